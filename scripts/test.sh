@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Second command of the README (and what CI runs): install what is missing, build everything
+# with tests, run the whole test suite with CTest. Exits non-zero when any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCALEPLAN_BUILD_TESTS=ON "${launcher[@]}" >/dev/null
+cmake --build build/test -j2
+ctest --test-dir build/test --output-on-failure -j2

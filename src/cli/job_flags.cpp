@@ -1,0 +1,105 @@
+#include "cli/job_flags.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+#include "spec/presets.h"
+#include "spec/readers.h"
+
+namespace scaleplan::cli {
+
+template <class T>
+void JobFlags::AddKeys(CLI::App* command, const spec::Schema<T>& schema) {
+  for (const spec::Field<T>& f : schema.fields()) {
+    if (!f.set) continue;
+    auto key = std::make_unique<KeyFlag>();
+    key->section = schema.section();
+    key->key = f.info.key;
+    key->flag = "--" + f.info.flag;
+    std::string help = f.info.help;
+    if (!f.info.unit.empty()) help += " [" + f.info.unit + "]";
+    help += " (" + f.info.allowed + "; key " + schema.section() + "." + f.info.key + ")";
+    key->option = command->add_option(key->flag, key->value, help)->group(
+        schema.section() == "model" ? "Model overrides"
+        : schema.section() == "gpu" ? "GPU overrides"
+        : schema.section() == "plan" ? "Plan"
+                                     : "Workload");
+    keys_.push_back(std::move(key));
+  }
+}
+
+void JobFlags::Register(CLI::App* command) {
+  job_opt_ = command->add_option("--plan", job_ref_,
+                                 "Job file (YAML) or job preset to start from (default: " +
+                                     std::string(spec::kDefaultJob) + ")")
+                 ->group("Job");
+  model_opt_ = command->add_option("--model", model_ref_,
+                                   "Model preset, model YAML file, or Hugging Face config.json")
+                   ->group("Job");
+  cluster_opt_ = command->add_option("--cluster", cluster_ref_, "Cluster preset or YAML file")
+                     ->group("Job");
+  gpu_opt_ = command->add_option("--gpu", gpu_ref_, "GPU preset or YAML file (replaces the cluster's)")
+                 ->group("Job");
+  gpus_opt_ = command->add_option("--gpus", gpus_, "GPUs the job uses (default: the whole cluster)")
+                  ->group("Job");
+  AddKeys(command, spec::PlanSchema());
+  AddKeys(command, spec::WorkloadSchema());
+  AddKeys(command, spec::ModelSchema());
+  AddKeys(command, spec::GpuSchema());
+}
+
+Result<spec::JobSpec> JobFlags::Resolve() const {
+  std::string ref = job_opt_->count() > 0 ? job_ref_ : std::string(spec::kDefaultJob);
+  SP_ASSIGN_OR_RETURN(spec::JobSpec job, spec::LoadJob(ref));
+  if (model_opt_->count() > 0) {
+    SP_ASSIGN_OR_RETURN(job.model, spec::LoadModel(model_ref_));
+  }
+  if (cluster_opt_->count() > 0) {
+    SP_ASSIGN_OR_RETURN(job.cluster, spec::LoadCluster(cluster_ref_));
+  }
+  if (gpu_opt_->count() > 0) {
+    SP_ASSIGN_OR_RETURN(job.cluster.gpu, spec::LoadGpu(gpu_ref_));
+    job.cluster.gpu_name = gpu_ref_;
+  }
+  if (gpus_opt_->count() > 0) {
+    Result<int64_t> gpus = ParseInteger(gpus_);
+    if (!gpus.ok() || *gpus < 1) {
+      return Status::Invalid(fmt::format("--gpus: gpus = {} is not a positive integer (allowed: "
+                                         "integer >= 1)",
+                                         gpus_));
+    }
+    job.gpus = *gpus;
+  }
+  for (const auto& key : keys_) {
+    if (key->option->count() == 0) continue;
+    spec::RawValue raw = spec::ScalarValue(key->value, key->flag);
+    if (key->section == "model") {
+      SP_RETURN_IF_ERROR(spec::ModelSchema().Set(job.model, key->key, raw));
+    } else if (key->section == "gpu") {
+      SP_RETURN_IF_ERROR(spec::GpuSchema().Set(job.cluster.gpu, key->key, raw));
+    } else if (key->section == "plan") {
+      SP_RETURN_IF_ERROR(spec::PlanSchema().Set(job.plan, key->key, raw));
+    } else {
+      SP_RETURN_IF_ERROR(spec::WorkloadSchema().Set(job.workload, key->key, raw));
+    }
+  }
+  // A batch given in one unit replaces the other: --batch-tokens alone must not disagree with a
+  // global_batch that came from the job file, and vice versa.
+  for (const auto& key : keys_) {
+    if (key->option->count() == 0 || key->section != "workload") continue;
+    bool tokens_given = key->key == "batch_tokens";
+    bool seqs_given = key->key == "global_batch";
+    bool other_given = false;
+    for (const auto& other : keys_) {
+      if (other->option->count() > 0 && other->section == "workload" &&
+          other->key == (tokens_given ? "global_batch" : "batch_tokens")) {
+        other_given = true;
+      }
+    }
+    if (tokens_given && !other_given) job.workload.global_batch = 0;
+    if (seqs_given && !other_given) job.workload.batch_tokens = 0;
+  }
+  return job;
+}
+
+}  // namespace scaleplan::cli

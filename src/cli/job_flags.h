@@ -1,0 +1,49 @@
+// The flags that describe a job, generated from the spec schemas: --plan, --model, --cluster,
+// --gpu, --gpus, and one flag per model, GPU, plan and workload key (`scaleplan spec` lists them).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "spec/specs.h"
+
+namespace scaleplan::cli {
+
+class JobFlags {
+ public:
+  // Adds the flags to `command`. The object must outlive the parse.
+  void Register(CLI::App* command);
+
+  // The default job (or --plan), with every given flag applied in a fixed order: references
+  // first (--model, --cluster, --gpu), then --gpus, then key overrides.
+  Result<spec::JobSpec> Resolve() const;
+
+ private:
+  struct KeyFlag {
+    std::string section;  // "model", "gpu", "plan", "workload"
+    std::string key;
+    std::string flag;
+    std::string value;
+    CLI::Option* option = nullptr;
+  };
+  template <class T>
+  void AddKeys(CLI::App* command, const spec::Schema<T>& schema);
+
+  std::string job_ref_;
+  std::string model_ref_;
+  std::string cluster_ref_;
+  std::string gpu_ref_;
+  std::string gpus_;
+  CLI::Option* job_opt_ = nullptr;
+  CLI::Option* model_opt_ = nullptr;
+  CLI::Option* cluster_opt_ = nullptr;
+  CLI::Option* gpu_opt_ = nullptr;
+  CLI::Option* gpus_opt_ = nullptr;
+  std::vector<std::unique_ptr<KeyFlag>> keys_;
+};
+
+}  // namespace scaleplan::cli

@@ -1,0 +1,37 @@
+// Small text helpers shared by the readers and the reports.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace scaleplan {
+
+// Parses a number as users write it in specs and flags: "8192", "1.5e9", "16Mi", "50G", "0.9".
+// Suffixes: k/K, M, G, T (powers of 1000) and Ki, Mi, Gi, Ti (powers of 1024), case-sensitive
+// except k/K. Rejects empty text, trailing garbage, NaN and infinities. The error message
+// explains what was expected; the caller adds which input it was.
+Result<double> ParseNumber(std::string_view text);
+
+// As ParseNumber, then requires an exact integer in [-2^53, 2^53].
+Result<int64_t> ParseInteger(std::string_view text);
+
+// "true/false/yes/no/on/off/1/0" (case-insensitive).
+Result<bool> ParseBool(std::string_view text);
+
+std::vector<std::string> SplitAndTrim(std::string_view text, char separator);
+std::string Join(const std::vector<std::string>& items, std::string_view separator);
+std::string ToLower(std::string_view text);
+
+// Human-readable renderings for reports (never for machine-readable output).
+std::string HumanBytes(double bytes);    // "78.2 GiB"
+std::string HumanCount(double count);    // "405.9 B", "16.8 M"
+std::string HumanFlops(double flops);    // "2.43 TFLOP"
+
+// All positive divisors of n in increasing order (n >= 1).
+std::vector<int64_t> Divisors(int64_t n);
+
+}  // namespace scaleplan

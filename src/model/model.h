@@ -1,0 +1,117 @@
+// Model accounting: parameter counts, model FLOPs per token, and the per-op graph of a layer.
+//
+// Parameters are counted exactly from the architecture (weights, biases, norm scales):
+//   attention  = h*(q + 2*kv) + q*h  [+ q + 2*kv (QKV bias) + h (output bias, linear_bias only)]
+//   dense MLP  = h*f*(3 if SwiGLU else 2) [+ biases]
+//   MoE MLP    = E routed experts of width f_e, S shared experts of width f_s, router h*E
+//   norms      = h per RMSNorm, 2h per LayerNorm; qk_norm adds 2*head_dim per layer
+// with q = heads*head_dim and kv = kv_heads*head_dim.
+//
+// Model FLOPs per token (what MFU divides by) count matrix multiplications only, forward +
+// backward = 3 x forward (Kaplan et al. 2020; Narayanan et al. 2021):
+//   F = 6 * N_matmul_active + 6 * L * q * (s + 1)                     (causal, default)
+//   F = 6 * N_matmul_active + 12 * L * q * s                          (no causal halving)
+// where N_matmul_active counts every weight matrix a token passes through (top-k routed experts,
+// shared experts, router, LM head; not the input embedding, which is a lookup), and the attention
+// term is 4*q FLOP per (query, key) pair forward: s(s+1)/2 pairs per causal sequence, s^2 without
+// the mask. Sources disagree on which to use (calibration/README.md, caveat 1); both are reported.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "spec/specs.h"
+
+namespace scaleplan::model {
+
+// Query-key pairs of causal attention over one document of `tokens` tokens: (d^2 + d) / 2.
+// The one function the performance model and the packers share for attention work.
+double CausalPairs(double tokens);
+
+struct LayerParams {
+  double attention = 0;       // Q, K, V, O weights and biases; sharded over TP
+  double norms = 0;           // input and post-attention norms, q/k norms; replicated over TP
+  double dense_mlp = 0;       // dense MLP weights and biases; sharded over TP (0 in a MoE layer)
+  double router = 0;          // MoE router; replicated over TP
+  double routed_experts = 0;  // all routed experts; sharded over EP x ETP
+  double shared_experts = 0;  // shared experts; sharded over TP
+  double Total() const;
+  // Parameters a single token multiplies with (top-k routed experts of E).
+  double Active(const spec::ModelSpec& model) const;
+  // Weight-matrix parameters a token multiplies with (no norms, no biases).
+  double matmul_active = 0;
+};
+
+struct ParamCounts {
+  double embedding = 0;       // input embedding (+ learned position table)
+  double lm_head = 0;         // output projection; 0 when tied to the embedding
+  double final_norm = 0;
+  LayerParams dense_layer;    // one dense layer
+  LayerParams moe_layer;      // one MoE layer (all zero for a dense model)
+  int64_t dense_layers = 0;
+  int64_t moe_layers = 0;
+  double total = 0;
+  double active = 0;          // parameters used per token (MoE: top-k experts)
+  double matmul_active = 0;   // weight matrices a token passes through, LM head included
+};
+
+ParamCounts CountParams(const spec::ModelSpec& model);
+LayerParams CountLayerParams(const spec::ModelSpec& model, bool moe);
+
+struct ModelFlops {
+  double per_token_causal = 0;     // the default, used for MFU
+  double per_token_noncausal = 0;
+  double matmul_term = 0;          // 6 * N_matmul_active
+  double attention_term_causal = 0;
+  std::string formula;             // printed with every MFU
+};
+
+ModelFlops ModelFlopsPerToken(const spec::ModelSpec& model, int64_t seq_len);
+
+enum class OpKind { kGemm, kAttention, kNorm, kElementwise, kEmbedding, kLoss };
+std::string_view OpKindName(OpKind kind);
+
+// How one rank sees a micro-batch: the plan's sharding applied to the model.
+struct ShardShape {
+  int64_t micro_batch = 1;          // sequences
+  int64_t seq_len = 1;              // tokens per sequence (before CP)
+  int64_t tp = 1;
+  int64_t cp = 1;
+  int64_t etp = 1;
+  bool sequence_parallel = true;
+  double Tokens() const {
+    return static_cast<double>(micro_batch * seq_len) / static_cast<double>(cp);
+  }
+};
+
+// One operation of one micro-batch on one rank, forward and backward.
+struct Op {
+  std::string name;
+  OpKind kind = OpKind::kElementwise;
+  double m = 0, n = 0, k = 0;   // GEMM shape (rows x cols x inner) on this rank; 0 for non-GEMMs
+  double fwd_flops = 0;
+  double bwd_flops = 0;
+  double fwd_bytes = 0;         // HBM traffic of the forward kernel(s)
+  double bwd_bytes = 0;
+  double saved_bytes = 0;       // activations kept from forward for backward
+  double params = 0;            // parameters held by this rank for this op
+  double selective_freed_bytes = 0;  // part of saved_bytes that selective recomputation drops
+};
+
+// The ops of one transformer layer (dense or MoE) for one micro-batch on one rank. Tensors are
+// BF16; norm statistics and the attention log-sum-exp are FP32. Backward GEMMs cost 2x forward
+// (input and weight gradients); flash-attention backward costs 2.5x forward (5 matmuls against 2,
+// recomputing Q K^T). Saved activations follow Korthikanti et al. 2022 ("Reducing Activation
+// Recomputation in Large Transformer Models", section 4.1) adapted to GQA, SwiGLU, no dropout and a
+// flash-attention kernel (no s^2 term): per token
+//   2h (input norm in) + 2h (QKV in) + 2(q + 2kv) (Q,K,V) + 2q (O) + 4*heads (LSE)
+//   + 2h (MLP norm in) + 2h (fc1 in) + 4f (SwiGLU in; 2f for GeLU) + 2f (fc2 in)
+// with the 2h terms divided by tp only under sequence parallelism, the rest always by tp.
+std::vector<Op> LayerOps(const spec::ModelSpec& model, bool moe, const ShardShape& shape);
+
+// Input embedding (first pipeline stage) and output layer + loss (last stage).
+std::vector<Op> EmbeddingOps(const spec::ModelSpec& model, const ShardShape& shape);
+std::vector<Op> HeadOps(const spec::ModelSpec& model, const ShardShape& shape);
+
+}  // namespace scaleplan::model

@@ -1,0 +1,209 @@
+// Per-op FLOPs, bytes and saved activations of one micro-batch on one rank.
+// Equations and sources: model.h. Units: FLOP, bytes; tokens are counts.
+#include "core/units.h"
+#include "model/model.h"
+
+namespace scaleplan::model {
+
+using spec::Activation;
+using spec::ModelSpec;
+
+std::string_view OpKindName(OpKind kind) {
+  switch (kind) {
+    case OpKind::kGemm: return "gemm";
+    case OpKind::kAttention: return "attention";
+    case OpKind::kNorm: return "norm";
+    case OpKind::kElementwise: return "elementwise";
+    case OpKind::kEmbedding: return "embedding";
+    case OpKind::kLoss: return "loss";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr double kBf16 = kBf16Bytes;
+constexpr double kFp32 = kFp32Bytes;
+
+// A GEMM of m x k times k x n in BF16; backward computes the input and the weight gradient.
+Op Gemm(std::string name, double m, double n, double k, double saved, double params) {
+  Op op;
+  op.name = std::move(name);
+  op.kind = OpKind::kGemm;
+  op.m = m;
+  op.n = n;
+  op.k = k;
+  op.fwd_flops = 2.0 * m * n * k;
+  op.bwd_flops = 2.0 * op.fwd_flops;
+  op.fwd_bytes = kBf16 * (m * k + k * n + m * n);
+  // dX = dY W^T reads dY and W, writes dX; dW = X^T dY reads X and dY, accumulates dW in FP32.
+  op.bwd_bytes = kBf16 * (m * n + k * n + m * k) + kBf16 * (m * k + m * n) + 2.0 * kFp32 * k * n;
+  op.saved_bytes = saved;
+  op.params = params;
+  return op;
+}
+
+Op Norm(std::string name, const ModelSpec& m, double tokens) {
+  double h = static_cast<double>(m.hidden);
+  bool layernorm = m.norm == spec::Norm::kLayerNorm;
+  Op op;
+  op.name = std::move(name);
+  op.kind = OpKind::kNorm;
+  op.fwd_flops = (layernorm ? 8.0 : 5.0) * tokens * h;
+  op.bwd_flops = 2.0 * op.fwd_flops;
+  op.fwd_bytes = 2.0 * kBf16 * tokens * h;
+  op.bwd_bytes = 3.0 * kBf16 * tokens * h;
+  // Input plus FP32 statistics (rstd; LayerNorm also the mean).
+  op.saved_bytes = kBf16 * tokens * h + (layernorm ? 2.0 : 1.0) * kFp32 * tokens;
+  op.params = layernorm ? 2.0 * h : h;
+  return op;
+}
+
+Op Elementwise(std::string name, double in_elems, double out_elems, double flops_per_out,
+               double saved) {
+  Op op;
+  op.name = std::move(name);
+  op.kind = OpKind::kElementwise;
+  op.fwd_flops = flops_per_out * out_elems;
+  op.bwd_flops = 2.0 * op.fwd_flops;
+  op.fwd_bytes = kBf16 * (in_elems + out_elems);
+  op.bwd_bytes = kBf16 * (in_elems + 2.0 * out_elems);
+  op.saved_bytes = saved;
+  return op;
+}
+
+// The MLP ops for `tokens` rows of inner width f on this rank (already divided by the shard).
+// `input_saved` is what fc1 keeps of its input (0 when another op keeps the same tensor);
+// `param_scale` is 1 when this rank holds the weights (0 when the plan accounts for them).
+void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const std::string& prefix, double tokens,
+               double f, double input_saved, double param_scale) {
+  double h = static_cast<double>(m.hidden);
+  bool swiglu = m.activation == Activation::kSwiGlu;
+  double fc1_width = (swiglu ? 2.0 : 1.0) * f;
+  double bias1 = m.linear_bias ? fc1_width : 0.0;
+  double bias2 = m.linear_bias ? h : 0.0;
+  ops.push_back(Gemm(prefix + "fc1", tokens, fc1_width, h, input_saved,
+                     (h * fc1_width + bias1) * param_scale));
+  // SwiGLU keeps its two inputs (gate and up); GeLU its one input.
+  ops.push_back(Elementwise(prefix + (swiglu ? "swiglu" : "gelu"), tokens * fc1_width, tokens * f,
+                            swiglu ? 6.0 : 8.0, kBf16 * tokens * fc1_width));
+  ops.push_back(Gemm(prefix + "fc2", tokens, h, f, kBf16 * tokens * f,
+                     (f * h + bias2) * param_scale));
+}
+
+}  // namespace
+
+std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
+  std::vector<Op> ops;
+  double h = static_cast<double>(m.hidden);
+  double t = static_cast<double>(s.tp);
+  double head_dim = static_cast<double>(m.EffectiveHeadDim());
+  double heads = static_cast<double>(m.heads);
+  double q = heads * head_dim;
+  double kv = static_cast<double>(m.EffectiveKvHeads()) * head_dim;
+  double tokens = s.Tokens();
+  bool sp = s.sequence_parallel && s.tp > 1;
+  // Tokens of the tensors outside the TP region (norms, residual, linear inputs) on this rank.
+  double sp_tokens = sp ? tokens / t : tokens;
+
+  ops.push_back(Norm("input_norm", m, sp_tokens));
+  double qkv_bias = (m.linear_bias || m.qkv_bias) ? q + 2.0 * kv : 0.0;
+  ops.push_back(Gemm("qkv_proj", tokens, (q + 2.0 * kv) / t, h, kBf16 * sp_tokens * h,
+                     (h * (q + 2.0 * kv) + qkv_bias) / t));
+
+  // Causal attention: each CP rank holds 2 of 2*cp chunks (head-tail), so an equal share of the
+  // s(s+1)/2 query-key pairs of every sequence. K and V are read for all keys a rank's queries
+  // see: the whole sequence after a CP all-gather.
+  Op attn;
+  attn.name = "attention";
+  attn.kind = OpKind::kAttention;
+  double pairs = static_cast<double>(s.micro_batch) *
+                 CausalPairs(static_cast<double>(s.seq_len)) / static_cast<double>(s.cp);
+  attn.fwd_flops = 4.0 * pairs * q / t;
+  attn.bwd_flops = 2.5 * attn.fwd_flops;
+  double key_tokens = static_cast<double>(s.micro_batch * s.seq_len);
+  attn.fwd_bytes = kBf16 * (tokens * q / t + key_tokens * 2.0 * kv / t + tokens * q / t);
+  attn.bwd_bytes = kBf16 * (3.0 * tokens * q / t + 2.0 * key_tokens * 2.0 * kv / t + tokens * q / t);
+  double lse = kFp32 * tokens * heads / t;
+  attn.saved_bytes = kBf16 * tokens * (q + 2.0 * kv) / t + kBf16 * tokens * q / t + lse;
+  if (m.qk_norm) attn.params = 2.0 * head_dim;
+  // Selective recomputation (Megatron: core attention) re-runs the kernel in backward from Q, K,
+  // V; with a flash kernel only the log-sum-exp is dropped (O is the output projection's input).
+  attn.selective_freed_bytes = lse;
+  ops.push_back(attn);
+
+  // Row-parallel: the weight is split over TP, the bias (added after the reduction) is not.
+  ops.push_back(Gemm("out_proj", tokens, h, q / t, 0.0, q * h / t + (m.linear_bias ? h : 0.0)));
+  ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
+  ops.push_back(Norm("mlp_norm", m, sp_tokens));
+
+  if (!moe) {
+    AppendMlp(ops, m, "mlp_", tokens, static_cast<double>(m.ffn_hidden) / t, kBf16 * sp_tokens * h,
+              1.0);
+  } else {
+    double experts = static_cast<double>(m.experts);
+    double top_k = static_cast<double>(m.top_k);
+    double etp = static_cast<double>(s.etp);
+    Op router = Gemm("router", sp_tokens, experts, h, kBf16 * sp_tokens * h + kFp32 * sp_tokens * experts,
+                     h * experts);
+    ops.push_back(router);
+    // Balanced routing: a rank computes as many token-expert pairs as it routes. With sequence
+    // parallelism the tokens of an expert-TP group are gathered and each rank runs 1/etp of the
+    // expert width.
+    double expert_rows = sp_tokens * top_k * (sp ? etp : 1.0);
+    double f_e = static_cast<double>(m.EffectiveExpertFfn()) / etp;
+    // Parameters per rank are filled in by the plan (they depend on EP); none here.
+    AppendMlp(ops, m, "expert_", expert_rows, f_e, kBf16 * expert_rows * h, 0.0);
+    ops.push_back(Elementwise("expert_combine", top_k * sp_tokens * h, sp_tokens * h, 2.0 * top_k,
+                              kBf16 * top_k * sp_tokens * h));
+    if (m.shared_experts > 0) {
+      double f_s = static_cast<double>(m.shared_experts * m.EffectiveSharedExpertFfn()) / t;
+      AppendMlp(ops, m, "shared_", tokens, f_s, 0.0, 1.0);
+    }
+  }
+  ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
+  return ops;
+}
+
+std::vector<Op> EmbeddingOps(const ModelSpec& m, const ShardShape& s) {
+  double h = static_cast<double>(m.hidden);
+  double t = static_cast<double>(s.tp);
+  double tokens = s.Tokens();
+  Op op;
+  op.name = "embedding";
+  op.kind = OpKind::kEmbedding;
+  op.fwd_bytes = kBf16 * tokens * h;
+  op.bwd_bytes = kFp32 * tokens * h;
+  op.params = static_cast<double>(m.vocab) * h / t;
+  if (m.position_embedding == spec::PositionEmbedding::kLearned) {
+    op.params += static_cast<double>(m.max_position_embeddings) * h;
+  }
+  return {op};
+}
+
+std::vector<Op> HeadOps(const ModelSpec& m, const ShardShape& s) {
+  double h = static_cast<double>(m.hidden);
+  double t = static_cast<double>(s.tp);
+  double vocab = static_cast<double>(m.vocab);
+  double tokens = s.Tokens();
+  bool sp = s.sequence_parallel && s.tp > 1;
+  double sp_tokens = sp ? tokens / t : tokens;
+  std::vector<Op> ops;
+  ops.push_back(Norm("final_norm", m, sp_tokens));
+  ops.push_back(Gemm("lm_head", tokens, vocab / t, h, kBf16 * sp_tokens * h,
+                     m.tied_embeddings ? 0.0 : vocab * h / t));
+  // Vocabulary-parallel cross entropy in FP32: softmax over the rank's vocab slice, kept for
+  // backward (Megatron-LM); the BF16 logits are freed after the cast (assumption).
+  Op loss;
+  loss.name = "cross_entropy";
+  loss.kind = OpKind::kLoss;
+  loss.fwd_flops = 5.0 * tokens * vocab / t;
+  loss.bwd_flops = 2.0 * tokens * vocab / t;
+  loss.fwd_bytes = (kBf16 + kFp32) * tokens * vocab / t;
+  loss.bwd_bytes = (kFp32 + kBf16) * tokens * vocab / t;
+  loss.saved_bytes = kFp32 * tokens * vocab / t;
+  ops.push_back(loss);
+  return ops;
+}
+
+}  // namespace scaleplan::model

@@ -1,0 +1,127 @@
+#include <fmt/format.h>
+
+#include "model/model.h"
+
+namespace scaleplan::model {
+
+using spec::Activation;
+using spec::ModelSpec;
+using spec::Norm;
+
+double CausalPairs(double tokens) { return (tokens * tokens + tokens) / 2.0; }
+
+namespace {
+
+double NormParams(const ModelSpec& m, double width) {
+  return m.norm == Norm::kLayerNorm ? 2.0 * width : width;
+}
+
+// Weights (and biases) of one MLP of inner width f.
+double MlpParams(const ModelSpec& m, double f, double* matmul) {
+  double h = static_cast<double>(m.hidden);
+  double matrices = m.activation == Activation::kSwiGlu ? 3.0 : 2.0;
+  double weights = matrices * h * f;
+  *matmul += weights;
+  double bias = 0;
+  if (m.linear_bias) bias = (matrices - 1.0) * f + h;  // fc1 (and gate) biases + fc2 bias
+  return weights + bias;
+}
+
+}  // namespace
+
+double LayerParams::Total() const {
+  return attention + norms + dense_mlp + router + routed_experts + shared_experts;
+}
+
+double LayerParams::Active(const ModelSpec& model) const {
+  double routed = routed_experts;
+  if (model.IsMoe() && routed > 0) {
+    routed = routed * static_cast<double>(model.top_k) / static_cast<double>(model.experts);
+  }
+  return attention + norms + dense_mlp + router + routed + shared_experts;
+}
+
+LayerParams CountLayerParams(const ModelSpec& m, bool moe) {
+  LayerParams p;
+  double h = static_cast<double>(m.hidden);
+  double q = static_cast<double>(m.heads * m.EffectiveHeadDim());
+  double kv = static_cast<double>(m.EffectiveKvHeads() * m.EffectiveHeadDim());
+
+  double attn_weights = h * (q + 2.0 * kv) + q * h;
+  p.matmul_active += attn_weights;
+  p.attention = attn_weights;
+  if (m.linear_bias || m.qkv_bias) p.attention += q + 2.0 * kv;
+  if (m.linear_bias) p.attention += h;
+
+  p.norms = 2.0 * NormParams(m, h);
+  if (m.qk_norm) p.norms += 2.0 * static_cast<double>(m.EffectiveHeadDim());
+
+  if (!moe) {
+    p.dense_mlp = MlpParams(m, static_cast<double>(m.ffn_hidden), &p.matmul_active);
+    return p;
+  }
+  double experts = static_cast<double>(m.experts);
+  double top_k = static_cast<double>(m.top_k);
+  p.router = h * experts;
+  p.matmul_active += p.router;
+  double one_expert_matmul = 0;
+  double one_expert = MlpParams(m, static_cast<double>(m.EffectiveExpertFfn()), &one_expert_matmul);
+  p.routed_experts = experts * one_expert;
+  p.matmul_active += top_k * one_expert_matmul;
+  if (m.shared_experts > 0) {
+    double shared_matmul = 0;
+    double one_shared = MlpParams(m, static_cast<double>(m.EffectiveSharedExpertFfn()), &shared_matmul);
+    p.shared_experts = static_cast<double>(m.shared_experts) * one_shared;
+    p.matmul_active += static_cast<double>(m.shared_experts) * shared_matmul;
+  }
+  return p;
+}
+
+ParamCounts CountParams(const ModelSpec& m) {
+  ParamCounts c;
+  double h = static_cast<double>(m.hidden);
+  double vocab = static_cast<double>(m.vocab);
+  c.embedding = vocab * h;
+  if (m.position_embedding == spec::PositionEmbedding::kLearned) {
+    c.embedding += static_cast<double>(m.max_position_embeddings) * h;
+  }
+  c.lm_head = m.tied_embeddings ? 0.0 : vocab * h;
+  c.final_norm = NormParams(m, h);
+  c.dense_layer = CountLayerParams(m, false);
+  if (m.IsMoe()) c.moe_layer = CountLayerParams(m, true);
+  for (int64_t i = 0; i < m.layers; ++i) {
+    if (m.IsMoeLayer(i)) {
+      ++c.moe_layers;
+    } else {
+      ++c.dense_layers;
+    }
+  }
+  double dense = static_cast<double>(c.dense_layers);
+  double moe = static_cast<double>(c.moe_layers);
+  double head_matmul = vocab * h;  // tied or not, every token multiplies with the output matrix
+  c.total = c.embedding + c.lm_head + c.final_norm + dense * c.dense_layer.Total() +
+            moe * c.moe_layer.Total();
+  c.active = c.embedding + c.lm_head + c.final_norm + dense * c.dense_layer.Active(m) +
+             moe * c.moe_layer.Active(m);
+  c.matmul_active = head_matmul + dense * c.dense_layer.matmul_active + moe * c.moe_layer.matmul_active;
+  return c;
+}
+
+ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len) {
+  ParamCounts c = CountParams(m);
+  double layers = static_cast<double>(m.layers);
+  double q = static_cast<double>(m.heads * m.EffectiveHeadDim());
+  double s = static_cast<double>(seq_len);
+  ModelFlops f;
+  f.matmul_term = 6.0 * c.matmul_active;
+  f.attention_term_causal = 6.0 * layers * q * (s + 1.0);
+  f.per_token_causal = f.matmul_term + f.attention_term_causal;
+  f.per_token_noncausal = f.matmul_term + 12.0 * layers * q * s;
+  f.formula =
+      "6*N + 6*L*q*(s+1): N = weight matrices a token passes through (LM head in, input "
+      "embedding out), causal attention at 4*q FLOP per query-key pair, forward + backward = 3x "
+      "forward, no recomputation";
+  return f;
+}
+
+}  // namespace scaleplan::model

@@ -1,0 +1,172 @@
+// Memory per GPU: equations, assumptions and sources in memory.h.
+#include "plan/memory.h"
+
+#include <algorithm>
+
+#include "core/units.h"
+
+namespace scaleplan::plan {
+
+using spec::Recompute;
+using spec::Schedule;
+using spec::ZeroMode;
+
+BytesPerParam ParamBytes(ZeroMode mode, double n, spec::Precision precision) {
+  constexpr double kWeights = kBf16Bytes;
+  constexpr double kGrads = kFp32Bytes;
+  constexpr double kAdam = 3.0 * kFp32Bytes;  // FP32 master weights, first and second moments
+  BytesPerParam b;
+  switch (mode) {
+    case ZeroMode::kZero0: b = {kWeights, kGrads, kAdam}; break;
+    case ZeroMode::kZero1: b = {kWeights, kGrads, kAdam / n}; break;
+    case ZeroMode::kZero2: b = {kWeights, kGrads / n, kAdam / n}; break;
+    case ZeroMode::kZero3: b = {kWeights / n, kGrads / n, kAdam / n}; break;
+    case ZeroMode::kFsdp: b = {kWeights, kGrads / n, kAdam / n}; break;
+  }
+  if (precision == spec::Precision::kFp8) b.weights += kFp8Bytes;
+  return b;
+}
+
+std::vector<int64_t> ChunksInFlight(const Plan& plan, int64_t stage) {
+  const spec::PlanSpec& p = plan.spec();
+  int64_t m = plan.microbatches;
+  int64_t count = 0;
+  switch (p.schedule) {
+    case Schedule::kGpipe: count = m; break;
+    case Schedule::k1F1B:
+    case Schedule::kZbH1: count = std::min(plan.pp - stage, m); break;
+    case Schedule::kInterleaved:
+    case Schedule::kLlama3: {
+      int64_t total = m * plan.vp;
+      int64_t warmup = 2 * (plan.pp - stage - 1) + (plan.vp - 1) * plan.pp_group;
+      count = std::min(total, warmup + 1);
+      break;
+    }
+  }
+  // Forward order: N consecutive micro-batches on chunk 0, then on chunk 1, ..., then the next N.
+  std::vector<int64_t> chunks;
+  int64_t group = plan.vp > 1 ? plan.pp_group : 1;
+  for (int64_t k = 0; k < count; ++k) chunks.push_back((k / group) % plan.vp);
+  return chunks;
+}
+
+MemoryReport ComputeMemory(const Plan& plan) {
+  const spec::ModelSpec& m = plan.model();
+  const spec::PlanSpec& p = plan.spec();
+  const model::ShardShape shape = plan.Shape();
+  const double h = static_cast<double>(m.hidden);
+  const bool sp = p.sequence_parallel && plan.tp > 1;
+  const double sp_tokens = sp ? shape.Tokens() / static_cast<double>(plan.tp) : shape.Tokens();
+
+  const std::vector<model::Op> dense_ops = model::LayerOps(m, false, shape);
+  const std::vector<model::Op> moe_ops =
+      m.IsMoe() ? model::LayerOps(m, true, shape) : std::vector<model::Op>{};
+  const std::vector<model::Op> embed_ops = model::EmbeddingOps(m, shape);
+  const std::vector<model::Op> head_ops = model::HeadOps(m, shape);
+  const model::LayerParams moe_params = model::CountLayerParams(m, true);
+
+  auto sum = [](const std::vector<model::Op>& ops, auto field) {
+    double total = 0;
+    for (const model::Op& op : ops) total += field(op);
+    return total;
+  };
+  auto saved = [&](const std::vector<model::Op>& ops) {
+    switch (p.recompute) {
+      case Recompute::kNone: return sum(ops, [](const model::Op& o) { return o.saved_bytes; });
+      case Recompute::kSelective:
+        return sum(ops, [](const model::Op& o) { return o.saved_bytes - o.selective_freed_bytes; });
+      case Recompute::kFull: return kBf16Bytes * sp_tokens * h;  // the layer's input only
+    }
+    return 0.0;
+  };
+  const double dense_act = saved(dense_ops);
+  const double moe_act = m.IsMoe() ? saved(moe_ops) : 0.0;
+  const double dense_full = sum(dense_ops, [](const model::Op& o) { return o.saved_bytes; });
+  const double moe_full = sum(moe_ops, [](const model::Op& o) { return o.saved_bytes; });
+  const double dense_op_params = sum(dense_ops, [](const model::Op& o) { return o.params; });
+  const double moe_op_params = sum(moe_ops, [](const model::Op& o) { return o.params; });
+  // Routed experts: E experts sharded over ep ranks, each expert over etp ranks.
+  const double expert_params_per_gpu =
+      moe_params.routed_experts / static_cast<double>(plan.ep * plan.etp);
+
+  const double dense_shard = static_cast<double>(plan.dp * plan.cp);
+  const double expert_shard =
+      static_cast<double>(plan.dp * plan.cp * plan.tp) / static_cast<double>(plan.ep * plan.etp);
+  const BytesPerParam dense_bytes = ParamBytes(p.zero, dense_shard, p.precision);
+  const BytesPerParam expert_bytes = ParamBytes(p.zero, expert_shard, p.precision);
+
+  MemoryReport report;
+  report.capacity_bytes = plan.job.cluster.gpu.memory_bytes;
+  report.usable_bytes = report.capacity_bytes * plan.job.cluster.gpu.usable_memory_fraction;
+  report.activation_bytes_per_layer = dense_act;
+
+  for (const Stage& stage : plan.stages) {
+    StageMemory sm;
+    sm.stage = stage.index;
+    sm.layers = stage.Layers();
+    double dense_params = 0;
+    double expert_params = 0;
+    std::vector<double> chunk_act;
+    double largest_layer_full = 0;
+    double largest_layer_params = 0;
+    for (const Chunk& c : stage.chunks) {
+      int64_t dense_layers = c.layers - c.moe_layers;
+      dense_params += static_cast<double>(dense_layers) * dense_op_params +
+                      static_cast<double>(c.moe_layers) * moe_op_params;
+      expert_params += static_cast<double>(c.moe_layers) * expert_params_per_gpu;
+      chunk_act.push_back(static_cast<double>(dense_layers) * dense_act +
+                          static_cast<double>(c.moe_layers) * moe_act);
+      if (dense_layers > 0) {
+        largest_layer_full = std::max(largest_layer_full, dense_full);
+        largest_layer_params = std::max(largest_layer_params, dense_op_params);
+      }
+      if (c.moe_layers > 0) {
+        largest_layer_full = std::max(largest_layer_full, moe_full);
+        largest_layer_params = std::max(largest_layer_params, moe_op_params + expert_params_per_gpu);
+      }
+      if (c.has_embedding) dense_params += sum(embed_ops, [](const model::Op& o) { return o.params; });
+      if (c.has_head) {
+        dense_params += sum(head_ops, [](const model::Op& o) { return o.params; });
+        // A tied output layer on a different stage than the embedding keeps its own copy.
+        if (m.tied_embeddings && plan.pp > 1) {
+          dense_params += static_cast<double>(m.vocab) * h / static_cast<double>(plan.tp);
+        }
+      }
+    }
+    sm.params_per_gpu = dense_params + expert_params;
+    sm.weights_bytes = dense_params * dense_bytes.weights + expert_params * expert_bytes.weights;
+    sm.gradients_bytes = dense_params * dense_bytes.gradients + expert_params * expert_bytes.gradients;
+    sm.optimizer_bytes = dense_params * dense_bytes.optimizer + expert_params * expert_bytes.optimizer;
+
+    std::vector<int64_t> in_flight = ChunksInFlight(plan, stage.index);
+    sm.chunks_in_flight = static_cast<int64_t>(in_flight.size());
+    for (int64_t c : in_flight) sm.activations_bytes += chunk_act[static_cast<size_t>(c)];
+    // The loss keeps one micro-batch's FP32 softmax: the last stage runs its backward next.
+    for (const Chunk& c : stage.chunks) {
+      if (c.has_head) sm.activations_bytes += sum(head_ops, [](const model::Op& o) { return o.saved_bytes; });
+    }
+
+    if (p.zero == ZeroMode::kZero3) {
+      sm.transient_bytes += 2.0 * largest_layer_params * kBf16Bytes;  // prefetch of two layers
+    }
+    if (plan.cp > 1) {
+      // K and V of the whole sequence, gathered for one layer's attention.
+      double kv = static_cast<double>(m.EffectiveKvHeads() * m.EffectiveHeadDim());
+      sm.transient_bytes += kBf16Bytes * 2.0 * kv / static_cast<double>(plan.tp) *
+                            static_cast<double>(p.micro_batch * plan.job.workload.seq_len);
+    }
+    if (p.recompute == Recompute::kFull) sm.transient_bytes += largest_layer_full;
+
+    sm.total_bytes = sm.weights_bytes + sm.gradients_bytes + sm.optimizer_bytes +
+                     sm.activations_bytes + sm.transient_bytes;
+    if (sm.total_bytes > report.peak_bytes) {
+      report.peak_bytes = sm.total_bytes;
+      report.peak_stage = sm.stage;
+    }
+    report.stages.push_back(sm);
+  }
+  report.fits = report.peak_bytes <= report.usable_bytes;
+  return report;
+}
+
+}  // namespace scaleplan::plan

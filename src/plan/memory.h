@@ -1,0 +1,72 @@
+// Memory per GPU for a plan.
+//
+// Per pipeline stage (every GPU of a stage holds the same):
+//   weights + gradients + optimizer state   (bytes per parameter below, Rajbhandari et al. 2020
+//                                            "ZeRO", with Megatron-LM's FP32 gradient buffer)
+//   + activations of the micro-batches in flight under the schedule (model.h: saved per op)
+//   + transient buffers (ZeRO-3 prefetch, CP K/V gather, the layer being recomputed)
+// Bytes per parameter, N = ranks that shard it (dp*cp for dense weights, dp*cp*tp/(ep*etp) for
+// experts): BF16 weights 2, FP32 gradients 4, Adam FP32 master weights + 2 moments 12.
+//   zero 0: 2 + 4 + 12          zero 1: 2 + 4 + 12/N          zero 2: 2 + 4/N + 12/N
+//   zero 3: (2 + 4 + 12)/N + the unsharded BF16 weights of two layers (prefetch)
+//   fsdp (Llama 3, arXiv 2407.21783 section 3.3.2): optimizer state and gradients sharded, the
+//                   parameters not resharded after the forward pass, so the stage's BF16 weights
+//                   stay whole through the step: 2 + 4/N + 12/N at peak (ZeRO-2's memory; the
+//                   difference is in traffic, which the step-time model accounts for).
+// FP8 adds a 1-byte FP8 copy of each weight (Transformer Engine's cast cache).
+// Micro-batches in flight on stage s (counted as (micro-batch, chunk) forwards not yet backed):
+//   gpipe: M;   1f1b, zb-h1: min(pp - s, M);
+//   interleaved / llama3 (Megatron-LM): min(M*vp, 2(pp - s - 1) + (vp - 1)*N + 1), N consecutive
+//   micro-batches per chunk (N = pp for interleaved), taken in the schedule's forward order.
+// Full recomputation keeps only each layer's input (2h bytes per token, /tp under SP) and adds one
+// layer's activations while it is recomputed; selective keeps everything but the attention
+// statistics (with flash attention, Megatron's core-attention recomputation frees little).
+// Not modeled: CUDA graphs, NCCL and cuBLAS workspaces beyond usable_memory_fraction, pipeline
+// send/receive buffers, vocabulary padding, MoE routing imbalance (balanced routing is assumed).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "plan/plan.h"
+
+namespace scaleplan::plan {
+
+struct BytesPerParam {
+  double weights = 0, gradients = 0, optimizer = 0;
+  double Total() const { return weights + gradients + optimizer; }
+};
+
+// Bytes per parameter for a sharding mode over N ranks (no transient buffers).
+BytesPerParam ParamBytes(spec::ZeroMode mode, double shard_ranks, spec::Precision precision);
+
+struct StageMemory {
+  int64_t stage = 0;
+  int64_t layers = 0;
+  double params_per_gpu = 0;         // parameters this GPU holds (after TP/EP sharding)
+  double weights_bytes = 0;
+  double gradients_bytes = 0;
+  double optimizer_bytes = 0;
+  double activations_bytes = 0;
+  double transient_bytes = 0;
+  double total_bytes = 0;
+  int64_t chunks_in_flight = 0;      // (micro-batch, chunk) activations held at peak
+};
+
+struct MemoryReport {
+  std::vector<StageMemory> stages;
+  int64_t peak_stage = 0;
+  double peak_bytes = 0;
+  double capacity_bytes = 0;         // gpu.memory_bytes
+  double usable_bytes = 0;           // capacity * usable_memory_fraction
+  bool fits = false;
+  double activation_bytes_per_layer = 0;  // one dense layer, one micro-batch, this rank
+};
+
+MemoryReport ComputeMemory(const Plan& plan);
+
+// (micro-batch, chunk) forwards held by stage s at its peak, in schedule order: returns the chunk
+// index of each, so that chunks of unequal size are summed correctly.
+std::vector<int64_t> ChunksInFlight(const Plan& plan, int64_t stage);
+
+}  // namespace scaleplan::plan

@@ -1,0 +1,247 @@
+#include "plan/plan.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace scaleplan::plan {
+
+using spec::Schedule;
+
+namespace {
+
+std::string ListOf(const std::vector<int64_t>& values, size_t limit = 16) {
+  std::vector<std::string> items;
+  for (size_t i = 0; i < values.size() && i < limit; ++i) items.push_back(std::to_string(values[i]));
+  if (values.size() > limit) items.push_back("...");
+  return Join(items, ", ");
+}
+
+std::vector<int64_t> Multiples(int64_t of, int64_t count) {
+  std::vector<int64_t> out;
+  for (int64_t i = 1; i <= count; ++i) out.push_back(of * i);
+  return out;
+}
+
+bool Interleaved(Schedule s) { return s == Schedule::kInterleaved || s == Schedule::kLlama3; }
+
+}  // namespace
+
+int64_t Stage::Layers() const {
+  int64_t n = 0;
+  for (const Chunk& c : chunks) n += c.layers;
+  return n;
+}
+
+model::ShardShape Plan::Shape() const {
+  model::ShardShape s;
+  s.micro_batch = job.plan.micro_batch;
+  s.seq_len = job.workload.seq_len;
+  s.tp = tp;
+  s.cp = cp;
+  s.etp = etp;
+  s.sequence_parallel = job.plan.sequence_parallel;
+  return s;
+}
+
+Result<Plan> BuildPlan(const spec::JobSpec& job) {
+  SP_RETURN_IF_ERROR(spec::ValidateModel(job.model));
+  SP_RETURN_IF_ERROR(spec::ValidateCluster(job.cluster));
+  SP_RETURN_IF_ERROR(spec::ValidateWorkload(job.workload));
+  const spec::ModelSpec& m = job.model;
+  const spec::PlanSpec& p = job.plan;
+  Plan plan;
+  plan.job = job;
+
+  // GPUs.
+  int64_t capacity = job.cluster.CapacityGpus();
+  plan.gpus = job.gpus > 0 ? job.gpus : capacity;
+  if (plan.gpus > capacity) {
+    return Status::Invalid(fmt::format("gpus = {} exceeds cluster {}'s capacity of {} GPUs "
+                                       "(allowed: 1 to {})",
+                                       plan.gpus, job.cluster.name, capacity, capacity));
+  }
+
+  // Tensor parallelism against the attention heads.
+  if (m.heads % p.tp != 0) {
+    return Status::Invalid(fmt::format("plan.tp = {} does not divide model.heads = {} (allowed: {})",
+                                       p.tp, m.heads, ListOf(Divisors(m.heads))));
+  }
+  if (m.EffectiveKvHeads() % p.tp != 0) {
+    return Status::Invalid(fmt::format(
+        "plan.tp = {} does not divide model.kv_heads = {} (allowed: {})", p.tp,
+        m.EffectiveKvHeads(), ListOf(Divisors(m.EffectiveKvHeads()))));
+  }
+  plan.tp = p.tp;
+  plan.cp = p.cp;
+  plan.pp = p.pp;
+  plan.vp = p.vp;
+
+  // Data parallelism: tp*cp*pp*dp = gpus.
+  int64_t model_parallel = p.tp * p.cp * p.pp;
+  if (p.dp == 0) {
+    if (plan.gpus % model_parallel != 0) {
+      return Status::Invalid(fmt::format(
+          "plan.tp * cp * pp = {} * {} * {} = {} does not divide gpus = {} (allowed: tp * cp * pp "
+          "among {})",
+          p.tp, p.cp, p.pp, model_parallel, plan.gpus, ListOf(Divisors(plan.gpus), 24)));
+    }
+    plan.dp = plan.gpus / model_parallel;
+  } else {
+    plan.dp = p.dp;
+    if (model_parallel * p.dp != plan.gpus) {
+      return Status::Invalid(fmt::format(
+          "plan.tp * cp * pp * dp = {} * {} * {} * {} = {} does not equal gpus = {} (allowed: "
+          "dp = gpus / (tp * cp * pp), or dp = 0 to derive it)",
+          p.tp, p.cp, p.pp, p.dp, model_parallel * p.dp, plan.gpus));
+    }
+  }
+
+  // Context parallelism: head-tail sharding cuts each sequence into 2*cp chunks.
+  if (p.cp > 1 && job.workload.seq_len % (2 * p.cp) != 0) {
+    return Status::Invalid(fmt::format(
+        "plan.cp = {} needs workload.seq_len = {} to split into 2 * cp = {} equal chunks "
+        "(allowed: cp with 2*cp dividing {})",
+        p.cp, job.workload.seq_len, 2 * p.cp, job.workload.seq_len));
+  }
+
+  // Experts: sharded over the dp*cp ranks (Megatron-Core), each expert over etp ranks.
+  plan.etp = p.etp > 0 ? p.etp : p.tp;
+  plan.ep = p.ep;
+  if (!m.IsMoe()) {
+    if (p.ep > 1) {
+      return Status::Invalid(fmt::format(
+          "plan.ep = {} needs a mixture-of-experts model; {} is dense (allowed: 1)", p.ep, m.name));
+    }
+    plan.etp = p.tp;
+  } else {
+    int64_t dp_cp = plan.dp * p.cp;
+    if (dp_cp % p.ep != 0) {
+      return Status::Invalid(fmt::format(
+          "plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {})", p.ep, plan.dp, p.cp,
+          dp_cp, ListOf(Divisors(dp_cp))));
+    }
+    if (m.experts % p.ep != 0) {
+      return Status::Invalid(fmt::format("plan.ep = {} does not divide model.experts = {} "
+                                         "(allowed: {})",
+                                         p.ep, m.experts, ListOf(Divisors(m.experts))));
+    }
+    if ((dp_cp * p.tp) % (p.ep * plan.etp) != 0) {
+      return Status::Invalid(fmt::format(
+          "plan.etp = {} with plan.ep = {} does not divide tp * dp * cp = {} (allowed: etp * ep "
+          "dividing {})",
+          plan.etp, p.ep, dp_cp * p.tp, dp_cp * p.tp));
+    }
+  }
+
+  // Layers over pipeline stages and virtual chunks.
+  if (p.trim_edge_stages && p.pp < 2) {
+    return Status::Invalid(fmt::format(
+        "plan.trim_edge_stages = true needs plan.pp >= 2 (pp = {}) (allowed: false with pp = 1)",
+        p.pp));
+  }
+  int64_t chunks = p.pp * p.vp;
+  int64_t trim = p.trim_edge_stages ? 1 : 0;
+  int64_t slots = m.layers + 2 * trim;
+  if (slots % chunks != 0 || slots / chunks < 1) {
+    std::vector<int64_t> allowed;
+    for (int64_t d : Divisors(slots)) {
+      if (d % p.pp == 0) allowed.push_back(d / p.pp);
+    }
+    return Status::Invalid(fmt::format(
+        "model.layers = {}{} do not split evenly over plan.pp * vp = {} * {} = {} chunks "
+        "(allowed vp for pp = {}: {})",
+        m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks, p.pp,
+        allowed.empty() ? std::string("none; change pp") : ListOf(allowed)));
+  }
+  int64_t per_chunk = slots / chunks;
+  plan.stages.resize(static_cast<size_t>(p.pp));
+  std::vector<Chunk> ordered(static_cast<size_t>(chunks));
+  int64_t next_layer = 0;
+  for (int64_t v = 0; v < chunks; ++v) {
+    Chunk& c = ordered[static_cast<size_t>(v)];
+    c.virtual_index = v;
+    c.first_layer = next_layer;
+    c.layers = per_chunk - ((v == 0 || v == chunks - 1) ? trim : 0);
+    for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l) c.moe_layers += m.IsMoeLayer(l);
+    c.has_embedding = v == 0;
+    c.has_head = v == chunks - 1;
+    next_layer += c.layers;
+  }
+  for (int64_t s = 0; s < p.pp; ++s) {
+    Stage& stage = plan.stages[static_cast<size_t>(s)];
+    stage.index = s;
+    for (int64_t c = 0; c < p.vp; ++c) stage.chunks.push_back(ordered[static_cast<size_t>(c * p.pp + s)]);
+  }
+
+  // Batch: global batch = dp * micro_batch * microbatches.
+  const spec::WorkloadSpec& w = job.workload;
+  plan.global_batch = w.global_batch > 0 ? w.global_batch : w.batch_tokens / w.seq_len;
+  int64_t per_step = plan.dp * p.micro_batch;
+  if (plan.global_batch % per_step != 0) {
+    std::vector<int64_t> allowed;
+    for (int64_t d : Divisors(plan.global_batch)) {
+      if (d % plan.dp == 0) allowed.push_back(d / plan.dp);
+    }
+    return Status::Invalid(fmt::format(
+        "plan.micro_batch = {}: workload.global_batch = {} sequences does not split over dp * "
+        "micro_batch = {} * {} = {} (allowed micro_batch: {})",
+        p.micro_batch, plan.global_batch, plan.dp, p.micro_batch, per_step,
+        allowed.empty() ? std::string("none; change dp or the batch") : ListOf(allowed)));
+  }
+  plan.microbatches = plan.global_batch / per_step;
+  if (p.microbatches > 0 && p.microbatches != plan.microbatches) {
+    return Status::Invalid(fmt::format(
+        "plan.microbatches = {} disagrees with the global batch: {} sequences / (dp {} * "
+        "micro_batch {}) = {} (allowed: {}, or 0 to derive it)",
+        p.microbatches, plan.global_batch, plan.dp, p.micro_batch, plan.microbatches,
+        plan.microbatches));
+  }
+
+  // Schedule.
+  std::string_view schedule = spec::ScheduleName(p.schedule);
+  if (p.vp > 1 && !Interleaved(p.schedule)) {
+    return Status::Invalid(fmt::format(
+        "plan.vp = {} needs an interleaved schedule; plan.schedule = {} (allowed: schedule "
+        "interleaved or llama3, or vp = 1)",
+        p.vp, schedule));
+  }
+  if (Interleaved(p.schedule) && p.pp > 1 && p.vp < 2) {
+    return Status::Invalid(fmt::format(
+        "plan.schedule = {} needs plan.vp >= 2 model chunks per rank (vp = {}) (allowed: vp >= 2, "
+        "or schedule 1f1b)",
+        schedule, p.vp));
+  }
+  plan.pp_group = p.pp_microbatch_group > 0 ? p.pp_microbatch_group : p.pp;
+  if (p.schedule == Schedule::kInterleaved && p.pp > 1 && plan.microbatches % p.pp != 0) {
+    return Status::Invalid(fmt::format(
+        "plan.microbatches = {} is not a multiple of plan.pp = {} as the interleaved schedule "
+        "needs (allowed: {}, ...; or schedule llama3)",
+        plan.microbatches, p.pp, ListOf(Multiples(p.pp, 4))));
+  }
+  if (p.schedule == Schedule::kInterleaved && p.pp_microbatch_group > 0 && p.pp_microbatch_group != p.pp) {
+    return Status::Invalid(fmt::format(
+        "plan.pp_microbatch_group = {} applies to the llama3 schedule; interleaved uses pp = {} "
+        "(allowed: 0, or schedule llama3)",
+        p.pp_microbatch_group, p.pp));
+  }
+  if (p.schedule == Schedule::kLlama3 && plan.microbatches % plan.pp_group != 0) {
+    std::vector<int64_t> allowed = Divisors(plan.microbatches);
+    return Status::Invalid(fmt::format(
+        "plan.pp_microbatch_group = {} does not divide plan.microbatches = {} for the llama3 "
+        "schedule (allowed: {})",
+        plan.pp_group, plan.microbatches, ListOf(allowed)));
+  }
+
+  if (p.precision == spec::Precision::kFp8 && job.cluster.gpu.peak_fp8_flops_per_s <= 0) {
+    return Status::Invalid(fmt::format(
+        "plan.precision = fp8 needs a GPU with FP8; {} has gpu.peak_fp8_flops_per_s = 0 "
+        "(allowed: bf16)",
+        job.cluster.gpu.name));
+  }
+
+  plan.groups = topology::PlaceGroups(job.cluster, {plan.tp, plan.cp, plan.pp, plan.dp}, p.placement);
+  return plan;
+}
+
+}  // namespace scaleplan::plan

@@ -1,0 +1,53 @@
+// A validated parallel plan: the job's specs with every derived quantity resolved (dp, micro-batch
+// count, expert sharding), the layout of layers over pipeline stages and virtual chunks, and the
+// placement of every parallel group on the network.
+//
+// BuildPlan checks everything that involves more than one spec and reports the first problem as
+// one line naming the field, its value and what is allowed.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+#include "model/model.h"
+#include "spec/specs.h"
+#include "topology/placement.h"
+
+namespace scaleplan::plan {
+
+// One model chunk (virtual stage) held by a pipeline rank.
+struct Chunk {
+  int64_t virtual_index = 0;  // position in the model, 0 .. pp*vp-1 (chunk c of stage s: c*pp+s)
+  int64_t first_layer = 0;    // 0-based index of its first transformer layer
+  int64_t layers = 0;
+  int64_t moe_layers = 0;
+  bool has_embedding = false;
+  bool has_head = false;      // final norm, output layer, loss
+};
+
+struct Stage {
+  int64_t index = 0;
+  std::vector<Chunk> chunks;  // chunk c at position c
+  int64_t Layers() const;
+};
+
+struct Plan {
+  spec::JobSpec job;          // the specs as given (plan.dp etc. may be 0 = derived)
+  int64_t gpus = 0;
+  int64_t tp = 1, cp = 1, pp = 1, vp = 1, dp = 1, ep = 1, etp = 1;
+  int64_t global_batch = 0;   // sequences per step
+  int64_t microbatches = 0;   // per replica per step
+  int64_t pp_group = 1;       // consecutive micro-batches per chunk (interleaved schedules)
+  std::vector<Stage> stages;
+  std::vector<topology::GroupPlacement> groups;  // tp, cp, pp, dp
+
+  const spec::ModelSpec& model() const { return job.model; }
+  const spec::PlanSpec& spec() const { return job.plan; }
+  model::ShardShape Shape() const;
+  int64_t TokensPerStep() const { return global_batch * job.workload.seq_len; }
+};
+
+Result<Plan> BuildPlan(const spec::JobSpec& job);
+
+}  // namespace scaleplan::plan

@@ -1,0 +1,278 @@
+#include "report/plan_report.h"
+
+#include <fmt/format.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+
+#include "core/text.h"
+#include "core/units.h"
+#include "spec/presets.h"
+
+namespace scaleplan::report {
+
+namespace {
+
+nlohmann::json OpJson(const model::Op& op) {
+  return {{"name", op.name},
+          {"kind", std::string(model::OpKindName(op.kind))},
+          {"m", op.m},
+          {"n", op.n},
+          {"k", op.k},
+          {"fwd_flops", op.fwd_flops},
+          {"bwd_flops", op.bwd_flops},
+          {"fwd_bytes", op.fwd_bytes},
+          {"bwd_bytes", op.bwd_bytes},
+          {"saved_bytes", op.saved_bytes},
+          {"params", op.params}};
+}
+
+std::string ScheduleText(const plan::Plan& p) {
+  const spec::PlanSpec& s = p.spec();
+  std::string text(spec::ScheduleName(s.schedule));
+  if (p.vp > 1) text += fmt::format(", vp {}", p.vp);
+  if (s.schedule == spec::Schedule::kLlama3) text += fmt::format(", N {}", p.pp_group);
+  if (s.trim_edge_stages) text += ", edge stages trimmed";
+  return text;
+}
+
+void AppendOps(std::string& out, const std::string& title, const std::vector<model::Op>& ops) {
+  out += fmt::format("  {}\n", title);
+  for (const model::Op& op : ops) {
+    std::string shape = op.kind == model::OpKind::kGemm
+                            ? fmt::format("{:.0f}x{:.0f}x{:.0f}", op.m, op.n, op.k)
+                            : std::string("-");
+    out += fmt::format("    {:<16} {:<11} {:>22} {:>12} {:>12} {:>11} {:>11} {:>11}\n", op.name,
+                       model::OpKindName(op.kind), shape, HumanFlops(op.fwd_flops),
+                       HumanFlops(op.bwd_flops), HumanBytes(op.fwd_bytes),
+                       HumanBytes(op.saved_bytes), HumanCount(op.params));
+  }
+}
+
+}  // namespace
+
+nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
+                        const PlanReportOptions& options) {
+  const spec::ModelSpec& m = p.model();
+  model::ParamCounts params = model::CountParams(m);
+  model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
+  nlohmann::json out;
+  out["model"] = spec::ModelSchema().ToJson(m);
+  out["gpu"] = spec::GpuSchema().ToJson(p.job.cluster.gpu);
+  out["cluster"] = spec::ClusterSchema().ToJson(p.job.cluster);
+  out["gpus"] = p.gpus;
+  out["plan"] = spec::PlanSchema().ToJson(p.spec());
+  out["plan"]["dp"] = p.dp;
+  out["plan"]["etp"] = p.etp;
+  out["plan"]["microbatches"] = p.microbatches;
+  out["plan"]["pp_microbatch_group"] = p.pp_group;
+  out["workload"] = spec::WorkloadSchema().ToJson(p.job.workload);
+  out["workload"]["global_batch"] = p.global_batch;
+  out["workload"]["batch_tokens"] = p.TokensPerStep();
+
+  out["params_total"] = params.total;
+  out["params_active"] = params.active;
+  out["params_embedding"] = params.embedding;
+  out["params_lm_head"] = params.lm_head;
+  out["params_per_dense_layer"] = params.dense_layer.Total();
+  out["params_per_moe_layer"] = params.moe_layer.Total();
+  out["dense_layers"] = params.dense_layers;
+  out["moe_layers"] = params.moe_layers;
+  out["model_flops_per_token"] = flops.per_token_causal;
+  out["model_flops_per_token_noncausal"] = flops.per_token_noncausal;
+  out["model_flops_formula"] = flops.formula;
+  out["model_flops_per_step"] = flops.per_token_causal * static_cast<double>(p.TokensPerStep());
+
+  nlohmann::json stages = nlohmann::json::array();
+  for (size_t i = 0; i < p.stages.size(); ++i) {
+    const plan::Stage& st = p.stages[i];
+    const plan::StageMemory& sm = mem.stages[i];
+    nlohmann::json chunks = nlohmann::json::array();
+    for (const plan::Chunk& c : st.chunks) {
+      chunks.push_back({{"virtual_index", c.virtual_index},
+                        {"first_layer", c.first_layer},
+                        {"layers", c.layers},
+                        {"moe_layers", c.moe_layers},
+                        {"embedding", c.has_embedding},
+                        {"head", c.has_head}});
+    }
+    stages.push_back({{"stage", st.index},
+                      {"layers", st.Layers()},
+                      {"chunks", chunks},
+                      {"params_per_gpu", sm.params_per_gpu},
+                      {"weights_bytes", sm.weights_bytes},
+                      {"gradients_bytes", sm.gradients_bytes},
+                      {"optimizer_bytes", sm.optimizer_bytes},
+                      {"activations_bytes", sm.activations_bytes},
+                      {"transient_bytes", sm.transient_bytes},
+                      {"total_bytes", sm.total_bytes},
+                      {"chunks_in_flight", sm.chunks_in_flight}});
+  }
+  out["stages"] = stages;
+
+  nlohmann::json groups = nlohmann::json::array();
+  for (const topology::GroupPlacement& g : p.groups) {
+    nlohmann::json tiers = nlohmann::json::object();
+    for (size_t t = 0; t < p.job.cluster.tiers.size(); ++t) {
+      tiers[p.job.cluster.tiers[t].name] = g.groups_at_tier[t];
+    }
+    groups.push_back({{"dim", std::string(spec::DimName(g.dim))},
+                      {"size", g.size},
+                      {"stride", g.stride},
+                      {"span_tier", g.span_tier < 0 ? nlohmann::json(nullptr)
+                                                    : nlohmann::json(p.job.cluster.tiers[static_cast<size_t>(g.span_tier)].name)},
+                      {"groups_at_tier", tiers},
+                      {"description", topology::DescribeSpan(p.job.cluster, g)}});
+  }
+  out["groups"] = groups;
+
+  const plan::StageMemory& peak = mem.stages[static_cast<size_t>(mem.peak_stage)];
+  out["memory"] = {{"peak_bytes_per_gpu", mem.peak_bytes},
+                   {"peak_stage", mem.peak_stage},
+                   {"weights_bytes", peak.weights_bytes},
+                   {"gradients_bytes", peak.gradients_bytes},
+                   {"optimizer_bytes", peak.optimizer_bytes},
+                   {"activations_bytes", peak.activations_bytes},
+                   {"transient_bytes", peak.transient_bytes},
+                   {"capacity_bytes", mem.capacity_bytes},
+                   {"usable_bytes", mem.usable_bytes},
+                   {"headroom_bytes", mem.usable_bytes - mem.peak_bytes},
+                   {"activation_bytes_per_layer", mem.activation_bytes_per_layer},
+                   {"fits", mem.fits}};
+  if (options.include_ops) {
+    model::ShardShape shape = p.Shape();
+    nlohmann::json ops;
+    for (const char* part : {"dense_layer", "moe_layer", "embedding", "head"}) {
+      std::vector<model::Op> list;
+      std::string name(part);
+      if (name == "dense_layer") list = model::LayerOps(m, false, shape);
+      if (name == "moe_layer" && m.IsMoe()) list = model::LayerOps(m, true, shape);
+      if (name == "embedding") list = model::EmbeddingOps(m, shape);
+      if (name == "head") list = model::HeadOps(m, shape);
+      nlohmann::json arr = nlohmann::json::array();
+      for (const model::Op& op : list) arr.push_back(OpJson(op));
+      ops[name] = arr;
+    }
+    out["ops"] = ops;
+  }
+  return out;
+}
+
+std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
+                     const PlanReportOptions& options) {
+  const spec::ModelSpec& m = p.model();
+  const spec::PlanSpec& s = p.spec();
+  const spec::ClusterSpec& c = p.job.cluster;
+  model::ParamCounts params = model::CountParams(m);
+  model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
+  std::string out;
+  out += fmt::format("{} on {} x {} ({})\n\n", m.name, p.gpus, c.gpu.name, c.name);
+  out += fmt::format("  plan       TP {} . CP {} . PP {} . DP {} . EP {}   schedule {}\n", p.tp, p.cp,
+                     p.pp, p.dp, p.ep, ScheduleText(p));
+  out += fmt::format("             zero {} . sequence parallel {} . recompute {} . {} . placement [{}]\n",
+                     spec::ZeroModeName(s.zero), s.sequence_parallel ? "on" : "off",
+                     spec::RecomputeName(s.recompute),
+                     s.precision == spec::Precision::kFp8 ? "fp8" : "bf16",
+                     Join([&] {
+                       std::vector<std::string> d;
+                       for (spec::Dim dim : s.placement) d.emplace_back(spec::DimName(dim));
+                       return d;
+                     }(), ", "));
+  out += fmt::format("  batch      {} sequences x {} tokens = {} tokens per step; {} micro-batches "
+                     "of {} per replica\n",
+                     p.global_batch, p.job.workload.seq_len, p.TokensPerStep(), p.microbatches,
+                     s.micro_batch);
+  out += fmt::format("  params     {} total", HumanCount(params.total));
+  if (m.IsMoe()) out += fmt::format(", {} active per token", HumanCount(params.active));
+  out += fmt::format(" (embedding {}, output layer {}, {} per dense layer",
+                     HumanCount(params.embedding),
+                     m.tied_embeddings ? std::string("tied") : HumanCount(params.lm_head),
+                     HumanCount(params.dense_layer.Total()));
+  if (m.IsMoe()) out += fmt::format(", {} per MoE layer", HumanCount(params.moe_layer.Total()));
+  out += fmt::format("; {} layers)\n", m.layers);
+  out += fmt::format("  FLOPs      {} per token ({} without causal halving), {} per step\n",
+                     HumanFlops(flops.per_token_causal), HumanFlops(flops.per_token_noncausal),
+                     HumanFlops(flops.per_token_causal * static_cast<double>(p.TokensPerStep())));
+  out += fmt::format("             formula: {}\n\n", flops.formula);
+
+  out += "  placement  (ranks numbered in topology order; innermost dimension first)\n";
+  for (const topology::GroupPlacement& g : p.groups) {
+    out += fmt::format("    {:<3} {:>6} ranks  stride {:>6}  {}\n", spec::DimName(g.dim), g.size,
+                       g.stride, topology::DescribeSpan(c, g));
+  }
+
+  out += fmt::format("\n  memory per GPU by pipeline stage (GiB)\n");
+  out += fmt::format("    {:>5} {:>6} {:>11} {:>8} {:>8} {:>9} {:>11} {:>9} {:>8} {:>9}\n", "stage",
+                     "layers", "params/GPU", "weights", "grads", "optimizer", "activations",
+                     "transient", "total", "in flight");
+  auto row = [&](const plan::StageMemory& sm) {
+    out += fmt::format("    {:>5} {:>6} {:>11} {:>8.2f} {:>8.2f} {:>9.2f} {:>11.2f} {:>9.2f} {:>8.2f} {:>9}{}\n",
+                       sm.stage, sm.layers, HumanCount(sm.params_per_gpu), sm.weights_bytes / kGi,
+                       sm.gradients_bytes / kGi, sm.optimizer_bytes / kGi,
+                       sm.activations_bytes / kGi, sm.transient_bytes / kGi, sm.total_bytes / kGi,
+                       sm.chunks_in_flight, sm.stage == mem.peak_stage ? "  <- peak" : "");
+  };
+  size_t n = mem.stages.size();
+  for (size_t i = 0; i < n; ++i) {
+    bool show = n <= 16 || i < 2 || i + 2 >= n || static_cast<int64_t>(i) == mem.peak_stage;
+    if (show) {
+      row(mem.stages[i]);
+    } else if (i == 2) {
+      out += "    ...\n";
+    }
+  }
+  double margin = mem.usable_bytes - mem.peak_bytes;
+  out += fmt::format("\n  verdict    {}: peak {} on stage {} against {} usable ({} x {:.2f}); {} {}\n",
+                     mem.fits ? "fits" : "OUT OF MEMORY", HumanBytes(mem.peak_bytes),
+                     mem.peak_stage, HumanBytes(mem.usable_bytes), HumanBytes(mem.capacity_bytes),
+                     c.gpu.usable_memory_fraction, HumanBytes(std::abs(margin)),
+                     margin >= 0 ? "to spare" : "over");
+
+  if (options.include_ops) {
+    model::ShardShape shape = p.Shape();
+    out += fmt::format("\n  ops of one micro-batch on one rank ({} tokens after CP; TP {})\n",
+                       shape.Tokens(), p.tp);
+    out += fmt::format("    {:<16} {:<11} {:>22} {:>12} {:>12} {:>11} {:>11} {:>11}\n", "op", "kind",
+                       "gemm m x n x k", "fwd FLOP", "bwd FLOP", "fwd bytes", "saved", "params");
+    AppendOps(out, "dense layer", model::LayerOps(m, false, shape));
+    if (m.IsMoe()) AppendOps(out, "MoE layer", model::LayerOps(m, true, shape));
+    AppendOps(out, "embedding (first stage)", model::EmbeddingOps(m, shape));
+    AppendOps(out, "output layer and loss (last stage)", model::HeadOps(m, shape));
+  }
+  return out;
+}
+
+namespace {
+std::string PresetDescription(const spec::PresetEntry& p) {
+  try {
+    YAML::Node node = YAML::Load(p.yaml);
+    if (node["description"]) return node["description"].as<std::string>();
+  } catch (const YAML::Exception&) {
+  }
+  return "";
+}
+}  // namespace
+
+std::string PresetsText() {
+  std::string out;
+  std::string kind;
+  for (const spec::PresetEntry& p : spec::EmbeddedPresets()) {
+    if (kind != p.kind) {
+      kind = p.kind;
+      out += fmt::format("{}{}:\n", out.empty() ? "" : "\n", kind);
+    }
+    out += fmt::format("  {:<20} {}\n", p.name, PresetDescription(p));
+  }
+  return out;
+}
+
+nlohmann::json PresetsJson() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const spec::PresetEntry& p : spec::EmbeddedPresets()) {
+    out.push_back({{"kind", p.kind}, {"name", p.name}, {"description", PresetDescription(p)}});
+  }
+  return out;
+}
+
+}  // namespace scaleplan::report

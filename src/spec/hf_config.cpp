@@ -1,0 +1,152 @@
+// Reads a Hugging Face transformers config.json into a ModelSpec.
+//
+// Key mapping (transformers' own names): hidden_size -> hidden, intermediate_size -> ffn_hidden,
+// num_hidden_layers -> layers, num_attention_heads -> heads, num_key_value_heads -> kv_heads
+// (absent: = heads), head_dim -> head_dim (absent or null: hidden / heads), vocab_size -> vocab,
+// tie_word_embeddings -> tied_embeddings (absent: false). All supported architectures use a gated
+// MLP (SwiGLU; a gated GELU has the same shapes and FLOPs), RMSNorm and RoPE.
+// Per family: Qwen2 always has a QKV bias; Qwen3 has per-head q/k RMSNorm; attention_bias = true
+// is read as a QKV bias (the output-projection bias, h parameters per layer, is not counted).
+// MoE: Mixtral num_local_experts / num_experts_per_tok with experts of intermediate_size; Qwen MoE
+// num_experts, num_experts_per_tok, moe_intermediate_size, shared_expert_intermediate_size (one
+// shared expert), decoder_sparse_step (layer i is MoE when (i+1) % step == 0).
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/text.h"
+#include "spec/readers.h"
+
+namespace scaleplan::spec {
+
+namespace {
+
+struct Family {
+  const char* architecture;
+  const char* model_type;
+  bool qkv_bias;
+  bool qk_norm;
+  enum { kDense, kMixtral, kQwenMoe } moe;
+};
+
+constexpr Family kFamilies[] = {
+    {"LlamaForCausalLM", "llama", false, false, Family::kDense},
+    {"MistralForCausalLM", "mistral", false, false, Family::kDense},
+    {"MixtralForCausalLM", "mixtral", false, false, Family::kMixtral},
+    {"Qwen2ForCausalLM", "qwen2", true, false, Family::kDense},
+    {"Qwen2MoeForCausalLM", "qwen2_moe", true, false, Family::kQwenMoe},
+    {"Qwen3ForCausalLM", "qwen3", false, true, Family::kDense},
+    {"Qwen3MoeForCausalLM", "qwen3_moe", false, true, Family::kQwenMoe},
+};
+
+std::string SupportedList() {
+  std::vector<std::string> names;
+  for (const Family& f : kFamilies) names.emplace_back(f.architecture);
+  return Join(names, ", ");
+}
+
+int LineOf(std::string_view text, size_t byte) {
+  int line = 1;
+  for (size_t i = 0; i < byte && i < text.size(); ++i) line += text[i] == '\n';
+  return line;
+}
+
+std::string ScalarText(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number()) return fmt::format("{}", v.get<double>());
+  return v.dump();
+}
+
+}  // namespace
+
+Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin) {
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return Status::Parse(fmt::format("{}:{}: malformed JSON: {}", origin, LineOf(text, e.byte),
+                                     e.what()));
+  }
+  if (!config.is_object()) return Status::Parse(origin + ": expected a JSON object");
+
+  const Family* family = nullptr;
+  std::string arch;
+  if (config.contains("architectures") && config["architectures"].is_array() &&
+      !config["architectures"].empty() && config["architectures"][0].is_string()) {
+    arch = config["architectures"][0].get<std::string>();
+    for (const Family& f : kFamilies) {
+      if (arch == f.architecture) family = &f;
+    }
+  } else if (config.contains("model_type") && config["model_type"].is_string()) {
+    arch = config["model_type"].get<std::string>();
+    for (const Family& f : kFamilies) {
+      if (arch == f.model_type) family = &f;
+    }
+  }
+  if (family == nullptr) {
+    return Status::Invalid(fmt::format("{}: architectures = {} is not supported (allowed: {})",
+                                       origin, arch.empty() ? "(missing)" : arch, SupportedList()));
+  }
+
+  ModelSpec model;
+  model.source = "Hugging Face config.json: " + origin;
+  model.name = config.value("_name_or_path", std::string());
+  if (model.name.empty()) model.name = std::string(family->model_type);
+  model.activation = Activation::kSwiGlu;
+  model.norm = Norm::kRmsNorm;
+  model.position_embedding = PositionEmbedding::kRope;
+  model.qkv_bias = family->qkv_bias || config.value("attention_bias", false);
+  model.qk_norm = family->qk_norm;
+
+  // Each HF key goes through the model schema, so validation and messages are the schema's.
+  auto set = [&](const char* hf_key, const char* key, bool required) -> Status {
+    if (!config.contains(hf_key) || config[hf_key].is_null()) {
+      if (!required) return Status::Ok();
+      const Field<ModelSpec>* field = ModelSchema().Find(key);
+      return Status::Invalid(fmt::format("{}: {} is missing (allowed: {})", origin, hf_key,
+                                         field->info.allowed));
+    }
+    RawValue raw = ScalarValue(ScalarText(config[hf_key]), fmt::format("{} ({})", origin, hf_key));
+    return ModelSchema().Set(model, key, raw);
+  };
+  SP_RETURN_IF_ERROR(set("num_hidden_layers", "layers", true));
+  SP_RETURN_IF_ERROR(set("hidden_size", "hidden", true));
+  SP_RETURN_IF_ERROR(set("intermediate_size", "ffn_hidden", family->moe != Family::kQwenMoe));
+  SP_RETURN_IF_ERROR(set("num_attention_heads", "heads", true));
+  SP_RETURN_IF_ERROR(set("num_key_value_heads", "kv_heads", false));
+  SP_RETURN_IF_ERROR(set("head_dim", "head_dim", false));
+  SP_RETURN_IF_ERROR(set("vocab_size", "vocab", true));
+  SP_RETURN_IF_ERROR(set("tie_word_embeddings", "tied_embeddings", false));
+
+  switch (family->moe) {
+    case Family::kDense: break;
+    case Family::kMixtral:
+      SP_RETURN_IF_ERROR(set("num_local_experts", "experts", true));
+      SP_RETURN_IF_ERROR(set("num_experts_per_tok", "top_k", true));
+      break;
+    case Family::kQwenMoe: {
+      SP_RETURN_IF_ERROR(set("num_experts", "experts", true));
+      SP_RETURN_IF_ERROR(set("num_experts_per_tok", "top_k", true));
+      SP_RETURN_IF_ERROR(set("moe_intermediate_size", "expert_ffn_hidden", true));
+      SP_RETURN_IF_ERROR(set("shared_expert_intermediate_size", "shared_expert_ffn_hidden", false));
+      if (model.shared_expert_ffn_hidden > 0) model.shared_experts = 1;
+      SP_RETURN_IF_ERROR(set("decoder_sparse_step", "moe_layer_interval", false));
+      // Qwen: layer i is MoE when (i + 1) % step == 0, i.e. the first MoE layer is step - 1.
+      model.moe_first_dense_layers = model.moe_layer_interval - 1;
+      if (config.contains("mlp_only_layers") && config["mlp_only_layers"].is_array() &&
+          !config["mlp_only_layers"].empty()) {
+        return Status::Invalid(fmt::format(
+            "{}: mlp_only_layers = {} is not supported (allowed: an empty list)", origin,
+            config["mlp_only_layers"].dump()));
+      }
+      if (model.ffn_hidden == 0) model.ffn_hidden = model.expert_ffn_hidden;
+      break;
+    }
+  }
+  SP_RETURN_IF_ERROR(ValidateModel(model).WithContext(origin));
+  return model;
+}
+
+}  // namespace scaleplan::spec

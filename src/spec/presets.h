@@ -1,0 +1,30 @@
+// Named presets: YAML files under presets/<kind>/<name>.yaml, embedded in the binary at build time
+// (cmake/EmbedPresets.cmake), so that scaleplan runs anywhere without its source tree.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace scaleplan::spec {
+
+struct PresetEntry {
+  const char* kind;  // "models", "gpus", "clusters", "jobs"
+  const char* name;  // file name without .yaml, e.g. "llama3-405b"
+  const char* yaml;  // the file's text
+};
+
+// Every embedded preset, sorted by kind then name (generated code).
+const std::vector<PresetEntry>& EmbeddedPresets();
+
+std::vector<std::string> PresetNames(std::string_view kind);
+
+// The YAML text of a preset; NotFound lists the known names of that kind.
+Result<std::string> PresetText(std::string_view kind, std::string_view name);
+
+// The job `scaleplan` runs with no arguments: Llama 3 405B on 16,384 H100s.
+inline constexpr std::string_view kDefaultJob = "llama3-405b-16k";
+
+}  // namespace scaleplan::spec

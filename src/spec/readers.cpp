@@ -1,0 +1,327 @@
+#include "spec/readers.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/text.h"
+#include "spec/presets.h"
+
+namespace scaleplan::spec {
+
+namespace {
+
+constexpr int kMaxBaseDepth = 8;
+
+std::string Where(const std::string& origin, const YAML::Node& node) {
+  if (node.Mark().is_null()) return origin;
+  return fmt::format("{}:{}", origin, node.Mark().line + 1);
+}
+
+Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin) {
+  try {
+    YAML::Node root = YAML::Load(std::string(text));
+    if (!root.IsMap()) {
+      return Status::Parse(fmt::format("{}: expected a YAML map of keys at the top level", origin));
+    }
+    return root;
+  } catch (const YAML::Exception& e) {
+    return Status::Parse(fmt::format("{}:{}:{}: malformed YAML: {}", origin, e.mark.line + 1,
+                                     e.mark.column + 1, e.msg));
+  }
+}
+
+// Converts one YAML value to a RawValue; maps are not values.
+Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::string_view section,
+                       std::string_view key) {
+  RawValue raw;
+  raw.origin = Where(origin, node);
+  if (node.IsScalar()) {
+    raw.text = node.Scalar();
+    return raw;
+  }
+  if (node.IsSequence()) {
+    raw.is_list = true;
+    for (const YAML::Node& item : node) {
+      if (!item.IsScalar()) {
+        return Status::Parse(fmt::format("{}: {}.{} expected a list of plain values", raw.origin,
+                                         section, key));
+      }
+      raw.items.push_back(item.Scalar());
+    }
+    raw.text = Join(raw.items, ", ");
+    return raw;
+  }
+  if (node.IsNull()) {
+    return Status::Parse(fmt::format("{}: {}.{} has no value", raw.origin, section, key));
+  }
+  return Status::Parse(
+      fmt::format("{}: {}.{} expected a plain value, found a map", raw.origin, section, key));
+}
+
+// Applies every key of `map` through `schema`, except those in `handled` (read by the caller).
+template <class T>
+Status ApplyMap(const Schema<T>& schema, T& object, const YAML::Node& map,
+                const std::string& origin, std::initializer_list<std::string_view> handled) {
+  for (const auto& entry : map) {
+    std::string key = entry.first.as<std::string>();
+    bool skip = false;
+    for (std::string_view h : handled) skip = skip || key == h;
+    if (skip) continue;
+    SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(entry.second, origin, schema.section(), key));
+    raw.origin = Where(origin, entry.first);
+    SP_RETURN_IF_ERROR(schema.Set(object, key, raw));
+  }
+  return Status::Ok();
+}
+
+std::string Directory(const std::string& origin) {
+  std::filesystem::path p(origin);
+  return p.has_parent_path() ? p.parent_path().string() : std::string();
+}
+
+// Resolves a file reference written inside a file relative to that file's folder.
+std::string Resolve(std::string_view ref, const std::string& from_origin) {
+  std::filesystem::path p{std::string(ref)};
+  if (p.is_absolute() || from_origin.rfind("preset ", 0) == 0) return p.string();
+  std::string dir = Directory(from_origin);
+  if (dir.empty() || std::filesystem::exists(p)) return p.string();
+  return (std::filesystem::path(dir) / p).string();
+}
+
+struct Source {
+  std::string text;
+  std::string origin;
+};
+
+Result<Source> Fetch(std::string_view kind, std::string_view ref, const std::string& from_origin) {
+  if (LooksLikePath(ref)) {
+    std::string path = Resolve(ref, from_origin);
+    SP_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    return Source{std::move(text), path};
+  }
+  SP_ASSIGN_OR_RETURN(std::string text, PresetText(kind, ref));
+  return Source{std::move(text), fmt::format("preset {}/{}.yaml", kind, ref)};
+}
+
+Result<ModelSpec> LoadModelFrom(std::string_view ref, const std::string& from_origin, int depth);
+Result<GpuSpec> LoadGpuFrom(std::string_view ref, const std::string& from_origin, int depth);
+
+Result<ModelSpec> ModelFromMap(const YAML::Node& map, const std::string& origin, int depth) {
+  ModelSpec model;
+  if (map["base"]) {
+    if (depth >= kMaxBaseDepth) {
+      return Status::Invalid(fmt::format("{}: model.base nests deeper than {} levels (a cycle?)",
+                                         Where(origin, map["base"]), kMaxBaseDepth));
+    }
+    SP_ASSIGN_OR_RETURN(model, LoadModelFrom(map["base"].as<std::string>(), origin, depth + 1));
+  }
+  SP_RETURN_IF_ERROR(ApplyMap(ModelSchema(), model, map, origin, {"base"}));
+  return model;
+}
+
+Result<GpuSpec> GpuFromMap(const YAML::Node& map, const std::string& origin, int depth) {
+  GpuSpec gpu;
+  if (map["base"]) {
+    if (depth >= kMaxBaseDepth) {
+      return Status::Invalid(fmt::format("{}: gpu.base nests deeper than {} levels (a cycle?)",
+                                         Where(origin, map["base"]), kMaxBaseDepth));
+    }
+    SP_ASSIGN_OR_RETURN(gpu, LoadGpuFrom(map["base"].as<std::string>(), origin, depth + 1));
+  }
+  SP_RETURN_IF_ERROR(ApplyMap(GpuSchema(), gpu, map, origin, {"base"}));
+  return gpu;
+}
+
+Result<ModelSpec> LoadModelFrom(std::string_view ref, const std::string& from_origin, int depth) {
+  SP_ASSIGN_OR_RETURN(Source source, Fetch("models", ref, from_origin));
+  std::string lower = ToLower(source.origin);
+  if (lower.size() >= 5 && lower.substr(lower.size() - 5) == ".json") {
+    return ParseHfConfig(source.text, source.origin);
+  }
+  SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(source.text, source.origin));
+  return ModelFromMap(root, source.origin, depth);
+}
+
+Result<GpuSpec> LoadGpuFrom(std::string_view ref, const std::string& from_origin, int depth) {
+  SP_ASSIGN_OR_RETURN(Source source, Fetch("gpus", ref, from_origin));
+  SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(source.text, source.origin));
+  return GpuFromMap(root, source.origin, depth);
+}
+
+Result<GpuSpec> GpuFromNode(const YAML::Node& node, const std::string& origin, std::string* name) {
+  if (node.IsScalar()) {
+    *name = node.Scalar();
+    return LoadGpuFrom(node.Scalar(), origin, 0);
+  }
+  if (node.IsMap()) {
+    SP_ASSIGN_OR_RETURN(GpuSpec gpu, GpuFromMap(node, origin, 0));
+    *name = gpu.name;
+    return gpu;
+  }
+  return Status::Parse(fmt::format("{}: gpu expected a preset name, a file or a map of gpu keys",
+                                   Where(origin, node)));
+}
+
+Result<ClusterSpec> ClusterFromMap(const YAML::Node& map, const std::string& origin) {
+  ClusterSpec cluster;
+  SP_RETURN_IF_ERROR(ApplyMap(ClusterSchema(), cluster, map, origin, {"gpu", "tiers"}));
+  if (!map["gpu"]) {
+    return Status::Invalid(fmt::format("{}: cluster.gpu is missing (allowed: {})", origin,
+                                       "a GPU preset name, a file or a map"));
+  }
+  SP_ASSIGN_OR_RETURN(cluster.gpu, GpuFromNode(map["gpu"], origin, &cluster.gpu_name));
+  const YAML::Node tiers = map["tiers"];
+  if (tiers) {
+    if (!tiers.IsSequence()) {
+      return Status::Parse(
+          fmt::format("{}: cluster.tiers expected a list of tier maps", Where(origin, tiers)));
+    }
+    for (const YAML::Node& item : tiers) {
+      if (!item.IsMap()) {
+        return Status::Parse(
+            fmt::format("{}: cluster.tiers expected a list of tier maps", Where(origin, item)));
+      }
+      TierSpec tier;
+      SP_RETURN_IF_ERROR(ApplyMap(TierSchema(), tier, item, origin, {}));
+      cluster.tiers.push_back(tier);
+    }
+  }
+  return cluster;
+}
+
+}  // namespace
+
+bool LooksLikePath(std::string_view ref) {
+  std::string lower = ToLower(ref);
+  auto ends_with = [&](std::string_view suffix) {
+    return lower.size() >= suffix.size() && lower.substr(lower.size() - suffix.size()) == suffix;
+  };
+  return ref.find('/') != std::string_view::npos || ends_with(".yaml") || ends_with(".yml") ||
+         ends_with(".json");
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Status::NotFound(fmt::format("{}: no such file", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Io(fmt::format("{}: cannot be opened for reading", path));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+Result<ModelSpec> LoadModel(std::string_view ref) {
+  SP_ASSIGN_OR_RETURN(ModelSpec model, LoadModelFrom(ref, "", 0));
+  SP_RETURN_IF_ERROR(ValidateModel(model).WithContext(std::string(ref)));
+  return model;
+}
+
+Result<GpuSpec> LoadGpu(std::string_view ref) {
+  SP_ASSIGN_OR_RETURN(GpuSpec gpu, LoadGpuFrom(ref, "", 0));
+  SP_RETURN_IF_ERROR(ValidateGpu(gpu).WithContext(std::string(ref)));
+  return gpu;
+}
+
+Result<ClusterSpec> LoadCluster(std::string_view ref) {
+  SP_ASSIGN_OR_RETURN(Source source, Fetch("clusters", ref, ""));
+  return ParseClusterYaml(source.text, source.origin);
+}
+
+Result<ModelSpec> ParseModelYaml(std::string_view text, const std::string& origin) {
+  SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, origin));
+  SP_ASSIGN_OR_RETURN(ModelSpec model, ModelFromMap(root, origin, 0));
+  SP_RETURN_IF_ERROR(ValidateModel(model).WithContext(origin));
+  return model;
+}
+
+Result<ClusterSpec> ParseClusterYaml(std::string_view text, const std::string& origin) {
+  SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, origin));
+  SP_ASSIGN_OR_RETURN(ClusterSpec cluster, ClusterFromMap(root, origin));
+  SP_RETURN_IF_ERROR(ValidateCluster(cluster).WithContext(origin));
+  return cluster;
+}
+
+Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
+  SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, origin));
+  JobSpec job;
+  static constexpr std::string_view kKeys[] = {"description", "source", "model", "cluster",
+                                               "gpu", "gpus", "plan", "workload"};
+  for (const auto& entry : root) {
+    std::string key = entry.first.as<std::string>();
+    bool known = false;
+    for (std::string_view k : kKeys) known = known || key == k;
+    if (!known) {
+      return Status::Invalid(fmt::format(
+          "{}: unknown key '{}' in job (allowed: description, source, model, cluster, gpu, gpus, "
+          "plan, workload)",
+          Where(origin, entry.first), key));
+    }
+  }
+  if (!root["model"]) return Status::Invalid(origin + ": job.model is missing (allowed: a model preset name, a file or a map)");
+  if (!root["cluster"]) return Status::Invalid(origin + ": job.cluster is missing (allowed: a cluster preset name, a file or a map)");
+
+  const YAML::Node model = root["model"];
+  if (model.IsScalar()) {
+    SP_ASSIGN_OR_RETURN(job.model, LoadModelFrom(model.Scalar(), origin, 0));
+  } else if (model.IsMap()) {
+    SP_ASSIGN_OR_RETURN(job.model, ModelFromMap(model, origin, 0));
+  } else {
+    return Status::Parse(fmt::format("{}: job.model expected a preset name, a file or a map",
+                                     Where(origin, model)));
+  }
+  SP_RETURN_IF_ERROR(ValidateModel(job.model).WithContext(origin));
+
+  const YAML::Node cluster = root["cluster"];
+  if (cluster.IsScalar()) {
+    SP_ASSIGN_OR_RETURN(Source source, Fetch("clusters", cluster.Scalar(), origin));
+    SP_ASSIGN_OR_RETURN(YAML::Node cluster_root, ParseYaml(source.text, source.origin));
+    SP_ASSIGN_OR_RETURN(job.cluster, ClusterFromMap(cluster_root, source.origin));
+  } else if (cluster.IsMap()) {
+    SP_ASSIGN_OR_RETURN(job.cluster, ClusterFromMap(cluster, origin));
+  } else {
+    return Status::Parse(fmt::format("{}: job.cluster expected a preset name, a file or a map",
+                                     Where(origin, cluster)));
+  }
+  if (root["gpu"]) {
+    SP_ASSIGN_OR_RETURN(job.cluster.gpu, GpuFromNode(root["gpu"], origin, &job.cluster.gpu_name));
+  }
+  SP_RETURN_IF_ERROR(ValidateCluster(job.cluster).WithContext(origin));
+
+  if (root["gpus"]) {
+    SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus"));
+    Result<int64_t> gpus = ParseInteger(raw.text);
+    if (!gpus.ok() || *gpus < 1) {
+      return Status::Invalid(fmt::format("{}: job.gpus = {} is not a positive integer (allowed: "
+                                         "integer >= 1)",
+                                         raw.origin, raw.text));
+    }
+    job.gpus = *gpus;
+  }
+  for (const char* section : {"plan", "workload"}) {
+    const YAML::Node node = root[section];
+    if (!node) continue;
+    if (!node.IsMap()) {
+      return Status::Parse(
+          fmt::format("{}: job.{} expected a map of keys", Where(origin, node), section));
+    }
+    if (std::string_view(section) == "plan") {
+      SP_RETURN_IF_ERROR(ApplyMap(PlanSchema(), job.plan, node, origin, {}));
+    } else {
+      SP_RETURN_IF_ERROR(ApplyMap(WorkloadSchema(), job.workload, node, origin, {}));
+    }
+  }
+  return job;
+}
+
+Result<JobSpec> LoadJob(std::string_view ref) {
+  SP_ASSIGN_OR_RETURN(Source source, Fetch("jobs", ref, ""));
+  return ParseJobYaml(source.text, source.origin);
+}
+
+}  // namespace scaleplan::spec

@@ -1,0 +1,42 @@
+// Readers for every input: presets by name, YAML files, Hugging Face config.json, job files.
+//
+// A reference `ref` names either a preset ("llama3-405b") or a file: anything containing '/' or
+// ending in .yaml, .yml or .json is a path. Model YAML maps may start from another model with
+// `base: <ref>` and override keys. Errors name the file and line where the bad value stands.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "spec/specs.h"
+
+namespace scaleplan::spec {
+
+Result<ModelSpec> LoadModel(std::string_view ref);
+Result<GpuSpec> LoadGpu(std::string_view ref);
+Result<ClusterSpec> LoadCluster(std::string_view ref);
+
+// A job: a preset from presets/jobs or a YAML file with keys model, cluster, gpu, gpus, plan,
+// workload (model/cluster/gpu each a reference or an inline map).
+Result<JobSpec> LoadJob(std::string_view ref);
+
+// Parses YAML text as a model/GPU/cluster/job; `origin` names it in errors (e.g. a file path).
+Result<ModelSpec> ParseModelYaml(std::string_view text, const std::string& origin);
+Result<ClusterSpec> ParseClusterYaml(std::string_view text, const std::string& origin);
+Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin);
+
+// A Hugging Face transformers config.json for LlamaForCausalLM, MistralForCausalLM,
+// MixtralForCausalLM, Qwen2ForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM or
+// Qwen3MoeForCausalLM.
+Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin);
+
+// True when `ref` should be read as a path rather than a preset name.
+bool LooksLikePath(std::string_view ref);
+
+// Reads a whole file; IoError names the path.
+Result<std::string> ReadFile(const std::string& path);
+
+}  // namespace scaleplan::spec

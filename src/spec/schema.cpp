@@ -1,0 +1,87 @@
+#include "spec/schema.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "core/text.h"
+
+namespace scaleplan::spec {
+
+std::string_view ValueKindName(ValueKind kind) {
+  switch (kind) {
+    case ValueKind::kInteger: return "integer";
+    case ValueKind::kNumber: return "number";
+    case ValueKind::kBoolean: return "boolean";
+    case ValueKind::kString: return "text";
+    case ValueKind::kChoice: return "choice";
+    case ValueKind::kList: return "list";
+    case ValueKind::kTable: return "table";
+  }
+  return "?";
+}
+
+RawValue ScalarValue(std::string text, std::string origin) {
+  RawValue value;
+  value.text = std::move(text);
+  value.origin = std::move(origin);
+  return value;
+}
+
+Status FieldError(std::string_view section, const FieldInfo& info, const RawValue& value,
+                  std::string_view problem) {
+  std::string where = value.origin.empty() ? "" : value.origin + ": ";
+  std::string shown = value.is_list ? "[" + value.text + "]" : value.text;
+  if (shown.empty()) shown = "\"\"";
+  return Status::Invalid(fmt::format("{}{}.{} = {} {} (allowed: {})", where, section, info.key,
+                                     shown, problem, info.allowed));
+}
+
+namespace detail {
+
+std::string JoinNames(const std::vector<std::string>& names) { return Join(names, ", "); }
+
+namespace {
+std::string FormatBound(double v) {
+  if (std::fabs(v) < 1e15 && v == std::floor(v)) return fmt::format("{:.0f}", v);
+  return fmt::format("{:g}", v);
+}
+}  // namespace
+
+std::string RangeText(std::string_view kind, double min, double max) {
+  bool has_max = std::isfinite(max) && max < 9e18;
+  if (has_max) return fmt::format("{} from {} to {}", kind, FormatBound(min), FormatBound(max));
+  return fmt::format("{} >= {}", kind, FormatBound(min));
+}
+
+Status SetInteger(const std::string& section, const FieldInfo& info, const RawValue& value,
+                  int64_t min, int64_t max, int64_t& out) {
+  if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+  Result<int64_t> parsed = ParseInteger(value.text);
+  if (!parsed.ok()) return FieldError(section, info, value, parsed.status().message());
+  if (*parsed < min || *parsed > max) return FieldError(section, info, value, "is out of range");
+  out = *parsed;
+  return Status::Ok();
+}
+
+Status SetNumber(const std::string& section, const FieldInfo& info, const RawValue& value,
+                 double min, double max, double& out) {
+  if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+  Result<double> parsed = ParseNumber(value.text);
+  if (!parsed.ok()) return FieldError(section, info, value, parsed.status().message());
+  if (*parsed < min || *parsed > max) return FieldError(section, info, value, "is out of range");
+  out = *parsed;
+  return Status::Ok();
+}
+
+Status SetBoolean(const std::string& section, const FieldInfo& info, const RawValue& value,
+                  bool& out) {
+  if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+  Result<bool> parsed = ParseBool(value.text);
+  if (!parsed.ok()) return FieldError(section, info, value, parsed.status().message());
+  out = *parsed;
+  return Status::Ok();
+}
+
+}  // namespace detail
+}  // namespace scaleplan::spec

@@ -1,0 +1,277 @@
+// The schema mechanism: every input key is defined once, here-style, as a Field of a Schema<T>.
+//
+// A Field carries the key's name, CLI flag, kind, unit, help text and what is allowed, plus a
+// setter that parses and validates one raw value and a getter that renders it as JSON. The YAML
+// readers, the CLI flags, `scaleplan spec` (the generated reference) and every error message about
+// a single value derive from these definitions. Checks that involve several fields (tp divides
+// heads, tp*cp*pp*dp equals the GPU count, ...) live with the code that owns the concept (plan).
+//
+// Error messages have the form
+//   "<origin>: <section>.<key> = <value> <problem> (allowed: <allowed>)"
+// where origin is "file.yaml:12" or "--flag" and may be empty.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+
+namespace scaleplan::spec {
+
+enum class ValueKind { kInteger, kNumber, kBoolean, kString, kChoice, kList, kTable };
+
+std::string_view ValueKindName(ValueKind kind);
+
+// A value as it came from a file or a flag, before it is parsed into a field.
+struct RawValue {
+  std::string text;                // the scalar as written; for lists, the items joined by ", "
+  std::vector<std::string> items;  // list items (a YAML sequence, or a flag split on commas)
+  bool is_list = false;
+  std::string origin;              // "plan.yaml:12", "--tp", or "" when unknown
+};
+
+RawValue ScalarValue(std::string text, std::string origin);
+
+struct FieldInfo {
+  std::string key;      // YAML key, e.g. "ffn_hidden"
+  std::string flag;     // CLI flag without the leading dashes, e.g. "seq" for workload.seq_len
+  ValueKind kind = ValueKind::kString;
+  std::string unit;     // "bytes", "s", "bytes/s", "FLOP/s", "" for counts and names
+  std::string help;
+  std::string allowed;  // e.g. "integer >= 1", "one of: none, selective, full"
+};
+
+// Formats the standard one-line error about one field's value.
+Status FieldError(std::string_view section, const FieldInfo& info, const RawValue& value,
+                  std::string_view problem);
+
+template <class T>
+struct Field {
+  FieldInfo info;
+  std::function<Status(T&, const RawValue&)> set;  // parses, validates this value alone, assigns
+  std::function<nlohmann::json(const T&)> get;     // the current value, for JSON output and docs
+};
+
+template <class T>
+class Schema {
+ public:
+  explicit Schema(std::string section) : section_(std::move(section)) {}
+
+  const std::string& section() const { return section_; }
+  const std::vector<Field<T>>& fields() const { return fields_; }
+
+  const Field<T>* Find(std::string_view key) const {
+    for (const Field<T>& f : fields_) {
+      if (f.info.key == key) return &f;
+    }
+    return nullptr;
+  }
+
+  std::vector<std::string> Keys() const {
+    std::vector<std::string> keys;
+    for (const Field<T>& f : fields_) keys.push_back(f.info.key);
+    return keys;
+  }
+
+  // Sets one key; an unknown key is an error that lists the known ones.
+  Status Set(T& object, std::string_view key, const RawValue& value) const {
+    const Field<T>* field = Find(key);
+    if (field == nullptr || !field->set) {
+      std::string known;
+      for (const Field<T>& f : fields_) {
+        if (!f.set) continue;
+        if (!known.empty()) known += ", ";
+        known += f.info.key;
+      }
+      std::string where = value.origin.empty() ? "" : value.origin + ": ";
+      return Status::Invalid(where + "unknown key '" + std::string(key) + "' in " + section_ +
+                             " (allowed: " + known + ")");
+    }
+    return field->set(object, value);
+  }
+
+  nlohmann::json ToJson(const T& object) const {
+    nlohmann::json out = nlohmann::json::object();
+    for (const Field<T>& f : fields_) {
+      if (f.get) out[f.info.key] = f.get(object);
+    }
+    return out;
+  }
+
+  // ---- Field builders. `flag` defaults to the key with '_' replaced by '-'. ----
+
+  Schema& Integer(std::string key, int64_t T::*member, int64_t min, int64_t max, std::string unit,
+                  std::string help, std::string flag = "") {
+    FieldInfo info = MakeInfo(std::move(key), ValueKind::kInteger, std::move(unit), std::move(help),
+                              std::move(flag), RangeText("integer", min, max));
+    std::string section = section_;
+    Field<T> field{info, nullptr, nullptr};
+    field.set = [section, info, member, min, max](T& object, const RawValue& value) -> Status {
+      return SetInteger(section, info, value, min, max, object.*member);
+    };
+    field.get = [member](const T& object) { return nlohmann::json(object.*member); };
+    fields_.push_back(std::move(field));
+    return *this;
+  }
+
+  Schema& Number(std::string key, double T::*member, double min, double max, std::string unit,
+                 std::string help, std::string flag = "") {
+    FieldInfo info = MakeInfo(std::move(key), ValueKind::kNumber, std::move(unit), std::move(help),
+                              std::move(flag), RangeText("number", min, max));
+    std::string section = section_;
+    Field<T> field{info, nullptr, nullptr};
+    field.set = [section, info, member, min, max](T& object, const RawValue& value) -> Status {
+      return SetNumber(section, info, value, min, max, object.*member);
+    };
+    field.get = [member](const T& object) { return nlohmann::json(object.*member); };
+    fields_.push_back(std::move(field));
+    return *this;
+  }
+
+  Schema& Boolean(std::string key, bool T::*member, std::string help, std::string flag = "") {
+    FieldInfo info = MakeInfo(std::move(key), ValueKind::kBoolean, "", std::move(help),
+                              std::move(flag), "true or false");
+    std::string section = section_;
+    Field<T> field{info, nullptr, nullptr};
+    field.set = [section, info, member](T& object, const RawValue& value) -> Status {
+      return SetBoolean(section, info, value, object.*member);
+    };
+    field.get = [member](const T& object) { return nlohmann::json(object.*member); };
+    fields_.push_back(std::move(field));
+    return *this;
+  }
+
+  Schema& Text(std::string key, std::string T::*member, std::string help, std::string flag = "") {
+    FieldInfo info = MakeInfo(std::move(key), ValueKind::kString, "", std::move(help),
+                              std::move(flag), "any text");
+    std::string section = section_;
+    Field<T> field{info, nullptr, nullptr};
+    field.set = [section, info, member](T& object, const RawValue& value) -> Status {
+      if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+      object.*member = value.text;
+      return Status::Ok();
+    };
+    field.get = [member](const T& object) { return nlohmann::json(object.*member); };
+    fields_.push_back(std::move(field));
+    return *this;
+  }
+
+  // An enumerated value; `choices` pairs each accepted spelling with its value. The first
+  // spelling of a value is the one printed.
+  template <class E>
+  Schema& Choice(std::string key, E T::*member, std::vector<std::pair<std::string, E>> choices,
+                 std::string help, std::string flag = "") {
+    std::vector<std::string> names;
+    for (const auto& [name, value] : choices) names.push_back(name);
+    FieldInfo info = MakeInfo(std::move(key), ValueKind::kChoice, "", std::move(help),
+                              std::move(flag), "one of: " + JoinNames(names));
+    std::string section = section_;
+    Field<T> field{info, nullptr, nullptr};
+    field.set = [section, info, member, choices](T& object, const RawValue& value) -> Status {
+      if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+      for (const auto& [name, choice] : choices) {
+        if (name == value.text) {
+          object.*member = choice;
+          return Status::Ok();
+        }
+      }
+      return FieldError(section, info, value, "is not a known choice");
+    };
+    field.get = [member, choices](const T& object) {
+      for (const auto& [name, choice] : choices) {
+        if (choice == object.*member) return nlohmann::json(name);
+      }
+      return nlohmann::json(nullptr);
+    };
+    fields_.push_back(std::move(field));
+    return *this;
+  }
+
+  // A field with its own parser (lists, nested tables). `set` may be null for a table that the
+  // reader handles itself (e.g. cluster.tiers); the field still appears in docs and JSON.
+  Schema& Custom(FieldInfo info, std::function<Status(T&, const RawValue&)> set,
+                 std::function<nlohmann::json(const T&)> get) {
+    if (info.flag.empty()) info.flag = FlagFromKey(info.key);
+    fields_.push_back(Field<T>{std::move(info), std::move(set), std::move(get)});
+    return *this;
+  }
+
+ private:
+  static std::string FlagFromKey(const std::string& key) {
+    std::string flag = key;
+    for (char& c : flag) {
+      if (c == '_') c = '-';
+    }
+    return flag;
+  }
+  static FieldInfo MakeInfo(std::string key, ValueKind kind, std::string unit, std::string help,
+                            std::string flag, std::string allowed) {
+    FieldInfo info;
+    info.flag = flag.empty() ? FlagFromKey(key) : std::move(flag);
+    info.key = std::move(key);
+    info.kind = kind;
+    info.unit = std::move(unit);
+    info.help = std::move(help);
+    info.allowed = std::move(allowed);
+    return info;
+  }
+  static std::string JoinNames(const std::vector<std::string>& names);
+  static std::string RangeText(std::string_view kind, double min, double max);
+  static Status SetInteger(const std::string& section, const FieldInfo& info, const RawValue& value,
+                           int64_t min, int64_t max, int64_t& out);
+  static Status SetNumber(const std::string& section, const FieldInfo& info, const RawValue& value,
+                          double min, double max, double& out);
+  static Status SetBoolean(const std::string& section, const FieldInfo& info, const RawValue& value,
+                           bool& out);
+
+  std::string section_;
+  std::vector<Field<T>> fields_;
+};
+
+// Non-template helpers behind the builders (schema.cpp).
+namespace detail {
+std::string JoinNames(const std::vector<std::string>& names);
+std::string RangeText(std::string_view kind, double min, double max);
+Status SetInteger(const std::string& section, const FieldInfo& info, const RawValue& value,
+                  int64_t min, int64_t max, int64_t& out);
+Status SetNumber(const std::string& section, const FieldInfo& info, const RawValue& value,
+                 double min, double max, double& out);
+Status SetBoolean(const std::string& section, const FieldInfo& info, const RawValue& value,
+                  bool& out);
+}  // namespace detail
+
+template <class T>
+std::string Schema<T>::JoinNames(const std::vector<std::string>& names) {
+  return detail::JoinNames(names);
+}
+template <class T>
+std::string Schema<T>::RangeText(std::string_view kind, double min, double max) {
+  return detail::RangeText(kind, min, max);
+}
+template <class T>
+Status Schema<T>::SetInteger(const std::string& section, const FieldInfo& info,
+                             const RawValue& value, int64_t min, int64_t max, int64_t& out) {
+  return detail::SetInteger(section, info, value, min, max, out);
+}
+template <class T>
+Status Schema<T>::SetNumber(const std::string& section, const FieldInfo& info,
+                            const RawValue& value, double min, double max, double& out) {
+  return detail::SetNumber(section, info, value, min, max, out);
+}
+template <class T>
+Status Schema<T>::SetBoolean(const std::string& section, const FieldInfo& info,
+                             const RawValue& value, bool& out) {
+  return detail::SetBoolean(section, info, value, out);
+}
+
+inline constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+inline constexpr double kNoMaxNumber = std::numeric_limits<double>::infinity();
+
+}  // namespace scaleplan::spec

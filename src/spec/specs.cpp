@@ -1,0 +1,403 @@
+#include "spec/specs.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace scaleplan::spec {
+
+namespace {
+
+constexpr int64_t kMaxCount = int64_t{1} << 40;  // a generous bound that rejects typos like 1e20
+
+template <class E>
+std::string_view NameOf(const std::vector<std::pair<std::string, E>>& choices, E value) {
+  for (const auto& [name, choice] : choices) {
+    if (choice == value) return name;
+  }
+  return "?";
+}
+
+const std::vector<std::pair<std::string, ZeroMode>>& ZeroChoices() {
+  static const std::vector<std::pair<std::string, ZeroMode>> kChoices = {
+      {"0", ZeroMode::kZero0}, {"1", ZeroMode::kZero1}, {"2", ZeroMode::kZero2},
+      {"3", ZeroMode::kZero3}, {"fsdp", ZeroMode::kFsdp}};
+  return kChoices;
+}
+const std::vector<std::pair<std::string, Schedule>>& ScheduleChoices() {
+  static const std::vector<std::pair<std::string, Schedule>> kChoices = {
+      {"gpipe", Schedule::kGpipe},
+      {"1f1b", Schedule::k1F1B},
+      {"interleaved", Schedule::kInterleaved},
+      {"llama3", Schedule::kLlama3},
+      {"zb-h1", Schedule::kZbH1}};
+  return kChoices;
+}
+const std::vector<std::pair<std::string, Recompute>>& RecomputeChoices() {
+  static const std::vector<std::pair<std::string, Recompute>> kChoices = {
+      {"none", Recompute::kNone}, {"selective", Recompute::kSelective}, {"full", Recompute::kFull}};
+  return kChoices;
+}
+const std::vector<std::pair<std::string, Dim>>& DimChoices() {
+  static const std::vector<std::pair<std::string, Dim>> kChoices = {
+      {"tp", Dim::kTp}, {"cp", Dim::kCp}, {"pp", Dim::kPp}, {"dp", Dim::kDp}};
+  return kChoices;
+}
+
+}  // namespace
+
+std::string_view ZeroModeName(ZeroMode mode) { return NameOf(ZeroChoices(), mode); }
+std::string_view ScheduleName(Schedule schedule) { return NameOf(ScheduleChoices(), schedule); }
+std::string_view RecomputeName(Recompute recompute) { return NameOf(RecomputeChoices(), recompute); }
+std::string_view DimName(Dim dim) { return NameOf(DimChoices(), dim); }
+
+const Schema<ModelSpec>& ModelSchema() {
+  static const Schema<ModelSpec> kSchema = [] {
+    using M = ModelSpec;
+    Schema<M> s("model");
+    s.Text("name", &M::name, "Short name shown in reports.", "model-name")
+        .Text("description", &M::description, "One line shown by `scaleplan presets`.",
+              "model-description")
+        .Text("source", &M::source, "Where the architecture numbers come from.", "model-source")
+        .Integer("layers", &M::layers, 1, kMaxCount, "", "Transformer layers.", "model-layers")
+        .Integer("hidden", &M::hidden, 1, kMaxCount, "", "Model width (residual stream).",
+                 "model-hidden")
+        .Integer("ffn_hidden", &M::ffn_hidden, 1, kMaxCount, "",
+                 "Inner width of the dense MLP (per gate/up projection for SwiGLU).",
+                 "model-ffn-hidden")
+        .Integer("heads", &M::heads, 1, kMaxCount, "", "Query attention heads.", "model-heads")
+        .Integer("kv_heads", &M::kv_heads, 0, kMaxCount, "",
+                 "Key/value heads (GQA; 1 = MQA). 0 means equal to heads (MHA).", "model-kv-heads")
+        .Integer("head_dim", &M::head_dim, 0, kMaxCount, "",
+                 "Width of one attention head. 0 means hidden / heads.", "model-head-dim")
+        .Integer("vocab", &M::vocab, 1, kMaxCount, "", "Vocabulary size (rows of the embedding).",
+                 "model-vocab")
+        .Choice("activation", &M::activation,
+                {{"swiglu", Activation::kSwiGlu}, {"gelu", Activation::kGelu}},
+                "MLP activation: swiglu (gated, three matrices) or gelu (two matrices).",
+                "model-activation")
+        .Choice("norm", &M::norm, {{"rmsnorm", Norm::kRmsNorm}, {"layernorm", Norm::kLayerNorm}},
+                "Normalization: rmsnorm (weight only) or layernorm (weight and bias).",
+                "model-norm")
+        .Boolean("tied_embeddings", &M::tied_embeddings,
+                 "The output layer shares the input embedding matrix.", "model-tied-embeddings")
+        .Choice("position_embedding", &M::position_embedding,
+                {{"rope", PositionEmbedding::kRope}, {"learned", PositionEmbedding::kLearned}},
+                "rope (no parameters) or learned (a table of max_position_embeddings rows).",
+                "model-position-embedding")
+        .Integer("max_position_embeddings", &M::max_position_embeddings, 0, kMaxCount, "",
+                 "Rows of a learned position table; required when position_embedding is learned.",
+                 "model-max-position-embeddings")
+        .Boolean("linear_bias", &M::linear_bias, "Every linear layer has a bias (GPT-3 style).",
+                 "model-linear-bias")
+        .Boolean("qkv_bias", &M::qkv_bias, "Only the QKV projection has a bias (Qwen2).",
+                 "model-qkv-bias")
+        .Boolean("qk_norm", &M::qk_norm, "RMSNorm over each query and key head (Qwen3).",
+                 "model-qk-norm")
+        .Integer("experts", &M::experts, 0, kMaxCount, "",
+                 "Routed experts per MoE layer; 0 for a dense model.", "model-experts")
+        .Integer("top_k", &M::top_k, 0, kMaxCount, "", "Routed experts each token is sent to.",
+                 "model-top-k")
+        .Integer("expert_ffn_hidden", &M::expert_ffn_hidden, 0, kMaxCount, "",
+                 "Inner width of one routed expert. 0 means ffn_hidden.", "model-expert-ffn-hidden")
+        .Integer("shared_experts", &M::shared_experts, 0, kMaxCount, "",
+                 "Always-active shared experts per MoE layer.", "model-shared-experts")
+        .Integer("shared_expert_ffn_hidden", &M::shared_expert_ffn_hidden, 0, kMaxCount, "",
+                 "Inner width of one shared expert. 0 means expert_ffn_hidden.",
+                 "model-shared-expert-ffn-hidden")
+        .Integer("moe_layer_interval", &M::moe_layer_interval, 1, kMaxCount, "",
+                 "After the dense prefix, every n-th layer is MoE (1 = all, 2 = alternate).",
+                 "model-moe-layer-interval")
+        .Integer("moe_first_dense_layers", &M::moe_first_dense_layers, 0, kMaxCount, "",
+                 "Leading dense layers before the first MoE layer (DeepSeek style).",
+                 "model-moe-first-dense-layers");
+    return s;
+  }();
+  return kSchema;
+}
+
+const Schema<GpuSpec>& GpuSchema() {
+  static const Schema<GpuSpec> kSchema = [] {
+    using G = GpuSpec;
+    Schema<G> s("gpu");
+    s.Text("name", &G::name, "Short name shown in reports.", "gpu-name")
+        .Text("description", &G::description, "One line shown by `scaleplan presets`.",
+              "gpu-description")
+        .Text("source", &G::source, "Where the numbers come from.", "gpu-source")
+        .Number("peak_bf16_flops_per_s", &G::peak_bf16_flops_per_s, 1, kNoMaxNumber, "FLOP/s",
+                "Dense BF16 tensor-core peak.", "gpu-peak-bf16-flops-per-s")
+        .Number("peak_fp8_flops_per_s", &G::peak_fp8_flops_per_s, 0, kNoMaxNumber, "FLOP/s",
+                "Dense FP8 tensor-core peak; 0 if the GPU has no FP8.", "gpu-peak-fp8-flops-per-s")
+        .Number("memory_bytes", &G::memory_bytes, 1, kNoMaxNumber, "bytes",
+                "Device memory, as the CUDA driver reports its total.", "gpu-memory-bytes")
+        .Number("memory_bandwidth_bytes_per_s", &G::memory_bandwidth_bytes_per_s, 1,
+                kNoMaxNumber, "bytes/s", "HBM bandwidth.", "gpu-memory-bandwidth-bytes-per-s")
+        .Number("usable_memory_fraction", &G::usable_memory_fraction, 0.01, 1.0, "",
+                "Fraction of memory_bytes a training job can fill (the rest: CUDA context, NCCL "
+                "and cuBLAS buffers, allocator fragmentation).",
+                "gpu-usable-memory-fraction")
+        .Number("nvlink_bandwidth_bytes_per_s", &G::nvlink_bandwidth_bytes_per_s, 0,
+                kNoMaxNumber, "bytes/s", "NVLink bandwidth per GPU, per direction.",
+                "gpu-nvlink-bandwidth-bytes-per-s");
+    return s;
+  }();
+  return kSchema;
+}
+
+const Schema<TierSpec>& TierSchema() {
+  static const Schema<TierSpec> kSchema = [] {
+    using T = TierSpec;
+    Schema<T> s("tier");
+    s.Text("name", &T::name, "Tier name (node, rack, pod, cluster, building, region).")
+        .Integer("gpus", &T::gpus, 1, kMaxCount, "",
+                 "GPUs in one group at this tier, counting all tiers inside it (rack = 16).")
+        .Number("bandwidth_bytes_per_s", &T::bandwidth_bytes_per_s, 1, kNoMaxNumber, "bytes/s",
+                "Bandwidth per GPU, per direction, for traffic that crosses this tier.")
+        .Number("latency_s", &T::latency_s, 0, 10.0, "s",
+                "One-way latency of a message that crosses this tier.")
+        .Number("oversubscription", &T::oversubscription, 1.0, 1e6, "",
+                "Oversubscription toward the next tier up (7 means 1:7).");
+    return s;
+  }();
+  return kSchema;
+}
+
+const Schema<ClusterSpec>& ClusterSchema() {
+  static const Schema<ClusterSpec> kSchema = [] {
+    using C = ClusterSpec;
+    Schema<C> s("cluster");
+    s.Text("name", &C::name, "Short name shown in reports.", "cluster-name")
+        .Text("description", &C::description, "One line shown by `scaleplan presets`.",
+              "cluster-description")
+        .Text("source", &C::source, "Where the numbers come from.", "cluster-source");
+    FieldInfo gpu;
+    gpu.key = "gpu";
+    gpu.flag = "gpu";
+    gpu.kind = ValueKind::kString;
+    gpu.help = "GPU preset name, a GPU YAML file, or an inline map of gpu keys.";
+    gpu.allowed = "a GPU preset name or file";
+    s.Custom(gpu, nullptr, [](const C& c) { return nlohmann::json(c.gpu_name); });
+    FieldInfo tiers;
+    tiers.key = "tiers";
+    tiers.kind = ValueKind::kTable;
+    tiers.help = "Network tiers, innermost first; each a map of tier keys.";
+    tiers.allowed = "a list of tier maps";
+    s.Custom(tiers, nullptr, [](const C& c) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const TierSpec& t : c.tiers) out.push_back(TierSchema().ToJson(t));
+      return out;
+    });
+    return s;
+  }();
+  return kSchema;
+}
+
+const Schema<PlanSpec>& PlanSchema() {
+  static const Schema<PlanSpec> kSchema = [] {
+    using P = PlanSpec;
+    Schema<P> s("plan");
+    s.Integer("tp", &P::tp, 1, kMaxCount, "", "Tensor-parallel size.")
+        .Integer("cp", &P::cp, 1, kMaxCount, "", "Context-parallel size.")
+        .Integer("pp", &P::pp, 1, kMaxCount, "", "Pipeline stages.")
+        .Integer("vp", &P::vp, 1, kMaxCount, "",
+                 "Virtual stages (model chunks) per pipeline rank; > 1 for interleaved schedules.")
+        .Integer("dp", &P::dp, 0, kMaxCount, "",
+                 "Data-parallel size. 0 means gpus / (tp * cp * pp).")
+        .Integer("ep", &P::ep, 1, kMaxCount, "",
+                 "Expert-parallel size; experts are sharded over the dp*cp ranks (Megatron-Core).")
+        .Integer("etp", &P::etp, 0, kMaxCount, "", "Expert tensor-parallel size. 0 means tp.")
+        .Boolean("sequence_parallel", &P::sequence_parallel,
+                 "Shard norm and residual activations over the TP ranks (Korthikanti et al.).")
+        .Choice("zero", &P::zero, ZeroChoices(),
+                "Data-parallel sharding: ZeRO stage 0-3 (optimizer; +gradients; +parameters) or "
+                "fsdp as in Llama 3 (optimizer state and gradients sharded, parameters not resharded "
+                "after the forward pass).")
+        .Integer("micro_batch", &P::micro_batch, 1, kMaxCount, "", "Sequences per micro-batch.")
+        .Integer("microbatches", &P::microbatches, 0, kMaxCount, "",
+                 "Micro-batches per step on each replica. 0 means derived from the global batch.")
+        .Choice("schedule", &P::schedule, ScheduleChoices(),
+                "Pipeline schedule: gpipe, 1f1b, interleaved (Megatron, vp > 1), llama3 "
+                "(interleaved with pp_microbatch_group consecutive micro-batches), zb-h1.")
+        .Integer("pp_microbatch_group", &P::pp_microbatch_group, 0, kMaxCount, "",
+                 "Consecutive micro-batches a rank runs on one chunk (Llama 3's N). 0 means pp.")
+        .Choice("recompute", &P::recompute, RecomputeChoices(),
+                "Activation recomputation: none, selective (core attention), full (whole layer).")
+        .Choice("cp_algorithm", &P::cp_algorithm,
+                std::vector<std::pair<std::string, CpAlgorithm>>{
+                    {"allgather", CpAlgorithm::kAllGather}, {"ring", CpAlgorithm::kRing}},
+                "Context parallelism: allgather of K/V (Llama 3) or ring exchange.");
+    FieldInfo placement;
+    placement.key = "placement";
+    placement.kind = ValueKind::kList;
+    placement.help =
+        "Order in which the parallel dimensions are laid onto ranks, innermost (fastest tier) "
+        "first.";
+    placement.allowed = "a permutation of tp, cp, pp, dp";
+    s.Custom(
+        placement,
+        [placement](P& plan, const RawValue& value) -> Status {
+          std::vector<std::string> items = value.is_list ? value.items : SplitAndTrim(value.text, ',');
+          std::vector<Dim> order;
+          for (const std::string& item : items) {
+            bool found = false;
+            for (const auto& [name, dim] : DimChoices()) {
+              if (name == ToLower(item)) {
+                order.push_back(dim);
+                found = true;
+              }
+            }
+            if (!found) return FieldError("plan", placement, value, "names an unknown dimension");
+          }
+          if (order.size() != 4) {
+            return FieldError("plan", placement, value, "does not name each dimension once");
+          }
+          for (size_t i = 0; i < order.size(); ++i) {
+            for (size_t j = i + 1; j < order.size(); ++j) {
+              if (order[i] == order[j]) {
+                return FieldError("plan", placement, value, "names a dimension twice");
+              }
+            }
+          }
+          plan.placement = order;
+          return Status::Ok();
+        },
+        [](const P& plan) {
+          nlohmann::json out = nlohmann::json::array();
+          for (Dim d : plan.placement) out.push_back(std::string(DimName(d)));
+          return out;
+        });
+    s.Choice("precision", &P::precision,
+             std::vector<std::pair<std::string, Precision>>{{"bf16", Precision::kBf16},
+                                                            {"fp8", Precision::kFp8}},
+             "GEMM precision: bf16, or fp8 (weights kept in BF16, as Transformer Engine).")
+        .Boolean("trim_edge_stages", &P::trim_edge_stages,
+                 "Llama 3: the first and the last pipeline stage each carry one transformer layer "
+                 "fewer (the first chunk holds the embedding, the last the output layer and loss).");
+    return s;
+  }();
+  return kSchema;
+}
+
+const Schema<WorkloadSpec>& WorkloadSchema() {
+  static const Schema<WorkloadSpec> kSchema = [] {
+    using W = WorkloadSpec;
+    Schema<W> s("workload");
+    s.Integer("seq_len", &W::seq_len, 1, kMaxCount, "tokens", "Tokens per sequence.", "seq")
+        .Integer("batch_tokens", &W::batch_tokens, 0, kMaxCount, "tokens",
+                 "Tokens per global batch (e.g. 16Mi). 0 means global_batch * seq_len.")
+        .Integer("global_batch", &W::global_batch, 0, kMaxCount, "sequences",
+                 "Sequences per global batch. 0 means batch_tokens / seq_len.");
+    return s;
+  }();
+  return kSchema;
+}
+
+namespace {
+Status Missing(std::string_view section, std::string_view key, std::string_view allowed) {
+  return Status::Invalid(fmt::format("{}.{} is missing (allowed: {})", section, key, allowed));
+}
+}  // namespace
+
+Status ValidateModel(const ModelSpec& m) {
+  if (m.layers <= 0) return Missing("model", "layers", "integer >= 1");
+  if (m.hidden <= 0) return Missing("model", "hidden", "integer >= 1");
+  if (m.heads <= 0) return Missing("model", "heads", "integer >= 1");
+  if (m.vocab <= 0) return Missing("model", "vocab", "integer >= 1");
+  bool every_layer_moe = m.IsMoe() && m.moe_first_dense_layers == 0 && m.moe_layer_interval == 1;
+  if (m.ffn_hidden <= 0 && !(every_layer_moe && m.expert_ffn_hidden > 0)) {
+    return Missing("model", "ffn_hidden", "integer >= 1");
+  }
+  if (m.head_dim == 0 && m.hidden % m.heads != 0) {
+    return Status::Invalid(fmt::format(
+        "model.heads = {} does not divide model.hidden = {} (allowed: a divisor of hidden, or "
+        "set model.head_dim)",
+        m.heads, m.hidden));
+  }
+  if (m.heads % m.EffectiveKvHeads() != 0) {
+    std::vector<std::string> allowed;
+    for (int64_t d : Divisors(m.heads)) allowed.push_back(std::to_string(d));
+    return Status::Invalid(fmt::format("model.kv_heads = {} does not divide model.heads = {} "
+                                       "(allowed: {})",
+                                       m.kv_heads, m.heads, Join(allowed, ", ")));
+  }
+  if (m.position_embedding == PositionEmbedding::kLearned && m.max_position_embeddings <= 0) {
+    return Missing("model", "max_position_embeddings",
+                   "integer >= 1 when position_embedding is learned");
+  }
+  if (m.experts == 1) {
+    return Status::Invalid("model.experts = 1 is not a mixture of experts (allowed: 0 for a "
+                           "dense model, or >= 2)");
+  }
+  if (m.IsMoe()) {
+    if (m.top_k < 1 || m.top_k > m.experts) {
+      return Status::Invalid(fmt::format(
+          "model.top_k = {} is out of range for model.experts = {} (allowed: 1 to {})", m.top_k,
+          m.experts, m.experts));
+    }
+    if (m.moe_first_dense_layers >= m.layers) {
+      return Status::Invalid(fmt::format(
+          "model.moe_first_dense_layers = {} leaves no MoE layer in model.layers = {} "
+          "(allowed: 0 to {})",
+          m.moe_first_dense_layers, m.layers, m.layers - 1));
+    }
+  } else if (m.top_k != 0 || m.shared_experts != 0) {
+    return Status::Invalid(fmt::format(
+        "model.top_k = {} / model.shared_experts = {} need model.experts >= 2 (allowed: 0 for a "
+        "dense model)",
+        m.top_k, m.shared_experts));
+  }
+  return Status::Ok();
+}
+
+Status ValidateGpu(const GpuSpec& g) {
+  if (g.peak_bf16_flops_per_s <= 0) return Missing("gpu", "peak_bf16_flops_per_s", "number > 0");
+  if (g.memory_bytes <= 0) return Missing("gpu", "memory_bytes", "number > 0");
+  if (g.memory_bandwidth_bytes_per_s <= 0) {
+    return Missing("gpu", "memory_bandwidth_bytes_per_s", "number > 0");
+  }
+  return Status::Ok();
+}
+
+Status ValidateCluster(const ClusterSpec& c) {
+  SP_RETURN_IF_ERROR(ValidateGpu(c.gpu).WithContext("cluster " + c.name));
+  if (c.tiers.empty()) return Missing("cluster", "tiers", "a list of at least one tier");
+  for (size_t i = 0; i < c.tiers.size(); ++i) {
+    const TierSpec& t = c.tiers[i];
+    std::string where = fmt::format("cluster.tiers[{}]", i);
+    if (t.name.empty()) return Missing(where, "name", "a tier name");
+    if (t.gpus <= 0) return Missing(where, "gpus", "integer >= 1");
+    if (t.bandwidth_bytes_per_s <= 0) return Missing(where, "bandwidth_bytes_per_s", "number > 0");
+    if (i > 0) {
+      const TierSpec& inner = c.tiers[i - 1];
+      if (t.gpus <= inner.gpus || t.gpus % inner.gpus != 0) {
+        return Status::Invalid(fmt::format(
+            "{}.gpus = {} is not a multiple of the tier inside it ({} = {}) (allowed: a multiple "
+            "of {} larger than it)",
+            where, t.gpus, inner.name, inner.gpus, inner.gpus));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateWorkload(const WorkloadSpec& w) {
+  if (w.seq_len <= 0) return Missing("workload", "seq_len", "integer >= 1");
+  if (w.batch_tokens == 0 && w.global_batch == 0) {
+    return Missing("workload", "batch_tokens", "integer >= 1, or set workload.global_batch");
+  }
+  if (w.batch_tokens > 0 && w.batch_tokens % w.seq_len != 0) {
+    return Status::Invalid(fmt::format(
+        "workload.batch_tokens = {} is not a whole number of sequences of workload.seq_len = {} "
+        "(allowed: a multiple of {})",
+        w.batch_tokens, w.seq_len, w.seq_len));
+  }
+  if (w.batch_tokens > 0 && w.global_batch > 0 && w.batch_tokens != w.global_batch * w.seq_len) {
+    return Status::Invalid(fmt::format(
+        "workload.batch_tokens = {} disagrees with workload.global_batch = {} sequences of {} "
+        "tokens (allowed: {}, or give only one of the two)",
+        w.batch_tokens, w.global_batch, w.seq_len, w.global_batch * w.seq_len));
+  }
+  return Status::Ok();
+}
+
+}  // namespace scaleplan::spec

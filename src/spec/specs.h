@@ -1,0 +1,156 @@
+// The input specs of scaleplan: model, GPU, cluster, plan and workload, plus the job that ties
+// them together. Plain structs; every field's name, unit, default, allowed values and help text is
+// defined once in the schemas of specs.cpp (`scaleplan spec` prints them). Default member values
+// here are the documented defaults; 0 marks "not given" where a field is required or derived.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "spec/schema.h"
+
+namespace scaleplan::spec {
+
+enum class Activation { kSwiGlu, kGelu };
+enum class Norm { kRmsNorm, kLayerNorm };
+enum class PositionEmbedding { kRope, kLearned };
+
+// A decoder-only transformer, dense or mixture-of-experts.
+struct ModelSpec {
+  std::string name = "custom";
+  std::string description;
+  std::string source;                  // where the architecture numbers come from
+  int64_t layers = 0;                  // transformer layers; required
+  int64_t hidden = 0;                  // model width; required
+  int64_t ffn_hidden = 0;              // dense MLP inner width; required unless every layer is MoE
+  int64_t heads = 0;                   // query heads; required
+  int64_t kv_heads = 0;                // key/value heads (GQA/MQA); 0 = heads (MHA)
+  int64_t head_dim = 0;                // 0 = hidden / heads
+  int64_t vocab = 0;                   // vocabulary size; required
+  Activation activation = Activation::kSwiGlu;
+  Norm norm = Norm::kRmsNorm;
+  bool tied_embeddings = false;        // LM head shares the input embedding matrix
+  PositionEmbedding position_embedding = PositionEmbedding::kRope;
+  int64_t max_position_embeddings = 0; // learned position table rows (learned only)
+  bool linear_bias = false;            // every linear layer has a bias (GPT-2/3 style)
+  bool qkv_bias = false;               // only the QKV projection has a bias (Qwen2)
+  bool qk_norm = false;                // RMSNorm on each query/key head (Qwen3)
+  int64_t experts = 0;                 // routed experts; 0 = dense model
+  int64_t top_k = 0;                   // experts per token
+  int64_t expert_ffn_hidden = 0;       // inner width of one routed expert; 0 = ffn_hidden
+  int64_t shared_experts = 0;          // always-active experts per MoE layer
+  int64_t shared_expert_ffn_hidden = 0;  // inner width of one shared expert; 0 = expert width
+  int64_t moe_layer_interval = 1;      // every n-th layer (after the dense prefix) is MoE
+  int64_t moe_first_dense_layers = 0;  // leading dense layers before the first MoE layer
+
+  int64_t EffectiveKvHeads() const { return kv_heads > 0 ? kv_heads : heads; }
+  int64_t EffectiveHeadDim() const { return head_dim > 0 ? head_dim : (heads > 0 ? hidden / heads : 0); }
+  int64_t EffectiveExpertFfn() const { return expert_ffn_hidden > 0 ? expert_ffn_hidden : ffn_hidden; }
+  int64_t EffectiveSharedExpertFfn() const {
+    return shared_expert_ffn_hidden > 0 ? shared_expert_ffn_hidden : EffectiveExpertFfn();
+  }
+  bool IsMoe() const { return experts > 1; }
+  // Whether 0-based layer `index` is a mixture-of-experts layer.
+  bool IsMoeLayer(int64_t index) const {
+    if (!IsMoe() || index < moe_first_dense_layers) return false;
+    return (index - moe_first_dense_layers) % moe_layer_interval == 0;
+  }
+};
+
+struct GpuSpec {
+  std::string name = "custom";
+  std::string description;
+  std::string source;
+  double peak_bf16_flops_per_s = 0;      // dense BF16 tensor-core peak
+  double peak_fp8_flops_per_s = 0;       // dense FP8 peak; 0 = no FP8
+  double memory_bytes = 0;               // device memory as the CUDA driver reports its total
+  double memory_bandwidth_bytes_per_s = 0;
+  double usable_memory_fraction = 0.95;  // of memory_bytes, after CUDA context, NCCL and cuBLAS
+                                         // buffers and allocator fragmentation (assumption)
+  double nvlink_bandwidth_bytes_per_s = 0;  // per GPU, per direction
+};
+
+// One level of the network hierarchy. Tiers are ordered innermost (node) first.
+struct TierSpec {
+  std::string name;
+  int64_t gpus = 0;                  // GPUs in one group at this tier (cumulative: rack = 16)
+  double bandwidth_bytes_per_s = 0;  // per GPU, per direction, into this tier
+  double latency_s = 0;              // one-way latency of a message crossing this tier
+  double oversubscription = 1.0;     // >= 1; 7 means 1:7 toward the next tier up
+};
+
+struct ClusterSpec {
+  std::string name = "custom";
+  std::string description;
+  std::string source;
+  std::string gpu_name;              // the GPU preset the cluster was read with
+  GpuSpec gpu;
+  std::vector<TierSpec> tiers;
+
+  int64_t CapacityGpus() const { return tiers.empty() ? 0 : tiers.back().gpus; }
+};
+
+enum class ZeroMode { kZero0, kZero1, kZero2, kZero3, kFsdp };
+enum class Schedule { kGpipe, k1F1B, kInterleaved, kLlama3, kZbH1 };
+enum class Recompute { kNone, kSelective, kFull };
+enum class CpAlgorithm { kAllGather, kRing };
+enum class Precision { kBf16, kFp8 };
+enum class Dim { kTp, kCp, kPp, kDp };
+
+std::string_view ZeroModeName(ZeroMode mode);
+std::string_view ScheduleName(Schedule schedule);
+std::string_view RecomputeName(Recompute recompute);
+std::string_view DimName(Dim dim);
+
+struct PlanSpec {
+  int64_t tp = 1;                    // tensor parallel
+  int64_t cp = 1;                    // context parallel
+  int64_t pp = 1;                    // pipeline stages
+  int64_t vp = 1;                    // virtual stages (model chunks) per pipeline rank
+  int64_t dp = 0;                    // data parallel; 0 = gpus / (tp*cp*pp)
+  int64_t ep = 1;                    // expert parallel (within dp*cp, as Megatron-Core)
+  int64_t etp = 0;                   // expert tensor parallel; 0 = tp
+  bool sequence_parallel = true;     // shard norms/residual activations over TP ranks
+  ZeroMode zero = ZeroMode::kZero1;  // DP sharding of optimizer, gradients, parameters
+  int64_t micro_batch = 1;           // sequences per micro-batch
+  int64_t microbatches = 0;          // per step and replica; 0 = derived from the global batch
+  Schedule schedule = Schedule::k1F1B;
+  int64_t pp_microbatch_group = 0;   // Llama 3: consecutive micro-batches per chunk; 0 = pp
+  Recompute recompute = Recompute::kNone;
+  CpAlgorithm cp_algorithm = CpAlgorithm::kAllGather;
+  std::vector<Dim> placement = {Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp};  // innermost first
+  Precision precision = Precision::kBf16;
+  bool trim_edge_stages = false;     // Llama 3: first and last stage carry one layer fewer
+};
+
+struct WorkloadSpec {
+  int64_t seq_len = 0;       // tokens per sequence; required
+  int64_t batch_tokens = 0;  // tokens per global batch; 0 = global_batch * seq_len
+  int64_t global_batch = 0;  // sequences per global batch; 0 = batch_tokens / seq_len
+};
+
+// Everything one evaluation needs. `gpus` = 0 means the whole cluster.
+struct JobSpec {
+  ModelSpec model;
+  ClusterSpec cluster;
+  int64_t gpus = 0;
+  PlanSpec plan;
+  WorkloadSpec workload;
+};
+
+const Schema<ModelSpec>& ModelSchema();
+const Schema<GpuSpec>& GpuSchema();
+const Schema<TierSpec>& TierSchema();
+const Schema<ClusterSpec>& ClusterSchema();
+const Schema<PlanSpec>& PlanSchema();
+const Schema<WorkloadSpec>& WorkloadSchema();
+
+// Checks that need several fields of one spec (required fields present, kv_heads divides heads,
+// tiers nested). Cross-spec checks (plan against model and cluster) live in the plan module.
+Status ValidateModel(const ModelSpec& model);
+Status ValidateGpu(const GpuSpec& gpu);
+Status ValidateCluster(const ClusterSpec& cluster);
+Status ValidateWorkload(const WorkloadSpec& workload);
+
+}  // namespace scaleplan::spec
