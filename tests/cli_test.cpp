@@ -1,1 +1,121 @@
+// Scenario runner: every tests/scenarios/*.yaml is one end-to-end case of the `scaleplan`
+// command, run in-process through cli::Run. Keys:
+//   args: [plan, --tp, "3"]        the command line after `scaleplan`
+//   exit: 2                        expected exit status
+//   stderr: "..."                  exact expected standard error
+//   stderr_contains / stdout_contains: [text, ...]
+//   json: {"/pointer": value}      stdout parsed as JSON; numbers compared to 1e-9 relative
+//   output_file: name              --output target (relative to a scratch folder); then
+//   output_exists: true|false      whether it must exist after the run
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+
+namespace scaleplan::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> ScenarioFiles() {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(fs::path(SCALEPLAN_TEST_DIR) / "scenarios")) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+class Scenario : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Scenario, Runs) {
+  YAML::Node s = YAML::LoadFile(GetParam());
+  fs::path scratch = fs::temp_directory_path() / ("scaleplan-scenario-" + fs::path(GetParam()).stem().string());
+  fs::remove_all(scratch);
+  fs::create_directories(scratch);
+
+  std::vector<std::string> args = {"scaleplan"};
+  for (const YAML::Node& a : s["args"]) {
+    std::string arg = a.as<std::string>();
+    // {fixtures} and {scratch} expand to the test folders.
+    for (const auto& [key, value] :
+         {std::pair<std::string, std::string>{"{fixtures}", std::string(SCALEPLAN_TEST_DIR) + "/fixtures"},
+          {"{scratch}", scratch.string()}}) {
+      size_t at = arg.find(key);
+      if (at != std::string::npos) arg.replace(at, key.size(), value);
+    }
+    args.push_back(arg);
+  }
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  int status = cli::Run(static_cast<int>(argv.size()), argv.data(), out, err);
+
+  EXPECT_EQ(status, s["exit"].as<int>()) << "stderr: " << err.str();
+  if (s["stderr"]) {
+    EXPECT_EQ(err.str(), s["stderr"].as<std::string>());
+  }
+  for (const YAML::Node& text : s["stderr_contains"]) {
+    EXPECT_NE(err.str().find(text.as<std::string>()), std::string::npos)
+        << "stderr lacks: " << text.as<std::string>() << "\nstderr: " << err.str();
+  }
+  for (const YAML::Node& text : s["stdout_contains"]) {
+    EXPECT_NE(out.str().find(text.as<std::string>()), std::string::npos)
+        << "stdout lacks: " << text.as<std::string>();
+  }
+  if (status != 0) {
+    EXPECT_TRUE(out.str().empty()) << "a failing run printed to stdout";
+  }
+  if (s["json"]) {
+    std::string text = out.str();
+    if (s["output_file"]) {
+      std::ifstream in(scratch / s["output_file"].as<std::string>());
+      std::stringstream buffer;
+      buffer << in.rdbuf();
+      text = buffer.str();
+    }
+    nlohmann::json j = nlohmann::json::parse(text);
+    for (const auto& entry : s["json"]) {
+      std::string pointer = entry.first.as<std::string>();
+      ASSERT_TRUE(j.contains(nlohmann::json::json_pointer(pointer))) << "missing " << pointer;
+      const nlohmann::json& actual = j.at(nlohmann::json::json_pointer(pointer));
+      const YAML::Node& expected = entry.second;
+      if (actual.is_boolean()) {
+        EXPECT_EQ(actual.get<bool>(), expected.as<bool>()) << pointer;
+      } else if (actual.is_number()) {
+        double want = expected.as<double>();
+        EXPECT_NEAR(actual.get<double>(), want, std::fabs(want) * 1e-9 + 1e-12) << pointer;
+      } else {
+        EXPECT_EQ(actual.get<std::string>(), expected.as<std::string>()) << pointer;
+      }
+    }
+  }
+  if (s["output_file"] && s["output_exists"]) {
+    EXPECT_EQ(fs::exists(scratch / s["output_file"].as<std::string>()), s["output_exists"].as<bool>());
+    // No temporary file may be left behind either way.
+    int leftovers = 0;
+    for (const auto& entry : fs::directory_iterator(scratch)) {
+      leftovers += entry.path().string().find(".tmp.") != std::string::npos;
+    }
+    EXPECT_EQ(leftovers, 0);
+  }
+  fs::remove_all(scratch);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cli, Scenario, ::testing::ValuesIn(ScenarioFiles()),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           std::string name = fs::path(param.param).stem().string();
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace scaleplan::cli

@@ -1,1 +1,182 @@
 #include <gtest/gtest.h>
+
+#include "plan/memory.h"
+#include "spec/readers.h"
+#include "test_util.h"
+
+namespace scaleplan::plan {
+namespace {
+
+using scaleplan::testing::Fixture;
+using scaleplan::testing::Must;
+using spec::ZeroMode;
+
+// Bytes per parameter over N = 8 shard ranks (BF16 weights 2, FP32 gradients 4, Adam 12):
+//   ZeRO-0: 2 + 4 + 12 = 18;  ZeRO-1: 2 + 4 + 12/8 = 7.5;  ZeRO-2: 2 + 16/8 = 4;
+//   ZeRO-3: 18/8 = 2.25;  FSDP (Llama 3: params kept after forward): 2 + 16/8 = 4.
+TEST(ParamBytes, ZeroStagesAndFsdp) {
+  auto bf16 = spec::Precision::kBf16;
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero0, 8, bf16).Total(), 18.0);
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero1, 8, bf16).Total(), 7.5);
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero2, 8, bf16).Total(), 4.0);
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero3, 8, bf16).Total(), 2.25);
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kFsdp, 8, bf16).Total(), 4.0);
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kFsdp, 8, bf16).weights, 2.0);
+  // FP8 keeps a 1-byte cast copy of each weight.
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero1, 8, spec::Precision::kFp8).weights, 3.0);
+  // With one rank nothing is sharded.
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero3, 1, bf16).Total(), 18.0);
+}
+
+// Llama 3 8B on 8 GPUs, TP 1, PP 1, DP 8, ZeRO-1, 64 sequences of 8192 -> 8 micro-batches of 1.
+//   weights etc: 8,030,261,248 params * 7.5 = 60,226,959,360 bytes
+//   activations: 1F1B with one stage holds 1 micro-batch: 32 layers * 139,400 * 8192
+//     = 36,542,873,600 bytes (per-token figure derived in model_test)
+//   head: final norm 2*8192*4096 + 4*8192 = 67,141,632; LM head input 67,108,864;
+//     FP32 softmax 4 * 8192 * 128256 = 4,202,692,608  -> 4,336,943,104
+//   total 101,106,776,064 bytes > 0.95 * 84,943,715,697: out of memory.
+TEST(Memory, Llama8BOnOneNodeByHand) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  Plan plan = Must(BuildPlan(job));
+  MemoryReport mem = ComputeMemory(plan);
+  ASSERT_EQ(mem.stages.size(), 1u);
+  const StageMemory& s = mem.stages[0];
+  EXPECT_EQ(s.params_per_gpu, 8030261248.0);
+  EXPECT_DOUBLE_EQ(s.weights_bytes + s.gradients_bytes + s.optimizer_bytes, 60226959360.0);
+  EXPECT_EQ(s.chunks_in_flight, 1);
+  EXPECT_DOUBLE_EQ(s.activations_bytes, 36542873600.0 + 4336943104.0);
+  EXPECT_DOUBLE_EQ(mem.peak_bytes, 101106776064.0);
+  EXPECT_FALSE(mem.fits);
+}
+
+// The same job with full recomputation keeps 2h = 8,192 bytes per token per layer
+// (32 * 8192 * 8192 = 2,147,483,648) plus, while one layer is recomputed, its full 139,400 * 8192
+// = 1,141,964,800 bytes (transient). ZeRO-3 then brings weights etc to 18/8 bytes per parameter
+// plus two unsharded layers of BF16 weights in flight: 2 * 218,112,000 * 2 = 872,448,000.
+TEST(Memory, FullRecomputeAndZero3) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.plan.recompute = spec::Recompute::kFull;
+  job.plan.zero = ZeroMode::kZero3;
+  MemoryReport mem = ComputeMemory(Must(BuildPlan(job)));
+  const StageMemory& s = mem.stages[0];
+  EXPECT_DOUBLE_EQ(s.activations_bytes, 2147483648.0 + 4336943104.0);
+  EXPECT_DOUBLE_EQ(s.transient_bytes, 1141964800.0 + 872448000.0);
+  EXPECT_DOUBLE_EQ(s.weights_bytes + s.gradients_bytes + s.optimizer_bytes, 8030261248.0 * 2.25);
+  // 18,068,087,808 + 6,484,426,752 + 2,014,412,800 = 26,566,927,360 bytes: fits.
+  EXPECT_DOUBLE_EQ(mem.peak_bytes, 26566927360.0);
+  EXPECT_TRUE(mem.fits);
+}
+
+TEST(Memory, SelectiveFreesOnlyAttentionStatistics) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  double none = ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes;
+  job.plan.recompute = spec::Recompute::kSelective;
+  double selective = ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes;
+  // 32 layers * 8192 tokens * 4 bytes * 32 heads of log-sum-exp = 33,554,432 bytes.
+  EXPECT_DOUBLE_EQ(none - selective, 33554432.0);
+}
+
+// 1F1B holds min(pp - s, M) micro-batches on stage s; GPipe all M.
+TEST(InFlight, OneFOneBAndGpipe) {
+  spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+  job.plan.schedule = spec::Schedule::k1F1B;
+  job.plan.vp = 1;
+  job.plan.trim_edge_stages = false;
+  job.model.layers = 128;
+  job.plan.micro_batch = 2;  // M = 2048 / (128 * 2) = 8 < pp = 16
+  Plan plan = Must(BuildPlan(job));
+  EXPECT_EQ(ChunksInFlight(plan, 0).size(), 8u);   // min(16, 8)
+  EXPECT_EQ(ChunksInFlight(plan, 10).size(), 6u);  // min(6, 8)
+  EXPECT_EQ(ChunksInFlight(plan, 15).size(), 1u);
+  job.plan.schedule = spec::Schedule::kGpipe;
+  plan = Must(BuildPlan(job));
+  EXPECT_EQ(ChunksInFlight(plan, 15).size(), 8u);
+}
+
+// Interleaved, pp = 4, vp = 2, M = 8 (N = pp = 4). Stage 0: warmup 2*(4-0-1) + (2-1)*4 = 10,
+// plus the first steady-state forward = 11 of the 16 (micro-batch, chunk) forwards. In forward
+// order, k = 0..3 run chunk 0, 4..7 chunk 1, 8..10 chunk 0: 7 on chunk 0 and 4 on chunk 1.
+// Stage 3: 2*0 + 4 + 1 = 5.
+TEST(InFlight, InterleavedFollowsMegatronWarmup) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.plan.tp = 1;
+  job.plan.pp = 4;
+  job.plan.vp = 2;
+  job.plan.schedule = spec::Schedule::kInterleaved;
+  job.workload.global_batch = 16;  // dp 2 -> 8 micro-batches
+  Plan plan = Must(BuildPlan(job));
+  ASSERT_EQ(plan.microbatches, 8);
+  std::vector<int64_t> stage0 = ChunksInFlight(plan, 0);
+  ASSERT_EQ(stage0.size(), 11u);
+  EXPECT_EQ(std::count(stage0.begin(), stage0.end(), 0), 7);
+  EXPECT_EQ(std::count(stage0.begin(), stage0.end(), 1), 4);
+  EXPECT_EQ(ChunksInFlight(plan, 3).size(), 5u);
+}
+
+// Narayanan et al. 2021: interleaving multiplies stage-0 activation memory by 1 + (p-1)/(p v)
+// when M is large. p = 4, v = 2, M = 64 (dp 2, 128 sequences): 1F1B holds 4 micro-batches of
+// 8 layers = 32 layer-activations; interleaved 11 chunks of 4 layers = 44 = 32 * (1 + 3/8).
+TEST(InFlight, InterleavedMatchesNarayananFactor) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.plan.pp = 4;
+  job.workload.global_batch = 128;
+  job.plan.schedule = spec::Schedule::k1F1B;
+  double one_f_one_b = ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes;
+  job.plan.vp = 2;
+  job.plan.schedule = spec::Schedule::kInterleaved;
+  double interleaved = ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes;
+  EXPECT_NEAR(interleaved / one_f_one_b, 1.0 + 3.0 / 8.0, 1e-12);
+}
+
+// Every configuration in the calibration tables ran, so the model must say it fits. SC21 Table 1
+// (A100 80GB, full recomputation, no sequence parallelism yet in 2021; micro-batch 1 and 1F1B
+// assumed): the 1T model on 3072 GPUs with TP 8, PP 64, DP 6, global batch 3072.
+TEST(Calibration, Sc21TrillionModelFits) {
+  spec::JobSpec job;
+  job.model = Must(spec::LoadModel("sc21-gpt-1t"));
+  job.cluster = Must(spec::LoadCluster("selene"));
+  job.gpus = 3072;
+  job.plan.tp = 8;
+  job.plan.pp = 64;
+  job.plan.recompute = spec::Recompute::kFull;
+  job.plan.zero = ZeroMode::kZero0;
+  job.plan.sequence_parallel = false;
+  job.workload.seq_len = 2048;
+  job.workload.global_batch = 3072;
+  MemoryReport mem = ComputeMemory(Must(BuildPlan(job)));
+  EXPECT_TRUE(mem.fits) << mem.peak_bytes;
+  // Without recomputation the same plan cannot hold 64 micro-batches of 2 layers on stage 0.
+  job.plan.recompute = spec::Recompute::kNone;
+  EXPECT_FALSE(ComputeMemory(Must(BuildPlan(job))).fits);
+}
+
+TEST(Memory, ExpertsShardOverEp) {
+  // Mixtral on 64 GPUs: TP 2 (etp = tp), DP 32, EP 8. Routed expert parameters per GPU per layer
+  // = 8 experts * 176,160,768 / (8 * 2) = 88,080,384; the other layer weights are split by TP.
+  spec::JobSpec job;
+  job.model = Must(spec::LoadModel("mixtral-8x7b"));
+  job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
+  job.gpus = 64;
+  job.plan.tp = 2;
+  job.plan.ep = 8;
+  job.workload.seq_len = 4096;
+  job.workload.global_batch = 256;
+  Plan plan = Must(BuildPlan(job));
+  MemoryReport mem = ComputeMemory(plan);
+  // Per layer on a GPU: attention 41,943,040 / 2 + norms 8,192 + router 32,768 + experts
+  // 88,080,384 = 109,092,864; 32 layers 3,490,971,648; embedding and output layer
+  // 2 * 32000 * 4096 / 2 = 131,072,000; final norm 4,096 -> 3,622,047,744.
+  EXPECT_EQ(mem.stages[0].params_per_gpu, 3622047744.0);
+  job.plan.ep = 1;
+  EXPECT_GT(ComputeMemory(Must(BuildPlan(job))).stages[0].params_per_gpu, 3622047744.0 * 5);
+}
+
+TEST(Memory, MoreUsableMemoryFlipsVerdict) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.cluster.gpu = Must(spec::LoadGpu("b200"));
+  // 101,106,776,064 bytes against 0.95 * 178 GiB = 181,569,742,438: fits on a B200.
+  EXPECT_TRUE(ComputeMemory(Must(BuildPlan(job))).fits);
+}
+
+}  // namespace
+}  // namespace scaleplan::plan

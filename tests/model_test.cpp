@@ -1,1 +1,221 @@
 #include <gtest/gtest.h>
+
+#include "model/model.h"
+#include "spec/readers.h"
+#include "test_util.h"
+
+namespace scaleplan::model {
+namespace {
+
+using scaleplan::testing::Fixture;
+using scaleplan::testing::Must;
+
+double Total(const char* ref) { return CountParams(Must(spec::LoadModel(ref))).total; }
+
+// Llama 3 8B: h = 4096, kv = 8 * 128 = 1024, f = 14336, V = 128256, 32 layers, untied.
+//   attention = 4096 * (4096 + 2 * 1024) + 4096 * 4096 = 41,943,040
+//   MLP       = 3 * 4096 * 14336 = 176,160,768;  norms = 2 * 4096 = 8,192
+//   layer     = 218,112,000;  32 layers = 6,979,584,000
+//   embedding + output = 2 * 128256 * 4096 = 1,050,673,152;  final norm 4,096
+//   total     = 8,030,261,248  (published: 8.03B)
+TEST(Params, Llama3_8B) {
+  EXPECT_EQ(Total("llama3-8b"), 8030261248.0);
+  EXPECT_NEAR(Total("llama3-8b") / 8.03e9, 1.0, 0.005);
+}
+
+// Llama 3 70B: h = 8192, kv = 1024, f = 28672, 80 layers.
+//   layer = 8192 * 10240 + 8192 * 8192 + 3 * 8192 * 28672 + 16384 = 855,654,400
+//   80 layers = 68,452,352,000; embeddings 2 * 128256 * 8192 = 2,101,346,304; final norm 8,192
+//   total = 70,553,706,496 (published: 70.6B)
+TEST(Params, Llama3_70B) {
+  EXPECT_EQ(Total("llama3-70b"), 70553706496.0);
+  EXPECT_NEAR(Total("llama3-70b") / 70.6e9, 1.0, 0.005);
+}
+
+// Llama 3 405B: h = 16384, kv = 1024, f = 53248, 126 layers.
+//   layer = 16384 * 18432 + 16384^2 + 3 * 16384 * 53248 + 32768 = 3,187,703,808
+//   126 layers = 401,650,679,808; embeddings 2 * 128256 * 16384 = 4,202,692,608; final 16,384
+//   total = 405,853,388,800 (published: 405.9B... "405B")
+TEST(Params, Llama3_405B) {
+  EXPECT_EQ(Total("llama3-405b"), 405853388800.0);
+  EXPECT_NEAR(Total("llama3-405b") / 405.9e9, 1.0, 0.005);
+}
+
+// SC21 (Narayanan et al., eq. in section 5.1): P = 12 l h^2 (1 + 13/(12h) + (V + s)/(12 l h)),
+// which is exactly our count for a GPT with biases, LayerNorm, learned positions (s = 2048) and a
+// tied output layer, except the final LayerNorm (2h) that the formula omits.
+TEST(Params, Gpt3MatchesSc21Formula) {
+  double l = 96, h = 12288, V = 51200, s = 2048;
+  double sc21 = 12 * l * h * h * (1 + 13 / (12 * h) + (V + s) / (12 * l * h));
+  EXPECT_NEAR(Total("gpt3-175b"), sc21 + 2 * h, 1.0);
+  EXPECT_NEAR(Total("gpt3-175b") / 174.6e9, 1.0, 0.005);  // SC21 Table 1 lists 174.6B
+}
+
+TEST(Params, Sc21TableSizes) {
+  // Table 1 of SC21 lists the model sizes; our exact counts agree to its rounding.
+  EXPECT_NEAR(Total("sc21-gpt-1t") / 1008.0e9, 1.0, 0.005);
+  EXPECT_NEAR(Total("sc21-gpt-529.6b") / 529.6e9, 1.0, 0.005);
+  EXPECT_NEAR(Total("sc21-gpt-39.1b") / 39.1e9, 1.0, 0.005);
+}
+
+// Mixtral 8x7B: attention 41,943,040 + norms 8,192 + router 4096 * 8 = 32,768
+//   + 8 experts * 176,160,768 = 1,409,286,144 -> layer 1,451,270,144; 32 layers 46,440,644,608
+//   + embeddings 2 * 32000 * 4096 = 262,144,000 + final 4,096 = 46,702,792,704 (published 46.7B)
+//   active: 2 of 8 experts -> layer 41,943,040 + 8,192 + 32,768 + 352,321,536 = 394,305,536;
+//   32 layers 12,617,777,152 + 262,148,096 = 12,879,925,248 (published 12.9B)
+TEST(Params, MixtralTotalAndActive) {
+  ParamCounts c = CountParams(Must(spec::LoadModel("mixtral-8x7b")));
+  EXPECT_EQ(c.total, 46702792704.0);
+  EXPECT_EQ(c.active, 12879925248.0);
+  EXPECT_EQ(c.moe_layers, 32);
+  EXPECT_EQ(c.dense_layers, 0);
+}
+
+// Qwen2 7B from config.json: attention 3584*(3584+1024) + 3584^2 + QKV bias 4608 = 29,364,736;
+// MLP 3 * 3584 * 18944 = 203,685,888; norms 7,168 -> layer 233,057,792; 28 layers 6,525,618,176;
+// embeddings 2 * 152064 * 3584 = 1,089,994,752; final 3,584 -> 7,615,616,512 (published 7.6B).
+TEST(Params, Qwen2FromHfConfig) {
+  ParamCounts c = CountParams(Must(spec::LoadModel(Fixture("hf/qwen2-7b-config.json"))));
+  EXPECT_EQ(c.total, 7615616512.0);
+}
+
+// Qwen3-30B-A3B: attention 2048*(4096+1024) + 4096*2048 = 18,874,368; norms 4,096 + qk 256;
+// router 262,144; 128 experts * 3 * 2048 * 768 = 603,979,776 -> layer 623,120,640; 48 layers
+// 29,909,790,720; embeddings 622,329,856; final 2,048 -> 30,532,122,624 (published 30.5B).
+// Active: 18,874,368 + 4,352 + 262,144 + 8 * 4,718,592 = 56,889,600 per layer -> 3,353,032,704.
+TEST(Params, Qwen3MoeFromHfConfig) {
+  ParamCounts c = CountParams(Must(spec::LoadModel(Fixture("hf/qwen3-30b-a3b-config.json"))));
+  EXPECT_EQ(c.total, 30532122624.0);
+  EXPECT_EQ(c.active, 3353032704.0);
+}
+
+TEST(Params, MoeLayerPattern) {
+  spec::ModelSpec m = Must(spec::LoadModel("mixtral-8x7b"));
+  m.moe_first_dense_layers = 3;
+  m.moe_layer_interval = 2;
+  // Layers 0,1,2 dense; then 3,5,7,... MoE: of 32 layers, (32 - 3 + 1) / 2 = 15 MoE.
+  ParamCounts c = CountParams(m);
+  EXPECT_EQ(c.moe_layers, 15);
+  EXPECT_EQ(c.dense_layers, 17);
+  EXPECT_TRUE(m.IsMoeLayer(3));
+  EXPECT_FALSE(m.IsMoeLayer(4));
+}
+
+TEST(Flops, CausalPairs) {
+  EXPECT_EQ(CausalPairs(1), 1.0);
+  EXPECT_EQ(CausalPairs(4), 10.0);  // 4 + 3 + 2 + 1
+  EXPECT_EQ(CausalPairs(8192), 8192.0 * 8193.0 / 2.0);
+}
+
+// Llama 3 8B at s = 8192: N_matmul = 32 * (41,943,040 + 176,160,768) + 128256 * 4096
+//   = 6,979,321,856 + 525,336,576 = 7,504,658,432;  6N = 45,027,950,592
+//   attention: 6 * 32 * 4096 * 8193 = 6,443,237,376 -> 51,471,187,968 FLOP per token
+//   without causal halving: 12 * 32 * 4096 * 8192 = 12,884,901,888 -> 57,912,852,480
+TEST(Flops, Llama3_8BPerToken) {
+  ModelFlops f = ModelFlopsPerToken(Must(spec::LoadModel("llama3-8b")), 8192);
+  EXPECT_EQ(f.matmul_term, 45027950592.0);
+  EXPECT_EQ(f.per_token_causal, 51471187968.0);
+  EXPECT_EQ(f.per_token_noncausal, 57912852480.0);
+  EXPECT_FALSE(f.formula.empty());
+}
+
+TEST(Flops, MoeCountsOnlyRoutedExperts) {
+  // Mixtral: N_matmul = 32 * (41,943,040 + 32,768 + 2 * 176,160,768) + 32000 * 4096
+  //   = 32 * 394,297,344 + 131,072,000 = 12,748,587,008; 6N = 76,491,522,048.
+  ModelFlops f = ModelFlopsPerToken(Must(spec::LoadModel("mixtral-8x7b")), 4096);
+  EXPECT_EQ(f.matmul_term, 76491522048.0);
+}
+
+const Op& Find(const std::vector<Op>& ops, const std::string& name) {
+  for (const Op& op : ops) {
+    if (op.name == name) return op;
+  }
+  ADD_FAILURE() << "no op " << name;
+  static Op none;
+  return none;
+}
+
+TEST(Ops, GemmShapesAndFlopsUnderTp) {
+  spec::ModelSpec m = Must(spec::LoadModel("llama3-8b"));
+  ShardShape s;
+  s.micro_batch = 2;
+  s.seq_len = 4096;
+  s.tp = 4;
+  s.cp = 2;
+  std::vector<Op> ops = LayerOps(m, false, s);
+  // Tokens on the rank: 2 * 4096 / 2 (CP) = 4096. QKV: n = (4096 + 2048) / 4 = 1536, k = 4096.
+  const Op& qkv = Find(ops, "qkv_proj");
+  EXPECT_EQ(qkv.m, 4096);
+  EXPECT_EQ(qkv.n, 1536);
+  EXPECT_EQ(qkv.k, 4096);
+  EXPECT_EQ(qkv.fwd_flops, 2.0 * 4096 * 1536 * 4096);
+  EXPECT_EQ(qkv.bwd_flops, 2.0 * qkv.fwd_flops);
+  // Attention: 2 sequences * 4096*4097/2 pairs / 2 CP ranks = 8,390,656 pairs;
+  // 4 * pairs * 4096 / 4 (TP) = 34,368,126,976 FLOP forward; backward 2.5x.
+  const Op& attn = Find(ops, "attention");
+  EXPECT_EQ(attn.fwd_flops, 4.0 * 8390656.0 * 4096.0 / 4.0);
+  EXPECT_EQ(attn.bwd_flops, 2.5 * attn.fwd_flops);
+  // fc1 (gate and up): n = 2 * 14336 / 4 = 7168; fc2: k = 3584.
+  EXPECT_EQ(Find(ops, "mlp_fc1").n, 7168);
+  EXPECT_EQ(Find(ops, "mlp_fc2").k, 3584);
+}
+
+// Saved activations per token of one Llama 3 8B layer, TP 1 (h = 4096, q = 4096, kv = 1024,
+// f = 14336, 32 heads), following Korthikanti et al. 2022 adapted to GQA/SwiGLU/flash attention:
+//   norm inputs 2 * 2h = 16,384 + FP32 rstd 2 * 4 = 8; QKV and fc1 inputs 2 * 2h = 16,384;
+//   Q, K, V: 2 * (4096 + 2048) = 12,288; O: 2 * 4096 = 8,192; LSE: 4 * 32 = 128;
+//   SwiGLU input 2 * 2f = 57,344; fc2 input 2f = 28,672  ->  139,400 bytes per token.
+TEST(Ops, SavedActivationsLlama) {
+  spec::ModelSpec m = Must(spec::LoadModel("llama3-8b"));
+  ShardShape s;
+  s.micro_batch = 1;
+  s.seq_len = 8192;
+  double saved = 0;
+  for (const Op& op : LayerOps(m, false, s)) saved += op.saved_bytes;
+  EXPECT_EQ(saved, 139400.0 * 8192);
+  // TP 8 with sequence parallelism divides every term by 8: 17,425 bytes per token.
+  s.tp = 8;
+  s.sequence_parallel = true;
+  saved = 0;
+  for (const Op& op : LayerOps(m, false, s)) saved += op.saved_bytes;
+  EXPECT_EQ(saved, 17425.0 * 8192);
+  // Without SP the four 2h tensors (32,768 bytes) and the 8 bytes of statistics stay whole:
+  // 32,776 + (139,400 - 32,776) / 8 = 46,104 bytes per token.
+  s.sequence_parallel = false;
+  saved = 0;
+  for (const Op& op : LayerOps(m, false, s)) saved += op.saved_bytes;
+  EXPECT_EQ(saved, 46104.0 * 8192);
+}
+
+// For a GPT layer (MHA, GeLU, f = 4h, LayerNorm) the same accounting reproduces Korthikanti's
+// 34 s b h bytes less the two dropout masks (sbh each; our models have no dropout): 32 s b h,
+// plus 16 bytes of LayerNorm statistics and the FP32 log-sum-exp, 4 bytes per head.
+TEST(Ops, SavedActivationsMatchKorthikantiForGpt) {
+  spec::ModelSpec m = Must(spec::LoadModel("gpt3-175b"));
+  ShardShape s;
+  s.micro_batch = 1;
+  s.seq_len = 2048;
+  double saved = 0;
+  for (const Op& op : LayerOps(m, false, s)) saved += op.saved_bytes;
+  double h = 12288, a = 96, tokens = 2048;
+  EXPECT_EQ(saved, tokens * (32 * h + 16 + 4 * a));
+}
+
+TEST(Ops, HeadAndEmbedding) {
+  spec::ModelSpec m = Must(spec::LoadModel("llama3-8b"));
+  ShardShape s;
+  s.micro_batch = 1;
+  s.seq_len = 8192;
+  s.tp = 8;
+  std::vector<Op> head = HeadOps(m, s);
+  // LM head: 2 * 8192 * 4096 * 128256 / 8 FLOP forward; parameters 128256 * 4096 / 8.
+  const Op& lm = Find(head, "lm_head");
+  EXPECT_EQ(lm.fwd_flops, 2.0 * 8192 * 4096 * 128256 / 8);
+  EXPECT_EQ(lm.params, 128256.0 * 4096 / 8);
+  // Cross entropy keeps the FP32 softmax of the rank's vocabulary slice.
+  EXPECT_EQ(Find(head, "cross_entropy").saved_bytes, 4.0 * 8192 * 128256 / 8);
+  EXPECT_EQ(EmbeddingOps(m, s)[0].params, 128256.0 * 4096 / 8);
+}
+
+}  // namespace
+}  // namespace scaleplan::model

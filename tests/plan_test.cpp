@@ -1,1 +1,206 @@
 #include <gtest/gtest.h>
+
+#include "plan/plan.h"
+#include "spec/readers.h"
+#include "test_util.h"
+
+namespace scaleplan::plan {
+namespace {
+
+using scaleplan::testing::Fixture;
+using scaleplan::testing::Must;
+
+spec::JobSpec DefaultJob() { return Must(spec::LoadJob("llama3-405b-16k")); }
+
+std::string Error(const spec::JobSpec& job) {
+  Result<Plan> p = BuildPlan(job);
+  EXPECT_FALSE(p.ok());
+  return p.ok() ? std::string() : p.status().message();
+}
+
+TEST(BuildPlan, DefaultJobResolves) {
+  Plan p = Must(BuildPlan(DefaultJob()));
+  EXPECT_EQ(p.gpus, 16384);
+  EXPECT_EQ(p.dp, 128);                 // 16384 / (8 * 1 * 16)
+  EXPECT_EQ(p.global_batch, 2048);      // 16Mi tokens / 8192
+  EXPECT_EQ(p.microbatches, 16);        // 2048 / (128 * 1)
+  EXPECT_EQ(p.pp_group, 16);            // llama3 schedule, N defaults to pp
+  EXPECT_EQ(p.TokensPerStep(), 16777216);
+}
+
+// 126 layers + 2 trimmed slots = 128 = 16 stages * 8 chunks of one layer. Virtual chunk 0 (stage 0,
+// chunk 0) holds only the embedding; virtual chunk 127 (stage 15, chunk 7) only the output layer.
+TEST(BuildPlan, Llama3TrimmedLayout) {
+  Plan p = Must(BuildPlan(DefaultJob()));
+  ASSERT_EQ(p.stages.size(), 16u);
+  EXPECT_EQ(p.stages[0].chunks[0].layers, 0);
+  EXPECT_TRUE(p.stages[0].chunks[0].has_embedding);
+  EXPECT_EQ(p.stages[0].Layers(), 7);
+  EXPECT_EQ(p.stages[15].chunks[7].layers, 0);
+  EXPECT_TRUE(p.stages[15].chunks[7].has_head);
+  EXPECT_EQ(p.stages[15].Layers(), 7);
+  EXPECT_EQ(p.stages[5].Layers(), 8);
+  // Chunk c of stage s is virtual stage c * 16 + s; stage 1's chunk 1 is virtual 17, whose one
+  // layer is layer 16 (virtual 0 holds none).
+  EXPECT_EQ(p.stages[1].chunks[1].virtual_index, 17);
+  EXPECT_EQ(p.stages[1].chunks[1].first_layer, 16);
+  int64_t total = 0;
+  for (const Stage& s : p.stages) total += s.Layers();
+  EXPECT_EQ(total, 126);
+}
+
+// ---- One test per rejected input (issue: bad input). ----
+
+TEST(Reject, TpNotDividingHeads) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.tp = 3;
+  EXPECT_EQ(Error(job), "plan.tp = 3 does not divide model.heads = 128 (allowed: 1, 2, 4, 8, 16, 32, 64, 128)");
+}
+
+TEST(Reject, TpNotDividingKvHeads) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.tp = 16;
+  job.plan.pp = 8;
+  EXPECT_EQ(Error(job), "plan.tp = 16 does not divide model.kv_heads = 8 (allowed: 1, 2, 4, 8)");
+}
+
+TEST(Reject, ProductNotEqualToGpus) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.dp = 64;
+  EXPECT_EQ(Error(job),
+            "plan.tp * cp * pp * dp = 8 * 1 * 16 * 64 = 8192 does not equal gpus = 16384 "
+            "(allowed: dp = gpus / (tp * cp * pp), or dp = 0 to derive it)");
+}
+
+TEST(Reject, ModelParallelNotDividingGpus) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.pp = 6;
+  job.plan.vp = 1;
+  EXPECT_NE(Error(job).find("plan.tp * cp * pp = 8 * 1 * 6 = 48 does not divide gpus = 16384"),
+            std::string::npos);
+}
+
+TEST(Reject, GpusOverCapacity) {
+  spec::JobSpec job = DefaultJob();
+  job.gpus = 30000;
+  EXPECT_EQ(Error(job), "gpus = 30000 exceeds cluster llama3-cluster's capacity of 24576 GPUs (allowed: 1 to 24576)");
+}
+
+TEST(Reject, EpNotDividingDpTimesCp) {
+  spec::JobSpec job = DefaultJob();
+  job.model = Must(spec::LoadModel("mixtral-8x7b"));
+  job.plan = {};
+  job.plan.tp = 8;
+  job.plan.ep = 3;
+  job.gpus = 64;  // dp = 8
+  EXPECT_EQ(Error(job), "plan.ep = 3 does not divide dp * cp = 8 * 1 = 8 (allowed: 1, 2, 4, 8)");
+}
+
+TEST(Reject, EpOnDenseModel) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.ep = 2;
+  EXPECT_EQ(Error(job), "plan.ep = 2 needs a mixture-of-experts model; llama3-405b is dense (allowed: 1)");
+}
+
+TEST(Reject, LayersNotDivisibleOverChunks) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.vp = 3;
+  EXPECT_EQ(Error(job),
+            "model.layers = 126 + 2 (trim_edge_stages) do not split evenly over plan.pp * vp = "
+            "16 * 3 = 48 chunks (allowed vp for pp = 16: 1, 2, 4, 8)");
+}
+
+TEST(Reject, LayersNotDivisibleWithoutTrim) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.trim_edge_stages = false;
+  // 126 = 2 * 3^2 * 7: no multiple of 16 divides it.
+  EXPECT_NE(Error(job).find("model.layers = 126 do not split evenly over plan.pp * vp = 16 * 8 = 128 "
+                            "chunks (allowed vp for pp = 16: none; change pp)"),
+            std::string::npos);
+}
+
+TEST(Reject, InterleavedNeedsMicrobatchesMultipleOfPp) {
+  // Llama 3 70B, 1024 GPUs, TP 8 PP 8 DP 16, 256 sequences -> 16 micro-batches: allowed.
+  // With 2 sequences per micro-batch, 8 micro-batches: not a multiple of 16 stages.
+  spec::JobSpec job = DefaultJob();
+  job.plan.schedule = spec::Schedule::kInterleaved;
+  job.plan.micro_batch = 2;  // 2048 / (128 * 2) = 8 micro-batches
+  EXPECT_EQ(Error(job),
+            "plan.microbatches = 8 is not a multiple of plan.pp = 16 as the interleaved schedule "
+            "needs (allowed: 16, 32, 48, 64, ...; or schedule llama3)");
+}
+
+TEST(Reject, Llama3GroupMustDivideMicrobatches) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.pp_microbatch_group = 5;
+  EXPECT_EQ(Error(job),
+            "plan.pp_microbatch_group = 5 does not divide plan.microbatches = 16 for the llama3 "
+            "schedule (allowed: 1, 2, 4, 8, 16)");
+  job.plan.pp_microbatch_group = 8;  // Llama 3 allows N < pp
+  EXPECT_TRUE(BuildPlan(job).ok());
+}
+
+TEST(Reject, VirtualStagesNeedInterleavedSchedule) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.schedule = spec::Schedule::k1F1B;
+  EXPECT_EQ(Error(job),
+            "plan.vp = 8 needs an interleaved schedule; plan.schedule = 1f1b (allowed: schedule "
+            "interleaved or llama3, or vp = 1)");
+}
+
+TEST(Reject, InterleavedNeedsChunks) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.vp = 1;
+  job.plan.trim_edge_stages = false;
+  job.model.layers = 128;
+  EXPECT_NE(Error(job).find("plan.schedule = llama3 needs plan.vp >= 2"), std::string::npos);
+}
+
+TEST(Reject, MicroBatchNotDividingBatch) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.micro_batch = 3;
+  EXPECT_EQ(Error(job),
+            "plan.micro_batch = 3: workload.global_batch = 2048 sequences does not split over dp * "
+            "micro_batch = 128 * 3 = 384 (allowed micro_batch: 1, 2, 4, 8, 16)");
+}
+
+TEST(Reject, MicrobatchCountDisagrees) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.microbatches = 12;
+  EXPECT_NE(Error(job).find("plan.microbatches = 12 disagrees"), std::string::npos);
+}
+
+TEST(Reject, ContextParallelNeedsEvenChunks) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.cp = 2;
+  job.plan.pp = 8;
+  job.plan.vp = 16;
+  job.workload.seq_len = 8190;  // 8190 / 4 is not whole
+  job.workload.batch_tokens = 0;
+  job.workload.global_batch = 2048;
+  EXPECT_EQ(Error(job),
+            "plan.cp = 2 needs workload.seq_len = 8190 to split into 2 * cp = 4 equal chunks "
+            "(allowed: cp with 2*cp dividing 8190)");
+}
+
+TEST(Reject, TrimNeedsPipeline) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.plan.trim_edge_stages = true;
+  EXPECT_EQ(Error(job), "plan.trim_edge_stages = true needs plan.pp >= 2 (pp = 1) (allowed: false with pp = 1)");
+}
+
+TEST(Reject, Fp8OnGpuWithoutFp8) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.cluster.gpu = Must(spec::LoadGpu("a100-80gb"));
+  job.plan.precision = spec::Precision::kFp8;
+  EXPECT_NE(Error(job).find("plan.precision = fp8 needs a GPU with FP8"), std::string::npos);
+}
+
+TEST(Reject, MissingModelFieldReachesPlan) {
+  spec::JobSpec job = DefaultJob();
+  job.model.vocab = 0;
+  EXPECT_EQ(Error(job), "model.vocab is missing (allowed: integer >= 1)");
+}
+
+}  // namespace
+}  // namespace scaleplan::plan

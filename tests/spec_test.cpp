@@ -1,1 +1,231 @@
 #include <gtest/gtest.h>
+
+#include "spec/presets.h"
+#include "spec/readers.h"
+#include "test_util.h"
+
+namespace scaleplan::spec {
+namespace {
+
+using scaleplan::testing::Fixture;
+using scaleplan::testing::Must;
+
+TEST(Presets, EveryPresetLoadsAndValidates) {
+  int loaded = 0;
+  for (const PresetEntry& p : EmbeddedPresets()) {
+    std::string kind = p.kind;
+    SCOPED_TRACE(kind + "/" + p.name);
+    Status status;
+    if (kind == "models") status = LoadModel(p.name).status();
+    if (kind == "gpus") status = LoadGpu(p.name).status();
+    if (kind == "clusters") status = LoadCluster(p.name).status();
+    if (kind == "jobs") status = LoadJob(p.name).status();
+    EXPECT_TRUE(status.ok()) << status.message();
+    ++loaded;
+  }
+  // 15 models, 4 GPUs, 3 clusters, 1 job at the time of writing; more is fine, fewer is a loss.
+  EXPECT_GE(loaded, 23);
+}
+
+TEST(Presets, PresetNamesKeepDots) {
+  EXPECT_TRUE(LoadModel("sc21-gpt-1.7b").ok());
+  EXPECT_EQ(Must(LoadModel("sc21-gpt-1.7b")).hidden, 2304);
+}
+
+TEST(Presets, UnknownPresetListsKnownOnes) {
+  Result<ModelSpec> model = LoadModel("llama4");
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(model.status().message().find("unknown model preset 'llama4'"), std::string::npos);
+  EXPECT_NE(model.status().message().find("llama3-405b"), std::string::npos);
+}
+
+TEST(Presets, BaseInheritsAndOverrides) {
+  ModelSpec m = Must(LoadModel(Fixture("custom-model.yaml")));
+  EXPECT_EQ(m.name, "llama3-8b-deeper");
+  EXPECT_EQ(m.layers, 40);
+  EXPECT_EQ(m.hidden, 4096);  // from llama3-8b
+  EXPECT_EQ(m.kv_heads, 8);
+}
+
+TEST(Presets, H200InheritsComputeFromH100) {
+  GpuSpec h200 = Must(LoadGpu("h200"));
+  GpuSpec h100 = Must(LoadGpu("h100-sxm"));
+  EXPECT_EQ(h200.peak_bf16_flops_per_s, h100.peak_bf16_flops_per_s);
+  EXPECT_GT(h200.memory_bytes, h100.memory_bytes);
+  EXPECT_EQ(h200.memory_bandwidth_bytes_per_s, 4.8e12);
+}
+
+TEST(Yaml, MalformedNamesFileAndLine) {
+  Result<JobSpec> job = LoadJob(Fixture("malformed.yaml"));
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kParseError);
+  // The unterminated flow sequence opened on line 3 is reported where the parser gave up.
+  EXPECT_NE(job.status().message().find("malformed.yaml:"), std::string::npos);
+  EXPECT_NE(job.status().message().find("malformed YAML"), std::string::npos);
+}
+
+TEST(Yaml, UnknownKeyListsAllowedKeys) {
+  Result<JobSpec> job = ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  tp: 1\n  tensor_parallel: 2\n", "job.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().message().substr(0, 43), "job.yaml:5: unknown key 'tensor_parallel' i");
+  EXPECT_NE(job.status().message().find("allowed: tp, cp, pp"), std::string::npos);
+}
+
+TEST(Yaml, BadValueNamesLineFieldAndAllowed) {
+  Result<JobSpec> job =
+      ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  pp: -4\n", "job.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().message(), "job.yaml:4: plan.pp = -4 is out of range (allowed: integer >= 1)");
+}
+
+TEST(Yaml, MissingRequiredModelField) {
+  Result<ModelSpec> m = ParseModelYaml("layers: 2\nhidden: 64\nheads: 4\nffn_hidden: 128\n", "m.yaml");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message(), "m.yaml: model.vocab is missing (allowed: integer >= 1)");
+}
+
+TEST(Yaml, NegativeNumberRejected) {
+  Result<ModelSpec> m = ParseModelYaml("base: llama3-8b\nhidden: -1\n", "m.yaml");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message(), "m.yaml:2: model.hidden = -1 is out of range (allowed: integer >= 1)");
+}
+
+TEST(Yaml, ChoiceRejectedWithChoices) {
+  Result<JobSpec> job = ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  recompute: some\n", "job.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().message(),
+            "job.yaml:4: plan.recompute = some is not a known choice (allowed: one of: none, "
+            "selective, full)");
+}
+
+TEST(Yaml, PlacementMustBePermutation) {
+  Result<JobSpec> job = ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  placement: [tp, tp, pp, dp]\n", "job.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("names a dimension twice"), std::string::npos);
+  JobSpec ok = Must(ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  placement: [dp, pp, cp, tp]\n", "job.yaml"));
+  EXPECT_EQ(ok.plan.placement, (std::vector<Dim>{Dim::kDp, Dim::kPp, Dim::kCp, Dim::kTp}));
+}
+
+TEST(Cluster, TiersMustNest) {
+  Result<ClusterSpec> c = ParseClusterYaml(
+      "name: bad\ngpu: h100-sxm\ntiers:\n"
+      "  - {name: node, gpus: 8, bandwidth_bytes_per_s: 450e9}\n"
+      "  - {name: rack, gpus: 12, bandwidth_bytes_per_s: 50e9}\n",
+      "c.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "c.yaml: cluster.tiers[1].gpus = 12 is not a multiple of the tier inside it (node = 8) "
+            "(allowed: a multiple of 8 larger than it)");
+}
+
+TEST(Cluster, OversubscriptionBelowOneRejected) {
+  Result<ClusterSpec> c = ParseClusterYaml(
+      "name: bad\ngpu: h100-sxm\ntiers:\n"
+      "  - {name: node, gpus: 8, bandwidth_bytes_per_s: 450e9, oversubscription: 0.5}\n",
+      "c.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("oversubscription = 0.5 is out of range"), std::string::npos);
+}
+
+TEST(Workload, BatchMustBeWholeSequences) {
+  WorkloadSpec w;
+  w.seq_len = 8192;
+  w.batch_tokens = 10000;
+  EXPECT_EQ(ValidateWorkload(w).message(),
+            "workload.batch_tokens = 10000 is not a whole number of sequences of "
+            "workload.seq_len = 8192 (allowed: a multiple of 8192)");
+  w.batch_tokens = 0;
+  EXPECT_NE(ValidateWorkload(w).message().find("workload.batch_tokens is missing"), std::string::npos);
+}
+
+TEST(Model, KvHeadsMustDivideHeads) {
+  ModelSpec m = Must(LoadModel("llama3-8b"));
+  m.kv_heads = 5;
+  EXPECT_EQ(ValidateModel(m).message(),
+            "model.kv_heads = 5 does not divide model.heads = 32 (allowed: 1, 2, 4, 8, 16, 32)");
+}
+
+TEST(Model, MoeTopKBounded) {
+  ModelSpec m = Must(LoadModel("mixtral-8x7b"));
+  m.top_k = 9;
+  EXPECT_EQ(ValidateModel(m).message(),
+            "model.top_k = 9 is out of range for model.experts = 8 (allowed: 1 to 8)");
+}
+
+TEST(HfConfig, LlamaMatchesPreset) {
+  ModelSpec hf = Must(LoadModel(Fixture("hf/llama3-8b-config.json")));
+  ModelSpec preset = Must(LoadModel("llama3-8b"));
+  // Every schema field that describes the architecture is equal; only name/description/source
+  // differ.
+  nlohmann::json a = ModelSchema().ToJson(hf);
+  nlohmann::json b = ModelSchema().ToJson(preset);
+  for (const char* meta : {"name", "description", "source"}) {
+    a.erase(meta);
+    b.erase(meta);
+  }
+  EXPECT_EQ(a, b);
+}
+
+TEST(HfConfig, MixtralMatchesPreset) {
+  ModelSpec hf = Must(LoadModel(Fixture("hf/mixtral-8x7b-config.json")));
+  ModelSpec preset = Must(LoadModel("mixtral-8x7b"));
+  nlohmann::json a = ModelSchema().ToJson(hf);
+  nlohmann::json b = ModelSchema().ToJson(preset);
+  for (const char* meta : {"name", "description", "source"}) {
+    a.erase(meta);
+    b.erase(meta);
+  }
+  EXPECT_EQ(a, b);
+}
+
+TEST(HfConfig, QwenFamiliesReadTheirExtras) {
+  ModelSpec qwen2 = Must(LoadModel(Fixture("hf/qwen2-7b-config.json")));
+  EXPECT_TRUE(qwen2.qkv_bias);
+  EXPECT_FALSE(qwen2.qk_norm);
+  EXPECT_EQ(qwen2.kv_heads, 4);
+  ModelSpec qwen3 = Must(LoadModel(Fixture("hf/qwen3-30b-a3b-config.json")));
+  EXPECT_TRUE(qwen3.qk_norm);
+  EXPECT_EQ(qwen3.head_dim, 128);
+  EXPECT_EQ(qwen3.experts, 128);
+  EXPECT_EQ(qwen3.top_k, 8);
+  EXPECT_EQ(qwen3.expert_ffn_hidden, 768);
+  EXPECT_EQ(qwen3.moe_first_dense_layers, 0);
+}
+
+TEST(HfConfig, MalformedJsonNamesLine) {
+  Result<ModelSpec> m = LoadModel(Fixture("hf/malformed.json"));
+  ASSERT_FALSE(m.ok());
+  // The missing comma after line 4 is detected at the next key, on line 5.
+  EXPECT_NE(m.status().message().find("malformed.json:5: malformed JSON"), std::string::npos)
+      << m.status().message();
+}
+
+TEST(HfConfig, UnsupportedArchitectureListsSupported) {
+  Result<ModelSpec> m = LoadModel(Fixture("hf/unsupported.json"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("architectures = DeepseekV3ForCausalLM is not supported"),
+            std::string::npos);
+  EXPECT_NE(m.status().message().find("LlamaForCausalLM"), std::string::npos);
+}
+
+TEST(HfConfig, MissingKeyNamed) {
+  Result<ModelSpec> m = ParseHfConfig(R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64})",
+                                      "config.json");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message(),
+            "config.json: num_hidden_layers is missing (allowed: integer >= 1)");
+}
+
+TEST(Files, MissingFileIsNotFound) {
+  Result<JobSpec> job = LoadJob("/no/such/job.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().message(), "/no/such/job.yaml: no such file");
+}
+
+}  // namespace
+}  // namespace scaleplan::spec

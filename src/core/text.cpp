@@ -49,8 +49,7 @@ Result<double> ParseNumber(std::string_view raw) {
   errno = 0;
   double value = std::strtod(begin, &end);
   if (end == begin || *end != '\0' || buffer.empty()) {
-    return Status::Invalid(
-        fmt::format("is not a number (expected e.g. 8192, 1.5e9, 16Mi or 50G)"));
+    return Status::Invalid("is not a number");
   }
   value *= factor;
   if (!std::isfinite(value)) return Status::Invalid("is not a finite number");
@@ -60,12 +59,12 @@ Result<double> ParseNumber(std::string_view raw) {
 Result<int64_t> ParseInteger(std::string_view text) {
   Result<double> number = ParseNumber(text);
   if (!number.ok()) {
-    return Status::Invalid("is not an integer (expected e.g. 8, 8192 or 16Mi)");
+    return Status::Invalid("is not an integer");
   }
   double value = *number;
   constexpr double kLimit = 9007199254740992.0;  // 2^53: every integer below is exact in a double
   if (std::fabs(value) > kLimit || value != std::floor(value)) {
-    return Status::Invalid("is not an integer (expected e.g. 8, 8192 or 16Mi)");
+    return Status::Invalid("is not an integer");
   }
   return static_cast<int64_t>(value);
 }

@@ -12,8 +12,8 @@ namespace scaleplan {
 
 // Parses a number as users write it in specs and flags: "8192", "1.5e9", "16Mi", "50G", "0.9".
 // Suffixes: k/K, M, G, T (powers of 1000) and Ki, Mi, Gi, Ti (powers of 1024), case-sensitive
-// except k/K. Rejects empty text, trailing garbage, NaN and infinities. The error message
-// explains what was expected; the caller adds which input it was.
+// except k/K. Rejects empty text, trailing garbage, NaN and infinities. The error message is a
+// short predicate ("is not a number"); the caller adds which input it was and what is allowed.
 Result<double> ParseNumber(std::string_view text);
 
 // As ParseNumber, then requires an exact integer in [-2^53, 2^53].

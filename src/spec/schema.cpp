@@ -49,7 +49,8 @@ std::string FormatBound(double v) {
 }  // namespace
 
 std::string RangeText(std::string_view kind, double min, double max) {
-  bool has_max = std::isfinite(max) && max < 9e18;
+  // Bounds at or above 2^40 only catch typos; they are not worth printing.
+  bool has_max = std::isfinite(max) && max < 1099511627776.0;
   if (has_max) return fmt::format("{} from {} to {}", kind, FormatBound(min), FormatBound(max));
   return fmt::format("{} >= {}", kind, FormatBound(min));
 }

@@ -110,7 +110,7 @@ class Schema {
   Schema& Integer(std::string key, int64_t T::*member, int64_t min, int64_t max, std::string unit,
                   std::string help, std::string flag = "") {
     FieldInfo info = MakeInfo(std::move(key), ValueKind::kInteger, std::move(unit), std::move(help),
-                              std::move(flag), RangeText("integer", min, max));
+                              std::move(flag), RangeText("integer", static_cast<double>(min), static_cast<double>(max)));
     std::string section = section_;
     Field<T> field{info, nullptr, nullptr};
     field.set = [section, info, member, min, max](T& object, const RawValue& value) -> Status {
