@@ -1,6 +1,7 @@
 // Scenario runner: every tests/scenarios/*.yaml is one end-to-end case of the `scaleplan`
 // command, run in-process through cli::Run. Keys:
-//   args: [plan, --tp, "3"]        the command line after `scaleplan`
+//   args: [plan, --tp, "3"]        the command line after `scaleplan`; {fixtures}, {examples}
+//                                  and {scratch} expand to folders
 //   exit: 2                        expected exit status
 //   stderr: "..."                  exact expected standard error
 //   stderr_contains / stdout_contains: [text, ...]
@@ -17,6 +18,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "report/spec_reference.h"
 
 namespace scaleplan::cli {
 namespace {
@@ -36,16 +38,19 @@ class Scenario : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Scenario, Runs) {
   YAML::Node s = YAML::LoadFile(GetParam());
-  fs::path scratch = fs::temp_directory_path() / ("scaleplan-scenario-" + fs::path(GetParam()).stem().string());
+  fs::path scratch =
+      fs::temp_directory_path() / ("scaleplan-scenario-" + fs::path(GetParam()).stem().string());
   fs::remove_all(scratch);
   fs::create_directories(scratch);
 
   std::vector<std::string> args = {"scaleplan"};
   for (const YAML::Node& a : s["args"]) {
     std::string arg = a.as<std::string>();
-    // {fixtures} and {scratch} expand to the test folders.
+    // {fixtures}, {examples} and {scratch} expand to the test folders.
+    const std::string root = SCALEPLAN_TEST_DIR;
     for (const auto& [key, value] :
-         {std::pair<std::string, std::string>{"{fixtures}", std::string(SCALEPLAN_TEST_DIR) + "/fixtures"},
+         {std::pair<std::string, std::string>{"{fixtures}", root + "/fixtures"},
+          {"{examples}", root + "/../examples"},
           {"{scratch}", scratch.string()}}) {
       size_t at = arg.find(key);
       if (at != std::string::npos) arg.replace(at, key.size(), value);
@@ -97,7 +102,8 @@ TEST_P(Scenario, Runs) {
     }
   }
   if (s["output_file"] && s["output_exists"]) {
-    EXPECT_EQ(fs::exists(scratch / s["output_file"].as<std::string>()), s["output_exists"].as<bool>());
+    EXPECT_EQ(fs::exists(scratch / s["output_file"].as<std::string>()),
+              s["output_exists"].as<bool>());
     // No temporary file may be left behind either way.
     int leftovers = 0;
     for (const auto& entry : fs::directory_iterator(scratch)) {
@@ -116,6 +122,15 @@ INSTANTIATE_TEST_SUITE_P(Cli, Scenario, ::testing::ValuesIn(ScenarioFiles()),
                            }
                            return name;
                          });
+
+// docs/SPEC.md is generated from the schemas; it must not drift from them.
+TEST(SpecReference, DocsAreCurrent) {
+  std::ifstream in(fs::path(SCALEPLAN_TEST_DIR) / ".." / "docs" / "SPEC.md");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  EXPECT_EQ(buffer.str(), report::SpecReferenceMarkdown())
+      << "regenerate with: build/release/scaleplan spec > docs/SPEC.md";
+}
 
 }  // namespace
 }  // namespace scaleplan::cli

@@ -1,6 +1,7 @@
+#include "plan/memory.h"
+
 #include <gtest/gtest.h>
 
-#include "plan/memory.h"
 #include "spec/readers.h"
 #include "test_util.h"
 

@@ -1,6 +1,7 @@
+#include "model/model.h"
+
 #include <gtest/gtest.h>
 
-#include "model/model.h"
 #include "spec/readers.h"
 #include "test_util.h"
 

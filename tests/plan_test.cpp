@@ -1,6 +1,7 @@
+#include "plan/plan.h"
+
 #include <gtest/gtest.h>
 
-#include "plan/plan.h"
 #include "spec/readers.h"
 #include "test_util.h"
 
@@ -21,10 +22,10 @@ std::string Error(const spec::JobSpec& job) {
 TEST(BuildPlan, DefaultJobResolves) {
   Plan p = Must(BuildPlan(DefaultJob()));
   EXPECT_EQ(p.gpus, 16384);
-  EXPECT_EQ(p.dp, 128);                 // 16384 / (8 * 1 * 16)
-  EXPECT_EQ(p.global_batch, 2048);      // 16Mi tokens / 8192
-  EXPECT_EQ(p.microbatches, 16);        // 2048 / (128 * 1)
-  EXPECT_EQ(p.pp_group, 16);            // llama3 schedule, N defaults to pp
+  EXPECT_EQ(p.dp, 128);             // 16384 / (8 * 1 * 16)
+  EXPECT_EQ(p.global_batch, 2048);  // 16Mi tokens / 8192
+  EXPECT_EQ(p.microbatches, 16);    // 2048 / (128 * 1)
+  EXPECT_EQ(p.pp_group, 16);        // llama3 schedule, N defaults to pp
   EXPECT_EQ(p.TokensPerStep(), 16777216);
 }
 
@@ -54,7 +55,8 @@ TEST(BuildPlan, Llama3TrimmedLayout) {
 TEST(Reject, TpNotDividingHeads) {
   spec::JobSpec job = DefaultJob();
   job.plan.tp = 3;
-  EXPECT_EQ(Error(job), "plan.tp = 3 does not divide model.heads = 128 (allowed: 1, 2, 4, 8, 16, 32, 64, 128)");
+  EXPECT_EQ(Error(job),
+            "plan.tp = 3 does not divide model.heads = 128 (allowed: 1, 2, 4, 8, 16, 32, 64, 128)");
 }
 
 TEST(Reject, TpNotDividingKvHeads) {
@@ -83,7 +85,9 @@ TEST(Reject, ModelParallelNotDividingGpus) {
 TEST(Reject, GpusOverCapacity) {
   spec::JobSpec job = DefaultJob();
   job.gpus = 30000;
-  EXPECT_EQ(Error(job), "gpus = 30000 exceeds cluster llama3-cluster's capacity of 24576 GPUs (allowed: 1 to 24576)");
+  EXPECT_EQ(
+      Error(job),
+      "gpus = 30000 exceeds cluster llama3-cluster's capacity of 24576 GPUs (allowed: 1 to 24576)");
 }
 
 TEST(Reject, EpNotDividingDpTimesCp) {
@@ -99,7 +103,8 @@ TEST(Reject, EpNotDividingDpTimesCp) {
 TEST(Reject, EpOnDenseModel) {
   spec::JobSpec job = DefaultJob();
   job.plan.ep = 2;
-  EXPECT_EQ(Error(job), "plan.ep = 2 needs a mixture-of-experts model; llama3-405b is dense (allowed: 1)");
+  EXPECT_EQ(Error(job),
+            "plan.ep = 2 needs a mixture-of-experts model; llama3-405b is dense (allowed: 1)");
 }
 
 TEST(Reject, LayersNotDivisibleOverChunks) {
@@ -114,9 +119,10 @@ TEST(Reject, LayersNotDivisibleWithoutTrim) {
   spec::JobSpec job = DefaultJob();
   job.plan.trim_edge_stages = false;
   // 126 = 2 * 3^2 * 7: no multiple of 16 divides it.
-  EXPECT_NE(Error(job).find("model.layers = 126 do not split evenly over plan.pp * vp = 16 * 8 = 128 "
-                            "chunks (allowed vp for pp = 16: none; change pp)"),
-            std::string::npos);
+  EXPECT_NE(
+      Error(job).find("model.layers = 126 do not split evenly over plan.pp * vp = 16 * 8 = 128 "
+                      "chunks (allowed vp for pp = 16: none; change pp)"),
+      std::string::npos);
 }
 
 TEST(Reject, InterleavedNeedsMicrobatchesMultipleOfPp) {
@@ -186,7 +192,9 @@ TEST(Reject, ContextParallelNeedsEvenChunks) {
 TEST(Reject, TrimNeedsPipeline) {
   spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
   job.plan.trim_edge_stages = true;
-  EXPECT_EQ(Error(job), "plan.trim_edge_stages = true needs plan.pp >= 2 (pp = 1) (allowed: false with pp = 1)");
+  EXPECT_EQ(
+      Error(job),
+      "plan.trim_edge_stages = true needs plan.pp >= 2 (pp = 1) (allowed: false with pp = 1)");
 }
 
 TEST(Reject, Fp8OnGpuWithoutFp8) {

@@ -77,11 +77,13 @@ TEST(Yaml, BadValueNamesLineFieldAndAllowed) {
   Result<JobSpec> job =
       ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  pp: -4\n", "job.yaml");
   ASSERT_FALSE(job.ok());
-  EXPECT_EQ(job.status().message(), "job.yaml:4: plan.pp = -4 is out of range (allowed: integer >= 1)");
+  EXPECT_EQ(job.status().message(),
+            "job.yaml:4: plan.pp = -4 is out of range (allowed: integer >= 1)");
 }
 
 TEST(Yaml, MissingRequiredModelField) {
-  Result<ModelSpec> m = ParseModelYaml("layers: 2\nhidden: 64\nheads: 4\nffn_hidden: 128\n", "m.yaml");
+  Result<ModelSpec> m =
+      ParseModelYaml("layers: 2\nhidden: 64\nheads: 4\nffn_hidden: 128\n", "m.yaml");
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().message(), "m.yaml: model.vocab is missing (allowed: integer >= 1)");
 }
@@ -89,7 +91,8 @@ TEST(Yaml, MissingRequiredModelField) {
 TEST(Yaml, NegativeNumberRejected) {
   Result<ModelSpec> m = ParseModelYaml("base: llama3-8b\nhidden: -1\n", "m.yaml");
   ASSERT_FALSE(m.ok());
-  EXPECT_EQ(m.status().message(), "m.yaml:2: model.hidden = -1 is out of range (allowed: integer >= 1)");
+  EXPECT_EQ(m.status().message(),
+            "m.yaml:2: model.hidden = -1 is out of range (allowed: integer >= 1)");
 }
 
 TEST(Yaml, ChoiceRejectedWithChoices) {
@@ -106,8 +109,9 @@ TEST(Yaml, PlacementMustBePermutation) {
       "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  placement: [tp, tp, pp, dp]\n", "job.yaml");
   ASSERT_FALSE(job.ok());
   EXPECT_NE(job.status().message().find("names a dimension twice"), std::string::npos);
-  JobSpec ok = Must(ParseJobYaml(
-      "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  placement: [dp, pp, cp, tp]\n", "job.yaml"));
+  JobSpec ok = Must(
+      ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  placement: [dp, pp, cp, tp]\n",
+                   "job.yaml"));
   EXPECT_EQ(ok.plan.placement, (std::vector<Dim>{Dim::kDp, Dim::kPp, Dim::kCp, Dim::kTp}));
 }
 
@@ -140,7 +144,8 @@ TEST(Workload, BatchMustBeWholeSequences) {
             "workload.batch_tokens = 10000 is not a whole number of sequences of "
             "workload.seq_len = 8192 (allowed: a multiple of 8192)");
   w.batch_tokens = 0;
-  EXPECT_NE(ValidateWorkload(w).message().find("workload.batch_tokens is missing"), std::string::npos);
+  EXPECT_NE(ValidateWorkload(w).message().find("workload.batch_tokens is missing"),
+            std::string::npos);
 }
 
 TEST(Model, KvHeadsMustDivideHeads) {
@@ -214,8 +219,8 @@ TEST(HfConfig, UnsupportedArchitectureListsSupported) {
 }
 
 TEST(HfConfig, MissingKeyNamed) {
-  Result<ModelSpec> m = ParseHfConfig(R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64})",
-                                      "config.json");
+  Result<ModelSpec> m =
+      ParseHfConfig(R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64})", "config.json");
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().message(),
             "config.json: num_hidden_layers is missing (allowed: integer >= 1)");

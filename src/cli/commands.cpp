@@ -53,7 +53,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   std::string output;
   plan_cmd->add_flag("--json", json, "Print the machine-readable report");
   plan_cmd->add_flag("--ops", ops, "Add the per-op table (FLOPs, bytes, saved activations)");
-  plan_cmd->add_option("--output,-o", output, "Write the report to FILE (atomically) instead of stdout");
+  plan_cmd->add_option("--output,-o", output,
+                       "Write the report to FILE (atomically) instead of stdout");
 
   CLI::App* presets_cmd = app.add_subcommand("presets", "List the embedded presets, one line each");
   bool presets_json = false;
@@ -87,7 +88,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   }
 
   if (presets_cmd->parsed()) {
-    return Emit(out, err, "", presets_json ? report::PresetsJson().dump(2) + "\n" : report::PresetsText());
+    return Emit(out, err, "",
+                presets_json ? report::PresetsJson().dump(2) + "\n" : report::PresetsText());
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
 

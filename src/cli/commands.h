@@ -1,6 +1,6 @@
 // The `scaleplan` command. Run() is main() without the process: it takes the arguments and the
-// two output streams and returns the exit status (0 success, 2 bad input, 1 failure writing output),
-// so that scenario tests can drive it in-process.
+// two output streams and returns the exit status (0 success, 2 bad input, 1 failure writing
+// output), so that scenario tests can drive it in-process.
 #pragma once
 
 #include <ostream>

@@ -19,27 +19,30 @@ void JobFlags::AddKeys(CLI::App* command, const spec::Schema<T>& schema) {
     std::string help = f.info.help;
     if (!f.info.unit.empty()) help += " [" + f.info.unit + "]";
     help += " (" + f.info.allowed + "; key " + schema.section() + "." + f.info.key + ")";
-    key->option = command->add_option(key->flag, key->value, help)->group(
-        schema.section() == "model" ? "Model overrides"
-        : schema.section() == "gpu" ? "GPU overrides"
-        : schema.section() == "plan" ? "Plan"
-                                     : "Workload");
+    key->option = command->add_option(key->flag, key->value, help)
+                      ->group(schema.section() == "model"  ? "Model overrides"
+                              : schema.section() == "gpu"  ? "GPU overrides"
+                              : schema.section() == "plan" ? "Plan"
+                                                           : "Workload");
     keys_.push_back(std::move(key));
   }
 }
 
 void JobFlags::Register(CLI::App* command) {
-  job_opt_ = command->add_option("--plan", job_ref_,
-                                 "Job file (YAML) or job preset to start from (default: " +
-                                     std::string(spec::kDefaultJob) + ")")
+  job_opt_ = command
+                 ->add_option("--plan", job_ref_,
+                              "Job file (YAML) or job preset to start from (default: " +
+                                  std::string(spec::kDefaultJob) + ")")
                  ->group("Job");
-  model_opt_ = command->add_option("--model", model_ref_,
-                                   "Model preset, model YAML file, or Hugging Face config.json")
+  model_opt_ = command
+                   ->add_option("--model", model_ref_,
+                                "Model preset, model YAML file, or Hugging Face config.json")
                    ->group("Job");
-  cluster_opt_ = command->add_option("--cluster", cluster_ref_, "Cluster preset or YAML file")
-                     ->group("Job");
-  gpu_opt_ = command->add_option("--gpu", gpu_ref_, "GPU preset or YAML file (replaces the cluster's)")
-                 ->group("Job");
+  cluster_opt_ =
+      command->add_option("--cluster", cluster_ref_, "Cluster preset or YAML file")->group("Job");
+  gpu_opt_ =
+      command->add_option("--gpu", gpu_ref_, "GPU preset or YAML file (replaces the cluster's)")
+          ->group("Job");
   gpus_opt_ = command->add_option("--gpus", gpus_, "GPUs the job uses (default: the whole cluster)")
                   ->group("Job");
   AddKeys(command, spec::PlanSchema());
@@ -64,9 +67,10 @@ Result<spec::JobSpec> JobFlags::Resolve() const {
   if (gpus_opt_->count() > 0) {
     Result<int64_t> gpus = ParseInteger(gpus_);
     if (!gpus.ok() || *gpus < 1) {
-      return Status::Invalid(fmt::format("--gpus: gpus = {} is not a positive integer (allowed: "
-                                         "integer >= 1)",
-                                         gpus_));
+      return Status::Invalid(
+          fmt::format("--gpus: gpus = {} is not a positive integer (allowed: "
+                      "integer >= 1)",
+                      gpus_));
     }
     job.gpus = *gpus;
   }

@@ -57,7 +57,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.ok() && "Result constructed from an OK status without a value");
   }
@@ -89,8 +89,8 @@ class [[nodiscard]] Result {
 }  // namespace scaleplan
 
 // Propagates a non-OK Status from an expression returning Status.
-#define SP_RETURN_IF_ERROR(expr)            \
-  do {                                      \
+#define SP_RETURN_IF_ERROR(expr)             \
+  do {                                       \
     ::scaleplan::Status sp_status_ = (expr); \
     if (!sp_status_.ok()) return sp_status_; \
   } while (0)
@@ -98,7 +98,8 @@ class [[nodiscard]] Result {
 #define SP_CONCAT_INNER_(a, b) a##b
 #define SP_CONCAT_(a, b) SP_CONCAT_INNER_(a, b)
 // Assigns the value of a Result<T> expression to `lhs`, or returns its Status.
-#define SP_ASSIGN_OR_RETURN(lhs, expr) SP_ASSIGN_OR_RETURN_IMPL_(SP_CONCAT_(sp_result_, __LINE__), lhs, expr)
+#define SP_ASSIGN_OR_RETURN(lhs, expr) \
+  SP_ASSIGN_OR_RETURN_IMPL_(SP_CONCAT_(sp_result_, __LINE__), lhs, expr)
 #define SP_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return tmp.status();             \

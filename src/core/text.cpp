@@ -13,8 +13,10 @@ namespace scaleplan {
 namespace {
 
 std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -25,9 +27,15 @@ struct Suffix {
 
 // Longest suffixes first so that "Mi" is not read as "M" followed by garbage.
 constexpr Suffix kSuffixes[] = {
-    {"Ki", 1024.0}, {"Mi", 1024.0 * 1024.0}, {"Gi", 1024.0 * 1024.0 * 1024.0},
+    {"Ki", 1024.0},
+    {"Mi", 1024.0 * 1024.0},
+    {"Gi", 1024.0 * 1024.0 * 1024.0},
     {"Ti", 1024.0 * 1024.0 * 1024.0 * 1024.0},
-    {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
+    {"k", 1e3},
+    {"K", 1e3},
+    {"M", 1e6},
+    {"G", 1e9},
+    {"T", 1e12},
 };
 
 }  // namespace

@@ -27,9 +27,9 @@ std::string Join(const std::vector<std::string>& items, std::string_view separat
 std::string ToLower(std::string_view text);
 
 // Human-readable renderings for reports (never for machine-readable output).
-std::string HumanBytes(double bytes);    // "78.2 GiB"
-std::string HumanCount(double count);    // "405.9 B", "16.8 M"
-std::string HumanFlops(double flops);    // "2.43 TFLOP"
+std::string HumanBytes(double bytes);  // "78.2 GiB"
+std::string HumanCount(double count);  // "405.9 B", "16.8 M"
+std::string HumanFlops(double flops);  // "2.43 TFLOP"
 
 // All positive divisors of n in increasing order (n >= 1).
 std::vector<int64_t> Divisors(int64_t n);

@@ -1,7 +1,8 @@
 // Units and naming.
 //
-// Every quantity in scaleplan is in base SI units: seconds, bytes, FLOP (floating-point operations),
-// FLOP/s, bytes/s. Names carry the unit as a suffix (`_s`, `_bytes`, `_flops`, `_bytes_per_s`,
+// Every quantity in scaleplan is in base SI units: seconds, bytes, FLOP (floating-point
+// operations), FLOP/s, bytes/s. Names carry the unit as a suffix (`_s`, `_bytes`, `_flops`,
+// `_bytes_per_s`,
 // `_flops_per_s`); counts (parameters, tokens, layers) carry none. Never cycles.
 #pragma once
 

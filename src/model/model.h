@@ -44,27 +44,27 @@ struct LayerParams {
 };
 
 struct ParamCounts {
-  double embedding = 0;       // input embedding (+ learned position table)
-  double lm_head = 0;         // output projection; 0 when tied to the embedding
+  double embedding = 0;  // input embedding (+ learned position table)
+  double lm_head = 0;    // output projection; 0 when tied to the embedding
   double final_norm = 0;
-  LayerParams dense_layer;    // one dense layer
-  LayerParams moe_layer;      // one MoE layer (all zero for a dense model)
+  LayerParams dense_layer;  // one dense layer
+  LayerParams moe_layer;    // one MoE layer (all zero for a dense model)
   int64_t dense_layers = 0;
   int64_t moe_layers = 0;
   double total = 0;
-  double active = 0;          // parameters used per token (MoE: top-k experts)
-  double matmul_active = 0;   // weight matrices a token passes through, LM head included
+  double active = 0;         // parameters used per token (MoE: top-k experts)
+  double matmul_active = 0;  // weight matrices a token passes through, LM head included
 };
 
 ParamCounts CountParams(const spec::ModelSpec& model);
 LayerParams CountLayerParams(const spec::ModelSpec& model, bool moe);
 
 struct ModelFlops {
-  double per_token_causal = 0;     // the default, used for MFU
+  double per_token_causal = 0;  // the default, used for MFU
   double per_token_noncausal = 0;
-  double matmul_term = 0;          // 6 * N_matmul_active
+  double matmul_term = 0;  // 6 * N_matmul_active
   double attention_term_causal = 0;
-  std::string formula;             // printed with every MFU
+  std::string formula;  // printed with every MFU
 };
 
 ModelFlops ModelFlopsPerToken(const spec::ModelSpec& model, int64_t seq_len);
@@ -74,8 +74,8 @@ std::string_view OpKindName(OpKind kind);
 
 // How one rank sees a micro-batch: the plan's sharding applied to the model.
 struct ShardShape {
-  int64_t micro_batch = 1;          // sequences
-  int64_t seq_len = 1;              // tokens per sequence (before CP)
+  int64_t micro_batch = 1;  // sequences
+  int64_t seq_len = 1;      // tokens per sequence (before CP)
   int64_t tp = 1;
   int64_t cp = 1;
   int64_t etp = 1;
@@ -89,13 +89,13 @@ struct ShardShape {
 struct Op {
   std::string name;
   OpKind kind = OpKind::kElementwise;
-  double m = 0, n = 0, k = 0;   // GEMM shape (rows x cols x inner) on this rank; 0 for non-GEMMs
+  double m = 0, n = 0, k = 0;  // GEMM shape (rows x cols x inner) on this rank; 0 for non-GEMMs
   double fwd_flops = 0;
   double bwd_flops = 0;
-  double fwd_bytes = 0;         // HBM traffic of the forward kernel(s)
+  double fwd_bytes = 0;  // HBM traffic of the forward kernel(s)
   double bwd_bytes = 0;
-  double saved_bytes = 0;       // activations kept from forward for backward
-  double params = 0;            // parameters held by this rank for this op
+  double saved_bytes = 0;            // activations kept from forward for backward
+  double params = 0;                 // parameters held by this rank for this op
   double selective_freed_bytes = 0;  // part of saved_bytes that selective recomputation drops
 };
 

@@ -10,12 +10,18 @@ using spec::ModelSpec;
 
 std::string_view OpKindName(OpKind kind) {
   switch (kind) {
-    case OpKind::kGemm: return "gemm";
-    case OpKind::kAttention: return "attention";
-    case OpKind::kNorm: return "norm";
-    case OpKind::kElementwise: return "elementwise";
-    case OpKind::kEmbedding: return "embedding";
-    case OpKind::kLoss: return "loss";
+    case OpKind::kGemm:
+      return "gemm";
+    case OpKind::kAttention:
+      return "attention";
+    case OpKind::kNorm:
+      return "norm";
+    case OpKind::kElementwise:
+      return "elementwise";
+    case OpKind::kEmbedding:
+      return "embedding";
+    case OpKind::kLoss:
+      return "loss";
   }
   return "?";
 }
@@ -87,8 +93,8 @@ void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const std::string& pref
   // SwiGLU keeps its two inputs (gate and up); GeLU its one input.
   ops.push_back(Elementwise(prefix + (swiglu ? "swiglu" : "gelu"), tokens * fc1_width, tokens * f,
                             swiglu ? 6.0 : 8.0, kBf16 * tokens * fc1_width));
-  ops.push_back(Gemm(prefix + "fc2", tokens, h, f, kBf16 * tokens * f,
-                     (f * h + bias2) * param_scale));
+  ops.push_back(
+      Gemm(prefix + "fc2", tokens, h, f, kBf16 * tokens * f, (f * h + bias2) * param_scale));
 }
 
 }  // namespace
@@ -117,13 +123,14 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   Op attn;
   attn.name = "attention";
   attn.kind = OpKind::kAttention;
-  double pairs = static_cast<double>(s.micro_batch) *
-                 CausalPairs(static_cast<double>(s.seq_len)) / static_cast<double>(s.cp);
+  double pairs = static_cast<double>(s.micro_batch) * CausalPairs(static_cast<double>(s.seq_len)) /
+                 static_cast<double>(s.cp);
   attn.fwd_flops = 4.0 * pairs * q / t;
   attn.bwd_flops = 2.5 * attn.fwd_flops;
   double key_tokens = static_cast<double>(s.micro_batch * s.seq_len);
   attn.fwd_bytes = kBf16 * (tokens * q / t + key_tokens * 2.0 * kv / t + tokens * q / t);
-  attn.bwd_bytes = kBf16 * (3.0 * tokens * q / t + 2.0 * key_tokens * 2.0 * kv / t + tokens * q / t);
+  attn.bwd_bytes =
+      kBf16 * (3.0 * tokens * q / t + 2.0 * key_tokens * 2.0 * kv / t + tokens * q / t);
   double lse = kFp32 * tokens * heads / t;
   attn.saved_bytes = kBf16 * tokens * (q + 2.0 * kv) / t + kBf16 * tokens * q / t + lse;
   if (m.qk_norm) attn.params = 2.0 * head_dim;
@@ -144,8 +151,8 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     double experts = static_cast<double>(m.experts);
     double top_k = static_cast<double>(m.top_k);
     double etp = static_cast<double>(s.etp);
-    Op router = Gemm("router", sp_tokens, experts, h, kBf16 * sp_tokens * h + kFp32 * sp_tokens * experts,
-                     h * experts);
+    Op router = Gemm("router", sp_tokens, experts, h,
+                     kBf16 * sp_tokens * h + kFp32 * sp_tokens * experts, h * experts);
     ops.push_back(router);
     // Balanced routing: a rank computes as many token-expert pairs as it routes. With sequence
     // parallelism the tokens of an expert-TP group are gathered and each rank runs 1/etp of the

@@ -70,7 +70,8 @@ LayerParams CountLayerParams(const ModelSpec& m, bool moe) {
   p.matmul_active += top_k * one_expert_matmul;
   if (m.shared_experts > 0) {
     double shared_matmul = 0;
-    double one_shared = MlpParams(m, static_cast<double>(m.EffectiveSharedExpertFfn()), &shared_matmul);
+    double one_shared =
+        MlpParams(m, static_cast<double>(m.EffectiveSharedExpertFfn()), &shared_matmul);
     p.shared_experts = static_cast<double>(m.shared_experts) * one_shared;
     p.matmul_active += static_cast<double>(m.shared_experts) * shared_matmul;
   }
@@ -103,7 +104,8 @@ ParamCounts CountParams(const ModelSpec& m) {
             moe * c.moe_layer.Total();
   c.active = c.embedding + c.lm_head + c.final_norm + dense * c.dense_layer.Active(m) +
              moe * c.moe_layer.Active(m);
-  c.matmul_active = head_matmul + dense * c.dense_layer.matmul_active + moe * c.moe_layer.matmul_active;
+  c.matmul_active =
+      head_matmul + dense * c.dense_layer.matmul_active + moe * c.moe_layer.matmul_active;
   return c;
 }
 

@@ -17,11 +17,21 @@ BytesPerParam ParamBytes(ZeroMode mode, double n, spec::Precision precision) {
   constexpr double kAdam = 3.0 * kFp32Bytes;  // FP32 master weights, first and second moments
   BytesPerParam b;
   switch (mode) {
-    case ZeroMode::kZero0: b = {kWeights, kGrads, kAdam}; break;
-    case ZeroMode::kZero1: b = {kWeights, kGrads, kAdam / n}; break;
-    case ZeroMode::kZero2: b = {kWeights, kGrads / n, kAdam / n}; break;
-    case ZeroMode::kZero3: b = {kWeights / n, kGrads / n, kAdam / n}; break;
-    case ZeroMode::kFsdp: b = {kWeights, kGrads / n, kAdam / n}; break;
+    case ZeroMode::kZero0:
+      b = {kWeights, kGrads, kAdam};
+      break;
+    case ZeroMode::kZero1:
+      b = {kWeights, kGrads, kAdam / n};
+      break;
+    case ZeroMode::kZero2:
+      b = {kWeights, kGrads / n, kAdam / n};
+      break;
+    case ZeroMode::kZero3:
+      b = {kWeights / n, kGrads / n, kAdam / n};
+      break;
+    case ZeroMode::kFsdp:
+      b = {kWeights, kGrads / n, kAdam / n};
+      break;
   }
   if (precision == spec::Precision::kFp8) b.weights += kFp8Bytes;
   return b;
@@ -32,9 +42,13 @@ std::vector<int64_t> ChunksInFlight(const Plan& plan, int64_t stage) {
   int64_t m = plan.microbatches;
   int64_t count = 0;
   switch (p.schedule) {
-    case Schedule::kGpipe: count = m; break;
+    case Schedule::kGpipe:
+      count = m;
+      break;
     case Schedule::k1F1B:
-    case Schedule::kZbH1: count = std::min(plan.pp - stage, m); break;
+    case Schedule::kZbH1:
+      count = std::min(plan.pp - stage, m);
+      break;
     case Schedule::kInterleaved:
     case Schedule::kLlama3: {
       int64_t total = m * plan.vp;
@@ -72,10 +86,12 @@ MemoryReport ComputeMemory(const Plan& plan) {
   };
   auto saved = [&](const std::vector<model::Op>& ops) {
     switch (p.recompute) {
-      case Recompute::kNone: return sum(ops, [](const model::Op& o) { return o.saved_bytes; });
+      case Recompute::kNone:
+        return sum(ops, [](const model::Op& o) { return o.saved_bytes; });
       case Recompute::kSelective:
         return sum(ops, [](const model::Op& o) { return o.saved_bytes - o.selective_freed_bytes; });
-      case Recompute::kFull: return kBf16Bytes * sp_tokens * h;  // the layer's input only
+      case Recompute::kFull:
+        return kBf16Bytes * sp_tokens * h;  // the layer's input only
     }
     return 0.0;
   };
@@ -122,9 +138,11 @@ MemoryReport ComputeMemory(const Plan& plan) {
       }
       if (c.moe_layers > 0) {
         largest_layer_full = std::max(largest_layer_full, moe_full);
-        largest_layer_params = std::max(largest_layer_params, moe_op_params + expert_params_per_gpu);
+        largest_layer_params =
+            std::max(largest_layer_params, moe_op_params + expert_params_per_gpu);
       }
-      if (c.has_embedding) dense_params += sum(embed_ops, [](const model::Op& o) { return o.params; });
+      if (c.has_embedding)
+        dense_params += sum(embed_ops, [](const model::Op& o) { return o.params; });
       if (c.has_head) {
         dense_params += sum(head_ops, [](const model::Op& o) { return o.params; });
         // A tied output layer on a different stage than the embedding keeps its own copy.
@@ -135,15 +153,18 @@ MemoryReport ComputeMemory(const Plan& plan) {
     }
     sm.params_per_gpu = dense_params + expert_params;
     sm.weights_bytes = dense_params * dense_bytes.weights + expert_params * expert_bytes.weights;
-    sm.gradients_bytes = dense_params * dense_bytes.gradients + expert_params * expert_bytes.gradients;
-    sm.optimizer_bytes = dense_params * dense_bytes.optimizer + expert_params * expert_bytes.optimizer;
+    sm.gradients_bytes =
+        dense_params * dense_bytes.gradients + expert_params * expert_bytes.gradients;
+    sm.optimizer_bytes =
+        dense_params * dense_bytes.optimizer + expert_params * expert_bytes.optimizer;
 
     std::vector<int64_t> in_flight = ChunksInFlight(plan, stage.index);
     sm.chunks_in_flight = static_cast<int64_t>(in_flight.size());
     for (int64_t c : in_flight) sm.activations_bytes += chunk_act[static_cast<size_t>(c)];
     // The loss keeps one micro-batch's FP32 softmax: the last stage runs its backward next.
     for (const Chunk& c : stage.chunks) {
-      if (c.has_head) sm.activations_bytes += sum(head_ops, [](const model::Op& o) { return o.saved_bytes; });
+      if (c.has_head)
+        sm.activations_bytes += sum(head_ops, [](const model::Op& o) { return o.saved_bytes; });
     }
 
     if (p.zero == ZeroMode::kZero3) {

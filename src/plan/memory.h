@@ -43,22 +43,22 @@ BytesPerParam ParamBytes(spec::ZeroMode mode, double shard_ranks, spec::Precisio
 struct StageMemory {
   int64_t stage = 0;
   int64_t layers = 0;
-  double params_per_gpu = 0;         // parameters this GPU holds (after TP/EP sharding)
+  double params_per_gpu = 0;  // parameters this GPU holds (after TP/EP sharding)
   double weights_bytes = 0;
   double gradients_bytes = 0;
   double optimizer_bytes = 0;
   double activations_bytes = 0;
   double transient_bytes = 0;
   double total_bytes = 0;
-  int64_t chunks_in_flight = 0;      // (micro-batch, chunk) activations held at peak
+  int64_t chunks_in_flight = 0;  // (micro-batch, chunk) activations held at peak
 };
 
 struct MemoryReport {
   std::vector<StageMemory> stages;
   int64_t peak_stage = 0;
   double peak_bytes = 0;
-  double capacity_bytes = 0;         // gpu.memory_bytes
-  double usable_bytes = 0;           // capacity * usable_memory_fraction
+  double capacity_bytes = 0;  // gpu.memory_bytes
+  double usable_bytes = 0;    // capacity * usable_memory_fraction
   bool fits = false;
   double activation_bytes_per_layer = 0;  // one dense layer, one micro-batch, this rank
 };

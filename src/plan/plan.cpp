@@ -12,7 +12,8 @@ namespace {
 
 std::string ListOf(const std::vector<int64_t>& values, size_t limit = 16) {
   std::vector<std::string> items;
-  for (size_t i = 0; i < values.size() && i < limit; ++i) items.push_back(std::to_string(values[i]));
+  for (size_t i = 0; i < values.size() && i < limit; ++i)
+    items.push_back(std::to_string(values[i]));
   if (values.size() > limit) items.push_back("...");
   return Join(items, ", ");
 }
@@ -57,20 +58,22 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
   int64_t capacity = job.cluster.CapacityGpus();
   plan.gpus = job.gpus > 0 ? job.gpus : capacity;
   if (plan.gpus > capacity) {
-    return Status::Invalid(fmt::format("gpus = {} exceeds cluster {}'s capacity of {} GPUs "
-                                       "(allowed: 1 to {})",
-                                       plan.gpus, job.cluster.name, capacity, capacity));
+    return Status::Invalid(
+        fmt::format("gpus = {} exceeds cluster {}'s capacity of {} GPUs "
+                    "(allowed: 1 to {})",
+                    plan.gpus, job.cluster.name, capacity, capacity));
   }
 
   // Tensor parallelism against the attention heads.
   if (m.heads % p.tp != 0) {
-    return Status::Invalid(fmt::format("plan.tp = {} does not divide model.heads = {} (allowed: {})",
-                                       p.tp, m.heads, ListOf(Divisors(m.heads))));
+    return Status::Invalid(
+        fmt::format("plan.tp = {} does not divide model.heads = {} (allowed: {})", p.tp, m.heads,
+                    ListOf(Divisors(m.heads))));
   }
   if (m.EffectiveKvHeads() % p.tp != 0) {
-    return Status::Invalid(fmt::format(
-        "plan.tp = {} does not divide model.kv_heads = {} (allowed: {})", p.tp,
-        m.EffectiveKvHeads(), ListOf(Divisors(m.EffectiveKvHeads()))));
+    return Status::Invalid(
+        fmt::format("plan.tp = {} does not divide model.kv_heads = {} (allowed: {})", p.tp,
+                    m.EffectiveKvHeads(), ListOf(Divisors(m.EffectiveKvHeads()))));
   }
   plan.tp = p.tp;
   plan.cp = p.cp;
@@ -117,14 +120,15 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
   } else {
     int64_t dp_cp = plan.dp * p.cp;
     if (dp_cp % p.ep != 0) {
-      return Status::Invalid(fmt::format(
-          "plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {})", p.ep, plan.dp, p.cp,
-          dp_cp, ListOf(Divisors(dp_cp))));
+      return Status::Invalid(
+          fmt::format("plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {})", p.ep,
+                      plan.dp, p.cp, dp_cp, ListOf(Divisors(dp_cp))));
     }
     if (m.experts % p.ep != 0) {
-      return Status::Invalid(fmt::format("plan.ep = {} does not divide model.experts = {} "
-                                         "(allowed: {})",
-                                         p.ep, m.experts, ListOf(Divisors(m.experts))));
+      return Status::Invalid(
+          fmt::format("plan.ep = {} does not divide model.experts = {} "
+                      "(allowed: {})",
+                      p.ep, m.experts, ListOf(Divisors(m.experts))));
     }
     if ((dp_cp * p.tp) % (p.ep * plan.etp) != 0) {
       return Status::Invalid(fmt::format(
@@ -163,7 +167,8 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
     c.virtual_index = v;
     c.first_layer = next_layer;
     c.layers = per_chunk - ((v == 0 || v == chunks - 1) ? trim : 0);
-    for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l) c.moe_layers += m.IsMoeLayer(l);
+    for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l)
+      c.moe_layers += m.IsMoeLayer(l);
     c.has_embedding = v == 0;
     c.has_head = v == chunks - 1;
     next_layer += c.layers;
@@ -171,7 +176,8 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
   for (int64_t s = 0; s < p.pp; ++s) {
     Stage& stage = plan.stages[static_cast<size_t>(s)];
     stage.index = s;
-    for (int64_t c = 0; c < p.vp; ++c) stage.chunks.push_back(ordered[static_cast<size_t>(c * p.pp + s)]);
+    for (int64_t c = 0; c < p.vp; ++c)
+      stage.chunks.push_back(ordered[static_cast<size_t>(c * p.pp + s)]);
   }
 
   // Batch: global batch = dp * micro_batch * microbatches.
@@ -219,7 +225,8 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
         "needs (allowed: {}, ...; or schedule llama3)",
         plan.microbatches, p.pp, ListOf(Multiples(p.pp, 4))));
   }
-  if (p.schedule == Schedule::kInterleaved && p.pp_microbatch_group > 0 && p.pp_microbatch_group != p.pp) {
+  if (p.schedule == Schedule::kInterleaved && p.pp_microbatch_group > 0 &&
+      p.pp_microbatch_group != p.pp) {
     return Status::Invalid(fmt::format(
         "plan.pp_microbatch_group = {} applies to the llama3 schedule; interleaved uses pp = {} "
         "(allowed: 0, or schedule llama3)",
@@ -240,7 +247,8 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
         job.cluster.gpu.name));
   }
 
-  plan.groups = topology::PlaceGroups(job.cluster, {plan.tp, plan.cp, plan.pp, plan.dp}, p.placement);
+  plan.groups =
+      topology::PlaceGroups(job.cluster, {plan.tp, plan.cp, plan.pp, plan.dp}, p.placement);
   return plan;
 }
 

@@ -23,7 +23,7 @@ struct Chunk {
   int64_t layers = 0;
   int64_t moe_layers = 0;
   bool has_embedding = false;
-  bool has_head = false;      // final norm, output layer, loss
+  bool has_head = false;  // final norm, output layer, loss
 };
 
 struct Stage {
@@ -33,12 +33,12 @@ struct Stage {
 };
 
 struct Plan {
-  spec::JobSpec job;          // the specs as given (plan.dp etc. may be 0 = derived)
+  spec::JobSpec job;  // the specs as given (plan.dp etc. may be 0 = derived)
   int64_t gpus = 0;
   int64_t tp = 1, cp = 1, pp = 1, vp = 1, dp = 1, ep = 1, etp = 1;
-  int64_t global_batch = 0;   // sequences per step
-  int64_t microbatches = 0;   // per replica per step
-  int64_t pp_group = 1;       // consecutive micro-batches per chunk (interleaved schedules)
+  int64_t global_batch = 0;  // sequences per step
+  int64_t microbatches = 0;  // per replica per step
+  int64_t pp_group = 1;      // consecutive micro-batches per chunk (interleaved schedules)
   std::vector<Stage> stages;
   std::vector<topology::GroupPlacement> groups;  // tp, cp, pp, dp
 

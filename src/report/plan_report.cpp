@@ -1,7 +1,6 @@
 #include "report/plan_report.h"
 
 #include <fmt/format.h>
-
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -117,13 +116,16 @@ nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
     for (size_t t = 0; t < p.job.cluster.tiers.size(); ++t) {
       tiers[p.job.cluster.tiers[t].name] = g.groups_at_tier[t];
     }
-    groups.push_back({{"dim", std::string(spec::DimName(g.dim))},
-                      {"size", g.size},
-                      {"stride", g.stride},
-                      {"span_tier", g.span_tier < 0 ? nlohmann::json(nullptr)
-                                                    : nlohmann::json(p.job.cluster.tiers[static_cast<size_t>(g.span_tier)].name)},
-                      {"groups_at_tier", tiers},
-                      {"description", topology::DescribeSpan(p.job.cluster, g)}});
+    groups.push_back(
+        {{"dim", std::string(spec::DimName(g.dim))},
+         {"size", g.size},
+         {"stride", g.stride},
+         {"span_tier",
+          g.span_tier < 0
+              ? nlohmann::json(nullptr)
+              : nlohmann::json(p.job.cluster.tiers[static_cast<size_t>(g.span_tier)].name)},
+         {"groups_at_tier", tiers},
+         {"description", topology::DescribeSpan(p.job.cluster, g)}});
   }
   out["groups"] = groups;
 
@@ -168,21 +170,23 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
   model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
   std::string out;
   out += fmt::format("{} on {} x {} ({})\n\n", m.name, p.gpus, c.gpu.name, c.name);
-  out += fmt::format("  plan       TP {} . CP {} . PP {} . DP {} . EP {}   schedule {}\n", p.tp, p.cp,
-                     p.pp, p.dp, p.ep, ScheduleText(p));
-  out += fmt::format("             zero {} . sequence parallel {} . recompute {} . {} . placement [{}]\n",
-                     spec::ZeroModeName(s.zero), s.sequence_parallel ? "on" : "off",
-                     spec::RecomputeName(s.recompute),
-                     s.precision == spec::Precision::kFp8 ? "fp8" : "bf16",
-                     Join([&] {
-                       std::vector<std::string> d;
-                       for (spec::Dim dim : s.placement) d.emplace_back(spec::DimName(dim));
-                       return d;
-                     }(), ", "));
-  out += fmt::format("  batch      {} sequences x {} tokens = {} tokens per step; {} micro-batches "
-                     "of {} per replica\n",
-                     p.global_batch, p.job.workload.seq_len, p.TokensPerStep(), p.microbatches,
-                     s.micro_batch);
+  out += fmt::format("  plan       TP {} . CP {} . PP {} . DP {} . EP {}   schedule {}\n", p.tp,
+                     p.cp, p.pp, p.dp, p.ep, ScheduleText(p));
+  out += fmt::format(
+      "             zero {} . sequence parallel {} . recompute {} . {} . placement [{}]\n",
+      spec::ZeroModeName(s.zero), s.sequence_parallel ? "on" : "off",
+      spec::RecomputeName(s.recompute), s.precision == spec::Precision::kFp8 ? "fp8" : "bf16",
+      Join(
+          [&] {
+            std::vector<std::string> d;
+            for (spec::Dim dim : s.placement) d.emplace_back(spec::DimName(dim));
+            return d;
+          }(),
+          ", "));
+  out += fmt::format(
+      "  batch      {} sequences x {} tokens = {} tokens per step; {} micro-batches "
+      "of {} per replica\n",
+      p.global_batch, p.job.workload.seq_len, p.TokensPerStep(), p.microbatches, s.micro_batch);
   out += fmt::format("  params     {} total", HumanCount(params.total));
   if (m.IsMoe()) out += fmt::format(", {} active per token", HumanCount(params.active));
   out += fmt::format(" (embedding {}, output layer {}, {} per dense layer",
@@ -207,11 +211,12 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
                      "layers", "params/GPU", "weights", "grads", "optimizer", "activations",
                      "transient", "total", "in flight");
   auto row = [&](const plan::StageMemory& sm) {
-    out += fmt::format("    {:>5} {:>6} {:>11} {:>8.2f} {:>8.2f} {:>9.2f} {:>11.2f} {:>9.2f} {:>8.2f} {:>9}{}\n",
-                       sm.stage, sm.layers, HumanCount(sm.params_per_gpu), sm.weights_bytes / kGi,
-                       sm.gradients_bytes / kGi, sm.optimizer_bytes / kGi,
-                       sm.activations_bytes / kGi, sm.transient_bytes / kGi, sm.total_bytes / kGi,
-                       sm.chunks_in_flight, sm.stage == mem.peak_stage ? "  <- peak" : "");
+    out += fmt::format(
+        "    {:>5} {:>6} {:>11} {:>8.2f} {:>8.2f} {:>9.2f} {:>11.2f} {:>9.2f} {:>8.2f} {:>9}{}\n",
+        sm.stage, sm.layers, HumanCount(sm.params_per_gpu), sm.weights_bytes / kGi,
+        sm.gradients_bytes / kGi, sm.optimizer_bytes / kGi, sm.activations_bytes / kGi,
+        sm.transient_bytes / kGi, sm.total_bytes / kGi, sm.chunks_in_flight,
+        sm.stage == mem.peak_stage ? "  <- peak" : "");
   };
   size_t n = mem.stages.size();
   for (size_t i = 0; i < n; ++i) {
@@ -223,18 +228,19 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
     }
   }
   double margin = mem.usable_bytes - mem.peak_bytes;
-  out += fmt::format("\n  verdict    {}: peak {} on stage {} against {} usable ({} x {:.2f}); {} {}\n",
-                     mem.fits ? "fits" : "OUT OF MEMORY", HumanBytes(mem.peak_bytes),
-                     mem.peak_stage, HumanBytes(mem.usable_bytes), HumanBytes(mem.capacity_bytes),
-                     c.gpu.usable_memory_fraction, HumanBytes(std::abs(margin)),
-                     margin >= 0 ? "to spare" : "over");
+  out += fmt::format(
+      "\n  verdict    {}: peak {} on stage {} against {} usable ({} x {:.2f}); {} {}\n",
+      mem.fits ? "fits" : "OUT OF MEMORY", HumanBytes(mem.peak_bytes), mem.peak_stage,
+      HumanBytes(mem.usable_bytes), HumanBytes(mem.capacity_bytes), c.gpu.usable_memory_fraction,
+      HumanBytes(std::abs(margin)), margin >= 0 ? "to spare" : "over");
 
   if (options.include_ops) {
     model::ShardShape shape = p.Shape();
     out += fmt::format("\n  ops of one micro-batch on one rank ({} tokens after CP; TP {})\n",
                        shape.Tokens(), p.tp);
-    out += fmt::format("    {:<16} {:<11} {:>22} {:>12} {:>12} {:>11} {:>11} {:>11}\n", "op", "kind",
-                       "gemm m x n x k", "fwd FLOP", "bwd FLOP", "fwd bytes", "saved", "params");
+    out +=
+        fmt::format("    {:<16} {:<11} {:>22} {:>12} {:>12} {:>11} {:>11} {:>11}\n", "op", "kind",
+                    "gemm m x n x k", "fwd FLOP", "bwd FLOP", "fwd bytes", "saved", "params");
     AppendOps(out, "dense layer", model::LayerOps(m, false, shape));
     if (m.IsMoe()) AppendOps(out, "MoE layer", model::LayerOps(m, true, shape));
     AppendOps(out, "embedding (first stage)", model::EmbeddingOps(m, shape));

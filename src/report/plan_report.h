@@ -2,9 +2,8 @@
 // `scaleplan plan`. Pure functions of their inputs; they never print.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "plan/memory.h"
 #include "plan/plan.h"

@@ -66,8 +66,8 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   try {
     config = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    return Status::Parse(fmt::format("{}:{}: malformed JSON: {}", origin, LineOf(text, e.byte),
-                                     e.what()));
+    return Status::Parse(
+        fmt::format("{}:{}: malformed JSON: {}", origin, LineOf(text, e.byte), e.what()));
   }
   if (!config.is_object()) return Status::Parse(origin + ": expected a JSON object");
 
@@ -105,8 +105,8 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
     if (!config.contains(hf_key) || config[hf_key].is_null()) {
       if (!required) return Status::Ok();
       const Field<ModelSpec>* field = ModelSchema().Find(key);
-      return Status::Invalid(fmt::format("{}: {} is missing (allowed: {})", origin, hf_key,
-                                         field->info.allowed));
+      return Status::Invalid(
+          fmt::format("{}: {} is missing (allowed: {})", origin, hf_key, field->info.allowed));
     }
     RawValue raw = ScalarValue(ScalarText(config[hf_key]), fmt::format("{} ({})", origin, hf_key));
     return ModelSchema().Set(model, key, raw);
@@ -121,7 +121,8 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   SP_RETURN_IF_ERROR(set("tie_word_embeddings", "tied_embeddings", false));
 
   switch (family->moe) {
-    case Family::kDense: break;
+    case Family::kDense:
+      break;
     case Family::kMixtral:
       SP_RETURN_IF_ERROR(set("num_local_experts", "experts", true));
       SP_RETURN_IF_ERROR(set("num_experts_per_tok", "top_k", true));
@@ -137,9 +138,9 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
       model.moe_first_dense_layers = model.moe_layer_interval - 1;
       if (config.contains("mlp_only_layers") && config["mlp_only_layers"].is_array() &&
           !config["mlp_only_layers"].empty()) {
-        return Status::Invalid(fmt::format(
-            "{}: mlp_only_layers = {} is not supported (allowed: an empty list)", origin,
-            config["mlp_only_layers"].dump()));
+        return Status::Invalid(
+            fmt::format("{}: mlp_only_layers = {} is not supported (allowed: an empty list)",
+                        origin, config["mlp_only_layers"].dump()));
       }
       if (model.ffn_hidden == 0) model.ffn_hidden = model.expert_ffn_hidden;
       break;

@@ -17,9 +17,8 @@ Result<std::string> PresetText(std::string_view kind, std::string_view name) {
     if (kind == p.kind && name == p.name) return std::string(p.yaml);
   }
   std::string singular(kind.substr(0, kind.size() - 1));
-  return Status::NotFound("unknown " + singular + " preset '" + std::string(name) +
-                          "' (allowed: " + Join(PresetNames(kind), ", ") +
-                          ", or a path to a file)");
+  return Status::NotFound("unknown " + singular + " preset '" + std::string(name) + "' (allowed: " +
+                          Join(PresetNames(kind), ", ") + ", or a path to a file)");
 }
 
 }  // namespace scaleplan::spec

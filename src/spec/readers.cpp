@@ -47,8 +47,8 @@ Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::s
     raw.is_list = true;
     for (const YAML::Node& item : node) {
       if (!item.IsScalar()) {
-        return Status::Parse(fmt::format("{}: {}.{} expected a list of plain values", raw.origin,
-                                         section, key));
+        return Status::Parse(
+            fmt::format("{}: {}.{} expected a list of plain values", raw.origin, section, key));
       }
       raw.items.push_back(item.Scalar());
     }
@@ -251,7 +251,7 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
   SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, origin));
   JobSpec job;
   static constexpr std::string_view kKeys[] = {"description", "source", "model", "cluster",
-                                               "gpu", "gpus", "plan", "workload"};
+                                               "gpu",         "gpus",   "plan",  "workload"};
   for (const auto& entry : root) {
     std::string key = entry.first.as<std::string>();
     bool known = false;
@@ -263,8 +263,12 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
           Where(origin, entry.first), key));
     }
   }
-  if (!root["model"]) return Status::Invalid(origin + ": job.model is missing (allowed: a model preset name, a file or a map)");
-  if (!root["cluster"]) return Status::Invalid(origin + ": job.cluster is missing (allowed: a cluster preset name, a file or a map)");
+  if (!root["model"])
+    return Status::Invalid(
+        origin + ": job.model is missing (allowed: a model preset name, a file or a map)");
+  if (!root["cluster"])
+    return Status::Invalid(
+        origin + ": job.cluster is missing (allowed: a cluster preset name, a file or a map)");
 
   const YAML::Node model = root["model"];
   if (model.IsScalar()) {
@@ -272,8 +276,8 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
   } else if (model.IsMap()) {
     SP_ASSIGN_OR_RETURN(job.model, ModelFromMap(model, origin, 0));
   } else {
-    return Status::Parse(fmt::format("{}: job.model expected a preset name, a file or a map",
-                                     Where(origin, model)));
+    return Status::Parse(
+        fmt::format("{}: job.model expected a preset name, a file or a map", Where(origin, model)));
   }
   SP_RETURN_IF_ERROR(ValidateModel(job.model).WithContext(origin));
 
@@ -297,9 +301,10 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
     SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus"));
     Result<int64_t> gpus = ParseInteger(raw.text);
     if (!gpus.ok() || *gpus < 1) {
-      return Status::Invalid(fmt::format("{}: job.gpus = {} is not a positive integer (allowed: "
-                                         "integer >= 1)",
-                                         raw.origin, raw.text));
+      return Status::Invalid(
+          fmt::format("{}: job.gpus = {} is not a positive integer (allowed: "
+                      "integer >= 1)",
+                      raw.origin, raw.text));
     }
     job.gpus = *gpus;
   }

@@ -5,10 +5,9 @@
 // `base: <ref>` and override keys. Errors name the file and line where the bad value stands.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "spec/specs.h"

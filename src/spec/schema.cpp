@@ -10,13 +10,20 @@ namespace scaleplan::spec {
 
 std::string_view ValueKindName(ValueKind kind) {
   switch (kind) {
-    case ValueKind::kInteger: return "integer";
-    case ValueKind::kNumber: return "number";
-    case ValueKind::kBoolean: return "boolean";
-    case ValueKind::kString: return "text";
-    case ValueKind::kChoice: return "choice";
-    case ValueKind::kList: return "list";
-    case ValueKind::kTable: return "table";
+    case ValueKind::kInteger:
+      return "integer";
+    case ValueKind::kNumber:
+      return "number";
+    case ValueKind::kBoolean:
+      return "boolean";
+    case ValueKind::kString:
+      return "text";
+    case ValueKind::kChoice:
+      return "choice";
+    case ValueKind::kList:
+      return "list";
+    case ValueKind::kTable:
+      return "table";
   }
   return "?";
 }

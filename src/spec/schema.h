@@ -14,12 +14,11 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 
@@ -34,16 +33,16 @@ struct RawValue {
   std::string text;                // the scalar as written; for lists, the items joined by ", "
   std::vector<std::string> items;  // list items (a YAML sequence, or a flag split on commas)
   bool is_list = false;
-  std::string origin;              // "plan.yaml:12", "--tp", or "" when unknown
+  std::string origin;  // "plan.yaml:12", "--tp", or "" when unknown
 };
 
 RawValue ScalarValue(std::string text, std::string origin);
 
 struct FieldInfo {
-  std::string key;      // YAML key, e.g. "ffn_hidden"
-  std::string flag;     // CLI flag without the leading dashes, e.g. "seq" for workload.seq_len
+  std::string key;   // YAML key, e.g. "ffn_hidden"
+  std::string flag;  // CLI flag without the leading dashes, e.g. "seq" for workload.seq_len
   ValueKind kind = ValueKind::kString;
-  std::string unit;     // "bytes", "s", "bytes/s", "FLOP/s", "" for counts and names
+  std::string unit;  // "bytes", "s", "bytes/s", "FLOP/s", "" for counts and names
   std::string help;
   std::string allowed;  // e.g. "integer >= 1", "one of: none, selective, full"
 };
@@ -109,8 +108,9 @@ class Schema {
 
   Schema& Integer(std::string key, int64_t T::*member, int64_t min, int64_t max, std::string unit,
                   std::string help, std::string flag = "") {
-    FieldInfo info = MakeInfo(std::move(key), ValueKind::kInteger, std::move(unit), std::move(help),
-                              std::move(flag), RangeText("integer", static_cast<double>(min), static_cast<double>(max)));
+    FieldInfo info = MakeInfo(
+        std::move(key), ValueKind::kInteger, std::move(unit), std::move(help), std::move(flag),
+        RangeText("integer", static_cast<double>(min), static_cast<double>(max)));
     std::string section = section_;
     Field<T> field{info, nullptr, nullptr};
     field.set = [section, info, member, min, max](T& object, const RawValue& value) -> Status {

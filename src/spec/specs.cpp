@@ -19,9 +19,11 @@ std::string_view NameOf(const std::vector<std::pair<std::string, E>>& choices, E
 }
 
 const std::vector<std::pair<std::string, ZeroMode>>& ZeroChoices() {
-  static const std::vector<std::pair<std::string, ZeroMode>> kChoices = {
-      {"0", ZeroMode::kZero0}, {"1", ZeroMode::kZero1}, {"2", ZeroMode::kZero2},
-      {"3", ZeroMode::kZero3}, {"fsdp", ZeroMode::kFsdp}};
+  static const std::vector<std::pair<std::string, ZeroMode>> kChoices = {{"0", ZeroMode::kZero0},
+                                                                         {"1", ZeroMode::kZero1},
+                                                                         {"2", ZeroMode::kZero2},
+                                                                         {"3", ZeroMode::kZero3},
+                                                                         {"fsdp", ZeroMode::kFsdp}};
   return kChoices;
 }
 const std::vector<std::pair<std::string, Schedule>>& ScheduleChoices() {
@@ -48,7 +50,9 @@ const std::vector<std::pair<std::string, Dim>>& DimChoices() {
 
 std::string_view ZeroModeName(ZeroMode mode) { return NameOf(ZeroChoices(), mode); }
 std::string_view ScheduleName(Schedule schedule) { return NameOf(ScheduleChoices(), schedule); }
-std::string_view RecomputeName(Recompute recompute) { return NameOf(RecomputeChoices(), recompute); }
+std::string_view RecomputeName(Recompute recompute) {
+  return NameOf(RecomputeChoices(), recompute);
+}
 std::string_view DimName(Dim dim) { return NameOf(DimChoices(), dim); }
 
 const Schema<ModelSpec>& ModelSchema() {
@@ -130,14 +134,14 @@ const Schema<GpuSpec>& GpuSchema() {
                 "Dense FP8 tensor-core peak; 0 if the GPU has no FP8.", "gpu-peak-fp8-flops-per-s")
         .Number("memory_bytes", &G::memory_bytes, 1, kNoMaxNumber, "bytes",
                 "Device memory, as the CUDA driver reports its total.", "gpu-memory-bytes")
-        .Number("memory_bandwidth_bytes_per_s", &G::memory_bandwidth_bytes_per_s, 1,
-                kNoMaxNumber, "bytes/s", "HBM bandwidth.", "gpu-memory-bandwidth-bytes-per-s")
+        .Number("memory_bandwidth_bytes_per_s", &G::memory_bandwidth_bytes_per_s, 1, kNoMaxNumber,
+                "bytes/s", "HBM bandwidth.", "gpu-memory-bandwidth-bytes-per-s")
         .Number("usable_memory_fraction", &G::usable_memory_fraction, 0.01, 1.0, "",
                 "Fraction of memory_bytes a training job can fill (the rest: CUDA context, NCCL "
                 "and cuBLAS buffers, allocator fragmentation).",
                 "gpu-usable-memory-fraction")
-        .Number("nvlink_bandwidth_bytes_per_s", &G::nvlink_bandwidth_bytes_per_s, 0,
-                kNoMaxNumber, "bytes/s", "NVLink bandwidth per GPU, per direction.",
+        .Number("nvlink_bandwidth_bytes_per_s", &G::nvlink_bandwidth_bytes_per_s, 0, kNoMaxNumber,
+                "bytes/s", "NVLink bandwidth per GPU, per direction.",
                 "gpu-nvlink-bandwidth-bytes-per-s");
     return s;
   }();
@@ -208,10 +212,11 @@ const Schema<PlanSpec>& PlanSchema() {
         .Integer("etp", &P::etp, 0, kMaxCount, "", "Expert tensor-parallel size. 0 means tp.")
         .Boolean("sequence_parallel", &P::sequence_parallel,
                  "Shard norm and residual activations over the TP ranks (Korthikanti et al.).")
-        .Choice("zero", &P::zero, ZeroChoices(),
-                "Data-parallel sharding: ZeRO stage 0-3 (optimizer; +gradients; +parameters) or "
-                "fsdp as in Llama 3 (optimizer state and gradients sharded, parameters not resharded "
-                "after the forward pass).")
+        .Choice(
+            "zero", &P::zero, ZeroChoices(),
+            "Data-parallel sharding: ZeRO stage 0-3 (optimizer; +gradients; +parameters) or "
+            "fsdp as in Llama 3 (optimizer state and gradients sharded, parameters not resharded "
+            "after the forward pass).")
         .Integer("micro_batch", &P::micro_batch, 1, kMaxCount, "", "Sequences per micro-batch.")
         .Integer("microbatches", &P::microbatches, 0, kMaxCount, "",
                  "Micro-batches per step on each replica. 0 means derived from the global batch.")
@@ -236,7 +241,8 @@ const Schema<PlanSpec>& PlanSchema() {
     s.Custom(
         placement,
         [placement](P& plan, const RawValue& value) -> Status {
-          std::vector<std::string> items = value.is_list ? value.items : SplitAndTrim(value.text, ',');
+          std::vector<std::string> items =
+              value.is_list ? value.items : SplitAndTrim(value.text, ',');
           std::vector<Dim> order;
           for (const std::string& item : items) {
             bool found = false;
@@ -270,9 +276,10 @@ const Schema<PlanSpec>& PlanSchema() {
              std::vector<std::pair<std::string, Precision>>{{"bf16", Precision::kBf16},
                                                             {"fp8", Precision::kFp8}},
              "GEMM precision: bf16, or fp8 (weights kept in BF16, as Transformer Engine).")
-        .Boolean("trim_edge_stages", &P::trim_edge_stages,
-                 "Llama 3: the first and the last pipeline stage each carry one transformer layer "
-                 "fewer (the first chunk holds the embedding, the last the output layer and loss).");
+        .Boolean(
+            "trim_edge_stages", &P::trim_edge_stages,
+            "Llama 3: the first and the last pipeline stage each carry one transformer layer "
+            "fewer (the first chunk holds the embedding, the last the output layer and loss).");
     return s;
   }();
   return kSchema;
@@ -316,29 +323,31 @@ Status ValidateModel(const ModelSpec& m) {
   if (m.heads % m.EffectiveKvHeads() != 0) {
     std::vector<std::string> allowed;
     for (int64_t d : Divisors(m.heads)) allowed.push_back(std::to_string(d));
-    return Status::Invalid(fmt::format("model.kv_heads = {} does not divide model.heads = {} "
-                                       "(allowed: {})",
-                                       m.kv_heads, m.heads, Join(allowed, ", ")));
+    return Status::Invalid(
+        fmt::format("model.kv_heads = {} does not divide model.heads = {} "
+                    "(allowed: {})",
+                    m.kv_heads, m.heads, Join(allowed, ", ")));
   }
   if (m.position_embedding == PositionEmbedding::kLearned && m.max_position_embeddings <= 0) {
     return Missing("model", "max_position_embeddings",
                    "integer >= 1 when position_embedding is learned");
   }
   if (m.experts == 1) {
-    return Status::Invalid("model.experts = 1 is not a mixture of experts (allowed: 0 for a "
-                           "dense model, or >= 2)");
+    return Status::Invalid(
+        "model.experts = 1 is not a mixture of experts (allowed: 0 for a "
+        "dense model, or >= 2)");
   }
   if (m.IsMoe()) {
     if (m.top_k < 1 || m.top_k > m.experts) {
-      return Status::Invalid(fmt::format(
-          "model.top_k = {} is out of range for model.experts = {} (allowed: 1 to {})", m.top_k,
-          m.experts, m.experts));
+      return Status::Invalid(
+          fmt::format("model.top_k = {} is out of range for model.experts = {} (allowed: 1 to {})",
+                      m.top_k, m.experts, m.experts));
     }
     if (m.moe_first_dense_layers >= m.layers) {
-      return Status::Invalid(fmt::format(
-          "model.moe_first_dense_layers = {} leaves no MoE layer in model.layers = {} "
-          "(allowed: 0 to {})",
-          m.moe_first_dense_layers, m.layers, m.layers - 1));
+      return Status::Invalid(
+          fmt::format("model.moe_first_dense_layers = {} leaves no MoE layer in model.layers = {} "
+                      "(allowed: 0 to {})",
+                      m.moe_first_dense_layers, m.layers, m.layers - 1));
     }
   } else if (m.top_k != 0 || m.shared_experts != 0) {
     return Status::Invalid(fmt::format(

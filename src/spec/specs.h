@@ -20,33 +20,37 @@ enum class PositionEmbedding { kRope, kLearned };
 struct ModelSpec {
   std::string name = "custom";
   std::string description;
-  std::string source;                  // where the architecture numbers come from
-  int64_t layers = 0;                  // transformer layers; required
-  int64_t hidden = 0;                  // model width; required
-  int64_t ffn_hidden = 0;              // dense MLP inner width; required unless every layer is MoE
-  int64_t heads = 0;                   // query heads; required
-  int64_t kv_heads = 0;                // key/value heads (GQA/MQA); 0 = heads (MHA)
-  int64_t head_dim = 0;                // 0 = hidden / heads
-  int64_t vocab = 0;                   // vocabulary size; required
+  std::string source;      // where the architecture numbers come from
+  int64_t layers = 0;      // transformer layers; required
+  int64_t hidden = 0;      // model width; required
+  int64_t ffn_hidden = 0;  // dense MLP inner width; required unless every layer is MoE
+  int64_t heads = 0;       // query heads; required
+  int64_t kv_heads = 0;    // key/value heads (GQA/MQA); 0 = heads (MHA)
+  int64_t head_dim = 0;    // 0 = hidden / heads
+  int64_t vocab = 0;       // vocabulary size; required
   Activation activation = Activation::kSwiGlu;
   Norm norm = Norm::kRmsNorm;
-  bool tied_embeddings = false;        // LM head shares the input embedding matrix
+  bool tied_embeddings = false;  // LM head shares the input embedding matrix
   PositionEmbedding position_embedding = PositionEmbedding::kRope;
-  int64_t max_position_embeddings = 0; // learned position table rows (learned only)
-  bool linear_bias = false;            // every linear layer has a bias (GPT-2/3 style)
-  bool qkv_bias = false;               // only the QKV projection has a bias (Qwen2)
-  bool qk_norm = false;                // RMSNorm on each query/key head (Qwen3)
-  int64_t experts = 0;                 // routed experts; 0 = dense model
-  int64_t top_k = 0;                   // experts per token
-  int64_t expert_ffn_hidden = 0;       // inner width of one routed expert; 0 = ffn_hidden
-  int64_t shared_experts = 0;          // always-active experts per MoE layer
+  int64_t max_position_embeddings = 0;   // learned position table rows (learned only)
+  bool linear_bias = false;              // every linear layer has a bias (GPT-2/3 style)
+  bool qkv_bias = false;                 // only the QKV projection has a bias (Qwen2)
+  bool qk_norm = false;                  // RMSNorm on each query/key head (Qwen3)
+  int64_t experts = 0;                   // routed experts; 0 = dense model
+  int64_t top_k = 0;                     // experts per token
+  int64_t expert_ffn_hidden = 0;         // inner width of one routed expert; 0 = ffn_hidden
+  int64_t shared_experts = 0;            // always-active experts per MoE layer
   int64_t shared_expert_ffn_hidden = 0;  // inner width of one shared expert; 0 = expert width
-  int64_t moe_layer_interval = 1;      // every n-th layer (after the dense prefix) is MoE
-  int64_t moe_first_dense_layers = 0;  // leading dense layers before the first MoE layer
+  int64_t moe_layer_interval = 1;        // every n-th layer (after the dense prefix) is MoE
+  int64_t moe_first_dense_layers = 0;    // leading dense layers before the first MoE layer
 
   int64_t EffectiveKvHeads() const { return kv_heads > 0 ? kv_heads : heads; }
-  int64_t EffectiveHeadDim() const { return head_dim > 0 ? head_dim : (heads > 0 ? hidden / heads : 0); }
-  int64_t EffectiveExpertFfn() const { return expert_ffn_hidden > 0 ? expert_ffn_hidden : ffn_hidden; }
+  int64_t EffectiveHeadDim() const {
+    return head_dim > 0 ? head_dim : (heads > 0 ? hidden / heads : 0);
+  }
+  int64_t EffectiveExpertFfn() const {
+    return expert_ffn_hidden > 0 ? expert_ffn_hidden : ffn_hidden;
+  }
   int64_t EffectiveSharedExpertFfn() const {
     return shared_expert_ffn_hidden > 0 ? shared_expert_ffn_hidden : EffectiveExpertFfn();
   }
@@ -62,12 +66,12 @@ struct GpuSpec {
   std::string name = "custom";
   std::string description;
   std::string source;
-  double peak_bf16_flops_per_s = 0;      // dense BF16 tensor-core peak
-  double peak_fp8_flops_per_s = 0;       // dense FP8 peak; 0 = no FP8
-  double memory_bytes = 0;               // device memory as the CUDA driver reports its total
+  double peak_bf16_flops_per_s = 0;  // dense BF16 tensor-core peak
+  double peak_fp8_flops_per_s = 0;   // dense FP8 peak; 0 = no FP8
+  double memory_bytes = 0;           // device memory as the CUDA driver reports its total
   double memory_bandwidth_bytes_per_s = 0;
-  double usable_memory_fraction = 0.95;  // of memory_bytes, after CUDA context, NCCL and cuBLAS
-                                         // buffers and allocator fragmentation (assumption)
+  double usable_memory_fraction = 0.95;     // of memory_bytes, after CUDA context, NCCL and cuBLAS
+                                            // buffers and allocator fragmentation (assumption)
   double nvlink_bandwidth_bytes_per_s = 0;  // per GPU, per direction
 };
 
@@ -84,7 +88,7 @@ struct ClusterSpec {
   std::string name = "custom";
   std::string description;
   std::string source;
-  std::string gpu_name;              // the GPU preset the cluster was read with
+  std::string gpu_name;  // the GPU preset the cluster was read with
   GpuSpec gpu;
   std::vector<TierSpec> tiers;
 
@@ -116,12 +120,12 @@ struct PlanSpec {
   int64_t micro_batch = 1;           // sequences per micro-batch
   int64_t microbatches = 0;          // per step and replica; 0 = derived from the global batch
   Schedule schedule = Schedule::k1F1B;
-  int64_t pp_microbatch_group = 0;   // Llama 3: consecutive micro-batches per chunk; 0 = pp
+  int64_t pp_microbatch_group = 0;  // Llama 3: consecutive micro-batches per chunk; 0 = pp
   Recompute recompute = Recompute::kNone;
   CpAlgorithm cp_algorithm = CpAlgorithm::kAllGather;
   std::vector<Dim> placement = {Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp};  // innermost first
   Precision precision = Precision::kBf16;
-  bool trim_edge_stages = false;     // Llama 3: first and last stage carry one layer fewer
+  bool trim_edge_stages = false;  // Llama 3: first and last stage carry one layer fewer
 };
 
 struct WorkloadSpec {

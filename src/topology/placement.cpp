@@ -45,7 +45,8 @@ std::string DescribeSpan(const spec::ClusterSpec& cluster, const GroupPlacement&
   if (g.span_tier == 0) return fmt::format("within one {}", cluster.tiers[0].name);
   size_t below = static_cast<size_t>(g.span_tier) - 1;
   return fmt::format("across {} {}s within one {}", g.groups_at_tier[below],
-                     cluster.tiers[below].name, cluster.tiers[static_cast<size_t>(g.span_tier)].name);
+                     cluster.tiers[below].name,
+                     cluster.tiers[static_cast<size_t>(g.span_tier)].name);
 }
 
 }  // namespace scaleplan::topology

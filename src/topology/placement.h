@@ -19,8 +19,8 @@ namespace scaleplan::topology {
 
 struct GroupPlacement {
   spec::Dim dim = spec::Dim::kTp;
-  int64_t size = 1;      // ranks in one group
-  int64_t stride = 1;    // rank distance between neighbours in the group
+  int64_t size = 1;    // ranks in one group
+  int64_t stride = 1;  // rank distance between neighbours in the group
   // groups_at_tier[t]: how many distinct tier-t groups (e.g. nodes for t = 0) the members occupy.
   std::vector<int64_t> groups_at_tier;
   // Innermost tier that holds the whole group; -1 for a group of one rank.
