@@ -12,7 +12,7 @@ using scaleplan::testing::Must;
 
 TEST(Presets, EveryPresetLoadsAndValidates) {
   int loaded = 0;
-  for (const PresetEntry& p : EmbeddedPresets()) {
+  for (const EmbeddedFile& p : EmbeddedPresets()) {
     std::string kind = p.kind;
     SCOPED_TRACE(kind + "/" + p.name);
     Status status;

@@ -250,9 +250,9 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
 }
 
 namespace {
-std::string PresetDescription(const spec::PresetEntry& p) {
+std::string PresetDescription(const EmbeddedFile& p) {
   try {
-    YAML::Node node = YAML::Load(p.yaml);
+    YAML::Node node = YAML::Load(p.text);
     if (node["description"]) return node["description"].as<std::string>();
   } catch (const YAML::Exception&) {
   }
@@ -263,7 +263,7 @@ std::string PresetDescription(const spec::PresetEntry& p) {
 std::string PresetsText() {
   std::string out;
   std::string kind;
-  for (const spec::PresetEntry& p : spec::EmbeddedPresets()) {
+  for (const EmbeddedFile& p : spec::EmbeddedPresets()) {
     if (kind != p.kind) {
       kind = p.kind;
       out += fmt::format("{}{}:\n", out.empty() ? "" : "\n", kind);
@@ -275,7 +275,7 @@ std::string PresetsText() {
 
 nlohmann::json PresetsJson() {
   nlohmann::json out = nlohmann::json::array();
-  for (const spec::PresetEntry& p : spec::EmbeddedPresets()) {
+  for (const EmbeddedFile& p : spec::EmbeddedPresets()) {
     out.push_back({{"kind", p.kind}, {"name", p.name}, {"description", PresetDescription(p)}});
   }
   return out;

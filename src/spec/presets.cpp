@@ -6,15 +6,15 @@ namespace scaleplan::spec {
 
 std::vector<std::string> PresetNames(std::string_view kind) {
   std::vector<std::string> names;
-  for (const PresetEntry& p : EmbeddedPresets()) {
+  for (const EmbeddedFile& p : EmbeddedPresets()) {
     if (kind == p.kind) names.emplace_back(p.name);
   }
   return names;
 }
 
 Result<std::string> PresetText(std::string_view kind, std::string_view name) {
-  for (const PresetEntry& p : EmbeddedPresets()) {
-    if (kind == p.kind && name == p.name) return std::string(p.yaml);
+  for (const EmbeddedFile& p : EmbeddedPresets()) {
+    if (kind == p.kind && name == p.name) return std::string(p.text);
   }
   std::string singular(kind.substr(0, kind.size() - 1));
   return Status::NotFound("unknown " + singular + " preset '" + std::string(name) + "' (allowed: " +

@@ -6,18 +6,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/embedded.h"
 #include "core/status.h"
 
 namespace scaleplan::spec {
 
-struct PresetEntry {
-  const char* kind;  // "models", "gpus", "clusters", "jobs"
-  const char* name;  // file name without .yaml, e.g. "llama3-405b"
-  const char* yaml;  // the file's text
-};
-
-// Every embedded preset, sorted by kind then name (generated code).
-const std::vector<PresetEntry>& EmbeddedPresets();
+// Every embedded preset, sorted by kind then name (generated code): kind is "models", "gpus",
+// "clusters" or "jobs", name the file name without .yaml (e.g. "llama3-405b").
+const std::vector<EmbeddedFile>& EmbeddedPresets();
 
 std::vector<std::string> PresetNames(std::string_view kind);
 

@@ -142,7 +142,16 @@ const Schema<GpuSpec>& GpuSchema() {
                 "gpu-usable-memory-fraction")
         .Number("nvlink_bandwidth_bytes_per_s", &G::nvlink_bandwidth_bytes_per_s, 0, kNoMaxNumber,
                 "bytes/s", "NVLink bandwidth per GPU, per direction.",
-                "gpu-nvlink-bandwidth-bytes-per-s");
+                "gpu-nvlink-bandwidth-bytes-per-s")
+        .Choice("kernel_tables", &G::kernel_tables,
+                std::vector<std::pair<std::string, KernelTables>>{{"sm_90", KernelTables::kSm90},
+                                                                  {"sm_100", KernelTables::kSm100}},
+                "Measured GEMM tables whose fraction of peak this GPU follows: sm_90 (Hopper and "
+                "earlier) or sm_100 (Blackwell).",
+                "gpu-kernel-tables")
+        .Number("attention_efficiency_scale", &G::attention_efficiency_scale, 0.1, 10.0, "",
+                "Attention kernels' fraction of peak on this GPU relative to the H100 table.",
+                "gpu-attention-efficiency-scale");
     return s;
   }();
   return kSchema;
@@ -160,7 +169,8 @@ const Schema<TierSpec>& TierSchema() {
         .Number("latency_s", &T::latency_s, 0, 10.0, "s",
                 "One-way latency of a message that crosses this tier.")
         .Number("oversubscription", &T::oversubscription, 1.0, 1e6, "",
-                "Oversubscription toward the next tier up (7 means 1:7).");
+                "Oversubscription of the links that cross this tier, i.e. leave a group of the tier "
+                "below (7 means 1:7).");
     return s;
   }();
   return kSchema;

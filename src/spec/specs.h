@@ -62,6 +62,8 @@ struct ModelSpec {
   }
 };
 
+enum class KernelTables { kSm90, kSm100 };
+
 struct GpuSpec {
   std::string name = "custom";
   std::string description;
@@ -73,6 +75,8 @@ struct GpuSpec {
   double usable_memory_fraction = 0.95;     // of memory_bytes, after CUDA context, NCCL and cuBLAS
                                             // buffers and allocator fragmentation (assumption)
   double nvlink_bandwidth_bytes_per_s = 0;  // per GPU, per direction
+  KernelTables kernel_tables = KernelTables::kSm90;  // measured kernel tables to scale from
+  double attention_efficiency_scale = 1.0;  // attention's fraction of peak relative to H100's
 };
 
 // One level of the network hierarchy. Tiers are ordered innermost (node) first.

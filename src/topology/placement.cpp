@@ -2,9 +2,63 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <algorithm>
 
 namespace scaleplan::topology {
+
+GroupPlacement PlaceStrided(const spec::ClusterSpec& cluster, int64_t size, int64_t stride) {
+  GroupPlacement g;
+  g.size = size;
+  g.stride = stride;
+  g.groups_at_tier.assign(cluster.tiers.size(), 1);
+  for (size_t t = 0; t < cluster.tiers.size(); ++t) {
+    int64_t tier = cluster.tiers[t].gpus;
+    // Members 0, stride, ..., (size-1)*stride. A step shorter than the tier group skips no group,
+    // so every group from the first to the last is touched; a longer one puts each member alone.
+    g.groups_at_tier[t] = stride >= tier ? size : (size - 1) * stride / tier + 1;
+  }
+  g.span_tier = -1;
+  if (size > 1) {
+    g.span_tier = static_cast<int>(cluster.tiers.size()) - 1;
+    for (size_t t = 0; t < cluster.tiers.size(); ++t) {
+      if (g.groups_at_tier[t] == 1) {
+        g.span_tier = static_cast<int>(t);
+        break;
+      }
+    }
+  }
+  return g;
+}
+
+GroupPlacement PlaceCombined(const spec::ClusterSpec& cluster, const GroupPlacement& inner,
+                             const GroupPlacement& outer) {
+  if (inner.size <= 1) return outer;
+  if (outer.size <= 1) return inner;
+  if (outer.stride == inner.stride * inner.size) {
+    GroupPlacement g = PlaceStrided(cluster, inner.size * outer.size, inner.stride);
+    g.dim = inner.dim;
+    return g;
+  }
+  GroupPlacement g;
+  g.dim = inner.dim;
+  g.size = inner.size * outer.size;
+  g.stride = inner.stride;
+  g.groups_at_tier.assign(cluster.tiers.size(), 1);
+  for (size_t t = 0; t < cluster.tiers.size(); ++t) {
+    int64_t tier = cluster.tiers[t].gpus;
+    int64_t extent = (inner.size - 1) * inner.stride + (outer.size - 1) * outer.stride;
+    int64_t count = outer.stride >= tier ? inner.groups_at_tier[t] * outer.size : extent / tier + 1;
+    g.groups_at_tier[t] = std::min(count, g.size);
+  }
+  g.span_tier = static_cast<int>(cluster.tiers.size()) - 1;
+  for (size_t t = 0; t < cluster.tiers.size(); ++t) {
+    if (g.groups_at_tier[t] == 1) {
+      g.span_tier = static_cast<int>(t);
+      break;
+    }
+  }
+  return g;
+}
 
 std::vector<GroupPlacement> PlaceGroups(const spec::ClusterSpec& cluster,
                                         const std::vector<int64_t>& sizes,
@@ -13,29 +67,9 @@ std::vector<GroupPlacement> PlaceGroups(const spec::ClusterSpec& cluster,
   int64_t stride = 1;
   for (spec::Dim dim : order) {
     size_t index = static_cast<size_t>(dim);
-    GroupPlacement& g = out[index];
-    g.dim = dim;
-    g.size = sizes[index];
-    g.stride = stride;
-    stride *= g.size;
-  }
-  for (GroupPlacement& g : out) {
-    g.groups_at_tier.assign(cluster.tiers.size(), 1);
-    g.span_tier = -1;
-    for (size_t t = 0; t < cluster.tiers.size(); ++t) {
-      std::set<int64_t> distinct;
-      for (int64_t i = 0; i < g.size; ++i) distinct.insert(i * g.stride / cluster.tiers[t].gpus);
-      g.groups_at_tier[t] = static_cast<int64_t>(distinct.size());
-    }
-    if (g.size > 1) {
-      g.span_tier = static_cast<int>(cluster.tiers.size()) - 1;
-      for (size_t t = 0; t < cluster.tiers.size(); ++t) {
-        if (g.groups_at_tier[t] == 1) {
-          g.span_tier = static_cast<int>(t);
-          break;
-        }
-      }
-    }
+    out[index] = PlaceStrided(cluster, sizes[index], stride);
+    out[index].dim = dim;
+    stride *= sizes[index];
   }
   return out;
 }

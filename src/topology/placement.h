@@ -6,7 +6,8 @@
 // base + i*stride, i = 0..size-1. Which tier-t groups (nodes, racks, pods, ...) those ranks fall in
 // decides which tiers the group's collectives cross. Computed for the group that starts at rank 0;
 // every group of a dimension has the same shape when the sizes divide the tier sizes, which the
-// presets satisfy (when they do not, rank 0's group is reported).
+// presets satisfy (when they do not, rank 0's group is reported). Computed in closed form, so
+// that search can place millions of plans.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,14 @@ struct GroupPlacement {
   // Innermost tier that holds the whole group; -1 for a group of one rank.
   int span_tier = -1;
 };
+
+// The group of `size` ranks 0, stride, 2*stride, ... (closed form, no enumeration).
+GroupPlacement PlaceStrided(const spec::ClusterSpec& cluster, int64_t size, int64_t stride);
+
+// The group spanned by two dimensions together (e.g. dp x cp for gradient reduction): exact when
+// `outer` sits right outside `inner`, otherwise an estimate of the tier groups touched.
+GroupPlacement PlaceCombined(const spec::ClusterSpec& cluster, const GroupPlacement& inner,
+                             const GroupPlacement& outer);
 
 // One GroupPlacement per dimension, in the order tp, cp, pp, dp. `sizes` are the group sizes in
 // that same order; `order` the placement, innermost first.

@@ -1,0 +1,120 @@
+// Collective costs: equations and sources in collective.h.
+#include "collective/collective.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace scaleplan::collective {
+
+std::string_view OpName(Op op) {
+  switch (op) {
+    case Op::kAllReduce: return "all-reduce";
+    case Op::kAllGather: return "all-gather";
+    case Op::kReduceScatter: return "reduce-scatter";
+    case Op::kAllToAll: return "all-to-all";
+    case Op::kSendRecv: return "send-recv";
+  }
+  return "?";
+}
+
+std::string_view AlgorithmName(Algorithm a) {
+  switch (a) {
+    case Algorithm::kNone: return "none";
+    case Algorithm::kRing: return "ring";
+    case Algorithm::kTree: return "tree";
+    case Algorithm::kNvls: return "nvls";
+    case Algorithm::kDirect: return "direct";
+  }
+  return "?";
+}
+
+GroupShape ShapeOf(const topology::GroupPlacement& p, const spec::ClusterSpec& cluster) {
+  GroupShape g;
+  g.size = p.size;
+  g.span_tier = p.span_tier;
+  g.members_per_group.resize(cluster.tiers.size());
+  for (size_t t = 0; t < cluster.tiers.size(); ++t) {
+    // Members spread evenly over the tier-t groups they touch (exact when sizes divide).
+    g.members_per_group[t] = std::max<int64_t>(1, p.size / std::max<int64_t>(1, p.groups_at_tier[t]));
+  }
+  return g;
+}
+
+GroupShape ConsecutiveGroup(int64_t n, const spec::ClusterSpec& cluster) {
+  GroupShape g;
+  g.size = n;
+  g.members_per_group.resize(cluster.tiers.size());
+  for (size_t t = 0; t < cluster.tiers.size(); ++t) {
+    g.members_per_group[t] = std::min(n, cluster.tiers[t].gpus);
+    if (n > 1 && g.span_tier < 0 && n <= cluster.tiers[t].gpus) g.span_tier = static_cast<int>(t);
+  }
+  if (n > 1 && g.span_tier < 0) g.span_tier = static_cast<int>(cluster.tiers.size()) - 1;
+  return g;
+}
+
+namespace {
+
+double TierEfficiency(size_t tier) { return tier == 0 ? kNvlinkBusEfficiency : kNetworkBusEfficiency; }
+
+// Per-rank bandwidth of a multi-channel ring over the group (see collective.h).
+double RingBandwidth(const spec::ClusterSpec& c, const GroupShape& g) {
+  double bw = std::numeric_limits<double>::infinity();
+  if (g.members_per_group[0] > 1) bw = kNvlinkBusEfficiency * c.tiers[0].bandwidth_bytes_per_s;
+  for (int t = 1; t <= g.span_tier; ++t) {
+    const spec::TierSpec& tier = c.tiers[static_cast<size_t>(t)];
+    double carriers = static_cast<double>(g.members_per_group[static_cast<size_t>(t - 1)]);
+    bw = std::min(bw, kNetworkBusEfficiency * tier.bandwidth_bytes_per_s * carriers / tier.oversubscription);
+  }
+  return bw;
+}
+
+double TopLatency(const spec::ClusterSpec& c, const GroupShape& g) {
+  return c.tiers[static_cast<size_t>(std::max(g.span_tier, 0))].latency_s;
+}
+
+}  // namespace
+
+Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double bytes) {
+  if (g.size <= 1 || bytes <= 0) return {};
+  if (op == Op::kSendRecv) return SendRecv(c, g, bytes);
+  double n = static_cast<double>(g.size);
+  double alpha = TopLatency(c, g);
+  if (op == Op::kAllToAll) {
+    double worst = 0;
+    for (int t = 0; t <= g.span_tier; ++t) {
+      const spec::TierSpec& tier = c.tiers[static_cast<size_t>(t)];
+      double inside = t == 0 ? 1.0 : static_cast<double>(g.members_per_group[static_cast<size_t>(t - 1)]);
+      double share = bytes * (t == 0 ? (static_cast<double>(g.members_per_group[0]) - 1.0) / n
+                                     : (n - inside) / n);
+      double bw = TierEfficiency(static_cast<size_t>(t)) * tier.bandwidth_bytes_per_s / tier.oversubscription;
+      worst = std::max(worst, share / bw);
+    }
+    return {kCollectiveBaseS + (n - 1) * alpha + worst, Algorithm::kDirect};
+  }
+  double bw = RingBandwidth(c, g);
+  bool reduce = op == Op::kAllReduce;
+  double steps = reduce ? 2 * (n - 1) : n - 1;
+  double factor = steps / n;
+  Cost best{kCollectiveBaseS + steps * alpha + factor * bytes / bw, Algorithm::kRing};
+  if (reduce) {
+    double tree = kCollectiveBaseS + 2 * std::ceil(std::log2(n)) * alpha + 2 * bytes / bw;
+    if (tree < best.seconds) best = {tree, Algorithm::kTree};
+    if (g.span_tier == 0 && g.size >= 8) {
+      double nvls = kCollectiveBaseS + steps * alpha +
+                    factor * bytes / (kNvlsBusEfficiency * c.tiers[0].bandwidth_bytes_per_s);
+      if (nvls < best.seconds) best = {nvls, Algorithm::kNvls};
+    }
+  }
+  return best;
+}
+
+Cost SendRecv(const spec::ClusterSpec& c, const GroupShape& g, double bytes) {
+  if (g.size <= 1 || bytes <= 0) return {};
+  size_t t = static_cast<size_t>(std::max(g.span_tier, 0));
+  const spec::TierSpec& tier = c.tiers[t];
+  return {kSendRecvBaseS + tier.latency_s + bytes / (TierEfficiency(t) * tier.bandwidth_bytes_per_s),
+          Algorithm::kDirect};
+}
+
+}  // namespace scaleplan::collective

@@ -1,0 +1,79 @@
+// Cost of a collective on a placed group of GPUs.
+//
+// A group of n ranks touches, at each tier t of the cluster, some number of tier-t groups; m_t is
+// the number of its members inside one tier-t group (m_0: members per node). Every GPU has its own
+// link into each tier (NVLink in the node, its NIC above), so traffic that leaves a tier-(t-1)
+// group is carried by that group's m_{t-1} members' links together.
+//
+// Ring (all-gather, reduce-scatter of S bytes in total; all-reduce = both):
+//   t = t0 + steps * alpha_top + f * S / B_ring,   f = (n-1)/n (AG, RS) or 2(n-1)/n (AR)
+//   steps = n-1 (AG, RS) or 2(n-1) (AR); alpha_top = latency of the highest tier crossed
+//   B_ring = min( eta_nvl * beta_0                      if m_0 > 1,
+//                 eta_net * beta_t * m_{t-1} / o_t      for every tier t >= 1 crossed )
+// This is NCCL's multi-channel ring: with one channel per NIC the crossings of a node spread over
+// its NICs (calibration/nccl.csv: 331 GB/s all-reduce bus bandwidth on 4 DGX H100 nodes against
+// 46-48 GB/s per NIC).
+// Tree (all-reduce only, NCCL's double binary tree): t0 + 2 ceil(log2 n) alpha_top + 2 S / B_ring.
+// NVLS (all-reduce inside one NVSwitch node of >= 8 GPUs, NVLink SHARP): t0 + 2(n-1) alpha_0 +
+//   2(n-1)/n S / (eta_nvls * beta_0), eta_nvls = 480/450 (nccl.csv: 480 GB/s bus bandwidth).
+// The cheapest algorithm is chosen, as NCCL's tuner would.
+// All-to-all of S bytes per rank (EP dispatch): each rank sends S/n to every peer; the share that
+// leaves a tier-(t-1) group, S (n - m_{t-1}) / n, goes through the rank's own link of tier t:
+//   t = t0 + (n-1) alpha_top + max_t share_t / (eta_t beta_t / o_t).
+// Send/receive of S bytes across tier t: t0_p2p + alpha_t + S / (eta_t beta_t).
+//
+// Constants (calibration/nccl.csv and the real nccl-tests outputs of an 8x H200 node,
+// data/calibration/nccl-tests-h200; docs/ACCURACY.md has the fit):
+//   eta_nvl = 0.82  (370 of 450 GB/s: "~20% protocol overhead", NCCL maintainer, nccl.csv)
+//   eta_net = 0.94  (46-48 of 50 GB/s per 400 Gb/s NIC, nccl.csv)
+//   t0 = 20 us      (intercept of the nccl-tests fits; launch and protocol set-up)
+//   t0_p2p = 5 us   (assumption: one kernel and one message)
+// alpha per tier is the cluster preset's latency_s (the node tier's 4 us is the nccl-tests slope).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "spec/specs.h"
+#include "topology/placement.h"
+
+namespace scaleplan::collective {
+
+inline constexpr double kNvlinkBusEfficiency = 0.82;
+inline constexpr double kNetworkBusEfficiency = 0.94;
+inline constexpr double kNvlsBusEfficiency = 480.0 / 450.0;
+inline constexpr double kCollectiveBaseS = 20e-6;
+inline constexpr double kSendRecvBaseS = 5e-6;
+
+enum class Op { kAllReduce, kAllGather, kReduceScatter, kAllToAll, kSendRecv };
+enum class Algorithm { kNone, kRing, kTree, kNvls, kDirect };
+
+std::string_view OpName(Op op);
+std::string_view AlgorithmName(Algorithm algorithm);
+
+// A group as the cost model sees it.
+struct GroupShape {
+  int64_t size = 1;
+  int span_tier = -1;                       // highest tier crossed; -1 for one rank
+  std::vector<int64_t> members_per_group;   // m_t for every tier t
+};
+
+GroupShape ShapeOf(const topology::GroupPlacement& placement, const spec::ClusterSpec& cluster);
+// A group of n ranks filling tiers from the inside (consecutive ranks), for direct use.
+GroupShape ConsecutiveGroup(int64_t n, const spec::ClusterSpec& cluster);
+
+struct Cost {
+  double seconds = 0;
+  Algorithm algorithm = Algorithm::kNone;
+};
+
+// `bytes`: all-gather: the gathered total; reduce-scatter and all-reduce: each rank's input;
+// all-to-all: what each rank sends in total; send/receive: the message. A group of one rank, or
+// zero bytes, costs nothing.
+Cost Estimate(const spec::ClusterSpec& cluster, const GroupShape& group, Op op, double bytes);
+
+// Point-to-point transfer between neighbours of `group` (pipeline stages): the slowest hop.
+Cost SendRecv(const spec::ClusterSpec& cluster, const GroupShape& group, double bytes);
+
+}  // namespace scaleplan::collective

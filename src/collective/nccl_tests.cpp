@@ -1,0 +1,103 @@
+#include "collective/nccl_tests.h"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <sstream>
+
+#include "core/text.h"
+
+namespace scaleplan::collective {
+
+namespace {
+
+std::vector<std::string> Tokens(std::string_view line) {
+  std::istringstream in{std::string(line)};
+  std::vector<std::string> out;
+  std::string token;
+  while (in >> token) out.push_back(token);
+  return out;
+}
+
+}  // namespace
+
+Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& origin) {
+  NcclTestsRun run;
+  run.origin = origin;
+  struct Known {
+    const char* binary;
+    Op op;
+  };
+  constexpr Known kKnown[] = {{"all_reduce_perf", Op::kAllReduce},
+                              {"all_gather_perf", Op::kAllGather},
+                              {"reduce_scatter_perf", Op::kReduceScatter},
+                              {"alltoall_perf", Op::kAllToAll},
+                              {"sendrecv_perf", Op::kSendRecv}};
+  bool found_op = false;
+  for (const Known& k : kKnown) {
+    if (text.find(k.binary) != std::string_view::npos) {
+      run.op = k.op;
+      found_op = true;
+      break;
+    }
+  }
+  if (!found_op) {
+    return Status::Parse(fmt::format(
+        "{}: not an nccl-tests output: no all_reduce_perf, all_gather_perf, reduce_scatter_perf, "
+        "alltoall_perf or sendrecv_perf command line",
+        origin));
+  }
+  int64_t threads = 1, gpus = 0;
+  std::set<std::string> hosts;
+  int64_t rank_lines = 0;
+  size_t start = 0;
+  int line_no = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_no;
+    std::vector<std::string> t = Tokens(line);
+    if (t.empty()) continue;
+    if (t[0] == "#") {
+      for (size_t i = 1; i + 1 < t.size(); ++i) {
+        if (t[i] == "nThread") threads = std::stoll(t[i + 1]);
+        if (t[i] == "nGpus") gpus = std::stoll(t[i + 1]);
+      }
+      if (t.size() > 2 && t[1] == "Rank") {
+        ++rank_lines;
+        for (size_t i = 2; i + 1 < t.size(); ++i) {
+          if (t[i] == "on") hosts.insert(t[i + 1]);
+        }
+      }
+      continue;
+    }
+    if (!std::isdigit(static_cast<unsigned char>(t[0][0]))) continue;
+    if (t.size() < 8) {
+      return Status::Parse(fmt::format("{}:{}: expected size, count, type, redop, root, time, algbw, "
+                                       "busbw columns, found {} fields",
+                                       origin, line_no, t.size()));
+    }
+    Result<double> bytes = ParseNumber(t[0]);
+    Result<double> time_us = ParseNumber(t[5]);
+    Result<double> busbw = ParseNumber(t[7]);
+    if (!bytes.ok() || !time_us.ok() || !busbw.ok() || *time_us <= 0) {
+      return Status::Parse(fmt::format("{}:{}: size, time or busbw is not a positive number", origin, line_no));
+    }
+    // nccl-tests prints every row twice in some logs (the summary repeats the table): keep one.
+    if (!run.points.empty() && run.points.back().bytes >= *bytes) {
+      bool duplicate = false;
+      for (const NcclTestsPoint& p : run.points) duplicate = duplicate || p.bytes == *bytes;
+      if (duplicate) continue;
+    }
+    run.points.push_back({*bytes, *time_us * 1e-6, *busbw * 1e9});
+  }
+  run.ranks = rank_lines > 0 ? rank_lines : threads * gpus;
+  run.nodes = hosts.empty() ? 1 : static_cast<int64_t>(hosts.size());
+  if (run.ranks < 2) return Status::Parse(origin + ": no rank count (nGpus or '# Rank' lines)");
+  if (run.points.empty()) return Status::Parse(origin + ": no measurement rows");
+  return run;
+}
+
+}  // namespace scaleplan::collective

@@ -1,0 +1,206 @@
+// Kernel efficiency from measured tables; equations and sources in efficiency.h.
+#include "hardware/efficiency.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <mutex>
+
+#include "hardware/tables.h"
+
+namespace scaleplan::hardware {
+
+namespace {
+
+constexpr int kMs = 7;  // log2 m = 8..14
+constexpr int kNs = 5;  // log2 n, k = 8..12
+constexpr int kSeqs = 6;  // log2 key length = 9..14
+constexpr int kHeadDims = 3;  // 64, 128, 256
+
+double Clamp(double v, double lo, double hi) { return std::min(std::max(v, lo), hi); }
+
+}  // namespace
+
+struct EfficiencyGrids {
+  std::array<double, kMs * kNs * kNs> gemm{};  // fraction of peak
+  // [causal][head_dim][seq]
+  std::array<double, 2 * kHeadDims * kSeqs> attn_fwd{};
+  std::array<double, 2 * kHeadDims * kSeqs> attn_bwd{};
+};
+
+namespace {
+
+Result<std::shared_ptr<const EfficiencyGrids>> BuildGrids(const std::string& device_key,
+                                                          const std::string& dtype, double peak) {
+  auto grids = std::make_shared<EfficiencyGrids>();
+  SP_ASSIGN_OR_RETURN(CsvTable gemm, EmbeddedTable("xla_gemm.csv"));
+  int c_dev = gemm.Column("device_key"), c_b = gemm.Column("b"), c_m = gemm.Column("m"),
+      c_n = gemm.Column("n"), c_k = gemm.Column("k"), c_dtype = gemm.Column("dtype"),
+      c_tflops = gemm.Column("tflops");
+  std::array<bool, kMs * kNs * kNs> seen{};
+  for (const auto& row : gemm.rows) {
+    if (row[c_dev] != device_key || row[c_dtype] != dtype) continue;
+    double b = std::stod(row[c_b]), m = std::stod(row[c_m]);
+    // Batched rows extend m only where m is already at the table's edge.
+    if (b > 1 && m < 4096) continue;
+    int im = static_cast<int>(std::lround(std::log2(b * m))) - 8;
+    int in = static_cast<int>(std::lround(std::log2(std::stod(row[c_n])))) - 8;
+    int ik = static_cast<int>(std::lround(std::log2(std::stod(row[c_k])))) - 8;
+    if (im < 0 || im >= kMs || in < 0 || in >= kNs || ik < 0 || ik >= kNs) continue;
+    size_t at = static_cast<size_t>((im * kNs + in) * kNs + ik);
+    grids->gemm[at] = std::stod(row[c_tflops]) * 1e12 / peak;
+    seen[at] = true;
+  }
+  for (bool s : seen) {
+    if (!s) {
+      return Status::NotFound(
+          fmt::format("GEMM table {} {} is incomplete in data/calibration/xla_gemm.csv", device_key, dtype));
+    }
+  }
+
+  SP_ASSIGN_OR_RETURN(CsvTable attn, EmbeddedTable("attention_h100.csv"));
+  int c_impl = attn.Column("implementation"), c_dir = attn.Column("direction"),
+      c_causal = attn.Column("causal"), c_hd = attn.Column("head_dim"), c_seq = attn.Column("seq_len"),
+      c_t = attn.Column("tflops");
+  constexpr double kH100Peak = 989.4e12;  // the table's GPU; efficiencies are fractions of it
+  // FA2 forward and forward+backward, for the implied backward efficiency.
+  std::array<double, 2 * kHeadDims * kSeqs> fa2_fwd{}, fa2_fb{};
+  for (const auto& row : attn.rows) {
+    int causal = row[c_causal] == "True" ? 1 : 0;
+    int hd = static_cast<int>(std::lround(std::log2(std::stod(row[c_hd])))) - 6;
+    int is = static_cast<int>(std::lround(std::log2(std::stod(row[c_seq])))) - 9;
+    if (hd < 0 || hd >= kHeadDims || is < 0 || is >= kSeqs) continue;
+    size_t at = static_cast<size_t>((causal * kHeadDims + hd) * kSeqs + is);
+    double eff = std::stod(row[c_t]) * 1e12 / kH100Peak;
+    if (row[c_impl] == "cuDNN" && row[c_dir] == "forward") grids->attn_fwd[at] = eff;
+    if (row[c_impl] == "FlashAttention-2" && row[c_dir] == "forward") fa2_fwd[at] = eff;
+    if (row[c_impl] == "FlashAttention-2" && row[c_dir] == "forward+backward") fa2_fb[at] = eff;
+  }
+  for (int causal = 0; causal < 2; ++causal) {
+    for (int hd = 0; hd < kHeadDims; ++hd) {
+      for (int is = 0; is < kSeqs; ++is) {
+        size_t at = static_cast<size_t>((causal * kHeadDims + hd) * kSeqs + is);
+        // Head dim 256 has no forward+backward row: use 128's backward efficiency.
+        size_t src = fa2_fb[at] > 0 ? at : static_cast<size_t>((causal * kHeadDims + 1) * kSeqs + is);
+        if (fa2_fb[src] <= 0 || fa2_fwd[src] <= 0 || grids->attn_fwd[at] <= 0) {
+          return Status::NotFound("attention table is incomplete in data/calibration/attention_h100.csv");
+        }
+        grids->attn_bwd[at] = 2.5 / (3.5 / fa2_fb[src] - 1.0 / fa2_fwd[src]);
+      }
+    }
+  }
+  return std::shared_ptr<const EfficiencyGrids>(std::move(grids));
+}
+
+Result<std::shared_ptr<const EfficiencyGrids>> CachedGrids(const std::string& device_key,
+                                                           const std::string& dtype, double peak) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const EfficiencyGrids>> cache;
+  std::string key = device_key + "|" + dtype;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  SP_ASSIGN_OR_RETURN(std::shared_ptr<const EfficiencyGrids> grids, BuildGrids(device_key, dtype, peak));
+  cache[key] = grids;
+  return grids;
+}
+
+// Linear interpolation weight of x between grid index floor and floor+1 (x in grid units).
+struct Axis {
+  int lo;
+  double t;
+};
+Axis Locate(double x, int size) {
+  double c = Clamp(x, 0.0, static_cast<double>(size - 1));
+  int lo = std::min(static_cast<int>(std::floor(c)), size - 2);
+  return {lo, c - lo};
+}
+
+// Factor below the table's smallest size: the kernel's time stops shrinking.
+double Below(double x, double smallest) { return x < smallest ? x / smallest : 1.0; }
+
+}  // namespace
+
+Result<DeviceModel> DeviceModel::For(const spec::GpuSpec& gpu, spec::Precision precision) {
+  DeviceModel d;
+  bool fp8 = precision == spec::Precision::kFp8;
+  d.bf16_peak_ = gpu.peak_bf16_flops_per_s;
+  d.gemm_peak_ = fp8 ? gpu.peak_fp8_flops_per_s : gpu.peak_bf16_flops_per_s;
+  d.hbm_ = gpu.memory_bandwidth_bytes_per_s;
+  d.attention_scale_ = gpu.attention_efficiency_scale;
+  std::string device = gpu.kernel_tables == spec::KernelTables::kSm100 ? "sm_100_B200" : "sm_90";
+  std::string dtype = fp8 ? "f8e4m3fnxf8e4m3fn->bf16" : "bf16xbf16->bf16";
+  // Table efficiencies are fractions of the table GPU's own peak.
+  double table_peak = device == "sm_90" ? (fp8 ? 1978.9e12 : 989.4e12) : (fp8 ? 4.5e15 : 2.25e15);
+  SP_ASSIGN_OR_RETURN(d.grids_, CachedGrids(device, dtype, table_peak));
+  return d;
+}
+
+double DeviceModel::GemmEfficiency(double m, double n, double k) const {
+  Axis am = Locate(std::log2(std::max(m, 1.0)) - 8.0, kMs);
+  Axis an = Locate(std::log2(std::max(n, 1.0)) - 8.0, kNs);
+  Axis ak = Locate(std::log2(std::max(k, 1.0)) - 8.0, kNs);
+  double value = 0;
+  for (int dm = 0; dm < 2; ++dm) {
+    for (int dn = 0; dn < 2; ++dn) {
+      for (int dk = 0; dk < 2; ++dk) {
+        double w = (dm ? am.t : 1 - am.t) * (dn ? an.t : 1 - an.t) * (dk ? ak.t : 1 - ak.t);
+        if (w == 0) continue;
+        size_t at = static_cast<size_t>(((am.lo + dm) * kNs + an.lo + dn) * kNs + ak.lo + dk);
+        value += w * grids_->gemm[at];
+      }
+    }
+  }
+  return value * Below(m, 256) * Below(n, 256) * Below(k, 256);
+}
+
+namespace {
+double AttentionLookup(const std::array<double, 2 * kHeadDims * kSeqs>& grid, double key_len,
+                       double head_dim, bool causal) {
+  Axis as = Locate(std::log2(std::max(key_len, 1.0)) - 9.0, kSeqs);
+  Axis ah = Locate(std::log2(std::max(head_dim, 1.0)) - 6.0, kHeadDims);
+  int c = causal ? 1 : 0;
+  double value = 0;
+  for (int dh = 0; dh < 2; ++dh) {
+    for (int ds = 0; ds < 2; ++ds) {
+      double w = (dh ? ah.t : 1 - ah.t) * (ds ? as.t : 1 - as.t);
+      size_t at = static_cast<size_t>((c * kHeadDims + ah.lo + dh) * kSeqs + as.lo + ds);
+      value += w * grid[at];
+    }
+  }
+  return value * Below(key_len, 512);
+}
+}  // namespace
+
+double DeviceModel::AttentionForwardEfficiency(double key_len, double head_dim, bool causal) const {
+  return AttentionLookup(grids_->attn_fwd, key_len, head_dim, causal) * attention_scale_;
+}
+
+double DeviceModel::AttentionBackwardEfficiency(double key_len, double head_dim, bool causal) const {
+  return AttentionLookup(grids_->attn_bwd, key_len, head_dim, causal) * attention_scale_;
+}
+
+double DeviceModel::GemmSeconds(double flops, double bytes, double m, double n, double k) const {
+  double compute = flops / (gemm_peak_ * GemmEfficiency(m, n, k));
+  double memory = bytes / (hbm_ * kMemoryBoundEfficiency);
+  return std::max(compute, memory) + kKernelOverheadS;
+}
+
+double DeviceModel::AttentionSeconds(double flops, double bytes, double key_len, double head_dim,
+                                     bool backward) const {
+  double eff = backward ? AttentionBackwardEfficiency(key_len, head_dim, true)
+                        : AttentionForwardEfficiency(key_len, head_dim, true);
+  double compute = flops / (bf16_peak_ * std::min(eff, 1.0));
+  double memory = bytes / (hbm_ * kMemoryBoundEfficiency);
+  return std::max(compute, memory) + kKernelOverheadS;
+}
+
+double DeviceModel::MemoryBoundSeconds(double flops, double bytes) const {
+  (void)flops;  // elementwise arithmetic hides under the memory traffic
+  return bytes / (hbm_ * kMemoryBoundEfficiency) + kKernelOverheadS;
+}
+
+}  // namespace scaleplan::hardware
