@@ -10,6 +10,8 @@
 #include "report/output.h"
 #include "report/plan_report.h"
 #include "report/spec_reference.h"
+#include "report/step_report.h"
+#include "sim/analytical.h"
 
 namespace scaleplan::cli {
 
@@ -39,22 +41,32 @@ int Emit(std::ostream& out, std::ostream& err, const std::string& path, const st
 
 int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CLI::App app{
-      "scaleplan: plan 4D-parallel training of large models (parameters, FLOPs, memory per GPU).\n"
-      "With no command, runs `scaleplan plan` on the default job (Llama 3 405B on 16,384 H100s)."};
+      "scaleplan: plan 4D-parallel training of large models: parameters, FLOPs, memory per GPU,\n"
+      "step time. With no command, runs `scaleplan simulate` on the default job (Llama 3 405B on\n"
+      "16,384 H100s)."};
   app.set_version_flag("--version", "scaleplan 0.1.0");
   app.require_subcommand(0, 1);
 
-  CLI::App* plan_cmd = app.add_subcommand(
+  // `plan` and `simulate` take the same job flags; each gets its own set.
+  struct JobCommand {
+    CLI::App* app = nullptr;
+    JobFlags flags;
+    bool json = false;
+    bool ops = false;
+    std::string output;
+  };
+  JobCommand plan_cmd, simulate_cmd;
+  plan_cmd.app = app.add_subcommand(
       "plan", "Describe a plan: parameters, FLOPs per token, placement, memory per GPU, verdict");
-  JobFlags flags;
-  flags.Register(plan_cmd);
-  bool json = false;
-  bool ops = false;
-  std::string output;
-  plan_cmd->add_flag("--json", json, "Print the machine-readable report");
-  plan_cmd->add_flag("--ops", ops, "Add the per-op table (FLOPs, bytes, saved activations)");
-  plan_cmd->add_option("--output,-o", output,
-                       "Write the report to FILE (atomically) instead of stdout");
+  simulate_cmd.app = app.add_subcommand(
+      "simulate", "Predict one training step: time, tokens/s/GPU, MFU, breakdown, memory");
+  for (JobCommand* cmd : {&plan_cmd, &simulate_cmd}) {
+    cmd->flags.Register(cmd->app);
+    cmd->app->add_flag("--json", cmd->json, "Print the machine-readable report");
+    cmd->app->add_option("--output,-o", cmd->output,
+                         "Write the report to FILE (atomically) instead of stdout");
+  }
+  plan_cmd.app->add_flag("--ops", plan_cmd.ops, "Add the per-op table (FLOPs, bytes, saved activations)");
 
   CLI::App* presets_cmd = app.add_subcommand("presets", "List the embedded presets, one line each");
   bool presets_json = false;
@@ -93,17 +105,26 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
 
-  // `scaleplan plan`, or no command at all.
-  Result<spec::JobSpec> job = flags.Resolve();
+  // `scaleplan plan`, `scaleplan simulate`, or no command at all (= simulate the default job).
+  JobCommand& cmd = plan_cmd.app->parsed() ? plan_cmd : simulate_cmd;
+  Result<spec::JobSpec> job = cmd.flags.Resolve();
   if (!job.ok()) return Fail(err, job.status());
   Result<plan::Plan> built = plan::BuildPlan(*job);
   if (!built.ok()) return Fail(err, built.status());
   plan::MemoryReport memory = plan::ComputeMemory(*built);
-  report::PlanReportOptions options;
-  options.include_ops = ops;
-  std::string text = json ? report::PlanJson(*built, memory, options).dump(2) + "\n"
-                          : report::PlanText(*built, memory, options);
-  return Emit(out, err, output, text);
+  std::string text;
+  if (&cmd == &plan_cmd) {
+    report::PlanReportOptions options;
+    options.include_ops = cmd.ops;
+    text = cmd.json ? report::PlanJson(*built, memory, options).dump(2) + "\n"
+                    : report::PlanText(*built, memory, options);
+  } else {
+    Result<sim::StepResult> step = sim::Evaluate(*built);
+    if (!step.ok()) return Fail(err, step.status());
+    text = cmd.json ? report::StepJson(*built, memory, *step).dump(2) + "\n"
+                    : report::StepText(*built, memory, *step);
+  }
+  return Emit(out, err, cmd.output, text);
 }
 
 }  // namespace scaleplan::cli

@@ -289,7 +289,13 @@ const Schema<PlanSpec>& PlanSchema() {
         .Boolean(
             "trim_edge_stages", &P::trim_edge_stages,
             "Llama 3: the first and the last pipeline stage each carry one transformer layer "
-            "fewer (the first chunk holds the embedding, the last the output layer and loss).");
+            "fewer (the first chunk holds the embedding, the last the output layer and loss).")
+        .Boolean("tp_comm_overlap", &P::tp_comm_overlap,
+                 "Hide tensor-parallel collectives behind the layer's GEMMs (Transformer Engine's "
+                 "userbuffers overlap).")
+        .Boolean("dp_overlap", &P::dp_overlap,
+                 "Overlap the gradient reduce-scatter with backward and the parameter all-gather "
+                 "with forward (Megatron's overlap_grad_reduce / overlap_param_gather).");
     return s;
   }();
   return kSchema;

@@ -1,0 +1,68 @@
+#include "report/step_report.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+#include "report/plan_report.h"
+
+namespace scaleplan::report {
+
+namespace {
+
+std::vector<std::pair<std::string, double>> Categories(const sim::Breakdown& b) {
+  return {{"compute_s", b.compute_s},     {"tp_comm_s", b.tp_comm_s}, {"cp_comm_s", b.cp_comm_s},
+          {"ep_comm_s", b.ep_comm_s},     {"pp_comm_s", b.pp_comm_s}, {"dp_comm_s", b.dp_comm_s},
+          {"bubble_s", b.bubble_s},       {"optimizer_s", b.optimizer_s},
+          {"other_s", b.other_s}};
+}
+
+}  // namespace
+
+nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem, const sim::StepResult& r) {
+  nlohmann::json out = PlanJson(p, mem, {});
+  out["engine"] = "analytical";
+  out["step_time_s"] = r.step_time_s;
+  out["tokens_per_s_per_gpu"] = r.tokens_per_s_per_gpu;
+  out["tflops_per_gpu"] = r.model_flops_per_s_per_gpu / 1e12;
+  out["model_flops_per_s_per_gpu"] = r.model_flops_per_s_per_gpu;
+  out["mfu"] = r.mfu;
+  out["mfu_formula"] = r.flops_formula;
+  nlohmann::json breakdown;
+  for (const auto& [name, value] : Categories(r.breakdown)) breakdown[name] = value;
+  out["breakdown"] = breakdown;
+  out["bottleneck_stage"] = r.bottleneck_stage;
+  out["dp_algorithm"] = r.dp_algorithm;
+  nlohmann::json stages = nlohmann::json::array();
+  for (const sim::StageCost& s : r.stages) {
+    stages.push_back({{"stage", s.stage},
+                      {"forward_s", s.forward_s},
+                      {"backward_s", s.backward_s},
+                      {"compute_s", s.compute_s},
+                      {"tp_comm_s", s.tp_s},
+                      {"cp_comm_s", s.cp_s},
+                      {"ep_comm_s", s.ep_s},
+                      {"dp_exposed_s", s.dp_exposed_s},
+                      {"optimizer_s", s.optimizer_s}});
+  }
+  out["stage_times"] = stages;
+  return out;
+}
+
+std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem, const sim::StepResult& r) {
+  std::string out = PlanText(p, mem, {});
+  out += fmt::format("\n  step (analytical)   {:.3f} s   {:.1f} tokens/s/GPU   {:.1f} TFLOP/s/GPU   MFU {:.1f}%\n",
+                     r.step_time_s, r.tokens_per_s_per_gpu, r.model_flops_per_s_per_gpu / 1e12,
+                     100.0 * r.mfu);
+  out += fmt::format("             MFU: {}\n", r.flops_formula);
+  out += "\n  breakdown (seconds per step; adds up to the step time)\n";
+  for (const auto& [name, value] : Categories(r.breakdown)) {
+    out += fmt::format("    {:<12} {:>10.4f}  {:>5.1f}%\n", name.substr(0, name.size() - 2), value,
+                       100.0 * value / r.step_time_s);
+  }
+  out += fmt::format("    {:<12} {:>10.4f}\n", "total", r.breakdown.Total());
+  out += fmt::format("\n  bottleneck stage {}; data-parallel reduction: {}\n", r.bottleneck_stage,
+                     r.dp_algorithm.empty() ? std::string("none") : r.dp_algorithm);
+  return out;
+}
+
+}  // namespace scaleplan::report

@@ -1,0 +1,330 @@
+// The analytical step-time model; equations, assumptions and sources in analytical.h.
+#include "sim/analytical.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "collective/collective.h"
+#include "core/units.h"
+#include "model/model.h"
+#include "plan/memory.h"
+
+namespace scaleplan::sim {
+
+namespace {
+
+using collective::Estimate;
+using collective::GroupShape;
+using collective::Op;
+
+// Bytes per local parameter shard that one Adam step reads and writes (see analytical.h).
+constexpr double kAdamBytesPerParam = 30.0;
+
+struct OpTimes {
+  double fwd = 0;
+  double bwd = 0;
+  double gemm_fwd = 0;  // GEMM share, what TP overlap can hide behind
+  double gemm_bwd = 0;
+  double attn_fwd = 0;  // attention kernel, what ring CP can hide behind
+  double attn_bwd = 0;
+  double selective = 0;  // what selective recomputation re-runs in backward
+};
+
+OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
+             double head_dim, bool fp8) {
+  OpTimes t;
+  for (const model::Op& op : ops) {
+    switch (op.kind) {
+      case model::OpKind::kGemm: {
+        double f = d.GemmSeconds(op.fwd_flops, op.fwd_bytes, op.m, op.n, op.k);
+        // Input gradient (m x n by n x k) and weight gradient (k x m by m x n).
+        double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.m, op.k, op.n) +
+                   d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, op.m);
+        if (fp8) {
+          // Casting the BF16 input (forward) and output gradient (backward) to FP8: read 2, write 1.
+          f += d.MemoryBoundSeconds(0, 3.0 * op.m * op.k);
+          b += d.MemoryBoundSeconds(0, 3.0 * op.m * op.n);
+        }
+        t.fwd += f;
+        t.bwd += b;
+        t.gemm_fwd += f;
+        t.gemm_bwd += b;
+        break;
+      }
+      case model::OpKind::kAttention: {
+        double f = d.AttentionSeconds(op.fwd_flops, op.fwd_bytes, key_len, head_dim, false);
+        double b = d.AttentionSeconds(op.bwd_flops, op.bwd_bytes, key_len, head_dim, true);
+        t.fwd += f;
+        t.bwd += b;
+        t.attn_fwd += f;
+        t.attn_bwd += b;
+        t.selective += f;
+        break;
+      }
+      default:
+        t.fwd += d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes);
+        t.bwd += d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes);
+        break;
+    }
+  }
+  return t;
+}
+
+// One layer, one micro-batch: compute and exposed communication, each direction.
+struct LayerCost {
+  double fwd_compute = 0, bwd_compute = 0;
+  double fwd_tp = 0, bwd_tp = 0;
+  double fwd_cp = 0, bwd_cp = 0;
+  double fwd_ep = 0, bwd_ep = 0;
+};
+
+struct Groups {
+  GroupShape tp, cp, pp, dp, ep, expert_dp;
+};
+
+LayerCost CostLayer(const plan::Plan& p, const hardware::DeviceModel& d, const Groups& g, bool moe) {
+  const spec::ModelSpec& m = p.model();
+  const spec::PlanSpec& s = p.spec();
+  const spec::ClusterSpec& c = p.job.cluster;
+  model::ShardShape shape = p.Shape();
+  double head_dim = static_cast<double>(m.EffectiveHeadDim());
+  OpTimes t = Time(model::LayerOps(m, moe, shape), d, static_cast<double>(p.job.workload.seq_len),
+                   head_dim, s.precision == spec::Precision::kFp8);
+  LayerCost cost;
+  cost.fwd_compute = t.fwd;
+  cost.bwd_compute = t.bwd;
+  if (s.recompute == spec::Recompute::kFull) cost.bwd_compute += t.fwd;
+  if (s.recompute == spec::Recompute::kSelective) cost.bwd_compute += t.selective;
+
+  double h = static_cast<double>(m.hidden);
+  double tokens = shape.Tokens();
+  double activation = kBf16Bytes * tokens * h;
+  if (p.tp > 1) {
+    double one_way;
+    if (s.sequence_parallel) {
+      one_way = 2 * Estimate(c, g.tp, Op::kAllGather, activation).seconds +
+                2 * Estimate(c, g.tp, Op::kReduceScatter, activation).seconds;
+    } else {
+      one_way = 2 * Estimate(c, g.tp, Op::kAllReduce, activation).seconds;
+    }
+    cost.fwd_tp = one_way;
+    cost.bwd_tp = one_way;
+    if (s.tp_comm_overlap) {
+      cost.fwd_tp = std::max(0.0, one_way - t.gemm_fwd);
+      cost.bwd_tp = std::max(0.0, one_way - t.gemm_bwd);
+    }
+  }
+  if (p.cp > 1) {
+    double kv = static_cast<double>(m.EffectiveKvHeads()) * head_dim / static_cast<double>(p.tp);
+    double seq_tokens = static_cast<double>(s.micro_batch * p.job.workload.seq_len);
+    if (s.cp_algorithm == spec::CpAlgorithm::kAllGather) {
+      double gathered = kBf16Bytes * 2.0 * kv * seq_tokens;
+      cost.fwd_cp = Estimate(c, g.cp, Op::kAllGather, gathered).seconds;
+      cost.bwd_cp = cost.fwd_cp + Estimate(c, g.cp, Op::kReduceScatter, gathered).seconds;
+    } else {
+      double local = kBf16Bytes * 2.0 * kv * tokens;
+      double step = collective::SendRecv(c, g.cp, local).seconds;
+      double cp1 = static_cast<double>(p.cp - 1);
+      cost.fwd_cp = std::max(0.0, cp1 * step - t.attn_fwd);
+      cost.bwd_cp = std::max(0.0, 2 * cp1 * step - t.attn_bwd);
+    }
+  }
+  if (moe && p.ep > 1) {
+    bool sp = s.sequence_parallel && p.tp > 1;
+    double sp_tokens = sp ? tokens / static_cast<double>(p.tp) : tokens;
+    double routed = kBf16Bytes * sp_tokens * static_cast<double>(m.top_k) * h;
+    double a2a = Estimate(c, g.ep, Op::kAllToAll, routed).seconds;
+    cost.fwd_ep = 2 * a2a;  // dispatch and combine
+    cost.bwd_ep = 2 * a2a;
+  }
+  return cost;
+}
+
+double SumCompute(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, bool backward,
+                  bool fp8) {
+  OpTimes t = Time(ops, d, 1, 128, fp8);
+  return backward ? t.bwd : t.fwd;
+}
+
+}  // namespace
+
+Result<StepResult> Evaluate(const plan::Plan& plan) {
+  SP_ASSIGN_OR_RETURN(hardware::DeviceModel device,
+                      hardware::DeviceModel::For(plan.job.cluster.gpu, plan.spec().precision));
+  return Evaluate(plan, device);
+}
+
+StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
+  const spec::ModelSpec& m = p.model();
+  const spec::PlanSpec& s = p.spec();
+  const spec::ClusterSpec& c = p.job.cluster;
+  const bool fp8 = s.precision == spec::Precision::kFp8;
+
+  Groups g;
+  const topology::GroupPlacement& tp = p.groups[static_cast<size_t>(spec::Dim::kTp)];
+  const topology::GroupPlacement& cp = p.groups[static_cast<size_t>(spec::Dim::kCp)];
+  const topology::GroupPlacement& pp = p.groups[static_cast<size_t>(spec::Dim::kPp)];
+  const topology::GroupPlacement& dp = p.groups[static_cast<size_t>(spec::Dim::kDp)];
+  g.tp = collective::ShapeOf(tp, c);
+  g.cp = collective::ShapeOf(cp, c);
+  g.pp = collective::ShapeOf(pp, c);
+  const topology::GroupPlacement& inner = cp.stride < dp.stride ? cp : dp;
+  const topology::GroupPlacement& outer = cp.stride < dp.stride ? dp : cp;
+  g.dp = collective::ShapeOf(topology::PlaceCombined(c, inner, outer), c);
+  // Experts are sharded over the innermost ep of the dp*cp ranks; each expert's gradients are
+  // reduced over the remaining dp*cp/ep.
+  g.ep = collective::ShapeOf(topology::PlaceStrided(c, p.ep, inner.size > 1 ? inner.stride : outer.stride), c);
+  g.expert_dp = collective::ShapeOf(
+      topology::PlaceStrided(c, p.dp * p.cp / p.ep, (inner.size > 1 ? inner.stride : outer.stride) * p.ep), c);
+
+  LayerCost dense = CostLayer(p, d, g, false);
+  LayerCost moe = m.IsMoe() ? CostLayer(p, d, g, true) : LayerCost{};
+  model::ShardShape shape = p.Shape();
+  double emb_fwd = SumCompute(model::EmbeddingOps(m, shape), d, false, false);
+  double emb_bwd = SumCompute(model::EmbeddingOps(m, shape), d, true, false);
+  double head_fwd = SumCompute(model::HeadOps(m, shape), d, false, fp8);
+  double head_bwd = SumCompute(model::HeadOps(m, shape), d, true, fp8);
+  // Vocabulary-parallel embedding and loss each reduce over TP once per direction.
+  double h = static_cast<double>(m.hidden);
+  double tokens = shape.Tokens();
+  double edge_tp = p.tp > 1 ? Estimate(c, g.tp, s.sequence_parallel ? Op::kReduceScatter : Op::kAllReduce,
+                                       kBf16Bytes * tokens * h).seconds
+                            : 0.0;
+
+  // Parameters per GPU come from the memory model's accounting.
+  const plan::MemoryReport mem = plan::ComputeMemory(p);
+
+  StepResult r;
+  double worst = -1;
+  double sum_stage = 0;
+  for (size_t si = 0; si < p.stages.size(); ++si) {
+    const plan::Stage& stage = p.stages[si];
+    StageCost sc;
+    sc.stage = stage.index;
+    double fwd_compute = 0, bwd_compute = 0, tp_s = 0, cp_s = 0, ep_s = 0;
+    for (const plan::Chunk& ch : stage.chunks) {
+      double nd = static_cast<double>(ch.layers - ch.moe_layers);
+      double nm = static_cast<double>(ch.moe_layers);
+      fwd_compute += nd * dense.fwd_compute + nm * moe.fwd_compute;
+      bwd_compute += nd * dense.bwd_compute + nm * moe.bwd_compute;
+      tp_s += nd * (dense.fwd_tp + dense.bwd_tp) + nm * (moe.fwd_tp + moe.bwd_tp);
+      cp_s += nd * (dense.fwd_cp + dense.bwd_cp) + nm * (moe.fwd_cp + moe.bwd_cp);
+      ep_s += nm * (moe.fwd_ep + moe.bwd_ep);
+      if (ch.has_embedding) {
+        fwd_compute += emb_fwd;
+        bwd_compute += emb_bwd;
+        tp_s += 2 * edge_tp;
+      }
+      if (ch.has_head) {
+        fwd_compute += head_fwd;
+        bwd_compute += head_bwd;
+        tp_s += 2 * edge_tp;
+      }
+    }
+    sc.compute_s = fwd_compute + bwd_compute;
+    sc.tp_s = tp_s;
+    sc.cp_s = cp_s;
+    sc.ep_s = ep_s;
+    // Communication splits evenly between the two directions for reporting purposes.
+    sc.forward_s = fwd_compute + (tp_s + cp_s + ep_s) / 2;
+    sc.backward_s = bwd_compute + (tp_s + cp_s + ep_s) / 2;
+
+    // Data parallelism for this stage's parameters.
+    const plan::StageMemory& sm = mem.stages[si];
+    double expert_params = 0;
+    for (const plan::Chunk& ch : stage.chunks) {
+      expert_params += static_cast<double>(ch.moe_layers) * model::CountLayerParams(m, true).routed_experts /
+                       static_cast<double>(p.ep * p.etp);
+    }
+    double dense_params = sm.params_per_gpu - expert_params;
+    auto dp_exposed = [&](const GroupShape& group, double params, std::string* algorithm) {
+      if (group.size <= 1 || params <= 0) return 0.0;
+      double grads = kFp32Bytes * params;
+      double weights = kBf16Bytes * params;
+      double window_f = s.dp_overlap ? sc.forward_s : 0.0;
+      double window_b = s.dp_overlap ? sc.backward_s : 0.0;
+      double mb = static_cast<double>(p.microbatches);
+      switch (s.zero) {
+        case spec::ZeroMode::kZero0: {
+          collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
+          if (algorithm) *algorithm = "all-reduce/" + std::string(collective::AlgorithmName(ar.algorithm));
+          return std::max(0.0, ar.seconds - window_b);
+        }
+        case spec::ZeroMode::kZero1:
+        case spec::ZeroMode::kZero2:
+        case spec::ZeroMode::kFsdp: {
+          collective::Cost rs = Estimate(c, group, Op::kReduceScatter, grads);
+          collective::Cost ag = Estimate(c, group, Op::kAllGather, weights);
+          if (algorithm) *algorithm = "reduce-scatter + all-gather/" + std::string(collective::AlgorithmName(rs.algorithm));
+          return std::max(0.0, rs.seconds - window_b) + std::max(0.0, ag.seconds - window_f);
+        }
+        case spec::ZeroMode::kZero3: {
+          collective::Cost rs = Estimate(c, group, Op::kReduceScatter, grads);
+          collective::Cost ag = Estimate(c, group, Op::kAllGather, weights);
+          if (algorithm) *algorithm = "per-micro-batch all-gather + reduce-scatter/" + std::string(collective::AlgorithmName(ag.algorithm));
+          return mb * (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b)) +
+                 std::max(0.0, rs.seconds - window_b);
+        }
+      }
+      return 0.0;
+    };
+    std::string algorithm;
+    sc.dp_exposed_s = dp_exposed(g.dp, dense_params, &algorithm) + dp_exposed(g.expert_dp, expert_params, nullptr);
+    if (!algorithm.empty()) r.dp_algorithm = algorithm;
+    double shard = s.zero == spec::ZeroMode::kZero0 ? 1.0 : static_cast<double>(p.dp * p.cp);
+    sc.optimizer_s = d.MemoryBoundSeconds(0, kAdamBytesPerParam * sm.params_per_gpu / shard);
+
+    double per_mb = sc.forward_s + sc.backward_s;
+    sum_stage += per_mb;
+    if (per_mb > worst) {
+      worst = per_mb;
+      r.bottleneck_stage = stage.index;
+    }
+    r.stages.push_back(sc);
+  }
+
+  const StageCost& b = r.stages[static_cast<size_t>(r.bottleneck_stage)];
+  double mb = static_cast<double>(p.microbatches);
+  Breakdown& bd = r.breakdown;
+  bd.compute_s = mb * b.compute_s;
+  bd.tp_comm_s = mb * b.tp_s;
+  bd.cp_comm_s = mb * b.cp_s;
+  bd.ep_comm_s = mb * b.ep_s;
+  if (p.pp > 1) {
+    double mean = sum_stage / static_cast<double>(p.pp);
+    double pp1 = static_cast<double>(p.pp - 1);
+    bd.bubble_s = s.schedule == spec::Schedule::kZbH1 ? pp1 * mean / 3.0 : pp1 * mean / static_cast<double>(p.vp);
+    bool sp = s.sequence_parallel && p.tp > 1;
+    double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
+    bd.pp_comm_s = 2 * pp1 * collective::SendRecv(c, g.pp, activation).seconds;
+  }
+  double dp_worst = 0, opt_worst = 0;
+  for (const StageCost& sc : r.stages) {
+    dp_worst = std::max(dp_worst, sc.dp_exposed_s + sc.optimizer_s);
+    opt_worst = std::max(opt_worst, sc.optimizer_s);
+  }
+  bd.optimizer_s = opt_worst;
+  bd.dp_comm_s = dp_worst - opt_worst;
+  // Other: gradient-norm all-reduce over every GPU; tied-embedding gradients between the edges.
+  GroupShape everyone = collective::ShapeOf(topology::PlaceStrided(c, p.gpus, 1), c);
+  bd.other_s = Estimate(c, everyone, Op::kAllReduce, kFp32Bytes).seconds;
+  if (m.tied_embeddings && p.pp > 1) {
+    GroupShape edges = g.pp;
+    edges.size = 2;
+    bd.other_s += Estimate(c, edges, Op::kAllReduce,
+                           kFp32Bytes * static_cast<double>(m.vocab) * h / static_cast<double>(p.tp))
+                      .seconds;
+  }
+
+  r.step_time_s = bd.Total();
+  double gpus = static_cast<double>(p.gpus);
+  double tokens_per_step = static_cast<double>(p.TokensPerStep());
+  model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
+  r.tokens_per_s_per_gpu = tokens_per_step / r.step_time_s / gpus;
+  r.model_flops_per_s_per_gpu = flops.per_token_causal * r.tokens_per_s_per_gpu;
+  r.mfu = r.model_flops_per_s_per_gpu / c.gpu.peak_bf16_flops_per_s;
+  r.flops_formula = flops.formula + "; MFU against the dense BF16 peak";
+  return r;
+}
+
+}  // namespace scaleplan::sim

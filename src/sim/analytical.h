@@ -1,0 +1,89 @@
+// The analytical step-time model: one training step of a 4D-parallel plan in closed form.
+//
+// Per pipeline stage s and micro-batch, forward time F_s and backward time B_s sum the stage's
+// chunks: each layer's ops (hardware/efficiency.h) plus its exposed tensor-, context- and
+// expert-parallel communication (collective/collective.h); the first chunk adds the embedding, the
+// last the output layer and loss; recomputation adds the recomputed forward to B_s.
+//   TP per layer: with sequence parallelism 2 all-gathers + 2 reduce-scatters of the layer's
+//     activation (tokens * h * 2 bytes) forward and again backward; without it 2 all-reduces each
+//     way (Korthikanti et al. 2022). Exposed unless plan.tp_comm_overlap, which hides it behind the
+//     layer's GEMMs up to their duration.
+//   CP per layer (all-gather, Llama 3): all-gather of K and V forward; all-gather and
+//     reduce-scatter of their gradients backward; exposed. Ring: cp-1 exchanges of the local K/V
+//     hidden behind the attention kernel up to its duration.
+//   EP per MoE layer: all-to-all dispatch and combine forward and backward; exposed.
+// Pipeline (Narayanan et al. 2021; Llama 3 section 3.3.2), M micro-batches, v chunks per rank:
+//   pipeline = M * max_s(F_s + B_s) + bubble + 2 (pp-1) t_p2p
+//   bubble   = (pp-1)/v * mean_s(F_s + B_s)       gpipe, 1f1b, interleaved, llama3: (pp-1)/(v M)
+//            = (pp-1)/3 * mean_s(F_s + B_s)        zb-h1 (Qi et al. 2023: a third of 1F1B's)
+//   t_p2p moves one micro-batch's activation across the pipeline's slowest hop; steady-state
+//   transfers are asynchronous and hidden (Llama 3's asynchronous P2P, Megatron's overlap).
+// Data parallelism over dp*cp ranks (gradients FP32, parameters BF16):
+//   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
+//   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of
+//   gradients once; zero 3: parameters all-gathered for every micro-batch's forward and backward.
+//   With plan.dp_overlap the reduce-scatter hides behind one micro-batch's backward and the
+//   all-gather behind one forward (Megatron's overlap_grad_reduce / overlap_param_gather).
+// Optimizer: Adam reads FP32 gradient, master weight and two moments and writes three of them and
+//   the BF16 weight, 30 bytes per local parameter shard, at HBM speed.
+// Other: tied-embedding gradient all-reduce between the first and last stage; the gradient-norm
+//   all-reduce.
+// step = pipeline + exposed DP + optimizer + other. The breakdown takes the bottleneck stage's
+// M * (compute, TP, CP, EP) and adds bubble, PP, DP, optimizer and other: it sums to the step.
+// MFU = model FLOP per token (model.h, causal formula) * tokens/s/GPU / dense BF16 peak.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "hardware/efficiency.h"
+#include "plan/plan.h"
+
+namespace scaleplan::sim {
+
+struct Breakdown {
+  double compute_s = 0;
+  double tp_comm_s = 0;
+  double cp_comm_s = 0;
+  double ep_comm_s = 0;
+  double pp_comm_s = 0;
+  double dp_comm_s = 0;
+  double bubble_s = 0;
+  double optimizer_s = 0;
+  double other_s = 0;
+  double Total() const {
+    return compute_s + tp_comm_s + cp_comm_s + ep_comm_s + pp_comm_s + dp_comm_s + bubble_s +
+           optimizer_s + other_s;
+  }
+};
+
+// One micro-batch through one stage (all its chunks).
+struct StageCost {
+  int64_t stage = 0;
+  double forward_s = 0;   // compute + exposed TP/CP/EP
+  double backward_s = 0;  // compute (+ recomputation) + exposed TP/CP/EP
+  double compute_s = 0;   // forward + backward compute only
+  double tp_s = 0, cp_s = 0, ep_s = 0;
+  double dp_exposed_s = 0;  // this stage's exposed data-parallel communication per step
+  double optimizer_s = 0;
+};
+
+struct StepResult {
+  double step_time_s = 0;
+  double tokens_per_s_per_gpu = 0;
+  double model_flops_per_s_per_gpu = 0;
+  double mfu = 0;                 // fraction of the dense BF16 peak
+  std::string flops_formula;
+  Breakdown breakdown;
+  std::vector<StageCost> stages;
+  int64_t bottleneck_stage = 0;
+  std::string dp_algorithm;       // what the gradient reduction ran as, e.g. "reduce-scatter/ring"
+};
+
+// Evaluates a plan with the kernel model of its GPU and precision.
+Result<StepResult> Evaluate(const plan::Plan& plan);
+StepResult Evaluate(const plan::Plan& plan, const hardware::DeviceModel& device);
+
+}  // namespace scaleplan::sim
