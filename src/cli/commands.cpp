@@ -11,6 +11,7 @@
 #include "report/plan_report.h"
 #include "report/spec_reference.h"
 #include "report/step_report.h"
+#include "report/validation_report.h"
 #include "sim/analytical.h"
 
 namespace scaleplan::cli {
@@ -72,6 +73,23 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   bool presets_json = false;
   presets_cmd->add_flag("--json", presets_json, "Print as JSON");
 
+  CLI::App* validate_cmd = app.add_subcommand(
+      "validate", "Compare predictions with measured runs (training CSV files, nccl-tests outputs)");
+  std::vector<std::string> validate_files;
+  validate::Options validate_options;
+  bool validate_json = false;
+  bool validate_verbose = false;
+  validate_cmd->add_option("files", validate_files, "CSV files in a calibration schema, or nccl-tests outputs")
+      ->required();
+  validate_cmd->add_option("--gpu-type", validate_options.gpu_filter, "Keep rows whose GPU type contains TEXT (e.g. H100)");
+  validate_cmd->add_option("--precision", validate_options.precision_filter, "Keep rows whose precision contains TEXT (e.g. BF16)");
+  validate_cmd->add_option("--match", validate_options.match, "Keep rows whose source or title contains TEXT (e.g. 'Table 1')");
+  validate_cmd->add_option("--cluster", validate_options.nccl_cluster, "Cluster preset or file for nccl-tests outputs (default h200-node)");
+  validate_cmd->add_option("--sustained-compute-fraction", validate_options.sustained_compute_fraction,
+                           "Override every row's gpu.sustained_compute_fraction (to refit it)");
+  validate_cmd->add_flag("--json", validate_json, "Print the machine-readable report");
+  validate_cmd->add_flag("--verbose", validate_verbose, "List skipped rows and every row's assumptions");
+
   CLI::App* spec_cmd =
       app.add_subcommand("spec", "Print the reference of every input key (Markdown)");
 
@@ -104,6 +122,17 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                 presets_json ? report::PresetsJson().dump(2) + "\n" : report::PresetsText());
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
+  if (validate_cmd->parsed()) {
+    std::vector<validate::FileReport> reports;
+    for (const std::string& file : validate_files) {
+      Result<validate::FileReport> r = validate::ValidateFile(file, validate_options);
+      if (!r.ok()) return Fail(err, r.status());
+      reports.push_back(std::move(r).value());
+    }
+    return Emit(out, err, "",
+                validate_json ? report::ValidationJson(reports).dump(2) + "\n"
+                              : report::ValidationText(reports, validate_verbose));
+  }
 
   // `scaleplan plan`, `scaleplan simulate`, or no command at all (= simulate the default job).
   JobCommand& cmd = plan_cmd.app->parsed() ? plan_cmd : simulate_cmd;

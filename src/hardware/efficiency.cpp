@@ -131,6 +131,7 @@ Result<DeviceModel> DeviceModel::For(const spec::GpuSpec& gpu, spec::Precision p
   d.gemm_peak_ = fp8 ? gpu.peak_fp8_flops_per_s : gpu.peak_bf16_flops_per_s;
   d.hbm_ = gpu.memory_bandwidth_bytes_per_s;
   d.attention_scale_ = gpu.attention_efficiency_scale;
+  d.sustained_ = gpu.sustained_compute_fraction;
   std::string device = gpu.kernel_tables == spec::KernelTables::kSm100 ? "sm_100_B200" : "sm_90";
   std::string dtype = fp8 ? "f8e4m3fnxf8e4m3fn->bf16" : "bf16xbf16->bf16";
   // Table efficiencies are fractions of the table GPU's own peak.
@@ -184,7 +185,7 @@ double DeviceModel::AttentionBackwardEfficiency(double key_len, double head_dim,
 }
 
 double DeviceModel::GemmSeconds(double flops, double bytes, double m, double n, double k) const {
-  double compute = flops / (gemm_peak_ * GemmEfficiency(m, n, k));
+  double compute = flops / (gemm_peak_ * sustained_ * GemmEfficiency(m, n, k));
   double memory = bytes / (hbm_ * kMemoryBoundEfficiency);
   return std::max(compute, memory) + kKernelOverheadS;
 }
@@ -193,7 +194,7 @@ double DeviceModel::AttentionSeconds(double flops, double bytes, double key_len,
                                      bool backward) const {
   double eff = backward ? AttentionBackwardEfficiency(key_len, head_dim, true)
                         : AttentionForwardEfficiency(key_len, head_dim, true);
-  double compute = flops / (bf16_peak_ * std::min(eff, 1.0));
+  double compute = flops / (bf16_peak_ * sustained_ * std::min(eff, 1.0));
   double memory = bytes / (hbm_ * kMemoryBoundEfficiency);
   return std::max(compute, memory) + kKernelOverheadS;
 }

@@ -14,6 +14,9 @@
 //    FlashAttention-2's forward and forward+backward rows, eta_bwd = 2.5 / (3.5/eta_fb - 1/eta_f);
 //    interpolated in log2 key length (512..16384) and head dim (64, 128, 256), linear fall-off below
 //    512 keys. Other GPUs: the H100 fraction of peak times gpu.attention_efficiency_scale.
+//  * Tensor-core kernels keep gpu.sustained_compute_fraction of the tables' throughput over a
+//    training step (the tables are short benchmarks; a step runs power-limited, back to back). This
+//    is the one fitted factor per GPU (docs/ACCURACY.md).
 //  * Memory-bound kernels (norms, activations, residuals, loss, optimizer): eta_mem of HBM bandwidth.
 // Named constants (assumptions, not fitted): eta_mem = 0.80 (typical achieved fraction of HBM
 // bandwidth for streaming kernels), t_kernel = 4 us (launch and tail per kernel).
@@ -57,6 +60,7 @@ class DeviceModel {
   double bf16_peak_ = 0;
   double hbm_ = 0;
   double attention_scale_ = 1.0;
+  double sustained_ = 1.0;
 };
 
 }  // namespace scaleplan::hardware

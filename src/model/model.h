@@ -80,6 +80,7 @@ struct ShardShape {
   int64_t cp = 1;
   int64_t etp = 1;
   bool sequence_parallel = true;
+  bool flash_attention = true;  // false: scores materialized (Megatron's fused softmax path)
   double Tokens() const {
     return static_cast<double>(micro_batch * seq_len) / static_cast<double>(cp);
   }
@@ -108,6 +109,12 @@ struct Op {
 //   2h (input norm in) + 2h (QKV in) + 2(q + 2kv) (Q,K,V) + 2q (O) + 4*heads (LSE)
 //   + 2h (MLP norm in) + 2h (fc1 in) + 4f (SwiGLU in; 2f for GeLU) + 2f (fc2 in)
 // with the 2h terms divided by tp only under sequence parallelism, the rest always by tp.
+// Without a flash kernel (flash_attention = false) the s x s scores are materialized: the full
+// s^2 (not causal-halved) matrix is multiplied, the kernels move 12 bytes per score element
+// forward and 24 backward (BF16 scores written, scaled-masked-softmax read and written, dropout
+// read, written and its mask, read again by the value GEMM; assumption), and Korthikanti's
+// 5 a s^2 b bytes are saved (softmax output, dropout mask and output), which selective
+// recomputation frees.
 std::vector<Op> LayerOps(const spec::ModelSpec& model, bool moe, const ShardShape& shape);
 
 // Input embedding (first pipeline stage) and output layer + loss (last stage).

@@ -91,7 +91,7 @@ void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const std::string& pref
   ops.push_back(Gemm(prefix + "fc1", tokens, fc1_width, h, input_saved,
                      (h * fc1_width + bias1) * param_scale));
   // SwiGLU keeps its two inputs (gate and up); GeLU its one input.
-  ops.push_back(Elementwise(prefix + (swiglu ? "swiglu" : "gelu"), tokens * fc1_width, tokens * f,
+  ops.push_back(Elementwise(prefix + (swiglu ? "swiglu" : "act"), tokens * fc1_width, tokens * f,
                             swiglu ? 6.0 : 8.0, kBf16 * tokens * fc1_width));
   ops.push_back(
       Gemm(prefix + "fc2", tokens, h, f, kBf16 * tokens * f, (f * h + bias2) * param_scale));
@@ -137,6 +137,17 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   // Selective recomputation (Megatron: core attention) re-runs the kernel in backward from Q, K,
   // V; with a flash kernel only the log-sum-exp is dropped (O is the output projection's input).
   attn.selective_freed_bytes = lse;
+  if (!s.flash_attention) {
+    double scores = static_cast<double>(s.micro_batch) * heads / t *
+                    static_cast<double>(s.seq_len) * static_cast<double>(s.seq_len) /
+                    static_cast<double>(s.cp);
+    attn.fwd_flops = 4.0 * scores * head_dim;
+    attn.bwd_flops = 2.0 * attn.fwd_flops;  // no recomputation of the scores
+    attn.fwd_bytes += 12.0 * scores;
+    attn.bwd_bytes += 24.0 * scores;
+    attn.saved_bytes = kBf16 * tokens * (q + 2.0 * kv) / t + 5.0 * scores;
+    attn.selective_freed_bytes = 5.0 * scores;
+  }
   ops.push_back(attn);
 
   // Row-parallel: the weight is split over TP, the bias (added after the reduction) is not.

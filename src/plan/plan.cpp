@@ -42,6 +42,7 @@ model::ShardShape Plan::Shape() const {
   s.cp = cp;
   s.etp = etp;
   s.sequence_parallel = job.plan.sequence_parallel;
+  s.flash_attention = job.plan.attention_kernel == spec::AttentionKernel::kFlash;
   return s;
 }
 

@@ -31,7 +31,7 @@ struct OpTimes {
 };
 
 OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
-             double head_dim, bool fp8) {
+             double head_dim, bool fp8, bool flash = true) {
   OpTimes t;
   for (const model::Op& op : ops) {
     switch (op.kind) {
@@ -52,8 +52,16 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         break;
       }
       case model::OpKind::kAttention: {
-        double f = d.AttentionSeconds(op.fwd_flops, op.fwd_bytes, key_len, head_dim, false);
-        double b = d.AttentionSeconds(op.bwd_flops, op.bwd_bytes, key_len, head_dim, true);
+        double f, b;
+        if (flash) {
+          f = d.AttentionSeconds(op.fwd_flops, op.fwd_bytes, key_len, head_dim, false);
+          b = d.AttentionSeconds(op.bwd_flops, op.bwd_bytes, key_len, head_dim, true);
+        } else {
+          // Two batched GEMMs per direction: scores (s x s x d) and values (s x d x s).
+          f = d.GemmSeconds(op.fwd_flops / 2, op.fwd_bytes / 2, key_len, key_len, head_dim) +
+              d.GemmSeconds(op.fwd_flops / 2, op.fwd_bytes / 2, key_len, head_dim, key_len);
+          b = 2 * f;  // four GEMMs and twice the score traffic (model.h)
+        }
         t.fwd += f;
         t.bwd += b;
         t.attn_fwd += f;
@@ -89,7 +97,7 @@ LayerCost CostLayer(const plan::Plan& p, const hardware::DeviceModel& d, const G
   model::ShardShape shape = p.Shape();
   double head_dim = static_cast<double>(m.EffectiveHeadDim());
   OpTimes t = Time(model::LayerOps(m, moe, shape), d, static_cast<double>(p.job.workload.seq_len),
-                   head_dim, s.precision == spec::Precision::kFp8);
+                   head_dim, s.precision == spec::Precision::kFp8, shape.flash_attention);
   LayerCost cost;
   cost.fwd_compute = t.fwd;
   cost.bwd_compute = t.bwd;

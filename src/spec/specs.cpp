@@ -77,8 +77,10 @@ const Schema<ModelSpec>& ModelSchema() {
         .Integer("vocab", &M::vocab, 1, kMaxCount, "", "Vocabulary size (rows of the embedding).",
                  "model-vocab")
         .Choice("activation", &M::activation,
-                {{"swiglu", Activation::kSwiGlu}, {"gelu", Activation::kGelu}},
-                "MLP activation: swiglu (gated, three matrices) or gelu (two matrices).",
+                {{"swiglu", Activation::kSwiGlu},
+                 {"gelu", Activation::kGelu},
+                 {"squared_relu", Activation::kSquaredRelu}},
+                "MLP activation: swiglu (gated, three matrices), gelu or squared_relu (two matrices).",
                 "model-activation")
         .Choice("norm", &M::norm, {{"rmsnorm", Norm::kRmsNorm}, {"layernorm", Norm::kLayerNorm}},
                 "Normalization: rmsnorm (weight only) or layernorm (weight and bias).",
@@ -151,7 +153,12 @@ const Schema<GpuSpec>& GpuSchema() {
                 "gpu-kernel-tables")
         .Number("attention_efficiency_scale", &G::attention_efficiency_scale, 0.1, 10.0, "",
                 "Attention kernels' fraction of peak on this GPU relative to the H100 table.",
-                "gpu-attention-efficiency-scale");
+                "gpu-attention-efficiency-scale")
+        .Number("sustained_compute_fraction", &G::sustained_compute_fraction, 0.1, 1.0, "",
+                "Fraction of the kernel tables' throughput that tensor-core kernels keep over a "
+                "training step (power-limited clocks, back-to-back kernels); fitted per GPU on the "
+                "calibration runs (docs/ACCURACY.md).",
+                "gpu-sustained-compute-fraction");
     return s;
   }();
   return kSchema;
@@ -295,7 +302,12 @@ const Schema<PlanSpec>& PlanSchema() {
                  "userbuffers overlap).")
         .Boolean("dp_overlap", &P::dp_overlap,
                  "Overlap the gradient reduce-scatter with backward and the parameter all-gather "
-                 "with forward (Megatron's overlap_grad_reduce / overlap_param_gather).");
+                 "with forward (Megatron's overlap_grad_reduce / overlap_param_gather).")
+        .Choice("attention_kernel", &P::attention_kernel,
+                std::vector<std::pair<std::string, AttentionKernel>>{
+                    {"flash", AttentionKernel::kFlash}, {"unfused", AttentionKernel::kUnfused}},
+                "Attention kernel: flash (FlashAttention/cuDNN, no s^2 tensors) or unfused (scores "
+                "materialized, as Megatron-LM before flash attention).");
     return s;
   }();
   return kSchema;

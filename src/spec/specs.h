@@ -12,7 +12,7 @@
 
 namespace scaleplan::spec {
 
-enum class Activation { kSwiGlu, kGelu };
+enum class Activation { kSwiGlu, kGelu, kSquaredRelu };
 enum class Norm { kRmsNorm, kLayerNorm };
 enum class PositionEmbedding { kRope, kLearned };
 
@@ -77,6 +77,7 @@ struct GpuSpec {
   double nvlink_bandwidth_bytes_per_s = 0;  // per GPU, per direction
   KernelTables kernel_tables = KernelTables::kSm90;  // measured kernel tables to scale from
   double attention_efficiency_scale = 1.0;  // attention's fraction of peak relative to H100's
+  double sustained_compute_fraction = 1.0;  // of the kernel tables' throughput, in a long run
 };
 
 // One level of the network hierarchy. Tiers are ordered innermost (node) first.
@@ -103,6 +104,7 @@ enum class ZeroMode { kZero0, kZero1, kZero2, kZero3, kFsdp };
 enum class Schedule { kGpipe, k1F1B, kInterleaved, kLlama3, kZbH1 };
 enum class Recompute { kNone, kSelective, kFull };
 enum class CpAlgorithm { kAllGather, kRing };
+enum class AttentionKernel { kFlash, kUnfused };
 enum class Precision { kBf16, kFp8 };
 enum class Dim { kTp, kCp, kPp, kDp };
 
@@ -132,6 +134,7 @@ struct PlanSpec {
   bool trim_edge_stages = false;  // Llama 3: first and last stage carry one layer fewer
   bool tp_comm_overlap = false;  // hide TP collectives behind the layer's GEMMs
   bool dp_overlap = true;        // overlap gradient reduce / parameter gather with compute
+  AttentionKernel attention_kernel = AttentionKernel::kFlash;
 };
 
 struct WorkloadSpec {

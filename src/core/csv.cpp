@@ -1,0 +1,88 @@
+#include "core/csv.h"
+
+#include <fmt/format.h>
+
+namespace scaleplan {
+
+int CsvTable::Column(std::string_view name) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const std::string& CsvTable::Cell(size_t row, std::string_view name) const {
+  static const std::string kEmpty;
+  int c = Column(name);
+  return c < 0 ? kEmpty : rows[row][static_cast<size_t>(c)];
+}
+
+Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin) {
+  CsvTable table;
+  std::vector<std::string> cells;
+  std::string cell;
+  bool quoted = false;
+  bool at_line_start = true;
+  int line = 1;
+  int record_line = 1;
+  auto finish_record = [&]() -> Status {
+    cells.push_back(std::move(cell));
+    cell.clear();
+    bool blank = cells.size() == 1 && cells[0].empty();
+    if (!blank) {
+      if (table.columns.empty()) {
+        table.columns = std::move(cells);
+      } else if (cells.size() != table.columns.size()) {
+        return Status::Parse(fmt::format("{}:{}: expected {} cells, found {}", origin, record_line,
+                                         table.columns.size(), cells.size()));
+      } else {
+        table.rows.push_back(std::move(cells));
+        table.lines.push_back(record_line);
+      }
+    }
+    cells.clear();
+    return Status::Ok();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char ch = text[i];
+    if (at_line_start && !quoted && table.columns.empty() && ch == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+      ++line;
+      continue;
+    }
+    if (at_line_start) record_line = line;
+    at_line_start = false;
+    if (quoted) {
+      if (ch == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          cell += '"';
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (ch == '\n') ++line;
+        cell += ch;
+      }
+      continue;
+    }
+    if (ch == '"' && cell.empty()) {
+      quoted = true;
+    } else if (ch == ',') {
+      cells.push_back(std::move(cell));
+      cell.clear();
+    } else if (ch == '\n') {
+      SP_RETURN_IF_ERROR(finish_record());
+      ++line;
+      at_line_start = true;
+    } else if (ch != '\r') {
+      cell += ch;
+    }
+  }
+  if (quoted) return Status::Parse(fmt::format("{}:{}: unterminated quoted cell", origin, record_line));
+  if (!at_line_start || !cell.empty() || !cells.empty()) SP_RETURN_IF_ERROR(finish_record());
+  if (table.columns.empty()) return Status::Parse(origin + ": no header line");
+  return table;
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,27 @@
+// Reading comma-separated tables: quoted cells ("a, b" and "" for a quote), '#' comment lines
+// before the header, CRLF line ends. The calibration tables and users' own CSV files use it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace scaleplan {
+
+struct CsvTable {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<int> lines;  // 1-based source line of each row, for messages
+
+  int Column(std::string_view name) const;  // -1 when absent
+  // The cell of `row` in column `name`, or "" when the column is absent.
+  const std::string& Cell(size_t row, std::string_view name) const;
+};
+
+// Errors name `origin` and the line: an unterminated quote, or a row whose cell count differs
+// from the header's.
+Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin);
+
+}  // namespace scaleplan

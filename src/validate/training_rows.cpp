@@ -1,0 +1,387 @@
+#include "validate/training_rows.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <map>
+#include <numeric>
+
+#include "core/text.h"
+#include "spec/readers.h"
+
+namespace scaleplan::validate {
+
+namespace {
+
+bool Contains(const std::string& text, std::string_view what) {
+  return ToLower(text).find(ToLower(what)) != std::string::npos;
+}
+
+// The leading number of a cell ("2560*", "44% of peak", "1,024"), or 0.
+double Number(const std::string& cell) {
+  std::string digits;
+  for (char c : cell) {
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
+      digits += c;
+    } else if (c == ',' && !digits.empty()) {
+      continue;
+    } else if (!digits.empty()) {
+      break;
+    }
+  }
+  if (digits.empty()) return 0;
+  Result<double> value = ParseNumber(digits);
+  return value.ok() ? *value : 0;
+}
+
+int64_t Integer(const std::string& cell) { return static_cast<int64_t>(Number(cell)); }
+
+// The cluster a GPU type ran on: the presets are the closest published systems.
+std::string ClusterFor(const std::string& gpu_type, std::string* gpu_override) {
+  if (Contains(gpu_type, "A100")) return "selene";
+  if (Contains(gpu_type, "H100")) return "dgx-h100-ib";
+  if (Contains(gpu_type, "H200")) {
+    *gpu_override = "h200";
+    return "dgx-h100-ib";
+  }
+  if (Contains(gpu_type, "B200") && !Contains(gpu_type, "GB200")) return "dgx-b200-ib";
+  return "";
+}
+
+// A model preset for a name as the sources write it, or "".
+std::string PresetFor(const std::string& name) {
+  std::string n = ToLower(name);
+  std::string compact;
+  for (char c : n) {
+    if (std::isalnum(static_cast<unsigned char>(c))) compact += c;
+  }
+  static const std::vector<std::pair<std::string, std::string>> kNames = {
+      {"llama31405b", "llama3-405b"}, {"llama3405b", "llama3-405b"},
+      {"llama3170b", "llama3-70b"},   {"llama370b", "llama3-70b"},
+      {"llama318b", "llama3-8b"},     {"llama38b", "llama3-8b"},
+      {"llama270b", "llama2-70b"},    {"llama213b", "llama2-13b"},
+      {"llama27b", "llama2-7b"},      {"nemotron4340b", "nemotron4-340b"},
+      {"nemotron415b", "nemotron4-15b"}, {"gpt3175b", "gpt3-175b"},
+      {"nemomegatron", "gpt3-175b"}};
+  for (const auto& [key, preset] : kNames) {
+    if (compact.find(key) != std::string::npos) return preset;
+  }
+  return "";
+}
+
+// "TP=8, PP=9, CP=2" or "Size=405b; TP=8; ..." -> {TP: 8, PP: 9, ...} (keys upper-cased).
+std::map<std::string, std::string> ConfigPairs(const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (const std::string& part : SplitAndTrim(text, text.find(';') != std::string::npos ? ';' : ',')) {
+    size_t eq = part.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = part.substr(0, eq);
+    std::string upper;
+    for (char c : key) {
+      if (!std::isspace(static_cast<unsigned char>(c))) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    std::string value = part.substr(eq + 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
+    out[upper] = value;
+  }
+  return out;
+}
+
+int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& key, int64_t fallback) {
+  auto it = pairs.find(key);
+  if (it == pairs.end()) return fallback;
+  int64_t v = Integer(it->second);
+  return v > 0 ? v : fallback;
+}
+
+// Fills the pipeline fields: schedule from vp, Llama 3-style trimming when the layers only split
+// with it (NeMo's account_for_embedding/loss_in_pipeline_split), the Llama 3 schedule when the
+// micro-batch count is not a multiple of pp.
+std::string SetPipeline(TrainingCase& c, int64_t pp, int64_t vp) {
+  spec::PlanSpec& plan = c.job.plan;
+  plan.pp = pp;
+  plan.vp = vp;
+  int64_t layers = c.job.model.layers;
+  if (pp > 1 && layers % (pp * vp) != 0) {
+    if ((layers + 2) % (pp * vp) == 0) {
+      plan.trim_edge_stages = true;
+      c.assumptions.push_back("first/last stage carry one layer fewer (layers do not split evenly otherwise)");
+    } else {
+      return fmt::format("{} layers do not split over pp {} x vp {}", layers, pp, vp);
+    }
+  }
+  plan.schedule = vp > 1 ? spec::Schedule::kInterleaved : spec::Schedule::k1F1B;
+  return "";
+}
+
+void FixMicrobatchGroup(TrainingCase& c, int64_t gpus) {
+  spec::PlanSpec& plan = c.job.plan;
+  if (plan.schedule != spec::Schedule::kInterleaved) return;
+  int64_t dp = gpus / (plan.tp * plan.cp * plan.pp);
+  int64_t gb = c.job.workload.global_batch;
+  if (dp <= 0 || gb <= 0 || gb % (dp * plan.micro_batch) != 0) return;
+  int64_t m = gb / (dp * plan.micro_batch);
+  if (m % plan.pp == 0) return;
+  plan.schedule = spec::Schedule::kLlama3;
+  plan.pp_microbatch_group = std::gcd(m, plan.pp);
+  c.assumptions.push_back(fmt::format("{} micro-batches are not a multiple of pp {}: interleaved in groups of {}",
+                                      m, plan.pp, plan.pp_microbatch_group));
+}
+
+}  // namespace
+
+std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& options) {
+  std::vector<TrainingCase> out;
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    const std::string& source = t.Cell(i, "source");
+    const std::string& gpu_type = t.Cell(i, "gpu_type");
+    const std::string& precision = t.Cell(i, "precision");
+    if (!options.match.empty() && !Contains(source, options.match) && !Contains(t.Cell(i, "model"), options.match)) continue;
+    if (!options.gpu_filter.empty() && !Contains(gpu_type, options.gpu_filter)) continue;
+    if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter)) continue;
+    TrainingCase c;
+    c.line = t.lines[i];
+    std::string model_name = t.Cell(i, "model");
+    int64_t gpus = Integer(t.Cell(i, "num_gpus"));
+    c.label = fmt::format("{} on {} {}", model_name, gpus, gpu_type);
+    auto skip = [&](std::string reason) {
+      c.skipped = std::move(reason);
+      out.push_back(c);
+    };
+    if (Contains(model_name, "SFT") || Contains(model_name, "LoRA")) {
+      skip("fine-tuning (SFT/LoRA) is not modeled");
+      continue;
+    }
+    std::string gpu_override;
+    std::string cluster = ClusterFor(gpu_type, &gpu_override);
+    if (cluster.empty()) {
+      skip("no cluster preset for GPU type " + gpu_type);
+      continue;
+    }
+    Result<spec::ClusterSpec> cl = spec::LoadCluster(cluster);
+    if (!cl.ok()) {
+      skip(cl.status().message());
+      continue;
+    }
+    c.job.cluster = *cl;
+    if (!gpu_override.empty()) c.job.cluster.gpu = *spec::LoadGpu(gpu_override);
+    c.assumptions.push_back("cluster " + cluster);
+    c.job.gpus = gpus;
+
+    int64_t seq = Integer(t.Cell(i, "seq_len"));
+    // Architecture from the row when it has one, else from a preset of the same name.
+    int64_t layers = Integer(t.Cell(i, "layers")), hidden = Integer(t.Cell(i, "hidden")),
+            heads = Integer(t.Cell(i, "heads"));
+    if (layers > 0 && hidden > 0 && heads > 0) {
+      bool llama = Contains(model_name, "llama");
+      bool nemotron = Contains(model_name, "nemotron");
+      std::string base = llama ? "llama3-8b" : nemotron ? "nemotron4-15b" : "gpt3-175b";
+      c.job.model = *spec::LoadModel(base);
+      c.job.model.name = model_name;
+      c.job.model.layers = layers;
+      c.job.model.hidden = hidden;
+      c.job.model.heads = heads;
+      c.job.model.head_dim = 0;
+      c.job.model.kv_heads = Integer(t.Cell(i, "kv_heads"));
+      int64_t ffn = Integer(t.Cell(i, "ffn_hidden"));
+      if (ffn == 0 && llama) {
+        skip("ffn_hidden not given for a SwiGLU model");
+        continue;
+      }
+      c.job.model.ffn_hidden = ffn > 0 ? ffn : 4 * hidden;
+      if (ffn == 0) c.assumptions.push_back("ffn_hidden = 4h");
+      int64_t vocab = Integer(t.Cell(i, "vocab"));
+      if (vocab > 0) c.job.model.vocab = vocab;
+      if (c.job.model.position_embedding == spec::PositionEmbedding::kLearned) {
+        c.job.model.max_position_embeddings = std::max<int64_t>(seq, 2048);
+      }
+      c.assumptions.push_back("architecture style of " + base);
+    } else {
+      std::string preset = PresetFor(model_name);
+      if (preset.empty()) {
+        skip("architecture not given and no preset named like " + model_name);
+        continue;
+      }
+      c.job.model = *spec::LoadModel(preset);
+      c.assumptions.push_back("architecture of preset " + preset);
+    }
+
+    spec::PlanSpec& plan = c.job.plan;
+    plan = spec::PlanSpec{};
+    plan.tp = std::max<int64_t>(1, Integer(t.Cell(i, "tp")));
+    plan.cp = std::max<int64_t>(1, Integer(t.Cell(i, "cp")));
+    int64_t pp = std::max<int64_t>(1, Integer(t.Cell(i, "pp")));
+    int64_t vp = std::max<int64_t>(1, Integer(t.Cell(i, "vp")));
+    if (t.Cell(i, "tp").empty() || t.Cell(i, "pp").empty()) {
+      skip("parallel configuration (tp, pp) not given");
+      continue;
+    }
+    plan.micro_batch = Integer(t.Cell(i, "micro_batch"));
+    if (plan.micro_batch <= 0) {
+      plan.micro_batch = 1;
+      c.assumptions.push_back("micro-batch 1");
+    }
+    plan.precision = Contains(precision, "FP8") ? spec::Precision::kFp8 : spec::Precision::kBf16;
+    const std::string& recompute = t.Cell(i, "recompute");
+    plan.recompute = Contains(recompute, "full") ? spec::Recompute::kFull
+                     : Contains(recompute, "selective") ? spec::Recompute::kSelective
+                                                        : spec::Recompute::kNone;
+    bool sc21 = Contains(source, "SC21");
+    if (sc21 && recompute.empty()) {
+      plan.recompute = spec::Recompute::kFull;  // the paper trains every model with it (section 5)
+      c.assumptions.push_back("full recomputation");
+    }
+    if (sc21) {
+      // Megatron-LM in 2021: no distributed optimizer, no sequence parallelism, data-parallel
+      // all-reduce after the backward pass.
+      plan.zero = spec::ZeroMode::kZero0;
+      plan.sequence_parallel = false;
+      plan.dp_overlap = false;
+      plan.attention_kernel = spec::AttentionKernel::kUnfused;
+      c.assumptions.push_back("2021 Megatron-LM: ZeRO 0, no SP, no DP overlap, unfused attention");
+    } else {
+      plan.zero = spec::ZeroMode::kZero1;
+      plan.sequence_parallel = plan.tp > 1;
+      plan.tp_comm_overlap = plan.tp > 1;
+      c.assumptions.push_back("distributed optimizer, SP, TP and DP overlap (Megatron-Core defaults of the recipes)");
+    }
+    c.job.workload.seq_len = seq;
+    c.job.workload.global_batch = Integer(t.Cell(i, "global_batch"));
+    if (c.job.workload.global_batch <= 0) {
+      int64_t tokens = Integer(t.Cell(i, "tokens_per_batch"));
+      if (tokens > 0 && seq > 0) c.job.workload.global_batch = tokens / seq;
+    }
+    if (seq <= 0 || c.job.workload.global_batch <= 0) {
+      skip("sequence length or global batch not given");
+      continue;
+    }
+    std::string problem = SetPipeline(c, pp, vp);
+    if (!problem.empty()) {
+      skip(problem);
+      continue;
+    }
+    FixMicrobatchGroup(c, gpus);
+
+    double tokens_per_s = Number(t.Cell(i, "tokens_per_s_per_gpu"));
+    double tflops = Number(t.Cell(i, "tflops_per_gpu"));
+    if (tokens_per_s > 0) {
+      c.metric = "tokens_per_s_per_gpu";
+      c.measured = tokens_per_s;
+    } else if (tflops > 0) {
+      c.metric = "tflops_per_gpu";
+      c.measured = tflops;
+      c.formula = sc21 ? FlopsFormula::kSc21 : FlopsFormula::kMegatron;
+    } else {
+      skip("no measured tokens/s/GPU or TFLOP/s/GPU");
+      continue;
+    }
+    c.label = fmt::format("{} on {} {} (TP {} CP {} PP {} VP {})", model_name, gpus, gpu_type, plan.tp,
+                          plan.cp, pp, vp);
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
+  std::vector<TrainingCase> out;
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    const std::string& title = t.Cell(i, "table_title");
+    const std::string& gpu_type = t.Cell(i, "gpu_type");
+    const std::string& precision = t.Cell(i, "precision");
+    if (!options.match.empty() && !Contains(title, options.match)) continue;
+    if (!options.gpu_filter.empty() && !Contains(gpu_type, options.gpu_filter)) continue;
+    if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter)) continue;
+    TrainingCase c;
+    c.line = t.lines[i];
+    int64_t gpus = Integer(t.Cell(i, "num_gpus"));
+    c.label = fmt::format("{}, {} GPUs", title, gpus);
+    auto skip = [&](std::string reason) {
+      c.skipped = std::move(reason);
+      out.push_back(c);
+    };
+    if (Contains(title, "finetuning")) {
+      skip("fine-tuning (SFT/LoRA) is not modeled");
+      continue;
+    }
+    if (Contains(title, "maxtext") || Contains(title, "paxml")) {
+      skip("JAX (MaxText/Paxml) FSDP recipes are not modeled");
+      continue;
+    }
+    std::string preset = PresetFor(title);
+    if (preset.empty()) {
+      skip("no architecture preset for this model");
+      continue;
+    }
+    std::string config = t.Cell(i, "title_config").empty() ? t.Cell(i, "config_table_row") : t.Cell(i, "title_config");
+    std::map<std::string, std::string> kv = ConfigPairs(config);
+    if (!kv.count("TP") || !kv.count("PP")) {
+      skip("parallel configuration not given");
+      continue;
+    }
+    std::string gpu_override;
+    std::string cluster = ClusterFor(gpu_type, &gpu_override);
+    if (cluster.empty()) {
+      skip("no cluster preset for GPU type " + gpu_type);
+      continue;
+    }
+    c.job.cluster = *spec::LoadCluster(cluster);
+    if (!gpu_override.empty()) c.job.cluster.gpu = *spec::LoadGpu(gpu_override);
+    c.assumptions.push_back("cluster " + cluster);
+    c.job.model = *spec::LoadModel(preset);
+    c.assumptions.push_back("architecture of preset " + preset);
+    c.job.gpus = gpus;
+
+    spec::PlanSpec& plan = c.job.plan;
+    plan.tp = Get(kv, "TP", 1);
+    plan.cp = Get(kv, "CP", 1);
+    int64_t pp = Get(kv, "PP", 1);
+    int64_t vp = Get(kv, "VP", 1);
+    plan.micro_batch = Get(kv, "MBS", 1);
+    // Small-scale rows run a shortened model; the source records the overrides.
+    if (Integer(t.Cell(i, "layers_override")) > 0) c.job.model.layers = Integer(t.Cell(i, "layers_override"));
+    if (!t.Cell(i, "tp_override").empty()) plan.tp = std::max<int64_t>(1, Integer(t.Cell(i, "tp_override")));
+    if (!t.Cell(i, "pp_override").empty()) pp = std::max<int64_t>(1, Integer(t.Cell(i, "pp_override")));
+    if (!t.Cell(i, "vp_override").empty()) vp = std::max<int64_t>(1, Integer(t.Cell(i, "vp_override")));
+    if (!t.Cell(i, "cp_override").empty()) plan.cp = std::max<int64_t>(1, Integer(t.Cell(i, "cp_override")));
+    if (kv.count("LAYERS") && Integer(t.Cell(i, "layers_override")) == 0) c.job.model.layers = Get(kv, "LAYERS", c.job.model.layers);
+    int64_t seq = Get(kv, "SEQLEN", Get(kv, "SEQ", 0));
+    if (seq == 0) {
+      seq = Contains(preset, "llama3") ? 8192 : Contains(preset, "nemotron") ? 4096 : 2048;
+      c.assumptions.push_back(fmt::format("sequence {} (the recipe family's)", seq));
+    }
+    c.job.workload.seq_len = seq;
+    int64_t dp = gpus / std::max<int64_t>(1, plan.tp * plan.cp * pp);
+    int64_t gbs = Integer(t.Cell(i, "gbs_override"));
+    if (gbs == 0) gbs = Get(kv, "GBS", 0);
+    if (gbs == 0 && kv.count("GA")) gbs = Get(kv, "GA", 1) * plan.micro_batch * dp;
+    if (gbs == 0) {
+      skip("global batch not given");
+      continue;
+    }
+    c.job.workload.global_batch = gbs;
+    plan.precision = spec::Precision::kBf16;
+    if (Contains(precision, "FP8")) plan.precision = spec::Precision::kFp8;
+    plan.zero = spec::ZeroMode::kZero1;
+    plan.sequence_parallel = plan.tp > 1;
+    plan.tp_comm_overlap = plan.tp > 1;
+    c.assumptions.push_back("distributed optimizer, SP, TP and DP overlap (NeMo recipe defaults)");
+    std::string problem = SetPipeline(c, pp, vp);
+    if (!problem.empty()) {
+      skip(problem);
+      continue;
+    }
+    FixMicrobatchGroup(c, gpus);
+    c.metric = "tokens_per_s_per_gpu";
+    c.measured = Number(t.Cell(i, "tokens_per_s_per_gpu_derived"));
+    if (c.measured <= 0) {
+      skip("no measured tokens/s/GPU");
+      continue;
+    }
+    c.label = fmt::format("{}, {} GPUs (TP {} CP {} PP {} VP {}, GBS {})", title.substr(0, title.find(" (")), gpus,
+                          plan.tp, plan.cp, pp, vp, gbs);
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace scaleplan::validate

@@ -1,0 +1,182 @@
+#include "validate/validate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "collective/nccl_tests.h"
+#include "core/csv.h"
+#include "model/model.h"
+#include "plan/plan.h"
+#include "sim/analytical.h"
+#include "spec/readers.h"
+#include "validate/training_rows.h"
+
+namespace scaleplan::validate {
+
+namespace {
+
+std::vector<double> Ranks(const std::vector<double>& v) {
+  std::vector<size_t> order(v.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> ranks(v.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    double rank = (static_cast<double>(i) + static_cast<double>(j)) / 2.0 + 1.0;
+    for (size_t k = i; k <= j; ++k) ranks[order[k]] = rank;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+// SC21 eq. (3): F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) FLOP per step (with recomputation).
+double Sc21FlopsPerStep(const spec::ModelSpec& m, double batch, double seq) {
+  double l = static_cast<double>(m.layers), h = static_cast<double>(m.hidden),
+         v = static_cast<double>(m.vocab);
+  return 96.0 * batch * seq * l * h * h * (1.0 + seq / (6.0 * h) + v / (16.0 * l * h));
+}
+
+Row RunCase(TrainingCase c, const Options& options) {
+  if (options.sustained_compute_fraction > 0) {
+    c.job.cluster.gpu.sustained_compute_fraction = options.sustained_compute_fraction;
+  }
+  Row row;
+  row.line = c.line;
+  row.label = c.label;
+  row.metric = c.metric;
+  row.measured = c.measured;
+  row.assumptions = c.assumptions;
+  row.skipped = c.skipped;
+  if (!row.skipped.empty()) return row;
+  Result<plan::Plan> p = plan::BuildPlan(c.job);
+  if (!p.ok()) {
+    row.skipped = "plan rejected: " + p.status().message();
+    return row;
+  }
+  Result<sim::StepResult> step = sim::Evaluate(*p);
+  if (!step.ok()) {
+    row.skipped = step.status().message();
+    return row;
+  }
+  if (c.metric == "tokens_per_s_per_gpu") {
+    row.predicted = step->tokens_per_s_per_gpu;
+  } else {
+    double flops_per_step = 0;
+    double tokens = static_cast<double>(p->TokensPerStep());
+    if (c.formula == FlopsFormula::kSc21) {
+      flops_per_step = Sc21FlopsPerStep(c.job.model, static_cast<double>(p->global_batch),
+                                        static_cast<double>(c.job.workload.seq_len));
+    } else {
+      flops_per_step = model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len).per_token_noncausal * tokens;
+    }
+    row.predicted = flops_per_step / step->step_time_s / static_cast<double>(p->gpus) / 1e12;
+  }
+  row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
+  return row;
+}
+
+Result<FileReport> ValidateNcclTests(const std::string& text, const std::string& origin,
+                                     const Options& options) {
+  SP_ASSIGN_OR_RETURN(collective::NcclTestsRun run, collective::ParseNcclTests(text, origin));
+  SP_ASSIGN_OR_RETURN(spec::ClusterSpec cluster, spec::LoadCluster(options.nccl_cluster));
+  FileReport report;
+  report.path = origin;
+  report.kind = "nccl-tests";
+  if (run.ranks > cluster.CapacityGpus()) {
+    return Status::Invalid(fmt::format("{}: {} ranks do not fit cluster {} ({} GPUs) (allowed: a "
+                                       "cluster with at least {} GPUs, --cluster)",
+                                       origin, run.ranks, cluster.name, cluster.CapacityGpus(), run.ranks));
+  }
+  collective::GroupShape group = collective::ConsecutiveGroup(run.ranks, cluster);
+  for (const collective::NcclTestsPoint& point : run.points) {
+    Row row;
+    row.label = fmt::format("{} {} ranks, {:.0f} bytes", collective::OpName(run.op), run.ranks, point.bytes);
+    row.metric = "time_s";
+    row.measured = point.time_s;
+    double bytes = point.bytes;
+    // nccl-tests' size is the whole buffer: all-gather's output, reduce-scatter's input, the
+    // all-reduce buffer; all-to-all sends size bytes in total per rank.
+    row.predicted = collective::Estimate(cluster, group, run.op, bytes).seconds;
+    row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
+    row.assumptions.push_back("cluster " + cluster.name);
+    report.rows.push_back(row);
+  }
+  report.summary = Summarize(report.rows);
+  return report;
+}
+
+}  // namespace
+
+double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() < 3 || a.size() != b.size()) return 0;
+  std::vector<double> ra = Ranks(a), rb = Ranks(b);
+  double n = static_cast<double>(a.size());
+  double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n;
+  double mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
+  double cov = 0, va = 0, vb = 0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    cov += (ra[i] - ma) * (rb[i] - mb);
+    va += (ra[i] - ma) * (ra[i] - ma);
+    vb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  if (va == 0 || vb == 0) return 0;
+  return cov / std::sqrt(va * vb);
+}
+
+Summary Summarize(const std::vector<Row>& rows) {
+  Summary s;
+  std::vector<double> predicted, measured;
+  double total = 0;
+  for (const Row& r : rows) {
+    if (!r.skipped.empty()) {
+      ++s.skipped;
+      continue;
+    }
+    ++s.modeled;
+    total += std::fabs(r.error_pct);
+    s.max_abs_error_pct = std::max(s.max_abs_error_pct, std::fabs(r.error_pct));
+    predicted.push_back(r.predicted);
+    measured.push_back(r.measured);
+  }
+  if (s.modeled > 0) s.mean_abs_error_pct = total / s.modeled;
+  s.spearman = Spearman(predicted, measured);
+  return s;
+}
+
+Result<FileReport> ValidateText(const std::string& text, const std::string& origin, const Options& options) {
+  if (text.find("_perf") != std::string::npos && text.find("nThread") != std::string::npos) {
+    return ValidateNcclTests(text, origin, options);
+  }
+  SP_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, origin));
+  FileReport report;
+  report.path = origin;
+  std::vector<TrainingCase> cases;
+  if (table.Column("table_title") >= 0 && table.Column("tokens_per_s_per_gpu_derived") >= 0) {
+    report.kind = "dgxc";
+    cases = DgxcCases(table, options);
+  } else if (table.Column("model") >= 0 && table.Column("tokens_per_s_per_gpu") >= 0 &&
+             table.Column("tp") >= 0) {
+    report.kind = "common";
+    cases = CommonSchemaCases(table, options);
+  } else {
+    return Status::Invalid(fmt::format(
+        "{}: columns {} match no known schema (allowed: the common training schema with model, tp, "
+        "tokens_per_s_per_gpu, ...; dgxc.csv with table_title, tokens_per_s_per_gpu_derived; or an "
+        "nccl-tests output)",
+        origin, table.columns.size() > 6 ? "(" + std::to_string(table.columns.size()) + " columns)" : "given"));
+  }
+  for (const TrainingCase& c : cases) report.rows.push_back(RunCase(c, options));
+  report.summary = Summarize(report.rows);
+  return report;
+}
+
+Result<FileReport> ValidateFile(const std::string& path, const Options& options) {
+  SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
+  return ValidateText(text, path, options);
+}
+
+}  // namespace scaleplan::validate

@@ -1,0 +1,69 @@
+// Validation of the performance model against measured runs.
+//
+// Training tables (the calibration schemas of shared/calibration/README.md, or users' own files in
+// the same schemas): each row becomes a job (model, cluster, plan), is simulated, and its
+// prediction is compared with the measured metric: tokens/s/GPU where the row has it, otherwise
+// TFLOP/s/GPU under the source's own FLOP formula (SC21: 96 B s l h^2 (1 + s/6h + V/16lh) per
+// step, counting recomputation; Megatron-Core: 6N + 12 L q s per token). Every assumption a row
+// needed (the cluster it ran on, a micro-batch size the source does not print, ...) is listed with
+// it; rows that cannot be modeled are listed with the reason, never dropped.
+// nccl-tests outputs: every size of the run is predicted by the collective model on a cluster
+// (default: one node of the given GPU) and compared on time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "spec/specs.h"
+
+namespace scaleplan::validate {
+
+struct Row {
+  int line = 0;                     // source line
+  std::string label;                // e.g. "Llama 3.1 70b BF16, 1024 GPUs"
+  std::string metric;               // "tokens_per_s_per_gpu", "tflops_per_gpu" or "time_s"
+  double predicted = 0;
+  double measured = 0;
+  double error_pct = 0;             // 100 * (predicted - measured) / measured
+  std::vector<std::string> assumptions;
+  std::string skipped;              // why the row was not modeled; empty when it was
+};
+
+struct Summary {
+  int modeled = 0;
+  int skipped = 0;
+  double mean_abs_error_pct = 0;
+  double max_abs_error_pct = 0;
+  double spearman = 0;              // rank correlation of predicted and measured; 0 if < 3 rows
+};
+
+struct FileReport {
+  std::string path;
+  std::string kind;                 // "common", "dgxc", "nccl-tests"
+  std::vector<Row> rows;
+  Summary summary;
+};
+
+struct Options {
+  // Keep only rows whose GPU type contains this text and, for training tables, whose precision
+  // matches (empty: all).
+  std::string gpu_filter;
+  std::string precision_filter;
+  // Keep only rows whose source (or table title) contains this text, e.g. "Table 1" (empty: all).
+  std::string match;
+  // Cluster for nccl-tests files (default: a single node of h200).
+  std::string nccl_cluster = "h200-node";
+  // When > 0, replaces every row's gpu.sustained_compute_fraction (for fitting it).
+  double sustained_compute_fraction = 0;
+};
+
+Result<FileReport> ValidateFile(const std::string& path, const Options& options);
+Result<FileReport> ValidateText(const std::string& text, const std::string& origin, const Options& options);
+
+// Spearman rank correlation with average ranks for ties.
+double Spearman(const std::vector<double>& a, const std::vector<double>& b);
+
+Summary Summarize(const std::vector<Row>& rows);
+
+}  // namespace scaleplan::validate
