@@ -67,28 +67,38 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     cmd->app->add_option("--output,-o", cmd->output,
                          "Write the report to FILE (atomically) instead of stdout");
   }
-  plan_cmd.app->add_flag("--ops", plan_cmd.ops, "Add the per-op table (FLOPs, bytes, saved activations)");
+  plan_cmd.app->add_flag("--ops", plan_cmd.ops,
+                         "Add the per-op table (FLOPs, bytes, saved activations)");
 
   CLI::App* presets_cmd = app.add_subcommand("presets", "List the embedded presets, one line each");
   bool presets_json = false;
   presets_cmd->add_flag("--json", presets_json, "Print as JSON");
 
   CLI::App* validate_cmd = app.add_subcommand(
-      "validate", "Compare predictions with measured runs (training CSV files, nccl-tests outputs)");
+      "validate",
+      "Compare predictions with measured runs (training CSV files, nccl-tests outputs)");
   std::vector<std::string> validate_files;
   validate::Options validate_options;
   bool validate_json = false;
   bool validate_verbose = false;
-  validate_cmd->add_option("files", validate_files, "CSV files in a calibration schema, or nccl-tests outputs")
+  validate_cmd
+      ->add_option("files", validate_files,
+                   "CSV files in a calibration schema, or nccl-tests outputs")
       ->required();
-  validate_cmd->add_option("--gpu-type", validate_options.gpu_filter, "Keep rows whose GPU type contains TEXT (e.g. H100)");
-  validate_cmd->add_option("--precision", validate_options.precision_filter, "Keep rows whose precision contains TEXT (e.g. BF16)");
-  validate_cmd->add_option("--match", validate_options.match, "Keep rows whose source or title contains TEXT (e.g. 'Table 1')");
-  validate_cmd->add_option("--cluster", validate_options.nccl_cluster, "Cluster preset or file for nccl-tests outputs (default h200-node)");
-  validate_cmd->add_option("--sustained-compute-fraction", validate_options.sustained_compute_fraction,
+  validate_cmd->add_option("--gpu-type", validate_options.gpu_filter,
+                           "Keep rows whose GPU type contains TEXT (e.g. H100)");
+  validate_cmd->add_option("--precision", validate_options.precision_filter,
+                           "Keep rows whose precision contains TEXT (e.g. BF16)");
+  validate_cmd->add_option("--match", validate_options.match,
+                           "Keep rows whose source or title contains TEXT (e.g. 'Table 1')");
+  validate_cmd->add_option("--cluster", validate_options.nccl_cluster,
+                           "Cluster preset or file for nccl-tests outputs (default h200-node)");
+  validate_cmd->add_option("--sustained-compute-fraction",
+                           validate_options.sustained_compute_fraction,
                            "Override every row's gpu.sustained_compute_fraction (to refit it)");
   validate_cmd->add_flag("--json", validate_json, "Print the machine-readable report");
-  validate_cmd->add_flag("--verbose", validate_verbose, "List skipped rows and every row's assumptions");
+  validate_cmd->add_flag("--verbose", validate_verbose,
+                         "List skipped rows and every row's assumptions");
 
   CLI::App* spec_cmd =
       app.add_subcommand("spec", "Print the reference of every input key (Markdown)");

@@ -9,22 +9,32 @@ namespace scaleplan::collective {
 
 std::string_view OpName(Op op) {
   switch (op) {
-    case Op::kAllReduce: return "all-reduce";
-    case Op::kAllGather: return "all-gather";
-    case Op::kReduceScatter: return "reduce-scatter";
-    case Op::kAllToAll: return "all-to-all";
-    case Op::kSendRecv: return "send-recv";
+    case Op::kAllReduce:
+      return "all-reduce";
+    case Op::kAllGather:
+      return "all-gather";
+    case Op::kReduceScatter:
+      return "reduce-scatter";
+    case Op::kAllToAll:
+      return "all-to-all";
+    case Op::kSendRecv:
+      return "send-recv";
   }
   return "?";
 }
 
 std::string_view AlgorithmName(Algorithm a) {
   switch (a) {
-    case Algorithm::kNone: return "none";
-    case Algorithm::kRing: return "ring";
-    case Algorithm::kTree: return "tree";
-    case Algorithm::kNvls: return "nvls";
-    case Algorithm::kDirect: return "direct";
+    case Algorithm::kNone:
+      return "none";
+    case Algorithm::kRing:
+      return "ring";
+    case Algorithm::kTree:
+      return "tree";
+    case Algorithm::kNvls:
+      return "nvls";
+    case Algorithm::kDirect:
+      return "direct";
   }
   return "?";
 }
@@ -36,7 +46,8 @@ GroupShape ShapeOf(const topology::GroupPlacement& p, const spec::ClusterSpec& c
   g.members_per_group.resize(cluster.tiers.size());
   for (size_t t = 0; t < cluster.tiers.size(); ++t) {
     // Members spread evenly over the tier-t groups they touch (exact when sizes divide).
-    g.members_per_group[t] = std::max<int64_t>(1, p.size / std::max<int64_t>(1, p.groups_at_tier[t]));
+    g.members_per_group[t] =
+        std::max<int64_t>(1, p.size / std::max<int64_t>(1, p.groups_at_tier[t]));
   }
   return g;
 }
@@ -55,7 +66,9 @@ GroupShape ConsecutiveGroup(int64_t n, const spec::ClusterSpec& cluster) {
 
 namespace {
 
-double TierEfficiency(size_t tier) { return tier == 0 ? kNvlinkBusEfficiency : kNetworkBusEfficiency; }
+double TierEfficiency(size_t tier) {
+  return tier == 0 ? kNvlinkBusEfficiency : kNetworkBusEfficiency;
+}
 
 // Per-rank bandwidth of a multi-channel ring over the group (see collective.h).
 double RingBandwidth(const spec::ClusterSpec& c, const GroupShape& g) {
@@ -64,7 +77,8 @@ double RingBandwidth(const spec::ClusterSpec& c, const GroupShape& g) {
   for (int t = 1; t <= g.span_tier; ++t) {
     const spec::TierSpec& tier = c.tiers[static_cast<size_t>(t)];
     double carriers = static_cast<double>(g.members_per_group[static_cast<size_t>(t - 1)]);
-    bw = std::min(bw, kNetworkBusEfficiency * tier.bandwidth_bytes_per_s * carriers / tier.oversubscription);
+    bw = std::min(
+        bw, kNetworkBusEfficiency * tier.bandwidth_bytes_per_s * carriers / tier.oversubscription);
   }
   return bw;
 }
@@ -84,10 +98,12 @@ Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double byt
     double worst = 0;
     for (int t = 0; t <= g.span_tier; ++t) {
       const spec::TierSpec& tier = c.tiers[static_cast<size_t>(t)];
-      double inside = t == 0 ? 1.0 : static_cast<double>(g.members_per_group[static_cast<size_t>(t - 1)]);
+      double inside =
+          t == 0 ? 1.0 : static_cast<double>(g.members_per_group[static_cast<size_t>(t - 1)]);
       double share = bytes * (t == 0 ? (static_cast<double>(g.members_per_group[0]) - 1.0) / n
                                      : (n - inside) / n);
-      double bw = TierEfficiency(static_cast<size_t>(t)) * tier.bandwidth_bytes_per_s / tier.oversubscription;
+      double bw = TierEfficiency(static_cast<size_t>(t)) * tier.bandwidth_bytes_per_s /
+                  tier.oversubscription;
       worst = std::max(worst, share / bw);
     }
     return {kCollectiveBaseS + (n - 1) * alpha + worst, Algorithm::kDirect};
@@ -113,8 +129,9 @@ Cost SendRecv(const spec::ClusterSpec& c, const GroupShape& g, double bytes) {
   if (g.size <= 1 || bytes <= 0) return {};
   size_t t = static_cast<size_t>(std::max(g.span_tier, 0));
   const spec::TierSpec& tier = c.tiers[t];
-  return {kSendRecvBaseS + tier.latency_s + bytes / (TierEfficiency(t) * tier.bandwidth_bytes_per_s),
-          Algorithm::kDirect};
+  return {
+      kSendRecvBaseS + tier.latency_s + bytes / (TierEfficiency(t) * tier.bandwidth_bytes_per_s),
+      Algorithm::kDirect};
 }
 
 }  // namespace scaleplan::collective

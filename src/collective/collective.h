@@ -55,8 +55,8 @@ std::string_view AlgorithmName(Algorithm algorithm);
 // A group as the cost model sees it.
 struct GroupShape {
   int64_t size = 1;
-  int span_tier = -1;                       // highest tier crossed; -1 for one rank
-  std::vector<int64_t> members_per_group;   // m_t for every tier t
+  int span_tier = -1;                      // highest tier crossed; -1 for one rank
+  std::vector<int64_t> members_per_group;  // m_t for every tier t
 };
 
 GroupShape ShapeOf(const topology::GroupPlacement& placement, const spec::ClusterSpec& cluster);

@@ -75,15 +75,17 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     }
     if (!std::isdigit(static_cast<unsigned char>(t[0][0]))) continue;
     if (t.size() < 8) {
-      return Status::Parse(fmt::format("{}:{}: expected size, count, type, redop, root, time, algbw, "
-                                       "busbw columns, found {} fields",
-                                       origin, line_no, t.size()));
+      return Status::Parse(
+          fmt::format("{}:{}: expected size, count, type, redop, root, time, algbw, "
+                      "busbw columns, found {} fields",
+                      origin, line_no, t.size()));
     }
     Result<double> bytes = ParseNumber(t[0]);
     Result<double> time_us = ParseNumber(t[5]);
     Result<double> busbw = ParseNumber(t[7]);
     if (!bytes.ok() || !time_us.ok() || !busbw.ok() || *time_us <= 0) {
-      return Status::Parse(fmt::format("{}:{}: size, time or busbw is not a positive number", origin, line_no));
+      return Status::Parse(
+          fmt::format("{}:{}: size, time or busbw is not a positive number", origin, line_no));
     }
     // nccl-tests prints every row twice in some logs (the summary repeats the table): keep one.
     if (!run.points.empty() && run.points.back().bytes >= *bytes) {

@@ -14,16 +14,16 @@
 namespace scaleplan::collective {
 
 struct NcclTestsPoint {
-  double bytes = 0;       // the "size" column: total buffer size as nccl-tests defines it
-  double time_s = 0;      // out-of-place time
+  double bytes = 0;   // the "size" column: total buffer size as nccl-tests defines it
+  double time_s = 0;  // out-of-place time
   double busbw_bytes_per_s = 0;
 };
 
 struct NcclTestsRun {
   std::string origin;
   Op op = Op::kAllReduce;
-  int64_t ranks = 0;      // "# Rank" lines, else nThread * nGpus
-  int64_t nodes = 1;      // distinct host names of the rank lines
+  int64_t ranks = 0;  // "# Rank" lines, else nThread * nGpus
+  int64_t nodes = 1;  // distinct host names of the rank lines
   std::vector<NcclTestsPoint> points;
 };
 

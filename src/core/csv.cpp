@@ -79,7 +79,8 @@ Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin) {
       cell += ch;
     }
   }
-  if (quoted) return Status::Parse(fmt::format("{}:{}: unterminated quoted cell", origin, record_line));
+  if (quoted)
+    return Status::Parse(fmt::format("{}:{}: unterminated quoted cell", origin, record_line));
   if (!at_line_start || !cell.empty() || !cells.empty()) SP_RETURN_IF_ERROR(finish_record());
   if (table.columns.empty()) return Status::Parse(origin + ": no header line");
   return table;

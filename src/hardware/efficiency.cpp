@@ -15,9 +15,9 @@ namespace scaleplan::hardware {
 
 namespace {
 
-constexpr int kMs = 7;  // log2 m = 8..14
-constexpr int kNs = 5;  // log2 n, k = 8..12
-constexpr int kSeqs = 6;  // log2 key length = 9..14
+constexpr int kMs = 7;        // log2 m = 8..14
+constexpr int kNs = 5;        // log2 n, k = 8..12
+constexpr int kSeqs = 6;      // log2 key length = 9..14
 constexpr int kHeadDims = 3;  // 64, 128, 256
 
 double Clamp(double v, double lo, double hi) { return std::min(std::max(v, lo), hi); }
@@ -56,15 +56,15 @@ Result<std::shared_ptr<const EfficiencyGrids>> BuildGrids(const std::string& dev
   }
   for (bool s : seen) {
     if (!s) {
-      return Status::NotFound(
-          fmt::format("GEMM table {} {} is incomplete in data/calibration/xla_gemm.csv", device_key, dtype));
+      return Status::NotFound(fmt::format(
+          "GEMM table {} {} is incomplete in data/calibration/xla_gemm.csv", device_key, dtype));
     }
   }
 
   SP_ASSIGN_OR_RETURN(CsvTable attn, EmbeddedTable("attention_h100.csv"));
   int c_impl = attn.Column("implementation"), c_dir = attn.Column("direction"),
-      c_causal = attn.Column("causal"), c_hd = attn.Column("head_dim"), c_seq = attn.Column("seq_len"),
-      c_t = attn.Column("tflops");
+      c_causal = attn.Column("causal"), c_hd = attn.Column("head_dim"),
+      c_seq = attn.Column("seq_len"), c_t = attn.Column("tflops");
   constexpr double kH100Peak = 989.4e12;  // the table's GPU; efficiencies are fractions of it
   // FA2 forward and forward+backward, for the implied backward efficiency.
   std::array<double, 2 * kHeadDims * kSeqs> fa2_fwd{}, fa2_fb{};
@@ -84,9 +84,11 @@ Result<std::shared_ptr<const EfficiencyGrids>> BuildGrids(const std::string& dev
       for (int is = 0; is < kSeqs; ++is) {
         size_t at = static_cast<size_t>((causal * kHeadDims + hd) * kSeqs + is);
         // Head dim 256 has no forward+backward row: use 128's backward efficiency.
-        size_t src = fa2_fb[at] > 0 ? at : static_cast<size_t>((causal * kHeadDims + 1) * kSeqs + is);
+        size_t src =
+            fa2_fb[at] > 0 ? at : static_cast<size_t>((causal * kHeadDims + 1) * kSeqs + is);
         if (fa2_fb[src] <= 0 || fa2_fwd[src] <= 0 || grids->attn_fwd[at] <= 0) {
-          return Status::NotFound("attention table is incomplete in data/calibration/attention_h100.csv");
+          return Status::NotFound(
+              "attention table is incomplete in data/calibration/attention_h100.csv");
         }
         grids->attn_bwd[at] = 2.5 / (3.5 / fa2_fb[src] - 1.0 / fa2_fwd[src]);
       }
@@ -103,7 +105,8 @@ Result<std::shared_ptr<const EfficiencyGrids>> CachedGrids(const std::string& de
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  SP_ASSIGN_OR_RETURN(std::shared_ptr<const EfficiencyGrids> grids, BuildGrids(device_key, dtype, peak));
+  SP_ASSIGN_OR_RETURN(std::shared_ptr<const EfficiencyGrids> grids,
+                      BuildGrids(device_key, dtype, peak));
   cache[key] = grids;
   return grids;
 }
@@ -180,7 +183,8 @@ double DeviceModel::AttentionForwardEfficiency(double key_len, double head_dim, 
   return AttentionLookup(grids_->attn_fwd, key_len, head_dim, causal) * attention_scale_;
 }
 
-double DeviceModel::AttentionBackwardEfficiency(double key_len, double head_dim, bool causal) const {
+double DeviceModel::AttentionBackwardEfficiency(double key_len, double head_dim,
+                                                bool causal) const {
   return AttentionLookup(grids_->attn_bwd, key_len, head_dim, causal) * attention_scale_;
 }
 

@@ -5,19 +5,20 @@
 // eta_compute comes from measured tables, never from one global constant:
 //  * GEMM: XLA's measured matmul table (data/calibration/xla_gemm.csv; sm_90 for H100/H200 and,
 //    scaled by peak, other pre-Blackwell GPUs; sm_100 for B200), interpolated trilinearly in
-//    (log2 m, log2 n, log2 k) over m in 256..16384 (batched rows b*m extend m past 4096) and n, k in
-//    256..4096. Past 4096 in n or k the efficiency is held at the edge (large GEMMs saturate); below
-//    256 it falls linearly with the dimension (the kernel's time no longer shrinks).
+//    (log2 m, log2 n, log2 k) over m in 256..16384 (batched rows b*m extend m past 4096) and n, k
+//    in 256..4096. Past 4096 in n or k the efficiency is held at the edge (large GEMMs saturate);
+//    below 256 it falls linearly with the dimension (the kernel's time no longer shrinks).
 //  * Attention (FlashAttention convention: forward 4*s^2*d*heads FLOP per sequence, halved when
 //    causal): forward efficiency from the cuDNN rows of data/calibration/attention_h100.csv
 //    (Transformer Engine's fused attention on Hopper), backward efficiency implied by
 //    FlashAttention-2's forward and forward+backward rows, eta_bwd = 2.5 / (3.5/eta_fb - 1/eta_f);
-//    interpolated in log2 key length (512..16384) and head dim (64, 128, 256), linear fall-off below
-//    512 keys. Other GPUs: the H100 fraction of peak times gpu.attention_efficiency_scale.
+//    interpolated in log2 key length (512..16384) and head dim (64, 128, 256), linear fall-off
+//    below 512 keys. Other GPUs: the H100 fraction of peak times gpu.attention_efficiency_scale.
 //  * Tensor-core kernels keep gpu.sustained_compute_fraction of the tables' throughput over a
 //    training step (the tables are short benchmarks; a step runs power-limited, back to back). This
 //    is the one fitted factor per GPU (docs/ACCURACY.md).
-//  * Memory-bound kernels (norms, activations, residuals, loss, optimizer): eta_mem of HBM bandwidth.
+//  * Memory-bound kernels (norms, activations, residuals, loss, optimizer): eta_mem of HBM
+//  bandwidth.
 // Named constants (assumptions, not fitted): eta_mem = 0.80 (typical achieved fraction of HBM
 // bandwidth for streaming kernels), t_kernel = 4 us (launch and tail per kernel).
 #pragma once

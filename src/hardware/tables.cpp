@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 namespace scaleplan::hardware {
 
 Result<CsvTable> EmbeddedTable(std::string_view name) {

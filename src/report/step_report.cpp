@@ -10,15 +10,15 @@ namespace scaleplan::report {
 namespace {
 
 std::vector<std::pair<std::string, double>> Categories(const sim::Breakdown& b) {
-  return {{"compute_s", b.compute_s},     {"tp_comm_s", b.tp_comm_s}, {"cp_comm_s", b.cp_comm_s},
-          {"ep_comm_s", b.ep_comm_s},     {"pp_comm_s", b.pp_comm_s}, {"dp_comm_s", b.dp_comm_s},
-          {"bubble_s", b.bubble_s},       {"optimizer_s", b.optimizer_s},
-          {"other_s", b.other_s}};
+  return {{"compute_s", b.compute_s}, {"tp_comm_s", b.tp_comm_s},     {"cp_comm_s", b.cp_comm_s},
+          {"ep_comm_s", b.ep_comm_s}, {"pp_comm_s", b.pp_comm_s},     {"dp_comm_s", b.dp_comm_s},
+          {"bubble_s", b.bubble_s},   {"optimizer_s", b.optimizer_s}, {"other_s", b.other_s}};
 }
 
 }  // namespace
 
-nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem, const sim::StepResult& r) {
+nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
+                        const sim::StepResult& r) {
   nlohmann::json out = PlanJson(p, mem, {});
   out["engine"] = "analytical";
   out["step_time_s"] = r.step_time_s;
@@ -50,9 +50,9 @@ nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem, cons
 
 std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem, const sim::StepResult& r) {
   std::string out = PlanText(p, mem, {});
-  out += fmt::format("\n  step (analytical)   {:.3f} s   {:.1f} tokens/s/GPU   {:.1f} TFLOP/s/GPU   MFU {:.1f}%\n",
-                     r.step_time_s, r.tokens_per_s_per_gpu, r.model_flops_per_s_per_gpu / 1e12,
-                     100.0 * r.mfu);
+  out += fmt::format(
+      "\n  step (analytical)   {:.3f} s   {:.1f} tokens/s/GPU   {:.1f} TFLOP/s/GPU   MFU {:.1f}%\n",
+      r.step_time_s, r.tokens_per_s_per_gpu, r.model_flops_per_s_per_gpu / 1e12, 100.0 * r.mfu);
   out += fmt::format("             MFU: {}\n", r.flops_formula);
   out += "\n  breakdown (seconds per step; adds up to the step time)\n";
   for (const auto& [name, value] : Categories(r.breakdown)) {

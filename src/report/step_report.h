@@ -1,9 +1,8 @@
 // Reports of `scaleplan simulate`: the step-time breakdown with the memory block.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "plan/memory.h"
 #include "plan/plan.h"

@@ -17,7 +17,8 @@ nlohmann::json SummaryJson(const validate::Summary& s) {
 }
 
 nlohmann::json RowJson(const validate::Row& r, const std::string& file) {
-  nlohmann::json j = {{"file", file}, {"line", r.line}, {"label", r.label}, {"assumptions", r.assumptions}};
+  nlohmann::json j = {
+      {"file", file}, {"line", r.line}, {"label", r.label}, {"assumptions", r.assumptions}};
   if (!r.skipped.empty()) {
     j["skipped"] = r.skipped;
     return j;
@@ -43,7 +44,8 @@ nlohmann::json ValidationJson(const std::vector<validate::FileReport>& files) {
       all_rows.push_back(RowJson(r, f.path));
       everything.push_back(r);
     }
-    per_file.push_back({{"path", f.path}, {"kind", f.kind}, {"rows", rows}, {"summary", SummaryJson(f.summary)}});
+    per_file.push_back(
+        {{"path", f.path}, {"kind", f.kind}, {"rows", rows}, {"summary", SummaryJson(f.summary)}});
   }
   out["files"] = per_file;
   out["rows"] = all_rows;
@@ -55,7 +57,8 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
   std::string out;
   for (const validate::FileReport& f : files) {
     out += fmt::format("{} ({})\n", f.path, f.kind);
-    out += fmt::format("  {:>5}  {:<70} {:>12} {:>12} {:>8}\n", "line", "row", "predicted", "measured", "error");
+    out += fmt::format("  {:>5}  {:<70} {:>12} {:>12} {:>8}\n", "line", "row", "predicted",
+                       "measured", "error");
     for (const validate::Row& r : f.rows) {
       std::string label = r.label.size() > 70 ? r.label.substr(0, 67) + "..." : r.label;
       if (!r.skipped.empty()) {
@@ -63,17 +66,19 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
         continue;
       }
       bool time = r.metric == "time_s";
-      out += fmt::format("  {:>5}  {:<70} {:>12} {:>12} {:>+7.1f}%\n", r.line, label,
-                         time ? fmt::format("{:.1f} us", r.predicted * 1e6) : fmt::format("{:.1f}", r.predicted),
-                         time ? fmt::format("{:.1f} us", r.measured * 1e6) : fmt::format("{:.1f}", r.measured),
-                         r.error_pct);
+      out += fmt::format(
+          "  {:>5}  {:<70} {:>12} {:>12} {:>+7.1f}%\n", r.line, label,
+          time ? fmt::format("{:.1f} us", r.predicted * 1e6) : fmt::format("{:.1f}", r.predicted),
+          time ? fmt::format("{:.1f} us", r.measured * 1e6) : fmt::format("{:.1f}", r.measured),
+          r.error_pct);
       if (verbose) out += fmt::format("         assumptions: {}\n", Join(r.assumptions, "; "));
     }
     const validate::Summary& s = f.summary;
-    out += fmt::format("  {} rows modeled, {} skipped{}; mean |error| {:.1f}%, max |error| {:.1f}%, "
-                       "Spearman {:.3f}\n\n",
-                       s.modeled, s.skipped, verbose || s.skipped == 0 ? "" : " (--verbose lists why)",
-                       s.mean_abs_error_pct, s.max_abs_error_pct, s.spearman);
+    out += fmt::format(
+        "  {} rows modeled, {} skipped{}; mean |error| {:.1f}%, max |error| {:.1f}%, "
+        "Spearman {:.3f}\n\n",
+        s.modeled, s.skipped, verbose || s.skipped == 0 ? "" : " (--verbose lists why)",
+        s.mean_abs_error_pct, s.max_abs_error_pct, s.spearman);
   }
   return out;
 }

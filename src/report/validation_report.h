@@ -2,10 +2,9 @@
 // needed, then per-file mean/max absolute error and Spearman rank correlation.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "validate/validate.h"
 

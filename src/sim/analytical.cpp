@@ -41,7 +41,8 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.m, op.k, op.n) +
                    d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, op.m);
         if (fp8) {
-          // Casting the BF16 input (forward) and output gradient (backward) to FP8: read 2, write 1.
+          // Casting the BF16 input (forward) and output gradient (backward) to FP8: read 2,
+          // write 1.
           f += d.MemoryBoundSeconds(0, 3.0 * op.m * op.k);
           b += d.MemoryBoundSeconds(0, 3.0 * op.m * op.n);
         }
@@ -90,7 +91,8 @@ struct Groups {
   GroupShape tp, cp, pp, dp, ep, expert_dp;
 };
 
-LayerCost CostLayer(const plan::Plan& p, const hardware::DeviceModel& d, const Groups& g, bool moe) {
+LayerCost CostLayer(const plan::Plan& p, const hardware::DeviceModel& d, const Groups& g,
+                    bool moe) {
   const spec::ModelSpec& m = p.model();
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
@@ -181,9 +183,12 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
   g.dp = collective::ShapeOf(topology::PlaceCombined(c, inner, outer), c);
   // Experts are sharded over the innermost ep of the dp*cp ranks; each expert's gradients are
   // reduced over the remaining dp*cp/ep.
-  g.ep = collective::ShapeOf(topology::PlaceStrided(c, p.ep, inner.size > 1 ? inner.stride : outer.stride), c);
+  g.ep = collective::ShapeOf(
+      topology::PlaceStrided(c, p.ep, inner.size > 1 ? inner.stride : outer.stride), c);
   g.expert_dp = collective::ShapeOf(
-      topology::PlaceStrided(c, p.dp * p.cp / p.ep, (inner.size > 1 ? inner.stride : outer.stride) * p.ep), c);
+      topology::PlaceStrided(c, p.dp * p.cp / p.ep,
+                             (inner.size > 1 ? inner.stride : outer.stride) * p.ep),
+      c);
 
   LayerCost dense = CostLayer(p, d, g, false);
   LayerCost moe = m.IsMoe() ? CostLayer(p, d, g, true) : LayerCost{};
@@ -195,9 +200,11 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
   // Vocabulary-parallel embedding and loss each reduce over TP once per direction.
   double h = static_cast<double>(m.hidden);
   double tokens = shape.Tokens();
-  double edge_tp = p.tp > 1 ? Estimate(c, g.tp, s.sequence_parallel ? Op::kReduceScatter : Op::kAllReduce,
-                                       kBf16Bytes * tokens * h).seconds
-                            : 0.0;
+  double edge_tp =
+      p.tp > 1 ? Estimate(c, g.tp, s.sequence_parallel ? Op::kReduceScatter : Op::kAllReduce,
+                          kBf16Bytes * tokens * h)
+                     .seconds
+               : 0.0;
 
   // Parameters per GPU come from the memory model's accounting.
   const plan::MemoryReport mem = plan::ComputeMemory(p);
@@ -241,7 +248,8 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
     const plan::StageMemory& sm = mem.stages[si];
     double expert_params = 0;
     for (const plan::Chunk& ch : stage.chunks) {
-      expert_params += static_cast<double>(ch.moe_layers) * model::CountLayerParams(m, true).routed_experts /
+      expert_params += static_cast<double>(ch.moe_layers) *
+                       model::CountLayerParams(m, true).routed_experts /
                        static_cast<double>(p.ep * p.etp);
     }
     double dense_params = sm.params_per_gpu - expert_params;
@@ -255,7 +263,8 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
       switch (s.zero) {
         case spec::ZeroMode::kZero0: {
           collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
-          if (algorithm) *algorithm = "all-reduce/" + std::string(collective::AlgorithmName(ar.algorithm));
+          if (algorithm)
+            *algorithm = "all-reduce/" + std::string(collective::AlgorithmName(ar.algorithm));
           return std::max(0.0, ar.seconds - window_b);
         }
         case spec::ZeroMode::kZero1:
@@ -263,21 +272,27 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
         case spec::ZeroMode::kFsdp: {
           collective::Cost rs = Estimate(c, group, Op::kReduceScatter, grads);
           collective::Cost ag = Estimate(c, group, Op::kAllGather, weights);
-          if (algorithm) *algorithm = "reduce-scatter + all-gather/" + std::string(collective::AlgorithmName(rs.algorithm));
+          if (algorithm)
+            *algorithm = "reduce-scatter + all-gather/" +
+                         std::string(collective::AlgorithmName(rs.algorithm));
           return std::max(0.0, rs.seconds - window_b) + std::max(0.0, ag.seconds - window_f);
         }
         case spec::ZeroMode::kZero3: {
           collective::Cost rs = Estimate(c, group, Op::kReduceScatter, grads);
           collective::Cost ag = Estimate(c, group, Op::kAllGather, weights);
-          if (algorithm) *algorithm = "per-micro-batch all-gather + reduce-scatter/" + std::string(collective::AlgorithmName(ag.algorithm));
-          return mb * (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b)) +
+          if (algorithm)
+            *algorithm = "per-micro-batch all-gather + reduce-scatter/" +
+                         std::string(collective::AlgorithmName(ag.algorithm));
+          return mb *
+                     (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b)) +
                  std::max(0.0, rs.seconds - window_b);
         }
       }
       return 0.0;
     };
     std::string algorithm;
-    sc.dp_exposed_s = dp_exposed(g.dp, dense_params, &algorithm) + dp_exposed(g.expert_dp, expert_params, nullptr);
+    sc.dp_exposed_s = dp_exposed(g.dp, dense_params, &algorithm) +
+                      dp_exposed(g.expert_dp, expert_params, nullptr);
     if (!algorithm.empty()) r.dp_algorithm = algorithm;
     double shard = s.zero == spec::ZeroMode::kZero0 ? 1.0 : static_cast<double>(p.dp * p.cp);
     sc.optimizer_s = d.MemoryBoundSeconds(0, kAdamBytesPerParam * sm.params_per_gpu / shard);
@@ -301,7 +316,8 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
   if (p.pp > 1) {
     double mean = sum_stage / static_cast<double>(p.pp);
     double pp1 = static_cast<double>(p.pp - 1);
-    bd.bubble_s = s.schedule == spec::Schedule::kZbH1 ? pp1 * mean / 3.0 : pp1 * mean / static_cast<double>(p.vp);
+    bd.bubble_s = s.schedule == spec::Schedule::kZbH1 ? pp1 * mean / 3.0
+                                                      : pp1 * mean / static_cast<double>(p.vp);
     bool sp = s.sequence_parallel && p.tp > 1;
     double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
     bd.pp_comm_s = 2 * pp1 * collective::SendRecv(c, g.pp, activation).seconds;
@@ -319,9 +335,10 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
   if (m.tied_embeddings && p.pp > 1) {
     GroupShape edges = g.pp;
     edges.size = 2;
-    bd.other_s += Estimate(c, edges, Op::kAllReduce,
-                           kFp32Bytes * static_cast<double>(m.vocab) * h / static_cast<double>(p.tp))
-                      .seconds;
+    bd.other_s +=
+        Estimate(c, edges, Op::kAllReduce,
+                 kFp32Bytes * static_cast<double>(m.vocab) * h / static_cast<double>(p.tp))
+            .seconds;
   }
 
   r.step_time_s = bd.Total();

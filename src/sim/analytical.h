@@ -74,12 +74,12 @@ struct StepResult {
   double step_time_s = 0;
   double tokens_per_s_per_gpu = 0;
   double model_flops_per_s_per_gpu = 0;
-  double mfu = 0;                 // fraction of the dense BF16 peak
+  double mfu = 0;  // fraction of the dense BF16 peak
   std::string flops_formula;
   Breakdown breakdown;
   std::vector<StageCost> stages;
   int64_t bottleneck_stage = 0;
-  std::string dp_algorithm;       // what the gradient reduction ran as, e.g. "reduce-scatter/ring"
+  std::string dp_algorithm;  // what the gradient reduction ran as, e.g. "reduce-scatter/ring"
 };
 
 // Evaluates a plan with the kernel model of its GPU and precision.

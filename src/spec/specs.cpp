@@ -76,12 +76,13 @@ const Schema<ModelSpec>& ModelSchema() {
                  "Width of one attention head. 0 means hidden / heads.", "model-head-dim")
         .Integer("vocab", &M::vocab, 1, kMaxCount, "", "Vocabulary size (rows of the embedding).",
                  "model-vocab")
-        .Choice("activation", &M::activation,
-                {{"swiglu", Activation::kSwiGlu},
-                 {"gelu", Activation::kGelu},
-                 {"squared_relu", Activation::kSquaredRelu}},
-                "MLP activation: swiglu (gated, three matrices), gelu or squared_relu (two matrices).",
-                "model-activation")
+        .Choice(
+            "activation", &M::activation,
+            {{"swiglu", Activation::kSwiGlu},
+             {"gelu", Activation::kGelu},
+             {"squared_relu", Activation::kSquaredRelu}},
+            "MLP activation: swiglu (gated, three matrices), gelu or squared_relu (two matrices).",
+            "model-activation")
         .Choice("norm", &M::norm, {{"rmsnorm", Norm::kRmsNorm}, {"layernorm", Norm::kLayerNorm}},
                 "Normalization: rmsnorm (weight only) or layernorm (weight and bias).",
                 "model-norm")
@@ -175,9 +176,10 @@ const Schema<TierSpec>& TierSchema() {
                 "Bandwidth per GPU, per direction, for traffic that crosses this tier.")
         .Number("latency_s", &T::latency_s, 0, 10.0, "s",
                 "One-way latency of a message that crosses this tier.")
-        .Number("oversubscription", &T::oversubscription, 1.0, 1e6, "",
-                "Oversubscription of the links that cross this tier, i.e. leave a group of the tier "
-                "below (7 means 1:7).");
+        .Number(
+            "oversubscription", &T::oversubscription, 1.0, 1e6, "",
+            "Oversubscription of the links that cross this tier, i.e. leave a group of the tier "
+            "below (7 means 1:7).");
     return s;
   }();
   return kSchema;
@@ -293,10 +295,9 @@ const Schema<PlanSpec>& PlanSchema() {
              std::vector<std::pair<std::string, Precision>>{{"bf16", Precision::kBf16},
                                                             {"fp8", Precision::kFp8}},
              "GEMM precision: bf16, or fp8 (weights kept in BF16, as Transformer Engine).")
-        .Boolean(
-            "trim_edge_stages", &P::trim_edge_stages,
-            "Llama 3: the first and the last pipeline stage each carry one transformer layer "
-            "fewer (the first chunk holds the embedding, the last the output layer and loss).")
+        .Boolean("trim_edge_stages", &P::trim_edge_stages,
+                 "Llama 3: the first and the last pipeline stage each carry one transformer layer "
+                 "fewer (the first chunk holds the embedding, the last the output layer and loss).")
         .Boolean("tp_comm_overlap", &P::tp_comm_overlap,
                  "Hide tensor-parallel collectives behind the layer's GEMMs (Transformer Engine's "
                  "userbuffers overlap).")

@@ -132,8 +132,8 @@ struct PlanSpec {
   std::vector<Dim> placement = {Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp};  // innermost first
   Precision precision = Precision::kBf16;
   bool trim_edge_stages = false;  // Llama 3: first and last stage carry one layer fewer
-  bool tp_comm_overlap = false;  // hide TP collectives behind the layer's GEMMs
-  bool dp_overlap = true;        // overlap gradient reduce / parameter gather with compute
+  bool tp_comm_overlap = false;   // hide TP collectives behind the layer's GEMMs
+  bool dp_overlap = true;         // overlap gradient reduce / parameter gather with compute
   AttentionKernel attention_kernel = AttentionKernel::kFlash;
 };
 

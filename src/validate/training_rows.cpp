@@ -56,11 +56,11 @@ std::string PresetFor(const std::string& name) {
     if (std::isalnum(static_cast<unsigned char>(c))) compact += c;
   }
   static const std::vector<std::pair<std::string, std::string>> kNames = {
-      {"llama31405b", "llama3-405b"}, {"llama3405b", "llama3-405b"},
-      {"llama3170b", "llama3-70b"},   {"llama370b", "llama3-70b"},
-      {"llama318b", "llama3-8b"},     {"llama38b", "llama3-8b"},
-      {"llama270b", "llama2-70b"},    {"llama213b", "llama2-13b"},
-      {"llama27b", "llama2-7b"},      {"nemotron4340b", "nemotron4-340b"},
+      {"llama31405b", "llama3-405b"},    {"llama3405b", "llama3-405b"},
+      {"llama3170b", "llama3-70b"},      {"llama370b", "llama3-70b"},
+      {"llama318b", "llama3-8b"},        {"llama38b", "llama3-8b"},
+      {"llama270b", "llama2-70b"},       {"llama213b", "llama2-13b"},
+      {"llama27b", "llama2-7b"},         {"nemotron4340b", "nemotron4-340b"},
       {"nemotron415b", "nemotron4-15b"}, {"gpt3175b", "gpt3-175b"},
       {"nemomegatron", "gpt3-175b"}};
   for (const auto& [key, preset] : kNames) {
@@ -72,22 +72,26 @@ std::string PresetFor(const std::string& name) {
 // "TP=8, PP=9, CP=2" or "Size=405b; TP=8; ..." -> {TP: 8, PP: 9, ...} (keys upper-cased).
 std::map<std::string, std::string> ConfigPairs(const std::string& text) {
   std::map<std::string, std::string> out;
-  for (const std::string& part : SplitAndTrim(text, text.find(';') != std::string::npos ? ';' : ',')) {
+  for (const std::string& part :
+       SplitAndTrim(text, text.find(';') != std::string::npos ? ';' : ',')) {
     size_t eq = part.find('=');
     if (eq == std::string::npos) continue;
     std::string key = part.substr(0, eq);
     std::string upper;
     for (char c : key) {
-      if (!std::isspace(static_cast<unsigned char>(c))) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (!std::isspace(static_cast<unsigned char>(c)))
+        upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
     std::string value = part.substr(eq + 1);
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
+      value.erase(0, 1);
     out[upper] = value;
   }
   return out;
 }
 
-int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& key, int64_t fallback) {
+int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& key,
+            int64_t fallback) {
   auto it = pairs.find(key);
   if (it == pairs.end()) return fallback;
   int64_t v = Integer(it->second);
@@ -105,7 +109,8 @@ std::string SetPipeline(TrainingCase& c, int64_t pp, int64_t vp) {
   if (pp > 1 && layers % (pp * vp) != 0) {
     if ((layers + 2) % (pp * vp) == 0) {
       plan.trim_edge_stages = true;
-      c.assumptions.push_back("first/last stage carry one layer fewer (layers do not split evenly otherwise)");
+      c.assumptions.push_back(
+          "first/last stage carry one layer fewer (layers do not split evenly otherwise)");
     } else {
       return fmt::format("{} layers do not split over pp {} x vp {}", layers, pp, vp);
     }
@@ -124,8 +129,9 @@ void FixMicrobatchGroup(TrainingCase& c, int64_t gpus) {
   if (m % plan.pp == 0) return;
   plan.schedule = spec::Schedule::kLlama3;
   plan.pp_microbatch_group = std::gcd(m, plan.pp);
-  c.assumptions.push_back(fmt::format("{} micro-batches are not a multiple of pp {}: interleaved in groups of {}",
-                                      m, plan.pp, plan.pp_microbatch_group));
+  c.assumptions.push_back(
+      fmt::format("{} micro-batches are not a multiple of pp {}: interleaved in groups of {}", m,
+                  plan.pp, plan.pp_microbatch_group));
 }
 
 }  // namespace
@@ -136,9 +142,12 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
     const std::string& source = t.Cell(i, "source");
     const std::string& gpu_type = t.Cell(i, "gpu_type");
     const std::string& precision = t.Cell(i, "precision");
-    if (!options.match.empty() && !Contains(source, options.match) && !Contains(t.Cell(i, "model"), options.match)) continue;
+    if (!options.match.empty() && !Contains(source, options.match) &&
+        !Contains(t.Cell(i, "model"), options.match))
+      continue;
     if (!options.gpu_filter.empty() && !Contains(gpu_type, options.gpu_filter)) continue;
-    if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter)) continue;
+    if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter))
+      continue;
     TrainingCase c;
     c.line = t.lines[i];
     std::string model_name = t.Cell(i, "model");
@@ -223,7 +232,7 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
     }
     plan.precision = Contains(precision, "FP8") ? spec::Precision::kFp8 : spec::Precision::kBf16;
     const std::string& recompute = t.Cell(i, "recompute");
-    plan.recompute = Contains(recompute, "full") ? spec::Recompute::kFull
+    plan.recompute = Contains(recompute, "full")        ? spec::Recompute::kFull
                      : Contains(recompute, "selective") ? spec::Recompute::kSelective
                                                         : spec::Recompute::kNone;
     bool sc21 = Contains(source, "SC21");
@@ -243,7 +252,8 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       plan.zero = spec::ZeroMode::kZero1;
       plan.sequence_parallel = plan.tp > 1;
       plan.tp_comm_overlap = plan.tp > 1;
-      c.assumptions.push_back("distributed optimizer, SP, TP and DP overlap (Megatron-Core defaults of the recipes)");
+      c.assumptions.push_back(
+          "distributed optimizer, SP, TP and DP overlap (Megatron-Core defaults of the recipes)");
     }
     c.job.workload.seq_len = seq;
     c.job.workload.global_batch = Integer(t.Cell(i, "global_batch"));
@@ -275,8 +285,8 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       skip("no measured tokens/s/GPU or TFLOP/s/GPU");
       continue;
     }
-    c.label = fmt::format("{} on {} {} (TP {} CP {} PP {} VP {})", model_name, gpus, gpu_type, plan.tp,
-                          plan.cp, pp, vp);
+    c.label = fmt::format("{} on {} {} (TP {} CP {} PP {} VP {})", model_name, gpus, gpu_type,
+                          plan.tp, plan.cp, pp, vp);
     out.push_back(c);
   }
   return out;
@@ -290,7 +300,8 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     const std::string& precision = t.Cell(i, "precision");
     if (!options.match.empty() && !Contains(title, options.match)) continue;
     if (!options.gpu_filter.empty() && !Contains(gpu_type, options.gpu_filter)) continue;
-    if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter)) continue;
+    if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter))
+      continue;
     TrainingCase c;
     c.line = t.lines[i];
     int64_t gpus = Integer(t.Cell(i, "num_gpus"));
@@ -312,7 +323,8 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       skip("no architecture preset for this model");
       continue;
     }
-    std::string config = t.Cell(i, "title_config").empty() ? t.Cell(i, "config_table_row") : t.Cell(i, "title_config");
+    std::string config = t.Cell(i, "title_config").empty() ? t.Cell(i, "config_table_row")
+                                                           : t.Cell(i, "title_config");
     std::map<std::string, std::string> kv = ConfigPairs(config);
     if (!kv.count("TP") || !kv.count("PP")) {
       skip("parallel configuration not given");
@@ -338,12 +350,18 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     int64_t vp = Get(kv, "VP", 1);
     plan.micro_batch = Get(kv, "MBS", 1);
     // Small-scale rows run a shortened model; the source records the overrides.
-    if (Integer(t.Cell(i, "layers_override")) > 0) c.job.model.layers = Integer(t.Cell(i, "layers_override"));
-    if (!t.Cell(i, "tp_override").empty()) plan.tp = std::max<int64_t>(1, Integer(t.Cell(i, "tp_override")));
-    if (!t.Cell(i, "pp_override").empty()) pp = std::max<int64_t>(1, Integer(t.Cell(i, "pp_override")));
-    if (!t.Cell(i, "vp_override").empty()) vp = std::max<int64_t>(1, Integer(t.Cell(i, "vp_override")));
-    if (!t.Cell(i, "cp_override").empty()) plan.cp = std::max<int64_t>(1, Integer(t.Cell(i, "cp_override")));
-    if (kv.count("LAYERS") && Integer(t.Cell(i, "layers_override")) == 0) c.job.model.layers = Get(kv, "LAYERS", c.job.model.layers);
+    if (Integer(t.Cell(i, "layers_override")) > 0)
+      c.job.model.layers = Integer(t.Cell(i, "layers_override"));
+    if (!t.Cell(i, "tp_override").empty())
+      plan.tp = std::max<int64_t>(1, Integer(t.Cell(i, "tp_override")));
+    if (!t.Cell(i, "pp_override").empty())
+      pp = std::max<int64_t>(1, Integer(t.Cell(i, "pp_override")));
+    if (!t.Cell(i, "vp_override").empty())
+      vp = std::max<int64_t>(1, Integer(t.Cell(i, "vp_override")));
+    if (!t.Cell(i, "cp_override").empty())
+      plan.cp = std::max<int64_t>(1, Integer(t.Cell(i, "cp_override")));
+    if (kv.count("LAYERS") && Integer(t.Cell(i, "layers_override")) == 0)
+      c.job.model.layers = Get(kv, "LAYERS", c.job.model.layers);
     int64_t seq = Get(kv, "SEQLEN", Get(kv, "SEQ", 0));
     if (seq == 0) {
       seq = Contains(preset, "llama3") ? 8192 : Contains(preset, "nemotron") ? 4096 : 2048;
@@ -377,8 +395,8 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       skip("no measured tokens/s/GPU");
       continue;
     }
-    c.label = fmt::format("{}, {} GPUs (TP {} CP {} PP {} VP {}, GBS {})", title.substr(0, title.find(" (")), gpus,
-                          plan.tp, plan.cp, pp, vp, gbs);
+    c.label = fmt::format("{}, {} GPUs (TP {} CP {} PP {} VP {}, GBS {})",
+                          title.substr(0, title.find(" (")), gpus, plan.tp, plan.cp, pp, vp, gbs);
     out.push_back(c);
   }
   return out;

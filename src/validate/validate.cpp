@@ -71,7 +71,9 @@ Row RunCase(TrainingCase c, const Options& options) {
       flops_per_step = Sc21FlopsPerStep(c.job.model, static_cast<double>(p->global_batch),
                                         static_cast<double>(c.job.workload.seq_len));
     } else {
-      flops_per_step = model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len).per_token_noncausal * tokens;
+      flops_per_step =
+          model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len).per_token_noncausal *
+          tokens;
     }
     row.predicted = flops_per_step / step->step_time_s / static_cast<double>(p->gpus) / 1e12;
   }
@@ -87,14 +89,16 @@ Result<FileReport> ValidateNcclTests(const std::string& text, const std::string&
   report.path = origin;
   report.kind = "nccl-tests";
   if (run.ranks > cluster.CapacityGpus()) {
-    return Status::Invalid(fmt::format("{}: {} ranks do not fit cluster {} ({} GPUs) (allowed: a "
-                                       "cluster with at least {} GPUs, --cluster)",
-                                       origin, run.ranks, cluster.name, cluster.CapacityGpus(), run.ranks));
+    return Status::Invalid(
+        fmt::format("{}: {} ranks do not fit cluster {} ({} GPUs) (allowed: a "
+                    "cluster with at least {} GPUs, --cluster)",
+                    origin, run.ranks, cluster.name, cluster.CapacityGpus(), run.ranks));
   }
   collective::GroupShape group = collective::ConsecutiveGroup(run.ranks, cluster);
   for (const collective::NcclTestsPoint& point : run.points) {
     Row row;
-    row.label = fmt::format("{} {} ranks, {:.0f} bytes", collective::OpName(run.op), run.ranks, point.bytes);
+    row.label = fmt::format("{} {} ranks, {:.0f} bytes", collective::OpName(run.op), run.ranks,
+                            point.bytes);
     row.metric = "time_s";
     row.measured = point.time_s;
     double bytes = point.bytes;
@@ -147,7 +151,8 @@ Summary Summarize(const std::vector<Row>& rows) {
   return s;
 }
 
-Result<FileReport> ValidateText(const std::string& text, const std::string& origin, const Options& options) {
+Result<FileReport> ValidateText(const std::string& text, const std::string& origin,
+                                const Options& options) {
   if (text.find("_perf") != std::string::npos && text.find("nThread") != std::string::npos) {
     return ValidateNcclTests(text, origin, options);
   }
@@ -167,7 +172,9 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
         "{}: columns {} match no known schema (allowed: the common training schema with model, tp, "
         "tokens_per_s_per_gpu, ...; dgxc.csv with table_title, tokens_per_s_per_gpu_derived; or an "
         "nccl-tests output)",
-        origin, table.columns.size() > 6 ? "(" + std::to_string(table.columns.size()) + " columns)" : "given"));
+        origin,
+        table.columns.size() > 6 ? "(" + std::to_string(table.columns.size()) + " columns)"
+                                 : "given"));
   }
   for (const TrainingCase& c : cases) report.rows.push_back(RunCase(c, options));
   report.summary = Summarize(report.rows);

@@ -20,14 +20,14 @@
 namespace scaleplan::validate {
 
 struct Row {
-  int line = 0;                     // source line
-  std::string label;                // e.g. "Llama 3.1 70b BF16, 1024 GPUs"
-  std::string metric;               // "tokens_per_s_per_gpu", "tflops_per_gpu" or "time_s"
+  int line = 0;        // source line
+  std::string label;   // e.g. "Llama 3.1 70b BF16, 1024 GPUs"
+  std::string metric;  // "tokens_per_s_per_gpu", "tflops_per_gpu" or "time_s"
   double predicted = 0;
   double measured = 0;
-  double error_pct = 0;             // 100 * (predicted - measured) / measured
+  double error_pct = 0;  // 100 * (predicted - measured) / measured
   std::vector<std::string> assumptions;
-  std::string skipped;              // why the row was not modeled; empty when it was
+  std::string skipped;  // why the row was not modeled; empty when it was
 };
 
 struct Summary {
@@ -35,12 +35,12 @@ struct Summary {
   int skipped = 0;
   double mean_abs_error_pct = 0;
   double max_abs_error_pct = 0;
-  double spearman = 0;              // rank correlation of predicted and measured; 0 if < 3 rows
+  double spearman = 0;  // rank correlation of predicted and measured; 0 if < 3 rows
 };
 
 struct FileReport {
   std::string path;
-  std::string kind;                 // "common", "dgxc", "nccl-tests"
+  std::string kind;  // "common", "dgxc", "nccl-tests"
   std::vector<Row> rows;
   Summary summary;
 };
@@ -59,7 +59,8 @@ struct Options {
 };
 
 Result<FileReport> ValidateFile(const std::string& path, const Options& options);
-Result<FileReport> ValidateText(const std::string& text, const std::string& origin, const Options& options);
+Result<FileReport> ValidateText(const std::string& text, const std::string& origin,
+                                const Options& options);
 
 // Spearman rank correlation with average ranks for ties.
 double Spearman(const std::vector<double>& a, const std::vector<double>& b);

@@ -1,0 +1,129 @@
+#include "collective/collective.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "collective/nccl_tests.h"
+#include "spec/readers.h"
+#include "test_util.h"
+
+namespace scaleplan::collective {
+namespace {
+
+using scaleplan::testing::Must;
+
+// node: 4 GPUs at 100 GB/s, 1 us; rack: 16 GPUs at 10 GB/s per GPU, 10 us.
+spec::ClusterSpec TwoTier() {
+  return Must(spec::ParseClusterYaml(
+      "name: two-tier\ngpu: h100-sxm\ntiers:\n"
+      "  - {name: node, gpus: 4, bandwidth_bytes_per_s: 100e9, latency_s: 1e-6}\n"
+      "  - {name: rack, gpus: 16, bandwidth_bytes_per_s: 10e9, latency_s: 10e-6}\n",
+      "test"));
+}
+
+// Ring all-reduce of S = 1 GB over the 4 GPUs of a node (NVLS needs 8):
+//   t = t0 + 2(n-1) alpha + 2(n-1)/n * S / (eta_nvl * beta)
+//     = 20 us + 6 * 1 us + 1.5 * 1e9 / (0.82 * 100e9) = 26e-6 + 0.0182926... s
+TEST(Collective, RingAllReduceInsideANode) {
+  spec::ClusterSpec c = TwoTier();
+  GroupShape g = ConsecutiveGroup(4, c);
+  EXPECT_EQ(g.span_tier, 0);
+  Cost cost = Estimate(c, g, Op::kAllReduce, 1e9);
+  EXPECT_EQ(cost.algorithm, Algorithm::kRing);
+  EXPECT_NEAR(cost.seconds, 26e-6 + 1.5e9 / (0.82 * 100e9), 1e-12);
+  // Tree: 20 us + 2 * ceil(log2 4) * 1 us + 2 S / B = 24e-6 + 0.02439 s: slower for 1 GB...
+  // ...but faster for 8 bytes, where latency dominates: ring 26 us vs tree 24 us.
+  EXPECT_EQ(Estimate(c, g, Op::kAllReduce, 8).algorithm, Algorithm::kTree);
+}
+
+// Two tiers: 16 consecutive ranks, 4 per node. The ring's per-rank bandwidth is the smaller of
+// NVLink (0.82 * 100 GB/s = 82 GB/s) and the 4 NICs a node's crossings spread over
+// (0.94 * 10 GB/s * 4 = 37.6 GB/s); every step pays the rack latency.
+//   all-reduce 1 GB: 20 us + 30 * 10 us + 2 * 15/16 * 1e9 / 37.6e9 = 320e-6 + 0.0498670 s
+TEST(Collective, HierarchicalAllReduceAcrossTwoTiers) {
+  spec::ClusterSpec c = TwoTier();
+  GroupShape g = ConsecutiveGroup(16, c);
+  EXPECT_EQ(g.span_tier, 1);
+  Cost cost = Estimate(c, g, Op::kAllReduce, 1e9);
+  EXPECT_NEAR(cost.seconds, 320e-6 + 2.0 * 15.0 / 16.0 * 1e9 / 37.6e9, 1e-12);
+  // One member per node (stride 4): the ring runs at one NIC's 9.4 GB/s.
+  GroupShape strided = ShapeOf(topology::PlaceStrided(c, 4, 4), c);
+  EXPECT_EQ(strided.members_per_group[0], 1);
+  EXPECT_NEAR(Estimate(c, strided, Op::kAllGather, 1e9).seconds, 20e-6 + 3 * 10e-6 + 0.75e9 / 9.4e9,
+              1e-12);
+}
+
+TEST(Collective, GroupInsideANodeNeverTouchesTheNetwork) {
+  spec::ClusterSpec c = TwoTier();
+  GroupShape g = ConsecutiveGroup(4, c);
+  double before = Estimate(c, g, Op::kReduceScatter, 1e8).seconds;
+  c.tiers[1].bandwidth_bytes_per_s = 1.0;
+  c.tiers[1].latency_s = 1.0;
+  EXPECT_EQ(Estimate(c, g, Op::kReduceScatter, 1e8).seconds, before);
+}
+
+TEST(Collective, NothingToDoCostsNothing) {
+  spec::ClusterSpec c = TwoTier();
+  EXPECT_EQ(Estimate(c, ConsecutiveGroup(1, c), Op::kAllReduce, 1e9).seconds, 0.0);
+  EXPECT_EQ(Estimate(c, ConsecutiveGroup(8, c), Op::kAllGather, 0).seconds, 0.0);
+}
+
+// All-to-all of 1.6 GB per rank over 16 ranks, 4 per node: 3/16 of it stays in the node
+// (0.3 GB over 82 GB/s), 12/16 leaves it through the rank's own NIC (1.2 GB over 9.4 GB/s).
+//   t = 20 us + 15 * 10 us + 1.2e9 / 9.4e9
+TEST(Collective, AllToAllIsBoundByTheRanksOwnNic) {
+  spec::ClusterSpec c = TwoTier();
+  EXPECT_NEAR(Estimate(c, ConsecutiveGroup(16, c), Op::kAllToAll, 1.6e9).seconds,
+              170e-6 + 1.2e9 / 9.4e9, 1e-12);
+}
+
+TEST(Collective, OversubscriptionSlowsCrossings) {
+  spec::ClusterSpec c = TwoTier();
+  double before = Estimate(c, ConsecutiveGroup(16, c), Op::kAllGather, 1e9).seconds;
+  c.tiers[1].oversubscription = 2;
+  double after = Estimate(c, ConsecutiveGroup(16, c), Op::kAllGather, 1e9).seconds;
+  // The bandwidth term doubles: 15/16 GB over 37.6 GB/s becomes over 18.8 GB/s.
+  EXPECT_NEAR(after - before, 15.0 / 16.0 * 1e9 / 37.6e9, 1e-12);
+}
+
+TEST(NcclTests, ParsesTheBundledOutput) {
+  std::string text =
+      Must(spec::ReadFile(std::string(SCALEPLAN_TEST_DIR) +
+                          "/../data/calibration/nccl-tests-h200/all_reduce-8-half.perf.txt"));
+  NcclTestsRun run = Must(ParseNcclTests(text, "all_reduce-8"));
+  EXPECT_EQ(run.op, Op::kAllReduce);
+  EXPECT_EQ(run.ranks, 8);
+  EXPECT_EQ(run.nodes, 1);
+  ASSERT_EQ(run.points.size(), 11u);  // 8 MiB .. 8 GiB; the repeated summary table is dropped
+  EXPECT_EQ(run.points[0].bytes, 8388608.0);
+  EXPECT_NEAR(run.points[0].time_s, 90.77e-6, 1e-12);
+  EXPECT_NEAR(run.points[10].busbw_bytes_per_s, 478.80e9, 1.0);
+}
+
+TEST(NcclTests, RejectsOtherText) {
+  EXPECT_FALSE(ParseNcclTests("hello\n", "x").ok());
+  EXPECT_NE(ParseNcclTests("hello\n", "x").status().message().find("not an nccl-tests output"),
+            std::string::npos);
+}
+
+// The model against the real 8x H200 runs: the ring collectives within 10% on average.
+TEST(NcclTests, ModelTracksMeasuredH200Runs) {
+  spec::ClusterSpec c = Must(spec::LoadCluster("h200-node"));
+  for (const char* file :
+       {"all_gather-8-half", "all_reduce-8-half", "all_reduce-4-half", "reduce_scatter-8-half"}) {
+    std::string text =
+        Must(spec::ReadFile(std::string(SCALEPLAN_TEST_DIR) +
+                            "/../data/calibration/nccl-tests-h200/" + file + ".perf.txt"));
+    NcclTestsRun run = Must(ParseNcclTests(text, file));
+    double total = 0;
+    for (const NcclTestsPoint& p : run.points) {
+      double predicted = Estimate(c, ConsecutiveGroup(run.ranks, c), run.op, p.bytes).seconds;
+      total += std::fabs(predicted / p.time_s - 1.0);
+    }
+    EXPECT_LT(total / static_cast<double>(run.points.size()), 0.10) << file;
+  }
+}
+
+}  // namespace
+}  // namespace scaleplan::collective

@@ -1,0 +1,137 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "plan/plan.h"
+#include "sim/analytical.h"
+#include "spec/readers.h"
+#include "test_util.h"
+
+namespace scaleplan::sim {
+namespace {
+
+using scaleplan::testing::Fixture;
+using scaleplan::testing::Must;
+
+StepResult Simulate(const spec::JobSpec& job) { return Must(Evaluate(Must(plan::BuildPlan(job)))); }
+
+spec::JobSpec Job(const char* model, int64_t gpus, int64_t tp, int64_t pp, int64_t vp,
+                  int64_t batch) {
+  spec::JobSpec job;
+  job.model = Must(spec::LoadModel(model));
+  job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
+  job.gpus = gpus;
+  job.plan.tp = tp;
+  job.plan.pp = pp;
+  job.plan.vp = vp;
+  job.plan.schedule = vp > 1 ? spec::Schedule::kInterleaved : spec::Schedule::k1F1B;
+  job.workload.seq_len = 4096;
+  job.workload.global_batch = batch;
+  return job;
+}
+
+// One GPU: no communication of any kind, so the step is exactly compute plus the optimizer.
+TEST(Analytical, NoCommunicationGivesExactlyTheComputeTime) {
+  StepResult r = Simulate(Job("llama3-8b", 1, 1, 1, 1, 4));
+  const Breakdown& b = r.breakdown;
+  EXPECT_EQ(b.tp_comm_s, 0.0);
+  EXPECT_EQ(b.cp_comm_s, 0.0);
+  EXPECT_EQ(b.pp_comm_s, 0.0);
+  EXPECT_EQ(b.dp_comm_s, 0.0);
+  EXPECT_EQ(b.bubble_s, 0.0);
+  EXPECT_EQ(b.other_s, 0.0);
+  EXPECT_GT(b.compute_s, 0.0);
+  EXPECT_DOUBLE_EQ(r.step_time_s, b.compute_s + b.optimizer_s);
+  // Four micro-batches of the same work: compute = 4 * one micro-batch's forward + backward.
+  EXPECT_NEAR(b.compute_s, 4.0 * r.stages[0].compute_s, 1e-12);
+}
+
+// 1F1B bubble fraction (p-1)/m and interleaved (p-1)/(v m) on near-homogeneous stages (a tiny
+// vocabulary makes the embedding and output layer negligible): bubble / steady state.
+TEST(Analytical, PipelineBubbleMatchesClosedForms) {
+  for (int64_t vp : {1, 2}) {
+    spec::JobSpec job = Job("llama3-8b", 8, 1, 4, vp, 16);  // dp 2 -> m = 8 micro-batches
+    job.model.vocab = 8;
+    StepResult r = Simulate(job);
+    double steady = r.breakdown.compute_s + r.breakdown.tp_comm_s;
+    double expected = 3.0 / (static_cast<double>(vp) * 8.0);
+    EXPECT_NEAR(r.breakdown.bubble_s / steady, expected, 0.01 * expected) << "vp " << vp;
+  }
+  // ZB-H1 removes two thirds of the 1F1B bubble: (p-1)/3 of a micro-batch's time.
+  spec::JobSpec job = Job("llama3-8b", 8, 1, 4, 1, 16);
+  job.model.vocab = 8;
+  job.plan.schedule = spec::Schedule::kZbH1;
+  StepResult zb = Simulate(job);
+  double steady = zb.breakdown.compute_s;
+  EXPECT_NEAR(zb.breakdown.bubble_s / steady, 3.0 / (3.0 * 8.0), 0.01 * 3.0 / 24.0);
+}
+
+TEST(Analytical, BreakdownSumsToStepTime) {
+  for (const spec::JobSpec& job :
+       {Job("llama3-70b", 64, 4, 4, 5, 128), Job("llama3-8b", 16, 2, 1, 1, 64),
+        Must(spec::LoadJob("llama3-405b-16k")), Must(spec::LoadJob(Fixture("small-job.yaml")))}) {
+    StepResult r = Simulate(job);
+    EXPECT_NEAR(r.breakdown.Total(), r.step_time_s, 1e-12 * r.step_time_s);
+    EXPECT_NEAR(r.tokens_per_s_per_gpu,
+                static_cast<double>(job.workload.global_batch > 0
+                                        ? job.workload.global_batch * job.workload.seq_len
+                                        : job.workload.batch_tokens) /
+                    r.step_time_s / static_cast<double>(job.gpus),
+                1e-9 * r.tokens_per_s_per_gpu);
+  }
+}
+
+// Property: more bandwidth or less latency on any tier never makes a step slower.
+TEST(Analytical, FasterNetworkNeverSlowsAStep) {
+  std::mt19937 rng(20261127);
+  const int64_t tps[] = {1, 2, 4, 8};
+  const int64_t pps[] = {1, 2, 4};
+  int checked = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    int64_t tp = tps[rng() % 4], pp = pps[rng() % 3];
+    int64_t dp = int64_t{1} << (rng() % 6);
+    spec::JobSpec job = Job("llama3-70b", tp * pp * dp, tp, pp, 1, dp * 16);
+    job.plan.cp = 1;
+    job.plan.zero = static_cast<spec::ZeroMode>(rng() % 5);
+    job.plan.dp_overlap = rng() % 2 == 0;
+    Result<plan::Plan> p = plan::BuildPlan(job);
+    if (!p.ok()) continue;
+    double before = Must(Evaluate(*p)).step_time_s;
+    size_t tier = rng() % job.cluster.tiers.size();
+    if (rng() % 2 == 0) {
+      job.cluster.tiers[tier].bandwidth_bytes_per_s *= 2;
+    } else {
+      job.cluster.tiers[tier].latency_s *= 0.5;
+    }
+    double after = Simulate(job).step_time_s;
+    EXPECT_LE(after, before * (1 + 1e-12)) << "trial " << trial;
+    ++checked;
+  }
+  EXPECT_GT(checked, 40);
+}
+
+TEST(Analytical, TensorParallelInsideANodeIgnoresTheNetwork) {
+  spec::JobSpec job = Job("llama3-8b", 8, 8, 1, 1, 8);
+  double before = Simulate(job).step_time_s;
+  for (size_t t = 1; t < job.cluster.tiers.size(); ++t)
+    job.cluster.tiers[t].bandwidth_bytes_per_s /= 100;
+  EXPECT_EQ(Simulate(job).step_time_s, before);
+}
+
+// Llama 3 reports 41% BF16 MFU for this job (arXiv 2407.21783, Table 4); it was not used to fit
+// anything, so it checks the model out of sample.
+TEST(Analytical, Llama3ProductionJobNearReportedMfu) {
+  StepResult r = Simulate(Must(spec::LoadJob("llama3-405b-16k")));
+  EXPECT_NEAR(r.mfu, 0.41, 0.41 * 0.15);
+}
+
+TEST(Analytical, Fp8IsFasterThanBf16OnH100) {
+  spec::JobSpec job = Job("llama3-70b", 64, 4, 4, 5, 128);
+  double bf16 = Simulate(job).step_time_s;
+  job.plan.precision = spec::Precision::kFp8;
+  EXPECT_LT(Simulate(job).step_time_s, bf16);
+}
+
+}  // namespace
+}  // namespace scaleplan::sim
