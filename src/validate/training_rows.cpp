@@ -252,8 +252,9 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       plan.zero = spec::ZeroMode::kZero1;
       plan.sequence_parallel = plan.tp > 1;
       plan.tp_comm_overlap = plan.tp > 1;
+      plan.cp_algorithm = spec::CpAlgorithm::kRing;
       c.assumptions.push_back(
-          "distributed optimizer, SP, TP and DP overlap (Megatron-Core defaults of the recipes)");
+          "distributed optimizer, SP, TP and DP overlap, ring (p2p) CP (Megatron-Core defaults)");
     }
     c.job.workload.seq_len = seq;
     c.job.workload.global_batch = Integer(t.Cell(i, "global_batch"));
@@ -382,7 +383,9 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     plan.zero = spec::ZeroMode::kZero1;
     plan.sequence_parallel = plan.tp > 1;
     plan.tp_comm_overlap = plan.tp > 1;
-    c.assumptions.push_back("distributed optimizer, SP, TP and DP overlap (NeMo recipe defaults)");
+    plan.cp_algorithm = spec::CpAlgorithm::kRing;
+    c.assumptions.push_back(
+        "distributed optimizer, SP, TP and DP overlap, ring (p2p) CP (NeMo recipe defaults)");
     std::string problem = SetPipeline(c, pp, vp);
     if (!problem.empty()) {
       skip(problem);
