@@ -64,6 +64,44 @@ std::vector<int64_t> ChunksInFlight(const Plan& plan, int64_t stage) {
   return chunks;
 }
 
+LayerParamSums ParamSums(const Plan& plan) {
+  const spec::ModelSpec& m = plan.model();
+  const model::ShardShape shape = plan.Shape();
+  auto params = [](const std::vector<model::Op>& ops) {
+    double total = 0;
+    for (const model::Op& op : ops) total += op.params;
+    return total;
+  };
+  LayerParamSums s;
+  s.dense_layer = params(model::LayerOps(m, false, shape));
+  if (m.IsMoe()) {
+    s.moe_layer = params(model::LayerOps(m, true, shape));
+    s.routed_experts = model::CountLayerParams(m, true).routed_experts /
+                       static_cast<double>(plan.ep * plan.etp);
+  }
+  s.embedding = params(model::EmbeddingOps(m, shape));
+  s.head = params(model::HeadOps(m, shape));
+  // A tied output layer on a different stage than the embedding keeps its own copy.
+  if (m.tied_embeddings && plan.pp > 1) {
+    s.head += static_cast<double>(m.vocab) * static_cast<double>(m.hidden) /
+              static_cast<double>(plan.tp);
+  }
+  return s;
+}
+
+StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums) {
+  StageParams p;
+  for (const Chunk& c : stage.chunks) {
+    double dense_layers = static_cast<double>(c.layers - c.moe_layers);
+    double moe_layers = static_cast<double>(c.moe_layers);
+    p.dense += dense_layers * sums.dense_layer + moe_layers * sums.moe_layer;
+    p.expert += moe_layers * sums.routed_experts;
+    if (c.has_embedding) p.dense += sums.embedding;
+    if (c.has_head) p.dense += sums.head;
+  }
+  return p;
+}
+
 MemoryReport ComputeMemory(const Plan& plan) {
   const spec::ModelSpec& m = plan.model();
   const spec::PlanSpec& p = plan.spec();
@@ -75,9 +113,8 @@ MemoryReport ComputeMemory(const Plan& plan) {
   const std::vector<model::Op> dense_ops = model::LayerOps(m, false, shape);
   const std::vector<model::Op> moe_ops =
       m.IsMoe() ? model::LayerOps(m, true, shape) : std::vector<model::Op>{};
-  const std::vector<model::Op> embed_ops = model::EmbeddingOps(m, shape);
   const std::vector<model::Op> head_ops = model::HeadOps(m, shape);
-  const model::LayerParams moe_params = model::CountLayerParams(m, true);
+  const LayerParamSums param_sums = ParamSums(plan);
 
   auto sum = [](const std::vector<model::Op>& ops, auto field) {
     double total = 0;
@@ -99,11 +136,6 @@ MemoryReport ComputeMemory(const Plan& plan) {
   const double moe_act = m.IsMoe() ? saved(moe_ops) : 0.0;
   const double dense_full = sum(dense_ops, [](const model::Op& o) { return o.saved_bytes; });
   const double moe_full = sum(moe_ops, [](const model::Op& o) { return o.saved_bytes; });
-  const double dense_op_params = sum(dense_ops, [](const model::Op& o) { return o.params; });
-  const double moe_op_params = sum(moe_ops, [](const model::Op& o) { return o.params; });
-  // Routed experts: E experts sharded over ep ranks, each expert over etp ranks.
-  const double expert_params_per_gpu =
-      moe_params.routed_experts / static_cast<double>(plan.ep * plan.etp);
 
   const double dense_shard = static_cast<double>(plan.dp * plan.cp);
   const double expert_shard =
@@ -120,35 +152,24 @@ MemoryReport ComputeMemory(const Plan& plan) {
     StageMemory sm;
     sm.stage = stage.index;
     sm.layers = stage.Layers();
-    double dense_params = 0;
-    double expert_params = 0;
+    const StageParams params = ParamsOnStage(stage, param_sums);
+    const double dense_params = params.dense;
+    const double expert_params = params.expert;
     std::vector<double> chunk_act;
     double largest_layer_full = 0;
     double largest_layer_params = 0;
     for (const Chunk& c : stage.chunks) {
       int64_t dense_layers = c.layers - c.moe_layers;
-      dense_params += static_cast<double>(dense_layers) * dense_op_params +
-                      static_cast<double>(c.moe_layers) * moe_op_params;
-      expert_params += static_cast<double>(c.moe_layers) * expert_params_per_gpu;
       chunk_act.push_back(static_cast<double>(dense_layers) * dense_act +
                           static_cast<double>(c.moe_layers) * moe_act);
       if (dense_layers > 0) {
         largest_layer_full = std::max(largest_layer_full, dense_full);
-        largest_layer_params = std::max(largest_layer_params, dense_op_params);
+        largest_layer_params = std::max(largest_layer_params, param_sums.dense_layer);
       }
       if (c.moe_layers > 0) {
         largest_layer_full = std::max(largest_layer_full, moe_full);
         largest_layer_params =
-            std::max(largest_layer_params, moe_op_params + expert_params_per_gpu);
-      }
-      if (c.has_embedding)
-        dense_params += sum(embed_ops, [](const model::Op& o) { return o.params; });
-      if (c.has_head) {
-        dense_params += sum(head_ops, [](const model::Op& o) { return o.params; });
-        // A tied output layer on a different stage than the embedding keeps its own copy.
-        if (m.tied_embeddings && plan.pp > 1) {
-          dense_params += static_cast<double>(m.vocab) * h / static_cast<double>(plan.tp);
-        }
+            std::max(largest_layer_params, param_sums.moe_layer + param_sums.routed_experts);
       }
     }
     sm.params_per_gpu = dense_params + expert_params;

@@ -65,6 +65,25 @@ struct MemoryReport {
 
 MemoryReport ComputeMemory(const Plan& plan);
 
+// Parameters held by one GPU for each kind of layer and edge, after TP (and EP x ETP for routed
+// experts), summed from model::LayerOps. Depends only on the model, tp and etp/ep: callers that
+// evaluate many plans cache it.
+struct LayerParamSums {
+  double dense_layer = 0;      // one dense layer
+  double moe_layer = 0;        // one MoE layer without its routed experts
+  double routed_experts = 0;   // one MoE layer's routed experts on this GPU
+  double embedding = 0;
+  double head = 0;             // final norm, output layer (and the tied copy when pp > 1)
+};
+LayerParamSums ParamSums(const Plan& plan);
+
+struct StageParams {
+  double dense = 0;   // sharded over dp*cp by ZeRO/FSDP
+  double expert = 0;  // sharded over dp*cp*tp/(ep*etp)
+  double Total() const { return dense + expert; }
+};
+StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums);
+
 // (micro-batch, chunk) forwards held by stage s at its peak, in schedule order: returns the chunk
 // index of each, so that chunks of unequal size are summed correctly.
 std::vector<int64_t> ChunksInFlight(const Plan& plan, int64_t stage);

@@ -20,15 +20,6 @@ using collective::Op;
 // Bytes per local parameter shard that one Adam step reads and writes (see analytical.h).
 constexpr double kAdamBytesPerParam = 30.0;
 
-struct OpTimes {
-  double fwd = 0;
-  double bwd = 0;
-  double gemm_fwd = 0;  // GEMM share, what TP overlap can hide behind
-  double gemm_bwd = 0;
-  double attn_fwd = 0;  // attention kernel, what ring CP can hide behind
-  double attn_bwd = 0;
-  double selective = 0;  // what selective recomputation re-runs in backward
-};
 
 OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
              double head_dim, bool fp8, bool flash = true) {
@@ -91,15 +82,12 @@ struct Groups {
   GroupShape tp, cp, pp, dp, ep, expert_dp;
 };
 
-LayerCost CostLayer(const plan::Plan& p, const hardware::DeviceModel& d, const Groups& g,
-                    bool moe) {
+LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool moe) {
   const spec::ModelSpec& m = p.model();
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
   model::ShardShape shape = p.Shape();
   double head_dim = static_cast<double>(m.EffectiveHeadDim());
-  OpTimes t = Time(model::LayerOps(m, moe, shape), d, static_cast<double>(p.job.workload.seq_len),
-                   head_dim, s.precision == spec::Precision::kFp8, shape.flash_attention);
   LayerCost cost;
   cost.fwd_compute = t.fwd;
   cost.bwd_compute = t.bwd;
@@ -150,11 +138,6 @@ LayerCost CostLayer(const plan::Plan& p, const hardware::DeviceModel& d, const G
   return cost;
 }
 
-double SumCompute(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, bool backward,
-                  bool fp8) {
-  OpTimes t = Time(ops, d, 1, 128, fp8);
-  return backward ? t.bwd : t.fwd;
-}
 
 }  // namespace
 
@@ -164,7 +147,43 @@ Result<StepResult> Evaluate(const plan::Plan& plan) {
   return Evaluate(plan, device);
 }
 
-StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
+StepResult Evaluate(const plan::Plan& plan, const hardware::DeviceModel& device) {
+  Evaluator evaluator(device);
+  return evaluator.Evaluate(plan);
+}
+
+Evaluator::Evaluator(hardware::DeviceModel device) : device_(std::move(device)) {}
+
+const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
+  const spec::ModelSpec& m = p.model();
+  const spec::PlanSpec& s = p.spec();
+  const model::ShardShape shape = p.Shape();
+  // Everything the per-layer compute times and parameter sums depend on.
+  Key key = {m.layers, m.hidden, m.ffn_hidden, m.heads, m.EffectiveKvHeads(), m.EffectiveHeadDim(),
+             m.vocab, static_cast<int64_t>(m.activation), static_cast<int64_t>(m.norm),
+             m.tied_embeddings, static_cast<int64_t>(m.position_embedding), m.max_position_embeddings,
+             m.linear_bias, m.qkv_bias, m.qk_norm, m.experts, m.top_k, m.EffectiveExpertFfn(),
+             m.shared_experts, m.EffectiveSharedExpertFfn(), shape.micro_batch, shape.seq_len, shape.tp,
+             shape.cp, shape.etp, shape.sequence_parallel, shape.flash_attention,
+             static_cast<int64_t>(s.precision), p.ep, p.pp > 1};
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  const bool fp8 = s.precision == spec::Precision::kFp8;
+  const double key_len = static_cast<double>(p.job.workload.seq_len);
+  const double head_dim = static_cast<double>(m.EffectiveHeadDim());
+  CachedLayers c;
+  c.dense = Time(model::LayerOps(m, false, shape), device_, key_len, head_dim, fp8, shape.flash_attention);
+  if (m.IsMoe()) {
+    c.moe = Time(model::LayerOps(m, true, shape), device_, key_len, head_dim, fp8, shape.flash_attention);
+  }
+  c.embedding = Time(model::EmbeddingOps(m, shape), device_, 1, 128, false);
+  c.head = Time(model::HeadOps(m, shape), device_, 1, 128, fp8);
+  c.params = plan::ParamSums(p);
+  return cache_.emplace(key, c).first->second;
+}
+
+StepResult Evaluator::Evaluate(const plan::Plan& p) {
+  const hardware::DeviceModel& d = device_;
   const spec::ModelSpec& m = p.model();
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
@@ -190,13 +209,12 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
                              (inner.size > 1 ? inner.stride : outer.stride) * p.ep),
       c);
 
-  LayerCost dense = CostLayer(p, d, g, false);
-  LayerCost moe = m.IsMoe() ? CostLayer(p, d, g, true) : LayerCost{};
+  const CachedLayers& cached = Lookup(p);
+  LayerCost dense = CostLayer(p, cached.dense, g, false);
+  LayerCost moe = m.IsMoe() ? CostLayer(p, cached.moe, g, true) : LayerCost{};
   model::ShardShape shape = p.Shape();
-  double emb_fwd = SumCompute(model::EmbeddingOps(m, shape), d, false, false);
-  double emb_bwd = SumCompute(model::EmbeddingOps(m, shape), d, true, false);
-  double head_fwd = SumCompute(model::HeadOps(m, shape), d, false, fp8);
-  double head_bwd = SumCompute(model::HeadOps(m, shape), d, true, fp8);
+  double emb_fwd = cached.embedding.fwd, emb_bwd = cached.embedding.bwd;
+  double head_fwd = cached.head.fwd, head_bwd = cached.head.bwd;
   // Vocabulary-parallel embedding and loss each reduce over TP once per direction.
   double h = static_cast<double>(m.hidden);
   double tokens = shape.Tokens();
@@ -206,8 +224,6 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
                      .seconds
                : 0.0;
 
-  // Parameters per GPU come from the memory model's accounting.
-  const plan::MemoryReport mem = plan::ComputeMemory(p);
 
   StepResult r;
   double worst = -1;
@@ -245,14 +261,10 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
     sc.backward_s = bwd_compute + (tp_s + cp_s + ep_s) / 2;
 
     // Data parallelism for this stage's parameters.
-    const plan::StageMemory& sm = mem.stages[si];
-    double expert_params = 0;
-    for (const plan::Chunk& ch : stage.chunks) {
-      expert_params += static_cast<double>(ch.moe_layers) *
-                       model::CountLayerParams(m, true).routed_experts /
-                       static_cast<double>(p.ep * p.etp);
-    }
-    double dense_params = sm.params_per_gpu - expert_params;
+    // Parameters per GPU come from the memory model's accounting.
+    const plan::StageParams params = plan::ParamsOnStage(stage, cached.params);
+    const double dense_params = params.dense;
+    const double expert_params = params.expert;
     auto dp_exposed = [&](const GroupShape& group, double params, std::string* algorithm) {
       if (group.size <= 1 || params <= 0) return 0.0;
       double grads = kFp32Bytes * params;
@@ -295,7 +307,7 @@ StepResult Evaluate(const plan::Plan& p, const hardware::DeviceModel& d) {
                       dp_exposed(g.expert_dp, expert_params, nullptr);
     if (!algorithm.empty()) r.dp_algorithm = algorithm;
     double shard = s.zero == spec::ZeroMode::kZero0 ? 1.0 : static_cast<double>(p.dp * p.cp);
-    sc.optimizer_s = d.MemoryBoundSeconds(0, kAdamBytesPerParam * sm.params_per_gpu / shard);
+    sc.optimizer_s = d.MemoryBoundSeconds(0, kAdamBytesPerParam * params.Total() / shard);
 
     double per_mb = sc.forward_s + sc.backward_s;
     sum_stage += per_mb;

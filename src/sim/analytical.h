@@ -33,12 +33,15 @@
 // MFU = model FLOP per token (model.h, causal formula) * tokens/s/GPU / dense BF16 peak.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "hardware/efficiency.h"
+#include "plan/memory.h"
 #include "plan/plan.h"
 
 namespace scaleplan::sim {
@@ -82,7 +85,40 @@ struct StepResult {
   std::string dp_algorithm;  // what the gradient reduction ran as, e.g. "reduce-scatter/ring"
 };
 
-// Evaluates a plan with the kernel model of its GPU and precision.
+// Per-op times of one micro-batch through one layer (or the embedding, or the head).
+struct OpTimes {
+  double fwd = 0;
+  double bwd = 0;
+  double gemm_fwd = 0;   // GEMM share, what TP overlap can hide behind
+  double gemm_bwd = 0;
+  double attn_fwd = 0;   // attention kernel, what ring CP can hide behind
+  double attn_bwd = 0;
+  double selective = 0;  // what selective recomputation re-runs in backward
+};
+
+// Evaluates plans on one GPU type and precision, caching per-layer compute times and parameter
+// sums across plans that share the model, the sharding of a layer and the precision (a search
+// changes pp, vp, dp, schedule and placement far more often than those). Not thread-safe: use one
+// per thread.
+class Evaluator {
+ public:
+  explicit Evaluator(hardware::DeviceModel device);
+  StepResult Evaluate(const plan::Plan& plan);
+  size_t cached_layer_shapes() const { return cache_.size(); }
+
+ private:
+  struct CachedLayers {
+    OpTimes dense, moe, embedding, head;
+    plan::LayerParamSums params;
+  };
+  using Key = std::array<int64_t, 30>;
+  const CachedLayers& Lookup(const plan::Plan& plan);
+
+  hardware::DeviceModel device_;
+  std::map<Key, CachedLayers> cache_;
+};
+
+// One-off evaluation with the kernel model of the plan's GPU and precision.
 Result<StepResult> Evaluate(const plan::Plan& plan);
 StepResult Evaluate(const plan::Plan& plan, const hardware::DeviceModel& device);
 

@@ -1,0 +1,74 @@
+// Speed of the analytical step-time model (docs/BENCHMARKS.md records the results).
+//   build/release/bench/scaleplan_bench --benchmark_min_time=2
+// BM_EvaluateDefault: one Llama 3 405B / 16,384-GPU plan evaluated again and again (plan built).
+// BM_EvaluateSweep: a sweep over 405B plans (tp, pp, vp, micro-batch, zero, schedule), building
+// and evaluating each valid one: what a search pays per candidate.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "plan/plan.h"
+#include "sim/analytical.h"
+#include "spec/readers.h"
+
+namespace {
+
+using namespace scaleplan;
+
+spec::JobSpec DefaultJob() { return *spec::LoadJob("llama3-405b-16k"); }
+
+void BM_EvaluateDefault(benchmark::State& state) {
+  plan::Plan p = *plan::BuildPlan(DefaultJob());
+  sim::Evaluator evaluator(*hardware::DeviceModel::For(p.job.cluster.gpu, p.spec().precision));
+  for (auto _ : state) {
+    sim::StepResult r = evaluator.Evaluate(p);
+    benchmark::DoNotOptimize(r.step_time_s);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EvaluateDefault);
+
+std::vector<spec::JobSpec> Sweep() {
+  std::vector<spec::JobSpec> jobs;
+  spec::JobSpec base = DefaultJob();
+  for (int64_t tp : {4, 8}) {
+    for (int64_t pp : {8, 16, 32}) {
+      for (int64_t vp : {1, 2, 4}) {
+        for (int64_t mb : {1, 2}) {
+          for (spec::ZeroMode zero : {spec::ZeroMode::kZero1, spec::ZeroMode::kFsdp}) {
+            spec::JobSpec job = base;
+            job.plan.tp = tp;
+            job.plan.pp = pp;
+            job.plan.vp = vp;
+            job.plan.micro_batch = mb;
+            job.plan.zero = zero;
+            job.plan.schedule = vp > 1 ? spec::Schedule::kLlama3 : spec::Schedule::k1F1B;
+            job.plan.pp_microbatch_group = 0;
+            if (plan::BuildPlan(job).ok()) jobs.push_back(job);  // only plans that validate
+          }
+        }
+      }
+    }
+  }
+  return jobs;
+}
+
+void BM_BuildAndEvaluateSweep(benchmark::State& state) {
+  std::vector<spec::JobSpec> jobs = Sweep();
+  spec::JobSpec first = jobs.front();
+  sim::Evaluator evaluator(*hardware::DeviceModel::For(first.cluster.gpu, first.plan.precision));
+  size_t i = 0;
+  for (auto _ : state) {
+    plan::Plan p = *plan::BuildPlan(jobs[i]);
+    sim::StepResult r = evaluator.Evaluate(p);
+    benchmark::DoNotOptimize(r.step_time_s);
+    i = (i + 1) % jobs.size();
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["distinct_plans"] = static_cast<double>(jobs.size());
+}
+BENCHMARK(BM_BuildAndEvaluateSweep);
+
+}  // namespace
+
+BENCHMARK_MAIN();
