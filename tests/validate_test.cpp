@@ -44,7 +44,7 @@ TEST(Validate, CommonSchemaRowsAreModeledOrExplained) {
 TEST(Validate, UnknownSchemaIsAnError) {
   Result<FileReport> r = ValidateText("a,b\n1,2\n", "x.csv", {});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("match no known schema"), std::string::npos);
+  EXPECT_NE(r.status().message().find("matches no known schema"), std::string::npos);
 }
 
 // The accuracy targets of docs/ACCURACY.md, held as regression checks: the BF16 H100 rows of

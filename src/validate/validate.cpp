@@ -156,7 +156,14 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
   if (text.find("_perf") != std::string::npos && text.find("nThread") != std::string::npos) {
     return ValidateNcclTests(text, origin, options);
   }
-  SP_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, origin));
+  Result<CsvTable> parsed = ParseCsv(text, origin);
+  if (!parsed.ok()) {
+    return Status::Invalid(fmt::format(
+        "{}: the file matches no known schema: it is not an nccl-tests output, and as CSV: {} "
+        "(allowed: a CSV in the common training schema or dgxc.csv's, or an nccl-tests output)",
+        origin, parsed.status().message()));
+  }
+  const CsvTable& table = *parsed;
   FileReport report;
   report.path = origin;
   std::vector<TrainingCase> cases;
@@ -169,12 +176,10 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
     cases = CommonSchemaCases(table, options);
   } else {
     return Status::Invalid(fmt::format(
-        "{}: columns {} match no known schema (allowed: the common training schema with model, tp, "
-        "tokens_per_s_per_gpu, ...; dgxc.csv with table_title, tokens_per_s_per_gpu_derived; or an "
-        "nccl-tests output)",
-        origin,
-        table.columns.size() > 6 ? "(" + std::to_string(table.columns.size()) + " columns)"
-                                 : "given"));
+        "{}: the file matches no known schema: its {} columns lack model/tp/tokens_per_s_per_gpu "
+        "and table_title/tokens_per_s_per_gpu_derived (allowed: a CSV in the common training "
+        "schema or dgxc.csv's, or an nccl-tests output)",
+        origin, table.columns.size()));
   }
   for (const TrainingCase& c : cases) report.rows.push_back(RunCase(c, options));
   report.summary = Summarize(report.rows);
