@@ -72,15 +72,30 @@ LayerParamSums ParamSums(const Plan& plan) {
     for (const model::Op& op : ops) total += op.params;
     return total;
   };
+  auto saved = [](const std::vector<model::Op>& ops, double* freed) {
+    double total = 0;
+    for (const model::Op& op : ops) {
+      total += op.saved_bytes;
+      *freed += op.selective_freed_bytes;
+    }
+    return total;
+  };
   LayerParamSums s;
-  s.dense_layer = params(model::LayerOps(m, false, shape));
+  const std::vector<model::Op> dense = model::LayerOps(m, false, shape);
+  s.dense_layer = params(dense);
+  s.dense_saved_bytes = saved(dense, &s.dense_selective_freed_bytes);
   if (m.IsMoe()) {
-    s.moe_layer = params(model::LayerOps(m, true, shape));
+    const std::vector<model::Op> moe = model::LayerOps(m, true, shape);
+    s.moe_layer = params(moe);
+    s.moe_saved_bytes = saved(moe, &s.moe_selective_freed_bytes);
     s.routed_experts = model::CountLayerParams(m, true).routed_experts /
                        static_cast<double>(plan.ep * plan.etp);
   }
   s.embedding = params(model::EmbeddingOps(m, shape));
-  s.head = params(model::HeadOps(m, shape));
+  const std::vector<model::Op> head = model::HeadOps(m, shape);
+  s.head = params(head);
+  double unused = 0;
+  s.head_saved_bytes = saved(head, &unused);
   // A tied output layer on a different stage than the embedding keeps its own copy.
   if (m.tied_embeddings && plan.pp > 1) {
     s.head += static_cast<double>(m.vocab) * static_cast<double>(m.hidden) /
@@ -102,7 +117,9 @@ StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums) {
   return p;
 }
 
-MemoryReport ComputeMemory(const Plan& plan) {
+MemoryReport ComputeMemory(const Plan& plan) { return ComputeMemory(plan, ParamSums(plan)); }
+
+MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   const spec::ModelSpec& m = plan.model();
   const spec::PlanSpec& p = plan.spec();
   const model::ShardShape shape = plan.Shape();
@@ -110,32 +127,19 @@ MemoryReport ComputeMemory(const Plan& plan) {
   const bool sp = p.sequence_parallel && plan.tp > 1;
   const double sp_tokens = sp ? shape.Tokens() / static_cast<double>(plan.tp) : shape.Tokens();
 
-  const std::vector<model::Op> dense_ops = model::LayerOps(m, false, shape);
-  const std::vector<model::Op> moe_ops =
-      m.IsMoe() ? model::LayerOps(m, true, shape) : std::vector<model::Op>{};
-  const std::vector<model::Op> head_ops = model::HeadOps(m, shape);
-  const LayerParamSums param_sums = ParamSums(plan);
-
-  auto sum = [](const std::vector<model::Op>& ops, auto field) {
-    double total = 0;
-    for (const model::Op& op : ops) total += field(op);
-    return total;
-  };
-  auto saved = [&](const std::vector<model::Op>& ops) {
+  auto saved = [&](double all, double freed) {
     switch (p.recompute) {
-      case Recompute::kNone:
-        return sum(ops, [](const model::Op& o) { return o.saved_bytes; });
-      case Recompute::kSelective:
-        return sum(ops, [](const model::Op& o) { return o.saved_bytes - o.selective_freed_bytes; });
-      case Recompute::kFull:
-        return kBf16Bytes * sp_tokens * h;  // the layer's input only
+      case Recompute::kNone: return all;
+      case Recompute::kSelective: return all - freed;
+      case Recompute::kFull: return kBf16Bytes * sp_tokens * h;  // the layer's input only
     }
     return 0.0;
   };
-  const double dense_act = saved(dense_ops);
-  const double moe_act = m.IsMoe() ? saved(moe_ops) : 0.0;
-  const double dense_full = sum(dense_ops, [](const model::Op& o) { return o.saved_bytes; });
-  const double moe_full = sum(moe_ops, [](const model::Op& o) { return o.saved_bytes; });
+  const double dense_act = saved(param_sums.dense_saved_bytes, param_sums.dense_selective_freed_bytes);
+  const double moe_act =
+      m.IsMoe() ? saved(param_sums.moe_saved_bytes, param_sums.moe_selective_freed_bytes) : 0.0;
+  const double dense_full = param_sums.dense_saved_bytes;
+  const double moe_full = param_sums.moe_saved_bytes;
 
   const double dense_shard = static_cast<double>(plan.dp * plan.cp);
   const double expert_shard =
@@ -185,7 +189,7 @@ MemoryReport ComputeMemory(const Plan& plan) {
     // The loss keeps one micro-batch's FP32 softmax: the last stage runs its backward next.
     for (const Chunk& c : stage.chunks) {
       if (c.has_head)
-        sm.activations_bytes += sum(head_ops, [](const model::Op& o) { return o.saved_bytes; });
+        sm.activations_bytes += param_sums.head_saved_bytes;
     }
 
     if (p.zero == ZeroMode::kZero3) {

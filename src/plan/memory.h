@@ -65,17 +65,26 @@ struct MemoryReport {
 
 MemoryReport ComputeMemory(const Plan& plan);
 
-// Parameters held by one GPU for each kind of layer and edge, after TP (and EP x ETP for routed
-// experts), summed from model::LayerOps. Depends only on the model, tp and etp/ep: callers that
-// evaluate many plans cache it.
+// Per-layer sums of model::LayerOps for one GPU: parameters held after TP (and EP x ETP for routed
+// experts) and activations saved for one micro-batch. Depends only on the model and the layer's
+// sharding (tp, cp, etp, ep, micro-batch, sequence, SP, attention kernel): callers that evaluate
+// many plans cache it.
 struct LayerParamSums {
-  double dense_layer = 0;      // one dense layer
+  double dense_layer = 0;      // parameters of one dense layer
   double moe_layer = 0;        // one MoE layer without its routed experts
   double routed_experts = 0;   // one MoE layer's routed experts on this GPU
   double embedding = 0;
   double head = 0;             // final norm, output layer (and the tied copy when pp > 1)
+  double dense_saved_bytes = 0;       // activations one dense layer keeps (no recomputation)
+  double dense_selective_freed_bytes = 0;
+  double moe_saved_bytes = 0;
+  double moe_selective_freed_bytes = 0;
+  double head_saved_bytes = 0;        // output layer and loss, one micro-batch
 };
 LayerParamSums ParamSums(const Plan& plan);
+
+// ComputeMemory with the per-layer sums already known (ParamSums(plan) or a cached copy).
+MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& sums);
 
 struct StageParams {
   double dense = 0;   // sharded over dp*cp by ZeRO/FSDP

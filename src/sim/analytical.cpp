@@ -182,12 +182,15 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
   return cache_.emplace(key, c).first->second;
 }
 
+plan::MemoryReport Evaluator::Memory(const plan::Plan& plan) {
+  return plan::ComputeMemory(plan, Lookup(plan).params);
+}
+
 StepResult Evaluator::Evaluate(const plan::Plan& p) {
   const hardware::DeviceModel& d = device_;
   const spec::ModelSpec& m = p.model();
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
-  const bool fp8 = s.precision == spec::Precision::kFp8;
 
   Groups g;
   const topology::GroupPlacement& tp = p.groups[static_cast<size_t>(spec::Dim::kTp)];
@@ -260,11 +263,10 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     sc.forward_s = fwd_compute + (tp_s + cp_s + ep_s) / 2;
     sc.backward_s = bwd_compute + (tp_s + cp_s + ep_s) / 2;
 
-    // Data parallelism for this stage's parameters.
-    // Parameters per GPU come from the memory model's accounting.
-    const plan::StageParams params = plan::ParamsOnStage(stage, cached.params);
-    const double dense_params = params.dense;
-    const double expert_params = params.expert;
+    // Data parallelism for this stage's parameters (the memory model's accounting).
+    const plan::StageParams stage_params = plan::ParamsOnStage(stage, cached.params);
+    const double dense_params = stage_params.dense;
+    const double expert_params = stage_params.expert;
     auto dp_exposed = [&](const GroupShape& group, double params, std::string* algorithm) {
       if (group.size <= 1 || params <= 0) return 0.0;
       double grads = kFp32Bytes * params;
@@ -307,7 +309,7 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
                       dp_exposed(g.expert_dp, expert_params, nullptr);
     if (!algorithm.empty()) r.dp_algorithm = algorithm;
     double shard = s.zero == spec::ZeroMode::kZero0 ? 1.0 : static_cast<double>(p.dp * p.cp);
-    sc.optimizer_s = d.MemoryBoundSeconds(0, kAdamBytesPerParam * params.Total() / shard);
+    sc.optimizer_s = d.MemoryBoundSeconds(0, kAdamBytesPerParam * stage_params.Total() / shard);
 
     double per_mb = sc.forward_s + sc.backward_s;
     sum_stage += per_mb;

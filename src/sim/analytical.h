@@ -104,6 +104,8 @@ class Evaluator {
  public:
   explicit Evaluator(hardware::DeviceModel device);
   StepResult Evaluate(const plan::Plan& plan);
+  // plan::ComputeMemory with the cached per-layer sums.
+  plan::MemoryReport Memory(const plan::Plan& plan);
   size_t cached_layer_shapes() const { return cache_.size(); }
 
  private:
