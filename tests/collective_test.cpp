@@ -127,3 +127,17 @@ TEST(NcclTests, ModelTracksMeasuredH200Runs) {
 
 }  // namespace
 }  // namespace scaleplan::collective
+
+namespace scaleplan::collective {
+namespace {
+
+// NVLink SHARP is an NVSwitch feature of H100 and later: an A100 node all-reduces on rings.
+TEST(Collective, NvlsOnlyWhereTheGpuHasIt) {
+  spec::ClusterSpec a100 = scaleplan::testing::Must(spec::LoadCluster("selene"));
+  spec::ClusterSpec h100 = scaleplan::testing::Must(spec::LoadCluster("dgx-h100-ib"));
+  EXPECT_EQ(Estimate(a100, ConsecutiveGroup(8, a100), Op::kAllReduce, 1e9).algorithm, Algorithm::kRing);
+  EXPECT_EQ(Estimate(h100, ConsecutiveGroup(8, h100), Op::kAllReduce, 1e9).algorithm, Algorithm::kNvls);
+}
+
+}  // namespace
+}  // namespace scaleplan::collective

@@ -212,3 +212,19 @@ TEST(Reject, MissingModelFieldReachesPlan) {
 
 }  // namespace
 }  // namespace scaleplan::plan
+
+namespace scaleplan::plan {
+namespace {
+
+// A JobSpec built in code skips the schema's range checks; BuildPlan must still refuse it.
+TEST(Reject, ZeroSizesBuiltInCode) {
+  spec::JobSpec job = scaleplan::testing::Must(spec::LoadJob("llama3-405b-16k"));
+  job.plan.tp = 0;
+  EXPECT_EQ(BuildPlan(job).status().message(), "plan.tp = 0 is out of range (allowed: integer >= 1)");
+  job.plan.tp = 8;
+  job.plan.placement = {spec::Dim::kTp, spec::Dim::kTp, spec::Dim::kPp, spec::Dim::kDp};
+  EXPECT_NE(BuildPlan(job).status().message().find("plan.placement"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scaleplan::plan

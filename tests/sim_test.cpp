@@ -135,3 +135,27 @@ TEST(Analytical, Fp8IsFasterThanBf16OnH100) {
 
 }  // namespace
 }  // namespace scaleplan::sim
+
+namespace scaleplan::sim {
+namespace {
+
+// An all-MoE model may leave ffn_hidden at 0 (ValidateModel allows it): no NaN anywhere.
+TEST(Analytical, AllMoeModelWithoutDenseMlpIsFinite) {
+  spec::JobSpec job;
+  job.model = scaleplan::testing::Must(spec::ParseModelYaml(
+      "base: mixtral-8x7b\nexpert_ffn_hidden: 14336\n", "m.yaml"));
+  job.model.ffn_hidden = 0;
+  job.cluster = scaleplan::testing::Must(spec::LoadCluster("dgx-h100-ib"));
+  job.gpus = 16;
+  job.plan.tp = 2;
+  job.plan.ep = 8;
+  job.workload.seq_len = 4096;
+  job.workload.global_batch = 64;
+  StepResult r = scaleplan::testing::Must(Evaluate(scaleplan::testing::Must(plan::BuildPlan(job))));
+  EXPECT_TRUE(std::isfinite(r.step_time_s));
+  EXPECT_GT(r.step_time_s, 0);
+  EXPECT_GT(r.breakdown.ep_comm_s, 0);
+}
+
+}  // namespace
+}  // namespace scaleplan::sim

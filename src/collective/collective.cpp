@@ -116,7 +116,7 @@ Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double byt
   if (reduce) {
     double tree = kCollectiveBaseS + 2 * std::ceil(std::log2(n)) * alpha + 2 * bytes / bw;
     if (tree < best.seconds) best = {tree, Algorithm::kTree};
-    if (g.span_tier == 0 && g.size >= 8) {
+    if (g.span_tier == 0 && g.size >= 8 && c.gpu.nvlink_sharp) {
       double nvls = kCollectiveBaseS + steps * alpha +
                     factor * bytes / (kNvlsBusEfficiency * c.tiers[0].bandwidth_bytes_per_s);
       if (nvls < best.seconds) best = {nvls, Algorithm::kNvls};

@@ -189,6 +189,7 @@ double DeviceModel::AttentionBackwardEfficiency(double key_len, double head_dim,
 }
 
 double DeviceModel::GemmSeconds(double flops, double bytes, double m, double n, double k) const {
+  if (flops <= 0 || m <= 0 || n <= 0 || k <= 0) return 0.0;  // an empty GEMM is never launched
   double compute = flops / (gemm_peak_ * sustained_ * GemmEfficiency(m, n, k));
   double memory = bytes / (hbm_ * kMemoryBoundEfficiency);
   return std::max(compute, memory) + kKernelOverheadS;

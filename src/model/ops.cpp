@@ -84,6 +84,7 @@ Op Elementwise(std::string name, double in_elems, double out_elems, double flops
 void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const std::string& prefix, double tokens,
                double f, double input_saved, double param_scale) {
   double h = static_cast<double>(m.hidden);
+  if (f <= 0 || tokens <= 0) return;  // no such MLP (an all-MoE model's dense MLP)
   bool swiglu = m.activation == Activation::kSwiGlu;
   double fc1_width = (swiglu ? 2.0 : 1.0) * f;
   double bias1 = m.linear_bias ? fc1_width : 0.0;
@@ -145,7 +146,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     attn.bwd_flops = 2.0 * attn.fwd_flops;  // no recomputation of the scores
     attn.fwd_bytes += 12.0 * scores;
     attn.bwd_bytes += 24.0 * scores;
-    attn.saved_bytes = kBf16 * tokens * (q + 2.0 * kv) / t + 5.0 * scores;
+    attn.saved_bytes = kBf16 * tokens * (q + 2.0 * kv) / t + kBf16 * tokens * q / t + 5.0 * scores;
     attn.selective_freed_bytes = 5.0 * scores;
   }
   ops.push_back(attn);

@@ -186,20 +186,29 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     std::vector<int64_t> in_flight = ChunksInFlight(plan, stage.index);
     sm.chunks_in_flight = static_cast<int64_t>(in_flight.size());
     for (int64_t c : in_flight) sm.activations_bytes += chunk_act[static_cast<size_t>(c)];
-    // The loss keeps one micro-batch's FP32 softmax: the last stage runs its backward next.
-    for (const Chunk& c : stage.chunks) {
-      if (c.has_head)
-        sm.activations_bytes += param_sums.head_saved_bytes;
+    // The loss keeps one micro-batch's FP32 softmax under 1F1B-style schedules (the last stage
+    // runs its backward right after its forward); GPipe runs every forward first.
+    for (size_t ci = 0; ci < stage.chunks.size(); ++ci) {
+      if (!stage.chunks[ci].has_head) continue;
+      int64_t held = 1;
+      if (p.schedule == Schedule::kGpipe) {
+        held = static_cast<int64_t>(
+            std::count(in_flight.begin(), in_flight.end(), static_cast<int64_t>(ci)));
+      }
+      sm.activations_bytes += static_cast<double>(held) * param_sums.head_saved_bytes;
     }
 
     if (p.zero == ZeroMode::kZero3) {
       sm.transient_bytes += 2.0 * largest_layer_params * kBf16Bytes;  // prefetch of two layers
     }
     if (plan.cp > 1) {
-      // K and V of the whole sequence, gathered for one layer's attention.
+      // All-gather: K and V of the whole sequence for one layer's attention; ring: the block in
+      // flight and the next one.
       double kv = static_cast<double>(m.EffectiveKvHeads() * m.EffectiveHeadDim());
-      sm.transient_bytes += kBf16Bytes * 2.0 * kv / static_cast<double>(plan.tp) *
-                            static_cast<double>(p.micro_batch * plan.job.workload.seq_len);
+      double kv_tokens = p.cp_algorithm == spec::CpAlgorithm::kAllGather
+                             ? static_cast<double>(p.micro_batch * plan.job.workload.seq_len)
+                             : 2.0 * shape.Tokens();
+      sm.transient_bytes += kBf16Bytes * 2.0 * kv / static_cast<double>(plan.tp) * kv_tokens;
     }
     if (p.recompute == Recompute::kFull) sm.transient_bytes += largest_layer_full;
 

@@ -205,12 +205,19 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
   g.dp = collective::ShapeOf(topology::PlaceCombined(c, inner, outer), c);
   // Experts are sharded over the innermost ep of the dp*cp ranks; each expert's gradients are
   // reduced over the remaining dp*cp/ep.
-  g.ep = collective::ShapeOf(
-      topology::PlaceStrided(c, p.ep, inner.size > 1 ? inner.stride : outer.stride), c);
+  // The ep ranks are the innermost ep of the dp*cp ranks: inside the inner dimension first, then
+  // continuing at the outer dimension's stride.
+  auto inner_then_outer = [&](int64_t n) {
+    if (n <= inner.size || outer.size <= 1) return topology::PlaceStrided(c, n, inner.size > 1 ? inner.stride : outer.stride);
+    if (inner.size <= 1) return topology::PlaceStrided(c, n, outer.stride);
+    return topology::PlaceCombined(c, inner, topology::PlaceStrided(c, n / inner.size, outer.stride));
+  };
+  g.ep = collective::ShapeOf(inner_then_outer(p.ep), c);
+  // Each expert's gradients are reduced over the ranks that hold the same expert shard:
+  // dp*cp*tp / (ep*etp) of them.
+  int64_t expert_dp = p.dp * p.cp * p.tp / (p.ep * p.etp);
   g.expert_dp = collective::ShapeOf(
-      topology::PlaceStrided(c, p.dp * p.cp / p.ep,
-                             (inner.size > 1 ? inner.stride : outer.stride) * p.ep),
-      c);
+      topology::PlaceStrided(c, expert_dp, (inner.size > 1 ? inner.stride : outer.stride) * p.ep), c);
 
   const CachedLayers& cached = Lookup(p);
   LayerCost dense = CostLayer(p, cached.dense, g, false);
@@ -308,8 +315,12 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     sc.dp_exposed_s = dp_exposed(g.dp, dense_params, &algorithm) +
                       dp_exposed(g.expert_dp, expert_params, nullptr);
     if (!algorithm.empty()) r.dp_algorithm = algorithm;
-    double shard = s.zero == spec::ZeroMode::kZero0 ? 1.0 : static_cast<double>(p.dp * p.cp);
-    sc.optimizer_s = d.MemoryBoundSeconds(0, kAdamBytesPerParam * stage_params.Total() / shard);
+    // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
+    bool sharded = s.zero != spec::ZeroMode::kZero0;
+    double dense_shard = sharded ? static_cast<double>(p.dp * p.cp) : 1.0;
+    double expert_shard = sharded ? static_cast<double>(expert_dp) : 1.0;
+    sc.optimizer_s = d.MemoryBoundSeconds(
+        0, kAdamBytesPerParam * (dense_params / dense_shard + expert_params / expert_shard));
 
     double per_mb = sc.forward_s + sc.backward_s;
     sum_stage += per_mb;

@@ -159,7 +159,10 @@ const Schema<GpuSpec>& GpuSchema() {
                 "Fraction of the kernel tables' throughput that tensor-core kernels keep over a "
                 "training step (power-limited clocks, back-to-back kernels); fitted per GPU on the "
                 "calibration runs (docs/ACCURACY.md).",
-                "gpu-sustained-compute-fraction");
+                "gpu-sustained-compute-fraction")
+        .Boolean("nvlink_sharp", &G::nvlink_sharp,
+                 "The node's NVSwitch can reduce in the switch (NVLink SHARP; H100 and later).",
+                 "gpu-nvlink-sharp");
     return s;
   }();
   return kSchema;

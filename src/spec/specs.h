@@ -78,6 +78,7 @@ struct GpuSpec {
   KernelTables kernel_tables = KernelTables::kSm90;  // measured kernel tables to scale from
   double attention_efficiency_scale = 1.0;  // attention's fraction of peak relative to H100's
   double sustained_compute_fraction = 1.0;  // of the kernel tables' throughput, in a long run
+  bool nvlink_sharp = false;                // NVSwitch reduces in the switch (NVLS all-reduce)
 };
 
 // One level of the network hierarchy. Tiers are ordered innermost (node) first.
@@ -86,7 +87,7 @@ struct TierSpec {
   int64_t gpus = 0;                  // GPUs in one group at this tier (cumulative: rack = 16)
   double bandwidth_bytes_per_s = 0;  // per GPU, per direction, into this tier
   double latency_s = 0;              // one-way latency of a message crossing this tier
-  double oversubscription = 1.0;     // >= 1; 7 means 1:7 toward the next tier up
+  double oversubscription = 1.0;     // >= 1; 7 means 1:7 for links that cross this tier
 };
 
 struct ClusterSpec {

@@ -134,6 +134,14 @@ void FixMicrobatchGroup(TrainingCase& c, int64_t gpus) {
                   plan.pp, plan.pp_microbatch_group));
 }
 
+// Assigns a loaded preset, or returns why it could not be loaded.
+template <class T>
+std::string Take(T& target, Result<T> loaded) {
+  if (!loaded.ok()) return loaded.status().message();
+  target = std::move(loaded).value();
+  return "";
+}
+
 }  // namespace
 
 std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& options) {
@@ -173,8 +181,18 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       continue;
     }
     c.job.cluster = *cl;
-    if (!gpu_override.empty()) c.job.cluster.gpu = *spec::LoadGpu(gpu_override);
+    if (!gpu_override.empty()) {
+      std::string problem = Take(c.job.cluster.gpu, spec::LoadGpu(gpu_override));
+      if (!problem.empty()) {
+        skip(problem);
+        continue;
+      }
+    }
     c.assumptions.push_back("cluster " + cluster);
+    if (gpus <= 0) {
+      skip("num_gpus not given");
+      continue;
+    }
     c.job.gpus = gpus;
 
     int64_t seq = Integer(t.Cell(i, "seq_len"));
@@ -185,7 +203,11 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       bool llama = Contains(model_name, "llama");
       bool nemotron = Contains(model_name, "nemotron");
       std::string base = llama ? "llama3-8b" : nemotron ? "nemotron4-15b" : "gpt3-175b";
-      c.job.model = *spec::LoadModel(base);
+      std::string problem = Take(c.job.model, spec::LoadModel(base));
+      if (!problem.empty()) {
+        skip(problem);
+        continue;
+      }
       c.job.model.name = model_name;
       c.job.model.layers = layers;
       c.job.model.hidden = hidden;
@@ -211,7 +233,11 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
         skip("architecture not given and no preset named like " + model_name);
         continue;
       }
-      c.job.model = *spec::LoadModel(preset);
+      std::string problem = Take(c.job.model, spec::LoadModel(preset));
+      if (!problem.empty()) {
+        skip(problem);
+        continue;
+      }
       c.assumptions.push_back("architecture of preset " + preset);
     }
 
@@ -337,10 +363,15 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       skip("no cluster preset for GPU type " + gpu_type);
       continue;
     }
-    c.job.cluster = *spec::LoadCluster(cluster);
-    if (!gpu_override.empty()) c.job.cluster.gpu = *spec::LoadGpu(gpu_override);
+    std::string problem = Take(c.job.cluster, spec::LoadCluster(cluster));
+    if (problem.empty() && !gpu_override.empty()) problem = Take(c.job.cluster.gpu, spec::LoadGpu(gpu_override));
+    if (problem.empty()) problem = Take(c.job.model, spec::LoadModel(preset));
+    if (problem.empty() && gpus <= 0) problem = "num_gpus not given";
+    if (!problem.empty()) {
+      skip(problem);
+      continue;
+    }
     c.assumptions.push_back("cluster " + cluster);
-    c.job.model = *spec::LoadModel(preset);
     c.assumptions.push_back("architecture of preset " + preset);
     c.job.gpus = gpus;
 
@@ -386,7 +417,7 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     plan.cp_algorithm = spec::CpAlgorithm::kRing;
     c.assumptions.push_back(
         "distributed optimizer, SP, TP and DP overlap, ring (p2p) CP (NeMo recipe defaults)");
-    std::string problem = SetPipeline(c, pp, vp);
+    problem = SetPipeline(c, pp, vp);
     if (!problem.empty()) {
       skip(problem);
       continue;

@@ -1,0 +1,420 @@
+#include "search/search.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "core/text.h"
+#include "plan/plan.h"
+
+namespace scaleplan::search {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+bool Better(const Evaluation& a, const Evaluation& b) {
+  if (a.step.step_time_s != b.step.step_time_s) return a.step.step_time_s < b.step.step_time_s;
+  return a.description < b.description;
+}
+
+// The field a rejection names first ("plan.micro_batch = 3: ..." -> "plan.micro_batch").
+std::string Reason(const std::string& message) {
+  size_t end = message.find_first_of(" :");
+  return message.substr(0, end);
+}
+
+// Keeps the best k evaluations.
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) {}
+  void Add(Evaluation e) {
+    if (items_.size() == k_ && !Better(e, items_.back())) return;
+    items_.insert(std::upper_bound(items_.begin(), items_.end(), e, Better), std::move(e));
+    if (items_.size() > k_) items_.pop_back();
+  }
+  void Merge(const TopK& other) {
+    for (const Evaluation& e : other.items_) Add(e);
+  }
+  std::vector<Evaluation> Take() { return std::move(items_); }
+
+ private:
+  size_t k_;
+  std::vector<Evaluation> items_;
+};
+
+struct Counters {
+  uint64_t evaluated = 0;
+  uint64_t pruned = 0;
+  std::map<std::string, uint64_t> pruned_by;
+  void Prune(const std::string& reason, uint64_t count) {
+    pruned += count;
+    pruned_by[reason] += count;
+  }
+  void Merge(const Counters& o) {
+    evaluated += o.evaluated;
+    pruned += o.pruned;
+    for (const auto& [reason, n] : o.pruned_by) pruned_by[reason] += n;
+  }
+};
+
+// Scores one candidate: validity, memory, step time.
+class Scorer {
+ public:
+  Scorer(const spec::JobSpec& base, const SearchSpace& space, const hardware::DeviceModel& device)
+      : base_(base), space_(space), evaluator_(device) {}
+
+  // Returns false (and counts the reason) when the candidate is pruned.
+  bool Score(const Candidate& c, Counters& counters, Evaluation* out) {
+    spec::JobSpec job = Decode(base_, space_, c);
+    Result<plan::Plan> p = plan::BuildPlan(job);
+    if (!p.ok()) {
+      counters.Prune(Reason(p.status().message()), 1);
+      return false;
+    }
+    return ScorePlan(*p, counters, out);
+  }
+
+  bool ScorePlan(const plan::Plan& p, Counters& counters, Evaluation* out) {
+    plan::MemoryReport memory = evaluator_.Memory(p);
+    if (!memory.fits) {
+      counters.Prune("out of memory", 1);
+      return false;
+    }
+    out->step = evaluator_.Evaluate(p);
+    out->plan = p.spec();
+    out->plan.dp = p.dp;
+    out->plan.microbatches = p.microbatches;
+    out->plan.etp = p.etp;
+    out->plan.pp_microbatch_group = p.pp_group;
+    out->peak_bytes_per_gpu = memory.peak_bytes;
+    out->description = Describe(out->plan, p.dp);
+    ++counters.evaluated;
+    return true;
+  }
+
+ private:
+  const spec::JobSpec& base_;
+  const SearchSpace& space_;
+  sim::Evaluator evaluator_;
+};
+
+// Placement orders that differ only in where size-1 dimensions sit are the same placement.
+std::vector<spec::Dim> Canonical(const std::vector<spec::Dim>& order, const spec::PlanSpec& p,
+                                 int64_t dp) {
+  std::vector<spec::Dim> out;
+  for (spec::Dim d : order) {
+    int64_t size = d == spec::Dim::kTp ? p.tp : d == spec::Dim::kCp ? p.cp : d == spec::Dim::kPp ? p.pp : dp;
+    if (size > 1) out.push_back(d);
+  }
+  return out;
+}
+
+class Exhaustive : public Optimizer {
+ public:
+  std::string_view name() const override { return "exhaustive"; }
+  std::string_view description() const override {
+    return "every candidate, invalid sub-spaces skipped in bulk, multi-threaded";
+  }
+
+  SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
+                   const hardware::DeviceModel& device, const SearchOptions& options) override {
+    Clock::time_point start = Clock::now();
+    // The dimensions that decide validity form the outer space; each valid outer point is one
+    // task whose inner points (zero, recomputation, CP algorithm, placement) share its layout.
+    const int outer_dims[] = {kTp, kCp, kPp, kVp, kTrim, kMicroBatch, kEp, kSchedule};
+    const int inner_dims[] = {kZero, kRecompute, kCpAlgorithm, kPlacement};
+    uint64_t inner_size = 1;
+    for (int d : inner_dims) inner_size *= space.Count(d);
+
+    std::vector<Candidate> outer;
+    Counters counters;
+    Candidate c{};
+    std::function<void(size_t)> walk = [&](size_t level) {
+      if (level == std::size(outer_dims)) {
+        spec::JobSpec job = Decode(base, space, c);
+        Result<plan::Plan> p = plan::BuildPlan(job);
+        if (p.ok()) {
+          outer.push_back(c);
+        } else {
+          counters.Prune(Reason(p.status().message()), inner_size);
+        }
+        return;
+      }
+      int d = outer_dims[level];
+      for (uint32_t i = 0; i < space.Count(d); ++i) {
+        c[static_cast<size_t>(d)] = i;
+        walk(level + 1);
+      }
+    };
+    walk(0);
+
+    std::atomic<size_t> next{0};
+    std::atomic<uint64_t> evaluations{0};
+    std::atomic<bool> out_of_time{false}, out_of_evals{false};
+    int threads = std::max(1, options.threads);
+    std::vector<TopK> tops(static_cast<size_t>(threads), TopK(static_cast<size_t>(options.top_k)));
+    std::vector<Counters> thread_counters(static_cast<size_t>(threads));
+    auto worker = [&](int t) {
+      Scorer scorer(base, space, device);
+      TopK& top = tops[static_cast<size_t>(t)];
+      Counters& local = thread_counters[static_cast<size_t>(t)];
+      for (size_t task = next++; task < outer.size(); task = next++) {
+        if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
+          out_of_time = true;
+          break;
+        }
+        if (options.max_evaluations > 0 && evaluations >= options.max_evaluations) {
+          out_of_evals = true;
+          break;
+        }
+        Candidate base_c = outer[task];
+        spec::JobSpec job = Decode(base, space, base_c);
+        std::set<std::vector<spec::Dim>> placements_seen;
+        int64_t dp = 0;
+        for (uint32_t z = 0; z < space.Count(kZero); ++z) {
+          for (uint32_t r = 0; r < space.Count(kRecompute); ++r) {
+            for (uint32_t a = 0; a < space.Count(kCpAlgorithm); ++a) {
+              for (uint32_t pl = 0; pl < space.Count(kPlacement); ++pl) {
+                Candidate cand = base_c;
+                cand[kZero] = z;
+                cand[kRecompute] = r;
+                cand[kCpAlgorithm] = a;
+                cand[kPlacement] = pl;
+                spec::JobSpec j = Decode(base, space, cand);
+                if (a > 0 && j.plan.cp == 1) {
+                  local.Prune("plan.cp_algorithm (no effect at cp = 1)", 1);
+                  continue;
+                }
+                Result<plan::Plan> p = plan::BuildPlan(j);
+                if (!p.ok()) {
+                  local.Prune(Reason(p.status().message()), 1);
+                  continue;
+                }
+                dp = p->dp;
+                if (z == 0 && r == 0 && a == 0) {
+                  if (!placements_seen.insert(Canonical(j.plan.placement, j.plan, dp)).second) {
+                    local.Prune("plan.placement (equivalent order)", 1);
+                    continue;
+                  }
+                } else {
+                  // Same equivalence classes as for the first (z, r, a).
+                  bool first = true;
+                  for (uint32_t q = 0; q < pl; ++q) {
+                    if (Canonical(space.placement[q], j.plan, dp) == Canonical(j.plan.placement, j.plan, dp)) {
+                      first = false;
+                      break;
+                    }
+                  }
+                  if (!first) {
+                    local.Prune("plan.placement (equivalent order)", 1);
+                    continue;
+                  }
+                }
+                Evaluation e;
+                if (scorer.ScorePlan(*p, local, &e)) {
+                  ++evaluations;
+                  top.Add(std::move(e));
+                }
+              }
+            }
+          }
+        }
+        (void)job;
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+    worker(0);
+    for (std::thread& th : pool) th.join();
+
+    SearchResult result;
+    TopK merged(static_cast<size_t>(options.top_k));
+    for (size_t t = 0; t < tops.size(); ++t) {
+      merged.Merge(tops[t]);
+      counters.Merge(thread_counters[t]);
+    }
+    result.top = merged.Take();
+    result.evaluated = counters.evaluated;
+    result.pruned = counters.pruned;
+    result.pruned_by = counters.pruned_by;
+    result.threads = threads;
+    result.stop_reason = out_of_time ? "time budget" : out_of_evals ? "evaluation budget" : "space exhausted";
+    result.elapsed_s = Seconds(start);
+    return result;
+  }
+};
+
+Candidate RandomCandidate(const SearchSpace& space, std::mt19937_64& rng) {
+  Candidate c{};
+  for (int d = 0; d < kDimensions; ++d) {
+    c[static_cast<size_t>(d)] = static_cast<uint32_t>(rng() % space.Count(d));
+  }
+  return c;
+}
+
+class RandomSampling : public Optimizer {
+ public:
+  std::string_view name() const override { return "random"; }
+  std::string_view description() const override { return "uniform samples of the space"; }
+
+  SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
+                   const hardware::DeviceModel& device, const SearchOptions& options) override {
+    Clock::time_point start = Clock::now();
+    std::mt19937_64 rng(options.seed);
+    Scorer scorer(base, space, device);
+    Counters counters;
+    TopK top(static_cast<size_t>(options.top_k));
+    uint64_t budget = options.max_evaluations > 0 ? options.max_evaluations : 2000;
+    SearchResult result;
+    result.stop_reason = "evaluation budget";
+    std::set<Candidate> seen;
+    for (uint64_t i = 0; i < budget; ++i) {
+      if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
+        result.stop_reason = "time budget";
+        break;
+      }
+      Candidate c = RandomCandidate(space, rng);
+      if (!seen.insert(c).second) continue;
+      Evaluation e;
+      if (scorer.Score(c, counters, &e)) top.Add(std::move(e));
+    }
+    result.top = top.Take();
+    result.evaluated = counters.evaluated;
+    result.pruned = counters.pruned;
+    result.pruned_by = counters.pruned_by;
+    result.elapsed_s = Seconds(start);
+    return result;
+  }
+};
+
+class Evolution : public Optimizer {
+ public:
+  static constexpr size_t kPopulation = 32;
+  static constexpr size_t kTournament = 8;
+
+  std::string_view name() const override { return "evolution"; }
+  std::string_view description() const override {
+    return "regularized evolution (Real et al. 2019): population 32, tournament 8, one mutation";
+  }
+
+  SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
+                   const hardware::DeviceModel& device, const SearchOptions& options) override {
+    Clock::time_point start = Clock::now();
+    std::mt19937_64 rng(options.seed);
+    Scorer scorer(base, space, device);
+    Counters counters;
+    TopK top(static_cast<size_t>(options.top_k));
+    uint64_t budget = options.max_evaluations > 0 ? options.max_evaluations : 2000;
+    struct Member {
+      Candidate candidate;
+      double step_time_s;
+    };
+    std::vector<Member> population;  // oldest first
+    std::map<Candidate, double> scored;  // every candidate tried; infinity when pruned
+    uint64_t tries = 0;
+    SearchResult result;
+    result.stop_reason = "evaluation budget";
+    auto evaluate = [&](const Candidate& c) -> double {
+      auto it = scored.find(c);
+      if (it != scored.end()) return it->second;
+      ++tries;
+      Evaluation e;
+      double t = std::numeric_limits<double>::infinity();
+      if (scorer.Score(c, counters, &e)) {
+        t = e.step.step_time_s;
+        top.Add(std::move(e));
+      }
+      scored[c] = t;
+      return t;
+    };
+    // Seed the population with valid random candidates.
+    while (population.size() < kPopulation && tries < budget) {
+      Candidate c = RandomCandidate(space, rng);
+      double t = evaluate(c);
+      if (std::isfinite(t)) population.push_back({c, t});
+    }
+    while (tries < budget && !population.empty()) {
+      if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
+        result.stop_reason = "time budget";
+        break;
+      }
+      const Member* parent = nullptr;
+      for (size_t i = 0; i < kTournament; ++i) {
+        const Member& m = population[rng() % population.size()];
+        if (parent == nullptr || m.step_time_s < parent->step_time_s) parent = &m;
+      }
+      Candidate child = parent->candidate;
+      // Mutate one dimension that has a choice.
+      for (int attempt = 0; attempt < 32; ++attempt) {
+        int d = static_cast<int>(rng() % kDimensions);
+        size_t n = space.Count(d);
+        if (n < 2) continue;
+        uint32_t v = static_cast<uint32_t>(rng() % (n - 1));
+        if (v >= child[static_cast<size_t>(d)]) ++v;
+        child[static_cast<size_t>(d)] = v;
+        break;
+      }
+      if (scored.count(child)) {
+        // Already known: count it as a step of the search, not as an evaluation.
+        ++tries;
+        continue;
+      }
+      double t = evaluate(child);
+      if (!std::isfinite(t)) continue;
+      population.push_back({child, t});
+      population.erase(population.begin());  // the oldest dies
+    }
+    if (population.empty()) result.stop_reason = "no valid candidate found";
+    result.top = top.Take();
+    result.evaluated = counters.evaluated;
+    result.pruned = counters.pruned;
+    result.pruned_by = counters.pruned_by;
+    result.elapsed_s = Seconds(start);
+    return result;
+  }
+};
+
+}  // namespace
+
+std::vector<std::string> OptimizerNames() { return {"exhaustive", "random", "evolution"}; }
+
+Result<std::unique_ptr<Optimizer>> MakeOptimizer(std::string_view name) {
+  if (name == "exhaustive") return std::unique_ptr<Optimizer>(new Exhaustive());
+  if (name == "random") return std::unique_ptr<Optimizer>(new RandomSampling());
+  if (name == "evolution") return std::unique_ptr<Optimizer>(new Evolution());
+  return Status::Invalid(fmt::format("--optimizer = {} is not a known optimizer (allowed: {})", name,
+                                     Join(OptimizerNames(), ", ")));
+}
+
+Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
+                            const SearchOptions& options) {
+  for (int d = 0; d < kDimensions; ++d) {
+    if (space.Count(d) == 0) {
+      return Status::Invalid(fmt::format("the search space has no value for plan.{} (allowed: at least one)",
+                                         DimensionName(d)));
+    }
+  }
+  if (options.top_k < 1) {
+    return Status::Invalid(fmt::format("--top = {} (allowed: integer >= 1)", options.top_k));
+  }
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer(options.optimizer));
+  SP_ASSIGN_OR_RETURN(hardware::DeviceModel device,
+                      hardware::DeviceModel::For(base.cluster.gpu, base.plan.precision));
+  SearchResult result = optimizer->Run(base, space, device, options);
+  result.optimizer = std::string(optimizer->name());
+  result.space_size = space.Size();
+  return result;
+}
+
+}  // namespace scaleplan::search

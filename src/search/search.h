@@ -1,0 +1,77 @@
+// Plan search: the best plans for a model, cluster and batch.
+//
+// Optimizers (a named registry, `scaleplan search --optimizer NAME`; OptimizerNames lists them):
+//   exhaustive  every candidate of the space; sub-spaces that cannot be valid are skipped in bulk
+//               (the plan rules are plan::BuildPlan's, applied to the dimensions that decide
+//               validity), equivalent placements are evaluated once, plans that do not fit in
+//               memory are pruned before their step time is computed. Multi-threaded.
+//   random      uniform samples of the space, a fixed number of evaluations.
+//   evolution   regularized evolution (Real et al. 2019, arXiv 1802.01548): a population aged
+//               first-in first-out, tournament selection, one-dimension mutations.
+// Every optimizer is deterministic for a seed and reports how many candidates it evaluated and
+// pruned (by reason), how long it took and why it stopped. The ranking is by predicted step time
+// (the analytical model, sim/analytical.h); the event engine does not exist yet, so there is no
+// re-ranking pass.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "search/space.h"
+#include "sim/analytical.h"
+
+namespace scaleplan::search {
+
+struct Evaluation {
+  spec::PlanSpec plan;     // dp and micro-batch count resolved
+  sim::StepResult step;
+  double peak_bytes_per_gpu = 0;
+  std::string description;  // Describe(plan): also the deterministic tie-break
+};
+
+struct SearchOptions {
+  // Changes the answer:
+  std::string optimizer = "exhaustive";
+  uint64_t seed = 1;
+  uint64_t max_evaluations = 0;  // 0: exhaustive has no limit; random and evolution use 2000
+  // Changes only the speed (and, when a limit is hit, how much of the space was seen):
+  double max_seconds = 0;        // 0: no time limit
+  int threads = 2;               // exhaustive only; results do not depend on it
+  int top_k = 10;
+};
+
+struct SearchResult {
+  std::string optimizer;
+  std::string stop_reason;       // "space exhausted", "evaluation budget", "time budget"
+  std::vector<Evaluation> top;   // best first
+  double space_size = 0;
+  uint64_t evaluated = 0;        // step times computed
+  uint64_t pruned = 0;           // candidates rejected before their step time
+  std::map<std::string, uint64_t> pruned_by;  // reason -> candidates
+  double elapsed_s = 0;
+  int threads = 1;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view description() const = 0;
+  virtual SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
+                           const hardware::DeviceModel& device, const SearchOptions& options) = 0;
+};
+
+std::vector<std::string> OptimizerNames();
+Result<std::unique_ptr<Optimizer>> MakeOptimizer(std::string_view name);
+
+// Runs options.optimizer on the space around `base` (its model, cluster, GPU count, workload and
+// the plan fields that are not search dimensions).
+Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
+                            const SearchOptions& options);
+
+}  // namespace scaleplan::search

@@ -1,0 +1,154 @@
+#include "search/space.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/text.h"
+
+namespace scaleplan::search {
+
+const char* DimensionName(int d) {
+  static const char* kNames[] = {"tp",         "cp",        "pp",        "vp",
+                                 "micro_batch", "ep",       "zero",      "recompute",
+                                 "cp_algorithm", "placement", "schedule", "trim_edge_stages"};
+  return d >= 0 && d < kDimensions ? kNames[d] : "?";
+}
+
+size_t SearchSpace::Count(int d) const {
+  switch (d) {
+    case kTp: return tp.size();
+    case kCp: return cp.size();
+    case kPp: return pp.size();
+    case kVp: return vp.size();
+    case kMicroBatch: return micro_batch.size();
+    case kEp: return ep.size();
+    case kZero: return zero.size();
+    case kRecompute: return recompute.size();
+    case kCpAlgorithm: return cp_algorithm.size();
+    case kPlacement: return placement.size();
+    case kSchedule: return schedule.size();
+    case kTrim: return trim_edge_stages.size();
+  }
+  return 0;
+}
+
+double SearchSpace::Size() const {
+  double size = 1;
+  for (int d = 0; d < kDimensions; ++d) size *= static_cast<double>(Count(d));
+  return size;
+}
+
+SearchSpace DefaultSpace(const spec::JobSpec& job) {
+  const spec::ModelSpec& m = job.model;
+  SearchSpace s;
+  int64_t heads_gcd = std::gcd(m.heads, m.EffectiveKvHeads());
+  s.tp = Divisors(heads_gcd);
+  for (int64_t cp = 1; cp <= 64; cp *= 2) {
+    if (cp == 1 || job.workload.seq_len % (2 * cp) == 0) s.cp.push_back(cp);
+  }
+  std::vector<int64_t> pp = Divisors(m.layers);
+  for (int64_t d : Divisors(m.layers + 2)) {
+    if (d >= 2 && std::find(pp.begin(), pp.end(), d) == pp.end()) pp.push_back(d);
+  }
+  std::sort(pp.begin(), pp.end());
+  s.pp = pp;
+  s.vp = {1, 2, 4, 8};
+  s.micro_batch = {1, 2, 4, 8};
+  s.ep = m.IsMoe() ? Divisors(m.experts) : std::vector<int64_t>{1};
+  s.zero = {spec::ZeroMode::kZero0, spec::ZeroMode::kZero1, spec::ZeroMode::kZero2,
+            spec::ZeroMode::kZero3, spec::ZeroMode::kFsdp};
+  s.recompute = {spec::Recompute::kNone, spec::Recompute::kSelective, spec::Recompute::kFull};
+  s.cp_algorithm = {spec::CpAlgorithm::kAllGather, spec::CpAlgorithm::kRing};
+  using spec::Dim;
+  s.placement = {{Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp}, {Dim::kTp, Dim::kCp, Dim::kDp, Dim::kPp},
+                 {Dim::kTp, Dim::kPp, Dim::kCp, Dim::kDp}, {Dim::kTp, Dim::kPp, Dim::kDp, Dim::kCp},
+                 {Dim::kTp, Dim::kDp, Dim::kCp, Dim::kPp}, {Dim::kTp, Dim::kDp, Dim::kPp, Dim::kCp}};
+  s.schedule = {spec::Schedule::k1F1B, spec::Schedule::kZbH1, spec::Schedule::kInterleaved,
+                spec::Schedule::kLlama3};
+  s.trim_edge_stages = {false, true};
+  return s;
+}
+
+Status Restrict(SearchSpace& space, const std::string& key, const std::string& values,
+                const std::string& origin) {
+  const spec::Schema<spec::PlanSpec>& schema = spec::PlanSchema();
+  std::vector<spec::PlanSpec> parsed;
+  // A placement is itself a comma list: one placement per flag.
+  std::vector<std::string> items =
+      key == "placement" ? std::vector<std::string>{values} : SplitAndTrim(values, ',');
+  if (items.empty()) {
+    return Status::Invalid(fmt::format("{}: plan.{} = \"\" names no value", origin, key));
+  }
+  for (const std::string& item : items) {
+    spec::PlanSpec p;
+    SP_RETURN_IF_ERROR(schema.Set(p, key, spec::ScalarValue(item, origin)));
+    parsed.push_back(p);
+  }
+  auto keep = [&](auto& list, auto get) {
+    std::decay_t<decltype(list)> kept;
+    for (const spec::PlanSpec& p : parsed) {
+      auto v = get(p);
+      if (std::find(kept.begin(), kept.end(), v) == kept.end()) kept.push_back(v);
+    }
+    list = kept;
+  };
+  if (key == "tp") keep(space.tp, [](const spec::PlanSpec& p) { return p.tp; });
+  else if (key == "cp") keep(space.cp, [](const spec::PlanSpec& p) { return p.cp; });
+  else if (key == "pp") keep(space.pp, [](const spec::PlanSpec& p) { return p.pp; });
+  else if (key == "vp") keep(space.vp, [](const spec::PlanSpec& p) { return p.vp; });
+  else if (key == "micro_batch") keep(space.micro_batch, [](const spec::PlanSpec& p) { return p.micro_batch; });
+  else if (key == "ep") keep(space.ep, [](const spec::PlanSpec& p) { return p.ep; });
+  else if (key == "zero") keep(space.zero, [](const spec::PlanSpec& p) { return p.zero; });
+  else if (key == "recompute") keep(space.recompute, [](const spec::PlanSpec& p) { return p.recompute; });
+  else if (key == "cp_algorithm") keep(space.cp_algorithm, [](const spec::PlanSpec& p) { return p.cp_algorithm; });
+  else if (key == "placement") keep(space.placement, [](const spec::PlanSpec& p) { return p.placement; });
+  else if (key == "schedule") keep(space.schedule, [](const spec::PlanSpec& p) { return p.schedule; });
+  else if (key == "trim_edge_stages") keep(space.trim_edge_stages, [](const spec::PlanSpec& p) { return p.trim_edge_stages; });
+  else {
+    return Status::Invalid(fmt::format(
+        "{}: plan.{} is not a search dimension (allowed: tp, cp, pp, vp, micro_batch, ep, zero, "
+        "recompute, cp_algorithm, placement, schedule, trim_edge_stages; other plan fields are "
+        "fixed at their value)",
+        origin, key));
+  }
+  return Status::Ok();
+}
+
+spec::JobSpec Decode(const spec::JobSpec& base, const SearchSpace& s, const Candidate& c) {
+  spec::JobSpec job = base;
+  spec::PlanSpec& p = job.plan;
+  p.tp = s.tp[c[kTp]];
+  p.cp = s.cp[c[kCp]];
+  p.pp = s.pp[c[kPp]];
+  p.vp = s.vp[c[kVp]];
+  p.micro_batch = s.micro_batch[c[kMicroBatch]];
+  p.ep = s.ep[c[kEp]];
+  p.zero = s.zero[c[kZero]];
+  p.recompute = s.recompute[c[kRecompute]];
+  p.cp_algorithm = s.cp_algorithm[c[kCpAlgorithm]];
+  p.placement = s.placement[c[kPlacement]];
+  p.schedule = s.schedule[c[kSchedule]];
+  p.trim_edge_stages = s.trim_edge_stages[c[kTrim]];
+  p.dp = 0;
+  p.microbatches = 0;
+  p.etp = 0;
+  p.pp_microbatch_group = 0;
+  return job;
+}
+
+std::string Describe(const spec::PlanSpec& p, int64_t dp) {
+  std::vector<std::string> order;
+  for (spec::Dim d : p.placement) order.emplace_back(spec::DimName(d));
+  std::string text = fmt::format("TP {} CP {} PP {} VP {} DP {}", p.tp, p.cp, p.pp, p.vp, dp);
+  if (p.ep > 1) text += fmt::format(" EP {}", p.ep);
+  text += fmt::format(" mb {} {} zero {} rc {}", p.micro_batch, spec::ScheduleName(p.schedule),
+                      spec::ZeroModeName(p.zero), spec::RecomputeName(p.recompute));
+  if (p.cp > 1) text += p.cp_algorithm == spec::CpAlgorithm::kRing ? " cp-ring" : " cp-allgather";
+  if (p.trim_edge_stages) text += " trim";
+  text += " [" + Join(order, ",") + "]";
+  return text;
+}
+
+}  // namespace scaleplan::search

@@ -1,0 +1,60 @@
+// The plan search space: the values each parallel-plan dimension may take for one job.
+//
+// A candidate is one index per dimension; Decode turns it into a PlanSpec (dp is derived from the
+// GPU count). The space is a cartesian product; validity (divisibility, the schedule's rules,
+// memory) is decided by plan::BuildPlan and the memory model, never duplicated here, except for
+// the cheap outer checks the exhaustive enumerator uses to skip whole sub-spaces (space.cpp).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "spec/specs.h"
+
+namespace scaleplan::search {
+
+enum Dimension {
+  kTp, kCp, kPp, kVp, kMicroBatch, kEp, kZero, kRecompute, kCpAlgorithm, kPlacement, kSchedule,
+  kTrim, kDimensions
+};
+
+const char* DimensionName(int dimension);
+
+struct SearchSpace {
+  std::vector<int64_t> tp, cp, pp, vp, micro_batch, ep;
+  std::vector<spec::ZeroMode> zero;
+  std::vector<spec::Recompute> recompute;
+  std::vector<spec::CpAlgorithm> cp_algorithm;
+  std::vector<std::vector<spec::Dim>> placement;
+  std::vector<spec::Schedule> schedule;
+  std::vector<bool> trim_edge_stages;
+
+  size_t Count(int dimension) const;
+  double Size() const;  // product of the counts (a double: it can exceed 2^64 in principle)
+};
+
+using Candidate = std::array<uint32_t, kDimensions>;
+
+// Every value that can be valid for the job: tp over the divisors of the heads, cp over powers of
+// two that split the sequence, pp over the divisors of the layers (or layers + 2 when the edge
+// stages are trimmed), vp in 1, 2, 4, 8, micro-batch in 1, 2, 4, 8, ep over the divisors of the
+// experts, all ZeRO modes, recomputation modes, CP algorithms and schedules, and the six
+// placements with tp innermost (TP's per-layer collectives belong on NVLink; other orders can be
+// given explicitly).
+SearchSpace DefaultSpace(const spec::JobSpec& job);
+
+// Narrows one dimension to `values` (flag text, e.g. "8,16" or "fsdp"), each checked by the plan
+// schema so that errors name the flag. An empty intersection is an error.
+Status Restrict(SearchSpace& space, const std::string& key, const std::string& values,
+                const std::string& origin);
+
+// The job with the candidate's plan fields (every other plan field as in `base`).
+spec::JobSpec Decode(const spec::JobSpec& base, const SearchSpace& space, const Candidate& c);
+
+// "TP 8 . CP 1 . PP 16 . VP 8 . mb 1 . llama3 . fsdp . recompute none . [tp, cp, pp, dp]".
+std::string Describe(const spec::PlanSpec& plan, int64_t dp);
+
+}  // namespace scaleplan::search
