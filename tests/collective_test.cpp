@@ -135,8 +135,10 @@ namespace {
 TEST(Collective, NvlsOnlyWhereTheGpuHasIt) {
   spec::ClusterSpec a100 = scaleplan::testing::Must(spec::LoadCluster("selene"));
   spec::ClusterSpec h100 = scaleplan::testing::Must(spec::LoadCluster("dgx-h100-ib"));
-  EXPECT_EQ(Estimate(a100, ConsecutiveGroup(8, a100), Op::kAllReduce, 1e9).algorithm, Algorithm::kRing);
-  EXPECT_EQ(Estimate(h100, ConsecutiveGroup(8, h100), Op::kAllReduce, 1e9).algorithm, Algorithm::kNvls);
+  EXPECT_EQ(Estimate(a100, ConsecutiveGroup(8, a100), Op::kAllReduce, 1e9).algorithm,
+            Algorithm::kRing);
+  EXPECT_EQ(Estimate(h100, ConsecutiveGroup(8, h100), Op::kAllReduce, 1e9).algorithm,
+            Algorithm::kNvls);
 }
 
 }  // namespace

@@ -220,7 +220,8 @@ namespace {
 TEST(Reject, ZeroSizesBuiltInCode) {
   spec::JobSpec job = scaleplan::testing::Must(spec::LoadJob("llama3-405b-16k"));
   job.plan.tp = 0;
-  EXPECT_EQ(BuildPlan(job).status().message(), "plan.tp = 0 is out of range (allowed: integer >= 1)");
+  EXPECT_EQ(BuildPlan(job).status().message(),
+            "plan.tp = 0 is out of range (allowed: integer >= 1)");
   job.plan.tp = 8;
   job.plan.placement = {spec::Dim::kTp, spec::Dim::kTp, spec::Dim::kPp, spec::Dim::kDp};
   EXPECT_NE(BuildPlan(job).status().message().find("plan.placement"), std::string::npos);

@@ -142,8 +142,8 @@ namespace {
 // An all-MoE model may leave ffn_hidden at 0 (ValidateModel allows it): no NaN anywhere.
 TEST(Analytical, AllMoeModelWithoutDenseMlpIsFinite) {
   spec::JobSpec job;
-  job.model = scaleplan::testing::Must(spec::ParseModelYaml(
-      "base: mixtral-8x7b\nexpert_ffn_hidden: 14336\n", "m.yaml"));
+  job.model = scaleplan::testing::Must(
+      spec::ParseModelYaml("base: mixtral-8x7b\nexpert_ffn_hidden: 14336\n", "m.yaml"));
   job.model.ffn_hidden = 0;
   job.cluster = scaleplan::testing::Must(spec::LoadCluster("dgx-h100-ib"));
   job.gpus = 16;

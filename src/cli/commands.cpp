@@ -1,17 +1,23 @@
 #include "cli/commands.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <optional>
 
 #include "cli/job_flags.h"
+#include "core/text.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
+#include "report/launch.h"
 #include "report/output.h"
 #include "report/plan_report.h"
+#include "report/search_report.h"
 #include "report/spec_reference.h"
 #include "report/step_report.h"
 #include "report/validation_report.h"
+#include "search/search.h"
 #include "sim/analytical.h"
 
 namespace scaleplan::cli {
@@ -36,6 +42,86 @@ int Emit(std::ostream& out, std::ostream& err, const std::string& path, const st
   Status written = report::WriteFileAtomically(path, text);
   if (!written.ok()) return Fail(err, written);
   return kExitOk;
+}
+
+int RunSearch(const JobFlags& flags, search::SearchOptions options, bool json,
+              const std::string& emit, const std::string& output, std::ostream& out,
+              std::ostream& err) {
+  if (!emit.empty() && emit != "megatron" && emit != "torchtitan") {
+    return Fail(err, Status::Invalid("--emit = " + emit +
+                                     " is not a launch format (allowed: megatron, torchtitan)"));
+  }
+  Result<spec::JobSpec> resolved = flags.Resolve(/*apply_plan_keys=*/false);
+  if (!resolved.ok()) return Fail(err, resolved.status());
+  spec::JobSpec job = *resolved;
+  if (job.gpus == 0) job.gpus = job.cluster.CapacityGpus();
+  search::SearchSpace space = search::DefaultSpace(job);
+  spec::JobSpec baseline_job = job;
+  for (const JobFlags::GivenKey& given : flags.GivenPlanKeys()) {
+    Status restricted = search::Restrict(space, given.key, given.value, given.flag);
+    if (restricted.ok()) {
+      // A single value also moves the starting plan there.
+      if (given.value.find(',') == std::string::npos || given.key == "placement") {
+        (void)spec::PlanSchema().Set(baseline_job.plan, given.key,
+                                     spec::ScalarValue(given.value, given.flag));
+      }
+      continue;
+    }
+    if (restricted.message().find("is not a search dimension") != std::string::npos) {
+      // A fixed field (sequence_parallel, precision, ...): applies to every candidate.
+      Status set =
+          spec::PlanSchema().Set(job.plan, given.key, spec::ScalarValue(given.value, given.flag));
+      if (!set.ok()) return Fail(err, set);
+      (void)spec::PlanSchema().Set(baseline_job.plan, given.key,
+                                   spec::ScalarValue(given.value, given.flag));
+      continue;
+    }
+    return Fail(err, restricted);
+  }
+  bool tty = !json && output.empty() && ::isatty(2);
+  if (tty) {
+    options.progress = [&err](double fraction) {
+      int filled = static_cast<int>(fraction * 30);
+      err << "\rsearching [" << std::string(static_cast<size_t>(filled), '#')
+          << std::string(static_cast<size_t>(30 - filled), '.') << "] "
+          << static_cast<int>(fraction * 100) << "%" << std::flush;
+    };
+  }
+  Result<search::SearchResult> result = search::Search(job, space, options);
+  if (tty) err << "\r" << std::string(48, ' ') << "\r" << std::flush;
+  if (!result.ok()) return Fail(err, result.status());
+
+  // The starting plan (the job's own, e.g. Llama 3's production plan), for comparison.
+  std::optional<report::Baseline> baseline;
+  Result<plan::Plan> base_plan = plan::BuildPlan(baseline_job);
+  if (base_plan.ok()) {
+    Result<sim::StepResult> step = sim::Evaluate(*base_plan);
+    if (step.ok()) {
+      baseline = report::Baseline{search::Describe(base_plan->spec(), base_plan->dp), *step,
+                                  plan::ComputeMemory(*base_plan).fits};
+    }
+  }
+  std::string text = json ? report::SearchJson(job, *result, baseline).dump(2) + "\n"
+                          : report::SearchText(job, *result, baseline);
+  if (!emit.empty() && !result->top.empty()) {
+    spec::JobSpec best = job;
+    best.plan = result->top.front().plan;
+    best.plan.dp = 0;
+    best.plan.microbatches = 0;
+    Result<plan::Plan> best_plan = plan::BuildPlan(best);
+    if (best_plan.ok()) {
+      std::string launch = emit == "megatron" ? report::MegatronArgs(*best_plan)
+                                              : report::TorchtitanToml(*best_plan);
+      if (json) {
+        nlohmann::json j = nlohmann::json::parse(text);
+        j["launch"] = {{"format", emit}, {"text", launch}};
+        text = j.dump(2) + "\n";
+      } else {
+        text += "\n  launch configuration (" + emit + ") of the best plan:\n" + launch;
+      }
+    }
+  }
+  return Emit(out, err, output, text);
 }
 
 }  // namespace
@@ -69,6 +155,35 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   }
   plan_cmd.app->add_flag("--ops", plan_cmd.ops,
                          "Add the per-op table (FLOPs, bytes, saved activations)");
+  std::string megatron_args;
+  simulate_cmd.app->add_option(
+      "--megatron-args", megatron_args,
+      "Megatron-LM arguments to read the plan from (applied after the job and the other flags)");
+
+  CLI::App* search_cmd = app.add_subcommand(
+      "search",
+      "Find the fastest plans that fit: pin a dimension with --tp 8, restrict it with --pp 8,16");
+  JobFlags search_flags;
+  search_flags.Register(search_cmd);
+  search::SearchOptions search_options;
+  bool search_json = false;
+  std::string search_emit, search_output;
+  search_cmd->add_option("--optimizer", search_options.optimizer,
+                         "exhaustive, random or evolution");
+  search_cmd->add_option("--seed", search_options.seed,
+                         "Seed for random and evolution (default 1)");
+  search_cmd->add_option("--budget", search_options.max_evaluations,
+                         "Most evaluations (default: all for exhaustive, 2000 otherwise)");
+  search_cmd->add_option("--time-limit", search_options.max_seconds,
+                         "Most seconds (default: none)");
+  search_cmd->add_option("--threads", search_options.threads,
+                         "Threads for exhaustive search (default 2)");
+  search_cmd->add_option("--top", search_options.top_k, "Plans to report (default 10)");
+  search_cmd->add_option("--emit", search_emit,
+                         "Print the best plan's launch configuration: megatron or torchtitan");
+  search_cmd->add_flag("--json", search_json, "Print the machine-readable report");
+  search_cmd->add_option("--output,-o", search_output,
+                         "Write the report to FILE (atomically) instead of stdout");
 
   CLI::App* presets_cmd = app.add_subcommand("presets", "List the embedded presets, one line each");
   bool presets_json = false;
@@ -132,6 +247,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                 presets_json ? report::PresetsJson().dump(2) + "\n" : report::PresetsText());
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
+  if (search_cmd->parsed()) {
+    return RunSearch(search_flags, search_options, search_json, search_emit, search_output, out,
+                     err);
+  }
   if (validate_cmd->parsed()) {
     std::vector<validate::FileReport> reports;
     for (const std::string& file : validate_files) {
@@ -148,6 +267,14 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   JobCommand& cmd = plan_cmd.app->parsed() ? plan_cmd : simulate_cmd;
   Result<spec::JobSpec> job = cmd.flags.Resolve();
   if (!job.ok()) return Fail(err, job.status());
+  if (&cmd == &simulate_cmd && !megatron_args.empty()) {
+    Result<report::MegatronParse> parsed = report::ApplyMegatronArgs(megatron_args, *job);
+    if (!parsed.ok()) return Fail(err, parsed.status());
+    if (!parsed->ignored.empty()) {
+      err << "scaleplan: note: ignored Megatron arguments that do not describe the plan: "
+          << Join(parsed->ignored, " ") << "\n";
+    }
+  }
   Result<plan::Plan> built = plan::BuildPlan(*job);
   if (!built.ok()) return Fail(err, built.status());
   plan::MemoryReport memory = plan::ComputeMemory(*built);

@@ -51,7 +51,16 @@ void JobFlags::Register(CLI::App* command) {
   AddKeys(command, spec::GpuSchema());
 }
 
-Result<spec::JobSpec> JobFlags::Resolve() const {
+std::vector<JobFlags::GivenKey> JobFlags::GivenPlanKeys() const {
+  std::vector<GivenKey> out;
+  for (const auto& key : keys_) {
+    if (key->option->count() > 0 && key->section == "plan")
+      out.push_back({key->key, key->value, key->flag});
+  }
+  return out;
+}
+
+Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
   std::string ref = job_opt_->count() > 0 ? job_ref_ : std::string(spec::kDefaultJob);
   SP_ASSIGN_OR_RETURN(spec::JobSpec job, spec::LoadJob(ref));
   if (model_opt_->count() > 0) {
@@ -82,7 +91,7 @@ Result<spec::JobSpec> JobFlags::Resolve() const {
     } else if (key->section == "gpu") {
       SP_RETURN_IF_ERROR(spec::GpuSchema().Set(job.cluster.gpu, key->key, raw));
     } else if (key->section == "plan") {
-      SP_RETURN_IF_ERROR(spec::PlanSchema().Set(job.plan, key->key, raw));
+      if (apply_plan_keys) SP_RETURN_IF_ERROR(spec::PlanSchema().Set(job.plan, key->key, raw));
     } else {
       SP_RETURN_IF_ERROR(spec::WorkloadSchema().Set(job.workload, key->key, raw));
     }

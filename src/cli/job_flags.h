@@ -19,7 +19,16 @@ class JobFlags {
 
   // The default job (or --plan), with every given flag applied in a fixed order: references
   // first (--model, --cluster, --gpu), then --gpus, then key overrides.
-  Result<spec::JobSpec> Resolve() const;
+  // With `apply_plan_keys` false the plan flags are left out (search reads them as ranges).
+  Result<spec::JobSpec> Resolve(bool apply_plan_keys = true) const;
+
+  struct GivenKey {
+    std::string key;    // plan key, e.g. "pp"
+    std::string value;  // as typed, e.g. "8,16"
+    std::string flag;   // e.g. "--pp"
+  };
+  // The plan flags the user gave, in schema order.
+  std::vector<GivenKey> GivenPlanKeys() const;
 
  private:
   struct KeyFlag {

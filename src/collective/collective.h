@@ -14,7 +14,8 @@
 // its NICs (calibration/nccl.csv: 331 GB/s all-reduce bus bandwidth on 4 DGX H100 nodes against
 // 46-48 GB/s per NIC).
 // Tree (all-reduce only, NCCL's double binary tree): t0 + 2 ceil(log2 n) alpha_top + 2 S / B_ring.
-// NVLS (all-reduce inside one NVSwitch node of >= 8 GPUs whose GPU has gpu.nvlink_sharp): t0 + 2(n-1) alpha_0 +
+// NVLS (all-reduce inside one NVSwitch node of >= 8 GPUs whose GPU has gpu.nvlink_sharp): t0 +
+// 2(n-1) alpha_0 +
 //   2(n-1)/n S / (eta_nvls * beta_0), eta_nvls = 480/450 (nccl.csv: 480 GB/s bus bandwidth).
 // The cheapest algorithm is chosen, as NCCL's tuner would.
 // All-to-all of S bytes per rank (EP dispatch): each rank sends S/n to every peer; the share that

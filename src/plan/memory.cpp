@@ -88,8 +88,8 @@ LayerParamSums ParamSums(const Plan& plan) {
     const std::vector<model::Op> moe = model::LayerOps(m, true, shape);
     s.moe_layer = params(moe);
     s.moe_saved_bytes = saved(moe, &s.moe_selective_freed_bytes);
-    s.routed_experts = model::CountLayerParams(m, true).routed_experts /
-                       static_cast<double>(plan.ep * plan.etp);
+    s.routed_experts =
+        model::CountLayerParams(m, true).routed_experts / static_cast<double>(plan.ep * plan.etp);
   }
   s.embedding = params(model::EmbeddingOps(m, shape));
   const std::vector<model::Op> head = model::HeadOps(m, shape);
@@ -98,8 +98,8 @@ LayerParamSums ParamSums(const Plan& plan) {
   s.head_saved_bytes = saved(head, &unused);
   // A tied output layer on a different stage than the embedding keeps its own copy.
   if (m.tied_embeddings && plan.pp > 1) {
-    s.head += static_cast<double>(m.vocab) * static_cast<double>(m.hidden) /
-              static_cast<double>(plan.tp);
+    s.head +=
+        static_cast<double>(m.vocab) * static_cast<double>(m.hidden) / static_cast<double>(plan.tp);
   }
   return s;
 }
@@ -129,13 +129,17 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
 
   auto saved = [&](double all, double freed) {
     switch (p.recompute) {
-      case Recompute::kNone: return all;
-      case Recompute::kSelective: return all - freed;
-      case Recompute::kFull: return kBf16Bytes * sp_tokens * h;  // the layer's input only
+      case Recompute::kNone:
+        return all;
+      case Recompute::kSelective:
+        return all - freed;
+      case Recompute::kFull:
+        return kBf16Bytes * sp_tokens * h;  // the layer's input only
     }
     return 0.0;
   };
-  const double dense_act = saved(param_sums.dense_saved_bytes, param_sums.dense_selective_freed_bytes);
+  const double dense_act =
+      saved(param_sums.dense_saved_bytes, param_sums.dense_selective_freed_bytes);
   const double moe_act =
       m.IsMoe() ? saved(param_sums.moe_saved_bytes, param_sums.moe_selective_freed_bytes) : 0.0;
   const double dense_full = param_sums.dense_saved_bytes;

@@ -70,16 +70,16 @@ MemoryReport ComputeMemory(const Plan& plan);
 // sharding (tp, cp, etp, ep, micro-batch, sequence, SP, attention kernel): callers that evaluate
 // many plans cache it.
 struct LayerParamSums {
-  double dense_layer = 0;      // parameters of one dense layer
-  double moe_layer = 0;        // one MoE layer without its routed experts
-  double routed_experts = 0;   // one MoE layer's routed experts on this GPU
+  double dense_layer = 0;     // parameters of one dense layer
+  double moe_layer = 0;       // one MoE layer without its routed experts
+  double routed_experts = 0;  // one MoE layer's routed experts on this GPU
   double embedding = 0;
-  double head = 0;             // final norm, output layer (and the tied copy when pp > 1)
-  double dense_saved_bytes = 0;       // activations one dense layer keeps (no recomputation)
+  double head = 0;               // final norm, output layer (and the tied copy when pp > 1)
+  double dense_saved_bytes = 0;  // activations one dense layer keeps (no recomputation)
   double dense_selective_freed_bytes = 0;
   double moe_saved_bytes = 0;
   double moe_selective_freed_bytes = 0;
-  double head_saved_bytes = 0;        // output layer and loss, one micro-batch
+  double head_saved_bytes = 0;  // output layer and loss, one micro-batch
 };
 LayerParamSums ParamSums(const Plan& plan);
 

@@ -56,21 +56,30 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
   const spec::PlanSpec& p = job.plan;
   // The schema readers enforce these ranges; a JobSpec built in code may not have gone through
   // them.
-  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"tp", p.tp}, {"cp", p.cp},
-                                    {"pp", p.pp}, {"vp", p.vp}, {"ep", p.ep},
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"tp", p.tp},
+                                    {"cp", p.cp},
+                                    {"pp", p.pp},
+                                    {"vp", p.vp},
+                                    {"ep", p.ep},
                                     {"micro_batch", p.micro_batch}}) {
     if (value < 1) {
-      return Status::Invalid(fmt::format("plan.{} = {} is out of range (allowed: integer >= 1)", name, value));
+      return Status::Invalid(
+          fmt::format("plan.{} = {} is out of range (allowed: integer >= 1)", name, value));
     }
   }
   if (p.dp < 0 || p.etp < 0 || p.microbatches < 0 || p.pp_microbatch_group < 0) {
-    return Status::Invalid("plan.dp, etp, microbatches and pp_microbatch_group must not be negative (allowed: 0 to derive, or >= 1)");
+    return Status::Invalid(
+        "plan.dp, etp, microbatches and pp_microbatch_group must not be negative (allowed: 0 to "
+        "derive, or >= 1)");
   }
   {
     std::vector<spec::Dim> sorted = p.placement;
     std::sort(sorted.begin(), sorted.end());
-    if (sorted != std::vector<spec::Dim>{spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kPp, spec::Dim::kDp}) {
-      return Status::Invalid("plan.placement does not name each of tp, cp, pp, dp once (allowed: a permutation of tp, cp, pp, dp)");
+    if (sorted !=
+        std::vector<spec::Dim>{spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kPp, spec::Dim::kDp}) {
+      return Status::Invalid(
+          "plan.placement does not name each of tp, cp, pp, dp once (allowed: a permutation of tp, "
+          "cp, pp, dp)");
     }
   }
   Plan plan;

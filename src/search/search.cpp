@@ -114,7 +114,10 @@ std::vector<spec::Dim> Canonical(const std::vector<spec::Dim>& order, const spec
                                  int64_t dp) {
   std::vector<spec::Dim> out;
   for (spec::Dim d : order) {
-    int64_t size = d == spec::Dim::kTp ? p.tp : d == spec::Dim::kCp ? p.cp : d == spec::Dim::kPp ? p.pp : dp;
+    int64_t size = d == spec::Dim::kTp   ? p.tp
+                   : d == spec::Dim::kCp ? p.cp
+                   : d == spec::Dim::kPp ? p.pp
+                                         : dp;
     if (size > 1) out.push_back(d);
   }
   return out;
@@ -211,7 +214,8 @@ class Exhaustive : public Optimizer {
                   // Same equivalence classes as for the first (z, r, a).
                   bool first = true;
                   for (uint32_t q = 0; q < pl; ++q) {
-                    if (Canonical(space.placement[q], j.plan, dp) == Canonical(j.plan.placement, j.plan, dp)) {
+                    if (Canonical(space.placement[q], j.plan, dp) ==
+                        Canonical(j.plan.placement, j.plan, dp)) {
                       first = false;
                       break;
                     }
@@ -231,6 +235,10 @@ class Exhaustive : public Optimizer {
           }
         }
         (void)job;
+        if (t == 0 && options.progress) {
+          options.progress(static_cast<double>(std::min(next.load(), outer.size())) /
+                           static_cast<double>(std::max<size_t>(1, outer.size())));
+        }
       }
     };
     std::vector<std::thread> pool;
@@ -249,7 +257,9 @@ class Exhaustive : public Optimizer {
     result.pruned = counters.pruned;
     result.pruned_by = counters.pruned_by;
     result.threads = threads;
-    result.stop_reason = out_of_time ? "time budget" : out_of_evals ? "evaluation budget" : "space exhausted";
+    result.stop_reason = out_of_time    ? "time budget"
+                         : out_of_evals ? "evaluation budget"
+                                        : "space exhausted";
     result.elapsed_s = Seconds(start);
     return result;
   }
@@ -320,7 +330,7 @@ class Evolution : public Optimizer {
       Candidate candidate;
       double step_time_s;
     };
-    std::vector<Member> population;  // oldest first
+    std::vector<Member> population;      // oldest first
     std::map<Candidate, double> scored;  // every candidate tried; infinity when pruned
     uint64_t tries = 0;
     SearchResult result;
@@ -393,16 +403,16 @@ Result<std::unique_ptr<Optimizer>> MakeOptimizer(std::string_view name) {
   if (name == "exhaustive") return std::unique_ptr<Optimizer>(new Exhaustive());
   if (name == "random") return std::unique_ptr<Optimizer>(new RandomSampling());
   if (name == "evolution") return std::unique_ptr<Optimizer>(new Evolution());
-  return Status::Invalid(fmt::format("--optimizer = {} is not a known optimizer (allowed: {})", name,
-                                     Join(OptimizerNames(), ", ")));
+  return Status::Invalid(fmt::format("--optimizer = {} is not a known optimizer (allowed: {})",
+                                     name, Join(OptimizerNames(), ", ")));
 }
 
 Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
                             const SearchOptions& options) {
   for (int d = 0; d < kDimensions; ++d) {
     if (space.Count(d) == 0) {
-      return Status::Invalid(fmt::format("the search space has no value for plan.{} (allowed: at least one)",
-                                         DimensionName(d)));
+      return Status::Invalid(fmt::format(
+          "the search space has no value for plan.{} (allowed: at least one)", DimensionName(d)));
     }
   }
   if (options.top_k < 1) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,7 +29,7 @@
 namespace scaleplan::search {
 
 struct Evaluation {
-  spec::PlanSpec plan;     // dp and micro-batch count resolved
+  spec::PlanSpec plan;  // dp and micro-batch count resolved
   sim::StepResult step;
   double peak_bytes_per_gpu = 0;
   std::string description;  // Describe(plan): also the deterministic tie-break
@@ -40,18 +41,20 @@ struct SearchOptions {
   uint64_t seed = 1;
   uint64_t max_evaluations = 0;  // 0: exhaustive has no limit; random and evolution use 2000
   // Changes only the speed (and, when a limit is hit, how much of the space was seen):
-  double max_seconds = 0;        // 0: no time limit
-  int threads = 2;               // exhaustive only; results do not depend on it
+  double max_seconds = 0;  // 0: no time limit
+  int threads = 2;         // exhaustive only; results do not depend on it
   int top_k = 10;
+  // Called now and then with the fraction done (exhaustive only), from one thread.
+  std::function<void(double)> progress;
 };
 
 struct SearchResult {
   std::string optimizer;
-  std::string stop_reason;       // "space exhausted", "evaluation budget", "time budget"
-  std::vector<Evaluation> top;   // best first
+  std::string stop_reason;      // "space exhausted", "evaluation budget", "time budget"
+  std::vector<Evaluation> top;  // best first
   double space_size = 0;
-  uint64_t evaluated = 0;        // step times computed
-  uint64_t pruned = 0;           // candidates rejected before their step time
+  uint64_t evaluated = 0;                     // step times computed
+  uint64_t pruned = 0;                        // candidates rejected before their step time
   std::map<std::string, uint64_t> pruned_by;  // reason -> candidates
   double elapsed_s = 0;
   int threads = 1;

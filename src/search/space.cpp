@@ -10,26 +10,38 @@
 namespace scaleplan::search {
 
 const char* DimensionName(int d) {
-  static const char* kNames[] = {"tp",         "cp",        "pp",        "vp",
-                                 "micro_batch", "ep",       "zero",      "recompute",
+  static const char* kNames[] = {"tp",           "cp",        "pp",       "vp",
+                                 "micro_batch",  "ep",        "zero",     "recompute",
                                  "cp_algorithm", "placement", "schedule", "trim_edge_stages"};
   return d >= 0 && d < kDimensions ? kNames[d] : "?";
 }
 
 size_t SearchSpace::Count(int d) const {
   switch (d) {
-    case kTp: return tp.size();
-    case kCp: return cp.size();
-    case kPp: return pp.size();
-    case kVp: return vp.size();
-    case kMicroBatch: return micro_batch.size();
-    case kEp: return ep.size();
-    case kZero: return zero.size();
-    case kRecompute: return recompute.size();
-    case kCpAlgorithm: return cp_algorithm.size();
-    case kPlacement: return placement.size();
-    case kSchedule: return schedule.size();
-    case kTrim: return trim_edge_stages.size();
+    case kTp:
+      return tp.size();
+    case kCp:
+      return cp.size();
+    case kPp:
+      return pp.size();
+    case kVp:
+      return vp.size();
+    case kMicroBatch:
+      return micro_batch.size();
+    case kEp:
+      return ep.size();
+    case kZero:
+      return zero.size();
+    case kRecompute:
+      return recompute.size();
+    case kCpAlgorithm:
+      return cp_algorithm.size();
+    case kPlacement:
+      return placement.size();
+    case kSchedule:
+      return schedule.size();
+    case kTrim:
+      return trim_edge_stages.size();
   }
   return 0;
 }
@@ -62,9 +74,10 @@ SearchSpace DefaultSpace(const spec::JobSpec& job) {
   s.recompute = {spec::Recompute::kNone, spec::Recompute::kSelective, spec::Recompute::kFull};
   s.cp_algorithm = {spec::CpAlgorithm::kAllGather, spec::CpAlgorithm::kRing};
   using spec::Dim;
-  s.placement = {{Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp}, {Dim::kTp, Dim::kCp, Dim::kDp, Dim::kPp},
-                 {Dim::kTp, Dim::kPp, Dim::kCp, Dim::kDp}, {Dim::kTp, Dim::kPp, Dim::kDp, Dim::kCp},
-                 {Dim::kTp, Dim::kDp, Dim::kCp, Dim::kPp}, {Dim::kTp, Dim::kDp, Dim::kPp, Dim::kCp}};
+  s.placement = {
+      {Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp}, {Dim::kTp, Dim::kCp, Dim::kDp, Dim::kPp},
+      {Dim::kTp, Dim::kPp, Dim::kCp, Dim::kDp}, {Dim::kTp, Dim::kPp, Dim::kDp, Dim::kCp},
+      {Dim::kTp, Dim::kDp, Dim::kCp, Dim::kPp}, {Dim::kTp, Dim::kDp, Dim::kPp, Dim::kCp}};
   s.schedule = {spec::Schedule::k1F1B, spec::Schedule::kZbH1, spec::Schedule::kInterleaved,
                 spec::Schedule::kLlama3};
   s.trim_edge_stages = {false, true};
@@ -94,18 +107,30 @@ Status Restrict(SearchSpace& space, const std::string& key, const std::string& v
     }
     list = kept;
   };
-  if (key == "tp") keep(space.tp, [](const spec::PlanSpec& p) { return p.tp; });
-  else if (key == "cp") keep(space.cp, [](const spec::PlanSpec& p) { return p.cp; });
-  else if (key == "pp") keep(space.pp, [](const spec::PlanSpec& p) { return p.pp; });
-  else if (key == "vp") keep(space.vp, [](const spec::PlanSpec& p) { return p.vp; });
-  else if (key == "micro_batch") keep(space.micro_batch, [](const spec::PlanSpec& p) { return p.micro_batch; });
-  else if (key == "ep") keep(space.ep, [](const spec::PlanSpec& p) { return p.ep; });
-  else if (key == "zero") keep(space.zero, [](const spec::PlanSpec& p) { return p.zero; });
-  else if (key == "recompute") keep(space.recompute, [](const spec::PlanSpec& p) { return p.recompute; });
-  else if (key == "cp_algorithm") keep(space.cp_algorithm, [](const spec::PlanSpec& p) { return p.cp_algorithm; });
-  else if (key == "placement") keep(space.placement, [](const spec::PlanSpec& p) { return p.placement; });
-  else if (key == "schedule") keep(space.schedule, [](const spec::PlanSpec& p) { return p.schedule; });
-  else if (key == "trim_edge_stages") keep(space.trim_edge_stages, [](const spec::PlanSpec& p) { return p.trim_edge_stages; });
+  if (key == "tp")
+    keep(space.tp, [](const spec::PlanSpec& p) { return p.tp; });
+  else if (key == "cp")
+    keep(space.cp, [](const spec::PlanSpec& p) { return p.cp; });
+  else if (key == "pp")
+    keep(space.pp, [](const spec::PlanSpec& p) { return p.pp; });
+  else if (key == "vp")
+    keep(space.vp, [](const spec::PlanSpec& p) { return p.vp; });
+  else if (key == "micro_batch")
+    keep(space.micro_batch, [](const spec::PlanSpec& p) { return p.micro_batch; });
+  else if (key == "ep")
+    keep(space.ep, [](const spec::PlanSpec& p) { return p.ep; });
+  else if (key == "zero")
+    keep(space.zero, [](const spec::PlanSpec& p) { return p.zero; });
+  else if (key == "recompute")
+    keep(space.recompute, [](const spec::PlanSpec& p) { return p.recompute; });
+  else if (key == "cp_algorithm")
+    keep(space.cp_algorithm, [](const spec::PlanSpec& p) { return p.cp_algorithm; });
+  else if (key == "placement")
+    keep(space.placement, [](const spec::PlanSpec& p) { return p.placement; });
+  else if (key == "schedule")
+    keep(space.schedule, [](const spec::PlanSpec& p) { return p.schedule; });
+  else if (key == "trim_edge_stages")
+    keep(space.trim_edge_stages, [](const spec::PlanSpec& p) { return p.trim_edge_stages; });
   else {
     return Status::Invalid(fmt::format(
         "{}: plan.{} is not a search dimension (allowed: tp, cp, pp, vp, micro_batch, ep, zero, "

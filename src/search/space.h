@@ -17,8 +17,19 @@
 namespace scaleplan::search {
 
 enum Dimension {
-  kTp, kCp, kPp, kVp, kMicroBatch, kEp, kZero, kRecompute, kCpAlgorithm, kPlacement, kSchedule,
-  kTrim, kDimensions
+  kTp,
+  kCp,
+  kPp,
+  kVp,
+  kMicroBatch,
+  kEp,
+  kZero,
+  kRecompute,
+  kCpAlgorithm,
+  kPlacement,
+  kSchedule,
+  kTrim,
+  kDimensions
 };
 
 const char* DimensionName(int dimension);

@@ -20,7 +20,6 @@ using collective::Op;
 // Bytes per local parameter shard that one Adam step reads and writes (see analytical.h).
 constexpr double kAdamBytesPerParam = 30.0;
 
-
 OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
              double head_dim, bool fp8, bool flash = true) {
   OpTimes t;
@@ -138,7 +137,6 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
   return cost;
 }
 
-
 }  // namespace
 
 Result<StepResult> Evaluate(const plan::Plan& plan) {
@@ -159,22 +157,47 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
   const spec::PlanSpec& s = p.spec();
   const model::ShardShape shape = p.Shape();
   // Everything the per-layer compute times and parameter sums depend on.
-  Key key = {m.layers, m.hidden, m.ffn_hidden, m.heads, m.EffectiveKvHeads(), m.EffectiveHeadDim(),
-             m.vocab, static_cast<int64_t>(m.activation), static_cast<int64_t>(m.norm),
-             m.tied_embeddings, static_cast<int64_t>(m.position_embedding), m.max_position_embeddings,
-             m.linear_bias, m.qkv_bias, m.qk_norm, m.experts, m.top_k, m.EffectiveExpertFfn(),
-             m.shared_experts, m.EffectiveSharedExpertFfn(), shape.micro_batch, shape.seq_len, shape.tp,
-             shape.cp, shape.etp, shape.sequence_parallel, shape.flash_attention,
-             static_cast<int64_t>(s.precision), p.ep, p.pp > 1};
+  Key key = {m.layers,
+             m.hidden,
+             m.ffn_hidden,
+             m.heads,
+             m.EffectiveKvHeads(),
+             m.EffectiveHeadDim(),
+             m.vocab,
+             static_cast<int64_t>(m.activation),
+             static_cast<int64_t>(m.norm),
+             m.tied_embeddings,
+             static_cast<int64_t>(m.position_embedding),
+             m.max_position_embeddings,
+             m.linear_bias,
+             m.qkv_bias,
+             m.qk_norm,
+             m.experts,
+             m.top_k,
+             m.EffectiveExpertFfn(),
+             m.shared_experts,
+             m.EffectiveSharedExpertFfn(),
+             shape.micro_batch,
+             shape.seq_len,
+             shape.tp,
+             shape.cp,
+             shape.etp,
+             shape.sequence_parallel,
+             shape.flash_attention,
+             static_cast<int64_t>(s.precision),
+             p.ep,
+             p.pp > 1};
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   const bool fp8 = s.precision == spec::Precision::kFp8;
   const double key_len = static_cast<double>(p.job.workload.seq_len);
   const double head_dim = static_cast<double>(m.EffectiveHeadDim());
   CachedLayers c;
-  c.dense = Time(model::LayerOps(m, false, shape), device_, key_len, head_dim, fp8, shape.flash_attention);
+  c.dense = Time(model::LayerOps(m, false, shape), device_, key_len, head_dim, fp8,
+                 shape.flash_attention);
   if (m.IsMoe()) {
-    c.moe = Time(model::LayerOps(m, true, shape), device_, key_len, head_dim, fp8, shape.flash_attention);
+    c.moe = Time(model::LayerOps(m, true, shape), device_, key_len, head_dim, fp8,
+                 shape.flash_attention);
   }
   c.embedding = Time(model::EmbeddingOps(m, shape), device_, 1, 128, false);
   c.head = Time(model::HeadOps(m, shape), device_, 1, 128, fp8);
@@ -208,16 +231,19 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
   // The ep ranks are the innermost ep of the dp*cp ranks: inside the inner dimension first, then
   // continuing at the outer dimension's stride.
   auto inner_then_outer = [&](int64_t n) {
-    if (n <= inner.size || outer.size <= 1) return topology::PlaceStrided(c, n, inner.size > 1 ? inner.stride : outer.stride);
+    if (n <= inner.size || outer.size <= 1)
+      return topology::PlaceStrided(c, n, inner.size > 1 ? inner.stride : outer.stride);
     if (inner.size <= 1) return topology::PlaceStrided(c, n, outer.stride);
-    return topology::PlaceCombined(c, inner, topology::PlaceStrided(c, n / inner.size, outer.stride));
+    return topology::PlaceCombined(c, inner,
+                                   topology::PlaceStrided(c, n / inner.size, outer.stride));
   };
   g.ep = collective::ShapeOf(inner_then_outer(p.ep), c);
   // Each expert's gradients are reduced over the ranks that hold the same expert shard:
   // dp*cp*tp / (ep*etp) of them.
   int64_t expert_dp = p.dp * p.cp * p.tp / (p.ep * p.etp);
   g.expert_dp = collective::ShapeOf(
-      topology::PlaceStrided(c, expert_dp, (inner.size > 1 ? inner.stride : outer.stride) * p.ep), c);
+      topology::PlaceStrided(c, expert_dp, (inner.size > 1 ? inner.stride : outer.stride) * p.ep),
+      c);
 
   const CachedLayers& cached = Lookup(p);
   LayerCost dense = CostLayer(p, cached.dense, g, false);
@@ -233,7 +259,6 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
                           kBf16Bytes * tokens * h)
                      .seconds
                : 0.0;
-
 
   StepResult r;
   double worst = -1;

@@ -89,9 +89,9 @@ struct StepResult {
 struct OpTimes {
   double fwd = 0;
   double bwd = 0;
-  double gemm_fwd = 0;   // GEMM share, what TP overlap can hide behind
+  double gemm_fwd = 0;  // GEMM share, what TP overlap can hide behind
   double gemm_bwd = 0;
-  double attn_fwd = 0;   // attention kernel, what ring CP can hide behind
+  double attn_fwd = 0;  // attention kernel, what ring CP can hide behind
   double attn_bwd = 0;
   double selective = 0;  // what selective recomputation re-runs in backward
 };

@@ -364,7 +364,8 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       continue;
     }
     std::string problem = Take(c.job.cluster, spec::LoadCluster(cluster));
-    if (problem.empty() && !gpu_override.empty()) problem = Take(c.job.cluster.gpu, spec::LoadGpu(gpu_override));
+    if (problem.empty() && !gpu_override.empty())
+      problem = Take(c.job.cluster.gpu, spec::LoadGpu(gpu_override));
     if (problem.empty()) problem = Take(c.job.model, spec::LoadModel(preset));
     if (problem.empty() && gpus <= 0) problem = "num_gpus not given";
     if (!problem.empty()) {

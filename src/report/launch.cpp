@@ -1,0 +1,283 @@
+#include "report/launch.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <sstream>
+
+#include "core/text.h"
+
+namespace scaleplan::report {
+
+std::string MegatronArgs(const plan::Plan& p) {
+  const spec::ModelSpec& m = p.model();
+  const spec::PlanSpec& s = p.spec();
+  std::vector<std::string> a;
+  auto add = [&](const std::string& flag, auto value) {
+    a.push_back(fmt::format("{} {}", flag, value));
+  };
+  add("--tensor-model-parallel-size", p.tp);
+  add("--pipeline-model-parallel-size", p.pp);
+  add("--context-parallel-size", p.cp);
+  if (p.vp > 1) {
+    int64_t slots = m.layers + (s.trim_edge_stages ? 2 : 0);
+    add("--num-layers-per-virtual-pipeline-stage", slots / (p.pp * p.vp));
+  }
+  if (s.schedule == spec::Schedule::kLlama3)
+    add("--microbatch-group-size-per-virtual-pipeline-stage", p.pp_group);
+  if (s.trim_edge_stages) {
+    a.push_back("--account-for-embedding-in-pipeline-split");
+    a.push_back("--account-for-loss-in-pipeline-split");
+  }
+  if (s.sequence_parallel && p.tp > 1) a.push_back("--sequence-parallel");
+  add("--micro-batch-size", s.micro_batch);
+  add("--global-batch-size", p.global_batch);
+  add("--seq-length", p.job.workload.seq_len);
+  if (s.recompute == spec::Recompute::kFull) {
+    a.push_back("--recompute-granularity full --recompute-method uniform --recompute-num-layers 1");
+  } else if (s.recompute == spec::Recompute::kSelective) {
+    a.push_back("--recompute-granularity selective");
+  }
+  switch (s.zero) {
+    case spec::ZeroMode::kZero0:
+      break;
+    case spec::ZeroMode::kZero1:
+    case spec::ZeroMode::kZero2:
+      a.push_back("--use-distributed-optimizer");
+      break;
+    case spec::ZeroMode::kZero3:
+    case spec::ZeroMode::kFsdp:
+      a.push_back("--use-torch-fsdp2");
+      break;
+  }
+  if (s.dp_overlap && p.dp * p.cp > 1) a.push_back("--overlap-grad-reduce --overlap-param-gather");
+  if (s.tp_comm_overlap && p.tp > 1) a.push_back("--tp-comm-overlap");
+  if (p.cp > 1)
+    add("--cp-comm-type", s.cp_algorithm == spec::CpAlgorithm::kRing ? "p2p" : "all_gather");
+  if (m.IsMoe()) {
+    add("--num-experts", m.experts);
+    add("--moe-router-topk", m.top_k);
+    add("--moe-ffn-hidden-size", m.EffectiveExpertFfn());
+    add("--expert-model-parallel-size", p.ep);
+    add("--expert-tensor-parallel-size", p.etp);
+  }
+  a.push_back(s.precision == spec::Precision::kFp8 ? "--bf16 --fp8-format hybrid" : "--bf16");
+  add("--num-layers", m.layers);
+  add("--hidden-size", m.hidden);
+  add("--ffn-hidden-size", m.ffn_hidden);
+  add("--num-attention-heads", m.heads);
+  if (m.EffectiveKvHeads() != m.heads) {
+    a.push_back("--group-query-attention");
+    add("--num-query-groups", m.EffectiveKvHeads());
+  }
+  if (m.head_dim > 0 && m.head_dim * m.heads != m.hidden) add("--kv-channels", m.head_dim);
+  if (m.activation == spec::Activation::kSwiGlu) a.push_back("--swiglu");
+  if (m.activation == spec::Activation::kSquaredRelu) a.push_back("--squared-relu");
+  if (m.norm == spec::Norm::kRmsNorm) a.push_back("--normalization RMSNorm");
+  add("--position-embedding-type",
+      m.position_embedding == spec::PositionEmbedding::kRope ? "rope" : "learned_absolute");
+  if (!m.tied_embeddings) a.push_back("--untie-embeddings-and-output-weights");
+  if (!m.linear_bias) a.push_back("--disable-bias-linear");
+  if (m.qkv_bias && !m.linear_bias) a.push_back("--add-qkv-bias");
+  add("--max-position-embeddings", std::max(m.max_position_embeddings, p.job.workload.seq_len));
+  add("--vocab-size", m.vocab);
+  return Join(a, " \\\n  ") + "\n";
+}
+
+std::string TorchtitanToml(const plan::Plan& p) {
+  const spec::PlanSpec& s = p.spec();
+  bool shard = s.zero != spec::ZeroMode::kZero0;
+  std::string schedule = s.schedule == spec::Schedule::kGpipe  ? "GPipe"
+                         : s.schedule == spec::Schedule::kZbH1 ? "InterleavedZeroBubble"
+                         : p.vp > 1                            ? "Interleaved1F1B"
+                                                               : "1F1B";
+  std::string out = "[parallelism]\n";
+  out += fmt::format("data_parallel_replicate_degree = {}\n", shard ? 1 : p.dp);
+  out += fmt::format("data_parallel_shard_degree = {}\n", shard ? p.dp : 1);
+  out += fmt::format("tensor_parallel_degree = {}\n", p.tp);
+  out += fmt::format("context_parallel_degree = {}\n", p.cp);
+  out += fmt::format("pipeline_parallel_degree = {}\n", p.pp);
+  out += fmt::format("pipeline_parallel_schedule = \"{}\"\n", schedule);
+  out += fmt::format("pipeline_parallel_microbatch_size = {}\n", s.micro_batch);
+  if (p.vp > 1) {
+    int64_t slots = p.model().layers + (s.trim_edge_stages ? 2 : 0);
+    out += fmt::format("pipeline_parallel_layers_per_stage = {}\n", slots / (p.pp * p.vp));
+  }
+  out += fmt::format("enable_async_tensor_parallel = {}\n",
+                     s.tp_comm_overlap && p.tp > 1 ? "true" : "false");
+  if (p.model().IsMoe()) out += fmt::format("expert_parallel_degree = {}\n", p.ep);
+  out += "\n[training]\n";
+  out += fmt::format("seq_len = {}\n", p.job.workload.seq_len);
+  out += fmt::format("global_batch_size = {}\n", p.global_batch);
+  out += fmt::format("local_batch_size = {}\n", p.global_batch / p.dp);
+  out += "\n[activation_checkpoint]\n";
+  out += fmt::format("mode = \"{}\"\n", s.recompute == spec::Recompute::kFull        ? "full"
+                                        : s.recompute == spec::Recompute::kSelective ? "selective"
+                                                                                     : "none");
+  if (s.precision == spec::Precision::kFp8)
+    out += "\n[quantize.linear.float8]\nenable_fsdp_float8_all_gather = true\n";
+  return out;
+}
+
+Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& job) {
+  std::istringstream in(text);
+  std::vector<std::string> tokens;
+  std::string token;
+  while (in >> token) {
+    if (token == "\\") continue;
+    tokens.push_back(token);
+  }
+  MegatronParse parse;
+  spec::PlanSpec& p = job.plan;
+  // What Megatron-LM does when an argument is absent: no SP, no overlap, p2p CP, no
+  // recomputation, ZeRO 0, BF16, no trimming, ranks ordered tp-cp-ep-dp-pp.
+  p = spec::PlanSpec{};
+  p.sequence_parallel = false;
+  p.dp_overlap = false;
+  p.cp_algorithm = spec::CpAlgorithm::kRing;
+  p.placement = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kDp, spec::Dim::kPp};
+  spec::ModelSpec& m = job.model;
+  int64_t layers_per_virtual_stage = 0;
+  bool fsdp = false, distributed_optimizer = false;
+  std::string recompute_granularity;
+  auto integer = [&](size_t& i, const std::string& flag) -> Result<int64_t> {
+    if (i + 1 >= tokens.size()) {
+      return Status::Invalid(
+          fmt::format("--megatron-args: {} has no value (allowed: an integer)", flag));
+    }
+    Result<int64_t> v = ParseInteger(tokens[++i]);
+    if (!v.ok() || *v < 1) {
+      return Status::Invalid(
+          fmt::format("--megatron-args: {} = {} is not a positive integer (allowed: integer >= 1)",
+                      flag, tokens[i]));
+    }
+    return *v;
+  };
+  // Integer flags and where they go.
+  const std::map<std::string, int64_t*> integers = {
+      {"--tensor-model-parallel-size", &p.tp},
+      {"--pipeline-model-parallel-size", &p.pp},
+      {"--context-parallel-size", &p.cp},
+      {"--virtual-pipeline-model-parallel-size", &p.vp},
+      {"--expert-model-parallel-size", &p.ep},
+      {"--expert-tensor-parallel-size", &p.etp},
+      {"--micro-batch-size", &p.micro_batch},
+      {"--microbatch-group-size-per-virtual-pipeline-stage", &p.pp_microbatch_group},
+      {"--global-batch-size", &job.workload.global_batch},
+      {"--seq-length", &job.workload.seq_len},
+      {"--num-layers-per-virtual-pipeline-stage", &layers_per_virtual_stage},
+      {"--num-layers", &m.layers},
+      {"--hidden-size", &m.hidden},
+      {"--ffn-hidden-size", &m.ffn_hidden},
+      {"--num-attention-heads", &m.heads},
+      {"--num-query-groups", &m.kv_heads},
+      {"--kv-channels", &m.head_dim},
+      {"--num-experts", &m.experts},
+      {"--moe-router-topk", &m.top_k},
+      {"--moe-ffn-hidden-size", &m.expert_ffn_hidden},
+      {"--max-position-embeddings", &m.max_position_embeddings},
+      {"--vocab-size", &m.vocab},
+  };
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string& t = tokens[i];
+    auto it = integers.find(t);
+    if (it != integers.end()) {
+      SP_ASSIGN_OR_RETURN(*it->second, integer(i, t));
+      if (t == "--global-batch-size") job.workload.batch_tokens = 0;
+      continue;
+    }
+    if (t == "--sequence-parallel")
+      p.sequence_parallel = true;
+    else if (t == "--use-distributed-optimizer")
+      distributed_optimizer = true;
+    else if (t == "--use-torch-fsdp2" || t == "--use-custom-fsdp" || t == "--use-megatron-fsdp")
+      fsdp = true;
+    else if (t == "--overlap-grad-reduce" || t == "--overlap-param-gather")
+      p.dp_overlap = true;
+    else if (t == "--tp-comm-overlap")
+      p.tp_comm_overlap = true;
+    else if (t == "--account-for-embedding-in-pipeline-split" ||
+             t == "--account-for-loss-in-pipeline-split")
+      p.trim_edge_stages = true;
+    else if (t == "--swiglu")
+      m.activation = spec::Activation::kSwiGlu;
+    else if (t == "--squared-relu")
+      m.activation = spec::Activation::kSquaredRelu;
+    else if (t == "--untie-embeddings-and-output-weights")
+      m.tied_embeddings = false;
+    else if (t == "--disable-bias-linear")
+      m.linear_bias = false;
+    else if (t == "--add-qkv-bias")
+      m.qkv_bias = true;
+    else if (t == "--group-query-attention" || t == "--bf16") {
+    } else if (t == "--recompute-activations") {
+      recompute_granularity = "selective";
+    } else if (t == "--fp8-format" && i + 1 < tokens.size()) {
+      ++i;
+      p.precision = spec::Precision::kFp8;
+    } else if ((t == "--recompute-granularity" || t == "--cp-comm-type" || t == "--normalization" ||
+                t == "--position-embedding-type") &&
+               i + 1 < tokens.size()) {
+      std::string v = tokens[++i];
+      if (t == "--recompute-granularity") {
+        if (v != "full" && v != "selective") {
+          return Status::Invalid(fmt::format(
+              "--megatron-args: --recompute-granularity = {} (allowed: full, selective)", v));
+        }
+        recompute_granularity = v;
+      } else if (t == "--cp-comm-type") {
+        if (v != "p2p" && v != "all_gather") {
+          return Status::Invalid(
+              fmt::format("--megatron-args: --cp-comm-type = {} (allowed: p2p, all_gather)", v));
+        }
+        p.cp_algorithm = v == "p2p" ? spec::CpAlgorithm::kRing : spec::CpAlgorithm::kAllGather;
+      } else if (t == "--normalization") {
+        m.norm = v == "RMSNorm" ? spec::Norm::kRmsNorm : spec::Norm::kLayerNorm;
+      } else {
+        m.position_embedding =
+            v == "rope" ? spec::PositionEmbedding::kRope : spec::PositionEmbedding::kLearned;
+      }
+    } else if (t.rfind("--", 0) == 0) {
+      // Not about the plan: skip it and the value that follows, if any.
+      parse.ignored.push_back(t);
+      if (i + 1 < tokens.size() && tokens[i + 1].rfind("--", 0) != 0) ++i;
+    } else {
+      return Status::Invalid(
+          fmt::format("--megatron-args: {} is not an argument (allowed: --name [value] pairs)", t));
+    }
+  }
+  if (!recompute_granularity.empty()) {
+    p.recompute =
+        recompute_granularity == "full" ? spec::Recompute::kFull : spec::Recompute::kSelective;
+  } else {
+    p.recompute = spec::Recompute::kNone;
+  }
+  p.zero = fsdp                    ? spec::ZeroMode::kFsdp
+           : distributed_optimizer ? spec::ZeroMode::kZero1
+                                   : spec::ZeroMode::kZero0;
+  if (p.tp == 1) p.sequence_parallel = false;
+  if (layers_per_virtual_stage > 0) {
+    int64_t slots = m.layers + (p.trim_edge_stages ? 2 : 0);
+    if (slots % (p.pp * layers_per_virtual_stage) != 0) {
+      return Status::Invalid(
+          fmt::format("--megatron-args: --num-layers-per-virtual-pipeline-stage = {} does not "
+                      "split {} layers over "
+                      "{} stages (allowed: a divisor of {})",
+                      layers_per_virtual_stage, slots, p.pp, slots / p.pp));
+    }
+    p.vp = slots / (p.pp * layers_per_virtual_stage);
+  }
+  if (p.vp > 1) {
+    if (p.schedule != spec::Schedule::kLlama3 || p.pp_microbatch_group == 0) {
+      p.schedule =
+          p.pp_microbatch_group > 0 ? spec::Schedule::kLlama3 : spec::Schedule::kInterleaved;
+    }
+  } else if (p.schedule == spec::Schedule::kInterleaved || p.schedule == spec::Schedule::kLlama3) {
+    p.schedule = spec::Schedule::k1F1B;
+  }
+  p.dp = 0;
+  p.microbatches = 0;
+  return parse;
+}
+
+}  // namespace scaleplan::report

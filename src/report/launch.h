@@ -1,0 +1,35 @@
+// Launch configurations for a plan, and reading Megatron-LM arguments back into a job.
+//
+// Megatron-LM (megatron/training/arguments.py names): parallel sizes, virtual stages as
+// --num-layers-per-virtual-pipeline-stage, --sequence-parallel, batch and sequence sizes,
+// recomputation, --use-distributed-optimizer (ZeRO 1/2: Megatron's distributed optimizer shards
+// optimizer state and gradients) or --use-torch-fsdp2 (ZeRO 3 / FSDP), overlap switches, CP
+// communication type, expert parallelism, FP8, Llama 3-style edge trimming
+// (--account-for-embedding/loss-in-pipeline-split), the model's shape. ZeRO 0 emits neither
+// optimizer flag. torchtitan: the [parallelism] table of its TOML job file (and the batch, sequence
+// and activation-checkpoint settings that go with it).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "plan/plan.h"
+#include "spec/specs.h"
+
+namespace scaleplan::report {
+
+std::string MegatronArgs(const plan::Plan& plan);
+std::string TorchtitanToml(const plan::Plan& plan);
+
+struct MegatronParse {
+  std::vector<std::string> ignored;  // arguments that do not describe the plan (--lr, ...)
+};
+
+// Replaces job.plan with the plan Megatron-LM arguments describe ("--tensor-model-parallel-size 8
+// --sequence-parallel ..."; what they leave out takes Megatron's default, including its rank order
+// tp-cp-ep-dp-pp) and applies the workload and model fields they name. Errors name the argument
+// and its value.
+Result<MegatronParse> ApplyMegatronArgs(const std::string& args, spec::JobSpec& job);
+
+}  // namespace scaleplan::report

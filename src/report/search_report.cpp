@@ -1,0 +1,132 @@
+#include "report/search_report.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+#include "core/units.h"
+#include "spec/specs.h"
+
+namespace scaleplan::report {
+
+namespace {
+
+std::vector<std::pair<std::string, double>> Exposed(const sim::Breakdown& b) {
+  return {{"tp", b.tp_comm_s},          {"cp", b.cp_comm_s}, {"ep", b.ep_comm_s},
+          {"pp", b.pp_comm_s},          {"dp", b.dp_comm_s}, {"bubble", b.bubble_s},
+          {"optimizer", b.optimizer_s}, {"other", b.other_s}};
+}
+
+std::string Dominant(const sim::Breakdown& b) {
+  std::string name = "none";
+  double best = 0;
+  for (const auto& [n, v] : Exposed(b)) {
+    if (v > best) {
+      best = v;
+      name = n;
+    }
+  }
+  return best > 0 ? fmt::format("{} {:.1f}%", name, 100.0 * best / b.Total()) : name;
+}
+
+nlohmann::json PlanFields(const spec::PlanSpec& p) {
+  nlohmann::json j = spec::PlanSchema().ToJson(p);
+  j["dp"] = p.dp;
+  j["microbatches"] = p.microbatches;
+  j["etp"] = p.etp;
+  j["pp_microbatch_group"] = p.pp_microbatch_group;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& r,
+                          const std::optional<Baseline>& baseline) {
+  nlohmann::json out;
+  out["model"] = job.model.name;
+  out["cluster"] = job.cluster.name;
+  out["gpus"] = job.gpus;
+  out["optimizer"] = r.optimizer;
+  out["stop_reason"] = r.stop_reason;
+  out["space_size"] = r.space_size;
+  out["evaluated_plans"] = r.evaluated;
+  out["pruned_plans"] = r.pruned;
+  out["pruned_by"] = r.pruned_by;
+  out["elapsed_s"] = r.elapsed_s;
+  out["threads"] = r.threads;
+  nlohmann::json plans = nlohmann::json::array();
+  for (const search::Evaluation& e : r.top) {
+    nlohmann::json b;
+    for (const auto& [n, v] : Exposed(e.step.breakdown)) b[n + "_s"] = v;
+    b["compute_s"] = e.step.breakdown.compute_s;
+    plans.push_back({{"plan", PlanFields(e.plan)},
+                     {"description", e.description},
+                     {"step_time_s", e.step.step_time_s},
+                     {"tokens_per_s_per_gpu", e.step.tokens_per_s_per_gpu},
+                     {"mfu", e.step.mfu},
+                     {"memory_peak_bytes_per_gpu", e.peak_bytes_per_gpu},
+                     {"breakdown", b}});
+  }
+  out["plans"] = plans;
+  if (baseline) {
+    out["baseline"] = {{"description", baseline->description},
+                       {"fits", baseline->fits},
+                       {"step_time_s", baseline->step.step_time_s},
+                       {"tokens_per_s_per_gpu", baseline->step.tokens_per_s_per_gpu},
+                       {"mfu", baseline->step.mfu}};
+  }
+  return out;
+}
+
+std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
+                       const std::optional<Baseline>& baseline) {
+  std::string out =
+      fmt::format("{} on {} x {} ({}), {} tokens per step\n", job.model.name, job.gpus,
+                  job.cluster.gpu.name, job.cluster.name,
+                  job.workload.global_batch > 0 ? job.workload.global_batch * job.workload.seq_len
+                                                : job.workload.batch_tokens);
+  out += fmt::format(
+      "  search     {} over {:.0f} candidates: {} evaluated, {} pruned in {:.2f} s on {} "
+      "thread(s); stopped: {}\n",
+      r.optimizer, r.space_size, r.evaluated, r.pruned, r.elapsed_s, r.threads, r.stop_reason);
+  std::vector<std::pair<uint64_t, std::string>> reasons;
+  for (const auto& [reason, n] : r.pruned_by) reasons.emplace_back(n, reason);
+  std::sort(reasons.rbegin(), reasons.rend());
+  for (size_t i = 0; i < reasons.size() && i < 6; ++i) {
+    out += fmt::format("             pruned {:>10} by {}\n", reasons[i].first, reasons[i].second);
+  }
+  if (r.top.empty()) return out + "\n  no plan fits: widen the space or add GPUs\n";
+  double best = r.top.front().step.step_time_s;
+  out += fmt::format("\n  {:>4}  {:<78} {:>9} {:>10} {:>6} {:>8} {:>15} {:>7}\n", "rank", "plan",
+                     "step s", "tokens/s", "MFU", "mem GiB", "top exposed", "vs best");
+  for (size_t i = 0; i < r.top.size(); ++i) {
+    const search::Evaluation& e = r.top[i];
+    out += fmt::format("  {:>4}  {:<78} {:>9.3f} {:>10.1f} {:>5.1f}% {:>8.1f} {:>15} {:>+6.1f}%\n",
+                       i + 1, e.description, e.step.step_time_s, e.step.tokens_per_s_per_gpu,
+                       100 * e.step.mfu, e.peak_bytes_per_gpu / kGi, Dominant(e.step.breakdown),
+                       100.0 * (e.step.step_time_s / best - 1.0));
+  }
+  if (baseline) {
+    const sim::Breakdown& a = baseline->step.breakdown;
+    const sim::Breakdown& b = r.top.front().step.breakdown;
+    out += fmt::format("\n  starting plan: {}{}\n", baseline->description,
+                       baseline->fits ? "" : "  (does not fit)");
+    out += fmt::format(
+        "  best plan is {:.1f}% {} than the starting plan; where the time goes (s per step):\n",
+        std::abs(100.0 * (1.0 - best / baseline->step.step_time_s)),
+        best <= baseline->step.step_time_s ? "faster" : "slower");
+    out += fmt::format("    {:<12} {:>10} {:>10} {:>10}\n", "", "starting", "best", "change");
+    std::vector<std::pair<std::string, std::pair<double, double>>> rows = {
+        {"compute", {a.compute_s, b.compute_s}}, {"tp comm", {a.tp_comm_s, b.tp_comm_s}},
+        {"cp comm", {a.cp_comm_s, b.cp_comm_s}}, {"ep comm", {a.ep_comm_s, b.ep_comm_s}},
+        {"pp comm", {a.pp_comm_s, b.pp_comm_s}}, {"dp comm", {a.dp_comm_s, b.dp_comm_s}},
+        {"bubble", {a.bubble_s, b.bubble_s}},    {"optimizer", {a.optimizer_s, b.optimizer_s}},
+        {"other", {a.other_s, b.other_s}},       {"total", {a.Total(), b.Total()}}};
+    for (const auto& [name, v] : rows) {
+      out += fmt::format("    {:<12} {:>10.4f} {:>10.4f} {:>+10.4f}\n", name, v.first, v.second,
+                         v.second - v.first);
+    }
+  }
+  return out;
+}
+
+}  // namespace scaleplan::report
