@@ -19,6 +19,8 @@
 #include "report/validation_report.h"
 #include "search/search.h"
 #include "sim/analytical.h"
+#include "sim/event.h"
+#include "spec/readers.h"
 
 namespace scaleplan::cli {
 
@@ -42,6 +44,73 @@ int Emit(std::ostream& out, std::ostream& err, const std::string& path, const st
   Status written = report::WriteFileAtomically(path, text);
   if (!written.ok()) return Fail(err, written);
   return kExitOk;
+}
+
+Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& memory, bool json,
+                             const std::string& trace_file, const std::string& stragglers,
+                             const std::string& microbatch_lengths, const std::string& schedule_file) {
+  sim::EventOptions options;
+  options.trace = !trace_file.empty();
+  for (const std::string& item : SplitAndTrim(stragglers, ',')) {
+    size_t colon = item.find(':');
+    Result<int64_t> rank = ParseInteger(colon == std::string::npos ? item : item.substr(0, colon));
+    Result<double> speed = colon == std::string::npos ? Result<double>(Status::Invalid("no speed"))
+                                                      : ParseNumber(item.substr(colon + 1));
+    if (!rank.ok() || !speed.ok()) {
+      return Status::Invalid("--stragglers: " + item + " is not RANK:SPEED (allowed: e.g. 17:0.5)");
+    }
+    options.straggler_speed[*rank] = *speed;
+  }
+  if (!microbatch_lengths.empty()) {
+    SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(microbatch_lengths));
+    try {
+      nlohmann::json j = nlohmann::json::parse(text);
+      options.microbatch_documents = j.get<std::vector<std::vector<int64_t>>>();
+    } catch (const nlohmann::json::exception& e) {
+      return Status::Parse(microbatch_lengths + ": expected a JSON list of lists of document lengths (" +
+                           e.what() + ")");
+    }
+  }
+  schedule::PipelineSchedule custom;
+  if (!schedule_file.empty()) {
+    SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(schedule_file));
+    SP_ASSIGN_OR_RETURN(custom, schedule::ParseSchedule(text, schedule_file, built.pp, built.vp, built.microbatches));
+    options.schedule = &custom;
+  }
+  SP_ASSIGN_OR_RETURN(sim::EventResult result, sim::SimulateEvents(built, options));
+  if (!trace_file.empty()) {
+    SP_RETURN_IF_ERROR(report::WriteFileAtomically(trace_file, sim::ChromeTraceJson(built, result)));
+  }
+  double worst = 0, total = 0;
+  for (const auto& replica : result.idle_s) {
+    for (double v : replica) {
+      worst = std::max(worst, v);
+      total += v;
+    }
+  }
+  double mean = total / static_cast<double>(built.dp * built.pp);
+  if (json) {
+    nlohmann::json j = report::StepJson(built, memory, result.step);
+    j["engine"] = "event";
+    j["critical_path"] = {{"replica", result.critical_replica},
+                          {"stage", result.critical_stage},
+                          {"last_pass", result.critical_pass},
+                          {"passes", result.critical_path_passes},
+                          {"transfers", result.critical_path_transfers}};
+    j["idle_s"] = {{"max_per_rank", worst}, {"mean_per_rank", mean}};
+    j["simulated_passes"] = result.simulated_passes;
+    return j.dump(2) + "\n";
+  }
+  std::string text = report::StepText(built, memory, result.step);
+  size_t at = text.find("step (analytical)");
+  if (at != std::string::npos) text.replace(at, 17, "step (event)     ");
+  text += fmt::format("  critical path: ends with {} on stage {} of replica {}; {} passes, {} stage-to-stage transfers\n",
+                      result.critical_pass, result.critical_stage, result.critical_replica,
+                      result.critical_path_passes, result.critical_path_transfers);
+  text += fmt::format("  idle per rank within the pipeline: mean {:.4f} s, max {:.4f} s; {} passes simulated\n", mean,
+                      worst, result.simulated_passes);
+  if (!trace_file.empty()) text += "  trace written to " + trace_file + " (open in ui.perfetto.dev)\n";
+  return text;
 }
 
 int RunSearch(const JobFlags& flags, search::SearchOptions options, bool json,
@@ -155,6 +224,15 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   }
   plan_cmd.app->add_flag("--ops", plan_cmd.ops,
                          "Add the per-op table (FLOPs, bytes, saved activations)");
+  std::string engine = "analytical", trace_file, stragglers, microbatch_lengths, schedule_file;
+  simulate_cmd.app->add_option("--engine", engine, "analytical (closed form) or event (discrete events)");
+  simulate_cmd.app->add_option("--trace", trace_file, "event engine: write a Chrome/Perfetto trace to FILE");
+  simulate_cmd.app->add_option("--stragglers", stragglers,
+                               "event engine: slow GPUs as RANK:SPEED,... (speed in (0, 1], e.g. 17:0.5)");
+  simulate_cmd.app->add_option("--microbatch-lengths", microbatch_lengths,
+                               "event engine: JSON list, per micro-batch, of its documents' token lengths");
+  simulate_cmd.app->add_option("--schedule-file", schedule_file,
+                               "event engine: a pipeline schedule to run (JSON, see `scaleplan schedules`)");
   std::string megatron_args;
   simulate_cmd.app->add_option(
       "--megatron-args", megatron_args,
@@ -285,10 +363,25 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     text = cmd.json ? report::PlanJson(*built, memory, options).dump(2) + "\n"
                     : report::PlanText(*built, memory, options);
   } else {
-    Result<sim::StepResult> step = sim::Evaluate(*built);
-    if (!step.ok()) return Fail(err, step.status());
-    text = cmd.json ? report::StepJson(*built, memory, *step).dump(2) + "\n"
-                    : report::StepText(*built, memory, *step);
+    if (engine != "analytical" && engine != "event") {
+      return Fail(err, Status::Invalid("--engine = " + engine + " (allowed: analytical, event)"));
+    }
+    if (engine == "analytical" && (!trace_file.empty() || !stragglers.empty() || !microbatch_lengths.empty() ||
+                                   !schedule_file.empty())) {
+      return Fail(err, Status::Invalid("--trace, --stragglers, --microbatch-lengths and --schedule-file need "
+                                       "--engine event (allowed: add --engine event)"));
+    }
+    if (engine == "event") {
+      Result<std::string> event_text =
+          RunEvent(*built, memory, cmd.json, trace_file, stragglers, microbatch_lengths, schedule_file);
+      if (!event_text.ok()) return Fail(err, event_text.status());
+      text = *event_text;
+    } else {
+      Result<sim::StepResult> step = sim::Evaluate(*built);
+      if (!step.ok()) return Fail(err, step.status());
+      text = cmd.json ? report::StepJson(*built, memory, *step).dump(2) + "\n"
+                      : report::StepText(*built, memory, *step);
+    }
   }
   return Emit(out, err, cmd.output, text);
 }

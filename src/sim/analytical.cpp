@@ -271,29 +271,46 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     for (const plan::Chunk& ch : stage.chunks) {
       double nd = static_cast<double>(ch.layers - ch.moe_layers);
       double nm = static_cast<double>(ch.moe_layers);
-      fwd_compute += nd * dense.fwd_compute + nm * moe.fwd_compute;
-      bwd_compute += nd * dense.bwd_compute + nm * moe.bwd_compute;
+      ChunkCost cc;
+      double f_compute = nd * dense.fwd_compute + nm * moe.fwd_compute;
+      double b_compute = nd * dense.bwd_compute + nm * moe.bwd_compute;
+      double f_comm = nd * (dense.fwd_tp + dense.fwd_cp) + nm * (moe.fwd_tp + moe.fwd_cp + moe.fwd_ep);
+      double b_comm = nd * (dense.bwd_tp + dense.bwd_cp) + nm * (moe.bwd_tp + moe.bwd_cp + moe.bwd_ep);
       tp_s += nd * (dense.fwd_tp + dense.bwd_tp) + nm * (moe.fwd_tp + moe.bwd_tp);
       cp_s += nd * (dense.fwd_cp + dense.bwd_cp) + nm * (moe.fwd_cp + moe.bwd_cp);
       ep_s += nm * (moe.fwd_ep + moe.bwd_ep);
+      // The weight-gradient GEMM is one of the two backward GEMMs of every linear layer.
+      cc.weight_s = 0.5 * (nd * cached.dense.gemm_bwd + nm * cached.moe.gemm_bwd);
+      cc.attention_fwd_s = nd * cached.dense.attn_fwd + nm * cached.moe.attn_fwd;
+      cc.attention_bwd_s = nd * cached.dense.attn_bwd + nm * cached.moe.attn_bwd;
       if (ch.has_embedding) {
-        fwd_compute += emb_fwd;
-        bwd_compute += emb_bwd;
+        f_compute += emb_fwd;
+        b_compute += emb_bwd;
+        f_comm += edge_tp;
+        b_comm += edge_tp;
         tp_s += 2 * edge_tp;
       }
       if (ch.has_head) {
-        fwd_compute += head_fwd;
-        bwd_compute += head_bwd;
+        f_compute += head_fwd;
+        b_compute += head_bwd;
+        f_comm += edge_tp;
+        b_comm += edge_tp;
         tp_s += 2 * edge_tp;
       }
+      fwd_compute += f_compute;
+      bwd_compute += b_compute;
+      cc.forward_s = f_compute + f_comm;
+      cc.backward_s = b_compute + b_comm;
+      sc.chunks.push_back(cc);
     }
     sc.compute_s = fwd_compute + bwd_compute;
     sc.tp_s = tp_s;
     sc.cp_s = cp_s;
     sc.ep_s = ep_s;
-    // Communication splits evenly between the two directions for reporting purposes.
-    sc.forward_s = fwd_compute + (tp_s + cp_s + ep_s) / 2;
-    sc.backward_s = bwd_compute + (tp_s + cp_s + ep_s) / 2;
+    for (const ChunkCost& cc : sc.chunks) {
+      sc.forward_s += cc.forward_s;
+      sc.backward_s += cc.backward_s;
+    }
 
     // Data parallelism for this stage's parameters (the memory model's accounting).
     const plan::StageParams stage_params = plan::ParamsOnStage(stage, cached.params);
@@ -370,7 +387,10 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
                                                       : pp1 * mean / static_cast<double>(p.vp);
     bool sp = s.sequence_parallel && p.tp > 1;
     double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
-    bd.pp_comm_s = 2 * pp1 * collective::SendRecv(c, g.pp, activation).seconds;
+    r.p2p_s = collective::SendRecv(c, g.pp, activation).seconds;
+    // The first micro-batch's forward crosses every virtual-stage boundary on its way down and
+    // the last backward on its way up: 2 (pp * vp - 1) transfers on the critical path.
+    bd.pp_comm_s = 2 * static_cast<double>(p.pp * p.vp - 1) * r.p2p_s;
   }
   double dp_worst = 0, opt_worst = 0;
   for (const StageCost& sc : r.stages) {

@@ -13,11 +13,12 @@
 //     hidden behind the attention kernel up to its duration.
 //   EP per MoE layer: all-to-all dispatch and combine forward and backward; exposed.
 // Pipeline (Narayanan et al. 2021; Llama 3 section 3.3.2), M micro-batches, v chunks per rank:
-//   pipeline = M * max_s(F_s + B_s) + bubble + 2 (pp-1) t_p2p
+//   pipeline = M * max_s(F_s + B_s) + bubble + 2 (pp*v - 1) t_p2p
 //   bubble   = (pp-1)/v * mean_s(F_s + B_s)       gpipe, 1f1b, interleaved, llama3: (pp-1)/(v M)
 //            = (pp-1)/3 * mean_s(F_s + B_s)        zb-h1 (Qi et al. 2023: a third of 1F1B's)
-//   t_p2p moves one micro-batch's activation across the pipeline's slowest hop; steady-state
-//   transfers are asynchronous and hidden (Llama 3's asynchronous P2P, Megatron's overlap).
+//   t_p2p moves one micro-batch's activation across the pipeline's slowest hop. The first
+//   forward and the last backward cross all pp*v - 1 virtual-stage boundaries on the critical
+//   path (the event engine shows it); steady-state transfers are hidden (asynchronous P2P).
 // Data parallelism over dp*cp ranks (gradients FP32, parameters BF16):
 //   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of
@@ -63,8 +64,18 @@ struct Breakdown {
 };
 
 // One micro-batch through one stage (all its chunks).
+// One micro-batch through one model chunk (what the event engine schedules).
+struct ChunkCost {
+  double forward_s = 0;        // compute + exposed TP/CP/EP of the forward pass
+  double backward_s = 0;       // the whole backward (input and weight gradients, recomputation)
+  double weight_s = 0;         // its weight-gradient share (the W pass of zero-bubble schedules)
+  double attention_fwd_s = 0;  // attention kernels' share of forward_s (scaled by packed work)
+  double attention_bwd_s = 0;
+};
+
 struct StageCost {
   int64_t stage = 0;
+  std::vector<ChunkCost> chunks;  // chunk c at position c
   double forward_s = 0;   // compute + exposed TP/CP/EP
   double backward_s = 0;  // compute (+ recomputation) + exposed TP/CP/EP
   double compute_s = 0;   // forward + backward compute only
@@ -83,6 +94,7 @@ struct StepResult {
   std::vector<StageCost> stages;
   int64_t bottleneck_stage = 0;
   std::string dp_algorithm;  // what the gradient reduction ran as, e.g. "reduce-scatter/ring"
+  double p2p_s = 0;          // one micro-batch's activation between adjacent stages
 };
 
 // Per-op times of one micro-batch through one layer (or the embedding, or the head).

@@ -1,0 +1,254 @@
+#include "schedule/schedule.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <deque>
+#include <nlohmann/json.hpp>
+
+namespace scaleplan::schedule {
+
+namespace {
+
+std::string_view PassName(Pass p) { return p == Pass::kForward ? "F" : p == Pass::kBackward ? "B" : "W"; }
+
+// Megatron-LM's interleaved order with groups of n consecutive micro-batches per chunk.
+void Interleaved(PipelineSchedule& s, int64_t n) {
+  int64_t pp = s.stages, vp = s.chunks, m = s.microbatches;
+  int64_t total = m * vp;
+  for (int64_t stage = 0; stage < pp; ++stage) {
+    auto forward = [&](int64_t k) {
+      return Step{Pass::kForward, static_cast<int32_t>((k / (n * vp)) * n + k % n),
+                  static_cast<int32_t>((k / n) % vp)};
+    };
+    auto backward = [&](int64_t k) {
+      return Step{Pass::kBackward, static_cast<int32_t>((k / (n * vp)) * n + k % n),
+                  static_cast<int32_t>(vp - 1 - (k / n) % vp)};
+    };
+    int64_t warmup = std::min(total, 2 * (pp - stage - 1) + (vp - 1) * n);
+    std::vector<Step>& ops = s.per_stage[static_cast<size_t>(stage)];
+    int64_t f = 0, b = 0;
+    for (; f < warmup; ++f) ops.push_back(forward(f));
+    while (f < total) {
+      ops.push_back(forward(f++));
+      ops.push_back(backward(b++));
+    }
+    while (b < total) ops.push_back(backward(b++));
+  }
+}
+
+void OneFOneB(PipelineSchedule& s, bool split) {
+  int64_t pp = s.stages, m = s.microbatches;
+  for (int64_t stage = 0; stage < pp; ++stage) {
+    std::vector<Step>& ops = s.per_stage[static_cast<size_t>(stage)];
+    int64_t warmup = std::min(pp - stage - 1, m);
+    int64_t deferral = split ? pp - stage - 1 : 0;  // ZB-H1: W passes a stage may hold back
+    std::deque<int32_t> pending_w;
+    int32_t f = 0, b = 0;
+    auto emit_backward = [&]() {
+      ops.push_back({Pass::kBackward, b, 0});
+      if (split) {
+        pending_w.push_back(b);
+        while (static_cast<int64_t>(pending_w.size()) > deferral) {
+          ops.push_back({Pass::kWeight, pending_w.front(), 0});
+          pending_w.pop_front();
+        }
+      }
+      ++b;
+    };
+    for (; f < warmup; ++f) ops.push_back({Pass::kForward, f, 0});
+    while (f < m) {
+      ops.push_back({Pass::kForward, f++, 0});
+      emit_backward();
+    }
+    while (b < m) {
+      emit_backward();
+      // In the cool-down a stage waits for gradients from above: fill the wait with one held W.
+      if (split && !pending_w.empty() && b < m) {
+        ops.push_back({Pass::kWeight, pending_w.front(), 0});
+        pending_w.pop_front();
+      }
+    }
+    for (int32_t w : pending_w) ops.push_back({Pass::kWeight, w, 0});
+  }
+}
+
+}  // namespace
+
+std::vector<ScheduleInfo> Schedules() {
+  return {{"gpipe", "all forwards, then all backwards (Huang et al. 2019)"},
+          {"1f1b", "one forward one backward after pp-s-1 warm-up forwards (PipeDream-Flush)"},
+          {"interleaved", "Megatron-LM interleaved 1F1B, vp chunks per rank, groups of pp micro-batches"},
+          {"llama3", "interleaved 1F1B with N consecutive micro-batches per chunk (Llama 3)"},
+          {"zb-h1", "1F1B with backward split into B and W, W deferred into the cool-down (Qi et al. 2023)"}};
+}
+
+Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t n) {
+  if (pp < 1 || vp < 1 || m < 1) {
+    return Status::Invalid(fmt::format("schedule needs pp, vp and micro-batches >= 1 (pp = {}, vp = {}, m = {})", pp, vp, m));
+  }
+  PipelineSchedule s;
+  s.name = std::string(spec::ScheduleName(kind));
+  s.stages = pp;
+  s.chunks = vp;
+  s.microbatches = m;
+  s.per_stage.resize(static_cast<size_t>(pp));
+  switch (kind) {
+    case spec::Schedule::kGpipe:
+      if (vp != 1) return Status::Invalid(fmt::format("gpipe runs one chunk per rank (vp = {})", vp));
+      for (auto& ops : s.per_stage) {
+        for (int32_t i = 0; i < m; ++i) ops.push_back({Pass::kForward, i, 0});
+        for (int32_t i = 0; i < m; ++i) ops.push_back({Pass::kBackward, i, 0});
+      }
+      break;
+    case spec::Schedule::k1F1B:
+      if (vp != 1) return Status::Invalid(fmt::format("1f1b runs one chunk per rank (vp = {})", vp));
+      OneFOneB(s, false);
+      break;
+    case spec::Schedule::kZbH1:
+      if (vp != 1) return Status::Invalid(fmt::format("zb-h1 runs one chunk per rank (vp = {})", vp));
+      s.split_backward = true;
+      OneFOneB(s, true);
+      break;
+    case spec::Schedule::kInterleaved:
+    case spec::Schedule::kLlama3: {
+      int64_t group = kind == spec::Schedule::kLlama3 && n > 0 ? n : pp;
+      if (m % group != 0) {
+        return Status::Invalid(fmt::format("{} needs micro-batches ({}) in whole groups of {}", s.name, m, group));
+      }
+      Interleaved(s, group);
+      break;
+    }
+  }
+  return s;
+}
+
+Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
+  int64_t pp = s.stages, vp = s.chunks, m = s.microbatches, v_total = pp * vp;
+  auto index = [&](int64_t mb, int64_t v) { return static_cast<size_t>(mb * v_total + v); };
+  size_t n = static_cast<size_t>(m * v_total);
+  std::vector<int> f_seen(n, 0), b_seen(n, 0), w_seen(n, 0);
+  for (int64_t stage = 0; stage < pp; ++stage) {
+    for (const Step& op : s.per_stage[static_cast<size_t>(stage)]) {
+      if (op.microbatch < 0 || op.microbatch >= m || op.chunk < 0 || op.chunk >= vp) {
+        return Status::Invalid(fmt::format("schedule {}: stage {} has {} of micro-batch {} chunk {} out of range "
+                                           "(allowed: micro-batch 0..{}, chunk 0..{})",
+                                           s.name, stage, PassName(op.pass), op.microbatch, op.chunk, m - 1, vp - 1));
+      }
+      size_t i = index(op.microbatch, op.chunk * pp + stage);
+      (op.pass == Pass::kForward ? f_seen : op.pass == Pass::kBackward ? b_seen : w_seen)[i]++;
+    }
+  }
+  for (int64_t mb = 0; mb < m; ++mb) {
+    for (int64_t v = 0; v < v_total; ++v) {
+      size_t i = index(mb, v);
+      int want_w = s.split_backward ? 1 : 0;
+      if (f_seen[i] != 1 || b_seen[i] != 1 || w_seen[i] != want_w) {
+        return Status::Invalid(fmt::format(
+            "schedule {}: stage {} runs micro-batch {} chunk {} {} forward(s), {} backward(s), {} weight "
+            "pass(es) (allowed: exactly 1, 1 and {})",
+            s.name, v % pp, mb, v / pp, f_seen[i], b_seen[i], w_seen[i], want_w));
+      }
+    }
+  }
+  // Run with unit times: each stage in order, a pass waits for its dependency.
+  std::vector<double> f_end(n, -1), b_end(n, -1);
+  std::vector<size_t> next(static_cast<size_t>(pp), 0);
+  std::vector<double> free_at(static_cast<size_t>(pp), 0);
+  ScheduleCheck check;
+  check.peak_in_flight.assign(static_cast<size_t>(pp), 0);
+  std::vector<int64_t> in_flight(static_cast<size_t>(pp), 0);
+  size_t remaining = 0;
+  for (const auto& ops : s.per_stage) remaining += ops.size();
+  while (remaining > 0) {
+    bool progress = false;
+    for (int64_t stage = 0; stage < pp; ++stage) {
+      auto& at = next[static_cast<size_t>(stage)];
+      const auto& ops = s.per_stage[static_cast<size_t>(stage)];
+      while (at < ops.size()) {
+        const Step& op = ops[at];
+        int64_t v = op.chunk * pp + stage;
+        size_t i = index(op.microbatch, v);
+        double ready = 0;
+        if (op.pass == Pass::kForward) {
+          if (v > 0) ready = f_end[index(op.microbatch, v - 1)];
+        } else if (op.pass == Pass::kBackward) {
+          ready = v + 1 < v_total ? b_end[index(op.microbatch, v + 1)] : f_end[i];
+          if (f_end[i] < 0) ready = -1;
+        } else {
+          ready = b_end[i];
+        }
+        if (ready < 0) break;
+        double end = std::max(ready, free_at[static_cast<size_t>(stage)]) + 1;
+        free_at[static_cast<size_t>(stage)] = end;
+        if (op.pass == Pass::kForward) {
+          f_end[i] = end;
+          int64_t& held = in_flight[static_cast<size_t>(stage)];
+          check.peak_in_flight[static_cast<size_t>(stage)] = std::max(check.peak_in_flight[static_cast<size_t>(stage)], ++held);
+        } else if (op.pass == Pass::kBackward) {
+          b_end[i] = end;
+          --in_flight[static_cast<size_t>(stage)];
+        }
+        ++at;
+        --remaining;
+        progress = true;
+      }
+    }
+    if (!progress) {
+      for (int64_t stage = 0; stage < pp; ++stage) {
+        const auto& ops = s.per_stage[static_cast<size_t>(stage)];
+        size_t at = next[static_cast<size_t>(stage)];
+        if (at < ops.size()) {
+          return Status::Invalid(fmt::format(
+              "schedule {} deadlocks: stage {} waits at {} of micro-batch {} chunk {} for a pass that cannot run",
+              s.name, stage, PassName(ops[at].pass), ops[at].microbatch, ops[at].chunk));
+        }
+      }
+    }
+  }
+  return check;
+}
+
+Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string& origin, int64_t pp,
+                                       int64_t vp, int64_t m) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::parse_error& e) {
+    return Status::Parse(fmt::format("{}: malformed JSON: {}", origin, e.what()));
+  }
+  if (!j.is_object() || !j.contains("stages") || !j["stages"].is_array()) {
+    return Status::Parse(origin + ": expected {\"stages\": [[[\"F\", micro-batch, chunk], ...], ...]}");
+  }
+  PipelineSchedule s;
+  s.name = origin;
+  s.stages = pp;
+  s.chunks = vp;
+  s.microbatches = m;
+  if (static_cast<int64_t>(j["stages"].size()) != pp) {
+    return Status::Invalid(fmt::format("{}: {} stages listed, the plan has pp = {} (allowed: {})", origin,
+                                       j["stages"].size(), pp, pp));
+  }
+  for (const auto& stage : j["stages"]) {
+    std::vector<Step> ops;
+    for (const auto& op : stage) {
+      if (!op.is_array() || op.size() != 3 || !op[0].is_string() || !op[1].is_number_integer() ||
+          !op[2].is_number_integer()) {
+        return Status::Parse(fmt::format("{}: a pass is [\"F\"|\"B\"|\"W\", micro-batch, chunk], found {}", origin, op.dump()));
+      }
+      std::string p = op[0].get<std::string>();
+      if (p != "F" && p != "B" && p != "W") {
+        return Status::Parse(fmt::format("{}: pass {} (allowed: F, B, W)", origin, p));
+      }
+      if (p == "W") s.split_backward = true;
+      ops.push_back({p == "F" ? Pass::kForward : p == "B" ? Pass::kBackward : Pass::kWeight,
+                     op[1].get<int32_t>(), op[2].get<int32_t>()});
+    }
+    s.per_stage.push_back(std::move(ops));
+  }
+  Result<ScheduleCheck> check = Validate(s);
+  if (!check.ok()) return check.status();
+  return s;
+}
+
+}  // namespace scaleplan::schedule

@@ -1,0 +1,70 @@
+// Pipeline schedules as data: for every stage, the ordered list of passes it runs.
+//
+// A pass is a forward (F), a backward (B), or, for zero-bubble schedules, a backward split into its
+// input-gradient half (B) and its weight-gradient half (W), of one micro-batch on one model chunk.
+// Chunk c of stage s is virtual stage v = c * pp + s (Megatron-LM's interleaving). Dependencies:
+//   F(m, v) after F(m, v-1);  B(m, v) after B(m, v+1), or after F(m, V-1) on the last virtual
+//   stage;  W(m, v) after B(m, v).
+// Generators (a named registry; `scaleplan schedules` lists them):
+//   gpipe        all forwards, then all backwards (Huang et al. 2019)
+//   1f1b         pp-s-1 warm-up forwards, then one forward one backward, then the cool-down
+//                (Narayanan et al. 2019, PipeDream-Flush)
+//   interleaved  Megatron-LM's interleaved 1F1B: forwards in groups of pp micro-batches per chunk,
+//                warm-up 2(pp-s-1) + (v-1) pp (Narayanan et al. 2021)
+//   llama3       the same with a tunable group of N consecutive micro-batches (Llama 3, section
+//                3.3.2), warm-up 2(pp-s-1) + (v-1) N
+//   zb-h1        1F1B with each backward split into B and W; stage s defers up to pp-s-1 W passes
+//                and runs them in the cool-down's idle slots (Qi et al. 2023, ZB-H1: the memory of
+//                1F1B, a third of its bubble when F = B = W)
+// A schedule can also be read from a JSON file: {"stages": [[["F", mb, chunk], ...], ...]}.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "spec/specs.h"
+
+namespace scaleplan::schedule {
+
+enum class Pass : uint8_t { kForward, kBackward, kWeight };
+
+struct Step {
+  Pass pass = Pass::kForward;
+  int32_t microbatch = 0;
+  int32_t chunk = 0;
+};
+
+struct PipelineSchedule {
+  std::string name;
+  int64_t stages = 1;
+  int64_t chunks = 1;        // virtual stages per rank
+  int64_t microbatches = 1;
+  bool split_backward = false;  // backward passes are B + W
+  std::vector<std::vector<Step>> per_stage;
+};
+
+struct ScheduleInfo {
+  std::string name;
+  std::string description;
+};
+std::vector<ScheduleInfo> Schedules();
+
+// Generates `kind` for pp stages, vp chunks, m micro-batches and group n (llama3; 0 = pp).
+Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t n);
+
+// Every pass exactly once, dependencies satisfiable without deadlock (checked by running the
+// schedule with unit times), and the peak of forwards held before their backward. Errors name the
+// stage and pass.
+struct ScheduleCheck {
+  std::vector<int64_t> peak_in_flight;  // per stage: (micro-batch, chunk) forwards not yet backed
+};
+Result<ScheduleCheck> Validate(const PipelineSchedule& schedule);
+
+// A user schedule: {"stages": [[["F", 0, 0], ["B", 0, 0]], ...]} with passes "F", "B", "W".
+Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string& origin, int64_t pp,
+                                       int64_t vp, int64_t m);
+
+}  // namespace scaleplan::schedule

@@ -1,0 +1,325 @@
+// The event-driven step simulator; model and assumptions in event.h.
+#include "sim/event.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "model/model.h"
+
+namespace scaleplan::sim {
+
+namespace {
+
+using schedule::Pass;
+
+struct PassRecord {
+  double start = 0;
+  double end = -1;
+  // The pass this one waited for: the previous pass of the actor, or its dependency.
+  int64_t pred_stage = -1;
+  int64_t pred_index = -1;
+  bool pred_transfer = false;
+};
+
+std::string PassLabel(const schedule::Step& op) {
+  const char* p = op.pass == Pass::kForward ? "F" : op.pass == Pass::kBackward ? "B" : "W";
+  return fmt::format("{} mb{} c{}", p, op.microbatch, op.chunk);
+}
+
+}  // namespace
+
+Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& options) {
+  SP_ASSIGN_OR_RETURN(StepResult analytical, Evaluate(p));
+  const int64_t pp = p.pp, vp = p.vp, m = p.microbatches, dp = p.dp;
+  const int64_t v_total = pp * vp;
+
+  schedule::PipelineSchedule generated;
+  const schedule::PipelineSchedule* sched = options.schedule;
+  if (sched == nullptr) {
+    SP_ASSIGN_OR_RETURN(generated, schedule::Generate(p.spec().schedule, pp, vp, m, p.pp_group));
+    sched = &generated;
+  } else if (sched->stages != pp || sched->chunks != vp || sched->microbatches != m) {
+    return Status::Invalid(fmt::format(
+        "schedule {} is for pp {}, vp {}, {} micro-batches; the plan has pp {}, vp {}, {} (allowed: a "
+        "schedule of the plan's shape)",
+        sched->name, sched->stages, sched->chunks, sched->microbatches, pp, vp, m));
+  }
+
+  // Work of each micro-batch relative to the uniform one.
+  std::vector<double> token_scale(static_cast<size_t>(m), 1.0), pair_scale(static_cast<size_t>(m), 1.0);
+  if (!options.microbatch_documents.empty()) {
+    if (static_cast<int64_t>(options.microbatch_documents.size()) != m) {
+      return Status::Invalid(fmt::format(
+          "--microbatch-lengths lists {} micro-batches; the plan runs {} per replica (allowed: {})",
+          options.microbatch_documents.size(), m, m));
+    }
+    double seq = static_cast<double>(p.job.workload.seq_len);
+    double mb = static_cast<double>(p.spec().micro_batch);
+    for (size_t i = 0; i < options.microbatch_documents.size(); ++i) {
+      double tokens = 0, pairs = 0;
+      for (int64_t d : options.microbatch_documents[i]) {
+        if (d < 1) {
+          return Status::Invalid(fmt::format("--microbatch-lengths: micro-batch {} has a document of {} tokens "
+                                             "(allowed: >= 1)", i, d));
+        }
+        tokens += static_cast<double>(d);
+        pairs += model::CausalPairs(static_cast<double>(d));
+      }
+      token_scale[i] = tokens / (mb * seq);
+      pair_scale[i] = pairs / (mb * model::CausalPairs(seq));
+    }
+  }
+
+  // Straggler speed per (replica, stage).
+  std::vector<std::vector<double>> speed(static_cast<size_t>(dp), std::vector<double>(static_cast<size_t>(pp), 1.0));
+  const topology::GroupPlacement& pp_group = p.groups[static_cast<size_t>(spec::Dim::kPp)];
+  const topology::GroupPlacement& dp_group = p.groups[static_cast<size_t>(spec::Dim::kDp)];
+  std::set<int64_t> traced_replicas = {0};
+  for (const auto& [rank, factor] : options.straggler_speed) {
+    if (rank < 0 || rank >= p.gpus) {
+      return Status::Invalid(fmt::format("--stragglers: rank {} is not in the job (allowed: 0 to {})", rank, p.gpus - 1));
+    }
+    if (!(factor > 0 && factor <= 1)) {
+      return Status::Invalid(fmt::format("--stragglers: rank {} speed {} (allowed: a factor in (0, 1])", rank, factor));
+    }
+    int64_t stage = (rank / pp_group.stride) % pp;
+    int64_t replica = (rank / dp_group.stride) % dp;
+    double& s = speed[static_cast<size_t>(replica)][static_cast<size_t>(stage)];
+    s = std::min(s, factor);
+    traced_replicas.insert(replica);
+  }
+
+  EventResult out;
+  out.idle_s.assign(static_cast<size_t>(dp), std::vector<double>(static_cast<size_t>(pp), 0));
+  std::vector<double> stage_end(static_cast<size_t>(pp), 0);
+  double pipeline_end = 0;
+  std::vector<std::vector<double>> busy(static_cast<size_t>(dp), std::vector<double>(static_cast<size_t>(pp), 0));
+  const double p2p = pp > 1 ? analytical.p2p_s : 0.0;
+  const bool split = sched->split_backward;
+
+  // Replicas with the same speed profile run the same timeline: simulate each profile once.
+  std::map<std::vector<double>, std::vector<int64_t>> profiles;
+  for (int64_t r = 0; r < dp; ++r) profiles[speed[static_cast<size_t>(r)]].push_back(r);
+
+  auto index = [&](int64_t mb, int64_t v) { return static_cast<size_t>(mb * v_total + v); };
+  for (const auto& [profile, replicas] : profiles) {
+    std::vector<std::vector<PassRecord>> rec(static_cast<size_t>(pp));
+    for (int64_t s = 0; s < pp; ++s) rec[static_cast<size_t>(s)].resize(sched->per_stage[static_cast<size_t>(s)].size());
+    // (stage, index) of each F and B pass by (micro-batch, virtual stage).
+    std::vector<std::pair<int64_t, int64_t>> f_at(static_cast<size_t>(m * v_total), {-1, -1}),
+        b_at(static_cast<size_t>(m * v_total), {-1, -1});
+    std::vector<size_t> next(static_cast<size_t>(pp), 0);
+    std::vector<double> free_at(static_cast<size_t>(pp), 0);
+    size_t remaining = 0;
+    for (const auto& ops : sched->per_stage) remaining += ops.size();
+    out.simulated_passes += static_cast<int64_t>(remaining) * static_cast<int64_t>(replicas.size());
+    while (remaining > 0) {
+      bool progress = false;
+      for (int64_t s = 0; s < pp; ++s) {
+        const auto& ops = sched->per_stage[static_cast<size_t>(s)];
+        size_t& at = next[static_cast<size_t>(s)];
+        const std::vector<ChunkCost>& chunks = analytical.stages[static_cast<size_t>(s)].chunks;
+        while (at < ops.size()) {
+          const schedule::Step& op = ops[at];
+          int64_t v = op.chunk * pp + s;
+          std::pair<int64_t, int64_t> dep{-1, -1};
+          bool transfer = false;
+          if (op.pass == Pass::kForward) {
+            if (v > 0) {
+              dep = f_at[index(op.microbatch, v - 1)];
+              transfer = true;
+              if (dep.first < 0) break;
+            }
+          } else if (op.pass == Pass::kBackward) {
+            if (v + 1 < v_total) {
+              dep = b_at[index(op.microbatch, v + 1)];
+              transfer = true;
+            } else {
+              dep = f_at[index(op.microbatch, v)];
+            }
+            if (dep.first < 0) break;
+          } else {
+            dep = b_at[index(op.microbatch, v)];
+            if (dep.first < 0) break;
+          }
+          double ready = 0;
+          if (dep.first >= 0) {
+            ready = rec[static_cast<size_t>(dep.first)][static_cast<size_t>(dep.second)].end;
+            if (transfer && dep.first != s) ready += p2p;
+          }
+          const ChunkCost& cc = chunks[static_cast<size_t>(op.chunk)];
+          double ts = token_scale[static_cast<size_t>(op.microbatch)];
+          double ps = pair_scale[static_cast<size_t>(op.microbatch)];
+          double duration = 0;
+          if (op.pass == Pass::kForward) {
+            duration = (cc.forward_s - cc.attention_fwd_s) * ts + cc.attention_fwd_s * ps;
+          } else {
+            double whole = (cc.backward_s - cc.attention_bwd_s) * ts + cc.attention_bwd_s * ps;
+            double weight = cc.weight_s * ts;
+            duration = !split ? whole : op.pass == Pass::kBackward ? whole - weight : weight;
+          }
+          duration /= profile[static_cast<size_t>(s)];
+          PassRecord& r = rec[static_cast<size_t>(s)][at];
+          double free = free_at[static_cast<size_t>(s)];
+          r.start = std::max(free, ready);
+          r.end = r.start + duration;
+          if (ready > free && dep.first >= 0) {
+            r.pred_stage = dep.first;
+            r.pred_index = dep.second;
+            r.pred_transfer = transfer && dep.first != s;
+          } else if (at > 0) {
+            r.pred_stage = s;
+            r.pred_index = static_cast<int64_t>(at) - 1;
+          }
+          free_at[static_cast<size_t>(s)] = r.end;
+          if (op.pass == Pass::kForward) f_at[index(op.microbatch, v)] = {s, static_cast<int64_t>(at)};
+          if (op.pass == Pass::kBackward) b_at[index(op.microbatch, v)] = {s, static_cast<int64_t>(at)};
+          ++at;
+          --remaining;
+          progress = true;
+        }
+      }
+      if (!progress) {
+        return Status::Invalid(fmt::format("schedule {} deadlocks in the event engine", sched->name));
+      }
+    }
+    // Results of this profile, for each of its replicas.
+    for (int64_t s = 0; s < pp; ++s) {
+      double total_busy = 0;
+      for (const PassRecord& r : rec[static_cast<size_t>(s)]) total_busy += r.end - r.start;
+      double end = free_at[static_cast<size_t>(s)];
+      for (int64_t replica : replicas) {
+        busy[static_cast<size_t>(replica)][static_cast<size_t>(s)] = total_busy;
+        out.idle_s[static_cast<size_t>(replica)][static_cast<size_t>(s)] = end - total_busy;
+      }
+      stage_end[static_cast<size_t>(s)] = std::max(stage_end[static_cast<size_t>(s)], end);
+      if (end > pipeline_end) {
+        pipeline_end = end;
+        out.critical_replica = replicas.front();
+        out.critical_stage = s;
+        // Walk the binding predecessors back to the start.
+        int64_t cs = s, ci = static_cast<int64_t>(rec[static_cast<size_t>(s)].size()) - 1;
+        out.critical_pass = PassLabel(sched->per_stage[static_cast<size_t>(s)][static_cast<size_t>(ci)]);
+        out.critical_path_passes = 0;
+        out.critical_path_transfers = 0;
+        while (cs >= 0 && ci >= 0) {
+          const PassRecord& r = rec[static_cast<size_t>(cs)][static_cast<size_t>(ci)];
+          ++out.critical_path_passes;
+          out.critical_path_transfers += r.pred_transfer ? 1 : 0;
+          cs = r.pred_stage;
+          ci = r.pred_index;
+        }
+      }
+    }
+    if (options.trace) {
+      for (int64_t replica : replicas) {
+        if (!traced_replicas.count(replica)) continue;
+        for (int64_t s = 0; s < pp; ++s) {
+          const auto& ops = sched->per_stage[static_cast<size_t>(s)];
+          for (size_t i = 0; i < ops.size(); ++i) {
+            const PassRecord& r = rec[static_cast<size_t>(s)][i];
+            out.trace.push_back({PassLabel(ops[i]), "compute", replica, s, r.start, r.end - r.start});
+            if (r.pred_transfer) {
+              out.trace.push_back({"recv " + PassLabel(ops[i]), "pp", replica, s, r.start - p2p, p2p});
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Data-parallel reduction per stage once its slowest replica is done, then the optimizer.
+  double step_end = 0;
+  int64_t last_stage = 0;
+  for (int64_t s = 0; s < pp; ++s) {
+    const StageCost& sc = analytical.stages[static_cast<size_t>(s)];
+    double end = stage_end[static_cast<size_t>(s)] + sc.dp_exposed_s + sc.optimizer_s;
+    if (options.trace && sc.dp_exposed_s > 0) {
+      out.trace.push_back({"dp reduce", "dp", 0, s, stage_end[static_cast<size_t>(s)], sc.dp_exposed_s});
+    }
+    if (end > step_end) {
+      step_end = end;
+      last_stage = s;
+    }
+  }
+  StepResult& r = out.step;
+  r = analytical;
+  Breakdown& b = r.breakdown;
+  // Split the most loaded actor's busy time like the analytical stage, its idle time into the
+  // critical path's transfers and the bubble.
+  int64_t br = 0, bs = 0;
+  for (int64_t rep = 0; rep < dp; ++rep) {
+    for (int64_t s = 0; s < pp; ++s) {
+      if (busy[static_cast<size_t>(rep)][static_cast<size_t>(s)] > busy[static_cast<size_t>(br)][static_cast<size_t>(bs)]) {
+        br = rep;
+        bs = s;
+      }
+    }
+  }
+  const StageCost& bsc = analytical.stages[static_cast<size_t>(bs)];
+  double parts = bsc.compute_s + bsc.tp_s + bsc.cp_s + bsc.ep_s;
+  double load = busy[static_cast<size_t>(br)][static_cast<size_t>(bs)];
+  b.compute_s = load * bsc.compute_s / parts;
+  b.tp_comm_s = load * bsc.tp_s / parts;
+  b.cp_comm_s = load * bsc.cp_s / parts;
+  b.ep_comm_s = load * bsc.ep_s / parts;
+  double idle = pipeline_end - load;
+  b.pp_comm_s = std::min(idle, static_cast<double>(out.critical_path_transfers) * p2p);
+  b.bubble_s = idle - b.pp_comm_s;
+  b.optimizer_s = analytical.stages[static_cast<size_t>(last_stage)].optimizer_s;
+  b.dp_comm_s = step_end - pipeline_end - b.optimizer_s;
+  // b.other_s as in the analytical model.
+  r.step_time_s = b.Total();
+  r.bottleneck_stage = bs;
+  double tokens = static_cast<double>(p.TokensPerStep());
+  if (!options.microbatch_documents.empty()) {
+    double per_replica = 0;
+    for (const auto& docs : options.microbatch_documents) {
+      for (int64_t d : docs) per_replica += static_cast<double>(d);
+    }
+    tokens = per_replica * static_cast<double>(dp);
+  }
+  r.tokens_per_s_per_gpu = tokens / r.step_time_s / static_cast<double>(p.gpus);
+  double flops_per_token = model::ModelFlopsPerToken(p.model(), p.job.workload.seq_len).per_token_causal;
+  r.model_flops_per_s_per_gpu = flops_per_token * r.tokens_per_s_per_gpu;
+  r.mfu = r.model_flops_per_s_per_gpu / p.job.cluster.gpu.peak_bf16_flops_per_s;
+  return out;
+}
+
+std::string ChromeTraceJson(const plan::Plan& p, const EventResult& result) {
+  nlohmann::json events = nlohmann::json::array();
+  std::set<std::pair<int64_t, int64_t>> actors;
+  auto tid = [](const std::string& track) { return track == "compute" ? 0 : track == "pp" ? 1 : 2; };
+  for (const TraceEvent& e : result.trace) {
+    int64_t pid = e.replica * p.pp + e.stage;
+    actors.insert({e.replica, e.stage});
+    events.push_back({{"name", e.name},
+                      {"cat", e.track},
+                      {"ph", "X"},
+                      {"ts", e.start_s * 1e6},
+                      {"dur", e.duration_s * 1e6},
+                      {"pid", pid},
+                      {"tid", tid(e.track)}});
+  }
+  for (const auto& [replica, stage] : actors) {
+    int64_t pid = replica * p.pp + stage;
+    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", pid},
+                      {"args", {{"name", fmt::format("replica {} stage {}", replica, stage)}}}});
+    events.push_back({{"name", "process_sort_index"}, {"ph", "M"}, {"pid", pid}, {"args", {{"sort_index", pid}}}});
+    for (const char* track : {"compute", "pp", "dp"}) {
+      events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", tid(track)},
+                        {"args", {{"name", track}}}});
+    }
+  }
+  nlohmann::json out = {{"traceEvents", events}, {"displayTimeUnit", "ms"},
+                        {"otherData", {{"generator", "scaleplan simulate --engine event"},
+                                       {"model", p.model().name},
+                                       {"time_unit", "microseconds of simulated time"}}}};
+  return out.dump() + "\n";
+}
+
+}  // namespace scaleplan::sim
