@@ -12,8 +12,9 @@ namespace {
 
 std::string_view PassName(Pass p) { return p == Pass::kForward ? "F" : p == Pass::kBackward ? "B" : "W"; }
 
-// Megatron-LM's interleaved order with groups of n consecutive micro-batches per chunk.
-void Interleaved(PipelineSchedule& s, int64_t n) {
+// Megatron-LM's interleaved order with groups of n consecutive micro-batches per chunk; `extra`
+// warm-up forwards beyond Megatron's count.
+void Interleaved(PipelineSchedule& s, int64_t n, int64_t extra) {
   int64_t pp = s.stages, vp = s.chunks, m = s.microbatches;
   int64_t total = m * vp;
   for (int64_t stage = 0; stage < pp; ++stage) {
@@ -25,7 +26,7 @@ void Interleaved(PipelineSchedule& s, int64_t n) {
       return Step{Pass::kBackward, static_cast<int32_t>((k / (n * vp)) * n + k % n),
                   static_cast<int32_t>(vp - 1 - (k / n) % vp)};
     };
-    int64_t warmup = std::min(total, 2 * (pp - stage - 1) + (vp - 1) * n);
+    int64_t warmup = std::min(total, 2 * (pp - stage - 1) + (vp - 1) * n + extra);
     std::vector<Step>& ops = s.per_stage[static_cast<size_t>(stage)];
     int64_t f = 0, b = 0;
     for (; f < warmup; ++f) ops.push_back(forward(f));
@@ -116,7 +117,14 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
       if (m % group != 0) {
         return Status::Invalid(fmt::format("{} needs micro-batches ({}) in whole groups of {}", s.name, m, group));
       }
-      Interleaved(s, group);
+      // Megatron's warm-up count is deadlock-free for groups of pp; with fewer consecutive
+      // micro-batches (Llama 3's N < pp) a stage may need a few more forwards before its first
+      // backward: add the fewest that make the schedule run.
+      for (int64_t extra = 0;; ++extra) {
+        for (auto& ops : s.per_stage) ops.clear();
+        Interleaved(s, group, extra);
+        if (Validate(s).ok() || extra >= m * vp) break;
+      }
       break;
     }
   }

@@ -381,10 +381,10 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
   bd.cp_comm_s = mb * b.cp_s;
   bd.ep_comm_s = mb * b.ep_s;
   if (p.pp > 1) {
-    double mean = sum_stage / static_cast<double>(p.pp);
-    double pp1 = static_cast<double>(p.pp - 1);
-    bd.bubble_s = s.schedule == spec::Schedule::kZbH1 ? pp1 * mean / 3.0
-                                                      : pp1 * mean / static_cast<double>(p.vp);
+    // The first micro-batch passes through every stage, then the slowest stage runs the rest:
+    // bubble = (sum_s T_s - max_s T_s) / v, i.e. (pp-1)/v of T on equal stages.
+    double fill = (sum_stage - worst) / static_cast<double>(p.vp);
+    bd.bubble_s = s.schedule == spec::Schedule::kZbH1 ? fill / 3.0 : fill;
     bool sp = s.sequence_parallel && p.tp > 1;
     double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
     r.p2p_s = collective::SendRecv(c, g.pp, activation).seconds;

@@ -14,8 +14,15 @@
 //   EP per MoE layer: all-to-all dispatch and combine forward and backward; exposed.
 // Pipeline (Narayanan et al. 2021; Llama 3 section 3.3.2), M micro-batches, v chunks per rank:
 //   pipeline = M * max_s(F_s + B_s) + bubble + 2 (pp*v - 1) t_p2p
-//   bubble   = (pp-1)/v * mean_s(F_s + B_s)       gpipe, 1f1b, interleaved, llama3: (pp-1)/(v M)
-//            = (pp-1)/3 * mean_s(F_s + B_s)        zb-h1 (Qi et al. 2023: a third of 1F1B's)
+//   bubble   = (sum_s T_s - max_s T_s) / v     gpipe, 1f1b, interleaved, llama3, T_s = F_s + B_s:
+//                                              the first micro-batch crosses every stage, then the
+//                                              slowest stage runs the rest; (pp-1)/(v M) of the
+//                                              steady state on equal stages
+//            = a third of that                 zb-h1 (Qi et al. 2023, for F = B = W; the event
+//                                              engine runs the real schedule)
+//   llama3 with N < pp consecutive micro-batches has no closed form: a group of N cannot fill a
+//   pipeline of pp stages, and the event engine shows the stalls (about 1.7x the steady state at
+//   N = pp/2); the analytical model does not charge them.
 //   t_p2p moves one micro-batch's activation across the pipeline's slowest hop. The first
 //   forward and the last backward cross all pp*v - 1 virtual-stage boundaries on the critical
 //   path (the event engine shows it); steady-state transfers are hidden (asynchronous P2P).

@@ -1,0 +1,168 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "plan/plan.h"
+#include "schedule/schedule.h"
+#include "sim/analytical.h"
+#include "sim/event.h"
+#include "spec/readers.h"
+#include "test_util.h"
+
+namespace scaleplan::sim {
+namespace {
+
+using scaleplan::testing::Must;
+
+spec::JobSpec Job(const char* model, int64_t gpus, int64_t tp, int64_t pp, int64_t vp, spec::Schedule schedule,
+                  int64_t batch) {
+  spec::JobSpec job;
+  job.model = Must(spec::LoadModel(model));
+  job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
+  job.gpus = gpus;
+  job.plan.tp = tp;
+  job.plan.pp = pp;
+  job.plan.vp = vp;
+  job.plan.schedule = schedule;
+  job.workload.seq_len = 4096;
+  job.workload.global_batch = batch;
+  return job;
+}
+
+// On uniform work the engine and the closed form agree within 1% for every schedule that has one.
+TEST(EventEngine, AgreesWithTheAnalyticalModel) {
+  using spec::Schedule;
+  struct Case {
+    const char* model;
+    int64_t gpus, tp, pp, vp;
+    Schedule schedule;
+    int64_t batch;
+  };
+  const Case cases[] = {
+      {"llama3-8b", 8, 1, 1, 1, Schedule::k1F1B, 32},      {"llama3-8b", 16, 2, 4, 1, Schedule::k1F1B, 32},
+      {"llama3-8b", 16, 2, 8, 1, Schedule::kGpipe, 16},    {"llama3-8b", 16, 1, 4, 2, Schedule::kInterleaved, 64},
+      {"llama3-70b", 64, 4, 4, 5, Schedule::kInterleaved, 128}, {"llama3-70b", 64, 4, 4, 1, Schedule::k1F1B, 128},
+      {"llama3-70b", 128, 8, 8, 5, Schedule::kLlama3, 64}, {"llama3-70b", 64, 8, 8, 2, Schedule::kInterleaved, 64},
+      {"llama3-405b", 1152, 8, 9, 7, Schedule::kInterleaved, 144},
+  };
+  for (const Case& c : cases) {
+    spec::JobSpec job = Job(c.model, c.gpus, c.tp, c.pp, c.vp, c.schedule, c.batch);
+    if (c.schedule == Schedule::kLlama3) job.plan.pp_microbatch_group = 8;  // N = pp (closed form)
+    plan::Plan p = Must(plan::BuildPlan(job));
+    double analytical = Must(Evaluate(p)).step_time_s;
+    EventResult event = Must(SimulateEvents(p, {}));
+    EXPECT_NEAR(event.step.step_time_s / analytical, 1.0, 0.01)
+        << c.model << " pp " << c.pp << " vp " << c.vp << " " << spec::ScheduleName(c.schedule);
+    EXPECT_NEAR(event.step.breakdown.Total(), event.step.step_time_s, 1e-12 * event.step.step_time_s);
+  }
+}
+
+// pp = 1, dp = 2: a GPU of replica 1 at half speed doubles that replica's pipeline, and the
+// data-parallel reduction waits for it: the step grows by exactly one pipeline time.
+TEST(EventEngine, StragglerSlowsTheStepByThePredictedAmount) {
+  spec::JobSpec job = Job("llama3-8b", 2, 1, 1, 1, spec::Schedule::k1F1B, 16);
+  plan::Plan p = Must(plan::BuildPlan(job));
+  EventResult nominal = Must(SimulateEvents(p, {}));
+  double pipeline = nominal.step.step_time_s - nominal.step.breakdown.dp_comm_s -
+                    nominal.step.breakdown.optimizer_s - nominal.step.breakdown.other_s;
+  EventOptions o;
+  o.straggler_speed[1] = 0.5;  // rank 1 = replica 1 (dp is the outermost dimension)
+  EventResult slow = Must(SimulateEvents(p, o));
+  EXPECT_NEAR(slow.step.step_time_s - nominal.step.step_time_s, pipeline, 1e-9 * pipeline);
+  EXPECT_EQ(slow.critical_replica, 1);
+  // The fast replica waits: its idle time in the pipeline stays zero, the reduction absorbs it.
+  EXPECT_NEAR(slow.idle_s[0][0], 0.0, 1e-12);
+}
+
+TEST(EventEngine, StragglerValuesAreChecked) {
+  plan::Plan p = Must(plan::BuildPlan(Job("llama3-8b", 2, 1, 1, 1, spec::Schedule::k1F1B, 16)));
+  EventOptions o;
+  o.straggler_speed[7] = 0.5;
+  EXPECT_EQ(SimulateEvents(p, o).status().message(), "--stragglers: rank 7 is not in the job (allowed: 0 to 1)");
+  o.straggler_speed.clear();
+  o.straggler_speed[0] = 1.5;
+  EXPECT_NE(SimulateEvents(p, o).status().message().find("allowed: a factor in (0, 1]"), std::string::npos);
+}
+
+// Conservation: every pass runs once per replica, and no actor runs two passes at once.
+TEST(EventEngine, EveryPassOnceAndNoOverlap) {
+  spec::JobSpec job = Job("llama3-8b", 8, 1, 4, 2, spec::Schedule::kInterleaved, 16);  // dp 2, m 8
+  plan::Plan p = Must(plan::BuildPlan(job));
+  EventOptions o;
+  o.trace = true;
+  o.straggler_speed[5] = 0.8;  // replica 1 differs, so both replicas are simulated and traced
+  EventResult r = Must(SimulateEvents(p, o));
+  // 4 stages x 2 chunks x 8 micro-batches x (F + B) per replica.
+  EXPECT_EQ(r.simulated_passes, 2 * 4 * 2 * 8 * 2);
+  std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<double, double>>> by_actor;
+  std::map<std::string, int> seen;
+  for (const TraceEvent& e : r.trace) {
+    if (e.track != "compute") continue;
+    by_actor[{e.replica, e.stage}].push_back({e.start_s, e.start_s + e.duration_s});
+    ++seen[std::to_string(e.replica) + "/" + std::to_string(e.stage) + "/" + e.name];
+  }
+  EXPECT_EQ(by_actor.size(), 8u);
+  for (auto& [actor, spans] : by_actor) {
+    std::sort(spans.begin(), spans.end());
+    EXPECT_EQ(spans.size(), 32u);
+    for (size_t i = 1; i < spans.size(); ++i) EXPECT_LE(spans[i - 1].second, spans[i].first + 1e-15);
+  }
+  for (const auto& [key, count] : seen) EXPECT_EQ(count, 1) << key;
+}
+
+// Packed micro-batches: one micro-batch of a single 4096-token document does the full causal
+// attention; four of 1024 tokens do a quarter of its query-key pairs and the same linear work.
+TEST(EventEngine, PackedDocumentsChangeTheAttentionWork) {
+  spec::JobSpec job = Job("llama3-8b", 1, 1, 1, 1, spec::Schedule::k1F1B, 2);  // m = 2
+  plan::Plan p = Must(plan::BuildPlan(job));
+  EventResult uniform = Must(SimulateEvents(p, {}));
+  EventOptions packed;
+  packed.microbatch_documents = {{1024, 1024, 1024, 1024}, {4096}};
+  EventResult r = Must(SimulateEvents(p, packed));
+  EXPECT_LT(r.step.step_time_s, uniform.step.step_time_s);
+  packed.microbatch_documents = {{4096}, {4096}};
+  EXPECT_NEAR(Must(SimulateEvents(p, packed)).step.step_time_s, uniform.step.step_time_s, 1e-12);
+  packed.microbatch_documents = {{4096}};
+  EXPECT_NE(SimulateEvents(p, packed).status().message().find("lists 1 micro-batches; the plan runs 2"),
+            std::string::npos);
+}
+
+// Golden traces: small plans' full traces, checked in and compared event by event. Regenerate
+// (after a deliberate model change) with
+//   build/test/src/cli/scaleplan simulate --engine event --trace tests/golden/<name>.json <args>
+// using the arguments in tests/golden/README.md.
+void CompareWithGolden(const spec::JobSpec& job, const std::string& name) {
+  plan::Plan p = Must(plan::BuildPlan(job));
+  EventOptions o;
+  o.trace = true;
+  nlohmann::json got = nlohmann::json::parse(ChromeTraceJson(p, Must(SimulateEvents(p, o))));
+  std::ifstream in(std::string(SCALEPLAN_TEST_DIR) + "/golden/" + name + ".json");
+  ASSERT_TRUE(in) << "missing golden trace " << name;
+  nlohmann::json want = nlohmann::json::parse(in);
+  ASSERT_EQ(got["traceEvents"].size(), want["traceEvents"].size()) << name;
+  for (size_t i = 0; i < want["traceEvents"].size(); ++i) {
+    const auto& a = got["traceEvents"][i];
+    const auto& b = want["traceEvents"][i];
+    EXPECT_EQ(a["name"], b["name"]) << name << " event " << i;
+    EXPECT_EQ(a["pid"], b["pid"]) << name << " event " << i;
+    if (b.contains("ts")) {
+      EXPECT_NEAR(a["ts"].get<double>(), b["ts"].get<double>(), 1e-6 * (1 + std::fabs(b["ts"].get<double>())))
+          << name << " event " << i;
+      EXPECT_NEAR(a["dur"].get<double>(), b["dur"].get<double>(), 1e-6 * (1 + b["dur"].get<double>()))
+          << name << " event " << i;
+    }
+  }
+}
+
+TEST(EventEngine, GoldenTraces) {
+  CompareWithGolden(Job("llama3-8b", 2, 1, 2, 1, spec::Schedule::k1F1B, 4), "1f1b-pp2-m4");
+  CompareWithGolden(Job("llama3-8b", 4, 1, 4, 2, spec::Schedule::kInterleaved, 8), "interleaved-pp4-v2-m8");
+  CompareWithGolden(Job("llama3-8b", 4, 1, 4, 1, spec::Schedule::kZbH1, 8), "zbh1-pp4-m8");
+}
+
+}  // namespace
+}  // namespace scaleplan::sim

@@ -1,0 +1,61 @@
+#include <gtest/gtest.h>
+
+#include "schedule/schedule.h"
+#include "test_util.h"
+
+namespace scaleplan::schedule {
+namespace {
+
+using scaleplan::testing::Must;
+
+TEST(Schedules, EveryGeneratorValidates) {
+  struct Case {
+    spec::Schedule kind;
+    int64_t pp, vp, m, n;
+  };
+  for (const Case& c : {Case{spec::Schedule::kGpipe, 4, 1, 8, 0}, Case{spec::Schedule::k1F1B, 4, 1, 8, 0},
+                        Case{spec::Schedule::k1F1B, 8, 1, 3, 0}, Case{spec::Schedule::kInterleaved, 4, 2, 8, 0},
+                        Case{spec::Schedule::kInterleaved, 16, 8, 16, 0}, Case{spec::Schedule::kLlama3, 8, 4, 12, 4},
+                        Case{spec::Schedule::kZbH1, 4, 1, 8, 0}}) {
+    PipelineSchedule s = Must(Generate(c.kind, c.pp, c.vp, c.m, c.n));
+    EXPECT_TRUE(Validate(s).ok()) << s.name << ": " << Validate(s).status().message();
+  }
+}
+
+// 1F1B holds pp - s forwards on stage s (m >= pp); GPipe all m; interleaved on stage 0
+// 2(pp-1) + (v-1) pp + 1 (Megatron-LM), the numbers plan/memory.cpp uses.
+TEST(Schedules, PeakInFlightMatchesTheMemoryModel) {
+  ScheduleCheck one = Must(Validate(Must(Generate(spec::Schedule::k1F1B, 4, 1, 8, 0))));
+  EXPECT_EQ(one.peak_in_flight, (std::vector<int64_t>{4, 3, 2, 1}));
+  ScheduleCheck gpipe = Must(Validate(Must(Generate(spec::Schedule::kGpipe, 4, 1, 8, 0))));
+  EXPECT_EQ(gpipe.peak_in_flight, (std::vector<int64_t>{8, 8, 8, 8}));
+  ScheduleCheck inter = Must(Validate(Must(Generate(spec::Schedule::kInterleaved, 4, 2, 8, 0))));
+  EXPECT_EQ(inter.peak_in_flight[0], 2 * 3 + 1 * 4 + 1);
+  // ZB-H1 keeps 1F1B's memory.
+  ScheduleCheck zb = Must(Validate(Must(Generate(spec::Schedule::kZbH1, 4, 1, 8, 0))));
+  EXPECT_EQ(zb.peak_in_flight, one.peak_in_flight);
+}
+
+TEST(Schedules, ValidatorRejectsMissingAndDeadlockedPasses) {
+  PipelineSchedule s = Must(Generate(spec::Schedule::k1F1B, 2, 1, 2, 0));
+  PipelineSchedule missing = s;
+  missing.per_stage[1].pop_back();
+  EXPECT_NE(Validate(missing).status().message().find("runs micro-batch"), std::string::npos);
+  PipelineSchedule deadlock = s;
+  // Stage 0 insists on the backward of micro-batch 0 before running any forward.
+  std::swap(deadlock.per_stage[0][0], deadlock.per_stage[0].back());
+  EXPECT_NE(Validate(deadlock).status().message().find("deadlocks"), std::string::npos);
+}
+
+TEST(Schedules, ReadsAUserSchedule) {
+  std::string json = R"({"stages": [[["F",0,0],["F",1,0],["B",0,0],["B",1,0]],
+                                    [["F",0,0],["B",0,0],["F",1,0],["B",1,0]]]})";
+  PipelineSchedule s = Must(ParseSchedule(json, "mine.json", 2, 1, 2));
+  EXPECT_EQ(s.per_stage[0].size(), 4u);
+  EXPECT_NE(ParseSchedule(R"({"stages": [[["X",0,0]]]})", "bad.json", 1, 1, 1).status().message().find("pass X"),
+            std::string::npos);
+  EXPECT_NE(ParseSchedule(json, "mine.json", 3, 1, 2).status().message().find("2 stages listed"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scaleplan::schedule
