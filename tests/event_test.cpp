@@ -1,3 +1,5 @@
+#include "sim/event.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include "plan/plan.h"
 #include "schedule/schedule.h"
 #include "sim/analytical.h"
-#include "sim/event.h"
 #include "spec/readers.h"
 #include "test_util.h"
 
@@ -18,8 +19,8 @@ namespace {
 
 using scaleplan::testing::Must;
 
-spec::JobSpec Job(const char* model, int64_t gpus, int64_t tp, int64_t pp, int64_t vp, spec::Schedule schedule,
-                  int64_t batch) {
+spec::JobSpec Job(const char* model, int64_t gpus, int64_t tp, int64_t pp, int64_t vp,
+                  spec::Schedule schedule, int64_t batch) {
   spec::JobSpec job;
   job.model = Must(spec::LoadModel(model));
   job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
@@ -43,10 +44,14 @@ TEST(EventEngine, AgreesWithTheAnalyticalModel) {
     int64_t batch;
   };
   const Case cases[] = {
-      {"llama3-8b", 8, 1, 1, 1, Schedule::k1F1B, 32},      {"llama3-8b", 16, 2, 4, 1, Schedule::k1F1B, 32},
-      {"llama3-8b", 16, 2, 8, 1, Schedule::kGpipe, 16},    {"llama3-8b", 16, 1, 4, 2, Schedule::kInterleaved, 64},
-      {"llama3-70b", 64, 4, 4, 5, Schedule::kInterleaved, 128}, {"llama3-70b", 64, 4, 4, 1, Schedule::k1F1B, 128},
-      {"llama3-70b", 128, 8, 8, 5, Schedule::kLlama3, 64}, {"llama3-70b", 64, 8, 8, 2, Schedule::kInterleaved, 64},
+      {"llama3-8b", 8, 1, 1, 1, Schedule::k1F1B, 32},
+      {"llama3-8b", 16, 2, 4, 1, Schedule::k1F1B, 32},
+      {"llama3-8b", 16, 2, 8, 1, Schedule::kGpipe, 16},
+      {"llama3-8b", 16, 1, 4, 2, Schedule::kInterleaved, 64},
+      {"llama3-70b", 64, 4, 4, 5, Schedule::kInterleaved, 128},
+      {"llama3-70b", 64, 4, 4, 1, Schedule::k1F1B, 128},
+      {"llama3-70b", 128, 8, 8, 5, Schedule::kLlama3, 64},
+      {"llama3-70b", 64, 8, 8, 2, Schedule::kInterleaved, 64},
       {"llama3-405b", 1152, 8, 9, 7, Schedule::kInterleaved, 144},
   };
   for (const Case& c : cases) {
@@ -57,7 +62,8 @@ TEST(EventEngine, AgreesWithTheAnalyticalModel) {
     EventResult event = Must(SimulateEvents(p, {}));
     EXPECT_NEAR(event.step.step_time_s / analytical, 1.0, 0.01)
         << c.model << " pp " << c.pp << " vp " << c.vp << " " << spec::ScheduleName(c.schedule);
-    EXPECT_NEAR(event.step.breakdown.Total(), event.step.step_time_s, 1e-12 * event.step.step_time_s);
+    EXPECT_NEAR(event.step.breakdown.Total(), event.step.step_time_s,
+                1e-12 * event.step.step_time_s);
   }
 }
 
@@ -82,10 +88,12 @@ TEST(EventEngine, StragglerValuesAreChecked) {
   plan::Plan p = Must(plan::BuildPlan(Job("llama3-8b", 2, 1, 1, 1, spec::Schedule::k1F1B, 16)));
   EventOptions o;
   o.straggler_speed[7] = 0.5;
-  EXPECT_EQ(SimulateEvents(p, o).status().message(), "--stragglers: rank 7 is not in the job (allowed: 0 to 1)");
+  EXPECT_EQ(SimulateEvents(p, o).status().message(),
+            "--stragglers: rank 7 is not in the job (allowed: 0 to 1)");
   o.straggler_speed.clear();
   o.straggler_speed[0] = 1.5;
-  EXPECT_NE(SimulateEvents(p, o).status().message().find("allowed: a factor in (0, 1]"), std::string::npos);
+  EXPECT_NE(SimulateEvents(p, o).status().message().find("allowed: a factor in (0, 1]"),
+            std::string::npos);
 }
 
 // Conservation: every pass runs once per replica, and no actor runs two passes at once.
@@ -109,7 +117,8 @@ TEST(EventEngine, EveryPassOnceAndNoOverlap) {
   for (auto& [actor, spans] : by_actor) {
     std::sort(spans.begin(), spans.end());
     EXPECT_EQ(spans.size(), 32u);
-    for (size_t i = 1; i < spans.size(); ++i) EXPECT_LE(spans[i - 1].second, spans[i].first + 1e-15);
+    for (size_t i = 1; i < spans.size(); ++i)
+      EXPECT_LE(spans[i - 1].second, spans[i].first + 1e-15);
   }
   for (const auto& [key, count] : seen) EXPECT_EQ(count, 1) << key;
 }
@@ -127,8 +136,9 @@ TEST(EventEngine, PackedDocumentsChangeTheAttentionWork) {
   packed.microbatch_documents = {{4096}, {4096}};
   EXPECT_NEAR(Must(SimulateEvents(p, packed)).step.step_time_s, uniform.step.step_time_s, 1e-12);
   packed.microbatch_documents = {{4096}};
-  EXPECT_NE(SimulateEvents(p, packed).status().message().find("lists 1 micro-batches; the plan runs 2"),
-            std::string::npos);
+  EXPECT_NE(
+      SimulateEvents(p, packed).status().message().find("lists 1 micro-batches; the plan runs 2"),
+      std::string::npos);
 }
 
 // Golden traces: small plans' full traces, checked in and compared event by event. Regenerate
@@ -150,9 +160,11 @@ void CompareWithGolden(const spec::JobSpec& job, const std::string& name) {
     EXPECT_EQ(a["name"], b["name"]) << name << " event " << i;
     EXPECT_EQ(a["pid"], b["pid"]) << name << " event " << i;
     if (b.contains("ts")) {
-      EXPECT_NEAR(a["ts"].get<double>(), b["ts"].get<double>(), 1e-6 * (1 + std::fabs(b["ts"].get<double>())))
+      EXPECT_NEAR(a["ts"].get<double>(), b["ts"].get<double>(),
+                  1e-6 * (1 + std::fabs(b["ts"].get<double>())))
           << name << " event " << i;
-      EXPECT_NEAR(a["dur"].get<double>(), b["dur"].get<double>(), 1e-6 * (1 + b["dur"].get<double>()))
+      EXPECT_NEAR(a["dur"].get<double>(), b["dur"].get<double>(),
+                  1e-6 * (1 + b["dur"].get<double>()))
           << name << " event " << i;
     }
   }
@@ -160,7 +172,8 @@ void CompareWithGolden(const spec::JobSpec& job, const std::string& name) {
 
 TEST(EventEngine, GoldenTraces) {
   CompareWithGolden(Job("llama3-8b", 2, 1, 2, 1, spec::Schedule::k1F1B, 4), "1f1b-pp2-m4");
-  CompareWithGolden(Job("llama3-8b", 4, 1, 4, 2, spec::Schedule::kInterleaved, 8), "interleaved-pp4-v2-m8");
+  CompareWithGolden(Job("llama3-8b", 4, 1, 4, 2, spec::Schedule::kInterleaved, 8),
+                    "interleaved-pp4-v2-m8");
   CompareWithGolden(Job("llama3-8b", 4, 1, 4, 1, spec::Schedule::kZbH1, 8), "zbh1-pp4-m8");
 }
 

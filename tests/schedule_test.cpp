@@ -1,6 +1,7 @@
+#include "schedule/schedule.h"
+
 #include <gtest/gtest.h>
 
-#include "schedule/schedule.h"
 #include "test_util.h"
 
 namespace scaleplan::schedule {
@@ -13,10 +14,11 @@ TEST(Schedules, EveryGeneratorValidates) {
     spec::Schedule kind;
     int64_t pp, vp, m, n;
   };
-  for (const Case& c : {Case{spec::Schedule::kGpipe, 4, 1, 8, 0}, Case{spec::Schedule::k1F1B, 4, 1, 8, 0},
-                        Case{spec::Schedule::k1F1B, 8, 1, 3, 0}, Case{spec::Schedule::kInterleaved, 4, 2, 8, 0},
-                        Case{spec::Schedule::kInterleaved, 16, 8, 16, 0}, Case{spec::Schedule::kLlama3, 8, 4, 12, 4},
-                        Case{spec::Schedule::kZbH1, 4, 1, 8, 0}}) {
+  for (const Case& c :
+       {Case{spec::Schedule::kGpipe, 4, 1, 8, 0}, Case{spec::Schedule::k1F1B, 4, 1, 8, 0},
+        Case{spec::Schedule::k1F1B, 8, 1, 3, 0}, Case{spec::Schedule::kInterleaved, 4, 2, 8, 0},
+        Case{spec::Schedule::kInterleaved, 16, 8, 16, 0},
+        Case{spec::Schedule::kLlama3, 8, 4, 12, 4}, Case{spec::Schedule::kZbH1, 4, 1, 8, 0}}) {
     PipelineSchedule s = Must(Generate(c.kind, c.pp, c.vp, c.m, c.n));
     EXPECT_TRUE(Validate(s).ok()) << s.name << ": " << Validate(s).status().message();
   }
@@ -52,9 +54,13 @@ TEST(Schedules, ReadsAUserSchedule) {
                                     [["F",0,0],["B",0,0],["F",1,0],["B",1,0]]]})";
   PipelineSchedule s = Must(ParseSchedule(json, "mine.json", 2, 1, 2));
   EXPECT_EQ(s.per_stage[0].size(), 4u);
-  EXPECT_NE(ParseSchedule(R"({"stages": [[["X",0,0]]]})", "bad.json", 1, 1, 1).status().message().find("pass X"),
+  EXPECT_NE(ParseSchedule(R"({"stages": [[["X",0,0]]]})", "bad.json", 1, 1, 1)
+                .status()
+                .message()
+                .find("pass X"),
             std::string::npos);
-  EXPECT_NE(ParseSchedule(json, "mine.json", 3, 1, 2).status().message().find("2 stages listed"), std::string::npos);
+  EXPECT_NE(ParseSchedule(json, "mine.json", 3, 1, 2).status().message().find("2 stages listed"),
+            std::string::npos);
 }
 
 }  // namespace

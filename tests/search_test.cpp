@@ -65,10 +65,18 @@ double BruteForceBest(const spec::JobSpec& job, const SearchSpace& s) {
 TEST(Search, ExhaustiveFindsTheTrueBest) {
   spec::JobSpec job = SmallJob();
   SearchSpace space = SmallSpace(job);
-  SearchResult r = Must(Search(job, space, {}));
+  SearchOptions analytical_only;
+  analytical_only.rerank_with_events = false;
+  SearchResult r = Must(Search(job, space, analytical_only));
   ASSERT_FALSE(r.top.empty());
   EXPECT_DOUBLE_EQ(r.top.front().step.step_time_s, BruteForceBest(job, space));
   EXPECT_EQ(r.stop_reason, "space exhausted");
+  // With re-ranking the same plans come back ordered by the event engine's step time.
+  SearchResult reranked = Must(Search(job, space, {}));
+  ASSERT_EQ(reranked.top.size(), r.top.size());
+  for (size_t i = 1; i < reranked.top.size(); ++i) {
+    EXPECT_LE(reranked.top[i - 1].event_step_time_s, reranked.top[i].event_step_time_s);
+  }
   EXPECT_DOUBLE_EQ(static_cast<double>(r.evaluated + r.pruned), space.Size());
 }
 
@@ -79,6 +87,7 @@ TEST(Search, ResultsDoNotDependOnThreads) {
   one.threads = 1;
   SearchOptions two;
   two.threads = 2;
+  one.rerank_with_events = two.rerank_with_events = false;
   SearchResult a = Must(Search(job, space, one));
   SearchResult b = Must(Search(job, space, two));
   ASSERT_EQ(a.top.size(), b.top.size());
@@ -93,6 +102,7 @@ TEST(Search, EvolutionFindsTheBestWithinBudget) {
   SearchSpace space = SmallSpace(job);
   SearchOptions o;
   o.optimizer = "evolution";
+  o.rerank_with_events = false;
   o.seed = 7;
   o.max_evaluations = 600;
   SearchResult r = Must(Search(job, space, o));

@@ -17,6 +17,7 @@
 #include "report/spec_reference.h"
 #include "report/step_report.h"
 #include "report/validation_report.h"
+#include "schedule/schedule.h"
 #include "search/search.h"
 #include "sim/analytical.h"
 #include "sim/event.h"
@@ -48,7 +49,8 @@ int Emit(std::ostream& out, std::ostream& err, const std::string& path, const st
 
 Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& memory, bool json,
                              const std::string& trace_file, const std::string& stragglers,
-                             const std::string& microbatch_lengths, const std::string& schedule_file) {
+                             const std::string& microbatch_lengths,
+                             const std::string& schedule_file) {
   sim::EventOptions options;
   options.trace = !trace_file.empty();
   for (const std::string& item : SplitAndTrim(stragglers, ',')) {
@@ -67,19 +69,22 @@ Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& 
       nlohmann::json j = nlohmann::json::parse(text);
       options.microbatch_documents = j.get<std::vector<std::vector<int64_t>>>();
     } catch (const nlohmann::json::exception& e) {
-      return Status::Parse(microbatch_lengths + ": expected a JSON list of lists of document lengths (" +
-                           e.what() + ")");
+      return Status::Parse(microbatch_lengths +
+                           ": expected a JSON list of lists of document lengths (" + e.what() +
+                           ")");
     }
   }
   schedule::PipelineSchedule custom;
   if (!schedule_file.empty()) {
     SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(schedule_file));
-    SP_ASSIGN_OR_RETURN(custom, schedule::ParseSchedule(text, schedule_file, built.pp, built.vp, built.microbatches));
+    SP_ASSIGN_OR_RETURN(custom, schedule::ParseSchedule(text, schedule_file, built.pp, built.vp,
+                                                        built.microbatches));
     options.schedule = &custom;
   }
   SP_ASSIGN_OR_RETURN(sim::EventResult result, sim::SimulateEvents(built, options));
   if (!trace_file.empty()) {
-    SP_RETURN_IF_ERROR(report::WriteFileAtomically(trace_file, sim::ChromeTraceJson(built, result)));
+    SP_RETURN_IF_ERROR(
+        report::WriteFileAtomically(trace_file, sim::ChromeTraceJson(built, result)));
   }
   double worst = 0, total = 0;
   for (const auto& replica : result.idle_s) {
@@ -104,12 +109,16 @@ Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& 
   std::string text = report::StepText(built, memory, result.step);
   size_t at = text.find("step (analytical)");
   if (at != std::string::npos) text.replace(at, 17, "step (event)     ");
-  text += fmt::format("  critical path: ends with {} on stage {} of replica {}; {} passes, {} stage-to-stage transfers\n",
-                      result.critical_pass, result.critical_stage, result.critical_replica,
-                      result.critical_path_passes, result.critical_path_transfers);
-  text += fmt::format("  idle per rank within the pipeline: mean {:.4f} s, max {:.4f} s; {} passes simulated\n", mean,
-                      worst, result.simulated_passes);
-  if (!trace_file.empty()) text += "  trace written to " + trace_file + " (open in ui.perfetto.dev)\n";
+  text += fmt::format(
+      "  critical path: ends with {} on stage {} of replica {}; {} passes, {} stage-to-stage "
+      "transfers\n",
+      result.critical_pass, result.critical_stage, result.critical_replica,
+      result.critical_path_passes, result.critical_path_transfers);
+  text += fmt::format(
+      "  idle per rank within the pipeline: mean {:.4f} s, max {:.4f} s; {} passes simulated\n",
+      mean, worst, result.simulated_passes);
+  if (!trace_file.empty())
+    text += "  trace written to " + trace_file + " (open in ui.perfetto.dev)\n";
   return text;
 }
 
@@ -225,14 +234,19 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   plan_cmd.app->add_flag("--ops", plan_cmd.ops,
                          "Add the per-op table (FLOPs, bytes, saved activations)");
   std::string engine = "analytical", trace_file, stragglers, microbatch_lengths, schedule_file;
-  simulate_cmd.app->add_option("--engine", engine, "analytical (closed form) or event (discrete events)");
-  simulate_cmd.app->add_option("--trace", trace_file, "event engine: write a Chrome/Perfetto trace to FILE");
-  simulate_cmd.app->add_option("--stragglers", stragglers,
-                               "event engine: slow GPUs as RANK:SPEED,... (speed in (0, 1], e.g. 17:0.5)");
-  simulate_cmd.app->add_option("--microbatch-lengths", microbatch_lengths,
-                               "event engine: JSON list, per micro-batch, of its documents' token lengths");
-  simulate_cmd.app->add_option("--schedule-file", schedule_file,
-                               "event engine: a pipeline schedule to run (JSON, see `scaleplan schedules`)");
+  simulate_cmd.app->add_option("--engine", engine,
+                               "analytical (closed form) or event (discrete events)");
+  simulate_cmd.app->add_option("--trace", trace_file,
+                               "event engine: write a Chrome/Perfetto trace to FILE");
+  simulate_cmd.app->add_option(
+      "--stragglers", stragglers,
+      "event engine: slow GPUs as RANK:SPEED,... (speed in (0, 1], e.g. 17:0.5)");
+  simulate_cmd.app->add_option(
+      "--microbatch-lengths", microbatch_lengths,
+      "event engine: JSON list, per micro-batch, of its documents' token lengths");
+  simulate_cmd.app->add_option(
+      "--schedule-file", schedule_file,
+      "event engine: a pipeline schedule to run (JSON, see `scaleplan schedules`)");
   std::string megatron_args;
   simulate_cmd.app->add_option(
       "--megatron-args", megatron_args,
@@ -293,6 +307,18 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   validate_cmd->add_flag("--verbose", validate_verbose,
                          "List skipped rows and every row's assumptions");
 
+  CLI::App* schedules_cmd = app.add_subcommand(
+      "schedules",
+      "List the pipeline schedules; each is generated and validated for an example shape");
+  int64_t sched_pp = 4, sched_vp = 2, sched_m = 8;
+  std::string sched_print;
+  schedules_cmd->add_option("--pp", sched_pp, "Stages of the example (default 4)");
+  schedules_cmd->add_option("--vp", sched_vp,
+                            "Chunks per stage for interleaved schedules (default 2)");
+  schedules_cmd->add_option("--microbatches", sched_m, "Micro-batches of the example (default 8)");
+  schedules_cmd->add_option("--print", sched_print,
+                            "Print this schedule's pass lists as JSON (a --schedule-file)");
+
   CLI::App* spec_cmd =
       app.add_subcommand("spec", "Print the reference of every input key (Markdown)");
 
@@ -325,6 +351,52 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                 presets_json ? report::PresetsJson().dump(2) + "\n" : report::PresetsText());
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
+  if (schedules_cmd->parsed()) {
+    std::string text;
+    for (const schedule::ScheduleInfo& info : schedule::Schedules()) {
+      spec::PlanSpec probe;
+      Status known =
+          spec::PlanSchema().Set(probe, "schedule", spec::ScalarValue(info.name, "schedules"));
+      if (!known.ok()) return Fail(err, known);
+      bool interleaved = probe.schedule == spec::Schedule::kInterleaved ||
+                         probe.schedule == spec::Schedule::kLlama3;
+      int64_t vp = interleaved ? sched_vp : 1;
+      Result<schedule::PipelineSchedule> s =
+          schedule::Generate(probe.schedule, sched_pp, vp, sched_m, 0);
+      std::string verdict;
+      if (!s.ok()) {
+        verdict = "not generated: " + s.status().message();
+      } else {
+        Result<schedule::ScheduleCheck> check = schedule::Validate(*s);
+        verdict = check.ok()
+                      ? fmt::format("valid for pp {} vp {} m {}; peak forwards held on stage 0: {}",
+                                    sched_pp, vp, sched_m, check->peak_in_flight[0])
+                      : "invalid: " + check.status().message();
+        if (info.name == sched_print) {
+          nlohmann::json stages = nlohmann::json::array();
+          for (const auto& ops : s->per_stage) {
+            nlohmann::json list = nlohmann::json::array();
+            for (const schedule::Step& op : ops) {
+              const char* pass = op.pass == schedule::Pass::kForward    ? "F"
+                                 : op.pass == schedule::Pass::kBackward ? "B"
+                                                                        : "W";
+              list.push_back({pass, op.microbatch, op.chunk});
+            }
+            stages.push_back(list);
+          }
+          return Emit(out, err, "", nlohmann::json{{"stages", stages}}.dump() + "\n");
+        }
+      }
+      text += fmt::format("  {:<12} {}\n  {:<12} {}\n", info.name, info.description, "", verdict);
+    }
+    if (!sched_print.empty()) {
+      return Fail(
+          err,
+          Status::Invalid("--print = " + sched_print +
+                          " is not a schedule (allowed: gpipe, 1f1b, interleaved, llama3, zb-h1)"));
+    }
+    return Emit(out, err, "", text);
+  }
   if (search_cmd->parsed()) {
     return RunSearch(search_flags, search_options, search_json, search_emit, search_output, out,
                      err);
@@ -366,14 +438,15 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     if (engine != "analytical" && engine != "event") {
       return Fail(err, Status::Invalid("--engine = " + engine + " (allowed: analytical, event)"));
     }
-    if (engine == "analytical" && (!trace_file.empty() || !stragglers.empty() || !microbatch_lengths.empty() ||
-                                   !schedule_file.empty())) {
-      return Fail(err, Status::Invalid("--trace, --stragglers, --microbatch-lengths and --schedule-file need "
-                                       "--engine event (allowed: add --engine event)"));
+    if (engine == "analytical" && (!trace_file.empty() || !stragglers.empty() ||
+                                   !microbatch_lengths.empty() || !schedule_file.empty())) {
+      return Fail(err, Status::Invalid(
+                           "--trace, --stragglers, --microbatch-lengths and --schedule-file need "
+                           "--engine event (allowed: add --engine event)"));
     }
     if (engine == "event") {
-      Result<std::string> event_text =
-          RunEvent(*built, memory, cmd.json, trace_file, stragglers, microbatch_lengths, schedule_file);
+      Result<std::string> event_text = RunEvent(*built, memory, cmd.json, trace_file, stragglers,
+                                                microbatch_lengths, schedule_file);
       if (!event_text.ok()) return Fail(err, event_text.status());
       text = *event_text;
     } else {

@@ -10,7 +10,9 @@ namespace scaleplan::schedule {
 
 namespace {
 
-std::string_view PassName(Pass p) { return p == Pass::kForward ? "F" : p == Pass::kBackward ? "B" : "W"; }
+std::string_view PassName(Pass p) {
+  return p == Pass::kForward ? "F" : p == Pass::kBackward ? "B" : "W";
+}
 
 // Megatron-LM's interleaved order with groups of n consecutive micro-batches per chunk; `extra`
 // warm-up forwards beyond Megatron's count.
@@ -77,16 +79,21 @@ void OneFOneB(PipelineSchedule& s, bool split) {
 }  // namespace
 
 std::vector<ScheduleInfo> Schedules() {
-  return {{"gpipe", "all forwards, then all backwards (Huang et al. 2019)"},
-          {"1f1b", "one forward one backward after pp-s-1 warm-up forwards (PipeDream-Flush)"},
-          {"interleaved", "Megatron-LM interleaved 1F1B, vp chunks per rank, groups of pp micro-batches"},
-          {"llama3", "interleaved 1F1B with N consecutive micro-batches per chunk (Llama 3)"},
-          {"zb-h1", "1F1B with backward split into B and W, W deferred into the cool-down (Qi et al. 2023)"}};
+  return {
+      {"gpipe", "all forwards, then all backwards (Huang et al. 2019)"},
+      {"1f1b", "one forward one backward after pp-s-1 warm-up forwards (PipeDream-Flush)"},
+      {"interleaved",
+       "Megatron-LM interleaved 1F1B, vp chunks per rank, groups of pp micro-batches"},
+      {"llama3", "interleaved 1F1B with N consecutive micro-batches per chunk (Llama 3)"},
+      {"zb-h1",
+       "1F1B with backward split into B and W, W deferred into the cool-down (Qi et al. 2023)"}};
 }
 
-Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t n) {
+Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m,
+                                  int64_t n) {
   if (pp < 1 || vp < 1 || m < 1) {
-    return Status::Invalid(fmt::format("schedule needs pp, vp and micro-batches >= 1 (pp = {}, vp = {}, m = {})", pp, vp, m));
+    return Status::Invalid(fmt::format(
+        "schedule needs pp, vp and micro-batches >= 1 (pp = {}, vp = {}, m = {})", pp, vp, m));
   }
   PipelineSchedule s;
   s.name = std::string(spec::ScheduleName(kind));
@@ -96,18 +103,21 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
   s.per_stage.resize(static_cast<size_t>(pp));
   switch (kind) {
     case spec::Schedule::kGpipe:
-      if (vp != 1) return Status::Invalid(fmt::format("gpipe runs one chunk per rank (vp = {})", vp));
+      if (vp != 1)
+        return Status::Invalid(fmt::format("gpipe runs one chunk per rank (vp = {})", vp));
       for (auto& ops : s.per_stage) {
         for (int32_t i = 0; i < m; ++i) ops.push_back({Pass::kForward, i, 0});
         for (int32_t i = 0; i < m; ++i) ops.push_back({Pass::kBackward, i, 0});
       }
       break;
     case spec::Schedule::k1F1B:
-      if (vp != 1) return Status::Invalid(fmt::format("1f1b runs one chunk per rank (vp = {})", vp));
+      if (vp != 1)
+        return Status::Invalid(fmt::format("1f1b runs one chunk per rank (vp = {})", vp));
       OneFOneB(s, false);
       break;
     case spec::Schedule::kZbH1:
-      if (vp != 1) return Status::Invalid(fmt::format("zb-h1 runs one chunk per rank (vp = {})", vp));
+      if (vp != 1)
+        return Status::Invalid(fmt::format("zb-h1 runs one chunk per rank (vp = {})", vp));
       s.split_backward = true;
       OneFOneB(s, true);
       break;
@@ -115,7 +125,8 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
     case spec::Schedule::kLlama3: {
       int64_t group = kind == spec::Schedule::kLlama3 && n > 0 ? n : pp;
       if (m % group != 0) {
-        return Status::Invalid(fmt::format("{} needs micro-batches ({}) in whole groups of {}", s.name, m, group));
+        return Status::Invalid(
+            fmt::format("{} needs micro-batches ({}) in whole groups of {}", s.name, m, group));
       }
       // Megatron's warm-up count is deadlock-free for groups of pp; with fewer consecutive
       // micro-batches (Llama 3's N < pp) a stage may need a few more forwards before its first
@@ -139,9 +150,10 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
   for (int64_t stage = 0; stage < pp; ++stage) {
     for (const Step& op : s.per_stage[static_cast<size_t>(stage)]) {
       if (op.microbatch < 0 || op.microbatch >= m || op.chunk < 0 || op.chunk >= vp) {
-        return Status::Invalid(fmt::format("schedule {}: stage {} has {} of micro-batch {} chunk {} out of range "
-                                           "(allowed: micro-batch 0..{}, chunk 0..{})",
-                                           s.name, stage, PassName(op.pass), op.microbatch, op.chunk, m - 1, vp - 1));
+        return Status::Invalid(
+            fmt::format("schedule {}: stage {} has {} of micro-batch {} chunk {} out of range "
+                        "(allowed: micro-batch 0..{}, chunk 0..{})",
+                        s.name, stage, PassName(op.pass), op.microbatch, op.chunk, m - 1, vp - 1));
       }
       size_t i = index(op.microbatch, op.chunk * pp + stage);
       (op.pass == Pass::kForward ? f_seen : op.pass == Pass::kBackward ? b_seen : w_seen)[i]++;
@@ -152,10 +164,11 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
       size_t i = index(mb, v);
       int want_w = s.split_backward ? 1 : 0;
       if (f_seen[i] != 1 || b_seen[i] != 1 || w_seen[i] != want_w) {
-        return Status::Invalid(fmt::format(
-            "schedule {}: stage {} runs micro-batch {} chunk {} {} forward(s), {} backward(s), {} weight "
-            "pass(es) (allowed: exactly 1, 1 and {})",
-            s.name, v % pp, mb, v / pp, f_seen[i], b_seen[i], w_seen[i], want_w));
+        return Status::Invalid(
+            fmt::format("schedule {}: stage {} runs micro-batch {} chunk {} {} forward(s), {} "
+                        "backward(s), {} weight "
+                        "pass(es) (allowed: exactly 1, 1 and {})",
+                        s.name, v % pp, mb, v / pp, f_seen[i], b_seen[i], w_seen[i], want_w));
       }
     }
   }
@@ -192,7 +205,8 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
         if (op.pass == Pass::kForward) {
           f_end[i] = end;
           int64_t& held = in_flight[static_cast<size_t>(stage)];
-          check.peak_in_flight[static_cast<size_t>(stage)] = std::max(check.peak_in_flight[static_cast<size_t>(stage)], ++held);
+          check.peak_in_flight[static_cast<size_t>(stage)] =
+              std::max(check.peak_in_flight[static_cast<size_t>(stage)], ++held);
         } else if (op.pass == Pass::kBackward) {
           b_end[i] = end;
           --in_flight[static_cast<size_t>(stage)];
@@ -208,7 +222,8 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
         size_t at = next[static_cast<size_t>(stage)];
         if (at < ops.size()) {
           return Status::Invalid(fmt::format(
-              "schedule {} deadlocks: stage {} waits at {} of micro-batch {} chunk {} for a pass that cannot run",
+              "schedule {} deadlocks: stage {} waits at {} of micro-batch {} chunk {} for a pass "
+              "that cannot run",
               s.name, stage, PassName(ops[at].pass), ops[at].microbatch, ops[at].chunk));
         }
       }
@@ -226,7 +241,8 @@ Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string&
     return Status::Parse(fmt::format("{}: malformed JSON: {}", origin, e.what()));
   }
   if (!j.is_object() || !j.contains("stages") || !j["stages"].is_array()) {
-    return Status::Parse(origin + ": expected {\"stages\": [[[\"F\", micro-batch, chunk], ...], ...]}");
+    return Status::Parse(origin +
+                         ": expected {\"stages\": [[[\"F\", micro-batch, chunk], ...], ...]}");
   }
   PipelineSchedule s;
   s.name = origin;
@@ -234,22 +250,25 @@ Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string&
   s.chunks = vp;
   s.microbatches = m;
   if (static_cast<int64_t>(j["stages"].size()) != pp) {
-    return Status::Invalid(fmt::format("{}: {} stages listed, the plan has pp = {} (allowed: {})", origin,
-                                       j["stages"].size(), pp, pp));
+    return Status::Invalid(fmt::format("{}: {} stages listed, the plan has pp = {} (allowed: {})",
+                                       origin, j["stages"].size(), pp, pp));
   }
   for (const auto& stage : j["stages"]) {
     std::vector<Step> ops;
     for (const auto& op : stage) {
       if (!op.is_array() || op.size() != 3 || !op[0].is_string() || !op[1].is_number_integer() ||
           !op[2].is_number_integer()) {
-        return Status::Parse(fmt::format("{}: a pass is [\"F\"|\"B\"|\"W\", micro-batch, chunk], found {}", origin, op.dump()));
+        return Status::Parse(fmt::format(
+            "{}: a pass is [\"F\"|\"B\"|\"W\", micro-batch, chunk], found {}", origin, op.dump()));
       }
       std::string p = op[0].get<std::string>();
       if (p != "F" && p != "B" && p != "W") {
         return Status::Parse(fmt::format("{}: pass {} (allowed: F, B, W)", origin, p));
       }
       if (p == "W") s.split_backward = true;
-      ops.push_back({p == "F" ? Pass::kForward : p == "B" ? Pass::kBackward : Pass::kWeight,
+      ops.push_back({p == "F"   ? Pass::kForward
+                     : p == "B" ? Pass::kBackward
+                                : Pass::kWeight,
                      op[1].get<int32_t>(), op[2].get<int32_t>()});
     }
     s.per_stage.push_back(std::move(ops));

@@ -41,7 +41,7 @@ struct Step {
 struct PipelineSchedule {
   std::string name;
   int64_t stages = 1;
-  int64_t chunks = 1;        // virtual stages per rank
+  int64_t chunks = 1;  // virtual stages per rank
   int64_t microbatches = 1;
   bool split_backward = false;  // backward passes are B + W
   std::vector<std::vector<Step>> per_stage;
@@ -54,7 +54,8 @@ struct ScheduleInfo {
 std::vector<ScheduleInfo> Schedules();
 
 // Generates `kind` for pp stages, vp chunks, m micro-batches and group n (llama3; 0 = pp).
-Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t n);
+Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m,
+                                  int64_t n);
 
 // Every pass exactly once, dependencies satisfiable without deadlock (checked by running the
 // schedule with unit times), and the peak of forwards held before their backward. Errors name the

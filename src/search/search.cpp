@@ -12,6 +12,7 @@
 
 #include "core/text.h"
 #include "plan/plan.h"
+#include "sim/event.h"
 
 namespace scaleplan::search {
 
@@ -423,6 +424,26 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
                       hardware::DeviceModel::For(base.cluster.gpu, base.plan.precision));
   SearchResult result = optimizer->Run(base, space, device, options);
   result.optimizer = std::string(optimizer->name());
+  if (options.rerank_with_events) {
+    for (Evaluation& e : result.top) {
+      spec::JobSpec job = base;
+      job.plan = e.plan;
+      job.plan.dp = 0;
+      job.plan.microbatches = 0;
+      Result<plan::Plan> p = plan::BuildPlan(job);
+      if (!p.ok()) continue;
+      Result<sim::EventResult> event = sim::SimulateEvents(*p, {});
+      if (event.ok()) e.event_step_time_s = event->step.step_time_s;
+    }
+    std::stable_sort(
+        result.top.begin(), result.top.end(), [](const Evaluation& a, const Evaluation& b) {
+          double ta = a.event_step_time_s > 0 ? a.event_step_time_s : a.step.step_time_s;
+          double tb = b.event_step_time_s > 0 ? b.event_step_time_s : b.step.step_time_s;
+          return ta < tb;
+        });
+    result.stop_reason +=
+        "; top " + std::to_string(result.top.size()) + " re-ranked by the event engine";
+  }
   result.space_size = space.Size();
   return result;
 }

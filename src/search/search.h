@@ -10,8 +10,8 @@
 //               first-in first-out, tournament selection, one-dimension mutations.
 // Every optimizer is deterministic for a seed and reports how many candidates it evaluated and
 // pruned (by reason), how long it took and why it stopped. The ranking is by predicted step time
-// (the analytical model, sim/analytical.h); the event engine does not exist yet, so there is no
-// re-ranking pass.
+// (the analytical model, sim/analytical.h); the top K are then re-ranked by the event engine's step
+// time (sim/event.h), which runs the generated schedule pass by pass.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +32,8 @@ struct Evaluation {
   spec::PlanSpec plan;  // dp and micro-batch count resolved
   sim::StepResult step;
   double peak_bytes_per_gpu = 0;
-  std::string description;  // Describe(plan): also the deterministic tie-break
+  std::string description;       // Describe(plan): also the deterministic tie-break
+  double event_step_time_s = 0;  // the event engine's step time (0 when not re-ranked)
 };
 
 struct SearchOptions {
@@ -44,6 +45,8 @@ struct SearchOptions {
   double max_seconds = 0;  // 0: no time limit
   int threads = 2;         // exhaustive only; results do not depend on it
   int top_k = 10;
+  // Re-rank the top K with the event engine (sim/event.h), which runs the real schedule.
+  bool rerank_with_events = true;
   // Called now and then with the fraction done (exhaustive only), from one thread.
   std::function<void(double)> progress;
 };

@@ -274,8 +274,10 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
       ChunkCost cc;
       double f_compute = nd * dense.fwd_compute + nm * moe.fwd_compute;
       double b_compute = nd * dense.bwd_compute + nm * moe.bwd_compute;
-      double f_comm = nd * (dense.fwd_tp + dense.fwd_cp) + nm * (moe.fwd_tp + moe.fwd_cp + moe.fwd_ep);
-      double b_comm = nd * (dense.bwd_tp + dense.bwd_cp) + nm * (moe.bwd_tp + moe.bwd_cp + moe.bwd_ep);
+      double f_comm =
+          nd * (dense.fwd_tp + dense.fwd_cp) + nm * (moe.fwd_tp + moe.fwd_cp + moe.fwd_ep);
+      double b_comm =
+          nd * (dense.bwd_tp + dense.bwd_cp) + nm * (moe.bwd_tp + moe.bwd_cp + moe.bwd_ep);
       tp_s += nd * (dense.fwd_tp + dense.bwd_tp) + nm * (moe.fwd_tp + moe.bwd_tp);
       cp_s += nd * (dense.fwd_cp + dense.bwd_cp) + nm * (moe.fwd_cp + moe.bwd_cp);
       ep_s += nm * (moe.fwd_ep + moe.bwd_ep);

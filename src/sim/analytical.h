@@ -83,9 +83,9 @@ struct ChunkCost {
 struct StageCost {
   int64_t stage = 0;
   std::vector<ChunkCost> chunks;  // chunk c at position c
-  double forward_s = 0;   // compute + exposed TP/CP/EP
-  double backward_s = 0;  // compute (+ recomputation) + exposed TP/CP/EP
-  double compute_s = 0;   // forward + backward compute only
+  double forward_s = 0;           // compute + exposed TP/CP/EP
+  double backward_s = 0;          // compute (+ recomputation) + exposed TP/CP/EP
+  double compute_s = 0;           // forward + backward compute only
   double tp_s = 0, cp_s = 0, ep_s = 0;
   double dp_exposed_s = 0;  // this stage's exposed data-parallel communication per step
   double optimizer_s = 0;

@@ -43,14 +43,16 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
     SP_ASSIGN_OR_RETURN(generated, schedule::Generate(p.spec().schedule, pp, vp, m, p.pp_group));
     sched = &generated;
   } else if (sched->stages != pp || sched->chunks != vp || sched->microbatches != m) {
-    return Status::Invalid(fmt::format(
-        "schedule {} is for pp {}, vp {}, {} micro-batches; the plan has pp {}, vp {}, {} (allowed: a "
-        "schedule of the plan's shape)",
-        sched->name, sched->stages, sched->chunks, sched->microbatches, pp, vp, m));
+    return Status::Invalid(
+        fmt::format("schedule {} is for pp {}, vp {}, {} micro-batches; the plan has pp {}, vp {}, "
+                    "{} (allowed: a "
+                    "schedule of the plan's shape)",
+                    sched->name, sched->stages, sched->chunks, sched->microbatches, pp, vp, m));
   }
 
   // Work of each micro-batch relative to the uniform one.
-  std::vector<double> token_scale(static_cast<size_t>(m), 1.0), pair_scale(static_cast<size_t>(m), 1.0);
+  std::vector<double> token_scale(static_cast<size_t>(m), 1.0),
+      pair_scale(static_cast<size_t>(m), 1.0);
   if (!options.microbatch_documents.empty()) {
     if (static_cast<int64_t>(options.microbatch_documents.size()) != m) {
       return Status::Invalid(fmt::format(
@@ -63,8 +65,10 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
       double tokens = 0, pairs = 0;
       for (int64_t d : options.microbatch_documents[i]) {
         if (d < 1) {
-          return Status::Invalid(fmt::format("--microbatch-lengths: micro-batch {} has a document of {} tokens "
-                                             "(allowed: >= 1)", i, d));
+          return Status::Invalid(
+              fmt::format("--microbatch-lengths: micro-batch {} has a document of {} tokens "
+                          "(allowed: >= 1)",
+                          i, d));
         }
         tokens += static_cast<double>(d);
         pairs += model::CausalPairs(static_cast<double>(d));
@@ -75,16 +79,19 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   }
 
   // Straggler speed per (replica, stage).
-  std::vector<std::vector<double>> speed(static_cast<size_t>(dp), std::vector<double>(static_cast<size_t>(pp), 1.0));
+  std::vector<std::vector<double>> speed(static_cast<size_t>(dp),
+                                         std::vector<double>(static_cast<size_t>(pp), 1.0));
   const topology::GroupPlacement& pp_group = p.groups[static_cast<size_t>(spec::Dim::kPp)];
   const topology::GroupPlacement& dp_group = p.groups[static_cast<size_t>(spec::Dim::kDp)];
   std::set<int64_t> traced_replicas = {0};
   for (const auto& [rank, factor] : options.straggler_speed) {
     if (rank < 0 || rank >= p.gpus) {
-      return Status::Invalid(fmt::format("--stragglers: rank {} is not in the job (allowed: 0 to {})", rank, p.gpus - 1));
+      return Status::Invalid(fmt::format(
+          "--stragglers: rank {} is not in the job (allowed: 0 to {})", rank, p.gpus - 1));
     }
     if (!(factor > 0 && factor <= 1)) {
-      return Status::Invalid(fmt::format("--stragglers: rank {} speed {} (allowed: a factor in (0, 1])", rank, factor));
+      return Status::Invalid(fmt::format(
+          "--stragglers: rank {} speed {} (allowed: a factor in (0, 1])", rank, factor));
     }
     int64_t stage = (rank / pp_group.stride) % pp;
     int64_t replica = (rank / dp_group.stride) % dp;
@@ -97,7 +104,8 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   out.idle_s.assign(static_cast<size_t>(dp), std::vector<double>(static_cast<size_t>(pp), 0));
   std::vector<double> stage_end(static_cast<size_t>(pp), 0);
   double pipeline_end = 0;
-  std::vector<std::vector<double>> busy(static_cast<size_t>(dp), std::vector<double>(static_cast<size_t>(pp), 0));
+  std::vector<std::vector<double>> busy(static_cast<size_t>(dp),
+                                        std::vector<double>(static_cast<size_t>(pp), 0));
   const double p2p = pp > 1 ? analytical.p2p_s : 0.0;
   const bool split = sched->split_backward;
 
@@ -108,7 +116,8 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   auto index = [&](int64_t mb, int64_t v) { return static_cast<size_t>(mb * v_total + v); };
   for (const auto& [profile, replicas] : profiles) {
     std::vector<std::vector<PassRecord>> rec(static_cast<size_t>(pp));
-    for (int64_t s = 0; s < pp; ++s) rec[static_cast<size_t>(s)].resize(sched->per_stage[static_cast<size_t>(s)].size());
+    for (int64_t s = 0; s < pp; ++s)
+      rec[static_cast<size_t>(s)].resize(sched->per_stage[static_cast<size_t>(s)].size());
     // (stage, index) of each F and B pass by (micro-batch, virtual stage).
     std::vector<std::pair<int64_t, int64_t>> f_at(static_cast<size_t>(m * v_total), {-1, -1}),
         b_at(static_cast<size_t>(m * v_total), {-1, -1});
@@ -176,15 +185,18 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
             r.pred_index = static_cast<int64_t>(at) - 1;
           }
           free_at[static_cast<size_t>(s)] = r.end;
-          if (op.pass == Pass::kForward) f_at[index(op.microbatch, v)] = {s, static_cast<int64_t>(at)};
-          if (op.pass == Pass::kBackward) b_at[index(op.microbatch, v)] = {s, static_cast<int64_t>(at)};
+          if (op.pass == Pass::kForward)
+            f_at[index(op.microbatch, v)] = {s, static_cast<int64_t>(at)};
+          if (op.pass == Pass::kBackward)
+            b_at[index(op.microbatch, v)] = {s, static_cast<int64_t>(at)};
           ++at;
           --remaining;
           progress = true;
         }
       }
       if (!progress) {
-        return Status::Invalid(fmt::format("schedule {} deadlocks in the event engine", sched->name));
+        return Status::Invalid(
+            fmt::format("schedule {} deadlocks in the event engine", sched->name));
       }
     }
     // Results of this profile, for each of its replicas.
@@ -203,7 +215,8 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
         out.critical_stage = s;
         // Walk the binding predecessors back to the start.
         int64_t cs = s, ci = static_cast<int64_t>(rec[static_cast<size_t>(s)].size()) - 1;
-        out.critical_pass = PassLabel(sched->per_stage[static_cast<size_t>(s)][static_cast<size_t>(ci)]);
+        out.critical_pass =
+            PassLabel(sched->per_stage[static_cast<size_t>(s)][static_cast<size_t>(ci)]);
         out.critical_path_passes = 0;
         out.critical_path_transfers = 0;
         while (cs >= 0 && ci >= 0) {
@@ -222,9 +235,11 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
           const auto& ops = sched->per_stage[static_cast<size_t>(s)];
           for (size_t i = 0; i < ops.size(); ++i) {
             const PassRecord& r = rec[static_cast<size_t>(s)][i];
-            out.trace.push_back({PassLabel(ops[i]), "compute", replica, s, r.start, r.end - r.start});
+            out.trace.push_back(
+                {PassLabel(ops[i]), "compute", replica, s, r.start, r.end - r.start});
             if (r.pred_transfer) {
-              out.trace.push_back({"recv " + PassLabel(ops[i]), "pp", replica, s, r.start - p2p, p2p});
+              out.trace.push_back(
+                  {"recv " + PassLabel(ops[i]), "pp", replica, s, r.start - p2p, p2p});
             }
           }
         }
@@ -239,7 +254,8 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
     const StageCost& sc = analytical.stages[static_cast<size_t>(s)];
     double end = stage_end[static_cast<size_t>(s)] + sc.dp_exposed_s + sc.optimizer_s;
     if (options.trace && sc.dp_exposed_s > 0) {
-      out.trace.push_back({"dp reduce", "dp", 0, s, stage_end[static_cast<size_t>(s)], sc.dp_exposed_s});
+      out.trace.push_back(
+          {"dp reduce", "dp", 0, s, stage_end[static_cast<size_t>(s)], sc.dp_exposed_s});
     }
     if (end > step_end) {
       step_end = end;
@@ -254,7 +270,8 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   int64_t br = 0, bs = 0;
   for (int64_t rep = 0; rep < dp; ++rep) {
     for (int64_t s = 0; s < pp; ++s) {
-      if (busy[static_cast<size_t>(rep)][static_cast<size_t>(s)] > busy[static_cast<size_t>(br)][static_cast<size_t>(bs)]) {
+      if (busy[static_cast<size_t>(rep)][static_cast<size_t>(s)] >
+          busy[static_cast<size_t>(br)][static_cast<size_t>(bs)]) {
         br = rep;
         bs = s;
       }
@@ -284,7 +301,8 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
     tokens = per_replica * static_cast<double>(dp);
   }
   r.tokens_per_s_per_gpu = tokens / r.step_time_s / static_cast<double>(p.gpus);
-  double flops_per_token = model::ModelFlopsPerToken(p.model(), p.job.workload.seq_len).per_token_causal;
+  double flops_per_token =
+      model::ModelFlopsPerToken(p.model(), p.job.workload.seq_len).per_token_causal;
   r.model_flops_per_s_per_gpu = flops_per_token * r.tokens_per_s_per_gpu;
   r.mfu = r.model_flops_per_s_per_gpu / p.job.cluster.gpu.peak_bf16_flops_per_s;
   return out;
@@ -293,7 +311,9 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
 std::string ChromeTraceJson(const plan::Plan& p, const EventResult& result) {
   nlohmann::json events = nlohmann::json::array();
   std::set<std::pair<int64_t, int64_t>> actors;
-  auto tid = [](const std::string& track) { return track == "compute" ? 0 : track == "pp" ? 1 : 2; };
+  auto tid = [](const std::string& track) {
+    return track == "compute" ? 0 : track == "pp" ? 1 : 2;
+  };
   for (const TraceEvent& e : result.trace) {
     int64_t pid = e.replica * p.pp + e.stage;
     actors.insert({e.replica, e.stage});
@@ -307,18 +327,28 @@ std::string ChromeTraceJson(const plan::Plan& p, const EventResult& result) {
   }
   for (const auto& [replica, stage] : actors) {
     int64_t pid = replica * p.pp + stage;
-    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", pid},
+    events.push_back({{"name", "process_name"},
+                      {"ph", "M"},
+                      {"pid", pid},
                       {"args", {{"name", fmt::format("replica {} stage {}", replica, stage)}}}});
-    events.push_back({{"name", "process_sort_index"}, {"ph", "M"}, {"pid", pid}, {"args", {{"sort_index", pid}}}});
+    events.push_back({{"name", "process_sort_index"},
+                      {"ph", "M"},
+                      {"pid", pid},
+                      {"args", {{"sort_index", pid}}}});
     for (const char* track : {"compute", "pp", "dp"}) {
-      events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", tid(track)},
+      events.push_back({{"name", "thread_name"},
+                        {"ph", "M"},
+                        {"pid", pid},
+                        {"tid", tid(track)},
                         {"args", {{"name", track}}}});
     }
   }
-  nlohmann::json out = {{"traceEvents", events}, {"displayTimeUnit", "ms"},
-                        {"otherData", {{"generator", "scaleplan simulate --engine event"},
-                                       {"model", p.model().name},
-                                       {"time_unit", "microseconds of simulated time"}}}};
+  nlohmann::json out = {{"traceEvents", events},
+                        {"displayTimeUnit", "ms"},
+                        {"otherData",
+                         {{"generator", "scaleplan simulate --engine event"},
+                          {"model", p.model().name},
+                          {"time_unit", "microseconds of simulated time"}}}};
   return out.dump() + "\n";
 }
 

@@ -46,8 +46,8 @@ struct EventOptions {
 };
 
 struct TraceEvent {
-  std::string name;     // "F mb3 c1"
-  std::string track;    // "compute", "pp", "dp"
+  std::string name;   // "F mb3 c1"
+  std::string track;  // "compute", "pp", "dp"
   int64_t replica = 0;
   int64_t stage = 0;
   double start_s = 0;
@@ -55,11 +55,11 @@ struct TraceEvent {
 };
 
 struct EventResult {
-  StepResult step;                 // same fields and breakdown as the analytical engine
+  StepResult step;  // same fields and breakdown as the analytical engine
   // The pass that ended the pipeline last, and the chain of passes that led to it.
   int64_t critical_replica = 0;
   int64_t critical_stage = 0;
-  std::string critical_pass;       // e.g. "B mb15 c0"
+  std::string critical_pass;  // e.g. "B mb15 c0"
   int64_t critical_path_passes = 0;
   int64_t critical_path_transfers = 0;
   std::vector<std::vector<double>> idle_s;  // [replica][stage] idle time within the pipeline

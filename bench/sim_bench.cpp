@@ -1,4 +1,5 @@
-// Speed of the analytical step-time model (docs/BENCHMARKS.md records the results).
+// Speed of the analytical step-time model and of the event engine (docs/BENCHMARKS.md records the
+// results).
 //   build/release/bench/scaleplan_bench --benchmark_min_time=2
 // BM_EvaluateDefault: one Llama 3 405B / 16,384-GPU plan evaluated again and again (plan built).
 // BM_EvaluateSweep: a sweep over 405B plans (tp, pp, vp, micro-batch, zero, schedule), building
@@ -9,6 +10,7 @@
 
 #include "plan/plan.h"
 #include "sim/analytical.h"
+#include "sim/event.h"
 #include "spec/readers.h"
 
 namespace {
@@ -68,6 +70,50 @@ void BM_BuildAndEvaluateSweep(benchmark::State& state) {
   state.counters["distinct_plans"] = static_cast<double>(jobs.size());
 }
 BENCHMARK(BM_BuildAndEvaluateSweep);
+
+// Every replica made distinct (a speed factor 1 - 1e-9 * replica on one of its GPUs), so that the
+// engine simulates all of them instead of folding identical ones.
+sim::EventOptions AllReplicasDistinct(const plan::Plan& p) {
+  sim::EventOptions o;
+  int64_t stride = p.groups[static_cast<size_t>(spec::Dim::kDp)].stride;
+  for (int64_t r = 0; r < p.dp; ++r)
+    o.straggler_speed[r * stride] = 1.0 - 1e-9 * static_cast<double>(r);
+  return o;
+}
+
+// BM_EventDefault: the default job (Llama 3 405B, 16,384 GPUs: 128 replicas x 16 stages,
+// interleaved with 8 chunks, 16 micro-batches), every replica simulated.
+void BM_EventDefault(benchmark::State& state) {
+  plan::Plan p = *plan::BuildPlan(DefaultJob());
+  sim::EventOptions o = AllReplicasDistinct(p);
+  int64_t passes = 0;
+  for (auto _ : state) {
+    sim::EventResult r = *sim::SimulateEvents(p, o);
+    passes = r.simulated_passes;
+    benchmark::DoNotOptimize(r.step.step_time_s);
+  }
+  state.counters["passes"] = static_cast<double>(passes);
+}
+BENCHMARK(BM_EventDefault)->Unit(benchmark::kMillisecond);
+
+// BM_Event100k: the same model and plan on 102,400 GPUs (800 replicas), every replica simulated.
+void BM_Event100k(benchmark::State& state) {
+  spec::JobSpec job = DefaultJob();
+  job.cluster.tiers.back().gpus = 3072 * 34;  // 104,448 GPUs: enough pods for the job
+  job.gpus = 102400;
+  job.workload.batch_tokens = 0;
+  job.workload.global_batch = 800 * 16;
+  plan::Plan p = *plan::BuildPlan(job);
+  sim::EventOptions o = AllReplicasDistinct(p);
+  int64_t passes = 0;
+  for (auto _ : state) {
+    sim::EventResult r = *sim::SimulateEvents(p, o);
+    passes = r.simulated_passes;
+    benchmark::DoNotOptimize(r.step.step_time_s);
+  }
+  state.counters["passes"] = static_cast<double>(passes);
+}
+BENCHMARK(BM_Event100k)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
