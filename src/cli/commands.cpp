@@ -6,8 +6,10 @@
 #include <CLI/CLI.hpp>
 #include <optional>
 
+#include "balance/balance.h"
 #include "cli/job_flags.h"
 #include "core/text.h"
+#include "model/model.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
 #include "report/launch.h"
@@ -45,6 +47,111 @@ int Emit(std::ostream& out, std::ostream& err, const std::string& path, const st
   Status written = report::WriteFileAtomically(path, text);
   if (!written.ok()) return Fail(err, written);
   return kExitOk;
+}
+
+// FLOP weights of a token and of a causal query-key pair (model.h), for packing: forward and
+// backward, linear layers 6N per token, attention 12 L q per pair.
+balance::WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
+  balance::WorkloadModel w;
+  w.linear_per_token = model::ModelFlopsPerToken(m, 1).matmul_term;
+  w.attention_per_pair =
+      12.0 * static_cast<double>(m.layers) * static_cast<double>(m.heads * m.EffectiveHeadDim());
+  return w;
+}
+
+int RunPack(const std::string& lengths_file, const std::string& synthetic, int64_t count,
+            uint64_t seed, const std::string& packer_name, const std::string& model_ref,
+            const std::string& thresholds, balance::PackerOptions options, int64_t iterations,
+            const std::string& emit, bool json, std::ostream& out, std::ostream& err) {
+  if (lengths_file.empty() == synthetic.empty()) {
+    return Fail(
+        err, Status::Invalid(
+                 "pack needs exactly one of --lengths FILE and --synthetic NAME (allowed: one)"));
+  }
+  if (iterations < 1)
+    return Fail(
+        err, Status::Invalid("--iterations = " + std::to_string(iterations) + " (allowed: >= 1)"));
+  for (const std::string& t : SplitAndTrim(thresholds, ',')) {
+    Result<int64_t> v = ParseInteger(t);
+    if (!v.ok() || *v < 1)
+      return Fail(
+          err, Status::Invalid("--thresholds: " + t + " is not a length (allowed: integers >= 1)"));
+    options.thresholds.push_back(*v);
+  }
+  Result<spec::ModelSpec> m = spec::LoadModel(model_ref);
+  if (!m.ok()) return Fail(err, m.status());
+  balance::WorkloadModel workload = FlopWorkload(*m);
+  Result<std::vector<int64_t>> lengths =
+      lengths_file.empty() ? balance::Synthetic(synthetic, count, options.context, seed)
+                           : balance::ReadLengths(lengths_file);
+  if (!lengths.ok()) return Fail(err, lengths.status());
+  Result<std::unique_ptr<balance::Packer>> packer =
+      balance::MakePacker(packer_name, options, workload);
+  if (!packer.ok()) return Fail(err, packer.status());
+  balance::PackRun run =
+      balance::RunPacker(**packer, *lengths, options, workload, iterations, !emit.empty());
+  if (!emit.empty()) {
+    std::string lines;
+    for (size_t i = 0; i < run.packed.size(); ++i) {
+      nlohmann::json mbs = nlohmann::json::array();
+      for (const balance::MicroBatch& mb : run.packed[i]) {
+        nlohmann::json docs = nlohmann::json::array();
+        for (const balance::Document& d : mb) docs.push_back(d.tokens);
+        mbs.push_back(docs);
+      }
+      lines += nlohmann::json{{"iteration", i}, {"microbatches", mbs}}.dump() + "\n";
+    }
+    Status written = report::WriteFileAtomically(emit, lines);
+    if (!written.ok()) return Fail(err, written);
+  }
+  auto stats_json = [](const balance::IterationStats& s) {
+    return nlohmann::json{{"iteration", s.iteration},
+                          {"imbalance_attention", s.imbalance_attention},
+                          {"imbalance_layer", s.imbalance_layer},
+                          {"max_tokens_per_microbatch", s.max_tokens},
+                          {"mean_tokens_per_microbatch", s.mean_tokens},
+                          {"padding_tokens", s.padding_tokens},
+                          {"documents", s.documents},
+                          {"mean_delay_iterations", s.mean_delay_iterations},
+                          {"max_delay_iterations", s.max_delay_iterations},
+                          {"pack_time_s", s.pack_time_s}};
+  };
+  if (json) {
+    nlohmann::json j;
+    j["packer"] = packer_name;
+    nlohmann::json its = nlohmann::json::array();
+    for (const auto& s : run.iterations) its.push_back(stats_json(s));
+    j["iterations"] = its;
+    nlohmann::json summary = stats_json(run.summary);
+    summary.erase("iteration");
+    summary["pack_time_s_per_batch"] = run.summary.pack_time_s;
+    summary["documents_in"] = run.documents_in;
+    summary["documents_out"] = run.documents_out;
+    j["summary"] = summary;
+    return Emit(out, err, "", j.dump(2) + "\n");
+  }
+  std::string text =
+      fmt::format("{} packer, {} micro-batches of {} tokens (s_max {}), {} documents\n",
+                  packer_name, options.microbatches, options.context,
+                  options.s_max > 0 ? options.s_max : options.context, run.documents_in);
+  text += fmt::format("  {:>9} {:>12} {:>12} {:>11} {:>11} {:>9} {:>9} {:>10}\n", "iteration",
+                      "imb. attn", "imb. layer", "max tokens", "mean tokens", "delay", "max delay",
+                      "pack us");
+  for (const auto& s : run.iterations) {
+    text += fmt::format("  {:>9} {:>12.3f} {:>12.3f} {:>11} {:>11.0f} {:>9.2f} {:>9} {:>10.1f}\n",
+                        s.iteration, s.imbalance_attention, s.imbalance_layer, s.max_tokens,
+                        s.mean_tokens, s.mean_delay_iterations, s.max_delay_iterations,
+                        s.pack_time_s * 1e6);
+  }
+  const auto& s = run.summary;
+  text += fmt::format(
+      "  summary: attention imbalance {:.3f}, layer imbalance {:.3f}, max tokens {}, mean delay "
+      "{:.2f} "
+      "iterations (max {}), padding {} tokens, {} of {} documents out, {:.1f} us per batch\n",
+      s.imbalance_attention, s.imbalance_layer, s.max_tokens, s.mean_delay_iterations,
+      s.max_delay_iterations, s.padding_tokens, run.documents_out, run.documents_in,
+      s.pack_time_s * 1e6);
+  return Emit(out, err, "", text);
 }
 
 Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& memory, bool json,
@@ -307,6 +414,38 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   validate_cmd->add_flag("--verbose", validate_verbose,
                          "List skipped rows and every row's assumptions");
 
+  CLI::App* pack_cmd = app.add_subcommand(
+      "pack",
+      "Pack variable-length documents into micro-batches and measure the balance (WLB-LLM)");
+  std::string pack_lengths, pack_synthetic, pack_packer = "wlb", pack_model = "llama3-8b",
+                                            pack_emit, pack_thresholds;
+  balance::PackerOptions pack_options;
+  int64_t pack_iterations = 20, pack_count = 50000;
+  uint64_t pack_seed = 1;
+  bool pack_json = false;
+  pack_cmd->add_option("--lengths", pack_lengths,
+                       "Document lengths: a JSON list or one length per line");
+  pack_cmd->add_option("--synthetic", pack_synthetic,
+                       "Generate lengths instead: lognormal or pareto (see --count, --seed)");
+  pack_cmd->add_option("--count", pack_count,
+                       "Documents to generate with --synthetic (default 50000)");
+  pack_cmd->add_option("--seed", pack_seed, "Seed for --synthetic (default 1)");
+  pack_cmd->add_option("--context", pack_options.context,
+                       "Tokens per micro-batch (default 131072)");
+  pack_cmd->add_option("--microbatches", pack_options.microbatches,
+                       "Micro-batches per iteration (default 4)");
+  pack_cmd->add_option("--packer", pack_packer, "original, greedy, ffd, bfd or wlb (default wlb)");
+  pack_cmd->add_option("--smax", pack_options.s_max,
+                       "wlb: most tokens in a micro-batch (default: the context)");
+  pack_cmd->add_option("--thresholds", pack_thresholds,
+                       "wlb: outlier length bands, e.g. 65536,98304 (default context/2)");
+  pack_cmd->add_option("--iterations", pack_iterations, "Iterations to pack (default 20)");
+  pack_cmd->add_option("--model", pack_model,
+                       "Model whose FLOPs weigh tokens and attention pairs (default llama3-8b)");
+  pack_cmd->add_option("--emit", pack_emit,
+                       "Write the packed micro-batches to FILE (JSON lines, one per iteration)");
+  pack_cmd->add_flag("--json", pack_json, "Print the machine-readable report");
+
   CLI::App* schedules_cmd = app.add_subcommand(
       "schedules",
       "List the pipeline schedules; each is generated and validated for an example shape");
@@ -351,6 +490,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                 presets_json ? report::PresetsJson().dump(2) + "\n" : report::PresetsText());
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
+  if (pack_cmd->parsed()) {
+    return RunPack(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_packer, pack_model,
+                   pack_thresholds, pack_options, pack_iterations, pack_emit, pack_json, out, err);
+  }
   if (schedules_cmd->parsed()) {
     std::string text;
     for (const schedule::ScheduleInfo& info : schedule::Schedules()) {

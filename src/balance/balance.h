@@ -1,0 +1,120 @@
+// Workload balancing for packed variable-length documents (WLB-LLM, Wang et al., OSDI'25,
+// arXiv 2503.17924).
+//
+// A document of d tokens costs W(d) = a*d + b*(d^2 + d)/2: the linear layers, norms and
+// communication scale with its tokens, causal attention with its query-key pairs (the same
+// model::CausalPairs the performance model uses). a and b come from the plan's per-chunk costs
+// (WorkloadFromStep), so the packer balances what the step-time model charges.
+//
+// Packers (a named registry, Packers()):
+//   original  concatenate and cut into micro-batches of exactly `context` tokens; a document that
+//             crosses a boundary is split (its pieces attend separately), no delay
+//   greedy    the iteration's documents, longest first, each to the micro-batch with the fewest
+//             tokens that still has room (fixed capacity `context`); what does not fit waits
+//   ffd       first-fit decreasing on tokens (capacity `context`)
+//   bfd       best-fit decreasing on tokens (capacity `context`)
+//   wlb       WLB-LLM's variable-length packer: documents of at least thresholds[0] tokens are
+//             outliers, queued first-in first-out per length band (thresholds L1 < L2 < ...); a
+//             band's queue is released when it holds N documents (N = micro-batches), one to each
+//             micro-batch; the rest, longest first with the previous iteration's leftovers ahead,
+//             go each to the micro-batch with the least workload if its tokens stay under s_max,
+//             else to the one with the fewest tokens if that fits, else wait for the next
+//             iteration.
+// Every packer is deterministic; its state (queues, leftovers) can be saved and restored, so a
+// restarted loader loses and repeats no document.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace scaleplan::balance {
+
+struct Document {
+  int64_t id = 0;
+  int64_t tokens = 0;
+  int64_t arrived = 0;  // iteration it entered the loader
+};
+
+struct WorkloadModel {
+  double linear_per_token = 1.0;    // seconds (or any unit) per token
+  double attention_per_pair = 0.0;  // per causal query-key pair
+  double Attention(double d) const;
+  double Linear(double d) const { return linear_per_token * d; }
+  double Total(double d) const { return Linear(d) + Attention(d); }
+};
+
+// Document lengths: a JSON list of integers, or one integer per line.
+Result<std::vector<int64_t>> ReadLengths(const std::string& path);
+Result<std::vector<int64_t>> ParseLengths(std::string_view text, const std::string& origin);
+
+// Synthetic corpora, seeded: "lognormal" (a mixture of a short and a long lognormal, as web text),
+// "pareto" (a Pareto tail, alpha 1.2, from 256 tokens), both truncated at `context`.
+Result<std::vector<int64_t>> Synthetic(std::string_view name, int64_t count, int64_t context,
+                                       uint64_t seed);
+
+struct PackerOptions {
+  int64_t microbatches = 4;         // N: micro-batches per iteration
+  int64_t context = 131072;         // tokens per micro-batch for fixed-length packers
+  int64_t s_max = 0;                // wlb: hard cap on a micro-batch's tokens; 0 = context
+  std::vector<int64_t> thresholds;  // wlb: outlier length bands; empty = {context / 2}
+};
+
+using MicroBatch = std::vector<Document>;
+
+class Packer {
+ public:
+  virtual ~Packer() = default;
+  virtual std::string_view name() const = 0;
+  // Packs one iteration: `incoming` are the documents the loader adds this iteration.
+  virtual std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) = 0;
+  // Documents held for a later iteration.
+  virtual size_t Pending() const = 0;
+  virtual nlohmann::json SaveState() const = 0;
+  virtual Status RestoreState(const nlohmann::json& state) = 0;
+};
+
+struct PackerInfo {
+  std::string name;
+  std::string description;
+};
+std::vector<PackerInfo> Packers();
+Result<std::unique_ptr<Packer>> MakePacker(std::string_view name, const PackerOptions& options,
+                                           const WorkloadModel& workload);
+
+struct IterationStats {
+  int64_t iteration = 0;
+  double imbalance_attention = 1;  // max / mean attention workload over micro-batches
+  double imbalance_layer = 1;      // max / mean whole-layer workload
+  int64_t max_tokens = 0;
+  double mean_tokens = 0;
+  int64_t padding_tokens = 0;  // to bring every micro-batch to the longest one
+  int64_t documents = 0;
+  double mean_delay_iterations = 0;  // token-weighted
+  int64_t max_delay_iterations = 0;
+  double pack_time_s = 0;
+};
+
+struct PackRun {
+  std::vector<IterationStats> iterations;
+  std::vector<std::vector<MicroBatch>> packed;  // per iteration (kept when asked)
+  int64_t documents_in = 0;   // documents (pieces of at most a micro-batch) taken from the stream
+  int64_t documents_out = 0;  // documents whose last piece was emitted
+  IterationStats summary;     // means over iterations; max for the max fields
+};
+
+// Streams `lengths` through `packer`: each iteration adds documents worth microbatches * context
+// tokens, then iterations without new documents drain what waits (up to `iterations` + 16 drains).
+PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const PackerOptions& options,
+                  const WorkloadModel& workload, int64_t iterations, bool keep_packed);
+
+IterationStats Measure(const std::vector<MicroBatch>& batch, const WorkloadModel& workload,
+                       int64_t iteration);
+
+}  // namespace scaleplan::balance
