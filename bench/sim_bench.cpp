@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "balance/balance.h"
 #include "plan/plan.h"
 #include "sim/analytical.h"
 #include "sim/event.h"
@@ -114,6 +115,37 @@ void BM_Event100k(benchmark::State& state) {
   state.counters["passes"] = static_cast<double>(passes);
 }
 BENCHMARK(BM_Event100k)->Unit(benchmark::kMillisecond);
+
+// BM_PackWlb16M: the WLB-LLM packer on a 16M-token global batch of 128K-token micro-batches (128
+// micro-batches) drawn from the seeded lognormal corpus (a few thousand documents), one Pack call
+// per item.
+void BM_PackWlb16M(benchmark::State& state) {
+  balance::PackerOptions o;
+  o.microbatches = 128;
+  o.context = 131072;
+  o.thresholds = {32768, 65536};
+  balance::WorkloadModel w;
+  w.linear_per_token = 6.0 * 7.5e9;
+  w.attention_per_pair = 12.0 * 32 * 4096;
+  std::vector<int64_t> lengths = *balance::Synthetic("lognormal", 200000, 131072, 7);
+  std::vector<balance::Document> docs;
+  int64_t tokens = 0;
+  for (int64_t len : lengths) {
+    if (tokens + len > o.microbatches * o.context) break;
+    docs.push_back({static_cast<int64_t>(docs.size()), len, 0});
+    tokens += len;
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::unique_ptr<balance::Packer> packer = std::move(balance::MakePacker("wlb", o, w)).value();
+    state.ResumeTiming();
+    auto batch = packer->Pack(docs, 0);
+    benchmark::DoNotOptimize(batch.data());
+  }
+  state.counters["documents"] = static_cast<double>(docs.size());
+  state.counters["tokens"] = static_cast<double>(tokens);
+}
+BENCHMARK(BM_PackWlb16M)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -179,3 +179,21 @@ TEST(EventEngine, GoldenTraces) {
 
 }  // namespace
 }  // namespace scaleplan::sim
+
+namespace scaleplan::sim {
+namespace {
+
+// ZB-H1's weight passes fill 1F1B's idle slots: with the same memory, less than 70% of its bubble.
+TEST(EventEngine, ZeroBubbleShrinksTheBubble) {
+  spec::JobSpec job = Job("llama3-70b", 64, 8, 8, 1, spec::Schedule::k1F1B, 64);
+  plan::Plan one = scaleplan::testing::Must(plan::BuildPlan(job));
+  job.plan.schedule = spec::Schedule::kZbH1;
+  plan::Plan zb = scaleplan::testing::Must(plan::BuildPlan(job));
+  double b1 = scaleplan::testing::Must(SimulateEvents(one, {})).step.breakdown.bubble_s;
+  double bz = scaleplan::testing::Must(SimulateEvents(zb, {})).step.breakdown.bubble_s;
+  EXPECT_LT(bz, 0.7 * b1);
+  EXPECT_GT(bz, 0.0);
+}
+
+}  // namespace
+}  // namespace scaleplan::sim

@@ -198,3 +198,22 @@ TEST(Launch, MegatronArgumentsErrorsNameTheArgument) {
 
 }  // namespace
 }  // namespace scaleplan::search
+
+namespace scaleplan::search {
+namespace {
+
+// A space with no valid candidate: evolution stops at its budget instead of spinning.
+TEST(Search, EvolutionEndsWhenNothingIsValid) {
+  spec::JobSpec job = SmallJob();
+  SearchSpace space = SmallSpace(job);
+  space.tp = {3};  // divides neither the heads nor the GPUs
+  SearchOptions o;
+  o.optimizer = "evolution";
+  o.max_evaluations = 200;
+  SearchResult r = scaleplan::testing::Must(Search(job, space, o));
+  EXPECT_TRUE(r.top.empty());
+  EXPECT_EQ(r.evaluated, 0u);
+}
+
+}  // namespace
+}  // namespace scaleplan::search

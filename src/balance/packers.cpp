@@ -144,6 +144,7 @@ class Wlb : public Packer {
   std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t) override {
     size_t n = static_cast<size_t>(o_.microbatches);
     std::vector<MicroBatch> out(n);
+    for (MicroBatch& mb : out) mb.reserve(2 * (incoming.size() + leftovers_.size()) / n + 4);
     std::vector<int64_t> tokens(n, 0);
     std::vector<double> work(n, 0);
     bool draining = incoming.empty();
@@ -159,17 +160,30 @@ class Wlb : public Packer {
         queues_[static_cast<size_t>(band)].push_back(d);
       }
     }
+    // Bins in a min-heap on workload (ties: lower index): the least-loaded bin in O(log n); the
+    // fewest-tokens fallback scans, and rebuilds the heap, only when that bin is full.
+    std::vector<size_t> heap(n);
+    for (size_t i = 0; i < n; ++i) heap[i] = i;
+    auto after = [&](size_t a, size_t b) { return work[a] != work[b] ? work[a] > work[b] : a > b; };
+    std::make_heap(heap.begin(), heap.end(), after);
+    auto add = [&](size_t bin, const Document& d) {
+      out[bin].push_back(d);
+      tokens[bin] += d.tokens;
+      work[bin] += w_.Total(static_cast<double>(d.tokens));
+    };
     auto place = [&](const Document& d) -> bool {
-      size_t least = 0, fewest = 0;
-      for (size_t i = 1; i < n; ++i) {
-        if (work[i] < work[least]) least = i;
-        if (tokens[i] < tokens[fewest]) fewest = i;
+      size_t least = heap.front();
+      if (tokens[least] + d.tokens <= o_.s_max) {
+        std::pop_heap(heap.begin(), heap.end(), after);
+        add(least, d);
+        std::push_heap(heap.begin(), heap.end(), after);
+        return true;
       }
-      size_t target = tokens[least] + d.tokens <= o_.s_max ? least : fewest;
-      if (tokens[target] + d.tokens > o_.s_max) return false;
-      out[target].push_back(d);
-      tokens[target] += d.tokens;
-      work[target] += w_.Total(static_cast<double>(d.tokens));
+      size_t fewest = 0;
+      for (size_t i = 1; i < n; ++i) fewest = tokens[i] < tokens[fewest] ? i : fewest;
+      if (tokens[fewest] + d.tokens > o_.s_max) return false;
+      add(fewest, d);
+      std::make_heap(heap.begin(), heap.end(), after);
       return true;
     };
     // Outlier bands, longest band first: a full queue (N documents) spreads one per micro-batch.

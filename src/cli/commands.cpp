@@ -154,6 +154,70 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
   return Emit(out, err, "", text);
 }
 
+// Packs the documents with `packer` and with the original concat-and-split packing, runs each
+// packed step through the event engine, and compares their throughput.
+Result<std::string> RunPackedEvent(const plan::Plan& built, bool json,
+                                   const std::string& packer_name, const std::string& lengths_file,
+                                   int64_t s_max, const std::string& thresholds,
+                                   int64_t iterations) {
+  if (iterations < 1)
+    return Status::Invalid("--pack-iterations = " + std::to_string(iterations) +
+                           " (allowed: >= 1)");
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> lengths, balance::ReadLengths(lengths_file));
+  balance::PackerOptions options;
+  options.microbatches = built.microbatches * built.dp;  // the global batch, spread over replicas
+  options.context = built.spec().micro_batch * built.job.workload.seq_len;
+  options.s_max = s_max;
+  for (const std::string& t : SplitAndTrim(thresholds, ',')) {
+    Result<int64_t> v = ParseInteger(t);
+    if (!v.ok() || *v < 1)
+      return Status::Invalid("--thresholds: " + t + " is not a length (allowed: integers >= 1)");
+    options.thresholds.push_back(*v);
+  }
+  balance::WorkloadModel workload = FlopWorkload(built.model());
+  nlohmann::json rows = nlohmann::json::array();
+  std::string text = fmt::format(
+      "packed global batches of {} micro-batches x {} tokens over {} replicas, {} iterations, "
+      "event engine\n",
+      options.microbatches, options.context, built.dp, iterations);
+  double baseline_throughput = 0;
+  for (const std::string& name : {std::string("original"), packer_name}) {
+    SP_ASSIGN_OR_RETURN(std::unique_ptr<balance::Packer> packer,
+                        balance::MakePacker(name, options, workload));
+    balance::PackRun run =
+        balance::RunPacker(*packer, lengths, options, workload, iterations, true);
+    double time = 0, tokens = 0;
+    int64_t steps = 0;
+    for (size_t i = 0; i < run.packed.size() && static_cast<int64_t>(i) < iterations; ++i) {
+      sim::EventOptions o;
+      o.replica_documents.resize(static_cast<size_t>(built.dp));
+      for (size_t j = 0; j < run.packed[i].size(); ++j) {
+        std::vector<int64_t> docs;
+        for (const balance::Document& d : run.packed[i][j]) docs.push_back(d.tokens);
+        if (docs.empty()) docs.push_back(1);  // an empty micro-batch still runs its (tiny) passes
+        o.replica_documents[j % static_cast<size_t>(built.dp)].push_back(docs);
+      }
+      SP_ASSIGN_OR_RETURN(sim::EventResult r, sim::SimulateEvents(built, o));
+      time += r.step.step_time_s;
+      tokens += r.step.tokens_per_s_per_gpu * r.step.step_time_s * static_cast<double>(built.gpus);
+      ++steps;
+    }
+    double throughput = tokens / time / static_cast<double>(built.gpus);
+    if (name == "original" && baseline_throughput == 0) baseline_throughput = throughput;
+    double speedup = throughput / baseline_throughput;
+    rows.push_back({{"packer", name},
+                    {"mean_step_time_s", time / static_cast<double>(steps)},
+                    {"tokens_per_s_per_gpu", throughput},
+                    {"imbalance_layer", run.summary.imbalance_layer},
+                    {"speedup_vs_original", speedup}});
+    text += fmt::format(
+        "  {:<10} step {:.3f} s  {:.1f} tokens/s/GPU  layer imbalance {:.3f}  speedup {:.3f}x\n",
+        name, time / static_cast<double>(steps), throughput, run.summary.imbalance_layer, speedup);
+  }
+  if (json) return nlohmann::json{{"engine", "event"}, {"packers", rows}}.dump(2) + "\n";
+  return text;
+}
+
 Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& memory, bool json,
                              const std::string& trace_file, const std::string& stragglers,
                              const std::string& microbatch_lengths,
@@ -243,6 +307,13 @@ int RunSearch(const JobFlags& flags, search::SearchOptions options, bool json,
   search::SearchSpace space = search::DefaultSpace(job);
   spec::JobSpec baseline_job = job;
   for (const JobFlags::GivenKey& given : flags.GivenPlanKeys()) {
+    if (given.key == "dp" || given.key == "etp" || given.key == "microbatches" ||
+        given.key == "pp_microbatch_group") {
+      return Fail(err,
+                  Status::Invalid(given.flag + ": plan." + given.key +
+                                  " is derived by the search (allowed: pin --tp, --cp, --pp, --vp, "
+                                  "--micro-batch, --ep instead)"));
+    }
     Status restricted = search::Restrict(space, given.key, given.value, given.flag);
     if (restricted.ok()) {
       // A single value also moves the starting plan there.
@@ -354,6 +425,19 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   simulate_cmd.app->add_option(
       "--schedule-file", schedule_file,
       "event engine: a pipeline schedule to run (JSON, see `scaleplan schedules`)");
+  std::string sim_packer, sim_lengths, sim_thresholds;
+  int64_t sim_smax = 0, sim_pack_iterations = 8;
+  simulate_cmd.app->add_option(
+      "--packer", sim_packer,
+      "event engine: pack --lengths with this packer and compare with the original packing");
+  simulate_cmd.app->add_option("--lengths", sim_lengths,
+                               "event engine: document lengths to pack (with --packer)");
+  simulate_cmd.app->add_option("--smax", sim_smax,
+                               "event engine, wlb packer: most tokens per micro-batch");
+  simulate_cmd.app->add_option("--thresholds", sim_thresholds,
+                               "event engine, wlb packer: outlier length bands");
+  simulate_cmd.app->add_option("--pack-iterations", sim_pack_iterations,
+                               "event engine: packed steps to simulate (default 8)");
   std::string megatron_args;
   simulate_cmd.app->add_option(
       "--megatron-args", megatron_args,
@@ -507,6 +591,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       Result<schedule::PipelineSchedule> s =
           schedule::Generate(probe.schedule, sched_pp, vp, sched_m, 0);
       std::string verdict;
+      if (!s.ok() && info.name == sched_print) return Fail(err, s.status());
       if (!s.ok()) {
         verdict = "not generated: " + s.status().message();
       } else {
@@ -586,6 +671,17 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       return Fail(err, Status::Invalid(
                            "--trace, --stragglers, --microbatch-lengths and --schedule-file need "
                            "--engine event (allowed: add --engine event)"));
+    }
+    if (!sim_packer.empty() || !sim_lengths.empty()) {
+      if (engine != "event" || sim_packer.empty() || sim_lengths.empty()) {
+        return Fail(err, Status::Invalid(
+                             "--packer and --lengths go together, with --engine event (allowed: "
+                             "--engine event --packer NAME --lengths FILE)"));
+      }
+      Result<std::string> packed = RunPackedEvent(*built, cmd.json, sim_packer, sim_lengths,
+                                                  sim_smax, sim_thresholds, sim_pack_iterations);
+      if (!packed.ok()) return Fail(err, packed.status());
+      return Emit(out, err, cmd.output, *packed);
     }
     if (engine == "event") {
       Result<std::string> event_text = RunEvent(*built, memory, cmd.json, trace_file, stragglers,

@@ -50,8 +50,13 @@ std::string MegatronArgs(const plan::Plan& p) {
       a.push_back("--use-torch-fsdp2");
       break;
   }
-  if (s.dp_overlap && p.dp * p.cp > 1) a.push_back("--overlap-grad-reduce --overlap-param-gather");
-  if (s.tp_comm_overlap && p.tp > 1) a.push_back("--tp-comm-overlap");
+  if (s.dp_overlap && p.dp * p.cp > 1) {
+    // Megatron gathers parameters only with a sharded optimizer.
+    a.push_back(s.zero == spec::ZeroMode::kZero0 ? "--overlap-grad-reduce"
+                                                 : "--overlap-grad-reduce --overlap-param-gather");
+  }
+  // Megatron's TP communication overlap needs sequence parallelism.
+  if (s.tp_comm_overlap && p.tp > 1 && s.sequence_parallel) a.push_back("--tp-comm-overlap");
   if (p.cp > 1)
     add("--cp-comm-type", s.cp_algorithm == spec::CpAlgorithm::kRing ? "p2p" : "all_gather");
   if (m.IsMoe()) {
@@ -159,6 +164,7 @@ Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& 
       {"--pipeline-model-parallel-size", &p.pp},
       {"--context-parallel-size", &p.cp},
       {"--virtual-pipeline-model-parallel-size", &p.vp},
+      {"--num-virtual-stages-per-pipeline-rank", &p.vp},
       {"--expert-model-parallel-size", &p.ep},
       {"--expert-tensor-parallel-size", &p.etp},
       {"--micro-batch-size", &p.micro_batch},

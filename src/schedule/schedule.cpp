@@ -40,39 +40,66 @@ void Interleaved(PipelineSchedule& s, int64_t n, int64_t extra) {
   }
 }
 
-void OneFOneB(PipelineSchedule& s, bool split) {
+void OneFOneB(PipelineSchedule& s) {
   int64_t pp = s.stages, m = s.microbatches;
   for (int64_t stage = 0; stage < pp; ++stage) {
     std::vector<Step>& ops = s.per_stage[static_cast<size_t>(stage)];
     int64_t warmup = std::min(pp - stage - 1, m);
-    int64_t deferral = split ? pp - stage - 1 : 0;  // ZB-H1: W passes a stage may hold back
-    std::deque<int32_t> pending_w;
     int32_t f = 0, b = 0;
-    auto emit_backward = [&]() {
-      ops.push_back({Pass::kBackward, b, 0});
-      if (split) {
-        pending_w.push_back(b);
-        while (static_cast<int64_t>(pending_w.size()) > deferral) {
-          ops.push_back({Pass::kWeight, pending_w.front(), 0});
-          pending_w.pop_front();
-        }
-      }
-      ++b;
-    };
     for (; f < warmup; ++f) ops.push_back({Pass::kForward, f, 0});
     while (f < m) {
       ops.push_back({Pass::kForward, f++, 0});
-      emit_backward();
+      ops.push_back({Pass::kBackward, b++, 0});
     }
-    while (b < m) {
-      emit_backward();
-      // In the cool-down a stage waits for gradients from above: fill the wait with one held W.
-      if (split && !pending_w.empty() && b < m) {
-        ops.push_back({Pass::kWeight, pending_w.front(), 0});
-        pending_w.pop_front();
+    while (b < m) ops.push_back({Pass::kBackward, b++, 0});
+  }
+}
+
+// ZB-H1 by list scheduling with unit-time passes: at every step each stage runs a ready B first,
+// else a forward while fewer than pp - s are held (1F1B's memory), else a pending W; the order
+// each stage ran is its schedule. W passes thus fill the slots where 1F1B would idle.
+void ZeroBubbleH1(PipelineSchedule& s) {
+  int64_t pp = s.stages, m = s.microbatches;
+  std::vector<int64_t> f_done(static_cast<size_t>(pp * m), -1),
+      b_done(static_cast<size_t>(pp * m), -1);
+  auto at = [&](int64_t stage, int64_t mb) { return static_cast<size_t>(stage * m + mb); };
+  std::vector<int32_t> next_f(static_cast<size_t>(pp), 0), next_b(static_cast<size_t>(pp), 0);
+  std::vector<std::deque<int32_t>> pending_w(static_cast<size_t>(pp));
+  int64_t remaining = 3 * pp * m;
+  for (int64_t t = 0; remaining > 0; ++t) {
+    std::vector<std::pair<size_t, Step>> ran;
+    for (int64_t stage = 0; stage < pp; ++stage) {
+      size_t si = static_cast<size_t>(stage);
+      int32_t b = next_b[si], f = next_f[si];
+      bool b_ready =
+          b < m && b < f && f_done[at(stage, b)] >= 0 && f_done[at(stage, b)] < t &&
+          (stage == pp - 1 || (b_done[at(stage + 1, b)] >= 0 && b_done[at(stage + 1, b)] < t));
+      bool f_ready =
+          f < m && (f - b) < pp - stage &&
+          (stage == 0 || (f_done[at(stage - 1, f)] >= 0 && f_done[at(stage - 1, f)] < t));
+      if (b_ready) {
+        ran.push_back({si, {Pass::kBackward, b, 0}});
+      } else if (f_ready) {
+        ran.push_back({si, {Pass::kForward, f, 0}});
+      } else if (!pending_w[si].empty()) {
+        ran.push_back({si, {Pass::kWeight, pending_w[si].front(), 0}});
       }
     }
-    for (int32_t w : pending_w) ops.push_back({Pass::kWeight, w, 0});
+    for (const auto& [si, op] : ran) {
+      int64_t stage = static_cast<int64_t>(si);
+      s.per_stage[si].push_back(op);
+      --remaining;
+      if (op.pass == Pass::kForward) {
+        f_done[at(stage, op.microbatch)] = t;
+        ++next_f[si];
+      } else if (op.pass == Pass::kBackward) {
+        b_done[at(stage, op.microbatch)] = t;
+        ++next_b[si];
+        pending_w[si].push_back(op.microbatch);
+      } else {
+        pending_w[si].pop_front();
+      }
+    }
   }
 }
 
@@ -85,8 +112,7 @@ std::vector<ScheduleInfo> Schedules() {
       {"interleaved",
        "Megatron-LM interleaved 1F1B, vp chunks per rank, groups of pp micro-batches"},
       {"llama3", "interleaved 1F1B with N consecutive micro-batches per chunk (Llama 3)"},
-      {"zb-h1",
-       "1F1B with backward split into B and W, W deferred into the cool-down (Qi et al. 2023)"}};
+      {"zb-h1", "1F1B with backward split into B and W; W fills the idle slots (Qi et al. 2023)"}};
 }
 
 Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m,
@@ -113,13 +139,13 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
     case spec::Schedule::k1F1B:
       if (vp != 1)
         return Status::Invalid(fmt::format("1f1b runs one chunk per rank (vp = {})", vp));
-      OneFOneB(s, false);
+      OneFOneB(s);
       break;
     case spec::Schedule::kZbH1:
       if (vp != 1)
         return Status::Invalid(fmt::format("zb-h1 runs one chunk per rank (vp = {})", vp));
       s.split_backward = true;
-      OneFOneB(s, true);
+      ZeroBubbleH1(s);
       break;
     case spec::Schedule::kInterleaved:
     case spec::Schedule::kLlama3: {

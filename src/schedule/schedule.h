@@ -14,9 +14,10 @@
 //   llama3       the same with a tunable group of N consecutive micro-batches (Llama 3, section
 //                3.3.2), warm-up 2(pp-s-1) + (v-1) N, plus the fewest extra forwards that avoid a
 //                deadlock when N < pp (the memory model counts Megatron's warm-up only)
-//   zb-h1        1F1B with each backward split into B and W; stage s defers up to pp-s-1 W passes
-//                and runs them in the cool-down's idle slots (Qi et al. 2023, ZB-H1: the memory of
-//                1F1B, a third of its bubble when F = B = W)
+//   zb-h1        1F1B with each backward split into B and W (Qi et al. 2023, ZB-H1): list
+//                scheduling with unit passes, a ready B first, else a forward while fewer than pp-s
+//                are held (1F1B's memory), else a deferred W, so that W passes fill 1F1B's idle
+//                slots (a third of its bubble when F = B = W)
 // A schedule can also be read from a JSON file: {"stages": [[["F", mb, chunk], ...], ...]}.
 #pragma once
 

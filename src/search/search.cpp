@@ -349,9 +349,15 @@ class Evolution : public Optimizer {
       scored[c] = t;
       return t;
     };
-    // Seed the population with valid random candidates.
+    // Seed the population with valid random candidates (a repeated draw counts as a try too, so
+    // that a space with few valid candidates ends at the budget instead of spinning).
     while (population.size() < kPopulation && tries < budget) {
+      if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) break;
       Candidate c = RandomCandidate(space, rng);
+      if (scored.count(c)) {
+        ++tries;
+        continue;
+      }
       double t = evaluate(c);
       if (std::isfinite(t)) population.push_back({c, t});
     }

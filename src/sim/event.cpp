@@ -50,20 +50,29 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
                     sched->name, sched->stages, sched->chunks, sched->microbatches, pp, vp, m));
   }
 
-  // Work of each micro-batch relative to the uniform one.
-  std::vector<double> token_scale(static_cast<size_t>(m), 1.0),
-      pair_scale(static_cast<size_t>(m), 1.0);
-  if (!options.microbatch_documents.empty()) {
-    if (static_cast<int64_t>(options.microbatch_documents.size()) != m) {
+  // Work of each micro-batch relative to the uniform one, per replica (one shared list when the
+  // documents are the same everywhere).
+  const bool per_replica = !options.replica_documents.empty();
+  if (per_replica && static_cast<int64_t>(options.replica_documents.size()) != dp) {
+    return Status::Invalid(
+        fmt::format("packed documents for {} replicas; the plan has dp = {} (allowed: {})",
+                    options.replica_documents.size(), dp, dp));
+  }
+  auto scales = [&](const std::vector<std::vector<int64_t>>& docs, std::vector<double>& token_scale,
+                    std::vector<double>& pair_scale) -> Status {
+    token_scale.assign(static_cast<size_t>(m), 1.0);
+    pair_scale.assign(static_cast<size_t>(m), 1.0);
+    if (docs.empty()) return Status::Ok();
+    if (static_cast<int64_t>(docs.size()) != m) {
       return Status::Invalid(fmt::format(
           "--microbatch-lengths lists {} micro-batches; the plan runs {} per replica (allowed: {})",
-          options.microbatch_documents.size(), m, m));
+          docs.size(), m, m));
     }
     double seq = static_cast<double>(p.job.workload.seq_len);
     double mb = static_cast<double>(p.spec().micro_batch);
-    for (size_t i = 0; i < options.microbatch_documents.size(); ++i) {
+    for (size_t i = 0; i < docs.size(); ++i) {
       double tokens = 0, pairs = 0;
-      for (int64_t d : options.microbatch_documents[i]) {
+      for (int64_t d : docs[i]) {
         if (d < 1) {
           return Status::Invalid(
               fmt::format("--microbatch-lengths: micro-batch {} has a document of {} tokens "
@@ -76,6 +85,14 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
       token_scale[i] = tokens / (mb * seq);
       pair_scale[i] = pairs / (mb * model::CausalPairs(seq));
     }
+    return Status::Ok();
+  };
+  std::vector<std::vector<double>> token_scales(per_replica ? static_cast<size_t>(dp) : 1),
+      pair_scales(per_replica ? static_cast<size_t>(dp) : 1);
+  for (size_t r = 0; r < token_scales.size(); ++r) {
+    SP_RETURN_IF_ERROR(
+        scales(per_replica ? options.replica_documents[r] : options.microbatch_documents,
+               token_scales[r], pair_scales[r]));
   }
 
   // Straggler speed per (replica, stage).
@@ -109,12 +126,20 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   const double p2p = pp > 1 ? analytical.p2p_s : 0.0;
   const bool split = sched->split_backward;
 
-  // Replicas with the same speed profile run the same timeline: simulate each profile once.
+  // Replicas with the same speed profile (and documents) run the same timeline: simulate each
+  // profile once.
   std::map<std::vector<double>, std::vector<int64_t>> profiles;
-  for (int64_t r = 0; r < dp; ++r) profiles[speed[static_cast<size_t>(r)]].push_back(r);
+  for (int64_t r = 0; r < dp; ++r) {
+    std::vector<double> key = speed[static_cast<size_t>(r)];
+    if (per_replica) key.push_back(static_cast<double>(r));
+    profiles[key].push_back(r);
+  }
 
   auto index = [&](int64_t mb, int64_t v) { return static_cast<size_t>(mb * v_total + v); };
   for (const auto& [profile, replicas] : profiles) {
+    const size_t work_index = per_replica ? static_cast<size_t>(replicas.front()) : 0;
+    const std::vector<double>& token_scale = token_scales[work_index];
+    const std::vector<double>& pair_scale = pair_scales[work_index];
     std::vector<std::vector<PassRecord>> rec(static_cast<size_t>(pp));
     for (int64_t s = 0; s < pp; ++s)
       rec[static_cast<size_t>(s)].resize(sched->per_stage[static_cast<size_t>(s)].size());
@@ -293,12 +318,19 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   r.step_time_s = b.Total();
   r.bottleneck_stage = bs;
   double tokens = static_cast<double>(p.TokensPerStep());
-  if (!options.microbatch_documents.empty()) {
-    double per_replica = 0;
-    for (const auto& docs : options.microbatch_documents) {
-      for (int64_t d : docs) per_replica += static_cast<double>(d);
+  if (per_replica) {
+    tokens = 0;
+    for (const auto& replica : options.replica_documents) {
+      for (const auto& docs : replica) {
+        for (int64_t d : docs) tokens += static_cast<double>(d);
+      }
     }
-    tokens = per_replica * static_cast<double>(dp);
+  } else if (!options.microbatch_documents.empty()) {
+    double per_replica_tokens = 0;
+    for (const auto& docs : options.microbatch_documents) {
+      for (int64_t d : docs) per_replica_tokens += static_cast<double>(d);
+    }
+    tokens = per_replica_tokens * static_cast<double>(dp);
   }
   r.tokens_per_s_per_gpu = tokens / r.step_time_s / static_cast<double>(p.gpus);
   double flops_per_token =

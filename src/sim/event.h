@@ -37,6 +37,9 @@ struct EventOptions {
   // Per micro-batch (index within a replica's step) packed documents' lengths in tokens; empty =
   // every micro-batch is micro_batch full sequences. Applies to every replica.
   std::vector<std::vector<int64_t>> microbatch_documents;
+  // Per replica instead (replica -> micro-batch -> document lengths), e.g. a packed global batch
+  // spread over the data-parallel replicas; overrides microbatch_documents when given.
+  std::vector<std::vector<std::vector<int64_t>>> replica_documents;
   // GPU rank -> speed factor in (0, 1]: its actor runs at that fraction of nominal speed.
   std::map<int64_t, double> straggler_speed;
   // A schedule to run instead of the plan's generated one.
