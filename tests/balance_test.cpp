@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <numeric>
 #include <random>
 
 #include "spec/readers.h"
@@ -148,6 +149,97 @@ TEST(Packers, WlbLlmTargets) {
   EXPECT_LE(capped.imbalance_layer, 1.10);
   EXPECT_LE(capped.mean_delay_iterations, 1.0);
   EXPECT_LE(run("wlb", 196608).imbalance_layer, 1.05);
+}
+
+}  // namespace
+}  // namespace scaleplan::balance
+
+#include "balance/sharding.h"
+
+namespace scaleplan::balance {
+namespace {
+
+// Brute force: the causal document mask over a rank's query tokens.
+double MaskPairs(const std::vector<int64_t>& docs, const std::vector<int64_t>& tokens) {
+  std::vector<int64_t> doc_start;
+  int64_t at = 0;
+  for (int64_t d : docs) {
+    doc_start.push_back(at);
+    at += d;
+  }
+  double pairs = 0;
+  for (int64_t t : tokens) {
+    size_t d = static_cast<size_t>(std::upper_bound(doc_start.begin(), doc_start.end(), t) -
+                                   doc_start.begin() - 1);
+    pairs += static_cast<double>(t - doc_start[d] + 1);  // keys 0..position within its document
+  }
+  return pairs;
+}
+
+TEST(Sharding, ShardsArePermutationsAndMatchTheMask) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<int64_t> docs;
+    int64_t total = 0;
+    while (total < 6000) {
+      int64_t d = 1 + static_cast<int64_t>(rng() % 1500);
+      docs.push_back(d);
+      total += d;
+    }
+    for (int64_t cp : {1, 2, 4, 8}) {
+      for (const std::string& name : Sharders()) {
+        Sharding s = Must(Shard(name, docs, cp));
+        std::vector<int64_t> all;
+        for (const RankShard& r : s.ranks) {
+          all.insert(all.end(), r.tokens.begin(), r.tokens.end());
+          EXPECT_DOUBLE_EQ(r.pairs, MaskPairs(docs, r.tokens)) << name << " cp " << cp;
+          EXPECT_EQ(r.cu_seqlens_q.back(), static_cast<int32_t>(r.tokens.size()));
+          ASSERT_EQ(r.cu_seqlens_k.size(), r.pieces.size() + 1);
+          for (const Piece& p : r.pieces) EXPECT_EQ(p.keys, p.query_start + p.queries);
+        }
+        std::sort(all.begin(), all.end());
+        ASSERT_EQ(static_cast<int64_t>(all.size()), total);
+        for (int64_t i = 0; i < total; ++i) ASSERT_EQ(all[static_cast<size_t>(i)], i);
+      }
+    }
+  }
+}
+
+// Per-document sharding: each rank holds T / cp tokens when 2 cp divides T, and the ranks' causal
+// work differs by less than one query row per document (chunks r and 2cp-1-r of a document of
+// 2cp * s tokens carry s^2 (2cp - 1) + s (s + 1) pairs whatever r is; the round-robin extras move
+// at most one row of at most d keys per document).
+TEST(Sharding, PerDocumentBalancesTokensAndWork) {
+  std::vector<int64_t> docs = {65536, 1000, 37, 4093, 2, 12345, 7777, 31};
+  int64_t total = std::accumulate(docs.begin(), docs.end(), int64_t{0});
+  docs.push_back(16 - total % 16);  // make 2 cp = 16 divide T
+  total = std::accumulate(docs.begin(), docs.end(), int64_t{0});
+  Sharding s = Must(Shard("per-document", docs, 8));
+  double lo = 1e300, hi = 0, slack = 0;
+  for (int64_t d : docs) slack += static_cast<double>(d + 1);
+  for (const RankShard& r : s.ranks) {
+    EXPECT_EQ(static_cast<int64_t>(r.tokens.size()), total / 8);
+    lo = std::min(lo, r.pairs);
+    hi = std::max(hi, r.pairs);
+  }
+  EXPECT_LE(hi - lo, slack);
+}
+
+// One long document among short ones at CP 16: head-tail leaves the ranks that hold the long
+// document's tail with most of the work; per-document sharding does not; adaptive picks it.
+TEST(Sharding, HeadTailIsImbalancedForPackedDocuments) {
+  std::vector<int64_t> docs = {65536};
+  for (int i = 0; i < 64; ++i) docs.push_back(1024);
+  Sharding head_tail = Must(Shard("head-tail", docs, 16));
+  Sharding per_doc = Must(Shard("per-document", docs, 16));
+  EXPECT_GT(head_tail.imbalance, 1.5);
+  EXPECT_LT(per_doc.imbalance, 1.1);
+  EXPECT_EQ(Must(Shard("adaptive", docs, 16)).sharder, "per-document");
+  // One long document alone: head-tail is balanced already.
+  EXPECT_LT(Must(Shard("head-tail", std::vector<int64_t>{131072}, 16)).imbalance, 1.01);
+  EXPECT_EQ(
+      Shard("zigzag", docs, 2).status().message(),
+      "--sharder = zigzag is not a known sharder (allowed: head-tail, per-document, adaptive)");
 }
 
 }  // namespace

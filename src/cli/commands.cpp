@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "balance/balance.h"
+#include "balance/sharding.h"
 #include "cli/job_flags.h"
 #include "core/text.h"
 #include "model/model.h"
@@ -62,7 +63,8 @@ balance::WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
 int RunPack(const std::string& lengths_file, const std::string& synthetic, int64_t count,
             uint64_t seed, const std::string& packer_name, const std::string& model_ref,
             const std::string& thresholds, balance::PackerOptions options, int64_t iterations,
-            const std::string& emit, bool json, std::ostream& out, std::ostream& err) {
+            const std::string& emit, bool json, int64_t cp, const std::string& sharder,
+            std::ostream& out, std::ostream& err) {
   if (lengths_file.empty() == synthetic.empty()) {
     return Fail(
         err, Status::Invalid(
@@ -89,7 +91,23 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
       balance::MakePacker(packer_name, options, workload);
   if (!packer.ok()) return Fail(err, packer.status());
   balance::PackRun run =
-      balance::RunPacker(**packer, *lengths, options, workload, iterations, !emit.empty());
+      balance::RunPacker(**packer, *lengths, options, workload, iterations, true);
+  // Context-parallel balance: per micro-batch, the slowest rank's padded attention work against
+  // the mean rank's, averaged over the micro-batches.
+  double cp_imbalance = 0;
+  int64_t cp_batches = 0;
+  for (const auto& batch : run.packed) {
+    for (const balance::MicroBatch& mb : batch) {
+      if (mb.empty()) continue;
+      std::vector<int64_t> docs;
+      for (const balance::Document& d : mb) docs.push_back(d.tokens);
+      Result<balance::Sharding> shards = balance::Shard(sharder, docs, cp);
+      if (!shards.ok()) return Fail(err, shards.status());
+      cp_imbalance += shards->imbalance;
+      ++cp_batches;
+    }
+  }
+  cp_imbalance = cp_batches > 0 ? cp_imbalance / static_cast<double>(cp_batches) : 1.0;
   if (!emit.empty()) {
     std::string lines;
     for (size_t i = 0; i < run.packed.size(); ++i) {
@@ -127,6 +145,9 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
     summary["pack_time_s_per_batch"] = run.summary.pack_time_s;
     summary["documents_in"] = run.documents_in;
     summary["documents_out"] = run.documents_out;
+    summary["cp"] = cp;
+    summary["sharder"] = sharder;
+    summary["cp_imbalance_attention"] = cp_imbalance;
     j["summary"] = summary;
     return Emit(out, err, "", j.dump(2) + "\n");
   }
@@ -151,6 +172,9 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
       s.imbalance_attention, s.imbalance_layer, s.max_tokens, s.mean_delay_iterations,
       s.max_delay_iterations, s.padding_tokens, run.documents_out, run.documents_in,
       s.pack_time_s * 1e6);
+  text += fmt::format(
+      "  context parallel: {} ranks, {} sharder, mean imbalance of padded attention {:.3f}\n", cp,
+      sharder, cp_imbalance);
   return Emit(out, err, "", text);
 }
 
@@ -158,8 +182,8 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
 // packed step through the event engine, and compares their throughput.
 Result<std::string> RunPackedEvent(const plan::Plan& built, bool json,
                                    const std::string& packer_name, const std::string& lengths_file,
-                                   int64_t s_max, const std::string& thresholds,
-                                   int64_t iterations) {
+                                   int64_t s_max, const std::string& thresholds, int64_t iterations,
+                                   const std::string& sharder) {
   if (iterations < 1)
     return Status::Invalid("--pack-iterations = " + std::to_string(iterations) +
                            " (allowed: >= 1)");
@@ -191,10 +215,22 @@ Result<std::string> RunPackedEvent(const plan::Plan& built, bool json,
     for (size_t i = 0; i < run.packed.size() && static_cast<int64_t>(i) < iterations; ++i) {
       sim::EventOptions o;
       o.replica_documents.resize(static_cast<size_t>(built.dp));
+      o.replica_attention_factor.resize(static_cast<size_t>(built.dp));
       for (size_t j = 0; j < run.packed[i].size(); ++j) {
         std::vector<int64_t> docs;
         for (const balance::Document& d : run.packed[i][j]) docs.push_back(d.tokens);
         if (docs.empty()) docs.push_back(1);  // an empty micro-batch still runs its (tiny) passes
+        // The slowest CP rank sets the attention time: its padded work against an even share.
+        SP_ASSIGN_OR_RETURN(
+            balance::Sharding shards,
+            balance::Shard(name == "original" ? "head-tail" : sharder, docs, built.cp));
+        double total = 0, worst = 0;
+        for (const balance::RankShard& r : shards.ranks) {
+          total += r.pairs;
+          worst = std::max(worst, r.padded_pairs);
+        }
+        o.replica_attention_factor[j % static_cast<size_t>(built.dp)].push_back(
+            total > 0 ? worst * static_cast<double>(built.cp) / total : 1.0);
         o.replica_documents[j % static_cast<size_t>(built.dp)].push_back(docs);
       }
       SP_ASSIGN_OR_RETURN(sim::EventResult r, sim::SimulateEvents(built, o));
@@ -425,7 +461,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   simulate_cmd.app->add_option(
       "--schedule-file", schedule_file,
       "event engine: a pipeline schedule to run (JSON, see `scaleplan schedules`)");
-  std::string sim_packer, sim_lengths, sim_thresholds;
+  std::string sim_packer, sim_lengths, sim_thresholds, sim_sharder = "adaptive";
   int64_t sim_smax = 0, sim_pack_iterations = 8;
   simulate_cmd.app->add_option(
       "--packer", sim_packer,
@@ -436,6 +472,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                                "event engine, wlb packer: most tokens per micro-batch");
   simulate_cmd.app->add_option("--thresholds", sim_thresholds,
                                "event engine, wlb packer: outlier length bands");
+  simulate_cmd.app->add_option(
+      "--sharder", sim_sharder,
+      "event engine: CP sharder for --packer (head-tail, per-document, adaptive; "
+      "the original packing always uses head-tail)");
   simulate_cmd.app->add_option("--pack-iterations", sim_pack_iterations,
                                "event engine: packed steps to simulate (default 8)");
   std::string megatron_args;
@@ -504,7 +544,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   std::string pack_lengths, pack_synthetic, pack_packer = "wlb", pack_model = "llama3-8b",
                                             pack_emit, pack_thresholds;
   balance::PackerOptions pack_options;
-  int64_t pack_iterations = 20, pack_count = 50000;
+  int64_t pack_iterations = 20, pack_count = 50000, pack_cp = 1;
+  std::string pack_sharder = "per-document";
   uint64_t pack_seed = 1;
   bool pack_json = false;
   pack_cmd->add_option("--lengths", pack_lengths,
@@ -528,6 +569,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                        "Model whose FLOPs weigh tokens and attention pairs (default llama3-8b)");
   pack_cmd->add_option("--emit", pack_emit,
                        "Write the packed micro-batches to FILE (JSON lines, one per iteration)");
+  pack_cmd->add_option("--cp", pack_cp,
+                       "Context-parallel ranks to shard each micro-batch over (default 1)");
+  pack_cmd->add_option("--sharder", pack_sharder,
+                       "CP sharder: head-tail, per-document or adaptive (default per-document)");
   pack_cmd->add_flag("--json", pack_json, "Print the machine-readable report");
 
   CLI::App* schedules_cmd = app.add_subcommand(
@@ -576,7 +621,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
   if (pack_cmd->parsed()) {
     return RunPack(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_packer, pack_model,
-                   pack_thresholds, pack_options, pack_iterations, pack_emit, pack_json, out, err);
+                   pack_thresholds, pack_options, pack_iterations, pack_emit, pack_json, pack_cp,
+                   pack_sharder, out, err);
   }
   if (schedules_cmd->parsed()) {
     std::string text;
@@ -678,8 +724,9 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                              "--packer and --lengths go together, with --engine event (allowed: "
                              "--engine event --packer NAME --lengths FILE)"));
       }
-      Result<std::string> packed = RunPackedEvent(*built, cmd.json, sim_packer, sim_lengths,
-                                                  sim_smax, sim_thresholds, sim_pack_iterations);
+      Result<std::string> packed =
+          RunPackedEvent(*built, cmd.json, sim_packer, sim_lengths, sim_smax, sim_thresholds,
+                         sim_pack_iterations, sim_sharder);
       if (!packed.ok()) return Fail(err, packed.status());
       return Emit(out, err, cmd.output, *packed);
     }

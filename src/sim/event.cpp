@@ -188,6 +188,11 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
           const ChunkCost& cc = chunks[static_cast<size_t>(op.chunk)];
           double ts = token_scale[static_cast<size_t>(op.microbatch)];
           double ps = pair_scale[static_cast<size_t>(op.microbatch)];
+          if (!options.replica_attention_factor.empty()) {
+            const auto& factors = options.replica_attention_factor[per_replica ? work_index : 0];
+            if (static_cast<size_t>(op.microbatch) < factors.size())
+              ps *= factors[static_cast<size_t>(op.microbatch)];
+          }
           double duration = 0;
           if (op.pass == Pass::kForward) {
             duration = (cc.forward_s - cc.attention_fwd_s) * ts + cc.attention_fwd_s * ps;

@@ -40,6 +40,10 @@ struct EventOptions {
   // Per replica instead (replica -> micro-batch -> document lengths), e.g. a packed global batch
   // spread over the data-parallel replicas; overrides microbatch_documents when given.
   std::vector<std::vector<std::vector<int64_t>>> replica_documents;
+  // Per replica and micro-batch, how much longer the slowest context-parallel rank's attention
+  // takes than an even share (balance/sharding.h: max rank work * cp / total work, >= 1); empty =
+  // evenly sharded.
+  std::vector<std::vector<double>> replica_attention_factor;
   // GPU rank -> speed factor in (0, 1]: its actor runs at that fraction of nominal speed.
   std::map<int64_t, double> straggler_speed;
   // A schedule to run instead of the plan's generated one.
