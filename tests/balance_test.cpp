@@ -244,3 +244,67 @@ TEST(Sharding, HeadTailIsImbalancedForPackedDocuments) {
 
 }  // namespace
 }  // namespace scaleplan::balance
+
+namespace scaleplan::balance {
+namespace {
+
+// On small random instances that every heuristic packs completely, the exact solver's largest
+// micro-batch workload is never above any heuristic's.
+TEST(Packers, ExactSolverIsNeverWorse) {
+  std::mt19937_64 rng(5);
+  int compared = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    std::vector<Document> docs;
+    for (int i = 0; i < 10; ++i) docs.push_back({i, 100 + static_cast<int64_t>(rng() % 3000), 0});
+    PackerOptions o;
+    o.microbatches = 3;
+    o.context = 12000;
+    o.thresholds = {2500};
+    std::vector<MicroBatch> exact = Must(ExactPack(docs, o, Flops()));
+    double exact_max = Measure(exact, Flops(), 0).imbalance_layer;
+    double exact_total = 0;
+    for (const MicroBatch& mb : exact) {
+      for (const Document& d : mb) exact_total += Flops().Total(static_cast<double>(d.tokens));
+    }
+    exact_max *= exact_total / 3.0;  // back from max/mean to max
+    for (const PackerInfo& info : Packers()) {
+      if (info.name == "original") continue;  // splits documents: a different problem
+      std::unique_ptr<Packer> p = Must(MakePacker(info.name, o, Flops()));
+      std::vector<MicroBatch> packed = p->Pack(docs, 0);
+      if (p->Pending() != 0) continue;
+      double heuristic_max = 0;
+      for (const MicroBatch& mb : packed) {
+        double work = 0;
+        for (const Document& d : mb) work += Flops().Total(static_cast<double>(d.tokens));
+        heuristic_max = std::max(heuristic_max, work);
+      }
+      EXPECT_LE(exact_max, heuristic_max * (1 + 1e-12)) << info.name << " trial " << trial;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 100);
+  std::vector<Document> too_many(kExactMaxDocuments + 1, Document{0, 10, 0});
+  EXPECT_FALSE(ExactPack(too_many, PackerOptions{}, Flops()).ok());
+}
+
+TEST(Packers, TunerReportsEverySetting) {
+  PackerOptions o;
+  o.microbatches = 4;
+  o.context = 32768;
+  std::vector<TuningPoint> points = TuneThresholds(Corpus(2), o, Flops(), {8192, 16384, 24576}, 20);
+  ASSERT_EQ(points.size(), 6u);  // three single bands, three pairs
+  o.thresholds = {8192, 16384};
+  std::unique_ptr<Packer> p = Must(MakePacker("wlb", o, Flops()));
+  double direct = RunPacker(*p, Corpus(2), o, Flops(), 20, false).summary.imbalance_layer;
+  bool found = false;
+  for (const TuningPoint& t : points) {
+    if (t.thresholds == std::vector<int64_t>{8192, 16384}) {
+      EXPECT_DOUBLE_EQ(t.imbalance_layer, direct);
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace scaleplan::balance

@@ -117,4 +117,23 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
 IterationStats Measure(const std::vector<MicroBatch>& batch, const WorkloadModel& workload,
                        int64_t iteration);
 
+// The optimal packing of a small instance (at most kExactMaxDocuments documents): every document
+// placed, no micro-batch over s_max (or context) tokens, the largest micro-batch workload as small
+// as possible. Depth-first branch and bound, longest documents first, equal micro-batches tried
+// once. To measure the heuristics' gap.
+inline constexpr size_t kExactMaxDocuments = 16;
+Result<std::vector<MicroBatch>> ExactPack(const std::vector<Document>& documents, const PackerOptions& options,
+                                          const WorkloadModel& workload);
+
+// Offline tuning of the WLB packer's outlier thresholds: every pair (L1 < L2) from `candidates`
+// (and each single threshold) run on the sample; imbalance against delay for each.
+struct TuningPoint {
+  std::vector<int64_t> thresholds;
+  double imbalance_layer = 0;
+  double mean_delay_iterations = 0;
+};
+std::vector<TuningPoint> TuneThresholds(const std::vector<int64_t>& lengths, const PackerOptions& options,
+                                        const WorkloadModel& workload, const std::vector<int64_t>& candidates,
+                                        int64_t iterations);
+
 }  // namespace scaleplan::balance

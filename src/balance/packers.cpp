@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <limits>
 #include <numeric>
 
 #include "balance/balance.h"
@@ -385,6 +387,71 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
   }
   sum.mean_delay_iterations = tokens > 0 ? delay_tokens / tokens : 0;
   return run;
+}
+
+Result<std::vector<MicroBatch>> ExactPack(const std::vector<Document>& documents, const PackerOptions& o,
+                                          const WorkloadModel& w) {
+  if (documents.size() > kExactMaxDocuments) {
+    return Status::Invalid(fmt::format("exact packing of {} documents (allowed: at most {})", documents.size(),
+                                       kExactMaxDocuments));
+  }
+  const int64_t cap = o.s_max > 0 ? o.s_max : o.context;
+  std::vector<Document> docs = documents;
+  std::sort(docs.begin(), docs.end(), Longer);
+  size_t n = static_cast<size_t>(o.microbatches);
+  std::vector<int64_t> tokens(n, 0), best_assign, assign(docs.size(), -1);
+  std::vector<double> work(n, 0);
+  double best = std::numeric_limits<double>::infinity();
+  std::function<void(size_t, double)> dfs = [&](size_t i, double current_max) {
+    if (current_max >= best) return;
+    if (i == docs.size()) {
+      best = current_max;
+      best_assign = assign;
+      return;
+    }
+    double dw = w.Total(static_cast<double>(docs[i].tokens));
+    std::vector<std::pair<int64_t, double>> tried;  // equal bins give equal subtrees
+    for (size_t b = 0; b < n; ++b) {
+      if (tokens[b] + docs[i].tokens > cap) continue;
+      std::pair<int64_t, double> state{tokens[b], work[b]};
+      if (std::find(tried.begin(), tried.end(), state) != tried.end()) continue;
+      tried.push_back(state);
+      tokens[b] += docs[i].tokens;
+      work[b] += dw;
+      assign[i] = static_cast<int64_t>(b);
+      dfs(i + 1, std::max(current_max, work[b]));
+      tokens[b] -= docs[i].tokens;
+      work[b] -= dw;
+    }
+  };
+  dfs(0, 0.0);
+  if (best_assign.empty() && !docs.empty()) {
+    return Status::Invalid(fmt::format("the {} documents do not fit {} micro-batches of {} tokens", docs.size(), n, cap));
+  }
+  std::vector<MicroBatch> out(n);
+  for (size_t i = 0; i < docs.size(); ++i) out[static_cast<size_t>(best_assign[i])].push_back(docs[i]);
+  return out;
+}
+
+std::vector<TuningPoint> TuneThresholds(const std::vector<int64_t>& lengths, const PackerOptions& options,
+                                        const WorkloadModel& workload, const std::vector<int64_t>& candidates,
+                                        int64_t iterations) {
+  std::vector<std::vector<int64_t>> settings;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    settings.push_back({candidates[i]});
+    for (size_t j = i + 1; j < candidates.size(); ++j) {
+      settings.push_back({std::min(candidates[i], candidates[j]), std::max(candidates[i], candidates[j])});
+    }
+  }
+  std::vector<TuningPoint> out;
+  for (const std::vector<int64_t>& t : settings) {
+    PackerOptions o = options;
+    o.thresholds = t;
+    Wlb packer(o, workload);
+    PackRun run = RunPacker(packer, lengths, o, workload, iterations, false);
+    out.push_back({t, run.summary.imbalance_layer, run.summary.mean_delay_iterations});
+  }
+  return out;
 }
 
 }  // namespace scaleplan::balance

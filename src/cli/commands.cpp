@@ -178,6 +178,46 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
   return Emit(out, err, "", text);
 }
 
+int RunTune(const std::string& lengths_file, const std::string& synthetic, int64_t count, uint64_t seed,
+            const std::string& model_ref, const std::string& candidates_text, balance::PackerOptions options,
+            int64_t iterations, bool json, std::ostream& out, std::ostream& err) {
+  if (lengths_file.empty() == synthetic.empty()) {
+    return Fail(err, Status::Invalid("pack needs exactly one of --lengths FILE and --synthetic NAME (allowed: one)"));
+  }
+  std::vector<int64_t> candidates;
+  for (const std::string& t : SplitAndTrim(candidates_text, ',')) {
+    Result<int64_t> v = ParseInteger(t);
+    if (!v.ok() || *v < 1) return Fail(err, Status::Invalid("--tune: " + t + " is not a length (allowed: integers >= 1)"));
+    candidates.push_back(*v);
+  }
+  Result<spec::ModelSpec> m = spec::LoadModel(model_ref);
+  if (!m.ok()) return Fail(err, m.status());
+  Result<std::vector<int64_t>> lengths = lengths_file.empty()
+                                             ? balance::Synthetic(synthetic, count, options.context, seed)
+                                             : balance::ReadLengths(lengths_file);
+  if (!lengths.ok()) return Fail(err, lengths.status());
+  std::vector<balance::TuningPoint> points =
+      balance::TuneThresholds(*lengths, options, FlopWorkload(*m), candidates, iterations);
+  if (json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& p : points) {
+      j.push_back({{"thresholds", p.thresholds}, {"imbalance_layer", p.imbalance_layer},
+                   {"mean_delay_iterations", p.mean_delay_iterations}});
+    }
+    return Emit(out, err, "", nlohmann::json{{"tuning", j}}.dump(2) + "\n");
+  }
+  std::string text = fmt::format("wlb thresholds on {} documents, {} micro-batches of {} tokens, s_max {}\n",
+                                 lengths->size(), options.microbatches, options.context,
+                                 options.s_max > 0 ? options.s_max : options.context);
+  text += fmt::format("  {:<20} {:>16} {:>22}\n", "thresholds", "layer imbalance", "mean delay (iterations)");
+  for (const auto& p : points) {
+    std::vector<std::string> t;
+    for (int64_t v : p.thresholds) t.push_back(std::to_string(v));
+    text += fmt::format("  {:<20} {:>16.3f} {:>22.2f}\n", Join(t, ","), p.imbalance_layer, p.mean_delay_iterations);
+  }
+  return Emit(out, err, "", text);
+}
+
 // Packs the documents with `packer` and with the original concat-and-split packing, runs each
 // packed step through the event engine, and compares their throughput.
 Result<std::string> RunPackedEvent(const plan::Plan& built, bool json,
@@ -545,7 +585,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                                             pack_emit, pack_thresholds;
   balance::PackerOptions pack_options;
   int64_t pack_iterations = 20, pack_count = 50000, pack_cp = 1;
-  std::string pack_sharder = "per-document";
+  std::string pack_sharder = "per-document", pack_tune;
   uint64_t pack_seed = 1;
   bool pack_json = false;
   pack_cmd->add_option("--lengths", pack_lengths,
@@ -573,6 +613,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                        "Context-parallel ranks to shard each micro-batch over (default 1)");
   pack_cmd->add_option("--sharder", pack_sharder,
                        "CP sharder: head-tail, per-document or adaptive (default per-document)");
+  pack_cmd->add_option("--tune", pack_tune,
+                       "wlb: sweep outlier thresholds from these lengths (e.g. 16384,32768,65536): imbalance vs delay");
   pack_cmd->add_flag("--json", pack_json, "Print the machine-readable report");
 
   CLI::App* schedules_cmd = app.add_subcommand(
@@ -619,6 +661,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                 presets_json ? report::PresetsJson().dump(2) + "\n" : report::PresetsText());
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
+  if (pack_cmd->parsed() && !pack_tune.empty()) {
+    return RunTune(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_model, pack_tune, pack_options,
+                   pack_iterations, pack_json, out, err);
+  }
   if (pack_cmd->parsed()) {
     return RunPack(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_packer, pack_model,
                    pack_thresholds, pack_options, pack_iterations, pack_emit, pack_json, pack_cp,
