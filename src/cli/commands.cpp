@@ -114,8 +114,31 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
       nlohmann::json mbs = nlohmann::json::array();
       for (const balance::MicroBatch& mb : run.packed[i]) {
         nlohmann::json docs = nlohmann::json::array();
-        for (const balance::Document& d : mb) docs.push_back(d.tokens);
-        mbs.push_back(docs);
+        std::vector<int64_t> lengths_of_mb;
+        for (const balance::Document& d : mb) {
+          docs.push_back(d.tokens);
+          lengths_of_mb.push_back(d.tokens);
+        }
+        if (cp <= 1 || lengths_of_mb.empty()) {
+          mbs.push_back(docs);
+          continue;
+        }
+        // What a varlen attention kernel on each CP rank takes.
+        Result<balance::Sharding> shards = balance::Shard(sharder, lengths_of_mb, cp);
+        if (!shards.ok()) return Fail(err, shards.status());
+        nlohmann::json ranks = nlohmann::json::array();
+        for (const balance::RankShard& r : shards->ranks) {
+          nlohmann::json query_starts = nlohmann::json::array(), key_starts = nlohmann::json::array();
+          for (const balance::Piece& piece : r.pieces) {
+            query_starts.push_back(piece.key_start + piece.query_start);
+            key_starts.push_back(piece.key_start);
+          }
+          ranks.push_back({{"cu_seqlens_q", r.cu_seqlens_q},
+                           {"cu_seqlens_k", r.cu_seqlens_k},
+                           {"query_starts", query_starts},
+                           {"key_starts", key_starts}});
+        }
+        mbs.push_back({{"documents", docs}, {"sharder", shards->sharder}, {"ranks", ranks}});
       }
       lines += nlohmann::json{{"iteration", i}, {"microbatches", mbs}}.dump() + "\n";
     }
