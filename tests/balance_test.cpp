@@ -308,3 +308,39 @@ TEST(Packers, TunerReportsEverySetting) {
 
 }  // namespace
 }  // namespace scaleplan::balance
+
+#include <filesystem>
+#include <fstream>
+
+namespace scaleplan::balance {
+namespace {
+
+// A Megatron .idx written byte by byte: 4 sequences of 5, 7, 11, 13 tokens in 3 documents
+// ({5}, {7, 11}, {13}): document lengths 5, 18, 13.
+TEST(Lengths, ReadsAMegatronIndex) {
+  std::string path = (std::filesystem::temp_directory_path() / "scaleplan-test.idx").string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write("MMIDIDX\0\0", 9);
+    auto u64 = [&](uint64_t v) { out.write(reinterpret_cast<const char*>(&v), 8); };
+    u64(1);
+    uint8_t dtype = 4;
+    out.write(reinterpret_cast<const char*>(&dtype), 1);
+    u64(4);  // sequences
+    u64(4);  // document index entries: 0, 1, 3, 4
+    for (int32_t s : {5, 7, 11, 13}) out.write(reinterpret_cast<const char*>(&s), 4);
+    for (int64_t p : {0, 10, 24, 46}) out.write(reinterpret_cast<const char*>(&p), 8);
+    for (int64_t d : {0, 1, 3, 4}) out.write(reinterpret_cast<const char*>(&d), 8);
+  }
+  EXPECT_EQ(Must(ReadLengths(path)), (std::vector<int64_t>{5, 18, 13}));
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write("MMIDIDX\0\0", 9);
+    out.write("\x01", 1);  // truncated
+  }
+  EXPECT_NE(ReadLengths(path).status().message().find("not a valid Megatron .idx file"), std::string::npos);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace scaleplan::balance

@@ -50,7 +50,8 @@ struct WorkloadModel {
   double Total(double d) const { return Linear(d) + Attention(d); }
 };
 
-// Document lengths: a JSON list of integers, or one integer per line.
+// Document lengths: a JSON list of integers, one integer per line, or a Megatron-LM tokenized
+// dataset index (.idx, recognized by its magic bytes).
 Result<std::vector<int64_t>> ReadLengths(const std::string& path);
 Result<std::vector<int64_t>> ParseLengths(std::string_view text, const std::string& origin);
 

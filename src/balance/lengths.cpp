@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -51,12 +52,56 @@ Result<std::vector<int64_t>> ParseLengths(std::string_view text, const std::stri
   return out;
 }
 
+namespace {
+
+// Megatron-LM's tokenized-dataset index (.idx, megatron/core/datasets/indexed_dataset.py): the
+// 9-byte magic "MMIDIDX\0\0", a little-endian u64 version (1), a u8 dtype code, u64 sequence count
+// S, u64 document-index count D, then int32 sequence lengths[S], int64 sequence pointers[S] and
+// int64 document indices[D] (0, ..., S): document i is sequences [indices[i], indices[i+1]).
+Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes, const std::string& origin) {
+  auto fail = [&](const std::string& what) {
+    return Status::Parse(origin + ": not a valid Megatron .idx file: " + what);
+  };
+  size_t at = 9;
+  auto read = [&](size_t n, auto* out) -> bool {
+    if (at + n > bytes.size()) return false;
+    std::memcpy(out, bytes.data() + at, n);
+    at += n;
+    return true;
+  };
+  uint64_t version = 0, sequences = 0, documents = 0;
+  uint8_t dtype = 0;
+  if (!read(8, &version) || !read(1, &dtype) || !read(8, &sequences) || !read(8, &documents)) return fail("truncated header");
+  if (version != 1) return fail("version " + std::to_string(version) + " (allowed: 1)");
+  if (documents < 1 || at + sequences * 12 + documents * 8 > bytes.size()) return fail("truncated arrays");
+  std::vector<int32_t> sizes(sequences);
+  read(sequences * 4, sizes.data());
+  at += sequences * 8;  // sequence pointers
+  std::vector<int64_t> doc_index(documents);
+  read(documents * 8, doc_index.data());
+  std::vector<int64_t> out;
+  for (size_t i = 0; i + 1 < doc_index.size(); ++i) {
+    int64_t lo = doc_index[i], hi = doc_index[i + 1];
+    if (lo < 0 || hi < lo || hi > static_cast<int64_t>(sequences)) return fail("document index out of order");
+    int64_t tokens = 0;
+    for (int64_t s = lo; s < hi; ++s) tokens += sizes[static_cast<size_t>(s)];
+    if (tokens > 0) out.push_back(tokens);
+  }
+  if (out.empty()) return fail("no documents");
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<int64_t>> ReadLengths(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path + ": no such file");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return ParseLengths(buffer.str(), path);
+  std::string bytes = buffer.str();
+  static const std::string kMagic("MMIDIDX\0\0", 9);
+  if (bytes.compare(0, kMagic.size(), kMagic) == 0) return ParseMegatronIndex(bytes, path);
+  return ParseLengths(bytes, path);
 }
 
 Result<std::vector<int64_t>> Synthetic(std::string_view name, int64_t count, int64_t context,
