@@ -338,7 +338,8 @@ TEST(Lengths, ReadsAMegatronIndex) {
     out.write("MMIDIDX\0\0", 9);
     out.write("\x01", 1);  // truncated
   }
-  EXPECT_NE(ReadLengths(path).status().message().find("not a valid Megatron .idx file"), std::string::npos);
+  EXPECT_NE(ReadLengths(path).status().message().find("not a valid Megatron .idx file"),
+            std::string::npos);
   std::filesystem::remove(path);
 }
 

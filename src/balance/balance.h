@@ -1,10 +1,9 @@
 // Workload balancing for packed variable-length documents (WLB-LLM, Wang et al., OSDI'25,
 // arXiv 2503.17924).
 //
-// A document of d tokens costs W(d) = a*d + b*(d^2 + d)/2: the linear layers, norms and
-// communication scale with its tokens, causal attention with its query-key pairs (the same
-// model::CausalPairs the performance model uses). a and b come from the plan's per-chunk costs
-// (WorkloadFromStep), so the packer balances what the step-time model charges.
+// A document of d tokens costs W(d) = a*d + b*(d^2 + d)/2: the linear layers scale with its
+// tokens, causal attention with its query-key pairs (the same count as model::CausalPairs). The CLI
+// takes a and b from the model's FLOPs (6N per token, 12 L q per pair, forward and backward).
 //
 // Packers (a named registry, Packers()):
 //   original  concatenate and cut into micro-batches of exactly `context` tokens; a document that
@@ -14,12 +13,12 @@
 //   ffd       first-fit decreasing on tokens (capacity `context`)
 //   bfd       best-fit decreasing on tokens (capacity `context`)
 //   wlb       WLB-LLM's variable-length packer: documents of at least thresholds[0] tokens are
-//             outliers, queued first-in first-out per length band (thresholds L1 < L2 < ...); a
-//             band's queue is released when it holds N documents (N = micro-batches), one to each
-//             micro-batch; the rest, longest first with the previous iteration's leftovers ahead,
-//             go each to the micro-batch with the least workload if its tokens stay under s_max,
-//             else to the one with the fewest tokens if that fits, else wait for the next
-//             iteration.
+//             outliers, queued first-in first-out per length band (thresholds L1 < L2 < ...); while
+//             a band's queue holds N documents (N = micro-batches) it releases N, each to the
+//             least-loaded micro-batch with room (on drain, partial waves go out too); the rest,
+//             longest first with the previous iteration's leftovers ahead, go each to the
+//             micro-batch with the least workload if its tokens stay under s_max, else to the one
+//             with the fewest tokens if that fits, else wait for the next iteration.
 // Every packer is deterministic; its state (queues, leftovers) can be saved and restored, so a
 // restarted loader loses and repeats no document.
 #pragma once
@@ -105,13 +104,16 @@ struct IterationStats {
 struct PackRun {
   std::vector<IterationStats> iterations;
   std::vector<std::vector<MicroBatch>> packed;  // per iteration (kept when asked)
-  int64_t documents_in = 0;   // documents (pieces of at most a micro-batch) taken from the stream
-  int64_t documents_out = 0;  // documents whose last piece was emitted
-  IterationStats summary;     // means over iterations; max for the max fields
+  // Documents are counted as the pieces of at most min(context, s_max) tokens that loaders cut.
+  int64_t documents_in = 0;    // pieces read from the stream
+  int64_t documents_out = 0;   // pieces emitted
+  int64_t pending_at_end = 0;  // pieces still waiting when the run ended (0 unless stuck)
+  IterationStats summary;      // means over iterations; max for the max fields
 };
 
-// Streams `lengths` through `packer`: each iteration adds documents worth microbatches * context
-// tokens, then iterations without new documents drain what waits (up to `iterations` + 16 drains).
+// Streams `lengths` through `packer`: each iteration reads documents worth N * min(context, s_max)
+// tokens; then iterations without new documents drain what waits, until nothing does (or nothing
+// moves for four iterations: pending_at_end then says how many pieces were left).
 PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const PackerOptions& options,
                   const WorkloadModel& workload, int64_t iterations, bool keep_packed);
 
@@ -123,7 +125,8 @@ IterationStats Measure(const std::vector<MicroBatch>& batch, const WorkloadModel
 // as possible. Depth-first branch and bound, longest documents first, equal micro-batches tried
 // once. To measure the heuristics' gap.
 inline constexpr size_t kExactMaxDocuments = 16;
-Result<std::vector<MicroBatch>> ExactPack(const std::vector<Document>& documents, const PackerOptions& options,
+Result<std::vector<MicroBatch>> ExactPack(const std::vector<Document>& documents,
+                                          const PackerOptions& options,
                                           const WorkloadModel& workload);
 
 // Offline tuning of the WLB packer's outlier thresholds: every pair (L1 < L2) from `candidates`
@@ -133,8 +136,8 @@ struct TuningPoint {
   double imbalance_layer = 0;
   double mean_delay_iterations = 0;
 };
-std::vector<TuningPoint> TuneThresholds(const std::vector<int64_t>& lengths, const PackerOptions& options,
-                                        const WorkloadModel& workload, const std::vector<int64_t>& candidates,
-                                        int64_t iterations);
+std::vector<TuningPoint> TuneThresholds(const std::vector<int64_t>& lengths,
+                                        const PackerOptions& options, const WorkloadModel& workload,
+                                        const std::vector<int64_t>& candidates, int64_t iterations);
 
 }  // namespace scaleplan::balance

@@ -58,7 +58,8 @@ namespace {
 // 9-byte magic "MMIDIDX\0\0", a little-endian u64 version (1), a u8 dtype code, u64 sequence count
 // S, u64 document-index count D, then int32 sequence lengths[S], int64 sequence pointers[S] and
 // int64 document indices[D] (0, ..., S): document i is sequences [indices[i], indices[i+1]).
-Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes, const std::string& origin) {
+Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes,
+                                                const std::string& origin) {
   auto fail = [&](const std::string& what) {
     return Status::Parse(origin + ": not a valid Megatron .idx file: " + what);
   };
@@ -71,9 +72,13 @@ Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes, const 
   };
   uint64_t version = 0, sequences = 0, documents = 0;
   uint8_t dtype = 0;
-  if (!read(8, &version) || !read(1, &dtype) || !read(8, &sequences) || !read(8, &documents)) return fail("truncated header");
+  if (!read(8, &version) || !read(1, &dtype) || !read(8, &sequences) || !read(8, &documents))
+    return fail("truncated header");
   if (version != 1) return fail("version " + std::to_string(version) + " (allowed: 1)");
-  if (documents < 1 || at + sequences * 12 + documents * 8 > bytes.size()) return fail("truncated arrays");
+  size_t left = bytes.size() - at;
+  if (documents < 1 || sequences > left / 12 || documents > (left - sequences * 12) / 8) {
+    return fail("truncated arrays");
+  }
   std::vector<int32_t> sizes(sequences);
   read(sequences * 4, sizes.data());
   at += sequences * 8;  // sequence pointers
@@ -82,9 +87,13 @@ Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes, const 
   std::vector<int64_t> out;
   for (size_t i = 0; i + 1 < doc_index.size(); ++i) {
     int64_t lo = doc_index[i], hi = doc_index[i + 1];
-    if (lo < 0 || hi < lo || hi > static_cast<int64_t>(sequences)) return fail("document index out of order");
+    if (lo < 0 || hi < lo || hi > static_cast<int64_t>(sequences))
+      return fail("document index out of order");
     int64_t tokens = 0;
-    for (int64_t s = lo; s < hi; ++s) tokens += sizes[static_cast<size_t>(s)];
+    for (int64_t s = lo; s < hi; ++s) {
+      if (sizes[static_cast<size_t>(s)] < 0) return fail("negative sequence length");
+      tokens += sizes[static_cast<size_t>(s)];
+    }
     if (tokens > 0) out.push_back(tokens);
   }
   if (out.empty()) return fail("no documents");

@@ -266,10 +266,17 @@ std::vector<PackerInfo> Packers() {
 
 Result<std::unique_ptr<Packer>> MakePacker(std::string_view name, const PackerOptions& o,
                                            const WorkloadModel& w) {
-  if (o.microbatches < 1 || o.context < 1 || o.s_max < 0) {
+  constexpr int64_t kMaxTokens = int64_t{1} << 40;  // keeps N * context far from overflow
+  if (o.microbatches < 1 || o.microbatches > (int64_t{1} << 20)) {
     return Status::Invalid(
-        fmt::format("packer needs micro-batches >= 1 and context >= 1 (got {}, {}; s_max {})",
-                    o.microbatches, o.context, o.s_max));
+        fmt::format("--microbatches = {} (allowed: 1 to 1048576)", o.microbatches));
+  }
+  if (o.context < 1 || o.context > kMaxTokens) {
+    return Status::Invalid(fmt::format("--context = {} (allowed: 1 to 2^40 tokens)", o.context));
+  }
+  if (o.s_max < 0 || o.s_max > kMaxTokens) {
+    return Status::Invalid(
+        fmt::format("--smax = {} (allowed: 0 for the context, or up to 2^40 tokens)", o.s_max));
   }
   for (int64_t t : o.thresholds) {
     if (t < 1) return Status::Invalid(fmt::format("--thresholds: {} (allowed: lengths >= 1)", t));
@@ -322,22 +329,33 @@ IterationStats Measure(const std::vector<MicroBatch>& batch, const WorkloadModel
 PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const PackerOptions& o,
                   const WorkloadModel& w, int64_t iterations, bool keep_packed) {
   PackRun run;
-  // Loaders cut documents longer than a micro-batch into pieces of at most its length.
-  int64_t cap = std::max<int64_t>(1, o.s_max > 0 ? std::min(o.context, o.s_max) : o.context);
+  // Loaders cut documents longer than a micro-batch into pieces of at most its length; only the
+  // documents the iterations will read are cut (lazily, so a huge corpus costs nothing).
+  const int64_t cap = std::max<int64_t>(1, o.s_max > 0 ? std::min(o.context, o.s_max) : o.context);
+  // Each iteration reads what its micro-batches can hold: N * min(context, s_max) tokens.
+  const int64_t per_iteration = o.microbatches * cap;
   std::vector<Document> stream;
-  for (int64_t len : lengths) {
-    for (int64_t left = len; left > 0; left -= cap) {
-      stream.push_back({static_cast<int64_t>(stream.size()), std::min(left, cap), 0});
+  size_t source = 0;
+  int64_t source_left = 0;
+  auto more = [&]() -> bool {
+    while (source_left == 0) {
+      if (source >= lengths.size()) return false;
+      source_left = lengths[source++];
     }
-  }
-  std::vector<int64_t> emitted(stream.size(), 0);
+    int64_t piece = std::min(source_left, cap);
+    source_left -= piece;
+    stream.push_back({static_cast<int64_t>(stream.size()), piece, 0});
+    return true;
+  };
+  std::vector<int64_t> emitted;
   size_t next = 0;
-  const int64_t per_iteration = o.microbatches * o.context;
-  for (int64_t it = 0; it < iterations + 16; ++it) {
+  // Read for `iterations`, then drain until nothing waits (or nothing moves for 4 iterations).
+  int64_t idle = 0;
+  for (int64_t it = 0; it < iterations || (packer.Pending() > 0 && idle < 4); ++it) {
     std::vector<Document> incoming;
     if (it < iterations) {
       int64_t tokens = 0;
-      while (next < stream.size() && (tokens < per_iteration || incoming.empty())) {
+      while ((next < stream.size() || more()) && (tokens < per_iteration || incoming.empty())) {
         Document d = stream[next++];
         if (tokens + d.tokens > per_iteration && !incoming.empty()) {
           --next;
@@ -347,10 +365,9 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
         tokens += d.tokens;
         incoming.push_back(d);
       }
-    } else if (packer.Pending() == 0) {
-      break;
     }
     if (incoming.empty() && packer.Pending() == 0) break;
+    emitted.resize(stream.size(), 0);
     auto start = std::chrono::steady_clock::now();
     std::vector<MicroBatch> batch = packer.Pack(std::move(incoming), it);
     double elapsed =
@@ -358,6 +375,7 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
     IterationStats s = Measure(batch, w, it);
     s.pack_time_s = elapsed;
     run.iterations.push_back(s);
+    idle = s.documents == 0 ? idle + 1 : 0;
     for (const MicroBatch& mb : batch) {
       for (const Document& d : mb) {
         emitted[static_cast<size_t>(d.id)] += d.tokens;
@@ -368,6 +386,7 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
     if (keep_packed) run.packed.push_back(std::move(batch));
   }
   run.documents_in = static_cast<int64_t>(next);  // pulled from the stream
+  run.pending_at_end = static_cast<int64_t>(packer.Pending());
   // Summary: means over iterations, maxima for the max fields.
   IterationStats& sum = run.summary;
   double n = static_cast<double>(std::max<size_t>(1, run.iterations.size()));
@@ -389,11 +408,11 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
   return run;
 }
 
-Result<std::vector<MicroBatch>> ExactPack(const std::vector<Document>& documents, const PackerOptions& o,
-                                          const WorkloadModel& w) {
+Result<std::vector<MicroBatch>> ExactPack(const std::vector<Document>& documents,
+                                          const PackerOptions& o, const WorkloadModel& w) {
   if (documents.size() > kExactMaxDocuments) {
-    return Status::Invalid(fmt::format("exact packing of {} documents (allowed: at most {})", documents.size(),
-                                       kExactMaxDocuments));
+    return Status::Invalid(fmt::format("exact packing of {} documents (allowed: at most {})",
+                                       documents.size(), kExactMaxDocuments));
   }
   const int64_t cap = o.s_max > 0 ? o.s_max : o.context;
   std::vector<Document> docs = documents;
@@ -426,21 +445,25 @@ Result<std::vector<MicroBatch>> ExactPack(const std::vector<Document>& documents
   };
   dfs(0, 0.0);
   if (best_assign.empty() && !docs.empty()) {
-    return Status::Invalid(fmt::format("the {} documents do not fit {} micro-batches of {} tokens", docs.size(), n, cap));
+    return Status::Invalid(fmt::format("the {} documents do not fit {} micro-batches of {} tokens",
+                                       docs.size(), n, cap));
   }
   std::vector<MicroBatch> out(n);
-  for (size_t i = 0; i < docs.size(); ++i) out[static_cast<size_t>(best_assign[i])].push_back(docs[i]);
+  for (size_t i = 0; i < docs.size(); ++i)
+    out[static_cast<size_t>(best_assign[i])].push_back(docs[i]);
   return out;
 }
 
-std::vector<TuningPoint> TuneThresholds(const std::vector<int64_t>& lengths, const PackerOptions& options,
-                                        const WorkloadModel& workload, const std::vector<int64_t>& candidates,
+std::vector<TuningPoint> TuneThresholds(const std::vector<int64_t>& lengths,
+                                        const PackerOptions& options, const WorkloadModel& workload,
+                                        const std::vector<int64_t>& candidates,
                                         int64_t iterations) {
   std::vector<std::vector<int64_t>> settings;
   for (size_t i = 0; i < candidates.size(); ++i) {
     settings.push_back({candidates[i]});
     for (size_t j = i + 1; j < candidates.size(); ++j) {
-      settings.push_back({std::min(candidates[i], candidates[j]), std::max(candidates[i], candidates[j])});
+      settings.push_back(
+          {std::min(candidates[i], candidates[j]), std::max(candidates[i], candidates[j])});
     }
   }
   std::vector<TuningPoint> out;

@@ -109,7 +109,8 @@ std::vector<std::string> Sharders() { return {"head-tail", "per-document", "adap
 
 Result<Sharding> Shard(std::string_view sharder, const std::vector<int64_t>& documents,
                        int64_t cp) {
-  if (cp < 1) return Status::Invalid(fmt::format("--cp = {} (allowed: integer >= 1)", cp));
+  if (cp < 1 || cp > 65536)
+    return Status::Invalid(fmt::format("--cp = {} (allowed: 1 to 65536)", cp));
   for (int64_t d : documents) {
     if (d < 1) return Status::Invalid(fmt::format("a document of {} tokens (allowed: >= 1)", d));
   }

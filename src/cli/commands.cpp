@@ -128,7 +128,8 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
         if (!shards.ok()) return Fail(err, shards.status());
         nlohmann::json ranks = nlohmann::json::array();
         for (const balance::RankShard& r : shards->ranks) {
-          nlohmann::json query_starts = nlohmann::json::array(), key_starts = nlohmann::json::array();
+          nlohmann::json query_starts = nlohmann::json::array(),
+                         key_starts = nlohmann::json::array();
           for (const balance::Piece& piece : r.pieces) {
             query_starts.push_back(piece.key_start + piece.query_start);
             key_starts.push_back(piece.key_start);
@@ -151,7 +152,7 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
                           {"imbalance_layer", s.imbalance_layer},
                           {"max_tokens_per_microbatch", s.max_tokens},
                           {"mean_tokens_per_microbatch", s.mean_tokens},
-                          {"padding_tokens", s.padding_tokens},
+                          {"padding_tokens", s.padding_tokens},  // summary: the total
                           {"documents", s.documents},
                           {"mean_delay_iterations", s.mean_delay_iterations},
                           {"max_delay_iterations", s.max_delay_iterations},
@@ -165,9 +166,13 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
     j["iterations"] = its;
     nlohmann::json summary = stats_json(run.summary);
     summary.erase("iteration");
+    summary.erase("pack_time_s");  // the summary's is pack_time_s_per_batch
+    summary["padding_tokens_total"] = summary["padding_tokens"];
+    summary.erase("padding_tokens");
     summary["pack_time_s_per_batch"] = run.summary.pack_time_s;
     summary["documents_in"] = run.documents_in;
     summary["documents_out"] = run.documents_out;
+    summary["pending_at_end"] = run.pending_at_end;
     summary["cp"] = cp;
     summary["sharder"] = sharder;
     summary["cp_imbalance_attention"] = cp_imbalance;
@@ -201,42 +206,59 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
   return Emit(out, err, "", text);
 }
 
-int RunTune(const std::string& lengths_file, const std::string& synthetic, int64_t count, uint64_t seed,
-            const std::string& model_ref, const std::string& candidates_text, balance::PackerOptions options,
-            int64_t iterations, bool json, std::ostream& out, std::ostream& err) {
+int RunTune(const std::string& lengths_file, const std::string& synthetic, int64_t count,
+            uint64_t seed, const std::string& model_ref, const std::string& candidates_text,
+            balance::PackerOptions options, int64_t iterations, bool json, std::ostream& out,
+            std::ostream& err) {
+  if (iterations < 1) {
+    return Fail(
+        err, Status::Invalid("--iterations = " + std::to_string(iterations) + " (allowed: >= 1)"));
+  }
+  {
+    Result<std::unique_ptr<balance::Packer>> check =
+        balance::MakePacker("wlb", options, balance::WorkloadModel{});
+    if (!check.ok()) return Fail(err, check.status());
+  }
   if (lengths_file.empty() == synthetic.empty()) {
-    return Fail(err, Status::Invalid("pack needs exactly one of --lengths FILE and --synthetic NAME (allowed: one)"));
+    return Fail(
+        err, Status::Invalid(
+                 "pack needs exactly one of --lengths FILE and --synthetic NAME (allowed: one)"));
   }
   std::vector<int64_t> candidates;
   for (const std::string& t : SplitAndTrim(candidates_text, ',')) {
     Result<int64_t> v = ParseInteger(t);
-    if (!v.ok() || *v < 1) return Fail(err, Status::Invalid("--tune: " + t + " is not a length (allowed: integers >= 1)"));
+    if (!v.ok() || *v < 1)
+      return Fail(err,
+                  Status::Invalid("--tune: " + t + " is not a length (allowed: integers >= 1)"));
     candidates.push_back(*v);
   }
   Result<spec::ModelSpec> m = spec::LoadModel(model_ref);
   if (!m.ok()) return Fail(err, m.status());
-  Result<std::vector<int64_t>> lengths = lengths_file.empty()
-                                             ? balance::Synthetic(synthetic, count, options.context, seed)
-                                             : balance::ReadLengths(lengths_file);
+  Result<std::vector<int64_t>> lengths =
+      lengths_file.empty() ? balance::Synthetic(synthetic, count, options.context, seed)
+                           : balance::ReadLengths(lengths_file);
   if (!lengths.ok()) return Fail(err, lengths.status());
   std::vector<balance::TuningPoint> points =
       balance::TuneThresholds(*lengths, options, FlopWorkload(*m), candidates, iterations);
   if (json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& p : points) {
-      j.push_back({{"thresholds", p.thresholds}, {"imbalance_layer", p.imbalance_layer},
+      j.push_back({{"thresholds", p.thresholds},
+                   {"imbalance_layer", p.imbalance_layer},
                    {"mean_delay_iterations", p.mean_delay_iterations}});
     }
     return Emit(out, err, "", nlohmann::json{{"tuning", j}}.dump(2) + "\n");
   }
-  std::string text = fmt::format("wlb thresholds on {} documents, {} micro-batches of {} tokens, s_max {}\n",
-                                 lengths->size(), options.microbatches, options.context,
-                                 options.s_max > 0 ? options.s_max : options.context);
-  text += fmt::format("  {:<20} {:>16} {:>22}\n", "thresholds", "layer imbalance", "mean delay (iterations)");
+  std::string text = fmt::format(
+      "wlb thresholds on {} documents, {} micro-batches of {} tokens, s_max {}\n", lengths->size(),
+      options.microbatches, options.context, options.s_max > 0 ? options.s_max : options.context);
+  text += fmt::format("  {:<20} {:>16} {:>22}\n", "thresholds", "layer imbalance",
+                      "mean delay (iterations)");
   for (const auto& p : points) {
     std::vector<std::string> t;
     for (int64_t v : p.thresholds) t.push_back(std::to_string(v));
-    text += fmt::format("  {:<20} {:>16.3f} {:>22.2f}\n", Join(t, ","), p.imbalance_layer, p.mean_delay_iterations);
+    text += fmt::format("  {:<20} {:>16.3f} {:>22.2f}\n", Join(t, ","), p.imbalance_layer,
+                        p.mean_delay_iterations);
   }
   return Emit(out, err, "", text);
 }
@@ -275,7 +297,7 @@ Result<std::string> RunPackedEvent(const plan::Plan& built, bool json,
         balance::RunPacker(*packer, lengths, options, workload, iterations, true);
     double time = 0, tokens = 0;
     int64_t steps = 0;
-    for (size_t i = 0; i < run.packed.size() && static_cast<int64_t>(i) < iterations; ++i) {
+    for (size_t i = 0; i < run.packed.size(); ++i) {  // drains included: held documents cost too
       sim::EventOptions o;
       o.replica_documents.resize(static_cast<size_t>(built.dp));
       o.replica_attention_factor.resize(static_cast<size_t>(built.dp));
@@ -637,7 +659,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   pack_cmd->add_option("--sharder", pack_sharder,
                        "CP sharder: head-tail, per-document or adaptive (default per-document)");
   pack_cmd->add_option("--tune", pack_tune,
-                       "wlb: sweep outlier thresholds from these lengths (e.g. 16384,32768,65536): imbalance vs delay");
+                       "wlb: sweep outlier thresholds from these lengths (e.g. 16384,32768,65536): "
+                       "imbalance vs delay");
   pack_cmd->add_flag("--json", pack_json, "Print the machine-readable report");
 
   CLI::App* schedules_cmd = app.add_subcommand(
@@ -685,8 +708,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
   if (pack_cmd->parsed() && !pack_tune.empty()) {
-    return RunTune(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_model, pack_tune, pack_options,
-                   pack_iterations, pack_json, out, err);
+    return RunTune(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_model, pack_tune,
+                   pack_options, pack_iterations, pack_json, out, err);
   }
   if (pack_cmd->parsed()) {
     return RunPack(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_packer, pack_model,

@@ -261,11 +261,13 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
                : 0.0;
 
   StepResult r;
+  r.stages.reserve(p.stages.size());
   double worst = -1;
   double sum_stage = 0;
   for (size_t si = 0; si < p.stages.size(); ++si) {
     const plan::Stage& stage = p.stages[si];
     StageCost sc;
+    sc.chunks.reserve(stage.chunks.size());
     sc.stage = stage.index;
     double fwd_compute = 0, bwd_compute = 0, tp_s = 0, cp_s = 0, ep_s = 0;
     for (const plan::Chunk& ch : stage.chunks) {

@@ -53,6 +53,19 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   // Work of each micro-batch relative to the uniform one, per replica (one shared list when the
   // documents are the same everywhere).
   const bool per_replica = !options.replica_documents.empty();
+  if (!options.replica_attention_factor.empty() &&
+      options.replica_attention_factor.size() != (per_replica ? static_cast<size_t>(dp) : 1)) {
+    return Status::Invalid(
+        fmt::format("attention factors for {} replicas; the plan has dp = {} (allowed: {})",
+                    options.replica_attention_factor.size(), dp, per_replica ? dp : 1));
+  }
+  for (const auto& factors : options.replica_attention_factor) {
+    for (double f : factors) {
+      if (!(f >= 1.0) || !std::isfinite(f)) {
+        return Status::Invalid(fmt::format("attention factor {} (allowed: finite and >= 1)", f));
+      }
+    }
+  }
   if (per_replica && static_cast<int64_t>(options.replica_documents.size()) != dp) {
     return Status::Invalid(
         fmt::format("packed documents for {} replicas; the plan has dp = {} (allowed: {})",
