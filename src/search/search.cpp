@@ -124,6 +124,14 @@ std::vector<spec::Dim> Canonical(const std::vector<spec::Dim>& order, const spec
   return out;
 }
 
+void Finish(SearchResult& result, const Counters& counters, TopK& top, Clock::time_point start) {
+  result.top = top.Take();
+  result.evaluated = counters.evaluated;
+  result.pruned = counters.pruned;
+  result.pruned_by = counters.pruned_by;
+  result.elapsed_s = Seconds(start);
+}
+
 class Exhaustive : public Optimizer {
  public:
   std::string_view name() const override { return "exhaustive"; }
@@ -253,15 +261,11 @@ class Exhaustive : public Optimizer {
       merged.Merge(tops[t]);
       counters.Merge(thread_counters[t]);
     }
-    result.top = merged.Take();
-    result.evaluated = counters.evaluated;
-    result.pruned = counters.pruned;
-    result.pruned_by = counters.pruned_by;
+    Finish(result, counters, merged, start);
     result.threads = threads;
     result.stop_reason = out_of_time    ? "time budget"
                          : out_of_evals ? "evaluation budget"
                                         : "space exhausted";
-    result.elapsed_s = Seconds(start);
     return result;
   }
 };
@@ -300,11 +304,7 @@ class RandomSampling : public Optimizer {
       Evaluation e;
       if (scorer.Score(c, counters, &e)) top.Add(std::move(e));
     }
-    result.top = top.Take();
-    result.evaluated = counters.evaluated;
-    result.pruned = counters.pruned;
-    result.pruned_by = counters.pruned_by;
-    result.elapsed_s = Seconds(start);
+    Finish(result, counters, top, start);
     return result;
   }
 };
@@ -393,11 +393,7 @@ class Evolution : public Optimizer {
       population.erase(population.begin());  // the oldest dies
     }
     if (population.empty()) result.stop_reason = "no valid candidate found";
-    result.top = top.Take();
-    result.evaluated = counters.evaluated;
-    result.pruned = counters.pruned;
-    result.pruned_by = counters.pruned_by;
-    result.elapsed_s = Seconds(start);
+    Finish(result, counters, top, start);
     return result;
   }
 };

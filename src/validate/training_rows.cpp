@@ -142,6 +142,18 @@ std::string Take(T& target, Result<T> loaded) {
   return "";
 }
 
+// The cluster a row ran on (ClusterFor) with its GPU, or why there is none.
+std::string SetCluster(TrainingCase& c, const std::string& gpu_type) {
+  std::string gpu_override;
+  std::string cluster = ClusterFor(gpu_type, &gpu_override);
+  if (cluster.empty()) return "no cluster preset for GPU type " + gpu_type;
+  std::string problem = Take(c.job.cluster, spec::LoadCluster(cluster));
+  if (problem.empty() && !gpu_override.empty())
+    problem = Take(c.job.cluster.gpu, spec::LoadGpu(gpu_override));
+  if (problem.empty()) c.assumptions.push_back("cluster " + cluster);
+  return problem;
+}
+
 }  // namespace
 
 std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& options) {
@@ -169,26 +181,10 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       skip("fine-tuning (SFT/LoRA) is not modeled");
       continue;
     }
-    std::string gpu_override;
-    std::string cluster = ClusterFor(gpu_type, &gpu_override);
-    if (cluster.empty()) {
-      skip("no cluster preset for GPU type " + gpu_type);
+    if (std::string problem = SetCluster(c, gpu_type); !problem.empty()) {
+      skip(problem);
       continue;
     }
-    Result<spec::ClusterSpec> cl = spec::LoadCluster(cluster);
-    if (!cl.ok()) {
-      skip(cl.status().message());
-      continue;
-    }
-    c.job.cluster = *cl;
-    if (!gpu_override.empty()) {
-      std::string problem = Take(c.job.cluster.gpu, spec::LoadGpu(gpu_override));
-      if (!problem.empty()) {
-        skip(problem);
-        continue;
-      }
-    }
-    c.assumptions.push_back("cluster " + cluster);
     if (gpus <= 0) {
       skip("num_gpus not given");
       continue;
@@ -357,22 +353,13 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       skip("parallel configuration not given");
       continue;
     }
-    std::string gpu_override;
-    std::string cluster = ClusterFor(gpu_type, &gpu_override);
-    if (cluster.empty()) {
-      skip("no cluster preset for GPU type " + gpu_type);
-      continue;
-    }
-    std::string problem = Take(c.job.cluster, spec::LoadCluster(cluster));
-    if (problem.empty() && !gpu_override.empty())
-      problem = Take(c.job.cluster.gpu, spec::LoadGpu(gpu_override));
+    std::string problem = SetCluster(c, gpu_type);
     if (problem.empty()) problem = Take(c.job.model, spec::LoadModel(preset));
     if (problem.empty() && gpus <= 0) problem = "num_gpus not given";
     if (!problem.empty()) {
       skip(problem);
       continue;
     }
-    c.assumptions.push_back("cluster " + cluster);
     c.assumptions.push_back("architecture of preset " + preset);
     c.job.gpus = gpus;
 
