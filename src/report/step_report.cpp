@@ -32,6 +32,7 @@ nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
   out["breakdown"] = breakdown;
   out["bottleneck_stage"] = r.bottleneck_stage;
   out["dp_algorithm"] = r.dp_algorithm;
+  out["warnings"] = r.warnings;
   nlohmann::json stages = nlohmann::json::array();
   for (const sim::StageCost& s : r.stages) {
     stages.push_back({{"stage", s.stage},
@@ -62,6 +63,7 @@ std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem, const s
   out += fmt::format("    {:<12} {:>10.4f}\n", "total", r.breakdown.Total());
   out += fmt::format("\n  bottleneck stage {}; data-parallel reduction: {}\n", r.bottleneck_stage,
                      r.dp_algorithm.empty() ? std::string("none") : r.dp_algorithm);
+  for (const std::string& w : r.warnings) out += "  note: " + w + "\n";
   return out;
 }
 

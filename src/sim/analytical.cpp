@@ -416,6 +416,16 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
   }
 
   r.step_time_s = bd.Total();
+  if (s.schedule == spec::Schedule::kLlama3 && p.pp > 1 && p.pp_group < p.pp) {
+    r.warnings.push_back(
+        "llama3 with pp_microbatch_group < pp stalls between chunk rounds; the closed form does "
+        "not "
+        "charge it (run --engine event)");
+  }
+  if (s.schedule == spec::Schedule::kZbH1 && p.pp > 1) {
+    r.warnings.push_back(
+        "zb-h1 has no closed form; the analytical bubble assumes F = B = W (run --engine event)");
+  }
   double gpus = static_cast<double>(p.gpus);
   double tokens_per_step = static_cast<double>(p.TokensPerStep());
   model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);

@@ -102,6 +102,8 @@ struct StepResult {
   int64_t bottleneck_stage = 0;
   std::string dp_algorithm;  // what the gradient reduction ran as, e.g. "reduce-scatter/ring"
   double p2p_s = 0;          // one micro-batch's activation between adjacent stages
+  // What the closed form knowingly leaves out for this plan (e.g. llama3 with N < pp).
+  std::vector<std::string> warnings;
 };
 
 // Per-op times of one micro-batch through one layer (or the embedding, or the head).

@@ -307,6 +307,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   }
   StepResult& r = out.step;
   r = analytical;
+  r.warnings.clear();  // the closed form's caveats are what this engine resolves
   Breakdown& b = r.breakdown;
   // Split the most loaded actor's busy time like the analytical stage, its idle time into the
   // critical path's transfers and the bubble.
