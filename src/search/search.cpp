@@ -155,6 +155,11 @@ class Exhaustive : public Optimizer {
     std::function<void(size_t)> walk = [&](size_t level) {
       if (level == std::size(outer_dims)) {
         spec::JobSpec job = Decode(base, space, c);
+        // Without a pipeline every schedule is the same plan: keep the space's first.
+        if (job.plan.pp == 1 && c[kSchedule] != 0) {
+          counters.Prune("plan.schedule (no effect at pp = 1)", inner_size);
+          return;
+        }
         Result<plan::Plan> p = plan::BuildPlan(job);
         if (p.ok()) {
           outer.push_back(c);
