@@ -10,6 +10,7 @@
 #include "balance/sharding.h"
 #include "cli/job_flags.h"
 #include "core/text.h"
+#include "explore/explore.h"
 #include "model/model.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
@@ -48,6 +49,62 @@ int Emit(std::ostream& out, std::ostream& err, const std::string& path, const st
   Status written = report::WriteFileAtomically(path, text);
   if (!written.ok()) return Fail(err, written);
   return kExitOk;
+}
+
+int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bool json,
+               std::ostream& out, std::ostream& err) {
+  Result<spec::JobSpec> job = flags.Resolve();
+  if (!job.ok()) return Fail(err, job.status());
+  Result<explore::ExploreResult> r = explore::Explore(*job, options);
+  if (!r.ok()) return Fail(err, r.status());
+  auto row_json = [](const explore::Row& row) {
+    return nlohmann::json{{"name", row.name},
+                          {"plan", row.plan},
+                          {"network", row.network},
+                          {"step_time_s", row.step_time_s},
+                          {"tokens_per_s_per_gpu", row.tokens_per_s_per_gpu},
+                          {"speedup", row.speedup},
+                          {"crossing", row.crossing},
+                          {"crossing_exposed_s", row.crossing_exposed_s}};
+  };
+  if (json) {
+    nlohmann::json j;
+    j["boundary_tier"] = r->boundary_tier;
+    j["baseline"] = row_json(r->baseline);
+    nlohmann::json rows = nlohmann::json::array();
+    for (const explore::Row& row : r->one_at_a_time) rows.push_back(row_json(row));
+    j["one_at_a_time"] = rows;
+    j["joint"] = row_json(r->joint);
+    nlohmann::json techs = nlohmann::json::array();
+    for (const explore::Technology& t : explore::Technologies()) {
+      techs.push_back({{"name", t.name}, {"description", t.description}});
+    }
+    j["technologies"] = techs;
+    return Emit(out, err, "", j.dump(2) + "\n");
+  }
+  std::string text = fmt::format("{} on {} x {} ({}), boundary tier: {}\n\n", job->model.name,
+                                 job->gpus > 0 ? job->gpus : job->cluster.CapacityGpus(),
+                                 job->cluster.gpu.name, job->cluster.name, r->boundary_tier);
+  text += fmt::format("  {:<11} {:>9} {:>13} {:>8} {:<9} {:<10} {:>10}  {}\n", "optimized", "step s",
+                      "tokens/s/GPU", "speedup", "network", "crossing", "exposed s", "plan");
+  auto line = [&](const explore::Row& row) {
+    text += fmt::format("  {:<11} {:>9.3f} {:>13.1f} {:>7.3f}x {:<9} {:<10} {:>10.3f}  {}\n",
+                        row.name, row.step_time_s, row.tokens_per_s_per_gpu, row.speedup,
+                        row.network, row.crossing, row.crossing_exposed_s, row.plan);
+  };
+  line(r->baseline);
+  for (const explore::Row& row : r->one_at_a_time) line(row);
+  line(r->joint);
+  double best_single = 0;
+  for (const explore::Row& row : r->one_at_a_time) best_single = std::max(best_single, row.speedup);
+  text += fmt::format(
+      "\n  joint optimum: {:.1f}% faster than the baseline, {:.1f}% faster than the best single "
+      "dimension\n",
+      100.0 * (r->joint.speedup - 1.0), 100.0 * (r->joint.speedup / best_single - 1.0));
+  text += "  network technologies (assumptions):\n";
+  for (const explore::Technology& t : explore::Technologies())
+    text += "    " + t.name + ": " + t.description + "\n";
+  return Emit(out, err, "", text);
 }
 
 // FLOP weights of a token and of a causal query-key pair (model.h), for packing: forward and
@@ -623,6 +680,18 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   validate_cmd->add_flag("--verbose", validate_verbose,
                          "List skipped rows and every row's assumptions");
 
+  CLI::App* explore_cmd = app.add_subcommand(
+      "explore",
+      "Scale-across ablation: placement, scheduling and network technology, alone and jointly");
+  JobFlags explore_flags;
+  explore_flags.Register(explore_cmd);
+  explore::ExploreOptions explore_options;
+  bool explore_json = false;
+  explore_cmd->add_option(
+      "--boundary-tier", explore_options.boundary_tier,
+      "Tier whose links are the scale-across boundary (default: the outermost)");
+  explore_cmd->add_flag("--json", explore_json, "Print the machine-readable report");
+
   CLI::App* pack_cmd = app.add_subcommand(
       "pack",
       "Pack variable-length documents into micro-batches and measure the balance (WLB-LLM)");
@@ -707,6 +776,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                 presets_json ? report::PresetsJson().dump(2) + "\n" : report::PresetsText());
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
+  if (explore_cmd->parsed())
+    return RunExplore(explore_flags, explore_options, explore_json, out, err);
   if (pack_cmd->parsed() && !pack_tune.empty()) {
     return RunTune(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_model, pack_tune,
                    pack_options, pack_iterations, pack_json, out, err);
