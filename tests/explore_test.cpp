@@ -43,6 +43,22 @@ TEST(Explore, JointIsNeverWorseAndIsDeterministic) {
   EXPECT_EQ(again.joint.step_time_s, r.joint.step_time_s);
 }
 
+// A starting plan with values the scheduling lists did not hold before (vp 16, micro-batch 8 in
+// review): the joint optimum and every row must still be no slower than the baseline, because each
+// row keeps the starting plan unless a candidate is strictly faster.
+TEST(Explore, NoRowIsSlowerThanTheBaselineFromAnUnusualStart) {
+  spec::JobSpec job = SmallTwoBuildings();
+  job.plan.vp = 16;  // 32 layers / (pp 2 * vp 16) = 1 layer per chunk
+  job.plan.schedule = spec::Schedule::kInterleaved;
+  job.plan.micro_batch = 8;
+  job.plan.recompute = spec::Recompute::kFull;
+  job.workload.global_batch = 64;  // dp 2 * mb 8 * 4 micro-batches
+  ExploreResult r = Must(Explore(job, {}));
+  for (const Row& row : r.one_at_a_time)
+    EXPECT_LE(row.step_time_s, r.baseline.step_time_s * (1 + 1e-12)) << row.name;
+  EXPECT_LE(r.joint.step_time_s, r.baseline.step_time_s * (1 + 1e-12));
+}
+
 // TP's per-layer collectives are the most frequent and latency-bound: the baseline puts them on the
 // campus links; the optimum never does.
 TEST(Explore, TensorParallelNeverCrossesTheBoundaryAtTheOptimum) {
@@ -75,6 +91,14 @@ TEST(Explore, TechnologyChangesOnlyTheBoundaryTiers) {
   EXPECT_DOUBLE_EQ(a.tiers[1].latency_s, 7e-6);
   EXPECT_DOUBLE_EQ(a.tiers[2].bandwidth_bytes_per_s, 0.95e9);
   EXPECT_DOUBLE_EQ(a.tiers[2].latency_s, 52e-6);
+}
+
+TEST(Explore, AJobInsideOneBuildingIsRejected) {
+  spec::JobSpec job = SmallTwoBuildings();
+  job.gpus = 16;
+  EXPECT_EQ(Explore(job, {}).status().message(),
+            "--gpus = 16 fits inside one building (16 GPUs), so nothing crosses the boundary tier "
+            "campus (allowed: more than 16)");
 }
 
 TEST(Explore, BoundaryTierIsChecked) {

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "core/text.h"
+#include "plan/memory.h"
 #include "plan/plan.h"
 
 namespace scaleplan::explore {
@@ -43,11 +46,24 @@ search::SearchSpace Pinned(const spec::PlanSpec& p) {
 
 void OpenPlacement(search::SearchSpace& s) { s.placement = AllOrders(); }
 
-void OpenScheduling(search::SearchSpace& s) {
-  s.schedule = {spec::Schedule::k1F1B, spec::Schedule::kInterleaved, spec::Schedule::kLlama3,
-                spec::Schedule::kZbH1};
+// Every schedule, vp in {1, 2, 4, 8} and micro-batch in {1, 2, 4, 8}, plus the starting plan's own
+// values, so each opened space contains the starting plan.
+void OpenScheduling(search::SearchSpace& s, const spec::PlanSpec& start) {
+  s.schedule = {spec::Schedule::kGpipe, spec::Schedule::k1F1B, spec::Schedule::kInterleaved,
+                spec::Schedule::kLlama3, spec::Schedule::kZbH1};
   s.vp = {1, 2, 4, 8};
-  s.micro_batch = {1, 2, 4};
+  s.micro_batch = {1, 2, 4, 8};
+  if (std::find(s.vp.begin(), s.vp.end(), start.vp) == s.vp.end()) s.vp.push_back(start.vp);
+  if (std::find(s.micro_batch.begin(), s.micro_batch.end(), start.micro_batch) ==
+      s.micro_batch.end())
+    s.micro_batch.push_back(start.micro_batch);
+}
+
+double StepTime(const spec::JobSpec& job) {
+  Result<plan::Plan> p = plan::BuildPlan(job);
+  if (!p.ok()) return std::numeric_limits<double>::infinity();
+  Result<sim::StepResult> step = sim::Evaluate(*p);
+  return step.ok() ? step->step_time_s : std::numeric_limits<double>::infinity();
 }
 
 Result<Row> MakeRow(const std::string& name, const spec::JobSpec& job, const std::string& network,
@@ -85,7 +101,9 @@ Result<Row> MakeRow(const std::string& name, const spec::JobSpec& job, const std
   return row;
 }
 
-// The best plan of `space` on `cluster` (analytical model, exhaustive).
+// The best plan of `space` for `base`'s model and cluster (analytical model, exhaustive). `base`
+// itself (which fits) is kept unless a plan of the space is strictly faster, so a row never reports
+// a change that gains nothing.
 Result<spec::JobSpec> Best(const spec::JobSpec& base, const search::SearchSpace& space,
                            int threads) {
   search::SearchOptions o;
@@ -93,9 +111,7 @@ Result<spec::JobSpec> Best(const spec::JobSpec& base, const search::SearchSpace&
   o.top_k = 1;
   o.rerank_with_events = false;
   SP_ASSIGN_OR_RETURN(search::SearchResult r, search::Search(base, space, o));
-  if (r.top.empty())
-    return Status::Invalid(
-        "no plan of the explored space fits (allowed: a starting plan that fits)");
+  if (r.top.empty() || !(r.top.front().step.step_time_s < StepTime(base))) return base;
   spec::JobSpec best = base;
   best.plan = r.top.front().plan;
   best.plan.dp = 0;
@@ -134,8 +150,8 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
   const spec::ClusterSpec& c = start.cluster;
   if (c.tiers.size() < 2) {
     return Status::Invalid(
-        fmt::format("cluster {} has one tier; exploration needs a boundary tier (allowed: a "
-                    "cluster with buildings or regions)",
+        fmt::format("--cluster = {} has one tier, so nothing crosses a boundary (allowed: a "
+                    "cluster with two or more tiers, e.g. campus-2x8k, campus-4x8k, regions-2x8k)",
                     c.name));
   }
   size_t boundary = c.tiers.size() - 1;
@@ -162,7 +178,22 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
 
   spec::JobSpec baseline = start;
   if (baseline.gpus == 0) baseline.gpus = c.CapacityGpus();
+  const spec::TierSpec& inside = c.tiers[boundary - 1];
+  if (baseline.gpus <= inside.gpus) {
+    return Status::Invalid(fmt::format(
+        "--gpus = {} fits inside one {} ({} GPUs), so nothing crosses the boundary tier {} "
+        "(allowed: more than {})",
+        baseline.gpus, inside.name, inside.gpus, c.tiers[boundary].name, inside.gpus));
+  }
   baseline.cluster = Apply(c, boundary, base_tech);
+  SP_ASSIGN_OR_RETURN(plan::Plan base_plan, plan::BuildPlan(baseline));
+  plan::MemoryReport memory = plan::ComputeMemory(base_plan);
+  if (!memory.fits) {
+    return Status::Invalid(fmt::format(
+        "starting plan needs {:.2f} GiB per GPU, {:.2f} GiB usable (allowed: a starting plan "
+        "that fits; try --recompute full, more --pp or --tp)",
+        memory.peak_bytes / std::pow(2, 30), memory.usable_bytes / std::pow(2, 30)));
+  }
   SP_ASSIGN_OR_RETURN(result.baseline,
                       MakeRow("baseline", baseline, kBaselineTechnology, boundary, 0));
   double t0 = result.baseline.step_time_s;
@@ -177,7 +208,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
   result.one_at_a_time.push_back(row);
 
   search::SearchSpace scheduling = Pinned(baseline.plan);
-  OpenScheduling(scheduling);
+  OpenScheduling(scheduling, baseline.plan);
   SP_ASSIGN_OR_RETURN(spec::JobSpec by_scheduling, Best(baseline, scheduling, options.threads));
   SP_ASSIGN_OR_RETURN(row, MakeRow("scheduling", by_scheduling, kBaselineTechnology, boundary, t0));
   result.one_at_a_time.push_back(row);
@@ -196,7 +227,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
   // Jointly: for every technology, the best placement x scheduling.
   search::SearchSpace joint = Pinned(baseline.plan);
   OpenPlacement(joint);
-  OpenScheduling(joint);
+  OpenScheduling(joint, baseline.plan);
   for (const Technology& tech : techs) {
     spec::JobSpec job = start;
     job.gpus = baseline.gpus;

@@ -10,7 +10,8 @@
 // Explore evaluates the starting plan on the baseline technology (ECMP), each dimension optimized
 // alone with the others held at the baseline, and the three jointly (for every technology, the best
 // placement x scheduling), by exhaustive search with the analytical model (search/search.h). The
-// joint optimum's space contains every one-at-a-time space and the baseline, so it is never worse.
+// joint optimum's space contains every one-at-a-time space and the baseline, so it is never worse;
+// every row keeps the starting plan unless a candidate is strictly faster.
 #pragma once
 
 #include <string>
