@@ -31,6 +31,32 @@ spec::JobSpec Job(const char* model, int64_t gpus, int64_t tp, int64_t pp, int64
   return job;
 }
 
+// Pipeline sends are priced per hop on the innermost tier holding both ends. TP 4 inside 8-GPU
+// nodes, PP 4 at stride 4: PP ranks sit on GPUs 0, 4, 8, 12, so hop 0 (0-4) and hop 2 (8-12) stay
+// in a node, hop 1 (4-8) and the wrap-around hop 3 (12-0) cross the 1 GB/s, 1 ms tier. Critical
+// path: 2 (vp (h0 + h1 + h2) + (vp - 1) h3) = 2 (2 h_node + h_slow) for vp 1, and
+// 2 (2 (2 h_node + h_slow) + h_slow) for vp 2; pricing every hop at the slow tier (as before) would
+// give 2 (4 vp - 1) h_slow.
+TEST(Analytical, PipelineHopsArePricedOnTheTierTheyCross) {
+  for (int64_t vp : {1, 2}) {
+    spec::JobSpec job = Job("llama3-8b", 16, 4, 4, vp, 8);
+    job.cluster = Must(spec::ParseClusterYaml(
+        "name: two-nodes\ngpu: h100-sxm\ntiers:\n"
+        "  - {name: node, gpus: 8, bandwidth_bytes_per_s: 450e9, latency_s: 4e-6}\n"
+        "  - {name: slow, gpus: 16, bandwidth_bytes_per_s: 1e9, latency_s: 1e-3}\n",
+        "test"));
+    StepResult r = Simulate(job);
+    ASSERT_EQ(r.p2p_hop_s.size(), 4u);
+    double node = r.p2p_hop_s[0], slow = r.p2p_hop_s[1];
+    EXPECT_DOUBLE_EQ(r.p2p_hop_s[2], node);
+    EXPECT_DOUBLE_EQ(r.p2p_hop_s[3], slow);
+    EXPECT_GT(slow, node + 1e-3);  // at least the 1 ms latency more
+    double v = static_cast<double>(vp);
+    EXPECT_NEAR(r.breakdown.pp_comm_s, 2 * (v * (2 * node + slow) + (v - 1) * slow), 1e-12)
+        << "vp " << vp;
+  }
+}
+
 // One GPU: no communication of any kind, so the step is exactly compute plus the optimizer.
 TEST(Analytical, NoCommunicationGivesExactlyTheComputeTime) {
   StepResult r = Simulate(Job("llama3-8b", 1, 1, 1, 1, 4));

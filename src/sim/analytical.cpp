@@ -209,6 +209,46 @@ plan::MemoryReport Evaluator::Memory(const plan::Plan& plan) {
   return plan::ComputeMemory(plan, Lookup(plan).params);
 }
 
+namespace {
+
+// Seconds of one send of `bytes` between pipeline ranks r and (r + 1) mod pp, for every r. Rank r
+// of the group sits at r * stride (the group at offset 0, as topology::PlaceStrided); a hop runs on
+// the innermost tier whose groups (tier.gpus consecutive ranks) hold both ends. When a tier's size
+// is a multiple of the stride, k = size / stride ranks share each of its groups and the hops
+// leaving them are r = k - 1, 2k - 1, ...; otherwise the ends are compared by division.
+std::vector<double> PipelineHops(const spec::ClusterSpec& c, const topology::GroupPlacement& pp,
+                                 double bytes) {
+  const int64_t n = pp.size, stride = pp.stride;
+  const int top = static_cast<int>(c.tiers.size()) - 1;
+  std::vector<int> tier(static_cast<size_t>(n), 0);
+  for (int t = 0; t < top; ++t) {
+    int64_t g = c.tiers[static_cast<size_t>(t)].gpus;
+    if (g % stride == 0) {
+      for (int64_t r = g / stride - 1; r + 1 < n; r += g / stride)
+        tier[static_cast<size_t>(r)] = std::max(tier[static_cast<size_t>(r)], t + 1);
+    } else {
+      for (int64_t r = 0; r + 1 < n; ++r)
+        if (r * stride / g != (r + 1) * stride / g)
+          tier[static_cast<size_t>(r)] = std::max(tier[static_cast<size_t>(r)], t + 1);
+    }
+  }
+  tier[static_cast<size_t>(n - 1)] = std::max(pp.span_tier, 0);  // the wrap-around spans the group
+  std::vector<double> cost(c.tiers.size(), -1.0), hops(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) {
+    int t = tier[static_cast<size_t>(r)];
+    if (cost[static_cast<size_t>(t)] < 0) {
+      GroupShape pair;
+      pair.size = 2;
+      pair.span_tier = t;
+      cost[static_cast<size_t>(t)] = collective::SendRecv(c, pair, bytes).seconds;
+    }
+    hops[static_cast<size_t>(r)] = cost[static_cast<size_t>(t)];
+  }
+  return hops;
+}
+
+}  // namespace
+
 StepResult Evaluator::Evaluate(const plan::Plan& p) {
   const hardware::DeviceModel& d = device_;
   const spec::ModelSpec& m = p.model();
@@ -391,10 +431,14 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     bd.bubble_s = s.schedule == spec::Schedule::kZbH1 ? fill / 3.0 : fill;
     bool sp = s.sequence_parallel && p.tp > 1;
     double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
-    r.p2p_s = collective::SendRecv(c, g.pp, activation).seconds;
+    r.p2p_hop_s = PipelineHops(c, pp, activation);
     // The first micro-batch's forward crosses every virtual-stage boundary on its way down and
-    // the last backward on its way up: 2 (pp * vp - 1) transfers on the critical path.
-    bd.pp_comm_s = 2 * static_cast<double>(p.pp * p.vp - 1) * r.p2p_s;
+    // the last backward on its way up: 2 (pp * vp - 1) transfers on the critical path, i.e. per
+    // direction vp passes over the pp - 1 hops r -> r + 1 and vp - 1 wrap-arounds pp - 1 -> 0.
+    double linear = 0;
+    for (int64_t hop = 0; hop + 1 < p.pp; ++hop) linear += r.p2p_hop_s[static_cast<size_t>(hop)];
+    double vp = static_cast<double>(p.vp);
+    bd.pp_comm_s = 2 * (vp * linear + (vp - 1) * r.p2p_hop_s.back());
   }
   double dp_worst = 0, opt_worst = 0;
   for (const StageCost& sc : r.stages) {

@@ -13,7 +13,7 @@
 //     hidden behind the attention kernel up to its duration.
 //   EP per MoE layer: all-to-all dispatch and combine forward and backward; exposed.
 // Pipeline (Narayanan et al. 2021; Llama 3 section 3.3.2), M micro-batches, v chunks per rank:
-//   pipeline = M * max_s(F_s + B_s) + bubble + 2 (pp*v - 1) t_p2p
+//   pipeline = M * max_s(F_s + B_s) + bubble + 2 (v sum_{r<pp-1} h_r + (v - 1) h_{pp-1})
 //   bubble   = (sum_s T_s - max_s T_s) / v     gpipe, 1f1b, interleaved, llama3, T_s = F_s + B_s:
 //                                              the first micro-batch crosses every stage, then the
 //                                              slowest stage runs the rest; (pp-1)/(v M) of the
@@ -23,9 +23,12 @@
 //   llama3 with N < pp consecutive micro-batches has no closed form: a group of N cannot fill a
 //   pipeline of pp stages, and the event engine shows the stalls (about 1.7x the steady state at
 //   N = pp/2); the analytical model does not charge them.
-//   t_p2p moves one micro-batch's activation across the pipeline's slowest hop. The first
-//   forward and the last backward cross all pp*v - 1 virtual-stage boundaries on the critical
-//   path (the event engine shows it); steady-state transfers are hidden (asynchronous P2P).
+//   h_r moves one micro-batch's activation from pipeline rank r to r + 1 (h_{pp-1}: the
+//   wrap-around to rank 0) on the innermost tier holding both ranks, so a contiguous stage order
+//   pays a slow tier only on the hops that cross it. The first forward and the last backward cross
+//   all pp*v - 1 virtual-stage boundaries on the critical path: v passes over the pp - 1 hops and
+//   v - 1 wrap-arounds each way (the event engine shows it); steady-state transfers are hidden
+//   (asynchronous P2P).
 // Data parallelism over dp*cp ranks (gradients FP32, parameters BF16):
 //   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of
@@ -101,7 +104,10 @@ struct StepResult {
   std::vector<StageCost> stages;
   int64_t bottleneck_stage = 0;
   std::string dp_algorithm;  // what the gradient reduction ran as, e.g. "reduce-scatter/ring"
-  double p2p_s = 0;          // one micro-batch's activation between adjacent stages
+  // One micro-batch's activation between pipeline rank r and rank (r + 1) mod pp, for every r, each
+  // priced on the innermost tier holding both ranks: a contiguous stage order pays a slow tier only
+  // on the hops that cross it (empty without pipelining).
+  std::vector<double> p2p_hop_s;
   // What the closed form knowingly leaves out for this plan (e.g. llama3 with N < pp).
   std::vector<std::string> warnings;
 };

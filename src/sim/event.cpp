@@ -134,9 +134,23 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   out.idle_s.assign(static_cast<size_t>(dp), std::vector<double>(static_cast<size_t>(pp), 0));
   std::vector<double> stage_end(static_cast<size_t>(pp), 0);
   double pipeline_end = 0;
+  double critical_transfer_s = 0;  // sends on the critical path
   std::vector<std::vector<double>> busy(static_cast<size_t>(dp),
                                         std::vector<double>(static_cast<size_t>(pp), 0));
-  const double p2p = pp > 1 ? analytical.p2p_s : 0.0;
+  // Send time into stage s from an adjacent stage: from s - 1 (mod pp) over hop s - 1, from
+  // s + 1 over hop s (with pp = 2 both are the same pair of ranks and cost the same).
+  std::vector<double> from_prev(static_cast<size_t>(pp), 0.0), from_next(from_prev);
+  std::vector<int64_t> prev_stage(static_cast<size_t>(pp), 0);
+  for (int64_t s = 0; s < pp && pp > 1; ++s) {
+    prev_stage[static_cast<size_t>(s)] = (s + pp - 1) % pp;
+    from_prev[static_cast<size_t>(s)] =
+        analytical.p2p_hop_s[static_cast<size_t>(prev_stage[static_cast<size_t>(s)])];
+    from_next[static_cast<size_t>(s)] = analytical.p2p_hop_s[static_cast<size_t>(s)];
+  }
+  auto p2p = [&](int64_t from, int64_t s) {
+    return from == prev_stage[static_cast<size_t>(s)] ? from_prev[static_cast<size_t>(s)]
+                                                      : from_next[static_cast<size_t>(s)];
+  };
   const bool split = sched->split_backward;
 
   // Replicas with the same speed profile (and documents) run the same timeline: simulate each
@@ -196,7 +210,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
           double ready = 0;
           if (dep.first >= 0) {
             ready = rec[static_cast<size_t>(dep.first)][static_cast<size_t>(dep.second)].end;
-            if (transfer && dep.first != s) ready += p2p;
+            if (transfer && dep.first != s) ready += p2p(dep.first, s);
           }
           const ChunkCost& cc = chunks[static_cast<size_t>(op.chunk)];
           double ts = token_scale[static_cast<size_t>(op.microbatch)];
@@ -262,10 +276,12 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
             PassLabel(sched->per_stage[static_cast<size_t>(s)][static_cast<size_t>(ci)]);
         out.critical_path_passes = 0;
         out.critical_path_transfers = 0;
+        critical_transfer_s = 0;
         while (cs >= 0 && ci >= 0) {
           const PassRecord& r = rec[static_cast<size_t>(cs)][static_cast<size_t>(ci)];
           ++out.critical_path_passes;
           out.critical_path_transfers += r.pred_transfer ? 1 : 0;
+          if (r.pred_transfer) critical_transfer_s += p2p(r.pred_stage, cs);
           cs = r.pred_stage;
           ci = r.pred_index;
         }
@@ -281,8 +297,8 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
             out.trace.push_back(
                 {PassLabel(ops[i]), "compute", replica, s, r.start, r.end - r.start});
             if (r.pred_transfer) {
-              out.trace.push_back(
-                  {"recv " + PassLabel(ops[i]), "pp", replica, s, r.start - p2p, p2p});
+              out.trace.push_back({"recv " + PassLabel(ops[i]), "pp", replica, s,
+                                   r.start - p2p(r.pred_stage, s), p2p(r.pred_stage, s)});
             }
           }
         }
@@ -329,7 +345,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   b.cp_comm_s = load * bsc.cp_s / parts;
   b.ep_comm_s = load * bsc.ep_s / parts;
   double idle = pipeline_end - load;
-  b.pp_comm_s = std::min(idle, static_cast<double>(out.critical_path_transfers) * p2p);
+  b.pp_comm_s = std::min(idle, critical_transfer_s);
   b.bubble_s = idle - b.pp_comm_s;
   b.optimizer_s = analytical.stages[static_cast<size_t>(last_stage)].optimizer_s;
   b.dp_comm_s = step_end - pipeline_end - b.optimizer_s;
