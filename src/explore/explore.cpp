@@ -9,6 +9,7 @@
 #include "core/text.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
+#include "sim/event.h"
 
 namespace scaleplan::explore {
 
@@ -75,6 +76,8 @@ Result<Row> MakeRow(const std::string& name, const spec::JobSpec& job, const std
   row.plan = search::Describe(p.spec(), p.dp);
   row.network = network;
   row.step_time_s = step.step_time_s;
+  SP_ASSIGN_OR_RETURN(sim::EventResult event, sim::SimulateEvents(p, {}));
+  row.event_step_time_s = event.step.step_time_s;
   row.tokens_per_s_per_gpu = step.tokens_per_s_per_gpu;
   row.speedup = baseline_s > 0 ? baseline_s / step.step_time_s : 1.0;
   std::vector<std::string> crossing;

@@ -35,10 +35,11 @@ std::vector<Technology> Technologies();
 spec::ClusterSpec Apply(const spec::ClusterSpec& cluster, size_t boundary, const Technology& tech);
 
 struct Row {
-  std::string name;     // "baseline", "placement", "scheduling", "network", "joint"
-  std::string plan;     // search::Describe of the plan
-  std::string network;  // technology name
-  double step_time_s = 0;
+  std::string name;              // "baseline", "placement", "scheduling", "network", "joint"
+  std::string plan;              // search::Describe of the plan
+  std::string network;           // technology name
+  double step_time_s = 0;        // analytical model (what the search ranks by)
+  double event_step_time_s = 0;  // the same plan run pass by pass (sim/event.h): a check
   double tokens_per_s_per_gpu = 0;
   double speedup = 1;             // baseline step time / this step time
   std::string crossing;           // dimensions whose groups cross the boundary, e.g. "dp"
