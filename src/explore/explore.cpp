@@ -15,8 +15,6 @@ namespace scaleplan::explore {
 
 namespace {
 
-constexpr const char* kBaselineTechnology = "ecmp";
-
 std::vector<std::vector<spec::Dim>> AllOrders() {
   std::vector<spec::Dim> order = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kPp, spec::Dim::kDp};
   std::vector<std::vector<spec::Dim>> all;
@@ -175,7 +173,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
     }
   }
   std::vector<Technology> techs = Technologies();
-  const Technology& base_tech = techs.front();  // ecmp
+  const Technology& base_tech = techs.front();  // the baseline technology (ecmp)
   ExploreResult result;
   result.boundary_tier = c.tiers[boundary].name;
 
@@ -197,8 +195,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
         "that fits; try --recompute full, more --pp or --tp)",
         memory.peak_bytes / std::pow(2, 30), memory.usable_bytes / std::pow(2, 30)));
   }
-  SP_ASSIGN_OR_RETURN(result.baseline,
-                      MakeRow("baseline", baseline, kBaselineTechnology, boundary, 0));
+  SP_ASSIGN_OR_RETURN(result.baseline, MakeRow("baseline", baseline, base_tech.name, boundary, 0));
   double t0 = result.baseline.step_time_s;
   result.baseline.speedup = 1.0;
 
@@ -206,14 +203,13 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
   search::SearchSpace placement = Pinned(baseline.plan);
   OpenPlacement(placement);
   SP_ASSIGN_OR_RETURN(spec::JobSpec by_placement, Best(baseline, placement, options.threads));
-  SP_ASSIGN_OR_RETURN(Row row,
-                      MakeRow("placement", by_placement, kBaselineTechnology, boundary, t0));
+  SP_ASSIGN_OR_RETURN(Row row, MakeRow("placement", by_placement, base_tech.name, boundary, t0));
   result.one_at_a_time.push_back(row);
 
   search::SearchSpace scheduling = Pinned(baseline.plan);
   OpenScheduling(scheduling, baseline.plan);
   SP_ASSIGN_OR_RETURN(spec::JobSpec by_scheduling, Best(baseline, scheduling, options.threads));
-  SP_ASSIGN_OR_RETURN(row, MakeRow("scheduling", by_scheduling, kBaselineTechnology, boundary, t0));
+  SP_ASSIGN_OR_RETURN(row, MakeRow("scheduling", by_scheduling, base_tech.name, boundary, t0));
   result.one_at_a_time.push_back(row);
 
   Row best_network;
