@@ -83,21 +83,84 @@ TEST(Explore, MoreBoundaryBandwidthNeverSlowsTheOptimum) {
   EXPECT_LE(Must(Explore(job, {})).joint.step_time_s, before);
 }
 
-// Spray (0.95, +2 us) on boundary tier 1 (building) of the 3-tier cluster: node untouched; building
-// 50e9 * 0.95 = 47.5e9 B/s, 5 us + 2 us = 7 us; campus 1e9 * 0.95 = 0.95e9 B/s, 50 + 2 = 52 us.
+NetworkStack StackOf(const std::vector<std::string>& names) {
+  NetworkStack stack;
+  for (const std::string& name : names)
+    for (const Technology& t : Technologies())
+      if (t.name == name) stack.layers.push_back(t);
+  EXPECT_EQ(stack.layers.size(), names.size());
+  return stack;
+}
+
+// spray + hierarchical + gbn on boundary tier 1 (building) of the 3-tier cluster: node untouched.
+//   spray: building 50e9 * 0.95 = 47.5e9 B/s, 5 + 2 = 7 us; campus 1e9 * 0.95 = 0.95e9, 52 us.
+//   gbn (loss 1e-4): window = rate / oversubscription * 2 latency / 4096 B:
+//     building 47.5e9 * 14e-6 / 4096 = 162.35 packets -> / (1 + 0.016235)
+//     campus 0.95e9 / 2 * 104e-6 / 4096 = 12.061 packets -> / (1 + 0.0012061)
 TEST(Explore, TechnologyChangesOnlyTheBoundaryTiers) {
   spec::ClusterSpec c = SmallTwoBuildings().cluster;
-  Technology spray;
-  for (const Technology& t : Technologies())
-    if (t.name == "spray") spray = t;
-  ASSERT_EQ(spray.name, "spray");
-  spec::ClusterSpec a = Apply(c, 1, spray);
+  spec::ClusterSpec a = Apply(c, 1, StackOf({"spray", "hierarchical", "gbn"}));
   EXPECT_DOUBLE_EQ(a.tiers[0].bandwidth_bytes_per_s, 450e9);
   EXPECT_DOUBLE_EQ(a.tiers[0].latency_s, 4e-6);
-  EXPECT_DOUBLE_EQ(a.tiers[1].bandwidth_bytes_per_s, 47.5e9);
+  EXPECT_FALSE(a.tiers[0].hierarchical_collectives);
+  EXPECT_NEAR(a.tiers[1].bandwidth_bytes_per_s, 47.5e9 / (1 + 1e-4 * 47.5e9 * 14e-6 / 4096), 1);
   EXPECT_DOUBLE_EQ(a.tiers[1].latency_s, 7e-6);
-  EXPECT_DOUBLE_EQ(a.tiers[2].bandwidth_bytes_per_s, 0.95e9);
+  EXPECT_TRUE(a.tiers[1].hierarchical_collectives);
+  EXPECT_NEAR(a.tiers[2].bandwidth_bytes_per_s, 0.95e9 / (1 + 1e-4 * 0.475e9 * 104e-6 / 4096),
+              1e-3);
   EXPECT_DOUBLE_EQ(a.tiers[2].latency_s, 52e-6);
+  EXPECT_TRUE(a.tiers[2].hierarchical_collectives);
+}
+
+// Go-back-N loses more the longer the round trip; selective repeat does not care. Two regions,
+// 1.5625 GB/s per GPU, 1:4, 5 ms, ECMP: rate 1.5625e9 * 0.6 / 4 = 234.4 MB/s, window
+// 234.375e6 * 10e-3 / 4096 = 572.2 packets -> efficiency 1 / 1.0572 (gbn), 1 / 1.0001 (sr).
+TEST(Explore, GoBackNLosesBandwidthWithDistance) {
+  spec::ClusterSpec c = SmallTwoBuildings().cluster;
+  c.tiers[2].bandwidth_bytes_per_s = 1.5625e9;
+  c.tiers[2].oversubscription = 4;
+  c.tiers[2].latency_s = 5e-3;
+  double ecmp = 1.5625e9 * 0.6;
+  EXPECT_NEAR(Apply(c, 2, StackOf({"ecmp", "flat", "gbn"})).tiers[2].bandwidth_bytes_per_s,
+              ecmp / (1 + 1e-4 * ecmp / 4 * 10e-3 / 4096), 1e-3);
+  EXPECT_NEAR(Apply(c, 2, StackOf({"ecmp", "flat", "sr"})).tiers[2].bandwidth_bytes_per_s,
+              ecmp / (1 + 1e-4), 1e-3);
+  // Stacks: one technology per layer, 3 x 2 x 2, the production baseline first.
+  std::vector<NetworkStack> stacks = Stacks();
+  EXPECT_EQ(stacks.size(), 12u);
+  EXPECT_EQ(stacks.front().Name(), "ecmp+flat+gbn");
+}
+
+// Delayed synchronization and BF16 gradients change training: explore opens them only when asked.
+TEST(Explore, RelaxedSynchronizationIsOptIn) {
+  spec::JobSpec job = SmallTwoBuildings();
+  job.plan.zero = spec::ZeroMode::kFsdp;
+  ExploreResult strict = Must(Explore(job, {}));
+  std::vector<Row> rows = strict.one_at_a_time;
+  rows.push_back(strict.joint);
+  for (const Row& row : rows) {
+    EXPECT_EQ(row.plan.find("delayed"), std::string::npos) << row.plan;
+    EXPECT_EQ(row.plan.find("bf16-grads"), std::string::npos) << row.plan;
+  }
+  ExploreOptions relaxed;
+  relaxed.relaxed_sync = true;
+  ExploreResult r = Must(Explore(job, relaxed));
+  EXPECT_LE(r.joint.step_time_s, strict.joint.step_time_s);
+}
+
+// Ranked by the event engine, the joint optimum is never slower pass by pass than any row.
+TEST(Explore, EventRankingKeepsTheJointOptimumBest) {
+  ExploreOptions o;
+  o.engine = "event";
+  ExploreResult r = Must(Explore(SmallTwoBuildings(), o));
+  EXPECT_EQ(r.engine, "event");
+  for (const Row& row : r.one_at_a_time)
+    EXPECT_LE(r.joint.event_step_time_s, row.event_step_time_s * (1 + 1e-12)) << row.name;
+  EXPECT_LE(r.joint.event_step_time_s, r.baseline.event_step_time_s);
+  EXPECT_NEAR(r.joint.speedup, r.baseline.event_step_time_s / r.joint.event_step_time_s, 1e-12);
+  o.engine = "closed-form";
+  EXPECT_EQ(Explore(SmallTwoBuildings(), o).status().message(),
+            "--engine = closed-form (allowed: analytical, event)");
 }
 
 TEST(Explore, AJobInsideOneBuildingIsRejected) {

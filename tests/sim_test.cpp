@@ -3,6 +3,8 @@
 #include <cmath>
 #include <random>
 
+#include "collective/collective.h"
+#include "plan/memory.h"
 #include "plan/plan.h"
 #include "sim/analytical.h"
 #include "spec/readers.h"
@@ -52,9 +54,96 @@ TEST(Analytical, PipelineHopsArePricedOnTheTierTheyCross) {
     EXPECT_DOUBLE_EQ(r.p2p_hop_s[3], slow);
     EXPECT_GT(slow, node + 1e-3);  // at least the 1 ms latency more
     double v = static_cast<double>(vp);
-    EXPECT_NEAR(r.breakdown.pp_comm_s, 2 * (v * (2 * node + slow) + (v - 1) * slow), 1e-12)
-        << "vp " << vp;
+    double fill = 2 * (v * (2 * node + slow) + (v - 1) * slow);
+    // With one chunk per rank (vp 1, 1F1B) a rank holds pp = 4 micro-batches; a round trip takes
+    // sum_s T_s plus both directions' sends, 2 (2 node + slow) > 1 ms: each of the M - 1 = 7 later
+    // micro-batches waits max(0, round trip / 4 - max_s T_s) more.
+    double steady = 0;
+    if (vp == 1) {
+      double sum = 0, worst = 0;
+      for (const StageCost& sc : r.stages) {
+        sum += sc.forward_s + sc.backward_s;
+        worst = std::max(worst, sc.forward_s + sc.backward_s);
+      }
+      steady = 7 * std::max(0.0, (sum + 2 * (2 * node + slow)) / 4 - worst);
+    }
+    EXPECT_NEAR(r.breakdown.pp_comm_s, fill + steady, 1e-12) << "vp " << vp;
   }
+}
+
+// HSDP, delayed and BF16 gradient reduction by hand. Llama 3 8B on 4 GPUs (TP 1, PP 1, DP 4,
+// fsdp, no overlap): nodes of 2 GPUs, a 1 GB/s, 1 ms tier above. P parameters per GPU, all on the
+// one stage.
+//   flat (dp_replicate 1): reduce-scatter 4P bytes and all-gather 2P over the 4 ranks.
+//   HSDP 2: reduce-scatter 4P inside the node {0, 1}, all-reduce of the 4P / 2 shard across
+//     {0, 2} (one rank per node, the slow tier), all-gather 2P inside the node.
+//   delayed: that all-reduce runs behind the next step's pipeline (here the compute): exposed is
+//     max(0, AR - compute).
+//   bf16: 2P instead of 4P in the reduce-scatter and the all-reduce.
+TEST(Analytical, HybridShardedDelayedAndBf16GradientReduction) {
+  spec::JobSpec job = Job("llama3-8b", 4, 1, 1, 1, 4);
+  job.cluster = Must(spec::ParseClusterYaml(
+      "name: two-nodes\ngpu: h100-sxm\ntiers:\n"
+      "  - {name: node, gpus: 2, bandwidth_bytes_per_s: 450e9, latency_s: 4e-6}\n"
+      "  - {name: slow, gpus: 4, bandwidth_bytes_per_s: 1e9, latency_s: 1e-3}\n",
+      "test"));
+  job.plan.zero = spec::ZeroMode::kFsdp;
+  job.plan.dp_overlap = false;
+  plan::Plan flat_plan = Must(plan::BuildPlan(job));
+  const double params = plan::ParamsOnStage(flat_plan.stages[0], plan::ParamSums(flat_plan)).dense;
+  const spec::ClusterSpec& c = job.cluster;
+  using collective::Estimate;
+  using collective::Op;
+  collective::GroupShape all = collective::ConsecutiveGroup(4, c);
+  collective::GroupShape node = collective::ConsecutiveGroup(2, c);
+  collective::GroupShape across;  // ranks 0 and 2: one per node
+  across.size = 2;
+  across.span_tier = 1;
+  across.members_per_group = {1, 2};
+
+  StepResult flat = Simulate(job);
+  EXPECT_NEAR(flat.breakdown.dp_comm_s,
+              Estimate(c, all, Op::kReduceScatter, 4 * params).seconds +
+                  Estimate(c, all, Op::kAllGather, 2 * params).seconds,
+              1e-9);
+
+  job.plan.dp_replicate = 2;
+  StepResult hsdp = Simulate(job);
+  const double rs = Estimate(c, node, Op::kReduceScatter, 4 * params).seconds;
+  const double ar = Estimate(c, across, Op::kAllReduce, 2 * params).seconds;
+  const double ag = Estimate(c, node, Op::kAllGather, 2 * params).seconds;
+  EXPECT_NEAR(hsdp.breakdown.dp_comm_s, rs + ar + ag, 1e-9);
+  EXPECT_EQ(hsdp.dp_algorithm.rfind("hsdp reduce-scatter/", 0), 0u) << hsdp.dp_algorithm;
+  // The optimizer updates a shard over 2 ranks instead of 4: twice the bytes (the fixed launch
+  // overhead of a few microseconds aside).
+  EXPECT_NEAR(hsdp.breakdown.optimizer_s / flat.breakdown.optimizer_s, 2.0, 1e-3);
+  // And the sharded state takes more memory.
+  EXPECT_GT(plan::ComputeMemory(Must(plan::BuildPlan(job))).peak_bytes,
+            plan::ComputeMemory(flat_plan).peak_bytes);
+
+  job.plan.grad_sync = spec::GradSync::kDelayed;
+  StepResult delayed = Simulate(job);
+  EXPECT_NEAR(delayed.breakdown.dp_comm_s,
+              rs + ag + std::max(0.0, ar - delayed.breakdown.compute_s), 1e-9);
+  EXPECT_LT(delayed.step_time_s, hsdp.step_time_s);
+
+  job.plan.grad_sync = spec::GradSync::kStep;
+  job.plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
+  StepResult bf16 = Simulate(job);
+  EXPECT_NEAR(bf16.breakdown.dp_comm_s,
+              Estimate(c, node, Op::kReduceScatter, 2 * params).seconds +
+                  Estimate(c, across, Op::kAllReduce, params).seconds + ag,
+              1e-9);
+
+  // HSDP needs sharding and a split into groups of two or more ranks.
+  job.plan.zero = spec::ZeroMode::kZero0;
+  EXPECT_NE(plan::BuildPlan(job).status().message().find("plan.dp_replicate = 2 needs sharded"),
+            std::string::npos);
+  job.plan.zero = spec::ZeroMode::kFsdp;
+  job.plan.dp_replicate = 4;
+  EXPECT_EQ(plan::BuildPlan(job).status().message(),
+            "plan.dp_replicate = 4 does not split dp * cp = 4 * 1 = 4 into groups of two or more "
+            "ranks (allowed: 1, 2)");
 }
 
 // One GPU: no communication of any kind, so the step is exactly compute plus the optimizer.

@@ -71,6 +71,7 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
   if (json) {
     nlohmann::json j;
     j["boundary_tier"] = r->boundary_tier;
+    j["engine"] = r->engine;
     j["baseline"] = row_json(r->baseline);
     nlohmann::json rows = nlohmann::json::array();
     for (const explore::Row& row : r->one_at_a_time) rows.push_back(row_json(row));
@@ -78,20 +79,21 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
     j["joint"] = row_json(r->joint);
     nlohmann::json techs = nlohmann::json::array();
     for (const explore::Technology& t : explore::Technologies()) {
-      techs.push_back({{"name", t.name}, {"description", t.description}});
+      techs.push_back({{"name", t.name}, {"layer", t.layer}, {"description", t.description}});
     }
     j["technologies"] = techs;
     return Emit(out, err, "", j.dump(2) + "\n");
   }
-  std::string text = fmt::format("{} on {} x {} ({}), boundary tier: {}\n\n", job->model.name,
-                                 job->gpus > 0 ? job->gpus : job->cluster.CapacityGpus(),
-                                 job->cluster.gpu.name, job->cluster.name, r->boundary_tier);
-  text += fmt::format("  {:<11} {:>9} {:>9} {:>13} {:>8} {:<9} {:<10} {:>10}  {}\n", "optimized",
+  std::string text =
+      fmt::format("{} on {} x {} ({}), boundary tier: {}, ranked by the {} engine\n\n",
+                  job->model.name, job->gpus > 0 ? job->gpus : job->cluster.CapacityGpus(),
+                  job->cluster.gpu.name, job->cluster.name, r->boundary_tier, r->engine);
+  text += fmt::format("  {:<11} {:>9} {:>9} {:>13} {:>8} {:<22} {:<10} {:>10}  {}\n", "optimized",
                       "step s", "event s", "tokens/s/GPU", "speedup", "network", "crossing",
                       "exposed s", "plan");
   auto line = [&](const explore::Row& row) {
     text +=
-        fmt::format("  {:<11} {:>9.3f} {:>9.3f} {:>13.1f} {:>7.3f}x {:<9} {:<10} {:>10.3f}  {}\n",
+        fmt::format("  {:<11} {:>9.3f} {:>9.3f} {:>13.1f} {:>7.3f}x {:<22} {:<10} {:>10.3f}  {}\n",
                     row.name, row.step_time_s, row.event_step_time_s, row.tokens_per_s_per_gpu,
                     row.speedup, row.network, row.crossing, row.crossing_exposed_s, row.plan);
   };
@@ -104,12 +106,14 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
       "\n  joint optimum: {:.1f}% faster than the baseline, {:.1f}% faster than the best single "
       "dimension\n",
       100.0 * (r->joint.speedup - 1.0), 100.0 * (r->joint.speedup / best_single - 1.0));
-  text += fmt::format(
-      "  event engine (the same plans pass by pass): joint {:.1f}% faster than the baseline\n",
-      100.0 * (r->baseline.event_step_time_s / r->joint.event_step_time_s - 1.0));
-  text += "  network technologies (assumptions):\n";
+  if (r->engine == "analytical") {
+    text += fmt::format(
+        "  event engine (the same plans pass by pass): joint {:.1f}% faster than the baseline\n",
+        100.0 * (r->baseline.event_step_time_s / r->joint.event_step_time_s - 1.0));
+  }
+  text += "  network technologies, one per layer (assumptions):\n";
   for (const explore::Technology& t : explore::Technologies())
-    text += "    " + t.name + ": " + t.description + "\n";
+    text += "    " + t.layer + " " + t.name + ": " + t.description + "\n";
   return Emit(out, err, "", text);
 }
 
@@ -697,6 +701,12 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       "--boundary-tier", explore_options.boundary_tier,
       "Tier whose links are the scale-across boundary (default: the outermost)");
   explore_cmd->add_flag("--json", explore_json, "Print the machine-readable report");
+  explore_cmd->add_flag("--relaxed-sync", explore_options.relaxed_sync,
+                        "Also try a delayed cross-replica gradient reduction and BF16 gradients "
+                        "(both change training)");
+  explore_cmd->add_option("--engine", explore_options.engine,
+                          "What ranks the candidates: analytical, or event (re-runs each "
+                          "search's best 16 pass by pass)");
 
   CLI::App* pack_cmd = app.add_subcommand(
       "pack",

@@ -35,6 +35,8 @@ std::string_view AlgorithmName(Algorithm a) {
       return "nvls";
     case Algorithm::kDirect:
       return "direct";
+    case Algorithm::kHierarchical:
+      return "hierarchical";
   }
   return "?";
 }
@@ -87,6 +89,34 @@ double TopLatency(const spec::ClusterSpec& c, const GroupShape& g) {
   return c.tiers[static_cast<size_t>(std::max(g.span_tier, 0))].latency_s;
 }
 
+// The two parts of a hierarchical collective over `g` (see collective.h), or false when the group
+// has one member per tier-(t-1) group or lies inside one.
+bool SplitHierarchical(const spec::ClusterSpec& c, const GroupShape& g, GroupShape* inner,
+                       GroupShape* outer) {
+  if (g.span_tier < 1) return false;
+  const size_t t = static_cast<size_t>(g.span_tier);
+  if (!c.tiers[t].hierarchical_collectives) return false;
+  const int64_t m = g.members_per_group[t - 1];
+  if (m <= 1 || m >= g.size || g.size % m != 0) return false;
+  inner->size = m;
+  inner->members_per_group.assign(c.tiers.size(), m);
+  inner->span_tier = static_cast<int>(t) - 1;
+  for (size_t u = 0; u < t; ++u) {
+    inner->members_per_group[u] = std::min(m, g.members_per_group[u]);
+    if (g.members_per_group[u] >= m) {
+      inner->span_tier = static_cast<int>(u);
+      break;
+    }
+  }
+  for (size_t u = static_cast<size_t>(inner->span_tier); u < c.tiers.size(); ++u)
+    inner->members_per_group[u] = m;
+  outer->size = g.size / m;
+  outer->span_tier = static_cast<int>(t);
+  outer->members_per_group.assign(c.tiers.size(), outer->size);
+  for (size_t u = 0; u < t; ++u) outer->members_per_group[u] = 1;
+  return true;
+}
+
 }  // namespace
 
 Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double bytes) {
@@ -108,6 +138,26 @@ Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double byt
     }
     return {kCollectiveBaseS + (n - 1) * alpha + worst, Algorithm::kDirect};
   }
+  Cost hierarchical{std::numeric_limits<double>::infinity(), Algorithm::kHierarchical};
+  GroupShape inner, outer;
+  if (SplitHierarchical(c, g, &inner, &outer)) {
+    double shard = bytes / static_cast<double>(inner.size);
+    switch (op) {
+      case Op::kReduceScatter:
+        hierarchical.seconds = Estimate(c, inner, Op::kReduceScatter, bytes).seconds +
+                               Estimate(c, outer, Op::kReduceScatter, shard).seconds;
+        break;
+      case Op::kAllGather:
+        hierarchical.seconds = Estimate(c, outer, Op::kAllGather, shard).seconds +
+                               Estimate(c, inner, Op::kAllGather, bytes).seconds;
+        break;
+      default:
+        hierarchical.seconds = Estimate(c, inner, Op::kReduceScatter, bytes).seconds +
+                               Estimate(c, outer, Op::kAllReduce, shard).seconds +
+                               Estimate(c, inner, Op::kAllGather, bytes).seconds;
+        break;
+    }
+  }
   double bw = RingBandwidth(c, g);
   bool reduce = op == Op::kAllReduce;
   double steps = reduce ? 2 * (n - 1) : n - 1;
@@ -122,16 +172,17 @@ Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double byt
       if (nvls < best.seconds) best = {nvls, Algorithm::kNvls};
     }
   }
+  if (hierarchical.seconds < best.seconds) best = hierarchical;
   return best;
 }
 
-Cost SendRecv(const spec::ClusterSpec& c, const GroupShape& g, double bytes) {
+Cost SendRecv(const spec::ClusterSpec& c, const GroupShape& g, double bytes, double share) {
   if (g.size <= 1 || bytes <= 0) return {};
   size_t t = static_cast<size_t>(std::max(g.span_tier, 0));
   const spec::TierSpec& tier = c.tiers[t];
-  return {
-      kSendRecvBaseS + tier.latency_s + bytes / (TierEfficiency(t) * tier.bandwidth_bytes_per_s),
-      Algorithm::kDirect};
+  return {kSendRecvBaseS + tier.latency_s +
+              bytes / (TierEfficiency(t) * tier.bandwidth_bytes_per_s * share),
+          Algorithm::kDirect};
 }
 
 }  // namespace scaleplan::collective

@@ -17,11 +17,22 @@
 // NVLS (all-reduce inside one NVSwitch node of >= 8 GPUs whose GPU has gpu.nvlink_sharp): t0 +
 // 2(n-1) alpha_0 +
 //   2(n-1)/n S / (eta_nvls * beta_0), eta_nvls = 480/450 (nccl.csv: 480 GB/s bus bandwidth).
+// Hierarchical (two-level, when the group's span tier t has hierarchical_collectives): the group
+// splits into m = m_{t-1} members inside each tier-(t-1) group ("inner", span below t) and
+// k = n / m groups ("outer": one member per tier-(t-1) group, m of them side by side, each on its
+// own GPU's link of tier t):
+//   reduce-scatter S = RS_inner(S) + RS_outer(S / m)
+//   all-gather S     = AG_outer(S / m) + AG_inner(S)
+//   all-reduce S     = RS_inner(S) + AR_outer(S / m) + AG_inner(S)
+// so the slow tier carries a 1/m shard once and pays 2(k-1) latencies instead of 2(n-1); each part
+// is priced by these same equations (the inner part may itself be hierarchical).
 // The cheapest algorithm is chosen, as NCCL's tuner would.
 // All-to-all of S bytes per rank (EP dispatch): each rank sends S/n to every peer; the share that
 // leaves a tier-(t-1) group, S (n - m_{t-1}) / n, goes through the rank's own link of tier t:
 //   t = t0 + (n-1) alpha_top + max_t share_t / (eta_t beta_t / o_t).
-// Send/receive of S bytes across tier t: t0_p2p + alpha_t + S / (eta_t beta_t).
+// Send/receive of S bytes across tier t: t0_p2p + alpha_t + S / (eta_t beta_t share), where
+// share <= 1 is the part of its link a sender gets while other senders cross the same tier at once
+// (1: alone, 1/o_t: every GPU below the tier sends).
 //
 // Constants (calibration/nccl.csv and the real nccl-tests outputs of an 8x H200 node,
 // data/calibration/nccl-tests-h200; docs/ACCURACY.md has the fit):
@@ -48,7 +59,7 @@ inline constexpr double kCollectiveBaseS = 20e-6;
 inline constexpr double kSendRecvBaseS = 5e-6;
 
 enum class Op { kAllReduce, kAllGather, kReduceScatter, kAllToAll, kSendRecv };
-enum class Algorithm { kNone, kRing, kTree, kNvls, kDirect };
+enum class Algorithm { kNone, kRing, kTree, kNvls, kDirect, kHierarchical };
 
 std::string_view OpName(Op op);
 std::string_view AlgorithmName(Algorithm algorithm);
@@ -74,7 +85,9 @@ struct Cost {
 // zero bytes, costs nothing.
 Cost Estimate(const spec::ClusterSpec& cluster, const GroupShape& group, Op op, double bytes);
 
-// Point-to-point transfer between neighbours of `group` (pipeline stages): the slowest hop.
-Cost SendRecv(const spec::ClusterSpec& cluster, const GroupShape& group, double bytes);
+// Point-to-point transfer between neighbours of `group` (pipeline stages): the slowest hop, each
+// sender getting `share` of its link (see above).
+Cost SendRecv(const spec::ClusterSpec& cluster, const GroupShape& group, double bytes,
+              double share = 1.0);
 
 }  // namespace scaleplan::collective

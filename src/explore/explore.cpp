@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "core/text.h"
 #include "plan/memory.h"
@@ -40,33 +41,56 @@ search::SearchSpace Pinned(const spec::PlanSpec& p) {
   s.placement = {p.placement};
   s.schedule = {p.schedule};
   s.trim_edge_stages = {p.trim_edge_stages};
+  s.dp_replicate = {p.dp_replicate};
+  s.grad_sync = {p.grad_sync};
+  s.grad_reduce_dtype = {p.grad_reduce_dtype};
   return s;
 }
 
 void OpenPlacement(search::SearchSpace& s) { s.placement = AllOrders(); }
 
-// Every schedule, vp in {1, 2, 4, 8} and micro-batch in {1, 2, 4, 8}, plus the starting plan's own
-// values, so each opened space contains the starting plan.
-void OpenScheduling(search::SearchSpace& s, const spec::PlanSpec& start) {
+template <typename T>
+void AddIfMissing(std::vector<T>& list, const T& value) {
+  if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
+}
+
+// Every schedule, vp and micro-batch in {1, 2, 4, 8}, HSDP with 1, 2, 4, 8 or one replica group
+// per site, and with `relaxed` delayed synchronization and BF16 gradients; plus the starting
+// plan's own values, so each opened space contains the starting plan.
+void OpenScheduling(search::SearchSpace& s, const spec::PlanSpec& start, int64_t sites,
+                    bool relaxed) {
   s.schedule = {spec::Schedule::kGpipe, spec::Schedule::k1F1B, spec::Schedule::kInterleaved,
                 spec::Schedule::kLlama3, spec::Schedule::kZbH1};
   s.vp = {1, 2, 4, 8};
   s.micro_batch = {1, 2, 4, 8};
-  if (std::find(s.vp.begin(), s.vp.end(), start.vp) == s.vp.end()) s.vp.push_back(start.vp);
-  if (std::find(s.micro_batch.begin(), s.micro_batch.end(), start.micro_batch) ==
-      s.micro_batch.end())
-    s.micro_batch.push_back(start.micro_batch);
+  s.dp_replicate = {1, 2, 4, 8};
+  AddIfMissing(s.vp, start.vp);
+  AddIfMissing(s.micro_batch, start.micro_batch);
+  AddIfMissing(s.dp_replicate, sites);
+  AddIfMissing(s.dp_replicate, start.dp_replicate);
+  if (relaxed) {
+    s.grad_sync = {spec::GradSync::kStep, spec::GradSync::kDelayed};
+    s.grad_reduce_dtype = {spec::GradReduceDtype::kFp32, spec::GradReduceDtype::kBf16};
+  }
 }
 
-double StepTime(const spec::JobSpec& job) {
+bool ByEvents(const ExploreOptions& o) { return o.engine == "event"; }
+
+// The step time the exploration ranks by (infinity when the plan is invalid).
+double StepTime(const spec::JobSpec& job, bool events) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
   Result<plan::Plan> p = plan::BuildPlan(job);
-  if (!p.ok()) return std::numeric_limits<double>::infinity();
+  if (!p.ok()) return kInf;
+  if (events) {
+    Result<sim::EventResult> e = sim::SimulateEvents(*p, {});
+    return e.ok() ? e->step.step_time_s : kInf;
+  }
   Result<sim::StepResult> step = sim::Evaluate(*p);
-  return step.ok() ? step->step_time_s : std::numeric_limits<double>::infinity();
+  return step.ok() ? step->step_time_s : kInf;
 }
 
 Result<Row> MakeRow(const std::string& name, const spec::JobSpec& job, const std::string& network,
-                    size_t boundary, double baseline_s) {
+                    size_t boundary, double baseline_s, bool events) {
   SP_ASSIGN_OR_RETURN(plan::Plan p, plan::BuildPlan(job));
   SP_ASSIGN_OR_RETURN(sim::StepResult step, sim::Evaluate(p));
   Row row;
@@ -76,8 +100,10 @@ Result<Row> MakeRow(const std::string& name, const spec::JobSpec& job, const std
   row.step_time_s = step.step_time_s;
   SP_ASSIGN_OR_RETURN(sim::EventResult event, sim::SimulateEvents(p, {}));
   row.event_step_time_s = event.step.step_time_s;
-  row.tokens_per_s_per_gpu = step.tokens_per_s_per_gpu;
-  row.speedup = baseline_s > 0 ? baseline_s / step.step_time_s : 1.0;
+  double ranked_s = events ? row.event_step_time_s : row.step_time_s;
+  row.tokens_per_s_per_gpu =
+      static_cast<double>(p.TokensPerStep()) / ranked_s / static_cast<double>(p.gpus);
+  row.speedup = baseline_s > 0 ? baseline_s / ranked_s : 1.0;
   std::vector<std::string> crossing;
   for (const topology::GroupPlacement& g : p.groups) {
     if (g.span_tier < 0 || static_cast<size_t>(g.span_tier) < boundary) continue;
@@ -102,19 +128,23 @@ Result<Row> MakeRow(const std::string& name, const spec::JobSpec& job, const std
   return row;
 }
 
-// The best plan of `space` for `base`'s model and cluster (analytical model, exhaustive). `base`
-// itself (which fits) is kept unless a plan of the space is strictly faster, so a row never reports
-// a change that gains nothing.
+// The best plan of `space` for `base`'s model and cluster (exhaustive, analytical model; by
+// events, the best 16 re-run pass by pass). `base` itself (which fits) is kept unless a plan of
+// the space is strictly faster, so a row never reports a change that gains nothing.
 Result<spec::JobSpec> Best(const spec::JobSpec& base, const search::SearchSpace& space,
-                           int threads) {
+                           const ExploreOptions& options) {
+  const bool events = ByEvents(options);
   search::SearchOptions o;
-  o.threads = threads;
-  o.top_k = 1;
-  o.rerank_with_events = false;
+  o.threads = options.threads;
+  o.top_k = events ? 16 : 1;
+  o.rerank_with_events = events;
   SP_ASSIGN_OR_RETURN(search::SearchResult r, search::Search(base, space, o));
-  if (r.top.empty() || !(r.top.front().step.step_time_s < StepTime(base))) return base;
+  if (r.top.empty()) return base;
+  const search::Evaluation& top = r.top.front();
+  double top_s = events && top.event_step_time_s > 0 ? top.event_step_time_s : top.step.step_time_s;
+  if (!(top_s < StepTime(base, events))) return base;
   spec::JobSpec best = base;
-  best.plan = r.top.front().plan;
+  best.plan = top.plan;
   best.plan.dp = 0;
   best.plan.microbatches = 0;
   best.plan.etp = 0;
@@ -125,24 +155,97 @@ Result<spec::JobSpec> Best(const spec::JobSpec& base, const search::SearchSpace&
 }  // namespace
 
 std::vector<Technology> Technologies() {
-  return {{"ecmp",
-           "per-flow ECMP hashing: a few large flows collide on the long links; 60% of their "
-           "bandwidth (assumption)",
-           0.60, 0.0},
-          {"multi-qp",
-           "ECMP with many queue pairs per connection: more, smaller flows; 80% (assumption)", 0.80,
-           0.0},
-          {"spray",
-           "packet spraying over all paths with out-of-order delivery handled by the NIC; 95% "
-           "(assumption)",
-           0.95, 2e-6}};
+  std::vector<Technology> t(7);
+  t[0].name = "ecmp";
+  t[0].layer = "path";
+  t[0].description =
+      "per-flow ECMP hashing: a few large flows collide on the long links; 60% of their "
+      "bandwidth (assumption)";
+  t[0].bandwidth_efficiency = 0.60;
+  t[1].name = "multi-qp";
+  t[1].layer = "path";
+  t[1].description =
+      "ECMP with many queue pairs per connection: more, smaller flows; 80% (assumption)";
+  t[1].bandwidth_efficiency = 0.80;
+  t[2].name = "spray";
+  t[2].layer = "path";
+  t[2].description =
+      "packet spraying over all paths, out-of-order delivery handled by the NIC; 95% and 2 us "
+      "(assumption)";
+  t[2].bandwidth_efficiency = 0.95;
+  t[2].extra_latency_s = 2e-6;
+  t[3].name = "flat";
+  t[3].layer = "collective";
+  t[3].description = "NCCL's flat ring or tree over the whole group (collective/collective.h)";
+  t[4].name = "hierarchical";
+  t[4].layer = "collective";
+  t[4].description =
+      "two-level collectives: reduce inside each site, exchange 1/m shards across, gather inside "
+      "(the cheaper of that and flat)";
+  t[4].hierarchical_collectives = true;
+  t[5].name = "gbn";
+  t[5].layer = "transport";
+  t[5].description =
+      "RoCE go-back-N, built for a lossless fabric; beyond one building PFC cannot cover the "
+      "round trip, so drops happen (1e-4 of packets, assumption) and each resends the window in "
+      "flight";
+  t[5].packet_loss_rate = 1e-4;
+  t[5].go_back_n = true;
+  t[6].name = "sr";
+  t[6].layer = "transport";
+  t[6].description =
+      "loss-tolerant transport with selective repeat: the same drops (1e-4, assumption) resend "
+      "one packet each";
+  t[6].packet_loss_rate = 1e-4;
+  return t;
 }
 
-spec::ClusterSpec Apply(const spec::ClusterSpec& cluster, size_t boundary, const Technology& tech) {
+std::string NetworkStack::Name() const {
+  std::vector<std::string> names;
+  for (const Technology& t : layers) names.push_back(t.name);
+  return Join(names, "+");
+}
+
+std::vector<NetworkStack> Stacks() {
+  std::vector<std::string> order;  // layers in registry order
+  std::map<std::string, std::vector<Technology>> by_layer;
+  for (const Technology& t : Technologies()) {
+    if (!by_layer.count(t.layer)) order.push_back(t.layer);
+    by_layer[t.layer].push_back(t);
+  }
+  std::vector<NetworkStack> stacks = {NetworkStack{}};
+  for (const std::string& layer : order) {
+    std::vector<NetworkStack> next;
+    for (const NetworkStack& s : stacks) {
+      for (const Technology& t : by_layer[layer]) {
+        NetworkStack n = s;
+        n.layers.push_back(t);
+        next.push_back(n);
+      }
+    }
+    stacks = next;
+  }
+  return stacks;
+}
+
+spec::ClusterSpec Apply(const spec::ClusterSpec& cluster, size_t boundary,
+                        const NetworkStack& stack) {
   spec::ClusterSpec out = cluster;
-  for (size_t t = boundary; t < out.tiers.size(); ++t) {
-    out.tiers[t].bandwidth_bytes_per_s *= tech.bandwidth_efficiency;
-    out.tiers[t].latency_s += tech.extra_latency_s;
+  for (const Technology& tech : stack.layers) {
+    for (size_t t = boundary; t < out.tiers.size(); ++t) {
+      spec::TierSpec& tier = out.tiers[t];
+      tier.bandwidth_bytes_per_s *= tech.bandwidth_efficiency;
+      tier.latency_s += tech.extra_latency_s;
+      if (tech.hierarchical_collectives) tier.hierarchical_collectives = true;
+      if (tech.packet_loss_rate > 0) {
+        double window = 1.0;
+        if (tech.go_back_n) {
+          double rate = tier.bandwidth_bytes_per_s / tier.oversubscription;
+          window = std::max(1.0, rate * 2.0 * tier.latency_s / kPacketBytes);
+        }
+        tier.bandwidth_bytes_per_s /= 1.0 + tech.packet_loss_rate * window;
+      }
+    }
   }
   return out;
 }
@@ -172,10 +275,16 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
                       Join(std::vector<std::string>(names.begin() + 1, names.end()), ", ")));
     }
   }
-  std::vector<Technology> techs = Technologies();
-  const Technology& base_tech = techs.front();  // the baseline technology (ecmp)
+  if (options.engine != "analytical" && options.engine != "event") {
+    return Status::Invalid(
+        fmt::format("--engine = {} (allowed: analytical, event)", options.engine));
+  }
+  const bool events = ByEvents(options);
+  std::vector<NetworkStack> stacks = Stacks();
+  const NetworkStack& base_stack = stacks.front();  // the production baseline
   ExploreResult result;
   result.boundary_tier = c.tiers[boundary].name;
+  result.engine = options.engine;
 
   spec::JobSpec baseline = start;
   if (baseline.gpus == 0) baseline.gpus = c.CapacityGpus();
@@ -186,7 +295,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
         "(allowed: more than {})",
         baseline.gpus, inside.name, inside.gpus, c.tiers[boundary].name, inside.gpus));
   }
-  baseline.cluster = Apply(c, boundary, base_tech);
+  baseline.cluster = Apply(c, boundary, base_stack);
   SP_ASSIGN_OR_RETURN(plan::Plan base_plan, plan::BuildPlan(baseline));
   plan::MemoryReport memory = plan::ComputeMemory(base_plan);
   if (!memory.fits) {
@@ -195,46 +304,49 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
         "that fits; try --recompute full, more --pp or --tp)",
         memory.peak_bytes / std::pow(2, 30), memory.usable_bytes / std::pow(2, 30)));
   }
-  SP_ASSIGN_OR_RETURN(result.baseline, MakeRow("baseline", baseline, base_tech.name, boundary, 0));
-  double t0 = result.baseline.step_time_s;
+  SP_ASSIGN_OR_RETURN(result.baseline,
+                      MakeRow("baseline", baseline, base_stack.Name(), boundary, 0, events));
+  double t0 = events ? result.baseline.event_step_time_s : result.baseline.step_time_s;
+  const int64_t sites = baseline.gpus / inside.gpus;
   result.baseline.speedup = 1.0;
 
   // One dimension at a time.
+  auto ranked = [&](const Row& row) { return events ? row.event_step_time_s : row.step_time_s; };
   search::SearchSpace placement = Pinned(baseline.plan);
   OpenPlacement(placement);
-  SP_ASSIGN_OR_RETURN(spec::JobSpec by_placement, Best(baseline, placement, options.threads));
-  SP_ASSIGN_OR_RETURN(Row row, MakeRow("placement", by_placement, base_tech.name, boundary, t0));
+  SP_ASSIGN_OR_RETURN(spec::JobSpec by_placement, Best(baseline, placement, options));
+  SP_ASSIGN_OR_RETURN(Row row,
+                      MakeRow("placement", by_placement, base_stack.Name(), boundary, t0, events));
   result.one_at_a_time.push_back(row);
 
   search::SearchSpace scheduling = Pinned(baseline.plan);
-  OpenScheduling(scheduling, baseline.plan);
-  SP_ASSIGN_OR_RETURN(spec::JobSpec by_scheduling, Best(baseline, scheduling, options.threads));
-  SP_ASSIGN_OR_RETURN(row, MakeRow("scheduling", by_scheduling, base_tech.name, boundary, t0));
+  OpenScheduling(scheduling, baseline.plan, sites, options.relaxed_sync);
+  SP_ASSIGN_OR_RETURN(spec::JobSpec by_scheduling, Best(baseline, scheduling, options));
+  SP_ASSIGN_OR_RETURN(
+      row, MakeRow("scheduling", by_scheduling, base_stack.Name(), boundary, t0, events));
   result.one_at_a_time.push_back(row);
 
   Row best_network;
-  for (const Technology& tech : techs) {
+  for (const NetworkStack& stack : stacks) {
     spec::JobSpec job = start;
     job.gpus = baseline.gpus;
-    job.cluster = Apply(c, boundary, tech);
-    SP_ASSIGN_OR_RETURN(row, MakeRow("network", job, tech.name, boundary, t0));
-    if (best_network.step_time_s == 0 || row.step_time_s < best_network.step_time_s)
-      best_network = row;
+    job.cluster = Apply(c, boundary, stack);
+    SP_ASSIGN_OR_RETURN(row, MakeRow("network", job, stack.Name(), boundary, t0, events));
+    if (best_network.step_time_s == 0 || ranked(row) < ranked(best_network)) best_network = row;
   }
   result.one_at_a_time.push_back(best_network);
 
-  // Jointly: for every technology, the best placement x scheduling.
+  // Jointly: for every stack, the best placement x scheduling.
   search::SearchSpace joint = Pinned(baseline.plan);
   OpenPlacement(joint);
-  OpenScheduling(joint, baseline.plan);
-  for (const Technology& tech : techs) {
+  OpenScheduling(joint, baseline.plan, sites, options.relaxed_sync);
+  for (const NetworkStack& stack : stacks) {
     spec::JobSpec job = start;
     job.gpus = baseline.gpus;
-    job.cluster = Apply(c, boundary, tech);
-    SP_ASSIGN_OR_RETURN(spec::JobSpec best, Best(job, joint, options.threads));
-    SP_ASSIGN_OR_RETURN(row, MakeRow("joint", best, tech.name, boundary, t0));
-    if (result.joint.step_time_s == 0 || row.step_time_s < result.joint.step_time_s)
-      result.joint = row;
+    job.cluster = Apply(c, boundary, stack);
+    SP_ASSIGN_OR_RETURN(spec::JobSpec best, Best(job, joint, options));
+    SP_ASSIGN_OR_RETURN(row, MakeRow("joint", best, stack.Name(), boundary, t0, events));
+    if (result.joint.step_time_s == 0 || ranked(row) < ranked(result.joint)) result.joint = row;
   }
   return result;
 }

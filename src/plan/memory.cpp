@@ -145,7 +145,9 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   const double dense_full = param_sums.dense_saved_bytes;
   const double moe_full = param_sums.moe_saved_bytes;
 
-  const double dense_shard = static_cast<double>(plan.dp * plan.cp);
+  // HSDP shards the dense state inside a group of dp*cp / dp_replicate ranks; experts keep their
+  // own sharding over the ranks that hold the same expert shard.
+  const double dense_shard = static_cast<double>(plan.dp * plan.cp / p.dp_replicate);
   const double expert_shard =
       static_cast<double>(plan.dp * plan.cp * plan.tp) / static_cast<double>(plan.ep * plan.etp);
   const BytesPerParam dense_bytes = ParamBytes(p.zero, dense_shard, p.precision);

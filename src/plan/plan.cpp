@@ -131,6 +131,25 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
     }
   }
 
+  // Hybrid sharded data parallelism: dp_replicate groups of dp*cp / dp_replicate ranks.
+  if (p.dp_replicate > 1) {
+    if (p.zero == spec::ZeroMode::kZero0) {
+      return Status::Invalid(fmt::format(
+          "plan.dp_replicate = {} needs sharded data parallelism, but plan.zero = zero0 shards "
+          "nothing (allowed: dp_replicate 1 with zero0, or zero 1, 2, 3 or fsdp)",
+          p.dp_replicate));
+    }
+    int64_t dp_cp = plan.dp * p.cp;
+    if (dp_cp % p.dp_replicate != 0 || p.dp_replicate == dp_cp) {
+      std::vector<int64_t> allowed = Divisors(dp_cp);
+      if (!allowed.empty()) allowed.pop_back();
+      return Status::Invalid(fmt::format(
+          "plan.dp_replicate = {} does not split dp * cp = {} * {} = {} into groups of two or "
+          "more ranks (allowed: {})",
+          p.dp_replicate, plan.dp, p.cp, dp_cp, ListOf(allowed)));
+    }
+  }
+
   // Context parallelism: head-tail sharding cuts each sequence into 2*cp chunks.
   if (p.cp > 1 && job.workload.seq_len % (2 * p.cp) != 0) {
     return Status::Invalid(fmt::format(

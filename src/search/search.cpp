@@ -144,7 +144,8 @@ class Exhaustive : public Optimizer {
     Clock::time_point start = Clock::now();
     // The dimensions that decide validity form the outer space; each valid outer point is one
     // task whose inner points (zero, recomputation, CP algorithm, placement) share its layout.
-    const int outer_dims[] = {kTp, kCp, kPp, kVp, kTrim, kMicroBatch, kEp, kSchedule};
+    const int outer_dims[] = {kTp, kCp,       kPp,          kVp,       kTrim,           kMicroBatch,
+                              kEp, kSchedule, kDpReplicate, kGradSync, kGradReduceDtype};
     const int inner_dims[] = {kZero, kRecompute, kCpAlgorithm, kPlacement};
     uint64_t inner_size = 1;
     for (int d : inner_dims) inner_size *= space.Count(d);

@@ -10,9 +10,11 @@
 namespace scaleplan::search {
 
 const char* DimensionName(int d) {
-  static const char* kNames[] = {"tp",           "cp",        "pp",       "vp",
-                                 "micro_batch",  "ep",        "zero",     "recompute",
-                                 "cp_algorithm", "placement", "schedule", "trim_edge_stages"};
+  static const char* kNames[] = {"tp",           "cp",          "pp",
+                                 "vp",           "micro_batch", "ep",
+                                 "zero",         "recompute",   "cp_algorithm",
+                                 "placement",    "schedule",    "trim_edge_stages",
+                                 "dp_replicate", "grad_sync",   "grad_reduce_dtype"};
   return d >= 0 && d < kDimensions ? kNames[d] : "?";
 }
 
@@ -42,6 +44,12 @@ size_t SearchSpace::Count(int d) const {
       return schedule.size();
     case kTrim:
       return trim_edge_stages.size();
+    case kDpReplicate:
+      return dp_replicate.size();
+    case kGradSync:
+      return grad_sync.size();
+    case kGradReduceDtype:
+      return grad_reduce_dtype.size();
   }
   return 0;
 }
@@ -81,6 +89,9 @@ SearchSpace DefaultSpace(const spec::JobSpec& job) {
   s.schedule = {spec::Schedule::k1F1B, spec::Schedule::kZbH1, spec::Schedule::kInterleaved,
                 spec::Schedule::kLlama3};
   s.trim_edge_stages = {false, true};
+  s.dp_replicate = {1};
+  s.grad_sync = {spec::GradSync::kStep};
+  s.grad_reduce_dtype = {spec::GradReduceDtype::kFp32};
   return s;
 }
 
@@ -131,10 +142,17 @@ Status Restrict(SearchSpace& space, const std::string& key, const std::string& v
     keep(space.schedule, [](const spec::PlanSpec& p) { return p.schedule; });
   else if (key == "trim_edge_stages")
     keep(space.trim_edge_stages, [](const spec::PlanSpec& p) { return p.trim_edge_stages; });
+  else if (key == "dp_replicate")
+    keep(space.dp_replicate, [](const spec::PlanSpec& p) { return p.dp_replicate; });
+  else if (key == "grad_sync")
+    keep(space.grad_sync, [](const spec::PlanSpec& p) { return p.grad_sync; });
+  else if (key == "grad_reduce_dtype")
+    keep(space.grad_reduce_dtype, [](const spec::PlanSpec& p) { return p.grad_reduce_dtype; });
   else {
     return Status::Invalid(fmt::format(
         "{}: plan.{} is not a search dimension (allowed: tp, cp, pp, vp, micro_batch, ep, zero, "
-        "recompute, cp_algorithm, placement, schedule, trim_edge_stages; other plan fields are "
+        "recompute, cp_algorithm, placement, schedule, trim_edge_stages, dp_replicate, "
+        "grad_sync, grad_reduce_dtype; other plan fields are "
         "fixed at their value)",
         origin, key));
   }
@@ -156,6 +174,9 @@ spec::JobSpec Decode(const spec::JobSpec& base, const SearchSpace& s, const Cand
   p.placement = s.placement[c[kPlacement]];
   p.schedule = s.schedule[c[kSchedule]];
   p.trim_edge_stages = s.trim_edge_stages[c[kTrim]];
+  p.dp_replicate = s.dp_replicate[c[kDpReplicate]];
+  p.grad_sync = s.grad_sync[c[kGradSync]];
+  p.grad_reduce_dtype = s.grad_reduce_dtype[c[kGradReduceDtype]];
   p.dp = 0;
   p.microbatches = 0;
   p.etp = 0;
@@ -172,6 +193,9 @@ std::string Describe(const spec::PlanSpec& p, int64_t dp) {
                       spec::ZeroModeName(p.zero), spec::RecomputeName(p.recompute));
   if (p.cp > 1) text += p.cp_algorithm == spec::CpAlgorithm::kRing ? " cp-ring" : " cp-allgather";
   if (p.trim_edge_stages) text += " trim";
+  if (p.dp_replicate > 1) text += fmt::format(" hsdp {}", p.dp_replicate);
+  if (p.grad_sync == spec::GradSync::kDelayed) text += " delayed-sync";
+  if (p.grad_reduce_dtype == spec::GradReduceDtype::kBf16) text += " bf16-grads";
   text += " [" + Join(order, ",") + "]";
   return text;
 }

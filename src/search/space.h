@@ -29,6 +29,9 @@ enum Dimension {
   kPlacement,
   kSchedule,
   kTrim,
+  kDpReplicate,
+  kGradSync,
+  kGradReduceDtype,
   kDimensions
 };
 
@@ -42,6 +45,9 @@ struct SearchSpace {
   std::vector<std::vector<spec::Dim>> placement;
   std::vector<spec::Schedule> schedule;
   std::vector<bool> trim_edge_stages;
+  std::vector<int64_t> dp_replicate;
+  std::vector<spec::GradSync> grad_sync;
+  std::vector<spec::GradReduceDtype> grad_reduce_dtype;
 
   size_t Count(int dimension) const;
   double Size() const;  // product of the counts (a double: it can exceed 2^64 in principle)
@@ -54,7 +60,8 @@ using Candidate = std::array<uint32_t, kDimensions>;
 // stages are trimmed), vp in 1, 2, 4, 8, micro-batch in 1, 2, 4, 8, ep over the divisors of the
 // experts, all ZeRO modes, recomputation modes, CP algorithms and schedules, and the six
 // placements with tp innermost (TP's per-layer collectives belong on NVLink; other orders can be
-// given explicitly).
+// given explicitly); dp_replicate 1, grad_sync step and grad_reduce_dtype fp32 (HSDP, delayed and
+// BF16 reduction are opened explicitly, e.g. by scaleplan explore).
 SearchSpace DefaultSpace(const spec::JobSpec& job);
 
 // Narrows one dimension to `values` (flag text, e.g. "8,16" or "fsdp"), each checked by the plan

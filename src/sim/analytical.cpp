@@ -79,6 +79,9 @@ struct LayerCost {
 
 struct Groups {
   GroupShape tp, cp, pp, dp, ep, expert_dp;
+  // HSDP (plan.dp_replicate > 1): the innermost dp*cp / dp_replicate ranks that share the sharded
+  // state, and the dp_replicate ranks across them that hold the same shard.
+  GroupShape dp_shard, dp_replicate;
 };
 
 LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool moe) {
@@ -240,7 +243,16 @@ std::vector<double> PipelineHops(const spec::ClusterSpec& c, const topology::Gro
       GroupShape pair;
       pair.size = 2;
       pair.span_tier = t;
-      cost[static_cast<size_t>(t)] = collective::SendRecv(c, pair, bytes).seconds;
+      // Every replica's (and TP/CP rank's) copy of this hop sends at once: the senders inside one
+      // tier-(t-1) group are the ranks of one stage there, so the group's uplinks (o_t times
+      // fewer than its GPUs) carry stride senders per `stages` stages' worth of GPUs.
+      double share = 1.0;
+      if (t >= 1) {
+        double below = static_cast<double>(c.tiers[static_cast<size_t>(t) - 1].gpus);
+        double stages = std::max(1.0, std::floor(below / static_cast<double>(stride)));
+        share = std::min(1.0, stages / c.tiers[static_cast<size_t>(t)].oversubscription);
+      }
+      cost[static_cast<size_t>(t)] = collective::SendRecv(c, pair, bytes, share).seconds;
     }
     hops[static_cast<size_t>(r)] = cost[static_cast<size_t>(t)];
   }
@@ -278,6 +290,22 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
                                    topology::PlaceStrided(c, n / inner.size, outer.stride));
   };
   g.ep = collective::ShapeOf(inner_then_outer(p.ep), c);
+  // `count` ranks, every k-th of the dp*cp ranks in their order (inner dimension first).
+  auto every_kth = [&](int64_t k, int64_t count) {
+    if (inner.size <= 1) return topology::PlaceStrided(c, count, outer.stride * k);
+    if (k % inner.size == 0)
+      return topology::PlaceStrided(c, count, outer.stride * (k / inner.size));
+    int64_t within = std::max<int64_t>(1, inner.size / k);
+    if (count <= within || outer.size <= 1)
+      return topology::PlaceStrided(c, count, inner.stride * k);
+    return topology::PlaceCombined(c, topology::PlaceStrided(c, within, inner.stride * k),
+                                   topology::PlaceStrided(c, count / within, outer.stride));
+  };
+  if (s.dp_replicate > 1) {
+    int64_t shard = p.dp * p.cp / s.dp_replicate;
+    g.dp_shard = collective::ShapeOf(inner_then_outer(shard), c);
+    g.dp_replicate = collective::ShapeOf(every_kth(shard, s.dp_replicate), c);
+  }
   // Each expert's gradients are reduced over the ranks that hold the same expert shard:
   // dp*cp*tp / (ep*etp) of them.
   int64_t expert_dp = p.dp * p.cp * p.tp / (p.ep * p.etp);
@@ -360,50 +388,72 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     const plan::StageParams stage_params = plan::ParamsOnStage(stage, cached.params);
     const double dense_params = stage_params.dense;
     const double expert_params = stage_params.expert;
-    auto dp_exposed = [&](const GroupShape& group, double params, std::string* algorithm) {
+    // Exposed time of the data-parallel collectives of `params` parameters over `group`; what runs
+    // during the next step (plan.grad_sync = delayed) goes to *delayed instead.
+    const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;
+    const double grad_bytes = s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
+    auto dp_exposed = [&](const GroupShape& group, double params, bool hsdp, double* delayed,
+                          std::string* algorithm) {
       if (group.size <= 1 || params <= 0) return 0.0;
-      double grads = kFp32Bytes * params;
+      double grads = grad_bytes * params;
       double weights = kBf16Bytes * params;
       double window_f = s.dp_overlap ? sc.forward_s : 0.0;
       double window_b = s.dp_overlap ? sc.backward_s : 0.0;
       double mb = static_cast<double>(p.microbatches);
-      switch (s.zero) {
-        case spec::ZeroMode::kZero0: {
-          collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
-          if (algorithm)
-            *algorithm = "all-reduce/" + std::string(collective::AlgorithmName(ar.algorithm));
-          return std::max(0.0, ar.seconds - window_b);
+      auto name = [](std::string_view op, const collective::Cost& cost) {
+        return std::string(op) + "/" + std::string(collective::AlgorithmName(cost.algorithm));
+      };
+      std::string text;
+      double exposed = 0;
+      if (s.zero == spec::ZeroMode::kZero0) {
+        collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
+        text = name("all-reduce", ar);
+        if (delayed_sync) {
+          *delayed += ar.seconds;
+        } else {
+          exposed = std::max(0.0, ar.seconds - window_b);
         }
-        case spec::ZeroMode::kZero1:
-        case spec::ZeroMode::kZero2:
-        case spec::ZeroMode::kFsdp: {
-          collective::Cost rs = Estimate(c, group, Op::kReduceScatter, grads);
-          collective::Cost ag = Estimate(c, group, Op::kAllGather, weights);
-          if (algorithm)
-            *algorithm = "reduce-scatter + all-gather/" +
-                         std::string(collective::AlgorithmName(rs.algorithm));
-          return std::max(0.0, rs.seconds - window_b) + std::max(0.0, ag.seconds - window_f);
+      } else {
+        // Sharded: reduce-scatter the gradients over the shard group (all of dp*cp, or the HSDP
+        // group), all-reduce the shards across HSDP groups, all-gather the updated parameters.
+        const GroupShape& shard_group = hsdp ? g.dp_shard : group;
+        collective::Cost rs = Estimate(c, shard_group, Op::kReduceScatter, grads);
+        collective::Cost ar{};
+        if (hsdp) {
+          ar = Estimate(c, g.dp_replicate, Op::kAllReduce,
+                        grads / static_cast<double>(shard_group.size));
         }
-        case spec::ZeroMode::kZero3: {
-          collective::Cost rs = Estimate(c, group, Op::kReduceScatter, grads);
-          collective::Cost ag = Estimate(c, group, Op::kAllGather, weights);
-          if (algorithm)
-            *algorithm = "per-micro-batch all-gather + reduce-scatter/" +
-                         std::string(collective::AlgorithmName(ag.algorithm));
-          return mb *
-                     (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b)) +
-                 std::max(0.0, rs.seconds - window_b);
+        collective::Cost ag = Estimate(c, shard_group, Op::kAllGather, weights);
+        text = name("reduce-scatter", rs) + (hsdp ? " + " + name("all-reduce", ar) : "") + " + " +
+               name(s.zero == spec::ZeroMode::kZero3 ? "per-micro-batch all-gather" : "all-gather",
+                    ag);
+        // The reduction across replicas: with HSDP the all-reduce, otherwise the reduce-scatter.
+        double across = hsdp ? ar.seconds : rs.seconds;
+        double within = hsdp ? rs.seconds : 0.0;
+        if (delayed_sync) {
+          *delayed += across;
+          exposed = std::max(0.0, within - window_b);
+        } else {
+          exposed = std::max(0.0, within + across - window_b);
+        }
+        if (s.zero == spec::ZeroMode::kZero3) {
+          exposed +=
+              mb * (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b));
+        } else {
+          exposed += std::max(0.0, ag.seconds - window_f);
         }
       }
-      return 0.0;
+      if (algorithm) *algorithm = (hsdp ? "hsdp " : "") + text + (delayed_sync ? " (delayed)" : "");
+      return exposed;
     };
     std::string algorithm;
-    sc.dp_exposed_s = dp_exposed(g.dp, dense_params, &algorithm) +
-                      dp_exposed(g.expert_dp, expert_params, nullptr);
+    const bool hsdp = s.dp_replicate > 1;
+    sc.dp_exposed_s = dp_exposed(g.dp, dense_params, hsdp, &sc.dp_delayed_s, &algorithm) +
+                      dp_exposed(g.expert_dp, expert_params, false, &sc.dp_delayed_s, nullptr);
     if (!algorithm.empty()) r.dp_algorithm = algorithm;
     // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
     bool sharded = s.zero != spec::ZeroMode::kZero0;
-    double dense_shard = sharded ? static_cast<double>(p.dp * p.cp) : 1.0;
+    double dense_shard = sharded ? static_cast<double>(p.dp * p.cp / s.dp_replicate) : 1.0;
     double expert_shard = sharded ? static_cast<double>(expert_dp) : 1.0;
     sc.optimizer_s = d.MemoryBoundSeconds(
         0, kAdamBytesPerParam * (dense_params / dense_shard + expert_params / expert_shard));
@@ -438,11 +488,25 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     double linear = 0;
     for (int64_t hop = 0; hop + 1 < p.pp; ++hop) linear += r.p2p_hop_s[static_cast<size_t>(hop)];
     double vp = static_cast<double>(p.vp);
-    bd.pp_comm_s = 2 * (vp * linear + (vp - 1) * r.p2p_hop_s.back());
+    double one_way = vp * linear + (vp - 1) * r.p2p_hop_s.back();
+    bd.pp_comm_s = 2 * one_way;
+    // Steady state (one chunk per rank): a rank holds at most `in_flight` micro-batches (pp for
+    // 1f1b and zb-h1, all of them for gpipe), and each makes a round trip through every stage's
+    // work and both directions' sends, so a micro-batch cannot come faster than round trip /
+    // in_flight. When sends are long next to a stage's work (slow links) this exceeds the slowest
+    // stage, and the difference is exposed pipeline communication for every micro-batch after the
+    // first. Interleaved schedules have no such bound here (see analytical.h).
+    double in_flight = s.schedule == spec::Schedule::kGpipe ? mb : static_cast<double>(p.pp);
+    double period = p.vp == 1 ? (sum_stage + 2 * one_way) / std::min(in_flight, mb) : 0.0;
+    bd.pp_comm_s += (mb - 1) * std::max(0.0, period - worst);
   }
+  // A delayed reduction runs behind the next step's pipeline; only what outlasts it is exposed.
+  const double pipeline_s =
+      bd.compute_s + bd.tp_comm_s + bd.cp_comm_s + bd.ep_comm_s + bd.bubble_s + bd.pp_comm_s;
   double dp_worst = 0, opt_worst = 0;
   for (const StageCost& sc : r.stages) {
-    dp_worst = std::max(dp_worst, sc.dp_exposed_s + sc.optimizer_s);
+    dp_worst = std::max(
+        dp_worst, sc.dp_exposed_s + std::max(0.0, sc.dp_delayed_s - pipeline_s) + sc.optimizer_s);
     opt_worst = std::max(opt_worst, sc.optimizer_s);
   }
   bd.optimizer_s = opt_worst;

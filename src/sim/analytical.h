@@ -25,16 +25,30 @@
 //   N = pp/2); the analytical model does not charge them.
 //   h_r moves one micro-batch's activation from pipeline rank r to r + 1 (h_{pp-1}: the
 //   wrap-around to rank 0) on the innermost tier holding both ranks, so a contiguous stage order
-//   pays a slow tier only on the hops that cross it. The first forward and the last backward cross
+//   pays a slow tier only on the hops that cross it. All copies of a hop (every replica, TP and CP
+//   rank) send at once and share the tier's links: a sender inside a tier-(t-1) group of G GPUs
+//   holding G / stride stages gets min(1, (G / stride) / o_t) of its link (1 / o_t when one stage
+//   fills the group). The first forward and the last backward cross
 //   all pp*v - 1 virtual-stage boundaries on the critical path: v passes over the pp - 1 hops and
-//   v - 1 wrap-arounds each way (the event engine shows it); steady-state transfers are hidden
-//   (asynchronous P2P).
+//   v - 1 wrap-arounds each way (the event engine shows it). Steady-state transfers are hidden
+//   (asynchronous P2P) unless, with one chunk per rank, a round trip outlasts the work in flight:
+//   a rank holds at most I micro-batches (pp for 1f1b and zb-h1, M for gpipe), so each of the
+//   M - 1 later micro-batches adds max(0, (sum_s T_s + 2 C) / I - max_s T_s) to PP, C one
+//   direction's sends of a micro-batch (sum_{r<pp-1} h_r; the event engine agrees within 1.5% on
+//   slow links). Interleaved schedules (v > 1) have no such term yet.
 // Data parallelism over dp*cp ranks (gradients FP32, parameters BF16):
 //   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of
 //   gradients once; zero 3: parameters all-gathered for every micro-batch's forward and backward.
 //   With plan.dp_overlap the reduce-scatter hides behind one micro-batch's backward and the
 //   all-gather behind one forward (Megatron's overlap_grad_reduce / overlap_param_gather).
+//   HSDP (plan.dp_replicate = R > 1; PyTorch's hybrid sharding): the sharded collectives run over
+//   the innermost dp*cp / R ranks, and the gradient shards (1 / (dp*cp / R) of them) are
+//   all-reduced across the R groups; optimizer and memory shard over dp*cp / R.
+//   plan.grad_sync = delayed: the reduction across replicas (the all-reduce with HSDP, otherwise
+//   the whole gradient reduction) runs during the next step; exposed is only what outlasts that
+//   step's pipeline (compute, TP/CP/EP, bubble and PP). It changes training: one-step-old
+//   gradients. plan.grad_reduce_dtype = bf16 reduces 2-byte gradients instead of 4.
 // Optimizer: Adam reads FP32 gradient, master weight and two moments and writes three of them and
 //   the BF16 weight, 30 bytes per local parameter shard, at HBM speed.
 // Other: tied-embedding gradient all-reduce between the first and last stage; the gradient-norm
@@ -91,6 +105,9 @@ struct StageCost {
   double compute_s = 0;           // forward + backward compute only
   double tp_s = 0, cp_s = 0, ep_s = 0;
   double dp_exposed_s = 0;  // this stage's exposed data-parallel communication per step
+  // With plan.grad_sync = delayed: the reduction across replicas, run during the next step (only
+  // what outlasts that step's pipeline is exposed).
+  double dp_delayed_s = 0;
   double optimizer_s = 0;
 };
 

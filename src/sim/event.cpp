@@ -311,10 +311,11 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   int64_t last_stage = 0;
   for (int64_t s = 0; s < pp; ++s) {
     const StageCost& sc = analytical.stages[static_cast<size_t>(s)];
-    double end = stage_end[static_cast<size_t>(s)] + sc.dp_exposed_s + sc.optimizer_s;
-    if (options.trace && sc.dp_exposed_s > 0) {
-      out.trace.push_back(
-          {"dp reduce", "dp", 0, s, stage_end[static_cast<size_t>(s)], sc.dp_exposed_s});
+    // A delayed reduction (plan.grad_sync = delayed) runs behind the next step's pipeline.
+    double exposed = sc.dp_exposed_s + std::max(0.0, sc.dp_delayed_s - pipeline_end);
+    double end = stage_end[static_cast<size_t>(s)] + exposed + sc.optimizer_s;
+    if (options.trace && exposed > 0) {
+      out.trace.push_back({"dp reduce", "dp", 0, s, stage_end[static_cast<size_t>(s)], exposed});
     }
     if (end > step_end) {
       step_end = end;

@@ -13,7 +13,8 @@
 // The backward is split into B and W only for schedules that do it (zb-h1).
 // After its last backward, every stage reduces gradients over its data-parallel group: the
 // reduction completes when the slowest replica of the stage arrives, and its exposed part and the
-// optimizer step are the analytical model's (same overlap rules). The step ends when the last
+// optimizer step are the analytical model's (same overlap rules; a delayed reduction hides behind
+// the pipeline's length in this engine). The step ends when the last
 // stage's reduction and optimizer step end, plus the analytical "other" costs.
 // On uniform work the engine and the analytical closed form describe the same step: the tests hold
 // them within 1% for every schedule with a closed form (gpipe, 1f1b, interleaved, llama3); zb-h1

@@ -54,6 +54,20 @@ std::string_view RecomputeName(Recompute recompute) {
   return NameOf(RecomputeChoices(), recompute);
 }
 std::string_view DimName(Dim dim) { return NameOf(DimChoices(), dim); }
+const std::vector<std::pair<std::string, GradSync>>& GradSyncChoices() {
+  static const std::vector<std::pair<std::string, GradSync>> kChoices = {
+      {"step", GradSync::kStep}, {"delayed", GradSync::kDelayed}};
+  return kChoices;
+}
+const std::vector<std::pair<std::string, GradReduceDtype>>& GradReduceDtypeChoices() {
+  static const std::vector<std::pair<std::string, GradReduceDtype>> kChoices = {
+      {"fp32", GradReduceDtype::kFp32}, {"bf16", GradReduceDtype::kBf16}};
+  return kChoices;
+}
+std::string_view GradSyncName(GradSync sync) { return NameOf(GradSyncChoices(), sync); }
+std::string_view GradReduceDtypeName(GradReduceDtype dtype) {
+  return NameOf(GradReduceDtypeChoices(), dtype);
+}
 
 const Schema<ModelSpec>& ModelSchema() {
   static const Schema<ModelSpec> kSchema = [] {
@@ -182,7 +196,11 @@ const Schema<TierSpec>& TierSchema() {
         .Number(
             "oversubscription", &T::oversubscription, 1.0, 1e6, "",
             "Oversubscription of the links that cross this tier, i.e. leave a group of the tier "
-            "below (7 means 1:7).");
+            "below (7 means 1:7).")
+        .Boolean("hierarchical_collectives", &T::hierarchical_collectives,
+                 "Collectives crossing this tier may run two-level: reduce-scatter inside each "
+                 "group of the tier below, reduce the shards across, all-gather inside (the "
+                 "cheaper of that and the flat ring is used).");
     return s;
   }();
   return kSchema;
@@ -307,6 +325,19 @@ const Schema<PlanSpec>& PlanSchema() {
         .Boolean("dp_overlap", &P::dp_overlap,
                  "Overlap the gradient reduce-scatter with backward and the parameter all-gather "
                  "with forward (Megatron's overlap_grad_reduce / overlap_param_gather).")
+        .Integer("dp_replicate", &P::dp_replicate, 1, kMaxCount, "",
+                 "Hybrid sharded data parallelism (HSDP): the dp*cp ranks form dp_replicate groups "
+                 "of consecutive ranks; sharded state is split inside a group and gradients are "
+                 "all-reduced across groups. 1 means sharded over all dp*cp ranks. Needs zero 1, "
+                 "2, 3 or fsdp when > 1.")
+        .Choice("grad_sync", &P::grad_sync, GradSyncChoices(),
+                "When gradients are reduced across replicas (across dp_replicate groups with "
+                "HSDP, else over all dp*cp ranks): step (within the step), or delayed (during the "
+                "next step's forward and backward; the optimizer applies one-step-old gradients, "
+                "which changes training).")
+        .Choice("grad_reduce_dtype", &P::grad_reduce_dtype, GradReduceDtypeChoices(),
+                "Element type of the gradient reduction: fp32, or bf16 (half the bytes, less "
+                "precise accumulation).")
         .Choice("attention_kernel", &P::attention_kernel,
                 std::vector<std::pair<std::string, AttentionKernel>>{
                     {"flash", AttentionKernel::kFlash}, {"unfused", AttentionKernel::kUnfused}},

@@ -88,6 +88,9 @@ struct TierSpec {
   double bandwidth_bytes_per_s = 0;  // per GPU, per direction, into this tier
   double latency_s = 0;              // one-way latency of a message crossing this tier
   double oversubscription = 1.0;     // >= 1; 7 means 1:7 for links that cross this tier
+  // Collectives whose group crosses this tier may run two-level: reduce inside each group of the
+  // tier below, then across (collective/collective.h); the cheaper of that and the flat ring wins.
+  bool hierarchical_collectives = false;
 };
 
 struct ClusterSpec {
@@ -108,9 +111,15 @@ enum class CpAlgorithm { kAllGather, kRing };
 enum class AttentionKernel { kFlash, kUnfused };
 enum class Precision { kBf16, kFp8 };
 enum class Dim { kTp, kCp, kPp, kDp };
+// When the gradient reduction across data-parallel replicas runs: within the step that computed
+// the gradients, or during the next step (the optimizer applies one-step-old gradients).
+enum class GradSync { kStep, kDelayed };
+enum class GradReduceDtype { kFp32, kBf16 };
 
 std::string_view ZeroModeName(ZeroMode mode);
 std::string_view ScheduleName(Schedule schedule);
+std::string_view GradSyncName(GradSync sync);
+std::string_view GradReduceDtypeName(GradReduceDtype dtype);
 std::string_view RecomputeName(Recompute recompute);
 std::string_view DimName(Dim dim);
 
@@ -135,6 +144,11 @@ struct PlanSpec {
   bool trim_edge_stages = false;  // Llama 3: first and last stage carry one layer fewer
   bool tp_comm_overlap = false;   // hide TP collectives behind the layer's GEMMs
   bool dp_overlap = true;         // overlap gradient reduce / parameter gather with compute
+  // Hybrid sharded data parallelism: the dp*cp ranks form dp_replicate groups of consecutive
+  // ranks; sharded state is split inside a group and gradients are all-reduced across groups.
+  int64_t dp_replicate = 1;
+  GradSync grad_sync = GradSync::kStep;
+  GradReduceDtype grad_reduce_dtype = GradReduceDtype::kFp32;
   AttentionKernel attention_kernel = AttentionKernel::kFlash;
 };
 
