@@ -161,8 +161,11 @@ TEST(Launch, MegatronArgumentsRoundTrip) {
   for (const char* job_name : {"llama3-405b-16k"}) {
     spec::JobSpec job = Must(spec::LoadJob(job_name));
     job.plan.tp_comm_overlap = true;
+    job.plan.dp_replicate = 2;  // HSDP: one distributed-optimizer instance per replica group
+    job.plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
     plan::Plan original = Must(plan::BuildPlan(job));
     std::string args = report::MegatronArgs(original);
+    EXPECT_NE(args.find("--num-distributed-optimizer-instances 2"), std::string::npos);
     spec::JobSpec read = Must(spec::LoadJob(job_name));
     read.plan = spec::PlanSpec{};  // start from nothing the arguments do not say
     read.plan.dp_overlap = false;
@@ -177,6 +180,8 @@ TEST(Launch, MegatronArgumentsRoundTrip) {
     EXPECT_EQ(back.spec().trim_edge_stages, original.spec().trim_edge_stages);
     EXPECT_EQ(back.spec().sequence_parallel, original.spec().sequence_parallel);
     EXPECT_EQ(back.spec().tp_comm_overlap, true);
+    EXPECT_EQ(back.spec().dp_replicate, 2);
+    EXPECT_EQ(back.spec().grad_reduce_dtype, spec::GradReduceDtype::kBf16);
     EXPECT_EQ(back.spec().recompute, original.spec().recompute);
     EXPECT_EQ(back.model().layers, original.model().layers);
   }

@@ -55,6 +55,9 @@ std::string MegatronArgs(const plan::Plan& p) {
     a.push_back(s.zero == spec::ZeroMode::kZero0 ? "--overlap-grad-reduce"
                                                  : "--overlap-grad-reduce --overlap-param-gather");
   }
+  // HSDP: Megatron-Core keeps one distributed-optimizer instance per replica group.
+  if (s.dp_replicate > 1) add("--num-distributed-optimizer-instances", s.dp_replicate);
+  if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16) a.push_back("--grad-reduce-in-bf16");
   // Megatron's TP communication overlap needs sequence parallelism.
   if (s.tp_comm_overlap && p.tp > 1 && s.sequence_parallel) a.push_back("--tp-comm-overlap");
   if (p.cp > 1)
@@ -97,8 +100,11 @@ std::string TorchtitanToml(const plan::Plan& p) {
                          : p.vp > 1                            ? "Interleaved1F1B"
                                                                : "1F1B";
   std::string out = "[parallelism]\n";
-  out += fmt::format("data_parallel_replicate_degree = {}\n", shard ? 1 : p.dp);
-  out += fmt::format("data_parallel_shard_degree = {}\n", shard ? p.dp : 1);
+  // HSDP: torchtitan's replicate degree; its shard mesh also holds CP, so dp_replicate (which
+  // divides dp * cp) is written as is when it divides dp.
+  int64_t replicate = shard ? (p.dp % s.dp_replicate == 0 ? s.dp_replicate : 1) : p.dp;
+  out += fmt::format("data_parallel_replicate_degree = {}\n", replicate);
+  out += fmt::format("data_parallel_shard_degree = {}\n", shard ? p.dp / replicate : 1);
   out += fmt::format("tensor_parallel_degree = {}\n", p.tp);
   out += fmt::format("context_parallel_degree = {}\n", p.cp);
   out += fmt::format("pipeline_parallel_degree = {}\n", p.pp);
@@ -115,6 +121,10 @@ std::string TorchtitanToml(const plan::Plan& p) {
   out += fmt::format("seq_len = {}\n", p.job.workload.seq_len);
   out += fmt::format("global_batch_size = {}\n", p.global_batch);
   out += fmt::format("local_batch_size = {}\n", p.global_batch / p.dp);
+  if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16)
+    out += "mixed_precision_reduce = \"bfloat16\"\n";
+  if (s.grad_sync == spec::GradSync::kDelayed)
+    out += "# grad_sync = delayed has no torchtitan setting: one-step-delayed gradient reduction\n";
   out += "\n[activation_checkpoint]\n";
   out += fmt::format("mode = \"{}\"\n", s.recompute == spec::Recompute::kFull        ? "full"
                                         : s.recompute == spec::Recompute::kSelective ? "selective"
@@ -183,6 +193,7 @@ Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& 
       {"--moe-ffn-hidden-size", &m.expert_ffn_hidden},
       {"--max-position-embeddings", &m.max_position_embeddings},
       {"--vocab-size", &m.vocab},
+      {"--num-distributed-optimizer-instances", &p.dp_replicate},
   };
   for (size_t i = 0; i < tokens.size(); ++i) {
     const std::string& t = tokens[i];
@@ -202,6 +213,8 @@ Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& 
       p.dp_overlap = true;
     else if (t == "--tp-comm-overlap")
       p.tp_comm_overlap = true;
+    else if (t == "--grad-reduce-in-bf16")
+      p.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
     else if (t == "--account-for-embedding-in-pipeline-split" ||
              t == "--account-for-loss-in-pipeline-split")
       p.trim_edge_stages = true;
