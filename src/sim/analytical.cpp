@@ -403,11 +403,11 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
       auto name = [](std::string_view op, const collective::Cost& cost) {
         return std::string(op) + "/" + std::string(collective::AlgorithmName(cost.algorithm));
       };
-      std::string text;
+      std::string text;  // built only when asked for (it costs more than the arithmetic)
       double exposed = 0;
       if (s.zero == spec::ZeroMode::kZero0) {
         collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
-        text = name("all-reduce", ar);
+        if (algorithm) text = name("all-reduce", ar);
         if (delayed_sync) {
           *delayed += ar.seconds;
         } else {
@@ -424,9 +424,12 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
                         grads / static_cast<double>(shard_group.size));
         }
         collective::Cost ag = Estimate(c, shard_group, Op::kAllGather, weights);
-        text = name("reduce-scatter", rs) + (hsdp ? " + " + name("all-reduce", ar) : "") + " + " +
-               name(s.zero == spec::ZeroMode::kZero3 ? "per-micro-batch all-gather" : "all-gather",
-                    ag);
+        if (algorithm) {
+          text =
+              name("reduce-scatter", rs) + (hsdp ? " + " + name("all-reduce", ar) : "") + " + " +
+              name(s.zero == spec::ZeroMode::kZero3 ? "per-micro-batch all-gather" : "all-gather",
+                   ag);
+        }
         // The reduction across replicas: with HSDP the all-reduce, otherwise the reduce-scatter.
         double across = hsdp ? ar.seconds : rs.seconds;
         double within = hsdp ? rs.seconds : 0.0;
@@ -446,10 +449,11 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
       if (algorithm) *algorithm = (hsdp ? "hsdp " : "") + text + (delayed_sync ? " (delayed)" : "");
       return exposed;
     };
-    std::string algorithm;
+    std::string algorithm;  // the same for every stage: named once, from the first
     const bool hsdp = s.dp_replicate > 1;
-    sc.dp_exposed_s = dp_exposed(g.dp, dense_params, hsdp, &sc.dp_delayed_s, &algorithm) +
-                      dp_exposed(g.expert_dp, expert_params, false, &sc.dp_delayed_s, nullptr);
+    sc.dp_exposed_s =
+        dp_exposed(g.dp, dense_params, hsdp, &sc.dp_delayed_s, si == 0 ? &algorithm : nullptr) +
+        dp_exposed(g.expert_dp, expert_params, false, &sc.dp_delayed_s, nullptr);
     if (!algorithm.empty()) r.dp_algorithm = algorithm;
     // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
     bool sharded = s.zero != spec::ZeroMode::kZero0;
