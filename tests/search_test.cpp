@@ -161,6 +161,7 @@ TEST(Launch, MegatronArgumentsRoundTrip) {
   for (const char* job_name : {"llama3-405b-16k"}) {
     spec::JobSpec job = Must(spec::LoadJob(job_name));
     job.plan.tp_comm_overlap = true;
+    job.plan.zero = spec::ZeroMode::kZero1;  // Megatron's HSDP is its distributed optimizer's
     job.plan.dp_replicate = 2;  // HSDP: one distributed-optimizer instance per replica group
     job.plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
     plan::Plan original = Must(plan::BuildPlan(job));

@@ -186,6 +186,13 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     sm.weights_bytes = dense_params * dense_bytes.weights + expert_params * expert_bytes.weights;
     sm.gradients_bytes =
         dense_params * dense_bytes.gradients + expert_params * expert_bytes.gradients;
+    // A delayed reduction (grad_sync = delayed) keeps the previous step's gradients until it ends:
+    // with HSDP the reduced shard, otherwise the whole unreduced buffer.
+    if (p.grad_sync == spec::GradSync::kDelayed) {
+      double grad_bytes = p.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
+      double dense_kept = p.dp_replicate > 1 ? dense_params / dense_shard : dense_params;
+      sm.gradients_bytes += grad_bytes * (dense_kept + expert_params);
+    }
     sm.optimizer_bytes =
         dense_params * dense_bytes.optimizer + expert_params * expert_bytes.optimizer;
 

@@ -61,7 +61,8 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
                                     {"pp", p.pp},
                                     {"vp", p.vp},
                                     {"ep", p.ep},
-                                    {"micro_batch", p.micro_batch}}) {
+                                    {"micro_batch", p.micro_batch},
+                                    {"dp_replicate", p.dp_replicate}}) {
     if (value < 1) {
       return Status::Invalid(
           fmt::format("plan.{} = {} is out of range (allowed: integer >= 1)", name, value));
@@ -139,14 +140,38 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
           "nothing (allowed: dp_replicate 1 with zero0, or zero 1, 2, 3 or fsdp)",
           p.dp_replicate));
     }
+    // The replica groups split dp (CP ranks always shard together, as in torchtitan and
+    // Megatron), into groups of two or more ranks.
     int64_t dp_cp = plan.dp * p.cp;
-    if (dp_cp % p.dp_replicate != 0 || p.dp_replicate == dp_cp) {
-      std::vector<int64_t> allowed = Divisors(dp_cp);
-      if (!allowed.empty()) allowed.pop_back();
+    if (plan.dp % p.dp_replicate != 0 || p.dp_replicate == dp_cp) {
+      std::vector<int64_t> allowed;
+      for (int64_t d : Divisors(plan.dp))
+        if (d < dp_cp) allowed.push_back(d);
       return Status::Invalid(fmt::format(
-          "plan.dp_replicate = {} does not split dp * cp = {} * {} = {} into groups of two or "
+          "plan.dp_replicate = {} does not split dp = {} (cp = {}) into replica groups of two or "
           "more ranks (allowed: {})",
-          p.dp_replicate, plan.dp, p.cp, dp_cp, ListOf(allowed)));
+          p.dp_replicate, plan.dp, p.cp, ListOf(allowed)));
+    }
+    // The shard group (the innermost dp*cp / dp_replicate of the dp*cp ranks) must line up with
+    // the inner one of the two dimensions, so that its ranks are a regular group.
+    int64_t inner = 1;
+    for (spec::Dim d : p.placement) {
+      if (d == spec::Dim::kCp && p.cp > 1) {
+        inner = p.cp;
+        break;
+      }
+      if (d == spec::Dim::kDp && plan.dp > 1) {
+        inner = plan.dp;
+        break;
+      }
+    }
+    int64_t shard = dp_cp / p.dp_replicate;
+    if (shard % inner != 0 && inner % shard != 0) {
+      return Status::Invalid(fmt::format(
+          "plan.dp_replicate = {}: shard groups of {} ranks do not line up with the inner "
+          "dimension's groups of {} (allowed: dp_replicate making dp * cp / dp_replicate a "
+          "multiple or a divisor of {})",
+          p.dp_replicate, shard, inner, inner));
     }
   }
 

@@ -56,7 +56,9 @@ std::string MegatronArgs(const plan::Plan& p) {
                                                  : "--overlap-grad-reduce --overlap-param-gather");
   }
   // HSDP: Megatron-Core keeps one distributed-optimizer instance per replica group.
-  if (s.dp_replicate > 1) add("--num-distributed-optimizer-instances", s.dp_replicate);
+  bool distributed = s.zero == spec::ZeroMode::kZero1 || s.zero == spec::ZeroMode::kZero2;
+  if (s.dp_replicate > 1 && distributed)
+    add("--num-distributed-optimizer-instances", s.dp_replicate);
   if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16) a.push_back("--grad-reduce-in-bf16");
   // Megatron's TP communication overlap needs sequence parallelism.
   if (s.tp_comm_overlap && p.tp > 1 && s.sequence_parallel) a.push_back("--tp-comm-overlap");

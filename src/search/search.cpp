@@ -156,6 +156,15 @@ class Exhaustive : public Optimizer {
     std::function<void(size_t)> walk = [&](size_t level) {
       if (level == std::size(outer_dims)) {
         spec::JobSpec job = Decode(base, space, c);
+        // HSDP needs a sharded ZeRO mode (an inner dimension): check validity with the first.
+        if (job.plan.dp_replicate > 1 && job.plan.zero == spec::ZeroMode::kZero0) {
+          for (const spec::ZeroMode z : space.zero) {
+            if (z != spec::ZeroMode::kZero0) {
+              job.plan.zero = z;
+              break;
+            }
+          }
+        }
         // Without a pipeline every schedule is the same plan: keep the space's first.
         if (job.plan.pp == 1 && c[kSchedule] != 0) {
           counters.Prune("plan.schedule (no effect at pp = 1)", inner_size);

@@ -494,15 +494,17 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     double vp = static_cast<double>(p.vp);
     double one_way = vp * linear + (vp - 1) * r.p2p_hop_s.back();
     bd.pp_comm_s = 2 * one_way;
-    // Steady state (one chunk per rank): a rank holds at most `in_flight` micro-batches (pp for
-    // 1f1b and zb-h1, all of them for gpipe), and each makes a round trip through every stage's
-    // work and both directions' sends, so a micro-batch cannot come faster than round trip /
-    // in_flight. When sends are long next to a stage's work (slow links) this exceeds the slowest
-    // stage, and the difference is exposed pipeline communication for every micro-batch after the
-    // first. Interleaved schedules have no such bound here (see analytical.h).
-    double in_flight = s.schedule == spec::Schedule::kGpipe ? mb : static_cast<double>(p.pp);
-    double period = p.vp == 1 ? (sum_stage + 2 * one_way) / std::min(in_flight, mb) : 0.0;
-    bd.pp_comm_s += (mb - 1) * std::max(0.0, period - worst);
+    // Steady state (1f1b and zb-h1 with one chunk per rank): a rank holds at most pp
+    // micro-batches, and each makes a round trip through every stage's work and both directions'
+    // sends, so once the first pp have entered (warm-up) a micro-batch cannot come faster than
+    // round trip / pp. When sends are long next to a stage's work (slow links) this exceeds the
+    // slowest stage, and each of the M - pp later micro-batches waits the difference. GPipe
+    // admits every micro-batch at once and never waits; interleaved schedules have no such term
+    // here (see analytical.h).
+    bool bounded = p.vp == 1 && s.schedule != spec::Schedule::kGpipe;
+    double in_flight = static_cast<double>(p.pp);
+    double period = bounded ? (sum_stage + 2 * one_way) / in_flight : 0.0;
+    bd.pp_comm_s += std::max(0.0, mb - in_flight) * std::max(0.0, period - worst);
   }
   // A delayed reduction runs behind the next step's pipeline; only what outlasts it is exposed.
   const double pipeline_s =

@@ -31,11 +31,11 @@
 //   fills the group). The first forward and the last backward cross
 //   all pp*v - 1 virtual-stage boundaries on the critical path: v passes over the pp - 1 hops and
 //   v - 1 wrap-arounds each way (the event engine shows it). Steady-state transfers are hidden
-//   (asynchronous P2P) unless, with one chunk per rank, a round trip outlasts the work in flight:
-//   a rank holds at most I micro-batches (pp for 1f1b and zb-h1, M for gpipe), so each of the
-//   M - 1 later micro-batches adds max(0, (sum_s T_s + 2 C) / I - max_s T_s) to PP, C one
-//   direction's sends of a micro-batch (sum_{r<pp-1} h_r; the event engine agrees within 1.5% on
-//   slow links). Interleaved schedules (v > 1) have no such term yet.
+//   (asynchronous P2P) unless, for 1f1b and zb-h1 with one chunk per rank, a round trip outlasts
+//   the work in flight: a rank holds at most pp micro-batches, so each of the M - pp micro-batches
+//   after the warm-up adds max(0, (sum_s T_s + 2 C) / pp - max_s T_s) to PP, C one direction's
+//   sends of a micro-batch (sum_{r<pp-1} h_r). GPipe never waits; interleaved schedules (v > 1)
+//   have no such term yet.
 // Data parallelism over dp*cp ranks (gradients FP32, parameters BF16):
 //   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of
