@@ -38,13 +38,13 @@ TEST(Explore, JointIsNeverWorseAndIsDeterministic) {
   for (const Row& row : r.one_at_a_time)
     EXPECT_LE(r.joint.step_time_s, row.step_time_s * (1 + 1e-12)) << row.name;
   EXPECT_LE(r.joint.step_time_s, r.baseline.step_time_s);
-  // Every row is also run by the event engine, which agrees with the closed form within 1% except
-  // for ZB-H1 at few micro-batches (up to about 11%, docs/EXPLORE.md): allow 15%.
+  // Every row is also run by the event engine, which agrees with the closed form within about 1%
+  // on uniform work (slow sends in interleaved schedules aside, docs/EXPLORE.md): allow 5%.
   std::vector<Row> rows = r.one_at_a_time;
   rows.push_back(r.baseline);
   rows.push_back(r.joint);
   for (const Row& row : rows)
-    EXPECT_NEAR(row.event_step_time_s / row.step_time_s, 1.0, 0.15) << row.name;
+    EXPECT_NEAR(row.event_step_time_s / row.step_time_s, 1.0, 0.05) << row.name;
   ExploreResult again = Must(Explore(SmallTwoBuildings(), {}));
   EXPECT_EQ(again.joint.plan, r.joint.plan);
   EXPECT_EQ(again.joint.step_time_s, r.joint.step_time_s);

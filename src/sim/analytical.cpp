@@ -482,7 +482,20 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     // The first micro-batch passes through every stage, then the slowest stage runs the rest:
     // bubble = (sum_s T_s - max_s T_s) / v, i.e. (pp-1)/v of T on equal stages.
     double fill = (sum_stage - worst) / static_cast<double>(p.vp);
-    bd.bubble_s = s.schedule == spec::Schedule::kZbH1 ? fill / 3.0 : fill;
+    bd.bubble_s = fill;
+    if (s.schedule == spec::Schedule::kZbH1) {
+      // ZB-H1 (Qi et al. 2023): the bubble shrinks from (pp-1)(F + B + W) to (pp-1)(F + B - W),
+      // B the input-gradient pass, W the weight-gradient pass that fills it (a third when
+      // F = B = W); F, B and W summed over the stages.
+      double f = 0, b = 0, w = 0;
+      for (const StageCost& st : r.stages) {
+        f += st.forward_s;
+        for (const ChunkCost& cc : st.chunks) w += cc.weight_s;
+        b += st.backward_s;
+      }
+      b -= w;
+      if (f + b + w > 0) bd.bubble_s = fill * std::max(0.0, f + b - w) / (f + b + w);
+    }
     bool sp = s.sequence_parallel && p.tp > 1;
     double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
     r.p2p_hop_s = PipelineHops(c, pp, activation);
@@ -494,17 +507,32 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     double vp = static_cast<double>(p.vp);
     double one_way = vp * linear + (vp - 1) * r.p2p_hop_s.back();
     bd.pp_comm_s = 2 * one_way;
-    // Steady state (1f1b and zb-h1 with one chunk per rank): a rank holds at most pp
-    // micro-batches, and each makes a round trip through every stage's work and both directions'
-    // sends, so once the first pp have entered (warm-up) a micro-batch cannot come faster than
-    // round trip / pp. When sends are long next to a stage's work (slow links) this exceeds the
-    // slowest stage, and each of the M - pp later micro-batches waits the difference. GPipe
-    // admits every micro-batch at once and never waits; interleaved schedules have no such term
-    // here (see analytical.h).
-    bool bounded = p.vp == 1 && s.schedule != spec::Schedule::kGpipe;
-    double in_flight = static_cast<double>(p.pp);
-    double period = bounded ? (sum_stage + 2 * one_way) / in_flight : 0.0;
-    bd.pp_comm_s += std::max(0.0, mb - in_flight) * std::max(0.0, period - worst);
+    // Steady state (1f1b and zb-h1 with one chunk per rank; analytical.h): after its warm-up,
+    // stage r runs M - (pp - r - 1) F/B pairs, each no faster than the strict alternation with
+    // stage r + 1 allows ((T_r + T_{r+1}) / 2 + h_r) nor than a round trip over the pp - r
+    // micro-batches it holds; slow sends make that exceed the slowest stage, and the stage that
+    // loses most decides. GPipe admits every micro-batch at once and never waits.
+    if (p.vp == 1 && s.schedule != spec::Schedule::kGpipe) {
+      double extra = 0, work = 0, sends = 0;
+      for (int64_t st = p.pp - 1; st >= 0; --st) {
+        const StageCost& sc = r.stages[static_cast<size_t>(st)];
+        work += sc.forward_s + sc.backward_s;
+        if (st + 1 < p.pp) sends += r.p2p_hop_s[static_cast<size_t>(st)];
+        double held = static_cast<double>(p.pp - st);
+        double period = (work + 2 * sends) / held;
+        if (st + 1 < p.pp) {
+          // Strict alternation of F and B on stages st and st + 1: between two backward passes
+          // on st, st + 1 must receive an activation, run F and B and send back a gradient.
+          const StageCost& next = r.stages[static_cast<size_t>(st + 1)];
+          period = std::max(
+              period, 0.5 * (sc.forward_s + sc.backward_s + next.forward_s + next.backward_s) +
+                          r.p2p_hop_s[static_cast<size_t>(st)]);
+        }
+        // Stage st runs M - (pp - st - 1) steady-state F/B pairs after its warm-up forwards.
+        extra = std::max(extra, std::max(0.0, mb - held + 1) * std::max(0.0, period - worst));
+      }
+      bd.pp_comm_s += extra;
+    }
   }
   // A delayed reduction runs behind the next step's pipeline; only what outlasts it is exposed.
   const double pipeline_s =
@@ -535,10 +563,6 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
         "llama3 with pp_microbatch_group < pp stalls between chunk rounds; the closed form does "
         "not "
         "charge it (run --engine event)");
-  }
-  if (s.schedule == spec::Schedule::kZbH1 && p.pp > 1) {
-    r.warnings.push_back(
-        "zb-h1 has no closed form; the analytical bubble assumes F = B = W (run --engine event)");
   }
   double gpus = static_cast<double>(p.gpus);
   double tokens_per_step = static_cast<double>(p.TokensPerStep());

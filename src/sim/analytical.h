@@ -18,8 +18,10 @@
 //                                              the first micro-batch crosses every stage, then the
 //                                              slowest stage runs the rest; (pp-1)/(v M) of the
 //                                              steady state on equal stages
-//            = a third of that                 zb-h1 (Qi et al. 2023, for F = B = W; the event
-//                                              engine runs the real schedule)
+//            * (F + B - W) / (F + B + W)       zb-h1 (Qi et al. 2023): B the input-gradient pass,
+//                                              W the weight-gradient pass (half the backward
+//                                              GEMMs) that fills the bubble, summed over stages;
+//                                              a third when F = B = W
 //   llama3 with N < pp consecutive micro-batches has no closed form: a group of N cannot fill a
 //   pipeline of pp stages, and the event engine shows the stalls (about 1.7x the steady state at
 //   N = pp/2); the analytical model does not charge them.
@@ -31,11 +33,13 @@
 //   fills the group). The first forward and the last backward cross
 //   all pp*v - 1 virtual-stage boundaries on the critical path: v passes over the pp - 1 hops and
 //   v - 1 wrap-arounds each way (the event engine shows it). Steady-state transfers are hidden
-//   (asynchronous P2P) unless, for 1f1b and zb-h1 with one chunk per rank, a round trip outlasts
-//   the work in flight: a rank holds at most pp micro-batches, so each of the M - pp micro-batches
-//   after the warm-up adds max(0, (sum_s T_s + 2 C) / pp - max_s T_s) to PP, C one direction's
-//   sends of a micro-batch (sum_{r<pp-1} h_r). GPipe never waits; interleaved schedules (v > 1)
-//   have no such term yet.
+//   (asynchronous P2P) unless, for 1f1b and zb-h1 with one chunk per rank, they outlast the work:
+//   stage r runs M - (pp - r - 1) F/B pairs after its warm-up, each no faster than
+//     max( (T_r + T_{r+1}) / 2 + h_r,                    strict F/B alternation with stage r + 1
+//          (sum_{s>=r} T_s + 2 sum_{q>=r} h_q) / (pp - r) ) a round trip over what r holds
+//   and the stage that loses most over max_s T_s adds it to PP (the event engine agrees within
+//   0.1% with sends 2-3x a stage's work). GPipe never waits; interleaved schedules (v > 1) have
+//   no such term yet.
 // Data parallelism over dp*cp ranks (gradients FP32, parameters BF16):
 //   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of

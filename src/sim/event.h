@@ -17,9 +17,9 @@
 // the pipeline's length in this engine). The step ends when the last
 // stage's reduction and optimizer step end, plus the analytical "other" costs.
 // On uniform work the engine and the analytical closed form describe the same step: the tests hold
-// them within 1% for every schedule with a closed form (gpipe, 1f1b, interleaved, llama3); zb-h1
-// has none (the analytical model charges a third of the 1F1B bubble), and heterogeneous work or
-// stragglers are what the engine is for.
+// them within 1% for gpipe, 1f1b, interleaved, llama3 (N = pp) and zb-h1, also with pipeline
+// sends longer than a stage's work for the one-chunk schedules; heterogeneous work, stragglers,
+// llama3 with N < pp and slow sends in interleaved schedules are what the engine is for.
 #pragma once
 
 #include <cstdint>
