@@ -122,8 +122,19 @@ TEST(Analytical, HybridShardedDelayedAndBf16GradientReduction) {
               rs + ag + std::max(0.0, ar - delayed.breakdown.compute_s), 1e-9);
   EXPECT_LT(delayed.step_time_s, hsdp.step_time_s);
 
+  // Memory: the delayed reduction keeps last step's reduced shard, 4 P / 2 bytes more gradients.
+  job.plan.grad_sync = spec::GradSync::kStep;
+  const double grads_step =
+      plan::ComputeMemory(Must(plan::BuildPlan(job))).stages[0].gradients_bytes;
+  job.plan.grad_sync = spec::GradSync::kDelayed;
+  EXPECT_NEAR(plan::ComputeMemory(Must(plan::BuildPlan(job))).stages[0].gradients_bytes,
+              grads_step + 4 * params / 2, 1.0);
+
   job.plan.grad_sync = spec::GradSync::kStep;
   job.plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
+  // BF16 reduction keeps a BF16 gradient buffer: half the gradient bytes.
+  EXPECT_NEAR(plan::ComputeMemory(Must(plan::BuildPlan(job))).stages[0].gradients_bytes,
+              grads_step / 2, 1.0);
   StepResult bf16 = Simulate(job);
   EXPECT_NEAR(bf16.breakdown.dp_comm_s,
               Estimate(c, node, Op::kReduceScatter, 2 * params).seconds +

@@ -150,8 +150,13 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   const double dense_shard = static_cast<double>(plan.dp * plan.cp / p.dp_replicate);
   const double expert_shard =
       static_cast<double>(plan.dp * plan.cp * plan.tp) / static_cast<double>(plan.ep * plan.etp);
-  const BytesPerParam dense_bytes = ParamBytes(p.zero, dense_shard, p.precision);
-  const BytesPerParam expert_bytes = ParamBytes(p.zero, expert_shard, p.precision);
+  BytesPerParam dense_bytes = ParamBytes(p.zero, dense_shard, p.precision);
+  BytesPerParam expert_bytes = ParamBytes(p.zero, expert_shard, p.precision);
+  // BF16 gradient reduction keeps the gradient buffer in BF16 (Megatron's --grad-reduce-in-bf16).
+  if (p.grad_reduce_dtype == spec::GradReduceDtype::kBf16) {
+    dense_bytes.gradients /= 2;
+    expert_bytes.gradients /= 2;
+  }
 
   MemoryReport report;
   report.capacity_bytes = plan.job.cluster.gpu.memory_bytes;

@@ -102,9 +102,9 @@ std::string TorchtitanToml(const plan::Plan& p) {
                          : p.vp > 1                            ? "Interleaved1F1B"
                                                                : "1F1B";
   std::string out = "[parallelism]\n";
-  // HSDP: torchtitan's replicate degree; its shard mesh also holds CP, so dp_replicate (which
-  // divides dp * cp) is written as is when it divides dp.
-  int64_t replicate = shard ? (p.dp % s.dp_replicate == 0 ? s.dp_replicate : 1) : p.dp;
+  // HSDP: torchtitan's replicate degree (the plan checks that dp_replicate divides dp; CP ranks
+  // shard together, as in torchtitan's mesh).
+  int64_t replicate = shard ? s.dp_replicate : p.dp;
   out += fmt::format("data_parallel_replicate_degree = {}\n", replicate);
   out += fmt::format("data_parallel_shard_degree = {}\n", shard ? p.dp / replicate : 1);
   out += fmt::format("tensor_parallel_degree = {}\n", p.tp);

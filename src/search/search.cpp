@@ -171,6 +171,11 @@ class Exhaustive : public Optimizer {
           return;
         }
         Result<plan::Plan> p = plan::BuildPlan(job);
+        // Without data parallelism the gradient synchronization settings change nothing.
+        if (p.ok() && p->dp * p->cp == 1 && (c[kGradSync] != 0 || c[kGradReduceDtype] != 0)) {
+          counters.Prune("plan.grad_sync (no effect at dp * cp = 1)", inner_size);
+          return;
+        }
         if (p.ok()) {
           outer.push_back(c);
         } else {

@@ -123,7 +123,15 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
       cost.bwd_cp = cost.fwd_cp + Estimate(c, g.cp, Op::kReduceScatter, gathered).seconds;
     } else {
       double local = kBf16Bytes * 2.0 * kv * tokens;
-      double step = collective::SendRecv(c, g.cp, local).seconds;
+      // Every CP ring exchanges at once; as for pipeline hops, a sender crossing tier t shares the
+      // uplinks of its tier-(t-1) group with the other ring members there: min(1, m / o_t).
+      double share = 1.0;
+      if (g.cp.span_tier >= 1) {
+        size_t t = static_cast<size_t>(g.cp.span_tier);
+        share = std::min(
+            1.0, static_cast<double>(g.cp.members_per_group[t - 1]) / c.tiers[t].oversubscription);
+      }
+      double step = collective::SendRecv(c, g.cp, local, share).seconds;
       double cp1 = static_cast<double>(p.cp - 1);
       cost.fwd_cp = std::max(0.0, cp1 * step - t.attn_fwd);
       cost.bwd_cp = std::max(0.0, 2 * cp1 * step - t.attn_bwd);
