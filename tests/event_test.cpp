@@ -72,18 +72,28 @@ TEST(EventEngine, AgreesWithTheAnalyticalModel) {
 
 // Sends longer than a stage's work (two 8-GPU nodes joined by 0.2 GB/s, 1 ms; TP 4, PP 4 at
 // stride 4: hops 1 and 3 cross, and a micro-batch's activation takes longer there than its
-// forward and backward on a stage): the closed form's steady-state bound (1F1B and ZB-H1: stage r
-// and r + 1 alternating F and B cannot beat (T_r + T_{r+1}) / 2 + h_r per micro-batch, over the
-// M - (pp - r - 1) micro-batches after r's warm-up; GPipe never waits) against the engine, with M
-// above and equal to pp. Before the bound the closed form was 29% short at M 16.
+// forward and backward on a stage): the closed form's steady-state bounds against the engine, which
+// sends one message at a time per link. 1F1B and ZB-H1: stages r and r + 1 alternating F and B
+// cannot beat (T_r + T_{r+1}) / 2 + h_r per micro-batch, over the M - (pp - r - 1) micro-batches
+// after r's warm-up (29% short at M 16 without it); GPipe: each phase's micro-batches come no
+// faster than the link's wire time; interleaved: the largest backlog a link builds while its sender
+// runs warm-up forwards back to back (or drains backwards), which the closed form charges in full
+// although the bubble absorbs part of it (5-11% high here; 29-45% low before, when sends were taken
+// to hide).
 TEST(EventEngine, SlowSendsAgreeWithTheSteadyStateBound) {
   struct Case {
     spec::Schedule schedule;
+    int64_t vp;
     int64_t batch;  // dp 1: micro-batches per step
+    double tolerance;
   };
-  for (const Case& c : {Case{spec::Schedule::k1F1B, 16}, Case{spec::Schedule::k1F1B, 4},
-                        Case{spec::Schedule::kGpipe, 16}, Case{spec::Schedule::kZbH1, 16}}) {
-    spec::JobSpec job = Job("llama3-8b", 16, 4, 4, 1, c.schedule, c.batch);
+  for (const Case& c :
+       {Case{spec::Schedule::k1F1B, 1, 16, 0.01}, Case{spec::Schedule::k1F1B, 1, 4, 0.01},
+        Case{spec::Schedule::kGpipe, 1, 16, 0.01}, Case{spec::Schedule::kZbH1, 1, 16, 0.01},
+        Case{spec::Schedule::kInterleaved, 2, 32, 0.12},
+        Case{spec::Schedule::kInterleaved, 4, 32, 0.12},
+        Case{spec::Schedule::kInterleaved, 4, 4, 0.12}}) {
+    spec::JobSpec job = Job("llama3-8b", 16, 4, 4, c.vp, c.schedule, c.batch);
     job.workload.seq_len = 1024;
     job.cluster = Must(spec::ParseClusterYaml(
         "name: two-nodes\ngpu: h100-sxm\ntiers:\n"
@@ -96,8 +106,8 @@ TEST(EventEngine, SlowSendsAgreeWithTheSteadyStateBound) {
         analytical.p2p_hop_s[1],
         analytical.stages[0].forward_s + analytical.stages[0].backward_s);  // sends outlast work
     EventResult event = Must(SimulateEvents(p, {}));
-    EXPECT_NEAR(event.step.step_time_s / analytical.step_time_s, 1.0, 0.01)
-        << spec::ScheduleName(c.schedule) << " M " << c.batch;
+    EXPECT_NEAR(event.step.step_time_s / analytical.step_time_s, 1.0, c.tolerance)
+        << spec::ScheduleName(c.schedule) << " vp " << c.vp << " M " << c.batch;
   }
 }
 

@@ -227,8 +227,10 @@ namespace {
 // the innermost tier whose groups (tier.gpus consecutive ranks) hold both ends. When a tier's size
 // is a multiple of the stride, k = size / stride ranks share each of its groups and the hops
 // leaving them are r = k - 1, 2k - 1, ...; otherwise the ends are compared by division.
+// One micro-batch's activation over each hop r -> r + 1 (mod pp): the whole send, and the part that
+// occupies the link (*transfer).
 std::vector<double> PipelineHops(const spec::ClusterSpec& c, const topology::GroupPlacement& pp,
-                                 double bytes) {
+                                 double bytes, std::vector<double>* transfer) {
   const int64_t n = pp.size, stride = pp.stride;
   const int top = static_cast<int>(c.tiers.size()) - 1;
   std::vector<int> tier(static_cast<size_t>(n), 0);
@@ -244,7 +246,9 @@ std::vector<double> PipelineHops(const spec::ClusterSpec& c, const topology::Gro
     }
   }
   tier[static_cast<size_t>(n - 1)] = std::max(pp.span_tier, 0);  // the wrap-around spans the group
-  std::vector<double> cost(c.tiers.size(), -1.0), hops(static_cast<size_t>(n));
+  std::vector<double> cost(c.tiers.size(), -1.0), wire(c.tiers.size(), 0.0),
+      hops(static_cast<size_t>(n));
+  transfer->assign(static_cast<size_t>(n), 0.0);
   for (int64_t r = 0; r < n; ++r) {
     int t = tier[static_cast<size_t>(r)];
     if (cost[static_cast<size_t>(t)] < 0) {
@@ -261,8 +265,12 @@ std::vector<double> PipelineHops(const spec::ClusterSpec& c, const topology::Gro
         share = std::min(1.0, stages / c.tiers[static_cast<size_t>(t)].oversubscription);
       }
       cost[static_cast<size_t>(t)] = collective::SendRecv(c, pair, bytes, share).seconds;
+      // What is not set-up and latency is the message on the wire.
+      wire[static_cast<size_t>(t)] = cost[static_cast<size_t>(t)] - collective::kSendRecvBaseS -
+                                     c.tiers[static_cast<size_t>(t)].latency_s;
     }
     hops[static_cast<size_t>(r)] = cost[static_cast<size_t>(t)];
+    (*transfer)[static_cast<size_t>(r)] = std::max(0.0, wire[static_cast<size_t>(t)]);
   }
   return hops;
 }
@@ -506,7 +514,7 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     }
     bool sp = s.sequence_parallel && p.tp > 1;
     double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
-    r.p2p_hop_s = PipelineHops(c, pp, activation);
+    r.p2p_hop_s = PipelineHops(c, pp, activation, &r.p2p_hop_transfer_s);
     // The first micro-batch's forward crosses every virtual-stage boundary on its way down and
     // the last backward on its way up: 2 (pp * vp - 1) transfers on the critical path, i.e. per
     // direction vp passes over the pp - 1 hops r -> r + 1 and vp - 1 wrap-arounds pp - 1 -> 0.
@@ -540,6 +548,47 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
         extra = std::max(extra, std::max(0.0, mb - held + 1) * std::max(0.0, period - worst));
       }
       bd.pp_comm_s += extra;
+    } else {
+      // A link carries one message at a time: each micro-batch crosses hop r vp times per
+      // direction (the wrap-around vp - 1 times), so the busiest link takes uses * wire per
+      // micro-batch. GPipe runs all forwards, then all backwards: each phase's micro-batches come
+      // no faster than the link (or the slowest stage's pass); interleaved schedules alternate,
+      // so a micro-batch comes no faster than the link's whole load per micro-batch.
+      double link = 0;
+      for (int64_t hop = 0; hop < p.pp; ++hop) {
+        double uses = hop + 1 < p.pp ? vp : vp - 1;
+        link = std::max(link, uses * r.p2p_hop_transfer_s[static_cast<size_t>(hop)]);
+      }
+      if (s.schedule == spec::Schedule::kGpipe) {
+        double f_worst = 0, b_worst = 0;
+        for (const StageCost& sc : r.stages) {
+          f_worst = std::max(f_worst, sc.forward_s);
+          b_worst = std::max(b_worst, sc.backward_s);
+        }
+        bd.pp_comm_s += (mb - 1) * (std::max(0.0, link - f_worst) + std::max(0.0, link - b_worst));
+      } else {
+        // Interleaved: rank r runs W_r = 2 (pp - r - 1) + (v - 1) N warm-up forwards back to back,
+        // then alternates F and B, then drains W_r backwards; hop r carries n = M uses_r messages
+        // per direction. A link that needs n w_r while its sender produces them in
+        //   W F_c + (M v - W) T_c       (forwards, sender r; backwards, sender r + 1 with B_c)
+        // leaves a backlog the pipeline waits for; the largest one adds to PP.
+        const double total = mb * vp;
+        const double group = static_cast<double>(p.pp_group);
+        double backlog = 0;
+        for (int64_t hop = 0; hop < p.pp; ++hop) {
+          double n = mb * (hop + 1 < p.pp ? vp : vp - 1);
+          double w = r.p2p_hop_transfer_s[static_cast<size_t>(hop)];
+          for (int64_t sender : {hop, (hop + 1) % p.pp}) {
+            const StageCost& sc = r.stages[static_cast<size_t>(sender)];
+            double warm =
+                std::min(total, 2.0 * static_cast<double>(p.pp - sender - 1) + (vp - 1) * group);
+            double pass = (sender == hop ? sc.forward_s : sc.backward_s) / vp;
+            double window = warm * pass + (total - warm) * (sc.forward_s + sc.backward_s) / vp;
+            backlog = std::max(backlog, n * w - window);
+          }
+        }
+        bd.pp_comm_s += std::max(0.0, backlog);
+      }
     }
   }
   // A delayed reduction runs behind the next step's pipeline; only what outlasts it is exposed.

@@ -33,13 +33,21 @@
 //   fills the group). The first forward and the last backward cross
 //   all pp*v - 1 virtual-stage boundaries on the critical path: v passes over the pp - 1 hops and
 //   v - 1 wrap-arounds each way (the event engine shows it). Steady-state transfers are hidden
-//   (asynchronous P2P) unless, for 1f1b and zb-h1 with one chunk per rank, they outlast the work:
-//   stage r runs M - (pp - r - 1) F/B pairs after its warm-up, each no faster than
+//   (asynchronous P2P) unless they outlast the work; then, M micro-batches:
+//   1f1b, zb-h1: stage r runs M - (pp - r - 1) F/B pairs after its warm-up, each no faster than
 //     max( (T_r + T_{r+1}) / 2 + h_r,                    strict F/B alternation with stage r + 1
 //          (sum_{s>=r} T_s + 2 sum_{q>=r} h_q) / (pp - r) ) a round trip over what r holds
-//   and the stage that loses most over max_s T_s adds it to PP (the event engine agrees within
-//   0.1% with sends 2-3x a stage's work). GPipe never waits; interleaved schedules (v > 1) have
-//   no such term yet.
+//     and the stage that loses most over max_s T_s adds it to PP;
+//   gpipe: a link carries one message at a time (w_r, the wire part of h_r), so each phase's
+//     micro-batches come no faster than w_r: (M - 1)(max(0, w - max F) + max(0, w - max B));
+//   interleaved, llama3 (v > 1): rank r runs W_r = 2 (pp - r - 1) + (v - 1) N warm-up forwards
+//     back to back, alternates, then drains W_r backwards, and hop r carries n = M v messages per
+//     direction (the wrap-around M (v - 1)); a link needing n w_r while its sender produces them
+//     in W F_c + (M v - W) T_c (backwards: B_c, sender r + 1) leaves a backlog, and the largest
+//     one is added to PP. It is charged in full although the bubble absorbs part of it.
+//   The event engine, which queues messages per link, agrees within 1% for 1f1b, zb-h1 and gpipe
+//   with sends 2-3x a stage's work; the interleaved term is 5-11% high there (the engine also
+//   shows that Llama 3's interleaved plan with PP across two regions chokes on the long link).
 // Data parallelism over dp*cp ranks (gradients FP32, parameters BF16):
 //   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of
@@ -129,6 +137,9 @@ struct StepResult {
   // priced on the innermost tier holding both ranks: a contiguous stage order pays a slow tier only
   // on the hops that cross it (empty without pipelining).
   std::vector<double> p2p_hop_s;
+  // The part of p2p_hop_s during which the message occupies the hop's link (bytes / bandwidth);
+  // the rest is latency and set-up. The event engine sends one message at a time per link.
+  std::vector<double> p2p_hop_transfer_s;
   // What the closed form knowingly leaves out for this plan (e.g. llama3 with N < pp).
   std::vector<std::string> warnings;
 };

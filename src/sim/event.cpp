@@ -23,6 +23,7 @@ struct PassRecord {
   int64_t pred_stage = -1;
   int64_t pred_index = -1;
   bool pred_transfer = false;
+  double transfer_s = 0;  // when pred_transfer: from the sender's end to the arrival
 };
 
 std::string PassLabel(const schedule::Step& op) {
@@ -151,6 +152,14 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
     return from == prev_stage[static_cast<size_t>(s)] ? from_prev[static_cast<size_t>(s)]
                                                       : from_next[static_cast<size_t>(s)];
   };
+  // The part of a send that occupies the link from `from` to `s` (one message at a time per link
+  // and direction, in the order the receiver takes them, as NCCL matches a pair's sends and
+  // receives in issue order).
+  auto wire = [&](int64_t from, int64_t s) {
+    if (pp < 2) return 0.0;
+    size_t hop = static_cast<size_t>(from == prev_stage[static_cast<size_t>(s)] ? from : s);
+    return analytical.p2p_hop_transfer_s[hop];
+  };
   const bool split = sched->split_backward;
 
   // Replicas with the same speed profile (and documents) run the same timeline: simulate each
@@ -175,6 +184,8 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
         b_at(static_cast<size_t>(m * v_total), {-1, -1});
     std::vector<size_t> next(static_cast<size_t>(pp), 0);
     std::vector<double> free_at(static_cast<size_t>(pp), 0);
+    // When each directed link (from * pp + to) finishes its last message.
+    std::vector<double> link_free(static_cast<size_t>(pp * pp), 0);
     size_t remaining = 0;
     for (const auto& ops : sched->per_stage) remaining += ops.size();
     out.simulated_passes += static_cast<int64_t>(remaining) * static_cast<int64_t>(replicas.size());
@@ -208,9 +219,19 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
             if (dep.first < 0) break;
           }
           double ready = 0;
+          double transfer_s = 0;
           if (dep.first >= 0) {
             ready = rec[static_cast<size_t>(dep.first)][static_cast<size_t>(dep.second)].end;
-            if (transfer && dep.first != s) ready += p2p(dep.first, s);
+            if (transfer && dep.first != s) {
+              // The message waits for the link, occupies it for its bytes, then arrives after the
+              // rest of the send (latency, set-up).
+              double& link = link_free[static_cast<size_t>(dep.first * pp + s)];
+              double on_wire = wire(dep.first, s);
+              double start = std::max(ready, link);
+              link = start + on_wire;
+              transfer_s = start + p2p(dep.first, s) - ready;
+              ready += transfer_s;
+            }
           }
           const ChunkCost& cc = chunks[static_cast<size_t>(op.chunk)];
           double ts = token_scale[static_cast<size_t>(op.microbatch)];
@@ -237,6 +258,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
             r.pred_stage = dep.first;
             r.pred_index = dep.second;
             r.pred_transfer = transfer && dep.first != s;
+            r.transfer_s = transfer_s;
           } else if (at > 0) {
             r.pred_stage = s;
             r.pred_index = static_cast<int64_t>(at) - 1;
@@ -281,7 +303,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
           const PassRecord& r = rec[static_cast<size_t>(cs)][static_cast<size_t>(ci)];
           ++out.critical_path_passes;
           out.critical_path_transfers += r.pred_transfer ? 1 : 0;
-          if (r.pred_transfer) critical_transfer_s += p2p(r.pred_stage, cs);
+          if (r.pred_transfer) critical_transfer_s += r.transfer_s;
           cs = r.pred_stage;
           ci = r.pred_index;
         }
@@ -298,7 +320,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
                 {PassLabel(ops[i]), "compute", replica, s, r.start, r.end - r.start});
             if (r.pred_transfer) {
               out.trace.push_back({"recv " + PassLabel(ops[i]), "pp", replica, s,
-                                   r.start - p2p(r.pred_stage, s), p2p(r.pred_stage, s)});
+                                   r.start - r.transfer_s, r.transfer_s});
             }
           }
         }

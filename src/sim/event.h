@@ -5,8 +5,12 @@
 // slow GPU slows its whole TP/CP group: its actor). Each actor runs its stage's pass list
 // (schedule/schedule.h) in order; a pass starts when the actor is free and its dependency has
 // arrived: the previous virtual stage's forward (or the next one's backward) plus one activation
-// transfer between stages (t_p2p of the analytical model). Pass durations are the analytical
-// model's per-chunk costs (sim/analytical.h: compute plus exposed TP/CP/EP), scaled
+// transfer between stages (h_r of the analytical model). A link (stage to stage, per direction)
+// carries one message at a time: a message waits until the link has sent the previous one, holds
+// it for its wire time (bytes / bandwidth) and arrives after the rest of h_r (latency, set-up),
+// in the order the receiver takes them (NCCL matches a pair's sends and receives in issue order).
+// Pass durations are the analytical model's per-chunk costs (sim/analytical.h: compute plus exposed
+// TP/CP/EP), scaled
 //   * per micro-batch by its packed work: attention by its query-key pairs, the rest by its tokens,
 //     both relative to the uniform micro-batch of the plan;
 //   * per actor by 1 / speed for stragglers (speed 0.5 = twice as slow).
