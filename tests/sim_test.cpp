@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -63,6 +64,29 @@ TEST(Analytical, PipelineHopsArePricedOnTheTierTheyCross) {
     } else {
       EXPECT_NEAR(r.breakdown.pp_comm_s, fill, 1e-12) << "vp " << vp;
     }
+  }
+}
+
+// Every replica's copy of a pipeline hop sends at once. TP 8 fills each 8-GPU node, PP 2 puts the
+// two stages in the two nodes of a 16-GPU site tier with 1:4 oversubscription: the senders of hop
+// 0 are all 8 GPUs of node 0 (one stage fills the group below), so each gets 1/4 of its 10 GB/s:
+//   h = 5 us + 20 us + S / (0.94 * 10e9 * 0.25), S = 4096 * 4096 * 2 / 8 bytes (sequence-parallel).
+// Without oversubscription the same hop gets the whole link.
+TEST(Analytical, PipelineSendersShareAnOversubscribedTier) {
+  for (double o : {1.0, 4.0}) {
+    spec::JobSpec job = Job("llama3-8b", 16, 8, 2, 1, 8);
+    job.cluster = Must(spec::ParseClusterYaml(
+        fmt::format("name: site\ngpu: h100-sxm\ntiers:\n"
+                    "  - {{name: node, gpus: 8, bandwidth_bytes_per_s: 450e9, latency_s: 4e-6}}\n"
+                    "  - {{name: site, gpus: 16, bandwidth_bytes_per_s: 10e9, latency_s: 20e-6, "
+                    "oversubscription: {}}}\n",
+                    o),
+        "test"));
+    StepResult r = Simulate(job);
+    ASSERT_EQ(r.p2p_hop_s.size(), 2u);
+    double bytes = 4096.0 * 4096.0 * 2.0 / 8.0;
+    EXPECT_NEAR(r.p2p_hop_s[0], 5e-6 + 20e-6 + bytes / (0.94 * 10e9 / o), 1e-12) << "o " << o;
+    EXPECT_NEAR(r.p2p_hop_transfer_s[0], bytes / (0.94 * 10e9 / o), 1e-12) << "o " << o;
   }
 }
 
