@@ -170,6 +170,15 @@ TEST(Analytical, HybridShardedDelayedAndBf16GradientReduction) {
   EXPECT_NE(plan::BuildPlan(job).status().message().find("plan.dp_replicate = 2 needs sharded"),
             std::string::npos);
   job.plan.zero = spec::ZeroMode::kFsdp;
+  // With CP, the shard groups hold whole CP groups: CP must sit inside DP.
+  job.plan.cp = 2;  // dp 2
+  job.plan.dp_replicate = 2;
+  EXPECT_TRUE(plan::BuildPlan(job).ok());
+  job.plan.placement = {spec::Dim::kTp, spec::Dim::kDp, spec::Dim::kCp, spec::Dim::kPp};
+  EXPECT_NE(plan::BuildPlan(job).status().message().find("needs cp placed inside dp"),
+            std::string::npos);
+  job.plan.placement = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kPp, spec::Dim::kDp};
+  job.plan.cp = 1;
   job.plan.dp_replicate = 4;
   EXPECT_EQ(plan::BuildPlan(job).status().message(),
             "plan.dp_replicate = 4 does not split dp = 4 (cp = 1) into replica groups of two or "

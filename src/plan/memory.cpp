@@ -196,7 +196,8 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     if (p.grad_sync == spec::GradSync::kDelayed) {
       double grad_bytes = p.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
       double dense_kept = p.dp_replicate > 1 ? dense_params / dense_shard : dense_params;
-      sm.gradients_bytes += grad_bytes * (dense_kept + expert_params);
+      if (plan.dp * plan.cp > 1) sm.gradients_bytes += grad_bytes * dense_kept;
+      if (expert_shard > 1) sm.gradients_bytes += grad_bytes * expert_params;
     }
     sm.optimizer_bytes =
         dense_params * dense_bytes.optimizer + expert_params * expert_bytes.optimizer;

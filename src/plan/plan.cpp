@@ -152,26 +152,19 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
           "more ranks (allowed: {})",
           p.dp_replicate, plan.dp, p.cp, ListOf(allowed)));
     }
-    // The shard group (the innermost dp*cp / dp_replicate of the dp*cp ranks) must line up with
-    // the inner one of the two dimensions, so that its ranks are a regular group.
-    int64_t inner = 1;
-    for (spec::Dim d : p.placement) {
-      if (d == spec::Dim::kCp && p.cp > 1) {
-        inner = p.cp;
-        break;
+    // The shard group is the innermost dp*cp / dp_replicate of the dp*cp ranks; with CP inside
+    // DP it holds whole CP groups, as the launchers build it.
+    if (p.cp > 1) {
+      auto at = [&](spec::Dim d) {
+        return std::find(p.placement.begin(), p.placement.end(), d) - p.placement.begin();
+      };
+      if (at(spec::Dim::kDp) < at(spec::Dim::kCp)) {
+        return Status::Invalid(fmt::format(
+            "plan.dp_replicate = {} with cp = {} needs cp placed inside dp (CP ranks shard "
+            "together, as in torchtitan and Megatron); placement puts dp first (allowed: a "
+            "placement with cp before dp, or dp_replicate 1)",
+            p.dp_replicate, p.cp));
       }
-      if (d == spec::Dim::kDp && plan.dp > 1) {
-        inner = plan.dp;
-        break;
-      }
-    }
-    int64_t shard = dp_cp / p.dp_replicate;
-    if (shard % inner != 0 && inner % shard != 0) {
-      return Status::Invalid(fmt::format(
-          "plan.dp_replicate = {}: shard groups of {} ranks do not line up with the inner "
-          "dimension's groups of {} (allowed: dp_replicate making dp * cp / dp_replicate a "
-          "multiple or a divisor of {})",
-          p.dp_replicate, shard, inner, inner));
     }
   }
 

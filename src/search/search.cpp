@@ -171,6 +171,14 @@ class Exhaustive : public Optimizer {
           return;
         }
         Result<plan::Plan> p = plan::BuildPlan(job);
+        // HSDP's validity also depends on the placement (an inner dimension): try them all.
+        for (size_t pl = 1; !p.ok() && job.plan.dp_replicate > 1 && pl < space.placement.size();
+             ++pl) {
+          spec::JobSpec other = job;
+          other.plan.placement = space.placement[pl];
+          Result<plan::Plan> q = plan::BuildPlan(other);
+          if (q.ok()) p = std::move(q);
+        }
         // Without data parallelism the gradient synchronization settings change nothing.
         if (p.ok() && p->dp * p->cp == 1 && (c[kGradSync] != 0 || c[kGradReduceDtype] != 0)) {
           counters.Prune("plan.grad_sync (no effect at dp * cp = 1)", inner_size);

@@ -127,9 +127,9 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
       // uplinks of its tier-(t-1) group with the other ring members there: min(1, m / o_t).
       double share = 1.0;
       if (g.cp.span_tier >= 1) {
-        size_t t = static_cast<size_t>(g.cp.span_tier);
-        share = std::min(
-            1.0, static_cast<double>(g.cp.members_per_group[t - 1]) / c.tiers[t].oversubscription);
+        size_t top = static_cast<size_t>(g.cp.span_tier);
+        share = std::min(1.0, static_cast<double>(g.cp.members_per_group[top - 1]) /
+                                  c.tiers[top].oversubscription);
       }
       double step = collective::SendRecv(c, g.cp, local, share).seconds;
       double cp1 = static_cast<double>(p.cp - 1);
@@ -503,14 +503,14 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
       // ZB-H1 (Qi et al. 2023): the bubble shrinks from (pp-1)(F + B + W) to (pp-1)(F + B - W),
       // B the input-gradient pass, W the weight-gradient pass that fills it (a third when
       // F = B = W); F, B and W summed over the stages.
-      double f = 0, b = 0, w = 0;
+      double fw = 0, bi = 0, wg = 0;
       for (const StageCost& st : r.stages) {
-        f += st.forward_s;
-        for (const ChunkCost& cc : st.chunks) w += cc.weight_s;
-        b += st.backward_s;
+        fw += st.forward_s;
+        for (const ChunkCost& cc : st.chunks) wg += cc.weight_s;
+        bi += st.backward_s;
       }
-      b -= w;
-      if (f + b + w > 0) bd.bubble_s = fill * std::max(0.0, f + b - w) / (f + b + w);
+      bi -= wg;
+      if (fw + bi + wg > 0) bd.bubble_s = fill * std::max(0.0, fw + bi - wg) / (fw + bi + wg);
     }
     bool sp = s.sequence_parallel && p.tp > 1;
     double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
@@ -584,6 +584,13 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
                 std::min(total, 2.0 * static_cast<double>(p.pp - sender - 1) + (vp - 1) * group);
             double pass = (sender == hop ? sc.forward_s : sc.backward_s) / vp;
             double window = warm * pass + (total - warm) * (sc.forward_s + sc.backward_s) / vp;
+            if (p.pp == 2) {
+              // Two stages: hop 0 and the wrap-around join the same ranks, so each directed link
+              // carries one hop's forwards and the other's backwards, M (2v - 1) messages sent
+              // over the sender's whole step.
+              n = mb * (2 * vp - 1);
+              window = total * (sc.forward_s + sc.backward_s) / vp;
+            }
             backlog = std::max(backlog, n * w - window);
           }
         }

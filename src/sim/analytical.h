@@ -46,8 +46,9 @@
 //     in W F_c + (M v - W) T_c (backwards: B_c, sender r + 1) leaves a backlog, and the largest
 //     one is added to PP. It is charged in full although the bubble absorbs part of it.
 //   The event engine, which queues messages per link, agrees within 1% for 1f1b, zb-h1 and gpipe
-//   with sends 2-3x a stage's work; the interleaved term is 5-11% high there (the engine also
-//   shows that Llama 3's interleaved plan with PP across two regions chokes on the long link).
+//   with sends 2-3x a stage's work; the interleaved term is 5-11% high there at pp = 4 and within
+//   about 20% either way at pp = 2 (the engine also shows that Llama 3's interleaved plan with PP
+//   across two regions chokes on the long link).
 // Data parallelism over dp*cp ranks (gradients FP32, parameters BF16):
 //   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of

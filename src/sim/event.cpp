@@ -370,8 +370,11 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   double idle = pipeline_end - load;
   b.pp_comm_s = std::min(idle, critical_transfer_s);
   b.bubble_s = idle - b.pp_comm_s;
-  b.optimizer_s = analytical.stages[static_cast<size_t>(last_stage)].optimizer_s;
-  b.dp_comm_s = step_end - pipeline_end - b.optimizer_s;
+  // After the pipeline: the last stage's optimizer, the rest data-parallel communication (the
+  // stage that ends the step may have finished its pipeline before pipeline_end).
+  double after = std::max(0.0, step_end - pipeline_end);
+  b.optimizer_s = std::min(after, analytical.stages[static_cast<size_t>(last_stage)].optimizer_s);
+  b.dp_comm_s = after - b.optimizer_s;
   // b.other_s as in the analytical model.
   r.step_time_s = b.Total();
   r.bottleneck_stage = bs;
