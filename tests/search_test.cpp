@@ -182,10 +182,31 @@ TEST(Launch, MegatronArgumentsRoundTrip) {
     EXPECT_EQ(back.spec().sequence_parallel, original.spec().sequence_parallel);
     EXPECT_EQ(back.spec().tp_comm_overlap, true);
     EXPECT_EQ(back.spec().dp_replicate, 2);
+    // Llama 3's rank order tp-cp-pp-dp is Megatron's --use-tp-pp-dp-mapping.
+    EXPECT_NE(args.find("--use-tp-pp-dp-mapping"), std::string::npos);
+    EXPECT_EQ(back.spec().placement, original.spec().placement);
     EXPECT_EQ(back.spec().grad_reduce_dtype, spec::GradReduceDtype::kBf16);
     EXPECT_EQ(back.spec().recompute, original.spec().recompute);
     EXPECT_EQ(back.model().layers, original.model().layers);
   }
+}
+
+// A placement Megatron-LM has no rank order for is said in a comment line, which the reader skips;
+// Megatron's default order emits no flag.
+TEST(Launch, MegatronRankOrderOrANote) {
+  spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+  job.plan.placement = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kDp, spec::Dim::kPp};
+  std::string args = report::MegatronArgs(Must(plan::BuildPlan(job)));
+  EXPECT_EQ(args.find("--use-tp-pp-dp-mapping"), std::string::npos);
+  EXPECT_EQ(args.find('#'), std::string::npos);
+  job.plan.placement = {spec::Dim::kDp, spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kPp};
+  args = report::MegatronArgs(Must(plan::BuildPlan(job)));
+  EXPECT_EQ(args.rfind("# placement [dp, tp, cp, pp] has no Megatron-LM rank order", 0), 0u)
+      << args;
+  spec::JobSpec read = Must(spec::LoadJob("llama3-405b-16k"));
+  Must(report::ApplyMegatronArgs(args, read));
+  EXPECT_EQ(read.plan.placement, (std::vector<spec::Dim>{spec::Dim::kTp, spec::Dim::kCp,
+                                                         spec::Dim::kDp, spec::Dim::kPp}));
 }
 
 TEST(Launch, MegatronArgumentsErrorsNameTheArgument) {

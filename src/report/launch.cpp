@@ -9,15 +9,54 @@
 
 namespace scaleplan::report {
 
+namespace {
+
+// The placement's dimensions of size > 1, innermost first.
+std::vector<spec::Dim> Effective(const std::vector<spec::Dim>& order, const plan::Plan& p) {
+  std::vector<spec::Dim> out;
+  for (spec::Dim d : order) {
+    int64_t size = d == spec::Dim::kTp   ? p.tp
+                   : d == spec::Dim::kCp ? p.cp
+                   : d == spec::Dim::kPp ? p.pp
+                                         : p.dp;
+    if (size > 1) out.push_back(d);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string MegatronArgs(const plan::Plan& p) {
   const spec::ModelSpec& m = p.model();
   const spec::PlanSpec& s = p.spec();
   std::vector<std::string> a;
+  // Lines before the arguments: what Megatron-LM cannot express (a shell ignores them).
+  std::vector<std::string> notes;
   auto add = [&](const std::string& flag, auto value) {
     a.push_back(fmt::format("{} {}", flag, value));
   };
   add("--tensor-model-parallel-size", p.tp);
   add("--pipeline-model-parallel-size", p.pp);
+  // Rank order: Megatron-Core's default is tp-cp-ep-dp-pp (innermost first); with
+  // --use-tp-pp-dp-mapping it is tp-cp-ep-pp-dp (Llama 3's).
+  using spec::Dim;
+  std::vector<Dim> order = Effective(s.placement, p);
+  if (order == Effective({Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp}, p) &&
+      order != Effective({Dim::kTp, Dim::kCp, Dim::kDp, Dim::kPp}, p)) {
+    a.push_back("--use-tp-pp-dp-mapping");
+  } else if (order != Effective({Dim::kTp, Dim::kCp, Dim::kDp, Dim::kPp}, p)) {
+    std::vector<std::string> names;
+    for (Dim d : s.placement) names.emplace_back(spec::DimName(d));
+    notes.push_back(fmt::format(
+        "# placement [{}] has no Megatron-LM rank order (tp-cp-ep-dp-pp, or tp-cp-ep-pp-dp with "
+        "--use-tp-pp-dp-mapping): these arguments launch the default order",
+        Join(names, ", ")));
+  }
+  if (s.grad_sync == spec::GradSync::kDelayed && p.dp * p.cp > 1)
+    notes.push_back("# grad_sync = delayed has no Megatron-LM argument: reductions run in-step");
+  if (s.dp_replicate > 1 && s.zero != spec::ZeroMode::kZero1 && s.zero != spec::ZeroMode::kZero2)
+    notes.push_back(
+        "# dp_replicate (HSDP) is emitted only with the distributed optimizer (zero 1 or 2)");
   add("--context-parallel-size", p.cp);
   if (p.vp > 1) {
     int64_t slots = m.layers + (s.trim_edge_stages ? 2 : 0);
@@ -91,7 +130,9 @@ std::string MegatronArgs(const plan::Plan& p) {
   if (m.qkv_bias && !m.linear_bias) a.push_back("--add-qkv-bias");
   add("--max-position-embeddings", std::max(m.max_position_embeddings, p.job.workload.seq_len));
   add("--vocab-size", m.vocab);
-  return Join(a, " \\\n  ") + "\n";
+  std::string head;
+  for (const std::string& n : notes) head += n + "\n";
+  return head + Join(a, " \\\n  ") + "\n";
 }
 
 std::string TorchtitanToml(const plan::Plan& p) {
@@ -137,12 +178,19 @@ std::string TorchtitanToml(const plan::Plan& p) {
 }
 
 Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& job) {
-  std::istringstream in(text);
+  // Arguments, line by line; a line starting with '#' is a comment (MegatronArgs writes its notes
+  // so).
+  std::istringstream lines(text);
   std::vector<std::string> tokens;
-  std::string token;
-  while (in >> token) {
-    if (token == "\\") continue;
-    tokens.push_back(token);
+  std::string line, token;
+  while (std::getline(lines, line)) {
+    size_t first = line.find_first_not_of(" \t");
+    if (first != std::string::npos && line[first] == '#') continue;
+    std::istringstream in(line);
+    while (in >> token) {
+      if (token == "\\") continue;
+      tokens.push_back(token);
+    }
   }
   MegatronParse parse;
   spec::PlanSpec& p = job.plan;
@@ -217,6 +265,8 @@ Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& 
       p.tp_comm_overlap = true;
     else if (t == "--grad-reduce-in-bf16")
       p.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
+    else if (t == "--use-tp-pp-dp-mapping")
+      p.placement = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kPp, spec::Dim::kDp};
     else if (t == "--account-for-embedding-in-pipeline-split" ||
              t == "--account-for-loss-in-pipeline-split")
       p.trim_edge_stages = true;

@@ -4,7 +4,9 @@
 // --num-layers-per-virtual-pipeline-stage, --sequence-parallel, batch and sequence sizes,
 // recomputation, --use-distributed-optimizer (ZeRO 1/2: Megatron's distributed optimizer shards
 // optimizer state and gradients) or --use-torch-fsdp2 (ZeRO 3 / FSDP), overlap switches, CP
-// communication type, expert parallelism, FP8, Llama 3-style edge trimming
+// communication type, expert parallelism, FP8, the rank order (--use-tp-pp-dp-mapping for
+// tp-cp-pp-dp; other placements get a '#' note line, as do settings Megatron cannot express),
+// Llama 3-style edge trimming
 // (--account-for-embedding/loss-in-pipeline-split), the model's shape. ZeRO 0 emits neither
 // optimizer flag. torchtitan: the [parallelism] table of its TOML job file (and the batch, sequence
 // and activation-checkpoint settings that go with it).
@@ -27,8 +29,8 @@ struct MegatronParse {
 };
 
 // Replaces job.plan with the plan Megatron-LM arguments describe ("--tensor-model-parallel-size 8
-// --sequence-parallel ..."; what they leave out takes Megatron's default, including its rank order
-// tp-cp-ep-dp-pp) and applies the workload and model fields they name. Errors name the argument
+// --sequence-parallel ..."; lines starting with '#' are comments; what they leave out takes
+// Megatron's default, including its rank order tp-cp-ep-dp-pp) and applies the workload and model fields they name. Errors name the argument
 // and its value.
 Result<MegatronParse> ApplyMegatronArgs(const std::string& args, spec::JobSpec& job);
 
