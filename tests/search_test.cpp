@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "plan/memory.h"
 #include "plan/plan.h"
@@ -112,6 +113,31 @@ TEST(Search, EvolutionFindsTheBestWithinBudget) {
   SearchResult again = Must(Search(job, space, o));
   EXPECT_EQ(again.top.front().description, r.top.front().description);
   EXPECT_EQ(again.evaluated, r.evaluated);
+}
+
+// Random sampling draws with replacement and evolution revisits plans: the top K still lists each
+// plan once. Pinned to tp 8, pp 1, cp 1 the space has few distinct plans (schedule and placement
+// do not matter without a pipeline and with one parallel dimension), far fewer than 300 draws.
+TEST(Search, TopKListsEachPlanOnce) {
+  spec::JobSpec job = SmallJob();
+  SearchSpace space = SmallSpace(job);
+  ASSERT_TRUE(Restrict(space, "tp", "8", "--tp").ok());
+  ASSERT_TRUE(Restrict(space, "pp", "1", "--pp").ok());
+  ASSERT_TRUE(Restrict(space, "cp", "1", "--cp").ok());
+  for (const char* optimizer : {"random", "evolution"}) {
+    SearchOptions o;
+    o.optimizer = optimizer;
+    o.rerank_with_events = false;
+    o.max_evaluations = 300;
+    o.top_k = 20;
+    SearchResult r = Must(Search(job, space, o));
+    ASSERT_GT(r.evaluated, r.top.size()) << optimizer;
+    std::set<std::string> seen;
+    for (const Evaluation& e : r.top) {
+      std::string plan = e.description.substr(0, e.description.find(" ["));  // without placement
+      EXPECT_TRUE(seen.insert(plan).second) << optimizer << ": " << e.description;
+    }
+  }
 }
 
 TEST(Search, ReturnedPlansAreValidFitAndRespectPins) {

@@ -35,12 +35,26 @@ std::string Reason(const std::string& message) {
   return message.substr(0, end);
 }
 
-// Keeps the best k evaluations.
+std::vector<spec::Dim> Canonical(const std::vector<spec::Dim>& order, const spec::PlanSpec& p,
+                                 int64_t dp);
+
+// The same plan whatever the order of its size-1 dimensions: what TopK keeps once.
+std::string PlanKey(const Evaluation& e) {
+  spec::PlanSpec p = e.plan;
+  p.placement = Canonical(p.placement, p, p.dp);
+  return Describe(p, p.dp);
+}
+
+// Keeps the best k evaluations, each plan once (random sampling and evolution can meet a plan
+// twice, or an equivalent placement of it).
 class TopK {
  public:
   explicit TopK(size_t k) : k_(k) {}
   void Add(Evaluation e) {
     if (items_.size() == k_ && !Better(e, items_.back())) return;
+    std::string key = PlanKey(e);
+    for (const Evaluation& kept : items_)
+      if (PlanKey(kept) == key) return;
     items_.insert(std::upper_bound(items_.begin(), items_.end(), e, Better), std::move(e));
     if (items_.size() > k_) items_.pop_back();
   }
