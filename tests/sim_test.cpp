@@ -232,6 +232,13 @@ TEST(Analytical, PipelineBubbleMatchesClosedForms) {
   double steady = zb.breakdown.compute_s;
   EXPECT_NEAR(zb.breakdown.bubble_s / steady, 3.0 / 8.0 * ratio, 0.01 * 3.0 / 8.0 * ratio);
   EXPECT_GT(ratio, 1.0 / 3.0);
+  EXPECT_TRUE(zb.warnings.empty());
+  // With fewer micro-batches than pp - 1 there are too few W passes: the closed form says so.
+  spec::JobSpec few = Job("llama3-8b", 4, 1, 4, 1, 2);  // dp 1, M = 2 < pp - 1 = 3
+  few.plan.schedule = spec::Schedule::kZbH1;
+  StepResult f2 = Simulate(few);
+  ASSERT_EQ(f2.warnings.size(), 1u);
+  EXPECT_NE(f2.warnings[0].find("zb-h1 with fewer micro-batches"), std::string::npos);
 }
 
 TEST(Analytical, BreakdownSumsToStepTime) {

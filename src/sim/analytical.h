@@ -21,7 +21,9 @@
 //            * (F + B - W) / (F + B + W)       zb-h1 (Qi et al. 2023): B the input-gradient pass,
 //                                              W the weight-gradient pass (half the backward
 //                                              GEMMs) that fills the bubble, summed over stages;
-//                                              a third when F = B = W
+//                                              a third when F = B = W; with M < pp - 1 too
+//                                              few W passes exist and it is optimistic (a
+//                                              warning says so; the event engine runs it)
 //   llama3 with N < pp consecutive micro-batches has no closed form: a group of N cannot fill a
 //   pipeline of pp stages, and the event engine shows the stalls (about 1.7x the steady state at
 //   N = pp/2); the analytical model does not charge them.
