@@ -43,8 +43,11 @@ TEST(Explore, JointIsNeverWorseAndIsDeterministic) {
   std::vector<Row> rows = r.one_at_a_time;
   rows.push_back(r.baseline);
   rows.push_back(r.joint);
-  for (const Row& row : rows)
+  for (const Row& row : rows) {
     EXPECT_NEAR(row.event_step_time_s / row.step_time_s, 1.0, 0.05) << row.name;
+    // The breakdown printed next to the rows adds up to the ranked step time.
+    EXPECT_NEAR(row.breakdown.Total(), row.step_time_s, 1e-9 * row.step_time_s) << row.name;
+  }
   ExploreResult again = Must(Explore(SmallTwoBuildings(), {}));
   EXPECT_EQ(again.joint.plan, r.joint.plan);
   EXPECT_EQ(again.joint.step_time_s, r.joint.step_time_s);

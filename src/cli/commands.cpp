@@ -66,7 +66,8 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
                           {"tokens_per_s_per_gpu", row.tokens_per_s_per_gpu},
                           {"speedup", row.speedup},
                           {"crossing", row.crossing},
-                          {"crossing_exposed_s", row.crossing_exposed_s}};
+                          {"crossing_exposed_s", row.crossing_exposed_s},
+                          {"breakdown", report::BreakdownJson(row.breakdown)}};
   };
   if (json) {
     nlohmann::json j;
@@ -111,6 +112,10 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
         "  event engine (the same plans pass by pass): joint {:.1f}% faster than the baseline\n",
         100.0 * (r->baseline.event_step_time_s / r->joint.event_step_time_s - 1.0));
   }
+  text += fmt::format("\n  where the time goes ({} engine, s per step):\n", r->engine);
+  text +=
+      report::BreakdownComparison(r->baseline.breakdown, r->joint.breakdown, "baseline", "joint");
+  text += "\n";
   text += "  network technologies, one per layer (assumptions):\n";
   for (const explore::Technology& t : explore::Technologies())
     text += "    " + t.layer + " " + t.name + ": " + t.description + "\n";

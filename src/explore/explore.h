@@ -73,6 +73,7 @@ struct Row {
   double speedup = 1;               // baseline step time / this step time, by the ranking engine
   std::string crossing;             // dimensions whose groups cross the boundary, e.g. "dp"
   double crossing_exposed_s = 0;    // their exposed communication per step
+  sim::Breakdown breakdown;         // where the step goes, by the ranking engine
 };
 
 struct ExploreResult {

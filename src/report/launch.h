@@ -30,8 +30,8 @@ struct MegatronParse {
 
 // Replaces job.plan with the plan Megatron-LM arguments describe ("--tensor-model-parallel-size 8
 // --sequence-parallel ..."; lines starting with '#' are comments; what they leave out takes
-// Megatron's default, including its rank order tp-cp-ep-dp-pp) and applies the workload and model fields they name. Errors name the argument
-// and its value.
+// Megatron's default, including its rank order tp-cp-ep-dp-pp) and applies the workload and model
+// fields they name. Errors name the argument and its value.
 Result<MegatronParse> ApplyMegatronArgs(const std::string& args, spec::JobSpec& job);
 
 }  // namespace scaleplan::report

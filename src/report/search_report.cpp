@@ -4,6 +4,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "report/step_report.h"
 #include "spec/specs.h"
 
 namespace scaleplan::report {
@@ -122,17 +123,7 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
         "(s per step):\n",
         std::abs(100.0 * (1.0 - b.Total() / a.Total())),
         b.Total() <= a.Total() ? "faster" : "slower");
-    out += fmt::format("    {:<12} {:>10} {:>10} {:>10}\n", "", "starting", "best", "change");
-    std::vector<std::pair<std::string, std::pair<double, double>>> rows = {
-        {"compute", {a.compute_s, b.compute_s}}, {"tp comm", {a.tp_comm_s, b.tp_comm_s}},
-        {"cp comm", {a.cp_comm_s, b.cp_comm_s}}, {"ep comm", {a.ep_comm_s, b.ep_comm_s}},
-        {"pp comm", {a.pp_comm_s, b.pp_comm_s}}, {"dp comm", {a.dp_comm_s, b.dp_comm_s}},
-        {"bubble", {a.bubble_s, b.bubble_s}},    {"optimizer", {a.optimizer_s, b.optimizer_s}},
-        {"other", {a.other_s, b.other_s}},       {"total", {a.Total(), b.Total()}}};
-    for (const auto& [name, v] : rows) {
-      out += fmt::format("    {:<12} {:>10.4f} {:>10.4f} {:>+10.4f}\n", name, v.first, v.second,
-                         v.second - v.first);
-    }
+    out += BreakdownComparison(a, b, "starting", "best");
   }
   return out;
 }

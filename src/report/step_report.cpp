@@ -17,6 +17,30 @@ std::vector<std::pair<std::string, double>> Categories(const sim::Breakdown& b) 
 
 }  // namespace
 
+nlohmann::json BreakdownJson(const sim::Breakdown& b) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, value] : Categories(b)) out[name] = value;
+  return out;
+}
+
+std::string BreakdownComparison(const sim::Breakdown& a, const sim::Breakdown& b,
+                                const std::string& a_name, const std::string& b_name) {
+  std::string out = fmt::format("    {:<12} {:>10} {:>10} {:>10}\n", "", a_name, b_name, "change");
+  std::vector<std::pair<std::string, double>> x = Categories(a), y = Categories(b);
+  x.emplace_back("total", a.Total());
+  y.emplace_back("total", b.Total());
+  for (size_t i = 0; i < x.size(); ++i) {
+    std::string name = x[i].first;
+    if (name.size() > 2 && name.compare(name.size() - 2, 2, "_s") == 0)
+      name = name.substr(0, name.size() - 2);
+    for (char& c : name)
+      if (c == '_') c = ' ';
+    out += fmt::format("    {:<12} {:>10.4f} {:>10.4f} {:>+10.4f}\n", name, x[i].second,
+                       y[i].second, y[i].second - x[i].second);
+  }
+  return out;
+}
+
 nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
                         const sim::StepResult& r) {
   nlohmann::json out = PlanJson(p, mem, {});
@@ -27,9 +51,7 @@ nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
   out["model_flops_per_s_per_gpu"] = r.model_flops_per_s_per_gpu;
   out["mfu"] = r.mfu;
   out["mfu_formula"] = r.flops_formula;
-  nlohmann::json breakdown;
-  for (const auto& [name, value] : Categories(r.breakdown)) breakdown[name] = value;
-  out["breakdown"] = breakdown;
+  out["breakdown"] = BreakdownJson(r.breakdown);
   out["bottleneck_stage"] = r.bottleneck_stage;
   out["dp_algorithm"] = r.dp_algorithm;
   out["warnings"] = r.warnings;

@@ -15,4 +15,11 @@ nlohmann::json StepJson(const plan::Plan& plan, const plan::MemoryReport& memory
 std::string StepText(const plan::Plan& plan, const plan::MemoryReport& memory,
                      const sim::StepResult& step);
 
+// {"compute_s": ..., "tp_comm_s": ..., ...}: the breakdown's categories.
+nlohmann::json BreakdownJson(const sim::Breakdown& breakdown);
+// Two breakdowns side by side with the change per category and the totals (seconds per step),
+// one row per line, indented by four spaces.
+std::string BreakdownComparison(const sim::Breakdown& a, const sim::Breakdown& b,
+                                const std::string& a_name, const std::string& b_name);
+
 }  // namespace scaleplan::report
