@@ -52,7 +52,11 @@ int Emit(std::ostream& out, std::ostream& err, const std::string& path, const st
 }
 
 int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bool json,
-               std::ostream& out, std::ostream& err) {
+               const std::string& emit, std::ostream& out, std::ostream& err) {
+  if (!emit.empty() && emit != "megatron" && emit != "torchtitan") {
+    return Fail(err, Status::Invalid("--emit = " + emit +
+                                     " is not a launch format (allowed: megatron, torchtitan)"));
+  }
   Result<spec::JobSpec> job = flags.Resolve();
   if (!job.ok()) return Fail(err, job.status());
   Result<explore::ExploreResult> r = explore::Explore(*job, options);
@@ -69,6 +73,16 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
                           {"crossing_exposed_s", row.crossing_exposed_s},
                           {"breakdown", report::BreakdownJson(row.breakdown)}};
   };
+  // The joint optimum's launch configuration; the network stack is a fabric and collective-library
+  // matter, said in a comment line.
+  std::string launch;
+  if (!emit.empty()) {
+    Result<plan::Plan> joint = plan::BuildPlan(r->joint.job);
+    if (!joint.ok()) return Fail(err, joint.status());
+    launch = "# network stack: " + r->joint.network +
+             " (fabric and collective-library settings, not launcher arguments)\n" +
+             (emit == "megatron" ? report::MegatronArgs(*joint) : report::TorchtitanToml(*joint));
+  }
   if (json) {
     nlohmann::json j;
     j["boundary_tier"] = r->boundary_tier;
@@ -83,6 +97,7 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
       techs.push_back({{"name", t.name}, {"layer", t.layer}, {"description", t.description}});
     }
     j["technologies"] = techs;
+    if (!emit.empty()) j["launch"] = {{"format", emit}, {"text", launch}};
     return Emit(out, err, "", j.dump(2) + "\n");
   }
   std::string text =
@@ -119,6 +134,8 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
   text += "  network technologies, one per layer (assumptions):\n";
   for (const explore::Technology& t : explore::Technologies())
     text += "    " + t.layer + " " + t.name + ": " + t.description + "\n";
+  if (!emit.empty())
+    text += "\n  launch configuration (" + emit + ") of the joint optimum:\n" + launch;
   return Emit(out, err, "", text);
 }
 
@@ -706,6 +723,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       "--boundary-tier", explore_options.boundary_tier,
       "Tier whose links are the scale-across boundary (default: the outermost)");
   explore_cmd->add_flag("--json", explore_json, "Print the machine-readable report");
+  std::string explore_emit;
+  explore_cmd->add_option("--emit", explore_emit,
+                          "Also print the joint optimum's launch configuration: megatron or "
+                          "torchtitan");
   explore_cmd->add_flag("--relaxed-sync", explore_options.relaxed_sync,
                         "Also try a delayed cross-replica gradient reduction and BF16 gradients "
                         "(both change training)");
@@ -798,7 +819,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
   if (explore_cmd->parsed())
-    return RunExplore(explore_flags, explore_options, explore_json, out, err);
+    return RunExplore(explore_flags, explore_options, explore_json, explore_emit, out, err);
   if (pack_cmd->parsed() && !pack_tune.empty()) {
     return RunTune(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_model, pack_tune,
                    pack_options, pack_iterations, pack_json, out, err);

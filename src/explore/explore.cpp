@@ -105,6 +105,7 @@ Result<Row> MakeRow(const std::string& name, const spec::JobSpec& job, const std
       static_cast<double>(p.TokensPerStep()) / ranked_s / static_cast<double>(p.gpus);
   row.speedup = baseline_s > 0 ? baseline_s / ranked_s : 1.0;
   row.breakdown = events ? event.step.breakdown : step.breakdown;
+  row.job = job;
   std::vector<std::string> crossing;
   for (const topology::GroupPlacement& g : p.groups) {
     if (g.span_tier < 0 || static_cast<size_t>(g.span_tier) < boundary) continue;

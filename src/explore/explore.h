@@ -74,6 +74,7 @@ struct Row {
   std::string crossing;             // dimensions whose groups cross the boundary, e.g. "dp"
   double crossing_exposed_s = 0;    // their exposed communication per step
   sim::Breakdown breakdown;         // where the step goes, by the ranking engine
+  spec::JobSpec job;                // what was evaluated: the plan, the cluster with its stack
 };
 
 struct ExploreResult {

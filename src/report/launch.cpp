@@ -142,7 +142,20 @@ std::string TorchtitanToml(const plan::Plan& p) {
                          : s.schedule == spec::Schedule::kZbH1 ? "InterleavedZeroBubble"
                          : p.vp > 1                            ? "Interleaved1F1B"
                                                                : "1F1B";
-  std::string out = "[parallelism]\n";
+  std::string out;
+  // torchtitan's device mesh is pp, dp_replicate, dp_shard, cp, tp (outermost first).
+  {
+    using spec::Dim;
+    if (Effective(s.placement, p) != Effective({Dim::kTp, Dim::kCp, Dim::kDp, Dim::kPp}, p)) {
+      std::vector<std::string> names;
+      for (Dim d : s.placement) names.emplace_back(spec::DimName(d));
+      out += fmt::format(
+          "# placement [{}] differs from torchtitan's mesh order (tp, cp, dp, pp innermost "
+          "first): this file launches torchtitan's\n",
+          Join(names, ", "));
+    }
+  }
+  out += "[parallelism]\n";
   // HSDP: torchtitan's replicate degree (the plan checks that dp_replicate divides dp; CP ranks
   // shard together, as in torchtitan's mesh).
   int64_t replicate = shard ? s.dp_replicate : p.dp;
