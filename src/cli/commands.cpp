@@ -74,14 +74,14 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
                           {"breakdown", report::BreakdownJson(row.breakdown)}};
   };
   // The joint optimum's launch configuration; the network stack is a fabric and collective-library
-  // matter, said in a comment line.
+  // matter, said in a comment line after it.
   std::string launch;
   if (!emit.empty()) {
     Result<plan::Plan> joint = plan::BuildPlan(r->joint.job);
     if (!joint.ok()) return Fail(err, joint.status());
-    launch = "# network stack: " + r->joint.network +
-             " (fabric and collective-library settings, not launcher arguments)\n" +
-             (emit == "megatron" ? report::MegatronArgs(*joint) : report::TorchtitanToml(*joint));
+    launch = (emit == "megatron" ? report::MegatronArgs(*joint) : report::TorchtitanToml(*joint)) +
+             "# network stack: " + r->joint.network +
+             " (fabric and collective-library settings, not launcher arguments)\n";
   }
   if (json) {
     nlohmann::json j;

@@ -6,22 +6,14 @@
 #include <sstream>
 
 #include "core/text.h"
+#include "topology/placement.h"
 
 namespace scaleplan::report {
 
 namespace {
 
-// The placement's dimensions of size > 1, innermost first.
 std::vector<spec::Dim> Effective(const std::vector<spec::Dim>& order, const plan::Plan& p) {
-  std::vector<spec::Dim> out;
-  for (spec::Dim d : order) {
-    int64_t size = d == spec::Dim::kTp   ? p.tp
-                   : d == spec::Dim::kCp ? p.cp
-                   : d == spec::Dim::kPp ? p.pp
-                                         : p.dp;
-    if (size > 1) out.push_back(d);
-  }
-  return out;
+  return topology::EffectiveOrder(order, p.tp, p.cp, p.pp, p.dp);
 }
 
 }  // namespace
@@ -30,7 +22,8 @@ std::string MegatronArgs(const plan::Plan& p) {
   const spec::ModelSpec& m = p.model();
   const spec::PlanSpec& s = p.spec();
   std::vector<std::string> a;
-  // Lines before the arguments: what Megatron-LM cannot express (a shell ignores them).
+  // Lines after the arguments: what Megatron-LM cannot express (comments, so that pasting the
+  // arguments after a command's continuation still runs them all).
   std::vector<std::string> notes;
   auto add = [&](const std::string& flag, auto value) {
     a.push_back(fmt::format("{} {}", flag, value));
@@ -130,9 +123,9 @@ std::string MegatronArgs(const plan::Plan& p) {
   if (m.qkv_bias && !m.linear_bias) a.push_back("--add-qkv-bias");
   add("--max-position-embeddings", std::max(m.max_position_embeddings, p.job.workload.seq_len));
   add("--vocab-size", m.vocab);
-  std::string head;
-  for (const std::string& n : notes) head += n + "\n";
-  return head + Join(a, " \\\n  ") + "\n";
+  std::string out = Join(a, " \\\n  ") + "\n";
+  for (const std::string& n : notes) out += n + "\n";
+  return out;
 }
 
 std::string TorchtitanToml(const plan::Plan& p) {
@@ -150,8 +143,8 @@ std::string TorchtitanToml(const plan::Plan& p) {
       std::vector<std::string> names;
       for (Dim d : s.placement) names.emplace_back(spec::DimName(d));
       out += fmt::format(
-          "# placement [{}] differs from torchtitan's mesh order (tp, cp, dp, pp innermost "
-          "first): this file launches torchtitan's\n",
+          "# placement [{}] differs from torchtitan's mesh order: this file launches tp, cp, "
+          "dp_shard, dp_replicate, pp (innermost first)\n",
           Join(names, ", "));
     }
   }
@@ -179,8 +172,8 @@ std::string TorchtitanToml(const plan::Plan& p) {
   out += fmt::format("local_batch_size = {}\n", p.global_batch / p.dp);
   if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16)
     out += "mixed_precision_reduce = \"bfloat16\"\n";
-  if (s.grad_sync == spec::GradSync::kDelayed)
-    out += "# grad_sync = delayed has no torchtitan setting: one-step-delayed gradient reduction\n";
+  if (s.grad_sync == spec::GradSync::kDelayed && p.dp * p.cp > 1)
+    out += "# grad_sync = delayed has no torchtitan setting: reductions run in-step\n";
   out += "\n[activation_checkpoint]\n";
   out += fmt::format("mode = \"{}\"\n", s.recompute == spec::Recompute::kFull        ? "full"
                                         : s.recompute == spec::Recompute::kSelective ? "selective"
@@ -191,16 +184,15 @@ std::string TorchtitanToml(const plan::Plan& p) {
 }
 
 Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& job) {
-  // Arguments, line by line; a line starting with '#' is a comment (MegatronArgs writes its notes
-  // so).
+  // Arguments, line by line; as in a shell, a word starting with '#' comments out the rest of its
+  // line (MegatronArgs writes its notes so).
   std::istringstream lines(text);
   std::vector<std::string> tokens;
   std::string line, token;
   while (std::getline(lines, line)) {
-    size_t first = line.find_first_not_of(" \t");
-    if (first != std::string::npos && line[first] == '#') continue;
     std::istringstream in(line);
     while (in >> token) {
+      if (token[0] == '#') break;
       if (token == "\\") continue;
       tokens.push_back(token);
     }

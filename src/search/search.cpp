@@ -13,6 +13,7 @@
 #include "core/text.h"
 #include "plan/plan.h"
 #include "sim/event.h"
+#include "topology/placement.h"
 
 namespace scaleplan::search {
 
@@ -38,25 +39,43 @@ std::string Reason(const std::string& message) {
 std::vector<spec::Dim> Canonical(const std::vector<spec::Dim>& order, const spec::PlanSpec& p,
                                  int64_t dp);
 
-// The same plan whatever the order of its size-1 dimensions: what TopK keeps once.
+// The same plan whatever the order of its size-1 dimensions, its schedule without a pipeline and
+// its gradient synchronization without data parallelism: what TopK keeps once.
 std::string PlanKey(const Evaluation& e) {
   spec::PlanSpec p = e.plan;
   p.placement = Canonical(p.placement, p, p.dp);
+  if (p.pp == 1) p.schedule = spec::Schedule::k1F1B;
+  if (p.dp * p.cp == 1) {
+    p.grad_sync = spec::GradSync::kStep;
+    p.grad_reduce_dtype = spec::GradReduceDtype::kFp32;
+  }
   return Describe(p, p.dp);
 }
 
 // Keeps the best k evaluations, each plan once (random sampling and evolution can meet a plan
-// twice, or an equivalent placement of it).
+// twice, or an equivalent of it); of equivalent ones the best by Better (the tie-break is the
+// description) stays.
 class TopK {
  public:
   explicit TopK(size_t k) : k_(k) {}
   void Add(Evaluation e) {
     if (items_.size() == k_ && !Better(e, items_.back())) return;
     std::string key = PlanKey(e);
-    for (const Evaluation& kept : items_)
-      if (PlanKey(kept) == key) return;
-    items_.insert(std::upper_bound(items_.begin(), items_.end(), e, Better), std::move(e));
-    if (items_.size() > k_) items_.pop_back();
+    for (size_t i = 0; i < items_.size(); ++i) {
+      if (keys_[i] != key) continue;
+      if (!Better(e, items_[i])) return;
+      items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(i));
+      keys_.erase(keys_.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+    size_t at = static_cast<size_t>(std::upper_bound(items_.begin(), items_.end(), e, Better) -
+                                    items_.begin());
+    items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(at), std::move(e));
+    keys_.insert(keys_.begin() + static_cast<std::ptrdiff_t>(at), std::move(key));
+    if (items_.size() > k_) {
+      items_.pop_back();
+      keys_.pop_back();
+    }
   }
   void Merge(const TopK& other) {
     for (const Evaluation& e : other.items_) Add(e);
@@ -66,6 +85,7 @@ class TopK {
  private:
   size_t k_;
   std::vector<Evaluation> items_;
+  std::vector<std::string> keys_;  // PlanKey of each item
 };
 
 struct Counters {
@@ -127,15 +147,7 @@ class Scorer {
 // Placement orders that differ only in where size-1 dimensions sit are the same placement.
 std::vector<spec::Dim> Canonical(const std::vector<spec::Dim>& order, const spec::PlanSpec& p,
                                  int64_t dp) {
-  std::vector<spec::Dim> out;
-  for (spec::Dim d : order) {
-    int64_t size = d == spec::Dim::kTp   ? p.tp
-                   : d == spec::Dim::kCp ? p.cp
-                   : d == spec::Dim::kPp ? p.pp
-                                         : dp;
-    if (size > 1) out.push_back(d);
-  }
-  return out;
+  return topology::EffectiveOrder(order, p.tp, p.cp, p.pp, dp);
 }
 
 void Finish(SearchResult& result, const Counters& counters, TopK& top, Clock::time_point start) {

@@ -74,6 +74,19 @@ std::vector<GroupPlacement> PlaceGroups(const spec::ClusterSpec& cluster,
   return out;
 }
 
+std::vector<spec::Dim> EffectiveOrder(const std::vector<spec::Dim>& order, int64_t tp, int64_t cp,
+                                      int64_t pp, int64_t dp) {
+  std::vector<spec::Dim> out;
+  for (spec::Dim d : order) {
+    int64_t size = d == spec::Dim::kTp   ? tp
+                   : d == spec::Dim::kCp ? cp
+                   : d == spec::Dim::kPp ? pp
+                                         : dp;
+    if (size > 1) out.push_back(d);
+  }
+  return out;
+}
+
 std::string DescribeSpan(const spec::ClusterSpec& cluster, const GroupPlacement& g) {
   if (g.span_tier < 0) return "single rank";
   if (g.span_tier == 0) return fmt::format("within one {}", cluster.tiers[0].name);

@@ -42,6 +42,11 @@ std::vector<GroupPlacement> PlaceGroups(const spec::ClusterSpec& cluster,
                                         const std::vector<int64_t>& sizes,
                                         const std::vector<spec::Dim>& order);
 
+// The placement's dimensions of size > 1, innermost first: orders that differ only in where
+// size-1 dimensions sit are the same placement.
+std::vector<spec::Dim> EffectiveOrder(const std::vector<spec::Dim>& order, int64_t tp, int64_t cp,
+                                      int64_t pp, int64_t dp);
+
 // "within node", "across 6 pods", ... for reports.
 std::string DescribeSpan(const spec::ClusterSpec& cluster, const GroupPlacement& group);
 
