@@ -213,7 +213,7 @@ TEST(EventEngine, PackedDocumentsChangeTheAttentionWork) {
 
 // Golden traces: small plans' full traces, checked in and compared event by event. Regenerate
 // (after a deliberate model change) with
-//   build/test/src/cli/scaleplan simulate --engine event --trace tests/golden/<name>.json <args>
+//   build/test/scaleplan simulate --engine event --trace tests/golden/<name>.json <args>
 // using the arguments in tests/golden/README.md.
 void CompareWithGolden(const spec::JobSpec& job, const std::string& name) {
   plan::Plan p = Must(plan::BuildPlan(job));
