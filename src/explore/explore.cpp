@@ -110,7 +110,7 @@ Result<Row> MakeRow(const std::string& name, const spec::JobSpec& job, const std
   for (const topology::GroupPlacement& g : p.groups) {
     if (g.span_tier < 0 || static_cast<size_t>(g.span_tier) < boundary) continue;
     crossing.emplace_back(spec::DimName(g.dim));
-    const sim::Breakdown& b = events ? event.step.breakdown : step.breakdown;
+    const sim::Breakdown& b = row.breakdown;
     switch (g.dim) {
       case spec::Dim::kTp:
         row.crossing_exposed_s += b.tp_comm_s;
