@@ -4,11 +4,13 @@
 // BM_EvaluateDefault: one Llama 3 405B / 16,384-GPU plan evaluated again and again (plan built).
 // BM_EvaluateSweep: a sweep over 405B plans (tp, pp, vp, micro-batch, zero, schedule), building
 // and evaluating each valid one: what a search pays per candidate.
+// BM_ExploreRegions: one scale-across exploration (three variants).
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
 #include "balance/balance.h"
+#include "explore/explore.h"
 #include "plan/plan.h"
 #include "sim/analytical.h"
 #include "sim/event.h"
@@ -146,6 +148,26 @@ void BM_PackWlb16M(benchmark::State& state) {
   state.counters["tokens"] = static_cast<double>(tokens);
 }
 BENCHMARK(BM_PackWlb16M)->Unit(benchmark::kMillisecond);
+
+// One whole `scaleplan explore` (15 exhaustive searches, every row also run by the event engine):
+// Llama 3 405B from PP 8 / 1F1B on two regions of 8,192 H100s. Arg 0: analytical ranking; 1:
+// --relaxed-sync; 2: --engine event.
+void BM_ExploreRegions(benchmark::State& state) {
+  spec::JobSpec job = DefaultJob();
+  job.cluster = *spec::LoadCluster("regions-2x8k");
+  job.gpus = 16384;
+  job.plan.pp = 8;
+  job.plan.vp = 1;
+  job.plan.schedule = spec::Schedule::k1F1B;
+  explore::ExploreOptions o;
+  o.relaxed_sync = state.range(0) == 1;
+  o.engine = state.range(0) == 2 ? "event" : "analytical";
+  for (auto _ : state) {
+    Result<explore::ExploreResult> r = explore::Explore(job, o);
+    benchmark::DoNotOptimize(r->joint.step_time_s);
+  }
+}
+BENCHMARK(BM_ExploreRegions)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
