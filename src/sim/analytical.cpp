@@ -549,17 +549,16 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
       }
       bd.pp_comm_s += extra;
     } else {
-      // A link carries one message at a time: each micro-batch crosses hop r vp times per
-      // direction (the wrap-around vp - 1 times), so the busiest link takes uses * wire per
-      // micro-batch. GPipe runs all forwards, then all backwards: each phase's micro-batches come
-      // no faster than the link (or the slowest stage's pass); interleaved schedules alternate,
-      // so a micro-batch comes no faster than the link's whole load per micro-batch.
-      double link = 0;
-      for (int64_t hop = 0; hop < p.pp; ++hop) {
-        double uses = hop + 1 < p.pp ? vp : vp - 1;
-        link = std::max(link, uses * r.p2p_hop_transfer_s[static_cast<size_t>(hop)]);
-      }
+      // A link carries one message at a time (its wire time w per message).
       if (s.schedule == spec::Schedule::kGpipe) {
+        // All forwards, then all backwards: each phase's micro-batches come no faster than the
+        // busiest link (hop r carries vp messages per micro-batch and direction, the wrap-around
+        // vp - 1) or the slowest stage's pass.
+        double link = 0;
+        for (int64_t hop = 0; hop < p.pp; ++hop) {
+          double uses = hop + 1 < p.pp ? vp : vp - 1;
+          link = std::max(link, uses * r.p2p_hop_transfer_s[static_cast<size_t>(hop)]);
+        }
         double f_worst = 0, b_worst = 0;
         for (const StageCost& sc : r.stages) {
           f_worst = std::max(f_worst, sc.forward_s);
