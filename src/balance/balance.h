@@ -19,6 +19,18 @@
 //             longest first with the previous iteration's leftovers ahead, go each to the
 //             micro-batch with the least workload if its tokens stay under s_max, else to the one
 //             with the fewest tokens if that fits, else wait for the next iteration.
+//             With thresholds given, the bands and s_max are fixed. Without, the packer is
+//             adaptive: it starts from one band at cap/2 and s_max = the limit, and every
+//             `adapt_window` iterations it replays the documents of the last `adapt_window`
+//             iterations through its current setting and its neighbours (lowest threshold one
+//             grid step of cap/16 down or up, one band more or fewer spread evenly from the lowest
+//             threshold to cap, s_max a quarter of cap down or up within [cap, limit]); it keeps
+//             the neighbour with the lowest mean layer imbalance among those whose replayed
+//             token-weighted mean delay stays within 0.85 x max_mean_delay (the margin covers what
+//             a replay from an empty queue does not see), preferring the smaller s_max when
+//             imbalances are within 0.005, and moves only when that beats its current setting
+//             by 0.002 (hysteresis). Documents already queued move to the new bands in arrival
+//             order. Iterations report the setting they were packed with.
 // Every packer is deterministic; its state (queues, leftovers) can be saved and restored, so a
 // restarted loader loses and repeats no document.
 #pragma once
@@ -54,16 +66,43 @@ struct WorkloadModel {
 Result<std::vector<int64_t>> ReadLengths(const std::string& path);
 Result<std::vector<int64_t>> ParseLengths(std::string_view text, const std::string& origin);
 
-// Synthetic corpora, seeded: "lognormal" (a mixture of a short and a long lognormal, as web text),
-// "pareto" (a Pareto tail, alpha 1.2, from 256 tokens), both truncated at `context`.
-Result<std::vector<int64_t>> Synthetic(std::string_view name, int64_t count, int64_t context,
+// Synthetic corpora, seeded, every length truncated at `context`. `spec` is a corpus name or
+// "name:key=value,..." overriding the shape's parameters (SyntheticCorpora() lists them with their
+// defaults): "lognormal" (short documents around 2K tokens and 10% long ones around 16K, as web
+// text), "pareto" (a Pareto tail, alpha 1.2, from 256 tokens), "drift" (the lognormal mixture
+// whose long documents become more frequent and longer half-way through).
+struct SyntheticCorpus {
+  std::string name;
+  std::string description;
+  std::vector<std::pair<std::string, double>> params;  // key, default
+};
+std::vector<SyntheticCorpus> SyntheticCorpora();
+Result<std::vector<int64_t>> Synthetic(std::string_view spec, int64_t count, int64_t context,
                                        uint64_t seed);
 
 struct PackerOptions {
-  int64_t microbatches = 4;         // N: micro-batches per iteration
-  int64_t context = 131072;         // tokens per micro-batch for fixed-length packers
-  int64_t s_max = 0;                // wlb: hard cap on a micro-batch's tokens; 0 = context
-  std::vector<int64_t> thresholds;  // wlb: outlier length bands; empty = {context / 2}
+  int64_t microbatches = 4;  // N: micro-batches per iteration
+  int64_t context = 131072;  // tokens per micro-batch for fixed-length packers
+  // wlb: the most tokens a micro-batch may hold (the activation-memory bound). With thresholds:
+  // the fixed cap, 0 = context. Adaptive: the limit s_max is chosen under, 0 = 1.5 x context
+  // (kAdaptiveSmaxLimit); set it from the memory the plan leaves for activations.
+  int64_t s_max = 0;
+  std::vector<int64_t> thresholds;  // wlb: fixed outlier length bands; empty = adaptive
+  // wlb: a queue whose oldest document has waited this many iterations releases a partial wave
+  // (0 = never: WLB-LLM's rule). Adaptive: 0 = kAdaptiveMaxWait x max_mean_delay.
+  int64_t max_wait = 0;
+  // wlb adaptive (these change the answer):
+  double max_mean_delay = 0.5;  // token-weighted mean delay budget, iterations
+  int64_t adapt_window = 32;    // iterations replayed per re-choice, and the re-choice period
+};
+inline constexpr double kAdaptiveSmaxLimit = 1.5;  // x context, when s_max is 0
+inline constexpr double kAdaptiveMaxWait = 16;      // x max_mean_delay, when max_wait is 0
+
+// What a packer packed an iteration with: the wlb outlier bands and s_max (empty bands and the
+// context for the other packers).
+struct PackerSetting {
+  std::vector<int64_t> thresholds;
+  int64_t s_max = 0;
 };
 
 using MicroBatch = std::vector<Document>;
@@ -76,8 +115,12 @@ class Packer {
   virtual std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) = 0;
   // Documents held for a later iteration.
   virtual size_t Pending() const = 0;
+  // The whole state (queues, leftovers, adaptive setting and the replay window): a packer
+  // restored from it packs exactly what this one would have packed next.
   virtual nlohmann::json SaveState() const = 0;
   virtual Status RestoreState(const nlohmann::json& state) = 0;
+  // The setting the next Pack uses.
+  virtual PackerSetting Setting() const = 0;
 };
 
 struct PackerInfo {
@@ -99,6 +142,7 @@ struct IterationStats {
   double mean_delay_iterations = 0;  // token-weighted
   int64_t max_delay_iterations = 0;
   double pack_time_s = 0;
+  PackerSetting setting;  // what packed this iteration (the summary: the last iteration's)
 };
 
 struct PackRun {

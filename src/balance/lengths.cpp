@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -113,32 +114,117 @@ Result<std::vector<int64_t>> ReadLengths(const std::string& path) {
   return ParseLengths(bytes, path);
 }
 
-Result<std::vector<int64_t>> Synthetic(std::string_view name, int64_t count, int64_t context,
-                                       uint64_t seed) {
-  if (count < 1 || context < 1) {
-    return Status::Invalid(fmt::format(
-        "synthetic corpus of {} documents, context {} (allowed: both >= 1)", count, context));
+namespace {
+
+// "name" or "name:key=value,key=value" (SyntheticCorpora() lists the keys and their defaults).
+struct CorpusShape {
+  std::string name;
+  std::vector<std::pair<std::string, double>> params;  // the shape's keys, defaults overridden
+};
+
+Result<CorpusShape> ParseShape(std::string_view spec) {
+  size_t colon = spec.find(':');
+  CorpusShape shape;
+  shape.name = std::string(spec.substr(0, colon));
+  std::vector<std::string> names;
+  for (const SyntheticCorpus& c : SyntheticCorpora()) {
+    names.push_back(c.name);
+    if (c.name == shape.name) shape.params = c.params;
   }
+  if (shape.params.empty()) {
+    return Status::Invalid(fmt::format("--synthetic = {} is not a known corpus (allowed: {})",
+                                       shape.name, Join(names, ", ")));
+  }
+  if (colon == std::string_view::npos) return shape;
+  for (const std::string& item : SplitAndTrim(std::string(spec.substr(colon + 1)), ',')) {
+    size_t eq = item.find('=');
+    std::string key = item.substr(0, eq);
+    auto it = std::find_if(shape.params.begin(), shape.params.end(),
+                           [&](const auto& kv) { return kv.first == key; });
+    std::vector<std::string> keys;
+    for (const auto& kv : shape.params) keys.push_back(kv.first);
+    if (eq == std::string::npos || it == shape.params.end()) {
+      return Status::Invalid(fmt::format("--synthetic {}: '{}' is not a key=value of this corpus "
+                                         "(allowed keys: {})",
+                                         shape.name, item, Join(keys, ", ")));
+    }
+    Result<double> v = ParseNumber(item.substr(eq + 1));
+    if (!v.ok() || !std::isfinite(*v) || *v <= 0 || *v > 1e9) {
+      return Status::Invalid(fmt::format(
+          "--synthetic {}: {} = {} (allowed: a number above 0 and at most 1e9)", shape.name, key,
+          item.substr(eq + 1)));
+    }
+    it->second = *v;
+  }
+  return shape;
+}
+
+double Param(const CorpusShape& shape, std::string_view key) {
+  for (const auto& kv : shape.params)
+    if (kv.first == key) return kv.second;
+  return 0;
+}
+
+// A two-lognormal mixture: `long_fraction` of the documents around `long_median`, the rest around
+// `median` (web text with some books and code files).
+double DrawMixture(std::mt19937_64& rng, double median, double sigma, double long_median,
+                   double long_sigma, double long_fraction) {
+  std::bernoulli_distribution is_long(std::min(1.0, long_fraction));
+  if (is_long(rng)) return std::lognormal_distribution<double>(std::log(long_median), long_sigma)(rng);
+  return std::lognormal_distribution<double>(std::log(median), sigma)(rng);
+}
+
+}  // namespace
+
+std::vector<SyntheticCorpus> SyntheticCorpora() {
+  return {
+      {"lognormal",
+       "a mixture of two lognormals: short documents around `median` and a `long_fraction` "
+       "around `long_median`",
+       {{"median", 2048}, {"sigma", 0.9}, {"long_median", 16384}, {"long_sigma", 1.0},
+        {"long_fraction", 0.1}}},
+      {"pareto", "a Pareto tail from `min` tokens with exponent `alpha`",
+       {{"alpha", 1.2}, {"min", 256}}},
+      {"drift",
+       "the lognormal mixture whose long fraction and long median change at `at` (a fraction of "
+       "the corpus): before, 0.1 around 16384 tokens; after, `long_fraction` around "
+       "`long_median`",
+       {{"at", 0.5}, {"long_fraction", 0.3}, {"long_median", 32768}}},
+  };
+}
+
+Result<std::vector<int64_t>> Synthetic(std::string_view spec, int64_t count, int64_t context,
+                                       uint64_t seed) {
+  constexpr int64_t kMaxCount = int64_t{1} << 27;  // 134M documents: 1 GiB of lengths
+  if (count < 1 || count > kMaxCount || context < 1) {
+    return Status::Invalid(fmt::format(
+        "synthetic corpus of {} documents, context {} (allowed: 1 to {} documents, context >= 1)",
+        count, context, kMaxCount));
+  }
+  SP_ASSIGN_OR_RETURN(CorpusShape shape, ParseShape(spec));
   std::mt19937_64 rng(seed);
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(count));
-  if (name == "lognormal") {
-    // 90% short documents around 2K tokens, 10% long ones around 16K (web-text-like).
-    std::lognormal_distribution<double> short_docs(std::log(2048.0), 0.9),
-        long_docs(std::log(16384.0), 1.0);
-    std::bernoulli_distribution is_long(0.1);
+  auto push = [&](double d) {
+    out.push_back(std::clamp<int64_t>(static_cast<int64_t>(std::min(d, 1e15)), 1, context));
+  };
+  if (shape.name == "lognormal") {
     for (int64_t i = 0; i < count; ++i) {
-      double d = is_long(rng) ? long_docs(rng) : short_docs(rng);
-      out.push_back(std::clamp<int64_t>(static_cast<int64_t>(d), 1, context));
+      push(DrawMixture(rng, Param(shape, "median"), Param(shape, "sigma"),
+                       Param(shape, "long_median"), Param(shape, "long_sigma"),
+                       Param(shape, "long_fraction")));
     }
-  } else if (name == "pareto") {
+  } else if (shape.name == "pareto") {
     std::uniform_real_distribution<double> u(0.0, 1.0);
+    double alpha = Param(shape, "alpha"), min = Param(shape, "min");
+    for (int64_t i = 0; i < count; ++i) push(min / std::pow(1.0 - u(rng), 1.0 / alpha));
+  } else {  // drift
+    int64_t at = static_cast<int64_t>(std::min(1.0, Param(shape, "at")) * static_cast<double>(count));
     for (int64_t i = 0; i < count; ++i) {
-      double d = 256.0 / std::pow(1.0 - u(rng), 1.0 / 1.2);
-      out.push_back(std::clamp<int64_t>(static_cast<int64_t>(d), 1, context));
+      bool after = i >= at;
+      push(DrawMixture(rng, 2048, 0.9, after ? Param(shape, "long_median") : 16384, 1.0,
+                       after ? Param(shape, "long_fraction") : 0.1));
     }
-  } else {
-    return Status::Invalid(fmt::format("synthetic corpus {} (allowed: lognormal, pareto)", name));
   }
   return out;
 }

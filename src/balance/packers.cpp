@@ -34,8 +34,9 @@ Result<std::vector<Document>> DocsFrom(const nlohmann::json& j) {
   std::vector<Document> docs;
   if (!j.is_array()) return Status::Parse("packer state: expected a list of [id, tokens, arrived]");
   for (const auto& d : j) {
-    if (!d.is_array() || d.size() != 3)
-      return Status::Parse("packer state: expected [id, tokens, arrived]");
+    if (!d.is_array() || d.size() != 3 || !d[0].is_number_integer() ||
+        !d[1].is_number_integer() || !d[2].is_number_integer() || d[1].get<int64_t>() < 1)
+      return Status::Parse("packer state: expected [id, tokens >= 1, arrived], integers");
     docs.push_back({d[0].get<int64_t>(), d[1].get<int64_t>(), d[2].get<int64_t>()});
   }
   return docs;
@@ -75,6 +76,7 @@ class Original : public Packer {
     SP_ASSIGN_OR_RETURN(buffer_, DocsFrom(s.value("buffer", nlohmann::json::array())));
     return Status::Ok();
   }
+  PackerSetting Setting() const override { return {{}, o_.context}; }
 
  private:
   PackerOptions o_;
@@ -126,6 +128,7 @@ class FixedCapacity : public Packer {
     SP_ASSIGN_OR_RETURN(leftovers_, DocsFrom(s.value("leftovers", nlohmann::json::array())));
     return Status::Ok();
   }
+  PackerSetting Setting() const override { return {{}, o_.context}; }
 
  private:
   PackerOptions o_;
@@ -133,6 +136,7 @@ class FixedCapacity : public Packer {
   std::vector<Document> leftovers_;
 };
 
+// WLB-LLM with fixed bands and s_max (the adaptive packer below re-chooses them).
 class Wlb : public Packer {
  public:
   Wlb(const PackerOptions& o, const WorkloadModel& w) : o_(o), w_(w) {
@@ -142,8 +146,35 @@ class Wlb : public Packer {
     queues_.resize(o_.thresholds.size());
   }
   std::string_view name() const override { return "wlb"; }
+  PackerSetting Setting() const override { return {o_.thresholds, o_.s_max}; }
+  std::vector<Document> Held() const {
+    std::vector<Document> held = leftovers_;
+    for (const auto& q : queues_) held.insert(held.end(), q.begin(), q.end());
+    return held;
+  }
 
-  std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t) override {
+  // Moves to new bands and s_max: queued outliers go to their new band in arrival order, those
+  // under the new lowest threshold join the leftovers (ahead of new documents, as leftovers are).
+  void Rebucket(std::vector<int64_t> thresholds, int64_t s_max) {
+    std::vector<Document> held;
+    for (const auto& q : queues_) held.insert(held.end(), q.begin(), q.end());
+    std::sort(held.begin(), held.end(), [](const Document& a, const Document& b) {
+      return a.arrived != b.arrived ? a.arrived < b.arrived : a.id < b.id;
+    });
+    o_.thresholds = std::move(thresholds);
+    o_.s_max = s_max;
+    queues_.assign(o_.thresholds.size(), {});
+    for (const Document& d : held) {
+      int band = Band(d.tokens);
+      if (band < 0) {
+        leftovers_.push_back(d);
+      } else {
+        queues_[static_cast<size_t>(band)].push_back(d);
+      }
+    }
+  }
+
+  std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) override {
     size_t n = static_cast<size_t>(o_.microbatches);
     std::vector<MicroBatch> out(n);
     for (MicroBatch& mb : out) mb.reserve(2 * (incoming.size() + leftovers_.size()) / n + 4);
@@ -152,10 +183,7 @@ class Wlb : public Packer {
     bool draining = incoming.empty();
     std::vector<Document> regular;
     for (const Document& d : incoming) {
-      int band = -1;
-      for (size_t i = 0; i < o_.thresholds.size(); ++i) {
-        if (d.tokens >= o_.thresholds[i]) band = static_cast<int>(i);
-      }
+      int band = Band(d.tokens);
       if (band < 0) {
         regular.push_back(d);
       } else {
@@ -191,7 +219,10 @@ class Wlb : public Packer {
     // Outlier bands, longest band first: a full queue (N documents) spreads one per micro-batch.
     for (size_t b = queues_.size(); b-- > 0;) {
       std::deque<Document>& q = queues_[b];
-      while (q.size() >= n || (draining && !q.empty())) {
+      auto overdue = [&] {
+        return o_.max_wait > 0 && !q.empty() && iteration - q.front().arrived >= o_.max_wait;
+      };
+      while (q.size() >= n || ((draining || overdue()) && !q.empty())) {
         size_t take = std::min(q.size(), n);
         std::vector<Document> wave(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(take));
         std::sort(wave.begin(), wave.end(), Longer);
@@ -229,12 +260,24 @@ class Wlb : public Packer {
     nlohmann::json queues = nlohmann::json::array();
     for (const auto& q : queues_)
       queues.push_back(DocsJson(std::vector<Document>(q.begin(), q.end())));
-    return {{"packer", "wlb"}, {"leftovers", DocsJson(leftovers_)}, {"queues", queues}};
+    return {{"packer", "wlb"},
+            {"thresholds", o_.thresholds},
+            {"s_max", o_.s_max},
+            {"leftovers", DocsJson(leftovers_)},
+            {"queues", queues}};
   }
   Status RestoreState(const nlohmann::json& s) override {
+    if (s.contains("thresholds") &&
+        (!s["thresholds"].is_array() ||
+         s["thresholds"] != nlohmann::json(o_.thresholds) || s.value("s_max", nlohmann::json()) != nlohmann::json(o_.s_max))) {
+      return Status::Invalid(fmt::format(
+          "packer state: saved with thresholds {} and s_max {}; this packer has {} and {}",
+          s["thresholds"].dump(), s.value("s_max", nlohmann::json()).dump(),
+          nlohmann::json(o_.thresholds).dump(), o_.s_max));
+    }
     SP_ASSIGN_OR_RETURN(leftovers_, DocsFrom(s.value("leftovers", nlohmann::json::array())));
     const nlohmann::json& queues = s.value("queues", nlohmann::json::array());
-    if (queues.size() != queues_.size()) {
+    if (!queues.is_array() || queues.size() != queues_.size()) {
       return Status::Invalid(fmt::format("packer state has {} queues; the packer has {} thresholds",
                                          queues.size(), queues_.size()));
     }
@@ -246,10 +289,251 @@ class Wlb : public Packer {
   }
 
  private:
+  int Band(int64_t tokens) const {
+    int band = -1;
+    for (size_t i = 0; i < o_.thresholds.size(); ++i) {
+      if (tokens >= o_.thresholds[i]) band = static_cast<int>(i);
+    }
+    return band;
+  }
+
   PackerOptions o_;
   WorkloadModel w_;
   std::vector<std::deque<Document>> queues_;
   std::vector<Document> leftovers_;
+};
+
+// Replays recorded iterations through a fixed-band WLB packer from empty queues: the mean layer
+// imbalance and the token-weighted mean delay, counting what is still held at the end as delayed
+// until then (a lower bound on its delay).
+struct Replay {
+  double imbalance = 0;
+  double delay = 0;
+};
+Replay ReplaySetting(const std::deque<std::vector<Document>>& history, const PackerOptions& o,
+                     const WorkloadModel& w) {
+  Wlb packer(o, w);
+  Replay r;
+  double delay_tokens = 0, tokens = 0;
+  int64_t end = 0;
+  for (const std::vector<Document>& incoming : history) {
+    int64_t it = incoming.front().arrived;
+    end = it + 1;
+    IterationStats s = Measure(packer.Pack(incoming, it), w, it);
+    r.imbalance += s.imbalance_layer;
+    delay_tokens += s.mean_delay_iterations * s.mean_tokens;
+    tokens += s.mean_tokens;
+  }
+  r.imbalance /= static_cast<double>(std::max<size_t>(1, history.size()));
+  // Measure's mean_tokens is per micro-batch: weigh the held documents the same way.
+  double n = static_cast<double>(o.microbatches);
+  for (const Document& d : packer.Held()) {
+    delay_tokens += static_cast<double>(end - d.arrived) * static_cast<double>(d.tokens) / n;
+    tokens += static_cast<double>(d.tokens) / n;
+  }
+  r.delay = tokens > 0 ? delay_tokens / tokens : 0;
+  return r;
+}
+
+// WLB-LLM with its bands and s_max re-chosen online (balance.h states the rule).
+class AdaptiveWlb : public Packer {
+ public:
+  static constexpr int64_t kGridSteps = 16;      // thresholds on multiples of cap / 16
+  static constexpr int64_t kMaxBands = 4;
+  // The replayed delay must stay within budget_scale_ x max_mean_delay. A replay from empty queues
+  // misjudges the live delay (it does not see the queues it starts without, and charges what it
+  // holds at its end only until then), so the scale follows the live delay: it starts at
+  // kInitialScale and moves by sqrt(kLiveTarget x max_mean_delay / live delay) at each choice, within
+  // [kMinScale, kMaxScale]. The live delay is the tokens held after each iteration over the tokens packed (Little's law:
+  // the token-weighted mean delay as it accrues), both decayed by
+  // 1 / (4 x adapt_window) per iteration.
+  static constexpr double kInitialScale = 0.85, kMinScale = 0.5, kMaxScale = 1.5;
+  static constexpr double kLiveTarget = 0.85;  // of max_mean_delay: the live delay aimed at
+  static constexpr double kSmaxPreference = 0.005;  // imbalance given up for a smaller s_max
+  static constexpr double kHysteresis = 0.002;   // imbalance a move must gain
+
+  AdaptiveWlb(const PackerOptions& o, const WorkloadModel& w)
+      : o_(o), w_(w), live_(o, w) {
+    cap_ = o_.s_max > 0 ? std::min(o_.context, o_.s_max) : o_.context;
+    limit_ = o_.s_max > 0 ? o_.s_max
+                          : static_cast<int64_t>(kAdaptiveSmaxLimit * static_cast<double>(o_.context));
+    grid_ = std::max<int64_t>(1, cap_ / kGridSteps);
+    if (o_.max_wait <= 0) {
+      o_.max_wait = std::max<int64_t>(
+          1, static_cast<int64_t>(std::lround(kAdaptiveMaxWait * o_.max_mean_delay)));
+    }
+    max_quarters_ = std::max<int64_t>(0, (limit_ - cap_) / std::max<int64_t>(1, cap_ / 4));
+    current_ = {kGridSteps / 2, 1, max_quarters_};
+    live_ = Wlb(Options(current_), w_);
+  }
+  std::string_view name() const override { return "wlb"; }
+  PackerSetting Setting() const override { return live_.Setting(); }
+  size_t Pending() const override { return live_.Pending(); }
+
+  std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) override {
+    if (!incoming.empty()) {
+      std::vector<Document> record = incoming;
+      for (Document& d : record) d.arrived = iteration;
+      history_.push_back(std::move(record));
+      if (static_cast<int64_t>(history_.size()) > o_.adapt_window) history_.pop_front();
+      if (++since_choice_ >= o_.adapt_window &&
+          static_cast<int64_t>(history_.size()) == o_.adapt_window) {
+        Choose();
+        since_choice_ = 0;
+      }
+    }
+    std::vector<MicroBatch> out = live_.Pack(std::move(incoming), iteration);
+    double decay = 1.0 - 1.0 / (4.0 * static_cast<double>(o_.adapt_window));
+    live_delay_tokens_ *= decay;
+    live_tokens_ *= decay;
+    // Little's law: every token still held after this iteration has waited one more iteration.
+    for (const Document& d : live_.Held()) live_delay_tokens_ += static_cast<double>(d.tokens);
+    for (const MicroBatch& mb : out)
+      for (const Document& d : mb) live_tokens_ += static_cast<double>(d.tokens);
+    return out;
+  }
+
+  nlohmann::json SaveState() const override {
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& it : history_) history.push_back(DocsJson(it));
+    return {{"packer", "wlb"},
+            {"mode", "adaptive"},
+            {"setting", {current_.theta_steps, current_.bands, current_.smax_quarters}},
+            {"since_choice", since_choice_},
+            {"budget_scale", budget_scale_},
+            {"live_delay_tokens", live_delay_tokens_},
+            {"live_tokens", live_tokens_},
+            {"history", history},
+            {"live", live_.SaveState()}};
+  }
+  Status RestoreState(const nlohmann::json& s) override {
+    if (!s.is_object() || s.value("mode", "") != "adaptive" || !s.contains("setting") ||
+        !s["setting"].is_array() || s["setting"].size() != 3 || !s.contains("live") ||
+        !s.contains("history") || !s["history"].is_array()) {
+      return Status::Parse(
+          "packer state: not an adaptive wlb state (expected mode, setting, history, live)");
+    }
+    Setting3 setting;
+    for (const auto& v : s["setting"])
+      if (!v.is_number_integer()) return Status::Parse("packer state: setting must be integers");
+    setting = {s["setting"][0].get<int64_t>(), s["setting"][1].get<int64_t>(),
+               s["setting"][2].get<int64_t>()};
+    if (!Valid(setting)) {
+      return Status::Invalid(fmt::format("packer state: setting {} is outside this packer's range",
+                                         s["setting"].dump()));
+    }
+    std::deque<std::vector<Document>> history;
+    for (const auto& it : s["history"]) {
+      SP_ASSIGN_OR_RETURN(std::vector<Document> docs, DocsFrom(it));
+      if (docs.empty()) return Status::Parse("packer state: an empty history iteration");
+      history.push_back(std::move(docs));
+    }
+    if (static_cast<int64_t>(history.size()) > o_.adapt_window)
+      return Status::Invalid("packer state: a longer history than adapt_window");
+    Wlb live(Options(setting), w_);
+    SP_RETURN_IF_ERROR(live.RestoreState(s["live"]));
+    current_ = setting;
+    history_ = std::move(history);
+    since_choice_ = s.value("since_choice", int64_t{0});
+    budget_scale_ = std::clamp(s.value("budget_scale", kInitialScale), kMinScale, kMaxScale);
+    live_delay_tokens_ = std::max(0.0, s.value("live_delay_tokens", 0.0));
+    live_tokens_ = std::max(0.0, s.value("live_tokens", 0.0));
+    live_ = std::move(live);
+    return Status::Ok();
+  }
+
+ private:
+  struct Setting3 {
+    int64_t theta_steps = 0;    // lowest threshold, in grid steps
+    int64_t bands = 1;          // spread evenly from the lowest threshold to cap
+    int64_t smax_quarters = 0;  // s_max = cap + quarters * cap / 4
+    bool operator==(const Setting3&) const = default;
+  };
+  bool Valid(const Setting3& c) const {
+    return c.theta_steps >= 2 && c.theta_steps <= kGridSteps - 1 && c.bands >= 1 &&
+           c.bands <= kMaxBands && c.smax_quarters >= 0 && c.smax_quarters <= max_quarters_;
+  }
+  PackerOptions Options(const Setting3& c) const {
+    PackerOptions o = o_;
+    int64_t theta = c.theta_steps * grid_;
+    o.thresholds.clear();
+    for (int64_t j = 0; j < c.bands; ++j) {
+      int64_t t = (theta + j * (cap_ - theta) / c.bands) / grid_ * grid_;
+      if (t >= 1 && (o.thresholds.empty() || t > o.thresholds.back())) o.thresholds.push_back(t);
+    }
+    o.s_max = c.smax_quarters == max_quarters_ ? limit_ : cap_ + c.smax_quarters * (cap_ / 4);
+    return o;
+  }
+  void Choose() {
+    std::vector<Setting3> candidates = {current_};
+    for (int64_t step : {-1, 1}) {
+      for (Setting3 c : {Setting3{current_.theta_steps + step, current_.bands, current_.smax_quarters},
+                         Setting3{current_.theta_steps, current_.bands + step, current_.smax_quarters},
+                         Setting3{current_.theta_steps, current_.bands, current_.smax_quarters + step}}) {
+        if (Valid(c) && Options(c).thresholds != Options(current_).thresholds) candidates.push_back(c);
+        else if (Valid(c) && c.smax_quarters != current_.smax_quarters) candidates.push_back(c);
+      }
+    }
+    std::vector<Replay> scores;
+    for (const Setting3& c : candidates) scores.push_back(ReplaySetting(history_, Options(c), w_));
+    if (live_tokens_ > 0) {
+      double live = live_delay_tokens_ / live_tokens_;
+      budget_scale_ = std::clamp(budget_scale_ * std::sqrt(kLiveTarget * o_.max_mean_delay / std::max(live, 1e-3)),
+                                 kMinScale, kMaxScale);
+    }
+    const double budget = budget_scale_ * o_.max_mean_delay;
+    size_t best = 0;
+    bool any_within = false;
+    double best_imbalance = std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (scores[i].delay <= budget) {
+        any_within = true;
+        best_imbalance = std::min(best_imbalance, scores[i].imbalance);
+      }
+    }
+    for (size_t i = 1; i < candidates.size(); ++i) {
+      const Replay& a = scores[i];
+      const Replay& b = scores[best];
+      bool better;
+      if (!any_within) {
+        better = a.delay < b.delay;
+      } else if (a.delay > budget) {
+        better = false;
+      } else if (b.delay > budget) {
+        better = true;
+      } else {
+        bool a_near = a.imbalance <= best_imbalance + kSmaxPreference;
+        bool b_near = b.imbalance <= best_imbalance + kSmaxPreference;
+        better = a_near != b_near ? a_near
+                 : candidates[i].smax_quarters != candidates[best].smax_quarters
+                     ? candidates[i].smax_quarters < candidates[best].smax_quarters
+                     : a.imbalance < b.imbalance;
+      }
+      if (better) best = i;
+    }
+    if (best == 0) return;
+    const Replay& now = scores[0];
+    const Replay& next = scores[best];
+    bool move = now.delay > budget
+                    ? next.delay < now.delay
+                    : next.imbalance < now.imbalance - kHysteresis ||
+                          (candidates[best].smax_quarters < current_.smax_quarters &&
+                           next.imbalance <= now.imbalance + kSmaxPreference);
+    if (!move) return;
+    current_ = candidates[best];
+    PackerOptions o = Options(current_);
+    live_.Rebucket(o.thresholds, o.s_max);
+  }
+
+  PackerOptions o_;
+  WorkloadModel w_;
+  int64_t cap_ = 0, limit_ = 0, grid_ = 1, max_quarters_ = 0;
+  Setting3 current_;
+  Wlb live_;
+  std::deque<std::vector<Document>> history_;  // the last adapt_window iterations' documents
+  int64_t since_choice_ = 0;
+  double budget_scale_ = kInitialScale;
+  double live_delay_tokens_ = 0, live_tokens_ = 0;
 };
 
 }  // namespace
@@ -261,7 +545,9 @@ std::vector<PackerInfo> Packers() {
            "longest first, each to the micro-batch with the fewest tokens (capacity = context)"},
           {"ffd", "first-fit decreasing (capacity = context)"},
           {"bfd", "best-fit decreasing (capacity = context)"},
-          {"wlb", "WLB-LLM: outlier queues per length band, least-workload placement under s_max"}};
+          {"wlb",
+           "WLB-LLM: outlier queues per length band, least-workload placement under s_max; bands "
+           "and s_max adapt online unless --thresholds fixes them"}};
 }
 
 Result<std::unique_ptr<Packer>> MakePacker(std::string_view name, const PackerOptions& o,
@@ -281,12 +567,25 @@ Result<std::unique_ptr<Packer>> MakePacker(std::string_view name, const PackerOp
   for (int64_t t : o.thresholds) {
     if (t < 1) return Status::Invalid(fmt::format("--thresholds: {} (allowed: lengths >= 1)", t));
   }
+  if (!(o.max_mean_delay > 0 && o.max_mean_delay <= 1000)) {
+    return Status::Invalid(fmt::format(
+        "--max-mean-delay = {} (allowed: above 0 and at most 1000 iterations)", o.max_mean_delay));
+  }
+  if (o.max_wait < 0 || o.max_wait > 1000000) {
+    return Status::Invalid(
+        fmt::format("--max-wait = {} (allowed: 0 for none, or up to 1000000 iterations)", o.max_wait));
+  }
+  if (o.adapt_window < 4 || o.adapt_window > 4096) {
+    return Status::Invalid(
+        fmt::format("--adapt-window = {} (allowed: 4 to 4096 iterations)", o.adapt_window));
+  }
   if (name == "original") return std::unique_ptr<Packer>(new Original(o));
   if (name == "greedy")
     return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kGreedy));
   if (name == "ffd") return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kFirstFit));
   if (name == "bfd") return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kBestFit));
-  if (name == "wlb") return std::unique_ptr<Packer>(new Wlb(o, w));
+  if (name == "wlb" && !o.thresholds.empty()) return std::unique_ptr<Packer>(new Wlb(o, w));
+  if (name == "wlb") return std::unique_ptr<Packer>(new AdaptiveWlb(o, w));
   std::vector<std::string> names;
   for (const PackerInfo& p : Packers()) names.push_back(p.name);
   return Status::Invalid(
@@ -374,6 +673,7 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     IterationStats s = Measure(batch, w, it);
     s.pack_time_s = elapsed;
+    s.setting = packer.Setting();
     run.iterations.push_back(s);
     idle = s.documents == 0 ? idle + 1 : 0;
     for (const MicroBatch& mb : batch) {
@@ -401,6 +701,7 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
     sum.documents += s.documents;
     sum.max_delay_iterations = std::max(sum.max_delay_iterations, s.max_delay_iterations);
     sum.pack_time_s += s.pack_time_s / n;
+    sum.setting = s.setting;
     delay_tokens += s.mean_delay_iterations * s.mean_tokens;
     tokens += s.mean_tokens;
   }

@@ -16,6 +16,7 @@
 #include "plan/plan.h"
 #include "report/launch.h"
 #include "report/output.h"
+#include "report/pack_report.h"
 #include "report/plan_report.h"
 #include "report/search_report.h"
 #include "report/spec_reference.h"
@@ -25,6 +26,7 @@
 #include "search/search.h"
 #include "sim/analytical.h"
 #include "sim/event.h"
+#include "sim/packed.h"
 #include "spec/readers.h"
 
 namespace scaleplan::cli {
@@ -139,16 +141,6 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
   return Emit(out, err, "", text);
 }
 
-// FLOP weights of a token and of a causal query-key pair (model.h), for packing: forward and
-// backward, linear layers 6N per token, attention 12 L q per pair.
-balance::WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
-  balance::WorkloadModel w;
-  w.linear_per_token = model::ModelFlopsPerToken(m, 1).matmul_term;
-  w.attention_per_pair =
-      12.0 * static_cast<double>(m.layers) * static_cast<double>(m.heads * m.EffectiveHeadDim());
-  return w;
-}
-
 int RunPack(const std::string& lengths_file, const std::string& synthetic, int64_t count,
             uint64_t seed, const std::string& packer_name, const std::string& model_ref,
             const std::string& thresholds, balance::PackerOptions options, int64_t iterations,
@@ -171,7 +163,7 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
   }
   Result<spec::ModelSpec> m = spec::LoadModel(model_ref);
   if (!m.ok()) return Fail(err, m.status());
-  balance::WorkloadModel workload = FlopWorkload(*m);
+  balance::WorkloadModel workload = sim::FlopWorkload(*m);
   Result<std::vector<int64_t>> lengths =
       lengths_file.empty() ? balance::Synthetic(synthetic, count, options.context, seed)
                            : balance::ReadLengths(lengths_file);
@@ -235,64 +227,9 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
     Status written = report::WriteFileAtomically(emit, lines);
     if (!written.ok()) return Fail(err, written);
   }
-  auto stats_json = [](const balance::IterationStats& s) {
-    return nlohmann::json{{"iteration", s.iteration},
-                          {"imbalance_attention", s.imbalance_attention},
-                          {"imbalance_layer", s.imbalance_layer},
-                          {"max_tokens_per_microbatch", s.max_tokens},
-                          {"mean_tokens_per_microbatch", s.mean_tokens},
-                          {"padding_tokens", s.padding_tokens},  // summary: the total
-                          {"documents", s.documents},
-                          {"mean_delay_iterations", s.mean_delay_iterations},
-                          {"max_delay_iterations", s.max_delay_iterations},
-                          {"pack_time_s", s.pack_time_s}};
-  };
-  if (json) {
-    nlohmann::json j;
-    j["packer"] = packer_name;
-    nlohmann::json its = nlohmann::json::array();
-    for (const auto& s : run.iterations) its.push_back(stats_json(s));
-    j["iterations"] = its;
-    nlohmann::json summary = stats_json(run.summary);
-    summary.erase("iteration");
-    summary.erase("pack_time_s");  // the summary's is pack_time_s_per_batch
-    summary["padding_tokens_total"] = summary["padding_tokens"];
-    summary.erase("padding_tokens");
-    summary["pack_time_s_per_batch"] = run.summary.pack_time_s;
-    summary["documents_in"] = run.documents_in;
-    summary["documents_out"] = run.documents_out;
-    summary["pending_at_end"] = run.pending_at_end;
-    summary["cp"] = cp;
-    summary["sharder"] = sharder;
-    summary["cp_imbalance_attention"] = cp_imbalance;
-    j["summary"] = summary;
-    return Emit(out, err, "", j.dump(2) + "\n");
-  }
-  std::string text =
-      fmt::format("{} packer, {} micro-batches of {} tokens (s_max {}), {} documents\n",
-                  packer_name, options.microbatches, options.context,
-                  options.s_max > 0 ? options.s_max : options.context, run.documents_in);
-  text += fmt::format("  {:>9} {:>12} {:>12} {:>11} {:>11} {:>9} {:>9} {:>10}\n", "iteration",
-                      "imb. attn", "imb. layer", "max tokens", "mean tokens", "delay", "max delay",
-                      "pack us");
-  for (const auto& s : run.iterations) {
-    text += fmt::format("  {:>9} {:>12.3f} {:>12.3f} {:>11} {:>11.0f} {:>9.2f} {:>9} {:>10.1f}\n",
-                        s.iteration, s.imbalance_attention, s.imbalance_layer, s.max_tokens,
-                        s.mean_tokens, s.mean_delay_iterations, s.max_delay_iterations,
-                        s.pack_time_s * 1e6);
-  }
-  const auto& s = run.summary;
-  text += fmt::format(
-      "  summary: attention imbalance {:.3f}, layer imbalance {:.3f}, max tokens {}, mean delay "
-      "{:.2f} "
-      "iterations (max {}), padding {} tokens, {} of {} documents out, {:.1f} us per batch\n",
-      s.imbalance_attention, s.imbalance_layer, s.max_tokens, s.mean_delay_iterations,
-      s.max_delay_iterations, s.padding_tokens, run.documents_out, run.documents_in,
-      s.pack_time_s * 1e6);
-  text += fmt::format(
-      "  context parallel: {} ranks, {} sharder, mean imbalance of padded attention {:.3f}\n", cp,
-      sharder, cp_imbalance);
-  return Emit(out, err, "", text);
+  report::PackSetup setup{packer_name, options, cp, sharder, cp_imbalance};
+  if (json) return Emit(out, err, "", report::PackJson(run, setup).dump(2) + "\n");
+  return Emit(out, err, "", report::PackText(run, setup));
 }
 
 int RunTune(const std::string& lengths_file, const std::string& synthetic, int64_t count,
@@ -328,7 +265,7 @@ int RunTune(const std::string& lengths_file, const std::string& synthetic, int64
                            : balance::ReadLengths(lengths_file);
   if (!lengths.ok()) return Fail(err, lengths.status());
   std::vector<balance::TuningPoint> points =
-      balance::TuneThresholds(*lengths, options, FlopWorkload(*m), candidates, iterations);
+      balance::TuneThresholds(*lengths, options, sim::FlopWorkload(*m), candidates, iterations);
   if (json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& p : points) {
@@ -352,80 +289,20 @@ int RunTune(const std::string& lengths_file, const std::string& synthetic, int64
   return Emit(out, err, "", text);
 }
 
-// Packs the documents with `packer` and with the original concat-and-split packing, runs each
-// packed step through the event engine, and compares their throughput.
-Result<std::string> RunPackedEvent(const plan::Plan& built, bool json,
-                                   const std::string& packer_name, const std::string& lengths_file,
-                                   int64_t s_max, const std::string& thresholds, int64_t iterations,
-                                   const std::string& sharder) {
-  if (iterations < 1)
-    return Status::Invalid("--pack-iterations = " + std::to_string(iterations) +
-                           " (allowed: >= 1)");
+// Packs the documents with `packer` and with the original packing, runs each packed step through
+// the event engine (sim/packed.h), and compares their throughput.
+Result<std::string> RunPackedEvent(const plan::Plan& built, bool json, const std::string& lengths_file,
+                                   const std::string& thresholds, sim::PackedOptions options) {
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> lengths, balance::ReadLengths(lengths_file));
-  balance::PackerOptions options;
-  options.microbatches = built.microbatches * built.dp;  // the global batch, spread over replicas
-  options.context = built.spec().micro_batch * built.job.workload.seq_len;
-  options.s_max = s_max;
   for (const std::string& t : SplitAndTrim(thresholds, ',')) {
     Result<int64_t> v = ParseInteger(t);
     if (!v.ok() || *v < 1)
       return Status::Invalid("--thresholds: " + t + " is not a length (allowed: integers >= 1)");
-    options.thresholds.push_back(*v);
+    options.packing.thresholds.push_back(*v);
   }
-  balance::WorkloadModel workload = FlopWorkload(built.model());
-  nlohmann::json rows = nlohmann::json::array();
-  std::string text = fmt::format(
-      "packed global batches of {} micro-batches x {} tokens over {} replicas, {} iterations, "
-      "event engine\n",
-      options.microbatches, options.context, built.dp, iterations);
-  double baseline_throughput = 0;
-  for (const std::string& name : {std::string("original"), packer_name}) {
-    SP_ASSIGN_OR_RETURN(std::unique_ptr<balance::Packer> packer,
-                        balance::MakePacker(name, options, workload));
-    balance::PackRun run =
-        balance::RunPacker(*packer, lengths, options, workload, iterations, true);
-    double time = 0, tokens = 0;
-    int64_t steps = 0;
-    for (size_t i = 0; i < run.packed.size(); ++i) {  // drains included: held documents cost too
-      sim::EventOptions o;
-      o.replica_documents.resize(static_cast<size_t>(built.dp));
-      o.replica_attention_factor.resize(static_cast<size_t>(built.dp));
-      for (size_t j = 0; j < run.packed[i].size(); ++j) {
-        std::vector<int64_t> docs;
-        for (const balance::Document& d : run.packed[i][j]) docs.push_back(d.tokens);
-        if (docs.empty()) docs.push_back(1);  // an empty micro-batch still runs its (tiny) passes
-        // The slowest CP rank sets the attention time: its padded work against an even share.
-        SP_ASSIGN_OR_RETURN(
-            balance::Sharding shards,
-            balance::Shard(name == "original" ? "head-tail" : sharder, docs, built.cp));
-        double total = 0, worst = 0;
-        for (const balance::RankShard& r : shards.ranks) {
-          total += r.pairs;
-          worst = std::max(worst, r.padded_pairs);
-        }
-        o.replica_attention_factor[j % static_cast<size_t>(built.dp)].push_back(
-            total > 0 ? worst * static_cast<double>(built.cp) / total : 1.0);
-        o.replica_documents[j % static_cast<size_t>(built.dp)].push_back(docs);
-      }
-      SP_ASSIGN_OR_RETURN(sim::EventResult r, sim::SimulateEvents(built, o));
-      time += r.step.step_time_s;
-      tokens += r.step.tokens_per_s_per_gpu * r.step.step_time_s * static_cast<double>(built.gpus);
-      ++steps;
-    }
-    double throughput = tokens / time / static_cast<double>(built.gpus);
-    if (name == "original" && baseline_throughput == 0) baseline_throughput = throughput;
-    double speedup = throughput / baseline_throughput;
-    rows.push_back({{"packer", name},
-                    {"mean_step_time_s", time / static_cast<double>(steps)},
-                    {"tokens_per_s_per_gpu", throughput},
-                    {"imbalance_layer", run.summary.imbalance_layer},
-                    {"speedup_vs_original", speedup}});
-    text += fmt::format(
-        "  {:<10} step {:.3f} s  {:.1f} tokens/s/GPU  layer imbalance {:.3f}  speedup {:.3f}x\n",
-        name, time / static_cast<double>(steps), throughput, run.summary.imbalance_layer, speedup);
-  }
-  if (json) return nlohmann::json{{"engine", "event"}, {"packers", rows}}.dump(2) + "\n";
-  return text;
+  SP_ASSIGN_OR_RETURN(sim::PackedComparison c, sim::SimulatePacked(built, lengths, options));
+  if (json) return report::PackedEventJson(c).dump(2) + "\n";
+  return report::PackedEventText(c);
 }
 
 Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& memory, bool json,
@@ -635,23 +512,28 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   simulate_cmd.app->add_option(
       "--schedule-file", schedule_file,
       "event engine: a pipeline schedule to run (JSON, see `scaleplan schedules`)");
-  std::string sim_packer, sim_lengths, sim_thresholds, sim_sharder = "adaptive";
-  int64_t sim_smax = 0, sim_pack_iterations = 8;
+  std::string sim_packer, sim_lengths, sim_thresholds;
+  sim::PackedOptions sim_packed;
   simulate_cmd.app->add_option(
       "--packer", sim_packer,
       "event engine: pack --lengths with this packer and compare with the original packing");
   simulate_cmd.app->add_option("--lengths", sim_lengths,
                                "event engine: document lengths to pack (with --packer)");
-  simulate_cmd.app->add_option("--smax", sim_smax,
-                               "event engine, wlb packer: most tokens per micro-batch");
-  simulate_cmd.app->add_option("--thresholds", sim_thresholds,
-                               "event engine, wlb packer: outlier length bands");
   simulate_cmd.app->add_option(
-      "--sharder", sim_sharder,
+      "--smax", sim_packed.packing.s_max,
+      "event engine, wlb packer: most tokens per micro-batch (default: adaptive up to the "
+      "plan's memory bound and 1.5 x the micro-batch; with --thresholds, the micro-batch)");
+  simulate_cmd.app->add_option(
+      "--thresholds", sim_thresholds,
+      "event engine, wlb packer: fixed outlier length bands (default: chosen online)");
+  simulate_cmd.app->add_option("--max-mean-delay", sim_packed.packing.max_mean_delay,
+                               "event engine, adaptive wlb: mean delay budget, iterations");
+  simulate_cmd.app->add_option(
+      "--sharder", sim_packed.sharder,
       "event engine: CP sharder for --packer (head-tail, per-document, adaptive; "
       "the original packing always uses head-tail)");
-  simulate_cmd.app->add_option("--pack-iterations", sim_pack_iterations,
-                               "event engine: packed steps to simulate (default 8)");
+  simulate_cmd.app->add_option("--pack-iterations", sim_packed.iterations,
+                               "event engine: packed steps to simulate");
   std::string megatron_args;
   simulate_cmd.app->add_option(
       "--megatron-args", megatron_args,
@@ -747,7 +629,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   pack_cmd->add_option("--lengths", pack_lengths,
                        "Document lengths: a JSON list or one length per line");
   pack_cmd->add_option("--synthetic", pack_synthetic,
-                       "Generate lengths instead: lognormal or pareto (see --count, --seed)");
+                       "Generate lengths instead: lognormal, pareto or drift, with optional "
+                       "shape keys (e.g. pareto:alpha=1.0,min=512; see --count, --seed)");
   pack_cmd->add_option("--count", pack_count,
                        "Documents to generate with --synthetic (default 50000)");
   pack_cmd->add_option("--seed", pack_seed, "Seed for --synthetic (default 1)");
@@ -757,9 +640,19 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                        "Micro-batches per iteration (default 4)");
   pack_cmd->add_option("--packer", pack_packer, "original, greedy, ffd, bfd or wlb (default wlb)");
   pack_cmd->add_option("--smax", pack_options.s_max,
-                       "wlb: most tokens in a micro-batch (default: the context)");
+                       "wlb: most tokens in a micro-batch, the activation-memory bound (default: "
+                       "adaptive up to 1.5 x the context; with --thresholds, the context)");
   pack_cmd->add_option("--thresholds", pack_thresholds,
-                       "wlb: outlier length bands, e.g. 65536,98304 (default context/2)");
+                       "wlb: fixed outlier length bands, e.g. 65536,98304 (default: chosen "
+                       "online from the stream)");
+  pack_cmd->add_option("--max-mean-delay", pack_options.max_mean_delay,
+                       "wlb adaptive: token-weighted mean delay budget, iterations (default 0.5)");
+  pack_cmd->add_option("--max-wait", pack_options.max_wait,
+                       "wlb: iterations an outlier may wait before a partial wave goes out "
+                       "(default: none with --thresholds, 16 x --max-mean-delay adaptive)");
+  pack_cmd->add_option("--adapt-window", pack_options.adapt_window,
+                       "wlb adaptive: iterations replayed per re-choice of bands and s_max "
+                       "(default 32)");
   pack_cmd->add_option("--iterations", pack_iterations, "Iterations to pack (default 20)");
   pack_cmd->add_option("--model", pack_model,
                        "Model whose FLOPs weigh tokens and attention pairs (default llama3-8b)");
@@ -924,14 +817,14 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                            "--engine event (allowed: add --engine event)"));
     }
     if (!sim_packer.empty() || !sim_lengths.empty()) {
+      sim_packed.packer = sim_packer;
       if (engine != "event" || sim_packer.empty() || sim_lengths.empty()) {
         return Fail(err, Status::Invalid(
                              "--packer and --lengths go together, with --engine event (allowed: "
                              "--engine event --packer NAME --lengths FILE)"));
       }
       Result<std::string> packed =
-          RunPackedEvent(*built, cmd.json, sim_packer, sim_lengths, sim_smax, sim_thresholds,
-                         sim_pack_iterations, sim_sharder);
+          RunPackedEvent(*built, cmd.json, sim_lengths, sim_thresholds, sim_packed);
       if (!packed.ok()) return Fail(err, packed.status());
       return Emit(out, err, cmd.output, *packed);
     }

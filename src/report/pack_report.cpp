@@ -1,0 +1,138 @@
+#include "report/pack_report.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace scaleplan::report {
+
+namespace {
+
+std::string Bands(const balance::PackerSetting& s) {
+  if (s.thresholds.empty()) return "-";
+  std::vector<std::string> t;
+  for (int64_t v : s.thresholds) t.push_back(std::to_string(v));
+  return Join(t, ",");
+}
+
+nlohmann::json StatsJson(const balance::IterationStats& s) {
+  return nlohmann::json{{"iteration", s.iteration},
+                        {"imbalance_attention", s.imbalance_attention},
+                        {"imbalance_layer", s.imbalance_layer},
+                        {"max_tokens_per_microbatch", s.max_tokens},
+                        {"mean_tokens_per_microbatch", s.mean_tokens},
+                        {"padding_tokens", s.padding_tokens},
+                        {"documents", s.documents},
+                        {"mean_delay_iterations", s.mean_delay_iterations},
+                        {"max_delay_iterations", s.max_delay_iterations},
+                        {"pack_time_s", s.pack_time_s},
+                        {"thresholds_tokens", s.setting.thresholds},
+                        {"s_max_tokens", s.setting.s_max}};
+}
+
+}  // namespace
+
+nlohmann::json PackJson(const balance::PackRun& run, const PackSetup& setup) {
+  nlohmann::json j;
+  j["packer"] = setup.packer;
+  j["adaptive"] = setup.packer == "wlb" && setup.options.thresholds.empty();
+  j["max_mean_delay_iterations"] = setup.options.max_mean_delay;
+  nlohmann::json its = nlohmann::json::array();
+  for (const auto& s : run.iterations) its.push_back(StatsJson(s));
+  j["iterations"] = its;
+  nlohmann::json summary = StatsJson(run.summary);
+  summary.erase("iteration");
+  summary.erase("pack_time_s");  // the summary's is pack_time_s_per_batch
+  summary["padding_tokens_total"] = summary["padding_tokens"];
+  summary.erase("padding_tokens");
+  summary["pack_time_s_per_batch"] = run.summary.pack_time_s;
+  summary["documents_in"] = run.documents_in;
+  summary["documents_out"] = run.documents_out;
+  summary["pending_at_end"] = run.pending_at_end;
+  summary["cp"] = setup.cp;
+  summary["sharder"] = setup.sharder;
+  summary["cp_imbalance_attention"] = setup.cp_imbalance;
+  j["summary"] = summary;
+  return j;
+}
+
+std::string PackText(const balance::PackRun& run, const PackSetup& setup) {
+  const balance::PackerOptions& o = setup.options;
+  bool adaptive = setup.packer == "wlb" && o.thresholds.empty();
+  std::string text = fmt::format("{} packer{}, {} micro-batches of {} tokens, {} documents\n",
+                                 setup.packer,
+                                 adaptive ? fmt::format(" (adaptive: bands and s_max chosen online, "
+                                                        "mean delay budget {} iterations)",
+                                                        o.max_mean_delay)
+                                          : "",
+                                 o.microbatches, o.context, run.documents_in);
+  text += fmt::format("  {:>9} {:>10} {:>10} {:>10} {:>11} {:>7} {:>9} {:>9}  {}\n", "iteration",
+                      "imb. attn", "imb. layer", "max tokens", "mean tokens", "delay", "pack us",
+                      "s_max", "bands (tokens)");
+  for (const auto& s : run.iterations) {
+    text += fmt::format("  {:>9} {:>10.3f} {:>10.3f} {:>10} {:>11.0f} {:>7.2f} {:>9.1f} {:>9}  {}\n",
+                        s.iteration, s.imbalance_attention, s.imbalance_layer, s.max_tokens,
+                        s.mean_tokens, s.mean_delay_iterations, s.pack_time_s * 1e6,
+                        s.setting.s_max, Bands(s.setting));
+  }
+  const auto& s = run.summary;
+  text += fmt::format(
+      "  summary: attention imbalance {:.3f}, layer imbalance {:.3f}, max tokens {}, mean delay "
+      "{:.2f} iterations (max {}), padding {} tokens, {} of {} documents out, {:.1f} us per batch\n",
+      s.imbalance_attention, s.imbalance_layer, s.max_tokens, s.mean_delay_iterations,
+      s.max_delay_iterations, s.padding_tokens, run.documents_out, run.documents_in,
+      s.pack_time_s * 1e6);
+  if (setup.packer == "wlb") {
+    text += fmt::format("  last setting: s_max {} tokens, bands {}\n", s.setting.s_max,
+                        Bands(s.setting));
+  }
+  text += fmt::format(
+      "  context parallel: {} ranks, {} sharder, mean imbalance of padded attention {:.3f}\n",
+      setup.cp, setup.sharder, setup.cp_imbalance);
+  return text;
+}
+
+nlohmann::json PackedEventJson(const sim::PackedComparison& c) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const sim::PackedRow& r : c.rows) {
+    rows.push_back({{"packer", r.packer},
+                    {"sharder", r.sharder},
+                    {"steps", r.steps},
+                    {"mean_step_time_s", r.mean_step_time_s},
+                    {"tokens_per_s_per_gpu", r.tokens_per_s_per_gpu},
+                    {"imbalance_layer", r.imbalance_layer},
+                    {"mean_delay_iterations", r.mean_delay_iterations},
+                    {"max_tokens_per_microbatch", r.max_tokens_per_microbatch},
+                    {"thresholds_tokens", r.setting.thresholds},
+                    {"s_max_tokens", r.setting.s_max},
+                    {"speedup_vs_original", r.speedup_vs_original}});
+  }
+  return {{"engine", "event"},
+          {"microbatches_per_global_batch", c.microbatches},
+          {"context_tokens", c.context},
+          {"replicas", c.replicas},
+          {"iterations", c.iterations},
+          {"s_max_memory_bound_tokens", c.s_max_bound},
+          {"packers", rows}};
+}
+
+std::string PackedEventText(const sim::PackedComparison& c) {
+  std::string text = fmt::format(
+      "packed global batches of {} micro-batches x {} tokens over {} replicas, {} iterations, "
+      "event engine\n  memory bound on a micro-batch: {} tokens\n",
+      c.microbatches, c.context, c.replicas, c.iterations, c.s_max_bound);
+  for (const sim::PackedRow& r : c.rows) {
+    text += fmt::format(
+        "  {:<10} step {:.3f} s  {:.1f} tokens/s/GPU  layer imbalance {:.3f}  delay {:.2f}  "
+        "max tokens {}  speedup {:.3f}x\n",
+        r.packer, r.mean_step_time_s, r.tokens_per_s_per_gpu, r.imbalance_layer,
+        r.mean_delay_iterations, r.max_tokens_per_microbatch, r.speedup_vs_original);
+    if (r.packer == "wlb") {
+      text += fmt::format("             last setting: s_max {} tokens, bands {}\n", r.setting.s_max,
+                          Bands(r.setting));
+    }
+  }
+  return text;
+}
+
+}  // namespace scaleplan::report
