@@ -149,6 +149,48 @@ void BM_PackWlb16M(benchmark::State& state) {
 }
 BENCHMARK(BM_PackWlb16M)->Unit(benchmark::kMillisecond);
 
+// BM_PackWlbAdaptiveStream: the adaptive WLB-LLM packer (no thresholds, s_max up to 1.5 x context,
+// mean delay budget 0.5) streaming 16M-token global batches of 128 micro-batches of 128K tokens
+// from the seeded lognormal corpus, as a loader hands them over. One item is 1024 batches: the
+// packer's choice period at N = 128 (32 x 128 / 4), so it includes one choice of bands and s_max
+// (up to seven settings replayed over 32 batches). `per_batch` is the mean time per batch.
+void BM_PackWlbAdaptiveStream(benchmark::State& state) {
+  constexpr int64_t kBatches = 1024;
+  balance::PackerOptions o;
+  o.microbatches = 128;
+  o.context = 131072;
+  balance::WorkloadModel w;
+  w.linear_per_token = 6.0 * 7.5e9;
+  w.attention_per_pair = 12.0 * 32 * 4096;
+  std::vector<int64_t> lengths = *balance::Synthetic("lognormal", 3500000, 131072, 7);
+  std::vector<std::vector<balance::Document>> batches;
+  size_t at = 0;
+  for (int64_t b = 0; b < kBatches && at < lengths.size(); ++b) {
+    std::vector<balance::Document> incoming;
+    int64_t tokens = 0;
+    while (at < lengths.size() && tokens + lengths[at] <= o.microbatches * o.context) {
+      incoming.push_back({static_cast<int64_t>(at), lengths[at], b});
+      tokens += lengths[at++];
+    }
+    batches.push_back(std::move(incoming));
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::unique_ptr<balance::Packer> packer = std::move(balance::MakePacker("wlb", o, w)).value();
+    std::vector<std::vector<balance::Document>> copy = batches;
+    state.ResumeTiming();
+    for (size_t b = 0; b < copy.size(); ++b) {
+      auto out = packer->Pack(std::move(copy[b]), static_cast<int64_t>(b));
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.counters["per_batch"] = benchmark::Counter(
+      static_cast<double>(batches.size()),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["batches"] = static_cast<double>(batches.size());
+}
+BENCHMARK(BM_PackWlbAdaptiveStream)->Unit(benchmark::kMillisecond)->Iterations(3);
+
 // One whole `scaleplan explore` (15 exhaustive searches, every row also run by the event engine):
 // Llama 3 405B from PP 8 / 1F1B on two regions of 8,192 H100s. Arg 0: analytical ranking; 1:
 // --relaxed-sync; 2: --engine event.

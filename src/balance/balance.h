@@ -19,18 +19,26 @@
 //             longest first with the previous iteration's leftovers ahead, go each to the
 //             micro-batch with the least workload if its tokens stay under s_max, else to the one
 //             with the fewest tokens if that fits, else wait for the next iteration.
-//             With thresholds given, the bands and s_max are fixed. Without, the packer is
-//             adaptive: it starts from one band at cap/2 and s_max = the limit, and every
-//             `adapt_window` iterations it replays the documents of the last `adapt_window`
-//             iterations through its current setting and its neighbours (lowest threshold one
-//             grid step of cap/16 down or up, one band more or fewer spread evenly from the lowest
-//             threshold to cap, s_max a quarter of cap down or up within [cap, limit]); it keeps
-//             the neighbour with the lowest mean layer imbalance among those whose replayed
-//             token-weighted mean delay stays within 0.85 x max_mean_delay (the margin covers what
-//             a replay from an empty queue does not see), preferring the smaller s_max when
-//             imbalances are within 0.005, and moves only when that beats its current setting
-//             by 0.002 (hysteresis). Documents already queued move to the new bands in arrival
-//             order. Iterations report the setting they were packed with.
+//             A queue whose oldest document has waited max_wait iterations also releases a
+//             partial wave (max_wait 0: never, as in WLB-LLM).
+//             With thresholds given, the bands and s_max are fixed. Without, wlb is adaptive:
+//             it starts from one band at cap/2 (cap = min(context, s_max)) with s_max at its
+//             limit, and every P iterations (P = adapt_window, x N/4 above 4 micro-batches: a
+//             large batch holds many documents per iteration, and the replays stay cheap) it
+//             replays the last W iterations' documents (W = adapt_window, x 16/N above 16
+//             micro-batches but at least 8), from empty queues, through its
+//             setting and the neighbours: lowest threshold one step (cap/16) down or up; one band
+//             more or fewer (bands spread evenly from the lowest threshold to cap); s_max a
+//             quarter of cap down or up within [cap, limit]. Among the settings whose replayed
+//             token-weighted mean delay is within scale x max_mean_delay it takes the lowest
+//             mean layer imbalance, the smaller s_max when within 0.005 of it (less activation
+//             memory), and moves only for a gain of 0.002 (hysteresis). The scale starts at 0.85
+//             and follows the live delay (Little's law: the tokens held after each iteration over
+//             the tokens packed, decayed over 4 adapt_windows) towards 0.85 x max_mean_delay,
+//             by sqrt(target / live) per choice within [0.5, 1.5]: a replay from empty queues
+//             misses the queues it starts without. Queued documents move to the new bands in
+//             arrival order. max_wait defaults to 16 x max_mean_delay. Every iteration reports
+//             the setting it was packed with.
 // Every packer is deterministic; its state (queues, leftovers) can be saved and restored, so a
 // restarted loader loses and repeats no document.
 #pragma once
@@ -93,7 +101,8 @@ struct PackerOptions {
   int64_t max_wait = 0;
   // wlb adaptive (these change the answer):
   double max_mean_delay = 0.5;  // token-weighted mean delay budget, iterations
-  int64_t adapt_window = 32;    // iterations replayed per re-choice, and the re-choice period
+  int64_t adapt_window = 32;    // iterations replayed per re-choice (x 16/N above N = 16, at
+                                // least 8), and the re-choice period (x N/4 above N = 4)
 };
 inline constexpr double kAdaptiveSmaxLimit = 1.5;  // x context, when s_max is 0
 inline constexpr double kAdaptiveMaxWait = 16;      // x max_mean_delay, when max_wait is 0

@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 #include "balance/balance.h"
 #include "core/text.h"
@@ -22,6 +23,72 @@ int64_t Tokens(const MicroBatch& mb) {
   int64_t t = 0;
   for (const Document& d : mb) t += d.tokens;
   return t;
+}
+
+// The slot with the smallest key (ties: the lower slot) among n whose keys only grow: a binary
+// heap of (key, slot) entries with each slot's position; Best() in O(1), Grew(i, key) in
+// O(log n).
+template <class Key>
+class MinHeap {
+ public:
+  explicit MinHeap(const std::vector<Key>& keys) : heap_(keys.size()), pos_(keys.size()) {
+    for (size_t i = 0; i < heap_.size(); ++i) heap_[i] = {keys[i], i};
+    std::sort(heap_.begin(), heap_.end());
+    for (size_t i = 0; i < heap_.size(); ++i) pos_[heap_[i].second] = i;
+  }
+  size_t Best() const { return heap_.front().second; }
+  void Grew(size_t slot, Key key) {
+    const Entry moving{key, slot};
+    size_t at = pos_[slot];
+    const size_t n = heap_.size();
+    for (;;) {
+      size_t child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap_[child + 1] < heap_[child]) ++child;
+      if (!(heap_[child] < moving)) break;
+      heap_[at] = heap_[child];
+      pos_[heap_[at].second] = at;
+      at = child;
+    }
+    heap_[at] = moving;
+    pos_[slot] = at;
+  }
+
+ private:
+  using Entry = std::pair<Key, size_t>;
+  std::vector<Entry> heap_;  // a min-heap on (key, slot)
+  std::vector<size_t> pos_;  // slot -> index in heap_
+};
+
+// Sorts into the Longer order. Documents already in increasing id order (as a loader hands them
+// over) take a stable least-significant-digit radix sort on their lengths, 11 bits a pass: equal
+// lengths keep their id order, which is Longer's tie-break. Others take a comparison sort.
+void SortLongestFirst(std::vector<Document>& docs) {
+  bool by_id = true;
+  int64_t longest = 0;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (i > 0 && docs[i].id <= docs[i - 1].id) by_id = false;
+    longest = std::max(longest, docs[i].tokens);
+  }
+  if (!by_id || docs.size() < 64) {
+    std::sort(docs.begin(), docs.end(), Longer);
+    return;
+  }
+  constexpr int kBits = 11;
+  constexpr size_t kBuckets = size_t{1} << kBits;
+  std::vector<Document> buffer(docs.size());
+  std::vector<size_t> count(kBuckets + 1);
+  for (int shift = 0; (longest >> shift) > 0; shift += kBits) {
+    std::fill(count.begin(), count.end(), 0);
+    // Longest first: bucket by the complement of the digit.
+    auto digit = [&](const Document& d) {
+      return kBuckets - 1 - static_cast<size_t>((d.tokens >> shift) & (kBuckets - 1));
+    };
+    for (const Document& d : docs) ++count[digit(d) + 1];
+    for (size_t b = 1; b <= kBuckets; ++b) count[b] += count[b - 1];
+    for (const Document& d : docs) buffer[count[digit(d)]++] = d;
+    docs.swap(buffer);
+  }
 }
 
 nlohmann::json DocsJson(const std::vector<Document>& docs) {
@@ -182,6 +249,7 @@ class Wlb : public Packer {
     std::vector<double> work(n, 0);
     bool draining = incoming.empty();
     std::vector<Document> regular;
+    regular.reserve(incoming.size());
     for (const Document& d : incoming) {
       int band = Band(d.tokens);
       if (band < 0) {
@@ -190,30 +258,29 @@ class Wlb : public Packer {
         queues_[static_cast<size_t>(band)].push_back(d);
       }
     }
-    // Bins in a min-heap on workload (ties: lower index): the least-loaded bin in O(log n); the
-    // fewest-tokens fallback scans, and rebuilds the heap, only when that bin is full.
-    std::vector<size_t> heap(n);
-    for (size_t i = 0; i < n; ++i) heap[i] = i;
-    auto after = [&](size_t a, size_t b) { return work[a] != work[b] ? work[a] > work[b] : a > b; };
-    std::make_heap(heap.begin(), heap.end(), after);
+    // The least-loaded bin and the bin with the fewest tokens (ties: the lower index), each from a
+    // tournament tree: O(log n) per placed document.
+    MinHeap<double> by_work(work);
+    std::optional<MinHeap<int64_t>> by_tokens;  // built when first needed: with s_max above the
+                                                // average micro-batch, the least-loaded bin
+                                                // nearly always has room
     auto add = [&](size_t bin, const Document& d) {
       out[bin].push_back(d);
       tokens[bin] += d.tokens;
       work[bin] += w_.Total(static_cast<double>(d.tokens));
+      by_work.Grew(bin, work[bin]);
+      if (by_tokens) by_tokens->Grew(bin, tokens[bin]);
     };
     auto place = [&](const Document& d) -> bool {
-      size_t least = heap.front();
+      size_t least = by_work.Best();
       if (tokens[least] + d.tokens <= o_.s_max) {
-        std::pop_heap(heap.begin(), heap.end(), after);
         add(least, d);
-        std::push_heap(heap.begin(), heap.end(), after);
         return true;
       }
-      size_t fewest = 0;
-      for (size_t i = 1; i < n; ++i) fewest = tokens[i] < tokens[fewest] ? i : fewest;
+      if (!by_tokens) by_tokens.emplace(tokens);
+      size_t fewest = by_tokens->Best();
       if (tokens[fewest] + d.tokens > o_.s_max) return false;
       add(fewest, d);
-      std::make_heap(heap.begin(), heap.end(), after);
       return true;
     };
     // Outlier bands, longest band first: a full queue (N documents) spreads one per micro-batch.
@@ -231,12 +298,16 @@ class Wlb : public Packer {
           if (!place(d)) break;
           ++placed;
         }
-        // Placed documents leave the queue; the first one that did not fit stays at its front.
-        for (size_t i = 0; i < placed; ++i) {
-          auto it = std::find_if(q.begin(), q.end(),
-                                 [&](const Document& x) { return x.id == wave[i].id; });
-          q.erase(it);
+        // Placed documents leave the queue; the others keep their places at its front.
+        std::vector<int64_t> gone;
+        for (size_t i = 0; i < placed; ++i) gone.push_back(wave[i].id);
+        std::sort(gone.begin(), gone.end());
+        std::vector<Document> kept;
+        for (size_t i = 0; i < take; ++i) {
+          if (!std::binary_search(gone.begin(), gone.end(), q.front().id)) kept.push_back(q.front());
+          q.pop_front();
         }
+        q.insert(q.begin(), kept.begin(), kept.end());
         if (placed < take) break;
       }
     }
@@ -244,7 +315,7 @@ class Wlb : public Packer {
     std::vector<Document> order = std::move(leftovers_);
     leftovers_.clear();
     std::sort(order.begin(), order.end(), Longer);
-    std::sort(regular.begin(), regular.end(), Longer);
+    SortLongestFirst(regular);
     order.insert(order.end(), regular.begin(), regular.end());
     for (const Document& d : order) {
       if (!place(d)) leftovers_.push_back(d);
@@ -372,12 +443,15 @@ class AdaptiveWlb : public Packer {
 
   std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) override {
     if (!incoming.empty()) {
-      std::vector<Document> record = incoming;
-      for (Document& d : record) d.arrived = iteration;
-      history_.push_back(std::move(record));
-      if (static_cast<int64_t>(history_.size()) > o_.adapt_window) history_.pop_front();
-      if (++since_choice_ >= o_.adapt_window &&
-          static_cast<int64_t>(history_.size()) == o_.adapt_window) {
+      // Only the adapt_window iterations before a choice are replayed: record just those.
+      if (Period() - ++since_choice_ < Window()) {
+        std::vector<Document> record = incoming;
+        for (Document& d : record) d.arrived = iteration;
+        history_.push_back(std::move(record));
+        if (static_cast<int64_t>(history_.size()) > Window()) history_.pop_front();
+      }
+      if (since_choice_ >= Period() &&
+          static_cast<int64_t>(history_.size()) == Window()) {
         Choose();
         since_choice_ = 0;
       }
@@ -428,7 +502,7 @@ class AdaptiveWlb : public Packer {
       if (docs.empty()) return Status::Parse("packer state: an empty history iteration");
       history.push_back(std::move(docs));
     }
-    if (static_cast<int64_t>(history.size()) > o_.adapt_window)
+    if (static_cast<int64_t>(history.size()) > Window())
       return Status::Invalid("packer state: a longer history than adapt_window");
     Wlb live(Options(setting), w_);
     SP_RETURN_IF_ERROR(live.RestoreState(s["live"]));
@@ -449,6 +523,16 @@ class AdaptiveWlb : public Packer {
     int64_t smax_quarters = 0;  // s_max = cap + quarters * cap / 4
     bool operator==(const Setting3&) const = default;
   };
+  // Iterations between choices: adapt_window, times N / 4 above 4 micro-batches. Iterations
+  // replayed: adapt_window, fewer above 16 micro-batches (adapt_window x 16 / N, at least 8), so
+  // that a replay covers about the same number of micro-batches. A large global batch holds many
+  // documents per iteration; both keep the replays (up to seven settings) a small fraction of the
+  // packing (at N = 128: 7 x 8 replayed iterations per 1,024 packed).
+  int64_t Period() const { return o_.adapt_window * std::max<int64_t>(1, o_.microbatches / 4); }
+  int64_t Window() const {
+    return std::clamp<int64_t>(o_.adapt_window * 16 / o_.microbatches, std::min<int64_t>(8, o_.adapt_window),
+                               o_.adapt_window);
+  }
   bool Valid(const Setting3& c) const {
     return c.theta_steps >= 2 && c.theta_steps <= kGridSteps - 1 && c.bands >= 1 &&
            c.bands <= kMaxBands && c.smax_quarters >= 0 && c.smax_quarters <= max_quarters_;

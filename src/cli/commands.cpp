@@ -161,6 +161,8 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
           err, Status::Invalid("--thresholds: " + t + " is not a length (allowed: integers >= 1)"));
     options.thresholds.push_back(*v);
   }
+  if (Result<balance::Sharding> check = balance::Shard(sharder, {1}, cp); !check.ok())
+    return Fail(err, check.status());  // the sharder and --cp, before any work
   Result<spec::ModelSpec> m = spec::LoadModel(model_ref);
   if (!m.ok()) return Fail(err, m.status());
   balance::WorkloadModel workload = sim::FlopWorkload(*m);
@@ -174,10 +176,11 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
   balance::PackRun run =
       balance::RunPacker(**packer, *lengths, options, workload, iterations, true);
   // Context-parallel balance: per micro-batch, the slowest rank's padded attention work against
-  // the mean rank's, averaged over the micro-batches.
+  // the mean rank's, averaged over the micro-batches (one rank: 1 by definition).
   double cp_imbalance = 0;
   int64_t cp_batches = 0;
-  for (const auto& batch : run.packed) {
+  const std::vector<std::vector<balance::MicroBatch>> none;
+  for (const auto& batch : cp > 1 ? run.packed : none) {
     for (const balance::MicroBatch& mb : batch) {
       if (mb.empty()) continue;
       std::vector<int64_t> docs;
