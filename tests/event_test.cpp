@@ -267,3 +267,67 @@ TEST(EventEngine, ZeroBubbleShrinksTheBubble) {
 
 }  // namespace
 }  // namespace scaleplan::sim
+
+#include <fmt/format.h>
+
+#include "sim/packed.h"
+
+namespace scaleplan::sim {
+namespace {
+
+// Packed training through the event engine (sim/packed.h), the WLB-LLM Table 1 setting at 64K:
+// Llama 2 7B, TP 8, CP 4 ring, 128 H100s, 16 sequences, full recomputation, the bundled
+// wlbllm-like sample. WLB packing with per-document CP sharding beats the original packing
+// (documents split at boundaries, head-tail sharding): it must be faster than 1.05x (docs/PACKING.md
+// measures 1.1-1.2x), with every packed step simulated, drains included.
+TEST(PackedTraining, WlbIsFasterThanTheOriginalPacking) {
+  spec::JobSpec job = Job("llama2-7b", 128, 8, 1, 1, spec::Schedule::k1F1B, 16);
+  job.plan.cp = 4;
+  job.plan.cp_algorithm = spec::CpAlgorithm::kRing;
+  job.plan.recompute = spec::Recompute::kFull;
+  job.workload.seq_len = 65536;
+  plan::Plan p = Must(plan::BuildPlan(job));
+  std::vector<int64_t> lengths = Must(balance::ReadLengths(
+      std::string(SCALEPLAN_TEST_DIR) + "/../data/validation/wlbllm-like.json"));
+  PackedOptions o;
+  o.iterations = 6;
+  PackedComparison c = Must(SimulatePacked(p, lengths, o));
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.rows[0].packer, "original");
+  EXPECT_DOUBLE_EQ(c.rows[0].speedup_vs_original, 1.0);
+  EXPECT_EQ(c.microbatches, 16);  // 4 micro-batches x 4 replicas
+  EXPECT_GT(c.rows[1].speedup_vs_original, 1.05);
+  EXPECT_GE(c.rows[1].steps, 6);
+  // The memory bound: full recomputation leaves room for longer micro-batches than the plan's.
+  EXPECT_GT(c.s_max_bound, c.context);
+  EXPECT_LE(c.rows[1].max_tokens_per_microbatch, std::max(c.s_max_bound, c.context));
+  // An explicit s_max above the bound is refused, naming the bound.
+  o.packing.s_max = c.s_max_bound + 1;
+  EXPECT_EQ(SimulatePacked(p, lengths, o).status().message(),
+            fmt::format("s_max = {} tokens per micro-batch does not fit this plan's memory "
+                        "(allowed: at most {})",
+                        c.s_max_bound + 1, c.s_max_bound));
+}
+
+// The bound scales activations and transient buffers with the micro-batch's tokens: with the
+// weights, gradients and optimizer state F and the growing part G of the fullest stage at the
+// plan's micro-batch, bound = context x (usable - F) / G (at most 4 x context).
+TEST(PackedTraining, MemoryBoundScalesTheGrowingPart) {
+  spec::JobSpec job = Job("llama3-8b", 8, 8, 1, 1, spec::Schedule::k1F1B, 8);
+  job.workload.seq_len = 8192;
+  plan::Plan p = Must(plan::BuildPlan(job));
+  plan::MemoryReport m = plan::ComputeMemory(p);
+  double bound = 4.0 * 8192;
+  for (const plan::StageMemory& s : m.stages) {
+    bound = std::min(bound, 8192 * (m.usable_bytes - s.weights_bytes - s.gradients_bytes -
+                                    s.optimizer_bytes) /
+                                (s.activations_bytes + s.transient_bytes));
+  }
+  EXPECT_EQ(MaxMicroBatchTokens(p, m), static_cast<int64_t>(std::floor(bound)));
+  plan::MemoryReport tiny = m;
+  tiny.usable_bytes = m.stages[0].weights_bytes;  // not even the weights fit
+  EXPECT_EQ(MaxMicroBatchTokens(p, tiny), 0);
+}
+
+}  // namespace
+}  // namespace scaleplan::sim

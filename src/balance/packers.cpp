@@ -97,6 +97,15 @@ nlohmann::json DocsJson(const std::vector<Document>& docs) {
   return out;
 }
 
+// A saved state must be an object naming the packer it came from.
+Status CheckState(const nlohmann::json& s, std::string_view packer) {
+  if (!s.is_object() || !s.contains("packer") || !s["packer"].is_string() ||
+      s["packer"].get<std::string>() != packer) {
+    return Status::Parse(fmt::format("packer state: not a saved state of the {} packer", packer));
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<Document>> DocsFrom(const nlohmann::json& j) {
   std::vector<Document> docs;
   if (!j.is_array()) return Status::Parse("packer state: expected a list of [id, tokens, arrived]");
@@ -140,6 +149,7 @@ class Original : public Packer {
     return {{"packer", "original"}, {"buffer", DocsJson(buffer_)}};
   }
   Status RestoreState(const nlohmann::json& s) override {
+    SP_RETURN_IF_ERROR(CheckState(s, name()));
     SP_ASSIGN_OR_RETURN(buffer_, DocsFrom(s.value("buffer", nlohmann::json::array())));
     return Status::Ok();
   }
@@ -192,6 +202,7 @@ class FixedCapacity : public Packer {
     return {{"packer", std::string(name())}, {"leftovers", DocsJson(leftovers_)}};
   }
   Status RestoreState(const nlohmann::json& s) override {
+    SP_RETURN_IF_ERROR(CheckState(s, name()));
     SP_ASSIGN_OR_RETURN(leftovers_, DocsFrom(s.value("leftovers", nlohmann::json::array())));
     return Status::Ok();
   }
@@ -338,24 +349,28 @@ class Wlb : public Packer {
             {"queues", queues}};
   }
   Status RestoreState(const nlohmann::json& s) override {
-    if (s.contains("thresholds") &&
-        (!s["thresholds"].is_array() ||
-         s["thresholds"] != nlohmann::json(o_.thresholds) || s.value("s_max", nlohmann::json()) != nlohmann::json(o_.s_max))) {
+    SP_RETURN_IF_ERROR(CheckState(s, "wlb"));
+    if (s.contains("thresholds") && (s["thresholds"] != nlohmann::json(o_.thresholds) ||
+                                     s.value("s_max", nlohmann::json()) != nlohmann::json(o_.s_max))) {
       return Status::Invalid(fmt::format(
           "packer state: saved with thresholds {} and s_max {}; this packer has {} and {}",
           s["thresholds"].dump(), s.value("s_max", nlohmann::json()).dump(),
           nlohmann::json(o_.thresholds).dump(), o_.s_max));
     }
-    SP_ASSIGN_OR_RETURN(leftovers_, DocsFrom(s.value("leftovers", nlohmann::json::array())));
+    SP_ASSIGN_OR_RETURN(std::vector<Document> leftovers,
+                        DocsFrom(s.value("leftovers", nlohmann::json::array())));
     const nlohmann::json& queues = s.value("queues", nlohmann::json::array());
     if (!queues.is_array() || queues.size() != queues_.size()) {
       return Status::Invalid(fmt::format("packer state has {} queues; the packer has {} thresholds",
-                                         queues.size(), queues_.size()));
+                                         queues.is_array() ? queues.size() : 0, queues_.size()));
     }
+    std::vector<std::deque<Document>> restored;
     for (size_t i = 0; i < queues_.size(); ++i) {
       SP_ASSIGN_OR_RETURN(std::vector<Document> docs, DocsFrom(queues[i]));
-      queues_[i] = std::deque<Document>(docs.begin(), docs.end());
+      restored.emplace_back(docs.begin(), docs.end());
     }
+    leftovers_ = std::move(leftovers);  // nothing changes until the whole state has been read
+    queues_ = std::move(restored);
     return Status::Ok();
   }
 
@@ -481,7 +496,8 @@ class AdaptiveWlb : public Packer {
             {"live", live_.SaveState()}};
   }
   Status RestoreState(const nlohmann::json& s) override {
-    if (!s.is_object() || s.value("mode", "") != "adaptive" || !s.contains("setting") ||
+    SP_RETURN_IF_ERROR(CheckState(s, "wlb"));
+    if (!s.contains("mode") || s["mode"] != "adaptive" || !s.contains("setting") ||
         !s["setting"].is_array() || s["setting"].size() != 3 || !s.contains("live") ||
         !s.contains("history") || !s["history"].is_array()) {
       return Status::Parse(
@@ -506,12 +522,27 @@ class AdaptiveWlb : public Packer {
       return Status::Invalid("packer state: a longer history than adapt_window");
     Wlb live(Options(setting), w_);
     SP_RETURN_IF_ERROR(live.RestoreState(s["live"]));
+    auto number = [&](const char* key, double low, double high) -> Result<double> {
+      if (!s.contains(key) || !s[key].is_number() || !(s[key].get<double>() >= low) ||
+          !(s[key].get<double>() <= high)) {
+        return Status::Parse(fmt::format(
+            "packer state: {} must be a number from {} to {}", key, low, high));
+      }
+      return s[key].get<double>();
+    };
+    SP_ASSIGN_OR_RETURN(double since, number("since_choice", 0, static_cast<double>(Period())));
+    SP_ASSIGN_OR_RETURN(double scale, number("budget_scale", kMinScale, kMaxScale));
+    SP_ASSIGN_OR_RETURN(double held, number("live_delay_tokens", 0, 1e30));
+    SP_ASSIGN_OR_RETURN(double packed, number("live_tokens", 0, 1e30));
+    if (!s["since_choice"].is_number_integer())
+      return Status::Parse("packer state: since_choice must be an integer");
+    // Nothing changes until the whole state has been read.
     current_ = setting;
     history_ = std::move(history);
-    since_choice_ = s.value("since_choice", int64_t{0});
-    budget_scale_ = std::clamp(s.value("budget_scale", kInitialScale), kMinScale, kMaxScale);
-    live_delay_tokens_ = std::max(0.0, s.value("live_delay_tokens", 0.0));
-    live_tokens_ = std::max(0.0, s.value("live_tokens", 0.0));
+    since_choice_ = static_cast<int64_t>(since);
+    budget_scale_ = scale;
+    live_delay_tokens_ = held;
+    live_tokens_ = packed;
     live_ = std::move(live);
     return Status::Ok();
   }
