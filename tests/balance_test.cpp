@@ -123,18 +123,26 @@ TEST(Packers, SaveAndRestoreLoseAndRepeatNothing) {
   }
 }
 
-// The WLB-LLM targets on the bundled wlbllm-like sample (data/validation/wlbllm-like.json) at 128K
-// context with 4 micro-batches: the original packing is imbalanced (>= 1.25 over the whole layer),
-// WLB with two queues brings it to <= 1.10 under s_max = context and <= 1.05 under 1.5 x context,
-// with a mean delay under one iteration (paper, 7B-128K: 1.44 -> 1.05, delay 0.5).
-TEST(Packers, WlbLlmTargets) {
-  std::vector<int64_t> lengths =
-      Must(ReadLengths(std::string(SCALEPLAN_TEST_DIR) + "/../data/validation/wlbllm-like.json"));
+std::vector<int64_t> Bundled(const std::string& name) {
+  return Must(ReadLengths(std::string(SCALEPLAN_TEST_DIR) + "/../data/validation/" + name));
+}
+
+WorkloadModel Llama3_8b() {
   spec::ModelSpec m = Must(spec::LoadModel("llama3-8b"));
   WorkloadModel w;
   w.linear_per_token = 6.0 * 7.5e9;
   w.attention_per_pair =
       12.0 * static_cast<double>(m.layers) * static_cast<double>(m.heads * m.EffectiveHeadDim());
+  return w;
+}
+
+// The WLB-LLM targets on the bundled wlbllm-like sample (data/validation/wlbllm-like.json) at 128K
+// context with 4 micro-batches: the original packing is imbalanced (>= 1.25 over the whole layer),
+// WLB with two queues brings it to <= 1.10 under s_max = context and <= 1.05 under 1.5 x context,
+// with a mean delay under one iteration (paper, 7B-128K: 1.44 -> 1.05, delay 0.5).
+TEST(Packers, WlbLlmTargets) {
+  std::vector<int64_t> lengths = Bundled("wlbllm-like.json");
+  WorkloadModel w = Llama3_8b();
   PackerOptions o;
   o.microbatches = 4;
   o.context = 131072;
@@ -150,19 +158,6 @@ TEST(Packers, WlbLlmTargets) {
   EXPECT_LE(capped.imbalance_layer, 1.10);
   EXPECT_LE(capped.mean_delay_iterations, 1.0);
   EXPECT_LE(run("wlb", 196608).imbalance_layer, 1.05);
-}
-
-std::vector<int64_t> Bundled(const std::string& name) {
-  return Must(ReadLengths(std::string(SCALEPLAN_TEST_DIR) + "/../data/validation/" + name));
-}
-
-WorkloadModel Llama3_8b() {
-  spec::ModelSpec m = Must(spec::LoadModel("llama3-8b"));
-  WorkloadModel w;
-  w.linear_per_token = 6.0 * 7.5e9;
-  w.attention_per_pair =
-      12.0 * static_cast<double>(m.layers) * static_cast<double>(m.heads * m.EffectiveHeadDim());
-  return w;
 }
 
 // The adaptive WLB targets (docs/PACKING.md): with no thresholds, at 128K context and 4
@@ -220,7 +215,9 @@ TEST(Packers, AdaptiveSettingsStayInTheirRangeAndMove) {
     EXPECT_GE(t.front(), 131072 / 8);
     for (size_t i = 0; i < t.size(); ++i) {
       EXPECT_EQ(t[i] % (131072 / 16), 0);
-      if (i > 0) EXPECT_GT(t[i], t[i - 1]);
+      if (i > 0) {
+        EXPECT_GT(t[i], t[i - 1]);
+      }
     }
     EXPECT_GE(s.setting.s_max, 131072);
     EXPECT_LE(s.setting.s_max, 196608);

@@ -242,14 +242,7 @@ class Wlb : public Packer {
     o_.thresholds = std::move(thresholds);
     o_.s_max = s_max;
     queues_.assign(o_.thresholds.size(), {});
-    for (const Document& d : held) {
-      int band = Band(d.tokens);
-      if (band < 0) {
-        leftovers_.push_back(d);
-      } else {
-        queues_[static_cast<size_t>(band)].push_back(d);
-      }
-    }
+    for (const Document& d : held) Route(d, leftovers_);
   }
 
   std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) override {
@@ -261,14 +254,7 @@ class Wlb : public Packer {
     bool draining = incoming.empty();
     std::vector<Document> regular;
     regular.reserve(incoming.size());
-    for (const Document& d : incoming) {
-      int band = Band(d.tokens);
-      if (band < 0) {
-        regular.push_back(d);
-      } else {
-        queues_[static_cast<size_t>(band)].push_back(d);
-      }
-    }
+    for (const Document& d : incoming) Route(d, regular);
     // The least-loaded bin and the bin with the fewest tokens (ties: the lower index), each from a
     // tournament tree: O(log n) per placed document.
     MinHeap<double> by_work(work);
@@ -375,12 +361,18 @@ class Wlb : public Packer {
   }
 
  private:
-  int Band(int64_t tokens) const {
+  // An outlier joins the queue of its band (the highest threshold it reaches); a shorter
+  // document goes to `regular`.
+  void Route(const Document& d, std::vector<Document>& regular) {
     int band = -1;
     for (size_t i = 0; i < o_.thresholds.size(); ++i) {
-      if (tokens >= o_.thresholds[i]) band = static_cast<int>(i);
+      if (d.tokens >= o_.thresholds[i]) band = static_cast<int>(i);
     }
-    return band;
+    if (band < 0) {
+      regular.push_back(d);
+    } else {
+      queues_[static_cast<size_t>(band)].push_back(d);
+    }
   }
 
   PackerOptions o_;
