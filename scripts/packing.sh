@@ -14,8 +14,10 @@ half=len(its)//2
 first=sum(i["imbalance_layer"] for i in its[:half])/max(1,half)
 second=sum(i["imbalance_layer"] for i in its[half:])/max(1,len(its)-half)
 bands=",".join(str(b//1024)+"K" for b in s["thresholds_tokens"]) or "-"
-print("%.3f | %.3f / %.3f | %.2f | %d | %.1f%% | %.1f | %s, %dK" % (s["imbalance_layer"], first, second,
-      s["mean_delay_iterations"], s["max_delay_iterations"], 100*s["padding_tokens_total"]/max(1,tok),
+byd=s["tokens_by_delay_iterations"]
+late=100*sum(byd[4:])/max(1,sum(byd))
+print("%.3f | %.3f / %.3f | %.2f | %.1f%% | %d | %.1f%% | %.1f | %s, %dK" % (s["imbalance_layer"], first, second,
+      s["mean_delay_iterations"], late, s["max_delay_iterations"], 100*s["padding_tokens_total"]/max(1,tok),
       s["pack_time_s_per_batch"]*1e6, bands, s["s_max_tokens"]//1024))'
 }
 row() {
@@ -33,8 +35,8 @@ corpora=(
   "pareto 1.5 from 1024|--synthetic pareto:alpha=1.5,min=1024 --count 100000"
   "drift (at half)|--synthetic drift --count 100000"
 )
-echo "| corpus | packer | layer imbalance | first / second half | mean delay (iterations) | max delay | padding | pack us per batch | last bands, s_max |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| corpus | packer | layer imbalance | first / second half | mean delay (iterations) | tokens waiting 4+ | max delay | padding | pack us per batch | last bands, s_max |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for c in "${corpora[@]}"; do
   name=${c%%|*}; args=${c#*|}
   # shellcheck disable=SC2086

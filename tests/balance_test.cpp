@@ -186,6 +186,17 @@ TEST(Packers, AdaptiveWlbTargets) {
     EXPECT_LE(run.summary.imbalance_layer, 1.05) << name;
     EXPECT_LE(run.summary.mean_delay_iterations, 0.5) << name;
     EXPECT_LE(run.summary.max_tokens, static_cast<int64_t>(1.5 * 131072)) << name;
+    // The delay distribution holds every token once, and (no token waits 16 iterations here) its
+    // token-weighted mean is the summary's mean delay.
+    ASSERT_EQ(run.tokens_by_delay.size(), kDelayBuckets);
+    EXPECT_EQ(run.tokens_by_delay.back(), 0) << name;
+    double tokens = 0, delayed = 0;
+    for (size_t k = 0; k < kDelayBuckets; ++k) {
+      tokens += static_cast<double>(run.tokens_by_delay[k]);
+      delayed += static_cast<double>(k) * static_cast<double>(run.tokens_by_delay[k]);
+    }
+    EXPECT_EQ(tokens, std::accumulate(lengths.begin(), lengths.end(), 0.0)) << name;
+    EXPECT_NEAR(delayed / tokens, run.summary.mean_delay_iterations, 1e-9) << name;
     PackerOptions fixed = o;
     fixed.thresholds = {65536};
     std::unique_ptr<Packer> one_band = Must(MakePacker("wlb", fixed, w));

@@ -162,7 +162,11 @@ struct PackRun {
   int64_t documents_out = 0;   // pieces emitted
   int64_t pending_at_end = 0;  // pieces still waiting when the run ended (0 unless stuck)
   IterationStats summary;      // means over iterations; max for the max fields
+  // Tokens packed by how many iterations they waited: entry k for k iterations, the last entry
+  // for kDelayBuckets - 1 or more.
+  std::vector<int64_t> tokens_by_delay;
 };
+inline constexpr size_t kDelayBuckets = 17;
 
 // Streams `lengths` through `packer`: each iteration reads documents worth N * min(context, s_max)
 // tokens; then iterations without new documents drain what waits, until nothing does (or nothing

@@ -735,6 +735,7 @@ IterationStats Measure(const std::vector<MicroBatch>& batch, const WorkloadModel
 PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const PackerOptions& o,
                   const WorkloadModel& w, int64_t iterations, bool keep_packed) {
   PackRun run;
+  run.tokens_by_delay.assign(kDelayBuckets, 0);
   // Loaders cut documents longer than a micro-batch into pieces of at most its length; only the
   // documents the iterations will read are cut (lazily, so a huge corpus costs nothing).
   const int64_t cap = std::max<int64_t>(1, o.s_max > 0 ? std::min(o.context, o.s_max) : o.context);
@@ -785,6 +786,8 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
     idle = s.documents == 0 ? idle + 1 : 0;
     for (const MicroBatch& mb : batch) {
       for (const Document& d : mb) {
+        size_t waited = static_cast<size_t>(std::max<int64_t>(0, it - d.arrived));
+        run.tokens_by_delay[std::min(waited, kDelayBuckets - 1)] += d.tokens;
         emitted[static_cast<size_t>(d.id)] += d.tokens;
         if (emitted[static_cast<size_t>(d.id)] == stream[static_cast<size_t>(d.id)].tokens)
           ++run.documents_out;

@@ -15,6 +15,21 @@ std::string Bands(const balance::PackerSetting& s) {
   return Join(t, ",");
 }
 
+// "0 iterations 91.2%, 1: 6.0%, 2-3: 2.1%, 4-7: 0.6%, 8-15: 0.1%, 16+: 0.0%".
+std::string DelayShares(const std::vector<int64_t>& by_delay) {
+  double total = 0;
+  for (int64_t t : by_delay) total += static_cast<double>(t);
+  auto share = [&](size_t from, size_t to) {  // [from, to)
+    double t = 0;
+    for (size_t k = from; k < std::min(to, by_delay.size()); ++k) t += static_cast<double>(by_delay[k]);
+    return total > 0 ? 100.0 * t / total : 0.0;
+  };
+  size_t last = by_delay.size() - 1;
+  return fmt::format("0 iterations {:.1f}%, 1: {:.1f}%, 2-3: {:.1f}%, 4-7: {:.1f}%, 8-{}: {:.1f}%, {}+: {:.1f}%",
+                     share(0, 1), share(1, 2), share(2, 4), share(4, 8), last - 1, share(8, last),
+                     last, share(last, last + 1));
+}
+
 nlohmann::json StatsJson(const balance::IterationStats& s) {
   return nlohmann::json{{"iteration", s.iteration},
                         {"imbalance_attention", s.imbalance_attention},
@@ -52,6 +67,7 @@ nlohmann::json PackJson(const balance::PackRun& run, const PackSetup& setup) {
   summary["cp"] = setup.cp;
   summary["sharder"] = setup.sharder;
   summary["cp_imbalance_attention"] = setup.cp_imbalance;
+  summary["tokens_by_delay_iterations"] = run.tokens_by_delay;  // last entry: that many or more
   j["summary"] = summary;
   return j;
 }
@@ -82,6 +98,7 @@ std::string PackText(const balance::PackRun& run, const PackSetup& setup) {
       s.imbalance_attention, s.imbalance_layer, s.max_tokens, s.mean_delay_iterations,
       s.max_delay_iterations, s.padding_tokens, run.documents_out, run.documents_in,
       s.pack_time_s * 1e6);
+  text += "  tokens by delay: " + DelayShares(run.tokens_by_delay) + "\n";
   if (setup.packer == "wlb") {
     text += fmt::format("  last setting: s_max {} tokens, bands {}\n", s.setting.s_max,
                         Bands(s.setting));
