@@ -32,7 +32,8 @@
 //             quarter of cap down or up within [cap, limit]. Among the settings whose replayed
 //             token-weighted mean delay is within scale x max_mean_delay it takes the lowest
 //             mean layer imbalance, the smaller s_max when within 0.005 of it (less activation
-//             memory), and moves only for a gain of 0.002 (hysteresis). The scale starts at 0.85
+//             memory), and moves only for a gain of 0.002 (hysteresis; 0.007 to a larger s_max,
+//             which a move back to the smaller one may give up 0.005 of). The scale starts at 0.85
 //             and follows the live delay (Little's law: the tokens held after each iteration over
 //             the tokens packed, decayed over 4 adapt_windows) towards 0.85 x max_mean_delay,
 //             by sqrt(target / live) per choice within [0.5, 1.5]: a replay from empty queues

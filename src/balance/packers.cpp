@@ -621,11 +621,14 @@ class AdaptiveWlb : public Packer {
     if (best == 0) return;
     const Replay& now = scores[0];
     const Replay& next = scores[best];
+    // A smaller s_max may cost up to kSmaxPreference; a larger one must gain that much more than
+    // any other move, or the two would undo each other choice after choice.
+    const int64_t smax_change = candidates[best].smax_quarters - current_.smax_quarters;
+    const double gain_needed = kHysteresis + (smax_change > 0 ? kSmaxPreference : 0.0);
     bool move = now.delay > budget
                     ? next.delay < now.delay
-                    : next.imbalance < now.imbalance - kHysteresis ||
-                          (candidates[best].smax_quarters < current_.smax_quarters &&
-                           next.imbalance <= now.imbalance + kSmaxPreference);
+                    : next.imbalance < now.imbalance - gain_needed ||
+                          (smax_change < 0 && next.imbalance <= now.imbalance + kSmaxPreference);
     if (!move) return;
     current_ = candidates[best];
     PackerOptions o = Options(current_);
