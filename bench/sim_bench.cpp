@@ -153,7 +153,8 @@ BENCHMARK(BM_PackWlb16M)->Unit(benchmark::kMillisecond);
 // mean delay budget 0.5) streaming 16M-token global batches of 128 micro-batches of 128K tokens
 // from the seeded lognormal corpus, as a loader hands them over. One item is 1024 batches: the
 // packer's choice period at N = 128 (32 x 128 / 4), so it includes one choice of bands and s_max
-// (up to seven settings replayed over 32 batches). `per_batch` is the mean time per batch.
+// (up to seven settings replayed over 8 batches, the replay window at N = 128). `per_batch` is
+// the mean time per batch.
 void BM_PackWlbAdaptiveStream(benchmark::State& state) {
   constexpr int64_t kBatches = 1024;
   balance::PackerOptions o;

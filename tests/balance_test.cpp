@@ -240,6 +240,142 @@ TEST(Packers, AdaptiveSettingsStayInTheirRangeAndMove) {
   EXPECT_TRUE(moved);
 }
 
+// WLB-LLM's packer with fixed bands as balance.h states it, written the plain way: linear scans
+// for the least-loaded and the fewest-tokens micro-batch (ties: the lower index), comparison
+// sorts, documents leaving a queue by position. The library's packer (heaps, radix sort) must
+// pack exactly the same.
+class ReferenceWlb {
+ public:
+  ReferenceWlb(PackerOptions o, WorkloadModel w) : o_(std::move(o)), w_(w) {
+    queues_.resize(o_.thresholds.size());
+  }
+  std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) {
+    const size_t n = static_cast<size_t>(o_.microbatches);
+    std::vector<MicroBatch> out(n);
+    std::vector<int64_t> tokens(n, 0);
+    std::vector<double> work(n, 0);
+    auto place = [&](const Document& d) {
+      size_t least = 0, fewest = 0;
+      for (size_t i = 1; i < n; ++i) {
+        if (work[i] < work[least]) least = i;
+        if (tokens[i] < tokens[fewest]) fewest = i;
+      }
+      size_t bin = tokens[least] + d.tokens <= o_.s_max ? least : fewest;
+      if (tokens[bin] + d.tokens > o_.s_max) return false;
+      out[bin].push_back(d);
+      tokens[bin] += d.tokens;
+      work[bin] += w_.Total(static_cast<double>(d.tokens));
+      return true;
+    };
+    const bool draining = incoming.empty();
+    std::vector<Document> regular;
+    for (const Document& d : incoming) {
+      int band = -1;
+      for (size_t i = 0; i < o_.thresholds.size(); ++i)
+        if (d.tokens >= o_.thresholds[i]) band = static_cast<int>(i);
+      if (band < 0) {
+        regular.push_back(d);
+      } else {
+        queues_[static_cast<size_t>(band)].push_back(d);
+      }
+    }
+    auto longer = [](const Document& a, const Document& b) {
+      return a.tokens != b.tokens ? a.tokens > b.tokens : a.id < b.id;
+    };
+    for (size_t b = queues_.size(); b-- > 0;) {
+      std::vector<Document>& q = queues_[b];
+      auto overdue = [&] {
+        return o_.max_wait > 0 && !q.empty() && iteration - q.front().arrived >= o_.max_wait;
+      };
+      while (q.size() >= n || ((draining || overdue()) && !q.empty())) {
+        size_t take = std::min(q.size(), n);
+        std::vector<size_t> wave(take);
+        std::iota(wave.begin(), wave.end(), size_t{0});
+        std::stable_sort(wave.begin(), wave.end(),
+                         [&](size_t x, size_t y) { return longer(q[x], q[y]); });
+        size_t placed = 0;
+        while (placed < take && place(q[wave[placed]])) ++placed;
+        std::vector<size_t> gone(wave.begin(), wave.begin() + static_cast<std::ptrdiff_t>(placed));
+        std::sort(gone.rbegin(), gone.rend());
+        for (size_t at : gone) q.erase(q.begin() + static_cast<std::ptrdiff_t>(at));
+        if (placed < take) break;
+      }
+    }
+    std::vector<Document> order = std::move(leftovers_);
+    leftovers_.clear();
+    std::sort(order.begin(), order.end(), longer);
+    std::sort(regular.begin(), regular.end(), longer);
+    order.insert(order.end(), regular.begin(), regular.end());
+    for (const Document& d : order)
+      if (!place(d)) leftovers_.push_back(d);
+    return out;
+  }
+
+ private:
+  PackerOptions o_;
+  WorkloadModel w_;
+  std::vector<std::vector<Document>> queues_;
+  std::vector<Document> leftovers_;
+};
+
+// Random streams, many equal lengths, ids in and out of order (and repeated), 1 to 64
+// micro-batches, caps above and at the context, partial waves on and off.
+TEST(Packers, WlbMatchesThePlainReference) {
+  std::mt19937_64 rng(23);
+  int compared = 0;
+  for (int trial = 0; trial < 120; ++trial) {
+    PackerOptions o;
+    o.microbatches = std::vector<int64_t>{1, 2, 3, 4, 7, 16, 64}[trial % 7];
+    o.context = 4096;
+    o.s_max = trial % 2 ? 4096 : 6144;
+    o.thresholds = trial % 3 ? std::vector<int64_t>{1024, 2048} : std::vector<int64_t>{2048};
+    o.max_wait = trial % 4 == 0 ? 3 : 0;
+    std::unique_ptr<Packer> fast = Must(MakePacker("wlb", o, Flops()));
+    ReferenceWlb plain(o, Flops());
+    std::uniform_int_distribution<int64_t> length(1, 8);  // x 512 tokens: many ties
+    std::uniform_int_distribution<int> shuffle(0, 3);
+    int64_t next_id = 0;
+    for (int64_t it = 0; it < 40; ++it) {
+      std::vector<Document> incoming;
+      int64_t count = it < 30 ? std::uniform_int_distribution<int64_t>(0, 12 * o.microbatches)(rng) : 0;
+      for (int64_t k = 0; k < count; ++k) {
+        int64_t id = shuffle(rng) == 0 ? next_id - 1 : next_id;  // some ids repeat
+        incoming.push_back({id, 512 * length(rng), it});
+        ++next_id;
+      }
+      if (trial % 2 == 1) std::reverse(incoming.begin(), incoming.end());  // ids out of order
+      std::vector<MicroBatch> a = fast->Pack(incoming, it), b = plain.Pack(incoming, it);
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t j = 0; j < a.size(); ++j) {
+        ASSERT_EQ(a[j].size(), b[j].size()) << "trial " << trial << " iteration " << it;
+        for (size_t k = 0; k < a[j].size(); ++k) {
+          ASSERT_EQ(a[j][k].id, b[j][k].id) << "trial " << trial << " iteration " << it;
+          ASSERT_EQ(a[j][k].tokens, b[j][k].tokens);
+        }
+        compared += static_cast<int>(a[j].size());
+      }
+    }
+  }
+  EXPECT_GT(compared, 10000);
+}
+
+// Two queued pieces with one id, of which only one fits: the other stays queued (documents
+// leave a queue by position, not by id). N = 2, s_max 150, one band at 50: 100 + 70 and 100 + 50
+// fill the two micro-batches; the second 100 waits.
+TEST(Packers, RepeatedIdsAreNotLost) {
+  PackerOptions o;
+  o.microbatches = 2;
+  o.context = 100;
+  o.s_max = 150;
+  o.thresholds = {50};
+  std::unique_ptr<Packer> p = Must(MakePacker("wlb", o, Flops()));
+  std::vector<MicroBatch> out = p->Pack({{1, 50, 0}, {2, 70, 0}, {3, 100, 0}, {3, 100, 0}}, 0);
+  int64_t packed = 0;
+  for (const MicroBatch& mb : out) packed += static_cast<int64_t>(mb.size());
+  EXPECT_EQ(packed + static_cast<int64_t>(p->Pending()), 4);
+  EXPECT_EQ(p->Pending(), 1u);
+}
+
 // Restart safety: 10^6 documents streamed through the adaptive packer, saved and restored into a
 // new packer at 40 random iterations (through JSON text, as a checkpoint would), pack exactly what
 // one uninterrupted packer packs, and every document leaves exactly once.
@@ -333,10 +469,26 @@ TEST(Packers, AdaptiveRestoreRejectsBadState) {
       {"/budget_scale", "big"},
       {"/live_tokens", -3},
   };
+  // Restore a state with documents queued and history recorded first, so that a restore that
+  // changed anything before failing would show.
+  PackerOptions busy = o;
+  std::unique_ptr<Packer> source = Must(MakePacker("wlb", busy, Flops()));
+  std::vector<int64_t> lengths = Corpus(4);
+  for (int64_t it = 0; it < 12; ++it) {
+    std::vector<Document> incoming;
+    for (int64_t k = 0; k < 12; ++k) {
+      int64_t id = it * 12 + k;
+      incoming.push_back({id, lengths[static_cast<size_t>(id)], it});
+    }
+    source->Pack(incoming, it);
+  }
+  nlohmann::json loaded = source->SaveState();
+  ASSERT_TRUE(p->RestoreState(loaded).ok());
   for (const auto& [pointer, value] : edits) {
     nlohmann::json bad = good;
     bad[nlohmann::json::json_pointer(pointer)] = value;
     EXPECT_FALSE(p->RestoreState(bad).ok()) << pointer << " = " << value.dump();
+    EXPECT_EQ(p->SaveState(), loaded) << "a failed restore changed the packer: " << pointer;
   }
   EXPECT_TRUE(p->RestoreState(good).ok());
   PackerOptions fixed = o;

@@ -277,9 +277,9 @@ namespace {
 
 // Packed training through the event engine (sim/packed.h), the WLB-LLM Table 1 setting at 64K:
 // Llama 2 7B, TP 8, CP 4 ring, 128 H100s, 16 sequences, full recomputation, the bundled
-// wlbllm-like sample. WLB packing with per-document CP sharding beats the original packing
-// (documents split at boundaries, head-tail sharding): it must be faster than 1.05x (docs/PACKING.md
-// measures 1.1-1.2x), with every packed step simulated, drains included.
+// wlbllm-like sample. WLB packing (adaptive, with the adaptive CP sharder) beats the original
+// packing (documents split at boundaries, head-tail sharding): it must be faster than 1.05x
+// (docs/PACKING.md measures 1.1-1.2x), with every packed step simulated, drains included.
 TEST(PackedTraining, WlbIsFasterThanTheOriginalPacking) {
   spec::JobSpec job = Job("llama2-7b", 128, 8, 1, 1, spec::Schedule::k1F1B, 16);
   job.plan.cp = 4;
@@ -298,15 +298,37 @@ TEST(PackedTraining, WlbIsFasterThanTheOriginalPacking) {
   EXPECT_EQ(c.microbatches, 16);  // 4 micro-batches x 4 replicas
   EXPECT_GT(c.rows[1].speedup_vs_original, 1.05);
   EXPECT_GE(c.rows[1].steps, 6);
-  // The memory bound: full recomputation leaves room for longer micro-batches than the plan's.
+  // The memory bound: full recomputation leaves room for longer micro-batches than the plan's;
+  // the adaptive packer's limit is the bound capped at 1.5 x context, and the original packing
+  // keeps to the context.
   EXPECT_GT(c.s_max_bound, c.context);
-  EXPECT_LE(c.rows[1].max_tokens_per_microbatch, std::max(c.s_max_bound, c.context));
+  EXPECT_LE(c.rows[1].max_tokens_per_microbatch,
+            std::min(c.s_max_bound, c.context * 3 / 2));
+  EXPECT_EQ(c.rows[1].setting.s_max, std::min(c.s_max_bound, c.context * 3 / 2));
+  EXPECT_LE(c.rows[0].max_tokens_per_microbatch, c.context);
   // An explicit s_max above the bound is refused, naming the bound.
   o.packing.s_max = c.s_max_bound + 1;
   EXPECT_EQ(SimulatePacked(p, lengths, o).status().message(),
             fmt::format("s_max = {} tokens per micro-batch does not fit this plan's memory "
                         "(allowed: at most {})",
                         c.s_max_bound + 1, c.s_max_bound));
+}
+
+// A plan whose own micro-batch does not fit in memory (Llama 2 7B at 128K on one GPU, no
+// recomputation): the bound is below the context, and the adaptive packer gets no room above
+// the context (it used to take 1.5 x context whatever the bound).
+TEST(PackedTraining, NoRoomAboveTheContextWhenTheBoundIsBelowIt) {
+  spec::JobSpec job = Job("llama2-7b", 8, 1, 1, 1, spec::Schedule::k1F1B, 8);
+  job.workload.seq_len = 131072;
+  plan::Plan p = Must(plan::BuildPlan(job));
+  std::vector<int64_t> lengths = Must(balance::ReadLengths(
+      std::string(SCALEPLAN_TEST_DIR) + "/../data/validation/wlbllm-like.json"));
+  PackedOptions o;
+  o.iterations = 2;
+  PackedComparison c = Must(SimulatePacked(p, lengths, o));
+  EXPECT_LT(c.s_max_bound, c.context);
+  EXPECT_EQ(c.rows[1].setting.s_max, c.context);
+  EXPECT_LE(c.rows[1].max_tokens_per_microbatch, c.context);
 }
 
 // The bound scales activations and transient buffers with the micro-batch's tokens: with the

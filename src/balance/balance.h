@@ -23,10 +23,10 @@
 //             partial wave (max_wait 0: never, as in WLB-LLM).
 //             With thresholds given, the bands and s_max are fixed. Without, wlb is adaptive:
 //             it starts from one band at cap/2 (cap = min(context, s_max)) with s_max at its
-//             limit, and every P iterations (P = adapt_window, x N/4 above 4 micro-batches: a
+//             limit, and every P iterations (P = adapt_window x max(1, floor(N/4)): a
 //             large batch holds many documents per iteration, and the replays stay cheap) it
 //             replays the last W iterations' documents (W = adapt_window, x 16/N above 16
-//             micro-batches but at least 8), from empty queues, through its
+//             micro-batches but at least min(8, adapt_window)), from empty queues, through its
 //             setting and the neighbours: lowest threshold one step (cap/16) down or up; one band
 //             more or fewer (bands spread evenly from the lowest threshold to cap); s_max a
 //             quarter of cap down or up within [cap, limit]. Among the settings whose replayed
@@ -103,7 +103,8 @@ struct PackerOptions {
   // wlb adaptive (these change the answer):
   double max_mean_delay = 0.5;  // token-weighted mean delay budget, iterations
   int64_t adapt_window = 32;    // iterations replayed per re-choice (x 16/N above N = 16, at
-                                // least 8), and the re-choice period (x N/4 above N = 4)
+                                // least min(8, adapt_window)), and the re-choice period
+                                // (x max(1, floor(N/4)))
 };
 inline constexpr double kAdaptiveSmaxLimit = 1.5;  // x context, when s_max is 0
 inline constexpr double kAdaptiveMaxWait = 16;      // x max_mean_delay, when max_wait is 0

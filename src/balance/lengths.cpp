@@ -136,23 +136,36 @@ Result<CorpusShape> ParseShape(std::string_view spec) {
                                        shape.name, Join(names, ", ")));
   }
   if (colon == std::string_view::npos) return shape;
-  for (const std::string& item : SplitAndTrim(std::string(spec.substr(colon + 1)), ',')) {
+  std::vector<std::string> keys, seen;
+  for (const auto& kv : shape.params) keys.push_back(kv.first);
+  std::vector<std::string> items = SplitAndTrim(std::string(spec.substr(colon + 1)), ',');
+  if (items.empty()) {
+    return Status::Invalid(fmt::format("--synthetic {}: nothing after ':' (allowed keys: {})",
+                                       shape.name, Join(keys, ", ")));
+  }
+  for (const std::string& item : items) {
     size_t eq = item.find('=');
     std::string key = item.substr(0, eq);
     auto it = std::find_if(shape.params.begin(), shape.params.end(),
                            [&](const auto& kv) { return kv.first == key; });
-    std::vector<std::string> keys;
-    for (const auto& kv : shape.params) keys.push_back(kv.first);
     if (eq == std::string::npos || it == shape.params.end()) {
       return Status::Invalid(fmt::format("--synthetic {}: '{}' is not a key=value of this corpus "
                                          "(allowed keys: {})",
                                          shape.name, item, Join(keys, ", ")));
     }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      return Status::Invalid(
+          fmt::format("--synthetic {}: {} is given twice (allowed: once)", shape.name, key));
+    }
+    seen.push_back(key);
+    // Fractions (of the documents) are at most 1; lengths and shapes are positive.
+    const bool fraction = key == "long_fraction" || key == "at";
+    const double high = fraction ? 1.0 : 1e9;
     Result<double> v = ParseNumber(item.substr(eq + 1));
-    if (!v.ok() || !std::isfinite(*v) || *v <= 0 || *v > 1e9) {
+    if (!v.ok() || !std::isfinite(*v) || *v <= 0 || *v > high) {
       return Status::Invalid(fmt::format(
-          "--synthetic {}: {} = {} (allowed: a number above 0 and at most 1e9)", shape.name, key,
-          item.substr(eq + 1)));
+          "--synthetic {}: {} = {} (allowed: a number above 0 and at most {})", shape.name, key,
+          item.substr(eq + 1), fraction ? "1" : "1e9"));
     }
     it->second = *v;
   }
@@ -169,7 +182,7 @@ double Param(const CorpusShape& shape, std::string_view key) {
 // `median` (web text with some books and code files).
 double DrawMixture(std::mt19937_64& rng, double median, double sigma, double long_median,
                    double long_sigma, double long_fraction) {
-  std::bernoulli_distribution is_long(std::min(1.0, long_fraction));
+  std::bernoulli_distribution is_long(long_fraction);
   if (is_long(rng)) return std::lognormal_distribution<double>(std::log(long_median), long_sigma)(rng);
   return std::lognormal_distribution<double>(std::log(median), sigma)(rng);
 }
@@ -219,7 +232,7 @@ Result<std::vector<int64_t>> Synthetic(std::string_view spec, int64_t count, int
     double alpha = Param(shape, "alpha"), min = Param(shape, "min");
     for (int64_t i = 0; i < count; ++i) push(min / std::pow(1.0 - u(rng), 1.0 / alpha));
   } else {  // drift
-    int64_t at = static_cast<int64_t>(std::min(1.0, Param(shape, "at")) * static_cast<double>(count));
+    int64_t at = static_cast<int64_t>(Param(shape, "at") * static_cast<double>(count));
     for (int64_t i = 0; i < count; ++i) {
       bool after = i >= at;
       push(DrawMixture(rng, 2048, 0.9, after ? Param(shape, "long_median") : 16384, 1.0,

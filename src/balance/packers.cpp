@@ -288,20 +288,23 @@ class Wlb : public Packer {
       };
       while (q.size() >= n || ((draining || overdue()) && !q.empty())) {
         size_t take = std::min(q.size(), n);
-        std::vector<Document> wave(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(take));
-        std::sort(wave.begin(), wave.end(), Longer);
+        // The wave's queue positions, longest document first (equal documents in queue order).
+        std::vector<size_t> wave(take);
+        std::iota(wave.begin(), wave.end(), size_t{0});
+        std::stable_sort(wave.begin(), wave.end(),
+                         [&](size_t a, size_t b) { return Longer(q[a], q[b]); });
         size_t placed = 0;
-        for (const Document& d : wave) {
-          if (!place(d)) break;
+        for (size_t at : wave) {
+          if (!place(q[at])) break;
           ++placed;
         }
-        // Placed documents leave the queue; the others keep their places at its front.
-        std::vector<int64_t> gone;
-        for (size_t i = 0; i < placed; ++i) gone.push_back(wave[i].id);
-        std::sort(gone.begin(), gone.end());
+        // Placed documents leave the queue (by position: ids need not be unique); the others keep
+        // their places at its front.
+        std::vector<bool> gone(take, false);
+        for (size_t i = 0; i < placed; ++i) gone[wave[i]] = true;
         std::vector<Document> kept;
         for (size_t i = 0; i < take; ++i) {
-          if (!std::binary_search(gone.begin(), gone.end(), q.front().id)) kept.push_back(q.front());
+          if (!gone[i]) kept.push_back(q.front());
           q.pop_front();
         }
         q.insert(q.begin(), kept.begin(), kept.end());
@@ -695,6 +698,12 @@ Result<std::unique_ptr<Packer>> MakePacker(std::string_view name, const PackerOp
   if (name == "ffd") return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kFirstFit));
   if (name == "bfd") return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kBestFit));
   if (name == "wlb" && !o.thresholds.empty()) return std::unique_ptr<Packer>(new Wlb(o, w));
+  if (name == "wlb" && std::min(o.context, o.s_max > 0 ? o.s_max : o.context) < 16) {
+    return Status::Invalid(fmt::format(
+        "--context = {}, --smax = {}: adaptive bands need micro-batches of at least 16 tokens "
+        "(allowed: 16 or more, or fixed --thresholds)",
+        o.context, o.s_max));
+  }
   if (name == "wlb") return std::unique_ptr<Packer>(new AdaptiveWlb(o, w));
   std::vector<std::string> names;
   for (const PackerInfo& p : Packers()) names.push_back(p.name);

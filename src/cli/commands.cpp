@@ -141,6 +141,24 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
   return Emit(out, err, "", text);
 }
 
+// The adaptive wlb packer's flags are refused where nothing would read them: --max-mean-delay and
+// --adapt-window need --packer wlb without --thresholds, --max-wait needs --packer wlb.
+Status AdaptiveFlagsApply(const CLI::App& cmd, const std::string& packer,
+                          const std::string& thresholds) {
+  const bool wlb = packer == "wlb", adaptive = wlb && thresholds.empty();
+  for (const char* flag : {"--max-mean-delay", "--adapt-window"}) {
+    if (cmd.get_option_no_throw(flag) != nullptr && cmd.count(flag) > 0 && !adaptive) {
+      return Status::Invalid(fmt::format(
+          "{} applies to the adaptive wlb packer (allowed: with --packer wlb and no --thresholds)",
+          flag));
+    }
+  }
+  if (cmd.get_option_no_throw("--max-wait") != nullptr && cmd.count("--max-wait") > 0 && !wlb) {
+    return Status::Invalid("--max-wait applies to the wlb packer (allowed: with --packer wlb)");
+  }
+  return Status::Ok();
+}
+
 int RunPack(const std::string& lengths_file, const std::string& synthetic, int64_t count,
             uint64_t seed, const std::string& packer_name, const std::string& model_ref,
             const std::string& thresholds, balance::PackerOptions options, int64_t iterations,
@@ -716,6 +734,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
   if (explore_cmd->parsed())
     return RunExplore(explore_flags, explore_options, explore_json, explore_emit, out, err);
+  if (pack_cmd->parsed()) {
+    Status fits = AdaptiveFlagsApply(*pack_cmd, pack_packer, pack_thresholds);
+    if (!fits.ok()) return Fail(err, fits);
+  }
   if (pack_cmd->parsed() && !pack_tune.empty()) {
     return RunTune(pack_lengths, pack_synthetic, pack_count, pack_seed, pack_model, pack_tune,
                    pack_options, pack_iterations, pack_json, out, err);
@@ -819,6 +841,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                            "--trace, --stragglers, --microbatch-lengths and --schedule-file need "
                            "--engine event (allowed: add --engine event)"));
     }
+    if (Status fits = AdaptiveFlagsApply(*simulate_cmd.app, sim_packer, sim_thresholds); !fits.ok())
+      return Fail(err, fits);
     if (!sim_packer.empty() || !sim_lengths.empty()) {
       sim_packed.packer = sim_packer;
       if (engine != "event" || sim_packer.empty() || sim_lengths.empty()) {

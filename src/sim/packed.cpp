@@ -55,19 +55,22 @@ Result<PackedComparison> SimulatePacked(const plan::Plan& built, const std::vect
         options.s_max, out.s_max_bound));
   }
   // The adaptive packer chooses s_max up to the memory bound (and kAdaptiveSmaxLimit x context);
-  // fixed bands keep s_max = context unless it is given.
-  if (options.s_max == 0 && po.packer == "wlb" && options.thresholds.empty() &&
-      out.s_max_bound > options.context) {
-    options.s_max = std::min<int64_t>(
-        out.s_max_bound,
+  // at a bound of the context or below (the plan's own micro-batch does not fit, or just does),
+  // it gets no room above the context. Fixed bands keep s_max = context unless it is given.
+  if (options.s_max == 0 && po.packer == "wlb" && options.thresholds.empty()) {
+    options.s_max = std::clamp<int64_t>(
+        out.s_max_bound, options.context,
         static_cast<int64_t>(balance::kAdaptiveSmaxLimit * static_cast<double>(options.context)));
   }
   balance::WorkloadModel workload = FlopWorkload(built.model());
+  // The original packing reads and cuts context-length micro-batches whatever the packer's s_max.
+  balance::PackerOptions original = options;
+  original.s_max = 0;
   for (const std::string& name : {std::string("original"), po.packer}) {
+    const balance::PackerOptions& o = name == "original" ? original : options;
     SP_ASSIGN_OR_RETURN(std::unique_ptr<balance::Packer> packer,
-                        balance::MakePacker(name, options, workload));
-    balance::PackRun run =
-        balance::RunPacker(*packer, lengths, options, workload, po.iterations, true);
+                        balance::MakePacker(name, o, workload));
+    balance::PackRun run = balance::RunPacker(*packer, lengths, o, workload, po.iterations, true);
     const std::string sharder = name == "original" ? "head-tail" : po.sharder;
     double time = 0, tokens = 0;
     for (const auto& batch : run.packed) {
