@@ -292,7 +292,7 @@ class Wlb : public Packer {
         std::vector<size_t> wave(take);
         std::iota(wave.begin(), wave.end(), size_t{0});
         std::stable_sort(wave.begin(), wave.end(),
-                         [&](size_t a, size_t b) { return Longer(q[a], q[b]); });
+                         [&](size_t x, size_t y) { return Longer(q[x], q[y]); });
         size_t placed = 0;
         for (size_t at : wave) {
           if (!place(q[at])) break;

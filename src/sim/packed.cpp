@@ -74,9 +74,9 @@ Result<PackedComparison> SimulatePacked(const plan::Plan& built, const std::vect
     const std::string sharder = name == "original" ? "head-tail" : po.sharder;
     double time = 0, tokens = 0;
     for (const auto& batch : run.packed) {
-      EventOptions o;
-      o.replica_documents.resize(static_cast<size_t>(built.dp));
-      o.replica_attention_factor.resize(static_cast<size_t>(built.dp));
+      EventOptions event;
+      event.replica_documents.resize(static_cast<size_t>(built.dp));
+      event.replica_attention_factor.resize(static_cast<size_t>(built.dp));
       for (size_t j = 0; j < batch.size(); ++j) {
         std::vector<int64_t> docs;
         for (const balance::Document& d : batch[j]) docs.push_back(d.tokens);
@@ -88,11 +88,11 @@ Result<PackedComparison> SimulatePacked(const plan::Plan& built, const std::vect
           worst = std::max(worst, r.padded_pairs);
         }
         size_t replica = j % static_cast<size_t>(built.dp);
-        o.replica_attention_factor[replica].push_back(
+        event.replica_attention_factor[replica].push_back(
             total > 0 ? worst * static_cast<double>(built.cp) / total : 1.0);
-        o.replica_documents[replica].push_back(std::move(docs));
+        event.replica_documents[replica].push_back(std::move(docs));
       }
-      SP_ASSIGN_OR_RETURN(EventResult r, SimulateEvents(built, o));
+      SP_ASSIGN_OR_RETURN(EventResult r, SimulateEvents(built, event));
       time += r.step.step_time_s;
       tokens += r.step.tokens_per_s_per_gpu * r.step.step_time_s * static_cast<double>(built.gpus);
     }
