@@ -1,5 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/file.h"
 #include "core/text.h"
 
 namespace scaleplan {
@@ -55,6 +61,28 @@ TEST(HumanReadable, Formats) {
   EXPECT_EQ(HumanBytes(1536.0), "1.50 KiB");
   EXPECT_EQ(HumanCount(405.85e9), "405.85 B");
   EXPECT_EQ(HumanFlops(2.5e12), "2.50 TFLOP");
+}
+
+// Input files: a regular file is read whole; a directory, a FIFO and a file over the cap are
+// refused with their reason, a missing path is NotFound.
+TEST(ReadInputFile, ReadsRegularFilesOnly) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "scaleplan_core_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string file = (dir / "lengths.txt").string();
+  std::ofstream(file) << "100\n200\n";  // 8 bytes
+  EXPECT_EQ(*ReadInputFile(file, 100), "100\n200\n");
+  Result<std::string> capped = ReadInputFile(file, 7);
+  EXPECT_EQ(capped.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(capped.status().message(), file + ": 8 bytes (allowed: at most 7 bytes)");
+  EXPECT_EQ(ReadInputFile(dir.string(), 100).status().message(),
+            dir.string() + ": not a regular file (allowed: a regular file, or - for standard input)");
+  std::string fifo = (dir / "fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(ReadInputFile(fifo, 100).status().code(), StatusCode::kInvalidArgument);  // and no hang
+  Result<std::string> missing = ReadInputFile((dir / "none").string(), 100);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "balance/balance.h"
+#include "core/file.h"
 #include "core/text.h"
 
 namespace scaleplan::balance {
@@ -104,11 +105,7 @@ Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes,
 }  // namespace
 
 Result<std::vector<int64_t>> ReadLengths(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ": no such file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string bytes = buffer.str();
+  SP_ASSIGN_OR_RETURN(std::string bytes, ReadInputFile(path, kMaxDataFileBytes));
   static const std::string kMagic("MMIDIDX\0\0", 9);
   if (bytes.compare(0, kMagic.size(), kMagic) == 0) return ParseMegatronIndex(bytes, path);
   return ParseLengths(bytes, path);

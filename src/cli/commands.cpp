@@ -572,7 +572,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                          "exhaustive, random or evolution");
   search_cmd->add_option("--seed", search_options.seed,
                          "Seed for random and evolution (default 1)");
-  search_cmd->add_option("--budget", search_options.max_evaluations,
+  int64_t search_budget = 0;  // signed, so that a negative budget is an error, not 2^64 - 1
+  search_cmd->add_option("--budget", search_budget,
                          "Most evaluations (default: all for exhaustive, 2000 otherwise)");
   search_cmd->add_option("--time-limit", search_options.max_seconds,
                          "Most seconds (default: none)");
@@ -748,6 +749,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                    pack_sharder, out, err);
   }
   if (schedules_cmd->parsed()) {
+    if (Status size = schedule::CheckScheduleSize(sched_pp, sched_vp, sched_m); !size.ok())
+      return Fail(err, size);
     std::string text;
     for (const schedule::ScheduleInfo& info : schedule::Schedules()) {
       spec::PlanSpec probe;
@@ -795,6 +798,12 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     return Emit(out, err, "", text);
   }
   if (search_cmd->parsed()) {
+    if (search_budget < 0) {
+      return Fail(err, Status::Invalid(fmt::format(
+                           "--budget = {} (allowed: 0 for the default, or a number of evaluations)",
+                           search_budget)));
+    }
+    search_options.max_evaluations = static_cast<uint64_t>(search_budget);
     return RunSearch(search_flags, search_options, search_json, search_emit, search_output, out,
                      err);
   }

@@ -115,12 +115,25 @@ std::vector<ScheduleInfo> Schedules() {
       {"zb-h1", "1F1B with backward split into B and W; W fills the idle slots (Qi et al. 2023)"}};
 }
 
-Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m,
-                                  int64_t n) {
+Status CheckScheduleSize(int64_t pp, int64_t vp, int64_t m) {
   if (pp < 1 || vp < 1 || m < 1) {
     return Status::Invalid(fmt::format(
         "schedule needs pp, vp and micro-batches >= 1 (pp = {}, vp = {}, m = {})", pp, vp, m));
   }
+  // Each factor is checked first, so the product cannot wrap.
+  if (pp > kMaxSchedulePasses || vp > kMaxSchedulePasses || m > kMaxSchedulePasses ||
+      3 * pp * vp > kMaxSchedulePasses || 3 * pp * vp * m > kMaxSchedulePasses) {
+    return Status::Invalid(fmt::format(
+        "schedule of pp {} x vp {} x {} micro-batches: more passes than it may list (allowed: "
+        "3 x pp x vp x micro-batches <= {})",
+        pp, vp, m, kMaxSchedulePasses));
+  }
+  return Status::Ok();
+}
+
+Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m,
+                                  int64_t n) {
+  SP_RETURN_IF_ERROR(CheckScheduleSize(pp, vp, m));
   PipelineSchedule s;
   s.name = std::string(spec::ScheduleName(kind));
   s.stages = pp;

@@ -54,6 +54,12 @@ struct ScheduleInfo {
 };
 std::vector<ScheduleInfo> Schedules();
 
+// The most passes a generated schedule may list over all stages (about 200 MB of steps).
+inline constexpr int64_t kMaxSchedulePasses = int64_t{1} << 24;
+// pp, vp and m at least 1, and 3 x pp x vp x m at most kMaxSchedulePasses (checked without
+// overflow); Generate checks it first.
+Status CheckScheduleSize(int64_t pp, int64_t vp, int64_t m);
+
 // Generates `kind` for pp stages, vp chunks, m micro-batches and group n (llama3; 0 = pp).
 Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m,
                                   int64_t n);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -472,8 +473,16 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
           "the search space has no value for plan.{} (allowed: at least one)", DimensionName(d)));
     }
   }
-  if (options.top_k < 1) {
-    return Status::Invalid(fmt::format("--top = {} (allowed: integer >= 1)", options.top_k));
+  if (options.top_k < 1 || options.top_k > 100000) {
+    return Status::Invalid(fmt::format("--top = {} (allowed: 1 to 100000)", options.top_k));
+  }
+  if (options.threads < 1 || options.threads > 256) {
+    return Status::Invalid(fmt::format("--threads = {} (allowed: 1 to 256)", options.threads));
+  }
+  if (!(options.max_seconds >= 0) || !std::isfinite(options.max_seconds)) {
+    return Status::Invalid(fmt::format(
+        "--time-limit = {} (allowed: 0 for none, or a finite number of seconds above 0)",
+        options.max_seconds));
   }
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer(options.optimizer));
   SP_ASSIGN_OR_RETURN(hardware::DeviceModel device,

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file.h"
 #include "core/text.h"
 #include "spec/presets.h"
 
@@ -205,15 +206,7 @@ bool LooksLikePath(std::string_view ref) {
 }
 
 Result<std::string> ReadFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return Status::NotFound(fmt::format("{}: no such file", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Io(fmt::format("{}: cannot be opened for reading", path));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return ReadInputFile(path, kMaxSpecFileBytes);
 }
 
 Result<ModelSpec> LoadModel(std::string_view ref) {

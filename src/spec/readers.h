@@ -35,7 +35,8 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
 // True when `ref` should be read as a path rather than a preset name.
 bool LooksLikePath(std::string_view ref);
 
-// Reads a whole file; IoError names the path.
+// Reads a whole spec-sized input file (core/file.h: a regular file or "-", at most
+// kMaxSpecFileBytes); the error names the path.
 Result<std::string> ReadFile(const std::string& path);
 
 }  // namespace scaleplan::spec
