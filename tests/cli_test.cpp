@@ -5,7 +5,8 @@
 //   exit: 2                        expected exit status
 //   stderr: "..."                  exact expected standard error
 //   stderr_contains / stdout_contains: [text, ...]
-//   json: {"/pointer": value}      stdout parsed as JSON; numbers compared to 1e-9 relative
+//   json: {"/pointer": value}      stdout parsed as JSON; numbers compared to 1e-9 relative,
+//                                  null (YAML null) only equals null
 //   output_file: name              --output target (relative to a scratch folder); then
 //   output_exists: true|false      whether it must exist after the run
 #include <gtest/gtest.h>
@@ -91,7 +92,9 @@ TEST_P(Scenario, Runs) {
       ASSERT_TRUE(j.contains(nlohmann::json::json_pointer(pointer))) << "missing " << pointer;
       const nlohmann::json& actual = j.at(nlohmann::json::json_pointer(pointer));
       const YAML::Node& expected = entry.second;
-      if (actual.is_boolean()) {
+      if (actual.is_null() || expected.IsNull()) {
+        EXPECT_TRUE(actual.is_null() && expected.IsNull()) << pointer << " = " << actual.dump();
+      } else if (actual.is_boolean()) {
         EXPECT_EQ(actual.get<bool>(), expected.as<bool>()) << pointer;
       } else if (actual.is_number()) {
         double want = expected.as<double>();

@@ -8,12 +8,15 @@ namespace scaleplan::report {
 
 namespace {
 
+// Errors need a modeled row and a rank correlation two: otherwise they are null (JSON) or "n/a"
+// (text), never a made-up 0.
 nlohmann::json SummaryJson(const validate::Summary& s) {
+  nlohmann::json none;
   return {{"modeled_rows", s.modeled},
           {"skipped_rows", s.skipped},
-          {"mean_abs_error_pct", s.mean_abs_error_pct},
-          {"max_abs_error_pct", s.max_abs_error_pct},
-          {"spearman", s.spearman}};
+          {"mean_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.mean_abs_error_pct) : none},
+          {"max_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.max_abs_error_pct) : none},
+          {"spearman", s.modeled > 1 ? nlohmann::json(s.spearman) : none}};
 }
 
 nlohmann::json RowJson(const validate::Row& r, const std::string& file) {
@@ -75,10 +78,11 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
     }
     const validate::Summary& s = f.summary;
     out += fmt::format(
-        "  {} rows modeled, {} skipped{}; mean |error| {:.1f}%, max |error| {:.1f}%, "
-        "Spearman {:.3f}\n\n",
+        "  {} rows modeled, {} skipped{}; mean |error| {}, max |error| {}, Spearman {}\n\n",
         s.modeled, s.skipped, verbose || s.skipped == 0 ? "" : " (--verbose lists why)",
-        s.mean_abs_error_pct, s.max_abs_error_pct, s.spearman);
+        s.modeled > 0 ? fmt::format("{:.1f}%", s.mean_abs_error_pct) : "n/a",
+        s.modeled > 0 ? fmt::format("{:.1f}%", s.max_abs_error_pct) : "n/a",
+        s.modeled > 1 ? fmt::format("{:.3f}", s.spearman) : "n/a");
   }
   return out;
 }

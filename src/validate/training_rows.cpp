@@ -36,6 +36,30 @@ double Number(const std::string& cell) {
 
 int64_t Integer(const std::string& cell) { return static_cast<int64_t>(Number(cell)); }
 
+// The common schema's size and parallelism columns: a cell is blank ("", "-", "n/a"), or holds a
+// number from 0 to 2^31 (annotations around it, such as "2560*", are fine). Anything else makes
+// the row unusable: the reason, or "" when every such cell is fine.
+std::string CheckSizeCells(const CsvTable& t, size_t row) {
+  static const char* kColumns[] = {"num_gpus",   "tp",         "cp",          "pp",
+                                   "vp",         "dp",         "ep",          "seq_len",
+                                   "micro_batch", "global_batch", "tokens_per_batch", "layers",
+                                   "hidden",     "ffn_hidden", "heads",       "kv_heads",
+                                   "vocab"};
+  constexpr double kMax = 2147483648.0;  // 2^31
+  for (const char* column : kColumns) {
+    std::string cell = t.Cell(row, column);
+    std::string lower = ToLower(cell);
+    if (cell.empty() || lower == "-" || lower == "n/a" || lower == "na") continue;
+    bool digit = std::any_of(cell.begin(), cell.end(),
+                             [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    if (!digit) return fmt::format("{} = '{}' is not a number", column, cell);
+    if (Number(cell) > kMax) {
+      return fmt::format("{} = {} is out of range (allowed: 0 to 2^31)", column, cell);
+    }
+  }
+  return "";
+}
+
 // The cluster a GPU type ran on: the presets are the closest published systems.
 std::string ClusterFor(const std::string& gpu_type, std::string* gpu_override) {
   if (Contains(gpu_type, "A100")) return "selene";
@@ -177,6 +201,10 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       c.skipped = std::move(reason);
       out.push_back(c);
     };
+    if (std::string bad = CheckSizeCells(t, i); !bad.empty()) {
+      skip(bad);
+      continue;
+    }
     if (Contains(model_name, "SFT") || Contains(model_name, "LoRA")) {
       skip("fine-tuning (SFT/LoRA) is not modeled");
       continue;

@@ -164,6 +164,10 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
         origin, parsed.status().message()));
   }
   const CsvTable& table = *parsed;
+  if (table.rows.empty()) {
+    return Status::Invalid(fmt::format(
+        "{}: a header and no data rows (allowed: a CSV with at least one row)", origin));
+  }
   FileReport report;
   report.path = origin;
   std::vector<TrainingCase> cases;
