@@ -167,7 +167,7 @@ TEST(Search, RestrictRejectsBadValues) {
   spec::JobSpec job = SmallJob();
   SearchSpace space = DefaultSpace(job);
   EXPECT_EQ(Restrict(space, "pp", "8,x", "--pp").message(),
-            "--pp: plan.pp = x is not an integer (allowed: integer >= 1)");
+            "--pp: plan.pp = x is not an integer (allowed: integer from 1 to 16777216)");
   EXPECT_NE(Restrict(space, "sequence_parallel", "true", "--sequence-parallel")
                 .message()
                 .find("not a search dimension"),

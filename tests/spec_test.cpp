@@ -78,7 +78,7 @@ TEST(Yaml, BadValueNamesLineFieldAndAllowed) {
       ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  pp: -4\n", "job.yaml");
   ASSERT_FALSE(job.ok());
   EXPECT_EQ(job.status().message(),
-            "job.yaml:4: plan.pp = -4 is out of range (allowed: integer >= 1)");
+            "job.yaml:4: plan.pp = -4 is out of range (allowed: integer from 1 to 16777216)");
 }
 
 TEST(Yaml, MissingRequiredModelField) {
@@ -92,7 +92,7 @@ TEST(Yaml, NegativeNumberRejected) {
   Result<ModelSpec> m = ParseModelYaml("base: llama3-8b\nhidden: -1\n", "m.yaml");
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().message(),
-            "m.yaml:2: model.hidden = -1 is out of range (allowed: integer >= 1)");
+            "m.yaml:2: model.hidden = -1 is out of range (allowed: integer from 1 to 1048576)");
 }
 
 TEST(Yaml, ChoiceRejectedWithChoices) {
@@ -223,7 +223,7 @@ TEST(HfConfig, MissingKeyNamed) {
       ParseHfConfig(R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64})", "config.json");
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().message(),
-            "config.json: num_hidden_layers is missing (allowed: integer >= 1)");
+            "config.json: num_hidden_layers is missing (allowed: integer from 1 to 65536)");
 }
 
 TEST(Files, MissingFileIsNotFound) {

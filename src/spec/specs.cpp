@@ -9,6 +9,19 @@ namespace scaleplan::spec {
 namespace {
 
 constexpr int64_t kMaxCount = int64_t{1} << 40;  // a generous bound that rejects typos like 1e20
+// Architecture bounds, each far above any published model (Llama 3 405B: 126 layers, hidden 16,384,
+// FFN 53,248, 128 heads of 128, vocabulary 128,256): they keep every product of sizes the model
+// forms (heads x head_dim, hidden x ffn x layers, ...) far from overflow and every per-layer loop
+// short, so a typo is an error instead of a silent absurd answer or a hang.
+constexpr int64_t kMaxLayers = int64_t{1} << 16;   // 65,536
+constexpr int64_t kMaxWidth = int64_t{1} << 20;    // hidden, 1,048,576
+constexpr int64_t kMaxFfn = int64_t{1} << 22;      // 4,194,304
+constexpr int64_t kMaxHeads = int64_t{1} << 16;    // 65,536
+constexpr int64_t kMaxHeadDim = int64_t{1} << 14;  // 16,384
+constexpr int64_t kMaxVocab = int64_t{1} << 26;    // 67,108,864 (also position rows)
+// Parallel sizes and GPU counts: 16,777,216, far above the largest cluster (the event engine's
+// benchmark runs 1,048,576 GPUs), so that products such as tp x cp x pp x dp cannot wrap.
+constexpr int64_t kMaxRanks = int64_t{1} << 24;
 
 template <class E>
 std::string_view NameOf(const std::vector<std::pair<std::string, E>>& choices, E value) {
@@ -77,18 +90,18 @@ const Schema<ModelSpec>& ModelSchema() {
         .Text("description", &M::description, "One line shown by `scaleplan presets`.",
               "model-description")
         .Text("source", &M::source, "Where the architecture numbers come from.", "model-source")
-        .Integer("layers", &M::layers, 1, kMaxCount, "", "Transformer layers.", "model-layers")
-        .Integer("hidden", &M::hidden, 1, kMaxCount, "", "Model width (residual stream).",
+        .Integer("layers", &M::layers, 1, kMaxLayers, "", "Transformer layers.", "model-layers")
+        .Integer("hidden", &M::hidden, 1, kMaxWidth, "", "Model width (residual stream).",
                  "model-hidden")
-        .Integer("ffn_hidden", &M::ffn_hidden, 1, kMaxCount, "",
+        .Integer("ffn_hidden", &M::ffn_hidden, 1, kMaxFfn, "",
                  "Inner width of the dense MLP (per gate/up projection for SwiGLU).",
                  "model-ffn-hidden")
-        .Integer("heads", &M::heads, 1, kMaxCount, "", "Query attention heads.", "model-heads")
-        .Integer("kv_heads", &M::kv_heads, 0, kMaxCount, "",
+        .Integer("heads", &M::heads, 1, kMaxHeads, "", "Query attention heads.", "model-heads")
+        .Integer("kv_heads", &M::kv_heads, 0, kMaxHeads, "",
                  "Key/value heads (GQA; 1 = MQA). 0 means equal to heads (MHA).", "model-kv-heads")
-        .Integer("head_dim", &M::head_dim, 0, kMaxCount, "",
+        .Integer("head_dim", &M::head_dim, 0, kMaxHeadDim, "",
                  "Width of one attention head. 0 means hidden / heads.", "model-head-dim")
-        .Integer("vocab", &M::vocab, 1, kMaxCount, "", "Vocabulary size (rows of the embedding).",
+        .Integer("vocab", &M::vocab, 1, kMaxVocab, "", "Vocabulary size (rows of the embedding).",
                  "model-vocab")
         .Choice(
             "activation", &M::activation,
@@ -106,7 +119,7 @@ const Schema<ModelSpec>& ModelSchema() {
                 {{"rope", PositionEmbedding::kRope}, {"learned", PositionEmbedding::kLearned}},
                 "rope (no parameters) or learned (a table of max_position_embeddings rows).",
                 "model-position-embedding")
-        .Integer("max_position_embeddings", &M::max_position_embeddings, 0, kMaxCount, "",
+        .Integer("max_position_embeddings", &M::max_position_embeddings, 0, kMaxVocab, "",
                  "Rows of a learned position table; required when position_embedding is learned.",
                  "model-max-position-embeddings")
         .Boolean("linear_bias", &M::linear_bias, "Every linear layer has a bias (GPT-3 style).",
@@ -115,21 +128,21 @@ const Schema<ModelSpec>& ModelSchema() {
                  "model-qkv-bias")
         .Boolean("qk_norm", &M::qk_norm, "RMSNorm over each query and key head (Qwen3).",
                  "model-qk-norm")
-        .Integer("experts", &M::experts, 0, kMaxCount, "",
+        .Integer("experts", &M::experts, 0, kMaxHeads, "",
                  "Routed experts per MoE layer; 0 for a dense model.", "model-experts")
-        .Integer("top_k", &M::top_k, 0, kMaxCount, "", "Routed experts each token is sent to.",
+        .Integer("top_k", &M::top_k, 0, kMaxHeads, "", "Routed experts each token is sent to.",
                  "model-top-k")
-        .Integer("expert_ffn_hidden", &M::expert_ffn_hidden, 0, kMaxCount, "",
+        .Integer("expert_ffn_hidden", &M::expert_ffn_hidden, 0, kMaxFfn, "",
                  "Inner width of one routed expert. 0 means ffn_hidden.", "model-expert-ffn-hidden")
-        .Integer("shared_experts", &M::shared_experts, 0, kMaxCount, "",
+        .Integer("shared_experts", &M::shared_experts, 0, kMaxHeads, "",
                  "Always-active shared experts per MoE layer.", "model-shared-experts")
-        .Integer("shared_expert_ffn_hidden", &M::shared_expert_ffn_hidden, 0, kMaxCount, "",
+        .Integer("shared_expert_ffn_hidden", &M::shared_expert_ffn_hidden, 0, kMaxFfn, "",
                  "Inner width of one shared expert. 0 means expert_ffn_hidden.",
                  "model-shared-expert-ffn-hidden")
-        .Integer("moe_layer_interval", &M::moe_layer_interval, 1, kMaxCount, "",
+        .Integer("moe_layer_interval", &M::moe_layer_interval, 1, kMaxLayers, "",
                  "After the dense prefix, every n-th layer is MoE (1 = all, 2 = alternate).",
                  "model-moe-layer-interval")
-        .Integer("moe_first_dense_layers", &M::moe_first_dense_layers, 0, kMaxCount, "",
+        .Integer("moe_first_dense_layers", &M::moe_first_dense_layers, 0, kMaxLayers, "",
                  "Leading dense layers before the first MoE layer (DeepSeek style).",
                  "model-moe-first-dense-layers");
     return s;
@@ -187,7 +200,7 @@ const Schema<TierSpec>& TierSchema() {
     using T = TierSpec;
     Schema<T> s("tier");
     s.Text("name", &T::name, "Tier name (node, rack, pod, cluster, building, region).")
-        .Integer("gpus", &T::gpus, 1, kMaxCount, "",
+        .Integer("gpus", &T::gpus, 1, kMaxRanks, "",
                  "GPUs in one group at this tier, counting all tiers inside it (rack = 16).")
         .Number("bandwidth_bytes_per_s", &T::bandwidth_bytes_per_s, 1, kNoMaxNumber, "bytes/s",
                 "Bandwidth per GPU, per direction, for traffic that crosses this tier.")
@@ -240,16 +253,16 @@ const Schema<PlanSpec>& PlanSchema() {
   static const Schema<PlanSpec> kSchema = [] {
     using P = PlanSpec;
     Schema<P> s("plan");
-    s.Integer("tp", &P::tp, 1, kMaxCount, "", "Tensor-parallel size.")
-        .Integer("cp", &P::cp, 1, kMaxCount, "", "Context-parallel size.")
-        .Integer("pp", &P::pp, 1, kMaxCount, "", "Pipeline stages.")
-        .Integer("vp", &P::vp, 1, kMaxCount, "",
+    s.Integer("tp", &P::tp, 1, kMaxRanks, "", "Tensor-parallel size.")
+        .Integer("cp", &P::cp, 1, kMaxRanks, "", "Context-parallel size.")
+        .Integer("pp", &P::pp, 1, kMaxRanks, "", "Pipeline stages.")
+        .Integer("vp", &P::vp, 1, kMaxRanks, "",
                  "Virtual stages (model chunks) per pipeline rank; > 1 for interleaved schedules.")
-        .Integer("dp", &P::dp, 0, kMaxCount, "",
+        .Integer("dp", &P::dp, 0, kMaxRanks, "",
                  "Data-parallel size. 0 means gpus / (tp * cp * pp).")
-        .Integer("ep", &P::ep, 1, kMaxCount, "",
+        .Integer("ep", &P::ep, 1, kMaxRanks, "",
                  "Expert-parallel size; experts are sharded over the dp*cp ranks (Megatron-Core).")
-        .Integer("etp", &P::etp, 0, kMaxCount, "", "Expert tensor-parallel size. 0 means tp.")
+        .Integer("etp", &P::etp, 0, kMaxRanks, "", "Expert tensor-parallel size. 0 means tp.")
         .Boolean("sequence_parallel", &P::sequence_parallel,
                  "Shard norm and residual activations over the TP ranks (Korthikanti et al.).")
         .Choice(
@@ -257,13 +270,13 @@ const Schema<PlanSpec>& PlanSchema() {
             "Data-parallel sharding: ZeRO stage 0-3 (optimizer; +gradients; +parameters) or "
             "fsdp as in Llama 3 (optimizer state and gradients sharded, parameters not resharded "
             "after the forward pass).")
-        .Integer("micro_batch", &P::micro_batch, 1, kMaxCount, "", "Sequences per micro-batch.")
-        .Integer("microbatches", &P::microbatches, 0, kMaxCount, "",
+        .Integer("micro_batch", &P::micro_batch, 1, (int64_t{1} << 20), "", "Sequences per micro-batch.")
+        .Integer("microbatches", &P::microbatches, 0, kMaxRanks, "",
                  "Micro-batches per step on each replica. 0 means derived from the global batch.")
         .Choice("schedule", &P::schedule, ScheduleChoices(),
                 "Pipeline schedule: gpipe, 1f1b, interleaved (Megatron, vp > 1), llama3 "
                 "(interleaved with pp_microbatch_group consecutive micro-batches), zb-h1.")
-        .Integer("pp_microbatch_group", &P::pp_microbatch_group, 0, kMaxCount, "",
+        .Integer("pp_microbatch_group", &P::pp_microbatch_group, 0, kMaxRanks, "",
                  "Consecutive micro-batches a rank runs on one chunk (Llama 3's N). 0 means pp.")
         .Choice("recompute", &P::recompute, RecomputeChoices(),
                 "Activation recomputation: none, selective (core attention), full (whole layer).")
@@ -325,7 +338,7 @@ const Schema<PlanSpec>& PlanSchema() {
         .Boolean("dp_overlap", &P::dp_overlap,
                  "Overlap the gradient reduce-scatter with backward and the parameter all-gather "
                  "with forward (Megatron's overlap_grad_reduce / overlap_param_gather).")
-        .Integer("dp_replicate", &P::dp_replicate, 1, kMaxCount, "",
+        .Integer("dp_replicate", &P::dp_replicate, 1, kMaxRanks, "",
                  "Hybrid sharded data parallelism (HSDP): the dp*cp ranks form dp_replicate groups "
                  "of consecutive ranks; sharded state is split inside a group and gradients are "
                  "all-reduced across groups. 1 means sharded over all dp*cp ranks. Needs zero 1, "
