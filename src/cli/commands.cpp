@@ -808,6 +808,15 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                      err);
   }
   if (validate_cmd->parsed()) {
+    if (validate_cmd->count("--sustained-compute-fraction") > 0) {
+      // The override obeys the GPU key's own bounds (spec/specs.cpp).
+      spec::GpuSpec probe;
+      Status allowed = spec::GpuSchema().Set(
+          probe, "sustained_compute_fraction",
+          spec::ScalarValue(fmt::format("{}", validate_options.sustained_compute_fraction),
+                            "--sustained-compute-fraction"));
+      if (!allowed.ok()) return Fail(err, allowed);
+    }
     std::vector<validate::FileReport> reports;
     for (const std::string& file : validate_files) {
       Result<validate::FileReport> r = validate::ValidateFile(file, validate_options);
