@@ -275,6 +275,11 @@ TEST(EventEngine, ZeroBubbleShrinksTheBubble) {
 namespace scaleplan::sim {
 namespace {
 
+std::vector<int64_t> WlbLlmSample() {
+  return Must(balance::ReadLengths(std::string(SCALEPLAN_TEST_DIR) +
+                                   "/../data/validation/wlbllm-like.json"));
+}
+
 // Packed training through the event engine (sim/packed.h), the WLB-LLM Table 1 setting at 64K:
 // Llama 2 7B, TP 8, CP 4 ring, 128 H100s, 16 sequences, full recomputation, the bundled
 // wlbllm-like sample. WLB packing (adaptive, with the adaptive CP sharder) beats the original
@@ -287,8 +292,7 @@ TEST(PackedTraining, WlbIsFasterThanTheOriginalPacking) {
   job.plan.recompute = spec::Recompute::kFull;
   job.workload.seq_len = 65536;
   plan::Plan p = Must(plan::BuildPlan(job));
-  std::vector<int64_t> lengths = Must(balance::ReadLengths(
-      std::string(SCALEPLAN_TEST_DIR) + "/../data/validation/wlbllm-like.json"));
+  std::vector<int64_t> lengths = WlbLlmSample();
   PackedOptions o;
   o.iterations = 6;
   PackedComparison c = Must(SimulatePacked(p, lengths, o));
@@ -321,8 +325,7 @@ TEST(PackedTraining, NoRoomAboveTheContextWhenTheBoundIsBelowIt) {
   spec::JobSpec job = Job("llama2-7b", 8, 1, 1, 1, spec::Schedule::k1F1B, 8);
   job.workload.seq_len = 131072;
   plan::Plan p = Must(plan::BuildPlan(job));
-  std::vector<int64_t> lengths = Must(balance::ReadLengths(
-      std::string(SCALEPLAN_TEST_DIR) + "/../data/validation/wlbllm-like.json"));
+  std::vector<int64_t> lengths = WlbLlmSample();
   PackedOptions o;
   o.iterations = 2;
   PackedComparison c = Must(SimulatePacked(p, lengths, o));

@@ -141,6 +141,19 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
   return Emit(out, err, "", text);
 }
 
+// "32768,65536" as token lengths (each an integer >= 1); `flag` names the option in the error.
+Result<std::vector<int64_t>> ParseLengthList(const std::string& text, const char* flag) {
+  std::vector<int64_t> out;
+  for (const std::string& t : SplitAndTrim(text, ',')) {
+    Result<int64_t> v = ParseInteger(t);
+    if (!v.ok() || *v < 1) {
+      return Status::Invalid(fmt::format("{}: {} is not a length (allowed: integers >= 1)", flag, t));
+    }
+    out.push_back(*v);
+  }
+  return out;
+}
+
 // The adaptive wlb packer's flags are refused where nothing would read them: --max-mean-delay and
 // --adapt-window need --packer wlb without --thresholds, --max-wait needs --packer wlb.
 Status AdaptiveFlagsApply(const CLI::App& cmd, const std::string& packer,
@@ -172,13 +185,9 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
   if (iterations < 1)
     return Fail(
         err, Status::Invalid("--iterations = " + std::to_string(iterations) + " (allowed: >= 1)"));
-  for (const std::string& t : SplitAndTrim(thresholds, ',')) {
-    Result<int64_t> v = ParseInteger(t);
-    if (!v.ok() || *v < 1)
-      return Fail(
-          err, Status::Invalid("--thresholds: " + t + " is not a length (allowed: integers >= 1)"));
-    options.thresholds.push_back(*v);
-  }
+  Result<std::vector<int64_t>> bands = ParseLengthList(thresholds, "--thresholds");
+  if (!bands.ok()) return Fail(err, bands.status());
+  options.thresholds = *bands;
   if (Result<balance::Sharding> check = balance::Shard(sharder, {1}, cp); !check.ok())
     return Fail(err, check.status());  // the sharder and --cp, before any work
   Result<spec::ModelSpec> m = spec::LoadModel(model_ref);
@@ -272,13 +281,9 @@ int RunTune(const std::string& lengths_file, const std::string& synthetic, int64
                  "pack needs exactly one of --lengths FILE and --synthetic NAME (allowed: one)"));
   }
   std::vector<int64_t> candidates;
-  for (const std::string& t : SplitAndTrim(candidates_text, ',')) {
-    Result<int64_t> v = ParseInteger(t);
-    if (!v.ok() || *v < 1)
-      return Fail(err,
-                  Status::Invalid("--tune: " + t + " is not a length (allowed: integers >= 1)"));
-    candidates.push_back(*v);
-  }
+  Result<std::vector<int64_t>> tune = ParseLengthList(candidates_text, "--tune");
+  if (!tune.ok()) return Fail(err, tune.status());
+  candidates = *tune;
   Result<spec::ModelSpec> m = spec::LoadModel(model_ref);
   if (!m.ok()) return Fail(err, m.status());
   Result<std::vector<int64_t>> lengths =
@@ -315,12 +320,7 @@ int RunTune(const std::string& lengths_file, const std::string& synthetic, int64
 Result<std::string> RunPackedEvent(const plan::Plan& built, bool json, const std::string& lengths_file,
                                    const std::string& thresholds, sim::PackedOptions options) {
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> lengths, balance::ReadLengths(lengths_file));
-  for (const std::string& t : SplitAndTrim(thresholds, ',')) {
-    Result<int64_t> v = ParseInteger(t);
-    if (!v.ok() || *v < 1)
-      return Status::Invalid("--thresholds: " + t + " is not a length (allowed: integers >= 1)");
-    options.packing.thresholds.push_back(*v);
-  }
+  SP_ASSIGN_OR_RETURN(options.packing.thresholds, ParseLengthList(thresholds, "--thresholds"));
   SP_ASSIGN_OR_RETURN(sim::PackedComparison c, sim::SimulatePacked(built, lengths, options));
   if (json) return report::PackedEventJson(c).dump(2) + "\n";
   return report::PackedEventText(c);
