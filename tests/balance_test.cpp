@@ -28,9 +28,9 @@ TEST(Lengths, ReadsJsonAndLines) {
   EXPECT_EQ(Must(ParseLengths("[3, 5, 8]", "x")), (std::vector<int64_t>{3, 5, 8}));
   EXPECT_EQ(Must(ParseLengths("3\n5\n\n8\n", "x")), (std::vector<int64_t>{3, 5, 8}));
   EXPECT_EQ(ParseLengths("[3, -1]", "x.json").status().message(),
-            "x.json: entry 1 = -1 is not a document length (allowed: integer >= 1)");
+            "x.json: entry 1 = -1 is not a document length (allowed: integer from 1 to 2147483648)");
   EXPECT_EQ(ParseLengths("3\nabc\n", "x.txt").status().message(),
-            "x.txt:2: abc is not a document length (allowed: integer >= 1)");
+            "x.txt:2: abc is not a document length (allowed: integer from 1 to 2147483648)");
 }
 
 TEST(Lengths, SyntheticIsSeededAndTruncated) {

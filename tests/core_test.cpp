@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "core/checked.h"
 #include "core/file.h"
 #include "core/text.h"
 
@@ -82,7 +84,94 @@ TEST(ReadInputFile, ReadsRegularFilesOnly) {
   EXPECT_EQ(ReadInputFile(fifo, 100).status().code(), StatusCode::kInvalidArgument);  // and no hang
   Result<std::string> missing = ReadInputFile((dir / "none").string(), 100);
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  // A path through a file is missing too; a file without read permission is unreadable, not
+  // missing (root reads it anyway, so that half only runs as another user).
+  EXPECT_EQ(ReadInputFile(file + "/x", 100).status().code(), StatusCode::kNotFound);
+  if (::geteuid() != 0) {
+    ::chmod(file.c_str(), 0);
+    Result<std::string> denied = ReadInputFile(file, 100);
+    EXPECT_EQ(denied.status().code(), StatusCode::kIoError);
+    EXPECT_NE(denied.status().message().find("Permission denied"), std::string::npos);
+  }
   std::filesystem::remove_all(dir);
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(WriteOutputFile, ReplacesFilesFollowsLinksAndNeverReplacesDevices) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "scaleplan_write_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string file = (dir / "report.txt").string();
+  // A new file, then a replaced one that keeps its mode.
+  ASSERT_TRUE(WriteOutputFile(file, "one\n").ok());
+  EXPECT_EQ(Slurp(file), "one\n");
+  ::chmod(file.c_str(), 0640);
+  ASSERT_TRUE(WriteOutputFile(file, "two\n").ok());
+  EXPECT_EQ(Slurp(file), "two\n");
+  struct stat info {};
+  ASSERT_EQ(::stat(file.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0640u);
+  // A link stays a link; its target gets the content.
+  std::string link = (dir / "link.txt").string();
+  std::filesystem::create_symlink("report.txt", link);
+  ASSERT_TRUE(WriteOutputFile(link, "three\n").ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(Slurp(file), "three\n");
+  // A dangling link creates its target.
+  std::string dangling = (dir / "dangling.txt").string();
+  std::filesystem::create_symlink("made.txt", dangling);
+  ASSERT_TRUE(WriteOutputFile(dangling, "four\n").ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(dangling));
+  EXPECT_EQ(Slurp((dir / "made.txt").string()), "four\n");
+  // A device is written in place and stays a device; a full one is a write error.
+  ASSERT_TRUE(WriteOutputFile("/dev/null", "five\n").ok());
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+  Status full = WriteOutputFile("/dev/full", "six\n");
+  EXPECT_EQ(full.code(), StatusCode::kWriteError);
+  EXPECT_EQ(full.message(), "/dev/full: write failed (No space left on device)");
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/full"));
+  // A directory and a missing folder are refused; nothing is left behind.
+  EXPECT_EQ(WriteOutputFile(dir.string(), "x").code(), StatusCode::kWriteError);
+  EXPECT_EQ(WriteOutputFile((dir / "none" / "x.txt").string(), "x").code(),
+            StatusCode::kWriteError);
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 4);  // report.txt, link.txt, dangling.txt, made.txt
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CheckText, ReportsBinaryContentByOffset) {
+  EXPECT_TRUE(CheckText("plan:\n\ttp: 8\r\n# \xC3\xA9t\xC3\xA9 \xE2\x82\xAC\n", "a.yaml").ok());
+  // NUL at offset 3; a lone continuation byte at 2; an overlong '/' (C0 AF); a surrogate (ED A0 80);
+  // a sequence cut short at the end.
+  EXPECT_EQ(CheckText(std::string("abc\0d", 5), "a.yaml").message(),
+            "a.yaml: binary content (byte 0x00 at offset 3; allowed: UTF-8 text without control "
+            "characters other than tab and line breaks)");
+  EXPECT_NE(CheckText("ab\x80", "f").message().find("byte 0x80 at offset 2"), std::string::npos);
+  EXPECT_FALSE(CheckText("\xC0\xAF", "f").ok());
+  EXPECT_FALSE(CheckText("\xED\xA0\x80", "f").ok());
+  EXPECT_FALSE(CheckText("ok \xE2\x82", "f").ok());
+  EXPECT_FALSE(CheckText("\x1B[31m", "f").ok());
+}
+
+TEST(Printable, EscapesAndCuts) {
+  EXPECT_EQ(Printable("a\nb\tc\x01\xFF \xC3\xA9", 100), "a\\nb\\tc\\x01\\xFF \xC3\xA9");
+  EXPECT_EQ(Printable("abcdefgh", 3), "abc... (5 more bytes)");
+}
+
+TEST(Checked, RefusesWhatWouldWrap) {
+  int64_t big = int64_t{1} << 32;
+  EXPECT_EQ(CheckedMul(big, big), std::nullopt);  // 2^64
+  EXPECT_EQ(CheckedMul(big, big / 4), std::optional<int64_t>(int64_t{1} << 62));
+  EXPECT_EQ(CheckedAdd(INT64_MAX, 1), std::nullopt);
+  // 8 * 16 * 128 = 16384 fits under 16384; 2^32 * 2^32 * 8 wraps to 0 in plain arithmetic.
+  EXPECT_EQ(BoundedProduct({8, 16, 128}, 16384), std::optional<int64_t>(16384));
+  EXPECT_EQ(BoundedProduct({8, 16, 128}, 16383), std::nullopt);
+  EXPECT_EQ(BoundedProduct({big, big, 8}, INT64_MAX), std::nullopt);
 }
 
 }  // namespace

@@ -54,12 +54,26 @@ TEST(Schedules, ReadsAUserSchedule) {
                                     [["F",0,0],["B",0,0],["F",1,0],["B",1,0]]]})";
   PipelineSchedule s = Must(ParseSchedule(json, "mine.json", 2, 1, 2));
   EXPECT_EQ(s.per_stage[0].size(), 4u);
-  EXPECT_NE(ParseSchedule(R"({"stages": [[["X",0,0]]]})", "bad.json", 1, 1, 1)
+  EXPECT_EQ(ParseSchedule(R"({"stages": [[["X",0,0]]]})", "bad.json", 1, 1, 1)
+                .status()
+                .message(),
+            "bad.json: stage 0: [\"X\",0,0] is not a pass (allowed: [\"F\"|\"B\"|\"W\", micro-batch 0 "
+            "to 0, chunk 0 to 0])");
+  EXPECT_NE(ParseSchedule(json, "mine.json", 3, 1, 2).status().message().find("2 stages listed"),
+            std::string::npos);
+  // 2^32 used to wrap to micro-batch 0 through int32 and be accepted; now out of range (m = 1).
+  EXPECT_EQ(ParseSchedule(R"({"stages": [[["F",4294967296,0],["B",0,0]]]})", "wrap.json", 1, 1, 1)
+                .status()
+                .message(),
+            "wrap.json: stage 0: [\"F\",4294967296,0] is not a pass (allowed: [\"F\"|\"B\"|\"W\", "
+            "micro-batch 0 to 0, chunk 0 to 0])");
+  // A stage that is not a list, and a list longer than 3 x vp x m passes, are refused up front.
+  EXPECT_FALSE(ParseSchedule(R"({"stages": [7]})", "s.json", 1, 1, 1).ok());
+  EXPECT_NE(ParseSchedule(R"({"stages": [[["F",0,0],["B",0,0],["W",0,0],["F",0,0]]]})", "s.json",
+                          1, 1, 1)
                 .status()
                 .message()
-                .find("pass X"),
-            std::string::npos);
-  EXPECT_NE(ParseSchedule(json, "mine.json", 3, 1, 2).status().message().find("2 stages listed"),
+                .find("a list of 4 passes"),
             std::string::npos);
 }
 

@@ -71,9 +71,12 @@ struct WorkloadModel {
 };
 
 // Document lengths: a JSON list of integers, one integer per line, or a Megatron-LM tokenized
-// dataset index (.idx, recognized by its magic bytes).
+// dataset index (.idx, recognized by its magic bytes). A length is an integer from 1 to
+// kMaxDocumentLength; a file lists at most kMaxDocuments.
+inline constexpr int64_t kMaxDocumentLength = int64_t{1} << 31;
+inline constexpr int64_t kMaxDocuments = int64_t{1} << 28;
 Result<std::vector<int64_t>> ReadLengths(const std::string& path);
-Result<std::vector<int64_t>> ParseLengths(std::string_view text, const std::string& origin);
+Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::string& origin);
 
 // Synthetic corpora, seeded, every length truncated at `context`. `spec` is a corpus name or
 // "name:key=value,..." overriding the shape's parameters (SyntheticCorpora() lists them with their

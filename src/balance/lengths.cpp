@@ -15,52 +15,13 @@ namespace scaleplan::balance {
 
 double WorkloadModel::Attention(double d) const { return attention_per_pair * (d * d + d) / 2.0; }
 
-Result<std::vector<int64_t>> ParseLengths(std::string_view text, const std::string& origin) {
-  std::vector<int64_t> out;
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && text[first] == '[') {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      return Status::Parse(fmt::format("{}: malformed JSON: {}", origin, e.what()));
-    }
-    for (size_t i = 0; i < j.size(); ++i) {
-      if (!j[i].is_number_integer() || j[i].get<int64_t>() < 1) {
-        return Status::Invalid(
-            fmt::format("{}: entry {} = {} is not a document length (allowed: integer >= 1)",
-                        origin, i, j[i].dump()));
-      }
-      out.push_back(j[i].get<int64_t>());
-    }
-  } else {
-    std::istringstream in{std::string(text)};
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) {
-      ++n;
-      if (SplitAndTrim(line, ' ').empty()) continue;
-      Result<int64_t> v = ParseInteger(line);
-      if (!v.ok() || *v < 1) {
-        return Status::Invalid(fmt::format(
-            "{}:{}: {} is not a document length (allowed: integer >= 1)", origin, n, line));
-      }
-      out.push_back(*v);
-    }
-  }
-  if (out.empty())
-    return Status::Invalid(origin +
-                           ": no document lengths (allowed: a JSON list or one length per line)");
-  return out;
-}
-
 namespace {
 
 // Megatron-LM's tokenized-dataset index (.idx, megatron/core/datasets/indexed_dataset.py): the
 // 9-byte magic "MMIDIDX\0\0", a little-endian u64 version (1), a u8 dtype code, u64 sequence count
 // S, u64 document-index count D, then int32 sequence lengths[S], int64 sequence pointers[S] and
 // int64 document indices[D] (0, ..., S): document i is sequences [indices[i], indices[i+1]).
-Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes,
+Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes,
                                                 const std::string& origin) {
   auto fail = [&](const std::string& what) {
     return Status::Parse(origin + ": not a valid Megatron .idx file: " + what);
@@ -73,6 +34,7 @@ Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes,
     return true;
   };
   uint64_t version = 0, sequences = 0, documents = 0;
+  if (bytes.size() > static_cast<size_t>(kMaxDataFileBytes)) return fail("larger than 4 GiB");
   uint8_t dtype = 0;
   if (!read(8, &version) || !read(1, &dtype) || !read(8, &sequences) || !read(8, &documents))
     return fail("truncated header");
@@ -94,7 +56,11 @@ Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes,
     int64_t tokens = 0;
     for (int64_t s = lo; s < hi; ++s) {
       if (sizes[static_cast<size_t>(s)] < 0) return fail("negative sequence length");
-      tokens += sizes[static_cast<size_t>(s)];
+      tokens += sizes[static_cast<size_t>(s)];  // at most 2^31 per sequence, 2^29 sequences
+    }
+    if (tokens > kMaxDocumentLength) {
+      return fail(fmt::format("document {} has {} tokens (allowed: at most {})", i, tokens,
+                              kMaxDocumentLength));
     }
     if (tokens > 0) out.push_back(tokens);
   }
@@ -104,10 +70,64 @@ Result<std::vector<int64_t>> ParseMegatronIndex(const std::string& bytes,
 
 }  // namespace
 
+Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::string& origin) {
+  static constexpr std::string_view kMagic("MMIDIDX\0\0", 9);
+  if (bytes.substr(0, kMagic.size()) == kMagic) return ParseMegatronIndex(bytes, origin);
+  SP_RETURN_IF_ERROR(CheckText(bytes, origin));
+  const std::string allowed = fmt::format("allowed: integer from 1 to {}", kMaxDocumentLength);
+  auto too_many = [&] {
+    return Status::Invalid(
+        fmt::format("{}: more than {} document lengths (allowed: at most {})", origin, kMaxDocuments, kMaxDocuments));
+  };
+  std::vector<int64_t> out;
+  size_t first = bytes.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && bytes[first] == '[') {
+    nlohmann::json j = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_array()) {
+      return Status::Parse(fmt::format("{}: not a valid JSON list ({})", origin, allowed));
+    }
+    if (static_cast<int64_t>(j.size()) > kMaxDocuments) return too_many();
+    out.reserve(j.size());
+    for (size_t i = 0; i < j.size(); ++i) {
+      const nlohmann::json& v = j[i];
+      bool fits = v.is_number_unsigned()
+                      ? v.get<uint64_t>() >= 1 && v.get<uint64_t>() <= uint64_t{kMaxDocumentLength}
+                      : v.is_number_integer() && v.get<int64_t>() >= 1 &&
+                            v.get<int64_t>() <= kMaxDocumentLength;
+      if (!fits) {
+        return Status::Invalid(fmt::format("{}: entry {} = {} is not a document length ({})",
+                                           origin, i, Printable(v.dump(), 40), allowed));
+      }
+      out.push_back(v.get<int64_t>());
+    }
+  } else {
+    int64_t n = 0;
+    size_t at = 0;
+    while (at < bytes.size()) {
+      size_t end = bytes.find('\n', at);
+      if (end == std::string_view::npos) end = bytes.size();
+      std::string_view line = bytes.substr(at, end - at);
+      at = end + 1;
+      ++n;
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      Result<int64_t> v = ParseInteger(line);
+      if (!v.ok() || *v < 1 || *v > kMaxDocumentLength) {
+        return Status::Invalid(fmt::format("{}:{}: {} is not a document length ({})", origin, n,
+                                           Printable(line, 40), allowed));
+      }
+      if (static_cast<int64_t>(out.size()) >= kMaxDocuments) return too_many();
+      out.push_back(*v);
+    }
+  }
+  if (out.empty()) {
+    return Status::Invalid(origin +
+                           ": no document lengths (allowed: a JSON list or one length per line)");
+  }
+  return out;
+}
+
 Result<std::vector<int64_t>> ReadLengths(const std::string& path) {
   SP_ASSIGN_OR_RETURN(std::string bytes, ReadInputFile(path, kMaxDataFileBytes));
-  static const std::string kMagic("MMIDIDX\0\0", 9);
-  if (bytes.compare(0, kMagic.size(), kMagic) == 0) return ParseMegatronIndex(bytes, path);
   return ParseLengths(bytes, path);
 }
 

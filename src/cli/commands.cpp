@@ -9,13 +9,13 @@
 #include "balance/balance.h"
 #include "balance/sharding.h"
 #include "cli/job_flags.h"
+#include "core/file.h"
 #include "core/text.h"
 #include "explore/explore.h"
 #include "model/model.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
 #include "report/launch.h"
-#include "report/output.h"
 #include "report/pack_report.h"
 #include "report/plan_report.h"
 #include "report/search_report.h"
@@ -36,19 +36,28 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitWriteFailed = 1;
 constexpr int kExitBadInput = 2;
+// An error message longer than this is cut (it echoes a value that long).
+constexpr size_t kMaxMessageBytes = 2000;
 
+// Exit codes: 0 done, 2 the input is bad (a value, a file that is missing, unreadable or not
+// allowed), 1 the output could not be written. Messages are one printable line.
 int Fail(std::ostream& err, const Status& status) {
-  err << "scaleplan: error: " << status.message() << "\n";
-  return status.code() == StatusCode::kIoError ? kExitWriteFailed : kExitBadInput;
+  err << "scaleplan: error: " << Printable(status.message(), kMaxMessageBytes) << "\n";
+  return status.code() == StatusCode::kWriteError ? kExitWriteFailed : kExitBadInput;
 }
 
-// Prints `text` or writes it to `path` atomically.
+// Writes `text` to `path` (core/file.h: atomically for a file; "-" is `out`).
+Status WriteTo(std::ostream& out, const std::string& path, const std::string& text) {
+  if (path != "-") return WriteOutputFile(path, text);
+  out << text;
+  out.flush();
+  if (!out) return Status::Write("standard output: write failed");
+  return Status::Ok();
+}
+
+// Prints `text`, or writes it to `path` when one is given.
 int Emit(std::ostream& out, std::ostream& err, const std::string& path, const std::string& text) {
-  if (path.empty()) {
-    out << text;
-    return kExitOk;
-  }
-  Status written = report::WriteFileAtomically(path, text);
+  Status written = WriteTo(out, path.empty() ? "-" : path, text);
   if (!written.ok()) return Fail(err, written);
   return kExitOk;
 }
@@ -254,7 +263,7 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
       }
       lines += nlohmann::json{{"iteration", i}, {"microbatches", mbs}}.dump() + "\n";
     }
-    Status written = report::WriteFileAtomically(emit, lines);
+    Status written = WriteTo(out, emit, lines);
     if (!written.ok()) return Fail(err, written);
   }
   report::PackSetup setup{packer_name, options, cp, sharder, cp_imbalance};
@@ -332,26 +341,11 @@ Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& 
                              const std::string& schedule_file) {
   sim::EventOptions options;
   options.trace = !trace_file.empty();
-  for (const std::string& item : SplitAndTrim(stragglers, ',')) {
-    size_t colon = item.find(':');
-    Result<int64_t> rank = ParseInteger(colon == std::string::npos ? item : item.substr(0, colon));
-    Result<double> speed = colon == std::string::npos ? Result<double>(Status::Invalid("no speed"))
-                                                      : ParseNumber(item.substr(colon + 1));
-    if (!rank.ok() || !speed.ok()) {
-      return Status::Invalid("--stragglers: " + item + " is not RANK:SPEED (allowed: e.g. 17:0.5)");
-    }
-    options.straggler_speed[*rank] = *speed;
-  }
+  SP_ASSIGN_OR_RETURN(options.straggler_speed, sim::ParseStragglers(stragglers));
   if (!microbatch_lengths.empty()) {
     SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(microbatch_lengths));
-    try {
-      nlohmann::json j = nlohmann::json::parse(text);
-      options.microbatch_documents = j.get<std::vector<std::vector<int64_t>>>();
-    } catch (const nlohmann::json::exception& e) {
-      return Status::Parse(microbatch_lengths +
-                           ": expected a JSON list of lists of document lengths (" + e.what() +
-                           ")");
-    }
+    SP_ASSIGN_OR_RETURN(options.microbatch_documents,
+                        sim::ParseMicrobatchLengths(text, microbatch_lengths));
   }
   schedule::PipelineSchedule custom;
   if (!schedule_file.empty()) {
@@ -363,7 +357,7 @@ Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& 
   SP_ASSIGN_OR_RETURN(sim::EventResult result, sim::SimulateEvents(built, options));
   if (!trace_file.empty()) {
     SP_RETURN_IF_ERROR(
-        report::WriteFileAtomically(trace_file, sim::ChromeTraceJson(built, result)));
+        WriteOutputFile(trace_file, sim::ChromeTraceJson(built, result)));
   }
   double worst = 0, total = 0;
   for (const auto& replica : result.idle_s) {
@@ -724,7 +718,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       for (CLI::App* sub : app.get_subcommands()) out << sub->help();
       return kExitOk;
     }
-    err << "scaleplan: error: " << message << " (see scaleplan --help)\n";
+    err << "scaleplan: error: " << Printable(message, kMaxMessageBytes) << " (see scaleplan --help)\n";
     return kExitBadInput;
   }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -18,6 +19,13 @@ std::vector<std::string> Tokens(std::string_view line) {
   while (in >> token) out.push_back(token);
   return out;
 }
+
+// Bounds on what a measurement row may say: far outside any real run, but finite.
+constexpr double kMaxBytes = 1125899906842624.0;  // 2^50 bytes
+constexpr double kMinTimeUs = 1e-3;               // 1 ns
+constexpr double kMaxTimeUs = 1e10;               // about 3 hours
+constexpr double kMaxBusBwGBs = 1e6;              // 1 PB/s
+constexpr int64_t kMaxRanks = int64_t{1} << 24;
 
 }  // namespace
 
@@ -47,8 +55,10 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
         "alltoall_perf or sendrecv_perf command line",
         origin));
   }
+  SP_RETURN_IF_ERROR(CheckText(text, origin));
   int64_t threads = 1, gpus = 0;
   std::set<std::string> hosts;
+  std::set<double> sizes;
   int64_t rank_lines = 0;
   size_t start = 0;
   int line_no = 0;
@@ -62,8 +72,13 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     if (t.empty()) continue;
     if (t[0] == "#") {
       for (size_t i = 1; i + 1 < t.size(); ++i) {
-        if (t[i] == "nThread") threads = std::stoll(t[i + 1]);
-        if (t[i] == "nGpus") gpus = std::stoll(t[i + 1]);
+        if (t[i] != "nThread" && t[i] != "nGpus") continue;
+        Result<int64_t> v = ParseInteger(t[i + 1]);
+        if (!v.ok() || *v < 1 || *v > kMaxRanks) {
+          return Status::Parse(fmt::format("{}:{}: {} {} (allowed: an integer from 1 to {})", origin,
+                                           line_no, t[i], Printable(t[i + 1], 40), kMaxRanks));
+        }
+        (t[i] == "nThread" ? threads : gpus) = *v;
       }
       if (t.size() > 2 && t[1] == "Rank") {
         ++rank_lines;
@@ -83,19 +98,23 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     Result<double> bytes = ParseNumber(t[0]);
     Result<double> time_us = ParseNumber(t[5]);
     Result<double> busbw = ParseNumber(t[7]);
-    if (!bytes.ok() || !time_us.ok() || !busbw.ok() || *time_us <= 0) {
-      return Status::Parse(
-          fmt::format("{}:{}: size, time or busbw is not a positive number", origin, line_no));
+    if (!bytes.ok() || !time_us.ok() || !busbw.ok() || !(*bytes >= 1 && *bytes <= kMaxBytes) ||
+        !(*time_us >= kMinTimeUs && *time_us <= kMaxTimeUs) ||
+        !(*busbw >= 0 && *busbw <= kMaxBusBwGBs)) {
+      return Status::Parse(fmt::format(
+          "{}:{}: size {}, time {} us, busbw {} GB/s (allowed: size 1 to 2^50 bytes, time {} to {} "
+          "us, busbw 0 to {} GB/s)",
+          origin, line_no, Printable(t[0], 30), Printable(t[5], 30), Printable(t[7], 30),
+          kMinTimeUs, kMaxTimeUs, kMaxBusBwGBs));
     }
     // nccl-tests prints every row twice in some logs (the summary repeats the table): keep one.
-    if (!run.points.empty() && run.points.back().bytes >= *bytes) {
-      bool duplicate = false;
-      for (const NcclTestsPoint& p : run.points) duplicate = duplicate || p.bytes == *bytes;
-      if (duplicate) continue;
-    }
+    if (!sizes.insert(*bytes).second) continue;
     run.points.push_back({*bytes, *time_us * 1e-6, *busbw * 1e9});
   }
-  run.ranks = rank_lines > 0 ? rank_lines : threads * gpus;
+  run.ranks = std::min(kMaxRanks + 1, rank_lines > 0 ? rank_lines : threads * gpus);
+  if (run.ranks > kMaxRanks) {
+    return Status::Parse(fmt::format("{}: more than {} ranks (allowed: 2 to {})", origin, kMaxRanks, kMaxRanks));
+  }
   run.nodes = hosts.empty() ? 1 : static_cast<int64_t>(hosts.size());
   if (run.ranks < 2) return Status::Parse(origin + ": no rank count (nGpus or '# Rank' lines)");
   if (run.points.empty()) return Status::Parse(origin + ": no measurement rows");

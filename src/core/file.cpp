@@ -1,50 +1,197 @@
 #include "core/file.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <iterator>
+#include <string_view>
+
+#include "core/text.h"
 
 namespace scaleplan {
 
 namespace {
 
-Result<std::string> ReadCapped(std::istream& in, const std::string& name, int64_t max_bytes) {
+// Paths are user input too: a name with control characters is shown escaped.
+std::string Shown(const std::string& path) { return Printable(path, 300); }
+
+std::string Reason(int error) { return std::strerror(error); }
+
+// Closes a descriptor when it goes out of scope.
+class Descriptor {
+ public:
+  explicit Descriptor(int fd) : fd_(fd) {}
+  ~Descriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  int get() const { return fd_; }
+  // Closes now and reports the error close() found (a delayed write error on some file systems).
+  int Close() {
+    int result = ::close(fd_);
+    fd_ = -1;
+    return result == 0 ? 0 : errno;
+  }
+
+ private:
+  int fd_;
+};
+
+Result<std::string> ReadCapped(int fd, const std::string& name, int64_t max_bytes) {
   std::string bytes;
   char chunk[1 << 16];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-    bytes.append(chunk, static_cast<size_t>(in.gcount()));
-    if (static_cast<int64_t>(bytes.size()) > max_bytes) {
+  while (true) {
+    ssize_t got = ::read(fd, chunk, sizeof chunk);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return Status::Io(fmt::format("{}: cannot be read ({})", name, Reason(errno)));
+    }
+    if (got == 0) break;
+    if (static_cast<int64_t>(bytes.size()) + got > max_bytes) {
       return Status::Invalid(
           fmt::format("{}: longer than {} bytes (allowed: at most {} bytes)", name, max_bytes, max_bytes));
     }
+    bytes.append(chunk, static_cast<size_t>(got));
   }
-  if (in.bad()) return Status::Io(fmt::format("{}: read error", name));
   return bytes;
+}
+
+// Writes all of `content` to `fd`; returns 0 or the errno of the failure.
+int WriteAll(int fd, std::string_view content) {
+  while (!content.empty()) {
+    ssize_t put = ::write(fd, content.data(), content.size());
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    content.remove_prefix(static_cast<size_t>(put));
+  }
+  return 0;
+}
+
+Status WriteInPlace(const std::string& path, const std::string& content) {
+  Descriptor fd(::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return Status::Write(fmt::format("{}: cannot be opened for writing ({})", Shown(path), Reason(errno)));
+  }
+  int error = WriteAll(fd.get(), content);
+  int closed = fd.Close();
+  if (error == 0) error = closed;
+  if (error != 0) return Status::Write(fmt::format("{}: write failed ({})", Shown(path), Reason(error)));
+  return Status::Ok();
+}
+
+Status ReplaceAtomically(const std::string& path, const std::string& content, const struct stat* old) {
+  std::filesystem::path target(path);
+  std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
+  std::string temp_pattern = fmt::format("{}/.{}.XXXXXX", dir, target.filename().string());
+  std::string temp = temp_pattern;
+  Descriptor fd(::mkstemp(temp.data()));
+  if (fd.get() < 0) {
+    return Status::Write(fmt::format("{}: cannot create a file in {} ({})", Shown(path), Shown(dir),
+                                     Reason(errno)));
+  }
+  // mkstemp makes the file 0600; a new file gets the usual 0666 less the umask, a replaced one
+  // keeps its mode.
+  mode_t mode = 0;
+  if (old != nullptr) {
+    mode = old->st_mode & 07777;
+  } else {
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    mode = static_cast<mode_t>(0666 & ~mask);
+  }
+  int error = ::fchmod(fd.get(), mode) == 0 ? 0 : errno;
+  if (error == 0) error = WriteAll(fd.get(), content);
+  int closed = fd.Close();
+  if (error == 0) error = closed;
+  if (error == 0 && std::rename(temp.c_str(), path.c_str()) != 0) error = errno;
+  if (error != 0) {
+    ::unlink(temp.c_str());
+    return Status::Write(fmt::format("{}: write failed ({})", Shown(path), Reason(error)));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
 
 Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
-  if (path == "-") return ReadCapped(std::cin, "standard input", max_bytes);
-  std::error_code ec;
-  std::filesystem::file_status status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) {
-    return Status::NotFound(fmt::format("{}: no such file", path));
+  if (path == "-") return ReadCapped(STDIN_FILENO, "standard input", max_bytes);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+  Descriptor fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return Status::NotFound(fmt::format("{}: no such file", Shown(path)));
+    }
+    return Status::Io(fmt::format("{}: cannot be opened for reading ({})", Shown(path), Reason(errno)));
   }
-  if (!std::filesystem::is_regular_file(status)) {
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    return Status::Io(fmt::format("{}: cannot be read ({})", Shown(path), Reason(errno)));
+  }
+  if (!S_ISREG(info.st_mode)) {
     return Status::Invalid(fmt::format(
-        "{}: not a regular file (allowed: a regular file, or - for standard input)", path));
+        "{}: not a regular file (allowed: a regular file, or - for standard input)", Shown(path)));
   }
-  std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (!ec && size > static_cast<std::uintmax_t>(max_bytes)) {
-    return Status::Invalid(fmt::format("{}: {} bytes (allowed: at most {} bytes)", path, size, max_bytes));
+  if (info.st_size > max_bytes) {
+    return Status::Invalid(
+        fmt::format("{}: {} bytes (allowed: at most {} bytes)", Shown(path), info.st_size, max_bytes));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Io(fmt::format("{}: cannot be opened for reading", path));
-  return ReadCapped(in, path, max_bytes);
+  // Back to blocking reads for a regular file.
+  int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags >= 0) ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+  return ReadCapped(fd.get(), Shown(path), max_bytes);
+}
+
+Status WriteOutputFile(const std::string& path, const std::string& content) {
+  if (path.empty()) return Status::Invalid("output path is empty (allowed: a file path, or - for standard output)");
+  if (path == "-") {
+    int error = WriteAll(STDOUT_FILENO, content);
+    if (error != 0) return Status::Write(fmt::format("standard output: write failed ({})", Reason(error)));
+    return Status::Ok();
+  }
+  // Follow a symbolic link (a chain, too) to what it names: that is the file to replace.
+  std::string resolved = path;
+  struct stat link_info {};
+  if (::lstat(path.c_str(), &link_info) == 0 && S_ISLNK(link_info.st_mode)) {
+    char buffer[PATH_MAX];
+    if (::realpath(path.c_str(), buffer) != nullptr) {
+      resolved = buffer;
+    } else if (errno == ENOENT) {
+      // A dangling link: create its target.
+      std::error_code ec;
+      std::filesystem::path target = std::filesystem::read_symlink(path, ec);
+      if (ec) return Status::Write(fmt::format("{}: cannot follow the link ({})", Shown(path), ec.message()));
+      resolved = (target.is_absolute() ? target : std::filesystem::path(path).parent_path() / target).string();
+    } else {
+      return Status::Write(fmt::format("{}: cannot follow the link ({})", Shown(path), Reason(errno)));
+    }
+  }
+  struct stat info {};
+  if (::stat(resolved.c_str(), &info) != 0) {
+    if (errno != ENOENT) {
+      return Status::Write(fmt::format("{}: cannot be written ({})", Shown(path), Reason(errno)));
+    }
+    std::filesystem::path parent = std::filesystem::path(resolved).parent_path();
+    std::error_code ec;
+    if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+      return Status::Write(fmt::format("{}: folder {} does not exist", Shown(path), Shown(parent.string())));
+    }
+    return ReplaceAtomically(resolved, content, nullptr);
+  }
+  if (S_ISREG(info.st_mode)) return ReplaceAtomically(resolved, content, &info);
+  if (S_ISCHR(info.st_mode) || S_ISFIFO(info.st_mode)) return WriteInPlace(resolved, content);
+  return Status::Write(fmt::format(
+      "{}: is {} (allowed: a regular file, a new file, a device such as /dev/null, a FIFO, or - for "
+      "standard output)",
+      Shown(path), S_ISDIR(info.st_mode) ? "a directory" : "neither a file nor a device"));
 }
 
 }  // namespace scaleplan

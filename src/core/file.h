@@ -1,10 +1,18 @@
-// Reading input files: every reader of a user-named file goes through ReadInputFile.
+// Reading input files and writing output files: every user-named file goes through here.
 //
-// An input must be a regular file (a device, a FIFO or a directory is refused: reading one could
-// block forever or never end) or "-" for standard input, and at most `max_bytes` long (a larger one
-// is refused before it is read, standard input as soon as it passes the cap). Errors name the path
-// and say which of these failed: NotFound (no such path), Invalid (not a regular file, too large),
-// IoError (exists but cannot be read).
+// Reading: an input must be a regular file (a device, a FIFO or a directory is refused: reading one
+// could block forever or never end) or "-" for standard input, and at most `max_bytes` long (a
+// larger one is refused before it is read, standard input as soon as it passes the cap). Errors
+// name the path and the reason: NotFound (no such path), Invalid (not a regular file, too large),
+// IoError (exists but cannot be read, with the system's reason: permission denied, ...).
+//
+// Writing: "-" is standard output. A path that names nothing or a regular file is replaced
+// atomically (a temporary file beside it, then a rename), so readers see the old file or the whole
+// new one, never half of it; a replaced file keeps its permissions. A symbolic link is followed and
+// its target is what gets replaced (the link stays). A character device or a FIFO (/dev/null,
+// /dev/stdout, a pipe) is written in place. Anything else (a directory, a socket) is refused. A
+// failed write is an error (WriteError, naming the path and the reason) and leaves no temporary
+// file behind.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +22,11 @@
 
 namespace scaleplan {
 
-inline constexpr int64_t kMaxSpecFileBytes = int64_t{64} << 20;   // YAML, JSON, CSV, text: 64 MiB
-inline constexpr int64_t kMaxDataFileBytes = int64_t{4} << 30;    // document lengths, indexes: 4 GiB
+inline constexpr int64_t kMaxSpecFileBytes = int64_t{64} << 20;  // YAML, JSON, CSV, text: 64 MiB
+inline constexpr int64_t kMaxDataFileBytes = int64_t{4} << 30;   // document lengths, indexes: 4 GiB
 
 Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
+
+Status WriteOutputFile(const std::string& path, const std::string& content);
 
 }  // namespace scaleplan

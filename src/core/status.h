@@ -19,7 +19,8 @@ enum class StatusCode {
   kInvalidArgument,  // a value the user gave is not allowed
   kNotFound,         // a named preset, file or key does not exist
   kParseError,       // a file could not be read as YAML, JSON or CSV
-  kIoError,          // reading or writing a file failed
+  kIoError,          // an input file exists but cannot be read
+  kWriteError,       // an output could not be written (the only failure that exits 1)
 };
 
 class [[nodiscard]] Status {
@@ -36,6 +37,9 @@ class [[nodiscard]] Status {
     return Status(StatusCode::kParseError, std::move(message));
   }
   static Status Io(std::string message) { return Status(StatusCode::kIoError, std::move(message)); }
+  static Status Write(std::string message) {
+    return Status(StatusCode::kWriteError, std::move(message));
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

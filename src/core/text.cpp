@@ -38,7 +38,76 @@ constexpr Suffix kSuffixes[] = {
     {"T", 1e12},
 };
 
+// Length of the valid UTF-8 sequence starting at text[i] (1 for ASCII), or 0 when the bytes there
+// are not valid UTF-8 (stray continuation, overlong form, surrogate, above U+10FFFF, cut short).
+size_t Utf8Length(std::string_view text, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7F; }
+
 }  // namespace
+
+Status CheckText(std::string_view text, const std::string& origin) {
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t length = Utf8Length(text, i);
+    bool allowed_control = c == '\t' || c == '\n' || c == '\r';
+    if (length == 0 || (IsControl(c) && !allowed_control)) {
+      return Status::Parse(fmt::format(
+          "{}: binary content (byte 0x{:02X} at offset {}; allowed: UTF-8 text without control "
+          "characters other than tab and line breaks)",
+          Printable(origin, 200), c, i));
+    }
+    i += length;
+  }
+  return Status::Ok();
+}
+
+std::string Printable(std::string_view text, size_t max_bytes) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size() && out.size() < max_bytes) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t length = Utf8Length(text, i);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (length == 0 || IsControl(c)) {
+      out += fmt::format("\\x{:02X}", c);
+      length = 1;
+    } else {
+      out.append(text.substr(i, length));
+    }
+    i += length == 0 ? 1 : length;
+  }
+  if (i < text.size()) out += fmt::format("... ({} more bytes)", text.size() - i);
+  return out;
+}
 
 Result<double> ParseNumber(std::string_view raw) {
   std::string_view text = Trim(raw);

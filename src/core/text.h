@@ -31,6 +31,16 @@ std::string HumanBytes(double bytes);  // "78.2 GiB"
 std::string HumanCount(double count);  // "405.9 B", "16.8 M"
 std::string HumanFlops(double flops);  // "2.43 TFLOP"
 
+// Text inputs (YAML, JSON, CSV, nccl-tests output, argument files) must be text: no NUL byte, no
+// control character other than tab, CR and LF, and valid UTF-8. Otherwise the error names
+// `origin`, the byte offset and the byte, so that binary content is reported, never echoed.
+Status CheckText(std::string_view text, const std::string& origin);
+
+// `text` as one printable line for a message: a control character or a byte that is not part of
+// valid UTF-8 becomes \xNN (newline \n, tab \t), and past `max_bytes` the rest is cut and
+// counted ("... (1234 more bytes)").
+std::string Printable(std::string_view text, size_t max_bytes);
+
 // All positive divisors of n in increasing order (n >= 1).
 std::vector<int64_t> Divisors(int64_t n);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/checked.h"
 #include "core/text.h"
 
 namespace scaleplan::plan {
@@ -112,8 +113,15 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
   plan.pp = p.pp;
   plan.vp = p.vp;
 
-  // Data parallelism: tp*cp*pp*dp = gpus.
-  int64_t model_parallel = p.tp * p.cp * p.pp;
+  // Data parallelism: tp*cp*pp*dp = gpus. Each size is at most kMaxRanks, so that a product
+  // above gpus is refused before it can wrap.
+  std::optional<int64_t> product = BoundedProduct({p.tp, p.cp, p.pp}, plan.gpus);
+  if (!product) {
+    return Status::Invalid(fmt::format(
+        "plan.tp * cp * pp = {} * {} * {} is more than gpus = {} (allowed: tp * cp * pp among {})",
+        p.tp, p.cp, p.pp, plan.gpus, ListOf(Divisors(plan.gpus), 24)));
+  }
+  int64_t model_parallel = *product;
   if (p.dp == 0) {
     if (plan.gpus % model_parallel != 0) {
       return Status::Invalid(fmt::format(
@@ -124,11 +132,12 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
     plan.dp = plan.gpus / model_parallel;
   } else {
     plan.dp = p.dp;
-    if (model_parallel * p.dp != plan.gpus) {
+    if (BoundedProduct({model_parallel, p.dp}, plan.gpus) != plan.gpus) {
       return Status::Invalid(fmt::format(
           "plan.tp * cp * pp * dp = {} * {} * {} * {} = {} does not equal gpus = {} (allowed: "
           "dp = gpus / (tp * cp * pp), or dp = 0 to derive it)",
-          p.tp, p.cp, p.pp, p.dp, model_parallel * p.dp, plan.gpus));
+          p.tp, p.cp, p.pp, p.dp, static_cast<double>(model_parallel) * static_cast<double>(p.dp),
+          plan.gpus));
     }
   }
 

@@ -6,6 +6,8 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace scaleplan::schedule {
 
 namespace {
@@ -273,42 +275,59 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
 
 Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string& origin, int64_t pp,
                                        int64_t vp, int64_t m) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Status::Parse(fmt::format("{}: malformed JSON: {}", origin, e.what()));
-  }
+  SP_RETURN_IF_ERROR(CheckScheduleSize(pp, vp, m));
+  SP_RETURN_IF_ERROR(CheckText(json, origin));
+  const std::string shape = "expected {\"stages\": [[[\"F\", micro-batch, chunk], ...], ...]}";
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::Parse(fmt::format("{}: malformed JSON ({})", origin, shape));
   if (!j.is_object() || !j.contains("stages") || !j["stages"].is_array()) {
-    return Status::Parse(origin +
-                         ": expected {\"stages\": [[[\"F\", micro-batch, chunk], ...], ...]}");
+    return Status::Parse(fmt::format("{}: {}", origin, shape));
   }
   PipelineSchedule s;
   s.name = origin;
   s.stages = pp;
   s.chunks = vp;
   s.microbatches = m;
-  if (static_cast<int64_t>(j["stages"].size()) != pp) {
+  const nlohmann::json& stages = j["stages"];
+  if (static_cast<int64_t>(stages.size()) != pp) {
     return Status::Invalid(fmt::format("{}: {} stages listed, the plan has pp = {} (allowed: {})",
-                                       origin, j["stages"].size(), pp, pp));
+                                       origin, stages.size(), pp, pp));
   }
-  for (const auto& stage : j["stages"]) {
+  // Each pass at most once per stage: a longer list cannot be valid.
+  const auto max_passes = static_cast<size_t>(3 * vp * m);
+  for (size_t stage = 0; stage < stages.size(); ++stage) {
+    const nlohmann::json& list = stages[stage];
+    if (!list.is_array() || list.size() > max_passes) {
+      return Status::Parse(fmt::format(
+          "{}: stage {} is {} (allowed: a list of at most {} passes; {})", origin, stage,
+          list.is_array() ? fmt::format("a list of {} passes", list.size()) : "not a list",
+          max_passes, shape));
+    }
     std::vector<Step> ops;
-    for (const auto& op : stage) {
-      if (!op.is_array() || op.size() != 3 || !op[0].is_string() || !op[1].is_number_integer() ||
-          !op[2].is_number_integer()) {
+    for (const auto& op : list) {
+      auto index = [&](size_t k, int64_t limit) -> int64_t {
+        if (!op[k].is_number_integer()) return -1;
+        if (op[k].is_number_unsigned()) {
+          return op[k].get<uint64_t>() < static_cast<uint64_t>(limit) ? op[k].get<int64_t>() : -1;
+        }
+        int64_t v = op[k].get<int64_t>();
+        return v < limit ? v : -1;
+      };
+      bool shaped = op.is_array() && op.size() == 3 && op[0].is_string();
+      int64_t mb = shaped ? index(1, m) : -1;
+      int64_t chunk = shaped ? index(2, vp) : -1;
+      std::string p = shaped ? op[0].get<std::string>() : "";
+      if (!shaped || mb < 0 || chunk < 0 || (p != "F" && p != "B" && p != "W")) {
         return Status::Parse(fmt::format(
-            "{}: a pass is [\"F\"|\"B\"|\"W\", micro-batch, chunk], found {}", origin, op.dump()));
-      }
-      std::string p = op[0].get<std::string>();
-      if (p != "F" && p != "B" && p != "W") {
-        return Status::Parse(fmt::format("{}: pass {} (allowed: F, B, W)", origin, p));
+            "{}: stage {}: {} is not a pass (allowed: [\"F\"|\"B\"|\"W\", micro-batch 0 to {}, "
+            "chunk 0 to {}])",
+            origin, stage, Printable(op.dump(), 60), m - 1, vp - 1));
       }
       if (p == "W") s.split_backward = true;
       ops.push_back({p == "F"   ? Pass::kForward
                      : p == "B" ? Pass::kBackward
                                 : Pass::kWeight,
-                     op[1].get<int32_t>(), op[2].get<int32_t>()});
+                     static_cast<int32_t>(mb), static_cast<int32_t>(chunk)});
     }
     s.per_stage.push_back(std::move(ops));
   }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/text.h"
 #include "model/model.h"
 
 namespace scaleplan::sim {
@@ -85,13 +86,17 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
     double seq = static_cast<double>(p.job.workload.seq_len);
     double mb = static_cast<double>(p.spec().micro_batch);
     for (size_t i = 0; i < docs.size(); ++i) {
+      if (docs[i].empty()) {
+        return Status::Invalid(fmt::format(
+            "--microbatch-lengths: micro-batch {} has no documents (allowed: at least one)", i));
+      }
       double tokens = 0, pairs = 0;
       for (int64_t d : docs[i]) {
-        if (d < 1) {
+        if (d < 1 || d > kMaxDocumentTokens) {
           return Status::Invalid(
               fmt::format("--microbatch-lengths: micro-batch {} has a document of {} tokens "
-                          "(allowed: >= 1)",
-                          i, d));
+                          "(allowed: 1 to {})",
+                          i, d, kMaxDocumentTokens));
         }
         tokens += static_cast<double>(d);
         pairs += model::CausalPairs(static_cast<double>(d));
@@ -443,6 +448,59 @@ std::string ChromeTraceJson(const plan::Plan& p, const EventResult& result) {
                           {"model", p.model().name},
                           {"time_unit", "microseconds of simulated time"}}}};
   return out.dump() + "\n";
+}
+
+Result<std::vector<std::vector<int64_t>>> ParseMicrobatchLengths(std::string_view text,
+                                                                 const std::string& origin) {
+  const std::string allowed =
+      "allowed: a JSON list with one non-empty list of document lengths per micro-batch, each an "
+      "integer from 1 to " + std::to_string(kMaxDocumentTokens) + ", e.g. [[4096, 4096], [8192]]";
+  SP_RETURN_IF_ERROR(CheckText(text, origin));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::Parse(fmt::format("{}: not valid JSON ({})", origin, allowed));
+  if (!j.is_array() || j.empty()) {
+    return Status::Invalid(fmt::format("{}: not a non-empty list ({})", origin, allowed));
+  }
+  std::vector<std::vector<int64_t>> out;
+  out.reserve(j.size());
+  for (size_t i = 0; i < j.size(); ++i) {
+    const nlohmann::json& docs = j[i];
+    if (!docs.is_array() || docs.empty()) {
+      return Status::Invalid(fmt::format("{}: micro-batch {} is {} ({})", origin, i,
+                                         docs.is_array() ? "an empty list" : "not a list", allowed));
+    }
+    std::vector<int64_t>& lengths = out.emplace_back();
+    lengths.reserve(docs.size());
+    for (const nlohmann::json& d : docs) {
+      bool integral = d.is_number_integer() || d.is_number_unsigned();
+      if (!integral || (d.is_number_unsigned() ? d.get<uint64_t>() > uint64_t{kMaxDocumentTokens}
+                                               : d.get<int64_t>() < 1 || d.get<int64_t>() > kMaxDocumentTokens)) {
+        return Status::Invalid(fmt::format("{}: micro-batch {} has the length {} ({})", origin, i,
+                                           Printable(d.dump(), 40), allowed));
+      }
+      lengths.push_back(d.get<int64_t>());
+    }
+  }
+  return out;
+}
+
+Result<std::map<int64_t, double>> ParseStragglers(std::string_view text) {
+  std::map<int64_t, double> out;
+  for (const std::string& item : SplitAndTrim(text, ',')) {
+    size_t colon = item.find(':');
+    Result<int64_t> rank = ParseInteger(colon == std::string::npos ? item : item.substr(0, colon));
+    Result<double> speed = colon == std::string::npos ? Result<double>(Status::Invalid("no speed"))
+                                                      : ParseNumber(item.substr(colon + 1));
+    if (!rank.ok() || !speed.ok() || *rank < 0 || *rank >= (int64_t{1} << 24) ||
+        !(*speed > 0 && *speed <= 1)) {
+      return Status::Invalid(fmt::format(
+          "--stragglers: {} is not RANK:SPEED (allowed: a rank from 0 to 16777215 and a speed in "
+          "(0, 1], e.g. 17:0.5)",
+          Printable(item, 80)));
+    }
+    out[*rank] = *speed;
+  }
+  return out;
 }
 
 }  // namespace scaleplan::sim

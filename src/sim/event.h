@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -80,6 +81,19 @@ struct EventResult {
 };
 
 Result<EventResult> SimulateEvents(const plan::Plan& plan, const EventOptions& options);
+
+// Longest document a micro-batch list may name (2^31 tokens).
+inline constexpr int64_t kMaxDocumentTokens = int64_t{1} << 31;
+
+// `--microbatch-lengths`: a JSON list with one entry per micro-batch, each a non-empty list of
+// document lengths (integers from 1 to kMaxDocumentTokens), e.g. [[4096, 4096], [8192]]. Errors
+// name `origin` and the entry.
+Result<std::vector<std::vector<int64_t>>> ParseMicrobatchLengths(std::string_view text,
+                                                                 const std::string& origin);
+
+// `--stragglers`: "RANK:SPEED,..." (e.g. "17:0.5,40:0.8"); a rank from 0 to 2^24 - 1, a speed in
+// (0, 1]. The rank is checked against the job by SimulateEvents.
+Result<std::map<int64_t, double>> ParseStragglers(std::string_view text);
 
 // Chrome / Perfetto trace JSON: one process per (replica, stage), one thread per track, times in
 // microseconds of simulated time.

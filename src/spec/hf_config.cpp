@@ -54,6 +54,7 @@ int LineOf(std::string_view text, size_t byte) {
 std::string ScalarText(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
   if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
   if (v.is_number()) return fmt::format("{}", v.get<double>());
   return v.dump();
@@ -62,12 +63,15 @@ std::string ScalarText(const nlohmann::json& v) {
 }  // namespace
 
 Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin) {
+  SP_RETURN_IF_ERROR(CheckText(text, origin));
   nlohmann::json config;
   try {
     config = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return Status::Parse(
         fmt::format("{}:{}: malformed JSON: {}", origin, LineOf(text, e.byte), e.what()));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number beyond double's range
+    return Status::Parse(fmt::format("{}: unreadable JSON: {}", origin, e.what()));
   }
   if (!config.is_object()) return Status::Parse(origin + ": expected a JSON object");
 
@@ -87,17 +91,29 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   }
   if (family == nullptr) {
     return Status::Invalid(fmt::format("{}: architectures = {} is not supported (allowed: {})",
-                                       origin, arch.empty() ? "(missing)" : arch, SupportedList()));
+                                       origin, arch.empty() ? "(missing)" : Printable(arch, 60), SupportedList()));
   }
 
   ModelSpec model;
   model.source = "Hugging Face config.json: " + origin;
-  model.name = config.value("_name_or_path", std::string());
+  // Optional keys of the wrong type are ignored (they do not change the shapes), except
+  // attention_bias, which does.
+  if (config.contains("_name_or_path") && config["_name_or_path"].is_string()) {
+    model.name = config["_name_or_path"].get<std::string>();
+  }
   if (model.name.empty()) model.name = std::string(family->model_type);
   model.activation = Activation::kSwiGlu;
   model.norm = Norm::kRmsNorm;
   model.position_embedding = PositionEmbedding::kRope;
-  model.qkv_bias = family->qkv_bias || config.value("attention_bias", false);
+  bool attention_bias = false;
+  if (config.contains("attention_bias") && !config["attention_bias"].is_null()) {
+    if (!config["attention_bias"].is_boolean()) {
+      return Status::Invalid(fmt::format("{}: attention_bias = {} (allowed: true or false)", origin,
+                                         Printable(config["attention_bias"].dump(), 40)));
+    }
+    attention_bias = config["attention_bias"].get<bool>();
+  }
+  model.qkv_bias = family->qkv_bias || attention_bias;
   model.qk_norm = family->qk_norm;
 
   // Each HF key goes through the model schema, so validation and messages are the schema's.
@@ -140,7 +156,7 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
           !config["mlp_only_layers"].empty()) {
         return Status::Invalid(
             fmt::format("{}: mlp_only_layers = {} is not supported (allowed: an empty list)",
-                        origin, config["mlp_only_layers"].dump()));
+                        origin, Printable(config["mlp_only_layers"].dump(), 60)));
       }
       if (model.ffn_hidden == 0) model.ffn_hidden = model.expert_ffn_hidden;
       break;

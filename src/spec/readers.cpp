@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,7 @@ std::string Where(const std::string& origin, const YAML::Node& node) {
 }
 
 Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin) {
+  SP_RETURN_IF_ERROR(CheckText(text, origin));
   try {
     YAML::Node root = YAML::Load(std::string(text));
     if (!root.IsMap()) {
@@ -33,6 +35,34 @@ Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin) {
     return Status::Parse(fmt::format("{}:{}:{}: malformed YAML: {}", origin, e.mark.line + 1,
                                      e.mark.column + 1, e.msg));
   }
+}
+
+// Every key of `map` is a plain scalar and appears once (yaml-cpp keeps both entries of a repeated
+// key, and a later one would be silently ignored by a lookup).
+Status CheckKeys(const YAML::Node& map, const std::string& origin, std::string_view section) {
+  std::set<std::string> seen;
+  for (const auto& entry : map) {
+    if (!entry.first.IsScalar()) {
+      return Status::Parse(fmt::format("{}: {} has a key that is not a plain name (allowed: key: value)",
+                                       Where(origin, entry.first), section));
+    }
+    if (!seen.insert(entry.first.Scalar()).second) {
+      return Status::Invalid(fmt::format("{}: {}.{} is given twice (allowed: once)",
+                                         Where(origin, entry.first), section, entry.first.Scalar()));
+    }
+  }
+  return Status::Ok();
+}
+
+// The scalar under `key`, e.g. `base: llama3-8b`.
+Result<std::string> ScalarAt(const YAML::Node& map, const char* key, const std::string& origin,
+                             std::string_view section) {
+  const YAML::Node node = map[key];
+  if (!node.IsScalar()) {
+    return Status::Parse(fmt::format("{}: {}.{} expected a plain value (a preset name or a file)",
+                                     Where(origin, node), section, key));
+  }
+  return node.Scalar();
 }
 
 // Converts one YAML value to a RawValue; maps are not values.
@@ -67,8 +97,9 @@ Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::s
 template <class T>
 Status ApplyMap(const Schema<T>& schema, T& object, const YAML::Node& map,
                 const std::string& origin, std::initializer_list<std::string_view> handled) {
+  SP_RETURN_IF_ERROR(CheckKeys(map, origin, schema.section()));
   for (const auto& entry : map) {
-    std::string key = entry.first.as<std::string>();
+    std::string key = entry.first.Scalar();
     bool skip = false;
     for (std::string_view h : handled) skip = skip || key == h;
     if (skip) continue;
@@ -118,7 +149,8 @@ Result<ModelSpec> ModelFromMap(const YAML::Node& map, const std::string& origin,
       return Status::Invalid(fmt::format("{}: model.base nests deeper than {} levels (a cycle?)",
                                          Where(origin, map["base"]), kMaxBaseDepth));
     }
-    SP_ASSIGN_OR_RETURN(model, LoadModelFrom(map["base"].as<std::string>(), origin, depth + 1));
+    SP_ASSIGN_OR_RETURN(std::string base, ScalarAt(map, "base", origin, "model"));
+    SP_ASSIGN_OR_RETURN(model, LoadModelFrom(base, origin, depth + 1));
   }
   SP_RETURN_IF_ERROR(ApplyMap(ModelSchema(), model, map, origin, {"base"}));
   return model;
@@ -131,7 +163,8 @@ Result<GpuSpec> GpuFromMap(const YAML::Node& map, const std::string& origin, int
       return Status::Invalid(fmt::format("{}: gpu.base nests deeper than {} levels (a cycle?)",
                                          Where(origin, map["base"]), kMaxBaseDepth));
     }
-    SP_ASSIGN_OR_RETURN(gpu, LoadGpuFrom(map["base"].as<std::string>(), origin, depth + 1));
+    SP_ASSIGN_OR_RETURN(std::string base, ScalarAt(map, "base", origin, "gpu"));
+    SP_ASSIGN_OR_RETURN(gpu, LoadGpuFrom(base, origin, depth + 1));
   }
   SP_RETURN_IF_ERROR(ApplyMap(GpuSchema(), gpu, map, origin, {"base"}));
   return gpu;
@@ -245,15 +278,16 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
   JobSpec job;
   static constexpr std::string_view kKeys[] = {"description", "source", "model", "cluster",
                                                "gpu",         "gpus",   "plan",  "workload"};
+  SP_RETURN_IF_ERROR(CheckKeys(root, origin, "job"));
   for (const auto& entry : root) {
-    std::string key = entry.first.as<std::string>();
+    std::string key = entry.first.Scalar();
     bool known = false;
     for (std::string_view k : kKeys) known = known || key == k;
     if (!known) {
       return Status::Invalid(fmt::format(
           "{}: unknown key '{}' in job (allowed: description, source, model, cluster, gpu, gpus, "
           "plan, workload)",
-          Where(origin, entry.first), key));
+          Where(origin, entry.first), Printable(key, 60)));
     }
   }
   if (!root["model"])
@@ -293,11 +327,9 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
   if (root["gpus"]) {
     SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus"));
     Result<int64_t> gpus = ParseInteger(raw.text);
-    if (!gpus.ok() || *gpus < 1) {
-      return Status::Invalid(
-          fmt::format("{}: job.gpus = {} is not a positive integer (allowed: "
-                      "integer >= 1)",
-                      raw.origin, raw.text));
+    if (!gpus.ok() || *gpus < 1 || *gpus > kMaxRanks) {
+      return Status::Invalid(fmt::format("{}: job.gpus = {} (allowed: integer from 1 to {})",
+                                         raw.origin, Printable(raw.text, 60), kMaxRanks));
     }
     job.gpus = *gpus;
   }

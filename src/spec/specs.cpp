@@ -8,7 +8,6 @@ namespace scaleplan::spec {
 
 namespace {
 
-constexpr int64_t kMaxCount = int64_t{1} << 40;  // a generous bound that rejects typos like 1e20
 // Architecture bounds, each far above any published model (Llama 3 405B: 126 layers, hidden 16,384,
 // FFN 53,248, 128 heads of 128, vocabulary 128,256): they keep every product of sizes the model
 // forms (heads x head_dim, hidden x ffn x layers, ...) far from overflow and every per-layer loop
@@ -19,9 +18,6 @@ constexpr int64_t kMaxFfn = int64_t{1} << 22;      // 4,194,304
 constexpr int64_t kMaxHeads = int64_t{1} << 16;    // 65,536
 constexpr int64_t kMaxHeadDim = int64_t{1} << 14;  // 16,384
 constexpr int64_t kMaxVocab = int64_t{1} << 26;    // 67,108,864 (also position rows)
-// Parallel sizes and GPU counts: 16,777,216, far above the largest cluster (the event engine's
-// benchmark runs 1,048,576 GPUs), so that products such as tp x cp x pp x dp cannot wrap.
-constexpr int64_t kMaxRanks = int64_t{1} << 24;
 
 template <class E>
 std::string_view NameOf(const std::vector<std::pair<std::string, E>>& choices, E value) {

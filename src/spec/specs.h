@@ -12,6 +12,13 @@
 
 namespace scaleplan::spec {
 
+// Parallel sizes and GPU counts: at most 16,777,216, far above the largest cluster (the event
+// engine's benchmark runs 1,048,576 GPUs). Products of them are checked (core/checked.h).
+inline constexpr int64_t kMaxRanks = int64_t{1} << 24;
+// Counts such as tokens per sequence or sequences per batch: a generous bound that rejects typos
+// like 1e20.
+inline constexpr int64_t kMaxCount = int64_t{1} << 40;
+
 enum class Activation { kSwiGlu, kGelu, kSquaredRelu };
 enum class Norm { kRmsNorm, kLayerNorm };
 enum class PositionEmbedding { kRope, kLearned };

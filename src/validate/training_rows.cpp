@@ -5,7 +5,9 @@
 #include <cctype>
 #include <map>
 #include <numeric>
+#include <optional>
 
+#include "core/checked.h"
 #include "core/text.h"
 #include "spec/readers.h"
 
@@ -146,10 +148,13 @@ std::string SetPipeline(TrainingCase& c, int64_t pp, int64_t vp) {
 void FixMicrobatchGroup(TrainingCase& c, int64_t gpus) {
   spec::PlanSpec& plan = c.job.plan;
   if (plan.schedule != spec::Schedule::kInterleaved) return;
-  int64_t dp = gpus / (plan.tp * plan.cp * plan.pp);
+  std::optional<int64_t> model_parallel = BoundedProduct({plan.tp, plan.cp, plan.pp}, gpus);
+  if (!model_parallel || *model_parallel < 1) return;  // BuildPlan reports it
+  int64_t dp = gpus / *model_parallel;
   int64_t gb = c.job.workload.global_batch;
-  if (dp <= 0 || gb <= 0 || gb % (dp * plan.micro_batch) != 0) return;
-  int64_t m = gb / (dp * plan.micro_batch);
+  std::optional<int64_t> per_step = BoundedProduct({dp, plan.micro_batch}, gb);
+  if (dp <= 0 || gb <= 0 || !per_step || gb % *per_step != 0) return;
+  int64_t m = gb / *per_step;
   if (m % plan.pp == 0) return;
   plan.schedule = spec::Schedule::kLlama3;
   plan.pp_microbatch_group = std::gcd(m, plan.pp);
@@ -416,10 +421,21 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       c.assumptions.push_back(fmt::format("sequence {} (the recipe family's)", seq));
     }
     c.job.workload.seq_len = seq;
-    int64_t dp = gpus / std::max<int64_t>(1, plan.tp * plan.cp * pp);
+    std::optional<int64_t> model_parallel = BoundedProduct({plan.tp, plan.cp, pp}, gpus);
+    if (!model_parallel || *model_parallel < 1) {
+      skip(fmt::format("tp {} x cp {} x pp {} is more than the {} GPUs", plan.tp, plan.cp, pp, gpus));
+      continue;
+    }
+    int64_t dp = gpus / *model_parallel;
     int64_t gbs = Integer(t.Cell(i, "gbs_override"));
     if (gbs == 0) gbs = Get(kv, "GBS", 0);
-    if (gbs == 0 && kv.count("GA")) gbs = Get(kv, "GA", 1) * plan.micro_batch * dp;
+    if (gbs == 0 && kv.count("GA")) {
+      gbs = BoundedProduct({Get(kv, "GA", 1), plan.micro_batch, dp}, spec::kMaxCount).value_or(-1);
+      if (gbs < 0) {
+        skip("GA x micro-batch x dp is beyond any global batch");
+        continue;
+      }
+    }
     if (gbs == 0) {
       skip("global batch not given");
       continue;

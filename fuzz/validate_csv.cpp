@@ -1,0 +1,13 @@
+// Validation CSV files (validate/validate.h): each row is parsed, planned and evaluated.
+#include "fuzz/fuzz_check.h"
+#include "validate/validate.h"
+
+using namespace scaleplan;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  validate::Options options;
+  Result<validate::FileReport> report =
+      validate::ValidateText(std::string(fuzz::AsText(data, size)), "runs.csv", options);
+  fuzz::CheckError(report);
+  return 0;
+}
