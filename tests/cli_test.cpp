@@ -44,6 +44,12 @@ TEST_P(Scenario, Runs) {
   fs::remove_all(scratch);
   fs::create_directories(scratch);
 
+  // files: {name: content} are written into the scratch folder first (YAML escapes such as
+  // "\0" give binary content).
+  for (const auto& file : s["files"]) {
+    std::ofstream(scratch / file.first.as<std::string>(), std::ios::binary)
+        << file.second.as<std::string>();
+  }
   std::vector<std::string> args = {"scaleplan"};
   for (const YAML::Node& a : s["args"]) {
     std::string arg = a.as<std::string>();

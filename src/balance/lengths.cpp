@@ -225,11 +225,10 @@ std::vector<SyntheticCorpus> SyntheticCorpora() {
 
 Result<std::vector<int64_t>> Synthetic(std::string_view spec, int64_t count, int64_t context,
                                        uint64_t seed) {
-  constexpr int64_t kMaxCount = int64_t{1} << 27;  // 134M documents: 1 GiB of lengths
-  if (count < 1 || count > kMaxCount || context < 1) {
+  if (count < 1 || count > kMaxDocuments || context < 1) {
     return Status::Invalid(fmt::format(
         "synthetic corpus of {} documents, context {} (allowed: 1 to {} documents, context >= 1)",
-        count, context, kMaxCount));
+        count, context, kMaxDocuments));
   }
   SP_ASSIGN_OR_RETURN(CorpusShape shape, ParseShape(spec));
   std::mt19937_64 rng(seed);

@@ -46,6 +46,34 @@ int Fail(std::ostream& err, const Status& status) {
   return status.code() == StatusCode::kWriteError ? kExitWriteFailed : kExitBadInput;
 }
 
+// Every integer and number option of `app` and its subcommands reads its value as spec values are
+// read (core/text.h: "1e6", "16Mi"); a value that is not a number, or an integer beyond 2^53, is
+// an error that shows it as typed (CLI11 alone clamps 99999999999999999999 to 2^63 - 1).
+void ReadNumbersAsSpecsDo(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    ReadNumbersAsSpecsDo(*sub);
+  }
+  for (CLI::Option* option : app.get_options()) {
+    std::string type = option->get_type_name();
+    bool integer = type == "INT" || type == "UINT";
+    if (!integer && type != "FLOAT") continue;
+    option->transform(CLI::Validator(
+        [integer](std::string& value) -> std::string {
+          if (integer) {
+            Result<int64_t> v = ParseInteger(value);
+            if (!v.ok()) return Printable(value, 40) + " is not an integer (allowed: e.g. 64, 1e6, 16Mi)";
+            value = std::to_string(*v);
+          } else {
+            Result<double> v = ParseNumber(value);
+            if (!v.ok()) return Printable(value, 40) + " is not a finite number (allowed: e.g. 0.5, 1e-3)";
+            value = fmt::format("{}", *v);
+          }
+          return "";
+        },
+        type));
+  }
+}
+
 // Writes `text` to `path` (core/file.h: atomically for a file; "-" is `out`).
 Status WriteTo(std::ostream& out, const std::string& path, const std::string& text) {
   if (path != "-") return WriteOutputFile(path, text);
@@ -698,6 +726,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   CLI::App* spec_cmd =
       app.add_subcommand("spec", "Print the reference of every input key (Markdown)");
 
+  ReadNumbersAsSpecsDo(app);
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);
   try {

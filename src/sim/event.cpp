@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/checked.h"
 #include "core/text.h"
 #include "model/model.h"
 
@@ -50,6 +51,16 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
                     "{} (allowed: a "
                     "schedule of the plan's shape)",
                     sched->name, sched->stages, sched->chunks, sched->microbatches, pp, vp, m));
+  }
+
+  // Refuse up front what would run for minutes (about 25 ns per pass, docs/BENCHMARKS.md).
+  const int64_t passes_per_chunk = sched->split_backward ? 3 : 2;
+  if (!BoundedProduct({dp, pp, vp, m, passes_per_chunk}, kMaxSimulatedPasses)) {
+    return Status::Invalid(fmt::format(
+        "the event engine would simulate dp {} x pp {} x vp {} x {} micro-batches x {} passes, "
+        "more than {} (allowed: at most {} passes; use the analytical engine, or a smaller global "
+        "batch)",
+        dp, pp, vp, m, passes_per_chunk, kMaxSimulatedPasses, kMaxSimulatedPasses));
   }
 
   // Work of each micro-batch relative to the uniform one, per replica (one shared list when the
