@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "report/output.h"
 #include "report/spec_reference.h"
 
 namespace scaleplan::cli {
@@ -139,6 +140,21 @@ TEST(SpecReference, DocsAreCurrent) {
   buffer << in.rdbuf();
   EXPECT_EQ(buffer.str(), report::SpecReferenceMarkdown())
       << "regenerate with: build/release/scaleplan spec > docs/SPEC.md";
+}
+
+TEST(ReportOutput, NoNonFiniteNumberLeaves) {
+  nlohmann::json ok = {{"step_time_s", 1.5}, {"errors", nullptr}, {"name", "nan-free"}};
+  EXPECT_EQ(*report::JsonText(ok, -1), ok.dump() + "\n");
+  nlohmann::json bad = {{"stages", {{{"a/b", 1.0}}, {{"a/b", std::nan("")}}}}};
+  EXPECT_EQ(report::JsonText(bad).status().message(),
+            "the result at /stages/1/a~1b is not a finite number: the inputs are outside what the "
+            "model covers");
+  EXPECT_TRUE(report::CheckFiniteText("InfiniBand 400 Gb/s\nnano, info, infinite, Nancy\n").ok());
+  EXPECT_EQ(report::CheckFiniteText("step\nMFU   +inf%\n").message(),
+            "line 2 of the report shows a number that is not finite (inf): the inputs are outside "
+            "what the model covers");
+  EXPECT_FALSE(report::CheckFiniteText("time -nan s").ok());
+  EXPECT_FALSE(report::CheckFiniteText("Infinity").ok());
 }
 
 }  // namespace

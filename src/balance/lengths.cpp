@@ -29,7 +29,7 @@ Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes,
   size_t at = 9;
   auto read = [&](size_t n, auto* out) -> bool {
     if (at + n > bytes.size()) return false;
-    std::memcpy(out, bytes.data() + at, n);
+    if (n > 0) std::memcpy(out, bytes.data() + at, n);  // an empty vector's data() may be null
     at += n;
     return true;
   };

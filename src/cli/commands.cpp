@@ -16,6 +16,7 @@
 #include "plan/memory.h"
 #include "plan/plan.h"
 #include "report/launch.h"
+#include "report/output.h"
 #include "report/pack_report.h"
 #include "report/plan_report.h"
 #include "report/search_report.h"
@@ -83,11 +84,19 @@ Status WriteTo(std::ostream& out, const std::string& path, const std::string& te
   return Status::Ok();
 }
 
-// Prints `text`, or writes it to `path` when one is given.
+// Prints `text`, or writes it to `path` when one is given; a report that shows a non-finite
+// number is an error instead (report/output.h).
 int Emit(std::ostream& out, std::ostream& err, const std::string& path, const std::string& text) {
+  Status finite = report::CheckFiniteText(text);
+  if (!finite.ok()) return Fail(err, finite);
   Status written = WriteTo(out, path.empty() ? "-" : path, text);
   if (!written.ok()) return Fail(err, written);
   return kExitOk;
+}
+
+int Emit(std::ostream& out, std::ostream& err, const std::string& path, const Result<std::string>& text) {
+  if (!text.ok()) return Fail(err, text.status());
+  return Emit(out, err, path, *text);
 }
 
 int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bool json,
@@ -137,7 +146,7 @@ int RunExplore(const JobFlags& flags, const explore::ExploreOptions& options, bo
     }
     j["technologies"] = techs;
     if (!emit.empty()) j["launch"] = {{"format", emit}, {"text", launch}};
-    return Emit(out, err, "", j.dump(2) + "\n");
+    return Emit(out, err, "", report::JsonText(j));
   }
   std::string text =
       fmt::format("{} on {} x {} ({}), boundary tier: {}, ranked by the {} engine\n\n",
@@ -295,7 +304,7 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
     if (!written.ok()) return Fail(err, written);
   }
   report::PackSetup setup{packer_name, options, cp, sharder, cp_imbalance};
-  if (json) return Emit(out, err, "", report::PackJson(run, setup).dump(2) + "\n");
+  if (json) return Emit(out, err, "", report::JsonText(report::PackJson(run, setup)));
   return Emit(out, err, "", report::PackText(run, setup));
 }
 
@@ -336,7 +345,7 @@ int RunTune(const std::string& lengths_file, const std::string& synthetic, int64
                    {"imbalance_layer", p.imbalance_layer},
                    {"mean_delay_iterations", p.mean_delay_iterations}});
     }
-    return Emit(out, err, "", nlohmann::json{{"tuning", j}}.dump(2) + "\n");
+    return Emit(out, err, "", report::JsonText(nlohmann::json{{"tuning", j}}));
   }
   std::string text = fmt::format(
       "wlb thresholds on {} documents, {} micro-batches of {} tokens, s_max {}\n", lengths->size(),
@@ -359,7 +368,7 @@ Result<std::string> RunPackedEvent(const plan::Plan& built, bool json, const std
   SP_ASSIGN_OR_RETURN(std::vector<int64_t> lengths, balance::ReadLengths(lengths_file));
   SP_ASSIGN_OR_RETURN(options.packing.thresholds, ParseLengthList(thresholds, "--thresholds"));
   SP_ASSIGN_OR_RETURN(sim::PackedComparison c, sim::SimulatePacked(built, lengths, options));
-  if (json) return report::PackedEventJson(c).dump(2) + "\n";
+  if (json) return report::JsonText(report::PackedEventJson(c));
   return report::PackedEventText(c);
 }
 
@@ -405,7 +414,7 @@ Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& 
                           {"transfers", result.critical_path_transfers}};
     j["idle_s"] = {{"max_per_rank", worst}, {"mean_per_rank", mean}};
     j["simulated_passes"] = result.simulated_passes;
-    return j.dump(2) + "\n";
+    return report::JsonText(j);
   }
   std::string text = report::StepText(built, memory, result.step);
   size_t at = text.find("step (analytical)");
@@ -487,8 +496,10 @@ int RunSearch(const JobFlags& flags, search::SearchOptions options, bool json,
                                   plan::ComputeMemory(*base_plan).fits};
     }
   }
-  std::string text = json ? report::SearchJson(job, *result, baseline).dump(2) + "\n"
-                          : report::SearchText(job, *result, baseline);
+  Result<std::string> report_text = json ? report::JsonText(report::SearchJson(job, *result, baseline))
+                                         : Result<std::string>(report::SearchText(job, *result, baseline));
+  if (!report_text.ok()) return Fail(err, report_text.status());
+  std::string text = *report_text;
   if (!emit.empty() && !result->top.empty()) {
     spec::JobSpec best = job;
     best.plan = result->top.front().plan;
@@ -501,7 +512,7 @@ int RunSearch(const JobFlags& flags, search::SearchOptions options, bool json,
       if (json) {
         nlohmann::json j = nlohmann::json::parse(text);
         j["launch"] = {{"format", emit}, {"text", launch}};
-        text = j.dump(2) + "\n";
+        text = j.dump(2) + "\n";  // checked above, before the launch text
       } else {
         text += "\n  launch configuration (" + emit + ") of the best plan:\n" + launch;
       }
@@ -753,7 +764,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
 
   if (presets_cmd->parsed()) {
     return Emit(out, err, "",
-                presets_json ? report::PresetsJson().dump(2) + "\n" : report::PresetsText());
+                presets_json ? report::JsonText(report::PresetsJson())
+                             : Result<std::string>(report::PresetsText()));
   }
   if (spec_cmd->parsed()) return Emit(out, err, "", report::SpecReferenceMarkdown());
   if (explore_cmd->parsed())
@@ -847,8 +859,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       reports.push_back(std::move(r).value());
     }
     return Emit(out, err, "",
-                validate_json ? report::ValidationJson(reports).dump(2) + "\n"
-                              : report::ValidationText(reports, validate_verbose));
+                validate_json ? report::JsonText(report::ValidationJson(reports))
+                              : Result<std::string>(report::ValidationText(reports, validate_verbose)));
   }
 
   // `scaleplan plan`, `scaleplan simulate`, or no command at all (= simulate the default job).
@@ -870,8 +882,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   if (&cmd == &plan_cmd) {
     report::PlanReportOptions options;
     options.include_ops = cmd.ops;
-    text = cmd.json ? report::PlanJson(*built, memory, options).dump(2) + "\n"
-                    : report::PlanText(*built, memory, options);
+    Result<std::string> plan_text = cmd.json ? report::JsonText(report::PlanJson(*built, memory, options))
+                                             : Result<std::string>(report::PlanText(*built, memory, options));
+    if (!plan_text.ok()) return Fail(err, plan_text.status());
+    text = *plan_text;
   } else {
     if (engine != "analytical" && engine != "event") {
       return Fail(err, Status::Invalid("--engine = " + engine + " (allowed: analytical, event)"));
@@ -904,8 +918,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     } else {
       Result<sim::StepResult> step = sim::Evaluate(*built);
       if (!step.ok()) return Fail(err, step.status());
-      text = cmd.json ? report::StepJson(*built, memory, *step).dump(2) + "\n"
-                      : report::StepText(*built, memory, *step);
+      Result<std::string> step_text = cmd.json ? report::JsonText(report::StepJson(*built, memory, *step))
+                                               : Result<std::string>(report::StepText(*built, memory, *step));
+      if (!step_text.ok()) return Fail(err, step_text.status());
+      text = *step_text;
     }
   }
   return Emit(out, err, cmd.output, text);

@@ -1,0 +1,24 @@
+// The last check before a report leaves the program: every number in it is finite.
+//
+// A non-finite result means the inputs took the model outside what it covers; printing it ("inf",
+// "nan", or JSON null, which nlohmann writes for both silently) would be a wrong answer with exit
+// 0. Both checks return an error that names where the number stands.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace scaleplan::report {
+
+// `report` as JSON text (indented by `indent`, ending in a newline), or an error naming the JSON
+// pointer of the first number that is not finite.
+Result<std::string> JsonText(const nlohmann::json& report, int indent = 2);
+
+// An error when `text` prints a non-finite number: a word "inf" or "nan" (as fmt and printf write
+// them, any case, with a sign or a % after it), with its line.
+Status CheckFiniteText(std::string_view text);
+
+}  // namespace scaleplan::report
