@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/text.h"
+
 namespace scaleplan {
 
 int CsvTable::Column(std::string_view name) const {
@@ -18,6 +20,7 @@ const std::string& CsvTable::Cell(size_t row, std::string_view name) const {
 }
 
 Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin) {
+  SP_RETURN_IF_ERROR(CheckText(text, origin));
   CsvTable table;
   std::vector<std::string> cells;
   std::string cell;

@@ -184,6 +184,7 @@ std::string TorchtitanToml(const plan::Plan& p) {
 }
 
 Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& job) {
+  SP_RETURN_IF_ERROR(CheckText(text, "--megatron-args"));
   // Arguments, line by line; as in a shell, a word starting with '#' comments out the rest of its
   // line (MegatronArgs writes its notes so).
   std::istringstream lines(text);
