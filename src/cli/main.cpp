@@ -3,12 +3,14 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/text.h"
 
 int main(int argc, char** argv) {
   try {
     return scaleplan::cli::Run(argc, argv, std::cout, std::cerr);
   } catch (const std::exception& e) {
-    std::cerr << "scaleplan: internal error: " << e.what() << "\n";
+    // Not reached by any known input (the fuzzers check that); kept so that a bug ends cleanly.
+    std::cerr << "scaleplan: internal error: " << scaleplan::Printable(e.what(), 2000) << "\n";
     return 1;
   }
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <numeric>
@@ -36,7 +37,13 @@ double Number(const std::string& cell) {
   return value.ok() ? *value : 0;
 }
 
-int64_t Integer(const std::string& cell) { return static_cast<int64_t>(Number(cell)); }
+// A cell as an integer. Values above 2^31 (no real run has one; CheckSizeCells skips such rows
+// for the size columns) read as 2^31 + 1, which the plan's checks then refuse, instead of
+// overflowing the conversion.
+int64_t Integer(const std::string& cell) {
+  constexpr double kAboveAny = 2147483649.0;  // 2^31 + 1
+  return static_cast<int64_t>(std::min(Number(cell), kAboveAny));
+}
 
 // The common schema's size and parallelism columns: a cell is blank ("", "-", "n/a"), or holds a
 // number from 0 to 2^31 (annotations around it, such as "2560*", are fine). Anything else makes
