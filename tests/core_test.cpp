@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -127,6 +128,27 @@ TEST(WriteOutputFile, ReplacesFilesFollowsLinksAndNeverReplacesDevices) {
   ASSERT_TRUE(WriteOutputFile(dangling, "four\n").ok());
   EXPECT_TRUE(std::filesystem::is_symlink(dangling));
   EXPECT_EQ(Slurp((dir / "made.txt").string()), "four\n");
+  // A chain of links to a missing file: the links stay, the last target is created.
+  std::filesystem::create_symlink("middle.txt", dir / "first.txt");
+  std::filesystem::create_symlink("last.txt", dir / "middle.txt");
+  ASSERT_TRUE(WriteOutputFile((dir / "first.txt").string(), "chain\n").ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(dir / "middle.txt"));
+  EXPECT_EQ(Slurp((dir / "last.txt").string()), "chain\n");
+  // A name for one of our descriptors (as /dev/stdout is when output is redirected to a file
+  // opened for appending) writes through it: the file keeps what it had, and is not replaced.
+  std::string log = (dir / "log.txt").string();
+  std::ofstream(log) << "kept\n";
+  int fd = ::open(log.c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  struct stat before {};
+  ASSERT_EQ(::stat(log.c_str(), &before), 0);
+  ASSERT_TRUE(WriteOutputFile("/proc/self/fd/" + std::to_string(fd), "appended\n").ok());
+  ASSERT_TRUE(WriteOutputFile("/dev/fd/" + std::to_string(fd), "again\n").ok());
+  ::close(fd);
+  struct stat after {};
+  ASSERT_EQ(::stat(log.c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);
+  EXPECT_EQ(Slurp(log), "kept\nappended\nagain\n");
   // A device is written in place and stays a device; a full one is a write error.
   ASSERT_TRUE(WriteOutputFile("/dev/null", "five\n").ok());
   EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
@@ -140,7 +162,7 @@ TEST(WriteOutputFile, ReplacesFilesFollowsLinksAndNeverReplacesDevices) {
             StatusCode::kWriteError);
   int entries = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
-  EXPECT_EQ(entries, 4);  // report.txt, link.txt, dangling.txt, made.txt
+  EXPECT_EQ(entries, 8);  // report, link, dangling, made, first, middle, last, log
   std::filesystem::remove_all(dir);
 }
 

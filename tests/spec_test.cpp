@@ -205,8 +205,9 @@ TEST(HfConfig, QwenFamiliesReadTheirExtras) {
 TEST(HfConfig, MalformedJsonNamesLine) {
   Result<ModelSpec> m = LoadModel(Fixture("hf/malformed.json"));
   ASSERT_FALSE(m.ok());
-  // The missing comma after line 4 is detected at the next key, on line 5.
-  EXPECT_NE(m.status().message().find("malformed.json:5: malformed JSON"), std::string::npos)
+  // The missing comma after line 4 is detected at the end of the next key: line 5, column 21
+  // (the key "num_hidden_layers" spans columns 3 to 21).
+  EXPECT_NE(m.status().message().find("malformed.json:5:21: malformed JSON"), std::string::npos)
       << m.status().message();
 }
 

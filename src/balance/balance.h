@@ -173,6 +173,10 @@ struct PackRun {
 };
 inline constexpr size_t kDelayBuckets = 17;
 
+// The most iterations one run packs (about 20 s at the adaptive packer's speed; every iteration's
+// micro-batches are kept for the report).
+inline constexpr int64_t kMaxPackIterations = 100000;
+
 // Streams `lengths` through `packer`: each iteration reads documents worth N * min(context, s_max)
 // tokens; then iterations without new documents drain what waits, until nothing does (or nothing
 // moves for four iterations: pending_at_end then says how many pieces were left).

@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -39,6 +41,9 @@ Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes,
   if (!read(8, &version) || !read(1, &dtype) || !read(8, &sequences) || !read(8, &documents))
     return fail("truncated header");
   if (version != 1) return fail("version " + std::to_string(version) + " (allowed: 1)");
+  if (documents > static_cast<uint64_t>(kMaxDocuments) + 1) {
+    return fail(fmt::format("{} documents (allowed: at most {})", documents - 1, kMaxDocuments));
+  }
   size_t left = bytes.size() - at;
   if (documents < 1 || sequences > left / 12 || documents > (left - sequences * 12) / 8) {
     return fail("truncated arrays");
@@ -80,25 +85,51 @@ Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::str
         fmt::format("{}: more than {} document lengths (allowed: at most {})", origin, kMaxDocuments, kMaxDocuments));
   };
   std::vector<int64_t> out;
+  // A length as written: digits only (JSON's 1e3 or 4096.0 are not lengths), 1 to the maximum.
+  auto length = [&](std::string_view token) -> std::optional<int64_t> {
+    int64_t v = 0;
+    auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), v);
+    if (error != std::errc() || end != token.data() + token.size() || v < 1 ||
+        v > kMaxDocumentLength) {
+      return std::nullopt;
+    }
+    return v;
+  };
   size_t first = bytes.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && bytes[first] == '[') {
-    nlohmann::json j = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_array()) {
-      return Status::Parse(fmt::format("{}: not a valid JSON list ({})", origin, allowed));
-    }
-    if (static_cast<int64_t>(j.size()) > kMaxDocuments) return too_many();
-    out.reserve(j.size());
-    for (size_t i = 0; i < j.size(); ++i) {
-      const nlohmann::json& v = j[i];
-      bool fits = v.is_number_unsigned()
-                      ? v.get<uint64_t>() >= 1 && v.get<uint64_t>() <= uint64_t{kMaxDocumentLength}
-                      : v.is_number_integer() && v.get<int64_t>() >= 1 &&
-                            v.get<int64_t>() <= kMaxDocumentLength;
-      if (!fits) {
-        return Status::Invalid(fmt::format("{}: entry {} = {} is not a document length ({})",
-                                           origin, i, Printable(v.dump(), 40), allowed));
+    // A JSON list of integers, scanned without building a document (a 4 GiB list would take
+    // eight times that as nlohmann values).
+    constexpr std::string_view kSpace = " \t\r\n";
+    size_t at = first + 1;
+    size_t close = std::string_view::npos;
+    while (at < bytes.size()) {
+      size_t start = bytes.find_first_not_of(kSpace, at);
+      if (start == std::string_view::npos) break;
+      if (bytes[start] == ']' && out.empty()) {
+        close = start;
+        break;
       }
-      out.push_back(v.get<int64_t>());
+      size_t end = bytes.find_first_of(",]", start);
+      if (end == std::string_view::npos) break;
+      size_t last = bytes.find_last_not_of(kSpace, end - 1);
+      std::string_view token =
+          last == std::string_view::npos || last < start ? "" : bytes.substr(start, last - start + 1);
+      std::optional<int64_t> v = length(token);
+      if (!v) {
+        return Status::Invalid(fmt::format("{}: entry {} = {} is not a document length ({})", origin,
+                                           out.size(), Printable(token, 40), allowed));
+      }
+      if (static_cast<int64_t>(out.size()) >= kMaxDocuments) return too_many();
+      out.push_back(*v);
+      at = end + 1;
+      if (bytes[end] == ']') {
+        close = end;
+        break;
+      }
+    }
+    if (close == std::string_view::npos ||
+        bytes.find_first_not_of(kSpace, close + 1) != std::string_view::npos) {
+      return Status::Parse(fmt::format("{}: not a valid JSON list of lengths ({})", origin, allowed));
     }
   } else {
     int64_t n = 0;

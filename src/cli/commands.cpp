@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <optional>
 
 #include "balance/balance.h"
@@ -47,31 +48,62 @@ int Fail(std::ostream& err, const Status& status) {
   return status.code() == StatusCode::kWriteError ? kExitWriteFailed : kExitBadInput;
 }
 
+// A second output beside the report (--trace, pack --emit) must be a file: standard output
+// carries the report.
+Status SideFile(const std::string& path, const char* flag) {
+  if (path != "-") return Status::Ok();
+  return Status::Invalid(fmt::format(
+      "{} = - (allowed: a file path; the report itself goes to standard output)", flag));
+}
+
+Status CheckIterations(int64_t iterations) {
+  if (iterations >= 1 && iterations <= balance::kMaxPackIterations) return Status::Ok();
+  return Status::Invalid(fmt::format("--iterations = {} (allowed: 1 to {})", iterations,
+                                     balance::kMaxPackIterations));
+}
+
 // Every integer and number option of `app` and its subcommands reads its value as spec values are
-// read (core/text.h: "1e6", "16Mi"); a value that is not a number, or an integer beyond 2^53, is
-// an error that shows it as typed (CLI11 alone clamps 99999999999999999999 to 2^63 - 1).
+// read (core/text.h: "1e6", "16Mi"); an exact integer is taken as written (seeds go up to
+// 2^64 - 1). A value that is not a number, is out of the type's range, or is negative for an
+// unsigned option is an error that shows it as typed (CLI11 alone clamps 99999999999999999999 to
+// 2^63 - 1 and reads -1 as 2^64 - 1).
 void ReadNumbersAsSpecsDo(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     ReadNumbersAsSpecsDo(*sub);
   }
   for (CLI::Option* option : app.get_options()) {
     std::string type = option->get_type_name();
-    bool integer = type == "INT" || type == "UINT";
+    bool is_unsigned = type == "UINT";
+    bool integer = is_unsigned || type == "INT";
     if (!integer && type != "FLOAT") continue;
     option->transform(CLI::Validator(
-        [integer](std::string& value) -> std::string {
-          if (integer) {
-            Result<int64_t> v = ParseInteger(value);
-            if (!v.ok()) return Printable(value, 40) + " is not an integer (allowed: e.g. 64, 1e6, 16Mi)";
-            value = std::to_string(*v);
-          } else {
+        [integer, is_unsigned](std::string& value) -> std::string {
+          std::string shown = Printable(value, 40);
+          if (!integer) {
             Result<double> v = ParseNumber(value);
-            if (!v.ok()) return Printable(value, 40) + " is not a finite number (allowed: e.g. 0.5, 1e-3)";
+            if (!v.ok()) return shown + " is not a finite number (allowed: e.g. 0.5, 1e-3)";
             value = fmt::format("{}", *v);
+            return "";
           }
+          const char* end = value.data() + value.size();
+          if (is_unsigned) {
+            uint64_t exact = 0;
+            auto [at, error] = std::from_chars(value.data(), end, exact);
+            if (error == std::errc() && at == end && !value.empty()) return "";
+          } else {
+            int64_t exact = 0;
+            auto [at, error] = std::from_chars(value.data(), end, exact);
+            if (error == std::errc() && at == end && !value.empty()) return "";
+          }
+          Result<int64_t> v = ParseInteger(value);
+          if (!v.ok()) {
+            return shown + " is not an integer of at most 2^53 (allowed: e.g. 64, 1e6, 16Mi)";
+          }
+          if (is_unsigned && *v < 0) return shown + " is negative (allowed: 0 or more)";
+          value = std::to_string(*v);
           return "";
         },
-        type));
+        ""));
   }
 }
 
@@ -89,7 +121,7 @@ Status WriteTo(std::ostream& out, const std::string& path, const std::string& te
 int Emit(std::ostream& out, std::ostream& err, const std::string& path, const std::string& text) {
   Status finite = report::CheckFiniteText(text);
   if (!finite.ok()) return Fail(err, finite);
-  Status written = WriteTo(out, path.empty() ? "-" : path, text);
+  Status written = WriteTo(out, path.empty() ? "-" : path, report::SafeText(text));
   if (!written.ok()) return Fail(err, written);
   return kExitOk;
 }
@@ -223,14 +255,13 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
             const std::string& thresholds, balance::PackerOptions options, int64_t iterations,
             const std::string& emit, bool json, int64_t cp, const std::string& sharder,
             std::ostream& out, std::ostream& err) {
+  if (Status side = SideFile(emit, "--emit"); !side.ok()) return Fail(err, side);
   if (lengths_file.empty() == synthetic.empty()) {
     return Fail(
         err, Status::Invalid(
                  "pack needs exactly one of --lengths FILE and --synthetic NAME (allowed: one)"));
   }
-  if (iterations < 1)
-    return Fail(
-        err, Status::Invalid("--iterations = " + std::to_string(iterations) + " (allowed: >= 1)"));
+  if (Status ok = CheckIterations(iterations); !ok.ok()) return Fail(err, ok);
   Result<std::vector<int64_t>> bands = ParseLengthList(thresholds, "--thresholds");
   if (!bands.ok()) return Fail(err, bands.status());
   options.thresholds = *bands;
@@ -300,7 +331,7 @@ int RunPack(const std::string& lengths_file, const std::string& synthetic, int64
       }
       lines += nlohmann::json{{"iteration", i}, {"microbatches", mbs}}.dump() + "\n";
     }
-    Status written = WriteTo(out, emit, lines);
+    Status written = WriteOutputFile(emit, lines);
     if (!written.ok()) return Fail(err, written);
   }
   report::PackSetup setup{packer_name, options, cp, sharder, cp_imbalance};
@@ -312,10 +343,7 @@ int RunTune(const std::string& lengths_file, const std::string& synthetic, int64
             uint64_t seed, const std::string& model_ref, const std::string& candidates_text,
             balance::PackerOptions options, int64_t iterations, bool json, std::ostream& out,
             std::ostream& err) {
-  if (iterations < 1) {
-    return Fail(
-        err, Status::Invalid("--iterations = " + std::to_string(iterations) + " (allowed: >= 1)"));
-  }
+  if (Status ok = CheckIterations(iterations); !ok.ok()) return Fail(err, ok);
   {
     Result<std::unique_ptr<balance::Packer>> check =
         balance::MakePacker("wlb", options, balance::WorkloadModel{});
@@ -376,6 +404,7 @@ Result<std::string> RunEvent(const plan::Plan& built, const plan::MemoryReport& 
                              const std::string& trace_file, const std::string& stragglers,
                              const std::string& microbatch_lengths,
                              const std::string& schedule_file) {
+  SP_RETURN_IF_ERROR(SideFile(trace_file, "--trace"));
   sim::EventOptions options;
   options.trace = !trace_file.empty();
   SP_ASSIGN_OR_RETURN(options.straggler_speed, sim::ParseStragglers(stragglers));

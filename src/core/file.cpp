@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string_view>
 
 #include "core/text.h"
@@ -50,8 +51,9 @@ Result<std::string> ReadCapped(int fd, const std::string& name, int64_t max_byte
   while (true) {
     ssize_t got = ::read(fd, chunk, sizeof chunk);
     if (got < 0) {
-      if (errno == EINTR) continue;
-      return Status::Io(fmt::format("{}: cannot be read ({})", name, Reason(errno)));
+      int error = errno;
+      if (error == EINTR) continue;
+      return Status::Io(fmt::format("{}: cannot be read ({})", name, Reason(error)));
     }
     if (got == 0) break;
     if (static_cast<int64_t>(bytes.size()) + got > max_bytes) {
@@ -76,33 +78,67 @@ int WriteAll(int fd, std::string_view content) {
   return 0;
 }
 
-Status WriteInPlace(const std::string& path, const std::string& content) {
+Status WriteToDescriptor(int fd, const std::string& shown, const std::string& content) {
+  int error = WriteAll(fd, content);
+  if (error != 0) return Status::Write(fmt::format("{}: write failed ({})", shown, Reason(error)));
+  return Status::Ok();
+}
+
+// The descriptor `path` names when it is one of this process's own (/dev/fd/N, /proc/self/fd/N,
+// /proc/PID/fd/N with our PID) and open.
+std::optional<int> OwnDescriptor(const std::string& path) {
+  std::string_view rest;
+  const std::string own = fmt::format("/proc/{}/fd/", static_cast<long>(::getpid()));
+  for (std::string_view prefix : {std::string_view("/dev/fd/"), std::string_view("/proc/self/fd/"),
+                                   std::string_view(own)}) {
+    if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0) {
+      rest = std::string_view(path).substr(prefix.size());
+    }
+  }
+  if (rest.empty() || rest.size() > 9) return std::nullopt;
+  int fd = 0;
+  for (char c : rest) {
+    if (c < '0' || c > '9') return std::nullopt;
+    fd = fd * 10 + (c - '0');
+  }
+  if (::fcntl(fd, F_GETFD) < 0) return std::nullopt;
+  return fd;
+}
+
+Status WriteInPlace(const std::string& path, const std::string& shown, const std::string& content) {
   Descriptor fd(::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
   if (fd.get() < 0) {
-    return Status::Write(fmt::format("{}: cannot be opened for writing ({})", Shown(path), Reason(errno)));
+    int error = errno;
+    return Status::Write(fmt::format("{}: cannot be opened for writing ({})", shown, Reason(error)));
   }
   int error = WriteAll(fd.get(), content);
   int closed = fd.Close();
   if (error == 0) error = closed;
-  if (error != 0) return Status::Write(fmt::format("{}: write failed ({})", Shown(path), Reason(error)));
+  if (error != 0) return Status::Write(fmt::format("{}: write failed ({})", shown, Reason(error)));
   return Status::Ok();
 }
 
-Status ReplaceAtomically(const std::string& path, const std::string& content, const struct stat* old) {
+// Writes a temporary file beside `path`, flushes it to disk, then renames it over `path`. A
+// replaced file keeps its mode, and its owner and group where this process may set them.
+Status ReplaceAtomically(const std::string& path, const std::string& shown, const std::string& content,
+                         const struct stat* old) {
   std::filesystem::path target(path);
   std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
-  std::string temp_pattern = fmt::format("{}/.{}.XXXXXX", dir, target.filename().string());
-  std::string temp = temp_pattern;
+  std::string temp = fmt::format("{}/.{}.XXXXXX", dir, target.filename().string());
   Descriptor fd(::mkstemp(temp.data()));
   if (fd.get() < 0) {
-    return Status::Write(fmt::format("{}: cannot create a file in {} ({})", Shown(path), Shown(dir),
-                                     Reason(errno)));
+    int error = errno;
+    return Status::Write(
+        fmt::format("{}: cannot create a file in {} ({})", shown, Shown(dir), Reason(error)));
   }
-  // mkstemp makes the file 0600; a new file gets the usual 0666 less the umask, a replaced one
-  // keeps its mode.
+  // mkstemp makes the file 0600; a new file gets the usual 0666 less the umask (read once: the
+  // process is single-threaded here), a replaced one keeps its mode.
   mode_t mode = 0;
   if (old != nullptr) {
     mode = old->st_mode & 07777;
+    if (::fchown(fd.get(), old->st_uid, old->st_gid) != 0) {
+      // Not permitted (another user's file): the new file is ours, as any editor's would be.
+    }
   } else {
     mode_t mask = ::umask(0);
     ::umask(mask);
@@ -110,12 +146,13 @@ Status ReplaceAtomically(const std::string& path, const std::string& content, co
   }
   int error = ::fchmod(fd.get(), mode) == 0 ? 0 : errno;
   if (error == 0) error = WriteAll(fd.get(), content);
+  if (error == 0 && ::fsync(fd.get()) != 0) error = errno;
   int closed = fd.Close();
   if (error == 0) error = closed;
   if (error == 0 && std::rename(temp.c_str(), path.c_str()) != 0) error = errno;
   if (error != 0) {
     ::unlink(temp.c_str());
-    return Status::Write(fmt::format("{}: write failed ({})", Shown(path), Reason(error)));
+    return Status::Write(fmt::format("{}: write failed ({})", shown, Reason(error)));
   }
   return Status::Ok();
 }
@@ -127,14 +164,16 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
   Descriptor fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) {
+    int error = errno;
+    if (error == ENOENT || error == ENOTDIR) {
       return Status::NotFound(fmt::format("{}: no such file", Shown(path)));
     }
-    return Status::Io(fmt::format("{}: cannot be opened for reading ({})", Shown(path), Reason(errno)));
+    return Status::Io(fmt::format("{}: cannot be opened for reading ({})", Shown(path), Reason(error)));
   }
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) {
-    return Status::Io(fmt::format("{}: cannot be read ({})", Shown(path), Reason(errno)));
+    int error = errno;
+    return Status::Io(fmt::format("{}: cannot be read ({})", Shown(path), Reason(error)));
   }
   if (!S_ISREG(info.st_mode)) {
     return Status::Invalid(fmt::format(
@@ -151,43 +190,46 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
 }
 
 Status WriteOutputFile(const std::string& path, const std::string& content) {
-  if (path.empty()) return Status::Invalid("output path is empty (allowed: a file path, or - for standard output)");
-  if (path == "-") {
-    int error = WriteAll(STDOUT_FILENO, content);
-    if (error != 0) return Status::Write(fmt::format("standard output: write failed ({})", Reason(error)));
-    return Status::Ok();
+  if (path.empty()) {
+    return Status::Invalid("output path is empty (allowed: a file path, or - for standard output)");
   }
-  // Follow a symbolic link (a chain, too) to what it names: that is the file to replace.
-  std::string resolved = path;
-  struct stat link_info {};
-  if (::lstat(path.c_str(), &link_info) == 0 && S_ISLNK(link_info.st_mode)) {
-    char buffer[PATH_MAX];
-    if (::realpath(path.c_str(), buffer) != nullptr) {
-      resolved = buffer;
-    } else if (errno == ENOENT) {
-      // A dangling link: create its target.
-      std::error_code ec;
-      std::filesystem::path target = std::filesystem::read_symlink(path, ec);
-      if (ec) return Status::Write(fmt::format("{}: cannot follow the link ({})", Shown(path), ec.message()));
-      resolved = (target.is_absolute() ? target : std::filesystem::path(path).parent_path() / target).string();
-    } else {
-      return Status::Write(fmt::format("{}: cannot follow the link ({})", Shown(path), Reason(errno)));
+  if (path == "-") return WriteToDescriptor(STDOUT_FILENO, "standard output", content);
+  // Follow symbolic links one hop at a time (at most 40, as the kernel does): the last name in the
+  // chain is what gets replaced. A descriptor name (/dev/stdout -> /proc/self/fd/1) is written
+  // through the descriptor this process holds, so a redirected standard output keeps its
+  // position and O_APPEND and the file behind it is never replaced.
+  std::string current = path;
+  for (int hop = 0;; ++hop) {
+    if (std::optional<int> fd = OwnDescriptor(current)) return WriteToDescriptor(*fd, Shown(path), content);
+    struct stat link_info {};
+    if (::lstat(current.c_str(), &link_info) != 0 || !S_ISLNK(link_info.st_mode)) break;
+    if (hop == 40) {
+      return Status::Write(fmt::format("{}: more than 40 symbolic links in a chain", Shown(path)));
     }
+    std::error_code ec;
+    std::filesystem::path target = std::filesystem::read_symlink(current, ec);
+    if (ec) {
+      return Status::Write(fmt::format("{}: cannot follow the link ({})", Shown(path), ec.message()));
+    }
+    current = (target.is_absolute() ? target : std::filesystem::path(current).parent_path() / target)
+                  .string();
   }
   struct stat info {};
-  if (::stat(resolved.c_str(), &info) != 0) {
-    if (errno != ENOENT) {
-      return Status::Write(fmt::format("{}: cannot be written ({})", Shown(path), Reason(errno)));
+  if (::stat(current.c_str(), &info) != 0) {
+    int error = errno;
+    if (error != ENOENT) {
+      return Status::Write(fmt::format("{}: cannot be written ({})", Shown(path), Reason(error)));
     }
-    std::filesystem::path parent = std::filesystem::path(resolved).parent_path();
+    std::filesystem::path parent = std::filesystem::path(current).parent_path();
     std::error_code ec;
     if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
-      return Status::Write(fmt::format("{}: folder {} does not exist", Shown(path), Shown(parent.string())));
+      return Status::Write(
+          fmt::format("{}: folder {} does not exist", Shown(path), Shown(parent.string())));
     }
-    return ReplaceAtomically(resolved, content, nullptr);
+    return ReplaceAtomically(current, Shown(path), content, nullptr);
   }
-  if (S_ISREG(info.st_mode)) return ReplaceAtomically(resolved, content, &info);
-  if (S_ISCHR(info.st_mode) || S_ISFIFO(info.st_mode)) return WriteInPlace(resolved, content);
+  if (S_ISREG(info.st_mode)) return ReplaceAtomically(current, Shown(path), content, &info);
+  if (S_ISCHR(info.st_mode) || S_ISFIFO(info.st_mode)) return WriteInPlace(current, Shown(path), content);
   return Status::Write(fmt::format(
       "{}: is {} (allowed: a regular file, a new file, a device such as /dev/null, a FIFO, or - for "
       "standard output)",

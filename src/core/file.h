@@ -7,12 +7,14 @@
 // IoError (exists but cannot be read, with the system's reason: permission denied, ...).
 //
 // Writing: "-" is standard output. A path that names nothing or a regular file is replaced
-// atomically (a temporary file beside it, then a rename), so readers see the old file or the whole
-// new one, never half of it; a replaced file keeps its permissions. A symbolic link is followed and
-// its target is what gets replaced (the link stays). A character device or a FIFO (/dev/null,
-// /dev/stdout, a pipe) is written in place. Anything else (a directory, a socket) is refused. A
-// failed write is an error (WriteError, naming the path and the reason) and leaves no temporary
-// file behind.
+// atomically (a temporary file beside it, flushed to disk, then a rename), so readers see the old
+// file or the whole new one, never half of it; a replaced file keeps its mode (and owner, where
+// allowed). Symbolic links are followed (a chain too, even to a missing target): the last name is
+// what gets replaced, the links stay. A name for one of this process's descriptors (/dev/stdout,
+// /dev/fd/N, /proc/self/fd/N) is written through that descriptor, so a redirected output keeps its
+// position and the file behind it is never replaced. A character device or a FIFO (/dev/null, a
+// named pipe) is written in place. Anything else (a directory, a socket) is refused. A failed
+// write is an error (WriteError, naming the path and the reason) and leaves no temporary file.
 #pragma once
 
 #include <cstdint>

@@ -260,6 +260,8 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
   // Batch: global batch = dp * micro_batch * microbatches.
   const spec::WorkloadSpec& w = job.workload;
   plan.global_batch = w.global_batch > 0 ? w.global_batch : w.batch_tokens / w.seq_len;
+  // Tokens per step fit in kMaxCount: ValidateWorkload checked global_batch x seq_len, and
+  // batch_tokens / seq_len x seq_len <= batch_tokens.
   int64_t per_step = plan.dp * p.micro_batch;
   if (plan.global_batch % per_step != 0) {
     std::vector<int64_t> allowed;

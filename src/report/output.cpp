@@ -48,8 +48,6 @@ std::optional<std::string> FirstNonFinite(const nlohmann::json& j, const std::st
   return std::nullopt;
 }
 
-bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
 }  // namespace
 
 Result<std::string> JsonText(const nlohmann::json& report, int indent) {
@@ -58,26 +56,60 @@ Result<std::string> JsonText(const nlohmann::json& report, int indent) {
         "the result at {} is not a finite number: the inputs are outside what the model covers",
         *at));
   }
-  return report.dump(indent) + "\n";
+  // A string that is not UTF-8 (only possible from a command-line argument: files are checked)
+  // is written with U+FFFD in its place rather than failing.
+  return report.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Status CheckFiniteText(std::string_view text) {
+  // Where a number stands: after the start, a space, '(', '=', ':' or ',' (optionally then a
+  // sign), and before the end, a space, '%', ')' or ','. A word inside a name or a path
+  // ("llama-inf", "runs/inf/", "'NaN'", "Infinity Fabric") is not a number.
+  auto opens = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '(' || c == '=' || c == ':' || c == ',';
+  };
+  auto closes = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '%' || c == ')' || c == ',';
+  };
   int line = 1;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\n') ++line;
-    if (i + 3 > text.size() || (i > 0 && IsWordChar(text[i - 1]))) continue;
+    if (i + 3 > text.size()) break;
     std::string word = ToLower(text.substr(i, 3));
     if (word != "inf" && word != "nan") continue;
-    // "inf" may go on as "infinity"; anything else that continues the word is another word.
-    size_t end = i + 3;
-    if (word == "inf" && ToLower(text.substr(i, 8)) == "infinity") end = i + 8;
-    if (end < text.size() && IsWordChar(text[end])) continue;
+    size_t before = i;
+    if (before > 0 && (text[before - 1] == '-' || text[before - 1] == '+')) --before;
+    bool starts = before == 0 || opens(text[before - 1]);
+    bool ends = i + 3 == text.size() || closes(text[i + 3]);
+    if (!starts || !ends) continue;
     return Status::Invalid(fmt::format(
         "line {} of the report shows a number that is not finite ({}): the inputs are outside what "
         "the model covers",
-        line, Printable(text.substr(i, end - i), 10)));
+        line, Printable(text.substr(before, i + 3 - before), 10)));
   }
   return Status::Ok();
+}
+
+std::string SafeText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t start = 0;
+  // Line by line, so that line breaks stay; each line is shown as Printable shows it.
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    bool plain = true;
+    for (char c : line) {
+      auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7F || u >= 0x80) plain = false;
+    }
+    out += plain ? std::string(line) : Printable(line, 4 * line.size() + 1);
+    if (end == text.size()) break;
+    out += '\n';
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace scaleplan::report

@@ -17,8 +17,12 @@ namespace scaleplan::report {
 // pointer of the first number that is not finite.
 Result<std::string> JsonText(const nlohmann::json& report, int indent = 2);
 
-// An error when `text` prints a non-finite number: a word "inf" or "nan" (as fmt and printf write
-// them, any case, with a sign or a % after it), with its line.
+// An error when `text` prints a non-finite number: "inf" or "nan" (any case, as fmt and printf
+// write them, with a sign or a % after it) where a number stands, with its line.
 Status CheckFiniteText(std::string_view text);
+
+// `text` with every line as Printable shows it (core/text.h): a control character other than tab,
+// or a byte that is not part of UTF-8, is escaped (a model name read from a file may hold one).
+std::string SafeText(std::string_view text);
 
 }  // namespace scaleplan::report

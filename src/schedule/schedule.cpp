@@ -6,6 +6,7 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
 #include "core/text.h"
 
 namespace scaleplan::schedule {
@@ -276,10 +277,8 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
 Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string& origin, int64_t pp,
                                        int64_t vp, int64_t m) {
   SP_RETURN_IF_ERROR(CheckScheduleSize(pp, vp, m));
-  SP_RETURN_IF_ERROR(CheckText(json, origin));
   const std::string shape = "expected {\"stages\": [[[\"F\", micro-batch, chunk], ...], ...]}";
-  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::Parse(fmt::format("{}: malformed JSON ({})", origin, shape));
+  SP_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(json, origin));
   if (!j.is_object() || !j.contains("stages") || !j["stages"].is_array()) {
     return Status::Parse(fmt::format("{}: {}", origin, shape));
   }
@@ -321,7 +320,7 @@ Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string&
         return Status::Parse(fmt::format(
             "{}: stage {}: {} is not a pass (allowed: [\"F\"|\"B\"|\"W\", micro-batch 0 to {}, "
             "chunk 0 to {}])",
-            origin, stage, Printable(op.dump(), 60), m - 1, vp - 1));
+            origin, stage, JsonShown(op), m - 1, vp - 1));
       }
       if (p == "W") s.split_backward = true;
       ops.push_back({p == "F"   ? Pass::kForward

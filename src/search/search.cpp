@@ -484,6 +484,10 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
         "--time-limit = {} (allowed: 0 for none, or a finite number of seconds above 0)",
         options.max_seconds));
   }
+  // What no plan can change is checked once, before the search.
+  SP_RETURN_IF_ERROR(spec::ValidateModel(base.model));
+  SP_RETURN_IF_ERROR(spec::ValidateCluster(base.cluster));
+  SP_RETURN_IF_ERROR(spec::ValidateWorkload(base.workload));
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer(options.optimizer));
   SP_ASSIGN_OR_RETURN(hardware::DeviceModel device,
                       hardware::DeviceModel::For(base.cluster.gpu, base.plan.precision));

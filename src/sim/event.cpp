@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/checked.h"
+#include "core/json.h"
 #include "core/text.h"
 #include "model/model.h"
 
@@ -466,9 +467,7 @@ Result<std::vector<std::vector<int64_t>>> ParseMicrobatchLengths(std::string_vie
   const std::string allowed =
       "allowed: a JSON list with one non-empty list of document lengths per micro-batch, each an "
       "integer from 1 to " + std::to_string(kMaxDocumentTokens) + ", e.g. [[4096, 4096], [8192]]";
-  SP_RETURN_IF_ERROR(CheckText(text, origin));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::Parse(fmt::format("{}: not valid JSON ({})", origin, allowed));
+  SP_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, origin));
   if (!j.is_array() || j.empty()) {
     return Status::Invalid(fmt::format("{}: not a non-empty list ({})", origin, allowed));
   }
@@ -483,11 +482,14 @@ Result<std::vector<std::vector<int64_t>>> ParseMicrobatchLengths(std::string_vie
     std::vector<int64_t>& lengths = out.emplace_back();
     lengths.reserve(docs.size());
     for (const nlohmann::json& d : docs) {
-      bool integral = d.is_number_integer() || d.is_number_unsigned();
-      if (!integral || (d.is_number_unsigned() ? d.get<uint64_t>() > uint64_t{kMaxDocumentTokens}
-                                               : d.get<int64_t>() < 1 || d.get<int64_t>() > kMaxDocumentTokens)) {
+      // nlohmann reads a non-negative integer as unsigned: both kinds are checked from 1 up.
+      bool fits = d.is_number_unsigned()
+                      ? d.get<uint64_t>() >= 1 && d.get<uint64_t>() <= uint64_t{kMaxDocumentTokens}
+                      : d.is_number_integer() && d.get<int64_t>() >= 1 &&
+                            d.get<int64_t>() <= kMaxDocumentTokens;
+      if (!fits) {
         return Status::Invalid(fmt::format("{}: micro-batch {} has the length {} ({})", origin, i,
-                                           Printable(d.dump(), 40), allowed));
+                                           JsonShown(d), allowed));
       }
       lengths.push_back(d.get<int64_t>());
     }

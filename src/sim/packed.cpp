@@ -36,9 +36,10 @@ int64_t MaxMicroBatchTokens(const plan::Plan& plan, const plan::MemoryReport& me
 
 Result<PackedComparison> SimulatePacked(const plan::Plan& built, const std::vector<int64_t>& lengths,
                                         const PackedOptions& po) {
-  if (po.iterations < 1 || po.iterations > 100000) {
+  if (po.iterations < 1 || po.iterations > balance::kMaxPackIterations) {
     return Status::Invalid(
-        fmt::format("pack iterations = {} (allowed: 1 to 100000)", po.iterations));
+        fmt::format("pack iterations = {} (allowed: 1 to {})", po.iterations,
+                    balance::kMaxPackIterations));
   }
   PackedComparison out;
   balance::PackerOptions options = po.packing;

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
 #include "core/text.h"
 #include "spec/readers.h"
 
@@ -45,34 +46,19 @@ std::string SupportedList() {
   return Join(names, ", ");
 }
 
-int LineOf(std::string_view text, size_t byte) {
-  int line = 1;
-  for (size_t i = 0; i < byte && i < text.size(); ++i) line += text[i] == '\n';
-  return line;
-}
-
 std::string ScalarText(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
   if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
   if (v.is_number()) return fmt::format("{}", v.get<double>());
-  return v.dump();
+  return JsonShown(v);
 }
 
 }  // namespace
 
 Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin) {
-  SP_RETURN_IF_ERROR(CheckText(text, origin));
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Status::Parse(
-        fmt::format("{}:{}: malformed JSON: {}", origin, LineOf(text, e.byte), e.what()));
-  } catch (const nlohmann::json::exception& e) {  // e.g. a number beyond double's range
-    return Status::Parse(fmt::format("{}: unreadable JSON: {}", origin, e.what()));
-  }
+  SP_ASSIGN_OR_RETURN(nlohmann::json config, ParseJson(text, origin));
   if (!config.is_object()) return Status::Parse(origin + ": expected a JSON object");
 
   const Family* family = nullptr;
@@ -109,7 +95,7 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   if (config.contains("attention_bias") && !config["attention_bias"].is_null()) {
     if (!config["attention_bias"].is_boolean()) {
       return Status::Invalid(fmt::format("{}: attention_bias = {} (allowed: true or false)", origin,
-                                         Printable(config["attention_bias"].dump(), 40)));
+                                         JsonShown(config["attention_bias"])));
     }
     attention_bias = config["attention_bias"].get<bool>();
   }
@@ -156,7 +142,7 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
           !config["mlp_only_layers"].empty()) {
         return Status::Invalid(
             fmt::format("{}: mlp_only_layers = {} is not supported (allowed: an empty list)",
-                        origin, Printable(config["mlp_only_layers"].dump(), 60)));
+                        origin, JsonShown(config["mlp_only_layers"])));
       }
       if (model.ffn_hidden == 0) model.ffn_hidden = model.expert_ffn_hidden;
       break;

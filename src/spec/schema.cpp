@@ -56,9 +56,8 @@ std::string FormatBound(double v) {
 }  // namespace
 
 std::string RangeText(std::string_view kind, double min, double max) {
-  // Bounds at or above 2^40 only catch typos; they are not worth printing.
-  bool has_max = std::isfinite(max) && max < 1099511627776.0;
-  if (has_max) return fmt::format("{} from {} to {}", kind, FormatBound(min), FormatBound(max));
+  // Every bound is printed: a value refused for being too large must see the limit it passed.
+  if (std::isfinite(max)) return fmt::format("{} from {} to {}", kind, FormatBound(min), FormatBound(max));
   return fmt::format("{} >= {}", kind, FormatBound(min));
 }
 

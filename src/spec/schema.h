@@ -271,7 +271,4 @@ Status Schema<T>::SetBoolean(const std::string& section, const FieldInfo& info,
   return detail::SetBoolean(section, info, value, out);
 }
 
-inline constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
-inline constexpr double kNoMaxNumber = std::numeric_limits<double>::infinity();
-
 }  // namespace scaleplan::spec

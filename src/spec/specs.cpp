@@ -2,11 +2,16 @@
 
 #include <fmt/format.h>
 
+#include "core/checked.h"
 #include "core/text.h"
 
 namespace scaleplan::spec {
 
 namespace {
+
+// Rates, sizes and bandwidths (FLOP/s, bytes, bytes/s): 10^30, about 10^15 times today's largest,
+// so that products over 2^24 GPUs stay finite.
+constexpr double kMaxPhysical = 1e30;
 
 // Architecture bounds, each far above any published model (Llama 3 405B: 126 layers, hidden 16,384,
 // FFN 53,248, 128 heads of 128, vocabulary 128,256): they keep every product of sizes the model
@@ -154,19 +159,19 @@ const Schema<GpuSpec>& GpuSchema() {
         .Text("description", &G::description, "One line shown by `scaleplan presets`.",
               "gpu-description")
         .Text("source", &G::source, "Where the numbers come from.", "gpu-source")
-        .Number("peak_bf16_flops_per_s", &G::peak_bf16_flops_per_s, 1, kNoMaxNumber, "FLOP/s",
+        .Number("peak_bf16_flops_per_s", &G::peak_bf16_flops_per_s, 1, kMaxPhysical, "FLOP/s",
                 "Dense BF16 tensor-core peak.", "gpu-peak-bf16-flops-per-s")
-        .Number("peak_fp8_flops_per_s", &G::peak_fp8_flops_per_s, 0, kNoMaxNumber, "FLOP/s",
+        .Number("peak_fp8_flops_per_s", &G::peak_fp8_flops_per_s, 0, kMaxPhysical, "FLOP/s",
                 "Dense FP8 tensor-core peak; 0 if the GPU has no FP8.", "gpu-peak-fp8-flops-per-s")
-        .Number("memory_bytes", &G::memory_bytes, 1, kNoMaxNumber, "bytes",
+        .Number("memory_bytes", &G::memory_bytes, 1, kMaxPhysical, "bytes",
                 "Device memory, as the CUDA driver reports its total.", "gpu-memory-bytes")
-        .Number("memory_bandwidth_bytes_per_s", &G::memory_bandwidth_bytes_per_s, 1, kNoMaxNumber,
+        .Number("memory_bandwidth_bytes_per_s", &G::memory_bandwidth_bytes_per_s, 1, kMaxPhysical,
                 "bytes/s", "HBM bandwidth.", "gpu-memory-bandwidth-bytes-per-s")
         .Number("usable_memory_fraction", &G::usable_memory_fraction, 0.01, 1.0, "",
                 "Fraction of memory_bytes a training job can fill (the rest: CUDA context, NCCL "
                 "and cuBLAS buffers, allocator fragmentation).",
                 "gpu-usable-memory-fraction")
-        .Number("nvlink_bandwidth_bytes_per_s", &G::nvlink_bandwidth_bytes_per_s, 0, kNoMaxNumber,
+        .Number("nvlink_bandwidth_bytes_per_s", &G::nvlink_bandwidth_bytes_per_s, 0, kMaxPhysical,
                 "bytes/s", "NVLink bandwidth per GPU, per direction.",
                 "gpu-nvlink-bandwidth-bytes-per-s")
         .Choice("kernel_tables", &G::kernel_tables,
@@ -198,7 +203,7 @@ const Schema<TierSpec>& TierSchema() {
     s.Text("name", &T::name, "Tier name (node, rack, pod, cluster, building, region).")
         .Integer("gpus", &T::gpus, 1, kMaxRanks, "",
                  "GPUs in one group at this tier, counting all tiers inside it (rack = 16).")
-        .Number("bandwidth_bytes_per_s", &T::bandwidth_bytes_per_s, 1, kNoMaxNumber, "bytes/s",
+        .Number("bandwidth_bytes_per_s", &T::bandwidth_bytes_per_s, 1, kMaxPhysical, "bytes/s",
                 "Bandwidth per GPU, per direction, for traffic that crosses this tier.")
         .Number("latency_s", &T::latency_s, 0, 10.0, "s",
                 "One-way latency of a message that crosses this tier.")
@@ -471,6 +476,12 @@ Status ValidateWorkload(const WorkloadSpec& w) {
         "workload.batch_tokens = {} is not a whole number of sequences of workload.seq_len = {} "
         "(allowed: a multiple of {})",
         w.batch_tokens, w.seq_len, w.seq_len));
+  }
+  // Tokens per step, like every count, at most kMaxCount (so that it is an int64 everywhere).
+  if (w.global_batch > 0 && !BoundedProduct({w.global_batch, w.seq_len}, kMaxCount)) {
+    return Status::Invalid(fmt::format(
+        "workload.global_batch x seq_len = {} x {} tokens per step (allowed: at most {} tokens)",
+        w.global_batch, w.seq_len, kMaxCount));
   }
   if (w.batch_tokens > 0 && w.global_batch > 0 && w.batch_tokens != w.global_batch * w.seq_len) {
     return Status::Invalid(fmt::format(

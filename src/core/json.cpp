@@ -1,0 +1,91 @@
+#include "core/json.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "core/text.h"
+
+namespace scaleplan {
+
+namespace {
+
+// The deepest nesting of lists and objects in `text`, outside strings (stops counting past
+// kMaxJsonDepth + 1).
+int NestingDepth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > kMaxJsonDepth) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// Line and column (from 1) of byte `at` in `text`.
+std::pair<int, int> Position(std::string_view text, size_t at) {
+  int line = 1, column = 1;
+  for (size_t i = 0; i < at && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+}  // namespace
+
+Result<nlohmann::json> ParseJson(std::string_view text, const std::string& origin) {
+  SP_RETURN_IF_ERROR(CheckText(text, origin));
+  if (NestingDepth(text) > kMaxJsonDepth) {
+    return Status::Parse(fmt::format("{}: JSON nested deeper than {} levels (allowed: at most {})",
+                                     origin, kMaxJsonDepth, kMaxJsonDepth));
+  }
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.byte is one past the offending character; the library's own text is not shown.
+    auto [line, column] = Position(text, e.byte > 0 ? e.byte - 1 : 0);
+    return Status::Parse(fmt::format("{}:{}:{}: malformed JSON", origin, line, column));
+  } catch (const nlohmann::json::out_of_range&) {
+    return Status::Parse(fmt::format(
+        "{}: a number is beyond the range of a double (allowed: at most about 1.8e308)", origin));
+  } catch (const nlohmann::json::exception&) {
+    return Status::Parse(fmt::format("{}: malformed JSON", origin));
+  }
+}
+
+std::string JsonShown(const nlohmann::json& value) {
+  // A list or object of at most 8 scalars is shown as JSON (one level: dump cannot go deep).
+  bool shallow = value.size() <= 8;
+  if (value.is_structured()) {
+    for (const nlohmann::json& item : value) shallow = shallow && item.is_primitive();
+    if (!shallow) {
+      return value.is_array() ? fmt::format("a list of {} items", value.size())
+                              : fmt::format("an object of {} keys", value.size());
+    }
+  }
+  return Printable(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 60);
+}
+
+}  // namespace scaleplan
