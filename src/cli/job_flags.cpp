@@ -74,14 +74,7 @@ Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
     job.cluster.gpu_name = gpu_ref_;
   }
   if (gpus_opt_->count() > 0) {
-    Result<int64_t> gpus = ParseInteger(gpus_);
-    if (!gpus.ok() || *gpus < 1) {
-      return Status::Invalid(
-          fmt::format("--gpus: gpus = {} is not a positive integer (allowed: "
-                      "integer >= 1)",
-                      gpus_));
-    }
-    job.gpus = *gpus;
+    SP_ASSIGN_OR_RETURN(job.gpus, spec::ParseGpuCount(gpus_, "--gpus"));
   }
   for (const auto& key : keys_) {
     if (key->option->count() == 0) continue;

@@ -238,6 +238,15 @@ bool LooksLikePath(std::string_view ref) {
          ends_with(".json");
 }
 
+Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin) {
+  Result<int64_t> gpus = ParseInteger(text);
+  if (!gpus.ok() || *gpus < 1 || *gpus > kMaxRanks) {
+    return Status::Invalid(fmt::format("{}: job.gpus = {} (allowed: integer from 1 to {})", origin,
+                                       Printable(text, 60), kMaxRanks));
+  }
+  return *gpus;
+}
+
 Result<std::string> ReadFile(const std::string& path) {
   return ReadInputFile(path, kMaxSpecFileBytes);
 }
@@ -326,12 +335,7 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
 
   if (root["gpus"]) {
     SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus"));
-    Result<int64_t> gpus = ParseInteger(raw.text);
-    if (!gpus.ok() || *gpus < 1 || *gpus > kMaxRanks) {
-      return Status::Invalid(fmt::format("{}: job.gpus = {} (allowed: integer from 1 to {})",
-                                         raw.origin, Printable(raw.text, 60), kMaxRanks));
-    }
-    job.gpus = *gpus;
+    SP_ASSIGN_OR_RETURN(job.gpus, ParseGpuCount(raw.text, raw.origin));
   }
   for (const char* section : {"plan", "workload"}) {
     const YAML::Node node = root[section];

@@ -32,6 +32,10 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin);
 // Qwen3MoeForCausalLM.
 Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin);
 
+// The GPUs a job uses, as written in a job file (`gpus:`) or a flag (--gpus): an integer from 1 to
+// kMaxRanks. `origin` names where it stands in the error.
+Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin);
+
 // True when `ref` should be read as a path rather than a preset name.
 bool LooksLikePath(std::string_view ref);
 
