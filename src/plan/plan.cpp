@@ -53,10 +53,12 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
   SP_RETURN_IF_ERROR(spec::ValidateModel(job.model));
   SP_RETURN_IF_ERROR(spec::ValidateCluster(job.cluster));
   SP_RETURN_IF_ERROR(spec::ValidateWorkload(job.workload));
+  SP_RETURN_IF_ERROR(spec::PlanSchema().CheckBounds(job.plan));
   const spec::ModelSpec& m = job.model;
   const spec::PlanSpec& p = job.plan;
-  // The schema readers enforce these ranges; a JobSpec built in code may not have gone through
-  // them.
+  // A JobSpec built in code (or by a reader that assigns fields directly, like the Megatron
+  // arguments) may not have gone through the schema: CheckBounds above refuses values outside a
+  // field's range except 0, which is refused here for the sizes that must be set.
   for (const auto& [name, value] : {std::pair<const char*, int64_t>{"tp", p.tp},
                                     {"cp", p.cp},
                                     {"pp", p.pp},

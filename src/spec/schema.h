@@ -11,6 +11,8 @@
 // where origin is "file.yaml:12" or "--flag" and may be empty.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -56,6 +58,9 @@ struct Field {
   FieldInfo info;
   std::function<Status(T&, const RawValue&)> set;  // parses, validates this value alone, assigns
   std::function<nlohmann::json(const T&)> get;     // the current value, for JSON output and docs
+  // The value's bounds, for values assigned without `set` (a reader that fills a spec directly,
+  // such as the Megatron arguments); null when the field has none.
+  std::function<Status(const T&)> check;
 };
 
 template <class T>
@@ -96,6 +101,15 @@ class Schema {
     return field->set(object, value);
   }
 
+  // Every bounded field of `object` is within its bounds; 0 stands for "not set" and is left to
+  // the spec's validator (which knows which fields are required).
+  Status CheckBounds(const T& object) const {
+    for (const Field<T>& f : fields_) {
+      if (f.check) SP_RETURN_IF_ERROR(f.check(object));
+    }
+    return Status::Ok();
+  }
+
   nlohmann::json ToJson(const T& object) const {
     nlohmann::json out = nlohmann::json::object();
     for (const Field<T>& f : fields_) {
@@ -112,9 +126,14 @@ class Schema {
         std::move(key), ValueKind::kInteger, std::move(unit), std::move(help), std::move(flag),
         RangeText("integer", static_cast<double>(min), static_cast<double>(max)));
     std::string section = section_;
-    Field<T> field{info, nullptr, nullptr};
+    Field<T> field{info, nullptr, nullptr, nullptr};
     field.set = [section, info, member, min, max](T& object, const RawValue& value) -> Status {
       return SetInteger(section, info, value, min, max, object.*member);
+    };
+    field.check = [section, info, member, min, max](const T& object) -> Status {
+      int64_t v = object.*member;
+      if (v == 0 || (v >= min && v <= max)) return Status::Ok();
+      return FieldError(section, info, ScalarValue(std::to_string(v), ""), "is out of range");
     };
     field.get = [member](const T& object) { return nlohmann::json(object.*member); };
     fields_.push_back(std::move(field));
@@ -126,9 +145,14 @@ class Schema {
     FieldInfo info = MakeInfo(std::move(key), ValueKind::kNumber, std::move(unit), std::move(help),
                               std::move(flag), RangeText("number", min, max));
     std::string section = section_;
-    Field<T> field{info, nullptr, nullptr};
+    Field<T> field{info, nullptr, nullptr, nullptr};
     field.set = [section, info, member, min, max](T& object, const RawValue& value) -> Status {
       return SetNumber(section, info, value, min, max, object.*member);
+    };
+    field.check = [section, info, member, min, max](const T& object) -> Status {
+      double v = object.*member;
+      if (v == 0 || (v >= min && v <= max)) return Status::Ok();
+      return FieldError(section, info, ScalarValue(fmt::format("{}", v), ""), "is out of range");
     };
     field.get = [member](const T& object) { return nlohmann::json(object.*member); };
     fields_.push_back(std::move(field));
@@ -139,7 +163,7 @@ class Schema {
     FieldInfo info = MakeInfo(std::move(key), ValueKind::kBoolean, "", std::move(help),
                               std::move(flag), "true or false");
     std::string section = section_;
-    Field<T> field{info, nullptr, nullptr};
+    Field<T> field{info, nullptr, nullptr, nullptr};
     field.set = [section, info, member](T& object, const RawValue& value) -> Status {
       return SetBoolean(section, info, value, object.*member);
     };
@@ -152,7 +176,7 @@ class Schema {
     FieldInfo info = MakeInfo(std::move(key), ValueKind::kString, "", std::move(help),
                               std::move(flag), "any text");
     std::string section = section_;
-    Field<T> field{info, nullptr, nullptr};
+    Field<T> field{info, nullptr, nullptr, nullptr};
     field.set = [section, info, member](T& object, const RawValue& value) -> Status {
       if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
       object.*member = value.text;
@@ -173,7 +197,7 @@ class Schema {
     FieldInfo info = MakeInfo(std::move(key), ValueKind::kChoice, "", std::move(help),
                               std::move(flag), "one of: " + JoinNames(names));
     std::string section = section_;
-    Field<T> field{info, nullptr, nullptr};
+    Field<T> field{info, nullptr, nullptr, nullptr};
     field.set = [section, info, member, choices](T& object, const RawValue& value) -> Status {
       if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
       for (const auto& [name, choice] : choices) {
@@ -199,7 +223,7 @@ class Schema {
   Schema& Custom(FieldInfo info, std::function<Status(T&, const RawValue&)> set,
                  std::function<nlohmann::json(const T&)> get) {
     if (info.flag.empty()) info.flag = FlagFromKey(info.key);
-    fields_.push_back(Field<T>{std::move(info), std::move(set), std::move(get)});
+    fields_.push_back(Field<T>{std::move(info), std::move(set), std::move(get), nullptr});
     return *this;
   }
 

@@ -383,6 +383,7 @@ Status Missing(std::string_view section, std::string_view key, std::string_view 
 }  // namespace
 
 Status ValidateModel(const ModelSpec& m) {
+  SP_RETURN_IF_ERROR(ModelSchema().CheckBounds(m));
   if (m.layers <= 0) return Missing("model", "layers", "integer >= 1");
   if (m.hidden <= 0) return Missing("model", "hidden", "integer >= 1");
   if (m.heads <= 0) return Missing("model", "heads", "integer >= 1");
@@ -436,6 +437,7 @@ Status ValidateModel(const ModelSpec& m) {
 }
 
 Status ValidateGpu(const GpuSpec& g) {
+  SP_RETURN_IF_ERROR(GpuSchema().CheckBounds(g));
   if (g.peak_bf16_flops_per_s <= 0) return Missing("gpu", "peak_bf16_flops_per_s", "number > 0");
   if (g.memory_bytes <= 0) return Missing("gpu", "memory_bytes", "number > 0");
   if (g.memory_bandwidth_bytes_per_s <= 0) {
@@ -446,6 +448,8 @@ Status ValidateGpu(const GpuSpec& g) {
 
 Status ValidateCluster(const ClusterSpec& c) {
   SP_RETURN_IF_ERROR(ValidateGpu(c.gpu).WithContext("cluster " + c.name));
+  SP_RETURN_IF_ERROR(ClusterSchema().CheckBounds(c));
+  for (const TierSpec& tier : c.tiers) SP_RETURN_IF_ERROR(TierSchema().CheckBounds(tier));
   if (c.tiers.empty()) return Missing("cluster", "tiers", "a list of at least one tier");
   for (size_t i = 0; i < c.tiers.size(); ++i) {
     const TierSpec& t = c.tiers[i];
@@ -467,6 +471,7 @@ Status ValidateCluster(const ClusterSpec& c) {
 }
 
 Status ValidateWorkload(const WorkloadSpec& w) {
+  SP_RETURN_IF_ERROR(WorkloadSchema().CheckBounds(w));
   if (w.seq_len <= 0) return Missing("workload", "seq_len", "integer >= 1");
   if (w.batch_tokens == 0 && w.global_batch == 0) {
     return Missing("workload", "batch_tokens", "integer >= 1, or set workload.global_batch");
