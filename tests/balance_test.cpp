@@ -500,18 +500,20 @@ TEST(Packers, AdaptiveRestoreRejectsBadState) {
 TEST(Packers, RejectsBadAdaptiveOptions) {
   PackerOptions o;
   o.max_mean_delay = 0;
+  // The error names the key (PackerSchema), not a flag of some command.
   EXPECT_EQ(MakePacker("wlb", o, Flops()).status().message(),
-            "--max-mean-delay = 0 (allowed: above 0 and at most 1000 iterations)");
+            "packer.max_mean_delay = 0 is out of range (allowed: number from 1e-06 to 1000)");
+  EXPECT_EQ(MakePacker("wlb", o, Flops()).status().key(), "packer.max_mean_delay");
   o.max_mean_delay = std::nan("");
   EXPECT_FALSE(MakePacker("wlb", o, Flops()).ok());
   o.max_mean_delay = 0.5;
   o.adapt_window = 3;
   EXPECT_EQ(MakePacker("wlb", o, Flops()).status().message(),
-            "--adapt-window = 3 (allowed: 4 to 4096 iterations)");
+            "packer.adapt_window = 3 is out of range (allowed: integer from 4 to 4096)");
   o.adapt_window = 32;
   o.max_wait = -1;
   EXPECT_EQ(MakePacker("wlb", o, Flops()).status().message(),
-            "--max-wait = -1 (allowed: 0 for none, or up to 1000000 iterations)");
+            "packer.max_wait = -1 is out of range (allowed: integer from 0 to 1000000)");
 }
 
 // Shapes: keys override the defaults; an unknown key or a bad value names the allowed ones; the
@@ -531,12 +533,12 @@ TEST(Lengths, SyntheticShapes) {
   EXPECT_NEAR(mean(base, 0, base.size()), 1169, 117);
   EXPECT_NEAR(mean(heavier, 0, heavier.size()), 1853, 185);
   EXPECT_EQ(Synthetic("pareto:beta=2", 10, 10, 1).status().message(),
-            "--synthetic pareto: 'beta=2' is not a key=value of this corpus (allowed keys: alpha, "
+            "synthetic corpus pareto: 'beta=2' is not a key=value of this corpus (allowed keys: alpha, "
             "min)");
   EXPECT_EQ(Synthetic("pareto:alpha=-1", 10, 10, 1).status().message(),
-            "--synthetic pareto: alpha = -1 (allowed: a number above 0 and at most 1e9)");
+            "synthetic corpus pareto: alpha = -1 (allowed: a number above 0 and at most 1e9)");
   EXPECT_EQ(Synthetic("zipf", 10, 10, 1).status().message(),
-            "--synthetic = zipf is not a known corpus (allowed: lognormal, pareto, drift)");
+            "synthetic corpus zipf is not known (allowed: lognormal, pareto, drift)");
   std::vector<int64_t> drift = Must(Synthetic("drift", 40000, 131072, 2));
   // Before: 10% around 16K; after: 30% around 32K (both lognormal, sigma 1): the mean roughly
   // triples. Check it at least doubles.
@@ -631,7 +633,7 @@ TEST(Sharding, HeadTailIsImbalancedForPackedDocuments) {
   EXPECT_LT(Must(Shard("head-tail", std::vector<int64_t>{131072}, 16)).imbalance, 1.01);
   EXPECT_EQ(
       Shard("zigzag", docs, 2).status().message(),
-      "--sharder = zigzag is not a known sharder (allowed: head-tail, per-document, adaptive)");
+      "sharder = zigzag is not a known sharder (allowed: head-tail, per-document, adaptive)");
 }
 
 }  // namespace

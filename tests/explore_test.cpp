@@ -163,7 +163,7 @@ TEST(Explore, EventRankingKeepsTheJointOptimumBest) {
   EXPECT_NEAR(r.joint.speedup, r.baseline.event_step_time_s / r.joint.event_step_time_s, 1e-12);
   o.engine = "closed-form";
   EXPECT_EQ(Explore(SmallTwoBuildings(), o).status().message(),
-            "--engine = closed-form (allowed: analytical, event)");
+            "explore.engine = closed-form is not an engine (allowed: analytical, event)");
 }
 
 TEST(Explore, AJobInsideOneBuildingIsRejected) {

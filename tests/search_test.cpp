@@ -182,7 +182,9 @@ TEST(Search, UnknownOptimizerListsKnownOnes) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(
       r.status().message(),
-      "--optimizer = annealing is not a known optimizer (allowed: exhaustive, random, evolution)");
+      "search.optimizer = annealing is not a known optimizer (allowed: exhaustive, random, "
+      "evolution)");
+  EXPECT_EQ(r.status().key(), "search.optimizer");
 }
 
 // Emitted Megatron arguments read back to the same plan.

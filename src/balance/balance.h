@@ -2,8 +2,8 @@
 // arXiv 2503.17924).
 //
 // A document of d tokens costs W(d) = a*d + b*(d^2 + d)/2: the linear layers scale with its
-// tokens, causal attention with its query-key pairs (the same count as model::CausalPairs). The CLI
-// takes a and b from the model's FLOPs (6N per token, 12 L q per pair, forward and backward).
+// tokens, causal attention with its query-key pairs (model::CausalPairs). FlopWorkload takes a and b
+// from the model's FLOPs (6N per token, 12 L q per pair, forward and backward).
 //
 // Packers (a named registry, Packers()):
 //   original  concatenate and cut into micro-batches of exactly `context` tokens; a document that
@@ -46,6 +46,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -53,6 +54,8 @@
 #include <vector>
 
 #include "core/status.h"
+#include "spec/schema.h"
+#include "spec/specs.h"
 
 namespace scaleplan::balance {
 
@@ -69,6 +72,10 @@ struct WorkloadModel {
   double Linear(double d) const { return linear_per_token * d; }
   double Total(double d) const { return Linear(d) + Attention(d); }
 };
+
+// FLOP weights of a token and of a causal query-key pair (model/model.h), forward and backward:
+// linear layers 6N per token (N the matmul parameters), attention 12 L q per pair.
+WorkloadModel FlopWorkload(const spec::ModelSpec& model);
 
 // Document lengths: a JSON list of integers, one integer per line, or a Megatron-LM tokenized
 // dataset index (.idx, recognized by its magic bytes). A length is an integer from 1 to
@@ -109,6 +116,11 @@ struct PackerOptions {
                                 // least min(8, adapt_window)), and the re-choice period
                                 // (x max(1, floor(N/4)))
 };
+// PackerOptions as input keys (section "packer"): flag, bounds and help of each, stated once; the
+// pack command's flags and MakePacker's checks derive from it. `thresholds` reads a list of
+// lengths ("65536,98304" on the command line).
+const spec::Schema<PackerOptions>& PackerSchema();
+
 inline constexpr double kAdaptiveSmaxLimit = 1.5;  // x context, when s_max is 0
 inline constexpr double kAdaptiveMaxWait = 16;      // x max_mean_delay, when max_wait is 0
 
@@ -140,8 +152,12 @@ class Packer {
 struct PackerInfo {
   std::string name;
   std::string description;
+  std::function<Result<std::unique_ptr<Packer>>(const PackerOptions&, const WorkloadModel&)> make;
 };
-std::vector<PackerInfo> Packers();
+// The registry: every packer with its factory.
+const std::vector<PackerInfo>& Packers();
+// Creates the packer called `name` for options that PackerSchema() allows; an unknown name is an
+// error listing the registry.
 Result<std::unique_ptr<Packer>> MakePacker(std::string_view name, const PackerOptions& options,
                                            const WorkloadModel& workload);
 

@@ -13,9 +13,21 @@
 #include "core/file.h"
 #include "core/text.h"
 
+#include "model/model.h"
+
 namespace scaleplan::balance {
 
-double WorkloadModel::Attention(double d) const { return attention_per_pair * (d * d + d) / 2.0; }
+double WorkloadModel::Attention(double d) const {
+  return attention_per_pair * model::CausalPairs(d);
+}
+
+WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
+  WorkloadModel w;
+  w.linear_per_token = model::ModelFlopsPerToken(m, 1).matmul_term;
+  w.attention_per_pair =
+      12.0 * static_cast<double>(m.layers) * static_cast<double>(m.heads * m.EffectiveHeadDim());
+  return w;
+}
 
 namespace {
 
@@ -180,7 +192,7 @@ Result<CorpusShape> ParseShape(std::string_view spec) {
     if (c.name == shape.name) shape.params = c.params;
   }
   if (shape.params.empty()) {
-    return Status::Invalid(fmt::format("--synthetic = {} is not a known corpus (allowed: {})",
+    return Status::Invalid(fmt::format("synthetic corpus {} is not known (allowed: {})",
                                        shape.name, Join(names, ", ")));
   }
   if (colon == std::string_view::npos) return shape;
@@ -188,7 +200,7 @@ Result<CorpusShape> ParseShape(std::string_view spec) {
   for (const auto& kv : shape.params) keys.push_back(kv.first);
   std::vector<std::string> items = SplitAndTrim(std::string(spec.substr(colon + 1)), ',');
   if (items.empty()) {
-    return Status::Invalid(fmt::format("--synthetic {}: nothing after ':' (allowed keys: {})",
+    return Status::Invalid(fmt::format("synthetic corpus {}: nothing after ':' (allowed keys: {})",
                                        shape.name, Join(keys, ", ")));
   }
   for (const std::string& item : items) {
@@ -197,13 +209,13 @@ Result<CorpusShape> ParseShape(std::string_view spec) {
     auto it = std::find_if(shape.params.begin(), shape.params.end(),
                            [&](const auto& kv) { return kv.first == key; });
     if (eq == std::string::npos || it == shape.params.end()) {
-      return Status::Invalid(fmt::format("--synthetic {}: '{}' is not a key=value of this corpus "
+      return Status::Invalid(fmt::format("synthetic corpus {}: '{}' is not a key=value of this corpus "
                                          "(allowed keys: {})",
                                          shape.name, item, Join(keys, ", ")));
     }
     if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
       return Status::Invalid(
-          fmt::format("--synthetic {}: {} is given twice (allowed: once)", shape.name, key));
+          fmt::format("synthetic corpus {}: {} is given twice (allowed: once)", shape.name, key));
     }
     seen.push_back(key);
     // Fractions (of the documents) are at most 1; lengths and shapes are positive.
@@ -212,7 +224,7 @@ Result<CorpusShape> ParseShape(std::string_view spec) {
     Result<double> v = ParseNumber(item.substr(eq + 1));
     if (!v.ok() || !std::isfinite(*v) || *v <= 0 || *v > high) {
       return Status::Invalid(fmt::format(
-          "--synthetic {}: {} = {} (allowed: a number above 0 and at most {})", shape.name, key,
+          "synthetic corpus {}: {} = {} (allowed: a number above 0 and at most {})", shape.name, key,
           item.substr(eq + 1), fraction ? "1" : "1e9"));
     }
     it->second = *v;

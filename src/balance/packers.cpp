@@ -651,64 +651,105 @@ class AdaptiveWlb : public Packer {
 
 }  // namespace
 
-std::vector<PackerInfo> Packers() {
-  return {{"original",
-           "concatenate and cut into context-length micro-batches (documents split at boundaries)"},
-          {"greedy",
-           "longest first, each to the micro-batch with the fewest tokens (capacity = context)"},
-          {"ffd", "first-fit decreasing (capacity = context)"},
-          {"bfd", "best-fit decreasing (capacity = context)"},
-          {"wlb",
-           "WLB-LLM: outlier queues per length band, least-workload placement under s_max; bands "
-           "and s_max adapt online unless --thresholds fixes them"}};
+const std::vector<PackerInfo>& Packers() {
+  using Made = Result<std::unique_ptr<Packer>>;
+  static const std::vector<PackerInfo> packers = {
+      {"original",
+       "concatenate and cut into context-length micro-batches (documents split at boundaries)",
+       [](const PackerOptions& o, const WorkloadModel&) -> Made {
+         return std::unique_ptr<Packer>(new Original(o));
+       }},
+      {"greedy",
+       "longest first, each to the micro-batch with the fewest tokens (capacity = context)",
+       [](const PackerOptions& o, const WorkloadModel&) -> Made {
+         return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kGreedy));
+       }},
+      {"ffd", "first-fit decreasing (capacity = context)",
+       [](const PackerOptions& o, const WorkloadModel&) -> Made {
+         return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kFirstFit));
+       }},
+      {"bfd", "best-fit decreasing (capacity = context)",
+       [](const PackerOptions& o, const WorkloadModel&) -> Made {
+         return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kBestFit));
+       }},
+      {"wlb",
+       "WLB-LLM: outlier queues per length band, least-workload placement under s_max; bands "
+       "and s_max adapt online unless thresholds fix them",
+       [](const PackerOptions& o, const WorkloadModel& w) -> Made {
+         if (!o.thresholds.empty()) return std::unique_ptr<Packer>(new Wlb(o, w));
+         if (std::min(o.context, o.s_max > 0 ? o.s_max : o.context) < 16) {
+           return Status::Invalid(fmt::format(
+               "packer.context = {}, packer.s_max = {}: adaptive bands need micro-batches of at "
+               "least 16 tokens (allowed: 16 or more, or fixed thresholds)",
+               o.context, o.s_max));
+         }
+         return std::unique_ptr<Packer>(new AdaptiveWlb(o, w));
+       }}};
+  return packers;
+}
+
+const spec::Schema<PackerOptions>& PackerSchema() {
+  static const spec::Schema<PackerOptions> schema = [] {
+    constexpr int64_t kMaxTokens = int64_t{1} << 40;  // keeps N * context far from overflow
+    spec::Schema<PackerOptions> s("packer");
+    s.Integer("microbatches", &PackerOptions::microbatches, 1, int64_t{1} << 20, "",
+              "micro-batches per iteration (N)");
+    s.Integer("context", &PackerOptions::context, 1, kMaxTokens, "tokens",
+              "tokens per micro-batch of the fixed-length packers");
+    s.Integer("s_max", &PackerOptions::s_max, 0, kMaxTokens, "tokens",
+              "wlb: most tokens in a micro-batch, the activation-memory bound (0: with "
+              "thresholds the context; adaptive up to 1.5 x the context)",
+              "smax");
+    spec::FieldInfo thresholds{"thresholds", "thresholds", spec::ValueKind::kList, "tokens",
+                               "wlb: fixed outlier length bands, e.g. 65536,98304 (none: chosen "
+                               "online from the stream)",
+                               "lengths from 1 to 2^40, ascending", ""};
+    s.Custom(
+        thresholds,
+        [thresholds](PackerOptions& o, const spec::RawValue& value) -> Status {
+          std::vector<std::string> items =
+              value.is_list ? value.items : SplitAndTrim(value.text, ',');
+          std::vector<int64_t> lengths;
+          for (const std::string& item : items) {
+            Result<int64_t> v = ParseInteger(item);
+            if (!v.ok() || *v < 1 || *v > kMaxTokens || (!lengths.empty() && *v <= lengths.back())) {
+              return spec::FieldError("packer", thresholds, value,
+                                      "is not a list of ascending lengths");
+            }
+            lengths.push_back(*v);
+          }
+          o.thresholds = lengths;
+          return Status::Ok();
+        },
+        [](const PackerOptions& o) { return nlohmann::json(o.thresholds); });
+    s.Integer("max_wait", &PackerOptions::max_wait, 0, 1000000, "iterations",
+              "wlb: iterations an outlier may wait before a partial wave goes out (0: none with "
+              "thresholds, 16 x max_mean_delay adaptive)");
+    s.Number("max_mean_delay", &PackerOptions::max_mean_delay, 1e-6, 1000, "iterations",
+             "wlb adaptive: token-weighted mean delay budget");
+    s.Integer("adapt_window", &PackerOptions::adapt_window, 4, 4096, "iterations",
+              "wlb adaptive: iterations replayed per re-choice of bands and s_max");
+    return s;
+  }();
+  return schema;
 }
 
 Result<std::unique_ptr<Packer>> MakePacker(std::string_view name, const PackerOptions& o,
                                            const WorkloadModel& w) {
-  constexpr int64_t kMaxTokens = int64_t{1} << 40;  // keeps N * context far from overflow
-  if (o.microbatches < 1 || o.microbatches > (int64_t{1} << 20)) {
-    return Status::Invalid(
-        fmt::format("--microbatches = {} (allowed: 1 to 1048576)", o.microbatches));
+  SP_RETURN_IF_ERROR(PackerSchema().CheckValues(o));
+  for (size_t i = 0; i < o.thresholds.size(); ++i) {
+    if (o.thresholds[i] < 1 || (i > 0 && o.thresholds[i] <= o.thresholds[i - 1])) {
+      return Status::Invalid(
+          fmt::format("packer.thresholds: {} (allowed: ascending lengths >= 1)", o.thresholds[i]));
+    }
   }
-  if (o.context < 1 || o.context > kMaxTokens) {
-    return Status::Invalid(fmt::format("--context = {} (allowed: 1 to 2^40 tokens)", o.context));
-  }
-  if (o.s_max < 0 || o.s_max > kMaxTokens) {
-    return Status::Invalid(
-        fmt::format("--smax = {} (allowed: 0 for the context, or up to 2^40 tokens)", o.s_max));
-  }
-  for (int64_t t : o.thresholds) {
-    if (t < 1) return Status::Invalid(fmt::format("--thresholds: {} (allowed: lengths >= 1)", t));
-  }
-  if (!(o.max_mean_delay > 0 && o.max_mean_delay <= 1000)) {
-    return Status::Invalid(fmt::format(
-        "--max-mean-delay = {} (allowed: above 0 and at most 1000 iterations)", o.max_mean_delay));
-  }
-  if (o.max_wait < 0 || o.max_wait > 1000000) {
-    return Status::Invalid(
-        fmt::format("--max-wait = {} (allowed: 0 for none, or up to 1000000 iterations)", o.max_wait));
-  }
-  if (o.adapt_window < 4 || o.adapt_window > 4096) {
-    return Status::Invalid(
-        fmt::format("--adapt-window = {} (allowed: 4 to 4096 iterations)", o.adapt_window));
-  }
-  if (name == "original") return std::unique_ptr<Packer>(new Original(o));
-  if (name == "greedy")
-    return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kGreedy));
-  if (name == "ffd") return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kFirstFit));
-  if (name == "bfd") return std::unique_ptr<Packer>(new FixedCapacity(o, FixedCapacity::kBestFit));
-  if (name == "wlb" && !o.thresholds.empty()) return std::unique_ptr<Packer>(new Wlb(o, w));
-  if (name == "wlb" && std::min(o.context, o.s_max > 0 ? o.s_max : o.context) < 16) {
-    return Status::Invalid(fmt::format(
-        "--context = {}, --smax = {}: adaptive bands need micro-batches of at least 16 tokens "
-        "(allowed: 16 or more, or fixed --thresholds)",
-        o.context, o.s_max));
-  }
-  if (name == "wlb") return std::unique_ptr<Packer>(new AdaptiveWlb(o, w));
   std::vector<std::string> names;
-  for (const PackerInfo& p : Packers()) names.push_back(p.name);
+  for (const PackerInfo& p : Packers()) {
+    if (p.name == name) return p.make(o, w);
+    names.push_back(p.name);
+  }
   return Status::Invalid(
-      fmt::format("--packer = {} is not a known packer (allowed: {})", name, Join(names, ", ")));
+      fmt::format("packer = {} is not a known packer (allowed: {})", name, Join(names, ", ")));
 }
 
 IterationStats Measure(const std::vector<MicroBatch>& batch, const WorkloadModel& w,

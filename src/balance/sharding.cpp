@@ -7,15 +7,15 @@
 
 #include "core/text.h"
 
+#include "model/model.h"
+
 namespace scaleplan::balance {
 
 namespace {
 
 double Pairs(int64_t q0, int64_t q1) {
   // Queries q0..q1-1 of a document, query i attending to i + 1 keys.
-  return (static_cast<double>(q1) * static_cast<double>(q1 + 1) -
-          static_cast<double>(q0) * static_cast<double>(q0 + 1)) /
-         2.0;
+  return model::CausalPairs(static_cast<double>(q1)) - model::CausalPairs(static_cast<double>(q0));
 }
 
 void AddPiece(RankShard& r, int64_t doc, int64_t doc_start, int64_t q0, int64_t q1) {
@@ -112,7 +112,7 @@ std::vector<std::string> Sharders() { return {"head-tail", "per-document", "adap
 Result<Sharding> Shard(std::string_view sharder, const std::vector<int64_t>& documents,
                        int64_t cp) {
   if (cp < 1 || cp > 65536)
-    return Status::Invalid(fmt::format("--cp = {} (allowed: 1 to 65536)", cp));
+    return Status::Invalid(fmt::format("cp = {} ranks (allowed: 1 to 65536)", cp));
   for (int64_t d : documents) {
     if (d < 1) return Status::Invalid(fmt::format("a document of {} tokens (allowed: >= 1)", d));
   }
@@ -127,7 +127,7 @@ Result<Sharding> Shard(std::string_view sharder, const std::vector<int64_t>& doc
     };
     return worst(b) < worst(a) ? b : a;
   }
-  return Status::Invalid(fmt::format("--sharder = {} is not a known sharder (allowed: {})", sharder,
+  return Status::Invalid(fmt::format("sharder = {} is not a known sharder (allowed: {})", sharder,
                                      Join(Sharders(), ", ")));
 }
 

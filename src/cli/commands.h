@@ -1,6 +1,7 @@
 // The `scaleplan` command. Run() is main() without the process: it takes the arguments and the
 // two output streams and returns the exit status (0 success, 2 bad input, 1 failure writing
-// output), so that scenario tests can drive it in-process.
+// output), so that scenario tests can drive it in-process. The commands themselves are in
+// cli/command.h, one file each.
 #pragma once
 
 #include <ostream>

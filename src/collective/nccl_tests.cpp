@@ -109,7 +109,7 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     }
     // nccl-tests prints every row twice in some logs (the summary repeats the table): keep one.
     if (!sizes.insert(*bytes).second) continue;
-    run.points.push_back({*bytes, *time_us * 1e-6, *busbw * 1e9});
+    run.points.push_back({*bytes, *time_us * 1e-6, *busbw * 1e9, line_no});
   }
   run.ranks = std::min(kMaxRanks + 1, rank_lines > 0 ? rank_lines : threads * gpus);
   if (run.ranks > kMaxRanks) {

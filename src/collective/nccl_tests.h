@@ -17,6 +17,7 @@ struct NcclTestsPoint {
   double bytes = 0;   // the "size" column: total buffer size as nccl-tests defines it
   double time_s = 0;  // out-of-place time
   double busbw_bytes_per_s = 0;
+  int64_t line = 0;  // of the output file
 };
 
 struct NcclTestsRun {

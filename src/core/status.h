@@ -45,16 +45,29 @@ class [[nodiscard]] Status {
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
+  // The input key the error is about, as "section.key" (e.g. "plan.pp"); empty when the error is
+  // not about one key. Callers decide by it, never by the message's text.
+  const std::string& key() const { return key_; }
+
   // Returns a copy whose message is prefixed with `context: `.
   Status WithContext(const std::string& context) const {
     if (ok()) return *this;
-    return Status(code_, context + ": " + message_);
+    Status out(code_, context + ": " + message_);
+    out.key_ = key_;
+    return out;
+  }
+  // Returns a copy that names the key it is about.
+  Status WithKey(std::string key) const {
+    Status out = *this;
+    out.key_ = std::move(key);
+    return out;
   }
 
  private:
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::string key_;
 };
 
 // Either a value or a non-OK Status.

@@ -10,7 +10,7 @@
 #include "core/text.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
-#include "sim/event.h"
+#include "sim/engine.h"
 
 namespace scaleplan::explore {
 
@@ -74,18 +74,19 @@ void OpenScheduling(search::SearchSpace& s, const spec::PlanSpec& start, int64_t
   }
 }
 
-bool ByEvents(const ExploreOptions& o) { return o.engine == "event"; }
+// Whether the ranking engine runs passes (then each search's best 16 are re-run by it).
+bool ByEvents(const ExploreOptions& o) {
+  Result<const sim::Engine*> engine = sim::FindEngine(o.engine, "explore.engine");
+  return engine.ok() && (*engine)->RunsPasses();
+}
 
 // The step time the exploration ranks by (infinity when the plan is invalid).
-double StepTime(const spec::JobSpec& job, bool events) {
+double StepTime(const spec::JobSpec& job, const ExploreOptions& options) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
+  Result<const sim::Engine*> engine = sim::FindEngine(options.engine, "explore.engine");
   Result<plan::Plan> p = plan::BuildPlan(job);
-  if (!p.ok()) return kInf;
-  if (events) {
-    Result<sim::EventResult> e = sim::SimulateEvents(*p, {});
-    return e.ok() ? e->step.step_time_s : kInf;
-  }
-  Result<sim::StepResult> step = sim::Evaluate(*p);
+  if (!p.ok() || !engine.ok()) return kInf;
+  Result<sim::StepResult> step = (*engine)->Step(*p);
   return step.ok() ? step->step_time_s : kInf;
 }
 
@@ -149,7 +150,7 @@ Result<spec::JobSpec> Best(const spec::JobSpec& base, const search::SearchSpace&
   if (r.top.empty()) return base;
   const search::Evaluation& top = r.top.front();
   double top_s = events && top.event_step_time_s > 0 ? top.event_step_time_s : top.step.step_time_s;
-  if (!(top_s < StepTime(base, events))) return base;
+  if (!(top_s < StepTime(base, options))) return base;
   spec::JobSpec best = base;
   best.plan = top.plan;
   best.plan.dp = 0;
@@ -282,10 +283,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
                       Join(std::vector<std::string>(names.begin() + 1, names.end()), ", ")));
     }
   }
-  if (options.engine != "analytical" && options.engine != "event") {
-    return Status::Invalid(
-        fmt::format("--engine = {} (allowed: analytical, event)", options.engine));
-  }
+  SP_RETURN_IF_ERROR(sim::FindEngine(options.engine, "explore.engine").status());
   const bool events = ByEvents(options);
   std::vector<NetworkStack> stacks = Stacks();
   const NetworkStack& base_stack = stacks.front();  // the production baseline
@@ -357,11 +355,11 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
     SP_ASSIGN_OR_RETURN(spec::JobSpec best, Best(job, joint, options));
     // The single-dimension winners are in the joint space; ranked by events they may fall outside
     // the analytical top 16, so try them directly.
-    double best_s = StepTime(best, events);
+    double best_s = StepTime(best, options);
     for (const spec::JobSpec* single : {&by_placement, &by_scheduling}) {
       spec::JobSpec candidate = job;
       candidate.plan = single->plan;
-      double t = StepTime(candidate, events);
+      double t = StepTime(candidate, options);
       if (t < best_s) {
         best = candidate;
         best_s = t;
@@ -373,6 +371,24 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
   SP_ASSIGN_OR_RETURN(
       result.joint, MakeRow("joint", result.joint.job, result.joint.network, boundary, t0, events));
   return result;
+}
+
+const spec::Schema<ExploreOptions>& ExploreOptionsSchema() {
+  static const spec::Schema<ExploreOptions> schema = [] {
+    std::vector<std::string> engines;
+    for (const sim::Engine* e : sim::Engines()) engines.emplace_back(e->name());
+    spec::Schema<ExploreOptions> s("explore");
+    s.Text("boundary_tier", &ExploreOptions::boundary_tier,
+           "tier whose links are the scale-across boundary (empty: the outermost)");
+    s.Boolean("relaxed_sync", &ExploreOptions::relaxed_sync,
+              "also try a delayed cross-replica gradient reduction and BF16 gradients (both "
+              "change training)");
+    s.OneOf("engine", &ExploreOptions::engine, engines,
+            "what ranks the candidates (an engine that runs passes re-runs each search's best 16)");
+    s.Integer("threads", &ExploreOptions::threads, 1, 256, "", "threads for the searches");
+    return s;
+  }();
+  return schema;
 }
 
 }  // namespace scaleplan::explore

@@ -90,8 +90,11 @@ struct ExploreOptions {
   // Also open grad_sync = delayed and grad_reduce_dtype = bf16 (they change training).
   bool relaxed_sync = false;
   std::string engine = "analytical";  // or "event": re-rank each search's best 16 pass by pass
-  int threads = 2;
+  int64_t threads = 2;
 };
+
+// ExploreOptions as input keys (section "explore"; `scaleplan explore`'s flags).
+const spec::Schema<ExploreOptions>& ExploreOptionsSchema();
 
 Result<ExploreResult> Explore(const spec::JobSpec& base, const ExploreOptions& options);
 

@@ -357,4 +357,21 @@ Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& 
   return parse;
 }
 
+const std::vector<LaunchFormat>& LaunchFormats() {
+  static const std::vector<LaunchFormat> formats = {
+      {"megatron", "Megatron-LM command-line arguments", &MegatronArgs},
+      {"torchtitan", "a torchtitan job TOML", &TorchtitanToml}};
+  return formats;
+}
+
+Result<const LaunchFormat*> FindLaunchFormat(std::string_view name, std::string_view origin) {
+  std::vector<std::string> names;
+  for (const LaunchFormat& f : LaunchFormats()) {
+    if (f.name == name) return &f;
+    names.push_back(f.name);
+  }
+  return Status::Invalid(fmt::format("{} = {} is not a launch format (allowed: {})", origin,
+                                     Printable(name, 40), Join(names, ", ")));
+}
+
 }  // namespace scaleplan::report

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -23,6 +24,16 @@ namespace scaleplan::report {
 
 std::string MegatronArgs(const plan::Plan& plan);
 std::string TorchtitanToml(const plan::Plan& plan);
+
+// The launch formats (a named registry): megatron, torchtitan.
+struct LaunchFormat {
+  std::string name;
+  std::string description;
+  std::string (*render)(const plan::Plan& plan);
+};
+const std::vector<LaunchFormat>& LaunchFormats();
+// The format called `name`; an unknown one is an error naming `origin` (e.g. "--emit").
+Result<const LaunchFormat*> FindLaunchFormat(std::string_view name, std::string_view origin);
 
 struct MegatronParse {
   std::vector<std::string> ignored;  // arguments that do not describe the plan (--lr, ...)

@@ -152,4 +152,63 @@ std::string PackedEventText(const sim::PackedComparison& c) {
   return text;
 }
 
+std::string PackedBatchesJsonLines(const balance::PackStudy& study) {
+  std::string lines;
+  const bool sharded = !study.shards.empty();
+  for (size_t i = 0; i < study.run.packed.size(); ++i) {
+    nlohmann::json mbs = nlohmann::json::array();
+    for (size_t j = 0; j < study.run.packed[i].size(); ++j) {
+      nlohmann::json docs = nlohmann::json::array();
+      for (const balance::Document& d : study.run.packed[i][j]) docs.push_back(d.tokens);
+      if (!sharded || docs.empty()) {
+        mbs.push_back(docs);
+        continue;
+      }
+      const balance::Sharding& shards = study.shards[i][j];
+      nlohmann::json ranks = nlohmann::json::array();
+      for (const balance::RankShard& r : shards.ranks) {
+        nlohmann::json query_starts = nlohmann::json::array(), key_starts = nlohmann::json::array();
+        for (const balance::Piece& piece : r.pieces) {
+          query_starts.push_back(piece.key_start + piece.query_start);
+          key_starts.push_back(piece.key_start);
+        }
+        ranks.push_back({{"cu_seqlens_q", r.cu_seqlens_q},
+                         {"cu_seqlens_k", r.cu_seqlens_k},
+                         {"query_starts", query_starts},
+                         {"key_starts", key_starts}});
+      }
+      mbs.push_back({{"documents", docs}, {"sharder", shards.sharder}, {"ranks", ranks}});
+    }
+    lines += nlohmann::json{{"iteration", i}, {"microbatches", mbs}}.dump() + "\n";
+  }
+  return lines;
+}
+
+nlohmann::json TuningJson(const std::vector<balance::TuningPoint>& points) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const balance::TuningPoint& p : points) {
+    j.push_back({{"thresholds_tokens", p.thresholds},
+                 {"imbalance_layer", p.imbalance_layer},
+                 {"mean_delay_iterations", p.mean_delay_iterations}});
+  }
+  return nlohmann::json{{"tuning", j}};
+}
+
+std::string TuningText(const std::vector<balance::TuningPoint>& points, size_t documents,
+                       const balance::PackerOptions& options) {
+  std::string text = fmt::format(
+      "wlb thresholds on {} documents, {} micro-batches of {} tokens, s_max {} tokens\n",
+      documents, options.microbatches, options.context,
+      options.s_max > 0 ? options.s_max : options.context);
+  text += fmt::format("  {:<20} {:>16} {:>22}\n", "thresholds tokens", "layer imbalance",
+                      "mean delay iterations");
+  for (const balance::TuningPoint& p : points) {
+    std::vector<std::string> t;
+    for (int64_t v : p.thresholds) t.push_back(std::to_string(v));
+    text += fmt::format("  {:<20} {:>16.3f} {:>22.2f}\n", Join(t, ","), p.imbalance_layer,
+                        p.mean_delay_iterations);
+  }
+  return text;
+}
+
 }  // namespace scaleplan::report

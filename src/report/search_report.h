@@ -10,11 +10,7 @@
 
 namespace scaleplan::report {
 
-struct Baseline {
-  std::string description;  // the plan the search started from
-  sim::StepResult step;
-  bool fits = false;
-};
+using Baseline = search::StartingPoint;
 
 nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& result,
                           const std::optional<Baseline>& baseline);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/text.h"
 #include "report/plan_report.h"
 
@@ -44,7 +46,7 @@ std::string BreakdownComparison(const sim::Breakdown& a, const sim::Breakdown& b
 nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
                         const sim::StepResult& r) {
   nlohmann::json out = PlanJson(p, mem, {});
-  out["engine"] = "analytical";
+  out["engine"] = r.engine;
   out["step_time_s"] = r.step_time_s;
   out["tokens_per_s_per_gpu"] = r.tokens_per_s_per_gpu;
   out["tflops_per_gpu"] = r.model_flops_per_s_per_gpu / 1e12;
@@ -74,8 +76,8 @@ nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
 std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem, const sim::StepResult& r) {
   std::string out = PlanText(p, mem, {});
   out += fmt::format(
-      "\n  step (analytical)   {:.3f} s   {:.1f} tokens/s/GPU   {:.1f} TFLOP/s/GPU   MFU {:.1f}%\n",
-      r.step_time_s, r.tokens_per_s_per_gpu, r.model_flops_per_s_per_gpu / 1e12, 100.0 * r.mfu);
+      "\n  step ({}){:<{}}{:.3f} s   {:.1f} tokens/s/GPU   {:.1f} TFLOP/s/GPU   MFU {:.1f}%\n",
+      r.engine, "", std::max<size_t>(3, 20 - 7 - r.engine.size()), r.step_time_s, r.tokens_per_s_per_gpu, r.model_flops_per_s_per_gpu / 1e12, 100.0 * r.mfu);
   out += fmt::format("             MFU: {}\n", r.flops_formula);
   out += "\n  breakdown (seconds per step; adds up to the step time)\n";
   for (const auto& [name, value] : Categories(r.breakdown)) {
@@ -87,6 +89,57 @@ std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem, const s
                      r.dp_algorithm.empty() ? std::string("none") : r.dp_algorithm);
   for (const std::string& w : r.warnings) out += "  note: " + w + "\n";
   return out;
+}
+
+namespace {
+
+struct Idle {
+  double max = 0, mean = 0;
+};
+Idle IdlePerRank(const plan::Plan& p, const sim::EventResult& run) {
+  Idle idle;
+  double total = 0;
+  for (const auto& replica : run.idle_s) {
+    for (double v : replica) {
+      idle.max = std::max(idle.max, v);
+      total += v;
+    }
+  }
+  idle.mean = total / static_cast<double>(p.dp * p.pp);
+  return idle;
+}
+
+}  // namespace
+
+nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
+                        const sim::EventResult& run) {
+  nlohmann::json out = StepJson(p, mem, run.step);
+  if (run.simulated_passes == 0) return out;
+  Idle idle = IdlePerRank(p, run);
+  out["critical_path"] = {{"replica", run.critical_replica},
+                          {"stage", run.critical_stage},
+                          {"last_pass", run.critical_pass},
+                          {"passes", run.critical_path_passes},
+                          {"transfers", run.critical_path_transfers}};
+  out["idle_s"] = {{"max_per_rank", idle.max}, {"mean_per_rank", idle.mean}};
+  out["simulated_passes"] = run.simulated_passes;
+  return out;
+}
+
+std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem,
+                     const sim::EventResult& run) {
+  std::string text = StepText(p, mem, run.step);
+  if (run.simulated_passes == 0) return text;
+  Idle idle = IdlePerRank(p, run);
+  text += fmt::format(
+      "  critical path: ends with {} on stage {} of replica {}; {} passes, {} stage-to-stage "
+      "transfers\n",
+      run.critical_pass, run.critical_stage, run.critical_replica, run.critical_path_passes,
+      run.critical_path_transfers);
+  text += fmt::format(
+      "  idle per rank within the pipeline: mean {:.4f} s, max {:.4f} s; {} passes simulated\n",
+      idle.mean, idle.max, run.simulated_passes);
+  return text;
 }
 
 }  // namespace scaleplan::report

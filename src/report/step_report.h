@@ -7,6 +7,7 @@
 #include "plan/memory.h"
 #include "plan/plan.h"
 #include "sim/analytical.h"
+#include "sim/event.h"
 
 namespace scaleplan::report {
 
@@ -14,6 +15,12 @@ nlohmann::json StepJson(const plan::Plan& plan, const plan::MemoryReport& memory
                         const sim::StepResult& step);
 std::string StepText(const plan::Plan& plan, const plan::MemoryReport& memory,
                      const sim::StepResult& step);
+// A step from an engine (sim/engine.h); one that ran passes adds the critical path, the idle time
+// per rank and the passes simulated.
+nlohmann::json StepJson(const plan::Plan& plan, const plan::MemoryReport& memory,
+                        const sim::EventResult& run);
+std::string StepText(const plan::Plan& plan, const plan::MemoryReport& memory,
+                     const sim::EventResult& run);
 
 // {"compute_s": ..., "tp_comm_s": ..., ...}: the breakdown's categories.
 nlohmann::json BreakdownJson(const sim::Breakdown& breakdown);

@@ -48,7 +48,7 @@ nlohmann::json ValidationJson(const std::vector<validate::FileReport>& files) {
       everything.push_back(r);
     }
     per_file.push_back(
-        {{"path", f.path}, {"kind", f.kind}, {"rows", rows}, {"summary", SummaryJson(f.summary)}});
+        {{"path", f.path}, {"kind", f.kind}, {"engine", f.engine}, {"rows", rows}, {"summary", SummaryJson(f.summary)}});
   }
   out["files"] = per_file;
   out["rows"] = all_rows;
@@ -59,9 +59,11 @@ nlohmann::json ValidationJson(const std::vector<validate::FileReport>& files) {
 std::string ValidationText(const std::vector<validate::FileReport>& files, bool verbose) {
   std::string out;
   for (const validate::FileReport& f : files) {
-    out += fmt::format("{} ({})\n", f.path, f.kind);
-    out += fmt::format("  {:>5}  {:<70} {:>12} {:>12} {:>8}\n", "line", "row", "predicted",
-                       "measured", "error");
+    out += f.engine.empty() ? fmt::format("{} ({})\n", f.path, f.kind)
+                            : fmt::format("{} ({}, predicted by the {} engine)\n", f.path, f.kind,
+                                          f.engine);
+    out += fmt::format("  {:>5}  {:<70} {:>12} {:>12} {:>8}  {}\n", "line", "row", "predicted",
+                       "measured", "error", "unit");
     for (const validate::Row& r : f.rows) {
       std::string label = r.label.size() > 70 ? r.label.substr(0, 67) + "..." : r.label;
       if (!r.skipped.empty()) {
@@ -69,11 +71,14 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
         continue;
       }
       bool time = r.metric == "time_s";
-      out += fmt::format(
-          "  {:>5}  {:<70} {:>12} {:>12} {:>+7.1f}%\n", r.line, label,
-          time ? fmt::format("{:.1f} us", r.predicted * 1e6) : fmt::format("{:.1f}", r.predicted),
-          time ? fmt::format("{:.1f} us", r.measured * 1e6) : fmt::format("{:.1f}", r.measured),
-          r.error_pct);
+      // Times in microseconds (what nccl-tests prints); the rest in their metric's unit.
+      const char* unit = time                                 ? "us"
+                         : r.metric == "tokens_per_s_per_gpu" ? "tokens/s/GPU"
+                         : r.metric == "tflops_per_gpu"       ? "TFLOP/s/GPU"
+                                                              : "";
+      double scale = time ? 1e6 : 1.0;
+      out += fmt::format("  {:>5}  {:<70} {:>12.1f} {:>12.1f} {:>+7.1f}%  {}\n", r.line, label,
+                         r.predicted * scale, r.measured * scale, r.error_pct, unit);
       if (verbose) out += fmt::format("         assumptions: {}\n", Join(r.assumptions, "; "));
     }
     const validate::Summary& s = f.summary;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/json.h"
 #include "core/text.h"
@@ -12,10 +13,6 @@
 namespace scaleplan::schedule {
 
 namespace {
-
-std::string_view PassName(Pass p) {
-  return p == Pass::kForward ? "F" : p == Pass::kBackward ? "B" : "W";
-}
 
 // Megatron-LM's interleaved order with groups of n consecutive micro-batches per chunk; `extra`
 // warm-up forwards beyond Megatron's count.
@@ -109,13 +106,56 @@ void ZeroBubbleH1(PipelineSchedule& s) {
 }  // namespace
 
 std::vector<ScheduleInfo> Schedules() {
+  using spec::Schedule;
   return {
-      {"gpipe", "all forwards, then all backwards (Huang et al. 2019)"},
-      {"1f1b", "one forward one backward after pp-s-1 warm-up forwards (PipeDream-Flush)"},
+      {"gpipe", "all forwards, then all backwards (Huang et al. 2019)", Schedule::kGpipe, false},
+      {"1f1b", "one forward one backward after pp-s-1 warm-up forwards (PipeDream-Flush)",
+       Schedule::k1F1B, false},
       {"interleaved",
-       "Megatron-LM interleaved 1F1B, vp chunks per rank, groups of pp micro-batches"},
-      {"llama3", "interleaved 1F1B with N consecutive micro-batches per chunk (Llama 3)"},
-      {"zb-h1", "1F1B with backward split into B and W; W fills the idle slots (Qi et al. 2023)"}};
+       "Megatron-LM interleaved 1F1B, vp chunks per rank, groups of pp micro-batches",
+       Schedule::kInterleaved, true},
+      {"llama3", "interleaved 1F1B with N consecutive micro-batches per chunk (Llama 3)",
+       Schedule::kLlama3, true},
+      {"zb-h1", "1F1B with backward split into B and W; W fills the idle slots (Qi et al. 2023)",
+       Schedule::kZbH1, false}};
+}
+
+std::string_view PassName(Pass p) {
+  return p == Pass::kForward ? "F" : p == Pass::kBackward ? "B" : "W";
+}
+
+std::string ScheduleJson(const PipelineSchedule& schedule) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& ops : schedule.per_stage) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Step& op : ops) list.push_back({PassName(op.pass), op.microbatch, op.chunk});
+    stages.push_back(list);
+  }
+  return nlohmann::json{{"stages", stages}}.dump() + "\n";
+}
+
+Result<std::vector<SurveyRow>> Survey(int64_t pp, int64_t vp, int64_t m) {
+  SP_RETURN_IF_ERROR(CheckScheduleSize(pp, vp, m));
+  std::vector<SurveyRow> rows;
+  for (const ScheduleInfo& info : Schedules()) {
+    SurveyRow row;
+    row.info = info;
+    row.vp = info.chunked ? vp : 1;
+    Result<PipelineSchedule> s = Generate(info.kind, pp, row.vp, m, 0);
+    if (!s.ok()) {
+      row.verdict = "not generated: " + s.status().message();
+    } else {
+      Result<ScheduleCheck> check = Validate(*s);
+      row.valid = check.ok();
+      row.verdict = check.ok()
+                        ? fmt::format("valid for pp {} vp {} m {}; peak forwards held on stage 0: {}",
+                                      pp, row.vp, m, check->peak_in_flight[0])
+                        : "invalid: " + check.status().message();
+      row.schedule = std::move(s).value();
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 Status CheckScheduleSize(int64_t pp, int64_t vp, int64_t m) {
@@ -316,17 +356,18 @@ Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string&
       int64_t mb = shaped ? index(1, m) : -1;
       int64_t chunk = shaped ? index(2, vp) : -1;
       std::string p = shaped ? op[0].get<std::string>() : "";
-      if (!shaped || mb < 0 || chunk < 0 || (p != "F" && p != "B" && p != "W")) {
+      std::optional<Pass> pass;
+      for (Pass candidate : {Pass::kForward, Pass::kBackward, Pass::kWeight}) {
+        if (p == PassName(candidate)) pass = candidate;
+      }
+      if (!shaped || mb < 0 || chunk < 0 || !pass) {
         return Status::Parse(fmt::format(
             "{}: stage {}: {} is not a pass (allowed: [\"F\"|\"B\"|\"W\", micro-batch 0 to {}, "
             "chunk 0 to {}])",
             origin, stage, JsonShown(op), m - 1, vp - 1));
       }
-      if (p == "W") s.split_backward = true;
-      ops.push_back({p == "F"   ? Pass::kForward
-                     : p == "B" ? Pass::kBackward
-                                : Pass::kWeight,
-                     static_cast<int32_t>(mb), static_cast<int32_t>(chunk)});
+      if (*pass == Pass::kWeight) s.split_backward = true;
+      ops.push_back({*pass, static_cast<int32_t>(mb), static_cast<int32_t>(chunk)});
     }
     s.per_stage.push_back(std::move(ops));
   }

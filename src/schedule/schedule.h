@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,8 +52,13 @@ struct PipelineSchedule {
 struct ScheduleInfo {
   std::string name;
   std::string description;
+  spec::Schedule kind = spec::Schedule::k1F1B;
+  bool chunked = false;  // runs vp model chunks per rank (interleaved, llama3)
 };
 std::vector<ScheduleInfo> Schedules();
+
+// "F", "B" or "W": how schedule files and traces name a pass.
+std::string_view PassName(Pass pass);
 
 // The most passes a generated schedule may list over all stages (about 200 MB of steps).
 inline constexpr int64_t kMaxSchedulePasses = int64_t{1} << 24;
@@ -71,6 +77,20 @@ struct ScheduleCheck {
   std::vector<int64_t> peak_in_flight;  // per stage: (micro-batch, chunk) forwards not yet backed
 };
 Result<ScheduleCheck> Validate(const PipelineSchedule& schedule);
+
+// `scaleplan schedules`: every schedule generated for pp stages, m micro-batches and vp chunks
+// (one for the schedules that are not chunked), and validated.
+struct SurveyRow {
+  ScheduleInfo info;
+  int64_t vp = 1;
+  bool valid = false;
+  std::string verdict;  // "valid for ...; peak forwards held on stage 0: N", or why not
+  std::optional<PipelineSchedule> schedule;  // when generated
+};
+Result<std::vector<SurveyRow>> Survey(int64_t pp, int64_t vp, int64_t m);
+
+// The schedule as the JSON a --schedule-file holds (one line).
+std::string ScheduleJson(const PipelineSchedule& schedule);
 
 // A user schedule: {"stages": [[["F", 0, 0], ["B", 0, 0]], ...]} with passes "F", "B", "W".
 Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string& origin, int64_t pp,

@@ -12,8 +12,9 @@
 #include <thread>
 
 #include "core/text.h"
+#include "plan/memory.h"
 #include "plan/plan.h"
-#include "sim/event.h"
+#include "sim/engine.h"
 #include "topology/placement.h"
 
 namespace scaleplan::search {
@@ -229,7 +230,7 @@ class Exhaustive : public Optimizer {
     std::atomic<size_t> next{0};
     std::atomic<uint64_t> evaluations{0};
     std::atomic<bool> out_of_time{false}, out_of_evals{false};
-    int threads = std::max(1, options.threads);
+    int threads = static_cast<int>(std::max<int64_t>(1, options.threads));
     std::vector<TopK> tops(static_cast<size_t>(threads), TopK(static_cast<size_t>(options.top_k)));
     std::vector<Counters> thread_counters(static_cast<size_t>(threads));
     auto worker = [&](int t) {
@@ -455,14 +456,51 @@ class Evolution : public Optimizer {
 
 }  // namespace
 
-std::vector<std::string> OptimizerNames() { return {"exhaustive", "random", "evolution"}; }
+const std::vector<OptimizerInfo>& Optimizers() {
+  static const std::vector<OptimizerInfo> optimizers = [] {
+    std::vector<OptimizerInfo> all;
+    for (std::unique_ptr<Optimizer> (*make)() :
+         {+[]() -> std::unique_ptr<Optimizer> { return std::make_unique<Exhaustive>(); },
+          +[]() -> std::unique_ptr<Optimizer> { return std::make_unique<RandomSampling>(); },
+          +[]() -> std::unique_ptr<Optimizer> { return std::make_unique<Evolution>(); }}) {
+      std::unique_ptr<Optimizer> probe = make();
+      all.push_back({std::string(probe->name()), std::string(probe->description()), make});
+    }
+    return all;
+  }();
+  return optimizers;
+}
+
+std::vector<std::string> OptimizerNames() {
+  std::vector<std::string> names;
+  for (const OptimizerInfo& o : Optimizers()) names.push_back(o.name);
+  return names;
+}
 
 Result<std::unique_ptr<Optimizer>> MakeOptimizer(std::string_view name) {
-  if (name == "exhaustive") return std::unique_ptr<Optimizer>(new Exhaustive());
-  if (name == "random") return std::unique_ptr<Optimizer>(new RandomSampling());
-  if (name == "evolution") return std::unique_ptr<Optimizer>(new Evolution());
-  return Status::Invalid(fmt::format("--optimizer = {} is not a known optimizer (allowed: {})",
-                                     name, Join(OptimizerNames(), ", ")));
+  for (const OptimizerInfo& o : Optimizers()) {
+    if (o.name == name) return o.make();
+  }
+  return Status::Invalid(fmt::format("search.optimizer = {} is not a known optimizer (allowed: {})",
+                                     Printable(name, 40), Join(OptimizerNames(), ", ")))
+      .WithKey("search.optimizer");
+}
+
+const spec::Schema<SearchOptions>& SearchOptionsSchema() {
+  static const spec::Schema<SearchOptions> schema = [] {
+    spec::Schema<SearchOptions> s("search");
+    s.OneOf("optimizer", &SearchOptions::optimizer, OptimizerNames(), "the optimizer");
+    s.Unsigned("seed", &SearchOptions::seed, "seed for random and evolution");
+    s.Unsigned("max_evaluations", &SearchOptions::max_evaluations,
+               "most evaluations (0: all for exhaustive, 2000 otherwise)", "budget");
+    s.Number("max_seconds", &SearchOptions::max_seconds, 0, 1e9, "s", "most seconds (0: none)",
+             "time-limit");
+    s.Integer("threads", &SearchOptions::threads, 1, 256, "",
+              "threads for exhaustive search (the answer does not depend on it)");
+    s.Integer("top_k", &SearchOptions::top_k, 1, 100000, "", "plans to report", "top");
+    return s;
+  }();
+  return schema;
 }
 
 Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
@@ -473,17 +511,11 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
           "the search space has no value for plan.{} (allowed: at least one)", DimensionName(d)));
     }
   }
-  if (options.top_k < 1 || options.top_k > 100000) {
-    return Status::Invalid(fmt::format("--top = {} (allowed: 1 to 100000)", options.top_k));
+  if (!std::isfinite(options.max_seconds)) {
+    return Status::Invalid(fmt::format("search.max_seconds = {} (allowed: a finite number)",
+                                       options.max_seconds));
   }
-  if (options.threads < 1 || options.threads > 256) {
-    return Status::Invalid(fmt::format("--threads = {} (allowed: 1 to 256)", options.threads));
-  }
-  if (!(options.max_seconds >= 0) || !std::isfinite(options.max_seconds)) {
-    return Status::Invalid(fmt::format(
-        "--time-limit = {} (allowed: 0 for none, or a finite number of seconds above 0)",
-        options.max_seconds));
-  }
+  SP_RETURN_IF_ERROR(SearchOptionsSchema().CheckValues(options));
   // What no plan can change is checked once, before the search.
   SP_RETURN_IF_ERROR(spec::ValidateModel(base.model));
   SP_RETURN_IF_ERROR(spec::ValidateCluster(base.cluster));
@@ -494,6 +526,7 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   SearchResult result = optimizer->Run(base, space, device, options);
   result.optimizer = std::string(optimizer->name());
   if (options.rerank_with_events) {
+    SP_ASSIGN_OR_RETURN(const sim::Engine* reranker, sim::FindEngine("event", ""));
     for (Evaluation& e : result.top) {
       spec::JobSpec job = base;
       job.plan = e.plan;
@@ -501,8 +534,8 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
       job.plan.microbatches = 0;
       Result<plan::Plan> p = plan::BuildPlan(job);
       if (!p.ok()) continue;
-      Result<sim::EventResult> event = sim::SimulateEvents(*p, {});
-      if (event.ok()) e.event_step_time_s = event->step.step_time_s;
+      Result<sim::StepResult> event = reranker->Step(*p);
+      if (event.ok()) e.event_step_time_s = event->step_time_s;
     }
     std::stable_sort(
         result.top.begin(), result.top.end(), [](const Evaluation& a, const Evaluation& b) {
@@ -515,6 +548,14 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   }
   result.space_size = space.Size();
   return result;
+}
+
+std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start) {
+  Result<plan::Plan> p = plan::BuildPlan(start);
+  if (!p.ok()) return std::nullopt;
+  Result<sim::StepResult> step = sim::Evaluate(*p);
+  if (!step.ok()) return std::nullopt;
+  return StartingPoint{Describe(p->spec(), p->dp), *step, plan::ComputeMemory(*p).fits};
 }
 
 }  // namespace scaleplan::search

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,8 +44,8 @@ struct SearchOptions {
   uint64_t max_evaluations = 0;  // 0: exhaustive has no limit; random and evolution use 2000
   // Changes only the speed (and, when a limit is hit, how much of the space was seen):
   double max_seconds = 0;  // 0: no time limit
-  int threads = 2;         // exhaustive only; results do not depend on it
-  int top_k = 10;
+  int64_t threads = 2;     // exhaustive only; results do not depend on it
+  int64_t top_k = 10;
   // Re-rank the top K with the event engine (sim/event.h), which runs the real schedule.
   bool rerank_with_events = true;
   // Called now and then with the fraction done (exhaustive only), from one thread.
@@ -72,8 +73,28 @@ class Optimizer {
                            const hardware::DeviceModel& device, const SearchOptions& options) = 0;
 };
 
+// The registry: every optimizer with its factory.
+struct OptimizerInfo {
+  std::string name;
+  std::string description;
+  std::unique_ptr<Optimizer> (*make)();
+};
+const std::vector<OptimizerInfo>& Optimizers();
 std::vector<std::string> OptimizerNames();
 Result<std::unique_ptr<Optimizer>> MakeOptimizer(std::string_view name);
+
+// SearchOptions as input keys (section "search"; `scaleplan search`'s flags): optimizer, seed,
+// budget (max_evaluations), time_limit (max_seconds), threads, top (top_k). Search checks them.
+const spec::Schema<SearchOptions>& SearchOptionsSchema();
+
+// The plan a search started from (e.g. Llama 3's production plan), for comparison.
+struct StartingPoint {
+  std::string description;  // Describe(plan)
+  sim::StepResult step;     // the analytical engine's
+  bool fits = false;
+};
+// Its evaluation, or nothing when it is not a valid plan.
+std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start);
 
 // Runs options.optimizer on the space around `base` (its model, cluster, GPU count, workload and
 // the plan fields that are not search dimensions).

@@ -95,6 +95,45 @@ SearchSpace DefaultSpace(const spec::JobSpec& job) {
   return s;
 }
 
+bool IsDimension(std::string_view key) {
+  for (int d = 0; d < kDimensions; ++d) {
+    if (key == DimensionName(d)) return true;
+  }
+  return false;
+}
+
+Result<PinnedSearch> ApplyPins(const spec::JobSpec& job, const std::vector<Pin>& pins) {
+  PinnedSearch out;
+  out.job = job;
+  if (out.job.gpus == 0) out.job.gpus = out.job.cluster.CapacityGpus();
+  out.space = DefaultSpace(out.job);
+  out.start = out.job;
+  const spec::Schema<spec::PlanSpec>& schema = spec::PlanSchema();
+  for (const Pin& pin : pins) {
+    if (pin.key == "dp" || pin.key == "etp" || pin.key == "microbatches" ||
+        pin.key == "pp_microbatch_group") {
+      return Status::Invalid(fmt::format(
+                                 "{}: plan.{} is derived by the search (allowed: pin --tp, --cp, "
+                                 "--pp, --vp, --micro-batch, --ep instead)",
+                                 pin.origin, pin.key))
+          .WithKey("plan." + pin.key);
+    }
+    spec::RawValue value = spec::ScalarValue(pin.value, pin.origin);
+    if (!IsDimension(pin.key)) {
+      // A fixed field: applies to every candidate.
+      SP_RETURN_IF_ERROR(schema.Set(out.job.plan, pin.key, value));
+      SP_RETURN_IF_ERROR(schema.Set(out.start.plan, pin.key, value));
+      continue;
+    }
+    SP_RETURN_IF_ERROR(Restrict(out.space, pin.key, pin.value, pin.origin));
+    // A single value also moves the starting plan there (a placement is itself a list).
+    if (pin.value.find(',') == std::string::npos || pin.key == "placement") {
+      SP_RETURN_IF_ERROR(schema.Set(out.start.plan, pin.key, value));
+    }
+  }
+  return out;
+}
+
 Status Restrict(SearchSpace& space, const std::string& key, const std::string& values,
                 const std::string& origin) {
   const spec::Schema<spec::PlanSpec>& schema = spec::PlanSchema();
@@ -149,12 +188,12 @@ Status Restrict(SearchSpace& space, const std::string& key, const std::string& v
   else if (key == "grad_reduce_dtype")
     keep(space.grad_reduce_dtype, [](const spec::PlanSpec& p) { return p.grad_reduce_dtype; });
   else {
-    return Status::Invalid(fmt::format(
-        "{}: plan.{} is not a search dimension (allowed: tp, cp, pp, vp, micro_batch, ep, zero, "
-        "recompute, cp_algorithm, placement, schedule, trim_edge_stages, dp_replicate, "
-        "grad_sync, grad_reduce_dtype; other plan fields are "
-        "fixed at their value)",
-        origin, key));
+    std::vector<std::string> names;
+    for (int d = 0; d < kDimensions; ++d) names.emplace_back(DimensionName(d));
+    return Status::Invalid(fmt::format("{}: plan.{} is not a search dimension (allowed: {}; other "
+                                       "plan fields are fixed at their value)",
+                                       origin, key, Join(names, ", ")))
+        .WithKey("plan." + key);
   }
   return Status::Ok();
 }

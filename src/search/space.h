@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -68,6 +69,26 @@ SearchSpace DefaultSpace(const spec::JobSpec& job);
 // schema so that errors name the flag. An empty intersection is an error.
 Status Restrict(SearchSpace& space, const std::string& key, const std::string& values,
                 const std::string& origin);
+
+// Whether plan.`key` is one of the dimensions above.
+bool IsDimension(std::string_view key);
+
+// A plan key given to `scaleplan search` (e.g. --pp 8,16): a search dimension is narrowed to the
+// values (one value also moves the starting plan there); any other plan field (precision,
+// sequence_parallel, ...) is fixed for every candidate and the starting plan; fields the search
+// derives (dp, etp, microbatches, pp_microbatch_group) are refused.
+struct Pin {
+  std::string key;     // plan key, e.g. "pp"
+  std::string value;   // as typed, e.g. "8,16"
+  std::string origin;  // e.g. "--pp"
+};
+struct PinnedSearch {
+  spec::JobSpec job;    // what every candidate shares
+  SearchSpace space;    // DefaultSpace(job) narrowed by the pins
+  spec::JobSpec start;  // the job's own plan moved to the pinned values
+};
+// `job.gpus` 0 is read as the whole cluster.
+Result<PinnedSearch> ApplyPins(const spec::JobSpec& job, const std::vector<Pin>& pins);
 
 // The job with the candidate's plan fields (every other plan field as in `base`).
 spec::JobSpec Decode(const spec::JobSpec& base, const SearchSpace& space, const Candidate& c);

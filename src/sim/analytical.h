@@ -77,6 +77,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -145,6 +146,7 @@ struct StepResult {
   std::vector<double> p2p_hop_transfer_s;
   // What the closed form knowingly leaves out for this plan (e.g. llama3 with N < pp).
   std::vector<std::string> warnings;
+  std::string_view engine = "analytical";  // the engine that produced it (sim/engine.h)
 };
 
 // Per-op times of one micro-batch through one layer (or the embedding, or the head).

@@ -30,8 +30,7 @@ struct PassRecord {
 };
 
 std::string PassLabel(const schedule::Step& op) {
-  const char* p = op.pass == Pass::kForward ? "F" : op.pass == Pass::kBackward ? "B" : "W";
-  return fmt::format("{} mb{} c{}", p, op.microbatch, op.chunk);
+  return fmt::format("{} mb{} c{}", schedule::PassName(op.pass), op.microbatch, op.chunk);
 }
 
 }  // namespace
@@ -364,6 +363,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   StepResult& r = out.step;
   r = analytical;
   r.warnings.clear();  // the closed form's caveats are what this engine resolves
+  r.engine = "event";
   Breakdown& b = r.breakdown;
   // Split the most loaded actor's busy time like the analytical stage, its idle time into the
   // critical path's transfers and the bubble.

@@ -12,14 +12,6 @@
 
 namespace scaleplan::sim {
 
-balance::WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
-  balance::WorkloadModel w;
-  w.linear_per_token = model::ModelFlopsPerToken(m, 1).matmul_term;
-  w.attention_per_pair =
-      12.0 * static_cast<double>(m.layers) * static_cast<double>(m.heads * m.EffectiveHeadDim());
-  return w;
-}
-
 int64_t MaxMicroBatchTokens(const plan::Plan& plan, const plan::MemoryReport& memory) {
   const double context =
       static_cast<double>(plan.spec().micro_batch * plan.job.workload.seq_len);
@@ -63,7 +55,7 @@ Result<PackedComparison> SimulatePacked(const plan::Plan& built, const std::vect
         out.s_max_bound, options.context,
         static_cast<int64_t>(balance::kAdaptiveSmaxLimit * static_cast<double>(options.context)));
   }
-  balance::WorkloadModel workload = FlopWorkload(built.model());
+  balance::WorkloadModel workload = balance::FlopWorkload(built.model());
   // The original packing reads and cuts context-length micro-batches whatever the packer's s_max.
   balance::PackerOptions original = options;
   original.s_max = 0;

@@ -57,10 +57,6 @@ struct PackedComparison {
   std::vector<PackedRow> rows;  // original first
 };
 
-// FLOP weights of a token and of a causal query-key pair (model.h), forward and backward: linear
-// layers 6N per token (N the matmul parameters), attention 12 L q per pair.
-balance::WorkloadModel FlopWorkload(const spec::ModelSpec& model);
-
 // The most tokens a micro-batch can hold on every stage (see the header comment); 0 if even the
 // weights do not fit.
 int64_t MaxMicroBatchTokens(const plan::Plan& plan, const plan::MemoryReport& memory);

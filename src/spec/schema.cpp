@@ -1,5 +1,7 @@
 #include "spec/schema.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -41,7 +43,8 @@ Status FieldError(std::string_view section, const FieldInfo& info, const RawValu
   std::string shown = value.is_list ? "[" + value.text + "]" : value.text;
   if (shown.empty()) shown = "\"\"";
   return Status::Invalid(fmt::format("{}{}.{} = {} {} (allowed: {})", where, section, info.key,
-                                     shown, problem, info.allowed));
+                                     shown, problem, info.allowed))
+      .WithKey(fmt::format("{}.{}", section, info.key));
 }
 
 namespace detail {
@@ -68,6 +71,19 @@ Status SetInteger(const std::string& section, const FieldInfo& info, const RawVa
   if (!parsed.ok()) return FieldError(section, info, value, parsed.status().message());
   if (*parsed < min || *parsed > max) return FieldError(section, info, value, "is out of range");
   out = *parsed;
+  return Status::Ok();
+}
+
+Status SetUnsigned(const std::string& section, const FieldInfo& info, const RawValue& value,
+                   uint64_t& out) {
+  if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+  const char* end = value.text.data() + value.text.size();
+  auto [at, error] = std::from_chars(value.text.data(), end, out);
+  if (error == std::errc() && at == end && !value.text.empty()) return Status::Ok();
+  Result<int64_t> parsed = ParseInteger(value.text);
+  if (!parsed.ok()) return FieldError(section, info, value, parsed.status().message());
+  if (*parsed < 0) return FieldError(section, info, value, "is negative");
+  out = static_cast<uint64_t>(*parsed);
   return Status::Ok();
 }
 

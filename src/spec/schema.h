@@ -47,6 +47,7 @@ struct FieldInfo {
   std::string unit;  // "bytes", "s", "bytes/s", "FLOP/s", "" for counts and names
   std::string help;
   std::string allowed;  // e.g. "integer >= 1", "one of: none, selective, full"
+  std::string short_flag;  // a one-letter CLI alias without the dash, e.g. "o" (usually none)
 };
 
 // Formats the standard one-line error about one field's value.
@@ -59,8 +60,9 @@ struct Field {
   std::function<Status(T&, const RawValue&)> set;  // parses, validates this value alone, assigns
   std::function<nlohmann::json(const T&)> get;     // the current value, for JSON output and docs
   // The value's bounds, for values assigned without `set` (a reader that fills a spec directly,
-  // such as the Megatron arguments); null when the field has none.
-  std::function<Status(const T&)> check;
+  // such as the Megatron arguments); null when the field has none. With `zero_is_unset`, 0 passes
+  // (the spec's validator decides whether the field is required).
+  std::function<Status(const T&, bool zero_is_unset)> check;
 };
 
 template <class T>
@@ -105,7 +107,16 @@ class Schema {
   // the spec's validator (which knows which fields are required).
   Status CheckBounds(const T& object) const {
     for (const Field<T>& f : fields_) {
-      if (f.check) SP_RETURN_IF_ERROR(f.check(object));
+      if (f.check) SP_RETURN_IF_ERROR(f.check(object, true));
+    }
+    return Status::Ok();
+  }
+
+  // Every bounded field of `object` is within its bounds, 0 included (for options structs whose
+  // every field has a meaningful value).
+  Status CheckValues(const T& object) const {
+    for (const Field<T>& f : fields_) {
+      if (f.check) SP_RETURN_IF_ERROR(f.check(object, false));
     }
     return Status::Ok();
   }
@@ -130,9 +141,9 @@ class Schema {
     field.set = [section, info, member, min, max](T& object, const RawValue& value) -> Status {
       return SetInteger(section, info, value, min, max, object.*member);
     };
-    field.check = [section, info, member, min, max](const T& object) -> Status {
+    field.check = [section, info, member, min, max](const T& object, bool zero_is_unset) -> Status {
       int64_t v = object.*member;
-      if (v == 0 || (v >= min && v <= max)) return Status::Ok();
+      if ((zero_is_unset && v == 0) || (v >= min && v <= max)) return Status::Ok();
       return FieldError(section, info, ScalarValue(std::to_string(v), ""), "is out of range");
     };
     field.get = [member](const T& object) { return nlohmann::json(object.*member); };
@@ -149,13 +160,33 @@ class Schema {
     field.set = [section, info, member, min, max](T& object, const RawValue& value) -> Status {
       return SetNumber(section, info, value, min, max, object.*member);
     };
-    field.check = [section, info, member, min, max](const T& object) -> Status {
+    field.check = [section, info, member, min, max](const T& object, bool zero_is_unset) -> Status {
       double v = object.*member;
-      if (v == 0 || (v >= min && v <= max)) return Status::Ok();
+      if ((zero_is_unset && v == 0) || (v >= min && v <= max)) return Status::Ok();
       return FieldError(section, info, ScalarValue(fmt::format("{}", v), ""), "is out of range");
     };
     field.get = [member](const T& object) { return nlohmann::json(object.*member); };
     fields_.push_back(std::move(field));
+    return *this;
+  }
+
+  // Any integer from 0 to 2^64 - 1, taken exactly as written (seeds); also "1e6" and "16Mi".
+  Schema& Unsigned(std::string key, uint64_t T::*member, std::string help, std::string flag = "") {
+    FieldInfo info = MakeInfo(std::move(key), ValueKind::kInteger, "", std::move(help),
+                              std::move(flag), "integer 0 to 2^64 - 1");
+    std::string section = section_;
+    Field<T> field{info, nullptr, nullptr, nullptr};
+    field.set = [section, info, member](T& object, const RawValue& value) -> Status {
+      return SetUnsigned(section, info, value, object.*member);
+    };
+    field.get = [member](const T& object) { return nlohmann::json(object.*member); };
+    fields_.push_back(std::move(field));
+    return *this;
+  }
+
+  // Gives the field added last a one-letter CLI alias ("o" for -o).
+  Schema& Alias(std::string short_flag) {
+    fields_.back().info.short_flag = std::move(short_flag);
     return *this;
   }
 
@@ -179,6 +210,28 @@ class Schema {
     Field<T> field{info, nullptr, nullptr, nullptr};
     field.set = [section, info, member](T& object, const RawValue& value) -> Status {
       if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+      object.*member = value.text;
+      return Status::Ok();
+    };
+    field.get = [member](const T& object) { return nlohmann::json(object.*member); };
+    fields_.push_back(std::move(field));
+    return *this;
+  }
+
+  // A name from a fixed list (a registry's: engines, packers, ...), kept as text; with
+  // `allow_empty`, "" (the default: none) too.
+  Schema& OneOf(std::string key, std::string T::*member, std::vector<std::string> names,
+                std::string help, bool allow_empty = false, std::string flag = "") {
+    FieldInfo info = MakeInfo(std::move(key), ValueKind::kChoice, "", std::move(help),
+                              std::move(flag), "one of: " + JoinNames(names));
+    std::string section = section_;
+    Field<T> field{info, nullptr, nullptr, nullptr};
+    field.set = [section, info, member, names, allow_empty](T& object,
+                                                            const RawValue& value) -> Status {
+      if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+      bool known = allow_empty && value.text.empty();
+      for (const std::string& name : names) known = known || name == value.text;
+      if (!known) return FieldError(section, info, value, "is not a known choice");
       object.*member = value.text;
       return Status::Ok();
     };
@@ -254,6 +307,8 @@ class Schema {
                           double min, double max, double& out);
   static Status SetBoolean(const std::string& section, const FieldInfo& info, const RawValue& value,
                            bool& out);
+  static Status SetUnsigned(const std::string& section, const FieldInfo& info,
+                            const RawValue& value, uint64_t& out);
 
   std::string section_;
   std::vector<Field<T>> fields_;
@@ -269,6 +324,8 @@ Status SetNumber(const std::string& section, const FieldInfo& info, const RawVal
                  double min, double max, double& out);
 Status SetBoolean(const std::string& section, const FieldInfo& info, const RawValue& value,
                   bool& out);
+Status SetUnsigned(const std::string& section, const FieldInfo& info, const RawValue& value,
+                   uint64_t& out);
 }  // namespace detail
 
 template <class T>
@@ -293,6 +350,11 @@ template <class T>
 Status Schema<T>::SetBoolean(const std::string& section, const FieldInfo& info,
                              const RawValue& value, bool& out) {
   return detail::SetBoolean(section, info, value, out);
+}
+template <class T>
+Status Schema<T>::SetUnsigned(const std::string& section, const FieldInfo& info,
+                              const RawValue& value, uint64_t& out) {
+  return detail::SetUnsigned(section, info, value, out);
 }
 
 }  // namespace scaleplan::spec

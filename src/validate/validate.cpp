@@ -8,9 +8,10 @@
 
 #include "collective/nccl_tests.h"
 #include "core/csv.h"
+#include "core/text.h"
 #include "model/model.h"
 #include "plan/plan.h"
-#include "sim/analytical.h"
+#include "sim/engine.h"
 #include "spec/readers.h"
 #include "validate/training_rows.h"
 
@@ -40,7 +41,7 @@ double Sc21FlopsPerStep(const spec::ModelSpec& m, double batch, double seq) {
   return 96.0 * batch * seq * l * h * h * (1.0 + seq / (6.0 * h) + v / (16.0 * l * h));
 }
 
-Row RunCase(TrainingCase c, const Options& options) {
+Row RunCase(TrainingCase c, const Options& options, const sim::Engine& engine) {
   if (options.sustained_compute_fraction > 0) {
     c.job.cluster.gpu.sustained_compute_fraction = options.sustained_compute_fraction;
   }
@@ -57,7 +58,7 @@ Row RunCase(TrainingCase c, const Options& options) {
     row.skipped = "plan rejected: " + p.status().message();
     return row;
   }
-  Result<sim::StepResult> step = sim::Evaluate(*p);
+  Result<sim::StepResult> step = engine.Step(*p);
   if (!step.ok()) {
     row.skipped = step.status().message();
     return row;
@@ -97,6 +98,7 @@ Result<FileReport> ValidateNcclTests(const std::string& text, const std::string&
   collective::GroupShape group = collective::ConsecutiveGroup(run.ranks, cluster);
   for (const collective::NcclTestsPoint& point : run.points) {
     Row row;
+    row.line = static_cast<int>(point.line);
     row.label = fmt::format("{} {} ranks, {:.0f} bytes", collective::OpName(run.op), run.ranks,
                             point.bytes);
     row.metric = "time_s";
@@ -151,8 +153,49 @@ Summary Summarize(const std::vector<Row>& rows) {
   return s;
 }
 
+const spec::Schema<Options>& OptionsSchema() {
+  static const spec::Schema<Options> schema = [] {
+    std::vector<std::string> engines;
+    for (const sim::Engine* e : sim::Engines()) engines.emplace_back(e->name());
+    spec::Schema<Options> s("validate");
+    s.Text("gpu_filter", &Options::gpu_filter, "keep rows whose GPU type contains TEXT (e.g. H100)",
+           "gpu-type");
+    s.Text("precision_filter", &Options::precision_filter,
+           "keep rows whose precision contains TEXT (e.g. BF16)", "precision");
+    s.Text("match", &Options::match,
+           "keep rows whose source or title contains TEXT (e.g. 'Table 1')");
+    s.Text("nccl_cluster", &Options::nccl_cluster, "cluster preset or file for nccl-tests outputs",
+           "cluster");
+    s.Number("sustained_compute_fraction", &Options::sustained_compute_fraction, 0, 1, "",
+             "override every row's gpu.sustained_compute_fraction, to refit it (0: each row's "
+             "own)");
+    s.OneOf("engine", &Options::engine, engines, "the engine that predicts training rows");
+    return s;
+  }();
+  return schema;
+}
+
+namespace {
+
+Status CheckOptions(const Options& options) {
+  SP_RETURN_IF_ERROR(OptionsSchema().CheckBounds(options));
+  SP_RETURN_IF_ERROR(sim::FindEngine(options.engine, "validate.engine").status());
+  if (options.sustained_compute_fraction > 0) {
+    // The override obeys the GPU key's own bounds (spec/specs.cpp).
+    spec::GpuSpec probe;
+    SP_RETURN_IF_ERROR(spec::GpuSchema().Set(
+        probe, "sustained_compute_fraction",
+        spec::ScalarValue(fmt::format("{}", options.sustained_compute_fraction),
+                          "--sustained-compute-fraction")));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<FileReport> ValidateText(const std::string& text, const std::string& origin,
                                 const Options& options) {
+  SP_RETURN_IF_ERROR(CheckOptions(options));
   if (text.find("_perf") != std::string::npos && text.find("nThread") != std::string::npos) {
     return ValidateNcclTests(text, origin, options);
   }
@@ -168,8 +211,10 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
     return Status::Invalid(fmt::format(
         "{}: a header and no data rows (allowed: a CSV with at least one row)", origin));
   }
+  SP_ASSIGN_OR_RETURN(const sim::Engine* engine, sim::FindEngine(options.engine, "validate.engine"));
   FileReport report;
   report.path = origin;
+  report.engine = std::string(engine->name());
   std::vector<TrainingCase> cases;
   if (table.Column("table_title") >= 0 && table.Column("tokens_per_s_per_gpu_derived") >= 0) {
     report.kind = "dgxc";
@@ -185,12 +230,13 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
         "schema or dgxc.csv's, or an nccl-tests output)",
         origin, table.columns.size()));
   }
-  for (const TrainingCase& c : cases) report.rows.push_back(RunCase(c, options));
+  for (const TrainingCase& c : cases) report.rows.push_back(RunCase(c, options, *engine));
   report.summary = Summarize(report.rows);
   return report;
 }
 
 Result<FileReport> ValidateFile(const std::string& path, const Options& options) {
+  SP_RETURN_IF_ERROR(CheckOptions(options));
   SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
   return ValidateText(text, path, options);
 }

@@ -41,6 +41,7 @@ struct Summary {
 struct FileReport {
   std::string path;
   std::string kind;  // "common", "dgxc", "nccl-tests"
+  std::string engine;  // what predicted the training rows (empty for nccl-tests files)
   std::vector<Row> rows;
   Summary summary;
 };
@@ -56,7 +57,13 @@ struct Options {
   std::string nccl_cluster = "h200-node";
   // When > 0, replaces every row's gpu.sustained_compute_fraction (for fitting it).
   double sustained_compute_fraction = 0;
+  // The engine that predicts training rows (sim/engine.h).
+  std::string engine = "analytical";
 };
+
+// Options as input keys (section "validate"; `scaleplan validate`'s flags); ValidateFile and
+// ValidateText check them (sustained_compute_fraction also against the GPU key's own bounds).
+const spec::Schema<Options>& OptionsSchema();
 
 Result<FileReport> ValidateFile(const std::string& path, const Options& options);
 Result<FileReport> ValidateText(const std::string& text, const std::string& origin,

@@ -1,0 +1,71 @@
+#include "balance/study.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace scaleplan::balance {
+
+Result<std::vector<int64_t>> LoadLengths(const LengthSource& source, int64_t context) {
+  if (source.file.empty() == source.synthetic.empty()) {
+    return Status::Invalid(
+        "the documents need exactly one of a lengths file and a synthetic corpus (allowed: "
+        "--lengths FILE or --synthetic NAME)");
+  }
+  if (!source.file.empty()) return ReadLengths(source.file);
+  return Synthetic(source.synthetic, source.count, context, source.seed);
+}
+
+Result<std::vector<int64_t>> ParseLengthList(const std::string& text, const std::string& origin) {
+  std::vector<int64_t> out;
+  for (const std::string& t : SplitAndTrim(text, ',')) {
+    Result<int64_t> v = ParseInteger(t);
+    if (!v.ok() || *v < 1 || *v > kMaxDocumentLength) {
+      return Status::Invalid(fmt::format("{}: {} is not a length (allowed: integers from 1 to {})",
+                                         origin, Printable(t, 40), kMaxDocumentLength));
+    }
+    out.push_back(*v);
+  }
+  return out;
+}
+
+Status CheckStudy(const PackStudyOptions& o) {
+  if (o.iterations < 1 || o.iterations > kMaxPackIterations) {
+    return Status::Invalid(
+        fmt::format("iterations = {} (allowed: 1 to {})", o.iterations, kMaxPackIterations));
+  }
+  SP_RETURN_IF_ERROR(Shard(o.sharder, {1}, o.cp).status());
+  return MakePacker(o.packer, o.packing, WorkloadModel{}).status();
+}
+
+Result<PackStudy> StudyPacking(const std::vector<int64_t>& lengths, const PackStudyOptions& o,
+                               const WorkloadModel& workload) {
+  SP_RETURN_IF_ERROR(CheckStudy(o));
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<Packer> packer, MakePacker(o.packer, o.packing, workload));
+  PackStudy study;
+  study.run = RunPacker(*packer, lengths, o.packing, workload, o.iterations, true);
+  if (o.cp <= 1) return study;
+  double sum = 0;
+  int64_t counted = 0;
+  std::vector<int64_t> documents;
+  for (const std::vector<MicroBatch>& batch : study.run.packed) {
+    std::vector<Sharding> kept;
+    for (const MicroBatch& mb : batch) {
+      documents.clear();
+      for (const Document& d : mb) documents.push_back(d.tokens);
+      if (documents.empty()) {
+        if (o.keep_shards) kept.emplace_back();
+        continue;
+      }
+      SP_ASSIGN_OR_RETURN(Sharding sharding, Shard(o.sharder, documents, o.cp));
+      sum += sharding.imbalance;
+      ++counted;
+      if (o.keep_shards) kept.push_back(std::move(sharding));
+    }
+    if (o.keep_shards) study.shards.push_back(std::move(kept));
+  }
+  study.cp_imbalance = counted > 0 ? sum / static_cast<double>(counted) : 1.0;
+  return study;
+}
+
+}  // namespace scaleplan::balance

@@ -1,0 +1,68 @@
+// The commands of `scaleplan`, one file each (src/cli/<name>.cpp): a command declares its options
+// as a schema (cli/options.h), parses, calls one library function and hands the result to
+// report/. Commands() is the table the entry point (cli/commands.cpp) builds the parser from and
+// `scaleplan spec` documents.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace scaleplan::cli {
+
+struct Io {
+  std::ostream& out;
+  std::ostream& err;
+};
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view summary() const = 0;
+  // Adds the command's options to `app` (created with the name and summary).
+  virtual void Register(CLI::App* app) = 0;
+  // Runs after a parse that chose this command; returns the exit status.
+  virtual int Run(Io io) = 0;
+  // The options' reference (a Markdown table; report::OptionsMarkdown).
+  virtual std::string Reference() const = 0;
+};
+
+// Every command, in the order `scaleplan --help` lists them; simulate is the default.
+std::vector<std::unique_ptr<Command>> Commands();
+
+// The commands, one factory each (defined in their files).
+std::unique_ptr<Command> PlanCommand();
+std::unique_ptr<Command> SimulateCommand();
+std::unique_ptr<Command> SearchCommand();
+std::unique_ptr<Command> ExploreCommand();
+std::unique_ptr<Command> PackCommand();
+std::unique_ptr<Command> SchedulesCommand();
+std::unique_ptr<Command> ValidateCommand();
+std::unique_ptr<Command> PresetsCommand();
+std::unique_ptr<Command> SpecCommand();
+
+// Exit statuses: 0 done, 2 the input is bad (a value, a file missing, unreadable or not allowed),
+// 1 the output could not be written.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitWriteFailed = 1;
+inline constexpr int kExitBadInput = 2;
+
+// Prints `status` as one printable line and returns its exit status.
+int Fail(std::ostream& err, const Status& status);
+
+// Prints `text`, or writes it to `path` (atomically, core/file.h) when one is given; a report that
+// shows a non-finite number is an error instead (report/output.h).
+int Emit(Io io, const std::string& path, const std::string& text);
+int Emit(Io io, const std::string& path, const Result<std::string>& text);
+
+// A second output beside the report (--trace, pack --emit) must be a file: standard output
+// carries the report.
+Status SideFile(const std::string& path, const char* flag);
+
+}  // namespace scaleplan::cli

@@ -1,0 +1,82 @@
+// scaleplan explore: the scale-across ablation (explore/explore.h).
+#include "cli/command.h"
+#include "cli/job_flags.h"
+#include "cli/options.h"
+#include "core/text.h"
+#include "explore/explore.h"
+#include "report/explore_report.h"
+#include "report/launch.h"
+#include "report/output.h"
+#include "report/spec_reference.h"
+
+namespace scaleplan::cli {
+
+namespace {
+
+struct ExploreArgs : ReportArgs {
+  std::string emit;
+};
+
+const spec::Schema<ExploreArgs>& ExploreArgsSchema() {
+  static const spec::Schema<ExploreArgs> schema = [] {
+    std::vector<std::string> formats;
+    for (const report::LaunchFormat& f : report::LaunchFormats()) formats.push_back(f.name);
+    spec::Schema<ExploreArgs> s("explore");
+    s.OneOf("emit", &ExploreArgs::emit, formats,
+            "also print the joint optimum's launch configuration", /*allow_empty=*/true);
+    AddReportOptions(s, true);
+    return s;
+  }();
+  return schema;
+}
+
+class ExploreCmd final : public Command {
+ public:
+  std::string_view name() const override { return "explore"; }
+  std::string_view summary() const override {
+    return "Scale-across ablation: placement, scheduling and network technology, alone and "
+           "jointly";
+  }
+  void Register(CLI::App* app) override {
+    job_.Register(app);
+    explore_.Register(app);
+    options_.Register(app);
+  }
+  int Run(Io io) override {
+    Result<ExploreArgs> args = options_.Parse();
+    if (!args.ok()) return Fail(io.err, args.status());
+    Result<explore::ExploreOptions> options = explore_.Parse();
+    if (!options.ok()) return Fail(io.err, options.status());
+    if (!args->emit.empty()) {
+      Status format = report::FindLaunchFormat(args->emit, "--emit").status();
+      if (!format.ok()) return Fail(io.err, format);
+    }
+    Result<spec::JobSpec> job = job_.Resolve();
+    if (!job.ok()) return Fail(io.err, job.status());
+    Result<explore::ExploreResult> result = explore::Explore(*job, *options);
+    if (!result.ok()) return Fail(io.err, result.status());
+    Result<report::ExploreLaunch> launch = report::JointLaunch(*result, args->emit);
+    if (!launch.ok()) return Fail(io.err, launch.status());
+    return Emit(io, args->output,
+                args->json ? report::JsonText(report::ExploreJson(*result, *launch))
+                           : Result<std::string>(report::ExploreText(*job, *result, *launch)));
+  }
+  std::string Reference() const override {
+    return report::CommandMarkdown(
+        name(), summary(),
+        {report::OptionsMarkdown(explore::ExploreOptionsSchema()),
+         report::OptionsMarkdown(ExploreArgsSchema())},
+        "Takes the job flags.");
+  }
+
+ private:
+  JobFlags job_;
+  Options<explore::ExploreOptions> explore_{explore::ExploreOptionsSchema()};
+  Options<ExploreArgs> options_{ExploreArgsSchema()};
+};
+
+}  // namespace
+
+std::unique_ptr<Command> ExploreCommand() { return std::make_unique<ExploreCmd>(); }
+
+}  // namespace scaleplan::cli

@@ -1,0 +1,110 @@
+// A command's options, defined once as a spec::Schema<Args> (flag, kind, unit, help, bounds; the
+// default is the value in a default-constructed Args): the CLI flags, the help text, the error
+// for a bad value and the reference in docs/SPEC.md all derive from it, as for the job keys.
+//
+// Every value is taken as text and set through the schema after the parse, so a number option
+// reads "1e6" and "16Mi" as spec values do, a value out of its bounds is refused with the
+// schema's one-line error naming the flag, and a Boolean field is a flag without a value.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "spec/schema.h"
+
+namespace scaleplan::cli {
+
+// The help line of a field: its help, unit, what is allowed and its default when it has one
+// (a non-empty text, a non-zero number).
+std::string OptionHelp(const spec::FieldInfo& info, const nlohmann::json& default_value);
+
+template <class Args>
+class Options {
+ public:
+  explicit Options(const spec::Schema<Args>& schema) : schema_(schema) {}
+
+  // Adds one CLI option per settable field to `app` (only the keys in `only`, when given). The
+  // object must outlive the parse.
+  void Register(CLI::App* app, const std::vector<std::string>& only = {}) {
+    const Args defaults{};
+    for (const spec::Field<Args>& f : schema_.fields()) {
+      if (!f.set) continue;
+      if (!only.empty() && std::find(only.begin(), only.end(), f.info.key) == only.end()) continue;
+      auto slot = std::make_unique<Slot>();
+      slot->key = f.info.key;
+      slot->flag = "--" + f.info.flag;
+      std::string names = slot->flag;
+      if (!f.info.short_flag.empty()) names += ",-" + f.info.short_flag;
+      std::string help = OptionHelp(f.info, f.get ? f.get(defaults) : nlohmann::json());
+      slot->boolean = f.info.kind == spec::ValueKind::kBoolean;
+      // (add_flag(name, text) would bind the flag to the text; the help goes in separately.)
+      slot->option = slot->boolean ? app->add_flag(names)->description(help)
+                                   : app->add_option(names, slot->text, help);
+      slots_.push_back(std::move(slot));
+    }
+  }
+
+  // The defaults with every given option set through the schema, in the schema's order.
+  Result<Args> Parse() const {
+    Args args{};
+    for (const auto& slot : slots_) {
+      if (slot->option->count() == 0) continue;
+      std::string text = slot->boolean ? "true" : slot->text;
+      SP_RETURN_IF_ERROR(schema_.Set(args, slot->key, spec::ScalarValue(text, slot->flag)));
+    }
+    return args;
+  }
+
+  // Whether the option for `key` was given.
+  bool Given(std::string_view key) const {
+    for (const auto& slot : slots_) {
+      if (slot->key == key) return slot->option->count() > 0;
+    }
+    return false;
+  }
+
+  // The flag of `key` as typed on the command line ("--max-wait").
+  std::string Flag(std::string_view key) const {
+    const spec::Field<Args>* f = schema_.Find(key);
+    return f == nullptr ? std::string(key) : "--" + f->info.flag;
+  }
+
+  const spec::Schema<Args>& schema() const { return schema_; }
+
+ private:
+  struct Slot {
+    std::string key;
+    std::string flag;
+    std::string text;
+    bool boolean = false;
+    CLI::Option* option = nullptr;
+  };
+  const spec::Schema<Args>& schema_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+};
+
+// --json and --output, shared by the commands that print a report.
+struct ReportArgs {
+  bool json = false;
+  std::string output;  // empty: standard output
+};
+
+// Adds ReportArgs' keys to a command's schema (--output only where `with_output`).
+template <class Args>
+void AddReportOptions(spec::Schema<Args>& schema, bool with_output) {
+  schema.Boolean("json", static_cast<bool Args::*>(&ReportArgs::json),
+                 "print the machine-readable report");
+  if (with_output) {
+    schema
+        .Text("output", static_cast<std::string Args::*>(&ReportArgs::output),
+              "write the report to FILE (atomically) instead of standard output")
+        .Alias("o");
+  }
+}
+
+}  // namespace scaleplan::cli

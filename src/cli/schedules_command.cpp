@@ -1,0 +1,83 @@
+// scaleplan schedules: every pipeline schedule generated and validated for an example shape
+// (schedule::Survey); --print one as a schedule file.
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "cli/options.h"
+#include "core/text.h"
+#include "report/spec_reference.h"
+#include "schedule/schedule.h"
+
+namespace scaleplan::cli {
+
+namespace {
+
+struct SchedulesArgs {
+  int64_t pp = 4;
+  int64_t vp = 2;
+  int64_t microbatches = 8;
+  std::string print;
+};
+
+const spec::Schema<SchedulesArgs>& SchedulesArgsSchema() {
+  static const spec::Schema<SchedulesArgs> schema = [] {
+    spec::Schema<SchedulesArgs> s("schedules");
+    // Bounds: CheckScheduleSize decides the product; each factor within what it may list.
+    const int64_t most = schedule::kMaxSchedulePasses;
+    s.Integer("pp", &SchedulesArgs::pp, 1, most, "", "stages of the example");
+    s.Integer("vp", &SchedulesArgs::vp, 1, most, "", "chunks per stage for interleaved schedules");
+    s.Integer("microbatches", &SchedulesArgs::microbatches, 1, most, "",
+              "micro-batches of the example");
+    std::vector<std::string> names;
+    for (const schedule::ScheduleInfo& info : schedule::Schedules()) names.push_back(info.name);
+    s.OneOf("print", &SchedulesArgs::print, names,
+            "print this schedule's pass lists as JSON (a --schedule-file)", /*allow_empty=*/true);
+    return s;
+  }();
+  return schema;
+}
+
+class SchedulesCmd final : public Command {
+ public:
+  std::string_view name() const override { return "schedules"; }
+  std::string_view summary() const override {
+    return "List the pipeline schedules; each is generated and validated for an example shape";
+  }
+  void Register(CLI::App* app) override { options_.Register(app); }
+  int Run(Io io) override { return Emit(io, "", Report()); }
+  std::string Reference() const override {
+    return report::CommandMarkdown(name(), summary(),
+                                   {report::OptionsMarkdown(SchedulesArgsSchema())}, "");
+  }
+
+ private:
+  Result<std::string> Report() const {
+    SP_ASSIGN_OR_RETURN(SchedulesArgs args, options_.Parse());
+    SP_ASSIGN_OR_RETURN(std::vector<schedule::SurveyRow> rows,
+                        schedule::Survey(args.pp, args.vp, args.microbatches));
+    std::string text;
+    std::vector<std::string> names;
+    for (const schedule::SurveyRow& row : rows) {
+      names.push_back(row.info.name);
+      if (row.info.name == args.print) {
+        if (!row.schedule) return Status::Invalid("--print = " + args.print + ": " + row.verdict);
+        return schedule::ScheduleJson(*row.schedule);
+      }
+      text += fmt::format("  {:<12} {}\n  {:<12} {}\n", row.info.name, row.info.description, "",
+                          row.verdict);
+    }
+    if (!args.print.empty()) {
+      return Status::Invalid(fmt::format("--print = {} is not a schedule (allowed: {})",
+                                         Printable(args.print, 40), Join(names, ", ")));
+    }
+    return text;
+  }
+
+  Options<SchedulesArgs> options_{SchedulesArgsSchema()};
+};
+
+}  // namespace
+
+std::unique_ptr<Command> SchedulesCommand() { return std::make_unique<SchedulesCmd>(); }
+
+}  // namespace scaleplan::cli

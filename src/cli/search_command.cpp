@@ -1,0 +1,121 @@
+// scaleplan search: the fastest plans that fit (search/search.h); plan flags pin or restrict the
+// dimensions (search::ApplyPins).
+#include <unistd.h>
+
+#include "cli/command.h"
+#include "cli/job_flags.h"
+#include "cli/options.h"
+#include "core/text.h"
+#include "plan/plan.h"
+#include "report/launch.h"
+#include "report/output.h"
+#include "report/search_report.h"
+#include "report/spec_reference.h"
+#include "search/search.h"
+
+namespace scaleplan::cli {
+
+namespace {
+
+struct SearchArgs : ReportArgs {
+  std::string emit;
+};
+
+const spec::Schema<SearchArgs>& SearchArgsSchema() {
+  static const spec::Schema<SearchArgs> schema = [] {
+    std::vector<std::string> formats;
+    for (const report::LaunchFormat& f : report::LaunchFormats()) formats.push_back(f.name);
+    spec::Schema<SearchArgs> s("search");
+    s.OneOf("emit", &SearchArgs::emit, formats, "print the best plan's launch configuration",
+            /*allow_empty=*/true);
+    AddReportOptions(s, true);
+    return s;
+  }();
+  return schema;
+}
+
+class SearchCmd final : public Command {
+ public:
+  std::string_view name() const override { return "search"; }
+  std::string_view summary() const override {
+    return "Find the fastest plans that fit: pin a dimension with --tp 8, restrict it with --pp "
+           "8,16";
+  }
+  void Register(CLI::App* app) override {
+    job_.Register(app);
+    search_.Register(app);
+    options_.Register(app);
+  }
+  int Run(Io io) override {
+    Result<SearchArgs> args = options_.Parse();
+    if (!args.ok()) return Fail(io.err, args.status());
+    const report::LaunchFormat* launch = nullptr;
+    if (!args->emit.empty()) {
+      Result<const report::LaunchFormat*> format = report::FindLaunchFormat(args->emit, "--emit");
+      if (!format.ok()) return Fail(io.err, format.status());
+      launch = *format;
+    }
+    Result<spec::JobSpec> job = job_.Resolve(/*apply_plan_keys=*/false);
+    if (!job.ok()) return Fail(io.err, job.status());
+    std::vector<search::Pin> pins;
+    for (const JobFlags::GivenKey& given : job_.GivenPlanKeys())
+      pins.push_back({given.key, given.value, given.flag});
+    Result<search::PinnedSearch> pinned = search::ApplyPins(*job, pins);
+    if (!pinned.ok()) return Fail(io.err, pinned.status());
+
+    Result<search::SearchOptions> parsed = search_.Parse();
+    if (!parsed.ok()) return Fail(io.err, parsed.status());
+    search::SearchOptions options = *parsed;
+    const bool tty = !args->json && args->output.empty() && ::isatty(2);
+    if (tty) {
+      options.progress = [&io](double fraction) {
+        int filled = static_cast<int>(fraction * 30);
+        io.err << "\rsearching [" << std::string(static_cast<size_t>(filled), '#')
+               << std::string(static_cast<size_t>(30 - filled), '.') << "] "
+               << static_cast<int>(fraction * 100) << "%" << std::flush;
+      };
+    }
+    Result<search::SearchResult> result = search::Search(pinned->job, pinned->space, options);
+    if (tty) io.err << "\r" << std::string(48, ' ') << "\r" << std::flush;
+    if (!result.ok()) return Fail(io.err, result.status());
+    std::optional<search::StartingPoint> start = search::EvaluateStart(pinned->start);
+
+    // The best plan's launch configuration.
+    std::string launch_text;
+    if (launch != nullptr && !result->top.empty()) {
+      spec::JobSpec best = pinned->job;
+      best.plan = result->top.front().plan;
+      best.plan.dp = 0;
+      best.plan.microbatches = 0;
+      Result<plan::Plan> best_plan = plan::BuildPlan(best);
+      if (best_plan.ok()) launch_text = launch->render(*best_plan);
+    }
+    if (args->json) {
+      nlohmann::json j = report::SearchJson(pinned->job, *result, start);
+      if (!launch_text.empty()) j["launch"] = {{"format", launch->name}, {"text", launch_text}};
+      return Emit(io, args->output, report::JsonText(j));
+    }
+    std::string text = report::SearchText(pinned->job, *result, start);
+    if (!launch_text.empty()) {
+      text += "\n  launch configuration (" + launch->name + ") of the best plan:\n" + launch_text;
+    }
+    return Emit(io, args->output, text);
+  }
+  std::string Reference() const override {
+    return report::CommandMarkdown(name(), summary(), {report::OptionsMarkdown(search::SearchOptionsSchema()),
+                                    report::OptionsMarkdown(SearchArgsSchema())},
+                                   "Takes the job flags; a plan flag pins (one value) or restricts "
+                                   "(a list) a search dimension.");
+  }
+
+ private:
+  JobFlags job_;
+  Options<search::SearchOptions> search_{search::SearchOptionsSchema()};
+  Options<SearchArgs> options_{SearchArgsSchema()};
+};
+
+}  // namespace
+
+std::unique_ptr<Command> SearchCommand() { return std::make_unique<SearchCmd>(); }
+
+}  // namespace scaleplan::cli

@@ -1,0 +1,72 @@
+// scaleplan validate: predictions against measured runs (validate/validate.h).
+#include "cli/command.h"
+#include "cli/options.h"
+#include "report/output.h"
+#include "report/spec_reference.h"
+#include "report/validation_report.h"
+#include "validate/validate.h"
+
+namespace scaleplan::cli {
+
+namespace {
+
+struct ValidateArgs {
+  bool json = false;
+  bool verbose = false;
+};
+
+const spec::Schema<ValidateArgs>& ValidateArgsSchema() {
+  static const spec::Schema<ValidateArgs> schema = [] {
+    spec::Schema<ValidateArgs> s("validate");
+    s.Boolean("json", &ValidateArgs::json, "print the machine-readable report");
+    s.Boolean("verbose", &ValidateArgs::verbose, "list skipped rows and every row's assumptions");
+    return s;
+  }();
+  return schema;
+}
+
+class ValidateCmd final : public Command {
+ public:
+  std::string_view name() const override { return "validate"; }
+  std::string_view summary() const override {
+    return "Compare predictions with measured runs (training CSV files, nccl-tests outputs)";
+  }
+  void Register(CLI::App* app) override {
+    app->add_option("files", files_, "CSV files in a calibration schema, or nccl-tests outputs")
+        ->required();
+    validate_.Register(app);
+    options_.Register(app);
+  }
+  int Run(Io io) override {
+    Result<ValidateArgs> args = options_.Parse();
+    if (!args.ok()) return Fail(io.err, args.status());
+    Result<validate::Options> options = validate_.Parse();
+    if (!options.ok()) return Fail(io.err, options.status());
+    std::vector<validate::FileReport> reports;
+    for (const std::string& file : files_) {
+      Result<validate::FileReport> r = validate::ValidateFile(file, *options);
+      if (!r.ok()) return Fail(io.err, r.status());
+      reports.push_back(std::move(r).value());
+    }
+    return Emit(io, "",
+                args->json ? report::JsonText(report::ValidationJson(reports))
+                           : Result<std::string>(report::ValidationText(reports, args->verbose)));
+  }
+  std::string Reference() const override {
+    return report::CommandMarkdown(name(), summary(),
+                                   {report::OptionsMarkdown(validate::OptionsSchema()),
+                                    report::OptionsMarkdown(ValidateArgsSchema())},
+                                   "Takes one or more files.");
+  }
+
+ private:
+  std::vector<std::string> files_;
+  Options<validate::Options> validate_{validate::OptionsSchema()};
+  Options<ValidateArgs> options_{ValidateArgsSchema()};
+};
+
+}  // namespace
+
+std::unique_ptr<Command> ValidateCommand() { return std::make_unique<ValidateCmd>(); }
+
+}  // namespace scaleplan::cli
