@@ -81,6 +81,8 @@ struct ShardShape {
   int64_t etp = 1;
   bool sequence_parallel = true;
   bool flash_attention = true;  // false: scores materialized (Megatron's fused softmax path)
+  // Sequence parallelism is on: asked for, and TP splits the layer.
+  bool SequenceParallel() const { return sequence_parallel && tp > 1; }
   double Tokens() const {
     return static_cast<double>(micro_batch * seq_len) / static_cast<double>(cp);
   }

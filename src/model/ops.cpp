@@ -109,7 +109,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   double q = heads * head_dim;
   double kv = static_cast<double>(m.EffectiveKvHeads()) * head_dim;
   double tokens = s.Tokens();
-  bool sp = s.sequence_parallel && s.tp > 1;
+  bool sp = s.SequenceParallel();
   // Tokens of the tensors outside the TP region (norms, residual, linear inputs) on this rank.
   double sp_tokens = sp ? tokens / t : tokens;
 
@@ -205,7 +205,7 @@ std::vector<Op> HeadOps(const ModelSpec& m, const ShardShape& s) {
   double t = static_cast<double>(s.tp);
   double vocab = static_cast<double>(m.vocab);
   double tokens = s.Tokens();
-  bool sp = s.sequence_parallel && s.tp > 1;
+  bool sp = s.SequenceParallel();
   double sp_tokens = sp ? tokens / t : tokens;
   std::vector<Op> ops;
   ops.push_back(Norm("final_norm", m, sp_tokens));

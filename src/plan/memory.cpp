@@ -124,7 +124,7 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   const spec::PlanSpec& p = plan.spec();
   const model::ShardShape shape = plan.Shape();
   const double h = static_cast<double>(m.hidden);
-  const bool sp = p.sequence_parallel && plan.tp > 1;
+  const bool sp = plan.SequenceParallel();
   const double sp_tokens = sp ? shape.Tokens() / static_cast<double>(plan.tp) : shape.Tokens();
 
   auto saved = [&](double all, double freed) {
@@ -148,8 +148,7 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   // HSDP shards the dense state inside a group of dp*cp / dp_replicate ranks; experts keep their
   // own sharding over the ranks that hold the same expert shard.
   const double dense_shard = static_cast<double>(plan.dp * plan.cp / p.dp_replicate);
-  const double expert_shard =
-      static_cast<double>(plan.dp * plan.cp * plan.tp) / static_cast<double>(plan.ep * plan.etp);
+  const double expert_shard = static_cast<double>(plan.ExpertDp());
   BytesPerParam dense_bytes = ParamBytes(p.zero, dense_shard, p.precision);
   BytesPerParam expert_bytes = ParamBytes(p.zero, expert_shard, p.precision);
   // BF16 gradient reduction keeps the gradient buffer in BF16 (Megatron's --grad-reduce-in-bf16).

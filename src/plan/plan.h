@@ -46,6 +46,11 @@ struct Plan {
   const spec::PlanSpec& spec() const { return job.plan; }
   model::ShardShape Shape() const;
   int64_t TokensPerStep() const { return global_batch * job.workload.seq_len; }
+  // Sequence parallelism is on: asked for, and TP splits the layer.
+  bool SequenceParallel() const { return job.plan.sequence_parallel && tp > 1; }
+  // Ranks holding the same expert shard (the expert-data-parallel group): the tp * cp * dp ranks
+  // of one pipeline stage over the ep * etp ways an expert layer is split.
+  int64_t ExpertDp() const { return dp * cp * tp / (ep * etp); }
 };
 
 Result<Plan> BuildPlan(const spec::JobSpec& job);

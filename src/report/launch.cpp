@@ -61,7 +61,7 @@ std::string MegatronArgs(const plan::Plan& p) {
     a.push_back("--account-for-embedding-in-pipeline-split");
     a.push_back("--account-for-loss-in-pipeline-split");
   }
-  if (s.sequence_parallel && p.tp > 1) a.push_back("--sequence-parallel");
+  if (p.SequenceParallel()) a.push_back("--sequence-parallel");
   add("--micro-batch-size", s.micro_batch);
   add("--global-batch-size", p.global_batch);
   add("--seq-length", p.job.workload.seq_len);
@@ -93,7 +93,7 @@ std::string MegatronArgs(const plan::Plan& p) {
     add("--num-distributed-optimizer-instances", s.dp_replicate);
   if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16) a.push_back("--grad-reduce-in-bf16");
   // Megatron's TP communication overlap needs sequence parallelism.
-  if (s.tp_comm_overlap && p.tp > 1 && s.sequence_parallel) a.push_back("--tp-comm-overlap");
+  if (s.tp_comm_overlap && p.SequenceParallel()) a.push_back("--tp-comm-overlap");
   if (p.cp > 1)
     add("--cp-comm-type", s.cp_algorithm == spec::CpAlgorithm::kRing ? "p2p" : "all_gather");
   if (m.IsMoe()) {

@@ -138,7 +138,7 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
     }
   }
   if (moe && p.ep > 1) {
-    bool sp = s.sequence_parallel && p.tp > 1;
+    bool sp = p.SequenceParallel();
     double sp_tokens = sp ? tokens / static_cast<double>(p.tp) : tokens;
     double routed = kBf16Bytes * sp_tokens * static_cast<double>(m.top_k) * h;
     double a2a = Estimate(c, g.ep, Op::kAllToAll, routed).seconds;
@@ -324,7 +324,7 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
   }
   // Each expert's gradients are reduced over the ranks that hold the same expert shard:
   // dp*cp*tp / (ep*etp) of them.
-  int64_t expert_dp = p.dp * p.cp * p.tp / (p.ep * p.etp);
+  int64_t expert_dp = p.ExpertDp();
   g.expert_dp = collective::ShapeOf(
       topology::PlaceStrided(c, expert_dp, (inner.size > 1 ? inner.stride : outer.stride) * p.ep),
       c);
@@ -512,7 +512,7 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
       bi -= wg;
       if (fw + bi + wg > 0) bd.bubble_s = fill * std::max(0.0, fw + bi - wg) / (fw + bi + wg);
     }
-    bool sp = s.sequence_parallel && p.tp > 1;
+    bool sp = p.SequenceParallel();
     double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
     r.p2p_hop_s = PipelineHops(c, pp, activation, &r.p2p_hop_transfer_s);
     // The first micro-batch's forward crosses every virtual-stage boundary on its way down and
