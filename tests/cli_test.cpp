@@ -86,7 +86,7 @@ TEST_P(Scenario, Runs) {
   if (status != 0) {
     EXPECT_TRUE(out.str().empty()) << "a failing run printed to stdout";
   }
-  if (s["json"]) {
+  if (s["json"] || s["json_greater"] || s["json_less"]) {
     std::string text = out.str();
     if (s["output_file"]) {
       std::ifstream in(scratch / s["output_file"].as<std::string>());
@@ -109,6 +109,20 @@ TEST_P(Scenario, Runs) {
         EXPECT_NEAR(actual.get<double>(), want, std::fabs(want) * 1e-9 + 1e-12) << pointer;
       } else {
         EXPECT_EQ(actual.get<std::string>(), expected.as<std::string>()) << pointer;
+      }
+    }
+    // json_greater / json_less: {pointer: bound}, the number strictly above / below the bound.
+    for (const char* which : {"json_greater", "json_less"}) {
+      for (const auto& entry : s[which]) {
+        std::string pointer = entry.first.as<std::string>();
+        ASSERT_TRUE(j.contains(nlohmann::json::json_pointer(pointer))) << "missing " << pointer;
+        double actual = j.at(nlohmann::json::json_pointer(pointer)).get<double>();
+        double bound = entry.second.as<double>();
+        if (std::string(which) == "json_greater") {
+          EXPECT_GT(actual, bound) << pointer;
+        } else {
+          EXPECT_LT(actual, bound) << pointer;
+        }
       }
     }
   }

@@ -170,7 +170,7 @@ TEST(Explore, AJobInsideOneBuildingIsRejected) {
   spec::JobSpec job = SmallTwoBuildings();
   job.gpus = 16;
   EXPECT_EQ(Explore(job, {}).status().message(),
-            "--gpus = 16 fits inside one building (16 GPUs), so nothing crosses the boundary tier "
+            "gpus = 16 fit inside one building (16 GPUs), so nothing crosses the boundary tier "
             "campus (allowed: more than 16)");
 }
 
@@ -178,7 +178,7 @@ TEST(Explore, BoundaryTierIsChecked) {
   ExploreOptions o;
   o.boundary_tier = "galaxy";
   EXPECT_EQ(Explore(SmallTwoBuildings(), o).status().message(),
-            "--boundary-tier = galaxy (allowed: building, campus)");
+            "explore.boundary_tier = galaxy is not a tier above the first (allowed: building, campus)");
 }
 
 }  // namespace

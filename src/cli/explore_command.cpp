@@ -8,6 +8,7 @@
 #include "report/launch.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
+#include "spec/presets.h"
 
 namespace scaleplan::cli {
 
@@ -66,11 +67,12 @@ class ExploreCmd final : public Command {
         name(), summary(),
         {report::OptionsMarkdown(explore::ExploreOptionsSchema()),
          report::OptionsMarkdown(ExploreArgsSchema())},
-        "Takes the job flags.");
+        "Takes the job flags; without --plan it starts from " + std::string(spec::kDefaultExploreJob) +
+            " (Llama 3's job on two regions).");
   }
 
  private:
-  JobFlags job_;
+  JobFlags job_{std::string(spec::kDefaultExploreJob)};
   Options<explore::ExploreOptions> explore_{explore::ExploreOptionsSchema()};
   Options<ExploreArgs> options_{ExploreArgsSchema()};
 };

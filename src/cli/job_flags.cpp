@@ -32,7 +32,7 @@ void JobFlags::Register(CLI::App* command) {
   job_opt_ = command
                  ->add_option("--plan", job_ref_,
                               "Job file (YAML) or job preset to start from (default: " +
-                                  std::string(spec::kDefaultJob) + ")")
+                                  default_job_ + ")")
                  ->group("Job");
   model_opt_ = command
                    ->add_option("--model", model_ref_,
@@ -61,7 +61,7 @@ std::vector<JobFlags::GivenKey> JobFlags::GivenPlanKeys() const {
 }
 
 Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
-  std::string ref = job_opt_->count() > 0 ? job_ref_ : std::string(spec::kDefaultJob);
+  std::string ref = job_opt_->count() > 0 ? job_ref_ : default_job_;
   SP_ASSIGN_OR_RETURN(spec::JobSpec job, spec::LoadJob(ref));
   if (model_opt_->count() > 0) {
     SP_ASSIGN_OR_RETURN(job.model, spec::LoadModel(model_ref_));

@@ -8,12 +8,17 @@
 #include <vector>
 
 #include "core/status.h"
+#include "spec/presets.h"
 #include "spec/specs.h"
 
 namespace scaleplan::cli {
 
 class JobFlags {
  public:
+  // `default_job`: the job preset used without --plan.
+  explicit JobFlags(std::string default_job = std::string(spec::kDefaultJob))
+      : default_job_(std::move(default_job)) {}
+
   // Adds the flags to `command`. The object must outlive the parse.
   void Register(CLI::App* command);
 
@@ -41,6 +46,7 @@ class JobFlags {
   template <class T>
   void AddKeys(CLI::App* command, const spec::Schema<T>& schema);
 
+  std::string default_job_;
   std::string job_ref_;
   std::string model_ref_;
   std::string cluster_ref_;

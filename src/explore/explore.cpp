@@ -262,7 +262,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
   const spec::ClusterSpec& c = start.cluster;
   if (c.tiers.size() < 2) {
     return Status::Invalid(
-        fmt::format("--cluster = {} has one tier, so nothing crosses a boundary (allowed: a "
+        fmt::format("cluster {} has one tier, so nothing crosses a boundary (allowed: a "
                     "cluster with two or more tiers, e.g. campus-2x8k, campus-4x8k, regions-2x8k)",
                     c.name));
   }
@@ -279,7 +279,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
     }
     if (!found || boundary == 0) {
       return Status::Invalid(
-          fmt::format("--boundary-tier = {} (allowed: {})", options.boundary_tier,
+          fmt::format("explore.boundary_tier = {} is not a tier above the first (allowed: {})", options.boundary_tier,
                       Join(std::vector<std::string>(names.begin() + 1, names.end()), ", ")));
     }
   }
@@ -296,7 +296,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
   const spec::TierSpec& inside = c.tiers[boundary - 1];
   if (baseline.gpus <= inside.gpus) {
     return Status::Invalid(fmt::format(
-        "--gpus = {} fits inside one {} ({} GPUs), so nothing crosses the boundary tier {} "
+        "gpus = {} fit inside one {} ({} GPUs), so nothing crosses the boundary tier {} "
         "(allowed: more than {})",
         baseline.gpus, inside.name, inside.gpus, c.tiers[boundary].name, inside.gpus));
   }

@@ -22,5 +22,7 @@ Result<std::string> PresetText(std::string_view kind, std::string_view name);
 
 // The job `scaleplan` runs with no arguments: Llama 3 405B on 16,384 H100s.
 inline constexpr std::string_view kDefaultJob = "llama3-405b-16k";
+// The job `scaleplan explore` starts from: the same on two regions, so that the plan crosses sites.
+inline constexpr std::string_view kDefaultExploreJob = "llama3-405b-2regions";
 
 }  // namespace scaleplan::spec
