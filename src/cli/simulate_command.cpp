@@ -103,6 +103,11 @@ class SimulateCmd final : public Command {
     if (!args->megatron_args.empty()) {
       Result<report::MegatronParse> parsed = report::ApplyMegatronArgs(args->megatron_args, *job);
       if (!parsed.ok()) return Fail(io.err, parsed.status());
+      if (!parsed->changed.empty()) {
+        io.err << "scaleplan: note: the Megatron arguments change the job's plan (what they do "
+                  "not give takes Megatron-LM's default): "
+               << Printable(Join(parsed->changed, ", "), 2000) << "\n";
+      }
       if (!parsed->ignored.empty()) {
         io.err << "scaleplan: note: ignored Megatron arguments that do not describe the plan: "
                << Printable(Join(parsed->ignored, " "), 2000) << "\n";

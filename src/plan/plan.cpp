@@ -231,11 +231,24 @@ Result<Plan> BuildPlan(const spec::JobSpec& job) {
     for (int64_t d : Divisors(slots)) {
       if (d % p.pp == 0) allowed.push_back(d / p.pp);
     }
+    std::string hint = ListOf(allowed);
+    if (allowed.empty()) {
+      // No vp works for this pp: say which pp would, and what the other trimming allows.
+      std::vector<int64_t> other;
+      const int64_t other_slots = m.layers + 2 * (1 - trim);
+      for (int64_t d : Divisors(other_slots)) {
+        if (d % p.pp == 0 && (trim || p.pp >= 2)) other.push_back(d / p.pp);
+      }
+      hint = fmt::format("none; pp dividing {}: {}", slots, ListOf(Divisors(slots)));
+      if (!other.empty()) {
+        hint += fmt::format("; or plan.trim_edge_stages = {}, with vp {}", trim ? "false" : "true",
+                            ListOf(other));
+      }
+    }
     return Status::Invalid(fmt::format(
         "model.layers = {}{} do not split evenly over plan.pp * vp = {} * {} = {} chunks "
         "(allowed vp for pp = {}: {})",
-        m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks, p.pp,
-        allowed.empty() ? std::string("none; change pp") : ListOf(allowed)));
+        m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks, p.pp, hint));
   }
   int64_t per_chunk = slots / chunks;
   plan.stages.resize(static_cast<size_t>(p.pp));

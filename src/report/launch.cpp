@@ -199,6 +199,7 @@ Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& 
     }
   }
   MegatronParse parse;
+  const nlohmann::json before = spec::PlanSchema().ToJson(job.plan);
   spec::PlanSpec& p = job.plan;
   // What Megatron-LM does when an argument is absent: no SP, no overlap, p2p CP, no
   // recomputation, ZeRO 0, BF16, no trimming, ranks ordered tp-cp-ep-dp-pp.
@@ -354,6 +355,11 @@ Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& 
   }
   p.dp = 0;
   p.microbatches = 0;
+  const nlohmann::json after = spec::PlanSchema().ToJson(job.plan);
+  for (const auto& [key, value] : after.items()) {
+    if (before.contains(key) && before[key] != value)
+      parse.changed.push_back(fmt::format("{}: {} -> {}", key, before[key].dump(), value.dump()));
+  }
   return parse;
 }
 

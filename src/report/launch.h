@@ -37,6 +37,9 @@ Result<const LaunchFormat*> FindLaunchFormat(std::string_view name, std::string_
 
 struct MegatronParse {
   std::vector<std::string> ignored;  // arguments that do not describe the plan (--lr, ...)
+  // Plan fields that differ from the job's plan, as "key: before -> after": what the arguments
+  // set, and what they leave to Megatron-LM's defaults (vp 1, no edge trimming, ...).
+  std::vector<std::string> changed;
 };
 
 // Replaces job.plan with the plan Megatron-LM arguments describe ("--tensor-model-parallel-size 8
