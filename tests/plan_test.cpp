@@ -118,10 +118,13 @@ TEST(Reject, LayersNotDivisibleOverChunks) {
 TEST(Reject, LayersNotDivisibleWithoutTrim) {
   spec::JobSpec job = DefaultJob();
   job.plan.trim_edge_stages = false;
-  // 126 = 2 * 3^2 * 7: no multiple of 16 divides it.
+  // 126 = 2 * 3^2 * 7: no multiple of 16 divides it, so no vp works at PP 16; its divisors are
+  // the pp values that would, and trimming (126 + 2 = 128 = 16 * 8) allows vp 1, 2, 4, 8.
   EXPECT_NE(
       Error(job).find("model.layers = 126 do not split evenly over plan.pp * vp = 16 * 8 = 128 "
-                      "chunks (allowed vp for pp = 16: none; change pp)"),
+                      "chunks (allowed vp for pp = 16: none; pp dividing 126: 1, 2, 3, 6, 7, 9, "
+                      "14, 18, 21, 42, 63, 126; or plan.trim_edge_stages = true, with vp 1, 2, 4, "
+                      "8)"),
       std::string::npos);
 }
 
