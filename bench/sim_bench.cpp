@@ -33,6 +33,18 @@ void BM_EvaluateDefault(benchmark::State& state) {
 }
 BENCHMARK(BM_EvaluateDefault);
 
+// What a search ranks by: the same evaluation into reused buffers (Evaluator::EvaluateReused).
+void BM_EvaluateDefaultReused(benchmark::State& state) {
+  plan::Plan p = *plan::BuildPlan(DefaultJob());
+  sim::Evaluator evaluator(*hardware::DeviceModel::For(p.job.cluster.gpu, p.spec().precision));
+  for (auto _ : state) {
+    const sim::StepResult& r = evaluator.EvaluateReused(p);
+    benchmark::DoNotOptimize(r.step_time_s);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EvaluateDefaultReused);
+
 std::vector<spec::JobSpec> Sweep() {
   std::vector<spec::JobSpec> jobs;
   spec::JobSpec base = DefaultJob();

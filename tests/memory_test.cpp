@@ -86,12 +86,13 @@ TEST(InFlight, OneFOneBAndGpipe) {
   job.model.layers = 128;
   job.plan.micro_batch = 2;  // M = 2048 / (128 * 2) = 8 < pp = 16
   Plan plan = Must(BuildPlan(job));
-  EXPECT_EQ(ChunksInFlight(plan, 0).size(), 8u);   // min(16, 8)
-  EXPECT_EQ(ChunksInFlight(plan, 10).size(), 6u);  // min(6, 8)
-  EXPECT_EQ(ChunksInFlight(plan, 15).size(), 1u);
+  EXPECT_EQ(ForwardsInFlight(plan, 0), 8);   // min(16, 8)
+  EXPECT_EQ(ForwardsInFlight(plan, 10), 6);  // min(6, 8)
+  EXPECT_EQ(ForwardsInFlight(plan, 15), 1);
+  EXPECT_EQ(ForwardsInFlightOnChunk(plan, 15, 0), 1);  // one chunk: all on chunk 0
   job.plan.schedule = spec::Schedule::kGpipe;
   plan = Must(BuildPlan(job));
-  EXPECT_EQ(ChunksInFlight(plan, 15).size(), 8u);
+  EXPECT_EQ(ForwardsInFlight(plan, 15), 8);
 }
 
 // Interleaved, pp = 4, vp = 2, M = 8 (N = pp = 4). Stage 0: warmup 2*(4-0-1) + (2-1)*4 = 10,
@@ -107,11 +108,48 @@ TEST(InFlight, InterleavedFollowsMegatronWarmup) {
   job.workload.global_batch = 16;  // dp 2 -> 8 micro-batches
   Plan plan = Must(BuildPlan(job));
   ASSERT_EQ(plan.microbatches, 8);
-  std::vector<int64_t> stage0 = ChunksInFlight(plan, 0);
-  ASSERT_EQ(stage0.size(), 11u);
-  EXPECT_EQ(std::count(stage0.begin(), stage0.end(), 0), 7);
-  EXPECT_EQ(std::count(stage0.begin(), stage0.end(), 1), 4);
-  EXPECT_EQ(ChunksInFlight(plan, 3).size(), 5u);
+  ASSERT_EQ(ForwardsInFlight(plan, 0), 11);
+  EXPECT_EQ(ForwardsInFlightOnChunk(plan, 0, 0), 7);
+  EXPECT_EQ(ForwardsInFlightOnChunk(plan, 0, 1), 4);
+  // Stage 3: k = 0..3 on chunk 0, k = 4 on chunk 1.
+  EXPECT_EQ(ForwardsInFlight(plan, 3), 5);
+  EXPECT_EQ(ForwardsInFlightOnChunk(plan, 3, 0), 4);
+  EXPECT_EQ(ForwardsInFlightOnChunk(plan, 3, 1), 1);
+}
+
+// The closed form against the forward order listed one by one: forward k of a stage's warm-up runs
+// chunk (k / N) mod vp, for every valid interleaved shape of a small job.
+TEST(InFlight, ClosedFormMatchesTheForwardOrder) {
+  int checked = 0;
+  for (int64_t pp : {2, 4}) {
+    for (int64_t vp : {2, 4}) {
+      for (int64_t batch : {8, 16, 48}) {
+        for (int64_t group : {0, 2, 4}) {
+          spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+          job.plan.tp = 1;
+          job.plan.pp = pp;
+          job.plan.vp = vp;
+          job.plan.schedule = spec::Schedule::kLlama3;
+          job.plan.pp_microbatch_group = group;
+          job.workload.global_batch = batch;
+          Result<Plan> plan = BuildPlan(job);
+          if (!plan.ok()) continue;
+          for (int64_t stage = 0; stage < pp; ++stage) {
+            const int64_t count = ForwardsInFlight(*plan, stage);
+            std::vector<int64_t> listed(static_cast<size_t>(vp), 0);
+            for (int64_t k = 0; k < count; ++k) ++listed[static_cast<size_t>((k / plan->pp_group) % vp)];
+            for (int64_t c = 0; c < vp; ++c) {
+              EXPECT_EQ(ForwardsInFlightOnChunk(*plan, stage, c), listed[static_cast<size_t>(c)])
+                  << "pp " << pp << " vp " << vp << " batch " << batch << " N " << plan->pp_group
+                  << " stage " << stage << " chunk " << c;
+            }
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 20);
 }
 
 // Narayanan et al. 2021: interleaving multiplies stage-0 activation memory by 1 + (p-1)/(p v)

@@ -37,7 +37,7 @@ BytesPerParam ParamBytes(ZeroMode mode, double n, spec::Precision precision) {
   return b;
 }
 
-std::vector<int64_t> ChunksInFlight(const Plan& plan, int64_t stage) {
+int64_t ForwardsInFlight(const Plan& plan, int64_t stage) {
   const spec::PlanSpec& p = plan.spec();
   int64_t m = plan.microbatches;
   int64_t count = 0;
@@ -57,11 +57,17 @@ std::vector<int64_t> ChunksInFlight(const Plan& plan, int64_t stage) {
       break;
     }
   }
-  // Forward order: N consecutive micro-batches on chunk 0, then on chunk 1, ..., then the next N.
-  std::vector<int64_t> chunks;
-  int64_t group = plan.vp > 1 ? plan.pp_group : 1;
-  for (int64_t k = 0; k < count; ++k) chunks.push_back((k / group) % plan.vp);
-  return chunks;
+  return count;
+}
+
+int64_t ForwardsInFlightOnChunk(const Plan& plan, int64_t stage, int64_t chunk) {
+  const int64_t count = ForwardsInFlight(plan, stage);
+  if (plan.vp <= 1) return chunk == 0 ? count : 0;
+  // Forward k runs chunk (k / N) mod vp: every round of N * vp forwards holds N per chunk, and the
+  // last, partial round reaches chunk c after c * N forwards.
+  const int64_t group = plan.pp_group, round = group * plan.vp;
+  const int64_t partial = count % round;
+  return count / round * group + std::clamp<int64_t>(partial - chunk * group, 0, group);
 }
 
 LayerParamSums ParamSums(const Plan& plan) {
@@ -161,6 +167,7 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   report.capacity_bytes = plan.job.cluster.gpu.memory_bytes;
   report.usable_bytes = report.capacity_bytes * plan.job.cluster.gpu.usable_memory_fraction;
   report.activation_bytes_per_layer = dense_act;
+  report.stages.reserve(plan.stages.size());
 
   for (const Stage& stage : plan.stages) {
     StageMemory sm;
@@ -169,13 +176,15 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     const StageParams params = ParamsOnStage(stage, param_sums);
     const double dense_params = params.dense;
     const double expert_params = params.expert;
-    std::vector<double> chunk_act;
+    // One micro-batch's saved activations on each chunk.
+    auto chunk_act = [&](const Chunk& c) {
+      return static_cast<double>(c.layers - c.moe_layers) * dense_act +
+             static_cast<double>(c.moe_layers) * moe_act;
+    };
     double largest_layer_full = 0;
     double largest_layer_params = 0;
     for (const Chunk& c : stage.chunks) {
       int64_t dense_layers = c.layers - c.moe_layers;
-      chunk_act.push_back(static_cast<double>(dense_layers) * dense_act +
-                          static_cast<double>(c.moe_layers) * moe_act);
       if (dense_layers > 0) {
         largest_layer_full = std::max(largest_layer_full, dense_full);
         largest_layer_params = std::max(largest_layer_params, param_sums.dense_layer);
@@ -201,19 +210,16 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     sm.optimizer_bytes =
         dense_params * dense_bytes.optimizer + expert_params * expert_bytes.optimizer;
 
-    std::vector<int64_t> in_flight = ChunksInFlight(plan, stage.index);
-    sm.chunks_in_flight = static_cast<int64_t>(in_flight.size());
-    for (int64_t c : in_flight) sm.activations_bytes += chunk_act[static_cast<size_t>(c)];
-    // The loss keeps one micro-batch's FP32 softmax under 1F1B-style schedules (the last stage
-    // runs its backward right after its forward); GPipe runs every forward first.
+    sm.chunks_in_flight = ForwardsInFlight(plan, stage.index);
     for (size_t ci = 0; ci < stage.chunks.size(); ++ci) {
-      if (!stage.chunks[ci].has_head) continue;
-      int64_t held = 1;
-      if (p.schedule == Schedule::kGpipe) {
-        held = static_cast<int64_t>(
-            std::count(in_flight.begin(), in_flight.end(), static_cast<int64_t>(ci)));
+      const int64_t held = ForwardsInFlightOnChunk(plan, stage.index, static_cast<int64_t>(ci));
+      sm.activations_bytes += static_cast<double>(held) * chunk_act(stage.chunks[ci]);
+      // The loss keeps one micro-batch's FP32 softmax under 1F1B-style schedules (the last stage
+      // runs its backward right after its forward); GPipe runs every forward first.
+      if (stage.chunks[ci].has_head) {
+        const int64_t softmax = p.schedule == Schedule::kGpipe ? held : 1;
+        sm.activations_bytes += static_cast<double>(softmax) * param_sums.head_saved_bytes;
       }
-      sm.activations_bytes += static_cast<double>(held) * param_sums.head_saved_bytes;
     }
 
     if (p.zero == ZeroMode::kZero3) {

@@ -93,8 +93,11 @@ struct StageParams {
 };
 StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums);
 
-// (micro-batch, chunk) forwards held by stage s at its peak, in schedule order: returns the chunk
-// index of each, so that chunks of unequal size are summed correctly.
-std::vector<int64_t> ChunksInFlight(const Plan& plan, int64_t stage);
+// (micro-batch, chunk) forwards held by stage s at its peak (not yet matched by their backward).
+int64_t ForwardsInFlight(const Plan& plan, int64_t stage);
+// How many of them are on chunk `chunk`, so that chunks of unequal size are summed correctly. In
+// forward order N consecutive micro-batches run on chunk 0, then on chunk 1, ..., then the next
+// N (N = pp_microbatch_group; 1 chunk: all on chunk 0): closed form, no list.
+int64_t ForwardsInFlightOnChunk(const Plan& plan, int64_t stage, int64_t chunk);
 
 }  // namespace scaleplan::plan

@@ -53,6 +53,11 @@ struct Plan {
   int64_t ExpertDp() const { return dp * cp * tp / (ep * etp); }
 };
 
-Result<Plan> BuildPlan(const spec::JobSpec& job);
+// What BuildPlan checks: everything, or only the plan against specs the caller has validated
+// (spec::ValidateModel, ValidateCluster, ValidateWorkload; a search does it once for all its
+// candidates).
+enum class Checks { kAll, kPlanOnly };
+
+Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks = Checks::kAll);
 
 }  // namespace scaleplan::plan

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/text.h"
 #include "core/units.h"
 #include "report/step_report.h"
@@ -102,14 +104,17 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
     return e.event_step_time_s > 0 ? e.event_step_time_s : e.step.step_time_s;
   };
   double best = time_of(r.top.front());
-  out +=
-      fmt::format("\n  {:>4}  {:<78} {:>9} {:>9} {:>10} {:>6} {:>8} {:>15} {:>7}\n", "rank", "plan",
-                  "step s", "event s", "tokens/s", "MFU", "mem GiB", "top exposed", "vs best");
+  // The plan column as wide as the longest description shown, so that the columns line up.
+  size_t width = 4;
+  for (const search::Evaluation& e : r.top) width = std::max(width, e.description.size());
+  out += fmt::format("\n  {:>4}  {:<{}} {:>9} {:>9} {:>13} {:>6} {:>8} {:>15} {:>7}\n", "rank",
+                     "plan", width, "step s", "event s", "tokens/s/GPU", "MFU", "mem GiB",
+                     "top exposed", "vs best");
   for (size_t i = 0; i < r.top.size(); ++i) {
     const search::Evaluation& e = r.top[i];
     out += fmt::format(
-        "  {:>4}  {:<78} {:>9.3f} {:>9.3f} {:>10.1f} {:>5.1f}% {:>8.1f} {:>15} {:>+6.1f}%\n", i + 1,
-        e.description, e.step.step_time_s, e.event_step_time_s, e.step.tokens_per_s_per_gpu,
+        "  {:>4}  {:<{}} {:>9.3f} {:>9.3f} {:>13.1f} {:>5.1f}% {:>8.1f} {:>15} {:>+6.1f}%\n", i + 1,
+        e.description, width, e.step.step_time_s, e.event_step_time_s, e.step.tokens_per_s_per_gpu,
         100 * e.step.mfu, e.peak_bytes_per_gpu / kGi, Dominant(e.step.breakdown),
         100.0 * (time_of(e) / best - 1.0));
   }

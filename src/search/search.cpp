@@ -6,6 +6,7 @@
 #include <cmath>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <set>
@@ -42,16 +43,28 @@ std::vector<spec::Dim> Canonical(const std::vector<spec::Dim>& order, const spec
                                  int64_t dp);
 
 // The same plan whatever the order of its size-1 dimensions, its schedule without a pipeline and
-// its gradient synchronization without data parallelism: what TopK keeps once.
+// its gradient synchronization without data parallelism: what TopK keeps once. Two spellings of
+// one plan are one plan too: llama3 with N = pp is Megatron's interleaved schedule; and ZeRO-2 and
+// FSDP, which this model prices alike (gradients reduce-scattered, parameters all-gathered once
+// per step), are one plan when their step time and memory agree exactly.
 std::string PlanKey(const Evaluation& e) {
   spec::PlanSpec p = e.plan;
   p.placement = Canonical(p.placement, p, p.dp);
   if (p.pp == 1) p.schedule = spec::Schedule::k1F1B;
+  if (p.schedule == spec::Schedule::kLlama3 && p.pp_microbatch_group == p.pp) {
+    p.schedule = spec::Schedule::kInterleaved;
+  }
   if (p.dp * p.cp == 1) {
     p.grad_sync = spec::GradSync::kStep;
     p.grad_reduce_dtype = spec::GradReduceDtype::kFp32;
   }
-  return Describe(p, p.dp);
+  std::string key = Describe(p, p.dp);
+  if (p.zero == spec::ZeroMode::kFsdp || p.zero == spec::ZeroMode::kZero2) {
+    p.zero = spec::ZeroMode::kZero2;
+    key = fmt::format("{} @{:a} {:a}", Describe(p, p.dp), e.step.step_time_s,
+                      e.peak_bytes_per_gpu);
+  }
+  return key;
 }
 
 // Keeps the best k evaluations, each plan once (random sampling and evolution can meet a plan
@@ -60,6 +73,10 @@ std::string PlanKey(const Evaluation& e) {
 class TopK {
  public:
   explicit TopK(size_t k) : k_(k) {}
+  // Whether a plan of this step time could enter (ties are decided by Add).
+  bool MayKeep(double step_time_s) const {
+    return items_.size() < k_ || step_time_s <= items_.back().step.step_time_s;
+  }
   void Add(Evaluation e) {
     if (items_.size() == k_ && !Better(e, items_.back())) return;
     std::string key = PlanKey(e);
@@ -111,33 +128,40 @@ class Scorer {
   Scorer(const spec::JobSpec& base, const SearchSpace& space, const hardware::DeviceModel& device)
       : base_(base), space_(space), evaluator_(device) {}
 
-  // Returns false (and counts the reason) when the candidate is pruned.
-  bool Score(const Candidate& c, Counters& counters, Evaluation* out) {
+  // The candidate's step time, offered to `top`; infinity (and the reason counted) when it is
+  // pruned.
+  double Score(const Candidate& c, Counters& counters, TopK& top) {
     spec::JobSpec job = Decode(base_, space_, c);
-    Result<plan::Plan> p = plan::BuildPlan(job);
+    Result<plan::Plan> p = plan::BuildPlan(job, plan::Checks::kPlanOnly);
     if (!p.ok()) {
       counters.Prune(Reason(p.status().message()), 1);
-      return false;
+      return std::numeric_limits<double>::infinity();
     }
-    return ScorePlan(*p, counters, out);
+    return ScorePlan(*p, counters, top);
   }
 
-  bool ScorePlan(const plan::Plan& p, Counters& counters, Evaluation* out) {
+  // The step time comes from the evaluator's reused buffers; only a plan that may enter `top` is
+  // evaluated in full (with its data-parallel algorithm named), copied and described.
+  double ScorePlan(const plan::Plan& p, Counters& counters, TopK& top) {
     plan::MemoryReport memory = evaluator_.Memory(p);
     if (!memory.fits) {
       counters.Prune("out of memory", 1);
-      return false;
+      return std::numeric_limits<double>::infinity();
     }
-    out->step = evaluator_.Evaluate(p);
-    out->plan = p.spec();
-    out->plan.dp = p.dp;
-    out->plan.microbatches = p.microbatches;
-    out->plan.etp = p.etp;
-    out->plan.pp_microbatch_group = p.pp_group;
-    out->peak_bytes_per_gpu = memory.peak_bytes;
-    out->description = Describe(out->plan, p.dp);
     ++counters.evaluated;
-    return true;
+    const double step_time_s = evaluator_.EvaluateReused(p).step_time_s;
+    if (!top.MayKeep(step_time_s)) return step_time_s;
+    Evaluation e;
+    e.step = evaluator_.Evaluate(p);
+    e.plan = p.spec();
+    e.plan.dp = p.dp;
+    e.plan.microbatches = p.microbatches;
+    e.plan.etp = p.etp;
+    e.plan.pp_microbatch_group = p.pp_group;
+    e.peak_bytes_per_gpu = memory.peak_bytes;
+    e.description = Describe(e.plan, p.dp);
+    top.Add(std::move(e));
+    return step_time_s;
   }
 
  private:
@@ -198,13 +222,13 @@ class Exhaustive : public Optimizer {
           counters.Prune("plan.schedule (no effect at pp = 1)", inner_size);
           return;
         }
-        Result<plan::Plan> p = plan::BuildPlan(job);
+        Result<plan::Plan> p = plan::BuildPlan(job, plan::Checks::kPlanOnly);
         // HSDP's validity also depends on the placement (an inner dimension): try them all.
         for (size_t pl = 1; !p.ok() && job.plan.dp_replicate > 1 && pl < space.placement.size();
              ++pl) {
           spec::JobSpec other = job;
           other.plan.placement = space.placement[pl];
-          Result<plan::Plan> q = plan::BuildPlan(other);
+          Result<plan::Plan> q = plan::BuildPlan(other, plan::Checks::kPlanOnly);
           if (q.ok()) p = std::move(q);
         }
         // Without data parallelism the gradient synchronization settings change nothing.
@@ -253,7 +277,14 @@ class Exhaustive : public Optimizer {
         for (uint32_t z = 0; z < space.Count(kZero); ++z) {
           for (uint32_t r = 0; r < space.Count(kRecompute); ++r) {
             for (uint32_t a = 0; a < space.Count(kCpAlgorithm); ++a) {
+              // Memory does not depend on the placement: once one placement of this point is out
+              // of memory, so are the others (counted as such without building them).
+              bool out_of_memory = false;
               for (uint32_t pl = 0; pl < space.Count(kPlacement); ++pl) {
+                if (out_of_memory) {
+                  local.Prune("out of memory", 1);
+                  continue;
+                }
                 Candidate cand = base_c;
                 cand[kZero] = z;
                 cand[kRecompute] = r;
@@ -264,7 +295,7 @@ class Exhaustive : public Optimizer {
                   local.Prune("plan.cp_algorithm (no effect at cp = 1)", 1);
                   continue;
                 }
-                Result<plan::Plan> p = plan::BuildPlan(j);
+                Result<plan::Plan> p = plan::BuildPlan(j, plan::Checks::kPlanOnly);
                 if (!p.ok()) {
                   local.Prune(Reason(p.status().message()), 1);
                   continue;
@@ -290,10 +321,10 @@ class Exhaustive : public Optimizer {
                     continue;
                   }
                 }
-                Evaluation e;
-                if (scorer.ScorePlan(*p, local, &e)) {
+                if (std::isfinite(scorer.ScorePlan(*p, local, top))) {
                   ++evaluations;
-                  top.Add(std::move(e));
+                } else {
+                  out_of_memory = true;  // ScorePlan prunes for memory only
                 }
               }
             }
@@ -357,8 +388,7 @@ class RandomSampling : public Optimizer {
       }
       Candidate c = RandomCandidate(space, rng);
       if (!seen.insert(c).second) continue;
-      Evaluation e;
-      if (scorer.Score(c, counters, &e)) top.Add(std::move(e));
+      scorer.Score(c, counters, top);
     }
     Finish(result, counters, top, start);
     return result;
@@ -396,12 +426,7 @@ class Evolution : public Optimizer {
       auto it = scored.find(c);
       if (it != scored.end()) return it->second;
       ++tries;
-      Evaluation e;
-      double t = std::numeric_limits<double>::infinity();
-      if (scorer.Score(c, counters, &e)) {
-        t = e.step.step_time_s;
-        top.Add(std::move(e));
-      }
+      double t = scorer.Score(c, counters, top);
       scored[c] = t;
       return t;
     };

@@ -198,8 +198,14 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
              static_cast<int64_t>(s.precision),
              p.ep,
              p.pp > 1};
+  // Consecutive plans of a search mostly share the layer shape: the last entry first.
+  if (last_ != nullptr && key == last_key_) return *last_;
   auto it = cache_.find(key);
-  if (it != cache_.end()) return it->second;
+  if (it != cache_.end()) {
+    last_key_ = key;
+    last_ = &it->second;
+    return it->second;
+  }
   const bool fp8 = s.precision == spec::Precision::kFp8;
   const double key_len = static_cast<double>(p.job.workload.seq_len);
   const double head_dim = static_cast<double>(m.EffectiveHeadDim());
@@ -213,7 +219,12 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
   c.embedding = Time(model::EmbeddingOps(m, shape), device_, 1, 128, false);
   c.head = Time(model::HeadOps(m, shape), device_, 1, 128, fp8);
   c.params = plan::ParamSums(p);
-  return cache_.emplace(key, c).first->second;
+  const model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
+  c.flops_per_token_causal = flops.per_token_causal;
+  c.flops_formula = flops.formula + "; MFU against the dense BF16 peak";
+  last_key_ = key;
+  last_ = &cache_.emplace(key, c).first->second;  // std::map: the pointer stays valid
+  return *last_;
 }
 
 plan::MemoryReport Evaluator::Memory(const plan::Plan& plan) {
@@ -229,11 +240,13 @@ namespace {
 // leaving them are r = k - 1, 2k - 1, ...; otherwise the ends are compared by division.
 // One micro-batch's activation over each hop r -> r + 1 (mod pp): the whole send, and the part that
 // occupies the link (*transfer).
-std::vector<double> PipelineHops(const spec::ClusterSpec& c, const topology::GroupPlacement& pp,
-                                 double bytes, std::vector<double>* transfer) {
+// `tier` is scratch space; the results go to `hops` and `transfer` (their buffers reused).
+void PipelineHops(const spec::ClusterSpec& c, const topology::GroupPlacement& pp, double bytes,
+                  std::vector<int>& tier, std::vector<double>& hops,
+                  std::vector<double>* transfer) {
   const int64_t n = pp.size, stride = pp.stride;
   const int top = static_cast<int>(c.tiers.size()) - 1;
-  std::vector<int> tier(static_cast<size_t>(n), 0);
+  tier.assign(static_cast<size_t>(n), 0);
   for (int t = 0; t < top; ++t) {
     int64_t g = c.tiers[static_cast<size_t>(t)].gpus;
     if (g % stride == 0) {
@@ -246,8 +259,21 @@ std::vector<double> PipelineHops(const spec::ClusterSpec& c, const topology::Gro
     }
   }
   tier[static_cast<size_t>(n - 1)] = std::max(pp.span_tier, 0);  // the wrap-around spans the group
-  std::vector<double> cost(c.tiers.size(), -1.0), wire(c.tiers.size(), 0.0),
-      hops(static_cast<size_t>(n));
+  // Per tier: the cost of one hop on it (computed once) and its wire part.
+  constexpr size_t kTiersOnStack = 16;
+  double cost_stack[kTiersOnStack], wire_stack[kTiersOnStack];
+  std::vector<double> cost_heap, wire_heap;
+  double* cost = cost_stack;
+  double* wire = wire_stack;
+  if (c.tiers.size() > kTiersOnStack) {
+    cost_heap.resize(c.tiers.size());
+    wire_heap.resize(c.tiers.size());
+    cost = cost_heap.data();
+    wire = wire_heap.data();
+  }
+  std::fill(cost, cost + c.tiers.size(), -1.0);
+  std::fill(wire, wire + c.tiers.size(), 0.0);
+  hops.assign(static_cast<size_t>(n), 0.0);
   transfer->assign(static_cast<size_t>(n), 0.0);
   for (int64_t r = 0; r < n; ++r) {
     int t = tier[static_cast<size_t>(r)];
@@ -272,12 +298,36 @@ std::vector<double> PipelineHops(const spec::ClusterSpec& c, const topology::Gro
     hops[static_cast<size_t>(r)] = cost[static_cast<size_t>(t)];
     (*transfer)[static_cast<size_t>(r)] = std::max(0.0, wire[static_cast<size_t>(t)]);
   }
-  return hops;
+}
+
+// Whether two stages hold the same work: the same chunks (layers, MoE layers, embedding, head),
+// hence the same costs, parameters and data-parallel traffic.
+bool SameWork(const plan::Stage& a, const plan::Stage& b) {
+  if (a.chunks.size() != b.chunks.size()) return false;
+  for (size_t i = 0; i < a.chunks.size(); ++i) {
+    const plan::Chunk& x = a.chunks[i];
+    const plan::Chunk& y = b.chunks[i];
+    if (x.layers != y.layers || x.moe_layers != y.moe_layers ||
+        x.has_embedding != y.has_embedding || x.has_head != y.has_head)
+      return false;
+  }
+  return true;
 }
 
 }  // namespace
 
 StepResult Evaluator::Evaluate(const plan::Plan& p) {
+  StepResult r;
+  Compute(p, r, true);
+  return r;
+}
+
+const StepResult& Evaluator::EvaluateReused(const plan::Plan& p) {
+  Compute(p, reused_, false);
+  return reused_;
+}
+
+void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm) {
   const hardware::DeviceModel& d = device_;
   const spec::ModelSpec& m = p.model();
   const spec::PlanSpec& s = p.spec();
@@ -344,147 +394,163 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
                      .seconds
                : 0.0;
 
-  StepResult r;
-  r.stages.reserve(p.stages.size());
+  // Reset `r`, keeping its buffers.
+  r.step_time_s = r.tokens_per_s_per_gpu = r.model_flops_per_s_per_gpu = r.mfu = 0;
+  r.breakdown = Breakdown{};
+  r.bottleneck_stage = 0;
+  r.dp_algorithm.clear();
+  r.warnings.clear();
+  r.p2p_hop_s.clear();
+  r.p2p_hop_transfer_s.clear();
+  r.engine = "analytical";
+  r.stages.resize(p.stages.size());
   double worst = -1;
   double sum_stage = 0;
   for (size_t si = 0; si < p.stages.size(); ++si) {
     const plan::Stage& stage = p.stages[si];
-    StageCost sc;
-    sc.chunks.reserve(stage.chunks.size());
-    sc.stage = stage.index;
-    double fwd_compute = 0, bwd_compute = 0, tp_s = 0, cp_s = 0, ep_s = 0;
-    for (const plan::Chunk& ch : stage.chunks) {
-      double nd = static_cast<double>(ch.layers - ch.moe_layers);
-      double nm = static_cast<double>(ch.moe_layers);
-      ChunkCost cc;
-      double f_compute = nd * dense.fwd_compute + nm * moe.fwd_compute;
-      double b_compute = nd * dense.bwd_compute + nm * moe.bwd_compute;
-      double f_comm =
-          nd * (dense.fwd_tp + dense.fwd_cp) + nm * (moe.fwd_tp + moe.fwd_cp + moe.fwd_ep);
-      double b_comm =
-          nd * (dense.bwd_tp + dense.bwd_cp) + nm * (moe.bwd_tp + moe.bwd_cp + moe.bwd_ep);
-      tp_s += nd * (dense.fwd_tp + dense.bwd_tp) + nm * (moe.fwd_tp + moe.bwd_tp);
-      cp_s += nd * (dense.fwd_cp + dense.bwd_cp) + nm * (moe.fwd_cp + moe.bwd_cp);
-      ep_s += nm * (moe.fwd_ep + moe.bwd_ep);
-      // The weight-gradient GEMM is one of the two backward GEMMs of every linear layer.
-      cc.weight_s = 0.5 * (nd * cached.dense.gemm_bwd + nm * cached.moe.gemm_bwd);
-      cc.attention_fwd_s = nd * cached.dense.attn_fwd + nm * cached.moe.attn_fwd;
-      cc.attention_bwd_s = nd * cached.dense.attn_bwd + nm * cached.moe.attn_bwd;
-      if (ch.has_embedding) {
-        f_compute += emb_fwd;
-        b_compute += emb_bwd;
-        f_comm += edge_tp;
-        b_comm += edge_tp;
-        tp_s += 2 * edge_tp;
+    StageCost& sc = r.stages[si];
+    if (si > 0 && SameWork(stage, p.stages[si - 1])) {
+      // An interior stage like the one before it: the same costs (priced once).
+      sc = r.stages[si - 1];
+      sc.stage = stage.index;
+    } else {
+      std::vector<ChunkCost> chunks = std::move(sc.chunks);
+      sc = StageCost{};
+      sc.chunks = std::move(chunks);
+      sc.chunks.clear();
+      sc.stage = stage.index;
+      double fwd_compute = 0, bwd_compute = 0, tp_s = 0, cp_s = 0, ep_s = 0;
+      for (const plan::Chunk& ch : stage.chunks) {
+        double nd = static_cast<double>(ch.layers - ch.moe_layers);
+        double nm = static_cast<double>(ch.moe_layers);
+        ChunkCost cc;
+        double f_compute = nd * dense.fwd_compute + nm * moe.fwd_compute;
+        double b_compute = nd * dense.bwd_compute + nm * moe.bwd_compute;
+        double f_comm =
+            nd * (dense.fwd_tp + dense.fwd_cp) + nm * (moe.fwd_tp + moe.fwd_cp + moe.fwd_ep);
+        double b_comm =
+            nd * (dense.bwd_tp + dense.bwd_cp) + nm * (moe.bwd_tp + moe.bwd_cp + moe.bwd_ep);
+        tp_s += nd * (dense.fwd_tp + dense.bwd_tp) + nm * (moe.fwd_tp + moe.bwd_tp);
+        cp_s += nd * (dense.fwd_cp + dense.bwd_cp) + nm * (moe.fwd_cp + moe.bwd_cp);
+        ep_s += nm * (moe.fwd_ep + moe.bwd_ep);
+        // The weight-gradient GEMM is one of the two backward GEMMs of every linear layer.
+        cc.weight_s = 0.5 * (nd * cached.dense.gemm_bwd + nm * cached.moe.gemm_bwd);
+        cc.attention_fwd_s = nd * cached.dense.attn_fwd + nm * cached.moe.attn_fwd;
+        cc.attention_bwd_s = nd * cached.dense.attn_bwd + nm * cached.moe.attn_bwd;
+        if (ch.has_embedding) {
+          f_compute += emb_fwd;
+          b_compute += emb_bwd;
+          f_comm += edge_tp;
+          b_comm += edge_tp;
+          tp_s += 2 * edge_tp;
+        }
+        if (ch.has_head) {
+          f_compute += head_fwd;
+          b_compute += head_bwd;
+          f_comm += edge_tp;
+          b_comm += edge_tp;
+          tp_s += 2 * edge_tp;
+        }
+        fwd_compute += f_compute;
+        bwd_compute += b_compute;
+        cc.forward_s = f_compute + f_comm;
+        cc.backward_s = b_compute + b_comm;
+        sc.chunks.push_back(cc);
       }
-      if (ch.has_head) {
-        f_compute += head_fwd;
-        b_compute += head_bwd;
-        f_comm += edge_tp;
-        b_comm += edge_tp;
-        tp_s += 2 * edge_tp;
+      sc.compute_s = fwd_compute + bwd_compute;
+      sc.tp_s = tp_s;
+      sc.cp_s = cp_s;
+      sc.ep_s = ep_s;
+      for (const ChunkCost& cc : sc.chunks) {
+        sc.forward_s += cc.forward_s;
+        sc.backward_s += cc.backward_s;
       }
-      fwd_compute += f_compute;
-      bwd_compute += b_compute;
-      cc.forward_s = f_compute + f_comm;
-      cc.backward_s = b_compute + b_comm;
-      sc.chunks.push_back(cc);
-    }
-    sc.compute_s = fwd_compute + bwd_compute;
-    sc.tp_s = tp_s;
-    sc.cp_s = cp_s;
-    sc.ep_s = ep_s;
-    for (const ChunkCost& cc : sc.chunks) {
-      sc.forward_s += cc.forward_s;
-      sc.backward_s += cc.backward_s;
-    }
 
-    // Data parallelism for this stage's parameters (the memory model's accounting).
-    const plan::StageParams stage_params = plan::ParamsOnStage(stage, cached.params);
-    const double dense_params = stage_params.dense;
-    const double expert_params = stage_params.expert;
-    // Exposed time of the data-parallel collectives of `params` parameters over `group`; what runs
-    // during the next step (plan.grad_sync = delayed) goes to *delayed instead.
-    const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;
-    const double grad_bytes = s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
-    auto dp_exposed = [&](const GroupShape& group, double params, bool hsdp, double* delayed,
-                          std::string* algorithm) {
-      if (group.size <= 1 || params <= 0) return 0.0;
-      double grads = grad_bytes * params;
-      double weights = kBf16Bytes * params;
-      double window_f = s.dp_overlap ? sc.forward_s : 0.0;
-      double window_b = s.dp_overlap ? sc.backward_s : 0.0;
-      double mb = static_cast<double>(p.microbatches);
-      auto name = [](std::string_view op, const collective::Cost& cost) {
-        return std::string(op) + "/" + std::string(collective::AlgorithmName(cost.algorithm));
+      // Data parallelism for this stage's parameters (the memory model's accounting).
+      const plan::StageParams stage_params = plan::ParamsOnStage(stage, cached.params);
+      const double dense_params = stage_params.dense;
+      const double expert_params = stage_params.expert;
+      // Exposed time of the data-parallel collectives of `params` parameters over `group`; what
+      // runs during the next step (plan.grad_sync = delayed) goes to *delayed instead.
+      const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;
+      const double grad_bytes = s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
+      auto dp_exposed = [&](const GroupShape& group, double params, bool hsdp, double* delayed,
+                            std::string* algorithm) {
+        if (group.size <= 1 || params <= 0) return 0.0;
+        double grads = grad_bytes * params;
+        double weights = kBf16Bytes * params;
+        double window_f = s.dp_overlap ? sc.forward_s : 0.0;
+        double window_b = s.dp_overlap ? sc.backward_s : 0.0;
+        double mb = static_cast<double>(p.microbatches);
+        auto name = [](std::string_view op, const collective::Cost& cost) {
+          return std::string(op) + "/" + std::string(collective::AlgorithmName(cost.algorithm));
+        };
+        std::string text;  // built only when asked for (it costs more than the arithmetic)
+        double exposed = 0;
+        if (s.zero == spec::ZeroMode::kZero0) {
+          collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
+          if (algorithm) text = name("all-reduce", ar);
+          if (delayed_sync) {
+            *delayed += ar.seconds;
+          } else {
+            exposed = std::max(0.0, ar.seconds - window_b);
+          }
+        } else {
+          // Sharded: reduce-scatter the gradients over the shard group (all of dp*cp, or the HSDP
+          // group), all-reduce the shards across HSDP groups, all-gather the updated parameters.
+          const GroupShape& shard_group = hsdp ? g.dp_shard : group;
+          collective::Cost rs = Estimate(c, shard_group, Op::kReduceScatter, grads);
+          collective::Cost ar{};
+          if (hsdp) {
+            ar = Estimate(c, g.dp_replicate, Op::kAllReduce,
+                          grads / static_cast<double>(shard_group.size));
+          }
+          collective::Cost ag = Estimate(c, shard_group, Op::kAllGather, weights);
+          if (algorithm) {
+            text =
+                name("reduce-scatter", rs) + (hsdp ? " + " + name("all-reduce", ar) : "") + " + " +
+                name(s.zero == spec::ZeroMode::kZero3 ? "per-micro-batch all-gather" : "all-gather",
+                     ag);
+          }
+          // The reduction across replicas: with HSDP the all-reduce, otherwise the reduce-scatter.
+          double across = hsdp ? ar.seconds : rs.seconds;
+          double within = hsdp ? rs.seconds : 0.0;
+          if (delayed_sync) {
+            *delayed += across;
+            exposed = std::max(0.0, within - window_b);
+          } else {
+            exposed = std::max(0.0, within + across - window_b);
+          }
+          if (s.zero == spec::ZeroMode::kZero3) {
+            exposed +=
+                mb * (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b));
+          } else {
+            exposed += std::max(0.0, ag.seconds - window_f);
+          }
+        }
+        if (algorithm)
+          *algorithm = (hsdp ? "hsdp " : "") + text + (delayed_sync ? " (delayed)" : "");
+        return exposed;
       };
-      std::string text;  // built only when asked for (it costs more than the arithmetic)
-      double exposed = 0;
-      if (s.zero == spec::ZeroMode::kZero0) {
-        collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
-        if (algorithm) text = name("all-reduce", ar);
-        if (delayed_sync) {
-          *delayed += ar.seconds;
-        } else {
-          exposed = std::max(0.0, ar.seconds - window_b);
-        }
-      } else {
-        // Sharded: reduce-scatter the gradients over the shard group (all of dp*cp, or the HSDP
-        // group), all-reduce the shards across HSDP groups, all-gather the updated parameters.
-        const GroupShape& shard_group = hsdp ? g.dp_shard : group;
-        collective::Cost rs = Estimate(c, shard_group, Op::kReduceScatter, grads);
-        collective::Cost ar{};
-        if (hsdp) {
-          ar = Estimate(c, g.dp_replicate, Op::kAllReduce,
-                        grads / static_cast<double>(shard_group.size));
-        }
-        collective::Cost ag = Estimate(c, shard_group, Op::kAllGather, weights);
-        if (algorithm) {
-          text =
-              name("reduce-scatter", rs) + (hsdp ? " + " + name("all-reduce", ar) : "") + " + " +
-              name(s.zero == spec::ZeroMode::kZero3 ? "per-micro-batch all-gather" : "all-gather",
-                   ag);
-        }
-        // The reduction across replicas: with HSDP the all-reduce, otherwise the reduce-scatter.
-        double across = hsdp ? ar.seconds : rs.seconds;
-        double within = hsdp ? rs.seconds : 0.0;
-        if (delayed_sync) {
-          *delayed += across;
-          exposed = std::max(0.0, within - window_b);
-        } else {
-          exposed = std::max(0.0, within + across - window_b);
-        }
-        if (s.zero == spec::ZeroMode::kZero3) {
-          exposed +=
-              mb * (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b));
-        } else {
-          exposed += std::max(0.0, ag.seconds - window_f);
-        }
-      }
-      if (algorithm) *algorithm = (hsdp ? "hsdp " : "") + text + (delayed_sync ? " (delayed)" : "");
-      return exposed;
-    };
-    std::string algorithm;  // the same for every stage: named once, from the first
-    const bool hsdp = s.dp_replicate > 1;
-    sc.dp_exposed_s =
-        dp_exposed(g.dp, dense_params, hsdp, &sc.dp_delayed_s, si == 0 ? &algorithm : nullptr) +
-        dp_exposed(g.expert_dp, expert_params, false, &sc.dp_delayed_s, nullptr);
-    if (!algorithm.empty()) r.dp_algorithm = algorithm;
-    // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
-    bool sharded = s.zero != spec::ZeroMode::kZero0;
-    double dense_shard = sharded ? static_cast<double>(p.dp * p.cp / s.dp_replicate) : 1.0;
-    double expert_shard = sharded ? static_cast<double>(expert_dp) : 1.0;
-    sc.optimizer_s = d.MemoryBoundSeconds(
-        0, kAdamBytesPerParam * (dense_params / dense_shard + expert_params / expert_shard));
-
+      std::string algorithm;  // the same for every stage: named once, from the first
+      const bool hsdp = s.dp_replicate > 1;
+      sc.dp_exposed_s = dp_exposed(g.dp, dense_params, hsdp, &sc.dp_delayed_s,
+                                   si == 0 && name_algorithm ? &algorithm : nullptr) +
+                        dp_exposed(g.expert_dp, expert_params, false, &sc.dp_delayed_s, nullptr);
+      if (!algorithm.empty()) r.dp_algorithm = algorithm;
+      // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
+      bool sharded = s.zero != spec::ZeroMode::kZero0;
+      double dense_shard = sharded ? static_cast<double>(p.dp * p.cp / s.dp_replicate) : 1.0;
+      double expert_shard = sharded ? static_cast<double>(expert_dp) : 1.0;
+      sc.optimizer_s = d.MemoryBoundSeconds(
+          0, kAdamBytesPerParam * (dense_params / dense_shard + expert_params / expert_shard));
+    }
     double per_mb = sc.forward_s + sc.backward_s;
     sum_stage += per_mb;
     if (per_mb > worst) {
       worst = per_mb;
       r.bottleneck_stage = stage.index;
     }
-    r.stages.push_back(sc);
   }
 
   const StageCost& b = r.stages[static_cast<size_t>(r.bottleneck_stage)];
@@ -514,7 +580,7 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
     }
     bool sp = p.SequenceParallel();
     double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
-    r.p2p_hop_s = PipelineHops(c, pp, activation, &r.p2p_hop_transfer_s);
+    PipelineHops(c, pp, activation, hop_tier_, r.p2p_hop_s, &r.p2p_hop_transfer_s);
     // The first micro-batch's forward crosses every virtual-stage boundary on its way down and
     // the last backward on its way up: 2 (pp * vp - 1) transfers on the critical path, i.e. per
     // direction vp passes over the pp - 1 hops r -> r + 1 and vp - 1 wrap-arounds pp - 1 -> 0.
@@ -633,12 +699,10 @@ StepResult Evaluator::Evaluate(const plan::Plan& p) {
   }
   double gpus = static_cast<double>(p.gpus);
   double tokens_per_step = static_cast<double>(p.TokensPerStep());
-  model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
   r.tokens_per_s_per_gpu = tokens_per_step / r.step_time_s / gpus;
-  r.model_flops_per_s_per_gpu = flops.per_token_causal * r.tokens_per_s_per_gpu;
+  r.model_flops_per_s_per_gpu = cached.flops_per_token_causal * r.tokens_per_s_per_gpu;
   r.mfu = r.model_flops_per_s_per_gpu / c.gpu.peak_bf16_flops_per_s;
-  r.flops_formula = flops.formula + "; MFU against the dense BF16 peak";
-  return r;
+  r.flops_formula = cached.flops_formula;
 }
 
 }  // namespace scaleplan::sim

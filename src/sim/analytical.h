@@ -167,7 +167,14 @@ struct OpTimes {
 class Evaluator {
  public:
   explicit Evaluator(hardware::DeviceModel device);
+  // Not copied: it points into its own cache.
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
   StepResult Evaluate(const plan::Plan& plan);
+  // The same step in a result the next call overwrites, without naming the data-parallel
+  // algorithm (dp_algorithm stays empty): no allocation once the buffers are warm. What a search
+  // ranks by.
+  const StepResult& EvaluateReused(const plan::Plan& plan);
   // plan::ComputeMemory with the cached per-layer sums.
   plan::MemoryReport Memory(const plan::Plan& plan);
   size_t cached_layer_shapes() const { return cache_.size(); }
@@ -176,12 +183,19 @@ class Evaluator {
   struct CachedLayers {
     OpTimes dense, moe, embedding, head;
     plan::LayerParamSums params;
+    double flops_per_token_causal = 0;  // model::ModelFlopsPerToken
+    std::string flops_formula;
   };
+  void Compute(const plan::Plan& plan, StepResult& r, bool name_algorithm);
   using Key = std::array<int64_t, 30>;
   const CachedLayers& Lookup(const plan::Plan& plan);
 
   hardware::DeviceModel device_;
   std::map<Key, CachedLayers> cache_;
+  Key last_key_{};
+  const CachedLayers* last_ = nullptr;
+  StepResult reused_;
+  std::vector<int> hop_tier_;  // PipelineHops' scratch
 };
 
 // One-off evaluation with the kernel model of the plan's GPU and precision.
