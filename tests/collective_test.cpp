@@ -107,21 +107,42 @@ TEST(NcclTests, RejectsOtherText) {
             std::string::npos);
 }
 
-// The model against the real 8x H200 runs: the ring collectives within 10% on average.
+// The model against all nine real 8x H200 runs (2, 4 and 8 ranks; all-gather, all-reduce,
+// reduce-scatter), mean |error| per file. Seven are within 10%. Reduce-scatter on 2 and 4 ranks
+// is a known miss, stated here so that it cannot grow unseen (nor shrink without this table
+// changing): the model prices a reduce-scatter like an all-gather of the same size, but the
+// measured one is 1.2-1.5x slower on 2 ranks (the reduction's memory traffic is not hidden when
+// each rank sends half its buffer); every row is under-predicted.
 TEST(NcclTests, ModelTracksMeasuredH200Runs) {
   spec::ClusterSpec c = Must(spec::LoadCluster("h200-node"));
-  for (const char* file :
-       {"all_gather-8-half", "all_reduce-8-half", "all_reduce-4-half", "reduce_scatter-8-half"}) {
+  struct Case {
+    const char* file;
+    double max_mean_error;
+    bool under_predicted;  // every row predicted faster than measured
+  };
+  for (const Case& k : {Case{"all_gather-2-half", 0.10, false},
+                        Case{"all_gather-4-half", 0.10, false},
+                        Case{"all_gather-8-half", 0.10, false},
+                        Case{"all_reduce-2-half", 0.10, false},
+                        Case{"all_reduce-4-half", 0.10, false},
+                        Case{"all_reduce-8-half", 0.10, false},
+                        Case{"reduce_scatter-2-half", 0.35, true},  // measured 28.9%
+                        Case{"reduce_scatter-4-half", 0.15, true},  // measured 11.4%
+                        Case{"reduce_scatter-8-half", 0.10, false}}) {
     std::string text =
         Must(spec::ReadFile(std::string(SCALEPLAN_TEST_DIR) +
-                            "/../data/calibration/nccl-tests-h200/" + file + ".perf.txt"));
-    NcclTestsRun run = Must(ParseNcclTests(text, file));
+                            "/../data/calibration/nccl-tests-h200/" + k.file + ".perf.txt"));
+    NcclTestsRun run = Must(ParseNcclTests(text, k.file));
+    ASSERT_EQ(run.points.size(), 11u) << k.file;  // 8 MiB to 8 GiB, doubling
     double total = 0;
+    bool all_under = true;
     for (const NcclTestsPoint& p : run.points) {
       double predicted = Estimate(c, ConsecutiveGroup(run.ranks, c), run.op, p.bytes).seconds;
       total += std::fabs(predicted / p.time_s - 1.0);
+      all_under = all_under && predicted < p.time_s;
     }
-    EXPECT_LT(total / static_cast<double>(run.points.size()), 0.10) << file;
+    EXPECT_LT(total / static_cast<double>(run.points.size()), k.max_mean_error) << k.file;
+    if (k.under_predicted) EXPECT_TRUE(all_under) << k.file;
   }
 }
 
