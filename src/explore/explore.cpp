@@ -29,21 +29,9 @@ std::vector<std::vector<spec::Dim>> AllOrders() {
 // A space holding every dimension at the starting plan's value.
 search::SearchSpace Pinned(const spec::PlanSpec& p) {
   search::SearchSpace s;
-  s.tp = {p.tp};
-  s.cp = {p.cp};
-  s.pp = {p.pp};
-  s.vp = {p.vp};
-  s.micro_batch = {p.micro_batch};
-  s.ep = {p.ep};
-  s.zero = {p.zero};
-  s.recompute = {p.recompute};
-  s.cp_algorithm = {p.cp_algorithm};
-  s.placement = {p.placement};
-  s.schedule = {p.schedule};
-  s.trim_edge_stages = {p.trim_edge_stages};
-  s.dp_replicate = {p.dp_replicate};
-  s.grad_sync = {p.grad_sync};
-  s.grad_reduce_dtype = {p.grad_reduce_dtype};
+  search::ForEachDimension([&](int, const char*, auto values, auto field) {
+    (s.*values).assign(1, p.*field);
+  });
   return s;
 }
 

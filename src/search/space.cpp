@@ -10,48 +10,19 @@
 namespace scaleplan::search {
 
 const char* DimensionName(int d) {
-  static const char* kNames[] = {"tp",           "cp",          "pp",
-                                 "vp",           "micro_batch", "ep",
-                                 "zero",         "recompute",   "cp_algorithm",
-                                 "placement",    "schedule",    "trim_edge_stages",
-                                 "dp_replicate", "grad_sync",   "grad_reduce_dtype"};
-  return d >= 0 && d < kDimensions ? kNames[d] : "?";
+  const char* name = "?";
+  ForEachDimension([&](int dimension, const char* key, auto, auto) {
+    if (dimension == d) name = key;
+  });
+  return name;
 }
 
 size_t SearchSpace::Count(int d) const {
-  switch (d) {
-    case kTp:
-      return tp.size();
-    case kCp:
-      return cp.size();
-    case kPp:
-      return pp.size();
-    case kVp:
-      return vp.size();
-    case kMicroBatch:
-      return micro_batch.size();
-    case kEp:
-      return ep.size();
-    case kZero:
-      return zero.size();
-    case kRecompute:
-      return recompute.size();
-    case kCpAlgorithm:
-      return cp_algorithm.size();
-    case kPlacement:
-      return placement.size();
-    case kSchedule:
-      return schedule.size();
-    case kTrim:
-      return trim_edge_stages.size();
-    case kDpReplicate:
-      return dp_replicate.size();
-    case kGradSync:
-      return grad_sync.size();
-    case kGradReduceDtype:
-      return grad_reduce_dtype.size();
-  }
-  return 0;
+  size_t count = 0;
+  ForEachDimension([&](int dimension, const char*, auto values, auto) {
+    if (dimension == d) count = (this->*values).size();
+  });
+  return count;
 }
 
 double SearchSpace::Size() const {
@@ -149,45 +120,19 @@ Status Restrict(SearchSpace& space, const std::string& key, const std::string& v
     SP_RETURN_IF_ERROR(schema.Set(p, key, spec::ScalarValue(item, origin)));
     parsed.push_back(p);
   }
-  auto keep = [&](auto& list, auto get) {
+  bool found = false;
+  ForEachDimension([&](int, const char* name, auto values, auto field) {
+    if (key != name) return;
+    found = true;
+    auto& list = space.*values;
     std::decay_t<decltype(list)> kept;
     for (const spec::PlanSpec& p : parsed) {
-      auto v = get(p);
+      auto v = p.*field;
       if (std::find(kept.begin(), kept.end(), v) == kept.end()) kept.push_back(v);
     }
     list = kept;
-  };
-  if (key == "tp")
-    keep(space.tp, [](const spec::PlanSpec& p) { return p.tp; });
-  else if (key == "cp")
-    keep(space.cp, [](const spec::PlanSpec& p) { return p.cp; });
-  else if (key == "pp")
-    keep(space.pp, [](const spec::PlanSpec& p) { return p.pp; });
-  else if (key == "vp")
-    keep(space.vp, [](const spec::PlanSpec& p) { return p.vp; });
-  else if (key == "micro_batch")
-    keep(space.micro_batch, [](const spec::PlanSpec& p) { return p.micro_batch; });
-  else if (key == "ep")
-    keep(space.ep, [](const spec::PlanSpec& p) { return p.ep; });
-  else if (key == "zero")
-    keep(space.zero, [](const spec::PlanSpec& p) { return p.zero; });
-  else if (key == "recompute")
-    keep(space.recompute, [](const spec::PlanSpec& p) { return p.recompute; });
-  else if (key == "cp_algorithm")
-    keep(space.cp_algorithm, [](const spec::PlanSpec& p) { return p.cp_algorithm; });
-  else if (key == "placement")
-    keep(space.placement, [](const spec::PlanSpec& p) { return p.placement; });
-  else if (key == "schedule")
-    keep(space.schedule, [](const spec::PlanSpec& p) { return p.schedule; });
-  else if (key == "trim_edge_stages")
-    keep(space.trim_edge_stages, [](const spec::PlanSpec& p) { return p.trim_edge_stages; });
-  else if (key == "dp_replicate")
-    keep(space.dp_replicate, [](const spec::PlanSpec& p) { return p.dp_replicate; });
-  else if (key == "grad_sync")
-    keep(space.grad_sync, [](const spec::PlanSpec& p) { return p.grad_sync; });
-  else if (key == "grad_reduce_dtype")
-    keep(space.grad_reduce_dtype, [](const spec::PlanSpec& p) { return p.grad_reduce_dtype; });
-  else {
+  });
+  if (!found) {
     std::vector<std::string> names;
     for (int d = 0; d < kDimensions; ++d) names.emplace_back(DimensionName(d));
     return Status::Invalid(fmt::format("{}: plan.{} is not a search dimension (allowed: {}; other "
@@ -201,21 +146,9 @@ Status Restrict(SearchSpace& space, const std::string& key, const std::string& v
 spec::JobSpec Decode(const spec::JobSpec& base, const SearchSpace& s, const Candidate& c) {
   spec::JobSpec job = base;
   spec::PlanSpec& p = job.plan;
-  p.tp = s.tp[c[kTp]];
-  p.cp = s.cp[c[kCp]];
-  p.pp = s.pp[c[kPp]];
-  p.vp = s.vp[c[kVp]];
-  p.micro_batch = s.micro_batch[c[kMicroBatch]];
-  p.ep = s.ep[c[kEp]];
-  p.zero = s.zero[c[kZero]];
-  p.recompute = s.recompute[c[kRecompute]];
-  p.cp_algorithm = s.cp_algorithm[c[kCpAlgorithm]];
-  p.placement = s.placement[c[kPlacement]];
-  p.schedule = s.schedule[c[kSchedule]];
-  p.trim_edge_stages = s.trim_edge_stages[c[kTrim]];
-  p.dp_replicate = s.dp_replicate[c[kDpReplicate]];
-  p.grad_sync = s.grad_sync[c[kGradSync]];
-  p.grad_reduce_dtype = s.grad_reduce_dtype[c[kGradReduceDtype]];
+  ForEachDimension([&](int d, const char*, auto values, auto field) {
+    p.*field = (s.*values)[c[static_cast<size_t>(d)]];
+  });
   p.dp = 0;
   p.microbatches = 0;
   p.etp = 0;

@@ -56,6 +56,30 @@ struct SearchSpace {
 
 using Candidate = std::array<uint32_t, kDimensions>;
 
+// The one table of the dimensions: calls f(dimension, key, values, field) for each, in Dimension
+// order, with `values` the SearchSpace member holding its values and `field` the PlanSpec member
+// it sets. Names, counts, restrictions and decoding all derive from it.
+template <class F>
+void ForEachDimension(F&& f) {
+  using P = spec::PlanSpec;
+  using S = SearchSpace;
+  f(kTp, "tp", &S::tp, &P::tp);
+  f(kCp, "cp", &S::cp, &P::cp);
+  f(kPp, "pp", &S::pp, &P::pp);
+  f(kVp, "vp", &S::vp, &P::vp);
+  f(kMicroBatch, "micro_batch", &S::micro_batch, &P::micro_batch);
+  f(kEp, "ep", &S::ep, &P::ep);
+  f(kZero, "zero", &S::zero, &P::zero);
+  f(kRecompute, "recompute", &S::recompute, &P::recompute);
+  f(kCpAlgorithm, "cp_algorithm", &S::cp_algorithm, &P::cp_algorithm);
+  f(kPlacement, "placement", &S::placement, &P::placement);
+  f(kSchedule, "schedule", &S::schedule, &P::schedule);
+  f(kTrim, "trim_edge_stages", &S::trim_edge_stages, &P::trim_edge_stages);
+  f(kDpReplicate, "dp_replicate", &S::dp_replicate, &P::dp_replicate);
+  f(kGradSync, "grad_sync", &S::grad_sync, &P::grad_sync);
+  f(kGradReduceDtype, "grad_reduce_dtype", &S::grad_reduce_dtype, &P::grad_reduce_dtype);
+}
+
 // Every value that can be valid for the job: tp over the divisors of the heads, cp over powers of
 // two that split the sequence, pp over the divisors of the layers (or layers + 2 when the edge
 // stages are trimmed), vp in 1, 2, 4, 8, micro-batch in 1, 2, 4, 8, ep over the divisors of the
