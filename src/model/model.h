@@ -83,6 +83,7 @@ struct ShardShape {
   bool flash_attention = true;  // false: scores materialized (Megatron's fused softmax path)
   // Sequence parallelism is on: asked for, and TP splits the layer.
   bool SequenceParallel() const { return sequence_parallel && tp > 1; }
+  auto operator<=>(const ShardShape&) const = default;
   double Tokens() const {
     return static_cast<double>(micro_batch * seq_len) / static_cast<double>(cp);
   }

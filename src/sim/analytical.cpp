@@ -167,37 +167,12 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
   const spec::ModelSpec& m = p.model();
   const spec::PlanSpec& s = p.spec();
   const model::ShardShape shape = p.Shape();
-  // Everything the per-layer compute times and parameter sums depend on.
-  Key key = {m.layers,
-             m.hidden,
-             m.ffn_hidden,
-             m.heads,
-             m.EffectiveKvHeads(),
-             m.EffectiveHeadDim(),
-             m.vocab,
-             static_cast<int64_t>(m.activation),
-             static_cast<int64_t>(m.norm),
-             m.tied_embeddings,
-             static_cast<int64_t>(m.position_embedding),
-             m.max_position_embeddings,
-             m.linear_bias,
-             m.qkv_bias,
-             m.qk_norm,
-             m.experts,
-             m.top_k,
-             m.EffectiveExpertFfn(),
-             m.shared_experts,
-             m.EffectiveSharedExpertFfn(),
-             shape.micro_batch,
-             shape.seq_len,
-             shape.tp,
-             shape.cp,
-             shape.etp,
-             shape.sequence_parallel,
-             shape.flash_attention,
-             static_cast<int64_t>(s.precision),
-             p.ep,
-             p.pp > 1};
+  if (!model_ || !(*model_ == m)) {
+    cache_.clear();
+    last_ = nullptr;
+    model_ = m;
+  }
+  const Key key{shape, s.precision, p.ep, p.pp > 1};
   // Consecutive plans of a search mostly share the layer shape: the last entry first.
   if (last_ != nullptr && key == last_key_) return *last_;
   auto it = cache_.find(key);

@@ -76,6 +76,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -187,10 +188,19 @@ class Evaluator {
     std::string flops_formula;
   };
   void Compute(const plan::Plan& plan, StepResult& r, bool name_algorithm);
-  using Key = std::array<int64_t, 30>;
+  // Everything the per-layer times and parameter sums depend on besides the model (one model per
+  // cache: a plan of another model clears it) and the device (the Evaluator's).
+  struct Key {
+    model::ShardShape shape;
+    spec::Precision precision = spec::Precision::kBf16;
+    int64_t ep = 1;
+    bool pipelined = false;  // pp > 1: a tied output layer keeps its own copy
+    auto operator<=>(const Key&) const = default;
+  };
   const CachedLayers& Lookup(const plan::Plan& plan);
 
   hardware::DeviceModel device_;
+  std::optional<spec::ModelSpec> model_;  // the model cache_ holds
   std::map<Key, CachedLayers> cache_;
   Key last_key_{};
   const CachedLayers* last_ = nullptr;

@@ -62,6 +62,8 @@ struct ModelSpec {
     return shared_expert_ffn_hidden > 0 ? shared_expert_ffn_hidden : EffectiveExpertFfn();
   }
   bool IsMoe() const { return experts > 1; }
+  // Every field, so that a cache keyed by the model can never miss a new one.
+  bool operator==(const ModelSpec&) const = default;
   // Whether 0-based layer `index` is a mixture-of-experts layer.
   bool IsMoeLayer(int64_t index) const {
     if (!IsMoe() || index < moe_first_dense_layers) return false;
