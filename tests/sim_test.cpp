@@ -333,3 +333,41 @@ TEST(Analytical, AllMoeModelWithoutDenseMlpIsFinite) {
 
 }  // namespace
 }  // namespace scaleplan::sim
+
+namespace scaleplan::sim {
+namespace {
+
+// One Evaluator over plans of two models, and of two layer shapes, gives each plan the answer a
+// fresh evaluation gives: its caches never serve another model's or shape's layer costs (a model
+// differing only in moe_layer_interval, which the old hand-made cache key left out, included).
+// EvaluateReused agrees with Evaluate except for the algorithm's name.
+TEST(Evaluator, CachesNeverServeAnotherModelOrShape) {
+  spec::JobSpec base = Must(spec::LoadJob("llama3-405b-16k"));
+  spec::JobSpec wider = base;
+  wider.model.hidden = 18432;  // 144 heads of 128
+  wider.model.heads = 144;
+  spec::JobSpec tp4 = base;
+  tp4.plan.tp = 4;
+  tp4.plan.dp = 0;
+  tp4.plan.pp_microbatch_group = 8;  // dp 256: 8 micro-batches per replica
+  spec::JobSpec moe = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  moe.model.experts = 8;
+  moe.model.top_k = 2;
+  spec::JobSpec moe_sparse = moe;
+  moe_sparse.model.moe_layer_interval = 2;
+  Evaluator shared(Must(hardware::DeviceModel::For(base.cluster.gpu, base.plan.precision)));
+  for (const spec::JobSpec* job : {&base, &wider, &tp4, &base, &moe, &moe_sparse, &moe}) {
+    plan::Plan p = Must(plan::BuildPlan(*job));
+    StepResult fresh = Must(Evaluate(p));
+    StepResult cached = shared.Evaluate(p);
+    EXPECT_EQ(cached.step_time_s, fresh.step_time_s) << job->model.name;
+    EXPECT_EQ(cached.dp_algorithm, fresh.dp_algorithm);
+    const StepResult& reused = shared.EvaluateReused(p);
+    EXPECT_EQ(reused.step_time_s, fresh.step_time_s);
+    EXPECT_EQ(reused.stages.size(), fresh.stages.size());
+    EXPECT_TRUE(reused.dp_algorithm.empty());
+  }
+}
+
+}  // namespace
+}  // namespace scaleplan::sim
