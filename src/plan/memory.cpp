@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/units.h"
+#include "schedule/schedule.h"
 
 namespace scaleplan::plan {
 
@@ -38,26 +39,8 @@ BytesPerParam ParamBytes(ZeroMode mode, double n, spec::Precision precision) {
 }
 
 int64_t ForwardsInFlight(const Plan& plan, int64_t stage) {
-  const spec::PlanSpec& p = plan.spec();
-  int64_t m = plan.microbatches;
-  int64_t count = 0;
-  switch (p.schedule) {
-    case Schedule::kGpipe:
-      count = m;
-      break;
-    case Schedule::k1F1B:
-    case Schedule::kZbH1:
-      count = std::min(plan.pp - stage, m);
-      break;
-    case Schedule::kInterleaved:
-    case Schedule::kLlama3: {
-      int64_t total = m * plan.vp;
-      int64_t warmup = 2 * (plan.pp - stage - 1) + (plan.vp - 1) * plan.pp_group;
-      count = std::min(total, warmup + 1);
-      break;
-    }
-  }
-  return count;
+  return schedule::ForwardsHeld(plan.spec().schedule, plan.pp, plan.vp, plan.microbatches,
+                                plan.pp_group, stage);
 }
 
 int64_t ForwardsInFlightOnChunk(const Plan& plan, int64_t stage, int64_t chunk) {

@@ -120,6 +120,21 @@ std::vector<ScheduleInfo> Schedules() {
        Schedule::kZbH1, false}};
 }
 
+int64_t ForwardsHeld(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t group,
+                     int64_t stage) {
+  switch (kind) {
+    case spec::Schedule::kGpipe:
+      return m;
+    case spec::Schedule::k1F1B:
+    case spec::Schedule::kZbH1:
+      return std::min(pp - stage, m);
+    case spec::Schedule::kInterleaved:
+    case spec::Schedule::kLlama3:
+      return std::min(m * vp, 2 * (pp - stage - 1) + (vp - 1) * group + 1);
+  }
+  return m;
+}
+
 std::string_view PassName(Pass p) {
   return p == Pass::kForward ? "F" : p == Pass::kBackward ? "B" : "W";
 }

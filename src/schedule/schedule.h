@@ -60,6 +60,14 @@ std::vector<ScheduleInfo> Schedules();
 // "F", "B" or "W": how schedule files and traces name a pass.
 std::string_view PassName(Pass pass);
 
+// (micro-batch, chunk) forwards stage `stage` holds at its peak under `kind` with pp stages, vp
+// chunks, m micro-batches and group N (llama3; interleaved uses pp): gpipe m; 1f1b and zb-h1
+// min(pp - s, m); interleaved and llama3 min(m vp, 2 (pp - s - 1) + (vp - 1) N + 1), Megatron's
+// warm-up plus the first steady-state forward (the memory model's count; llama3's extra
+// deadlock-avoiding forwards at N < pp are not counted).
+int64_t ForwardsHeld(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t group,
+                     int64_t stage);
+
 // The most passes a generated schedule may list over all stages (about 200 MB of steps).
 inline constexpr int64_t kMaxSchedulePasses = int64_t{1} << 24;
 // pp, vp and m at least 1, and 3 x pp x vp x m at most kMaxSchedulePasses (checked without
