@@ -130,6 +130,25 @@ void BM_Event100k(benchmark::State& state) {
 }
 BENCHMARK(BM_Event100k)->Unit(benchmark::kMillisecond);
 
+// BM_Event1M: the same on 1,048,576 GPUs (8,192 replicas), every replica simulated.
+void BM_Event1M(benchmark::State& state) {
+  spec::JobSpec job = DefaultJob();
+  job.cluster.tiers.back().gpus = 3072 * 342;  // 1,050,624 GPUs: enough pods for the job
+  job.gpus = 1048576;
+  job.workload.batch_tokens = 0;
+  job.workload.global_batch = 8192 * 16;
+  plan::Plan p = *plan::BuildPlan(job);
+  sim::EventOptions o = AllReplicasDistinct(p);
+  int64_t passes = 0;
+  for (auto _ : state) {
+    sim::EventResult r = *sim::SimulateEvents(p, o);
+    passes = r.simulated_passes;
+    benchmark::DoNotOptimize(r.step.step_time_s);
+  }
+  state.counters["passes"] = static_cast<double>(passes);
+}
+BENCHMARK(BM_Event1M)->Unit(benchmark::kMillisecond);
+
 // BM_PackWlb16M: the WLB-LLM packer on a 16M-token global batch of 128K-token micro-batches (128
 // micro-batches) drawn from the seeded lognormal corpus (a few thousand documents), one Pack call
 // per item.

@@ -174,8 +174,14 @@ TEST(EventEngine, EveryPassOnceAndNoOverlap) {
   o.trace = true;
   o.straggler_speed[5] = 0.8;  // replica 1 differs, so both replicas are simulated and traced
   EventResult r = Must(SimulateEvents(p, o));
-  // 4 stages x 2 chunks x 8 micro-batches x (F + B) per replica.
+  // 4 stages x 2 chunks x 8 micro-batches x (F + B) per replica, both replicas run.
   EXPECT_EQ(r.simulated_passes, 2 * 4 * 2 * 8 * 2);
+  EXPECT_EQ(r.distinct_timelines, 2);
+  // Without the straggler the two replicas share one timeline: it runs once, and the counter
+  // says what ran.
+  EventResult folded = Must(SimulateEvents(p, {}));
+  EXPECT_EQ(folded.simulated_passes, 4 * 2 * 8 * 2);
+  EXPECT_EQ(folded.distinct_timelines, 1);
   std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<double, double>>> by_actor;
   std::map<std::string, int> seen;
   for (const TraceEvent& e : r.trace) {

@@ -123,6 +123,7 @@ nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
                           {"transfers", run.critical_path_transfers}};
   out["idle_s"] = {{"max_per_rank", idle.max}, {"mean_per_rank", idle.mean}};
   out["simulated_passes"] = run.simulated_passes;
+  out["distinct_replica_timelines"] = run.distinct_timelines;
   return out;
 }
 
@@ -137,8 +138,10 @@ std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem,
       run.critical_pass, run.critical_stage, run.critical_replica, run.critical_path_passes,
       run.critical_path_transfers);
   text += fmt::format(
-      "  idle per rank within the pipeline: mean {:.4f} s, max {:.4f} s; {} passes simulated\n",
-      idle.mean, idle.max, run.simulated_passes);
+      "  idle per rank within the pipeline: mean {:.4f} s, max {:.4f} s; {} passes simulated ({} "
+      "distinct replica timeline{} for {} replicas)\n",
+      idle.mean, idle.max, run.simulated_passes, run.distinct_timelines,
+      run.distinct_timelines == 1 ? "" : "s", p.dp);
   return text;
 }
 

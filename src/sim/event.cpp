@@ -156,26 +156,17 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
                                         std::vector<double>(static_cast<size_t>(pp), 0));
   // Send time into stage s from an adjacent stage: from s - 1 (mod pp) over hop s - 1, from
   // s + 1 over hop s (with pp = 2 both are the same pair of ranks and cost the same).
-  std::vector<double> from_prev(static_cast<size_t>(pp), 0.0), from_next(from_prev);
+  std::vector<double> from_prev_s(static_cast<size_t>(pp), 0.0), from_next_s(from_prev_s);
   std::vector<int64_t> prev_stage(static_cast<size_t>(pp), 0);
   for (int64_t s = 0; s < pp && pp > 1; ++s) {
     prev_stage[static_cast<size_t>(s)] = (s + pp - 1) % pp;
-    from_prev[static_cast<size_t>(s)] =
+    from_prev_s[static_cast<size_t>(s)] =
         analytical.p2p_hop_s[static_cast<size_t>(prev_stage[static_cast<size_t>(s)])];
-    from_next[static_cast<size_t>(s)] = analytical.p2p_hop_s[static_cast<size_t>(s)];
+    from_next_s[static_cast<size_t>(s)] = analytical.p2p_hop_s[static_cast<size_t>(s)];
   }
-  auto p2p = [&](int64_t from, int64_t s) {
-    return from == prev_stage[static_cast<size_t>(s)] ? from_prev[static_cast<size_t>(s)]
-                                                      : from_next[static_cast<size_t>(s)];
-  };
-  // The part of a send that occupies the link from `from` to `s` (one message at a time per link
-  // and direction, in the order the receiver takes them, as NCCL matches a pair's sends and
-  // receives in issue order).
-  auto wire = [&](int64_t from, int64_t s) {
-    if (pp < 2) return 0.0;
-    size_t hop = static_cast<size_t>(from == prev_stage[static_cast<size_t>(s)] ? from : s);
-    return analytical.p2p_hop_transfer_s[hop];
-  };
+  // A send into stage s takes from_prev_s[s] or from_next_s[s]; the part that occupies the link
+  // (one message at a time per link and direction, in the order the receiver takes them, as NCCL
+  // matches a pair's sends and receives in issue order) is the hop's p2p_hop_transfer_s.
   const bool split = sched->split_backward;
 
   // Replicas with the same speed profile (and documents) run the same timeline: simulate each
@@ -188,29 +179,73 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
   }
 
   auto index = [&](int64_t mb, int64_t v) { return static_cast<size_t>(mb * v_total + v); };
-  for (const auto& [profile, replicas] : profiles) {
-    const size_t work_index = per_replica ? static_cast<size_t>(replicas.front()) : 0;
+  // One profile's timeline; the buffers are reused from profile to profile (a fresh set per
+  // replica was half of a 100,000-GPU run, in page faults).
+  std::vector<std::vector<PassRecord>> rec(static_cast<size_t>(pp));
+  for (int64_t s = 0; s < pp; ++s)
+    rec[static_cast<size_t>(s)].resize(sched->per_stage[static_cast<size_t>(s)].size());
+  // (stage, index) of each F and B pass by (micro-batch, virtual stage).
+  std::vector<std::pair<int64_t, int64_t>> f_at(static_cast<size_t>(m * v_total)),
+      b_at(static_cast<size_t>(m * v_total));
+  std::vector<size_t> next(static_cast<size_t>(pp));
+  std::vector<double> free_at(static_cast<size_t>(pp));
+  // When each directed link (from * pp + to) finishes its last message.
+  std::vector<double> link_free(static_cast<size_t>(pp * pp));
+  // Each pass's duration at nominal speed, for one replica's work (the same for every replica
+  // unless work is given per replica): priced once, not once per profile.
+  std::vector<std::vector<double>> nominal(static_cast<size_t>(pp));
+  size_t nominal_for = std::numeric_limits<size_t>::max();
+  auto price_passes = [&](size_t work_index) {
     const std::vector<double>& token_scale = token_scales[work_index];
     const std::vector<double>& pair_scale = pair_scales[work_index];
-    std::vector<std::vector<PassRecord>> rec(static_cast<size_t>(pp));
-    for (int64_t s = 0; s < pp; ++s)
-      rec[static_cast<size_t>(s)].resize(sched->per_stage[static_cast<size_t>(s)].size());
-    // (stage, index) of each F and B pass by (micro-batch, virtual stage).
-    std::vector<std::pair<int64_t, int64_t>> f_at(static_cast<size_t>(m * v_total), {-1, -1}),
-        b_at(static_cast<size_t>(m * v_total), {-1, -1});
-    std::vector<size_t> next(static_cast<size_t>(pp), 0);
-    std::vector<double> free_at(static_cast<size_t>(pp), 0);
-    // When each directed link (from * pp + to) finishes its last message.
-    std::vector<double> link_free(static_cast<size_t>(pp * pp), 0);
+    const std::vector<double>* factors =
+        options.replica_attention_factor.empty()
+            ? nullptr
+            : &options.replica_attention_factor[per_replica ? work_index : 0];
+    for (int64_t s = 0; s < pp; ++s) {
+      const auto& ops = sched->per_stage[static_cast<size_t>(s)];
+      const std::vector<ChunkCost>& chunks = analytical.stages[static_cast<size_t>(s)].chunks;
+      std::vector<double>& durations = nominal[static_cast<size_t>(s)];
+      durations.resize(ops.size());
+      for (size_t at = 0; at < ops.size(); ++at) {
+        const schedule::Step& op = ops[at];
+        const ChunkCost& cc = chunks[static_cast<size_t>(op.chunk)];
+        const size_t mb = static_cast<size_t>(op.microbatch);
+        double ts = token_scale[mb];
+        double ps = pair_scale[mb];
+        if (factors != nullptr && mb < factors->size()) ps *= (*factors)[mb];
+        double duration = 0;
+        if (op.pass == Pass::kForward) {
+          duration = (cc.forward_s - cc.attention_fwd_s) * ts + cc.attention_fwd_s * ps;
+        } else {
+          double whole = (cc.backward_s - cc.attention_bwd_s) * ts + cc.attention_bwd_s * ps;
+          double weight = cc.weight_s * ts;
+          duration = !split ? whole : op.pass == Pass::kBackward ? whole - weight : weight;
+        }
+        durations[at] = duration;
+      }
+    }
+    nominal_for = work_index;
+  };
+  for (const auto& [profile, replicas] : profiles) {
+    const size_t work_index = per_replica ? static_cast<size_t>(replicas.front()) : 0;
+    if (work_index != nominal_for) price_passes(work_index);
+    std::fill(f_at.begin(), f_at.end(), std::pair<int64_t, int64_t>{-1, -1});
+    std::fill(b_at.begin(), b_at.end(), std::pair<int64_t, int64_t>{-1, -1});
+    std::fill(next.begin(), next.end(), 0);
+    std::fill(free_at.begin(), free_at.end(), 0.0);
+    std::fill(link_free.begin(), link_free.end(), 0.0);
     size_t remaining = 0;
     for (const auto& ops : sched->per_stage) remaining += ops.size();
-    out.simulated_passes += static_cast<int64_t>(remaining) * static_cast<int64_t>(replicas.size());
+    out.simulated_passes += static_cast<int64_t>(remaining);
+    ++out.distinct_timelines;
     while (remaining > 0) {
       bool progress = false;
       for (int64_t s = 0; s < pp; ++s) {
         const auto& ops = sched->per_stage[static_cast<size_t>(s)];
         size_t& at = next[static_cast<size_t>(s)];
-        const std::vector<ChunkCost>& chunks = analytical.stages[static_cast<size_t>(s)].chunks;
+        const std::vector<double>& durations = nominal[static_cast<size_t>(s)];
+        const double speed_s = profile[static_cast<size_t>(s)];
         while (at < ops.size()) {
           const schedule::Step& op = ops[at];
           int64_t v = op.chunk * pp + s;
@@ -242,30 +277,20 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
               // The message waits for the link, occupies it for its bytes, then arrives after the
               // rest of the send (latency, set-up).
               double& link = link_free[static_cast<size_t>(dep.first * pp + s)];
-              double on_wire = wire(dep.first, s);
+              const bool from_prev = dep.first == prev_stage[static_cast<size_t>(s)];
+              const size_t hop = static_cast<size_t>(from_prev ? dep.first : s);
+              double on_wire = pp < 2 ? 0.0 : analytical.p2p_hop_transfer_s[hop];
               double start = std::max(ready, link);
               link = start + on_wire;
-              transfer_s = start + p2p(dep.first, s) - ready;
+              transfer_s = start +
+                           (from_prev ? from_prev_s[static_cast<size_t>(s)]
+                                      : from_next_s[static_cast<size_t>(s)]) -
+                           ready;
               ready += transfer_s;
             }
           }
-          const ChunkCost& cc = chunks[static_cast<size_t>(op.chunk)];
-          double ts = token_scale[static_cast<size_t>(op.microbatch)];
-          double ps = pair_scale[static_cast<size_t>(op.microbatch)];
-          if (!options.replica_attention_factor.empty()) {
-            const auto& factors = options.replica_attention_factor[per_replica ? work_index : 0];
-            if (static_cast<size_t>(op.microbatch) < factors.size())
-              ps *= factors[static_cast<size_t>(op.microbatch)];
-          }
-          double duration = 0;
-          if (op.pass == Pass::kForward) {
-            duration = (cc.forward_s - cc.attention_fwd_s) * ts + cc.attention_fwd_s * ps;
-          } else {
-            double whole = (cc.backward_s - cc.attention_bwd_s) * ts + cc.attention_bwd_s * ps;
-            double weight = cc.weight_s * ts;
-            duration = !split ? whole : op.pass == Pass::kBackward ? whole - weight : weight;
-          }
-          duration /= profile[static_cast<size_t>(s)];
+          const double duration = durations[at] / speed_s;
+          // Every field is written: the buffer holds the previous profile's record.
           PassRecord& r = rec[static_cast<size_t>(s)][at];
           double free = free_at[static_cast<size_t>(s)];
           r.start = std::max(free, ready);
@@ -275,9 +300,11 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
             r.pred_index = dep.second;
             r.pred_transfer = transfer && dep.first != s;
             r.transfer_s = transfer_s;
-          } else if (at > 0) {
-            r.pred_stage = s;
+          } else {
+            r.pred_stage = at > 0 ? s : -1;
             r.pred_index = static_cast<int64_t>(at) - 1;
+            r.pred_transfer = false;
+            r.transfer_s = 0;
           }
           free_at[static_cast<size_t>(s)] = r.end;
           if (op.pass == Pass::kForward)

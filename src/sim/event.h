@@ -76,7 +76,10 @@ struct EventResult {
   int64_t critical_path_passes = 0;
   int64_t critical_path_transfers = 0;
   std::vector<std::vector<double>> idle_s;  // [replica][stage] idle time within the pipeline
+  // Passes the engine ran: replicas with the same speeds and work share one timeline, simulated
+  // once (distinct_timelines of them).
   int64_t simulated_passes = 0;
+  int64_t distinct_timelines = 0;
   std::vector<TraceEvent> trace;
 };
 
