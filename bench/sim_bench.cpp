@@ -111,13 +111,14 @@ void BM_EventDefault(benchmark::State& state) {
 }
 BENCHMARK(BM_EventDefault)->Unit(benchmark::kMillisecond);
 
-// BM_Event100k: the same model and plan on 102,400 GPUs (800 replicas), every replica simulated.
-void BM_Event100k(benchmark::State& state) {
+// The default model and plan on `replicas` x 128 GPUs (pods of 3,072 GPUs added as needed), every
+// replica simulated.
+void RunEventAtScale(benchmark::State& state, int64_t replicas) {
   spec::JobSpec job = DefaultJob();
-  job.cluster.tiers.back().gpus = 3072 * 34;  // 104,448 GPUs: enough pods for the job
-  job.gpus = 102400;
+  job.gpus = replicas * 128;
+  job.cluster.tiers.back().gpus = (job.gpus + 3071) / 3072 * 3072;
   job.workload.batch_tokens = 0;
-  job.workload.global_batch = 800 * 16;
+  job.workload.global_batch = replicas * 16;
   plan::Plan p = *plan::BuildPlan(job);
   sim::EventOptions o = AllReplicasDistinct(p);
   int64_t passes = 0;
@@ -128,25 +129,13 @@ void BM_Event100k(benchmark::State& state) {
   }
   state.counters["passes"] = static_cast<double>(passes);
 }
+
+// BM_Event100k: 102,400 GPUs (800 replicas).
+void BM_Event100k(benchmark::State& state) { RunEventAtScale(state, 800); }
 BENCHMARK(BM_Event100k)->Unit(benchmark::kMillisecond);
 
-// BM_Event1M: the same on 1,048,576 GPUs (8,192 replicas), every replica simulated.
-void BM_Event1M(benchmark::State& state) {
-  spec::JobSpec job = DefaultJob();
-  job.cluster.tiers.back().gpus = 3072 * 342;  // 1,050,624 GPUs: enough pods for the job
-  job.gpus = 1048576;
-  job.workload.batch_tokens = 0;
-  job.workload.global_batch = 8192 * 16;
-  plan::Plan p = *plan::BuildPlan(job);
-  sim::EventOptions o = AllReplicasDistinct(p);
-  int64_t passes = 0;
-  for (auto _ : state) {
-    sim::EventResult r = *sim::SimulateEvents(p, o);
-    passes = r.simulated_passes;
-    benchmark::DoNotOptimize(r.step.step_time_s);
-  }
-  state.counters["passes"] = static_cast<double>(passes);
-}
+// BM_Event1M: 1,048,576 GPUs (8,192 replicas).
+void BM_Event1M(benchmark::State& state) { RunEventAtScale(state, 8192); }
 BENCHMARK(BM_Event1M)->Unit(benchmark::kMillisecond);
 
 // BM_PackWlb16M: the WLB-LLM packer on a 16M-token global batch of 128K-token micro-batches (128
