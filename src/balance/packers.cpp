@@ -110,8 +110,8 @@ Result<std::vector<Document>> DocsFrom(const nlohmann::json& j) {
   std::vector<Document> docs;
   if (!j.is_array()) return Status::Parse("packer state: expected a list of [id, tokens, arrived]");
   for (const auto& d : j) {
-    if (!d.is_array() || d.size() != 3 || !d[0].is_number_integer() ||
-        !d[1].is_number_integer() || !d[2].is_number_integer() || d[1].get<int64_t>() < 1)
+    if (!d.is_array() || d.size() != 3 || !d[0].is_number_integer() || !d[1].is_number_integer() ||
+        !d[2].is_number_integer() || d[1].get<int64_t>() < 1)
       return Status::Parse("packer state: expected [id, tokens >= 1, arrived], integers");
     docs.push_back({d[0].get<int64_t>(), d[1].get<int64_t>(), d[2].get<int64_t>()});
   }
@@ -339,8 +339,9 @@ class Wlb : public Packer {
   }
   Status RestoreState(const nlohmann::json& s) override {
     SP_RETURN_IF_ERROR(CheckState(s, "wlb"));
-    if (s.contains("thresholds") && (s["thresholds"] != nlohmann::json(o_.thresholds) ||
-                                     s.value("s_max", nlohmann::json()) != nlohmann::json(o_.s_max))) {
+    if (s.contains("thresholds") &&
+        (s["thresholds"] != nlohmann::json(o_.thresholds) ||
+         s.value("s_max", nlohmann::json()) != nlohmann::json(o_.s_max))) {
       return Status::Invalid(fmt::format(
           "packer state: saved with thresholds {} and s_max {}; this packer has {} and {}",
           s["thresholds"].dump(), s.value("s_max", nlohmann::json()).dump(),
@@ -419,25 +420,25 @@ Replay ReplaySetting(const std::deque<std::vector<Document>>& history, const Pac
 // WLB-LLM with its bands and s_max re-chosen online (balance.h states the rule).
 class AdaptiveWlb : public Packer {
  public:
-  static constexpr int64_t kGridSteps = 16;      // thresholds on multiples of cap / 16
+  static constexpr int64_t kGridSteps = 16;  // thresholds on multiples of cap / 16
   static constexpr int64_t kMaxBands = 4;
   // The replayed delay must stay within budget_scale_ x max_mean_delay. A replay from empty queues
   // misjudges the live delay (it does not see the queues it starts without, and charges what it
   // holds at its end only until then), so the scale follows the live delay: it starts at
-  // kInitialScale and moves by sqrt(kLiveTarget x max_mean_delay / live delay) at each choice, within
-  // [kMinScale, kMaxScale]. The live delay is the tokens held after each iteration over the tokens packed (Little's law:
-  // the token-weighted mean delay as it accrues), both decayed by
-  // 1 / (4 x adapt_window) per iteration.
+  // kInitialScale and moves by sqrt(kLiveTarget x max_mean_delay / live delay) at each choice,
+  // within [kMinScale, kMaxScale]. The live delay is the tokens held after each iteration over the
+  // tokens packed (Little's law: the token-weighted mean delay as it accrues), both decayed by 1 /
+  // (4 x adapt_window) per iteration.
   static constexpr double kInitialScale = 0.85, kMinScale = 0.5, kMaxScale = 1.5;
-  static constexpr double kLiveTarget = 0.85;  // of max_mean_delay: the live delay aimed at
+  static constexpr double kLiveTarget = 0.85;       // of max_mean_delay: the live delay aimed at
   static constexpr double kSmaxPreference = 0.005;  // imbalance given up for a smaller s_max
-  static constexpr double kHysteresis = 0.002;   // imbalance a move must gain
+  static constexpr double kHysteresis = 0.002;      // imbalance a move must gain
 
-  AdaptiveWlb(const PackerOptions& o, const WorkloadModel& w)
-      : o_(o), w_(w), live_(o, w) {
+  AdaptiveWlb(const PackerOptions& o, const WorkloadModel& w) : o_(o), w_(w), live_(o, w) {
     cap_ = o_.s_max > 0 ? std::min(o_.context, o_.s_max) : o_.context;
-    limit_ = o_.s_max > 0 ? o_.s_max
-                          : static_cast<int64_t>(kAdaptiveSmaxLimit * static_cast<double>(o_.context));
+    limit_ = o_.s_max > 0
+                 ? o_.s_max
+                 : static_cast<int64_t>(kAdaptiveSmaxLimit * static_cast<double>(o_.context));
     grid_ = std::max<int64_t>(1, cap_ / kGridSteps);
     if (o_.max_wait <= 0) {
       o_.max_wait = std::max<int64_t>(
@@ -460,8 +461,7 @@ class AdaptiveWlb : public Packer {
         history_.push_back(std::move(record));
         if (static_cast<int64_t>(history_.size()) > Window()) history_.pop_front();
       }
-      if (since_choice_ >= Period() &&
-          static_cast<int64_t>(history_.size()) == Window()) {
+      if (since_choice_ >= Period() && static_cast<int64_t>(history_.size()) == Window()) {
         Choose();
         since_choice_ = 0;
       }
@@ -520,8 +520,8 @@ class AdaptiveWlb : public Packer {
     auto number = [&](const char* key, double low, double high) -> Result<double> {
       if (!s.contains(key) || !s[key].is_number() || !(s[key].get<double>() >= low) ||
           !(s[key].get<double>() <= high)) {
-        return Status::Parse(fmt::format(
-            "packer state: {} must be a number from {} to {}", key, low, high));
+        return Status::Parse(
+            fmt::format("packer state: {} must be a number from {} to {}", key, low, high));
       }
       return s[key].get<double>();
     };
@@ -556,8 +556,8 @@ class AdaptiveWlb : public Packer {
   // packing (at N = 128: 7 x 8 replayed iterations per 1,024 packed).
   int64_t Period() const { return o_.adapt_window * std::max<int64_t>(1, o_.microbatches / 4); }
   int64_t Window() const {
-    return std::clamp<int64_t>(o_.adapt_window * 16 / o_.microbatches, std::min<int64_t>(8, o_.adapt_window),
-                               o_.adapt_window);
+    return std::clamp<int64_t>(o_.adapt_window * 16 / o_.microbatches,
+                               std::min<int64_t>(8, o_.adapt_window), o_.adapt_window);
   }
   bool Valid(const Setting3& c) const {
     return c.theta_steps >= 2 && c.theta_steps <= kGridSteps - 1 && c.bands >= 1 &&
@@ -577,19 +577,23 @@ class AdaptiveWlb : public Packer {
   void Choose() {
     std::vector<Setting3> candidates = {current_};
     for (int64_t step : {-1, 1}) {
-      for (Setting3 c : {Setting3{current_.theta_steps + step, current_.bands, current_.smax_quarters},
-                         Setting3{current_.theta_steps, current_.bands + step, current_.smax_quarters},
-                         Setting3{current_.theta_steps, current_.bands, current_.smax_quarters + step}}) {
-        if (Valid(c) && Options(c).thresholds != Options(current_).thresholds) candidates.push_back(c);
-        else if (Valid(c) && c.smax_quarters != current_.smax_quarters) candidates.push_back(c);
+      for (Setting3 c :
+           {Setting3{current_.theta_steps + step, current_.bands, current_.smax_quarters},
+            Setting3{current_.theta_steps, current_.bands + step, current_.smax_quarters},
+            Setting3{current_.theta_steps, current_.bands, current_.smax_quarters + step}}) {
+        if (Valid(c) && Options(c).thresholds != Options(current_).thresholds)
+          candidates.push_back(c);
+        else if (Valid(c) && c.smax_quarters != current_.smax_quarters)
+          candidates.push_back(c);
       }
     }
     std::vector<Replay> scores;
     for (const Setting3& c : candidates) scores.push_back(ReplaySetting(history_, Options(c), w_));
     if (live_tokens_ > 0) {
       double live = live_delay_tokens_ / live_tokens_;
-      budget_scale_ = std::clamp(budget_scale_ * std::sqrt(kLiveTarget * o_.max_mean_delay / std::max(live, 1e-3)),
-                                 kMinScale, kMaxScale);
+      budget_scale_ = std::clamp(
+          budget_scale_ * std::sqrt(kLiveTarget * o_.max_mean_delay / std::max(live, 1e-3)),
+          kMinScale, kMaxScale);
     }
     const double budget = budget_scale_ * o_.max_mean_delay;
     size_t best = 0;
@@ -700,10 +704,14 @@ const spec::Schema<PackerOptions>& PackerSchema() {
               "wlb: most tokens in a micro-batch, the activation-memory bound (0: with "
               "thresholds the context; adaptive up to 1.5 x the context)",
               "smax");
-    spec::FieldInfo thresholds{"thresholds", "thresholds", spec::ValueKind::kList, "tokens",
+    spec::FieldInfo thresholds{"thresholds",
+                               "thresholds",
+                               spec::ValueKind::kList,
+                               "tokens",
                                "wlb: fixed outlier length bands, e.g. 65536,98304 (none: chosen "
                                "online from the stream)",
-                               "lengths from 1 to 2^40, ascending", ""};
+                               "lengths from 1 to 2^40 (in any order)",
+                               ""};
     s.Custom(
         thresholds,
         [thresholds](PackerOptions& o, const spec::RawValue& value) -> Status {
@@ -712,12 +720,14 @@ const spec::Schema<PackerOptions>& PackerSchema() {
           std::vector<int64_t> lengths;
           for (const std::string& item : items) {
             Result<int64_t> v = ParseInteger(item);
-            if (!v.ok() || *v < 1 || *v > kMaxTokens || (!lengths.empty() && *v <= lengths.back())) {
-              return spec::FieldError("packer", thresholds, value,
-                                      "is not a list of ascending lengths");
+            if (!v.ok() || *v < 1 || *v > kMaxTokens) {
+              return spec::FieldError("packer", thresholds, value, "is not a list of lengths");
             }
             lengths.push_back(*v);
           }
+          // Bands in any order; a repeated length is one band.
+          std::sort(lengths.begin(), lengths.end());
+          lengths.erase(std::unique(lengths.begin(), lengths.end()), lengths.end());
           o.thresholds = lengths;
           return Status::Ok();
         },
@@ -737,11 +747,9 @@ const spec::Schema<PackerOptions>& PackerSchema() {
 Result<std::unique_ptr<Packer>> MakePacker(std::string_view name, const PackerOptions& o,
                                            const WorkloadModel& w) {
   SP_RETURN_IF_ERROR(PackerSchema().CheckValues(o));
-  for (size_t i = 0; i < o.thresholds.size(); ++i) {
-    if (o.thresholds[i] < 1 || (i > 0 && o.thresholds[i] <= o.thresholds[i - 1])) {
-      return Status::Invalid(
-          fmt::format("packer.thresholds: {} (allowed: ascending lengths >= 1)", o.thresholds[i]));
-    }
+  for (int64_t t : o.thresholds) {
+    if (t < 1)
+      return Status::Invalid(fmt::format("packer.thresholds: {} (allowed: lengths >= 1)", t));
   }
   std::vector<std::string> names;
   for (const PackerInfo& p : Packers()) {

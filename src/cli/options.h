@@ -54,7 +54,9 @@ class Options {
     Args args{};
     for (const auto& slot : slots_) {
       if (slot->option->count() == 0) continue;
-      std::string text = slot->boolean ? "true" : slot->text;
+      // A flag is "true" unless given a value (--json=false); CLI11 reads that value.
+      std::string text =
+          slot->boolean ? (slot->option->template as<bool>() ? "true" : "false") : slot->text;
       SP_RETURN_IF_ERROR(schema_.Set(args, slot->key, spec::ScalarValue(text, slot->flag)));
     }
     return args;

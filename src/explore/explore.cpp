@@ -271,6 +271,7 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
                       Join(std::vector<std::string>(names.begin() + 1, names.end()), ", ")));
     }
   }
+  SP_RETURN_IF_ERROR(ExploreOptionsSchema().CheckValues(options));
   SP_RETURN_IF_ERROR(sim::FindEngine(options.engine, "explore.engine").status());
   const bool events = ByEvents(options);
   std::vector<NetworkStack> stacks = Stacks();

@@ -241,7 +241,11 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
       for (int64_t d : Divisors(other_slots)) {
         if (d % p.pp == 0 && (trim || p.pp >= 2)) other.push_back(d / p.pp);
       }
-      hint = fmt::format("none; pp dividing {}: {}", slots, ListOf(Divisors(slots)));
+      std::vector<int64_t> pps;
+      for (int64_t d : Divisors(slots)) {
+        if (!trim || d >= 2) pps.push_back(d);  // trimming needs two stages
+      }
+      hint = fmt::format("none; pp dividing {}: {}", slots, ListOf(pps));
       if (!other.empty()) {
         hint += fmt::format("; or plan.trim_edge_stages = {}, with vp {}", trim ? "false" : "true",
                             ListOf(other));

@@ -29,7 +29,7 @@ nlohmann::json RowJson(const explore::Row& row) {
 Result<ExploreLaunch> JointLaunch(const explore::ExploreResult& result, const std::string& format) {
   ExploreLaunch launch;
   if (format.empty()) return launch;
-  SP_ASSIGN_OR_RETURN(const LaunchFormat* f, FindLaunchFormat(format, "--emit"));
+  SP_ASSIGN_OR_RETURN(const LaunchFormat* f, FindLaunchFormat(format, "launch format"));
   SP_ASSIGN_OR_RETURN(plan::Plan joint, plan::BuildPlan(result.joint.job));
   launch.format = f->name;
   launch.text = f->render(joint) + "# network stack: " + result.joint.network +

@@ -77,7 +77,8 @@ std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem, const s
   std::string out = PlanText(p, mem, {});
   out += fmt::format(
       "\n  step ({}){:<{}}{:.3f} s   {:.1f} tokens/s/GPU   {:.1f} TFLOP/s/GPU   MFU {:.1f}%\n",
-      r.engine, "", std::max<size_t>(3, 20 - 7 - r.engine.size()), r.step_time_s, r.tokens_per_s_per_gpu, r.model_flops_per_s_per_gpu / 1e12, 100.0 * r.mfu);
+      r.engine, "", std::max<int64_t>(3, 13 - static_cast<int64_t>(r.engine.size())), r.step_time_s,
+      r.tokens_per_s_per_gpu, r.model_flops_per_s_per_gpu / 1e12, 100.0 * r.mfu);
   out += fmt::format("             MFU: {}\n", r.flops_formula);
   out += "\n  breakdown (seconds per step; adds up to the step time)\n";
   for (const auto& [name, value] : Categories(r.breakdown)) {

@@ -166,9 +166,10 @@ const spec::Schema<Options>& OptionsSchema() {
            "keep rows whose source or title contains TEXT (e.g. 'Table 1')");
     s.Text("nccl_cluster", &Options::nccl_cluster, "cluster preset or file for nccl-tests outputs",
            "cluster");
-    s.Number("sustained_compute_fraction", &Options::sustained_compute_fraction, 0, 1, "",
-             "override every row's gpu.sustained_compute_fraction, to refit it (0: each row's "
-             "own)");
+    // The GPU key's own bounds (gpu.sustained_compute_fraction, spec/specs.cpp); 0: unset.
+    s.Number("sustained_compute_fraction", &Options::sustained_compute_fraction, 0.1, 1, "",
+             "override every row's gpu.sustained_compute_fraction, to refit it (not given: each "
+             "row's own)");
     s.OneOf("engine", &Options::engine, engines, "the engine that predicts training rows");
     return s;
   }();
@@ -178,17 +179,8 @@ const spec::Schema<Options>& OptionsSchema() {
 namespace {
 
 Status CheckOptions(const Options& options) {
-  SP_RETURN_IF_ERROR(OptionsSchema().CheckBounds(options));
-  SP_RETURN_IF_ERROR(sim::FindEngine(options.engine, "validate.engine").status());
-  if (options.sustained_compute_fraction > 0) {
-    // The override obeys the GPU key's own bounds (spec/specs.cpp).
-    spec::GpuSpec probe;
-    SP_RETURN_IF_ERROR(spec::GpuSchema().Set(
-        probe, "sustained_compute_fraction",
-        spec::ScalarValue(fmt::format("{}", options.sustained_compute_fraction),
-                          "--sustained-compute-fraction")));
-  }
-  return Status::Ok();
+  SP_RETURN_IF_ERROR(OptionsSchema().CheckBounds(options));  // 0 stands for "not given"
+  return sim::FindEngine(options.engine, "validate.engine").status();
 }
 
 }  // namespace
@@ -211,7 +203,8 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
     return Status::Invalid(fmt::format(
         "{}: a header and no data rows (allowed: a CSV with at least one row)", origin));
   }
-  SP_ASSIGN_OR_RETURN(const sim::Engine* engine, sim::FindEngine(options.engine, "validate.engine"));
+  SP_ASSIGN_OR_RETURN(const sim::Engine* engine,
+                      sim::FindEngine(options.engine, "validate.engine"));
   FileReport report;
   report.path = origin;
   report.engine = std::string(engine->name());
