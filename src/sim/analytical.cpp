@@ -291,23 +291,13 @@ bool SameWork(const plan::Stage& a, const plan::Stage& b) {
 
 }  // namespace
 
-StepResult Evaluator::Evaluate(const plan::Plan& p) {
-  StepResult r;
-  Compute(p, r, true);
-  return r;
-}
+namespace {
 
-const StepResult& Evaluator::EvaluateReused(const plan::Plan& p) {
-  Compute(p, reused_, false);
-  return reused_;
-}
-
-void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm) {
-  const hardware::DeviceModel& d = device_;
-  const spec::ModelSpec& m = p.model();
+// Where each collective's ranks sit: TP, CP, PP, the data-parallel reduction over dp x cp, EP,
+// the HSDP shard and replica groups and each expert's gradient-reduction group.
+Groups PlaceGroups(const plan::Plan& p) {
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
-
   Groups g;
   const topology::GroupPlacement& tp = p.groups[static_cast<size_t>(spec::Dim::kTp)];
   const topology::GroupPlacement& cp = p.groups[static_cast<size_t>(spec::Dim::kCp)];
@@ -349,10 +339,226 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
   }
   // Each expert's gradients are reduced over the ranks that hold the same expert shard:
   // dp*cp*tp / (ep*etp) of them.
-  int64_t expert_dp = p.ExpertDp();
+  const int64_t expert_dp = p.ExpertDp();
   g.expert_dp = collective::ShapeOf(
       topology::PlaceStrided(c, expert_dp, (inner.size > 1 ? inner.stride : outer.stride) * p.ep),
       c);
+  return g;
+}
+
+// A stage's exposed data-parallel time (and what a delayed reduction runs during the next step)
+// and its optimizer step, for `params` held on it; names the algorithm into *algorithm if given.
+void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceModel& d,
+                  const plan::StageParams& stage_params, int64_t expert_dp,
+                  std::string* algorithm_name, StageCost& sc) {
+  const spec::PlanSpec& s = p.spec();
+  const spec::ClusterSpec& c = p.job.cluster;
+  const double dense_params = stage_params.dense;
+  const double expert_params = stage_params.expert;
+  // Exposed time of the data-parallel collectives of `params` parameters over `group`; what
+  // runs during the next step (plan.grad_sync = delayed) goes to *delayed instead.
+  const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;
+  const double grad_bytes = s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
+  auto dp_exposed = [&](const GroupShape& group, double params, bool hsdp, double* delayed,
+                        std::string* algorithm) {
+    if (group.size <= 1 || params <= 0) return 0.0;
+    double grads = grad_bytes * params;
+    double weights = kBf16Bytes * params;
+    double window_f = s.dp_overlap ? sc.forward_s : 0.0;
+    double window_b = s.dp_overlap ? sc.backward_s : 0.0;
+    double mb = static_cast<double>(p.microbatches);
+    auto name = [](std::string_view op, const collective::Cost& cost) {
+      return std::string(op) + "/" + std::string(collective::AlgorithmName(cost.algorithm));
+    };
+    std::string text;  // built only when asked for (it costs more than the arithmetic)
+    double exposed = 0;
+    if (s.zero == spec::ZeroMode::kZero0) {
+      collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
+      if (algorithm) text = name("all-reduce", ar);
+      if (delayed_sync) {
+        *delayed += ar.seconds;
+      } else {
+        exposed = std::max(0.0, ar.seconds - window_b);
+      }
+    } else {
+      // Sharded: reduce-scatter the gradients over the shard group (all of dp*cp, or the HSDP
+      // group), all-reduce the shards across HSDP groups, all-gather the updated parameters.
+      const GroupShape& shard_group = hsdp ? g.dp_shard : group;
+      collective::Cost rs = Estimate(c, shard_group, Op::kReduceScatter, grads);
+      collective::Cost ar{};
+      if (hsdp) {
+        ar = Estimate(c, g.dp_replicate, Op::kAllReduce,
+                      grads / static_cast<double>(shard_group.size));
+      }
+      collective::Cost ag = Estimate(c, shard_group, Op::kAllGather, weights);
+      if (algorithm) {
+        text = name("reduce-scatter", rs) + (hsdp ? " + " + name("all-reduce", ar) : "") + " + " +
+               name(s.zero == spec::ZeroMode::kZero3 ? "per-micro-batch all-gather" : "all-gather",
+                    ag);
+      }
+      // The reduction across replicas: with HSDP the all-reduce, otherwise the reduce-scatter.
+      double across = hsdp ? ar.seconds : rs.seconds;
+      double within = hsdp ? rs.seconds : 0.0;
+      if (delayed_sync) {
+        *delayed += across;
+        exposed = std::max(0.0, within - window_b);
+      } else {
+        exposed = std::max(0.0, within + across - window_b);
+      }
+      if (s.zero == spec::ZeroMode::kZero3) {
+        exposed +=
+            mb * (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b));
+      } else {
+        exposed += std::max(0.0, ag.seconds - window_f);
+      }
+    }
+    if (algorithm) *algorithm = (hsdp ? "hsdp " : "") + text + (delayed_sync ? " (delayed)" : "");
+    return exposed;
+  };
+  const bool hsdp = s.dp_replicate > 1;
+  sc.dp_exposed_s = dp_exposed(g.dp, dense_params, hsdp, &sc.dp_delayed_s, algorithm_name) +
+                    dp_exposed(g.expert_dp, expert_params, false, &sc.dp_delayed_s, nullptr);
+  // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
+  bool sharded = s.zero != spec::ZeroMode::kZero0;
+  double dense_shard = sharded ? static_cast<double>(p.dp * p.cp / s.dp_replicate) : 1.0;
+  double expert_shard = sharded ? static_cast<double>(expert_dp) : 1.0;
+  sc.optimizer_s = d.MemoryBoundSeconds(
+      0, kAdamBytesPerParam * (dense_params / dense_shard + expert_params / expert_shard));
+}
+
+// The pipeline terms of the breakdown (pp > 1): the fill bubble (ZB-H1: its share W cannot fill),
+// the transfers on the critical path and what slow sends add in each schedule's steady state
+// (sim/analytical.h). `worst` and `sum_stage` are the slowest stage's and the sum of the stages'
+// per-micro-batch times; `activation` the bytes of one micro-batch's activation between stages.
+void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, double activation,
+                      std::vector<int>& hop_tier, StepResult& r) {
+  const spec::PlanSpec& s = p.spec();
+  const spec::ClusterSpec& c = p.job.cluster;
+  const topology::GroupPlacement& pp = p.groups[static_cast<size_t>(spec::Dim::kPp)];
+  const double mb = static_cast<double>(p.microbatches);
+  Breakdown& bd = r.breakdown;
+  // The first micro-batch passes through every stage, then the slowest stage runs the rest:
+  // bubble = (sum_s T_s - max_s T_s) / v, i.e. (pp-1)/v of T on equal stages.
+  double fill = (sum_stage - worst) / static_cast<double>(p.vp);
+  bd.bubble_s = fill;
+  if (s.schedule == spec::Schedule::kZbH1) {
+    // ZB-H1 (Qi et al. 2023): the bubble shrinks from (pp-1)(F + B + W) to (pp-1)(F + B - W),
+    // B the input-gradient pass, W the weight-gradient pass that fills it (a third when
+    // F = B = W); F, B and W summed over the stages.
+    double fw = 0, bi = 0, wg = 0;
+    for (const StageCost& st : r.stages) {
+      fw += st.forward_s;
+      for (const ChunkCost& cc : st.chunks) wg += cc.weight_s;
+      bi += st.backward_s;
+    }
+    bi -= wg;
+    if (fw + bi + wg > 0) bd.bubble_s = fill * std::max(0.0, fw + bi - wg) / (fw + bi + wg);
+  }
+  PipelineHops(c, pp, activation, hop_tier, r.p2p_hop_s, &r.p2p_hop_transfer_s);
+  // The first micro-batch's forward crosses every virtual-stage boundary on its way down and
+  // the last backward on its way up: 2 (pp * vp - 1) transfers on the critical path, i.e. per
+  // direction vp passes over the pp - 1 hops r -> r + 1 and vp - 1 wrap-arounds pp - 1 -> 0.
+  double linear = 0;
+  for (int64_t hop = 0; hop + 1 < p.pp; ++hop) linear += r.p2p_hop_s[static_cast<size_t>(hop)];
+  double vp = static_cast<double>(p.vp);
+  double one_way = vp * linear + (vp - 1) * r.p2p_hop_s.back();
+  bd.pp_comm_s = 2 * one_way;
+  // Steady state (1f1b and zb-h1 with one chunk per rank; analytical.h): after its warm-up,
+  // stage r runs M - (pp - r - 1) F/B pairs, each no faster than the strict alternation with
+  // stage r + 1 allows ((T_r + T_{r+1}) / 2 + h_r) nor than a round trip over the pp - r
+  // micro-batches it holds; slow sends make that exceed the slowest stage, and the stage that
+  // loses most decides. GPipe admits every micro-batch at once and never waits.
+  if (p.vp == 1 && s.schedule != spec::Schedule::kGpipe) {
+    double extra = 0, work = 0, sends = 0;
+    for (int64_t st = p.pp - 1; st >= 0; --st) {
+      const StageCost& sc = r.stages[static_cast<size_t>(st)];
+      work += sc.forward_s + sc.backward_s;
+      if (st + 1 < p.pp) sends += r.p2p_hop_s[static_cast<size_t>(st)];
+      double held = static_cast<double>(p.pp - st);
+      double period = (work + 2 * sends) / held;
+      if (st + 1 < p.pp) {
+        // Strict alternation of F and B on stages st and st + 1: between two backward passes
+        // on st, st + 1 must receive an activation, run F and B and send back a gradient.
+        const StageCost& next = r.stages[static_cast<size_t>(st + 1)];
+        period = std::max(period,
+                          0.5 * (sc.forward_s + sc.backward_s + next.forward_s + next.backward_s) +
+                              r.p2p_hop_s[static_cast<size_t>(st)]);
+      }
+      // Stage st runs M - (pp - st - 1) steady-state F/B pairs after its warm-up forwards.
+      extra = std::max(extra, std::max(0.0, mb - held + 1) * std::max(0.0, period - worst));
+    }
+    bd.pp_comm_s += extra;
+  } else {
+    // A link carries one message at a time (its wire time w per message).
+    if (s.schedule == spec::Schedule::kGpipe) {
+      // All forwards, then all backwards: each phase's micro-batches come no faster than the
+      // busiest link (hop r carries vp messages per micro-batch and direction, the wrap-around
+      // vp - 1) or the slowest stage's pass.
+      double link = 0;
+      for (int64_t hop = 0; hop < p.pp; ++hop) {
+        double uses = hop + 1 < p.pp ? vp : vp - 1;
+        link = std::max(link, uses * r.p2p_hop_transfer_s[static_cast<size_t>(hop)]);
+      }
+      double f_worst = 0, b_worst = 0;
+      for (const StageCost& sc : r.stages) {
+        f_worst = std::max(f_worst, sc.forward_s);
+        b_worst = std::max(b_worst, sc.backward_s);
+      }
+      bd.pp_comm_s += (mb - 1) * (std::max(0.0, link - f_worst) + std::max(0.0, link - b_worst));
+    } else {
+      // Interleaved: rank r runs W_r = 2 (pp - r - 1) + (v - 1) N warm-up forwards back to back,
+      // then alternates F and B, then drains W_r backwards; hop r carries n = M uses_r messages
+      // per direction. A link that needs n w_r while its sender produces them in
+      //   W F_c + (M v - W) T_c       (forwards, sender r; backwards, sender r + 1 with B_c)
+      // leaves a backlog the pipeline waits for; the largest one adds to PP.
+      const double total = mb * vp;
+      const double group = static_cast<double>(p.pp_group);
+      double backlog = 0;
+      for (int64_t hop = 0; hop < p.pp; ++hop) {
+        double n = mb * (hop + 1 < p.pp ? vp : vp - 1);
+        double w = r.p2p_hop_transfer_s[static_cast<size_t>(hop)];
+        for (int64_t sender : {hop, (hop + 1) % p.pp}) {
+          const StageCost& sc = r.stages[static_cast<size_t>(sender)];
+          double warm =
+              std::min(total, 2.0 * static_cast<double>(p.pp - sender - 1) + (vp - 1) * group);
+          double pass = (sender == hop ? sc.forward_s : sc.backward_s) / vp;
+          double window = warm * pass + (total - warm) * (sc.forward_s + sc.backward_s) / vp;
+          if (p.pp == 2) {
+            // Two stages: hop 0 and the wrap-around join the same ranks, so each directed link
+            // carries one hop's forwards and the other's backwards, M (2v - 1) messages sent
+            // over the sender's whole step.
+            n = mb * (2 * vp - 1);
+            window = total * (sc.forward_s + sc.backward_s) / vp;
+          }
+          backlog = std::max(backlog, n * w - window);
+        }
+      }
+      bd.pp_comm_s += std::max(0.0, backlog);
+    }
+  }
+}
+
+}  // namespace
+
+StepResult Evaluator::Evaluate(const plan::Plan& p) {
+  StepResult r;
+  Compute(p, r, true);
+  return r;
+}
+
+const StepResult& Evaluator::EvaluateReused(const plan::Plan& p) {
+  Compute(p, reused_, false);
+  return reused_;
+}
+
+void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm) {
+  const hardware::DeviceModel& d = device_;
+  const spec::ModelSpec& m = p.model();
+  const spec::PlanSpec& s = p.spec();
+  const spec::ClusterSpec& c = p.job.cluster;
+
+  const Groups g = PlaceGroups(p);
+  const int64_t expert_dp = p.ExpertDp();
 
   const CachedLayers& cached = Lookup(p);
   LayerCost dense = CostLayer(p, cached.dense, g, false);
@@ -442,83 +648,9 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
       }
 
       // Data parallelism for this stage's parameters (the memory model's accounting).
-      const plan::StageParams stage_params = plan::ParamsOnStage(stage, cached.params);
-      const double dense_params = stage_params.dense;
-      const double expert_params = stage_params.expert;
-      // Exposed time of the data-parallel collectives of `params` parameters over `group`; what
-      // runs during the next step (plan.grad_sync = delayed) goes to *delayed instead.
-      const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;
-      const double grad_bytes = s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
-      auto dp_exposed = [&](const GroupShape& group, double params, bool hsdp, double* delayed,
-                            std::string* algorithm) {
-        if (group.size <= 1 || params <= 0) return 0.0;
-        double grads = grad_bytes * params;
-        double weights = kBf16Bytes * params;
-        double window_f = s.dp_overlap ? sc.forward_s : 0.0;
-        double window_b = s.dp_overlap ? sc.backward_s : 0.0;
-        double mb = static_cast<double>(p.microbatches);
-        auto name = [](std::string_view op, const collective::Cost& cost) {
-          return std::string(op) + "/" + std::string(collective::AlgorithmName(cost.algorithm));
-        };
-        std::string text;  // built only when asked for (it costs more than the arithmetic)
-        double exposed = 0;
-        if (s.zero == spec::ZeroMode::kZero0) {
-          collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
-          if (algorithm) text = name("all-reduce", ar);
-          if (delayed_sync) {
-            *delayed += ar.seconds;
-          } else {
-            exposed = std::max(0.0, ar.seconds - window_b);
-          }
-        } else {
-          // Sharded: reduce-scatter the gradients over the shard group (all of dp*cp, or the HSDP
-          // group), all-reduce the shards across HSDP groups, all-gather the updated parameters.
-          const GroupShape& shard_group = hsdp ? g.dp_shard : group;
-          collective::Cost rs = Estimate(c, shard_group, Op::kReduceScatter, grads);
-          collective::Cost ar{};
-          if (hsdp) {
-            ar = Estimate(c, g.dp_replicate, Op::kAllReduce,
-                          grads / static_cast<double>(shard_group.size));
-          }
-          collective::Cost ag = Estimate(c, shard_group, Op::kAllGather, weights);
-          if (algorithm) {
-            text =
-                name("reduce-scatter", rs) + (hsdp ? " + " + name("all-reduce", ar) : "") + " + " +
-                name(s.zero == spec::ZeroMode::kZero3 ? "per-micro-batch all-gather" : "all-gather",
-                     ag);
-          }
-          // The reduction across replicas: with HSDP the all-reduce, otherwise the reduce-scatter.
-          double across = hsdp ? ar.seconds : rs.seconds;
-          double within = hsdp ? rs.seconds : 0.0;
-          if (delayed_sync) {
-            *delayed += across;
-            exposed = std::max(0.0, within - window_b);
-          } else {
-            exposed = std::max(0.0, within + across - window_b);
-          }
-          if (s.zero == spec::ZeroMode::kZero3) {
-            exposed +=
-                mb * (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b));
-          } else {
-            exposed += std::max(0.0, ag.seconds - window_f);
-          }
-        }
-        if (algorithm)
-          *algorithm = (hsdp ? "hsdp " : "") + text + (delayed_sync ? " (delayed)" : "");
-        return exposed;
-      };
-      std::string algorithm;  // the same for every stage: named once, from the first
-      const bool hsdp = s.dp_replicate > 1;
-      sc.dp_exposed_s = dp_exposed(g.dp, dense_params, hsdp, &sc.dp_delayed_s,
-                                   si == 0 && name_algorithm ? &algorithm : nullptr) +
-                        dp_exposed(g.expert_dp, expert_params, false, &sc.dp_delayed_s, nullptr);
-      if (!algorithm.empty()) r.dp_algorithm = algorithm;
-      // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
-      bool sharded = s.zero != spec::ZeroMode::kZero0;
-      double dense_shard = sharded ? static_cast<double>(p.dp * p.cp / s.dp_replicate) : 1.0;
-      double expert_shard = sharded ? static_cast<double>(expert_dp) : 1.0;
-      sc.optimizer_s = d.MemoryBoundSeconds(
-          0, kAdamBytesPerParam * (dense_params / dense_shard + expert_params / expert_shard));
+      // (The algorithm is the same for every stage: named once, from the first.)
+      PriceStageDp(p, g, d, plan::ParamsOnStage(stage, cached.params), expert_dp,
+                   si == 0 && name_algorithm ? &r.dp_algorithm : nullptr, sc);
     }
     double per_mb = sc.forward_s + sc.backward_s;
     sum_stage += per_mb;
@@ -536,107 +668,9 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
   bd.cp_comm_s = mb * b.cp_s;
   bd.ep_comm_s = mb * b.ep_s;
   if (p.pp > 1) {
-    // The first micro-batch passes through every stage, then the slowest stage runs the rest:
-    // bubble = (sum_s T_s - max_s T_s) / v, i.e. (pp-1)/v of T on equal stages.
-    double fill = (sum_stage - worst) / static_cast<double>(p.vp);
-    bd.bubble_s = fill;
-    if (s.schedule == spec::Schedule::kZbH1) {
-      // ZB-H1 (Qi et al. 2023): the bubble shrinks from (pp-1)(F + B + W) to (pp-1)(F + B - W),
-      // B the input-gradient pass, W the weight-gradient pass that fills it (a third when
-      // F = B = W); F, B and W summed over the stages.
-      double fw = 0, bi = 0, wg = 0;
-      for (const StageCost& st : r.stages) {
-        fw += st.forward_s;
-        for (const ChunkCost& cc : st.chunks) wg += cc.weight_s;
-        bi += st.backward_s;
-      }
-      bi -= wg;
-      if (fw + bi + wg > 0) bd.bubble_s = fill * std::max(0.0, fw + bi - wg) / (fw + bi + wg);
-    }
-    bool sp = p.SequenceParallel();
-    double activation = kBf16Bytes * tokens * h / (sp ? static_cast<double>(p.tp) : 1.0);
-    PipelineHops(c, pp, activation, hop_tier_, r.p2p_hop_s, &r.p2p_hop_transfer_s);
-    // The first micro-batch's forward crosses every virtual-stage boundary on its way down and
-    // the last backward on its way up: 2 (pp * vp - 1) transfers on the critical path, i.e. per
-    // direction vp passes over the pp - 1 hops r -> r + 1 and vp - 1 wrap-arounds pp - 1 -> 0.
-    double linear = 0;
-    for (int64_t hop = 0; hop + 1 < p.pp; ++hop) linear += r.p2p_hop_s[static_cast<size_t>(hop)];
-    double vp = static_cast<double>(p.vp);
-    double one_way = vp * linear + (vp - 1) * r.p2p_hop_s.back();
-    bd.pp_comm_s = 2 * one_way;
-    // Steady state (1f1b and zb-h1 with one chunk per rank; analytical.h): after its warm-up,
-    // stage r runs M - (pp - r - 1) F/B pairs, each no faster than the strict alternation with
-    // stage r + 1 allows ((T_r + T_{r+1}) / 2 + h_r) nor than a round trip over the pp - r
-    // micro-batches it holds; slow sends make that exceed the slowest stage, and the stage that
-    // loses most decides. GPipe admits every micro-batch at once and never waits.
-    if (p.vp == 1 && s.schedule != spec::Schedule::kGpipe) {
-      double extra = 0, work = 0, sends = 0;
-      for (int64_t st = p.pp - 1; st >= 0; --st) {
-        const StageCost& sc = r.stages[static_cast<size_t>(st)];
-        work += sc.forward_s + sc.backward_s;
-        if (st + 1 < p.pp) sends += r.p2p_hop_s[static_cast<size_t>(st)];
-        double held = static_cast<double>(p.pp - st);
-        double period = (work + 2 * sends) / held;
-        if (st + 1 < p.pp) {
-          // Strict alternation of F and B on stages st and st + 1: between two backward passes
-          // on st, st + 1 must receive an activation, run F and B and send back a gradient.
-          const StageCost& next = r.stages[static_cast<size_t>(st + 1)];
-          period = std::max(
-              period, 0.5 * (sc.forward_s + sc.backward_s + next.forward_s + next.backward_s) +
-                          r.p2p_hop_s[static_cast<size_t>(st)]);
-        }
-        // Stage st runs M - (pp - st - 1) steady-state F/B pairs after its warm-up forwards.
-        extra = std::max(extra, std::max(0.0, mb - held + 1) * std::max(0.0, period - worst));
-      }
-      bd.pp_comm_s += extra;
-    } else {
-      // A link carries one message at a time (its wire time w per message).
-      if (s.schedule == spec::Schedule::kGpipe) {
-        // All forwards, then all backwards: each phase's micro-batches come no faster than the
-        // busiest link (hop r carries vp messages per micro-batch and direction, the wrap-around
-        // vp - 1) or the slowest stage's pass.
-        double link = 0;
-        for (int64_t hop = 0; hop < p.pp; ++hop) {
-          double uses = hop + 1 < p.pp ? vp : vp - 1;
-          link = std::max(link, uses * r.p2p_hop_transfer_s[static_cast<size_t>(hop)]);
-        }
-        double f_worst = 0, b_worst = 0;
-        for (const StageCost& sc : r.stages) {
-          f_worst = std::max(f_worst, sc.forward_s);
-          b_worst = std::max(b_worst, sc.backward_s);
-        }
-        bd.pp_comm_s += (mb - 1) * (std::max(0.0, link - f_worst) + std::max(0.0, link - b_worst));
-      } else {
-        // Interleaved: rank r runs W_r = 2 (pp - r - 1) + (v - 1) N warm-up forwards back to back,
-        // then alternates F and B, then drains W_r backwards; hop r carries n = M uses_r messages
-        // per direction. A link that needs n w_r while its sender produces them in
-        //   W F_c + (M v - W) T_c       (forwards, sender r; backwards, sender r + 1 with B_c)
-        // leaves a backlog the pipeline waits for; the largest one adds to PP.
-        const double total = mb * vp;
-        const double group = static_cast<double>(p.pp_group);
-        double backlog = 0;
-        for (int64_t hop = 0; hop < p.pp; ++hop) {
-          double n = mb * (hop + 1 < p.pp ? vp : vp - 1);
-          double w = r.p2p_hop_transfer_s[static_cast<size_t>(hop)];
-          for (int64_t sender : {hop, (hop + 1) % p.pp}) {
-            const StageCost& sc = r.stages[static_cast<size_t>(sender)];
-            double warm =
-                std::min(total, 2.0 * static_cast<double>(p.pp - sender - 1) + (vp - 1) * group);
-            double pass = (sender == hop ? sc.forward_s : sc.backward_s) / vp;
-            double window = warm * pass + (total - warm) * (sc.forward_s + sc.backward_s) / vp;
-            if (p.pp == 2) {
-              // Two stages: hop 0 and the wrap-around join the same ranks, so each directed link
-              // carries one hop's forwards and the other's backwards, M (2v - 1) messages sent
-              // over the sender's whole step.
-              n = mb * (2 * vp - 1);
-              window = total * (sc.forward_s + sc.backward_s) / vp;
-            }
-            backlog = std::max(backlog, n * w - window);
-          }
-        }
-        bd.pp_comm_s += std::max(0.0, backlog);
-      }
-    }
+    const double activation =
+        kBf16Bytes * tokens * h / (p.SequenceParallel() ? static_cast<double>(p.tp) : 1.0);
+    AddPipelineTerms(p, worst, sum_stage, activation, hop_tier_, r);
   }
   // A delayed reduction runs behind the next step's pipeline; only what outlasts it is exposed.
   const double pipeline_s =
