@@ -33,38 +33,12 @@ std::string PassLabel(const schedule::Step& op) {
   return fmt::format("{} mb{} c{}", schedule::PassName(op.pass), op.microbatch, op.chunk);
 }
 
-}  // namespace
-
-Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& options) {
-  SP_ASSIGN_OR_RETURN(StepResult analytical, Evaluate(p));
-  const int64_t pp = p.pp, vp = p.vp, m = p.microbatches, dp = p.dp;
-  const int64_t v_total = pp * vp;
-
-  schedule::PipelineSchedule generated;
-  const schedule::PipelineSchedule* sched = options.schedule;
-  if (sched == nullptr) {
-    SP_ASSIGN_OR_RETURN(generated, schedule::Generate(p.spec().schedule, pp, vp, m, p.pp_group));
-    sched = &generated;
-  } else if (sched->stages != pp || sched->chunks != vp || sched->microbatches != m) {
-    return Status::Invalid(
-        fmt::format("schedule {} is for pp {}, vp {}, {} micro-batches; the plan has pp {}, vp {}, "
-                    "{} (allowed: a "
-                    "schedule of the plan's shape)",
-                    sched->name, sched->stages, sched->chunks, sched->microbatches, pp, vp, m));
-  }
-
-  // Refuse up front what would run for minutes (about 25 ns per pass, docs/BENCHMARKS.md).
-  const int64_t passes_per_chunk = sched->split_backward ? 3 : 2;
-  if (!BoundedProduct({dp, pp, vp, m, passes_per_chunk}, kMaxSimulatedPasses)) {
-    return Status::Invalid(fmt::format(
-        "the event engine would simulate dp {} x pp {} x vp {} x {} micro-batches x {} passes, "
-        "more than {} (allowed: at most {} passes; use the analytical engine, or a smaller global "
-        "batch)",
-        dp, pp, vp, m, passes_per_chunk, kMaxSimulatedPasses, kMaxSimulatedPasses));
-  }
-
-  // Work of each micro-batch relative to the uniform one, per replica (one shared list when the
-  // documents are the same everywhere).
+// Per replica (or one list for all), each micro-batch's work relative to the plan's uniform one:
+// linear layers by its tokens, attention by its causal query-key pairs. Checks the options' shapes.
+Status WorkScales(const plan::Plan& p, const EventOptions& options,
+                  std::vector<std::vector<double>>& token_scales,
+                  std::vector<std::vector<double>>& pair_scales) {
+  const int64_t dp = p.dp, m = p.microbatches;
   const bool per_replica = !options.replica_documents.empty();
   if (!options.replica_attention_factor.empty() &&
       options.replica_attention_factor.size() != (per_replica ? static_cast<size_t>(dp) : 1)) {
@@ -117,20 +91,25 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
     }
     return Status::Ok();
   };
-  std::vector<std::vector<double>> token_scales(per_replica ? static_cast<size_t>(dp) : 1),
-      pair_scales(per_replica ? static_cast<size_t>(dp) : 1);
+  token_scales.assign(per_replica ? static_cast<size_t>(dp) : 1, {});
+  pair_scales.assign(per_replica ? static_cast<size_t>(dp) : 1, {});
   for (size_t r = 0; r < token_scales.size(); ++r) {
     SP_RETURN_IF_ERROR(
         scales(per_replica ? options.replica_documents[r] : options.microbatch_documents,
                token_scales[r], pair_scales[r]));
   }
+  return Status::Ok();
+}
 
-  // Straggler speed per (replica, stage).
+// Speed per (replica, stage) from the stragglers (the slowest GPU of an actor sets its speed);
+// adds each straggler's replica to `traced`.
+Result<std::vector<std::vector<double>>> Speeds(const plan::Plan& p, const EventOptions& options,
+                                                std::set<int64_t>& traced_replicas) {
+  const int64_t pp = p.pp, dp = p.dp;
   std::vector<std::vector<double>> speed(static_cast<size_t>(dp),
                                          std::vector<double>(static_cast<size_t>(pp), 1.0));
   const topology::GroupPlacement& pp_group = p.groups[static_cast<size_t>(spec::Dim::kPp)];
   const topology::GroupPlacement& dp_group = p.groups[static_cast<size_t>(spec::Dim::kDp)];
-  std::set<int64_t> traced_replicas = {0};
   for (const auto& [rank, factor] : options.straggler_speed) {
     if (rank < 0 || rank >= p.gpus) {
       return Status::Invalid(fmt::format(
@@ -146,6 +125,59 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
     s = std::min(s, factor);
     traced_replicas.insert(replica);
   }
+  return speed;
+}
+
+// The schedule the step runs: the options' (of the plan's shape) or the plan's, generated into
+// `generated`; refused when it would run more than kMaxSimulatedPasses passes.
+Result<const schedule::PipelineSchedule*> ScheduleToRun(const plan::Plan& p,
+                                                        const EventOptions& options,
+                                                        schedule::PipelineSchedule& generated) {
+  const int64_t pp = p.pp, vp = p.vp, m = p.microbatches, dp = p.dp;
+  const schedule::PipelineSchedule* sched = options.schedule;
+  if (sched == nullptr) {
+    SP_ASSIGN_OR_RETURN(generated, schedule::Generate(p.spec().schedule, pp, vp, m, p.pp_group));
+    sched = &generated;
+  } else if (sched->stages != pp || sched->chunks != vp || sched->microbatches != m) {
+    return Status::Invalid(
+        fmt::format("schedule {} is for pp {}, vp {}, {} micro-batches; the plan has pp {}, vp {}, "
+                    "{} (allowed: a "
+                    "schedule of the plan's shape)",
+                    sched->name, sched->stages, sched->chunks, sched->microbatches, pp, vp, m));
+  }
+
+  // Refuse up front what would run for minutes (about 25 ns per pass, docs/BENCHMARKS.md).
+  const int64_t passes_per_chunk = sched->split_backward ? 3 : 2;
+  if (!BoundedProduct({dp, pp, vp, m, passes_per_chunk}, kMaxSimulatedPasses)) {
+    return Status::Invalid(fmt::format(
+        "the event engine would simulate dp {} x pp {} x vp {} x {} micro-batches x {} passes, "
+        "more than {} (allowed: at most {} passes; use the analytical engine, or a smaller global "
+        "batch)",
+        dp, pp, vp, m, passes_per_chunk, kMaxSimulatedPasses, kMaxSimulatedPasses));
+  }
+  return sched;
+}
+
+}  // namespace
+
+Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& options) {
+  SP_ASSIGN_OR_RETURN(StepResult analytical, Evaluate(p));
+  const int64_t pp = p.pp, vp = p.vp, m = p.microbatches, dp = p.dp;
+  const int64_t v_total = pp * vp;
+
+  schedule::PipelineSchedule generated;
+  SP_ASSIGN_OR_RETURN(const schedule::PipelineSchedule* sched,
+                      ScheduleToRun(p, options, generated));
+
+  // Work of each micro-batch relative to the uniform one, per replica (one shared list when the
+  // documents are the same everywhere).
+  const bool per_replica = !options.replica_documents.empty();
+  std::vector<std::vector<double>> token_scales, pair_scales;
+  SP_RETURN_IF_ERROR(WorkScales(p, options, token_scales, pair_scales));
+
+  // Straggler speed per (replica, stage); the replicas to trace.
+  std::set<int64_t> traced_replicas = {0};
+  SP_ASSIGN_OR_RETURN(std::vector<std::vector<double>> speed, Speeds(p, options, traced_replicas));
 
   EventResult out;
   out.idle_s.assign(static_cast<size_t>(dp), std::vector<double>(static_cast<size_t>(pp), 0));
@@ -493,7 +525,8 @@ Result<std::vector<std::vector<int64_t>>> ParseMicrobatchLengths(std::string_vie
                                                                  const std::string& origin) {
   const std::string allowed =
       "allowed: a JSON list with one non-empty list of document lengths per micro-batch, each an "
-      "integer from 1 to " + std::to_string(kMaxDocumentTokens) + ", e.g. [[4096, 4096], [8192]]";
+      "integer from 1 to " +
+      std::to_string(kMaxDocumentTokens) + ", e.g. [[4096, 4096], [8192]]";
   SP_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, origin));
   if (!j.is_array() || j.empty()) {
     return Status::Invalid(fmt::format("{}: not a non-empty list ({})", origin, allowed));
@@ -504,7 +537,8 @@ Result<std::vector<std::vector<int64_t>>> ParseMicrobatchLengths(std::string_vie
     const nlohmann::json& docs = j[i];
     if (!docs.is_array() || docs.empty()) {
       return Status::Invalid(fmt::format("{}: micro-batch {} is {} ({})", origin, i,
-                                         docs.is_array() ? "an empty list" : "not a list", allowed));
+                                         docs.is_array() ? "an empty list" : "not a list",
+                                         allowed));
     }
     std::vector<int64_t>& lengths = out.emplace_back();
     lengths.reserve(docs.size());
