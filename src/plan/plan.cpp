@@ -49,6 +49,113 @@ model::ShardShape Plan::Shape() const {
   return s;
 }
 
+namespace {
+
+// Layers over pipeline stages and virtual chunks (trimmed edge stages give the first and last
+// chunk one layer less); chunk c of stage s is virtual stage c * pp + s.
+Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& plan) {
+  if (p.trim_edge_stages && p.pp < 2) {
+    return Status::Invalid(fmt::format(
+        "plan.trim_edge_stages = true needs plan.pp >= 2 (pp = {}) (allowed: false with pp = 1)",
+        p.pp));
+  }
+  int64_t chunks = p.pp * p.vp;
+  int64_t trim = p.trim_edge_stages ? 1 : 0;
+  int64_t slots = m.layers + 2 * trim;
+  if (slots % chunks != 0 || slots / chunks < 1) {
+    std::vector<int64_t> allowed;
+    for (int64_t d : Divisors(slots)) {
+      if (d % p.pp == 0) allowed.push_back(d / p.pp);
+    }
+    std::string hint = ListOf(allowed);
+    if (allowed.empty()) {
+      // No vp works for this pp: say which pp would, and what the other trimming allows.
+      std::vector<int64_t> other;
+      const int64_t other_slots = m.layers + 2 * (1 - trim);
+      for (int64_t d : Divisors(other_slots)) {
+        if (d % p.pp == 0 && (trim || p.pp >= 2)) other.push_back(d / p.pp);
+      }
+      std::vector<int64_t> pps;
+      for (int64_t d : Divisors(slots)) {
+        if (!trim || d >= 2) pps.push_back(d);  // trimming needs two stages
+      }
+      hint = fmt::format("none; pp dividing {}: {}", slots, ListOf(pps));
+      if (!other.empty()) {
+        hint += fmt::format("; or plan.trim_edge_stages = {}, with vp {}", trim ? "false" : "true",
+                            ListOf(other));
+      }
+    }
+    return Status::Invalid(fmt::format(
+        "model.layers = {}{} do not split evenly over plan.pp * vp = {} * {} = {} chunks "
+        "(allowed vp for pp = {}: {})",
+        m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks, p.pp, hint));
+  }
+  int64_t per_chunk = slots / chunks;
+  plan.stages.resize(static_cast<size_t>(p.pp));
+  std::vector<Chunk> ordered(static_cast<size_t>(chunks));
+  int64_t next_layer = 0;
+  for (int64_t v = 0; v < chunks; ++v) {
+    Chunk& c = ordered[static_cast<size_t>(v)];
+    c.virtual_index = v;
+    c.first_layer = next_layer;
+    c.layers = per_chunk - ((v == 0 || v == chunks - 1) ? trim : 0);
+    for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l)
+      c.moe_layers += m.IsMoeLayer(l);
+    c.has_embedding = v == 0;
+    c.has_head = v == chunks - 1;
+    next_layer += c.layers;
+  }
+  for (int64_t s = 0; s < p.pp; ++s) {
+    Stage& stage = plan.stages[static_cast<size_t>(s)];
+    stage.index = s;
+    for (int64_t c = 0; c < p.vp; ++c)
+      stage.chunks.push_back(ordered[static_cast<size_t>(c * p.pp + s)]);
+  }
+
+  return Status::Ok();
+}
+
+// The schedule's rules: chunks per rank, micro-batch multiples and groups (sets plan.pp_group).
+Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
+  std::string_view schedule = spec::ScheduleName(p.schedule);
+  if (p.vp > 1 && !Interleaved(p.schedule)) {
+    return Status::Invalid(fmt::format(
+        "plan.vp = {} needs an interleaved schedule; plan.schedule = {} (allowed: schedule "
+        "interleaved or llama3, or vp = 1)",
+        p.vp, schedule));
+  }
+  if (Interleaved(p.schedule) && p.pp > 1 && p.vp < 2) {
+    return Status::Invalid(fmt::format(
+        "plan.schedule = {} needs plan.vp >= 2 model chunks per rank (vp = {}) (allowed: vp >= 2, "
+        "or schedule 1f1b)",
+        schedule, p.vp));
+  }
+  plan.pp_group = p.pp_microbatch_group > 0 ? p.pp_microbatch_group : p.pp;
+  if (p.schedule == Schedule::kInterleaved && p.pp > 1 && plan.microbatches % p.pp != 0) {
+    return Status::Invalid(fmt::format(
+        "plan.microbatches = {} is not a multiple of plan.pp = {} as the interleaved schedule "
+        "needs (allowed: {}, ...; or schedule llama3)",
+        plan.microbatches, p.pp, ListOf(Multiples(p.pp, 4))));
+  }
+  if (p.schedule == Schedule::kInterleaved && p.pp_microbatch_group > 0 &&
+      p.pp_microbatch_group != p.pp) {
+    return Status::Invalid(fmt::format(
+        "plan.pp_microbatch_group = {} applies to the llama3 schedule; interleaved uses pp = {} "
+        "(allowed: 0, or schedule llama3)",
+        p.pp_microbatch_group, p.pp));
+  }
+  if (p.schedule == Schedule::kLlama3 && plan.microbatches % plan.pp_group != 0) {
+    std::vector<int64_t> allowed = Divisors(plan.microbatches);
+    return Status::Invalid(fmt::format(
+        "plan.pp_microbatch_group = {} does not divide plan.microbatches = {} for the llama3 "
+        "schedule (allowed: {})",
+        plan.pp_group, plan.microbatches, ListOf(allowed)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   if (checks == Checks::kAll) {
     SP_RETURN_IF_ERROR(spec::ValidateModel(job.model));
@@ -220,63 +327,7 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   }
 
   // Layers over pipeline stages and virtual chunks.
-  if (p.trim_edge_stages && p.pp < 2) {
-    return Status::Invalid(fmt::format(
-        "plan.trim_edge_stages = true needs plan.pp >= 2 (pp = {}) (allowed: false with pp = 1)",
-        p.pp));
-  }
-  int64_t chunks = p.pp * p.vp;
-  int64_t trim = p.trim_edge_stages ? 1 : 0;
-  int64_t slots = m.layers + 2 * trim;
-  if (slots % chunks != 0 || slots / chunks < 1) {
-    std::vector<int64_t> allowed;
-    for (int64_t d : Divisors(slots)) {
-      if (d % p.pp == 0) allowed.push_back(d / p.pp);
-    }
-    std::string hint = ListOf(allowed);
-    if (allowed.empty()) {
-      // No vp works for this pp: say which pp would, and what the other trimming allows.
-      std::vector<int64_t> other;
-      const int64_t other_slots = m.layers + 2 * (1 - trim);
-      for (int64_t d : Divisors(other_slots)) {
-        if (d % p.pp == 0 && (trim || p.pp >= 2)) other.push_back(d / p.pp);
-      }
-      std::vector<int64_t> pps;
-      for (int64_t d : Divisors(slots)) {
-        if (!trim || d >= 2) pps.push_back(d);  // trimming needs two stages
-      }
-      hint = fmt::format("none; pp dividing {}: {}", slots, ListOf(pps));
-      if (!other.empty()) {
-        hint += fmt::format("; or plan.trim_edge_stages = {}, with vp {}", trim ? "false" : "true",
-                            ListOf(other));
-      }
-    }
-    return Status::Invalid(fmt::format(
-        "model.layers = {}{} do not split evenly over plan.pp * vp = {} * {} = {} chunks "
-        "(allowed vp for pp = {}: {})",
-        m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks, p.pp, hint));
-  }
-  int64_t per_chunk = slots / chunks;
-  plan.stages.resize(static_cast<size_t>(p.pp));
-  std::vector<Chunk> ordered(static_cast<size_t>(chunks));
-  int64_t next_layer = 0;
-  for (int64_t v = 0; v < chunks; ++v) {
-    Chunk& c = ordered[static_cast<size_t>(v)];
-    c.virtual_index = v;
-    c.first_layer = next_layer;
-    c.layers = per_chunk - ((v == 0 || v == chunks - 1) ? trim : 0);
-    for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l)
-      c.moe_layers += m.IsMoeLayer(l);
-    c.has_embedding = v == 0;
-    c.has_head = v == chunks - 1;
-    next_layer += c.layers;
-  }
-  for (int64_t s = 0; s < p.pp; ++s) {
-    Stage& stage = plan.stages[static_cast<size_t>(s)];
-    stage.index = s;
-    for (int64_t c = 0; c < p.vp; ++c)
-      stage.chunks.push_back(ordered[static_cast<size_t>(c * p.pp + s)]);
-  }
+  SP_RETURN_IF_ERROR(LayOutLayers(m, p, plan));
 
   // Batch: global batch = dp * micro_batch * microbatches.
   const spec::WorkloadSpec& w = job.workload;
@@ -305,40 +356,7 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   }
 
   // Schedule.
-  std::string_view schedule = spec::ScheduleName(p.schedule);
-  if (p.vp > 1 && !Interleaved(p.schedule)) {
-    return Status::Invalid(fmt::format(
-        "plan.vp = {} needs an interleaved schedule; plan.schedule = {} (allowed: schedule "
-        "interleaved or llama3, or vp = 1)",
-        p.vp, schedule));
-  }
-  if (Interleaved(p.schedule) && p.pp > 1 && p.vp < 2) {
-    return Status::Invalid(fmt::format(
-        "plan.schedule = {} needs plan.vp >= 2 model chunks per rank (vp = {}) (allowed: vp >= 2, "
-        "or schedule 1f1b)",
-        schedule, p.vp));
-  }
-  plan.pp_group = p.pp_microbatch_group > 0 ? p.pp_microbatch_group : p.pp;
-  if (p.schedule == Schedule::kInterleaved && p.pp > 1 && plan.microbatches % p.pp != 0) {
-    return Status::Invalid(fmt::format(
-        "plan.microbatches = {} is not a multiple of plan.pp = {} as the interleaved schedule "
-        "needs (allowed: {}, ...; or schedule llama3)",
-        plan.microbatches, p.pp, ListOf(Multiples(p.pp, 4))));
-  }
-  if (p.schedule == Schedule::kInterleaved && p.pp_microbatch_group > 0 &&
-      p.pp_microbatch_group != p.pp) {
-    return Status::Invalid(fmt::format(
-        "plan.pp_microbatch_group = {} applies to the llama3 schedule; interleaved uses pp = {} "
-        "(allowed: 0, or schedule llama3)",
-        p.pp_microbatch_group, p.pp));
-  }
-  if (p.schedule == Schedule::kLlama3 && plan.microbatches % plan.pp_group != 0) {
-    std::vector<int64_t> allowed = Divisors(plan.microbatches);
-    return Status::Invalid(fmt::format(
-        "plan.pp_microbatch_group = {} does not divide plan.microbatches = {} for the llama3 "
-        "schedule (allowed: {})",
-        plan.pp_group, plan.microbatches, ListOf(allowed)));
-  }
+  SP_RETURN_IF_ERROR(CheckSchedule(p, plan));
 
   if (p.precision == spec::Precision::kFp8 && job.cluster.gpu.peak_fp8_flops_per_s <= 0) {
     return Status::Invalid(fmt::format(
