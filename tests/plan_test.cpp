@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "spec/readers.h"
 #include "test_util.h"
 
@@ -228,6 +230,36 @@ TEST(Reject, ZeroSizesBuiltInCode) {
   job.plan.tp = 8;
   job.plan.placement = {spec::Dim::kTp, spec::Dim::kTp, spec::Dim::kPp, spec::Dim::kDp};
   EXPECT_NE(BuildPlan(job).status().message().find("plan.placement"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scaleplan::plan
+
+namespace scaleplan::plan {
+namespace {
+
+// Every refusal names the key it is about (Status::key()), the key its message starts with: a
+// search counts its prunings by it without reading messages.
+TEST(Reject, EveryRefusalCarriesItsKey) {
+  spec::JobSpec base = Must(spec::LoadJob("llama3-405b-16k"));
+  std::vector<std::pair<std::string, std::function<void(spec::JobSpec&)>>> cases = {
+      {"plan.tp", [](spec::JobSpec& j) { j.plan.tp = 3; }},
+      {"plan.tp", [](spec::JobSpec& j) { j.plan.dp = 64; }},  // tp*cp*pp*dp != gpus
+      {"model.layers", [](spec::JobSpec& j) { j.plan.trim_edge_stages = false; }},
+      {"plan.vp", [](spec::JobSpec& j) { j.plan.schedule = spec::Schedule::k1F1B; }},
+      {"plan.micro_batch", [](spec::JobSpec& j) { j.plan.micro_batch = 3; }},
+      {"plan.pp_microbatch_group", [](spec::JobSpec& j) { j.plan.pp_microbatch_group = 3; }},
+      {"plan.placement", [](spec::JobSpec& j) { j.plan.placement = {spec::Dim::kTp}; }},
+      {"plan.cp", [](spec::JobSpec& j) { j.plan.cp = 0; }},
+      {"job.gpus", [](spec::JobSpec& j) { j.gpus = 1 << 20; }},
+  };
+  for (auto& [key, change] : cases) {
+    spec::JobSpec job = base;
+    change(job);
+    Result<Plan> p = BuildPlan(job);
+    ASSERT_FALSE(p.ok()) << key;
+    EXPECT_EQ(p.status().key(), key) << p.status().message();
+  }
 }
 
 }  // namespace

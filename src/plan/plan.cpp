@@ -13,6 +13,12 @@ using spec::Schedule;
 
 namespace {
 
+// A refusal about one input key (the first the message names): callers read the key, never the
+// message.
+Status Refuse(std::string key, std::string message) {
+  return Status::Invalid(std::move(message)).WithKey(std::move(key));
+}
+
 std::string ListOf(const std::vector<int64_t>& values, size_t limit = 16) {
   std::vector<std::string> items;
   for (size_t i = 0; i < values.size() && i < limit; ++i)
@@ -55,9 +61,10 @@ namespace {
 // chunk one layer less); chunk c of stage s is virtual stage c * pp + s.
 Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& plan) {
   if (p.trim_edge_stages && p.pp < 2) {
-    return Status::Invalid(fmt::format(
-        "plan.trim_edge_stages = true needs plan.pp >= 2 (pp = {}) (allowed: false with pp = 1)",
-        p.pp));
+    return Refuse("plan.trim_edge_stages",
+                  fmt::format("plan.trim_edge_stages = true needs plan.pp >= 2 (pp = {}) (allowed: "
+                              "false with pp = 1)",
+                              p.pp));
   }
   int64_t chunks = p.pp * p.vp;
   int64_t trim = p.trim_edge_stages ? 1 : 0;
@@ -85,10 +92,12 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
                             ListOf(other));
       }
     }
-    return Status::Invalid(fmt::format(
-        "model.layers = {}{} do not split evenly over plan.pp * vp = {} * {} = {} chunks "
-        "(allowed vp for pp = {}: {})",
-        m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks, p.pp, hint));
+    return Refuse(
+        "model.layers",
+        fmt::format(
+            "model.layers = {}{} do not split evenly over plan.pp * vp = {} * {} = {} chunks "
+            "(allowed vp for pp = {}: {})",
+            m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks, p.pp, hint));
   }
   int64_t per_chunk = slots / chunks;
   plan.stages.resize(static_cast<size_t>(p.pp));
@@ -119,37 +128,44 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
 Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
   std::string_view schedule = spec::ScheduleName(p.schedule);
   if (p.vp > 1 && !Interleaved(p.schedule)) {
-    return Status::Invalid(fmt::format(
-        "plan.vp = {} needs an interleaved schedule; plan.schedule = {} (allowed: schedule "
-        "interleaved or llama3, or vp = 1)",
-        p.vp, schedule));
+    return Refuse(
+        "plan.vp",
+        fmt::format(
+            "plan.vp = {} needs an interleaved schedule; plan.schedule = {} (allowed: schedule "
+            "interleaved or llama3, or vp = 1)",
+            p.vp, schedule));
   }
   if (Interleaved(p.schedule) && p.pp > 1 && p.vp < 2) {
-    return Status::Invalid(fmt::format(
-        "plan.schedule = {} needs plan.vp >= 2 model chunks per rank (vp = {}) (allowed: vp >= 2, "
-        "or schedule 1f1b)",
-        schedule, p.vp));
+    return Refuse("plan.schedule", fmt::format("plan.schedule = {} needs plan.vp >= 2 model chunks "
+                                               "per rank (vp = {}) (allowed: vp >= 2, "
+                                               "or schedule 1f1b)",
+                                               schedule, p.vp));
   }
   plan.pp_group = p.pp_microbatch_group > 0 ? p.pp_microbatch_group : p.pp;
   if (p.schedule == Schedule::kInterleaved && p.pp > 1 && plan.microbatches % p.pp != 0) {
-    return Status::Invalid(fmt::format(
-        "plan.microbatches = {} is not a multiple of plan.pp = {} as the interleaved schedule "
-        "needs (allowed: {}, ...; or schedule llama3)",
-        plan.microbatches, p.pp, ListOf(Multiples(p.pp, 4))));
+    return Refuse(
+        "plan.microbatches",
+        fmt::format(
+            "plan.microbatches = {} is not a multiple of plan.pp = {} as the interleaved schedule "
+            "needs (allowed: {}, ...; or schedule llama3)",
+            plan.microbatches, p.pp, ListOf(Multiples(p.pp, 4))));
   }
   if (p.schedule == Schedule::kInterleaved && p.pp_microbatch_group > 0 &&
       p.pp_microbatch_group != p.pp) {
-    return Status::Invalid(fmt::format(
-        "plan.pp_microbatch_group = {} applies to the llama3 schedule; interleaved uses pp = {} "
-        "(allowed: 0, or schedule llama3)",
-        p.pp_microbatch_group, p.pp));
+    return Refuse("plan.pp_microbatch_group",
+                  fmt::format("plan.pp_microbatch_group = {} applies to the llama3 schedule; "
+                              "interleaved uses pp = {} "
+                              "(allowed: 0, or schedule llama3)",
+                              p.pp_microbatch_group, p.pp));
   }
   if (p.schedule == Schedule::kLlama3 && plan.microbatches % plan.pp_group != 0) {
     std::vector<int64_t> allowed = Divisors(plan.microbatches);
-    return Status::Invalid(fmt::format(
-        "plan.pp_microbatch_group = {} does not divide plan.microbatches = {} for the llama3 "
-        "schedule (allowed: {})",
-        plan.pp_group, plan.microbatches, ListOf(allowed)));
+    return Refuse(
+        "plan.pp_microbatch_group",
+        fmt::format(
+            "plan.pp_microbatch_group = {} does not divide plan.microbatches = {} for the llama3 "
+            "schedule (allowed: {})",
+            plan.pp_group, plan.microbatches, ListOf(allowed)));
   }
   return Status::Ok();
 }
@@ -176,12 +192,14 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
                                     {"micro_batch", p.micro_batch},
                                     {"dp_replicate", p.dp_replicate}}) {
     if (value < 1) {
-      return Status::Invalid(
+      return Refuse(
+          std::string("plan.") + name,
           fmt::format("plan.{} = {} is out of range (allowed: integer >= 1)", name, value));
     }
   }
   if (p.dp < 0 || p.etp < 0 || p.microbatches < 0 || p.pp_microbatch_group < 0) {
-    return Status::Invalid(
+    return Refuse(
+        "plan.dp",
         "plan.dp, etp, microbatches and pp_microbatch_group must not be negative (allowed: 0 to "
         "derive, or >= 1)");
   }
@@ -190,7 +208,8 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
     std::sort(sorted.begin(), sorted.end());
     if (sorted !=
         std::vector<spec::Dim>{spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kPp, spec::Dim::kDp}) {
-      return Status::Invalid(
+      return Refuse(
+          "plan.placement",
           "plan.placement does not name each of tp, cp, pp, dp once (allowed: a permutation of tp, "
           "cp, pp, dp)");
     }
@@ -202,22 +221,21 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   int64_t capacity = job.cluster.CapacityGpus();
   plan.gpus = job.gpus > 0 ? job.gpus : capacity;
   if (plan.gpus > capacity) {
-    return Status::Invalid(
-        fmt::format("gpus = {} exceeds cluster {}'s capacity of {} GPUs "
-                    "(allowed: 1 to {})",
-                    plan.gpus, job.cluster.name, capacity, capacity));
+    return Refuse("job.gpus", fmt::format("gpus = {} exceeds cluster {}'s capacity of {} GPUs "
+                                          "(allowed: 1 to {})",
+                                          plan.gpus, job.cluster.name, capacity, capacity));
   }
 
   // Tensor parallelism against the attention heads.
   if (m.heads % p.tp != 0) {
-    return Status::Invalid(
-        fmt::format("plan.tp = {} does not divide model.heads = {} (allowed: {})", p.tp, m.heads,
-                    ListOf(Divisors(m.heads))));
+    return Refuse("plan.tp",
+                  fmt::format("plan.tp = {} does not divide model.heads = {} (allowed: {})", p.tp,
+                              m.heads, ListOf(Divisors(m.heads))));
   }
   if (m.EffectiveKvHeads() % p.tp != 0) {
-    return Status::Invalid(
-        fmt::format("plan.tp = {} does not divide model.kv_heads = {} (allowed: {})", p.tp,
-                    m.EffectiveKvHeads(), ListOf(Divisors(m.EffectiveKvHeads()))));
+    return Refuse("plan.tp",
+                  fmt::format("plan.tp = {} does not divide model.kv_heads = {} (allowed: {})",
+                              p.tp, m.EffectiveKvHeads(), ListOf(Divisors(m.EffectiveKvHeads()))));
   }
   plan.tp = p.tp;
   plan.cp = p.cp;
@@ -228,37 +246,43 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   // above gpus is refused before it can wrap.
   std::optional<int64_t> product = BoundedProduct({p.tp, p.cp, p.pp}, plan.gpus);
   if (!product) {
-    return Status::Invalid(fmt::format(
-        "plan.tp * cp * pp = {} * {} * {} is more than gpus = {} (allowed: tp * cp * pp among {})",
-        p.tp, p.cp, p.pp, plan.gpus, ListOf(Divisors(plan.gpus), 24)));
+    return Refuse("plan.tp",
+                  fmt::format("plan.tp * cp * pp = {} * {} * {} is more than gpus = {} (allowed: "
+                              "tp * cp * pp among {})",
+                              p.tp, p.cp, p.pp, plan.gpus, ListOf(Divisors(plan.gpus), 24)));
   }
   int64_t model_parallel = *product;
   if (p.dp == 0) {
     if (plan.gpus % model_parallel != 0) {
-      return Status::Invalid(fmt::format(
-          "plan.tp * cp * pp = {} * {} * {} = {} does not divide gpus = {} (allowed: tp * cp * pp "
-          "among {})",
-          p.tp, p.cp, p.pp, model_parallel, plan.gpus, ListOf(Divisors(plan.gpus), 24)));
+      return Refuse("plan.tp", fmt::format("plan.tp * cp * pp = {} * {} * {} = {} does not divide "
+                                           "gpus = {} (allowed: tp * cp * pp "
+                                           "among {})",
+                                           p.tp, p.cp, p.pp, model_parallel, plan.gpus,
+                                           ListOf(Divisors(plan.gpus), 24)));
     }
     plan.dp = plan.gpus / model_parallel;
   } else {
     plan.dp = p.dp;
     if (BoundedProduct({model_parallel, p.dp}, plan.gpus) != plan.gpus) {
-      return Status::Invalid(fmt::format(
-          "plan.tp * cp * pp * dp = {} * {} * {} * {} = {} does not equal gpus = {} (allowed: "
-          "dp = gpus / (tp * cp * pp), or dp = 0 to derive it)",
-          p.tp, p.cp, p.pp, p.dp, static_cast<double>(model_parallel) * static_cast<double>(p.dp),
-          plan.gpus));
+      return Refuse(
+          "plan.tp",
+          fmt::format(
+              "plan.tp * cp * pp * dp = {} * {} * {} * {} = {} does not equal gpus = {} (allowed: "
+              "dp = gpus / (tp * cp * pp), or dp = 0 to derive it)",
+              p.tp, p.cp, p.pp, p.dp,
+              static_cast<double>(model_parallel) * static_cast<double>(p.dp), plan.gpus));
     }
   }
 
   // Hybrid sharded data parallelism: dp_replicate groups of dp*cp / dp_replicate ranks.
   if (p.dp_replicate > 1) {
     if (p.zero == spec::ZeroMode::kZero0) {
-      return Status::Invalid(fmt::format(
-          "plan.dp_replicate = {} needs sharded data parallelism, but plan.zero = zero0 shards "
-          "nothing (allowed: dp_replicate 1 with zero0, or zero 1, 2, 3 or fsdp)",
-          p.dp_replicate));
+      return Refuse(
+          "plan.dp_replicate",
+          fmt::format(
+              "plan.dp_replicate = {} needs sharded data parallelism, but plan.zero = zero0 shards "
+              "nothing (allowed: dp_replicate 1 with zero0, or zero 1, 2, 3 or fsdp)",
+              p.dp_replicate));
     }
     // The replica groups split dp (CP ranks always shard together, as in torchtitan and
     // Megatron), into groups of two or more ranks.
@@ -267,10 +291,11 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
       std::vector<int64_t> allowed;
       for (int64_t d : Divisors(plan.dp))
         if (d < dp_cp) allowed.push_back(d);
-      return Status::Invalid(fmt::format(
-          "plan.dp_replicate = {} does not split dp = {} (cp = {}) into replica groups of two or "
-          "more ranks (allowed: {})",
-          p.dp_replicate, plan.dp, p.cp, ListOf(allowed)));
+      return Refuse("plan.dp_replicate",
+                    fmt::format("plan.dp_replicate = {} does not split dp = {} (cp = {}) into "
+                                "replica groups of two or "
+                                "more ranks (allowed: {})",
+                                p.dp_replicate, plan.dp, p.cp, ListOf(allowed)));
     }
     // The shard group is the innermost dp*cp / dp_replicate of the dp*cp ranks; with CP inside
     // DP it holds whole CP groups, as the launchers build it.
@@ -279,21 +304,25 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
         return std::find(p.placement.begin(), p.placement.end(), d) - p.placement.begin();
       };
       if (at(spec::Dim::kDp) < at(spec::Dim::kCp)) {
-        return Status::Invalid(fmt::format(
-            "plan.dp_replicate = {} with cp = {} needs cp placed inside dp (CP ranks shard "
-            "together, as in torchtitan and Megatron); placement puts dp first (allowed: a "
-            "placement with cp before dp, or dp_replicate 1)",
-            p.dp_replicate, p.cp));
+        return Refuse(
+            "plan.dp_replicate",
+            fmt::format(
+                "plan.dp_replicate = {} with cp = {} needs cp placed inside dp (CP ranks shard "
+                "together, as in torchtitan and Megatron); placement puts dp first (allowed: a "
+                "placement with cp before dp, or dp_replicate 1)",
+                p.dp_replicate, p.cp));
       }
     }
   }
 
   // Context parallelism: head-tail sharding cuts each sequence into 2*cp chunks.
   if (p.cp > 1 && job.workload.seq_len % (2 * p.cp) != 0) {
-    return Status::Invalid(fmt::format(
-        "plan.cp = {} needs workload.seq_len = {} to split into 2 * cp = {} equal chunks "
-        "(allowed: cp with 2*cp dividing {})",
-        p.cp, job.workload.seq_len, 2 * p.cp, job.workload.seq_len));
+    return Refuse(
+        "plan.cp",
+        fmt::format(
+            "plan.cp = {} needs workload.seq_len = {} to split into 2 * cp = {} equal chunks "
+            "(allowed: cp with 2*cp dividing {})",
+            p.cp, job.workload.seq_len, 2 * p.cp, job.workload.seq_len));
   }
 
   // Experts: sharded over the dp*cp ranks (Megatron-Core), each expert over etp ranks.
@@ -301,28 +330,29 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   plan.ep = p.ep;
   if (!m.IsMoe()) {
     if (p.ep > 1) {
-      return Status::Invalid(fmt::format(
-          "plan.ep = {} needs a mixture-of-experts model; {} is dense (allowed: 1)", p.ep, m.name));
+      return Refuse(
+          "plan.ep",
+          fmt::format("plan.ep = {} needs a mixture-of-experts model; {} is dense (allowed: 1)",
+                      p.ep, m.name));
     }
     plan.etp = p.tp;
   } else {
     int64_t dp_cp = plan.dp * p.cp;
     if (dp_cp % p.ep != 0) {
-      return Status::Invalid(
-          fmt::format("plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {})", p.ep,
-                      plan.dp, p.cp, dp_cp, ListOf(Divisors(dp_cp))));
+      return Refuse("plan.ep",
+                    fmt::format("plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {})",
+                                p.ep, plan.dp, p.cp, dp_cp, ListOf(Divisors(dp_cp))));
     }
     if (m.experts % p.ep != 0) {
-      return Status::Invalid(
-          fmt::format("plan.ep = {} does not divide model.experts = {} "
-                      "(allowed: {})",
-                      p.ep, m.experts, ListOf(Divisors(m.experts))));
+      return Refuse("plan.ep", fmt::format("plan.ep = {} does not divide model.experts = {} "
+                                           "(allowed: {})",
+                                           p.ep, m.experts, ListOf(Divisors(m.experts))));
     }
     if ((dp_cp * p.tp) % (p.ep * plan.etp) != 0) {
-      return Status::Invalid(fmt::format(
-          "plan.etp = {} with plan.ep = {} does not divide tp * dp * cp = {} (allowed: etp * ep "
-          "dividing {})",
-          plan.etp, p.ep, dp_cp * p.tp, dp_cp * p.tp));
+      return Refuse("plan.etp", fmt::format("plan.etp = {} with plan.ep = {} does not divide tp * "
+                                            "dp * cp = {} (allowed: etp * ep "
+                                            "dividing {})",
+                                            plan.etp, p.ep, dp_cp * p.tp, dp_cp * p.tp));
     }
   }
 
@@ -340,29 +370,35 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
     for (int64_t d : Divisors(plan.global_batch)) {
       if (d % plan.dp == 0) allowed.push_back(d / plan.dp);
     }
-    return Status::Invalid(fmt::format(
-        "plan.micro_batch = {}: workload.global_batch = {} sequences does not split over dp * "
-        "micro_batch = {} * {} = {} (allowed micro_batch: {})",
-        p.micro_batch, plan.global_batch, plan.dp, p.micro_batch, per_step,
-        allowed.empty() ? std::string("none; change dp or the batch") : ListOf(allowed)));
+    return Refuse(
+        "plan.micro_batch",
+        fmt::format(
+            "plan.micro_batch = {}: workload.global_batch = {} sequences does not split over dp * "
+            "micro_batch = {} * {} = {} (allowed micro_batch: {})",
+            p.micro_batch, plan.global_batch, plan.dp, p.micro_batch, per_step,
+            allowed.empty() ? std::string("none; change dp or the batch") : ListOf(allowed)));
   }
   plan.microbatches = plan.global_batch / per_step;
   if (p.microbatches > 0 && p.microbatches != plan.microbatches) {
-    return Status::Invalid(fmt::format(
-        "plan.microbatches = {} disagrees with the global batch: {} sequences / (dp {} * "
-        "micro_batch {}) = {} (allowed: {}, or 0 to derive it)",
-        p.microbatches, plan.global_batch, plan.dp, p.micro_batch, plan.microbatches,
-        plan.microbatches));
+    return Refuse(
+        "plan.microbatches",
+        fmt::format(
+            "plan.microbatches = {} disagrees with the global batch: {} sequences / (dp {} * "
+            "micro_batch {}) = {} (allowed: {}, or 0 to derive it)",
+            p.microbatches, plan.global_batch, plan.dp, p.micro_batch, plan.microbatches,
+            plan.microbatches));
   }
 
   // Schedule.
   SP_RETURN_IF_ERROR(CheckSchedule(p, plan));
 
   if (p.precision == spec::Precision::kFp8 && job.cluster.gpu.peak_fp8_flops_per_s <= 0) {
-    return Status::Invalid(fmt::format(
-        "plan.precision = fp8 needs a GPU with FP8; {} has gpu.peak_fp8_flops_per_s = 0 "
-        "(allowed: bf16)",
-        job.cluster.gpu.name));
+    return Refuse(
+        "plan.precision",
+        fmt::format(
+            "plan.precision = fp8 needs a GPU with FP8; {} has gpu.peak_fp8_flops_per_s = 0 "
+            "(allowed: bf16)",
+            job.cluster.gpu.name));
   }
 
   plan.groups =

@@ -33,10 +33,10 @@ bool Better(const Evaluation& a, const Evaluation& b) {
   return a.description < b.description;
 }
 
-// The field a rejection names first ("plan.micro_batch = 3: ..." -> "plan.micro_batch").
-std::string Reason(const std::string& message) {
-  size_t end = message.find_first_of(" :");
-  return message.substr(0, end);
+// What a rejection is about: the key its Status carries (plan::BuildPlan names one for every
+// refusal).
+std::string Reason(const Status& status) {
+  return status.key().empty() ? std::string("other") : status.key();
 }
 
 std::vector<spec::Dim> Canonical(const std::vector<spec::Dim>& order, const spec::PlanSpec& p,
@@ -134,7 +134,7 @@ class Scorer {
     spec::JobSpec job = Decode(base_, space_, c);
     Result<plan::Plan> p = plan::BuildPlan(job, plan::Checks::kPlanOnly);
     if (!p.ok()) {
-      counters.Prune(Reason(p.status().message()), 1);
+      counters.Prune(Reason(p.status()), 1);
       return std::numeric_limits<double>::infinity();
     }
     return ScorePlan(*p, counters, top);
@@ -239,7 +239,7 @@ class Exhaustive : public Optimizer {
         if (p.ok()) {
           outer.push_back(c);
         } else {
-          counters.Prune(Reason(p.status().message()), inner_size);
+          counters.Prune(Reason(p.status()), inner_size);
         }
         return;
       }
@@ -297,7 +297,7 @@ class Exhaustive : public Optimizer {
                 }
                 Result<plan::Plan> p = plan::BuildPlan(j, plan::Checks::kPlanOnly);
                 if (!p.ok()) {
-                  local.Prune(Reason(p.status().message()), 1);
+                  local.Prune(Reason(p.status()), 1);
                   continue;
                 }
                 dp = p->dp;
