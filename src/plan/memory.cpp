@@ -200,7 +200,7 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
       // The loss keeps one micro-batch's FP32 softmax under 1F1B-style schedules (the last stage
       // runs its backward right after its forward); GPipe runs every forward first.
       if (stage.chunks[ci].has_head) {
-        const int64_t softmax = p.schedule == Schedule::kGpipe ? held : 1;
+        const int64_t softmax = schedule::Info(p.schedule).forwards_first ? held : 1;
         sm.activations_bytes += static_cast<double>(softmax) * param_sums.head_saved_bytes;
       }
     }

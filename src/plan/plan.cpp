@@ -6,6 +6,7 @@
 
 #include "core/checked.h"
 #include "core/text.h"
+#include "schedule/schedule.h"
 
 namespace scaleplan::plan {
 
@@ -33,7 +34,7 @@ std::vector<int64_t> Multiples(int64_t of, int64_t count) {
   return out;
 }
 
-bool Interleaved(Schedule s) { return s == Schedule::kInterleaved || s == Schedule::kLlama3; }
+bool Interleaved(Schedule s) { return schedule::Info(s).chunked; }
 
 }  // namespace
 

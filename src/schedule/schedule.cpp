@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -105,19 +106,29 @@ void ZeroBubbleH1(PipelineSchedule& s) {
 
 }  // namespace
 
-std::vector<ScheduleInfo> Schedules() {
+const std::vector<ScheduleInfo>& Schedules() {
   using spec::Schedule;
-  return {
-      {"gpipe", "all forwards, then all backwards (Huang et al. 2019)", Schedule::kGpipe, false},
+  static const std::vector<ScheduleInfo> schedules = {
+      {"gpipe", "all forwards, then all backwards (Huang et al. 2019)", Schedule::kGpipe, false,
+       true, false},
       {"1f1b", "one forward one backward after pp-s-1 warm-up forwards (PipeDream-Flush)",
-       Schedule::k1F1B, false},
+       Schedule::k1F1B, false, false, false},
       {"interleaved",
        "Megatron-LM interleaved 1F1B, vp chunks per rank, groups of pp micro-batches",
-       Schedule::kInterleaved, true},
+       Schedule::kInterleaved, true, false, false},
       {"llama3", "interleaved 1F1B with N consecutive micro-batches per chunk (Llama 3)",
-       Schedule::kLlama3, true},
+       Schedule::kLlama3, true, false, false},
       {"zb-h1", "1F1B with backward split into B and W; W fills the idle slots (Qi et al. 2023)",
-       Schedule::kZbH1, false}};
+       Schedule::kZbH1, false, false, true}};
+  return schedules;
+}
+
+const ScheduleInfo& Info(spec::Schedule kind) {
+  for (const ScheduleInfo& info : Schedules()) {
+    if (info.kind == kind) return info;
+  }
+  assert(false && "every schedule kind is in Schedules()");
+  return Schedules().front();
 }
 
 int64_t ForwardsHeld(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t group,

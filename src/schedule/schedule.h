@@ -49,13 +49,17 @@ struct PipelineSchedule {
   std::vector<std::vector<Step>> per_stage;
 };
 
+// What the cost models need to know of a schedule, stated once here.
 struct ScheduleInfo {
   std::string name;
   std::string description;
   spec::Schedule kind = spec::Schedule::k1F1B;
-  bool chunked = false;  // runs vp model chunks per rank (interleaved, llama3)
+  bool chunked = false;          // runs vp model chunks per rank (interleaved, llama3)
+  bool forwards_first = false;   // every forward before any backward (gpipe): all held at once
+  bool splits_backward = false;  // backward as B (input gradient) and W (weights) (zb-h1)
 };
-std::vector<ScheduleInfo> Schedules();
+const std::vector<ScheduleInfo>& Schedules();
+const ScheduleInfo& Info(spec::Schedule kind);
 
 // "F", "B" or "W": how schedule files and traces name a pass.
 std::string_view PassName(Pass pass);

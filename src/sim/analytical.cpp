@@ -1,6 +1,7 @@
 // The analytical step-time model; equations, assumptions and sources in analytical.h.
 #include "sim/analytical.h"
 
+
 #include <algorithm>
 #include <cmath>
 
@@ -8,6 +9,7 @@
 #include "core/units.h"
 #include "model/model.h"
 #include "plan/memory.h"
+#include "schedule/schedule.h"
 
 namespace scaleplan::sim {
 
@@ -441,7 +443,8 @@ void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, doubl
   // bubble = (sum_s T_s - max_s T_s) / v, i.e. (pp-1)/v of T on equal stages.
   double fill = (sum_stage - worst) / static_cast<double>(p.vp);
   bd.bubble_s = fill;
-  if (s.schedule == spec::Schedule::kZbH1) {
+  const schedule::ScheduleInfo& info = schedule::Info(s.schedule);
+  if (info.splits_backward) {
     // ZB-H1 (Qi et al. 2023): the bubble shrinks from (pp-1)(F + B + W) to (pp-1)(F + B - W),
     // B the input-gradient pass, W the weight-gradient pass that fills it (a third when
     // F = B = W); F, B and W summed over the stages.
@@ -468,7 +471,7 @@ void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, doubl
   // stage r + 1 allows ((T_r + T_{r+1}) / 2 + h_r) nor than a round trip over the pp - r
   // micro-batches it holds; slow sends make that exceed the slowest stage, and the stage that
   // loses most decides. GPipe admits every micro-batch at once and never waits.
-  if (p.vp == 1 && s.schedule != spec::Schedule::kGpipe) {
+  if (p.vp == 1 && !info.forwards_first) {
     double extra = 0, work = 0, sends = 0;
     for (int64_t st = p.pp - 1; st >= 0; --st) {
       const StageCost& sc = r.stages[static_cast<size_t>(st)];
@@ -490,7 +493,7 @@ void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, doubl
     bd.pp_comm_s += extra;
   } else {
     // A link carries one message at a time (its wire time w per message).
-    if (s.schedule == spec::Schedule::kGpipe) {
+    if (info.forwards_first) {
       // All forwards, then all backwards: each phase's micro-batches come no faster than the
       // busiest link (hop r carries vp messages per micro-batch and direction, the wrap-around
       // vp - 1) or the slowest stage's pass.
