@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/options.h"
 #include "core/text.h"
 #include "spec/presets.h"
 #include "spec/readers.h"
@@ -20,6 +21,7 @@ void JobFlags::AddKeys(CLI::App* command, const spec::Schema<T>& schema) {
     if (!f.info.unit.empty()) help += " [" + f.info.unit + "]";
     help += " (" + f.info.allowed + "; key " + schema.section() + "." + f.info.key + ")";
     key->option = command->add_option(key->flag, key->value, help)
+                      ->type_name(std::string(TypeName(f.info.kind)))
                       ->group(schema.section() == "model"  ? "Model overrides"
                               : schema.section() == "gpu"  ? "GPU overrides"
                               : schema.section() == "plan" ? "Plan"

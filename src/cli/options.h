@@ -22,6 +22,8 @@ namespace scaleplan::cli {
 // The help line of a field: its help, unit, what is allowed and its default when it has one
 // (a non-empty text, a non-zero number).
 std::string OptionHelp(const spec::FieldInfo& info, const nlohmann::json& default_value);
+// What --help shows for a value of this kind: INT, NUMBER, NAME, LIST, BOOL, TEXT.
+std::string_view TypeName(spec::ValueKind kind);
 
 template <class Args>
 class Options {
@@ -44,7 +46,8 @@ class Options {
       slot->boolean = f.info.kind == spec::ValueKind::kBoolean;
       // (add_flag(name, text) would bind the flag to the text; the help goes in separately.)
       slot->option = slot->boolean ? app->add_flag(names)->description(help)
-                                   : app->add_option(names, slot->text, help);
+                                   : app->add_option(names, slot->text, help)
+                                         ->type_name(std::string(TypeName(f.info.kind)));
       slots_.push_back(std::move(slot));
     }
   }
