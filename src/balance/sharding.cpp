@@ -6,7 +6,6 @@
 #include <numeric>
 
 #include "core/text.h"
-
 #include "model/model.h"
 
 namespace scaleplan::balance {
@@ -35,7 +34,8 @@ void Finish(Sharding& s) {
   for (RankShard& r : s.ranks) {
     // Pieces arrive in document order, and within a document in chunk order: already increasing
     // for both sharders; the check keeps the contract if a sharder ever adds them otherwise.
-    if (!std::is_sorted(r.tokens.begin(), r.tokens.end())) std::sort(r.tokens.begin(), r.tokens.end());
+    if (!std::is_sorted(r.tokens.begin(), r.tokens.end()))
+      std::sort(r.tokens.begin(), r.tokens.end());
     r.cu_seqlens_q = {0};
     r.cu_seqlens_k = {0};
     for (const Piece& p : r.pieces) {
@@ -105,9 +105,33 @@ Sharding PerDocument(const std::vector<int64_t>& docs, int64_t cp) {
   return s;
 }
 
+Sharding Adaptive(const std::vector<int64_t>& documents, int64_t cp) {
+  Sharding a = HeadTail(documents, cp), b = PerDocument(documents, cp);
+  auto worst = [](const Sharding& s) {
+    double m = 0;
+    for (const RankShard& r : s.ranks) m = std::max(m, r.padded_pairs);
+    return m;
+  };
+  return worst(b) < worst(a) ? b : a;
+}
+
 }  // namespace
 
-std::vector<std::string> Sharders() { return {"head-tail", "per-document", "adaptive"}; }
+const std::vector<SharderInfo>& ShardersInfo() {
+  static const std::vector<SharderInfo> sharders = {
+      {"head-tail", "2 cp chunks per sequence, rank r holding chunks r and 2 cp - 1 - r",
+       &HeadTail},
+      {"per-document", "the same cut inside every document (WLB-LLM)", &PerDocument},
+      {"adaptive", "per micro-batch, whichever of the two has the smaller padded largest rank",
+       &Adaptive}};
+  return sharders;
+}
+
+std::vector<std::string> Sharders() {
+  std::vector<std::string> names;
+  for (const SharderInfo& s : ShardersInfo()) names.push_back(s.name);
+  return names;
+}
 
 Result<Sharding> Shard(std::string_view sharder, const std::vector<int64_t>& documents,
                        int64_t cp) {
@@ -116,16 +140,8 @@ Result<Sharding> Shard(std::string_view sharder, const std::vector<int64_t>& doc
   for (int64_t d : documents) {
     if (d < 1) return Status::Invalid(fmt::format("a document of {} tokens (allowed: >= 1)", d));
   }
-  if (sharder == "head-tail") return HeadTail(documents, cp);
-  if (sharder == "per-document") return PerDocument(documents, cp);
-  if (sharder == "adaptive") {
-    Sharding a = HeadTail(documents, cp), b = PerDocument(documents, cp);
-    auto worst = [](const Sharding& s) {
-      double m = 0;
-      for (const RankShard& r : s.ranks) m = std::max(m, r.padded_pairs);
-      return m;
-    };
-    return worst(b) < worst(a) ? b : a;
+  for (const SharderInfo& s : ShardersInfo()) {
+    if (s.name == sharder) return s.shard(documents, cp);
   }
   return Status::Invalid(fmt::format("sharder = {} is not a known sharder (allowed: {})", sharder,
                                      Join(Sharders(), ", ")));

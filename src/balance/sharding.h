@@ -50,7 +50,14 @@ struct Sharding {
   double imbalance = 1;  // max / mean padded_pairs over ranks
 };
 
-std::vector<std::string> Sharders();  // head-tail, per-document, adaptive
+// The registry: every sharder with what it does and how.
+struct SharderInfo {
+  std::string name;
+  std::string description;
+  Sharding (*shard)(const std::vector<int64_t>& documents, int64_t cp);
+};
+const std::vector<SharderInfo>& ShardersInfo();
+std::vector<std::string> Sharders();  // their names: head-tail, per-document, adaptive
 
 // Shards one micro-batch of `documents` (token counts, in order) over `cp` ranks.
 Result<Sharding> Shard(std::string_view sharder, const std::vector<int64_t>& documents, int64_t cp);
