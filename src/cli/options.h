@@ -57,9 +57,13 @@ class Options {
     Args args{};
     for (const auto& slot : slots_) {
       if (slot->option->count() == 0) continue;
-      // A flag is "true" unless given a value (--json=false); CLI11 reads that value.
-      std::string text =
-          slot->boolean ? (slot->option->template as<bool>() ? "true" : "false") : slot->text;
+      // A flag is "true" unless given a value (--json=false), which the schema reads as any
+      // boolean (a bad one is the schema's error, not CLI11's exception).
+      std::string text = slot->text;
+      if (slot->boolean) {
+        const auto& given = slot->option->results();
+        text = given.empty() || given.back().empty() ? "true" : given.back();
+      }
       SP_RETURN_IF_ERROR(schema_.Set(args, slot->key, spec::ScalarValue(text, slot->flag)));
     }
     return args;
