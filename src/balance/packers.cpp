@@ -725,6 +725,9 @@ const spec::Schema<PackerOptions>& PackerSchema() {
             }
             lengths.push_back(*v);
           }
+          if (lengths.empty()) {
+            return spec::FieldError("packer", thresholds, value, "names no length");
+          }
           // Bands in any order; a repeated length is one band.
           std::sort(lengths.begin(), lengths.end());
           lengths.erase(std::unique(lengths.begin(), lengths.end()), lengths.end());
