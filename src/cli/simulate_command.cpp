@@ -139,6 +139,18 @@ class SimulateCmd final : public Command {
           "--engine event --packer NAME --lengths FILE)");
     }
     SP_RETURN_IF_ERROR(PackerKeysApply(packer_, args.packer));
+    // Packed batches are steps of their own: one step's inputs do not apply to them.
+    for (const auto& [given, flag] :
+         {std::pair<bool, const char*>{!args.trace.empty(), "--trace"},
+          {!args.stragglers.empty(), "--stragglers"},
+          {!args.microbatch_lengths.empty(), "--microbatch-lengths"},
+          {!args.schedule_file.empty(), "--schedule-file"}}) {
+      if (given) {
+        return Status::Invalid(std::string(flag) +
+                               " describes one step and does not apply to --packer (allowed: "
+                               "one of the two)");
+      }
+    }
     sim::PackedOptions options;
     options.packer = args.packer;
     options.sharder = args.sharder;
