@@ -158,6 +158,100 @@ Result<const schedule::PipelineSchedule*> ScheduleToRun(const plan::Plan& p,
   return sched;
 }
 
+// What the pass-by-pass pipeline left: when each stage ended, when the whole pipeline did, the
+// sends on its critical path and each actor's busy time.
+struct PipelineEnd {
+  const std::vector<double>& stage_end;
+  double pipeline_end;
+  double critical_transfer_s;
+  const std::vector<std::vector<double>>& busy;  // [replica][stage]
+};
+
+// The step after the pipeline: each stage's data-parallel reduction once its slowest replica is
+// done, then the optimizer; the breakdown (the most loaded actor's busy time split like the
+// analytical stage, its idle time into the critical path's transfers and the bubble), throughput
+// and MFU.
+void FinishStep(const plan::Plan& p, const EventOptions& options, const StepResult& analytical,
+                const PipelineEnd& pipe, EventResult& out) {
+  const int64_t pp = p.pp, dp = p.dp;
+  const bool per_replica = !options.replica_documents.empty();
+  const std::vector<double>& stage_end = pipe.stage_end;
+  const double pipeline_end = pipe.pipeline_end;
+  const double critical_transfer_s = pipe.critical_transfer_s;
+  const std::vector<std::vector<double>>& busy = pipe.busy;
+  // Data-parallel reduction per stage once its slowest replica is done, then the optimizer.
+  double step_end = 0;
+  int64_t last_stage = 0;
+  for (int64_t s = 0; s < pp; ++s) {
+    const StageCost& sc = analytical.stages[static_cast<size_t>(s)];
+    // A delayed reduction (plan.grad_sync = delayed) runs behind the next step's pipeline.
+    double exposed = sc.dp_exposed_s + std::max(0.0, sc.dp_delayed_s - pipeline_end);
+    double end = stage_end[static_cast<size_t>(s)] + exposed + sc.optimizer_s;
+    if (options.trace && exposed > 0) {
+      out.trace.push_back({"dp reduce", "dp", 0, s, stage_end[static_cast<size_t>(s)], exposed});
+    }
+    if (end > step_end) {
+      step_end = end;
+      last_stage = s;
+    }
+  }
+  StepResult& r = out.step;
+  r = analytical;
+  r.warnings.clear();  // the closed form's caveats are what this engine resolves
+  r.engine = "event";
+  Breakdown& b = r.breakdown;
+  // Split the most loaded actor's busy time like the analytical stage, its idle time into the
+  // critical path's transfers and the bubble.
+  int64_t br = 0, bs = 0;
+  for (int64_t rep = 0; rep < dp; ++rep) {
+    for (int64_t s = 0; s < pp; ++s) {
+      if (busy[static_cast<size_t>(rep)][static_cast<size_t>(s)] >
+          busy[static_cast<size_t>(br)][static_cast<size_t>(bs)]) {
+        br = rep;
+        bs = s;
+      }
+    }
+  }
+  const StageCost& bsc = analytical.stages[static_cast<size_t>(bs)];
+  double parts = bsc.compute_s + bsc.tp_s + bsc.cp_s + bsc.ep_s;
+  double load = busy[static_cast<size_t>(br)][static_cast<size_t>(bs)];
+  b.compute_s = load * bsc.compute_s / parts;
+  b.tp_comm_s = load * bsc.tp_s / parts;
+  b.cp_comm_s = load * bsc.cp_s / parts;
+  b.ep_comm_s = load * bsc.ep_s / parts;
+  double idle = pipeline_end - load;
+  b.pp_comm_s = std::min(idle, critical_transfer_s);
+  b.bubble_s = idle - b.pp_comm_s;
+  // After the pipeline: the last stage's optimizer, the rest data-parallel communication (the
+  // stage that ends the step may have finished its pipeline before pipeline_end).
+  double after = std::max(0.0, step_end - pipeline_end);
+  b.optimizer_s = std::min(after, analytical.stages[static_cast<size_t>(last_stage)].optimizer_s);
+  b.dp_comm_s = after - b.optimizer_s;
+  // b.other_s as in the analytical model.
+  r.step_time_s = b.Total();
+  r.bottleneck_stage = bs;
+  double tokens = static_cast<double>(p.TokensPerStep());
+  if (per_replica) {
+    tokens = 0;
+    for (const auto& replica : options.replica_documents) {
+      for (const auto& docs : replica) {
+        for (int64_t d : docs) tokens += static_cast<double>(d);
+      }
+    }
+  } else if (!options.microbatch_documents.empty()) {
+    double per_replica_tokens = 0;
+    for (const auto& docs : options.microbatch_documents) {
+      for (int64_t d : docs) per_replica_tokens += static_cast<double>(d);
+    }
+    tokens = per_replica_tokens * static_cast<double>(dp);
+  }
+  r.tokens_per_s_per_gpu = tokens / r.step_time_s / static_cast<double>(p.gpus);
+  double flops_per_token =
+      model::ModelFlopsPerToken(p.model(), p.job.workload.seq_len).per_token_causal;
+  r.model_flops_per_s_per_gpu = flops_per_token * r.tokens_per_s_per_gpu;
+  r.mfu = r.model_flops_per_s_per_gpu / p.job.cluster.gpu.peak_bf16_flops_per_s;
+}
+
 }  // namespace
 
 Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& options) {
@@ -403,77 +497,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
     }
   }
 
-  // Data-parallel reduction per stage once its slowest replica is done, then the optimizer.
-  double step_end = 0;
-  int64_t last_stage = 0;
-  for (int64_t s = 0; s < pp; ++s) {
-    const StageCost& sc = analytical.stages[static_cast<size_t>(s)];
-    // A delayed reduction (plan.grad_sync = delayed) runs behind the next step's pipeline.
-    double exposed = sc.dp_exposed_s + std::max(0.0, sc.dp_delayed_s - pipeline_end);
-    double end = stage_end[static_cast<size_t>(s)] + exposed + sc.optimizer_s;
-    if (options.trace && exposed > 0) {
-      out.trace.push_back({"dp reduce", "dp", 0, s, stage_end[static_cast<size_t>(s)], exposed});
-    }
-    if (end > step_end) {
-      step_end = end;
-      last_stage = s;
-    }
-  }
-  StepResult& r = out.step;
-  r = analytical;
-  r.warnings.clear();  // the closed form's caveats are what this engine resolves
-  r.engine = "event";
-  Breakdown& b = r.breakdown;
-  // Split the most loaded actor's busy time like the analytical stage, its idle time into the
-  // critical path's transfers and the bubble.
-  int64_t br = 0, bs = 0;
-  for (int64_t rep = 0; rep < dp; ++rep) {
-    for (int64_t s = 0; s < pp; ++s) {
-      if (busy[static_cast<size_t>(rep)][static_cast<size_t>(s)] >
-          busy[static_cast<size_t>(br)][static_cast<size_t>(bs)]) {
-        br = rep;
-        bs = s;
-      }
-    }
-  }
-  const StageCost& bsc = analytical.stages[static_cast<size_t>(bs)];
-  double parts = bsc.compute_s + bsc.tp_s + bsc.cp_s + bsc.ep_s;
-  double load = busy[static_cast<size_t>(br)][static_cast<size_t>(bs)];
-  b.compute_s = load * bsc.compute_s / parts;
-  b.tp_comm_s = load * bsc.tp_s / parts;
-  b.cp_comm_s = load * bsc.cp_s / parts;
-  b.ep_comm_s = load * bsc.ep_s / parts;
-  double idle = pipeline_end - load;
-  b.pp_comm_s = std::min(idle, critical_transfer_s);
-  b.bubble_s = idle - b.pp_comm_s;
-  // After the pipeline: the last stage's optimizer, the rest data-parallel communication (the
-  // stage that ends the step may have finished its pipeline before pipeline_end).
-  double after = std::max(0.0, step_end - pipeline_end);
-  b.optimizer_s = std::min(after, analytical.stages[static_cast<size_t>(last_stage)].optimizer_s);
-  b.dp_comm_s = after - b.optimizer_s;
-  // b.other_s as in the analytical model.
-  r.step_time_s = b.Total();
-  r.bottleneck_stage = bs;
-  double tokens = static_cast<double>(p.TokensPerStep());
-  if (per_replica) {
-    tokens = 0;
-    for (const auto& replica : options.replica_documents) {
-      for (const auto& docs : replica) {
-        for (int64_t d : docs) tokens += static_cast<double>(d);
-      }
-    }
-  } else if (!options.microbatch_documents.empty()) {
-    double per_replica_tokens = 0;
-    for (const auto& docs : options.microbatch_documents) {
-      for (int64_t d : docs) per_replica_tokens += static_cast<double>(d);
-    }
-    tokens = per_replica_tokens * static_cast<double>(dp);
-  }
-  r.tokens_per_s_per_gpu = tokens / r.step_time_s / static_cast<double>(p.gpus);
-  double flops_per_token =
-      model::ModelFlopsPerToken(p.model(), p.job.workload.seq_len).per_token_causal;
-  r.model_flops_per_s_per_gpu = flops_per_token * r.tokens_per_s_per_gpu;
-  r.mfu = r.model_flops_per_s_per_gpu / p.job.cluster.gpu.peak_bf16_flops_per_s;
+  FinishStep(p, options, analytical, {stage_end, pipeline_end, critical_transfer_s, busy}, out);
   return out;
 }
 
