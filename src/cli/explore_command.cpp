@@ -14,7 +14,9 @@ namespace scaleplan::cli {
 
 namespace {
 
-struct ExploreArgs : ReportArgs {
+struct ExploreArgs {
+  bool json = false;
+  std::string output;  // empty: standard output
   std::string emit;
 };
 
@@ -25,7 +27,7 @@ const spec::Schema<ExploreArgs>& ExploreArgsSchema() {
     spec::Schema<ExploreArgs> s("explore");
     s.OneOf("emit", &ExploreArgs::emit, formats,
             "also print the joint optimum's launch configuration", /*allow_empty=*/true);
-    AddReportOptions(s, true);
+    AddReportOptions(s);
     return s;
   }();
   return schema;

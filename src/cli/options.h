@@ -33,7 +33,7 @@ class Options {
   // Adds one CLI option per settable field to `app` (only the keys in `only`, when given). The
   // object must outlive the parse.
   void Register(CLI::App* app, const std::vector<std::string>& only = {}) {
-    const Args defaults{};
+    const Args defaults;
     for (const spec::Field<Args>& f : schema_.fields()) {
       if (!f.set) continue;
       if (!only.empty() && std::find(only.begin(), only.end(), f.info.key) == only.end()) continue;
@@ -54,7 +54,7 @@ class Options {
 
   // The defaults with every given option set through the schema, in the schema's order.
   Result<Args> Parse() const {
-    Args args{};
+    Args args;
     for (const auto& slot : slots_) {
       if (slot->option->count() == 0) continue;
       // A flag is "true" unless given a value (--json=false), which the schema reads as any
@@ -97,23 +97,15 @@ class Options {
   std::vector<std::unique_ptr<Slot>> slots_;
 };
 
-// --json and --output, shared by the commands that print a report.
-struct ReportArgs {
-  bool json = false;
-  std::string output;  // empty: standard output
-};
-
-// Adds ReportArgs' keys to a command's schema (--output only where `with_output`).
+// --json and --output, shared by the commands that print a report: each command's Args has
+// `bool json = false;` and `std::string output;` (empty: standard output).
 template <class Args>
-void AddReportOptions(spec::Schema<Args>& schema, bool with_output) {
-  schema.Boolean("json", static_cast<bool Args::*>(&ReportArgs::json),
-                 "print the machine-readable report");
-  if (with_output) {
-    schema
-        .Text("output", static_cast<std::string Args::*>(&ReportArgs::output),
-              "write the report to FILE (atomically) instead of standard output")
-        .Alias("o");
-  }
+void AddReportOptions(spec::Schema<Args>& schema) {
+  schema.Boolean("json", &Args::json, "print the machine-readable report");
+  schema
+      .Text("output", &Args::output,
+            "write the report to FILE (atomically) instead of standard output")
+      .Alias("o");
 }
 
 }  // namespace scaleplan::cli

@@ -16,7 +16,9 @@ namespace scaleplan::cli {
 
 namespace {
 
-struct PackArgs : ReportArgs {
+struct PackArgs {
+  bool json = false;
+  std::string output;  // empty: standard output
   std::string lengths;
   std::string synthetic;
   int64_t count = balance::LengthSource{}.count;
@@ -58,7 +60,7 @@ const spec::Schema<PackArgs>& PackArgsSchema() {
     s.Text("tune", &PackArgs::tune,
            "wlb: sweep outlier thresholds from these lengths (e.g. 16384,32768,65536): "
            "imbalance against delay");
-    AddReportOptions(s, true);
+    AddReportOptions(s);
     return s;
   }();
   return schema;

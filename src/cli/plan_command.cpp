@@ -12,7 +12,9 @@ namespace scaleplan::cli {
 
 namespace {
 
-struct PlanArgs : ReportArgs {
+struct PlanArgs {
+  bool json = false;
+  std::string output;  // empty: standard output
   bool ops = false;
 };
 
@@ -20,7 +22,7 @@ const spec::Schema<PlanArgs>& PlanArgsSchema() {
   static const spec::Schema<PlanArgs> schema = [] {
     spec::Schema<PlanArgs> s("plan");
     s.Boolean("ops", &PlanArgs::ops, "add the per-op table (FLOPs, bytes, saved activations)");
-    AddReportOptions(s, true);
+    AddReportOptions(s);
     return s;
   }();
   return schema;

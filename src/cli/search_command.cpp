@@ -17,7 +17,9 @@ namespace scaleplan::cli {
 
 namespace {
 
-struct SearchArgs : ReportArgs {
+struct SearchArgs {
+  bool json = false;
+  std::string output;  // empty: standard output
   std::string emit;
 };
 
@@ -28,7 +30,7 @@ const spec::Schema<SearchArgs>& SearchArgsSchema() {
     spec::Schema<SearchArgs> s("search");
     s.OneOf("emit", &SearchArgs::emit, formats, "print the best plan's launch configuration",
             /*allow_empty=*/true);
-    AddReportOptions(s, true);
+    AddReportOptions(s);
     return s;
   }();
   return schema;

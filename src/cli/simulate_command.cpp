@@ -24,7 +24,9 @@ namespace scaleplan::cli {
 
 namespace {
 
-struct SimulateArgs : ReportArgs {
+struct SimulateArgs {
+  bool json = false;
+  std::string output;  // empty: standard output
   std::string engine = "analytical";
   std::string trace;
   std::string stragglers;
@@ -71,7 +73,7 @@ const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
     s.Text("megatron_args", &SimulateArgs::megatron_args,
            "Megatron-LM arguments to read the plan from (applied after the job and the other "
            "flags)");
-    AddReportOptions(s, true);
+    AddReportOptions(s);
     return s;
   }();
   return schema;
