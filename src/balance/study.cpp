@@ -43,7 +43,9 @@ Result<PackStudy> StudyPacking(const std::vector<int64_t>& lengths, const PackSt
   SP_RETURN_IF_ERROR(CheckStudy(o));
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Packer> packer, MakePacker(o.packer, o.packing, workload));
   PackStudy study;
-  study.run = RunPacker(*packer, lengths, o.packing, workload, o.iterations, true);
+  // The micro-batches are kept only when something reads them (CP sharding, --emit).
+  study.run = RunPacker(*packer, lengths, o.packing, workload, o.iterations,
+                        o.cp > 1 || o.keep_shards);
   if (o.cp <= 1) return study;
   double sum = 0;
   int64_t counted = 0;

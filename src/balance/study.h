@@ -28,11 +28,11 @@ struct PackStudyOptions {
   int64_t iterations = 20;
   int64_t cp = 1;  // context-parallel ranks each micro-batch is sharded over
   std::string sharder = "per-document";
-  bool keep_shards = false;  // keep every micro-batch's sharding (for pack --emit)
+  bool keep_shards = false;  // keep every micro-batch and, at cp > 1, its sharding (pack --emit)
 };
 
 struct PackStudy {
-  PackRun run;  // micro-batches kept
+  PackRun run;  // micro-batches kept when cp > 1 or keep_shards
   // Mean over non-empty micro-batches of the slowest CP rank's padded attention work against the
   // mean rank's (1 at cp 1, by definition).
   double cp_imbalance = 1;
