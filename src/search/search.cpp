@@ -8,6 +8,7 @@
 #include <chrono>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -128,25 +129,26 @@ class Scorer {
   Scorer(const spec::JobSpec& base, const SearchSpace& space, const hardware::DeviceModel& device)
       : base_(base), space_(space), evaluator_(device) {}
 
-  // The candidate's step time, offered to `top`; infinity (and the reason counted) when it is
+  // The candidate's step time, offered to `top`; nullopt (and the reason counted) when it is
   // pruned.
-  double Score(const Candidate& c, Counters& counters, TopK& top) {
+  std::optional<double> Score(const Candidate& c, Counters& counters, TopK& top) {
     spec::JobSpec job = Decode(base_, space_, c);
     Result<plan::Plan> p = plan::BuildPlan(job, plan::Checks::kPlanOnly);
     if (!p.ok()) {
       counters.Prune(Reason(p.status()), 1);
-      return std::numeric_limits<double>::infinity();
+      return std::nullopt;
     }
     return ScorePlan(*p, counters, top);
   }
 
   // The step time comes from the evaluator's reused buffers; only a plan that may enter `top` is
   // evaluated in full (with its data-parallel algorithm named), copied and described.
-  double ScorePlan(const plan::Plan& p, Counters& counters, TopK& top) {
+  // nullopt: out of memory (the only reason it prunes).
+  std::optional<double> ScorePlan(const plan::Plan& p, Counters& counters, TopK& top) {
     plan::MemoryReport memory = evaluator_.Memory(p);
     if (!memory.fits) {
       counters.Prune("out of memory", 1);
-      return std::numeric_limits<double>::infinity();
+      return std::nullopt;
     }
     ++counters.evaluated;
     const double step_time_s = evaluator_.EvaluateReused(p).step_time_s;
@@ -321,7 +323,7 @@ class Exhaustive : public Optimizer {
                     continue;
                   }
                 }
-                if (std::isfinite(scorer.ScorePlan(*p, local, top))) {
+                if (scorer.ScorePlan(*p, local, top)) {
                   ++evaluations;
                 } else {
                   out_of_memory = true;  // ScorePlan prunes for memory only
@@ -426,7 +428,8 @@ class Evolution : public Optimizer {
       auto it = scored.find(c);
       if (it != scored.end()) return it->second;
       ++tries;
-      double t = scorer.Score(c, counters, top);
+      double t =
+          scorer.Score(c, counters, top).value_or(std::numeric_limits<double>::infinity());
       scored[c] = t;
       return t;
     };

@@ -69,6 +69,8 @@ class Optimizer {
   virtual ~Optimizer() = default;
   virtual std::string_view name() const = 0;
   virtual std::string_view description() const = 0;
+  // Precondition: base's model, cluster and workload are valid (Search checks them once; the
+  // candidates are built with plan::Checks::kPlanOnly). Call Search, not Run, from outside.
   virtual SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
                            const hardware::DeviceModel& device, const SearchOptions& options) = 0;
 };
