@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "cli/options.h"
 #include "core/text.h"
+#include "report/plan_report.h"
 #include "report/spec_reference.h"
 #include "schedule/schedule.h"
 
@@ -55,16 +56,12 @@ class SchedulesCmd final : public Command {
     SP_ASSIGN_OR_RETURN(SchedulesArgs args, options_.Parse());
     SP_ASSIGN_OR_RETURN(std::vector<schedule::SurveyRow> rows,
                         schedule::Survey(args.pp, args.vp, args.microbatches));
-    std::string text;
     for (const schedule::SurveyRow& row : rows) {
-      if (row.info.name == args.print) {
-        if (!row.schedule) return Status::Invalid("--print = " + args.print + ": " + row.verdict);
-        return schedule::ScheduleJson(*row.schedule);
-      }
-      text += fmt::format("  {:<12} {}\n  {:<12} {}\n", row.info.name, row.info.description, "",
-                          row.verdict);
+      if (row.info.name != args.print) continue;  // (an unknown name is refused by its OneOf)
+      if (!row.schedule) return Status::Invalid("--print = " + args.print + ": " + row.verdict);
+      return schedule::ScheduleJson(*row.schedule);
     }
-    return text;  // (an unknown --print name is refused by its OneOf field)
+    return report::SchedulesText(rows);
   }
 
   Options<SchedulesArgs> options_{SchedulesArgsSchema()};

@@ -281,4 +281,13 @@ nlohmann::json PresetsJson() {
   return out;
 }
 
+std::string SchedulesText(const std::vector<schedule::SurveyRow>& rows) {
+  std::string text;
+  for (const schedule::SurveyRow& row : rows) {
+    text += fmt::format("  {:<12} {}\n  {:<12} {}\n", row.info.name, row.info.description, "",
+                        row.verdict);
+  }
+  return text;
+}
+
 }  // namespace scaleplan::report

@@ -7,6 +7,7 @@
 
 #include "plan/memory.h"
 #include "plan/plan.h"
+#include "schedule/schedule.h"
 
 namespace scaleplan::report {
 
@@ -21,6 +22,8 @@ std::string PlanText(const plan::Plan& plan, const plan::MemoryReport& memory,
 
 // One line per preset: kind, name, description.
 std::string PresetsText();
+// `scaleplan schedules`: each schedule, what it does and its verdict for the example shape.
+std::string SchedulesText(const std::vector<schedule::SurveyRow>& rows);
 nlohmann::json PresetsJson();
 
 }  // namespace scaleplan::report
