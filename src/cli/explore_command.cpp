@@ -58,19 +58,19 @@ class ExploreCmd final : public Command {
     if (!job.ok()) return Fail(io.err, job.status());
     Result<explore::ExploreResult> result = explore::Explore(*job, *options);
     if (!result.ok()) return Fail(io.err, result.status());
-    Result<report::ExploreLaunch> launch = report::JointLaunch(*result, args->emit);
+    Result<report::LaunchText> launch = report::JointLaunch(*result, args->emit);
     if (!launch.ok()) return Fail(io.err, launch.status());
     return Emit(io, args->output,
                 args->json ? report::JsonText(report::ExploreJson(*result, *launch))
                            : Result<std::string>(report::ExploreText(*job, *result, *launch)));
   }
   std::string Reference() const override {
-    return report::CommandMarkdown(
-        name(), summary(),
-        {report::OptionsMarkdown(explore::ExploreOptionsSchema()),
-         report::OptionsMarkdown(ExploreArgsSchema())},
-        "Takes the job flags; without --plan it starts from " + std::string(spec::kDefaultExploreJob) +
-            " (Llama 3's job on two regions).");
+    return report::CommandMarkdown(name(), summary(),
+                                   {report::OptionsMarkdown(explore::ExploreOptionsSchema()),
+                                    report::OptionsMarkdown(ExploreArgsSchema())},
+                                   "Takes the job flags; without --plan it starts from " +
+                                       std::string(spec::kDefaultExploreJob) +
+                                       " (Llama 3's job on two regions).");
   }
 
  private:

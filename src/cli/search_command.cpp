@@ -82,29 +82,15 @@ class SearchCmd final : public Command {
     if (!result.ok()) return Fail(io.err, result.status());
     std::optional<search::StartingPoint> start = search::EvaluateStart(pinned->start);
 
-    // The best plan's launch configuration.
-    std::string launch_text;
-    if (launch != nullptr && !result->top.empty()) {
-      spec::JobSpec best = pinned->job;
-      best.plan = result->top.front().plan;
-      best.plan.dp = 0;
-      best.plan.microbatches = 0;
-      Result<plan::Plan> best_plan = plan::BuildPlan(best);
-      if (best_plan.ok()) launch_text = launch->render(*best_plan);
-    }
-    if (args->json) {
-      nlohmann::json j = report::SearchJson(pinned->job, *result, start);
-      if (!launch_text.empty()) j["launch"] = {{"format", launch->name}, {"text", launch_text}};
-      return Emit(io, args->output, report::JsonText(j));
-    }
-    std::string text = report::SearchText(pinned->job, *result, start);
-    if (!launch_text.empty()) {
-      text += "\n  launch configuration (" + launch->name + ") of the best plan:\n" + launch_text;
-    }
-    return Emit(io, args->output, text);
+    const report::LaunchText best = report::BestPlanLaunch(pinned->job, *result, launch);
+    return Emit(io, args->output,
+                args->json
+                    ? report::JsonText(report::SearchJson(pinned->job, *result, start, best))
+                    : Result<std::string>(report::SearchText(pinned->job, *result, start, best)));
   }
   std::string Reference() const override {
-    return report::CommandMarkdown(name(), summary(), {report::OptionsMarkdown(search::SearchOptionsSchema()),
+    return report::CommandMarkdown(name(), summary(),
+                                   {report::OptionsMarkdown(search::SearchOptionsSchema()),
                                     report::OptionsMarkdown(SearchArgsSchema())},
                                    "Takes the job flags; a plan flag pins (one value) or restricts "
                                    "(a list) a search dimension.");

@@ -26,8 +26,8 @@ nlohmann::json RowJson(const explore::Row& row) {
 
 }  // namespace
 
-Result<ExploreLaunch> JointLaunch(const explore::ExploreResult& result, const std::string& format) {
-  ExploreLaunch launch;
+Result<LaunchText> JointLaunch(const explore::ExploreResult& result, const std::string& format) {
+  LaunchText launch;
   if (format.empty()) return launch;
   SP_ASSIGN_OR_RETURN(const LaunchFormat* f, FindLaunchFormat(format, "launch format"));
   SP_ASSIGN_OR_RETURN(plan::Plan joint, plan::BuildPlan(result.joint.job));
@@ -37,7 +37,7 @@ Result<ExploreLaunch> JointLaunch(const explore::ExploreResult& result, const st
   return launch;
 }
 
-nlohmann::json ExploreJson(const explore::ExploreResult& r, const ExploreLaunch& launch) {
+nlohmann::json ExploreJson(const explore::ExploreResult& r, const LaunchText& launch) {
   nlohmann::json j;
   j["boundary_tier"] = r.boundary_tier;
   j["engine"] = r.engine;
@@ -56,7 +56,7 @@ nlohmann::json ExploreJson(const explore::ExploreResult& r, const ExploreLaunch&
 }
 
 std::string ExploreText(const spec::JobSpec& job, const explore::ExploreResult& r,
-                        const ExploreLaunch& launch) {
+                        const LaunchText& launch) {
   std::string text =
       fmt::format("{} on {} x {} ({}), boundary tier: {}, ranked by the {} engine\n\n",
                   job.model.name, job.gpus > 0 ? job.gpus : job.cluster.CapacityGpus(),
@@ -91,7 +91,8 @@ std::string ExploreText(const spec::JobSpec& job, const explore::ExploreResult& 
   for (const explore::Technology& t : explore::Technologies())
     text += "    " + t.layer + " " + t.name + ": " + t.description + "\n";
   if (!launch.format.empty()) {
-    text += "\n  launch configuration (" + launch.format + ") of the joint optimum:\n" + launch.text;
+    text +=
+        "\n  launch configuration (" + launch.format + ") of the joint optimum:\n" + launch.text;
   }
   return text;
 }

@@ -8,20 +8,17 @@
 #include <string>
 
 #include "explore/explore.h"
+#include "report/launch.h"
 #include "spec/specs.h"
 
 namespace scaleplan::report {
 
 // The joint optimum's launch configuration in `format` (report/launch.h), with the network stack
 // in a comment after it (fabric and collective-library settings, not launcher arguments).
-struct ExploreLaunch {
-  std::string format;  // empty: none asked for
-  std::string text;
-};
-Result<ExploreLaunch> JointLaunch(const explore::ExploreResult& result, const std::string& format);
+Result<LaunchText> JointLaunch(const explore::ExploreResult& result, const std::string& format);
 
-nlohmann::json ExploreJson(const explore::ExploreResult& result, const ExploreLaunch& launch);
+nlohmann::json ExploreJson(const explore::ExploreResult& result, const LaunchText& launch);
 std::string ExploreText(const spec::JobSpec& job, const explore::ExploreResult& result,
-                        const ExploreLaunch& launch);
+                        const LaunchText& launch);
 
 }  // namespace scaleplan::report

@@ -25,6 +25,12 @@ namespace scaleplan::report {
 std::string MegatronArgs(const plan::Plan& plan);
 std::string TorchtitanToml(const plan::Plan& plan);
 
+// A launch configuration in one format, for a report (empty format: none asked for).
+struct LaunchText {
+  std::string format;
+  std::string text;
+};
+
 // The launch formats (a named registry): megatron, torchtitan.
 struct LaunchFormat {
   std::string name;

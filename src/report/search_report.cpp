@@ -6,6 +6,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "plan/plan.h"
 #include "report/step_report.h"
 #include "spec/specs.h"
 
@@ -42,8 +43,23 @@ nlohmann::json PlanFields(const spec::PlanSpec& p) {
 
 }  // namespace
 
+LaunchText BestPlanLaunch(const spec::JobSpec& job, const search::SearchResult& r,
+                          const LaunchFormat* format) {
+  LaunchText launch;
+  if (format == nullptr || r.top.empty()) return launch;
+  spec::JobSpec best = job;
+  best.plan = r.top.front().plan;
+  best.plan.dp = 0;
+  best.plan.microbatches = 0;
+  Result<plan::Plan> built = plan::BuildPlan(best);
+  if (!built.ok()) return launch;
+  launch.format = format->name;
+  launch.text = format->render(*built);
+  return launch;
+}
+
 nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& r,
-                          const std::optional<Baseline>& baseline) {
+                          const std::optional<Baseline>& baseline, const LaunchText& launch) {
   nlohmann::json out;
   out["model"] = job.model.name;
   out["cluster"] = job.cluster.name;
@@ -78,11 +94,12 @@ nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& 
                        {"tokens_per_s_per_gpu", baseline->step.tokens_per_s_per_gpu},
                        {"mfu", baseline->step.mfu}};
   }
+  if (!launch.format.empty()) out["launch"] = {{"format", launch.format}, {"text", launch.text}};
   return out;
 }
 
 std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
-                       const std::optional<Baseline>& baseline) {
+                       const std::optional<Baseline>& baseline, const LaunchText& launch) {
   std::string out =
       fmt::format("{} on {} x {} ({}), {} tokens per step\n", job.model.name, job.gpus,
                   job.cluster.gpu.name, job.cluster.name,
@@ -129,6 +146,9 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
         std::abs(100.0 * (1.0 - b.Total() / a.Total())),
         b.Total() <= a.Total() ? "faster" : "slower");
     out += BreakdownComparison(a, b, "starting", "best");
+  }
+  if (!launch.format.empty()) {
+    out += "\n  launch configuration (" + launch.format + ") of the best plan:\n" + launch.text;
   }
   return out;
 }

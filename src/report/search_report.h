@@ -6,15 +6,20 @@
 #include <optional>
 #include <string>
 
+#include "report/launch.h"
 #include "search/search.h"
 
 namespace scaleplan::report {
 
 using Baseline = search::StartingPoint;
 
+// The best plan's launch configuration in `format` (none when empty, or when there is no plan).
+LaunchText BestPlanLaunch(const spec::JobSpec& job, const search::SearchResult& result,
+                          const LaunchFormat* format);
+
 nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& result,
-                          const std::optional<Baseline>& baseline);
+                          const std::optional<Baseline>& baseline, const LaunchText& launch = {});
 std::string SearchText(const spec::JobSpec& job, const search::SearchResult& result,
-                       const std::optional<Baseline>& baseline);
+                       const std::optional<Baseline>& baseline, const LaunchText& launch = {});
 
 }  // namespace scaleplan::report
