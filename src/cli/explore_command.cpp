@@ -50,10 +50,6 @@ class ExploreCmd final : public Command {
     if (!args.ok()) return Fail(io.err, args.status());
     Result<explore::ExploreOptions> options = explore_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
-    if (!args->emit.empty()) {
-      Status format = report::FindLaunchFormat(args->emit, "--emit").status();
-      if (!format.ok()) return Fail(io.err, format);
-    }
     Result<spec::JobSpec> job = job_.Resolve();
     if (!job.ok()) return Fail(io.err, job.status());
     Result<explore::ExploreResult> result = explore::Explore(*job, *options);
