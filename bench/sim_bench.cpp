@@ -24,7 +24,7 @@ spec::JobSpec DefaultJob() { return *spec::LoadJob("llama3-405b-16k"); }
 
 void BM_EvaluateDefault(benchmark::State& state) {
   plan::Plan p = *plan::BuildPlan(DefaultJob());
-  sim::Evaluator evaluator(*hardware::DeviceModel::For(p.job.cluster.gpu, p.spec().precision));
+  sim::Evaluator evaluator(*hardware::DeviceModel::For(p.job));
   for (auto _ : state) {
     sim::StepResult r = evaluator.Evaluate(p);
     benchmark::DoNotOptimize(r.step_time_s);
@@ -36,7 +36,7 @@ BENCHMARK(BM_EvaluateDefault);
 // What a search ranks by: the same evaluation into reused buffers (Evaluator::EvaluateReused).
 void BM_EvaluateDefaultReused(benchmark::State& state) {
   plan::Plan p = *plan::BuildPlan(DefaultJob());
-  sim::Evaluator evaluator(*hardware::DeviceModel::For(p.job.cluster.gpu, p.spec().precision));
+  sim::Evaluator evaluator(*hardware::DeviceModel::For(p.job));
   for (auto _ : state) {
     const sim::StepResult& r = evaluator.EvaluateReused(p);
     benchmark::DoNotOptimize(r.step_time_s);
@@ -73,7 +73,7 @@ std::vector<spec::JobSpec> Sweep() {
 void BM_BuildAndEvaluateSweep(benchmark::State& state) {
   std::vector<spec::JobSpec> jobs = Sweep();
   spec::JobSpec first = jobs.front();
-  sim::Evaluator evaluator(*hardware::DeviceModel::For(first.cluster.gpu, first.plan.precision));
+  sim::Evaluator evaluator(*hardware::DeviceModel::For(first));
   size_t i = 0;
   for (auto _ : state) {
     plan::Plan p = *plan::BuildPlan(jobs[i]);

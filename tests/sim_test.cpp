@@ -355,7 +355,7 @@ TEST(Evaluator, CachesNeverServeAnotherModelOrShape) {
   moe.model.top_k = 2;
   spec::JobSpec moe_sparse = moe;
   moe_sparse.model.moe_layer_interval = 2;
-  Evaluator shared(Must(hardware::DeviceModel::For(base.cluster.gpu, base.plan.precision)));
+  Evaluator shared(Must(hardware::DeviceModel::For(base)));
   for (const spec::JobSpec* job : {&base, &wider, &tp4, &base, &moe, &moe_sparse, &moe}) {
     plan::Plan p = Must(plan::BuildPlan(*job));
     StepResult fresh = Must(Evaluate(p));

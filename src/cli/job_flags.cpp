@@ -25,7 +25,8 @@ void JobFlags::AddKeys(CLI::App* command, const spec::Schema<T>& schema) {
                       ->group(schema.section() == "model"  ? "Model overrides"
                               : schema.section() == "gpu"  ? "GPU overrides"
                               : schema.section() == "plan" ? "Plan"
-                                                           : "Workload");
+                              : schema.section() == "framework" ? "Framework overrides"
+                                                                : "Workload");
     keys_.push_back(std::move(key));
   }
 }
@@ -47,10 +48,16 @@ void JobFlags::Register(CLI::App* command) {
           ->group("Job");
   gpus_opt_ = command->add_option("--gpus", gpus_, "GPUs the job uses (default: the whole cluster)")
                   ->group("Job");
+  framework_opt_ = command
+                       ->add_option("--framework", framework_ref_,
+                                    "Framework preset or YAML file: its plan keys replace the "
+                                    "job's framework defaults (`scaleplan presets` lists them)")
+                       ->group("Job");
   AddKeys(command, spec::PlanSchema());
   AddKeys(command, spec::WorkloadSchema());
   AddKeys(command, spec::ModelSchema());
   AddKeys(command, spec::GpuSchema());
+  AddKeys(command, spec::FrameworkSchema());
 }
 
 std::vector<JobFlags::GivenKey> JobFlags::GivenPlanKeys() const {
@@ -64,7 +71,9 @@ std::vector<JobFlags::GivenKey> JobFlags::GivenPlanKeys() const {
 
 Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
   std::string ref = job_opt_->count() > 0 ? job_ref_ : default_job_;
-  SP_ASSIGN_OR_RETURN(spec::JobSpec job, spec::LoadJob(ref));
+  SP_ASSIGN_OR_RETURN(
+      spec::JobSpec job,
+      spec::LoadJob(ref, framework_opt_->count() > 0 ? framework_ref_ : std::string()));
   if (model_opt_->count() > 0) {
     SP_ASSIGN_OR_RETURN(job.model, spec::LoadModel(model_ref_));
   }
@@ -85,6 +94,8 @@ Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
       SP_RETURN_IF_ERROR(spec::ModelSchema().Set(job.model, key->key, raw));
     } else if (key->section == "gpu") {
       SP_RETURN_IF_ERROR(spec::GpuSchema().Set(job.cluster.gpu, key->key, raw));
+    } else if (key->section == "framework") {
+      SP_RETURN_IF_ERROR(spec::FrameworkSchema().Set(job.framework, key->key, raw));
     } else if (key->section == "plan") {
       if (apply_plan_keys) SP_RETURN_IF_ERROR(spec::PlanSchema().Set(job.plan, key->key, raw));
     } else {

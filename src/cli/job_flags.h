@@ -1,5 +1,6 @@
 // The flags that describe a job, generated from the spec schemas: --plan, --model, --cluster,
-// --gpu, --gpus, and one flag per model, GPU, plan and workload key (`scaleplan spec` lists them).
+// --gpu, --gpus, --framework, and one flag per model, GPU, framework, plan and workload key
+// (`scaleplan spec` lists them).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -52,11 +53,13 @@ class JobFlags {
   std::string cluster_ref_;
   std::string gpu_ref_;
   std::string gpus_;
+  std::string framework_ref_;
   CLI::Option* job_opt_ = nullptr;
   CLI::Option* model_opt_ = nullptr;
   CLI::Option* cluster_opt_ = nullptr;
   CLI::Option* gpu_opt_ = nullptr;
   CLI::Option* gpus_opt_ = nullptr;
+  CLI::Option* framework_opt_ = nullptr;
   std::vector<std::unique_ptr<KeyFlag>> keys_;
 };
 

@@ -8,6 +8,9 @@
 //    (log2 m, log2 n, log2 k) over m in 256..16384 (batched rows b*m extend m past 4096) and n, k
 //    in 256..4096. Past 4096 in n or k the efficiency is held at the edge (large GEMMs saturate);
 //    below 256 it falls linearly with the dimension (the kernel's time no longer shrinks).
+//    The sm_90 FP8 rows exceed the H100's FP8 peak (131% at best), so their shape dependence is
+//    rescaled to the best FP8 GEMM measured elsewhere (mamf-finder, 70.9% of peak; BF16's table
+//    tops out at 81%, matching mamf-finder's 80.3%).
 //  * Attention (FlashAttention convention: forward 4*s^2*d*heads FLOP per sequence, halved when
 //    causal): forward efficiency from the cuDNN rows of data/calibration/attention_h100.csv
 //    (Transformer Engine's fused attention on Hopper), backward efficiency implied by
@@ -15,12 +18,13 @@
 //    interpolated in log2 key length (512..16384) and head dim (64, 128, 256), linear fall-off
 //    below 512 keys. Other GPUs: the H100 fraction of peak times gpu.attention_efficiency_scale.
 //  * Tensor-core kernels keep gpu.sustained_compute_fraction of the tables' throughput over a
-//    training step (the tables are short benchmarks; a step runs power-limited, back to back). This
-//    is the one fitted factor per GPU (docs/ACCURACY.md).
-//  * Memory-bound kernels (norms, activations, residuals, loss, optimizer): eta_mem of HBM
-//  bandwidth.
-// Named constants (assumptions, not fitted): eta_mem = 0.80 (typical achieved fraction of HBM
-// bandwidth for streaming kernels), t_kernel = 4 us (launch and tail per kernel).
+//    training step (the tables are short benchmarks; a step runs power-limited, back to back), and
+//    spec::PowerClockFraction(gpu) of that under a power cap below the TDP.
+//  * The framework (spec::FrameworkSpec) picks the attention table (cuDNN or FlashAttention-2
+//    forward rows) and scales it by attention_fraction; FP8 GEMMs keep fp8_gemm_fraction of the FP8
+//    table; memory-bound kernels reach memory_fraction of HBM bandwidth; every kernel pays
+//    kernel_overhead_s (launch gap and tail). These, with the sustained fraction, are the factors
+//    `scaleplan calibrate` fits (docs/ACCURACY.md lists them with their bounds).
 #pragma once
 
 #include <memory>
@@ -30,38 +34,46 @@
 
 namespace scaleplan::hardware {
 
-inline constexpr double kMemoryBoundEfficiency = 0.80;
-inline constexpr double kKernelOverheadS = 4e-6;
-
 struct EfficiencyGrids;  // tables.cpp-backed grids, shared by every DeviceModel of a kind
 
 class DeviceModel {
  public:
-  // The kernel model of `gpu` running GEMMs in `precision` (attention always in BF16).
-  static Result<DeviceModel> For(const spec::GpuSpec& gpu, spec::Precision precision);
+  // The kernel model of `gpu` under `framework`, able to run GEMMs in BF16 and, when `precision`
+  // is FP8 and the GPU has FP8, in FP8 (attention always in BF16).
+  static Result<DeviceModel> For(const spec::GpuSpec& gpu, spec::Precision precision,
+                                 const spec::FrameworkSpec& framework);
+  // The same for a job: its cluster's GPU, its plan's precision, its framework.
+  static Result<DeviceModel> For(const spec::JobSpec& job);
 
-  double gemm_peak_flops_per_s() const { return gemm_peak_; }
   double bf16_peak_flops_per_s() const { return bf16_peak_; }
+  const spec::FrameworkSpec& framework() const { return framework_; }
 
-  // Fraction of the GEMM peak reached by an m x k by k x n matrix multiply.
-  double GemmEfficiency(double m, double n, double k) const;
+  // Fraction of the GEMM peak (BF16 or FP8) reached by an m x k by k x n matrix multiply.
+  double GemmEfficiency(double m, double n, double k, bool fp8 = false) const;
   // Fraction of the BF16 peak reached by attention over `key_len` keys.
   double AttentionForwardEfficiency(double key_len, double head_dim, bool causal) const;
   double AttentionBackwardEfficiency(double key_len, double head_dim, bool causal) const;
 
-  double GemmSeconds(double flops, double bytes, double m, double n, double k) const;
+  // A GEMM in BF16, or in FP8 (`fp8`; only on a model built for FP8, else BF16).
+  double GemmSeconds(double flops, double bytes, double m, double n, double k,
+                     bool fp8 = false) const;
   double AttentionSeconds(double flops, double bytes, double key_len, double head_dim,
                           bool backward) const;
-  double MemoryBoundSeconds(double flops, double bytes) const;
+  // `kernels` memory-bound kernels moving `bytes` in all.
+  double MemoryBoundSeconds(double flops, double bytes, double kernels = 1) const;
   double memory_bandwidth_bytes_per_s() const { return hbm_; }
+  double kernel_overhead_s() const { return framework_.kernel_overhead_s; }
+  bool has_fp8() const { return fp8_grids_ != nullptr; }
 
  private:
-  std::shared_ptr<const EfficiencyGrids> grids_;
-  double gemm_peak_ = 0;
+  std::shared_ptr<const EfficiencyGrids> grids_;      // BF16 GEMMs and attention
+  std::shared_ptr<const EfficiencyGrids> fp8_grids_;  // FP8 GEMMs; null without FP8
+  spec::FrameworkSpec framework_;
+  double fp8_peak_ = 0;
   double bf16_peak_ = 0;
   double hbm_ = 0;
   double attention_scale_ = 1.0;
-  double sustained_ = 1.0;
+  double sustained_ = 1.0;  // sustained fraction x power-cap clock fraction
 };
 
 }  // namespace scaleplan::hardware

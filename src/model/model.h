@@ -101,6 +101,14 @@ struct Op {
   double saved_bytes = 0;            // activations kept from forward for backward
   double params = 0;                 // parameters held by this rank for this op
   double selective_freed_bytes = 0;  // part of saved_bytes that selective recomputation drops
+  // Memory-bound ops under PyTorch eager (FrameworkSpec::elementwise = eager): the op runs as
+  // several primitive kernels that each read and write the tensor, so its bytes are multiplied
+  // and it launches more kernels (counts in LayerOps' comment). 1 for GEMMs and attention.
+  double eager_fwd_factor = 1, eager_bwd_factor = 1;
+  double eager_fwd_kernels = 1, eager_bwd_kernels = 1;
+  // A linear layer inside the transformer block, which FP8 recipes convert (the router and the
+  // output layer stay BF16 unless the framework says otherwise).
+  bool fp8_linear = false;
 };
 
 // The ops of one transformer layer (dense or MoE) for one micro-batch on one rank. Tensors are
@@ -118,6 +126,17 @@ struct Op {
 // read, written and its mask, read again by the value GEMM; assumption), and Korthikanti's
 // 5 a s^2 b bytes are saved (softmax output, dropout mask and output), which selective
 // recomputation frees.
+// Rotary embeddings (RoPE models) read and write Q and K once each way.
+// Eager PyTorch, counted from the primitive ops (fused bytes -> eager bytes per element; kernels):
+//   RMSNorm (pow, mean, add+rsqrt, mul, mul by weight; in-op FP32 math): forward 4 -> 14 bytes,
+//     6 kernels; backward (autograd of those) 6 -> 30 bytes, 10 kernels
+//   LayerNorm, GeLU, residual add: one native kernel each way, as fused
+//   SwiGLU (silu, mul): forward 6 -> 10 bytes per output, 2 kernels; backward (silu recomputed,
+//     two muls, silu_backward) 8 -> 22, 4 kernels
+//   RoPE as a complex multiply (float upcast, view_as_complex, mul, type_as): 4 -> 20 bytes per
+//     element, 3 kernels each way
+//   cross-entropy on FP32 logits (cast, log_softmax, nll): forward 6 -> 14 bytes per logit, 3
+//     kernels; backward (nll and log_softmax backward, cast back) 6 -> 22, 3 kernels
 std::vector<Op> LayerOps(const spec::ModelSpec& model, bool moe, const ShardShape& shape);
 
 // Input embedding (first pipeline stage) and output layer + loss (last stage).

@@ -46,6 +46,7 @@ Op Gemm(std::string name, double m, double n, double k, double saved, double par
   op.bwd_bytes = kBf16 * (m * n + k * n + m * k) + kBf16 * (m * k + m * n) + 2.0 * kFp32 * k * n;
   op.saved_bytes = saved;
   op.params = params;
+  op.fp8_linear = true;
   return op;
 }
 
@@ -62,6 +63,12 @@ Op Norm(std::string name, const ModelSpec& m, double tokens) {
   // Input plus FP32 statistics (rstd; LayerNorm also the mean).
   op.saved_bytes = kBf16 * tokens * h + (layernorm ? 2.0 : 1.0) * kFp32 * tokens;
   op.params = layernorm ? 2.0 * h : h;
+  if (!layernorm) {  // eager RMSNorm (model.h)
+    op.eager_fwd_factor = 14.0 / 4.0;
+    op.eager_bwd_factor = 30.0 / 6.0;
+    op.eager_fwd_kernels = 6;
+    op.eager_bwd_kernels = 10;
+  }
   return op;
 }
 
@@ -92,8 +99,15 @@ void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const std::string& pref
   ops.push_back(Gemm(prefix + "fc1", tokens, fc1_width, h, input_saved,
                      (h * fc1_width + bias1) * param_scale));
   // SwiGLU keeps its two inputs (gate and up); GeLU its one input.
-  ops.push_back(Elementwise(prefix + (swiglu ? "swiglu" : "act"), tokens * fc1_width, tokens * f,
-                            swiglu ? 6.0 : 8.0, kBf16 * tokens * fc1_width));
+  Op act = Elementwise(prefix + (swiglu ? "swiglu" : "act"), tokens * fc1_width, tokens * f,
+                       swiglu ? 6.0 : 8.0, kBf16 * tokens * fc1_width);
+  if (swiglu) {  // eager silu and mul (model.h)
+    act.eager_fwd_factor = 10.0 / 6.0;
+    act.eager_bwd_factor = 22.0 / 8.0;
+    act.eager_fwd_kernels = 2;
+    act.eager_bwd_kernels = 4;
+  }
+  ops.push_back(act);
   ops.push_back(
       Gemm(prefix + "fc2", tokens, h, f, kBf16 * tokens * f, (f * h + bias2) * param_scale));
 }
@@ -117,6 +131,14 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   double qkv_bias = (m.linear_bias || m.qkv_bias) ? q + 2.0 * kv : 0.0;
   ops.push_back(Gemm("qkv_proj", tokens, (q + 2.0 * kv) / t, h, kBf16 * sp_tokens * h,
                      (h * (q + 2.0 * kv) + qkv_bias) / t));
+  if (m.position_embedding == spec::PositionEmbedding::kRope) {
+    double qk = tokens * (q + kv) / t;
+    Op rope = Elementwise("rope", qk, qk, 6.0, 0.0);
+    rope.bwd_bytes = rope.fwd_bytes;  // the same rotation, backwards
+    rope.eager_fwd_factor = rope.eager_bwd_factor = 20.0 / 4.0;
+    rope.eager_fwd_kernels = rope.eager_bwd_kernels = 3;
+    ops.push_back(rope);
+  }
 
   // Causal attention: each CP rank holds 2 of 2*cp chunks (head-tail), so an equal share of the
   // s(s+1)/2 query-key pairs of every sequence. K and V are read for all keys a rank's queries
@@ -165,6 +187,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     double etp = static_cast<double>(s.etp);
     Op router = Gemm("router", sp_tokens, experts, h,
                      kBf16 * sp_tokens * h + kFp32 * sp_tokens * experts, h * experts);
+    router.fp8_linear = false;
     ops.push_back(router);
     // Balanced routing: a rank computes as many token-expert pairs as it routes. With sequence
     // parallelism the tokens of an expert-TP group are gathered and each rank runs 1/etp of the
@@ -209,8 +232,10 @@ std::vector<Op> HeadOps(const ModelSpec& m, const ShardShape& s) {
   double sp_tokens = sp ? tokens / t : tokens;
   std::vector<Op> ops;
   ops.push_back(Norm("final_norm", m, sp_tokens));
-  ops.push_back(Gemm("lm_head", tokens, vocab / t, h, kBf16 * sp_tokens * h,
-                     m.tied_embeddings ? 0.0 : vocab * h / t));
+  Op lm_head = Gemm("lm_head", tokens, vocab / t, h, kBf16 * sp_tokens * h,
+                    m.tied_embeddings ? 0.0 : vocab * h / t);
+  lm_head.fp8_linear = false;  // FrameworkSpec::fp8_lm_head decides
+  ops.push_back(lm_head);
   // Vocabulary-parallel cross entropy in FP32: softmax over the rank's vocab slice, kept for
   // backward (Megatron-LM); the BF16 logits are freed after the cast (assumption).
   Op loss;
@@ -221,6 +246,9 @@ std::vector<Op> HeadOps(const ModelSpec& m, const ShardShape& s) {
   loss.fwd_bytes = (kBf16 + kFp32) * tokens * vocab / t;
   loss.bwd_bytes = (kFp32 + kBf16) * tokens * vocab / t;
   loss.saved_bytes = kFp32 * tokens * vocab / t;
+  loss.eager_fwd_factor = 14.0 / 6.0;  // eager cross-entropy (model.h)
+  loss.eager_bwd_factor = 22.0 / 6.0;
+  loss.eager_fwd_kernels = loss.eager_bwd_kernels = 3;
   ops.push_back(loss);
   return ops;
 }

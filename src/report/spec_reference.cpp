@@ -54,9 +54,11 @@ std::string SpecReferenceMarkdown(const std::string& commands) {
       "## job\n\n"
       "A job file has the keys `model`, `cluster` (each a preset name, a file, or an inline map),\n"
       "`gpu` (overrides the cluster's GPU), `gpus` (GPUs used; default: the whole cluster; flag\n"
-      "`--gpus`), `plan` and `workload`, plus `description` and `source`. Flags `--model`,\n"
-      "`--cluster` and `--gpu` take a preset name or a file; `--model` also reads a Hugging Face\n"
-      "`config.json`. Model and GPU YAML maps may start from another with `base: <preset>`.\n\n";
+      "`--gpus`), `framework` (a preset name, a file or an inline map; flag `--framework`), `plan`\n"
+      "and `workload`, plus `description` and `source`. The plan starts from the framework's plan\n"
+      "keys and the job's own plan keys apply over them. Flags `--model`, `--cluster` and `--gpu`\n"
+      "take a preset name or a file; `--model` also reads a Hugging Face `config.json`. Model and\n"
+      "GPU YAML maps may start from another with `base: <preset>`.\n\n";
   out += Table(spec::ModelSchema(), "A decoder-only transformer, dense or MoE.", true);
   out += Table(spec::GpuSchema(), "One GPU type.", true);
   out += Table(spec::ClusterSchema(), "A cluster: its GPU and its network tiers.", false);
@@ -64,6 +66,10 @@ std::string SpecReferenceMarkdown(const std::string& commands) {
                "One network tier (`cluster.tiers[i]`), innermost first: node, rack, pod, cluster, "
                "building, region.",
                false);
+  out += Table(spec::FrameworkSchema(),
+               "The training framework: the plan keys it sets by default and how its kernels run "
+               "(presets/frameworks; without one, `generic`: the defaults below and PlanSpec's).",
+               true);
   out += Table(spec::PlanSchema(), "The parallel plan.", true);
   out += Table(spec::WorkloadSchema(), "What one step trains on.", true);
   if (!commands.empty()) {

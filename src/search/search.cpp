@@ -550,7 +550,7 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   SP_RETURN_IF_ERROR(spec::ValidateWorkload(base.workload));
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer(options.optimizer));
   SP_ASSIGN_OR_RETURN(hardware::DeviceModel device,
-                      hardware::DeviceModel::For(base.cluster.gpu, base.plan.precision));
+                      hardware::DeviceModel::For(base));
   SearchResult result = optimizer->Run(base, space, device, options);
   result.optimizer = std::string(optimizer->name());
   if (options.rerank_with_events) {

@@ -22,26 +22,59 @@ using collective::Op;
 // Bytes per local parameter shard that one Adam step reads and writes (see analytical.h).
 constexpr double kAdamBytesPerParam = 30.0;
 
+// FP8 scaling work around one converted GEMM (X: m x k input, W: k x n weight, dY: m x n output
+// gradient), in bytes per element of each tensor and kernels, by recipe (sim/analytical.h):
+//   delayed (TE): cast reads BF16 and writes FP8 (3 bytes), amax fused; the backward's transposed
+//     copies come out of the same fused cast-transpose (+1 byte)
+//   tensorwise (dynamic): an amax pass first (+2 bytes read), transposes as separate FP8 copies
+//     (read 1, write 1)
+//   rowwise: amax and cast per row, and the transposed operands re-quantized along the other
+//     axis from BF16 (5 bytes each)
+struct Fp8Work {
+  double cast, transpose;  // bytes per element
+  double fwd_kernels, bwd_kernels;
+};
+Fp8Work Fp8WorkOf(spec::Fp8Recipe recipe) {
+  switch (recipe) {
+    case spec::Fp8Recipe::kDelayed:
+      return {3.0, 1.0, 2, 1};
+    case spec::Fp8Recipe::kTensorwise:
+      return {5.0, 2.0, 4, 4};
+    case spec::Fp8Recipe::kRowwise:
+      return {5.0, 5.0, 4, 6};
+  }
+  return {3.0, 1.0, 2, 1};
+}
+
 OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
              double head_dim, bool fp8, bool flash = true) {
+  const spec::FrameworkSpec& fw = d.framework();
+  const bool eager = fw.elementwise == spec::Elementwise::kEager;
+  const bool per_op = fw.selective_recompute == spec::SelectiveRecompute::kPerOp;
+  const Fp8Work cast = Fp8WorkOf(fw.fp8_recipe);
   OpTimes t;
   for (const model::Op& op : ops) {
     switch (op.kind) {
       case model::OpKind::kGemm: {
-        double f = d.GemmSeconds(op.fwd_flops, op.fwd_bytes, op.m, op.n, op.k);
+        bool in_fp8 = fp8 && d.has_fp8() && (op.fp8_linear || (op.name == "lm_head" && fw.fp8_lm_head));
+        double f = d.GemmSeconds(op.fwd_flops, op.fwd_bytes, op.m, op.n, op.k, in_fp8);
         // Input gradient (m x n by n x k) and weight gradient (k x m by m x n).
-        double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.m, op.k, op.n) +
-                   d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, op.m);
-        if (fp8) {
-          // Casting the BF16 input (forward) and output gradient (backward) to FP8: read 2,
-          // write 1.
-          f += d.MemoryBoundSeconds(0, 3.0 * op.m * op.k);
-          b += d.MemoryBoundSeconds(0, 3.0 * op.m * op.n);
+        double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.m, op.k, op.n, in_fp8) +
+                   d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, op.m, in_fp8);
+        double cast_f = 0, cast_b = 0;
+        if (in_fp8) {
+          cast_f = d.MemoryBoundSeconds(0, cast.cast * (op.m * op.k + op.k * op.n),
+                                        cast.fwd_kernels);
+          cast_b = d.MemoryBoundSeconds(
+              0, cast.cast * op.m * op.n + cast.transpose * (op.m * op.k + op.m * op.n + op.k * op.n),
+              cast.bwd_kernels);
         }
-        t.fwd += f;
-        t.bwd += b;
+        t.fwd += f + cast_f;
+        t.bwd += b + cast_b;
         t.gemm_fwd += f;
         t.gemm_bwd += b;
+        // Per-op selective checkpointing recomputes every other matmul (and its casts).
+        if (per_op) t.selective += 0.5 * (f + cast_f);
         break;
       }
       case model::OpKind::kAttention: {
@@ -59,13 +92,23 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         t.bwd += b;
         t.attn_fwd += f;
         t.attn_bwd += b;
-        t.selective += f;
+        // Core-attention recomputation re-runs the kernel; per-op checkpointing saves its output.
+        if (!per_op) t.selective += f;
         break;
       }
-      default:
-        t.fwd += d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes);
-        t.bwd += d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes);
+      default: {
+        double f = eager ? d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes * op.eager_fwd_factor,
+                                                op.eager_fwd_kernels)
+                         : d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes);
+        double b = eager ? d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes * op.eager_bwd_factor,
+                                                op.eager_bwd_kernels)
+                         : d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes);
+        t.fwd += f;
+        t.bwd += b;
+        // Per-op checkpointing recomputes every memory-bound op (not the embedding lookup).
+        if (per_op && op.kind != model::OpKind::kEmbedding) t.selective += f;
         break;
+      }
     }
   }
   return t;
@@ -154,7 +197,7 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
 
 Result<StepResult> Evaluate(const plan::Plan& plan) {
   SP_ASSIGN_OR_RETURN(hardware::DeviceModel device,
-                      hardware::DeviceModel::For(plan.job.cluster.gpu, plan.spec().precision));
+                      hardware::DeviceModel::For(plan.job));
   return Evaluate(plan, device);
 }
 

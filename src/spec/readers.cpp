@@ -227,6 +227,26 @@ Result<ClusterSpec> ClusterFromMap(const YAML::Node& map, const std::string& ori
   return cluster;
 }
 
+// A framework map: its keys, and `plan`, a map of plan keys read over PlanSpec's defaults.
+Result<FrameworkSpec> FrameworkFromMap(const YAML::Node& map, const std::string& origin) {
+  if (!map.IsMap()) {
+    return Status::Parse(
+        fmt::format("{}: framework expected a map of framework keys", Where(origin, map)));
+  }
+  FrameworkSpec framework;
+  SP_RETURN_IF_ERROR(ApplyMap(FrameworkSchema(), framework, map, origin, {"plan"}));
+  const YAML::Node plan = map["plan"];
+  if (plan) {
+    if (!plan.IsMap()) {
+      return Status::Parse(
+          fmt::format("{}: framework.plan expected a map of plan keys", Where(origin, plan)));
+    }
+    SP_RETURN_IF_ERROR(ApplyMap(PlanSchema(), framework.plan, plan, origin, {}));
+  }
+  SP_RETURN_IF_ERROR(ValidateFramework(framework).WithContext(origin));
+  return framework;
+}
+
 }  // namespace
 
 bool LooksLikePath(std::string_view ref) {
@@ -282,11 +302,13 @@ Result<ClusterSpec> ParseClusterYaml(std::string_view text, const std::string& o
   return cluster;
 }
 
-Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
+Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
+                            std::string_view framework) {
   SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, origin));
   JobSpec job;
-  static constexpr std::string_view kKeys[] = {"description", "source", "model", "cluster",
-                                               "gpu",         "gpus",   "plan",  "workload"};
+  static constexpr std::string_view kKeys[] = {"description", "source", "model",
+                                               "cluster",     "gpu",    "gpus",
+                                               "framework",   "plan",   "workload"};
   SP_RETURN_IF_ERROR(CheckKeys(root, origin, "job"));
   for (const auto& entry : root) {
     std::string key = entry.first.Scalar();
@@ -295,7 +317,7 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
     if (!known) {
       return Status::Invalid(fmt::format(
           "{}: unknown key '{}' in job (allowed: description, source, model, cluster, gpu, gpus, "
-          "plan, workload)",
+          "framework, plan, workload)",
           Where(origin, entry.first), Printable(key, 60)));
     }
   }
@@ -337,6 +359,22 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
     SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus"));
     SP_ASSIGN_OR_RETURN(job.gpus, ParseGpuCount(raw.text, raw.origin));
   }
+  if (!framework.empty()) {
+    SP_ASSIGN_OR_RETURN(job.framework, LoadFramework(framework));
+  } else if (root["framework"]) {
+    const YAML::Node node = root["framework"];
+    if (node.IsScalar()) {
+      SP_ASSIGN_OR_RETURN(Source source, Fetch("frameworks", node.Scalar(), origin));
+      SP_ASSIGN_OR_RETURN(YAML::Node framework_root, ParseYaml(source.text, source.origin));
+      SP_ASSIGN_OR_RETURN(job.framework, FrameworkFromMap(framework_root, source.origin));
+    } else if (node.IsMap()) {
+      SP_ASSIGN_OR_RETURN(job.framework, FrameworkFromMap(node, origin));
+    } else {
+      return Status::Parse(fmt::format(
+          "{}: job.framework expected a preset name, a file or a map", Where(origin, node)));
+    }
+  }
+  job.plan = job.framework.plan;
   for (const char* section : {"plan", "workload"}) {
     const YAML::Node node = root[section];
     if (!node) continue;
@@ -353,9 +391,15 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin) {
   return job;
 }
 
-Result<JobSpec> LoadJob(std::string_view ref) {
+Result<JobSpec> LoadJob(std::string_view ref, std::string_view framework) {
   SP_ASSIGN_OR_RETURN(Source source, Fetch("jobs", ref, ""));
-  return ParseJobYaml(source.text, source.origin);
+  return ParseJobYaml(source.text, source.origin, framework);
+}
+
+Result<FrameworkSpec> LoadFramework(std::string_view ref) {
+  SP_ASSIGN_OR_RETURN(Source source, Fetch("frameworks", ref, ""));
+  SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(source.text, source.origin));
+  return FrameworkFromMap(root, source.origin);
 }
 
 }  // namespace scaleplan::spec

@@ -17,15 +17,20 @@ namespace scaleplan::spec {
 Result<ModelSpec> LoadModel(std::string_view ref);
 Result<GpuSpec> LoadGpu(std::string_view ref);
 Result<ClusterSpec> LoadCluster(std::string_view ref);
+// A training framework (presets/frameworks): its kernel behaviour and the plan keys it sets.
+Result<FrameworkSpec> LoadFramework(std::string_view ref);
 
-// A job: a preset from presets/jobs or a YAML file with keys model, cluster, gpu, gpus, plan,
-// workload (model/cluster/gpu each a reference or an inline map).
-Result<JobSpec> LoadJob(std::string_view ref);
+// A job: a preset from presets/jobs or a YAML file with keys model, cluster, gpu, gpus, framework,
+// plan, workload (model/cluster/gpu/framework each a reference or an inline map). The plan starts
+// from the framework's plan keys, then the job's own apply. A non-empty `framework` replaces the
+// job's framework (the --framework flag) before its plan keys are applied.
+Result<JobSpec> LoadJob(std::string_view ref, std::string_view framework = "");
 
 // Parses YAML text as a model/GPU/cluster/job; `origin` names it in errors (e.g. a file path).
 Result<ModelSpec> ParseModelYaml(std::string_view text, const std::string& origin);
 Result<ClusterSpec> ParseClusterYaml(std::string_view text, const std::string& origin);
-Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin);
+Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
+                            std::string_view framework = "");
 
 // A Hugging Face transformers config.json for LlamaForCausalLM, MistralForCausalLM,
 // MixtralForCausalLM, Qwen2ForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM or

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "core/checked.h"
 #include "core/text.h"
 
@@ -190,7 +192,15 @@ const Schema<GpuSpec>& GpuSchema() {
                 "gpu-sustained-compute-fraction")
         .Boolean("nvlink_sharp", &G::nvlink_sharp,
                  "The node's NVSwitch can reduce in the switch (NVLink SHARP; H100 and later).",
-                 "gpu-nvlink-sharp");
+                 "gpu-nvlink-sharp")
+        .Number("tdp_w", &G::tdp_w, 0, 1e5, "W",
+                "Board power at which the kernel tables were measured (the GPU's TDP). 0 means "
+                "unknown: power caps are then ignored.",
+                "gpu-tdp-w")
+        .Number("power_limit_w", &G::power_limit_w, 0, 1e5, "W",
+                "Power cap the job runs under (nvidia-smi -pl). 0 means tdp_w. Tensor-core "
+                "throughput scales as min(1, power_limit_w / tdp_w)^(1/3).",
+                "gpu-power-limit-w");
     return s;
   }();
   return kSchema;
@@ -376,6 +386,75 @@ const Schema<WorkloadSpec>& WorkloadSchema() {
   return kSchema;
 }
 
+const Schema<FrameworkSpec>& FrameworkSchema() {
+  static const Schema<FrameworkSpec> kSchema = [] {
+    using F = FrameworkSpec;
+    Schema<F> s("framework");
+    s.Text("name", &F::name, "Short name shown in reports.", "framework-name")
+        .Text("description", &F::description, "One line shown by `scaleplan presets`.",
+              "framework-description")
+        .Text("source", &F::source, "Where the defaults come from (documentation, commit).",
+              "framework-source")
+        .Text("version", &F::version, "The release the defaults were read from.",
+              "framework-version")
+        .Choice("elementwise", &F::elementwise,
+                std::vector<std::pair<std::string, Elementwise>>{{"fused", Elementwise::kFused},
+                                                                 {"eager", Elementwise::kEager}},
+                "Memory-bound ops (norms, activations, rotary, loss): fused kernels (Transformer "
+                "Engine, Apex, torch.compile) or PyTorch eager, one kernel per primitive op.",
+                "framework-elementwise")
+        .Choice("selective_recompute", &F::selective_recompute,
+                std::vector<std::pair<std::string, SelectiveRecompute>>{
+                    {"core_attention", SelectiveRecompute::kCoreAttention},
+                    {"per_op", SelectiveRecompute::kPerOp}},
+                "What plan.recompute = selective re-runs: core_attention (Megatron) or per_op "
+                "(PyTorch selective activation checkpointing as torchtitan's 'op' policy: every "
+                "other matmul and every memory-bound op).",
+                "framework-selective-recompute")
+        .Choice("fp8_recipe", &F::fp8_recipe,
+                std::vector<std::pair<std::string, Fp8Recipe>>{{"delayed", Fp8Recipe::kDelayed},
+                                                               {"tensorwise", Fp8Recipe::kTensorwise},
+                                                               {"rowwise", Fp8Recipe::kRowwise}},
+                "FP8 scaling with plan.precision = fp8: delayed (Transformer Engine: amax from "
+                "history, fused into the cast), tensorwise (dynamic: an amax pass before each "
+                "cast) or rowwise (dynamic per row: an amax pass and a slower scaled GEMM).",
+                "framework-fp8-recipe")
+        .Boolean("fp8_lm_head", &F::fp8_lm_head,
+                 "The output layer's GEMM also runs in FP8 (by default it stays BF16, as in "
+                 "Transformer Engine recipes and torchtitan's Float8 conversion).",
+                 "framework-fp8-lm-head")
+        .Choice("attention_table", &F::attention_table,
+                std::vector<std::pair<std::string, AttentionTable>>{
+                    {"cudnn", AttentionTable::kCudnn}, {"flash2", AttentionTable::kFlash2}},
+                "Measured attention kernel the framework's flash attention follows: cudnn "
+                "(Transformer Engine's fused attention) or flash2 (FlashAttention-2, and "
+                "PyTorch's SDPA flash backend).",
+                "framework-attention-table")
+        .Number("attention_fraction", &F::attention_fraction, 0.1, 2.0, "",
+                "Fraction of the attention table's throughput the framework's kernel reaches "
+                "(a calibrated factor; 1 means the table).",
+                "framework-attention-fraction")
+        .Number("memory_fraction", &F::memory_fraction, 0.1, 1.0, "",
+                "Fraction of HBM bandwidth reached by memory-bound kernels (a calibrated factor).",
+                "framework-memory-fraction")
+        .Number("kernel_overhead_s", &F::kernel_overhead_s, 0, 1e-3, "s",
+                "Launch gap and tail added to every kernel (a calibrated factor).",
+                "framework-kernel-overhead-s")
+        .Number("fp8_gemm_fraction", &F::fp8_gemm_fraction, 0.1, 1.0, "",
+                "Fraction of the FP8 GEMM table's throughput reached by FP8 GEMMs in training (a "
+                "calibrated factor).",
+                "framework-fp8-gemm-fraction");
+    FieldInfo plan;
+    plan.key = "plan";
+    plan.kind = ValueKind::kTable;
+    plan.help = "Plan keys the framework sets by default; a job's own plan keys override them.";
+    plan.allowed = "a map of plan keys";
+    s.Custom(plan, nullptr, [](const F& f) { return PlanSchema().ToJson(f.plan); });
+    return s;
+  }();
+  return kSchema;
+}
+
 namespace {
 Status Missing(std::string_view section, std::string_view key, std::string_view allowed) {
   return Status::Invalid(fmt::format("{}.{} is missing (allowed: {})", section, key, allowed));
@@ -468,6 +547,16 @@ Status ValidateCluster(const ClusterSpec& c) {
     }
   }
   return Status::Ok();
+}
+
+Status ValidateFramework(const FrameworkSpec& f) {
+  SP_RETURN_IF_ERROR(FrameworkSchema().CheckBounds(f));
+  return PlanSchema().CheckBounds(f.plan);
+}
+
+double PowerClockFraction(const GpuSpec& gpu) {
+  if (gpu.tdp_w <= 0 || gpu.power_limit_w <= 0 || gpu.power_limit_w >= gpu.tdp_w) return 1.0;
+  return std::cbrt(gpu.power_limit_w / gpu.tdp_w);
 }
 
 Status ValidateWorkload(const WorkloadSpec& w) {

@@ -88,6 +88,8 @@ struct GpuSpec {
   double attention_efficiency_scale = 1.0;  // attention's fraction of peak relative to H100's
   double sustained_compute_fraction = 1.0;  // of the kernel tables' throughput, in a long run
   bool nvlink_sharp = false;                // NVSwitch reduces in the switch (NVLS all-reduce)
+  double tdp_w = 0;                         // board power the kernel tables ran at; 0 = unknown
+  double power_limit_w = 0;                 // power cap the job runs under; 0 = tdp_w
 };
 
 // One level of the network hierarchy. Tiers are ordered innermost (node) first.
@@ -159,6 +161,40 @@ struct PlanSpec {
   GradSync grad_sync = GradSync::kStep;
   GradReduceDtype grad_reduce_dtype = GradReduceDtype::kFp32;
   AttentionKernel attention_kernel = AttentionKernel::kFlash;
+  bool operator==(const PlanSpec&) const = default;
+};
+
+// What a training framework does unless a job says otherwise, and how its kernels run. The plan
+// defaults (`plan`) fill every plan key a job leaves out; the rest shapes the kernel model
+// (hardware/efficiency.h, sim/analytical.h). The four factors (attention_fraction,
+// memory_fraction, kernel_overhead_s, fp8_gemm_fraction) and gpu.sustained_compute_fraction are
+// what `scaleplan calibrate` fits; every other field is a documented behaviour of the framework.
+enum class Elementwise { kFused, kEager };
+enum class SelectiveRecompute { kCoreAttention, kPerOp };
+enum class Fp8Recipe { kDelayed, kTensorwise, kRowwise };
+enum class AttentionTable { kCudnn, kFlash2 };
+
+struct FrameworkSpec {
+  std::string name = "generic";
+  std::string description;
+  std::string source;
+  std::string version;
+  // Norms, activations, rotary embedding and loss: fused kernels (Transformer Engine, Apex,
+  // torch.compile) or PyTorch eager, one kernel per primitive op (model::EagerCost).
+  Elementwise elementwise = Elementwise::kFused;
+  // What plan.recompute = selective re-runs: Megatron's core attention, or PyTorch's per-op
+  // selective checkpointing (every other matmul and every memory-bound op; torchtitan's "op" SAC).
+  SelectiveRecompute selective_recompute = SelectiveRecompute::kCoreAttention;
+  Fp8Recipe fp8_recipe = Fp8Recipe::kDelayed;
+  bool fp8_lm_head = false;  // the output layer's GEMM also runs in FP8
+  AttentionTable attention_table = AttentionTable::kCudnn;
+  double attention_fraction = 1.0;  // of the attention table's throughput
+  double memory_fraction = 0.80;    // of HBM bandwidth reached by memory-bound kernels
+  double kernel_overhead_s = 4e-6;  // launch gap and tail per kernel
+  double fp8_gemm_fraction = 1.0;   // of the FP8 GEMM table's throughput
+  // Plan keys the framework sets by default (what a job's plan map is applied over).
+  PlanSpec plan;
+  bool operator==(const FrameworkSpec&) const = default;
 };
 
 struct WorkloadSpec {
@@ -174,6 +210,7 @@ struct JobSpec {
   int64_t gpus = 0;
   PlanSpec plan;
   WorkloadSpec workload;
+  FrameworkSpec framework;
 };
 
 const Schema<ModelSpec>& ModelSchema();
@@ -182,6 +219,7 @@ const Schema<TierSpec>& TierSchema();
 const Schema<ClusterSpec>& ClusterSchema();
 const Schema<PlanSpec>& PlanSchema();
 const Schema<WorkloadSpec>& WorkloadSchema();
+const Schema<FrameworkSpec>& FrameworkSchema();
 
 // Checks that need several fields of one spec (required fields present, kv_heads divides heads,
 // tiers nested). Cross-spec checks (plan against model and cluster) live in the plan module.
@@ -189,5 +227,12 @@ Status ValidateModel(const ModelSpec& model);
 Status ValidateGpu(const GpuSpec& gpu);
 Status ValidateCluster(const ClusterSpec& cluster);
 Status ValidateWorkload(const WorkloadSpec& workload);
+Status ValidateFramework(const FrameworkSpec& framework);
+
+// The tensor-core clock a power cap leaves, as a fraction of the uncapped one:
+// min(1, power_limit_w / tdp_w)^(1/3). Dynamic power goes as f V^2 and the voltage follows the
+// clock near the top of the DVFS curve, so power goes as f^3 (assumption; memory-bound kernels
+// keep their speed). 1 when either is unknown.
+double PowerClockFraction(const GpuSpec& gpu);
 
 }  // namespace scaleplan::spec

@@ -71,7 +71,10 @@ std::string CheckSizeCells(const CsvTable& t, size_t row) {
 
 // The cluster a GPU type ran on: the presets are the closest published systems.
 std::string ClusterFor(const std::string& gpu_type, std::string* gpu_override) {
-  if (Contains(gpu_type, "A100")) return "selene";
+  if (Contains(gpu_type, "A100")) {
+    if (Contains(gpu_type, "40GB") || Contains(gpu_type, "40 GB")) *gpu_override = "a100-40gb";
+    return "selene";
+  }
   if (Contains(gpu_type, "H100")) return "dgx-h100-ib";
   if (Contains(gpu_type, "H200")) {
     *gpu_override = "h200";
@@ -148,13 +151,15 @@ std::string SetPipeline(TrainingCase& c, int64_t pp, int64_t vp) {
       return fmt::format("{} layers do not split over pp {} x vp {}", layers, pp, vp);
     }
   }
-  plan.schedule = vp > 1 ? spec::Schedule::kInterleaved : spec::Schedule::k1F1B;
+  if (!c.schedule_given) {
+    plan.schedule = vp > 1 ? spec::Schedule::kInterleaved : spec::Schedule::k1F1B;
+  }
   return "";
 }
 
 void FixMicrobatchGroup(TrainingCase& c, int64_t gpus) {
   spec::PlanSpec& plan = c.job.plan;
-  if (plan.schedule != spec::Schedule::kInterleaved) return;
+  if (plan.schedule != spec::Schedule::kInterleaved || c.schedule_given) return;
   std::optional<int64_t> model_parallel = BoundedProduct({plan.tp, plan.cp, plan.pp}, gpus);
   if (!model_parallel || *model_parallel < 1) return;  // BuildPlan reports it
   int64_t dp = gpus / *model_parallel;
@@ -188,6 +193,130 @@ std::string SetCluster(TrainingCase& c, const std::string& gpu_type) {
     problem = Take(c.job.cluster.gpu, spec::LoadGpu(gpu_override));
   if (problem.empty()) c.assumptions.push_back("cluster " + cluster);
   return problem;
+}
+
+
+// "true", "yes", "on", "1" or the opposite; nullopt for anything else (blank included).
+std::optional<bool> Truthy(const std::string& cell) {
+  std::string v = ToLower(cell);
+  if (v == "true" || v == "yes" || v == "on" || v == "1" || v == "y") return true;
+  if (v == "false" || v == "no" || v == "off" || v == "0" || v == "n") return false;
+  return std::nullopt;
+}
+
+// The framework a row ran on: its `framework` column (with `compile`: torchtitan's compiled
+// variant), else the one its source names: SC21 -> Megatron-LM 2021, Korthikanti et al. ->
+// Megatron-LM 2022, torchtitan, llm-foundry; NVIDIA's own tables -> Megatron-Core.
+std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& source) {
+  std::string named = ToLower(t.Cell(row, "framework"));
+  std::string quote = t.Cell(row, "row_quote") + " " + t.Cell(row, "notes");
+  bool compiled = Truthy(t.Cell(row, "compile")).value_or(false);
+  if (named.empty()) {
+    if (Contains(source, "SC21") || Contains(source, "2104.04473")) return "megatron-lm-2021";
+    if (Contains(source, "Korthikanti") || Contains(source, "2205.05198"))
+      return "megatron-lm-2022";
+    if (Contains(source, "torchtitan")) {
+      named = "torchtitan";
+      compiled = compiled || Contains(t.Cell(row, "row_quote"), "torch.compile");
+    } else if (Contains(source, "llm-foundry")) {
+      return "llm-foundry";
+    } else {
+      return "megatron-core";
+    }
+  }
+  if (named == "torchtitan" && compiled) return "torchtitan-compile";
+  return named;
+}
+
+std::string DescribePlanDefaults(const spec::PlanSpec& p) {
+  return fmt::format(": ZeRO {}, {}SP, TP overlap {}, DP overlap {}, {} attention",
+                     spec::ZeroModeName(p.zero), p.sequence_parallel ? "" : "no ",
+                     p.tp_comm_overlap ? "on" : "off", p.dp_overlap ? "on" : "off",
+                     p.attention_kernel == spec::AttentionKernel::kFlash ? "flash" : "unfused");
+}
+
+// The optional run columns of the common schema (tp_comm_overlap, attention, checkpointing,
+// fp8_recipe, gpu_power_w, zero, schedule): each, where given, overrides what the framework set.
+// Returns why the row cannot be used, or "".
+std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
+  spec::PlanSpec& plan = c.job.plan;
+  auto bad = [](std::string_view column, const std::string& value, std::string_view allowed) {
+    return fmt::format("{} = '{}' is not understood (allowed: {})", column, Printable(value, 40),
+                       allowed);
+  };
+  if (const std::string& v = t.Cell(row, "tp_comm_overlap"); !v.empty()) {
+    std::optional<bool> on = Truthy(v);
+    if (!on) return bad("tp_comm_overlap", v, "yes or no");
+    plan.tp_comm_overlap = *on;
+  }
+  if (const std::string& v = t.Cell(row, "attention"); !v.empty()) {
+    std::string a = ToLower(v);
+    if (a == "unfused" || a == "torch" || a == "math") {
+      plan.attention_kernel = spec::AttentionKernel::kUnfused;
+    } else if (a == "cudnn" || a == "fused") {
+      plan.attention_kernel = spec::AttentionKernel::kFlash;
+      c.job.framework.attention_table = spec::AttentionTable::kCudnn;
+    } else if (a == "flash" || a == "flash2" || a == "sdpa" || a == "triton") {
+      plan.attention_kernel = spec::AttentionKernel::kFlash;
+      c.job.framework.attention_table = spec::AttentionTable::kFlash2;
+    } else {
+      return bad("attention", v, "cudnn, flash2, triton, sdpa or unfused");
+    }
+  }
+  if (const std::string& v = t.Cell(row, "checkpointing"); !v.empty()) {
+    std::string k = ToLower(v);
+    if (k == "none" || k == "no") {
+      plan.recompute = spec::Recompute::kNone;
+    } else if (k == "full" || k == "block") {
+      plan.recompute = spec::Recompute::kFull;
+    } else if (k == "selective" || k == "core_attention" || k == "core_attn") {
+      plan.recompute = spec::Recompute::kSelective;
+      c.job.framework.selective_recompute = spec::SelectiveRecompute::kCoreAttention;
+    } else if (k == "per_op" || k == "op") {
+      plan.recompute = spec::Recompute::kSelective;
+      c.job.framework.selective_recompute = spec::SelectiveRecompute::kPerOp;
+    } else {
+      return bad("checkpointing", v, "none, full, selective (core attention) or per_op");
+    }
+  }
+  if (const std::string& v = t.Cell(row, "fp8_recipe"); !v.empty()) {
+    std::string r = ToLower(v);
+    if (r == "delayed") {
+      c.job.framework.fp8_recipe = spec::Fp8Recipe::kDelayed;
+    } else if (r == "tensorwise" || r == "current") {
+      c.job.framework.fp8_recipe = spec::Fp8Recipe::kTensorwise;
+    } else if (r == "rowwise") {
+      c.job.framework.fp8_recipe = spec::Fp8Recipe::kRowwise;
+    } else {
+      return bad("fp8_recipe", v, "delayed, tensorwise or rowwise");
+    }
+  }
+  double watts = Number(t.Cell(row, "gpu_power_w"));
+  if (watts <= 0) {
+    // "..., 500W power limit" in the GPU description.
+    const std::string& gpu = t.Cell(row, "gpu_type");
+    size_t at = ToLower(gpu).find("w power limit");
+    if (at != std::string::npos) {
+      size_t begin = at;
+      while (begin > 0 && std::isdigit(static_cast<unsigned char>(gpu[begin - 1]))) --begin;
+      watts = Number(gpu.substr(begin, at - begin));
+    }
+  }
+  if (watts > 0) {
+    if (watts > 1e5) return bad("gpu_power_w", t.Cell(row, "gpu_power_w"), "watts up to 100000");
+    c.job.cluster.gpu.power_limit_w = watts;
+    c.assumptions.push_back(fmt::format("power limit {:.0f} W", watts));
+  }
+  if (const std::string& v = t.Cell(row, "zero"); !v.empty()) {
+    Status set = spec::PlanSchema().Set(plan, "zero", spec::ScalarValue(ToLower(v), "zero"));
+    if (!set.ok()) return bad("zero", v, "0, 1, 2, 3 or fsdp");
+  }
+  if (const std::string& v = t.Cell(row, "schedule"); !v.empty()) {
+    Status set = spec::PlanSchema().Set(plan, "schedule", spec::ScalarValue(ToLower(v), "schedule"));
+    if (!set.ok()) return bad("schedule", v, "gpipe, 1f1b, interleaved, llama3 or zb-h1");
+    c.schedule_given = true;
+  }
+  return "";
 }
 
 }  // namespace
@@ -277,8 +406,18 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       c.assumptions.push_back("architecture of preset " + preset);
     }
 
+    std::string framework_name = FrameworkFor(t, i, source);
+    if (std::string problem = Take(c.job.framework, spec::LoadFramework(framework_name));
+        !problem.empty()) {
+      skip(problem);
+      continue;
+    }
+    c.assumptions.push_back(fmt::format("framework {} ({}){}", framework_name,
+                                        t.Cell(i, "framework").empty() ? "from the source"
+                                                                       : "framework column",
+                                        DescribePlanDefaults(c.job.framework.plan)));
     spec::PlanSpec& plan = c.job.plan;
-    plan = spec::PlanSpec{};
+    plan = c.job.framework.plan;
     plan.tp = std::max<int64_t>(1, Integer(t.Cell(i, "tp")));
     plan.cp = std::max<int64_t>(1, Integer(t.Cell(i, "cp")));
     int64_t pp = std::max<int64_t>(1, Integer(t.Cell(i, "pp")));
@@ -302,21 +441,17 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       plan.recompute = spec::Recompute::kFull;  // the paper trains every model with it (section 5)
       c.assumptions.push_back("full recomputation");
     }
-    if (sc21) {
-      // Megatron-LM in 2021: no distributed optimizer, no sequence parallelism, data-parallel
-      // all-reduce after the backward pass.
-      plan.zero = spec::ZeroMode::kZero0;
-      plan.sequence_parallel = false;
-      plan.dp_overlap = false;
-      plan.attention_kernel = spec::AttentionKernel::kUnfused;
-      c.assumptions.push_back("2021 Megatron-LM: ZeRO 0, no SP, no DP overlap, unfused attention");
-    } else {
-      plan.zero = spec::ZeroMode::kZero1;
-      plan.sequence_parallel = plan.tp > 1;
-      plan.tp_comm_overlap = plan.tp > 1;
-      plan.cp_algorithm = spec::CpAlgorithm::kRing;
-      c.assumptions.push_back(
-          "distributed optimizer, SP, TP and DP overlap, ring (p2p) CP (Megatron-Core defaults)");
+    // PyTorch FSDP as the fsdp column names it; PURE mixed precision reduces in BF16.
+    const std::string& fsdp = t.Cell(i, "fsdp");
+    if (Contains(fsdp, "SHARD_GRAD_OP")) {
+      plan.zero = spec::ZeroMode::kZero2;
+    } else if (Contains(fsdp, "FULL_SHARD")) {
+      plan.zero = spec::ZeroMode::kZero3;
+    }
+    if (Contains(precision, "PURE")) plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
+    if (std::string bad = ApplyRunColumns(t, i, c); !bad.empty()) {
+      skip(bad);
+      continue;
     }
     c.job.workload.seq_len = seq;
     c.job.workload.global_batch = Integer(t.Cell(i, "global_batch"));

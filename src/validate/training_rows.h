@@ -21,6 +21,7 @@ struct TrainingCase {
   double measured = 0;
   std::vector<std::string> assumptions;
   std::string skipped;
+  bool schedule_given = false;  // the row's schedule column named it
 };
 
 // megatron.csv / nemo.csv (the common training schema).
