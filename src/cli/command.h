@@ -44,6 +44,7 @@ std::unique_ptr<Command> ExploreCommand();
 std::unique_ptr<Command> PackCommand();
 std::unique_ptr<Command> SchedulesCommand();
 std::unique_ptr<Command> ValidateCommand();
+std::unique_ptr<Command> CalibrateCommand();
 std::unique_ptr<Command> PresetsCommand();
 std::unique_ptr<Command> SpecCommand();
 

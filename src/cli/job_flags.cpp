@@ -6,6 +6,7 @@
 #include "core/text.h"
 #include "spec/presets.h"
 #include "spec/readers.h"
+#include "validate/calibrate.h"
 
 namespace scaleplan::cli {
 
@@ -53,6 +54,11 @@ void JobFlags::Register(CLI::App* command) {
                                     "Framework preset or YAML file: its plan keys replace the "
                                     "job's framework defaults (`scaleplan presets` lists them)")
                        ->group("Job");
+  calibration_opt_ = command
+                         ->add_option("--calibration", calibration_refs_,
+                                      "Calibration file from `scaleplan calibrate --out` (may be "
+                                      "repeated; the one for the job's GPU and framework applies)")
+                         ->group("Job");
   AddKeys(command, spec::PlanSchema());
   AddKeys(command, spec::WorkloadSchema());
   AddKeys(command, spec::ModelSchema());
@@ -118,6 +124,13 @@ Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
     if (tokens_given && !other_given) job.workload.global_batch = 0;
     if (seqs_given && !other_given) job.workload.batch_tokens = 0;
   }
+  // Fitted factors apply last: they replace the preset's (and a flag's) values of those factors.
+  std::vector<validate::Calibration> calibrations;
+  for (const std::string& path : calibration_refs_) {
+    SP_ASSIGN_OR_RETURN(validate::Calibration cal, validate::LoadCalibration(path));
+    calibrations.push_back(std::move(cal));
+  }
+  SP_RETURN_IF_ERROR(validate::ApplyCalibrations(calibrations, job));
   return job;
 }
 

@@ -54,12 +54,14 @@ class JobFlags {
   std::string gpu_ref_;
   std::string gpus_;
   std::string framework_ref_;
+  std::vector<std::string> calibration_refs_;
   CLI::Option* job_opt_ = nullptr;
   CLI::Option* model_opt_ = nullptr;
   CLI::Option* cluster_opt_ = nullptr;
   CLI::Option* gpu_opt_ = nullptr;
   CLI::Option* gpus_opt_ = nullptr;
   CLI::Option* framework_opt_ = nullptr;
+  CLI::Option* calibration_opt_ = nullptr;
   std::vector<std::unique_ptr<KeyFlag>> keys_;
 };
 

@@ -4,6 +4,7 @@
 #include "report/output.h"
 #include "report/spec_reference.h"
 #include "report/validation_report.h"
+#include "validate/calibrate.h"
 #include "validate/validate.h"
 
 namespace scaleplan::cli {
@@ -34,6 +35,9 @@ class ValidateCmd final : public Command {
   void Register(CLI::App* app) override {
     app->add_option("files", files_, "CSV files in a calibration schema, or nccl-tests outputs")
         ->required();
+    app->add_option("--calibration", calibrations_,
+                    "Calibration file from `scaleplan calibrate --out` (may be repeated): applied "
+                    "to the rows on its GPU and framework");
     validate_.Register(app);
     options_.Register(app);
   }
@@ -42,6 +46,11 @@ class ValidateCmd final : public Command {
     if (!args.ok()) return Fail(io.err, args.status());
     Result<validate::Options> options = validate_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
+    for (const std::string& path : calibrations_) {
+      Result<validate::Calibration> cal = validate::LoadCalibration(path);
+      if (!cal.ok()) return Fail(io.err, cal.status());
+      options->calibrations.push_back(std::move(cal).value());
+    }
     std::vector<validate::FileReport> reports;
     for (const std::string& file : files_) {
       Result<validate::FileReport> r = validate::ValidateFile(file, *options);
@@ -61,6 +70,7 @@ class ValidateCmd final : public Command {
 
  private:
   std::vector<std::string> files_;
+  std::vector<std::string> calibrations_;
   Options<validate::Options> validate_{validate::OptionsSchema()};
   Options<ValidateArgs> options_{ValidateArgsSchema()};
 };

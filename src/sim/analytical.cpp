@@ -49,7 +49,7 @@ Fp8Work Fp8WorkOf(spec::Fp8Recipe recipe) {
 OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
              double head_dim, bool fp8, bool flash = true) {
   const spec::FrameworkSpec& fw = d.framework();
-  const bool eager = fw.elementwise == spec::Elementwise::kEager;
+  const bool eager = fw.elementwise == spec::Elementwise::kEager && !fw.compile;
   const bool per_op = fw.selective_recompute == spec::SelectiveRecompute::kPerOp;
   const Fp8Work cast = Fp8WorkOf(fw.fp8_recipe);
   OpTimes t;

@@ -403,6 +403,10 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                 "Memory-bound ops (norms, activations, rotary, loss): fused kernels (Transformer "
                 "Engine, Apex, torch.compile) or PyTorch eager, one kernel per primitive op.",
                 "framework-elementwise")
+        .Boolean("compile", &F::compile,
+                 "torch.compile per block: pointwise ops, norms, RoPE and FP8 casts fused (GEMMs "
+                 "stay cuBLAS); memory-bound ops are then priced as fused.",
+                 "framework-compile")
         .Choice("selective_recompute", &F::selective_recompute,
                 std::vector<std::pair<std::string, SelectiveRecompute>>{
                     {"core_attention", SelectiveRecompute::kCoreAttention},

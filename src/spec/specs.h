@@ -182,6 +182,7 @@ struct FrameworkSpec {
   // Norms, activations, rotary embedding and loss: fused kernels (Transformer Engine, Apex,
   // torch.compile) or PyTorch eager, one kernel per primitive op (model::EagerCost).
   Elementwise elementwise = Elementwise::kFused;
+  bool compile = false;  // torch.compile: memory-bound ops fused whatever `elementwise` says
   // What plan.recompute = selective re-runs: Megatron's core attention, or PyTorch's per-op
   // selective checkpointing (every other matmul and every memory-bound op; torchtitan's "op" SAC).
   SelectiveRecompute selective_recompute = SelectiveRecompute::kCoreAttention;

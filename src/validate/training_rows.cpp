@@ -196,6 +196,11 @@ std::string SetCluster(TrainingCase& c, const std::string& gpu_type) {
 }
 
 
+bool InGpuRange(int64_t gpus, const Options& options) {
+  if (options.min_gpus > 0 && gpus < options.min_gpus) return false;
+  return options.max_gpus <= 0 || gpus <= options.max_gpus;
+}
+
 // "true", "yes", "on", "1" or the opposite; nullopt for anything else (blank included).
 std::optional<bool> Truthy(const std::string& cell) {
   std::string v = ToLower(cell);
@@ -204,27 +209,19 @@ std::optional<bool> Truthy(const std::string& cell) {
   return std::nullopt;
 }
 
-// The framework a row ran on: its `framework` column (with `compile`: torchtitan's compiled
-// variant), else the one its source names: SC21 -> Megatron-LM 2021, Korthikanti et al. ->
-// Megatron-LM 2022, torchtitan, llm-foundry; NVIDIA's own tables -> Megatron-Core.
+// The framework a row ran on: its `framework` column, else the one its source names: SC21 ->
+// Megatron-LM 2021, Korthikanti et al. -> Megatron-LM 2022, torchtitan, llm-foundry; NVIDIA's
+// own tables -> Megatron-Core.
 std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& source) {
   std::string named = ToLower(t.Cell(row, "framework"));
-  std::string quote = t.Cell(row, "row_quote") + " " + t.Cell(row, "notes");
-  bool compiled = Truthy(t.Cell(row, "compile")).value_or(false);
   if (named.empty()) {
     if (Contains(source, "SC21") || Contains(source, "2104.04473")) return "megatron-lm-2021";
     if (Contains(source, "Korthikanti") || Contains(source, "2205.05198"))
       return "megatron-lm-2022";
-    if (Contains(source, "torchtitan")) {
-      named = "torchtitan";
-      compiled = compiled || Contains(t.Cell(row, "row_quote"), "torch.compile");
-    } else if (Contains(source, "llm-foundry")) {
-      return "llm-foundry";
-    } else {
-      return "megatron-core";
-    }
+    if (Contains(source, "torchtitan")) return "torchtitan";
+    if (Contains(source, "llm-foundry")) return "llm-foundry";
+    return "megatron-core";
   }
-  if (named == "torchtitan" && compiled) return "torchtitan-compile";
   return named;
 }
 
@@ -278,6 +275,15 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
     } else {
       return bad("checkpointing", v, "none, full, selective (core attention) or per_op");
     }
+  }
+  // torch.compile: the `compile` column, else a row that says so ("FSDP + torch.compile").
+  if (const std::string& v = t.Cell(row, "compile"); !v.empty()) {
+    std::optional<bool> on = Truthy(v);
+    if (!on) return bad("compile", v, "yes or no");
+    c.job.framework.compile = *on;
+  } else if (Contains(t.Cell(row, "row_quote"), "torch.compile")) {
+    c.job.framework.compile = true;
+    c.assumptions.push_back("torch.compile (the row says so)");
   }
   if (const std::string& v = t.Cell(row, "fp8_recipe"); !v.empty()) {
     std::string r = ToLower(v);
@@ -337,6 +343,7 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
     c.line = t.lines[i];
     std::string model_name = t.Cell(i, "model");
     int64_t gpus = Integer(t.Cell(i, "num_gpus"));
+    if (!InGpuRange(gpus, options)) continue;
     c.label = fmt::format("{} on {} {}", model_name, gpus, gpu_type);
     auto skip = [&](std::string reason) {
       c.skipped = std::move(reason);
@@ -503,6 +510,7 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     TrainingCase c;
     c.line = t.lines[i];
     int64_t gpus = Integer(t.Cell(i, "num_gpus"));
+    if (!InGpuRange(gpus, options)) continue;
     c.label = fmt::format("{}, {} GPUs", title, gpus);
     auto skip = [&](std::string reason) {
       c.skipped = std::move(reason);

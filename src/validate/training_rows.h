@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "core/csv.h"
+#include "plan/plan.h"
+#include "sim/analytical.h"
 #include "spec/specs.h"
 #include "validate/validate.h"
 
@@ -23,6 +25,14 @@ struct TrainingCase {
   std::string skipped;
   bool schedule_given = false;  // the row's schedule column named it
 };
+
+// The training rows of a CSV in either schema; `kind` is set to "common" or "dgxc". Errors: the
+// text matches no schema.
+Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const std::string& origin,
+                                                const Options& options, std::string* kind);
+
+// The row's metric predicted from a plan of its job and the step the engine gave.
+double PredictedMetric(const TrainingCase& c, const plan::Plan& plan, const sim::StepResult& step);
 
 // megatron.csv / nemo.csv (the common training schema).
 std::vector<TrainingCase> CommonSchemaCases(const CsvTable& table, const Options& options);

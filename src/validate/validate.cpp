@@ -13,6 +13,7 @@
 #include "plan/plan.h"
 #include "sim/engine.h"
 #include "spec/readers.h"
+#include "validate/calibrate.h"
 #include "validate/training_rows.h"
 
 namespace scaleplan::validate {
@@ -45,6 +46,15 @@ Row RunCase(TrainingCase c, const Options& options, const sim::Engine& engine) {
   if (options.sustained_compute_fraction > 0) {
     c.job.cluster.gpu.sustained_compute_fraction = options.sustained_compute_fraction;
   }
+  if (c.skipped.empty()) {
+    for (const Calibration& cal : options.calibrations) {
+      if (!Applies(cal, c.job)) continue;
+      if (ApplyCalibration(cal, c.job).ok()) {
+        c.assumptions.push_back("calibration " + (cal.origin.empty() ? "fitted here" : cal.origin));
+      }
+      break;
+    }
+  }
   Row row;
   row.line = c.line;
   row.label = c.label;
@@ -63,21 +73,7 @@ Row RunCase(TrainingCase c, const Options& options, const sim::Engine& engine) {
     row.skipped = step.status().message();
     return row;
   }
-  if (c.metric == "tokens_per_s_per_gpu") {
-    row.predicted = step->tokens_per_s_per_gpu;
-  } else {
-    double flops_per_step = 0;
-    double tokens = static_cast<double>(p->TokensPerStep());
-    if (c.formula == FlopsFormula::kSc21) {
-      flops_per_step = Sc21FlopsPerStep(c.job.model, static_cast<double>(p->global_batch),
-                                        static_cast<double>(c.job.workload.seq_len));
-    } else {
-      flops_per_step =
-          model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len).per_token_noncausal *
-          tokens;
-    }
-    row.predicted = flops_per_step / step->step_time_s / static_cast<double>(p->gpus) / 1e12;
-  }
+  row.predicted = PredictedMetric(c, *p, *step);
   row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
   return row;
 }
@@ -116,6 +112,50 @@ Result<FileReport> ValidateNcclTests(const std::string& text, const std::string&
 }
 
 }  // namespace
+
+double PredictedMetric(const TrainingCase& c, const plan::Plan& p, const sim::StepResult& step) {
+  if (c.metric == "tokens_per_s_per_gpu") return step.tokens_per_s_per_gpu;
+  double flops_per_step = 0;
+  double tokens = static_cast<double>(p.TokensPerStep());
+  if (c.formula == FlopsFormula::kSc21) {
+    flops_per_step = Sc21FlopsPerStep(c.job.model, static_cast<double>(p.global_batch),
+                                      static_cast<double>(c.job.workload.seq_len));
+  } else {
+    flops_per_step =
+        model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len).per_token_noncausal * tokens;
+  }
+  return flops_per_step / step.step_time_s / static_cast<double>(p.gpus) / 1e12;
+}
+
+Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const std::string& origin,
+                                                const Options& options, std::string* kind) {
+  Result<CsvTable> parsed = ParseCsv(text, origin);
+  if (!parsed.ok()) {
+    return Status::Invalid(fmt::format(
+        "{}: the file matches no known schema: it is not an nccl-tests output, and as CSV: {} "
+        "(allowed: a CSV in the common training schema or dgxc.csv's, or an nccl-tests output)",
+        origin, parsed.status().message()));
+  }
+  const CsvTable& table = *parsed;
+  if (table.rows.empty()) {
+    return Status::Invalid(fmt::format(
+        "{}: a header and no data rows (allowed: a CSV with at least one row)", origin));
+  }
+  if (table.Column("table_title") >= 0 && table.Column("tokens_per_s_per_gpu_derived") >= 0) {
+    *kind = "dgxc";
+    return DgxcCases(table, options);
+  }
+  if (table.Column("model") >= 0 && table.Column("tokens_per_s_per_gpu") >= 0 &&
+      table.Column("tp") >= 0) {
+    *kind = "common";
+    return CommonSchemaCases(table, options);
+  }
+  return Status::Invalid(fmt::format(
+      "{}: the file matches no known schema: its {} columns lack model/tp/tokens_per_s_per_gpu "
+      "and table_title/tokens_per_s_per_gpu_derived (allowed: a CSV in the common training "
+      "schema or dgxc.csv's, or an nccl-tests output)",
+      origin, table.columns.size()));
+}
 
 double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() < 3 || a.size() != b.size()) return 0;
@@ -164,6 +204,10 @@ const spec::Schema<Options>& OptionsSchema() {
            "keep rows whose precision contains TEXT (e.g. BF16)", "precision");
     s.Text("match", &Options::match,
            "keep rows whose source or title contains TEXT (e.g. 'Table 1')");
+    s.Integer("min_gpus", &Options::min_gpus, 0, spec::kMaxRanks, "",
+              "keep training rows on at least N GPUs (0: no bound)");
+    s.Integer("max_gpus", &Options::max_gpus, 0, spec::kMaxRanks, "",
+              "keep training rows on at most N GPUs (0: no bound)");
     s.Text("nccl_cluster", &Options::nccl_cluster, "cluster preset or file for nccl-tests outputs",
            "cluster");
     // The GPU key's own bounds (gpu.sustained_compute_fraction, spec/specs.cpp); 0: unset.
@@ -191,38 +235,13 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
   if (text.find("_perf") != std::string::npos && text.find("nThread") != std::string::npos) {
     return ValidateNcclTests(text, origin, options);
   }
-  Result<CsvTable> parsed = ParseCsv(text, origin);
-  if (!parsed.ok()) {
-    return Status::Invalid(fmt::format(
-        "{}: the file matches no known schema: it is not an nccl-tests output, and as CSV: {} "
-        "(allowed: a CSV in the common training schema or dgxc.csv's, or an nccl-tests output)",
-        origin, parsed.status().message()));
-  }
-  const CsvTable& table = *parsed;
-  if (table.rows.empty()) {
-    return Status::Invalid(fmt::format(
-        "{}: a header and no data rows (allowed: a CSV with at least one row)", origin));
-  }
   SP_ASSIGN_OR_RETURN(const sim::Engine* engine,
                       sim::FindEngine(options.engine, "validate.engine"));
   FileReport report;
   report.path = origin;
   report.engine = std::string(engine->name());
-  std::vector<TrainingCase> cases;
-  if (table.Column("table_title") >= 0 && table.Column("tokens_per_s_per_gpu_derived") >= 0) {
-    report.kind = "dgxc";
-    cases = DgxcCases(table, options);
-  } else if (table.Column("model") >= 0 && table.Column("tokens_per_s_per_gpu") >= 0 &&
-             table.Column("tp") >= 0) {
-    report.kind = "common";
-    cases = CommonSchemaCases(table, options);
-  } else {
-    return Status::Invalid(fmt::format(
-        "{}: the file matches no known schema: its {} columns lack model/tp/tokens_per_s_per_gpu "
-        "and table_title/tokens_per_s_per_gpu_derived (allowed: a CSV in the common training "
-        "schema or dgxc.csv's, or an nccl-tests output)",
-        origin, table.columns.size()));
-  }
+  SP_ASSIGN_OR_RETURN(std::vector<TrainingCase> cases,
+                      TrainingCases(text, origin, options, &report.kind));
   for (const TrainingCase& c : cases) report.rows.push_back(RunCase(c, options, *engine));
   report.summary = Summarize(report.rows);
   return report;

@@ -46,6 +46,22 @@ struct FileReport {
   Summary summary;
 };
 
+// A fitted calibration: what `scaleplan calibrate --out` writes and `--calibration` reads.
+struct Calibration {
+  std::string gpu;        // gpu.name of the runs
+  std::string framework;  // framework.name of the runs
+  std::vector<std::pair<std::string, double>> factors;  // fitted factor key -> value
+  // Provenance, printed in the file.
+  std::vector<std::string> runs;
+  int rows = 0;
+  int configurations = 0;
+  std::string cross_validation;  // "leave-one-out" or "k-fold (k = 10)"
+  double before_mean_abs_error_pct = 0;
+  double after_mean_abs_error_pct = 0;
+  double cross_validated_mean_abs_error_pct = 0;
+  std::string origin;  // the file it was read from ("" when fitted in this run)
+};
+
 struct Options {
   // Keep only rows whose GPU type contains this text and, for training tables, whose precision
   // matches (empty: all).
@@ -53,12 +69,17 @@ struct Options {
   std::string precision_filter;
   // Keep only rows whose source (or table title) contains this text, e.g. "Table 1" (empty: all).
   std::string match;
+  // Keep only training rows on at least min_gpus and at most max_gpus GPUs (0: no bound).
+  int64_t min_gpus = 0;
+  int64_t max_gpus = 0;
   // Cluster for nccl-tests files (default: a single node of h200).
   std::string nccl_cluster = "h200-node";
   // When > 0, replaces every row's gpu.sustained_compute_fraction (for fitting it).
   double sustained_compute_fraction = 0;
   // The engine that predicts training rows (sim/engine.h).
   std::string engine = "analytical";
+  // Fitted factors (calibrate.h), each applied to the rows on its GPU and framework.
+  std::vector<Calibration> calibrations;
 };
 
 // Options as input keys (section "validate"; `scaleplan validate`'s flags); ValidateFile and
