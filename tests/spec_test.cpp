@@ -20,11 +20,70 @@ TEST(Presets, EveryPresetLoadsAndValidates) {
     if (kind == "gpus") status = LoadGpu(p.name).status();
     if (kind == "clusters") status = LoadCluster(p.name).status();
     if (kind == "jobs") status = LoadJob(p.name).status();
+    if (kind == "frameworks") status = LoadFramework(p.name).status();
     EXPECT_TRUE(status.ok()) << status.message();
     ++loaded;
   }
   // 15 models, 4 GPUs, 3 clusters, 1 job at the time of writing; more is fine, fewer is a loss.
   EXPECT_GE(loaded, 23);
+}
+
+// A job's plan starts from its framework's plan keys; the job's own keys override them, and
+// --framework (LoadJob's second argument) swaps the framework under the same job keys.
+TEST(Framework, PlanDefaultsUnderTheJobsKeys) {
+  JobSpec job = Must(ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: torchtitan\n"
+      "plan: {tp: 2, sequence_parallel: false}\nworkload: {seq_len: 4096, global_batch: 8}\n",
+      "job.yaml"));
+  EXPECT_EQ(job.framework.name, "torchtitan");
+  EXPECT_EQ(job.framework.elementwise, Elementwise::kEager);
+  EXPECT_EQ(job.plan.zero, ZeroMode::kZero3);       // torchtitan's FSDP2
+  EXPECT_FALSE(job.plan.sequence_parallel);         // the job's key wins
+  EXPECT_EQ(job.plan.tp, 2);
+  JobSpec swapped = Must(ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: torchtitan\nplan: {tp: 2}\n"
+      "workload: {seq_len: 4096, global_batch: 8}\n",
+      "job.yaml", "megatron-core"));
+  EXPECT_EQ(swapped.framework.name, "megatron-core");
+  EXPECT_EQ(swapped.plan.zero, ZeroMode::kZero1);
+  EXPECT_TRUE(swapped.plan.tp_comm_overlap);
+  EXPECT_EQ(swapped.plan.tp, 2);
+  // Without a framework nothing changes: PlanSpec's defaults, the generic kernel model.
+  JobSpec plain = Must(ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nworkload: {seq_len: 4096, global_batch: 8}\n",
+      "job.yaml"));
+  EXPECT_EQ(plain.framework, FrameworkSpec{});
+  EXPECT_EQ(plain.plan, PlanSpec{});
+}
+
+TEST(Framework, BadKeysNameTheFileAndWhatIsAllowed) {
+  Result<JobSpec> r = ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: {name: x, elementwise: fast}\n",
+      "job.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("framework.elementwise"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("eager"), std::string::npos);
+  r = ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\nframework: nosuch\n", "job.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("torchtitan"), std::string::npos) << r.status().message();
+  r = ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: {plan: {zero: 9}}\n", "job.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("plan.zero"), std::string::npos) << r.status().message();
+}
+
+// min(1, limit / tdp)^(1/3): 500 W of 700 W leaves 0.8939 of the clock.
+TEST(Gpu, PowerCapSlowsTheClockByTheCubeRoot) {
+  GpuSpec gpu = Must(LoadGpu("h100-sxm"));
+  EXPECT_DOUBLE_EQ(PowerClockFraction(gpu), 1.0);
+  gpu.power_limit_w = 500;
+  EXPECT_NEAR(PowerClockFraction(gpu), 0.893904, 1e-6);
+  gpu.power_limit_w = 900;  // above the TDP: no boost beyond the tables
+  EXPECT_DOUBLE_EQ(PowerClockFraction(gpu), 1.0);
+  gpu.tdp_w = 0;  // unknown TDP: caps are ignored
+  gpu.power_limit_w = 300;
+  EXPECT_DOUBLE_EQ(PowerClockFraction(gpu), 1.0);
 }
 
 TEST(Presets, PresetNamesKeepDots) {

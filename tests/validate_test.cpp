@@ -1,5 +1,7 @@
 #include "validate/validate.h"
 
+#include "validate/calibrate.h"
+
 #include <gtest/gtest.h>
 
 #include "test_util.h"
@@ -65,6 +67,163 @@ TEST(Accuracy, Sc21Table1) {
   FileReport r = Must(ValidateFile(Data("megatron.csv"), o));
   EXPECT_EQ(r.summary.modeled, 10);
   EXPECT_LE(r.summary.mean_abs_error_pct, 10.0);
+}
+
+// FP8 is priced per recipe on the block's linears only, with H100's FP8 GEMM table rescaled to the
+// best measured FP8 GEMM: uncalibrated, the FP8 rows of NeMo and the DGX Cloud recipes (none used
+// to fit anything) land near their BF16 accuracy. Before this model they were off by 27% and 45%.
+TEST(Accuracy, Fp8RowsWithoutFitting) {
+  FileReport nemo = Must(ValidateFile(Data("nemo.csv"), {}));
+  EXPECT_LE(nemo.summary.mean_abs_error_pct, 10.0);
+  Options o;
+  o.gpu_filter = "H100";
+  o.precision_filter = "FP8";
+  FileReport dgxc = Must(ValidateFile(Data("dgxc.csv"), o));
+  EXPECT_GE(dgxc.summary.modeled, 100);
+  EXPECT_LE(dgxc.summary.mean_abs_error_pct, 12.0);
+}
+
+// Rows map through their framework: llm-foundry's FSDP FULL_SHARD is ZeRO 3, torchtitan's rows
+// get per-op selective checkpointing, the 500 W cap and (row 2, 3) torch.compile.
+TEST(Validate, RowsMapThroughTheirFramework) {
+  FileReport tt = Must(ValidateFile(Data("torchtitan-8gpu.csv"), {}));
+  ASSERT_EQ(tt.rows.size(), 3u);
+  auto has = [](const Row& row, const std::string& what) {
+    for (const std::string& a : row.assumptions) {
+      if (a.find(what) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has(tt.rows[0], "framework torchtitan"));
+  EXPECT_TRUE(has(tt.rows[0], "power limit 500 W"));
+  EXPECT_FALSE(has(tt.rows[0], "torch.compile"));
+  EXPECT_TRUE(has(tt.rows[1], "torch.compile"));
+  // Measured: compile 1.157x eager, FP8 1.280x compiled BF16. The model sees both gains, the FP8
+  // one inside the range measured across torchtitan's FP8 runs (1.16-1.44x, the fidelity issue).
+  double compile_gain = tt.rows[1].predicted / tt.rows[0].predicted;
+  double fp8_gain = tt.rows[2].predicted / tt.rows[1].predicted;
+  EXPECT_GT(compile_gain, 1.03);
+  EXPECT_GT(fp8_gain, 1.16);
+  EXPECT_LT(fp8_gain, 1.44);
+  FileReport lf = Must(ValidateFile(Data("llmfoundry.csv"), {}));
+  EXPECT_EQ(lf.summary.modeled, 137);
+  EXPECT_TRUE(has(lf.rows[0], "framework llm-foundry"));
+}
+
+// A bad value in an optional run column skips the row with the column, the value and what is
+// allowed; it never silently falls back.
+TEST(Validate, BadRunColumnsSkipTheRow) {
+  std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,recompute,tokens_per_s_per_gpu,source,"
+      "framework,tp_comm_overlap,checkpointing\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,torchtitan,"
+      "maybe,\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,nosuch,,\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,,,per_op\n";
+  FileReport r = Must(ValidateText(csv, "runs.csv", {}));
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_NE(r.rows[0].skipped.find("tp_comm_overlap = 'maybe'"), std::string::npos)
+      << r.rows[0].skipped;
+  EXPECT_NE(r.rows[1].skipped.find("nosuch"), std::string::npos) << r.rows[1].skipped;
+  EXPECT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
+}
+
+// Calibration on torchtitan's three single-host runs: the factors the runs determine (three
+// configurations determine at most two), a better fit than the presets, and leave-one-out.
+TEST(Calibrate, TorchtitanHostRuns) {
+  CalibrationReport r = Must(Calibrate({Data("torchtitan-8gpu.csv")}, {}));
+  const Calibration& c = r.calibration;
+  EXPECT_EQ(c.gpu, "h100-sxm");
+  EXPECT_EQ(c.framework, "torchtitan");
+  EXPECT_EQ(c.configurations, 3);
+  EXPECT_EQ(c.cross_validation, "leave-one-out");
+  EXPECT_LE(c.factors.size(), 2u);
+  ASSERT_GE(c.factors.size(), 1u);
+  EXPECT_EQ(c.factors[0].first, "gpu.sustained_compute_fraction");
+  EXPECT_LT(c.after_mean_abs_error_pct, c.before_mean_abs_error_pct);
+  EXPECT_LE(c.cross_validated_mean_abs_error_pct, 10.0);
+  // Every factor left out says why.
+  for (const FactorReport& f : r.factors) {
+    if (!f.fitted) EXPECT_FALSE(f.note.empty()) << f.key;
+  }
+  // Asking for a factor no run measures is refused, naming it.
+  CalibrateOptions o;
+  o.factors = {"framework.kernel_overhead_s"};
+  Result<CalibrationReport> refused = Calibrate({Data("torchtitan-8gpu.csv")}, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("framework.kernel_overhead_s cannot be fitted"),
+            std::string::npos)
+      << refused.status().message();
+}
+
+// The fidelity issue's out-of-sample targets on llm-foundry, per GPU type: calibrated on the
+// single-node runs, the multi-node runs (16-128 GPUs) are predicted within 10%; leave-one-model-
+// out over all runs is within 10% too.
+TEST(Calibrate, LlmFoundrySingleNodePredictsMultiNode) {
+  for (const char* gpu : {"A100", "H100"}) {
+    CalibrateOptions o;
+    o.filters.gpu_filter = gpu;
+    o.filters.max_gpus = 8;
+    CalibrationReport fit = Must(Calibrate({Data("llmfoundry.csv")}, o));
+    Options v;
+    v.gpu_filter = gpu;
+    v.min_gpus = 16;
+    FileReport before = Must(ValidateFile(Data("llmfoundry.csv"), v));
+    v.calibrations = {fit.calibration};
+    FileReport after = Must(ValidateFile(Data("llmfoundry.csv"), v));
+    EXPECT_GE(after.summary.modeled, 15) << gpu;
+    EXPECT_LE(after.summary.mean_abs_error_pct, 10.0) << gpu;
+    EXPECT_LT(after.summary.mean_abs_error_pct, before.summary.mean_abs_error_pct) << gpu;
+    CalibrateOptions m;
+    m.filters.gpu_filter = gpu;
+    m.hold_out = HoldOut::kModel;
+    CalibrationReport by_model = Must(Calibrate({Data("llmfoundry.csv")}, m));
+    EXPECT_EQ(by_model.calibration.cross_validation, "leave-one-model-out");
+    EXPECT_LE(by_model.calibration.cross_validated_mean_abs_error_pct, 10.0) << gpu;
+  }
+}
+
+TEST(Calibrate, MixedGpusAreRefused) {
+  Result<CalibrationReport> r = Calibrate({Data("llmfoundry.csv")}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("runs of one GPU type and one framework"),
+            std::string::npos);
+}
+
+// The calibration file: what CalibrationYaml writes reads back; bad files get one error naming
+// the key and what is allowed; a calibration applies only to its GPU and framework.
+TEST(Calibrate, FileRoundTripAndErrors) {
+  Calibration c = Must(ParseCalibration(
+      "gpu: h100-sxm\nframework: torchtitan\nfactors:\n  gpu.sustained_compute_fraction: 0.7\n"
+      "fitted: {rows: 3}\n",
+      "cal.yaml"));
+  ASSERT_EQ(c.factors.size(), 1u);
+  EXPECT_DOUBLE_EQ(c.factors[0].second, 0.7);
+  auto error = [](const std::string& text) {
+    Result<Calibration> r = ParseCalibration(text, "cal.yaml");
+    return r.ok() ? std::string("accepted") : r.status().message();
+  };
+  EXPECT_NE(error("gpu: a\nframework: b\nfactors: {gpu.sustained_compute_fraction: 7}\n")
+                .find("(allowed: a number from 0.3 to 1)"),
+            std::string::npos);
+  EXPECT_NE(error("gpu: a\nframework: b\nfactors: {speed: 1}\n").find("'speed' is not a factor"),
+            std::string::npos);
+  EXPECT_NE(error("gpu: a\nfactors: {}\n").find("calibration.framework is missing"),
+            std::string::npos);
+  EXPECT_NE(error("[1, 2]").find("a calibration file is a map"), std::string::npos);
+  EXPECT_NE(error("gpu: a\nframework: b\nfactors: {gpu.sustained_compute_fraction: nan}\n")
+                .find("allowed"),
+            std::string::npos);
+  spec::JobSpec job;
+  job.cluster.gpu.name = "h100-sxm";
+  job.framework.name = "megatron-core";
+  Status wrong = ApplyCalibration(c, job);
+  EXPECT_NE(wrong.message().find("the calibration is for h100-sxm under torchtitan"),
+            std::string::npos);
+  job.framework.name = "torchtitan";
+  ASSERT_TRUE(ApplyCalibration(c, job).ok());
+  EXPECT_DOUBLE_EQ(job.cluster.gpu.sustained_compute_fraction, 0.7);
 }
 
 }  // namespace
