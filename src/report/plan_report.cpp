@@ -61,6 +61,8 @@ nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
   out["gpu"] = spec::GpuSchema().ToJson(p.job.cluster.gpu);
   out["cluster"] = spec::ClusterSchema().ToJson(p.job.cluster);
   out["gpus"] = p.gpus;
+  out["framework"] = spec::FrameworkSchema().ToJson(p.job.framework);
+  out["framework"].erase("plan");  // its plan keys are already in "plan"
   out["plan"] = spec::PlanSchema().ToJson(p.spec());
   out["plan"]["dp"] = p.dp;
   out["plan"]["etp"] = p.etp;
@@ -183,6 +185,24 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
             return d;
           }(),
           ", "));
+  const spec::FrameworkSpec& fw = p.job.framework;
+  const spec::GpuSpec& gpu = c.gpu;
+  out += fmt::format(
+      "  framework  {}: {} kernels . selective = {} . fp8 {}{} . attention {} x{:.2f} . HBM {:.0f}% "
+      ". {:.1f} us per kernel . tensor cores {:.0f}%{}\n",
+      fw.name,
+      fw.compile ? "compiled" : fw.elementwise == spec::Elementwise::kEager ? "eager" : "fused",
+      fw.selective_recompute == spec::SelectiveRecompute::kPerOp ? "per-op" : "core attention",
+      fw.fp8_recipe == spec::Fp8Recipe::kDelayed      ? "delayed"
+      : fw.fp8_recipe == spec::Fp8Recipe::kTensorwise ? "tensorwise"
+                                                      : "rowwise",
+      fw.fp8_lm_head ? " (LM head too)" : "",
+      fw.attention_table == spec::AttentionTable::kCudnn ? "cudnn" : "flash2",
+      fw.attention_fraction, 100.0 * fw.memory_fraction, 1e6 * fw.kernel_overhead_s,
+      100.0 * gpu.sustained_compute_fraction,
+      spec::PowerClockFraction(gpu) < 1.0
+          ? fmt::format(" x {:.3f} at {:.0f} W", spec::PowerClockFraction(gpu), gpu.power_limit_w)
+          : std::string());
   out += fmt::format(
       "  batch      {} sequences x {} tokens = {} tokens per step; {} micro-batches "
       "of {} per replica\n",
