@@ -21,3 +21,37 @@ row "Megatron-LM README, H100" "data/validation/megatron.csv --gpu-type H100" da
 row "NeMo 24.07, H100 FP8 and CP tables" "data/validation/nemo.csv" data/validation/nemo.csv
 row "DGX Cloud recipes, H100 FP8" "data/validation/dgxc.csv --gpu-type H100 --precision FP8" data/validation/dgxc.csv --gpu-type H100 --precision FP8
 row "nccl-tests, 8x H200 NVLink (time per size)" "data/calibration/nccl-tests-h200/*.txt" data/calibration/nccl-tests-h200/*.txt
+row "torchtitan, Llama 3.1 8B on 8 H100 at 500 W (uncalibrated)" "data/validation/torchtitan-8gpu.csv" data/validation/torchtitan-8gpu.csv
+row "llm-foundry MPT, A100 40GB (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type A100" data/validation/llmfoundry.csv --gpu-type A100
+row "llm-foundry MPT, H100 BF16 and FP8 (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type H100" data/validation/llmfoundry.csv --gpu-type H100
+
+# Calibrated and cross-validated (scaleplan calibrate): the fit's in-sample error and the error on
+# what each fold held out.
+cal() {
+  local name=$1 shown=$2; shift 2
+  echo "| $name | \`scaleplan calibrate $shown\` | $("$S" calibrate "$@" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); e=d["mean_abs_error_pct"]
+f=", ".join("%s %.3g" % (x["key"].split(".")[1], x["value"]) for x in d["factors"] if x["fitted"])
+print("%d | %s | %.1f%% | %.1f%% | %s %.1f%%" % (d["configurations"], f, e["before"], e["after"], d["cross_validation"], e["cross_validated"]))') |"
+}
+echo
+echo "| runs | command | configurations | fitted factors | before | after (in-sample) | cross-validated |"
+echo "|---|---|---|---|---|---|---|"
+cal "DGX Cloud recipes, H100 BF16" "data/validation/dgxc.csv --gpu-type H100 --precision BF16" data/validation/dgxc.csv --gpu-type H100 --precision BF16
+cal "torchtitan 8 GPUs" "data/validation/torchtitan-8gpu.csv" data/validation/torchtitan-8gpu.csv
+cal "llm-foundry A100 40GB" "data/validation/llmfoundry.csv --gpu-type A100" data/validation/llmfoundry.csv --gpu-type A100
+cal "llm-foundry A100 40GB, by model" "data/validation/llmfoundry.csv --gpu-type A100 --hold-out model" data/validation/llmfoundry.csv --gpu-type A100 --hold-out model
+cal "llm-foundry H100" "data/validation/llmfoundry.csv --gpu-type H100" data/validation/llmfoundry.csv --gpu-type H100
+cal "llm-foundry H100, by model" "data/validation/llmfoundry.csv --gpu-type H100 --hold-out model" data/validation/llmfoundry.csv --gpu-type H100 --hold-out model
+
+# Calibrated on single-node runs (<= 8 GPUs), predicting the multi-node runs (16-128 GPUs).
+echo
+echo "| runs | fitted on | predicted | rows | before | after | Spearman |"
+echo "|---|---|---|---|---|---|---|"
+for gpu in A100 H100; do
+  tmp=$(mktemp)
+  "$S" calibrate data/validation/llmfoundry.csv --gpu-type $gpu --max-gpus 8 --out "$tmp" >/dev/null
+  before=$("$S" validate data/validation/llmfoundry.csv --gpu-type $gpu --min-gpus 16 --json | python3 -c 'import json,sys; print("%.1f%%" % json.load(sys.stdin)["summary"]["mean_abs_error_pct"])')
+  after=$("$S" validate data/validation/llmfoundry.csv --gpu-type $gpu --min-gpus 16 --calibration "$tmp" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; print("%d | %s | %.1f%% | %.3f" % (s["modeled_rows"], "BEFORE", s["mean_abs_error_pct"], s["spearman"]))')
+  echo "| llm-foundry $gpu | \`--max-gpus 8\` | \`--min-gpus 16\` | ${after/BEFORE/$before} |"
+  rm -f "$tmp"
+done

@@ -57,8 +57,8 @@ std::string FactorNames() {
 struct Config {
   TrainingCase c;  // the first row's case
   plan::Plan plan;
-  std::vector<size_t> rows;  // indices into the report's rows
-  double log_measured = 0;   // mean log of the rows' measurements
+  std::vector<size_t> rows;           // indices into the report's rows
+  std::vector<double> log_measured;  // log of each row's measurement
   std::string group;         // what cross-validation holds out with it
 };
 
@@ -81,16 +81,18 @@ std::vector<double> Predict(const std::vector<Config>& configs, const std::vecto
   return out;
 }
 
-// Mean squared log error over the configurations in `use` (all when empty).
+// Mean absolute log error over the rows of the configurations in `use`.
 double Loss(const std::vector<Config>& configs, const std::vector<double>& predicted,
             const std::vector<size_t>& use) {
-  double total = 0;
+  double total = 0, rows = 0;
   for (size_t i : use) {
     if (predicted[i] <= 0 || !std::isfinite(predicted[i])) return INFINITY;
-    double e = std::log(predicted[i]) - configs[i].log_measured;
-    total += e * e;
+    for (double m : configs[i].log_measured) {
+      total += std::fabs(std::log(predicted[i]) - m);
+      rows += 1;
+    }
   }
-  return use.empty() ? 0 : total / static_cast<double>(use.size());
+  return rows == 0 ? 0 : total / rows;
 }
 
 // Minimizes the loss over the factors in `free`, from `values`, on the configurations `use`: a
@@ -273,7 +275,7 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
         std::string group = options.hold_out == HoldOut::kModel  ? c.job.model.name
                             : options.hold_out == HoldOut::kFile ? path
                                                                  : key;
-        configs.push_back(Config{c, std::move(p).value(), {}, 0, group});
+        configs.push_back(Config{c, std::move(p).value(), {}, {}, group});
       }
       configs[it->second].rows.push_back(report.rows.size());
       report.rows.push_back(row);
@@ -296,9 +298,7 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
     }
   }
   for (Config& cfg : configs) {
-    double total = 0;
-    for (size_t r : cfg.rows) total += std::log(report.rows[r].measured);
-    cfg.log_measured = total / static_cast<double>(cfg.rows.size());
+    for (size_t r : cfg.rows) cfg.log_measured.push_back(std::log(report.rows[r].measured));
   }
 
   std::vector<double> start;

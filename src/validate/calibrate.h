@@ -8,8 +8,9 @@
 //   framework.fp8_gemm_fraction       of the FP8 GEMM table's throughput          [0.3, 1]
 // Runs are rows of the common training schema or dgxc.csv's (validate.h), mapped to jobs as
 // `scaleplan validate` maps them, all on one GPU type and one framework (a calibration is scoped
-// to both). The fit minimizes the mean squared log error of the predicted metric (tokens/s/GPU or
-// TFLOP/s/GPU) by coordinate descent, a golden-section search per factor in log space.
+// to both). The fit minimizes the mean absolute log error of the predicted metric (tokens/s/GPU or
+// TFLOP/s/GPU) over the rows (robust to a few badly mapped rows, and the measure the reports
+// give), by coordinate descent: a golden-section search per factor in log space.
 //
 // Which factors the runs determine: at the starting values, each factor's sensitivity vector
 // (d log prediction / d log factor, one entry per distinct configuration) is computed; greedily,
