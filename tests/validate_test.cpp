@@ -2,7 +2,11 @@
 
 #include "validate/calibrate.h"
 
+#include "report/calibrate_report.h"
+
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "test_util.h"
 
@@ -126,6 +130,7 @@ TEST(Validate, BadRunColumnsSkipTheRow) {
   EXPECT_NE(r.rows[0].skipped.find("tp_comm_overlap = 'maybe'"), std::string::npos)
       << r.rows[0].skipped;
   EXPECT_NE(r.rows[1].skipped.find("nosuch"), std::string::npos) << r.rows[1].skipped;
+  EXPECT_NE(r.rows[1].skipped.find("torchtitan"), std::string::npos) << r.rows[1].skipped;
   EXPECT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
 }
 
@@ -184,6 +189,76 @@ TEST(Calibrate, LlmFoundrySingleNodePredictsMultiNode) {
   }
 }
 
+// What `calibrate --out` writes reads back to the same factors (paths with quotes included), and
+// applies to the rows it was fitted on; a calibration for no row of the files is an error.
+TEST(Calibrate, WrittenFileReadsBackAndMustApply) {
+  CalibrationReport fit = Must(Calibrate({Data("torchtitan-8gpu.csv")}, {}));
+  Calibration written = fit.calibration;
+  written.runs.push_back("odd \"name\": with colon.csv");
+  Calibration read = Must(ParseCalibration(report::CalibrationYaml(written), "cal.yaml"));
+  EXPECT_EQ(read.gpu, written.gpu);
+  EXPECT_EQ(read.framework, written.framework);
+  ASSERT_EQ(read.factors.size(), written.factors.size());
+  for (size_t i = 0; i < read.factors.size(); ++i) {
+    EXPECT_EQ(read.factors[i].first, written.factors[i].first);
+    EXPECT_NEAR(read.factors[i].second, written.factors[i].second,
+                1e-5 * written.factors[i].second);
+  }
+  Options o;
+  o.calibrations = {read};
+  std::vector<FileReport> applied = Must(ValidateFiles({Data("torchtitan-8gpu.csv")}, o));
+  EXPECT_NEAR(applied[0].summary.mean_abs_error_pct, fit.calibration.after_mean_abs_error_pct,
+              0.01);
+  Result<std::vector<FileReport>> unused = ValidateFiles({Data("megatron.csv")}, o);
+  ASSERT_FALSE(unused.ok());
+  EXPECT_NE(unused.status().message().find("no modeled row ran there"), std::string::npos);
+}
+
+// Runs that determine no factor (one configuration) are an error, not an empty calibration.
+TEST(Calibrate, NothingDeterminedIsAnError) {
+  CalibrateOptions o;
+  o.filters.match = "Table 1: FSDP |";  // no row's source or model matches: nothing modeled
+  EXPECT_FALSE(Calibrate({Data("torchtitan-8gpu.csv")}, o).ok());
+  std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,recompute,tokens_per_s_per_gpu,source\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x\n";
+  std::string path = ::testing::TempDir() + "/one-row.csv";
+  {
+    std::ofstream out(path);
+    out << csv;
+  }
+  Result<CalibrationReport> r = Calibrate({path}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("determine no factor"), std::string::npos)
+      << r.status().message();
+  CalibrateOptions bounds;
+  bounds.filters.min_gpus = 64;
+  bounds.filters.max_gpus = 8;
+  Result<CalibrationReport> crossed = Calibrate({path}, bounds);
+  ASSERT_FALSE(crossed.ok());
+  EXPECT_NE(crossed.status().message().find("min_gpus = 64 is above"), std::string::npos);
+}
+
+// The power cap column is read strictly: a sign, an exponent or text is not silently misread.
+TEST(Validate, PowerColumnIsStrict) {
+  std::string head =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,recompute,tokens_per_s_per_gpu,source,"
+      "gpu_power_w\n";
+  std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,";
+  FileReport r = Must(ValidateText(head + row + "-500\n" + row + "abc\n" + row + "1e3\n" + row +
+                                       "100\n" + row + "500\n",
+                                   "runs.csv", {}));
+  ASSERT_EQ(r.rows.size(), 5u);
+  EXPECT_NE(r.rows[0].skipped.find("gpu_power_w = '-500'"), std::string::npos) << r.rows[0].skipped;
+  EXPECT_NE(r.rows[1].skipped.find("gpu_power_w = 'abc'"), std::string::npos);
+  EXPECT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;  // 1000 W: above the TDP, no cap
+  EXPECT_NE(r.rows[3].skipped.find("watts from 175"), std::string::npos) << r.rows[3].skipped;
+  EXPECT_TRUE(r.rows[4].skipped.empty());
+  EXPECT_LT(r.rows[4].predicted, r.rows[2].predicted);
+}
+
 TEST(Calibrate, MixedGpusAreRefused) {
   Result<CalibrationReport> r = Calibrate({Data("llmfoundry.csv")}, {});
   ASSERT_FALSE(r.ok());
@@ -211,7 +286,11 @@ TEST(Calibrate, FileRoundTripAndErrors) {
             std::string::npos);
   EXPECT_NE(error("gpu: a\nfactors: {}\n").find("calibration.framework is missing"),
             std::string::npos);
-  EXPECT_NE(error("[1, 2]").find("a calibration file is a map"), std::string::npos);
+  EXPECT_NE(error("[1, 2]").find("a calibration file"), std::string::npos);
+  EXPECT_NE(error("gpu: a\nframework: b\nfactors: {}\n").find("factors is missing or empty"),
+            std::string::npos);
+  EXPECT_NE(error("gpu: a\ngpu: c\nframework: b\n").find("calibration.gpu is given twice"),
+            std::string::npos);
   EXPECT_NE(error("gpu: a\nframework: b\nfactors: {gpu.sustained_compute_fraction: nan}\n")
                 .find("allowed"),
             std::string::npos);

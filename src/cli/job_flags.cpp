@@ -125,11 +125,8 @@ Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
     if (seqs_given && !other_given) job.workload.batch_tokens = 0;
   }
   // Fitted factors apply last: they replace the preset's (and a flag's) values of those factors.
-  std::vector<validate::Calibration> calibrations;
-  for (const std::string& path : calibration_refs_) {
-    SP_ASSIGN_OR_RETURN(validate::Calibration cal, validate::LoadCalibration(path));
-    calibrations.push_back(std::move(cal));
-  }
+  SP_ASSIGN_OR_RETURN(std::vector<validate::Calibration> calibrations,
+                      validate::LoadCalibrations(calibration_refs_));
   SP_RETURN_IF_ERROR(validate::ApplyCalibrations(calibrations, job));
   return job;
 }

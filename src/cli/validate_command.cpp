@@ -46,20 +46,15 @@ class ValidateCmd final : public Command {
     if (!args.ok()) return Fail(io.err, args.status());
     Result<validate::Options> options = validate_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
-    for (const std::string& path : calibrations_) {
-      Result<validate::Calibration> cal = validate::LoadCalibration(path);
-      if (!cal.ok()) return Fail(io.err, cal.status());
-      options->calibrations.push_back(std::move(cal).value());
-    }
-    std::vector<validate::FileReport> reports;
-    for (const std::string& file : files_) {
-      Result<validate::FileReport> r = validate::ValidateFile(file, *options);
-      if (!r.ok()) return Fail(io.err, r.status());
-      reports.push_back(std::move(r).value());
-    }
+    Result<std::vector<validate::Calibration>> calibrations =
+        validate::LoadCalibrations(calibrations_);
+    if (!calibrations.ok()) return Fail(io.err, calibrations.status());
+    options->calibrations = std::move(calibrations).value();
+    Result<std::vector<validate::FileReport>> reports = validate::ValidateFiles(files_, *options);
+    if (!reports.ok()) return Fail(io.err, reports.status());
     return Emit(io, "",
-                args->json ? report::JsonText(report::ValidationJson(reports))
-                           : Result<std::string>(report::ValidationText(reports, args->verbose)));
+                args->json ? report::JsonText(report::ValidationJson(*reports))
+                           : Result<std::string>(report::ValidationText(*reports, args->verbose)));
   }
   std::string Reference() const override {
     return report::CommandMarkdown(name(), summary(),

@@ -1,6 +1,7 @@
 #include "report/calibrate_report.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "core/text.h"
 
@@ -84,20 +85,31 @@ std::string CalibrationText(const validate::CalibrationReport& r, bool verbose) 
 }
 
 std::string CalibrationYaml(const validate::Calibration& c) {
-  std::string out = fmt::format(
-      "# scaleplan calibration: factors fitted on measured runs (`scaleplan calibrate`).\n"
-      "# Apply with --calibration FILE to jobs on the same GPU and framework.\n"
-      "gpu: {}\nframework: {}\nfactors:\n",
-      c.gpu, c.framework);
-  for (const auto& [key, value] : c.factors) out += fmt::format("  {}: {:.6g}\n", key, value);
-  out += "fitted:\n  runs:\n";
-  for (const std::string& run : c.runs) out += fmt::format("    - \"{}\"\n", run);
-  out += fmt::format(
-      "  rows: {}\n  configurations: {}\n  cross_validation: {}\n"
-      "  mean_abs_error_pct: {{before: {:.2f}, after: {:.2f}, cross_validated: {:.2f}}}\n",
-      c.rows, c.configurations, c.cross_validation, c.before_mean_abs_error_pct,
-      c.after_mean_abs_error_pct, c.cross_validated_mean_abs_error_pct);
-  return out;
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "gpu" << YAML::Value << YAML::DoubleQuoted << c.gpu;
+  out << YAML::Key << "framework" << YAML::Value << YAML::DoubleQuoted << c.framework;
+  out << YAML::Key << "factors" << YAML::Value << YAML::BeginMap;
+  for (const auto& [key, value] : c.factors) {
+    out << YAML::Key << key << YAML::Value << fmt::format("{:.6g}", value);
+  }
+  out << YAML::EndMap;
+  out << YAML::Key << "fitted" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "runs" << YAML::Value << YAML::BeginSeq;
+  for (const std::string& run : c.runs) out << YAML::DoubleQuoted << run;
+  out << YAML::EndSeq;
+  out << YAML::Key << "rows" << YAML::Value << c.rows;
+  out << YAML::Key << "configurations" << YAML::Value << c.configurations;
+  out << YAML::Key << "cross_validation" << YAML::Value << c.cross_validation;
+  out << YAML::Key << "mean_abs_error_pct" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "before" << YAML::Value << fmt::format("{:.2f}", c.before_mean_abs_error_pct);
+  out << YAML::Key << "after" << YAML::Value << fmt::format("{:.2f}", c.after_mean_abs_error_pct);
+  out << YAML::Key << "cross_validated" << YAML::Value
+      << fmt::format("{:.2f}", c.cross_validated_mean_abs_error_pct);
+  out << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  return "# scaleplan calibration: factors fitted on measured runs (`scaleplan calibrate`).\n"
+         "# Apply with --calibration FILE to jobs on the same GPU and framework.\n" +
+         std::string(out.c_str()) + "\n";
 }
 
 }  // namespace scaleplan::report

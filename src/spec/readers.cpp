@@ -1,4 +1,5 @@
 #include "spec/readers.h"
+#include "spec/yaml.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -13,10 +14,6 @@
 #include "spec/presets.h"
 
 namespace scaleplan::spec {
-
-namespace {
-
-constexpr int kMaxBaseDepth = 8;
 
 std::string Where(const std::string& origin, const YAML::Node& node) {
   if (node.Mark().is_null()) return origin;
@@ -53,6 +50,10 @@ Status CheckKeys(const YAML::Node& map, const std::string& origin, std::string_v
   }
   return Status::Ok();
 }
+
+namespace {
+
+constexpr int kMaxBaseDepth = 8;
 
 // The scalar under `key`, e.g. `base: llama3-8b`.
 Result<std::string> ScalarAt(const YAML::Node& map, const char* key, const std::string& origin,

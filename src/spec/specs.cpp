@@ -404,8 +404,9 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                 "Engine, Apex, torch.compile) or PyTorch eager, one kernel per primitive op.",
                 "framework-elementwise")
         .Boolean("compile", &F::compile,
-                 "torch.compile per block: pointwise ops, norms, RoPE and FP8 casts fused (GEMMs "
-                 "stay cuBLAS); memory-bound ops are then priced as fused.",
+                 "torch.compile per block: pointwise ops, norms and RoPE fused (GEMMs stay "
+                 "cuBLAS); memory-bound ops are then priced as fused (FP8 casts keep their "
+                 "recipe's passes).",
                  "framework-compile")
         .Choice("selective_recompute", &F::selective_recompute,
                 std::vector<std::pair<std::string, SelectiveRecompute>>{
@@ -521,6 +522,12 @@ Status ValidateModel(const ModelSpec& m) {
 
 Status ValidateGpu(const GpuSpec& g) {
   SP_RETURN_IF_ERROR(GpuSchema().CheckBounds(g));
+  if (g.power_limit_w > 0 && g.tdp_w > 0 && g.power_limit_w < kMinPowerLimitFraction * g.tdp_w) {
+    return Status::Invalid(fmt::format(
+        "gpu.power_limit_w = {:g} is below {:.0f}% of gpu.tdp_w = {:g} (allowed: 0 for none, or "
+        "from {:g} W)",
+        g.power_limit_w, 100.0 * kMinPowerLimitFraction, g.tdp_w, kMinPowerLimitFraction * g.tdp_w));
+  }
   if (g.peak_bf16_flops_per_s <= 0) return Missing("gpu", "peak_bf16_flops_per_s", "number > 0");
   if (g.memory_bytes <= 0) return Missing("gpu", "memory_bytes", "number > 0");
   if (g.memory_bandwidth_bytes_per_s <= 0) {

@@ -180,7 +180,7 @@ struct FrameworkSpec {
   std::string source;
   std::string version;
   // Norms, activations, rotary embedding and loss: fused kernels (Transformer Engine, Apex,
-  // torch.compile) or PyTorch eager, one kernel per primitive op (model::EagerCost).
+  // torch.compile) or PyTorch eager, one kernel per primitive op (model.h, LayerOps' comment).
   Elementwise elementwise = Elementwise::kFused;
   bool compile = false;  // torch.compile: memory-bound ops fused whatever `elementwise` says
   // What plan.recompute = selective re-runs: Megatron's core attention, or PyTorch's per-op
@@ -235,5 +235,8 @@ Status ValidateFramework(const FrameworkSpec& framework);
 // clock near the top of the DVFS curve, so power goes as f^3 (assumption; memory-bound kernels
 // keep their speed). 1 when either is unknown.
 double PowerClockFraction(const GpuSpec& gpu);
+// The lowest power cap accepted, as a fraction of the TDP (nvidia-smi allows about 0.29 of an
+// H100's 700 W and 0.25 of an A100's 400 W; assumption: no lower).
+inline constexpr double kMinPowerLimitFraction = 0.25;
 
 }  // namespace scaleplan::spec

@@ -2,7 +2,6 @@
 #include "validate/calibrate.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +11,7 @@
 #include "core/text.h"
 #include "sim/analytical.h"
 #include "spec/readers.h"
+#include "spec/yaml.h"
 #include "validate/training_rows.h"
 
 namespace scaleplan::validate {
@@ -221,6 +221,44 @@ double MeanAbsPct(const std::vector<double>& predicted, const std::vector<double
 
 }  // namespace
 
+const spec::Schema<CalibrateKeys>& CalibrateKeysSchema() {
+  static const spec::Schema<CalibrateKeys> schema = [] {
+    using K = CalibrateKeys;
+    spec::Schema<K> s("calibrate");
+    s.Text("gpu_filter", &K::gpu_filter, "keep rows whose GPU type contains TEXT (e.g. H100)",
+           "gpu-type");
+    s.Text("precision_filter", &K::precision_filter,
+           "keep rows whose precision contains TEXT (e.g. BF16)", "precision");
+    s.Text("match", &K::match, "keep rows whose source, title or model contains TEXT");
+    s.Integer("min_gpus", &K::min_gpus, 0, spec::kMaxRanks, "",
+              "keep rows on at least N GPUs (0: no bound)");
+    s.Integer("max_gpus", &K::max_gpus, 0, spec::kMaxRanks, "",
+              "keep rows on at most N GPUs (0: no bound)");
+    s.Text("factors", &K::factors,
+           "comma-separated factors to fit (default: every factor the runs determine): " +
+               FactorNames());
+    s.OneOf("hold_out", &K::hold_out, {"configuration", "model", "file"},
+            "what cross-validation holds out together: one configuration (leave-one-out, 10-fold "
+            "past 40), one model's runs, or one file's");
+    return s;
+  }();
+  return schema;
+}
+
+CalibrateOptions ToOptions(const CalibrateKeys& keys) {
+  CalibrateOptions o;
+  o.filters.gpu_filter = keys.gpu_filter;
+  o.filters.precision_filter = keys.precision_filter;
+  o.filters.match = keys.match;
+  o.filters.min_gpus = keys.min_gpus;
+  o.filters.max_gpus = keys.max_gpus;
+  if (!keys.factors.empty()) o.factors = SplitAndTrim(keys.factors, ',');
+  o.hold_out = keys.hold_out == "model"  ? HoldOut::kModel
+               : keys.hold_out == "file" ? HoldOut::kFile
+                                         : HoldOut::kConfiguration;
+  return o;
+}
+
 Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
                                     const CalibrateOptions& options) {
   if (paths.empty()) {
@@ -243,6 +281,7 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
     }
   }
 
+  SP_RETURN_IF_ERROR(CheckFilters(options.filters));
   CalibrationReport report;
   std::vector<Config> configs;
   std::map<std::string, size_t> by_key;
@@ -260,6 +299,10 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
       if (!p.ok()) {
         report.skipped.push_back(
             fmt::format("{}:{}: plan rejected: {}", path, c.line, p.status().message()));
+        continue;
+      }
+      if (Result<sim::StepResult> step = sim::Evaluate(*p); !step.ok()) {
+        report.skipped.push_back(fmt::format("{}:{}: {}", path, c.line, step.status().message()));
         continue;
       }
       FitRow row;
@@ -301,8 +344,9 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
     for (size_t r : cfg.rows) cfg.log_measured.push_back(std::log(report.rows[r].measured));
   }
 
+  // The presets' values, inside the range the fit searches (the input bounds are wider).
   std::vector<double> start;
-  for (const FactorDef& f : Factors()) start.push_back(f.get(first));
+  for (const FactorDef& f : Factors()) start.push_back(std::clamp(f.get(first), f.lo, f.hi));
   std::vector<size_t> all(configs.size());
   std::iota(all.begin(), all.end(), 0);
   std::vector<double> sensitivity(Factors().size(), 0.0);
@@ -317,6 +361,14 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
                         Factors()[f].key, why[f]));
       }
     }
+  }
+  if (kept.empty()) {
+    std::vector<std::string> reasons;
+    for (size_t f : candidates) reasons.push_back(Factors()[f].key + ": " + why[f]);
+    return Status::Invalid(fmt::format(
+        "calibrate: the {} configurations of {} determine no factor ({}) (allowed: runs that "
+        "differ in what the factors scale: more configurations, sizes, sequence lengths)",
+        configs.size(), Join(paths, ", "), Join(reasons, "; ")));
   }
   std::vector<double> fitted = Fit(configs, start, kept, all, 3, 24);
 
@@ -346,12 +398,9 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
     for (size_t i = 0; i < configs.size(); ++i) (fold_of[i] == fold ? held : train).push_back(i);
     std::vector<double> s(Factors().size(), 0.0);
     std::vector<std::string> w(Factors().size());
-    std::vector<size_t> fold_kept = Determined(configs, fitted, kept, train, &s, &w);
-    std::vector<double> from = fitted;
-    for (size_t f : kept) {
-      if (std::find(fold_kept.begin(), fold_kept.end(), f) == fold_kept.end()) from[f] = start[f];
-    }
-    std::vector<double> values = Fit(configs, from, fold_kept, train, 2, 16);
+    // Each fold starts where the whole fit started: nothing of the held-out runs leaks in.
+    std::vector<size_t> fold_kept = Determined(configs, start, kept, train, &s, &w);
+    std::vector<double> values = Fit(configs, start, fold_kept, train, 3, 24);
     std::vector<Config> held_configs;
     for (size_t i : held) held_configs.push_back(configs[i]);
     std::vector<double> predicted = Predict(held_configs, values);
@@ -403,52 +452,51 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
 }
 
 Result<Calibration> ParseCalibration(std::string_view text, const std::string& origin) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return Status::Parse(fmt::format("{}:{}: not valid YAML: {}", origin, e.mark.line + 1, e.msg));
+  Result<YAML::Node> parsed = spec::ParseYaml(text, origin);
+  if (!parsed.ok()) {
+    return Status::Invalid(parsed.status().message() +
+                           " (allowed: a calibration file as `scaleplan calibrate --out` writes it: "
+                           "a map with gpu, framework and factors)");
   }
-  if (!root.IsMap()) {
-    return Status::Invalid(
-        origin + ": a calibration file is a map with keys gpu, framework and factors (allowed: "
-                 "what `scaleplan calibrate --out` writes)");
-  }
+  const YAML::Node root = *parsed;
+  SP_RETURN_IF_ERROR(spec::CheckKeys(root, origin, "calibration"));
   Calibration cal;
   cal.origin = origin;
   for (const auto& entry : root) {
-    std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string("?");
+    const std::string key = entry.first.Scalar();
     if (key == "gpu" || key == "framework") {
       if (!entry.second.IsScalar() || entry.second.Scalar().empty()) {
-        return Status::Invalid(fmt::format("{}: calibration.{} must be a name", origin, key));
+        return Status::Invalid(fmt::format(
+            "{}: calibration.{} = {} (allowed: the {} name the runs used, e.g. {})",
+            spec::Where(origin, entry.second), key,
+            entry.second.IsScalar() ? "''" : "(not a name)", key,
+            key == "gpu" ? "h100-sxm" : "torchtitan"));
       }
       (key == "gpu" ? cal.gpu : cal.framework) = entry.second.Scalar();
     } else if (key == "factors") {
       if (!entry.second.IsMap()) {
-        return Status::Invalid(
-            fmt::format("{}: calibration.factors must be a map of factor: value (allowed keys: {})",
-                        origin, FactorNames()));
+        return Status::Invalid(fmt::format(
+            "{}: calibration.factors must be a map of factor: value (allowed keys: {})",
+            spec::Where(origin, entry.second), FactorNames()));
       }
+      SP_RETURN_IF_ERROR(spec::CheckKeys(entry.second, origin, "calibration.factors"));
       for (const auto& f : entry.second) {
-        std::string name = f.first.IsScalar() ? f.first.Scalar() : std::string("?");
+        const std::string name = f.first.Scalar();
         const FactorDef* def = FindFactor(name);
         if (def == nullptr) {
-          return Status::Invalid(fmt::format("{}: calibration.factors: '{}' is not a factor (allowed: {})",
-                                             origin, Printable(name, 60), FactorNames()));
+          return Status::Invalid(
+              fmt::format("{}: calibration.factors: '{}' is not a factor (allowed: {})",
+                          spec::Where(origin, f.first), Printable(name, 60), FactorNames()));
         }
-        Result<double> value = f.second.IsScalar() ? ParseNumber(f.second.Scalar())
-                                                   : Result<double>(Status::Invalid("not a number"));
+        Result<double> value = f.second.IsScalar()
+                                   ? ParseNumber(f.second.Scalar())
+                                   : Result<double>(Status::Invalid("not a number"));
         if (!value.ok() || !std::isfinite(*value) || *value < def->lo || *value > def->hi) {
           return Status::Invalid(fmt::format(
-              "{}: calibration.factors.{} = {} (allowed: a number from {:g} to {:g})", origin, name,
+              "{}: calibration.factors.{} = {} (allowed: a number from {:g} to {:g})",
+              spec::Where(origin, f.second), name,
               f.second.IsScalar() ? Printable(f.second.Scalar(), 40) : std::string("(not a scalar)"),
               def->lo, def->hi));
-        }
-        for (const auto& [k, v] : cal.factors) {
-          if (k == name) {
-            return Status::Invalid(
-                fmt::format("{}: calibration.factors.{} is given twice", origin, name));
-          }
         }
         cal.factors.emplace_back(name, *value);
       }
@@ -456,8 +504,8 @@ Result<Calibration> ParseCalibration(std::string_view text, const std::string& o
       continue;  // provenance, written for people
     } else {
       return Status::Invalid(fmt::format(
-          "{}: unknown key '{}' in calibration (allowed: gpu, framework, factors, fitted)", origin,
-          Printable(key, 60)));
+          "{}: unknown key '{}' in calibration (allowed: gpu, framework, factors, fitted)",
+          spec::Where(origin, entry.first), Printable(key, 60)));
     }
   }
   if (cal.gpu.empty() || cal.framework.empty()) {
@@ -465,12 +513,26 @@ Result<Calibration> ParseCalibration(std::string_view text, const std::string& o
         "{}: calibration.{} is missing (allowed: the GPU and framework names the runs used)", origin,
         cal.gpu.empty() ? "gpu" : "framework"));
   }
+  if (cal.factors.empty()) {
+    return Status::Invalid(fmt::format(
+        "{}: calibration.factors is missing or empty (allowed: at least one of {})", origin,
+        FactorNames()));
+  }
   return cal;
 }
 
 Result<Calibration> LoadCalibration(const std::string& path) {
   SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
   return ParseCalibration(text, path);
+}
+
+Result<std::vector<Calibration>> LoadCalibrations(const std::vector<std::string>& paths) {
+  std::vector<Calibration> out;
+  for (const std::string& path : paths) {
+    SP_ASSIGN_OR_RETURN(Calibration cal, LoadCalibration(path));
+    out.push_back(std::move(cal));
+  }
+  return out;
 }
 
 bool Applies(const Calibration& calibration, const spec::JobSpec& job) {

@@ -4,13 +4,15 @@
 //   gpu.sustained_compute_fraction    tensor-core throughput kept over a step     [0.3, 1]
 //   framework.attention_fraction      of the attention table's throughput         [0.2, 2]
 //   framework.memory_fraction         of HBM bandwidth for memory-bound kernels   [0.3, 1]
-//   framework.kernel_overhead_s       launch gap and tail per kernel              [0, 100 us]
+//   framework.kernel_overhead_s       launch gap and tail per kernel              [0.1, 100 us]
 //   framework.fp8_gemm_fraction       of the FP8 GEMM table's throughput          [0.3, 1]
 // Runs are rows of the common training schema or dgxc.csv's (validate.h), mapped to jobs as
 // `scaleplan validate` maps them, all on one GPU type and one framework (a calibration is scoped
 // to both). The fit minimizes the mean absolute log error of the predicted metric (tokens/s/GPU or
-// TFLOP/s/GPU) over the rows (robust to a few badly mapped rows, and the measure the reports
-// give), by coordinate descent: a golden-section search per factor in log space.
+// TFLOP/s/GPU) over the rows (robust to a few badly mapped rows, and close to the mean absolute
+// percent error the reports give), by coordinate descent: a golden-section search per factor in
+// log space from the presets' values (clamped into the ranges). Runs that determine no factor are
+// an error.
 //
 // Which factors the runs determine: at the starting values, each factor's sensitivity vector
 // (d log prediction / d log factor, one entry per distinct configuration) is computed; greedily,
@@ -23,8 +25,8 @@
 // Cross-validation (CalibrateOptions::hold_out): leave-one-configuration-out up to
 // kMaxLeaveOneOut configurations, 10-fold (configurations dealt round-robin in file order) above;
 // or leave-one-model-out, or leave-one-file-out. Each fold re-selects and refits the factors on
-// what it keeps, starting from the full fit's values (a factor the fold's runs leave undetermined
-// keeps its starting value).
+// what it keeps from the same starting values as the whole fit (a factor the fold's runs leave
+// undetermined keeps its starting value).
 #pragma once
 
 #include <string>
@@ -90,6 +92,21 @@ struct CalibrateOptions {
   HoldOut hold_out = HoldOut::kConfiguration;
 };
 
+// The options as input keys (section "calibrate"; `scaleplan calibrate`'s flags): the row filters
+// of validate, the factors (a comma-separated list) and what cross-validation holds out.
+struct CalibrateKeys {
+  std::string gpu_filter;
+  std::string precision_filter;
+  std::string match;
+  int64_t min_gpus = 0;
+  int64_t max_gpus = 0;
+  std::string factors;
+  std::string hold_out = "configuration";
+};
+const spec::Schema<CalibrateKeys>& CalibrateKeysSchema();
+// The options the keys describe (hold_out and factor names are checked by Calibrate).
+CalibrateOptions ToOptions(const CalibrateKeys& keys);
+
 // Fits the factors on the training rows of `paths`.
 Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
                                     const CalibrateOptions& options);
@@ -97,6 +114,7 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
 // Reads a calibration file (YAML, as CalibrationYaml writes it); errors name the file and key.
 Result<Calibration> ParseCalibration(std::string_view text, const std::string& origin);
 Result<Calibration> LoadCalibration(const std::string& path);
+Result<std::vector<Calibration>> LoadCalibrations(const std::vector<std::string>& paths);
 
 // Whether `calibration` is for `job`'s GPU and framework.
 bool Applies(const Calibration& calibration, const spec::JobSpec& job);

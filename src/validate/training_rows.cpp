@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -297,21 +298,30 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
       return bad("fp8_recipe", v, "delayed, tensorwise or rowwise");
     }
   }
-  double watts = Number(t.Cell(row, "gpu_power_w"));
-  if (watts <= 0) {
-    // "..., 500W power limit" in the GPU description.
+  // The power cap: the gpu_power_w column, else "..., 500W power limit" in the GPU description.
+  std::string watts_text = t.Cell(row, "gpu_power_w");
+  std::string column = "gpu_power_w";
+  if (watts_text.empty()) {
     const std::string& gpu = t.Cell(row, "gpu_type");
     size_t at = ToLower(gpu).find("w power limit");
     if (at != std::string::npos) {
       size_t begin = at;
       while (begin > 0 && std::isdigit(static_cast<unsigned char>(gpu[begin - 1]))) --begin;
-      watts = Number(gpu.substr(begin, at - begin));
+      watts_text = gpu.substr(begin, at - begin);
+      column = "gpu_type";
     }
   }
-  if (watts > 0) {
-    if (watts > 1e5) return bad("gpu_power_w", t.Cell(row, "gpu_power_w"), "watts up to 100000");
-    c.job.cluster.gpu.power_limit_w = watts;
-    c.assumptions.push_back(fmt::format("power limit {:.0f} W", watts));
+  if (!watts_text.empty()) {
+    Result<double> watts = ParseNumber(watts_text);
+    double tdp = c.job.cluster.gpu.tdp_w;
+    double lowest = tdp > 0 ? spec::kMinPowerLimitFraction * tdp : 1.0;
+    if (!watts.ok() || !std::isfinite(*watts) || *watts < lowest || *watts > 1e5) {
+      return bad(column, watts_text,
+                 fmt::format("watts from {:.0f} ({:.0f}% of the GPU's TDP) to 100000", lowest,
+                             100.0 * spec::kMinPowerLimitFraction));
+    }
+    c.job.cluster.gpu.power_limit_w = *watts;
+    c.assumptions.push_back(fmt::format("power limit {:.0f} W", *watts));
   }
   if (const std::string& v = t.Cell(row, "zero"); !v.empty()) {
     Status set = spec::PlanSchema().Set(plan, "zero", spec::ScalarValue(ToLower(v), "zero"));
@@ -419,10 +429,9 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       skip(problem);
       continue;
     }
-    c.assumptions.push_back(fmt::format("framework {} ({}){}", framework_name,
-                                        t.Cell(i, "framework").empty() ? "from the source"
-                                                                       : "framework column",
-                                        DescribePlanDefaults(c.job.framework.plan)));
+    const std::string framework_note =
+        fmt::format("framework {} ({})", framework_name,
+                    t.Cell(i, "framework").empty() ? "from the source" : "framework column");
     spec::PlanSpec& plan = c.job.plan;
     plan = c.job.framework.plan;
     plan.tp = std::max<int64_t>(1, Integer(t.Cell(i, "tp")));
@@ -443,7 +452,7 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
     plan.recompute = Contains(recompute, "full")        ? spec::Recompute::kFull
                      : Contains(recompute, "selective") ? spec::Recompute::kSelective
                                                         : spec::Recompute::kNone;
-    bool sc21 = Contains(source, "SC21");
+    bool sc21 = framework_name == "megatron-lm-2021";
     if (sc21 && recompute.empty()) {
       plan.recompute = spec::Recompute::kFull;  // the paper trains every model with it (section 5)
       c.assumptions.push_back("full recomputation");
@@ -460,6 +469,7 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       skip(bad);
       continue;
     }
+    c.assumptions.push_back(framework_note + DescribePlanDefaults(plan));
     c.job.workload.seq_len = seq;
     c.job.workload.global_batch = Integer(t.Cell(i, "global_batch"));
     if (c.job.workload.global_batch <= 0) {
@@ -591,6 +601,12 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       continue;
     }
     c.job.workload.global_batch = gbs;
+    // NVIDIA's recipes run Megatron-Core (NeMo): its kernels, then the recipe's own plan keys.
+    if (std::string loaded = Take(c.job.framework, spec::LoadFramework("megatron-core"));
+        !loaded.empty()) {
+      skip(loaded);
+      continue;
+    }
     plan.precision = spec::Precision::kBf16;
     if (Contains(precision, "FP8")) plan.precision = spec::Precision::kFp8;
     plan.zero = spec::ZeroMode::kZero1;
@@ -598,7 +614,8 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     plan.tp_comm_overlap = plan.tp > 1;
     plan.cp_algorithm = spec::CpAlgorithm::kRing;
     c.assumptions.push_back(
-        "distributed optimizer, SP, TP and DP overlap, ring (p2p) CP (NeMo recipe defaults)");
+        "framework megatron-core: distributed optimizer, SP, TP and DP overlap, ring (p2p) CP (NeMo "
+        "recipe defaults)");
     problem = SetPipeline(c, pp, vp);
     if (!problem.empty()) {
       skip(problem);

@@ -224,10 +224,45 @@ namespace {
 
 Status CheckOptions(const Options& options) {
   SP_RETURN_IF_ERROR(OptionsSchema().CheckBounds(options));  // 0 stands for "not given"
+  SP_RETURN_IF_ERROR(CheckFilters(options));
   return sim::FindEngine(options.engine, "validate.engine").status();
 }
 
 }  // namespace
+
+Status CheckFilters(const Options& options) {
+  if (options.min_gpus > 0 && options.max_gpus > 0 && options.min_gpus > options.max_gpus) {
+    return Status::Invalid(fmt::format(
+        "validate.min_gpus = {} is above validate.max_gpus = {} (allowed: min_gpus <= max_gpus)",
+        options.min_gpus, options.max_gpus));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<FileReport>> ValidateFiles(const std::vector<std::string>& paths,
+                                              const Options& options) {
+  std::vector<FileReport> reports;
+  for (const std::string& path : paths) {
+    SP_ASSIGN_OR_RETURN(FileReport r, ValidateFile(path, options));
+    reports.push_back(std::move(r));
+  }
+  for (const Calibration& cal : options.calibrations) {
+    std::string mark = "calibration " + (cal.origin.empty() ? "fitted here" : cal.origin);
+    bool used = false;
+    for (const FileReport& r : reports) {
+      for (const Row& row : r.rows) {
+        for (const std::string& a : row.assumptions) used = used || a == mark;
+      }
+    }
+    if (!used) {
+      return Status::Invalid(fmt::format(
+          "{}: the calibration is for {} under {} and no modeled row ran there (allowed: a "
+          "calibration for the GPU and framework of some rows; `--verbose` lists each row's)",
+          cal.origin.empty() ? "--calibration" : cal.origin, cal.gpu, cal.framework));
+    }
+  }
+  return reports;
+}
 
 Result<FileReport> ValidateText(const std::string& text, const std::string& origin,
                                 const Options& options) {

@@ -87,6 +87,12 @@ struct Options {
 const spec::Schema<Options>& OptionsSchema();
 
 Result<FileReport> ValidateFile(const std::string& path, const Options& options);
+// Every file; a calibration in options.calibrations that applies to no training row of any file is
+// an error (it names the calibration's GPU and framework).
+Result<std::vector<FileReport>> ValidateFiles(const std::vector<std::string>& paths,
+                                              const Options& options);
+// The row filters are consistent (min_gpus <= max_gpus when both are given).
+Status CheckFilters(const Options& options);
 Result<FileReport> ValidateText(const std::string& text, const std::string& origin,
                                 const Options& options);
 

@@ -1,0 +1,21 @@
+// The YAML helpers every reader of a YAML input shares (spec files, calibration files): the
+// text checks and parse with file:line:column errors, one-key-once checks, and positions.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace scaleplan::spec {
+
+// "origin:line" of a node, or origin when the node has no position.
+std::string Where(const std::string& origin, const YAML::Node& node);
+// Parses text that must be a YAML map at the top level (core/text.h's CheckText first).
+Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin);
+// Every key of `map` is a plain scalar and appears once; errors name `section`.
+Status CheckKeys(const YAML::Node& map, const std::string& origin, std::string_view section);
+
+}  // namespace scaleplan::spec
