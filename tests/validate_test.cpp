@@ -124,9 +124,16 @@ TEST(Validate, BadRunColumnsSkipTheRow) {
       "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,torchtitan,"
       "maybe,\n"
       "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,nosuch,,\n"
-      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,,,per_op\n";
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,,,per_op\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,NeMo 24.07,,\n";
   FileReport r = Must(ValidateText(csv, "runs.csv", {}));
-  ASSERT_EQ(r.rows.size(), 3u);
+  ASSERT_EQ(r.rows.size(), 4u);
+  // Names as runs write them map to the presets.
+  ASSERT_TRUE(r.rows[3].skipped.empty()) << r.rows[3].skipped;
+  bool megatron = false;
+  for (const std::string& a : r.rows[3].assumptions)
+    megatron = megatron || a.find("framework megatron-core (framework column)") == 0;
+  EXPECT_TRUE(megatron);
   EXPECT_NE(r.rows[0].skipped.find("tp_comm_overlap = 'maybe'"), std::string::npos)
       << r.rows[0].skipped;
   EXPECT_NE(r.rows[1].skipped.find("nosuch"), std::string::npos) << r.rows[1].skipped;
@@ -150,7 +157,9 @@ TEST(Calibrate, TorchtitanHostRuns) {
   EXPECT_LE(c.cross_validated_mean_abs_error_pct, 10.0);
   // Every factor left out says why.
   for (const FactorReport& f : r.factors) {
-    if (!f.fitted) EXPECT_FALSE(f.note.empty()) << f.key;
+    if (!f.fitted) {
+      EXPECT_FALSE(f.note.empty()) << f.key;
+    }
   }
   // Asking for a factor no run measures is refused, naming it.
   CalibrateOptions o;

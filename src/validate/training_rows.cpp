@@ -223,6 +223,18 @@ std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& sourc
     if (Contains(source, "llm-foundry")) return "llm-foundry";
     return "megatron-core";
   }
+  // The names runs are written with, mapped to the presets (anything else is looked up as given,
+  // and an unknown name skips the row with the presets listed).
+  static const std::vector<std::pair<std::string, std::string>> kAliases = {
+      {"megatron-core", "megatron-core"}, {"megatron core", "megatron-core"},
+      {"mcore", "megatron-core"},         {"nemo", "megatron-core"},
+      {"megatron-lm", "megatron-core"},   {"megatron", "megatron-core"},
+      {"megatron-bridge", "megatron-core"}, {"composer", "llm-foundry"},
+      {"mosaicml", "llm-foundry"},        {"llm-foundry", "llm-foundry"},
+      {"torchtitan", "torchtitan"}};
+  for (const auto& [alias, preset] : kAliases) {
+    if (named == alias || named.rfind(alias + " ", 0) == 0) return preset;
+  }
   return named;
 }
 
