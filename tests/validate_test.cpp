@@ -114,6 +114,31 @@ TEST(Validate, RowsMapThroughTheirFramework) {
   EXPECT_TRUE(has(lf.rows[0], "framework llm-foundry"));
 }
 
+// A row may give the step time instead of a throughput (Korthikanti et al. report iteration
+// times). Its source selects Megatron-LM as that paper ran it. The step predicted is the one whose
+// tokens/s/GPU the same job reports: tokens per step / (step time x GPUs). (The measured value
+// below is a placeholder: only the mapping and the metric are checked.)
+TEST(Validate, StepTimeRowsAndTheirFramework) {
+  std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,recompute,step_time_s,source\n"
+      "GPT 22B,48,6144,24576,64,,51200,A100 80GB,8,8,1,1,,2048,1,4,BF16,selective,1.0,"
+      "\"Korthikanti et al., arXiv:2205.05198\"\n";
+  FileReport r = Must(ValidateText(csv, "selene.csv", {}));
+  ASSERT_EQ(r.rows.size(), 1u);
+  const Row& row = r.rows[0];
+  ASSERT_TRUE(row.skipped.empty()) << row.skipped;
+  EXPECT_EQ(row.metric, "step_time_s");
+  bool framework = false;
+  for (const std::string& a : row.assumptions)
+    framework = framework || a.find("framework megatron-lm-2022 (from the source): ZeRO 0, SP,") == 0;
+  EXPECT_TRUE(framework);
+  std::string as_tokens = csv;
+  as_tokens.replace(as_tokens.find("step_time_s"), 11, "tokens_per_s_per_gpu");
+  FileReport t = Must(ValidateText(as_tokens, "selene.csv", {}));
+  EXPECT_NEAR(t.rows[0].predicted * row.predicted * 8.0, 4.0 * 2048.0, 1e-6 * 4.0 * 2048.0);
+}
+
 // A bad value in an optional run column skips the row with the column, the value and what is
 // allowed; it never silently falls back.
 TEST(Validate, BadRunColumnsSkipTheRow) {

@@ -75,10 +75,13 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
       const char* unit = time                                 ? "us"
                          : r.metric == "tokens_per_s_per_gpu" ? "tokens/s/GPU"
                          : r.metric == "tflops_per_gpu"       ? "TFLOP/s/GPU"
+                         : r.metric == "step_time_s"          ? "s per step"
                                                               : "";
       double scale = time ? 1e6 : 1.0;
-      out += fmt::format("  {:>5}  {:<70} {:>12.1f} {:>12.1f} {:>+7.1f}%  {}\n", r.line, label,
-                         r.predicted * scale, r.measured * scale, r.error_pct, unit);
+      int digits = r.metric == "step_time_s" ? 3 : 1;  // seconds per step need more
+      out += fmt::format("  {:>5}  {:<70} {:>12.{}f} {:>12.{}f} {:>+7.1f}%  {}\n", r.line, label,
+                         r.predicted * scale, digits, r.measured * scale, digits, r.error_pct,
+                         unit);
       if (verbose) out += fmt::format("         assumptions: {}\n", Join(r.assumptions, "; "));
     }
     const validate::Summary& s = f.summary;

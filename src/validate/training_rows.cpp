@@ -508,8 +508,12 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       c.metric = "tflops_per_gpu";
       c.measured = tflops;
       c.formula = sc21 ? FlopsFormula::kSc21 : FlopsFormula::kMegatron;
+    } else if (double step = Number(t.Cell(i, "step_time_s") + t.Cell(i, "iteration_time_s"));
+               step > 0) {
+      c.metric = "step_time_s";  // seconds per iteration (e.g. Korthikanti et al.'s Table 5)
+      c.measured = step;
     } else {
-      skip("no measured tokens/s/GPU or TFLOP/s/GPU");
+      skip("no measured tokens/s/GPU, TFLOP/s/GPU or step time (step_time_s)");
       continue;
     }
     c.label = fmt::format("{} on {} {} (TP {} CP {} PP {} VP {})", model_name, gpus, gpu_type,

@@ -18,7 +18,7 @@ struct TrainingCase {
   int line = 0;
   std::string label;
   spec::JobSpec job;
-  std::string metric;  // "tokens_per_s_per_gpu" or "tflops_per_gpu"
+  std::string metric;  // "tokens_per_s_per_gpu", "tflops_per_gpu" or "step_time_s"
   FlopsFormula formula = FlopsFormula::kNone;
   double measured = 0;
   std::vector<std::string> assumptions;

@@ -115,6 +115,7 @@ Result<FileReport> ValidateNcclTests(const std::string& text, const std::string&
 
 double PredictedMetric(const TrainingCase& c, const plan::Plan& p, const sim::StepResult& step) {
   if (c.metric == "tokens_per_s_per_gpu") return step.tokens_per_s_per_gpu;
+  if (c.metric == "step_time_s") return step.step_time_s;
   double flops_per_step = 0;
   double tokens = static_cast<double>(p.TokensPerStep());
   if (c.formula == FlopsFormula::kSc21) {
@@ -145,15 +146,16 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
     *kind = "dgxc";
     return DgxcCases(table, options);
   }
-  if (table.Column("model") >= 0 && table.Column("tokens_per_s_per_gpu") >= 0 &&
-      table.Column("tp") >= 0) {
+  if (table.Column("model") >= 0 && table.Column("tp") >= 0 &&
+      (table.Column("tokens_per_s_per_gpu") >= 0 || table.Column("step_time_s") >= 0 ||
+       table.Column("iteration_time_s") >= 0)) {
     *kind = "common";
     return CommonSchemaCases(table, options);
   }
   return Status::Invalid(fmt::format(
       "{}: the file matches no known schema: its {} columns lack model/tp/tokens_per_s_per_gpu "
-      "and table_title/tokens_per_s_per_gpu_derived (allowed: a CSV in the common training "
-      "schema or dgxc.csv's, or an nccl-tests output)",
+      "(or step_time_s) and table_title/tokens_per_s_per_gpu_derived (allowed: a CSV in the "
+      "common training schema or dgxc.csv's, or an nccl-tests output)",
       origin, table.columns.size()));
 }
 

@@ -22,7 +22,7 @@ namespace scaleplan::validate {
 struct Row {
   int line = 0;        // source line
   std::string label;   // e.g. "Llama 3.1 70b BF16, 1024 GPUs"
-  std::string metric;  // "tokens_per_s_per_gpu", "tflops_per_gpu" or "time_s"
+  std::string metric;  // "tokens_per_s_per_gpu", "tflops_per_gpu", "step_time_s" or "time_s"
   double predicted = 0;
   double measured = 0;
   double error_pct = 0;  // 100 * (predicted - measured) / measured
