@@ -309,7 +309,8 @@ TEST(Device, Fp8GemmsStayBelowTheMeasuredBest) {
   double best = 0;
   for (double m : {256.0, 1024.0, 4096.0, 16384.0}) {
     for (double n : {256.0, 1024.0, 4096.0}) {
-      for (double k : {256.0, 1024.0, 4096.0}) best = std::max(best, d.GemmEfficiency(m, n, k, true));
+      for (double k : {256.0, 1024.0, 4096.0})
+        best = std::max(best, d.GemmEfficiency(m, n, k, true));
     }
   }
   EXPECT_LE(best, 1402.6 / 1979.0 + 1e-9);

@@ -37,13 +37,13 @@ TEST(Framework, PlanDefaultsUnderTheJobsKeys) {
       "job.yaml"));
   EXPECT_EQ(job.framework.name, "torchtitan");
   EXPECT_EQ(job.framework.elementwise, Elementwise::kEager);
-  EXPECT_EQ(job.plan.zero, ZeroMode::kZero3);       // torchtitan's FSDP2
-  EXPECT_FALSE(job.plan.sequence_parallel);         // the job's key wins
+  EXPECT_EQ(job.plan.zero, ZeroMode::kZero3);  // torchtitan's FSDP2
+  EXPECT_FALSE(job.plan.sequence_parallel);    // the job's key wins
   EXPECT_EQ(job.plan.tp, 2);
-  JobSpec swapped = Must(ParseJobYaml(
-      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: torchtitan\nplan: {tp: 2}\n"
-      "workload: {seq_len: 4096, global_batch: 8}\n",
-      "job.yaml", "megatron-core"));
+  JobSpec swapped = Must(
+      ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\nframework: torchtitan\nplan: {tp: 2}\n"
+                   "workload: {seq_len: 4096, global_batch: 8}\n",
+                   "job.yaml", "megatron-core"));
   EXPECT_EQ(swapped.framework.name, "megatron-core");
   EXPECT_EQ(swapped.plan.zero, ZeroMode::kZero1);
   EXPECT_TRUE(swapped.plan.tp_comm_overlap);
@@ -67,8 +67,8 @@ TEST(Framework, BadKeysNameTheFileAndWhatIsAllowed) {
   r = ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\nframework: nosuch\n", "job.yaml");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("torchtitan"), std::string::npos) << r.status().message();
-  r = ParseJobYaml(
-      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: {plan: {zero: 9}}\n", "job.yaml");
+  r = ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\nframework: {plan: {zero: 9}}\n",
+                   "job.yaml");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("plan.zero"), std::string::npos) << r.status().message();
 }

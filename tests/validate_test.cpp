@@ -1,14 +1,12 @@
 #include "validate/validate.h"
 
-#include "validate/calibrate.h"
-
-#include "report/calibrate_report.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 
+#include "report/calibrate_report.h"
 #include "test_util.h"
+#include "validate/calibrate.h"
 
 namespace scaleplan::validate {
 namespace {
@@ -131,7 +129,8 @@ TEST(Validate, StepTimeRowsAndTheirFramework) {
   EXPECT_EQ(row.metric, "step_time_s");
   bool framework = false;
   for (const std::string& a : row.assumptions)
-    framework = framework || a.find("framework megatron-lm-2022 (from the source): ZeRO 0, SP,") == 0;
+    framework =
+        framework || a.find("framework megatron-lm-2022 (from the source): ZeRO 0, SP,") == 0;
   EXPECT_TRUE(framework);
   std::string as_tokens = csv;
   as_tokens.replace(as_tokens.find("step_time_s"), 11, "tokens_per_s_per_gpu");
@@ -281,9 +280,9 @@ TEST(Validate, PowerColumnIsStrict) {
       "seq_len,micro_batch,global_batch,precision,recompute,tokens_per_s_per_gpu,source,"
       "gpu_power_w\n";
   std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,";
-  FileReport r = Must(ValidateText(head + row + "-500\n" + row + "abc\n" + row + "1e3\n" + row +
-                                       "100\n" + row + "500\n",
-                                   "runs.csv", {}));
+  FileReport r = Must(ValidateText(
+      head + row + "-500\n" + row + "abc\n" + row + "1e3\n" + row + "100\n" + row + "500\n",
+      "runs.csv", {}));
   ASSERT_EQ(r.rows.size(), 5u);
   EXPECT_NE(r.rows[0].skipped.find("gpu_power_w = '-500'"), std::string::npos) << r.rows[0].skipped;
   EXPECT_NE(r.rows[1].skipped.find("gpu_power_w = 'abc'"), std::string::npos);
@@ -296,8 +295,7 @@ TEST(Validate, PowerColumnIsStrict) {
 TEST(Calibrate, MixedGpusAreRefused) {
   Result<CalibrationReport> r = Calibrate({Data("llmfoundry.csv")}, {});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("runs of one GPU type and one framework"),
-            std::string::npos);
+  EXPECT_NE(r.status().message().find("runs of one GPU type and one framework"), std::string::npos);
 }
 
 // The calibration file: what CalibrationYaml writes reads back; bad files get one error naming

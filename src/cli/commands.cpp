@@ -79,7 +79,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   std::vector<CLI::App*> apps;
   Command* fallback = nullptr;
   for (const auto& command : commands) {
-    CLI::App* sub = app.add_subcommand(std::string(command->name()), std::string(command->summary()));
+    CLI::App* sub =
+        app.add_subcommand(std::string(command->name()), std::string(command->summary()));
     command->Register(sub);
     apps.push_back(sub);
     if (command->name() == "simulate") fallback = command.get();

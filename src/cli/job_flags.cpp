@@ -23,9 +23,9 @@ void JobFlags::AddKeys(CLI::App* command, const spec::Schema<T>& schema) {
     help += " (" + f.info.allowed + "; key " + schema.section() + "." + f.info.key + ")";
     key->option = command->add_option(key->flag, key->value, help)
                       ->type_name(std::string(TypeName(f.info.kind)))
-                      ->group(schema.section() == "model"  ? "Model overrides"
-                              : schema.section() == "gpu"  ? "GPU overrides"
-                              : schema.section() == "plan" ? "Plan"
+                      ->group(schema.section() == "model"       ? "Model overrides"
+                              : schema.section() == "gpu"       ? "GPU overrides"
+                              : schema.section() == "plan"      ? "Plan"
                               : schema.section() == "framework" ? "Framework overrides"
                                                                 : "Workload");
     keys_.push_back(std::move(key));
@@ -34,9 +34,9 @@ void JobFlags::AddKeys(CLI::App* command, const spec::Schema<T>& schema) {
 
 void JobFlags::Register(CLI::App* command) {
   job_opt_ = command
-                 ->add_option("--plan", job_ref_,
-                              "Job file (YAML) or job preset to start from (default: " +
-                                  default_job_ + ")")
+                 ->add_option(
+                     "--plan", job_ref_,
+                     "Job file (YAML) or job preset to start from (default: " + default_job_ + ")")
                  ->group("Job");
   model_opt_ = command
                    ->add_option("--model", model_ref_,

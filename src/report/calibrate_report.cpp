@@ -61,21 +61,20 @@ std::string CalibrationText(const validate::CalibrationReport& r, bool verbose) 
   out += "  factor                              start       fitted   independent sensitivity\n";
   for (const validate::FactorReport& f : r.factors) {
     out += fmt::format("  {:<34} {:>9.4g}  {:>11}   {:.3f}\n", f.key, f.start,
-                       f.fitted ? fmt::format("{:.4g}", f.value) : std::string("-"),
-                       f.sensitivity);
+                       f.fitted ? fmt::format("{:.4g}", f.value) : std::string("-"), f.sensitivity);
     if (!f.fitted && !f.note.empty()) out += fmt::format("      not fitted: {}\n", f.note);
   }
-  out += fmt::format(
-      "\n  mean |error|   before {:.1f}%   after {:.1f}% (in-sample)   {} {:.1f}%\n",
-      c.before_mean_abs_error_pct, c.after_mean_abs_error_pct, c.cross_validation,
-      c.cross_validated_mean_abs_error_pct);
+  out += fmt::format("\n  mean |error|   before {:.1f}%   after {:.1f}% (in-sample)   {} {:.1f}%\n",
+                     c.before_mean_abs_error_pct, c.after_mean_abs_error_pct, c.cross_validation,
+                     c.cross_validated_mean_abs_error_pct);
   if (verbose) {
-    out += "\n  file:line  row                                                    measured   "
-           "before    after  cross-validated\n";
+    out +=
+        "\n  file:line  row                                                    measured   "
+        "before    after  cross-validated\n";
     for (const validate::FitRow& row : r.rows) {
       std::string label = row.label.size() > 52 ? row.label.substr(0, 49) + "..." : row.label;
-      out += fmt::format("  {}:{}  {:<52} {:>10.1f} {:>8} {:>8} {:>8}\n", row.file, row.line,
-                         label, row.measured, ErrorPct(row.before, row.measured),
+      out += fmt::format("  {}:{}  {:<52} {:>10.1f} {:>8} {:>8} {:>8}\n", row.file, row.line, label,
+                         row.measured, ErrorPct(row.before, row.measured),
                          ErrorPct(row.after, row.measured),
                          ErrorPct(row.cross_validated, row.measured));
     }

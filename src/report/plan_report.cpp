@@ -188,10 +188,13 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
   const spec::FrameworkSpec& fw = p.job.framework;
   const spec::GpuSpec& gpu = c.gpu;
   out += fmt::format(
-      "  framework  {}: {} kernels . selective = {} . fp8 {}{} . attention {} x{:.2f} . HBM {:.0f}% "
+      "  framework  {}: {} kernels . selective = {} . fp8 {}{} . attention {} x{:.2f} . HBM "
+      "{:.0f}% "
       ". {:.1f} us per kernel . tensor cores {:.0f}%{}\n",
       fw.name,
-      fw.compile ? "compiled" : fw.elementwise == spec::Elementwise::kEager ? "eager" : "fused",
+      fw.compile                                    ? "compiled"
+      : fw.elementwise == spec::Elementwise::kEager ? "eager"
+                                                    : "fused",
       fw.selective_recompute == spec::SelectiveRecompute::kPerOp ? "per-op" : "core attention",
       fw.fp8_recipe == spec::Fp8Recipe::kDelayed      ? "delayed"
       : fw.fp8_recipe == spec::Fp8Recipe::kTensorwise ? "tensorwise"

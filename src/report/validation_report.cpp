@@ -47,8 +47,11 @@ nlohmann::json ValidationJson(const std::vector<validate::FileReport>& files) {
       all_rows.push_back(RowJson(r, f.path));
       everything.push_back(r);
     }
-    per_file.push_back(
-        {{"path", f.path}, {"kind", f.kind}, {"engine", f.engine}, {"rows", rows}, {"summary", SummaryJson(f.summary)}});
+    per_file.push_back({{"path", f.path},
+                        {"kind", f.kind},
+                        {"engine", f.engine},
+                        {"rows", rows},
+                        {"summary", SummaryJson(f.summary)}});
   }
   out["files"] = per_file;
   out["rows"] = all_rows;
@@ -59,9 +62,9 @@ nlohmann::json ValidationJson(const std::vector<validate::FileReport>& files) {
 std::string ValidationText(const std::vector<validate::FileReport>& files, bool verbose) {
   std::string out;
   for (const validate::FileReport& f : files) {
-    out += f.engine.empty() ? fmt::format("{} ({})\n", f.path, f.kind)
-                            : fmt::format("{} ({}, predicted by the {} engine)\n", f.path, f.kind,
-                                          f.engine);
+    out += f.engine.empty()
+               ? fmt::format("{} ({})\n", f.path, f.kind)
+               : fmt::format("{} ({}, predicted by the {} engine)\n", f.path, f.kind, f.engine);
     out += fmt::format("  {:>5}  {:<70} {:>12} {:>12} {:>8}  {}\n", "line", "row", "predicted",
                        "measured", "error", "unit");
     for (const validate::Row& r : f.rows) {
@@ -79,9 +82,9 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
                                                               : "";
       double scale = time ? 1e6 : 1.0;
       int digits = r.metric == "step_time_s" ? 3 : 1;  // seconds per step need more
-      out += fmt::format("  {:>5}  {:<70} {:>12.{}f} {:>12.{}f} {:>+7.1f}%  {}\n", r.line, label,
-                         r.predicted * scale, digits, r.measured * scale, digits, r.error_pct,
-                         unit);
+      out +=
+          fmt::format("  {:>5}  {:<70} {:>12.{}f} {:>12.{}f} {:>+7.1f}%  {}\n", r.line, label,
+                      r.predicted * scale, digits, r.measured * scale, digits, r.error_pct, unit);
       if (verbose) out += fmt::format("         assumptions: {}\n", Join(r.assumptions, "; "));
     }
     const validate::Summary& s = f.summary;

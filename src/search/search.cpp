@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -62,8 +62,7 @@ std::string PlanKey(const Evaluation& e) {
   std::string key = Describe(p, p.dp);
   if (p.zero == spec::ZeroMode::kFsdp || p.zero == spec::ZeroMode::kZero2) {
     p.zero = spec::ZeroMode::kZero2;
-    key = fmt::format("{} @{:a} {:a}", Describe(p, p.dp), e.step.step_time_s,
-                      e.peak_bytes_per_gpu);
+    key = fmt::format("{} @{:a} {:a}", Describe(p, p.dp), e.step.step_time_s, e.peak_bytes_per_gpu);
   }
   return key;
 }
@@ -428,8 +427,7 @@ class Evolution : public Optimizer {
       auto it = scored.find(c);
       if (it != scored.end()) return it->second;
       ++tries;
-      double t =
-          scorer.Score(c, counters, top).value_or(std::numeric_limits<double>::infinity());
+      double t = scorer.Score(c, counters, top).value_or(std::numeric_limits<double>::infinity());
       scored[c] = t;
       return t;
     };
@@ -540,8 +538,8 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
     }
   }
   if (!std::isfinite(options.max_seconds)) {
-    return Status::Invalid(fmt::format("search.max_seconds = {} (allowed: a finite number)",
-                                       options.max_seconds));
+    return Status::Invalid(
+        fmt::format("search.max_seconds = {} (allowed: a finite number)", options.max_seconds));
   }
   SP_RETURN_IF_ERROR(SearchOptionsSchema().CheckValues(options));
   // What no plan can change is checked once, before the search.
@@ -549,8 +547,7 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   SP_RETURN_IF_ERROR(spec::ValidateCluster(base.cluster));
   SP_RETURN_IF_ERROR(spec::ValidateWorkload(base.workload));
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer(options.optimizer));
-  SP_ASSIGN_OR_RETURN(hardware::DeviceModel device,
-                      hardware::DeviceModel::For(base));
+  SP_ASSIGN_OR_RETURN(hardware::DeviceModel device, hardware::DeviceModel::For(base));
   SearchResult result = optimizer->Run(base, space, device, options);
   result.optimizer = std::string(optimizer->name());
   if (options.rerank_with_events) {

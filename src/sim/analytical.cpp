@@ -1,7 +1,6 @@
 // The analytical step-time model; equations, assumptions and sources in analytical.h.
 #include "sim/analytical.h"
 
-
 #include <algorithm>
 #include <cmath>
 
@@ -56,17 +55,19 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
   for (const model::Op& op : ops) {
     switch (op.kind) {
       case model::OpKind::kGemm: {
-        bool in_fp8 = fp8 && d.has_fp8() && (op.fp8_linear || (op.name == "lm_head" && fw.fp8_lm_head));
+        bool in_fp8 =
+            fp8 && d.has_fp8() && (op.fp8_linear || (op.name == "lm_head" && fw.fp8_lm_head));
         double f = d.GemmSeconds(op.fwd_flops, op.fwd_bytes, op.m, op.n, op.k, in_fp8);
         // Input gradient (m x n by n x k) and weight gradient (k x m by m x n).
         double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.m, op.k, op.n, in_fp8) +
                    d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, op.m, in_fp8);
         double cast_f = 0, cast_b = 0;
         if (in_fp8) {
-          cast_f = d.MemoryBoundSeconds(0, cast.cast * (op.m * op.k + op.k * op.n),
-                                        cast.fwd_kernels);
+          cast_f =
+              d.MemoryBoundSeconds(0, cast.cast * (op.m * op.k + op.k * op.n), cast.fwd_kernels);
           cast_b = d.MemoryBoundSeconds(
-              0, cast.cast * op.m * op.n + cast.transpose * (op.m * op.k + op.m * op.n + op.k * op.n),
+              0,
+              cast.cast * op.m * op.n + cast.transpose * (op.m * op.k + op.m * op.n + op.k * op.n),
               cast.bwd_kernels);
         }
         t.fwd += f + cast_f;
@@ -196,8 +197,7 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
 }  // namespace
 
 Result<StepResult> Evaluate(const plan::Plan& plan) {
-  SP_ASSIGN_OR_RETURN(hardware::DeviceModel device,
-                      hardware::DeviceModel::For(plan.job));
+  SP_ASSIGN_OR_RETURN(hardware::DeviceModel device, hardware::DeviceModel::For(plan.job));
   return Evaluate(plan, device);
 }
 

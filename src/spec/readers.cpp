@@ -1,17 +1,17 @@
 #include "spec/readers.h"
-#include "spec/yaml.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/file.h"
 #include "core/text.h"
 #include "spec/presets.h"
+#include "spec/yaml.h"
 
 namespace scaleplan::spec {
 
@@ -40,12 +40,14 @@ Status CheckKeys(const YAML::Node& map, const std::string& origin, std::string_v
   std::set<std::string> seen;
   for (const auto& entry : map) {
     if (!entry.first.IsScalar()) {
-      return Status::Parse(fmt::format("{}: {} has a key that is not a plain name (allowed: key: value)",
-                                       Where(origin, entry.first), section));
+      return Status::Parse(
+          fmt::format("{}: {} has a key that is not a plain name (allowed: key: value)",
+                      Where(origin, entry.first), section));
     }
     if (!seen.insert(entry.first.Scalar()).second) {
       return Status::Invalid(fmt::format("{}: {}.{} is given twice (allowed: once)",
-                                         Where(origin, entry.first), section, entry.first.Scalar()));
+                                         Where(origin, entry.first), section,
+                                         entry.first.Scalar()));
     }
   }
   return Status::Ok();
@@ -304,12 +306,11 @@ Result<ClusterSpec> ParseClusterYaml(std::string_view text, const std::string& o
 }
 
 Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
-                            std::string_view framework) {
+                             std::string_view framework) {
   SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, origin));
   JobSpec job;
-  static constexpr std::string_view kKeys[] = {"description", "source", "model",
-                                               "cluster",     "gpu",    "gpus",
-                                               "framework",   "plan",   "workload"};
+  static constexpr std::string_view kKeys[] = {
+      "description", "source", "model", "cluster", "gpu", "gpus", "framework", "plan", "workload"};
   SP_RETURN_IF_ERROR(CheckKeys(root, origin, "job"));
   for (const auto& entry : root) {
     std::string key = entry.first.Scalar();
@@ -371,8 +372,8 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
     } else if (node.IsMap()) {
       SP_ASSIGN_OR_RETURN(job.framework, FrameworkFromMap(node, origin));
     } else {
-      return Status::Parse(fmt::format(
-          "{}: job.framework expected a preset name, a file or a map", Where(origin, node)));
+      return Status::Parse(fmt::format("{}: job.framework expected a preset name, a file or a map",
+                                       Where(origin, node)));
     }
   }
   job.plan = job.framework.plan;

@@ -30,7 +30,7 @@ Result<JobSpec> LoadJob(std::string_view ref, std::string_view framework = "");
 Result<ModelSpec> ParseModelYaml(std::string_view text, const std::string& origin);
 Result<ClusterSpec> ParseClusterYaml(std::string_view text, const std::string& origin);
 Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
-                            std::string_view framework = "");
+                             std::string_view framework = "");
 
 // A Hugging Face transformers config.json for LlamaForCausalLM, MistralForCausalLM,
 // MixtralForCausalLM, Qwen2ForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM or

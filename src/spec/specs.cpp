@@ -281,7 +281,8 @@ const Schema<PlanSpec>& PlanSchema() {
             "Data-parallel sharding: ZeRO stage 0-3 (optimizer; +gradients; +parameters) or "
             "fsdp as in Llama 3 (optimizer state and gradients sharded, parameters not resharded "
             "after the forward pass).")
-        .Integer("micro_batch", &P::micro_batch, 1, (int64_t{1} << 20), "", "Sequences per micro-batch.")
+        .Integer("micro_batch", &P::micro_batch, 1, (int64_t{1} << 20), "",
+                 "Sequences per micro-batch.")
         .Integer("microbatches", &P::microbatches, 0, kMaxRanks, "",
                  "Micro-batches per step on each replica. 0 means derived from the global batch.")
         .Choice("schedule", &P::schedule, ScheduleChoices(),
@@ -416,14 +417,15 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                 "(PyTorch selective activation checkpointing as torchtitan's 'op' policy: every "
                 "other matmul and every memory-bound op).",
                 "framework-selective-recompute")
-        .Choice("fp8_recipe", &F::fp8_recipe,
-                std::vector<std::pair<std::string, Fp8Recipe>>{{"delayed", Fp8Recipe::kDelayed},
-                                                               {"tensorwise", Fp8Recipe::kTensorwise},
-                                                               {"rowwise", Fp8Recipe::kRowwise}},
-                "FP8 scaling with plan.precision = fp8: delayed (Transformer Engine: amax from "
-                "history, fused into the cast), tensorwise (dynamic: an amax pass before each "
-                "cast) or rowwise (dynamic per row: an amax pass and a slower scaled GEMM).",
-                "framework-fp8-recipe")
+        .Choice(
+            "fp8_recipe", &F::fp8_recipe,
+            std::vector<std::pair<std::string, Fp8Recipe>>{{"delayed", Fp8Recipe::kDelayed},
+                                                           {"tensorwise", Fp8Recipe::kTensorwise},
+                                                           {"rowwise", Fp8Recipe::kRowwise}},
+            "FP8 scaling with plan.precision = fp8: delayed (Transformer Engine: amax from "
+            "history, fused into the cast), tensorwise (dynamic: an amax pass before each "
+            "cast) or rowwise (dynamic per row: an amax pass and a slower scaled GEMM).",
+            "framework-fp8-recipe")
         .Boolean("fp8_lm_head", &F::fp8_lm_head,
                  "The output layer's GEMM also runs in FP8 (by default it stays BF16, as in "
                  "Transformer Engine recipes and torchtitan's Float8 conversion).",
@@ -526,7 +528,8 @@ Status ValidateGpu(const GpuSpec& g) {
     return Status::Invalid(fmt::format(
         "gpu.power_limit_w = {:g} is below {:.0f}% of gpu.tdp_w = {:g} (allowed: 0 for none, or "
         "from {:g} W)",
-        g.power_limit_w, 100.0 * kMinPowerLimitFraction, g.tdp_w, kMinPowerLimitFraction * g.tdp_w));
+        g.power_limit_w, 100.0 * kMinPowerLimitFraction, g.tdp_w,
+        kMinPowerLimitFraction * g.tdp_w));
   }
   if (g.peak_bf16_flops_per_s <= 0) return Missing("gpu", "peak_bf16_flops_per_s", "number > 0");
   if (g.memory_bytes <= 0) return Missing("gpu", "memory_bytes", "number > 0");

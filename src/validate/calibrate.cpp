@@ -57,13 +57,14 @@ std::string FactorNames() {
 struct Config {
   TrainingCase c;  // the first row's case
   plan::Plan plan;
-  std::vector<size_t> rows;           // indices into the report's rows
+  std::vector<size_t> rows;          // indices into the report's rows
   std::vector<double> log_measured;  // log of each row's measurement
-  std::string group;         // what cross-validation holds out with it
+  std::string group;                 // what cross-validation holds out with it
 };
 
 std::string ConfigKey(const TrainingCase& c) {
-  return spec::ModelSchema().ToJson(c.job.model).dump() + spec::PlanSchema().ToJson(c.job.plan).dump() +
+  return spec::ModelSchema().ToJson(c.job.model).dump() +
+         spec::PlanSchema().ToJson(c.job.plan).dump() +
          spec::WorkloadSchema().ToJson(c.job.workload).dump() +
          spec::FrameworkSchema().ToJson(c.job.framework).dump() +
          spec::GpuSchema().ToJson(c.job.cluster.gpu).dump() + std::to_string(c.job.gpus) + c.metric;
@@ -98,14 +99,16 @@ double Loss(const std::vector<Config>& configs, const std::vector<double>& predi
 // Minimizes the loss over the factors in `free`, from `values`, on the configurations `use`: a
 // few sweeps of golden-section searches, each factor in log space over its range.
 std::vector<double> Fit(const std::vector<Config>& configs, std::vector<double> values,
-                        const std::vector<size_t>& free, const std::vector<size_t>& use,
-                        int sweeps, int steps) {
+                        const std::vector<size_t>& free, const std::vector<size_t>& use, int sweeps,
+                        int steps) {
   // Only the configurations in `use` are evaluated.
   std::vector<Config> subset;
   for (size_t i : use) subset.push_back(configs[i]);
   std::vector<size_t> all(subset.size());
   std::iota(all.begin(), all.end(), 0);
-  auto loss_at = [&](const std::vector<double>& v) { return Loss(subset, Predict(subset, v), all); };
+  auto loss_at = [&](const std::vector<double>& v) {
+    return Loss(subset, Predict(subset, v), all);
+  };
   const double golden = (std::sqrt(5.0) - 1.0) / 2.0;
   for (int sweep = 0; sweep < sweeps; ++sweep) {
     for (size_t f : free) {
@@ -144,9 +147,11 @@ std::vector<double> Fit(const std::vector<Config>& configs, std::vector<double> 
 
 // Which factors the configurations `use` determine, from `values` (calibrate.h): indices into
 // Factors(), and for each candidate its independent sensitivity and, when refused, why.
-std::vector<size_t> Determined(const std::vector<Config>& configs, const std::vector<double>& values,
-                               const std::vector<size_t>& candidates, const std::vector<size_t>& use,
-                               std::vector<double>* sensitivity, std::vector<std::string>* why) {
+std::vector<size_t> Determined(const std::vector<Config>& configs,
+                               const std::vector<double>& values,
+                               const std::vector<size_t>& candidates,
+                               const std::vector<size_t>& use, std::vector<double>* sensitivity,
+                               std::vector<std::string>* why) {
   std::vector<Config> subset;
   for (size_t i : use) subset.push_back(configs[i]);
   const double n = static_cast<double>(subset.size());
@@ -432,7 +437,7 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
   cal.cross_validation = options.hold_out == HoldOut::kModel  ? "leave-one-model-out"
                          : options.hold_out == HoldOut::kFile ? "leave-one-file-out"
                          : folds == configs.size()            ? "leave-one-out"
-                                                  : fmt::format("k-fold (k = {})", folds);
+                                                   : fmt::format("k-fold (k = {})", folds);
   cal.before_mean_abs_error_pct = MeanAbsPct(before_rows, measured_rows);
   cal.after_mean_abs_error_pct = MeanAbsPct(after_rows, measured_rows);
   cal.cross_validated_mean_abs_error_pct = MeanAbsPct(cv_rows, measured_rows);
@@ -454,9 +459,10 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
 Result<Calibration> ParseCalibration(std::string_view text, const std::string& origin) {
   Result<YAML::Node> parsed = spec::ParseYaml(text, origin);
   if (!parsed.ok()) {
-    return Status::Invalid(parsed.status().message() +
-                           " (allowed: a calibration file as `scaleplan calibrate --out` writes it: "
-                           "a map with gpu, framework and factors)");
+    return Status::Invalid(
+        parsed.status().message() +
+        " (allowed: a calibration file as `scaleplan calibrate --out` writes it: "
+        "a map with gpu, framework and factors)");
   }
   const YAML::Node root = *parsed;
   SP_RETURN_IF_ERROR(spec::CheckKeys(root, origin, "calibration"));
@@ -468,16 +474,15 @@ Result<Calibration> ParseCalibration(std::string_view text, const std::string& o
       if (!entry.second.IsScalar() || entry.second.Scalar().empty()) {
         return Status::Invalid(fmt::format(
             "{}: calibration.{} = {} (allowed: the {} name the runs used, e.g. {})",
-            spec::Where(origin, entry.second), key,
-            entry.second.IsScalar() ? "''" : "(not a name)", key,
-            key == "gpu" ? "h100-sxm" : "torchtitan"));
+            spec::Where(origin, entry.second), key, entry.second.IsScalar() ? "''" : "(not a name)",
+            key, key == "gpu" ? "h100-sxm" : "torchtitan"));
       }
       (key == "gpu" ? cal.gpu : cal.framework) = entry.second.Scalar();
     } else if (key == "factors") {
       if (!entry.second.IsMap()) {
-        return Status::Invalid(fmt::format(
-            "{}: calibration.factors must be a map of factor: value (allowed keys: {})",
-            spec::Where(origin, entry.second), FactorNames()));
+        return Status::Invalid(
+            fmt::format("{}: calibration.factors must be a map of factor: value (allowed keys: {})",
+                        spec::Where(origin, entry.second), FactorNames()));
       }
       SP_RETURN_IF_ERROR(spec::CheckKeys(entry.second, origin, "calibration.factors"));
       for (const auto& f : entry.second) {
@@ -492,11 +497,12 @@ Result<Calibration> ParseCalibration(std::string_view text, const std::string& o
                                    ? ParseNumber(f.second.Scalar())
                                    : Result<double>(Status::Invalid("not a number"));
         if (!value.ok() || !std::isfinite(*value) || *value < def->lo || *value > def->hi) {
-          return Status::Invalid(fmt::format(
-              "{}: calibration.factors.{} = {} (allowed: a number from {:g} to {:g})",
-              spec::Where(origin, f.second), name,
-              f.second.IsScalar() ? Printable(f.second.Scalar(), 40) : std::string("(not a scalar)"),
-              def->lo, def->hi));
+          return Status::Invalid(
+              fmt::format("{}: calibration.factors.{} = {} (allowed: a number from {:g} to {:g})",
+                          spec::Where(origin, f.second), name,
+                          f.second.IsScalar() ? Printable(f.second.Scalar(), 40)
+                                              : std::string("(not a scalar)"),
+                          def->lo, def->hi));
         }
         cal.factors.emplace_back(name, *value);
       }
@@ -510,13 +516,13 @@ Result<Calibration> ParseCalibration(std::string_view text, const std::string& o
   }
   if (cal.gpu.empty() || cal.framework.empty()) {
     return Status::Invalid(fmt::format(
-        "{}: calibration.{} is missing (allowed: the GPU and framework names the runs used)", origin,
-        cal.gpu.empty() ? "gpu" : "framework"));
+        "{}: calibration.{} is missing (allowed: the GPU and framework names the runs used)",
+        origin, cal.gpu.empty() ? "gpu" : "framework"));
   }
   if (cal.factors.empty()) {
-    return Status::Invalid(fmt::format(
-        "{}: calibration.factors is missing or empty (allowed: at least one of {})", origin,
-        FactorNames()));
+    return Status::Invalid(
+        fmt::format("{}: calibration.factors is missing or empty (allowed: at least one of {})",
+                    origin, FactorNames()));
   }
   return cal;
 }

@@ -50,10 +50,22 @@ int64_t Integer(const std::string& cell) {
 // number from 0 to 2^31 (annotations around it, such as "2560*", are fine). Anything else makes
 // the row unusable: the reason, or "" when every such cell is fine.
 std::string CheckSizeCells(const CsvTable& t, size_t row) {
-  static const char* kColumns[] = {"num_gpus",   "tp",         "cp",          "pp",
-                                   "vp",         "dp",         "ep",          "seq_len",
-                                   "micro_batch", "global_batch", "tokens_per_batch", "layers",
-                                   "hidden",     "ffn_hidden", "heads",       "kv_heads",
+  static const char* kColumns[] = {"num_gpus",
+                                   "tp",
+                                   "cp",
+                                   "pp",
+                                   "vp",
+                                   "dp",
+                                   "ep",
+                                   "seq_len",
+                                   "micro_batch",
+                                   "global_batch",
+                                   "tokens_per_batch",
+                                   "layers",
+                                   "hidden",
+                                   "ffn_hidden",
+                                   "heads",
+                                   "kv_heads",
                                    "vocab"};
   constexpr double kMax = 2147483648.0;  // 2^31
   for (const char* column : kColumns) {
@@ -196,7 +208,6 @@ std::string SetCluster(TrainingCase& c, const std::string& gpu_type) {
   return problem;
 }
 
-
 bool InGpuRange(int64_t gpus, const Options& options) {
   if (options.min_gpus > 0 && gpus < options.min_gpus) return false;
   return options.max_gpus <= 0 || gpus <= options.max_gpus;
@@ -226,11 +237,11 @@ std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& sourc
   // The names runs are written with, mapped to the presets (anything else is looked up as given,
   // and an unknown name skips the row with the presets listed).
   static const std::vector<std::pair<std::string, std::string>> kAliases = {
-      {"megatron-core", "megatron-core"}, {"megatron core", "megatron-core"},
-      {"mcore", "megatron-core"},         {"nemo", "megatron-core"},
-      {"megatron-lm", "megatron-core"},   {"megatron", "megatron-core"},
+      {"megatron-core", "megatron-core"},   {"megatron core", "megatron-core"},
+      {"mcore", "megatron-core"},           {"nemo", "megatron-core"},
+      {"megatron-lm", "megatron-core"},     {"megatron", "megatron-core"},
       {"megatron-bridge", "megatron-core"}, {"composer", "llm-foundry"},
-      {"mosaicml", "llm-foundry"},        {"llm-foundry", "llm-foundry"},
+      {"mosaicml", "llm-foundry"},          {"llm-foundry", "llm-foundry"},
       {"torchtitan", "torchtitan"}};
   for (const auto& [alias, preset] : kAliases) {
     if (named == alias || named.rfind(alias + " ", 0) == 0) return preset;
@@ -340,7 +351,8 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
     if (!set.ok()) return bad("zero", v, "0, 1, 2, 3 or fsdp");
   }
   if (const std::string& v = t.Cell(row, "schedule"); !v.empty()) {
-    Status set = spec::PlanSchema().Set(plan, "schedule", spec::ScalarValue(ToLower(v), "schedule"));
+    Status set =
+        spec::PlanSchema().Set(plan, "schedule", spec::ScalarValue(ToLower(v), "schedule"));
     if (!set.ok()) return bad("schedule", v, "gpipe, 1f1b, interleaved, llama3 or zb-h1");
     c.schedule_given = true;
   }
@@ -599,7 +611,8 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     c.job.workload.seq_len = seq;
     std::optional<int64_t> model_parallel = BoundedProduct({plan.tp, plan.cp, pp}, gpus);
     if (!model_parallel || *model_parallel < 1) {
-      skip(fmt::format("tp {} x cp {} x pp {} is more than the {} GPUs", plan.tp, plan.cp, pp, gpus));
+      skip(fmt::format("tp {} x cp {} x pp {} is more than the {} GPUs", plan.tp, plan.cp, pp,
+                       gpus));
       continue;
     }
     int64_t dp = gpus / *model_parallel;
@@ -630,7 +643,8 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     plan.tp_comm_overlap = plan.tp > 1;
     plan.cp_algorithm = spec::CpAlgorithm::kRing;
     c.assumptions.push_back(
-        "framework megatron-core: distributed optimizer, SP, TP and DP overlap, ring (p2p) CP (NeMo "
+        "framework megatron-core: distributed optimizer, SP, TP and DP overlap, ring (p2p) CP "
+        "(NeMo "
         "recipe defaults)");
     problem = SetPipeline(c, pp, vp);
     if (!problem.empty()) {

@@ -1,10 +1,11 @@
 // Validation of the performance model against measured runs.
 //
 // Training tables (the calibration schemas of shared/calibration/README.md, or users' own files in
-// the same schemas): each row becomes a job (model, cluster, plan), is simulated, and its
-// prediction is compared with the measured metric: tokens/s/GPU where the row has it, otherwise
-// TFLOP/s/GPU under the source's own FLOP formula (SC21: 96 B s l h^2 (1 + s/6h + V/16lh) per
-// step, counting recomputation; Megatron-Core: 6N + 12 L q s per token). Every assumption a row
+// the same schemas): each row becomes a job (model, cluster, framework, plan), is simulated, and
+// its prediction is compared with the measured metric: tokens/s/GPU where the row has it, else
+// TFLOP/s/GPU, else the step time (step_time_s); TFLOP/s/GPU under the source's own FLOP formula
+// (SC21: 96 B s l h^2 (1 + s/6h + V/16lh) per step, counting recomputation; Megatron-Core:
+// 6N + 12 L q s per token). Every assumption a row
 // needed (the cluster it ran on, a micro-batch size the source does not print, ...) is listed with
 // it; rows that cannot be modeled are listed with the reason, never dropped.
 // nccl-tests outputs: every size of the run is predicted by the collective model on a cluster
@@ -40,7 +41,7 @@ struct Summary {
 
 struct FileReport {
   std::string path;
-  std::string kind;  // "common", "dgxc", "nccl-tests"
+  std::string kind;    // "common", "dgxc", "nccl-tests"
   std::string engine;  // what predicted the training rows (empty for nccl-tests files)
   std::vector<Row> rows;
   Summary summary;
@@ -48,8 +49,8 @@ struct FileReport {
 
 // A fitted calibration: what `scaleplan calibrate --out` writes and `--calibration` reads.
 struct Calibration {
-  std::string gpu;        // gpu.name of the runs
-  std::string framework;  // framework.name of the runs
+  std::string gpu;                                      // gpu.name of the runs
+  std::string framework;                                // framework.name of the runs
   std::vector<std::pair<std::string, double>> factors;  // fitted factor key -> value
   // Provenance, printed in the file.
   std::vector<std::string> runs;
