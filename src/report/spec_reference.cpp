@@ -57,7 +57,9 @@ std::string SpecReferenceMarkdown(const std::string& commands) {
       "`--gpus`), `framework` (a preset name, a file or an inline map; flag `--framework`), "
       "`plan`\n"
       "and `workload`, plus `description` and `source`. The plan starts from the framework's plan\n"
-      "keys and the job's own plan keys apply over them. Flags `--model`, `--cluster` and `--gpu`\n"
+      "keys and the job's own plan keys apply over them. `--calibration FILE` (written by\n"
+      "`scaleplan calibrate --out`; may be repeated) then sets the fitted factors for the job's GPU\n"
+      "and framework. Flags `--model`, `--cluster` and `--gpu`\n"
       "take a preset name or a file; `--model` also reads a Hugging Face `config.json`. Model and\n"
       "GPU YAML maps may start from another with `base: <preset>`.\n\n";
   out += Table(spec::ModelSchema(), "A decoder-only transformer, dense or MoE.", true);

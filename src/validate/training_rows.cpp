@@ -246,7 +246,7 @@ std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& sourc
   for (const auto& [alias, preset] : kAliases) {
     if (named == alias || named.rfind(alias + " ", 0) == 0) return preset;
   }
-  return named;
+  return t.Cell(row, "framework");  // another preset, or a framework file, as written
 }
 
 std::string DescribePlanDefaults(const spec::PlanSpec& p) {
