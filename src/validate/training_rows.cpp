@@ -476,7 +476,8 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
     plan.recompute = Contains(recompute, "full")        ? spec::Recompute::kFull
                      : Contains(recompute, "selective") ? spec::Recompute::kSelective
                                                         : spec::Recompute::kNone;
-    bool sc21 = framework_name == "megatron-lm-2021";
+    // The SC21 paper itself (its rows trained with full recomputation; its FLOP formula).
+    bool sc21 = Contains(source, "SC21") || Contains(source, "2104.04473");
     if (sc21 && recompute.empty()) {
       plan.recompute = spec::Recompute::kFull;  // the paper trains every model with it (section 5)
       c.assumptions.push_back("full recomputation");
