@@ -296,6 +296,7 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
     SP_ASSIGN_OR_RETURN(std::vector<TrainingCase> cases,
                         TrainingCases(text, path, options.filters, &kind));
     for (TrainingCase& c : cases) {
+      ChooseTunedPlan(c);  // with the presets' factors: the fit does not move the choice
       if (!c.skipped.empty()) {
         report.skipped.push_back(fmt::format("{}:{}: {}", path, c.line, c.skipped));
         continue;

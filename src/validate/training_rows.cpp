@@ -188,6 +188,23 @@ void FixMicrobatchGroup(TrainingCase& c, int64_t gpus) {
                   plan.pp, plan.pp_microbatch_group));
 }
 
+// A recipe row on a pipeline that leaves vp out: the interleaved plans a tuned run could have used
+// (vp 2 to kMaxTunedVp whose layers split), each with its schedule and micro-batch group.
+// ChooseTunedPlan (training_rows.h) picks the fastest that fits, or keeps vp 1. Only NVIDIA's
+// recipes (dgxc.csv) get it: they are tuned configurations whose "VP NA" hides the choice; a
+// paper's or a user's row without vp ran what it says (vp 1), which SC21's rows confirm (with the
+// choice their error grows from 7.7% to 9.9%).
+void AddVpAlternatives(TrainingCase& c, int64_t pp, int64_t gpus) {
+  if (pp <= 1 || c.schedule_given) return;
+  for (int64_t v = 2; v <= kMaxTunedVp; ++v) {
+    TrainingCase alt;
+    alt.job = c.job;
+    if (!SetPipeline(alt, pp, v).empty()) continue;
+    FixMicrobatchGroup(alt, gpus);
+    c.alternatives.push_back(alt.job.plan);
+  }
+}
+
 // Assigns a loaded preset, or returns why it could not be loaded.
 template <class T>
 std::string Take(T& target, Result<T> loaded) {
@@ -590,6 +607,7 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     plan.cp = Get(kv, "CP", 1);
     int64_t pp = Get(kv, "PP", 1);
     int64_t vp = Get(kv, "VP", 1);
+    bool vp_given = Get(kv, "VP", 0) > 0;
     plan.micro_batch = Get(kv, "MBS", 1);
     // Small-scale rows run a shortened model; the source records the overrides.
     if (Integer(t.Cell(i, "layers_override")) > 0)
@@ -598,8 +616,10 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       plan.tp = std::max<int64_t>(1, Integer(t.Cell(i, "tp_override")));
     if (!t.Cell(i, "pp_override").empty())
       pp = std::max<int64_t>(1, Integer(t.Cell(i, "pp_override")));
-    if (!t.Cell(i, "vp_override").empty())
+    if (!t.Cell(i, "vp_override").empty()) {
       vp = std::max<int64_t>(1, Integer(t.Cell(i, "vp_override")));
+      vp_given = true;
+    }
     if (!t.Cell(i, "cp_override").empty())
       plan.cp = std::max<int64_t>(1, Integer(t.Cell(i, "cp_override")));
     if (kv.count("LAYERS") && Integer(t.Cell(i, "layers_override")) == 0)
@@ -645,14 +665,14 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     plan.cp_algorithm = spec::CpAlgorithm::kRing;
     c.assumptions.push_back(
         "framework megatron-core: distributed optimizer, SP, TP and DP overlap, ring (p2p) CP "
-        "(NeMo "
-        "recipe defaults)");
+        "(NeMo recipe defaults)");
     problem = SetPipeline(c, pp, vp);
     if (!problem.empty()) {
       skip(problem);
       continue;
     }
     FixMicrobatchGroup(c, gpus);
+    if (!vp_given) AddVpAlternatives(c, pp, gpus);
     c.metric = "tokens_per_s_per_gpu";
     c.measured = Number(t.Cell(i, "tokens_per_s_per_gpu_derived"));
     if (c.measured <= 0) {

@@ -24,7 +24,17 @@ struct TrainingCase {
   std::vector<std::string> assumptions;
   std::string skipped;
   bool schedule_given = false;  // the row's schedule column named it
+  // When a recipe row (dgxc.csv) leaves vp out on a pipeline: the interleaved plans a tuned run
+  // could have used (ChooseTunedPlan picks among them and the vp-1 plan in `job`).
+  std::vector<spec::PlanSpec> alternatives;
 };
+
+// The most virtual stages tried for a row that does not give vp.
+inline constexpr int64_t kMaxTunedVp = 16;
+
+// A row with alternatives runs the fastest of its plan and its alternatives that fits in memory
+// (analytical engine, the row's own factors); its assumptions say which vp was chosen.
+void ChooseTunedPlan(TrainingCase& c);
 
 // The training rows of a CSV in either schema; `kind` is set to "common" or "dgxc". Errors: the
 // text matches no schema.

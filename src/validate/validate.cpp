@@ -10,6 +10,7 @@
 #include "core/csv.h"
 #include "core/text.h"
 #include "model/model.h"
+#include "plan/memory.h"
 #include "plan/plan.h"
 #include "sim/engine.h"
 #include "spec/readers.h"
@@ -55,6 +56,7 @@ Row RunCase(TrainingCase c, const Options& options, const sim::Engine& engine) {
       break;
     }
   }
+  ChooseTunedPlan(c);
   Row row;
   row.line = c.line;
   row.label = c.label;
@@ -112,6 +114,34 @@ Result<FileReport> ValidateNcclTests(const std::string& text, const std::string&
 }
 
 }  // namespace
+
+void ChooseTunedPlan(TrainingCase& c) {
+  if (c.alternatives.empty() || !c.skipped.empty()) return;
+  std::vector<spec::PlanSpec> plans = {c.job.plan};
+  plans.insert(plans.end(), c.alternatives.begin(), c.alternatives.end());
+  c.alternatives.clear();
+  double best = INFINITY;
+  size_t chosen = 0;
+  for (size_t k = 0; k < plans.size(); ++k) {
+    spec::JobSpec job = c.job;
+    job.plan = plans[k];
+    Result<plan::Plan> p = plan::BuildPlan(job);
+    if (!p.ok() || !plan::ComputeMemory(*p).fits) continue;
+    Result<sim::StepResult> step = sim::Evaluate(*p);
+    if (step.ok() && step->step_time_s < best) {
+      best = step->step_time_s;
+      chosen = k;
+    }
+  }
+  c.job.plan = plans[chosen];
+  // The label names the plan that ran.
+  if (size_t at = c.label.find(" VP 1,"); at != std::string::npos && chosen > 0) {
+    c.label.replace(at, 6, fmt::format(" VP {} (chosen),", c.job.plan.vp));
+  }
+  c.assumptions.push_back(fmt::format(
+      "vp {} (the row does not give vp: the fastest of vp 1 to {} whose layers split that fits)",
+      c.job.plan.vp, kMaxTunedVp));
+}
 
 double PredictedMetric(const TrainingCase& c, const plan::Plan& p, const sim::StepResult& step) {
   if (c.metric == "tokens_per_s_per_gpu") return step.tokens_per_s_per_gpu;
