@@ -78,7 +78,8 @@ TEST(Validate, RecipesWithoutVpRunTheTunedChoice) {
     found = true;
     EXPECT_NE(row.label.find("VP 12 (chosen)"), std::string::npos) << row.label;
     bool said = false;
-    for (const std::string& a : row.assumptions) said = said || a.find("vp 12 (the row does not give vp") == 0;
+    for (const std::string& a : row.assumptions)
+      said = said || a.find("vp 12 (the row does not give vp") == 0;
     EXPECT_TRUE(said);
     EXPECT_LT(std::fabs(row.error_pct), 10.0);
   }

@@ -101,6 +101,10 @@ struct Op {
   double saved_bytes = 0;            // activations kept from forward for backward
   double params = 0;                 // parameters held by this rank for this op
   double selective_freed_bytes = 0;  // part of saved_bytes that selective recomputation drops
+  // What the op keeps under per-op selective checkpointing (FrameworkSpec::selective_recompute =
+  // per_op; LayerOps' comment): only the layer input and the outputs of the ops the policy saves.
+  // Negative: the op is not under the policy (it keeps saved_bytes).
+  double per_op_saved_bytes = -1;
   // Memory-bound ops under PyTorch eager (FrameworkSpec::elementwise = eager): the op runs as
   // several primitive kernels that each read and write the tensor, so its bytes are multiplied
   // and it launches more kernels (counts in LayerOps' comment). 1 for GEMMs and attention.
@@ -127,6 +131,12 @@ struct Op {
 // 5 a s^2 b bytes are saved (softmax output, dropout mask and output), which selective
 // recomputation frees.
 // Rotary embeddings (RoPE models) read and write Q and K once each way.
+// Per-op selective checkpointing (torchtitan's "op" policy: save every other matmul's output and
+// the attention kernel's outputs, recompute the rest from them and the layer's input) keeps, per
+// token of a dense layer: the layer input 2h (input_norm), Q and V 2(q + kv) (the 1st and 3rd of
+// the Q, K, V matmuls), the attention output 2q and its log-sum-exp (attention), the gate half of
+// fc1 2f (w1, the 5th matmul) and fc2's output 2h (the 7th), each over TP as saved_bytes is. MoE
+// layers' routing and experts keep what they keep without it (not modeled).
 // Eager PyTorch, counted from the primitive ops (fused bytes -> eager bytes per element; kernels):
 //   RMSNorm (pow, mean, add+rsqrt, mul, mul by weight; in-op FP32 math): forward 4 -> 14 bytes,
 //     6 kernels; backward (autograd of those) 6 -> 30 bytes, 10 kernels

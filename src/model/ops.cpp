@@ -128,9 +128,11 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   double sp_tokens = sp ? tokens / t : tokens;
 
   ops.push_back(Norm("input_norm", m, sp_tokens));
+  ops.back().per_op_saved_bytes = kBf16 * sp_tokens * h;  // the layer's input
   double qkv_bias = (m.linear_bias || m.qkv_bias) ? q + 2.0 * kv : 0.0;
   ops.push_back(Gemm("qkv_proj", tokens, (q + 2.0 * kv) / t, h, kBf16 * sp_tokens * h,
                      (h * (q + 2.0 * kv) + qkv_bias) / t));
+  ops.back().per_op_saved_bytes = kBf16 * tokens * (q + kv) / t;  // the Q and V matmuls' outputs
   if (m.position_embedding == spec::PositionEmbedding::kRope) {
     double qk = tokens * (q + kv) / t;
     Op rope = Elementwise("rope", qk, qk, 6.0, 0.0);
@@ -160,6 +162,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   // Selective recomputation (Megatron: core attention) re-runs the kernel in backward from Q, K,
   // V; with a flash kernel only the log-sum-exp is dropped (O is the output projection's input).
   attn.selective_freed_bytes = lse;
+  attn.per_op_saved_bytes = kBf16 * tokens * q / t + lse;  // the kernel's outputs
   if (!s.flash_attention) {
     double scores = static_cast<double>(s.micro_batch) * heads / t *
                     static_cast<double>(s.seq_len) * static_cast<double>(s.seq_len) /
@@ -175,12 +178,23 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
 
   // Row-parallel: the weight is split over TP, the bias (added after the reduction) is not.
   ops.push_back(Gemm("out_proj", tokens, h, q / t, 0.0, q * h / t + (m.linear_bias ? h : 0.0)));
+  ops.back().per_op_saved_bytes = 0;
   ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
+  ops.back().per_op_saved_bytes = 0;
   ops.push_back(Norm("mlp_norm", m, sp_tokens));
+  ops.back().per_op_saved_bytes = 0;
 
   if (!moe) {
-    AppendMlp(ops, m, "mlp_", tokens, static_cast<double>(m.ffn_hidden) / t, kBf16 * sp_tokens * h,
-              1.0);
+    double f = static_cast<double>(m.ffn_hidden) / t;
+    const size_t before = ops.size();
+    AppendMlp(ops, m, "mlp_", tokens, f, kBf16 * sp_tokens * h, 1.0);
+    if (ops.size() == before + 3) {  // fc1, act, fc2 (none when the layer has no dense MLP)
+      // SwiGLU: w1 (the 5th matmul) and w2 (the 7th) are saved; GeLU: fc1 (5th), not fc2 (6th).
+      bool swiglu = m.activation == Activation::kSwiGlu;
+      ops[before].per_op_saved_bytes = kBf16 * tokens * f;
+      ops[before + 1].per_op_saved_bytes = 0;
+      ops[before + 2].per_op_saved_bytes = swiglu ? kBf16 * tokens * h : 0.0;
+    }
   } else {
     double experts = static_cast<double>(m.experts);
     double top_k = static_cast<double>(m.top_k);
@@ -204,6 +218,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     }
   }
   ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
+  ops.back().per_op_saved_bytes = 0;
   return ops;
 }
 

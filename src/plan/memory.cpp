@@ -34,7 +34,11 @@ BytesPerParam ParamBytes(ZeroMode mode, double n, spec::Precision precision) {
       b = {kWeights, kGrads / n, kAdam / n};
       break;
   }
-  if (precision == spec::Precision::kFp8) b.weights += kFp8Bytes;
+  // FP8 plans keep a 1-byte cast of the weights they hold; under ZeRO 3 that is the shard (the
+  // gathered layer is cast as it arrives, as torchao's FP8 all-gather does).
+  if (precision == spec::Precision::kFp8) {
+    b.weights += mode == ZeroMode::kZero3 ? kFp8Bytes / n : kFp8Bytes;
+  }
   return b;
 }
 
@@ -69,14 +73,22 @@ LayerParamSums ParamSums(const Plan& plan) {
     }
     return total;
   };
+  auto per_op = [](const std::vector<model::Op>& ops) {
+    double total = 0;
+    for (const model::Op& op : ops)
+      total += op.per_op_saved_bytes >= 0 ? op.per_op_saved_bytes : op.saved_bytes;
+    return total;
+  };
   LayerParamSums s;
   const std::vector<model::Op> dense = model::LayerOps(m, false, shape);
   s.dense_layer = params(dense);
   s.dense_saved_bytes = saved(dense, &s.dense_selective_freed_bytes);
+  s.dense_per_op_saved_bytes = per_op(dense);
   if (m.IsMoe()) {
     const std::vector<model::Op> moe = model::LayerOps(m, true, shape);
     s.moe_layer = params(moe);
     s.moe_saved_bytes = saved(moe, &s.moe_selective_freed_bytes);
+    s.moe_per_op_saved_bytes = per_op(moe);
     s.routed_experts =
         model::CountLayerParams(m, true).routed_experts / static_cast<double>(plan.ep * plan.etp);
   }
@@ -116,21 +128,25 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   const bool sp = plan.SequenceParallel();
   const double sp_tokens = sp ? shape.Tokens() / static_cast<double>(plan.tp) : shape.Tokens();
 
-  auto saved = [&](double all, double freed) {
+  const bool per_op = plan.job.framework.selective_recompute == spec::SelectiveRecompute::kPerOp;
+  auto saved = [&](double all, double freed, double per_op_kept) {
     switch (p.recompute) {
       case Recompute::kNone:
         return all;
       case Recompute::kSelective:
-        return all - freed;
+        return per_op ? std::min(all, per_op_kept) : all - freed;
       case Recompute::kFull:
         return kBf16Bytes * sp_tokens * h;  // the layer's input only
     }
     return 0.0;
   };
   const double dense_act =
-      saved(param_sums.dense_saved_bytes, param_sums.dense_selective_freed_bytes);
+      saved(param_sums.dense_saved_bytes, param_sums.dense_selective_freed_bytes,
+            param_sums.dense_per_op_saved_bytes);
   const double moe_act =
-      m.IsMoe() ? saved(param_sums.moe_saved_bytes, param_sums.moe_selective_freed_bytes) : 0.0;
+      m.IsMoe() ? saved(param_sums.moe_saved_bytes, param_sums.moe_selective_freed_bytes,
+                        param_sums.moe_per_op_saved_bytes)
+                : 0.0;
   const double dense_full = param_sums.dense_saved_bytes;
   const double moe_full = param_sums.moe_saved_bytes;
 
@@ -218,6 +234,15 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
       sm.transient_bytes += kBf16Bytes * 2.0 * kv / static_cast<double>(plan.tp) * kv_tokens;
     }
     if (p.recompute == Recompute::kFull) sm.transient_bytes += largest_layer_full;
+    // PyTorch eager cross-entropy on FP32 logits (torchtitan): the BF16 logits and their FP32
+    // copy live beside the saved softmax while the loss runs, 6 bytes per logit; compiled, the
+    // upcast fuses into the softmax and only the BF16 logits remain, 2 bytes. Fused
+    // vocab-parallel losses (Megatron) keep neither.
+    const spec::FrameworkSpec& fw = plan.job.framework;
+    if (fw.elementwise == spec::Elementwise::kEager && stage.index == plan.pp - 1) {
+      double logits = shape.Tokens() * static_cast<double>(m.vocab) / static_cast<double>(plan.tp);
+      sm.transient_bytes += (fw.compile ? kBf16Bytes : kBf16Bytes + kFp32Bytes) * logits;
+    }
 
     sm.total_bytes = sm.weights_bytes + sm.gradients_bytes + sm.optimizer_bytes +
                      sm.activations_bytes + sm.transient_bytes;

@@ -79,6 +79,8 @@ struct LayerParamSums {
   double dense_selective_freed_bytes = 0;
   double moe_saved_bytes = 0;
   double moe_selective_freed_bytes = 0;
+  double dense_per_op_saved_bytes = 0;  // what per-op selective checkpointing keeps
+  double moe_per_op_saved_bytes = 0;
   double head_saved_bytes = 0;  // output layer and loss, one micro-batch
 };
 LayerParamSums ParamSums(const Plan& plan);
