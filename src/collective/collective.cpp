@@ -72,10 +72,26 @@ double TierEfficiency(size_t tier) {
   return tier == 0 ? kNvlinkBusEfficiency : kNetworkBusEfficiency;
 }
 
+// A reduce-scatter's NVLink bus bandwidth against an all-gather's, on m ranks of a node: the
+// measured ratios at 8 GiB (collective.h), interpolated in log2 m, the 8-rank value beyond.
+double ReduceScatterNvlinkFactor(int64_t m) {
+  double x = std::log2(static_cast<double>(std::max<int64_t>(m, 2)));  // 1, 2, 3 at 2, 4, 8
+  if (x <= 2.0)
+    return kReduceScatterNvlinkFactor[0] +
+           (x - 1.0) * (kReduceScatterNvlinkFactor[1] - kReduceScatterNvlinkFactor[0]);
+  if (x <= 3.0)
+    return kReduceScatterNvlinkFactor[1] +
+           (x - 2.0) * (kReduceScatterNvlinkFactor[2] - kReduceScatterNvlinkFactor[1]);
+  return kReduceScatterNvlinkFactor[2];
+}
+
 // Per-rank bandwidth of a multi-channel ring over the group (see collective.h).
-double RingBandwidth(const spec::ClusterSpec& c, const GroupShape& g) {
+double RingBandwidth(const spec::ClusterSpec& c, const GroupShape& g, Op op) {
   double bw = std::numeric_limits<double>::infinity();
-  if (g.members_per_group[0] > 1) bw = kNvlinkBusEfficiency * c.tiers[0].bandwidth_bytes_per_s;
+  if (g.members_per_group[0] > 1) {
+    bw = kNvlinkBusEfficiency * c.tiers[0].bandwidth_bytes_per_s;
+    if (op == Op::kReduceScatter) bw *= ReduceScatterNvlinkFactor(g.members_per_group[0]);
+  }
   for (int t = 1; t <= g.span_tier; ++t) {
     const spec::TierSpec& tier = c.tiers[static_cast<size_t>(t)];
     double carriers = static_cast<double>(g.members_per_group[static_cast<size_t>(t - 1)]);
@@ -158,7 +174,7 @@ Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double byt
         break;
     }
   }
-  double bw = RingBandwidth(c, g);
+  double bw = RingBandwidth(c, g, op);
   bool reduce = op == Op::kAllReduce;
   double steps = reduce ? 2 * (n - 1) : n - 1;
   double factor = steps / n;

@@ -39,6 +39,11 @@
 //   eta_nvl = 0.82  (370 of 450 GB/s: "~20% protocol overhead", NCCL maintainer, nccl.csv)
 //   eta_net = 0.94  (46-48 of 50 GB/s per 400 Gb/s NIC, nccl.csv)
 //   t0 = 20 us      (intercept of the nccl-tests fits; launch and protocol set-up)
+//   reduce-scatter on m ranks of a node reaches 0.775 (m = 2), 0.945 (4), 0.975 (8) of the
+//   all-gather's NVLink bus bandwidth: the measured time ratios AG / RS at 8 GiB in the H200
+//   nccl-tests outputs (11.82 / 15.25 ms, 17.52 / 18.54 ms, 20.44 / 20.97 ms); the reduction's
+//   extra HBM traffic shows most where each rank's share is largest. The all-reduce, which also
+//   reduces, matches the plain ring at every size, so the factor is reduce-scatter's alone.
 //   t0_p2p = 5 us   (assumption: one kernel and one message)
 // alpha per tier is the cluster preset's latency_s (the node tier's 4 us is the nccl-tests slope).
 #pragma once
@@ -56,6 +61,8 @@ inline constexpr double kNvlinkBusEfficiency = 0.82;
 inline constexpr double kNetworkBusEfficiency = 0.94;
 inline constexpr double kNvlsBusEfficiency = 480.0 / 450.0;
 inline constexpr double kCollectiveBaseS = 20e-6;
+inline constexpr double kReduceScatterNvlinkFactor[3] = {11821.0 / 15253.0, 17515.0 / 18536.0,
+                                                         20442.0 / 20969.0};
 inline constexpr double kSendRecvBaseS = 5e-6;
 
 enum class Op { kAllReduce, kAllGather, kReduceScatter, kAllToAll, kSendRecv };
