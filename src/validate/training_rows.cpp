@@ -230,14 +230,6 @@ bool InGpuRange(int64_t gpus, const Options& options) {
   return options.max_gpus <= 0 || gpus <= options.max_gpus;
 }
 
-// "true", "yes", "on", "1" or the opposite; nullopt for anything else (blank included).
-std::optional<bool> Truthy(const std::string& cell) {
-  std::string v = ToLower(cell);
-  if (v == "true" || v == "yes" || v == "on" || v == "1" || v == "y") return true;
-  if (v == "false" || v == "no" || v == "off" || v == "0" || v == "n") return false;
-  return std::nullopt;
-}
-
 // The framework a row ran on: its `framework` column, else the one its source names: SC21 ->
 // Megatron-LM 2021, Korthikanti et al. -> Megatron-LM 2022, torchtitan, llm-foundry; NVIDIA's
 // own tables -> Megatron-Core.
@@ -283,8 +275,8 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
                        allowed);
   };
   if (const std::string& v = t.Cell(row, "tp_comm_overlap"); !v.empty()) {
-    std::optional<bool> on = Truthy(v);
-    if (!on) return bad("tp_comm_overlap", v, "yes or no");
+    Result<bool> on = ParseBool(v);
+    if (!on.ok()) return bad("tp_comm_overlap", v, "yes or no");
     plan.tp_comm_overlap = *on;
   }
   if (const std::string& v = t.Cell(row, "attention"); !v.empty()) {
@@ -319,8 +311,8 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
   }
   // torch.compile: the `compile` column, else a row that says so ("FSDP + torch.compile").
   if (const std::string& v = t.Cell(row, "compile"); !v.empty()) {
-    std::optional<bool> on = Truthy(v);
-    if (!on) return bad("compile", v, "yes or no");
+    Result<bool> on = ParseBool(v);
+    if (!on.ok()) return bad("compile", v, "yes or no");
     c.job.framework.compile = *on;
   } else if (Contains(t.Cell(row, "row_quote"), "torch.compile")) {
     c.job.framework.compile = true;
