@@ -45,6 +45,7 @@ std::unique_ptr<Command> PackCommand();
 std::unique_ptr<Command> SchedulesCommand();
 std::unique_ptr<Command> ValidateCommand();
 std::unique_ptr<Command> CalibrateCommand();
+std::unique_ptr<Command> FitCommand();
 std::unique_ptr<Command> PresetsCommand();
 std::unique_ptr<Command> SpecCommand();
 

@@ -1,6 +1,9 @@
 // scaleplan validate: predictions against measured runs (validate/validate.h).
+#include <optional>
+
 #include "cli/command.h"
 #include "cli/options.h"
+#include "predict/engine.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
 #include "report/validation_report.h"
@@ -12,6 +15,7 @@ namespace scaleplan::cli {
 namespace {
 
 struct ValidateArgs {
+  std::string predictor;
   bool json = false;
   bool verbose = false;
 };
@@ -19,6 +23,8 @@ struct ValidateArgs {
 const spec::Schema<ValidateArgs>& ValidateArgsSchema() {
   static const spec::Schema<ValidateArgs> schema = [] {
     spec::Schema<ValidateArgs> s("validate");
+    s.Text("predictor", &ValidateArgs::predictor,
+           "score a predictor from `scaleplan fit --out` (the learned engine) instead of --engine");
     s.Boolean("json", &ValidateArgs::json, "print the machine-readable report");
     s.Boolean("verbose", &ValidateArgs::verbose, "list skipped rows and every row's assumptions");
     return s;
@@ -50,6 +56,12 @@ class ValidateCmd final : public Command {
         validate::LoadCalibrations(calibrations_);
     if (!calibrations.ok()) return Fail(io.err, calibrations.status());
     options->calibrations = std::move(calibrations).value();
+    std::optional<predict::LearnedEngine> learned;
+    if (!args->predictor.empty()) {
+      Result<predict::Predictor> predictor = predict::LoadPredictor(args->predictor);
+      if (!predictor.ok()) return Fail(io.err, predictor.status());
+      options->engine_override = &learned.emplace(std::move(predictor).value());
+    }
     Result<std::vector<validate::FileReport>> reports = validate::ValidateFiles(files_, *options);
     if (!reports.ok()) return Fail(io.err, reports.status());
     return Emit(io, "",

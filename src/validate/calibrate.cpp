@@ -296,19 +296,11 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
     SP_ASSIGN_OR_RETURN(std::vector<TrainingCase> cases,
                         TrainingCases(text, path, options.filters, &kind));
     for (TrainingCase& c : cases) {
-      ChooseTunedPlan(c);  // with the presets' factors: the fit does not move the choice
-      if (!c.skipped.empty()) {
-        report.skipped.push_back(fmt::format("{}:{}: {}", path, c.line, c.skipped));
-        continue;
-      }
-      Result<plan::Plan> p = plan::BuildPlan(c.job);
-      if (!p.ok()) {
+      // With the presets' factors: the fit does not move ChooseTunedPlan's choice.
+      Result<Modeled> modeled = ModelCase(c);
+      if (!modeled.ok()) {
         report.skipped.push_back(
-            fmt::format("{}:{}: plan rejected: {}", path, c.line, p.status().message()));
-        continue;
-      }
-      if (Result<sim::StepResult> step = sim::Evaluate(*p); !step.ok()) {
-        report.skipped.push_back(fmt::format("{}:{}: {}", path, c.line, step.status().message()));
+            fmt::format("{}:{}: {}", path, c.line, modeled.status().message()));
         continue;
       }
       FitRow row;
@@ -324,7 +316,7 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
         std::string group = options.hold_out == HoldOut::kModel  ? c.job.model.name
                             : options.hold_out == HoldOut::kFile ? path
                                                                  : key;
-        configs.push_back(Config{c, std::move(p).value(), {}, {}, group});
+        configs.push_back(Config{c, std::move(modeled->plan), {}, {}, group});
       }
       configs[it->second].rows.push_back(report.rows.size());
       report.rows.push_back(row);

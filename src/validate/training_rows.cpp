@@ -15,11 +15,11 @@
 
 namespace scaleplan::validate {
 
-namespace {
-
 bool Contains(const std::string& text, std::string_view what) {
   return ToLower(text).find(ToLower(what)) != std::string::npos;
 }
+
+namespace {
 
 // The leading number of a cell ("2560*", "44% of peak", "1,024"), or 0.
 double Number(const std::string& cell) {
@@ -225,11 +225,6 @@ std::string SetCluster(TrainingCase& c, const std::string& gpu_type) {
   return problem;
 }
 
-bool InGpuRange(int64_t gpus, const Options& options) {
-  if (options.min_gpus > 0 && gpus < options.min_gpus) return false;
-  return options.max_gpus <= 0 || gpus <= options.max_gpus;
-}
-
 // The framework a row ran on: its `framework` column, else the one its source names: SC21 ->
 // Megatron-LM 2021, Korthikanti et al. -> Megatron-LM 2022, torchtitan, llm-foundry; NVIDIA's
 // own tables -> Megatron-Core.
@@ -370,6 +365,11 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
 
 }  // namespace
 
+bool InGpuRange(int64_t gpus, const Options& options) {
+  if (options.min_gpus > 0 && gpus < options.min_gpus) return false;
+  return options.max_gpus <= 0 || gpus <= options.max_gpus;
+}
+
 std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& options) {
   std::vector<TrainingCase> out;
   for (size_t i = 0; i < t.rows.size(); ++i) {
@@ -384,6 +384,7 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       continue;
     TrainingCase c;
     c.line = t.lines[i];
+    c.source = source;
     std::string model_name = t.Cell(i, "model");
     int64_t gpus = Integer(t.Cell(i, "num_gpus"));
     if (!InGpuRange(gpus, options)) continue;

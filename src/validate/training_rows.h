@@ -24,10 +24,17 @@ struct TrainingCase {
   std::vector<std::string> assumptions;
   std::string skipped;
   bool schedule_given = false;  // the row's schedule column named it
+  std::string source;           // the row's source column, or a job log line's source
+  std::string status = "ok";    // how the job ended (job_log.h); not ok: skipped, no measurement
   // When a recipe row (dgxc.csv) leaves vp out on a pipeline: the interleaved plans a tuned run
   // could have used (ChooseTunedPlan picks among them and the vp-1 plan in `job`).
   std::vector<spec::PlanSpec> alternatives;
 };
+
+// Whether `text` contains `what`, ignoring case.
+bool Contains(const std::string& text, std::string_view what);
+// Whether a row on `gpus` GPUs passes options' GPU range.
+bool InGpuRange(int64_t gpus, const Options& options);
 
 // The most virtual stages tried for a row that does not give vp.
 inline constexpr int64_t kMaxTunedVp = 16;
@@ -35,6 +42,15 @@ inline constexpr int64_t kMaxTunedVp = 16;
 // A row with alternatives runs the fastest of its plan and its alternatives that fits in memory
 // (analytical engine, the row's own factors); its assumptions say which vp was chosen.
 void ChooseTunedPlan(TrainingCase& c);
+
+// A case run by the analytical engine with the presets' factors, after ChooseTunedPlan: its
+// plan and step. An error is why the case cannot be modeled (its skip reason, the plan's
+// rejection, the engine's error), what a report lists for the row.
+struct Modeled {
+  plan::Plan plan;
+  sim::StepResult step;
+};
+Result<Modeled> ModelCase(TrainingCase& c);
 
 // The training rows of a CSV in either schema; `kind` is set to "common" or "dgxc". Errors: the
 // text matches no schema.

@@ -15,6 +15,7 @@
 #include "sim/engine.h"
 #include "spec/readers.h"
 #include "validate/calibrate.h"
+#include "validate/job_log.h"
 #include "validate/training_rows.h"
 
 namespace scaleplan::validate {
@@ -143,6 +144,15 @@ void ChooseTunedPlan(TrainingCase& c) {
       c.job.plan.vp, kMaxTunedVp));
 }
 
+Result<Modeled> ModelCase(TrainingCase& c) {
+  ChooseTunedPlan(c);
+  if (!c.skipped.empty()) return Status::Invalid(c.skipped);
+  Result<plan::Plan> p = plan::BuildPlan(c.job);
+  if (!p.ok()) return Status::Invalid("plan rejected: " + p.status().message());
+  SP_ASSIGN_OR_RETURN(sim::StepResult step, sim::Evaluate(*p));
+  return Modeled{std::move(p).value(), std::move(step)};
+}
+
 double PredictedMetric(const TrainingCase& c, const plan::Plan& p, const sim::StepResult& step) {
   if (c.metric == "tokens_per_s_per_gpu") return step.tokens_per_s_per_gpu;
   if (c.metric == "step_time_s") return step.step_time_s;
@@ -160,11 +170,16 @@ double PredictedMetric(const TrainingCase& c, const plan::Plan& p, const sim::St
 
 Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const std::string& origin,
                                                 const Options& options, std::string* kind) {
+  if (LooksLikeJobLog(text)) {
+    *kind = "job-log";
+    return JobLogCases(text, origin, options);
+  }
   Result<CsvTable> parsed = ParseCsv(text, origin);
   if (!parsed.ok()) {
     return Status::Invalid(fmt::format(
-        "{}: the file matches no known schema: it is not an nccl-tests output, and as CSV: {} "
-        "(allowed: a CSV in the common training schema or dgxc.csv's, or an nccl-tests output)",
+        "{}: the file matches no known schema: it is not an nccl-tests output or a job log, and as "
+        "CSV: {} (allowed: a CSV in the common training schema or dgxc.csv's, a job log (JSON "
+        "Lines) or an nccl-tests output)",
         origin, parsed.status().message()));
   }
   const CsvTable& table = *parsed;
@@ -304,6 +319,7 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
   }
   SP_ASSIGN_OR_RETURN(const sim::Engine* engine,
                       sim::FindEngine(options.engine, "validate.engine"));
+  if (options.engine_override != nullptr) engine = options.engine_override;
   FileReport report;
   report.path = origin;
   report.engine = std::string(engine->name());

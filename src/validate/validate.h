@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "sim/engine.h"
 #include "spec/specs.h"
 
 namespace scaleplan::validate {
@@ -41,7 +42,7 @@ struct Summary {
 
 struct FileReport {
   std::string path;
-  std::string kind;    // "common", "dgxc", "nccl-tests"
+  std::string kind;    // "common", "dgxc", "job-log", "nccl-tests"
   std::string engine;  // what predicted the training rows (empty for nccl-tests files)
   std::vector<Row> rows;
   Summary summary;
@@ -79,6 +80,9 @@ struct Options {
   double sustained_compute_fraction = 0;
   // The engine that predicts training rows (sim/engine.h).
   std::string engine = "analytical";
+  // An engine built at run time that replaces `engine` (a fitted predictor: predict/engine.h);
+  // not an input key. The caller keeps it alive.
+  const sim::Engine* engine_override = nullptr;
   // Fitted factors (calibrate.h), each applied to the rows on its GPU and framework.
   std::vector<Calibration> calibrations;
 };

@@ -1,0 +1,23 @@
+// The predictor families' fit and load functions (internal to predict; the registry is in
+// predictor.cpp).
+#pragma once
+
+#include "predict/predictor.h"
+
+namespace scaleplan::predict {
+
+Result<std::unique_ptr<Model>> FitRidge(const Dataset& data, uint64_t seed);
+Result<std::unique_ptr<Model>> LoadRidge(const nlohmann::json& json, size_t features,
+                                         const std::string& origin);
+
+// Defined in gbt.cpp, which is built only with SCALEPLAN_XGBOOST.
+Result<std::unique_ptr<Model>> FitGbt(const Dataset& data, uint64_t seed);
+Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t features,
+                                       const std::string& origin);
+
+// A finite number, or a list of `size` finite numbers, at `json[key]`; errors name origin and key.
+Result<double> FiniteNumber(const nlohmann::json& json, const char* key, const std::string& origin);
+Result<std::vector<double>> NumberList(const nlohmann::json& json, const char* key, size_t size,
+                                       const std::string& origin);
+
+}  // namespace scaleplan::predict

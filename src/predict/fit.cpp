@@ -1,0 +1,244 @@
+#include "predict/fit.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "plan/memory.h"
+#include "predict/features.h"
+#include "spec/readers.h"
+#include "validate/training_rows.h"
+
+namespace scaleplan::predict {
+
+namespace {
+
+struct Sample {
+  FitJob job;
+  std::vector<double> x;
+  double y = 0;          // ln(measured / physics throughput)
+  std::string decision;  // jobs that answer one question: which configuration is faster
+};
+
+// The metric predicted from the physics' value and a correction y_hat.
+double Corrected(const std::string& metric, double physics, double correction) {
+  return metric == "step_time_s" ? physics / std::exp(correction) : physics * std::exp(correction);
+}
+
+Scores Score(const std::string& method, const std::vector<Sample>& samples,
+             const std::vector<double>& predicted) {
+  Scores s;
+  s.method = method;
+  s.jobs = static_cast<int64_t>(samples.size());
+  std::map<std::string, std::vector<size_t>> decisions;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    s.mean_abs_error_pct +=
+        100.0 * std::fabs(predicted[i] - samples[i].job.measured) / samples[i].job.measured;
+    decisions[samples[i].decision].push_back(i);
+  }
+  if (!samples.empty()) s.mean_abs_error_pct /= static_cast<double>(samples.size());
+  double concordant = 0, pairs = 0, spearman = 0, spearman_jobs = 0, regret = 0;
+  for (const auto& [key, members] : decisions) {
+    if (members.size() < 2) continue;
+    ++s.decisions;
+    std::vector<double> p, m;
+    for (size_t i : members) {
+      p.push_back(Throughput(samples[i].job.metric, predicted[i]));
+      m.push_back(Throughput(samples[i].job.metric, samples[i].job.measured));
+    }
+    for (size_t a = 0; a < p.size(); ++a) {
+      for (size_t b = a + 1; b < p.size(); ++b) {
+        double sign = (p[a] - p[b]) * (m[a] - m[b]);
+        concordant += sign > 0 ? 1 : sign < 0 ? -1 : 0;
+        pairs += 1;
+      }
+    }
+    if (p.size() >= 3) {
+      spearman += validate::Spearman(p, m) * static_cast<double>(p.size());
+      spearman_jobs += static_cast<double>(p.size());
+    }
+    size_t pick = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+    double best = *std::max_element(m.begin(), m.end());
+    regret += 100.0 * (1.0 - m[pick] / best);
+  }
+  if (pairs > 0) s.kendall_tau = concordant / pairs;
+  if (spearman_jobs > 0) s.spearman = spearman / spearman_jobs;
+  if (s.decisions > 0) s.top1_regret_pct = regret / static_cast<double>(s.decisions);
+  return s;
+}
+
+// Fits on every sample outside `held` and predicts the held ones into `out`.
+Status PredictHeldOut(const std::vector<Sample>& samples, const std::vector<bool>& held,
+                      const FitOptions& options, std::vector<double>& out) {
+  Dataset train;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (held[i]) continue;
+    train.x.push_back(samples[i].x);
+    train.y.push_back(samples[i].y);
+  }
+  SP_ASSIGN_OR_RETURN(Predictor p,
+                      FitPredictor(train, options.family, options.members, options.seed));
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (!held[i]) continue;
+    out[i] = Corrected(samples[i].job.metric, samples[i].job.physics,
+                       p.Correct(samples[i].x).correction);
+  }
+  return Status::Ok();
+}
+
+validate::Options Filters(const FitOptions& o) {
+  validate::Options f;
+  f.gpu_filter = o.gpu_filter;
+  f.precision_filter = o.precision_filter;
+  f.match = o.match;
+  f.min_gpus = o.min_gpus;
+  f.max_gpus = o.max_gpus;
+  return f;
+}
+
+}  // namespace
+
+double Throughput(const std::string& metric, double value) {
+  return metric == "step_time_s" ? 1.0 / value : value;
+}
+
+const spec::Schema<FitOptions>& FitOptionsSchema() {
+  static const spec::Schema<FitOptions> schema = [] {
+    using O = FitOptions;
+    spec::Schema<O> s("fit");
+    s.Text("gpu_filter", &O::gpu_filter, "keep jobs whose GPU type contains TEXT (e.g. H100)",
+           "gpu-type");
+    s.Text("precision_filter", &O::precision_filter,
+           "keep jobs whose precision contains TEXT (e.g. BF16)", "precision");
+    s.Text("match", &O::match, "keep jobs whose source, title or model contains TEXT");
+    s.Integer("min_gpus", &O::min_gpus, 0, spec::kMaxRanks, "",
+              "keep jobs on at least N GPUs (0: no bound)");
+    s.Integer("max_gpus", &O::max_gpus, 0, spec::kMaxRanks, "",
+              "keep jobs on at most N GPUs (0: no bound)");
+    s.OneOf("family", &O::family, FamilyNames(), "the predictor family (predict/predictor.h)");
+    s.Integer("members", &O::members, 1, kMaxMembers, "",
+              "models in the ensemble, each on a bootstrap sample; their spread is the "
+              "uncertainty");
+    s.Integer("folds", &O::folds, 2, 100, "", "folds of the k-fold cross-validation");
+    s.Unsigned("seed", &O::seed, "seed of the bootstrap samples, the folds and the trees");
+    return s;
+  }();
+  return schema;
+}
+
+Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& options) {
+  SP_RETURN_IF_ERROR(FitOptionsSchema().CheckValues(options));
+  SP_RETURN_IF_ERROR(FindFamily(options.family, "fit.family").status());
+  if (paths.empty()) {
+    return Status::Invalid("fit: no job files given (allowed: job logs or CSV files of runs)");
+  }
+  validate::Options filters = Filters(options);
+  SP_RETURN_IF_ERROR(validate::CheckFilters(filters));
+  FitReport report;
+  std::vector<Sample> samples;
+  for (const std::string& path : paths) {
+    SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
+    std::string kind;
+    SP_ASSIGN_OR_RETURN(std::vector<validate::TrainingCase> cases,
+                        validate::TrainingCases(text, path, filters, &kind));
+    for (validate::TrainingCase& c : cases) {
+      if (c.status != "ok") {
+        ++report.failed_jobs;
+        continue;
+      }
+      Result<validate::Modeled> modeled = validate::ModelCase(c);
+      if (!modeled.ok()) {
+        report.skipped.push_back(
+            fmt::format("{}:{}: {}", path, c.line, modeled.status().message()));
+        continue;
+      }
+      Sample s;
+      s.job.file = path;
+      s.job.line = c.line;
+      s.job.label = c.label;
+      s.job.source = c.source.empty() ? path : c.source;
+      s.job.metric = c.metric;
+      s.job.measured = c.measured;
+      s.job.physics = validate::PredictedMetric(c, modeled->plan, modeled->step);
+      s.x = Features(modeled->plan, modeled->step, plan::ComputeMemory(modeled->plan));
+      s.y = std::log(Throughput(c.metric, c.measured) / Throughput(c.metric, s.job.physics));
+      s.decision = fmt::format("{}|{}|{}|{}", c.job.model.name, c.job.cluster.gpu.name, c.job.gpus,
+                               c.metric);
+      if (!std::isfinite(s.y)) {
+        report.skipped.push_back(
+            fmt::format("{}:{}: the physics predicted no throughput", path, c.line));
+        continue;
+      }
+      samples.push_back(std::move(s));
+    }
+  }
+  Dataset all;
+  for (const Sample& s : samples) {
+    all.x.push_back(s.x);
+    all.y.push_back(s.y);
+  }
+  SP_ASSIGN_OR_RETURN(report.predictor,
+                      FitPredictor(all, options.family, options.members, options.seed));
+  report.predictor.trained_on = paths;
+
+  const size_t n = samples.size();
+  std::vector<double> physics(n), in_sample(n), k_fold(n), by_source(n);
+  for (size_t i = 0; i < n; ++i) {
+    physics[i] = samples[i].job.physics;
+    in_sample[i] = Corrected(samples[i].job.metric, samples[i].job.physics,
+                             report.predictor.Correct(samples[i].x).correction);
+  }
+  // k-fold: a seeded shuffle dealt round-robin.
+  report.folds = std::min<int64_t>(options.folds, static_cast<int64_t>(n));
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::mt19937_64 rng(options.seed);
+  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  for (int64_t f = 0; f < report.folds; ++f) {
+    std::vector<bool> held(n, false);
+    for (size_t k = static_cast<size_t>(f); k < n; k += static_cast<size_t>(report.folds)) {
+      held[order[k]] = true;
+    }
+    SP_RETURN_IF_ERROR(PredictHeldOut(samples, held, options, k_fold));
+  }
+  std::map<std::string, std::vector<size_t>> sources;
+  for (size_t i = 0; i < n; ++i) sources[samples[i].job.source].push_back(i);
+  report.sources = static_cast<int64_t>(sources.size());
+  report.scores.push_back(Score("physics", samples, physics));
+  report.scores.push_back(Score("learned, in-sample", samples, in_sample));
+  report.scores.push_back(Score(fmt::format("learned, {}-fold", report.folds), samples, k_fold));
+  if (sources.size() >= 2) {
+    std::vector<size_t> scored;
+    for (const auto& [source, members] : sources) {
+      std::vector<bool> held(n, false);
+      for (size_t i : members) held[i] = true;
+      if (n - members.size() < 3) continue;  // too few jobs left to learn from
+      SP_RETURN_IF_ERROR(PredictHeldOut(samples, held, options, by_source));
+      scored.insert(scored.end(), members.begin(), members.end());
+    }
+    std::sort(scored.begin(), scored.end());
+    std::vector<Sample> kept;
+    std::vector<double> predicted, physics_kept;
+    for (size_t i : scored) {
+      kept.push_back(samples[i]);
+      predicted.push_back(by_source[i]);
+      physics_kept.push_back(physics[i]);
+    }
+    Scores p = Score("physics, same jobs", kept, physics_kept);
+    report.scores.push_back(Score("learned, leave-one-source-out", kept, predicted));
+    if (kept.size() != n) report.scores.push_back(p);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    FitJob job = samples[i].job;
+    job.in_sample = in_sample[i];
+    job.k_fold = k_fold[i];
+    job.left_out_source = by_source[i];
+    report.jobs.push_back(std::move(job));
+  }
+  return report;
+}
+
+}  // namespace scaleplan::predict

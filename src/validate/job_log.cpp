@@ -1,0 +1,180 @@
+#include "validate/job_log.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "core/json.h"
+#include "core/text.h"
+#include "spec/readers.h"
+
+namespace scaleplan::validate {
+
+namespace {
+
+constexpr std::string_view kMeasuredKeys[] = {"status", "tokens_per_s_per_gpu", "step_time_s",
+                                              "time"};
+
+std::string StatusNames() {
+  std::string out;
+  for (std::string_view s : kJobStatuses) out += (out.empty() ? "" : ", ") + std::string(s);
+  return out;
+}
+
+bool KnownStatus(std::string_view status) {
+  for (std::string_view s : kJobStatuses) {
+    if (s == status) return true;
+  }
+  return false;
+}
+
+// A measured value: absent (0), or a finite number above 0 (at most 1e12).
+Result<double> Measured(const nlohmann::json& line, std::string_view key,
+                        const std::string& where) {
+  auto it = line.find(std::string(key));
+  if (it == line.end()) return 0.0;
+  if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() <= 0 ||
+      it->get<double>() > 1e12) {
+    return Status::Invalid(fmt::format("{}: {} = {} (allowed: a number above 0 and at most 1e12)",
+                                       where, key, JsonShown(*it)))
+        .WithKey(std::string(key));
+  }
+  return it->get<double>();
+}
+
+Result<TrainingCase> ParseLine(std::string_view text, const std::string& where) {
+  SP_ASSIGN_OR_RETURN(nlohmann::json line, ParseJson(text, where));
+  if (!line.is_object()) {
+    return Status::Parse(fmt::format(
+        "{}: a log line is {} (allowed: a JSON object of job keys and what was measured)", where,
+        JsonShown(line)));
+  }
+  TrainingCase c;
+  std::string status = "ok";
+  if (auto it = line.find("status"); it != line.end()) {
+    if (!it->is_string() || !KnownStatus(it->get<std::string>())) {
+      return Status::Invalid(
+                 fmt::format("{}: status = {} (allowed: {})", where, JsonShown(*it), StatusNames()))
+          .WithKey("status");
+    }
+    status = it->get<std::string>();
+  }
+  if (auto it = line.find("time"); it != line.end() && !it->is_string()) {
+    return Status::Invalid(fmt::format("{}: time = {} (allowed: text, e.g. 2026-11-30T12:00:00Z)",
+                                       where, JsonShown(*it)))
+        .WithKey("time");
+  }
+  SP_ASSIGN_OR_RETURN(double tokens, Measured(line, "tokens_per_s_per_gpu", where));
+  SP_ASSIGN_OR_RETURN(double step, Measured(line, "step_time_s", where));
+  nlohmann::json job = line;
+  for (std::string_view key : kMeasuredKeys) job.erase(std::string(key));
+  // JSON is YAML: the job keys go through the job reader, with its checks and messages.
+  SP_ASSIGN_OR_RETURN(c.job, spec::ParseJobYaml(job.dump(), where));
+  c.status = status;
+  if (status != "ok") {
+    c.skipped = "status " + status + ": the job gave no measurement";
+  } else if (tokens > 0) {
+    c.metric = "tokens_per_s_per_gpu";
+    c.measured = tokens;
+  } else if (step > 0) {
+    c.metric = "step_time_s";
+    c.measured = step;
+  } else {
+    return Status::Invalid(fmt::format("{}: a job with status ok measured nothing (allowed: "
+                                       "tokens_per_s_per_gpu or step_time_s, a number above 0)",
+                                       where))
+        .WithKey("tokens_per_s_per_gpu");
+  }
+  if (auto it = line.find("source"); it != line.end() && it->is_string()) c.source = *it;
+  return c;
+}
+
+}  // namespace
+
+bool LooksLikeJobLog(std::string_view text) {
+  size_t at = text.find_first_not_of(" \t\r\n");
+  return at != std::string_view::npos && text[at] == '{';
+}
+
+Result<std::vector<TrainingCase>> JobLogCases(std::string_view text, const std::string& origin,
+                                              const Options& options) {
+  SP_RETURN_IF_ERROR(CheckText(text, origin));
+  std::vector<TrainingCase> out;
+  size_t lines = 0;
+  int number = 0;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    ++number;
+    std::string where = fmt::format("{}:{}", origin, number);
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (line.size() > kMaxJobLogLineBytes) {
+      return Status::Invalid(fmt::format("{}: a line of {} bytes (allowed: at most {} bytes)",
+                                         where, line.size(), kMaxJobLogLineBytes));
+    }
+    if (++lines > kMaxJobLogLines) {
+      return Status::Invalid(fmt::format("{}: more than {} jobs (allowed: at most {} a log)",
+                                         origin, kMaxJobLogLines, kMaxJobLogLines));
+    }
+    SP_ASSIGN_OR_RETURN(TrainingCase c, ParseLine(line, where));
+    c.line = number;
+    const spec::JobSpec& job = c.job;
+    if (!options.match.empty() && !Contains(c.source, options.match) &&
+        !Contains(job.model.name, options.match))
+      continue;
+    if (!options.gpu_filter.empty() && !Contains(job.cluster.gpu.name, options.gpu_filter))
+      continue;
+    std::string precision = job.plan.precision == spec::Precision::kFp8 ? "FP8" : "BF16";
+    if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter))
+      continue;
+    if (!InGpuRange(job.gpus, options)) continue;
+    c.label = fmt::format("{} on {} {} ({} {})", job.model.name, job.gpus, job.cluster.gpu.name,
+                          job.framework.name, precision);
+    out.push_back(std::move(c));
+  }
+  if (lines == 0) {
+    return Status::Invalid(
+        fmt::format("{}: a job log with no jobs (allowed: at least one line)", origin));
+  }
+  return out;
+}
+
+Result<std::string> JobLogLine(const spec::JobSpec& job, const FinishedJob& finished) {
+  if (!KnownStatus(finished.status)) {
+    return Status::Invalid(fmt::format("status = '{}' (allowed: {})",
+                                       Printable(finished.status, 60), StatusNames()))
+        .WithKey("status");
+  }
+  for (double v : {finished.tokens_per_s_per_gpu, finished.step_time_s}) {
+    if (!std::isfinite(v) || v < 0 || v > 1e12) {
+      return Status::Invalid(fmt::format(
+          "a measured value of {} (allowed: 0 for none, or a number above 0 and at most 1e12)", v));
+    }
+  }
+  if (finished.status == "ok" && finished.tokens_per_s_per_gpu <= 0 && finished.step_time_s <= 0) {
+    return Status::Invalid(
+               "a job with status ok measured nothing (allowed: tokens_per_s_per_gpu or "
+               "step_time_s above 0)")
+        .WithKey("tokens_per_s_per_gpu");
+  }
+  nlohmann::json line;
+  line["model"] = spec::ModelSchema().ToJson(job.model);
+  nlohmann::json cluster = spec::ClusterSchema().ToJson(job.cluster);
+  cluster["gpu"] = spec::GpuSchema().ToJson(job.cluster.gpu);
+  line["cluster"] = cluster;
+  line["gpus"] = job.gpus;
+  line["framework"] = spec::FrameworkSchema().ToJson(job.framework);
+  line["plan"] = spec::PlanSchema().ToJson(job.plan);
+  line["workload"] = spec::WorkloadSchema().ToJson(job.workload);
+  line["status"] = finished.status;
+  if (finished.tokens_per_s_per_gpu > 0)
+    line["tokens_per_s_per_gpu"] = finished.tokens_per_s_per_gpu;
+  if (finished.step_time_s > 0) line["step_time_s"] = finished.step_time_s;
+  if (!finished.time.empty()) line["time"] = finished.time;
+  if (!finished.source.empty()) line["source"] = finished.source;
+  return line.dump();
+}
+
+}  // namespace scaleplan::validate
