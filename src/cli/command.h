@@ -46,6 +46,7 @@ std::unique_ptr<Command> SchedulesCommand();
 std::unique_ptr<Command> ValidateCommand();
 std::unique_ptr<Command> CalibrateCommand();
 std::unique_ptr<Command> FitCommand();
+std::unique_ptr<Command> JobsCommand();
 std::unique_ptr<Command> PresetsCommand();
 std::unique_ptr<Command> SpecCommand();
 

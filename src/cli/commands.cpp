@@ -63,6 +63,7 @@ std::vector<std::unique_ptr<Command>> Commands() {
   all.push_back(ValidateCommand());
   all.push_back(CalibrateCommand());
   all.push_back(FitCommand());
+  all.push_back(JobsCommand());
   all.push_back(PresetsCommand());
   all.push_back(SpecCommand());
   return all;

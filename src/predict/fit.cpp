@@ -191,8 +191,14 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
     in_sample[i] = Corrected(samples[i].job.metric, samples[i].job.physics,
                              report.predictor.Correct(samples[i].x).correction);
   }
-  // k-fold: a seeded shuffle dealt round-robin.
-  report.folds = std::min<int64_t>(options.folds, static_cast<int64_t>(n));
+  // k-fold: a seeded shuffle dealt round-robin, with enough folds that each trains on at least
+  // kMinTrainingJobs (none when the jobs are too few for any).
+  const int64_t jobs = static_cast<int64_t>(n);
+  auto trains_on = [&](int64_t k) { return jobs - (jobs + k - 1) / k; };
+  report.folds = std::min<int64_t>(options.folds, jobs);
+  const auto min_jobs = static_cast<int64_t>(kMinTrainingJobs);
+  while (report.folds < jobs && trains_on(report.folds) < min_jobs) ++report.folds;
+  if (trains_on(report.folds) < min_jobs) report.folds = 0;
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;
   std::mt19937_64 rng(options.seed);
@@ -209,13 +215,15 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
   report.sources = static_cast<int64_t>(sources.size());
   report.scores.push_back(Score("physics", samples, physics));
   report.scores.push_back(Score("learned, in-sample", samples, in_sample));
-  report.scores.push_back(Score(fmt::format("learned, {}-fold", report.folds), samples, k_fold));
+  if (report.folds > 0) {
+    report.scores.push_back(Score(fmt::format("learned, {}-fold", report.folds), samples, k_fold));
+  }
   if (sources.size() >= 2) {
     std::vector<size_t> scored;
     for (const auto& [source, members] : sources) {
       std::vector<bool> held(n, false);
       for (size_t i : members) held[i] = true;
-      if (n - members.size() < 3) continue;  // too few jobs left to learn from
+      if (n - members.size() < kMinTrainingJobs) continue;  // too few jobs left to learn from
       SP_RETURN_IF_ERROR(PredictHeldOut(samples, held, options, by_source));
       scored.insert(scored.end(), members.begin(), members.end());
     }

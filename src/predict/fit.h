@@ -7,7 +7,8 @@
 // whose status is not ok carry no measurement and are counted, not learned from.
 //
 // Scores, for the physics and for the predictor in-sample, k-fold (jobs dealt into k folds after a
-// seeded shuffle) and leave-one-source-out (every job of one source held out together; the
+// seeded shuffle; more folds than asked when a fold would train on fewer than kMinTrainingJobs)
+// and leave-one-source-out (every job of one source held out together; the
 // source is the row's source column or the log line's `source`, else its file), each fold fitted
 // from scratch with the same family, members and seed:
 //   mean_abs_error_pct  of the row's metric (tokens/s/GPU, TFLOP/s/GPU or step time)

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -102,6 +103,7 @@ Estimate Predictor::Correct(const std::vector<double>& x) const {
   double sum = 0, sum2 = 0;
   for (const auto& m : members) {
     double v = m->Predict(x);
+    v = std::isnan(v) ? 0.0 : std::clamp(v, -kMaxCorrection, kMaxCorrection);
     sum += v;
     sum2 += v * v;
   }
@@ -118,9 +120,10 @@ Result<Predictor> FitPredictor(const Dataset& data, std::string_view family, int
     return Status::Invalid(fmt::format("fit.members = {} (allowed: 1 to {})", members, kMaxMembers))
         .WithKey("members");
   }
-  if (data.x.size() < 3) {
-    return Status::Invalid(fmt::format(
-        "fit: {} measured jobs to learn from (allowed: at least 3 with status ok)", data.x.size()));
+  if (data.x.size() < kMinTrainingJobs) {
+    return Status::Invalid(
+        fmt::format("fit: {} measured jobs to learn from (allowed: at least {} with status ok)",
+                    data.x.size(), kMinTrainingJobs));
   }
   Predictor p;
   p.family = info->name;

@@ -35,6 +35,12 @@ namespace scaleplan::predict {
 
 inline constexpr int kPredictorFormatVersion = 1;
 inline constexpr int64_t kMaxMembers = 64;
+// The fewest measured jobs a predictor is fitted on.
+inline constexpr size_t kMinTrainingJobs = 3;
+// The largest correction a member may give, ln(10): a job ten times faster or slower than the
+// physics says is a mapping error, not something to learn. A member's value beyond it (or not
+// finite, from a corrupt file) is clamped.
+inline constexpr double kMaxCorrection = 2.302585092994046;
 
 // Rows of features (each FeatureNames().size() long) and their targets.
 struct Dataset {
@@ -83,7 +89,8 @@ struct Predictor {
 };
 
 // Fits `members` models of `family` on bootstrap samples of `data` (member 0 on all of it when
-// members = 1), seeded from `seed`. Errors: an unknown or unbuilt family, fewer than 3 rows.
+// members = 1), seeded from `seed`. Errors: an unknown or unbuilt family, fewer than
+// kMinTrainingJobs rows.
 Result<Predictor> FitPredictor(const Dataset& data, std::string_view family, int64_t members,
                                uint64_t seed);
 

@@ -85,7 +85,8 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
       out +=
           fmt::format("  {:>5}  {:<70} {:>12.{}f} {:>12.{}f} {:>+7.1f}%  {}\n", r.line, label,
                       r.predicted * scale, digits, r.measured * scale, digits, r.error_pct, unit);
-      if (verbose) out += fmt::format("         assumptions: {}\n", Join(r.assumptions, "; "));
+      if (verbose && !r.assumptions.empty())
+        out += fmt::format("         assumptions: {}\n", Join(r.assumptions, "; "));
     }
     const validate::Summary& s = f.summary;
     out += fmt::format(

@@ -4,8 +4,10 @@
 
 #include <cmath>
 
+#include "core/file.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "plan/plan.h"
 #include "spec/readers.h"
 
 namespace scaleplan::validate {
@@ -69,7 +71,12 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& where) 
   nlohmann::json job = line;
   for (std::string_view key : kMeasuredKeys) job.erase(std::string(key));
   // JSON is YAML: the job keys go through the job reader, with its checks and messages.
-  SP_ASSIGN_OR_RETURN(c.job, spec::ParseJobYaml(job.dump(), where));
+  Result<spec::JobSpec> parsed = spec::ParseJobYaml(job.dump(), where);
+  if (!parsed.ok()) {
+    const Status& s = parsed.status();
+    return s.message().rfind(where, 0) == 0 ? s : s.WithContext(where);
+  }
+  c.job = std::move(parsed).value();
   c.status = status;
   if (status != "ok") {
     c.skipped = "status " + status + ": the job gave no measurement";
@@ -139,6 +146,45 @@ Result<std::vector<TrainingCase>> JobLogCases(std::string_view text, const std::
         fmt::format("{}: a job log with no jobs (allowed: at least one line)", origin));
   }
   return out;
+}
+
+const spec::Schema<FinishedJob>& FinishedJobSchema() {
+  static const spec::Schema<FinishedJob> schema = [] {
+    using F = FinishedJob;
+    spec::Schema<F> s("jobs");
+    s.OneOf("status", &F::status, {std::begin(kJobStatuses), std::end(kJobStatuses)},
+            "how the job ended");
+    s.Number("tokens_per_s_per_gpu", &F::tokens_per_s_per_gpu, 0, 1e12, "tokens/s",
+             "measured throughput per GPU (0: not measured)");
+    s.Number("step_time_s", &F::step_time_s, 0, 1e12, "s", "measured step time (0: not measured)");
+    s.Text("time", &F::time, "when the job ran (free text, e.g. 2026-11-30T12:00:00Z)");
+    s.Text("source", &F::source, "where the measurement comes from (a cluster, a paper)",
+           "job-source");
+    return s;
+  }();
+  return schema;
+}
+
+Status AppendToJobLog(const std::string& path, const spec::JobSpec& job,
+                      const FinishedJob& finished) {
+  SP_RETURN_IF_ERROR(plan::BuildPlan(job).status());
+  SP_ASSIGN_OR_RETURN(std::string line, JobLogLine(job, finished));
+  std::string text;
+  if (Result<std::string> existing = ReadInputFile(path, kMaxSpecFileBytes); existing.ok()) {
+    text = std::move(existing).value();
+    if (text.find_first_not_of(" \t\r\n") != std::string::npos) {
+      SP_RETURN_IF_ERROR(JobLogCases(text, path, Options{}).status());
+    }
+  } else if (existing.status().code() != StatusCode::kNotFound) {
+    return existing.status();
+  }
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  text += line + "\n";
+  if (static_cast<int64_t>(text.size()) > kMaxSpecFileBytes) {
+    return Status::Invalid(fmt::format("{}: the log would pass {} bytes (allowed: at most {})",
+                                       path, kMaxSpecFileBytes, kMaxSpecFileBytes));
+  }
+  return WriteOutputFile(path, text);
 }
 
 Result<std::string> JobLogLine(const spec::JobSpec& job, const FinishedJob& finished) {

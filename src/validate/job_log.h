@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "spec/schema.h"
 #include "spec/specs.h"
 #include "validate/training_rows.h"
 
@@ -51,6 +52,14 @@ struct FinishedJob {
   std::string time;
   std::string source;
 };
+// Its keys (section "jobs"; `scaleplan jobs add`'s flags).
+const spec::Schema<FinishedJob>& FinishedJobSchema();
 Result<std::string> JobLogLine(const spec::JobSpec& job, const FinishedJob& finished);
+
+// Appends the job to the log at `path` (created when missing), rewriting the file atomically:
+// the log must read as one (JobLogCases) and the job's plan must build (plan::BuildPlan; it need
+// not fit in memory: an oom job is worth logging).
+Status AppendToJobLog(const std::string& path, const spec::JobSpec& job,
+                      const FinishedJob& finished);
 
 }  // namespace scaleplan::validate

@@ -1,0 +1,259 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "plan/plan.h"
+#include "predict/engine.h"
+#include "predict/families.h"
+#include "predict/features.h"
+#include "predict/fit.h"
+#include "spec/readers.h"
+#include "test_util.h"
+#include "validate/job_log.h"
+
+namespace scaleplan::predict {
+namespace {
+
+using scaleplan::testing::Must;
+
+spec::JobSpec SmallJob(int64_t tp) {
+  spec::JobSpec job = Must(spec::ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\ngpus: 8\nframework: torchtitan\n"
+      "plan: {pp: 1, micro_batch: 1}\nworkload: {seq_len: 4096, global_batch: 32}\n",
+      "job.yaml"));
+  job.plan.tp = tp;
+  return job;
+}
+
+std::string TempFile(const std::string& name, const std::string& text) {
+  std::string path = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(JobLog, LineReadsBackAsTheSameJob) {
+  spec::JobSpec job = SmallJob(4);
+  job.plan.recompute = spec::Recompute::kSelective;
+  validate::FinishedJob finished;
+  finished.tokens_per_s_per_gpu = 4321;
+  finished.source = "cluster A";
+  std::string line = Must(validate::JobLogLine(job, finished));
+  std::vector<validate::TrainingCase> cases =
+      Must(validate::JobLogCases("\n" + line + "\n\n", "log.jsonl", {}));
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].line, 2);  // the blank first line counts
+  EXPECT_EQ(cases[0].job.plan, job.plan);
+  EXPECT_EQ(cases[0].job.model.name, "llama3-8b");
+  EXPECT_EQ(cases[0].job.framework.name, "torchtitan");
+  EXPECT_EQ(cases[0].metric, "tokens_per_s_per_gpu");
+  EXPECT_EQ(cases[0].measured, 4321);
+  EXPECT_EQ(cases[0].source, "cluster A");
+}
+
+TEST(JobLog, StatusesAndBadLines) {
+  std::string oom =
+      R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, "status": "oom"})";
+  std::vector<validate::TrainingCase> cases = Must(validate::JobLogCases(oom, "log.jsonl", {}));
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].status, "oom");
+  EXPECT_NE(cases[0].skipped.find("status oom"), std::string::npos);
+
+  auto error = [](const std::string& text) {
+    Result<std::vector<validate::TrainingCase>> r = validate::JobLogCases(text, "log.jsonl", {});
+    EXPECT_FALSE(r.ok()) << text;
+    return r.ok() ? std::string() : r.status().message();
+  };
+  std::string ok =
+      R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, "step_time_s": 2})";
+  EXPECT_NE(error(ok + "\n[1]").find("log.jsonl:2: a log line is"), std::string::npos);
+  EXPECT_NE(
+      error(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, "status": "lost"})")
+          .find("allowed: ok, oom, failed, timeout"),
+      std::string::npos);
+  EXPECT_NE(error(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8})")
+                .find("measured nothing"),
+            std::string::npos);
+  EXPECT_NE(
+      error(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, "step_time_s": 0})")
+          .find("step_time_s = 0"),
+      std::string::npos);
+  EXPECT_NE(error(R"({"model": "nope", "cluster": "dgx-h100-ib", "gpus": 8, "step_time_s": 1})")
+                .find("log.jsonl:1"),
+            std::string::npos);
+  EXPECT_NE(error("\n\n").find("no jobs"), std::string::npos);
+}
+
+TEST(JobLog, AppendCreatesThenExtendsTheLog) {
+  std::string path = (std::filesystem::temp_directory_path() / "scaleplan-append.jsonl").string();
+  std::filesystem::remove(path);
+  validate::FinishedJob ran;
+  ran.step_time_s = 3;
+  ASSERT_TRUE(validate::AppendToJobLog(path, SmallJob(2), ran).ok());
+  validate::FinishedJob oom;
+  oom.status = "oom";
+  ASSERT_TRUE(validate::AppendToJobLog(path, SmallJob(1), oom).ok());
+  std::vector<validate::TrainingCase> cases =
+      Must(validate::JobLogCases(Must(spec::ReadFile(path)), path, {}));
+  ASSERT_EQ(cases.size(), 2u);
+  EXPECT_EQ(cases[0].job.plan.tp, 2);
+  EXPECT_EQ(cases[1].status, "oom");
+  // A plan that cannot build is not logged, and the log is left as it was.
+  EXPECT_FALSE(validate::AppendToJobLog(path, SmallJob(3), ran).ok());
+  EXPECT_EQ(Must(validate::JobLogCases(Must(spec::ReadFile(path)), path, {})).size(), 2u);
+}
+
+// y = 1 + 2 x0 - 3 x1 on 20 points, with a third feature held constant (ignored). The chosen
+// penalty is the grid's smallest, 1e-4 n: on standardized features the slopes shrink by about
+// n / (n + 1e-4 n) = 1 / 1.0001, so a new point's prediction is within ~1e-3 of the truth.
+TEST(Ridge, RecoversALinearTarget) {
+  Dataset data;
+  for (int i = 0; i < 20; ++i) {
+    double x0 = i * 0.37 - 2, x1 = std::sin(i * 1.3);
+    data.x.push_back({x0, x1, 5.0});
+    data.y.push_back(1 + 2 * x0 - 3 * x1);
+  }
+  std::unique_ptr<Model> m = Must(FitRidge(data, 1));
+  EXPECT_NEAR(m->Predict({0.5, 0.25, 5.0}), 1 + 1 - 0.75, 2e-3);
+  EXPECT_NEAR(m->Predict({-1, 0, 5.0}), -1, 2e-3);
+}
+
+// An ensemble's estimate is its members' mean, the spread their standard deviation: members
+// predicting 0.1 and 0.3 give 0.2 +- 0.1. A member beyond kMaxCorrection is clamped: 100 -> ln 10.
+TEST(Predictor, EnsembleMeanSpreadAndClamp) {
+  class Constant final : public Model {
+   public:
+    explicit Constant(double v) : v_(v) {}
+    double Predict(const std::vector<double>&) const override { return v_; }
+    nlohmann::json ToJson() const override { return nullptr; }
+
+   private:
+    double v_;
+  };
+  Predictor p;
+  p.members = {std::make_shared<Constant>(0.1), std::make_shared<Constant>(0.3)};
+  Estimate e = p.Correct({});
+  EXPECT_NEAR(e.correction, 0.2, 1e-12);
+  EXPECT_NEAR(e.spread, 0.1, 1e-12);
+  p.members = {std::make_shared<Constant>(100.0)};
+  EXPECT_NEAR(p.Correct({}).correction, std::log(10.0), 1e-12);
+}
+
+Dataset Synthetic(size_t rows) {
+  Dataset data;
+  const size_t p = FeatureNames().size();
+  for (size_t i = 0; i < rows; ++i) {
+    std::vector<double> x(p);
+    for (size_t j = 0; j < p; ++j) x[j] = std::cos(static_cast<double>(i * 7 + j * 3));
+    data.y.push_back(0.2 * x[0] - 0.1 * x[5]);
+    data.x.push_back(std::move(x));
+  }
+  return data;
+}
+
+TEST(Predictor, FileRoundTripsAndRefusesOtherFiles) {
+  Predictor p = Must(FitPredictor(Synthetic(30), "ridge", 3, 7));
+  ASSERT_EQ(p.members.size(), 3u);
+  std::string text = PredictorJson(p).dump();
+  Predictor again = Must(ParsePredictor(text, "p.json"));
+  std::vector<double> x = Synthetic(31).x.back();
+  EXPECT_DOUBLE_EQ(again.Correct(x).correction, p.Correct(x).correction);
+  EXPECT_DOUBLE_EQ(again.Correct(x).spread, p.Correct(x).spread);
+
+  auto error = [](nlohmann::json j) {
+    Result<Predictor> r = ParsePredictor(j.dump(), "p.json");
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? std::string() : r.status().message();
+  };
+  nlohmann::json j = PredictorJson(p);
+  nlohmann::json other = j;
+  other["features"].erase(other["features"].begin());
+  EXPECT_NE(error(other).find("another feature set"), std::string::npos);
+  nlohmann::json version = j;
+  version["version"] = 99;
+  EXPECT_NE(error(version).find("version = 99"), std::string::npos);
+  nlohmann::json family = j;
+  family["family"] = "forest";
+  EXPECT_NE(error(family).find("allowed: ridge"), std::string::npos);
+  nlohmann::json weights = j;
+  weights["members"][0]["weights"].push_back(1.0);
+  EXPECT_NE(error(weights).find("weights"), std::string::npos);
+  EXPECT_NE(error(nlohmann::json::array()).find("not a predictor file"), std::string::npos);
+  EXPECT_FALSE(FitPredictor(Synthetic(2), "ridge", 1, 1).ok());  // too few jobs
+  EXPECT_FALSE(FitPredictor(Synthetic(9), "ridge", 0, 1).ok());  // no members
+}
+
+// Four jobs of one decision (llama3-8b on 8 H100, tp 1, 2, 4, 8), each measured at exactly 1.2x
+// the physics' throughput. The physics is off by 1 - 1/1.2 = 16.67% on every job but ranks them
+// right (tau 1, regret 0); ridge learns the constant ln 1.2 (the target has no variance, so every
+// weight is 0 and the bias is ln 1.2, in any fold): in-sample and k-fold errors are 0.
+TEST(Fit, ConstantSpeedupIsLearnedExactly) {
+  std::string log;
+  for (int64_t tp : {1, 2, 4, 8}) {
+    validate::TrainingCase c;
+    c.job = SmallJob(tp);
+    validate::Modeled m = Must(validate::ModelCase(c));
+    validate::FinishedJob finished;
+    finished.tokens_per_s_per_gpu = 1.2 * m.step.tokens_per_s_per_gpu;
+    log += Must(validate::JobLogLine(c.job, finished)) + "\n";
+  }
+  std::string path = TempFile("scaleplan-fit.jsonl", log);
+  FitOptions options;
+  options.members = 1;
+  options.folds = 2;
+  FitReport r = Must(Fit({path}, options));
+  ASSERT_EQ(r.jobs.size(), 4u);
+  ASSERT_GE(r.scores.size(), 3u);
+  EXPECT_NEAR(r.scores[0].mean_abs_error_pct, 100.0 * (1 - 1 / 1.2), 1e-6);
+  EXPECT_NEAR(r.scores[0].kendall_tau, 1.0, 1e-12);
+  EXPECT_NEAR(r.scores[0].top1_regret_pct, 0.0, 1e-12);
+  EXPECT_EQ(r.scores[0].decisions, 1);
+  EXPECT_NEAR(r.scores[1].mean_abs_error_pct, 0.0, 1e-6);
+  EXPECT_NEAR(r.scores[2].mean_abs_error_pct, 0.0, 1e-6);
+  // Two folds would train on 2 jobs, fewer than kMinTrainingJobs: 4 folds (3 jobs each).
+  EXPECT_EQ(r.folds, 4);
+  EXPECT_EQ(r.sources, 1);  // no leave-one-source-out row
+  EXPECT_EQ(r.scores.size(), 3u);
+}
+
+// The learned engine divides the physics' step by exp(correction): a predictor whose single
+// member says ln 2 halves the step time and doubles the throughput.
+TEST(LearnedEngine, AppliesTheCorrection) {
+  class Constant final : public Model {
+   public:
+    double Predict(const std::vector<double>&) const override { return std::log(2.0); }
+    nlohmann::json ToJson() const override { return nullptr; }
+  };
+  Predictor p;
+  p.members = {std::make_shared<Constant>()};
+  plan::Plan built = Must(plan::BuildPlan(SmallJob(2)));
+  sim::StepResult physics = Must(sim::Evaluate(built));
+  LearnedEngine engine(p);
+  sim::StepResult learned = Must(engine.Step(built));
+  EXPECT_NEAR(learned.step_time_s, physics.step_time_s / 2, 1e-12);
+  EXPECT_NEAR(learned.tokens_per_s_per_gpu, physics.tokens_per_s_per_gpu * 2, 1e-9);
+  EXPECT_NEAR(learned.breakdown.Total(), learned.step_time_s, 1e-9 * learned.step_time_s);
+  EXPECT_EQ(learned.engine, "learned");
+}
+
+TEST(Features, OneFiniteValuePerName) {
+  plan::Plan built = Must(plan::BuildPlan(SmallJob(4)));
+  sim::StepResult step = Must(sim::Evaluate(built));
+  std::vector<double> x = Features(built, step, plan::ComputeMemory(built));
+  ASSERT_EQ(x.size(), FeatureNames().size());
+  for (double v : x) EXPECT_TRUE(std::isfinite(v));
+  // log_tp is ln 4; the breakdown fractions sum to 1.
+  EXPECT_NEAR(x[0], std::log(4.0), 1e-12);
+  double sum = 0;
+  for (size_t j = 0; j < x.size(); ++j) {
+    const std::string& n = FeatureNames()[j];
+    if (n.rfind("physics_", 0) == 0 && n.find("_fraction") != std::string::npos &&
+        n != "physics_memory_fraction")
+      sum += x[j];
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace scaleplan::predict
