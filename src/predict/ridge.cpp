@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 
 #include "core/json.h"
@@ -17,30 +18,32 @@ constexpr double kLambdaGrid[] = {1e-4, 1e-3, 1e-2, 0.1, 1, 10};
 class Ridge final : public Model {
  public:
   Ridge(double lambda, double bias, std::vector<double> mean, std::vector<double> scale,
-        std::vector<double> weights)
+        std::vector<double> weights, std::vector<double> lo, std::vector<double> hi)
       : lambda_(lambda),
         bias_(bias),
         mean_(std::move(mean)),
         scale_(std::move(scale)),
-        weights_(std::move(weights)) {}
+        weights_(std::move(weights)),
+        lo_(std::move(lo)),
+        hi_(std::move(hi)) {}
+  // A feature outside the range the jobs spanned is clamped into it: a linear model extrapolates
+  // without bound, and a job beyond every training job is where it would.
   double Predict(const std::vector<double>& x) const override {
     double y = bias_;
     for (size_t j = 0; j < weights_.size() && j < x.size(); ++j) {
-      y += weights_[j] * (x[j] - mean_[j]) * scale_[j];
+      double v = std::min(std::max(x[j], lo_[j]), hi_[j]);
+      y += weights_[j] * (v - mean_[j]) * scale_[j];
     }
     return y;
   }
   nlohmann::json ToJson() const override {
-    return {{"lambda", lambda_},
-            {"bias", bias_},
-            {"mean", mean_},
-            {"scale", scale_},
-            {"weights", weights_}};
+    return {{"lambda", lambda_},   {"bias", bias_}, {"mean", mean_}, {"scale", scale_},
+            {"weights", weights_}, {"min", lo_},    {"max", hi_}};
   }
 
  private:
   double lambda_, bias_;
-  std::vector<double> mean_, scale_, weights_;
+  std::vector<double> mean_, scale_, weights_, lo_, hi_;
 };
 
 }  // namespace
@@ -49,9 +52,16 @@ Result<std::unique_ptr<Model>> FitRidge(const Dataset& data, uint64_t /*seed*/) 
   const Eigen::Index n = static_cast<Eigen::Index>(data.x.size());
   const Eigen::Index p = n > 0 ? static_cast<Eigen::Index>(data.x[0].size()) : 0;
   std::vector<double> mean(static_cast<size_t>(p), 0.0), scale(static_cast<size_t>(p), 0.0);
+  std::vector<double> lo(static_cast<size_t>(p), INFINITY), hi(static_cast<size_t>(p), -INFINITY);
   for (Eigen::Index j = 0; j < p; ++j) {
     double m = 0, v = 0;
-    for (const auto& row : data.x) m += row[static_cast<size_t>(j)];
+    for (const auto& row : data.x) {
+      m += row[static_cast<size_t>(j)];
+      lo[static_cast<size_t>(j)] =
+          std::min(lo[static_cast<size_t>(j)], row[static_cast<size_t>(j)]);
+      hi[static_cast<size_t>(j)] =
+          std::max(hi[static_cast<size_t>(j)], row[static_cast<size_t>(j)]);
+    }
     m /= static_cast<double>(n);
     for (const auto& row : data.x) v += std::pow(row[static_cast<size_t>(j)] - m, 2);
     double sd = std::sqrt(v / static_cast<double>(n));
@@ -97,8 +107,8 @@ Result<std::unique_ptr<Model>> FitRidge(const Dataset& data, uint64_t /*seed*/) 
     }
   }
   std::vector<double> weights(best_w.data(), best_w.data() + p);
-  return std::unique_ptr<Model>(
-      new Ridge(best_lambda, ybar, std::move(mean), std::move(scale), std::move(weights)));
+  return std::unique_ptr<Model>(new Ridge(best_lambda, ybar, std::move(mean), std::move(scale),
+                                          std::move(weights), std::move(lo), std::move(hi)));
 }
 
 Result<std::unique_ptr<Model>> LoadRidge(const nlohmann::json& json, size_t p,
@@ -106,10 +116,19 @@ Result<std::unique_ptr<Model>> LoadRidge(const nlohmann::json& json, size_t p,
   SP_ASSIGN_OR_RETURN(std::vector<double> mean, NumberList(json, "mean", p, origin));
   SP_ASSIGN_OR_RETURN(std::vector<double> scale, NumberList(json, "scale", p, origin));
   SP_ASSIGN_OR_RETURN(std::vector<double> weights, NumberList(json, "weights", p, origin));
+  SP_ASSIGN_OR_RETURN(std::vector<double> lo, NumberList(json, "min", p, origin));
+  SP_ASSIGN_OR_RETURN(std::vector<double> hi, NumberList(json, "max", p, origin));
+  for (size_t j = 0; j < p; ++j) {
+    if (lo[j] > hi[j]) {
+      return Status::Invalid(
+          fmt::format("{}: min[{}] = {} is above max[{}] = {} (allowed: min <= max)", origin, j,
+                      lo[j], j, hi[j]));
+    }
+  }
   SP_ASSIGN_OR_RETURN(double bias, FiniteNumber(json, "bias", origin));
   SP_ASSIGN_OR_RETURN(double lambda, FiniteNumber(json, "lambda", origin));
-  return std::unique_ptr<Model>(
-      new Ridge(lambda, bias, std::move(mean), std::move(scale), std::move(weights)));
+  return std::unique_ptr<Model>(new Ridge(lambda, bias, std::move(mean), std::move(scale),
+                                          std::move(weights), std::move(lo), std::move(hi)));
 }
 
 }  // namespace scaleplan::predict
