@@ -89,16 +89,6 @@ Status PredictHeldOut(const std::vector<Sample>& samples, const std::vector<bool
   return Status::Ok();
 }
 
-validate::Options Filters(const FitOptions& o) {
-  validate::Options f;
-  f.gpu_filter = o.gpu_filter;
-  f.precision_filter = o.precision_filter;
-  f.match = o.match;
-  f.min_gpus = o.min_gpus;
-  f.max_gpus = o.max_gpus;
-  return f;
-}
-
 }  // namespace
 
 double Throughput(const std::string& metric, double value) {
@@ -109,15 +99,7 @@ const spec::Schema<FitOptions>& FitOptionsSchema() {
   static const spec::Schema<FitOptions> schema = [] {
     using O = FitOptions;
     spec::Schema<O> s("fit");
-    s.Text("gpu_filter", &O::gpu_filter, "keep jobs whose GPU type contains TEXT (e.g. H100)",
-           "gpu-type");
-    s.Text("precision_filter", &O::precision_filter,
-           "keep jobs whose precision contains TEXT (e.g. BF16)", "precision");
-    s.Text("match", &O::match, "keep jobs whose source, title or model contains TEXT");
-    s.Integer("min_gpus", &O::min_gpus, 0, spec::kMaxRanks, "",
-              "keep jobs on at least N GPUs (0: no bound)");
-    s.Integer("max_gpus", &O::max_gpus, 0, spec::kMaxRanks, "",
-              "keep jobs on at most N GPUs (0: no bound)");
+    validate::AddRowFilters(s);
     s.OneOf("family", &O::family, FamilyNames(), "the predictor family (predict/predictor.h)");
     s.Integer("members", &O::members, 1, kMaxMembers, "",
               "models in the ensemble, each on a bootstrap sample; their spread is the "
@@ -135,7 +117,7 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
   if (paths.empty()) {
     return Status::Invalid("fit: no job files given (allowed: job logs or CSV files of runs)");
   }
-  validate::Options filters = Filters(options);
+  validate::Options filters = validate::RowFilters(options);
   SP_RETURN_IF_ERROR(validate::CheckFilters(filters));
   FitReport report;
   std::vector<Sample> samples;

@@ -230,15 +230,7 @@ const spec::Schema<CalibrateKeys>& CalibrateKeysSchema() {
   static const spec::Schema<CalibrateKeys> schema = [] {
     using K = CalibrateKeys;
     spec::Schema<K> s("calibrate");
-    s.Text("gpu_filter", &K::gpu_filter, "keep rows whose GPU type contains TEXT (e.g. H100)",
-           "gpu-type");
-    s.Text("precision_filter", &K::precision_filter,
-           "keep rows whose precision contains TEXT (e.g. BF16)", "precision");
-    s.Text("match", &K::match, "keep rows whose source, title or model contains TEXT");
-    s.Integer("min_gpus", &K::min_gpus, 0, spec::kMaxRanks, "",
-              "keep rows on at least N GPUs (0: no bound)");
-    s.Integer("max_gpus", &K::max_gpus, 0, spec::kMaxRanks, "",
-              "keep rows on at most N GPUs (0: no bound)");
+    AddRowFilters(s);
     s.Text("factors", &K::factors,
            "comma-separated factors to fit (default: every factor the runs determine): " +
                FactorNames());
@@ -252,11 +244,7 @@ const spec::Schema<CalibrateKeys>& CalibrateKeysSchema() {
 
 CalibrateOptions ToOptions(const CalibrateKeys& keys) {
   CalibrateOptions o;
-  o.filters.gpu_filter = keys.gpu_filter;
-  o.filters.precision_filter = keys.precision_filter;
-  o.filters.match = keys.match;
-  o.filters.min_gpus = keys.min_gpus;
-  o.filters.max_gpus = keys.max_gpus;
+  o.filters = RowFilters(keys);
   if (!keys.factors.empty()) o.factors = SplitAndTrim(keys.factors, ',');
   o.hold_out = keys.hold_out == "model"  ? HoldOut::kModel
                : keys.hold_out == "file" ? HoldOut::kFile

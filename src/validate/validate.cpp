@@ -245,16 +245,7 @@ const spec::Schema<Options>& OptionsSchema() {
     std::vector<std::string> engines;
     for (const sim::Engine* e : sim::Engines()) engines.emplace_back(e->name());
     spec::Schema<Options> s("validate");
-    s.Text("gpu_filter", &Options::gpu_filter, "keep rows whose GPU type contains TEXT (e.g. H100)",
-           "gpu-type");
-    s.Text("precision_filter", &Options::precision_filter,
-           "keep rows whose precision contains TEXT (e.g. BF16)", "precision");
-    s.Text("match", &Options::match,
-           "keep rows whose source or title contains TEXT (e.g. 'Table 1')");
-    s.Integer("min_gpus", &Options::min_gpus, 0, spec::kMaxRanks, "",
-              "keep training rows on at least N GPUs (0: no bound)");
-    s.Integer("max_gpus", &Options::max_gpus, 0, spec::kMaxRanks, "",
-              "keep training rows on at most N GPUs (0: no bound)");
+    AddRowFilters(s);
     s.Text("nccl_cluster", &Options::nccl_cluster, "cluster preset or file for nccl-tests outputs",
            "cluster");
     // The GPU key's own bounds (gpu.sustained_compute_fraction, spec/specs.cpp); 0: unset.

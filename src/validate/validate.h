@@ -87,6 +87,33 @@ struct Options {
   std::vector<Calibration> calibrations;
 };
 
+// The row filters (gpu_filter, precision_filter, match, min_gpus, max_gpus) as keys of a schema
+// whose object has those five fields: validate's Options, and the options of calibrate and fit.
+template <class T>
+void AddRowFilters(spec::Schema<T>& s) {
+  s.Text("gpu_filter", &T::gpu_filter, "keep rows whose GPU type contains TEXT (e.g. H100)",
+         "gpu-type");
+  s.Text("precision_filter", &T::precision_filter,
+         "keep rows whose precision contains TEXT (e.g. BF16)", "precision");
+  s.Text("match", &T::match,
+         "keep rows whose source, title or model contains TEXT (e.g. 'Table 1')");
+  s.Integer("min_gpus", &T::min_gpus, 0, spec::kMaxRanks, "",
+            "keep rows on at least N GPUs (0: no bound)");
+  s.Integer("max_gpus", &T::max_gpus, 0, spec::kMaxRanks, "",
+            "keep rows on at most N GPUs (0: no bound)");
+}
+// Those five fields of `keys` as validate's Options.
+template <class T>
+Options RowFilters(const T& keys) {
+  Options o;
+  o.gpu_filter = keys.gpu_filter;
+  o.precision_filter = keys.precision_filter;
+  o.match = keys.match;
+  o.min_gpus = keys.min_gpus;
+  o.max_gpus = keys.max_gpus;
+  return o;
+}
+
 // Options as input keys (section "validate"; `scaleplan validate`'s flags); ValidateFile and
 // ValidateText check them (sustained_compute_fraction also against the GPU key's own bounds).
 const spec::Schema<Options>& OptionsSchema();
