@@ -480,6 +480,123 @@ class Evolution : public Optimizer {
   }
 };
 
+// REINFORCE (Williams 1992) over the space, as CubicML searches its co-design knobs
+// (arXiv:2409.04585 §3.3): a factorised categorical policy, one softmax per dimension over its
+// values (logits theta, all 0 at the start: uniform). Each round samples kBatch candidates; the
+// reward of a valid plan is -ln(step / first valid step), of an invalid one (rejected or out of
+// memory) the worst reward seen minus kPenalty. Each logit moves by
+//   lr * [ mean over the batch of (R - b) * (1[v = a] - p_v)  +  beta * dH/dtheta_v ],
+// with b a moving baseline (b <- 0.8 b + 0.2 mean R, starting at the first batch's mean) and
+// dH/dtheta_v = -p_v (ln p_v + H) the entropy bonus's gradient (it keeps the policy exploring).
+// A candidate already scored is not evaluated again but counts against the budget, so a policy
+// that has converged ends the search.
+class Reinforce : public Optimizer {
+ public:
+  static constexpr int kBatch = 16;
+  static constexpr double kLearningRate = 0.5;
+  static constexpr double kEntropyBonus = 0.01;
+  static constexpr double kPenalty = 1.0;
+
+  std::string_view name() const override { return "reinforce"; }
+  std::string_view description() const override {
+    return "REINFORCE with a factorised categorical policy (CubicML): batch 16, moving baseline, "
+           "entropy bonus";
+  }
+
+  SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
+                   const hardware::DeviceModel& device, const SearchOptions& options) override {
+    Clock::time_point start = Clock::now();
+    std::mt19937_64 rng(options.seed);
+    Scorer scorer(base, space, device);
+    Counters counters;
+    TopK top(static_cast<size_t>(options.top_k));
+    uint64_t budget = options.max_evaluations > 0 ? options.max_evaluations : 2000;
+    std::vector<std::vector<double>> theta(kDimensions);
+    for (int d = 0; d < kDimensions; ++d) theta[static_cast<size_t>(d)].assign(space.Count(d), 0);
+    std::map<Candidate, double> scored;  // step time; infinity when invalid
+    double reference = 0, worst = 0, baseline = 0;
+    bool have_baseline = false;
+    uint64_t tries = 0;
+    SearchResult result;
+    result.stop_reason = "evaluation budget";
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    auto probabilities = [&](int d) {
+      const std::vector<double>& t = theta[static_cast<size_t>(d)];
+      std::vector<double> p(t.size());
+      double top_logit = *std::max_element(t.begin(), t.end()), sum = 0;
+      for (size_t v = 0; v < t.size(); ++v) sum += p[v] = std::exp(t[v] - top_logit);
+      for (double& x : p) x /= sum;
+      return p;
+    };
+    while (tries < budget) {
+      if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
+        result.stop_reason = "time budget";
+        break;
+      }
+      std::vector<Candidate> batch;
+      std::vector<double> steps;
+      for (int k = 0; k < kBatch && tries < budget; ++k) {
+        Candidate c{};
+        for (int d = 0; d < kDimensions; ++d) {
+          std::vector<double> p = probabilities(d);
+          double u = uniform(rng), acc = 0;
+          size_t v = 0;
+          while (v + 1 < p.size() && (acc += p[v]) < u) ++v;
+          c[static_cast<size_t>(d)] = static_cast<uint32_t>(v);
+        }
+        ++tries;
+        auto it = scored.find(c);
+        if (it == scored.end()) {
+          double t =
+              scorer.Score(c, counters, top).value_or(std::numeric_limits<double>::infinity());
+          it = scored.emplace(c, t).first;
+        }
+        batch.push_back(c);
+        steps.push_back(it->second);
+      }
+      // Rewards: -ln(step / reference) for valid plans, the worst so far minus a penalty else.
+      std::vector<double> rewards(batch.size());
+      for (size_t k = 0; k < batch.size(); ++k) {
+        if (!std::isfinite(steps[k])) continue;
+        if (reference == 0) reference = steps[k];
+        rewards[k] = -std::log(steps[k] / reference);
+        worst = std::min(worst, rewards[k]);
+      }
+      double mean = 0;
+      for (size_t k = 0; k < batch.size(); ++k) {
+        if (!std::isfinite(steps[k])) rewards[k] = worst - kPenalty;
+        mean += rewards[k];
+      }
+      mean /= static_cast<double>(batch.size());
+      baseline = have_baseline ? 0.8 * baseline + 0.2 * mean : mean;
+      have_baseline = true;
+      for (int d = 0; d < kDimensions; ++d) {
+        std::vector<double> p = probabilities(d);
+        if (p.size() < 2) continue;
+        double entropy = 0;
+        for (double x : p) entropy -= x > 0 ? x * std::log(x) : 0;
+        std::vector<double> grad(p.size(), 0.0);
+        for (size_t k = 0; k < batch.size(); ++k) {
+          double advantage = (rewards[k] - baseline) / static_cast<double>(batch.size());
+          for (size_t v = 0; v < p.size(); ++v) {
+            grad[v] += advantage * ((batch[k][static_cast<size_t>(d)] == v ? 1.0 : 0.0) - p[v]);
+          }
+        }
+        for (size_t v = 0; v < p.size(); ++v) {
+          double entropy_grad = p[v] > 0 ? -p[v] * (std::log(p[v]) + entropy) : 0;
+          theta[static_cast<size_t>(d)][v] +=
+              kLearningRate * (grad[v] + kEntropyBonus * entropy_grad);
+        }
+      }
+    }
+    if (reference == 0 && result.stop_reason == "evaluation budget") {
+      result.stop_reason = "no valid candidate found";
+    }
+    Finish(result, counters, top, start);
+    return result;
+  }
+};
+
 }  // namespace
 
 const std::vector<OptimizerInfo>& Optimizers() {
@@ -488,7 +605,8 @@ const std::vector<OptimizerInfo>& Optimizers() {
     for (std::unique_ptr<Optimizer> (*make)() :
          {+[]() -> std::unique_ptr<Optimizer> { return std::make_unique<Exhaustive>(); },
           +[]() -> std::unique_ptr<Optimizer> { return std::make_unique<RandomSampling>(); },
-          +[]() -> std::unique_ptr<Optimizer> { return std::make_unique<Evolution>(); }}) {
+          +[]() -> std::unique_ptr<Optimizer> { return std::make_unique<Evolution>(); },
+          +[]() -> std::unique_ptr<Optimizer> { return std::make_unique<Reinforce>(); }}) {
       std::unique_ptr<Optimizer> probe = make();
       all.push_back({std::string(probe->name()), std::string(probe->description()), make});
     }
@@ -516,7 +634,7 @@ const spec::Schema<SearchOptions>& SearchOptionsSchema() {
   static const spec::Schema<SearchOptions> schema = [] {
     spec::Schema<SearchOptions> s("search");
     s.OneOf("optimizer", &SearchOptions::optimizer, OptimizerNames(), "the optimizer");
-    s.Unsigned("seed", &SearchOptions::seed, "seed for random and evolution");
+    s.Unsigned("seed", &SearchOptions::seed, "seed for random, evolution and reinforce");
     s.Unsigned("max_evaluations", &SearchOptions::max_evaluations,
                "most evaluations (0: all for exhaustive, 2000 otherwise)", "budget");
     s.Number("max_seconds", &SearchOptions::max_seconds, 0, 1e9, "s", "most seconds (0: none)",

@@ -8,6 +8,9 @@
 //   random      uniform samples of the space, a fixed number of evaluations.
 //   evolution   regularized evolution (Real et al. 2019, arXiv 1802.01548): a population aged
 //               first-in first-out, tournament selection, one-dimension mutations.
+//   reinforce   REINFORCE with a factorised categorical policy over the dimensions, a moving
+//               baseline and an entropy bonus (CubicML, arXiv:2409.04585), rewarded by the
+//               negative log step time; invalid plans are penalised.
 // Every optimizer is deterministic for a seed and reports how many candidates it evaluated and
 // pruned (by reason), how long it took and why it stopped. The ranking is by predicted step time
 // (the analytical model, sim/analytical.h); the top K are then re-ranked by the event engine's step
@@ -41,7 +44,7 @@ struct SearchOptions {
   // Changes the answer:
   std::string optimizer = "exhaustive";
   uint64_t seed = 1;
-  uint64_t max_evaluations = 0;  // 0: exhaustive has no limit; random and evolution use 2000
+  uint64_t max_evaluations = 0;  // 0: exhaustive has no limit; the others use 2000
   // Changes only the speed (and, when a limit is hit, how much of the space was seen):
   double max_seconds = 0;  // 0: no time limit
   int64_t threads = 2;     // exhaustive only; results do not depend on it
