@@ -184,6 +184,25 @@ TEST(Predictor, FileRoundTripsAndRefusesOtherFiles) {
   EXPECT_FALSE(FitPredictor(Synthetic(9), "ridge", 0, 1).ok());  // no members
 }
 
+// gbt (when this build has xgboost): the file round-trips to the same estimate, the trees learn
+// the target (y = 0.2 x0 - 0.1 x5, spread about 0.16: a training row is predicted within 0.05),
+// and a tree whose root is its own child (which would crash xgboost) is refused by name.
+TEST(Gbt, RoundTripsLearnsAndRefusesBrokenTrees) {
+  if (!FindFamily("gbt", "test").ok()) GTEST_SKIP() << "built without xgboost";
+  Dataset data = Synthetic(40);
+  Predictor p = Must(FitPredictor(data, "gbt", 1, 3));
+  nlohmann::json j = PredictorJson(p);
+  Predictor again = Must(ParsePredictor(j.dump(), "p.json"));
+  EXPECT_DOUBLE_EQ(again.Correct(data.x[7]).correction, p.Correct(data.x[7]).correction);
+  EXPECT_NEAR(p.Correct(data.x[7]).correction, data.y[7], 0.05);
+  nlohmann::json broken = j;
+  broken["members"][0]["xgboost"]["learner"]["gradient_booster"]["model"]["trees"][0]
+        ["left_children"][0] = 0;
+  Result<Predictor> r = ParsePredictor(broken.dump(), "p.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("tree 0: node 0 has children 0"), std::string::npos);
+}
+
 // Four jobs of one decision (llama3-8b on 8 H100, tp 1, 2, 4, 8), each measured at exactly 1.2x
 // the physics' throughput. The physics is off by 1 - 1/1.2 = 16.67% on every job but ranks them
 // right (tau 1, regret 0); ridge learns the constant ln 1.2 (the target has no variance, so every

@@ -47,6 +47,7 @@ class JobsCmd final : public Command {
     if (args->log.empty()) {
       return Fail(io.err, Status::Invalid("jobs add: --log is missing (allowed: a file path)"));
     }
+    if (Status side = SideFile(args->log, "--log"); !side.ok()) return Fail(io.err, side);
     Result<validate::FinishedJob> finished = finished_.Parse();
     if (!finished.ok()) return Fail(io.err, finished.status());
     Result<spec::JobSpec> job = job_.Resolve();

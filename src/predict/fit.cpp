@@ -192,6 +192,7 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
     }
     SP_RETURN_IF_ERROR(PredictHeldOut(samples, held, options, k_fold));
   }
+  std::vector<bool> report_left_out(n, false);
   std::map<std::string, std::vector<size_t>> sources;
   for (size_t i = 0; i < n; ++i) sources[samples[i].job.source].push_back(i);
   report.sources = static_cast<int64_t>(sources.size());
@@ -217,15 +218,21 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
       predicted.push_back(by_source[i]);
       physics_kept.push_back(physics[i]);
     }
-    Scores p = Score("physics, same jobs", kept, physics_kept);
-    report.scores.push_back(Score("learned, leave-one-source-out", kept, predicted));
-    if (kept.size() != n) report.scores.push_back(p);
+    if (!kept.empty()) {
+      report.scores.push_back(Score("learned, leave-one-source-out", kept, predicted));
+      if (kept.size() != n) {
+        report.scores.push_back(Score("physics, same jobs", kept, physics_kept));
+      }
+    }
+    for (size_t i : scored) report_left_out[i] = true;
   }
   for (size_t i = 0; i < n; ++i) {
     FitJob job = samples[i].job;
     job.in_sample = in_sample[i];
     job.k_fold = k_fold[i];
+    job.has_k_fold = report.folds > 0;
     job.left_out_source = by_source[i];
+    job.has_left_out_source = report_left_out[i];
     report.jobs.push_back(std::move(job));
   }
   return report;

@@ -67,8 +67,10 @@ struct FitJob {
   double measured = 0;
   double physics = 0;
   double in_sample = 0;
-  double k_fold = 0;
-  double left_out_source = 0;  // 0 when there is only one source
+  double k_fold = 0;           // when has_k_fold
+  double left_out_source = 0;  // when has_left_out_source
+  bool has_k_fold = false;
+  bool has_left_out_source = false;  // its source was left out (not when too few jobs remained)
 };
 
 struct FitReport {

@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <memory>
+#include <optional>
 
 #include "core/json.h"
+#include "core/text.h"
 #include "predict/families.h"
 
 namespace scaleplan::predict {
@@ -58,11 +60,17 @@ class Gbt final : public Model {
   Gbt(BoosterPtr booster, nlohmann::json saved, size_t features)
       : booster_(std::move(booster)), saved_(std::move(saved)), features_(features) {}
   double Predict(const std::vector<double>& x) const override {
-    Result<MatrixPtr> m = Matrix({x}, features_);
-    if (!m.ok()) return 0;
+    Result<double> y = PredictChecked(x);
+    return y.ok() ? *y : 0;
+  }
+  Result<double> PredictChecked(const std::vector<double>& x) const {
+    if (x.size() != features_) return Status::Invalid("gbt: wrong feature count");
+    SP_ASSIGN_OR_RETURN(MatrixPtr m, Matrix({x}, features_));
     bst_ulong len = 0;
     const float* out = nullptr;
-    if (XGBoosterPredict(booster_.get(), m->get(), 0, 0, 0, &len, &out) != 0 || len != 1) return 0;
+    if (XGBoosterPredict(booster_.get(), m.get(), 0, 0, 0, &len, &out) != 0 || len != 1) {
+      return XgbError("predicting");
+    }
     return static_cast<double>(out[0]);
   }
   nlohmann::json ToJson() const override { return {{"xgboost", saved_}}; }
@@ -80,6 +88,94 @@ Result<nlohmann::json> Save(BoosterHandle booster) {
     return XgbError("saving the model");
   }
   return ParseJson(std::string_view(buf, len), "xgboost model");
+}
+
+constexpr int64_t kMaxTrees = 100000;
+constexpr int64_t kMaxNodes = 1 << 20;
+
+// An integer xgboost writes as text ("46"), in [lo, hi].
+std::optional<int64_t> TextInteger(const nlohmann::json& j, int64_t lo, int64_t hi) {
+  if (!j.is_string()) return std::nullopt;
+  Result<double> v = ParseNumber(j.get<std::string>());
+  if (!v.ok() || *v != std::floor(*v) || *v < static_cast<double>(lo) ||
+      *v > static_cast<double>(hi)) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(*v);
+}
+
+// xgboost trusts its own files: a child index out of range or a node that is its own child
+// crashes it. So the trees are checked before xgboost sees them: one regression target,
+// gbtree, and per tree: every array as long as the node count, children -1 (a leaf, both) or
+// after their parent and within the tree, each child's parent recorded, numerical splits on
+// features below the count, finite thresholds and leaf values.
+Status CheckModel(const nlohmann::json& m, size_t features, const std::string& origin) {
+  auto bad = [&](const std::string& what) {
+    return Status::Invalid(fmt::format(
+        "{}: the gbt member's xgboost model {} (allowed: the model `scaleplan fit` wrote)", origin,
+        what));
+  };
+  const nlohmann::json* learner = m.is_object() && m.contains("learner") ? &m["learner"] : nullptr;
+  if (learner == nullptr || !learner->is_object()) return bad("has no learner");
+  const nlohmann::json& param = learner->value("learner_model_param", nlohmann::json());
+  if (!param.is_object() ||
+      TextInteger(param.value("num_target", nlohmann::json("1")), 1, 1) != 1 ||
+      TextInteger(param.value("num_class", nlohmann::json("0")), 0, 0) != 0 ||
+      TextInteger(param.value("num_feature", nlohmann::json()), 0, kMaxNodes) !=
+          static_cast<int64_t>(features)) {
+    return bad(fmt::format("is not one regression target over {} features", features));
+  }
+  const nlohmann::json& booster = learner->value("gradient_booster", nlohmann::json());
+  if (!booster.is_object() || booster.value("name", nlohmann::json()) != "gbtree") {
+    return bad("is not a gbtree");
+  }
+  const nlohmann::json& model = booster.value("model", nlohmann::json());
+  const nlohmann::json& trees =
+      model.is_object() ? model.value("trees", nlohmann::json()) : nlohmann::json();
+  if (!trees.is_array() || trees.size() > static_cast<size_t>(kMaxTrees)) {
+    return bad(fmt::format("has no list of at most {} trees", kMaxTrees));
+  }
+  for (size_t t = 0; t < trees.size(); ++t) {
+    const nlohmann::json& tree = trees[t];
+    std::string where = fmt::format("tree {}", t);
+    if (!tree.is_object()) return bad(where + " is not an object");
+    std::optional<int64_t> nodes = TextInteger(
+        tree.value("tree_param", nlohmann::json::object()).value("num_nodes", nlohmann::json()), 1,
+        kMaxNodes);
+    if (!nodes) return bad(where + " has no node count from 1 to 2^20");
+    const size_t n = static_cast<size_t>(*nodes);
+    for (const char* key : {"left_children", "right_children", "parents", "split_indices",
+                            "split_conditions", "default_left", "base_weights", "split_type"}) {
+      const nlohmann::json& a = tree.value(key, nlohmann::json());
+      if (!a.is_array() || a.size() != n)
+        return bad(fmt::format("{}: {} is not {} long", where, key, n));
+      for (const nlohmann::json& v : a) {
+        if (!v.is_number() || !std::isfinite(v.get<double>())) {
+          return bad(fmt::format("{}: {} holds {}", where, key, JsonShown(v)));
+        }
+      }
+    }
+    const nlohmann::json &left = tree["left_children"], &right = tree["right_children"],
+                         &parents = tree["parents"], &split = tree["split_indices"],
+                         &type = tree["split_type"];
+    for (size_t i = 0; i < n; ++i) {
+      double l = left[i].get<double>(), r = right[i].get<double>();
+      if (l == -1 && r == -1) continue;
+      auto child_ok = [&](double c) {
+        return c == std::floor(c) && c > static_cast<double>(i) && c < static_cast<double>(n) &&
+               parents[static_cast<size_t>(c)].get<double>() == static_cast<double>(i);
+      };
+      if (!child_ok(l) || !child_ok(r) || l == r) {
+        return bad(fmt::format("{}: node {} has children {} and {}", where, i, l, r));
+      }
+      double f = split[i].get<double>();
+      if (f != std::floor(f) || f < 0 || f >= static_cast<double>(features) ||
+          type[i].get<double>() != 0) {
+        return bad(fmt::format("{}: node {} splits on feature {}", where, i, f));
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -114,6 +210,7 @@ Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t featur
     return Status::Invalid(fmt::format(
         "{}: a gbt member lacks its 'xgboost' model (allowed: the object fit wrote)", origin));
   }
+  SP_RETURN_IF_ERROR(CheckModel(*it, features, origin));
   BoosterHandle raw = nullptr;
   if (XGBoosterCreate(nullptr, 0, &raw) != 0) return XgbError("creating a booster");
   BoosterPtr booster(raw);
@@ -128,7 +225,13 @@ Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t featur
         fmt::format("{}: the gbt member reads {} features (allowed: {}, this feature set's)",
                     origin, n, features));
   }
-  return std::unique_ptr<Model>(new Gbt(std::move(booster), *it, features));
+  auto model = std::make_unique<Gbt>(std::move(booster), *it, features);
+  // One prediction, to refuse a model xgboost loads but cannot run.
+  if (!model->PredictChecked(std::vector<double>(features, 0.0)).ok()) {
+    return Status::Invalid(fmt::format("{}: the gbt member's xgboost model does not predict: {}",
+                                       origin, XGBGetLastError()));
+  }
+  return std::unique_ptr<Model>(std::move(model));
 }
 
 }  // namespace scaleplan::predict

@@ -34,11 +34,14 @@ nlohmann::json FitJson(const predict::FitReport& r) {
   for (const predict::Scores& s : r.scores) out["scores"].push_back(ScoresJson(s));
   out["jobs_detail"] = nlohmann::json::array();
   for (const predict::FitJob& j : r.jobs) {
-    nlohmann::json row = {
-        {"file", j.file},       {"line", j.line},           {"label", j.label},
-        {"source", j.source},   {"metric", j.metric},       {"measured", j.measured},
-        {"physics", j.physics}, {"in_sample", j.in_sample}, {"k_fold", j.k_fold}};
-    if (r.sources >= 2) row["left_out_source"] = j.left_out_source;
+    nlohmann::json row = {{"file", j.file},       {"line", j.line},
+                          {"label", j.label},     {"source", j.source},
+                          {"metric", j.metric},   {"measured", j.measured},
+                          {"physics", j.physics}, {"in_sample", j.in_sample}};
+    // null where the job was not scored that way (too few jobs for a fold, or to leave out).
+    row["k_fold"] = j.has_k_fold ? nlohmann::json(j.k_fold) : nlohmann::json();
+    row["left_out_source"] =
+        j.has_left_out_source ? nlohmann::json(j.left_out_source) : nlohmann::json();
     out["jobs_detail"].push_back(row);
   }
   out["skipped"] = r.skipped;
@@ -73,9 +76,10 @@ std::string FitText(const predict::FitReport& r, bool verbose) {
                        "in-sample", "k-fold");
     for (const predict::FitJob& j : r.jobs) {
       auto pct = [&](double v) { return 100.0 * (v - j.measured) / j.measured; };
-      out += fmt::format("{:<60} {:>12.4g} {:>+8.1f}% {:>+8.1f}% {:>+8.1f}%\n",
+      std::string k_fold = j.has_k_fold ? fmt::format("{:+.1f}%", pct(j.k_fold)) : "-";
+      out += fmt::format("{:<60} {:>12.4g} {:>+8.1f}% {:>+8.1f}% {:>9}\n",
                          SafeText(j.label).substr(0, 60), j.measured, pct(j.physics),
-                         pct(j.in_sample), pct(j.k_fold));
+                         pct(j.in_sample), k_fold);
     }
     for (const std::string& s : r.skipped) out += "skipped " + SafeText(s) + "\n";
   }

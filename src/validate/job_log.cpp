@@ -169,6 +169,12 @@ Status AppendToJobLog(const std::string& path, const spec::JobSpec& job,
                       const FinishedJob& finished) {
   SP_RETURN_IF_ERROR(plan::BuildPlan(job).status());
   SP_ASSIGN_OR_RETURN(std::string line, JobLogLine(job, finished));
+  if (line.size() > kMaxJobLogLineBytes) {
+    return Status::Invalid(fmt::format(
+        "{}: the job's log line would be {} bytes (allowed: at most {}; shorten the source or "
+        "the job's descriptions)",
+        path, line.size(), kMaxJobLogLineBytes));
+  }
   std::string text;
   if (Result<std::string> existing = ReadInputFile(path, kMaxSpecFileBytes); existing.ok()) {
     text = std::move(existing).value();

@@ -263,6 +263,16 @@ namespace {
 Status CheckOptions(const Options& options) {
   SP_RETURN_IF_ERROR(OptionsSchema().CheckBounds(options));  // 0 stands for "not given"
   SP_RETURN_IF_ERROR(CheckFilters(options));
+  if (options.engine_override != nullptr &&
+      (options.engine != "analytical" || !options.calibrations.empty() ||
+       options.sustained_compute_fraction > 0)) {
+    // A fitted predictor corrects the uncorrected analytical engine it learned from.
+    return Status::Invalid(fmt::format(
+        "validate: engine {} corrects the analytical engine with the presets' factors (allowed: "
+        "no validate.engine other than analytical, no calibration and no "
+        "sustained_compute_fraction with it)",
+        options.engine_override->name()));
+  }
   return sim::FindEngine(options.engine, "validate.engine").status();
 }
 
