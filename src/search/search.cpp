@@ -358,6 +358,11 @@ class Exhaustive : public Optimizer {
   }
 };
 
+// The draws a sampling optimizer (random, evolution, reinforce) makes: the budget, or 2000.
+uint64_t Budget(const SearchOptions& options) {
+  return options.max_evaluations > 0 ? options.max_evaluations : 2000;
+}
+
 Candidate RandomCandidate(const SearchSpace& space, std::mt19937_64& rng) {
   Candidate c{};
   for (int d = 0; d < kDimensions; ++d) {
@@ -378,7 +383,7 @@ class RandomSampling : public Optimizer {
     Scorer scorer(base, space, device);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
-    uint64_t budget = options.max_evaluations > 0 ? options.max_evaluations : 2000;
+    uint64_t budget = Budget(options);
     SearchResult result;
     result.stop_reason = "evaluation budget";
     std::set<Candidate> seen;
@@ -413,7 +418,7 @@ class Evolution : public Optimizer {
     Scorer scorer(base, space, device);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
-    uint64_t budget = options.max_evaluations > 0 ? options.max_evaluations : 2000;
+    uint64_t budget = Budget(options);
     struct Member {
       Candidate candidate;
       double step_time_s;
@@ -510,7 +515,7 @@ class Reinforce : public Optimizer {
     Scorer scorer(base, space, device);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
-    uint64_t budget = options.max_evaluations > 0 ? options.max_evaluations : 2000;
+    uint64_t budget = Budget(options);
     std::vector<std::vector<double>> theta(kDimensions);
     for (int d = 0; d < kDimensions; ++d) theta[static_cast<size_t>(d)].assign(space.Count(d), 0);
     std::map<Candidate, double> scored;  // step time; infinity when invalid
