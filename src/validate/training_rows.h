@@ -43,14 +43,14 @@ inline constexpr int64_t kMaxTunedVp = 16;
 // (analytical engine, the row's own factors); its assumptions say which vp was chosen.
 void ChooseTunedPlan(TrainingCase& c);
 
-// A case run by the analytical engine with the presets' factors, after ChooseTunedPlan: its
-// plan and step. An error is why the case cannot be modeled (its skip reason, the plan's
-// rejection, the engine's error), what a report lists for the row.
+// A case run after ChooseTunedPlan by `engine` (null: the analytical engine): its plan and step.
+// An error is why the case cannot be modeled (its skip reason, the plan's rejection, the
+// engine's error), what a report lists for the row.
 struct Modeled {
   plan::Plan plan;
   sim::StepResult step;
 };
-Result<Modeled> ModelCase(TrainingCase& c);
+Result<Modeled> ModelCase(TrainingCase& c, const sim::Engine* engine = nullptr);
 
 // The training rows of a CSV in either schema; `kind` is set to "common" or "dgxc". Errors: the
 // text matches no schema.

@@ -57,26 +57,18 @@ Row RunCase(TrainingCase c, const Options& options, const sim::Engine& engine) {
       break;
     }
   }
-  ChooseTunedPlan(c);
-  Row row;
+  Result<Modeled> modeled = ModelCase(c, &engine);
+  Row row;  // after ModelCase: the tuned plan's choice changes the label and assumptions
   row.line = c.line;
   row.label = c.label;
   row.metric = c.metric;
   row.measured = c.measured;
   row.assumptions = c.assumptions;
-  row.skipped = c.skipped;
-  if (!row.skipped.empty()) return row;
-  Result<plan::Plan> p = plan::BuildPlan(c.job);
-  if (!p.ok()) {
-    row.skipped = "plan rejected: " + p.status().message();
+  if (!modeled.ok()) {
+    row.skipped = modeled.status().message();
     return row;
   }
-  Result<sim::StepResult> step = engine.Step(*p);
-  if (!step.ok()) {
-    row.skipped = step.status().message();
-    return row;
-  }
-  row.predicted = PredictedMetric(c, *p, *step);
+  row.predicted = PredictedMetric(c, modeled->plan, modeled->step);
   row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
   return row;
 }
@@ -144,12 +136,13 @@ void ChooseTunedPlan(TrainingCase& c) {
       c.job.plan.vp, kMaxTunedVp));
 }
 
-Result<Modeled> ModelCase(TrainingCase& c) {
+Result<Modeled> ModelCase(TrainingCase& c, const sim::Engine* engine) {
   ChooseTunedPlan(c);
   if (!c.skipped.empty()) return Status::Invalid(c.skipped);
   Result<plan::Plan> p = plan::BuildPlan(c.job);
   if (!p.ok()) return Status::Invalid("plan rejected: " + p.status().message());
-  SP_ASSIGN_OR_RETURN(sim::StepResult step, sim::Evaluate(*p));
+  SP_ASSIGN_OR_RETURN(sim::StepResult step,
+                      engine != nullptr ? engine->Step(*p) : sim::Evaluate(*p));
   return Modeled{std::move(p).value(), std::move(step)};
 }
 
