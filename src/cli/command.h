@@ -46,6 +46,8 @@ std::unique_ptr<Command> SchedulesCommand();
 std::unique_ptr<Command> ValidateCommand();
 std::unique_ptr<Command> CalibrateCommand();
 std::unique_ptr<Command> FitCommand();
+std::unique_ptr<Command> SuggestCommand();
+std::unique_ptr<Command> TestbedCommand();
 std::unique_ptr<Command> JobsCommand();
 std::unique_ptr<Command> PresetsCommand();
 std::unique_ptr<Command> SpecCommand();

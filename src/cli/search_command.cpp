@@ -7,6 +7,7 @@
 #include "cli/options.h"
 #include "core/text.h"
 #include "plan/plan.h"
+#include "predict/engine.h"
 #include "report/launch.h"
 #include "report/output.h"
 #include "report/search_report.h"
@@ -21,6 +22,7 @@ struct SearchArgs {
   bool json = false;
   std::string output;  // empty: standard output
   std::string emit;
+  std::string predictor;
 };
 
 const spec::Schema<SearchArgs>& SearchArgsSchema() {
@@ -30,6 +32,9 @@ const spec::Schema<SearchArgs>& SearchArgsSchema() {
     spec::Schema<SearchArgs> s("search");
     s.OneOf("emit", &SearchArgs::emit, formats, "print the best plan's launch configuration",
             /*allow_empty=*/true);
+    s.Text("predictor", &SearchArgs::predictor,
+           "rank by a predictor from `scaleplan fit --out` (the learned engine) instead of the "
+           "analytical engine");
     AddReportOptions(s);
     return s;
   }();
@@ -68,6 +73,12 @@ class SearchCmd final : public Command {
     Result<search::SearchOptions> parsed = search_.Parse();
     if (!parsed.ok()) return Fail(io.err, parsed.status());
     search::SearchOptions options = *parsed;
+    std::optional<predict::LearnedEngine> learned;
+    if (!args->predictor.empty()) {
+      Result<predict::Predictor> predictor = predict::LoadPredictor(args->predictor);
+      if (!predictor.ok()) return Fail(io.err, predictor.status());
+      options.engine = &learned.emplace(std::move(predictor).value());
+    }
     const bool tty = !args->json && args->output.empty() && ::isatty(2);
     if (tty) {
       options.progress = [&io](double fraction) {
@@ -80,7 +91,8 @@ class SearchCmd final : public Command {
     Result<search::SearchResult> result = search::Search(pinned->job, pinned->space, options);
     if (tty) io.err << "\r" << std::string(48, ' ') << "\r" << std::flush;
     if (!result.ok()) return Fail(io.err, result.status());
-    std::optional<search::StartingPoint> start = search::EvaluateStart(pinned->start);
+    std::optional<search::StartingPoint> start =
+        search::EvaluateStart(pinned->start, options.engine);
 
     const report::LaunchText best = report::BestPlanLaunch(pinned->job, *result, launch);
     return Emit(io, args->output,

@@ -15,6 +15,14 @@ Result<std::unique_ptr<Model>> FitGbt(const Dataset& data, uint64_t seed);
 Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t features,
                                        const std::string& origin);
 
+// Per-feature statistics of training rows: what standardizes a feature (z = (x - mean) * scale,
+// scale 0 for a feature constant over the rows, which is then ignored) and the range the rows
+// spanned.
+struct Standardization {
+  std::vector<double> mean, scale, lo, hi;
+  static Standardization Of(const std::vector<std::vector<double>>& rows);
+};
+
 // A finite number, or a list of `size` finite numbers, at `json[key]`; errors name origin and key.
 Result<double> FiniteNumber(const nlohmann::json& json, const char* key, const std::string& origin);
 Result<std::vector<double>> NumberList(const nlohmann::json& json, const char* key, size_t size,

@@ -6,8 +6,10 @@
 // Every feature is a finite number; sizes enter as natural logarithms, flags as 0/1, the
 // breakdown as fractions of the predicted step:
 //   knobs       log tp, cp, pp, vp, dp, ep, micro-batch, micro-batches, sequence; ZeRO stage
-//               (0-3, FSDP = 3); recompute (selective, full); FP8; sequence parallel; TP overlap;
-//               the framework's eager memory-bound ops and torch.compile
+//               (0-3, FSDP = 3); recompute (selective, full); the pipeline schedule (interleaved,
+//               llama3, zb-h1, gpipe; 1f1b is none of them); edge-stage trimming; ring CP; log
+//               HSDP replicas; delayed gradient sync; BF16 gradient reduction; FP8; sequence
+//               parallel; TP overlap; the framework's eager memory-bound ops and torch.compile
 //   derived     log GPUs, tokens per step, tokens per micro-batch per CP rank, parameters, active
 //               parameters, parameters per model-parallel shard (total / (tp pp)), hidden size,
 //               layers; MoE; the innermost tier holding each group (tp, cp, pp, dp: 0 for a

@@ -9,6 +9,7 @@
 
 #include "plan/memory.h"
 #include "predict/features.h"
+#include "search/space.h"
 #include "spec/readers.h"
 #include "validate/training_rows.h"
 
@@ -91,6 +92,19 @@ Status PredictHeldOut(const std::vector<Sample>& samples, const std::vector<bool
 
 }  // namespace
 
+Result<JobFeatures> FeaturesOf(validate::TrainingCase& c) {
+  SP_ASSIGN_OR_RETURN(validate::Modeled modeled, validate::ModelCase(c));
+  JobFeatures f;
+  f.physics = validate::PredictedMetric(c, modeled.plan, modeled.step);
+  f.x = Features(modeled.plan, modeled.step, plan::ComputeMemory(modeled.plan));
+  f.description = search::Describe(modeled.plan.spec(), modeled.plan.dp);
+  if (c.status == "ok") {
+    f.y = std::log(Throughput(c.metric, c.measured) / Throughput(c.metric, f.physics));
+    if (!std::isfinite(f.y)) return Status::Invalid("the physics predicted no throughput");
+  }
+  return f;
+}
+
 double Throughput(const std::string& metric, double value) {
   return metric == "step_time_s" ? 1.0 / value : value;
 }
@@ -131,10 +145,10 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
         ++report.failed_jobs;
         continue;
       }
-      Result<validate::Modeled> modeled = validate::ModelCase(c);
-      if (!modeled.ok()) {
+      Result<JobFeatures> features = FeaturesOf(c);
+      if (!features.ok()) {
         report.skipped.push_back(
-            fmt::format("{}:{}: {}", path, c.line, modeled.status().message()));
+            fmt::format("{}:{}: {}", path, c.line, features.status().message()));
         continue;
       }
       Sample s;
@@ -144,16 +158,11 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
       s.job.source = c.source.empty() ? path : c.source;
       s.job.metric = c.metric;
       s.job.measured = c.measured;
-      s.job.physics = validate::PredictedMetric(c, modeled->plan, modeled->step);
-      s.x = Features(modeled->plan, modeled->step, plan::ComputeMemory(modeled->plan));
-      s.y = std::log(Throughput(c.metric, c.measured) / Throughput(c.metric, s.job.physics));
+      s.job.physics = features->physics;
+      s.x = std::move(features->x);
+      s.y = features->y;
       s.decision = fmt::format("{}|{}|{}|{}", c.job.model.name, c.job.cluster.gpu.name, c.job.gpus,
                                c.metric);
-      if (!std::isfinite(s.y)) {
-        report.skipped.push_back(
-            fmt::format("{}:{}: the physics predicted no throughput", path, c.line));
-        continue;
-      }
       samples.push_back(std::move(s));
     }
   }

@@ -28,6 +28,7 @@
 #include "core/status.h"
 #include "predict/predictor.h"
 #include "spec/schema.h"
+#include "validate/training_rows.h"
 #include "validate/validate.h"
 
 namespace scaleplan::predict {
@@ -82,6 +83,19 @@ struct FitReport {
   int64_t sources = 0;
   std::vector<Scores> scores;
 };
+
+// What a learner takes from one job: the features of its plan (modeled as validate models the
+// row), the physics' value of its metric and, for a measured job (status ok), the target
+// y = ln(measured / physics throughput).
+struct JobFeatures {
+  std::vector<double> x;
+  double physics = 0;
+  double y = 0;             // when status ok
+  std::string description;  // search::Describe of its plan: which plan it ran
+};
+// Errors: the job cannot be modeled (validate's skip reason), or the physics predicts no
+// throughput for a measured job.
+Result<JobFeatures> FeaturesOf(validate::TrainingCase& c);
 
 // Fits a predictor on the jobs of `paths` and scores it.
 Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& options);

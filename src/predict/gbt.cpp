@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "core/json.h"
@@ -66,6 +67,9 @@ class Gbt final : public Model {
   Result<double> PredictChecked(const std::vector<double>& x) const {
     if (x.size() != features_) return Status::Invalid("gbt: wrong feature count");
     SP_ASSIGN_OR_RETURN(MatrixPtr m, Matrix({x}, features_));
+    // XGBoosterPredict keeps its output in the booster: one call at a time (a search calls from
+    // several threads).
+    std::lock_guard<std::mutex> lock(mutex_);
     bst_ulong len = 0;
     const float* out = nullptr;
     if (XGBoosterPredict(booster_.get(), m.get(), 0, 0, 0, &len, &out) != 0 || len != 1) {
@@ -77,6 +81,7 @@ class Gbt final : public Model {
 
  private:
   BoosterPtr booster_;
+  mutable std::mutex mutex_;
   nlohmann::json saved_;
   size_t features_;
 };

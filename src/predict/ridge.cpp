@@ -48,26 +48,34 @@ class Ridge final : public Model {
 
 }  // namespace
 
+Standardization Standardization::Of(const std::vector<std::vector<double>>& rows) {
+  const size_t p = rows.empty() ? 0 : rows[0].size();
+  Standardization s;
+  s.mean.assign(p, 0.0);
+  s.scale.assign(p, 0.0);
+  s.lo.assign(p, INFINITY);
+  s.hi.assign(p, -INFINITY);
+  for (size_t j = 0; j < p; ++j) {
+    double m = 0, v = 0;
+    for (const auto& row : rows) {
+      m += row[j];
+      s.lo[j] = std::min(s.lo[j], row[j]);
+      s.hi[j] = std::max(s.hi[j], row[j]);
+    }
+    m /= static_cast<double>(rows.size());
+    for (const auto& row : rows) v += (row[j] - m) * (row[j] - m);
+    double sd = std::sqrt(v / static_cast<double>(rows.size()));
+    s.mean[j] = m;
+    s.scale[j] = sd > 1e-9 ? 1.0 / sd : 0.0;  // a constant feature is ignored
+  }
+  return s;
+}
+
 Result<std::unique_ptr<Model>> FitRidge(const Dataset& data, uint64_t /*seed*/) {
   const Eigen::Index n = static_cast<Eigen::Index>(data.x.size());
   const Eigen::Index p = n > 0 ? static_cast<Eigen::Index>(data.x[0].size()) : 0;
-  std::vector<double> mean(static_cast<size_t>(p), 0.0), scale(static_cast<size_t>(p), 0.0);
-  std::vector<double> lo(static_cast<size_t>(p), INFINITY), hi(static_cast<size_t>(p), -INFINITY);
-  for (Eigen::Index j = 0; j < p; ++j) {
-    double m = 0, v = 0;
-    for (const auto& row : data.x) {
-      m += row[static_cast<size_t>(j)];
-      lo[static_cast<size_t>(j)] =
-          std::min(lo[static_cast<size_t>(j)], row[static_cast<size_t>(j)]);
-      hi[static_cast<size_t>(j)] =
-          std::max(hi[static_cast<size_t>(j)], row[static_cast<size_t>(j)]);
-    }
-    m /= static_cast<double>(n);
-    for (const auto& row : data.x) v += std::pow(row[static_cast<size_t>(j)] - m, 2);
-    double sd = std::sqrt(v / static_cast<double>(n));
-    mean[static_cast<size_t>(j)] = m;
-    scale[static_cast<size_t>(j)] = sd > 1e-9 ? 1.0 / sd : 0.0;  // a constant feature is ignored
-  }
+  Standardization st = Standardization::Of(data.x);
+  std::vector<double>&mean = st.mean, &scale = st.scale, &lo = st.lo, &hi = st.hi;
   Eigen::MatrixXd z(n, p);
   Eigen::VectorXd y(n);
   double ybar = 0;

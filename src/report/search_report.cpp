@@ -31,6 +31,7 @@ std::string Dominant(const sim::Breakdown& b) {
   }
   return best > 0 ? fmt::format("{} {:.1f}%", name, 100.0 * best / b.Total()) : name;
 }
+}  // namespace
 
 nlohmann::json PlanFields(const spec::PlanSpec& p) {
   nlohmann::json j = spec::PlanSchema().ToJson(p);
@@ -41,14 +42,12 @@ nlohmann::json PlanFields(const spec::PlanSpec& p) {
   return j;
 }
 
-}  // namespace
-
-LaunchText BestPlanLaunch(const spec::JobSpec& job, const search::SearchResult& r,
-                          const LaunchFormat* format) {
+LaunchText PlanLaunch(const spec::JobSpec& job, const spec::PlanSpec& plan,
+                      const LaunchFormat* format) {
   LaunchText launch;
-  if (format == nullptr || r.top.empty()) return launch;
+  if (format == nullptr) return launch;
   spec::JobSpec best = job;
-  best.plan = r.top.front().plan;
+  best.plan = plan;
   best.plan.dp = 0;
   best.plan.microbatches = 0;
   Result<plan::Plan> built = plan::BuildPlan(best);
@@ -58,6 +57,12 @@ LaunchText BestPlanLaunch(const spec::JobSpec& job, const search::SearchResult& 
   return launch;
 }
 
+LaunchText BestPlanLaunch(const spec::JobSpec& job, const search::SearchResult& r,
+                          const LaunchFormat* format) {
+  if (r.top.empty()) return {};
+  return PlanLaunch(job, r.top.front().plan, format);
+}
+
 nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& r,
                           const std::optional<Baseline>& baseline, const LaunchText& launch) {
   nlohmann::json out;
@@ -65,6 +70,7 @@ nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& 
   out["cluster"] = job.cluster.name;
   out["gpus"] = job.gpus;
   out["optimizer"] = r.optimizer;
+  out["engine"] = r.engine;
   out["stop_reason"] = r.stop_reason;
   out["space_size"] = r.space_size;
   out["evaluated_plans"] = r.evaluated;
@@ -106,9 +112,9 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
                   job.workload.global_batch > 0 ? job.workload.global_batch * job.workload.seq_len
                                                 : job.workload.batch_tokens);
   out += fmt::format(
-      "  search     {} over {:.0f} candidates: {} evaluated, {} pruned in {:.2f} s on {} "
-      "thread(s); stopped: {}\n",
-      r.optimizer, r.space_size, r.evaluated, r.pruned, r.elapsed_s, r.threads, r.stop_reason);
+      "  search     {} ranked by the {} engine over {:.0f} candidates: {} evaluated, {} pruned in "
+      "{:.2f} s on {} thread(s); stopped: {}\n",
+      r.optimizer, r.engine, r.space_size, r.evaluated, r.pruned, r.elapsed_s, r.threads, r.stop_reason);
   std::vector<std::pair<uint64_t, std::string>> reasons;
   for (const auto& [reason, n] : r.pruned_by) reasons.emplace_back(n, reason);
   std::sort(reasons.rbegin(), reasons.rend());
@@ -130,8 +136,10 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
   for (size_t i = 0; i < r.top.size(); ++i) {
     const search::Evaluation& e = r.top[i];
     out += fmt::format(
-        "  {:>4}  {:<{}} {:>9.3f} {:>9.3f} {:>13.1f} {:>5.1f}% {:>8.1f} {:>15} {:>+6.1f}%\n", i + 1,
-        e.description, width, e.step.step_time_s, e.event_step_time_s, e.step.tokens_per_s_per_gpu,
+        "  {:>4}  {:<{}} {:>9.3f} {:>9} {:>13.1f} {:>5.1f}% {:>8.1f} {:>15} {:>+6.1f}%\n", i + 1,
+        e.description, width, e.step.step_time_s,
+        e.event_step_time_s > 0 ? fmt::format("{:.3f}", e.event_step_time_s) : std::string("-"),
+        e.step.tokens_per_s_per_gpu,
         100 * e.step.mfu, e.peak_bytes_per_gpu / kGi, Dominant(e.step.breakdown),
         100.0 * (time_of(e) / best - 1.0));
   }
@@ -141,10 +149,10 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
     out += fmt::format("\n  starting plan: {}{}\n", baseline->description,
                        baseline->fits ? "" : "  (does not fit)");
     out += fmt::format(
-        "  best plan is {:.1f}% {} than the starting plan (analytical model); where the time goes "
+        "  best plan is {:.1f}% {} than the starting plan ({} engine); where the time goes "
         "(s per step):\n",
         std::abs(100.0 * (1.0 - b.Total() / a.Total())),
-        b.Total() <= a.Total() ? "faster" : "slower");
+        b.Total() <= a.Total() ? "faster" : "slower", r.engine);
     out += BreakdownComparison(a, b, "starting", "best");
   }
   if (!launch.format.empty()) {

@@ -13,6 +13,14 @@ namespace scaleplan::report {
 
 using Baseline = search::StartingPoint;
 
+// A searched plan's fields as JSON: the plan keys plus what the search resolved (dp,
+// microbatches, etp, pp_microbatch_group).
+nlohmann::json PlanFields(const spec::PlanSpec& plan);
+
+// `plan`'s launch configuration for `job` in `format` (none when null or when it does not build).
+LaunchText PlanLaunch(const spec::JobSpec& job, const spec::PlanSpec& plan,
+                      const LaunchFormat* format);
+
 // The best plan's launch configuration in `format` (none when empty, or when there is no plan).
 LaunchText BestPlanLaunch(const spec::JobSpec& job, const search::SearchResult& result,
                           const LaunchFormat* format);

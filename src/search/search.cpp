@@ -122,11 +122,18 @@ struct Counters {
   }
 };
 
+// What scoring a plan found.
+struct Scored {
+  enum Outcome { kStep, kOutOfMemory, kRefused } outcome = kStep;  // kRefused: by the engine
+  double step_time_s = std::numeric_limits<double>::infinity();   // when kStep
+};
+
 // Scores one candidate: validity, memory, step time.
 class Scorer {
  public:
-  Scorer(const spec::JobSpec& base, const SearchSpace& space, const hardware::DeviceModel& device)
-      : base_(base), space_(space), evaluator_(device) {}
+  Scorer(const spec::JobSpec& base, const SearchSpace& space, const hardware::DeviceModel& device,
+         const sim::Engine* engine)
+      : base_(base), space_(space), evaluator_(device), engine_(engine) {}
 
   // The candidate's step time, offered to `top`; nullopt (and the reason counted) when it is
   // pruned.
@@ -137,23 +144,35 @@ class Scorer {
       counters.Prune(Reason(p.status()), 1);
       return std::nullopt;
     }
-    return ScorePlan(*p, counters, top);
+    Scored s = ScorePlan(*p, counters, top);
+    if (s.outcome != Scored::kStep) return std::nullopt;
+    return s.step_time_s;
   }
 
-  // The step time comes from the evaluator's reused buffers; only a plan that may enter `top` is
-  // evaluated in full (with its data-parallel algorithm named), copied and described.
-  // nullopt: out of memory (the only reason it prunes).
-  std::optional<double> ScorePlan(const plan::Plan& p, Counters& counters, TopK& top) {
+  // The analytical step time comes from the evaluator's reused buffers; only a plan that may
+  // enter `top` is evaluated in full (with its data-parallel algorithm named), copied and
+  // described. With an engine, the engine's step (given the analytical one) ranks instead.
+  Scored ScorePlan(const plan::Plan& p, Counters& counters, TopK& top) {
     plan::MemoryReport memory = evaluator_.Memory(p);
     if (!memory.fits) {
       counters.Prune("out of memory", 1);
-      return std::nullopt;
+      return {Scored::kOutOfMemory};
+    }
+    std::optional<sim::StepResult> engine_step;
+    if (engine_ != nullptr) {
+      Result<sim::StepResult> step = engine_->StepGiven(p, evaluator_.EvaluateReused(p), memory);
+      if (!step.ok()) {
+        counters.Prune(Reason(step.status()), 1);
+        return {Scored::kRefused};
+      }
+      engine_step = std::move(*step);
     }
     ++counters.evaluated;
-    const double step_time_s = evaluator_.EvaluateReused(p).step_time_s;
-    if (!top.MayKeep(step_time_s)) return step_time_s;
+    const double step_time_s =
+        engine_step ? engine_step->step_time_s : evaluator_.EvaluateReused(p).step_time_s;
+    if (!top.MayKeep(step_time_s)) return {Scored::kStep, step_time_s};
     Evaluation e;
-    e.step = evaluator_.Evaluate(p);
+    e.step = engine_step ? std::move(*engine_step) : evaluator_.Evaluate(p);
     e.plan = p.spec();
     e.plan.dp = p.dp;
     e.plan.microbatches = p.microbatches;
@@ -162,13 +181,14 @@ class Scorer {
     e.peak_bytes_per_gpu = memory.peak_bytes;
     e.description = Describe(e.plan, p.dp);
     top.Add(std::move(e));
-    return step_time_s;
+    return {Scored::kStep, step_time_s};
   }
 
  private:
   const spec::JobSpec& base_;
   const SearchSpace& space_;
   sim::Evaluator evaluator_;
+  const sim::Engine* engine_;
 };
 
 // Placement orders that differ only in where size-1 dimensions sit are the same placement.
@@ -259,7 +279,7 @@ class Exhaustive : public Optimizer {
     std::vector<TopK> tops(static_cast<size_t>(threads), TopK(static_cast<size_t>(options.top_k)));
     std::vector<Counters> thread_counters(static_cast<size_t>(threads));
     auto worker = [&](int t) {
-      Scorer scorer(base, space, device);
+      Scorer scorer(base, space, device, options.engine);
       TopK& top = tops[static_cast<size_t>(t)];
       Counters& local = thread_counters[static_cast<size_t>(t)];
       for (size_t task = next++; task < outer.size(); task = next++) {
@@ -322,11 +342,9 @@ class Exhaustive : public Optimizer {
                     continue;
                   }
                 }
-                if (scorer.ScorePlan(*p, local, top)) {
-                  ++evaluations;
-                } else {
-                  out_of_memory = true;  // ScorePlan prunes for memory only
-                }
+                Scored scored = scorer.ScorePlan(*p, local, top);
+                if (scored.outcome == Scored::kStep) ++evaluations;
+                out_of_memory = scored.outcome == Scored::kOutOfMemory;
               }
             }
           }
@@ -380,7 +398,7 @@ class RandomSampling : public Optimizer {
                    const hardware::DeviceModel& device, const SearchOptions& options) override {
     Clock::time_point start = Clock::now();
     std::mt19937_64 rng(options.seed);
-    Scorer scorer(base, space, device);
+    Scorer scorer(base, space, device, options.engine);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
     uint64_t budget = Budget(options);
@@ -415,7 +433,7 @@ class Evolution : public Optimizer {
                    const hardware::DeviceModel& device, const SearchOptions& options) override {
     Clock::time_point start = Clock::now();
     std::mt19937_64 rng(options.seed);
-    Scorer scorer(base, space, device);
+    Scorer scorer(base, space, device, options.engine);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
     uint64_t budget = Budget(options);
@@ -512,7 +530,7 @@ class Reinforce : public Optimizer {
                    const hardware::DeviceModel& device, const SearchOptions& options) override {
     Clock::time_point start = Clock::now();
     std::mt19937_64 rng(options.seed);
-    Scorer scorer(base, space, device);
+    Scorer scorer(base, space, device, options.engine);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
     uint64_t budget = Budget(options);
@@ -673,7 +691,8 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   SP_ASSIGN_OR_RETURN(hardware::DeviceModel device, hardware::DeviceModel::For(base));
   SearchResult result = optimizer->Run(base, space, device, options);
   result.optimizer = std::string(optimizer->name());
-  if (options.rerank_with_events) {
+  result.engine = options.engine != nullptr ? std::string(options.engine->name()) : "analytical";
+  if (options.rerank_with_events && options.engine == nullptr) {
     SP_ASSIGN_OR_RETURN(const sim::Engine* reranker, sim::FindEngine("event", ""));
     for (Evaluation& e : result.top) {
       spec::JobSpec job = base;
@@ -698,12 +717,17 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   return result;
 }
 
-std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start) {
+std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start, const sim::Engine* engine) {
   Result<plan::Plan> p = plan::BuildPlan(start);
   if (!p.ok()) return std::nullopt;
   Result<sim::StepResult> step = sim::Evaluate(*p);
   if (!step.ok()) return std::nullopt;
-  return StartingPoint{Describe(p->spec(), p->dp), *step, plan::ComputeMemory(*p).fits};
+  plan::MemoryReport memory = plan::ComputeMemory(*p);
+  if (engine != nullptr) {
+    step = engine->StepGiven(*p, *step, memory);
+    if (!step.ok()) return std::nullopt;
+  }
+  return StartingPoint{Describe(p->spec(), p->dp), *step, memory.fits};
 }
 
 }  // namespace scaleplan::search

@@ -13,8 +13,9 @@
 //               negative log step time; invalid plans are penalised.
 // Every optimizer is deterministic for a seed and reports how many candidates it evaluated and
 // pruned (by reason), how long it took and why it stopped. The ranking is by predicted step time
-// (the analytical model, sim/analytical.h); the top K are then re-ranked by the event engine's step
-// time (sim/event.h), which runs the generated schedule pass by pass.
+// (the analytical model, sim/analytical.h, or the engine SearchOptions names, e.g. a learned
+// predictor); the analytical ranking's top K are then re-ranked by the event engine's step time
+// (sim/event.h), which runs the generated schedule pass by pass.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@
 #include "core/status.h"
 #include "search/space.h"
 #include "sim/analytical.h"
+#include "sim/engine.h"
 
 namespace scaleplan::search {
 
@@ -49,7 +51,14 @@ struct SearchOptions {
   double max_seconds = 0;  // 0: no time limit
   int64_t threads = 2;     // exhaustive only; results do not depend on it
   int64_t top_k = 10;
-  // Re-rank the top K with the event engine (sim/event.h), which runs the real schedule.
+  // What ranks the candidates: nullptr is the analytical engine through the search's cached
+  // evaluator (the fast path). Another engine (a learned predictor, a testbed's truth) is asked
+  // for each candidate that fits in memory, given the analytical step (Engine::StepGiven); an
+  // error from it prunes the candidate under its key. It must be safe to call from `threads`
+  // threads at once.
+  const sim::Engine* engine = nullptr;
+  // Re-rank the top K with the event engine (sim/event.h), which runs the real schedule (only
+  // when the analytical engine ranks: the event engine would undo another engine's ranking).
   bool rerank_with_events = true;
   // Called now and then with the fraction done (exhaustive only), from one thread.
   std::function<void(double)> progress;
@@ -57,6 +66,7 @@ struct SearchOptions {
 
 struct SearchResult {
   std::string optimizer;
+  std::string engine;  // what ranked the candidates (SearchOptions::engine's name)
   std::string stop_reason;      // "space exhausted", "evaluation budget", "time budget"
   std::vector<Evaluation> top;  // best first
   double space_size = 0;
@@ -95,11 +105,13 @@ const spec::Schema<SearchOptions>& SearchOptionsSchema();
 // The plan a search started from (e.g. Llama 3's production plan), for comparison.
 struct StartingPoint {
   std::string description;  // Describe(plan)
-  sim::StepResult step;     // the analytical engine's
+  sim::StepResult step;     // the engine's
   bool fits = false;
 };
-// Its evaluation, or nothing when it is not a valid plan.
-std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start);
+// Its evaluation by `engine` (nullptr: the analytical engine), or nothing when it is not a valid
+// plan or the engine refuses it.
+std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start,
+                                           const sim::Engine* engine = nullptr);
 
 // Runs options.optimizer on the space around `base` (its model, cluster, GPU count, workload and
 // the plan fields that are not search dimensions).

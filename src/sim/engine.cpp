@@ -27,6 +27,10 @@ class AnalyticalEngine final : public Engine {
     SP_ASSIGN_OR_RETURN(result.step, Evaluate(plan));
     return result;
   }
+  Result<StepResult> StepGiven(const plan::Plan& /*plan*/, const StepResult& analytical,
+                               const plan::MemoryReport& /*memory*/) const override {
+    return analytical;
+  }
 };
 
 class EventEngine final : public Engine {
@@ -46,6 +50,11 @@ class EventEngine final : public Engine {
 Result<StepResult> Engine::Step(const plan::Plan& plan) const {
   SP_ASSIGN_OR_RETURN(EventResult result, Run(plan, {}));
   return std::move(result.step);
+}
+
+Result<StepResult> Engine::StepGiven(const plan::Plan& plan, const StepResult& /*analytical*/,
+                                     const plan::MemoryReport& /*memory*/) const {
+  return Step(plan);
 }
 
 const std::vector<const Engine*>& Engines() {

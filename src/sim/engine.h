@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "plan/memory.h"
 #include "plan/plan.h"
 #include "sim/event.h"
 
@@ -29,6 +30,12 @@ class Engine {
   // time, passes, trace) are filled by engines that run passes and left empty by the others.
   virtual Result<EventResult> Run(const plan::Plan& plan, const EventOptions& options) const = 0;
   Result<StepResult> Step(const plan::Plan& plan) const;
+  // The step of `plan` when the analytical engine's step and the memory model's report of it are
+  // already in hand (a search has both): an engine built on the analytical step (learned) reuses
+  // them, any other runs Step. An error prunes the plan in a search, under its key (e.g. a
+  // predicted out-of-memory). Called from several search threads at once.
+  virtual Result<StepResult> StepGiven(const plan::Plan& plan, const StepResult& analytical,
+                                       const plan::MemoryReport& memory) const;
 };
 
 // Every engine, in the order the help lists them.

@@ -68,7 +68,8 @@ Result<std::string> ScalarAt(const YAML::Node& map, const char* key, const std::
   return node.Scalar();
 }
 
-// Converts one YAML value to a RawValue; maps are not values.
+}  // namespace
+
 Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::string_view section,
                        std::string_view key) {
   RawValue raw;
@@ -95,6 +96,8 @@ Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::s
   return Status::Parse(
       fmt::format("{}: {}.{} expected a plain value, found a map", raw.origin, section, key));
 }
+
+namespace {
 
 // Applies every key of `map` through `schema`, except those in `handled` (read by the caller).
 template <class T>

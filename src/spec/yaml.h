@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "spec/schema.h"
 
 namespace scaleplan::spec {
 
@@ -17,5 +18,10 @@ std::string Where(const std::string& origin, const YAML::Node& node);
 Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin);
 // Every key of `map` is a plain scalar and appears once; errors name `section`.
 Status CheckKeys(const YAML::Node& map, const std::string& origin, std::string_view section);
+
+// One YAML value (a scalar, or a sequence of scalars) as a RawValue for a schema's setter; maps
+// and nulls are errors naming `section`.`key`.
+Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::string_view section,
+                       std::string_view key);
 
 }  // namespace scaleplan::spec

@@ -1,0 +1,150 @@
+// The testbed: a stand-in for a real cluster, to judge the CubicML loop (suggest.h) against other
+// ways of spending the same number of real jobs (`scaleplan testbed`).
+//
+// The truth is the analytical engine plus effects the predictor cannot see, given as data (a
+// YAML truth file; kinds below). A job "runs" on the truth: it builds, its true memory decides
+// whether it runs out of memory, a seeded draw whether it fails, and its measured throughput is
+// the true one times lognormal noise. Each effect may carry `when`, a map of plan keys to values
+// (equality, e.g. {tp: 8}), and then applies only to plans that match every one:
+//   compute_scale {factor}        compute runs at factor x the speed: the step's compute and the
+//                                 compute's share of the bubble divided by the factor
+//   comm_scale {dim, factor}      the exposed communication of dim (tp, cp, pp, dp, ep) times factor
+//   tier_bandwidth {tier, factor} the named network tier's bandwidth times factor (the plan is
+//                                 priced again on the changed cluster)
+//   step_overhead_s {value}       seconds added to every step
+//   memory_margin_bytes {value}   out of memory when the peak exceeds usable memory - value
+//   failure_rate {value}          this fraction of jobs fails with no measurement
+// The measurement of a plan depends only on the truth's seed and the plan, not on which method ran
+// it or when: every method meets the same cluster.
+//
+// Methods, each given `budget` true jobs in batches of `batch` (a method stops early when it has
+// nothing left to run):
+//   cubic      the loop: each batch is suggest's proposals given every job run so far (the first
+//              batch, with nothing learned, is the physics' best plans)
+//   physics    the analytical engine's best plans, run in order
+//   random     plans drawn uniformly from those that build and fit (memory model)
+//   evolution  regularized evolution (search.h's) on the measured throughput: population 16,
+//              tournament 4, one-dimension mutations, the batch bred from the population at once
+// After each batch a method's curve records the jobs run, the true (noiseless) throughput of the
+// plan it measured fastest and its regret against the true optimum (an exhaustive search of the
+// truth), and Kendall's tau of its model (the physics for physics, the latest predictor for
+// cubic, none for the others) against the truth on a fixed sample of plans that run.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "predict/suggest.h"
+#include "search/search.h"
+#include "sim/engine.h"
+
+namespace scaleplan::predict {
+
+struct TruthEffect {
+  std::string kind;
+  std::vector<std::pair<std::string, nlohmann::json>> when;  // plan key -> value (schema JSON)
+  std::string dim;                                           // comm_scale
+  std::string tier;                                          // tier_bandwidth
+  double factor = 1;
+  double value = 0;
+  std::string origin;  // "truth.yaml:7"
+};
+
+struct Truth {
+  uint64_t seed = 1;
+  double noise_pct = 0;  // sigma of the lognormal noise, in percent
+  std::vector<TruthEffect> effects;
+  std::string origin;
+};
+
+// The effect kinds, for errors and docs.
+const std::vector<std::string>& TruthEffectKinds();
+
+// Bounds: at most 1,000 effects; factors in [0.01, 100]; noise_pct in [0, 100]; failure_rate in
+// [0, 0.99]; step_overhead_s in [0, 3600]; memory_margin_bytes in [0, 1e15]. Errors name the
+// file, line and key.
+Result<Truth> ParseTruth(std::string_view text, const std::string& origin);
+Result<Truth> LoadTruth(const std::string& path);
+
+// The truth as a step engine ("truth"): the analytical step with the effects; a plan beyond the
+// memory margin is refused (key "out of memory (truth)"). Failure and noise are not part of the
+// step: Measure draws them.
+class TruthEngine final : public sim::Engine {
+ public:
+  // Precondition: every tier an effect names exists in `cluster` (Check says).
+  explicit TruthEngine(Truth truth) : truth_(std::move(truth)) {}
+  // Every tier_bandwidth effect names a tier of `cluster`.
+  Status Check(const spec::ClusterSpec& cluster) const;
+  std::string_view name() const override { return "truth"; }
+  std::string_view description() const override {
+    return "a testbed's truth: the analytical engine plus the truth file's effects";
+  }
+  bool RunsPasses() const override { return false; }
+  Result<sim::EventResult> Run(const plan::Plan& plan,
+                               const sim::EventOptions& options) const override;
+  Result<sim::StepResult> StepGiven(const plan::Plan& plan, const sim::StepResult& analytical,
+                                    const plan::MemoryReport& memory) const override;
+
+  // One run of `plan` on the truth: status ok (with the measured throughput), oom or failed.
+  struct Measurement {
+    std::string status;
+    double true_tokens_per_s_per_gpu = 0;
+    double measured_tokens_per_s_per_gpu = 0;
+  };
+  Measurement Measure(const plan::Plan& plan) const;
+  const Truth& truth() const { return truth_; }
+
+ private:
+  Truth truth_;
+};
+
+struct TestbedOptions {
+  int64_t budget = 48;
+  int64_t batch = 8;
+  uint64_t seed = 1;
+  std::vector<std::string> methods;  // empty: all
+  int64_t tau_sample = 200;          // plans Kendall's tau is measured on
+  // cubic's predictor and ranking (suggest.h; its count is the batch, its seed the testbed's)
+  std::string family = "ridge";
+  int64_t members = 8;
+  double optimism = 1.0;
+  int64_t threads = 2;  // of the exhaustive searches (the answer does not depend on it)
+};
+const spec::Schema<TestbedOptions>& TestbedOptionsSchema();
+const std::vector<std::string>& TestbedMethods();
+
+struct CurvePoint {
+  int64_t jobs = 0;
+  double best_true_tokens_per_s_per_gpu = 0;  // 0 before the first measured job
+  double regret_pct = 100;
+  std::optional<double> kendall_tau;
+};
+
+struct MethodResult {
+  std::string name;
+  std::vector<CurvePoint> curve;
+  int64_t oom_jobs = 0;
+  int64_t failed_jobs = 0;
+  std::string best_plan;  // the description of the plan it measured fastest
+  double elapsed_s = 0;
+};
+
+struct TestbedReport {
+  std::string truth_origin;
+  std::string optimum_plan;
+  double optimum_tokens_per_s_per_gpu = 0;
+  std::string physics_best_plan;  // the analytical engine's best, for comparison
+  double physics_best_true_tokens_per_s_per_gpu = 0;
+  uint64_t runnable_plans = 0;  // plans the exhaustive truth search scored
+  std::vector<MethodResult> methods;
+  double elapsed_s = 0;
+};
+
+Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::SearchSpace& space,
+                                 const Truth& truth, const TestbedOptions& options);
+
+}  // namespace scaleplan::predict

@@ -1,0 +1,186 @@
+#include "report/cubic_report.h"
+
+#include <fmt/format.h>
+
+#include "report/search_report.h"
+
+namespace scaleplan::report {
+
+namespace {
+
+constexpr double kGi = 1073741824.0;
+
+std::string Learned(const predict::Suggestion& s, const predict::SuggestOptions& options) {
+  std::string out = fmt::format(
+      "  learned    from {} measured jobs ({} out of memory, {} failed otherwise, {} not "
+      "modeled); ",
+      s.measured_jobs, s.oom_jobs, s.other_failed_jobs, s.skipped.size());
+  out += s.predictor ? fmt::format("predictor {} x {}", s.predictor->family,
+                                   s.predictor->members.size())
+                     : fmt::format("no predictor (fewer than {} measured jobs): the physics ranks",
+                                   predict::kMinTrainingJobs);
+  out += s.feasibility ? "; feasibility model fitted\n"
+                       : "; no feasibility model (needs ok and oom jobs)\n";
+  out += fmt::format(
+      "  search     {} ranked by the learned engine with optimism {:g} over {:.0f} candidates: {} "
+      "evaluated, {} pruned in {:.2f} s; {} plans of this job already run\n",
+      s.search.optimizer, options.optimism, s.search.space_size, s.search.evaluated,
+      s.search.pruned, s.search.elapsed_s, s.already_run);
+  return out;
+}
+
+nlohmann::json Curve(const std::vector<predict::CurvePoint>& curve) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const predict::CurvePoint& p : curve) {
+    out.push_back({{"jobs", p.jobs},
+                   {"best_true_tokens_per_s_per_gpu", p.best_true_tokens_per_s_per_gpu},
+                   {"regret_pct", p.regret_pct},
+                   {"kendall_tau", p.kendall_tau ? nlohmann::json(*p.kendall_tau) : nullptr}});
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json SuggestJson(const spec::JobSpec& job, const predict::Suggestion& s,
+                           const predict::SuggestOptions& options, const LaunchFormat* format) {
+  nlohmann::json out;
+  out["model"] = job.model.name;
+  out["cluster"] = job.cluster.name;
+  out["gpus"] = job.gpus;
+  out["measured_jobs"] = s.measured_jobs;
+  out["oom_jobs"] = s.oom_jobs;
+  out["other_failed_jobs"] = s.other_failed_jobs;
+  out["skipped"] = s.skipped;
+  out["already_run"] = s.already_run;
+  out["predictor"] = s.predictor ? nlohmann::json{{"family", s.predictor->family},
+                                                  {"members", s.predictor->members.size()}}
+                                 : nlohmann::json(nullptr);
+  out["feasibility_model"] = s.feasibility.has_value();
+  out["optimism"] = options.optimism;
+  out["search"] = {{"optimizer", s.search.optimizer},
+                   {"engine", s.search.engine},
+                   {"space_size", s.search.space_size},
+                   {"evaluated_plans", s.search.evaluated},
+                   {"pruned_plans", s.search.pruned},
+                   {"pruned_by", s.search.pruned_by},
+                   {"elapsed_s", s.search.elapsed_s}};
+  nlohmann::json proposals = nlohmann::json::array();
+  for (const predict::Proposal& p : s.proposals) {
+    nlohmann::json j = {{"plan", PlanFields(p.evaluation.plan)},
+                        {"description", p.evaluation.description},
+                        {"physics_tokens_per_s_per_gpu", p.physics_tokens_per_s_per_gpu},
+                        {"estimated_tokens_per_s_per_gpu", p.estimated_tokens_per_s_per_gpu},
+                        {"spread", p.spread},
+                        {"oom_probability", p.oom_probability},
+                        {"memory_peak_bytes_per_gpu", p.evaluation.peak_bytes_per_gpu}};
+    LaunchText launch = PlanLaunch(job, p.evaluation.plan, format);
+    if (!launch.format.empty()) j["launch"] = {{"format", launch.format}, {"text", launch.text}};
+    proposals.push_back(std::move(j));
+  }
+  out["proposals"] = proposals;
+  return out;
+}
+
+std::string SuggestText(const spec::JobSpec& job, const predict::Suggestion& s,
+                        const predict::SuggestOptions& options, const LaunchFormat* format) {
+  std::string out = fmt::format("{} on {} x {} ({}): the next {} jobs to run\n", job.model.name,
+                                job.gpus, job.cluster.gpu.name, job.cluster.name,
+                                s.proposals.size());
+  out += Learned(s, options);
+  for (const std::string& skipped : s.skipped) out += "             not modeled: " + skipped + "\n";
+  if (s.proposals.empty()) return out + "\n  nothing left to propose: widen the space\n";
+  size_t width = 4;
+  for (const predict::Proposal& p : s.proposals) {
+    width = std::max(width, p.evaluation.description.size());
+  }
+  out += fmt::format("\n  {:>4}  {:<{}} {:>15} {:>15} {:>7} {:>7} {:>8}\n", "rank", "plan", width,
+                     "physics tok/s", "estimate tok/s", "spread", "P(oom)", "mem GiB");
+  for (size_t i = 0; i < s.proposals.size(); ++i) {
+    const predict::Proposal& p = s.proposals[i];
+    out += fmt::format("  {:>4}  {:<{}} {:>15.1f} {:>15.1f} {:>6.1f}% {:>7.2f} {:>8.1f}\n", i + 1,
+                       p.evaluation.description, width, p.physics_tokens_per_s_per_gpu,
+                       p.estimated_tokens_per_s_per_gpu, 100 * p.spread, p.oom_probability,
+                       p.evaluation.peak_bytes_per_gpu / kGi);
+  }
+  if (format != nullptr) {
+    for (size_t i = 0; i < s.proposals.size(); ++i) {
+      LaunchText launch = PlanLaunch(job, s.proposals[i].evaluation.plan, format);
+      if (launch.format.empty()) continue;
+      out += fmt::format("\n  launch configuration ({}) of job {}:\n{}", launch.format, i + 1,
+                         launch.text);
+    }
+  }
+  out += "\n  run them, then add each to the log: scaleplan jobs add --log FILE ... and suggest "
+         "again\n";
+  return out;
+}
+
+nlohmann::json TestbedJson(const spec::JobSpec& job, const predict::TestbedReport& r) {
+  nlohmann::json out;
+  out["model"] = job.model.name;
+  out["cluster"] = job.cluster.name;
+  out["gpus"] = job.gpus;
+  out["truth"] = r.truth_origin;
+  out["true_optimum"] = {{"plan", r.optimum_plan},
+                         {"tokens_per_s_per_gpu", r.optimum_tokens_per_s_per_gpu}};
+  out["physics_best"] = {{"plan", r.physics_best_plan},
+                         {"true_tokens_per_s_per_gpu", r.physics_best_true_tokens_per_s_per_gpu}};
+  out["runnable_plans"] = r.runnable_plans;
+  nlohmann::json methods = nlohmann::json::array();
+  for (const predict::MethodResult& m : r.methods) {
+    methods.push_back({{"name", m.name},
+                       {"curve", Curve(m.curve)},
+                       {"oom_jobs", m.oom_jobs},
+                       {"failed_jobs", m.failed_jobs},
+                       {"best_plan", m.best_plan},
+                       {"elapsed_s", m.elapsed_s}});
+  }
+  out["methods"] = methods;
+  out["elapsed_s"] = r.elapsed_s;
+  return out;
+}
+
+std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& r) {
+  std::string out = fmt::format("{} on {} x {} ({}), truth {}\n", job.model.name, job.gpus,
+                                job.cluster.gpu.name, job.cluster.name, r.truth_origin);
+  out += fmt::format("  true optimum   {}: {:.1f} tokens/s/GPU ({} plans run on the truth)\n",
+                     r.optimum_plan, r.optimum_tokens_per_s_per_gpu, r.runnable_plans);
+  if (!r.physics_best_plan.empty()) {
+    out += fmt::format("  physics' best  {}: {:.1f} tokens/s/GPU on the truth{}\n",
+                       r.physics_best_plan, r.physics_best_true_tokens_per_s_per_gpu,
+                       r.physics_best_true_tokens_per_s_per_gpu > 0 ? "" : " (it does not run)");
+  }
+  out += "\n  regret (% below the true optimum) of the plan each method measured fastest, by jobs "
+         "run\n";
+  size_t points = 0;
+  for (const predict::MethodResult& m : r.methods) points = std::max(points, m.curve.size());
+  out += fmt::format("  {:<10}", "jobs");
+  const predict::MethodResult* longest = nullptr;
+  for (const predict::MethodResult& m : r.methods) {
+    if (longest == nullptr || m.curve.size() > longest->curve.size()) longest = &m;
+  }
+  for (size_t i = 0; i < points; ++i) out += fmt::format(" {:>7}", longest->curve[i].jobs);
+  out += fmt::format("  {:>5} {:>6} {:>8}\n", "oom", "failed", "tau");
+  for (const predict::MethodResult& m : r.methods) {
+    out += fmt::format("  {:<10}", m.name);
+    for (size_t i = 0; i < points; ++i) {
+      out += i < m.curve.size() ? fmt::format(" {:>6.2f}%", m.curve[i].regret_pct)
+                                : fmt::format(" {:>7}", "-");
+    }
+    std::string tau = !m.curve.empty() && m.curve.back().kendall_tau
+                          ? fmt::format("{:.3f}", *m.curve.back().kendall_tau)
+                          : "-";
+    out += fmt::format("  {:>5} {:>6} {:>8}\n", m.oom_jobs, m.failed_jobs, tau);
+  }
+  out += "\n  best plan measured by each method:\n";
+  for (const predict::MethodResult& m : r.methods) {
+    out += fmt::format("  {:<10} {} ({:.1f} s)\n", m.name,
+                       m.best_plan.empty() ? std::string("(no job ran)") : m.best_plan,
+                       m.elapsed_s);
+  }
+  out += fmt::format("\n  {:.1f} s in all\n", r.elapsed_s);
+  return out;
+}
+
+}  // namespace scaleplan::report
