@@ -93,9 +93,13 @@ Status PredictHeldOut(const std::vector<Sample>& samples, const std::vector<bool
 }  // namespace
 
 Result<JobFeatures> FeaturesOf(validate::TrainingCase& c) {
+  // A job that did not finish is skipped by validate for want of a measurement; its plan is still
+  // modeled here (what the feasibility model learns from).
+  if (c.status != "ok") c.skipped.clear();
   SP_ASSIGN_OR_RETURN(validate::Modeled modeled, validate::ModelCase(c));
   JobFeatures f;
-  f.physics = validate::PredictedMetric(c, modeled.plan, modeled.step);
+  f.physics = c.metric.empty() ? modeled.step.tokens_per_s_per_gpu
+                               : validate::PredictedMetric(c, modeled.plan, modeled.step);
   f.x = Features(modeled.plan, modeled.step, plan::ComputeMemory(modeled.plan));
   f.description = search::Describe(modeled.plan.spec(), modeled.plan.dp);
   if (c.status == "ok") {

@@ -23,7 +23,7 @@ std::string Learned(const predict::Suggestion& s, const predict::SuggestOptions&
                        : "; no feasibility model (needs ok and oom jobs)\n";
   out += fmt::format(
       "  search     {} ranked by the learned engine with optimism {:g} over {:.0f} candidates: {} "
-      "evaluated, {} pruned in {:.2f} s; {} plans of this job already run\n",
+      "evaluated, {} pruned in {:.2f} s; {} plan(s) of this job already run\n",
       s.search.optimizer, options.optimism, s.search.space_size, s.search.evaluated,
       s.search.pruned, s.search.elapsed_s, s.already_run);
   return out;
