@@ -62,10 +62,12 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
   e.origin = spec::Where(origin, node);
   const YAML::Node kind = node["kind"];
   const std::vector<std::string>& kinds = TruthEffectKinds();
-  if (!kind.IsScalar() || std::find(kinds.begin(), kinds.end(), kind.Scalar()) == kinds.end()) {
+  // A missing key gives an invalid node, which throws on every question but its truth value.
+  const bool named = kind && kind.IsScalar();
+  if (!named || std::find(kinds.begin(), kinds.end(), kind.Scalar()) == kinds.end()) {
     return Status::Invalid(fmt::format(
         "{}: {}.kind = {} (allowed: {})", spec::Where(origin, node), section,
-        kind.IsScalar() ? Printable(kind.Scalar(), 40) : std::string("(missing)"),
+        named ? Printable(kind.Scalar(), 40) : std::string("(missing or not a name)"),
         Join(kinds, ", ")));
   }
   e.kind = kind.Scalar();
