@@ -110,7 +110,7 @@ Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace&
   search_options.seed = options.seed;
   search_options.threads = options.threads;
   // Deep enough to hold `count` distinct layouts beyond the plans already run.
-  search_options.top_k = (options.count + out.already_run) * kPlansPerLayout;
+  search_options.top_k = options.count * kPlansPerLayout + out.already_run;
   search_options.rerank_with_events = false;
   search_options.engine = &engine;
   SP_ASSIGN_OR_RETURN(out.search, search::Search(base, space, search_options));
