@@ -8,6 +8,7 @@
 #include "plan/memory.h"
 #include "predict/engine.h"
 #include "predict/feasibility.h"
+#include "predict/features.h"
 #include "predict/suggest.h"
 #include "predict/testbed.h"
 #include "search/search.h"
@@ -161,7 +162,7 @@ TEST(Suggest, SkipsPlansRunAndLearnsFromThem) {
   search::PinnedSearch small = SmallSpace();
   search::SearchResult physics = Must(search::Search(small.job, small.space, Exhaustive(40)));
   ASSERT_GE(physics.top.size(), 6u);
-  // Six jobs ran 20% faster than the physics said, one ran out of memory.
+  // Five jobs ran 20% faster than the physics said, a sixth ran out of memory.
   std::vector<validate::TrainingCase> jobs;
   for (size_t i = 0; i < 5; ++i) {
     jobs.push_back(Ran(small.job, physics.top[i].plan, "ok",
@@ -284,6 +285,95 @@ TEST(Truth, EffectsMoveTheStepAsStated) {
       fmt::format("effects:\n  - {{kind: memory_margin_bytes, value: {}}}\n", room - 1e6), "t"));
   EXPECT_TRUE(TruthEngine(loose).Step(p).ok());
   EXPECT_EQ(TruthEngine(tight).Measure(p).status, "oom");
+}
+
+TEST(Truth, ThePipelineBubbleAndCommunicationScaleWithTheirWork) {
+  spec::JobSpec job = SmallSpace().job;
+  job.plan.tp = 2;
+  job.plan.cp = 1;
+  job.plan.pp = 2;
+  job.plan.vp = 1;
+  job.plan.dp = 0;
+  job.plan.schedule = spec::Schedule::k1F1B;
+  job.plan.zero = spec::ZeroMode::kZero1;
+  plan::Plan p = Must(plan::BuildPlan(job));
+  sim::StepResult a = Must(sim::Evaluate(p));
+  const sim::Breakdown& b = a.breakdown;
+  ASSERT_GT(b.bubble_s, 0);
+  ASSERT_GT(b.tp_comm_s, 0);
+  Truth t = Must(ParseTruth("effects:\n  - {kind: compute_scale, factor: 0.8}\n"
+                            "  - {kind: comm_scale, dim: tp, factor: 2}\n",
+                            "t.yaml"));
+  sim::StepResult s = Must(TruthEngine(t).Step(p));
+  // Compute at 0.8x adds compute / 4, TP at 2x adds tp; the bubble grows by the same fraction of
+  // its share of the work: bubble * (compute / 4 + tp) / (compute + tp + cp + ep).
+  double work = b.compute_s + b.tp_comm_s + b.cp_comm_s + b.ep_comm_s;
+  double added = b.compute_s / 4 + b.tp_comm_s;
+  double expected = a.step_time_s + added + b.bubble_s * added / work;
+  EXPECT_NEAR(s.step_time_s, expected, 1e-9 * expected);
+  // A schedule has no effect without a pipeline: `when: {schedule: 1f1b}` matches this PP 2 plan
+  // and no PP 1 plan, whatever schedule the PP 1 plan names.
+  Truth by_schedule = Must(ParseTruth(
+      "effects:\n  - {kind: step_overhead_s, when: {schedule: 1f1b}, value: 1}\n", "t.yaml"));
+  EXPECT_NEAR(Must(TruthEngine(by_schedule).Step(p)).step_time_s, a.step_time_s + 1, 1e-9);
+  plan::Plan flat = OnePlan();  // PP 1, schedule as the job gave it
+  EXPECT_NEAR(Must(TruthEngine(by_schedule).Step(flat)).step_time_s,
+              Must(sim::Evaluate(flat)).step_time_s, 1e-12);
+}
+
+TEST(Truth, TierBandwidthPricesThePlanOnTheChangedCluster) {
+  // DP 32 spans nodes: the scale-unit tier's bandwidth halved is what the plan pays.
+  plan::Plan p = OnePlan();
+  Truth t = Must(ParseTruth("effects:\n  - {kind: tier_bandwidth, tier: su, factor: 0.5}\n",
+                            "t.yaml"));
+  spec::JobSpec slower = p.job;
+  for (spec::TierSpec& tier : slower.cluster.tiers) {
+    if (tier.name == "su") tier.bandwidth_bytes_per_s *= 0.5;
+  }
+  double expected = Must(sim::Evaluate(Must(plan::BuildPlan(slower)))).step_time_s;
+  double step = Must(TruthEngine(t).Step(p)).step_time_s;
+  EXPECT_NEAR(step, expected, 1e-12 * expected);
+  EXPECT_GT(step, Must(sim::Evaluate(p)).step_time_s);  // the halved tier is on the path
+}
+
+TEST(LearnedEngine, OptimismAndTheFeasibilityModel) {
+  class Constant final : public Model {
+   public:
+    explicit Constant(double v) : v_(v) {}
+    double Predict(const std::vector<double>&) const override { return v_; }
+    nlohmann::json ToJson() const override { return nullptr; }
+
+   private:
+    double v_;
+  };
+  // Two members, ln 2 and ln 2 + 0.2: the estimate is ln 2 + 0.1, the spread 0.1. With optimism
+  // 2 the plan ranks as if exp(ln 2 + 0.1 + 2 * 0.1) = 2 e^0.3 times faster than the physics.
+  Predictor predictor;
+  predictor.members = {std::make_shared<Constant>(std::log(2.0)),
+                       std::make_shared<Constant>(std::log(2.0) + 0.2)};
+  plan::Plan p = OnePlan();
+  sim::StepResult physics = Must(sim::Evaluate(p));
+  sim::StepResult ranked = Must(LearnedEngine(predictor, 2.0).Step(p));
+  EXPECT_NEAR(ranked.step_time_s, physics.step_time_s / (2 * std::exp(0.3)),
+              1e-9 * physics.step_time_s);
+  // A feasibility model fitted on this plan (ran) and a larger one (out of memory) refuses the
+  // larger one and keeps this one.
+  spec::JobSpec big = p.job;
+  big.plan.micro_batch = 4;
+  big.plan.dp = 0;
+  big.plan.microbatches = 0;
+  plan::Plan q = Must(plan::BuildPlan(big));
+  auto features = [](const plan::Plan& plan) {
+    sim::StepResult step = Must(sim::Evaluate(plan));
+    return Features(plan, step, plan::ComputeMemory(plan));
+  };
+  std::optional<Feasibility> f = Feasibility::Fit({features(p), features(q)}, {false, true});
+  ASSERT_TRUE(f.has_value());
+  LearnedEngine engine(predictor, 0, f);
+  Result<sim::StepResult> refused = engine.Step(q);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().key(), "predicted out of memory");
+  EXPECT_TRUE(engine.Step(p).ok());
 }
 
 TEST(Truth, MeasurementsAreSeededByPlanAndNoisy) {

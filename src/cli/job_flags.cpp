@@ -66,13 +66,14 @@ void JobFlags::Register(CLI::App* command) {
   AddKeys(command, spec::FrameworkSchema());
 }
 
-std::vector<JobFlags::GivenKey> JobFlags::GivenPlanKeys() const {
-  std::vector<GivenKey> out;
+Result<search::PinnedSearch> JobFlags::ResolveSearch() const {
+  SP_ASSIGN_OR_RETURN(spec::JobSpec job, Resolve(/*apply_plan_keys=*/false));
+  std::vector<search::Pin> pins;
   for (const auto& key : keys_) {
     if (key->option->count() > 0 && key->section == "plan")
-      out.push_back({key->key, key->value, key->flag});
+      pins.push_back({key->key, key->value, key->flag});
   }
-  return out;
+  return search::ApplyPins(job, pins);
 }
 
 Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "search/space.h"
 #include "spec/presets.h"
 #include "spec/specs.h"
 
@@ -28,13 +29,9 @@ class JobFlags {
   // With `apply_plan_keys` false the plan flags are left out (search reads them as ranges).
   Result<spec::JobSpec> Resolve(bool apply_plan_keys = true) const;
 
-  struct GivenKey {
-    std::string key;    // plan key, e.g. "pp"
-    std::string value;  // as typed, e.g. "8,16"
-    std::string flag;   // e.g. "--pp"
-  };
-  // The plan flags the user gave, in schema order.
-  std::vector<GivenKey> GivenPlanKeys() const;
+  // The job with the plan flags the user gave read as search pins (search::ApplyPins: one value
+  // pins a dimension, a list restricts it): what search, suggest and testbed search over.
+  Result<search::PinnedSearch> ResolveSearch() const;
 
  private:
   struct KeyFlag {

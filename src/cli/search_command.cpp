@@ -62,12 +62,7 @@ class SearchCmd final : public Command {
       if (!format.ok()) return Fail(io.err, format.status());
       launch = *format;
     }
-    Result<spec::JobSpec> job = job_.Resolve(/*apply_plan_keys=*/false);
-    if (!job.ok()) return Fail(io.err, job.status());
-    std::vector<search::Pin> pins;
-    for (const JobFlags::GivenKey& given : job_.GivenPlanKeys())
-      pins.push_back({given.key, given.value, given.flag});
-    Result<search::PinnedSearch> pinned = search::ApplyPins(*job, pins);
+    Result<search::PinnedSearch> pinned = job_.ResolveSearch();
     if (!pinned.ok()) return Fail(io.err, pinned.status());
 
     Result<search::SearchOptions> parsed = search_.Parse();

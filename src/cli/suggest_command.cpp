@@ -57,12 +57,7 @@ class SuggestCmd final : public Command {
     }
     Result<predict::SuggestOptions> options = suggest_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
-    Result<spec::JobSpec> job = job_.Resolve(/*apply_plan_keys=*/false);
-    if (!job.ok()) return Fail(io.err, job.status());
-    std::vector<search::Pin> pins;
-    for (const JobFlags::GivenKey& given : job_.GivenPlanKeys())
-      pins.push_back({given.key, given.value, given.flag});
-    Result<search::PinnedSearch> pinned = search::ApplyPins(*job, pins);
+    Result<search::PinnedSearch> pinned = job_.ResolveSearch();
     if (!pinned.ok()) return Fail(io.err, pinned.status());
     Result<std::vector<validate::TrainingCase>> jobs = predict::ReadJobs(logs_);
     if (!jobs.ok()) return Fail(io.err, jobs.status());

@@ -52,12 +52,7 @@ class TestbedCmd final : public Command {
     if (!options.ok()) return Fail(io.err, options.status());
     Result<predict::Truth> truth = predict::LoadTruth(args->truth);
     if (!truth.ok()) return Fail(io.err, truth.status());
-    Result<spec::JobSpec> job = job_.Resolve(/*apply_plan_keys=*/false);
-    if (!job.ok()) return Fail(io.err, job.status());
-    std::vector<search::Pin> pins;
-    for (const JobFlags::GivenKey& given : job_.GivenPlanKeys())
-      pins.push_back({given.key, given.value, given.flag});
-    Result<search::PinnedSearch> pinned = search::ApplyPins(*job, pins);
+    Result<search::PinnedSearch> pinned = job_.ResolveSearch();
     if (!pinned.ok()) return Fail(io.err, pinned.status());
     Result<predict::TestbedReport> report =
         predict::RunTestbed(pinned->job, pinned->space, *truth, *options);

@@ -44,7 +44,7 @@ Result<sim::StepResult> Corrected(const Predictor& predictor, const plan::Plan& 
   }
   step.warnings.push_back(
       fmt::format("learned correction: x{:.3f} the physics' throughput (ensemble spread +-{:.1f}%)",
-                  speedup, 100.0 * e.spread));
+                  std::exp(e.correction), 100.0 * e.spread));
   if (optimism != 0) {
     step.warnings.push_back(fmt::format(
         "ranked optimistically: the estimate plus {:g} ensemble spreads (x{:.3f})", optimism,

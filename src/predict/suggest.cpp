@@ -26,6 +26,20 @@ std::string Layout(const spec::PlanSpec& p) {
                      spec::ScheduleName(p.schedule));
 }
 
+// Whether a logged job ran the job `base` describes (the same model, GPUs, cluster, sequence,
+// batch and precision), so that its plan is one of base's plans already run.
+bool SameJob(const spec::JobSpec& logged, const spec::JobSpec& base) {
+  auto tokens = [](const spec::WorkloadSpec& w) {
+    return w.batch_tokens > 0 ? w.batch_tokens : w.global_batch * w.seq_len;
+  };
+  return logged.model.name == base.model.name && logged.gpus == base.gpus &&
+         logged.cluster.name == base.cluster.name &&
+         logged.cluster.gpu.name == base.cluster.gpu.name &&
+         logged.workload.seq_len == base.workload.seq_len &&
+         tokens(logged.workload) == tokens(base.workload) &&
+         logged.plan.precision == base.plan.precision;
+}
+
 }  // namespace
 
 const spec::Schema<SuggestOptions>& SuggestOptionsSchema() {
@@ -77,10 +91,7 @@ Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace&
       out.skipped.push_back(fmt::format("{}: {}", c.label, f.status().message()));
       continue;
     }
-    if (c.job.model.name == base.model.name && c.job.gpus == base.gpus &&
-        c.job.cluster.gpu.name == base.cluster.gpu.name) {
-      run.insert(f->description);
-    }
+    if (SameJob(c.job, base)) run.insert(f->description);
     if (c.status == "ok") {
       ++out.measured_jobs;
       measured.x.push_back(f->x);

@@ -11,8 +11,9 @@
 //      exp(y_hat + k * spread), an upper confidence bound, so that a plan the ensemble disagrees on
 //      is worth a try; plans the feasibility model gives P(oom) > 0.5 are pruned, as are plans the
 //      memory model says do not fit.
-//   3. Propose the `count` best plans of the job not already run (a log job of the same model, GPU
-//      count and plan description), spread over layouts: one plan per layout (tp, cp, pp, vp, ep,
+//   3. Propose the `count` best plans of the job not already run (a log job of the same model,
+//      GPUs, cluster, sequence, batch and precision, with the same plan description), spread over
+//      layouts: one plan per layout (tp, cp, pp, vp, ep,
 //      micro-batch, schedule) first, so that a batch does not spend its jobs on one layout's
 //      ZeRO and placement variants, then the best of the rest; each with the estimate without
 //      optimism, its spread, the physics' figure and P(oom).

@@ -5,29 +5,40 @@
 // YAML truth file; kinds below). A job "runs" on the truth: it builds, its true memory decides
 // whether it runs out of memory, a seeded draw whether it fails, and its measured throughput is
 // the true one times lognormal noise. Each effect may carry `when`, a map of plan keys to values
-// (equality, e.g. {tp: 8}), and then applies only to plans that match every one:
-//   compute_scale {factor}        compute runs at factor x the speed: the step's compute and the
-//                                 compute's share of the bubble divided by the factor
-//   comm_scale {dim, factor}      the exposed communication of dim (tp, cp, pp, dp, ep) times factor
+// (equality, e.g. {tp: 8}), and then applies only to plans that match every one. A setting
+// without effect on a plan matches nothing (the schedule or edge trimming without a pipeline, the
+// CP algorithm without CP, gradient sync settings without data parallelism), because a search
+// folds plans that differ only there into one; a placement is compared as the order of the
+// dimensions larger than 1.
+//   compute_scale {factor}        compute runs at factor x the speed: the step's compute divided
+//                                 by the factor
+//   comm_scale {dim, factor}      the exposed communication of dim (tp, cp, pp, dp, ep) times
+//                                 factor; with grad_sync delayed, dp scales what stays exposed
+//   (the bubble is stages waiting on each other's work: the compute, TP, CP and EP shares of it
+//   scale with those parts)
 //   tier_bandwidth {tier, factor} the named network tier's bandwidth times factor (the plan is
 //                                 priced again on the changed cluster)
 //   step_overhead_s {value}       seconds added to every step
 //   memory_margin_bytes {value}   out of memory when the peak exceeds usable memory - value
-//   failure_rate {value}          this fraction of jobs fails with no measurement
+//   failure_rate {value}          this fraction of jobs fails with no measurement (several matching
+//                                 rates are independent causes: 1 - prod(1 - rate))
 // The measurement of a plan depends only on the truth's seed and the plan, not on which method ran
-// it or when: every method meets the same cluster.
+// it or when: every method meets the same cluster. Effects that combine into a step that is not
+// finite and positive refuse the plan.
+
 //
 // Methods, each given `budget` true jobs in batches of `batch` (a method stops early when it has
 // nothing left to run):
 //   cubic      the loop: each batch is suggest's proposals given every job run so far (the first
-//              batch, with nothing learned, is the physics' best plans)
+//              batch, with nothing learned, is the physics' best plan of each of its best layouts)
 //   physics    the analytical engine's best plans, run in order
-//   random     plans drawn uniformly from those that build and fit (memory model)
+//   random     candidates drawn uniformly from the space, kept when they build and fit (memory
+//              model): a plan with several equivalent candidates is drawn more often
 //   evolution  regularized evolution (search.h's) on the measured throughput: population 16,
 //              tournament 4, one-dimension mutations, the batch bred from the population at once
 // After each batch a method's curve records the jobs run, the true (noiseless) throughput of the
 // plan it measured fastest and its regret against the true optimum (an exhaustive search of the
-// truth), and Kendall's tau of its model (the physics for physics, the latest predictor for
+// truth; of its best plans, the first whose failure draw lets it run), and Kendall's tau of its model (the physics for physics, the latest predictor for
 // cubic, none for the others) against the truth on a fixed sample of plans that run.
 #pragma once
 
@@ -47,6 +58,7 @@ namespace scaleplan::predict {
 struct TruthEffect {
   std::string kind;
   std::vector<std::pair<std::string, nlohmann::json>> when;  // plan key -> value (schema JSON)
+  std::optional<std::vector<spec::Dim>> placement;           // when.placement
   std::string dim;                                           // comm_scale
   std::string tier;                                          // tier_bandwidth
   double factor = 1;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "report/search_report.h"
 
 namespace scaleplan::report {
@@ -153,20 +155,23 @@ std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& 
   }
   out += "\n  regret (% below the true optimum) of the plan each method measured fastest, by jobs "
          "run\n";
-  size_t points = 0;
-  for (const predict::MethodResult& m : r.methods) points = std::max(points, m.curve.size());
-  out += fmt::format("  {:<10}", "jobs");
-  const predict::MethodResult* longest = nullptr;
+  // One column per job count any method reached; a method shows its regret after the last batch
+  // that ended at or before it.
+  std::set<int64_t> columns;
   for (const predict::MethodResult& m : r.methods) {
-    if (longest == nullptr || m.curve.size() > longest->curve.size()) longest = &m;
+    for (const predict::CurvePoint& p : m.curve) columns.insert(p.jobs);
   }
-  for (size_t i = 0; i < points; ++i) out += fmt::format(" {:>7}", longest->curve[i].jobs);
+  out += fmt::format("  {:<10}", "jobs");
+  for (int64_t jobs : columns) out += fmt::format(" {:>7}", jobs);
   out += fmt::format("  {:>5} {:>6} {:>8}\n", "oom", "failed", "tau");
   for (const predict::MethodResult& m : r.methods) {
     out += fmt::format("  {:<10}", m.name);
-    for (size_t i = 0; i < points; ++i) {
-      out += i < m.curve.size() ? fmt::format(" {:>6.2f}%", m.curve[i].regret_pct)
-                                : fmt::format(" {:>7}", "-");
+    for (int64_t jobs : columns) {
+      const predict::CurvePoint* at = nullptr;
+      for (const predict::CurvePoint& p : m.curve) {
+        if (p.jobs <= jobs) at = &p;
+      }
+      out += at != nullptr ? fmt::format(" {:>6.2f}%", at->regret_pct) : fmt::format(" {:>7}", "-");
     }
     std::string tau = !m.curve.empty() && m.curve.back().kendall_tau
                           ? fmt::format("{:.3f}", *m.curve.back().kendall_tau)
