@@ -76,15 +76,15 @@ Result<std::vector<validate::TrainingCase>> ReadJobs(const std::vector<std::stri
   return jobs;
 }
 
-Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace& space,
-                           std::vector<validate::TrainingCase> jobs, const SuggestOptions& options) {
+Result<Suggestion> Learn(const spec::JobSpec& base, std::vector<validate::TrainingCase> jobs,
+                         const SuggestOptions& options) {
   SP_RETURN_IF_ERROR(SuggestOptionsSchema().CheckValues(options));
   SP_RETURN_IF_ERROR(FindFamily(options.family, "suggest.family").status());
   Suggestion out;
   Dataset measured;
   std::vector<std::vector<double>> memory_x;
   std::vector<bool> oom;
-  std::set<std::string> run;  // plans of this job already in the logs
+  std::set<std::string>& run = out.run_plans;
   for (validate::TrainingCase& c : jobs) {
     Result<JobFeatures> f = FeaturesOf(c);
     if (!f.ok()) {
@@ -107,13 +107,20 @@ Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace&
     }
   }
   out.already_run = static_cast<int64_t>(run.size());
-  Predictor physics;  // no members: no correction
   if (measured.x.size() >= kMinTrainingJobs) {
     SP_ASSIGN_OR_RETURN(Predictor p,
                         FitPredictor(measured, options.family, options.members, options.seed));
     out.predictor = std::move(p);
   }
   out.feasibility = Feasibility::Fit(memory_x, oom);
+  return out;
+}
+
+Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace& space,
+                           std::vector<validate::TrainingCase> jobs, const SuggestOptions& options) {
+  SP_ASSIGN_OR_RETURN(Suggestion out, Learn(base, std::move(jobs), options));
+  const std::set<std::string>& run = out.run_plans;
+  Predictor physics;  // no members: no correction
   LearnedEngine engine(out.predictor ? *out.predictor : physics, options.optimism, out.feasibility);
 
   search::SearchOptions search_options;

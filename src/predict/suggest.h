@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,7 @@ struct Suggestion {
   int64_t other_failed_jobs = 0;  // failed or timeout: not learned from
   std::vector<std::string> skipped;  // "label: reason" of jobs that could not be modeled
   int64_t already_run = 0;           // plans of this job the logs hold
+  std::set<std::string> run_plans;   // their descriptions (search::Describe)
   std::optional<Predictor> predictor;      // none with too few measured jobs
   std::optional<Feasibility> feasibility;  // none without both ok and oom jobs
   search::SearchResult search;
@@ -67,6 +69,11 @@ struct Suggestion {
 
 // Every job of the files (job logs or CSV tables of runs, as validate reads them), any status.
 Result<std::vector<validate::TrainingCase>> ReadJobs(const std::vector<std::string>& paths);
+
+// Step 1 alone: what the finished `jobs` teach (the predictor, the feasibility model, the counts
+// and the plans of `base` already run); no search, no proposals.
+Result<Suggestion> Learn(const spec::JobSpec& base, std::vector<validate::TrainingCase> jobs,
+                         const SuggestOptions& options);
 
 // The next `options.count` jobs for `base` over `space`, given the finished `jobs` (any status).
 Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace& space,

@@ -531,22 +531,14 @@ class Runner {
   double best_measured_ = 0, best_true_ = 0;
 };
 
-// Kendall's tau of the predictor fitted on `log` (the physics when too few jobs ran).
-std::optional<double> LearnedTau(const std::vector<validate::TrainingCase>& log,
+// Kendall's tau of what suggest learns from `log` (the physics when too few jobs ran).
+std::optional<double> LearnedTau(const spec::JobSpec& base,
+                                 const std::vector<validate::TrainingCase>& log,
                                  const std::vector<TauPlan>& plans, const SuggestOptions& options) {
-  Dataset data;
-  for (validate::TrainingCase c : log) {
-    if (c.status != "ok") continue;
-    Result<JobFeatures> f = FeaturesOf(c);
-    if (!f.ok()) continue;
-    data.x.push_back(std::move(f->x));
-    data.y.push_back(f->y);
-  }
-  Predictor predictor;
-  if (data.x.size() >= kMinTrainingJobs) {
-    Result<Predictor> fitted = FitPredictor(data, options.family, options.members, options.seed);
-    if (fitted.ok()) predictor = std::move(fitted).value();
-  }
+  Result<Suggestion> learned = Learn(base, log, options);
+  Predictor physics;
+  const Predictor& predictor =
+      learned.ok() && learned->predictor ? *learned->predictor : physics;
   std::vector<double> predicted;
   for (const TauPlan& t : plans) {
     predicted.push_back(t.physics * std::exp(predictor.Correct(t.x).correction));
@@ -738,7 +730,7 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
           if (p) runner.Run(*p);
         }
         if (runner.jobs() == before) break;  // nothing new to run
-        runner.EndBatch(LearnedTau(runner.log(), tau_plans, suggest));
+        runner.EndBatch(LearnedTau(base, runner.log(), tau_plans, suggest));
       }
     }
     result.elapsed_s = Seconds(method_start);
