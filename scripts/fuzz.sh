@@ -15,7 +15,7 @@ scripts/install-deps.sh --fuzz
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DSCALEPLAN_FUZZ=ON -DSCALEPLAN_BUILD_TESTS=OFF -DSCALEPLAN_BUILD_BENCHMARKS=OFF "${launcher[@]}" >/dev/null
+  -DSCALEPLAN_FUZZ=ON -DSCALEPLAN_BUILD_TESTS=OFF -DSCALEPLAN_BUILD_BENCHMARKS=OFF -DSCALEPLAN_TORCH=OFF "${launcher[@]}" >/dev/null
 cmake --build build/fuzz -j2
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then

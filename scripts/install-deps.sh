@@ -8,6 +8,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libeigen3-dev libxgboost-dev xgboost
+  libtorch-dev libopenblas-dev
 )
 # scripts/fuzz.sh only: clang with libFuzzer's runtime.
 if [ "${1:-}" = "--fuzz" ]; then packages+=(clang libclang-rt-14-dev); fi

@@ -23,6 +23,11 @@ struct Standardization {
   static Standardization Of(const std::vector<std::vector<double>>& rows);
 };
 
+// Defined in mlp.cpp, which is built only with SCALEPLAN_TORCH.
+Result<std::unique_ptr<Model>> FitMlp(const Dataset& data, uint64_t seed);
+Result<std::unique_ptr<Model>> LoadMlp(const nlohmann::json& json, size_t features,
+                                       const std::string& origin);
+
 // A finite number, or a list of `size` finite numbers, at `json[key]`; errors name origin and key.
 Result<double> FiniteNumber(const nlohmann::json& json, const char* key, const std::string& origin);
 Result<std::vector<double>> NumberList(const nlohmann::json& json, const char* key, size_t size,

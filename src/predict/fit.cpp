@@ -71,14 +71,21 @@ Scores Score(const std::string& method, const std::vector<Sample>& samples,
   return s;
 }
 
+// A sample as a row of a data set, with its decision and physics log throughput (what a ranking
+// loss compares).
+void Add(Dataset& data, const Sample& s) {
+  data.x.push_back(s.x);
+  data.y.push_back(s.y);
+  data.group.push_back(s.decision);
+  data.base.push_back(std::log(Throughput(s.job.metric, s.job.physics)));
+}
+
 // Fits on every sample outside `held` and predicts the held ones into `out`.
 Status PredictHeldOut(const std::vector<Sample>& samples, const std::vector<bool>& held,
                       const FitOptions& options, std::vector<double>& out) {
   Dataset train;
   for (size_t i = 0; i < samples.size(); ++i) {
-    if (held[i]) continue;
-    train.x.push_back(samples[i].x);
-    train.y.push_back(samples[i].y);
+    if (!held[i]) Add(train, samples[i]);
   }
   SP_ASSIGN_OR_RETURN(Predictor p,
                       FitPredictor(train, options.family, options.members, options.seed));
@@ -171,10 +178,7 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
     }
   }
   Dataset all;
-  for (const Sample& s : samples) {
-    all.x.push_back(s.x);
-    all.y.push_back(s.y);
-  }
+  for (const Sample& s : samples) Add(all, s);
   SP_ASSIGN_OR_RETURN(report.predictor,
                       FitPredictor(all, options.family, options.members, options.seed));
   report.predictor.trained_on = paths;

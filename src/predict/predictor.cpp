@@ -24,6 +24,11 @@ constexpr bool kHaveXgboost = true;
 #else
 constexpr bool kHaveXgboost = false;
 #endif
+#ifdef SCALEPLAN_HAVE_TORCH
+constexpr bool kHaveTorch = true;
+#else
+constexpr bool kHaveTorch = false;
+#endif
 
 Status Bad(const std::string& origin, std::string_view key, const nlohmann::json& value,
            std::string_view allowed) {
@@ -70,6 +75,11 @@ const std::vector<FamilyInfo>& Families() {
       {"gbt", "gradient-boosted regression trees (xgboost)", kHaveXgboost,
        "-DSCALEPLAN_XGBOOST=ON (Debian packages libxgboost-dev and xgboost)",
        kHaveXgboost ? FitGbt : nullptr, kHaveXgboost ? LoadGbt : nullptr},
+      {"mlp",
+       "two-hidden-layer perceptron (libtorch), squared error plus a margin ranking loss within "
+       "decisions",
+       kHaveTorch, "-DSCALEPLAN_TORCH=ON (Debian packages libtorch-dev and libopenblas-dev)",
+       kHaveTorch ? FitMlp : nullptr, kHaveTorch ? LoadMlp : nullptr},
   };
   return families;
 }
@@ -139,6 +149,8 @@ Result<Predictor> FitPredictor(const Dataset& data, std::string_view family, int
         size_t k = static_cast<size_t>(rng() % data.x.size());
         sample.x.push_back(data.x[k]);
         sample.y.push_back(data.y[k]);
+        if (data.group.size() == data.x.size()) sample.group.push_back(data.group[k]);
+        if (data.base.size() == data.x.size()) sample.base.push_back(data.base[k]);
       }
     }
     SP_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,

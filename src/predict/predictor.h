@@ -13,6 +13,8 @@
 //          by its exact leave-one-out error (the hat-matrix identity e_i / (1 - h_ii)); Eigen
 //   gbt    gradient-boosted regression trees (xgboost's C API: depth 3, learning rate 0.05,
 //          300 rounds, row and column subsampling 0.8); built with -DSCALEPLAN_XGBOOST=ON
+//   mlp    a two-hidden-layer perceptron trained with libtorch on the squared error plus a
+//          margin ranking loss within decisions (mlp.cpp); built with -DSCALEPLAN_TORCH=ON
 // A predictor is an ensemble of `members` models of one family, each fitted on a bootstrap
 // sample of the jobs with its own seed: the estimate is their mean and the spread (standard
 // deviation across members) is its uncertainty, what `suggest` trades against the estimate.
@@ -46,6 +48,11 @@ inline constexpr double kMaxCorrection = 2.302585092994046;
 struct Dataset {
   std::vector<std::vector<double>> x;
   std::vector<double> y;
+  // For a ranking loss (mlp), when given (one per row, else empty): each row's decision (rows of
+  // one decision are ranked against each other) and ln of its physics throughput, so that the
+  // measured log throughput is base + y.
+  std::vector<std::string> group;
+  std::vector<double> base;
 };
 
 // One fitted model of a family.
