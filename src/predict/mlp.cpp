@@ -1,5 +1,5 @@
-// A small multilayer perceptron trained with libtorch, with a margin ranking loss beside the
-// squared error (built with -DSCALEPLAN_TORCH=ON).
+// The mlp family (mlp.h): a perceptron with two hidden ReLU layers, trained on the squared error
+// plus a margin ranking loss within decisions, by the libtorch plugin (mlp_torch.cpp).
 //
 //   z        = clamp(x, training range) standardized (families.h's Standardization)
 //   y_hat    = w3 . relu(W2 relu(W1 z + b1) + b2) + b3          two hidden layers of kHidden
@@ -9,38 +9,29 @@
 // where t = base + y is the measured log throughput and base the physics' (Dataset): the pairs
 // teach the order of the configurations one decision compares, which the squared error of the
 // correction alone can leave wrong when the corrections are small beside the physics' spread.
-// At most kMaxPairs pairs, drawn with the member's seed when there are more. Adam (learning
-// rate 0.01, weight decay 1e-4), full batch, kEpochs epochs, one intra-op thread; deterministic
-// for a seed.
+// At most kMaxPairs pairs, drawn with the member's seed when there are more.
 //
-// Prediction runs the same network by hand from the stored weights (no libtorch call): a search
-// asks it for hundreds of thousands of plans from several threads.
+// Prediction runs the network by hand from the stored weights (no libtorch): a search asks it for
+// hundreds of thousands of plans from several threads.
+#include <dlfcn.h>
 #include <fmt/format.h>
-#include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
+#include <mutex>
 #include <random>
 
 #include "predict/families.h"
+#include "predict/mlp.h"
 
 namespace scaleplan::predict {
 
 namespace {
 
-constexpr int64_t kHidden = 32;
-constexpr int kEpochs = 400;
-constexpr double kRankWeight = 1.0;
-constexpr double kMargin = 0.01;
-constexpr size_t kMaxPairs = 20000;
-
-// Row-major weights of one dense layer.
-struct Layer {
-  size_t in = 0, out = 0;
-  std::vector<double> w;  // out x in
-  std::vector<double> b;  // out
-};
+using mlp::kHidden;
+using mlp::Layer;
 
 class Mlp final : public Model {
  public:
@@ -80,102 +71,81 @@ class Mlp final : public Model {
   std::vector<Layer> layers_;
 };
 
-Layer FromLinear(const torch::nn::Linear& linear) {
-  Layer l;
-  torch::Tensor w = linear->weight.detach().to(torch::kFloat64).contiguous();
-  torch::Tensor b = linear->bias.detach().to(torch::kFloat64).contiguous();
-  l.out = static_cast<size_t>(w.size(0));
-  l.in = static_cast<size_t>(w.size(1));
-  l.w.assign(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
-  l.b.assign(b.data_ptr<double>(), b.data_ptr<double>() + b.numel());
-  return l;
+// The trainer, loaded once: SCALEPLAN_MLP_PLUGIN (environment) or the plugin this build made.
+Status LoadTrainer(mlp::TrainFn* out) {
+  static std::once_flag once;
+  static mlp::TrainFn train = nullptr;
+  static std::string error;
+  std::call_once(once, [] {
+    const char* env = std::getenv("SCALEPLAN_MLP_PLUGIN");
+#ifdef SCALEPLAN_MLP_PLUGIN
+    const std::string path = env != nullptr && *env != '\0' ? env : SCALEPLAN_MLP_PLUGIN;
+#else
+    const std::string path = env != nullptr ? env : "";
+#endif
+    if (path.empty()) {
+      error = "this build has no mlp trainer (rebuild with -DSCALEPLAN_TORCH=ON)";
+      return;
+    }
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      const char* why = dlerror();
+      error = fmt::format("the mlp trainer {} does not load: {} (allowed: the plugin this build "
+                          "made, or SCALEPLAN_MLP_PLUGIN naming one)",
+                          path, why != nullptr ? why : "unknown error");
+      return;
+    }
+    train = reinterpret_cast<mlp::TrainFn>(dlsym(handle, mlp::kTrainSymbol));
+    if (train == nullptr) error = fmt::format("the mlp trainer {} has no {}", path, mlp::kTrainSymbol);
+  });
+  if (train == nullptr) return Status::Invalid("mlp: " + error);
+  *out = train;
+  return Status::Ok();
 }
 
 }  // namespace
 
 Result<std::unique_ptr<Model>> FitMlp(const Dataset& data, uint64_t seed) {
-  torch::set_num_threads(1);
-  torch::manual_seed(seed);
+  mlp::TrainFn train = nullptr;
+  SP_RETURN_IF_ERROR(LoadTrainer(&train));
   const size_t n = data.x.size();
-  const size_t p = n > 0 ? data.x[0].size() : 0;
   Standardization st = Standardization::Of(data.x);
-  std::vector<float> flat;
-  flat.reserve(n * p);
+  mlp::TrainInput in;
+  in.seed = seed;
+  in.y = data.y;
   for (const auto& row : data.x) {
-    for (size_t j = 0; j < p; ++j) {
-      flat.push_back(static_cast<float>((row[j] - st.mean[j]) * st.scale[j]));
-    }
+    std::vector<double> z(row.size());
+    for (size_t j = 0; j < row.size(); ++j) z[j] = (row[j] - st.mean[j]) * st.scale[j];
+    in.z.push_back(std::move(z));
   }
-  torch::Tensor x = torch::from_blob(flat.data(), {static_cast<int64_t>(n), static_cast<int64_t>(p)},
-                                     torch::kFloat32)
-                        .clone();
-  std::vector<float> yv(data.y.begin(), data.y.end());
-  torch::Tensor y = torch::from_blob(yv.data(), {static_cast<int64_t>(n)}, torch::kFloat32).clone();
-  double ybar = 0;
-  for (double v : data.y) ybar += v;
-  ybar /= static_cast<double>(std::max<size_t>(n, 1));
-
   // Pairs of one decision, ordered by the measured log throughput (base + y).
-  std::vector<int64_t> hi, lo;
-  std::vector<float> base_gap;  // base_hi - base_lo
   if (data.group.size() == n && data.base.size() == n) {
     std::map<std::string, std::vector<size_t>> groups;
     for (size_t i = 0; i < n; ++i) groups[data.group[i]].push_back(i);
-    std::vector<std::pair<size_t, size_t>> pairs;
     for (const auto& [name, rows] : groups) {
       for (size_t a = 0; a < rows.size(); ++a) {
         for (size_t b = a + 1; b < rows.size(); ++b) {
           size_t i = rows[a], j = rows[b];
           double ti = data.base[i] + data.y[i], tj = data.base[j] + data.y[j];
           if (std::fabs(ti - tj) < 1e-9) continue;
-          pairs.emplace_back(ti > tj ? i : j, ti > tj ? j : i);
+          in.pairs.emplace_back(ti > tj ? i : j, ti > tj ? j : i);
         }
       }
     }
-    if (pairs.size() > kMaxPairs) {
+    if (in.pairs.size() > mlp::kMaxPairs) {
       std::mt19937_64 rng(seed);
-      for (size_t k = 0; k < kMaxPairs; ++k) {
-        std::swap(pairs[k], pairs[k + static_cast<size_t>(rng() % (pairs.size() - k))]);
+      for (size_t k = 0; k < mlp::kMaxPairs; ++k) {
+        std::swap(in.pairs[k], in.pairs[k + static_cast<size_t>(rng() % (in.pairs.size() - k))]);
       }
-      pairs.resize(kMaxPairs);
+      in.pairs.resize(mlp::kMaxPairs);
     }
-    for (const auto& [i, j] : pairs) {
-      hi.push_back(static_cast<int64_t>(i));
-      lo.push_back(static_cast<int64_t>(j));
-      base_gap.push_back(static_cast<float>(data.base[i] - data.base[j]));
+    for (const auto& [faster, slower] : in.pairs) {
+      in.gap.push_back(data.base[faster] - data.base[slower]);
     }
   }
-  torch::Tensor hi_t = torch::tensor(hi, torch::kInt64);
-  torch::Tensor lo_t = torch::tensor(lo, torch::kInt64);
-  torch::Tensor gap_t = torch::tensor(base_gap, torch::kFloat32);
-
-  torch::nn::Linear l1(static_cast<int64_t>(p), kHidden), l2(kHidden, kHidden), l3(kHidden, 1);
-  {
-    torch::NoGradGuard no_grad;
-    l3->bias.fill_(ybar);
-  }
-  std::vector<torch::Tensor> params;
-  for (torch::nn::Linear* l : {&l1, &l2, &l3}) {
-    for (const torch::Tensor& t : (*l)->parameters()) params.push_back(t);
-  }
-  torch::optim::Adam adam(params, torch::optim::AdamOptions(0.01).weight_decay(1e-4));
-  for (int epoch = 0; epoch < kEpochs; ++epoch) {
-    adam.zero_grad();
-    torch::Tensor out = l3(torch::relu(l2(torch::relu(l1(x))))).squeeze(1);
-    torch::Tensor loss = torch::mse_loss(out, y);
-    if (!hi.empty()) {
-      torch::Tensor gap = gap_t + out.index_select(0, hi_t) - out.index_select(0, lo_t);
-      loss = loss + kRankWeight * torch::relu(kMargin - gap).mean();
-    }
-    loss.backward();
-    adam.step();
-  }
-  std::vector<Layer> layers = {FromLinear(l1), FromLinear(l2), FromLinear(l3)};
-  for (const Layer& l : layers) {
-    for (double v : l.w) {
-      if (!std::isfinite(v)) return Status::Invalid("mlp: training diverged (a weight is not finite)");
-    }
-  }
+  std::vector<Layer> layers;
+  std::string error;
+  if (!train(&in, &layers, &error)) return Status::Invalid("mlp: " + error);
   return std::unique_ptr<Model>(new Mlp(std::move(st), std::move(layers)));
 }
 
