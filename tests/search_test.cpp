@@ -137,6 +137,40 @@ TEST(Search, ReinforceFindsTheBestWithinBudget) {
   }
 }
 
+// The policy step is the gradient of its objective: central differences of
+//   J(theta) = mean_k (R_k - b) ln softmax(theta)[a_k] + beta H(softmax(theta))
+// agree with PolicyGradient to 1e-7 on a 4-value dimension with a non-uniform policy, a batch
+// that picks values 0, 2, 2 and 3 with rewards on both sides of the baseline, and beta = 0.05.
+// Without learning (all rewards at the baseline, beta 0) the step is zero.
+TEST(Search, ReinforceStepIsThePolicyGradient) {
+  const std::vector<double> theta = {0.3, -0.2, 0.9, 0.0};
+  const std::vector<uint32_t> chosen = {0, 2, 2, 3};
+  const std::vector<double> rewards = {0.5, -0.1, 0.2, -0.7};
+  const double baseline = 0.05, beta = 0.05;
+  auto objective = [&](const std::vector<double>& t) {
+    double sum = 0;
+    for (double v : t) sum += std::exp(v);
+    double j = 0, h = 0;
+    for (size_t k = 0; k < chosen.size(); ++k) {
+      j += (rewards[k] - baseline) * std::log(std::exp(t[chosen[k]]) / sum);
+    }
+    for (double v : t) h -= std::exp(v) / sum * std::log(std::exp(v) / sum);
+    return j / static_cast<double>(chosen.size()) + beta * h;
+  };
+  std::vector<double> g = PolicyGradient(theta, chosen, rewards, baseline, beta);
+  ASSERT_EQ(g.size(), theta.size());
+  const double eps = 1e-5;
+  for (size_t v = 0; v < theta.size(); ++v) {
+    std::vector<double> up = theta, down = theta;
+    up[v] += eps;
+    down[v] -= eps;
+    EXPECT_NEAR(g[v], (objective(up) - objective(down)) / (2 * eps), 1e-7) << "logit " << v;
+  }
+  for (double x : PolicyGradient(theta, chosen, std::vector<double>(4, baseline), baseline, 0)) {
+    EXPECT_NEAR(x, 0, 1e-15);
+  }
+}
+
 // Random sampling draws with replacement and evolution revisits plans: the top K still lists each
 // plan once. Pinned to tp 8, pp 1, cp 1 the space has few distinct plans (schedule and placement
 // do not matter without a pipeline and with one parallel dimension), far fewer than 300 draws.

@@ -594,22 +594,12 @@ class Reinforce : public Optimizer {
       baseline = have_baseline ? 0.8 * baseline + 0.2 * mean : mean;
       have_baseline = true;
       for (int d = 0; d < kDimensions; ++d) {
-        std::vector<double> p = probabilities(d);
-        if (p.size() < 2) continue;
-        double entropy = 0;
-        for (double x : p) entropy -= x > 0 ? x * std::log(x) : 0;
-        std::vector<double> grad(p.size(), 0.0);
-        for (size_t k = 0; k < batch.size(); ++k) {
-          double advantage = (rewards[k] - baseline) / static_cast<double>(batch.size());
-          for (size_t v = 0; v < p.size(); ++v) {
-            grad[v] += advantage * ((batch[k][static_cast<size_t>(d)] == v ? 1.0 : 0.0) - p[v]);
-          }
-        }
-        for (size_t v = 0; v < p.size(); ++v) {
-          double entropy_grad = p[v] > 0 ? -p[v] * (std::log(p[v]) + entropy) : 0;
-          theta[static_cast<size_t>(d)][v] +=
-              kLearningRate * (grad[v] + kEntropyBonus * entropy_grad);
-        }
+        if (theta[static_cast<size_t>(d)].size() < 2) continue;
+        std::vector<uint32_t> chosen;
+        for (const Candidate& c : batch) chosen.push_back(c[static_cast<size_t>(d)]);
+        std::vector<double> g = PolicyGradient(theta[static_cast<size_t>(d)], chosen, rewards,
+                                               baseline, kEntropyBonus);
+        for (size_t v = 0; v < g.size(); ++v) theta[static_cast<size_t>(d)][v] += kLearningRate * g[v];
       }
     }
     if (reference == 0 && result.stop_reason == "evaluation budget") {
@@ -621,6 +611,29 @@ class Reinforce : public Optimizer {
 };
 
 }  // namespace
+
+std::vector<double> PolicyGradient(const std::vector<double>& logits,
+                                   const std::vector<uint32_t>& chosen,
+                                   const std::vector<double>& rewards, double baseline,
+                                   double entropy_bonus) {
+  std::vector<double> p(logits.size());
+  double top_logit = *std::max_element(logits.begin(), logits.end()), sum = 0;
+  for (size_t v = 0; v < logits.size(); ++v) sum += p[v] = std::exp(logits[v] - top_logit);
+  for (double& x : p) x /= sum;
+  double entropy = 0;
+  for (double x : p) entropy -= x > 0 ? x * std::log(x) : 0;
+  std::vector<double> grad(p.size(), 0.0);
+  for (size_t k = 0; k < chosen.size(); ++k) {
+    double advantage = (rewards[k] - baseline) / static_cast<double>(chosen.size());
+    for (size_t v = 0; v < p.size(); ++v) {
+      grad[v] += advantage * ((chosen[k] == v ? 1.0 : 0.0) - p[v]);
+    }
+  }
+  for (size_t v = 0; v < p.size(); ++v) {
+    grad[v] += entropy_bonus * (p[v] > 0 ? -p[v] * (std::log(p[v]) + entropy) : 0);
+  }
+  return grad;
+}
 
 const std::vector<OptimizerInfo>& Optimizers() {
   static const std::vector<OptimizerInfo> optimizers = [] {

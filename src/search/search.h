@@ -88,6 +88,16 @@ class Optimizer {
                            const hardware::DeviceModel& device, const SearchOptions& options) = 0;
 };
 
+// One dimension's REINFORCE step direction (what reinforce moves its logits by, times the learning
+// rate): the gradient with respect to `logits` of
+//   J = mean over the batch k of (rewards_k - baseline) * ln softmax(logits)[chosen_k]
+//       + entropy_bonus * H(softmax(logits)),
+// that is mean_k (R_k - b) (1[v = a_k] - p_v) - entropy_bonus * p_v (ln p_v + H).
+std::vector<double> PolicyGradient(const std::vector<double>& logits,
+                                   const std::vector<uint32_t>& chosen,
+                                   const std::vector<double>& rewards, double baseline,
+                                   double entropy_bonus);
+
 // The registry: every optimizer with its factory.
 struct OptimizerInfo {
   std::string name;
