@@ -203,6 +203,53 @@ TEST(Gbt, RoundTripsLearnsAndRefusesBrokenTrees) {
   EXPECT_NE(r.status().message().find("tree 0: node 0 has children 0"), std::string::npos);
 }
 
+// gbt-rank (when this build has xgboost): two decisions of 20 jobs, measured log throughput
+// t = base + y with base 0 and y = 0.1 x0 (+ 0.5 in the second decision). The pairwise trees
+// learn the order within each decision (every pair ordered by x0, so in-sample each decision's
+// predictions rise with x0); the least-squares level and scale make the mean prediction the mean
+// target exactly (a property of least squares with an intercept); the calibration round-trips
+// through the file; without decisions the family refuses.
+TEST(Gbt, RankLearnsTheOrderWithinDecisions) {
+  if (!FindFamily("gbt-rank", "test").ok()) GTEST_SKIP() << "built without xgboost";
+  Dataset data;
+  const size_t p = FeatureNames().size();
+  for (int g = 0; g < 2; ++g) {
+    for (int i = 0; i < 20; ++i) {
+      std::vector<double> x(p, 0.0);
+      x[0] = 0.1 * i + 0.03 * g;
+      x[1] = g;
+      data.x.push_back(x);
+      data.y.push_back(0.1 * x[0] + 0.5 * g);
+      data.group.push_back(g == 0 ? "a" : "b");
+      data.base.push_back(0.0);
+    }
+  }
+  Predictor rank = Must(FitPredictor(data, "gbt-rank", 1, 3));
+  double mean_pred = 0, mean_y = 0;
+  for (size_t i = 0; i < data.x.size(); ++i) {
+    mean_pred += rank.Correct(data.x[i]).correction;
+    mean_y += data.y[i];
+  }
+  EXPECT_NEAR(mean_pred, mean_y, 1e-4);  // float trees: summed over 40 rows
+  for (size_t g = 0; g < 2; ++g) {
+    int ordered = 0, pairs = 0;
+    for (size_t i = 20 * g; i < 20 * g + 20; ++i) {
+      for (size_t j = i + 1; j < 20 * g + 20; ++j) {
+        ++pairs;
+        ordered += rank.Correct(data.x[j]).correction > rank.Correct(data.x[i]).correction ? 1 : 0;
+      }
+    }
+    EXPECT_GE(ordered, pairs * 9 / 10) << "decision " << g;  // depth-3 trees: ties at the ends
+  }
+  Predictor again = Must(ParsePredictor(PredictorJson(rank).dump(), "p.json"));
+  EXPECT_DOUBLE_EQ(again.Correct(data.x[5]).correction, rank.Correct(data.x[5]).correction);
+  Dataset plain = data;
+  plain.group.clear();
+  Result<Predictor> refused = FitPredictor(plain, "gbt-rank", 1, 3);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("no decisions to rank within"), std::string::npos);
+}
+
 // mlp (when this build has libtorch): it learns a curved target a linear model cannot (y = 0.3 x0^2
 // on x0 in [-2, 2]: ridge can only fit the mean 0.4 and a slope of 0, leaving a mean squared error
 // near var(y) = 0.09 * var(x0^2) ~ 0.11; two ReLU layers bend to it); the file round-trips to the

@@ -12,6 +12,7 @@ Result<std::unique_ptr<Model>> LoadRidge(const nlohmann::json& json, size_t feat
 
 // Defined in gbt.cpp, which is built only with SCALEPLAN_XGBOOST.
 Result<std::unique_ptr<Model>> FitGbt(const Dataset& data, uint64_t seed);
+Result<std::unique_ptr<Model>> FitGbtRank(const Dataset& data, uint64_t seed);
 Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t features,
                                        const std::string& origin);
 

@@ -19,7 +19,6 @@ constexpr int kRounds = 300;
 // name, value: small trees and a slow rate, so a few dozen jobs do not overfit; one thread, so a
 // seed gives the same trees on any machine.
 constexpr std::pair<const char*, const char*> kParams[] = {
-    {"objective", "reg:squarederror"},
     {"max_depth", "3"},
     {"eta", "0.05"},
     {"subsample", "0.8"},
@@ -56,13 +55,15 @@ Result<MatrixPtr> Matrix(const std::vector<std::vector<double>>& rows, size_t co
   return MatrixPtr(h);
 }
 
+// A booster's trees, read as offset + scale * trees: 0 and 1 for gbt; for gbt-rank the level and
+// scale its pairwise loss leaves free.
 class Gbt final : public Model {
  public:
   Gbt(BoosterPtr booster, nlohmann::json saved, size_t features)
       : booster_(std::move(booster)), saved_(std::move(saved)), features_(features) {}
   double Predict(const std::vector<double>& x) const override {
     Result<double> y = PredictChecked(x);
-    return y.ok() ? *y : 0;
+    return y.ok() ? offset_ + scale_ * *y : 0;
   }
   Result<double> PredictChecked(const std::vector<double>& x) const {
     if (x.size() != features_) return Status::Invalid("gbt: wrong feature count");
@@ -77,13 +78,26 @@ class Gbt final : public Model {
     }
     return static_cast<double>(out[0]);
   }
-  nlohmann::json ToJson() const override { return {{"xgboost", saved_}}; }
+  nlohmann::json ToJson() const override {
+    nlohmann::json j = {{"xgboost", saved_}};
+    if (offset_ != 0 || scale_ != 1) {
+      j["offset"] = offset_;
+      j["scale"] = scale_;
+    }
+    return j;
+  }
+  void set_calibration(double offset, double scale) {
+    offset_ = offset;
+    scale_ = scale;
+  }
 
  private:
   BoosterPtr booster_;
   mutable std::mutex mutex_;
   nlohmann::json saved_;
   size_t features_;
+  double offset_ = 0;
+  double scale_ = 1;
 };
 
 Result<nlohmann::json> Save(BoosterHandle booster) {
@@ -183,6 +197,26 @@ Status CheckModel(const nlohmann::json& m, size_t features, const std::string& o
   return Status::Ok();
 }
 
+// Trains kRounds rounds of `objective` on `train` (its labels, groups and margins set).
+Result<std::unique_ptr<Gbt>> Train(DMatrixHandle train, const char* objective, size_t p,
+                                   uint64_t seed) {
+  DMatrixHandle handles[] = {train};
+  BoosterHandle raw = nullptr;
+  if (XGBoosterCreate(handles, 1, &raw) != 0) return XgbError("creating a booster");
+  BoosterPtr booster(raw);
+  for (const auto& [name, value] : kParams) {
+    if (XGBoosterSetParam(raw, name, value) != 0) return XgbError(name);
+  }
+  if (XGBoosterSetParam(raw, "objective", objective) != 0) return XgbError("objective");
+  std::string seed_text = std::to_string(seed % 2147483647);
+  if (XGBoosterSetParam(raw, "seed", seed_text.c_str()) != 0) return XgbError("seed");
+  for (int round = 0; round < kRounds; ++round) {
+    if (XGBoosterUpdateOneIter(raw, round, train) != 0) return XgbError("training");
+  }
+  SP_ASSIGN_OR_RETURN(nlohmann::json saved, Save(raw));
+  return std::make_unique<Gbt>(std::move(booster), std::move(saved), p);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Model>> FitGbt(const Dataset& data, uint64_t seed) {
@@ -192,20 +226,65 @@ Result<std::unique_ptr<Model>> FitGbt(const Dataset& data, uint64_t seed) {
   if (XGDMatrixSetFloatInfo(train.get(), "label", labels.data(), labels.size()) != 0) {
     return XgbError("setting the targets");
   }
-  DMatrixHandle handles[] = {train.get()};
-  BoosterHandle raw = nullptr;
-  if (XGBoosterCreate(handles, 1, &raw) != 0) return XgbError("creating a booster");
-  BoosterPtr booster(raw);
-  for (const auto& [name, value] : kParams) {
-    if (XGBoosterSetParam(raw, name, value) != 0) return XgbError(name);
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<Gbt> model,
+                      Train(train.get(), "reg:squarederror", p, seed));
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+// gbt-rank: xgboost's rank:pairwise within decisions on the measured log throughput t = base + y,
+// with the physics' log throughput `base` as each row's base margin, so that the trees learn f
+// with base + f ordered like t. A pairwise loss sees only differences within a decision and
+// leaves f's level and scale free; they are fitted by least squares of y on f.
+Result<std::unique_ptr<Model>> FitGbtRank(const Dataset& data, uint64_t seed) {
+  const size_t n = data.x.size();
+  if (data.group.size() != n || data.base.size() != n) {
+    return Status::Invalid(
+        "gbt-rank: the jobs carry no decisions to rank within (allowed: jobs read by fit or "
+        "suggest)");
   }
-  std::string seed_text = std::to_string(seed % 2147483647);
-  if (XGBoosterSetParam(raw, "seed", seed_text.c_str()) != 0) return XgbError("seed");
-  for (int round = 0; round < kRounds; ++round) {
-    if (XGBoosterUpdateOneIter(raw, round, train.get()) != 0) return XgbError("training");
+  size_t p = n > 0 ? data.x[0].size() : 0;
+  // xgboost wants each group's rows together.
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return data.group[a] < data.group[b]; });
+  std::vector<std::vector<double>> rows;
+  std::vector<float> labels, margins;
+  std::vector<unsigned> sizes;
+  for (size_t k = 0; k < n; ++k) {
+    size_t i = order[k];
+    rows.push_back(data.x[i]);
+    labels.push_back(static_cast<float>(data.base[i] + data.y[i]));
+    margins.push_back(static_cast<float>(data.base[i]));
+    if (k == 0 || data.group[i] != data.group[order[k - 1]]) sizes.push_back(0);
+    ++sizes.back();
   }
-  SP_ASSIGN_OR_RETURN(nlohmann::json saved, Save(raw));
-  return std::unique_ptr<Model>(new Gbt(std::move(booster), std::move(saved), p));
+  SP_ASSIGN_OR_RETURN(MatrixPtr train, Matrix(rows, p));
+  if (XGDMatrixSetFloatInfo(train.get(), "label", labels.data(), labels.size()) != 0 ||
+      XGDMatrixSetFloatInfo(train.get(), "base_margin", margins.data(), margins.size()) != 0 ||
+      XGDMatrixSetUIntInfo(train.get(), "group", sizes.data(), sizes.size()) != 0) {
+    return XgbError("setting the targets, margins and decisions");
+  }
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<Gbt> model, Train(train.get(), "rank:pairwise", p, seed));
+  // The level and scale a pairwise loss leaves free: y ~ offset + scale * f by least squares
+  // (scale kept positive, so the order within a decision stays the trees').
+  std::vector<double> f(n);
+  double fbar = 0, ybar = 0;
+  for (size_t i = 0; i < n; ++i) {
+    SP_ASSIGN_OR_RETURN(f[i], model->PredictChecked(data.x[i]));
+    fbar += f[i];
+    ybar += data.y[i];
+  }
+  fbar /= static_cast<double>(std::max<size_t>(n, 1));
+  ybar /= static_cast<double>(std::max<size_t>(n, 1));
+  double sfy = 0, sff = 0;
+  for (size_t i = 0; i < n; ++i) {
+    sfy += (f[i] - fbar) * (data.y[i] - ybar);
+    sff += (f[i] - fbar) * (f[i] - fbar);
+  }
+  const double scale = sff > 0 ? std::max(sfy / sff, 1e-3) : 1.0;
+  model->set_calibration(ybar - scale * fbar, scale);
+  return std::unique_ptr<Model>(std::move(model));
 }
 
 Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t features,
@@ -230,7 +309,13 @@ Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t featur
         fmt::format("{}: the gbt member reads {} features (allowed: {}, this feature set's)",
                     origin, n, features));
   }
+  double offset = 0, scale = 1;
+  if (json.contains("offset") || json.contains("scale")) {
+    SP_ASSIGN_OR_RETURN(offset, FiniteNumber(json, "offset", origin));
+    SP_ASSIGN_OR_RETURN(scale, FiniteNumber(json, "scale", origin));
+  }
   auto model = std::make_unique<Gbt>(std::move(booster), *it, features);
+  model->set_calibration(offset, scale);
   // One prediction, to refuse a model xgboost loads but cannot run.
   if (!model->PredictChecked(std::vector<double>(features, 0.0)).ok()) {
     return Status::Invalid(fmt::format("{}: the gbt member's xgboost model does not predict: {}",

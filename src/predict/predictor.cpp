@@ -75,6 +75,11 @@ const std::vector<FamilyInfo>& Families() {
       {"gbt", "gradient-boosted regression trees (xgboost)", kHaveXgboost,
        "-DSCALEPLAN_XGBOOST=ON (Debian packages libxgboost-dev and xgboost)",
        kHaveXgboost ? FitGbt : nullptr, kHaveXgboost ? LoadGbt : nullptr},
+      {"gbt-rank",
+       "gradient-boosted trees (xgboost) with rank:pairwise within decisions, the physics as base "
+       "margin, the level set by the mean residual",
+       kHaveXgboost, "-DSCALEPLAN_XGBOOST=ON (Debian packages libxgboost-dev and xgboost)",
+       kHaveXgboost ? FitGbtRank : nullptr, kHaveXgboost ? LoadGbt : nullptr},
       {"mlp",
        "two-hidden-layer perceptron (libtorch), squared error plus a margin ranking loss within "
        "decisions",

@@ -13,6 +13,8 @@
 //          by its exact leave-one-out error (the hat-matrix identity e_i / (1 - h_ii)); Eigen
 //   gbt    gradient-boosted regression trees (xgboost's C API: depth 3, learning rate 0.05,
 //          300 rounds, row and column subsampling 0.8); built with -DSCALEPLAN_XGBOOST=ON
+//   gbt-rank  the same trees on xgboost's rank:pairwise within decisions (the physics' log
+//          throughput as base margin), their level and scale fitted by least squares (gbt.cpp)
 //   mlp    a two-hidden-layer perceptron trained with libtorch on the squared error plus a
 //          margin ranking loss within decisions (mlp.cpp); built with -DSCALEPLAN_TORCH=ON
 // A predictor is an ensemble of `members` models of one family, each fitted on a bootstrap
