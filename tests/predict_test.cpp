@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "plan/plan.h"
 #include "predict/engine.h"
@@ -195,6 +196,19 @@ TEST(Gbt, RoundTripsLearnsAndRefusesBrokenTrees) {
   Predictor again = Must(ParsePredictor(j.dump(), "p.json"));
   EXPECT_DOUBLE_EQ(again.Correct(data.x[7]).correction, p.Correct(data.x[7]).correction);
   EXPECT_NEAR(p.Correct(data.x[7]).correction, data.y[7], 0.05);
+  // The member walks its trees as xgboost does: the same prediction on the training rows and on
+  // 200 rows drawn across and beyond their range (thresholds compared as floats, so within 1e-6).
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> wide(-3.0, 3.0);
+  std::vector<std::vector<double>> rows = data.x;
+  for (int k = 0; k < 200; ++k) {
+    std::vector<double> x(data.x[0].size());
+    for (double& v : x) v = wide(rng);
+    rows.push_back(std::move(x));
+  }
+  for (const std::vector<double>& x : rows) {
+    EXPECT_NEAR(p.members[0]->Predict(x), Must(GbtXgboostPrediction(*p.members[0], x)), 1e-6);
+  }
   nlohmann::json broken = j;
   broken["members"][0]["xgboost"]["learner"]["gradient_booster"]["model"]["trees"][0]
         ["left_children"][0] = 0;

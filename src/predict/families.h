@@ -13,6 +13,9 @@ Result<std::unique_ptr<Model>> LoadRidge(const nlohmann::json& json, size_t feat
 // Defined in gbt.cpp, which is built only with SCALEPLAN_XGBOOST.
 Result<std::unique_ptr<Model>> FitGbt(const Dataset& data, uint64_t seed);
 Result<std::unique_ptr<Model>> FitGbtRank(const Dataset& data, uint64_t seed);
+// What xgboost itself predicts for a gbt or gbt-rank member (calibrated as the member is): the
+// member's Predict walks the trees without xgboost, and the tests check that the two agree.
+Result<double> GbtXgboostPrediction(const Model& model, const std::vector<double>& x);
 Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t features,
                                        const std::string& origin);
 

@@ -57,15 +57,44 @@ Result<MatrixPtr> Matrix(const std::vector<std::vector<double>>& rows, size_t co
 
 // A booster's trees, read as offset + scale * trees: 0 and 1 for gbt; for gbt-rank the level and
 // scale its pairwise loss leaves free.
+// Predict walks the trees itself (what xgboost does for a dense row without missing values:
+// left when the feature, as a float, is below the split's threshold; the leaves' values summed on
+// the base score): no DMatrix per call and no lock, so a search can ask it for every plan from
+// several threads. XgboostPredict asks xgboost, for the load-time check and the tests that the
+// two agree.
 class Gbt final : public Model {
  public:
+  // Precondition: `saved` passed CheckModel for `features` features.
   Gbt(BoosterPtr booster, nlohmann::json saved, size_t features)
-      : booster_(std::move(booster)), saved_(std::move(saved)), features_(features) {}
-  double Predict(const std::vector<double>& x) const override {
-    Result<double> y = PredictChecked(x);
-    return y.ok() ? offset_ + scale_ * *y : 0;
+      : booster_(std::move(booster)), saved_(std::move(saved)), features_(features) {
+    const nlohmann::json& learner = saved_["learner"];
+    Result<double> base = ParseNumber(
+        learner["learner_model_param"].value("base_score", std::string("0.5")));
+    base_score_ = base.ok() ? *base : 0.5;
+    for (const nlohmann::json& t : learner["gradient_booster"]["model"]["trees"]) {
+      Tree tree;
+      for (const nlohmann::json& v : t["left_children"]) tree.left.push_back(v.get<int32_t>());
+      for (const nlohmann::json& v : t["right_children"]) tree.right.push_back(v.get<int32_t>());
+      for (const nlohmann::json& v : t["split_indices"]) tree.feature.push_back(v.get<uint32_t>());
+      for (const nlohmann::json& v : t["split_conditions"]) tree.value.push_back(v.get<float>());
+      trees_.push_back(std::move(tree));
+    }
   }
-  Result<double> PredictChecked(const std::vector<double>& x) const {
+  double Predict(const std::vector<double>& x) const override {
+    if (x.size() != features_) return 0;
+    double sum = base_score_;
+    for (const Tree& t : trees_) {
+      size_t node = 0;
+      while (t.left[node] != -1) {
+        const float v = static_cast<float>(x[t.feature[node]]);
+        node = static_cast<size_t>(v < t.value[node] ? t.left[node] : t.right[node]);
+      }
+      sum += t.value[node];
+    }
+    return Calibrated(sum);
+  }
+  // xgboost's own prediction (before the calibration).
+  Result<double> XgboostPredict(const std::vector<double>& x) const {
     if (x.size() != features_) return Status::Invalid("gbt: wrong feature count");
     SP_ASSIGN_OR_RETURN(MatrixPtr m, Matrix({x}, features_));
     // XGBoosterPredict keeps its output in the booster: one call at a time (a search calls from
@@ -86,16 +115,26 @@ class Gbt final : public Model {
     }
     return j;
   }
+  double Calibrated(double trees) const { return offset_ + scale_ * trees; }
   void set_calibration(double offset, double scale) {
     offset_ = offset;
     scale_ = scale;
   }
 
  private:
+  // One tree as CheckModel left it: children after their parent, -1 for a leaf; a leaf's value
+  // in `value`.
+  struct Tree {
+    std::vector<int32_t> left, right;
+    std::vector<uint32_t> feature;
+    std::vector<float> value;  // split threshold, or the leaf's value
+  };
   BoosterPtr booster_;
   mutable std::mutex mutex_;
   nlohmann::json saved_;
   size_t features_;
+  double base_score_ = 0.5;
+  std::vector<Tree> trees_;
   double offset_ = 0;
   double scale_ = 1;
 };
@@ -271,7 +310,7 @@ Result<std::unique_ptr<Model>> FitGbtRank(const Dataset& data, uint64_t seed) {
   std::vector<double> f(n);
   double fbar = 0, ybar = 0;
   for (size_t i = 0; i < n; ++i) {
-    SP_ASSIGN_OR_RETURN(f[i], model->PredictChecked(data.x[i]));
+    SP_ASSIGN_OR_RETURN(f[i], model->XgboostPredict(data.x[i]));
     fbar += f[i];
     ybar += data.y[i];
   }
@@ -285,6 +324,13 @@ Result<std::unique_ptr<Model>> FitGbtRank(const Dataset& data, uint64_t seed) {
   const double scale = sff > 0 ? std::max(sfy / sff, 1e-3) : 1.0;
   model->set_calibration(ybar - scale * fbar, scale);
   return std::unique_ptr<Model>(std::move(model));
+}
+
+Result<double> GbtXgboostPrediction(const Model& model, const std::vector<double>& x) {
+  const Gbt* gbt = dynamic_cast<const Gbt*>(&model);
+  if (gbt == nullptr) return Status::Invalid("not a gbt member");
+  SP_ASSIGN_OR_RETURN(double y, gbt->XgboostPredict(x));
+  return gbt->Calibrated(y);
 }
 
 Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t features,
@@ -316,10 +362,19 @@ Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t featur
   }
   auto model = std::make_unique<Gbt>(std::move(booster), *it, features);
   model->set_calibration(offset, scale);
-  // One prediction, to refuse a model xgboost loads but cannot run.
-  if (!model->PredictChecked(std::vector<double>(features, 0.0)).ok()) {
+  // One prediction, to refuse a model xgboost loads but cannot run, or one whose trees this
+  // walker reads differently from xgboost.
+  const std::vector<double> zero(features, 0.0);
+  Result<double> check = model->XgboostPredict(zero);
+  if (!check.ok()) {
     return Status::Invalid(fmt::format("{}: the gbt member's xgboost model does not predict: {}",
                                        origin, XGBGetLastError()));
+  }
+  if (std::fabs(offset + scale * *check - model->Predict(zero)) > 1e-4 * (1 + std::fabs(*check))) {
+    return Status::Invalid(fmt::format(
+        "{}: the gbt member's trees predict {} where xgboost predicts {} (allowed: the model "
+        "`scaleplan fit` wrote)",
+        origin, model->Predict(zero), offset + scale * *check));
   }
   return std::unique_ptr<Model>(std::move(model));
 }
