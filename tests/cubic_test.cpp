@@ -445,6 +445,17 @@ TEST(Testbed, CurvesAgainstAnExhaustiveTruth) {
   EXPECT_NE(s.optimum_plan, s.physics_best_plan);
   ASSERT_EQ(s.methods.size(), 2u);
   EXPECT_LE(s.methods[0].curve.back().regret_pct, s.methods[1].curve.back().regret_pct);
+  // With 40% of plans failing for good, the optimum is a plan that runs: no method measures a plan
+  // above it (regret >= 0), and some job failed.
+  Truth failing = Must(ParseTruth("effects:\n  - {kind: failure_rate, value: 0.4}\n", "f"));
+  options.methods = {};
+  TestbedReport f = Must(RunTestbed(small.job, small.space, failing, options));
+  int64_t failed = 0;
+  for (const MethodResult& m : f.methods) {
+    failed += m.failed_jobs;
+    for (const CurvePoint& p : m.curve) EXPECT_GE(p.regret_pct, -1e-9) << m.name;
+  }
+  EXPECT_GT(failed, 0);
 }
 
 }  // namespace

@@ -38,7 +38,7 @@
 //              tournament 4, one-dimension mutations, the batch bred from the population at once
 // After each batch a method's curve records the jobs run, the true (noiseless) throughput of the
 // plan it measured fastest and its regret against the true optimum (an exhaustive search of the
-// truth; of its best plans, the first whose failure draw lets it run), and Kendall's tau of its model (the physics for physics, the latest predictor for
+// truth, refusing plans whose failure draw fails them), and Kendall's tau of its model (the physics for physics, the latest predictor for
 // cubic, none for the others) against the truth on a fixed sample of plans that run.
 #pragma once
 
@@ -109,9 +109,21 @@ class TruthEngine final : public sim::Engine {
   };
   Measurement Measure(const plan::Plan& plan) const;
   const Truth& truth() const { return truth_; }
+  // Refuse (key "failed (truth)") the plans whose failure draw fails them: what the search for
+  // the true optimum ranks by, so that the optimum is a plan that can be measured.
+  void RefuseFailures(bool refuse) { refuse_failures_ = refuse; }
 
  private:
+  // A plan's draws, fixed by the truth's seed and the plan: whether it fails, and its noise (a
+  // standard normal).
+  struct Draws {
+    bool fails = false;
+    double noise = 0;
+  };
+  Draws DrawsOf(const plan::Plan& plan) const;
+
   Truth truth_;
+  bool refuse_failures_ = false;
 };
 
 struct TestbedOptions {
