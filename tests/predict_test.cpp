@@ -218,11 +218,12 @@ TEST(Gbt, RoundTripsLearnsAndRefusesBrokenTrees) {
 }
 
 // gbt-rank (when this build has xgboost): two decisions of 20 jobs, measured log throughput
-// t = base + y with base 0 and y = 0.1 x0 (+ 0.5 in the second decision). The pairwise trees
-// learn the order within each decision (every pair ordered by x0, so in-sample each decision's
-// predictions rise with x0); the least-squares level and scale make the mean prediction the mean
-// target exactly (a property of least squares with an intercept); the calibration round-trips
-// through the file; without decisions the family refuses.
+// t = 0.1 x0 (+ 0.5 in the second decision), the physics' base varying within a decision
+// (0, 0.04, ..., 0.16 in turn) and y = t - base. The pairwise trees learn the order of base + f
+// within each decision (every pair ordered by x0, so in-sample base + correction rises with x0);
+// the level makes the member's mean prediction the mean target; the trees walked by hand agree
+// with xgboost (float sums: to 1e-6 relative); the member round-trips through the file; without
+// decisions the family refuses.
 TEST(Gbt, RankLearnsTheOrderWithinDecisions) {
   if (!FindFamily("gbt-rank", "test").ok()) GTEST_SKIP() << "built without xgboost";
   Dataset data;
@@ -232,28 +233,36 @@ TEST(Gbt, RankLearnsTheOrderWithinDecisions) {
       std::vector<double> x(p, 0.0);
       x[0] = 0.1 * i + 0.03 * g;
       x[1] = g;
+      const double base = 0.04 * ((i * 7) % 5);
+      x[2] = base;  // the physics' view, as the features carry it
       data.x.push_back(x);
-      data.y.push_back(0.1 * x[0] + 0.5 * g);
+      data.y.push_back(0.1 * x[0] + 0.5 * g - base);
       data.group.push_back(g == 0 ? "a" : "b");
-      data.base.push_back(0.0);
+      data.base.push_back(base);
     }
   }
   Predictor rank = Must(FitPredictor(data, "gbt-rank", 1, 3));
   double mean_pred = 0, mean_y = 0;
   for (size_t i = 0; i < data.x.size(); ++i) {
-    mean_pred += rank.Correct(data.x[i]).correction;
+    mean_pred += rank.members[0]->Predict(data.x[i]);
     mean_y += data.y[i];
   }
-  EXPECT_NEAR(mean_pred, mean_y, 1e-4);  // float trees: summed over 40 rows
+  EXPECT_NEAR(mean_pred, mean_y, 1e-6 * std::fabs(mean_y));
   for (size_t g = 0; g < 2; ++g) {
     int ordered = 0, pairs = 0;
     for (size_t i = 20 * g; i < 20 * g + 20; ++i) {
       for (size_t j = i + 1; j < 20 * g + 20; ++j) {
         ++pairs;
-        ordered += rank.Correct(data.x[j]).correction > rank.Correct(data.x[i]).correction ? 1 : 0;
+        double ti = data.base[i] + rank.Correct(data.x[i]).correction;
+        double tj = data.base[j] + rank.Correct(data.x[j]).correction;
+        ordered += tj > ti ? 1 : 0;
       }
     }
     EXPECT_GE(ordered, pairs * 9 / 10) << "decision " << g;  // depth-3 trees: ties at the ends
+  }
+  for (const std::vector<double>& x : data.x) {
+    double xgb = Must(GbtXgboostPrediction(*rank.members[0], x));
+    EXPECT_NEAR(rank.members[0]->Predict(x), xgb, 1e-6 * (1 + std::fabs(xgb)));
   }
   Predictor again = Must(ParsePredictor(PredictorJson(rank).dump(), "p.json"));
   EXPECT_DOUBLE_EQ(again.Correct(data.x[5]).correction, rank.Correct(data.x[5]).correction);
@@ -262,6 +271,39 @@ TEST(Gbt, RankLearnsTheOrderWithinDecisions) {
   Result<Predictor> refused = FitPredictor(plain, "gbt-rank", 1, 3);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("no decisions to rank within"), std::string::npos);
+}
+
+// An mlp member is read and run without libtorch, in every build: a hand-made network over the
+// 55 features (standardization mean 0, scale 1, range [-10, 10]) whose only paths are
+// z0 -> unit 0 (weight 1) -> unit 0 (weight 2) -> output (weight 0.5, bias 0.1), so
+//   y = 0.1 + 0.5 * relu(2 * relu(z0)):  x0 = 1 -> 1.1;  x0 = -1 -> 0.1;  x0 = 20 (clamped to 10)
+//   -> 10.1.
+TEST(Mlp, AMemberIsReadAndRunWithoutLibtorch) {
+  const size_t p = FeatureNames().size(), h = 32;
+  auto zeros = [](size_t n) { return std::vector<double>(n, 0.0); };
+  std::vector<double> w1 = zeros(h * p), w2 = zeros(h * h), w3 = zeros(h);
+  w1[0] = 1;    // unit 0 of layer 1 reads feature 0
+  w2[0] = 2;    // unit 0 of layer 2 reads unit 0 of layer 1
+  w3[0] = 0.5;  // the output reads unit 0 of layer 2
+  nlohmann::json member = {
+      {"mean", zeros(p)},
+      {"scale", std::vector<double>(p, 1.0)},
+      {"min", std::vector<double>(p, -10.0)},
+      {"max", std::vector<double>(p, 10.0)},
+      {"layers",
+       {{{"in", p}, {"out", h}, {"weights", w1}, {"bias", zeros(h)}},
+        {{"in", h}, {"out", h}, {"weights", w2}, {"bias", zeros(h)}},
+        {{"in", h}, {"out", 1}, {"weights", w3}, {"bias", std::vector<double>{0.1}}}}}};
+  Predictor ridge = Must(FitPredictor(Synthetic(10), "ridge", 1, 1));
+  nlohmann::json file = PredictorJson(ridge);
+  file["family"] = "mlp";
+  file["members"] = nlohmann::json::array({member});
+  Predictor mlp = Must(ParsePredictor(file.dump(), "p.json"));
+  std::vector<double> x = zeros(p);
+  for (auto [x0, expected] : {std::pair{1.0, 1.1}, {-1.0, 0.1}, {20.0, 10.1}}) {
+    x[0] = x0;
+    EXPECT_NEAR(mlp.members[0]->Predict(x), expected, 1e-12) << "x0 = " << x0;
+  }
 }
 
 // mlp (when this build has libtorch): it learns a curved target a linear model cannot (y = 0.3 x0^2

@@ -27,7 +27,8 @@ struct Standardization {
   static Standardization Of(const std::vector<std::vector<double>>& rows);
 };
 
-// Defined in mlp.cpp, which is built only with SCALEPLAN_TORCH.
+// Defined in mlp.cpp (always built); FitMlp trains through the libtorch plugin that
+// -DSCALEPLAN_TORCH=ON builds (mlp.h).
 Result<std::unique_ptr<Model>> FitMlp(const Dataset& data, uint64_t seed);
 Result<std::unique_ptr<Model>> LoadMlp(const nlohmann::json& json, size_t features,
                                        const std::string& origin);

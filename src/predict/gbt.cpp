@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 
 #include "core/json.h"
 #include "core/text.h"
@@ -55,8 +56,8 @@ Result<MatrixPtr> Matrix(const std::vector<std::vector<double>>& rows, size_t co
   return MatrixPtr(h);
 }
 
-// A booster's trees, read as offset + scale * trees: 0 and 1 for gbt; for gbt-rank the level and
-// scale its pairwise loss leaves free.
+// A booster's trees, read as offset + scale * trees: 0 and 1 for gbt; for gbt-rank the level its
+// pairwise loss leaves free, and 1.
 // Predict walks the trees itself (what xgboost does for a dense row without missing values:
 // left when the feature, as a float, is below the split's threshold; the leaves' values summed on
 // the base score): no DMatrix per call and no lock, so a search can ask it for every plan from
@@ -68,9 +69,8 @@ class Gbt final : public Model {
   Gbt(BoosterPtr booster, nlohmann::json saved, size_t features)
       : booster_(std::move(booster)), saved_(std::move(saved)), features_(features) {
     const nlohmann::json& learner = saved_["learner"];
-    Result<double> base = ParseNumber(
-        learner["learner_model_param"].value("base_score", std::string("0.5")));
-    base_score_ = base.ok() ? *base : 0.5;
+    // CheckModel saw it parse.
+    base_score_ = *ParseNumber(learner["learner_model_param"]["base_score"].get<std::string>());
     for (const nlohmann::json& t : learner["gradient_booster"]["model"]["trees"]) {
       Tree tree;
       for (const nlohmann::json& v : t["left_children"]) tree.left.push_back(v.get<int32_t>());
@@ -80,7 +80,10 @@ class Gbt final : public Model {
       trees_.push_back(std::move(tree));
     }
   }
-  double Predict(const std::vector<double>& x) const override {
+  double Predict(const std::vector<double>& x) const override { return Calibrated(Trees(x)); }
+  // The trees' sum on the base score, as xgboost predicts without a base margin (the features
+  // are finite: Features() makes them so, so no default direction is taken).
+  double Trees(const std::vector<double>& x) const {
     if (x.size() != features_) return 0;
     double sum = base_score_;
     for (const Tree& t : trees_) {
@@ -91,7 +94,7 @@ class Gbt final : public Model {
       }
       sum += t.value[node];
     }
-    return Calibrated(sum);
+    return sum;
   }
   // xgboost's own prediction (before the calibration).
   Result<double> XgboostPredict(const std::vector<double>& x) const {
@@ -183,6 +186,10 @@ Status CheckModel(const nlohmann::json& m, size_t features, const std::string& o
           static_cast<int64_t>(features)) {
     return bad(fmt::format("is not one regression target over {} features", features));
   }
+  const nlohmann::json& base_score = param.value("base_score", nlohmann::json());
+  Result<double> base =
+      base_score.is_string() ? ParseNumber(base_score.get<std::string>()) : Status::Invalid("");
+  if (!base.ok() || !std::isfinite(*base)) return bad("has no base score (a number as text)");
   const nlohmann::json& booster = learner->value("gradient_booster", nlohmann::json());
   if (!booster.is_object() || booster.value("name", nlohmann::json()) != "gbtree") {
     return bad("is not a gbtree");
@@ -253,6 +260,8 @@ Result<std::unique_ptr<Gbt>> Train(DMatrixHandle train, const char* objective, s
     if (XGBoosterUpdateOneIter(raw, round, train) != 0) return XgbError("training");
   }
   SP_ASSIGN_OR_RETURN(nlohmann::json saved, Save(raw));
+  // The trees are walked by hand (Gbt::Trees): what xgboost wrote must be what that walk reads.
+  SP_RETURN_IF_ERROR(CheckModel(saved, p, "xgboost"));
   return std::make_unique<Gbt>(std::move(booster), std::move(saved), p);
 }
 
@@ -272,8 +281,7 @@ Result<std::unique_ptr<Model>> FitGbt(const Dataset& data, uint64_t seed) {
 
 // gbt-rank: xgboost's rank:pairwise within decisions on the measured log throughput t = base + y,
 // with the physics' log throughput `base` as each row's base margin, so that the trees learn f
-// with base + f ordered like t. A pairwise loss sees only differences within a decision and
-// leaves f's level and scale free; they are fitted by least squares of y on f.
+// with base + f ordered like t; the correction is offset + f (see below).
 Result<std::unique_ptr<Model>> FitGbtRank(const Dataset& data, uint64_t seed) {
   const size_t n = data.x.size();
   if (data.group.size() != n || data.base.size() != n) {
@@ -305,24 +313,14 @@ Result<std::unique_ptr<Model>> FitGbtRank(const Dataset& data, uint64_t seed) {
     return XgbError("setting the targets, margins and decisions");
   }
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Gbt> model, Train(train.get(), "rank:pairwise", p, seed));
-  // The level and scale a pairwise loss leaves free: y ~ offset + scale * f by least squares
-  // (scale kept positive, so the order within a decision stays the trees').
-  std::vector<double> f(n);
-  double fbar = 0, ybar = 0;
-  for (size_t i = 0; i < n; ++i) {
-    SP_ASSIGN_OR_RETURN(f[i], model->XgboostPredict(data.x[i]));
-    fbar += f[i];
-    ybar += data.y[i];
-  }
-  fbar /= static_cast<double>(std::max<size_t>(n, 1));
-  ybar /= static_cast<double>(std::max<size_t>(n, 1));
-  double sfy = 0, sff = 0;
-  for (size_t i = 0; i < n; ++i) {
-    sfy += (f[i] - fbar) * (data.y[i] - ybar);
-    sff += (f[i] - fbar) * (f[i] - fbar);
-  }
-  const double scale = sff > 0 ? std::max(sfy / sff, 1e-3) : 1.0;
-  model->set_calibration(ybar - scale * fbar, scale);
+  // A pairwise loss sees differences only and leaves the level free: it is set so that the mean
+  // training residual is 0. The scale stays the trees' (1), so the order within a decision is
+  // theirs, base + f. It is not the target's: the loss keeps widening the margins of the pairs it
+  // orders right, so the corrections run larger than the measured ones (a ranker, not a speed;
+  // docs/PREDICT.md). A uniform rescaling would not repair that and would change the order.
+  double offset = 0;
+  for (size_t i = 0; i < n; ++i) offset += data.y[i] - model->Trees(data.x[i]);
+  model->set_calibration(offset / static_cast<double>(std::max<size_t>(n, 1)), 1.0);
   return std::unique_ptr<Model>(std::move(model));
 }
 
@@ -359,22 +357,34 @@ Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t featur
   if (json.contains("offset") || json.contains("scale")) {
     SP_ASSIGN_OR_RETURN(offset, FiniteNumber(json, "offset", origin));
     SP_ASSIGN_OR_RETURN(scale, FiniteNumber(json, "scale", origin));
+    if (scale < 0) {
+      return Status::Invalid(fmt::format("{}: scale = {} (allowed: a number at least 0)", origin,
+                                         scale));
+    }
   }
   auto model = std::make_unique<Gbt>(std::move(booster), *it, features);
   model->set_calibration(offset, scale);
-  // One prediction, to refuse a model xgboost loads but cannot run, or one whose trees this
-  // walker reads differently from xgboost.
-  const std::vector<double> zero(features, 0.0);
-  Result<double> check = model->XgboostPredict(zero);
-  if (!check.ok()) {
-    return Status::Invalid(fmt::format("{}: the gbt member's xgboost model does not predict: {}",
-                                       origin, XGBGetLastError()));
-  }
-  if (std::fabs(offset + scale * *check - model->Predict(zero)) > 1e-4 * (1 + std::fabs(*check))) {
-    return Status::Invalid(fmt::format(
-        "{}: the gbt member's trees predict {} where xgboost predicts {} (allowed: the model "
-        "`scaleplan fit` wrote)",
-        origin, model->Predict(zero), offset + scale * *check));
+  // Predictions on a few rows, to refuse a model xgboost loads but cannot run, or one whose trees
+  // the walk reads differently from xgboost: all zeros and 8 seeded rows in [-3, 3].
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> wide(-3.0, 3.0);
+  for (int row = 0; row < 9; ++row) {
+    std::vector<double> x(features, 0.0);
+    if (row > 0) {
+      for (double& v : x) v = wide(rng);
+    }
+    Result<double> xgb = model->XgboostPredict(x);
+    if (!xgb.ok() || !std::isfinite(*xgb)) {
+      return Status::Invalid(fmt::format("{}: the gbt member's xgboost model does not predict: {}",
+                                         origin, XGBGetLastError()));
+    }
+    const double walked = model->Trees(x);
+    if (!(std::fabs(walked - *xgb) <= 1e-4 * (1 + std::fabs(*xgb)))) {
+      return Status::Invalid(fmt::format(
+          "{}: the gbt member's trees predict {} where xgboost predicts {} (allowed: the model "
+          "`scaleplan fit` wrote)",
+          origin, walked, *xgb));
+    }
   }
   return std::unique_ptr<Model>(std::move(model));
 }

@@ -122,22 +122,25 @@ Result<std::unique_ptr<Model>> FitMlp(const Dataset& data, uint64_t seed) {
   if (data.group.size() == n && data.base.size() == n) {
     std::map<std::string, std::vector<size_t>> groups;
     for (size_t i = 0; i < n; ++i) groups[data.group[i]].push_back(i);
+    // Reservoir sampling: a uniform sample of at most kMaxPairs pairs in kMaxPairs memory, however
+    // many jobs a decision holds.
+    std::mt19937_64 rng(seed);
+    uint64_t seen = 0;
     for (const auto& [name, rows] : groups) {
       for (size_t a = 0; a < rows.size(); ++a) {
         for (size_t b = a + 1; b < rows.size(); ++b) {
           size_t i = rows[a], j = rows[b];
           double ti = data.base[i] + data.y[i], tj = data.base[j] + data.y[j];
           if (std::fabs(ti - tj) < 1e-9) continue;
-          in.pairs.emplace_back(ti > tj ? i : j, ti > tj ? j : i);
+          std::pair<size_t, size_t> pair(ti > tj ? i : j, ti > tj ? j : i);
+          if (in.pairs.size() < mlp::kMaxPairs) {
+            in.pairs.push_back(pair);
+          } else if (uint64_t k = rng() % (seen + 1); k < mlp::kMaxPairs) {
+            in.pairs[static_cast<size_t>(k)] = pair;
+          }
+          ++seen;
         }
       }
-    }
-    if (in.pairs.size() > mlp::kMaxPairs) {
-      std::mt19937_64 rng(seed);
-      for (size_t k = 0; k < mlp::kMaxPairs; ++k) {
-        std::swap(in.pairs[k], in.pairs[k + static_cast<size_t>(rng() % (in.pairs.size() - k))]);
-      }
-      in.pairs.resize(mlp::kMaxPairs);
     }
     for (const auto& [faster, slower] : in.pairs) {
       in.gap.push_back(data.base[faster] - data.base[slower]);
@@ -146,6 +149,19 @@ Result<std::unique_ptr<Model>> FitMlp(const Dataset& data, uint64_t seed) {
   std::vector<Layer> layers;
   std::string error;
   if (!train(&in, &layers, &error)) return Status::Invalid("mlp: " + error);
+  // The plugin is another binary: its layers are checked as a file's would be.
+  const size_t p = st.mean.size();
+  const size_t h = static_cast<size_t>(kHidden);
+  const size_t shapes[3][2] = {{p, h}, {h, h}, {h, 1}};
+  if (layers.size() != 3) return Status::Invalid("mlp: the trainer returned no 3-layer network");
+  for (size_t k = 0; k < 3; ++k) {
+    const Layer& l = layers[k];
+    if (l.in != shapes[k][0] || l.out != shapes[k][1] || l.w.size() != l.in * l.out ||
+        l.b.size() != l.out) {
+      return Status::Invalid(fmt::format("mlp: the trainer's layer {} is not {} x {}", k,
+                                         shapes[k][1], shapes[k][0]));
+    }
+  }
   return std::unique_ptr<Model>(new Mlp(std::move(st), std::move(layers)));
 }
 

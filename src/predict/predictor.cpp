@@ -77,14 +77,14 @@ const std::vector<FamilyInfo>& Families() {
        kHaveXgboost ? FitGbt : nullptr, kHaveXgboost ? LoadGbt : nullptr},
       {"gbt-rank",
        "gradient-boosted trees (xgboost) with rank:pairwise within decisions, the physics as base "
-       "margin, the level set by the mean residual",
+       "margin, the level set by the mean residual: a ranker, its corrections not speeds",
        kHaveXgboost, "-DSCALEPLAN_XGBOOST=ON (Debian packages libxgboost-dev and xgboost)",
        kHaveXgboost ? FitGbtRank : nullptr, kHaveXgboost ? LoadGbt : nullptr},
       {"mlp",
        "two-hidden-layer perceptron (libtorch), squared error plus a margin ranking loss within "
        "decisions",
        kHaveTorch, "-DSCALEPLAN_TORCH=ON (Debian packages libtorch-dev and libopenblas-dev)",
-       kHaveTorch ? FitMlp : nullptr, kHaveTorch ? LoadMlp : nullptr},
+       kHaveTorch ? FitMlp : nullptr, LoadMlp},
   };
   return families;
 }
@@ -95,10 +95,11 @@ std::vector<std::string> FamilyNames() {
   return out;
 }
 
-Result<const FamilyInfo*> FindFamily(std::string_view name, const std::string& origin) {
+Result<const FamilyInfo*> FindFamily(std::string_view name, const std::string& origin,
+                                     FamilyUse use) {
   for (const FamilyInfo& f : Families()) {
     if (f.name != name) continue;
-    if (!f.built) {
+    if (!f.built && !(use == FamilyUse::kLoad && f.load != nullptr)) {
       return Status::Invalid(
                  fmt::format("{}: family '{}' is not in this build (rebuild with {}; allowed "
                              "here: {})",
@@ -205,7 +206,8 @@ Result<Predictor> ParsePredictor(std::string_view text, const std::string& origi
   p.features = FeatureNames();
   const nlohmann::json& family = json.value("family", nlohmann::json());
   if (!family.is_string()) return Bad(origin, "family", family, Join(FamilyNames(), ", "));
-  SP_ASSIGN_OR_RETURN(const FamilyInfo* info, FindFamily(family.get<std::string>(), origin));
+  SP_ASSIGN_OR_RETURN(const FamilyInfo* info,
+                      FindFamily(family.get<std::string>(), origin, FamilyUse::kLoad));
   p.family = info->name;
   if (auto it = json.find("trained_on"); it != json.end() && it->is_array()) {
     for (const nlohmann::json& t : *it) {
@@ -233,5 +235,12 @@ Result<Predictor> LoadPredictor(const std::string& path) {
   SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
   return ParsePredictor(text, path);
 }
+
+#ifndef SCALEPLAN_HAVE_XGBOOST
+// gbt.cpp is not built: there is no xgboost to ask.
+Result<double> GbtXgboostPrediction(const Model& /*model*/, const std::vector<double>& /*x*/) {
+  return Status::Invalid("gbt: this build has no xgboost (-DSCALEPLAN_XGBOOST=ON)");
+}
+#endif
 
 }  // namespace scaleplan::predict

@@ -14,7 +14,8 @@
 //   gbt    gradient-boosted regression trees (xgboost's C API: depth 3, learning rate 0.05,
 //          300 rounds, row and column subsampling 0.8); built with -DSCALEPLAN_XGBOOST=ON
 //   gbt-rank  the same trees on xgboost's rank:pairwise within decisions (the physics' log
-//          throughput as base margin), their level and scale fitted by least squares (gbt.cpp)
+//          throughput as base margin), the level set by the mean residual (gbt.cpp): a ranker,
+//          whose corrections order plans but overstate their size
 //   mlp    a two-hidden-layer perceptron trained with libtorch on the squared error plus a
 //          margin ranking loss within decisions (mlp.cpp); built with -DSCALEPLAN_TORCH=ON
 // A predictor is an ensemble of `members` models of one family, each fitted on a bootstrap
@@ -71,14 +72,18 @@ struct FamilyInfo {
   bool built = false;   // false: this build lacks the library (the CMake option to turn on)
   std::string missing;  // what to rebuild with when not built
   Result<std::unique_ptr<Model>> (*fit)(const Dataset& data, uint64_t seed);
-  // Reads a member written by ToJson for a predictor of `features` features.
+  // Reads a member written by ToJson for a predictor of `features` features (also for a family
+  // not built, when it needs no library to run: mlp).
   Result<std::unique_ptr<Model>> (*load)(const nlohmann::json& json, size_t features,
                                          const std::string& origin);
 };
 const std::vector<FamilyInfo>& Families();
 std::vector<std::string> FamilyNames();
-// The family called `name`, built into this binary; errors name `origin`.
-Result<const FamilyInfo*> FindFamily(std::string_view name, const std::string& origin);
+// The family called `name`, built into this binary (for kLoad, one whose files this binary reads:
+// an mlp is run without libtorch); errors name `origin`.
+enum class FamilyUse { kFit, kLoad };
+Result<const FamilyInfo*> FindFamily(std::string_view name, const std::string& origin,
+                                     FamilyUse use = FamilyUse::kFit);
 
 struct Estimate {
   double correction = 0;  // y_hat: ln(true / physics throughput)

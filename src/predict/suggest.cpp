@@ -96,8 +96,8 @@ Result<Suggestion> Learn(const spec::JobSpec& base, std::vector<validate::Traini
       ++out.measured_jobs;
       measured.x.push_back(f->x);
       measured.y.push_back(f->y);
-      measured.group.push_back(
-          fmt::format("{}|{}|{}", c.job.model.name, c.job.cluster.gpu.name, c.job.gpus));
+      measured.group.push_back(fmt::format("{}|{}|{}|{}", c.job.model.name,
+                                           c.job.cluster.gpu.name, c.job.gpus, c.metric));
       measured.base.push_back(std::log(Throughput(c.metric, f->physics)));
       memory_x.push_back(std::move(f->x));
       oom.push_back(false);

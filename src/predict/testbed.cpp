@@ -383,7 +383,22 @@ TruthEngine::Measurement TruthEngine::Measure(const plan::Plan& plan) const {
 }
 
 TruthEngine::Draws TruthEngine::DrawsOf(const plan::Plan& plan) const {
-  std::mt19937_64 rng(truth_.seed ^ Fnv1a(search::Describe(plan.spec(), plan.dp)));
+  // Keyed by the plan, not its spelling: the settings without effect on it normalized (what a
+  // search folds into one plan before any engine sees it), so every spelling draws alike.
+  spec::PlanSpec canonical = plan.spec();
+  canonical.placement =
+      topology::EffectiveOrder(canonical.placement, plan.tp, plan.cp, plan.pp, plan.dp);
+  const spec::PlanSpec defaults;
+  if (!HasEffect("schedule", plan)) {
+    canonical.schedule = defaults.schedule;
+    canonical.trim_edge_stages = defaults.trim_edge_stages;
+  }
+  if (!HasEffect("cp_algorithm", plan)) canonical.cp_algorithm = defaults.cp_algorithm;
+  if (!HasEffect("grad_sync", plan)) {
+    canonical.grad_sync = defaults.grad_sync;
+    canonical.grad_reduce_dtype = defaults.grad_reduce_dtype;
+  }
+  std::mt19937_64 rng(truth_.seed ^ Fnv1a(search::Describe(canonical, plan.dp)));
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   std::normal_distribution<double> normal(0.0, 1.0);
   // Independent causes: the job survives each with probability 1 - rate.
@@ -613,7 +628,7 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
       Result<sim::StepResult> analytical = sim::Evaluate(*p);
       if (!analytical.ok()) continue;
       plan::MemoryReport memory = plan::ComputeMemory(*p);
-      Result<sim::StepResult> t = engine.StepGiven(*p, *analytical, memory);
+      Result<sim::StepResult> t = runnable.StepGiven(*p, *analytical, memory);
       if (!t.ok()) continue;
       tau_plans.push_back({t->tokens_per_s_per_gpu, analytical->tokens_per_s_per_gpu,
                            Features(*p, *analytical, memory)});

@@ -376,6 +376,15 @@ class Exhaustive : public Optimizer {
   }
 };
 
+// softmax(logits), shifted by the largest logit so that exp cannot overflow.
+std::vector<double> Softmax(const std::vector<double>& logits) {
+  std::vector<double> p(logits.size());
+  double top_logit = *std::max_element(logits.begin(), logits.end()), sum = 0;
+  for (size_t v = 0; v < logits.size(); ++v) sum += p[v] = std::exp(logits[v] - top_logit);
+  for (double& x : p) x /= sum;
+  return p;
+}
+
 // The draws a sampling optimizer (random, evolution, reinforce) makes: the budget, or 2000.
 uint64_t Budget(const SearchOptions& options) {
   return options.max_evaluations > 0 ? options.max_evaluations : 2000;
@@ -543,14 +552,7 @@ class Reinforce : public Optimizer {
     SearchResult result;
     result.stop_reason = "evaluation budget";
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
-    auto probabilities = [&](int d) {
-      const std::vector<double>& t = theta[static_cast<size_t>(d)];
-      std::vector<double> p(t.size());
-      double top_logit = *std::max_element(t.begin(), t.end()), sum = 0;
-      for (size_t v = 0; v < t.size(); ++v) sum += p[v] = std::exp(t[v] - top_logit);
-      for (double& x : p) x /= sum;
-      return p;
-    };
+    auto probabilities = [&](int d) { return Softmax(theta[static_cast<size_t>(d)]); };
     while (tries < budget) {
       if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
         result.stop_reason = "time budget";
@@ -616,10 +618,7 @@ std::vector<double> PolicyGradient(const std::vector<double>& logits,
                                    const std::vector<uint32_t>& chosen,
                                    const std::vector<double>& rewards, double baseline,
                                    double entropy_bonus) {
-  std::vector<double> p(logits.size());
-  double top_logit = *std::max_element(logits.begin(), logits.end()), sum = 0;
-  for (size_t v = 0; v < logits.size(); ++v) sum += p[v] = std::exp(logits[v] - top_logit);
-  for (double& x : p) x /= sum;
+  std::vector<double> p = Softmax(logits);
   double entropy = 0;
   for (double x : p) entropy -= x > 0 ? x * std::log(x) : 0;
   std::vector<double> grad(p.size(), 0.0);
