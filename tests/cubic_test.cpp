@@ -11,6 +11,7 @@
 #include "predict/features.h"
 #include "predict/suggest.h"
 #include "predict/testbed.h"
+#include "predict_test_util.h"
 #include "search/search.h"
 #include "spec/readers.h"
 #include "test_util.h"
@@ -23,10 +24,10 @@ using scaleplan::testing::Must;
 // Llama 3 8B on 64 H100s, its space narrowed to a few hundred plans that fit: small enough that
 // every test below searches it exhaustively in milliseconds.
 search::PinnedSearch SmallSpace() {
-  spec::JobSpec job = Must(spec::ParseJobYaml(
-      "model: llama3-8b\ncluster: dgx-h100-ib\ngpus: 64\n"
-      "workload: {seq_len: 4096, global_batch: 256}\n",
-      "job.yaml"));
+  spec::JobSpec job =
+      Must(spec::ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\ngpus: 64\n"
+                              "workload: {seq_len: 4096, global_batch: 256}\n",
+                              "job.yaml"));
   std::vector<search::Pin> pins = {{"cp", "1,2", "--cp"},
                                    {"pp", "1,2,4", "--pp"},
                                    {"vp", "1,2", "--vp"},
@@ -165,8 +166,8 @@ TEST(Suggest, SkipsPlansRunAndLearnsFromThem) {
   // Five jobs ran 20% faster than the physics said, a sixth ran out of memory.
   std::vector<validate::TrainingCase> jobs;
   for (size_t i = 0; i < 5; ++i) {
-    jobs.push_back(Ran(small.job, physics.top[i].plan, "ok",
-                       1.2 * physics.top[i].step.tokens_per_s_per_gpu));
+    jobs.push_back(
+        Ran(small.job, physics.top[i].plan, "ok", 1.2 * physics.top[i].step.tokens_per_s_per_gpu));
   }
   jobs.push_back(Ran(small.job, physics.top[5].plan, "oom", 0));
   SuggestOptions options;
@@ -227,13 +228,12 @@ effects:
        }) {
     Result<Truth> r = ParseTruth(bad.text, "truth.yaml");
     ASSERT_FALSE(r.ok()) << bad.text;
-    EXPECT_NE(r.status().message().find(bad.message), std::string::npos)
-        << r.status().message();
+    EXPECT_NE(r.status().message().find(bad.message), std::string::npos) << r.status().message();
     EXPECT_NE(r.status().message().find("truth.yaml"), std::string::npos);
   }
   // A tier the cluster lacks is refused against the cluster.
-  Truth rack = Must(ParseTruth("effects:\n  - {kind: tier_bandwidth, tier: rack, factor: 0.5}\n",
-                               "truth.yaml"));
+  Truth rack = Must(
+      ParseTruth("effects:\n  - {kind: tier_bandwidth, tier: rack, factor: 0.5}\n", "truth.yaml"));
   Status check = TruthEngine(rack).Check(SmallSpace().job.cluster);
   ASSERT_FALSE(check.ok());
   EXPECT_NE(check.message().find("tier = rack is not a tier of cluster dgx-h100-ib"),
@@ -301,9 +301,10 @@ TEST(Truth, ThePipelineBubbleAndCommunicationScaleWithTheirWork) {
   const sim::Breakdown& b = a.breakdown;
   ASSERT_GT(b.bubble_s, 0);
   ASSERT_GT(b.tp_comm_s, 0);
-  Truth t = Must(ParseTruth("effects:\n  - {kind: compute_scale, factor: 0.8}\n"
-                            "  - {kind: comm_scale, dim: tp, factor: 2}\n",
-                            "t.yaml"));
+  Truth t =
+      Must(ParseTruth("effects:\n  - {kind: compute_scale, factor: 0.8}\n"
+                      "  - {kind: comm_scale, dim: tp, factor: 2}\n",
+                      "t.yaml"));
   sim::StepResult s = Must(TruthEngine(t).Step(p));
   // Compute at 0.8x adds compute / 4, TP at 2x adds tp; the bubble grows by the same fraction of
   // its share of the work: bubble * (compute / 4 + tp) / (compute + tp + cp + ep).
@@ -324,8 +325,8 @@ TEST(Truth, ThePipelineBubbleAndCommunicationScaleWithTheirWork) {
 TEST(Truth, TierBandwidthPricesThePlanOnTheChangedCluster) {
   // DP 32 spans nodes: the scale-unit tier's bandwidth halved is what the plan pays.
   plan::Plan p = OnePlan();
-  Truth t = Must(ParseTruth("effects:\n  - {kind: tier_bandwidth, tier: su, factor: 0.5}\n",
-                            "t.yaml"));
+  Truth t =
+      Must(ParseTruth("effects:\n  - {kind: tier_bandwidth, tier: su, factor: 0.5}\n", "t.yaml"));
   spec::JobSpec slower = p.job;
   for (spec::TierSpec& tier : slower.cluster.tiers) {
     if (tier.name == "su") tier.bandwidth_bytes_per_s *= 0.5;
@@ -337,20 +338,11 @@ TEST(Truth, TierBandwidthPricesThePlanOnTheChangedCluster) {
 }
 
 TEST(LearnedEngine, OptimismAndTheFeasibilityModel) {
-  class Constant final : public Model {
-   public:
-    explicit Constant(double v) : v_(v) {}
-    double Predict(const std::vector<double>&) const override { return v_; }
-    nlohmann::json ToJson() const override { return nullptr; }
-
-   private:
-    double v_;
-  };
   // Two members, ln 2 and ln 2 + 0.2: the estimate is ln 2 + 0.1, the spread 0.1. With optimism
   // 2 the plan ranks as if exp(ln 2 + 0.1 + 2 * 0.1) = 2 e^0.3 times faster than the physics.
   Predictor predictor;
-  predictor.members = {std::make_shared<Constant>(std::log(2.0)),
-                       std::make_shared<Constant>(std::log(2.0) + 0.2)};
+  predictor.members = {std::make_shared<testing::Constant>(std::log(2.0)),
+                       std::make_shared<testing::Constant>(std::log(2.0) + 0.2)};
   plan::Plan p = OnePlan();
   sim::StepResult physics = Must(sim::Evaluate(p));
   sim::StepResult ranked = Must(LearnedEngine(predictor, 2.0).Step(p));

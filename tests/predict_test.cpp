@@ -10,6 +10,7 @@
 #include "predict/families.h"
 #include "predict/features.h"
 #include "predict/fit.h"
+#include "predict_test_util.h"
 #include "spec/readers.h"
 #include "test_util.h"
 #include "validate/job_log.h"
@@ -123,21 +124,12 @@ TEST(Ridge, RecoversALinearTarget) {
 // An ensemble's estimate is its members' mean, the spread their standard deviation: members
 // predicting 0.1 and 0.3 give 0.2 +- 0.1. A member beyond kMaxCorrection is clamped: 100 -> ln 10.
 TEST(Predictor, EnsembleMeanSpreadAndClamp) {
-  class Constant final : public Model {
-   public:
-    explicit Constant(double v) : v_(v) {}
-    double Predict(const std::vector<double>&) const override { return v_; }
-    nlohmann::json ToJson() const override { return nullptr; }
-
-   private:
-    double v_;
-  };
   Predictor p;
-  p.members = {std::make_shared<Constant>(0.1), std::make_shared<Constant>(0.3)};
+  p.members = {std::make_shared<testing::Constant>(0.1), std::make_shared<testing::Constant>(0.3)};
   Estimate e = p.Correct({});
   EXPECT_NEAR(e.correction, 0.2, 1e-12);
   EXPECT_NEAR(e.spread, 0.1, 1e-12);
-  p.members = {std::make_shared<Constant>(100.0)};
+  p.members = {std::make_shared<testing::Constant>(100.0)};
   EXPECT_NEAR(p.Correct({}).correction, std::log(10.0), 1e-12);
 }
 
@@ -383,13 +375,8 @@ TEST(Fit, ConstantSpeedupIsLearnedExactly) {
 // The learned engine divides the physics' step by exp(correction): a predictor whose single
 // member says ln 2 halves the step time and doubles the throughput.
 TEST(LearnedEngine, AppliesTheCorrection) {
-  class Constant final : public Model {
-   public:
-    double Predict(const std::vector<double>&) const override { return std::log(2.0); }
-    nlohmann::json ToJson() const override { return nullptr; }
-  };
   Predictor p;
-  p.members = {std::make_shared<Constant>()};
+  p.members = {std::make_shared<testing::Constant>(std::log(2.0))};
   plan::Plan built = Must(plan::BuildPlan(SmallJob(2)));
   sim::StepResult physics = Must(sim::Evaluate(built));
   LearnedEngine engine(p);

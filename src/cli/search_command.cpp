@@ -56,12 +56,10 @@ class SearchCmd final : public Command {
   int Run(Io io) override {
     Result<SearchArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
-    const report::LaunchFormat* launch = nullptr;
-    if (!args->emit.empty()) {
-      Result<const report::LaunchFormat*> format = report::FindLaunchFormat(args->emit, "--emit");
-      if (!format.ok()) return Fail(io.err, format.status());
-      launch = *format;
-    }
+    Result<const report::LaunchFormat*> format =
+        report::FindLaunchFormatIfAny(args->emit, "--emit");
+    if (!format.ok()) return Fail(io.err, format.status());
+    const report::LaunchFormat* launch = *format;
     Result<search::PinnedSearch> pinned = job_.ResolveSearch();
     if (!pinned.ok()) return Fail(io.err, pinned.status());
 

@@ -49,12 +49,10 @@ class SuggestCmd final : public Command {
   int Run(Io io) override {
     Result<SuggestArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
-    const report::LaunchFormat* launch = nullptr;
-    if (!args->emit.empty()) {
-      Result<const report::LaunchFormat*> format = report::FindLaunchFormat(args->emit, "--emit");
-      if (!format.ok()) return Fail(io.err, format.status());
-      launch = *format;
-    }
+    Result<const report::LaunchFormat*> format =
+        report::FindLaunchFormatIfAny(args->emit, "--emit");
+    if (!format.ok()) return Fail(io.err, format.status());
+    const report::LaunchFormat* launch = *format;
     Result<predict::SuggestOptions> options = suggest_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
     Result<search::PinnedSearch> pinned = job_.ResolveSearch();
@@ -65,9 +63,9 @@ class SuggestCmd final : public Command {
         predict::Suggest(pinned->job, pinned->space, std::move(jobs).value(), *options);
     if (!s.ok()) return Fail(io.err, s.status());
     return Emit(io, args->output,
-                args->json ? report::JsonText(report::SuggestJson(pinned->job, *s, *options, launch))
-                           : Result<std::string>(
-                                 report::SuggestText(pinned->job, *s, *options, launch)));
+                args->json
+                    ? report::JsonText(report::SuggestJson(pinned->job, *s, *options, launch))
+                    : Result<std::string>(report::SuggestText(pinned->job, *s, *options, launch)));
   }
   std::string Reference() const override {
     return report::CommandMarkdown(

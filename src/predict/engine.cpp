@@ -22,10 +22,10 @@ Result<sim::StepResult> Corrected(const Predictor& predictor, const plan::Plan& 
   if (feasibility) {
     double p = feasibility->OomProbability(x);
     if (p > 0.5) {
-      return Status::Invalid(fmt::format(
-                                 "the feasibility model gives P(out of memory) = {:.2f} (allowed: "
-                                 "at most 0.5)",
-                                 p))
+      return Status::Invalid(
+                 fmt::format("the feasibility model gives P(out of memory) = {:.2f} (allowed: "
+                             "at most 0.5)",
+                             p))
           .WithKey("predicted out of memory");
     }
   }
@@ -46,9 +46,9 @@ Result<sim::StepResult> Corrected(const Predictor& predictor, const plan::Plan& 
       fmt::format("learned correction: x{:.3f} the physics' throughput (ensemble spread +-{:.1f}%)",
                   std::exp(e.correction), 100.0 * e.spread));
   if (optimism != 0) {
-    step.warnings.push_back(fmt::format(
-        "ranked optimistically: the estimate plus {:g} ensemble spreads (x{:.3f})", optimism,
-        std::exp(optimism * e.spread)));
+    step.warnings.push_back(
+        fmt::format("ranked optimistically: the estimate plus {:g} ensemble spreads (x{:.3f})",
+                    optimism, std::exp(optimism * e.spread)));
   }
   step.engine = "learned";
   return step;
@@ -80,9 +80,9 @@ Result<sim::EventResult> LearnedEngine::Run(const plan::Plan& plan,
   }
   sim::EventResult result;
   SP_ASSIGN_OR_RETURN(sim::StepResult step, sim::Evaluate(plan));
-  SP_ASSIGN_OR_RETURN(result.step, Corrected(predictor_, plan, std::move(step),
-                                              plan::ComputeMemory(plan), optimism_, feasibility_,
-                                              nullptr));
+  SP_ASSIGN_OR_RETURN(result.step,
+                      Corrected(predictor_, plan, std::move(step), plan::ComputeMemory(plan),
+                                optimism_, feasibility_, nullptr));
   return result;
 }
 

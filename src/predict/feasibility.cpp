@@ -11,7 +11,9 @@ namespace {
 
 constexpr int kNewtonSteps = 50;
 
-double Sigmoid(double t) { return t >= 0 ? 1.0 / (1.0 + std::exp(-t)) : std::exp(t) / (1.0 + std::exp(t)); }
+double Sigmoid(double t) {
+  return t >= 0 ? 1.0 / (1.0 + std::exp(-t)) : std::exp(t) / (1.0 + std::exp(t));
+}
 
 }  // namespace
 

@@ -6,7 +6,8 @@
 // capacity among them):
 //   P(oom | x) = 1 / (1 + exp(-(b + w . z))),   z_j = (x_j - mean_j) * scale_j
 // fitted by Newton's method on the penalized log-likelihood
-//   sum_i [ y_i ln P_i + (1 - y_i) ln(1 - P_i) ] - (lambda / 2) |w|^2,   lambda = kFeasibilityPenalty
+//   sum_i [ y_i ln P_i + (1 - y_i) ln(1 - P_i) ] - (lambda / 2) |w|^2,   lambda =
+//   kFeasibilityPenalty
 // (the intercept b unpenalized), so that jobs that separate perfectly still give finite weights.
 // Fitted only when the jobs hold both outcomes; jobs that failed for another reason (status
 // failed, timeout) say nothing about memory and are not used.

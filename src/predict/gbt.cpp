@@ -20,14 +20,8 @@ constexpr int kRounds = 300;
 // name, value: small trees and a slow rate, so a few dozen jobs do not overfit; one thread, so a
 // seed gives the same trees on any machine.
 constexpr std::pair<const char*, const char*> kParams[] = {
-    {"max_depth", "3"},
-    {"eta", "0.05"},
-    {"subsample", "0.8"},
-    {"colsample_bytree", "0.8"},
-    {"min_child_weight", "1"},
-    {"lambda", "1"},
-    {"nthread", "1"},
-    {"verbosity", "0"},
+    {"max_depth", "3"},        {"eta", "0.05"}, {"subsample", "0.8"}, {"colsample_bytree", "0.8"},
+    {"min_child_weight", "1"}, {"lambda", "1"}, {"nthread", "1"},     {"verbosity", "0"},
 };
 
 Status XgbError(const std::string& what) {
@@ -274,8 +268,7 @@ Result<std::unique_ptr<Model>> FitGbt(const Dataset& data, uint64_t seed) {
   if (XGDMatrixSetFloatInfo(train.get(), "label", labels.data(), labels.size()) != 0) {
     return XgbError("setting the targets");
   }
-  SP_ASSIGN_OR_RETURN(std::unique_ptr<Gbt> model,
-                      Train(train.get(), "reg:squarederror", p, seed));
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<Gbt> model, Train(train.get(), "reg:squarederror", p, seed));
   return std::unique_ptr<Model>(std::move(model));
 }
 
@@ -358,8 +351,8 @@ Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t featur
     SP_ASSIGN_OR_RETURN(offset, FiniteNumber(json, "offset", origin));
     SP_ASSIGN_OR_RETURN(scale, FiniteNumber(json, "scale", origin));
     if (scale < 0) {
-      return Status::Invalid(fmt::format("{}: scale = {} (allowed: a number at least 0)", origin,
-                                         scale));
+      return Status::Invalid(
+          fmt::format("{}: scale = {} (allowed: a number at least 0)", origin, scale));
     }
   }
   auto model = std::make_unique<Gbt>(std::move(booster), *it, features);

@@ -13,6 +13,8 @@
 //
 // Prediction runs the network by hand from the stored weights (no libtorch): a search asks it for
 // hundreds of thousands of plans from several threads.
+#include "predict/mlp.h"
+
 #include <dlfcn.h>
 #include <fmt/format.h>
 
@@ -24,7 +26,6 @@
 #include <random>
 
 #include "predict/families.h"
-#include "predict/mlp.h"
 
 namespace scaleplan::predict {
 
@@ -62,8 +63,11 @@ class Mlp final : public Model {
     for (const Layer& l : layers_) {
       layers.push_back({{"in", l.in}, {"out", l.out}, {"weights", l.w}, {"bias", l.b}});
     }
-    return {{"mean", st_.mean}, {"scale", st_.scale}, {"min", st_.lo},
-            {"max", st_.hi},    {"layers", layers}};
+    return {{"mean", st_.mean},
+            {"scale", st_.scale},
+            {"min", st_.lo},
+            {"max", st_.hi},
+            {"layers", layers}};
   }
 
  private:
@@ -90,13 +94,15 @@ Status LoadTrainer(mlp::TrainFn* out) {
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* why = dlerror();
-      error = fmt::format("the mlp trainer {} does not load: {} (allowed: the plugin this build "
-                          "made, or SCALEPLAN_MLP_PLUGIN naming one)",
-                          path, why != nullptr ? why : "unknown error");
+      error = fmt::format(
+          "the mlp trainer {} does not load: {} (allowed: the plugin this build "
+          "made, or SCALEPLAN_MLP_PLUGIN naming one)",
+          path, why != nullptr ? why : "unknown error");
       return;
     }
     train = reinterpret_cast<mlp::TrainFn>(dlsym(handle, mlp::kTrainSymbol));
-    if (train == nullptr) error = fmt::format("the mlp trainer {} has no {}", path, mlp::kTrainSymbol);
+    if (train == nullptr)
+      error = fmt::format("the mlp trainer {} has no {}", path, mlp::kTrainSymbol);
   });
   if (train == nullptr) return Status::Invalid("mlp: " + error);
   *out = train;
@@ -158,8 +164,8 @@ Result<std::unique_ptr<Model>> FitMlp(const Dataset& data, uint64_t seed) {
     const Layer& l = layers[k];
     if (l.in != shapes[k][0] || l.out != shapes[k][1] || l.w.size() != l.in * l.out ||
         l.b.size() != l.out) {
-      return Status::Invalid(fmt::format("mlp: the trainer's layer {} is not {} x {}", k,
-                                         shapes[k][1], shapes[k][0]));
+      return Status::Invalid(
+          fmt::format("mlp: the trainer's layer {} is not {} x {}", k, shapes[k][1], shapes[k][0]));
     }
   }
   return std::unique_ptr<Model>(new Mlp(std::move(st), std::move(layers)));
@@ -174,9 +180,9 @@ Result<std::unique_ptr<Model>> LoadMlp(const nlohmann::json& json, size_t p,
   SP_ASSIGN_OR_RETURN(st.hi, NumberList(json, "max", p, origin));
   for (size_t j = 0; j < p; ++j) {
     if (st.lo[j] > st.hi[j]) {
-      return Status::Invalid(fmt::format(
-          "{}: min[{}] = {} is above max[{}] = {} (allowed: min <= max)", origin, j, st.lo[j], j,
-          st.hi[j]));
+      return Status::Invalid(
+          fmt::format("{}: min[{}] = {} is above max[{}] = {} (allowed: min <= max)", origin, j,
+                      st.lo[j], j, st.hi[j]));
     }
   }
   const nlohmann::json* layers = json.contains("layers") ? &json.at("layers") : nullptr;
@@ -193,9 +199,9 @@ Result<std::unique_ptr<Model>> LoadMlp(const nlohmann::json& json, size_t p,
     const std::string where = fmt::format("{}: layers[{}]", origin, k);
     if (!l.is_object() || l.value("in", nlohmann::json()) != in ||
         l.value("out", nlohmann::json()) != want_out) {
-      return Status::Invalid(fmt::format(
-          "{} is not a {} x {} layer (allowed: the shapes `scaleplan fit` writes)", where,
-          want_out, in));
+      return Status::Invalid(
+          fmt::format("{} is not a {} x {} layer (allowed: the shapes `scaleplan fit` writes)",
+                      where, want_out, in));
     }
     Layer layer;
     layer.in = in;

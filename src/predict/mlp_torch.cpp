@@ -72,8 +72,7 @@ bool Train(const TrainInput& in, std::vector<Layer>* layers, std::string* error)
     torch::Tensor out = l3(torch::relu(l2(torch::relu(l1(x))))).squeeze(1);
     torch::Tensor loss = torch::mse_loss(out, y);
     if (!faster.empty()) {
-      torch::Tensor margin =
-          gap_t + out.index_select(0, faster_t) - out.index_select(0, slower_t);
+      torch::Tensor margin = gap_t + out.index_select(0, faster_t) - out.index_select(0, slower_t);
       loss = loss + mlp::kRankWeight * torch::relu(mlp::kMargin - margin).mean();
     }
     loss.backward();

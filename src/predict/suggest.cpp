@@ -96,8 +96,8 @@ Result<Suggestion> Learn(const spec::JobSpec& base, std::vector<validate::Traini
       ++out.measured_jobs;
       measured.x.push_back(f->x);
       measured.y.push_back(f->y);
-      measured.group.push_back(fmt::format("{}|{}|{}|{}", c.job.model.name,
-                                           c.job.cluster.gpu.name, c.job.gpus, c.metric));
+      measured.group.push_back(fmt::format("{}|{}|{}|{}", c.job.model.name, c.job.cluster.gpu.name,
+                                           c.job.gpus, c.metric));
       measured.base.push_back(std::log(Throughput(c.metric, f->physics)));
       memory_x.push_back(std::move(f->x));
       oom.push_back(false);
@@ -120,7 +120,8 @@ Result<Suggestion> Learn(const spec::JobSpec& base, std::vector<validate::Traini
 }
 
 Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace& space,
-                           std::vector<validate::TrainingCase> jobs, const SuggestOptions& options) {
+                           std::vector<validate::TrainingCase> jobs,
+                           const SuggestOptions& options) {
   SP_ASSIGN_OR_RETURN(Suggestion out, Learn(base, std::move(jobs), options));
   const std::set<std::string>& run = out.run_plans;
   Predictor physics;  // no members: no correction
@@ -142,8 +143,7 @@ Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace&
   for (int pass = 0; pass < 2; ++pass) {
     for (const search::Evaluation& e : out.search.top) {
       if (static_cast<int64_t>(picked.size()) == options.count) break;
-      if (run.count(e.description) ||
-          std::find(picked.begin(), picked.end(), &e) != picked.end()) {
+      if (run.count(e.description) || std::find(picked.begin(), picked.end(), &e) != picked.end()) {
         continue;
       }
       if (pass == 0 && !layouts.insert(Layout(e.plan)).second) continue;

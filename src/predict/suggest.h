@@ -58,10 +58,10 @@ struct Suggestion {
   std::vector<Proposal> proposals;  // best first
   int64_t measured_jobs = 0;        // status ok, learned from
   int64_t oom_jobs = 0;
-  int64_t other_failed_jobs = 0;  // failed or timeout: not learned from
-  std::vector<std::string> skipped;  // "label: reason" of jobs that could not be modeled
-  int64_t already_run = 0;           // plans of this job the logs hold
-  std::set<std::string> run_plans;   // their descriptions (search::Describe)
+  int64_t other_failed_jobs = 0;           // failed or timeout: not learned from
+  std::vector<std::string> skipped;        // "label: reason" of jobs that could not be modeled
+  int64_t already_run = 0;                 // plans of this job the logs hold
+  std::set<std::string> run_plans;         // their descriptions (search::Describe)
   std::optional<Predictor> predictor;      // none with too few measured jobs
   std::optional<Feasibility> feasibility;  // none without both ok and oom jobs
   search::SearchResult search;

@@ -13,9 +13,9 @@
 #include "predict/engine.h"
 #include "predict/features.h"
 #include "predict/fit.h"
-#include "topology/placement.h"
 #include "spec/readers.h"
 #include "spec/yaml.h"
+#include "topology/placement.h"
 
 namespace scaleplan::predict {
 
@@ -56,8 +56,9 @@ Result<double> NumberIn(const YAML::Node& node, const std::string& origin, const
 Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origin, size_t index) {
   const std::string section = fmt::format("truth.effects[{}]", index);
   if (!node.IsMap()) {
-    return Status::Invalid(fmt::format("{}: {} is not a map (allowed: a map with kind and its keys)",
-                                       spec::Where(origin, node), section));
+    return Status::Invalid(
+        fmt::format("{}: {} is not a map (allowed: a map with kind and its keys)",
+                    spec::Where(origin, node), section));
   }
   SP_RETURN_IF_ERROR(spec::CheckKeys(node, origin, section));
   TruthEffect e;
@@ -67,10 +68,10 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
   // A missing key gives an invalid node, which throws on every question but its truth value.
   const bool named = kind && kind.IsScalar();
   if (!named || std::find(kinds.begin(), kinds.end(), kind.Scalar()) == kinds.end()) {
-    return Status::Invalid(fmt::format(
-        "{}: {}.kind = {} (allowed: {})", spec::Where(origin, node), section,
-        named ? Printable(kind.Scalar(), 40) : std::string("(missing or not a name)"),
-        Join(kinds, ", ")));
+    return Status::Invalid(
+        fmt::format("{}: {}.kind = {} (allowed: {})", spec::Where(origin, node), section,
+                    named ? Printable(kind.Scalar(), 40) : std::string("(missing or not a name)"),
+                    Join(kinds, ", ")));
   }
   e.kind = kind.Scalar();
   const std::vector<std::string> wanted = KindKeys(e.kind);
@@ -88,10 +89,9 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
         const std::string plan_key = w.first.Scalar();
         const spec::Field<spec::PlanSpec>* field = spec::PlanSchema().Find(plan_key);
         if (field == nullptr || field->set == nullptr) {
-          return Status::Invalid(fmt::format("{}: {}.when: '{}' is not a plan key (allowed: {})",
-                                             spec::Where(origin, w.first), section,
-                                             Printable(plan_key, 40),
-                                             Join(spec::PlanSchema().Keys(), ", ")));
+          return Status::Invalid(fmt::format(
+              "{}: {}.when: '{}' is not a plan key (allowed: {})", spec::Where(origin, w.first),
+              section, Printable(plan_key, 40), Join(spec::PlanSchema().Keys(), ", ")));
         }
         SP_ASSIGN_OR_RETURN(spec::RawValue raw,
                             spec::ToRaw(w.second, origin, section + ".when", plan_key));
@@ -106,10 +106,11 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
       continue;
     }
     if (std::find(wanted.begin(), wanted.end(), key) == wanted.end()) {
-      return Status::Invalid(fmt::format("{}: {}: '{}' is not a key of kind {} (allowed: kind, "
-                                         "when, {})",
-                                         spec::Where(origin, entry.first), section,
-                                         Printable(key, 40), e.kind, Join(wanted, ", ")));
+      return Status::Invalid(
+          fmt::format("{}: {}: '{}' is not a key of kind {} (allowed: kind, "
+                      "when, {})",
+                      spec::Where(origin, entry.first), section, Printable(key, 40), e.kind,
+                      Join(wanted, ", ")));
     }
     const std::string name = section + "." + key;
     if (key == "factor") {
@@ -136,8 +137,8 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
   }
   for (const std::string& key : wanted) {
     if (!node[key]) {
-      return Status::Invalid(fmt::format("{}: {} has no {} (allowed: kind {} takes {})",
-                                         e.origin, section, key, e.kind, Join(wanted, ", ")));
+      return Status::Invalid(fmt::format("{}: {} has no {} (allowed: kind {} takes {})", e.origin,
+                                         section, key, e.kind, Join(wanted, ", ")));
     }
   }
   return e;
@@ -190,8 +191,8 @@ uint64_t Fnv1a(std::string_view text) {
 }  // namespace
 
 const std::vector<std::string>& TruthEffectKinds() {
-  static const std::vector<std::string> kinds = {"compute_scale",   "comm_scale",
-                                                 "tier_bandwidth",  "step_overhead_s",
+  static const std::vector<std::string> kinds = {"compute_scale",       "comm_scale",
+                                                 "tier_bandwidth",      "step_overhead_s",
                                                  "memory_margin_bytes", "failure_rate"};
   return kinds;
 }
@@ -220,13 +221,14 @@ Result<Truth> ParseTruth(std::string_view text, const std::string& origin) {
       }
       truth.seed = static_cast<uint64_t>(*seed);
     } else if (key == "noise_pct") {
-      SP_ASSIGN_OR_RETURN(truth.noise_pct, NumberIn(entry.second, origin, "truth.noise_pct", 0, 100));
+      SP_ASSIGN_OR_RETURN(truth.noise_pct,
+                          NumberIn(entry.second, origin, "truth.noise_pct", 0, 100));
     } else if (key == "effects") {
       if (!entry.second.IsSequence()) {
-        return Status::Invalid(fmt::format("{}: truth.effects is not a list (allowed: a list of "
-                                           "effects, each a map with a kind: {})",
-                                           spec::Where(origin, entry.second),
-                                           Join(TruthEffectKinds(), ", ")));
+        return Status::Invalid(
+            fmt::format("{}: truth.effects is not a list (allowed: a list of "
+                        "effects, each a map with a kind: {})",
+                        spec::Where(origin, entry.second), Join(TruthEffectKinds(), ", ")));
       }
       if (entry.second.size() > kMaxEffects) {
         return Status::Invalid(fmt::format("{}: truth.effects has {} effects (allowed: at most {})",
@@ -309,10 +311,10 @@ Result<sim::StepResult> TruthEngine::StepGiven(const plan::Plan& plan,
   const double work = b.compute_s + b.tp_comm_s + b.cp_comm_s + b.ep_comm_s;
   const double bubble = b.bubble_s;
   if (work > 0) {
-    b.bubble_s += bubble / work *
-                  (b.compute_s * (1.0 / compute_factor - 1.0) +
-                   b.tp_comm_s * (scale_of("tp") - 1.0) + b.cp_comm_s * (scale_of("cp") - 1.0) +
-                   b.ep_comm_s * (scale_of("ep") - 1.0));
+    b.bubble_s +=
+        bubble / work *
+        (b.compute_s * (1.0 / compute_factor - 1.0) + b.tp_comm_s * (scale_of("tp") - 1.0) +
+         b.cp_comm_s * (scale_of("cp") - 1.0) + b.ep_comm_s * (scale_of("ep") - 1.0));
   }
   b.compute_s /= compute_factor;
   b.tp_comm_s *= scale_of("tp");
@@ -506,9 +508,7 @@ class Runner {
   Runner(const TruthEngine& truth, double optimum, MethodResult& result)
       : truth_(truth), optimum_(optimum), result_(result) {}
 
-  bool Seen(const plan::Plan& p) const {
-    return seen_.count(search::Describe(p.spec(), p.dp)) > 0;
-  }
+  bool Seen(const plan::Plan& p) const { return seen_.count(search::Describe(p.spec(), p.dp)) > 0; }
   // Runs `p` unless it was run; returns the measurement (nullopt when it was run before).
   std::optional<TruthEngine::Measurement> Run(const plan::Plan& p) {
     std::string description = search::Describe(p.spec(), p.dp);
@@ -558,8 +558,7 @@ std::optional<double> LearnedTau(const spec::JobSpec& base,
                                  const std::vector<TauPlan>& plans, const SuggestOptions& options) {
   Result<Suggestion> learned = Learn(base, log, options);
   Predictor physics;
-  const Predictor& predictor =
-      learned.ok() && learned->predictor ? *learned->predictor : physics;
+  const Predictor& predictor = learned.ok() && learned->predictor ? *learned->predictor : physics;
   std::vector<double> predicted;
   for (const TauPlan& t : plans) {
     predicted.push_back(t.physics * std::exp(predictor.Correct(t.x).correction));
@@ -623,7 +622,8 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
     const int64_t attempts = options.tau_sample * 500;
     for (int64_t i = 0; i < attempts && static_cast<int64_t>(tau_plans.size()) < options.tau_sample;
          ++i) {
-      std::optional<plan::Plan> p = Launchable(search::Decode(base, space, RandomCandidate(space, rng)));
+      std::optional<plan::Plan> p =
+          Launchable(search::Decode(base, space, RandomCandidate(space, rng)));
       if (!p || !drawn.insert(search::Describe(p->spec(), p->dp)).second) continue;
       Result<sim::StepResult> analytical = sim::Evaluate(*p);
       if (!analytical.ok()) continue;
@@ -658,7 +658,8 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
       std::vector<plan::Plan> out;
       std::set<std::string> picked;
       for (int tries = 0; out.size() < n && tries < 200000; ++tries) {
-        std::optional<plan::Plan> p = Launchable(search::Decode(base, space, RandomCandidate(space, rng)));
+        std::optional<plan::Plan> p =
+            Launchable(search::Decode(base, space, RandomCandidate(space, rng)));
         if (!p || runner.Seen(*p) || !picked.insert(search::Describe(p->spec(), p->dp)).second) {
           continue;
         }

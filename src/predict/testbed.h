@@ -38,8 +38,9 @@
 //              tournament 4, one-dimension mutations, the batch bred from the population at once
 // After each batch a method's curve records the jobs run, the true (noiseless) throughput of the
 // plan it measured fastest and its regret against the true optimum (an exhaustive search of the
-// truth, refusing plans whose failure draw fails them), and Kendall's tau of its model (the physics for physics, the latest predictor for
-// cubic, none for the others) against the truth on a fixed sample of plans that run.
+// truth, refusing plans whose failure draw fails them), and Kendall's tau of its model (the physics
+// for physics, the latest predictor for cubic, none for the others) against the truth on a fixed
+// sample of plans that run.
 #pragma once
 
 #include <cstdint>

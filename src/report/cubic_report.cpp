@@ -17,10 +17,10 @@ std::string Learned(const predict::Suggestion& s, const predict::SuggestOptions&
       "  learned    from {} measured jobs ({} out of memory, {} failed otherwise, {} not "
       "modeled); ",
       s.measured_jobs, s.oom_jobs, s.other_failed_jobs, s.skipped.size());
-  out += s.predictor ? fmt::format("predictor {} x {}", s.predictor->family,
-                                   s.predictor->members.size())
-                     : fmt::format("no predictor (fewer than {} measured jobs): the physics ranks",
-                                   predict::kMinTrainingJobs);
+  out += s.predictor
+             ? fmt::format("predictor {} x {}", s.predictor->family, s.predictor->members.size())
+             : fmt::format("no predictor (fewer than {} measured jobs): the physics ranks",
+                           predict::kMinTrainingJobs);
   out += s.feasibility ? "; feasibility model fitted\n"
                        : "; no feasibility model (needs ok and oom jobs)\n";
   out += fmt::format(
@@ -60,12 +60,9 @@ nlohmann::json SuggestJson(const spec::JobSpec& job, const predict::Suggestion& 
                                  : nlohmann::json(nullptr);
   out["feasibility_model"] = s.feasibility.has_value();
   out["optimism"] = options.optimism;
-  out["search"] = {{"optimizer", s.search.optimizer},
-                   {"engine", s.search.engine},
-                   {"space_size", s.search.space_size},
-                   {"evaluated_plans", s.search.evaluated},
-                   {"pruned_plans", s.search.pruned},
-                   {"pruned_by", s.search.pruned_by},
+  out["search"] = {{"optimizer", s.search.optimizer},   {"engine", s.search.engine},
+                   {"space_size", s.search.space_size}, {"evaluated_plans", s.search.evaluated},
+                   {"pruned_plans", s.search.pruned},   {"pruned_by", s.search.pruned_by},
                    {"elapsed_s", s.search.elapsed_s}};
   nlohmann::json proposals = nlohmann::json::array();
   for (const predict::Proposal& p : s.proposals) {
@@ -86,9 +83,9 @@ nlohmann::json SuggestJson(const spec::JobSpec& job, const predict::Suggestion& 
 
 std::string SuggestText(const spec::JobSpec& job, const predict::Suggestion& s,
                         const predict::SuggestOptions& options, const LaunchFormat* format) {
-  std::string out = fmt::format("{} on {} x {} ({}): the next {} jobs to run\n", job.model.name,
-                                job.gpus, job.cluster.gpu.name, job.cluster.name,
-                                s.proposals.size());
+  std::string out =
+      fmt::format("{} on {} x {} ({}): the next {} jobs to run\n", job.model.name, job.gpus,
+                  job.cluster.gpu.name, job.cluster.name, s.proposals.size());
   out += Learned(s, options);
   for (const std::string& skipped : s.skipped) out += "             not modeled: " + skipped + "\n";
   if (s.proposals.empty()) return out + "\n  nothing left to propose: widen the space\n";
@@ -113,8 +110,9 @@ std::string SuggestText(const spec::JobSpec& job, const predict::Suggestion& s,
                          launch.text);
     }
   }
-  out += "\n  run them, then add each to the log: scaleplan jobs add --log FILE ... and suggest "
-         "again\n";
+  out +=
+      "\n  run them, then add each to the log: scaleplan jobs add --log FILE ... and suggest "
+      "again\n";
   return out;
 }
 
@@ -153,8 +151,9 @@ std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& 
                        r.physics_best_plan, r.physics_best_true_tokens_per_s_per_gpu,
                        r.physics_best_true_tokens_per_s_per_gpu > 0 ? "" : " (it does not run)");
   }
-  out += "\n  regret (% below the true optimum) of the plan each method measured fastest, by jobs "
-         "run\n";
+  out +=
+      "\n  regret (% below the true optimum) of the plan each method measured fastest, by jobs "
+      "run\n";
   // One column per job count any method reached; a method shows its regret after the last batch
   // that ended at or before it.
   std::set<int64_t> columns;
@@ -180,9 +179,9 @@ std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& 
   }
   out += "\n  best plan measured by each method:\n";
   for (const predict::MethodResult& m : r.methods) {
-    out += fmt::format("  {:<10} {} ({:.1f} s)\n", m.name,
-                       m.best_plan.empty() ? std::string("(no job ran)") : m.best_plan,
-                       m.elapsed_s);
+    out +=
+        fmt::format("  {:<10} {} ({:.1f} s)\n", m.name,
+                    m.best_plan.empty() ? std::string("(no job ran)") : m.best_plan, m.elapsed_s);
   }
   out += fmt::format("\n  {:.1f} s in all\n", r.elapsed_s);
   return out;

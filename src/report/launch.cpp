@@ -370,6 +370,11 @@ const std::vector<LaunchFormat>& LaunchFormats() {
   return formats;
 }
 
+Result<const LaunchFormat*> FindLaunchFormatIfAny(std::string_view name, std::string_view origin) {
+  if (name.empty()) return static_cast<const LaunchFormat*>(nullptr);
+  return FindLaunchFormat(name, origin);
+}
+
 Result<const LaunchFormat*> FindLaunchFormat(std::string_view name, std::string_view origin) {
   std::vector<std::string> names;
   for (const LaunchFormat& f : LaunchFormats()) {

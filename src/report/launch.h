@@ -40,6 +40,8 @@ struct LaunchFormat {
 const std::vector<LaunchFormat>& LaunchFormats();
 // The format called `name`; an unknown one is an error naming `origin` (e.g. "--emit").
 Result<const LaunchFormat*> FindLaunchFormat(std::string_view name, std::string_view origin);
+// As FindLaunchFormat, but an empty name (no --emit) is no format: nullptr.
+Result<const LaunchFormat*> FindLaunchFormatIfAny(std::string_view name, std::string_view origin);
 
 struct MegatronParse {
   std::vector<std::string> ignored;  // arguments that do not describe the plan (--lr, ...)

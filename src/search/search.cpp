@@ -125,7 +125,7 @@ struct Counters {
 // What scoring a plan found.
 struct Scored {
   enum Outcome { kStep, kOutOfMemory, kRefused } outcome = kStep;  // kRefused: by the engine
-  double step_time_s = std::numeric_limits<double>::infinity();   // when kStep
+  double step_time_s = std::numeric_limits<double>::infinity();    // when kStep
 };
 
 // Scores one candidate: validity, memory, step time.
@@ -599,9 +599,10 @@ class Reinforce : public Optimizer {
         if (theta[static_cast<size_t>(d)].size() < 2) continue;
         std::vector<uint32_t> chosen;
         for (const Candidate& c : batch) chosen.push_back(c[static_cast<size_t>(d)]);
-        std::vector<double> g = PolicyGradient(theta[static_cast<size_t>(d)], chosen, rewards,
-                                               baseline, kEntropyBonus);
-        for (size_t v = 0; v < g.size(); ++v) theta[static_cast<size_t>(d)][v] += kLearningRate * g[v];
+        std::vector<double> g =
+            PolicyGradient(theta[static_cast<size_t>(d)], chosen, rewards, baseline, kEntropyBonus);
+        for (size_t v = 0; v < g.size(); ++v)
+          theta[static_cast<size_t>(d)][v] += kLearningRate * g[v];
       }
     }
     if (reference == 0 && result.stop_reason == "evaluation budget") {

@@ -66,7 +66,7 @@ struct SearchOptions {
 
 struct SearchResult {
   std::string optimizer;
-  std::string engine;  // what ranked the candidates (SearchOptions::engine's name)
+  std::string engine;           // what ranked the candidates (SearchOptions::engine's name)
   std::string stop_reason;      // "space exhausted", "evaluation budget", "time budget"
   std::vector<Evaluation> top;  // best first
   double space_size = 0;
