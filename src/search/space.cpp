@@ -121,10 +121,10 @@ Status Restrict(SearchSpace& space, const std::string& key, const std::string& v
     parsed.push_back(p);
   }
   bool found = false;
-  ForEachDimension([&](int, const char* name, auto values, auto field) {
+  ForEachDimension([&](int, const char* name, auto member, auto field) {
     if (key != name) return;
     found = true;
-    auto& list = space.*values;
+    auto& list = space.*member;
     std::decay_t<decltype(list)> kept;
     for (const spec::PlanSpec& p : parsed) {
       auto v = p.*field;
