@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <thread>
+#include <set>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -104,6 +107,36 @@ TEST(JobLog, AppendCreatesThenExtendsTheLog) {
   // A plan that cannot build is not logged, and the log is left as it was.
   EXPECT_FALSE(validate::AppendToJobLog(path, SmallJob(3), ran).ok());
   EXPECT_EQ(Must(validate::JobLogCases(Must(spec::ReadFile(path)), path, {})).size(), 2u);
+}
+
+// Two writers appending to one log at once (4 threads x 5 jobs, each append reading the log,
+// adding a line and replacing the file): the folder lock serializes them, so all 20 lines are
+// there. Without it two appends that read the same old log would each drop the other's line.
+TEST(JobLog, ConcurrentAppendsLoseNothing) {
+  std::filesystem::path folder = std::filesystem::temp_directory_path() / "scaleplan-lock-test";
+  std::filesystem::remove_all(folder);
+  std::filesystem::create_directories(folder);
+  std::string path = (folder / "log.jsonl").string();
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int k = 0; k < 5; ++k) {
+        validate::FinishedJob ran;
+        ran.tokens_per_s_per_gpu = 1000 + 10 * t + k;
+        if (!validate::AppendToJobLog(path, SmallJob(2), ran).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::vector<validate::TrainingCase> cases =
+      Must(validate::JobLogCases(Must(spec::ReadFile(path)), path, {}));
+  ASSERT_EQ(cases.size(), 20u);
+  std::set<double> measured;
+  for (const validate::TrainingCase& c : cases) measured.insert(c.measured);
+  EXPECT_EQ(measured.size(), 20u);
+  std::filesystem::remove_all(folder);
 }
 
 // y = 1 + 2 x0 - 3 x1 on 20 points, with a third feature held constant (ignored). The chosen

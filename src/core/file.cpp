@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,6 +188,30 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
   int flags = ::fcntl(fd.get(), F_GETFL);
   if (flags >= 0) ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
   return ReadCapped(fd.get(), Shown(path), max_bytes);
+}
+
+Result<FolderLock> FolderLock::Acquire(const std::string& path) {
+  std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (folder.empty()) folder = ".";
+  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::Io(fmt::format("{}: cannot open its folder {} to lock it: {}", path,
+                                       folder.string(), std::strerror(errno)));
+  }
+  int rc = 0;
+  while ((rc = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+  }
+  if (rc != 0) {
+    int error = errno;
+    ::close(fd);
+    return Status::Io(fmt::format("{}: cannot lock its folder {}: {}", path,
+                                       folder.string(), std::strerror(error)));
+  }
+  return FolderLock(fd);
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the last descriptor releases the lock
 }
 
 Status WriteOutputFile(const std::string& path, const std::string& content) {

@@ -31,4 +31,21 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 
 Status WriteOutputFile(const std::string& path, const std::string& content);
 
+// An exclusive advisory lock (flock) on the folder that holds `path`, held until the object is
+// destroyed: what a read-modify-replace update of a file there (`scaleplan jobs add`) takes, so
+// that two updates at once do not lose one another's change. The folder is locked, not the file,
+// because the update replaces the file (a new inode) while others may wait on the old one.
+class FolderLock {
+ public:
+  static Result<FolderLock> Acquire(const std::string& path);
+  FolderLock(FolderLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FolderLock& operator=(FolderLock&&) = delete;
+  FolderLock(const FolderLock&) = delete;
+  ~FolderLock();
+
+ private:
+  explicit FolderLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 }  // namespace scaleplan
