@@ -1,12 +1,13 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
-#include <cmath>
-#include <thread>
-#include <set>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "plan/plan.h"
 #include "predict/engine.h"
@@ -109,11 +110,12 @@ TEST(JobLog, AppendCreatesThenExtendsTheLog) {
   EXPECT_EQ(Must(validate::JobLogCases(Must(spec::ReadFile(path)), path, {})).size(), 2u);
 }
 
-// Two writers appending to one log at once (4 threads x 5 jobs, each append reading the log,
-// adding a line and replacing the file): the folder lock serializes them, so all 20 lines are
+// Four writers appending to one log at once (4 threads x 5 jobs, each append reading the log,
+// adding a line and replacing the file): the file lock serializes them, so all 20 lines are
 // there. Without it two appends that read the same old log would each drop the other's line.
 TEST(JobLog, ConcurrentAppendsLoseNothing) {
-  std::filesystem::path folder = std::filesystem::temp_directory_path() / "scaleplan-lock-test";
+  std::filesystem::path folder = std::filesystem::temp_directory_path() /
+                                 ("scaleplan-lock-test-" + std::to_string(::getpid()));
   std::filesystem::remove_all(folder);
   std::filesystem::create_directories(folder);
   std::string path = (folder / "log.jsonl").string();

@@ -190,27 +190,36 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
   return ReadCapped(fd.get(), Shown(path), max_bytes);
 }
 
-Result<FolderLock> FolderLock::Acquire(const std::string& path) {
-  std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  if (folder.empty()) folder = ".";
-  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+Result<FileLock> FileLock::Acquire(const std::string& path) {
+  if (path == "-") return FileLock(-1);
+  // The file the write will replace: symbolic links followed, as WriteOutputFile does.
+  std::error_code ec;
+  std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
+  if (ec) target = path;
+  const std::filesystem::path lock_path =
+      target.parent_path() / ("." + target.filename().string() + ".lock");
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return Status::Io(fmt::format("{}: cannot open its folder {} to lock it: {}", path,
-                                       folder.string(), std::strerror(errno)));
+    // No lock file can be made there (a missing or read-only folder): the write that follows
+    // reports what is wrong with the path.
+    return FileLock(-1);
   }
   int rc = 0;
   while ((rc = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
   }
   if (rc != 0) {
-    int error = errno;
+    const int error = errno;
     ::close(fd);
-    return Status::Io(fmt::format("{}: cannot lock its folder {}: {}", path,
-                                       folder.string(), std::strerror(error)));
+    if (error == ENOLCK || error == ENOSYS || error == EOPNOTSUPP) {
+      return FileLock(-1);  // a file system without locks: unlocked, as before
+    }
+    return Status::Io(fmt::format("{}: cannot lock {} ({})", Shown(path),
+                                  Shown(lock_path.string()), std::strerror(error)));
   }
-  return FolderLock(fd);
+  return FileLock(fd);
 }
 
-FolderLock::~FolderLock() {
+FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);  // closing the last descriptor releases the lock
 }
 

@@ -31,20 +31,24 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 
 Status WriteOutputFile(const std::string& path, const std::string& content);
 
-// An exclusive advisory lock (flock) on the folder that holds `path`, held until the object is
-// destroyed: what a read-modify-replace update of a file there (`scaleplan jobs add`) takes, so
-// that two updates at once do not lose one another's change. The folder is locked, not the file,
-// because the update replaces the file (a new inode) while others may wait on the old one.
-class FolderLock {
+// An exclusive advisory lock (flock) for updating the file at `path`, held until the object is
+// destroyed: what a read-modify-replace update (`scaleplan jobs add`) takes, so that two updates
+// at once do not lose one another's change. The lock is on a file beside the target (symbolic
+// links followed), `.NAME.lock`, never replaced: the update replaces the file itself (a new
+// inode) while others may wait on the old one. On NFS, flock on a file reaches the server, so
+// writers on other machines wait too. Best effort: where no lock file can be made (a missing or
+// read-only folder) or the file system has no locks, the update runs unlocked, as it did before;
+// "-" is never locked.
+class FileLock {
  public:
-  static Result<FolderLock> Acquire(const std::string& path);
-  FolderLock(FolderLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  FolderLock& operator=(FolderLock&&) = delete;
-  FolderLock(const FolderLock&) = delete;
-  ~FolderLock();
+  static Result<FileLock> Acquire(const std::string& path);
+  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock& operator=(FileLock&&) = delete;
+  FileLock(const FileLock&) = delete;
+  ~FileLock();
 
  private:
-  explicit FolderLock(int fd) : fd_(fd) {}
+  explicit FileLock(int fd) : fd_(fd) {}
   int fd_ = -1;
 };
 

@@ -10,7 +10,8 @@ Result<std::unique_ptr<Model>> FitRidge(const Dataset& data, uint64_t seed);
 Result<std::unique_ptr<Model>> LoadRidge(const nlohmann::json& json, size_t features,
                                          const std::string& origin);
 
-// Defined in gbt.cpp, which is built only with SCALEPLAN_XGBOOST.
+// Defined in gbt.cpp, which is built only with SCALEPLAN_XGBOOST (GbtXgboostPrediction is also
+// defined without it, as an error).
 Result<std::unique_ptr<Model>> FitGbt(const Dataset& data, uint64_t seed);
 Result<std::unique_ptr<Model>> FitGbtRank(const Dataset& data, uint64_t seed);
 // What xgboost itself predicts for a gbt or gbt-rank member (calibrated as the member is): the

@@ -50,8 +50,8 @@ Result<MatrixPtr> Matrix(const std::vector<std::vector<double>>& rows, size_t co
   return MatrixPtr(h);
 }
 
-// A booster's trees, read as offset + scale * trees: 0 and 1 for gbt; for gbt-rank the level its
-// pairwise loss leaves free, and 1.
+// A booster's trees plus `offset`: 0 for gbt; for gbt-rank the level its pairwise loss leaves
+// free.
 // Predict walks the trees itself (what xgboost does for a dense row without missing values:
 // left when the feature, as a float, is below the split's threshold; the leaves' values summed on
 // the base score): no DMatrix per call and no lock, so a search can ask it for every plan from
@@ -74,7 +74,7 @@ class Gbt final : public Model {
       trees_.push_back(std::move(tree));
     }
   }
-  double Predict(const std::vector<double>& x) const override { return Calibrated(Trees(x)); }
+  double Predict(const std::vector<double>& x) const override { return offset_ + Trees(x); }
   // The trees' sum on the base score, as xgboost predicts without a base margin (the features
   // are finite: Features() makes them so, so no default direction is taken).
   double Trees(const std::vector<double>& x) const {
@@ -106,17 +106,11 @@ class Gbt final : public Model {
   }
   nlohmann::json ToJson() const override {
     nlohmann::json j = {{"xgboost", saved_}};
-    if (offset_ != 0 || scale_ != 1) {
-      j["offset"] = offset_;
-      j["scale"] = scale_;
-    }
+    if (offset_ != 0) j["offset"] = offset_;
     return j;
   }
-  double Calibrated(double trees) const { return offset_ + scale_ * trees; }
-  void set_calibration(double offset, double scale) {
-    offset_ = offset;
-    scale_ = scale;
-  }
+  double offset() const { return offset_; }
+  void set_offset(double offset) { offset_ = offset; }
 
  private:
   // One tree as CheckModel left it: children after their parent, -1 for a leaf; a leaf's value
@@ -133,7 +127,6 @@ class Gbt final : public Model {
   double base_score_ = 0.5;
   std::vector<Tree> trees_;
   double offset_ = 0;
-  double scale_ = 1;
 };
 
 Result<nlohmann::json> Save(BoosterHandle booster) {
@@ -313,7 +306,7 @@ Result<std::unique_ptr<Model>> FitGbtRank(const Dataset& data, uint64_t seed) {
   // docs/PREDICT.md). A uniform rescaling would not repair that and would change the order.
   double offset = 0;
   for (size_t i = 0; i < n; ++i) offset += data.y[i] - model->Trees(data.x[i]);
-  model->set_calibration(offset / static_cast<double>(std::max<size_t>(n, 1)), 1.0);
+  model->set_offset(offset / static_cast<double>(std::max<size_t>(n, 1)));
   return std::unique_ptr<Model>(std::move(model));
 }
 
@@ -321,7 +314,7 @@ Result<double> GbtXgboostPrediction(const Model& model, const std::vector<double
   const Gbt* gbt = dynamic_cast<const Gbt*>(&model);
   if (gbt == nullptr) return Status::Invalid("not a gbt member");
   SP_ASSIGN_OR_RETURN(double y, gbt->XgboostPredict(x));
-  return gbt->Calibrated(y);
+  return gbt->offset() + y;
 }
 
 Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t features,
@@ -346,17 +339,12 @@ Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t featur
         fmt::format("{}: the gbt member reads {} features (allowed: {}, this feature set's)",
                     origin, n, features));
   }
-  double offset = 0, scale = 1;
-  if (json.contains("offset") || json.contains("scale")) {
+  double offset = 0;
+  if (json.contains("offset")) {
     SP_ASSIGN_OR_RETURN(offset, FiniteNumber(json, "offset", origin));
-    SP_ASSIGN_OR_RETURN(scale, FiniteNumber(json, "scale", origin));
-    if (scale < 0) {
-      return Status::Invalid(
-          fmt::format("{}: scale = {} (allowed: a number at least 0)", origin, scale));
-    }
   }
   auto model = std::make_unique<Gbt>(std::move(booster), *it, features);
-  model->set_calibration(offset, scale);
+  model->set_offset(offset);
   // Predictions on a few rows, to refuse a model xgboost loads but cannot run, or one whose trees
   // the walk reads differently from xgboost: all zeros and 8 seeded rows in [-3, 3].
   std::mt19937_64 rng(1);
@@ -367,9 +355,14 @@ Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t featur
       for (double& v : x) v = wide(rng);
     }
     Result<double> xgb = model->XgboostPredict(x);
-    if (!xgb.ok() || !std::isfinite(*xgb)) {
+    if (!xgb.ok()) {
       return Status::Invalid(fmt::format("{}: the gbt member's xgboost model does not predict: {}",
                                          origin, XGBGetLastError()));
+    }
+    if (!std::isfinite(*xgb)) {
+      return Status::Invalid(fmt::format(
+          "{}: the gbt member's xgboost model predicts {} (allowed: a finite number)", origin,
+          *xgb));
     }
     const double walked = model->Trees(x);
     if (!(std::fabs(walked - *xgb) <= 1e-4 * (1 + std::fabs(*xgb)))) {

@@ -239,7 +239,8 @@ Result<Predictor> LoadPredictor(const std::string& path) {
 #ifndef SCALEPLAN_HAVE_XGBOOST
 // gbt.cpp is not built: there is no xgboost to ask.
 Result<double> GbtXgboostPrediction(const Model& /*model*/, const std::vector<double>& /*x*/) {
-  return Status::Invalid("gbt: this build has no xgboost (-DSCALEPLAN_XGBOOST=ON)");
+  return Status::Invalid(
+      "gbt: this build has no xgboost (allowed: a build with -DSCALEPLAN_XGBOOST=ON)");
 }
 #endif
 

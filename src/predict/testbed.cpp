@@ -385,8 +385,9 @@ TruthEngine::Measurement TruthEngine::Measure(const plan::Plan& plan) const {
 }
 
 TruthEngine::Draws TruthEngine::DrawsOf(const plan::Plan& plan) const {
-  // Keyed by the plan, not its spelling: the settings without effect on it normalized (what a
-  // search folds into one plan before any engine sees it), so every spelling draws alike.
+  // Keyed by the plan, not its spelling: the settings without effect on it normalized (the
+  // spellings a search folds into one plan before any engine sees it draw alike; ZeRO-2/FSDP twins
+  // and llama3 with N = pp against interleaved, which it folds after pricing, draw apart).
   spec::PlanSpec canonical = plan.spec();
   canonical.placement =
       topology::EffectiveOrder(canonical.placement, plan.tp, plan.cp, plan.pp, plan.dp);

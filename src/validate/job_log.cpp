@@ -176,7 +176,7 @@ Status AppendToJobLog(const std::string& path, const spec::JobSpec& job,
         path, line.size(), kMaxJobLogLineBytes));
   }
   // Another `jobs add` on the same log waits here, so neither loses the other's line.
-  SP_ASSIGN_OR_RETURN(FolderLock lock, FolderLock::Acquire(path));
+  SP_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(path));
   std::string text;
   if (Result<std::string> existing = ReadInputFile(path, kMaxSpecFileBytes); existing.ok()) {
     text = std::move(existing).value();
