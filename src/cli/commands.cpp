@@ -65,6 +65,8 @@ std::vector<std::unique_ptr<Command>> Commands() {
   all.push_back(FitCommand());
   all.push_back(SuggestCommand());
   all.push_back(TestbedCommand());
+  all.push_back(RecCommand());
+  all.push_back(RecValidateCommand());
   all.push_back(JobsCommand());
   all.push_back(PresetsCommand());
   all.push_back(SpecCommand());

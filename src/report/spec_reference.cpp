@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "spec/ranking.h"
 #include "spec/specs.h"
 
 namespace scaleplan::report {
@@ -58,7 +59,8 @@ std::string SpecReferenceMarkdown(const std::string& commands) {
       "`plan`\n"
       "and `workload`, plus `description` and `source`. The plan starts from the framework's plan\n"
       "keys and the job's own plan keys apply over them. `--calibration FILE` (written by\n"
-      "`scaleplan calibrate --out`; may be repeated) then sets the fitted factors for the job's GPU\n"
+      "`scaleplan calibrate --out`; may be repeated) then sets the fitted factors for the job's "
+      "GPU\n"
       "and framework. Flags `--model`, `--cluster` and `--gpu`\n"
       "take a preset name or a file; `--model` also reads a Hugging Face `config.json`. Model and\n"
       "GPU YAML maps may start from another with `base: <preset>`.\n\n";
@@ -75,6 +77,12 @@ std::string SpecReferenceMarkdown(const std::string& commands) {
                true);
   out += Table(spec::PlanSchema(), "The parallel plan.", true);
   out += Table(spec::WorkloadSchema(), "What one step trains on.", true);
+  out += Table(spec::RankingModelSchema(),
+               "A ranking (recommendation) model for `scaleplan rec`: a preset from "
+               "presets/ranking or a YAML file of these keys (docs/REC.md).",
+               false);
+  out +=
+      Table(spec::TableSchema(), "One embedding table (an item of ranking_model.tables).", false);
   if (!commands.empty()) {
     out +=
         "## commands\n\n"

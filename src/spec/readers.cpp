@@ -99,23 +99,6 @@ Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::s
 
 namespace {
 
-// Applies every key of `map` through `schema`, except those in `handled` (read by the caller).
-template <class T>
-Status ApplyMap(const Schema<T>& schema, T& object, const YAML::Node& map,
-                const std::string& origin, std::initializer_list<std::string_view> handled) {
-  SP_RETURN_IF_ERROR(CheckKeys(map, origin, schema.section()));
-  for (const auto& entry : map) {
-    std::string key = entry.first.Scalar();
-    bool skip = false;
-    for (std::string_view h : handled) skip = skip || key == h;
-    if (skip) continue;
-    SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(entry.second, origin, schema.section(), key));
-    raw.origin = Where(origin, entry.first);
-    SP_RETURN_IF_ERROR(schema.Set(object, key, raw));
-  }
-  return Status::Ok();
-}
-
 std::string Directory(const std::string& origin) {
   std::filesystem::path p(origin);
   return p.has_parent_path() ? p.parent_path().string() : std::string();

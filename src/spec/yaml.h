@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,22 @@ Status CheckKeys(const YAML::Node& map, const std::string& origin, std::string_v
 // and nulls are errors naming `section`.`key`.
 Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::string_view section,
                        std::string_view key);
+
+// Applies every key of `map` through `schema`, except those in `handled` (read by the caller).
+template <class T>
+Status ApplyMap(const Schema<T>& schema, T& object, const YAML::Node& map,
+                const std::string& origin, std::initializer_list<std::string_view> handled) {
+  SP_RETURN_IF_ERROR(CheckKeys(map, origin, schema.section()));
+  for (const auto& entry : map) {
+    std::string key = entry.first.Scalar();
+    bool skip = false;
+    for (std::string_view h : handled) skip = skip || key == h;
+    if (skip) continue;
+    SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(entry.second, origin, schema.section(), key));
+    raw.origin = Where(origin, entry.first);
+    SP_RETURN_IF_ERROR(schema.Set(object, key, raw));
+  }
+  return Status::Ok();
+}
 
 }  // namespace scaleplan::spec

@@ -1,0 +1,75 @@
+// Sharding planners behind one registry, and the engines that rate a plan.
+//
+// Planners:
+//   scaleplan  greedy then local search on this project's step model (recsys/cost.h): tables in
+//              decreasing lookup bytes each take the placement that lowers the modelled step
+//              most (data_parallel for small tables, table_wise on any rank, column_wise over
+//              the least-loaded ranks, row_wise, table_row_wise and grid on the least-loaded
+//              nodes; fused, or uvm_caching with the largest cache that fits when HBM is short),
+//              then passes that move one table at a time while the step improves. Ties between
+//              equal steps are broken by the mean rank's lookup time, so plateaus still move.
+//   torchrec   an emulation of TorchRec's EmbeddingShardingPlanner with its own estimators
+//              (torchrec/distributed/planner at a48cef79: enumerator, shard estimators with the
+//              V100-era constants of constants.py, uniform and greedy proposers, the greedy perf
+//              partitioner, NoopPerfModel's rating; ../shared/rec-facts.md section 3 lists the
+//              formulas). Column-wise shards are 128 columns (MIN_CW_DIM); grid is not offered.
+//   hugectr    an emulation of NVIDIA's HugeCTR MLPerf sharding planner (hotness balance): tables
+//              under hugectr_dp_threshold_bytes (32 MiB) are data-parallel; the rest are placed on
+//              the GPU of lowest cost, cost = sum of hotness / split + (comm ratio / 2) x tables,
+//              within 60 GB per GPU at 8 bytes per weight (Adagrad); 20 rounds split the hottest
+//              table over twice the GPUs (row-wise) and keep the best plan.
+// Engines: `scaleplan` rates a plan by recsys/cost.h's step (seconds); `torchrec` by TorchRec's
+// NoopPerfModel (the slowest rank's sum of shard estimates, seconds, V100-era constants);
+// `hugectr` by the highest GPU cost (hotness units, no time).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "recsys/cost.h"
+#include "recsys/sharding.h"
+#include "spec/schema.h"
+
+namespace scaleplan::recsys {
+
+struct PlannerOptions {
+  std::string planner = "scaleplan";
+  int64_t max_passes = 20;  // scaleplan: local-search passes over the tables
+  // hugectr: tables at most this large (weights) are data-parallel (assumption: 32 MiB; the
+  // MLPerf submission's value is a command-line flag not in the published logs).
+  double hugectr_dp_threshold_bytes = 33554432.0;
+  // hugectr: mem_comm_bw_ratio; 0 = 7 on one node, 67 across nodes (NVIDIA's DGX H100 values).
+  double hugectr_comm_ratio = 0;
+};
+
+const spec::Schema<PlannerOptions>& PlannerOptionsSchema();
+
+struct PlannerInfo {
+  std::string name;
+  std::string description;
+  Result<ShardingPlan> (*plan)(const CostModel& cost, const PlannerOptions& options);
+};
+const std::vector<PlannerInfo>& Planners();
+std::vector<std::string> PlannerNames();
+Result<ShardingPlan> RunPlanner(const CostModel& cost, const PlannerOptions& options);
+
+struct EngineScore {
+  std::string engine;
+  std::string unit;  // "s" or "cost"
+  double value = 0;
+  std::vector<double> per_rank;
+};
+struct EngineInfo {
+  std::string name;
+  std::string description;
+  EngineScore (*score)(const CostModel& cost, const ShardingPlan& plan,
+                       const PlannerOptions& options);
+};
+const std::vector<EngineInfo>& Engines();
+
+// TorchRec's estimate of one table's sharding, per rank (seconds); for tests and the report.
+std::vector<double> TorchRecShardPerf(const RecJob& job, size_t table, const TableSharding& s);
+
+}  // namespace scaleplan::recsys

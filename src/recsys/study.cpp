@@ -1,0 +1,91 @@
+#include "recsys/study.h"
+
+#include <chrono>
+
+#include "spec/ranking.h"
+#include "spec/readers.h"
+
+namespace scaleplan::recsys {
+
+const spec::Schema<RecSource>& RecSourceSchema() {
+  static const spec::Schema<RecSource> kSchema = [] {
+    using S = RecSource;
+    spec::Schema<S> s("rec");
+    s.Text("model", &S::model, "ranking model: a preset (scaleplan presets) or a YAML file")
+        .Text("cluster", &S::cluster, "cluster: a preset or a YAML file")
+        .Text("gpu", &S::gpu, "GPU preset or file replacing the cluster's")
+        .Integer("gpus", &S::gpus, 0, spec::kMaxRanks, "", "GPUs used; 0 = the whole cluster")
+        .Text("sharding", &S::sharding, "a TorchRec-style plan (JSON) to rate instead of planning")
+        .Boolean("compare", &S::compare,
+                 "also plan with the other planners and rate every plan with every engine");
+    return s;
+  }();
+  return kSchema;
+}
+
+Result<spec::RecJobSpec> LoadRecJob(const RecSource& source, const spec::RecJobSpec& keys) {
+  spec::RecJobSpec spec = keys;
+  SP_ASSIGN_OR_RETURN(spec.model, spec::LoadRankingModel(source.model));
+  SP_ASSIGN_OR_RETURN(spec.cluster, spec::LoadCluster(source.cluster));
+  if (!source.gpu.empty()) {
+    SP_ASSIGN_OR_RETURN(spec.cluster.gpu, spec::LoadGpu(source.gpu));
+    spec.cluster.gpu_name = source.gpu;
+  }
+  spec.gpus = source.gpus;
+  return spec;
+}
+
+namespace {
+
+Result<PlannerRun> Rate(const CostModel& cost, std::string name, ShardingPlan plan,
+                        const PlannerOptions& options, double cpu_s) {
+  PlannerRun run;
+  run.planner = std::move(name);
+  SP_ASSIGN_OR_RETURN(run.step, cost.Evaluate(plan));
+  for (const EngineInfo& e : Engines()) run.scores.push_back(e.score(cost, plan, options));
+  run.plan = std::move(plan);
+  run.plan_cpu_s = cpu_s;
+  return run;
+}
+
+}  // namespace
+
+Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec, const PlannerOptions& options,
+                             const RecSource& source) {
+  RecStudy study;
+  SP_ASSIGN_OR_RETURN(study.job, ResolveRecJob(spec));
+  study.counts = model::CountRanking(spec.model);
+  study.factors = FittedFactors();
+  SP_ASSIGN_OR_RETURN(CostModel cost, CostModel::For(study.job, study.factors));
+  std::vector<std::string> order;
+  if (!source.sharding.empty()) {
+    SP_ASSIGN_OR_RETURN(ShardingPlan plan, LoadPlan(study.job, source.sharding));
+    SP_ASSIGN_OR_RETURN(PlannerRun run, Rate(cost, "file", std::move(plan), options, 0));
+    study.runs.push_back(std::move(run));
+  } else {
+    order.push_back(options.planner);
+  }
+  if (source.compare) {
+    for (const std::string& name : PlannerNames()) {
+      if (name != options.planner || !source.sharding.empty()) order.push_back(name);
+    }
+  }
+  for (const std::string& name : order) {
+    PlannerOptions o = options;
+    o.planner = name;
+    auto start = std::chrono::steady_clock::now();
+    Result<ShardingPlan> plan = RunPlanner(cost, o);
+    double cpu_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!plan.ok()) {
+      // The answer's planner failing is the command's error; another's is a row of the report.
+      if (study.runs.empty()) return plan.status();
+      study.failures.push_back(name + ": " + plan.status().message());
+      continue;
+    }
+    SP_ASSIGN_OR_RETURN(PlannerRun run, Rate(cost, name, std::move(*plan), options, cpu_s));
+    study.runs.push_back(std::move(run));
+  }
+  return study;
+}
+
+}  // namespace scaleplan::recsys

@@ -1,0 +1,51 @@
+// `scaleplan rec` as one call: resolve the job, plan with the chosen planner (or read a plan),
+// and, to show where each loses, plan with every other planner and rate every plan with every
+// engine (recsys/planner.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "model/ranking.h"
+#include "recsys/cost.h"
+#include "recsys/planner.h"
+#include "recsys/sharding.h"
+
+namespace scaleplan::recsys {
+
+// Where the job comes from: presets or files, and the plan to rate instead of planning.
+struct RecSource {
+  std::string model = "mlperf-dlrm-dcnv2";
+  std::string cluster = "dgx-h100-ib";
+  std::string gpu;       // "" = the cluster's GPU
+  int64_t gpus = 8;      // 0 = the whole cluster
+  std::string sharding;  // a plan file (JSON) to rate; "" = plan
+  bool compare = true;   // also plan with the other planners
+};
+
+const spec::Schema<RecSource>& RecSourceSchema();
+
+// The job spec: the model and cluster references loaded, the GPU replaced when given.
+Result<spec::RecJobSpec> LoadRecJob(const RecSource& source, const spec::RecJobSpec& keys);
+
+struct PlannerRun {
+  std::string planner;  // a planner's name, or "file" for --sharding
+  ShardingPlan plan;
+  RecStep step;
+  std::vector<EngineScore> scores;  // one per engine, in Engines() order
+  double plan_cpu_s = 0;
+};
+
+struct RecStudy {
+  RecJob job;
+  model::RankingCounts counts;
+  RecFactors factors;
+  std::vector<PlannerRun> runs;       // runs[0] is the answer: the chosen planner or the file
+  std::vector<std::string> failures;  // "planner: why" for planners that found no plan
+};
+
+Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec, const PlannerOptions& options,
+                             const RecSource& source);
+
+}  // namespace scaleplan::recsys
