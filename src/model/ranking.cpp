@@ -132,7 +132,8 @@ std::vector<DenseOp> RankingDenseOps(const spec::RankingModelSpec& model) {
         ops.push_back(scores);
         AddGemm(ops, fmt::format("attention.{}.out", l), rows, d, d, true);
         const double residual = 3.0 * rows * static_cast<double>(d) * act;
-        AddElementwise(ops, fmt::format("attention.{}.residual", l), rows * d, residual, residual);
+        AddElementwise(ops, fmt::format("attention.{}.residual", l), rows * static_cast<double>(d), residual,
+                       residual);
       }
       break;
     }

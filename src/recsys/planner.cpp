@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <random>
 
 #include "core/text.h"
 #include "model/ranking.h"
@@ -107,7 +108,14 @@ class LocalSearch {
       std::vector<int64_t> ranks(by_busy.begin(), by_busy.begin() + k);
       placements.push_back(TableSharding{ShardingType::kColumnWise, ranks, 1, Kernel::kFused, 0});
     }
-    if (job_.world > 1 && model.tables[table].rows >= job_.world) {
+    // Row-wise over every rank, and over the 2, 4, ... least-loaded ranks (HugeCTR's splits).
+    for (int64_t k = 2; k <= job_.world && k <= model.tables[table].rows; k *= 2) {
+      std::vector<int64_t> ranks(by_busy.begin(), by_busy.begin() + k);
+      std::sort(ranks.begin(), ranks.end());
+      placements.push_back(TableSharding{ShardingType::kRowWise, ranks, 1, Kernel::kFused, 0});
+    }
+    if (job_.world > 1 && (job_.world & (job_.world - 1)) != 0 &&
+        model.tables[table].rows >= job_.world) {
       placements.push_back(
           TableSharding{ShardingType::kRowWise, AllRanks(job_), 1, Kernel::kFused, 0});
     }
@@ -218,6 +226,37 @@ class LocalSearch {
       if (value < best) {
         best = value;
         plan = std::move(seed);
+      }
+    }
+    // Iterated local search: kick the best plan (three tables, drawn by lookup bytes, to random
+    // candidates of theirs),
+    // descend again, keep what is better. Seeded, so plans are reproducible; fewer kicks for
+    // large models, whose passes cost more (kicks x 100 / tables beyond 100 tables).
+    std::mt19937_64 rng(options.seed);
+    // Tables are kicked in proportion to their lookup bytes: the heavy ones shape the step.
+    std::vector<double> weights(n);
+    for (size_t t = 0; t < n; ++t) weights[t] = cost_.TableLookupBytes(t);
+    std::discrete_distribution<size_t> pick(weights.begin(), weights.end());
+    const int64_t kicks = n <= 100 ? options.kicks : options.kicks * 100 / static_cast<int64_t>(n);
+    for (int64_t kick = 0; kick < kicks; ++kick) {
+      ShardingPlan trial = plan;
+      Loads loads = cost_.LoadsOf(trial);
+      for (int moved = 0; moved < 3; ++moved) {
+        size_t t = pick(rng);
+        cost_.Apply(t, trial.tables[t], -1, loads);
+        std::vector<TableSharding> candidates = Candidates(t, loads);
+        std::erase_if(candidates,
+                      [](const TableSharding& c) { return c.kernel != Kernel::kFused; });
+        if (!candidates.empty()) {
+          trial.tables[t] =
+              candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(rng)];
+        }
+        cost_.Apply(t, trial.tables[t], 1, loads);
+      }
+      double value = Improve(trial, options.max_passes);
+      if (value < best * (1 - 1e-9)) {
+        best = value;
+        plan = std::move(trial);
       }
     }
     Loads loads = cost_.LoadsOf(plan);
@@ -749,6 +788,10 @@ const spec::Schema<PlannerOptions>& PlannerOptionsSchema() {
             "sharding planner (scaleplan, or an emulation of torchrec's or hugectr's)")
         .Integer("max_passes", &O::max_passes, 0, 1000, "",
                  "scaleplan: local-search passes over the tables")
+        .Integer("kicks", &O::kicks, 0, 100000, "",
+                 "scaleplan: perturbations of the best plan, each followed by local search "
+                 "(scaled down by 100 / tables beyond 100 tables)")
+        .Unsigned("seed", &O::seed, "scaleplan: seed of the perturbations")
         .Number("hugectr_dp_threshold_bytes", &O::hugectr_dp_threshold_bytes, 0, 1e30, "bytes",
                 "hugectr: tables this small are data-parallel (assumption: 32 MiB)")
         .Number("hugectr_comm_ratio", &O::hugectr_comm_ratio, 0, 1e6, "",

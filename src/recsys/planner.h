@@ -37,6 +37,8 @@ namespace scaleplan::recsys {
 struct PlannerOptions {
   std::string planner = "scaleplan";
   int64_t max_passes = 20;  // scaleplan: local-search passes over the tables
+  int64_t kicks = 40;       // scaleplan: iterated local search's perturbations
+  uint64_t seed = 1;        // scaleplan: their seed
   // hugectr: tables at most this large (weights) are data-parallel (assumption: 32 MiB; the
   // MLPerf submission's value is a command-line flag not in the published logs).
   double hugectr_dp_threshold_bytes = 33554432.0;
