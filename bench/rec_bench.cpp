@@ -31,4 +31,4 @@ void BM_PlanAds800Tables(benchmark::State& state) { PlanOnce(state, "ads-73b"); 
 }  // namespace
 
 BENCHMARK(BM_PlanMlperf26Tables)->Arg(8)->Arg(128)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_PlanAds800Tables)->Arg(8)->Arg(128)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_PlanAds800Tables)->Arg(8)->Arg(128)->Arg(1024)->Unit(benchmark::kMillisecond)->Iterations(1);

@@ -87,6 +87,10 @@ TEST(RankingSpec, BadInputNamesTheKey) {
   EXPECT_NE(error(head).find("tables is missing"), std::string::npos);
   EXPECT_NE(error(head + "tables:\n  - {name: a, rows: 3, count: 200000}\n").find("count"),
             std::string::npos);
+  EXPECT_NE(error("bottom_mlp: [64]\ntop_mlp: [1]\ninteraction: dot\nembedding_dim: 16\n"
+                  "tables:\n  - {name: a, rows: 3}\n")
+                .find("dense_features = 0"),
+            std::string::npos);
   EXPECT_NE(error("embedding_dim: 4\ntables:\n  - {name: a, rows: 3}\n").find("top_mlp"),
             std::string::npos);
 }
@@ -170,6 +174,69 @@ TEST(RecCost, LookupAndCommunicationBytesByHand) {
   EXPECT_DOUBLE_EQ(loads.ranks[1].pooled_send_bytes, 16384);
   EXPECT_DOUBLE_EQ(loads.pooled_recv_bytes, 16384);
   EXPECT_DOUBLE_EQ(loads.ranks[1].hbm_bytes, 258000);
+}
+
+// The same table (1000 rows, dim 128, pooling 2, uniform) as uvm_caching with a quarter of the
+// rows cached: the hit ratio is 0.25 (uniform ids), so
+//   forward HBM bytes  = 0.25 * 65536 + 512 + 16384 = 33280 at the lookup bandwidth
+//   forward host bytes = 0.75 * 65536 = 49152 at the host link (25e9 B/s, below HBM)
+//   HBM 0.25 * 516000 = 129000 bytes, host 387000.
+TEST(RecCost, UvmCacheSplitsBytesBetweenHbmAndHost) {
+  RecJob job = Job(OneTable(), 2, 64);
+  CostModel cost = Must(CostModel::For(job, RecFactors{0.5, 0}));
+  const double bw = job.spec.cluster.gpu.memory_bandwidth_bytes_per_s * 0.5;
+  TableSharding uvm{ShardingType::kTableWise, {0}, 1, Kernel::kUvmCaching, 0.25};
+  EXPECT_NEAR(cost.HitRatio(0, uvm), 0.25, 1e-9);
+  Loads loads = cost.Empty();
+  cost.Apply(0, uvm, 1, loads);
+  EXPECT_NEAR(loads.ranks[0].lookup_fwd_s, 33280 / bw + 49152 / 25e9, 1e-12);
+  EXPECT_NEAR(loads.ranks[0].hbm_bytes, 129000, 1e-6);
+  EXPECT_NEAR(loads.ranks[0].host_bytes, 387000, 1e-6);
+}
+
+// Grid over two nodes of 8 (16 GPUs, B = 64, b = 4): two blocks of 64 columns, each row-split over
+// a node and reduced inside it. Each member sends B w s_p / 8 = 64 * 64 * 2 / 8 = 1024 bytes
+// after reducing 64 * 64 * 2 = 8192 inside the node; every rank receives b w s_p = 512 per
+// block, 1024 in all.
+TEST(RecCost, GridReducesInsideTheNodeBeforeTheNetwork) {
+  RecJob job = Job(OneTable(), 16, 64);
+  CostModel cost = Must(CostModel::For(job, RecFactors{0.5, 0}));
+  std::vector<int64_t> ranks(16);
+  for (int64_t r = 0; r < 16; ++r) ranks[static_cast<size_t>(r)] = r;
+  Loads loads = cost.Empty();
+  cost.Apply(0, TableSharding{ShardingType::kGrid, ranks, 2}, 1, loads);
+  for (int64_t r : {0, 7, 8, 15}) {
+    EXPECT_DOUBLE_EQ(loads.ranks[static_cast<size_t>(r)].pooled_send_bytes, 1024) << r;
+    EXPECT_DOUBLE_EQ(loads.ranks[static_cast<size_t>(r)].node_reduce_bytes, 8192) << r;
+  }
+  EXPECT_DOUBLE_EQ(loads.pooled_recv_bytes, 1024);
+  RecStep step = cost.Step(loads);
+  EXPECT_GT(step.node_reduce_s, 0);
+  EXPECT_DOUBLE_EQ(step.node_reduce_s, step.node_gather_s > 0 ? step.node_reduce_s : -1);
+}
+
+// The table data-parallel on 2 GPUs (b = 32): each rank looks up its own 64 ids.
+//   forward  = 64 (512 + 4) + 32 * 128 * 2 = 41216 bytes
+//   backward = 32 * 128 * 2 + 64 (4 + 256) + 1024 U = 24832 + 1024 U,  U = 1000 (1 - exp(-0.064))
+//   all-reduced gradient 1000 * 128 * 4 = 512000; the optimizer steps the whole table:
+//   1000 (2 * 512 + 512 + 2 * 4) = 1544000 bytes; memory 516000 + 512000 (its gradient).
+// Per-rank memory under table_wise: rank 0 holds the shard (516000), twice the ids it receives
+// (2 * 512) and twice its pooled sends (2 * 16384) more than rank 1: 549792 bytes.
+TEST(RecCost, DataParallelTablesAndPerRankMemoryByHand) {
+  RecJob job = Job(OneTable(), 2, 64);
+  CostModel cost = Must(CostModel::For(job, RecFactors{0.5, 0}));
+  const double bw = job.spec.cluster.gpu.memory_bandwidth_bytes_per_s * 0.5;
+  Loads loads = cost.Empty();
+  cost.Apply(0, TableSharding{ShardingType::kDataParallel, {}, 1}, 1, loads);
+  const double unique = 1000 * (1 - std::exp(-0.064));
+  EXPECT_NEAR(loads.dp_lookup_fwd_s, 41216 / bw, 1e-15);
+  EXPECT_NEAR(loads.dp_lookup_bwd_s, (24832 + 1024 * unique) / bw, 1e-15);
+  EXPECT_DOUBLE_EQ(loads.dp_grad_bytes, 512000);
+  EXPECT_DOUBLE_EQ(loads.dp_update_bytes, 1544000);
+  EXPECT_DOUBLE_EQ(loads.dp_memory_bytes, 1028000);
+  RecStep tw = Must(cost.Evaluate(ShardingPlan{{TableSharding{ShardingType::kTableWise, {0}, 1}}}));
+  EXPECT_NEAR(tw.rank_hbm_bytes[0] - tw.rank_hbm_bytes[1], 549792, 1e-3);
+  EXPECT_EQ(tw.fullest_rank, 0);
 }
 
 // The step is the critical path of its phases: without overlap their sum, with overlap the
@@ -308,6 +375,7 @@ TEST(RecPlanner, MatchesExhaustiveSearchOnASmallInstance) {
       }
     }
   }
+  ASSERT_LT(best, 1e30);  // some combination fits
   ShardingPlan found = Must(RunPlanner(cost, PlannerOptions{}));
   EXPECT_LE(Must(cost.Evaluate(found)).step_s, best * (1 + 1e-9));
 }
@@ -386,7 +454,7 @@ std::vector<MlperfRun> MlperfRuns() {
 }
 
 // The built-in factors are the fit on the four single-node runs (so neither drifts alone), the
-// in-sample error stays within the documented 5.7% and leave-one-out within 11.3% (docs/REC.md;
+// in-sample error stays within the documented 5.7% and leave-one-out within 11.1% (docs/REC.md;
 // a change to the model that worsens them fails here).
 TEST(RecValidation, BuiltInFactorsAreTheFitAndItsErrorIsDocumented) {
   std::vector<MlperfRun> runs = MlperfRuns();
@@ -396,7 +464,7 @@ TEST(RecValidation, BuiltInFactorsAreTheFitAndItsErrorIsDocumented) {
   EXPECT_NEAR(fitted.step_overhead_s, FittedFactors().step_overhead_s, 1e-12);
   RecValidation v = Must(ValidateMlperf(runs));
   EXPECT_LE(v.mean_abs_error_pct, 5.8);
-  EXPECT_LE(v.loo_mean_abs_error_pct, 11.4);
+  EXPECT_LE(v.loo_mean_abs_error_pct, 11.2);
   ASSERT_EQ(v.scaling.size(), 5u);
   // Per-GPU throughput falls as the same batch spreads over more GPUs (MLPerf's trend).
   for (size_t i = 1; i < v.scaling.size(); ++i) {

@@ -53,8 +53,8 @@ RecFactors FittedFactors() {
   // Fitted by `scaleplan rec-validate` on the four single-node runs of
   // data/validation/mlperf-dlrm.csv (docs/REC.md); tests/recsys_test.cpp refits and compares.
   RecFactors f;
-  f.lookup_bandwidth_fraction = 0.27;
-  f.step_overhead_s = 20e-6;
+  f.lookup_bandwidth_fraction = 0.28;
+  f.step_overhead_s = 110e-6;
   return f;
 }
 
@@ -219,13 +219,15 @@ void CostModel::Apply(size_t index, const TableSharding& s, double sign, Loads& 
   const double si = js.index_bytes;
   const double sp = js.pooled_bytes;
   const double lookup_bw = hbm_bw_ * factors_.lookup_bandwidth_fraction;
-  const double host_bw = js.host_bandwidth_bytes_per_s;
+  // A row fetched from host memory is never faster than one in HBM.
+  const double host_bw = std::min(js.host_bandwidth_bytes_per_s, lookup_bw);
   if (s.type == ShardingType::kDataParallel) {
     double ids = b * t.pooling;
     double unique = t.dp_unique_rows;
     double fwd = ids * (t.dim * sw + si) + b * t.dim * sp;
-    double bwd = b * t.dim * sp + ids * (si + t.dim * sp) +
-                 unique * (2 * t.dim * sw + 2 * OptimizerBytesPerRow(t.dim));
+    // The backward only accumulates the rows' gradients (FP32, read and written); the
+    // optimizer steps the whole table in the dense optimizer phase.
+    double bwd = b * t.dim * sp + ids * (si + t.dim * sp) + unique * t.dim * 4 * 2;
     loads.dp_lookup_fwd_s += sign * fwd * WidthPenalty(t.dim) / lookup_bw;
     loads.dp_lookup_bwd_s += sign * bwd * WidthPenalty(t.dim) / lookup_bw;
     loads.dp_grad_bytes += sign * t.rows * t.dim * js.dense_grad_bytes;
@@ -283,6 +285,7 @@ RecStep CostModel::Step(const Loads& loads) const {
   double node_bytes = 0;
   double lookup_fwd = 0;
   double lookup_bwd = 0;
+  double slowest_total = -1;
   out.rank_hbm_bytes.resize(loads.ranks.size());
   const double buffers_common =
       (job_.spec.pipeline_input_dist ? 2 : 1) * loads.ids_send_bytes + 2 * loads.pooled_recv_bytes;
@@ -291,7 +294,8 @@ RecStep CostModel::Step(const Loads& loads) const {
     ids_bytes = std::max(ids_bytes, rank.ids_recv_bytes);
     pooled_bytes = std::max(pooled_bytes, rank.pooled_send_bytes);
     node_bytes = std::max(node_bytes, rank.node_reduce_bytes);
-    if (rank.lookup_fwd_s + rank.lookup_bwd_s > lookup_fwd + lookup_bwd) {
+    if (rank.lookup_fwd_s + rank.lookup_bwd_s > slowest_total) {
+      slowest_total = rank.lookup_fwd_s + rank.lookup_bwd_s;
       out.slowest_lookup_rank = static_cast<int64_t>(r);
     }
     lookup_fwd = std::max(lookup_fwd, rank.lookup_fwd_s);

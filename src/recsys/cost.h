@@ -21,11 +21,14 @@
 //   time = HBM bytes x penalty(w) / (hbm_bw * lookup_bandwidth_fraction) + host bytes / host_bw,
 //   penalty(w) = 1 for w >= 128 columns, 1.15 for 64 <= w < 128, 1.75 below: narrow rows waste
 //   memory transactions (the dimension penalty of TorchRec's estimator, shard_estimators.py).
-// Data-parallel tables: every rank looks up its b samples locally (same bytes with B -> b, g = 1,
-// h = 1), all-reduces the table's gradient (R d dense_grad_bytes) with the dense gradients and
-// steps the optimizer over the whole table (read weights, gradient and state, write weights and
-// state: R (2 d s_w + 4 d + 2 o(d)) bytes, streamed at the memory-bound kernels' bandwidth, in
-// the dense optimizer phase).
+// Host bytes move at min(host_bw, HBM lookup bandwidth): a row in host memory is never faster.
+// Data-parallel tables: every rank looks up its b samples locally (the forward bytes with B -> b,
+// g = 1, h = 1); the backward reads the pooled gradients, expands them per id and accumulates the
+// touched rows' FP32 gradients (b w s_p + N_b (s_i + d s_p) + 8 d U(b L, R, a)); the table's
+// gradient (R d dense_grad_bytes) is all-reduced with the dense gradients, and the optimizer
+// steps the whole table (read weights, gradient and state, write weights and state:
+// R (2 d s_w + 4 d + 2 o(d)) bytes, streamed at the memory-bound kernels' bandwidth, in the dense
+// optimizer phase).
 //
 // Communication, each collective on all W ranks priced by collective::Estimate on the cluster
 // (the slowest rank's bytes decide: a rank sending or receiving more waits for its links):
@@ -57,10 +60,11 @@
 //
 // Memory per rank: its shards (weights and optimizer state; uvm_caching keeps cache_ratio of them
 // in HBM and the rest in host memory, uvm all of them), data-parallel tables (weights, state and a
-// gradient), dense weights, gradients and state in FP32, activations b x the dense ops' outputs
-// (twice: saved and their gradients) and the communication buffers (ids twice when pipelined,
-// pooled embeddings forward and backward). Capacity: gpu.memory_bytes x usable_memory_fraction
-// x (1 - hbm_reserve_fraction); host: host_memory_bytes.
+// gradient), dense weights, gradients and state in FP32, activations (b x each GEMM's output
+// rows x width, twice: saved and its gradient; b x each memory-bound op's forward bytes) and the
+// communication buffers (ids twice when pipelined, pooled embeddings forward and backward).
+// Capacity: gpu.memory_bytes x usable_memory_fraction x (1 - hbm_reserve_fraction); host:
+// host_memory_bytes.
 //
 // Two named factors are fitted on the single-node MLPerf DLRM-DCNv2 runs (recsys/validate.h,
 // docs/REC.md): lookup_bandwidth_fraction, the fraction of HBM bandwidth the embedding kernels
@@ -167,6 +171,12 @@ class CostModel {
   // Lookup bytes per step of a table (B L w s_w): the planner's measure of a table's work.
   double TableLookupBytes(size_t index) const;
   double HitRatio(size_t index, const TableSharding& sharding) const;
+  // Usable HBM per GPU (bytes), after the reservation.
+  double capacity_bytes() const { return capacity_bytes_; }
+  // Dense parameters, and the HBM every rank needs before any table: dense weights, gradients and
+  // optimizer state, and the dense activations.
+  double dense_params() const { return dense_params_; }
+  double fixed_bytes() const { return static_bytes_ + activation_bytes_; }
 
  private:
   struct TableInfo {

@@ -36,6 +36,8 @@ std::vector<int64_t> SortedBy(int64_t n, F key) {
   return idx;
 }
 
+constexpr double kGiBytes = 1073741824.0;
+
 Status DoesNotFit(const CostModel& cost, size_t table, const Loads& loads) {
   const RecJob& job = cost.job();
   RecStep step = cost.Step(loads);
@@ -56,6 +58,8 @@ Status DoesNotFit(const CostModel& cost, size_t table, const Loads& loads) {
 // Column blocks narrower than this are not proposed: each block repeats the table's ids on the
 // wire and narrow rows waste memory transactions (a plan file may still ask for them).
 constexpr int64_t kMinColumns = 32;
+// Table-wise candidates: this many least-loaded ranks and this many with the most free HBM.
+constexpr int64_t kTableWiseCandidates = 8;
 
 class LocalSearch {
  public:
@@ -65,7 +69,11 @@ class LocalSearch {
   // for the slowest, the root mean square of the ranks' own work (lookups and pooled sends at
   // the all-to-all's current seconds per byte); a plan that does not fit costs its overflow on
   // top of anything that fits.
-  double Objective(const Loads& loads) const {
+  struct Rating {
+    double value = 0;
+    bool fits = true;
+  };
+  Rating Objective(const Loads& loads) const {
     RecStep step = cost_.Step(loads);
     double max_send = 0;
     for (const RankLoad& r : loads.ranks) max_send = std::max(max_send, r.pooled_send_bytes);
@@ -82,7 +90,7 @@ class LocalSearch {
           std::max(0.0, step.max_host_bytes / std::max(1.0, job_.spec.host_memory_bytes) - 1);
       value += 1e6 * (1 + over);
     }
-    return value;
+    return {value, step.fits};
   }
 
   std::vector<TableSharding> Candidates(size_t table, const Loads& loads) const {
@@ -98,11 +106,20 @@ class LocalSearch {
     std::vector<TableSharding> out;
     std::vector<TableSharding> placements;
     // Small tables may be replicated: at most 1% of HBM.
-    if (cost_.TableBytes(table) <= 0.01 * cost_.Step(loads).hbm_capacity_bytes) {
+    if (cost_.TableBytes(table) <= 0.01 * cost_.capacity_bytes()) {
       placements.push_back(TableSharding{ShardingType::kDataParallel, {}, 1, Kernel::kFused, 0});
     }
-    for (int64_t r = 0; r < job_.world; ++r) {
-      placements.push_back(TableSharding{ShardingType::kTableWise, {r}, 1, Kernel::kFused, 0});
+    // Table-wise on the least-loaded ranks and on those with the most free HBM (all ranks on
+    // small clusters): a table never goes to a busier rank with less room.
+    std::vector<int64_t> by_memory = SortedBy(
+        job_.world, [&](int64_t r) { return loads.ranks[static_cast<size_t>(r)].hbm_bytes; });
+    std::vector<bool> offered(static_cast<size_t>(job_.world), false);
+    for (int64_t i = 0; i < job_.world && i < kTableWiseCandidates; ++i) {
+      for (int64_t r : {by_busy[static_cast<size_t>(i)], by_memory[static_cast<size_t>(i)]}) {
+        if (offered[static_cast<size_t>(r)]) continue;
+        offered[static_cast<size_t>(r)] = true;
+        placements.push_back(TableSharding{ShardingType::kTableWise, {r}, 1, Kernel::kFused, 0});
+      }
     }
     for (int64_t k = 2; k <= job_.world && dim % k == 0 && dim / k >= kMinColumns; k *= 2) {
       std::vector<int64_t> ranks(by_busy.begin(), by_busy.begin() + k);
@@ -127,12 +144,15 @@ class LocalSearch {
       std::vector<int64_t> nodes =
           SortedBy(job_.nodes, [&](int64_t n) { return node_busy[static_cast<size_t>(n)]; });
       if (model.tables[table].rows >= job_.local_world) {
-        for (int64_t n = 0; n < job_.nodes; ++n) {
-          placements.push_back(
-              TableSharding{ShardingType::kTableRowWise, NodeRanks(job_, n), 1, Kernel::kFused, 0});
+        for (int64_t i = 0; i < job_.nodes && i < kTableWiseCandidates; ++i) {
+          placements.push_back(TableSharding{ShardingType::kTableRowWise,
+                                             NodeRanks(job_, nodes[static_cast<size_t>(i)]), 1,
+                                             Kernel::kFused, 0});
         }
       }
-      for (int64_t k = 2; k <= job_.nodes && dim % k == 0 && dim / k >= kMinColumns; k *= 2) {
+      for (int64_t k = 2; k <= job_.nodes && dim % k == 0 && dim / k >= kMinColumns &&
+                          model.tables[table].rows >= job_.local_world;
+           k *= 2) {
         std::vector<int64_t> ranks;
         for (int64_t i = 0; i < k; ++i) {
           std::vector<int64_t> node = NodeRanks(job_, nodes[static_cast<size_t>(i)]);
@@ -141,8 +161,10 @@ class LocalSearch {
         placements.push_back(TableSharding{ShardingType::kGrid, ranks, k, Kernel::kFused, 0});
       }
     }
+    // Fused placements first; the host-memory variants after them (Best tries those only when
+    // no fused placement fits).
+    out = placements;
     for (const TableSharding& p : placements) {
-      out.push_back(p);
       if (p.type == ShardingType::kDataParallel) continue;
       for (double ratio : {0.5, 0.2, 0.1, 0.05, 0.02}) {
         TableSharding cached = p;
@@ -159,19 +181,18 @@ class LocalSearch {
                                         const TableSharding* current) const {
     std::vector<TableSharding> candidates = Candidates(table, loads);
     if (current != nullptr) candidates.push_back(*current);
-    TableSharding best;
+    TableSharding best = candidates.front();  // kept if every rating were NaN
     double best_value = std::numeric_limits<double>::infinity();
     bool fused_fits = false;
     for (const TableSharding& c : candidates) {
       // UVM only where no fused placement fits: a cache is never faster than HBM.
       if (c.kernel != Kernel::kFused && fused_fits) continue;
       cost_.Apply(table, c, 1, loads);
-      double value = Objective(loads);
-      bool fits = cost_.Step(loads).fits;
+      Rating rating = Objective(loads);
       cost_.Apply(table, c, -1, loads);
-      if (c.kernel == Kernel::kFused && fits) fused_fits = true;
-      if (value < best_value) {
-        best_value = value;
+      if (c.kernel == Kernel::kFused && rating.fits) fused_fits = true;
+      if (rating.value < best_value) {
+        best_value = rating.value;
         best = c;
       }
     }
@@ -196,7 +217,7 @@ class LocalSearch {
   // objective of the plan it leaves.
   double Improve(ShardingPlan& plan, int64_t max_passes) const {
     Loads loads = cost_.LoadsOf(plan);
-    double current = Objective(loads);
+    double current = Objective(loads).value;
     std::vector<int64_t> order = Order();
     for (int64_t pass = 0; pass < max_passes; ++pass) {
       bool moved = false;
@@ -229,15 +250,17 @@ class LocalSearch {
       }
     }
     // Iterated local search: kick the best plan (three tables, drawn by lookup bytes, to random
-    // candidates of theirs),
-    // descend again, keep what is better. Seeded, so plans are reproducible; fewer kicks for
-    // large models, whose passes cost more (kicks x 100 / tables beyond 100 tables).
+    // candidates of theirs), descend again, keep what is better. Seeded, so plans are
+    // reproducible; fewer kicks where passes cost more: x 100 / tables beyond 100 tables and
+    // x 128 / GPUs beyond 128 GPUs.
     std::mt19937_64 rng(options.seed);
     // Tables are kicked in proportion to their lookup bytes: the heavy ones shape the step.
     std::vector<double> weights(n);
     for (size_t t = 0; t < n; ++t) weights[t] = cost_.TableLookupBytes(t);
     std::discrete_distribution<size_t> pick(weights.begin(), weights.end());
-    const int64_t kicks = n <= 100 ? options.kicks : options.kicks * 100 / static_cast<int64_t>(n);
+    const double scale = std::min(1.0, 100.0 / static_cast<double>(n)) *
+                         std::min(1.0, 128.0 / static_cast<double>(job_.world));
+    const auto kicks = static_cast<int64_t>(static_cast<double>(options.kicks) * scale);
     for (int64_t kick = 0; kick < kicks; ++kick) {
       ShardingPlan trial = plan;
       Loads loads = cost_.LoadsOf(trial);
@@ -258,6 +281,12 @@ class LocalSearch {
         best = value;
         plan = std::move(trial);
       }
+    }
+    // The objective breaks ties by balance; the answer must not be slower than a seed.
+    for (const ShardingPlan& seed : seeds) {
+      RecStep mine = cost_.Step(cost_.LoadsOf(plan));
+      RecStep theirs = cost_.Step(cost_.LoadsOf(seed));
+      if (theirs.fits && (!mine.fits || theirs.step_s < mine.step_s)) plan = seed;
     }
     Loads loads = cost_.LoadsOf(plan);
     if (!cost_.Step(loads).fits) {
@@ -298,6 +327,17 @@ Result<ShardingPlan> PlanHugeCtr(const CostModel& cost, const PlannerOptions& op
 // Local search from the greedy start and from the other planners' plans: the answer is never
 // worse, on this model, than any plan they make.
 Result<ShardingPlan> PlanScaleplan(const CostModel& cost, const PlannerOptions& options) {
+  if (cost.fixed_bytes() > cost.capacity_bytes()) {
+    const RecJob& job = cost.job();
+    return Status::Invalid(
+               fmt::format("the dense part alone needs {:.1f} GiB of HBM per GPU (FP32 weights, "
+                           "gradients and optimizer state of {:.1f}M parameters, activations of "
+                           "{:.0f} samples) against {:.1f} GiB usable (allowed: a smaller batch "
+                           "per GPU, a smaller dense part or a larger GPU)",
+                           cost.fixed_bytes() / kGiBytes, cost.dense_params() / 1e6,
+                           job.local_batch, cost.capacity_bytes() / kGiBytes))
+        .WithKey("rec_job.global_batch");
+  }
   std::vector<ShardingPlan> seeds;
   for (auto* planner : {PlanTorchRec, PlanHugeCtr}) {
     Result<ShardingPlan> seed = planner(cost, options);
@@ -319,6 +359,8 @@ constexpr double kTrBatchedCopyFactor = 2.455;
 constexpr double kTrDpElementwiseFactor = 9.22;
 constexpr double kTrReservation = 0.15;
 constexpr int64_t kTrMinCwDim = 128;
+// Proposals the greedy proposer rates at most (each is partitioned over every rank).
+constexpr int64_t kMaxTorchRecProposals = 256;
 
 double TrPenalty(double dim) {
   if (dim >= 128) return 1;
@@ -587,6 +629,12 @@ double NoopPerfRating(const RecJob& job, const ShardingPlan& plan, std::vector<d
 Result<ShardingPlan> PlanTorchRec(const CostModel& cost, const PlannerOptions&) {
   const RecJob& job = cost.job();
   const size_t n = job.spec.model.tables.size();
+  if (TorchRecCapacity(cost) <= 0) {
+    return Status::Invalid(fmt::format(
+        "torchrec: the dense part's reservation (6 x its {:.1f} GiB of weights) leaves no HBM for "
+        "tables on a {:.1f} GiB GPU (allowed: a smaller dense part or a larger GPU)",
+        cost.dense_params() * 4 / kGiB, job.spec.cluster.gpu.memory_bytes / kGiB));
+  }
   std::vector<std::vector<TrOption>> options(n);
   for (size_t t = 0; t < n; ++t) options[t] = TorchRecOptions(job, t);
   std::vector<std::vector<TrOption>> proposals;
@@ -605,25 +653,25 @@ Result<ShardingPlan> PlanTorchRec(const CostModel& cost, const PlannerOptions&) 
     }
     if (proposal.size() == n) proposals.push_back(std::move(proposal));
   }
-  // Greedy: every table at its best-perf option; while the partition fails, the table whose
-  // current option stores most moves to its next option.
+  // Greedy (TorchRec's GreedyProposer, static feedback): every table at its best-perf option;
+  // after each proposal the table whose current option stores most moves to its next option,
+  // until no table has one left or kMaxTorchRecProposals were rated; the best rating wins.
   std::vector<size_t> at(n, 0);
   ShardingPlan best_plan;
   double best_rating = std::numeric_limits<double>::infinity();
   auto consider = [&](const std::vector<TrOption>& proposal) {
     ShardingPlan plan;
-    if (!TorchRecPartition(cost, proposal, plan)) return false;
+    if (!TorchRecPartition(cost, proposal, plan)) return;
     double rating = NoopPerfRating(job, plan, nullptr);
     if (rating < best_rating) {
       best_rating = rating;
       best_plan = std::move(plan);
     }
-    return true;
   };
-  for (size_t round = 0; round < 10 * n + 10; ++round) {
+  for (int64_t round = 0; round < kMaxTorchRecProposals; ++round) {
     std::vector<TrOption> proposal;
     for (size_t t = 0; t < n; ++t) proposal.push_back(options[t][at[t]]);
-    if (consider(proposal)) break;
+    consider(proposal);
     size_t largest = n;
     for (size_t t = 0; t < n; ++t) {
       if (at[t] + 1 >= options[t].size()) continue;
@@ -790,7 +838,7 @@ const spec::Schema<PlannerOptions>& PlannerOptionsSchema() {
                  "scaleplan: local-search passes over the tables")
         .Integer("kicks", &O::kicks, 0, 100000, "",
                  "scaleplan: perturbations of the best plan, each followed by local search "
-                 "(scaled down by 100 / tables beyond 100 tables)")
+                 "(times 100 / tables beyond 100 tables and 128 / GPUs beyond 128 GPUs)")
         .Unsigned("seed", &O::seed, "scaleplan: seed of the perturbations")
         .Number("hugectr_dp_threshold_bytes", &O::hugectr_dp_threshold_bytes, 0, 1e30, "bytes",
                 "hugectr: tables this small are data-parallel (assumption: 32 MiB)")

@@ -3,11 +3,16 @@
 // Planners:
 //   scaleplan  greedy then local search on this project's step model (recsys/cost.h): tables in
 //              decreasing lookup bytes each take the placement that lowers the modelled step
-//              most (data_parallel for small tables, table_wise on any rank, column_wise over
-//              the least-loaded ranks, row_wise, table_row_wise and grid on the least-loaded
-//              nodes; fused, or uvm_caching with the largest cache that fits when HBM is short),
-//              then passes that move one table at a time while the step improves. Ties between
-//              equal steps are broken by the mean rank's lookup time, so plateaus still move.
+//              most (data_parallel for tables up to 1% of HBM; table_wise on the 8 least-loaded
+//              ranks and the 8 with the most free HBM; column_wise and row_wise over the 2, 4,
+//              ... least-loaded ranks, row_wise over all; table_row_wise on any node and grid on
+//              the least-loaded nodes; fused, or uvm_caching with the largest cache that fits
+//              when no fused placement does), then passes that move one table at a time while
+//              the objective improves (the step, ties broken by the root mean square of the
+//              ranks' own work, so plateaus still move). The same passes start from TorchRec's
+//              and HugeCTR's plans and the best wins, so the answer is never worse on this model
+//              than theirs; then iterated local search (kicks of three tables drawn by lookup
+//              bytes, descent, keep the better; seeded) leaves single-table optima.
 //   torchrec   an emulation of TorchRec's EmbeddingShardingPlanner with its own estimators
 //              (torchrec/distributed/planner at a48cef79: enumerator, shard estimators with the
 //              V100-era constants of constants.py, uniform and greedy proposers, the greedy perf

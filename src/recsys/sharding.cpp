@@ -187,6 +187,11 @@ Status CheckSharding(const RecJob& job, const spec::TableSpec& table, int64_t di
       }
       break;
     case ShardingType::kTableRowWise: {
+      if (table.rows < job.local_world) {
+        return TableError(table, fmt::format("table_row_wise over {} ranks of a {}-row table "
+                                             "(allowed: at most one rank per row)",
+                                             job.local_world, table.rows));
+      }
       if (static_cast<int64_t>(s.ranks.size()) != job.local_world) {
         return TableError(table, fmt::format("table_row_wise on {} ranks (allowed: the {} ranks "
                                              "of one node)",
@@ -210,6 +215,11 @@ Status CheckSharding(const RecJob& job, const spec::TableSpec& table, int64_t di
                                "dividing the dim {} into >= 4 columns, each on a whole node of "
                                "{} ranks)",
                                k, s.ranks.size(), dim, job.local_world));
+      }
+      if (table.rows < job.local_world) {
+        return TableError(table, fmt::format("grid blocks over {} ranks of a {}-row table "
+                                             "(allowed: at most one rank per row)",
+                                             job.local_world, table.rows));
       }
       for (int64_t i = 0; i < k; ++i) {
         int64_t first = s.ranks[static_cast<size_t>(i * job.local_world)];
@@ -290,6 +300,13 @@ Result<ShardingPlan> ParsePlanJson(const RecJob& job, std::string_view text,
                     "{{\"tables\": [{{\"name\", \"sharding_type\", \"ranks\", "
                     "\"compute_kernel\"}}, ...]}})",
                     origin));
+  }
+  if (root.contains("world_size")) {
+    const nlohmann::json& w = root["world_size"];
+    if (!w.is_number_integer() || w.get<int64_t>() != job.world) {
+      return Status::Invalid(fmt::format("{}: world_size = {} (allowed: {}, the job's GPUs)",
+                                         origin, JsonShown(w), job.world));
+    }
   }
   const auto& tables = job.spec.model.tables;
   std::unordered_map<std::string, size_t> index;

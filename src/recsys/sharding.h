@@ -71,7 +71,8 @@ struct Block {
   bool node_reduce = false;  // partial sums reduced inside the node first (table_row_wise, grid)
 };
 
-// The blocks of a non-data-parallel sharding of `table` (empty for data_parallel).
+// The blocks of a non-data-parallel sharding of `table` (empty for data_parallel). The sharding
+// must have passed CheckSharding (as must every sharding given to recsys/cost.h and the engines).
 std::vector<Block> BlocksOf(const RecJob& job, const spec::TableSpec& table,
                             const TableSharding& sharding);
 
@@ -87,7 +88,7 @@ Status CheckPlan(const RecJob& job, const ShardingPlan& plan);
 //   {"tables": [{"name": "t0", "sharding_type": "table_wise", "compute_kernel": "fused",
 //                "ranks": [3]}, {"name": "t1", "sharding_type": "grid", "column_blocks": 2,
 //                "ranks": [0,1,..,15], "compute_kernel": "uvm_caching", "cache_ratio": 0.2}]}
-// Every table of the model appears once, by name.
+// Every table of the model appears once, by name; world_size, when given, is the job's GPUs.
 nlohmann::json PlanJson(const RecJob& job, const ShardingPlan& plan);
 Result<ShardingPlan> ParsePlanJson(const RecJob& job, std::string_view text,
                                    const std::string& origin);

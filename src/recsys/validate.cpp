@@ -204,8 +204,11 @@ Result<RecValidation> ValidateMlperf(const std::vector<MlperfRun>& runs) {
   // Strong scaling of the first H100 run's job over DGX H100 nodes.
   for (const MlperfRun& run : runs) {
     if (ToLower(run.gpu_type).find("h100") == std::string::npos) continue;
+    MlperfRun dgx = run;
+    dgx.gpus_per_node = 8;
     for (int64_t gpus : {8, 16, 32, 64, 128}) {
-      SP_ASSIGN_OR_RETURN(spec::RecJobSpec spec, MlperfJob(run, gpus));
+      if (run.global_batch % gpus != 0) continue;
+      SP_ASSIGN_OR_RETURN(spec::RecJobSpec spec, MlperfJob(dgx, gpus));
       SP_ASSIGN_OR_RETURN(RecJob job, ResolveRecJob(spec));
       SP_ASSIGN_OR_RETURN(CostModel cost, CostModel::For(job, out.fitted));
       RecScaling s;

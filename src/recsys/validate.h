@@ -9,8 +9,9 @@
 // HDR for A100), the row's global batch, and the plan HugeCTR's planner makes (what ran).
 //
 // The fit: a grid over lookup_bandwidth_fraction (0.05 to 1 by 0.01) and step_overhead_s (0 to
-// 5 ms by 10 us) minimising the mean absolute error of samples/s; leave-one-out refits on all
-// rows but one and predicts that one.
+// 5 ms by 10 us) minimising the mean absolute relative error of samples/s; leave-one-out refits
+// on all rows but one and predicts that one. The strong-scaling section runs the first H100 row's
+// job on 8 to 128 GPUs of 8-GPU DGX H100 nodes, skipping sizes its batch does not divide.
 #pragma once
 
 #include <string>
@@ -63,7 +64,7 @@ struct RecValidation {
   double max_abs_error_pct = 0;
   double loo_mean_abs_error_pct = 0;
   double loo_max_abs_error_pct = 0;
-  // H100 DGX nodes, 8 to 128 GPUs, with the factors fitted on every row.
+  // 8-GPU DGX H100 nodes, 8 to 128 GPUs, with the factors fitted on every row.
   std::vector<RecScaling> scaling;
 };
 

@@ -6,6 +6,8 @@
 #include <map>
 #include <numeric>
 
+#include "core/text.h"
+
 namespace scaleplan::report {
 
 namespace {
@@ -121,8 +123,8 @@ std::string RecText(const recsys::RecStudy& study) {
       "Ranking model {}: {} tables, {:.1f}M rows, {:.2f}B embedding parameters ({:.1f} GB {}), "
       "{:.0f} ids per sample; {} interaction, {:.1f}M dense parameters, {:.1f} MFLOP per sample "
       "forward\n",
-      model.name, model.tables.size(), rows / 1e6, study.counts.embedding_params / 1e9,
-      study.counts.embedding_params * weight_bytes / 1e9,
+      Printable(model.name, 64), model.tables.size(), rows / 1e6,
+      study.counts.embedding_params / 1e9, study.counts.embedding_params * weight_bytes / 1e9,
       spec::EmbeddingDtypeName(model.embedding_dtype), study.counts.lookups_per_sample,
       spec::InteractionName(model.interaction), study.counts.dense_params / 1e6,
       study.counts.dense_flops_per_sample / 1e6);
@@ -193,8 +195,9 @@ std::string RecText(const recsys::RecStudy& study) {
     if (sh.kernel == recsys::Kernel::kUvmCaching) kernel += fmt::format(" {:.2f}", sh.cache_ratio);
     std::string type(recsys::ShardingTypeName(sh.type));
     if (sh.type == recsys::ShardingType::kGrid) type += fmt::format(" x{}", sh.column_blocks);
-    out += fmt::format("  {:<16} {:>12} {:>5} {:>8.1f}  {:<15} {:<20} {}\n", table.name, table.rows,
-                       model.DimOf(table), table.pooling, type, RanksText(job, sh), kernel);
+    out += fmt::format("  {:<16} {:>12} {:>5} {:>8.1f}  {:<15} {:<20} {}\n",
+                       Printable(table.name, 64), table.rows, model.DimOf(table), table.pooling,
+                       type, RanksText(job, sh), kernel);
   }
   if (shown < order.size()) {
     out += fmt::format("  ... {} more tables (--json lists every one)\n", order.size() - shown);

@@ -111,7 +111,7 @@ const Schema<TableSpec>& TableSchema() {
                  "tables this entry stands for, named <name>_0 .. <name>_<count-1>")
         .Integer("rows", &T::rows, 1, kMaxTableRows, "", "embedding rows (ids); required")
         .Integer("dim", &T::dim, 1, kMaxEmbeddingDim, "",
-                 "embedding dimension; 0 or absent = the model's embedding_dim")
+                 "embedding dimension; absent = the model's embedding_dim")
         .Number("pooling", &T::pooling, 1e-6, kMaxPooling, "",
                 "mean ids looked up per sample (multi-hot); 1 = one-hot")
         .Number("zipf", &T::zipf, 0, 4, "",
@@ -233,6 +233,11 @@ Status ValidateRankingModel(const RankingModelSpec& m) {
           Printable(t.name, 64), kMaxEmbeddingDim));
     }
   }
+  if (m.dense_features == 0 && !m.bottom_mlp.empty()) {
+    return Status::Invalid(
+        "ranking_model.bottom_mlp is given but dense_features = 0 (allowed: a "
+        "bottom MLP only over dense features)");
+  }
   int64_t bottom_out = m.bottom_mlp.empty() ? m.dense_features : m.bottom_mlp.back();
   bool same_dim = m.interaction == Interaction::kDot || m.interaction == Interaction::kFm ||
                   m.interaction == Interaction::kAttention;
@@ -247,7 +252,7 @@ Status ValidateRankingModel(const RankingModelSpec& m) {
             InteractionName(m.interaction)));
       }
     }
-    if (m.dense_features > 0 && bottom_out != dim) {
+    if (bottom_out > 0 && bottom_out != dim) {
       return Status::Invalid(fmt::format(
           "ranking_model.bottom_mlp ends in {} but the tables' dim is {} (allowed: a bottom MLP "
           "whose last width is {} with interaction {})",
