@@ -403,6 +403,33 @@ TEST(RecPlanner, ScaleplanBeatsTheBaselinesOnItsModel) {
   EXPECT_GE(hugectr.plan.tables[20].ranks.size(), 2u);
 }
 
+// With max_global_batch the batch is a choice: the job's and its doublings are each planned and
+// the fastest per sample that fits is kept (here the largest: more samples amortise the fixed
+// costs); a bound below the job's batch is an error naming the key.
+TEST(RecPlanner, ChoosesTheGlobalBatchWhenAllowed) {
+  RecSource source;
+  source.compare = false;
+  source.max_global_batch = 4 * 55296;
+  spec::RecJobSpec spec = Must(LoadRecJob(source, spec::RecJobSpec{}));
+  RecStudy study = Must(RunRecStudy(spec, PlannerOptions{}, source));
+  ASSERT_EQ(study.batches.size(), 3u);
+  EXPECT_EQ(study.batches[2].first, 4 * 55296);
+  double best = 0;
+  int64_t best_batch = 0;
+  for (const auto& [batch, rate] : study.batches) {
+    if (rate > best) {
+      best = rate;
+      best_batch = batch;
+    }
+  }
+  EXPECT_EQ(study.job.spec.global_batch, best_batch);
+  EXPECT_NEAR(study.runs[0].step.samples_per_s, best, best * 1e-12);
+  source.max_global_batch = 1000;
+  Result<RecStudy> bad = RunRecStudy(spec, PlannerOptions{}, source);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().key(), "rec.max_global_batch");
+}
+
 // TorchRec's table-wise estimate for the one-table job (W = 2, one host, b = 32, d = 128, FP32):
 //   in = 2 * 32 = 64, out = 32; ids = in W = 128
 //   read = 128 * 8 = 1024; lookup = 128 * 128 * 4 = 65536; fo = out W d s = 32768

@@ -3,8 +3,11 @@
 
 #include "cli/command.h"
 #include "cli/options.h"
+#include "core/file.h"
 #include "predict/engine.h"
+#include "recsys/validate.h"
 #include "report/output.h"
+#include "report/rec_report.h"
 #include "report/spec_reference.h"
 #include "report/validation_report.h"
 #include "validate/calibrate.h"
@@ -62,6 +65,24 @@ class ValidateCmd final : public Command {
       if (!predictor.ok()) return Fail(io.err, predictor.status());
       options->engine_override = &learned.emplace(std::move(predictor).value());
     }
+    // A table of measured ranking-model runs (MLPerf DLRM) goes to the ranking-model validation.
+    for (const std::string& file : files_) {
+      Result<std::string> text = ReadInputFile(file, kMaxSpecFileBytes);
+      if (!text.ok() || !recsys::IsMlperfRunsCsv(*text)) continue;
+      if (files_.size() > 1) {
+        return Fail(io.err, Status::Invalid(file + ": a table of ranking-model runs (MLPerf DLRM) "
+                                                   "(allowed: validated alone, as scaleplan "
+                                                   "validate FILE or scaleplan rec-validate --runs "
+                                                   "FILE)"));
+      }
+      Result<std::vector<recsys::MlperfRun>> runs = recsys::ReadMlperfRuns(*text, file);
+      if (!runs.ok()) return Fail(io.err, runs.status());
+      Result<recsys::RecValidation> v = recsys::ValidateMlperf(*runs);
+      if (!v.ok()) return Fail(io.err, v.status());
+      return Emit(io, "",
+                  args->json ? report::JsonText(report::RecValidationJson(*v))
+                             : Result<std::string>(report::RecValidationText(*v)));
+    }
     Result<std::vector<validate::FileReport>> reports = validate::ValidateFiles(files_, *options);
     if (!reports.ok()) return Fail(io.err, reports.status());
     return Emit(io, "",
@@ -72,7 +93,9 @@ class ValidateCmd final : public Command {
     return report::CommandMarkdown(name(), summary(),
                                    {report::OptionsMarkdown(validate::OptionsSchema()),
                                     report::OptionsMarkdown(ValidateArgsSchema())},
-                                   "Takes one or more files.");
+                                   "Takes one or more files. A table in the MLPerf DLRM schema "
+                                   "(data/validation/mlperf-dlrm.csv) is validated alone, by the "
+                                   "ranking-model step model, as `scaleplan rec-validate` does.");
   }
 
  private:

@@ -1,5 +1,7 @@
 #include "recsys/study.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 
 #include "spec/ranking.h"
@@ -17,7 +19,10 @@ const spec::Schema<RecSource>& RecSourceSchema() {
         .Integer("gpus", &S::gpus, 0, spec::kMaxRanks, "", "GPUs used; 0 = the whole cluster")
         .Text("sharding", &S::sharding, "a TorchRec-style plan (JSON) to rate instead of planning")
         .Boolean("compare", &S::compare,
-                 "also plan with the other planners and rate every plan with every engine");
+                 "also plan with the other planners and rate every plan with every engine")
+        .Integer("max_global_batch", &S::max_global_batch, 0, spec::kMaxCount, "",
+                 "let the planner choose the global batch: the job's and its doublings up to "
+                 "this, the fastest per sample that fits; 0 = the job's batch");
     return s;
   }();
   return kSchema;
@@ -50,9 +55,46 @@ Result<PlannerRun> Rate(const CostModel& cost, std::string name, ShardingPlan pl
 
 }  // namespace
 
-Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec, const PlannerOptions& options,
+Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptions& options,
                              const RecSource& source) {
   RecStudy study;
+  spec::RecJobSpec spec = spec_in;
+  if (source.max_global_batch > 0 && source.sharding.empty()) {
+    if (source.max_global_batch < spec.global_batch) {
+      return Status::Invalid(fmt::format("rec.max_global_batch = {} is below the global batch {} "
+                                         "(allowed: 0, or at least the global batch)",
+                                         source.max_global_batch, spec.global_batch))
+          .WithKey("rec.max_global_batch");
+    }
+    // The batch is a choice: the fastest per sample among the doublings that fit.
+    int64_t best_batch = 0;
+    double best_rate = 0;
+    Status first_error = Status::Ok();
+    for (int64_t batch = spec.global_batch; batch <= source.max_global_batch; batch *= 2) {
+      spec::RecJobSpec trial = spec;
+      trial.global_batch = batch;
+      double rate = 0;
+      Result<RecJob> job = ResolveRecJob(trial);
+      Result<CostModel> cost =
+          job.ok() ? CostModel::For(*job, FittedFactors()) : Result<CostModel>(job.status());
+      Result<ShardingPlan> plan =
+          cost.ok() ? RunPlanner(*cost, options) : Result<ShardingPlan>(cost.status());
+      if (plan.ok()) {
+        RecStep step = cost->Step(cost->LoadsOf(*plan));
+        if (step.fits) rate = step.samples_per_s;
+      } else if (first_error.ok()) {
+        first_error = plan.status();
+      }
+      study.batches.emplace_back(batch, rate);
+      if (rate > best_rate) {
+        best_rate = rate;
+        best_batch = batch;
+      }
+      if (batch > source.max_global_batch / 2) break;
+    }
+    if (best_batch == 0) return first_error.ok() ? Status::Invalid("no batch fits") : first_error;
+    spec.global_batch = best_batch;
+  }
   SP_ASSIGN_OR_RETURN(study.job, ResolveRecJob(spec));
   study.counts = model::CountRanking(spec.model);
   study.factors = FittedFactors();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -22,6 +23,9 @@ struct RecSource {
   int64_t gpus = 8;      // 0 = the whole cluster
   std::string sharding;  // a plan file (JSON) to rate; "" = plan
   bool compare = true;   // also plan with the other planners
+  // The largest global batch the planner may choose: it tries the job's batch and its doublings
+  // up to this one and keeps the fastest per sample that fits; 0 = the job's batch only.
+  int64_t max_global_batch = 0;
 };
 
 const spec::Schema<RecSource>& RecSourceSchema();
@@ -38,7 +42,10 @@ struct PlannerRun {
 };
 
 struct RecStudy {
-  RecJob job;
+  RecJob job;  // with the global batch chosen
+  // Global batches tried (max_global_batch) and the samples/s of the chosen planner's plan at
+  // each (0 where no plan fits); empty when the batch was fixed.
+  std::vector<std::pair<int64_t, double>> batches;
   model::RankingCounts counts;
   RecFactors factors;
   std::vector<PlannerRun> runs;       // runs[0] is the answer: the chosen planner or the file

@@ -102,6 +102,16 @@ Result<double> Predict(const Prepared& p, const RecFactors& f, RecStep* step_out
 
 }  // namespace
 
+bool IsMlperfRunsCsv(std::string_view text) {
+  Result<CsvTable> table = ParseCsv(text, "");
+  if (!table.ok()) return false;
+  for (const char* column :
+       {"gpu_type", "num_gpus", "gpus_per_node", "global_batch", "samples_per_s"}) {
+    if (table->Column(column) < 0) return false;
+  }
+  return true;
+}
+
 Result<std::vector<MlperfRun>> ReadMlperfRuns(std::string_view text, const std::string& origin) {
   SP_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, origin));
   for (const char* column :

@@ -33,6 +33,11 @@ struct MlperfRun {
   int line = 0;
 };
 
+// Whether `text` is a CSV in the MLPerf DLRM schema (its header has gpu_type, num_gpus,
+// gpus_per_node, global_batch and samples_per_s): what `scaleplan validate` hands to
+// ValidateMlperf instead of the transformer rows' mapping.
+bool IsMlperfRunsCsv(std::string_view text);
+
 // Reads the CSV; errors name the file, the line, the column and what is allowed.
 Result<std::vector<MlperfRun>> ReadMlperfRuns(std::string_view text, const std::string& origin);
 

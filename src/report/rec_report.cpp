@@ -49,6 +49,13 @@ nlohmann::json StepJson(const RecStep& s) {
             {"rank_hbm_bytes", s.rank_hbm_bytes}}}};
 }
 
+// Samples per second with 4 significant digits and a unit: 1.811M, 314.2, 12.50k.
+std::string Rate(double per_s) {
+  if (per_s >= 1e6) return fmt::format("{:.3f}M", per_s / 1e6);
+  if (per_s >= 1e3) return fmt::format("{:.2f}k", per_s / 1e3);
+  return fmt::format("{:.1f}", per_s);
+}
+
 std::string TypeCounts(const recsys::ShardingPlan& plan) {
   std::map<std::string, int> counts;
   for (const recsys::TableSharding& s : plan.tables) {
@@ -90,6 +97,10 @@ nlohmann::json RecJson(const recsys::RecStudy& study) {
                     {"scores", scores},
                     {"plan", recsys::PlanJson(job, run.plan)}});
   }
+  nlohmann::json batches = nlohmann::json::array();
+  for (const auto& [batch, rate] : study.batches) {
+    batches.push_back({{"global_batch", batch}, {"samples_per_s", rate}});
+  }
   return {{"model",
            {{"name", model.name},
             {"tables", model.tables.size()},
@@ -110,6 +121,7 @@ nlohmann::json RecJson(const recsys::RecStudy& study) {
            {{"lookup_bandwidth_fraction", study.factors.lookup_bandwidth_fraction},
             {"step_overhead_s", study.factors.step_overhead_s}}},
           {"runs", runs},
+          {"batches", batches},
           {"failures", study.failures}};
 }
 
@@ -133,13 +145,22 @@ std::string RecText(const recsys::RecStudy& study) {
       job.world, job.spec.cluster.gpu.name, job.nodes, job.nodes == 1 ? "" : "s", job.local_world,
       job.spec.cluster.name, job.spec.global_batch, job.local_batch,
       spec::EmbeddingOptimizerName(job.spec.optimizer));
+  if (!study.batches.empty()) {
+    out +=
+        "\nGlobal batch chosen by the planner (samples/s of its plan at each; - where none "
+        "fits):\n";
+    for (const auto& [batch, rate] : study.batches) {
+      out += fmt::format("  {:>10} {:>12}{}\n", batch, rate > 0 ? Rate(rate) : "-",
+                         batch == job.spec.global_batch ? "  <- chosen" : "");
+    }
+  }
   const PlannerRun& answer = study.runs.front();
   const RecStep& s = answer.step;
   out += fmt::format(
-      "\nPlan by {}{}: step {:.3f} ms, {:.3f}M samples/s ({:.3f}M per GPU)\n",
+      "\nPlan by {}{}: step {:.3f} ms, {} samples/s ({} per GPU)\n",
       answer.planner == "file" ? "the given file" : answer.planner,
       answer.planner == "file" ? "" : fmt::format(" (planned in {:.2f} s)", answer.plan_cpu_s),
-      s.step_s * 1e3, s.samples_per_s / 1e6, s.samples_per_s_per_gpu / 1e6);
+      s.step_s * 1e3, Rate(s.samples_per_s), Rate(s.samples_per_s_per_gpu));
   const bool overlap = study.job.spec.overlap_embeddings;
   out += fmt::format("  {:<44} {:>10}\n", "phase (slowest rank each)", "time_ms");
   auto row = [&](const std::string& name, double v, const std::string& note = "") {
@@ -215,9 +236,9 @@ std::string RecText(const recsys::RecStudy& study) {
         if (e.engine == "torchrec") tr = e.value;
         if (e.engine == "hugectr") hc = e.value;
       }
-      out += fmt::format("  {:<10} {:>12.3f} {:>13.3f}M {:>16.3f} {:>13.1f} {:>6}  {}\n",
-                         run.planner, run.step.step_s * 1e3, run.step.samples_per_s_per_gpu / 1e6,
-                         tr * 1e3, hc, run.step.fits ? "yes" : "no", TypeCounts(run.plan));
+      out += fmt::format("  {:<10} {:>12.3f} {:>14} {:>16.3f} {:>13.1f} {:>6}  {}\n", run.planner,
+                         run.step.step_s * 1e3, Rate(run.step.samples_per_s_per_gpu), tr * 1e3, hc,
+                         run.step.fits ? "yes" : "no", TypeCounts(run.plan));
     }
     for (const std::string& f : study.failures) out += fmt::format("  {}\n", f);
   }
