@@ -349,7 +349,8 @@ TEST(RecJob, RefusesGpusAndBatchesThatDoNotDivide) {
 }
 
 // Three tables on 2 GPUs: every combination of data_parallel, table_wise on either rank,
-// row_wise and column_wise in two is tried; the planner's plan is as fast as the best.
+// row_wise and column_wise in two is tried; the planner's plan is as fast as the best, and the
+// exact planner finds exactly the best.
 TEST(RecPlanner, MatchesExhaustiveSearchOnASmallInstance) {
   spec::RankingModelSpec m = Must(spec::ParseRankingModelYaml(
       "top_mlp: [64, 1]\ninteraction: dcn\ninteraction_layers: 1\ninteraction_rank: 64\n"
@@ -378,6 +379,18 @@ TEST(RecPlanner, MatchesExhaustiveSearchOnASmallInstance) {
   ASSERT_LT(best, 1e30);  // some combination fits
   ShardingPlan found = Must(RunPlanner(cost, PlannerOptions{}));
   EXPECT_LE(Must(cost.Evaluate(found)).step_s, best * (1 + 1e-9));
+  // The exact planner's space holds these five choices (and column_wise starting on rank 1,
+  // the same cost by symmetry): its optimum is this one.
+  PlannerOptions exact;
+  exact.planner = "exact";
+  ShardingPlan optimum = Must(RunPlanner(cost, exact));
+  EXPECT_NEAR(Must(cost.Evaluate(optimum)).step_s, best, best * 1e-12);
+  // On MLPerf's 26 tables its space is too large: a named error, not a hang.
+  RecJob mlperf = Job(Must(spec::LoadRankingModel("mlperf-dlrm-dcnv2")), 2, 55296);
+  exact.exact_max_plans = 100000;
+  Result<ShardingPlan> too_big = RunPlanner(Must(CostModel::For(mlperf)), exact);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.status().key(), "planner.exact_max_plans");
 }
 
 // On MLPerf DLRM-DCNv2, one node of H100s: scaleplan's plan is rated no slower than TorchRec's

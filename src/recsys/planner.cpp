@@ -792,6 +792,114 @@ Result<ShardingPlan> PlanHugeCtr(const CostModel& cost, const PlannerOptions& op
   return best;
 }
 
+// ---------------------------------------------------------------------------------------------
+// exact: depth-first search with the partial plan's step as the bound.
+
+class ExactSearch {
+ public:
+  ExactSearch(const CostModel& cost, const PlannerOptions& options)
+      : cost_(cost), job_(cost.job()), options_(options) {}
+
+  Result<ShardingPlan> Run() {
+    const size_t n = job_.spec.model.tables.size();
+    order_ = SortedBy(static_cast<int64_t>(n), [&](int64_t i) {
+      return -cost_.TableLookupBytes(static_cast<size_t>(i)) -
+             cost_.TableBytes(static_cast<size_t>(i));
+    });
+    current_.tables.resize(n);
+    Loads loads = cost_.Empty();
+    SP_RETURN_IF_ERROR(Visit(0, loads, 0));
+    if (best_step_ == std::numeric_limits<double>::infinity()) {
+      return Status::Invalid(
+          "exact: no plan of its space fits (allowed: more GPUs, or the scaleplan planner, which "
+          "also tries host-memory kernels)");
+    }
+    return best_;
+  }
+
+ private:
+  std::vector<TableSharding> Choices(size_t table, int64_t ranks_used) const {
+    const spec::RankingModelSpec& model = job_.spec.model;
+    const int64_t dim = model.DimOf(model.tables[table]);
+    const int64_t rows = model.tables[table].rows;
+    std::vector<TableSharding> out;
+    if (cost_.TableBytes(table) <= 0.01 * cost_.capacity_bytes()) {
+      out.push_back(TableSharding{ShardingType::kDataParallel, {}, 1});
+    }
+    // On one node every rank is alike: a table may open only the lowest unused rank.
+    const int64_t open = job_.nodes == 1 ? std::min(job_.world, ranks_used + 1) : job_.world;
+    for (int64_t r = 0; r < open; ++r)
+      out.push_back(TableSharding{ShardingType::kTableWise, {r}, 1});
+    // Runs of k consecutive ranks (cyclically): column_wise in k blocks and row_wise over k.
+    for (int64_t k = 2; k <= job_.world; k *= 2) {
+      const int64_t starts = k == job_.world ? 1 : job_.world;
+      for (int64_t start = 0; start < starts; ++start) {
+        std::vector<int64_t> ranks;
+        for (int64_t i = 0; i < k; ++i) ranks.push_back((start + i) % job_.world);
+        if (dim % k == 0 && dim / k >= kMinColumns) {
+          out.push_back(TableSharding{ShardingType::kColumnWise, ranks, 1});
+        }
+        if (rows >= k) {
+          std::sort(ranks.begin(), ranks.end());
+          out.push_back(TableSharding{ShardingType::kRowWise, ranks, 1});
+        }
+      }
+    }
+    if (job_.world > 1 && (job_.world & (job_.world - 1)) != 0 && rows >= job_.world) {
+      out.push_back(TableSharding{ShardingType::kRowWise, AllRanks(job_), 1});
+    }
+    if (job_.nodes > 1 && rows >= job_.local_world) {
+      for (int64_t node = 0; node < job_.nodes; ++node) {
+        out.push_back(TableSharding{ShardingType::kTableRowWise, NodeRanks(job_, node), 1});
+      }
+    }
+    return out;
+  }
+
+  Status Visit(size_t depth, Loads& loads, int64_t ranks_used) {
+    if (++visited_ > options_.exact_max_plans) {
+      return Status::Invalid(
+                 fmt::format("exact: more than {} partial plans for {} tables on {} GPUs "
+                             "(allowed: a smaller instance, a larger planner.exact_max_plans, "
+                             "or the scaleplan planner)",
+                             options_.exact_max_plans, job_.spec.model.tables.size(), job_.world))
+          .WithKey("planner.exact_max_plans");
+    }
+    RecStep step = cost_.Step(loads);
+    if (!step.fits || step.step_s >= best_step_) return Status::Ok();
+    if (depth == order_.size()) {
+      best_step_ = step.step_s;
+      best_ = current_;
+      return Status::Ok();
+    }
+    const size_t table = static_cast<size_t>(order_[depth]);
+    for (const TableSharding& choice : Choices(table, ranks_used)) {
+      int64_t used = ranks_used;
+      for (int64_t r : choice.ranks) used = std::max(used, r + 1);
+      cost_.Apply(table, choice, 1, loads);
+      current_.tables[table] = choice;
+      Status status = Visit(depth + 1, loads, used);
+      cost_.Apply(table, choice, -1, loads);
+      SP_RETURN_IF_ERROR(status);
+    }
+    return Status::Ok();
+  }
+
+  const CostModel& cost_;
+  const RecJob& job_;
+  const PlannerOptions& options_;
+  std::vector<int64_t> order_;
+  ShardingPlan current_;
+  ShardingPlan best_;
+  double best_step_ = std::numeric_limits<double>::infinity();
+  int64_t visited_ = 0;
+};
+
+Result<ShardingPlan> PlanExact(const CostModel& cost, const PlannerOptions& options) {
+  ExactSearch search(cost, options);
+  return search.Run();
+}
+
 EngineScore ScoreScaleplan(const CostModel& cost, const ShardingPlan& plan, const PlannerOptions&) {
   Loads loads = cost.LoadsOf(plan);
   RecStep step = cost.Step(loads);
@@ -840,6 +948,8 @@ const spec::Schema<PlannerOptions>& PlannerOptionsSchema() {
                  "scaleplan: perturbations of the best plan, each followed by local search "
                  "(times 100 / tables beyond 100 tables and 128 / GPUs beyond 128 GPUs)")
         .Unsigned("seed", &O::seed, "scaleplan: seed of the perturbations")
+        .Integer("exact_max_plans", &O::exact_max_plans, 1, int64_t{1} << 40, "",
+                 "exact: partial plans visited at most before giving up")
         .Number("hugectr_dp_threshold_bytes", &O::hugectr_dp_threshold_bytes, 0, 1e30, "bytes",
                 "hugectr: tables this small are data-parallel (assumption: 32 MiB)")
         .Number("hugectr_comm_ratio", &O::hugectr_comm_ratio, 0, 1e6, "",
@@ -854,7 +964,9 @@ const std::vector<PlannerInfo>& Planners() {
       {"scaleplan", "greedy then local search on scaleplan's step model", PlanScaleplan},
       {"torchrec", "TorchRec's planner (estimators, proposers, greedy partitioner), emulated",
        PlanTorchRec},
-      {"hugectr", "HugeCTR's MLPerf hotness-balancing planner, emulated", PlanHugeCtr}};
+      {"hugectr", "HugeCTR's MLPerf hotness-balancing planner, emulated", PlanHugeCtr},
+      {"exact", "the step model's optimum over a fixed space, for small instances", PlanExact,
+       false}};
   return kPlanners;
 }
 

@@ -23,6 +23,14 @@
 //              the GPU of lowest cost, cost = sum of hotness / split + (comm ratio / 2) x tables,
 //              within 60 GB per GPU at 8 bytes per weight (Adagrad); 20 rounds split the hottest
 //              table over twice the GPUs (row-wise) and keep the best plan.
+//   exact      the optimum of the step model over a fixed space, for small instances: every table
+//              data_parallel (up to 1% of HBM), table_wise on any rank, column_wise and row_wise
+//              over each run of 2, 4, ... consecutive ranks (cyclically; column blocks >= 32
+//              columns) and row_wise over all, table_row_wise on any node; fused kernels.
+//              Depth-first in decreasing lookup bytes, pruned by the partial plan's step (adding a
+//              table never shortens the step) and memory; on one node a table_wise table only opens
+//              the lowest unused rank (the ranks are interchangeable). More than exact_max_plans
+//              partial plans is an error.
 // Engines: `scaleplan` rates a plan by recsys/cost.h's step (seconds); `torchrec` by TorchRec's
 // NoopPerfModel (the slowest rank's sum of shard estimates, seconds, V100-era constants);
 // `hugectr` by the highest GPU cost (hotness units, no time).
@@ -41,9 +49,10 @@ namespace scaleplan::recsys {
 
 struct PlannerOptions {
   std::string planner = "scaleplan";
-  int64_t max_passes = 20;  // scaleplan: local-search passes over the tables
-  int64_t kicks = 40;       // scaleplan: iterated local search's perturbations
-  uint64_t seed = 1;        // scaleplan: their seed
+  int64_t max_passes = 20;            // scaleplan: local-search passes over the tables
+  int64_t kicks = 40;                 // scaleplan: iterated local search's perturbations
+  uint64_t seed = 1;                  // scaleplan: their seed
+  int64_t exact_max_plans = 5000000;  // exact: partial plans visited at most
   // hugectr: tables at most this large (weights) are data-parallel (assumption: 32 MiB; the
   // MLPerf submission's value is a command-line flag not in the published logs).
   double hugectr_dp_threshold_bytes = 33554432.0;
@@ -57,6 +66,7 @@ struct PlannerInfo {
   std::string name;
   std::string description;
   Result<ShardingPlan> (*plan)(const CostModel& cost, const PlannerOptions& options);
+  bool compared = true;  // `scaleplan rec` runs it beside the chosen planner
 };
 const std::vector<PlannerInfo>& Planners();
 std::vector<std::string> PlannerNames();

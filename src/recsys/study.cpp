@@ -108,8 +108,9 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
     order.push_back(options.planner);
   }
   if (source.compare) {
-    for (const std::string& name : PlannerNames()) {
-      if (name != options.planner || !source.sharding.empty()) order.push_back(name);
+    for (const PlannerInfo& p : Planners()) {
+      if (!p.compared) continue;
+      if (p.name != options.planner || !source.sharding.empty()) order.push_back(p.name);
     }
   }
   for (const std::string& name : order) {
