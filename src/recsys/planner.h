@@ -27,10 +27,10 @@
 //              data_parallel (up to 1% of HBM), table_wise on any rank, column_wise and row_wise
 //              over each run of 2, 4, ... consecutive ranks (cyclically; column blocks >= 32
 //              columns) and row_wise over all, table_row_wise on any node; fused kernels.
-//              Depth-first in decreasing lookup bytes, pruned by the partial plan's step (adding a
-//              table never shortens the step) and memory; on one node a table_wise table only opens
-//              the lowest unused rank (the ranks are interchangeable). More than exact_max_plans
-//              partial plans is an error.
+//              Depth-first in decreasing lookup bytes, pruned by the partial plan's step less its
+//              exposed all-reduce (adding a table never shortens that) and memory; on one node the
+//              first table starts at rank 0 (rotating the ranks maps the space onto itself). More
+//              than exact_max_plans partial plans is an error.
 // Engines: `scaleplan` rates a plan by recsys/cost.h's step (seconds); `torchrec` by TorchRec's
 // NoopPerfModel (the slowest rank's sum of shard estimates, seconds, V100-era constants);
 // `hugectr` by the highest GPU cost (hotness units, no time).
