@@ -237,6 +237,12 @@ TEST(RecCost, DataParallelTablesAndPerRankMemoryByHand) {
   RecStep tw = Must(cost.Evaluate(ShardingPlan{{TableSharding{ShardingType::kTableWise, {0}, 1}}}));
   EXPECT_NEAR(tw.rank_hbm_bytes[0] - tw.rank_hbm_bytes[1], 549792, 1e-3);
   EXPECT_EQ(tw.fullest_rank, 0);
+  // The fullest rank's parts sum to its total; its shard is the 516000 bytes above.
+  const RecStep::MemoryParts& p = tw.fullest;
+  EXPECT_DOUBLE_EQ(p.shards_bytes, 516000);
+  EXPECT_NEAR(p.shards_bytes + p.data_parallel_bytes + p.dense_state_bytes + p.activation_bytes +
+                  p.buffer_bytes,
+              tw.max_hbm_bytes, 1e-6);
 }
 
 // The step is the critical path of its phases: without overlap their sum, with overlap the

@@ -300,13 +300,17 @@ RecStep CostModel::Step(const Loads& loads) const {
     }
     lookup_fwd = std::max(lookup_fwd, rank.lookup_fwd_s);
     lookup_bwd = std::max(lookup_bwd, rank.lookup_bwd_s);
-    double hbm = static_bytes_ + loads.dp_memory_bytes + activation_bytes_ + rank.hbm_bytes +
-                 buffers_common + (job_.spec.pipeline_input_dist ? 2 : 1) * rank.ids_recv_bytes +
-                 2 * rank.pooled_send_bytes + rank.node_reduce_bytes;
+    const double buffers = buffers_common +
+                           (job_.spec.pipeline_input_dist ? 2 : 1) * rank.ids_recv_bytes +
+                           2 * rank.pooled_send_bytes + rank.node_reduce_bytes;
+    double hbm =
+        static_bytes_ + loads.dp_memory_bytes + activation_bytes_ + rank.hbm_bytes + buffers;
     out.rank_hbm_bytes[r] = hbm;
     if (hbm > out.max_hbm_bytes) {
       out.max_hbm_bytes = hbm;
       out.fullest_rank = static_cast<int64_t>(r);
+      out.fullest = RecStep::MemoryParts{rank.hbm_bytes, loads.dp_memory_bytes, static_bytes_,
+                                         activation_bytes_, buffers};
     }
     out.max_host_bytes = std::max(out.max_host_bytes, rank.host_bytes);
   }

@@ -148,6 +148,14 @@ struct RecStep {
   double hbm_capacity_bytes = 0;
   double max_hbm_bytes = 0;
   int64_t fullest_rank = 0;
+  // The fullest rank's HBM by part (they sum to max_hbm_bytes).
+  struct MemoryParts {
+    double shards_bytes = 0;         // its table shards' weights and optimizer state in HBM
+    double data_parallel_bytes = 0;  // data-parallel tables: weights, state, gradient
+    double dense_state_bytes = 0;    // dense weights, gradients and optimizer state (FP32)
+    double activation_bytes = 0;     // dense activations and their gradients
+    double buffer_bytes = 0;         // ids and pooled embeddings in flight
+  } fullest;
   double max_host_bytes = 0;
   bool fits = true;
   std::vector<double> rank_hbm_bytes;

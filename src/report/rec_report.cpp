@@ -44,6 +44,12 @@ nlohmann::json StepJson(const RecStep& s) {
            {{"hbm_capacity_bytes", s.hbm_capacity_bytes},
             {"max_hbm_bytes", s.max_hbm_bytes},
             {"fullest_rank", s.fullest_rank},
+            {"fullest_rank_parts",
+             {{"shards_bytes", s.fullest.shards_bytes},
+              {"data_parallel_bytes", s.fullest.data_parallel_bytes},
+              {"dense_state_bytes", s.fullest.dense_state_bytes},
+              {"activation_bytes", s.fullest.activation_bytes},
+              {"buffer_bytes", s.fullest.buffer_bytes}}},
             {"max_host_bytes", s.max_host_bytes},
             {"fits", s.fits},
             {"rank_hbm_bytes", s.rank_hbm_bytes}}}};
@@ -197,6 +203,12 @@ std::string RecText(const recsys::RecStudy& study) {
                          ? fmt::format(", {:.1f} GiB in host memory", s.max_host_bytes / kGiB)
                          : "",
                      s.fits ? "fits" : "DOES NOT FIT");
+  out += fmt::format(
+      "    rank {}: shards {:.1f} GiB, data-parallel tables {:.1f}, dense state {:.1f}, "
+      "activations {:.1f}, buffers {:.1f}\n",
+      s.fullest_rank, s.fullest.shards_bytes / kGiB, s.fullest.data_parallel_bytes / kGiB,
+      s.fullest.dense_state_bytes / kGiB, s.fullest.activation_bytes / kGiB,
+      s.fullest.buffer_bytes / kGiB);
   out += fmt::format("  sharding: {}\n", TypeCounts(answer.plan));
   // The tables with the most lookup bytes (all of them when there are few).
   std::vector<size_t> order(model.tables.size());
