@@ -385,8 +385,7 @@ TEST(RecPlanner, MatchesExhaustiveSearchOnASmallInstance) {
   ASSERT_LT(best, 1e30);  // some combination fits
   ShardingPlan found = Must(RunPlanner(cost, PlannerOptions{}));
   EXPECT_LE(Must(cost.Evaluate(found)).step_s, best * (1 + 1e-9));
-  // The exact planner's space holds these five choices (and column_wise starting on rank 1,
-  // the same cost by symmetry): its optimum is this one.
+  // The exact planner's space on 2 GPUs is these five choices: its optimum is this one.
   PlannerOptions exact;
   exact.planner = "exact";
   ShardingPlan optimum = Must(RunPlanner(cost, exact));
@@ -397,6 +396,76 @@ TEST(RecPlanner, MatchesExhaustiveSearchOnASmallInstance) {
   Result<ShardingPlan> too_big = RunPlanner(Must(CostModel::For(mlperf)), exact);
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.status().key(), "planner.exact_max_plans");
+}
+
+// The exact planner against brute force over its own space (every combination, no bound, no
+// symmetry): data_parallel, table_wise on each rank, column_wise and row_wise over each cyclic
+// run of 2, 4, ... ranks (column blocks >= 32 columns), row_wise over all, table_row_wise on each
+// node. Two clusters that test its bound and its symmetry rule: 4 GPUs in two nodes joined by a
+// slow 2 GB/s network (the id all-to-all and the all-reduce are both exposed, so adding a table
+// can shorten the step), and one node of 8 (only rotations map the space onto itself).
+TEST(RecPlanner, ExactMatchesBruteForceOverItsSpace) {
+  spec::RankingModelSpec m = Must(spec::ParseRankingModelYaml(
+      "top_mlp: [1024, 1024, 1]\ninteraction: dcn\ninteraction_layers: 1\ninteraction_rank: 64\n"
+      "embedding_dim: 32\ntables:\n  - {name: hot, rows: 1000000, pooling: 1000, dim: 32}\n"
+      "  - {name: wide, rows: 100000, pooling: 1, dim: 256}\n"
+      "  - {name: other, rows: 200000, pooling: 2, dim: 64}\n",
+      "three.yaml"));
+  for (int64_t gpus : {4, 8}) {
+    spec::RecJobSpec spec;
+    spec.model = m;
+    spec.cluster = gpus == 4 ? Must(spec::ParseClusterYaml(
+                                   "name: slow\ngpu: h100-sxm\ntiers:\n"
+                                   "  - {name: node, gpus: 2, bandwidth_bytes_per_s: 450e9, "
+                                   "latency_s: 4e-6}\n"
+                                   "  - {name: cluster, gpus: 64, bandwidth_bytes_per_s: 2e9, "
+                                   "latency_s: 6e-6}\n",
+                                   "slow.yaml"))
+                             : Nodes(8, 64);
+    spec.gpus = gpus;
+    spec.global_batch = 8192;
+    RecJob job = Must(ResolveRecJob(spec));
+    CostModel cost = Must(CostModel::For(job));
+    std::vector<std::vector<TableSharding>> space(3);
+    for (size_t t = 0; t < 3; ++t) {
+      const spec::TableSpec& table = m.tables[t];
+      auto& choices = space[t];
+      choices.push_back({ShardingType::kDataParallel, {}, 1});
+      for (int64_t r = 0; r < gpus; ++r) choices.push_back({ShardingType::kTableWise, {r}, 1});
+      for (int64_t k = 2; k <= gpus; k *= 2) {
+        for (int64_t start = 0; start < (k == gpus ? 1 : gpus); ++start) {
+          std::vector<int64_t> ranks;
+          for (int64_t i = 0; i < k; ++i) ranks.push_back((start + i) % gpus);
+          if (table.dim % k == 0 && table.dim / k >= 32) {
+            choices.push_back({ShardingType::kColumnWise, ranks, 1});
+          }
+          std::sort(ranks.begin(), ranks.end());
+          choices.push_back({ShardingType::kRowWise, ranks, 1});
+        }
+      }
+      for (int64_t node = 0; node < job.nodes && job.nodes > 1; ++node) {
+        std::vector<int64_t> ranks;
+        for (int64_t j = 0; j < job.local_world; ++j) ranks.push_back(node * job.local_world + j);
+        choices.push_back({ShardingType::kTableRowWise, ranks, 1});
+      }
+    }
+    double best = 1e30;
+    ShardingPlan plan;
+    for (const auto& a : space[0]) {
+      for (const auto& b : space[1]) {
+        for (const auto& c : space[2]) {
+          plan.tables = {a, b, c};
+          RecStep step = cost.Step(cost.LoadsOf(plan));
+          if (step.fits) best = std::min(best, step.step_s);
+        }
+      }
+    }
+    ASSERT_LT(best, 1e30);
+    PlannerOptions exact;
+    exact.planner = "exact";
+    EXPECT_NEAR(Must(cost.Evaluate(Must(RunPlanner(cost, exact)))).step_s, best, best * 1e-12)
+        << gpus << " GPUs";
+  }
 }
 
 // On MLPerf DLRM-DCNv2, one node of H100s: scaleplan's plan is rated no slower than TorchRec's
@@ -433,6 +502,7 @@ TEST(RecPlanner, ChoosesTheGlobalBatchWhenAllowed) {
   RecStudy study = Must(RunRecStudy(spec, PlannerOptions{}, source));
   ASSERT_EQ(study.batches.size(), 3u);
   EXPECT_EQ(study.batches[2].first, 4 * 55296);
+  EXPECT_EQ(study.job.spec.global_batch, 4 * 55296);
   double best = 0;
   int64_t best_batch = 0;
   for (const auto& [batch, rate] : study.batches) {
@@ -447,6 +517,22 @@ TEST(RecPlanner, ChoosesTheGlobalBatchWhenAllowed) {
   Result<RecStudy> bad = RunRecStudy(spec, PlannerOptions{}, source);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().key(), "rec.max_global_batch");
+  // A plan file is rated at the job's batch: the two options do not go together.
+  source.max_global_batch = 4 * 55296;
+  source.sharding = "plan.json";
+  bad = RunRecStudy(spec, PlannerOptions{}, source);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().key(), "rec.max_global_batch");
+  // Nothing fits at any batch: the error names the sizes and the memory.
+  // (HugeCTR's planner ignores activations, so it plans a batch of 128 x 55296 that cannot run.)
+  source.sharding.clear();
+  spec.global_batch = 128 * 55296;
+  source.max_global_batch = 128 * 55296;
+  PlannerOptions hugectr;
+  hugectr.planner = "hugectr";
+  bad = RunRecStudy(spec, hugectr, source);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("GiB usable"), std::string::npos) << bad.status().message();
 }
 
 // TorchRec's table-wise estimate for the one-table job (W = 2, one host, b = 32, d = 128, FP32):

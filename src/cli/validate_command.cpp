@@ -42,7 +42,9 @@ class ValidateCmd final : public Command {
     return "Compare predictions with measured runs (training CSV files, nccl-tests outputs)";
   }
   void Register(CLI::App* app) override {
-    app->add_option("files", files_, "CSV files in a calibration schema, or nccl-tests outputs")
+    app->add_option("files", files_,
+                    "CSV files in a calibration schema, nccl-tests outputs, or one table of "
+                    "MLPerf DLRM runs")
         ->required();
     app->add_option("--calibration", calibrations_,
                     "Calibration file from `scaleplan calibrate --out` (may be repeated): applied "
@@ -66,9 +68,24 @@ class ValidateCmd final : public Command {
       options->engine_override = &learned.emplace(std::move(predictor).value());
     }
     // A table of measured ranking-model runs (MLPerf DLRM) goes to the ranking-model validation.
+    // (Standard input can be read once: it goes to the training tables' reader.)
     for (const std::string& file : files_) {
+      if (file == "-") continue;
       Result<std::string> text = ReadInputFile(file, kMaxSpecFileBytes);
       if (!text.ok() || !recsys::IsMlperfRunsCsv(*text)) continue;
+      // The row filters, engines, calibrations and predictors are the training tables'.
+      std::vector<std::string> given;
+      for (const std::string& key : validate::OptionsSchema().Keys()) {
+        if (validate_.Given(key)) given.push_back(validate_.Flag(key));
+      }
+      if (!calibrations_.empty()) given.push_back("--calibration");
+      if (!args->predictor.empty()) given.push_back("--predictor");
+      if (!given.empty()) {
+        return Fail(io.err, Status::Invalid(file + ": " + given.front() +
+                                            " with a table of ranking-model runs (MLPerf DLRM) "
+                                            "(allowed: --json and --verbose only; every run is "
+                                            "validated)"));
+      }
       if (files_.size() > 1) {
         return Fail(io.err, Status::Invalid(file + ": a table of ranking-model runs (MLPerf DLRM) "
                                                    "(allowed: validated alone, as scaleplan "

@@ -795,6 +795,10 @@ Result<ShardingPlan> PlanHugeCtr(const CostModel& cost, const PlannerOptions& op
 // ---------------------------------------------------------------------------------------------
 // exact: depth-first search with the partial plan's step as the bound.
 
+// The exact search recurses once per table; far fewer tables than this already take longer than
+// anyone waits.
+constexpr int64_t kMaxExactTables = 64;
+
 class ExactSearch {
  public:
   ExactSearch(const CostModel& cost, const PlannerOptions& options)
@@ -802,6 +806,12 @@ class ExactSearch {
 
   Result<ShardingPlan> Run() {
     const size_t n = job_.spec.model.tables.size();
+    if (static_cast<int64_t>(n) > kMaxExactTables) {
+      return Status::Invalid(fmt::format("exact: {} tables (allowed: at most {}; the search "
+                                         "grows as choices^tables: use the scaleplan planner)",
+                                         n, kMaxExactTables))
+          .WithKey("planner.planner");
+    }
     order_ = SortedBy(static_cast<int64_t>(n), [&](int64_t i) {
       return -cost_.TableLookupBytes(static_cast<size_t>(i)) -
              cost_.TableBytes(static_cast<size_t>(i));
@@ -948,7 +958,8 @@ const spec::Schema<PlannerOptions>& PlannerOptionsSchema() {
     using O = PlannerOptions;
     spec::Schema<O> s("planner");
     s.OneOf("planner", &O::planner, PlannerNames(),
-            "sharding planner (scaleplan, or an emulation of torchrec's or hugectr's)")
+            "sharding planner: scaleplan, exact (small instances), or an emulation of torchrec's "
+            "or hugectr's")
         .Integer("max_passes", &O::max_passes, 0, 1000, "",
                  "scaleplan: local-search passes over the tables")
         .Integer("kicks", &O::kicks, 0, 100000, "",

@@ -59,7 +59,13 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
                              const RecSource& source) {
   RecStudy study;
   spec::RecJobSpec spec = spec_in;
-  if (source.max_global_batch > 0 && source.sharding.empty()) {
+  if (source.max_global_batch > 0 && !source.sharding.empty()) {
+    return Status::Invalid(
+               "rec.max_global_batch with rec.sharding (allowed: one of them: a plan "
+               "file is rated at the job's batch)")
+        .WithKey("rec.max_global_batch");
+  }
+  if (source.max_global_batch > 0) {
     if (source.max_global_batch < spec.global_batch) {
       return Status::Invalid(fmt::format("rec.max_global_batch = {} is below the global batch {} "
                                          "(allowed: 0, or at least the global batch)",
@@ -81,9 +87,22 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
           cost.ok() ? RunPlanner(*cost, options) : Result<ShardingPlan>(cost.status());
       if (plan.ok()) {
         RecStep step = cost->Step(cost->LoadsOf(*plan));
-        if (step.fits) rate = step.samples_per_s;
-      } else if (first_error.ok()) {
-        first_error = plan.status();
+        if (step.fits) {
+          rate = step.samples_per_s;
+        } else if (first_error.ok()) {
+          first_error = Status::Invalid(
+                            fmt::format("{} plans no global batch from {} to {} that fits: at "
+                                        "{} the fullest GPU needs {:.1f} GiB of {:.1f} GiB "
+                                        "usable (allowed: more GPUs or a smaller batch)",
+                                        options.planner, spec.global_batch, source.max_global_batch,
+                                        batch, step.max_hbm_bytes / 1073741824.0,
+                                        step.hbm_capacity_bytes / 1073741824.0))
+                            .WithKey("rec.max_global_batch");
+        }
+      } else {
+        // The planner's own limits do not depend on the batch: stop at once.
+        if (plan.status().key().rfind("planner.", 0) == 0) return plan.status();
+        if (first_error.ok()) first_error = plan.status();
       }
       study.batches.emplace_back(batch, rate);
       if (rate > best_rate) {
@@ -92,7 +111,11 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
       }
       if (batch > source.max_global_batch / 2) break;
     }
-    if (best_batch == 0) return first_error.ok() ? Status::Invalid("no batch fits") : first_error;
+    if (best_batch == 0) {
+      return first_error.ok()
+                 ? Status::Invalid("no global batch fits").WithKey("rec.max_global_batch")
+                 : first_error;
+    }
     spec.global_batch = best_batch;
   }
   SP_ASSIGN_OR_RETURN(study.job, ResolveRecJob(spec));

@@ -55,7 +55,8 @@ nlohmann::json StepJson(const RecStep& s) {
             {"rank_hbm_bytes", s.rank_hbm_bytes}}}};
 }
 
-// Samples per second with 4 significant digits and a unit: 1.811M, 314.2, 12.50k.
+// Samples per second with a unit: three decimals in millions (1.811M), two in thousands
+// (12.50k), one below (314.2).
 std::string Rate(double per_s) {
   if (per_s >= 1e6) return fmt::format("{:.3f}M", per_s / 1e6);
   if (per_s >= 1e3) return fmt::format("{:.2f}k", per_s / 1e3);
