@@ -334,6 +334,10 @@ TEST(RecSharding, PlanFileRoundTripsAndRefusesBadPlans) {
                 .find("rank 99"),
             std::string::npos);
   EXPECT_NE(error("[1, 2]").find("expected an object"), std::string::npos);
+  EXPECT_NE(error(R"({"tables": [], "colour": 1})").find("unknown key 'colour'"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"world_size": 8, "tables": []})").find("world_size = 8 (allowed: 16"),
+            std::string::npos);
 }
 
 TEST(RecJob, RefusesGpusAndBatchesThatDoNotDivide) {

@@ -22,7 +22,8 @@ const spec::Schema<RecArgs>& RecArgsSchema() {
     spec::Schema<RecArgs> s("rec");
     AddReportOptions(s);
     s.Text("emit_plan", &RecArgs::emit_plan,
-           "write the answer's sharding plan (TorchRec-style JSON) to FILE");
+           "write the answer's sharding plan (TorchRec-style JSON) and its per-rank stats to "
+           "FILE");
     return s;
   }();
   return schema;
@@ -59,8 +60,7 @@ class RecCmd final : public Command {
     Result<recsys::RecStudy> study = recsys::RunRecStudy(*job, *planner, *source);
     if (!study.ok()) return Fail(io.err, study.status());
     if (!args->emit_plan.empty()) {
-      Result<std::string> plan =
-          report::JsonText(recsys::PlanJson(study->job, study->runs.front().plan));
+      Result<std::string> plan = report::JsonText(report::RecPlanFile(*study));
       int status = Emit(io, args->emit_plan, plan);
       if (status != kExitOk) return status;
     }

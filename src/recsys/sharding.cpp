@@ -301,6 +301,14 @@ Result<ShardingPlan> ParsePlanJson(const RecJob& job, std::string_view text,
                     "\"compute_kernel\"}}, ...]}})",
                     origin));
   }
+  for (const auto& [key, value] : root.items()) {
+    if (key != "tables" && key != "world_size" && key != "rank_stats") {
+      return Status::Invalid(
+          fmt::format("{}: unknown key '{}' (allowed: tables, world_size, "
+                      "rank_stats)",
+                      origin, Printable(key, 64)));
+    }
+  }
   if (root.contains("world_size")) {
     const nlohmann::json& w = root["world_size"];
     if (!w.is_number_integer() || w.get<int64_t>() != job.world) {

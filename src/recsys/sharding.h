@@ -88,7 +88,8 @@ Status CheckPlan(const RecJob& job, const ShardingPlan& plan);
 //   {"tables": [{"name": "t0", "sharding_type": "table_wise", "compute_kernel": "fused",
 //                "ranks": [3]}, {"name": "t1", "sharding_type": "grid", "column_blocks": 2,
 //                "ranks": [0,1,..,15], "compute_kernel": "uvm_caching", "cache_ratio": 0.2}]}
-// Every table of the model appears once, by name; world_size, when given, is the job's GPUs.
+// Every table of the model appears once, by name; world_size, when given, is the job's GPUs;
+// rank_stats (what `scaleplan rec --emit-plan` writes beside the plan) is not read.
 nlohmann::json PlanJson(const RecJob& job, const ShardingPlan& plan);
 Result<ShardingPlan> ParsePlanJson(const RecJob& job, std::string_view text,
                                    const std::string& origin);

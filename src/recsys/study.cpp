@@ -47,6 +47,7 @@ Result<PlannerRun> Rate(const CostModel& cost, std::string name, ShardingPlan pl
   PlannerRun run;
   run.planner = std::move(name);
   SP_ASSIGN_OR_RETURN(run.step, cost.Evaluate(plan));
+  run.loads = cost.LoadsOf(plan);
   for (const EngineInfo& e : Engines()) run.scores.push_back(e.score(cost, plan, options));
   run.plan = std::move(plan);
   run.plan_cpu_s = cpu_s;

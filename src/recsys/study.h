@@ -37,6 +37,7 @@ struct PlannerRun {
   std::string planner;  // a planner's name, or "file" for --sharding
   ShardingPlan plan;
   RecStep step;
+  Loads loads;                      // per rank: lookups, sends, memory (the per-rank stats)
   std::vector<EngineScore> scores;  // one per engine, in Engines() order
   double plan_cpu_s = 0;
 };

@@ -63,6 +63,25 @@ std::string Rate(double per_s) {
   return fmt::format("{:.1f}", per_s);
 }
 
+nlohmann::json RankStatsJson(const PlannerRun& run) {
+  nlohmann::json ranks = nlohmann::json::array();
+  for (size_t r = 0; r < run.loads.ranks.size(); ++r) {
+    const recsys::RankLoad& load = run.loads.ranks[r];
+    ranks.push_back(
+        {{"rank", r},
+         {"lookup_forward_s", load.lookup_fwd_s + run.loads.dp_lookup_fwd_s},
+         {"lookup_backward_s", load.lookup_bwd_s + run.loads.dp_lookup_bwd_s},
+         {"pooled_send_bytes", load.pooled_send_bytes},
+         {"ids_receive_bytes", load.ids_recv_bytes},
+         {"node_reduce_bytes", load.node_reduce_bytes},
+         {"shard_hbm_bytes", load.hbm_bytes},
+         {"shard_host_bytes", load.host_bytes},
+         {"hbm_bytes", r < run.step.rank_hbm_bytes.size() ? run.step.rank_hbm_bytes[r] : 0},
+         {"blocks", load.blocks}});
+  }
+  return ranks;
+}
+
 std::string TypeCounts(const recsys::ShardingPlan& plan) {
   std::map<std::string, int> counts;
   for (const recsys::TableSharding& s : plan.tables) {
@@ -102,7 +121,8 @@ nlohmann::json RecJson(const recsys::RecStudy& study) {
                     {"plan_cpu_s", run.plan_cpu_s},
                     {"step", StepJson(run.step)},
                     {"scores", scores},
-                    {"plan", recsys::PlanJson(job, run.plan)}});
+                    {"plan", recsys::PlanJson(job, run.plan)},
+                    {"ranks", RankStatsJson(run)}});
   }
   nlohmann::json batches = nlohmann::json::array();
   for (const auto& [batch, rate] : study.batches) {
@@ -211,6 +231,39 @@ std::string RecText(const recsys::RecStudy& study) {
       s.fullest.dense_state_bytes / kGiB, s.fullest.activation_bytes / kGiB,
       s.fullest.buffer_bytes / kGiB);
   out += fmt::format("  sharding: {}\n", TypeCounts(answer.plan));
+  {
+    // The busiest ranks by their own lookups, with what they hold.
+    std::vector<size_t> ranks(answer.loads.ranks.size());
+    std::iota(ranks.begin(), ranks.end(), 0);
+    auto busy = [&](size_t r) {
+      return answer.loads.ranks[r].lookup_fwd_s + answer.loads.ranks[r].lookup_bwd_s;
+    };
+    std::stable_sort(ranks.begin(), ranks.end(),
+                     [&](size_t a, size_t b) { return busy(a) > busy(b); });
+    const size_t shown = std::min<size_t>(ranks.size(), 4);
+    out += fmt::format(
+        "  busiest ranks (lookup forward + backward, besides {:.3f} ms of "
+        "data-parallel lookups on every rank):\n",
+        (answer.loads.dp_lookup_fwd_s + answer.loads.dp_lookup_bwd_s) * 1e3);
+    for (size_t i = 0; i < shown; ++i) {
+      const size_t r = ranks[i];
+      std::string held;
+      int count = 0;
+      for (size_t t = 0; t < answer.plan.tables.size(); ++t) {
+        const recsys::TableSharding& sh = answer.plan.tables[t];
+        if (sh.type == recsys::ShardingType::kDataParallel) continue;
+        if (std::find(sh.ranks.begin(), sh.ranks.end(), static_cast<int64_t>(r)) ==
+            sh.ranks.end()) {
+          continue;
+        }
+        if (count++ < 4) held += (held.empty() ? "" : ", ") + Printable(model.tables[t].name, 32);
+      }
+      if (count > 4) held += fmt::format(" and {} more", count - 4);
+      out += fmt::format("    rank {:<5} {:>8.3f} ms  sends {:>8.1f} MB  {}\n", r, busy(r) * 1e3,
+                         answer.loads.ranks[r].pooled_send_bytes / 1e6,
+                         held.empty() ? "(no shards)" : held);
+    }
+  }
   // The tables with the most lookup bytes (all of them when there are few).
   std::vector<size_t> order(model.tables.size());
   std::iota(order.begin(), order.end(), 0);
@@ -327,6 +380,13 @@ std::string RecValidationText(const recsys::RecValidation& v) {
     }
   }
   return out;
+}
+
+nlohmann::json RecPlanFile(const recsys::RecStudy& study) {
+  const PlannerRun& answer = study.runs.front();
+  nlohmann::json file = recsys::PlanJson(study.job, answer.plan);
+  file["rank_stats"] = RankStatsJson(answer);
+  return file;
 }
 
 }  // namespace scaleplan::report

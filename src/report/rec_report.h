@@ -12,6 +12,8 @@ namespace scaleplan::report {
 
 nlohmann::json RecJson(const recsys::RecStudy& study);
 std::string RecText(const recsys::RecStudy& study);
+// The answer's plan as `--emit-plan` writes it: the TorchRec-style plan and its per-rank stats.
+nlohmann::json RecPlanFile(const recsys::RecStudy& study);
 
 nlohmann::json RecValidationJson(const recsys::RecValidation& validation);
 std::string RecValidationText(const recsys::RecValidation& validation);
