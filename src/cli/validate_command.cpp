@@ -57,16 +57,6 @@ class ValidateCmd final : public Command {
     if (!args.ok()) return Fail(io.err, args.status());
     Result<validate::Options> options = validate_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
-    Result<std::vector<validate::Calibration>> calibrations =
-        validate::LoadCalibrations(calibrations_);
-    if (!calibrations.ok()) return Fail(io.err, calibrations.status());
-    options->calibrations = std::move(calibrations).value();
-    std::optional<predict::LearnedEngine> learned;
-    if (!args->predictor.empty()) {
-      Result<predict::Predictor> predictor = predict::LoadPredictor(args->predictor);
-      if (!predictor.ok()) return Fail(io.err, predictor.status());
-      options->engine_override = &learned.emplace(std::move(predictor).value());
-    }
     // A table of measured ranking-model runs (MLPerf DLRM) goes to the ranking-model validation.
     // (Standard input can be read once: it goes to the training tables' reader.)
     for (const std::string& file : files_) {
@@ -80,11 +70,11 @@ class ValidateCmd final : public Command {
       }
       if (!calibrations_.empty()) given.push_back("--calibration");
       if (!args->predictor.empty()) given.push_back("--predictor");
+      if (args->verbose) given.push_back("--verbose");
       if (!given.empty()) {
         return Fail(io.err, Status::Invalid(file + ": " + given.front() +
                                             " with a table of ranking-model runs (MLPerf DLRM) "
-                                            "(allowed: --json and --verbose only; every run is "
-                                            "validated)"));
+                                            "(allowed: --json only; every run is validated)"));
       }
       if (files_.size() > 1) {
         return Fail(io.err, Status::Invalid(file + ": a table of ranking-model runs (MLPerf DLRM) "
@@ -99,6 +89,16 @@ class ValidateCmd final : public Command {
       return Emit(io, "",
                   args->json ? report::JsonText(report::RecValidationJson(*v))
                              : Result<std::string>(report::RecValidationText(*v)));
+    }
+    Result<std::vector<validate::Calibration>> calibrations =
+        validate::LoadCalibrations(calibrations_);
+    if (!calibrations.ok()) return Fail(io.err, calibrations.status());
+    options->calibrations = std::move(calibrations).value();
+    std::optional<predict::LearnedEngine> learned;
+    if (!args->predictor.empty()) {
+      Result<predict::Predictor> predictor = predict::LoadPredictor(args->predictor);
+      if (!predictor.ok()) return Fail(io.err, predictor.status());
+      options->engine_override = &learned.emplace(std::move(predictor).value());
     }
     Result<std::vector<validate::FileReport>> reports = validate::ValidateFiles(files_, *options);
     if (!reports.ok()) return Fail(io.err, reports.status());

@@ -61,9 +61,9 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
   RecStudy study;
   spec::RecJobSpec spec = spec_in;
   if (source.max_global_batch > 0 && !source.sharding.empty()) {
-    return Status::Invalid(
-               "rec.max_global_batch with rec.sharding (allowed: one of them: a plan "
-               "file is rated at the job's batch)")
+    return Status::Invalid(fmt::format("rec.max_global_batch = {} with rec.sharding = {} (allowed: "
+                                       "one of them: a plan file is rated at the job's batch)",
+                                       source.max_global_batch, source.sharding))
         .WithKey("rec.max_global_batch");
   }
   if (source.max_global_batch > 0) {
@@ -102,7 +102,12 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
         }
       } else {
         // The planner's own limits do not depend on the batch: stop at once.
-        if (plan.status().key().rfind("planner.", 0) == 0) return plan.status();
+        // The planner's own limits (the exact search's size) rarely ease at a larger batch:
+        // keep what fitted so far, or report the limit.
+        if (plan.status().key().rfind("planner.", 0) == 0) {
+          if (best_batch == 0) return plan.status();
+          break;
+        }
         if (first_error.ok()) first_error = plan.status();
       }
       study.batches.emplace_back(batch, rate);
@@ -114,7 +119,11 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
     }
     if (best_batch == 0) {
       return first_error.ok()
-                 ? Status::Invalid("no global batch fits").WithKey("rec.max_global_batch")
+                 ? Status::Invalid(fmt::format("rec.max_global_batch = {}: no global batch "
+                                               "from {} fits (allowed: more GPUs or a smaller "
+                                               "batch)",
+                                               source.max_global_batch, spec.global_batch))
+                       .WithKey("rec.max_global_batch")
                  : first_error;
     }
     spec.global_batch = best_batch;

@@ -189,9 +189,9 @@ std::string RecText(const recsys::RecStudy& study) {
       answer.planner == "file" ? "" : fmt::format(" (planned in {:.2f} s)", answer.plan_cpu_s),
       s.step_s * 1e3, Rate(s.samples_per_s), Rate(s.samples_per_s_per_gpu));
   const bool overlap = study.job.spec.overlap_embeddings;
-  out += fmt::format("  {:<44} {:>10}\n", "phase (slowest rank each)", "time_ms");
+  out += fmt::format("  {:<52} {:>10}\n", "phase (slowest rank each)", "time_ms");
   auto row = [&](const std::string& name, double v, const std::string& note = "") {
-    out += fmt::format("  {:<44} {:>10.3f}{}\n", name, v * 1e3, note);
+    out += fmt::format("  {:<52} {:>10.3f}{}\n", name, v * 1e3, note);
   };
   row("forward (critical path)", s.forward_s);
   if (!study.job.spec.pipeline_input_dist) row("  ids all-to-all", s.ids_s);
@@ -231,7 +231,11 @@ std::string RecText(const recsys::RecStudy& study) {
       s.fullest.dense_state_bytes / kGiB, s.fullest.activation_bytes / kGiB,
       s.fullest.buffer_bytes / kGiB);
   out += fmt::format("  sharding: {}\n", TypeCounts(answer.plan));
-  {
+  bool sharded = false;
+  for (const recsys::TableSharding& sh : answer.plan.tables) {
+    sharded = sharded || sh.type != recsys::ShardingType::kDataParallel;
+  }
+  if (sharded) {
     // The busiest ranks by their own lookups, with what they hold.
     std::vector<size_t> ranks(answer.loads.ranks.size());
     std::iota(ranks.begin(), ranks.end(), 0);
@@ -259,8 +263,8 @@ std::string RecText(const recsys::RecStudy& study) {
         if (count++ < 4) held += (held.empty() ? "" : ", ") + Printable(model.tables[t].name, 32);
       }
       if (count > 4) held += fmt::format(" and {} more", count - 4);
-      out += fmt::format("    rank {:<5} {:>8.3f} ms  sends {:>8.1f} MB  {}\n", r, busy(r) * 1e3,
-                         answer.loads.ranks[r].pooled_send_bytes / 1e6,
+      out += fmt::format("    rank {:<5} {:>8.3f} ms  pooled out {:>8.1f} MB  {}\n", r,
+                         busy(r) * 1e3, answer.loads.ranks[r].pooled_send_bytes / 1e6,
                          held.empty() ? "(no shards)" : held);
     }
   }
