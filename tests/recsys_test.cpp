@@ -192,6 +192,24 @@ TEST(RecCost, UvmCacheSplitsBytesBetweenHbmAndHost) {
   EXPECT_NEAR(loads.ranks[0].lookup_fwd_s, 33280 / bw + 49152 / 25e9, 1e-12);
   EXPECT_NEAR(loads.ranks[0].hbm_bytes, 129000, 1e-6);
   EXPECT_NEAR(loads.ranks[0].host_bytes, 387000, 1e-6);
+  EXPECT_DOUBLE_EQ(loads.ranks[0].prefetch_s, 0);
+  // With the prefetch pipeline the forward reads all 128 rows from HBM (82432 bytes, as fused)
+  // and the missing distinct rows, 0.75 U x 512 bytes with U = 1000 (1 - exp(-0.128)), cross
+  // the host link ahead of the step.
+  job.spec.prefetch_pipeline = true;
+  CostModel prefetching = Must(CostModel::For(job, RecFactors{0.5, 0}));
+  Loads ahead = prefetching.Empty();
+  prefetching.Apply(0, uvm, 1, ahead);
+  const double unique = 1000 * (1 - std::exp(-0.128));
+  EXPECT_NEAR(ahead.ranks[0].lookup_fwd_s, 82432 / bw, 1e-12);
+  EXPECT_NEAR(ahead.ranks[0].prefetch_s, 0.75 * unique * 512 / 25e9, 1e-12);
+  RecStep step = prefetching.Step(ahead);
+  EXPECT_DOUBLE_EQ(step.prefetch_s, ahead.ranks[0].prefetch_s);
+  // Hidden behind the step's compute unless the ids and the prefetch outlast it.
+  EXPECT_NEAR(step.prefetch_exposed_s,
+              std::max(0.0, step.ids_s + step.prefetch_s - step.forward_s - step.backward_s) -
+                  step.ids_exposed_s,
+              1e-15);
 }
 
 // Grid over two nodes of 8 (16 GPUs, B = 64, b = 4): two blocks of 64 columns, each row-split over
@@ -262,8 +280,8 @@ TEST(RecCost, StepIsTheCriticalPath) {
       s.top_dgrad_s + std::max(s.pooled_bwd_s + s.node_gather_s + s.lookup_bwd_s, s.dense_rest_s),
       1e-15);
   EXPECT_NEAR(s.step_s,
-              s.ids_exposed_s + s.forward_s + s.backward_s + s.allreduce_exposed_s +
-                  s.dense_optimizer_s + s.overhead_s,
+              s.ids_exposed_s + s.prefetch_exposed_s + s.forward_s + s.backward_s +
+                  s.allreduce_exposed_s + s.dense_optimizer_s + s.overhead_s,
               1e-15);
   EXPECT_NEAR(s.samples_per_s * s.step_s, 55296, 1e-6);
   job.spec.overlap_embeddings = false;

@@ -247,8 +247,12 @@ void CostModel::Apply(size_t index, const TableSharding& s, double sign, Loads& 
     const double unique = t.unique_rows / g;
     const double row_bytes = w * sw;
     const double update = unique * (2 * row_bytes + 2 * OptimizerBytesPerRow(w));
-    const double fwd_hbm = hit * ids * row_bytes + ids * si + batch * w * sp;
-    const double fwd_host = (1 - hit) * ids * row_bytes;
+    // Prefetched: every id's row is read from HBM; the missing distinct rows were fetched ahead.
+    const bool prefetched = js.prefetch_pipeline && s.kernel == Kernel::kUvmCaching;
+    const double read_hit = prefetched ? 1 : hit;
+    const double fwd_hbm = read_hit * ids * row_bytes + ids * si + batch * w * sp;
+    const double fwd_host = (1 - read_hit) * ids * row_bytes;
+    const double prefetch = prefetched ? (1 - hit) * unique * row_bytes : 0;
     const double bwd_hbm = batch * w * sp + ids * (si + w * sp) + hit * update;
     const double bwd_host = (1 - hit) * update;
     const double shard_bytes = (t.rows / g) * (row_bytes + OptimizerBytesPerRow(w));
@@ -257,6 +261,7 @@ void CostModel::Apply(size_t index, const TableSharding& s, double sign, Loads& 
       RankLoad& rank = loads.ranks[static_cast<size_t>(r)];
       rank.lookup_fwd_s += sign * (fwd_hbm * penalty / lookup_bw + fwd_host / host_bw);
       rank.lookup_bwd_s += sign * (bwd_hbm * penalty / lookup_bw + bwd_host / host_bw);
+      rank.prefetch_s += sign * prefetch / host_bw;
       rank.hbm_bytes += sign * shard_bytes * in_hbm;
       rank.host_bytes += sign * shard_bytes * (1 - in_hbm);
       rank.pooled_send_bytes += sign * (block.node_reduce ? batch * w * sp / g : batch * w * sp);
@@ -336,8 +341,11 @@ RecStep CostModel::Step(const Loads& loads) const {
   out.allreduce_s = collective::Estimate(cluster, all, collective::Op::kAllReduce,
                                          dense_params_ * js.dense_grad_bytes + loads.dp_grad_bytes)
                         .seconds;
-  const double embed_fwd = (js.pipeline_input_dist ? 0 : out.ids_s) + out.lookup_fwd_s +
-                           out.node_reduce_s + out.pooled_fwd_s;
+  for (const RankLoad& rank : loads.ranks)
+    out.prefetch_s = std::max(out.prefetch_s, rank.prefetch_s);
+  // Without the input pipeline the ids, and so the prefetch, come at the head of the step.
+  const double embed_fwd = (js.pipeline_input_dist ? 0 : out.ids_s + out.prefetch_s) +
+                           out.lookup_fwd_s + out.node_reduce_s + out.pooled_fwd_s;
   const double embed_bwd = out.pooled_bwd_s + out.node_gather_s + out.lookup_bwd_s;
   if (js.overlap_embeddings) {
     out.forward_s = std::max(out.bottom_fwd_s, embed_fwd) + out.top_fwd_s;
@@ -346,12 +354,16 @@ RecStep CostModel::Step(const Loads& loads) const {
     out.forward_s = out.bottom_fwd_s + embed_fwd + out.top_fwd_s;
     out.backward_s = out.top_dgrad_s + embed_bwd + out.dense_rest_s;
   }
-  out.ids_exposed_s =
-      js.pipeline_input_dist ? std::max(0.0, out.ids_s - (out.forward_s + out.backward_s)) : 0;
+  const double compute = out.forward_s + out.backward_s;
+  out.ids_exposed_s = js.pipeline_input_dist ? std::max(0.0, out.ids_s - compute) : 0;
+  out.prefetch_exposed_s =
+      js.pipeline_input_dist
+          ? std::max(0.0, out.ids_s + out.prefetch_s - compute) - out.ids_exposed_s
+          : 0;
   out.allreduce_exposed_s = std::max(0.0, out.allreduce_s - (out.backward_s - out.top_dgrad_s));
   out.overhead_s = factors_.step_overhead_s;
-  out.step_s = out.ids_exposed_s + out.forward_s + out.backward_s + out.allreduce_exposed_s +
-               out.dense_optimizer_s + out.overhead_s;
+  out.step_s = out.ids_exposed_s + out.prefetch_exposed_s + out.forward_s + out.backward_s +
+               out.allreduce_exposed_s + out.dense_optimizer_s + out.overhead_s;
   out.samples_per_s = static_cast<double>(job_.spec.global_batch) / out.step_s;
   out.samples_per_s_per_gpu = out.samples_per_s / static_cast<double>(job_.world);
   out.hbm_capacity_bytes = capacity_bytes_;

@@ -22,6 +22,9 @@
 //   penalty(w) = 1 for w >= 128 columns, 1.15 for 64 <= w < 128, 1.75 below: narrow rows waste
 //   memory transactions (the dimension penalty of TorchRec's estimator, shard_estimators.py).
 // Host bytes move at min(host_bw, HBM lookup bandwidth): a row in host memory is never faster.
+// With prefetch_pipeline, a uvm_caching block's forward reads every row from HBM, and the distinct
+// rows it misses, (1-h) U_b w s_w, cross the host link ahead of the step, after the ids arrive:
+//   prefetch_exposed = max(0, ids + prefetch - (forward + backward)) - ids_exposed.
 // Data-parallel tables: every rank looks up its b samples locally (the forward bytes with B -> b,
 // g = 1, h = 1); the backward reads the pooled gradients, expands them per id and accumulates the
 // touched rows' FP32 gradients (b w s_p + N_b (s_i + d s_p) + 8 d U(b L, R, a)); the table's
@@ -51,8 +54,8 @@
 //   embed_bwd = pooled_bwd + node_gather + lookup_bwd
 //   dense_rest = top_wgrad + bottom_bwd                       (not on the path to the tables)
 //   backward  = top_dgrad + max(embed_bwd, dense_rest)        (overlap_embeddings; else the sum)
-//   step = ids_exposed + forward + backward + allreduce_exposed + dense_optimizer
-//        + step_overhead_s
+//   step = ids_exposed + prefetch_exposed + forward + backward + allreduce_exposed
+//        + dense_optimizer + step_overhead_s
 //   ids_exposed = max(0, ids - (forward + backward)) with pipeline_input_dist, else 0 (the ids
 //   are then in embed_fwd); allreduce_exposed = max(0, allreduce - (backward - top_dgrad)): the
 //   gradient all-reduce starts with the first weight gradients.
@@ -100,6 +103,7 @@ double ZipfCacheHitRatio(double rows, double zipf, double cache_rows);
 struct RankLoad {
   double lookup_fwd_s = 0;
   double lookup_bwd_s = 0;
+  double prefetch_s = 0;  // prefetch_pipeline: the next batch's missing rows over the host link
   double hbm_bytes = 0;   // shards' weights and optimizer state in HBM
   double host_bytes = 0;  // shards' weights and state in host memory (UVM)
   double pooled_send_bytes = 0;
@@ -127,6 +131,8 @@ struct RecStep {
   double backward_s = 0;  // critical path of the backward
   double ids_s = 0;
   double ids_exposed_s = 0;
+  double prefetch_s = 0;          // the slowest rank's cache prefetch (prefetch_pipeline)
+  double prefetch_exposed_s = 0;  // what of it the step does not hide
   double lookup_fwd_s = 0;
   double node_reduce_s = 0;
   double pooled_fwd_s = 0;

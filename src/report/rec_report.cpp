@@ -25,6 +25,8 @@ nlohmann::json StepJson(const RecStep& s) {
           {"samples_per_s_per_gpu", s.samples_per_s_per_gpu},
           {"ids_all_to_all_s", s.ids_s},
           {"ids_exposed_s", s.ids_exposed_s},
+          {"prefetch_s", s.prefetch_s},
+          {"prefetch_exposed_s", s.prefetch_exposed_s},
           {"lookup_forward_s", s.lookup_fwd_s},
           {"node_reduce_s", s.node_reduce_s},
           {"pooled_forward_s", s.pooled_fwd_s},
@@ -212,6 +214,10 @@ std::string RecText(const recsys::RecStudy& study) {
   if (study.job.spec.pipeline_input_dist) {
     row("ids all-to-all, exposed", s.ids_exposed_s,
         fmt::format("   of {:.3f} ms; pipelined behind the previous step", s.ids_s * 1e3));
+  }
+  if (s.prefetch_s > 0) {
+    row("cache prefetch, exposed", s.prefetch_exposed_s,
+        fmt::format("   of {:.3f} ms; fetched during the previous step", s.prefetch_s * 1e3));
   }
   row("gradient all-reduce, exposed", s.allreduce_exposed_s,
       fmt::format("   of {:.3f} ms", s.allreduce_s * 1e3));

@@ -178,6 +178,9 @@ const Schema<RecJobSpec>& RecJobSchema() {
         .Boolean("pipeline_input_dist", &J::pipeline_input_dist,
                  "the next batch's id all-to-all overlaps this step's dense compute (TorchRec "
                  "TrainPipelineSparseDist)")
+        .Boolean("prefetch_pipeline", &J::prefetch_pipeline,
+                 "uvm_caching tables fetch the next batch's missing rows into the cache during "
+                 "this step (TorchRec's PrefetchTrainPipelineSparseDist)")
         .Boolean("overlap_embeddings", &J::overlap_embeddings,
                  "the tables' lookups and all-to-alls run beside the bottom MLP forward and "
                  "beside the weight gradients and bottom MLP backward (separate streams)")

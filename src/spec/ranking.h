@@ -89,6 +89,10 @@ struct RecJobSpec {
   // TorchRec's TrainPipelineSparseDist / HugeCTR's overlap: the next batch's index all-to-all
   // runs during this step's dense compute.
   bool pipeline_input_dist = true;
+  // TorchRec's PrefetchTrainPipelineSparseDist: a uvm_caching table's missing rows are fetched
+  // into the cache for the next batch during this step (after its ids arrive), so the forward
+  // reads every row from HBM; false: the forward reads missing rows over the host link.
+  bool prefetch_pipeline = false;
   // HugeCTR's and TorchRec's multi-stream overlap: the tables' lookups and all-to-alls run beside
   // the bottom MLP's forward, and their backward beside the weight gradients and the bottom MLP's
   // backward (recsys/cost.h); false runs every phase in turn.
