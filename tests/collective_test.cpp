@@ -141,7 +141,9 @@ TEST(NcclTests, ModelTracksMeasuredH200Runs) {
       all_under = all_under && predicted < p.time_s;
     }
     EXPECT_LT(total / static_cast<double>(run.points.size()), k.max_mean_error) << k.file;
-    if (k.under_predicted) EXPECT_TRUE(all_under) << k.file;
+    if (k.under_predicted) {
+      EXPECT_TRUE(all_under) << k.file;
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/text.h"
+#include "core/units.h"
 #include "model/ranking.h"
 
 namespace scaleplan::recsys {
@@ -36,8 +37,6 @@ std::vector<int64_t> SortedBy(int64_t n, F key) {
   return idx;
 }
 
-constexpr double kGiBytes = 1073741824.0;
-
 Status DoesNotFit(const CostModel& cost, size_t table, const Loads& loads) {
   const RecJob& job = cost.job();
   RecStep step = cost.Step(loads);
@@ -45,10 +44,9 @@ Status DoesNotFit(const CostModel& cost, size_t table, const Loads& loads) {
              fmt::format("no sharding of table {} fits: {:.1f} GiB in HBM on rank {} against "
                          "{:.1f} GiB usable, host memory {:.1f} of {:.1f} GiB (allowed: "
                          "more GPUs, uvm kernels, a smaller model or batch)",
-                         Printable(job.spec.model.tables[table].name, 64),
-                         step.max_hbm_bytes / 1073741824.0, step.fullest_rank,
-                         step.hbm_capacity_bytes / 1073741824.0, step.max_host_bytes / 1073741824.0,
-                         job.spec.host_memory_bytes / 1073741824.0))
+                         Printable(job.spec.model.tables[table].name, 64), step.max_hbm_bytes / kGi,
+                         step.fullest_rank, step.hbm_capacity_bytes / kGi,
+                         step.max_host_bytes / kGi, job.spec.host_memory_bytes / kGi))
       .WithKey("sharding." + job.spec.model.tables[table].name);
 }
 
@@ -334,8 +332,8 @@ Result<ShardingPlan> PlanScaleplan(const CostModel& cost, const PlannerOptions& 
                            "gradients and optimizer state of {:.1f}M parameters, activations of "
                            "{:.0f} samples) against {:.1f} GiB usable (allowed: a smaller batch "
                            "per GPU, a smaller dense part or a larger GPU)",
-                           cost.fixed_bytes() / kGiBytes, cost.dense_params() / 1e6,
-                           job.local_batch, cost.capacity_bytes() / kGiBytes))
+                           cost.fixed_bytes() / kGi, cost.dense_params() / 1e6, job.local_batch,
+                           cost.capacity_bytes() / kGi))
         .WithKey("rec_job.global_batch");
   }
   std::vector<ShardingPlan> seeds;
@@ -350,10 +348,9 @@ Result<ShardingPlan> PlanScaleplan(const CostModel& cost, const PlannerOptions& 
 // ---------------------------------------------------------------------------------------------
 // TorchRec's estimators (constants.py, shard_estimators.py at a48cef79).
 
-constexpr double kGiB = 1073741824.0;
-constexpr double kTrHbmBw = 897 * kGiB;
-constexpr double kTrIntraBw = 600 * kGiB;
-constexpr double kTrCrossBw = 12.5 * kGiB;
+constexpr double kTrHbmBw = 897 * kGi;
+constexpr double kTrIntraBw = 600 * kGi;
+constexpr double kTrCrossBw = 12.5 * kGi;
 constexpr double kTrBwdMultiplier = 2;
 constexpr double kTrBatchedCopyFactor = 2.455;
 constexpr double kTrDpElementwiseFactor = 9.22;
@@ -633,7 +630,7 @@ Result<ShardingPlan> PlanTorchRec(const CostModel& cost, const PlannerOptions&) 
     return Status::Invalid(fmt::format(
         "torchrec: the dense part's reservation (6 x its {:.1f} GiB of weights) leaves no HBM for "
         "tables on a {:.1f} GiB GPU (allowed: a smaller dense part or a larger GPU)",
-        cost.dense_params() * 4 / kGiB, job.spec.cluster.gpu.memory_bytes / kGiB));
+        cost.dense_params() * 4 / kGi, job.spec.cluster.gpu.memory_bytes / kGi));
   }
   std::vector<std::vector<TrOption>> options(n);
   for (size_t t = 0; t < n; ++t) options[t] = TorchRecOptions(job, t);
@@ -686,7 +683,7 @@ Result<ShardingPlan> PlanTorchRec(const CostModel& cost, const PlannerOptions&) 
   if (best_rating == std::numeric_limits<double>::infinity()) {
     return Status::Invalid(fmt::format(
         "torchrec: no proposal fits {:.1f} GiB per GPU (allowed: more GPUs or a smaller model)",
-        TorchRecCapacity(cost) / kGiB));
+        TorchRecCapacity(cost) / kGi));
   }
   return best_plan;
 }

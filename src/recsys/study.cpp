@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "core/units.h"
 #include "spec/ranking.h"
 #include "spec/readers.h"
 
@@ -91,14 +92,14 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
         if (step.fits) {
           rate = step.samples_per_s;
         } else if (first_error.ok()) {
-          first_error = Status::Invalid(
-                            fmt::format("{} plans no global batch from {} to {} that fits: at "
-                                        "{} the fullest GPU needs {:.1f} GiB of {:.1f} GiB "
-                                        "usable (allowed: more GPUs or a smaller batch)",
-                                        options.planner, spec.global_batch, source.max_global_batch,
-                                        batch, step.max_hbm_bytes / 1073741824.0,
-                                        step.hbm_capacity_bytes / 1073741824.0))
-                            .WithKey("rec.max_global_batch");
+          first_error =
+              Status::Invalid(fmt::format("{} plans no global batch from {} to {} that fits: at "
+                                          "{} the fullest GPU needs {:.1f} GiB of {:.1f} GiB "
+                                          "usable (allowed: more GPUs or a smaller batch)",
+                                          options.planner, spec.global_batch,
+                                          source.max_global_batch, batch, step.max_hbm_bytes / kGi,
+                                          step.hbm_capacity_bytes / kGi))
+                  .WithKey("rec.max_global_batch");
         }
       } else {
         // The planner's own limits do not depend on the batch: stop at once.

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/text.h"
+#include "core/units.h"
 
 namespace scaleplan::report {
 
@@ -14,8 +15,6 @@ namespace {
 
 using recsys::PlannerRun;
 using recsys::RecStep;
-
-constexpr double kGiB = 1073741824.0;
 
 nlohmann::json StepJson(const RecStep& s) {
   return {{"step_s", s.step_s},
@@ -225,17 +224,17 @@ std::string RecText(const recsys::RecStudy& study) {
   row("step overhead (fitted)", s.overhead_s);
   row("step", s.step_s);
   out += fmt::format("  memory: {:.1f} GiB on rank {} (fullest) of {:.1f} GiB usable{}: {}\n",
-                     s.max_hbm_bytes / kGiB, s.fullest_rank, s.hbm_capacity_bytes / kGiB,
+                     s.max_hbm_bytes / kGi, s.fullest_rank, s.hbm_capacity_bytes / kGi,
                      s.max_host_bytes > 0
-                         ? fmt::format(", {:.1f} GiB in host memory", s.max_host_bytes / kGiB)
+                         ? fmt::format(", {:.1f} GiB in host memory", s.max_host_bytes / kGi)
                          : "",
                      s.fits ? "fits" : "DOES NOT FIT");
   out += fmt::format(
       "    rank {}: shards {:.1f} GiB, data-parallel tables {:.1f}, dense state {:.1f}, "
       "activations {:.1f}, buffers {:.1f}\n",
-      s.fullest_rank, s.fullest.shards_bytes / kGiB, s.fullest.data_parallel_bytes / kGiB,
-      s.fullest.dense_state_bytes / kGiB, s.fullest.activation_bytes / kGiB,
-      s.fullest.buffer_bytes / kGiB);
+      s.fullest_rank, s.fullest.shards_bytes / kGi, s.fullest.data_parallel_bytes / kGi,
+      s.fullest.dense_state_bytes / kGi, s.fullest.activation_bytes / kGi,
+      s.fullest.buffer_bytes / kGi);
   out += fmt::format("  sharding: {}\n", TypeCounts(answer.plan));
   bool sharded = false;
   for (const recsys::TableSharding& sh : answer.plan.tables) {

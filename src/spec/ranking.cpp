@@ -38,14 +38,6 @@ const std::vector<std::pair<std::string, EmbeddingOptimizer>>& OptimizerChoices(
   return kChoices;
 }
 
-template <class E>
-std::string_view NameIn(const std::vector<std::pair<std::string, E>>& choices, E value) {
-  for (const auto& [name, choice] : choices) {
-    if (choice == value) return name;
-  }
-  return "?";
-}
-
 // Rates and sizes (bytes, bytes/s): far above any machine, so products stay finite.
 constexpr double kMaxPhysical = 1e30;
 
@@ -83,7 +75,9 @@ std::function<Status(RankingModelSpec&, const RawValue&)> SetWidths(
 
 }  // namespace
 
-std::string_view EmbeddingDtypeName(EmbeddingDtype dtype) { return NameIn(DtypeChoices(), dtype); }
+std::string_view EmbeddingDtypeName(EmbeddingDtype dtype) {
+  return ChoiceName(DtypeChoices(), dtype);
+}
 double EmbeddingDtypeBytes(EmbeddingDtype dtype) {
   switch (dtype) {
     case EmbeddingDtype::kFp32:
@@ -96,10 +90,10 @@ double EmbeddingDtypeBytes(EmbeddingDtype dtype) {
   return 4;
 }
 std::string_view InteractionName(Interaction interaction) {
-  return NameIn(InteractionChoices(), interaction);
+  return ChoiceName(InteractionChoices(), interaction);
 }
 std::string_view EmbeddingOptimizerName(EmbeddingOptimizer optimizer) {
-  return NameIn(OptimizerChoices(), optimizer);
+  return ChoiceName(OptimizerChoices(), optimizer);
 }
 
 const Schema<TableSpec>& TableSchema() {

@@ -46,7 +46,7 @@ struct FieldInfo {
   ValueKind kind = ValueKind::kString;
   std::string unit;  // "bytes", "s", "bytes/s", "FLOP/s", "" for counts and names
   std::string help;
-  std::string allowed;  // e.g. "integer >= 1", "one of: none, selective, full"
+  std::string allowed;     // e.g. "integer >= 1", "one of: none, selective, full"
   std::string short_flag;  // a one-letter CLI alias without the dash, e.g. "o" (usually none)
 };
 
@@ -313,6 +313,15 @@ class Schema {
   std::string section_;
   std::vector<Field<T>> fields_;
 };
+
+// The spelling of `value` in a Choice list (the first one listed); "?" when it has none.
+template <class E>
+std::string_view ChoiceName(const std::vector<std::pair<std::string, E>>& choices, E value) {
+  for (const auto& [name, choice] : choices) {
+    if (choice == value) return name;
+  }
+  return "?";
+}
 
 // Non-template helpers behind the builders (schema.cpp).
 namespace detail {

@@ -26,14 +26,6 @@ constexpr int64_t kMaxHeads = int64_t{1} << 16;    // 65,536
 constexpr int64_t kMaxHeadDim = int64_t{1} << 14;  // 16,384
 constexpr int64_t kMaxVocab = int64_t{1} << 26;    // 67,108,864 (also position rows)
 
-template <class E>
-std::string_view NameOf(const std::vector<std::pair<std::string, E>>& choices, E value) {
-  for (const auto& [name, choice] : choices) {
-    if (choice == value) return name;
-  }
-  return "?";
-}
-
 const std::vector<std::pair<std::string, ZeroMode>>& ZeroChoices() {
   static const std::vector<std::pair<std::string, ZeroMode>> kChoices = {{"0", ZeroMode::kZero0},
                                                                          {"1", ZeroMode::kZero1},
@@ -64,12 +56,12 @@ const std::vector<std::pair<std::string, Dim>>& DimChoices() {
 
 }  // namespace
 
-std::string_view ZeroModeName(ZeroMode mode) { return NameOf(ZeroChoices(), mode); }
-std::string_view ScheduleName(Schedule schedule) { return NameOf(ScheduleChoices(), schedule); }
+std::string_view ZeroModeName(ZeroMode mode) { return ChoiceName(ZeroChoices(), mode); }
+std::string_view ScheduleName(Schedule schedule) { return ChoiceName(ScheduleChoices(), schedule); }
 std::string_view RecomputeName(Recompute recompute) {
-  return NameOf(RecomputeChoices(), recompute);
+  return ChoiceName(RecomputeChoices(), recompute);
 }
-std::string_view DimName(Dim dim) { return NameOf(DimChoices(), dim); }
+std::string_view DimName(Dim dim) { return ChoiceName(DimChoices(), dim); }
 const std::vector<std::pair<std::string, GradSync>>& GradSyncChoices() {
   static const std::vector<std::pair<std::string, GradSync>> kChoices = {
       {"step", GradSync::kStep}, {"delayed", GradSync::kDelayed}};
@@ -80,9 +72,9 @@ const std::vector<std::pair<std::string, GradReduceDtype>>& GradReduceDtypeChoic
       {"fp32", GradReduceDtype::kFp32}, {"bf16", GradReduceDtype::kBf16}};
   return kChoices;
 }
-std::string_view GradSyncName(GradSync sync) { return NameOf(GradSyncChoices(), sync); }
+std::string_view GradSyncName(GradSync sync) { return ChoiceName(GradSyncChoices(), sync); }
 std::string_view GradReduceDtypeName(GradReduceDtype dtype) {
-  return NameOf(GradReduceDtypeChoices(), dtype);
+  return ChoiceName(GradReduceDtypeChoices(), dtype);
 }
 
 const Schema<ModelSpec>& ModelSchema() {
