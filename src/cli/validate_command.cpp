@@ -3,7 +3,6 @@
 
 #include "cli/command.h"
 #include "cli/options.h"
-#include "core/file.h"
 #include "predict/engine.h"
 #include "recsys/validate.h"
 #include "report/output.h"
@@ -39,7 +38,8 @@ class ValidateCmd final : public Command {
  public:
   std::string_view name() const override { return "validate"; }
   std::string_view summary() const override {
-    return "Compare predictions with measured runs (training CSV files, nccl-tests outputs)";
+    return "Compare predictions with measured runs (training CSV files, nccl-tests outputs, MLPerf "
+           "DLRM tables)";
   }
   void Register(CLI::App* app) override {
     app->add_option("files", files_,
@@ -57,38 +57,21 @@ class ValidateCmd final : public Command {
     if (!args.ok()) return Fail(io.err, args.status());
     Result<validate::Options> options = validate_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
-    // A table of measured ranking-model runs (MLPerf DLRM) goes to the ranking-model validation.
-    // (Standard input can be read once: it goes to the training tables' reader.)
-    for (const std::string& file : files_) {
-      if (file == "-") continue;
-      Result<std::string> text = ReadInputFile(file, kMaxSpecFileBytes);
-      if (!text.ok() || !recsys::IsMlperfRunsCsv(*text)) continue;
-      // The row filters, engines, calibrations and predictors are the training tables'.
-      std::vector<std::string> given;
-      for (const std::string& key : validate::OptionsSchema().Keys()) {
-        if (validate_.Given(key)) given.push_back(validate_.Flag(key));
-      }
-      if (!calibrations_.empty()) given.push_back("--calibration");
-      if (!args->predictor.empty()) given.push_back("--predictor");
-      if (args->verbose) given.push_back("--verbose");
-      if (!given.empty()) {
-        return Fail(io.err, Status::Invalid(file + ": " + given.front() +
-                                            " with a table of ranking-model runs (MLPerf DLRM) "
-                                            "(allowed: --json only; every run is validated)"));
-      }
-      if (files_.size() > 1) {
-        return Fail(io.err, Status::Invalid(file + ": a table of ranking-model runs (MLPerf DLRM) "
-                                                   "(allowed: validated alone, as scaleplan "
-                                                   "validate FILE or scaleplan rec-validate --runs "
-                                                   "FILE)"));
-      }
-      Result<std::vector<recsys::MlperfRun>> runs = recsys::ReadMlperfRuns(*text, file);
-      if (!runs.ok()) return Fail(io.err, runs.status());
-      Result<recsys::RecValidation> v = recsys::ValidateMlperf(*runs);
-      if (!v.ok()) return Fail(io.err, v.status());
+    // A table of measured ranking-model runs (MLPerf DLRM) goes to the ranking-model validation;
+    // the training tables' options do not apply to it.
+    std::vector<std::string> given;
+    for (const std::string& key : validate::OptionsSchema().Keys()) {
+      if (validate_.Given(key)) given.push_back(validate_.Flag(key));
+    }
+    if (!calibrations_.empty()) given.push_back("--calibration");
+    if (!args->predictor.empty()) given.push_back("--predictor");
+    if (args->verbose) given.push_back("--verbose");
+    Result<std::optional<recsys::RecValidation>> mlperf = recsys::ValidateIfMlperf(files_, given);
+    if (!mlperf.ok()) return Fail(io.err, mlperf.status());
+    if (mlperf->has_value()) {
       return Emit(io, "",
-                  args->json ? report::JsonText(report::RecValidationJson(*v))
-                             : Result<std::string>(report::RecValidationText(*v)));
+                  args->json ? report::JsonText(report::RecValidationJson(**mlperf))
+                             : Result<std::string>(report::RecValidationText(**mlperf)));
     }
     Result<std::vector<validate::Calibration>> calibrations =
         validate::LoadCalibrations(calibrations_);

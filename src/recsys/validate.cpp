@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/csv.h"
+#include "core/file.h"
 #include "core/text.h"
 #include "recsys/planner.h"
 #include "spec/readers.h"
@@ -236,6 +237,31 @@ Result<RecValidation> ValidateMlperf(const std::vector<MlperfRun>& runs) {
     break;
   }
   return out;
+}
+
+Result<std::optional<RecValidation>> ValidateIfMlperf(
+    const std::vector<std::string>& paths, const std::vector<std::string>& options_given) {
+  for (const std::string& path : paths) {
+    if (path == "-") continue;
+    Result<std::string> text = ReadInputFile(path, kMaxSpecFileBytes);
+    // An unreadable file is the training tables' reader's to report.
+    if (!text.ok() || !IsMlperfRunsCsv(*text)) continue;
+    if (!options_given.empty()) {
+      return Status::Invalid(path + ": " + options_given.front() +
+                             " with a table of ranking-model runs (MLPerf DLRM) (allowed: --json "
+                             "only; every run is validated)");
+    }
+    if (paths.size() > 1) {
+      return Status::Invalid(path +
+                             ": a table of ranking-model runs (MLPerf DLRM) (allowed: validated "
+                             "alone, as scaleplan validate FILE or scaleplan rec-validate --runs "
+                             "FILE)");
+    }
+    SP_ASSIGN_OR_RETURN(std::vector<MlperfRun> runs, ReadMlperfRuns(*text, path));
+    SP_ASSIGN_OR_RETURN(RecValidation validation, ValidateMlperf(runs));
+    return std::optional<RecValidation>(std::move(validation));
+  }
+  return std::optional<RecValidation>();
 }
 
 }  // namespace scaleplan::recsys

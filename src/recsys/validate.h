@@ -14,6 +14,7 @@
 // job on 8 to 128 GPUs of 8-GPU DGX H100 nodes, skipping sizes its batch does not divide.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,7 +76,14 @@ struct RecValidation {
 
 Result<RecValidation> ValidateMlperf(const std::vector<MlperfRun>& runs);
 
-// The factors minimising the mean absolute error on `runs`.
+// The factors minimising the mean absolute relative error of samples/s on `runs`.
 Result<RecFactors> FitFactors(const std::vector<MlperfRun>& runs);
+
+// `scaleplan validate FILE...` on a table of MLPerf DLRM runs: its validation when one of `paths`
+// is such a table (nothing when none is). The table is validated alone, and `options_given` (the
+// training tables' flags the user gave) are refused with it. Standard input ("-") is left to the
+// training tables' reader, which can read it once.
+Result<std::optional<RecValidation>> ValidateIfMlperf(
+    const std::vector<std::string>& paths, const std::vector<std::string>& options_given);
 
 }  // namespace scaleplan::recsys
