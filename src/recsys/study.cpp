@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <optional>
 
 #include "core/units.h"
 #include "spec/ranking.h"
@@ -67,6 +68,8 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
                                        source.max_global_batch, source.sharding))
         .WithKey("rec.max_global_batch");
   }
+  std::optional<ShardingPlan> chosen;  // the chosen planner's plan at the chosen batch
+  double chosen_cpu_s = 0;
   if (source.max_global_batch > 0) {
     if (source.max_global_batch < spec.global_batch) {
       return Status::Invalid(fmt::format("rec.max_global_batch = {} is below the global batch {} "
@@ -77,6 +80,7 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
     // The batch is a choice: the fastest per sample among the doublings that fit.
     int64_t best_batch = 0;
     double best_rate = 0;
+    double planned_s = 0;
     Status first_error = Status::Ok();
     for (int64_t batch = spec.global_batch; batch <= source.max_global_batch; batch *= 2) {
       spec::RecJobSpec trial = spec;
@@ -85,8 +89,11 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
       Result<RecJob> job = ResolveRecJob(trial);
       Result<CostModel> cost =
           job.ok() ? CostModel::For(*job, FittedFactors()) : Result<CostModel>(job.status());
+      auto start = std::chrono::steady_clock::now();
       Result<ShardingPlan> plan =
           cost.ok() ? RunPlanner(*cost, options) : Result<ShardingPlan>(cost.status());
+      const double cpu_s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (plan.ok()) {
         RecStep step = cost->Step(cost->LoadsOf(*plan));
         if (step.fits) {
@@ -115,6 +122,8 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
       if (rate > best_rate) {
         best_rate = rate;
         best_batch = batch;
+        chosen = *plan;  // the answer's plan: not planned again below
+        planned_s = cpu_s;
       }
       if (batch > source.max_global_batch / 2) break;
     }
@@ -128,6 +137,7 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
                  : first_error;
     }
     spec.global_batch = best_batch;
+    chosen_cpu_s = planned_s;
   }
   SP_ASSIGN_OR_RETURN(study.job, ResolveRecJob(spec));
   study.counts = model::CountRanking(spec.model);
@@ -151,8 +161,11 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
     PlannerOptions o = options;
     o.planner = name;
     auto start = std::chrono::steady_clock::now();
-    Result<ShardingPlan> plan = RunPlanner(cost, o);
-    double cpu_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const bool reuse = chosen.has_value() && name == options.planner;
+    Result<ShardingPlan> plan = reuse ? Result<ShardingPlan>(*chosen) : RunPlanner(cost, o);
+    double cpu_s =
+        reuse ? chosen_cpu_s
+              : std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!plan.ok()) {
       // The answer's planner failing is the command's error; another's is a row of the report.
       if (study.runs.empty()) return plan.status();
