@@ -1,0 +1,31 @@
+#include "rec/run.h"
+
+#include "rec/baselines.h"
+#include "spec/readers.h"
+
+namespace scaleplan::rec {
+
+Result<Arch> ResolveArch(const std::string& arch_ref, const InputShape& input) {
+  if (spec::LooksLikePath(arch_ref)) return LoadArch(arch_ref);
+  return MakeBaseline(arch_ref, input);
+}
+
+Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
+                          const TrainOptions& options) {
+  SP_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data));
+  TrainRun run;
+  const InputShape input = InputOf(loaded.data);
+  SP_ASSIGN_OR_RETURN(run.arch, ResolveArch(arch_ref, input));
+  SP_ASSIGN_OR_RETURN(run.info, Analyze(run.arch, input));
+  SP_ASSIGN_OR_RETURN(run.result, Train(run.arch, loaded.data, options));
+  run.data_name = loaded.data.name;
+  run.train_examples = loaded.data.train.n;
+  run.valid_examples = loaded.data.valid.n;
+  run.test_examples = loaded.data.test.n;
+  run.skipped_lines = loaded.data.skipped_lines;
+  run.bayes_valid = loaded.bayes_valid;
+  run.bayes_test = loaded.bayes_test;
+  return run;
+}
+
+}  // namespace scaleplan::rec

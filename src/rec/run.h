@@ -1,0 +1,30 @@
+// One ranking model trained and scored on one data set: what `scaleplan rec-train` runs.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/status.h"
+#include "rec/arch.h"
+#include "rec/source.h"
+#include "rec/train.h"
+
+namespace scaleplan::rec {
+
+struct TrainRun {
+  std::string data_name;
+  int64_t train_examples = 0, valid_examples = 0, test_examples = 0;
+  int64_t skipped_lines = 0;
+  std::optional<Metrics> bayes_valid, bayes_test;
+  Arch arch;
+  ArchInfo info;
+  TrainResult result;
+};
+
+// `arch_ref` is an architecture file (*.json) or a baseline's name (rec/baselines.h).
+Result<Arch> ResolveArch(const std::string& arch_ref, const InputShape& input);
+
+Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
+                          const TrainOptions& options);
+
+}  // namespace scaleplan::rec

@@ -1,0 +1,62 @@
+#include "rec/source.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+#include "rec/criteo.h"
+#include "rec/movielens.h"
+
+namespace scaleplan::rec {
+
+const spec::Schema<DataOptions>& DataOptionsSchema() {
+  static const spec::Schema<DataOptions> schema = [] {
+    using D = DataOptions;
+    spec::Schema<D> s("data");
+    s.Text("data", &D::data,
+           "synthetic[:NAME|FILE] (embedded specs: default, heldout), criteo:FILE or "
+           "movielens:FILE")
+        .Integer("max_examples", &D::max_examples, 3, kMaxExamples, "",
+                 "criteo, movielens: lines kept (the first good ones)")
+        .Integer("table_rows", &D::table_rows, 1, kMaxTableRows, "",
+                 "criteo: rows of every hashed embedding table")
+        .Boolean("skip_bad_lines", &D::skip_bad_lines,
+                 "criteo, movielens: skip and count bad lines instead of stopping at the first");
+    return s;
+  }();
+  return schema;
+}
+
+Result<LoadedData> LoadData(const DataOptions& options) {
+  const std::string& ref = options.data;
+  const size_t colon = ref.find(':');
+  const std::string kind = ref.substr(0, colon);
+  const std::string rest = colon == std::string::npos ? "" : ref.substr(colon + 1);
+  LoadedData out;
+  if (kind == "synthetic") {
+    const std::string name = rest.empty() ? "default" : rest;
+    SP_ASSIGN_OR_RETURN(SyntheticSpec spec, LoadSyntheticSpec(name));
+    SP_ASSIGN_OR_RETURN(out.data, GenerateSynthetic(spec, "synthetic:" + name));
+    out.bayes_valid = BayesMetrics(out.data.valid);
+    out.bayes_test = BayesMetrics(out.data.test);
+    out.spec = std::move(spec);
+    return out;
+  }
+  if ((kind == "criteo" || kind == "movielens") && !rest.empty()) {
+    if (kind == "criteo") {
+      CriteoOptions c;
+      c.max_examples = options.max_examples;
+      c.table_rows = options.table_rows;
+      c.skip_bad_lines = options.skip_bad_lines;
+      SP_ASSIGN_OR_RETURN(out.data, ReadCriteo(rest, c));
+    } else {
+      SP_ASSIGN_OR_RETURN(out.data,
+                          ReadMovieLens(rest, options.max_examples, options.skip_bad_lines));
+    }
+    return out;
+  }
+  return Status::Invalid(fmt::format(
+      "--data = {} (allowed: synthetic, synthetic:NAME or FILE, criteo:FILE, movielens:FILE)",
+      Printable(ref, 200)));
+}
+
+}  // namespace scaleplan::rec

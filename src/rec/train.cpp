@@ -1,0 +1,148 @@
+#include "rec/train.h"
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <mutex>
+
+namespace scaleplan::rec {
+
+namespace {
+
+// The trainer, loaded once: SCALEPLAN_REC_PLUGIN (environment) or the plugin this build made.
+Status LoadTrainer(TrainFn* out) {
+  static std::once_flag once;
+  static TrainFn train = nullptr;
+  static std::string error;
+  std::call_once(once, [] {
+    const char* env = std::getenv("SCALEPLAN_REC_PLUGIN");
+#ifdef SCALEPLAN_REC_PLUGIN
+    const std::string path = env != nullptr && *env != '\0' ? env : SCALEPLAN_REC_PLUGIN;
+#else
+    const std::string path = env != nullptr ? env : "";
+#endif
+    if (path.empty()) {
+      error = "this build has no ranking-model trainer (rebuild with -DSCALEPLAN_TORCH=ON)";
+      return;
+    }
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      const char* why = dlerror();
+      error = fmt::format(
+          "the ranking-model trainer {} does not load: {} (allowed: the plugin this build made, "
+          "or SCALEPLAN_REC_PLUGIN naming one)",
+          path, why != nullptr ? why : "unknown error");
+      return;
+    }
+    train = reinterpret_cast<TrainFn>(dlsym(handle, kTrainSymbol));
+    if (train == nullptr) error = fmt::format("the trainer {} has no {}", path, kTrainSymbol);
+  });
+  if (train == nullptr) return Status::Invalid(error);
+  *out = train;
+  return Status::Ok();
+}
+
+Status CheckOptions(const TrainOptions& o) {
+  auto bad = [](const char* key, double v, const char* allowed) {
+    return Status::Invalid(fmt::format("train.{} = {} (allowed: {})", key, v, allowed));
+  };
+  if (o.batch < 1 || o.batch > 1 << 20) return bad("batch", double(o.batch), "1 to 1048576");
+  if (o.epochs < 1 || o.epochs > 1000) return bad("epochs", double(o.epochs), "1 to 1000");
+  if (o.max_train_examples < 0)
+    return bad("max_train_examples", double(o.max_train_examples), ">= 0");
+  if (o.max_eval_examples < 0) return bad("max_eval_examples", double(o.max_eval_examples), ">= 0");
+  if (!(o.lr > 0 && o.lr <= 10)) return bad("lr", o.lr, "above 0, at most 10");
+  if (!(o.embedding_lr > 0 && o.embedding_lr <= 10)) {
+    return bad("embedding_lr", o.embedding_lr, "above 0, at most 10");
+  }
+  if (o.curve_points < 1 || o.curve_points > 10000) {
+    return bad("curve_points", double(o.curve_points), "1 to 10000");
+  }
+  if (o.threads < 1 || o.threads > 256) return bad("threads", double(o.threads), "1 to 256");
+  return Status::Ok();
+}
+
+}  // namespace
+
+const spec::Schema<TrainOptions>& TrainOptionsSchema() {
+  static const spec::Schema<TrainOptions> schema = [] {
+    using T = TrainOptions;
+    spec::Schema<T> s("train");
+    s.Integer("batch", &T::batch, 1, 1 << 20, "", "examples per training step")
+        .Integer("epochs", &T::epochs, 1, 1000, "", "passes over the training examples")
+        .Integer("max_train_examples", &T::max_train_examples, 0, int64_t{1} << 40, "",
+                 "train on the first N training examples only; 0 = all")
+        .Integer("max_eval_examples", &T::max_eval_examples, 0, int64_t{1} << 40, "",
+                 "score on the first N valid and test examples only; 0 = all")
+        .Choice("optimizer", &T::optimizer,
+                std::vector<std::pair<std::string, DenseOptimizer>>{
+                    {"adam", DenseOptimizer::kAdam}, {"adagrad", DenseOptimizer::kAdagrad}},
+                "optimizer of the dense parameters (embedding rows: sparse Adagrad)")
+        .Number("lr", &T::lr, 1e-7, 10, "", "learning rate of the dense parameters")
+        .Number("embedding_lr", &T::embedding_lr, 1e-7, 10, "",
+                "learning rate of the embedding rows (Adagrad)")
+        .Unsigned("seed", &T::seed, "seed of the initial weights and the example order")
+        .Integer("threads", &T::threads, 1, 256, "",
+                 "libtorch intra-op threads (changes only the speed)");
+    return s;
+  }();
+  return schema;
+}
+
+InputShape InputOf(const CtrData& data) { return InputShape{data.dense_count, data.cardinality}; }
+
+Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options) {
+  SP_RETURN_IF_ERROR(CheckOptions(options));
+  SP_RETURN_IF_ERROR(CheckData(data));
+  SP_ASSIGN_OR_RETURN(ArchInfo info, Analyze(arch, InputOf(data)));
+  TrainFn train = nullptr;
+  SP_RETURN_IF_ERROR(LoadTrainer(&train));
+  auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };
+  PluginRequest request{&arch,
+                        &info,
+                        &data,
+                        &options,
+                        cap(data.train.n, options.max_train_examples),
+                        cap(data.valid.n, options.max_eval_examples),
+                        options.evaluate_test ? cap(data.test.n, options.max_eval_examples) : 0};
+  if (request.train_n < 1 || request.valid_n < 1) {
+    return Status::Invalid(
+        fmt::format("{}: training needs at least one train and one valid "
+                    "example (has {} and {})",
+                    data.name, request.train_n, request.valid_n));
+  }
+  PluginResult out;
+  std::string error;
+  if (!train(&request, &out, &error)) {
+    return Status::Invalid(fmt::format("training {}: {}", arch.name, error));
+  }
+  if (out.valid_p.size() != static_cast<size_t>(request.valid_n) ||
+      out.test_p.size() != static_cast<size_t>(request.test_n)) {
+    return Status::Invalid("the trainer returned predictions of the wrong length");
+  }
+  for (const auto* p : {&out.valid_p, &out.test_p}) {
+    for (double v : *p) {
+      if (!std::isfinite(v)) {
+        return Status::Invalid(fmt::format(
+            "training {} diverged: a prediction is not finite (allowed: a lower lr)", arch.name));
+      }
+    }
+  }
+  TrainResult result;
+  auto labels = [](const CtrSplit& s, int64_t n) {
+    return std::vector<float>(s.label.begin(), s.label.begin() + n);
+  };
+  result.valid = Evaluate(out.valid_p, labels(data.valid, request.valid_n));
+  if (request.test_n > 0) result.test = Evaluate(out.test_p, labels(data.test, request.test_n));
+  result.curve = std::move(out.curve);
+  result.steps = out.steps;
+  result.examples = out.examples;
+  result.train_s = out.train_s;
+  result.examples_per_s = out.train_s > 0 ? static_cast<double>(out.examples) / out.train_s : 0;
+  return result;
+}
+
+}  // namespace scaleplan::rec

@@ -1,0 +1,83 @@
+// Training a ranking model on the CPU (libtorch) and scoring it.
+//
+// The trainer lives in a plugin (rec_torch.cpp, built with -DSCALEPLAN_TORCH=ON) that train.cpp
+// loads with dlopen the first time a model is trained, as the mlp predictor's does: libtorch's
+// libraries would add about 0.3 s to every command if the program linked them.
+//
+// Training: binary cross-entropy on the logit, mini-batches drawn in an order shuffled per epoch
+// by the seed; the dense parameters by Adam or Adagrad, the embedding rows by sparse Adagrad (as
+// DLRM's reference and TorchRec's fused kernels do), one intra-op thread unless told otherwise.
+// The logit's bias starts at the training click rate's logit. Deterministic for a seed and thread
+// count.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "rec/arch.h"
+#include "rec/data.h"
+#include "spec/schema.h"
+
+namespace scaleplan::rec {
+
+enum class DenseOptimizer { kAdam, kAdagrad };
+
+struct TrainOptions {
+  // Change the answer.
+  int64_t batch = 256;
+  int64_t epochs = 1;
+  // Train on the first n training examples only (a low-fidelity run); 0 = all.
+  int64_t max_train_examples = 0;
+  // Score on the first n examples of valid and test; 0 = all.
+  int64_t max_eval_examples = 0;
+  DenseOptimizer optimizer = DenseOptimizer::kAdam;
+  double lr = 2e-3;            // dense parameters
+  double embedding_lr = 0.05;  // embedding rows (sparse Adagrad)
+  bool evaluate_test = true;   // false: valid only (a search's candidates)
+  int64_t curve_points = 20;   // the training curve's points (mean loss per stretch of steps)
+  uint64_t seed = 1;
+  // Change only the speed.
+  int64_t threads = 1;  // libtorch intra-op threads (process-wide: a parallel search uses 1)
+  // Called about every 1% of the steps with (steps done, steps in all, recent mean loss).
+  std::function<void(int64_t, int64_t, double)> progress;
+};
+
+struct TrainResult {
+  Metrics valid, test;        // test is empty (examples 0) when not evaluated
+  std::vector<double> curve;  // mean training log loss per stretch, in order
+  int64_t steps = 0;
+  int64_t examples = 0;  // training examples seen, all epochs
+  double train_s = 0;    // wall time of the training loop (not of the scoring)
+  double examples_per_s = 0;
+};
+
+// Checks `arch` against the data and trains it.
+Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options);
+
+InputShape InputOf(const CtrData& data);
+
+// TrainOptions as input keys (section "train"; the flags of rec-train and nas).
+const spec::Schema<TrainOptions>& TrainOptionsSchema();
+
+// The plugin's interface (internal). The caller has checked the architecture: `info` is its
+// Analyze result. The plugin fills predictions for the first valid_n / test_n examples.
+struct PluginRequest {
+  const Arch* arch = nullptr;
+  const ArchInfo* info = nullptr;
+  const CtrData* data = nullptr;
+  const TrainOptions* options = nullptr;
+  int64_t train_n = 0, valid_n = 0, test_n = 0;
+};
+struct PluginResult {
+  std::vector<double> valid_p, test_p;
+  std::vector<double> curve;
+  int64_t steps = 0, examples = 0;
+  double train_s = 0;
+};
+using TrainFn = bool (*)(const PluginRequest* request, PluginResult* result, std::string* error);
+inline constexpr const char* kTrainSymbol = "scaleplan_rec_train";
+
+}  // namespace scaleplan::rec

@@ -1,0 +1,18 @@
+// Reports of the ranking-model commands: `scaleplan rec-train` (one model trained and scored,
+// its blocks' FLOPs with their formulas) and `scaleplan nas` (nas/nas.h).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "rec/run.h"
+
+namespace scaleplan::report {
+
+nlohmann::json MetricsJson(const rec::Metrics& m);
+nlohmann::json ArchCostJson(const rec::ArchInfo& info);
+
+nlohmann::json RecTrainJson(const rec::TrainRun& run);
+std::string RecTrainText(const rec::TrainRun& run);
+
+}  // namespace scaleplan::report
