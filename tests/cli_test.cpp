@@ -41,6 +41,10 @@ class Scenario : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Scenario, Runs) {
   YAML::Node s = YAML::LoadFile(GetParam());
+  // needs_torch: the scenario trains a model, which the build without libtorch cannot.
+#ifndef SCALEPLAN_HAVE_TORCH
+  if (s["needs_torch"] && s["needs_torch"].as<bool>()) GTEST_SKIP() << "built without libtorch";
+#endif
   fs::path scratch =
       fs::temp_directory_path() / ("scaleplan-scenario-" + fs::path(GetParam()).stem().string());
   fs::remove_all(scratch);

@@ -306,6 +306,9 @@ TEST(RecArch, BaselinesRoundTripThroughJsonAndAnalyze) {
 }
 
 TEST(RecTrain, LearnsTheSyntheticSignalDeterministically) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
   Result<CtrData> data = GenerateSynthetic(SmallSpec(), "small");
   ASSERT_TRUE(data.ok());
   InputShape in = InputOf(*data);
@@ -314,9 +317,6 @@ TEST(RecTrain, LearnsTheSyntheticSignalDeterministically) {
   TrainOptions o;
   o.seed = 9;
   Result<TrainResult> a = Train(*arch, *data, o);
-  if (!a.ok() && a.status().message().find("no ranking-model trainer") != std::string::npos) {
-    GTEST_SKIP() << "built without libtorch";
-  }
   ASSERT_TRUE(a.ok()) << a.status().message();
   const double bayes = BayesMetrics(data->test).ne;
   // It learns: test NE below the constant's 1 and AUC above chance; it cannot beat the truth
@@ -338,6 +338,9 @@ TEST(RecTrain, LearnsTheSyntheticSignalDeterministically) {
 }
 
 TEST(RecTrain, EveryBaselineTrains) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
   SyntheticSpec spec = SmallSpec();
   spec.train = 3000;
   spec.valid = 500;
@@ -348,14 +351,23 @@ TEST(RecTrain, EveryBaselineTrains) {
     Result<Arch> arch = MakeBaseline(name, InputOf(*data));
     ASSERT_TRUE(arch.ok());
     Result<TrainResult> r = Train(*arch, *data, TrainOptions{});
-    if (!r.ok() && r.status().message().find("no ranking-model trainer") != std::string::npos) {
-      GTEST_SKIP() << "built without libtorch";
-    }
     ASSERT_TRUE(r.ok()) << name << ": " << r.status().message();
     EXPECT_TRUE(std::isfinite(r->test.ne)) << name;
     EXPECT_LT(r->test.ne, 1.2) << name;
   }
 }
+
+#ifndef SCALEPLAN_HAVE_TORCH
+TEST(RecTrain, WithoutLibtorchTrainingIsOneClearError) {
+  Result<CtrData> data = GenerateSynthetic(SmallSpec(), "small");
+  ASSERT_TRUE(data.ok());
+  Result<Arch> arch = MakeBaseline("dlrm-s", InputOf(*data));
+  ASSERT_TRUE(arch.ok());
+  Result<TrainResult> r = Train(*arch, *data, TrainOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("rebuild with -DSCALEPLAN_TORCH=ON"), std::string::npos);
+}
+#endif
 
 }  // namespace
 }  // namespace scaleplan::rec

@@ -366,6 +366,20 @@ Result<ArchInfo> Analyze(const Arch& arch, const InputShape& input) {
   return info;
 }
 
+Arch Prune(Arch arch) {
+  std::set<std::string> live = {arch.output};
+  // Blocks read only earlier-listed or later-listed blocks: sweep until nothing is added.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const Block& b : arch.blocks) {
+      if (live.count(b.name) == 0) continue;
+      for (const std::string& in : b.inputs) grew = live.insert(in).second || grew;
+    }
+  }
+  std::erase_if(arch.blocks, [&](const Block& b) { return live.count(b.name) == 0; });
+  return arch;
+}
+
 Result<Arch> ParseArchJson(std::string_view text, const std::string& origin) {
   SP_RETURN_IF_ERROR(CheckText(text, origin));
   json root = json::parse(text.begin(), text.end(), nullptr, false);

@@ -147,6 +147,10 @@ struct ArchInfo {
 // widths that fit each block) and computes shapes and costs. Errors name the block and the key.
 Result<ArchInfo> Analyze(const Arch& arch, const InputShape& input);
 
+// `arch` without the blocks that do not lead to its output (a search space's decoder may leave
+// some); blocks keep their order.
+Arch Prune(Arch arch);
+
 // JSON in and out; errors name `origin` and the key path (blocks[3].widths[1]).
 Result<Arch> ParseArchJson(std::string_view text, const std::string& origin);
 Result<Arch> LoadArch(const std::string& path);

@@ -83,7 +83,7 @@ void Append(const Example& ex, CtrSplit* split) {
 
 }  // namespace
 
-Result<CtrData> ReadCriteo(const std::string& path, const CriteoOptions& options) {
+static Status CheckOptions(const CriteoOptions& options) {
   if (options.max_examples < 3 || options.max_examples > kMaxExamples) {
     return Status::Invalid(fmt::format("criteo max_examples = {} (allowed: 3 to {})",
                                        options.max_examples, kMaxExamples));
@@ -98,8 +98,19 @@ Result<CtrData> ReadCriteo(const std::string& path, const CriteoOptions& options
         "criteo valid_fraction = {}, test_fraction = {} (allowed: both above 0, summing below 1)",
         options.valid_fraction, options.test_fraction));
   }
+  return Status::Ok();
+}
+
+Result<CtrData> ReadCriteo(const std::string& path, const CriteoOptions& options) {
+  SP_RETURN_IF_ERROR(CheckOptions(options));
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Io(fmt::format("{}: cannot be opened", path));
+  return ReadCriteoStream(in, path, options);
+}
+
+Result<CtrData> ReadCriteoStream(std::istream& in, const std::string& path,
+                                 const CriteoOptions& options) {
+  SP_RETURN_IF_ERROR(CheckOptions(options));
   CtrData data;
   data.name = "criteo:" + path;
   data.dense_count = kCriteoDense;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 
 #include "core/status.h"
@@ -35,5 +36,8 @@ struct CriteoOptions {
 // Reads `path`; an error names the file, the line and the field. Fewer than 3 good lines (one per
 // split) is an error.
 Result<CtrData> ReadCriteo(const std::string& path, const CriteoOptions& options);
+// The same from a stream; errors name `origin`.
+Result<CtrData> ReadCriteoStream(std::istream& in, const std::string& origin,
+                                 const CriteoOptions& options);
 
 }  // namespace scaleplan::rec

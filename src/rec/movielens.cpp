@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "core/text.h"
+#include "rec/criteo.h"
 #include "rec/synthetic.h"
 
 namespace scaleplan::rec {
@@ -67,6 +68,15 @@ Result<CtrData> ReadMovieLens(const std::string& path, int64_t max_examples, boo
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Io(fmt::format("{}: cannot be opened", path));
+  return ReadMovieLensStream(in, path, max_examples, skip_bad_lines);
+}
+
+Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& path, int64_t max_examples,
+                                    bool skip_bad_lines) {
+  if (max_examples < 3 || max_examples > kMaxExamples) {
+    return Status::Invalid(
+        fmt::format("movielens max_examples = {} (allowed: 3 to {})", max_examples, kMaxExamples));
+  }
   std::string line;
   if (!std::getline(in, line) || line.rfind("user,movie,rating,timestamp,year,genres", 0) != 0) {
     return Status::Parse(fmt::format(
@@ -79,7 +89,9 @@ Result<CtrData> ReadMovieLens(const std::string& path, int64_t max_examples, boo
   while (static_cast<int64_t>(ratings.size()) < max_examples && std::getline(in, line)) {
     ++number;
     Rating r;
-    Status ok = CheckText(line, "");
+    Status ok = line.size() > kMaxLineBytes
+                    ? Status::Parse(fmt::format("is longer than {} bytes", kMaxLineBytes))
+                    : CheckText(line, "");
     if (ok.ok()) ok = ParseRating(line, &r);
     if (!ok.ok()) {
       if (skip_bad_lines) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 
 #include "core/status.h"
@@ -19,5 +20,8 @@
 namespace scaleplan::rec {
 
 Result<CtrData> ReadMovieLens(const std::string& path, int64_t max_examples, bool skip_bad_lines);
+// The same from a stream; errors name `origin`.
+Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& origin,
+                                    int64_t max_examples, bool skip_bad_lines);
 
 }  // namespace scaleplan::rec

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <numeric>
 #include <random>
 
@@ -264,8 +265,14 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
   const auto& o = *req.options;
   const CtrData& data = *req.data;
   torch::set_num_threads(static_cast<int>(o.threads));
+  // The initial weights come from libtorch's global generator: seeding and drawing them under one
+  // lock keeps them a function of the seed when candidates train in parallel threads (nothing
+  // else in training draws from it).
+  static std::mutex init_mutex;
+  std::unique_lock<std::mutex> init_lock(init_mutex);
   torch::manual_seed(o.seed);
   RecNet net(*req.arch, *req.info, data);
+  init_lock.unlock();
   {
     // The logit starts at the training click rate's: a model that has learnt nothing yet scores
     // NE 1, not the loss of p = 0.5 (short, low-fidelity runs are judged early).

@@ -86,4 +86,96 @@ std::string RecTrainText(const rec::TrainRun& run) {
   return out;
 }
 
+namespace {
+
+json ScoredJson(const nas::Scored& s) {
+  return {{"name", s.name},
+          {"arch", rec::ArchToJson(s.arch)},
+          {"ne", s.test.ne},
+          {"auc", s.test.auc},
+          {"log_loss", s.test.log_loss},
+          {"valid_ne", s.valid.ne},
+          {"flops", s.info.flops},
+          {"params", s.info.params},
+          {"embedding_params", s.info.embedding_params},
+          {"train_s", s.train_s}};
+}
+
+}  // namespace
+
+json NasJson(const nas::NasResult& r) {
+  json out = {{"data", r.data_name},
+              {"method", r.method},
+              {"controller", r.controller},
+              {"space", r.space},
+              {"space_size", r.space_size},
+              {"examples", {{"train", r.train_examples}, {"test", r.test_examples}}},
+              {"candidates_trained", r.history.size()},
+              {"draws_over_flops_max", r.over_flops},
+              {"stop_reason", r.stop_reason},
+              {"best", r.best},
+              {"search_cpu_s", r.search_cpu_s}};
+  if (r.bayes_test) out["bayes_ne"] = r.bayes_test->ne;
+  out["baselines"] = json::array();
+  for (const nas::Scored& s : r.baselines) out["baselines"].push_back(ScoredJson(s));
+  out["pareto"] = json::array();
+  for (const nas::Scored& s : r.pareto) out["pareto"].push_back(ScoredJson(s));
+  out["versus"] = json::array();
+  for (const auto& v : r.versus) {
+    out["versus"].push_back({{"baseline", v.baseline},
+                             {"model", v.model.empty() ? json(nullptr) : json(v.model)},
+                             {"beats", v.beats}});
+  }
+  json history = json::array();
+  for (const nas::Candidate& c : r.history) {
+    history.push_back({{"name", c.arch.name},
+                       {"proxy_ne", c.proxy_ne},
+                       {"proxy_score", c.proxy_score},
+                       {"flops", c.flops}});
+  }
+  out["history"] = history;
+  return out;
+}
+
+std::string NasText(const nas::NasResult& r) {
+  std::string out = fmt::format("NAS      {} ({}) on the {} space ({} choices)\n", r.method,
+                                r.controller, r.space, HumanCount(r.space_size));
+  out += fmt::format("Data     {}: {} train, {} test examples\n", r.data_name, r.train_examples,
+                     r.test_examples);
+  out += fmt::format(
+      "Search   {} candidates trained at low fidelity ({} draws over the FLOPs "
+      "limit); stopped: {}; {:.1f} CPU s in all\n\n",
+      r.history.size(), r.over_flops, r.stop_reason, r.search_cpu_s);
+  std::vector<const nas::Scored*> rows;
+  for (const auto& s : r.baselines) rows.push_back(&s);
+  for (const auto& s : r.pareto) rows.push_back(&s);
+  std::stable_sort(rows.begin(), rows.end(), [](const nas::Scored* a, const nas::Scored* b) {
+    return a->info.flops < b->info.flops;
+  });
+  out += fmt::format("{:<12} {:>10} {:>9} {:>8} {:>8}  {}\n", "model", "flops", "params", "test NE",
+                     "AUC", "architecture");
+  for (const nas::Scored* s : rows) {
+    const bool found = s->name.rfind("nas-", 0) == 0;
+    out += fmt::format("{:<12} {:>10.0f} {:>9} {:>8.4f} {:>8.4f}  {}{}\n", Printable(s->name, 12),
+                       s->info.flops, HumanCount(s->info.params), s->test.ne, s->test.auc,
+                       found ? "" : "(baseline) ", rec::DescribeArch(s->arch));
+  }
+  if (r.bayes_test) {
+    out += fmt::format("{:<12} {:>10} {:>9} {:>8.4f} {:>8.4f}  the true probabilities\n", "bayes",
+                       "", "", r.bayes_test->ne, r.bayes_test->auc);
+  }
+  out += fmt::format("\nBest     {}\n", r.best);
+  int beaten = 0;
+  for (const auto& v : r.versus) beaten += v.beats ? 1 : 0;
+  out += fmt::format("Versus   {} of {} baselines beaten by a found model with no more FLOPs\n",
+                     beaten, r.versus.size());
+  for (const auto& v : r.versus) {
+    out += fmt::format(
+        "  {:<12} {}\n", v.baseline,
+        v.model.empty() ? "no found model is as cheap"
+                        : fmt::format("{} {}", v.model, v.beats ? "beats it" : "does not beat it"));
+  }
+  return out;
+}
+
 }  // namespace scaleplan::report

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "nas/nas.h"
 #include "rec/run.h"
 
 namespace scaleplan::report {
@@ -14,5 +15,8 @@ nlohmann::json ArchCostJson(const rec::ArchInfo& info);
 
 nlohmann::json RecTrainJson(const rec::TrainRun& run);
 std::string RecTrainText(const rec::TrainRun& run);
+
+nlohmann::json NasJson(const nas::NasResult& result);
+std::string NasText(const nas::NasResult& result);
 
 }  // namespace scaleplan::report

@@ -1,0 +1,82 @@
+// scaleplan nas: ranking-model architecture search (nas/nas.h) against the hand-designed
+// baselines, on synthetic, Criteo or MovieLens data.
+#include "cli/command.h"
+#include "cli/options.h"
+#include "nas/nas.h"
+#include "report/nas_report.h"
+#include "report/output.h"
+#include "report/spec_reference.h"
+
+namespace scaleplan::cli {
+
+namespace {
+
+struct NasArgs {
+  bool progress = false;
+  bool json = false;
+  std::string output;
+};
+
+const spec::Schema<NasArgs>& NasArgsSchema() {
+  static const spec::Schema<NasArgs> schema = [] {
+    spec::Schema<NasArgs> s("nas-output");
+    s.Boolean("progress", &NasArgs::progress, "print each candidate on standard error");
+    AddReportOptions(s);
+    return s;
+  }();
+  return schema;
+}
+
+class NasCmd final : public Command {
+ public:
+  std::string_view name() const override { return "nas"; }
+  std::string_view summary() const override {
+    return "Search ranking-model architectures (Rankitect) and compare them with DLRM, DCN-v2, "
+           "DeepFM and AutoInt on NE against FLOPs";
+  }
+  void Register(CLI::App* app) override {
+    data_.Register(app);
+    train_.Register(app);
+    nas_.Register(app);
+    options_.Register(app);
+  }
+  int Run(Io io) override {
+    Result<NasArgs> args = options_.Parse();
+    if (!args.ok()) return Fail(io.err, args.status());
+    Result<rec::DataOptions> data = data_.Parse();
+    if (!data.ok()) return Fail(io.err, data.status());
+    Result<rec::TrainOptions> train = train_.Parse();
+    if (!train.ok()) return Fail(io.err, train.status());
+    Result<nas::NasOptions> options = nas_.Parse();
+    if (!options.ok()) return Fail(io.err, options.status());
+    nas::NasProgress progress;
+    if (args->progress) progress = [&io](const std::string& line) { io.err << line << "\n"; };
+    Result<nas::NasResult> result = nas::RunNas(*data, *train, *options, progress);
+    if (!result.ok()) return Fail(io.err, result.status());
+    return Emit(io, args->output,
+                args->json ? report::JsonText(report::NasJson(*result))
+                           : Result<std::string>(report::NasText(*result)));
+  }
+  std::string Reference() const override {
+    return report::CommandMarkdown(
+        name(), summary(),
+        {report::OptionsMarkdown(rec::DataOptionsSchema()),
+         report::OptionsMarkdown(rec::TrainOptionsSchema()),
+         report::OptionsMarkdown(nas::NasOptionsSchema()),
+         report::OptionsMarkdown(NasArgsSchema())},
+        "The train options set the final retraining of the front and the baselines; candidates "
+        "train one epoch on --proxy-examples. See docs/NAS.md.");
+  }
+
+ private:
+  Options<rec::DataOptions> data_{rec::DataOptionsSchema()};
+  Options<rec::TrainOptions> train_{rec::TrainOptionsSchema()};
+  Options<nas::NasOptions> nas_{nas::NasOptionsSchema()};
+  Options<NasArgs> options_{NasArgsSchema()};
+};
+
+}  // namespace
+
+std::unique_ptr<Command> NasCommand() { return std::make_unique<NasCmd>(); }
+
+}  // namespace scaleplan::cli

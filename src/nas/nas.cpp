@@ -1,0 +1,415 @@
+#include "nas/nas.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "core/text.h"
+#include "rec/baselines.h"
+#include "search/search.h"
+
+namespace scaleplan::nas {
+
+namespace {
+
+constexpr int kMaxRedraws = 100;
+constexpr int64_t kReinforceBatch = 4;
+constexpr double kPolicyLearningRate = 0.5;
+constexpr double kEntropyBonus = 0.05;
+constexpr double kBaselineDecay = 0.8;
+// The FLOPs weights a selection draws from (nas.h): 0 is the score alone; 0.01 trades a 2.7x
+// FLOPs cut for 0.01 NE.
+constexpr double kFlopsWeights[] = {0, 0.0025, 0.005, 0.01, 0.02};
+
+double Scalarized(const Candidate& c, double lambda) {
+  return c.proxy_score + lambda * std::log(std::max(c.flops, 1.0));
+}
+
+double CpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+
+// The low-fidelity score (nas.h).
+double ProxyScore(const rec::TrainResult& r) {
+  const size_t n = r.curve.size();
+  if (n < 4) return r.valid.ne;
+  auto mean = [&](size_t from, size_t to) {
+    double s = 0;
+    for (size_t i = from; i < to; ++i) s += r.curve[i];
+    return s / static_cast<double>(to - from);
+  };
+  const double q3 = mean(n / 2, 3 * n / 4), q4 = mean(3 * n / 4, n);
+  return r.valid.ne - kTrendWeight * (q3 > 0 ? (q3 - q4) / q3 : 0);
+}
+
+// Trains `jobs` two (threads) at a time; results in order.
+std::vector<Result<rec::TrainResult>> TrainAll(
+    const std::vector<std::pair<const rec::Arch*, rec::TrainOptions>>& jobs,
+    const rec::CtrData& data, int64_t threads) {
+  std::vector<Result<rec::TrainResult>> out(jobs.size(), Status::Invalid("not run"));
+  const size_t width = static_cast<size_t>(std::max<int64_t>(1, threads));
+  for (size_t from = 0; from < jobs.size(); from += width) {
+    std::vector<std::thread> pool;
+    for (size_t i = from; i < std::min(jobs.size(), from + width); ++i) {
+      pool.emplace_back([&, i] { out[i] = rec::Train(*jobs[i].first, data, jobs[i].second); });
+    }
+    for (std::thread& t : pool) t.join();
+  }
+  return out;
+}
+
+class Searcher {
+ public:
+  Searcher(const Space& space, const rec::CtrData& data, const rec::TrainOptions& train,
+           const NasOptions& options, NasResult* result, const NasProgress& progress)
+      : space_(space),
+        data_(data),
+        input_(rec::InputOf(data)),
+        train_(train),
+        options_(options),
+        result_(result),
+        progress_(progress),
+        rng_(options.search_seed) {}
+
+  Choice Random() {
+    Choice c(space_.dims.size());
+    for (size_t d = 0; d < c.size(); ++d) c[d] = Draw(space_.dims[d].values.size());
+    return c;
+  }
+
+  Choice Mutate(Choice c) {
+    const size_t d = Draw(c.size());
+    const auto n = static_cast<uint32_t>(space_.dims[d].values.size());
+    if (n > 1) c[d] = (c[d] + 1 + Draw(n - 1)) % n;
+    return c;
+  }
+
+  // A choice within the FLOPs limit, from `propose` (redrawn while over it).
+  template <class F>
+  Result<Candidate> Feasible(F&& propose) {
+    for (int i = 0; i < kMaxRedraws; ++i) {
+      Candidate c;
+      c.choice = propose();
+      c.arch = space_.decode(c.choice, input_);
+      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
+      c.flops = info.flops;
+      c.params = info.params;
+      if (options_.flops_max <= 0 || c.flops <= options_.flops_max) return c;
+      ++result_->over_flops;
+    }
+    return Status::Invalid(fmt::format(
+        "nas.flops_max = {}: {} draws in a row were over it (allowed: a limit the space can meet; "
+        "the smallest baselines need about {})",
+        options_.flops_max, kMaxRedraws, "1e4"));
+  }
+
+  // Trains the candidates not seen before (an architecture seen before keeps its first score
+  // and name and is not trained or listed again); fills their scores.
+  Status Evaluate(std::vector<Candidate>* batch) {
+    std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
+    std::vector<size_t> fresh;
+    std::map<std::string, size_t> in_batch;
+    for (size_t i = 0; i < batch->size(); ++i) {
+      Candidate& c = (*batch)[i];
+      const std::string key = rec::ArchToJson(c.arch).dump();
+      if (auto it = cache_.find(key); it != cache_.end()) {
+        c = it->second;
+        continue;
+      }
+      if (in_batch.count(key) > 0) continue;  // filled below from the first copy
+      in_batch[key] = i;
+      rec::TrainOptions o = train_;
+      o.epochs = 1;
+      o.max_train_examples = options_.proxy_examples;
+      o.max_eval_examples = options_.proxy_eval;
+      o.evaluate_test = false;
+      o.threads = 1;
+      o.progress = nullptr;
+      jobs.emplace_back(&c.arch, o);
+      fresh.push_back(i);
+    }
+    std::vector<Result<rec::TrainResult>> out = TrainAll(jobs, data_, options_.parallel);
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      if (!out[k].ok()) return out[k].status();
+      Candidate& c = (*batch)[fresh[k]];
+      const std::string key = rec::ArchToJson(c.arch).dump();
+      c.arch.name = fmt::format("nas-{}", result_->history.size());
+      c.proxy_ne = out[k]->valid.ne;
+      c.proxy_score = ProxyScore(*out[k]);
+      cache_[key] = c;
+      ++trained_;
+      result_->history.push_back(c);
+      if (progress_) {
+        progress_(fmt::format("{:>8}: proxy NE {:.4f} score {:.4f} {:>9.0f} FLOPs  {}", c.arch.name,
+                              c.proxy_ne, c.proxy_score, c.flops, rec::DescribeArch(c.arch)));
+      }
+    }
+    for (Candidate& c : *batch) {
+      if (c.arch.name.empty()) c = cache_.at(rec::ArchToJson(c.arch).dump());
+    }
+    return Status::Ok();
+  }
+
+  int64_t Remaining() const { return options_.budget - trained_; }
+  bool Done() const { return trained_ >= options_.budget || draws_ >= 10 * options_.budget; }
+
+  Status RunEvolution() {
+    std::vector<Candidate> population;
+    while (!Done()) {
+      std::vector<Candidate> batch;
+      for (int64_t t = 0; t < std::min(options_.parallel, Remaining()); ++t, ++draws_) {
+        Result<Candidate> c =
+            static_cast<int64_t>(population.size() + batch.size()) < options_.population
+                ? Feasible([&] { return Random(); })
+                : Feasible([&] { return Mutate(Tournament(population).choice); });
+        if (!c.ok()) return c.status();
+        batch.push_back(std::move(*c));
+      }
+      SP_RETURN_IF_ERROR(Evaluate(&batch));
+      for (Candidate& c : batch) {
+        population.push_back(std::move(c));
+        if (static_cast<int64_t>(population.size()) > options_.population) {
+          population.erase(population.begin());  // the oldest dies
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status RunReinforce() {
+    std::vector<std::vector<double>> logits;
+    for (const Dimension& d : space_.dims) logits.emplace_back(d.values.size(), 0.0);
+    double baseline = 0;
+    bool has_baseline = false;
+    while (!Done()) {
+      std::vector<Candidate> batch;
+      for (int64_t t = 0; t < std::min(kReinforceBatch, Remaining()); ++t, ++draws_) {
+        Result<Candidate> c = Feasible([&] { return Sample(logits); });
+        if (!c.ok()) return c.status();
+        batch.push_back(std::move(*c));
+      }
+      SP_RETURN_IF_ERROR(Evaluate(&batch));
+      // The batch's FLOPs weight cycles through kFlopsWeights, so the policy is pulled towards
+      // cheap models in some batches and towards the best score in others.
+      const double lambda = kFlopsWeights[batches_++ % std::size(kFlopsWeights)];
+      std::vector<double> rewards;
+      double mean = 0;
+      for (const Candidate& c : batch) {
+        rewards.push_back(-Scalarized(c, lambda));
+        mean += rewards.back() / static_cast<double>(batch.size());
+      }
+      if (!has_baseline) {
+        baseline = mean;
+        has_baseline = true;
+      }
+      for (size_t d = 0; d < logits.size(); ++d) {
+        std::vector<uint32_t> chosen;
+        for (const Candidate& c : batch) chosen.push_back(c.choice[d]);
+        // Rewards are NE differences of ~0.01: scaled by 100 so one batch moves the policy.
+        std::vector<double> scaled;
+        for (double r : rewards) scaled.push_back(100 * r);
+        std::vector<double> g =
+            search::PolicyGradient(logits[d], chosen, scaled, 100 * baseline, kEntropyBonus);
+        for (size_t v = 0; v < g.size(); ++v) logits[d][v] += kPolicyLearningRate * g[v];
+      }
+      baseline = kBaselineDecay * baseline + (1 - kBaselineDecay) * mean;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  uint32_t Draw(size_t n) {
+    return static_cast<uint32_t>(std::uniform_int_distribution<size_t>(0, n - 1)(rng_));
+  }
+  const Candidate& Tournament(const std::vector<Candidate>& population) {
+    const double lambda = kFlopsWeights[Draw(std::size(kFlopsWeights))];
+    const Candidate* best = nullptr;
+    for (int64_t t = 0; t < options_.tournament; ++t) {
+      const Candidate& c = population[Draw(population.size())];
+      if (best == nullptr || Scalarized(c, lambda) < Scalarized(*best, lambda)) best = &c;
+    }
+    return *best;
+  }
+  Choice Sample(const std::vector<std::vector<double>>& logits) {
+    Choice c(logits.size());
+    for (size_t d = 0; d < logits.size(); ++d) {
+      double top = *std::max_element(logits[d].begin(), logits[d].end()), sum = 0;
+      std::vector<double> p;
+      for (double l : logits[d]) {
+        p.push_back(std::exp(l - top));
+        sum += p.back();
+      }
+      double u = std::uniform_real_distribution<double>(0, sum)(rng_);
+      uint32_t v = 0;
+      while (v + 1 < p.size() && u >= p[v]) u -= p[v++];
+      c[d] = v;
+    }
+    return c;
+  }
+
+  const Space& space_;
+  const rec::CtrData& data_;
+  rec::InputShape input_;
+  rec::TrainOptions train_;
+  NasOptions options_;
+  NasResult* result_;
+  NasProgress progress_;
+  std::mt19937_64 rng_;
+  std::map<std::string, Candidate> cache_;  // by the unnamed architecture's JSON
+  int64_t trained_ = 0, draws_ = 0;
+  size_t batches_ = 0;
+};
+
+// The proxy front: candidates no cheaper one beats on the proxy score, thinned to `keep` (the
+// best score always kept).
+std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep) {
+  std::vector<Candidate> sorted = history;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Candidate& a, const Candidate& b) {
+    return a.flops != b.flops ? a.flops < b.flops : a.proxy_score < b.proxy_score;
+  });
+  std::vector<Candidate> front;
+  std::map<std::string, bool> seen;
+  for (const Candidate& c : sorted) {
+    if (!front.empty() && c.proxy_score >= front.back().proxy_score) continue;
+    front.push_back(c);
+  }
+  if (static_cast<int64_t>(front.size()) <= keep) return front;
+  std::vector<Candidate> thin;
+  const size_t n = front.size();
+  for (int64_t k = 0; k < keep; ++k) {
+    size_t i = static_cast<size_t>(std::llround(
+        static_cast<double>(k) * static_cast<double>(n - 1) / static_cast<double>(keep - 1)));
+    if (thin.empty() || thin.back().arch.name != front[i].arch.name) thin.push_back(front[i]);
+  }
+  return thin;
+}
+
+Result<std::vector<std::string>> BaselineList(const std::string& text) {
+  if (text == "all") return rec::BaselineNames();
+  if (text == "none") return std::vector<std::string>{};
+  std::vector<std::string> names = SplitAndTrim(text, ',');
+  const std::vector<std::string> known = rec::BaselineNames();
+  for (const std::string& n : names) {
+    if (std::find(known.begin(), known.end(), n) == known.end()) {
+      return Status::Invalid(
+          fmt::format("--baselines: {} is unknown (allowed: all, none or a "
+                      "list of {})",
+                      Printable(n, 64), Join(known, ", ")));
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+const spec::Schema<NasOptions>& NasOptionsSchema() {
+  static const spec::Schema<NasOptions> schema = [] {
+    using N = NasOptions;
+    spec::Schema<N> s("nas");
+    s.OneOf("method", &N::method, {"sampling"},
+            "search family (one-shot and DNAS are not built yet)")
+        .OneOf("controller", &N::controller, {"evolution", "reinforce"},
+               "sampling: regularized evolution or a REINFORCE policy")
+        .OneOf("space", &N::space, SpaceNames(), "search space (nas/space.h)")
+        .Integer("budget", &N::budget, 1, 100000, "", "candidates trained in the search")
+        .Number("flops_max", &N::flops_max, 0, 1e15, "FLOP",
+                "per-example forward FLOPs limit of a candidate; 0 = none")
+        .Integer("proxy_examples", &N::proxy_examples, 100, int64_t{1} << 40, "",
+                 "training examples per candidate (low fidelity)")
+        .Integer("proxy_eval", &N::proxy_eval, 100, int64_t{1} << 40, "",
+                 "validation examples per candidate")
+        .Integer("population", &N::population, 2, 10000, "", "evolution: population size")
+        .Integer("tournament", &N::tournament, 1, 10000, "", "evolution: tournament size")
+        .Integer("retrain", &N::retrain, 2, 100, "",
+                 "front candidates retrained on the whole training split")
+        .Text("baselines", &N::baselines,
+              "hand-designed models trained beside: all, none, or a comma list")
+        .Unsigned("search_seed", &N::search_seed, "seed of the controller's draws")
+        .Integer("parallel", &N::parallel, 1, 64, "",
+                 "candidates trained at once (changes only the speed)");
+    return s;
+  }();
+  return schema;
+}
+
+Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainOptions& train,
+                         const NasOptions& options, const NasProgress& progress) {
+  SP_RETURN_IF_ERROR(NasOptionsSchema().CheckValues(options));
+  SP_ASSIGN_OR_RETURN(Space space, MakeSpace(options.space));
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> baseline_names, BaselineList(options.baselines));
+  SP_ASSIGN_OR_RETURN(rec::LoadedData loaded, rec::LoadData(data_options));
+  const double cpu0 = CpuSeconds();
+  const rec::CtrData& data = loaded.data;
+  NasResult result;
+  result.data_name = data.name;
+  result.method = options.method;
+  result.controller = options.controller;
+  result.space = space.name;
+  result.space_size = space.Size();
+  result.train_examples = data.train.n;
+  result.test_examples = data.test.n;
+  result.bayes_test = loaded.bayes_test;
+  Searcher searcher(space, data, train, options, &result, progress);
+  SP_RETURN_IF_ERROR(options.controller == "evolution" ? searcher.RunEvolution()
+                                                       : searcher.RunReinforce());
+  result.stop_reason = "budget of trained candidates";
+  if (result.history.empty()) return Status::Invalid("nas: no candidate was trained");
+
+  // Retrain the front and the baselines in full; score on test.
+  std::vector<Candidate> front = Front(result.history, options.retrain);
+  std::vector<rec::Arch> archs;
+  for (const Candidate& c : front) archs.push_back(c.arch);
+  for (const std::string& name : baseline_names) {
+    SP_ASSIGN_OR_RETURN(rec::Arch a, rec::MakeBaseline(name, rec::InputOf(data)));
+    archs.push_back(a);
+  }
+  std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
+  for (const rec::Arch& a : archs) {
+    rec::TrainOptions o = train;
+    o.threads = 1;
+    o.progress = nullptr;
+    o.evaluate_test = true;
+    jobs.emplace_back(&a, o);
+  }
+  if (progress)
+    progress(fmt::format("retraining {} front models and {} baselines in full", front.size(),
+                         baseline_names.size()));
+  std::vector<Result<rec::TrainResult>> trained = TrainAll(jobs, data, options.parallel);
+  for (size_t i = 0; i < archs.size(); ++i) {
+    if (!trained[i].ok()) return trained[i].status();
+    Scored s;
+    s.name = archs[i].name;
+    s.arch = archs[i];
+    SP_ASSIGN_OR_RETURN(s.info, rec::Analyze(archs[i], rec::InputOf(data)));
+    s.valid = trained[i]->valid;
+    s.test = trained[i]->test;
+    s.train_s = trained[i]->train_s;
+    (i < front.size() ? result.pareto : result.baselines).push_back(std::move(s));
+  }
+  const Scored* best = &result.pareto.front();
+  for (const Scored& s : result.pareto) {
+    if (s.test.ne < best->test.ne) best = &s;
+  }
+  result.best = best->name;
+  for (const Scored& b : result.baselines) {
+    NasResult::Versus v{b.name, "", false};
+    const Scored* pick = nullptr;
+    for (const Scored& s : result.pareto) {
+      if (s.info.flops <= b.info.flops && (pick == nullptr || s.test.ne < pick->test.ne)) {
+        pick = &s;
+      }
+    }
+    if (pick != nullptr) {
+      v.model = pick->name;
+      v.beats = pick->test.ne < b.test.ne;
+    }
+    result.versus.push_back(v);
+  }
+  result.search_cpu_s = CpuSeconds() - cpu0;
+  return result;
+}
+
+}  // namespace scaleplan::nas

@@ -1,0 +1,105 @@
+// Ranking-model architecture search (Rankitect, arXiv:2311.08430): `scaleplan nas`.
+//
+// Sampling-based family (the one built so far): a controller proposes choices of a space
+// (nas/space.h); each candidate within the FLOPs limit is trained briefly (the first
+// proxy_examples training examples, one epoch) and scored on the first proxy_eval validation
+// examples by a low-fidelity metric that includes the training curve's trend:
+//   score = NE_valid - kTrendWeight * (L_q3 - L_q4) / L_q3
+// where L_q3 and L_q4 are the mean training log loss over the third and last quarter of the
+// steps: of two candidates with one NE, the one still learning is preferred (it gains more from
+// the full run). Lower is better. Controllers:
+//   evolution   regularized evolution (Real et al., arXiv:1802.01548): a population of
+//               `population` aged first-in first-out, tournaments of `tournament`, a child
+//               mutates one dimension of the winner.
+//   reinforce   a factorised categorical policy over the dimensions, REINFORCE with a moving
+//               baseline and an entropy bonus (search::PolicyGradient, shared with the plan
+//               search), reward = -score, batches of 4.
+// Both controllers look for the whole NE-FLOPs front, not one point: each evolution tournament,
+// and each REINFORCE batch in turn, ranks by score + lambda * ln(FLOPs) with lambda drawn from
+// {0, 0.0025, 0.005, 0.01, 0.02} (scalarization; lambda 0.01 trades a 2.7x FLOPs cut for 0.01
+// NE). Every candidate trains with the same seed, so all see the training examples in one order
+// and the curves' batch-to-batch noise is common to them.
+// Candidates over the FLOPs limit are redrawn (up to 100 times) and counted, never trained.
+// After the search, the proxy scores' Pareto front (score against FLOPs) is retrained from
+// scratch on the whole training split with the final training options, as is every baseline,
+// and all are scored on the test split. Deterministic for the seeds: candidates train `parallel` at
+// a time in a fixed grouping.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "nas/space.h"
+#include "rec/run.h"
+#include "spec/schema.h"
+
+namespace scaleplan::nas {
+
+inline constexpr double kTrendWeight = 1.0;
+
+struct NasOptions {
+  // Change the answer.
+  std::string method = "sampling";
+  std::string controller = "evolution";  // evolution | reinforce
+  std::string space = "scratch";
+  int64_t budget = 60;              // candidates trained in the search
+  double flops_max = 0;             // per example, forward; 0 = no limit
+  int64_t proxy_examples = 100000;  // training examples per candidate
+  int64_t proxy_eval = 20000;       // validation examples per candidate
+  int64_t population = 12;          // evolution
+  int64_t tournament = 4;           // evolution
+  int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
+  std::string baselines = "all";    // "all", "none" or a comma list of baseline names
+  uint64_t search_seed = 1;         // the controller's draws; candidate i trains with
+                                    // train seed + i
+  // Change only the speed.
+  int64_t parallel = 2;  // candidates trained at once (each on one core)
+};
+const spec::Schema<NasOptions>& NasOptionsSchema();
+
+struct Candidate {
+  Choice choice;
+  rec::Arch arch;
+  double flops = 0, params = 0;
+  double proxy_ne = 0, proxy_score = 0;
+};
+
+struct Scored {
+  std::string name;  // baseline name, or "nas-<i>"
+  rec::Arch arch;
+  rec::ArchInfo info;
+  rec::Metrics valid, test;
+  double train_s = 0;
+};
+
+struct NasResult {
+  std::string data_name;
+  std::string method, controller, space;
+  double space_size = 0;
+  int64_t train_examples = 0, test_examples = 0;
+  std::optional<rec::Metrics> bayes_test;
+  std::vector<Candidate> history;  // every trained candidate, in order
+  int64_t over_flops = 0;          // draws refused by the FLOPs limit
+  std::vector<Scored> baselines;
+  std::vector<Scored> pareto;  // retrained, sorted by FLOPs
+  std::string best;            // the lowest test NE among pareto
+  // For each baseline, the pareto model with no more FLOPs and the lowest test NE (empty when
+  // none has no more FLOPs) and whether it beats the baseline's test NE.
+  struct Versus {
+    std::string baseline, model;
+    bool beats = false;
+  };
+  std::vector<Versus> versus;
+  double search_cpu_s = 0;  // process CPU time of the search and the retraining
+  std::string stop_reason;
+};
+
+using NasProgress = std::function<void(const std::string& line)>;
+
+Result<NasResult> RunNas(const rec::DataOptions& data, const rec::TrainOptions& train,
+                         const NasOptions& options, const NasProgress& progress = nullptr);
+
+}  // namespace scaleplan::nas

@@ -1,0 +1,225 @@
+#include "nas/space.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace scaleplan::nas {
+
+namespace {
+
+using rec::Arch;
+using rec::Block;
+using rec::BlockKind;
+using rec::InputShape;
+
+const int64_t kEmbeddingDims[] = {8, 16, 32};
+const int64_t kWidths[] = {16, 32, 64, 128, 256};
+const int64_t kVectorsOut[] = {4, 8, 16};
+
+Block Make(std::string name, BlockKind kind, std::vector<std::string> inputs) {
+  Block b;
+  b.name = std::move(name);
+  b.kind = kind;
+  b.inputs = std::move(inputs);
+  return b;
+}
+
+std::string Add(Arch& a, Block b) {
+  std::string name = b.name;
+  a.blocks.push_back(std::move(b));
+  return name;
+}
+
+// Scratch space: dims [emb] then per stage [sparse_op, sparse_out, interaction, dense_op, width,
+// skip].
+constexpr int kPerStage = 6;
+
+Arch DecodeScratch(const Choice& c, const InputShape& in) {
+  Arch a;
+  a.embedding_dim = kEmbeddingDims[c[0]];
+  const bool has_sparse = !in.cardinality.empty();
+  std::string v = has_sparse ? "sparse" : "";
+  int64_t v_rows = static_cast<int64_t>(in.cardinality.size());
+  std::vector<std::string> h = {in.dense > 0 ? "dense" : ""};  // h_0
+  for (int k = 1; k <= kStages; ++k) {
+    const uint32_t* s = &c[1 + static_cast<size_t>(k - 1) * kPerStage];
+    const std::string p = fmt::format("s{}_", k);
+    if (!v.empty()) {
+      if (s[0] == 1) {
+        Block b = Make(p + "mix", BlockKind::kLinear3d, {v});
+        b.out = kVectorsOut[s[1]];
+        v_rows = b.out;
+        v = Add(a, b);
+      } else if (s[0] == 2) {
+        Block b = Make(p + "att", BlockKind::kAttention, {v});
+        b.layers = 1;
+        b.heads = 2;
+        v = Add(a, b);
+      }
+    }
+    std::vector<std::string> x;
+    if (!h.back().empty()) x.push_back(h.back());
+    if (!v.empty()) {
+      // dot needs 2+ vectors; a single vector is flattened instead.
+      const bool one_vector = v_rows < 2;
+      uint32_t inter = s[2];
+      if (inter == 1 && one_vector) inter = 3;
+      if (inter == 0 && x.empty()) inter = 3;
+      if (inter == 1) x.push_back(Add(a, Make(p + "dot", BlockKind::kDot, {v})));
+      if (inter == 2) x.push_back(Add(a, Make(p + "fm", BlockKind::kFm, {v})));
+      if (inter == 3) x.push_back(Add(a, Make(p + "flat", BlockKind::kFlatten, {v})));
+    }
+    if (s[5] == 1 && k >= 2 && !h[static_cast<size_t>(k - 2)].empty() &&
+        h[static_cast<size_t>(k - 2)] != h.back()) {
+      x.push_back(h[static_cast<size_t>(k - 2)]);
+    }
+    std::string input = x.size() == 1 ? x[0] : Add(a, Make(p + "in", BlockKind::kConcat, x));
+    const int64_t width = kWidths[s[4]];
+    std::string out;
+    if (s[3] == 3 && !(k == kStages && input == "dense")) {
+      out = input;  // none: the stage passes its joined input on
+    } else if (s[3] == 1) {
+      Block d = Make(p + "cross", BlockKind::kDcn, {input});
+      d.layers = 1;
+      d.rank = std::max<int64_t>(1, width / 4);
+      std::string crossed = Add(a, d);
+      Block m = Make(p + "mlp", BlockKind::kMlp, {crossed});
+      m.widths = {width};
+      out = Add(a, m);
+    } else {
+      Block m = Make(p + "mlp", BlockKind::kMlp, {input});
+      m.widths = {width};
+      out = Add(a, m);
+      if (s[3] == 2 && in.dense > 0) {
+        out = Add(a, Make(p + "gate", BlockKind::kGating, {out, "dense"}));
+      }
+    }
+    h.push_back(out);
+  }
+  a.output = h.back();
+  return rec::Prune(std::move(a));
+}
+
+Space ScratchSpace() {
+  Space s;
+  s.name = "scratch";
+  s.dims.push_back({"embedding_dim", {"8", "16", "32"}});
+  for (int k = 1; k <= kStages; ++k) {
+    const std::string p = fmt::format("s{}.", k);
+    s.dims.push_back({p + "sparse_op", {"identity", "linear3d", "attention"}});
+    s.dims.push_back({p + "sparse_out", {"4", "8", "16"}});
+    s.dims.push_back({p + "interaction", {"none", "dot", "fm", "flatten"}});
+    s.dims.push_back({p + "dense_op", {"mlp", "dcn", "gating", "none"}});
+    s.dims.push_back({p + "width", {"16", "32", "64", "128", "256"}});
+    s.dims.push_back({p + "skip", {"no", "yes"}});
+  }
+  s.decode = DecodeScratch;
+  return s;
+}
+
+// Engineer space: [emb, bottom, interaction, top_depth, top_width].
+const std::vector<std::vector<int64_t>> kBottoms = {{}, {32}, {64, 32}, {128, 64}};
+
+Arch DecodeEngineer(const Choice& c, const InputShape& in) {
+  Arch a;
+  a.embedding_dim = kEmbeddingDims[c[0]];
+  const int64_t e = a.embedding_dim;
+  std::string dense = in.dense > 0 ? "dense" : "";
+  if (!dense.empty() && !kBottoms[c[1]].empty()) {
+    Block b = Make("bottom", BlockKind::kMlp, {"dense"});
+    b.widths = kBottoms[c[1]];
+    dense = Add(a, b);
+  }
+  std::vector<std::string> top_in;
+  if (!dense.empty()) top_in.push_back(dense);
+  const uint32_t inter = c[2];
+  std::string vectors = in.cardinality.empty() ? "" : "sparse";
+  if (!dense.empty() && (inter == 0 || inter == 3)) {
+    Block p = Make("dense3d", BlockKind::kTo3d, {dense});
+    p.out = 1;
+    std::string d3 = Add(a, p);
+    vectors = vectors.empty() ? d3 : Add(a, Make("vectors", BlockKind::kConcat, {vectors, d3}));
+  }
+  if (!vectors.empty()) {
+    if (inter == 3) {
+      Block att = Make("attention", BlockKind::kAttention, {vectors});
+      att.layers = 1;
+      att.heads = e >= 16 ? 2 : 1;
+      vectors = Add(a, att);
+    }
+    if (inter == 0 || inter == 3) {
+      top_in.push_back(Add(a, Make("dots", BlockKind::kDot, {vectors})));
+    } else if (inter == 1) {
+      top_in.push_back(Add(a, Make("fm", BlockKind::kFm, {vectors})));
+      top_in.push_back(Add(a, Make("flat", BlockKind::kFlatten, {vectors})));
+    } else {
+      top_in.push_back(Add(a, Make("flat", BlockKind::kFlatten, {vectors})));
+    }
+  }
+  std::string x =
+      top_in.size() == 1 ? top_in[0] : Add(a, Make("top_in", BlockKind::kConcat, top_in));
+  if (inter == 2) {
+    Block d = Make("cross", BlockKind::kDcn, {x});
+    d.layers = 2;
+    d.rank = 16;
+    x = Add(a, d);
+  }
+  Block top = Make("top", BlockKind::kMlp, {x});
+  const int64_t width = kWidths[c[4]];
+  for (uint32_t l = 0; l <= c[3]; ++l) top.widths.push_back(std::max<int64_t>(16, width >> l));
+  a.output = Add(a, top);
+  return rec::Prune(std::move(a));
+}
+
+Space EngineerSpace() {
+  Space s;
+  s.name = "engineer";
+  s.dims = {{"embedding_dim", {"8", "16", "32"}},
+            {"bottom", {"none", "32", "64,32", "128,64"}},
+            {"interaction", {"dot", "fm", "dcn", "attention+dot"}},
+            {"top_depth", {"1", "2", "3"}},
+            {"top_width", {"16", "32", "64", "128", "256"}}};
+  s.decode = DecodeEngineer;
+  return s;
+}
+
+}  // namespace
+
+double Space::Size() const {
+  double n = 1;
+  for (const Dimension& d : dims) n *= static_cast<double>(d.values.size());
+  return n;
+}
+
+const std::vector<SpaceInfo>& Spaces() {
+  static const std::vector<SpaceInfo> spaces = {
+      {"scratch", "NASRec-like stages of low-level blocks, any-path skips", ScratchSpace},
+      {"engineer", "a DLRM/DCN skeleton with widths and the interaction to choose", EngineerSpace},
+  };
+  return spaces;
+}
+
+std::vector<std::string> SpaceNames() {
+  std::vector<std::string> names;
+  for (const SpaceInfo& s : Spaces()) names.push_back(s.name);
+  return names;
+}
+
+Result<Space> MakeSpace(std::string_view name) {
+  for (const SpaceInfo& s : Spaces()) {
+    if (s.name == name) return s.make();
+  }
+  return Status::NotFound(fmt::format("nas.space = {} is unknown (allowed: {})",
+                                      Printable(name, 64), Join(SpaceNames(), ", ")));
+}
+
+std::string DescribeChoice(const Space& space, const Choice& choice) {
+  std::vector<std::string> parts;
+  for (size_t d = 0; d < space.dims.size() && d < choice.size(); ++d) {
+    parts.push_back(space.dims[d].name + "=" + space.dims[d].values[choice[d]]);
+  }
+  return Join(parts, " ");
+}
+
+}  // namespace scaleplan::nas

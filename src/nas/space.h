@@ -1,0 +1,61 @@
+// Ranking-model search spaces (Rankitect, arXiv:2311.08430): a space is a list of categorical
+// dimensions and a decoder from one choice per dimension to an architecture (rec/arch.h). Every
+// search family works on the same space, so their results compare.
+//
+//   scratch   NASRec-like (WWW'23), from low-level blocks: embedding dim, then kStages stages.
+//             Stage k keeps a vector stream v_k (3D; v_0 = the embeddings) and a dense stream
+//             h_k (2D; h_0 = the dense features):
+//               v_k = sparse_op_k(v_{k-1})          identity | linear3d(out) | attention(1, 2)
+//               i_k = interaction_k(v_k)            none | dot | fm | flatten
+//               x_k = [h_{k-1}, i_k, h_{k-2} if skip_k]
+//               h_k = dense_op_k(x_k)               mlp[width] | dcn(1 layer, rank width/4)
+//                                                   then mlp[width] | gating(mlp[width](x_k),
+//                                                   h_0 projected) | none (h_k = x_k)
+//             and the logit reads h_K. A stage that would read nothing 2D (no dense features, no
+//             interaction) takes the flattened v_k instead.
+//   engineer  an engineer's model with choices (Rankitect's "inside an engineer-designed space"):
+//             the DLRM / DCN skeleton with the embedding dim, the bottom MLP, the interaction
+//             (dot, fm, dcn, attention + dot) and the top MLP's depth and width to choose.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "rec/arch.h"
+
+namespace scaleplan::nas {
+
+inline constexpr int kStages = 4;
+
+struct Dimension {
+  std::string name;
+  std::vector<std::string> values;  // as printed
+};
+
+using Choice = std::vector<uint32_t>;  // one value index per dimension
+
+struct Space {
+  std::string name;
+  std::vector<Dimension> dims;
+  // The architecture of a choice for this input (named by the caller).
+  std::function<rec::Arch(const Choice&, const rec::InputShape&)> decode;
+  double Size() const;
+};
+
+struct SpaceInfo {
+  std::string name;
+  std::string description;
+  Space (*make)();
+};
+const std::vector<SpaceInfo>& Spaces();
+std::vector<std::string> SpaceNames();
+Result<Space> MakeSpace(std::string_view name);
+
+// "E16 s1:attention/fm/mlp64 s2:..." from the dimensions' printed values.
+std::string DescribeChoice(const Space& space, const Choice& choice);
+
+}  // namespace scaleplan::nas

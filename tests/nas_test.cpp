@@ -1,0 +1,147 @@
+// Ranking-model architecture search (src/nas): the spaces decode every choice to a valid
+// architecture, and a small search runs, is deterministic and reports its front.
+#include "nas/nas.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+#include "nas/space.h"
+#include "rec/baselines.h"
+
+namespace scaleplan::nas {
+namespace {
+
+TEST(NasSpace, EveryChoiceDecodesToAValidArchitecture) {
+  // Inputs with and without dense features, with one sparse feature (no dot possible) and many.
+  const std::vector<rec::InputShape> inputs = {
+      {13, {10000, 500, 2000, 50000, 100, 1000, 20000, 50}},
+      {0, {100, 200, 300}},
+      {4, {7}},
+      {3, {671, 9066, 20, 100}}};
+  for (const SpaceInfo& info : Spaces()) {
+    Space space = info.make();
+    std::mt19937_64 rng(7);
+    for (int trial = 0; trial < 400; ++trial) {
+      Choice c(space.dims.size());
+      for (size_t d = 0; d < c.size(); ++d) {
+        c[d] = static_cast<uint32_t>(rng() % space.dims[d].values.size());
+      }
+      for (const rec::InputShape& in : inputs) {
+        rec::Arch arch = space.decode(c, in);
+        Result<rec::ArchInfo> a = rec::Analyze(arch, in);
+        ASSERT_TRUE(a.ok()) << info.name << " " << DescribeChoice(space, c) << ": "
+                            << a.status().message();
+      }
+    }
+  }
+}
+
+TEST(NasSpace, SizesAreTheProductOfTheDimensions) {
+  Result<Space> engineer = MakeSpace("engineer");
+  ASSERT_TRUE(engineer.ok());
+  // embedding 3 x bottom 4 x interaction 4 x top depth 3 x top width 5 = 720
+  EXPECT_DOUBLE_EQ(engineer->Size(), 720);
+  Result<Space> scratch = MakeSpace("scratch");
+  ASSERT_TRUE(scratch.ok());
+  // 3 x (3 * 3 * 4 * 4 * 5 * 2)^4 = 3 * 1440^4
+  EXPECT_DOUBLE_EQ(scratch->Size(), 3 * std::pow(1440.0, 4));
+  EXPECT_FALSE(MakeSpace("galaxy").ok());
+}
+
+TEST(NasSpace, PruneDropsBlocksOffTheOutputsPath) {
+  rec::Arch a;
+  rec::Block used, dead;
+  used.name = "used";
+  used.inputs = {"dense"};
+  used.widths = {4};
+  dead = used;
+  dead.name = "dead";
+  a.blocks = {dead, used};
+  a.output = "used";
+  rec::Arch p = rec::Prune(a);
+  ASSERT_EQ(p.blocks.size(), 1u);
+  EXPECT_EQ(p.blocks[0].name, "used");
+  EXPECT_FALSE(rec::Analyze(a, rec::InputShape{3, {}}).ok());
+  EXPECT_TRUE(rec::Analyze(p, rec::InputShape{3, {}}).ok());
+}
+
+std::string TinySpec() {
+  const std::string path = testing::TempDir() + "/tiny-ctr.yaml";
+  std::ofstream(path) << "seed: 2\nexamples: {train: 4000, valid: 1000, test: 1000}\n"
+                         "base_ctr: 0.1\ndense: 3\nsparse:\n"
+                         "  - {name: a, cardinality: 100}\n  - {name: b, cardinality: 20}\n"
+                         "effects:\n  - {kind: main, feature: a, scale: 0.8}\n"
+                         "  - {kind: pairwise, features: [a, b], rank: 2, scale: 0.6}\n";
+  return path;
+}
+
+TEST(NasSearch, SmallSearchRunsIsDeterministicAndComparesWithBaselines) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.budget = 6;
+  o.population = 4;
+  o.tournament = 2;
+  o.proxy_examples = 2000;
+  o.proxy_eval = 500;
+  o.retrain = 3;
+  o.baselines = "dlrm-s,deepfm-m";
+  o.space = "engineer";
+  Result<NasResult> a = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->history.size(), 6u);
+  ASSERT_EQ(a->baselines.size(), 2u);
+  EXPECT_EQ(a->baselines[0].name, "dlrm-s");
+  ASSERT_FALSE(a->pareto.empty());
+  EXPECT_LE(a->pareto.size(), 3u);
+  for (size_t i = 1; i < a->pareto.size(); ++i) {
+    EXPECT_LE(a->pareto[i - 1].info.flops, a->pareto[i].info.flops);
+  }
+  ASSERT_EQ(a->versus.size(), 2u);
+  EXPECT_TRUE(a->bayes_test.has_value());
+  // The same seeds give the same search; REINFORCE runs on the same space.
+  Result<NasResult> b = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->history.size(), a->history.size());
+  for (size_t i = 0; i < a->history.size(); ++i) {
+    EXPECT_EQ(a->history[i].choice, b->history[i].choice);
+    EXPECT_EQ(a->history[i].proxy_ne, b->history[i].proxy_ne);
+  }
+  o.controller = "reinforce";
+  o.baselines = "none";
+  Result<NasResult> r = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->history.size(), 6u);
+  EXPECT_TRUE(r->baselines.empty());
+}
+
+TEST(NasSearch, RejectsAnImpossibleFlopsLimitAndUnknownNames) {
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.flops_max = 10;  // every architecture's head alone costs more
+  Result<NasResult> r = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nas.flops_max = 10: 100 draws in a row were over it"),
+            std::string::npos)
+      << r.status().message();
+  o = NasOptions{};
+  o.baselines = "dlrm-s,wide-and-deep";
+  r = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("wide-and-deep is unknown"), std::string::npos);
+  o = NasOptions{};
+  o.space = "galaxy";
+  r = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nas.space = galaxy"), std::string::npos)
+      << r.status().message();
+}
+
+}  // namespace
+}  // namespace scaleplan::nas
