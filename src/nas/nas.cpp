@@ -325,6 +325,8 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
         .Integer("tournament", &N::tournament, 1, 10000, "", "evolution: tournament size")
         .Integer("retrain", &N::retrain, 2, 100, "",
                  "front candidates retrained on the whole training split")
+        .Integer("final_seeds", &N::final_seeds, 1, 10, "",
+                 "seeds each retrained model and baseline trains with (test NE: their mean)")
         .Text("baselines", &N::baselines,
               "hand-designed models trained beside: all, none, or a comma list")
         .Unsigned("search_seed", &N::search_seed, "seed of the controller's draws")
@@ -366,27 +368,46 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     SP_ASSIGN_OR_RETURN(rec::Arch a, rec::MakeBaseline(name, rec::InputOf(data)));
     archs.push_back(a);
   }
+  // Every model trains final_seeds times (seeds train.seed, train.seed + 1, ...): one run's test
+  // NE moves by about 0.005 with the seed, as much as the models differ.
   std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
   for (const rec::Arch& a : archs) {
-    rec::TrainOptions o = train;
-    o.threads = 1;
-    o.progress = nullptr;
-    o.evaluate_test = true;
-    jobs.emplace_back(&a, o);
+    for (int64_t k = 0; k < options.final_seeds; ++k) {
+      rec::TrainOptions o = train;
+      o.threads = 1;
+      o.progress = nullptr;
+      o.evaluate_test = true;
+      o.seed = train.seed + static_cast<uint64_t>(k);
+      jobs.emplace_back(&a, o);
+    }
   }
-  if (progress)
-    progress(fmt::format("retraining {} front models and {} baselines in full", front.size(),
-                         baseline_names.size()));
+  if (progress) {
+    progress(fmt::format("retraining {} front models and {} baselines in full, {} seeds each",
+                         front.size(), baseline_names.size(), options.final_seeds));
+  }
   std::vector<Result<rec::TrainResult>> trained = TrainAll(jobs, data, options.parallel);
+  const auto seeds = static_cast<size_t>(options.final_seeds);
   for (size_t i = 0; i < archs.size(); ++i) {
-    if (!trained[i].ok()) return trained[i].status();
     Scored s;
     s.name = archs[i].name;
     s.arch = archs[i];
     SP_ASSIGN_OR_RETURN(s.info, rec::Analyze(archs[i], rec::InputOf(data)));
-    s.valid = trained[i]->valid;
-    s.test = trained[i]->test;
-    s.train_s = trained[i]->train_s;
+    for (size_t k = 0; k < seeds; ++k) {
+      const Result<rec::TrainResult>& r = trained[i * seeds + k];
+      if (!r.ok()) return r.status();
+      s.test_ne.push_back(r->test.ne);
+      const double w = 1.0 / static_cast<double>(seeds);
+      s.valid.ne += w * r->valid.ne;
+      s.test.ne += w * r->test.ne;
+      s.test.auc += w * r->test.auc;
+      s.test.log_loss += w * r->test.log_loss;
+      s.test.ctr = r->test.ctr;
+      s.test.examples = r->test.examples;
+      s.train_s += w * r->train_s;
+    }
+    double var = 0;
+    for (double ne : s.test_ne) var += (ne - s.test.ne) * (ne - s.test.ne);
+    s.test_ne_sd = seeds > 1 ? std::sqrt(var / static_cast<double>(seeds - 1)) : 0;
     (i < front.size() ? result.pareto : result.baselines).push_back(std::move(s));
   }
   const Scored* best = &result.pareto.front();
@@ -395,7 +416,8 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   }
   result.best = best->name;
   for (const Scored& b : result.baselines) {
-    NasResult::Versus v{b.name, "", false};
+    NasResult::Versus v;
+    v.baseline = b.name;
     const Scored* pick = nullptr;
     for (const Scored& s : result.pareto) {
       if (s.info.flops <= b.info.flops && (pick == nullptr || s.test.ne < pick->test.ne)) {
@@ -404,7 +426,12 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     }
     if (pick != nullptr) {
       v.model = pick->name;
-      v.beats = pick->test.ne < b.test.ne;
+      v.margin = b.test.ne - pick->test.ne;
+      v.beats = v.margin > 0;
+      const double se =
+          std::sqrt((b.test_ne_sd * b.test_ne_sd + pick->test_ne_sd * pick->test_ne_sd) /
+                    static_cast<double>(seeds));
+      v.significant = seeds > 1 && v.margin > 2 * se;
     }
     result.versus.push_back(v);
   }

@@ -22,8 +22,8 @@
 // Candidates over the FLOPs limit are redrawn (up to 100 times) and counted, never trained.
 // After the search, the proxy scores' Pareto front (score against FLOPs) is retrained from
 // scratch on the whole training split with the final training options, as is every baseline,
-// and all are scored on the test split. Deterministic for the seeds: candidates train `parallel` at
-// a time in a fixed grouping.
+// each with final_seeds seeds, and all are scored on the test split by their mean NE. Deterministic
+// for the seeds: candidates train `parallel` at a time in a fixed grouping.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +52,7 @@ struct NasOptions {
   int64_t population = 12;          // evolution
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
+  int64_t final_seeds = 3;          // seeds per retrained model and baseline
   std::string baselines = "all";    // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;         // the controller's draws; candidate i trains with
                                     // train seed + i
@@ -71,7 +72,9 @@ struct Scored {
   std::string name;  // baseline name, or "nas-<i>"
   rec::Arch arch;
   rec::ArchInfo info;
-  rec::Metrics valid, test;
+  rec::Metrics valid, test;     // means over the final seeds (test.ctr, .examples: the split's)
+  std::vector<double> test_ne;  // per seed
+  double test_ne_sd = 0;        // sample standard deviation over the seeds
   double train_s = 0;
 };
 
@@ -88,9 +91,12 @@ struct NasResult {
   std::string best;            // the lowest test NE among pareto
   // For each baseline, the pareto model with no more FLOPs and the lowest test NE (empty when
   // none has no more FLOPs) and whether it beats the baseline's test NE.
+  // margin: the baseline's mean test NE minus the model's; significant: margin above twice the
+  // standard error of the difference of the two means.
   struct Versus {
     std::string baseline, model;
-    bool beats = false;
+    double margin = 0;
+    bool beats = false, significant = false;
   };
   std::vector<Versus> versus;
   double search_cpu_s = 0;  // process CPU time of the search and the retraining

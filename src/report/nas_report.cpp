@@ -92,6 +92,8 @@ json ScoredJson(const nas::Scored& s) {
   return {{"name", s.name},
           {"arch", rec::ArchToJson(s.arch)},
           {"ne", s.test.ne},
+          {"ne_sd", s.test_ne_sd},
+          {"ne_per_seed", s.test_ne},
           {"auc", s.test.auc},
           {"log_loss", s.test.log_loss},
           {"valid_ne", s.valid.ne},
@@ -124,7 +126,9 @@ json NasJson(const nas::NasResult& r) {
   for (const auto& v : r.versus) {
     out["versus"].push_back({{"baseline", v.baseline},
                              {"model", v.model.empty() ? json(nullptr) : json(v.model)},
-                             {"beats", v.beats}});
+                             {"margin_ne", v.margin},
+                             {"beats", v.beats},
+                             {"significant", v.significant}});
   }
   json history = json::array();
   for (const nas::Candidate& c : r.history) {
@@ -152,28 +156,35 @@ std::string NasText(const nas::NasResult& r) {
   std::stable_sort(rows.begin(), rows.end(), [](const nas::Scored* a, const nas::Scored* b) {
     return a->info.flops < b->info.flops;
   });
-  out += fmt::format("{:<12} {:>10} {:>9} {:>8} {:>8}  {}\n", "model", "flops", "params", "test NE",
-                     "AUC", "architecture");
+  out += fmt::format("{:<12} {:>10} {:>9} {:>8} {:>7} {:>8}  {}\n", "model", "flops", "params",
+                     "test NE", "+-sd", "AUC", "architecture");
   for (const nas::Scored* s : rows) {
     const bool found = s->name.rfind("nas-", 0) == 0;
-    out += fmt::format("{:<12} {:>10.0f} {:>9} {:>8.4f} {:>8.4f}  {}{}\n", Printable(s->name, 12),
-                       s->info.flops, HumanCount(s->info.params), s->test.ne, s->test.auc,
-                       found ? "" : "(baseline) ", rec::DescribeArch(s->arch));
+    out += fmt::format("{:<12} {:>10.0f} {:>9} {:>8.4f} {:>7.4f} {:>8.4f}  {}{}\n",
+                       Printable(s->name, 12), s->info.flops, HumanCount(s->info.params),
+                       s->test.ne, s->test_ne_sd, s->test.auc, found ? "" : "(baseline) ",
+                       rec::DescribeArch(s->arch));
   }
   if (r.bayes_test) {
-    out += fmt::format("{:<12} {:>10} {:>9} {:>8.4f} {:>8.4f}  the true probabilities\n", "bayes",
-                       "", "", r.bayes_test->ne, r.bayes_test->auc);
+    out += fmt::format("{:<12} {:>10} {:>9} {:>8.4f} {:>7} {:>8.4f}  the true probabilities\n",
+                       "bayes", "", "", r.bayes_test->ne, "", r.bayes_test->auc);
   }
   out += fmt::format("\nBest     {}\n", r.best);
-  int beaten = 0;
-  for (const auto& v : r.versus) beaten += v.beats ? 1 : 0;
-  out += fmt::format("Versus   {} of {} baselines beaten by a found model with no more FLOPs\n",
-                     beaten, r.versus.size());
+  int beaten = 0, significant = 0;
   for (const auto& v : r.versus) {
-    out += fmt::format(
-        "  {:<12} {}\n", v.baseline,
-        v.model.empty() ? "no found model is as cheap"
-                        : fmt::format("{} {}", v.model, v.beats ? "beats it" : "does not beat it"));
+    beaten += v.beats ? 1 : 0;
+    significant += v.significant ? 1 : 0;
+  }
+  out += fmt::format(
+      "Versus   {} of {} baselines beaten on mean test NE by a found model with no more FLOPs "
+      "({} by more than twice the standard error)\n",
+      beaten, r.versus.size(), significant);
+  for (const auto& v : r.versus) {
+    out += fmt::format("  {:<12} {}\n", v.baseline,
+                       v.model.empty() ? std::string("no found model is as cheap")
+                                       : fmt::format("{} {} it by {:+.4f} NE{}", v.model,
+                                                     v.beats ? "beats" : "does not beat", v.margin,
+                                                     v.significant ? " (significant)" : ""));
   }
   return out;
 }
