@@ -19,7 +19,9 @@ TEST(NasSpace, EveryChoiceDecodesToAValidArchitecture) {
       {13, {10000, 500, 2000, 50000, 100, 1000, 20000, 50}},
       {0, {100, 200, 300}},
       {4, {7}},
-      {3, {671, 9066, 20, 100}}};
+      {3, {671, 9066, 20, 100}},
+      {3, {}},
+      {0, {7}}};
   for (const SpaceInfo& info : Spaces()) {
     Space space = info.make();
     std::mt19937_64 rng(7);
@@ -118,6 +120,26 @@ TEST(NasSearch, SmallSearchRunsIsDeterministicAndComparesWithBaselines) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->history.size(), 6u);
   EXPECT_TRUE(r->baselines.empty());
+}
+
+TEST(NasSearch, MoreParallelCandidatesThanThePopulationHolds) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.budget = 5;
+  o.population = 2;
+  o.parallel = 3;  // the first batch draws 3 candidates into a population of 2
+  o.proxy_examples = 500;
+  o.proxy_eval = 200;
+  o.retrain = 2;
+  o.final_seeds = 1;
+  o.baselines = "none";
+  Result<NasResult> r = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->history.size(), 5u);
 }
 
 TEST(NasSearch, RejectsAnImpossibleFlopsLimitAndUnknownNames) {

@@ -4,11 +4,13 @@
 
 #include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include "rec/arch.h"
 #include "rec/baselines.h"
 #include "rec/criteo.h"
 #include "rec/data.h"
+#include "rec/movielens.h"
 #include "rec/synthetic.h"
 #include "rec/train.h"
 
@@ -122,6 +124,15 @@ TEST(RecSynthetic, RejectsBadSpecsByName) {
   ExpectSpecError(head + "examples: {train: 0}\n", "synthetic.examples.train = 0");
   ExpectSpecError("sparse:\n  - {name: d0, cardinality: 3}\ndense: 1\n", "is used twice");
   ExpectSpecError(head + "effects:\n  - {feature: s0}\n", "has no kind");
+  ExpectSpecError(head + "effects:\n  - {kind: dense_nonlinear, features: [d0, d0]}\n",
+                  "names a feature twice");
+  ExpectSpecError(
+      "dense: 9\neffects:\n  - {kind: dense_nonlinear, features: [d0, d1, d2, d3, "
+      "d4, d5, d6, d7, d8]}\n",
+      "has 9 names (allowed: 2 to 8)");
+  // 2e7 examples of 1,000 dense features: 2e7 * (4 * 1000 + 12) bytes = 8.0e10, over 4 GiB.
+  ExpectSpecError("dense: 1000\nexamples: {train: 19000000, valid: 500000, test: 500000}\n",
+                  "take 8.02e+10 bytes");
   ExpectSpecError(head + "effects:\n  - {kind: gate, dense: d7, sparse: s0}\n",
                   "gate.dense = d7 names no dense feature (allowed: d0, d1)");
   // The line of the effect is named.
@@ -180,6 +191,33 @@ TEST(RecCriteo, BadLinesNameTheLineOrAreSkippedAndCounted) {
   ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->skipped_lines, 2);
   EXPECT_EQ(d->train.n + d->valid.n + d->test.n, 10);
+}
+
+TEST(RecCriteo, ALineWithoutBreaksIsCutNotHeld) {
+  // 70,000 bytes and no newline: one bad line (over 64 KiB), reported without reading it whole.
+  std::istringstream in(std::string(70000, '7'));
+  Result<CtrData> d = ReadCriteoStream(in, "huge.tsv", CriteoOptions{});
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("huge.tsv:1: is longer than 65536 bytes"), std::string::npos)
+      << d.status().message();
+}
+
+TEST(RecMovieLens, ReadsEmptyCellsAndRefusesImpossibleYears) {
+  const std::string head = "user,movie,rating,timestamp,year,genres\n";
+  std::istringstream ok(head + "1,10,4,100,,Drama\n2,11,3,200,1995,\n1,11,5,300,NA,A|B\n");
+  Result<CtrData> d = ReadMovieLensStream(ok, "ml.csv", 1000, false);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  // 3 ratings in time order: 1 train, 1 valid, 1 test; ratings 4 and 5 are clicks.
+  EXPECT_EQ(d->train.n + d->valid.n + d->test.n, 3);
+  EXPECT_EQ(d->train.label[0], 1.0f);
+  EXPECT_EQ(d->valid.label[0], 0.0f);
+  EXPECT_EQ(d->cardinality[0], 2);  // users 1 and 2
+  std::istringstream bad(head + "1,10,4,100,1e39,Drama\n2,11,3,200,1995,X\n1,11,5,300,NA,A\n");
+  d = ReadMovieLensStream(bad, "ml.csv", 1000, false);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("ml.csv:2: year = 1e+39 (allowed: 1800 to 2200, or NA)"),
+            std::string::npos)
+      << d.status().message();
 }
 
 InputShape SmallInput() { return InputShape{13, {10000, 500, 2000, 50000, 100, 1000, 20000, 50}}; }
@@ -280,6 +318,21 @@ TEST(RecArch, RejectsBadArchitecturesByName) {
   ExpectArchError("[1, 2]", "a.json: not a JSON object");
 }
 
+TEST(RecArch, AMissingOutRoundTripsAndIsRefusedByAnalyze) {
+  Result<Arch> a = ParseArchJson(
+      R"({"output": "f", "blocks": [{"name": "v", "kind": "to3d", "inputs": ["dense"]},
+          {"name": "f", "kind": "flatten", "inputs": ["v"]}]})",
+      "a.json");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  Result<Arch> back = ParseArchJson(ArchToJson(*a).dump(), "b.json");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, *a);
+  Result<ArchInfo> info = Analyze(*a, InputShape{3, {}});
+  ASSERT_FALSE(info.ok());
+  EXPECT_NE(info.status().message().find("out = 0 (allowed: 1 to 4096)"), std::string::npos)
+      << info.status().message();
+}
+
 TEST(RecArch, BaselinesRoundTripThroughJsonAndAnalyze) {
   for (const std::string& name : BaselineNames()) {
     Result<Arch> a = MakeBaseline(name, SmallInput());
@@ -303,6 +356,16 @@ TEST(RecArch, BaselinesRoundTripThroughJsonAndAnalyze) {
     }
   }
   EXPECT_FALSE(MakeBaseline("dlrm-xl", SmallInput()).ok());
+  // Data with dense features only, or one sparse feature only: every baseline still builds a
+  // valid architecture (no dot over a single vector, nothing left dangling).
+  for (const InputShape& in : {InputShape{3, {}}, InputShape{0, {7}}, InputShape{2, {7}}}) {
+    for (const std::string& name : BaselineNames()) {
+      Result<Arch> a = MakeBaseline(name, in);
+      ASSERT_TRUE(a.ok()) << name;
+      Result<ArchInfo> info = Analyze(*a, in);
+      EXPECT_TRUE(info.ok()) << name << ": " << info.status().message();
+    }
+  }
 }
 
 TEST(RecTrain, LearnsTheSyntheticSignalDeterministically) {

@@ -22,6 +22,7 @@ constexpr int64_t kReinforceBatch = 4;
 constexpr double kPolicyLearningRate = 0.5;
 constexpr double kEntropyBonus = 0.05;
 constexpr double kBaselineDecay = 0.8;
+constexpr double kFailedScore = 2.0;  // a failed candidate's NE and score: twice the constant's
 // The FLOPs weights a selection draws from (nas.h): 0 is the score alone; 0.01 trades a 2.7x
 // FLOPs cut for 0.01 NE.
 constexpr double kFlopsWeights[] = {0, 0.0025, 0.005, 0.01, 0.02};
@@ -116,7 +117,9 @@ class Searcher {
       Candidate& c = (*batch)[i];
       const std::string key = rec::ArchToJson(c.arch).dump();
       if (auto it = cache_.find(key); it != cache_.end()) {
+        Choice drawn = std::move(c.choice);  // the controller credits what it drew
         c = it->second;
+        c.choice = std::move(drawn);
         continue;
       }
       if (in_batch.count(key) > 0) continue;  // filled below from the first copy
@@ -133,16 +136,25 @@ class Searcher {
     }
     std::vector<Result<rec::TrainResult>> out = TrainAll(jobs, data_, options_.parallel);
     for (size_t k = 0; k < fresh.size(); ++k) {
-      if (!out[k].ok()) return out[k].status();
       Candidate& c = (*batch)[fresh[k]];
       const std::string key = rec::ArchToJson(c.arch).dump();
       c.arch.name = fmt::format("nas-{}", result_->history.size());
-      c.proxy_ne = out[k]->valid.ne;
-      c.proxy_score = ProxyScore(*out[k]);
+      if (out[k].ok()) {
+        c.proxy_ne = out[k]->valid.ne;
+        c.proxy_score = ProxyScore(*out[k]);
+      } else {
+        // A candidate that diverges is kept as a failure with the worst score, not the end of
+        // the search.
+        c.failed = true;
+        c.error = out[k].status().message();
+        c.proxy_ne = c.proxy_score = kFailedScore;
+      }
       cache_[key] = c;
       ++trained_;
       result_->history.push_back(c);
-      if (progress_) {
+      if (progress_ && c.failed) {
+        progress_(fmt::format("{:>8}: failed ({})", c.arch.name, c.error));
+      } else if (progress_) {
         progress_(fmt::format("{:>8}: proxy NE {:.4f} score {:.4f} {:>9.0f} FLOPs  {}", c.arch.name,
                               c.proxy_ne, c.proxy_score, c.flops, rec::DescribeArch(c.arch)));
       }
@@ -161,8 +173,11 @@ class Searcher {
     while (!Done()) {
       std::vector<Candidate> batch;
       for (int64_t t = 0; t < std::min(options_.parallel, Remaining()); ++t, ++draws_) {
+        // Random until the population is full (and always while it is empty: --parallel may
+        // exceed --population).
         Result<Candidate> c =
-            static_cast<int64_t>(population.size() + batch.size()) < options_.population
+            population.empty() ||
+                    static_cast<int64_t>(population.size() + batch.size()) < options_.population
                 ? Feasible([&] { return Random(); })
                 : Feasible([&] { return Mutate(Tournament(population).choice); });
         if (!c.ok()) return c.status();
@@ -182,8 +197,10 @@ class Searcher {
   Status RunReinforce() {
     std::vector<std::vector<double>> logits;
     for (const Dimension& d : space_.dims) logits.emplace_back(d.values.size(), 0.0);
-    double baseline = 0;
-    bool has_baseline = false;
+    // One moving baseline per FLOPs weight: the rewards of different weights differ by
+    // lambda * ln(FLOPs), which is no signal about the choices.
+    std::vector<double> baseline(std::size(kFlopsWeights), 0.0);
+    std::vector<bool> has_baseline(std::size(kFlopsWeights), false);
     while (!Done()) {
       std::vector<Candidate> batch;
       for (int64_t t = 0; t < std::min(kReinforceBatch, Remaining()); ++t, ++draws_) {
@@ -194,16 +211,17 @@ class Searcher {
       SP_RETURN_IF_ERROR(Evaluate(&batch));
       // The batch's FLOPs weight cycles through kFlopsWeights, so the policy is pulled towards
       // cheap models in some batches and towards the best score in others.
-      const double lambda = kFlopsWeights[batches_++ % std::size(kFlopsWeights)];
+      const size_t w = batches_++ % std::size(kFlopsWeights);
+      const double lambda = kFlopsWeights[w];
       std::vector<double> rewards;
       double mean = 0;
       for (const Candidate& c : batch) {
         rewards.push_back(-Scalarized(c, lambda));
         mean += rewards.back() / static_cast<double>(batch.size());
       }
-      if (!has_baseline) {
-        baseline = mean;
-        has_baseline = true;
+      if (!has_baseline[w]) {
+        baseline[w] = mean;
+        has_baseline[w] = true;
       }
       for (size_t d = 0; d < logits.size(); ++d) {
         std::vector<uint32_t> chosen;
@@ -212,10 +230,10 @@ class Searcher {
         std::vector<double> scaled;
         for (double r : rewards) scaled.push_back(100 * r);
         std::vector<double> g =
-            search::PolicyGradient(logits[d], chosen, scaled, 100 * baseline, kEntropyBonus);
+            search::PolicyGradient(logits[d], chosen, scaled, 100 * baseline[w], kEntropyBonus);
         for (size_t v = 0; v < g.size(); ++v) logits[d][v] += kPolicyLearningRate * g[v];
       }
-      baseline = kBaselineDecay * baseline + (1 - kBaselineDecay) * mean;
+      baseline[w] = kBaselineDecay * baseline[w] + (1 - kBaselineDecay) * mean;
     }
     return Status::Ok();
   }
@@ -266,7 +284,10 @@ class Searcher {
 // The proxy front: candidates no cheaper one beats on the proxy score, thinned to `keep` (the
 // best score always kept).
 std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep) {
-  std::vector<Candidate> sorted = history;
+  std::vector<Candidate> sorted;
+  for (const Candidate& c : history) {
+    if (!c.failed) sorted.push_back(c);
+  }
   std::stable_sort(sorted.begin(), sorted.end(), [](const Candidate& a, const Candidate& b) {
     return a.flops != b.flops ? a.flops < b.flops : a.proxy_score < b.proxy_score;
   });
@@ -353,12 +374,17 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   result.space_size = space.Size();
   result.train_examples = data.train.n;
   result.test_examples = data.test.n;
-  result.bayes_test = loaded.bayes_test;
+  if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
   Searcher searcher(space, data, train, options, &result, progress);
   SP_RETURN_IF_ERROR(options.controller == "evolution" ? searcher.RunEvolution()
                                                        : searcher.RunReinforce());
-  result.stop_reason = "budget of trained candidates";
-  if (result.history.empty()) return Status::Invalid("nas: no candidate was trained");
+  result.stop_reason = static_cast<int64_t>(result.history.size()) >= options.budget
+                           ? "budget of trained candidates"
+                           : "10 x budget draws: the space (or the FLOPs limit) left few new "
+                             "architectures";
+  if (Front(result.history, options.retrain).empty()) {
+    return Status::Invalid("nas: no candidate trained successfully");
+  }
 
   // Retrain the front and the baselines in full; score on test.
   std::vector<Candidate> front = Front(result.history, options.retrain);

@@ -54,8 +54,8 @@ struct NasOptions {
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
   int64_t final_seeds = 3;          // seeds per retrained model and baseline
   std::string baselines = "all";    // "all", "none" or a comma list of baseline names
-  uint64_t search_seed = 1;         // the controller's draws; candidate i trains with
-                                    // train seed + i
+  uint64_t search_seed = 1;         // the controller's draws (candidates train with the
+                                    // train seed)
   // Change only the speed.
   int64_t parallel = 2;  // candidates trained at once (each on one core)
 };
@@ -66,6 +66,8 @@ struct Candidate {
   rec::Arch arch;
   double flops = 0, params = 0;
   double proxy_ne = 0, proxy_score = 0;
+  bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
+  std::string error;
 };
 
 struct Scored {

@@ -133,7 +133,11 @@ Arch DecodeEngineer(const Choice& c, const InputShape& in) {
   }
   std::vector<std::string> top_in;
   if (!dense.empty()) top_in.push_back(dense);
-  const uint32_t inter = c[2];
+  uint32_t inter = c[2];
+  // Dots need 2+ vectors (the embeddings and the projected dense output): fewer, and the
+  // dot-based choices fall back to dcn over the flattened vectors.
+  const size_t count = in.cardinality.size() + (dense.empty() ? 0 : 1);
+  if ((inter == 0 || inter == 3) && count < 2) inter = 2;
   std::string vectors = in.cardinality.empty() ? "" : "sparse";
   if (!dense.empty() && (inter == 0 || inter == 3)) {
     Block p = Make("dense3d", BlockKind::kTo3d, {dense});

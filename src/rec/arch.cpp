@@ -505,7 +505,7 @@ json ArchToJson(const Arch& arch) {
         break;
       case BlockKind::kTo3d:
       case BlockKind::kLinear3d:
-        j["out"] = b.out;
+        if (b.out > 0) j["out"] = b.out;  // 0: not given (Analyze refuses it)
         break;
       case BlockKind::kAttention:
         j["layers"] = b.layers;

@@ -55,24 +55,28 @@ std::vector<Block> FlatInput(const InputShape& in, std::string* name) {
 Arch Dlrm(const Size& z, const InputShape& in) {
   Arch a;
   a.embedding_dim = z.e;
-  std::string vectors = "sparse";
+  const bool dense = in.dense > 0, sparse = !in.cardinality.empty();
   std::vector<std::string> top_in;
-  if (in.dense > 0) {
+  if (dense) {
     a.blocks.push_back(Mlp("bottom", {"dense"}, z.bottom));
-    Block v = B("bottom3d", BlockKind::kTo3d, {"bottom"});
-    v.out = 1;
-    a.blocks.push_back(v);
     top_in.push_back("bottom");
-    if (!in.cardinality.empty()) {
-      a.blocks.push_back(B("vectors", BlockKind::kConcat, {"sparse", "bottom3d"}));
-      vectors = "vectors";
-    } else {
-      vectors = "bottom3d";
-    }
   }
-  if (in.cardinality.size() + (in.dense > 0 ? 1 : 0) >= 2) {
-    a.blocks.push_back(B("dots", BlockKind::kDot, {vectors}));
+  // The bottom output joins the embeddings as one more vector; dots need 2+ vectors.
+  const size_t vectors = in.cardinality.size() + (dense ? 1 : 0);
+  if (sparse && vectors >= 2) {
+    std::string v = "sparse";
+    if (dense) {
+      Block p = B("bottom3d", BlockKind::kTo3d, {"bottom"});
+      p.out = 1;
+      a.blocks.push_back(p);
+      a.blocks.push_back(B("vectors", BlockKind::kConcat, {"sparse", "bottom3d"}));
+      v = "vectors";
+    }
+    a.blocks.push_back(B("dots", BlockKind::kDot, {v}));
     top_in.push_back("dots");
+  } else if (sparse) {
+    a.blocks.push_back(B("flat", BlockKind::kFlatten, {"sparse"}));
+    top_in.push_back("flat");
   }
   if (top_in.size() == 2) {
     a.blocks.push_back(B("top_in", BlockKind::kConcat, top_in));

@@ -122,11 +122,11 @@ Result<CtrData> ReadCriteoStream(std::istream& in, const std::string& path,
   std::string line;
   int64_t number = 0;
   Example ex;
-  while (all.n < options.max_examples && std::getline(in, line)) {
+  bool too_long = false;
+  while (all.n < options.max_examples && ReadLine(in, kMaxLineBytes, &line, &too_long)) {
     ++number;
-    Status ok = line.size() > kMaxLineBytes
-                    ? Status::Parse(fmt::format("is longer than {} bytes", kMaxLineBytes))
-                    : ParseLine(line, options.table_rows, &ex);
+    Status ok = too_long ? Status::Parse(fmt::format("is longer than {} bytes", kMaxLineBytes))
+                         : ParseLine(line, options.table_rows, &ex);
     if (ok.ok()) ok = CheckText(line, "");
     if (!ok.ok()) {
       if (options.skip_bad_lines) {

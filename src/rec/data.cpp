@@ -56,7 +56,31 @@ Metrics Evaluate(const std::vector<double>& p, const std::vector<float>& label) 
   return m;
 }
 
-Metrics BayesMetrics(const CtrSplit& split) { return Evaluate(split.prob, split.label); }
+bool ReadLine(std::istream& in, size_t max_bytes, std::string* line, bool* too_long) {
+  line->clear();
+  *too_long = false;
+  std::streambuf* buffer = in.rdbuf();
+  if (buffer == nullptr) return false;
+  bool any = false;
+  for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
+    any = true;
+    if (c == '\n') return true;
+    if (line->size() < max_bytes) {
+      line->push_back(static_cast<char>(c));
+    } else {
+      *too_long = true;
+    }
+  }
+  in.setstate(std::ios::eofbit);
+  return any;
+}
+
+Metrics BayesMetrics(const CtrSplit& split, int64_t n) {
+  if (n <= 0 || n >= split.n) return Evaluate(split.prob, split.label);
+  const auto k = static_cast<size_t>(n);
+  return Evaluate(std::vector<double>(split.prob.begin(), split.prob.begin() + k),
+                  std::vector<float>(split.label.begin(), split.label.begin() + k));
+}
 
 Status CheckData(const CtrData& data) {
   const int64_t d = data.dense_count, s = data.sparse_count();

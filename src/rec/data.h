@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -54,8 +55,14 @@ struct Metrics {
 // clamped to [1e-7, 1 - 1e-7], its AUC as 0.5.
 Metrics Evaluate(const std::vector<double>& p, const std::vector<float>& label);
 
-// The metrics of the true probabilities; requires split.prob.
-Metrics BayesMetrics(const CtrSplit& split);
+// The metrics of the true probabilities of the first n examples (0 or more than the split: all);
+// requires split.prob.
+Metrics BayesMetrics(const CtrSplit& split, int64_t n = 0);
+
+// Reads one line (without its '\n') into `line`, keeping at most `max_bytes`: a longer line is
+// consumed to its end and flagged by `too_long`, so a file without line breaks never fills
+// memory. False at the end of the input.
+bool ReadLine(std::istream& in, size_t max_bytes, std::string* line, bool* too_long);
 
 // Checks the data's shapes (every split's arrays sized by n, ids within their tables); an internal
 // invariant for readers, and the trainer's guard against a hand-built data set.

@@ -24,7 +24,18 @@ struct Rating {
 
 Status ParseRating(std::string_view line, Rating* r) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  std::vector<std::string> cells = SplitAndTrim(line, ',');
+  // Cells split on every comma (an empty cell stays a cell).
+  std::vector<std::string> cells;
+  for (size_t from = 0;;) {
+    const size_t comma = line.find(',', from);
+    std::string_view cell =
+        line.substr(from, comma == std::string_view::npos ? comma : comma - from);
+    while (!cell.empty() && cell.front() == ' ') cell.remove_prefix(1);
+    while (!cell.empty() && cell.back() == ' ') cell.remove_suffix(1);
+    cells.emplace_back(cell);
+    if (comma == std::string_view::npos) break;
+    from = comma + 1;
+  }
   if (cells.size() != 6) {
     return Status::Parse(fmt::format(
         "has {} comma-separated cells (allowed: 6: user,movie,rating,timestamp,year,genres)",
@@ -46,11 +57,18 @@ Status ParseRating(std::string_view line, Rating* r) {
     return Status::Parse(fmt::format("rating = {} (allowed: 0 to 5)", r->rating));
   }
   SP_RETURN_IF_ERROR(number(3, "timestamp", &r->timestamp));
+  if (r->timestamp < 0 || r->timestamp > 1e10) {
+    return Status::Parse(
+        fmt::format("timestamp = {} (allowed: 0 to 1e10 seconds since 1970)", r->timestamp));
+  }
   r->year = cells[4];
   r->year_value = 0;
   if (cells[4] != "NA" && !cells[4].empty()) {
     double y = 0;
     SP_RETURN_IF_ERROR(number(4, "year", &y));
+    if (y < 1800 || y > 2200) {
+      return Status::Parse(fmt::format("year = {} (allowed: 1800 to 2200, or NA)", y));
+    }
     r->year_value = (y - 1990) / 20;
   }
   const std::vector<std::string> genres = SplitAndTrim(cells[5], '|');
@@ -78,7 +96,9 @@ Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& path, i
         fmt::format("movielens max_examples = {} (allowed: 3 to {})", max_examples, kMaxExamples));
   }
   std::string line;
-  if (!std::getline(in, line) || line.rfind("user,movie,rating,timestamp,year,genres", 0) != 0) {
+  bool header_long = false;
+  if (!ReadLine(in, kMaxLineBytes, &line, &header_long) ||
+      line.rfind("user,movie,rating,timestamp,year,genres", 0) != 0) {
     return Status::Parse(fmt::format(
         "{}:1: the header is not user,movie,rating,timestamp,year,genres (allowed: the file "
         "scripts/export-movielens.sh writes)",
@@ -86,12 +106,13 @@ Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& path, i
   }
   std::vector<Rating> ratings;
   int64_t number = 1, skipped = 0;
-  while (static_cast<int64_t>(ratings.size()) < max_examples && std::getline(in, line)) {
+  bool too_long = false;
+  while (static_cast<int64_t>(ratings.size()) < max_examples &&
+         ReadLine(in, kMaxLineBytes, &line, &too_long)) {
     ++number;
     Rating r;
-    Status ok = line.size() > kMaxLineBytes
-                    ? Status::Parse(fmt::format("is longer than {} bytes", kMaxLineBytes))
-                    : CheckText(line, "");
+    Status ok = too_long ? Status::Parse(fmt::format("is longer than {} bytes", kMaxLineBytes))
+                         : CheckText(line, "");
     if (ok.ok()) ok = ParseRating(line, &r);
     if (!ok.ok()) {
       if (skip_bad_lines) {

@@ -23,8 +23,10 @@ Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
   run.valid_examples = loaded.data.valid.n;
   run.test_examples = loaded.data.test.n;
   run.skipped_lines = loaded.data.skipped_lines;
-  run.bayes_valid = loaded.bayes_valid;
-  run.bayes_test = loaded.bayes_test;
+  if (loaded.spec) {  // on the examples the model is scored on
+    run.bayes_valid = BayesMetrics(loaded.data.valid, options.max_eval_examples);
+    run.bayes_test = BayesMetrics(loaded.data.test, options.max_eval_examples);
+  }
   return run;
 }
 

@@ -126,6 +126,8 @@ double Logit(const Term& t, const float* dense, const int64_t* sparse) {
 
 double Sigmoid(double z) { return 1 / (1 + std::exp(-z)); }
 
+constexpr double kProbClamp = 1e-15;
+
 // Zipf sampler over [0, n): the cumulative weights and a binary search.
 struct Zipf {
   std::vector<double> cdf;
@@ -159,13 +161,17 @@ void Draw(const SyntheticSpec& spec, const std::vector<Zipf>& zipf, uint64_t see
   }
 }
 
-std::vector<double> Logits(const std::vector<Term>& terms, const SyntheticSpec& spec,
-                           const CtrSplit& split) {
+Result<std::vector<double>> Logits(const std::vector<Term>& terms, const SyntheticSpec& spec,
+                                   const CtrSplit& split) {
   const auto d = static_cast<size_t>(spec.dense), s = spec.sparse.size();
   std::vector<double> z(static_cast<size_t>(split.n), 0.0);
   for (size_t i = 0; i < z.size(); ++i) {
     for (const Term& t : terms) {
       z[i] += t.scale * Logit(t, split.dense.data() + i * d, split.sparse.data() + i * s);
+    }
+    if (!std::isfinite(z[i])) {
+      return Status::Invalid(
+          "synthetic: an example's true logit is not finite (allowed: smaller scales)");
     }
   }
   return z;
@@ -176,7 +182,8 @@ void Label(const std::vector<double>& z, double bias, uint64_t seed, CtrSplit* o
   out->prob.resize(z.size());
   out->label.resize(z.size());
   for (size_t i = 0; i < z.size(); ++i) {
-    out->prob[i] = Sigmoid(bias + z[i]);
+    // Clamped inside (0, 1): a logit past +-35 would round to exactly 0 or 1.
+    out->prob[i] = std::clamp(Sigmoid(bias + z[i]), kProbClamp, 1 - kProbClamp);
     out->label[i] = rng.Uniform() < out->prob[i] ? 1.0f : 0.0f;
   }
 }
@@ -418,14 +425,24 @@ Status ValidateSyntheticSpec(const SyntheticSpec& spec) {
         rows += card(e.sparse);
         break;
       case EffectKind::kDenseLinear:
-      case EffectKind::kDenseNonlinear:
-        if (e.features.size() < (e.kind == EffectKind::kDenseLinear ? 1u : 2u)) {
-          return count_error(e.kind == EffectKind::kDenseLinear ? "at least 1" : "at least 2");
+      case EffectKind::kDenseNonlinear: {
+        const bool linear = e.kind == EffectKind::kDenseLinear;
+        if (e.features.size() < (linear ? 1u : 2u) ||
+            (!linear && e.features.size() > static_cast<size_t>(kMaxProductFeatures))) {
+          return count_error(linear ? "at least 1" : fmt::format("2 to {}", kMaxProductFeatures));
+        }
+        std::vector<std::string> sorted = e.features;
+        std::sort(sorted.begin(), sorted.end());
+        if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+          return Status::Invalid(fmt::format(
+              "{}: effect {}.features names a feature twice (allowed: distinct features)", e.origin,
+              kind));
         }
         for (const std::string& f : e.features) {
           if (!is(f, 1)) return NameError(e, "features", f, "dense", dense_names);
         }
         break;
+      }
       case EffectKind::kPairwise:
       case EffectKind::kTriple: {
         const size_t want = e.kind == EffectKind::kPairwise ? 2 : 3;
@@ -438,6 +455,23 @@ Status ValidateSyntheticSpec(const SyntheticSpec& spec) {
         break;
       }
     }
+  }
+  int64_t cardinalities = 0;
+  for (const SparseFeatureSpec& f : spec.sparse) cardinalities += f.cardinality;
+  if (cardinalities > kMaxTotalCardinality) {
+    return Status::Invalid(
+        fmt::format("synthetic.sparse: the cardinalities sum to {} (allowed: at most {} in all)",
+                    cardinalities, kMaxTotalCardinality));
+  }
+  // The examples in memory: 4 bytes a dense feature, 8 an id, 12 for the label and truth.
+  const double bytes =
+      static_cast<double>(spec.train + spec.valid + spec.test) *
+      static_cast<double>(4 * spec.dense + 8 * static_cast<int64_t>(spec.sparse.size()) + 12);
+  if (bytes > kMaxDataBytes) {
+    return Status::Invalid(fmt::format(
+        "synthetic: {} examples of {} dense and {} sparse features take {:.3g} bytes (allowed: at "
+        "most {:.3g}; fewer examples or features)",
+        spec.train + spec.valid + spec.test, spec.dense, spec.sparse.size(), bytes, kMaxDataBytes));
   }
   if (rows > kMaxEffectRows) {
     return Status::Invalid(fmt::format(
@@ -508,7 +542,9 @@ Result<CtrData> GenerateSynthetic(const SyntheticSpec& spec, const std::string& 
   Draw(spec, zipf, spec.seed + 1, spec.train, &data.train);
   Draw(spec, zipf, spec.seed + 2, spec.valid, &data.valid);
   Draw(spec, zipf, spec.seed + 3, spec.test, &data.test);
-  const std::vector<double> z_train = Logits(terms, spec, data.train);
+  SP_ASSIGN_OR_RETURN(const std::vector<double> z_train, Logits(terms, spec, data.train));
+  SP_ASSIGN_OR_RETURN(const std::vector<double> z_valid, Logits(terms, spec, data.valid));
+  SP_ASSIGN_OR_RETURN(const std::vector<double> z_test, Logits(terms, spec, data.test));
   // The bias: the mean of sigmoid(b + z) rises with b; bisection to base_ctr within 1e-10.
   double lo = -60, hi = 60;
   for (int it = 0; it < 100 && hi - lo > 1e-10; ++it) {
@@ -519,8 +555,8 @@ Result<CtrData> GenerateSynthetic(const SyntheticSpec& spec, const std::string& 
   }
   const double bias = 0.5 * (lo + hi);
   Label(z_train, bias, spec.seed + 4, &data.train);
-  Label(Logits(terms, spec, data.valid), bias, spec.seed + 5, &data.valid);
-  Label(Logits(terms, spec, data.test), bias, spec.seed + 6, &data.test);
+  Label(z_valid, bias, spec.seed + 5, &data.valid);
+  Label(z_test, bias, spec.seed + 6, &data.test);
   return data;
 }
 

@@ -15,7 +15,8 @@
 // feature's cardinality: id k (0-based, by popularity) with probability proportional to
 // (k + 1)^-zipf (zipf 0 is uniform). Its true logit is
 //   z = b + sum over effects of scale * t_effect
-// with every term t of unit variance when its features are standard normal:
+// with every term t of unit variance in expectation over the drawn parameters (a Zipf-skewed
+// feature's realised variance is dominated by its few frequent ids):
 //   main            {feature: s}            t = e_s[id_s],             e ~ N(0, 1) per id
 //   dense_linear    {features: [d...]}      t = sum_j w_j d_j,         w ~ N(0, 1/k) (k features)
 //   pairwise        {features: [s, s'], rank: r}
@@ -26,12 +27,14 @@
 //                                                                      N(0, r^-1/3)
 //   gate            {dense: d, sparse: s}   t = sqrt(2) * 1[d > 0] * e_s[id_s]   (a sparse effect
 //                                                                      switched by a dense feature)
-//   dense_nonlinear {features: [d...]}      t = prod_j d_j             (k >= 2)
+//   dense_nonlinear {features: [d...]}      t = prod_j d_j             (2 to 8 distinct)
 // and b is set by bisection so that the mean true probability over the training examples is
-// base_ctr. The label is Bernoulli(sigmoid(z)).
+// base_ctr. The label is Bernoulli(p), p = sigmoid(z) clamped to [1e-15, 1 - 1e-15]; a logit that
+// is not finite is an error.
 //
-// Determinism: the effects' parameters come from `seed`, and each split from its own stream
-// (seed + 1, + 2, + 3), so a split does not change when another's size does. The generator uses
+// Determinism: the effects' parameters come from `seed`, and each split's features and ids from
+// its own stream (seed + 1, + 2, + 3), so they do not change when another split's size does (the
+// labels may: the bias is fitted on the training examples). The generator uses
 // its own uniform and normal draws (not the standard library's distributions), so a seed gives the
 // same data on every platform.
 #pragma once
@@ -54,7 +57,10 @@ inline constexpr int64_t kMaxSparse = 1000;
 inline constexpr int64_t kMaxCardinality = 10'000'000;
 inline constexpr int64_t kMaxEffects = 1000;
 inline constexpr int64_t kMaxEffectRank = 64;
-inline constexpr int64_t kMaxEffectRows = 50'000'000;  // parameters the effects draw, in all
+inline constexpr int64_t kMaxEffectRows = 50'000'000;        // parameters the effects draw, in all
+inline constexpr int64_t kMaxTotalCardinality = 50'000'000;  // sparse features' ids, in all
+inline constexpr double kMaxDataBytes = 4.0 * (1 << 30);     // the examples in memory
+inline constexpr int64_t kMaxProductFeatures = 8;            // dense_nonlinear
 
 enum class EffectKind { kMain, kDenseLinear, kPairwise, kTriple, kGate, kDenseNonlinear };
 std::string_view EffectKindName(EffectKind kind);

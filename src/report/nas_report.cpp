@@ -135,6 +135,7 @@ json NasJson(const nas::NasResult& r) {
     history.push_back({{"name", c.arch.name},
                        {"proxy_ne", c.proxy_ne},
                        {"proxy_score", c.proxy_score},
+                       {"failed", c.failed},
                        {"flops", c.flops}});
   }
   out["history"] = history;
