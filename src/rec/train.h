@@ -40,7 +40,9 @@ struct TrainOptions {
   int64_t curve_points = 20;   // the training curve's points (mean loss per stretch of steps)
   uint64_t seed = 1;
   // Change only the speed.
-  int64_t threads = 1;  // libtorch intra-op threads (process-wide: a parallel search uses 1)
+  // libtorch intra-op threads (process-wide: a parallel search uses 1). OpenBLAS runs on the
+  // calling thread whatever this says (rec_torch.cpp: its own pool spins beside the trainer's).
+  int64_t threads = 1;
   // Called about every 1% of the steps with (steps done, steps in all, recent mean loss).
   std::function<void(int64_t, int64_t, double)> progress;
 };
