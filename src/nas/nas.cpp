@@ -22,6 +22,7 @@ constexpr int64_t kReinforceBatch = 4;
 constexpr double kPolicyLearningRate = 0.5;
 constexpr double kEntropyBonus = 0.05;
 constexpr double kBaselineDecay = 0.8;
+constexpr int64_t kSpreadDraws = 8;   // evolution's first population (Searcher::SpreadStart)
 constexpr double kFailedScore = 2.0;  // a failed candidate's NE and score: twice the constant's
 // The FLOPs weights a selection draws from (nas.h): 0 is the score alone; 0.01 trades a 2.7x
 // FLOPs cut for 0.01 NE.
@@ -168,8 +169,32 @@ class Searcher {
   int64_t Remaining() const { return options_.budget - trained_; }
   bool Done() const { return trained_ >= options_.budget || draws_ >= 10 * options_.budget; }
 
+  // The first population, spread over the FLOPs axis: kSpreadDraws x population random
+  // feasible choices (decoded and costed, not trained), sorted by FLOPs, taken at evenly spaced
+  // ranks. A uniform sample of a space like `scratch` is mostly large models; a budget of tens
+  // of candidates would rarely reach the cheap end of the front otherwise.
+  Result<std::vector<Choice>> SpreadStart() {
+    const int64_t draws = kSpreadDraws * options_.population;
+    std::vector<std::pair<double, Choice>> pool;
+    for (int64_t i = 0; i < draws; ++i) {
+      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Random(); }));
+      pool.emplace_back(c.flops, c.choice);
+    }
+    std::stable_sort(pool.begin(), pool.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<Choice> start;
+    const int64_t n = options_.population;
+    for (int64_t k = 0; k < n; ++k) {
+      const auto i = static_cast<size_t>(n > 1 ? k * (draws - 1) / (n - 1) : 0);
+      start.push_back(pool[i].second);
+    }
+    return start;
+  }
+
   Status RunEvolution() {
     std::vector<Candidate> population;
+    SP_ASSIGN_OR_RETURN(std::vector<Choice> start, SpreadStart());
+    size_t next_start = 0;
     while (!Done()) {
       std::vector<Candidate> batch;
       for (int64_t t = 0; t < std::min(options_.parallel, Remaining()); ++t, ++draws_) {
@@ -178,7 +203,8 @@ class Searcher {
         Result<Candidate> c =
             population.empty() ||
                     static_cast<int64_t>(population.size() + batch.size()) < options_.population
-                ? Feasible([&] { return Random(); })
+                ? Feasible(
+                      [&] { return next_start < start.size() ? start[next_start++] : Random(); })
                 : Feasible([&] { return Mutate(Tournament(population).choice); });
         if (!c.ok()) return c.status();
         batch.push_back(std::move(*c));

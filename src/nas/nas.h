@@ -10,7 +10,9 @@
 // the full run). Lower is better. Controllers:
 //   evolution   regularized evolution (Real et al., arXiv:1802.01548): a population of
 //               `population` aged first-in first-out, tournaments of `tournament`, a child
-//               mutates one dimension of the winner.
+//               mutates one dimension of the winner. The first population is spread over FLOPs:
+//               8 x population random choices costed (not trained), taken at evenly spaced
+//               FLOPs ranks.
 //   reinforce   a factorised categorical policy over the dimensions, REINFORCE with a moving
 //               baseline and an entropy bonus (search::PolicyGradient, shared with the plan
 //               search), reward = -score, batches of 4.
