@@ -12,18 +12,11 @@ using rec::Arch;
 using rec::Block;
 using rec::BlockKind;
 using rec::InputShape;
+using rec::MakeBlock;
 
 const int64_t kEmbeddingDims[] = {8, 16, 32};
 const int64_t kWidths[] = {16, 32, 64, 128, 256};
 const int64_t kVectorsOut[] = {4, 8, 16};
-
-Block Make(std::string name, BlockKind kind, std::vector<std::string> inputs) {
-  Block b;
-  b.name = std::move(name);
-  b.kind = kind;
-  b.inputs = std::move(inputs);
-  return b;
-}
 
 std::string Add(Arch& a, Block b) {
   std::string name = b.name;
@@ -47,12 +40,12 @@ Arch DecodeScratch(const Choice& c, const InputShape& in) {
     const std::string p = fmt::format("s{}_", k);
     if (!v.empty()) {
       if (s[0] == 1) {
-        Block b = Make(p + "mix", BlockKind::kLinear3d, {v});
+        Block b = MakeBlock(p + "mix", BlockKind::kLinear3d, {v});
         b.out = kVectorsOut[s[1]];
         v_rows = b.out;
         v = Add(a, b);
       } else if (s[0] == 2) {
-        Block b = Make(p + "att", BlockKind::kAttention, {v});
+        Block b = MakeBlock(p + "att", BlockKind::kAttention, {v});
         b.layers = 1;
         b.heads = 2;
         v = Add(a, b);
@@ -66,33 +59,33 @@ Arch DecodeScratch(const Choice& c, const InputShape& in) {
       uint32_t inter = s[2];
       if (inter == 1 && one_vector) inter = 3;
       if (inter == 0 && x.empty()) inter = 3;
-      if (inter == 1) x.push_back(Add(a, Make(p + "dot", BlockKind::kDot, {v})));
-      if (inter == 2) x.push_back(Add(a, Make(p + "fm", BlockKind::kFm, {v})));
-      if (inter == 3) x.push_back(Add(a, Make(p + "flat", BlockKind::kFlatten, {v})));
+      if (inter == 1) x.push_back(Add(a, MakeBlock(p + "dot", BlockKind::kDot, {v})));
+      if (inter == 2) x.push_back(Add(a, MakeBlock(p + "fm", BlockKind::kFm, {v})));
+      if (inter == 3) x.push_back(Add(a, MakeBlock(p + "flat", BlockKind::kFlatten, {v})));
     }
     if (s[5] == 1 && k >= 2 && !h[static_cast<size_t>(k - 2)].empty() &&
         h[static_cast<size_t>(k - 2)] != h.back()) {
       x.push_back(h[static_cast<size_t>(k - 2)]);
     }
-    std::string input = x.size() == 1 ? x[0] : Add(a, Make(p + "in", BlockKind::kConcat, x));
+    std::string input = x.size() == 1 ? x[0] : Add(a, MakeBlock(p + "in", BlockKind::kConcat, x));
     const int64_t width = kWidths[s[4]];
     std::string out;
     if (s[3] == 3 && !(k == kStages && input == "dense")) {
       out = input;  // none: the stage passes its joined input on
     } else if (s[3] == 1) {
-      Block d = Make(p + "cross", BlockKind::kDcn, {input});
+      Block d = MakeBlock(p + "cross", BlockKind::kDcn, {input});
       d.layers = 1;
       d.rank = std::max<int64_t>(1, width / 4);
       std::string crossed = Add(a, d);
-      Block m = Make(p + "mlp", BlockKind::kMlp, {crossed});
+      Block m = MakeBlock(p + "mlp", BlockKind::kMlp, {crossed});
       m.widths = {width};
       out = Add(a, m);
     } else {
-      Block m = Make(p + "mlp", BlockKind::kMlp, {input});
+      Block m = MakeBlock(p + "mlp", BlockKind::kMlp, {input});
       m.widths = {width};
       out = Add(a, m);
       if (s[3] == 2 && in.dense > 0) {
-        out = Add(a, Make(p + "gate", BlockKind::kGating, {out, "dense"}));
+        out = Add(a, MakeBlock(p + "gate", BlockKind::kGating, {out, "dense"}));
       }
     }
     h.push_back(out);
@@ -127,7 +120,7 @@ Arch DecodeEngineer(const Choice& c, const InputShape& in) {
   const int64_t e = a.embedding_dim;
   std::string dense = in.dense > 0 ? "dense" : "";
   if (!dense.empty() && !kBottoms[c[1]].empty()) {
-    Block b = Make("bottom", BlockKind::kMlp, {"dense"});
+    Block b = MakeBlock("bottom", BlockKind::kMlp, {"dense"});
     b.widths = kBottoms[c[1]];
     dense = Add(a, b);
   }
@@ -140,36 +133,37 @@ Arch DecodeEngineer(const Choice& c, const InputShape& in) {
   if ((inter == 0 || inter == 3) && count < 2) inter = 2;
   std::string vectors = in.cardinality.empty() ? "" : "sparse";
   if (!dense.empty() && (inter == 0 || inter == 3)) {
-    Block p = Make("dense3d", BlockKind::kTo3d, {dense});
+    Block p = MakeBlock("dense3d", BlockKind::kTo3d, {dense});
     p.out = 1;
     std::string d3 = Add(a, p);
-    vectors = vectors.empty() ? d3 : Add(a, Make("vectors", BlockKind::kConcat, {vectors, d3}));
+    vectors =
+        vectors.empty() ? d3 : Add(a, MakeBlock("vectors", BlockKind::kConcat, {vectors, d3}));
   }
   if (!vectors.empty()) {
     if (inter == 3) {
-      Block att = Make("attention", BlockKind::kAttention, {vectors});
+      Block att = MakeBlock("attention", BlockKind::kAttention, {vectors});
       att.layers = 1;
       att.heads = e >= 16 ? 2 : 1;
       vectors = Add(a, att);
     }
     if (inter == 0 || inter == 3) {
-      top_in.push_back(Add(a, Make("dots", BlockKind::kDot, {vectors})));
+      top_in.push_back(Add(a, MakeBlock("dots", BlockKind::kDot, {vectors})));
     } else if (inter == 1) {
-      top_in.push_back(Add(a, Make("fm", BlockKind::kFm, {vectors})));
-      top_in.push_back(Add(a, Make("flat", BlockKind::kFlatten, {vectors})));
+      top_in.push_back(Add(a, MakeBlock("fm", BlockKind::kFm, {vectors})));
+      top_in.push_back(Add(a, MakeBlock("flat", BlockKind::kFlatten, {vectors})));
     } else {
-      top_in.push_back(Add(a, Make("flat", BlockKind::kFlatten, {vectors})));
+      top_in.push_back(Add(a, MakeBlock("flat", BlockKind::kFlatten, {vectors})));
     }
   }
   std::string x =
-      top_in.size() == 1 ? top_in[0] : Add(a, Make("top_in", BlockKind::kConcat, top_in));
+      top_in.size() == 1 ? top_in[0] : Add(a, MakeBlock("top_in", BlockKind::kConcat, top_in));
   if (inter == 2) {
-    Block d = Make("cross", BlockKind::kDcn, {x});
+    Block d = MakeBlock("cross", BlockKind::kDcn, {x});
     d.layers = 2;
     d.rank = 16;
     x = Add(a, d);
   }
-  Block top = Make("top", BlockKind::kMlp, {x});
+  Block top = MakeBlock("top", BlockKind::kMlp, {x});
   const int64_t width = kWidths[c[4]];
   for (uint32_t l = 0; l <= c[3]; ++l) top.widths.push_back(std::max<int64_t>(16, width >> l));
   a.output = Add(a, top);

@@ -88,6 +88,14 @@ std::string_view BlockKindName(BlockKind kind) {
   return "?";
 }
 
+Block MakeBlock(std::string name, BlockKind kind, std::vector<std::string> inputs) {
+  Block b;
+  b.name = std::move(name);
+  b.kind = kind;
+  b.inputs = std::move(inputs);
+  return b;
+}
+
 std::string ShapeText(const Shape& shape) {
   return shape.is3d() ? fmt::format("[{} x {}]", shape.rows, shape.width)
                       : fmt::format("[{}]", shape.width);

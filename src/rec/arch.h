@@ -102,6 +102,9 @@ struct Block {
   bool operator==(const Block&) const = default;
 };
 
+// A block of `kind` reading `inputs`, its other keys unset (decoders and presets fill them).
+Block MakeBlock(std::string name, BlockKind kind, std::vector<std::string> inputs);
+
 struct Arch {
   std::string name;
   int64_t embedding_dim = 16;

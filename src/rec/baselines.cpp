@@ -20,16 +20,8 @@ Size SizeOf(std::string_view s) {
   return {16, {128, 64, 16}, {256, 128, 64}, 3, 0, 3, 4};
 }
 
-Block B(std::string name, BlockKind kind, std::vector<std::string> inputs) {
-  Block b;
-  b.name = std::move(name);
-  b.kind = kind;
-  b.inputs = std::move(inputs);
-  return b;
-}
-
 Block Mlp(std::string name, std::vector<std::string> inputs, std::vector<int64_t> widths) {
-  Block b = B(std::move(name), BlockKind::kMlp, std::move(inputs));
+  Block b = MakeBlock(std::move(name), BlockKind::kMlp, std::move(inputs));
   b.widths = std::move(widths);
   return b;
 }
@@ -39,14 +31,14 @@ std::vector<Block> FlatInput(const InputShape& in, std::string* name) {
   std::vector<Block> out;
   std::vector<std::string> parts;
   if (!in.cardinality.empty()) {
-    out.push_back(B("flat", BlockKind::kFlatten, {"sparse"}));
+    out.push_back(MakeBlock("flat", BlockKind::kFlatten, {"sparse"}));
     parts.push_back("flat");
   }
   if (in.dense > 0) parts.push_back("dense");
   if (parts.size() == 1) {
     *name = parts[0];
   } else {
-    out.push_back(B("x", BlockKind::kConcat, parts));
+    out.push_back(MakeBlock("x", BlockKind::kConcat, parts));
     *name = "x";
   }
   return out;
@@ -66,20 +58,20 @@ Arch Dlrm(const Size& z, const InputShape& in) {
   if (sparse && vectors >= 2) {
     std::string v = "sparse";
     if (dense) {
-      Block p = B("bottom3d", BlockKind::kTo3d, {"bottom"});
+      Block p = MakeBlock("bottom3d", BlockKind::kTo3d, {"bottom"});
       p.out = 1;
       a.blocks.push_back(p);
-      a.blocks.push_back(B("vectors", BlockKind::kConcat, {"sparse", "bottom3d"}));
+      a.blocks.push_back(MakeBlock("vectors", BlockKind::kConcat, {"sparse", "bottom3d"}));
       v = "vectors";
     }
-    a.blocks.push_back(B("dots", BlockKind::kDot, {v}));
+    a.blocks.push_back(MakeBlock("dots", BlockKind::kDot, {v}));
     top_in.push_back("dots");
   } else if (sparse) {
-    a.blocks.push_back(B("flat", BlockKind::kFlatten, {"sparse"}));
+    a.blocks.push_back(MakeBlock("flat", BlockKind::kFlatten, {"sparse"}));
     top_in.push_back("flat");
   }
   if (top_in.size() == 2) {
-    a.blocks.push_back(B("top_in", BlockKind::kConcat, top_in));
+    a.blocks.push_back(MakeBlock("top_in", BlockKind::kConcat, top_in));
     a.blocks.push_back(Mlp("top", {"top_in"}, z.top));
   } else {
     a.blocks.push_back(Mlp("top", {top_in.at(0)}, z.top));
@@ -93,7 +85,7 @@ Arch Dcn(const Size& z, const InputShape& in) {
   a.embedding_dim = z.e;
   std::string x;
   a.blocks = FlatInput(in, &x);
-  Block c = B("cross", BlockKind::kDcn, {x});
+  Block c = MakeBlock("cross", BlockKind::kDcn, {x});
   c.layers = z.cross_layers;
   c.rank = z.cross_rank;
   a.blocks.push_back(c);
@@ -109,8 +101,8 @@ Arch DeepFm(const Size& z, const InputShape& in) {
   a.blocks = FlatInput(in, &x);
   a.blocks.push_back(Mlp("deep", {x}, z.top));
   if (!in.cardinality.empty()) {
-    a.blocks.push_back(B("fm", BlockKind::kFm, {"sparse"}));
-    a.blocks.push_back(B("out", BlockKind::kConcat, {"fm", "deep"}));
+    a.blocks.push_back(MakeBlock("fm", BlockKind::kFm, {"sparse"}));
+    a.blocks.push_back(MakeBlock("out", BlockKind::kConcat, {"fm", "deep"}));
     a.output = "out";
   } else {
     a.output = "deep";
@@ -123,21 +115,21 @@ Arch AutoInt(const Size& z, const InputShape& in) {
   a.embedding_dim = z.e;
   std::string vectors = "sparse";
   if (in.dense > 0) {
-    Block d = B("dense3d", BlockKind::kTo3d, {"dense"});
+    Block d = MakeBlock("dense3d", BlockKind::kTo3d, {"dense"});
     d.out = in.dense;
     a.blocks.push_back(d);
     if (!in.cardinality.empty()) {
-      a.blocks.push_back(B("vectors", BlockKind::kConcat, {"sparse", "dense3d"}));
+      a.blocks.push_back(MakeBlock("vectors", BlockKind::kConcat, {"sparse", "dense3d"}));
       vectors = "vectors";
     } else {
       vectors = "dense3d";
     }
   }
-  Block att = B("attention", BlockKind::kAttention, {vectors});
+  Block att = MakeBlock("attention", BlockKind::kAttention, {vectors});
   att.layers = z.attention_layers;
   att.heads = z.heads;
   a.blocks.push_back(att);
-  a.blocks.push_back(B("flat_att", BlockKind::kFlatten, {"attention"}));
+  a.blocks.push_back(MakeBlock("flat_att", BlockKind::kFlatten, {"attention"}));
   a.blocks.push_back(Mlp("deep", {"flat_att"}, {z.top.back()}));
   a.output = "deep";
   return a;
