@@ -142,6 +142,17 @@ TEST(NasSearch, MoreParallelCandidatesThanThePopulationHolds) {
   EXPECT_EQ(r->history.size(), 5u);
 }
 
+#ifndef SCALEPLAN_HAVE_TORCH
+TEST(NasSearch, WithoutLibtorchTheSearchSaysSoBeforeItStarts) {
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  Result<NasResult> r = RunNas(data, rec::TrainOptions{}, NasOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("rebuild with -DSCALEPLAN_TORCH=ON"), std::string::npos)
+      << r.status().message();
+}
+#endif
+
 TEST(NasSearch, RejectsAnImpossibleFlopsLimitAndUnknownNames) {
   rec::DataOptions data;
   data.data = "synthetic:" + TinySpec();

@@ -32,6 +32,14 @@ double Scalarized(const Candidate& c, double lambda) {
   return c.proxy_score + lambda * std::log(std::max(c.flops, 1.0));
 }
 
+// The two-sided 95% point of Student's t with `df` degrees of freedom (df = 2 (seeds - 1) for
+// two means of `seeds` runs each; seeds <= 10, so df is even and at most 18).
+double TCritical(int64_t df) {
+  static const double kT[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262,
+                              2.228, 2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101};
+  return df >= 1 && df <= 18 ? kT[df] : 1.96;
+}
+
 double CpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 // The low-fidelity score (nas.h).
@@ -161,7 +169,11 @@ class Searcher {
       }
     }
     for (Candidate& c : *batch) {
-      if (c.arch.name.empty()) c = cache_.at(rec::ArchToJson(c.arch).dump());
+      if (c.arch.name.empty()) {  // a second copy in this batch: the first's scores, its choice
+        Choice drawn = std::move(c.choice);
+        c = cache_.at(rec::ArchToJson(c.arch).dump());
+        c.choice = std::move(drawn);
+      }
     }
     return Status::Ok();
   }
@@ -176,16 +188,25 @@ class Searcher {
   Result<std::vector<Choice>> SpreadStart() {
     const int64_t draws = kSpreadDraws * options_.population;
     std::vector<std::pair<double, Choice>> pool;
+    const int64_t refused = result_->over_flops;  // costing draws are not the search's draws
+    Status last;
     for (int64_t i = 0; i < draws; ++i) {
-      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Random(); }));
-      pool.emplace_back(c.flops, c.choice);
+      Result<Candidate> c = Feasible([&] { return Random(); });
+      if (!c.ok()) {  // a tight FLOPs limit: spread over what was found
+        last = c.status();
+        break;
+      }
+      pool.emplace_back(c->flops, c->choice);
     }
+    result_->over_flops = refused;
+    if (pool.empty()) return last;
+    const auto got = static_cast<int64_t>(pool.size());
     std::stable_sort(pool.begin(), pool.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<Choice> start;
     const int64_t n = options_.population;
     for (int64_t k = 0; k < n; ++k) {
-      const auto i = static_cast<size_t>(n > 1 ? k * (draws - 1) / (n - 1) : 0);
+      const auto i = static_cast<size_t>(n > 1 ? k * (got - 1) / (n - 1) : 0);
       start.push_back(pool[i].second);
     }
     return start;
@@ -401,6 +422,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   result.train_examples = data.train.n;
   result.test_examples = data.test.n;
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
+  SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train));
   Searcher searcher(space, data, train, options, &result, progress);
   SP_RETURN_IF_ERROR(options.controller == "evolution" ? searcher.RunEvolution()
                                                        : searcher.RunReinforce());
@@ -409,7 +431,8 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
                            : "10 x budget draws: the space (or the FLOPs limit) left few new "
                              "architectures";
   if (Front(result.history, options.retrain).empty()) {
-    return Status::Invalid("nas: no candidate trained successfully");
+    return Status::Invalid(fmt::format("nas: no candidate trained successfully (the first: {})",
+                                       result.history.front().error));
   }
 
   // Retrain the front and the baselines in full; score on test.
@@ -444,12 +467,25 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     s.name = archs[i].name;
     s.arch = archs[i];
     SP_ASSIGN_OR_RETURN(s.info, rec::Analyze(archs[i], rec::InputOf(data)));
+    const Status failed = [&] {
+      for (size_t k = 0; k < seeds; ++k) {
+        if (!trained[i * seeds + k].ok()) return trained[i * seeds + k].status();
+      }
+      return Status::Ok();
+    }();
+    if (!failed.ok()) {  // a model that diverges in full is left out and named, not fatal
+      result.failed.push_back(fmt::format("{}: {}", s.name, failed.message()));
+      continue;
+    }
     for (size_t k = 0; k < seeds; ++k) {
       const Result<rec::TrainResult>& r = trained[i * seeds + k];
-      if (!r.ok()) return r.status();
       s.test_ne.push_back(r->test.ne);
       const double w = 1.0 / static_cast<double>(seeds);
       s.valid.ne += w * r->valid.ne;
+      s.valid.auc += w * r->valid.auc;
+      s.valid.log_loss += w * r->valid.log_loss;
+      s.valid.ctr = r->valid.ctr;
+      s.valid.examples = r->valid.examples;
       s.test.ne += w * r->test.ne;
       s.test.auc += w * r->test.auc;
       s.test.log_loss += w * r->test.log_loss;
@@ -462,6 +498,10 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     s.test_ne_sd = seeds > 1 ? std::sqrt(var / static_cast<double>(seeds - 1)) : 0;
     (i < front.size() ? result.pareto : result.baselines).push_back(std::move(s));
   }
+  if (result.pareto.empty()) {
+    return Status::Invalid(
+        fmt::format("nas: every front model failed in full training ({})", result.failed.front()));
+  }
   const Scored* best = &result.pareto.front();
   for (const Scored& s : result.pareto) {
     if (s.test.ne < best->test.ne) best = &s;
@@ -472,7 +512,9 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     v.baseline = b.name;
     const Scored* pick = nullptr;
     for (const Scored& s : result.pareto) {
-      if (s.info.flops <= b.info.flops && (pick == nullptr || s.test.ne < pick->test.ne)) {
+      // Chosen on validation, compared on test: the minimum of noisy test means would bias
+      // the margin.
+      if (s.info.flops <= b.info.flops && (pick == nullptr || s.valid.ne < pick->valid.ne)) {
         pick = &s;
       }
     }
@@ -483,7 +525,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
       const double se =
           std::sqrt((b.test_ne_sd * b.test_ne_sd + pick->test_ne_sd * pick->test_ne_sd) /
                     static_cast<double>(seeds));
-      v.significant = seeds > 1 && v.margin > 2 * se;
+      v.significant = seeds > 1 && v.margin > TCritical(2 * (options.final_seeds - 1)) * se;
     }
     result.versus.push_back(v);
   }

@@ -76,7 +76,7 @@ struct Scored {
   std::string name;  // baseline name, or "nas-<i>"
   rec::Arch arch;
   rec::ArchInfo info;
-  rec::Metrics valid, test;     // means over the final seeds (test.ctr, .examples: the split's)
+  rec::Metrics valid, test;     // means over the final seeds (ctr, examples: the split's)
   std::vector<double> test_ne;  // per seed
   double test_ne_sd = 0;        // sample standard deviation over the seeds
   double train_s = 0;
@@ -95,15 +95,18 @@ struct NasResult {
   std::string best;            // the lowest test NE among pareto
   // For each baseline, the pareto model with no more FLOPs and the lowest test NE (empty when
   // none has no more FLOPs) and whether it beats the baseline's test NE.
-  // margin: the baseline's mean test NE minus the model's; significant: margin above twice the
-  // standard error of the difference of the two means.
+  // model: among the front models with no more FLOPs, the lowest mean valid NE (chosen on
+  // validation, compared on test); margin: the baseline's mean test NE minus the model's;
+  // significant: a two-sided 95% t test on the two means (standard error from the seeds' spread,
+  // 2 (seeds - 1) degrees of freedom).
   struct Versus {
     std::string baseline, model;
     double margin = 0;
     bool beats = false, significant = false;
   };
   std::vector<Versus> versus;
-  double search_cpu_s = 0;  // process CPU time of the search and the retraining
+  std::vector<std::string> failed;  // "name: error" of models left out after failing in full
+  double search_cpu_s = 0;          // process CPU time of the search and the retraining
   std::string stop_reason;
 };
 

@@ -92,6 +92,13 @@ const spec::Schema<TrainOptions>& TrainOptionsSchema() {
   return schema;
 }
 
+Status CheckTrainSetup(const CtrData& data, const TrainOptions& options) {
+  SP_RETURN_IF_ERROR(CheckOptions(options));
+  SP_RETURN_IF_ERROR(CheckData(data));
+  TrainFn train = nullptr;
+  return LoadTrainer(&train);
+}
+
 InputShape InputOf(const CtrData& data) { return InputShape{data.dense_count, data.cardinality}; }
 
 Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options) {

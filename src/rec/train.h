@@ -59,6 +59,11 @@ struct TrainResult {
 // Checks `arch` against the data and trains it.
 Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options);
 
+// What every Train call needs before any architecture: the trainer loads, the options are within
+// their bounds, the data is consistent. A search checks it once, so that a failing candidate
+// afterwards is the candidate's failure (divergence), not the set-up's.
+Status CheckTrainSetup(const CtrData& data, const TrainOptions& options);
+
 InputShape InputOf(const CtrData& data);
 
 // TrainOptions as input keys (section "train"; the flags of rec-train and nas).

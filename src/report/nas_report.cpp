@@ -118,6 +118,7 @@ json NasJson(const nas::NasResult& r) {
               {"best", r.best},
               {"search_cpu_s", r.search_cpu_s}};
   if (r.bayes_test) out["bayes_ne"] = r.bayes_test->ne;
+  out["failed"] = r.failed;
   out["baselines"] = json::array();
   for (const nas::Scored& s : r.baselines) out["baselines"].push_back(ScoredJson(s));
   out["pareto"] = json::array();
@@ -126,7 +127,7 @@ json NasJson(const nas::NasResult& r) {
   for (const auto& v : r.versus) {
     out["versus"].push_back({{"baseline", v.baseline},
                              {"model", v.model.empty() ? json(nullptr) : json(v.model)},
-                             {"margin_ne", v.margin},
+                             {"margin_ne", v.model.empty() ? json(nullptr) : json(v.margin)},
                              {"beats", v.beats},
                              {"significant", v.significant}});
   }
@@ -178,7 +179,7 @@ std::string NasText(const nas::NasResult& r) {
   }
   out += fmt::format(
       "Versus   {} of {} baselines beaten on mean test NE by a found model with no more FLOPs "
-      "({} by more than twice the standard error)\n",
+      "({} significantly: a two-sided 95% t test over the seeds)\n",
       beaten, r.versus.size(), significant);
   for (const auto& v : r.versus) {
     out += fmt::format("  {:<12} {}\n", v.baseline,
@@ -187,6 +188,7 @@ std::string NasText(const nas::NasResult& r) {
                                                      v.beats ? "beats" : "does not beat", v.margin,
                                                      v.significant ? " (significant)" : ""));
   }
+  for (const std::string& f : r.failed) out += fmt::format("Left out (failed in full): {}\n", f);
   return out;
 }
 
