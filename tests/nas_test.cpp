@@ -157,12 +157,15 @@ TEST(NasSearch, RejectsAnImpossibleFlopsLimitAndUnknownNames) {
   rec::DataOptions data;
   data.data = "synthetic:" + TinySpec();
   NasOptions o;
-  o.flops_max = 10;  // every architecture's head alone costs more
-  Result<NasResult> r = RunNas(data, rec::TrainOptions{}, o);
+  Result<NasResult> r = Status::Invalid("not run");
+#ifdef SCALEPLAN_HAVE_TORCH  // without a trainer the search stops earlier (the test above)
+  o.flops_max = 10;          // every architecture's head alone costs more
+  r = RunNas(data, rec::TrainOptions{}, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("nas.flops_max = 10: 100 draws in a row were over it"),
             std::string::npos)
       << r.status().message();
+#endif
   o = NasOptions{};
   o.baselines = "dlrm-s,wide-and-deep";
   r = RunNas(data, rec::TrainOptions{}, o);
