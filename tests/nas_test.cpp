@@ -31,7 +31,7 @@ TEST(NasSpace, EveryChoiceDecodesToAValidArchitecture) {
         c[d] = static_cast<uint32_t>(rng() % space.dims[d].values.size());
       }
       for (const rec::InputShape& in : inputs) {
-        rec::Arch arch = space.decode(c, in);
+        rec::Arch arch = space.Decode(c, in);
         Result<rec::ArchInfo> a = rec::Analyze(arch, in);
         ASSERT_TRUE(a.ok()) << info.name << " " << DescribeChoice(space, c) << ": "
                             << a.status().message();

@@ -11,6 +11,7 @@
 
 #include "core/text.h"
 #include "rec/baselines.h"
+#include "rec/supernet.h"
 #include "search/search.h"
 
 namespace scaleplan::nas {
@@ -27,6 +28,13 @@ constexpr double kFailedScore = 2.0;  // a failed candidate's NE and score: twic
 // The FLOPs weights a selection draws from (nas.h): 0 is the score alone; 0.01 trades a 2.7x
 // FLOPs cut for 0.01 NE.
 constexpr double kFlopsWeights[] = {0, 0.0025, 0.005, 0.01, 0.02};
+// One-shot and DNAS (nas.h).
+constexpr double kWarmupShare = 0.25;      // one-shot: steps of uniform subnets first
+constexpr int64_t kPolicyEvery = 20;       // one-shot: steps between policy updates
+constexpr int64_t kRewardExamples = 1024;  // one-shot: valid examples per reward
+constexpr int64_t kCostingDraws = 2000;    // DNAS: random choices behind the FLOPs table
+constexpr double kTauStart = 5, kTauEnd = 0.5;  // DNAS: Gumbel-softmax temperature
+constexpr double kAlphaRate = 0.01;        // DNAS: Adam's step on the architecture logits
 
 double Scalarized(const Candidate& c, double lambda) {
   return c.proxy_score + lambda * std::log(std::max(c.flops, 1.0));
@@ -41,6 +49,26 @@ double TCritical(int64_t df) {
 }
 
 double CpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+
+// The entropy of the click rate of valid examples [from, from + n): a log loss over it is NE.
+double Entropy(const rec::CtrSplit& split, int64_t from, int64_t n) {
+  double clicks = 0;
+  for (int64_t i = from; i < from + n; ++i) clicks += split.label[static_cast<size_t>(i)];
+  const double c = std::clamp(clicks / static_cast<double>(n), 1e-6, 1 - 1e-6);
+  return -(c * std::log(c) + (1 - c) * std::log(1 - c));
+}
+
+std::vector<double> Softmax(const std::vector<double>& logits, double tau = 1) {
+  const double top = *std::max_element(logits.begin(), logits.end());
+  std::vector<double> p;
+  double sum = 0;
+  for (double l : logits) {
+    p.push_back(std::exp((l - top) / tau));
+    sum += p.back();
+  }
+  for (double& v : p) v /= sum;
+  return p;
+}
 
 // The low-fidelity score (nas.h).
 double ProxyScore(const rec::TrainResult& r) {
@@ -103,7 +131,7 @@ class Searcher {
     for (int i = 0; i < kMaxRedraws; ++i) {
       Candidate c;
       c.choice = propose();
-      c.arch = space_.decode(c.choice, input_);
+      c.arch = space_.Decode(c.choice, input_);
       SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
       c.flops = info.flops;
       c.params = info.params;
@@ -185,8 +213,8 @@ class Searcher {
   // feasible choices (decoded and costed, not trained), sorted by FLOPs, taken at evenly spaced
   // ranks. A uniform sample of a space like `scratch` is mostly large models; a budget of tens
   // of candidates would rarely reach the cheap end of the front otherwise.
-  Result<std::vector<Choice>> SpreadStart() {
-    const int64_t draws = kSpreadDraws * options_.population;
+  Result<std::vector<Choice>> SpreadStart(int64_t n) {
+    const int64_t draws = kSpreadDraws * n;
     std::vector<std::pair<double, Choice>> pool;
     const int64_t refused = result_->over_flops;  // costing draws are not the search's draws
     Status last;
@@ -204,7 +232,6 @@ class Searcher {
     std::stable_sort(pool.begin(), pool.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<Choice> start;
-    const int64_t n = options_.population;
     for (int64_t k = 0; k < n; ++k) {
       const auto i = static_cast<size_t>(n > 1 ? k * (got - 1) / (n - 1) : 0);
       start.push_back(pool[i].second);
@@ -214,7 +241,7 @@ class Searcher {
 
   Status RunEvolution() {
     std::vector<Candidate> population;
-    SP_ASSIGN_OR_RETURN(std::vector<Choice> start, SpreadStart());
+    SP_ASSIGN_OR_RETURN(std::vector<Choice> start, SpreadStart(options_.population));
     size_t next_start = 0;
     while (!Done()) {
       std::vector<Candidate> batch;
@@ -270,19 +297,277 @@ class Searcher {
         baseline[w] = mean;
         has_baseline[w] = true;
       }
-      for (size_t d = 0; d < logits.size(); ++d) {
-        std::vector<uint32_t> chosen;
-        for (const Candidate& c : batch) chosen.push_back(c.choice[d]);
-        // Rewards are NE differences of ~0.01: scaled by 100 so one batch moves the policy.
-        std::vector<double> scaled;
-        for (double r : rewards) scaled.push_back(100 * r);
-        std::vector<double> g =
-            search::PolicyGradient(logits[d], chosen, scaled, 100 * baseline[w], kEntropyBonus);
-        for (size_t v = 0; v < g.size(); ++v) logits[d][v] += kPolicyLearningRate * g[v];
-      }
+      UpdatePolicy(batch, rewards, baseline[w], &logits);
       baseline[w] = kBaselineDecay * baseline[w] + (1 - kBaselineDecay) * mean;
     }
     return Status::Ok();
+  }
+
+  // One-shot (nas.h): a supernet trained with sampled subnets beside an in-place baseline, a
+  // REINFORCE policy rewarded by subnet NE relative to the baseline's on the same examples.
+  Status RunOneShot() {
+    SP_ASSIGN_OR_RETURN(std::unique_ptr<rec::Supernet> net, MakeNet());
+    const Choice reference = space_.reference;
+    const rec::Arch base = space_.Decode(reference, input_);
+    SP_ASSIGN_OR_RETURN(rec::ArchInfo base_info, rec::Analyze(base, input_));
+    const int64_t steps = SupernetSteps();
+    const auto warmup = static_cast<int64_t>(kWarmupShare * static_cast<double>(steps));
+    std::vector<std::vector<double>> logits;
+    for (const Dimension& d : space_.dims) logits.emplace_back(d.values.size(), 0.0);
+    std::vector<double> baseline(std::size(kFlopsWeights), 0.0);
+    std::vector<bool> has_baseline(std::size(kFlopsWeights), false);
+    int64_t window = 0;
+    double loss_sum = 0;
+    for (int64_t step = 0; step < steps; ++step) {
+      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] {
+                            return step < warmup ? Random() : Sample(logits);
+                          }));
+      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
+      SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, info, step));
+      SP_RETURN_IF_ERROR(net->TrainStep(base, base_info, step).status());  // same examples
+      loss_sum += loss;
+      if (step >= warmup && (step - warmup) % kPolicyEvery == 0) {
+        const int64_t n = std::min(kRewardExamples, Eval());
+        const int64_t from = (window++ * n) % (Eval() - n + 1);
+        SP_ASSIGN_OR_RETURN(double base_loss, net->Loss(base, base_info, from, n));
+        std::vector<Candidate> batch;
+        std::vector<double> rewards;
+        const size_t w = batches_++ % std::size(kFlopsWeights);
+        double mean = 0;
+        for (int64_t k = 0; k < kReinforceBatch; ++k) {
+          SP_ASSIGN_OR_RETURN(Candidate s, Feasible([&] { return Sample(logits); }));
+          SP_ASSIGN_OR_RETURN(rec::ArchInfo s_info, rec::Analyze(s.arch, input_));
+          SP_ASSIGN_OR_RETURN(double l, net->Loss(s.arch, s_info, from, n));
+          // The NE ratio to the baseline's on the same examples (the entropies cancel).
+          s.proxy_score = l / base_loss;
+          rewards.push_back(-Scalarized(s, kFlopsWeights[w]));
+          mean += rewards.back() / static_cast<double>(kReinforceBatch);
+          batch.push_back(std::move(s));
+        }
+        if (!has_baseline[w]) {
+          baseline[w] = mean;
+          has_baseline[w] = true;
+        }
+        UpdatePolicy(batch, rewards, baseline[w], &logits);
+        baseline[w] = kBaselineDecay * baseline[w] + (1 - kBaselineDecay) * mean;
+      }
+      Report(step, steps, &loss_sum, space_, logits);
+    }
+    result_->supernet_steps = steps;
+    // The answer: draws of the final policy, and random choices spread over FLOPs (the front's
+    // cheap end), each scored on the supernet.
+    std::vector<Choice> pool;
+    for (int64_t k = 0; k < options_.budget; ++k) pool.push_back(Sample(logits));
+    SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget));
+    pool.insert(pool.end(), spread.begin(), spread.end());
+    return ScorePool(net.get(), pool);
+  }
+
+  // DNAS (nas.h): architecture logits per FLOPs weight, hard Gumbel-softmax draws, gates on the
+  // blocks each choice made, a FLOPs regulariser.
+  Status RunDnas() {
+    SP_ASSIGN_OR_RETURN(std::unique_ptr<rec::Supernet> net, MakeNet());
+    SP_ASSIGN_OR_RETURN(std::vector<std::vector<double>> cost, FlopsTable());
+    const int64_t steps = SupernetSteps();
+    const size_t sets = std::size(kFlopsWeights);
+    std::vector<std::vector<std::vector<double>>> alpha(sets);
+    std::vector<std::vector<std::vector<double>>> m(sets), v(sets);  // Adam's moments
+    for (size_t w = 0; w < sets; ++w) {
+      for (const Dimension& d : space_.dims) {
+        alpha[w].emplace_back(d.values.size(), 0.0);
+        m[w].emplace_back(d.values.size(), 0.0);
+        v[w].emplace_back(d.values.size(), 0.0);
+      }
+    }
+    std::vector<int64_t> updates(sets, 0);
+    double loss_sum = 0;
+    for (int64_t step = 0; step < steps; ++step) {
+      const size_t w = static_cast<size_t>(step) % sets;
+      const double tau =
+          kTauStart * std::pow(kTauEnd / kTauStart,
+                               static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, steps - 1)));
+      std::vector<std::vector<double>> soft;
+      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Gumbel(alpha[w], tau, &soft); }));
+      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
+      SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, info, step));
+      loss_sum += loss;
+      // The architecture step on valid examples, with a fresh draw.
+      SP_ASSIGN_OR_RETURN(Candidate a, Feasible([&] { return Gumbel(alpha[w], tau, &soft); }));
+      std::vector<std::string> carriers;
+      a.arch = space_.Decode(a.choice, input_, &carriers);
+      SP_ASSIGN_OR_RETURN(rec::ArchInfo a_info, rec::Analyze(a.arch, input_));
+      const int64_t n = std::min(train_.batch, Eval());
+      const int64_t from = ((step / static_cast<int64_t>(sets)) * n) % (Eval() - n + 1);
+      std::vector<double> grads;
+      SP_RETURN_IF_ERROR(net->Loss(a.arch, a_info, from, n, carriers, &grads).status());
+      const double entropy = Entropy(data_.valid, from, n);
+      ++updates[w];
+      for (size_t d = 0; d < alpha[w].size(); ++d) {
+        const std::vector<double> p = Softmax(alpha[w][d]);
+        double mean_cost = 0;
+        for (size_t j = 0; j < p.size(); ++j) mean_cost += p[j] * cost[d][j];
+        const uint32_t chosen = a.choice[d];
+        const std::vector<double>& y = soft[d];
+        for (size_t j = 0; j < p.size(); ++j) {
+          // Straight-through: the gate's value is 1, its gradient the soft weight's,
+          // d y_c / d alpha_j = y_c (1[j = c] - y_j) / tau; the loss in NE units.
+          const double through =
+              grads[d] / entropy * y[chosen] * ((j == chosen ? 1.0 : 0.0) - y[j]) / tau;
+          const double flops = kFlopsWeights[w] * p[j] * (cost[d][j] - mean_cost);
+          const double g = through + flops;
+          constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
+          m[w][d][j] = kBeta1 * m[w][d][j] + (1 - kBeta1) * g;
+          v[w][d][j] = kBeta2 * v[w][d][j] + (1 - kBeta2) * g * g;
+          const double mh = m[w][d][j] / (1 - std::pow(kBeta1, static_cast<double>(updates[w])));
+          const double vh = v[w][d][j] / (1 - std::pow(kBeta2, static_cast<double>(updates[w])));
+          alpha[w][d][j] -= kAlphaRate * mh / (std::sqrt(vh) + kEps);
+        }
+      }
+      Report(step, steps, &loss_sum, space_, alpha[0]);
+    }
+    result_->supernet_steps = steps;
+    // The answer: each FLOPs weight's most likely architecture, and draws of its distribution,
+    // each scored on the supernet.
+    std::vector<Choice> pool;
+    for (size_t w = 0; w < sets; ++w) {
+      Choice best(alpha[w].size());
+      for (size_t d = 0; d < best.size(); ++d) {
+        best[d] = static_cast<uint32_t>(
+            std::max_element(alpha[w][d].begin(), alpha[w][d].end()) - alpha[w][d].begin());
+      }
+      pool.push_back(best);
+    }
+    for (int64_t k = 0; pool.size() < static_cast<size_t>(2 * options_.budget); ++k) {
+      pool.push_back(Sample(alpha[static_cast<size_t>(k) % sets]));
+    }
+    return ScorePool(net.get(), pool);
+  }
+
+  int64_t Eval() const { return std::min(options_.proxy_eval, data_.valid.n); }
+
+  // Supernet steps: the training examples of the sampling family's budget (budget x
+  // proxy_examples), two architectures a step (one-shot: subnet and baseline; DNAS: a training
+  // step and an architecture step).
+  int64_t SupernetSteps() const {
+    return std::max<int64_t>(1, options_.budget * options_.proxy_examples / (2 * train_.batch));
+  }
+
+  Result<std::unique_ptr<rec::Supernet>> MakeNet() {
+    rec::TrainOptions o = train_;
+    o.threads = options_.parallel;  // one process: the cores go to libtorch
+    o.progress = nullptr;
+    return rec::MakeSupernet(data_, o);
+  }
+
+  // Per dimension and value: the mean ln FLOPs of random choices with that value, less the mean
+  // over all (a main-effect table; DNAS's regulariser is its expectation under the logits).
+  Result<std::vector<std::vector<double>>> FlopsTable() {
+    std::vector<std::vector<double>> sum, count;
+    for (const Dimension& d : space_.dims) {
+      sum.emplace_back(d.values.size(), 0.0);
+      count.emplace_back(d.values.size(), 0.0);
+    }
+    double total = 0;
+    const int64_t refused = result_->over_flops;
+    for (int64_t i = 0; i < kCostingDraws; ++i) {
+      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Random(); }));
+      const double f = std::log(std::max(c.flops, 1.0));
+      total += f;
+      for (size_t d = 0; d < c.choice.size(); ++d) {
+        sum[d][c.choice[d]] += f;
+        count[d][c.choice[d]] += 1;
+      }
+    }
+    result_->over_flops = refused;
+    const double mean = total / static_cast<double>(kCostingDraws);
+    for (size_t d = 0; d < sum.size(); ++d) {
+      for (size_t j = 0; j < sum[d].size(); ++j) {
+        sum[d][j] = count[d][j] > 0 ? sum[d][j] / count[d][j] - mean : 0;
+      }
+    }
+    return sum;
+  }
+
+  // A hard Gumbel-softmax draw: per dimension argmax (alpha + g) with g ~ Gumbel(0, 1); the
+  // soft weights softmax((alpha + g) / tau) into *soft.
+  Choice Gumbel(const std::vector<std::vector<double>>& alpha, double tau,
+                std::vector<std::vector<double>>* soft) {
+    Choice c(alpha.size());
+    soft->assign(alpha.size(), {});
+    std::uniform_real_distribution<double> u(1e-12, 1.0);
+    for (size_t d = 0; d < alpha.size(); ++d) {
+      std::vector<double> z;
+      for (double a : alpha[d]) z.push_back(a - std::log(-std::log(u(rng_))));
+      c[d] = static_cast<uint32_t>(std::max_element(z.begin(), z.end()) - z.begin());
+      (*soft)[d] = Softmax(z, tau);
+    }
+    return c;
+  }
+
+  // Progress every 5% of the supernet's steps: the mean training loss since the last line and
+  // the policy's most likely choice.
+  void Report(int64_t step, int64_t steps, double* loss_sum, const Space& space,
+              const std::vector<std::vector<double>>& logits) {
+    const int64_t every = std::max<int64_t>(1, steps / 20);
+    if (!progress_ || ((step + 1) % every != 0 && step + 1 != steps)) return;
+    Choice best(logits.size());
+    for (size_t d = 0; d < best.size(); ++d) {
+      best[d] = static_cast<uint32_t>(std::max_element(logits[d].begin(), logits[d].end()) -
+                                      logits[d].begin());
+    }
+    const int64_t n = (step + 1) % every == 0 ? every : (step + 1) % every;
+    progress_(fmt::format("supernet step {:>6}/{}: train loss {:.4f}; most likely {}", step + 1,
+                          steps, *loss_sum / static_cast<double>(n),
+                          rec::DescribeArch(space.Decode(best, input_))));
+    *loss_sum = 0;
+  }
+
+  // Scores the distinct architectures of `pool` on the supernet (NE on the first proxy_eval
+  // valid examples) into the history.
+  Status ScorePool(rec::Supernet* net, const std::vector<Choice>& pool) {
+    const int64_t n = Eval();
+    const double entropy = Entropy(data_.valid, 0, n);
+    for (const Choice& choice : pool) {
+      Candidate c;
+      c.choice = choice;
+      c.arch = space_.Decode(choice, input_);
+      const std::string key = rec::ArchToJson(c.arch).dump();
+      if (cache_.count(key) > 0) continue;
+      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
+      c.flops = info.flops;
+      c.params = info.params;
+      if (options_.flops_max > 0 && c.flops > options_.flops_max) continue;
+      c.arch.name = fmt::format("nas-{}", result_->history.size());
+      Result<double> loss = net->Loss(c.arch, info, 0, n);
+      if (loss.ok()) {
+        c.proxy_ne = c.proxy_score = *loss / entropy;
+      } else {
+        c.failed = true;
+        c.error = loss.status().message();
+        c.proxy_ne = c.proxy_score = kFailedScore;
+      }
+      cache_[key] = c;
+      result_->history.push_back(c);
+      if (progress_ && !c.failed) {
+        progress_(fmt::format("{:>8}: supernet NE {:.4f} {:>9.0f} FLOPs  {}", c.arch.name,
+                              c.proxy_ne, c.flops, rec::DescribeArch(c.arch)));
+      }
+    }
+    return Status::Ok();
+  }
+
+  void UpdatePolicy(const std::vector<Candidate>& batch, const std::vector<double>& rewards,
+                    double baseline, std::vector<std::vector<double>>* logits) {
+    for (size_t d = 0; d < logits->size(); ++d) {
+      std::vector<uint32_t> chosen;
+      for (const Candidate& c : batch) chosen.push_back(c.choice[d]);
+      // Rewards are NE differences of ~0.01: scaled by 100 so one batch moves the policy.
+      std::vector<double> scaled;
+      for (double r : rewards) scaled.push_back(100 * r);
+      std::vector<double> g =
+          search::PolicyGradient((*logits)[d], chosen, scaled, 100 * baseline, kEntropyBonus);
+      for (size_t v = 0; v < g.size(); ++v) (*logits)[d][v] += kPolicyLearningRate * g[v];
+    }
   }
 
  private:
@@ -377,8 +662,8 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
   static const spec::Schema<NasOptions> schema = [] {
     using N = NasOptions;
     spec::Schema<N> s("nas");
-    s.OneOf("method", &N::method, {"sampling"},
-            "search family (one-shot and DNAS are not built yet)")
+    s.OneOf("method", &N::method, {"sampling", "oneshot", "dnas"},
+            "search family: candidates trained apart, or one weight-sharing supernet")
         .OneOf("controller", &N::controller, {"evolution", "reinforce"},
                "sampling: regularized evolution or a REINFORCE policy")
         .OneOf("space", &N::space, SpaceNames(), "search space (nas/space.h)")
@@ -416,7 +701,9 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   NasResult result;
   result.data_name = data.name;
   result.method = options.method;
-  result.controller = options.controller;
+  result.controller = options.method == "oneshot" ? "reinforce"
+                      : options.method == "dnas"  ? "gumbel-softmax"
+                                                  : options.controller;
   result.space = space.name;
   result.space_size = space.Size();
   result.train_examples = data.train.n;
@@ -424,12 +711,20 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
   SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train));
   Searcher searcher(space, data, train, options, &result, progress);
-  SP_RETURN_IF_ERROR(options.controller == "evolution" ? searcher.RunEvolution()
-                                                       : searcher.RunReinforce());
-  result.stop_reason = static_cast<int64_t>(result.history.size()) >= options.budget
-                           ? "budget of trained candidates"
-                           : "10 x budget draws: the space (or the FLOPs limit) left few new "
-                             "architectures";
+  if (options.method == "oneshot") {
+    SP_RETURN_IF_ERROR(searcher.RunOneShot());
+    result.stop_reason = "supernet steps of the budget's examples";
+  } else if (options.method == "dnas") {
+    SP_RETURN_IF_ERROR(searcher.RunDnas());
+    result.stop_reason = "supernet steps of the budget's examples";
+  } else {
+    SP_RETURN_IF_ERROR(options.controller == "evolution" ? searcher.RunEvolution()
+                                                         : searcher.RunReinforce());
+    result.stop_reason = static_cast<int64_t>(result.history.size()) >= options.budget
+                             ? "budget of trained candidates"
+                             : "10 x budget draws: the space (or the FLOPs limit) left few new "
+                               "architectures";
+  }
   if (Front(result.history, options.retrain).empty()) {
     return Status::Invalid(fmt::format("nas: no candidate trained successfully (the first: {})",
                                        result.history.front().error));

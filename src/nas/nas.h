@@ -1,6 +1,9 @@
 // Ranking-model architecture search (Rankitect, arXiv:2311.08430): `scaleplan nas`.
 //
-// Sampling-based family (the one built so far): a controller proposes choices of a space
+// Three families on one space (Rankitect compares them so); every one ends the same way: its
+// candidates' front is retrained from scratch beside the baselines (below).
+//
+// Sampling-based family: a controller proposes choices of a space
 // (nas/space.h); each candidate within the FLOPs limit is trained briefly (the first
 // proxy_examples training examples, one epoch) and scored on the first proxy_eval validation
 // examples by a low-fidelity metric that includes the training curve's trend:
@@ -22,6 +25,34 @@
 // NE). Every candidate trains with the same seed, so all see the training examples in one order
 // and the curves' batch-to-batch noise is common to them.
 // Candidates over the FLOPs limit are redrawn (up to 100 times) and counted, never trained.
+//
+// One-shot family (Rankitect's; ENAS, arXiv:1802.03268, and TuNAS, arXiv:2008.06120, train a
+// supernet and a policy the same way): one weight-sharing supernet (rec/supernet.h) trained for
+// budget x proxy_examples examples, two architectures a step on the same batch: a subnet and
+// the space's reference model (Space::reference, DLRM-like), co-trained in place as the
+// baseline. The first kWarmupShare of the steps take uniform subnets, the rest draws of a
+// factorised REINFORCE policy; every kPolicyEvery steps the policy draws kReinforceBatch subnets,
+// each scored on kRewardExamples valid examples beside the baseline on the same examples:
+//   reward = -(L_subnet / L_baseline + lambda * ln FLOPs)
+// (log losses on one set of examples: their ratio is the NE ratio), lambda cycling as the
+// sampling family's. The answer: budget draws of the final policy and budget random choices
+// spread over FLOPs, each scored on the supernet (NE on the first proxy_eval valid examples, no
+// training of its own).
+//
+// DNAS family (FBNet, arXiv:1812.03443; hard Gumbel-softmax as GDAS, arXiv:1910.04465): the same
+// supernet and step count; one set of architecture logits alpha per FLOPs weight lambda, taking
+// turns. A step draws a choice by hard Gumbel-softmax (per dimension the argmax of alpha + g, g
+// standard Gumbel), trains it on a training batch, then draws again and takes the gradient of
+//   NE(valid batch) + lambda * sum_d sum_j p_dj F_dj
+// with respect to alpha: every block that embodies a dimension's choice (Space::decode's
+// carriers) has its output multiplied by a gate of value 1 whose gradient is the soft weight's
+// (straight-through), d y_c / d alpha_j = y_c (1[j = c] - y_j) / tau with y = softmax((alpha + g)
+// / tau), tau falling from kTauStart to kTauEnd; F_dj is the mean ln FLOPs of random choices
+// with value j less the mean of all (p_dj F_dj: the expected ln FLOPs to first order). A choice
+// that makes no block of its own (identity, none) has no gate: it moves only through the
+// softmax's coupling with the others. Adam on alpha. The answer: each lambda's most likely
+// architecture and draws of its distribution (2 x budget in all), scored on the supernet.
+//
 // After the search, the proxy scores' Pareto front (score against FLOPs) is retrained from
 // scratch on the whole training split with the final training options, as is every baseline,
 // each with final_seeds seeds, and all are scored on the test split by their mean NE. Deterministic
@@ -44,7 +75,7 @@ inline constexpr double kTrendWeight = 1.0;
 
 struct NasOptions {
   // Change the answer.
-  std::string method = "sampling";
+  std::string method = "sampling";  // sampling | oneshot | dnas
   std::string controller = "evolution";  // evolution | reinforce
   std::string space = "scratch";
   int64_t budget = 60;              // candidates trained in the search
@@ -88,8 +119,9 @@ struct NasResult {
   double space_size = 0;
   int64_t train_examples = 0, test_examples = 0;
   std::optional<rec::Metrics> bayes_test;
-  std::vector<Candidate> history;  // every trained candidate, in order
+  std::vector<Candidate> history;  // every candidate scored (trained, or on the supernet)
   int64_t over_flops = 0;          // draws refused by the FLOPs limit
+  int64_t supernet_steps = 0;      // one-shot and DNAS
   std::vector<Scored> baselines;
   std::vector<Scored> pareto;  // retrained, sorted by FLOPs
   std::string best;            // the lowest test NE among pareto

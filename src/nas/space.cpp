@@ -28,15 +28,18 @@ std::string Add(Arch& a, Block b) {
 // skip].
 constexpr int kPerStage = 6;
 
-Arch DecodeScratch(const Choice& c, const InputShape& in) {
+Arch DecodeScratch(const Choice& c, const InputShape& in, std::vector<std::string>* carriers) {
+  std::vector<std::string> carry(c.size());
   Arch a;
   a.embedding_dim = kEmbeddingDims[c[0]];
   const bool has_sparse = !in.cardinality.empty();
   std::string v = has_sparse ? "sparse" : "";
+  carry[0] = v;
   int64_t v_rows = static_cast<int64_t>(in.cardinality.size());
   std::vector<std::string> h = {in.dense > 0 ? "dense" : ""};  // h_0
   for (int k = 1; k <= kStages; ++k) {
-    const uint32_t* s = &c[1 + static_cast<size_t>(k - 1) * kPerStage];
+    const size_t at = 1 + static_cast<size_t>(k - 1) * kPerStage;
+    const uint32_t* s = &c[at];
     const std::string p = fmt::format("s{}_", k);
     if (!v.empty()) {
       if (s[0] == 1) {
@@ -44,14 +47,17 @@ Arch DecodeScratch(const Choice& c, const InputShape& in) {
         b.out = kVectorsOut[s[1]];
         v_rows = b.out;
         v = Add(a, b);
+        carry[at] = carry[at + 1] = v;
       } else if (s[0] == 2) {
         Block b = MakeBlock(p + "att", BlockKind::kAttention, {v});
         b.layers = 1;
         b.heads = 2;
         v = Add(a, b);
+        carry[at] = v;
       }
     }
     std::vector<std::string> x;
+    bool skipped = false;
     if (!h.back().empty()) x.push_back(h.back());
     if (!v.empty()) {
       // dot needs 2+ vectors; a single vector is flattened instead.
@@ -62,12 +68,15 @@ Arch DecodeScratch(const Choice& c, const InputShape& in) {
       if (inter == 1) x.push_back(Add(a, MakeBlock(p + "dot", BlockKind::kDot, {v})));
       if (inter == 2) x.push_back(Add(a, MakeBlock(p + "fm", BlockKind::kFm, {v})));
       if (inter == 3) x.push_back(Add(a, MakeBlock(p + "flat", BlockKind::kFlatten, {v})));
+      if (inter != 0) carry[at + 2] = x.back();
     }
     if (s[5] == 1 && k >= 2 && !h[static_cast<size_t>(k - 2)].empty() &&
         h[static_cast<size_t>(k - 2)] != h.back()) {
       x.push_back(h[static_cast<size_t>(k - 2)]);
+      skipped = true;
     }
     std::string input = x.size() == 1 ? x[0] : Add(a, MakeBlock(p + "in", BlockKind::kConcat, x));
+    if (skipped && x.size() > 1) carry[at + 5] = input;
     const int64_t width = kWidths[s[4]];
     std::string out;
     if (s[3] == 3 && !(k == kStages && input == "dense")) {
@@ -80,17 +89,22 @@ Arch DecodeScratch(const Choice& c, const InputShape& in) {
       Block m = MakeBlock(p + "mlp", BlockKind::kMlp, {crossed});
       m.widths = {width};
       out = Add(a, m);
+      carry[at + 3] = crossed;
+      carry[at + 4] = out;
     } else {
       Block m = MakeBlock(p + "mlp", BlockKind::kMlp, {input});
       m.widths = {width};
       out = Add(a, m);
+      carry[at + 3] = carry[at + 4] = out;
       if (s[3] == 2 && in.dense > 0) {
         out = Add(a, MakeBlock(p + "gate", BlockKind::kGating, {out, "dense"}));
+        carry[at + 3] = out;
       }
     }
     h.push_back(out);
   }
   a.output = h.back();
+  if (carriers != nullptr) *carriers = std::move(carry);
   return rec::Prune(std::move(a));
 }
 
@@ -108,13 +122,19 @@ Space ScratchSpace() {
     s.dims.push_back({p + "skip", {"no", "yes"}});
   }
   s.decode = DecodeScratch;
+  // DLRM-like: embeddings 16, stage 1 dot products into mlp 64, stages 2-4 mlp 64.
+  s.reference = {1};
+  for (int k = 1; k <= kStages; ++k) {
+    for (uint32_t v : {0u, 0u, k == 1 ? 1u : 0u, 0u, 2u, 0u}) s.reference.push_back(v);
+  }
   return s;
 }
 
 // Engineer space: [emb, bottom, interaction, top_depth, top_width].
 const std::vector<std::vector<int64_t>> kBottoms = {{}, {32}, {64, 32}, {128, 64}};
 
-Arch DecodeEngineer(const Choice& c, const InputShape& in) {
+Arch DecodeEngineer(const Choice& c, const InputShape& in, std::vector<std::string>* carriers) {
+  std::vector<std::string> carry(c.size());
   Arch a;
   a.embedding_dim = kEmbeddingDims[c[0]];
   const int64_t e = a.embedding_dim;
@@ -123,7 +143,9 @@ Arch DecodeEngineer(const Choice& c, const InputShape& in) {
     Block b = MakeBlock("bottom", BlockKind::kMlp, {"dense"});
     b.widths = kBottoms[c[1]];
     dense = Add(a, b);
+    carry[1] = dense;
   }
+  if (!in.cardinality.empty()) carry[0] = "sparse";
   std::vector<std::string> top_in;
   if (!dense.empty()) top_in.push_back(dense);
   uint32_t inter = c[2];
@@ -145,11 +167,14 @@ Arch DecodeEngineer(const Choice& c, const InputShape& in) {
       att.layers = 1;
       att.heads = e >= 16 ? 2 : 1;
       vectors = Add(a, att);
+      carry[2] = vectors;
     }
     if (inter == 0 || inter == 3) {
       top_in.push_back(Add(a, MakeBlock("dots", BlockKind::kDot, {vectors})));
+      if (inter == 0) carry[2] = top_in.back();
     } else if (inter == 1) {
       top_in.push_back(Add(a, MakeBlock("fm", BlockKind::kFm, {vectors})));
+      carry[2] = top_in.back();
       top_in.push_back(Add(a, MakeBlock("flat", BlockKind::kFlatten, {vectors})));
     } else {
       top_in.push_back(Add(a, MakeBlock("flat", BlockKind::kFlatten, {vectors})));
@@ -162,11 +187,14 @@ Arch DecodeEngineer(const Choice& c, const InputShape& in) {
     d.layers = 2;
     d.rank = 16;
     x = Add(a, d);
+    carry[2] = x;
   }
   Block top = MakeBlock("top", BlockKind::kMlp, {x});
   const int64_t width = kWidths[c[4]];
   for (uint32_t l = 0; l <= c[3]; ++l) top.widths.push_back(std::max<int64_t>(16, width >> l));
   a.output = Add(a, top);
+  carry[3] = carry[4] = a.output;
+  if (carriers != nullptr) *carriers = std::move(carry);
   return rec::Prune(std::move(a));
 }
 
@@ -179,10 +207,16 @@ Space EngineerSpace() {
             {"top_depth", {"1", "2", "3"}},
             {"top_width", {"16", "32", "64", "128", "256"}}};
   s.decode = DecodeEngineer;
+  s.reference = {1, 2, 0, 1, 2};  // DLRM: embeddings 16, bottom 64,32, dot, top 64,32
   return s;
 }
 
 }  // namespace
+
+rec::Arch Space::Decode(const Choice& choice, const rec::InputShape& input,
+                       std::vector<std::string>* carriers) const {
+  return decode(choice, input, carriers);
+}
 
 double Space::Size() const {
   double n = 1;

@@ -41,8 +41,16 @@ using Choice = std::vector<uint32_t>;  // one value index per dimension
 struct Space {
   std::string name;
   std::vector<Dimension> dims;
-  // The architecture of a choice for this input (named by the caller).
-  std::function<rec::Arch(const Choice&, const rec::InputShape&)> decode;
+  // The architecture of a choice for this input (named by the caller). With `carriers`, one
+  // block name per dimension: the block whose output embodies that dimension's choice ("sparse":
+  // the embeddings), "" when the choice made no block of its own (identity, none, an inactive
+  // dimension). DNAS gates these blocks (nas.h).
+  std::function<rec::Arch(const Choice&, const rec::InputShape&, std::vector<std::string>*)>
+      decode;
+  rec::Arch Decode(const Choice& choice, const rec::InputShape& input,
+                   std::vector<std::string>* carriers = nullptr) const;
+  // A hand-designed model of the space (DLRM-like): the one-shot family's in-place baseline.
+  Choice reference;
   double Size() const;
 };
 

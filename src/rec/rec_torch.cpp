@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cmath>
 #include <mutex>
 #include <numeric>
 #include <random>
 
+#include "rec/supernet.h"
 #include "rec/train.h"
 
 namespace {
@@ -26,53 +28,118 @@ using scaleplan::rec::PluginRequest;
 using scaleplan::rec::PluginResult;
 using scaleplan::rec::Shape;
 using torch::Tensor;
-namespace nn = torch::nn;
 
-// One block's parameters; forward per the block's equation.
-struct BlockNet {
-  const Block* block = nullptr;
-  std::vector<nn::Linear> linears;  // mlp layers; dcn (full: M; low rank: V, U pairs); gating;
-                                    // to3d; attention (Wq, Wk, Wv, Wr per layer)
-  Tensor mix, mix_bias;             // linear3d
-  int64_t out_rows = 0, dim = 0;    // to3d: M, E
+// Where a network's weights come from: fresh tensors (one model) or corners of a supernet's
+// shared ones (rec/supernet.h).
+enum class Init {
+  kLinear,  // a linear layer's weight [out, in] as nn::Linear's: Kaiming-uniform, a = sqrt(5)
+  kFanIn,   // uniform in +-1/sqrt(fan_in), fan_in given
 };
 
-class RecNet : public nn::Module {
+class ParamSource {
  public:
-  RecNet(const Arch& arch, const ArchInfo& info, const CtrData& data) : arch_(arch), info_(info) {
-    const int64_t e = arch.embedding_dim;
-    offsets_.push_back(0);
-    for (int64_t c : data.cardinality) offsets_.push_back(offsets_.back() + c);
-    if (!data.cardinality.empty()) {
-      embedding_ = register_module(
-          "embedding", nn::Embedding(nn::EmbeddingOptions(offsets_.back(), e).sparse(true)));
-      torch::NoGradGuard no_grad;
-      for (size_t f = 0; f < data.cardinality.size(); ++f) {
-        // DLRM's initialisation: uniform in +-sqrt(1 / rows) per table.
-        double a = std::sqrt(1.0 / static_cast<double>(data.cardinality[f]));
-        embedding_->weight.narrow(0, offsets_[f], data.cardinality[f]).uniform_(-a, a);
-      }
+  virtual ~ParamSource() = default;
+  // The weight `key` of `shape`; `fan_in` for kFanIn.
+  virtual Tensor Get(const std::string& key, const std::vector<int64_t>& shape, Init init,
+                     int64_t fan_in) = 0;
+  // The embeddings of `rows` (global row ids, [B, S]) at dimension `dim`: [B, S, dim].
+  virtual Tensor Embed(const Tensor& rows, int64_t dim) = 0;
+};
+
+void InitWeight(Tensor& t, Init init, int64_t fan_in) {
+  torch::NoGradGuard no_grad;
+  if (init == Init::kLinear) {
+    torch::nn::init::kaiming_uniform_(t, std::sqrt(5.0));
+  } else {
+    const double a = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    t.uniform_(-a, a);
+  }
+}
+
+// One model's weights, fresh, in the order they are asked for (the order nn::Linear and
+// nn::Embedding would draw them: a model's initial weights are a function of the seed).
+class FreshParams : public ParamSource {
+ public:
+  FreshParams(const CtrData& data, int64_t dim) {
+    int64_t rows = 0;
+    for (int64_t c : data.cardinality) rows += c;
+    if (rows == 0) return;
+    torch::NoGradGuard no_grad;
+    table_ = torch::empty({rows, dim});
+    table_.normal_();  // nn::Embedding's own initialisation, drawn and replaced below
+    int64_t offset = 0;
+    for (int64_t c : data.cardinality) {
+      // DLRM's initialisation: uniform in +-sqrt(1 / rows) per table.
+      const double a = std::sqrt(1.0 / static_cast<double>(c));
+      table_.narrow(0, offset, c).uniform_(-a, a);
+      offset += c;
     }
-    offsets_tensor_ =
-        torch::tensor(std::vector<int64_t>(offsets_.begin(), offsets_.end() - 1), torch::kInt64);
+    table_.set_requires_grad(true);
+  }
+  Tensor Get(const std::string& key, const std::vector<int64_t>& shape, Init init,
+             int64_t fan_in) override {
+    Tensor t = torch::empty(shape);
+    InitWeight(t, init, fan_in);
+    t.set_requires_grad(true);
+    dense_.push_back(t);
+    return t;
+  }
+  Tensor Embed(const Tensor& rows, int64_t dim) override {
+    return torch::embedding(table_, rows, -1, false, /*sparse=*/true);
+  }
+  const std::vector<Tensor>& dense() const { return dense_; }
+  const Tensor& table() const { return table_; }
+
+ private:
+  Tensor table_;
+  std::vector<Tensor> dense_;
+};
+
+// One block's weights (linear layers as weight [out, in] and bias [out]); forward per the
+// block's equation (rec/arch.h).
+struct Linear {
+  Tensor w, b;  // b undefined: no bias
+  Tensor operator()(const Tensor& x) const { return torch::nn::functional::linear(x, w, b); }
+};
+struct BlockNet {
+  std::vector<Linear> linears;    // mlp layers; dcn (full: M; low rank: V, U pairs); gating;
+                                  // to3d; attention (Wq, Wk, Wv, Wr per layer)
+  Tensor mix, mix_bias;           // linear3d
+  int64_t out_rows = 0, dim = 0;  // to3d: M, E
+};
+
+class RecNet {
+ public:
+  // Gates (DNAS): block index (or kSparseGate, the embeddings) -> a scalar the output is
+  // multiplied by.
+  static constexpr size_t kSparseGate = static_cast<size_t>(-1);
+  using Gates = std::map<size_t, Tensor>;
+
+  RecNet(const Arch& arch, const ArchInfo& info, const CtrData& data, ParamSource& params)
+      : arch_(arch), info_(info), params_(params) {
+    const int64_t e = arch.embedding_dim;
+    std::vector<int64_t> offsets = {0};
+    for (int64_t c : data.cardinality) offsets.push_back(offsets.back() + c);
+    has_sparse_ = !data.cardinality.empty();
+    offsets.pop_back();
+    offsets_ = torch::tensor(offsets, torch::kInt64);
+    for (size_t i = 0; i < arch.blocks.size(); ++i) index_[arch.blocks[i].name] = i;
     auto shape_of = [&](const std::string& in) -> Shape {
       if (in == "dense") return Shape{0, data.dense_count};
       if (in == "sparse") return Shape{static_cast<int64_t>(data.cardinality.size()), e};
-      for (size_t i = 0; i < arch.blocks.size(); ++i) {
-        if (arch.blocks[i].name == in) return info.shapes[i];
-      }
-      return Shape{};
+      return info.shapes[index_.at(in)];
     };
     nets_.resize(arch.blocks.size());
     for (size_t i : info.order) {
       const Block& b = arch.blocks[i];
       BlockNet& n = nets_[i];
-      n.block = &b;
       const Shape in = shape_of(b.inputs[0]);
       auto linear = [&](int64_t from, int64_t to, bool bias) {
-        n.linears.push_back(
-            register_module("b" + std::to_string(i) + "_" + std::to_string(n.linears.size()),
-                            nn::Linear(nn::LinearOptions(from, to).bias(bias))));
+        const std::string key = b.name + "/" + std::to_string(n.linears.size());
+        Linear l;
+        l.w = params.Get(key + ".w", {to, from}, Init::kLinear, from);
+        if (bias) l.b = params.Get(key + ".b", {to}, Init::kFanIn, from);
+        n.linears.push_back(l);
       };
       switch (b.kind) {
         case BlockKind::kMlp: {
@@ -101,14 +168,10 @@ class RecNet : public nn::Module {
           n.out_rows = b.out;
           n.dim = e;
           break;
-        case BlockKind::kLinear3d: {
-          double a = 1.0 / std::sqrt(static_cast<double>(in.rows));
-          n.mix = register_parameter("b" + std::to_string(i) + "_mix",
-                                     torch::empty({b.out, in.rows}).uniform_(-a, a));
-          n.mix_bias = register_parameter("b" + std::to_string(i) + "_mixb",
-                                          torch::empty({b.out}).uniform_(-a, a));
+        case BlockKind::kLinear3d:
+          n.mix = params.Get(b.name + "/mix", {b.out, in.rows}, Init::kFanIn, in.rows);
+          n.mix_bias = params.Get(b.name + "/mixb", {b.out}, Init::kFanIn, in.rows);
           break;
-        }
         case BlockKind::kAttention:
           for (int64_t l = 0; l < b.layers * 4; ++l) linear(in.width, in.width, false);
           break;
@@ -116,27 +179,27 @@ class RecNet : public nn::Module {
           break;
       }
     }
-    size_t out_index = 0;
-    for (size_t i = 0; i < arch.blocks.size(); ++i) {
-      if (arch.blocks[i].name == arch.output) out_index = i;
-    }
-    out_index_ = out_index;
-    head_ = register_module("head", nn::Linear(info.shapes[out_index].width, 1));
+    out_index_ = index_.at(arch.output);
+    const int64_t width = info.shapes[out_index_].width;
+    head_.w = params.Get("head.w", {1, width}, Init::kLinear, width);
+    head_.b = params.Get("head.b", {1}, Init::kFanIn, width);
   }
 
   // dense [B, D] float, ids [B, S] (table-local ids); returns the logits [B].
-  Tensor forward(const Tensor& dense, const Tensor& ids) {
+  Tensor forward(const Tensor& dense, const Tensor& ids, const Gates* gates = nullptr) {
     Tensor sparse;
-    if (embedding_) sparse = embedding_(ids + offsets_tensor_);  // [B, S, E]
+    if (has_sparse_) {
+      sparse = params_.Embed(ids + offsets_, arch_.embedding_dim);  // [B, S, E]
+      if (gates != nullptr) {
+        if (auto g = gates->find(kSparseGate); g != gates->end()) sparse = sparse * g->second;
+      }
+    }
     std::vector<Tensor> out(arch_.blocks.size());
     auto get = [&](const std::string& in) -> const Tensor& {
       if (in == "dense") return dense;
       if (in == "sparse") return sparse;
       return out[index_.at(in)];
     };
-    if (index_.empty()) {
-      for (size_t i = 0; i < arch_.blocks.size(); ++i) index_[arch_.blocks[i].name] = i;
-    }
     for (size_t i : info_.order) {
       const Block& b = arch_.blocks[i];
       BlockNet& n = nets_[i];
@@ -181,9 +244,9 @@ class RecNet : public nn::Module {
         case BlockKind::kDot: {
           const int64_t rows = x.size(1);
           Tensor gram = torch::bmm(x, x.transpose(1, 2));  // [B, N, N]
-          if (triu_.numel() == 0 || triu_rows_ != rows) {
-            triu_ = torch::triu_indices(rows, rows, 1);
-            triu_flat_ = triu_[0] * rows + triu_[1];
+          if (triu_flat_.numel() == 0 || triu_rows_ != rows) {
+            Tensor triu = torch::triu_indices(rows, rows, 1);
+            triu_flat_ = triu[0] * rows + triu[1];
             triu_rows_ = rows;
           }
           y = gram.flatten(1).index_select(1, triu_flat_);
@@ -211,25 +274,32 @@ class RecNet : public nn::Module {
           break;
         }
       }
+      if (gates != nullptr) {
+        if (auto g = gates->find(i); g != gates->end()) y = y * g->second;
+      }
       out[i] = y;
     }
     return head_(out[out_index_]).squeeze(1);
   }
 
-  Tensor head_bias() const { return head_->bias; }
-  Tensor embedding_weight() const { return embedding_ ? embedding_->weight : Tensor(); }
+  Tensor head_bias() const { return head_.b; }
+  size_t IndexOf(const std::string& name) const {
+    if (name == "sparse") return kSparseGate;
+    auto it = index_.find(name);
+    return it == index_.end() ? kSparseGate - 1 : it->second;
+  }
 
  private:
   const Arch& arch_;
   const ArchInfo& info_;
-  std::vector<int64_t> offsets_;
-  Tensor offsets_tensor_;
-  nn::Embedding embedding_{nullptr};
+  ParamSource& params_;
+  bool has_sparse_ = false;
+  Tensor offsets_;
   std::vector<BlockNet> nets_;
-  nn::Linear head_{nullptr};
+  Linear head_;
   size_t out_index_ = 0;
   std::map<std::string, size_t> index_;
-  Tensor triu_, triu_flat_;
+  Tensor triu_flat_;
   int64_t triu_rows_ = 0;
 };
 
@@ -281,6 +351,11 @@ void SingleThreadedBlas() {
   });
 }
 
+std::mutex& InitMutex() {
+  static std::mutex m;
+  return m;
+}
+
 bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
   SingleThreadedBlas();
   const auto& o = *req.options;
@@ -289,10 +364,10 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
   // The initial weights come from libtorch's global generator: seeding and drawing them under one
   // lock keeps them a function of the seed when candidates train in parallel threads (nothing
   // else in training draws from it).
-  static std::mutex init_mutex;
-  std::unique_lock<std::mutex> init_lock(init_mutex);
+  std::unique_lock<std::mutex> init_lock(InitMutex());
   torch::manual_seed(o.seed);
-  RecNet net(*req.arch, *req.info, data);
+  FreshParams params(data, req.arch->embedding_dim);
+  RecNet net(*req.arch, *req.info, data, params);
   init_lock.unlock();
   {
     // The logit starts at the training click rate's: a model that has learnt nothing yet scores
@@ -303,10 +378,7 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
     torch::NoGradGuard no_grad;
     net.head_bias().fill_(std::log(c / (1 - c)));
   }
-  std::vector<Tensor> dense_params;
-  for (const auto& p : net.named_parameters()) {
-    if (p.key() != "embedding.weight") dense_params.push_back(p.value());
-  }
+  const std::vector<Tensor>& dense_params = params.dense();
   std::unique_ptr<torch::optim::Optimizer> dense_opt;
   if (o.optimizer == DenseOptimizer::kAdam) {
     dense_opt = std::make_unique<torch::optim::Adam>(dense_params, torch::optim::AdamOptions(o.lr));
@@ -315,8 +387,8 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
         std::make_unique<torch::optim::Adagrad>(dense_params, torch::optim::AdagradOptions(o.lr));
   }
   std::unique_ptr<torch::optim::Adagrad> emb_opt;
-  if (net.embedding_weight().defined()) {
-    emb_opt = std::make_unique<torch::optim::Adagrad>(std::vector<Tensor>{net.embedding_weight()},
+  if (params.table().defined()) {
+    emb_opt = std::make_unique<torch::optim::Adagrad>(std::vector<Tensor>{params.table()},
                                                       torch::optim::AdagradOptions(o.embedding_lr));
   }
   const Tensors train = ToTensors(data, data.train, req.train_n);
@@ -370,7 +442,6 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
   for (size_t k = 0; k < sums.size(); ++k) {
     if (counts[k] > 0) result->curve.push_back(sums[k] / static_cast<double>(counts[k]));
   }
-  net.eval();
   result->valid_p = Predict(net, ToTensors(data, data.valid, req.valid_n), req.valid_n);
   if (req.test_n > 0) {
     result->test_p = Predict(net, ToTensors(data, data.test, req.test_n), req.test_n);
@@ -378,7 +449,288 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
   return true;
 }
 
+// The supernet's shared weights (rec/supernet.h): each a leaf tensor of the largest shape asked
+// for, with its optimizer state; an architecture gets the corners.
+class SharedParams : public ParamSource {
+ public:
+  SharedParams(const CtrData& data, const scaleplan::rec::TrainOptions& options)
+      : cardinality_(data.cardinality), options_(options) {}
+
+  Tensor Get(const std::string& key, const std::vector<int64_t>& shape, Init init,
+             int64_t fan_in) override {
+    Slot& s = slots_[key];
+    if (!s.w.defined()) {
+      s.w = torch::empty(shape);
+      InitWeight(s.w, init, fan_in);
+      s.w.set_requires_grad(true);
+      s.m = torch::zeros(shape);
+      s.v = torch::zeros(shape);
+    } else if (Larger(shape, s.w.sizes().vec())) {
+      Grow(s, shape, init, fan_in);
+    }
+    if (!s.used) {
+      s.used = true;
+      used_.push_back(&s);
+    }
+    Tensor corner = s.w;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      corner = corner.narrow(static_cast<int64_t>(d), 0, shape[d]);
+    }
+    return corner;
+  }
+
+  Tensor Embed(const Tensor& rows, int64_t dim) override {
+    if (!table_.defined() || table_.size(1) < dim) GrowTable(dim);
+    table_used_ = true;
+    return torch::embedding(table_, rows, -1, false, /*sparse=*/true).narrow(2, 0, dim);
+  }
+
+  // One optimizer step of every weight used since the last, then forgets their gradients.
+  void Step() {
+    torch::NoGradGuard no_grad;
+    for (Slot* s : used_) {
+      s->used = false;
+      if (!s->w.grad().defined()) continue;
+      const Tensor g = s->w.grad();
+      if (options_.optimizer == DenseOptimizer::kAdam) {
+        constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
+        ++s->t;
+        s->m.mul_(kBeta1).add_(g, 1 - kBeta1);
+        s->v.mul_(kBeta2).addcmul_(g, g, 1 - kBeta2);
+        const double c1 = 1 - std::pow(kBeta1, static_cast<double>(s->t));
+        const double c2 = 1 - std::pow(kBeta2, static_cast<double>(s->t));
+        s->w.addcdiv_(s->m, (s->v.sqrt() / std::sqrt(c2)).add_(kEps), -options_.lr / c1);
+      } else {
+        s->v.addcmul_(g, g, 1);
+        s->w.addcdiv_(g, s->v.sqrt().add_(1e-10), -options_.lr);
+      }
+      s->w.mutable_grad().reset();
+    }
+    used_.clear();
+    if (table_used_ && table_.grad().defined()) {
+      // Sparse Adagrad on the rows the batch looked up, as torch::optim::Adagrad does.
+      const Tensor g = table_.grad().coalesce();
+      const Tensor rows = g.indices()[0];
+      const Tensor values = g.values();
+      table_sum_.index_add_(0, rows, values * values);
+      const Tensor std = table_sum_.index_select(0, rows).sqrt_().add_(1e-10);
+      table_.index_add_(0, rows, values / std * -options_.embedding_lr);
+      table_.mutable_grad().reset();
+    }
+    table_used_ = false;
+  }
+
+  // Forgets the weights marked used by a forward pass that is not trained on.
+  void Unmark() {
+    for (Slot* s : used_) {
+      s->used = false;
+      if (s->w.grad().defined()) s->w.mutable_grad().reset();
+    }
+    used_.clear();
+    if (table_.defined() && table_.grad().defined()) table_.mutable_grad().reset();
+    table_used_ = false;
+  }
+
+ private:
+  struct Slot {
+    Tensor w, m, v;  // m, v: Adam's moments (v: Adagrad's sum)
+    int64_t t = 0;
+    bool used = false;
+  };
+
+  static bool Larger(const std::vector<int64_t>& want, const std::vector<int64_t>& have) {
+    if (want.size() != have.size()) return true;
+    for (size_t d = 0; d < want.size(); ++d) {
+      if (want[d] > have[d]) return true;
+    }
+    return false;
+  }
+
+  // The weight and its state at the larger of both shapes; the old values in the corner.
+  static void Grow(Slot& s, const std::vector<int64_t>& want, Init init, int64_t fan_in) {
+    torch::NoGradGuard no_grad;
+    std::vector<int64_t> have = s.w.sizes().vec(), shape = want;
+    for (size_t d = 0; d < shape.size() && d < have.size(); ++d) {
+      shape[d] = std::max(shape[d], have[d]);
+    }
+    auto corner = [&](Tensor t) {
+      for (size_t d = 0; d < have.size(); ++d) t = t.narrow(static_cast<int64_t>(d), 0, have[d]);
+      return t;
+    };
+    Tensor w = torch::empty(shape);
+    InitWeight(w, init, fan_in);
+    corner(w).copy_(s.w);
+    Tensor m = torch::zeros(shape), v = torch::zeros(shape);
+    corner(m).copy_(s.m);
+    corner(v).copy_(s.v);
+    s.w = w.set_requires_grad(true);
+    s.m = m;
+    s.v = v;
+  }
+
+  void GrowTable(int64_t dim) {
+    torch::NoGradGuard no_grad;
+    int64_t rows = 0;
+    for (int64_t c : cardinality_) rows += c;
+    Tensor table = torch::empty({rows, dim});
+    int64_t offset = 0;
+    for (int64_t c : cardinality_) {
+      const double a = std::sqrt(1.0 / static_cast<double>(c));  // DLRM's, as FreshParams
+      table.narrow(0, offset, c).uniform_(-a, a);
+      offset += c;
+    }
+    Tensor sum = torch::zeros({rows, dim});
+    if (table_.defined()) {
+      table.narrow(1, 0, table_.size(1)).copy_(table_);
+      sum.narrow(1, 0, table_.size(1)).copy_(table_sum_);
+    }
+    table_ = table.set_requires_grad(true);
+    table_sum_ = sum;
+  }
+
+  std::vector<int64_t> cardinality_;
+  scaleplan::rec::TrainOptions options_;
+  std::map<std::string, Slot> slots_;
+  std::vector<Slot*> used_;
+  Tensor table_, table_sum_;
+  bool table_used_ = false;
+};
+
+class TorchSupernet : public scaleplan::rec::Supernet {
+ public:
+  TorchSupernet(const CtrData& data, const scaleplan::rec::TrainOptions& options, int64_t train_n)
+      : data_(data), options_(options), train_n_(train_n), params_(data, options) {
+    SingleThreadedBlas();
+    torch::set_num_threads(static_cast<int>(options.threads));
+    double clicks = 0;
+    for (int64_t i = 0; i < train_n; ++i) clicks += data.train.label[static_cast<size_t>(i)];
+    const double c = std::clamp(clicks / static_cast<double>(train_n), 1e-4, 1 - 1e-4);
+    std::lock_guard<std::mutex> lock(InitMutex());
+    torch::manual_seed(options.seed);
+    // The logit starts at the training click rate's (as the trainer's).
+    Tensor bias = params_.Get("head.b", {1}, Init::kFanIn, 1);
+    torch::NoGradGuard no_grad;
+    bias.fill_(std::log(c / (1 - c)));
+    params_.Unmark();
+    train_ = ToTensors(data, data.train, train_n);
+  }
+
+  bool DoTrainStep(const Arch& arch, const ArchInfo& info, int64_t step, double* loss,
+                   std::string* error) override {
+    try {
+      const int64_t per_epoch = (train_n_ + options_.batch - 1) / options_.batch;
+      const int64_t epoch = step / per_epoch;
+      if (epoch != epoch_) Shuffle(epoch);
+      const int64_t from = (step % per_epoch) * options_.batch;
+      const int64_t len = std::min(options_.batch, train_n_ - from);
+      Tensor idx = perm_.narrow(0, from, len);
+      RecNet net(arch, info, data_, params_);
+      Tensor logits = net.forward(train_.dense.index_select(0, idx), train_.ids.index_select(0, idx));
+      Tensor l = torch::binary_cross_entropy_with_logits(logits, train_.label.index_select(0, idx));
+      l.backward();
+      *loss = l.item<double>();
+      if (!std::isfinite(*loss)) {
+        params_.Unmark();
+        *error = "the training loss is not finite (allowed: a lower lr)";
+        return false;
+      }
+      params_.Step();
+      return true;
+    } catch (const std::exception& e) {
+      params_.Unmark();
+      *error = std::string("libtorch: ") + e.what();
+      return false;
+    }
+  }
+
+  bool DoLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
+              const std::vector<std::string>& gates, double* loss, std::vector<double>* gate_grads,
+              std::string* error) override {
+    try {
+      RecNet net(arch, info, data_, params_);
+      const Tensors valid = ToTensors(data_, data_.valid, from + n);
+      Tensor dense = valid.dense.narrow(0, from, n), ids = valid.ids.narrow(0, from, n),
+             label = valid.label.narrow(0, from, n);
+      if (gates.empty()) {
+        torch::NoGradGuard no_grad;
+        double sum = 0;
+        constexpr int64_t kChunk = 8192;
+        for (int64_t at = 0; at < n; at += kChunk) {
+          const int64_t len = std::min(kChunk, n - at);
+          Tensor logits = net.forward(dense.narrow(0, at, len), ids.narrow(0, at, len));
+          sum += torch::binary_cross_entropy_with_logits(logits, label.narrow(0, at, len),
+                                                         {}, {}, at::Reduction::Sum)
+                     .item<double>();
+        }
+        *loss = sum / static_cast<double>(n);
+      } else {
+        RecNet::Gates map;
+        std::vector<Tensor> inputs;
+        std::vector<size_t> which;  // gate k -> inputs index, or none
+        for (const std::string& g : gates) {
+          const size_t i = net.IndexOf(g);
+          if (i == RecNet::kSparseGate - 1 || map.count(i) > 0) {
+            which.push_back(SIZE_MAX);
+            continue;
+          }
+          Tensor t = torch::ones({}, torch::requires_grad());
+          map[i] = t;
+          which.push_back(inputs.size());
+          inputs.push_back(t);
+        }
+        Tensor l = torch::binary_cross_entropy_with_logits(net.forward(dense, ids, &map), label);
+        *loss = l.item<double>();
+        gate_grads->assign(gates.size(), 0.0);
+        if (!inputs.empty()) {
+          std::vector<Tensor> g = torch::autograd::grad({l}, inputs, {}, false, false, true);
+          for (size_t k = 0; k < gates.size(); ++k) {
+            if (which[k] != SIZE_MAX && g[which[k]].defined()) {
+              (*gate_grads)[k] = g[which[k]].item<double>();
+            }
+          }
+        }
+      }
+      params_.Unmark();
+      return true;
+    } catch (const std::exception& e) {
+      params_.Unmark();
+      *error = std::string("libtorch: ") + e.what();
+      return false;
+    }
+  }
+
+ private:
+  void Shuffle(int64_t epoch) {
+    std::mt19937_64 rng(options_.seed + static_cast<uint64_t>(epoch));
+    order_.resize(static_cast<size_t>(train_n_));
+    std::iota(order_.begin(), order_.end(), 0);
+    std::shuffle(order_.begin(), order_.end(), rng);
+    perm_ = torch::from_blob(order_.data(), {train_n_}, torch::kInt64);
+    epoch_ = epoch;
+  }
+
+  const CtrData& data_;
+  scaleplan::rec::TrainOptions options_;
+  int64_t train_n_;
+  SharedParams params_;
+  Tensors train_;
+  std::vector<int64_t> order_;
+  Tensor perm_;
+  int64_t epoch_ = -1;
+};
+
 }  // namespace
+
+extern "C" scaleplan::rec::Supernet* scaleplan_rec_supernet(const CtrData* data,
+                                                            const scaleplan::rec::TrainOptions* options,
+                                                            int64_t train_n, std::string* error) {
+  try {
+    return new TorchSupernet(*data, *options, train_n);
+  } catch (const std::exception& e) {
+    *error = std::string("libtorch: ") + e.what();
+    return nullptr;
+  }
+}
 
 extern "C" bool scaleplan_rec_train(const PluginRequest* request, PluginResult* result,
                                     std::string* error) {

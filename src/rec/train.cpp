@@ -1,5 +1,7 @@
 #include "rec/train.h"
 
+#include "rec/supernet.h"
+
 #include <dlfcn.h>
 #include <fmt/format.h>
 
@@ -13,9 +15,10 @@ namespace scaleplan::rec {
 namespace {
 
 // The trainer, loaded once: SCALEPLAN_REC_PLUGIN (environment) or the plugin this build made.
-Status LoadTrainer(TrainFn* out) {
+Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr) {
   static std::once_flag once;
   static TrainFn train = nullptr;
+  static SupernetFn supernet = nullptr;
   static std::string error;
   std::call_once(once, [] {
     const char* env = std::getenv("SCALEPLAN_REC_PLUGIN");
@@ -38,10 +41,17 @@ Status LoadTrainer(TrainFn* out) {
       return;
     }
     train = reinterpret_cast<TrainFn>(dlsym(handle, kTrainSymbol));
-    if (train == nullptr) error = fmt::format("the trainer {} has no {}", path, kTrainSymbol);
+    supernet = reinterpret_cast<SupernetFn>(dlsym(handle, kSupernetSymbol));
+    for (const char* symbol : {kTrainSymbol, kSupernetSymbol}) {
+      if (dlsym(handle, symbol) == nullptr) {
+        error = fmt::format("the trainer {} has no {}", path, symbol);
+        train = nullptr;
+      }
+    }
   });
   if (train == nullptr) return Status::Invalid(error);
   *out = train;
+  if (supernet_out != nullptr) *supernet_out = supernet;
   return Status::Ok();
 }
 
@@ -150,6 +160,58 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
   result.train_s = out.train_s;
   result.examples_per_s = out.train_s > 0 ? static_cast<double>(out.examples) / out.train_s : 0;
   return result;
+}
+
+Result<std::unique_ptr<Supernet>> MakeSupernet(const CtrData& data, const TrainOptions& options) {
+  SP_RETURN_IF_ERROR(CheckOptions(options));
+  SP_RETURN_IF_ERROR(CheckData(data));
+  TrainFn train = nullptr;
+  SupernetFn make = nullptr;
+  SP_RETURN_IF_ERROR(LoadTrainer(&train, &make));
+  const int64_t train_n = options.max_train_examples > 0
+                              ? std::min(data.train.n, options.max_train_examples)
+                              : data.train.n;
+  if (train_n < 1 || data.valid.n < 1) {
+    return Status::Invalid(fmt::format(
+        "{}: a supernet needs at least one train and one valid example (has {} and {})",
+        data.name, train_n, data.valid.n));
+  }
+  std::string error;
+  std::unique_ptr<Supernet> net(make(&data, &options, train_n, &error));
+  if (net == nullptr) return Status::Invalid(fmt::format("the supernet: {}", error));
+  net->valid_n_ = data.valid.n;
+  return net;
+}
+
+Result<double> Supernet::TrainStep(const Arch& arch, const ArchInfo& info, int64_t step) {
+  double loss = 0;
+  std::string error;
+  if (!DoTrainStep(arch, info, step, &loss, &error)) {
+    return Status::Invalid(fmt::format("training {} on the supernet: {}", arch.name, error));
+  }
+  return loss;
+}
+
+Result<double> Supernet::Loss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
+                              const std::vector<std::string>& gates,
+                              std::vector<double>* gate_grads) {
+  std::vector<double> unused;
+  if (gate_grads == nullptr) gate_grads = &unused;
+  double loss = 0;
+  std::string error;
+  // The plugin reads valid examples [from, from + n): checked here, not there.
+  if (from < 0 || n < 1 || from > valid_n_ - n) {
+    return Status::Invalid(fmt::format(
+        "supernet: valid examples [{}, {}) asked for (allowed: within the {} there are)", from,
+        from + n, valid_n_));
+  }
+  if (!DoLoss(arch, info, from, n, gates, &loss, gate_grads, &error)) {
+    return Status::Invalid(fmt::format("scoring {} on the supernet: {}", arch.name, error));
+  }
+  if (!std::isfinite(loss)) {
+    return Status::Invalid(fmt::format("scoring {} on the supernet: the loss is not finite", arch.name));
+  }
+  return loss;
 }
 
 }  // namespace scaleplan::rec

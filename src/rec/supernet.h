@@ -1,0 +1,70 @@
+// A weight-sharing supernet over ranking-model architectures, for the one-shot and DNAS search
+// families (nas/nas.h). Implemented by the trainer plugin (rec_torch.cpp); see train.h.
+//
+// Every architecture trained or scored on a supernet takes its weights from one shared store:
+// a weight is named by its block's name and role (block "s2_mlp", layer 0, weight), and an
+// architecture whose block asks for a smaller shape than the store holds uses its top-left
+// corner (the elastic sharing of NASRec, WWW'23, and of once-for-all, arXiv:1908.09791). A block
+// named alike in two architectures shares its weights whatever its input width; the embedding
+// table is one, its first E columns used by an architecture of embedding dimension E. A request
+// for a larger shape than any before grows the weight (the new part initialised as a fresh
+// layer's) and its optimizer state (zeros).
+//
+// Optimizers as the trainer's (train.h): Adam or Adagrad for the dense weights, sparse Adagrad
+// for the embedding rows; a step moves only the weights the architecture used.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "rec/arch.h"
+#include "rec/data.h"
+#include "rec/train.h"
+
+namespace scaleplan::rec {
+
+class Supernet {
+ public:
+  virtual ~Supernet() = default;
+
+  // One optimizer step of `arch` (analysed: `info`) on training batch `step`: the examples
+  // [step * batch, (step + 1) * batch) of an order shuffled per epoch by the seed, over the first
+  // options.max_train_examples training examples (all when 0). Two architectures trained at one
+  // `step` see the same examples. The batch's mean log loss.
+  Result<double> TrainStep(const Arch& arch, const ArchInfo& info, int64_t step);
+
+  // The mean log loss of `arch` with the shared weights on valid examples [from, from + n), no
+  // update. With `gates`, each names a block (or "sparse", the embeddings) whose output is
+  // multiplied by a gate of value 1, and *gate_grads receives the loss's derivative with respect
+  // to each gate (DNAS's straight-through estimator, nas.h); a gate naming no block of `arch`
+  // gets 0.
+  Result<double> Loss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
+                      const std::vector<std::string>& gates = {},
+                      std::vector<double>* gate_grads = nullptr);
+
+  // The plugin's side (internal): errors as text.
+  virtual bool DoTrainStep(const Arch& arch, const ArchInfo& info, int64_t step, double* loss,
+                           std::string* error) = 0;
+  virtual bool DoLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
+                      const std::vector<std::string>& gates, double* loss,
+                      std::vector<double>* gate_grads, std::string* error) = 0;
+
+ private:
+  friend Result<std::unique_ptr<Supernet>> MakeSupernet(const CtrData& data,
+                                                        const TrainOptions& options);
+  int64_t valid_n_ = 0;  // the valid examples Loss may read
+};
+
+// A supernet on `data`, training with `options` (batch, optimizer, lr, embedding_lr, seed,
+// threads, max_train_examples); loads the trainer plugin.
+Result<std::unique_ptr<Supernet>> MakeSupernet(const CtrData& data, const TrainOptions& options);
+
+// The plugin's factory (internal).
+using SupernetFn = Supernet* (*)(const CtrData* data, const TrainOptions* options,
+                                 int64_t train_n, std::string* error);
+inline constexpr const char* kSupernetSymbol = "scaleplan_rec_supernet";
+
+}  // namespace scaleplan::rec
