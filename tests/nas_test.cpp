@@ -4,11 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <random>
 
 #include "nas/space.h"
 #include "rec/baselines.h"
+#include "rec/source.h"
+#include "rec/supernet.h"
 
 namespace scaleplan::nas {
 namespace {
@@ -177,6 +180,143 @@ TEST(NasSearch, RejectsAnImpossibleFlopsLimitAndUnknownNames) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("nas.space = galaxy"), std::string::npos)
       << r.status().message();
+}
+
+TEST(NasSpace, CarriersNameTheBlocksOfTheirOwnStage) {
+  const rec::InputShape in{3, {100, 20, 50}};
+  Result<Space> engineer = MakeSpace("engineer");
+  ASSERT_TRUE(engineer.ok());
+  // The reference (DLRM: bottom 64,32, dot, top 64,32): embeddings, bottom, dots, top, top.
+  std::vector<std::string> carriers;
+  rec::Arch ref = engineer->Decode(engineer->reference, in, &carriers);
+  EXPECT_TRUE(rec::Analyze(ref, in).ok());
+  EXPECT_EQ(carriers, (std::vector<std::string>{"sparse", "bottom", "dots", "top", "top"}));
+  // Scratch: a dimension of stage k names a block "s<k>_..." or nothing; embedding_dim names
+  // the embeddings.
+  Result<Space> scratch = MakeSpace("scratch");
+  ASSERT_TRUE(scratch.ok());
+  EXPECT_TRUE(rec::Analyze(scratch->Decode(scratch->reference, in), in).ok());
+  std::mt19937_64 rng(3);
+  for (int trial = 0; trial < 200; ++trial) {
+    Choice c(scratch->dims.size());
+    for (size_t d = 0; d < c.size(); ++d) {
+      c[d] = static_cast<uint32_t>(rng() % scratch->dims[d].values.size());
+    }
+    scratch->Decode(c, in, &carriers);
+    ASSERT_EQ(carriers.size(), c.size());
+    EXPECT_EQ(carriers[0], "sparse");
+    for (size_t d = 1; d < c.size(); ++d) {
+      if (carriers[d].empty()) continue;
+      const std::string stage = "s" + std::to_string((d - 1) / 6 + 1) + "_";
+      EXPECT_EQ(carriers[d].rfind(stage, 0), 0u) << scratch->dims[d].name << " " << carriers[d];
+    }
+    // dense_op "none" makes no block: no carrier.
+    for (int k = 0; k < kStages; ++k) {
+      if (c[1 + 6 * static_cast<size_t>(k) + 3] == 3) {
+        EXPECT_EQ(carriers[1 + 6 * static_cast<size_t>(k) + 3], "");
+      }
+    }
+  }
+}
+
+rec::Arch Mlp(const std::string& name, std::vector<int64_t> widths) {
+  rec::Arch a;
+  a.embedding_dim = 4;
+  rec::Block flat = rec::MakeBlock("flat", rec::BlockKind::kFlatten, {"sparse"});
+  rec::Block in = rec::MakeBlock("in", rec::BlockKind::kConcat, {"dense", "flat"});
+  rec::Block m = rec::MakeBlock(name, rec::BlockKind::kMlp, {"in"});
+  m.widths = std::move(widths);
+  a.blocks = {flat, in, m};
+  a.output = name;
+  return a;
+}
+
+TEST(Supernet, SharesCornersGrowsWithoutChangingWhatWasThereAndGatesBlocks) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions d;
+  d.data = "synthetic:" + TinySpec();
+  Result<rec::LoadedData> data = rec::LoadData(d);
+  ASSERT_TRUE(data.ok());
+  const rec::InputShape in = rec::InputOf(data->data);
+  rec::TrainOptions o;
+  o.batch = 64;
+  Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data->data, o);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  rec::Supernet& net = **made;
+  const rec::Arch small = Mlp("m", {8}), big = Mlp("m", {16});
+  Result<rec::ArchInfo> small_info = rec::Analyze(small, in), big_info = rec::Analyze(big, in);
+  ASSERT_TRUE(small_info.ok() && big_info.ok());
+  Result<double> before = net.Loss(small, *small_info, 0, 500);
+  ASSERT_TRUE(before.ok()) << before.status().message();
+  // The wider block grows m's weights (and the head's); the narrow one keeps its corner, so its
+  // loss is the same to the bit.
+  ASSERT_TRUE(net.Loss(big, *big_info, 0, 500).ok());
+  Result<double> after = net.Loss(small, *small_info, 0, 500);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*before, *after);
+  // Training the wide one moves the shared corner: the narrow one's loss changes.
+  for (int64_t step = 0; step < 20; ++step) ASSERT_TRUE(net.TrainStep(big, *big_info, step).ok());
+  Result<double> trained = net.Loss(small, *small_info, 0, 500);
+  ASSERT_TRUE(trained.ok());
+  EXPECT_NE(*trained, *before);
+  // Gates: the block's and the embeddings' derivatives are finite and not zero; a name not in
+  // the architecture gets 0.
+  std::vector<double> grads;
+  ASSERT_TRUE(net.Loss(small, *small_info, 0, 500, {"m", "sparse", "nowhere"}, &grads).ok());
+  ASSERT_EQ(grads.size(), 3u);
+  EXPECT_TRUE(std::isfinite(grads[0]) && grads[0] != 0);
+  EXPECT_TRUE(std::isfinite(grads[1]) && grads[1] != 0);
+  EXPECT_EQ(grads[2], 0);
+  // Outside the valid split: a named error.
+  Result<double> outside = net.Loss(small, *small_info, 900, 500);
+  ASSERT_FALSE(outside.ok());
+  EXPECT_NE(outside.status().message().find("valid examples [900, 1400) asked for"),
+            std::string::npos)
+      << outside.status().message();
+}
+
+TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  for (const char* method : {"oneshot", "dnas"}) {
+    NasOptions o;
+    o.method = method;
+    o.space = "engineer";
+    o.budget = 4;
+    o.proxy_examples = 3200;
+    o.proxy_eval = 500;
+    o.retrain = 2;
+    o.final_seeds = 1;
+    o.baselines = "dlrm-s";
+    rec::TrainOptions t;
+    t.batch = 64;
+    // The FLOPs limit sits between the engineer space's cheapest and dearest choices.
+    o.flops_max = 20000;
+    Result<NasResult> a = RunNas(data, t, o);
+    ASSERT_TRUE(a.ok()) << method << ": " << a.status().message();
+    // Steps: budget x proxy_examples / (2 batch) = 4 x 3200 / 128 = 100.
+    EXPECT_EQ(a->supernet_steps, 100) << method;
+    EXPECT_FALSE(a->history.empty());
+    // The pool is 2 x budget draws, duplicates scored once.
+    EXPECT_LE(a->history.size(), 8u);
+    for (const Candidate& c : a->history) {
+      EXPECT_LE(c.flops, 20000) << method << " " << c.arch.name;
+      EXPECT_TRUE(c.failed || (c.proxy_ne > 0 && c.proxy_ne < 2)) << c.proxy_ne;
+    }
+    EXPECT_FALSE(a->pareto.empty());
+    Result<NasResult> b = RunNas(data, t, o);
+    ASSERT_TRUE(b.ok());
+    ASSERT_EQ(a->history.size(), b->history.size()) << method;
+    for (size_t i = 0; i < a->history.size(); ++i) {
+      EXPECT_EQ(a->history[i].choice, b->history[i].choice) << method;
+      EXPECT_EQ(a->history[i].proxy_ne, b->history[i].proxy_ne) << method;
+    }
+  }
 }
 
 }  // namespace

@@ -112,7 +112,9 @@ json NasJson(const nas::NasResult& r) {
               {"space", r.space},
               {"space_size", r.space_size},
               {"examples", {{"train", r.train_examples}, {"test", r.test_examples}}},
-              {"candidates_trained", r.history.size()},
+              {"candidates_scored", r.history.size()},
+              {"candidates_trained", r.supernet_steps > 0 ? 0 : r.history.size()},
+              {"supernet_steps", r.supernet_steps},
               {"draws_over_flops_max", r.over_flops},
               {"stop_reason", r.stop_reason},
               {"best", r.best},
@@ -148,10 +150,14 @@ std::string NasText(const nas::NasResult& r) {
                                 r.controller, r.space, HumanCount(r.space_size));
   out += fmt::format("Data     {}: {} train, {} test examples\n", r.data_name, r.train_examples,
                      r.test_examples);
+  const std::string how =
+      r.supernet_steps > 0
+          ? fmt::format("scored on a supernet trained {} steps", r.supernet_steps)
+          : std::string("trained at low fidelity");
   out += fmt::format(
-      "Search   {} candidates trained at low fidelity ({} draws over the FLOPs "
-      "limit); stopped: {}; {:.1f} CPU s in all\n\n",
-      r.history.size(), r.over_flops, r.stop_reason, r.search_cpu_s);
+      "Search   {} candidates {} ({} draws over the FLOPs limit); stopped: {}; {:.1f} CPU s "
+      "in all\n\n",
+      r.history.size(), how, r.over_flops, r.stop_reason, r.search_cpu_s);
   std::vector<const nas::Scored*> rows;
   for (const auto& s : r.baselines) rows.push_back(&s);
   for (const auto& s : r.pareto) rows.push_back(&s);
