@@ -264,11 +264,13 @@ TEST(Supernet, SharesCornersGrowsWithoutChangingWhatWasThereAndGatesBlocks) {
   // Gates: the block's and the embeddings' derivatives are finite and not zero; a name not in
   // the architecture gets 0.
   std::vector<double> grads;
-  ASSERT_TRUE(net.Loss(small, *small_info, 0, 500, {"m", "sparse", "nowhere"}, &grads).ok());
-  ASSERT_EQ(grads.size(), 3u);
+  ASSERT_TRUE(
+      net.Loss(small, *small_info, 0, 500, {"m", "sparse", "nowhere", "m"}, &grads).ok());
+  ASSERT_EQ(grads.size(), 4u);
   EXPECT_TRUE(std::isfinite(grads[0]) && grads[0] != 0);
   EXPECT_TRUE(std::isfinite(grads[1]) && grads[1] != 0);
   EXPECT_EQ(grads[2], 0);
+  EXPECT_EQ(grads[3], grads[0]);  // one block, one gate
   // Outside the valid split: a named error.
   Result<double> outside = net.Loss(small, *small_info, 900, 500);
   ASSERT_FALSE(outside.ok());

@@ -44,6 +44,8 @@ class ParamSource {
                      int64_t fan_in) = 0;
   // The embeddings of `rows` (global row ids, [B, S]) at dimension `dim`: [B, S, dim].
   virtual Tensor Embed(const Tensor& rows, int64_t dim) = 0;
+  // Whether a linear layer's weight is named by what the layer reads (a supernet's: RecNet).
+  virtual bool BySource() const { return false; }
 };
 
 void InitWeight(Tensor& t, Init init, int64_t fan_in) {
@@ -113,6 +115,7 @@ class RecNet {
   // Gates (DNAS): block index (or kSparseGate, the embeddings) -> a scalar the output is
   // multiplied by.
   static constexpr size_t kSparseGate = static_cast<size_t>(-1);
+  static constexpr size_t kNoBlock = kSparseGate - 1;
   using Gates = std::map<size_t, Tensor>;
 
   RecNet(const Arch& arch, const ArchInfo& info, const CtrData& data, ParamSource& params)
@@ -129,15 +132,37 @@ class RecNet {
       if (in == "sparse") return Shape{static_cast<int64_t>(data.cardinality.size()), e};
       return info.shapes[index_.at(in)];
     };
+    // The weight [to, W] of a linear layer `key` reading the 2D tensor `input`. From a source
+    // that names weights by what they read, the name carries the input's, and a layer reading a
+    // concatenation takes one weight per part, named by the part: in a supernet, the columns
+    // that read a part keep their meaning whatever else is joined to it (any-path connections).
+    // Initialised uniform in +-1/sqrt(W), as nn::Linear's.
+    auto in_weight = [&](const std::string& key, const std::string& input, int64_t to) {
+      const Shape in = shape_of(input);
+      if (!params.BySource()) return params.Get(key, {to, in.width}, Init::kLinear, in.width);
+      auto it = index_.find(input);
+      if (it == index_.end() || arch.blocks[it->second].kind != BlockKind::kConcat) {
+        return params.Get(key + "@" + input, {to, in.width}, Init::kFanIn, in.width);
+      }
+      std::vector<Tensor> parts;
+      for (const std::string& part : arch.blocks[it->second].inputs) {
+        parts.push_back(
+            params.Get(key + "@" + part, {to, shape_of(part).width}, Init::kFanIn, in.width));
+      }
+      return torch::cat(parts, 1);
+    };
     nets_.resize(arch.blocks.size());
     for (size_t i : info.order) {
       const Block& b = arch.blocks[i];
       BlockNet& n = nets_[i];
       const Shape in = shape_of(b.inputs[0]);
-      auto linear = [&](int64_t from, int64_t to, bool bias) {
+      // A linear layer from `from` to `to`; reading `source` (a 2D block or input) when it is
+      // the block's first layer over it.
+      auto linear = [&](int64_t from, int64_t to, bool bias, const std::string& source = "") {
         const std::string key = b.name + "/" + std::to_string(n.linears.size());
         Linear l;
-        l.w = params.Get(key + ".w", {to, from}, Init::kLinear, from);
+        l.w = source.empty() ? params.Get(key + ".w", {to, from}, Init::kLinear, from)
+                             : in_weight(key + ".w", source, to);
         if (bias) l.b = params.Get(key + ".b", {to}, Init::kFanIn, from);
         n.linears.push_back(l);
       };
@@ -145,7 +170,7 @@ class RecNet {
         case BlockKind::kMlp: {
           int64_t prev = in.width;
           for (int64_t w : b.widths) {
-            linear(prev, w, true);
+            linear(prev, w, true, n.linears.empty() ? b.inputs[0] : "");
             prev = w;
           }
           break;
@@ -161,10 +186,10 @@ class RecNet {
           }
           break;
         case BlockKind::kGating:
-          linear(shape_of(b.inputs[1]).width, in.width, true);
+          linear(shape_of(b.inputs[1]).width, in.width, true, b.inputs[1]);
           break;
         case BlockKind::kTo3d:
-          linear(in.width, b.out * e, true);
+          linear(in.width, b.out * e, true, b.inputs[0]);
           n.out_rows = b.out;
           n.dim = e;
           break;
@@ -181,7 +206,7 @@ class RecNet {
     }
     out_index_ = index_.at(arch.output);
     const int64_t width = info.shapes[out_index_].width;
-    head_.w = params.Get("head.w", {1, width}, Init::kLinear, width);
+    head_.w = in_weight("head.w", arch.output, 1);
     head_.b = params.Get("head.b", {1}, Init::kFanIn, width);
   }
 
@@ -286,7 +311,7 @@ class RecNet {
   size_t IndexOf(const std::string& name) const {
     if (name == "sparse") return kSparseGate;
     auto it = index_.find(name);
-    return it == index_.end() ? kSparseGate - 1 : it->second;
+    return it == index_.end() ? kNoBlock : it->second;
   }
 
  private:
@@ -479,6 +504,8 @@ class SharedParams : public ParamSource {
     return corner;
   }
 
+  bool BySource() const override { return true; }
+
   Tensor Embed(const Tensor& rows, int64_t dim) override {
     if (!table_.defined() || table_.size(1) < dim) GrowTable(dim);
     table_used_ = true;
@@ -666,17 +693,21 @@ class TorchSupernet : public scaleplan::rec::Supernet {
       } else {
         RecNet::Gates map;
         std::vector<Tensor> inputs;
-        std::vector<size_t> which;  // gate k -> inputs index, or none
+        std::vector<size_t> which;  // gate k -> inputs index (one per block), or none
+        std::map<size_t, size_t> input_of;
         for (const std::string& g : gates) {
           const size_t i = net.IndexOf(g);
-          if (i == RecNet::kSparseGate - 1 || map.count(i) > 0) {
+          if (i == RecNet::kNoBlock) {
             which.push_back(SIZE_MAX);
             continue;
           }
-          Tensor t = torch::ones({}, torch::requires_grad());
-          map[i] = t;
-          which.push_back(inputs.size());
-          inputs.push_back(t);
+          if (input_of.count(i) == 0) {  // two dimensions carried by one block share its gate
+            Tensor t = torch::ones({}, torch::requires_grad());
+            map[i] = t;
+            input_of[i] = inputs.size();
+            inputs.push_back(t);
+          }
+          which.push_back(input_of[i]);
         }
         Tensor l = torch::binary_cross_entropy_with_logits(net.forward(dense, ids, &map), label);
         *loss = l.item<double>();
