@@ -50,14 +50,6 @@ double TCritical(int64_t df) {
 
 double CpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
-// The entropy of the click rate of valid examples [from, from + n): a log loss over it is NE.
-double Entropy(const rec::CtrSplit& split, int64_t from, int64_t n) {
-  double clicks = 0;
-  for (int64_t i = from; i < from + n; ++i) clicks += split.label[static_cast<size_t>(i)];
-  const double c = std::clamp(clicks / static_cast<double>(n), 1e-6, 1 - 1e-6);
-  return -(c * std::log(c) + (1 - c) * std::log(1 - c));
-}
-
 std::vector<double> Softmax(const std::vector<double>& logits, double tau = 1) {
   const double top = *std::max_element(logits.begin(), logits.end());
   std::vector<double> p;
@@ -351,13 +343,16 @@ class Searcher {
         UpdatePolicy(batch, rewards, baseline[w], &logits);
         baseline[w] = kBaselineDecay * baseline[w] + (1 - kBaselineDecay) * mean;
       }
-      Report(step, steps, &loss_sum, space_, logits);
+      Report(step, steps, &loss_sum, space_, logits, "policy");
     }
     result_->supernet_steps = steps;
     // The answer: draws of the final policy, and random choices spread over FLOPs (the front's
     // cheap end), each scored on the supernet.
     std::vector<Choice> pool;
-    for (int64_t k = 0; k < options_.budget; ++k) pool.push_back(Sample(logits));
+    for (int64_t k = 0; k < options_.budget; ++k) {
+      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Sample(logits); }));
+      pool.push_back(c.choice);
+    }
     SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget));
     pool.insert(pool.end(), spread.begin(), spread.end());
     return ScorePool(net.get(), pool);
@@ -380,6 +375,8 @@ class Searcher {
       }
     }
     std::vector<int64_t> updates(sets, 0);
+    // NE's denominator: the whole scoring set's (a batch-sized window may hold no click).
+    const double entropy = rec::LabelEntropy(data_.valid, 0, Eval());
     double loss_sum = 0;
     for (int64_t step = 0; step < steps; ++step) {
       const size_t w = static_cast<size_t>(step) % sets;
@@ -400,21 +397,13 @@ class Searcher {
       const int64_t from = ((step / static_cast<int64_t>(sets)) * n) % (Eval() - n + 1);
       std::vector<double> grads;
       SP_RETURN_IF_ERROR(net->Loss(a.arch, a_info, from, n, carriers, &grads).status());
-      const double entropy = Entropy(data_.valid, from, n);
       ++updates[w];
       for (size_t d = 0; d < alpha[w].size(); ++d) {
-        const std::vector<double> p = Softmax(alpha[w][d]);
-        double mean_cost = 0;
-        for (size_t j = 0; j < p.size(); ++j) mean_cost += p[j] * cost[d][j];
-        const uint32_t chosen = a.choice[d];
-        const std::vector<double>& y = soft[d];
-        for (size_t j = 0; j < p.size(); ++j) {
-          // Straight-through: the gate's value is 1, its gradient the soft weight's,
-          // d y_c / d alpha_j = y_c (1[j = c] - y_j) / tau; the loss in NE units.
-          const double through =
-              grads[d] / entropy * y[chosen] * ((j == chosen ? 1.0 : 0.0) - y[j]) / tau;
-          const double flops = kFlopsWeights[w] * p[j] * (cost[d][j] - mean_cost);
-          const double g = through + flops;
+        const std::vector<double> grad =
+            DnasLogitGradient(alpha[w][d], soft[d], a.choice[d], grads[d] / entropy, tau,
+                              kFlopsWeights[w], cost[d]);
+        for (size_t j = 0; j < grad.size(); ++j) {
+          const double g = grad[j];
           constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
           m[w][d][j] = kBeta1 * m[w][d][j] + (1 - kBeta1) * g;
           v[w][d][j] = kBeta2 * v[w][d][j] + (1 - kBeta2) * g * g;
@@ -423,22 +412,31 @@ class Searcher {
           alpha[w][d][j] -= kAlphaRate * mh / (std::sqrt(vh) + kEps);
         }
       }
-      Report(step, steps, &loss_sum, space_, alpha[0]);
+      Report(step, steps, &loss_sum, space_, alpha[0], "lambda 0");
     }
     result_->supernet_steps = steps;
     // The answer: each FLOPs weight's most likely architecture, and draws of its distribution,
     // each scored on the supernet.
+    // (A most likely architecture over the FLOPs limit gives way to draws.)
     std::vector<Choice> pool;
     for (size_t w = 0; w < sets; ++w) {
-      Choice best(alpha[w].size());
-      for (size_t d = 0; d < best.size(); ++d) {
-        best[d] = static_cast<uint32_t>(
-            std::max_element(alpha[w][d].begin(), alpha[w][d].end()) - alpha[w][d].begin());
-      }
-      pool.push_back(best);
+      bool first = true;
+      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] {
+                            if (!first) return Sample(alpha[w]);
+                            first = false;
+                            Choice best(alpha[w].size());
+                            for (size_t d = 0; d < best.size(); ++d) {
+                              best[d] = static_cast<uint32_t>(
+                                  std::max_element(alpha[w][d].begin(), alpha[w][d].end()) -
+                                  alpha[w][d].begin());
+                            }
+                            return best;
+                          }));
+      pool.push_back(c.choice);
     }
-    for (int64_t k = 0; pool.size() < static_cast<size_t>(2 * options_.budget); ++k) {
-      pool.push_back(Sample(alpha[static_cast<size_t>(k) % sets]));
+    for (size_t k = 0; pool.size() < static_cast<size_t>(2 * options_.budget); ++k) {
+      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Sample(alpha[k % sets]); }));
+      pool.push_back(c.choice);
     }
     return ScorePool(net.get(), pool);
   }
@@ -507,7 +505,7 @@ class Searcher {
   // Progress every 5% of the supernet's steps: the mean training loss since the last line and
   // the policy's most likely choice.
   void Report(int64_t step, int64_t steps, double* loss_sum, const Space& space,
-              const std::vector<std::vector<double>>& logits) {
+              const std::vector<std::vector<double>>& logits, const char* whose) {
     const int64_t every = std::max<int64_t>(1, steps / 20);
     if (!progress_ || ((step + 1) % every != 0 && step + 1 != steps)) return;
     Choice best(logits.size());
@@ -516,17 +514,17 @@ class Searcher {
                                       logits[d].begin());
     }
     const int64_t n = (step + 1) % every == 0 ? every : (step + 1) % every;
-    progress_(fmt::format("supernet step {:>6}/{}: train loss {:.4f}; most likely {}", step + 1,
-                          steps, *loss_sum / static_cast<double>(n),
+    progress_(fmt::format("supernet step {:>6}/{}: train loss {:.4f}; most likely ({}) {}",
+                          step + 1, steps, *loss_sum / static_cast<double>(n), whose,
                           rec::DescribeArch(space.Decode(best, input_))));
     *loss_sum = 0;
   }
 
-  // Scores the distinct architectures of `pool` on the supernet (NE on the first proxy_eval
-  // valid examples) into the history.
+  // Scores the distinct architectures of `pool` (feasible choices) on the supernet (NE on the
+  // first proxy_eval valid examples) into the history.
   Status ScorePool(rec::Supernet* net, const std::vector<Choice>& pool) {
     const int64_t n = Eval();
-    const double entropy = Entropy(data_.valid, 0, n);
+    const double entropy = rec::LabelEntropy(data_.valid, 0, n);
     for (const Choice& choice : pool) {
       Candidate c;
       c.choice = choice;
@@ -536,7 +534,6 @@ class Searcher {
       SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
       c.flops = info.flops;
       c.params = info.params;
-      if (options_.flops_max > 0 && c.flops > options_.flops_max) continue;
       c.arch.name = fmt::format("nas-{}", result_->history.size());
       Result<double> loss = net->Loss(c.arch, info, 0, n);
       if (loss.ok()) {
@@ -658,14 +655,48 @@ Result<std::vector<std::string>> BaselineList(const std::string& text) {
 
 }  // namespace
 
+std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
+                                      const std::vector<double>& soft, uint32_t chosen,
+                                      double gate_grad, double tau, double lambda,
+                                      const std::vector<double>& cost) {
+  const std::vector<double> p = Softmax(alpha);
+  double mean_cost = 0;
+  for (size_t j = 0; j < p.size(); ++j) mean_cost += p[j] * cost[j];
+  std::vector<double> g(alpha.size());
+  for (size_t j = 0; j < g.size(); ++j) {
+    // Straight-through: d y_c / d alpha_j = y_c (1[j = c] - y_j) / tau.
+    const double through = gate_grad * soft[chosen] * ((j == chosen ? 1.0 : 0.0) - soft[j]) / tau;
+    g[j] = through + lambda * p[j] * (cost[j] - mean_cost);
+  }
+  return g;
+}
+
+Result<std::string> FamilyController(const NasOptions& options) {
+  const std::string& m = options.method;
+  const std::string& c = options.controller;
+  if (c == "auto") {
+    return std::string(m == "sampling" ? "evolution" : m == "oneshot" ? "reinforce" : "gumbel-softmax");
+  }
+  const bool fits = (m == "sampling" && (c == "evolution" || c == "reinforce")) ||
+                    (m == "oneshot" && c == "reinforce") || (m == "dnas" && c == "gumbel-softmax");
+  if (!fits) {
+    return Status::Invalid(fmt::format(
+        "nas.controller = {} does not drive nas.method = {} (allowed: auto; sampling: evolution "
+        "or reinforce; oneshot: reinforce; dnas: gumbel-softmax)",
+        c, m));
+  }
+  return c;
+}
+
 const spec::Schema<NasOptions>& NasOptionsSchema() {
   static const spec::Schema<NasOptions> schema = [] {
     using N = NasOptions;
     spec::Schema<N> s("nas");
     s.OneOf("method", &N::method, {"sampling", "oneshot", "dnas"},
             "search family: candidates trained apart, or one weight-sharing supernet")
-        .OneOf("controller", &N::controller, {"evolution", "reinforce"},
-               "sampling: regularized evolution or a REINFORCE policy")
+        .OneOf("controller", &N::controller, {"auto", "evolution", "reinforce", "gumbel-softmax"},
+               "auto: the family's own (sampling: evolution, oneshot: reinforce, dnas: "
+               "gumbel-softmax); sampling also takes reinforce")
         .OneOf("space", &N::space, SpaceNames(), "search space (nas/space.h)")
         .Integer("budget", &N::budget, 1, 100000, "", "candidates trained in the search")
         .Number("flops_max", &N::flops_max, 0, 1e15, "FLOP",
@@ -693,6 +724,7 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
 Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainOptions& train,
                          const NasOptions& options, const NasProgress& progress) {
   SP_RETURN_IF_ERROR(NasOptionsSchema().CheckValues(options));
+  SP_ASSIGN_OR_RETURN(const std::string controller, FamilyController(options));
   SP_ASSIGN_OR_RETURN(Space space, MakeSpace(options.space));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> baseline_names, BaselineList(options.baselines));
   SP_ASSIGN_OR_RETURN(rec::LoadedData loaded, rec::LoadData(data_options));
@@ -701,9 +733,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   NasResult result;
   result.data_name = data.name;
   result.method = options.method;
-  result.controller = options.method == "oneshot" ? "reinforce"
-                      : options.method == "dnas"  ? "gumbel-softmax"
-                                                  : options.controller;
+  result.controller = controller;
   result.space = space.name;
   result.space_size = space.Size();
   result.train_examples = data.train.n;
@@ -718,16 +748,17 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     SP_RETURN_IF_ERROR(searcher.RunDnas());
     result.stop_reason = "supernet steps of the budget's examples";
   } else {
-    SP_RETURN_IF_ERROR(options.controller == "evolution" ? searcher.RunEvolution()
-                                                         : searcher.RunReinforce());
+    SP_RETURN_IF_ERROR(controller == "evolution" ? searcher.RunEvolution()
+                                                 : searcher.RunReinforce());
     result.stop_reason = static_cast<int64_t>(result.history.size()) >= options.budget
                              ? "budget of trained candidates"
                              : "10 x budget draws: the space (or the FLOPs limit) left few new "
                                "architectures";
   }
   if (Front(result.history, options.retrain).empty()) {
-    return Status::Invalid(fmt::format("nas: no candidate trained successfully (the first: {})",
-                                       result.history.front().error));
+    return Status::Invalid(fmt::format(
+        "nas: no candidate trained successfully (the first: {})",
+        result.history.empty() ? std::string("none scored") : result.history.front().error));
   }
 
   // Retrain the front and the baselines in full; score on test.

@@ -76,12 +76,13 @@ inline constexpr double kTrendWeight = 1.0;
 struct NasOptions {
   // Change the answer.
   std::string method = "sampling";  // sampling | oneshot | dnas
-  std::string controller = "evolution";  // evolution | reinforce
+  std::string controller = "auto";  // auto | evolution | reinforce | gumbel-softmax
   std::string space = "scratch";
-  int64_t budget = 60;              // candidates trained in the search
+  int64_t budget = 60;  // sampling: candidates trained; oneshot, dnas: the supernet's steps
+                        // (budget x proxy_examples / (2 batch)) and the answer's draws
   double flops_max = 0;             // per example, forward; 0 = no limit
-  int64_t proxy_examples = 100000;  // training examples per candidate
-  int64_t proxy_eval = 20000;       // validation examples per candidate
+  int64_t proxy_examples = 100000;  // training examples per candidate (oneshot, dnas: above)
+  int64_t proxy_eval = 20000;       // validation examples each candidate is scored on
   int64_t population = 12;          // evolution
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
@@ -90,7 +91,8 @@ struct NasOptions {
   uint64_t search_seed = 1;         // the controller's draws (candidates train with the
                                     // train seed)
   // Change only the speed.
-  int64_t parallel = 2;  // candidates trained at once (each on one core)
+  // Candidates trained at once, each on one core; oneshot, dnas: the supernet's libtorch threads.
+  int64_t parallel = 2;
 };
 const spec::Schema<NasOptions>& NasOptionsSchema();
 
@@ -143,6 +145,16 @@ struct NasResult {
 };
 
 using NasProgress = std::function<void(const std::string& line)>;
+
+// DNAS's gradient of one dimension's logits `alpha` (nas.h's header): `soft` the draw's soft
+// weights softmax((alpha + g) / tau), `chosen` its argmax, `gate_grad` the derivative of NE with
+// respect to the chosen block's gate, `cost` the dimension's FLOPs table (mean ln FLOPs per value
+// less the mean of all):
+//   g_j = gate_grad y_c (1[j = c] - y_j) / tau + lambda p_j (F_j - sum_k p_k F_k),  p = softmax(alpha)
+std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
+                                      const std::vector<double>& soft, uint32_t chosen,
+                                      double gate_grad, double tau, double lambda,
+                                      const std::vector<double>& cost);
 
 Result<NasResult> RunNas(const rec::DataOptions& data, const rec::TrainOptions& train,
                          const NasOptions& options, const NasProgress& progress = nullptr);

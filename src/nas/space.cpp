@@ -76,7 +76,8 @@ Arch DecodeScratch(const Choice& c, const InputShape& in, std::vector<std::strin
       skipped = true;
     }
     std::string input = x.size() == 1 ? x[0] : Add(a, MakeBlock(p + "in", BlockKind::kConcat, x));
-    if (skipped && x.size() > 1) carry[at + 5] = input;
+    // The skip's gate is on its part of the stage's input.
+    if (skipped && x.size() > 1) carry[at + 5] = input + ":" + x.back();
     const int64_t width = kWidths[s[4]];
     std::string out;
     if (s[3] == 3 && !(k == kStages && input == "dense")) {

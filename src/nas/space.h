@@ -42,9 +42,10 @@ struct Space {
   std::string name;
   std::vector<Dimension> dims;
   // The architecture of a choice for this input (named by the caller). With `carriers`, one
-  // block name per dimension: the block whose output embodies that dimension's choice ("sparse":
-  // the embeddings), "" when the choice made no block of its own (identity, none, an inactive
-  // dimension). DNAS gates these blocks (nas.h).
+  // name per dimension: the block whose output embodies that dimension's choice ("sparse": the
+  // embeddings; "block:part" a part of a concatenation, a skip connection's), "" when the choice
+  // made no block of its own (identity, none, no skip, an inactive dimension). DNAS gates them
+  // (nas.h, rec/supernet.h).
   std::function<rec::Arch(const Choice&, const rec::InputShape&, std::vector<std::string>*)>
       decode;
   rec::Arch Decode(const Choice& choice, const rec::InputShape& input,

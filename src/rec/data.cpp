@@ -12,12 +12,20 @@ namespace {
 
 constexpr double kClamp = 1e-7;
 
-double Entropy(double c) {
+}  // namespace
+
+double CtrEntropy(double c) {
   c = std::clamp(c, kClamp, 1 - kClamp);
   return -c * std::log(c) - (1 - c) * std::log(1 - c);
 }
 
-}  // namespace
+double LabelEntropy(const CtrSplit& split, int64_t from, int64_t n) {
+  double clicks = 0;
+  for (int64_t i = from; i < from + n; ++i) {
+    clicks += split.label[static_cast<size_t>(i)] > 0.5f ? 1 : 0;
+  }
+  return CtrEntropy(n > 0 ? clicks / static_cast<double>(n) : 0);
+}
 
 Metrics Evaluate(const std::vector<double>& p, const std::vector<float>& label) {
   Metrics m;
@@ -32,7 +40,7 @@ Metrics Evaluate(const std::vector<double>& p, const std::vector<float>& label) 
   }
   m.log_loss = loss / static_cast<double>(n);
   m.ctr = clicks / static_cast<double>(n);
-  m.ne = m.log_loss / Entropy(m.ctr);
+  m.ne = m.log_loss / CtrEntropy(m.ctr);
   // AUC by ranks: sort by prediction, give tied predictions their mean rank.
   const double positives = clicks, negatives = static_cast<double>(n) - clicks;
   if (positives == 0 || negatives == 0) {

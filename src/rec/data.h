@@ -55,6 +55,11 @@ struct Metrics {
 // clamped to [1e-7, 1 - 1e-7], its AUC as 0.5.
 Metrics Evaluate(const std::vector<double>& p, const std::vector<float>& label);
 
+// The entropy (nats) of a click rate, clamped away from 0 and 1: NE's denominator.
+double CtrEntropy(double c);
+// CtrEntropy of the click rate of examples [from, from + n) of `split` (in range).
+double LabelEntropy(const CtrSplit& split, int64_t from, int64_t n);
+
 // The metrics of the true probabilities of the first n examples (0 or more than the split: all);
 // requires split.prob.
 Metrics BayesMetrics(const CtrSplit& split, int64_t n = 0);

@@ -112,11 +112,10 @@ struct BlockNet {
 
 class RecNet {
  public:
-  // Gates (DNAS): block index (or kSparseGate, the embeddings) -> a scalar the output is
-  // multiplied by.
-  static constexpr size_t kSparseGate = static_cast<size_t>(-1);
-  static constexpr size_t kNoBlock = kSparseGate - 1;
-  using Gates = std::map<size_t, Tensor>;
+  // Gates (DNAS, rec/supernet.h): a name -> a scalar that multiplies a block's output ("block"),
+  // the embeddings ("sparse") or one part of a concatenation as the concatenation reads it
+  // ("block:part").
+  using Gates = std::map<std::string, Tensor>;
 
   RecNet(const Arch& arch, const ArchInfo& info, const CtrData& data, ParamSource& params)
       : arch_(arch), info_(info), params_(params) {
@@ -137,19 +136,38 @@ class RecNet {
     // concatenation takes one weight per part, named by the part: in a supernet, the columns
     // that read a part keep their meaning whatever else is joined to it (any-path connections).
     // Initialised uniform in +-1/sqrt(W), as nn::Linear's.
-    auto in_weight = [&](const std::string& key, const std::string& input, int64_t to) {
-      const Shape in = shape_of(input);
-      if (!params.BySource()) return params.Get(key, {to, in.width}, Init::kLinear, in.width);
+    // (For a layer whose rows also follow its input's layout, DCN's, the rows are named by the
+    // parts as well: `grid`.)
+    using Parts = std::vector<std::pair<std::string, int64_t>>;  // name ("": not named), width
+    auto parts_of = [&](const std::string& input) {
       auto it = index_.find(input);
       if (it == index_.end() || arch.blocks[it->second].kind != BlockKind::kConcat) {
-        return params.Get(key + "@" + input, {to, in.width}, Init::kFanIn, in.width);
+        return Parts{{input, shape_of(input).width}};
       }
-      std::vector<Tensor> parts;
+      Parts parts;
       for (const std::string& part : arch.blocks[it->second].inputs) {
-        parts.push_back(
-            params.Get(key + "@" + part, {to, shape_of(part).width}, Init::kFanIn, in.width));
+        parts.emplace_back(part, shape_of(part).width);
       }
-      return torch::cat(parts, 1);
+      return parts;
+    };
+    auto grid = [&](const std::string& key, const Parts& rows, const Parts& cols,
+                    int64_t fan_in) {
+      std::vector<Tensor> bands;
+      for (const auto& [row, height] : rows) {
+        std::vector<Tensor> cells;
+        for (const auto& [col, width] : cols) {
+          const std::string name =
+              key + (row.empty() ? "" : "@" + row) + (col.empty() ? "" : "@" + col);
+          cells.push_back(params.Get(name, {height, width}, Init::kFanIn, fan_in));
+        }
+        bands.push_back(cells.size() == 1 ? cells[0] : torch::cat(cells, 1));
+      }
+      return bands.size() == 1 ? bands[0] : torch::cat(bands, 0);
+    };
+    auto in_weight = [&](const std::string& key, const std::string& input, int64_t to) {
+      const int64_t width = shape_of(input).width;
+      if (!params.BySource()) return params.Get(key, {to, width}, Init::kLinear, width);
+      return grid(key, {{"", to}}, parts_of(input), width);
     };
     nets_.resize(arch.blocks.size());
     for (size_t i : info.order) {
@@ -177,11 +195,30 @@ class RecNet {
         }
         case BlockKind::kDcn:
           for (int64_t l = 0; l < b.layers; ++l) {
+            if (!params.BySource()) {
+              if (b.rank == 0) {
+                linear(in.width, in.width, true);
+              } else {
+                linear(in.width, b.rank, false);
+                linear(b.rank, in.width, true);
+              }
+              continue;
+            }
+            // M (or V then U) and the bias, their rows and columns named by the input's parts;
+            // full and low-rank layers named apart.
+            const Parts parts = parts_of(b.inputs[0]);
+            const std::string key = b.name + "/" + std::to_string(l);
+            std::vector<Tensor> bias;
+            for (const auto& [part, width] : parts) {
+              bias.push_back(params.Get(key + ".b@" + part, {width}, Init::kFanIn,
+                                        b.rank == 0 ? in.width : b.rank));
+            }
+            Tensor c = bias.size() == 1 ? bias[0] : torch::cat(bias, 0);
             if (b.rank == 0) {
-              linear(in.width, in.width, true);
+              n.linears.push_back(Linear{grid(key + ".m", parts, parts, in.width), c});
             } else {
-              linear(in.width, b.rank, false);
-              linear(b.rank, in.width, true);
+              n.linears.push_back(Linear{grid(key + ".v", {{"", b.rank}}, parts, in.width), {}});
+              n.linears.push_back(Linear{grid(key + ".u", parts, {{"", b.rank}}, b.rank), c});
             }
           }
           break;
@@ -216,7 +253,7 @@ class RecNet {
     if (has_sparse_) {
       sparse = params_.Embed(ids + offsets_, arch_.embedding_dim);  // [B, S, E]
       if (gates != nullptr) {
-        if (auto g = gates->find(kSparseGate); g != gates->end()) sparse = sparse * g->second;
+        if (auto g = gates->find("sparse"); g != gates->end()) sparse = sparse * g->second;
       }
     }
     std::vector<Tensor> out(arch_.blocks.size());
@@ -253,7 +290,13 @@ class RecNet {
           break;
         case BlockKind::kConcat: {
           std::vector<Tensor> parts;
-          for (const auto& in : b.inputs) parts.push_back(get(in));
+          for (const auto& in : b.inputs) {
+            parts.push_back(get(in));
+            if (gates == nullptr) continue;
+            if (auto g = gates->find(b.name + ":" + in); g != gates->end()) {
+              parts.back() = parts.back() * g->second;
+            }
+          }
           y = torch::cat(parts, 1);
           break;
         }
@@ -300,7 +343,7 @@ class RecNet {
         }
       }
       if (gates != nullptr) {
-        if (auto g = gates->find(i); g != gates->end()) y = y * g->second;
+        if (auto g = gates->find(b.name); g != gates->end()) y = y * g->second;
       }
       out[i] = y;
     }
@@ -308,11 +351,6 @@ class RecNet {
   }
 
   Tensor head_bias() const { return head_.b; }
-  size_t IndexOf(const std::string& name) const {
-    if (name == "sparse") return kSparseGate;
-    auto it = index_.find(name);
-    return it == index_.end() ? kNoBlock : it->second;
-  }
 
  private:
   const Arch& arch_;
@@ -388,7 +426,7 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
   torch::set_num_threads(static_cast<int>(o.threads));
   // The initial weights come from libtorch's global generator: seeding and drawing them under one
   // lock keeps them a function of the seed when candidates train in parallel threads (nothing
-  // else in training draws from it).
+  // else in training draws from it; a supernet, which draws as it grows, trains alone).
   std::unique_lock<std::mutex> init_lock(InitMutex());
   torch::manual_seed(o.seed);
   FreshParams params(data, req.arch->embedding_dim);
@@ -490,11 +528,13 @@ class SharedParams : public ParamSource {
       s.w.set_requires_grad(true);
       s.m = torch::zeros(shape);
       s.v = torch::zeros(shape);
+      s.t = torch::zeros(shape);
     } else if (Larger(shape, s.w.sizes().vec())) {
       Grow(s, shape, init, fan_in);
     }
     if (!s.used) {
       s.used = true;
+      s.corner = shape;
       used_.push_back(&s);
     }
     Tensor corner = s.w;
@@ -512,24 +552,32 @@ class SharedParams : public ParamSource {
     return torch::embedding(table_, rows, -1, false, /*sparse=*/true).narrow(2, 0, dim);
   }
 
-  // One optimizer step of every weight used since the last, then forgets their gradients.
+  // One optimizer step of the corner of every weight used since the last (the rest of the
+  // weight and its state stay as they are: per element, Adam counts the steps it took part in),
+  // then forgets their gradients.
   void Step() {
     torch::NoGradGuard no_grad;
     for (Slot* s : used_) {
       s->used = false;
       if (!s->w.grad().defined()) continue;
-      const Tensor g = s->w.grad();
+      auto cut = [&](Tensor t) {
+        for (size_t d = 0; d < s->corner.size(); ++d) {
+          t = t.narrow(static_cast<int64_t>(d), 0, s->corner[d]);
+        }
+        return t;
+      };
+      Tensor w = cut(s->w), g = cut(s->w.grad()), m = cut(s->m), v = cut(s->v);
       if (options_.optimizer == DenseOptimizer::kAdam) {
         constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
-        ++s->t;
-        s->m.mul_(kBeta1).add_(g, 1 - kBeta1);
-        s->v.mul_(kBeta2).addcmul_(g, g, 1 - kBeta2);
-        const double c1 = 1 - std::pow(kBeta1, static_cast<double>(s->t));
-        const double c2 = 1 - std::pow(kBeta2, static_cast<double>(s->t));
-        s->w.addcdiv_(s->m, (s->v.sqrt() / std::sqrt(c2)).add_(kEps), -options_.lr / c1);
+        Tensor t = cut(s->t);
+        t.add_(1);
+        m.mul_(kBeta1).add_(g, 1 - kBeta1);
+        v.mul_(kBeta2).addcmul_(g, g, 1 - kBeta2);
+        const Tensor c1 = 1 - torch::pow(kBeta1, t), c2 = 1 - torch::pow(kBeta2, t);
+        w.sub_(m / c1 / ((v / c2).sqrt_().add_(kEps)) * options_.lr);
       } else {
-        s->v.addcmul_(g, g, 1);
-        s->w.addcdiv_(g, s->v.sqrt().add_(1e-10), -options_.lr);
+        v.addcmul_(g, g, 1);
+        w.addcdiv_(g, v.sqrt().add_(1e-10), -options_.lr);
       }
       s->w.mutable_grad().reset();
     }
@@ -560,8 +608,8 @@ class SharedParams : public ParamSource {
 
  private:
   struct Slot {
-    Tensor w, m, v;  // m, v: Adam's moments (v: Adagrad's sum)
-    int64_t t = 0;
+    Tensor w, m, v, t;  // m, v: Adam's moments (v: Adagrad's sum); t: Adam's steps per element
+    std::vector<int64_t> corner;  // the shape used since the last step
     bool used = false;
   };
 
@@ -587,12 +635,14 @@ class SharedParams : public ParamSource {
     Tensor w = torch::empty(shape);
     InitWeight(w, init, fan_in);
     corner(w).copy_(s.w);
-    Tensor m = torch::zeros(shape), v = torch::zeros(shape);
+    Tensor m = torch::zeros(shape), v = torch::zeros(shape), t = torch::zeros(shape);
     corner(m).copy_(s.m);
     corner(v).copy_(s.v);
+    corner(t).copy_(s.t);
     s.w = w.set_requires_grad(true);
     s.m = m;
     s.v = v;
+    s.t = t;
   }
 
   void GrowTable(int64_t dim) {
@@ -691,34 +741,27 @@ class TorchSupernet : public scaleplan::rec::Supernet {
         }
         *loss = sum / static_cast<double>(n);
       } else {
+        // One gate per name (two dimensions carried by one block share its gate); a name the
+        // network never reads has no gradient: 0.
         RecNet::Gates map;
         std::vector<Tensor> inputs;
-        std::vector<size_t> which;  // gate k -> inputs index (one per block), or none
-        std::map<size_t, size_t> input_of;
+        std::vector<size_t> which;  // gate k -> inputs index
+        std::map<std::string, size_t> input_of;
         for (const std::string& g : gates) {
-          const size_t i = net.IndexOf(g);
-          if (i == RecNet::kNoBlock) {
-            which.push_back(SIZE_MAX);
-            continue;
-          }
-          if (input_of.count(i) == 0) {  // two dimensions carried by one block share its gate
+          if (input_of.count(g) == 0) {
             Tensor t = torch::ones({}, torch::requires_grad());
-            map[i] = t;
-            input_of[i] = inputs.size();
+            map[g] = t;
+            input_of[g] = inputs.size();
             inputs.push_back(t);
           }
-          which.push_back(input_of[i]);
+          which.push_back(input_of[g]);
         }
         Tensor l = torch::binary_cross_entropy_with_logits(net.forward(dense, ids, &map), label);
         *loss = l.item<double>();
         gate_grads->assign(gates.size(), 0.0);
-        if (!inputs.empty()) {
-          std::vector<Tensor> g = torch::autograd::grad({l}, inputs, {}, false, false, true);
-          for (size_t k = 0; k < gates.size(); ++k) {
-            if (which[k] != SIZE_MAX && g[which[k]].defined()) {
-              (*gate_grads)[k] = g[which[k]].item<double>();
-            }
-          }
+        std::vector<Tensor> g = torch::autograd::grad({l}, inputs, {}, false, false, true);
+        for (size_t k = 0; k < gates.size(); ++k) {
+          if (g[which[k]].defined()) (*gate_grads)[k] = g[which[k]].item<double>();
         }
       }
       params_.Unmark();

@@ -1,17 +1,21 @@
 // A weight-sharing supernet over ranking-model architectures, for the one-shot and DNAS search
 // families (nas/nas.h). Implemented by the trainer plugin (rec_torch.cpp); see train.h.
 //
-// Every architecture trained or scored on a supernet takes its weights from one shared store:
-// a weight is named by its block's name and role (block "s2_mlp", layer 0, weight), and an
-// architecture whose block asks for a smaller shape than the store holds uses its top-left
-// corner (the elastic sharing of NASRec, WWW'23, and of once-for-all, arXiv:1908.09791). A block
-// named alike in two architectures shares its weights whatever its input width; the embedding
-// table is one, its first E columns used by an architecture of embedding dimension E. A request
-// for a larger shape than any before grows the weight (the new part initialised as a fresh
-// layer's) and its optimizer state (zeros).
+// Every architecture trained or scored on a supernet takes its weights from one shared store.
+// A weight is named by its block's name and role (block "s2_mlp", layer 0, weight) and, for a
+// layer that reads a 2D tensor, by what it reads: a layer over a concatenation takes one weight
+// per part, named by the part (DCN's, whose rows follow the input's layout too, one per pair of
+// parts), so the columns that read stage 1's dot products keep their meaning whatever else is
+// joined beside them (any-path connections). An architecture whose block asks for a smaller
+// shape than the store holds uses its top-left corner (the elastic sharing of NASRec, WWW'23,
+// and once-for-all, arXiv:1908.09791: a 64-wide layer is the first 64 rows of the 256-wide one);
+// the embedding table is one, its first E columns used at embedding dimension E. A request for
+// a larger shape than any before grows the weight (the new part initialised as a fresh layer's)
+// and its optimizer state (zeros).
 //
 // Optimizers as the trainer's (train.h): Adam or Adagrad for the dense weights, sparse Adagrad
-// for the embedding rows; a step moves only the weights the architecture used.
+// for the embedding rows. A step moves only the corners the architecture used; Adam counts, per
+// element, the steps that element took part in (its bias correction).
 #pragma once
 
 #include <cstdint>
@@ -37,10 +41,11 @@ class Supernet {
   Result<double> TrainStep(const Arch& arch, const ArchInfo& info, int64_t step);
 
   // The mean log loss of `arch` with the shared weights on valid examples [from, from + n), no
-  // update. With `gates`, each names a block (or "sparse", the embeddings) whose output is
-  // multiplied by a gate of value 1, and *gate_grads receives the loss's derivative with respect
-  // to each gate (DNAS's straight-through estimator, nas.h); a gate naming no block of `arch`
-  // gets 0.
+  // update. With `gates`, each names a tensor multiplied by a gate of value 1: a block's output
+  // ("s2_mlp"), the embeddings ("sparse") or one part of a concatenation as it reads it
+  // ("s3_in:s1_mlp"); *gate_grads receives the loss's derivative with respect to each gate
+  // (DNAS's straight-through estimator, nas.h). A name given twice is one gate; a name `arch`
+  // does not have gets 0.
   Result<double> Loss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
                       const std::vector<std::string>& gates = {},
                       std::vector<double>* gate_grads = nullptr);

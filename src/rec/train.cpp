@@ -19,7 +19,7 @@ Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr) {
   static std::once_flag once;
   static TrainFn train = nullptr;
   static SupernetFn supernet = nullptr;
-  static std::string error;
+  static std::string error, supernet_error;
   std::call_once(once, [] {
     const char* env = std::getenv("SCALEPLAN_REC_PLUGIN");
 #ifdef SCALEPLAN_REC_PLUGIN
@@ -41,17 +41,19 @@ Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr) {
       return;
     }
     train = reinterpret_cast<TrainFn>(dlsym(handle, kTrainSymbol));
+    if (train == nullptr) error = fmt::format("the trainer {} has no {}", path, kTrainSymbol);
     supernet = reinterpret_cast<SupernetFn>(dlsym(handle, kSupernetSymbol));
-    for (const char* symbol : {kTrainSymbol, kSupernetSymbol}) {
-      if (dlsym(handle, symbol) == nullptr) {
-        error = fmt::format("the trainer {} has no {}", path, symbol);
-        train = nullptr;
-      }
+    if (supernet == nullptr) {
+      supernet_error = fmt::format("the trainer {} has no {} (allowed: the plugin this build made)",
+                                   path, kSupernetSymbol);
     }
   });
   if (train == nullptr) return Status::Invalid(error);
   *out = train;
-  if (supernet_out != nullptr) *supernet_out = supernet;
+  if (supernet_out != nullptr) {
+    if (supernet == nullptr) return Status::Invalid(supernet_error);
+    *supernet_out = supernet;
+  }
   return Status::Ok();
 }
 
