@@ -109,6 +109,15 @@ TEST(NasSearch, SmallSearchRunsIsDeterministicAndComparesWithBaselines) {
   }
   ASSERT_EQ(a->versus.size(), 2u);
   EXPECT_TRUE(a->bayes_test.has_value());
+  // The proxy's rank correlation with full training: a Spearman coefficient when the front has
+  // 3 models, none below.
+  if (a->pareto.size() >= 3) {
+    ASSERT_TRUE(a->proxy_spearman.has_value());
+    EXPECT_GE(*a->proxy_spearman, -1);
+    EXPECT_LE(*a->proxy_spearman, 1);
+  } else {
+    EXPECT_FALSE(a->proxy_spearman.has_value());
+  }
   // The same seeds give the same search; REINFORCE runs on the same space.
   Result<NasResult> b = RunNas(data, rec::TrainOptions{}, o);
   ASSERT_TRUE(b.ok());

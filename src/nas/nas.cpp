@@ -13,6 +13,7 @@
 #include "rec/baselines.h"
 #include "rec/supernet.h"
 #include "search/search.h"
+#include "validate/validate.h"
 
 namespace scaleplan::nas {
 
@@ -827,6 +828,19 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   if (result.pareto.empty()) {
     return Status::Invalid(
         fmt::format("nas: every front model failed in full training ({})", result.failed.front()));
+  }
+  {
+    // Does the proxy rank the front as full training does?
+    std::vector<double> proxy, test;
+    for (const Scored& m : result.pareto) {
+      for (const Candidate& c : result.history) {
+        if (c.arch.name == m.name) {
+          proxy.push_back(c.proxy_score);
+          test.push_back(m.test.ne);
+        }
+      }
+    }
+    if (proxy.size() >= 3) result.proxy_spearman = validate::Spearman(proxy, test);
   }
   const Scored* best = &result.pareto.front();
   for (const Scored& s : result.pareto) {

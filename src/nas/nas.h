@@ -43,7 +43,7 @@
 // supernet and step count; one set of architecture logits alpha per FLOPs weight lambda, taking
 // turns. A step draws a choice by hard Gumbel-softmax (per dimension the argmax of alpha + g, g
 // standard Gumbel), trains it on a training batch, then draws again and takes the gradient of
-//   NE(valid batch) + lambda * sum_d sum_j p_dj F_dj
+//   NE(valid batch) + lambda * sum_d sum_j p_dj F_dj        (NE over the scoring set's entropy)
 // with respect to alpha: every block that embodies a dimension's choice (Space::decode's
 // carriers) has its output multiplied by a gate of value 1 whose gradient is the soft weight's
 // (straight-through), d y_c / d alpha_j = y_c (1[j = c] - y_j) / tau with y = softmax((alpha + g)
@@ -51,7 +51,8 @@
 // with value j less the mean of all (p_dj F_dj: the expected ln FLOPs to first order). A choice
 // that makes no block of its own (identity, none) has no gate: it moves only through the
 // softmax's coupling with the others. Adam on alpha. The answer: each lambda's most likely
-// architecture and draws of its distribution (2 x budget in all), scored on the supernet.
+// architecture and draws of its distribution (2 x budget in all, at least one per lambda;
+// over the FLOPs limit, redrawn), scored on the supernet.
 //
 // After the search, the proxy scores' Pareto front (score against FLOPs) is retrained from
 // scratch on the whole training split with the final training options, as is every baseline,
@@ -61,6 +62,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -127,6 +129,9 @@ struct NasResult {
   std::vector<Scored> baselines;
   std::vector<Scored> pareto;  // retrained, sorted by FLOPs
   std::string best;            // the lowest test NE among pareto
+  // Spearman rank correlation of the front's proxy scores with its mean test NEs after the full
+  // retraining (1: the proxy ranks them as full training does); none under 3 front models.
+  std::optional<double> proxy_spearman;
   // For each baseline, the pareto model with no more FLOPs and the lowest test NE (empty when
   // none has no more FLOPs) and whether it beats the baseline's test NE.
   // model: among the front models with no more FLOPs, the lowest mean valid NE (chosen on

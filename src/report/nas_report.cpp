@@ -120,6 +120,7 @@ json NasJson(const nas::NasResult& r) {
               {"best", r.best},
               {"search_cpu_s", r.search_cpu_s}};
   if (r.bayes_test) out["bayes_ne"] = r.bayes_test->ne;
+  out["proxy_spearman"] = r.proxy_spearman ? json(*r.proxy_spearman) : json(nullptr);
   out["failed"] = r.failed;
   out["baselines"] = json::array();
   for (const nas::Scored& s : r.baselines) out["baselines"].push_back(ScoredJson(s));
@@ -178,6 +179,12 @@ std::string NasText(const nas::NasResult& r) {
                        "bayes", "", "", r.bayes_test->ne, "", r.bayes_test->auc);
   }
   out += fmt::format("\nBest     {}\n", r.best);
+  if (r.proxy_spearman) {
+    out += fmt::format(
+        "Proxy    ranks the front as full training does with Spearman {:.2f} (proxy score "
+        "against mean test NE, {} models)\n",
+        *r.proxy_spearman, r.pareto.size());
+  }
   int beaten = 0, significant = 0;
   for (const auto& v : r.versus) {
     beaten += v.beats ? 1 : 0;
