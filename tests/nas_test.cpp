@@ -369,7 +369,6 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
     o.method = method;
     o.space = "engineer";
     o.budget = 4;
-    o.proxy_examples = 3200;
     o.proxy_eval = 500;
     o.retrain = 2;
     o.final_seeds = 1;
@@ -380,8 +379,8 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
     o.flops_max = 20000;
     Result<NasResult> a = RunNas(data, t, o);
     ASSERT_TRUE(a.ok()) << method << ": " << a.status().message();
-    // Steps: budget x proxy_examples / (2 batch) = 4 x 3200 / 128 = 100.
-    EXPECT_EQ(a->supernet_steps, 100) << method;
+    // Steps: one epoch of the 4000 training examples at batch 64: ceil(4000 / 64) = 63.
+    EXPECT_EQ(a->supernet_steps, 63) << method;
     EXPECT_FALSE(a->history.empty());
     // The pool is 2 x budget draws, duplicates scored once.
     EXPECT_LE(a->history.size(), 8u);

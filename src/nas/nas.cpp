@@ -31,11 +31,11 @@ constexpr double kFailedScore = 2.0;  // a failed candidate's NE and score: twic
 constexpr double kFlopsWeights[] = {0, 0.0025, 0.005, 0.01, 0.02};
 // One-shot and DNAS (nas.h).
 constexpr double kWarmupShare = 0.25;      // one-shot: steps of uniform subnets first
-constexpr int64_t kPolicyEvery = 20;       // one-shot: steps between policy updates
+constexpr int64_t kPolicyEvery = 5;        // one-shot: steps between policy updates
 constexpr int64_t kRewardExamples = 1024;  // one-shot: valid examples per reward
 constexpr int64_t kCostingDraws = 2000;    // DNAS: random choices behind the FLOPs table
 constexpr double kTauStart = 5, kTauEnd = 0.5;  // DNAS: Gumbel-softmax temperature
-constexpr double kAlphaRate = 0.01;        // DNAS: Adam's step on the architecture logits
+constexpr double kAlphaRate = 0.03;        // DNAS: Adam's step on the architecture logits
 
 double Scalarized(const Candidate& c, double lambda) {
   return c.proxy_score + lambda * std::log(std::max(c.flops, 1.0));
@@ -444,11 +444,12 @@ class Searcher {
 
   int64_t Eval() const { return std::min(options_.proxy_eval, data_.valid.n); }
 
-  // Supernet steps: the training examples of the sampling family's budget (budget x
-  // proxy_examples), two architectures a step (one-shot: subnet and baseline; DNAS: a training
-  // step and an architecture step).
+  // Supernet steps: the final training's epochs over the training split (nas.h).
   int64_t SupernetSteps() const {
-    return std::max<int64_t>(1, options_.budget * options_.proxy_examples / (2 * train_.batch));
+    const int64_t n = train_.max_train_examples > 0
+                          ? std::min(train_.max_train_examples, data_.train.n)
+                          : data_.train.n;
+    return std::max<int64_t>(1, train_.epochs * ((n + train_.batch - 1) / train_.batch));
   }
 
   Result<std::unique_ptr<rec::Supernet>> MakeNet() {

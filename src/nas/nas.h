@@ -27,8 +27,11 @@
 // Candidates over the FLOPs limit are redrawn (up to 100 times) and counted, never trained.
 //
 // One-shot family (Rankitect's; ENAS, arXiv:1802.03268, and TuNAS, arXiv:2008.06120, train a
-// supernet and a policy the same way): one weight-sharing supernet (rec/supernet.h) trained for
-// budget x proxy_examples examples, two architectures a step on the same batch: a subnet and
+// supernet and a policy the same way): one weight-sharing supernet (rec/supernet.h) trained as a
+// model is in full (train.epochs over the training split: one epoch by default, as CTR models
+// are trained; more overfits the embeddings: a supernet trained for the sampling family's 6
+// million examples, 7.5 epochs of the default spec, scored every subnet above NE 1), two
+// architectures a step on the same batch: a subnet and
 // the space's reference model (Space::reference, DLRM-like), co-trained in place as the
 // baseline. The first kWarmupShare of the steps take uniform subnets, the rest draws of a
 // factorised REINFORCE policy; every kPolicyEvery steps the policy draws kReinforceBatch subnets,
@@ -80,10 +83,9 @@ struct NasOptions {
   std::string method = "sampling";  // sampling | oneshot | dnas
   std::string controller = "auto";  // auto | evolution | reinforce | gumbel-softmax
   std::string space = "scratch";
-  int64_t budget = 60;  // sampling: candidates trained; oneshot, dnas: the supernet's steps
-                        // (budget x proxy_examples / (2 batch)) and the answer's draws
+  int64_t budget = 60;  // sampling: candidates trained; oneshot, dnas: the answer's draws
   double flops_max = 0;             // per example, forward; 0 = no limit
-  int64_t proxy_examples = 100000;  // training examples per candidate (oneshot, dnas: above)
+  int64_t proxy_examples = 100000;  // training examples per candidate (sampling)
   int64_t proxy_eval = 20000;       // validation examples each candidate is scored on
   int64_t population = 12;          // evolution
   int64_t tournament = 4;           // evolution
