@@ -351,8 +351,10 @@ class Searcher {
     // cheap end), each scored on the supernet.
     std::vector<Choice> pool;
     for (int64_t k = 0; k < options_.budget; ++k) {
-      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Sample(logits); }));
-      pool.push_back(c.choice);
+      // (A draw that stays over the FLOPs limit is left out: the supernet is trained.)
+      if (Result<Candidate> c = Feasible([&] { return Sample(logits); }); c.ok()) {
+        pool.push_back(c->choice);
+      }
     }
     SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget));
     pool.insert(pool.end(), spread.begin(), spread.end());
@@ -422,7 +424,7 @@ class Searcher {
     std::vector<Choice> pool;
     for (size_t w = 0; w < sets; ++w) {
       bool first = true;
-      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] {
+      Result<Candidate> c = Feasible([&] {
                             if (!first) return Sample(alpha[w]);
                             first = false;
                             Choice best(alpha[w].size());
@@ -432,12 +434,13 @@ class Searcher {
                                   alpha[w][d].begin());
                             }
                             return best;
-                          }));
-      pool.push_back(c.choice);
+                          });
+      if (c.ok()) pool.push_back(c->choice);  // over the limit 100 times: left out
     }
-    for (size_t k = 0; pool.size() < static_cast<size_t>(2 * options_.budget); ++k) {
-      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Sample(alpha[k % sets]); }));
-      pool.push_back(c.choice);
+    for (size_t k = 0; k < static_cast<size_t>(2 * options_.budget); ++k) {
+      if (Result<Candidate> c = Feasible([&] { return Sample(alpha[k % sets]); }); c.ok()) {
+        pool.push_back(c->choice);
+      }
     }
     return ScorePool(net.get(), pool);
   }
@@ -454,7 +457,7 @@ class Searcher {
 
   Result<std::unique_ptr<rec::Supernet>> MakeNet() {
     rec::TrainOptions o = train_;
-    o.threads = options_.parallel;  // one process: the cores go to libtorch
+    o.threads = 1;  // as every candidate's: libtorch's threads could move the low bits
     o.progress = nullptr;
     return rec::MakeSupernet(data_, o);
   }
@@ -673,11 +676,16 @@ std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
   return g;
 }
 
+namespace {
+
+// The controller that drives the method (NasOptions::controller).
 Result<std::string> FamilyController(const NasOptions& options) {
   const std::string& m = options.method;
   const std::string& c = options.controller;
   if (c == "auto") {
-    return std::string(m == "sampling" ? "evolution" : m == "oneshot" ? "reinforce" : "gumbel-softmax");
+    return std::string(m == "sampling"  ? "evolution"
+                       : m == "oneshot" ? "reinforce"
+                                        : "gumbel-softmax");
   }
   const bool fits = (m == "sampling" && (c == "evolution" || c == "reinforce")) ||
                     (m == "oneshot" && c == "reinforce") || (m == "dnas" && c == "gumbel-softmax");
@@ -690,6 +698,8 @@ Result<std::string> FamilyController(const NasOptions& options) {
   return c;
 }
 
+}  // namespace
+
 const spec::Schema<NasOptions>& NasOptionsSchema() {
   static const spec::Schema<NasOptions> schema = [] {
     using N = NasOptions;
@@ -700,7 +710,8 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                "auto: the family's own (sampling: evolution, oneshot: reinforce, dnas: "
                "gumbel-softmax); sampling also takes reinforce")
         .OneOf("space", &N::space, SpaceNames(), "search space (nas/space.h)")
-        .Integer("budget", &N::budget, 1, 100000, "", "candidates trained in the search")
+        .Integer("budget", &N::budget, 1, 100000, "",
+                 "sampling: candidates trained; oneshot, dnas: draws of the answer")
         .Number("flops_max", &N::flops_max, 0, 1e15, "FLOP",
                 "per-example forward FLOPs limit of a candidate; 0 = none")
         .Integer("proxy_examples", &N::proxy_examples, 100, int64_t{1} << 40, "",
@@ -745,10 +756,10 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   Searcher searcher(space, data, train, options, &result, progress);
   if (options.method == "oneshot") {
     SP_RETURN_IF_ERROR(searcher.RunOneShot());
-    result.stop_reason = "supernet steps of the budget's examples";
+    result.stop_reason = "supernet steps: train.epochs over the training split";
   } else if (options.method == "dnas") {
     SP_RETURN_IF_ERROR(searcher.RunDnas());
-    result.stop_reason = "supernet steps of the budget's examples";
+    result.stop_reason = "supernet steps: train.epochs over the training split";
   } else {
     SP_RETURN_IF_ERROR(controller == "evolution" ? searcher.RunEvolution()
                                                  : searcher.RunReinforce());

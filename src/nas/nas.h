@@ -54,8 +54,8 @@
 // with value j less the mean of all (p_dj F_dj: the expected ln FLOPs to first order). A choice
 // that makes no block of its own (identity, none) has no gate: it moves only through the
 // softmax's coupling with the others. Adam on alpha. The answer: each lambda's most likely
-// architecture and draws of its distribution (2 x budget in all, at least one per lambda;
-// over the FLOPs limit, redrawn), scored on the supernet.
+// architecture and 2 x budget draws of the distributions, taking turns (a draw over the FLOPs
+// limit is redrawn up to 100 times, then left out), scored on the supernet.
 //
 // After the search, the proxy scores' Pareto front (score against FLOPs) is retrained from
 // scratch on the whole training split with the final training options, as is every baseline,
@@ -95,7 +95,7 @@ struct NasOptions {
   uint64_t search_seed = 1;         // the controller's draws (candidates train with the
                                     // train seed)
   // Change only the speed.
-  // Candidates trained at once, each on one core; oneshot, dnas: the supernet's libtorch threads.
+  // Models trained at once, each on one core (the supernet trains on one).
   int64_t parallel = 2;
 };
 const spec::Schema<NasOptions>& NasOptionsSchema();
@@ -132,7 +132,9 @@ struct NasResult {
   std::vector<Scored> pareto;  // retrained, sorted by FLOPs
   std::string best;            // the lowest test NE among pareto
   // Spearman rank correlation of the front's proxy scores with its mean test NEs after the full
-  // retraining (1: the proxy ranks them as full training does); none under 3 front models.
+  // retraining (1: the proxy ranks them as full training does; on a front the proxy score falls
+  // as FLOPs rise, so it mostly asks whether test NE falls with FLOPs too); none under 3 front
+  // models.
   std::optional<double> proxy_spearman;
   // For each baseline, the pareto model with no more FLOPs and the lowest test NE (empty when
   // none has no more FLOPs) and whether it beats the baseline's test NE.

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
+#include <stdexcept>
 #include <cmath>
 #include <mutex>
 #include <numeric>
@@ -136,18 +138,24 @@ class RecNet {
     // concatenation takes one weight per part, named by the part: in a supernet, the columns
     // that read a part keep their meaning whatever else is joined to it (any-path connections).
     // Initialised uniform in +-1/sqrt(W), as nn::Linear's.
-    // (For a layer whose rows also follow its input's layout, DCN's, the rows are named by the
-    // parts as well: `grid`.)
+    // A concatenation of concatenations is split down to its leaves; a leaf met again (a skip
+    // reaching a tensor a joined stage already holds) is named "<leaf>#2", and so on. (For a
+    // layer whose rows also follow its input's layout, DCN's, the rows are named by the parts
+    // as well: `grid`.)
     using Parts = std::vector<std::pair<std::string, int64_t>>;  // name ("": not named), width
     auto parts_of = [&](const std::string& input) {
-      auto it = index_.find(input);
-      if (it == index_.end() || arch.blocks[it->second].kind != BlockKind::kConcat) {
-        return Parts{{input, shape_of(input).width}};
-      }
       Parts parts;
-      for (const std::string& part : arch.blocks[it->second].inputs) {
-        parts.emplace_back(part, shape_of(part).width);
-      }
+      std::map<std::string, int> seen;
+      std::function<void(const std::string&)> split = [&](const std::string& name) {
+        auto it = index_.find(name);
+        if (it != index_.end() && arch.blocks[it->second].kind == BlockKind::kConcat) {
+          for (const std::string& part : arch.blocks[it->second].inputs) split(part);
+          return;
+        }
+        const int n = ++seen[name];
+        parts.emplace_back(n == 1 ? name : name + "#" + std::to_string(n), shape_of(name).width);
+      };
+      split(input);
       return parts;
     };
     auto grid = [&](const std::string& key, const Parts& rows, const Parts& cols,
@@ -210,8 +218,8 @@ class RecNet {
             const std::string key = b.name + "/" + std::to_string(l);
             std::vector<Tensor> bias;
             for (const auto& [part, width] : parts) {
-              bias.push_back(params.Get(key + ".b@" + part, {width}, Init::kFanIn,
-                                        b.rank == 0 ? in.width : b.rank));
+              bias.push_back(params.Get(key + (b.rank == 0 ? ".b@" : ".lb@") + part, {width},
+                                        Init::kFanIn, b.rank == 0 ? in.width : b.rank));
             }
             Tensor c = bias.size() == 1 ? bias[0] : torch::cat(bias, 0);
             if (b.rank == 0) {
@@ -530,12 +538,18 @@ class SharedParams : public ParamSource {
       s.v = torch::zeros(shape);
       s.t = torch::zeros(shape);
     } else if (Larger(shape, s.w.sizes().vec())) {
+      // A view handed out earlier in this step would train the replaced tensor.
+      if (s.used) throw std::runtime_error("supernet weight " + key + " grew within one step");
       Grow(s, shape, init, fan_in);
     }
     if (!s.used) {
       s.used = true;
       s.corner = shape;
       used_.push_back(&s);
+    } else {  // asked for again in this step: the step covers both corners
+      for (size_t d = 0; d < shape.size() && d < s.corner.size(); ++d) {
+        s.corner[d] = std::max(s.corner[d], shape[d]);
+      }
     }
     Tensor corner = s.w;
     for (size_t d = 0; d < shape.size(); ++d) {

@@ -181,8 +181,8 @@ std::string NasText(const nas::NasResult& r) {
   out += fmt::format("\nBest     {}\n", r.best);
   if (r.proxy_spearman) {
     out += fmt::format(
-        "Proxy    ranks the front as full training does with Spearman {:.2f} (proxy score "
-        "against mean test NE, {} models)\n",
+        "Proxy    Spearman {:.2f} between the proxy score and the mean test NE of the {} front "
+        "models (1: ranked as full training ranks them)\n",
         *r.proxy_spearman, r.pareto.size());
   }
   int beaten = 0, significant = 0;
