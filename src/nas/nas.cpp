@@ -305,15 +305,21 @@ class Searcher {
     SP_ASSIGN_OR_RETURN(rec::ArchInfo base_info, rec::Analyze(base, input_));
     const int64_t steps = SupernetSteps();
     const auto warmup = static_cast<int64_t>(kWarmupShare * static_cast<double>(steps));
-    std::vector<std::vector<double>> logits;
-    for (const Dimension& d : space_.dims) logits.emplace_back(d.values.size(), 0.0);
-    std::vector<double> baseline(std::size(kFlopsWeights), 0.0);
-    std::vector<bool> has_baseline(std::size(kFlopsWeights), false);
+    // One policy per FLOPs weight (as DNAS's logits): one policy for all of them settles on one
+    // region of FLOPs, and the front's other ends go unsearched.
+    const size_t sets = std::size(kFlopsWeights);
+    std::vector<std::vector<std::vector<double>>> policy(sets);
+    for (auto& logits : policy) {
+      for (const Dimension& d : space_.dims) logits.emplace_back(d.values.size(), 0.0);
+    }
+    std::vector<double> baseline(sets, 0.0);
+    std::vector<bool> has_baseline(sets, false);
     int64_t window = 0;
     double loss_sum = 0;
     for (int64_t step = 0; step < steps; ++step) {
       SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] {
-                            return step < warmup ? Random() : Sample(logits);
+                            return step < warmup ? Random()
+                                                 : Sample(policy[static_cast<size_t>(step) % sets]);
                           }));
       SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
       SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, info, step));
@@ -325,10 +331,10 @@ class Searcher {
         SP_ASSIGN_OR_RETURN(double base_loss, net->Loss(base, base_info, from, n));
         std::vector<Candidate> batch;
         std::vector<double> rewards;
-        const size_t w = batches_++ % std::size(kFlopsWeights);
+        const size_t w = batches_++ % sets;
         double mean = 0;
         for (int64_t k = 0; k < kReinforceBatch; ++k) {
-          SP_ASSIGN_OR_RETURN(Candidate s, Feasible([&] { return Sample(logits); }));
+          SP_ASSIGN_OR_RETURN(Candidate s, Feasible([&] { return Sample(policy[w]); }));
           SP_ASSIGN_OR_RETURN(rec::ArchInfo s_info, rec::Analyze(s.arch, input_));
           SP_ASSIGN_OR_RETURN(double l, net->Loss(s.arch, s_info, from, n));
           // The NE ratio to the baseline's on the same examples (the entropies cancel).
@@ -341,10 +347,10 @@ class Searcher {
           baseline[w] = mean;
           has_baseline[w] = true;
         }
-        UpdatePolicy(batch, rewards, baseline[w], &logits);
+        UpdatePolicy(batch, rewards, baseline[w], &policy[w]);
         baseline[w] = kBaselineDecay * baseline[w] + (1 - kBaselineDecay) * mean;
       }
-      Report(step, steps, &loss_sum, space_, logits, "policy");
+      Report(step, steps, &loss_sum, space_, policy[0], "lambda 0");
     }
     result_->supernet_steps = steps;
     // The answer: draws of the final policy, and random choices spread over FLOPs (the front's
@@ -352,6 +358,7 @@ class Searcher {
     std::vector<Choice> pool;
     for (int64_t k = 0; k < options_.budget; ++k) {
       // (A draw that stays over the FLOPs limit is left out: the supernet is trained.)
+      const auto& logits = policy[static_cast<size_t>(k) % sets];
       if (Result<Candidate> c = Feasible([&] { return Sample(logits); }); c.ok()) {
         pool.push_back(c->choice);
       }

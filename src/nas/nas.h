@@ -33,12 +33,13 @@
 // million examples, 7.5 epochs of the default spec, scored every subnet above NE 1), two
 // architectures a step on the same batch: a subnet and
 // the space's reference model (Space::reference, DLRM-like), co-trained in place as the
-// baseline. The first kWarmupShare of the steps take uniform subnets, the rest draws of a
-// factorised REINFORCE policy; every kPolicyEvery steps the policy draws kReinforceBatch subnets,
-// each scored on kRewardExamples valid examples beside the baseline on the same examples:
+// baseline. The first kWarmupShare of the steps take uniform subnets, the rest draws of
+// factorised REINFORCE policies, one per FLOPs weight lambda, taking turns; every kPolicyEvery
+// steps the next policy draws kReinforceBatch subnets, each scored on kRewardExamples valid
+// examples beside the baseline on the same examples:
 //   reward = -(L_subnet / L_baseline + lambda * ln FLOPs)
-// (log losses on one set of examples: their ratio is the NE ratio), lambda cycling as the
-// sampling family's. The answer: budget draws of the final policy and budget random choices
+// (log losses on one set of examples: their ratio is the NE ratio). The answer: budget draws
+// of the final policies, taking turns, and budget random choices
 // spread over FLOPs, each scored on the supernet (NE on the first proxy_eval valid examples, no
 // training of its own).
 //
