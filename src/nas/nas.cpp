@@ -35,7 +35,7 @@ constexpr int64_t kPolicyEvery = 5;        // one-shot: steps between policy upd
 constexpr int64_t kRewardExamples = 1024;  // one-shot: valid examples per reward
 constexpr int64_t kCostingDraws = 2000;    // DNAS: random choices behind the FLOPs table
 constexpr double kTauStart = 5, kTauEnd = 0.5;  // DNAS: Gumbel-softmax temperature
-constexpr double kAlphaRate = 0.03;        // DNAS: Adam's step on the architecture logits
+constexpr double kAlphaRate = 0.1;         // DNAS: Adam's step on the architecture logits
 
 double Scalarized(const Candidate& c, double lambda) {
   return c.proxy_score + lambda * std::log(std::max(c.flops, 1.0));
@@ -372,6 +372,8 @@ class Searcher {
   // blocks each choice made, a FLOPs regulariser.
   Status RunDnas() {
     SP_ASSIGN_OR_RETURN(std::unique_ptr<rec::Supernet> net, MakeNet());
+    const rec::Arch base = space_.Decode(space_.reference, input_);
+    SP_ASSIGN_OR_RETURN(rec::ArchInfo base_info, rec::Analyze(base, input_));
     SP_ASSIGN_OR_RETURN(std::vector<std::vector<double>> cost, FlopsTable());
     const int64_t steps = SupernetSteps();
     const size_t sets = std::size(kFlopsWeights);
@@ -385,19 +387,31 @@ class Searcher {
       }
     }
     std::vector<int64_t> updates(sets, 0);
+    // The gate derivative's moving mean per logits set and dimension (nas.h).
+    std::vector<std::vector<double>> gate_mean(sets, std::vector<double>(space_.dims.size(), 0));
+    std::vector<std::vector<bool>> has_mean(sets, std::vector<bool>(space_.dims.size(), false));
     // NE's denominator: the whole scoring set's (a batch-sized window may hold no click).
     const double entropy = rec::LabelEntropy(data_.valid, 0, Eval());
+    const auto warmup = static_cast<int64_t>(kWarmupShare * static_cast<double>(steps));
     double loss_sum = 0;
     for (int64_t step = 0; step < steps; ++step) {
       const size_t w = static_cast<size_t>(step) % sets;
       const double tau =
           kTauStart * std::pow(kTauEnd / kTauStart,
-                               static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, steps - 1)));
+                               static_cast<double>(std::max<int64_t>(0, step - warmup)) /
+                                   static_cast<double>(std::max<int64_t>(1, steps - warmup - 1)));
       std::vector<std::vector<double>> soft;
-      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Gumbel(alpha[w], tau, &soft); }));
+      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] {
+                            return step < warmup ? Random() : Gumbel(alpha[w], tau, &soft);
+                          }));
       SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
       SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, info, step));
+      SP_RETURN_IF_ERROR(net->TrainStep(base, base_info, step).status());  // as one-shot's
       loss_sum += loss;
+      if (step < warmup) {  // the weights first, as the one-shot family's
+        Report(step, steps, &loss_sum, space_, alpha[0], "lambda 0");
+        continue;
+      }
       // The architecture step on valid examples, with a fresh draw.
       SP_ASSIGN_OR_RETURN(Candidate a, Feasible([&] { return Gumbel(alpha[w], tau, &soft); }));
       std::vector<std::string> carriers;
@@ -409,9 +423,18 @@ class Searcher {
       SP_RETURN_IF_ERROR(net->Loss(a.arch, a_info, from, n, carriers, &grads).status());
       ++updates[w];
       for (size_t d = 0; d < alpha[w].size(); ++d) {
-        const std::vector<double> grad =
-            DnasLogitGradient(alpha[w][d], soft[d], a.choice[d], grads[d] / entropy, tau,
-                              kFlopsWeights[w], cost[d]);
+        double centred = 0;  // no gate carries this draw's choice: no signal
+        if (!carriers[d].empty()) {
+          const double raw = grads[d] / entropy;
+          if (!has_mean[w][d]) {
+            gate_mean[w][d] = raw;
+            has_mean[w][d] = true;
+          }
+          centred = raw - gate_mean[w][d];
+          gate_mean[w][d] = kBaselineDecay * gate_mean[w][d] + (1 - kBaselineDecay) * raw;
+        }
+        const std::vector<double> grad = DnasLogitGradient(alpha[w][d], soft[d], a.choice[d],
+                                                           centred, tau, kFlopsWeights[w], cost[d]);
         for (size_t j = 0; j < grad.size(); ++j) {
           const double g = grad[j];
           constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
@@ -425,9 +448,9 @@ class Searcher {
       Report(step, steps, &loss_sum, space_, alpha[0], "lambda 0");
     }
     result_->supernet_steps = steps;
-    // The answer: each FLOPs weight's most likely architecture, and draws of its distribution,
-    // each scored on the supernet.
-    // (A most likely architecture over the FLOPs limit gives way to draws.)
+    // The answer: each FLOPs weight's most likely architecture (one over the FLOPs limit gives
+    // way to draws of its distribution), scored on the supernet for the record; RunNas retrains
+    // them all.
     std::vector<Choice> pool;
     for (size_t w = 0; w < sets; ++w) {
       bool first = true;
@@ -443,11 +466,6 @@ class Searcher {
                             return best;
                           });
       if (c.ok()) pool.push_back(c->choice);  // over the limit 100 times: left out
-    }
-    for (size_t k = 0; k < static_cast<size_t>(2 * options_.budget); ++k) {
-      if (Result<Candidate> c = Feasible([&] { return Sample(alpha[k % sets]); }); c.ok()) {
-        pool.push_back(c->choice);
-      }
     }
     return ScorePool(net.get(), pool);
   }
@@ -775,14 +793,26 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
                              : "10 x budget draws: the space (or the FLOPs limit) left few new "
                                "architectures";
   }
-  if (Front(result.history, options.retrain).empty()) {
+  // DNAS's answer is each FLOPs weight's most likely architecture, all of them (nas.h); the
+  // other families' is the proxy front.
+  auto front_of = [&](const std::vector<Candidate>& history) {
+    if (options.method != "dnas") return Front(history, options.retrain);
+    std::vector<Candidate> all;
+    for (const Candidate& c : history) {
+      if (!c.failed) all.push_back(c);
+    }
+    std::stable_sort(all.begin(), all.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
+    return all;
+  };
+  if (front_of(result.history).empty()) {
     return Status::Invalid(fmt::format(
         "nas: no candidate trained successfully (the first: {})",
         result.history.empty() ? std::string("none scored") : result.history.front().error));
   }
 
   // Retrain the front and the baselines in full; score on test.
-  std::vector<Candidate> front = Front(result.history, options.retrain);
+  std::vector<Candidate> front = front_of(result.history);
   std::vector<rec::Arch> archs;
   for (const Candidate& c : front) archs.push_back(c.arch);
   for (const std::string& name : baseline_names) {

@@ -44,9 +44,11 @@
 // training of its own).
 //
 // DNAS family (FBNet, arXiv:1812.03443; hard Gumbel-softmax as GDAS, arXiv:1910.04465): the same
-// supernet and step count; one set of architecture logits alpha per FLOPs weight lambda, taking
-// turns. A step draws a choice by hard Gumbel-softmax (per dimension the argmax of alpha + g, g
-// standard Gumbel), trains it on a training batch, then draws again and takes the gradient of
+// supernet, step count and in-place reference model (trained on each step's batch beside the
+// drawn subnet); one set of architecture logits alpha per FLOPs weight lambda, taking turns. The first kWarmupShare of the steps train uniform subnets (the weights first, as the
+// one-shot family's); after them, a step draws a choice by hard Gumbel-softmax (per dimension
+// the argmax of alpha + g, g standard Gumbel), trains it on a training batch, then draws again
+// and takes the gradient of
 //   NE(valid batch) + lambda * sum_d sum_j p_dj F_dj        (NE over the scoring set's entropy)
 // with respect to alpha: every block that embodies a dimension's choice (Space::decode's
 // carriers) has its output multiplied by a gate of value 1 whose gradient is the soft weight's
@@ -54,9 +56,15 @@
 // / tau), tau falling from kTauStart to kTauEnd; F_dj is the mean ln FLOPs of random choices
 // with value j less the mean of all (p_dj F_dj: the expected ln FLOPs to first order). A choice
 // that makes no block of its own (identity, none) has no gate: it moves only through the
-// softmax's coupling with the others. Adam on alpha. The answer: each lambda's most likely
-// architecture and 2 x budget draws of the distributions, taking turns (a draw over the FLOPs
-// limit is redrawn up to 100 times, then left out), scored on the supernet.
+// softmax's coupling with the others. The gate's derivative enters less its moving mean per
+// dimension (decay kBaselineDecay, as REINFORCE's baseline): while the supernet trains, scaling
+// down any block's output tends to help, a derivative common to all of a dimension's options
+// that says nothing among them, and uncentred it pushes every gated option down and so raises
+// the options that make no block. Adam on alpha. The answer: each lambda's most likely
+// architecture (one over the FLOPs limit gives way to draws of its distribution), all of them
+// retrained in full: DNAS's answer is the argmax, and a supernet trained for one epoch scores
+// the subnets it rarely trained near NE 1, so its scores would pick the models it saw most, not
+// the best (measured: the front was 5 models under 2,000 FLOPs).
 //
 // After the search, the proxy scores' Pareto front (score against FLOPs) is retrained from
 // scratch on the whole training split with the final training options, as is every baseline,
