@@ -66,10 +66,11 @@
 // the subnets it rarely trained near NE 1, so its scores would pick the models it saw most, not
 // the best (measured: the front was 5 models under 2,000 FLOPs).
 //
-// After the search, the proxy scores' Pareto front (score against FLOPs) is retrained from
-// scratch on the whole training split with the final training options, as is every baseline,
-// each with final_seeds seeds, and all are scored on the test split by their mean NE. Deterministic
-// for the seeds: candidates train `parallel` at a time in a fixed grouping.
+// After the search, the proxy scores' Pareto front (score against FLOPs; DNAS: its answer) is
+// retrained from scratch on the whole training split with the final training options, as is
+// every baseline, each with final_seeds seeds, and all are scored on the test split by their
+// mean NE. Deterministic for the seeds: candidates train `parallel` at a time in a fixed
+// grouping.
 #pragma once
 
 #include <cstdint>
