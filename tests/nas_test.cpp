@@ -394,11 +394,11 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
     EXPECT_EQ(a->supernet_steps, 63) << method;
     EXPECT_FALSE(a->history.empty());
     // The answer: one-shot 2 x budget draws (8); DNAS the 5 lambdas' most likely architectures,
-    // every one retrained; duplicates scored once.
+    // every one retrained up to --retrain (2); duplicates scored once.
     const bool dnas = std::string(method) == "dnas";
     EXPECT_LE(a->history.size(), dnas ? 5u : 8u);
     if (dnas) {
-      EXPECT_EQ(a->pareto.size(), a->history.size());
+      EXPECT_EQ(a->pareto.size(), std::min<size_t>(a->history.size(), 2));
     }
     for (const Candidate& c : a->history) {
       EXPECT_LE(c.flops, 20000) << method << " " << c.arch.name;

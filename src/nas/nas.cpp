@@ -30,7 +30,7 @@ constexpr double kFailedScore = 2.0;  // a failed candidate's NE and score: twic
 // FLOPs cut for 0.01 NE.
 constexpr double kFlopsWeights[] = {0, 0.0025, 0.005, 0.01, 0.02};
 // One-shot and DNAS (nas.h).
-constexpr double kWarmupShare = 0.25;      // one-shot: steps of uniform subnets first
+constexpr double kWarmupShare = 0.25;      // one-shot, DNAS: steps of uniform subnets first
 constexpr int64_t kPolicyEvery = 5;        // one-shot: steps between policy updates
 constexpr int64_t kRewardExamples = 1024;  // one-shot: valid examples per reward
 constexpr int64_t kCostingDraws = 2000;    // DNAS: random choices behind the FLOPs table
@@ -296,8 +296,9 @@ class Searcher {
     return Status::Ok();
   }
 
-  // One-shot (nas.h): a supernet trained with sampled subnets beside an in-place baseline, a
-  // REINFORCE policy rewarded by subnet NE relative to the baseline's on the same examples.
+  // One-shot (nas.h): a supernet trained with sampled subnets beside an in-place baseline,
+  // REINFORCE policies (one per FLOPs weight) rewarded by subnet NE relative to the baseline's
+  // on the same examples.
   Status RunOneShot() {
     SP_ASSIGN_OR_RETURN(std::unique_ptr<rec::Supernet> net, MakeNet());
     const Choice reference = space_.reference;
@@ -317,10 +318,10 @@ class Searcher {
     int64_t window = 0;
     double loss_sum = 0;
     for (int64_t step = 0; step < steps; ++step) {
-      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] {
+      SP_ASSIGN_OR_RETURN(Candidate c, Drawn(Feasible([&] {
                             return step < warmup ? Random()
                                                  : Sample(policy[static_cast<size_t>(step) % sets]);
-                          }));
+                          })));
       SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
       SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, info, step));
       SP_RETURN_IF_ERROR(net->TrainStep(base, base_info, step).status());  // same examples
@@ -334,7 +335,9 @@ class Searcher {
         const size_t w = batches_++ % sets;
         double mean = 0;
         for (int64_t k = 0; k < kReinforceBatch; ++k) {
-          SP_ASSIGN_OR_RETURN(Candidate s, Feasible([&] { return Sample(policy[w]); }));
+          Result<Candidate> drawn = Feasible([&] { return Sample(policy[w]); });
+          if (!drawn.ok() && options_.flops_max > 0) break;  // stuck over the limit: no update
+          SP_ASSIGN_OR_RETURN(Candidate s, std::move(drawn));
           SP_ASSIGN_OR_RETURN(rec::ArchInfo s_info, rec::Analyze(s.arch, input_));
           SP_ASSIGN_OR_RETURN(double l, net->Loss(s.arch, s_info, from, n));
           // The NE ratio to the baseline's on the same examples (the entropies cancel).
@@ -343,24 +346,29 @@ class Searcher {
           mean += rewards.back() / static_cast<double>(kReinforceBatch);
           batch.push_back(std::move(s));
         }
-        if (!has_baseline[w]) {
-          baseline[w] = mean;
-          has_baseline[w] = true;
+        if (static_cast<int64_t>(batch.size()) == kReinforceBatch) {
+          if (!has_baseline[w]) {
+            baseline[w] = mean;
+            has_baseline[w] = true;
+          }
+          UpdatePolicy(batch, rewards, baseline[w], &policy[w]);
+          baseline[w] = kBaselineDecay * baseline[w] + (1 - kBaselineDecay) * mean;
         }
-        UpdatePolicy(batch, rewards, baseline[w], &policy[w]);
-        baseline[w] = kBaselineDecay * baseline[w] + (1 - kBaselineDecay) * mean;
       }
       Report(step, steps, &loss_sum, space_, policy[0], "lambda 0");
     }
     result_->supernet_steps = steps;
-    // The answer: draws of the final policy, and random choices spread over FLOPs (the front's
+    // The answer: draws of the final policies, and random choices spread over FLOPs (the front's
     // cheap end), each scored on the supernet.
     std::vector<Choice> pool;
     for (int64_t k = 0; k < options_.budget; ++k) {
       // (A draw that stays over the FLOPs limit is left out: the supernet is trained.)
       const auto& logits = policy[static_cast<size_t>(k) % sets];
-      if (Result<Candidate> c = Feasible([&] { return Sample(logits); }); c.ok()) {
+      Result<Candidate> c = Feasible([&] { return Sample(logits); });
+      if (c.ok()) {
         pool.push_back(c->choice);
+      } else if (options_.flops_max <= 0) {
+        return c.status();  // not the limit: a real error
       }
     }
     SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget));
@@ -401,9 +409,9 @@ class Searcher {
                                static_cast<double>(std::max<int64_t>(0, step - warmup)) /
                                    static_cast<double>(std::max<int64_t>(1, steps - warmup - 1)));
       std::vector<std::vector<double>> soft;
-      SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] {
+      SP_ASSIGN_OR_RETURN(Candidate c, Drawn(Feasible([&] {
                             return step < warmup ? Random() : Gumbel(alpha[w], tau, &soft);
-                          }));
+                          })));
       SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
       SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, info, step));
       SP_RETURN_IF_ERROR(net->TrainStep(base, base_info, step).status());  // as one-shot's
@@ -412,8 +420,14 @@ class Searcher {
         Report(step, steps, &loss_sum, space_, alpha[0], "lambda 0");
         continue;
       }
-      // The architecture step on valid examples, with a fresh draw.
-      SP_ASSIGN_OR_RETURN(Candidate a, Feasible([&] { return Gumbel(alpha[w], tau, &soft); }));
+      // The architecture step on valid examples, with a fresh draw (none while the logits stay
+      // over the FLOPs limit).
+      Result<Candidate> drawn = Feasible([&] { return Gumbel(alpha[w], tau, &soft); });
+      if (!drawn.ok() && options_.flops_max > 0) {
+        Report(step, steps, &loss_sum, space_, alpha[0], "lambda 0");
+        continue;
+      }
+      SP_ASSIGN_OR_RETURN(Candidate a, std::move(drawn));
       std::vector<std::string> carriers;
       a.arch = space_.Decode(a.choice, input_, &carriers);
       SP_ASSIGN_OR_RETURN(rec::ArchInfo a_info, rec::Analyze(a.arch, input_));
@@ -465,12 +479,23 @@ class Searcher {
                             }
                             return best;
                           });
-      if (c.ok()) pool.push_back(c->choice);  // over the limit 100 times: left out
+      if (c.ok()) {
+        pool.push_back(c->choice);
+      } else if (options_.flops_max <= 0) {
+        return c.status();  // not the limit: a real error
+      }  // (over the limit 100 times: left out)
     }
     return ScorePool(net.get(), pool);
   }
 
   int64_t Eval() const { return std::min(options_.proxy_eval, data_.valid.n); }
+
+  // A supernet step's subnet: `drawn`, or, when a policy or a set of logits keeps drawing over
+  // the FLOPs limit (lambda 0's may settle there), a uniform draw within it.
+  Result<Candidate> Drawn(Result<Candidate> drawn) {
+    if (drawn.ok() || options_.flops_max <= 0) return drawn;
+    return Feasible([&] { return Random(); });
+  }
 
   // Supernet steps: the final training's epochs over the training split (nas.h).
   int64_t SupernetSteps() const {
@@ -803,7 +828,13 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     }
     std::stable_sort(all.begin(), all.end(),
                      [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
-    return all;
+    if (static_cast<int64_t>(all.size()) <= options.retrain) return all;
+    std::vector<Candidate> thin;  // at most `retrain`, evenly spaced in FLOPs order
+    for (int64_t k = 0; k < options.retrain; ++k) {
+      thin.push_back(all[static_cast<size_t>(k) * (all.size() - 1) /
+                         static_cast<size_t>(options.retrain - 1)]);
+    }
+    return thin;
   };
   if (front_of(result.history).empty()) {
     return Status::Invalid(fmt::format(

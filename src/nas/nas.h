@@ -39,32 +39,36 @@
 // examples beside the baseline on the same examples:
 //   reward = -(L_subnet / L_baseline + lambda * ln FLOPs)
 // (log losses on one set of examples: their ratio is the NE ratio). The answer: budget draws
-// of the final policies, taking turns, and budget random choices
-// spread over FLOPs, each scored on the supernet (NE on the first proxy_eval valid examples, no
-// training of its own).
+// of the final policies, taking turns, and budget random choices spread over FLOPs, each scored
+// on the supernet (NE on the first proxy_eval valid examples, no training of its own). A policy
+// (or DNAS's logits) that keeps drawing over the FLOPs limit trains a uniform draw instead and
+// skips its update.
 //
 // DNAS family (FBNet, arXiv:1812.03443; hard Gumbel-softmax as GDAS, arXiv:1910.04465): the same
 // supernet, step count and in-place reference model (trained on each step's batch beside the
-// drawn subnet); one set of architecture logits alpha per FLOPs weight lambda, taking turns. The first kWarmupShare of the steps train uniform subnets (the weights first, as the
+// drawn subnet); one set of architecture logits alpha per FLOPs weight lambda, taking turns.
+// The first kWarmupShare of the steps train uniform subnets (the weights first, as the
 // one-shot family's); after them, a step draws a choice by hard Gumbel-softmax (per dimension
 // the argmax of alpha + g, g standard Gumbel), trains it on a training batch, then draws again
 // and takes the gradient of
 //   NE(valid batch) + lambda * sum_d sum_j p_dj F_dj        (NE over the scoring set's entropy)
 // with respect to alpha: every block that embodies a dimension's choice (Space::decode's
 // carriers) has its output multiplied by a gate of value 1 whose gradient is the soft weight's
-// (straight-through), d y_c / d alpha_j = y_c (1[j = c] - y_j) / tau with y = softmax((alpha + g)
-// / tau), tau falling from kTauStart to kTauEnd; F_dj is the mean ln FLOPs of random choices
-// with value j less the mean of all (p_dj F_dj: the expected ln FLOPs to first order). A choice
-// that makes no block of its own (identity, none) has no gate: it moves only through the
-// softmax's coupling with the others. The gate's derivative enters less its moving mean per
-// dimension (decay kBaselineDecay, as REINFORCE's baseline): while the supernet trains, scaling
-// down any block's output tends to help, a derivative common to all of a dimension's options
-// that says nothing among them, and uncentred it pushes every gated option down and so raises
-// the options that make no block. Adam on alpha. The answer: each lambda's most likely
-// architecture (one over the FLOPs limit gives way to draws of its distribution), all of them
-// retrained in full: DNAS's answer is the argmax, and a supernet trained for one epoch scores
-// the subnets it rarely trained near NE 1, so its scores would pick the models it saw most, not
-// the best (measured: the front was 5 models under 2,000 FLOPs).
+// (straight-through), d y_c / d alpha_j = y_c (1[j = c] - y_j) / tau with y = softmax((alpha +
+// g) / tau), tau falling from kTauStart to kTauEnd after the warm-up; F_dj is the mean ln FLOPs
+// of random choices with value j less the mean of all (p_dj F_dj: the expected ln FLOPs to
+// first order). A choice that makes no block of its own (identity, none) has no gate: it moves
+// only through the softmax's coupling with the others. The gate's derivative enters less its
+// moving mean per lambda and dimension (decay kBaselineDecay, as REINFORCE's baseline; updated
+// on the draws whose choice has a gate): while the supernet trains, scaling down any block's
+// output tends to help, a derivative common to all of a dimension's options that says nothing
+// among them, and uncentred it pushes every gated option down and so raises the options that
+// make no block. Adam on alpha. The answer: each lambda's most likely architecture (one over
+// the FLOPs limit gives way to draws of its distribution), at most `retrain` of them evenly
+// spaced in FLOPs, all retrained in full: DNAS's answer is the argmax, and a supernet trained
+// for one epoch scores the subnets it rarely trained near NE 1 (median 1.00 over the 105 the
+// one-shot search scored on the default spec), so its scores would pick the models it saw
+// most, not the best (measured: a front of 5 models under 2,000 FLOPs).
 //
 // After the search, the proxy scores' Pareto front (score against FLOPs; DNAS: its answer) is
 // retrained from scratch on the whole training split with the final training options, as is
@@ -168,8 +172,8 @@ using NasProgress = std::function<void(const std::string& line)>;
 // DNAS's gradient of one dimension's logits `alpha` (nas.h's header): `soft` the draw's soft
 // weights softmax((alpha + g) / tau), `chosen` its argmax, `gate_grad` the derivative of NE with
 // respect to the chosen block's gate, `cost` the dimension's FLOPs table (mean ln FLOPs per value
-// less the mean of all):
-//   g_j = gate_grad y_c (1[j = c] - y_j) / tau + lambda p_j (F_j - sum_k p_k F_k),  p = softmax(alpha)
+// less the mean of all), p = softmax(alpha):
+//   g_j = gate_grad y_c (1[j = c] - y_j) / tau + lambda p_j (F_j - sum_k p_k F_k)
 std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
                                       const std::vector<double>& soft, uint32_t chosen,
                                       double gate_grad, double tau, double lambda,
