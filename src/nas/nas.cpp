@@ -125,9 +125,9 @@ class Searcher {
       Candidate c;
       c.choice = propose();
       c.arch = space_.Decode(c.choice, input_);
-      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
-      c.flops = info.flops;
-      c.params = info.params;
+      SP_ASSIGN_OR_RETURN(c.info, rec::Analyze(c.arch, input_));
+      c.flops = c.info.flops;
+      c.params = c.info.params;
       if (options_.flops_max <= 0 || c.flops <= options_.flops_max) return c;
       ++result_->over_flops;
     }
@@ -322,8 +322,7 @@ class Searcher {
                             return step < warmup ? Random()
                                                  : Sample(policy[static_cast<size_t>(step) % sets]);
                           })));
-      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
-      SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, info, step));
+      SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, c.info, step));
       SP_RETURN_IF_ERROR(net->TrainStep(base, base_info, step).status());  // same examples
       loss_sum += loss;
       if (step >= warmup && (step - warmup) % kPolicyEvery == 0) {
@@ -338,8 +337,7 @@ class Searcher {
           Result<Candidate> drawn = Feasible([&] { return Sample(policy[w]); });
           if (!drawn.ok() && options_.flops_max > 0) break;  // stuck over the limit: no update
           SP_ASSIGN_OR_RETURN(Candidate s, std::move(drawn));
-          SP_ASSIGN_OR_RETURN(rec::ArchInfo s_info, rec::Analyze(s.arch, input_));
-          SP_ASSIGN_OR_RETURN(double l, net->Loss(s.arch, s_info, from, n));
+          SP_ASSIGN_OR_RETURN(double l, net->Loss(s.arch, s.info, from, n));
           // The NE ratio to the baseline's on the same examples (the entropies cancel).
           s.proxy_score = l / base_loss;
           rewards.push_back(-Scalarized(s, kFlopsWeights[w]));
@@ -412,8 +410,7 @@ class Searcher {
       SP_ASSIGN_OR_RETURN(Candidate c, Drawn(Feasible([&] {
                             return step < warmup ? Random() : Gumbel(alpha[w], tau, &soft);
                           })));
-      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
-      SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, info, step));
+      SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, c.info, step));
       SP_RETURN_IF_ERROR(net->TrainStep(base, base_info, step).status());  // as one-shot's
       loss_sum += loss;
       if (step < warmup) {  // the weights first, as the one-shot family's
@@ -429,12 +426,11 @@ class Searcher {
       }
       SP_ASSIGN_OR_RETURN(Candidate a, std::move(drawn));
       std::vector<std::string> carriers;
-      a.arch = space_.Decode(a.choice, input_, &carriers);
-      SP_ASSIGN_OR_RETURN(rec::ArchInfo a_info, rec::Analyze(a.arch, input_));
+      space_.Decode(a.choice, input_, &carriers);  // the same architecture, with its carriers
       const int64_t n = std::min(train_.batch, Eval());
       const int64_t from = ((step / static_cast<int64_t>(sets)) * n) % (Eval() - n + 1);
       std::vector<double> grads;
-      SP_RETURN_IF_ERROR(net->Loss(a.arch, a_info, from, n, carriers, &grads).status());
+      SP_RETURN_IF_ERROR(net->Loss(a.arch, a.info, from, n, carriers, &grads).status());
       ++updates[w];
       for (size_t d = 0; d < alpha[w].size(); ++d) {
         double centred = 0;  // no gate carries this draw's choice: no signal
@@ -586,11 +582,11 @@ class Searcher {
       c.arch = space_.Decode(choice, input_);
       const std::string key = rec::ArchToJson(c.arch).dump();
       if (cache_.count(key) > 0) continue;
-      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(c.arch, input_));
-      c.flops = info.flops;
-      c.params = info.params;
+      SP_ASSIGN_OR_RETURN(c.info, rec::Analyze(c.arch, input_));
+      c.flops = c.info.flops;
+      c.params = c.info.params;
       c.arch.name = fmt::format("nas-{}", result_->history.size());
-      Result<double> loss = net->Loss(c.arch, info, 0, n);
+      Result<double> loss = net->Loss(c.arch, c.info, 0, n);
       if (loss.ok()) {
         c.proxy_ne = c.proxy_score = *loss / entropy;
       } else {

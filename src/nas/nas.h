@@ -117,6 +117,7 @@ const spec::Schema<NasOptions>& NasOptionsSchema();
 struct Candidate {
   Choice choice;
   rec::Arch arch;
+  rec::ArchInfo info;  // Analyze's, computed once when the candidate is drawn
   double flops = 0, params = 0;
   double proxy_ne = 0, proxy_score = 0;
   bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
