@@ -52,6 +52,7 @@ std::unique_ptr<Command> RecCommand();
 std::unique_ptr<Command> RecValidateCommand();
 std::unique_ptr<Command> RecTrainCommand();
 std::unique_ptr<Command> NasCommand();
+std::unique_ptr<Command> GoodputCommand();
 std::unique_ptr<Command> JobsCommand();
 std::unique_ptr<Command> PresetsCommand();
 std::unique_ptr<Command> SpecCommand();

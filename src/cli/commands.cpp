@@ -56,6 +56,7 @@ std::vector<std::unique_ptr<Command>> Commands() {
   std::vector<std::unique_ptr<Command>> all;
   all.push_back(PlanCommand());
   all.push_back(SimulateCommand());
+  all.push_back(GoodputCommand());
   all.push_back(SearchCommand());
   all.push_back(ExploreCommand());
   all.push_back(PackCommand());

@@ -8,8 +8,10 @@
 #include "cli/packer_keys.h"
 #include "core/file.h"
 #include "core/text.h"
+#include "goodput/goodput.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
+#include "report/goodput_report.h"
 #include "report/launch.h"
 #include "report/output.h"
 #include "report/pack_report.h"
@@ -68,8 +70,8 @@ const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
     s.Text("lengths", &SimulateArgs::lengths, "document lengths to pack (with --packer)");
     s.OneOf("sharder", &SimulateArgs::sharder, balance::Sharders(),
             "CP sharder for --packer (the original packing always uses head-tail)");
-    s.Integer("pack_iterations", &SimulateArgs::pack_iterations, 1, balance::kMaxPackIterations,
-              "", "packed global batches to simulate (with --packer)");
+    s.Integer("pack_iterations", &SimulateArgs::pack_iterations, 1, balance::kMaxPackIterations, "",
+              "packed global batches to simulate (with --packer)");
     s.Text("megatron_args", &SimulateArgs::megatron_args,
            "Megatron-LM arguments to read the plan from (applied after the job and the other "
            "flags)");
@@ -79,10 +81,26 @@ const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
   return schema;
 }
 
+// The goodput keys simulate takes for its goodput section (no Monte Carlo, no sweep: `scaleplan
+// goodput` has those).
+const std::vector<std::string>& GoodputKeys() {
+  static const std::vector<std::string> keys = {"failures",
+                                                "failure_scale",
+                                                "detect_s",
+                                                "restart_s",
+                                                "checkpoint",
+                                                "checkpoint_interval_s",
+                                                "checkpoint_bytes",
+                                                "storage_bytes_per_s",
+                                                "node_storage_bytes_per_s",
+                                                "host_copy_bytes_per_s"};
+  return keys;
+}
+
 // The packer keys simulate takes (micro-batches and context come from the plan).
 const std::vector<std::string>& PackerKeys() {
-  static const std::vector<std::string> keys = {"s_max", "thresholds", "max_wait",
-                                                "max_mean_delay", "adapt_window"};
+  static const std::vector<std::string> keys = {"s_max", "thresholds", "max_wait", "max_mean_delay",
+                                                "adapt_window"};
   return keys;
 }
 
@@ -96,6 +114,7 @@ class SimulateCmd final : public Command {
     job_.Register(app);
     options_.Register(app);
     packer_.Register(app, PackerKeys());
+    goodput_.Register(app, GoodputKeys());
   }
   int Run(Io io) override {
     Result<SimulateArgs> args = options_.Parse();
@@ -128,8 +147,10 @@ class SimulateCmd final : public Command {
     return report::CommandMarkdown(
         name(), summary(),
         {report::OptionsMarkdown(SimulateArgsSchema()),
-         report::OptionsMarkdown(balance::PackerSchema(), PackerKeys())},
-        "Takes the job flags; the packer's keys (second table) apply with --packer.");
+         report::OptionsMarkdown(balance::PackerSchema(), PackerKeys()),
+         report::OptionsMarkdown(goodput::GoodputOptionsSchema(), GoodputKeys())},
+        "Takes the job flags; the packer's keys (second table) apply with --packer; the goodput "
+        "keys (third table) set the step report's goodput section (docs/GOODPUT.md).");
   }
 
  private:
@@ -141,12 +162,18 @@ class SimulateCmd final : public Command {
           "--engine event --packer NAME --lengths FILE)");
     }
     SP_RETURN_IF_ERROR(PackerKeysApply(packer_, args.packer));
+    for (const std::string& key : GoodputKeys()) {
+      if (goodput_.Given(key)) {
+        return Status::Invalid(goodput_.Flag(key) +
+                               " sets the goodput section of one step's report and does not "
+                               "apply to --packer (allowed: one of the two)");
+      }
+    }
     // Packed batches are steps of their own: one step's inputs do not apply to them.
-    for (const auto& [given, flag] :
-         {std::pair<bool, const char*>{!args.trace.empty(), "--trace"},
-          {!args.stragglers.empty(), "--stragglers"},
-          {!args.microbatch_lengths.empty(), "--microbatch-lengths"},
-          {!args.schedule_file.empty(), "--schedule-file"}}) {
+    for (const auto& [given, flag] : {std::pair<bool, const char*>{!args.trace.empty(), "--trace"},
+                                      {!args.stragglers.empty(), "--stragglers"},
+                                      {!args.microbatch_lengths.empty(), "--microbatch-lengths"},
+                                      {!args.schedule_file.empty(), "--schedule-file"}}) {
       if (given) {
         return Status::Invalid(std::string(flag) +
                                " describes one step and does not apply to --packer (allowed: "
@@ -193,8 +220,16 @@ class SimulateCmd final : public Command {
       SP_RETURN_IF_ERROR(WriteOutputFile(args.trace, sim::ChromeTraceJson(built, run)));
     }
     plan::MemoryReport memory = plan::ComputeMemory(built);
-    if (args.json) return report::JsonText(report::StepJson(built, memory, run));
-    std::string text = report::StepText(built, memory, run);
+    SP_ASSIGN_OR_RETURN(goodput::GoodputOptions goodput, goodput_.Parse());
+    goodput.trials = 0;
+    goodput.sweep_gpus.clear();
+    SP_ASSIGN_OR_RETURN(goodput::GoodputStudy study, goodput::RunGoodput(built, run.step, goodput));
+    if (args.json) {
+      nlohmann::json out = report::StepJson(built, memory, run);
+      out["goodput"] = report::GoodputSectionJson(study);
+      return report::JsonText(out);
+    }
+    std::string text = report::StepText(built, memory, run) + report::GoodputSectionText(study);
     if (options.trace) text += "  trace written to " + args.trace + " (open in ui.perfetto.dev)\n";
     return text;
   }
@@ -202,6 +237,7 @@ class SimulateCmd final : public Command {
   JobFlags job_;
   Options<SimulateArgs> options_{SimulateArgsSchema()};
   Options<balance::PackerOptions> packer_{balance::PackerSchema()};
+  Options<goodput::GoodputOptions> goodput_{goodput::GoodputOptionsSchema()};
 };
 
 }  // namespace

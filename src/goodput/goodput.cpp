@@ -1,0 +1,378 @@
+#include "goodput/goodput.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "core/text.h"
+#include "model/model.h"
+#include "plan/memory.h"
+
+namespace scaleplan::goodput {
+
+namespace {
+
+constexpr double kSecondsPerDay = 86400.0;
+constexpr double kMinIntervalS = 1.0;
+// Monte Carlo work bound: trials x expected interruptions per window.
+constexpr double kMaxDrawnInterruptions = 2e7;
+
+spec::FieldInfo SweepInfo() {
+  spec::FieldInfo info;
+  info.key = "sweep_gpus";
+  info.flag = "sweep-gpus";
+  info.kind = spec::ValueKind::kList;
+  info.help = "GPU counts to evaluate the same job at (weak scaling: per-GPU throughput held)";
+  info.allowed = fmt::format("0 to 64 integers from 1 to {}", spec::kMaxRanks);
+  return info;
+}
+
+Status SetSweep(GoodputOptions& o, const spec::RawValue& value) {
+  static const spec::FieldInfo info = SweepInfo();
+  std::vector<std::string> items = value.is_list ? value.items : SplitAndTrim(value.text, ',');
+  if (!value.is_list && value.text.empty()) items.clear();
+  if (items.size() > 64) return spec::FieldError("goodput", info, value, "has too many items");
+  std::vector<int64_t> gpus;
+  for (const std::string& item : items) {
+    Result<int64_t> n = ParseInteger(item);
+    if (!n.ok() || *n < 1 || *n > spec::kMaxRanks) {
+      return spec::FieldError("goodput", info, value,
+                              fmt::format("has a bad GPU count '{}'", Printable(item, 64)));
+    }
+    gpus.push_back(*n);
+  }
+  o.sweep_gpus = std::move(gpus);
+  return Status::Ok();
+}
+
+// The interval in [lo, hi] that maximises E_u (unimodal in tau): a scan of ln tau, then golden
+// sections around the best point of the scan.
+double BestInterval(double lo, double hi, double delta, double restart, double w, double mtbf) {
+  auto e = [&](double log_tau) {
+    return EffectiveUnplanned(std::exp(log_tau), delta, restart, w, mtbf);
+  };
+  double a = std::log(lo), b = std::log(std::max(hi, lo));
+  if (b - a < 1e-12) return lo;
+  constexpr int kScan = 256;
+  int best = 0;
+  double best_e = -1;
+  for (int i = 0; i <= kScan; ++i) {
+    double v = e(a + (b - a) * i / kScan);
+    if (v > best_e) best_e = v, best = i;
+  }
+  double step = (b - a) / kScan;
+  double x0 = a + std::max(0, best - 1) * step, x1 = a + std::min(kScan, best + 1) * step;
+  const double phi = (std::sqrt(5.0) - 1) / 2;
+  double c = x1 - phi * (x1 - x0), d = x0 + phi * (x1 - x0);
+  double ec = e(c), ed = e(d);
+  for (int i = 0; i < 100 && x1 - x0 > 1e-12; ++i) {
+    if (ec >= ed) {
+      x1 = d, d = c, ed = ec;
+      c = x1 - phi * (x1 - x0), ec = e(c);
+    } else {
+      x0 = c, c = d, ec = ed;
+      d = x0 + phi * (x1 - x0), ed = e(d);
+    }
+  }
+  return std::exp((x0 + x1) / 2);
+}
+
+struct Rates {
+  double unplanned = 0, planned = 0;
+};
+
+Rates SumRates(const FailureModel& model, int64_t gpus, int64_t gpus_per_node, double scale) {
+  Rates r;
+  for (const FailureCause& c : model.causes) {
+    double rate = scale * CauseRatePerS(model, c, gpus, gpus_per_node);
+    (c.planned ? r.planned : r.unplanned) += rate;
+  }
+  return r;
+}
+
+// Effective time (planned stops included) for a restart of `restart_s` and the interval chosen
+// or given.
+struct Timing {
+  double tau = 0, effective_unplanned = 0, effective = 0;
+};
+
+Timing TimeFor(double restart_s, double planned_cost_s, double lambda_p, double delta, double w,
+               double mtbf, double given_tau) {
+  Timing t;
+  double lo = std::max(w - delta, kMinIntervalS);
+  t.tau = given_tau > 0 ? given_tau
+                        : BestInterval(lo, std::max(lo, 100 * mtbf), delta, restart_s, w, mtbf);
+  t.effective_unplanned = EffectiveUnplanned(t.tau, delta, restart_s, w, mtbf);
+  t.effective = t.effective_unplanned * std::max(0.0, 1 - lambda_p * planned_cost_s);
+  return t;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  double pos = q * static_cast<double>(v.size() - 1);
+  size_t i = static_cast<size_t>(pos);
+  if (i + 1 >= v.size()) return v.back();
+  double f = pos - static_cast<double>(i);
+  return v[i] * (1 - f) + v[i + 1] * f;
+}
+
+}  // namespace
+
+const spec::Schema<GoodputOptions>& GoodputOptionsSchema() {
+  static const spec::Schema<GoodputOptions> schema = [] {
+    using O = GoodputOptions;
+    spec::Schema<O> s("goodput");
+    s.Text("failures", &O::failures,
+           "failure model: a preset (presets/failures: llama3-405b) or a YAML file")
+        .Number("failure_scale", &O::failure_scale, 1e-6, 1e3, "",
+                "multiplies every cause's rate (0.5 = a fleet half as failure-prone)")
+        .Number("detect_s", &O::detect_s, 0, 1e6, "s",
+                "time from a failure to the job noticing it (an assumption: watchdogs, health "
+                "checks)")
+        .Number("restart_s", &O::restart_s, 0, 1e6, "s",
+                "time to reschedule, replace the bad host and re-initialise (the reload is "
+                "added from the checkpoint size)")
+        .OneOf("checkpoint", &O::checkpoint, {"sync", "async"},
+               "sync: training waits for the write; async: for a copy to host memory, the write "
+               "runs behind")
+        .Number("checkpoint_interval_s", &O::checkpoint_interval_s, 0, 1e8, "s",
+                "training time between checkpoints; 0 = the interval that maximises effective "
+                "time")
+        .Number("checkpoint_bytes", &O::checkpoint_bytes, 0, 1e18, "bytes",
+                "what one checkpoint writes; 0 = the model's training state (14 bytes per "
+                "parameter)")
+        .Number("storage_bytes_per_s", &O::storage_bytes_per_s, 1e6, 1e16, "bytes/s",
+                "the storage system's sustained bandwidth (default: Llama 3's, 2 TB/s)")
+        .Number("node_storage_bytes_per_s", &O::node_storage_bytes_per_s, 1e6, 1e14, "bytes/s",
+                "one server's path to storage (an assumption: 200 Gb/s)")
+        .Number("host_copy_bytes_per_s", &O::host_copy_bytes_per_s, 1e6, 1e14, "bytes/s",
+                "async: one GPU's copy of its share to host memory (an assumption)")
+        .Number("target_effective_pct", &O::target_effective_pct, 1e-3, 100, "%",
+                "the effective time to reach; the report gives the restart time it allows")
+        .Number("horizon_s", &O::horizon_s, 0, 3.2e9, "s",
+                "Monte Carlo window; 0 = the failure model's window")
+        .Integer("trials", &O::trials, 0, 100000, "", "Monte Carlo windows to draw (0: none)")
+        .Unsigned("seed", &O::seed, "Monte Carlo seed");
+    s.Custom(SweepInfo(), &SetSweep, [](const O& o) { return nlohmann::json(o.sweep_gpus); });
+    return s;
+  }();
+  return schema;
+}
+
+double EffectiveUnplanned(double tau_s, double delta_s, double restart_s, double durable_after_s,
+                          double mtbf_s) {
+  double rework_extra = durable_after_s * tau_s / (tau_s + delta_s);
+  double denominator = mtbf_s * std::exp((restart_s + rework_extra) / mtbf_s) *
+                       std::expm1((tau_s + delta_s) / mtbf_s);
+  if (!(denominator > 0) || !std::isfinite(denominator)) return 0;
+  return tau_s / denominator;
+}
+
+Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
+                              const GoodputOptions& o) {
+  SP_RETURN_IF_ERROR(GoodputOptionsSchema().CheckValues(o));
+  if (job.gpus < 1 || job.gpus_per_node < 1 || !(job.checkpoint_bytes > 0) ||
+      !std::isfinite(job.checkpoint_bytes) || !(job.tokens_per_s_per_gpu >= 0) ||
+      !std::isfinite(job.tokens_per_s_per_gpu)) {
+    return Status::Invalid(fmt::format(
+        "goodput: job of {} GPUs, {} per server, {} checkpoint bytes, {} tokens/s/GPU (allowed: "
+        "at least one GPU and server, a positive checkpoint, a finite throughput)",
+        job.gpus, job.gpus_per_node, job.checkpoint_bytes, job.tokens_per_s_per_gpu));
+  }
+  const bool async = o.checkpoint == "async";
+  GoodputPoint p;
+  p.gpus = job.gpus;
+  p.nodes = static_cast<double>(job.gpus) / static_cast<double>(job.gpus_per_node);
+  Rates rates = SumRates(model, job.gpus, job.gpus_per_node, o.failure_scale);
+  p.failures_per_day = rates.unplanned * kSecondsPerDay;
+  p.planned_per_day = rates.planned * kSecondsPerDay;
+  p.mtbf_s = 1 / rates.unplanned;
+  p.storage_bytes_per_s = std::min(o.storage_bytes_per_s, p.nodes * o.node_storage_bytes_per_s);
+  p.write_s = job.checkpoint_bytes / p.storage_bytes_per_s;
+  p.reload_s = p.write_s;
+  p.blocking_s =
+      async ? job.checkpoint_bytes / static_cast<double>(job.gpus) / o.host_copy_bytes_per_s
+            : p.write_s;
+  p.durable_after_s = async ? p.write_s : 0;
+  p.restart_total_s = o.detect_s + o.restart_s + p.reload_s;
+  const double planned_cost = p.write_s + o.restart_s + p.reload_s;
+  const double delta = p.blocking_s, w = p.durable_after_s, m = p.mtbf_s;
+  if (o.checkpoint_interval_s > 0 && async && o.checkpoint_interval_s + delta < w) {
+    return Status::Invalid(fmt::format(
+        "goodput.checkpoint_interval_s = {:.4g} is shorter than an asynchronous checkpoint's "
+        "write ({:.4g} s) (allowed: 0 or at least {:.4g})",
+        o.checkpoint_interval_s, w, w - delta));
+  }
+  p.interval_chosen = o.checkpoint_interval_s <= 0;
+  Timing t =
+      TimeFor(p.restart_total_s, planned_cost, rates.planned, delta, w, m, o.checkpoint_interval_s);
+  p.interval_s = t.tau;
+  p.effective = t.effective;
+  p.young_s = std::sqrt(2 * delta * m);
+  p.daly_s = delta < 2 * m
+                 ? p.young_s * (1 + std::sqrt(delta / (2 * m)) / 3 + delta / (18 * m)) - delta
+                 : m;
+  p.tokens_per_day =
+      p.effective * job.tokens_per_s_per_gpu * static_cast<double>(job.gpus) * kSecondsPerDay;
+  // First-order shares of the lost time, scaled to add up to 1 - E.
+  const double tau = p.interval_s, lambda = rates.unplanned;
+  LostTime raw;
+  raw.checkpoint = delta / (tau + delta);
+  raw.rework = lambda * ((tau + delta) / 2 + w * tau / (tau + delta));
+  raw.detect = lambda * o.detect_s;
+  raw.restart = lambda * o.restart_s;
+  raw.reload = lambda * p.reload_s;
+  raw.planned = rates.planned * planned_cost;
+  double sum = raw.checkpoint + raw.rework + raw.detect + raw.restart + raw.reload + raw.planned;
+  double scale = sum > 0 ? (1 - p.effective) / sum : 0;
+  p.lost = {raw.checkpoint * scale, raw.rework * scale, raw.detect * scale,
+            raw.restart * scale,    raw.reload * scale, raw.planned * scale};
+  // The detect + restart budget for the target, the two in their given proportion (E falls as
+  // they grow; a planned stop pays the restart share).
+  const double target = o.target_effective_pct / 100;
+  const double restart_share =
+      o.detect_s + o.restart_s > 0 ? o.restart_s / (o.detect_s + o.restart_s) : 0.5;
+  auto effective_at = [&](double detect_restart) {
+    return TimeFor(detect_restart + p.reload_s,
+                   p.write_s + restart_share * detect_restart + p.reload_s, rates.planned, delta, w,
+                   m, o.checkpoint_interval_s)
+        .effective;
+  };
+  p.target_reachable = effective_at(0) >= target;
+  if (p.target_reachable) {
+    double lo = 0, hi = 60;
+    while (effective_at(hi) >= target && hi < 1e9) lo = hi, hi *= 2;
+    for (int i = 0; i < 60; ++i) {
+      double mid = (lo + hi) / 2;
+      (effective_at(mid) >= target ? lo : hi) = mid;
+    }
+    p.max_detect_restart_s = lo;
+  }
+  return p;
+}
+
+MonteCarlo Simulate(const FailureModel& model, const GoodputJob& job, const GoodputOptions& o,
+                    const GoodputPoint& point) {
+  MonteCarlo mc;
+  mc.trials = o.trials;
+  mc.horizon_s = o.horizon_s > 0 ? o.horizon_s : model.window_s;
+  if (o.trials <= 0) return mc;
+  Rates rates = SumRates(model, job.gpus, job.gpus_per_node, o.failure_scale);
+  const double tau = point.interval_s, seg = point.interval_s + point.blocking_s;
+  const double w = point.durable_after_s, h = mc.horizon_s;
+  const double restart = point.restart_total_s;
+  const double planned_cost = point.write_s + o.restart_s + point.reload_s;
+  std::mt19937_64 rng(o.seed);
+  auto draw = [&](double rate) {
+    if (rate <= 0) return std::numeric_limits<double>::infinity();
+    return std::exponential_distribution<double>(rate)(rng);
+  };
+  std::vector<double> effective, interruptions;
+  for (int64_t trial = 0; trial < o.trials; ++trial) {
+    double t = 0, useful = 0;
+    int64_t n = 0;
+    double next_planned = draw(rates.planned);
+    while (t < h) {
+      double failure = t + draw(rates.unplanned);
+      if (next_planned < t) next_planned = t;
+      if (std::min(failure, next_planned) >= h) {
+        useful += std::floor((h - t) / seg) * tau;
+        break;
+      }
+      ++n;
+      if (next_planned < failure) {
+        // Announced: the work since the last checkpoint is saved, then the job restarts.
+        double run = next_planned - t;
+        double k = std::floor(run / seg);
+        useful += k * tau + std::min(run - k * seg, tau);
+        t = next_planned + planned_cost;
+        next_planned += draw(rates.planned);
+        continue;
+      }
+      double run = failure - t;
+      double k = std::floor(run / seg);
+      useful += k * tau;
+      // An asynchronous checkpoint not yet durable is lost with the interval it saved.
+      if (w > 0 && k >= 1 && run - k * seg < w) useful -= tau;
+      t = failure;
+      // Detect, restart and reload; a failure meanwhile starts them again.
+      while (t < h) {
+        double again = draw(rates.unplanned);
+        if (again >= restart) {
+          t += restart;
+          break;
+        }
+        t += again;
+        ++n;
+      }
+    }
+    effective.push_back(useful / h);
+    interruptions.push_back(static_cast<double>(n));
+  }
+  double mean = 0, sq = 0, count_mean = 0;
+  for (double e : effective) mean += e;
+  mean /= static_cast<double>(effective.size());
+  for (double e : effective) sq += (e - mean) * (e - mean);
+  for (double c : interruptions) count_mean += c;
+  mc.effective_mean = mean;
+  mc.effective_stderr = effective.size() > 1
+                            ? std::sqrt(sq / static_cast<double>(effective.size() - 1) /
+                                        static_cast<double>(effective.size()))
+                            : 0;
+  mc.effective_p5 = Percentile(effective, 0.05);
+  mc.effective_p95 = Percentile(effective, 0.95);
+  mc.interruptions_mean = count_mean / static_cast<double>(interruptions.size());
+  mc.interruptions_p5 = Percentile(interruptions, 0.05);
+  mc.interruptions_p95 = Percentile(interruptions, 0.95);
+  return mc;
+}
+
+Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& step,
+                                const GoodputOptions& options) {
+  GoodputStudy study;
+  study.options = options;
+  SP_ASSIGN_OR_RETURN(study.model, LoadFailureModel(options.failures));
+  study.params = model::CountParams(plan.model()).total;
+  plan::BytesPerParam state = plan::ParamBytes(spec::ZeroMode::kZero0, 1, spec::Precision::kBf16);
+  study.job.gpus = plan.gpus;
+  const std::vector<spec::TierSpec>& tiers = plan.job.cluster.tiers;
+  study.job.gpus_per_node = std::min(plan.gpus, tiers.empty() ? int64_t{1} : tiers.front().gpus);
+  study.job.checkpoint_bytes = options.checkpoint_bytes > 0
+                                   ? options.checkpoint_bytes
+                                   : study.params * (state.weights + state.optimizer);
+  study.job.tokens_per_s_per_gpu = step.tokens_per_s_per_gpu;
+  study.step_time_s = step.step_time_s;
+  SP_ASSIGN_OR_RETURN(study.point, Evaluate(study.model, study.job, options));
+  for (const FailureCause& c : study.model.causes) {
+    study.causes.push_back(
+        {c.name, c.category, c.per, c.planned,
+         options.failure_scale *
+             CauseRatePerS(study.model, c, study.job.gpus, study.job.gpus_per_node) *
+             kSecondsPerDay});
+  }
+  if (options.trials > 0) {
+    double horizon = options.horizon_s > 0 ? options.horizon_s : study.model.window_s;
+    double expected = (study.point.failures_per_day + study.point.planned_per_day) /
+                      kSecondsPerDay * horizon * static_cast<double>(options.trials);
+    if (expected > kMaxDrawnInterruptions) {
+      return Status::Invalid(fmt::format(
+          "goodput.trials = {} draws about {:.3g} interruptions over {:.4g} s windows (allowed: "
+          "trials x interruptions per window up to {:.0e}; fewer trials or a shorter horizon_s)",
+          options.trials, expected, horizon, kMaxDrawnInterruptions));
+    }
+    study.monte_carlo = Simulate(study.model, study.job, options, study.point);
+  }
+  for (int64_t gpus : options.sweep_gpus) {
+    GoodputJob scaled = study.job;
+    scaled.gpus = gpus;
+    scaled.gpus_per_node = std::min(gpus, study.job.gpus_per_node);
+    SP_ASSIGN_OR_RETURN(GoodputPoint point, Evaluate(study.model, scaled, options));
+    study.sweep.push_back(point);
+  }
+  return study;
+}
+
+}  // namespace scaleplan::goodput

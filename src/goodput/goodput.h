@@ -1,0 +1,155 @@
+// Goodput under failures: the share of wall-clock time a job trains, the checkpoint interval that
+// maximises it, and what that leaves of the tokens a day (`scaleplan goodput`, a section of
+// `scaleplan simulate`).
+//
+// Symbols (rates per second; failures.h gives each cause's rate on this job):
+//   G GPUs on G/g servers; f = failure_scale
+//   lambda   = f x sum of the unplanned causes' rates,   M = 1 / lambda (mean time between
+//   failures) lambda_p = f x sum of the planned causes' rates
+// Checkpoint: the training state, written once per job (each rank its share, deduplicated as
+// torch.distributed.checkpoint does):
+//   S = checkpoint_bytes, or P x (2 + 12) bytes (BF16 weights; FP32 master weights and Adam's two
+//       moments; plan/memory.h's ParamBytes)
+//   B = min(storage_bytes_per_s, G/g x node_storage_bytes_per_s)     (the storage the job reaches)
+//   write_s = S / B
+//   sync:  delta = write_s (training waits),               w = 0
+//   async: delta = (S / G) / host_copy_bytes_per_s (the copy to host memory training waits for),
+//          w = write_s (the copy becomes durable w after it was taken)
+// Restart after an unplanned failure: R = detect_s + restart_s + S / B (the reload).
+// Effective time with tau seconds of training between checkpoints (Daly, "A higher order estimate
+// of the optimum checkpoint interval for restart dumps", Future Generation Computer Systems 22,
+// 2006: exponential failures, which may also strike during checkpoints and restarts):
+//   E_u(tau) = tau / ( M e^(R'/M) (e^((tau + delta)/M) - 1) ),   R' = R + w tau / (tau + delta)
+//   (async: a failure within w of a checkpoint finds it not yet durable and loses one more
+//   interval, with probability about w / (tau + delta): w tau / (tau + delta) more rework)
+// Planned interruptions each cost a synchronous checkpoint and a restart, and lose no work:
+//   E = E_u (1 - lambda_p (write_s + R))
+// tau is given (checkpoint_interval_s) or maximises E_u over tau >= max(w - delta, 1 s) (a new
+// asynchronous checkpoint starts once the last is durable); Young's sqrt(2 delta M) and Daly's
+// sqrt(2 delta M) (1 + sqrt(delta / (2M)) / 3 + delta / (18 M)) - delta are reported beside it.
+// Interruptions per day = (lambda + lambda_p) x 86,400; tokens per day = E x tokens/s/GPU x G x
+// 86,400. The lost time is split, to first order, into checkpoints delta/(tau + delta), rework
+// lambda ((tau + delta)/2 + w tau/(tau + delta)), detection, restart and reload lambda x each,
+// and planned stops lambda_p (write_s + R), scaled to add up to 1 - E.
+// Monte Carlo: the same process drawn failure by failure (sim below), `trials` times over
+// horizon_s, gives the spread a real window shows. Scale sweep: the same failure model,
+// checkpoint size, storage and per-GPU throughput at other GPU counts (weak scaling: the plan's
+// per-GPU throughput is held, an assumption).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "goodput/failures.h"
+#include "plan/plan.h"
+#include "sim/analytical.h"
+#include "spec/schema.h"
+
+namespace scaleplan::goodput {
+
+struct GoodputOptions {
+  std::string failures = "llama3-405b";  // a failure model: preset (presets/failures) or file
+  double failure_scale = 1;
+  double detect_s = 300;
+  double restart_s = 300;
+  std::string checkpoint = "sync";    // sync or async
+  double checkpoint_interval_s = 0;   // 0: the interval that maximises effective time
+  double checkpoint_bytes = 0;        // 0: the model's training state
+  double storage_bytes_per_s = 2e12;  // Llama 3's storage, sustained (arXiv 2407.21783 3.3.1)
+  double node_storage_bytes_per_s = 25e9;
+  double host_copy_bytes_per_s = 25e9;
+  double target_effective_pct = 90;  // Llama 3: "higher than 90% effective training time"
+  double horizon_s = 0;              // Monte Carlo window; 0: the failure model's window
+  int64_t trials = 200;              // Monte Carlo windows drawn; 0: none
+  uint64_t seed = 1;
+  std::vector<int64_t> sweep_gpus = {1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072};
+};
+
+const spec::Schema<GoodputOptions>& GoodputOptionsSchema();
+
+// What a job brings: its size, its servers, its state and its speed.
+struct GoodputJob {
+  int64_t gpus = 0;
+  int64_t gpus_per_node = 0;
+  double checkpoint_bytes = 0;
+  double tokens_per_s_per_gpu = 0;
+};
+
+// Lost time as fractions of the wall clock (they add up to 1 - effective).
+struct LostTime {
+  double checkpoint = 0, rework = 0, detect = 0, restart = 0, reload = 0, planned = 0;
+};
+
+// One job size under the failure model.
+struct GoodputPoint {
+  int64_t gpus = 0;
+  double nodes = 0;
+  double failures_per_day = 0;  // unplanned
+  double planned_per_day = 0;
+  double mtbf_s = 0;               // M
+  double storage_bytes_per_s = 0;  // B
+  double write_s = 0;
+  double blocking_s = 0;       // delta
+  double durable_after_s = 0;  // w
+  double reload_s = 0;
+  double restart_total_s = 0;    // R
+  double interval_s = 0;         // tau
+  bool interval_chosen = false;  // tau maximises E (not given)
+  double young_s = 0, daly_s = 0;
+  double effective = 0;  // E, a fraction
+  LostTime lost;
+  double tokens_per_day = 0;
+  // The largest detect_s + restart_s (the two in their given proportion, the reload kept) at
+  // which E reaches the target, tau chosen again; `target_reachable` is false when even an
+  // instant restart misses it.
+  double max_detect_restart_s = 0;
+  bool target_reachable = false;
+};
+
+struct CauseShare {
+  std::string name, category;
+  FailureUnit per = FailureUnit::kGpu;
+  bool planned = false;
+  double per_day = 0;  // on this job
+};
+
+struct MonteCarlo {
+  int64_t trials = 0;
+  double horizon_s = 0;
+  double effective_mean = 0, effective_p5 = 0, effective_p95 = 0;
+  double effective_stderr = 0;                                                 // of the mean
+  double interruptions_mean = 0, interruptions_p5 = 0, interruptions_p95 = 0;  // per window
+};
+
+struct GoodputStudy {
+  FailureModel model;
+  GoodputOptions options;
+  GoodputJob job;
+  double params = 0;
+  double step_time_s = 0;
+  GoodputPoint point;  // the job itself
+  std::vector<CauseShare> causes;
+  MonteCarlo monte_carlo;           // trials == 0: not run
+  std::vector<GoodputPoint> sweep;  // one per sweep_gpus entry
+};
+
+// E_u(tau) above; M may be large (few failures), never 0.
+double EffectiveUnplanned(double tau_s, double delta_s, double restart_s, double durable_after_s,
+                          double mtbf_s);
+
+// One job size: rates, checkpoint, interval, effective time, lost time, the restart budget.
+Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
+                              const GoodputOptions& options);
+
+// The process of Evaluate drawn over options.horizon_s, options.trials times (seeded).
+MonteCarlo Simulate(const FailureModel& model, const GoodputJob& job, const GoodputOptions& options,
+                    const GoodputPoint& point);
+
+// `scaleplan goodput` as one call: the plan's state and its step (from any engine) under the
+// failure model, the Monte Carlo and the sweep as options ask.
+Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& step,
+                                const GoodputOptions& options);
+
+}  // namespace scaleplan::goodput

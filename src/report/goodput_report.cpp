@@ -1,0 +1,197 @@
+#include "report/goodput_report.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace scaleplan::report {
+
+namespace {
+
+constexpr double kDay = 86400.0;
+
+std::string Duration(double s) {
+  if (s < 120) return fmt::format("{:.3g} s", s);
+  if (s < 2 * 3600) return fmt::format("{:.1f} min", s / 60);
+  if (s < 2 * kDay) return fmt::format("{:.2f} h", s / 3600);
+  return fmt::format("{:.1f} days", s / kDay);
+}
+
+std::string Pct(double fraction) { return fmt::format("{:.1f}%", 100 * fraction); }
+
+nlohmann::json LostJson(const goodput::LostTime& l) {
+  return {{"checkpoint_pct", 100 * l.checkpoint}, {"rework_pct", 100 * l.rework},
+          {"detect_pct", 100 * l.detect},         {"restart_pct", 100 * l.restart},
+          {"reload_pct", 100 * l.reload},         {"planned_pct", 100 * l.planned}};
+}
+
+std::string LostText(const goodput::LostTime& l) {
+  return fmt::format(
+      "checkpoints {}, rework {}, detection {}, restarts {}, reloads {}, planned stops {}",
+      Pct(l.checkpoint), Pct(l.rework), Pct(l.detect), Pct(l.restart), Pct(l.reload),
+      Pct(l.planned));
+}
+
+std::string IntervalText(const goodput::GoodputPoint& p) {
+  return fmt::format("every {} of training ({}; Young {}, Daly {})", Duration(p.interval_s),
+                     p.interval_chosen ? "chosen to maximise effective time" : "given",
+                     Duration(p.young_s), Duration(p.daly_s));
+}
+
+}  // namespace
+
+nlohmann::json GoodputPointJson(const goodput::GoodputPoint& p) {
+  return {{"gpus", p.gpus},
+          {"nodes", p.nodes},
+          {"failures_per_day", p.failures_per_day},
+          {"planned_per_day", p.planned_per_day},
+          {"interruptions_per_day", p.failures_per_day + p.planned_per_day},
+          {"mtbf_s", p.mtbf_s},
+          {"storage_bytes_per_s", p.storage_bytes_per_s},
+          {"checkpoint_write_s", p.write_s},
+          {"checkpoint_blocking_s", p.blocking_s},
+          {"checkpoint_durable_after_s", p.durable_after_s},
+          {"reload_s", p.reload_s},
+          {"restart_total_s", p.restart_total_s},
+          {"checkpoint_interval_s", p.interval_s},
+          {"checkpoint_interval_chosen", p.interval_chosen},
+          {"young_interval_s", p.young_s},
+          {"daly_interval_s", p.daly_s},
+          {"effective_time_pct", 100 * p.effective},
+          {"lost", LostJson(p.lost)},
+          {"tokens_per_day", p.tokens_per_day},
+          {"target_reachable", p.target_reachable},
+          {"max_detect_restart_s", p.max_detect_restart_s}};
+}
+
+nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& s) {
+  nlohmann::json out;
+  out["job"] = {{"model", plan.model().name},
+                {"gpus", s.job.gpus},
+                {"gpus_per_node", s.job.gpus_per_node},
+                {"params", s.params},
+                {"checkpoint_bytes", s.job.checkpoint_bytes},
+                {"step_time_s", s.step_time_s},
+                {"tokens_per_s_per_gpu", s.job.tokens_per_s_per_gpu}};
+  out["failure_model"] = {{"name", s.model.name},
+                          {"source", s.model.source},
+                          {"window_s", s.model.window_s},
+                          {"gpus", s.model.gpus},
+                          {"gpus_per_node", s.model.gpus_per_node}};
+  out["options"] = goodput::GoodputOptionsSchema().ToJson(s.options);
+  out["goodput"] = GoodputPointJson(s.point);
+  nlohmann::json causes = nlohmann::json::array();
+  for (const goodput::CauseShare& c : s.causes) {
+    causes.push_back({{"name", c.name},
+                      {"category", c.category},
+                      {"per", goodput::FailureUnitName(c.per)},
+                      {"planned", c.planned},
+                      {"per_day", c.per_day}});
+  }
+  out["causes"] = causes;
+  if (s.monte_carlo.trials > 0) {
+    const goodput::MonteCarlo& mc = s.monte_carlo;
+    out["monte_carlo"] = {{"trials", mc.trials},
+                          {"horizon_s", mc.horizon_s},
+                          {"effective_time_pct_mean", 100 * mc.effective_mean},
+                          {"effective_time_pct_stderr", 100 * mc.effective_stderr},
+                          {"effective_time_pct_p5", 100 * mc.effective_p5},
+                          {"effective_time_pct_p95", 100 * mc.effective_p95},
+                          {"interruptions_mean", mc.interruptions_mean},
+                          {"interruptions_p5", mc.interruptions_p5},
+                          {"interruptions_p95", mc.interruptions_p95}};
+  }
+  nlohmann::json sweep = nlohmann::json::array();
+  for (const goodput::GoodputPoint& p : s.sweep) sweep.push_back(GoodputPointJson(p));
+  out["sweep"] = sweep;
+  return out;
+}
+
+nlohmann::json GoodputSectionJson(const goodput::GoodputStudy& s) {
+  nlohmann::json out = GoodputPointJson(s.point);
+  out["failure_model"] = s.model.name;
+  out["checkpoint"] = s.options.checkpoint;
+  return out;
+}
+
+std::string GoodputSectionText(const goodput::GoodputStudy& s) {
+  const goodput::GoodputPoint& p = s.point;
+  return fmt::format(
+      "\n  goodput under failures ({}; `scaleplan goodput` for the details)\n"
+      "    {:.1f} interruptions a day (mean time between failures {}); restart {}\n"
+      "    checkpoint ({}) {}\n"
+      "    effective time {}: {} tokens a day\n",
+      s.model.name, p.failures_per_day + p.planned_per_day, Duration(p.mtbf_s),
+      Duration(p.restart_total_s), s.options.checkpoint, IntervalText(p), Pct(p.effective),
+      HumanCount(p.tokens_per_day));
+}
+
+std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) {
+  const goodput::GoodputPoint& p = s.point;
+  const goodput::GoodputOptions& o = s.options;
+  std::string out = fmt::format(
+      "Goodput of {} on {} GPUs ({} per server; tp {}, cp {}, pp {}, dp {}): step {:.3f} s, "
+      "{:.1f} tokens/s/GPU\n",
+      plan.model().name, s.job.gpus, s.job.gpus_per_node, plan.tp, plan.cp, plan.pp, plan.dp,
+      s.step_time_s, s.job.tokens_per_s_per_gpu);
+  out += fmt::format(
+      "  failure model {}: {}\n", s.model.name,
+      s.model.description.empty() ? std::string("(no description)") : s.model.description);
+  out += fmt::format(
+      "\n  failures     {:.2f} unplanned + {:.2f} planned a day on this job; mean time between "
+      "failures {}{}\n",
+      p.failures_per_day, p.planned_per_day, Duration(p.mtbf_s),
+      o.failure_scale != 1 ? fmt::format(" (rates x {:g})", o.failure_scale) : std::string());
+  out += fmt::format(
+      "  checkpoint   {} ({}), {}: write {} at {}/s{}\n", HumanBytes(s.job.checkpoint_bytes),
+      o.checkpoint_bytes > 0 ? std::string("given")
+                             : fmt::format("14 B x {} parameters", HumanCount(s.params)),
+      o.checkpoint, Duration(p.write_s), HumanBytes(p.storage_bytes_per_s),
+      p.durable_after_s > 0
+          ? fmt::format("; training waits {} for the copy to host memory", Duration(p.blocking_s))
+          : std::string());
+  out += fmt::format("               {}\n", IntervalText(p));
+  out +=
+      fmt::format("  restart      detect {} + restart {} + reload {} = {}\n", Duration(o.detect_s),
+                  Duration(o.restart_s), Duration(p.reload_s), Duration(p.restart_total_s));
+  out += fmt::format("  effective    {} of the wall clock trains; lost: {}\n", Pct(p.effective),
+                     LostText(p.lost));
+  out +=
+      fmt::format("  tokens       {} a day ({} with no failures)\n", HumanCount(p.tokens_per_day),
+                  HumanCount(s.job.tokens_per_s_per_gpu * static_cast<double>(s.job.gpus) * kDay));
+  if (p.target_reachable) {
+    out += fmt::format("  target       {:g}% effective time allows detect + restart up to {}\n",
+                       o.target_effective_pct, Duration(p.max_detect_restart_s));
+  } else {
+    out += fmt::format(
+        "  target       {:g}% effective time is out of reach even with an instant restart\n",
+        o.target_effective_pct);
+  }
+  if (s.monte_carlo.trials > 0) {
+    const goodput::MonteCarlo& mc = s.monte_carlo;
+    out += fmt::format(
+        "  monte carlo  {} windows of {}: effective {} (p5 {}, p95 {}); interruptions {:.1f} "
+        "(p5 {:.0f}, p95 {:.0f})\n",
+        mc.trials, Duration(mc.horizon_s), Pct(mc.effective_mean), Pct(mc.effective_p5),
+        Pct(mc.effective_p95), mc.interruptions_mean, mc.interruptions_p5, mc.interruptions_p95);
+  }
+  out += "\n  causes on this job (a day)\n";
+  for (const goodput::CauseShare& c : s.causes) {
+    out += fmt::format("    {:<30} {:<22} per {:<5} {:>8.3f}{}\n", Printable(c.name, 30),
+                       Printable(c.category, 22), goodput::FailureUnitName(c.per), c.per_day,
+                       c.planned ? "  planned" : "");
+  }
+  if (!s.sweep.empty()) {
+    out +=
+        "\n  scale sweep (the same failure model, checkpoint, storage and tokens/s/GPU)\n"
+        "    GPUs      interruptions/day   MTBF        interval    effective   tokens/day\n";
+    for (const goodput::GoodputPoint& q : s.sweep) {
+      out += fmt::format("    {:<9} {:>17.1f}   {:<11} {:<11} {:>9}   {}\n", q.gpus,
+                         q.failures_per_day + q.planned_per_day, Duration(q.mtbf_s),
+                         Duration(q.interval_s), Pct(q.effective), HumanCount(q.tokens_per_day));
+    }
+  }
+  return out;
+}
+
+}  // namespace scaleplan::report

@@ -1,0 +1,202 @@
+#include "goodput/goodput.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "goodput/failures.h"
+#include "test_util.h"
+
+namespace scaleplan::goodput {
+namespace {
+
+using scaleplan::testing::Must;
+
+constexpr double kDay = 86400;
+
+// A one-day window on 16 GPUs, 8 to a server.
+constexpr const char* kSmallModel =
+    "window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n"
+    "  - {name: a, per: gpu, count: 16}\n"
+    "  - {name: b, per: node, count: 2}\n"
+    "  - {name: c, per: job, count: 1, planned: true}\n";
+
+TEST(FailureModel, RatesScaleWithTheirUnit) {
+  FailureModel m = Must(ParseFailureModel(kSmallModel, "small.yaml"));
+  ASSERT_EQ(m.causes.size(), 3u);
+  // On 32 GPUs, 4 to a server (8 servers):
+  //   a: 16 / (1 day x 16 GPUs) = 1 per GPU-day, x 32 GPUs   = 32 a day
+  //   b: 2 / (1 day x 2 servers) = 1 per server-day, x 8     = 8 a day
+  //   c: 1 a day whatever the size
+  EXPECT_NEAR(CauseRatePerS(m, m.causes[0], 32, 4) * kDay, 32, 1e-9);
+  EXPECT_NEAR(CauseRatePerS(m, m.causes[1], 32, 4) * kDay, 8, 1e-9);
+  EXPECT_NEAR(CauseRatePerS(m, m.causes[2], 32, 4) * kDay, 1, 1e-9);
+}
+
+// The preset is Table 5 of the Llama 3 paper: at its own size (16,384 GPUs, 8 to a server) it gives
+// back the counts it was built from, 419 unexpected and 47 planned over 54 days. In-sample by
+// construction: this checks the unit bookkeeping, not a prediction.
+TEST(FailureModel, Llama3PresetGivesBackItsCounts) {
+  FailureModel m = Must(LoadFailureModel("llama3-405b"));
+  double unplanned = 0, planned = 0;
+  for (const FailureCause& c : m.causes) {
+    (c.planned ? planned : unplanned) += CauseRatePerS(m, c, 16384, 8) * 54 * kDay;
+  }
+  EXPECT_NEAR(unplanned, 419, 1e-6);
+  EXPECT_NEAR(planned, 47, 1e-6);
+}
+
+TEST(FailureModel, BadModelsNameTheKeyAndWhatIsAllowed) {
+  struct Case {
+    const char* yaml;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\n", "failures.causes expected a list"},
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses: []\n", "at least one cause"},
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: 1}\n"
+       "  - {name: a, count: 2}\n",
+       "name = a appears twice"},
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: 1, planned: "
+       "true}\n",
+       "no unplanned cause"},
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, per: rack, count: 1}\n",
+       "failures.causes.per = rack is not a known choice (allowed: one of: gpu, node, job)"},
+      {"gpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: 1}\n",
+       "failures.window_s = 0 is out of range"},
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: -1}\n",
+       "failures.causes.count = -1"},
+  };
+  for (const Case& c : cases) {
+    Result<FailureModel> r = ParseFailureModel(c.yaml, "f.yaml");
+    ASSERT_FALSE(r.ok()) << c.yaml;
+    EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << r.status().message();
+  }
+}
+
+// E_u(tau) = tau / (M e^(R'/M) (e^((tau + delta)/M) - 1)), R' = R + w tau / (tau + delta).
+// tau 100, delta 10, R 50, M 1000: 100 / (1000 e^0.05 (e^0.11 - 1)) = 100 / (1000 x 1.051271 x
+// 0.116278) = 0.8180643; with w 30, R' = 50 + 30 x 100/110 = 77.2727: 0.7960550.
+TEST(Goodput, EffectiveTimeIsDalysExpression) {
+  EXPECT_NEAR(EffectiveUnplanned(100, 10, 50, 0, 1000), 0.8180643355594495, 1e-12);
+  EXPECT_NEAR(EffectiveUnplanned(100, 10, 50, 30, 1000), 0.7960549817947593, 1e-12);
+  // No failures to speak of: only the checkpoint's own share is lost, tau / (tau + delta).
+  EXPECT_NEAR(EffectiveUnplanned(100, 10, 50, 0, 1e15), 100.0 / 110, 1e-9);
+}
+
+// One GPU failing once per 10,000 s (M), a 10 s synchronous checkpoint (1e10 bytes at 1e9 B/s).
+// The interval that maximises E_u does not depend on R; a ternary search of tau / (e^((tau +
+// 10)/M) - 1) gives 440.5719 s, Daly's estimate 447.2136 (1 + sqrt(10/20000)/3 + 10/180000) - 10
+// = 440.5718 s and Young's sqrt(2 x 10 x 10000) = 447.2136 s.
+TEST(Goodput, ChosenIntervalIsTheOptimumDalyEstimates) {
+  FailureModel m = Must(ParseFailureModel(
+      "window_s: 10000\ngpus: 1\ngpus_per_node: 1\ncauses:\n  - {name: a, per: gpu, count: 1}\n",
+      "one.yaml"));
+  GoodputJob job{1, 1, 1e10, 1000};
+  GoodputOptions o;
+  o.storage_bytes_per_s = 1e9;
+  o.node_storage_bytes_per_s = 1e9;
+  GoodputPoint p = Must(Evaluate(m, job, o));
+  EXPECT_NEAR(p.mtbf_s, 10000, 1e-6);
+  EXPECT_NEAR(p.write_s, 10, 1e-12);
+  EXPECT_NEAR(p.blocking_s, 10, 1e-12);
+  EXPECT_NEAR(p.restart_total_s, 300 + 300 + 10, 1e-9);
+  EXPECT_NEAR(p.interval_s, 440.5719, 1e-3);
+  EXPECT_NEAR(p.daly_s, 440.5718, 1e-3);
+  EXPECT_NEAR(p.young_s, 447.2136, 1e-3);
+  EXPECT_NEAR(p.effective, EffectiveUnplanned(p.interval_s, 10, 610, 0, 10000), 1e-12);
+  // 1000 tokens/s on one GPU for a day, times E.
+  EXPECT_NEAR(p.tokens_per_day, p.effective * 1000 * kDay, 1e-3);
+  const LostTime& l = p.lost;
+  EXPECT_NEAR(l.checkpoint + l.rework + l.detect + l.restart + l.reload + l.planned,
+              1 - p.effective, 1e-12);
+  EXPECT_DOUBLE_EQ(l.planned, 0);
+  EXPECT_DOUBLE_EQ(l.detect, l.restart);  // 300 s each, at the same rate
+}
+
+// Storage: the job reaches min(storage, servers x per-server bandwidth). Asynchronous: training
+// waits for each GPU's share over the host copy; the write itself (w) makes a shorter interval an
+// error.
+TEST(Goodput, StorageBoundAndAsynchronousCheckpoints) {
+  FailureModel m = Must(ParseFailureModel(kSmallModel, "small.yaml"));
+  GoodputJob job{16, 8, 1e12, 100};
+  GoodputOptions o;
+  o.storage_bytes_per_s = 1e12;
+  o.node_storage_bytes_per_s = 1e10;  // 2 servers x 1e10 < 1e12: 100 s a write
+  GoodputPoint sync = Must(Evaluate(m, job, o));
+  EXPECT_NEAR(sync.storage_bytes_per_s, 2e10, 1e-3);
+  EXPECT_NEAR(sync.write_s, 50, 1e-9);
+  o.checkpoint = "async";
+  o.host_copy_bytes_per_s = 1e10;  // 1e12 / 16 GPUs / 1e10 = 6.25 s of blocking
+  GoodputPoint async = Must(Evaluate(m, job, o));
+  EXPECT_NEAR(async.blocking_s, 6.25, 1e-12);
+  EXPECT_NEAR(async.durable_after_s, 50, 1e-9);
+  EXPECT_GE(async.interval_s + async.blocking_s, 50 - 1e-9);
+  EXPECT_GT(async.effective, sync.effective);
+  o.checkpoint_interval_s = 40;  // 40 + 6.25 < 50
+  Result<GoodputPoint> short_interval = Evaluate(m, job, o);
+  ASSERT_FALSE(short_interval.ok());
+  EXPECT_NE(short_interval.status().message().find(
+                "goodput.checkpoint_interval_s = 40 is shorter than an asynchronous checkpoint's "
+                "write (50 s)"),
+            std::string::npos)
+      << short_interval.status().message();
+}
+
+// The restart budget: with detect + restart = max_detect_restart_s (split as given, 300:300) the
+// effective time is the target.
+TEST(Goodput, RestartBudgetMeetsTheTarget) {
+  FailureModel m = Must(LoadFailureModel("llama3-405b"));
+  GoodputJob job{16384, 8, 5.68e12, 170};
+  GoodputOptions o;
+  GoodputPoint p = Must(Evaluate(m, job, o));
+  ASSERT_TRUE(p.target_reachable);
+  GoodputOptions at = o;
+  at.detect_s = p.max_detect_restart_s / 2;
+  at.restart_s = p.max_detect_restart_s / 2;
+  EXPECT_NEAR(Must(Evaluate(m, job, at)).effective, 0.90, 1e-6);
+  // An unreachable target: 99.9% with failures every ~3 hours.
+  o.target_effective_pct = 99.9;
+  EXPECT_FALSE(Must(Evaluate(m, job, o)).target_reachable);
+}
+
+// The Monte Carlo draws the same process failure by failure; its mean lands on the closed form
+// (within four standard errors and the closed form's first-order terms) and its interruption
+// count on (lambda + lambda_p) x window = 466 for Llama 3's window.
+TEST(Goodput, MonteCarloAgreesWithTheClosedForm) {
+  FailureModel m = Must(LoadFailureModel("llama3-405b"));
+  GoodputJob job{16384, 8, 5.68e12, 170};
+  for (const char* mode : {"sync", "async"}) {
+    SCOPED_TRACE(mode);
+    GoodputOptions o;
+    o.checkpoint = mode;
+    o.trials = 400;
+    o.node_storage_bytes_per_s = 1e9;  // 2,048 GB/s: a 2.8 s write either way
+    o.host_copy_bytes_per_s = 1e9;     // async: 0.35 s blocking
+    GoodputPoint p = Must(Evaluate(m, job, o));
+    MonteCarlo mc = Simulate(m, job, o, p);
+    EXPECT_EQ(mc.trials, 400);
+    EXPECT_NEAR(mc.horizon_s, 54 * kDay, 1e-6);
+    EXPECT_NEAR(mc.effective_mean, p.effective, 4 * mc.effective_stderr + 0.002);
+    EXPECT_LE(mc.effective_p5, mc.effective_mean);
+    EXPECT_GE(mc.effective_p95, mc.effective_mean);
+    // Poisson: sd sqrt(466) per window, sqrt(466/400) for the mean of 400.
+    EXPECT_NEAR(mc.interruptions_mean, 466, 4 * std::sqrt(466.0 / 400));
+  }
+}
+
+// The sweep holds the model: GPU and server causes double with the GPUs, the planned stop does not.
+TEST(Goodput, SweepScalesFailuresWithTheJob) {
+  FailureModel m = Must(LoadFailureModel("llama3-405b"));
+  GoodputOptions o;
+  GoodputPoint a = Must(Evaluate(m, {16384, 8, 5.68e12, 170}, o));
+  GoodputPoint b = Must(Evaluate(m, {32768, 8, 5.68e12, 170}, o));
+  EXPECT_NEAR(b.failures_per_day, 2 * a.failures_per_day, 1e-9);
+  EXPECT_NEAR(b.planned_per_day, a.planned_per_day, 1e-12);
+  EXPECT_NEAR(a.failures_per_day, 419.0 / 54, 1e-9);
+  EXPECT_LT(b.effective, a.effective);
+  EXPECT_LT(b.interval_s, a.interval_s);
+}
+
+}  // namespace
+}  // namespace scaleplan::goodput
