@@ -10,7 +10,7 @@ using namespace scaleplan;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const spec::JobSpec base = *spec::LoadJob("llama3-405b-16k");
   spec::JobSpec job = base;
-  Result<report::MegatronParse> parsed =
+  Result<report::LaunchParse> parsed =
       report::ApplyMegatronArgs(std::string(fuzz::AsText(data, size)), job);
   fuzz::CheckError(parsed);
   if (!parsed.ok()) return 0;

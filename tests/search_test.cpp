@@ -300,13 +300,13 @@ TEST(Launch, MegatronRankOrderOrANote) {
 
 TEST(Launch, MegatronArgumentsErrorsNameTheArgument) {
   spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
-  Result<report::MegatronParse> r =
+  Result<report::LaunchParse> r =
       report::ApplyMegatronArgs("--tensor-model-parallel-size zero", job);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
             "--megatron-args: --tensor-model-parallel-size = zero is not a positive integer "
             "(allowed: integer >= 1)");
-  report::MegatronParse ignored =
+  report::LaunchParse ignored =
       Must(report::ApplyMegatronArgs("--lr 3e-4 --tensor-model-parallel-size 4", job));
   EXPECT_EQ(ignored.ignored, std::vector<std::string>{"--lr"});
   EXPECT_EQ(job.plan.tp, 4);

@@ -4,11 +4,44 @@
 
 #include "cli/options.h"
 #include "core/text.h"
+#include "report/launch.h"
 #include "spec/presets.h"
 #include "spec/readers.h"
 #include "validate/calibrate.h"
 
 namespace scaleplan::cli {
+
+Status ApplyLaunchInputs(const std::string& megatron_args, const std::string& torchtitan_config,
+                         spec::JobSpec& job, std::ostream& notes) {
+  if (!megatron_args.empty() && !torchtitan_config.empty()) {
+    return Status::Invalid(
+        "--megatron-args and --torchtitan-config both give the plan (allowed: one of the two)");
+  }
+  if (megatron_args.empty() && torchtitan_config.empty()) return Status::Ok();
+  report::LaunchParse parsed;
+  std::string framework;
+  if (!megatron_args.empty()) {
+    SP_ASSIGN_OR_RETURN(parsed, report::ApplyMegatronArgs(megatron_args, job));
+    framework = "Megatron-LM";
+  } else {
+    SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(torchtitan_config));
+    SP_ASSIGN_OR_RETURN(parsed, report::ApplyTorchtitanToml(text, torchtitan_config, job));
+    framework = "torchtitan";
+  }
+  if (!parsed.changed.empty()) {
+    notes << "scaleplan: note: the " << framework
+          << " configuration changes the job's plan (what it does not give takes " << framework
+          << "'s default): " << Printable(Join(parsed.changed, ", "), 2000) << "\n";
+  }
+  for (const std::string& note : parsed.notes) {
+    notes << "scaleplan: note: " << Printable(note, 500) << "\n";
+  }
+  if (!parsed.ignored.empty()) {
+    notes << "scaleplan: note: ignored " << framework << " settings that do not describe the plan: "
+          << Printable(Join(parsed.ignored, " "), 2000) << "\n";
+  }
+  return Status::Ok();
+}
 
 template <class T>
 void JobFlags::AddKeys(CLI::App* command, const spec::Schema<T>& schema) {

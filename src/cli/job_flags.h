@@ -15,6 +15,13 @@
 
 namespace scaleplan::cli {
 
+// A job's starting plan from a launch configuration, applied over the resolved job: Megatron-LM
+// arguments (--megatron-args) or a torchtitan job file (--torchtitan-config FILE), one of the two
+// (neither: nothing changes). What the reader changed, ignored or approximated goes to `notes` as
+// "scaleplan: note: ..." lines.
+Status ApplyLaunchInputs(const std::string& megatron_args, const std::string& torchtitan_config,
+                         spec::JobSpec& job, std::ostream& notes);
+
 class JobFlags {
  public:
   // `default_job`: the job preset used without --plan.

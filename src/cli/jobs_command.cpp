@@ -15,6 +15,7 @@ namespace {
 struct JobsArgs {
   std::string log;
   std::string megatron_args;
+  std::string torchtitan_config;
 };
 
 const spec::Schema<JobsArgs>& JobsArgsSchema() {
@@ -23,6 +24,8 @@ const spec::Schema<JobsArgs>& JobsArgsSchema() {
     s.Text("log", &JobsArgs::log, "the job log (JSON Lines) to append to; created when missing");
     s.Text("megatron_args", &JobsArgs::megatron_args,
            "the job's plan as Megatron-LM arguments, applied over the job flags");
+    s.Text("torchtitan_config", &JobsArgs::torchtitan_config,
+           "the job's plan as a torchtitan job TOML file, applied over the job flags");
     return s;
   }();
   return schema;
@@ -52,10 +55,8 @@ class JobsCmd final : public Command {
     if (!finished.ok()) return Fail(io.err, finished.status());
     Result<spec::JobSpec> job = job_.Resolve();
     if (!job.ok()) return Fail(io.err, job.status());
-    if (!args->megatron_args.empty()) {
-      Result<report::MegatronParse> parsed = report::ApplyMegatronArgs(args->megatron_args, *job);
-      if (!parsed.ok()) return Fail(io.err, parsed.status());
-    }
+    Status launch = ApplyLaunchInputs(args->megatron_args, args->torchtitan_config, *job, io.err);
+    if (!launch.ok()) return Fail(io.err, launch);
     if (Status s = validate::AppendToJobLog(args->log, *job, *finished); !s.ok()) {
       return Fail(io.err, s);
     }

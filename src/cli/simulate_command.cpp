@@ -39,6 +39,7 @@ struct SimulateArgs {
   std::string sharder = sim::PackedOptions{}.sharder;
   int64_t pack_iterations = sim::PackedOptions{}.iterations;
   std::string megatron_args;
+  std::string torchtitan_config;
 };
 
 const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
@@ -74,6 +75,9 @@ const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
               "packed global batches to simulate (with --packer)");
     s.Text("megatron_args", &SimulateArgs::megatron_args,
            "Megatron-LM arguments to read the plan from (applied after the job and the other "
+           "flags)");
+    s.Text("torchtitan_config", &SimulateArgs::torchtitan_config,
+           "a torchtitan job TOML to read the plan from (applied after the job and the other "
            "flags)");
     AddReportOptions(s);
     return s;
@@ -121,19 +125,8 @@ class SimulateCmd final : public Command {
     if (!args.ok()) return Fail(io.err, args.status());
     Result<spec::JobSpec> job = job_.Resolve();
     if (!job.ok()) return Fail(io.err, job.status());
-    if (!args->megatron_args.empty()) {
-      Result<report::MegatronParse> parsed = report::ApplyMegatronArgs(args->megatron_args, *job);
-      if (!parsed.ok()) return Fail(io.err, parsed.status());
-      if (!parsed->changed.empty()) {
-        io.err << "scaleplan: note: the Megatron arguments change the job's plan (what they do "
-                  "not give takes Megatron-LM's default): "
-               << Printable(Join(parsed->changed, ", "), 2000) << "\n";
-      }
-      if (!parsed->ignored.empty()) {
-        io.err << "scaleplan: note: ignored Megatron arguments that do not describe the plan: "
-               << Printable(Join(parsed->ignored, " "), 2000) << "\n";
-      }
-    }
+    Status launch = ApplyLaunchInputs(args->megatron_args, args->torchtitan_config, *job, io.err);
+    if (!launch.ok()) return Fail(io.err, launch);
     Result<const sim::Engine*> engine = sim::FindEngine(args->engine, "--engine");
     if (!engine.ok()) return Fail(io.err, engine.status());
     Result<plan::Plan> built = plan::BuildPlan(*job);

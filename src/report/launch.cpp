@@ -16,6 +16,20 @@ std::vector<spec::Dim> Effective(const std::vector<spec::Dim>& order, const plan
   return topology::EffectiveOrder(order, p.tp, p.cp, p.pp, p.dp);
 }
 
+// Llama 3 presets and torchtitan's llama3 flavours.
+const std::vector<std::pair<std::string, std::string>>& TorchtitanFlavors() {
+  static const std::vector<std::pair<std::string, std::string>> flavors = {
+      {"llama3-8b", "8B"}, {"llama3-70b", "70B"}, {"llama3-405b", "405B"}};
+  return flavors;
+}
+
+std::string TorchtitanFlavor(const std::string& model) {
+  for (const auto& [preset, flavor] : TorchtitanFlavors()) {
+    if (preset == model) return flavor;
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string MegatronArgs(const plan::Plan& p) {
@@ -130,60 +144,127 @@ std::string MegatronArgs(const plan::Plan& p) {
 
 std::string TorchtitanToml(const plan::Plan& p) {
   const spec::PlanSpec& s = p.spec();
-  bool shard = s.zero != spec::ZeroMode::kZero0;
-  std::string schedule = s.schedule == spec::Schedule::kGpipe  ? "GPipe"
-                         : s.schedule == spec::Schedule::kZbH1 ? "InterleavedZeroBubble"
-                         : p.vp > 1                            ? "Interleaved1F1B"
-                                                               : "1F1B";
-  std::string out;
+  const spec::FrameworkSpec& f = p.job.framework;
+  std::vector<std::string> notes;
   // torchtitan's device mesh is pp, dp_replicate, dp_shard, cp, tp (outermost first).
   {
     using spec::Dim;
     if (Effective(s.placement, p) != Effective({Dim::kTp, Dim::kCp, Dim::kDp, Dim::kPp}, p)) {
       std::vector<std::string> names;
       for (Dim d : s.placement) names.emplace_back(spec::DimName(d));
-      out += fmt::format(
+      notes.push_back(fmt::format(
           "# placement [{}] differs from torchtitan's mesh order: this file launches tp, cp, "
-          "dp_shard, dp_replicate, pp (innermost first)\n",
-          Join(names, ", "));
+          "dp_shard, dp_replicate, pp (innermost first)",
+          Join(names, ", ")));
     }
   }
+  std::string out;
+  // [model]: the torchtitan flavour of a Llama 3 preset; FP8 is a model converter.
+  std::string flavor = TorchtitanFlavor(p.model().name);
+  bool fp8 = s.precision == spec::Precision::kFp8;
+  if (!flavor.empty() || fp8) {
+    out += "[model]\n";
+    if (!flavor.empty()) out += fmt::format("name = \"llama3\"\nflavor = \"{}\"\n", flavor);
+    if (fp8) out += "converters = [\"quantize.linear.float8\"]\n";
+    out += "\n";
+  }
+  if (flavor.empty()) {
+    notes.push_back(fmt::format(
+        "# model {} has no torchtitan flavour here (llama3 8B, 70B, 405B): set [model] by hand",
+        p.model().name));
+  }
+  std::string schedule = s.schedule == spec::Schedule::kGpipe  ? "GPipe"
+                         : s.schedule == spec::Schedule::kZbH1 ? "InterleavedZeroBubble"
+                         : p.vp > 1                            ? "Interleaved1F1B"
+                                                               : "1F1B";
+  if (s.schedule == spec::Schedule::kLlama3 && p.pp > 1) {
+    notes.push_back(
+        "# schedule llama3 (micro-batch groups per virtual stage) runs as Interleaved1F1B");
+  }
   out += "[parallelism]\n";
-  // HSDP: torchtitan's replicate degree (the plan checks that dp_replicate divides dp; CP ranks
-  // shard together, as in torchtitan's mesh).
+  // FSDP2 shards unless ZeRO 0 (DDP). HSDP: torchtitan's replicate degree (the plan checks that
+  // dp_replicate divides dp; CP ranks shard together, as in torchtitan's mesh).
+  bool shard = s.zero != spec::ZeroMode::kZero0;
   int64_t replicate = shard ? s.dp_replicate : p.dp;
   out += fmt::format("data_parallel_replicate_degree = {}\n", replicate);
   out += fmt::format("data_parallel_shard_degree = {}\n", shard ? p.dp / replicate : 1);
-  out += fmt::format("tensor_parallel_degree = {}\n", p.tp);
-  out += fmt::format("context_parallel_degree = {}\n", p.cp);
-  out += fmt::format("pipeline_parallel_degree = {}\n", p.pp);
-  out += fmt::format("pipeline_parallel_schedule = \"{}\"\n", schedule);
-  out += fmt::format("pipeline_parallel_microbatch_size = {}\n", s.micro_batch);
-  if (p.vp > 1) {
-    int64_t slots = p.model().layers + (s.trim_edge_stages ? 2 : 0);
-    out += fmt::format("pipeline_parallel_layers_per_stage = {}\n", slots / (p.pp * p.vp));
+  if (shard) {
+    // ZeRO 3 reshards the parameters after the forward pass; fsdp (Llama 3's) keeps them to the
+    // backward, as do ZeRO 1 and 2, which FSDP2 has no closer setting for.
+    bool reshard = s.zero == spec::ZeroMode::kZero3;
+    out += fmt::format("fsdp_reshard_after_forward = \"{}\"\n", reshard ? "always" : "never");
+    if (s.zero == spec::ZeroMode::kZero1 || s.zero == spec::ZeroMode::kZero2) {
+      notes.push_back(fmt::format(
+          "# zero {} runs as FSDP2 without resharding after the forward pass (ZeRO-2-like)",
+          spec::ZeroModeName(s.zero)));
+    }
   }
+  out += fmt::format("tensor_parallel_degree = {}\n", p.tp);
   out += fmt::format("enable_async_tensor_parallel = {}\n",
                      s.tp_comm_overlap && p.tp > 1 ? "true" : "false");
-  if (p.model().IsMoe()) out += fmt::format("expert_parallel_degree = {}\n", p.ep);
+  out += fmt::format("context_parallel_degree = {}\n", p.cp);
+  if (p.cp > 1) {
+    out += fmt::format("context_parallel_rotate_method = \"{}\"\n",
+                       s.cp_algorithm == spec::CpAlgorithm::kRing ? "alltoall" : "allgather");
+  }
+  out += fmt::format("pipeline_parallel_degree = {}\n", p.pp);
+  if (p.pp > 1) {
+    out += fmt::format("pipeline_parallel_schedule = \"{}\"\n", schedule);
+    out += fmt::format("pipeline_parallel_microbatch_size = {}\n", s.micro_batch);
+    // torchtitan's first and last stages hold one layer fewer by default (Llama 3's trimming).
+    int64_t fewer = s.trim_edge_stages ? 1 : 0;
+    out += fmt::format("pipeline_parallel_first_stage_less_layers = {}\n", fewer);
+    out += fmt::format("pipeline_parallel_last_stage_less_layers = {}\n", fewer);
+    int64_t slots = p.model().layers + 2 * fewer;
+    if (slots % (p.pp * p.vp) == 0) {
+      out += fmt::format("pipeline_parallel_layers_per_stage = {}\n", slots / (p.pp * p.vp));
+    } else {
+      notes.push_back(fmt::format(
+          "# {} layers do not split evenly over {} stages: torchtitan splits them its own way",
+          slots, p.pp * p.vp));
+    }
+  }
+  if (p.model().IsMoe()) {
+    out += fmt::format("expert_parallel_degree = {}\n", p.ep);
+    out += fmt::format("expert_tensor_parallel_degree = {}\n", p.etp);
+  }
   out += "\n[training]\n";
   out += fmt::format("seq_len = {}\n", p.job.workload.seq_len);
   out += fmt::format("global_batch_size = {}\n", p.global_batch);
-  out += fmt::format("local_batch_size = {}\n", p.global_batch / p.dp);
-  if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16)
-    out += "mixed_precision_reduce = \"bfloat16\"\n";
+  // Without pipelining a local batch is one micro-batch (gradient accumulation makes up the
+  // global batch); with it, the replica's batch that the schedule splits into micro-batches.
+  out += fmt::format("local_batch_size = {}\n", p.pp > 1 ? p.global_batch / p.dp : s.micro_batch);
+  out += fmt::format("mixed_precision_reduce = \"{}\"\n",
+                     s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? "bfloat16" : "float32");
   if (s.grad_sync == spec::GradSync::kDelayed && p.dp * p.cp > 1)
-    out += "# grad_sync = delayed has no torchtitan setting: reductions run in-step\n";
+    notes.push_back("# grad_sync = delayed has no torchtitan setting: reductions run in-step");
   out += "\n[activation_checkpoint]\n";
   out += fmt::format("mode = \"{}\"\n", s.recompute == spec::Recompute::kFull        ? "full"
                                         : s.recompute == spec::Recompute::kSelective ? "selective"
                                                                                      : "none");
-  if (s.precision == spec::Precision::kFp8)
+  if (s.recompute == spec::Recompute::kSelective) {
+    out += fmt::format("selective_ac_option = \"op\"\n");
+    if (f.selective_recompute != spec::SelectiveRecompute::kPerOp) {
+      notes.push_back(
+          "# selective recomputation runs as torchtitan's per-op policy, not Megatron's "
+          "core-attention recomputation");
+    }
+  }
+  if (f.compile) out += "\n[compile]\nenable = true\ncomponents = [\"model\", \"loss\"]\n";
+  if (fp8) {
     out += "\n[quantize.linear.float8]\nenable_fsdp_float8_all_gather = true\n";
+    out += fmt::format("recipe_name = \"{}\"\n",
+                       f.fp8_recipe == spec::Fp8Recipe::kRowwise ? "rowwise" : "tensorwise");
+    if (f.fp8_recipe == spec::Fp8Recipe::kDelayed) {
+      notes.push_back(
+          "# FP8 with delayed scaling (Transformer Engine) has no torchtitan recipe: tensorwise");
+    }
+  }
+  for (const std::string& n : notes) out += n + "\n";
   return out;
 }
 
-Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& job) {
+Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& job) {
   SP_RETURN_IF_ERROR(CheckText(text, "--megatron-args"));
   // Arguments, line by line; as in a shell, a word starting with '#' comments out the rest of its
   // line (MegatronArgs writes its notes so).
@@ -198,7 +279,7 @@ Result<MegatronParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& 
       tokens.push_back(token);
     }
   }
-  MegatronParse parse;
+  LaunchParse parse;
   const nlohmann::json before = spec::PlanSchema().ToJson(job.plan);
   spec::PlanSpec& p = job.plan;
   // What Megatron-LM does when an argument is absent: no SP, no overlap, p2p CP, no

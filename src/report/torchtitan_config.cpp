@@ -1,0 +1,384 @@
+// Reading a torchtitan job TOML back into a job (report/launch.h: ApplyTorchtitanToml).
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/text.h"
+#include "report/launch.h"
+#include "spec/readers.h"
+
+namespace scaleplan::report {
+
+namespace {
+
+// The keys of one TOML document, read with torchtitan's defaults; every key read is remembered,
+// so that the rest can be listed as ignored.
+class TomlKeys {
+ public:
+  TomlKeys(const toml::table& root, std::string origin) : root_(root), origin_(std::move(origin)) {}
+
+  bool Has(const std::string& path) const { return static_cast<bool>(Node(path)); }
+
+  Result<int64_t> Integer(const std::string& path, int64_t fallback, int64_t min, int64_t max) {
+    toml::node_view<const toml::node> node = Use(path);
+    if (!node) return fallback;
+    std::optional<int64_t> v = node.value_exact<int64_t>();
+    if (!node.is_integer() || !v || *v < min || *v > max) {
+      return Bad(node, path, fmt::format("an integer from {} to {}", min, max));
+    }
+    return *v;
+  }
+
+  Result<bool> Boolean(const std::string& path, bool fallback) {
+    toml::node_view<const toml::node> node = Use(path);
+    if (!node) return fallback;
+    if (!node.is_boolean()) return Bad(node, path, "true or false");
+    return *node.value_exact<bool>();
+  }
+
+  // A string from `allowed`; an integer is accepted as its text where `integers` says so
+  // (selective_ac_option = 2 and = "2" both occur).
+  Result<std::string> Choice(const std::string& path, const std::string& fallback,
+                             const std::vector<std::string>& allowed, bool integers = false) {
+    toml::node_view<const toml::node> node = Use(path);
+    if (!node) return fallback;
+    std::string text;
+    if (node.is_string()) {
+      text = *node.value_exact<std::string>();
+    } else if (integers && node.is_integer()) {
+      text = std::to_string(*node.value_exact<int64_t>());
+    } else {
+      return Bad(node, path, "one of: " + Join(allowed, ", "));
+    }
+    bool integer_text =
+        integers && !text.empty() &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!integer_text && std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
+      return Bad(node, path,
+                 "one of: " + Join(allowed, ", ") + (integers ? ", or an integer" : ""));
+    }
+    return text;
+  }
+
+  // Any string.
+  Result<std::string> Text(const std::string& path) {
+    toml::node_view<const toml::node> node = Use(path);
+    if (!node) return std::string();
+    if (!node.is_string()) return Bad(node, path, "a string");
+    return *node.value_exact<std::string>();
+  }
+
+  // The strings of an array (model.converters); anything else is an error.
+  Result<std::vector<std::string>> Strings(const std::string& path) {
+    toml::node_view<const toml::node> node = Use(path);
+    std::vector<std::string> out;
+    if (!node) return out;
+    const toml::array* array = node.as_array();
+    if (array == nullptr) return Bad(node, path, "an array of strings");
+    for (const toml::node& item : *array) {
+      if (!item.is_string()) return Bad(node, path, "an array of strings");
+      out.push_back(*item.value_exact<std::string>());
+    }
+    return out;
+  }
+
+  // Every key not read, as "section.key" (at most 40).
+  std::vector<std::string> Unread() const {
+    std::vector<std::string> out;
+    Walk(root_, "", out);
+    return out;
+  }
+
+  const std::string& origin() const { return origin_; }
+
+ private:
+  toml::node_view<const toml::node> Node(const std::string& path) const {
+    return root_.at_path(std::string_view(path));
+  }
+  toml::node_view<const toml::node> Use(const std::string& path) {
+    used_.insert(path);
+    return Node(path);
+  }
+  std::string Where(toml::node_view<const toml::node> node) const {
+    const toml::source_region& r = node.node()->source();
+    return fmt::format("{}:{}:{}", origin_, r.begin.line, r.begin.column);
+  }
+  Status Bad(toml::node_view<const toml::node> node, const std::string& path,
+             const std::string& allowed) const {
+    std::string shown;
+    if (node.is_string()) {
+      shown = "\"" + Printable(*node.value_exact<std::string>(), 60) + "\"";
+    } else if (node.is_integer()) {
+      shown = std::to_string(*node.value_exact<int64_t>());
+    } else if (node.is_boolean()) {
+      shown = *node.value_exact<bool>() ? "true" : "false";
+    } else if (node.is_floating_point()) {
+      shown = fmt::format("{}", *node.value_exact<double>());
+    } else {
+      shown = node.is_table() ? "a table" : node.is_array() ? "an array" : "a date or time";
+    }
+    return Status::Invalid(
+        fmt::format("{}: {} = {} (allowed: {})", Where(node), path, shown, allowed));
+  }
+  void Walk(const toml::table& table, const std::string& prefix,
+            std::vector<std::string>& out) const {
+    for (const auto& [key, value] : table) {
+      std::string path =
+          prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+      if (const toml::table* sub = value.as_table()) {
+        Walk(*sub, path, out);
+      } else if (used_.count(path) == 0 && out.size() < 40) {
+        out.push_back(Printable(path, 80));
+      }
+    }
+  }
+
+  const toml::table& root_;
+  std::string origin_;
+  std::set<std::string> used_;
+};
+
+// torchtitan's schedules and the plan's; multi-stage ones place two stages on a rank by default.
+struct ScheduleName {
+  const char* name;
+  spec::Schedule schedule;
+  bool multi_stage;
+};
+constexpr ScheduleName kSchedules[] = {{"1F1B", spec::Schedule::k1F1B, false},
+                                       {"GPipe", spec::Schedule::kGpipe, false},
+                                       {"Interleaved1F1B", spec::Schedule::kInterleaved, true},
+                                       {"InterleavedZeroBubble", spec::Schedule::kZbH1, true}};
+
+// torchtitan's llama3 flavours and this project's presets.
+std::string PresetOf(const std::string& name, const std::string& flavor) {
+  if (name != "llama3") return "";
+  if (flavor == "8B") return "llama3-8b";
+  if (flavor == "70B") return "llama3-70b";
+  if (flavor == "405B") return "llama3-405b";
+  return "";
+}
+
+}  // namespace
+
+Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string& origin,
+                                        spec::JobSpec& job) {
+  SP_RETURN_IF_ERROR(CheckText(text, origin));
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(origin));
+  } catch (const toml::parse_error& e) {
+    const toml::source_region& r = e.source();
+    return Status::Parse(fmt::format("{}:{}:{}: {} (allowed: a TOML document)", origin,
+                                     r.begin.line, r.begin.column,
+                                     Printable(e.description(), 200)));
+  }
+  TomlKeys keys(root, origin);
+  LaunchParse parse;
+  const nlohmann::json before = spec::PlanSchema().ToJson(job.plan);
+  constexpr int64_t kMax = spec::kMaxRanks;
+
+  // [model]: a llama3 flavour names the model; a float8 converter switches FP8 on (the
+  // [quantize.linear.float8] table alone only configures it: torchtitan's tomls carry it off).
+  SP_ASSIGN_OR_RETURN(std::string model_name, keys.Text("model.name"));
+  if (keys.Has("model.flavor")) {
+    SP_ASSIGN_OR_RETURN(std::string flavor, keys.Text("model.flavor"));
+    model_name = Printable(model_name, 40);
+    flavor = Printable(flavor, 40);
+    std::string preset = PresetOf(model_name, flavor);
+    if (!preset.empty()) {
+      SP_ASSIGN_OR_RETURN(job.model, spec::LoadModel(preset));
+      parse.notes.push_back(
+          fmt::format("model {} {} is the preset {}", model_name, flavor, preset));
+    } else {
+      parse.notes.push_back(fmt::format(
+          "model {} {} has no preset here (llama3 8B, 70B, 405B): the job's model {} is kept",
+          model_name, flavor, job.model.name));
+    }
+  }
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> converters, keys.Strings("model.converters"));
+  bool fp8 = false;
+  for (const std::string& c : converters) {
+    if (c == "float8" || c == "quantize.linear.float8") fp8 = true;
+  }
+  SP_ASSIGN_OR_RETURN(bool legacy_fp8, keys.Boolean("training.enable_float8_linear", false));
+  fp8 = fp8 || legacy_fp8;
+
+  // The framework: torchtitan's preset, with the file's compile and FP8 recipe.
+  SP_ASSIGN_OR_RETURN(spec::FrameworkSpec framework, spec::LoadFramework("torchtitan"));
+  SP_ASSIGN_OR_RETURN(bool compile, keys.Boolean("compile.enable", false));
+  SP_ASSIGN_OR_RETURN(bool legacy_compile, keys.Boolean("training.compile", false));
+  framework.compile = compile || legacy_compile;
+  const char* recipe_path = keys.Has("quantize.linear.float8.recipe_name")
+                                ? "quantize.linear.float8.recipe_name"
+                                : "float8.recipe_name";
+  SP_ASSIGN_OR_RETURN(
+      std::string recipe,
+      keys.Choice(recipe_path, "tensorwise", {"tensorwise", "rowwise", "rowwise_with_gw_hp"}));
+  framework.fp8_recipe =
+      recipe == "tensorwise" ? spec::Fp8Recipe::kTensorwise : spec::Fp8Recipe::kRowwise;
+  if (recipe == "rowwise_with_gw_hp") {
+    parse.notes.push_back("FP8 recipe rowwise_with_gw_hp is modelled as rowwise");
+  }
+
+  // [parallelism], with torchtitan's defaults.
+  spec::PlanSpec p;
+  p.placement = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kDp, spec::Dim::kPp};
+  p.sequence_parallel = true;  // torchtitan's TP always shards the norms (sequence parallelism)
+  p.dp_overlap = true;         // FSDP2 prefetches and reduces during the backward pass
+  p.precision = fp8 ? spec::Precision::kFp8 : spec::Precision::kBf16;
+  SP_ASSIGN_OR_RETURN(int64_t replicate,
+                      keys.Integer("parallelism.data_parallel_replicate_degree", 1, 1, kMax));
+  SP_ASSIGN_OR_RETURN(int64_t shard,
+                      keys.Integer("parallelism.data_parallel_shard_degree", -1, -1, kMax));
+  if (shard == 0) {
+    return Status::Invalid(fmt::format(
+        "{}: parallelism.data_parallel_shard_degree = 0 (allowed: -1 for the rest, or 1 to {})",
+        origin, kMax));
+  }
+  SP_ASSIGN_OR_RETURN(p.tp, keys.Integer("parallelism.tensor_parallel_degree", 1, 1, kMax));
+  SP_ASSIGN_OR_RETURN(p.tp_comm_overlap,
+                      keys.Boolean("parallelism.enable_async_tensor_parallel", false));
+  SP_ASSIGN_OR_RETURN(p.cp, keys.Integer("parallelism.context_parallel_degree", 1, 1, kMax));
+  SP_ASSIGN_OR_RETURN(std::string rotate, keys.Choice("parallelism.context_parallel_rotate_method",
+                                                      "allgather", {"allgather", "alltoall"}));
+  p.cp_algorithm = rotate == "alltoall" ? spec::CpAlgorithm::kRing : spec::CpAlgorithm::kAllGather;
+  SP_ASSIGN_OR_RETURN(p.pp, keys.Integer("parallelism.pipeline_parallel_degree", 1, 1, kMax));
+  SP_ASSIGN_OR_RETURN(p.ep, keys.Integer("parallelism.expert_parallel_degree", 1, 1, kMax));
+  SP_ASSIGN_OR_RETURN(p.etp, keys.Integer("parallelism.expert_tensor_parallel_degree", 1, 1, kMax));
+  if (shard == 1) {
+    // DDP: every replica holds everything.
+    p.zero = spec::ZeroMode::kZero0;
+    p.dp = replicate;
+  } else {
+    SP_ASSIGN_OR_RETURN(std::string reshard,
+                        keys.Choice("parallelism.fsdp_reshard_after_forward", "default",
+                                    {"default", "always", "never"}));
+    bool resharded = reshard == "always" || (reshard == "default" && p.pp == 1);
+    p.zero = resharded ? spec::ZeroMode::kZero3 : spec::ZeroMode::kFsdp;
+    p.dp_replicate = replicate;
+    p.dp = shard > 0 ? replicate * shard : 0;  // -1: the GPUs the other dimensions leave
+  }
+
+  // The pipeline: schedule, stages per rank, trimmed edge stages.
+  SP_ASSIGN_OR_RETURN(std::string schedule_name,
+                      keys.Choice("parallelism.pipeline_parallel_schedule", "1F1B",
+                                  {"1F1B", "GPipe", "Interleaved1F1B", "InterleavedZeroBubble"}));
+  const ScheduleName* schedule = &kSchedules[0];
+  for (const ScheduleName& s : kSchedules) {
+    if (schedule_name == s.name) schedule = &s;
+  }
+  SP_ASSIGN_OR_RETURN(int64_t pp_microbatch,
+                      keys.Integer("parallelism.pipeline_parallel_microbatch_size", 1, 1, kMax));
+  SP_ASSIGN_OR_RETURN(
+      int64_t first_less,
+      keys.Integer("parallelism.pipeline_parallel_first_stage_less_layers", 1, 0, 1));
+  SP_ASSIGN_OR_RETURN(
+      int64_t last_less,
+      keys.Integer("parallelism.pipeline_parallel_last_stage_less_layers", 1, 0, 1));
+  SP_ASSIGN_OR_RETURN(
+      int64_t layers_per_stage,
+      keys.Integer("parallelism.pipeline_parallel_layers_per_stage", 0, 1, 1 << 20));
+  if (p.pp > 1) {
+    if (first_less != last_less) {
+      return Status::Invalid(fmt::format(
+          "{}: parallelism.pipeline_parallel_first_stage_less_layers = {} and "
+          "last_stage_less_layers = {} (allowed: equal, both 0 or both 1: the plan trims both "
+          "edge stages or neither)",
+          origin, first_less, last_less));
+    }
+    p.trim_edge_stages = first_less == 1;
+    p.schedule = schedule->schedule;
+    p.micro_batch = pp_microbatch;
+    int64_t slots = job.model.layers + (p.trim_edge_stages ? 2 : 0);
+    if (layers_per_stage > 0) {
+      if (slots % (p.pp * layers_per_stage) != 0) {
+        return Status::Invalid(fmt::format(
+            "{}: parallelism.pipeline_parallel_layers_per_stage = {} does not split {} layers "
+            "over {} pipeline ranks (allowed: {} / (pipeline_parallel_degree x stages per rank))",
+            origin, layers_per_stage, slots, p.pp, slots));
+      }
+      p.vp = slots / (p.pp * layers_per_stage);
+    } else {
+      p.vp = schedule->multi_stage ? 2 : 1;
+    }
+  }
+
+  // [training]: sequence and batch sizes, the gradient reduction's type.
+  SP_ASSIGN_OR_RETURN(int64_t seq_len, keys.Integer("training.seq_len", 2048, 1, 1 << 26));
+  int64_t local_fallback = 8;
+  if (keys.Has("training.batch_size") && !keys.Has("training.local_batch_size")) {
+    SP_ASSIGN_OR_RETURN(local_fallback, keys.Integer("training.batch_size", 8, 1, kMax));
+  }
+  SP_ASSIGN_OR_RETURN(int64_t local,
+                      keys.Integer("training.local_batch_size", local_fallback, 1, kMax));
+  SP_ASSIGN_OR_RETURN(int64_t global,
+                      keys.Integer("training.global_batch_size", -1, -1, int64_t{1} << 40));
+  SP_ASSIGN_OR_RETURN(std::string reduce, keys.Choice("training.mixed_precision_reduce", "float32",
+                                                      {"float32", "bfloat16"}));
+  p.grad_reduce_dtype =
+      reduce == "bfloat16" ? spec::GradReduceDtype::kBf16 : spec::GradReduceDtype::kFp32;
+  if (p.pp > 1) {
+    if (local % p.micro_batch != 0) {
+      return Status::Invalid(
+          fmt::format("{}: training.local_batch_size = {} is not a multiple of "
+                      "parallelism.pipeline_parallel_microbatch_size = {} (allowed: a multiple)",
+                      origin, local, p.micro_batch));
+    }
+  } else {
+    p.micro_batch = local;  // without pipelining a local batch is one micro-batch
+  }
+  if (global <= 0) {
+    // torchtitan's -1: one local batch per data-parallel rank, no accumulation.
+    int64_t model_ranks = p.tp * p.cp * p.pp;
+    int64_t dp = p.dp > 0
+                     ? p.dp
+                     : (job.gpus > 0 && job.gpus % model_ranks == 0 ? job.gpus / model_ranks : 0);
+    if (dp == 0) {
+      return Status::Invalid(fmt::format(
+          "{}: training.global_batch_size is not given and the data-parallel size is unknown "
+          "(allowed: a global_batch_size, or a job whose GPUs the tensor, context and pipeline "
+          "degrees divide)",
+          origin));
+    }
+    global = local * dp;
+  }
+  job.workload.seq_len = seq_len;
+  job.workload.global_batch = global;
+  job.workload.batch_tokens = 0;
+
+  // [activation_checkpoint]: none, full, or selective (per op, or full AC of every N-th block).
+  SP_ASSIGN_OR_RETURN(std::string mode,
+                      keys.Choice("activation_checkpoint.mode", "selective",
+                                  {"none", "selective", "full", "memory_budget"}));
+  SP_ASSIGN_OR_RETURN(std::string option,
+                      keys.Choice("activation_checkpoint.selective_ac_option", "2", {"op"},
+                                  /*integers=*/true));
+  if (mode == "none") {
+    p.recompute = spec::Recompute::kNone;
+  } else if (mode == "full" || (mode == "selective" && option == "1")) {
+    p.recompute = spec::Recompute::kFull;
+  } else {
+    p.recompute = spec::Recompute::kSelective;
+    framework.selective_recompute = spec::SelectiveRecompute::kPerOp;
+    if (mode == "memory_budget" || option != "op") {
+      parse.notes.push_back(fmt::format(
+          "activation checkpointing {} is modelled as torchtitan's per-op selective policy",
+          mode == "memory_budget" ? std::string("memory_budget")
+                                  : "selective (full on every " + option + "th block)"));
+    }
+  }
+
+  job.plan = p;
+  job.framework = framework;
+  const nlohmann::json after = spec::PlanSchema().ToJson(job.plan);
+  for (const auto& [key, value] : after.items()) {
+    if (before.contains(key) && before[key] != value)
+      parse.changed.push_back(fmt::format("{}: {} -> {}", key, before[key].dump(), value.dump()));
+  }
+  parse.ignored = keys.Unread();
+  return parse;
+}
+
+}  // namespace scaleplan::report

@@ -1,0 +1,211 @@
+// torchtitan job files both ways (report/launch.h): the emitted TOML reads back to the same plan,
+// a torchtitan-style file reads to the plan its keys say, bad files name the key.
+#include "report/launch.h"
+
+#include <gtest/gtest.h>
+
+#include "core/text.h"
+#include "plan/plan.h"
+#include "spec/readers.h"
+#include "test_util.h"
+
+namespace scaleplan::report {
+namespace {
+
+using scaleplan::testing::Fixture;
+using scaleplan::testing::Must;
+
+spec::JobSpec Job(const std::string& model, const std::string& cluster, int64_t gpus) {
+  spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+  job.model = Must(spec::LoadModel(model));
+  job.cluster = Must(spec::LoadCluster(cluster));
+  job.gpus = gpus;
+  job.framework = Must(spec::LoadFramework("torchtitan"));
+  job.plan = job.framework.plan;
+  job.plan.placement = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kDp, spec::Dim::kPp};
+  return job;
+}
+
+void ExpectSamePlan(const plan::Plan& a, const plan::Plan& b) {
+  EXPECT_EQ(b.model().name, a.model().name);
+  EXPECT_EQ(b.tp, a.tp);
+  EXPECT_EQ(b.cp, a.cp);
+  EXPECT_EQ(b.pp, a.pp);
+  EXPECT_EQ(b.vp, a.vp);
+  EXPECT_EQ(b.dp, a.dp);
+  EXPECT_EQ(b.global_batch, a.global_batch);
+  EXPECT_EQ(b.microbatches, a.microbatches);
+  EXPECT_EQ(b.job.workload.seq_len, a.job.workload.seq_len);
+  const spec::PlanSpec& x = a.spec();
+  const spec::PlanSpec& y = b.spec();
+  EXPECT_EQ(y.micro_batch, x.micro_batch);
+  EXPECT_EQ(y.zero, x.zero);
+  EXPECT_EQ(y.dp_replicate, x.dp_replicate);
+  EXPECT_EQ(y.schedule, x.schedule);
+  EXPECT_EQ(y.trim_edge_stages, x.trim_edge_stages);
+  EXPECT_EQ(b.SequenceParallel(), a.SequenceParallel());
+  EXPECT_EQ(y.tp_comm_overlap && b.tp > 1, x.tp_comm_overlap && a.tp > 1);
+  if (a.cp > 1) EXPECT_EQ(y.cp_algorithm, x.cp_algorithm);
+  EXPECT_EQ(y.recompute, x.recompute);
+  EXPECT_EQ(y.precision, x.precision);
+  EXPECT_EQ(y.grad_reduce_dtype, x.grad_reduce_dtype);
+  EXPECT_EQ(y.placement, x.placement);
+  EXPECT_EQ(b.job.framework.compile, a.job.framework.compile);
+  if (x.precision == spec::Precision::kFp8)
+    EXPECT_EQ(b.job.framework.fp8_recipe, a.job.framework.fp8_recipe);
+}
+
+// Plans torchtitan can run (its mesh order, FSDP2 or DDP, its schedules) read back unchanged.
+TEST(Torchtitan, EmittedConfigReadsBackToTheSamePlan) {
+  std::vector<spec::JobSpec> jobs;
+  {
+    // 8B on one host: TP 2 inside FSDP (ZeRO 3), compiled, full recomputation, 4 micro-batches of
+    // 2 sequences per replica (global 32 over dp 4).
+    spec::JobSpec j = Job("llama3-8b", "dgx-h100-ib", 8);
+    j.plan.tp = 2;
+    j.plan.zero = spec::ZeroMode::kZero3;
+    j.plan.micro_batch = 2;
+    j.plan.recompute = spec::Recompute::kFull;
+    j.framework.compile = true;
+    j.workload.seq_len = 4096;
+    j.workload.global_batch = 32;
+    j.workload.batch_tokens = 0;
+    jobs.push_back(j);
+  }
+  {
+    // 405B on 16,384 GPUs: Llama 3's pipeline (interleaved, trimmed edges) with fsdp, async TP,
+    // BF16 gradient reduction, FP8 rowwise.
+    spec::JobSpec j = Must(spec::LoadJob("llama3-405b-16k"));
+    j.framework = Must(spec::LoadFramework("torchtitan"));
+    j.framework.fp8_recipe = spec::Fp8Recipe::kRowwise;
+    j.plan.schedule = spec::Schedule::kInterleaved;
+    j.plan.zero = spec::ZeroMode::kFsdp;
+    j.plan.placement = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kDp, spec::Dim::kPp};
+    j.plan.tp_comm_overlap = true;
+    j.plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
+    j.plan.precision = spec::Precision::kFp8;
+    j.plan.recompute = spec::Recompute::kSelective;
+    j.framework.selective_recompute = spec::SelectiveRecompute::kPerOp;
+    jobs.push_back(j);
+  }
+  {
+    // 70B on 128 GPUs: 1F1B over 4 untrimmed stages, CP 2 by all-to-all rotation, HSDP: dp 4 as
+    // 2 replicas of ZeRO 3 over 2.
+    spec::JobSpec j = Job("llama3-70b", "dgx-h100-ib", 128);
+    j.plan.tp = 4;
+    j.plan.pp = 4;
+    j.plan.cp = 2;
+    j.plan.cp_algorithm = spec::CpAlgorithm::kRing;
+    j.plan.zero = spec::ZeroMode::kZero3;
+    j.plan.dp_replicate = 2;
+    j.plan.schedule = spec::Schedule::k1F1B;
+    j.plan.trim_edge_stages = false;
+    j.workload.seq_len = 8192;
+    j.workload.global_batch = 64;
+    j.workload.batch_tokens = 0;
+    jobs.push_back(j);
+  }
+  for (const spec::JobSpec& job : jobs) {
+    SCOPED_TRACE(job.model.name);
+    plan::Plan original = Must(plan::BuildPlan(job));
+    std::string toml = TorchtitanToml(original);
+    // Start from another model and plan: everything must come from the file.
+    spec::JobSpec read = Must(spec::LoadJob("llama3-405b-16k"));
+    read.model = Must(spec::LoadModel("gpt3-175b"));
+    read.cluster = job.cluster;
+    read.gpus = job.gpus;
+    LaunchParse parse = Must(ApplyTorchtitanToml(toml, "emitted.toml", read));
+    // Every plan setting is read (the compile components and the FP8 all-gather are not plan
+    // settings).
+    for (const std::string& key : parse.ignored) {
+      EXPECT_TRUE(key == "compile.components" ||
+                  key == "quantize.linear.float8.enable_fsdp_float8_all_gather")
+          << key << "\n"
+          << toml;
+    }
+    ExpectSamePlan(original, Must(plan::BuildPlan(read)));
+  }
+}
+
+// A torchtitan-style file for 8B on one host (tests/fixtures/torchtitan-llama3-8b.toml): FSDP over
+// the 8 GPUs (shard -1: dp = 8 / 1), ZeRO 3 (reshard "default" without PP), micro-batch = the
+// local batch 1, global = 1 x 8 (no global_batch_size: no accumulation), sequence 8192, per-op
+// selective recomputation, BF16 (the float8 table is there but no converter), not compiled.
+TEST(Torchtitan, ReadsATorchtitanJobFile) {
+  spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+  job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
+  job.gpus = 8;
+  std::string text = Must(spec::ReadFile(Fixture("torchtitan-llama3-8b.toml")));
+  LaunchParse parse = Must(ApplyTorchtitanToml(text, "llama3_8b.toml", job));
+  plan::Plan p = Must(plan::BuildPlan(job));
+  EXPECT_EQ(p.model().name, "llama3-8b");
+  EXPECT_EQ(p.tp * p.cp * p.pp, 1);
+  EXPECT_EQ(p.dp, 8);
+  EXPECT_EQ(p.spec().zero, spec::ZeroMode::kZero3);
+  EXPECT_EQ(p.spec().micro_batch, 1);
+  EXPECT_EQ(p.global_batch, 8);
+  EXPECT_EQ(p.microbatches, 1);
+  EXPECT_EQ(p.job.workload.seq_len, 8192);
+  EXPECT_EQ(p.spec().recompute, spec::Recompute::kSelective);
+  EXPECT_EQ(p.job.framework.selective_recompute, spec::SelectiveRecompute::kPerOp);
+  EXPECT_EQ(p.spec().precision, spec::Precision::kBf16);
+  EXPECT_FALSE(p.job.framework.compile);
+  EXPECT_EQ(p.job.framework.name, "torchtitan");
+  // Settings that do not describe the plan are listed, not silently dropped.
+  std::string ignored = Join(parse.ignored, " ");
+  for (const char* key : {"optimizer.lr", "training.steps", "checkpoint.interval",
+                          "quantize.linear.float8.filter_fqns"}) {
+    EXPECT_NE(ignored.find(key), std::string::npos) << key << " not in: " << ignored;
+  }
+  EXPECT_EQ(ignored.find("parallelism."), std::string::npos) << ignored;
+  EXPECT_NE(Join(parse.notes, " ").find("model llama3 8B is the preset llama3-8b"),
+            std::string::npos);
+}
+
+TEST(Torchtitan, BadFilesNameTheKeyAndWhatIsAllowed) {
+  struct Case {
+    const char* toml;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"[parallelism]\ntensor_parallel_degree = \"8\"\n",
+       "t.toml:2:26: parallelism.tensor_parallel_degree = \"8\" (allowed: an integer from 1 to "
+       "16777216)"},
+      {"[parallelism]\ntensor_parallel_degree = 0\n",
+       "parallelism.tensor_parallel_degree = 0 (allowed: an integer from 1 to 16777216)"},
+      {"[parallelism]\npipeline_parallel_schedule = \"ZBVZeroBubble\"\n",
+       "parallelism.pipeline_parallel_schedule = \"ZBVZeroBubble\" (allowed: one of: 1F1B, GPipe, "
+       "Interleaved1F1B, InterleavedZeroBubble)"},
+      {"[parallelism]\ndata_parallel_shard_degree = 0\n",
+       "parallelism.data_parallel_shard_degree = 0 (allowed: -1 for the rest, or 1 to"},
+      {"[parallelism]\npipeline_parallel_degree = 4\npipeline_parallel_layers_per_stage = 5\n",
+       "pipeline_parallel_layers_per_stage = 5 does not split 128 layers over 4 pipeline ranks"},
+      {"[parallelism]\ntensor_parallel_degree = 8\n[parallelism]\n", "t.toml:3:"},
+      {"[training]\nseq_len = 1.5\n", "training.seq_len = 1.5 (allowed: an integer"},
+      {"[activation_checkpoint]\nmode = \"sometimes\"\n",
+       "activation_checkpoint.mode = \"sometimes\" (allowed: one of: none, selective, full, "
+       "memory_budget)"},
+  };
+  for (const Case& c : cases) {
+    spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+    Result<LaunchParse> r = ApplyTorchtitanToml(c.toml, "t.toml", job);
+    ASSERT_FALSE(r.ok()) << c.toml;
+    EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << r.status().message();
+  }
+}
+
+// Without pipelining a torchtitan local batch is one micro-batch; the emitter writes the
+// micro-batch there (not the replica's whole batch), and global_batch_size for the accumulation.
+TEST(Torchtitan, LocalBatchIsTheMicroBatchWithoutPipelining) {
+  spec::JobSpec j = Job("llama3-8b", "dgx-h100-ib", 8);
+  j.plan.micro_batch = 1;
+  j.workload.global_batch = 256;
+  j.workload.batch_tokens = 0;
+  std::string toml = TorchtitanToml(Must(plan::BuildPlan(j)));
+  EXPECT_NE(toml.find("local_batch_size = 1\n"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("global_batch_size = 256\n"), std::string::npos) << toml;
+  EXPECT_EQ(toml.find("pipeline_parallel_schedule"), std::string::npos) << toml;
+}
+
+}  // namespace
+}  // namespace scaleplan::report
