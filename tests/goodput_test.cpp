@@ -114,33 +114,39 @@ TEST(Goodput, ChosenIntervalIsTheOptimumDalyEstimates) {
   EXPECT_DOUBLE_EQ(l.detect, l.restart);  // 300 s each, at the same rate
 }
 
-// Storage: the job reaches min(storage, servers x per-server bandwidth). Asynchronous: training
-// waits for each GPU's share over the host copy; the write itself (w) makes a shorter interval an
-// error.
+// Storage: the job reaches min(storage, nodes x per-node bandwidth). Asynchronous: training waits
+// while each GPU copies its local state to host memory; the next checkpoint waits for the write
+// (w), so a shorter interval is an error.
 TEST(Goodput, StorageBoundAndAsynchronousCheckpoints) {
   FailureModel m = Must(ParseFailureModel(kSmallModel, "small.yaml"));
   GoodputJob job{16, 8, 1e12, 100};
   GoodputOptions o;
   o.storage_bytes_per_s = 1e12;
-  o.node_storage_bytes_per_s = 1e10;  // 2 servers x 1e10 < 1e12: 100 s a write
+  o.node_storage_bytes_per_s = 1e10;  // 2 nodes x 1e10 < 1e12: 50 s a write
   GoodputPoint sync = Must(Evaluate(m, job, o));
   EXPECT_NEAR(sync.storage_bytes_per_s, 2e10, 1e-3);
   EXPECT_NEAR(sync.write_s, 50, 1e-9);
   o.checkpoint = "async";
-  o.host_copy_bytes_per_s = 1e10;  // 1e12 / 16 GPUs / 1e10 = 6.25 s of blocking
+  o.host_copy_bytes_per_s = 1e10;
+  GoodputPoint shares = Must(Evaluate(m, job, o));
+  EXPECT_NEAR(shares.blocking_s, 6.25, 1e-12);  // no local state given: 1e12 / 16 GPUs / 1e10
+  job.local_state_bytes = 2e11;                 // each GPU's weights and optimizer shard
   GoodputPoint async = Must(Evaluate(m, job, o));
-  EXPECT_NEAR(async.blocking_s, 6.25, 1e-12);
+  EXPECT_NEAR(async.blocking_s, 20, 1e-12);  // 2e11 / 1e10
   EXPECT_NEAR(async.durable_after_s, 50, 1e-9);
-  EXPECT_GE(async.interval_s + async.blocking_s, 50 - 1e-9);
+  EXPECT_GE(async.interval_s, 50 - 1e-9);
   EXPECT_GT(async.effective, sync.effective);
-  o.checkpoint_interval_s = 40;  // 40 + 6.25 < 50
+  o.checkpoint_interval_s = 49.9;
   Result<GoodputPoint> short_interval = Evaluate(m, job, o);
   ASSERT_FALSE(short_interval.ok());
   EXPECT_NE(short_interval.status().message().find(
-                "goodput.checkpoint_interval_s = 40 is shorter than an asynchronous checkpoint's "
-                "write (50 s)"),
+                "goodput.checkpoint_interval_s = 49.9 is shorter than an asynchronous "
+                "checkpoint's write on 16 GPUs (50 s) (allowed: 0 for the best interval, or at "
+                "least 50 s)"),
             std::string::npos)
       << short_interval.status().message();
+  o.checkpoint_interval_s = 50;  // the bound the message gives is accepted
+  EXPECT_TRUE(Evaluate(m, job, o).ok());
 }
 
 // The restart budget: with detect + restart = max_detect_restart_s (split as given, 300:300) the
@@ -171,8 +177,6 @@ TEST(Goodput, MonteCarloAgreesWithTheClosedForm) {
     GoodputOptions o;
     o.checkpoint = mode;
     o.trials = 400;
-    o.node_storage_bytes_per_s = 1e9;  // 2,048 GB/s: a 2.8 s write either way
-    o.host_copy_bytes_per_s = 1e9;     // async: 0.35 s blocking
     GoodputPoint p = Must(Evaluate(m, job, o));
     MonteCarlo mc = Simulate(m, job, o, p);
     EXPECT_EQ(mc.trials, 400);
@@ -180,9 +184,38 @@ TEST(Goodput, MonteCarloAgreesWithTheClosedForm) {
     EXPECT_NEAR(mc.effective_mean, p.effective, 4 * mc.effective_stderr + 0.002);
     EXPECT_LE(mc.effective_p5, mc.effective_mean);
     EXPECT_GE(mc.effective_p95, mc.effective_mean);
-    // Poisson: sd sqrt(466) per window, sqrt(466/400) for the mean of 400.
-    EXPECT_NEAR(mc.interruptions_mean, 466, 4 * std::sqrt(466.0 / 400));
+    // Poisson: sd sqrt(466) per window, sqrt(466/400) = 1.08 for the mean of 400; the Monte Carlo
+    // also leaves out the ~1.3 failures a window that strike while the job is down for a planned
+    // stop (0.3% of 419).
+    EXPECT_NEAR(mc.interruptions_mean, 466 - 1.3, 4 * std::sqrt(466.0 / 400));
   }
+}
+
+// A case where the asynchronous durability term is large: one GPU failing every 3,000 s (M), a
+// 100 s write (1e11 B at 1e9 B/s) that becomes durable 100 s after a 10 s copy, restart 60 + 60 +
+// 100 s. The extra rework w tau / (tau + delta) / M is about 3% of the time, so a Monte Carlo that
+// skipped the lost in-flight checkpoint would miss the closed form by that much.
+TEST(Goodput, MonteCarloChargesTheInFlightCheckpoint) {
+  FailureModel m = Must(ParseFailureModel(
+      "window_s: 3000\ngpus: 1\ngpus_per_node: 1\ncauses:\n  - {name: a, per: gpu, count: 1}\n",
+      "one.yaml"));
+  GoodputJob job{1, 1, 1e11, 1000};
+  GoodputOptions o;
+  o.checkpoint = "async";
+  o.storage_bytes_per_s = 1e9;
+  o.node_storage_bytes_per_s = 1e9;
+  o.host_copy_bytes_per_s = 1e10;  // 1e11 / 1e10 = 10 s
+  o.detect_s = 60;
+  o.restart_s = 60;
+  o.trials = 400;
+  o.horizon_s = 3e6;  // about 1,000 failures a window
+  GoodputPoint p = Must(Evaluate(m, job, o));
+  EXPECT_NEAR(p.blocking_s, 10, 1e-12);
+  EXPECT_NEAR(p.durable_after_s, 100, 1e-9);
+  double extra = p.durable_after_s * p.interval_s / (p.interval_s + p.blocking_s) / p.mtbf_s;
+  EXPECT_GT(extra, 0.02);
+  MonteCarlo mc = Simulate(m, job, o, p);
+  EXPECT_NEAR(mc.effective_mean, p.effective, 4 * mc.effective_stderr + 0.004);
 }
 
 // The sweep holds the model: GPU and server causes double with the GPUs, the planned stop does not.

@@ -1,5 +1,7 @@
 // scaleplan simulate: one training step of the job by an engine (sim/engine.h); with --packer,
 // packed global batches against the original packing (sim/packed.h).
+#include <optional>
+
 #include "balance/balance.h"
 #include "balance/sharding.h"
 #include "cli/command.h"
@@ -97,7 +99,8 @@ const std::vector<std::string>& GoodputKeys() {
                                                 "checkpoint_bytes",
                                                 "storage_bytes_per_s",
                                                 "node_storage_bytes_per_s",
-                                                "host_copy_bytes_per_s"};
+                                                "host_copy_bytes_per_s",
+                                                "gpus_per_node"};
   return keys;
 }
 
@@ -216,13 +219,17 @@ class SimulateCmd final : public Command {
     SP_ASSIGN_OR_RETURN(goodput::GoodputOptions goodput, goodput_.Parse());
     goodput.trials = 0;
     goodput.sweep_gpus.clear();
-    SP_ASSIGN_OR_RETURN(goodput::GoodputStudy study, goodput::RunGoodput(built, run.step, goodput));
+    std::optional<goodput::GoodputStudy> study;
+    if (goodput.failures != "none") {
+      SP_ASSIGN_OR_RETURN(study, goodput::RunGoodput(built, run.step, goodput));
+    }
     if (args.json) {
       nlohmann::json out = report::StepJson(built, memory, run);
-      out["goodput"] = report::GoodputSectionJson(study);
+      if (study) out["goodput"] = report::GoodputSectionJson(*study);
       return report::JsonText(out);
     }
-    std::string text = report::StepText(built, memory, run) + report::GoodputSectionText(study);
+    std::string text = report::StepText(built, memory, run);
+    if (study) text += report::GoodputSectionText(*study);
     if (options.trace) text += "  trace written to " + args.trace + " (open in ui.perfetto.dev)\n";
     return text;
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <set>
 
 #include "core/text.h"
@@ -100,7 +101,9 @@ Result<FailureModel> LoadFailureModel(std::string_view ref) {
   if (spec::LooksLikePath(ref)) {
     std::string path(ref);
     SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
-    return ParseFailureModel(text, path);
+    SP_ASSIGN_OR_RETURN(FailureModel model, ParseFailureModel(text, path));
+    if (model.name == "custom") model.name = Printable(path, 200);
+    return model;
   }
   SP_ASSIGN_OR_RETURN(std::string text, spec::PresetText("failures", ref));
   SP_ASSIGN_OR_RETURN(FailureModel model,
@@ -115,6 +118,12 @@ Status ValidateFailureModel(const FailureModel& model) {
     return Status::Invalid(
         "failures.causes is empty (allowed: at least one cause, e.g. {name: faulty_gpu, per: "
         "gpu, count: 148})");
+  }
+  if (model.gpus_per_node > model.gpus) {
+    return Status::Invalid(fmt::format(
+        "failures.gpus_per_node = {} is more than failures.gpus = {} (allowed: at most the GPUs "
+        "of the observed job)",
+        model.gpus_per_node, model.gpus));
   }
   std::set<std::string> names;
   double unplanned = 0;
@@ -147,8 +156,9 @@ double CauseRatePerS(const FailureModel& model, const FailureCause& cause, int64
       units = static_cast<double>(gpus);
       break;
     case FailureUnit::kNode:
-      observed_units = static_cast<double>(model.gpus) / static_cast<double>(model.gpus_per_node);
-      units = static_cast<double>(gpus) / static_cast<double>(gpus_per_node);
+      observed_units =
+          std::ceil(static_cast<double>(model.gpus) / static_cast<double>(model.gpus_per_node));
+      units = std::ceil(static_cast<double>(gpus) / static_cast<double>(gpus_per_node));
       break;
     case FailureUnit::kJob:
       break;

@@ -3,9 +3,10 @@
 // A model is what was observed: `count` interruptions of each cause over `window_s` seconds on a
 // job of `gpus` GPUs, `gpus_per_node` to a server. Each cause scales with a unit (`per`):
 //   gpu    rate per GPU-second    = count / (window_s x gpus)
-//   node   rate per server-second = count / (window_s x gpus / gpus_per_node)
+//   node   rate per node-second   = count / (window_s x ceil(gpus / gpus_per_node))
 //   job    rate per job-second    = count / window_s   (a job-wide event, whatever the job's size)
-// and a job of G GPUs on servers of g GPUs sees rate x G, rate x G / g or rate per second.
+// and a job of G GPUs on nodes (servers) of g GPUs sees rate x G, rate x ceil(G / g) or rate per
+// second.
 // Planned causes (maintenance, configuration changes) are announced: the job checkpoints before it
 // stops and loses no work (goodput.h). The preset llama3-405b is Table 5 of the Llama 3 paper.
 #pragma once
@@ -38,7 +39,7 @@ struct FailureModel {
   std::string source;
   double window_s = 0;        // the observation window
   int64_t gpus = 0;           // GPUs the observed job held
-  int64_t gpus_per_node = 0;  // GPUs per server of the observed job
+  int64_t gpus_per_node = 0;  // GPUs per node (server) of the observed job
   std::vector<FailureCause> causes;
 };
 
@@ -59,7 +60,7 @@ Result<FailureModel> LoadFailureModel(std::string_view ref);
 // seen.
 Status ValidateFailureModel(const FailureModel& model);
 
-// The cause's rate on a job of `gpus` GPUs with `gpus_per_node` to a server, per second.
+// The cause's rate on a job of `gpus` GPUs with `gpus_per_node` to a node, per second.
 double CauseRatePerS(const FailureModel& model, const FailureCause& cause, int64_t gpus,
                      int64_t gpus_per_node);
 

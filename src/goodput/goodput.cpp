@@ -51,14 +51,17 @@ Status SetSweep(GoodputOptions& o, const spec::RawValue& value) {
 // The interval in [lo, hi] that maximises E_u (unimodal in tau): a scan of ln tau, then golden
 // sections around the best point of the scan.
 double BestInterval(double lo, double hi, double delta, double restart, double w, double mtbf) {
+  // ln E_u, which stays finite where E_u underflows (a restart of many MTBFs).
   auto e = [&](double log_tau) {
-    return EffectiveUnplanned(std::exp(log_tau), delta, restart, w, mtbf);
+    double tau = std::exp(log_tau);
+    return log_tau - std::log(mtbf) - (restart + w * tau / (tau + delta)) / mtbf -
+           std::log(std::expm1((tau + delta) / mtbf));
   };
   double a = std::log(lo), b = std::log(std::max(hi, lo));
   if (b - a < 1e-12) return lo;
   constexpr int kScan = 256;
   int best = 0;
-  double best_e = -1;
+  double best_e = -std::numeric_limits<double>::infinity();
   for (int i = 0; i <= kScan; ++i) {
     double v = e(a + (b - a) * i / kScan);
     if (v > best_e) best_e = v, best = i;
@@ -102,7 +105,7 @@ struct Timing {
 Timing TimeFor(double restart_s, double planned_cost_s, double lambda_p, double delta, double w,
                double mtbf, double given_tau) {
   Timing t;
-  double lo = std::max(w - delta, kMinIntervalS);
+  double lo = std::max(w, kMinIntervalS);
   t.tau = given_tau > 0 ? given_tau
                         : BestInterval(lo, std::max(lo, 100 * mtbf), delta, restart_s, w, mtbf);
   t.effective_unplanned = EffectiveUnplanned(t.tau, delta, restart_s, w, mtbf);
@@ -126,7 +129,8 @@ const spec::Schema<GoodputOptions>& GoodputOptionsSchema() {
     using O = GoodputOptions;
     spec::Schema<O> s("goodput");
     s.Text("failures", &O::failures,
-           "failure model: a preset (presets/failures: llama3-405b) or a YAML file")
+           "failure model: a preset (presets/failures: llama3-405b) or a YAML file; simulate "
+           "takes none (no goodput section)")
         .Number("failure_scale", &O::failure_scale, 1e-6, 1e3, "",
                 "multiplies every cause's rate (0.5 = a fleet half as failure-prone)")
         .Number("detect_s", &O::detect_s, 0, 1e6, "s",
@@ -148,8 +152,11 @@ const spec::Schema<GoodputOptions>& GoodputOptionsSchema() {
                 "the storage system's sustained bandwidth (default: Llama 3's, 2 TB/s)")
         .Number("node_storage_bytes_per_s", &O::node_storage_bytes_per_s, 1e6, 1e14, "bytes/s",
                 "one server's path to storage (an assumption: 200 Gb/s)")
+        .Integer("gpus_per_node", &O::gpus_per_node, 0, 4096, "",
+                 "GPUs per node (a server: what host, NIC and storage-path faults take down); 0 = "
+                 "the cluster's first tier")
         .Number("host_copy_bytes_per_s", &O::host_copy_bytes_per_s, 1e6, 1e14, "bytes/s",
-                "async: one GPU's copy of its share to host memory (an assumption)")
+                "async: one GPU's copy of its local state to host memory (an assumption)")
         .Number("target_effective_pct", &O::target_effective_pct, 1e-3, 100, "%",
                 "the effective time to reach; the report gives the restart time it allows")
         .Number("horizon_s", &O::horizon_s, 0, 3.2e9, "s",
@@ -185,26 +192,43 @@ Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
   const bool async = o.checkpoint == "async";
   GoodputPoint p;
   p.gpus = job.gpus;
-  p.nodes = static_cast<double>(job.gpus) / static_cast<double>(job.gpus_per_node);
+  p.nodes = std::ceil(static_cast<double>(job.gpus) / static_cast<double>(job.gpus_per_node));
   Rates rates = SumRates(model, job.gpus, job.gpus_per_node, o.failure_scale);
   p.failures_per_day = rates.unplanned * kSecondsPerDay;
   p.planned_per_day = rates.planned * kSecondsPerDay;
   p.mtbf_s = 1 / rates.unplanned;
+  if (!(rates.unplanned > 0) || !std::isfinite(p.mtbf_s) || !std::isfinite(rates.planned)) {
+    return Status::Invalid(fmt::format(
+        "goodput.failures: model {} gives this job of {} GPUs an unplanned failure rate of {:g} "
+        "per second (allowed: a positive rate whose inverse, the mean time between failures, is "
+        "finite; raise the counts or failure_scale)",
+        Printable(model.name, 64), job.gpus, rates.unplanned));
+  }
   p.storage_bytes_per_s = std::min(o.storage_bytes_per_s, p.nodes * o.node_storage_bytes_per_s);
   p.write_s = job.checkpoint_bytes / p.storage_bytes_per_s;
   p.reload_s = p.write_s;
-  p.blocking_s =
-      async ? job.checkpoint_bytes / static_cast<double>(job.gpus) / o.host_copy_bytes_per_s
-            : p.write_s;
+  // Asynchronous: each GPU stages its whole local state (replicated weights included) in host
+  // memory before the deduplicated write.
+  double local = job.local_state_bytes > 0 ? job.local_state_bytes
+                                           : job.checkpoint_bytes / static_cast<double>(job.gpus);
+  p.blocking_s = async ? local / o.host_copy_bytes_per_s : p.write_s;
   p.durable_after_s = async ? p.write_s : 0;
   p.restart_total_s = o.detect_s + o.restart_s + p.reload_s;
   const double planned_cost = p.write_s + o.restart_s + p.reload_s;
   const double delta = p.blocking_s, w = p.durable_after_s, m = p.mtbf_s;
-  if (o.checkpoint_interval_s > 0 && async && o.checkpoint_interval_s + delta < w) {
-    return Status::Invalid(fmt::format(
-        "goodput.checkpoint_interval_s = {:.4g} is shorter than an asynchronous checkpoint's "
-        "write ({:.4g} s) (allowed: 0 or at least {:.4g})",
-        o.checkpoint_interval_s, w, w - delta));
+  if (o.checkpoint_interval_s > 0) {
+    // The next asynchronous checkpoint is taken once the last one is durable.
+    double least = std::max(kMinIntervalS, w);
+    if (o.checkpoint_interval_s < least) {
+      return Status::Invalid(fmt::format(
+          "goodput.checkpoint_interval_s = {:g} is shorter than {} (allowed: 0 for the best "
+          "interval, or at least {:g} s)",
+          o.checkpoint_interval_s,
+          w > kMinIntervalS
+              ? fmt::format("an asynchronous checkpoint's write on {} GPUs ({:g} s)", job.gpus, w)
+              : std::string("1 s"),
+          std::ceil(least * 1000) / 1000));
+    }
   }
   p.interval_chosen = o.checkpoint_interval_s <= 0;
   Timing t =
@@ -243,8 +267,15 @@ Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
   };
   p.target_reachable = effective_at(0) >= target;
   if (p.target_reachable) {
+    // The options' own bound on detect_s + restart_s.
+    constexpr double kMaxBudgetS = 2e6;
+    if (effective_at(kMaxBudgetS) >= target) {
+      p.detect_restart_unbounded = true;
+      p.max_detect_restart_s = kMaxBudgetS;
+      return p;
+    }
     double lo = 0, hi = 60;
-    while (effective_at(hi) >= target && hi < 1e9) lo = hi, hi *= 2;
+    while (effective_at(hi) >= target) lo = hi, hi *= 2;
     for (int i = 0; i < 60; ++i) {
       double mid = (lo + hi) / 2;
       (effective_at(mid) >= target ? lo : hi) = mid;
@@ -279,7 +310,10 @@ MonteCarlo Simulate(const FailureModel& model, const GoodputJob& job, const Good
       double failure = t + draw(rates.unplanned);
       if (next_planned < t) next_planned = t;
       if (std::min(failure, next_planned) >= h) {
-        useful += std::floor((h - t) / seg) * tau;
+        // The window ends with the job running: its work since the last checkpoint counts.
+        double run = h - t;
+        double k = std::floor(run / seg);
+        useful += k * tau + std::min(run - k * seg, tau);
         break;
       }
       ++n;
@@ -295,7 +329,8 @@ MonteCarlo Simulate(const FailureModel& model, const GoodputJob& job, const Good
       double run = failure - t;
       double k = std::floor(run / seg);
       useful += k * tau;
-      // An asynchronous checkpoint not yet durable is lost with the interval it saved.
+      // An asynchronous checkpoint not yet durable (w after its copy) is lost with the interval
+      // it saved; the state loaded at the last restart is durable.
       if (w > 0 && k >= 1 && run - k * seg < w) useful -= tau;
       t = failure;
       // Detect, restart and reload; a failure meanwhile starts them again.
@@ -334,12 +369,29 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
                                 const GoodputOptions& options) {
   GoodputStudy study;
   study.options = options;
-  SP_ASSIGN_OR_RETURN(study.model, LoadFailureModel(options.failures));
+  if (options.failures == "none") {
+    return Status::Invalid(
+        "goodput.failures = none (allowed: a failure model, a preset such as llama3-405b or a "
+        "YAML file)");
+  }
+  {
+    Result<FailureModel> model = LoadFailureModel(options.failures);
+    if (!model.ok()) return model.status().WithContext("goodput.failures");
+    study.model = *std::move(model);
+  }
   study.params = model::CountParams(plan.model()).total;
   plan::BytesPerParam state = plan::ParamBytes(spec::ZeroMode::kZero0, 1, spec::Precision::kBf16);
   study.job.gpus = plan.gpus;
   const std::vector<spec::TierSpec>& tiers = plan.job.cluster.tiers;
-  study.job.gpus_per_node = std::min(plan.gpus, tiers.empty() ? int64_t{1} : tiers.front().gpus);
+  study.job.gpus_per_node = options.gpus_per_node > 0 ? options.gpus_per_node
+                            : tiers.empty()           ? int64_t{1}
+                                                      : tiers.front().gpus;
+  // What one GPU stages for an asynchronous checkpoint: its weights and optimizer state (the
+  // stage that holds the most).
+  for (const plan::StageMemory& s : plan::ComputeMemory(plan).stages) {
+    study.job.local_state_bytes =
+        std::max(study.job.local_state_bytes, s.weights_bytes + s.optimizer_bytes);
+  }
   study.job.checkpoint_bytes = options.checkpoint_bytes > 0
                                    ? options.checkpoint_bytes
                                    : study.params * (state.weights + state.optimizer);
@@ -365,11 +417,13 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
     }
     study.monte_carlo = Simulate(study.model, study.job, options, study.point);
   }
+  // Each sweep row takes its own best interval (the job's, when given, may not suit another size).
+  GoodputOptions sweep_options = options;
+  sweep_options.checkpoint_interval_s = 0;
   for (int64_t gpus : options.sweep_gpus) {
     GoodputJob scaled = study.job;
     scaled.gpus = gpus;
-    scaled.gpus_per_node = std::min(gpus, study.job.gpus_per_node);
-    SP_ASSIGN_OR_RETURN(GoodputPoint point, Evaluate(study.model, scaled, options));
+    SP_ASSIGN_OR_RETURN(GoodputPoint point, Evaluate(study.model, scaled, sweep_options));
     study.sweep.push_back(point);
   }
   return study;

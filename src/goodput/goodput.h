@@ -3,18 +3,19 @@
 // `scaleplan simulate`).
 //
 // Symbols (rates per second; failures.h gives each cause's rate on this job):
-//   G GPUs on G/g servers; f = failure_scale
+//   G GPUs on ceil(G/g) nodes (servers) of g GPUs; f = failure_scale
 //   lambda   = f x sum of the unplanned causes' rates,   M = 1 / lambda (mean time between
 //   failures) lambda_p = f x sum of the planned causes' rates
 // Checkpoint: the training state, written once per job (each rank its share, deduplicated as
 // torch.distributed.checkpoint does):
 //   S = checkpoint_bytes, or P x (2 + 12) bytes (BF16 weights; FP32 master weights and Adam's two
 //       moments; plan/memory.h's ParamBytes)
-//   B = min(storage_bytes_per_s, G/g x node_storage_bytes_per_s)     (the storage the job reaches)
+//   B = min(storage_bytes_per_s, nodes x node_storage_bytes_per_s)   (the storage the job reaches)
 //   write_s = S / B
 //   sync:  delta = write_s (training waits),               w = 0
-//   async: delta = (S / G) / host_copy_bytes_per_s (the copy to host memory training waits for),
-//          w = write_s (the copy becomes durable w after it was taken)
+//   async: delta = L / host_copy_bytes_per_s (training waits while each GPU copies its local
+//          state L, replicated weights included, to host memory), w = write_s (the checkpoint is
+//          durable w after the copy)
 // Restart after an unplanned failure: R = detect_s + restart_s + S / B (the reload).
 // Effective time with tau seconds of training between checkpoints (Daly, "A higher order estimate
 // of the optimum checkpoint interval for restart dumps", Future Generation Computer Systems 22,
@@ -24,17 +25,22 @@
 //   interval, with probability about w / (tau + delta): w tau / (tau + delta) more rework)
 // Planned interruptions each cost a synchronous checkpoint and a restart, and lose no work:
 //   E = E_u (1 - lambda_p (write_s + R))
-// tau is given (checkpoint_interval_s) or maximises E_u over tau >= max(w - delta, 1 s) (a new
-// asynchronous checkpoint starts once the last is durable); Young's sqrt(2 delta M) and Daly's
+// tau is given (checkpoint_interval_s) or maximises E_u (in logs) over tau >= max(w, 1 s) (the
+// next asynchronous checkpoint is taken once the last is durable); Young's sqrt(2 delta M) and
+// Daly's
 // sqrt(2 delta M) (1 + sqrt(delta / (2M)) / 3 + delta / (18 M)) - delta are reported beside it.
 // Interruptions per day = (lambda + lambda_p) x 86,400; tokens per day = E x tokens/s/GPU x G x
 // 86,400. The lost time is split, to first order, into checkpoints delta/(tau + delta), rework
 // lambda ((tau + delta)/2 + w tau/(tau + delta)), detection, restart and reload lambda x each,
 // and planned stops lambda_p (write_s + R), scaled to add up to 1 - E.
-// Monte Carlo: the same process drawn failure by failure (sim below), `trials` times over
-// horizon_s, gives the spread a real window shows. Scale sweep: the same failure model,
-// checkpoint size, storage and per-GPU throughput at other GPU counts (weak scaling: the plan's
-// per-GPU throughput is held, an assumption).
+// Monte Carlo: the same process drawn failure by failure (Simulate below), `trials` times over
+// horizon_s, gives the spread a real window shows. Where it departs from the closed form: a
+// planned stop saves the work since the last checkpoint (the closed form ignores that save, which
+// matters only when tau nears 1/lambda_p), the first interval after a restart cannot lose an
+// earlier checkpoint, and failures while the job is down for a planned stop are not counted.
+// Scale sweep: the same failure model, checkpoint size, storage and per-GPU throughput at other
+// GPU counts (weak scaling: the plan's per-GPU throughput is held, an assumption), each with its
+// best interval.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +65,7 @@ struct GoodputOptions {
   double checkpoint_bytes = 0;        // 0: the model's training state
   double storage_bytes_per_s = 2e12;  // Llama 3's storage, sustained (arXiv 2407.21783 3.3.1)
   double node_storage_bytes_per_s = 25e9;
+  int64_t gpus_per_node = 0;  // 0: the cluster's first tier
   double host_copy_bytes_per_s = 25e9;
   double target_effective_pct = 90;  // Llama 3: "higher than 90% effective training time"
   double horizon_s = 0;              // Monte Carlo window; 0: the failure model's window
@@ -75,6 +82,7 @@ struct GoodputJob {
   int64_t gpus_per_node = 0;
   double checkpoint_bytes = 0;
   double tokens_per_s_per_gpu = 0;
+  double local_state_bytes = 0;  // what one GPU stages for an async checkpoint; 0: S / G
 };
 
 // Lost time as fractions of the wall clock (they add up to 1 - effective).
@@ -106,6 +114,7 @@ struct GoodputPoint {
   // instant restart misses it.
   double max_detect_restart_s = 0;
   bool target_reachable = false;
+  bool detect_restart_unbounded = false;  // the target holds at the options' largest values
 };
 
 struct CauseShare {

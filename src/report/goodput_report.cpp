@@ -17,6 +17,15 @@ std::string Duration(double s) {
   return fmt::format("{:.1f} days", s / kDay);
 }
 
+// Decimal units, as the options are given (2e12 bytes/s is "2.00 TB/s").
+std::string Bytes(double bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  int i = 0;
+  while (bytes >= 1000 && i < 6) bytes /= 1000, ++i;
+  if (i == 0) return fmt::format("{:.0f} {}", bytes, units[i]);
+  return fmt::format("{:.2f} {}", bytes, units[i]);
+}
+
 std::string Pct(double fraction) { return fmt::format("{:.1f}%", 100 * fraction); }
 
 nlohmann::json LostJson(const goodput::LostTime& l) {
@@ -61,7 +70,8 @@ nlohmann::json GoodputPointJson(const goodput::GoodputPoint& p) {
           {"lost", LostJson(p.lost)},
           {"tokens_per_day", p.tokens_per_day},
           {"target_reachable", p.target_reachable},
-          {"max_detect_restart_s", p.max_detect_restart_s}};
+          {"max_detect_restart_s", p.max_detect_restart_s},
+          {"detect_restart_unbounded", p.detect_restart_unbounded}};
 }
 
 nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& s) {
@@ -130,10 +140,10 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
   const goodput::GoodputPoint& p = s.point;
   const goodput::GoodputOptions& o = s.options;
   std::string out = fmt::format(
-      "Goodput of {} on {} GPUs ({} per server; tp {}, cp {}, pp {}, dp {}): step {:.3f} s, "
+      "Goodput of {} on {} GPU{} ({} per node; tp {}, cp {}, pp {}, dp {}): step {:.3f} s, "
       "{:.1f} tokens/s/GPU\n",
-      plan.model().name, s.job.gpus, s.job.gpus_per_node, plan.tp, plan.cp, plan.pp, plan.dp,
-      s.step_time_s, s.job.tokens_per_s_per_gpu);
+      plan.model().name, s.job.gpus, s.job.gpus == 1 ? "" : "s", s.job.gpus_per_node, plan.tp,
+      plan.cp, plan.pp, plan.dp, s.step_time_s, s.job.tokens_per_s_per_gpu);
   out += fmt::format(
       "  failure model {}: {}\n", s.model.name,
       s.model.description.empty() ? std::string("(no description)") : s.model.description);
@@ -143,12 +153,13 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
       p.failures_per_day, p.planned_per_day, Duration(p.mtbf_s),
       o.failure_scale != 1 ? fmt::format(" (rates x {:g})", o.failure_scale) : std::string());
   out += fmt::format(
-      "  checkpoint   {} ({}), {}: write {} at {}/s{}\n", HumanBytes(s.job.checkpoint_bytes),
+      "  checkpoint   {} ({}), {}: write {} at {}/s{}\n", Bytes(s.job.checkpoint_bytes),
       o.checkpoint_bytes > 0 ? std::string("given")
                              : fmt::format("14 B x {} parameters", HumanCount(s.params)),
-      o.checkpoint, Duration(p.write_s), HumanBytes(p.storage_bytes_per_s),
+      o.checkpoint, Duration(p.write_s), Bytes(p.storage_bytes_per_s),
       p.durable_after_s > 0
-          ? fmt::format("; training waits {} for the copy to host memory", Duration(p.blocking_s))
+          ? fmt::format("; training waits {} while each GPU copies its {} to host memory",
+                        Duration(p.blocking_s), Bytes(s.job.local_state_bytes))
           : std::string());
   out += fmt::format("               {}\n", IntervalText(p));
   out +=
@@ -159,13 +170,21 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
   out +=
       fmt::format("  tokens       {} a day ({} with no failures)\n", HumanCount(p.tokens_per_day),
                   HumanCount(s.job.tokens_per_s_per_gpu * static_cast<double>(s.job.gpus) * kDay));
-  if (p.target_reachable) {
+  if (p.detect_restart_unbounded) {
+    out += fmt::format("  target       {:g}% effective time holds with any detect + restart time\n",
+                       o.target_effective_pct);
+  } else if (p.target_reachable) {
     out += fmt::format("  target       {:g}% effective time allows detect + restart up to {}\n",
                        o.target_effective_pct, Duration(p.max_detect_restart_s));
   } else {
     out += fmt::format(
         "  target       {:g}% effective time is out of reach even with an instant restart\n",
         o.target_effective_pct);
+  }
+  if (p.planned_per_day > 0 && p.interval_s > 0.1 * kDay / p.planned_per_day) {
+    out +=
+        "  note         the interval nears the time between planned stops, whose saves the "
+        "closed form leaves out: the Monte Carlo is the better estimate\n";
   }
   if (s.monte_carlo.trials > 0) {
     const goodput::MonteCarlo& mc = s.monte_carlo;
