@@ -12,6 +12,8 @@ packages=(
 )
 # scripts/fuzz.sh only: clang with libFuzzer's runtime.
 if [ "${1:-}" = "--fuzz" ]; then packages+=(clang libclang-rt-14-dev); fi
+# scripts/test.sh: what the suite's browser test needs (headless Chromium renders the --html pages).
+if [ "${1:-}" = "--test" ]; then packages+=(chromium python3); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,7 @@
 #include "core/text.h"
 #include "explore/explore.h"
 #include "report/explore_report.h"
+#include "report/html_report.h"
 #include "report/launch.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
@@ -18,6 +19,7 @@ struct ExploreArgs {
   bool json = false;
   std::string output;  // empty: standard output
   std::string emit;
+  std::string html;
 };
 
 const spec::Schema<ExploreArgs>& ExploreArgsSchema() {
@@ -28,6 +30,7 @@ const spec::Schema<ExploreArgs>& ExploreArgsSchema() {
     s.OneOf("emit", &ExploreArgs::emit, formats,
             "also print the joint optimum's launch configuration", /*allow_empty=*/true);
     AddReportOptions(s);
+    AddHtmlOption(s);
     return s;
   }();
   return schema;
@@ -48,6 +51,7 @@ class ExploreCmd final : public Command {
   int Run(Io io) override {
     Result<ExploreArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
+    if (Status side = SideFile(args->html, "--html"); !side.ok()) return Fail(io.err, side);
     Result<explore::ExploreOptions> options = explore_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
     Result<spec::JobSpec> job = job_.Resolve();
@@ -56,8 +60,13 @@ class ExploreCmd final : public Command {
     if (!result.ok()) return Fail(io.err, result.status());
     Result<report::LaunchText> launch = report::JointLaunch(*result, args->emit);
     if (!launch.ok()) return Fail(io.err, launch.status());
+    const nlohmann::json json = report::ExploreJson(*result, *launch);
+    if (!args->html.empty()) {
+      int status = Emit(io, args->html, report::ExploreHtml(json));
+      if (status != kExitOk) return status;
+    }
     return Emit(io, args->output,
-                args->json ? report::JsonText(report::ExploreJson(*result, *launch))
+                args->json ? report::JsonText(json)
                            : Result<std::string>(report::ExploreText(*job, *result, *launch)));
   }
   std::string Reference() const override {

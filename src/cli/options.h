@@ -108,4 +108,13 @@ void AddReportOptions(spec::Schema<Args>& schema) {
       .Alias("o");
 }
 
+// --html FILE, for the commands that draw their report as a page too (report/html_report.h): the
+// command's Args has `std::string html;` (empty: no page).
+template <class Args>
+void AddHtmlOption(spec::Schema<Args>& schema) {
+  schema.Text("html", &Args::html,
+              "also write the report as one self-contained HTML page with plots to FILE "
+              "(atomically; no network needed to view it)");
+}
+
 }  // namespace scaleplan::cli

@@ -1,11 +1,14 @@
 // scaleplan pack: documents packed into micro-batches and sharded over context-parallel ranks,
 // with the balance measured (balance/study.h); --tune sweeps the wlb packer's thresholds.
+#include <optional>
+
 #include "balance/study.h"
 #include "cli/command.h"
 #include "cli/options.h"
 #include "cli/packer_keys.h"
 #include "core/file.h"
 #include "core/text.h"
+#include "report/html_report.h"
 #include "report/output.h"
 #include "report/pack_report.h"
 #include "report/spec_reference.h"
@@ -30,6 +33,7 @@ struct PackArgs {
   int64_t cp = balance::PackStudyOptions{}.cp;
   std::string sharder = balance::PackStudyOptions{}.sharder;
   std::string tune;
+  std::string html;
 };
 
 const spec::Schema<PackArgs>& PackArgsSchema() {
@@ -61,6 +65,7 @@ const spec::Schema<PackArgs>& PackArgsSchema() {
            "wlb: sweep outlier thresholds from these lengths (e.g. 16384,32768,65536): "
            "imbalance against delay");
     AddReportOptions(s);
+    AddHtmlOption(s);
     return s;
   }();
   return schema;
@@ -78,10 +83,10 @@ class PackCmd final : public Command {
   }
   int Run(Io io) override { return Emit(io, output_, Report()); }
   std::string Reference() const override {
-    return report::CommandMarkdown(
-        name(), summary(),
-        {report::OptionsMarkdown(PackArgsSchema()), report::OptionsMarkdown(balance::PackerSchema())},
-        "The packer's keys are the second table.");
+    return report::CommandMarkdown(name(), summary(),
+                                   {report::OptionsMarkdown(PackArgsSchema()),
+                                    report::OptionsMarkdown(balance::PackerSchema())},
+                                   "The packer's keys are the second table.");
   }
 
  private:
@@ -92,6 +97,7 @@ class PackCmd final : public Command {
     SP_ASSIGN_OR_RETURN(study.packing, packer_.Parse());
     SP_RETURN_IF_ERROR(PackerKeysApply(packer_, args.packer));
     SP_RETURN_IF_ERROR(SideFile(args.emit, "--emit"));
+    SP_RETURN_IF_ERROR(SideFile(args.html, "--html"));
     study.packer = args.packer;
     study.iterations = args.iterations;
     study.cp = args.cp;
@@ -101,14 +107,18 @@ class PackCmd final : public Command {
     SP_ASSIGN_OR_RETURN(spec::ModelSpec model, spec::LoadModel(args.model));
     balance::WorkloadModel workload = balance::FlopWorkload(model);
     if (!args.tune.empty()) {
+      if (!args.html.empty()) {
+        return Status::Invalid(
+            "--html draws a packing run and does not apply to --tune (allowed: one of the two)");
+      }
       study.packer = "wlb";
       SP_RETURN_IF_ERROR(balance::CheckStudy(study));
       SP_ASSIGN_OR_RETURN(std::vector<int64_t> candidates,
                           balance::ParseLengthList(args.tune, "--tune"));
       SP_ASSIGN_OR_RETURN(std::vector<int64_t> lengths,
                           balance::LoadLengths(source, study.packing.context));
-      std::vector<balance::TuningPoint> points = balance::TuneThresholds(
-          lengths, study.packing, workload, candidates, study.iterations);
+      std::vector<balance::TuningPoint> points =
+          balance::TuneThresholds(lengths, study.packing, workload, candidates, study.iterations);
       if (args.json) return report::JsonText(report::TuningJson(points));
       return report::TuningText(points, lengths.size(), study.packing);
     }
@@ -121,6 +131,24 @@ class PackCmd final : public Command {
     }
     report::PackSetup setup{study.packer, study.packing, study.cp, study.sharder,
                             result.cp_imbalance};
+    if (!args.html.empty()) {
+      // The page compares the packer with the original packing of the same documents.
+      std::optional<nlohmann::json> original;
+      if (study.packer != "original") {
+        balance::PackStudyOptions plain = study;
+        plain.packer = "original";
+        plain.keep_shards = false;
+        SP_ASSIGN_OR_RETURN(balance::PackStudy base,
+                            balance::StudyPacking(lengths, plain, workload));
+        report::PackSetup base_setup{plain.packer, plain.packing, plain.cp, plain.sharder,
+                                     base.cp_imbalance};
+        original = report::PackJson(base.run, base_setup);
+      }
+      std::string page =
+          report::PackHtml(report::PackJson(result.run, setup), original ? &*original : nullptr);
+      SP_RETURN_IF_ERROR(report::CheckFiniteText(page));
+      SP_RETURN_IF_ERROR(WriteOutputFile(args.html, page));
+    }
     if (args.json) return report::JsonText(report::PackJson(result.run, setup));
     return report::PackText(result.run, setup);
   }

@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "plan/plan.h"
 #include "predict/engine.h"
+#include "report/html_report.h"
 #include "report/launch.h"
 #include "report/output.h"
 #include "report/search_report.h"
@@ -23,6 +24,7 @@ struct SearchArgs {
   std::string output;  // empty: standard output
   std::string emit;
   std::string predictor;
+  std::string html;
 };
 
 const spec::Schema<SearchArgs>& SearchArgsSchema() {
@@ -36,6 +38,7 @@ const spec::Schema<SearchArgs>& SearchArgsSchema() {
            "rank by a predictor from `scaleplan fit --out` (the learned engine) instead of the "
            "analytical engine");
     AddReportOptions(s);
+    AddHtmlOption(s);
     return s;
   }();
   return schema;
@@ -60,6 +63,7 @@ class SearchCmd final : public Command {
         report::FindLaunchFormatIfAny(args->emit, "--emit");
     if (!format.ok()) return Fail(io.err, format.status());
     const report::LaunchFormat* launch = *format;
+    if (Status side = SideFile(args->html, "--html"); !side.ok()) return Fail(io.err, side);
     Result<search::PinnedSearch> pinned = job_.ResolveSearch();
     if (!pinned.ok()) return Fail(io.err, pinned.status());
 
@@ -88,9 +92,14 @@ class SearchCmd final : public Command {
         search::EvaluateStart(pinned->start, options.engine);
 
     const report::LaunchText best = report::BestPlanLaunch(pinned->job, *result, launch);
+    const nlohmann::json json = report::SearchJson(pinned->job, *result, start, best);
+    if (!args->html.empty()) {
+      int status = Emit(io, args->html, report::SearchHtml(json));
+      if (status != kExitOk) return status;
+    }
     return Emit(io, args->output,
                 args->json
-                    ? report::JsonText(report::SearchJson(pinned->job, *result, start, best))
+                    ? report::JsonText(json)
                     : Result<std::string>(report::SearchText(pinned->job, *result, start, best)));
   }
   std::string Reference() const override {

@@ -14,6 +14,7 @@
 #include "plan/memory.h"
 #include "plan/plan.h"
 #include "report/goodput_report.h"
+#include "report/html_report.h"
 #include "report/launch.h"
 #include "report/output.h"
 #include "report/pack_report.h"
@@ -42,6 +43,7 @@ struct SimulateArgs {
   int64_t pack_iterations = sim::PackedOptions{}.iterations;
   std::string megatron_args;
   std::string torchtitan_config;
+  std::string html;
 };
 
 const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
@@ -82,6 +84,7 @@ const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
            "a torchtitan job TOML to read the plan from (applied after the job and the other "
            "flags)");
     AddReportOptions(s);
+    AddHtmlOption(s);
     return s;
   }();
   return schema;
@@ -152,6 +155,11 @@ class SimulateCmd final : public Command {
  private:
   Result<std::string> Packed(const SimulateArgs& args, const sim::Engine& engine,
                              const plan::Plan& built) const {
+    if (!args.html.empty()) {
+      return Status::Invalid(
+          "--html draws one step's report and does not apply to --packer (allowed: one of the "
+          "two)");
+    }
     if (!engine.RunsPasses() || args.packer.empty() || args.lengths.empty()) {
       return Status::Invalid(
           "--packer and --lengths go together, with an engine that runs passes (allowed: "
@@ -190,6 +198,7 @@ class SimulateCmd final : public Command {
   Result<std::string> Step(const SimulateArgs& args, const sim::Engine& engine,
                            const plan::Plan& built) const {
     SP_RETURN_IF_ERROR(SideFile(args.trace, "--trace"));
+    SP_RETURN_IF_ERROR(SideFile(args.html, "--html"));
     for (const std::string& key : PackerKeys()) {
       if (packer_.Given(key)) {
         return Status::Invalid(packer_.Flag(key) + " applies to packed batches (allowed: with " +
@@ -197,7 +206,8 @@ class SimulateCmd final : public Command {
       }
     }
     sim::EventOptions options;
-    options.trace = !args.trace.empty();
+    // The page's timeline is the trace of replica 0.
+    options.trace = !args.trace.empty() || (!args.html.empty() && engine.RunsPasses());
     SP_ASSIGN_OR_RETURN(options.straggler_speed, sim::ParseStragglers(args.stragglers));
     if (!args.microbatch_lengths.empty()) {
       SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(args.microbatch_lengths));
@@ -223,11 +233,30 @@ class SimulateCmd final : public Command {
     if (goodput.failures != "none") {
       SP_ASSIGN_OR_RETURN(study, goodput::RunGoodput(built, run.step, goodput));
     }
-    if (args.json) {
-      nlohmann::json out = report::StepJson(built, memory, run);
-      if (study) out["goodput"] = report::GoodputSectionJson(*study);
-      return report::JsonText(out);
+    nlohmann::json json = report::StepJson(built, memory, run);
+    if (study) json["goodput"] = report::GoodputSectionJson(*study);
+    if (!args.html.empty()) {
+      // An engine that does not run passes has no timeline: the event engine draws it.
+      const sim::EventResult* timeline = options.trace ? &run : nullptr;
+      std::optional<sim::EventResult> traced;
+      std::string note;
+      if (timeline == nullptr) {
+        SP_ASSIGN_OR_RETURN(const sim::Engine* event, sim::FindEngine("event", "--html"));
+        sim::EventOptions with_trace;
+        with_trace.trace = true;
+        Result<sim::EventResult> r = event->Run(built, with_trace);
+        if (r.ok()) {
+          timeline = &traced.emplace(*std::move(r));
+        } else {
+          note =
+              "No timeline: the event engine cannot run this plan (" + r.status().message() + ").";
+        }
+      }
+      std::string page = report::StepHtml(json, timeline, note);
+      SP_RETURN_IF_ERROR(report::CheckFiniteText(page));
+      SP_RETURN_IF_ERROR(WriteOutputFile(args.html, page));
     }
+    if (args.json) return report::JsonText(json);
     std::string text = report::StepText(built, memory, run);
     if (study) text += report::GoodputSectionText(*study);
     if (options.trace) text += "  trace written to " + args.trace + " (open in ui.perfetto.dev)\n";

@@ -1,0 +1,236 @@
+#include "report/html_report.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "report/html.h"
+
+namespace scaleplan::report {
+
+namespace {
+
+std::string Num(const nlohmann::json& v) {
+  return v.is_number()   ? fmt::format("{:.6g}", v.get<double>())
+         : v.is_string() ? v.get<std::string>()
+                         : v.dump();
+}
+
+double Get(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
+}
+
+std::string Name(const nlohmann::json& j) {
+  if (j.is_object() && j.contains("name")) return j["name"].get<std::string>();
+  return j.is_string() ? j.get<std::string>() : "";
+}
+
+// "compute_s" -> "compute", "detect_pct" -> "detect": a breakdown's (name, value) in the
+// report's order (the unit is the axis's).
+std::vector<std::pair<std::string, double>> Breakdown(const nlohmann::json& b) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [key, value] : b.items()) {
+    std::string name = key;
+    for (const std::string suffix : {"_s", "_pct"}) {
+      if (name.size() > suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        name.resize(name.size() - suffix.size());
+      }
+    }
+    out.emplace_back(name, value.get<double>());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string StepHtml(const nlohmann::json& step, const sim::EventResult* timeline,
+                     const std::string& timeline_note) {
+  HtmlPage page(
+      fmt::format("scaleplan simulate: {} on {} GPUs", Name(step["model"]), Num(step["gpus"])));
+  const nlohmann::json& plan = step["plan"];
+  page.Paragraph(fmt::format(
+      "Plan: tp {}, cp {}, pp {}, vp {}, dp {}, micro-batch {}, {} micro-batches, schedule {}, "
+      "zero {}, recomputation {}. Engine: {}.",
+      Num(plan["tp"]), Num(plan["cp"]), Num(plan["pp"]), Num(plan["vp"]), Num(plan["dp"]),
+      Num(plan["micro_batch"]), Num(plan["microbatches"]), Num(plan["schedule"]), Num(plan["zero"]),
+      Num(plan["recompute"]), Num(step["engine"])));
+  const nlohmann::json& memory = step["memory"];
+  std::vector<std::vector<std::string>> rows = {
+      {"step_time_s", Num(step["step_time_s"])},
+      {"tokens_per_s_per_gpu", Num(step["tokens_per_s_per_gpu"])},
+      {"mfu_pct", fmt::format("{:.6g}", 100 * Get(step, "mfu"))},
+      {"memory.peak_bytes_per_gpu", Num(memory["peak_bytes_per_gpu"])},
+      {"memory.fits", Num(memory["fits"])}};
+  if (step.contains("goodput")) {
+    rows.push_back({"goodput.effective_time_pct", Num(step["goodput"]["effective_time_pct"])});
+    rows.push_back({"goodput.tokens_per_day", Num(step["goodput"]["tokens_per_day"])});
+  }
+  page.Table({"quantity", "value"}, rows);
+
+  page.Heading("Where the step goes");
+  page.Bars("breakdown", "Step breakdown (adds up to the step time)", "seconds per step",
+            Breakdown(step["breakdown"]));
+
+  page.Heading("Memory per pipeline stage");
+  std::vector<std::pair<std::string, std::vector<double>>> stages;
+  for (const nlohmann::json& s : step["stages"]) {
+    stages.push_back(
+        {fmt::format("stage {}", Num(s["stage"])),
+         {Get(s, "weights_bytes"), Get(s, "gradients_bytes"), Get(s, "optimizer_bytes"),
+          Get(s, "activations_bytes"), Get(s, "transient_bytes")}});
+  }
+  page.StackedBars(
+      "memory", "Memory per GPU by stage against capacity", "bytes per GPU",
+      {"weights", "gradients", "optimizer", "activations", "transient"}, stages,
+      {{"usable", Get(memory, "usable_bytes")}, {"capacity", Get(memory, "capacity_bytes")}});
+
+  page.Heading("Pipeline timeline");
+  if (timeline != nullptr && !timeline->trace.empty()) {
+    // Replica 0's compute passes, one row per stage; gaps are the bubble.
+    constexpr size_t kMaxBoxes = 20000;
+    std::vector<HtmlBox> boxes;
+    int64_t stages_seen = 0;
+    for (const sim::TraceEvent& e : timeline->trace) {
+      if (e.track != "compute" || e.replica != 0) continue;
+      stages_seen = std::max(stages_seen, e.stage + 1);
+      if (boxes.size() >= kMaxBoxes) continue;
+      std::string kind = e.name.empty() ? "other" : e.name.substr(0, 1);
+      boxes.push_back({e.stage, e.start_s, e.start_s + e.duration_s, kind,
+                       fmt::format("stage {} {}", e.stage, e.name)});
+    }
+    std::vector<std::string> names;
+    for (int64_t s = 0; s < stages_seen; ++s) names.push_back(fmt::format("stage {}", s));
+    page.Timeline(
+        "timeline",
+        fmt::format("One replica's passes by pipeline stage (event engine; step {:.6g} s)",
+                    timeline->step.step_time_s),
+        "seconds into the step", names, boxes);
+    if (boxes.size() >= kMaxBoxes) {
+      page.Paragraph(fmt::format("The first {} passes are drawn.", kMaxBoxes));
+    }
+  } else {
+    page.Paragraph(timeline_note);
+  }
+
+  if (step.contains("goodput")) {
+    const nlohmann::json& g = step["goodput"];
+    page.Heading("Goodput under failures");
+    page.Paragraph(fmt::format(
+        "Failure model {}: {} interruptions a day; checkpoint every {} s; {}% of the wall clock "
+        "trains.",
+        Num(g["failure_model"]), Num(g["interruptions_per_day"]), Num(g["checkpoint_interval_s"]),
+        Num(g["effective_time_pct"])));
+    page.Bars("goodput", "Lost wall-clock time by cause", "percent of wall-clock time",
+              Breakdown(g["lost"]));
+  }
+  return page.Render();
+}
+
+std::string SearchHtml(const nlohmann::json& search) {
+  HtmlPage page(
+      fmt::format("scaleplan search: {} on {} GPUs", Num(search["model"]), Num(search["gpus"])));
+  page.Paragraph(fmt::format("{} of {} candidates evaluated by {} ({}), {} pruned; {}.",
+                             Num(search["evaluated_plans"]), Num(search["space_size"]),
+                             Num(search["optimizer"]), Num(search["engine"]),
+                             Num(search["pruned_plans"]), Num(search["stop_reason"])));
+  const nlohmann::json& plans = search["plans"];
+  std::vector<HtmlPoint> points;
+  std::vector<std::pair<std::string, double>> times;
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const nlohmann::json& p = plans[i];
+    std::string label = fmt::format("#{} {}", i + 1, p["description"].get<std::string>());
+    points.push_back(
+        {Get(p, "memory_peak_bytes_per_gpu"), Get(p, "step_time_s"), label, i == 0 ? "best" : ""});
+    times.emplace_back(fmt::format("#{}", i + 1), Get(p, "step_time_s"));
+    rows.push_back({fmt::format("{}", i + 1), p["description"].get<std::string>(),
+                    Num(p["step_time_s"]), Num(p["tokens_per_s_per_gpu"]),
+                    fmt::format("{:.6g}", 100 * Get(p, "mfu")),
+                    Num(p["memory_peak_bytes_per_gpu"])});
+  }
+  std::vector<HtmlMarker> start;
+  if (search.contains("baseline") && search["baseline"].is_object()) {
+    const nlohmann::json& b = search["baseline"];
+    page.Paragraph(fmt::format("Starting plan: {} ({} s a step{}).",
+                               b["description"].get<std::string>(), Num(b["step_time_s"]),
+                               b.value("fits", true) ? "" : ", does not fit"));
+    start.push_back({"starting plan", Get(b, "step_time_s")});
+  }
+  page.Heading("Candidates");
+  page.Scatter("candidates", "The top plans: step time against memory (the answer in green)",
+               "peak memory per GPU (bytes)", "step time (s)", points);
+  page.Bars("top", "Step time of the top plans (the starting plan dashed)", "seconds per step",
+            times, start);
+  page.Table({"rank", "plan", "step_time_s", "tokens_per_s_per_gpu", "mfu_pct",
+              "memory_peak_bytes_per_gpu"},
+             rows);
+  return page.Render();
+}
+
+std::string ExploreHtml(const nlohmann::json& explore) {
+  HtmlPage page("scaleplan explore: scale-across ablation");
+  page.Paragraph(fmt::format("Boundary tier {}; ranked by the {} engine.",
+                             Num(explore["boundary_tier"]), Num(explore["engine"])));
+  std::vector<nlohmann::json> rows = {explore["baseline"]};
+  for (const nlohmann::json& r : explore["one_at_a_time"]) rows.push_back(r);
+  rows.push_back(explore["joint"]);
+  std::vector<std::pair<std::string, double>> speedups;
+  std::vector<std::string> categories;
+  std::vector<std::pair<std::string, std::vector<double>>> breakdowns;
+  std::vector<std::vector<std::string>> table;
+  for (const nlohmann::json& r : rows) {
+    std::string name = r["name"].get<std::string>();
+    speedups.emplace_back(name, Get(r, "speedup"));
+    std::vector<std::pair<std::string, double>> b = Breakdown(r["breakdown"]);
+    if (categories.empty()) {
+      for (const auto& [category, value] : b) categories.push_back(category);
+    }
+    std::vector<double> values;
+    for (const auto& [category, value] : b) values.push_back(value);
+    breakdowns.emplace_back(name, values);
+    table.push_back({name, r["plan"].get<std::string>(), r["network"].get<std::string>(),
+                     Num(r["step_time_s"]), Num(r["speedup"])});
+  }
+  page.Heading("Ablation");
+  page.Bars("speedup", "Speed-up over the baseline, one change at a time and jointly",
+            "speed-up (x)", speedups, {{"1x (no change)", 1.0}});
+  page.StackedBars("breakdown", "Step breakdown of each row", "seconds per step", categories,
+                   breakdowns);
+  page.Table({"row", "plan", "network", "step_time_s", "speedup"}, table);
+  return page.Render();
+}
+
+std::string PackHtml(const nlohmann::json& pack, const nlohmann::json* original) {
+  HtmlPage page(fmt::format("scaleplan pack: {}", Num(pack["packer"])));
+  auto series = [](const nlohmann::json& j, const char* key, const std::string& name) {
+    HtmlSeries s{name, {}};
+    for (const nlohmann::json& it : j["iterations"]) s.values.push_back(Get(it, key));
+    return s;
+  };
+  std::string packer = Num(pack["packer"]);
+  std::vector<HtmlSeries> imbalance = {series(pack, "imbalance_attention", packer)};
+  std::vector<HtmlSeries> tokens = {series(pack, "max_tokens_per_microbatch", packer)};
+  if (original != nullptr) {
+    imbalance.push_back(series(*original, "imbalance_attention", "original"));
+    tokens.push_back(series(*original, "max_tokens_per_microbatch", "original"));
+  }
+  page.Heading("Balance per iteration");
+  page.Lines("imbalance", "Attention-work imbalance across micro-batches (max / mean)", "iteration",
+             "imbalance (max / mean)", imbalance);
+  page.Lines("tokens", "Tokens in the largest micro-batch", "iteration", "tokens", tokens);
+  std::vector<std::vector<std::string>> rows;
+  auto summary = [&rows](const nlohmann::json& j, const std::string& name) {
+    const nlohmann::json& s = j["summary"];
+    rows.push_back({name, Num(s["imbalance_attention"]), Num(s["imbalance_layer"]),
+                    Num(s["mean_delay_iterations"]), Num(s["padding_tokens_total"])});
+  };
+  summary(pack, packer);
+  if (original != nullptr) summary(*original, "original");
+  page.Table({"packer", "imbalance_attention", "imbalance_layer", "mean_delay_iterations",
+              "padding_tokens_total"},
+             rows);
+  return page.Render();
+}
+
+}  // namespace scaleplan::report

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Loads each `--html` page of scaleplan in headless Chromium and checks the rendered document.
+
+Usage: check_html.py SCALEPLAN WORKDIR
+
+For simulate, search, explore and pack: runs the command once with --json and --html, loads the
+page in Chromium (--dump-dom: the document after its script ran), and checks that
+  * the page's script ran to its end (body data-rendered="yes") and Chromium logged no script error;
+  * every plot the page promises is there (figure[data-plot]);
+  * the plots carry the numbers of the JSON report (data-value of the marks, to 6 digits).
+Exits 77 (CTest: skipped) with a message when Chromium is not installed; `scripts/install-deps.sh
+--test` installs it.
+"""
+import html.parser
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+
+class Dom(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.body = {}
+        self.plots = []
+        self.marks = []  # (plot id, attributes) of every element with data-value
+        self.cells = []
+        self._plot = None
+        self._in_td = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "body":
+            self.body = a
+        if tag == "figure" and "data-plot" in a:
+            self._plot = a["data-plot"]
+            self.plots.append(self._plot)
+        if "data-value" in a:
+            self.marks.append((self._plot, a))
+        if tag == "td":
+            self._in_td = True
+            self.cells.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self._plot = None
+        if tag == "td":
+            self._in_td = False
+
+    def handle_data(self, data):
+        if self._in_td:
+            self.cells[-1] += data
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def render(browser, page, workdir):
+    profile = os.path.join(workdir, "profile")
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", "--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0",
+           "--dump-dom", "file://" + os.path.abspath(page)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if run.returncode != 0:
+        sys.exit("chromium failed on %s (exit %d): %s" % (page, run.returncode, run.stderr[-2000:]))
+    errors = [line for line in run.stderr.splitlines()
+              if "Uncaught" in line or ("CONSOLE" in line and "error" in line.lower())]
+    if errors:
+        sys.exit("script errors in %s:\n%s" % (page, "\n".join(errors)))
+    dom = Dom()
+    dom.feed(run.stdout)
+    return dom
+
+
+def near(a, b):
+    return math.isclose(float(a), float(b), rel_tol=2e-5, abs_tol=1e-12)
+
+
+class Checker:
+    def __init__(self):
+        self.checked = 0
+        self.failures = []
+
+    def expect(self, ok, what):
+        self.checked += 1
+        if not ok:
+            self.failures.append(what)
+
+    def value(self, dom, plot, label, want):
+        marks = [a for p, a in dom.marks if p == plot and a.get("data-label") == label]
+        self.expect(len(marks) == 1 and near(marks[0]["data-value"], want),
+                    "%s: %s should show %r, shows %r" % (plot, label, want,
+                                                        [m["data-value"] for m in marks]))
+
+
+def strip(key):
+    for suffix in ("_s", "_pct"):
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+    return key
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    scaleplan, workdir = sys.argv[1], sys.argv[2]
+    browser = chromium()
+    if browser is None:
+        print("SKIPPED: chromium is not installed (scripts/install-deps.sh --test installs it)")
+        return 77
+    os.makedirs(workdir, exist_ok=True)
+    c = Checker()
+
+    def page(name, args):
+        path = os.path.join(workdir, name + ".html")
+        if os.path.exists(path):
+            os.remove(path)
+        run = subprocess.run([scaleplan] + args + ["--json", "--html", path], capture_output=True,
+                             text=True, timeout=300)
+        if run.returncode != 0:
+            sys.exit("scaleplan %s failed: %s" % (" ".join(args), run.stderr))
+        report = json.loads(run.stdout)
+        dom = render(browser, path, workdir)
+        c.expect(dom.body.get("data-rendered") == "yes", name + ": the page's script did not finish")
+        c.expect(dom.body.get("data-plots") == str(len(dom.plots)),
+                 name + ": the script counted %s plots, the page has %d" %
+                 (dom.body.get("data-plots"), len(dom.plots)))
+        return report, dom
+
+    # simulate: breakdown, memory against capacity, the timeline, goodput.
+    report, dom = page("simulate", ["simulate"])
+    for plot in ("breakdown", "memory", "timeline", "goodput"):
+        c.expect(plot in dom.plots, "simulate: no %s plot" % plot)
+    for key, value in report["breakdown"].items():
+        c.value(dom, "breakdown", strip(key), value)
+    c.value(dom, "memory", "usable", report["memory"]["usable_bytes"])
+    c.value(dom, "memory", "capacity", report["memory"]["capacity_bytes"])
+    for s in report["stages"]:
+        c.value(dom, "memory", "stage %d activations" % s["stage"], s["activations_bytes"])
+    boxes = [a for p, a in dom.marks if p == "timeline"]
+    c.expect(len(boxes) >= report["plan"]["pp"] * report["plan"]["microbatches"] * 2,
+             "simulate: the timeline has %d passes" % len(boxes))
+    for key, value in report["goodput"]["lost"].items():
+        c.value(dom, "goodput", strip(key), value)
+    c.expect("%.6g" % report["step_time_s"] in dom.cells, "simulate: the step time is not in the table")
+
+    # search: the candidates against memory, the answer marked.
+    report, dom = page("search", ["search", "--model", "llama3-8b", "--cluster", "dgx-h100-ib",
+                                  "--gpus", "64", "--seq", "8192", "--global-batch", "512"])
+    for plot in ("candidates", "top"):
+        c.expect(plot in dom.plots, "search: no %s plot" % plot)
+    points = [a for p, a in dom.marks if p == "candidates"]
+    c.expect(len(points) == len(report["plans"]),
+             "search: %d points for %d plans" % (len(points), len(report["plans"])))
+    for i, plan in enumerate(report["plans"]):
+        label = "#%d %s" % (i + 1, plan["description"])
+        match = [a for a in points if a["data-label"] == label]
+        c.expect(len(match) == 1 and near(match[0]["data-value"], plan["step_time_s"])
+                 and near(match[0]["data-x"], plan["memory_peak_bytes_per_gpu"]),
+                 "search: point %s" % label)
+    best = [a for a in points if "best" in a.get("class", "")]
+    c.expect(len(best) == 1 and best[0]["data-label"].startswith("#1 "), "search: the answer is not marked")
+
+    # explore: speed-up of each row.
+    report, dom = page("explore", ["explore"])
+    for plot in ("speedup", "breakdown"):
+        c.expect(plot in dom.plots, "explore: no %s plot" % plot)
+    for row in [report["baseline"]] + report["one_at_a_time"] + [report["joint"]]:
+        c.value(dom, "speedup", row["name"], row["speedup"])
+
+    # pack: imbalance per iteration against the original packing.
+    report, dom = page("pack", ["pack", "--synthetic", "pareto", "--context", "131072",
+                                "--iterations", "8"])
+    for plot in ("imbalance", "tokens"):
+        c.expect(plot in dom.plots, "pack: no %s plot" % plot)
+    for i, it in enumerate(report["iterations"]):
+        c.value(dom, "imbalance", "%s %d" % (report["packer"], i), it["imbalance_attention"])
+        c.value(dom, "tokens", "%s %d" % (report["packer"], i), it["max_tokens_per_microbatch"])
+    c.expect(any(a["data-label"] == "original 0" for p, a in dom.marks if p == "imbalance"),
+             "pack: no original packing to compare with")
+
+    if c.failures:
+        print("\n".join(c.failures[:40]))
+        print("browser: %d of %d checks failed" % (len(c.failures), c.checked))
+        return 1
+    print("browser: 4 pages rendered in %s, %d checks passed" % (browser, c.checked))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
