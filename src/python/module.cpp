@@ -1,0 +1,250 @@
+// The Python module `scaleplan` (pybind11): plan, simulate, goodput, search, explore and pack on
+// jobs given as dicts with the job schema's keys (or YAML text, or a preset name or job file),
+// returning the dicts the commands print with --json. A bad input raises scaleplan.Error (a
+// ValueError) whose `key` names the input key when the library names one.
+//
+// This layer only converts: Python values to spec values (through the same schemas as the job
+// files and flags) and JSON reports to Python objects; the calls are the library's, as the CLI's.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "balance/balance.h"
+#include "balance/study.h"
+#include "explore/explore.h"
+#include "goodput/goodput.h"
+#include "plan/memory.h"
+#include "plan/plan.h"
+#include "report/explore_report.h"
+#include "report/goodput_report.h"
+#include "report/output.h"
+#include "report/pack_report.h"
+#include "report/plan_report.h"
+#include "report/search_report.h"
+#include "report/step_report.h"
+#include "search/search.h"
+#include "search/space.h"
+#include "sim/engine.h"
+#include "spec/presets.h"
+#include "spec/readers.h"
+
+namespace py = pybind11;
+
+namespace scaleplan::python {
+
+namespace {
+
+// scaleplan.Error, created when the module loads.
+PyObject* error_type = nullptr;
+
+[[noreturn]] void Raise(const Status& status) {
+  py::object error = py::reinterpret_borrow<py::object>(error_type)(status.message());
+  error.attr("key") = status.key().empty() ? py::none() : py::object(py::str(status.key()));
+  PyErr_SetObject(error_type, error.ptr());
+  throw py::error_already_set();
+}
+
+template <class T>
+T Must(Result<T> result) {
+  if (!result.ok()) Raise(result.status());
+  return *std::move(result);
+}
+
+void Must(const Status& status) {
+  if (!status.ok()) Raise(status);
+}
+
+// A report as Python objects (through its JSON text, which the finite-numbers gate checks).
+py::object ToPython(const nlohmann::json& report) {
+  std::string text = Must(report::JsonText(report, -1));
+  return py::module_::import("json").attr("loads")(text);
+}
+
+std::string Dumps(const py::handle& value) {
+  return py::module_::import("json").attr("dumps")(value).cast<std::string>();
+}
+
+// A job: None (the default job), a preset name or job file, YAML text, or a dict of the job
+// schema's keys (written as JSON, which the YAML reader reads).
+spec::JobSpec ResolveJob(const py::object& job) {
+  if (job.is_none()) return Must(spec::LoadJob(spec::kDefaultJob));
+  if (py::isinstance<py::str>(job)) {
+    std::string text = job.cast<std::string>();
+    bool yaml = text.find('\n') != std::string::npos || text.find(':') != std::string::npos ||
+                text.find('{') != std::string::npos;
+    return yaml ? Must(spec::ParseJobYaml(text, "job")) : Must(spec::LoadJob(text));
+  }
+  if (py::isinstance<py::dict>(job)) return Must(spec::ParseJobYaml(Dumps(job), "job"));
+  Raise(Status::Invalid(
+      "job is a " + py::str(job.get_type().attr("__name__")).cast<std::string>() +
+      " (allowed: None, a preset name or job file, YAML text, or a dict of job keys)"));
+}
+
+// One Python value as a spec value: True/False as true/false, lists item by item.
+spec::RawValue Raw(const py::handle& value, const std::string& origin) {
+  spec::RawValue raw;
+  raw.origin = origin;
+  auto text = [](const py::handle& v) -> std::string {
+    if (py::isinstance<py::bool_>(v)) return v.cast<bool>() ? "true" : "false";
+    if (py::isinstance<py::str>(v)) return v.cast<std::string>();
+    return py::str(v).cast<std::string>();
+  };
+  if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
+    raw.is_list = true;
+    for (const py::handle& item : value) raw.items.push_back(text(item));
+    for (size_t i = 0; i < raw.items.size(); ++i) raw.text += (i ? ", " : "") + raw.items[i];
+  } else {
+    raw.text = text(value);
+  }
+  return raw;
+}
+
+// Sets every key of `options` (a dict, or None) through `schema`.
+template <class T>
+T Options(const spec::Schema<T>& schema, const py::object& options, T object = T{}) {
+  if (options.is_none()) return object;
+  if (!py::isinstance<py::dict>(options)) {
+    Raise(Status::Invalid(schema.section() + " options are not a dict (allowed: a dict of " +
+                          schema.section() + " keys)"));
+  }
+  for (const auto& [key, value] : options.cast<py::dict>()) {
+    std::string name = py::str(key).cast<std::string>();
+    Must(schema.Set(object, name, Raw(value, name)));
+  }
+  return object;
+}
+
+py::object Plan(const py::object& job, bool ops) {
+  plan::Plan built = Must(plan::BuildPlan(ResolveJob(job)));
+  report::PlanReportOptions shown;
+  shown.include_ops = ops;
+  return ToPython(report::PlanJson(built, plan::ComputeMemory(built), shown));
+}
+
+py::object Simulate(const py::object& job, const std::string& engine_name,
+                    const py::object& goodput) {
+  plan::Plan built = Must(plan::BuildPlan(ResolveJob(job)));
+  const sim::Engine* engine = Must(sim::FindEngine(engine_name, "engine"));
+  sim::EventResult run = Must(engine->Run(built, sim::EventOptions{}));
+  nlohmann::json out = report::StepJson(built, plan::ComputeMemory(built), run);
+  goodput::GoodputOptions options = Options(goodput::GoodputOptionsSchema(), goodput);
+  options.trials = 0;
+  options.sweep_gpus.clear();
+  if (options.failures != "none") {
+    goodput::GoodputStudy study = Must(goodput::RunGoodput(built, run.step, options));
+    out["goodput"] = report::GoodputSectionJson(study);
+  }
+  return ToPython(out);
+}
+
+py::object Goodput(const py::object& job, const py::object& options) {
+  plan::Plan built = Must(plan::BuildPlan(ResolveJob(job)));
+  sim::StepResult step = Must(sim::Engines().front()->Step(built));
+  goodput::GoodputStudy study =
+      Must(goodput::RunGoodput(built, step, Options(goodput::GoodputOptionsSchema(), options)));
+  return ToPython(report::GoodputJson(built, study));
+}
+
+py::object Search(const py::object& job, const py::object& pins, const py::object& options) {
+  std::vector<search::Pin> given;
+  if (!pins.is_none()) {
+    if (!py::isinstance<py::dict>(pins)) {
+      Raise(Status::Invalid("pins are not a dict (allowed: plan keys to one value or a list)"));
+    }
+    for (const auto& [key, value] : pins.cast<py::dict>()) {
+      std::string name = py::str(key).cast<std::string>();
+      given.push_back({name, Raw(value, name).text, name});
+    }
+  }
+  search::PinnedSearch pinned = Must(search::ApplyPins(ResolveJob(job), given));
+  search::SearchOptions parsed = Options(search::SearchOptionsSchema(), options);
+  search::SearchResult result = Must(search::Search(pinned.job, pinned.space, parsed));
+  std::optional<search::StartingPoint> start = search::EvaluateStart(pinned.start, nullptr);
+  report::LaunchText best = report::BestPlanLaunch(pinned.job, result, nullptr);
+  return ToPython(report::SearchJson(pinned.job, result, start, best));
+}
+
+py::object Explore(const py::object& job, const py::object& options) {
+  spec::JobSpec base =
+      job.is_none() ? Must(spec::LoadJob(spec::kDefaultExploreJob)) : ResolveJob(job);
+  explore::ExploreResult result =
+      Must(explore::Explore(base, Options(explore::ExploreOptionsSchema(), options)));
+  return ToPython(report::ExploreJson(result, report::LaunchText{}));
+}
+
+py::object Pack(const py::object& lengths, const std::string& synthetic, int64_t count,
+                uint64_t seed, const std::string& model, const std::string& packer,
+                int64_t iterations, int64_t cp, const std::string& sharder,
+                const py::object& packing) {
+  balance::PackStudyOptions study;
+  study.packer = packer;
+  study.iterations = iterations;
+  study.cp = cp;
+  study.sharder = sharder;
+  study.packing = Options(balance::PackerSchema(), packing);
+  Must(balance::CheckStudy(study));
+  std::vector<int64_t> documents;
+  if (!lengths.is_none()) {
+    if (!synthetic.empty()) {
+      Raise(Status::Invalid("lengths and synthetic both give the documents (allowed: one)"));
+    }
+    std::string text = Dumps(lengths);
+    documents = Must(balance::ParseLengths(text, "lengths"));
+  } else {
+    balance::LengthSource source;
+    source.synthetic = synthetic.empty() ? "lognormal" : synthetic;
+    source.count = count;
+    source.seed = seed;
+    documents = Must(balance::LoadLengths(source, study.packing.context));
+  }
+  spec::ModelSpec spec_model = Must(spec::LoadModel(model));
+  balance::PackStudy result =
+      Must(balance::StudyPacking(documents, study, balance::FlopWorkload(spec_model)));
+  report::PackSetup setup{study.packer, study.packing, study.cp, study.sharder,
+                          result.cp_imbalance};
+  return ToPython(report::PackJson(result.run, setup));
+}
+
+}  // namespace
+
+}  // namespace scaleplan::python
+
+PYBIND11_MODULE(scaleplan, m) {
+  using namespace scaleplan::python;
+  namespace sp = scaleplan;
+  m.doc() =
+      "scaleplan: plan, simulate and search the parallel training of large models.\n"
+      "Jobs are dicts with the job schema's keys (model, cluster, gpu, gpus, framework, plan, "
+      "workload), YAML text, or a preset name / job file; results are the dicts the commands "
+      "print with --json. Errors raise scaleplan.Error (a ValueError) with a `key` attribute.";
+  static py::exception<void> error(m, "Error", PyExc_ValueError);
+  error_type = error.ptr();
+  m.attr("default_job") = std::string(sp::spec::kDefaultJob);
+  m.def("plan", &Plan, py::arg("job") = py::none(), py::arg("ops") = false,
+        "Parameters, FLOPs, placement and memory of a job's plan (scaleplan plan --json).");
+  m.def("simulate", &Simulate, py::arg("job") = py::none(), py::arg("engine") = "analytical",
+        py::arg("goodput") = py::none(),
+        "One training step by an engine, with memory and the goodput section (scaleplan simulate "
+        "--json); goodput: a dict of goodput keys, {'failures': 'none'} to leave it out.");
+  m.def("goodput", &Goodput, py::arg("job") = py::none(), py::arg("options") = py::none(),
+        "Effective training time under failures (scaleplan goodput --json).");
+  m.def("search", &Search, py::arg("job") = py::none(), py::arg("pins") = py::none(),
+        py::arg("options") = py::none(),
+        "The fastest plans that fit (scaleplan search --json); pins: plan keys to one value (pin) "
+        "or a list (restrict); options: search keys (optimizer, top_k, threads, ...).");
+  m.def("explore", &Explore, py::arg("job") = py::none(), py::arg("options") = py::none(),
+        "Scale-across ablation (scaleplan explore --json); without a job, Llama 3 on two regions.");
+  m.def("pack", &Pack, py::arg("lengths") = py::none(), py::arg("synthetic") = "",
+        py::arg("count") = sp::balance::LengthSource{}.count,
+        py::arg("seed") = sp::balance::LengthSource{}.seed, py::arg("model") = "llama3-8b",
+        py::arg("packer") = sp::balance::PackStudyOptions{}.packer,
+        py::arg("iterations") = sp::balance::PackStudyOptions{}.iterations,
+        py::arg("cp") = sp::balance::PackStudyOptions{}.cp,
+        py::arg("sharder") = sp::balance::PackStudyOptions{}.sharder,
+        py::arg("packing") = py::none(),
+        "Pack documents into micro-batches (scaleplan pack --json): lengths (a list) or a "
+        "synthetic corpus; packing: the packer's keys (context, microbatches, ...).");
+}

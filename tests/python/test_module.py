@@ -1,0 +1,102 @@
+"""The Python module (src/python/module.cpp): jobs as dicts, YAML or presets; the --json dicts back;
+errors as scaleplan.Error with the key. Run by CTest with PYTHONPATH at the built module and
+SCALEPLAN_BIN at the command-line binary, whose --json output the module must match."""
+import json
+import os
+import subprocess
+
+import pytest
+
+import scaleplan
+
+EIGHT_B = {
+    "model": "llama3-8b",
+    "cluster": "dgx-h100-ib",
+    "gpus": 8,
+    "plan": {"tp": 2},
+    "workload": {"seq_len": 8192, "global_batch": 64},
+}
+
+
+def cli_json(*args):
+    binary = os.environ.get("SCALEPLAN_BIN")
+    if not binary:
+        pytest.skip("SCALEPLAN_BIN is not set (CTest sets it)")
+    out = subprocess.run([binary, *args, "--json"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_default_plan_numbers():
+    # tests/scenarios/default_json.yaml derives them: 405,853,388,800 parameters; dp = 16384 /
+    # (8 * 16) = 128.
+    r = scaleplan.plan()
+    assert r["params_total"] == 405853388800
+    assert r["plan"]["dp"] == 128
+    assert r["memory"]["fits"] is True
+
+
+def test_a_dict_and_yaml_text_are_the_same_job():
+    # 8 GPUs at tp 2: dp = 8 / 2 = 4; 64 sequences of micro-batch 1 over 4 replicas: 16 each.
+    from_dict = scaleplan.plan(EIGHT_B)
+    yaml = ("model: llama3-8b\ncluster: dgx-h100-ib\ngpus: 8\nplan: {tp: 2}\n"
+            "workload: {seq_len: 8192, global_batch: 64}\n")
+    from_yaml = scaleplan.plan(yaml)
+    assert from_dict["plan"]["dp"] == 4
+    assert from_dict["plan"]["microbatches"] == 16
+    assert from_dict == from_yaml
+
+
+def test_simulate_returns_what_the_command_prints():
+    assert scaleplan.simulate() == cli_json("simulate")
+    r = scaleplan.simulate("llama3-405b-16k", engine="event", goodput={"detect_s": 60})
+    assert r == cli_json("simulate", "--engine", "event", "--detect-s", "60")
+    assert r["goodput"]["restart_total_s"] == pytest.approx(60 + 300 + 2.8409737216)
+
+
+def test_goodput_can_be_left_out():
+    r = scaleplan.simulate(EIGHT_B, goodput={"failures": "none"})
+    assert "goodput" not in r
+    assert r["step_time_s"] > 0
+
+
+def test_errors_carry_the_key():
+    bad = dict(EIGHT_B, plan={"tp": 3})
+    with pytest.raises(scaleplan.Error) as e:
+        scaleplan.plan(bad)
+    assert e.value.key == "plan.tp"
+    assert "plan.tp = 3 does not divide model.heads = 32" in str(e.value)
+    assert isinstance(e.value, ValueError)
+    with pytest.raises(scaleplan.Error) as e:
+        scaleplan.search(EIGHT_B, options={"optimizer": "annealing"})
+    assert e.value.key == "search.optimizer"
+    with pytest.raises(scaleplan.Error, match="job is a int"):
+        scaleplan.plan(42)
+
+
+def test_search_pins_restrict_the_space():
+    job = dict(EIGHT_B, gpus=64, plan={}, workload={"seq_len": 8192, "global_batch": 512})
+    r = scaleplan.search(job, pins={"tp": [1, 2]}, options={"top_k": 4})
+    assert 1 <= len(r["plans"]) <= 4
+    assert all(p["plan"]["tp"] in (1, 2) for p in r["plans"])
+    times = [p["step_time_s"] for p in r["plans"]]
+    assert times == sorted(times) or r["plans"][0]["event_step_time_s"] > 0
+
+
+def test_pack_takes_a_list_of_lengths():
+    # 600 documents of 1,000, 2,000 and 30,000 tokens, 2 micro-batches of a 65,536 context: WLB
+    # lets a micro-batch grow to s_max (1.5 x 65,536 = 98,304 by default), never beyond.
+    r = scaleplan.pack(lengths=[1000, 2000, 30000] * 200, iterations=3,
+                       packing={"context": 65536, "microbatches": 2})
+    assert len(r["iterations"]) == 3
+    assert r["summary"]["s_max_tokens"] == 98304
+    assert all(0 < it["max_tokens_per_microbatch"] <= 98304 for it in r["iterations"])
+    with pytest.raises(scaleplan.Error):
+        scaleplan.pack(lengths=[1000, -5], packing={"context": 65536})
+
+
+def test_goodput_and_explore():
+    r = scaleplan.goodput(options={"trials": 0, "sweep_gpus": [8192, 16384]})
+    assert r["goodput"]["interruptions_per_day"] == pytest.approx(466 / 54)
+    assert [p["gpus"] for p in r["sweep"]] == [8192, 16384]
+    e = scaleplan.explore()
+    assert e["joint"]["speedup"] >= 1.0
