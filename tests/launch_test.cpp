@@ -51,8 +51,13 @@ void ExpectSamePlan(const plan::Plan& a, const plan::Plan& b) {
   EXPECT_EQ(y.grad_reduce_dtype, x.grad_reduce_dtype);
   EXPECT_EQ(y.placement, x.placement);
   EXPECT_EQ(b.job.framework.compile, a.job.framework.compile);
-  if (x.precision == spec::Precision::kFp8)
+  if (x.precision == spec::Precision::kFp8) {
     EXPECT_EQ(b.job.framework.fp8_recipe, a.job.framework.fp8_recipe);
+    EXPECT_EQ(b.job.framework.fp8_lm_head, a.job.framework.fp8_lm_head);
+  }
+  EXPECT_EQ(b.job.framework.selective_recompute, a.job.framework.selective_recompute);
+  EXPECT_EQ(b.spec().attention_kernel, a.spec().attention_kernel);
+  EXPECT_EQ(b.spec().dp_overlap, a.spec().dp_overlap);
 }
 
 // Plans torchtitan can run (its mesh order, FSDP2 or DDP, its schedules) read back unchanged.
@@ -73,16 +78,16 @@ TEST(Torchtitan, EmittedConfigReadsBackToTheSamePlan) {
     jobs.push_back(j);
   }
   {
-    // 405B on 16,384 GPUs: Llama 3's pipeline (interleaved, trimmed edges) with fsdp, async TP,
-    // BF16 gradient reduction, FP8 rowwise.
+    // 405B on 16,384 GPUs: Llama 3's pipeline (interleaved, trimmed edges) with fsdp, async TP
+    // (which torchtitan runs compiled), FP8 rowwise with the LM head in BF16.
     spec::JobSpec j = Must(spec::LoadJob("llama3-405b-16k"));
     j.framework = Must(spec::LoadFramework("torchtitan"));
     j.framework.fp8_recipe = spec::Fp8Recipe::kRowwise;
+    j.framework.compile = true;
     j.plan.schedule = spec::Schedule::kInterleaved;
     j.plan.zero = spec::ZeroMode::kFsdp;
     j.plan.placement = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kDp, spec::Dim::kPp};
     j.plan.tp_comm_overlap = true;
-    j.plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
     j.plan.precision = spec::Precision::kFp8;
     j.plan.recompute = spec::Recompute::kSelective;
     j.framework.selective_recompute = spec::SelectiveRecompute::kPerOp;
@@ -123,6 +128,8 @@ TEST(Torchtitan, EmittedConfigReadsBackToTheSamePlan) {
           << key << "\n"
           << toml;
     }
+    // A plan torchtitan runs as it is gets no note.
+    EXPECT_EQ(toml.find("\n# "), std::string::npos) << toml;
     ExpectSamePlan(original, Must(plan::BuildPlan(read)));
   }
 }
@@ -154,7 +161,7 @@ TEST(Torchtitan, ReadsATorchtitanJobFile) {
   // Settings that do not describe the plan are listed, not silently dropped.
   std::string ignored = Join(parse.ignored, " ");
   for (const char* key : {"optimizer.lr", "training.steps", "checkpoint.interval",
-                          "quantize.linear.float8.filter_fqns"}) {
+                          "quantize.linear.float8.enable_fsdp_float8_all_gather"}) {
     EXPECT_NE(ignored.find(key), std::string::npos) << key << " not in: " << ignored;
   }
   EXPECT_EQ(ignored.find("parallelism."), std::string::npos) << ignored;
@@ -163,6 +170,9 @@ TEST(Torchtitan, ReadsATorchtitanJobFile) {
 }
 
 TEST(Torchtitan, BadFilesNameTheKeyAndWhatIsAllowed) {
+  std::string deep = "[a";
+  for (int i = 0; i < 200; ++i) deep += ".a";
+  deep += "]\n";
   struct Case {
     const char* toml;
     const char* expect;
@@ -175,7 +185,20 @@ TEST(Torchtitan, BadFilesNameTheKeyAndWhatIsAllowed) {
        "parallelism.tensor_parallel_degree = 0 (allowed: an integer from 1 to 16777216)"},
       {"[parallelism]\npipeline_parallel_schedule = \"ZBVZeroBubble\"\n",
        "parallelism.pipeline_parallel_schedule = \"ZBVZeroBubble\" (allowed: one of: 1F1B, GPipe, "
-       "Interleaved1F1B, InterleavedZeroBubble)"},
+       "Interleaved1F1B)"},
+      // A header of 200 dotted parts would recurse the parser deep (thousands crash it).
+      {deep.c_str(), "nests more than 64 levels"},
+      {"[model]\nconverters = [\"quantize.linear.mx\"]\n",
+       "model.converters holds \"quantize.linear.mx\" (allowed: quantize.linear.float8"},
+      {"[activation_checkpoint]\nmode = \"selective\"\nselective_ac_option = 0\n",
+       "selective_ac_option = 0 (allowed: op, or a positive integer"},
+      {"parallelism = 3\n", "t.toml:1: parallelism is not a table"},
+      {"[parallelism]\ntensor_parallel_degree = 8\npipeline_parallel_degree = 16\n[training]\n"
+       "local_batch_size = 6\nglobal_batch_size = 2048\n",
+       "t.toml:6:21: training.global_batch_size = 2048 is not a multiple of local_batch_size x "
+       "data parallel ranks = 6 x 128"},
+      {"[training]\nmixed_precision_reduce = \"bfloat16\"\n",
+       "training.mixed_precision_reduce = \"bfloat16\" (allowed: one of: float32)"},
       {"[parallelism]\ndata_parallel_shard_degree = 0\n",
        "parallelism.data_parallel_shard_degree = 0 (allowed: -1 for the rest, or 1 to"},
       {"[parallelism]\npipeline_parallel_degree = 4\npipeline_parallel_layers_per_stage = 5\n",
@@ -205,6 +228,64 @@ TEST(Torchtitan, LocalBatchIsTheMicroBatchWithoutPipelining) {
   EXPECT_NE(toml.find("local_batch_size = 1\n"), std::string::npos) << toml;
   EXPECT_NE(toml.find("global_batch_size = 256\n"), std::string::npos) << toml;
   EXPECT_EQ(toml.find("pipeline_parallel_schedule"), std::string::npos) << toml;
+}
+
+}  // namespace
+}  // namespace scaleplan::report
+
+namespace scaleplan::report {
+namespace {
+
+// What torchtitan cannot run as planned is said in '#' notes, and reads back as torchtitan runs
+// it: zb-h1 as 1F1B, a BF16 reduction in FP32, async TP without compile off, ZeRO 1 as fsdp.
+TEST(Torchtitan, TheEmitterNotesWhatTorchtitanRunsDifferently) {
+  spec::JobSpec j = Job("llama3-70b", "dgx-h100-ib", 64);
+  j.plan.tp = 8;
+  j.plan.pp = 4;
+  j.plan.schedule = spec::Schedule::kZbH1;
+  j.plan.trim_edge_stages = false;
+  j.plan.zero = spec::ZeroMode::kZero1;
+  j.plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
+  j.plan.tp_comm_overlap = true;
+  j.framework.compile = false;
+  j.workload.global_batch = 64;
+  j.workload.batch_tokens = 0;
+  std::string toml = TorchtitanToml(Must(plan::BuildPlan(j)));
+  for (const char* note : {"# schedule zb-h1", "# grad_reduce_dtype = bf16",
+                           "# tp_comm_overlap needs torch.compile", "# zero 1 runs as FSDP2"}) {
+    EXPECT_NE(toml.find(note), std::string::npos) << note << "\n" << toml;
+  }
+  spec::JobSpec read = j;
+  Must(ApplyTorchtitanToml(toml, "emitted.toml", read));
+  EXPECT_EQ(read.plan.schedule, spec::Schedule::k1F1B);
+  EXPECT_EQ(read.plan.grad_reduce_dtype, spec::GradReduceDtype::kFp32);
+  EXPECT_FALSE(read.plan.tp_comm_overlap);
+  EXPECT_EQ(read.plan.zero, spec::ZeroMode::kFsdp);
+}
+
+// The job's torchtitan framework (its calibrated factors) is kept; another becomes torchtitan's
+// preset, with a note. A pipelined file that accumulates gradients says the bubble is smaller.
+TEST(Torchtitan, KeepsATorchtitanFrameworkAndNotesAccumulation) {
+  spec::JobSpec job = Job("llama3-70b", "dgx-h100-ib", 64);
+  job.framework.memory_fraction = 0.4;  // as a calibration would set it
+  const char* toml =
+      "[parallelism]\ntensor_parallel_degree = 8\npipeline_parallel_degree = 4\n"
+      "pipeline_parallel_first_stage_less_layers = 0\npipeline_parallel_last_stage_less_layers = "
+      "0\n[training]\nlocal_batch_size = 4\nglobal_batch_size = 32\n";
+  // dp = 64 / 32 = 2; 32 / (4 x 2) = 4 accumulation passes of 4 micro-batches.
+  LaunchParse parse = Must(ApplyTorchtitanToml(toml, "t.toml", job));
+  EXPECT_DOUBLE_EQ(job.framework.memory_fraction, 0.4);
+  EXPECT_NE(Join(parse.notes, " ")
+                .find("torchtitan runs 4 accumulation passes of 4 "
+                      "micro-batches"),
+            std::string::npos)
+      << Join(parse.notes, " | ");
+  spec::JobSpec other = Job("llama3-70b", "dgx-h100-ib", 64);
+  other.framework = Must(spec::LoadFramework("megatron-core"));
+  LaunchParse swapped = Must(ApplyTorchtitanToml(toml, "t.toml", other));
+  EXPECT_EQ(other.framework.name, "torchtitan");
+  EXPECT_NE(Join(swapped.notes, " ").find("framework megatron-core becomes torchtitan's preset"),
+            std::string::npos);
 }
 
 }  // namespace

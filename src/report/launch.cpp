@@ -173,10 +173,26 @@ std::string TorchtitanToml(const plan::Plan& p) {
         "# model {} has no torchtitan flavour here (llama3 8B, 70B, 405B): set [model] by hand",
         p.model().name));
   }
-  std::string schedule = s.schedule == spec::Schedule::kGpipe  ? "GPipe"
-                         : s.schedule == spec::Schedule::kZbH1 ? "InterleavedZeroBubble"
-                         : p.vp > 1                            ? "Interleaved1F1B"
-                                                               : "1F1B";
+  std::string schedule = s.schedule == spec::Schedule::kGpipe ? "GPipe"
+                         : p.vp > 1                           ? "Interleaved1F1B"
+                                                              : "1F1B";
+  if (s.schedule == spec::Schedule::kZbH1 && p.pp > 1) {
+    notes.push_back("# schedule zb-h1 (one stage a rank) has no torchtitan schedule: 1F1B");
+  }
+  if (f.name != "torchtitan") {
+    notes.push_back(fmt::format(
+        "# the plan was evaluated under framework {}; torchtitan's kernels run differently",
+        f.name));
+  }
+  if (p.SequenceParallel() == false && p.tp > 1) {
+    notes.push_back("# sequence_parallel = false has no torchtitan setting: its TP shards norms");
+  }
+  if (s.attention_kernel == spec::AttentionKernel::kUnfused) {
+    notes.push_back("# attention_kernel = unfused has no torchtitan setting: SDPA runs fused");
+  }
+  if (!s.dp_overlap && p.dp * p.cp > 1) {
+    notes.push_back("# dp_overlap = false has no torchtitan setting: FSDP2 overlaps");
+  }
   if (s.schedule == spec::Schedule::kLlama3 && p.pp > 1) {
     notes.push_back(
         "# schedule llama3 (micro-batch groups per virtual stage) runs as Interleaved1F1B");
@@ -193,6 +209,11 @@ std::string TorchtitanToml(const plan::Plan& p) {
     // backward, as do ZeRO 1 and 2, which FSDP2 has no closer setting for.
     bool reshard = s.zero == spec::ZeroMode::kZero3;
     out += fmt::format("fsdp_reshard_after_forward = \"{}\"\n", reshard ? "always" : "never");
+    if (p.dp / replicate == 1 && p.cp == 1) {
+      notes.push_back(
+          "# one rank a shard group: torchtitan runs this as DDP (the plan's sharding does "
+          "nothing)");
+    }
     if (s.zero == spec::ZeroMode::kZero1 || s.zero == spec::ZeroMode::kZero2) {
       notes.push_back(fmt::format(
           "# zero {} runs as FSDP2 without resharding after the forward pass (ZeRO-2-like)",
@@ -200,8 +221,17 @@ std::string TorchtitanToml(const plan::Plan& p) {
     }
   }
   out += fmt::format("tensor_parallel_degree = {}\n", p.tp);
-  out += fmt::format("enable_async_tensor_parallel = {}\n",
-                     s.tp_comm_overlap && p.tp > 1 ? "true" : "false");
+  // torchtitan's async TP needs the model compiled.
+  bool async_tp = s.tp_comm_overlap && p.tp > 1 && f.compile;
+  out += fmt::format("enable_async_tensor_parallel = {}\n", async_tp ? "true" : "false");
+  if (s.tp_comm_overlap && p.tp > 1 && !f.compile) {
+    notes.push_back(
+        "# tp_comm_overlap needs torch.compile in torchtitan (framework.compile = true): async "
+        "TP left off");
+  }
+  if (s.zero == spec::ZeroMode::kZero0 && p.tp * p.cp * p.pp > 1) {
+    notes.push_back("# zero 0 (DDP) with tp, cp or pp: torchtitan's DDP takes a 1-D mesh only");
+  }
   out += fmt::format("context_parallel_degree = {}\n", p.cp);
   if (p.cp > 1) {
     out += fmt::format("context_parallel_rotate_method = \"{}\"\n",
@@ -234,8 +264,10 @@ std::string TorchtitanToml(const plan::Plan& p) {
   // Without pipelining a local batch is one micro-batch (gradient accumulation makes up the
   // global batch); with it, the replica's batch that the schedule splits into micro-batches.
   out += fmt::format("local_batch_size = {}\n", p.pp > 1 ? p.global_batch / p.dp : s.micro_batch);
-  out += fmt::format("mixed_precision_reduce = \"{}\"\n",
-                     s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? "bfloat16" : "float32");
+  out += "mixed_precision_reduce = \"float32\"\n";
+  if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16) {
+    notes.push_back("# grad_reduce_dtype = bf16: torchtitan reduces gradients in FP32 only");
+  }
   if (s.grad_sync == spec::GradSync::kDelayed && p.dp * p.cp > 1)
     notes.push_back("# grad_sync = delayed has no torchtitan setting: reductions run in-step");
   out += "\n[activation_checkpoint]\n";
@@ -252,9 +284,14 @@ std::string TorchtitanToml(const plan::Plan& p) {
   }
   if (f.compile) out += "\n[compile]\nenable = true\ncomponents = [\"model\", \"loss\"]\n";
   if (fp8) {
-    out += "\n[quantize.linear.float8]\nenable_fsdp_float8_all_gather = true\n";
-    out += fmt::format("recipe_name = \"{}\"\n",
-                       f.fp8_recipe == spec::Fp8Recipe::kRowwise ? "rowwise" : "tensorwise");
+    // The FP8 all-gather goes with tensorwise scaling only; rowwise is named.
+    out += "\n[quantize.linear.float8]\n";
+    if (f.fp8_recipe == spec::Fp8Recipe::kRowwise) {
+      out += "recipe_name = \"rowwise\"\n";
+    } else {
+      out += "enable_fsdp_float8_all_gather = true\n";
+    }
+    if (!f.fp8_lm_head) out += "filter_fqns = [\"output\"]\n";
     if (f.fp8_recipe == spec::Fp8Recipe::kDelayed) {
       notes.push_back(
           "# FP8 with delayed scaling (Transformer Engine) has no torchtitan recipe: tensorwise");

@@ -57,7 +57,7 @@ class TomlKeys {
         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!integer_text && std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
       return Bad(node, path,
-                 "one of: " + Join(allowed, ", ") + (integers ? ", or an integer" : ""));
+                 "one of: " + Join(allowed, ", ") + (integers ? ", or a positive integer" : ""));
     }
     return text;
   }
@@ -87,11 +87,19 @@ class TomlKeys {
   // Every key not read, as "section.key" (at most 40).
   std::vector<std::string> Unread() const {
     std::vector<std::string> out;
-    Walk(root_, "", out);
+    size_t total = 0;
+    Walk(root_, "", out, total);
+    if (total > out.size()) out.push_back(fmt::format("(and {} more)", total - out.size()));
     return out;
   }
 
   const std::string& origin() const { return origin_; }
+
+  // "file:line:column" of a key the file gives, or the file alone.
+  std::string At(const std::string& path) const {
+    toml::node_view<const toml::node> node = Node(path);
+    return node ? Where(node) : origin_;
+  }
 
  private:
   toml::node_view<const toml::node> Node(const std::string& path) const {
@@ -122,15 +130,16 @@ class TomlKeys {
     return Status::Invalid(
         fmt::format("{}: {} = {} (allowed: {})", Where(node), path, shown, allowed));
   }
-  void Walk(const toml::table& table, const std::string& prefix,
-            std::vector<std::string>& out) const {
+  void Walk(const toml::table& table, const std::string& prefix, std::vector<std::string>& out,
+            size_t& total) const {
     for (const auto& [key, value] : table) {
       std::string path =
           prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
       if (const toml::table* sub = value.as_table()) {
-        Walk(*sub, path, out);
-      } else if (used_.count(path) == 0 && out.size() < 40) {
-        out.push_back(Printable(path, 80));
+        Walk(*sub, path, out, total);
+      } else if (used_.count(path) == 0) {
+        if (out.size() < 40) out.push_back(Printable(path, 80));
+        ++total;
       }
     }
   }
@@ -148,8 +157,37 @@ struct ScheduleName {
 };
 constexpr ScheduleName kSchedules[] = {{"1F1B", spec::Schedule::k1F1B, false},
                                        {"GPipe", spec::Schedule::kGpipe, false},
-                                       {"Interleaved1F1B", spec::Schedule::kInterleaved, true},
-                                       {"InterleavedZeroBubble", spec::Schedule::kZbH1, true}};
+                                       {"Interleaved1F1B", spec::Schedule::kInterleaved, true}};
+
+// The parser recurses once per dotted part of a key or header (and per nested array or inline
+// table): a line with thousands of them exhausts the stack. torchtitan's keys have at most 4.
+Status CheckNesting(std::string_view text, const std::string& origin) {
+  constexpr int kMaxDepth = 64;
+  int line = 1, depth = 0;
+  bool quoted = false;
+  char quote = 0;
+  for (char c : text) {
+    if (c == '\n') {
+      ++line, depth = 0;
+      continue;
+    }
+    if (quoted) {
+      if (c == quote) quoted = false;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quoted = true, quote = c;
+    } else if (c == '.' || c == '[' || c == '{') {
+      if (++depth > kMaxDepth) {
+        return Status::Invalid(fmt::format(
+            "{}:{}: a key, header or value nests more than {} levels (allowed: torchtitan's "
+            "keys, a few levels deep)",
+            origin, line, kMaxDepth));
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 // torchtitan's llama3 flavours and this project's presets.
 std::string PresetOf(const std::string& name, const std::string& flavor) {
@@ -165,6 +203,7 @@ std::string PresetOf(const std::string& name, const std::string& flavor) {
 Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string& origin,
                                         spec::JobSpec& job) {
   SP_RETURN_IF_ERROR(CheckText(text, origin));
+  SP_RETURN_IF_ERROR(CheckNesting(text, origin));
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(origin));
@@ -176,13 +215,30 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   }
   TomlKeys keys(root, origin);
   LaunchParse parse;
+  for (const char* section : {"model", "parallelism", "training", "activation_checkpoint",
+                              "compile", "float8", "quantize"}) {
+    if (root.contains(section) && !root[section].is_table()) {
+      return Status::Invalid(
+          fmt::format("{}:{}: {} is not a table (allowed: a [{}] section of keys)", origin,
+                      root[section].node()->source().begin.line, section, section));
+    }
+  }
+  if (!root.contains("parallelism") && !root.contains("training")) {
+    parse.notes.push_back(
+        "the file has no [parallelism] or [training] section: the plan is torchtitan's defaults");
+  }
+  const std::string model_before = job.model.name;
+  const int64_t seq_before = job.workload.seq_len, batch_before = job.workload.global_batch;
   const nlohmann::json before = spec::PlanSchema().ToJson(job.plan);
   constexpr int64_t kMax = spec::kMaxRanks;
 
   // [model]: a llama3 flavour names the model; a float8 converter switches FP8 on (the
   // [quantize.linear.float8] table alone only configures it: torchtitan's tomls carry it off).
   SP_ASSIGN_OR_RETURN(std::string model_name, keys.Text("model.name"));
-  if (keys.Has("model.flavor")) {
+  if (!keys.Has("model.flavor")) {
+    parse.notes.push_back(
+        fmt::format("the file names no model flavour: the job's model {} is kept", job.model.name));
+  } else {
     SP_ASSIGN_OR_RETURN(std::string flavor, keys.Text("model.flavor"));
     model_name = Printable(model_name, 40);
     flavor = Printable(flavor, 40);
@@ -200,13 +256,28 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   SP_ASSIGN_OR_RETURN(std::vector<std::string> converters, keys.Strings("model.converters"));
   bool fp8 = false;
   for (const std::string& c : converters) {
-    if (c == "float8" || c == "quantize.linear.float8") fp8 = true;
+    if (c == "float8" || c == "quantize.linear.float8") {
+      fp8 = true;
+    } else {
+      return Status::Invalid(fmt::format(
+          "{}: model.converters holds \"{}\" (allowed: quantize.linear.float8, or float8 in "
+          "v0.1; other converters are not modelled)",
+          origin, Printable(c, 60)));
+    }
   }
   SP_ASSIGN_OR_RETURN(bool legacy_fp8, keys.Boolean("training.enable_float8_linear", false));
   fp8 = fp8 || legacy_fp8;
 
-  // The framework: torchtitan's preset, with the file's compile and FP8 recipe.
-  SP_ASSIGN_OR_RETURN(spec::FrameworkSpec framework, spec::LoadFramework("torchtitan"));
+  // The framework: the job's when it is torchtitan (its calibration and flags kept), else
+  // torchtitan's preset; then the file's compile, FP8 recipe and LM-head filter.
+  spec::FrameworkSpec framework = job.framework;
+  if (framework.name != "torchtitan") {
+    SP_ASSIGN_OR_RETURN(framework, spec::LoadFramework("torchtitan"));
+    parse.notes.push_back(
+        fmt::format("framework {} becomes torchtitan's preset (the file is a torchtitan job; give "
+                    "--framework torchtitan to keep framework flags and a calibration)",
+                    job.framework.name));
+  }
   SP_ASSIGN_OR_RETURN(bool compile, keys.Boolean("compile.enable", false));
   SP_ASSIGN_OR_RETURN(bool legacy_compile, keys.Boolean("training.compile", false));
   framework.compile = compile || legacy_compile;
@@ -218,6 +289,13 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
       keys.Choice(recipe_path, "tensorwise", {"tensorwise", "rowwise", "rowwise_with_gw_hp"}));
   framework.fp8_recipe =
       recipe == "tensorwise" ? spec::Fp8Recipe::kTensorwise : spec::Fp8Recipe::kRowwise;
+  {
+    const char* filter_path = keys.Has("quantize.linear.float8.filter_fqns")
+                                  ? "quantize.linear.float8.filter_fqns"
+                                  : "float8.filter_fqns";
+    SP_ASSIGN_OR_RETURN(std::vector<std::string> filtered, keys.Strings(filter_path));
+    framework.fp8_lm_head = std::find(filtered.begin(), filtered.end(), "output") == filtered.end();
+  }
   if (recipe == "rowwise_with_gw_hp") {
     parse.notes.push_back("FP8 recipe rowwise_with_gw_hp is modelled as rowwise");
   }
@@ -235,7 +313,7 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   if (shard == 0) {
     return Status::Invalid(fmt::format(
         "{}: parallelism.data_parallel_shard_degree = 0 (allowed: -1 for the rest, or 1 to {})",
-        origin, kMax));
+        keys.At("parallelism.data_parallel_shard_degree"), kMax));
   }
   SP_ASSIGN_OR_RETURN(p.tp, keys.Integer("parallelism.tensor_parallel_degree", 1, 1, kMax));
   SP_ASSIGN_OR_RETURN(p.tp_comm_overlap,
@@ -247,24 +325,38 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   SP_ASSIGN_OR_RETURN(p.pp, keys.Integer("parallelism.pipeline_parallel_degree", 1, 1, kMax));
   SP_ASSIGN_OR_RETURN(p.ep, keys.Integer("parallelism.expert_parallel_degree", 1, 1, kMax));
   SP_ASSIGN_OR_RETURN(p.etp, keys.Integer("parallelism.expert_tensor_parallel_degree", 1, 1, kMax));
-  if (shard == 1) {
+  // shard -1 is what the other degrees leave of the job's GPUs.
+  const int64_t gpus = job.gpus > 0 ? job.gpus : job.cluster.CapacityGpus();
+  const int64_t model_ranks = p.tp * p.cp * p.pp;
+  if (shard == -1 && gpus > 0 && gpus % (model_ranks * replicate) == 0) {
+    shard = gpus / (model_ranks * replicate);
+  }
+  if (shard == 1 && p.cp == 1) {
     // DDP: every replica holds everything.
     p.zero = spec::ZeroMode::kZero0;
     p.dp = replicate;
   } else {
+    // FSDP over dp_shard x cp (CP ranks shard together, as in torchtitan's mesh).
     SP_ASSIGN_OR_RETURN(std::string reshard,
                         keys.Choice("parallelism.fsdp_reshard_after_forward", "default",
                                     {"default", "always", "never"}));
     bool resharded = reshard == "always" || (reshard == "default" && p.pp == 1);
     p.zero = resharded ? spec::ZeroMode::kZero3 : spec::ZeroMode::kFsdp;
-    p.dp_replicate = replicate;
     p.dp = shard > 0 ? replicate * shard : 0;  // -1: the GPUs the other dimensions leave
+    // The plan's HSDP shards over dp / dp_replicate; with one shard a rank (FSDP over CP only)
+    // the plan shards over dp x cp instead.
+    p.dp_replicate = shard == 1 ? 1 : replicate;
+    if (shard == 1 && replicate > 1) {
+      parse.notes.push_back(
+          "FSDP over the context-parallel ranks only (data_parallel_shard_degree = 1) is modelled "
+          "as sharding over dp x cp");
+    }
   }
 
   // The pipeline: schedule, stages per rank, trimmed edge stages.
   SP_ASSIGN_OR_RETURN(std::string schedule_name,
                       keys.Choice("parallelism.pipeline_parallel_schedule", "1F1B",
-                                  {"1F1B", "GPipe", "Interleaved1F1B", "InterleavedZeroBubble"}));
+                                  {"1F1B", "GPipe", "Interleaved1F1B"}));
   const ScheduleName* schedule = &kSchedules[0];
   for (const ScheduleName& s : kSchedules) {
     if (schedule_name == s.name) schedule = &s;
@@ -286,7 +378,7 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
           "{}: parallelism.pipeline_parallel_first_stage_less_layers = {} and "
           "last_stage_less_layers = {} (allowed: equal, both 0 or both 1: the plan trims both "
           "edge stages or neither)",
-          origin, first_less, last_less));
+          keys.At("parallelism.pipeline_parallel_first_stage_less_layers"), first_less, last_less));
     }
     p.trim_edge_stages = first_less == 1;
     p.schedule = schedule->schedule;
@@ -296,8 +388,9 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
       if (slots % (p.pp * layers_per_stage) != 0) {
         return Status::Invalid(fmt::format(
             "{}: parallelism.pipeline_parallel_layers_per_stage = {} does not split {} layers "
-            "over {} pipeline ranks (allowed: {} / (pipeline_parallel_degree x stages per rank))",
-            origin, layers_per_stage, slots, p.pp, slots));
+            "over {} pipeline ranks (allowed: a divisor of {})",
+            keys.At("parallelism.pipeline_parallel_layers_per_stage"), layers_per_stage, slots,
+            p.pp, slots / p.pp));
       }
       p.vp = slots / (p.pp * layers_per_stage);
     } else {
@@ -315,26 +408,38 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
                       keys.Integer("training.local_batch_size", local_fallback, 1, kMax));
   SP_ASSIGN_OR_RETURN(int64_t global,
                       keys.Integer("training.global_batch_size", -1, -1, int64_t{1} << 40));
-  SP_ASSIGN_OR_RETURN(std::string reduce, keys.Choice("training.mixed_precision_reduce", "float32",
-                                                      {"float32", "bfloat16"}));
-  p.grad_reduce_dtype =
-      reduce == "bfloat16" ? spec::GradReduceDtype::kBf16 : spec::GradReduceDtype::kFp32;
+  // torchtitan v0.2 reduces gradients in FP32 only.
+  SP_ASSIGN_OR_RETURN(std::string reduce,
+                      keys.Choice("training.mixed_precision_reduce", "float32", {"float32"}));
+  p.grad_reduce_dtype = spec::GradReduceDtype::kFp32;
   if (p.pp > 1) {
     if (local % p.micro_batch != 0) {
       return Status::Invalid(
           fmt::format("{}: training.local_batch_size = {} is not a multiple of "
                       "parallelism.pipeline_parallel_microbatch_size = {} (allowed: a multiple)",
-                      origin, local, p.micro_batch));
+                      keys.At("training.local_batch_size"), local, p.micro_batch));
     }
   } else {
     p.micro_batch = local;  // without pipelining a local batch is one micro-batch
   }
+  int64_t dp = p.dp > 0 ? p.dp : (gpus > 0 && gpus % model_ranks == 0 ? gpus / model_ranks : 0);
+  if (global > 0 && dp > 0) {
+    if (global % (local * dp) != 0) {
+      return Status::Invalid(fmt::format(
+          "{}: training.global_batch_size = {} is not a multiple of local_batch_size x data "
+          "parallel ranks = {} x {} (allowed: a multiple; torchtitan accumulates whole local "
+          "batches)",
+          keys.At("training.global_batch_size"), global, local, dp));
+    }
+    if (p.pp > 1 && global / (local * dp) > 1) {
+      parse.notes.push_back(fmt::format(
+          "torchtitan runs {} accumulation passes of {} micro-batches, each with its own pipeline "
+          "fill and drain; the plan models one pass of {} (its bubble is smaller)",
+          global / (local * dp), local / p.micro_batch, global / (dp * p.micro_batch)));
+    }
+  }
   if (global <= 0) {
     // torchtitan's -1: one local batch per data-parallel rank, no accumulation.
-    int64_t model_ranks = p.tp * p.cp * p.pp;
-    int64_t dp = p.dp > 0
-                     ? p.dp
-                     : (job.gpus > 0 && job.gpus % model_ranks == 0 ? job.gpus / model_ranks : 0);
     if (dp == 0) {
       return Status::Invalid(fmt::format(
           "{}: training.global_batch_size is not given and the data-parallel size is unknown "
@@ -355,6 +460,12 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   SP_ASSIGN_OR_RETURN(std::string option,
                       keys.Choice("activation_checkpoint.selective_ac_option", "2", {"op"},
                                   /*integers=*/true));
+  if (option != "op" && !(ParseInteger(option).ok() && *ParseInteger(option) >= 1)) {
+    return Status::Invalid(fmt::format(
+        "{}: activation_checkpoint.selective_ac_option = {} (allowed: op, or a positive "
+        "integer N: full checkpointing of every N-th block)",
+        origin, option));
+  }
   if (mode == "none") {
     p.recompute = spec::Recompute::kNone;
   } else if (mode == "full" || (mode == "selective" && option == "1")) {
@@ -365,8 +476,9 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
     if (mode == "memory_budget" || option != "op") {
       parse.notes.push_back(fmt::format(
           "activation checkpointing {} is modelled as torchtitan's per-op selective policy",
-          mode == "memory_budget" ? std::string("memory_budget")
-                                  : "selective (full on every " + option + "th block)"));
+          mode == "memory_budget"
+              ? std::string("memory_budget")
+              : "selective (full checkpointing of one block in " + option + ")"));
     }
   }
 
@@ -376,6 +488,16 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   for (const auto& [key, value] : after.items()) {
     if (before.contains(key) && before[key] != value)
       parse.changed.push_back(fmt::format("{}: {} -> {}", key, before[key].dump(), value.dump()));
+  }
+  if (job.model.name != model_before) {
+    parse.changed.push_back(fmt::format("model: {} -> {}", model_before, job.model.name));
+  }
+  if (job.workload.seq_len != seq_before) {
+    parse.changed.push_back(fmt::format("seq_len: {} -> {}", seq_before, job.workload.seq_len));
+  }
+  if (job.workload.global_batch != batch_before) {
+    parse.changed.push_back(
+        fmt::format("global_batch: {} -> {}", batch_before, job.workload.global_batch));
   }
   parse.ignored = keys.Unread();
   return parse;
