@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""A notebook-style sweep with the Python module: Llama 3 70B on 64 H100s, every TP x PP that
-fits, its step time, MFU and memory; then what scaleplan's own search picks, and the goodput of
-the answer at 16K GPUs' failure rates.
+"""A notebook-style sweep with the Python module: Llama 3 70B on 64 H100s, every TP x PP with its
+step time, MFU, memory and whether it fits; then what scaleplan's own search picks, and the job's
+goodput under the failure rates Llama 3 saw (scaled to 64 GPUs).
 
 Run it after building the module (scripts/test.sh builds build/test/python):
     PYTHONPATH=build/test/python python3 examples/python_sweep.py
@@ -17,7 +17,6 @@ job = {
 }
 
 print(f"{'tp':>3} {'pp':>3} {'dp':>3} {'step_s':>8} {'MFU %':>6} {'peak GiB':>9}  fits")
-rows = []
 for tp in (1, 2, 4, 8):
     for pp in (1, 2, 4, 8):
         candidate = dict(job, plan={"tp": tp, "pp": pp})
@@ -27,7 +26,6 @@ for tp in (1, 2, 4, 8):
             print(f"{tp:>3} {pp:>3}   -  {e.key}: not a valid plan")
             continue
         peak = r["memory"]["peak_bytes_per_gpu"] / 2**30
-        rows.append((r["step_time_s"], tp, pp))
         print(f"{tp:>3} {pp:>3} {r['plan']['dp']:>3} {r['step_time_s']:>8.3f} "
               f"{100 * r['mfu']:>6.1f} {peak:>9.1f}  {r['memory']['fits']}")
 

@@ -52,6 +52,20 @@ Status SideFile(const std::string& path, const char* flag) {
       "{} = - (allowed: a file path; the report itself goes to standard output)", flag));
 }
 
+Status DistinctOutputs(const std::vector<std::string>& paths) {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    for (size_t j = i + 1; j < paths.size(); ++j) {
+      if (!paths[i].empty() && paths[i] == paths[j]) {
+        return Status::Invalid(fmt::format(
+            "two outputs are the same file {} (allowed: a different path for each of the report, "
+            "the trace, the page and other side files)",
+            Printable(paths[i], 200)));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 std::vector<std::unique_ptr<Command>> Commands() {
   std::vector<std::unique_ptr<Command>> all;
   all.push_back(PlanCommand());

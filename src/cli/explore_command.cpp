@@ -62,6 +62,10 @@ class ExploreCmd final : public Command {
     if (!launch.ok()) return Fail(io.err, launch.status());
     const nlohmann::json json = report::ExploreJson(*result, *launch);
     if (!args->html.empty()) {
+      Status distinct = DistinctOutputs({args->output, args->html});
+      if (!distinct.ok()) return Fail(io.err, distinct);
+      Result<std::string> checked = report::JsonText(json);
+      if (!checked.ok()) return Fail(io.err, checked.status());
       int status = Emit(io, args->html, report::ExploreHtml(json));
       if (status != kExitOk) return status;
     }

@@ -132,6 +132,8 @@ class PackCmd final : public Command {
     report::PackSetup setup{study.packer, study.packing, study.cp, study.sharder,
                             result.cp_imbalance};
     if (!args.html.empty()) {
+      SP_RETURN_IF_ERROR(DistinctOutputs({args.output, args.emit, args.html}));
+      SP_RETURN_IF_ERROR(report::JsonText(report::PackJson(result.run, setup)).status());
       // The page compares the packer with the original packing of the same documents.
       std::optional<nlohmann::json> original;
       if (study.packer != "original") {

@@ -94,6 +94,10 @@ class SearchCmd final : public Command {
     const report::LaunchText best = report::BestPlanLaunch(pinned->job, *result, launch);
     const nlohmann::json json = report::SearchJson(pinned->job, *result, start, best);
     if (!args->html.empty()) {
+      Status distinct = DistinctOutputs({args->output, args->html});
+      if (!distinct.ok()) return Fail(io.err, distinct);
+      Result<std::string> checked = report::JsonText(json);
+      if (!checked.ok()) return Fail(io.err, checked.status());
       int status = Emit(io, args->html, report::SearchHtml(json));
       if (status != kExitOk) return status;
     }

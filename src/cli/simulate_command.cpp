@@ -222,7 +222,8 @@ class SimulateCmd final : public Command {
       options.schedule = &custom;
     }
     SP_ASSIGN_OR_RETURN(sim::EventResult run, engine.Run(built, options));
-    if (options.trace) {
+    const bool trace_file = !args.trace.empty();
+    if (trace_file) {
       SP_RETURN_IF_ERROR(WriteOutputFile(args.trace, sim::ChromeTraceJson(built, run)));
     }
     plan::MemoryReport memory = plan::ComputeMemory(built);
@@ -236,6 +237,8 @@ class SimulateCmd final : public Command {
     nlohmann::json json = report::StepJson(built, memory, run);
     if (study) json["goodput"] = report::GoodputSectionJson(*study);
     if (!args.html.empty()) {
+      SP_RETURN_IF_ERROR(DistinctOutputs({args.output, args.trace, args.html}));
+      SP_RETURN_IF_ERROR(report::JsonText(json).status());
       // An engine that does not run passes has no timeline: the event engine draws it.
       const sim::EventResult* timeline = options.trace ? &run : nullptr;
       std::optional<sim::EventResult> traced;
@@ -259,7 +262,7 @@ class SimulateCmd final : public Command {
     if (args.json) return report::JsonText(json);
     std::string text = report::StepText(built, memory, run);
     if (study) text += report::GoodputSectionText(*study);
-    if (options.trace) text += "  trace written to " + args.trace + " (open in ui.perfetto.dev)\n";
+    if (trace_file) text += "  trace written to " + args.trace + " (open in ui.perfetto.dev)\n";
     return text;
   }
 

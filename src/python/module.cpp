@@ -64,7 +64,22 @@ py::object ToPython(const nlohmann::json& report) {
 }
 
 std::string Dumps(const py::handle& value) {
-  return py::module_::import("json").attr("dumps")(value).cast<std::string>();
+  try {
+    return py::module_::import("json").attr("dumps")(value).cast<std::string>();
+  } catch (const py::error_already_set& e) {
+    Raise(Status::Invalid(std::string("a value is not JSON-serialisable (") + e.what() +
+                          ") (allowed: dicts, lists, strings, numbers, booleans)"));
+  }
+}
+
+// A Python string as UTF-8 text; anything else (bytes, a lone surrogate) is an input error.
+std::string Text(const py::handle& value, const std::string& what) {
+  try {
+    return value.cast<std::string>();
+  } catch (const std::exception&) {
+    PyErr_Clear();
+    Raise(Status::Invalid(what + " is not a text string (allowed: str, encodable as UTF-8)"));
+  }
 }
 
 // A job: None (the default job), a preset name or job file, YAML text, or a dict of the job
@@ -72,9 +87,12 @@ std::string Dumps(const py::handle& value) {
 spec::JobSpec ResolveJob(const py::object& job) {
   if (job.is_none()) return Must(spec::LoadJob(spec::kDefaultJob));
   if (py::isinstance<py::str>(job)) {
-    std::string text = job.cast<std::string>();
-    bool yaml = text.find('\n') != std::string::npos || text.find(':') != std::string::npos ||
-                text.find('{') != std::string::npos;
+    std::string text = Text(job, "job");
+    // An existing file is a job file whatever its name; otherwise text with YAML's marks is YAML.
+    bool file = py::module_::import("os").attr("path").attr("isfile")(job).cast<bool>();
+    bool yaml =
+        !file && (text.find('\n') != std::string::npos || text.find(':') != std::string::npos ||
+                  text.find('{') != std::string::npos);
     return yaml ? Must(spec::ParseJobYaml(text, "job")) : Must(spec::LoadJob(text));
   }
   if (py::isinstance<py::dict>(job)) return Must(spec::ParseJobYaml(Dumps(job), "job"));
@@ -87,10 +105,15 @@ spec::JobSpec ResolveJob(const py::object& job) {
 spec::RawValue Raw(const py::handle& value, const std::string& origin) {
   spec::RawValue raw;
   raw.origin = origin;
-  auto text = [](const py::handle& v) -> std::string {
+  auto text = [&origin](const py::handle& v) -> std::string {
     if (py::isinstance<py::bool_>(v)) return v.cast<bool>() ? "true" : "false";
-    if (py::isinstance<py::str>(v)) return v.cast<std::string>();
-    return py::str(v).cast<std::string>();
+    if (py::isinstance<py::str>(v)) return Text(v, origin);
+    if (py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)) {
+      return py::str(v).cast<std::string>();
+    }
+    Raise(Status::Invalid(origin + " is a " +
+                          py::str(v.get_type().attr("__name__")).cast<std::string>() +
+                          " (allowed: a string, a number, a boolean, or a list of them)"));
   };
   if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
     raw.is_list = true;
@@ -111,7 +134,7 @@ T Options(const spec::Schema<T>& schema, const py::object& options, T object = T
                           schema.section() + " keys)"));
   }
   for (const auto& [key, value] : options.cast<py::dict>()) {
-    std::string name = py::str(key).cast<std::string>();
+    std::string name = Text(key, schema.section() + " option name");
     Must(schema.Set(object, name, Raw(value, name)));
   }
   return object;
@@ -130,6 +153,15 @@ py::object Simulate(const py::object& job, const std::string& engine_name,
   const sim::Engine* engine = Must(sim::FindEngine(engine_name, "engine"));
   sim::EventResult run = Must(engine->Run(built, sim::EventOptions{}));
   nlohmann::json out = report::StepJson(built, plan::ComputeMemory(built), run);
+  if (!goodput.is_none() && py::isinstance<py::dict>(goodput)) {
+    for (const char* key : {"trials", "horizon_s", "seed", "sweep_gpus", "target_effective_pct"}) {
+      if (goodput.cast<py::dict>().contains(key)) {
+        Raise(Status::Invalid(std::string("goodput.") + key +
+                              " belongs to scaleplan.goodput(), not to simulate's goodput "
+                              "section (allowed: the failure, checkpoint and restart keys)"));
+      }
+    }
+  }
   goodput::GoodputOptions options = Options(goodput::GoodputOptionsSchema(), goodput);
   options.trials = 0;
   options.sweep_gpus.clear();
@@ -155,7 +187,7 @@ py::object Search(const py::object& job, const py::object& pins, const py::objec
       Raise(Status::Invalid("pins are not a dict (allowed: plan keys to one value or a list)"));
     }
     for (const auto& [key, value] : pins.cast<py::dict>()) {
-      std::string name = py::str(key).cast<std::string>();
+      std::string name = Text(key, "pin name");
       given.push_back({name, Raw(value, name).text, name});
     }
   }
@@ -220,8 +252,9 @@ PYBIND11_MODULE(scaleplan, m) {
       "Jobs are dicts with the job schema's keys (model, cluster, gpu, gpus, framework, plan, "
       "workload), YAML text, or a preset name / job file; results are the dicts the commands "
       "print with --json. Errors raise scaleplan.Error (a ValueError) with a `key` attribute.";
-  static py::exception<void> error(m, "Error", PyExc_ValueError);
-  error_type = error.ptr();
+  // Kept for the interpreter's life (never released: no reference dropped after finalisation).
+  auto* error = new py::exception<void>(m, "Error", PyExc_ValueError);
+  error_type = error->ptr();
   m.attr("default_job") = std::string(sp::spec::kDefaultJob);
   m.def("plan", &Plan, py::arg("job") = py::none(), py::arg("ops") = false,
         "Parameters, FLOPs, placement and memory of a job's plan (scaleplan plan --json).");

@@ -11,6 +11,7 @@ namespace {
 
 constexpr double kWidth = 760;
 constexpr double kLeft = 190, kRight = 24, kTop = 16, kBottom = 46;
+constexpr size_t kColors = 10;  // .c0 .. .c9 in the page's style
 
 std::string Num(double v) { return fmt::format("{:.6g}", v); }
 
@@ -39,7 +40,12 @@ struct Axis {
 };
 
 Axis FitAxis(double lo, double hi, double from, double to) {
-  if (!(hi > lo)) hi = lo + (lo == 0 ? 1 : std::abs(lo) * 0.1);
+  // A range tiny against its values (equal points) would print the same tick many times.
+  double scale = std::max(std::abs(lo), std::abs(hi));
+  if (!(hi - lo > scale * 1e-6)) {
+    double pad = scale > 0 ? scale * 0.05 : 0.5;
+    lo -= pad, hi += pad;
+  }
   std::vector<double> t = Ticks(lo, hi);
   return {std::min(lo, t.front()), std::max(hi, t.back()), from, to};
 }
@@ -201,7 +207,9 @@ void HtmlPage::StackedBars(const std::string& id, const std::string& title, cons
                            const std::vector<std::string>& categories,
                            const std::vector<std::pair<std::string, std::vector<double>>>& rows,
                            const std::vector<HtmlMarker>& markers) {
-  constexpr double kRow = 20, kLegend = 22;
+  // The legend wraps: five categories a line.
+  constexpr double kRow = 20;
+  const double kLegend = 18 * static_cast<double>((categories.size() + 4) / 5) + 4;
   double height = kTop + kLegend + kRow * static_cast<double>(rows.size()) + kBottom;
   double hi = 0;
   for (const auto& [label, values] : rows) {
@@ -213,11 +221,12 @@ void HtmlPage::StackedBars(const std::string& id, const std::string& title, cons
   double top = kTop + kLegend, bottom = height - kBottom;
   std::string svg;
   for (size_t c = 0; c < categories.size(); ++c) {
-    double lx = kLeft + 110 * static_cast<double>(c);
+    double lx = kLeft + 110 * static_cast<double>(c % 5);
+    double ly = kTop + 18 * static_cast<double>(c / 5);
     svg += fmt::format(
         "<rect class=\"seg c{}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"10\" height=\"10\"/>"
         "<text class=\"tick\" x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
-        c, lx, kTop, lx + 14, kTop + 9, HtmlEscape(categories[c]));
+        c % kColors, lx, ly, lx + 14, ly + 9, HtmlEscape(categories[c]));
   }
   svg += XAxis(x, bottom, top, axis);
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -231,7 +240,7 @@ void HtmlPage::StackedBars(const std::string& id, const std::string& title, cons
       svg += fmt::format(
           "<rect class=\"seg c{}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
           "{}</rect>",
-          c, x(at), y + 2, std::max(0.0, x(at + v) - x(at)), kRow - 5,
+          c % kColors, x(at), y + 2, std::max(0.0, x(at + v) - x(at)), kRow - 5,
           Mark(rows[i].first + " " + categories[c], v));
       at += v;
     }
@@ -291,7 +300,7 @@ void HtmlPage::Lines(const std::string& id, const std::string& title, const std:
   }
   double pad = (yhi - ylo) * 0.08 + 1e-9 * std::abs(yhi);
   Axis x =
-      FitAxis(0, std::max<double>(1, static_cast<double>(n) - 1), kLeft, kWidth - kRight - 110);
+      FitAxis(0, std::max<double>(5, static_cast<double>(n) - 1), kLeft, kWidth - kRight - 110);
   Axis y = FitAxis(ylo - pad, yhi + pad, kHeight - kBottom, kTop);
   std::string svg =
       XAxis(x, kHeight - kBottom, kTop, x_axis) + YAxis(y, kLeft, kWidth - kRight - 110, y_axis);
@@ -371,7 +380,8 @@ std::string HtmlPage::Render() const {
          ".marker-label{font-size:11px;fill:#c0392b}\n"
          ".c0{fill:#4e79a7;stroke:#4e79a7}.c1{fill:#f28e2b;stroke:#f28e2b}.c2{fill:#59a14f;"
          "stroke:#59a14f}.c3{fill:#e15759;stroke:#e15759}.c4{fill:#b07aa1;stroke:#b07aa1}"
-         ".c5{fill:#9c755f;stroke:#9c755f}\n"
+         ".c5{fill:#9c755f;stroke:#9c755f}.c6{fill:#edc948;stroke:#edc948}.c7{fill:#ff9da7;"
+         "stroke:#ff9da7}.c8{fill:#76b7b2;stroke:#76b7b2}.c9{fill:#bab0ac;stroke:#bab0ac}\n"
          ".line{fill:none;stroke-width:2}.point{fill:#9aa9bb}.point.best{fill:#2e7d32}"
          ".point.start{fill:#c0392b}\n"
          ".pass.F{fill:#4e79a7}.pass.B{fill:#f28e2b}.pass.W{fill:#59a14f}.pass.idle{fill:#f4f4f4}"

@@ -11,6 +11,7 @@ namespace scaleplan::report {
 namespace {
 
 std::string Num(const nlohmann::json& v) {
+  if (v.is_number_integer()) return v.dump();  // counts exactly
   return v.is_number()   ? fmt::format("{:.6g}", v.get<double>())
          : v.is_string() ? v.get<std::string>()
                          : v.dump();
@@ -87,14 +88,23 @@ std::string StepHtml(const nlohmann::json& step, const sim::EventResult* timelin
 
   page.Heading("Pipeline timeline");
   if (timeline != nullptr && !timeline->trace.empty()) {
-    // Replica 0's compute passes, one row per stage; gaps are the bubble.
+    // Replica 0's compute passes, one row per stage; gaps are the bubble. A very long step draws
+    // the same number of its first passes on every stage.
     constexpr size_t kMaxBoxes = 20000;
     std::vector<HtmlBox> boxes;
     int64_t stages_seen = 0;
     for (const sim::TraceEvent& e : timeline->trace) {
+      if (e.track == "compute" && e.replica == 0) stages_seen = std::max(stages_seen, e.stage + 1);
+    }
+    const size_t per_stage = kMaxBoxes / static_cast<size_t>(std::max<int64_t>(1, stages_seen));
+    std::vector<size_t> drawn(static_cast<size_t>(stages_seen), 0);
+    bool truncated = false;
+    for (const sim::TraceEvent& e : timeline->trace) {
       if (e.track != "compute" || e.replica != 0) continue;
-      stages_seen = std::max(stages_seen, e.stage + 1);
-      if (boxes.size() >= kMaxBoxes) continue;
+      if (drawn[static_cast<size_t>(e.stage)]++ >= per_stage) {
+        truncated = true;
+        continue;
+      }
       std::string kind = e.name.empty() ? "other" : e.name.substr(0, 1);
       boxes.push_back({e.stage, e.start_s, e.start_s + e.duration_s, kind,
                        fmt::format("stage {} {}", e.stage, e.name)});
@@ -106,8 +116,11 @@ std::string StepHtml(const nlohmann::json& step, const sim::EventResult* timelin
         fmt::format("One replica's passes by pipeline stage (event engine; step {:.6g} s)",
                     timeline->step.step_time_s),
         "seconds into the step", names, boxes);
-    if (boxes.size() >= kMaxBoxes) {
-      page.Paragraph(fmt::format("The first {} passes are drawn.", kMaxBoxes));
+    if (truncated) {
+      page.Paragraph(fmt::format(
+          "Each stage's first {} passes are drawn; the rest of the step is left out (blank is "
+          "not idle time there).",
+          per_stage));
     }
   } else {
     page.Paragraph(timeline_note);
@@ -158,10 +171,16 @@ std::string SearchHtml(const nlohmann::json& search) {
     start.push_back({"starting plan", Get(b, "step_time_s")});
   }
   page.Heading("Candidates");
+  if (plans.empty()) {
+    page.Paragraph("No plan fits: nothing to draw (the pruning counts above say why).");
+    return page.Render();
+  }
   page.Scatter("candidates", "The top plans: step time against memory (the answer in green)",
                "peak memory per GPU (bytes)", "step time (s)", points);
-  page.Bars("top", "Step time of the top plans (the starting plan dashed)", "seconds per step",
-            times, start);
+  page.Bars("top",
+            start.empty() ? "Step time of the top plans"
+                          : "Step time of the top plans (the starting plan dashed)",
+            "seconds per step", times, start);
   page.Table({"rank", "plan", "step_time_s", "tokens_per_s_per_gpu", "mfu_pct",
               "memory_peak_bytes_per_gpu"},
              rows);

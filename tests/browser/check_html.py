@@ -152,6 +152,15 @@ def main():
         c.value(dom, "goodput", strip(key), value)
     c.expect("%.6g" % report["step_time_s"] in dom.cells, "simulate: the step time is not in the table")
 
+    # The event engine's page: its own run draws the timeline, one row per stage.
+    report, dom = page("simulate-event", ["simulate", "--engine", "event"])
+    boxes = [a for p, a in dom.marks if p == "timeline"]
+    stages = {a["data-label"].split()[1] for a in boxes}
+    c.expect(len(stages) == report["plan"]["pp"],
+             "simulate --engine event: the timeline has %d stages" % len(stages))
+    for key, value in report["breakdown"].items():
+        c.value(dom, "breakdown", strip(key), value)
+
     # search: the candidates against memory, the answer marked.
     report, dom = page("search", ["search", "--model", "llama3-8b", "--cluster", "dgx-h100-ib",
                                   "--gpus", "64", "--seq", "8192", "--global-batch", "512"])
@@ -191,7 +200,7 @@ def main():
         print("\n".join(c.failures[:40]))
         print("browser: %d of %d checks failed" % (len(c.failures), c.checked))
         return 1
-    print("browser: 4 pages rendered in %s, %d checks passed" % (browser, c.checked))
+    print("browser: 5 pages rendered in %s, %d checks passed" % (browser, c.checked))
     return 0
 
 
