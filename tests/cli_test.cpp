@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
+#include "thread_ranks.h"
 
 namespace scaleplan::cli {
 namespace {
@@ -169,6 +170,55 @@ TEST(SpecReference, DocsAreCurrent) {
     EXPECT_NE(out.str().find("### scaleplan " + std::string(command->name())), std::string::npos)
         << command->name();
   }
+}
+
+// Under mpirun (ranks as threads here): rank 0 alone prints and writes the report, every rank
+// returns the same status, and a command that does not split refuses to run in several processes.
+TEST(Processes, OnlyRankZeroReportsAndOnlySplittingCommandsRun) {
+  const fs::path report = fs::path(::testing::TempDir()) / "split-search.txt";
+  fs::remove(report);
+  const std::string report_path = report.string();
+  testing::ThreadRanks ranks(2);
+  std::vector<std::string> outs(2), errs(2);
+  std::vector<int> statuses(2, -1);
+  ranks.Run([&](const Processes& processes) {
+    const char* argv[] = {"scaleplan", "search", "--gpus", "64", "--model", "llama3-8b",
+                          "--top", "3"};
+    std::ostringstream out, err;
+    const auto r = static_cast<size_t>(processes.rank());
+    statuses[r] = scaleplan::cli::Run(8, argv, out, err, &processes);
+    outs[r] = out.str();
+    errs[r] = err.str();
+  });
+  EXPECT_EQ(statuses[0], 0) << errs[0];
+  EXPECT_EQ(statuses[1], 0);
+  EXPECT_NE(outs[0].find("split across 2 processes (threads)"), std::string::npos) << outs[0];
+  EXPECT_EQ(outs[1], "");
+  EXPECT_EQ(errs[1], "");
+
+  ranks.Run([&](const Processes& processes) {
+    const char* argv[] = {"scaleplan", "search", "--gpus", "64", "--model", "llama3-8b",
+                          "--output", report_path.c_str()};
+    std::ostringstream out, err;
+    statuses[static_cast<size_t>(processes.rank())] = scaleplan::cli::Run(8, argv, out, err, &processes);
+  });
+  EXPECT_EQ(statuses[0], 0);
+  EXPECT_EQ(statuses[1], 0);
+  EXPECT_TRUE(fs::exists(report));
+
+  ranks.Run([&](const Processes& processes) {
+    const char* argv[] = {"scaleplan", "simulate"};
+    std::ostringstream out, err;
+    const auto r = static_cast<size_t>(processes.rank());
+    statuses[r] = scaleplan::cli::Run(2, argv, out, err, &processes);
+    errs[r] = err.str();
+  });
+  EXPECT_EQ(statuses[0], kExitBadInput);
+  EXPECT_EQ(statuses[1], kExitBadInput);
+  EXPECT_NE(errs[0].find("simulate runs in one process, not 2 (allowed under mpirun: search"),
+            std::string::npos)
+      << errs[0];
+  EXPECT_EQ(errs[1], "");
 }
 
 TEST(ReportOutput, NoNonFiniteNumberLeaves) {

@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/checked.h"
 #include "core/file.h"
+#include "core/processes.h"
 #include "core/text.h"
 
 namespace scaleplan {
@@ -164,6 +168,67 @@ TEST(WriteOutputFile, ReplacesFilesFollowsLinksAndNeverReplacesDevices) {
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
   EXPECT_EQ(entries, 8);  // report, link, dangling, made, first, middle, last, log
   std::filesystem::remove_all(dir);
+}
+
+// A share reads back bit for bit (a NaN's payload and -0 included); a cut or padded share is an
+// error naming it, never a value.
+TEST(Wire, RoundTripsExactlyAndRejectsCutShares) {
+  WireWriter w;
+  w.U64(0);
+  w.U64(~uint64_t{0});
+  w.F64(-0.0);
+  w.F64(0.1 + 0.2);
+  w.F64(std::numeric_limits<double>::quiet_NaN());
+  w.Text("");
+  w.Text(std::string("a\0b", 3));
+  const std::string bytes = w.Take();
+  EXPECT_EQ(bytes.size(), 5 * 8 + 8 + 8 + 3u);
+  WireReader in(bytes, "share");
+  EXPECT_EQ(*in.U64(), 0u);
+  EXPECT_EQ(*in.U64(), ~uint64_t{0});
+  const double zero = *in.F64();
+  EXPECT_EQ(zero, 0.0);
+  EXPECT_TRUE(std::signbit(zero));
+  EXPECT_EQ(*in.F64(), 0.1 + 0.2);
+  EXPECT_TRUE(std::isnan(*in.F64()));
+  EXPECT_EQ(*in.Text(), "");
+  EXPECT_EQ(*in.Text(), std::string("a\0b", 3));
+  EXPECT_TRUE(in.Done().ok());
+  // Cut inside the last text's bytes: its length runs past the end.
+  WireReader cut(std::string_view(bytes).substr(0, bytes.size() - 1), "share of rank 1");
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(cut.U64().ok());
+  Result<std::string> text = cut.Text();
+  ASSERT_FALSE(text.ok());
+  EXPECT_NE(text.status().message().find("share of rank 1: a text of 3 bytes"), std::string::npos)
+      << text.status().message();
+  // Cut inside a number; and bytes left over.
+  WireReader short_number(std::string_view(bytes).substr(0, 4), "s");
+  EXPECT_FALSE(short_number.U64().ok());
+  WireReader extra(bytes + "x", "s");
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(extra.U64().ok());
+  ASSERT_TRUE(extra.Text().ok());
+  ASSERT_TRUE(extra.Text().ok());
+  EXPECT_NE(extra.Done().message().find("1 bytes left over"), std::string::npos);
+}
+
+TEST(Processes, AloneIsRankZeroOfOneAndLaunchersAreRecognised) {
+  const Processes& alone = ThisProcessAlone();
+  EXPECT_EQ(alone.rank(), 0);
+  EXPECT_EQ(alone.size(), 1);
+  EXPECT_EQ(*alone.AllGather("x"), std::vector<std::string>{"x"});
+  EXPECT_TRUE(IsMine(nullptr, 5));
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  ::unsetenv("PMIX_SIZE");
+  ::unsetenv("PMI_SIZE");
+  EXPECT_EQ(LaunchedProcessCount(), 1);
+  ::setenv("PMI_SIZE", "4", 1);
+  EXPECT_EQ(LaunchedProcessCount(), 4);
+  ::setenv("PMI_SIZE", "4x", 1);  // not a number: no launcher
+  EXPECT_EQ(LaunchedProcessCount(), 1);
+  ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+  EXPECT_EQ(LaunchedProcessCount(), 2);
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  ::unsetenv("PMI_SIZE");
 }
 
 TEST(CheckText, ReportsBinaryContentByOffset) {

@@ -6,12 +6,14 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <random>
 
 #include "nas/space.h"
 #include "rec/baselines.h"
 #include "rec/source.h"
 #include "rec/supernet.h"
+#include "thread_ranks.h"
 
 namespace scaleplan::nas {
 namespace {
@@ -73,7 +75,7 @@ TEST(NasSpace, PruneDropsBlocksOffTheOutputsPath) {
 }
 
 std::string TinySpec() {
-  const std::string path = testing::TempDir() + "/tiny-ctr.yaml";
+  const std::string path = ::testing::TempDir() + "/tiny-ctr.yaml";
   std::ofstream(path) << "seed: 2\nexamples: {train: 4000, valid: 1000, test: 1000}\n"
                          "base_ctr: 0.1\ndense: 3\nsparse:\n"
                          "  - {name: a, cardinality: 100}\n  - {name: b, cardinality: 20}\n"
@@ -152,6 +154,51 @@ TEST(NasSearch, MoreParallelCandidatesThanThePopulationHolds) {
   Result<NasResult> r = RunNas(data, rec::TrainOptions{}, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->history.size(), 5u);
+}
+
+// Split across ranks (threads standing in for mpirun's processes), the candidates and the final
+// models train where they are dealt and every rank ends with one process's answer: the same
+// candidates with the same proxy scores, the same front and the same test NE.
+TEST(NasSearch, SplitAcrossRanksGivesOneProcesssAnswer) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.budget = 5;
+  o.population = 3;
+  o.parallel = 3;
+  o.proxy_examples = 500;
+  o.proxy_eval = 200;
+  o.retrain = 2;
+  o.final_seeds = 1;
+  o.baselines = "dlrm-s";
+  Result<NasResult> alone = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_TRUE(alone.ok()) << alone.status().message();
+  testing::ThreadRanks ranks(2);
+  std::vector<std::optional<Result<NasResult>>> split(2);
+  ranks.Run([&](const Processes& processes) {
+    NasOptions mine = o;
+    mine.processes = &processes;
+    split[static_cast<size_t>(processes.rank())] = RunNas(data, rec::TrainOptions{}, mine);
+  });
+  for (const auto& r : split) {
+    ASSERT_TRUE(r.has_value() && r->ok()) << r->status().message();
+    const NasResult& s = r->value();
+    ASSERT_EQ(s.history.size(), alone->history.size());
+    for (size_t i = 0; i < s.history.size(); ++i) {
+      EXPECT_EQ(s.history[i].choice, alone->history[i].choice);
+      EXPECT_EQ(s.history[i].proxy_ne, alone->history[i].proxy_ne);
+      EXPECT_EQ(s.history[i].proxy_score, alone->history[i].proxy_score);
+    }
+    ASSERT_EQ(s.pareto.size(), alone->pareto.size());
+    for (size_t i = 0; i < s.pareto.size(); ++i) {
+      EXPECT_EQ(s.pareto[i].test.ne, alone->pareto[i].test.ne);
+    }
+    ASSERT_EQ(s.baselines.size(), 1u);
+    EXPECT_EQ(s.baselines[0].test.ne, alone->baselines[0].test.ne);
+  }
 }
 
 #ifndef SCALEPLAN_HAVE_TORCH

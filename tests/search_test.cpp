@@ -11,6 +11,7 @@
 #include "report/launch.h"
 #include "spec/readers.h"
 #include "test_util.h"
+#include "thread_ranks.h"
 
 namespace scaleplan::search {
 namespace {
@@ -94,6 +95,71 @@ TEST(Search, ResultsDoNotDependOnThreads) {
   ASSERT_EQ(a.top.size(), b.top.size());
   for (size_t i = 0; i < a.top.size(); ++i) EXPECT_EQ(a.top[i].description, b.top[i].description);
   EXPECT_EQ(a.evaluated, b.evaluated);
+}
+
+// Split across ranks (threads standing in for mpirun's processes), exhaustive and random return
+// what one process returns: the same plans in the same order with the same step times, and the
+// same counters (each rank's share of them adds up to one process's).
+TEST(Search, SplitAcrossRanksGivesOneProcesssAnswer) {
+  spec::JobSpec job = SmallJob();
+  SearchSpace space = SmallSpace(job);
+  for (const char* optimizer : {"exhaustive", "random"}) {
+    SearchOptions o;
+    o.optimizer = optimizer;
+    o.top_k = 25;
+    o.max_evaluations = std::string(optimizer) == "random" ? 400 : 0;
+    const SearchResult alone = Must(Search(job, space, o));
+    ASSERT_GE(alone.top.size(), 10u) << optimizer;
+    for (int n : {2, 3}) {
+      testing::ThreadRanks ranks(n);
+      std::vector<SearchResult> results(static_cast<size_t>(n));
+      ranks.Run([&](const Processes& processes) {
+        SearchOptions split = o;
+        split.processes = &processes;
+        results[static_cast<size_t>(processes.rank())] = Must(Search(job, space, split));
+      });
+      for (const SearchResult& r : results) {
+        ASSERT_EQ(r.top.size(), alone.top.size()) << optimizer << " on " << n;
+        for (size_t i = 0; i < r.top.size(); ++i) {
+          EXPECT_EQ(r.top[i].description, alone.top[i].description);
+          EXPECT_EQ(r.top[i].step.step_time_s, alone.top[i].step.step_time_s);
+          EXPECT_EQ(r.top[i].event_step_time_s, alone.top[i].event_step_time_s);
+          EXPECT_EQ(r.top[i].peak_bytes_per_gpu, alone.top[i].peak_bytes_per_gpu);
+        }
+        EXPECT_EQ(r.evaluated, alone.evaluated);
+        EXPECT_EQ(r.pruned, alone.pruned);
+        EXPECT_EQ(r.pruned_by, alone.pruned_by);
+        EXPECT_EQ(r.stop_reason, alone.stop_reason);
+        ASSERT_EQ(r.shares.size(), static_cast<size_t>(n));
+        uint64_t evaluated = 0;
+        for (const ProcessShare& share : r.shares) {
+          evaluated += share.evaluated;
+          // Each rank scored a part: none did the whole (the space has many valid layouts).
+          EXPECT_LT(share.evaluated, alone.evaluated) << optimizer << " rank " << share.rank;
+        }
+        EXPECT_EQ(evaluated, alone.evaluated);
+        EXPECT_EQ(r.transport, "threads");
+      }
+    }
+  }
+}
+
+TEST(Search, SequentialOptimizersRefuseToSplit) {
+  spec::JobSpec job = SmallJob();
+  SearchSpace space = SmallSpace(job);
+  testing::ThreadRanks ranks(2);
+  ranks.Run([&](const Processes& processes) {
+    for (const char* optimizer : {"evolution", "reinforce"}) {
+      SearchOptions o;
+      o.optimizer = optimizer;
+      o.processes = &processes;
+      Result<SearchResult> r = Search(job, space, o);
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.status().key(), "search.optimizer");
+      EXPECT_NE(r.status().message().find("exhaustive, random"), std::string::npos)
+          << r.status().message();
+    }
+  });
 }
 
 // Regularized evolution reaches the optimum of this space within 600 evaluations with seed 7

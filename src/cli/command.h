@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/processes.h"
 #include "core/status.h"
 
 namespace scaleplan::cli {
@@ -18,7 +19,13 @@ namespace scaleplan::cli {
 struct Io {
   std::ostream& out;
   std::ostream& err;
+  // The processes the command runs in (mpirun's ranks; nullptr: this one alone). Only rank 0
+  // prints and writes files; the other ranks' streams discard what they are given.
+  const Processes* processes = nullptr;
 };
+
+// Whether this process prints the report (rank 0, or alone).
+inline bool Reports(const Io& io) { return io.processes == nullptr || io.processes->rank() == 0; }
 
 class Command {
  public:
@@ -29,6 +36,9 @@ class Command {
   virtual void Register(CLI::App* app) = 0;
   // Runs after a parse that chose this command; returns the exit status.
   virtual int Run(Io io) = 0;
+  // Whether it splits its work across mpirun's processes (Io::processes); the others refuse to
+  // run in more than one.
+  virtual bool splits() const { return false; }
   // The options' reference (a Markdown table; report::OptionsMarkdown).
   virtual std::string Reference() const = 0;
 };

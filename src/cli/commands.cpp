@@ -34,6 +34,7 @@ int Fail(std::ostream& err, const Status& status) {
 }
 
 int Emit(Io io, const std::string& path, const std::string& text) {
+  if (!Reports(io)) return kExitOk;  // rank 0 writes
   Status finite = report::CheckFiniteText(text);
   if (!finite.ok()) return Fail(io.err, finite);
   Status written = WriteTo(io.out, path.empty() ? "-" : path, report::SafeText(text));
@@ -90,7 +91,10 @@ std::vector<std::unique_ptr<Command>> Commands() {
   return all;
 }
 
-int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+namespace {
+
+int RunCommand(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+               const Processes* processes) {
   CLI::App app{
       "scaleplan: plan 4D-parallel training of large models: parameters, FLOPs, memory per GPU,\n"
       "step time. With no command, runs `scaleplan simulate` on the default job (Llama 3 405B on\n"
@@ -131,11 +135,40 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         << " (see scaleplan --help)\n";
     return kExitBadInput;
   }
-  Io io{out, err};
+  Command* chosen = fallback;  // no command: simulate the default job
   for (size_t i = 0; i < commands.size(); ++i) {
-    if (apps[i]->parsed()) return commands[i]->Run(io);
+    if (apps[i]->parsed()) chosen = commands[i].get();
   }
-  return fallback->Run(io);  // no command: simulate the default job
+  if (ProcessCount(processes) > 1 && !chosen->splits()) {
+    std::vector<std::string> splitting;
+    for (const auto& c : commands) {
+      if (c->splits()) splitting.emplace_back(c->name());
+    }
+    err << "scaleplan: error: " << chosen->name() << " runs in one process, not "
+        << processes->size() << " (allowed under mpirun: " << Join(splitting, ", ")
+        << "; or run it without mpirun)\n";
+    return kExitBadInput;
+  }
+  return chosen->Run(Io{out, err, processes});
+}
+
+// Discards what it is given (the streams of the ranks that do not report).
+class Discard final : public std::streambuf {
+ protected:
+  int overflow(int c) override { return traits_type::not_eof(c); }
+  std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
+};
+
+}  // namespace
+
+int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+        const Processes* processes) {
+  Discard discard;
+  std::ostream discarded(&discard);
+  const bool reports = processes == nullptr || processes->rank() == 0;
+  std::ostream& shown_out = reports ? out : discarded;
+  std::ostream& shown_err = reports ? err : discarded;
+  return RunCommand(argc, argv, shown_out, shown_err, processes);
 }
 
 }  // namespace scaleplan::cli

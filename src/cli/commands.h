@@ -6,8 +6,12 @@
 
 #include <ostream>
 
+#include "core/processes.h"
+
 namespace scaleplan::cli {
 
-int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+// `processes`: the ranks mpirun started (mpi/mpi.h), nullptr when alone; only rank 0 prints.
+int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+        const Processes* processes = nullptr);
 
 }  // namespace scaleplan::cli

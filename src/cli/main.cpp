@@ -1,16 +1,47 @@
 // scaleplan: the command-line entry point. Everything but the process lives in cli/commands.
+// Started by mpirun (a build with -DSCALEPLAN_MPI=ON), the process joins its ranks first
+// (mpi/mpi.h); a rank that fails ends them all, since the others may be waiting for it.
 #include <exception>
 #include <iostream>
+#include <memory>
 
+#include "cli/command.h"
 #include "cli/commands.h"
+#include "core/processes.h"
 #include "core/text.h"
+#ifdef SCALEPLAN_MPI
+#include "mpi/mpi.h"
+#endif
 
 int main(int argc, char** argv) {
+  std::unique_ptr<scaleplan::Processes> processes;
+#ifdef SCALEPLAN_MPI
+  scaleplan::Result<std::unique_ptr<scaleplan::Processes>> joined =
+      scaleplan::mpi::JoinIfLaunched(&argc, &argv);
+  if (!joined.ok()) return scaleplan::cli::Fail(std::cerr, joined.status());
+  processes = std::move(joined).value();
+#else
+  if (const int64_t launched = scaleplan::LaunchedProcessCount(); launched > 1) {
+    std::cerr << "scaleplan: error: started as one of " << launched
+              << " processes by an MPI launcher, but this scaleplan was built without MPI (allowed: "
+                 "one process, or a build with cmake -DSCALEPLAN_MPI=ON; each copy would do the "
+                 "whole work)\n";
+    return scaleplan::cli::kExitBadInput;
+  }
+#endif
+  int status = 1;
   try {
-    return scaleplan::cli::Run(argc, argv, std::cout, std::cerr);
+    status = scaleplan::cli::Run(argc, argv, std::cout, std::cerr, processes.get());
   } catch (const std::exception& e) {
     // Not reached by any known input (the fuzzers check that); kept so that a bug ends cleanly.
     std::cerr << "scaleplan: internal error: " << scaleplan::Printable(e.what(), 2000) << "\n";
-    return 1;
   }
+#ifdef SCALEPLAN_MPI
+  if (status != 0 && processes != nullptr && processes->size() > 1) {
+    std::cout.flush();
+    std::cerr.flush();
+    scaleplan::mpi::AbortAll(status);
+  }
+#endif
+  return status;
 }

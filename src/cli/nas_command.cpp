@@ -40,6 +40,7 @@ class NasCmd final : public Command {
     nas_.Register(app);
     options_.Register(app);
   }
+  bool splits() const override { return true; }
   int Run(Io io) override {
     Result<NasArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
@@ -51,6 +52,7 @@ class NasCmd final : public Command {
     if (!options.ok()) return Fail(io.err, options.status());
     nas::NasProgress progress;
     if (args->progress) progress = [&io](const std::string& line) { io.err << line << "\n"; };
+    options->processes = io.processes;
     Result<nas::NasResult> result = nas::RunNas(*data, *train, *options, progress);
     if (!result.ok()) return Fail(io.err, result.status());
     return Emit(io, args->output,

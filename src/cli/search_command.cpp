@@ -56,6 +56,7 @@ class SearchCmd final : public Command {
     search_.Register(app);
     options_.Register(app);
   }
+  bool splits() const override { return true; }
   int Run(Io io) override {
     Result<SearchArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
@@ -76,7 +77,8 @@ class SearchCmd final : public Command {
       if (!predictor.ok()) return Fail(io.err, predictor.status());
       options.engine = &learned.emplace(std::move(predictor).value());
     }
-    const bool tty = !args->json && args->output.empty() && ::isatty(2);
+    options.processes = io.processes;
+    const bool tty = Reports(io) && !args->json && args->output.empty() && ::isatty(2);
     if (tty) {
       options.progress = [&io](double fraction) {
         int filled = static_cast<int>(fraction * 30);

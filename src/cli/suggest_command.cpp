@@ -46,6 +46,7 @@ class SuggestCmd final : public Command {
     suggest_.Register(app);
     options_.Register(app);
   }
+  bool splits() const override { return true; }
   int Run(Io io) override {
     Result<SuggestArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
@@ -59,6 +60,7 @@ class SuggestCmd final : public Command {
     if (!pinned.ok()) return Fail(io.err, pinned.status());
     Result<std::vector<validate::TrainingCase>> jobs = predict::ReadJobs(logs_);
     if (!jobs.ok()) return Fail(io.err, jobs.status());
+    options->processes = io.processes;
     Result<predict::Suggestion> s =
         predict::Suggest(pinned->job, pinned->space, std::move(jobs).value(), *options);
     if (!s.ok()) return Fail(io.err, s.status());

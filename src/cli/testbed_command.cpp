@@ -41,6 +41,7 @@ class TestbedCmd final : public Command {
     testbed_.Register(app);
     options_.Register(app);
   }
+  bool splits() const override { return true; }
   int Run(Io io) override {
     Result<TestbedArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
@@ -54,6 +55,7 @@ class TestbedCmd final : public Command {
     if (!truth.ok()) return Fail(io.err, truth.status());
     Result<search::PinnedSearch> pinned = job_.ResolveSearch();
     if (!pinned.ok()) return Fail(io.err, pinned.status());
+    options->processes = io.processes;
     Result<predict::TestbedReport> report =
         predict::RunTestbed(pinned->job, pinned->space, *truth, *options);
     if (!report.ok()) return Fail(io.err, report.status());

@@ -76,18 +76,88 @@ double ProxyScore(const rec::TrainResult& r) {
   return r.valid.ne - kTrendWeight * (q3 > 0 ? (q3 - q4) / q3 : 0);
 }
 
-// Trains `jobs` two (threads) at a time; results in order.
-std::vector<Result<rec::TrainResult>> TrainAll(
+void WriteTrained(WireWriter& w, const Result<rec::TrainResult>& r) {
+  w.U64(r.ok() ? 1 : 0);
+  if (!r.ok()) {
+    w.Text(r.status().message());
+    return;
+  }
+  for (const rec::Metrics* m : {&r->valid, &r->test}) {
+    w.F64(m->log_loss);
+    w.F64(m->ne);
+    w.F64(m->auc);
+    w.F64(m->ctr);
+    w.U64(static_cast<uint64_t>(m->examples));
+  }
+  w.U64(r->curve.size());
+  for (double v : r->curve) w.F64(v);
+  w.U64(static_cast<uint64_t>(r->steps));
+  w.U64(static_cast<uint64_t>(r->examples));
+  w.F64(r->train_s);
+  w.F64(r->examples_per_s);
+}
+
+Result<Result<rec::TrainResult>> ReadTrained(WireReader& in) {
+  SP_ASSIGN_OR_RETURN(uint64_t ok, in.U64());
+  if (ok == 0) {
+    SP_ASSIGN_OR_RETURN(std::string message, in.Text());
+    return Result<rec::TrainResult>(Status::Invalid(std::move(message)));
+  }
+  rec::TrainResult r;
+  for (rec::Metrics* m : {&r.valid, &r.test}) {
+    SP_ASSIGN_OR_RETURN(m->log_loss, in.F64());
+    SP_ASSIGN_OR_RETURN(m->ne, in.F64());
+    SP_ASSIGN_OR_RETURN(m->auc, in.F64());
+    SP_ASSIGN_OR_RETURN(m->ctr, in.F64());
+    SP_ASSIGN_OR_RETURN(uint64_t examples, in.U64());
+    m->examples = static_cast<int64_t>(examples);
+  }
+  SP_ASSIGN_OR_RETURN(uint64_t points, in.U64());
+  for (uint64_t i = 0; i < points; ++i) {
+    SP_ASSIGN_OR_RETURN(double v, in.F64());
+    r.curve.push_back(v);
+  }
+  SP_ASSIGN_OR_RETURN(uint64_t steps, in.U64());
+  SP_ASSIGN_OR_RETURN(uint64_t examples, in.U64());
+  r.steps = static_cast<int64_t>(steps);
+  r.examples = static_cast<int64_t>(examples);
+  SP_ASSIGN_OR_RETURN(r.train_s, in.F64());
+  SP_ASSIGN_OR_RETURN(r.examples_per_s, in.F64());
+  return Result<rec::TrainResult>(std::move(r));
+}
+
+// Trains `jobs`, `threads` at a time across all the processes (each job on one core); results in
+// order, in every process. Split across processes, job i trains in rank i mod N (each process
+// `threads` / N at a time) and the results travel to every process; a job trains the same
+// wherever it runs (rec::Train is deterministic for its seed on one thread).
+Result<std::vector<Result<rec::TrainResult>>> TrainAll(
     const std::vector<std::pair<const rec::Arch*, rec::TrainOptions>>& jobs,
-    const rec::CtrData& data, int64_t threads) {
+    const rec::CtrData& data, int64_t threads, const Processes* processes) {
   std::vector<Result<rec::TrainResult>> out(jobs.size(), Status::Invalid("not run"));
-  const size_t width = static_cast<size_t>(std::max<int64_t>(1, threads));
-  for (size_t from = 0; from < jobs.size(); from += width) {
+  const int64_t n = ProcessCount(processes);
+  std::vector<size_t> mine;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (IsMine(processes, i)) mine.push_back(i);
+  }
+  const size_t width = static_cast<size_t>(std::max<int64_t>(1, (threads + n - 1) / n));
+  for (size_t from = 0; from < mine.size(); from += width) {
     std::vector<std::thread> pool;
-    for (size_t i = from; i < std::min(jobs.size(), from + width); ++i) {
+    for (size_t k = from; k < std::min(mine.size(), from + width); ++k) {
+      const size_t i = mine[k];
       pool.emplace_back([&, i] { out[i] = rec::Train(*jobs[i].first, data, jobs[i].second); });
     }
     for (std::thread& t : pool) t.join();
+  }
+  if (n == 1) return out;
+  WireWriter w;
+  for (size_t i : mine) WriteTrained(w, out[i]);
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> shares, processes->AllGather(w.Take()));
+  for (size_t r = 0; r < shares.size(); ++r) {
+    WireReader in(shares[r], fmt::format("nas share of rank {}", r));
+    for (size_t i = r; i < jobs.size(); i += static_cast<size_t>(n)) {
+      SP_ASSIGN_OR_RETURN(out[i], ReadTrained(in));
+    }
+    SP_RETURN_IF_ERROR(in.Done());
   }
   return out;
 }
@@ -164,7 +234,8 @@ class Searcher {
       jobs.emplace_back(&c.arch, o);
       fresh.push_back(i);
     }
-    std::vector<Result<rec::TrainResult>> out = TrainAll(jobs, data_, options_.parallel);
+    SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
+                        TrainAll(jobs, data_, options_.parallel, options_.processes));
     for (size_t k = 0; k < fresh.size(); ++k) {
       Candidate& c = (*batch)[fresh[k]];
       const std::string key = rec::ArchToJson(c.arch).dump();
@@ -863,7 +934,8 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     progress(fmt::format("retraining {} front models and {} baselines in full, {} seeds each",
                          front.size(), baseline_names.size(), options.final_seeds));
   }
-  std::vector<Result<rec::TrainResult>> trained = TrainAll(jobs, data, options.parallel);
+  SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> trained,
+                      TrainAll(jobs, data, options.parallel, options.processes));
   const auto seeds = static_cast<size_t>(options.final_seeds);
   for (size_t i = 0; i < archs.size(); ++i) {
     Scored s;

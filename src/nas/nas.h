@@ -83,6 +83,7 @@
 #include <string>
 #include <vector>
 
+#include "core/processes.h"
 #include "core/status.h"
 #include "nas/space.h"
 #include "rec/run.h"
@@ -108,9 +109,14 @@ struct NasOptions {
   std::string baselines = "all";    // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;         // the controller's draws (candidates train with the
                                     // train seed)
-  // Change only the speed.
-  // Models trained at once, each on one core (the supernet trains on one).
+  // Models trained at once, each on one core (the supernet trains on one), in all the processes
+  // together. Also sampling's batch: the controller proposes this many before it learns their
+  // scores, so it changes the answer.
   int64_t parallel = 2;
+  // Change only the speed: the processes the candidates' and the final models' training is dealt
+  // out to (core/processes.h; nullptr: this one alone). The supernet of oneshot and dnas trains
+  // whole in each process.
+  const Processes* processes = nullptr;
 };
 const spec::Schema<NasOptions>& NasOptionsSchema();
 

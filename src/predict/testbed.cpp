@@ -588,6 +588,7 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
   exhaustive.rerank_with_events = false;
   exhaustive.engine = &runnable;
   exhaustive.threads = options.threads;
+  exhaustive.processes = options.processes;
   SP_ASSIGN_OR_RETURN(search::SearchResult optimum, search::Search(base, space, exhaustive));
   if (optimum.top.empty()) {
     return Status::Invalid(fmt::format(
@@ -738,6 +739,7 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
       suggest.members = options.members;
       suggest.optimism = options.optimism;
       suggest.threads = options.threads;
+      suggest.processes = options.processes;
       suggest.seed = options.seed;
       while (remaining() > 0) {
         suggest.count = static_cast<int64_t>(std::min(batch, remaining()));

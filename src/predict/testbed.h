@@ -138,6 +138,9 @@ struct TestbedOptions {
   int64_t members = 8;
   double optimism = 1.0;
   int64_t threads = 2;  // of the exhaustive searches (the answer does not depend on it)
+  // The processes the exhaustive searches (the truth's optimum, the physics' ranking, cubic's
+  // suggestions) are split across (search.h); the methods' jobs run the same in every process.
+  const Processes* processes = nullptr;
 };
 const spec::Schema<TestbedOptions>& TestbedOptionsSchema();
 const std::vector<std::string>& TestbedMethods();

@@ -78,6 +78,19 @@ nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& 
   out["pruned_by"] = r.pruned_by;
   out["elapsed_s"] = r.elapsed_s;
   out["threads"] = r.threads;
+  out["processes"] = std::max<size_t>(1, r.shares.size());
+  out["transport"] = r.transport;
+  if (!r.shares.empty()) {
+    nlohmann::json shares = nlohmann::json::array();
+    for (const search::ProcessShare& share : r.shares) {
+      shares.push_back({{"rank", share.rank},
+                        {"evaluated_plans", share.evaluated},
+                        {"pruned_plans", share.pruned},
+                        {"elapsed_s", share.elapsed_s},
+                        {"stop_reason", share.stop_reason}});
+    }
+    out["shares"] = shares;
+  }
   nlohmann::json plans = nlohmann::json::array();
   for (const search::Evaluation& e : r.top) {
     nlohmann::json b;
@@ -113,8 +126,18 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
                                                 : job.workload.batch_tokens);
   out += fmt::format(
       "  search     {} ranked by the {} engine over {:.0f} candidates: {} evaluated, {} pruned in "
-      "{:.2f} s on {} thread(s); stopped: {}\n",
-      r.optimizer, r.engine, r.space_size, r.evaluated, r.pruned, r.elapsed_s, r.threads, r.stop_reason);
+      "{:.2f} s on {} thread(s){}; stopped: {}\n",
+      r.optimizer, r.engine, r.space_size, r.evaluated, r.pruned, r.elapsed_s, r.threads,
+      r.shares.empty() ? "" : fmt::format(" x {} processes", r.shares.size()), r.stop_reason);
+  if (!r.shares.empty()) {
+    out += fmt::format("             split across {} processes ({}), {} thread(s) each:\n",
+                       r.shares.size(), r.transport, r.threads);
+    for (const search::ProcessShare& share : r.shares) {
+      out += fmt::format("             rank {:>3}: {} evaluated, {} pruned in {:.2f} s; stopped: {}\n",
+                         share.rank, share.evaluated, share.pruned, share.elapsed_s,
+                         share.stop_reason);
+    }
+  }
   std::vector<std::pair<uint64_t, std::string>> reasons;
   for (const auto& [reason, n] : r.pruned_by) reasons.emplace_back(n, reason);
   std::sort(reasons.rbegin(), reasons.rend());

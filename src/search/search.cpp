@@ -144,7 +144,7 @@ class Scorer {
       counters.Prune(Reason(p.status()), 1);
       return std::nullopt;
     }
-    Scored s = ScorePlan(*p, counters, top);
+    Scored s = ScorePlan(*p, counters, top, c);
     if (s.outcome != Scored::kStep) return std::nullopt;
     return s.step_time_s;
   }
@@ -152,7 +152,7 @@ class Scorer {
   // The analytical step time comes from the evaluator's reused buffers; only a plan that may
   // enter `top` is evaluated in full (with its data-parallel algorithm named), copied and
   // described. With an engine, the engine's step (given the analytical one) ranks instead.
-  Scored ScorePlan(const plan::Plan& p, Counters& counters, TopK& top) {
+  Scored ScorePlan(const plan::Plan& p, Counters& counters, TopK& top, const Candidate& c) {
     plan::MemoryReport memory = evaluator_.Memory(p);
     if (!memory.fits) {
       counters.Prune("out of memory", 1);
@@ -180,6 +180,7 @@ class Scorer {
     e.plan.pp_microbatch_group = p.pp_group;
     e.peak_bytes_per_gpu = memory.peak_bytes;
     e.description = Describe(e.plan, p.dp);
+    e.candidate = c;
     top.Add(std::move(e));
     return {Scored::kStep, step_time_s};
   }
@@ -211,6 +212,7 @@ class Exhaustive : public Optimizer {
   std::string_view description() const override {
     return "every candidate, invalid sub-spaces skipped in bulk, multi-threaded";
   }
+  bool splits() const override { return true; }
 
   SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
                    const hardware::DeviceModel& device, const SearchOptions& options) override {
@@ -271,6 +273,22 @@ class Exhaustive : public Optimizer {
       }
     };
     walk(0);
+    // Split across processes: each takes every N-th valid layout; what the walk pruned is
+    // counted once, by rank 0.
+    if (ProcessCount(options.processes) > 1) {
+      std::vector<Candidate> mine;
+      for (size_t i = 0; i < outer.size(); ++i) {
+        if (IsMine(options.processes, i)) mine.push_back(outer[i]);
+      }
+      outer = std::move(mine);
+      if (options.processes->rank() != 0) counters = Counters();
+    }
+    // A budget of evaluations is spent in equal shares.
+    const uint64_t max_evaluations =
+        options.max_evaluations == 0
+            ? 0
+            : (options.max_evaluations + static_cast<uint64_t>(ProcessCount(options.processes)) - 1) /
+                  static_cast<uint64_t>(ProcessCount(options.processes));
 
     std::atomic<size_t> next{0};
     std::atomic<uint64_t> evaluations{0};
@@ -287,7 +305,7 @@ class Exhaustive : public Optimizer {
           out_of_time = true;
           break;
         }
-        if (options.max_evaluations > 0 && evaluations >= options.max_evaluations) {
+        if (max_evaluations > 0 && evaluations >= max_evaluations) {
           out_of_evals = true;
           break;
         }
@@ -342,7 +360,7 @@ class Exhaustive : public Optimizer {
                     continue;
                   }
                 }
-                Scored scored = scorer.ScorePlan(*p, local, top);
+                Scored scored = scorer.ScorePlan(*p, local, top, cand);
                 if (scored.outcome == Scored::kStep) ++evaluations;
                 out_of_memory = scored.outcome == Scored::kOutOfMemory;
               }
@@ -402,6 +420,7 @@ class RandomSampling : public Optimizer {
  public:
   std::string_view name() const override { return "random"; }
   std::string_view description() const override { return "uniform samples of the space"; }
+  bool splits() const override { return true; }
 
   SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
                    const hardware::DeviceModel& device, const SearchOptions& options) override {
@@ -421,7 +440,9 @@ class RandomSampling : public Optimizer {
       }
       Candidate c = RandomCandidate(space, rng);
       if (!seen.insert(c).second) continue;
-      scorer.Score(c, counters, top);
+      // Split across processes: every process draws the same sequence and scores every N-th
+      // distinct draw.
+      if (IsMine(options.processes, seen.size() - 1)) scorer.Score(c, counters, top);
     }
     Finish(result, counters, top, start);
     return result;
@@ -613,6 +634,96 @@ class Reinforce : public Optimizer {
   }
 };
 
+// A process's share of a split search, as bytes: its counters, its time and stop reason, and the
+// candidates of its top K (each process re-scores the others' candidates, so the evaluations
+// themselves need not travel).
+std::string EncodeShare(const SearchResult& r) {
+  WireWriter w;
+  w.U64(r.evaluated);
+  w.U64(r.pruned);
+  w.U64(r.pruned_by.size());
+  for (const auto& [reason, n] : r.pruned_by) {
+    w.Text(reason);
+    w.U64(n);
+  }
+  w.F64(r.elapsed_s);
+  w.Text(r.stop_reason);
+  w.U64(r.top.size());
+  for (const Evaluation& e : r.top) {
+    for (uint32_t v : e.candidate) w.U64(v);
+  }
+  return w.Take();
+}
+
+// Every process's share merged into `result` (which holds this process's): the counters summed,
+// the top K of all the shares' candidates (re-scored here, exactly as where they were scored).
+Status MergeShares(const spec::JobSpec& base, const SearchSpace& space,
+                   const hardware::DeviceModel& device, const SearchOptions& options,
+                   SearchResult& result) {
+  const Processes& processes = *options.processes;
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> shares, processes.AllGather(EncodeShare(result)));
+  Clock::time_point start = Clock::now();
+  Counters total;
+  TopK top(static_cast<size_t>(options.top_k));
+  Scorer scorer(base, space, device, options.engine);
+  result.shares.clear();
+  result.elapsed_s = 0;
+  std::set<std::string> reasons;
+  for (size_t r = 0; r < shares.size(); ++r) {
+    WireReader in(shares[r], fmt::format("search share of rank {}", r));
+    ProcessShare share;
+    share.rank = static_cast<int>(r);
+    SP_ASSIGN_OR_RETURN(share.evaluated, in.U64());
+    SP_ASSIGN_OR_RETURN(share.pruned, in.U64());
+    SP_ASSIGN_OR_RETURN(uint64_t reasons_n, in.U64());
+    Counters counters;
+    counters.evaluated = share.evaluated;
+    counters.pruned = share.pruned;
+    for (uint64_t i = 0; i < reasons_n; ++i) {
+      SP_ASSIGN_OR_RETURN(std::string reason, in.Text());
+      SP_ASSIGN_OR_RETURN(counters.pruned_by[reason], in.U64());
+    }
+    SP_ASSIGN_OR_RETURN(share.elapsed_s, in.F64());
+    SP_ASSIGN_OR_RETURN(share.stop_reason, in.Text());
+    SP_ASSIGN_OR_RETURN(uint64_t top_n, in.U64());
+    if (top_n > static_cast<uint64_t>(options.top_k)) {
+      return Status::Parse(fmt::format("search share of rank {}: {} plans (allowed: at most top {})",
+                                       r, top_n, options.top_k));
+    }
+    for (uint64_t i = 0; i < top_n; ++i) {
+      Candidate c{};
+      for (int d = 0; d < kDimensions; ++d) {
+        SP_ASSIGN_OR_RETURN(uint64_t v, in.U64());
+        if (v >= space.Count(d)) {
+          return Status::Parse(fmt::format("search share of rank {}: plan.{} value {} of {} "
+                                           "(allowed: a share of the same search)",
+                                           r, DimensionName(d), v, space.Count(d)));
+        }
+        c[static_cast<size_t>(d)] = static_cast<uint32_t>(v);
+      }
+      Counters scratch;
+      scorer.Score(c, scratch, top);
+    }
+    SP_RETURN_IF_ERROR(in.Done());
+    total.Merge(counters);
+    reasons.insert(share.stop_reason);
+    result.elapsed_s = std::max(result.elapsed_s, share.elapsed_s);
+    result.shares.push_back(std::move(share));
+  }
+  result.top = top.Take();
+  result.evaluated = total.evaluated;
+  result.pruned = total.pruned;
+  result.pruned_by = total.pruned_by;
+  // A budget that stopped any process stopped the search short of the space.
+  for (const char* reason : {"time budget", "evaluation budget"}) {
+    if (reasons.count(reason) > 0) result.stop_reason = reason;
+  }
+  if (reasons.size() == 1) result.stop_reason = *reasons.begin();
+  result.elapsed_s += Seconds(start);
+  result.transport = std::string(processes.transport());
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<double> PolicyGradient(const std::vector<double>& logits,
@@ -702,7 +813,20 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   SP_RETURN_IF_ERROR(spec::ValidateWorkload(base.workload));
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer(options.optimizer));
   SP_ASSIGN_OR_RETURN(hardware::DeviceModel device, hardware::DeviceModel::For(base));
+  const int processes = ProcessCount(options.processes);
+  if (processes > 1 && !optimizer->splits()) {
+    std::vector<std::string> splitting;
+    for (const OptimizerInfo& o : Optimizers()) {
+      if (o.make()->splits()) splitting.push_back(o.name);
+    }
+    return Status::Invalid(
+               fmt::format("search.optimizer = {} runs in one process, not split across {} "
+                           "(allowed under mpirun: {}; or run it without mpirun)",
+                           optimizer->name(), processes, Join(splitting, ", ")))
+        .WithKey("search.optimizer");
+  }
   SearchResult result = optimizer->Run(base, space, device, options);
+  if (processes > 1) SP_RETURN_IF_ERROR(MergeShares(base, space, device, options, result));
   result.optimizer = std::string(optimizer->name());
   result.engine = options.engine != nullptr ? std::string(options.engine->name()) : "analytical";
   if (options.rerank_with_events && options.engine == nullptr) {

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/processes.h"
 #include "core/status.h"
 #include "search/space.h"
 #include "sim/analytical.h"
@@ -40,6 +41,7 @@ struct Evaluation {
   double peak_bytes_per_gpu = 0;
   std::string description;       // Describe(plan): also the deterministic tie-break
   double event_step_time_s = 0;  // the event engine's step time (0 when not re-ranked)
+  Candidate candidate{};          // its values' indices in the space (Decode's input)
 };
 
 struct SearchOptions {
@@ -62,6 +64,21 @@ struct SearchOptions {
   bool rerank_with_events = true;
   // Called now and then with the fraction done (exhaustive only), from one thread.
   std::function<void(double)> progress;
+  // The processes the search is split across (core/processes.h; nullptr: this one alone).
+  // exhaustive deals its valid layouts out by index, random its distinct draws; every process
+  // returns the merged answer, the same as one process's (a time or evaluation budget, which each
+  // process spends on its own share, excepted). The other optimizers are sequential: asked to
+  // split, Search refuses them.
+  const Processes* processes = nullptr;
+};
+
+// One process's share of a split search.
+struct ProcessShare {
+  int rank = 0;
+  uint64_t evaluated = 0;
+  uint64_t pruned = 0;
+  double elapsed_s = 0;
+  std::string stop_reason;
 };
 
 struct SearchResult {
@@ -73,8 +90,10 @@ struct SearchResult {
   uint64_t evaluated = 0;                     // step times computed
   uint64_t pruned = 0;                        // candidates rejected before their step time
   std::map<std::string, uint64_t> pruned_by;  // reason -> candidates
-  double elapsed_s = 0;
-  int threads = 1;
+  double elapsed_s = 0;  // the slowest process's, when split
+  int threads = 1;       // per process
+  std::string transport = "one process";  // Processes::transport()
+  std::vector<ProcessShare> shares;       // one per process, in rank order, when split
 };
 
 class Optimizer {
@@ -82,6 +101,8 @@ class Optimizer {
   virtual ~Optimizer() = default;
   virtual std::string_view name() const = 0;
   virtual std::string_view description() const = 0;
+  // Whether it can deal its candidates out to several processes (SearchOptions::processes).
+  virtual bool splits() const { return false; }
   // Precondition: base's model, cluster and workload are valid (Search checks them once; the
   // candidates are built with plan::Checks::kPlanOnly). Call Search, not Run, from outside.
   virtual SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
