@@ -13,9 +13,10 @@ packages=(
 # scripts/fuzz.sh only: clang with libFuzzer's runtime.
 if [ "${1:-}" = "--fuzz" ]; then packages+=(clang libclang-rt-14-dev); fi
 # scripts/test.sh: what the suite's browser test needs (headless Chromium renders the --html
-# pages), and the Python module's build and tests (pybind11, Python's headers, pytest).
+# pages), the Python module's build and tests (pybind11, Python's headers, pytest), and the MPI
+# build and its mpirun test (Open MPI).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium python3 python3-dev pybind11-dev python3-pytest)
+  packages+=(chromium python3 python3-dev pybind11-dev python3-pytest libopenmpi-dev openmpi-bin)
 fi
 
 missing=()

@@ -11,11 +11,11 @@ scripts/install-deps.sh --test
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 # The plain build also builds the Python module (pybind11) against Debian's python3, which has
-# the pytest the suite runs.
+# the pytest the suite runs, and links Open MPI (the mpi_split test runs mpirun -np 2).
 python=()
 [ -x /usr/bin/python3 ] && python=(-DPython3_EXECUTABLE=/usr/bin/python3)
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCALEPLAN_BUILD_TESTS=ON \
-  -DSCALEPLAN_PYTHON=ON "${python[@]}" "${launcher[@]}" >/dev/null
+  -DSCALEPLAN_PYTHON=ON -DSCALEPLAN_MPI=ON "${python[@]}" "${launcher[@]}" >/dev/null
 cmake --build build/test -j2
 ctest --test-dir build/test --output-on-failure -j2
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCALEPLAN_BUILD_TESTS=ON \

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -88,5 +89,13 @@ Status SideFile(const std::string& path, const char* flag);
 // The files a command writes (the report, --trace, --html, ...; "" = not given) are different
 // paths: one would replace another.
 Status DistinctOutputs(const std::vector<std::string>& paths);
+
+// The checks of an --html FILE before the work: a file (not "-"), not one of the command's other
+// outputs.
+Status CheckHtmlPath(const std::string& html, const std::vector<std::string>& other_outputs);
+// Writes the --html page `page` draws from the report's JSON (nothing when `html` is empty);
+// the JSON passes the finite-numbers gate first, so no page shows what the report would refuse.
+int EmitHtml(Io io, const std::string& html, const nlohmann::json& json,
+             std::string (*page)(const nlohmann::json&));
 
 }  // namespace scaleplan::cli

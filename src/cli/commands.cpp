@@ -67,6 +67,22 @@ Status DistinctOutputs(const std::vector<std::string>& paths) {
   return Status::Ok();
 }
 
+Status CheckHtmlPath(const std::string& html, const std::vector<std::string>& other_outputs) {
+  if (html.empty()) return Status::Ok();
+  SP_RETURN_IF_ERROR(SideFile(html, "--html"));
+  std::vector<std::string> all = other_outputs;
+  all.push_back(html);
+  return DistinctOutputs(all);
+}
+
+int EmitHtml(Io io, const std::string& html, const nlohmann::json& json,
+             std::string (*page)(const nlohmann::json&)) {
+  if (html.empty()) return kExitOk;
+  Result<std::string> checked = report::JsonText(json);
+  if (!checked.ok()) return Fail(io.err, checked.status());
+  return Emit(io, html, page(json));
+}
+
 std::vector<std::unique_ptr<Command>> Commands() {
   std::vector<std::unique_ptr<Command>> all;
   all.push_back(PlanCommand());

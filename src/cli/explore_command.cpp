@@ -51,7 +51,9 @@ class ExploreCmd final : public Command {
   int Run(Io io) override {
     Result<ExploreArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
-    if (Status side = SideFile(args->html, "--html"); !side.ok()) return Fail(io.err, side);
+    if (Status html = CheckHtmlPath(args->html, {args->output}); !html.ok()) {
+      return Fail(io.err, html);
+    }
     Result<explore::ExploreOptions> options = explore_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
     Result<spec::JobSpec> job = job_.Resolve();
@@ -61,14 +63,7 @@ class ExploreCmd final : public Command {
     Result<report::LaunchText> launch = report::JointLaunch(*result, args->emit);
     if (!launch.ok()) return Fail(io.err, launch.status());
     const nlohmann::json json = report::ExploreJson(*result, *launch);
-    if (!args->html.empty()) {
-      Status distinct = DistinctOutputs({args->output, args->html});
-      if (!distinct.ok()) return Fail(io.err, distinct);
-      Result<std::string> checked = report::JsonText(json);
-      if (!checked.ok()) return Fail(io.err, checked.status());
-      int status = Emit(io, args->html, report::ExploreHtml(json));
-      if (status != kExitOk) return status;
-    }
+    if (int page = EmitHtml(io, args->html, json, report::ExploreHtml); page != kExitOk) return page;
     return Emit(io, args->output,
                 args->json ? report::JsonText(json)
                            : Result<std::string>(report::ExploreText(*job, *result, *launch)));

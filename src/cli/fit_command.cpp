@@ -4,6 +4,7 @@
 #include "cli/options.h"
 #include "predict/fit.h"
 #include "report/fit_report.h"
+#include "report/html_report.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
 
@@ -16,6 +17,7 @@ struct FitArgs {
   bool verbose = false;
   bool json = false;
   std::string output;
+  std::string html;
 };
 
 const spec::Schema<FitArgs>& FitArgsSchema() {
@@ -25,6 +27,7 @@ const spec::Schema<FitArgs>& FitArgsSchema() {
     s.Boolean("verbose", &FitArgs::verbose,
               "list every job's error: physics, in-sample and k-fold; and the skipped jobs");
     AddReportOptions(s);
+    AddHtmlOption(s);
     return s;
   }();
   return schema;
@@ -52,14 +55,19 @@ class FitCmd final : public Command {
     if (!args->out.empty()) {
       if (Status side = SideFile(args->out, "--out"); !side.ok()) return Fail(io.err, side);
     }
+    if (Status html = CheckHtmlPath(args->html, {args->output, args->out}); !html.ok()) {
+      return Fail(io.err, html);
+    }
     Result<predict::FitReport> fitted = predict::Fit(files_, *options);
     if (!fitted.ok()) return Fail(io.err, fitted.status());
     if (!args->out.empty()) {
       int written = Emit(io, args->out, report::PredictorFile(fitted->predictor));
       if (written != kExitOk) return written;
     }
+    const nlohmann::json json = report::FitJson(*fitted);
+    if (int page = EmitHtml(io, args->html, json, report::FitHtml); page != kExitOk) return page;
     return Emit(io, args->output,
-                args->json ? report::JsonText(report::FitJson(*fitted))
+                args->json ? report::JsonText(json)
                            : Result<std::string>(report::FitText(*fitted, args->verbose)));
   }
   std::string Reference() const override {

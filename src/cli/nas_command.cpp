@@ -3,6 +3,7 @@
 #include "cli/command.h"
 #include "cli/options.h"
 #include "nas/nas.h"
+#include "report/html_report.h"
 #include "report/nas_report.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
@@ -15,6 +16,7 @@ struct NasArgs {
   bool progress = false;
   bool json = false;
   std::string output;
+  std::string html;
 };
 
 const spec::Schema<NasArgs>& NasArgsSchema() {
@@ -22,6 +24,7 @@ const spec::Schema<NasArgs>& NasArgsSchema() {
     spec::Schema<NasArgs> s("nas-output");
     s.Boolean("progress", &NasArgs::progress, "print each candidate on standard error");
     AddReportOptions(s);
+    AddHtmlOption(s);
     return s;
   }();
   return schema;
@@ -44,6 +47,9 @@ class NasCmd final : public Command {
   int Run(Io io) override {
     Result<NasArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
+    if (Status html = CheckHtmlPath(args->html, {args->output}); !html.ok()) {
+      return Fail(io.err, html);
+    }
     Result<rec::DataOptions> data = data_.Parse();
     if (!data.ok()) return Fail(io.err, data.status());
     Result<rec::TrainOptions> train = train_.Parse();
@@ -55,8 +61,10 @@ class NasCmd final : public Command {
     options->processes = io.processes;
     Result<nas::NasResult> result = nas::RunNas(*data, *train, *options, progress);
     if (!result.ok()) return Fail(io.err, result.status());
+    const nlohmann::json json = report::NasJson(*result);
+    if (int page = EmitHtml(io, args->html, json, report::NasHtml); page != kExitOk) return page;
     return Emit(io, args->output,
-                args->json ? report::JsonText(report::NasJson(*result))
+                args->json ? report::JsonText(json)
                            : Result<std::string>(report::NasText(*result)));
   }
   std::string Reference() const override {

@@ -64,7 +64,9 @@ class SearchCmd final : public Command {
         report::FindLaunchFormatIfAny(args->emit, "--emit");
     if (!format.ok()) return Fail(io.err, format.status());
     const report::LaunchFormat* launch = *format;
-    if (Status side = SideFile(args->html, "--html"); !side.ok()) return Fail(io.err, side);
+    if (Status html = CheckHtmlPath(args->html, {args->output}); !html.ok()) {
+      return Fail(io.err, html);
+    }
     Result<search::PinnedSearch> pinned = job_.ResolveSearch();
     if (!pinned.ok()) return Fail(io.err, pinned.status());
 
@@ -95,14 +97,7 @@ class SearchCmd final : public Command {
 
     const report::LaunchText best = report::BestPlanLaunch(pinned->job, *result, launch);
     const nlohmann::json json = report::SearchJson(pinned->job, *result, start, best);
-    if (!args->html.empty()) {
-      Status distinct = DistinctOutputs({args->output, args->html});
-      if (!distinct.ok()) return Fail(io.err, distinct);
-      Result<std::string> checked = report::JsonText(json);
-      if (!checked.ok()) return Fail(io.err, checked.status());
-      int status = Emit(io, args->html, report::SearchHtml(json));
-      if (status != kExitOk) return status;
-    }
+    if (int page = EmitHtml(io, args->html, json, report::SearchHtml); page != kExitOk) return page;
     return Emit(io, args->output,
                 args->json
                     ? report::JsonText(json)

@@ -5,6 +5,7 @@
 #include "cli/options.h"
 #include "predict/testbed.h"
 #include "report/cubic_report.h"
+#include "report/html_report.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
 
@@ -16,6 +17,7 @@ struct TestbedArgs {
   std::string truth;
   bool json = false;
   std::string output;
+  std::string html;
 };
 
 const spec::Schema<TestbedArgs>& TestbedArgsSchema() {
@@ -24,6 +26,7 @@ const spec::Schema<TestbedArgs>& TestbedArgsSchema() {
     s.Text("truth", &TestbedArgs::truth,
            "the truth file (YAML: seed, noise_pct, effects; see examples/truth-*.yaml)");
     AddReportOptions(s);
+    AddHtmlOption(s);
     return s;
   }();
   return schema;
@@ -49,6 +52,9 @@ class TestbedCmd final : public Command {
       return Fail(io.err, Status::Invalid("testbed: --truth is missing (allowed: a truth file, "
                                           "e.g. examples/truth-405b.yaml)"));
     }
+    if (Status html = CheckHtmlPath(args->html, {args->output}); !html.ok()) {
+      return Fail(io.err, html);
+    }
     Result<predict::TestbedOptions> options = testbed_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
     Result<predict::Truth> truth = predict::LoadTruth(args->truth);
@@ -59,8 +65,12 @@ class TestbedCmd final : public Command {
     Result<predict::TestbedReport> report =
         predict::RunTestbed(pinned->job, pinned->space, *truth, *options);
     if (!report.ok()) return Fail(io.err, report.status());
+    const nlohmann::json json = report::TestbedJson(pinned->job, *report);
+    if (int page = EmitHtml(io, args->html, json, report::TestbedHtml); page != kExitOk) {
+      return page;
+    }
     return Emit(io, args->output,
-                args->json ? report::JsonText(report::TestbedJson(pinned->job, *report))
+                args->json ? report::JsonText(json)
                            : Result<std::string>(report::TestbedText(pinned->job, *report)));
   }
   std::string Reference() const override {

@@ -252,4 +252,135 @@ std::string PackHtml(const nlohmann::json& pack, const nlohmann::json* original)
   return page.Render();
 }
 
+std::string FitHtml(const nlohmann::json& fit) {
+  HtmlPage page(fmt::format("scaleplan fit: {} predictor", Num(fit["family"])));
+  page.Paragraph(fmt::format(
+      "{} predictor, {} members, {} features, fitted on {} jobs from {} sources ({} without a "
+      "measurement); {} folds.",
+      Num(fit["family"]), Num(fit["members"]), Num(fit["features"]), Num(fit["jobs"]),
+      Num(fit["sources"]), Num(fit["failed_jobs"]), Num(fit["folds"])));
+  std::vector<std::pair<std::string, double>> errors, taus;
+  std::vector<std::vector<std::string>> rows;
+  for (const nlohmann::json& s : fit["scores"]) {
+    const std::string method = s["method"].get<std::string>();
+    errors.emplace_back(method, Get(s, "mean_abs_error_pct"));
+    taus.emplace_back(method, Get(s, "kendall_tau"));
+    rows.push_back({method, Num(s["jobs"]), Num(s["mean_abs_error_pct"]), Num(s["kendall_tau"]),
+                    Num(s["spearman"]), Num(s["top1_regret_pct"])});
+  }
+  page.Heading("Scores");
+  page.Bars("error", "Mean absolute error of each method", "percent of the measurement", errors);
+  page.Bars("tau", "Kendall's tau of each method's ranking against the measurements",
+            "Kendall's tau (1 = same order)", taus);
+  page.Table({"method", "jobs", "mean_abs_error_pct", "kendall_tau", "spearman",
+              "top1_regret_pct"},
+             rows);
+  // One metric per plot: the one most jobs were measured in.
+  std::map<std::string, int> metrics;
+  for (const nlohmann::json& j : fit["jobs_detail"]) ++metrics[j["metric"].get<std::string>()];
+  if (metrics.empty()) return page.Render();
+  std::string metric = metrics.begin()->first;
+  for (const auto& [m, n] : metrics) {
+    if (n > metrics[metric]) metric = m;
+  }
+  std::vector<HtmlPoint> points;
+  for (const nlohmann::json& j : fit["jobs_detail"]) {
+    if (j["metric"] != metric) continue;
+    const std::string label = fmt::format("{}:{} {}", j["file"].get<std::string>(),
+                                          Num(j["line"]), j["label"].get<std::string>());
+    points.push_back({Get(j, "measured"), Get(j, "physics"), "physics " + label, "start"});
+    const char* learned = j["k_fold"].is_number() ? "k_fold" : "in_sample";
+    points.push_back({Get(j, "measured"), Get(j, learned),
+                      fmt::format("{} {}", learned, label), "best"});
+  }
+  const std::string unit = metric == "step_time_s" ? "seconds per step" : "tokens per s per GPU";
+  page.Heading("Predictions against measurements");
+  page.Paragraph(fmt::format(
+      "Jobs measured in {} (the physics in red, the learned predictor in green: k-fold where the "
+      "job was held out, in-sample otherwise); a perfect prediction lies on the diagonal.",
+      metric));
+  page.Scatter("predictions", "Predicted against measured", "measured " + unit,
+               "predicted " + unit, points);
+  return page.Render();
+}
+
+std::string TestbedHtml(const nlohmann::json& testbed) {
+  HtmlPage page(fmt::format("scaleplan testbed: {} on {} GPUs", Num(testbed["model"]),
+                            Num(testbed["gpus"])));
+  page.Paragraph(fmt::format(
+      "Truth {}: {} plans run; the true optimum is {} at {} tokens/s/GPU; the physics' best is {} "
+      "at {} tokens/s/GPU.",
+      Num(testbed["truth"]), Num(testbed["runnable_plans"]), Num(testbed["true_optimum"]["plan"]),
+      Num(testbed["true_optimum"]["tokens_per_s_per_gpu"]), Num(testbed["physics_best"]["plan"]),
+      Num(testbed["physics_best"]["true_tokens_per_s_per_gpu"])));
+  std::vector<HtmlSeries> regret, tau;
+  std::vector<std::vector<std::string>> rows;
+  for (const nlohmann::json& m : testbed["methods"]) {
+    const std::string name = m["name"].get<std::string>();
+    HtmlSeries r{name, {}}, t{name, {}};
+    bool has_tau = false;
+    for (const nlohmann::json& point : m["curve"]) {
+      r.values.push_back(Get(point, "regret_pct"));
+      has_tau = has_tau || point["kendall_tau"].is_number();
+      t.values.push_back(Get(point, "kendall_tau"));
+    }
+    regret.push_back(std::move(r));
+    if (has_tau) tau.push_back(std::move(t));
+    const nlohmann::json& last = m["curve"].empty() ? nlohmann::json::object() : m["curve"].back();
+    rows.push_back({name, last.contains("jobs") ? Num(last["jobs"]) : "0",
+                    last.contains("regret_pct") ? Num(last["regret_pct"]) : "",
+                    Num(m["oom_jobs"]), Num(m["failed_jobs"]), Num(m["best_plan"])});
+  }
+  page.Heading("Regret after each batch");
+  page.Lines("regret", "Regret of the best plan measured so far against the true optimum",
+             "batch (jobs run = batch x batch size)", "regret (percent of the optimum)", regret);
+  if (!tau.empty()) {
+    page.Lines("tau", "Kendall's tau of the method's model against the truth",
+               "batch (jobs run = batch x batch size)", "Kendall's tau", tau);
+  }
+  page.Table({"method", "jobs", "regret_pct", "oom_jobs", "failed_jobs", "best_plan"}, rows);
+  return page.Render();
+}
+
+std::string NasHtml(const nlohmann::json& nas) {
+  HtmlPage page(fmt::format("scaleplan nas: {} on {}", Num(nas["method"]), Num(nas["data"])));
+  page.Paragraph(fmt::format(
+      "Method {} (controller {}) on the {} space ({} architectures); {} candidates trained; "
+      "stopped: {}. Best: {}.{}",
+      Num(nas["method"]), Num(nas["controller"]), Num(nas["space"]), Num(nas["space_size"]),
+      Num(nas["candidates_trained"]), Num(nas["stop_reason"]), Num(nas["best"]),
+      nas["bayes_ne"].is_number()
+          ? fmt::format(" The best achievable test NE (the true probabilities) is {}.",
+                        Num(nas["bayes_ne"]))
+          : std::string()));
+  std::vector<HtmlPoint> candidates;
+  for (const nlohmann::json& c : nas["history"]) {
+    if (c.value("failed", false)) continue;
+    candidates.push_back({Get(c, "flops"), Get(c, "proxy_ne"), Num(c["name"]), ""});
+  }
+  page.Heading("Candidates");
+  if (!candidates.empty()) {
+    page.Scatter("candidates", "Proxy NE of each candidate against its FLOPs",
+                 "forward FLOPs per example", "proxy NE (validation, short training)",
+                 candidates);
+  }
+  std::vector<HtmlPoint> final_models;
+  std::vector<std::vector<std::string>> rows;
+  for (const char* group : {"pareto", "baselines"}) {
+    for (const nlohmann::json& m : nas[group]) {
+      final_models.push_back({Get(m, "flops"), Get(m, "ne"), Num(m["name"]),
+                              std::string(group) == "pareto" ? "best" : "start"});
+      rows.push_back({Num(m["name"]), group, Num(m["flops"]), Num(m["params"]), Num(m["ne"]),
+                      Num(m["ne_sd"]), Num(m["auc"])});
+    }
+  }
+  page.Heading("Retrained front and baselines");
+  if (!final_models.empty()) {
+    page.Scatter("front", "Test NE against FLOPs: the front in green, the baselines in red",
+                 "forward FLOPs per example", "test NE (mean over seeds)", final_models);
+  }
+  page.Table({"model", "group", "flops", "params", "ne", "ne_sd", "auc"}, rows);
+  return page.Render();
+}
+
 }  // namespace scaleplan::report
