@@ -297,7 +297,7 @@ std::string FitHtml(const nlohmann::json& fit) {
   page.Heading("Predictions against measurements");
   page.Paragraph(fmt::format(
       "Jobs measured in {} (the physics in red, the learned predictor in green: k-fold where the "
-      "job was held out, in-sample otherwise); a perfect prediction lies on the diagonal.",
+      "job was held out, in-sample otherwise); a perfect prediction has predicted = measured.",
       metric));
   page.Scatter("predictions", "Predicted against measured", "measured " + unit,
                "predicted " + unit, points);

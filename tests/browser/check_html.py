@@ -3,7 +3,7 @@
 
 Usage: check_html.py SCALEPLAN WORKDIR
 
-For simulate, search, explore and pack: runs the command once with --json and --html, loads the
+For simulate, search, explore, pack, fit, testbed and nas (nas only in a build with libtorch): runs the command once with --json and --html, loads the
 page in Chromium (--dump-dom: the document after its script ran), and checks that
   * the page's script ran to its end (body data-rendered="yes") and Chromium logged no script error;
   * every plot the page promises is there (figure[data-plot]);
@@ -119,14 +119,20 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     c = Checker()
 
-    def page(name, args):
+    pages = []
+
+    def page(name, args, may_lack=None):
         path = os.path.join(workdir, name + ".html")
         if os.path.exists(path):
             os.remove(path)
         run = subprocess.run([scaleplan] + args + ["--json", "--html", path], capture_output=True,
                              text=True, timeout=300)
+        if run.returncode != 0 and may_lack and may_lack in run.stderr:
+            print("%s page left out: this build has no %s" % (name, may_lack))
+            return None, None
         if run.returncode != 0:
             sys.exit("scaleplan %s failed: %s" % (" ".join(args), run.stderr))
+        pages.append(name)
         report = json.loads(run.stdout)
         dom = render(browser, path, workdir)
         c.expect(dom.body.get("data-rendered") == "yes", name + ": the page's script did not finish")
@@ -196,11 +202,53 @@ def main():
     c.expect(any(a["data-label"] == "original 0" for p, a in dom.marks if p == "imbalance"),
              "pack: no original packing to compare with")
 
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    fixtures = os.path.join(root, "tests", "fixtures")
+
+    # fit: the scores beside the physics', each job's predictions against its measurement.
+    report, dom = page("fit", ["fit", os.path.join(root, "examples", "job-log.jsonl"),
+                               "--members", "2"])
+    for plot in ("error", "tau", "predictions"):
+        c.expect(plot in dom.plots, "fit: no %s plot" % plot)
+    for s in report["scores"]:
+        c.value(dom, "error", s["method"], s["mean_abs_error_pct"])
+    jobs = [j for j in report["jobs_detail"] if j["metric"] == "tokens_per_s_per_gpu"]
+    for j in jobs:
+        label = "%s:%d %s" % (j["file"], j["line"], j["label"])
+        c.value(dom, "predictions", "physics " + label, j["physics"])
+    c.expect(len([1 for p, a in dom.marks if p == "predictions"]) == 2 * len(jobs),
+             "fit: %d jobs should draw %d points" % (len(jobs), 2 * len(jobs)))
+
+    # testbed: each method's regret after each batch.
+    report, dom = page("testbed", ["testbed", "--truth", os.path.join(fixtures, "truth-small.yaml"),
+                                   "--model", "llama3-8b", "--cluster", "dgx-h100-ib", "--gpus",
+                                   "64", "--seq", "4096", "--global-batch", "256", "--pp", "1,2,4",
+                                   "--budget", "8", "--batch", "4"])
+    c.expect("regret" in dom.plots, "testbed: no regret plot")
+    for m in report["methods"]:
+        for i, point in enumerate(m["curve"]):
+            c.value(dom, "regret", "%s %d" % (m["name"], i), point["regret_pct"])
+
+    # nas: the candidates and the retrained front against the baselines (needs libtorch).
+    report, dom = page("nas", ["nas", "--data", "synthetic:" + os.path.join(fixtures, "ctr-tiny.yaml"),
+                               "--space", "engineer", "--budget", "4", "--proxy-examples", "500",
+                               "--proxy-eval", "300", "--batch", "64", "--baselines", "dlrm-s",
+                               "--retrain", "2", "--final-seeds", "1"], may_lack="libtorch")
+    if report is not None:
+        for plot in ("candidates", "front"):
+            c.expect(plot in dom.plots, "nas: no %s plot" % plot)
+        for cand in report["history"]:
+            if not cand["failed"]:
+                c.value(dom, "candidates", cand["name"], cand["proxy_ne"])
+        for m in report["pareto"] + report["baselines"]:
+            c.value(dom, "front", m["name"], m["ne"])
+
     if c.failures:
         print("\n".join(c.failures[:40]))
         print("browser: %d of %d checks failed" % (len(c.failures), c.checked))
         return 1
-    print("browser: 5 pages rendered in %s, %d checks passed" % (browser, c.checked))
+    print("browser: %d pages (%s) rendered in %s, %d checks passed" %
+          (len(pages), ", ".join(pages), browser, c.checked))
     return 0
 
 
