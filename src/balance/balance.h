@@ -121,6 +121,14 @@ struct PackerOptions {
 // lengths ("65536,98304" on the command line).
 const spec::Schema<PackerOptions>& PackerSchema();
 
+// Keys given where the packer `packer` would not read them are refused: max_mean_delay and
+// adapt_window apply to the adaptive wlb packer (wlb without thresholds), max_wait to wlb.
+// `given(key)` says whether the user gave a key; `name(key)` how the message names it (a flag,
+// or "packing.<key>"); the error carries the key.
+Status CheckGivenPackerKeys(const std::string& packer,
+                            const std::function<bool(std::string_view)>& given,
+                            const std::function<std::string(std::string_view)>& name);
+
 inline constexpr double kAdaptiveSmaxLimit = 1.5;  // x context, when s_max is 0
 inline constexpr double kAdaptiveMaxWait = 16;      // x max_mean_delay, when max_wait is 0
 

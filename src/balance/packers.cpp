@@ -692,6 +692,25 @@ const std::vector<PackerInfo>& Packers() {
   return packers;
 }
 
+Status CheckGivenPackerKeys(const std::string& packer,
+                            const std::function<bool(std::string_view)>& given,
+                            const std::function<std::string(std::string_view)>& name) {
+  const bool wlb = packer == "wlb", adaptive = wlb && !given("thresholds");
+  for (const char* key : {"max_mean_delay", "adapt_window"}) {
+    if (given(key) && !adaptive) {
+      return Status::Invalid(name(key) +
+                             " applies to the adaptive wlb packer (allowed: with packer wlb "
+                             "and no thresholds)")
+          .WithKey(std::string("packer.") + key);
+    }
+  }
+  if (given("max_wait") && !wlb) {
+    return Status::Invalid(name("max_wait") + " applies to the wlb packer (allowed: with packer wlb)")
+        .WithKey("packer.max_wait");
+  }
+  return Status::Ok();
+}
+
 const spec::Schema<PackerOptions>& PackerSchema() {
   static const spec::Schema<PackerOptions> schema = [] {
     constexpr int64_t kMaxTokens = int64_t{1} << 40;  // keeps N * context far from overflow

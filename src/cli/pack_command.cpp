@@ -163,19 +163,9 @@ class PackCmd final : public Command {
 }  // namespace
 
 Status PackerKeysApply(const Options<balance::PackerOptions>& given, const std::string& packer) {
-  const bool wlb = packer == "wlb", adaptive = wlb && !given.Given("thresholds");
-  for (const char* key : {"max_mean_delay", "adapt_window"}) {
-    if (given.Given(key) && !adaptive) {
-      return Status::Invalid(given.Flag(key) +
-                             " applies to the adaptive wlb packer (allowed: with --packer wlb "
-                             "and no --thresholds)");
-    }
-  }
-  if (given.Given("max_wait") && !wlb) {
-    return Status::Invalid(given.Flag("max_wait") +
-                           " applies to the wlb packer (allowed: with --packer wlb)");
-  }
-  return Status::Ok();
+  return balance::CheckGivenPackerKeys(
+      packer, [&given](std::string_view key) { return given.Given(key); },
+      [&given](std::string_view key) { return given.Flag(key); });
 }
 
 std::unique_ptr<Command> PackCommand() { return std::make_unique<PackCmd>(); }

@@ -9,8 +9,7 @@
 
 namespace scaleplan::cli {
 
-// Keys given where the packer would not read them are refused: max_mean_delay and adapt_window
-// apply to the adaptive wlb packer (wlb without thresholds), max_wait to wlb.
+// balance::CheckGivenPackerKeys on the flags given.
 Status PackerKeysApply(const Options<balance::PackerOptions>& given, const std::string& packer);
 
 }  // namespace scaleplan::cli

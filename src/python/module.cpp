@@ -140,6 +140,14 @@ T Options(const spec::Schema<T>& schema, const py::object& options, T object = T
   return object;
 }
 
+// Runs a library call that takes no Python object with the GIL released, so that other Python
+// threads run meanwhile (a search takes seconds).
+template <class F>
+auto Unlocked(F&& call) {
+  py::gil_scoped_release released;
+  return call();
+}
+
 py::object Plan(const py::object& job, bool ops) {
   plan::Plan built = Must(plan::BuildPlan(ResolveJob(job)));
   report::PlanReportOptions shown;
@@ -151,7 +159,7 @@ py::object Simulate(const py::object& job, const std::string& engine_name,
                     const py::object& goodput) {
   plan::Plan built = Must(plan::BuildPlan(ResolveJob(job)));
   const sim::Engine* engine = Must(sim::FindEngine(engine_name, "engine"));
-  sim::EventResult run = Must(engine->Run(built, sim::EventOptions{}));
+  sim::EventResult run = Must(Unlocked([&] { return engine->Run(built, sim::EventOptions{}); }));
   nlohmann::json out = report::StepJson(built, plan::ComputeMemory(built), run);
   if (!goodput.is_none() && py::isinstance<py::dict>(goodput)) {
     for (const char* key : {"trials", "horizon_s", "seed", "sweep_gpus", "target_effective_pct"}) {
@@ -193,7 +201,8 @@ py::object Search(const py::object& job, const py::object& pins, const py::objec
   }
   search::PinnedSearch pinned = Must(search::ApplyPins(ResolveJob(job), given));
   search::SearchOptions parsed = Options(search::SearchOptionsSchema(), options);
-  search::SearchResult result = Must(search::Search(pinned.job, pinned.space, parsed));
+  search::SearchResult result =
+      Must(Unlocked([&] { return search::Search(pinned.job, pinned.space, parsed); }));
   std::optional<search::StartingPoint> start = search::EvaluateStart(pinned.start, nullptr);
   report::LaunchText best = report::BestPlanLaunch(pinned.job, result, nullptr);
   return ToPython(report::SearchJson(pinned.job, result, start, best));
@@ -202,8 +211,8 @@ py::object Search(const py::object& job, const py::object& pins, const py::objec
 py::object Explore(const py::object& job, const py::object& options) {
   spec::JobSpec base =
       job.is_none() ? Must(spec::LoadJob(spec::kDefaultExploreJob)) : ResolveJob(job);
-  explore::ExploreResult result =
-      Must(explore::Explore(base, Options(explore::ExploreOptionsSchema(), options)));
+  const explore::ExploreOptions parsed = Options(explore::ExploreOptionsSchema(), options);
+  explore::ExploreResult result = Must(Unlocked([&] { return explore::Explore(base, parsed); }));
   return ToPython(report::ExploreJson(result, report::LaunchText{}));
 }
 
@@ -217,6 +226,12 @@ py::object Pack(const py::object& lengths, const std::string& synthetic, int64_t
   study.cp = cp;
   study.sharder = sharder;
   study.packing = Options(balance::PackerSchema(), packing);
+  const py::dict given_packing = packing.is_none() || !py::isinstance<py::dict>(packing)
+                                     ? py::dict()
+                                     : packing.cast<py::dict>();
+  Must(balance::CheckGivenPackerKeys(
+      study.packer, [&](std::string_view key) { return given_packing.contains(std::string(key)); },
+      [](std::string_view key) { return "packing." + std::string(key); }));
   Must(balance::CheckStudy(study));
   std::vector<int64_t> documents;
   if (!lengths.is_none()) {
@@ -233,8 +248,8 @@ py::object Pack(const py::object& lengths, const std::string& synthetic, int64_t
     documents = Must(balance::LoadLengths(source, study.packing.context));
   }
   spec::ModelSpec spec_model = Must(spec::LoadModel(model));
-  balance::PackStudy result =
-      Must(balance::StudyPacking(documents, study, balance::FlopWorkload(spec_model)));
+  balance::PackStudy result = Must(Unlocked(
+      [&] { return balance::StudyPacking(documents, study, balance::FlopWorkload(spec_model)); }));
   report::PackSetup setup{study.packer, study.packing, study.cp, study.sharder,
                           result.cp_imbalance};
   return ToPython(report::PackJson(result.run, setup));

@@ -98,6 +98,11 @@ def test_pack_takes_a_list_of_lengths():
     assert all(0 < it["max_tokens_per_microbatch"] <= 98304 for it in r["iterations"])
     with pytest.raises(scaleplan.Error, match="-5"):
         scaleplan.pack(lengths=[1000, -5], packing={"context": 65536})
+    # A key the chosen packer would not read is refused, as the command line refuses its flag.
+    with pytest.raises(scaleplan.Error, match="packing.max_wait applies to the wlb packer") as e:
+        scaleplan.pack(lengths=[1000] * 50, packer="greedy",
+                       packing={"context": 65536, "max_wait": 4})
+    assert e.value.key == "packer.max_wait"
 
 
 def test_goodput_and_explore():
