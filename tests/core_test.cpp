@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "core/processes.h"
 #include "core/text.h"
+#include "thread_ranks.h"
 
 namespace scaleplan {
 namespace {
@@ -211,15 +212,12 @@ TEST(Wire, RoundTripsExactlyAndRejectsCutShares) {
   EXPECT_NE(extra.Done().message().find("1 bytes left over"), std::string::npos);
 }
 
-TEST(Processes, AloneIsRankZeroOfOneAndLaunchersAreRecognised) {
-  const Processes& alone = ThisProcessAlone();
-  EXPECT_EQ(alone.rank(), 0);
-  EXPECT_EQ(alone.size(), 1);
-  EXPECT_EQ(*alone.AllGather("x"), std::vector<std::string>{"x"});
+TEST(Processes, LaunchersAreRecognisedAndTagsMustAgree) {
   EXPECT_TRUE(IsMine(nullptr, 5));
-  ::unsetenv("OMPI_COMM_WORLD_SIZE");
-  ::unsetenv("PMIX_SIZE");
-  ::unsetenv("PMI_SIZE");
+  EXPECT_EQ(ProcessCount(nullptr), 1);
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"}) {
+    ::unsetenv(name);
+  }
   EXPECT_EQ(LaunchedProcessCount(), 1);
   ::setenv("PMI_SIZE", "4", 1);
   EXPECT_EQ(LaunchedProcessCount(), 4);
@@ -228,7 +226,34 @@ TEST(Processes, AloneIsRankZeroOfOneAndLaunchersAreRecognised) {
   ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
   EXPECT_EQ(LaunchedProcessCount(), 2);
   ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  ::setenv("SLURM_STEP_NUM_TASKS", "8", 1);
+  EXPECT_EQ(LaunchedProcessCount(), 8);
+  ::unsetenv("SLURM_STEP_NUM_TASKS");
   ::unsetenv("PMI_SIZE");
+
+  // Two ranks at the same step get each other's shares in rank order; at different steps, both
+  // get an error naming the two steps (and neither waits forever).
+  testing::ThreadRanks ranks(2);
+  std::vector<Result<std::vector<std::string>>> got(2, Status::Invalid("not run"));
+  ranks.Run([&](const Processes& p) {
+    got[static_cast<size_t>(p.rank())] = p.AllGather("step", p.rank() == 0 ? "a" : "bc");
+  });
+  for (const auto& g : got) {
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    EXPECT_EQ(*g, (std::vector<std::string>{"a", "bc"}));
+  }
+  ranks.Run([&](const Processes& p) {
+    got[static_cast<size_t>(p.rank())] = p.AllGather(p.rank() == 0 ? "search" : "end", "");
+  });
+  ASSERT_FALSE(got[0].ok());
+  EXPECT_NE(got[0].status().message().find("rank 1 is at 'end' while rank 0 is at 'search'"),
+            std::string::npos)
+      << got[0].status().message();
+  ASSERT_FALSE(got[1].ok());
+  // Equal inputs hash equally; FNV-1a of "" is its offset basis.
+  EXPECT_EQ(Fingerprint(""), 14695981039346656037ull);
+  EXPECT_EQ(Fingerprint("abc"), Fingerprint("abc"));
+  EXPECT_NE(Fingerprint("abc"), Fingerprint("abd"));
 }
 
 TEST(CheckText, ReportsBinaryContentByOffset) {

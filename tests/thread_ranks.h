@@ -24,7 +24,9 @@ class ThreadRanks {
     int rank() const override { return rank_; }
     int size() const override { return static_cast<int>(group_->slots_.size()); }
     std::string_view transport() const override { return "threads"; }
-    Result<std::vector<std::string>> AllGather(const std::string& mine) const override {
+
+   protected:
+    Result<std::vector<std::string>> Exchange(const std::string& mine) const override {
       return group_->AllGather(rank_, mine);
     }
 

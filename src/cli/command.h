@@ -21,7 +21,8 @@ struct Io {
   std::ostream& out;
   std::ostream& err;
   // The processes the command runs in (mpirun's ranks; nullptr: this one alone). Only rank 0
-  // prints and writes files; the other ranks' streams discard what they are given.
+  // prints the report and writes files; the other ranks discard their report and print their
+  // errors prefixed with their rank.
   const Processes* processes = nullptr;
 };
 
@@ -90,8 +91,8 @@ Status SideFile(const std::string& path, const char* flag);
 // paths: one would replace another.
 Status DistinctOutputs(const std::vector<std::string>& paths);
 
-// The checks of an --html FILE before the work: a file (not "-"), not one of the command's other
-// outputs.
+// The checks of the outputs before the work: --html FILE (when given) is a file, not "-", and
+// no two outputs (the page and `other_outputs`) are the same path.
 Status CheckHtmlPath(const std::string& html, const std::vector<std::string>& other_outputs);
 // Writes the --html page `page` draws from the report's JSON (nothing when `html` is empty);
 // the JSON passes the finite-numbers gate first, so no page shows what the report would refuse.

@@ -68,8 +68,7 @@ Status DistinctOutputs(const std::vector<std::string>& paths) {
 }
 
 Status CheckHtmlPath(const std::string& html, const std::vector<std::string>& other_outputs) {
-  if (html.empty()) return Status::Ok();
-  SP_RETURN_IF_ERROR(SideFile(html, "--html"));
+  if (!html.empty()) SP_RETURN_IF_ERROR(SideFile(html, "--html"));
   std::vector<std::string> all = other_outputs;
   all.push_back(html);
   return DistinctOutputs(all);
@@ -168,23 +167,52 @@ int RunCommand(int argc, const char* const* argv, std::ostream& out, std::ostrea
   return chosen->Run(Io{out, err, processes});
 }
 
-// Discards what it is given (the streams of the ranks that do not report).
+// Discards what it is given (the report of the ranks that do not print it).
 class Discard final : public std::streambuf {
  protected:
   int overflow(int c) override { return traits_type::not_eof(c); }
   std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
 };
 
+// Passes text on to `to` with "rank N: " before each line (the errors of the ranks other than 0:
+// a rank that fails alone, say on a file its node lacks, says why).
+class RankPrefix final : public std::streambuf {
+ public:
+  RankPrefix(std::ostream& to, int rank) : to_(to), prefix_(fmt::format("rank {}: ", rank)) {}
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    if (line_start_) to_ << prefix_;
+    to_.put(static_cast<char>(c));
+    line_start_ = c == '\n';
+    return c;
+  }
+  int sync() override {
+    to_.flush();
+    return 0;
+  }
+
+ private:
+  std::ostream& to_;
+  std::string prefix_;
+  bool line_start_ = true;
+};
+
 }  // namespace
 
 int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         const Processes* processes) {
+  if (processes == nullptr || processes->rank() == 0) {
+    return RunCommand(argc, argv, out, err, processes);
+  }
   Discard discard;
   std::ostream discarded(&discard);
-  const bool reports = processes == nullptr || processes->rank() == 0;
-  std::ostream& shown_out = reports ? out : discarded;
-  std::ostream& shown_err = reports ? err : discarded;
-  return RunCommand(argc, argv, shown_out, shown_err, processes);
+  RankPrefix prefix(err, processes->rank());
+  std::ostream prefixed(&prefix);
+  const int status = RunCommand(argc, argv, discarded, prefixed, processes);
+  prefixed.flush();
+  return status;
 }
 
 }  // namespace scaleplan::cli

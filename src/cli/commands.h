@@ -10,7 +10,8 @@
 
 namespace scaleplan::cli {
 
-// `processes`: the ranks mpirun started (mpi/mpi.h), nullptr when alone; only rank 0 prints.
+// `processes`: the ranks mpirun started (mpi/mpi.h), nullptr when alone; only rank 0 prints the
+// report, the others only their errors ("rank N: ...").
 int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         const Processes* processes = nullptr);
 

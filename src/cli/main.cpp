@@ -1,9 +1,12 @@
 // scaleplan: the command-line entry point. Everything but the process lives in cli/commands.
 // Started by mpirun (a build with -DSCALEPLAN_MPI=ON), the process joins its ranks first
-// (mpi/mpi.h); a rank that fails ends them all, since the others may be waiting for it.
+// (mpi/mpi.h); a rank that fails ends them all, since the others may be waiting for it, and all
+// end with a collective, so that ranks which did not compute the same thing fail instead of hang.
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/command.h"
 #include "cli/commands.h"
@@ -37,10 +40,21 @@ int main(int argc, char** argv) {
     std::cerr << "scaleplan: internal error: " << scaleplan::Printable(e.what(), 2000) << "\n";
   }
 #ifdef SCALEPLAN_MPI
-  if (status != 0 && processes != nullptr && processes->size() > 1) {
-    std::cout.flush();
-    std::cerr.flush();
-    scaleplan::mpi::AbortAll(status);
+  if (processes != nullptr && processes->size() > 1) {
+    // The last collective: a rank still gathering meets this one in an error, not a hang.
+    if (status == 0) {
+      scaleplan::Result<std::vector<std::string>> end = processes->AllGather("end", "");
+      if (!end.ok()) {
+        std::cerr << "scaleplan: error: rank " << processes->rank() << ": "
+                  << scaleplan::Printable(end.status().message(), 2000) << "\n";
+        status = scaleplan::cli::kExitBadInput;
+      }
+    }
+    if (status != 0) {
+      std::cout.flush();
+      std::cerr.flush();
+      scaleplan::mpi::AbortAll(status);
+    }
   }
 #endif
   return status;

@@ -57,7 +57,7 @@ class NasCmd final : public Command {
     Result<nas::NasOptions> options = nas_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
     nas::NasProgress progress;
-    if (args->progress) progress = [&io](const std::string& line) { io.err << line << "\n"; };
+    if (args->progress && Reports(io)) progress = [&io](const std::string& line) { io.err << line << "\n"; };
     options->processes = io.processes;
     Result<nas::NasResult> result = nas::RunNas(*data, *train, *options, progress);
     if (!result.ok()) return Fail(io.err, result.status());

@@ -6,27 +6,42 @@
 
 namespace scaleplan {
 
-namespace {
-
-class Alone final : public Processes {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  std::string_view transport() const override { return "one process"; }
-  Result<std::vector<std::string>> AllGather(const std::string& mine) const override {
-    return std::vector<std::string>{mine};
+Result<std::vector<std::string>> Processes::AllGather(const std::string& tag,
+                                                     const std::string& mine) const {
+  WireWriter w;
+  w.Text(tag);
+  w.Text(mine);
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> all, Exchange(w.Take()));
+  std::vector<std::string> shares;
+  for (size_t r = 0; r < all.size(); ++r) {
+    WireReader in(all[r], fmt::format("the share of rank {}", r));
+    SP_ASSIGN_OR_RETURN(std::string theirs, in.Text());
+    if (theirs != tag) {
+      return Status::Invalid(fmt::format(
+          "rank {} is at '{}' while rank {} is at '{}': the ranks computed different things "
+          "(allowed: ranks that run the same scaleplan build on the same inputs, on machines "
+          "whose arithmetic agrees)",
+          r, theirs, rank(), tag));
+    }
+    SP_ASSIGN_OR_RETURN(std::string share, in.Text());
+    SP_RETURN_IF_ERROR(in.Done());
+    shares.push_back(std::move(share));
   }
-};
+  return shares;
+}
 
-}  // namespace
-
-const Processes& ThisProcessAlone() {
-  static const Alone alone;
-  return alone;
+uint64_t Fingerprint(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
 }
 
 int64_t LaunchedProcessCount() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"}) {
+  for (const char* name :
+       {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"}) {
     const char* value = std::getenv(name);
     if (value == nullptr) continue;
     char* end = nullptr;

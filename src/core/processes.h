@@ -1,11 +1,17 @@
 // The processes that compute one answer together: MPI ranks under `mpirun -np N` (mpi/mpi.h, built
-// with -DSCALEPLAN_MPI=ON), or this process alone.
+// with -DSCALEPLAN_MPI=ON); a library call given none (nullptr) runs in this process alone.
 //
 // The work that splits (the exhaustive and random search's candidates, the NAS candidates'
 // training) is dealt out by index: item i is rank (i mod N)'s. Each process computes its share,
 // then AllGather gives every process every share, in rank order, and every process merges them
 // the same way, so that each holds the answer one process would have computed alone. The shares
 // travel as bytes (Wire below): doubles bit for bit, so the merge sees exactly what was computed.
+//
+// Every process must reach the same collectives in the same order. Each AllGather names what it
+// gathers (a tag: the step and its size); ranks whose tags differ have computed different things
+// (different inputs or builds, or arithmetic that differs between machines) and get an error
+// instead of waiting for each other forever; the entry point ends with a last AllGather tagged
+// "end", so a rank that finished early meets a rank still gathering in an error, not a hang.
 #pragma once
 
 #include <cstdint>
@@ -23,14 +29,16 @@ class Processes {
   virtual ~Processes() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  virtual std::string_view transport() const = 0;  // "mpi", "one process", ...
-  // Every process's `mine`, in rank order, on every process. Collective: every process calls it
-  // the same number of times, in the same order.
-  virtual Result<std::vector<std::string>> AllGather(const std::string& mine) const = 0;
-};
+  virtual std::string_view transport() const = 0;  // "mpi", "threads", ...
+  // Every process's `mine`, in rank order, on every process; an error when a process called it
+  // with another `tag` (Disagreement below). Collective: every process calls it the same number
+  // of times, in the same order.
+  Result<std::vector<std::string>> AllGather(const std::string& tag, const std::string& mine) const;
 
-// This process alone (rank 0 of 1).
-const Processes& ThisProcessAlone();
+ protected:
+  // Every process's bytes, in rank order (the transport).
+  virtual Result<std::vector<std::string>> Exchange(const std::string& mine) const = 0;
+};
 
 // Whether item `index` of a dealt-out list is this process's (`processes` nullptr: alone).
 inline bool IsMine(const Processes* processes, uint64_t index) {
@@ -41,9 +49,12 @@ inline int ProcessCount(const Processes* processes) {
   return processes == nullptr ? 1 : processes->size();
 }
 
-// How many processes an MPI launcher (Open MPI's, MPICH's or a PMIx one) started this one as part
-// of, from the variables it sets; 1 when none did.
+// How many processes a launcher started this one as part of, from the variables it sets (Open
+// MPI's mpirun, MPICH's and Intel MPI's hydra, Slurm's srun); 1 when none did.
 int64_t LaunchedProcessCount();
+
+// A 64-bit FNV-1a hash of `bytes` (for tags that must agree across processes).
+uint64_t Fingerprint(std::string_view bytes);
 
 // A share in bytes: fixed-width numbers (doubles bit for bit) and length-prefixed strings.
 class WireWriter {

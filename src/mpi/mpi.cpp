@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <climits>
+#include <iostream>
 #include <cstdlib>
 
 namespace scaleplan::mpi {
@@ -24,7 +25,7 @@ class World final : public Processes {
   int size() const override { return size_; }
   std::string_view transport() const override { return "mpi"; }
 
-  Result<std::vector<std::string>> AllGather(const std::string& mine) const override {
+  Result<std::vector<std::string>> Exchange(const std::string& mine) const override {
     if (mine.size() > static_cast<size_t>(INT_MAX)) {
       return Status::Invalid(fmt::format(
           "a share of {} bytes is too large for one MPI message (allowed: at most {} bytes)",
@@ -49,8 +50,8 @@ class World final : public Processes {
           INT_MAX));
     }
     std::string all(static_cast<size_t>(total), '\0');
-    if (MPI_Allgatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(),
-                       MPI_CHAR, MPI_COMM_WORLD) != MPI_SUCCESS) {
+    if (MPI_Allgatherv(mine.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(),
+                       MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS) {
       return Status::Io("MPI_Allgatherv of the shares failed");
     }
     std::vector<std::string> out;
@@ -68,16 +69,25 @@ class World final : public Processes {
 }  // namespace
 
 Result<std::unique_ptr<Processes>> JoinIfLaunched(int* argc, char*** argv) {
-  if (LaunchedProcessCount() <= 1 && std::getenv("OMPI_COMM_WORLD_RANK") == nullptr) {
-    return std::unique_ptr<Processes>();
-  }
+  const int64_t launched = LaunchedProcessCount();
+  if (launched <= 1) return std::unique_ptr<Processes>();
   // One thread (the main one) calls MPI; worker threads only compute.
   int provided = 0;
   if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
     return Status::Io("MPI_Init_thread failed (started by an MPI launcher, but MPI would not start)");
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  return std::unique_ptr<Processes>(std::make_unique<World>());
+  auto world = std::make_unique<World>();
+  if (provided < MPI_THREAD_FUNNELED || world->size() != launched) {
+    // Every rank sees the same: end them all rather than run copies that each do the whole work.
+    std::cerr << fmt::format(
+        "scaleplan: error: the launcher started {} processes, MPI joined {} with thread level {} "
+        "(allowed: one MPI world of all the launched processes, thread level funneled or more; "
+        "this Open MPI build may not match the launcher)\n",
+        launched, world->size(), provided);
+    AbortAll(2);
+  }
+  return std::unique_ptr<Processes>(std::move(world));
 }
 
 void AbortAll(int exit_status) {

@@ -127,8 +127,8 @@ Result<Result<rec::TrainResult>> ReadTrained(WireReader& in) {
 }
 
 // Trains `jobs`, `threads` at a time across all the processes (each job on one core); results in
-// order, in every process. Split across processes, job i trains in rank i mod N (each process
-// `threads` / N at a time) and the results travel to every process; a job trains the same
+// order, in every process. Split across N processes, job i trains in rank i mod N (each process
+// ceil(threads / N) at a time) and the results travel to every process; a job trains the same
 // wherever it runs (rec::Train is deterministic for its seed on one thread).
 Result<std::vector<Result<rec::TrainResult>>> TrainAll(
     const std::vector<std::pair<const rec::Arch*, rec::TrainOptions>>& jobs,
@@ -151,7 +151,14 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
   if (n == 1) return out;
   WireWriter w;
   for (size_t i : mine) WriteTrained(w, out[i]);
-  SP_ASSIGN_OR_RETURN(std::vector<std::string> shares, processes->AllGather(w.Take()));
+  // The tag names the jobs, so ranks that drew different candidates stop with an error.
+  std::string jobs_text;
+  for (const auto& [arch, options] : jobs) {
+    jobs_text += rec::ArchToJson(*arch).dump() + std::to_string(options.seed);
+  }
+  const std::string tag = fmt::format("nas training of {} models ({:016x})", jobs.size(),
+                                      Fingerprint(jobs_text));
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> shares, processes->AllGather(tag, w.Take()));
   for (size_t r = 0; r < shares.size(); ++r) {
     WireReader in(shares[r], fmt::format("nas share of rank {}", r));
     for (size_t i = r; i < jobs.size(); i += static_cast<size_t>(n)) {

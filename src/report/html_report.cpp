@@ -17,6 +17,15 @@ std::string Num(const nlohmann::json& v) {
                          : v.dump();
 }
 
+// j[key], or null when j is not an object or has no such key (a report without an optional
+// section draws without it).
+const nlohmann::json& Field(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
 double Get(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
 }
@@ -253,20 +262,22 @@ std::string PackHtml(const nlohmann::json& pack, const nlohmann::json* original)
 }
 
 std::string FitHtml(const nlohmann::json& fit) {
-  HtmlPage page(fmt::format("scaleplan fit: {} predictor", Num(fit["family"])));
+  HtmlPage page(fmt::format("scaleplan fit: {} predictor", Num(Field(fit, "family"))));
   page.Paragraph(fmt::format(
       "{} predictor, {} members, {} features, fitted on {} jobs from {} sources ({} without a "
       "measurement); {} folds.",
-      Num(fit["family"]), Num(fit["members"]), Num(fit["features"]), Num(fit["jobs"]),
-      Num(fit["sources"]), Num(fit["failed_jobs"]), Num(fit["folds"])));
+      Num(Field(fit, "family")), Num(Field(fit, "members")), Num(Field(fit, "features")),
+      Num(Field(fit, "jobs")), Num(Field(fit, "sources")), Num(Field(fit, "failed_jobs")),
+      Num(Field(fit, "folds"))));
   std::vector<std::pair<std::string, double>> errors, taus;
   std::vector<std::vector<std::string>> rows;
-  for (const nlohmann::json& s : fit["scores"]) {
-    const std::string method = s["method"].get<std::string>();
+  for (const nlohmann::json& s : Field(fit, "scores")) {
+    const std::string method = Num(Field(s, "method"));
     errors.emplace_back(method, Get(s, "mean_abs_error_pct"));
     taus.emplace_back(method, Get(s, "kendall_tau"));
-    rows.push_back({method, Num(s["jobs"]), Num(s["mean_abs_error_pct"]), Num(s["kendall_tau"]),
-                    Num(s["spearman"]), Num(s["top1_regret_pct"])});
+    rows.push_back({method, Num(Field(s, "jobs")), Num(Field(s, "mean_abs_error_pct")),
+                    Num(Field(s, "kendall_tau")), Num(Field(s, "spearman")),
+                    Num(Field(s, "top1_regret_pct"))});
   }
   page.Heading("Scores");
   page.Bars("error", "Mean absolute error of each method", "percent of the measurement", errors);
@@ -277,23 +288,28 @@ std::string FitHtml(const nlohmann::json& fit) {
              rows);
   // One metric per plot: the one most jobs were measured in.
   std::map<std::string, int> metrics;
-  for (const nlohmann::json& j : fit["jobs_detail"]) ++metrics[j["metric"].get<std::string>()];
+  for (const nlohmann::json& j : Field(fit, "jobs_detail")) ++metrics[Num(Field(j, "metric"))];
   if (metrics.empty()) return page.Render();
   std::string metric = metrics.begin()->first;
   for (const auto& [m, n] : metrics) {
     if (n > metrics[metric]) metric = m;
   }
   std::vector<HtmlPoint> points;
-  for (const nlohmann::json& j : fit["jobs_detail"]) {
-    if (j["metric"] != metric) continue;
-    const std::string label = fmt::format("{}:{} {}", j["file"].get<std::string>(),
-                                          Num(j["line"]), j["label"].get<std::string>());
+  for (const nlohmann::json& j : Field(fit, "jobs_detail")) {
+    if (Num(Field(j, "metric")) != metric) continue;
+    const std::string label = fmt::format("{}:{} {}", Num(Field(j, "file")),
+                                          Num(Field(j, "line")), Num(Field(j, "label")));
     points.push_back({Get(j, "measured"), Get(j, "physics"), "physics " + label, "start"});
-    const char* learned = j["k_fold"].is_number() ? "k_fold" : "in_sample";
+    const char* learned = Field(j, "k_fold").is_number() ? "k_fold" : "in_sample";
     points.push_back({Get(j, "measured"), Get(j, learned),
                       fmt::format("{} {}", learned, label), "best"});
   }
-  const std::string unit = metric == "step_time_s" ? "seconds per step" : "tokens per s per GPU";
+  // The metrics of validate's training cases in words; another is shown by its name.
+  const std::map<std::string, std::string> units = {
+      {"step_time_s", "step time (s)"},
+      {"tokens_per_s_per_gpu", "tokens per s per GPU"},
+      {"tflops_per_gpu", "TFLOP/s per GPU"}};
+  const std::string unit = units.count(metric) > 0 ? units.at(metric) : metric;
   page.Heading("Predictions against measurements");
   page.Paragraph(fmt::format(
       "Jobs measured in {} (the physics in red, the learned predictor in green: k-fold where the "
@@ -305,73 +321,89 @@ std::string FitHtml(const nlohmann::json& fit) {
 }
 
 std::string TestbedHtml(const nlohmann::json& testbed) {
-  HtmlPage page(fmt::format("scaleplan testbed: {} on {} GPUs", Num(testbed["model"]),
-                            Num(testbed["gpus"])));
+  HtmlPage page(fmt::format("scaleplan testbed: {} on {} GPUs", Num(Field(testbed, "model")),
+                            Num(Field(testbed, "gpus"))));
+  const nlohmann::json& optimum = Field(testbed, "true_optimum");
+  const nlohmann::json& physics = Field(testbed, "physics_best");
   page.Paragraph(fmt::format(
-      "Truth {}: {} plans run; the true optimum is {} at {} tokens/s/GPU; the physics' best is {} "
-      "at {} tokens/s/GPU.",
-      Num(testbed["truth"]), Num(testbed["runnable_plans"]), Num(testbed["true_optimum"]["plan"]),
-      Num(testbed["true_optimum"]["tokens_per_s_per_gpu"]), Num(testbed["physics_best"]["plan"]),
-      Num(testbed["physics_best"]["true_tokens_per_s_per_gpu"])));
-  std::vector<HtmlSeries> regret, tau;
+      "Truth {}: {} plans of the space run on it; the true optimum is {} at {} tokens/s/GPU; the "
+      "physics' best is {}{}.",
+      Num(Field(testbed, "truth")), Num(Field(testbed, "runnable_plans")),
+      Num(Field(optimum, "plan")), Num(Field(optimum, "tokens_per_s_per_gpu")),
+      Num(Field(physics, "plan")),
+      Get(physics, "true_tokens_per_s_per_gpu") > 0
+          ? fmt::format(" at {} tokens/s/GPU", Num(Field(physics, "true_tokens_per_s_per_gpu")))
+          : std::string(" (it does not run on the truth)")));
+  // Each method's curve over the jobs it ran (a batch can be short: a method may run out of
+  // plans to propose).
+  std::vector<HtmlPoint> regret, tau;
   std::vector<std::vector<std::string>> rows;
-  for (const nlohmann::json& m : testbed["methods"]) {
-    const std::string name = m["name"].get<std::string>();
-    HtmlSeries r{name, {}}, t{name, {}};
-    bool has_tau = false;
-    for (const nlohmann::json& point : m["curve"]) {
-      r.values.push_back(Get(point, "regret_pct"));
-      has_tau = has_tau || point["kendall_tau"].is_number();
-      t.values.push_back(Get(point, "kendall_tau"));
+  for (const nlohmann::json& m : Field(testbed, "methods")) {
+    const std::string name = Num(Field(m, "name"));
+    const nlohmann::json& curve = Field(m, "curve");
+    for (const nlohmann::json& point : curve) {
+      const std::string label = fmt::format("{} after {} jobs", name, Num(Field(point, "jobs")));
+      regret.push_back({Get(point, "jobs"), Get(point, "regret_pct"), label, ""});
+      if (Field(point, "kendall_tau").is_number()) {
+        tau.push_back({Get(point, "jobs"), Get(point, "kendall_tau"), label, ""});
+      }
     }
-    regret.push_back(std::move(r));
-    if (has_tau) tau.push_back(std::move(t));
-    const nlohmann::json& last = m["curve"].empty() ? nlohmann::json::object() : m["curve"].back();
-    rows.push_back({name, last.contains("jobs") ? Num(last["jobs"]) : "0",
-                    last.contains("regret_pct") ? Num(last["regret_pct"]) : "",
-                    Num(m["oom_jobs"]), Num(m["failed_jobs"]), Num(m["best_plan"])});
+    const nlohmann::json& last = curve.empty() ? Field(curve, "") : curve.back();
+    rows.push_back({name, curve.empty() ? "0" : Num(Field(last, "jobs")),
+                    curve.empty() ? "" : Num(Field(last, "regret_pct")),
+                    Num(Field(m, "oom_jobs")), Num(Field(m, "failed_jobs")),
+                    Num(Field(m, "best_plan"))});
   }
-  page.Heading("Regret after each batch");
-  page.Lines("regret", "Regret of the best plan measured so far against the true optimum",
-             "batch (jobs run = batch x batch size)", "regret (percent of the optimum)", regret);
+  page.Heading("Regret as the jobs run");
+  if (!regret.empty()) {
+    page.Scatter("regret", "Regret of the best plan measured so far against the true optimum",
+                 "jobs run", "regret (percent of the optimum)", regret);
+  }
   if (!tau.empty()) {
-    page.Lines("tau", "Kendall's tau of the method's model against the truth",
-               "batch (jobs run = batch x batch size)", "Kendall's tau", tau);
+    page.Scatter("tau", "Kendall's tau of the method's model against the truth", "jobs run",
+                 "Kendall's tau (1 = the truth's order)", tau);
   }
   page.Table({"method", "jobs", "regret_pct", "oom_jobs", "failed_jobs", "best_plan"}, rows);
   return page.Render();
 }
 
 std::string NasHtml(const nlohmann::json& nas) {
-  HtmlPage page(fmt::format("scaleplan nas: {} on {}", Num(nas["method"]), Num(nas["data"])));
+  HtmlPage page(fmt::format("scaleplan nas: {} on {}", Num(Field(nas, "method")),
+                            Num(Field(nas, "data"))));
+  const bool supernet = Get(nas, "supernet_steps") > 0;
   page.Paragraph(fmt::format(
-      "Method {} (controller {}) on the {} space ({} architectures); {} candidates trained; "
-      "stopped: {}. Best: {}.{}",
-      Num(nas["method"]), Num(nas["controller"]), Num(nas["space"]), Num(nas["space_size"]),
-      Num(nas["candidates_trained"]), Num(nas["stop_reason"]), Num(nas["best"]),
-      nas["bayes_ne"].is_number()
+      "Method {} (controller {}) on the {} space ({} architectures); {} candidates {}; stopped: "
+      "{}. Best: {}.{}",
+      Num(Field(nas, "method")), Num(Field(nas, "controller")), Num(Field(nas, "space")),
+      Num(Field(nas, "space_size")), Num(Field(nas, "candidates_scored")),
+      supernet ? "scored by the supernet" : "trained", Num(Field(nas, "stop_reason")),
+      Num(Field(nas, "best")),
+      Field(nas, "bayes_ne").is_number()
           ? fmt::format(" The best achievable test NE (the true probabilities) is {}.",
-                        Num(nas["bayes_ne"]))
+                        Num(Field(nas, "bayes_ne")))
           : std::string()));
   std::vector<HtmlPoint> candidates;
-  for (const nlohmann::json& c : nas["history"]) {
-    if (c.value("failed", false)) continue;
-    candidates.push_back({Get(c, "flops"), Get(c, "proxy_ne"), Num(c["name"]), ""});
+  for (const nlohmann::json& c : Field(nas, "history")) {
+    if (Field(c, "failed") == true) continue;
+    candidates.push_back({Get(c, "flops"), Get(c, "proxy_ne"), Num(Field(c, "name")), ""});
   }
   page.Heading("Candidates");
   if (!candidates.empty()) {
     page.Scatter("candidates", "Proxy NE of each candidate against its FLOPs",
-                 "forward FLOPs per example", "proxy NE (validation, short training)",
+                 "forward FLOPs per example",
+                 supernet ? "proxy NE (validation, supernet weights)"
+                          : "proxy NE (validation, short training)",
                  candidates);
   }
   std::vector<HtmlPoint> final_models;
   std::vector<std::vector<std::string>> rows;
   for (const char* group : {"pareto", "baselines"}) {
-    for (const nlohmann::json& m : nas[group]) {
-      final_models.push_back({Get(m, "flops"), Get(m, "ne"), Num(m["name"]),
+    for (const nlohmann::json& m : Field(nas, group)) {
+      final_models.push_back({Get(m, "flops"), Get(m, "ne"), Num(Field(m, "name")),
                               std::string(group) == "pareto" ? "best" : "start"});
-      rows.push_back({Num(m["name"]), group, Num(m["flops"]), Num(m["params"]), Num(m["ne"]),
-                      Num(m["ne_sd"]), Num(m["auc"])});
+      rows.push_back({Num(Field(m, "name")), group, Num(Field(m, "flops")),
+                      Num(Field(m, "params")), Num(Field(m, "ne")), Num(Field(m, "ne_sd")),
+                      Num(Field(m, "auc"))});
     }
   }
   page.Heading("Retrained front and baselines");

@@ -29,9 +29,13 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
+// A total order: two candidates that describe alike (e.g. the CP algorithm of a plan without CP)
+// are ordered by their indices, so which one a top K keeps does not depend on the order they
+// arrive in (threads, processes, draws).
 bool Better(const Evaluation& a, const Evaluation& b) {
   if (a.step.step_time_s != b.step.step_time_s) return a.step.step_time_s < b.step.step_time_s;
-  return a.description < b.description;
+  if (a.description != b.description) return a.description < b.description;
+  return a.candidate < b.candidate;
 }
 
 // What a rejection is about: the key its Status carries (plan::BuildPlan names one for every
@@ -661,7 +665,10 @@ Status MergeShares(const spec::JobSpec& base, const SearchSpace& space,
                    const hardware::DeviceModel& device, const SearchOptions& options,
                    SearchResult& result) {
   const Processes& processes = *options.processes;
-  SP_ASSIGN_OR_RETURN(std::vector<std::string> shares, processes.AllGather(EncodeShare(result)));
+  const std::string tag = fmt::format("search {} over {} candidates, top {}", options.optimizer,
+                                      space.Size(), options.top_k);
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> shares,
+                      processes.AllGather(tag, EncodeShare(result)));
   Clock::time_point start = Clock::now();
   Counters total;
   TopK top(static_cast<size_t>(options.top_k));

@@ -226,8 +226,8 @@ def main():
                                    "--budget", "8", "--batch", "4"])
     c.expect("regret" in dom.plots, "testbed: no regret plot")
     for m in report["methods"]:
-        for i, point in enumerate(m["curve"]):
-            c.value(dom, "regret", "%s %d" % (m["name"], i), point["regret_pct"])
+        for point in m["curve"]:
+            c.value(dom, "regret", "%s after %d jobs" % (m["name"], point["jobs"]), point["regret_pct"])
 
     # nas: the candidates and the retrained front against the baselines (needs libtorch).
     report, dom = page("nas", ["nas", "--data", "synthetic:" + os.path.join(fixtures, "ctr-tiny.yaml"),
