@@ -7,7 +7,9 @@ For simulate, search, explore, pack, fit, testbed and nas (nas only in a build w
 page in Chromium (--dump-dom: the document after its script ran), and checks that
   * the page's script ran to its end (body data-rendered="yes") and Chromium logged no script error;
   * every plot the page promises is there (figure[data-plot]);
-  * the plots carry the numbers of the JSON report (data-value of the marks, to 6 digits).
+  * the plots carry the numbers of the JSON report (data-value of the marks, to 6 digits);
+  * the marks sit where their numbers say (bar lengths proportional to the values, points and
+    line dots on one linear scale per axis, larger values higher).
 Exits 77 (CTest: skipped) with a message when Chromium is not installed; `scripts/install-deps.sh
 --test` installs it.
 """
@@ -101,6 +103,46 @@ class Checker:
                                                         [m["data-value"] for m in marks]))
 
 
+def linear(c, what, pairs):
+    """Every (value, position) in `pairs` lies on one line: the plot maps numbers to pixels by one
+    scale (positions are printed to 0.1 px)."""
+    pairs = [(float(v), float(p)) for v, p in pairs]
+    lo, hi = min(pairs), max(pairs)
+    if len(pairs) < 3 or hi[0] - lo[0] <= 1e-12 * max(1.0, abs(hi[0])):
+        return
+    slope = (hi[1] - lo[1]) / (hi[0] - lo[0])
+    worst = max(abs(lo[1] + slope * (v - lo[0]) - p) for v, p in pairs)
+    c.expect(worst <= 0.3, "%s: a mark is %.2f px off the plot's scale" % (what, worst))
+
+
+def geometry(c, name, dom):
+    """The marks sit where their numbers say: bar lengths proportional to their values, points and
+    dots on one linear scale per axis (y downwards: larger values higher)."""
+    plots = {}
+    for plot, a in dom.marks:
+        plots.setdefault(plot, []).append(a)
+    for plot, marks in plots.items():
+        classes = lambda a: a.get("class", "").split()
+        bars = [a for a in marks if "bar" in classes(a)]
+        if bars:
+            # Through the origin: width = value x scale.
+            linear(c, "%s %s bars" % (name, plot),
+                   [(a["data-value"], a["width"]) for a in bars] + [(0.0, 0.0)])
+        points = [a for a in marks if "point" in classes(a)]
+        if points:
+            linear(c, "%s %s points (x)" % (name, plot), [(a["data-x"], a["cx"]) for a in points])
+            linear(c, "%s %s points (y)" % (name, plot), [(a["data-value"], a["cy"]) for a in points])
+            for a in points:
+                for b in points:
+                    if float(a["data-value"]) > float(b["data-value"]):
+                        c.expect(float(a["cy"]) <= float(b["cy"]),
+                                 "%s %s: a larger value is drawn lower" % (name, plot))
+                        break
+        dots = [a for a in marks if "dot" in classes(a)]
+        if dots:
+            linear(c, "%s %s line dots (y)" % (name, plot), [(a["data-value"], a["cy"]) for a in dots])
+
+
 def strip(key):
     for suffix in ("_s", "_pct"):
         if key.endswith(suffix):
@@ -136,6 +178,7 @@ def main():
         report = json.loads(run.stdout)
         dom = render(browser, path, workdir)
         c.expect(dom.body.get("data-rendered") == "yes", name + ": the page's script did not finish")
+        geometry(c, name, dom)
         c.expect(dom.body.get("data-plots") == str(len(dom.plots)),
                  name + ": the script counted %s plots, the page has %d" %
                  (dom.body.get("data-plots"), len(dom.plots)))
