@@ -205,7 +205,8 @@ TEST(Wire, RoundTripsExactlyAndRejectsCutShares) {
   // Cut inside a number; and bytes left over.
   WireReader short_number(std::string_view(bytes).substr(0, 4), "s");
   EXPECT_FALSE(short_number.U64().ok());
-  WireReader extra(bytes + "x", "s");
+  const std::string padded = bytes + "x";
+  WireReader extra(padded, "s");
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(extra.U64().ok());
   ASSERT_TRUE(extra.Text().ok());
   ASSERT_TRUE(extra.Text().ok());

@@ -78,7 +78,9 @@ class WireWriter {
 // Reads what WireWriter wrote; a short or long share is an error naming `what`.
 class WireReader {
  public:
+  // Reads `bytes` in place: they must outlive the reader (a temporary string cannot be given).
   WireReader(std::string_view bytes, std::string what) : bytes_(bytes), what_(std::move(what)) {}
+  WireReader(std::string&& bytes, std::string what) = delete;
   Result<uint64_t> U64();
   Result<double> F64();
   Result<std::string> Text();
