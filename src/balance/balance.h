@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "model/model.h"
 #include "spec/schema.h"
 #include "spec/specs.h"
 
@@ -68,7 +69,7 @@ struct Document {
 struct WorkloadModel {
   double linear_per_token = 1.0;    // seconds (or any unit) per token
   double attention_per_pair = 0.0;  // per causal query-key pair
-  double Attention(double d) const;
+  double Attention(double d) const { return attention_per_pair * model::CausalPairs(d); }
   double Linear(double d) const { return linear_per_token * d; }
   double Total(double d) const { return Linear(d) + Attention(d); }
 };

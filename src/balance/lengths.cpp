@@ -17,9 +17,6 @@
 
 namespace scaleplan::balance {
 
-double WorkloadModel::Attention(double d) const {
-  return attention_per_pair * model::CausalPairs(d);
-}
 
 WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
   WorkloadModel w;

@@ -824,7 +824,12 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
   const int64_t cap = std::max<int64_t>(1, o.s_max > 0 ? std::min(o.context, o.s_max) : o.context);
   // Each iteration reads what its micro-batches can hold: N * min(context, s_max) tokens.
   const int64_t per_iteration = o.microbatches * cap;
-  std::vector<Document> stream;
+  // The pieces cut so far (their tokens, by id) and the tokens of each emitted so far. Reserved
+  // for one piece a document (address space only: pages are touched as pieces are cut), so that
+  // a long run neither copies them as they grow nor faults their pages twice.
+  std::vector<int64_t> piece_tokens, emitted;
+  piece_tokens.reserve(lengths.size());
+  emitted.reserve(lengths.size());
   size_t source = 0;
   int64_t source_left = 0;
   auto more = [&]() -> bool {
@@ -834,10 +839,9 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
     }
     int64_t piece = std::min(source_left, cap);
     source_left -= piece;
-    stream.push_back({static_cast<int64_t>(stream.size()), piece, 0});
+    piece_tokens.push_back(piece);
     return true;
   };
-  std::vector<int64_t> emitted;
   size_t next = 0;
   // Read for `iterations`, then drain until nothing waits (or nothing moves for 4 iterations).
   int64_t idle = 0;
@@ -845,19 +849,17 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
     std::vector<Document> incoming;
     if (it < iterations) {
       int64_t tokens = 0;
-      while ((next < stream.size() || more()) && (tokens < per_iteration || incoming.empty())) {
-        Document d = stream[next++];
-        if (tokens + d.tokens > per_iteration && !incoming.empty()) {
-          --next;
-          break;
-        }
-        d.arrived = it;
-        tokens += d.tokens;
-        incoming.push_back(d);
+      while ((next < piece_tokens.size() || more()) &&
+             (tokens < per_iteration || incoming.empty())) {
+        const int64_t piece = piece_tokens[next];
+        if (tokens + piece > per_iteration && !incoming.empty()) break;
+        incoming.push_back({static_cast<int64_t>(next), piece, it});
+        ++next;
+        tokens += piece;
       }
     }
     if (incoming.empty() && packer.Pending() == 0) break;
-    emitted.resize(stream.size(), 0);
+    emitted.resize(piece_tokens.size(), 0);
     auto start = std::chrono::steady_clock::now();
     std::vector<MicroBatch> batch = packer.Pack(std::move(incoming), it);
     double elapsed =
@@ -872,7 +874,7 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
         size_t waited = static_cast<size_t>(std::max<int64_t>(0, it - d.arrived));
         run.tokens_by_delay[std::min(waited, kDelayBuckets - 1)] += d.tokens;
         emitted[static_cast<size_t>(d.id)] += d.tokens;
-        if (emitted[static_cast<size_t>(d.id)] == stream[static_cast<size_t>(d.id)].tokens)
+        if (emitted[static_cast<size_t>(d.id)] == piece_tokens[static_cast<size_t>(d.id)])
           ++run.documents_out;
       }
     }

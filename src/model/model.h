@@ -26,8 +26,9 @@
 namespace scaleplan::model {
 
 // Query-key pairs of causal attention over one document of `tokens` tokens: (d^2 + d) / 2.
-// The one function the performance model and the packers share for attention work.
-double CausalPairs(double tokens);
+// The one function the performance model and the packers share for attention work (inline: the
+// packers price every document with it).
+inline double CausalPairs(double tokens) { return (tokens * tokens + tokens) / 2.0; }
 
 struct LayerParams {
   double attention = 0;       // Q, K, V, O weights and biases; sharded over TP

@@ -8,7 +8,6 @@ using spec::Activation;
 using spec::ModelSpec;
 using spec::Norm;
 
-double CausalPairs(double tokens) { return (tokens * tokens + tokens) / 2.0; }
 
 namespace {
 
