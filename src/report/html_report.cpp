@@ -178,13 +178,19 @@ std::string SearchHtml(const nlohmann::json& search) {
                                b["description"].get<std::string>(), Num(b["step_time_s"]),
                                b.value("fits", true) ? "" : ", does not fit"));
     start.push_back({"starting plan", Get(b, "step_time_s")});
+    if (Get(b, "memory_peak_bytes_per_gpu") > 0) {
+      points.push_back({Get(b, "memory_peak_bytes_per_gpu"), Get(b, "step_time_s"),
+                        "starting plan " + Num(Field(b, "description")), "start"});
+    }
   }
   page.Heading("Candidates");
   if (plans.empty()) {
     page.Paragraph("No plan fits: nothing to draw (the pruning counts above say why).");
     return page.Render();
   }
-  page.Scatter("candidates", "The top plans: step time against memory (the answer in green)",
+  page.Scatter("candidates",
+               "The top plans: step time against memory (the answer in green, the starting plan "
+               "in red)",
                "peak memory per GPU (bytes)", "step time (s)", points);
   page.Bars("top",
             start.empty() ? "Step time of the top plans"

@@ -109,6 +109,7 @@ nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& 
   if (baseline) {
     out["baseline"] = {{"description", baseline->description},
                        {"fits", baseline->fits},
+                       {"memory_peak_bytes_per_gpu", baseline->peak_bytes_per_gpu},
                        {"step_time_s", baseline->step.step_time_s},
                        {"tokens_per_s_per_gpu", baseline->step.tokens_per_s_per_gpu},
                        {"mfu", baseline->step.mfu}};
@@ -170,8 +171,8 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
   if (baseline) {
     const sim::Breakdown& a = baseline->step.breakdown;
     const sim::Breakdown& b = r.top.front().step.breakdown;
-    out += fmt::format("\n  starting plan: {}{}\n", baseline->description,
-                       baseline->fits ? "" : "  (does not fit)");
+    out += fmt::format("\n  starting plan: {}, peak {:.2f} GiB per GPU{}\n", baseline->description,
+                       baseline->peak_bytes_per_gpu / kGi, baseline->fits ? "" : " (does not fit)");
     out += fmt::format(
         "  best plan is {:.1f}% {} than the starting plan ({} engine); where the time goes "
         "(s per step):\n",

@@ -871,7 +871,7 @@ std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start, const sim
     step = engine->StepGiven(*p, *step, memory);
     if (!step.ok()) return std::nullopt;
   }
-  return StartingPoint{Describe(p->spec(), p->dp), *step, memory.fits};
+  return StartingPoint{Describe(p->spec(), p->dp), *step, memory.fits, memory.peak_bytes};
 }
 
 }  // namespace scaleplan::search

@@ -140,6 +140,7 @@ struct StartingPoint {
   std::string description;  // Describe(plan)
   sim::StepResult step;     // the engine's
   bool fits = false;
+  double peak_bytes_per_gpu = 0;  // the memory model's, as for the candidates
 };
 // Its evaluation by `engine` (nullptr: the analytical engine), or nothing when it is not a valid
 // plan or the engine refuses it.

@@ -210,22 +210,35 @@ def main():
     for key, value in report["breakdown"].items():
         c.value(dom, "breakdown", strip(key), value)
 
-    # search: the candidates against memory, the answer marked.
-    report, dom = page("search", ["search", "--model", "llama3-8b", "--cluster", "dgx-h100-ib",
-                                  "--gpus", "64", "--seq", "8192", "--global-batch", "512"])
-    for plot in ("candidates", "top"):
-        c.expect(plot in dom.plots, "search: no %s plot" % plot)
-    points = [a for p, a in dom.marks if p == "candidates"]
-    c.expect(len(points) == len(report["plans"]),
-             "search: %d points for %d plans" % (len(points), len(report["plans"])))
-    for i, plan in enumerate(report["plans"]):
-        label = "#%d %s" % (i + 1, plan["description"])
-        match = [a for a in points if a["data-label"] == label]
-        c.expect(len(match) == 1 and near(match[0]["data-value"], plan["step_time_s"])
-                 and near(match[0]["data-x"], plan["memory_peak_bytes_per_gpu"]),
-                 "search: point %s" % label)
-    best = [a for a in points if "best" in a.get("class", "")]
-    c.expect(len(best) == 1 and best[0]["data-label"].startswith("#1 "), "search: the answer is not marked")
+    # search: the candidates against memory, the answer marked; the second from Llama 3's own
+    # plan at 16,384 GPUs, drawn in red.
+    for name, args in (("search", ["search", "--model", "llama3-8b", "--cluster", "dgx-h100-ib",
+                                   "--gpus", "64", "--seq", "8192", "--global-batch", "512"]),
+                       ("search-start", ["search", "--top", "5"])):
+        report, dom = page(name, args)
+        for plot in ("candidates", "top"):
+            c.expect(plot in dom.plots, "%s: no %s plot" % (name, plot))
+        marks = [a for p, a in dom.marks if p == "candidates"]
+        points = [a for a in marks if "start" not in a.get("class", "")]
+        c.expect(len(points) == len(report["plans"]),
+                 "%s: %d points for %d plans" % (name, len(points), len(report["plans"])))
+        for i, plan in enumerate(report["plans"]):
+            label = "#%d %s" % (i + 1, plan["description"])
+            match = [a for a in points if a["data-label"] == label]
+            c.expect(len(match) == 1 and near(match[0]["data-value"], plan["step_time_s"])
+                     and near(match[0]["data-x"], plan["memory_peak_bytes_per_gpu"]),
+                     "%s: point %s" % (name, label))
+        best = [a for a in points if "best" in a.get("class", "")]
+        c.expect(len(best) == 1 and best[0]["data-label"].startswith("#1 "),
+                 "%s: the answer is not marked" % name)
+        start = [a for a in marks if "start" in a.get("class", "")]
+        if name == "search-start":
+            b = report["baseline"]
+            c.expect(len(start) == 1 and near(start[0]["data-value"], b["step_time_s"])
+                     and near(start[0]["data-x"], b["memory_peak_bytes_per_gpu"]),
+                     "search-start: the starting plan's point")
+        else:
+            c.expect(not start, "search: a starting plan's point without a starting plan")
 
     # explore: speed-up of each row.
     report, dom = page("explore", ["explore"])
