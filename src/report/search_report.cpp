@@ -130,10 +130,8 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
       "{:.2f} s on {} thread(s); stopped: {}\n",
       r.optimizer, r.engine, r.space_size, r.evaluated, r.pruned, r.elapsed_s, r.threads, r.stop_reason);
   if (!r.shares.empty()) {
-    out += fmt::format(
-        "             split across {} processes ({}), {} thread(s) each (rank 0's pruned count "
-        "includes the sub-spaces skipped in bulk):\n",
-        r.shares.size(), r.transport, r.threads);
+    out += fmt::format("             split across {} processes ({}), {} thread(s) each:\n",
+                       r.shares.size(), r.transport, r.threads);
     for (const search::ProcessShare& share : r.shares) {
       out += fmt::format("             rank {:>3}: {} evaluated, {} pruned in {:.2f} s; stopped: {}\n",
                          share.rank, share.evaluated, share.pruned, share.elapsed_s,

@@ -232,8 +232,13 @@ class Exhaustive : public Optimizer {
     std::vector<Candidate> outer;
     Counters counters;
     Candidate c{};
+    // Split across processes, each process checks and scores the outer points dealt to it by a
+    // hash of their index in the walk's order (a hash: dealing by the index itself would give
+    // each process one value of the fastest-varying dimension, whose validity differs).
+    uint64_t leaf = 0;
     std::function<void(size_t)> walk = [&](size_t level) {
       if (level == std::size(outer_dims)) {
+        if (!IsMine(options.processes, (leaf++ * 0x9E3779B97F4A7C15ull) >> 32)) return;
         spec::JobSpec job = Decode(base, space, c);
         // HSDP needs a sharded ZeRO mode (an inner dimension): check validity with the first.
         if (job.plan.dp_replicate > 1 && job.plan.zero == spec::ZeroMode::kZero0) {
@@ -277,16 +282,6 @@ class Exhaustive : public Optimizer {
       }
     };
     walk(0);
-    // Split across processes: each takes every N-th valid layout; what the walk pruned is
-    // counted once, by rank 0.
-    if (ProcessCount(options.processes) > 1) {
-      std::vector<Candidate> mine;
-      for (size_t i = 0; i < outer.size(); ++i) {
-        if (IsMine(options.processes, i)) mine.push_back(outer[i]);
-      }
-      outer = std::move(mine);
-      if (options.processes->rank() != 0) counters = Counters();
-    }
     // A budget of evaluations is spent in equal shares.
     const uint64_t max_evaluations =
         options.max_evaluations == 0

@@ -65,7 +65,8 @@ struct SearchOptions {
   // Called now and then with the fraction done (exhaustive only), from one thread.
   std::function<void(double)> progress;
   // The processes the search is split across (core/processes.h; nullptr: this one alone).
-  // exhaustive deals its valid layouts out by index, random its distinct draws (every process
+  // exhaustive deals out the layouts it checks and scores (by a hash of their index in its walk),
+  // random its distinct draws (every process
   // draws the same sequence); every process returns the merged answer, the same as one
   // process's, except where exhaustive stops on a budget (each process spends an equal share of
   // max_evaluations, and max_seconds, on its own layouts). The other optimizers are sequential:
@@ -73,8 +74,7 @@ struct SearchOptions {
   const Processes* processes = nullptr;
 };
 
-// One process's share of a split search (rank 0's pruned count includes the sub-spaces the
-// exhaustive walk skipped in bulk, which no process deals out).
+// One process's share of a split search.
 struct ProcessShare {
   int rank = 0;
   uint64_t evaluated = 0;
