@@ -825,11 +825,13 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
   // Each iteration reads what its micro-batches can hold: N * min(context, s_max) tokens.
   const int64_t per_iteration = o.microbatches * cap;
   // The pieces cut so far (their tokens, by id) and the tokens of each emitted so far. Reserved
-  // for one piece a document (address space only: pages are touched as pieces are cut), so that
-  // a long run neither copies them as they grow nor faults their pages twice.
+  // for one piece a document, up to 4M pieces (address space only: pages are touched as pieces
+  // are cut), so that a long run neither copies them as they grow nor faults their pages twice;
+  // a larger corpus grows them as it is read.
+  const size_t reserved = std::min<size_t>(lengths.size(), size_t{1} << 22);
   std::vector<int64_t> piece_tokens, emitted;
-  piece_tokens.reserve(lengths.size());
-  emitted.reserve(lengths.size());
+  piece_tokens.reserve(reserved);
+  emitted.reserve(reserved);
   size_t source = 0;
   int64_t source_left = 0;
   auto more = [&]() -> bool {
