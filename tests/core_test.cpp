@@ -229,6 +229,9 @@ TEST(Processes, LaunchersAreRecognisedAndTagsMustAgree) {
   ::unsetenv("OMPI_COMM_WORLD_SIZE");
   ::setenv("SLURM_STEP_NUM_TASKS", "8", 1);
   EXPECT_EQ(LaunchedProcessCount(), 8);
+  ::setenv("SCALEPLAN_ONE_PROCESS", "1", 1);  // a launcher's child that runs scaleplan alone
+  EXPECT_EQ(LaunchedProcessCount(), 1);
+  ::unsetenv("SCALEPLAN_ONE_PROCESS");
   ::unsetenv("SLURM_STEP_NUM_TASKS");
   ::unsetenv("PMI_SIZE");
 

@@ -174,29 +174,40 @@ class Discard final : public std::streambuf {
   std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
 };
 
-// Passes text on to `to` with "rank N: " before each line (the errors of the ranks other than 0:
-// a rank that fails alone, say on a file its node lacks, says why).
+// Passes text on to `to` with "rank N: " before each line, a whole line at a time (one write:
+// the ranks' lines do not interleave character by character).
 class RankPrefix final : public std::streambuf {
  public:
   RankPrefix(std::ostream& to, int rank) : to_(to), prefix_(fmt::format("rank {}: ", rank)) {}
+  ~RankPrefix() override { Emit(); }
 
  protected:
   int overflow(int c) override {
     if (c == traits_type::eof()) return traits_type::not_eof(c);
-    if (line_start_) to_ << prefix_;
-    to_.put(static_cast<char>(c));
-    line_start_ = c == '\n';
+    line_.push_back(static_cast<char>(c));
+    if (c == '\n') Emit();
     return c;
   }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    for (std::streamsize i = 0; i < n; ++i) overflow(static_cast<unsigned char>(s[i]));
+    return n;
+  }
   int sync() override {
-    to_.flush();
+    Emit();
     return 0;
   }
 
  private:
+  void Emit() {
+    if (line_.empty()) return;
+    const std::string whole = prefix_ + line_;
+    to_.write(whole.data(), static_cast<std::streamsize>(whole.size()));
+    to_.flush();
+    line_.clear();
+  }
   std::ostream& to_;
   std::string prefix_;
-  bool line_start_ = true;
+  std::string line_;
 };
 
 }  // namespace

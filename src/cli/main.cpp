@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     std::cerr << "scaleplan: error: started as one of " << launched
               << " processes by an MPI launcher, but this scaleplan was built without MPI (allowed: "
                  "one process, or a build with cmake -DSCALEPLAN_MPI=ON; each copy would do the "
-                 "whole work)\n";
+                 "whole work; SCALEPLAN_ONE_PROCESS=1 runs this one alone)\n";
     return scaleplan::cli::kExitBadInput;
   }
 #endif

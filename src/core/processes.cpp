@@ -40,6 +40,10 @@ uint64_t Fingerprint(std::string_view bytes) {
 }
 
 int64_t LaunchedProcessCount() {
+  // A program started by a launcher that runs scaleplan on its own inherits the variables.
+  if (const char* alone = std::getenv("SCALEPLAN_ONE_PROCESS"); alone != nullptr && *alone != '\0') {
+    return 1;
+  }
   for (const char* name :
        {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"}) {
     const char* value = std::getenv(name);

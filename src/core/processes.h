@@ -50,7 +50,9 @@ inline int ProcessCount(const Processes* processes) {
 }
 
 // How many processes a launcher started this one as part of, from the variables it sets (Open
-// MPI's mpirun, MPICH's and Intel MPI's hydra, Slurm's srun); 1 when none did.
+// MPI's mpirun, MPICH's and Intel MPI's hydra, Slurm's srun); 1 when none did, or when
+// SCALEPLAN_ONE_PROCESS is set (a program the launcher started runs scaleplan alone: it inherits
+// the launcher's variables).
 int64_t LaunchedProcessCount();
 
 // A 64-bit FNV-1a hash of `bytes` (for tags that must agree across processes).

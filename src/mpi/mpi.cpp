@@ -83,7 +83,7 @@ Result<std::unique_ptr<Processes>> JoinIfLaunched(int* argc, char*** argv) {
     std::cerr << fmt::format(
         "scaleplan: error: the launcher started {} processes, MPI joined {} with thread level {} "
         "(allowed: one MPI world of all the launched processes, thread level funneled or more; "
-        "this Open MPI build may not match the launcher)\n",
+        "this Open MPI build may not match the launcher; SCALEPLAN_ONE_PROCESS=1 runs each alone)\n",
         launched, world->size(), provided);
     AbortAll(2);
   }

@@ -152,9 +152,9 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
   WireWriter w;
   for (size_t i : mine) WriteTrained(w, out[i]);
   // The tag names the jobs, so ranks that drew different candidates stop with an error.
-  std::string jobs_text;
+  std::string jobs_text = fmt::format("{} {} {}", data.name, data.train.n, data.test.n);
   for (const auto& [arch, options] : jobs) {
-    jobs_text += rec::ArchToJson(*arch).dump() + std::to_string(options.seed);
+    jobs_text += rec::ArchToJson(*arch).dump() + rec::TrainOptionsSchema().ToJson(options).dump();
   }
   const std::string tag = fmt::format("nas training of {} models ({:016x})", jobs.size(),
                                       Fingerprint(jobs_text));

@@ -289,31 +289,30 @@ void HtmlPage::Lines(const std::string& id, const std::string& title, const std:
                      const std::string& y_axis, const std::vector<HtmlSeries>& series) {
   constexpr double kHeight = 320;
   double ylo = 0, yhi = 0;
-  size_t n = 0;
+  double xhi = 5;
   bool first = true;
   for (const HtmlSeries& s : series) {
-    n = std::max(n, s.values.size());
+    for (size_t i = 0; i < s.values.size(); ++i) xhi = std::max(xhi, s.X(i));
     for (double v : s.values) {
       ylo = first ? v : std::min(ylo, v), yhi = first ? v : std::max(yhi, v);
       first = false;
     }
   }
   double pad = (yhi - ylo) * 0.08 + 1e-9 * std::abs(yhi);
-  Axis x =
-      FitAxis(0, std::max<double>(5, static_cast<double>(n) - 1), kLeft, kWidth - kRight - 110);
+  Axis x = FitAxis(0, xhi, kLeft, kWidth - kRight - 110);
   Axis y = FitAxis(ylo - pad, yhi + pad, kHeight - kBottom, kTop);
   std::string svg =
       XAxis(x, kHeight - kBottom, kTop, x_axis) + YAxis(y, kLeft, kWidth - kRight - 110, y_axis);
   for (size_t s = 0; s < series.size(); ++s) {
     std::string pts;
     for (size_t i = 0; i < series[s].values.size(); ++i) {
-      pts += fmt::format("{:.1f},{:.1f} ", x(static_cast<double>(i)), y(series[s].values[i]));
+      pts += fmt::format("{:.1f},{:.1f} ", x(series[s].X(i)), y(series[s].values[i]));
     }
     svg += fmt::format("<polyline class=\"line c{}\" points=\"{}\"/>\n", s, pts);
     for (size_t i = 0; i < series[s].values.size(); ++i) {
       svg +=
           fmt::format("<circle class=\"dot c{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" {}</circle>",
-                      s, x(static_cast<double>(i)), y(series[s].values[i]),
+                      s, x(series[s].X(i)), y(series[s].values[i]),
                       Mark(fmt::format("{} {}", series[s].name, i), series[s].values[i]));
     }
     double ly = kTop + 14 + 18 * static_cast<double>(s);

@@ -29,7 +29,9 @@ struct HtmlPoint {
 
 struct HtmlSeries {
   std::string name;
-  std::vector<double> values;  // x = index
+  std::vector<double> values;
+  std::vector<double> xs;  // each value's x; empty: x = its index
+  double X(size_t i) const { return xs.empty() ? static_cast<double>(i) : xs[i]; }
 };
 
 struct HtmlBox {
@@ -61,7 +63,7 @@ class HtmlPage {
   void Scatter(const std::string& id, const std::string& title, const std::string& x_axis,
                const std::string& y_axis, const std::vector<HtmlPoint>& points,
                const std::vector<HtmlMarker>& markers = {});
-  // Lines over an index (iterations).
+  // Lines over an index (iterations) or over each series' own x values.
   void Lines(const std::string& id, const std::string& title, const std::string& x_axis,
              const std::string& y_axis, const std::vector<HtmlSeries>& series);
   // A Gantt chart: one row per name, boxes on a time axis.

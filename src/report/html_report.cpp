@@ -341,19 +341,23 @@ std::string TestbedHtml(const nlohmann::json& testbed) {
           ? fmt::format(" at {} tokens/s/GPU", Num(Field(physics, "true_tokens_per_s_per_gpu")))
           : std::string(" (it does not run on the truth)")));
   // Each method's curve over the jobs it ran (a batch can be short: a method may run out of
-  // plans to propose).
-  std::vector<HtmlPoint> regret, tau;
+  // plans to propose), one colour per method.
+  std::vector<HtmlSeries> regret, tau;
   std::vector<std::vector<std::string>> rows;
   for (const nlohmann::json& m : Field(testbed, "methods")) {
     const std::string name = Num(Field(m, "name"));
     const nlohmann::json& curve = Field(m, "curve");
+    HtmlSeries r{name, {}, {}}, t{name, {}, {}};
     for (const nlohmann::json& point : curve) {
-      const std::string label = fmt::format("{} after {} jobs", name, Num(Field(point, "jobs")));
-      regret.push_back({Get(point, "jobs"), Get(point, "regret_pct"), label, ""});
+      r.values.push_back(Get(point, "regret_pct"));
+      r.xs.push_back(Get(point, "jobs"));
       if (Field(point, "kendall_tau").is_number()) {
-        tau.push_back({Get(point, "jobs"), Get(point, "kendall_tau"), label, ""});
+        t.values.push_back(Get(point, "kendall_tau"));
+        t.xs.push_back(Get(point, "jobs"));
       }
     }
+    regret.push_back(std::move(r));
+    if (!t.values.empty()) tau.push_back(std::move(t));
     const nlohmann::json& last = curve.empty() ? Field(curve, "") : curve.back();
     rows.push_back({name, curve.empty() ? "0" : Num(Field(last, "jobs")),
                     curve.empty() ? "" : Num(Field(last, "regret_pct")),
@@ -362,12 +366,12 @@ std::string TestbedHtml(const nlohmann::json& testbed) {
   }
   page.Heading("Regret as the jobs run");
   if (!regret.empty()) {
-    page.Scatter("regret", "Regret of the best plan measured so far against the true optimum",
-                 "jobs run", "regret (percent of the optimum)", regret);
+    page.Lines("regret", "Regret of the best plan measured so far against the true optimum",
+               "jobs run", "regret (percent of the optimum)", regret);
   }
   if (!tau.empty()) {
-    page.Scatter("tau", "Kendall's tau of the method's model against the truth", "jobs run",
-                 "Kendall's tau (1 = the truth's order)", tau);
+    page.Lines("tau", "Kendall's tau of the method's model against the truth", "jobs run",
+               "Kendall's tau (1 = the truth's order)", tau);
   }
   page.Table({"method", "jobs", "regret_pct", "oom_jobs", "failed_jobs", "best_plan"}, rows);
   return page.Render();

@@ -660,8 +660,26 @@ Status MergeShares(const spec::JobSpec& base, const SearchSpace& space,
                    const hardware::DeviceModel& device, const SearchOptions& options,
                    SearchResult& result) {
   const Processes& processes = *options.processes;
-  const std::string tag = fmt::format("search {} over {} candidates, top {}", options.optimizer,
-                                      space.Size(), options.top_k);
+  // The tag names the search and fingerprints what it ran on (the job, the space's values through
+  // the plans of its first and last candidates and its sizes, the options, the engine), so ranks
+  // given different inputs stop with an error instead of merging shares of different searches.
+  // A predictor or truth file that differs between nodes with the same engine name is not seen.
+  std::string inputs = spec::ModelSchema().ToJson(base.model).dump() +
+                       spec::ClusterSchema().ToJson(base.cluster).dump() +
+                       spec::WorkloadSchema().ToJson(base.workload).dump() +
+                       spec::FrameworkSchema().ToJson(base.framework).dump() +
+                       std::to_string(base.gpus) + SearchOptionsSchema().ToJson(options).dump() +
+                       (options.engine != nullptr ? std::string(options.engine->name()) : "");
+  Candidate first{}, last{};
+  for (int d = 0; d < kDimensions; ++d) {
+    last[static_cast<size_t>(d)] = static_cast<uint32_t>(space.Count(d) - 1);
+    inputs += fmt::format(" {}", space.Count(d));
+  }
+  inputs += spec::PlanSchema().ToJson(Decode(base, space, first).plan).dump() +
+            spec::PlanSchema().ToJson(Decode(base, space, last).plan).dump();
+  const std::string tag =
+      fmt::format("search {} over {} candidates, top {} ({:016x})", options.optimizer,
+                  space.Size(), options.top_k, Fingerprint(inputs));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> shares,
                       processes.AllGather(tag, EncodeShare(result)));
   Clock::time_point start = Clock::now();

@@ -111,8 +111,10 @@ def linear(c, what, pairs):
     if len(pairs) < 3 or hi[0] - lo[0] <= 1e-12 * max(1.0, abs(hi[0])):
         return
     slope = (hi[1] - lo[1]) / (hi[0] - lo[0])
+    # Values are printed to 6 significant digits and positions to 0.1 px: allow both roundings.
+    tolerance = 0.3 + abs(slope) * max(abs(v) for v, _ in pairs) * 1e-5
     worst = max(abs(lo[1] + slope * (v - lo[0]) - p) for v, p in pairs)
-    c.expect(worst <= 0.3, "%s: a mark is %.2f px off the plot's scale" % (what, worst))
+    c.expect(worst <= tolerance, "%s: a mark is %.2f px off the plot's scale" % (what, worst))
 
 
 def geometry(c, name, dom):
@@ -123,7 +125,8 @@ def geometry(c, name, dom):
         plots.setdefault(plot, []).append(a)
     for plot, marks in plots.items():
         classes = lambda a: a.get("class", "").split()
-        bars = [a for a in marks if "bar" in classes(a)]
+        # A negative value is drawn as an empty bar (the axis starts at 0): not on the scale.
+        bars = [a for a in marks if "bar" in classes(a) and float(a["data-value"]) >= 0]
         if bars:
             # Through the origin: width = value x scale.
             linear(c, "%s %s bars" % (name, plot),
@@ -132,12 +135,9 @@ def geometry(c, name, dom):
         if points:
             linear(c, "%s %s points (x)" % (name, plot), [(a["data-x"], a["cx"]) for a in points])
             linear(c, "%s %s points (y)" % (name, plot), [(a["data-value"], a["cy"]) for a in points])
-            for a in points:
-                for b in points:
-                    if float(a["data-value"]) > float(b["data-value"]):
-                        c.expect(float(a["cy"]) <= float(b["cy"]),
-                                 "%s %s: a larger value is drawn lower" % (name, plot))
-                        break
+            higher = all(float(a["cy"]) <= float(b["cy"]) for a in points for b in points
+                         if float(a["data-value"]) > float(b["data-value"]))
+            c.expect(higher, "%s %s: a larger value is drawn lower" % (name, plot))
         dots = [a for a in marks if "dot" in classes(a)]
         if dots:
             linear(c, "%s %s line dots (y)" % (name, plot), [(a["data-value"], a["cy"]) for a in dots])
@@ -282,8 +282,15 @@ def main():
                                    "--budget", "8", "--batch", "4"])
     c.expect("regret" in dom.plots, "testbed: no regret plot")
     for m in report["methods"]:
-        for point in m["curve"]:
-            c.value(dom, "regret", "%s after %d jobs" % (m["name"], point["jobs"]), point["regret_pct"])
+        for i, point in enumerate(m["curve"]):
+            c.value(dom, "regret", "%s %d" % (m["name"], i), point["regret_pct"])
+    # One colour per method, and each point at its jobs on the x axis.
+    dots = [a for p, a in dom.marks if p == "regret"]
+    c.expect(len({a["class"] for a in dots}) == len(report["methods"]),
+             "testbed: the methods do not have a colour each")
+    xs = [(float(a["cx"]), m["curve"][int(a["data-label"].rsplit(" ", 1)[1])]["jobs"])
+          for a in dots for m in report["methods"] if a["data-label"].rsplit(" ", 1)[0] == m["name"]]
+    linear(c, "testbed regret dots (x)", [(jobs, cx) for cx, jobs in xs])
 
     # nas: the candidates and the retrained front against the baselines (needs libtorch).
     report, dom = page("nas", ["nas", "--data", "synthetic:" + os.path.join(fixtures, "ctr-tiny.yaml"),

@@ -93,6 +93,16 @@ def main():
                 failures += 1
                 continue
         print(f"ok   {name}: mpirun -np 2 gives one process's answer")
+    # Ranks given different inputs (an MPMD launch: rank 1 searches another sequence length) stop
+    # with an error instead of merging shares of two searches.
+    base = ["search", "--gpus", "64", "--model", "llama3-8b", "--top", "3"]
+    split = run([mpirun, "--oversubscribe", "-np", "1", binary] + base + ["--seq", "8192", ":",
+                "-np", "1", binary] + base + ["--seq", "2048"], env)
+    if split.returncode == 0 or "the ranks computed different things" not in split.stderr:
+        print(f"FAIL ranks on different inputs: exit {split.returncode}\n{split.stderr[-2000:]}")
+        failures += 1
+    else:
+        print("ok   ranks on different inputs stop with an error")
     refused = run(launch + ["simulate"], env)
     if refused.returncode != 2 or "simulate runs in one process, not 2" not in refused.stderr:
         print(f"FAIL simulate under mpirun: exit {refused.returncode}\n{refused.stderr[-2000:]}")
