@@ -184,8 +184,8 @@ TEST(Processes, OnlyRankZeroReportsAndOnlySplittingCommandsRun) {
   std::vector<std::string> outs(2), errs(2);
   std::vector<int> statuses(2, -1);
   ranks.Run([&](const Processes& processes) {
-    const char* argv[] = {"scaleplan", "search", "--gpus", "64", "--model", "llama3-8b",
-                          "--top", "3"};
+    const char* argv[] = {"scaleplan", "search",    "--gpus", "64",
+                          "--model",   "llama3-8b", "--top",  "3"};
     std::ostringstream out, err;
     const auto r = static_cast<size_t>(processes.rank());
     statuses[r] = scaleplan::cli::Run(8, argv, out, err, &processes);
@@ -199,10 +199,11 @@ TEST(Processes, OnlyRankZeroReportsAndOnlySplittingCommandsRun) {
   EXPECT_EQ(errs[1], "");
 
   ranks.Run([&](const Processes& processes) {
-    const char* argv[] = {"scaleplan", "search", "--gpus", "64", "--model", "llama3-8b",
-                          "--output", report_path.c_str()};
+    const char* argv[] = {"scaleplan", "search",    "--gpus",   "64",
+                          "--model",   "llama3-8b", "--output", report_path.c_str()};
     std::ostringstream out, err;
-    statuses[static_cast<size_t>(processes.rank())] = scaleplan::cli::Run(8, argv, out, err, &processes);
+    statuses[static_cast<size_t>(processes.rank())] =
+        scaleplan::cli::Run(8, argv, out, err, &processes);
   });
   EXPECT_EQ(statuses[0], 0);
   EXPECT_EQ(statuses[1], 0);
@@ -240,7 +241,8 @@ TEST(ReportOutput, NoNonFiniteNumberLeaves) {
   EXPECT_FALSE(report::CheckFiniteText("time -nan s").ok());
   EXPECT_FALSE(report::CheckFiniteText("mfu=NaN").ok());
   // Inside names and paths these words are not numbers.
-  EXPECT_TRUE(report::CheckFiniteText("Infinity Fabric, llama-inf, runs/inf/x.csv, tp = 'NaN'").ok());
+  EXPECT_TRUE(
+      report::CheckFiniteText("Infinity Fabric, llama-inf, runs/inf/x.csv, tp = 'NaN'").ok());
 }
 
 }  // namespace

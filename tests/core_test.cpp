@@ -1,6 +1,5 @@
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,8 +82,9 @@ TEST(ReadInputFile, ReadsRegularFilesOnly) {
   Result<std::string> capped = ReadInputFile(file, 7);
   EXPECT_EQ(capped.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(capped.status().message(), file + ": 8 bytes (allowed: at most 7 bytes)");
-  EXPECT_EQ(ReadInputFile(dir.string(), 100).status().message(),
-            dir.string() + ": not a regular file (allowed: a regular file, or - for standard input)");
+  EXPECT_EQ(
+      ReadInputFile(dir.string(), 100).status().message(),
+      dir.string() + ": not a regular file (allowed: a regular file, or - for standard input)");
   std::string fifo = (dir / "fifo").string();
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   EXPECT_EQ(ReadInputFile(fifo, 100).status().code(), StatusCode::kInvalidArgument);  // and no hang
@@ -262,8 +262,8 @@ TEST(Processes, LaunchersAreRecognisedAndTagsMustAgree) {
 
 TEST(CheckText, ReportsBinaryContentByOffset) {
   EXPECT_TRUE(CheckText("plan:\n\ttp: 8\r\n# \xC3\xA9t\xC3\xA9 \xE2\x82\xAC\n", "a.yaml").ok());
-  // NUL at offset 3; a lone continuation byte at 2; an overlong '/' (C0 AF); a surrogate (ED A0 80);
-  // a sequence cut short at the end.
+  // NUL at offset 3; a lone continuation byte at 2; an overlong '/' (C0 AF); a surrogate (ED A0
+  // 80); a sequence cut short at the end.
   EXPECT_EQ(CheckText(std::string("abc\0d", 5), "a.yaml").message(),
             "a.yaml: binary content (byte 0x00 at offset 3; allowed: UTF-8 text without control "
             "characters other than tab and line breaks)");

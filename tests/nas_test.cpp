@@ -320,8 +320,7 @@ TEST(Supernet, SharesCornersGrowsWithoutChangingWhatWasThereAndGatesBlocks) {
   // Gates: the block's and the embeddings' derivatives are finite and not zero; a name not in
   // the architecture gets 0.
   std::vector<double> grads;
-  ASSERT_TRUE(
-      net.Loss(small, *small_info, 0, 500, {"m", "sparse", "nowhere", "m"}, &grads).ok());
+  ASSERT_TRUE(net.Loss(small, *small_info, 0, 500, {"m", "sparse", "nowhere", "m"}, &grads).ok());
   ASSERT_EQ(grads.size(), 4u);
   EXPECT_TRUE(std::isfinite(grads[0]) && grads[0] != 0);
   EXPECT_TRUE(std::isfinite(grads[1]) && grads[1] != 0);

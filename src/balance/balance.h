@@ -2,8 +2,8 @@
 // arXiv 2503.17924).
 //
 // A document of d tokens costs W(d) = a*d + b*(d^2 + d)/2: the linear layers scale with its
-// tokens, causal attention with its query-key pairs (model::CausalPairs). FlopWorkload takes a and b
-// from the model's FLOPs (6N per token, 12 L q per pair, forward and backward).
+// tokens, causal attention with its query-key pairs (model::CausalPairs). FlopWorkload takes a and
+// b from the model's FLOPs (6N per token, 12 L q per pair, forward and backward).
 //
 // Packers (a named registry, Packers()):
 //   original  concatenate and cut into micro-batches of exactly `context` tokens; a document that
@@ -131,7 +131,7 @@ Status CheckGivenPackerKeys(const std::string& packer,
                             const std::function<std::string(std::string_view)>& name);
 
 inline constexpr double kAdaptiveSmaxLimit = 1.5;  // x context, when s_max is 0
-inline constexpr double kAdaptiveMaxWait = 16;      // x max_mean_delay, when max_wait is 0
+inline constexpr double kAdaptiveMaxWait = 16;     // x max_mean_delay, when max_wait is 0
 
 // What a packer packed an iteration with: the wlb outlier bands and s_max (empty bands and the
 // context for the other packers).

@@ -2,21 +2,19 @@
 
 #include <algorithm>
 #include <charconv>
-#include <optional>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 
 #include "balance/balance.h"
 #include "core/file.h"
 #include "core/text.h"
-
 #include "model/model.h"
 
 namespace scaleplan::balance {
-
 
 WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
   WorkloadModel w;
@@ -32,8 +30,7 @@ namespace {
 // 9-byte magic "MMIDIDX\0\0", a little-endian u64 version (1), a u8 dtype code, u64 sequence count
 // S, u64 document-index count D, then int32 sequence lengths[S], int64 sequence pointers[S] and
 // int64 document indices[D] (0, ..., S): document i is sequences [indices[i], indices[i+1]).
-Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes,
-                                                const std::string& origin) {
+Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes, const std::string& origin) {
   auto fail = [&](const std::string& what) {
     return Status::Parse(origin + ": not a valid Megatron .idx file: " + what);
   };
@@ -90,8 +87,8 @@ Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::str
   SP_RETURN_IF_ERROR(CheckText(bytes, origin));
   const std::string allowed = fmt::format("allowed: integer from 1 to {}", kMaxDocumentLength);
   auto too_many = [&] {
-    return Status::Invalid(
-        fmt::format("{}: more than {} document lengths (allowed: at most {})", origin, kMaxDocuments, kMaxDocuments));
+    return Status::Invalid(fmt::format("{}: more than {} document lengths (allowed: at most {})",
+                                       origin, kMaxDocuments, kMaxDocuments));
   };
   std::vector<int64_t> out;
   // A length as written: digits only (JSON's 1e3 or 4096.0 are not lengths), 1 to the maximum.
@@ -121,12 +118,13 @@ Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::str
       size_t end = bytes.find_first_of(",]", start);
       if (end == std::string_view::npos) break;
       size_t last = bytes.find_last_not_of(kSpace, end - 1);
-      std::string_view token =
-          last == std::string_view::npos || last < start ? "" : bytes.substr(start, last - start + 1);
+      std::string_view token = last == std::string_view::npos || last < start
+                                   ? ""
+                                   : bytes.substr(start, last - start + 1);
       std::optional<int64_t> v = length(token);
       if (!v) {
-        return Status::Invalid(fmt::format("{}: entry {} = {} is not a document length ({})", origin,
-                                           out.size(), Printable(token, 40), allowed));
+        return Status::Invalid(fmt::format("{}: entry {} = {} is not a document length ({})",
+                                           origin, out.size(), Printable(token, 40), allowed));
       }
       if (static_cast<int64_t>(out.size()) >= kMaxDocuments) return too_many();
       out.push_back(*v);
@@ -138,7 +136,8 @@ Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::str
     }
     if (close == std::string_view::npos ||
         bytes.find_first_not_of(kSpace, close + 1) != std::string_view::npos) {
-      return Status::Parse(fmt::format("{}: not a valid JSON list of lengths ({})", origin, allowed));
+      return Status::Parse(
+          fmt::format("{}: not a valid JSON list of lengths ({})", origin, allowed));
     }
   } else {
     int64_t n = 0;
@@ -189,8 +188,8 @@ Result<CorpusShape> ParseShape(std::string_view spec) {
     if (c.name == shape.name) shape.params = c.params;
   }
   if (shape.params.empty()) {
-    return Status::Invalid(fmt::format("synthetic corpus {} is not known (allowed: {})",
-                                       shape.name, Join(names, ", ")));
+    return Status::Invalid(fmt::format("synthetic corpus {} is not known (allowed: {})", shape.name,
+                                       Join(names, ", ")));
   }
   if (colon == std::string_view::npos) return shape;
   std::vector<std::string> keys, seen;
@@ -206,9 +205,10 @@ Result<CorpusShape> ParseShape(std::string_view spec) {
     auto it = std::find_if(shape.params.begin(), shape.params.end(),
                            [&](const auto& kv) { return kv.first == key; });
     if (eq == std::string::npos || it == shape.params.end()) {
-      return Status::Invalid(fmt::format("synthetic corpus {}: '{}' is not a key=value of this corpus "
-                                         "(allowed keys: {})",
-                                         shape.name, item, Join(keys, ", ")));
+      return Status::Invalid(
+          fmt::format("synthetic corpus {}: '{}' is not a key=value of this corpus "
+                      "(allowed keys: {})",
+                      shape.name, item, Join(keys, ", ")));
     }
     if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
       return Status::Invalid(
@@ -220,9 +220,9 @@ Result<CorpusShape> ParseShape(std::string_view spec) {
     const double high = fraction ? 1.0 : 1e9;
     Result<double> v = ParseNumber(item.substr(eq + 1));
     if (!v.ok() || !std::isfinite(*v) || *v <= 0 || *v > high) {
-      return Status::Invalid(fmt::format(
-          "synthetic corpus {}: {} = {} (allowed: a number above 0 and at most {})", shape.name, key,
-          item.substr(eq + 1), fraction ? "1" : "1e9"));
+      return Status::Invalid(
+          fmt::format("synthetic corpus {}: {} = {} (allowed: a number above 0 and at most {})",
+                      shape.name, key, item.substr(eq + 1), fraction ? "1" : "1e9"));
     }
     it->second = *v;
   }
@@ -240,7 +240,8 @@ double Param(const CorpusShape& shape, std::string_view key) {
 double DrawMixture(std::mt19937_64& rng, double median, double sigma, double long_median,
                    double long_sigma, double long_fraction) {
   std::bernoulli_distribution is_long(long_fraction);
-  if (is_long(rng)) return std::lognormal_distribution<double>(std::log(long_median), long_sigma)(rng);
+  if (is_long(rng))
+    return std::lognormal_distribution<double>(std::log(long_median), long_sigma)(rng);
   return std::lognormal_distribution<double>(std::log(median), sigma)(rng);
 }
 
@@ -251,9 +252,13 @@ std::vector<SyntheticCorpus> SyntheticCorpora() {
       {"lognormal",
        "a mixture of two lognormals: short documents around `median` and a `long_fraction` "
        "around `long_median`",
-       {{"median", 2048}, {"sigma", 0.9}, {"long_median", 16384}, {"long_sigma", 1.0},
+       {{"median", 2048},
+        {"sigma", 0.9},
+        {"long_median", 16384},
+        {"long_sigma", 1.0},
         {"long_fraction", 0.1}}},
-      {"pareto", "a Pareto tail from `min` tokens with exponent `alpha`",
+      {"pareto",
+       "a Pareto tail from `min` tokens with exponent `alpha`",
        {{"alpha", 1.2}, {"min", 256}}},
       {"drift",
        "the lognormal mixture whose long fraction and long median change at `at` (a fraction of "

@@ -705,7 +705,8 @@ Status CheckGivenPackerKeys(const std::string& packer,
     }
   }
   if (given("max_wait") && !wlb) {
-    return Status::Invalid(name("max_wait") + " applies to the wlb packer (allowed: with packer wlb)")
+    return Status::Invalid(name("max_wait") +
+                           " applies to the wlb packer (allowed: with packer wlb)")
         .WithKey("packer.max_wait");
   }
   return Status::Ok();

@@ -63,7 +63,8 @@ class ExploreCmd final : public Command {
     Result<report::LaunchText> launch = report::JointLaunch(*result, args->emit);
     if (!launch.ok()) return Fail(io.err, launch.status());
     const nlohmann::json json = report::ExploreJson(*result, *launch);
-    if (int page = EmitHtml(io, args->html, json, report::ExploreHtml); page != kExitOk) return page;
+    if (int page = EmitHtml(io, args->html, json, report::ExploreHtml); page != kExitOk)
+      return page;
     return Emit(io, args->output,
                 args->json ? report::JsonText(json)
                            : Result<std::string>(report::ExploreText(*job, *result, *launch)));

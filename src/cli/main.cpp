@@ -25,10 +25,11 @@ int main(int argc, char** argv) {
   processes = std::move(joined).value();
 #else
   if (const int64_t launched = scaleplan::LaunchedProcessCount(); launched > 1) {
-    std::cerr << "scaleplan: error: started as one of " << launched
-              << " processes by an MPI launcher, but this scaleplan was built without MPI (allowed: "
-                 "one process, or a build with cmake -DSCALEPLAN_MPI=ON; each copy would do the "
-                 "whole work; SCALEPLAN_ONE_PROCESS=1 runs this one alone)\n";
+    std::cerr
+        << "scaleplan: error: started as one of " << launched
+        << " processes by an MPI launcher, but this scaleplan was built without MPI (allowed: "
+           "one process, or a build with cmake -DSCALEPLAN_MPI=ON; each copy would do the "
+           "whole work; SCALEPLAN_ONE_PROCESS=1 runs this one alone)\n";
     return scaleplan::cli::kExitBadInput;
   }
 #endif

@@ -57,15 +57,16 @@ class NasCmd final : public Command {
     Result<nas::NasOptions> options = nas_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
     nas::NasProgress progress;
-    if (args->progress && Reports(io)) progress = [&io](const std::string& line) { io.err << line << "\n"; };
+    if (args->progress && Reports(io))
+      progress = [&io](const std::string& line) { io.err << line << "\n"; };
     options->processes = io.processes;
     Result<nas::NasResult> result = nas::RunNas(*data, *train, *options, progress);
     if (!result.ok()) return Fail(io.err, result.status());
     const nlohmann::json json = report::NasJson(*result);
     if (int page = EmitHtml(io, args->html, json, report::NasHtml); page != kExitOk) return page;
-    return Emit(io, args->output,
-                args->json ? report::JsonText(json)
-                           : Result<std::string>(report::NasText(*result)));
+    return Emit(
+        io, args->output,
+        args->json ? report::JsonText(json) : Result<std::string>(report::NasText(*result)));
   }
   std::string Reference() const override {
     return report::CommandMarkdown(

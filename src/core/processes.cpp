@@ -7,7 +7,7 @@
 namespace scaleplan {
 
 Result<std::vector<std::string>> Processes::AllGather(const std::string& tag,
-                                                     const std::string& mine) const {
+                                                      const std::string& mine) const {
   WireWriter w;
   w.Text(tag);
   w.Text(mine);
@@ -41,11 +41,11 @@ uint64_t Fingerprint(std::string_view bytes) {
 
 int64_t LaunchedProcessCount() {
   // A program started by a launcher that runs scaleplan on its own inherits the variables.
-  if (const char* alone = std::getenv("SCALEPLAN_ONE_PROCESS"); alone != nullptr && *alone != '\0') {
+  if (const char* alone = std::getenv("SCALEPLAN_ONE_PROCESS");
+      alone != nullptr && *alone != '\0') {
     return 1;
   }
-  for (const char* name :
-       {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"}) {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"}) {
     const char* value = std::getenv(name);
     if (value == nullptr) continue;
     char* end = nullptr;
@@ -57,9 +57,10 @@ int64_t LaunchedProcessCount() {
 
 Result<uint64_t> WireReader::U64() {
   if (bytes_.size() - at_ < sizeof(uint64_t)) {
-    return Status::Parse(fmt::format("{}: the share ends after {} bytes (allowed: a share "
-                                     "written by the same scaleplan)",
-                                     what_, bytes_.size()));
+    return Status::Parse(
+        fmt::format("{}: the share ends after {} bytes (allowed: a share "
+                    "written by the same scaleplan)",
+                    what_, bytes_.size()));
   }
   uint64_t v = 0;
   std::memcpy(&v, bytes_.data() + at_, sizeof v);
@@ -77,9 +78,10 @@ Result<double> WireReader::F64() {
 Result<std::string> WireReader::Text() {
   SP_ASSIGN_OR_RETURN(uint64_t n, U64());
   if (n > bytes_.size() - at_) {
-    return Status::Parse(fmt::format("{}: a text of {} bytes runs past the share's {} bytes "
-                                     "(allowed: a share written by the same scaleplan)",
-                                     what_, n, bytes_.size()));
+    return Status::Parse(
+        fmt::format("{}: a text of {} bytes runs past the share's {} bytes "
+                    "(allowed: a share written by the same scaleplan)",
+                    what_, n, bytes_.size()));
   }
   std::string s(bytes_.substr(at_, n));
   at_ += n;
@@ -88,9 +90,10 @@ Result<std::string> WireReader::Text() {
 
 Status WireReader::Done() const {
   if (at_ == bytes_.size()) return Status::Ok();
-  return Status::Parse(fmt::format("{}: {} bytes left over after the share (allowed: a share "
-                                   "written by the same scaleplan)",
-                                   what_, bytes_.size() - at_));
+  return Status::Parse(
+      fmt::format("{}: {} bytes left over after the share (allowed: a share "
+                  "written by the same scaleplan)",
+                  what_, bytes_.size() - at_));
 }
 
 }  // namespace scaleplan

@@ -42,8 +42,8 @@ class Processes {
 
 // Whether item `index` of a dealt-out list is this process's (`processes` nullptr: alone).
 inline bool IsMine(const Processes* processes, uint64_t index) {
-  return processes == nullptr ||
-         index % static_cast<uint64_t>(processes->size()) == static_cast<uint64_t>(processes->rank());
+  return processes == nullptr || index % static_cast<uint64_t>(processes->size()) ==
+                                     static_cast<uint64_t>(processes->rank());
 }
 inline int ProcessCount(const Processes* processes) {
   return processes == nullptr ? 1 : processes->size();

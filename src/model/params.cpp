@@ -8,7 +8,6 @@ using spec::Activation;
 using spec::ModelSpec;
 using spec::Norm;
 
-
 namespace {
 
 double NormParams(const ModelSpec& m, double width) {

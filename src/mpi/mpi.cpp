@@ -4,8 +4,8 @@
 #include <mpi.h>
 
 #include <climits>
-#include <iostream>
 #include <cstdlib>
+#include <iostream>
 
 namespace scaleplan::mpi {
 
@@ -45,9 +45,9 @@ class World final : public Processes {
       total += lengths[r];
     }
     if (total > INT_MAX) {
-      return Status::Invalid(fmt::format(
-          "the ranks' shares total {} bytes (allowed: at most {} bytes in one gather)", total,
-          INT_MAX));
+      return Status::Invalid(
+          fmt::format("the ranks' shares total {} bytes (allowed: at most {} bytes in one gather)",
+                      total, INT_MAX));
     }
     std::string all(static_cast<size_t>(total), '\0');
     if (MPI_Allgatherv(mine.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(),
@@ -74,7 +74,8 @@ Result<std::unique_ptr<Processes>> JoinIfLaunched(int* argc, char*** argv) {
   // One thread (the main one) calls MPI; worker threads only compute.
   int provided = 0;
   if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-    return Status::Io("MPI_Init_thread failed (started by an MPI launcher, but MPI would not start)");
+    return Status::Io(
+        "MPI_Init_thread failed (started by an MPI launcher, but MPI would not start)");
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   auto world = std::make_unique<World>();
@@ -83,7 +84,8 @@ Result<std::unique_ptr<Processes>> JoinIfLaunched(int* argc, char*** argv) {
     std::cerr << fmt::format(
         "scaleplan: error: the launcher started {} processes, MPI joined {} with thread level {} "
         "(allowed: one MPI world of all the launched processes, thread level funneled or more; "
-        "this Open MPI build may not match the launcher; SCALEPLAN_ONE_PROCESS=1 runs each alone)\n",
+        "this Open MPI build may not match the launcher; SCALEPLAN_ONE_PROCESS=1 runs each "
+        "alone)\n",
         launched, world->size(), provided);
     AbortAll(2);
   }

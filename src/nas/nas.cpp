@@ -30,12 +30,12 @@ constexpr double kFailedScore = 2.0;  // a failed candidate's NE and score: twic
 // FLOPs cut for 0.01 NE.
 constexpr double kFlopsWeights[] = {0, 0.0025, 0.005, 0.01, 0.02};
 // One-shot and DNAS (nas.h).
-constexpr double kWarmupShare = 0.25;      // one-shot, DNAS: steps of uniform subnets first
-constexpr int64_t kPolicyEvery = 5;        // one-shot: steps between policy updates
-constexpr int64_t kRewardExamples = 1024;  // one-shot: valid examples per reward
-constexpr int64_t kCostingDraws = 2000;    // DNAS: random choices behind the FLOPs table
+constexpr double kWarmupShare = 0.25;           // one-shot, DNAS: steps of uniform subnets first
+constexpr int64_t kPolicyEvery = 5;             // one-shot: steps between policy updates
+constexpr int64_t kRewardExamples = 1024;       // one-shot: valid examples per reward
+constexpr int64_t kCostingDraws = 2000;         // DNAS: random choices behind the FLOPs table
 constexpr double kTauStart = 5, kTauEnd = 0.5;  // DNAS: Gumbel-softmax temperature
-constexpr double kAlphaRate = 0.1;         // DNAS: Adam's step on the architecture logits
+constexpr double kAlphaRate = 0.1;              // DNAS: Adam's step on the architecture logits
 
 double Scalarized(const Candidate& c, double lambda) {
   return c.proxy_score + lambda * std::log(std::max(c.flops, 1.0));
@@ -156,8 +156,8 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
   for (const auto& [arch, options] : jobs) {
     jobs_text += rec::ArchToJson(*arch).dump() + rec::TrainOptionsSchema().ToJson(options).dump();
   }
-  const std::string tag = fmt::format("nas training of {} models ({:016x})", jobs.size(),
-                                      Fingerprint(jobs_text));
+  const std::string tag =
+      fmt::format("nas training of {} models ({:016x})", jobs.size(), Fingerprint(jobs_text));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> shares, processes->AllGather(tag, w.Take()));
   for (size_t r = 0; r < shares.size(); ++r) {
     WireReader in(shares[r], fmt::format("nas share of rank {}", r));
@@ -485,9 +485,9 @@ class Searcher {
                                static_cast<double>(std::max<int64_t>(0, step - warmup)) /
                                    static_cast<double>(std::max<int64_t>(1, steps - warmup - 1)));
       std::vector<std::vector<double>> soft;
-      SP_ASSIGN_OR_RETURN(Candidate c, Drawn(Feasible([&] {
-                            return step < warmup ? Random() : Gumbel(alpha[w], tau, &soft);
-                          })));
+      SP_ASSIGN_OR_RETURN(
+          Candidate c,
+          Drawn(Feasible([&] { return step < warmup ? Random() : Gumbel(alpha[w], tau, &soft); })));
       SP_ASSIGN_OR_RETURN(double loss, net->TrainStep(c.arch, c.info, step));
       SP_RETURN_IF_ERROR(net->TrainStep(base, base_info, step).status());  // as one-shot's
       loss_sum += loss;
@@ -543,21 +543,20 @@ class Searcher {
     for (size_t w = 0; w < sets; ++w) {
       bool first = true;
       Result<Candidate> c = Feasible([&] {
-                            if (!first) return Sample(alpha[w]);
-                            first = false;
-                            Choice best(alpha[w].size());
-                            for (size_t d = 0; d < best.size(); ++d) {
-                              best[d] = static_cast<uint32_t>(
-                                  std::max_element(alpha[w][d].begin(), alpha[w][d].end()) -
-                                  alpha[w][d].begin());
-                            }
-                            return best;
-                          });
+        if (!first) return Sample(alpha[w]);
+        first = false;
+        Choice best(alpha[w].size());
+        for (size_t d = 0; d < best.size(); ++d) {
+          best[d] = static_cast<uint32_t>(std::max_element(alpha[w][d].begin(), alpha[w][d].end()) -
+                                          alpha[w][d].begin());
+        }
+        return best;
+      });
       if (c.ok()) {
         pool.push_back(c->choice);
       } else if (options_.flops_max <= 0) {
         return c.status();  // not the limit: a real error
-      }  // (over the limit 100 times: left out)
+      }                     // (over the limit 100 times: left out)
     }
     return ScorePool(net.get(), pool);
   }

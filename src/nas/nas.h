@@ -98,8 +98,8 @@ struct NasOptions {
   std::string method = "sampling";  // sampling | oneshot | dnas
   std::string controller = "auto";  // auto | evolution | reinforce | gumbel-softmax
   std::string space = "scratch";
-  int64_t budget = 60;  // sampling: candidates trained; oneshot, dnas: the answer's draws
-  double flops_max = 0;             // per example, forward; 0 = no limit
+  int64_t budget = 60;   // sampling: candidates trained; oneshot, dnas: the answer's draws
+  double flops_max = 0;  // per example, forward; 0 = no limit
   int64_t proxy_examples = 100000;  // training examples per candidate (sampling)
   int64_t proxy_eval = 20000;       // validation examples each candidate is scored on
   int64_t population = 12;          // evolution

@@ -56,37 +56,40 @@ std::vector<std::pair<std::string, double>> Breakdown(const nlohmann::json& b) {
 
 std::string StepHtml(const nlohmann::json& step, const sim::EventResult* timeline,
                      const std::string& timeline_note) {
-  HtmlPage page(
-      fmt::format("scaleplan simulate: {} on {} GPUs", Name(step["model"]), Num(step["gpus"])));
-  const nlohmann::json& plan = step["plan"];
+  HtmlPage page(fmt::format("scaleplan simulate: {} on {} GPUs", Name(Field(step, "model")),
+                            Num(Field(step, "gpus"))));
+  const nlohmann::json& plan = Field(step, "plan");
   page.Paragraph(fmt::format(
       "Plan: tp {}, cp {}, pp {}, vp {}, dp {}, micro-batch {}, {} micro-batches, schedule {}, "
       "zero {}, recomputation {}. Engine: {}.",
-      Num(plan["tp"]), Num(plan["cp"]), Num(plan["pp"]), Num(plan["vp"]), Num(plan["dp"]),
-      Num(plan["micro_batch"]), Num(plan["microbatches"]), Num(plan["schedule"]), Num(plan["zero"]),
-      Num(plan["recompute"]), Num(step["engine"])));
-  const nlohmann::json& memory = step["memory"];
+      Num(Field(plan, "tp")), Num(Field(plan, "cp")), Num(Field(plan, "pp")),
+      Num(Field(plan, "vp")), Num(Field(plan, "dp")), Num(Field(plan, "micro_batch")),
+      Num(Field(plan, "microbatches")), Num(Field(plan, "schedule")), Num(Field(plan, "zero")),
+      Num(Field(plan, "recompute")), Num(Field(step, "engine"))));
+  const nlohmann::json& memory = Field(step, "memory");
   std::vector<std::vector<std::string>> rows = {
-      {"step_time_s", Num(step["step_time_s"])},
-      {"tokens_per_s_per_gpu", Num(step["tokens_per_s_per_gpu"])},
+      {"step_time_s", Num(Field(step, "step_time_s"))},
+      {"tokens_per_s_per_gpu", Num(Field(step, "tokens_per_s_per_gpu"))},
       {"mfu_pct", fmt::format("{:.6g}", 100 * Get(step, "mfu"))},
-      {"memory.peak_bytes_per_gpu", Num(memory["peak_bytes_per_gpu"])},
-      {"memory.fits", Num(memory["fits"])}};
+      {"memory.peak_bytes_per_gpu", Num(Field(memory, "peak_bytes_per_gpu"))},
+      {"memory.fits", Num(Field(memory, "fits"))}};
   if (step.contains("goodput")) {
-    rows.push_back({"goodput.effective_time_pct", Num(step["goodput"]["effective_time_pct"])});
-    rows.push_back({"goodput.tokens_per_day", Num(step["goodput"]["tokens_per_day"])});
+    rows.push_back(
+        {"goodput.effective_time_pct", Num(Field(Field(step, "goodput"), "effective_time_pct"))});
+    rows.push_back(
+        {"goodput.tokens_per_day", Num(Field(Field(step, "goodput"), "tokens_per_day"))});
   }
   page.Table({"quantity", "value"}, rows);
 
   page.Heading("Where the step goes");
   page.Bars("breakdown", "Step breakdown (adds up to the step time)", "seconds per step",
-            Breakdown(step["breakdown"]));
+            Breakdown(Field(step, "breakdown")));
 
   page.Heading("Memory per pipeline stage");
   std::vector<std::pair<std::string, std::vector<double>>> stages;
-  for (const nlohmann::json& s : step["stages"]) {
+  for (const nlohmann::json& s : Field(step, "stages")) {
     stages.push_back(
-        {fmt::format("stage {}", Num(s["stage"])),
+        {fmt::format("stage {}", Num(Field(s, "stage"))),
          {Get(s, "weights_bytes"), Get(s, "gradients_bytes"), Get(s, "optimizer_bytes"),
           Get(s, "activations_bytes"), Get(s, "transient_bytes")}});
   }
@@ -136,46 +139,47 @@ std::string StepHtml(const nlohmann::json& step, const sim::EventResult* timelin
   }
 
   if (step.contains("goodput")) {
-    const nlohmann::json& g = step["goodput"];
+    const nlohmann::json& g = Field(step, "goodput");
     page.Heading("Goodput under failures");
     page.Paragraph(fmt::format(
         "Failure model {}: {} interruptions a day; checkpoint every {} s; {}% of the wall clock "
         "trains.",
-        Num(g["failure_model"]), Num(g["interruptions_per_day"]), Num(g["checkpoint_interval_s"]),
-        Num(g["effective_time_pct"])));
+        Num(Field(g, "failure_model")), Num(Field(g, "interruptions_per_day")),
+        Num(Field(g, "checkpoint_interval_s")), Num(Field(g, "effective_time_pct"))));
     page.Bars("goodput", "Lost wall-clock time by cause", "percent of wall-clock time",
-              Breakdown(g["lost"]));
+              Breakdown(Field(g, "lost")));
   }
   return page.Render();
 }
 
 std::string SearchHtml(const nlohmann::json& search) {
-  HtmlPage page(
-      fmt::format("scaleplan search: {} on {} GPUs", Num(search["model"]), Num(search["gpus"])));
+  HtmlPage page(fmt::format("scaleplan search: {} on {} GPUs", Num(Field(search, "model")),
+                            Num(Field(search, "gpus"))));
   page.Paragraph(fmt::format("{} of {} candidates evaluated by {} ({}), {} pruned; {}.",
-                             Num(search["evaluated_plans"]), Num(search["space_size"]),
-                             Num(search["optimizer"]), Num(search["engine"]),
-                             Num(search["pruned_plans"]), Num(search["stop_reason"])));
-  const nlohmann::json& plans = search["plans"];
+                             Num(Field(search, "evaluated_plans")),
+                             Num(Field(search, "space_size")), Num(Field(search, "optimizer")),
+                             Num(Field(search, "engine")), Num(Field(search, "pruned_plans")),
+                             Num(Field(search, "stop_reason"))));
+  const nlohmann::json& plans = Field(search, "plans");
   std::vector<HtmlPoint> points;
   std::vector<std::pair<std::string, double>> times;
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < plans.size(); ++i) {
     const nlohmann::json& p = plans[i];
-    std::string label = fmt::format("#{} {}", i + 1, p["description"].get<std::string>());
+    std::string label = fmt::format("#{} {}", i + 1, Num(Field(p, "description")));
     points.push_back(
         {Get(p, "memory_peak_bytes_per_gpu"), Get(p, "step_time_s"), label, i == 0 ? "best" : ""});
     times.emplace_back(fmt::format("#{}", i + 1), Get(p, "step_time_s"));
-    rows.push_back({fmt::format("{}", i + 1), p["description"].get<std::string>(),
-                    Num(p["step_time_s"]), Num(p["tokens_per_s_per_gpu"]),
+    rows.push_back({fmt::format("{}", i + 1), Num(Field(p, "description")),
+                    Num(Field(p, "step_time_s")), Num(Field(p, "tokens_per_s_per_gpu")),
                     fmt::format("{:.6g}", 100 * Get(p, "mfu")),
-                    Num(p["memory_peak_bytes_per_gpu"])});
+                    Num(Field(p, "memory_peak_bytes_per_gpu"))});
   }
   std::vector<HtmlMarker> start;
-  if (search.contains("baseline") && search["baseline"].is_object()) {
-    const nlohmann::json& b = search["baseline"];
-    page.Paragraph(fmt::format("Starting plan: {} ({} s a step{}).",
-                               b["description"].get<std::string>(), Num(b["step_time_s"]),
+  if (search.contains("baseline") && Field(search, "baseline").is_object()) {
+    const nlohmann::json& b = Field(search, "baseline");
+    page.Paragraph(fmt::format("Starting plan: {} ({} s a step{}).", Num(Field(b, "description")),
+                               Num(Field(b, "step_time_s")),
                                b.value("fits", true) ? "" : ", does not fit"));
     start.push_back({"starting plan", Get(b, "step_time_s")});
     if (Get(b, "memory_peak_bytes_per_gpu") > 0) {
@@ -205,26 +209,26 @@ std::string SearchHtml(const nlohmann::json& search) {
 std::string ExploreHtml(const nlohmann::json& explore) {
   HtmlPage page("scaleplan explore: scale-across ablation");
   page.Paragraph(fmt::format("Boundary tier {}; ranked by the {} engine.",
-                             Num(explore["boundary_tier"]), Num(explore["engine"])));
-  std::vector<nlohmann::json> rows = {explore["baseline"]};
-  for (const nlohmann::json& r : explore["one_at_a_time"]) rows.push_back(r);
-  rows.push_back(explore["joint"]);
+                             Num(Field(explore, "boundary_tier")), Num(Field(explore, "engine"))));
+  std::vector<nlohmann::json> rows = {Field(explore, "baseline")};
+  for (const nlohmann::json& r : Field(explore, "one_at_a_time")) rows.push_back(r);
+  rows.push_back(Field(explore, "joint"));
   std::vector<std::pair<std::string, double>> speedups;
   std::vector<std::string> categories;
   std::vector<std::pair<std::string, std::vector<double>>> breakdowns;
   std::vector<std::vector<std::string>> table;
   for (const nlohmann::json& r : rows) {
-    std::string name = r["name"].get<std::string>();
+    std::string name = Num(Field(r, "name"));
     speedups.emplace_back(name, Get(r, "speedup"));
-    std::vector<std::pair<std::string, double>> b = Breakdown(r["breakdown"]);
+    std::vector<std::pair<std::string, double>> b = Breakdown(Field(r, "breakdown"));
     if (categories.empty()) {
       for (const auto& [category, value] : b) categories.push_back(category);
     }
     std::vector<double> values;
     for (const auto& [category, value] : b) values.push_back(value);
     breakdowns.emplace_back(name, values);
-    table.push_back({name, r["plan"].get<std::string>(), r["network"].get<std::string>(),
-                     Num(r["step_time_s"]), Num(r["speedup"])});
+    table.push_back({name, Num(Field(r, "plan")), Num(Field(r, "network")),
+                     Num(Field(r, "step_time_s")), Num(Field(r, "speedup"))});
   }
   page.Heading("Ablation");
   page.Bars("speedup", "Speed-up over the baseline, one change at a time and jointly",
@@ -236,13 +240,13 @@ std::string ExploreHtml(const nlohmann::json& explore) {
 }
 
 std::string PackHtml(const nlohmann::json& pack, const nlohmann::json* original) {
-  HtmlPage page(fmt::format("scaleplan pack: {}", Num(pack["packer"])));
+  HtmlPage page(fmt::format("scaleplan pack: {}", Num(Field(pack, "packer"))));
   auto series = [](const nlohmann::json& j, const char* key, const std::string& name) {
     HtmlSeries s{name, {}};
-    for (const nlohmann::json& it : j["iterations"]) s.values.push_back(Get(it, key));
+    for (const nlohmann::json& it : Field(j, "iterations")) s.values.push_back(Get(it, key));
     return s;
   };
-  std::string packer = Num(pack["packer"]);
+  std::string packer = Num(Field(pack, "packer"));
   std::vector<HtmlSeries> imbalance = {series(pack, "imbalance_attention", packer)};
   std::vector<HtmlSeries> tokens = {series(pack, "max_tokens_per_microbatch", packer)};
   if (original != nullptr) {
@@ -255,9 +259,9 @@ std::string PackHtml(const nlohmann::json& pack, const nlohmann::json* original)
   page.Lines("tokens", "Tokens in the largest micro-batch", "iteration", "tokens", tokens);
   std::vector<std::vector<std::string>> rows;
   auto summary = [&rows](const nlohmann::json& j, const std::string& name) {
-    const nlohmann::json& s = j["summary"];
-    rows.push_back({name, Num(s["imbalance_attention"]), Num(s["imbalance_layer"]),
-                    Num(s["mean_delay_iterations"]), Num(s["padding_tokens_total"])});
+    const nlohmann::json& s = Field(j, "summary");
+    rows.push_back({name, Num(Field(s, "imbalance_attention")), Num(Field(s, "imbalance_layer")),
+                    Num(Field(s, "mean_delay_iterations")), Num(Field(s, "padding_tokens_total"))});
   };
   summary(pack, packer);
   if (original != nullptr) summary(*original, "original");
@@ -289,8 +293,7 @@ std::string FitHtml(const nlohmann::json& fit) {
   page.Bars("error", "Mean absolute error of each method", "percent of the measurement", errors);
   page.Bars("tau", "Kendall's tau of each method's ranking against the measurements",
             "Kendall's tau (1 = same order)", taus);
-  page.Table({"method", "jobs", "mean_abs_error_pct", "kendall_tau", "spearman",
-              "top1_regret_pct"},
+  page.Table({"method", "jobs", "mean_abs_error_pct", "kendall_tau", "spearman", "top1_regret_pct"},
              rows);
   // One metric per plot: the one most jobs were measured in.
   std::map<std::string, int> metrics;
@@ -303,12 +306,12 @@ std::string FitHtml(const nlohmann::json& fit) {
   std::vector<HtmlPoint> points;
   for (const nlohmann::json& j : Field(fit, "jobs_detail")) {
     if (Num(Field(j, "metric")) != metric) continue;
-    const std::string label = fmt::format("{}:{} {}", Num(Field(j, "file")),
-                                          Num(Field(j, "line")), Num(Field(j, "label")));
+    const std::string label = fmt::format("{}:{} {}", Num(Field(j, "file")), Num(Field(j, "line")),
+                                          Num(Field(j, "label")));
     points.push_back({Get(j, "measured"), Get(j, "physics"), "physics " + label, "start"});
     const char* learned = Field(j, "k_fold").is_number() ? "k_fold" : "in_sample";
-    points.push_back({Get(j, "measured"), Get(j, learned),
-                      fmt::format("{} {}", learned, label), "best"});
+    points.push_back(
+        {Get(j, "measured"), Get(j, learned), fmt::format("{} {}", learned, label), "best"});
   }
   // The metrics of validate's training cases in words; another is shown by its name.
   const std::map<std::string, std::string> units = {
@@ -321,8 +324,8 @@ std::string FitHtml(const nlohmann::json& fit) {
       "Jobs measured in {} (the physics in red, the learned predictor in green: k-fold where the "
       "job was held out, in-sample otherwise); a perfect prediction has predicted = measured.",
       metric));
-  page.Scatter("predictions", "Predicted against measured", "measured " + unit,
-               "predicted " + unit, points);
+  page.Scatter("predictions", "Predicted against measured", "measured " + unit, "predicted " + unit,
+               points);
   return page.Render();
 }
 
@@ -360,9 +363,8 @@ std::string TestbedHtml(const nlohmann::json& testbed) {
     if (!t.values.empty()) tau.push_back(std::move(t));
     const nlohmann::json& last = curve.empty() ? Field(curve, "") : curve.back();
     rows.push_back({name, curve.empty() ? "0" : Num(Field(last, "jobs")),
-                    curve.empty() ? "" : Num(Field(last, "regret_pct")),
-                    Num(Field(m, "oom_jobs")), Num(Field(m, "failed_jobs")),
-                    Num(Field(m, "best_plan"))});
+                    curve.empty() ? "" : Num(Field(last, "regret_pct")), Num(Field(m, "oom_jobs")),
+                    Num(Field(m, "failed_jobs")), Num(Field(m, "best_plan"))});
   }
   page.Heading("Regret as the jobs run");
   if (!regret.empty()) {
@@ -378,8 +380,8 @@ std::string TestbedHtml(const nlohmann::json& testbed) {
 }
 
 std::string NasHtml(const nlohmann::json& nas) {
-  HtmlPage page(fmt::format("scaleplan nas: {} on {}", Num(Field(nas, "method")),
-                            Num(Field(nas, "data"))));
+  HtmlPage page(
+      fmt::format("scaleplan nas: {} on {}", Num(Field(nas, "method")), Num(Field(nas, "data"))));
   const bool supernet = Get(nas, "supernet_steps") > 0;
   page.Paragraph(fmt::format(
       "Method {} (controller {}) on the {} space ({} architectures); {} candidates {}; stopped: "
@@ -411,9 +413,8 @@ std::string NasHtml(const nlohmann::json& nas) {
     for (const nlohmann::json& m : Field(nas, group)) {
       final_models.push_back({Get(m, "flops"), Get(m, "ne"), Num(Field(m, "name")),
                               std::string(group) == "pareto" ? "best" : "start"});
-      rows.push_back({Num(Field(m, "name")), group, Num(Field(m, "flops")),
-                      Num(Field(m, "params")), Num(Field(m, "ne")), Num(Field(m, "ne_sd")),
-                      Num(Field(m, "auc"))});
+      rows.push_back({Num(Field(m, "name")), group, Num(Field(m, "flops")), Num(Field(m, "params")),
+                      Num(Field(m, "ne")), Num(Field(m, "ne_sd")), Num(Field(m, "auc"))});
     }
   }
   page.Heading("Retrained front and baselines");

@@ -1,6 +1,7 @@
-// The HTML pages of simulate, search, explore, pack, fit, testbed and nas (`--html FILE`; report/html.h draws them).
-// Each page is drawn from the same JSON the command prints with --json, so the numbers in the plots
-// are the report's; simulate's page adds the pipeline timeline of an event-engine run.
+// The HTML pages of simulate, search, explore, pack, fit, testbed and nas (`--html FILE`;
+// report/html.h draws them). Each page is drawn from the same JSON the command prints with --json,
+// so the numbers in the plots are the report's; simulate's page adds the pipeline timeline of an
+// event-engine run.
 #pragma once
 
 #include <nlohmann/json.hpp>

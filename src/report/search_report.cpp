@@ -128,14 +128,15 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
   out += fmt::format(
       "  search     {} ranked by the {} engine over {:.0f} candidates: {} evaluated, {} pruned in "
       "{:.2f} s on {} thread(s); stopped: {}\n",
-      r.optimizer, r.engine, r.space_size, r.evaluated, r.pruned, r.elapsed_s, r.threads, r.stop_reason);
+      r.optimizer, r.engine, r.space_size, r.evaluated, r.pruned, r.elapsed_s, r.threads,
+      r.stop_reason);
   if (!r.shares.empty()) {
     out += fmt::format("             split across {} processes ({}), {} thread(s) each:\n",
                        r.shares.size(), r.transport, r.threads);
     for (const search::ProcessShare& share : r.shares) {
-      out += fmt::format("             rank {:>3}: {} evaluated, {} pruned in {:.2f} s; stopped: {}\n",
-                         share.rank, share.evaluated, share.pruned, share.elapsed_s,
-                         share.stop_reason);
+      out += fmt::format(
+          "             rank {:>3}: {} evaluated, {} pruned in {:.2f} s; stopped: {}\n", share.rank,
+          share.evaluated, share.pruned, share.elapsed_s, share.stop_reason);
     }
   }
   std::vector<std::pair<uint64_t, std::string>> reasons;
@@ -162,9 +163,8 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
         "  {:>4}  {:<{}} {:>9.3f} {:>9} {:>13.1f} {:>5.1f}% {:>8.1f} {:>15} {:>+6.1f}%\n", i + 1,
         e.description, width, e.step.step_time_s,
         e.event_step_time_s > 0 ? fmt::format("{:.3f}", e.event_step_time_s) : std::string("-"),
-        e.step.tokens_per_s_per_gpu,
-        100 * e.step.mfu, e.peak_bytes_per_gpu / kGi, Dominant(e.step.breakdown),
-        100.0 * (time_of(e) / best - 1.0));
+        e.step.tokens_per_s_per_gpu, 100 * e.step.mfu, e.peak_bytes_per_gpu / kGi,
+        Dominant(e.step.breakdown), 100.0 * (time_of(e) / best - 1.0));
   }
   if (baseline) {
     const sim::Breakdown& a = baseline->step.breakdown;

@@ -286,7 +286,8 @@ class Exhaustive : public Optimizer {
     const uint64_t max_evaluations =
         options.max_evaluations == 0
             ? 0
-            : (options.max_evaluations + static_cast<uint64_t>(ProcessCount(options.processes)) - 1) /
+            : (options.max_evaluations + static_cast<uint64_t>(ProcessCount(options.processes)) -
+               1) /
                   static_cast<uint64_t>(ProcessCount(options.processes));
 
     std::atomic<size_t> next{0};
@@ -678,8 +679,8 @@ Status MergeShares(const spec::JobSpec& base, const SearchSpace& space,
   inputs += spec::PlanSchema().ToJson(Decode(base, space, first).plan).dump() +
             spec::PlanSchema().ToJson(Decode(base, space, last).plan).dump();
   const std::string tag =
-      fmt::format("search {} over {} candidates, top {} ({:016x})", options.optimizer,
-                  space.Size(), options.top_k, Fingerprint(inputs));
+      fmt::format("search {} over {} candidates, top {} ({:016x})", options.optimizer, space.Size(),
+                  options.top_k, Fingerprint(inputs));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> shares,
                       processes.AllGather(tag, EncodeShare(result)));
   Clock::time_point start = Clock::now();
@@ -707,17 +708,18 @@ Status MergeShares(const spec::JobSpec& base, const SearchSpace& space,
     SP_ASSIGN_OR_RETURN(share.stop_reason, in.Text());
     SP_ASSIGN_OR_RETURN(uint64_t top_n, in.U64());
     if (top_n > static_cast<uint64_t>(options.top_k)) {
-      return Status::Parse(fmt::format("search share of rank {}: {} plans (allowed: at most top {})",
-                                       r, top_n, options.top_k));
+      return Status::Parse(fmt::format(
+          "search share of rank {}: {} plans (allowed: at most top {})", r, top_n, options.top_k));
     }
     for (uint64_t i = 0; i < top_n; ++i) {
       Candidate c{};
       for (int d = 0; d < kDimensions; ++d) {
         SP_ASSIGN_OR_RETURN(uint64_t v, in.U64());
         if (v >= space.Count(d)) {
-          return Status::Parse(fmt::format("search share of rank {}: plan.{} value {} of {} "
-                                           "(allowed: a share of the same search)",
-                                           r, DimensionName(d), v, space.Count(d)));
+          return Status::Parse(
+              fmt::format("search share of rank {}: plan.{} value {} of {} "
+                          "(allowed: a share of the same search)",
+                          r, DimensionName(d), v, space.Count(d)));
         }
         c[static_cast<size_t>(d)] = static_cast<uint32_t>(v);
       }

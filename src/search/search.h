@@ -41,7 +41,7 @@ struct Evaluation {
   double peak_bytes_per_gpu = 0;
   std::string description;       // Describe(plan): also the deterministic tie-break
   double event_step_time_s = 0;  // the event engine's step time (0 when not re-ranked)
-  Candidate candidate{};          // its values' indices in the space (Decode's input)
+  Candidate candidate{};         // its values' indices in the space (Decode's input)
 };
 
 struct SearchOptions {
@@ -92,10 +92,10 @@ struct SearchResult {
   uint64_t evaluated = 0;                     // step times computed
   uint64_t pruned = 0;                        // candidates rejected before their step time
   std::map<std::string, uint64_t> pruned_by;  // reason -> candidates
-  double elapsed_s = 0;  // the slowest process's, when split
-  int threads = 1;       // per process
-  std::string transport = "one process";  // Processes::transport()
-  std::vector<ProcessShare> shares;       // one per process, in rank order, when split
+  double elapsed_s = 0;                       // the slowest process's, when split
+  int threads = 1;                            // per process
+  std::string transport = "one process";      // Processes::transport()
+  std::vector<ProcessShare> shares;           // one per process, in rank order, when split
 };
 
 class Optimizer {
