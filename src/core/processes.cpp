@@ -30,8 +30,8 @@ Result<std::vector<std::string>> Processes::AllGather(const std::string& tag,
   return shares;
 }
 
-uint64_t Fingerprint(std::string_view bytes) {
-  uint64_t h = 14695981039346656037ull;
+uint64_t Fingerprint(std::string_view bytes, uint64_t basis) {
+  uint64_t h = basis;
   for (unsigned char c : bytes) {
     h ^= c;
     h *= 1099511628211ull;

@@ -55,8 +55,11 @@ inline int ProcessCount(const Processes* processes) {
 // the launcher's variables).
 int64_t LaunchedProcessCount();
 
-// A 64-bit FNV-1a hash of `bytes` (for tags that must agree across processes).
-uint64_t Fingerprint(std::string_view bytes);
+// A 64-bit FNV-1a hash of `bytes`, the same on every platform (for tags that must agree across
+// processes, and draws that must repeat). `basis` is FNV's offset basis unless a caller keeps
+// another for its results' sake.
+inline constexpr uint64_t kFnvOffsetBasis = 14695981039346656037ull;
+uint64_t Fingerprint(std::string_view bytes, uint64_t basis = kFnvOffsetBasis);
 
 // A share in bytes: fixed-width numbers (doubles bit for bit) and length-prefixed strings.
 class WireWriter {
