@@ -70,6 +70,19 @@ TEST(Packers, EveryDocumentOnceAndCapsHeld) {
         }
       }
       EXPECT_EQ(static_cast<int64_t>(tokens_by_id.size()), run.documents_in) << info.name;
+      // A run that keeps no batches packs every iteration into the same reused batch
+      // (Packer::PackInto): the same micro-batches, so the same statistics, iteration by
+      // iteration.
+      std::unique_ptr<Packer> lean_packer = Must(MakePacker(info.name, o, Flops()));
+      PackRun lean = RunPacker(*lean_packer, Corpus(seed), o, Flops(), 30, false);
+      EXPECT_TRUE(lean.packed.empty());
+      ASSERT_EQ(lean.iterations.size(), run.iterations.size()) << info.name;
+      for (size_t i = 0; i < run.iterations.size(); ++i) {
+        EXPECT_EQ(lean.iterations[i].documents, run.iterations[i].documents) << info.name;
+        EXPECT_EQ(lean.iterations[i].max_tokens, run.iterations[i].max_tokens) << info.name;
+        EXPECT_EQ(lean.iterations[i].padding_tokens, run.iterations[i].padding_tokens);
+        EXPECT_EQ(lean.iterations[i].imbalance_layer, run.iterations[i].imbalance_layer);
+      }
       std::unique_ptr<Packer> again = Must(MakePacker(info.name, o, Flops()));
       PackRun second = RunPacker(*again, Corpus(seed), o, Flops(), 30, true);
       ASSERT_EQ(second.packed.size(), run.packed.size());
@@ -335,6 +348,7 @@ TEST(Packers, WlbMatchesThePlainReference) {
     std::uniform_int_distribution<int64_t> length(1, 8);  // x 512 tokens: many ties
     std::uniform_int_distribution<int> shuffle(0, 3);
     int64_t next_id = 0;
+    std::vector<MicroBatch> reused;
     for (int64_t it = 0; it < 40; ++it) {
       std::vector<Document> incoming;
       int64_t count = it < 30 ? std::uniform_int_distribution<int64_t>(0, 12 * o.microbatches)(rng) : 0;
@@ -344,7 +358,11 @@ TEST(Packers, WlbMatchesThePlainReference) {
         ++next_id;
       }
       if (trial % 2 == 1) std::reverse(incoming.begin(), incoming.end());  // ids out of order
-      std::vector<MicroBatch> a = fast->Pack(incoming, it), b = plain.Pack(incoming, it);
+      // The fast packer packs into the same output batch every iteration (PackInto keeps the
+      // micro-batches' storage): what it leaves from the last iteration must not leak into this.
+      fast->PackInto(incoming, it, reused);
+      const std::vector<MicroBatch>& a = reused;
+      std::vector<MicroBatch> b = plain.Pack(incoming, it);
       ASSERT_EQ(a.size(), b.size());
       for (size_t j = 0; j < a.size(); ++j) {
         ASSERT_EQ(a[j].size(), b[j].size()) << "trial " << trial << " iteration " << it;

@@ -146,8 +146,17 @@ class Packer {
  public:
   virtual ~Packer() = default;
   virtual std::string_view name() const = 0;
-  // Packs one iteration: `incoming` are the documents the loader adds this iteration.
-  virtual std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) = 0;
+  // Packs one iteration into `out`: `incoming` are the documents the loader adds this iteration;
+  // `out` becomes the N micro-batches, each emptied first (their vectors keep their capacity, so a
+  // caller that hands the same `out` back each iteration packs without allocating).
+  virtual void PackInto(const std::vector<Document>& incoming, int64_t iteration,
+                        std::vector<MicroBatch>& out) = 0;
+  // The same, into a new batch.
+  std::vector<MicroBatch> Pack(const std::vector<Document>& incoming, int64_t iteration) {
+    std::vector<MicroBatch> out;
+    PackInto(incoming, iteration, out);
+    return out;
+  }
   // Documents held for a later iteration.
   virtual size_t Pending() const = 0;
   // The whole state (queues, leftovers, adaptive setting and the replay window): a packer

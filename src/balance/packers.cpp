@@ -6,7 +6,6 @@
 #include <functional>
 #include <limits>
 #include <numeric>
-#include <optional>
 
 #include "balance/balance.h"
 #include "core/text.h"
@@ -25,13 +24,22 @@ int64_t Tokens(const MicroBatch& mb) {
   return t;
 }
 
+// `out` as n empty micro-batches, keeping the capacity of those it already had.
+void EmptyBatches(std::vector<MicroBatch>& out, size_t n) {
+  out.resize(n);
+  for (MicroBatch& mb : out) mb.clear();
+}
+
 // The slot with the smallest key (ties: the lower slot) among n whose keys only grow: a binary
 // heap of (key, slot) entries with each slot's position; Best() in O(1), Grew(i, key) in
 // O(log n).
 template <class Key>
 class MinHeap {
  public:
-  explicit MinHeap(const std::vector<Key>& keys) : heap_(keys.size()), pos_(keys.size()) {
+  // Starts over from `keys` (the storage is kept).
+  void Reset(const std::vector<Key>& keys) {
+    heap_.resize(keys.size());
+    pos_.resize(keys.size());
     for (size_t i = 0; i < heap_.size(); ++i) heap_[i] = {keys[i], i};
     std::sort(heap_.begin(), heap_.end());
     for (size_t i = 0; i < heap_.size(); ++i) pos_[heap_[i].second] = i;
@@ -63,7 +71,9 @@ class MinHeap {
 // Sorts into the Longer order. Documents already in increasing id order (as a loader hands them
 // over) take a stable least-significant-digit radix sort on their lengths, 11 bits a pass: equal
 // lengths keep their id order, which is Longer's tie-break. Others take a comparison sort.
-void SortLongestFirst(std::vector<Document>& docs) {
+// `buffer` and `count` are scratch space the caller keeps, so that repeated sorts do not allocate.
+void SortLongestFirst(std::vector<Document>& docs, std::vector<Document>& buffer,
+                      std::vector<size_t>& count) {
   bool by_id = true;
   int64_t longest = 0;
   for (size_t i = 0; i < docs.size(); ++i) {
@@ -76,8 +86,8 @@ void SortLongestFirst(std::vector<Document>& docs) {
   }
   constexpr int kBits = 11;
   constexpr size_t kBuckets = size_t{1} << kBits;
-  std::vector<Document> buffer(docs.size());
-  std::vector<size_t> count(kBuckets + 1);
+  buffer.resize(docs.size());
+  count.resize(kBuckets + 1);
   for (int shift = 0; (longest >> shift) > 0; shift += kBits) {
     std::fill(count.begin(), count.end(), 0);
     // Longest first: bucket by the complement of the digit.
@@ -122,9 +132,10 @@ class Original : public Packer {
  public:
   explicit Original(const PackerOptions& o) : o_(o) {}
   std::string_view name() const override { return "original"; }
-  std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t) override {
+  void PackInto(const std::vector<Document>& incoming, int64_t,
+                std::vector<MicroBatch>& out) override {
     buffer_.insert(buffer_.end(), incoming.begin(), incoming.end());
-    std::vector<MicroBatch> out(static_cast<size_t>(o_.microbatches));
+    EmptyBatches(out, static_cast<size_t>(o_.microbatches));
     size_t at = 0;
     for (MicroBatch& mb : out) {
       int64_t room = o_.context;
@@ -142,7 +153,6 @@ class Original : public Packer {
       }
     }
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(at));
-    return out;
   }
   size_t Pending() const override { return buffer_.size(); }
   nlohmann::json SaveState() const override {
@@ -168,12 +178,13 @@ class FixedCapacity : public Packer {
   std::string_view name() const override {
     return rule_ == kGreedy ? "greedy" : rule_ == kFirstFit ? "ffd" : "bfd";
   }
-  std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t) override {
+  void PackInto(const std::vector<Document>& incoming, int64_t,
+                std::vector<MicroBatch>& out) override {
     std::vector<Document> pool = std::move(leftovers_);
     leftovers_.clear();
     pool.insert(pool.end(), incoming.begin(), incoming.end());
     std::sort(pool.begin(), pool.end(), Longer);
-    std::vector<MicroBatch> out(static_cast<size_t>(o_.microbatches));
+    EmptyBatches(out, static_cast<size_t>(o_.microbatches));
     std::vector<int64_t> used(out.size(), 0);
     for (const Document& d : pool) {
       int best = -1;
@@ -195,7 +206,6 @@ class FixedCapacity : public Packer {
       out[static_cast<size_t>(best)].push_back(d);
       used[static_cast<size_t>(best)] += d.tokens;
     }
-    return out;
   }
   size_t Pending() const override { return leftovers_.size(); }
   nlohmann::json SaveState() const override {
@@ -225,10 +235,12 @@ class Wlb : public Packer {
   }
   std::string_view name() const override { return "wlb"; }
   PackerSetting Setting() const override { return {o_.thresholds, o_.s_max}; }
-  std::vector<Document> Held() const {
-    std::vector<Document> held = leftovers_;
-    for (const auto& q : queues_) held.insert(held.end(), q.begin(), q.end());
-    return held;
+  // Calls f(document) for every document held for a later iteration.
+  template <class F>
+  void ForEachHeld(F f) const {
+    for (const Document& d : leftovers_) f(d);
+    for (const auto& q : queues_)
+      for (const Document& d : q) f(d);
   }
 
   // Moves to new bands and s_max: queued outliers go to their new band in arrival order, those
@@ -245,28 +257,35 @@ class Wlb : public Packer {
     for (const Document& d : held) Route(d, leftovers_);
   }
 
-  std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) override {
+  void PackInto(const std::vector<Document>& incoming, int64_t iteration,
+                std::vector<MicroBatch>& out) override {
     size_t n = static_cast<size_t>(o_.microbatches);
-    std::vector<MicroBatch> out(n);
-    for (MicroBatch& mb : out) mb.reserve(2 * (incoming.size() + leftovers_.size()) / n + 4);
-    std::vector<int64_t> tokens(n, 0);
-    std::vector<double> work(n, 0);
+    EmptyBatches(out, n);
+    const size_t expected = 2 * (incoming.size() + leftovers_.size()) / n + 4;
+    for (MicroBatch& mb : out) mb.reserve(expected);
+    // Scratch kept across calls (members), so that a stream of iterations does not allocate.
+    std::vector<int64_t>& tokens = tokens_;
+    std::vector<double>& work = work_;
+    tokens.assign(n, 0);
+    work.assign(n, 0);
     bool draining = incoming.empty();
-    std::vector<Document> regular;
+    std::vector<Document>& regular = regular_;
+    regular.clear();
     regular.reserve(incoming.size());
     for (const Document& d : incoming) Route(d, regular);
     // The least-loaded bin and the bin with the fewest tokens (ties: the lower index), each from a
-    // tournament tree: O(log n) per placed document.
-    MinHeap<double> by_work(work);
-    std::optional<MinHeap<int64_t>> by_tokens;  // built when first needed: with s_max above the
-                                                // average micro-batch, the least-loaded bin
-                                                // nearly always has room
+    // binary heap: O(log n) per placed document.
+    MinHeap<double>& by_work = by_work_;
+    by_work.Reset(work);
+    // Built when first needed: with s_max above the average micro-batch, the least-loaded bin
+    // nearly always has room.
+    bool by_tokens_built = false;
     auto add = [&](size_t bin, const Document& d) {
       out[bin].push_back(d);
       tokens[bin] += d.tokens;
       work[bin] += w_.Total(static_cast<double>(d.tokens));
       by_work.Grew(bin, work[bin]);
-      if (by_tokens) by_tokens->Grew(bin, tokens[bin]);
+      if (by_tokens_built) by_tokens_.Grew(bin, tokens[bin]);
     };
     auto place = [&](const Document& d) -> bool {
       size_t least = by_work.Best();
@@ -274,8 +293,11 @@ class Wlb : public Packer {
         add(least, d);
         return true;
       }
-      if (!by_tokens) by_tokens.emplace(tokens);
-      size_t fewest = by_tokens->Best();
+      if (!by_tokens_built) {
+        by_tokens_.Reset(tokens);
+        by_tokens_built = true;
+      }
+      size_t fewest = by_tokens_.Best();
       if (tokens[fewest] + d.tokens > o_.s_max) return false;
       add(fewest, d);
       return true;
@@ -312,15 +334,15 @@ class Wlb : public Packer {
       }
     }
     // The rest: last iteration's leftovers first, then the new documents, each longest first.
-    std::vector<Document> order = std::move(leftovers_);
+    std::vector<Document>& order = order_;
+    order.assign(leftovers_.begin(), leftovers_.end());
     leftovers_.clear();
     std::sort(order.begin(), order.end(), Longer);
-    SortLongestFirst(regular);
+    SortLongestFirst(regular, sort_buffer_, sort_count_);
     order.insert(order.end(), regular.begin(), regular.end());
     for (const Document& d : order) {
       if (!place(d)) leftovers_.push_back(d);
     }
-    return out;
   }
   size_t Pending() const override {
     size_t p = leftovers_.size();
@@ -383,6 +405,13 @@ class Wlb : public Packer {
   WorkloadModel w_;
   std::vector<std::deque<Document>> queues_;
   std::vector<Document> leftovers_;
+  // Scratch of PackInto (no state: nothing in them outlives a call).
+  std::vector<int64_t> tokens_;
+  std::vector<double> work_;
+  std::vector<Document> regular_, order_, sort_buffer_;
+  std::vector<size_t> sort_count_;
+  MinHeap<double> by_work_;
+  MinHeap<int64_t> by_tokens_;
 };
 
 // Replays recorded iterations through a fixed-band WLB packer from empty queues: the mean layer
@@ -398,10 +427,12 @@ Replay ReplaySetting(const std::deque<std::vector<Document>>& history, const Pac
   Replay r;
   double delay_tokens = 0, tokens = 0;
   int64_t end = 0;
+  std::vector<MicroBatch> batch;
   for (const std::vector<Document>& incoming : history) {
     int64_t it = incoming.front().arrived;
     end = it + 1;
-    IterationStats s = Measure(packer.Pack(incoming, it), w, it);
+    packer.PackInto(incoming, it, batch);
+    IterationStats s = Measure(batch, w, it);
     r.imbalance += s.imbalance_layer;
     delay_tokens += s.mean_delay_iterations * s.mean_tokens;
     tokens += s.mean_tokens;
@@ -409,10 +440,10 @@ Replay ReplaySetting(const std::deque<std::vector<Document>>& history, const Pac
   r.imbalance /= static_cast<double>(std::max<size_t>(1, history.size()));
   // Measure's mean_tokens is per micro-batch: weigh the held documents the same way.
   double n = static_cast<double>(o.microbatches);
-  for (const Document& d : packer.Held()) {
+  packer.ForEachHeld([&](const Document& d) {
     delay_tokens += static_cast<double>(end - d.arrived) * static_cast<double>(d.tokens) / n;
     tokens += static_cast<double>(d.tokens) / n;
-  }
+  });
   r.delay = tokens > 0 ? delay_tokens / tokens : 0;
   return r;
 }
@@ -452,7 +483,8 @@ class AdaptiveWlb : public Packer {
   PackerSetting Setting() const override { return live_.Setting(); }
   size_t Pending() const override { return live_.Pending(); }
 
-  std::vector<MicroBatch> Pack(std::vector<Document> incoming, int64_t iteration) override {
+  void PackInto(const std::vector<Document>& incoming, int64_t iteration,
+                std::vector<MicroBatch>& out) override {
     if (!incoming.empty()) {
       // Only the adapt_window iterations before a choice are replayed: record just those.
       if (Period() - ++since_choice_ < Window()) {
@@ -466,15 +498,15 @@ class AdaptiveWlb : public Packer {
         since_choice_ = 0;
       }
     }
-    std::vector<MicroBatch> out = live_.Pack(std::move(incoming), iteration);
+    live_.PackInto(incoming, iteration, out);
     double decay = 1.0 - 1.0 / (4.0 * static_cast<double>(o_.adapt_window));
     live_delay_tokens_ *= decay;
     live_tokens_ *= decay;
     // Little's law: every token still held after this iteration has waited one more iteration.
-    for (const Document& d : live_.Held()) live_delay_tokens_ += static_cast<double>(d.tokens);
+    live_.ForEachHeld(
+        [&](const Document& d) { live_delay_tokens_ += static_cast<double>(d.tokens); });
     for (const MicroBatch& mb : out)
       for (const Document& d : mb) live_tokens_ += static_cast<double>(d.tokens);
-    return out;
   }
 
   nlohmann::json SaveState() const override {
@@ -816,6 +848,48 @@ IterationStats Measure(const std::vector<MicroBatch>& batch, const WorkloadModel
   return s;
 }
 
+namespace {
+
+// Tokens still to emit of consecutive pieces (ids base, base + 1, ...), from the oldest piece not
+// yet wholly emitted to the newest read: a ring buffer of power-of-two capacity that doubles when
+// full. Emit and Push are O(1) amortized.
+class PieceWindow {
+ public:
+  void Push(int64_t tokens) {
+    if (size_ == left_.size()) Grow();
+    left_[(head_ + size_) & (left_.size() - 1)] = tokens;
+    ++size_;
+  }
+  // `tokens` of piece `id` leave; true when that was its last part. A piece the window does not
+  // hold (never read, or already wholly emitted) counts nothing.
+  bool Emit(int64_t id, int64_t tokens) {
+    if (id < base_ || id - base_ >= static_cast<int64_t>(size_)) return false;
+    const size_t at = static_cast<size_t>(id - base_);
+    int64_t& left = left_[(head_ + at) & (left_.size() - 1)];
+    left -= tokens;
+    const bool done = left == 0;
+    while (size_ > 0 && left_[head_] == 0) {
+      head_ = (head_ + 1) & (left_.size() - 1);
+      --size_;
+      ++base_;
+    }
+    return done;
+  }
+
+ private:
+  void Grow() {
+    std::vector<int64_t> bigger(std::max<size_t>(1024, 2 * left_.size()));
+    for (size_t i = 0; i < size_; ++i) bigger[i] = left_[(head_ + i) & (left_.size() - 1)];
+    left_.swap(bigger);
+    head_ = 0;
+  }
+  std::vector<int64_t> left_;
+  size_t head_ = 0, size_ = 0;
+  int64_t base_ = 0;
+};
+
+}  // namespace
+
 PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const PackerOptions& o,
                   const WorkloadModel& w, int64_t iterations, bool keep_packed) {
   PackRun run;
@@ -825,46 +899,49 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
   const int64_t cap = std::max<int64_t>(1, o.s_max > 0 ? std::min(o.context, o.s_max) : o.context);
   // Each iteration reads what its micro-batches can hold: N * min(context, s_max) tokens.
   const int64_t per_iteration = o.microbatches * cap;
-  // The pieces cut so far (their tokens, by id) and the tokens of each emitted so far. Reserved
-  // for one piece a document, up to 4M pieces (address space only: pages are touched as pieces
-  // are cut), so that a long run neither copies them as they grow nor faults their pages twice;
-  // a larger corpus grows them as it is read.
-  const size_t reserved = std::min<size_t>(lengths.size(), size_t{1} << 22);
-  std::vector<int64_t> piece_tokens, emitted;
-  piece_tokens.reserve(reserved);
-  emitted.reserve(reserved);
   size_t source = 0;
   int64_t source_left = 0;
-  auto more = [&]() -> bool {
+  // The next piece of the stream, cut from the documents on demand (0 at the end).
+  auto cut = [&]() -> int64_t {
     while (source_left == 0) {
-      if (source >= lengths.size()) return false;
+      if (source >= lengths.size()) return 0;
       source_left = lengths[source++];
     }
     int64_t piece = std::min(source_left, cap);
     source_left -= piece;
-    piece_tokens.push_back(piece);
-    return true;
+    return piece;
   };
-  size_t next = 0;
+  int64_t lookahead = 0;  // a piece cut but left for the next iteration (0: none)
+  int64_t next = 0;       // the id of the next piece read
+  // Tokens still to emit of every piece from the oldest unfinished one on, so that a piece a
+  // packer emits in parts (original splits at micro-batch boundaries) counts as out once, at its
+  // last part. A window, not an array over the corpus: a long run touches no new memory per
+  // iteration (page faults were a quarter of the per-iteration time).
+  PieceWindow unfinished;
   // Read for `iterations`, then drain until nothing waits (or nothing moves for 4 iterations).
   int64_t idle = 0;
+  // Both kept across iterations (the batch only when the run does not keep it), so that a long
+  // run does not allocate per iteration.
+  std::vector<Document> incoming;
+  std::vector<MicroBatch> batch;
   for (int64_t it = 0; it < iterations || (packer.Pending() > 0 && idle < 4); ++it) {
-    std::vector<Document> incoming;
+    incoming.clear();
     if (it < iterations) {
       int64_t tokens = 0;
-      while ((next < piece_tokens.size() || more()) &&
-             (tokens < per_iteration || incoming.empty())) {
-        const int64_t piece = piece_tokens[next];
-        if (tokens + piece > per_iteration && !incoming.empty()) break;
-        incoming.push_back({static_cast<int64_t>(next), piece, it});
+      while (tokens < per_iteration || incoming.empty()) {
+        if (lookahead == 0) lookahead = cut();
+        const int64_t piece = lookahead;
+        if (piece == 0 || (tokens + piece > per_iteration && !incoming.empty())) break;
+        incoming.push_back({next, piece, it});
+        unfinished.Push(piece);
+        lookahead = 0;
         ++next;
         tokens += piece;
       }
     }
     if (incoming.empty() && packer.Pending() == 0) break;
-    emitted.resize(piece_tokens.size(), 0);
     auto start = std::chrono::steady_clock::now();
-    std::vector<MicroBatch> batch = packer.Pack(std::move(incoming), it);
+    packer.PackInto(incoming, it, batch);
     double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     IterationStats s = Measure(batch, w, it);
@@ -876,14 +953,15 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
       for (const Document& d : mb) {
         size_t waited = static_cast<size_t>(std::max<int64_t>(0, it - d.arrived));
         run.tokens_by_delay[std::min(waited, kDelayBuckets - 1)] += d.tokens;
-        emitted[static_cast<size_t>(d.id)] += d.tokens;
-        if (emitted[static_cast<size_t>(d.id)] == piece_tokens[static_cast<size_t>(d.id)])
-          ++run.documents_out;
+        if (unfinished.Emit(d.id, d.tokens)) ++run.documents_out;
       }
     }
-    if (keep_packed) run.packed.push_back(std::move(batch));
+    if (keep_packed) {
+      run.packed.push_back(std::move(batch));
+      batch = {};
+    }
   }
-  run.documents_in = static_cast<int64_t>(next);  // pulled from the stream
+  run.documents_in = next;  // pulled from the stream
   run.pending_at_end = static_cast<int64_t>(packer.Pending());
   // Summary: means over iterations, maxima for the max fields.
   IterationStats& sum = run.summary;

@@ -43,6 +43,14 @@ Result<PackStudy> StudyPacking(const std::vector<int64_t>& lengths, const PackSt
   SP_RETURN_IF_ERROR(CheckStudy(o));
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Packer> packer, MakePacker(o.packer, o.packing, workload));
   PackStudy study;
+  if (o.compare_original && o.packer != "original") {
+    PackStudyOptions plain = o;
+    plain.packer = "original";
+    plain.keep_shards = false;
+    plain.compare_original = false;
+    SP_ASSIGN_OR_RETURN(PackStudy base, StudyPacking(lengths, plain, workload));
+    study.original = std::make_shared<const PackStudy>(std::move(base));
+  }
   // The micro-batches are kept only when something reads them (CP sharding, --emit).
   study.run = RunPacker(*packer, lengths, o.packing, workload, o.iterations,
                         o.cp > 1 || o.keep_shards);

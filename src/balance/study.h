@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct PackStudyOptions {
   int64_t cp = 1;  // context-parallel ranks each micro-batch is sharded over
   std::string sharder = "per-document";
   bool keep_shards = false;  // keep every micro-batch and, at cp > 1, its sharding (pack --emit)
+  // Also pack the same documents with the "original" packer (same options, nothing kept), the
+  // baseline a report compares against (pack --html). Ignored when the packer is "original".
+  bool compare_original = false;
 };
 
 struct PackStudy {
@@ -39,6 +43,9 @@ struct PackStudy {
   // With keep_shards and cp > 1: per iteration, per micro-batch, its sharding (empty for an empty
   // micro-batch).
   std::vector<std::vector<Sharding>> shards;
+  // With compare_original (and another packer): the original packer's study of the same
+  // documents.
+  std::shared_ptr<const PackStudy> original;
 };
 
 // The options are allowed: the packer's (PackerSchema, MakePacker), iterations, cp and the sharder.

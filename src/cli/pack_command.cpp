@@ -103,6 +103,7 @@ class PackCmd final : public Command {
     study.cp = args.cp;
     study.sharder = args.sharder;
     study.keep_shards = !args.emit.empty();
+    study.compare_original = !args.html.empty();  // the page draws the original packing too
     balance::LengthSource source{args.lengths, args.synthetic, args.count, args.seed};
     SP_ASSIGN_OR_RETURN(spec::ModelSpec model, spec::LoadModel(args.model));
     balance::WorkloadModel workload = balance::FlopWorkload(model);
@@ -134,17 +135,11 @@ class PackCmd final : public Command {
     if (!args.html.empty()) {
       SP_RETURN_IF_ERROR(DistinctOutputs({args.output, args.emit, args.html}));
       SP_RETURN_IF_ERROR(report::JsonText(report::PackJson(result.run, setup)).status());
-      // The page compares the packer with the original packing of the same documents.
       std::optional<nlohmann::json> original;
-      if (study.packer != "original") {
-        balance::PackStudyOptions plain = study;
-        plain.packer = "original";
-        plain.keep_shards = false;
-        SP_ASSIGN_OR_RETURN(balance::PackStudy base,
-                            balance::StudyPacking(lengths, plain, workload));
-        report::PackSetup base_setup{plain.packer, plain.packing, plain.cp, plain.sharder,
-                                     base.cp_imbalance};
-        original = report::PackJson(base.run, base_setup);
+      if (result.original) {
+        const balance::PackStudy& base = *result.original;
+        original = report::PackJson(base.run, {"original", study.packing, study.cp, study.sharder,
+                                               base.cp_imbalance});
       }
       std::string page =
           report::PackHtml(report::PackJson(result.run, setup), original ? &*original : nullptr);

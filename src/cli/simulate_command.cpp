@@ -244,10 +244,7 @@ class SimulateCmd final : public Command {
       std::optional<sim::EventResult> traced;
       std::string note;
       if (timeline == nullptr) {
-        SP_ASSIGN_OR_RETURN(const sim::Engine* event, sim::FindEngine("event", "--html"));
-        sim::EventOptions with_trace;
-        with_trace.trace = true;
-        Result<sim::EventResult> r = event->Run(built, with_trace);
+        Result<sim::EventResult> r = sim::TracedRun(built);
         if (r.ok()) {
           timeline = &traced.emplace(*std::move(r));
         } else {

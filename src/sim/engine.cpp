@@ -74,6 +74,13 @@ Result<const Engine*> FindEngine(std::string_view name, std::string_view origin)
                                      origin.empty() ? "engine" : origin, name, known));
 }
 
+Result<EventResult> TracedRun(const plan::Plan& plan) {
+  SP_ASSIGN_OR_RETURN(const Engine* event, FindEngine("event", "engine"));
+  EventOptions options;
+  options.trace = true;
+  return event->Run(plan, options);
+}
+
 bool NeedsPasses(const EventOptions& options, std::string* what) {
   const char* first = !options.microbatch_documents.empty() ? "per micro-batch documents"
                       : !options.replica_documents.empty()  ? "per replica documents"

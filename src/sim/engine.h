@@ -45,6 +45,10 @@ const std::vector<const Engine*>& Engines();
 // listing the engines.
 Result<const Engine*> FindEngine(std::string_view name, std::string_view origin);
 
+// The event engine's run of `plan` with the trace on: one replica's pipeline timeline, for a
+// report whose own engine does not run passes. An error says why the event engine cannot run it.
+Result<EventResult> TracedRun(const plan::Plan& plan);
+
 // Whether `options` asks for anything beyond a uniform step (what only a pass-by-pass engine
 // does); `what` is set to the first such option's description.
 bool NeedsPasses(const EventOptions& options, std::string* what = nullptr);
