@@ -17,6 +17,7 @@ echo "|---|---|---|---|---|---|---|"
 row "DGX Cloud recipes, H100 BF16 (target)" "data/validation/dgxc.csv --gpu-type H100 --precision BF16" data/validation/dgxc.csv --gpu-type H100 --precision BF16
 row "SC21 Table 1, A100 (target)" "data/validation/megatron.csv --match 'Table 1 weak'" data/validation/megatron.csv --match "Table 1 weak"
 row "SC21 Table 2 (PTD-P rows), A100" "data/validation/megatron.csv --match 'Table 2'" data/validation/megatron.csv --match "Table 2"
+row "Korthikanti et al. 2022, Selene A100 (held out: fitted on nothing)" "data/validation/korthikanti2022.csv" data/validation/korthikanti2022.csv
 row "Megatron-LM README, H100" "data/validation/megatron.csv --gpu-type H100" data/validation/megatron.csv --gpu-type H100
 row "NeMo 24.07, H100 FP8 and CP tables" "data/validation/nemo.csv" data/validation/nemo.csv
 row "DGX Cloud recipes, H100 FP8" "data/validation/dgxc.csv --gpu-type H100 --precision FP8" data/validation/dgxc.csv --gpu-type H100 --precision FP8

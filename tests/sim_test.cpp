@@ -293,6 +293,47 @@ TEST(Analytical, TensorParallelInsideANodeIgnoresTheNetwork) {
   EXPECT_EQ(Simulate(job).step_time_s, before);
 }
 
+// Full recomputation runs each layer's forward again, collectives included; selective does not.
+// With pp 1 and M micro-batches, a layer's TP time is 2 w per micro-batch (forward and backward,
+// w = one way) and 3 w under full recomputation, plus the embedding and head terms E, alike in
+// both: tp(full, L) - tp(sel, L) = M L w = tp(sel, L) - tp(sel, L / 2).
+TEST(Analytical, FullRecomputeRunsTheForwardCollectivesAgain) {
+  auto tp_comm = [](int64_t layers, spec::Recompute recompute) {
+    spec::JobSpec job = Job("llama3-8b", 8, 8, 1, 1, 4);
+    job.model.layers = layers;
+    job.plan.sequence_parallel = true;
+    job.plan.tp_comm_overlap = false;
+    job.plan.recompute = recompute;
+    return Simulate(job).breakdown.tp_comm_s;
+  };
+  const double full = tp_comm(32, spec::Recompute::kFull);
+  const double selective = tp_comm(32, spec::Recompute::kSelective);
+  const double half = tp_comm(16, spec::Recompute::kSelective);
+  EXPECT_GT(full, selective * 1.3);
+  EXPECT_NEAR(full - selective, selective - half, 1e-9 * full);
+  EXPECT_EQ(tp_comm(32, spec::Recompute::kNone), selective);
+}
+
+// A GPU slower than the table's reads a GEMM at the rows that run as long on the table GPU: an
+// A100 (312 of the table H100's 989.4 TFLOP/s, so x 3.171) GEMM of 1,024 rows reads the table at
+// 3,247 rows, times the A100's best-GEMM ratio gemm_efficiency_scale (86.9% / 80.3%). Both read
+// the same sm_90 table, so the identity is exact; a large GEMM (rows past the table's edge on
+// both) only gains the scale.
+TEST(Device, SlowerGpusReadGemmsAtTheShapeThatRunsAsLong) {
+  spec::GpuSpec h100 = Must(spec::LoadGpu("h100-sxm"));
+  spec::GpuSpec a100 = Must(spec::LoadGpu("a100-80gb"));
+  ASSERT_EQ(a100.peak_bf16_flops_per_s, 312e12);
+  ASSERT_NEAR(a100.gemm_efficiency_scale, 0.869 / 0.803, 1e-3);
+  hardware::DeviceModel fast = Must(hardware::DeviceModel::For(h100, spec::Precision::kBf16, {}));
+  hardware::DeviceModel slow = Must(hardware::DeviceModel::For(a100, spec::Precision::kBf16, {}));
+  const double rows = 1024 * 989.4 / 312;
+  EXPECT_NEAR(slow.GemmEfficiency(1024, 2048, 2048),
+              a100.gemm_efficiency_scale * fast.GemmEfficiency(rows, 2048, 2048), 1e-12);
+  EXPECT_GT(slow.GemmEfficiency(1024, 2048, 2048), fast.GemmEfficiency(1024, 2048, 2048));
+  EXPECT_NEAR(slow.GemmEfficiency(65536, 4096, 4096),
+              a100.gemm_efficiency_scale * fast.GemmEfficiency(65536, 4096, 4096), 1e-12);
+}
+
 // Llama 3 reports 41% BF16 MFU for this job (arXiv 2407.21783, Table 4); it was not used to fit
 // anything, so it checks the model out of sample.
 TEST(Analytical, Llama3ProductionJobNearReportedMfu) {

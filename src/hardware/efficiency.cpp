@@ -151,16 +151,24 @@ Result<DeviceModel> DeviceModel::For(const spec::GpuSpec& gpu, spec::Precision p
   d.fp8_peak_ = gpu.peak_fp8_flops_per_s;
   d.hbm_ = gpu.memory_bandwidth_bytes_per_s;
   d.attention_scale_ = gpu.attention_efficiency_scale * framework.attention_fraction;
+  d.gemm_scale_ = gpu.gemm_efficiency_scale;
   d.sustained_ = gpu.sustained_compute_fraction * spec::PowerClockFraction(gpu);
   bool sm90 = gpu.kernel_tables != spec::KernelTables::kSm100;
   std::string device = sm90 ? "sm_90" : "sm_100_B200";
   bool flash2 = framework.attention_table == spec::AttentionTable::kFlash2;
   // Table efficiencies are fractions of the table GPU's own peak.
-  SP_ASSIGN_OR_RETURN(d.grids_,
-                      CachedGrids(device, "bf16xbf16->bf16", sm90 ? 989.4e12 : 2.25e15, flash2));
+  const double bf16_table_peak = sm90 ? 989.4e12 : 2.25e15;
+  const double fp8_table_peak = sm90 ? 1978.9e12 : 4.5e15;
+  SP_ASSIGN_OR_RETURN(d.grids_, CachedGrids(device, "bf16xbf16->bf16", bf16_table_peak, flash2));
+  // A GEMM's shape is read where it runs as long on the table's GPU (efficiency.h).
+  auto rows_scale = [](double table_peak, double peak) {
+    return peak > 0 ? std::clamp(table_peak / peak, 1.0 / 16, 16.0) : 1.0;
+  };
+  d.bf16_rows_scale_ = rows_scale(bf16_table_peak, gpu.peak_bf16_flops_per_s);
   if (precision == spec::Precision::kFp8 && gpu.peak_fp8_flops_per_s > 0) {
     SP_ASSIGN_OR_RETURN(d.fp8_grids_, CachedGrids(device, "f8e4m3fnxf8e4m3fn->bf16",
-                                                  sm90 ? 1978.9e12 : 4.5e15, flash2));
+                                                  fp8_table_peak, flash2));
+    d.fp8_rows_scale_ = rows_scale(fp8_table_peak, gpu.peak_fp8_flops_per_s);
   }
   return d;
 }
@@ -170,7 +178,9 @@ Result<DeviceModel> DeviceModel::For(const spec::JobSpec& job) {
 }
 
 double DeviceModel::GemmEfficiency(double m, double n, double k, bool fp8) const {
-  const EfficiencyGrids& grids = fp8 && fp8_grids_ ? *fp8_grids_ : *grids_;
+  const bool in_fp8 = fp8 && fp8_grids_;
+  const EfficiencyGrids& grids = in_fp8 ? *fp8_grids_ : *grids_;
+  m *= in_fp8 ? fp8_rows_scale_ : bf16_rows_scale_;
   Axis am = Locate(std::log2(std::max(m, 1.0)) - 8.0, kMs);
   Axis an = Locate(std::log2(std::max(n, 1.0)) - 8.0, kNs);
   Axis ak = Locate(std::log2(std::max(k, 1.0)) - 8.0, kNs);
@@ -185,7 +195,8 @@ double DeviceModel::GemmEfficiency(double m, double n, double k, bool fp8) const
       }
     }
   }
-  return value * Below(m, 256) * Below(n, 256) * Below(k, 256);
+  const double scale = in_fp8 ? 1.0 : gemm_scale_;
+  return std::min(1.0, value * scale) * Below(m, 256) * Below(n, 256) * Below(k, 256);
 }
 
 namespace {

@@ -191,6 +191,17 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
     cost.fwd_ep = 2 * a2a;  // dispatch and combine
     cost.bwd_ep = 2 * a2a;
   }
+  // Full recomputation runs the layer's forward again before its backward, collectives included:
+  // Megatron's checkpointed forward calls the same TP all-gathers and reduce-scatters (or
+  // all-reduces), the CP exchange and the MoE all-to-alls. (Selective recomputation re-runs core
+  // attention or single ops, which hold no collective; per-op checkpointing saves their outputs.)
+  // An all-gather CP backward already gathers K and V again: the recomputed forward's gather
+  // serves it, so only a ring's exchange is added.
+  if (s.recompute == spec::Recompute::kFull) {
+    cost.bwd_tp += cost.fwd_tp;
+    if (s.cp_algorithm != spec::CpAlgorithm::kAllGather) cost.bwd_cp += cost.fwd_cp;
+    cost.bwd_ep += cost.fwd_ep;
+  }
   return cost;
 }
 

@@ -177,6 +177,10 @@ const Schema<GpuSpec>& GpuSchema() {
         .Number("attention_efficiency_scale", &G::attention_efficiency_scale, 0.1, 10.0, "",
                 "Attention kernels' fraction of peak on this GPU relative to the H100 table.",
                 "gpu-attention-efficiency-scale")
+        .Number("gemm_efficiency_scale", &G::gemm_efficiency_scale, 0.5, 2.0, "",
+                "BF16 GEMMs' fraction of peak on this GPU relative to its kernel tables' GPU (the "
+                "best measured GEMM of each, as a ratio); the result is capped at the peak.",
+                "gpu-gemm-efficiency-scale")
         .Number("sustained_compute_fraction", &G::sustained_compute_fraction, 0.1, 1.0, "",
                 "Fraction of the kernel tables' throughput that tensor-core kernels keep over a "
                 "training step (power-limited clocks, back-to-back kernels); fitted per GPU on the "

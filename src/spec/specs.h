@@ -86,6 +86,7 @@ struct GpuSpec {
   double nvlink_bandwidth_bytes_per_s = 0;  // per GPU, per direction
   KernelTables kernel_tables = KernelTables::kSm90;  // measured kernel tables to scale from
   double attention_efficiency_scale = 1.0;  // attention's fraction of peak relative to H100's
+  double gemm_efficiency_scale = 1.0;  // BF16 GEMMs' fraction of peak relative to the table GPU's
   double sustained_compute_fraction = 1.0;  // of the kernel tables' throughput, in a long run
   bool nvlink_sharp = false;                // NVSwitch reduces in the switch (NVLS all-reduce)
   double tdp_w = 0;                         // board power the kernel tables ran at; 0 = unknown
