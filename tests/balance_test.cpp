@@ -6,6 +6,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include "spec/readers.h"
 #include "test_util.h"
@@ -95,6 +96,51 @@ TEST(Packers, EveryDocumentOnceAndCapsHeld) {
         }
       }
     }
+  }
+}
+
+// The adaptive WLB packer packs into a reused batch exactly what it packs into fresh ones, across
+// its choices of bands and s_max (each a Rebucket of the live packer's queues): a short
+// adapt_window makes it choose every 4 iterations over 80.
+TEST(Packers, AdaptiveWlbPacksTheSameIntoAReusedBatch) {
+  PackerOptions o;
+  o.microbatches = 4;
+  o.context = 32768;
+  o.adapt_window = 4;
+  std::vector<int64_t> corpus = Must(Synthetic("pareto", 6000, 32768, 5));
+  std::unique_ptr<Packer> kept = Must(MakePacker("wlb", o, Flops()));
+  std::unique_ptr<Packer> reused = Must(MakePacker("wlb", o, Flops()));
+  PackRun a = RunPacker(*kept, corpus, o, Flops(), 80, true);
+  PackRun b = RunPacker(*reused, corpus, o, Flops(), 80, false);
+  ASSERT_EQ(a.iterations.size(), b.iterations.size());
+  std::set<std::vector<int64_t>> settings;
+  for (size_t i = 0; i < a.iterations.size(); ++i) {
+    EXPECT_EQ(a.iterations[i].documents, b.iterations[i].documents) << "iteration " << i;
+    EXPECT_EQ(a.iterations[i].imbalance_layer, b.iterations[i].imbalance_layer);
+    EXPECT_EQ(a.iterations[i].setting.thresholds, b.iterations[i].setting.thresholds);
+    settings.insert(a.iterations[i].setting.thresholds);
+  }
+  EXPECT_GE(settings.size(), 2u);  // the bands did move, so Rebucket ran between reuses
+  EXPECT_EQ(a.documents_out, b.documents_out);
+}
+
+// Pieces are counted out when their last part leaves, in a window that grows as pieces wait:
+// 4 pieces of 4,096 tokens fill the first iteration (4 micro-batches of 4,096) and leave, so the
+// window's start has moved; 16,384 one-token pieces then fill the second, and the window grows
+// from 1,024 entries while its start is not at its first slot. Every piece must be counted once:
+// 4 + 16,384 in, as many out.
+TEST(Packers, EveryPieceIsCountedOutOnceAsTheWindowGrows) {
+  PackerOptions o;
+  o.microbatches = 4;
+  o.context = 4096;
+  std::vector<int64_t> lengths(4, 4096);
+  lengths.insert(lengths.end(), 16384, 1);
+  for (const char* name : {"greedy", "original"}) {
+    std::unique_ptr<Packer> p = Must(MakePacker(name, o, Flops()));
+    PackRun run = RunPacker(*p, lengths, o, Flops(), 2, false);
+    EXPECT_EQ(run.documents_in, 16388) << name;
+    EXPECT_EQ(run.documents_out, 16388) << name;
+    EXPECT_EQ(run.pending_at_end, 0) << name;
   }
 }
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <functional>
 #include <limits>
@@ -32,7 +33,10 @@ void EmptyBatches(std::vector<MicroBatch>& out, size_t n) {
 
 // The slot with the smallest key (ties: the lower slot) among n whose keys only grow: a binary
 // heap of (key, slot) entries with each slot's position; Best() in O(1), Grew(i, key) in
-// O(log n).
+// O(log n). Keys are non-negative (work, tokens), so their bit patterns order as they do: an entry
+// is one 128-bit integer, the key's bits above the slot, and (key, slot) order is one unsigned
+// comparison that compiles without branches (the sift's choice of child was its mispredicted
+// branch).
 template <class Key>
 class MinHeap {
  public:
@@ -40,22 +44,22 @@ class MinHeap {
   void Reset(const std::vector<Key>& keys) {
     heap_.resize(keys.size());
     pos_.resize(keys.size());
-    for (size_t i = 0; i < heap_.size(); ++i) heap_[i] = {keys[i], i};
+    for (size_t i = 0; i < heap_.size(); ++i) heap_[i] = Pack(keys[i], i);
     std::sort(heap_.begin(), heap_.end());
-    for (size_t i = 0; i < heap_.size(); ++i) pos_[heap_[i].second] = i;
+    for (size_t i = 0; i < heap_.size(); ++i) pos_[SlotOf(heap_[i])] = i;
   }
-  size_t Best() const { return heap_.front().second; }
+  size_t Best() const { return SlotOf(heap_.front()); }
   void Grew(size_t slot, Key key) {
-    const Entry moving{key, slot};
+    const Entry moving = Pack(key, slot);
     size_t at = pos_[slot];
     const size_t n = heap_.size();
     for (;;) {
       size_t child = 2 * at + 1;
       if (child >= n) break;
-      if (child + 1 < n && heap_[child + 1] < heap_[child]) ++child;
+      if (child + 1 < n) child += heap_[child + 1] < heap_[child] ? 1 : 0;
       if (!(heap_[child] < moving)) break;
       heap_[at] = heap_[child];
-      pos_[heap_[at].second] = at;
+      pos_[SlotOf(heap_[at])] = at;
       at = child;
     }
     heap_[at] = moving;
@@ -63,7 +67,12 @@ class MinHeap {
   }
 
  private:
-  using Entry = std::pair<Key, size_t>;
+  __extension__ using Entry = unsigned __int128;
+  static_assert(sizeof(Key) == sizeof(uint64_t));
+  static Entry Pack(Key key, size_t slot) {
+    return (static_cast<Entry>(std::bit_cast<uint64_t>(key)) << 64) | static_cast<uint64_t>(slot);
+  }
+  static size_t SlotOf(Entry e) { return static_cast<size_t>(static_cast<uint64_t>(e)); }
   std::vector<Entry> heap_;  // a min-heap on (key, slot)
   std::vector<size_t> pos_;  // slot -> index in heap_
 };

@@ -17,9 +17,12 @@
 //    of the peaks (an A100 GEMM of 2,048 rows at the H100 table's 6,494). The loss at small shapes
 //    is fixed time per kernel (launch, prologue and epilogue, the last wave's tail) against the
 //    kernel's run time, and a slower GPU runs the same shape longer (an assumption: the SM count,
-//    108 on A100 against 132, and so the wave quantization, are not modeled). Fitted on SC21
-//    Table 1 with the A100 factor, it took that set from 7.8% to 3.4% and predicts the Selene runs
-//    of Korthikanti et al. 2022, which the fit never saw, at 3.4% (docs/ACCURACY.md).
+//    108 on A100 against 132, and so the wave quantization, are not modeled; nor a power cap,
+//    which also lengthens kernels). "m" is the first dimension of each GEMM as the model calls
+//    it (the token rows for forward and data-gradient GEMMs, a weight dimension for the
+//    weight-gradient one). With the A100 factor refitted on SC21 Table 1 it took that set from
+//    7.7% to 3.4% and predicts the Selene runs of Korthikanti et al. 2022, which the fit never
+//    saw, at 4.5% (docs/ACCURACY.md).
 //  * Attention (FlashAttention convention: forward 4*s^2*d*heads FLOP per sequence, halved when
 //    causal): forward efficiency from the cuDNN rows of data/calibration/attention_h100.csv
 //    (Transformer Engine's fused attention on Hopper), backward efficiency implied by

@@ -6,8 +6,9 @@
 // last the output layer and loss; recomputation adds the recomputed forward to B_s.
 //   TP per layer: with sequence parallelism 2 all-gathers + 2 reduce-scatters of the layer's
 //     activation (tokens * h * 2 bytes) forward and again backward; without it 2 all-reduces each
-//     way (Korthikanti et al. 2022). Exposed unless plan.tp_comm_overlap, which hides it behind the
-//     layer's GEMMs up to their duration.
+//     way (Korthikanti et al. 2022); full recomputation runs the forward's again in backward (so
+//     three times a step), as it does a ring CP's exchange and the MoE all-to-alls. Exposed unless
+//     plan.tp_comm_overlap, which hides it behind the layer's GEMMs up to their duration.
 //   CP per layer (all-gather, Llama 3): all-gather of K and V forward; all-gather and
 //     reduce-scatter of their gradients backward; exposed. Ring: cp-1 exchanges of the local K/V
 //     hidden behind the attention kernel up to its duration.

@@ -193,7 +193,7 @@ void FixMicrobatchGroup(TrainingCase& c, int64_t gpus) {
 // ChooseTunedPlan (training_rows.h) picks the fastest that fits, or keeps vp 1. Only NVIDIA's
 // recipes (dgxc.csv) get it: they are tuned configurations whose "VP NA" hides the choice; a
 // paper's or a user's row without vp ran what it says (vp 1), which SC21's rows confirm (with the
-// choice their error grows from 7.7% to 9.9%).
+// choice their error grew from 7.7% to 9.9%, measured before the A100 changes of 2026-12-01).
 void AddVpAlternatives(TrainingCase& c, int64_t pp, int64_t gpus) {
   if (pp <= 1 || c.schedule_given) return;
   for (int64_t v = 2; v <= kMaxTunedVp; ++v) {
