@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "collective/nccl_tests.h"
+#include "core/csv.h"
 #include "spec/readers.h"
 #include "test_util.h"
 
@@ -71,11 +72,47 @@ TEST(Collective, NothingToDoCostsNothing) {
 
 // All-to-all of 1.6 GB per rank over 16 ranks, 4 per node: 3/16 of it stays in the node
 // (0.3 GB over 82 GB/s), 12/16 leaves it through the rank's own NIC (1.2 GB over 9.4 GB/s).
-//   t = 20 us + 15 * 10 us + 1.2e9 / 9.4e9
+//   t = t0 + alpha_rack + 15 o_peer + 1.2e9 / 9.4e9 = 20 us + 10 us + 15 * 0.95 us + 0.12766 s
 TEST(Collective, AllToAllIsBoundByTheRanksOwnNic) {
   spec::ClusterSpec c = TwoTier();
   EXPECT_NEAR(Estimate(c, ConsecutiveGroup(16, c), Op::kAllToAll, 1.6e9).seconds,
-              170e-6 + 1.2e9 / 9.4e9, 1e-12);
+              44.25e-6 + 1.2e9 / 9.4e9, 1e-12);
+}
+
+// The messages of an all-to-all are in flight together: a small one over 64 ranks of one tier
+// pays the wire latency once and o_peer per peer. 64 B per rank, one 64-GPU tier at 100 GB/s:
+//   t = 20 us + 1 us + 63 * 0.95 us + 64 * 63/64 B / 82 GB/s = 80.85 us + 0.77 ns
+TEST(Collective, AllToAllPaysTheWireLatencyOnce) {
+  spec::ClusterSpec c = Must(spec::ParseClusterYaml(
+      "name: one-domain\ngpu: h100-sxm\ntiers:\n"
+      "  - {name: nvl, gpus: 64, bandwidth_bytes_per_s: 100e9, latency_s: 1e-6}\n",
+      "test"));
+  EXPECT_NEAR(Estimate(c, ConsecutiveGroup(64, c), Op::kAllToAll, 64).seconds,
+              80.85e-6 + 63.0 / 82e9, 1e-12);
+}
+
+// o_peer is the slope of XLA's measured all-to-all time over group size on the NVL72 domains
+// (GB200, GB300), 8 to 72 ranks, messages up to 256 KiB (where the bandwidth term is under 1 us):
+// the least-squares slope of each, recomputed here from the bundled rows, is within 0.05 us of
+// the constant (0.98 and 0.91 us per peer).
+TEST(Collective, AllToAllPeerCostIsTheMeasuredSlope) {
+  CsvTable t = Must(ParseCsv(
+      Must(spec::ReadFile(std::string(SCALEPLAN_TEST_DIR) +
+                          "/../data/calibration/xla-alltoall.csv")),
+      "xla-alltoall.csv"));
+  for (const char* device : {"sm_100_GB200", "sm_103"}) {
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (size_t r = 0; r < t.rows.size(); ++r) {
+      if (t.Cell(r, "device_key") != device) continue;
+      double ranks = std::stod(t.Cell(r, "devices_per_group"));
+      if (ranks < 8 || std::stod(t.Cell(r, "tensor_size_bytes")) > 262144) continue;
+      double x = ranks - 1, y = std::stod(t.Cell(r, "implied_time_us")) * 1e-6;
+      n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
+    }
+    ASSERT_GT(n, 50) << device;  // 71 rows each
+    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    EXPECT_NEAR(slope, kAllToAllPerPeerS, 0.05e-6) << device;
+  }
 }
 
 TEST(Collective, OversubscriptionSlowsCrossings) {

@@ -152,7 +152,7 @@ Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double byt
                   tier.oversubscription;
       worst = std::max(worst, share / bw);
     }
-    return {kCollectiveBaseS + (n - 1) * alpha + worst, Algorithm::kDirect};
+    return {kCollectiveBaseS + alpha + (n - 1) * kAllToAllPerPeerS + worst, Algorithm::kDirect};
   }
   Cost hierarchical{std::numeric_limits<double>::infinity(), Algorithm::kHierarchical};
   GroupShape inner, outer;
