@@ -217,6 +217,29 @@ TEST(EventEngine, PackedDocumentsChangeTheAttentionWork) {
       std::string::npos);
 }
 
+// Full recomputation re-runs the forward attention in the backward, and that share scales with
+// the packed pairs too. One micro-batch (pp 1, dp 1): a packing of four 1024-token documents does
+// the same linear work as one 4096-token document and 4 * 1024 * 1025 / (4096 * 4097) = 1025/4097
+// of its causal query-key pairs, so the step falls by
+//   3072/4097 (attention_fwd_s + attention_bwd_s), attention_bwd_s = attention backward + the
+// recomputed forward attention (= attention_fwd_s more than without recomputation). Before the
+// recomputed attention counted, it fell by 3072/4097 attention_fwd_s less.
+TEST(EventEngine, RecomputedAttentionScalesWithPackedPairs) {
+  spec::JobSpec job = Job("llama3-8b", 1, 1, 1, 1, spec::Schedule::k1F1B, 1);
+  plan::Plan plain = Must(plan::BuildPlan(job));
+  job.plan.recompute = spec::Recompute::kFull;
+  plan::Plan p = Must(plan::BuildPlan(job));
+  const ChunkCost none = Must(Evaluate(plain)).stages[0].chunks[0];
+  const ChunkCost full = Must(Evaluate(p)).stages[0].chunks[0];
+  ASSERT_GT(full.attention_fwd_s, 0);
+  EXPECT_NEAR(full.attention_bwd_s - none.attention_bwd_s, full.attention_fwd_s, 1e-15);
+  EventOptions packed;
+  packed.microbatch_documents = {{1024, 1024, 1024, 1024}};
+  double fall = Must(SimulateEvents(p, {})).step.step_time_s -
+                Must(SimulateEvents(p, packed)).step.step_time_s;
+  EXPECT_NEAR(fall, 3072.0 / 4097.0 * (full.attention_fwd_s + full.attention_bwd_s), 1e-12);
+}
+
 // Golden traces: small plans' full traces, checked in and compared event by event. Regenerate
 // (after a deliberate model change) with
 //   build/test/scaleplan simulate --engine event --trace tests/golden/<name>.json <args>

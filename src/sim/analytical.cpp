@@ -94,7 +94,10 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         t.attn_fwd += f;
         t.attn_bwd += b;
         // Core-attention recomputation re-runs the kernel; per-op checkpointing saves its output.
-        if (!per_op) t.selective += f;
+        if (!per_op) {
+          t.selective += f;
+          t.selective_attn += f;
+        }
         break;
       }
       default: {
@@ -121,6 +124,7 @@ struct LayerCost {
   double fwd_tp = 0, bwd_tp = 0;
   double fwd_cp = 0, bwd_cp = 0;
   double fwd_ep = 0, bwd_ep = 0;
+  double attn_recompute = 0;  // the attention kernel's share of the recomputation in bwd_compute
 };
 
 struct Groups {
@@ -139,8 +143,14 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
   LayerCost cost;
   cost.fwd_compute = t.fwd;
   cost.bwd_compute = t.bwd;
-  if (s.recompute == spec::Recompute::kFull) cost.bwd_compute += t.fwd;
-  if (s.recompute == spec::Recompute::kSelective) cost.bwd_compute += t.selective;
+  if (s.recompute == spec::Recompute::kFull) {
+    cost.bwd_compute += t.fwd;
+    cost.attn_recompute = t.attn_fwd;
+  }
+  if (s.recompute == spec::Recompute::kSelective) {
+    cost.bwd_compute += t.selective;
+    cost.attn_recompute = t.selective_attn;
+  }
 
   double h = static_cast<double>(m.hidden);
   double tokens = shape.Tokens();
@@ -674,7 +684,10 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
         // The weight-gradient GEMM is one of the two backward GEMMs of every linear layer.
         cc.weight_s = 0.5 * (nd * cached.dense.gemm_bwd + nm * cached.moe.gemm_bwd);
         cc.attention_fwd_s = nd * cached.dense.attn_fwd + nm * cached.moe.attn_fwd;
-        cc.attention_bwd_s = nd * cached.dense.attn_bwd + nm * cached.moe.attn_bwd;
+        // The backward's attention includes the forward attention it re-runs (full or
+        // core-attention recomputation): that scales with packed pairs too.
+        cc.attention_bwd_s = nd * (cached.dense.attn_bwd + dense.attn_recompute) +
+                             nm * (cached.moe.attn_bwd + moe.attn_recompute);
         if (ch.has_embedding) {
           f_compute += emb_fwd;
           b_compute += emb_bwd;

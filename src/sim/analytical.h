@@ -105,14 +105,13 @@ struct Breakdown {
   }
 };
 
-// One micro-batch through one stage (all its chunks).
 // One micro-batch through one model chunk (what the event engine schedules).
 struct ChunkCost {
   double forward_s = 0;        // compute + exposed TP/CP/EP of the forward pass
   double backward_s = 0;       // the whole backward (input and weight gradients, recomputation)
   double weight_s = 0;         // its weight-gradient share (the W pass of zero-bubble schedules)
   double attention_fwd_s = 0;  // attention kernels' share of forward_s (scaled by packed work)
-  double attention_bwd_s = 0;
+  double attention_bwd_s = 0;  // of backward_s, the recomputed forward attention included
 };
 
 struct StageCost {
@@ -160,6 +159,7 @@ struct OpTimes {
   double attn_fwd = 0;  // attention kernel, what ring CP can hide behind
   double attn_bwd = 0;
   double selective = 0;  // what selective recomputation re-runs in backward
+  double selective_attn = 0;  // the attention kernel's share of `selective`
 };
 
 // Evaluates plans on one GPU type and precision, caching per-layer compute times and parameter

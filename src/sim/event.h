@@ -11,8 +11,9 @@
 // in the order the receiver takes them (NCCL matches a pair's sends and receives in issue order).
 // Pass durations are the analytical model's per-chunk costs (sim/analytical.h: compute plus exposed
 // TP/CP/EP), scaled
-//   * per micro-batch by its packed work: attention by its query-key pairs, the rest by its tokens,
-//     both relative to the uniform micro-batch of the plan;
+//   * per micro-batch by its packed work: attention by its query-key pairs (the backward's
+//     recomputed forward attention too), the rest by its tokens, both relative to the uniform
+//     micro-batch of the plan;
 //   * per actor by 1 / speed for stragglers (speed 0.5 = twice as slow).
 // The backward is split into B and W only for schedules that do it (zb-h1).
 // After its last backward, every stage reduces gradients over its data-parallel group: the
