@@ -238,6 +238,15 @@ TEST(EventEngine, RecomputedAttentionScalesWithPackedPairs) {
   double fall = Must(SimulateEvents(p, {})).step.step_time_s -
                 Must(SimulateEvents(p, packed)).step.step_time_s;
   EXPECT_NEAR(fall, 3072.0 / 4097.0 * (full.attention_fwd_s + full.attention_bwd_s), 1e-12);
+  // Core-attention recomputation re-runs the attention too; per-op checkpointing saves its output
+  // and re-runs none of it.
+  job.plan.recompute = spec::Recompute::kSelective;
+  job.framework.selective_recompute = spec::SelectiveRecompute::kCoreAttention;
+  const ChunkCost core = Must(Evaluate(Must(plan::BuildPlan(job)))).stages[0].chunks[0];
+  EXPECT_NEAR(core.attention_bwd_s - none.attention_bwd_s, core.attention_fwd_s, 1e-15);
+  job.framework.selective_recompute = spec::SelectiveRecompute::kPerOp;
+  const ChunkCost per_op = Must(Evaluate(Must(plan::BuildPlan(job)))).stages[0].chunks[0];
+  EXPECT_EQ(per_op.attention_bwd_s, none.attention_bwd_s);
 }
 
 // Golden traces: small plans' full traces, checked in and compared event by event. Regenerate

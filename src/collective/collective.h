@@ -32,11 +32,15 @@
 //   t = t0 + alpha_top + (n-1) o_peer + max_t share_t / (eta_t beta_t / o_t).
 // The n-1 messages do not wait for each other, as a ring's steps do: they are all in flight at
 // once, so the wire latency is paid once and each peer adds only the cost of issuing its
-// message, o_peer (LogP's overhead). o_peer = 0.95 us is the slope of the all-to-all time over
+// message, o_peer (LogP's overhead). o_peer = 0.80 us is the slope of the all-to-all time over
 // group size, 8 to 72 ranks, in XLA's measured collective table for the NVL72 domains of GB200
 // and GB300 (data/calibration/xla-alltoall.csv, messages up to 256 KiB where the bandwidth term
-// is below 1 us; 0.98 and 0.91 us per peer on each); the same cost per peer on a network tier is
-// an assumption (no multi-node all-to-all measurement is in the data).
+// is below 1 us, rows whose throughput has at least two digits (>= 0.1 GB/s): the smallest
+// messages' rounded throughputs double their times; 0.80 and 0.80 us per peer on each). The
+// table is not linear (11.5-13 us from 8 to 18 ranks, 51-66 us at 64-72) and its intercept is
+// about 0, where this model adds t0 + alpha: a small all-to-all inside one NVL72 domain is
+// over-predicted by about 20 us. The same cost per peer on a network tier is an assumption (no
+// multi-node all-to-all measurement is in the data).
 // Send/receive of S bytes across tier t: t0_p2p + alpha_t + S / (eta_t beta_t share), where
 // share <= 1 is the part of its link a sender gets while other senders cross the same tier at once
 // (1: alone, 1/o_t: every GPU below the tier sends).
@@ -52,7 +56,7 @@
 //   extra HBM traffic shows most where each rank's share is largest. The all-reduce, which also
 //   reduces, matches the plain ring at every size, so the factor is reduce-scatter's alone.
 //   t0_p2p = 5 us   (assumption: one kernel and one message)
-//   o_peer = 0.95 us (all-to-all cost per peer: XLA's measured table, above)
+//   o_peer = 0.80 us (all-to-all cost per peer: XLA's measured table, above)
 // alpha per tier is the cluster preset's latency_s (the node tier's 4 us is the nccl-tests slope).
 #pragma once
 
@@ -72,7 +76,7 @@ inline constexpr double kCollectiveBaseS = 20e-6;
 inline constexpr double kReduceScatterNvlinkFactor[3] = {11821.0 / 15253.0, 17515.0 / 18536.0,
                                                          20442.0 / 20969.0};
 inline constexpr double kSendRecvBaseS = 5e-6;
-inline constexpr double kAllToAllPerPeerS = 0.95e-6;
+inline constexpr double kAllToAllPerPeerS = 0.80e-6;
 
 enum class Op { kAllReduce, kAllGather, kReduceScatter, kAllToAll, kSendRecv };
 enum class Algorithm { kNone, kRing, kTree, kNvls, kDirect, kHierarchical };
