@@ -199,6 +199,17 @@ TEST(NasSearch, SplitAcrossRanksGivesOneProcesssAnswer) {
     ASSERT_EQ(s.baselines.size(), 1u);
     EXPECT_EQ(s.baselines[0].test.ne, alone->baselines[0].test.ne);
   }
+  // Ranks that are processes of their own add their CPU time: every rank reports the same total
+  // (each rank's own reading, taken at its own moment, differs).
+  testing::ThreadRanks processes(2, /*separate=*/true);
+  processes.Run([&](const Processes& p) {
+    NasOptions mine = o;
+    mine.processes = &p;
+    split[static_cast<size_t>(p.rank())] = RunNas(data, rec::TrainOptions{}, mine);
+  });
+  ASSERT_TRUE(split[0]->ok() && split[1]->ok());
+  EXPECT_GT(split[0]->value().search_cpu_s, 0);
+  EXPECT_EQ(split[0]->value().search_cpu_s, split[1]->value().search_cpu_s);
 }
 
 #ifndef SCALEPLAN_HAVE_TORCH

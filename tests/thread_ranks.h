@@ -16,7 +16,10 @@ namespace scaleplan::testing {
 
 class ThreadRanks {
  public:
-  explicit ThreadRanks(int n) : slots_(static_cast<size_t>(n)) {}
+  // `separate`: the ranks claim to be processes of their own (Processes::separate_processes),
+  // as mpirun's are, though they share this process's clock.
+  explicit ThreadRanks(int n, bool separate = false)
+      : slots_(static_cast<size_t>(n)), separate_(separate) {}
 
   class Rank final : public Processes {
    public:
@@ -24,6 +27,7 @@ class ThreadRanks {
     int rank() const override { return rank_; }
     int size() const override { return static_cast<int>(group_->slots_.size()); }
     std::string_view transport() const override { return "threads"; }
+    bool separate_processes() const override { return group_->separate_; }
 
    protected:
     Result<std::vector<std::string>> Exchange(const std::string& mine) const override {
@@ -71,6 +75,7 @@ class ThreadRanks {
   std::vector<std::string> gathered_;
   size_t arrived_ = 0;
   uint64_t generation_ = 0;
+  bool separate_ = false;
 };
 
 }  // namespace scaleplan::testing

@@ -30,6 +30,9 @@ class Processes {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string_view transport() const = 0;  // "mpi", "threads", ...
+  // Whether each rank is an operating-system process of its own, so that its process CPU time
+  // is its own (threads of one process share it).
+  virtual bool separate_processes() const { return true; }
   // Every process's `mine`, in rank order, on every process; an error when a process called it
   // with another `tag` (Disagreement below). Collective: every process calls it the same number
   // of times, in the same order.

@@ -1023,7 +1023,22 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     }
     result.versus.push_back(v);
   }
+  // CPU time in all: under mpirun every process adds its own (ranks that are threads of one
+  // process already share its clock).
   result.search_cpu_s = CpuSeconds() - cpu0;
+  if (ProcessCount(options.processes) > 1 && options.processes->separate_processes()) {
+    WireWriter w;
+    w.F64(result.search_cpu_s);
+    SP_ASSIGN_OR_RETURN(std::vector<std::string> shares,
+                        options.processes->AllGather("nas search cpu seconds", w.Take()));
+    result.search_cpu_s = 0;
+    for (size_t r = 0; r < shares.size(); ++r) {
+      WireReader in(shares[r], fmt::format("nas cpu seconds of rank {}", r));
+      SP_ASSIGN_OR_RETURN(double cpu, in.F64());
+      SP_RETURN_IF_ERROR(in.Done());
+      result.search_cpu_s += cpu;
+    }
+  }
   return result;
 }
 

@@ -170,7 +170,7 @@ struct NasResult {
   };
   std::vector<Versus> versus;
   std::vector<std::string> failed;  // "name: error" of models left out after failing in full
-  double search_cpu_s = 0;          // process CPU time of the search and the retraining
+  double search_cpu_s = 0;          // CPU time of the search and the retraining, all processes
   std::string stop_reason;
 };
 
