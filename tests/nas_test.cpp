@@ -411,6 +411,25 @@ TEST(Dnas, LogitGradientIsTheDerivativeOfTheRelaxedLoss) {
   EXPECT_NEAR(g[0] + g[1] + g[2], 0, 1e-12);
 }
 
+// DNAS's targets, by hand. The 12 default baselines' FLOPs (docs/NAS.md), each kept when at
+// least 1.5x the last kept: 12,696; then >= 19,044: 19,348; >= 29,022: 36,912; >= 55,368:
+// 80,718; >= 121,077: 134,192; >= 201,288: 274,820 (>= 412,230: none).
+TEST(Dnas, TargetsAreTheBaselinesFlopsThinnedOrQuantiles) {
+  const std::vector<double> baselines = {285488, 12696, 14328, 19348, 36912, 42280,
+                                         53232,  80718, 134192, 155120, 199472, 274820};
+  EXPECT_EQ(DnasTargets(baselines, {}, 0),
+            (std::vector<double>{12696, 19348, 36912, 80718, 134192, 274820}));
+  // A FLOPs limit drops the targets over it; with none left the limit is the target.
+  EXPECT_EQ(DnasTargets(baselines, {}, 50000), (std::vector<double>{12696, 19348, 36912}));
+  EXPECT_EQ(DnasTargets(baselines, {}, 10000), (std::vector<double>{10000}));
+  // Without baselines: the 10/30/50/70/90% points of the random choices' FLOPs. 11 values
+  // 1..11 (shuffled): index q x 10 = 1, 3, 5, 7, 9 -> 2, 4, 6, 8, 10.
+  EXPECT_EQ(DnasTargets({}, {7, 1, 11, 3, 5, 9, 2, 4, 6, 8, 10}, 0),
+            (std::vector<double>{2, 4, 6, 8, 10}));
+  // Equal quantiles make one target.
+  EXPECT_EQ(DnasTargets({}, {5, 5, 5, 5}, 0), (std::vector<double>{5}));
+}
+
 TEST(NasSearch, AControllerMustDriveItsFamily) {
   rec::DataOptions data;
   data.data = "synthetic:" + TinySpec();
@@ -450,12 +469,16 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
     // Steps: one epoch of the 4000 training examples at batch 64: ceil(4000 / 64) = 63.
     EXPECT_EQ(a->supernet_steps, 63) << method;
     EXPECT_FALSE(a->history.empty());
-    // The answer: one-shot 2 x budget draws (8); DNAS the 5 lambdas' most likely architectures,
-    // every one retrained up to --retrain (2); duplicates scored once.
+    // The answer: one-shot 2 x budget draws (8); DNAS one architecture per FLOPs target, and
+    // the one baseline (dlrm-s) makes one target: its FLOPs, or the limit if they are over it.
+    // Every answer is retrained up to --retrain (2); duplicates scored once.
     const bool dnas = std::string(method) == "dnas";
-    EXPECT_LE(a->history.size(), dnas ? 5u : 8u);
+    EXPECT_LE(a->history.size(), dnas ? 1u : 8u);
     if (dnas) {
-      EXPECT_EQ(a->pareto.size(), std::min<size_t>(a->history.size(), 2));
+      EXPECT_EQ(a->pareto.size(), a->history.size());
+      ASSERT_EQ(a->baselines.size(), 1u);
+      const double target = std::min(a->baselines[0].info.flops, 20000.0);
+      for (const Candidate& c : a->history) EXPECT_LE(c.flops, target) << c.arch.name;
     }
     for (const Candidate& c : a->history) {
       EXPECT_LE(c.flops, 20000) << method << " " << c.arch.name;

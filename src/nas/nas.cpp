@@ -36,6 +36,7 @@ constexpr int64_t kRewardExamples = 1024;       // one-shot: valid examples per 
 constexpr int64_t kCostingDraws = 2000;         // DNAS: random choices behind the FLOPs table
 constexpr double kTauStart = 5, kTauEnd = 0.5;  // DNAS: Gumbel-softmax temperature
 constexpr double kAlphaRate = 0.1;              // DNAS: Adam's step on the architecture logits
+constexpr double kTargetRate = 0.1;  // DNAS: the constraint step per ln FLOPs over the target
 
 double Scalarized(const Candidate& c, double lambda) {
   return c.proxy_score + lambda * std::log(std::max(c.flops, 1.0));
@@ -172,12 +173,14 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
 class Searcher {
  public:
   Searcher(const Space& space, const rec::CtrData& data, const rec::TrainOptions& train,
-           const NasOptions& options, NasResult* result, const NasProgress& progress)
+           const NasOptions& options, std::vector<double> baseline_flops, NasResult* result,
+           const NasProgress& progress)
       : space_(space),
         data_(data),
         input_(rec::InputOf(data)),
         train_(train),
         options_(options),
+        baseline_flops_(std::move(baseline_flops)),
         result_(result),
         progress_(progress),
         rng_(options.search_seed) {}
@@ -452,15 +455,24 @@ class Searcher {
     return ScorePool(net.get(), pool);
   }
 
-  // DNAS (nas.h): architecture logits per FLOPs weight, hard Gumbel-softmax draws, gates on the
-  // blocks each choice made, a FLOPs regulariser.
+  // DNAS (nas.h): architecture logits per FLOPs target, hard Gumbel-softmax draws, gates on the
+  // blocks each choice made, a constraint step while a draw is over its target.
   Status RunDnas() {
     SP_ASSIGN_OR_RETURN(std::unique_ptr<rec::Supernet> net, MakeNet());
     const rec::Arch base = space_.Decode(space_.reference, input_);
     SP_ASSIGN_OR_RETURN(rec::ArchInfo base_info, rec::Analyze(base, input_));
-    SP_ASSIGN_OR_RETURN(std::vector<std::vector<double>> cost, FlopsTable());
+    std::vector<double> random_flops;
+    SP_ASSIGN_OR_RETURN(std::vector<std::vector<double>> cost, FlopsTable(&random_flops));
+    const std::vector<double> targets =
+        DnasTargets(baseline_flops_, std::move(random_flops), options_.flops_max);
+    const std::string label = fmt::format("target {:.0f} FLOPs", targets.front());
+    if (progress_) {
+      std::vector<std::string> shown;
+      for (double t : targets) shown.push_back(fmt::format("{:.0f}", t));
+      progress_(fmt::format("DNAS: one set of logits per FLOPs target: {}", Join(shown, ", ")));
+    }
     const int64_t steps = SupernetSteps();
-    const size_t sets = std::size(kFlopsWeights);
+    const size_t sets = targets.size();
     std::vector<std::vector<std::vector<double>>> alpha(sets);
     std::vector<std::vector<std::vector<double>>> m(sets), v(sets);  // Adam's moments
     for (size_t w = 0; w < sets; ++w) {
@@ -492,14 +504,14 @@ class Searcher {
       SP_RETURN_IF_ERROR(net->TrainStep(base, base_info, step).status());  // as one-shot's
       loss_sum += loss;
       if (step < warmup) {  // the weights first, as the one-shot family's
-        Report(step, steps, &loss_sum, space_, alpha[0], "lambda 0");
+        Report(step, steps, &loss_sum, space_, alpha[0], label.c_str());
         continue;
       }
       // The architecture step on valid examples, with a fresh draw (none while the logits stay
       // over the FLOPs limit).
       Result<Candidate> drawn = Feasible([&] { return Gumbel(alpha[w], tau, &soft); });
       if (!drawn.ok() && options_.flops_max > 0) {
-        Report(step, steps, &loss_sum, space_, alpha[0], "lambda 0");
+        Report(step, steps, &loss_sum, space_, alpha[0], label.c_str());
         continue;
       }
       SP_ASSIGN_OR_RETURN(Candidate a, std::move(drawn));
@@ -521,9 +533,18 @@ class Searcher {
           centred = raw - gate_mean[w][d];
           gate_mean[w][d] = kBaselineDecay * gate_mean[w][d] + (1 - kBaselineDecay) * raw;
         }
-        const std::vector<double> grad = DnasLogitGradient(alpha[w][d], soft[d], a.choice[d],
-                                                           centred, tau, kFlopsWeights[w], cost[d]);
+        // Adam sees NE's gradient alone: its per-value scaling would turn any steady FLOPs term,
+        // however small its weight, into full steps (every lambda above 0 collapsed so).
+        const std::vector<double> grad =
+            DnasLogitGradient(alpha[w][d], soft[d], a.choice[d], centred, tau, 0, cost[d]);
+        // The constraint: a draw over its target moves the logits down the expected ln FLOPs by
+        // a plain step (zero gate: the cost term alone).
+        const std::vector<double> over =
+            a.flops > targets[w]
+                ? DnasLogitGradient(alpha[w][d], soft[d], a.choice[d], 0, tau, 1, cost[d])
+                : std::vector<double>(grad.size(), 0.0);
         for (size_t j = 0; j < grad.size(); ++j) {
+          alpha[w][d][j] -= kTargetRate * over[j];
           const double g = grad[j];
           constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
           m[w][d][j] = kBeta1 * m[w][d][j] + (1 - kBeta1) * g;
@@ -533,14 +554,19 @@ class Searcher {
           alpha[w][d][j] -= kAlphaRate * mh / (std::sqrt(vh) + kEps);
         }
       }
-      Report(step, steps, &loss_sum, space_, alpha[0], "lambda 0");
+      Report(step, steps, &loss_sum, space_, alpha[0], label.c_str());
     }
     result_->supernet_steps = steps;
-    // The answer: each FLOPs weight's most likely architecture (one over the FLOPs limit gives
-    // way to draws of its distribution), scored on the supernet for the record; RunNas retrains
-    // them all.
+    // The answer: each target's most likely architecture, made to meet the target where it
+    // does not (LikeliestWithin), and, where that fails, the argmax (one over the FLOPs limit
+    // gives way to draws). Scored on the supernet for the record; RunNas retrains them all.
     std::vector<Choice> pool;
     for (size_t w = 0; w < sets; ++w) {
+      SP_ASSIGN_OR_RETURN(std::optional<Choice> within, LikeliestWithin(alpha[w], targets[w]));
+      if (within) {
+        pool.push_back(*within);
+        continue;
+      }
       bool first = true;
       Result<Candidate> c = Feasible([&] {
         if (!first) return Sample(alpha[w]);
@@ -562,6 +588,51 @@ class Searcher {
   }
 
   int64_t Eval() const { return std::min(options_.proxy_eval, data_.valid.n); }
+
+  // DNAS's answer for one target: the logits' argmax, made to meet `target` where it costs more
+  // by changing one dimension at a time: of the changes that lower the FLOPs, the one that loses
+  // the least log-probability under the logits, until it meets the target (none if no change
+  // lowers the FLOPs further first).
+  Result<std::optional<Choice>> LikeliestWithin(const std::vector<std::vector<double>>& alpha,
+                                                double target) {
+    auto flops = [&](const Choice& c) -> Result<double> {
+      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(space_.Decode(c, input_), input_));
+      return info.flops;
+    };
+    std::vector<std::vector<double>> log_p;
+    for (const std::vector<double>& a : alpha) {
+      log_p.push_back(Softmax(a));
+      for (double& v : log_p.back()) v = std::log(v);
+    }
+    Choice c(alpha.size());
+    for (size_t d = 0; d < c.size(); ++d) {
+      c[d] = static_cast<uint32_t>(std::max_element(alpha[d].begin(), alpha[d].end()) -
+                                   alpha[d].begin());
+    }
+    SP_ASSIGN_OR_RETURN(double f, flops(c));
+    while (f > target) {
+      std::optional<std::pair<size_t, uint32_t>> step;
+      double step_loss = 0, step_flops = f;
+      for (size_t d = 0; d < c.size(); ++d) {
+        for (uint32_t j = 0; j < alpha[d].size(); ++j) {
+          if (j == c[d]) continue;
+          Choice t = c;
+          t[d] = j;
+          SP_ASSIGN_OR_RETURN(double tf, flops(t));
+          const double loss = log_p[d][c[d]] - log_p[d][j];
+          if (tf < f && (!step || loss < step_loss)) {
+            step = {d, j};
+            step_loss = loss;
+            step_flops = tf;
+          }
+        }
+      }
+      if (!step) return std::optional<Choice>();
+      c[step->first] = step->second;
+      f = step_flops;
+    }
+    return std::optional<Choice>(c);
+  }
 
   // A supernet step's subnet: `drawn`, or, when a policy or a set of logits keeps drawing over
   // the FLOPs limit (lambda 0's may settle there), a uniform draw within it.
@@ -586,8 +657,9 @@ class Searcher {
   }
 
   // Per dimension and value: the mean ln FLOPs of random choices with that value, less the mean
-  // over all (a main-effect table; DNAS's regulariser is its expectation under the logits).
-  Result<std::vector<std::vector<double>>> FlopsTable() {
+  // over all (a main-effect table; DNAS's constraint steps down its expectation under the
+  // logits). The random choices' FLOPs go to *flops.
+  Result<std::vector<std::vector<double>>> FlopsTable(std::vector<double>* flops) {
     std::vector<std::vector<double>> sum, count;
     for (const Dimension& d : space_.dims) {
       sum.emplace_back(d.values.size(), 0.0);
@@ -597,6 +669,7 @@ class Searcher {
     const int64_t refused = result_->over_flops;
     for (int64_t i = 0; i < kCostingDraws; ++i) {
       SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] { return Random(); }));
+      flops->push_back(c.flops);
       const double f = std::log(std::max(c.flops, 1.0));
       total += f;
       for (size_t d = 0; d < c.choice.size(); ++d) {
@@ -730,6 +803,7 @@ class Searcher {
   rec::InputShape input_;
   rec::TrainOptions train_;
   NasOptions options_;
+  std::vector<double> baseline_flops_;  // DNAS's targets come from them
   NasResult* result_;
   NasProgress progress_;
   std::mt19937_64 rng_;
@@ -797,6 +871,28 @@ std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
     g[j] = through + lambda * p[j] * (cost[j] - mean_cost);
   }
   return g;
+}
+
+std::vector<double> DnasTargets(std::vector<double> baseline_flops,
+                                std::vector<double> random_flops, double flops_max) {
+  std::vector<double> targets;
+  if (!baseline_flops.empty()) {
+    std::sort(baseline_flops.begin(), baseline_flops.end());
+    for (double f : baseline_flops) {
+      if (targets.empty() || f >= kTargetSpacing * targets.back()) targets.push_back(f);
+    }
+  } else if (!random_flops.empty()) {
+    std::sort(random_flops.begin(), random_flops.end());
+    for (double q : kTargetQuantiles) {
+      const auto i = static_cast<size_t>(q * static_cast<double>(random_flops.size() - 1));
+      if (targets.empty() || random_flops[i] > targets.back()) targets.push_back(random_flops[i]);
+    }
+  }
+  if (flops_max > 0) {
+    std::erase_if(targets, [&](double t) { return t > flops_max; });
+    if (targets.empty()) targets.push_back(flops_max);
+  }
+  return targets;
 }
 
 namespace {
@@ -876,7 +972,14 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   result.test_examples = data.test.n;
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
   SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train));
-  Searcher searcher(space, data, train, options, &result, progress);
+  // The baselines' FLOPs set DNAS's targets (a model of no more FLOPs is what beats one).
+  std::vector<double> baseline_flops;
+  for (const std::string& name : baseline_names) {
+    SP_ASSIGN_OR_RETURN(rec::Arch a, rec::MakeBaseline(name, rec::InputOf(data)));
+    SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(a, rec::InputOf(data)));
+    baseline_flops.push_back(info.flops);
+  }
+  Searcher searcher(space, data, train, options, baseline_flops, &result, progress);
   if (options.method == "oneshot") {
     SP_RETURN_IF_ERROR(searcher.RunOneShot());
     result.stop_reason = "supernet steps: train.epochs over the training split";

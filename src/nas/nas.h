@@ -46,25 +46,34 @@
 //
 // DNAS family (FBNet, arXiv:1812.03443; hard Gumbel-softmax as GDAS, arXiv:1910.04465): the same
 // supernet, step count and in-place reference model (trained on each step's batch beside the
-// drawn subnet); one set of architecture logits alpha per FLOPs weight lambda, taking turns.
+// drawn subnet); one set of architecture logits alpha per FLOPs target T (DnasTargets: the
+// baselines' FLOPs, thinned), taking turns.
 // The first kWarmupShare of the steps train uniform subnets (the weights first, as the
 // one-shot family's); after them, a step draws a choice by hard Gumbel-softmax (per dimension
 // the argmax of alpha + g, g standard Gumbel), trains it on a training batch, then draws again
-// and takes the gradient of
-//   NE(valid batch) + lambda * sum_d sum_j p_dj F_dj        (NE over the scoring set's entropy)
-// with respect to alpha: every block that embodies a dimension's choice (Space::decode's
+// and moves alpha by Adam on the gradient of NE(valid batch) (over the scoring set's entropy)
+// and, when that draw costs more than T, by a plain step of kTargetRate down the gradient of
+//   sum_d sum_j p_dj F_dj                                   (p = softmax(alpha))
+// the expected ln FLOPs to first order: F_dj is the mean ln FLOPs of random choices with value
+// j less the mean of all. The constraint is kept out of Adam on purpose: Adam scales each
+// logit's steps by its gradient's own size, so a steady FLOPs term of any weight, beside NE's
+// small and noisy one, makes full steps (a first version with weights lambda in {0.0025 ...
+// 0.02} ended every lambda above 0 at a 464-FLOPs model without one sparse feature), and below
+// its target a set's logits then move by NE alone. NE's gradient: every block that embodies a
+// dimension's choice (Space::decode's
 // carriers) has its output multiplied by a gate of value 1 whose gradient is the soft weight's
 // (straight-through), d y_c / d alpha_j = y_c (1[j = c] - y_j) / tau with y = softmax((alpha +
-// g) / tau), tau falling from kTauStart to kTauEnd after the warm-up; F_dj is the mean ln FLOPs
-// of random choices with value j less the mean of all (p_dj F_dj: the expected ln FLOPs to
-// first order). A choice that makes no block of its own (identity, none) has no gate: it moves
+// g) / tau), tau falling from kTauStart to kTauEnd after the warm-up. A choice that makes no
+// block of its own (identity, none) has no gate: it moves
 // only through the softmax's coupling with the others. The gate's derivative enters less its
-// moving mean per lambda and dimension (decay kBaselineDecay, as REINFORCE's baseline; updated
+// moving mean per target and dimension (decay kBaselineDecay, as REINFORCE's baseline; updated
 // on the draws whose choice has a gate): while the supernet trains, scaling down any block's
 // output tends to help, a derivative common to all of a dimension's options that says nothing
 // among them, and uncentred it pushes every gated option down and so raises the options that
-// make no block. Adam on alpha. The answer: each lambda's most likely architecture (one over
-// the FLOPs limit gives way to draws of its distribution), at most `retrain` of them evenly
+// make no block. The answer: each target's most likely architecture (one over its target is
+// changed a dimension at a time, each time the FLOPs-lowering change that loses the least
+// log-probability, until it meets it; one over the FLOPs limit gives way to draws), at most
+// `retrain` of them evenly
 // spaced in FLOPs, all retrained in full: DNAS's answer is the argmax, and a supernet trained
 // for one epoch scores the subnets it rarely trained near NE 1 (median 1.00 over the 105 the
 // one-shot search scored on the default spec), so its scores would pick the models it saw
@@ -181,10 +190,20 @@ using NasProgress = std::function<void(const std::string& line)>;
 // respect to the chosen block's gate, `cost` the dimension's FLOPs table (mean ln FLOPs per value
 // less the mean of all), p = softmax(alpha):
 //   g_j = gate_grad y_c (1[j = c] - y_j) / tau + lambda p_j (F_j - sum_k p_k F_k)
+// (the search calls it twice: lambda 0 for NE's part, gate 0 and lambda 1 for the cost's).
 std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
                                       const std::vector<double>& soft, uint32_t chosen,
                                       double gate_grad, double tau, double lambda,
                                       const std::vector<double>& cost);
+
+// DNAS's FLOPs targets (nas.h's header), in FLOPs: with baselines, their FLOPs in ascending
+// order, each kept when it is at least kTargetSpacing times the last kept (the first always);
+// without, the kTargetQuantiles of `random_flops` (costed random choices). Targets over
+// `flops_max` (> 0) are dropped; if none is left, the limit itself is the one target.
+inline constexpr double kTargetSpacing = 1.5;
+inline constexpr double kTargetQuantiles[] = {0.1, 0.3, 0.5, 0.7, 0.9};
+std::vector<double> DnasTargets(std::vector<double> baseline_flops,
+                                std::vector<double> random_flops, double flops_max);
 
 Result<NasResult> RunNas(const rec::DataOptions& data, const rec::TrainOptions& train,
                          const NasOptions& options, const NasProgress& progress = nullptr);
