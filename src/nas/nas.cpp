@@ -387,8 +387,8 @@ class Searcher {
     SP_ASSIGN_OR_RETURN(rec::ArchInfo base_info, rec::Analyze(base, input_));
     const int64_t steps = SupernetSteps();
     const auto warmup = static_cast<int64_t>(kWarmupShare * static_cast<double>(steps));
-    // One policy per FLOPs weight (as DNAS's logits): one policy for all of them settles on one
-    // region of FLOPs, and the front's other ends go unsearched.
+    // One policy per FLOPs weight: one policy for all of them settles on one region of FLOPs, and
+    // the front's other ends go unsearched.
     const size_t sets = std::size(kFlopsWeights);
     std::vector<std::vector<std::vector<double>>> policy(sets);
     for (auto& logits : policy) {
@@ -465,6 +465,7 @@ class Searcher {
     SP_ASSIGN_OR_RETURN(std::vector<std::vector<double>> cost, FlopsTable(&random_flops));
     const std::vector<double> targets =
         DnasTargets(baseline_flops_, std::move(random_flops), options_.flops_max);
+    if (targets.empty()) return Status::Invalid("nas: DNAS found no FLOPs target");  // (nas.h)
     const std::string label = fmt::format("target {:.0f} FLOPs", targets.front());
     if (progress_) {
       std::vector<std::string> shown;
@@ -558,26 +559,18 @@ class Searcher {
     }
     result_->supernet_steps = steps;
     // The answer: each target's most likely architecture, made to meet the target where it
-    // does not (LikeliestWithin), and, where that fails, the argmax (one over the FLOPs limit
-    // gives way to draws). Scored on the supernet for the record; RunNas retrains them all.
+    // does not (LikeliestWithin; its cheapest reach where it cannot), and, where that is still
+    // over the FLOPs limit, draws of the logits within it. Scored on the supernet for the record;
+    // RunNas retrains them all.
     std::vector<Choice> pool;
     for (size_t w = 0; w < sets; ++w) {
-      SP_ASSIGN_OR_RETURN(std::optional<Choice> within, LikeliestWithin(alpha[w], targets[w]));
-      if (within) {
-        pool.push_back(*within);
+      double flops = 0;
+      SP_ASSIGN_OR_RETURN(Choice within, LikeliestWithin(alpha[w], targets[w], &flops));
+      if (options_.flops_max <= 0 || flops <= options_.flops_max) {
+        pool.push_back(within);
         continue;
       }
-      bool first = true;
-      Result<Candidate> c = Feasible([&] {
-        if (!first) return Sample(alpha[w]);
-        first = false;
-        Choice best(alpha[w].size());
-        for (size_t d = 0; d < best.size(); ++d) {
-          best[d] = static_cast<uint32_t>(std::max_element(alpha[w][d].begin(), alpha[w][d].end()) -
-                                          alpha[w][d].begin());
-        }
-        return best;
-      });
+      Result<Candidate> c = Feasible([&] { return Sample(alpha[w]); });
       if (c.ok()) {
         pool.push_back(c->choice);
       } else if (options_.flops_max <= 0) {
@@ -591,18 +584,21 @@ class Searcher {
 
   // DNAS's answer for one target: the logits' argmax, made to meet `target` where it costs more
   // by changing one dimension at a time: of the changes that lower the FLOPs, the one that loses
-  // the least log-probability under the logits, until it meets the target (none if no change
-  // lowers the FLOPs further first).
-  Result<std::optional<Choice>> LikeliestWithin(const std::vector<std::vector<double>>& alpha,
-                                                double target) {
+  // the least log-probability, until it meets the target; where no change lowers the FLOPs
+  // further first, the cheapest choice reached (over the target). Into *flops_out its FLOPs.
+  Result<Choice> LikeliestWithin(const std::vector<std::vector<double>>& alpha, double target,
+                                 double* flops_out) {
     auto flops = [&](const Choice& c) -> Result<double> {
       SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(space_.Decode(c, input_), input_));
       return info.flops;
     };
-    std::vector<std::vector<double>> log_p;
+    std::vector<std::vector<double>> log_p;  // log softmax, without the softmax's underflow
     for (const std::vector<double>& a : alpha) {
-      log_p.push_back(Softmax(a));
-      for (double& v : log_p.back()) v = std::log(v);
+      const double top = *std::max_element(a.begin(), a.end());
+      double sum = 0;
+      for (double v : a) sum += std::exp(v - top);
+      log_p.emplace_back();
+      for (double v : a) log_p.back().push_back(v - top - std::log(sum));
     }
     Choice c(alpha.size());
     for (size_t d = 0; d < c.size(); ++d) {
@@ -627,15 +623,16 @@ class Searcher {
           }
         }
       }
-      if (!step) return std::optional<Choice>();
+      if (!step) break;
       c[step->first] = step->second;
       f = step_flops;
     }
-    return std::optional<Choice>(c);
+    *flops_out = f;
+    return c;
   }
 
   // A supernet step's subnet: `drawn`, or, when a policy or a set of logits keeps drawing over
-  // the FLOPs limit (lambda 0's may settle there), a uniform draw within it.
+  // the FLOPs limit (one-shot's lambda 0 policy may settle there), a uniform draw within it.
   Result<Candidate> Drawn(Result<Candidate> drawn) {
     if (drawn.ok() || options_.flops_max <= 0) return drawn;
     return Feasible([&] { return Random(); });
@@ -994,8 +991,8 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
                              : "10 x budget draws: the space (or the FLOPs limit) left few new "
                                "architectures";
   }
-  // DNAS's answer is each FLOPs weight's most likely architecture, all of them (nas.h); the
-  // other families' is the proxy front.
+  // DNAS's answer is each FLOPs target's most likely architecture, made to meet the target, all
+  // of them (nas.h); the other families' is the proxy front.
   auto front_of = [&](const std::vector<Candidate>& history) {
     if (options.method != "dnas") return Front(history, options.retrain);
     std::vector<Candidate> all;

@@ -72,9 +72,11 @@
 // among them, and uncentred it pushes every gated option down and so raises the options that
 // make no block. The answer: each target's most likely architecture (one over its target is
 // changed a dimension at a time, each time the FLOPs-lowering change that loses the least
-// log-probability, until it meets it; one over the FLOPs limit gives way to draws), at most
+// log-probability, until it meets it, or, where no change lowers the FLOPs further first, to
+// the cheapest choice reached; one still over the FLOPs limit gives way to draws), at most
 // `retrain` of them evenly
-// spaced in FLOPs, all retrained in full: DNAS's answer is the argmax, and a supernet trained
+// spaced in FLOPs, all retrained in full: DNAS's answer is the argmax (so repaired), and a
+// supernet trained
 // for one epoch scores the subnets it rarely trained near NE 1 (median 1.00 over the 105 the
 // one-shot search scored on the default spec), so its scores would pick the models it saw
 // most, not the best (measured: a front of 5 models under 2,000 FLOPs).
@@ -199,7 +201,8 @@ std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
 // DNAS's FLOPs targets (nas.h's header), in FLOPs: with baselines, their FLOPs in ascending
 // order, each kept when it is at least kTargetSpacing times the last kept (the first always);
 // without, the kTargetQuantiles of `random_flops` (costed random choices). Targets over
-// `flops_max` (> 0) are dropped; if none is left, the limit itself is the one target.
+// `flops_max` (> 0) are dropped; if none is left, the limit itself is the one target. Empty only
+// with no baselines, no random FLOPs and no limit (RunDnas refuses that).
 inline constexpr double kTargetSpacing = 1.5;
 inline constexpr double kTargetQuantiles[] = {0.1, 0.3, 0.5, 0.7, 0.9};
 std::vector<double> DnasTargets(std::vector<double> baseline_flops,
