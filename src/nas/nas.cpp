@@ -969,12 +969,15 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   result.test_examples = data.test.n;
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
   SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train));
-  // The baselines' FLOPs set DNAS's targets (a model of no more FLOPs is what beats one).
+  // The baselines, retrained after the search; their FLOPs set DNAS's targets (a model of no
+  // more FLOPs is what beats one).
+  std::vector<rec::Arch> baseline_archs;
   std::vector<double> baseline_flops;
   for (const std::string& name : baseline_names) {
     SP_ASSIGN_OR_RETURN(rec::Arch a, rec::MakeBaseline(name, rec::InputOf(data)));
     SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(a, rec::InputOf(data)));
     baseline_flops.push_back(info.flops);
+    baseline_archs.push_back(std::move(a));
   }
   Searcher searcher(space, data, train, options, baseline_flops, &result, progress);
   if (options.method == "oneshot") {
@@ -1019,10 +1022,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   std::vector<Candidate> front = front_of(result.history);
   std::vector<rec::Arch> archs;
   for (const Candidate& c : front) archs.push_back(c.arch);
-  for (const std::string& name : baseline_names) {
-    SP_ASSIGN_OR_RETURN(rec::Arch a, rec::MakeBaseline(name, rec::InputOf(data)));
-    archs.push_back(a);
-  }
+  archs.insert(archs.end(), baseline_archs.begin(), baseline_archs.end());
   // Every model trains final_seeds times (seeds train.seed, train.seed + 1, ...): one run's test
   // NE moves by about 0.005 with the seed, as much as the models differ.
   std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
