@@ -25,6 +25,9 @@ row "nccl-tests, 8x H200 NVLink (time per size)" "data/calibration/nccl-tests-h2
 row "torchtitan, Llama 3.1 8B on 8 H100 at 500 W (uncalibrated)" "data/validation/torchtitan-8gpu.csv" data/validation/torchtitan-8gpu.csv
 row "llm-foundry MPT, A100 40GB (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type A100" data/validation/llmfoundry.csv --gpu-type A100
 row "llm-foundry MPT, H100 BF16 and FP8 (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type H100" data/validation/llmfoundry.csv --gpu-type H100
+row "MLPerf Training v4.0, GPT-3 175B on 512-11,616 H100, FP8 (held out)" "data/validation/mlperf-llm.csv" data/validation/mlperf-llm.csv
+row "Megatron-Bridge 25.09-26.08, H100 (held out)" "data/validation/megatron-bridge.csv --gpu-type H100" data/validation/megatron-bridge.csv --gpu-type H100
+row "Megatron-Bridge 25.09-26.08, B200 (held out)" "data/validation/megatron-bridge.csv --gpu-type B200" data/validation/megatron-bridge.csv --gpu-type B200
 
 # Calibrated and cross-validated (scaleplan calibrate): the fit's in-sample error and the error on
 # what each fold held out.

@@ -99,7 +99,37 @@ TEST(Reject, EpNotDividingDpTimesCp) {
   job.plan.tp = 8;
   job.plan.ep = 3;
   job.gpus = 64;  // dp = 8
-  EXPECT_EQ(Error(job), "plan.ep = 3 does not divide dp * cp = 8 * 1 = 8 (allowed: 1, 2, 4, 8)");
+  EXPECT_EQ(Error(job),
+            "plan.ep = 3 does not divide dp * cp = 8 * 1 = 8 (allowed: 1, 2, 4, 8; or, with etp < "
+            "tp, a multiple m of tp / etp with m / (tp / etp) dividing dp * cp)");
+}
+
+// Expert parallelism wider than the data-parallel ranks of a stage (Megatron-Core: experts over
+// etp x ep x expert-dp of the tp * cp * dp ranks). Qwen3 30B-A3B (128 experts) on 32 GPUs, TP 2,
+// DP 16: EP 32 needs the two TP ranks, which only expert TP 1 leaves free (tp / etp = 2, and
+// 32 / 2 = 16 divides dp * cp = 16). With etp = tp the same EP is refused.
+TEST(Plan, ExpertParallelismSpansTheTpRanksExpertTpLeaves) {
+  spec::JobSpec job = DefaultJob();
+  job.model = Must(spec::LoadModel("qwen3-30b-a3b"));
+  job.plan = {};
+  job.plan.tp = 2;
+  job.plan.ep = 32;
+  job.gpus = 32;
+  EXPECT_NE(Error(job).find("plan.ep = 32 does not divide dp * cp = 16 * 1 = 16"),
+            std::string::npos);
+  job.plan.etp = 1;
+  plan::Plan p = Must(plan::BuildPlan(job));
+  EXPECT_EQ(p.ep, 32);
+  EXPECT_EQ(p.etp, 1);
+  EXPECT_EQ(p.ep_tp_span, 2);
+  // Each expert's gradients: tp * dp * cp / (ep * etp) = 32 / 32 = 1 rank.
+  EXPECT_EQ(p.ExpertDp(), 1);
+  // Within dp * cp, no span is needed: EP 16 keeps ep_tp_span 1.
+  job.plan.ep = 16;
+  EXPECT_EQ(Must(plan::BuildPlan(job)).ep_tp_span, 1);
+  // EP 6 with tp / etp = 2: 6 / 2 = 3 does not divide 16.
+  job.plan.ep = 6;
+  EXPECT_NE(Error(job).find("plan.ep = 6 does not divide"), std::string::npos);
 }
 
 TEST(Reject, EpOnDenseModel) {

@@ -185,6 +185,38 @@ TEST(Analytical, HybridShardedDelayedAndBf16GradientReduction) {
             "more ranks (allowed: 1, 2)");
 }
 
+// Data-parallel overlap under interleaving. Llama 3 8B on 8 GPUs: PP 4 (GPUs 0-3 of a 4-GPU node),
+// DP 2 across a 1 GB/s tier, ZeRO 0 (one all-reduce of the stage's FP32 gradients, AR, about 8 s
+// against a backward pass of about 0.1 s). Global batch 16 = 8 micro-batches per replica.
+//   vp 1: the gradients are final in the last micro-batch's backward: exposed = AR - B (1 pass).
+//   vp 2, interleaved (N = pp = 4): chunk 1's gradients are final after the first of the last
+//   group's 4 passes through it; passes = ((vp - 1) N + 1) / vp = (4 + 1) / 2 = 2.5, so
+//   exposed = AR - 2.5 B. Without overlap the whole AR is exposed, which gives AR per stage.
+TEST(Analytical, InterleavingWidensTheDataParallelOverlapWindow) {
+  for (int64_t vp : {1, 2}) {
+    spec::JobSpec job = Job("llama3-8b", 8, 1, 4, vp, 16);
+    job.cluster = Must(spec::ParseClusterYaml(
+        "name: two-nodes\ngpu: h100-sxm\ntiers:\n"
+        "  - {name: node, gpus: 4, bandwidth_bytes_per_s: 450e9, latency_s: 4e-6}\n"
+        "  - {name: slow, gpus: 8, bandwidth_bytes_per_s: 1e9, latency_s: 1e-3}\n",
+        "test"));
+    job.plan.zero = spec::ZeroMode::kZero0;
+    job.plan.dp_overlap = false;
+    StepResult off = Simulate(job);
+    job.plan.dp_overlap = true;
+    StepResult on = Simulate(job);
+    const double passes = vp == 1 ? 1.0 : 2.5;
+    ASSERT_EQ(on.stages.size(), 4u);
+    for (size_t s = 0; s < on.stages.size(); ++s) {
+      const double all_reduce = off.stages[s].dp_exposed_s;
+      const double backward = on.stages[s].backward_s;
+      ASSERT_GT(all_reduce, 10 * backward) << "the test needs the reduction to outlast the window";
+      EXPECT_NEAR(on.stages[s].dp_exposed_s, all_reduce - passes * backward, 1e-9)
+          << "vp " << vp << " stage " << s;
+    }
+  }
+}
+
 // One GPU: no communication of any kind, so the step is exactly compute plus the optimizer.
 TEST(Analytical, NoCommunicationGivesExactlyTheComputeTime) {
   StepResult r = Simulate(Job("llama3-8b", 1, 1, 1, 1, 4));

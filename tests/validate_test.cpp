@@ -161,6 +161,45 @@ TEST(Validate, StepTimeRowsAndTheirFramework) {
   EXPECT_NEAR(t.rows[0].predicted * row.predicted * 8.0, 4.0 * 2048.0, 1e-6 * 4.0 * 2048.0);
 }
 
+// Megatron-Bridge's columns (data/validation/megatron-bridge.csv): the task names fine-tuning,
+// which is skipped; ep is read (and an EP wider than the stage's dp * cp ranks takes expert TP 1);
+// a numeric fsdp is Megatron FSDP (ZeRO 3); FP8-CS is current (tensorwise) scaling; NVFP4 is
+// refused; a model without architecture columns finds its preset by name (Qwen3_30B_a3B ->
+// qwen3-30b-a3b). Measured values are placeholders: only the mapping is checked.
+TEST(Validate, MegatronBridgeColumnsMapToThePlan) {
+  std::string csv =
+      "task,model,gpu_type,num_gpus,precision,global_batch,micro_batch,seq_len,fsdp,tp,pp,cp,vp,"
+      "ep,tokens_per_s_per_gpu,layers,hidden,ffn_hidden,heads,kv_heads,vocab\n"
+      "LoRA,LLAMA3_70B,H100,8,FP8,32,1,4096,,2,4,1,20,n/a,2643,80,8192,28672,64,8,128256\n"
+      "Pre-Training,Qwen3_30B_a3B,H100,16,FP8,1024,1,4096,0,1,1,1,n/a,16,8826,,,,,,\n"
+      "Pre-Training,Qwen3_235B_a22B,H100,256,FP8,8192,1,4096,0,2,8,1,4,32,1712,,,,,,\n"
+      "Pre-Training,LLAMA3_8B,H100,8,FP8-CS,128,1,8192,8,1,1,1,n/a,1,14451,32,4096,14336,32,8,"
+      "128256\n"
+      "Pre-Training,LLAMA3_70B,H100,64,NVFP4,256,1,8192,0,4,8,1,5,n/a,1664,80,8192,28672,64,8,"
+      "128256\n";
+  FileReport r = Must(ValidateText(csv, "bridge.csv", {}));
+  ASSERT_EQ(r.rows.size(), 5u);
+  auto has = [](const Row& row, const std::string& what) {
+    for (const std::string& a : row.assumptions) {
+      if (a.find(what) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_NE(r.rows[0].skipped.find("fine-tuning"), std::string::npos) << r.rows[0].skipped;
+  ASSERT_TRUE(r.rows[1].skipped.empty()) << r.rows[1].skipped;
+  EXPECT_NE(r.rows[1].label.find("EP 16"), std::string::npos) << r.rows[1].label;
+  EXPECT_TRUE(has(r.rows[1], "architecture of preset qwen3-30b-a3b"));
+  ASSERT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
+  EXPECT_NE(r.rows[2].label.find("EP 32"), std::string::npos) << r.rows[2].label;
+  // 256 GPUs / (TP 2 x PP 8) = 16 data-parallel ranks, fewer than EP 32.
+  EXPECT_TRUE(has(r.rows[2], "expert TP 1 (ep 32 is more than the 16 data-parallel ranks"));
+  ASSERT_TRUE(r.rows[3].skipped.empty()) << r.rows[3].skipped;
+  EXPECT_TRUE(has(r.rows[3], "fsdp 8: parameters, gradients and optimizer state sharded"));
+  EXPECT_TRUE(has(r.rows[3], "FP8 with current scaling"));
+  EXPECT_NE(r.rows[4].skipped.find("FP4 training (NVFP4) is not modeled"), std::string::npos)
+      << r.rows[4].skipped;
+}
+
 // A bad value in an optional run column skips the row with the column, the value and what is
 // allowed; it never silently falls back.
 TEST(Validate, BadRunColumnsSkipTheRow) {

@@ -339,11 +339,22 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
     plan.etp = p.tp;
   } else {
     int64_t dp_cp = plan.dp * p.cp;
-    if (dp_cp % p.ep != 0) {
+    // With expert TP below tp, the expert-parallel group may also span the tp / etp ranks that
+    // one expert shard does not need (Megatron-Core lays experts out as etp, ep, expert-dp over
+    // the tp * cp * dp ranks of a stage): ep then needs (tp / etp) | ep and ep / (tp / etp) |
+    // dp * cp.
+    const int64_t spare_tp = plan.etp < p.tp && p.tp % plan.etp == 0 ? p.tp / plan.etp : 1;
+    const bool ep_in_dp = dp_cp % p.ep == 0;
+    const bool ep_over_tp = !ep_in_dp && spare_tp > 1 && p.ep % spare_tp == 0 &&
+                            dp_cp % (p.ep / spare_tp) == 0;
+    if (!ep_in_dp && !ep_over_tp) {
       return Refuse("plan.ep",
-                    fmt::format("plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {})",
+                    fmt::format("plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {}; "
+                                "or, with etp < tp, a multiple m of tp / etp with m / (tp / etp) "
+                                "dividing dp * cp)",
                                 p.ep, plan.dp, p.cp, dp_cp, ListOf(Divisors(dp_cp))));
     }
+    plan.ep_tp_span = ep_over_tp ? spare_tp : 1;
     if (m.experts % p.ep != 0) {
       return Refuse("plan.ep", fmt::format("plan.ep = {} does not divide model.experts = {} "
                                            "(allowed: {})",

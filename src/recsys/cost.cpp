@@ -53,8 +53,8 @@ RecFactors FittedFactors() {
   // Fitted by `scaleplan rec-validate` on the four single-node runs of
   // data/validation/mlperf-dlrm.csv (docs/REC.md); tests/recsys_test.cpp refits and compares.
   RecFactors f;
-  f.lookup_bandwidth_fraction = 0.26;
-  f.step_overhead_s = 10e-6;
+  f.lookup_bandwidth_fraction = 0.27;
+  f.step_overhead_s = 60e-6;
   return f;
 }
 

@@ -386,7 +386,16 @@ Groups PlaceGroups(const plan::Plan& p) {
     return topology::PlaceCombined(c, inner,
                                    topology::PlaceStrided(c, n / inner.size, outer.stride));
   };
-  g.ep = collective::ShapeOf(inner_then_outer(p.ep), c);
+  if (p.ep_tp_span > 1) {
+    // Experts sharded over etp < tp ranks: the group takes the spare TP ranks first (every
+    // etp-th of the TP group), then ep / span of the dp*cp ranks.
+    g.ep = collective::ShapeOf(
+        topology::PlaceCombined(c, topology::PlaceStrided(c, p.ep_tp_span, tp.stride * p.etp),
+                                inner_then_outer(p.ep / p.ep_tp_span)),
+        c);
+  } else {
+    g.ep = collective::ShapeOf(inner_then_outer(p.ep), c);
+  }
   // `count` ranks, every k-th of the dp*cp ranks in their order (inner dimension first).
   auto every_kth = [&](int64_t k, int64_t count) {
     if (inner.size <= 1) return topology::PlaceStrided(c, count, outer.stride * k);
@@ -407,7 +416,8 @@ Groups PlaceGroups(const plan::Plan& p) {
   // dp*cp*tp / (ep*etp) of them.
   const int64_t expert_dp = p.ExpertDp();
   g.expert_dp = collective::ShapeOf(
-      topology::PlaceStrided(c, expert_dp, (inner.size > 1 ? inner.stride : outer.stride) * p.ep),
+      topology::PlaceStrided(c, expert_dp,
+                             (inner.size > 1 ? inner.stride : outer.stride) * (p.ep / p.ep_tp_span)),
       c);
   return g;
 }
@@ -430,8 +440,18 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     if (group.size <= 1 || params <= 0) return 0.0;
     double grads = grad_bytes * params;
     double weights = kBf16Bytes * params;
-    double window_f = s.dp_overlap ? sc.forward_s : 0.0;
-    double window_b = s.dp_overlap ? sc.backward_s : 0.0;
+    // What the collectives can hide behind, in micro-batch passes of this stage (analytical.h):
+    // one pass without interleaving; with vp chunks and groups of N micro-batches, a chunk's
+    // gradients are final after its last group's backward and the others' follow, so
+    // ((vp - 1) N + 1) / vp passes (the same for the parameters' gather in the forward).
+    double passes = 1;
+    if (p.pp > 1 && p.vp > 1) {
+      double n = static_cast<double>(std::min(p.pp_group, p.microbatches));
+      double v = static_cast<double>(p.vp);
+      passes = ((v - 1) * n + 1) / v;
+    }
+    double window_f = s.dp_overlap ? passes * sc.forward_s : 0.0;
+    double window_b = s.dp_overlap ? passes * sc.backward_s : 0.0;
     double mb = static_cast<double>(p.microbatches);
     auto name = [](std::string_view op, const collective::Cost& cost) {
       return std::string(op) + "/" + std::string(collective::AlgorithmName(cost.algorithm));
@@ -472,8 +492,10 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
         exposed = std::max(0.0, within + across - window_b);
       }
       if (s.zero == spec::ZeroMode::kZero3) {
-        exposed +=
-            mb * (std::max(0.0, ag.seconds - window_f) + std::max(0.0, ag.seconds - window_b));
+        // Gathered again for every micro-batch's pass: each hides behind that one pass.
+        double pass_f = s.dp_overlap ? sc.forward_s : 0.0;
+        double pass_b = s.dp_overlap ? sc.backward_s : 0.0;
+        exposed += mb * (std::max(0.0, ag.seconds - pass_f) + std::max(0.0, ag.seconds - pass_b));
       } else {
         exposed += std::max(0.0, ag.seconds - window_f);
       }

@@ -57,7 +57,14 @@
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of
 //   gradients once; zero 3: parameters all-gathered for every micro-batch's forward and backward.
 //   With plan.dp_overlap the reduce-scatter hides behind one micro-batch's backward and the
-//   all-gather behind one forward (Megatron's overlap_grad_reduce / overlap_param_gather).
+//   all-gather behind one forward (Megatron's overlap_grad_reduce / overlap_param_gather): the
+//   gradients are final only in the last micro-batch's backward, the parameters are needed from
+//   the first forward on. With vp > 1 chunks run in groups of N micro-batches (interleaved: N =
+//   pp; llama3: pp_microbatch_group; N <= M): chunk vp-1's gradients are final after the first
+//   of the last group's N backward passes through it, and the other chunks follow, so the
+//   reduce-scatter has ((vp - 1) N + 1) / vp micro-batch backwards to hide behind (bucket by
+//   bucket, as chunk c's last pass runs); the all-gather likewise ((vp - 1) N + 1) / vp forwards,
+//   the last chunk's parameters being needed only when the first group reaches it. vp = 1: 1.
 //   HSDP (plan.dp_replicate = R > 1; PyTorch's hybrid sharding): the sharded collectives run over
 //   the innermost dp*cp / R ranks, and the gradient shards (1 / (dp*cp / R) of them) are
 //   all-reduced across the R groups; optimizer and memory shard over dp*cp / R.

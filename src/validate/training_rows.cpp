@@ -11,6 +11,7 @@
 
 #include "core/checked.h"
 #include "core/text.h"
+#include "spec/presets.h"
 #include "spec/readers.h"
 
 namespace scaleplan::validate {
@@ -115,7 +116,21 @@ std::string PresetFor(const std::string& name) {
   for (const auto& [key, preset] : kNames) {
     if (compact.find(key) != std::string::npos) return preset;
   }
-  return "";
+  // Else the embedded model preset whose name, letters and digits only, the row's name contains
+  // ("Qwen3_30B_a3B (tokendrop)" -> qwen3-30b-a3b); the longest such name wins.
+  std::string best;
+  size_t best_length = 0;
+  for (const std::string& preset : spec::PresetNames("models")) {
+    std::string key;
+    for (char c : ToLower(preset)) {
+      if (std::isalnum(static_cast<unsigned char>(c))) key += c;
+    }
+    if (key.size() > best_length && compact.find(key) != std::string::npos) {
+      best = preset;
+      best_length = key.size();
+    }
+  }
+  return best;
 }
 
 // "TP=8, PP=9, CP=2" or "Size=405b; TP=8; ..." -> {TP: 8, PP: 9, ...} (keys upper-cased).
@@ -397,8 +412,17 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       skip(bad);
       continue;
     }
-    if (Contains(model_name, "SFT") || Contains(model_name, "LoRA")) {
+    // Fine-tuning, named by the task column or the model: LoRA trains adapters on frozen
+    // weights (no base gradients or optimizer step), SFT runs packed short documents; the step
+    // model prices neither.
+    const std::string task = t.Cell(i, "task") + " " + model_name;
+    if (Contains(task, "SFT") || Contains(task, "LoRA") || Contains(task, "PEFT") ||
+        Contains(task, "fine-tun")) {
       skip("fine-tuning (SFT/LoRA) is not modeled");
+      continue;
+    }
+    if (Contains(precision, "FP4")) {
+      skip("FP4 training (" + Printable(precision, 40) + ") is not modeled");
       continue;
     }
     if (std::string problem = SetCluster(c, gpu_type); !problem.empty()) {
@@ -482,6 +506,29 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       c.assumptions.push_back("micro-batch 1");
     }
     plan.precision = Contains(precision, "FP8") ? spec::Precision::kFp8 : spec::Precision::kBf16;
+    // NVIDIA's names for FP8 scaling: CS = current (per-tensor) scaling; MX = MXFP8, one scale
+    // per 32 elements, priced as per-tensor current scaling (an assumption: no MX recipe yet).
+    if (Contains(precision, "FP8-CS") || Contains(precision, "FP8 CS")) {
+      c.job.framework.fp8_recipe = spec::Fp8Recipe::kTensorwise;
+      c.assumptions.push_back("FP8 with current scaling (precision " + precision + ")");
+    } else if (Contains(precision, "MXFP8") || Contains(precision, "FP8-MX")) {
+      c.job.framework.fp8_recipe = spec::Fp8Recipe::kTensorwise;
+      c.assumptions.push_back("MXFP8 priced as FP8 with per-tensor current scaling");
+    }
+    // Expert parallelism (MoE rows); a dense model refuses ep > 1 when the plan is built.
+    if (int64_t ep = Integer(t.Cell(i, "ep")); ep > 1) {
+      plan.ep = ep;
+      // An ep larger than the dp * cp ranks of a stage can only span the TP ranks too, which
+      // needs expert TP 1 (Megatron-Core's expert_tensor_parallel_size).
+      int64_t model_parallel = plan.tp * plan.cp * pp;
+      int64_t dp = model_parallel > 0 ? gpus / model_parallel : 0;
+      if (plan.tp > 1 && dp > 0 && (dp * plan.cp) % ep != 0 && plan.etp == 0) {
+        plan.etp = 1;
+        c.assumptions.push_back(fmt::format(
+            "expert TP 1 (ep {} is more than the {} data-parallel ranks of a stage)", ep,
+            dp * plan.cp));
+      }
+    }
     const std::string& recompute = t.Cell(i, "recompute");
     plan.recompute = Contains(recompute, "full")        ? spec::Recompute::kFull
                      : Contains(recompute, "selective") ? spec::Recompute::kSelective
@@ -498,6 +545,12 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       plan.zero = spec::ZeroMode::kZero2;
     } else if (Contains(fsdp, "FULL_SHARD")) {
       plan.zero = spec::ZeroMode::kZero3;
+    } else if (Integer(fsdp) > 1) {
+      // A sharding degree (Megatron-Bridge's FSDP column): Megatron FSDP, whose default shards
+      // optimizer state, gradients and parameters (ZeRO 3) over the data-parallel ranks.
+      plan.zero = spec::ZeroMode::kZero3;
+      c.assumptions.push_back(fmt::format("fsdp {}: parameters, gradients and optimizer state "
+                                          "sharded (ZeRO 3)", Integer(fsdp)));
     }
     if (Contains(precision, "PURE")) plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
     if (std::string bad = ApplyRunColumns(t, i, c); !bad.empty()) {
@@ -539,8 +592,9 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       skip("no measured tokens/s/GPU, TFLOP/s/GPU or step time (step_time_s)");
       continue;
     }
-    c.label = fmt::format("{} on {} {} (TP {} CP {} PP {} VP {})", model_name, gpus, gpu_type,
-                          plan.tp, plan.cp, pp, vp);
+    c.label = fmt::format("{} on {} {} (TP {} CP {} PP {} VP {}{})", model_name, gpus, gpu_type,
+                          plan.tp, plan.cp, pp, vp,
+                          plan.ep > 1 ? fmt::format(" EP {}", plan.ep) : std::string());
     out.push_back(c);
   }
   return out;
