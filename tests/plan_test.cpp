@@ -99,9 +99,7 @@ TEST(Reject, EpNotDividingDpTimesCp) {
   job.plan.tp = 8;
   job.plan.ep = 3;
   job.gpus = 64;  // dp = 8
-  EXPECT_EQ(Error(job),
-            "plan.ep = 3 does not divide dp * cp = 8 * 1 = 8 (allowed: 1, 2, 4, 8; or, with etp < "
-            "tp, a multiple m of tp / etp with m / (tp / etp) dividing dp * cp)");
+  EXPECT_EQ(Error(job), "plan.ep = 3 does not divide dp * cp = 8 * 1 = 8 (allowed: 1, 2, 4, 8)");
 }
 
 // Expert parallelism wider than the data-parallel ranks of a stage (Megatron-Core: experts over
@@ -124,12 +122,19 @@ TEST(Plan, ExpertParallelismSpansTheTpRanksExpertTpLeaves) {
   EXPECT_EQ(p.ep_tp_span, 2);
   // Each expert's gradients: tp * dp * cp / (ep * etp) = 32 / 32 = 1 rank.
   EXPECT_EQ(p.ExpertDp(), 1);
-  // Within dp * cp, no span is needed: EP 16 keeps ep_tp_span 1.
+  // With expert TP = tp nothing is spare: EP 16 stays inside dp * cp.
+  job.plan.etp = 0;
   job.plan.ep = 16;
   EXPECT_EQ(Must(plan::BuildPlan(job)).ep_tp_span, 1);
-  // EP 6 with tp / etp = 2: 6 / 2 = 3 does not divide 16.
-  job.plan.ep = 6;
-  EXPECT_NE(Error(job).find("plan.ep = 6 does not divide"), std::string::npos);
+  job.plan.etp = 1;
+  // EP 64 (which divides the 128 experts) with tp / etp = 2: 64 / 2 = 32 does not divide 16.
+  job.plan.ep = 64;
+  EXPECT_EQ(Error(job),
+            "plan.ep = 64 does not fit the stage: expert TP 1 leaves tp / etp = 2 TP ranks, then "
+            "dp * cp = 16 * 1 = 16 ranks (allowed: 1, 2, 4, 8, 16, 32)");
+  // EP 2 fits inside the two TP ranks (Megatron-Core's layout takes them first).
+  job.plan.ep = 2;
+  EXPECT_EQ(Must(plan::BuildPlan(job)).ep_tp_span, 2);
 }
 
 TEST(Reject, EpOnDenseModel) {

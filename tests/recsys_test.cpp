@@ -617,8 +617,8 @@ TEST(RecValidation, BuiltInFactorsAreTheFitAndItsErrorIsDocumented) {
   EXPECT_NEAR(fitted.lookup_bandwidth_fraction, FittedFactors().lookup_bandwidth_fraction, 1e-9);
   EXPECT_NEAR(fitted.step_overhead_s, FittedFactors().step_overhead_s, 1e-12);
   RecValidation v = Must(ValidateMlperf(runs));
-  EXPECT_LE(v.mean_abs_error_pct, 6.2);  // docs/REC.md: 6.1% in sample, 12.0% leave-one-out
-  EXPECT_LE(v.loo_mean_abs_error_pct, 12.1);
+  EXPECT_LE(v.mean_abs_error_pct, 6.2);  // docs/REC.md: 6.1% in sample, 12.2% leave-one-out
+  EXPECT_LE(v.loo_mean_abs_error_pct, 12.3);
   ASSERT_EQ(v.scaling.size(), 5u);
   // Per-GPU throughput falls as the same batch spreads over more GPUs (MLPerf's trend).
   for (size_t i = 1; i < v.scaling.size(); ++i) {

@@ -187,11 +187,15 @@ TEST(Analytical, HybridShardedDelayedAndBf16GradientReduction) {
 
 // Data-parallel overlap under interleaving. Llama 3 8B on 8 GPUs: PP 4 (GPUs 0-3 of a 4-GPU node),
 // DP 2 across a 1 GB/s tier, ZeRO 0 (one all-reduce of the stage's FP32 gradients, AR, about 8 s
-// against a backward pass of about 0.1 s). Global batch 16 = 8 micro-batches per replica.
-//   vp 1: the gradients are final in the last micro-batch's backward: exposed = AR - B (1 pass).
-//   vp 2, interleaved (N = pp = 4): chunk 1's gradients are final after the first of the last
-//   group's 4 passes through it; passes = ((vp - 1) N + 1) / vp = (4 + 1) / 2 = 2.5, so
-//   exposed = AR - 2.5 B. Without overlap the whole AR is exposed, which gives AR per stage.
+// against a backward pass of about 0.1 s, so the link never waits). Global batch 16 = 8
+// micro-batches per replica.
+//   vp 1: the gradients are final in the last micro-batch's backward: exposed = AR - B.
+//   vp 2, interleaved (N = pp = 4): the last group's backward runs chunk 1 four times (b1 each),
+//   then chunk 0 four times (b0). Chunk 1's part of AR joins the link at the start of its last
+//   pass, (N - 1) b1; chunk 0's part follows it at once (AR is long); the backward ends at
+//   N (b1 + b0). Exposed = (N - 1) b1 + AR - N (b1 + b0) = AR - b1 - 4 b0, per stage with its own
+//   chunk costs (on a middle stage b0 = b1 = B / 2: AR - 2.5 B). Without overlap the whole AR is
+//   exposed, which gives AR per stage.
 TEST(Analytical, InterleavingWidensTheDataParallelOverlapWindow) {
   for (int64_t vp : {1, 2}) {
     spec::JobSpec job = Job("llama3-8b", 8, 1, 4, vp, 16);
@@ -205,14 +209,18 @@ TEST(Analytical, InterleavingWidensTheDataParallelOverlapWindow) {
     StepResult off = Simulate(job);
     job.plan.dp_overlap = true;
     StepResult on = Simulate(job);
-    const double passes = vp == 1 ? 1.0 : 2.5;
     ASSERT_EQ(on.stages.size(), 4u);
     for (size_t s = 0; s < on.stages.size(); ++s) {
+      const StageCost& st = on.stages[s];
       const double all_reduce = off.stages[s].dp_exposed_s;
-      const double backward = on.stages[s].backward_s;
-      ASSERT_GT(all_reduce, 10 * backward) << "the test needs the reduction to outlast the window";
-      EXPECT_NEAR(on.stages[s].dp_exposed_s, all_reduce - passes * backward, 1e-9)
-          << "vp " << vp << " stage " << s;
+      ASSERT_GT(all_reduce, 10 * st.backward_s) << "the test needs the reduction to outlast it";
+      ASSERT_EQ(st.chunks.size(), static_cast<size_t>(vp));
+      const double want = vp == 1 ? all_reduce - st.chunks[0].backward_s
+                                  : all_reduce - st.chunks[1].backward_s - 4 * st.chunks[0].backward_s;
+      EXPECT_NEAR(st.dp_exposed_s, want, 1e-9) << "vp " << vp << " stage " << s;
+      if (vp == 2 && s == 1) {  // a middle stage: two equal chunks
+        EXPECT_NEAR(st.dp_exposed_s, all_reduce - 2.5 * st.backward_s, 1e-9);
+      }
     }
   }
 }

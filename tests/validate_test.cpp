@@ -192,7 +192,7 @@ TEST(Validate, MegatronBridgeColumnsMapToThePlan) {
   ASSERT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
   EXPECT_NE(r.rows[2].label.find("EP 32"), std::string::npos) << r.rows[2].label;
   // 256 GPUs / (TP 2 x PP 8) = 16 data-parallel ranks, fewer than EP 32.
-  EXPECT_TRUE(has(r.rows[2], "expert TP 1 (ep 32 is more than the 16 data-parallel ranks"));
+  EXPECT_TRUE(has(r.rows[2], "expert TP 1 (ep 32 does not divide the 16 data-parallel ranks"));
   ASSERT_TRUE(r.rows[3].skipped.empty()) << r.rows[3].skipped;
   EXPECT_TRUE(has(r.rows[3], "fsdp 8: parameters, gradients and optimizer state sharded"));
   EXPECT_TRUE(has(r.rows[3], "FP8 with current scaling"));

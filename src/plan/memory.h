@@ -94,6 +94,8 @@ struct StageParams {
   double Total() const { return dense + expert; }
 };
 StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums);
+// The same for one chunk of a stage.
+StageParams ParamsOnChunk(const Chunk& chunk, const LayerParamSums& sums);
 
 // (micro-batch, chunk) forwards held by stage s at its peak (not yet matched by their backward).
 int64_t ForwardsInFlight(const Plan& plan, int64_t stage);

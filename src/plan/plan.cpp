@@ -339,22 +339,28 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
     plan.etp = p.tp;
   } else {
     int64_t dp_cp = plan.dp * p.cp;
-    // With expert TP below tp, the expert-parallel group may also span the tp / etp ranks that
-    // one expert shard does not need (Megatron-Core lays experts out as etp, ep, expert-dp over
-    // the tp * cp * dp ranks of a stage): ep then needs (tp / etp) | ep and ep / (tp / etp) |
-    // dp * cp.
-    const int64_t spare_tp = plan.etp < p.tp && p.tp % plan.etp == 0 ? p.tp / plan.etp : 1;
-    const bool ep_in_dp = dp_cp % p.ep == 0;
-    const bool ep_over_tp = !ep_in_dp && spare_tp > 1 && p.ep % spare_tp == 0 &&
-                            dp_cp % (p.ep / spare_tp) == 0;
-    if (!ep_in_dp && !ep_over_tp) {
+    // Megatron-Core lays experts out as etp, ep, expert-dp over the tp * cp * dp ranks of a
+    // stage, TP innermost: with expert TP below tp, the expert-parallel group first takes the
+    // spare = tp / etp TP ranks one expert shard does not need, then dp * cp ranks. So ep must
+    // divide spare, or be spare times a divisor of dp * cp (spare = 1: ep divides dp * cp).
+    const int64_t spare = plan.etp < p.tp && p.tp % plan.etp == 0 ? p.tp / plan.etp : 1;
+    const int64_t span = std::min(p.ep, spare);
+    if (spare % span != 0 || p.ep % span != 0 || dp_cp % (p.ep / span) != 0) {
+      if (spare == 1) {
+        return Refuse("plan.ep",
+                      fmt::format("plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {})",
+                                  p.ep, plan.dp, p.cp, dp_cp, ListOf(Divisors(dp_cp))));
+      }
+      std::vector<int64_t> allowed = Divisors(spare);
+      for (int64_t d : Divisors(dp_cp)) {
+        if (d > 1) allowed.push_back(spare * d);
+      }
       return Refuse("plan.ep",
-                    fmt::format("plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {}; "
-                                "or, with etp < tp, a multiple m of tp / etp with m / (tp / etp) "
-                                "dividing dp * cp)",
-                                p.ep, plan.dp, p.cp, dp_cp, ListOf(Divisors(dp_cp))));
+                    fmt::format("plan.ep = {} does not fit the stage: expert TP {} leaves tp / etp "
+                                "= {} TP ranks, then dp * cp = {} * {} = {} ranks (allowed: {})",
+                                p.ep, plan.etp, spare, plan.dp, p.cp, dp_cp, ListOf(allowed)));
     }
-    plan.ep_tp_span = ep_over_tp ? spare_tp : 1;
+    plan.ep_tp_span = span;
     if (m.experts % p.ep != 0) {
       return Refuse("plan.ep", fmt::format("plan.ep = {} does not divide model.experts = {} "
                                            "(allowed: {})",

@@ -36,8 +36,9 @@ struct Plan {
   spec::JobSpec job;  // the specs as given (plan.dp etc. may be 0 = derived)
   int64_t gpus = 0;
   int64_t tp = 1, cp = 1, pp = 1, vp = 1, dp = 1, ep = 1, etp = 1;
-  // TP ranks the expert-parallel group spans (tp / etp when ep does not fit in dp * cp, else 1):
-  // the EP group is that many TP ranks, then ep / ep_tp_span of the dp * cp ranks.
+  // TP ranks the expert-parallel group spans: min(ep, tp / etp) with expert TP below tp, else 1
+  // (Megatron-Core's etp, ep, expert-dp layout); the EP group is that many TP ranks, then
+  // ep / ep_tp_span of the dp * cp ranks.
   int64_t ep_tp_span = 1;
   int64_t global_batch = 0;  // sequences per step
   int64_t microbatches = 0;  // per replica per step

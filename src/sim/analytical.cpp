@@ -386,16 +386,6 @@ Groups PlaceGroups(const plan::Plan& p) {
     return topology::PlaceCombined(c, inner,
                                    topology::PlaceStrided(c, n / inner.size, outer.stride));
   };
-  if (p.ep_tp_span > 1) {
-    // Experts sharded over etp < tp ranks: the group takes the spare TP ranks first (every
-    // etp-th of the TP group), then ep / span of the dp*cp ranks.
-    g.ep = collective::ShapeOf(
-        topology::PlaceCombined(c, topology::PlaceStrided(c, p.ep_tp_span, tp.stride * p.etp),
-                                inner_then_outer(p.ep / p.ep_tp_span)),
-        c);
-  } else {
-    g.ep = collective::ShapeOf(inner_then_outer(p.ep), c);
-  }
   // `count` ranks, every k-th of the dp*cp ranks in their order (inner dimension first).
   auto every_kth = [&](int64_t k, int64_t count) {
     if (inner.size <= 1) return topology::PlaceStrided(c, count, outer.stride * k);
@@ -412,46 +402,98 @@ Groups PlaceGroups(const plan::Plan& p) {
     g.dp_shard = collective::ShapeOf(inner_then_outer(shard), c);
     g.dp_replicate = collective::ShapeOf(every_kth(shard, s.dp_replicate), c);
   }
-  // Each expert's gradients are reduced over the ranks that hold the same expert shard:
-  // dp*cp*tp / (ep*etp) of them.
-  const int64_t expert_dp = p.ExpertDp();
-  g.expert_dp = collective::ShapeOf(
-      topology::PlaceStrided(c, expert_dp,
-                             (inner.size > 1 ? inner.stride : outer.stride) * (p.ep / p.ep_tp_span)),
-      c);
+  // Experts (Megatron-Core's etp, ep, expert-dp layout over a stage's tp * cp * dp ranks, TP
+  // innermost): with expert TP below tp, spare = tp / etp TP ranks hold no second shard of an
+  // expert; the EP group takes span = ep_tp_span of them (every etp-th TP rank), then
+  // across = ep / span of the dp*cp ranks (the innermost, as above). Each expert's gradients are
+  // reduced over the ranks that hold the same shard, dp*cp*tp / (ep*etp) of them: the spare / span
+  // remaining TP positions times every across-th dp*cp rank.
+  const int64_t spare = p.etp < p.tp && p.tp % p.etp == 0 ? p.tp / p.etp : 1;
+  const int64_t span = p.ep_tp_span;
+  const int64_t across = p.ep / span;
+  const topology::GroupPlacement dp_cp = topology::PlaceCombined(c, inner, outer);
+  if (span > 1) {
+    topology::GroupPlacement in_tp = topology::PlaceStrided(c, span, tp.stride * p.etp);
+    g.ep = collective::ShapeOf(
+        across > 1 ? topology::PlaceCombined(c, in_tp, inner_then_outer(across)) : in_tp, c);
+  } else {
+    g.ep = collective::ShapeOf(inner_then_outer(p.ep), c);
+  }
+  topology::GroupPlacement replicas =
+      across > 1 ? every_kth(across, p.dp * p.cp / across) : dp_cp;
+  if (spare / span > 1) {
+    replicas = topology::PlaceCombined(
+        c, topology::PlaceStrided(c, spare / span, tp.stride * p.etp * span), replicas);
+  }
+  g.expert_dp = collective::ShapeOf(replicas, c);
   return g;
 }
 
 // A stage's exposed data-parallel time (and what a delayed reduction runs during the next step)
 // and its optimizer step, for `params` held on it; names the algorithm into *algorithm if given.
+// With plan.dp_overlap (analytical.h): what outlasts the stage's last backward of a gradient
+// reduction of `total` seconds, split over the chunks in proportion to share(c). The last group of
+// N micro-batches runs its backward through chunk vp-1 (N passes), then vp-2, ..., then 0; chunk
+// c's part is queued on the link from the start of its last pass and cannot end before that pass
+// does. One chunk (vp = 1, N = 1): max(0, total - the last backward).
+template <class Share>
+double ExposedAfterBackward(const StageCost& sc, double n, double total, Share share) {
+  double t = 0, link = 0;
+  for (size_t i = sc.chunks.size(); i-- > 0;) {
+    const double b = sc.chunks[i].backward_s;
+    const double last_start = t + (n - 1) * b;
+    t += n * b;
+    link = std::max(std::max(link, last_start) + total * share(i), t);
+  }
+  return std::max(0.0, link - t);
+}
+
+// The mirror for the parameters' all-gather before the next step's forward: the first group runs
+// chunk 0 (N passes), then 1, ...; the gathers run in that order from the step's start, and chunk
+// c's first pass cannot end before its parameters are all there. Returns the delay of the first
+// group. One chunk: max(0, total - the first forward).
+template <class Share>
+double ExposedBeforeForward(const StageCost& sc, double n, double total, Share share) {
+  double t = 0, gathered = 0, delay = 0;
+  for (size_t i = 0; i < sc.chunks.size(); ++i) {
+    const double f = sc.chunks[i].forward_s;
+    gathered += total * share(i);
+    delay = std::max(delay, gathered - (t + f));
+    t += n * f;
+  }
+  return delay;
+}
+
 void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceModel& d,
-                  const plan::StageParams& stage_params, int64_t expert_dp,
+                  const plan::Stage& stage, const plan::LayerParamSums& sums, int64_t expert_dp,
                   std::string* algorithm_name, StageCost& sc) {
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
+  const plan::StageParams stage_params = plan::ParamsOnStage(stage, sums);
   const double dense_params = stage_params.dense;
   const double expert_params = stage_params.expert;
+  // Micro-batches a chunk runs in a row (interleaved: pp; llama3: pp_microbatch_group).
+  const double group = p.vp > 1 ? static_cast<double>(p.pp_group) : 1.0;
   // Exposed time of the data-parallel collectives of `params` parameters over `group`; what
   // runs during the next step (plan.grad_sync = delayed) goes to *delayed instead.
   const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;
   const double grad_bytes = s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
-  auto dp_exposed = [&](const GroupShape& group, double params, bool hsdp, double* delayed,
-                        std::string* algorithm) {
-    if (group.size <= 1 || params <= 0) return 0.0;
+  // `expert`: the routed experts' parameters (else the dense ones), for each chunk's share.
+  auto dp_exposed = [&](const GroupShape& dp_group, double params, bool expert, bool hsdp,
+                        double* delayed, std::string* algorithm) {
+    if (dp_group.size <= 1 || params <= 0) return 0.0;
     double grads = grad_bytes * params;
     double weights = kBf16Bytes * params;
-    // What the collectives can hide behind, in micro-batch passes of this stage (analytical.h):
-    // one pass without interleaving; with vp chunks and groups of N micro-batches, a chunk's
-    // gradients are final after its last group's backward and the others' follow, so
-    // ((vp - 1) N + 1) / vp passes (the same for the parameters' gather in the forward).
-    double passes = 1;
-    if (p.pp > 1 && p.vp > 1) {
-      double n = static_cast<double>(std::min(p.pp_group, p.microbatches));
-      double v = static_cast<double>(p.vp);
-      passes = ((v - 1) * n + 1) / v;
-    }
-    double window_f = s.dp_overlap ? passes * sc.forward_s : 0.0;
-    double window_b = s.dp_overlap ? passes * sc.backward_s : 0.0;
+    auto share = [&](size_t chunk) {
+      plan::StageParams cp = plan::ParamsOnChunk(stage.chunks[chunk], sums);
+      return (expert ? cp.expert : cp.dense) / params;
+    };
+    auto after_backward = [&](double total) {
+      return s.dp_overlap ? ExposedAfterBackward(sc, group, total, share) : total;
+    };
+    auto before_forward = [&](double total) {
+      return s.dp_overlap ? ExposedBeforeForward(sc, group, total, share) : total;
+    };
     double mb = static_cast<double>(p.microbatches);
     auto name = [](std::string_view op, const collective::Cost& cost) {
       return std::string(op) + "/" + std::string(collective::AlgorithmName(cost.algorithm));
@@ -459,17 +501,17 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     std::string text;  // built only when asked for (it costs more than the arithmetic)
     double exposed = 0;
     if (s.zero == spec::ZeroMode::kZero0) {
-      collective::Cost ar = Estimate(c, group, Op::kAllReduce, grads);
+      collective::Cost ar = Estimate(c, dp_group, Op::kAllReduce, grads);
       if (algorithm) text = name("all-reduce", ar);
       if (delayed_sync) {
         *delayed += ar.seconds;
       } else {
-        exposed = std::max(0.0, ar.seconds - window_b);
+        exposed = after_backward(ar.seconds);
       }
     } else {
       // Sharded: reduce-scatter the gradients over the shard group (all of dp*cp, or the HSDP
       // group), all-reduce the shards across HSDP groups, all-gather the updated parameters.
-      const GroupShape& shard_group = hsdp ? g.dp_shard : group;
+      const GroupShape& shard_group = hsdp ? g.dp_shard : dp_group;
       collective::Cost rs = Estimate(c, shard_group, Op::kReduceScatter, grads);
       collective::Cost ar{};
       if (hsdp) {
@@ -487,9 +529,9 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
       double within = hsdp ? rs.seconds : 0.0;
       if (delayed_sync) {
         *delayed += across;
-        exposed = std::max(0.0, within - window_b);
+        exposed = after_backward(within);
       } else {
-        exposed = std::max(0.0, within + across - window_b);
+        exposed = after_backward(within + across);
       }
       if (s.zero == spec::ZeroMode::kZero3) {
         // Gathered again for every micro-batch's pass: each hides behind that one pass.
@@ -497,15 +539,16 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
         double pass_b = s.dp_overlap ? sc.backward_s : 0.0;
         exposed += mb * (std::max(0.0, ag.seconds - pass_f) + std::max(0.0, ag.seconds - pass_b));
       } else {
-        exposed += std::max(0.0, ag.seconds - window_f);
+        exposed += before_forward(ag.seconds);
       }
     }
     if (algorithm) *algorithm = (hsdp ? "hsdp " : "") + text + (delayed_sync ? " (delayed)" : "");
     return exposed;
   };
   const bool hsdp = s.dp_replicate > 1;
-  sc.dp_exposed_s = dp_exposed(g.dp, dense_params, hsdp, &sc.dp_delayed_s, algorithm_name) +
-                    dp_exposed(g.expert_dp, expert_params, false, &sc.dp_delayed_s, nullptr);
+  sc.dp_exposed_s =
+      dp_exposed(g.dp, dense_params, false, hsdp, &sc.dp_delayed_s, algorithm_name) +
+      dp_exposed(g.expert_dp, expert_params, true, false, &sc.dp_delayed_s, nullptr);
   // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
   bool sharded = s.zero != spec::ZeroMode::kZero0;
   double dense_shard = sharded ? static_cast<double>(p.dp * p.cp / s.dp_replicate) : 1.0;
@@ -741,7 +784,7 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
 
       // Data parallelism for this stage's parameters (the memory model's accounting).
       // (The algorithm is the same for every stage: named once, from the first.)
-      PriceStageDp(p, g, d, plan::ParamsOnStage(stage, cached.params), expert_dp,
+      PriceStageDp(p, g, d, stage, cached.params, expert_dp,
                    si == 0 && name_algorithm ? &r.dp_algorithm : nullptr, sc);
     }
     double per_mb = sc.forward_s + sc.backward_s;

@@ -56,15 +56,18 @@
 //   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of
 //   gradients once; zero 3: parameters all-gathered for every micro-batch's forward and backward.
-//   With plan.dp_overlap the reduce-scatter hides behind one micro-batch's backward and the
-//   all-gather behind one forward (Megatron's overlap_grad_reduce / overlap_param_gather): the
-//   gradients are final only in the last micro-batch's backward, the parameters are needed from
-//   the first forward on. With vp > 1 chunks run in groups of N micro-batches (interleaved: N =
-//   pp; llama3: pp_microbatch_group; N <= M): chunk vp-1's gradients are final after the first
-//   of the last group's N backward passes through it, and the other chunks follow, so the
-//   reduce-scatter has ((vp - 1) N + 1) / vp micro-batch backwards to hide behind (bucket by
-//   bucket, as chunk c's last pass runs); the all-gather likewise ((vp - 1) N + 1) / vp forwards,
-//   the last chunk's parameters being needed only when the first group reaches it. vp = 1: 1.
+//   With plan.dp_overlap (Megatron's overlap_grad_reduce / overlap_param_gather; Megatron-Core
+//   reduces each model chunk's gradients once its last micro-batch's backward has run, and
+//   gathers each chunk's parameters before its first forward) the collectives are split over the
+//   stage's chunks by their parameters and queued: chunks run in groups of N micro-batches
+//   (interleaved: N = pp; llama3: pp_microbatch_group; one chunk: N = 1), so the last group's
+//   backward passes through chunk vp-1 N times, then vp-2, ..., then 0. Chunk c's reduction joins
+//   the link's queue at the start of its last pass and cannot end before that pass does; what
+//   ends after the stage's last backward is exposed. The gathers run in chunk order from the
+//   step's start, and chunk c's first pass in the first group cannot end before its parameters
+//   are there; the delay that needs is exposed. One chunk: max(0, RS - B) and max(0, AG - F) of
+//   one micro-batch's backward B and forward F. With vp chunks of equal size and a link that
+//   keeps up, only the last chunk's share beyond its own pass shows: (RS - B) / vp.
 //   HSDP (plan.dp_replicate = R > 1; PyTorch's hybrid sharding): the sharded collectives run over
 //   the innermost dp*cp / R ranks, and the gradient shards (1 / (dp*cp / R) of them) are
 //   all-reduced across the R groups; optimizer and memory shard over dp*cp / R.

@@ -268,7 +268,8 @@ const Schema<PlanSpec>& PlanSchema() {
         .Integer("dp", &P::dp, 0, kMaxRanks, "",
                  "Data-parallel size. 0 means gpus / (tp * cp * pp).")
         .Integer("ep", &P::ep, 1, kMaxRanks, "",
-                 "Expert-parallel size; experts are sharded over the dp*cp ranks (Megatron-Core).")
+                 "Expert-parallel size; experts are sharded over the dp*cp ranks, and first over "
+                 "the tp / etp TP ranks expert TP leaves when etp < tp (Megatron-Core).")
         .Integer("etp", &P::etp, 0, kMaxRanks, "", "Expert tensor-parallel size. 0 means tp.")
         .Boolean("sequence_parallel", &P::sequence_parallel,
                  "Shard norm and residual activations over the TP ranks (Korthikanti et al.).")

@@ -515,7 +515,11 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       c.job.framework.fp8_recipe = spec::Fp8Recipe::kTensorwise;
       c.assumptions.push_back("MXFP8 priced as FP8 with per-tensor current scaling");
     }
-    // Expert parallelism (MoE rows); a dense model refuses ep > 1 when the plan is built.
+    // Expert parallelism (MoE rows); a dense model refuses ep > 1 when the plan is built. The
+    // step model routes tokens evenly whatever the row says of dropping them.
+    if (Contains(model_name, "tokendrop") || Contains(model_name, "dropless")) {
+      c.assumptions.push_back("routing priced as balanced (the row's token dropping is not modeled)");
+    }
     if (int64_t ep = Integer(t.Cell(i, "ep")); ep > 1) {
       plan.ep = ep;
       // An ep larger than the dp * cp ranks of a stage can only span the TP ranks too, which
@@ -525,7 +529,7 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       if (plan.tp > 1 && dp > 0 && (dp * plan.cp) % ep != 0 && plan.etp == 0) {
         plan.etp = 1;
         c.assumptions.push_back(fmt::format(
-            "expert TP 1 (ep {} is more than the {} data-parallel ranks of a stage)", ep,
+            "expert TP 1 (ep {} does not divide the {} data-parallel ranks of a stage)", ep,
             dp * plan.cp));
       }
     }
@@ -545,7 +549,10 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       plan.zero = spec::ZeroMode::kZero2;
     } else if (Contains(fsdp, "FULL_SHARD")) {
       plan.zero = spec::ZeroMode::kZero3;
-    } else if (Integer(fsdp) > 1) {
+    } else if (!fsdp.empty() &&
+               std::all_of(fsdp.begin(), fsdp.end(),
+                           [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); }) &&
+               Integer(fsdp) > 1) {
       // A sharding degree (Megatron-Bridge's FSDP column): Megatron FSDP, whose default shards
       // optimizer state, gradients and parameters (ZeRO 3) over the data-parallel ranks.
       plan.zero = spec::ZeroMode::kZero3;
