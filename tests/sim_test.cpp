@@ -225,6 +225,48 @@ TEST(Analytical, InterleavingWidensTheDataParallelOverlapWindow) {
   }
 }
 
+// The same queue where the link keeps up, so each chunk's share shows. Middle stage (stage 1) of
+// Llama 3 8B, PP 4, VP 2, DP 2 across a 35 GB/s tier, ZeRO 1: reduce-scatter R of the FP32
+// gradients and all-gather A of the BF16 weights, each split evenly over the two equal chunks.
+// Backward (N = 4, chunk passes b): chunk 1's half joins at 3b and ends by 7b when R/2 <= 4b;
+// chunk 0's joins at 7b and ends at 7b + R/2 >= 8b when R/2 >= b: exposed R/2 - b. Forward
+// (passes f): chunk 0's half must arrive by the end of its first pass, A/2 - f late; chunk 1's
+// by 4f + f, which A - 5f <= A/2 - f holds when A/2 <= 4f: exposed A/2 - f. The old one-pass
+// window would give (R - 2b) + (A - 2f).
+TEST(Analytical, InterleavedDataParallelQueueChargesTheEdgeChunks) {
+  spec::JobSpec job = Job("llama3-8b", 8, 1, 4, 2, 16);
+  job.cluster = Must(spec::ParseClusterYaml(
+      "name: two-nodes\ngpu: h100-sxm\ntiers:\n"
+      "  - {name: node, gpus: 4, bandwidth_bytes_per_s: 450e9, latency_s: 4e-6}\n"
+      "  - {name: slow, gpus: 8, bandwidth_bytes_per_s: 35e9, latency_s: 1e-5}\n",
+      "test"));
+  job.plan.zero = spec::ZeroMode::kZero1;
+  job.plan.dp_overlap = true;
+  plan::Plan p = Must(plan::BuildPlan(job));
+  StepResult r = Must(Evaluate(p));
+  const double params = plan::ParamsOnStage(p.stages[1], plan::ParamSums(p)).dense;
+  collective::GroupShape across;  // ranks s and s + 4: one per node
+  across.size = 2;
+  across.span_tier = 1;
+  across.members_per_group = {1, 2};
+  using collective::Estimate;
+  using collective::Op;
+  const double rs = Estimate(job.cluster, across, Op::kReduceScatter, 4 * params).seconds;
+  const double ag = Estimate(job.cluster, across, Op::kAllGather, 2 * params).seconds;
+  const StageCost& st = r.stages[1];
+  ASSERT_EQ(st.chunks.size(), 2u);
+  const double b = st.chunks[0].backward_s, f = st.chunks[0].forward_s;
+  ASSERT_NEAR(st.chunks[1].backward_s, b, 1e-12);  // a middle stage: equal chunks
+  ASSERT_GE(rs / 2, b);
+  ASSERT_LE(rs / 2, 4 * b);
+  ASSERT_GE(ag / 2, f);
+  ASSERT_LE(ag / 2, 4 * f);
+  EXPECT_NEAR(st.dp_exposed_s, (rs / 2 - b) + (ag / 2 - f), 1e-9);
+  // Without overlap both collectives are exposed whole (checks the group shape above).
+  job.plan.dp_overlap = false;
+  EXPECT_NEAR(Simulate(job).stages[1].dp_exposed_s, rs + ag, 1e-9);
+}
+
 // One GPU: no communication of any kind, so the step is exactly compute plus the optimizer.
 TEST(Analytical, NoCommunicationGivesExactlyTheComputeTime) {
   StepResult r = Simulate(Job("llama3-8b", 1, 1, 1, 1, 4));

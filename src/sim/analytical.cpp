@@ -406,12 +406,10 @@ Groups PlaceGroups(const plan::Plan& p) {
   // innermost): with expert TP below tp, spare = tp / etp TP ranks hold no second shard of an
   // expert; the EP group takes span = ep_tp_span of them (every etp-th TP rank), then
   // across = ep / span of the dp*cp ranks (the innermost, as above). Each expert's gradients are
-  // reduced over the ranks that hold the same shard, dp*cp*tp / (ep*etp) of them: the spare / span
-  // remaining TP positions times every across-th dp*cp rank.
+  // reduced over the ranks that hold the same shard, dp*cp*tp / (ep*etp) of them.
   const int64_t spare = p.etp < p.tp && p.tp % p.etp == 0 ? p.tp / p.etp : 1;
   const int64_t span = p.ep_tp_span;
   const int64_t across = p.ep / span;
-  const topology::GroupPlacement dp_cp = topology::PlaceCombined(c, inner, outer);
   if (span > 1) {
     topology::GroupPlacement in_tp = topology::PlaceStrided(c, span, tp.stride * p.etp);
     g.ep = collective::ShapeOf(
@@ -419,13 +417,25 @@ Groups PlaceGroups(const plan::Plan& p) {
   } else {
     g.ep = collective::ShapeOf(inner_then_outer(p.ep), c);
   }
-  topology::GroupPlacement replicas =
-      across > 1 ? every_kth(across, p.dp * p.cp / across) : dp_cp;
-  if (spare / span > 1) {
-    replicas = topology::PlaceCombined(
-        c, topology::PlaceStrided(c, spare / span, tp.stride * p.etp * span), replicas);
+  if (spare == 1) {
+    // Expert TP = tp (or not a divisor of it): every ep-th of the dp*cp ranks in the inner
+    // dimension's stride, tp * dp * cp / (ep * etp) of them.
+    g.expert_dp = collective::ShapeOf(
+        topology::PlaceStrided(c, p.ExpertDp(),
+                               (inner.size > 1 ? inner.stride : outer.stride) * p.ep),
+        c);
+  } else {
+    // spare / span TP positions times every across-th dp*cp rank: spare / span * dp * cp / across
+    // = tp * dp * cp / (ep * etp) ranks. (Where cp and dp are not adjacent in the placement the
+    // combined dp*cp group is itself an estimate; collective.h.)
+    topology::GroupPlacement replicas = across > 1 ? every_kth(across, p.dp * p.cp / across)
+                                                   : topology::PlaceCombined(c, inner, outer);
+    if (spare / span > 1) {
+      replicas = topology::PlaceCombined(
+          c, topology::PlaceStrided(c, spare / span, tp.stride * p.etp * span), replicas);
+    }
+    g.expert_dp = collective::ShapeOf(replicas, c);
   }
-  g.expert_dp = collective::ShapeOf(replicas, c);
   return g;
 }
 
