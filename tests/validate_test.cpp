@@ -200,6 +200,31 @@ TEST(Validate, MegatronBridgeColumnsMapToThePlan) {
       << r.rows[4].skipped;
 }
 
+// Each modeled training row carries the memory model's verdict on its plan, and the summary counts
+// the published plans it calls out of memory. Llama 3 8B on 8 GPUs, 2,048-token sequences, ZeRO 1
+// (the generic framework's default): 16 GB of BF16 weights, 32 GB of FP32 gradients, 12 / 8 x 8 =
+// 12 GB of sharded Adam state and about 34 x 2048 x 4096 x 32 = 9 GB of activations, some 69 GB
+// (64 GiB) against 75 GiB usable: fits. Llama 3 405B on 8 GPUs with TP 8 holds 405e9 x 2 / 8 =
+// 101 GB of BF16 weights per GPU alone, more than an 80 GB H100 has.
+TEST(Validate, RowsCarryTheMemoryVerdict) {
+  std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,source\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,BF16,10000,x\n"
+      "LLAMA3-405B,126,16384,53248,128,8,128256,H100,8,8,1,1,,8192,1,8,BF16,100,x\n";
+  FileReport r = Must(ValidateText(csv, "memory.csv", {}));
+  ASSERT_EQ(r.rows.size(), 2u);
+  ASSERT_TRUE(r.rows[0].skipped.empty()) << r.rows[0].skipped;
+  ASSERT_TRUE(r.rows[1].skipped.empty()) << r.rows[1].skipped;
+  EXPECT_TRUE(r.rows[0].memory_checked);
+  EXPECT_TRUE(r.rows[0].fits);
+  EXPECT_TRUE(r.rows[1].memory_checked);
+  EXPECT_FALSE(r.rows[1].fits);
+  EXPECT_GT(r.rows[1].peak_memory_bytes, 405e9 * 2 / 8);
+  EXPECT_GT(r.rows[1].peak_memory_bytes, r.rows[1].usable_memory_bytes);
+  EXPECT_EQ(r.summary.out_of_memory, 1);
+}
+
 // A bad value in an optional run column skips the row with the column, the value and what is
 // allowed; it never silently falls back.
 TEST(Validate, BadRunColumnsSkipTheRow) {

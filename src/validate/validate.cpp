@@ -70,6 +70,11 @@ Row RunCase(TrainingCase c, const Options& options, const sim::Engine& engine) {
   }
   row.predicted = PredictedMetric(c, modeled->plan, modeled->step);
   row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
+  const plan::MemoryReport memory = plan::ComputeMemory(modeled->plan);
+  row.memory_checked = true;
+  row.fits = memory.fits;
+  row.peak_memory_bytes = memory.peak_bytes;
+  row.usable_memory_bytes = memory.usable_bytes;
   return row;
 }
 
@@ -223,6 +228,7 @@ Summary Summarize(const std::vector<Row>& rows) {
       continue;
     }
     ++s.modeled;
+    if (r.memory_checked && !r.fits) ++s.out_of_memory;
     total += std::fabs(r.error_pct);
     s.max_abs_error_pct = std::max(s.max_abs_error_pct, std::fabs(r.error_pct));
     predicted.push_back(r.predicted);

@@ -30,6 +30,12 @@ struct Row {
   double error_pct = 0;  // 100 * (predicted - measured) / measured
   std::vector<std::string> assumptions;
   std::string skipped;  // why the row was not modeled; empty when it was
+  // Training rows: the memory model's verdict on the plan that ran (plan/memory.h); a published
+  // run that the model calls out of memory is a miss of the memory model.
+  bool memory_checked = false;
+  bool fits = true;
+  double peak_memory_bytes = 0;
+  double usable_memory_bytes = 0;
 };
 
 struct Summary {
@@ -38,6 +44,7 @@ struct Summary {
   double mean_abs_error_pct = 0;
   double max_abs_error_pct = 0;
   double spearman = 0;  // rank correlation of predicted and measured; 0 if < 3 rows
+  int out_of_memory = 0;  // modeled training rows whose plan the memory model calls out of memory
 };
 
 struct FileReport {
