@@ -34,6 +34,18 @@ spec::JobSpec Job(const char* model, int64_t gpus, int64_t tp, int64_t pp, int64
   return job;
 }
 
+// Two tiers: nodes of `node_gpus` H100s on NVLink, joined into `gpus` by a slow tier of
+// `slow_bandwidth` bytes/s per GPU and `slow_latency` seconds.
+spec::ClusterSpec TwoNodes(int node_gpus, int gpus, const char* slow_bandwidth,
+                           const char* slow_latency) {
+  return Must(spec::ParseClusterYaml(
+      fmt::format("name: two-nodes\ngpu: h100-sxm\ntiers:\n"
+                  "  - {{name: node, gpus: {}, bandwidth_bytes_per_s: 450e9, latency_s: 4e-6}}\n"
+                  "  - {{name: slow, gpus: {}, bandwidth_bytes_per_s: {}, latency_s: {}}}\n",
+                  node_gpus, gpus, slow_bandwidth, slow_latency),
+      "test"));
+}
+
 // Pipeline sends are priced per hop on the innermost tier holding both ends. TP 4 inside 8-GPU
 // nodes, PP 4 at stride 4: PP ranks sit on GPUs 0, 4, 8, 12, so hop 0 (0-4) and hop 2 (8-12) stay
 // in a node, hop 1 (4-8) and the wrap-around hop 3 (12-0) cross the 1 GB/s, 1 ms tier. Critical
@@ -101,11 +113,7 @@ TEST(Analytical, PipelineSendersShareAnOversubscribedTier) {
 //   bf16: 2P instead of 4P in the reduce-scatter and the all-reduce.
 TEST(Analytical, HybridShardedDelayedAndBf16GradientReduction) {
   spec::JobSpec job = Job("llama3-8b", 4, 1, 1, 1, 4);
-  job.cluster = Must(spec::ParseClusterYaml(
-      "name: two-nodes\ngpu: h100-sxm\ntiers:\n"
-      "  - {name: node, gpus: 2, bandwidth_bytes_per_s: 450e9, latency_s: 4e-6}\n"
-      "  - {name: slow, gpus: 4, bandwidth_bytes_per_s: 1e9, latency_s: 1e-3}\n",
-      "test"));
+  job.cluster = TwoNodes(2, 4, "1e9", "1e-3");
   job.plan.zero = spec::ZeroMode::kFsdp;
   job.plan.dp_overlap = false;
   plan::Plan flat_plan = Must(plan::BuildPlan(job));
@@ -199,11 +207,7 @@ TEST(Analytical, HybridShardedDelayedAndBf16GradientReduction) {
 TEST(Analytical, InterleavingWidensTheDataParallelOverlapWindow) {
   for (int64_t vp : {1, 2}) {
     spec::JobSpec job = Job("llama3-8b", 8, 1, 4, vp, 16);
-    job.cluster = Must(spec::ParseClusterYaml(
-        "name: two-nodes\ngpu: h100-sxm\ntiers:\n"
-        "  - {name: node, gpus: 4, bandwidth_bytes_per_s: 450e9, latency_s: 4e-6}\n"
-        "  - {name: slow, gpus: 8, bandwidth_bytes_per_s: 1e9, latency_s: 1e-3}\n",
-        "test"));
+    job.cluster = TwoNodes(4, 8, "1e9", "1e-3");
     job.plan.zero = spec::ZeroMode::kZero0;
     job.plan.dp_overlap = false;
     StepResult off = Simulate(job);
@@ -235,11 +239,7 @@ TEST(Analytical, InterleavingWidensTheDataParallelOverlapWindow) {
 // window would give (R - 2b) + (A - 2f).
 TEST(Analytical, InterleavedDataParallelQueueChargesTheEdgeChunks) {
   spec::JobSpec job = Job("llama3-8b", 8, 1, 4, 2, 16);
-  job.cluster = Must(spec::ParseClusterYaml(
-      "name: two-nodes\ngpu: h100-sxm\ntiers:\n"
-      "  - {name: node, gpus: 4, bandwidth_bytes_per_s: 450e9, latency_s: 4e-6}\n"
-      "  - {name: slow, gpus: 8, bandwidth_bytes_per_s: 35e9, latency_s: 1e-5}\n",
-      "test"));
+  job.cluster = TwoNodes(4, 8, "35e9", "1e-5");
   job.plan.zero = spec::ZeroMode::kZero1;
   job.plan.dp_overlap = true;
   plan::Plan p = Must(plan::BuildPlan(job));
