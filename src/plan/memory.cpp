@@ -105,17 +105,6 @@ LayerParamSums ParamSums(const Plan& plan) {
   return s;
 }
 
-StageParams ParamsOnChunk(const Chunk& c, const LayerParamSums& sums) {
-  StageParams p;
-  double dense_layers = static_cast<double>(c.layers - c.moe_layers);
-  double moe_layers = static_cast<double>(c.moe_layers);
-  p.dense = dense_layers * sums.dense_layer + moe_layers * sums.moe_layer;
-  p.expert = moe_layers * sums.routed_experts;
-  if (c.has_embedding) p.dense += sums.embedding;
-  if (c.has_head) p.dense += sums.head;
-  return p;
-}
-
 StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums) {
   StageParams p;
   for (const Chunk& c : stage.chunks) {

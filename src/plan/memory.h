@@ -93,9 +93,18 @@ struct StageParams {
   double expert = 0;  // sharded over dp*cp*tp/(ep*etp)
   double Total() const { return dense + expert; }
 };
+// The parameters one chunk of a stage holds (inline: the step model asks per chunk, per plan).
+inline StageParams ParamsOnChunk(const Chunk& c, const LayerParamSums& sums) {
+  StageParams p;
+  const double dense_layers = static_cast<double>(c.layers - c.moe_layers);
+  const double moe_layers = static_cast<double>(c.moe_layers);
+  p.dense = dense_layers * sums.dense_layer + moe_layers * sums.moe_layer;
+  p.expert = moe_layers * sums.routed_experts;
+  if (c.has_embedding) p.dense += sums.embedding;
+  if (c.has_head) p.dense += sums.head;
+  return p;
+}
 StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums);
-// The same for one chunk of a stage.
-StageParams ParamsOnChunk(const Chunk& chunk, const LayerParamSums& sums);
 
 // (micro-batch, chunk) forwards held by stage s at its peak (not yet matched by their backward).
 int64_t ForwardsInFlight(const Plan& plan, int64_t stage);

@@ -494,9 +494,10 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     if (dp_group.size <= 1 || params <= 0) return 0.0;
     double grads = grad_bytes * params;
     double weights = kBf16Bytes * params;
+    const double per_param = 1.0 / params;
     auto share = [&](size_t chunk) {
       plan::StageParams cp = plan::ParamsOnChunk(stage.chunks[chunk], sums);
-      return (expert ? cp.expert : cp.dense) / params;
+      return (expert ? cp.expert : cp.dense) * per_param;
     };
     auto after_backward = [&](double total) {
       return s.dp_overlap ? ExposedAfterBackward(sc, group, total, share) : total;
