@@ -439,8 +439,6 @@ Groups PlaceGroups(const plan::Plan& p) {
   return g;
 }
 
-// A stage's exposed data-parallel time (and what a delayed reduction runs during the next step)
-// and its optimizer step, for `params` held on it; names the algorithm into *algorithm if given.
 // With plan.dp_overlap (analytical.h): what outlasts the stage's last backward of a gradient
 // reduction of `total` seconds, split over the chunks in proportion to share(c). The last group of
 // N micro-batches runs its backward through chunk vp-1 (N passes), then vp-2, ..., then 0; chunk
@@ -474,6 +472,9 @@ double ExposedBeforeForward(const StageCost& sc, double n, double total, Share s
   return delay;
 }
 
+// A stage's exposed data-parallel time (and what a delayed reduction runs during the next step)
+// and its optimizer step, for the parameters held on it; names the algorithm into *algorithm if
+// given.
 void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceModel& d,
                   const plan::Stage& stage, const plan::LayerParamSums& sums, int64_t expert_dp,
                   std::string* algorithm_name, StageCost& sc) {
@@ -484,7 +485,7 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
   const double expert_params = stage_params.expert;
   // Micro-batches a chunk runs in a row (interleaved: pp; llama3: pp_microbatch_group).
   const double group = p.vp > 1 ? static_cast<double>(p.pp_group) : 1.0;
-  // Exposed time of the data-parallel collectives of `params` parameters over `group`; what
+  // Exposed time of the data-parallel collectives of `params` parameters over `dp_group`; what
   // runs during the next step (plan.grad_sync = delayed) goes to *delayed instead.
   const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;
   const double grad_bytes = s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
