@@ -45,7 +45,9 @@ void ExpectSamePlan(const plan::Plan& a, const plan::Plan& b) {
   EXPECT_EQ(y.trim_edge_stages, x.trim_edge_stages);
   EXPECT_EQ(b.SequenceParallel(), a.SequenceParallel());
   EXPECT_EQ(y.tp_comm_overlap && b.tp > 1, x.tp_comm_overlap && a.tp > 1);
-  if (a.cp > 1) EXPECT_EQ(y.cp_algorithm, x.cp_algorithm);
+  if (a.cp > 1) {
+    EXPECT_EQ(y.cp_algorithm, x.cp_algorithm);
+  }
   EXPECT_EQ(y.recompute, x.recompute);
   EXPECT_EQ(y.precision, x.precision);
   EXPECT_EQ(y.grad_reduce_dtype, x.grad_reduce_dtype);

@@ -77,6 +77,19 @@ TEST(Memory, SelectiveFreesOnlyAttentionStatistics) {
   EXPECT_DOUBLE_EQ(none - selective, 33554432.0);
 }
 
+// The plan asks for FP8 inputs only where both the precision and the framework say so: a
+// Megatron-Core FP8 plan keeps 120,968 bytes per token of a Llama 3 8B layer (Ops test), the same
+// plan in BF16 or on torchtitan (torchao keeps BF16 inputs) 139,400.
+TEST(Memory, Fp8SavedInputsFollowTheFramework) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.framework = Must(spec::LoadFramework("megatron-core"));
+  EXPECT_DOUBLE_EQ(ParamSums(Must(BuildPlan(job))).dense_saved_bytes, 139400.0 * 8192);
+  job.plan.precision = spec::Precision::kFp8;
+  EXPECT_DOUBLE_EQ(ParamSums(Must(BuildPlan(job))).dense_saved_bytes, 120968.0 * 8192);
+  job.framework = Must(spec::LoadFramework("torchtitan"));
+  EXPECT_DOUBLE_EQ(ParamSums(Must(BuildPlan(job))).dense_saved_bytes, 139400.0 * 8192);
+}
+
 // Per-op selective checkpointing (torchtitan's policy; model.h) keeps, per token of a Llama 3 8B
 // layer on one GPU (h = q = 4096, kv = 1024, f = 14336, 32 heads): input 2h = 8192, Q and V
 // 2(q + kv) = 10240, attention output 2q = 8192 and log-sum-exp 4 * 32 = 128, w1's output

@@ -188,6 +188,29 @@ TEST(Ops, SavedActivationsLlama) {
   EXPECT_EQ(saved, 46104.0 * 8192);
 }
 
+// FP8 linears that keep their input as the FP8 cast (Transformer Engine) save, per token of the
+// same Llama 3 8B layer at TP 1: QKV in 2h -> h (-4,096), fc1 in 2h -> h (-4,096), fc2 in
+// 2f -> f (-14,336), and the output projection's own FP8 copy of O, q = +4,096 (the attention
+// kernel still keeps the BF16 O): 139,400 - 18,432 = 120,968 bytes. At TP 8 with SP every term is
+// divided by 8: 17,425 - 2,304 = 15,121.
+TEST(Ops, Fp8LinearsSaveFp8Inputs) {
+  spec::ModelSpec m = Must(spec::LoadModel("llama3-8b"));
+  ShardShape s;
+  s.micro_batch = 1;
+  s.seq_len = 8192;
+  s.fp8_saved_inputs = true;
+  auto saved = [&] {
+    double total = 0;
+    for (const Op& op : LayerOps(m, false, s)) total += op.saved_bytes;
+    return total;
+  };
+  EXPECT_EQ(saved(), 120968.0 * 8192);
+  EXPECT_EQ(Find(LayerOps(m, false, s), "out_proj").saved_bytes, 4096.0 * 8192);
+  s.tp = 8;
+  s.sequence_parallel = true;
+  EXPECT_EQ(saved(), 15121.0 * 8192);
+}
+
 // For a GPT layer (MHA, GeLU, f = 4h, LayerNorm) the same accounting reproduces Korthikanti's
 // 34 s b h bytes less the two dropout masks (sbh each; our models have no dropout): 32 s b h,
 // plus 16 bytes of LayerNorm statistics and the FP32 log-sum-exp, 4 bytes per head.

@@ -56,6 +56,39 @@ TEST(Framework, PlanDefaultsUnderTheJobsKeys) {
   EXPECT_EQ(plain.plan, PlanSpec{});
 }
 
+// A framework may start from another (`base`): megatron-lm is megatron-core's kernels and plan
+// with FP32 gradient reduction; an inline map overrides a key of its base and keeps the rest.
+TEST(Framework, BaseSuppliesWhatTheMapLeavesOut) {
+  FrameworkSpec core = Must(LoadFramework("megatron-core"));
+  FrameworkSpec lm = Must(LoadFramework("megatron-lm"));
+  EXPECT_EQ(lm.name, "megatron-lm");
+  EXPECT_EQ(core.plan.grad_reduce_dtype, GradReduceDtype::kBf16);
+  EXPECT_EQ(lm.plan.grad_reduce_dtype, GradReduceDtype::kFp32);
+  EXPECT_TRUE(lm.fp8_saves_fp8_inputs);
+  EXPECT_TRUE(lm.plan.tp_comm_overlap);
+  EXPECT_EQ(lm.plan.zero, ZeroMode::kZero1);
+  lm.name = core.name;
+  lm.description = core.description;
+  lm.source = core.source;
+  lm.version = core.version;
+  lm.plan.grad_reduce_dtype = core.plan.grad_reduce_dtype;
+  EXPECT_EQ(lm, core);  // nothing else differs
+  JobSpec job = Must(ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\n"
+      "framework: {base: torchtitan, name: mine, compile: true, plan: {zero: 2}}\n"
+      "workload: {seq_len: 4096, global_batch: 8}\n",
+      "job.yaml"));
+  EXPECT_EQ(job.framework.name, "mine");
+  EXPECT_TRUE(job.framework.compile);
+  EXPECT_EQ(job.framework.elementwise, Elementwise::kEager);  // torchtitan's
+  EXPECT_EQ(job.plan.zero, ZeroMode::kZero2);
+  EXPECT_TRUE(job.plan.dp_overlap);  // torchtitan's plan key
+  Result<JobSpec> bad = ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: {base: nosuch}\n", "job.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("nosuch"), std::string::npos) << bad.status().message();
+}
+
 TEST(Framework, BadKeysNameTheFileAndWhatIsAllowed) {
   Result<JobSpec> r = ParseJobYaml(
       "model: llama3-8b\ncluster: dgx-h100-ib\nframework: {name: x, elementwise: fast}\n",

@@ -82,6 +82,8 @@ struct ShardShape {
   int64_t etp = 1;
   bool sequence_parallel = true;
   bool flash_attention = true;  // false: scores materialized (Megatron's fused softmax path)
+  // FP8 linears keep their inputs as FP8 casts (FP8 plan, FrameworkSpec::fp8_saves_fp8_inputs).
+  bool fp8_saved_inputs = false;
   // Sequence parallelism is on: asked for, and TP splits the layer.
   bool SequenceParallel() const { return sequence_parallel && tp > 1; }
   auto operator<=>(const ShardShape&) const = default;
@@ -132,6 +134,11 @@ struct Op {
 // 5 a s^2 b bytes are saved (softmax output, dropout mask and output), which selective
 // recomputation frees.
 // Rotary embeddings (RoPE models) read and write Q and K once each way.
+// FP8 linears that keep their input as the FP8 cast (ShardShape::fp8_saved_inputs; Transformer
+// Engine saves the quantized input for the weight-gradient GEMM) keep 1 byte per element instead
+// of 2: QKV in h, fc1 in h, fc2 in f (expert linears likewise); a linear whose BF16 input another
+// op keeps adds its own FP8 copy, 1 byte per element: the output projection's O (q/tp, beside the
+// BF16 O the attention kernel keeps) and a shared expert's input. Router and output layer: BF16.
 // Per-op selective checkpointing (torchtitan's "op" policy: save every other matmul's output and
 // the attention kernel's outputs, recompute the rest from them and the layer's input) keeps, per
 // token of a dense layer: the layer input 2h (input_norm), Q and V 2(q + kv) (the 1st and 3rd of

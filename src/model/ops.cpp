@@ -219,6 +219,15 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   }
   ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
   ops.back().per_op_saved_bytes = 0;
+  if (s.fp8_saved_inputs) {  // FP8 casts kept instead of BF16 inputs (model.h)
+    for (Op& op : ops) {
+      if (!op.fp8_linear) continue;
+      // A linear whose BF16 input another op keeps (the output projection's O, a shared
+      // expert's input) adds its own FP8 copy, m x k elements.
+      op.saved_bytes = op.saved_bytes > 0 ? op.saved_bytes * kFp8Bytes / kBf16
+                                          : kFp8Bytes * op.m * op.k;
+    }
+  }
   return ops;
 }
 

@@ -53,6 +53,8 @@ model::ShardShape Plan::Shape() const {
   s.etp = etp;
   s.sequence_parallel = job.plan.sequence_parallel;
   s.flash_attention = job.plan.attention_kernel == spec::AttentionKernel::kFlash;
+  s.fp8_saved_inputs =
+      job.plan.precision == spec::Precision::kFp8 && job.framework.fp8_saves_fp8_inputs;
   return s;
 }
 

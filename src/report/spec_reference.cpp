@@ -62,8 +62,9 @@ std::string SpecReferenceMarkdown(const std::string& commands) {
       "`scaleplan calibrate --out`; may be repeated) then sets the fitted factors for the job's "
       "GPU\n"
       "and framework. Flags `--model`, `--cluster` and `--gpu`\n"
-      "take a preset name or a file; `--model` also reads a Hugging Face `config.json`. Model and\n"
-      "GPU YAML maps may start from another with `base: <preset>`.\n\n";
+      "take a preset name or a file; `--model` also reads a Hugging Face `config.json`. Model,\n"
+      "GPU and framework YAML maps may start from another with `base: <preset>` (a framework's\n"
+      "`plan` keys then apply over its base's).\n\n";
   out += Table(spec::ModelSchema(), "A decoder-only transformer, dense or MoE.", true);
   out += Table(spec::GpuSchema(), "One GPU type.", true);
   out += Table(spec::ClusterSchema(), "A cluster: its GPU and its network tiers.", false);

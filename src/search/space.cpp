@@ -62,7 +62,7 @@ SearchSpace DefaultSpace(const spec::JobSpec& job) {
   s.trim_edge_stages = {false, true};
   s.dp_replicate = {1};
   s.grad_sync = {spec::GradSync::kStep};
-  s.grad_reduce_dtype = {spec::GradReduceDtype::kFp32};
+  s.grad_reduce_dtype = {job.plan.grad_reduce_dtype};  // the framework's or the job's
   return s;
 }
 

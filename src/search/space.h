@@ -85,8 +85,9 @@ void ForEachDimension(F&& f) {
 // stages are trimmed), vp in 1, 2, 4, 8, micro-batch in 1, 2, 4, 8, ep over the divisors of the
 // experts, all ZeRO modes, recomputation modes, CP algorithms and schedules, and the six
 // placements with tp innermost (TP's per-layer collectives belong on NVLink; other orders can be
-// given explicitly); dp_replicate 1, grad_sync step and grad_reduce_dtype fp32 (HSDP, delayed and
-// BF16 reduction are opened explicitly, e.g. by scaleplan explore).
+// given explicitly); dp_replicate 1, grad_sync step and the job's grad_reduce_dtype (FP32 unless
+// its framework or plan says BF16) (HSDP, delayed and the other reduction dtype are opened
+// explicitly, e.g. by scaleplan explore).
 SearchSpace DefaultSpace(const spec::JobSpec& job);
 
 // Narrows one dimension to `values` (flag text, e.g. "8,16" or "fsdp"), each checked by the plan

@@ -216,14 +216,27 @@ Result<ClusterSpec> ClusterFromMap(const YAML::Node& map, const std::string& ori
   return cluster;
 }
 
-// A framework map: its keys, and `plan`, a map of plan keys read over PlanSpec's defaults.
-Result<FrameworkSpec> FrameworkFromMap(const YAML::Node& map, const std::string& origin) {
+// A framework map: its keys, and `plan`, a map of plan keys read over PlanSpec's defaults (or
+// over those of the framework named by `base`, whose other keys it overrides likewise).
+Result<FrameworkSpec> FrameworkFromMap(const YAML::Node& map, const std::string& origin,
+                                       int depth = 0) {
   if (!map.IsMap()) {
     return Status::Parse(
         fmt::format("{}: framework expected a map of framework keys", Where(origin, map)));
   }
   FrameworkSpec framework;
-  SP_RETURN_IF_ERROR(ApplyMap(FrameworkSchema(), framework, map, origin, {"plan"}));
+  if (map["base"]) {
+    if (depth >= kMaxBaseDepth) {
+      return Status::Invalid(
+          fmt::format("{}: framework.base nests deeper than {} levels (a cycle?)",
+                      Where(origin, map["base"]), kMaxBaseDepth));
+    }
+    SP_ASSIGN_OR_RETURN(std::string base, ScalarAt(map, "base", origin, "framework"));
+    SP_ASSIGN_OR_RETURN(Source source, Fetch("frameworks", base, origin));
+    SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(source.text, source.origin));
+    SP_ASSIGN_OR_RETURN(framework, FrameworkFromMap(root, source.origin, depth + 1));
+  }
+  SP_RETURN_IF_ERROR(ApplyMap(FrameworkSchema(), framework, map, origin, {"plan", "base"}));
   const YAML::Node plan = map["plan"];
   if (plan) {
     if (!plan.IsMap()) {

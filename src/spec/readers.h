@@ -1,8 +1,8 @@
 // Readers for every input: presets by name, YAML files, Hugging Face config.json, job files.
 //
 // A reference `ref` names either a preset ("llama3-405b") or a file: anything containing '/' or
-// ending in .yaml, .yml or .json is a path. Model YAML maps may start from another model with
-// `base: <ref>` and override keys. Errors name the file and line where the bad value stands.
+// ending in .yaml, .yml or .json is a path. Model, GPU and framework YAML maps may start from
+// another with `base: <ref>` and override keys. Errors name the file and line where the bad value stands.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -427,6 +427,10 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                  "The output layer's GEMM also runs in FP8 (by default it stays BF16, as in "
                  "Transformer Engine recipes and torchtitan's Float8 conversion).",
                  "framework-fp8-lm-head")
+        .Boolean("fp8_saves_fp8_inputs", &F::fp8_saves_fp8_inputs,
+                 "With plan.precision = fp8, each FP8 linear keeps its input for backward as "
+                 "the 1-byte FP8 cast (Transformer Engine) instead of in BF16 (torchao).",
+                 "framework-fp8-saves-fp8-inputs")
         .Choice("attention_table", &F::attention_table,
                 std::vector<std::pair<std::string, AttentionTable>>{
                     {"cudnn", AttentionTable::kCudnn}, {"flash2", AttentionTable::kFlash2}},

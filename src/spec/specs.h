@@ -189,6 +189,9 @@ struct FrameworkSpec {
   SelectiveRecompute selective_recompute = SelectiveRecompute::kCoreAttention;
   Fp8Recipe fp8_recipe = Fp8Recipe::kDelayed;
   bool fp8_lm_head = false;  // the output layer's GEMM also runs in FP8
+  // FP8 linears keep their input for backward as the 1-byte FP8 cast (Transformer Engine), not
+  // in BF16 (torchao's Float8Linear keeps the BF16 input and casts again in backward).
+  bool fp8_saves_fp8_inputs = false;
   AttentionTable attention_table = AttentionTable::kCudnn;
   double attention_fraction = 1.0;  // of the attention table's throughput
   double memory_fraction = 0.80;    // of HBM bandwidth reached by memory-bound kernels

@@ -241,14 +241,16 @@ std::string SetCluster(TrainingCase& c, const std::string& gpu_type) {
 }
 
 // The framework a row ran on: its `framework` column, else the one its source names: SC21 ->
-// Megatron-LM 2021, Korthikanti et al. -> Megatron-LM 2022, torchtitan, llm-foundry; NVIDIA's
-// own tables -> Megatron-Core.
+// Megatron-LM 2021, Korthikanti et al. -> Megatron-LM 2022, Megatron-LM's README -> Megatron-LM
+// (its CLI on Megatron-Core), torchtitan, llm-foundry; NVIDIA's other tables (NeMo, Megatron-
+// Bridge, MLPerf) -> Megatron-Core as NeMo's performance recipes run it.
 std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& source) {
   std::string named = ToLower(t.Cell(row, "framework"));
   if (named.empty()) {
     if (Contains(source, "SC21") || Contains(source, "2104.04473")) return "megatron-lm-2021";
     if (Contains(source, "Korthikanti") || Contains(source, "2205.05198"))
       return "megatron-lm-2022";
+    if (Contains(source, "Megatron-LM:README")) return "megatron-lm";
     if (Contains(source, "torchtitan")) return "torchtitan";
     if (Contains(source, "llm-foundry")) return "llm-foundry";
     return "megatron-core";
@@ -258,7 +260,7 @@ std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& sourc
   static const std::vector<std::pair<std::string, std::string>> kAliases = {
       {"megatron-core", "megatron-core"},   {"megatron core", "megatron-core"},
       {"mcore", "megatron-core"},           {"nemo", "megatron-core"},
-      {"megatron-lm", "megatron-core"},     {"megatron", "megatron-core"},
+      {"megatron-lm", "megatron-lm"},       {"megatron", "megatron-lm"},
       {"megatron-bridge", "megatron-core"}, {"composer", "llm-foundry"},
       {"mosaicml", "llm-foundry"},          {"llm-foundry", "llm-foundry"},
       {"torchtitan", "torchtitan"}};
@@ -269,10 +271,11 @@ std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& sourc
 }
 
 std::string DescribePlanDefaults(const spec::PlanSpec& p) {
-  return fmt::format(": ZeRO {}, {}SP, TP overlap {}, DP overlap {}, {} attention",
+  return fmt::format(": ZeRO {}, {}SP, TP overlap {}, DP overlap {}, {} attention, {} gradients",
                      spec::ZeroModeName(p.zero), p.sequence_parallel ? "" : "no ",
                      p.tp_comm_overlap ? "on" : "off", p.dp_overlap ? "on" : "off",
-                     p.attention_kernel == spec::AttentionKernel::kFlash ? "flash" : "unfused");
+                     p.attention_kernel == spec::AttentionKernel::kFlash ? "flash" : "unfused",
+                     p.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? "BF16" : "FP32");
 }
 
 // The optional run columns of the common schema (tp_comm_overlap, attention, checkpointing,
@@ -655,8 +658,16 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     }
     c.assumptions.push_back("architecture of preset " + preset);
     c.job.gpus = gpus;
+    // NVIDIA's recipes run Megatron-Core (NeMo): its kernels and plan defaults, then the recipe's
+    // own plan keys.
+    if (std::string loaded = Take(c.job.framework, spec::LoadFramework("megatron-core"));
+        !loaded.empty()) {
+      skip(loaded);
+      continue;
+    }
 
     spec::PlanSpec& plan = c.job.plan;
+    plan = c.job.framework.plan;
     plan.tp = Get(kv, "TP", 1);
     plan.cp = Get(kv, "CP", 1);
     int64_t pp = Get(kv, "PP", 1);
@@ -705,21 +716,10 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       continue;
     }
     c.job.workload.global_batch = gbs;
-    // NVIDIA's recipes run Megatron-Core (NeMo): its kernels, then the recipe's own plan keys.
-    if (std::string loaded = Take(c.job.framework, spec::LoadFramework("megatron-core"));
-        !loaded.empty()) {
-      skip(loaded);
-      continue;
-    }
     plan.precision = spec::Precision::kBf16;
     if (Contains(precision, "FP8")) plan.precision = spec::Precision::kFp8;
-    plan.zero = spec::ZeroMode::kZero1;
-    plan.sequence_parallel = plan.tp > 1;
-    plan.tp_comm_overlap = plan.tp > 1;
-    plan.cp_algorithm = spec::CpAlgorithm::kRing;
-    c.assumptions.push_back(
-        "framework megatron-core: distributed optimizer, SP, TP and DP overlap, ring (p2p) CP "
-        "(NeMo recipe defaults)");
+    c.assumptions.push_back("framework megatron-core (NeMo's recipes)" +
+                            DescribePlanDefaults(plan));
     problem = SetPipeline(c, pp, vp);
     if (!problem.empty()) {
       skip(problem);
