@@ -122,6 +122,15 @@ TEST(Accuracy, Sc21Table1) {
   EXPECT_LE(r.summary.mean_abs_error_pct, 10.0);
 }
 
+// The Selene runs of Korthikanti et al. 2022 fitted nothing (the A100 factor comes from SC21
+// Table 1): the fidelity issue's goal for them is <= 4% mean error (2.2% on 2026-12-01; 4.5%
+// before the backward's asynchronous TP collectives were modeled).
+TEST(Accuracy, SeleneHeldOut) {
+  FileReport r = Must(ValidateFile(Data("korthikanti2022.csv"), {}));
+  EXPECT_EQ(r.summary.modeled, 8);
+  EXPECT_LE(r.summary.mean_abs_error_pct, 4.0);
+}
+
 // FP8 is priced per recipe on the block's linears only, with H100's FP8 GEMM table rescaled to the
 // best measured FP8 GEMM: uncalibrated, the FP8 rows of NeMo and the DGX Cloud recipes (none used
 // to fit anything) land near their BF16 accuracy. Before this model they were off by 27% and 45%.

@@ -116,6 +116,10 @@ struct Op {
   // A linear layer inside the transformer block, which FP8 recipes convert (the router and the
   // output layer stay BF16 unless the framework says otherwise).
   bool fp8_linear = false;
+  // A column-parallel linear of the block (QKV, fc1, a shared expert's fc1): its backward's TP
+  // collectives (the input re-gather under SP, the input-gradient reduction) may run behind its
+  // own backward GEMMs (FrameworkSpec::tp_async_backward).
+  bool column_parallel = false;
 };
 
 // The ops of one transformer layer (dense or MoE) for one micro-batch on one rank. Tensors are

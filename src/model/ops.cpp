@@ -98,6 +98,8 @@ void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const std::string& pref
   double bias2 = m.linear_bias ? h : 0.0;
   ops.push_back(Gemm(prefix + "fc1", tokens, fc1_width, h, input_saved,
                      (h * fc1_width + bias1) * param_scale));
+  // Routed experts are split by the expert dispatcher, not by the layer's TP collectives.
+  ops.back().column_parallel = prefix != "expert_";
   // SwiGLU keeps its two inputs (gate and up); GeLU its one input.
   Op act = Elementwise(prefix + (swiglu ? "swiglu" : "act"), tokens * fc1_width, tokens * f,
                        swiglu ? 6.0 : 8.0, kBf16 * tokens * fc1_width);
@@ -132,6 +134,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   double qkv_bias = (m.linear_bias || m.qkv_bias) ? q + 2.0 * kv : 0.0;
   ops.push_back(Gemm("qkv_proj", tokens, (q + 2.0 * kv) / t, h, kBf16 * sp_tokens * h,
                      (h * (q + 2.0 * kv) + qkv_bias) / t));
+  ops.back().column_parallel = true;
   ops.back().per_op_saved_bytes = kBf16 * tokens * (q + kv) / t;  // the Q and V matmuls' outputs
   if (m.position_embedding == spec::PositionEmbedding::kRope) {
     double qk = tokens * (q + kv) / t;

@@ -74,6 +74,7 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         t.bwd += b + cast_b;
         t.gemm_fwd += f;
         t.gemm_bwd += b;
+        if (op.column_parallel) t.gemm_bwd_column += b;
         // Per-op selective checkpointing recomputes every other matmul (and its casts).
         if (per_op) t.selective += 0.5 * (f + cast_f);
         break;
@@ -156,18 +157,22 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
   double tokens = shape.Tokens();
   double activation = kBf16Bytes * tokens * h;
   if (p.tp > 1) {
-    double one_way;
-    if (s.sequence_parallel) {
-      one_way = 2 * Estimate(c, g.tp, Op::kAllGather, activation).seconds +
-                2 * Estimate(c, g.tp, Op::kReduceScatter, activation).seconds;
-    } else {
-      one_way = 2 * Estimate(c, g.tp, Op::kAllReduce, activation).seconds;
-    }
+    const bool sp = p.SequenceParallel();
+    const double gather = sp ? Estimate(c, g.tp, Op::kAllGather, activation).seconds : 0.0;
+    const double reduce = sp ? Estimate(c, g.tp, Op::kReduceScatter, activation).seconds
+                             : Estimate(c, g.tp, Op::kAllReduce, activation).seconds;
+    const double one_way = 2 * gather + 2 * reduce;
     cost.fwd_tp = one_way;
     cost.bwd_tp = one_way;
     if (s.tp_comm_overlap) {
       cost.fwd_tp = std::max(0.0, one_way - t.gemm_fwd);
       cost.bwd_tp = std::max(0.0, one_way - t.gemm_bwd);
+    } else if (p.job.framework.tp_async_backward) {
+      // The row-parallel linears' output-gradient gathers block their GEMMs; each column-parallel
+      // linear re-gathers its input (SP) behind its data-gradient GEMM and reduces the input
+      // gradient behind its weight-gradient GEMM, about half its backward each.
+      const double half = t.gemm_bwd_column / 2;
+      cost.bwd_tp = 2 * gather + std::max(0.0, 2 * gather - half) + std::max(0.0, 2 * reduce - half);
     }
   }
   if (p.cp > 1) {

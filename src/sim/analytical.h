@@ -8,7 +8,15 @@
 //     activation (tokens * h * 2 bytes) forward and again backward; without it 2 all-reduces each
 //     way (Korthikanti et al. 2022); full recomputation runs the forward's again in backward (so
 //     three times a step), as it does a ring CP's exchange and the MoE all-to-alls. Exposed unless
-//     plan.tp_comm_overlap, which hides it behind the layer's GEMMs up to their duration.
+//     plan.tp_comm_overlap, which hides it behind the layer's GEMMs up to their duration. Without
+//     it, a framework with tp_async_backward (Megatron-LM since 2022, Transformer Engine) runs
+//     the backward as: the 2 row-parallel output-gradient all-gathers exposed (SP; none without
+//     it), and each column-parallel linear (QKV, fc1) re-gathering its input (SP) behind its
+//     data-gradient GEMM and reducing its input gradient (reduce-scatter, or all-reduce without
+//     SP) behind its weight-gradient GEMM, each GEMM taken as half the linear's backward:
+//       B_tp = 2 AG + max(0, 2 AG - G_col / 2) + max(0, 2 RS - G_col / 2)
+//     (the re-gather is not charged without this flag: a framework that saves the gathered input
+//     does not need it).
 //   CP per layer (all-gather, Llama 3): all-gather of K and V forward; all-gather and
 //     reduce-scatter of their gradients backward; exposed. Ring: cp-1 exchanges of the local K/V
 //     hidden behind the attention kernel up to its duration.
@@ -166,6 +174,7 @@ struct OpTimes {
   double bwd = 0;
   double gemm_fwd = 0;  // GEMM share, what TP overlap can hide behind
   double gemm_bwd = 0;
+  double gemm_bwd_column = 0;  // the column-parallel linears' backward GEMMs (dgrad + wgrad)
   double attn_fwd = 0;  // attention kernel, what ring CP can hide behind
   double attn_bwd = 0;
   double selective = 0;  // what selective recomputation re-runs in backward

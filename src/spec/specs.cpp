@@ -431,6 +431,12 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                  "With plan.precision = fp8, each FP8 linear keeps its input for backward as "
                  "the 1-byte FP8 cast (Transformer Engine) instead of in BF16 (torchao).",
                  "framework-fp8-saves-fp8-inputs")
+        .Boolean("tp_async_backward", &F::tp_async_backward,
+                 "Without plan.tp_comm_overlap, the backward of each column-parallel linear "
+                 "(QKV, fc1) still hides its input re-gather (sequence parallelism) behind its "
+                 "data-gradient GEMM and its input-gradient reduce-scatter or all-reduce behind "
+                 "its weight-gradient GEMM (Megatron-LM since 2022, Transformer Engine).",
+                 "framework-tp-async-backward")
         .Choice("attention_table", &F::attention_table,
                 std::vector<std::pair<std::string, AttentionTable>>{
                     {"cudnn", AttentionTable::kCudnn}, {"flash2", AttentionTable::kFlash2}},

@@ -192,6 +192,10 @@ struct FrameworkSpec {
   // FP8 linears keep their input for backward as the 1-byte FP8 cast (Transformer Engine), not
   // in BF16 (torchao's Float8Linear keeps the BF16 input and casts again in backward).
   bool fp8_saves_fp8_inputs = false;
+  // Without plan.tp_comm_overlap, the backward still runs the column-parallel linears' input
+  // re-gather (SP) and input-gradient reduction asynchronously behind their own data- and
+  // weight-gradient GEMMs (Megatron-LM's linear layers since 2022, Transformer Engine).
+  bool tp_async_backward = false;
   AttentionTable attention_table = AttentionTable::kCudnn;
   double attention_fraction = 1.0;  // of the attention table's throughput
   double memory_fraction = 0.80;    // of HBM bandwidth reached by memory-bound kernels
