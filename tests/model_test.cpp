@@ -211,6 +211,35 @@ TEST(Ops, Fp8LinearsSaveFp8Inputs) {
   EXPECT_EQ(saved(), 15121.0 * 8192);
 }
 
+// A MoE layer: Qwen3 30B-A3B (h = 2048, 128 experts of width 768, top-8) given one shared expert of
+// width 768, at TP 4 with SP, EP 8, 4096 tokens (1024 on a rank outside the TP region), FP8 inputs.
+// - The routed experts run as a grouped GEMM of 128 / 8 = 16 local experts: gemm_groups 16 over
+//   m = 1024 x 8 = 8192 rows; fc1 (n = 2 x 768 = 1536, k = 2048) reads every local expert's weight:
+//   fwd_bytes = 2 (m k + 16 k n + m n) = 2 (16,777,216 + 50,331,648 + 12,582,912) = 159,383,552.
+// - The shared expert's fc1 keeps an FP8 copy of its input's sequence-parallel shard, like QKV:
+//   1024 x 2048 = 2,097,152 bytes (not the gathered 4096 rows).
+TEST(Ops, MoeExpertsAreAGroupedGemmAndSharedInputsAreSharded) {
+  spec::ModelSpec m = Must(spec::LoadModel("qwen3-30b-a3b"));
+  m.shared_experts = 1;
+  m.shared_expert_ffn_hidden = 768;
+  ShardShape s;
+  s.micro_batch = 1;
+  s.seq_len = 4096;
+  s.tp = 4;
+  s.ep = 8;
+  s.sequence_parallel = true;
+  s.fp8_saved_inputs = true;
+  std::vector<Op> ops = LayerOps(m, true, s);
+  const Op& fc1 = Find(ops, "expert_fc1");
+  EXPECT_EQ(fc1.gemm_groups, 16);
+  EXPECT_EQ(fc1.m, 8192);
+  EXPECT_EQ(fc1.fwd_bytes, 159383552.0);
+  EXPECT_EQ(Find(ops, "expert_fc2").gemm_groups, 16);
+  EXPECT_EQ(Find(ops, "router").gemm_groups, 1);
+  EXPECT_EQ(Find(ops, "shared_fc1").saved_bytes, 2097152.0);
+  EXPECT_EQ(Find(ops, "qkv_proj").saved_bytes, 2097152.0);
+}
+
 // For a GPT layer (MHA, GeLU, f = 4h, LayerNorm) the same accounting reproduces Korthikanti's
 // 34 s b h bytes less the two dropout masks (sbh each; our models have no dropout): 32 s b h,
 // plus 16 bytes of LayerNorm statistics and the FP32 log-sum-exp, 4 bytes per head.

@@ -398,20 +398,21 @@ TEST(Analytical, FullRecomputeRunsTheForwardCollectivesAgain) {
 
 // Megatron's linear layers (since 2022) and Transformer Engine run part of the backward's TP
 // collectives behind the column-parallel linears' own GEMMs (FrameworkSpec::tp_async_backward).
-// Llama 3 70B (8 of its layers), TP 8 in one node, 4096 tokens a micro-batch, no TP overlap. Per
-// layer the activation is A = 2 x 4096 x 8192 bytes; forward 2 AG(A) + 2 RS(A) with SP, 2 AR(A)
+// Llama 3 405B (8 of its layers), TP 8 in one node, 4096 tokens a micro-batch, no TP overlap. Per
+// layer the activation is A = 2 x 4096 x 16384 bytes; forward 2 AG(A) + 2 RS(A) with SP, 2 AR(A)
 // without. The backward without the flag repeats the forward's; with it, under SP: 2 AG exposed
-// (the row-parallel linears' output-gradient gathers) + max(0, 2 AG - G/2) + max(0, 2 RS - G/2),
-// G the QKV and fc1 backward GEMMs: 4 x 4096 x 8192 x (10240 + 57344) / 8 = 1.13 TFLOP, over
-// 1.5 ms on an H100 against about 0.15 ms for an AG of 67 MB on NVLink (at 8B's width, 4096, the
-// all-reduces are not quite hidden), so both maxima are 0 and the flag saves 2 RS per layer and
+// (the row-parallel linears' output-gradient gathers) + for each column-parallel linear i (QKV,
+// fc1) max(0, AG - G_i/2) + max(0, RS - G_i/2), G_i its backward GEMMs. The smaller, QKV, is
+// 4 x 4096 x 16384 x (16384 + 2048) / 8 = 0.62 TFLOP, about 1 ms on an H100, so G_i/2 exceeds
+// an AG or RS of 134 MB on NVLink (about 0.3 ms; at 8B's or 70B's width QKV's half is shorter than
+// its collectives), every maximum is 0 and the flag saves 2 RS per layer and
 // micro-batch: 8 layers x 4 micro-batches x 2 RS(A); without SP the backward's 2 AR(A) hide
 // behind the weight-gradient GEMMs: 8 x 4 x 2 AR(A). (The embedding's and output layer's TP
 // collectives are the same either way.) TP overlap (userbuffers) hides both ways whatever the
 // flag.
 TEST(Analytical, AsyncBackwardHidesTheColumnParallelCollectives) {
   auto tp_comm = [](bool sp, bool async, bool overlap) {
-    spec::JobSpec job = Job("llama3-70b", 8, 8, 1, 1, 4);
+    spec::JobSpec job = Job("llama3-405b", 8, 8, 1, 1, 4);
     job.model.layers = 8;
     job.plan.sequence_parallel = sp;
     job.plan.tp_comm_overlap = overlap;
@@ -420,7 +421,7 @@ TEST(Analytical, AsyncBackwardHidesTheColumnParallelCollectives) {
   };
   const spec::ClusterSpec c = Must(spec::LoadCluster("dgx-h100-ib"));
   const collective::GroupShape tp = collective::ConsecutiveGroup(8, c);
-  const double a = 2.0 * 4096 * 8192;
+  const double a = 2.0 * 4096 * 16384;
   const double rs = collective::Estimate(c, tp, collective::Op::kReduceScatter, a).seconds;
   const double ar = collective::Estimate(c, tp, collective::Op::kAllReduce, a).seconds;
   EXPECT_NEAR(tp_comm(true, false, false) - tp_comm(true, true, false), 8 * 4 * 2 * rs, 1e-12);

@@ -56,14 +56,15 @@ TEST(Framework, PlanDefaultsUnderTheJobsKeys) {
   EXPECT_EQ(plain.plan, PlanSpec{});
 }
 
-// A framework may start from another (`base`): megatron-lm is megatron-core's kernels and plan
-// with FP32 gradient reduction; an inline map overrides a key of its base and keeps the rest.
+// A framework may start from another (`base`): nemo-perf is megatron-core's kernels and plan
+// with BF16 gradient reduction; an inline map overrides a key of its base and keeps the rest, and
+// must name itself.
 TEST(Framework, BaseSuppliesWhatTheMapLeavesOut) {
   FrameworkSpec core = Must(LoadFramework("megatron-core"));
-  FrameworkSpec lm = Must(LoadFramework("megatron-lm"));
-  EXPECT_EQ(lm.name, "megatron-lm");
-  EXPECT_EQ(core.plan.grad_reduce_dtype, GradReduceDtype::kBf16);
-  EXPECT_EQ(lm.plan.grad_reduce_dtype, GradReduceDtype::kFp32);
+  FrameworkSpec lm = Must(LoadFramework("nemo-perf"));
+  EXPECT_EQ(lm.name, "nemo-perf");
+  EXPECT_EQ(core.plan.grad_reduce_dtype, GradReduceDtype::kFp32);
+  EXPECT_EQ(lm.plan.grad_reduce_dtype, GradReduceDtype::kBf16);
   EXPECT_TRUE(lm.fp8_saves_fp8_inputs);
   EXPECT_TRUE(lm.plan.tp_comm_overlap);
   EXPECT_EQ(lm.plan.zero, ZeroMode::kZero1);
@@ -84,9 +85,16 @@ TEST(Framework, BaseSuppliesWhatTheMapLeavesOut) {
   EXPECT_EQ(job.plan.zero, ZeroMode::kZero2);
   EXPECT_TRUE(job.plan.dp_overlap);  // torchtitan's plan key
   Result<JobSpec> bad = ParseJobYaml(
-      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: {base: nosuch}\n", "job.yaml");
+      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: {base: nosuch, name: x}\n", "job.yaml");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("nosuch"), std::string::npos) << bad.status().message();
+  Result<JobSpec> unnamed = ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nframework: {base: torchtitan, compile: true}\n",
+      "job.yaml");
+  ASSERT_FALSE(unnamed.ok());
+  EXPECT_NE(unnamed.status().message().find("framework.base needs framework.name"),
+            std::string::npos)
+      << unnamed.status().message();
 }
 
 TEST(Framework, BadKeysNameTheFileAndWhatIsAllowed) {

@@ -64,9 +64,9 @@ TEST(Accuracy, DgxcH100Bf16) {
   EXPECT_GE(r.summary.spearman, 0.9);
 }
 
-// NVIDIA's recipes run with the megatron-core framework's plan: its BF16 gradient buffer (NeMo's
-// performance scripts) and Transformer Engine's FP8 input casts. dgxc.csv line 42, Llama 3.1 8B
-// FP8 on 8 H100s (TP 1, CP 2, DP 4, micro-batch 1, 8192 tokens), P = 8,030,261,248 parameters:
+// NVIDIA's recipes run with the nemo-perf framework's plan: its BF16 gradient buffer (NeMo's
+// performance scripts, recalled) and Transformer Engine's FP8 input casts. dgxc.csv line 42,
+// Llama 3.1 8B FP8 on 8 H100s (TP 1, CP 2, DP 4, micro-batch 1, 8192 tokens), P = 8,030,261,248 parameters:
 //   weights (BF16 + FP8 copy) 3P = 24,090,783,744; gradients 2P = 16,060,522,496;
 //   Adam 12P / 8 = 12,045,391,872; one micro-batch of 4,096 tokens (8192 / CP 2) through 32 layers
 //   at 120,968 bytes a token (Ops.Fp8LinearsSaveFp8Inputs) = 15,855,517,696; output layer: norm
@@ -276,11 +276,11 @@ TEST(Validate, BadRunColumnsSkipTheRow) {
       "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,NeMo 24.07,,\n";
   FileReport r = Must(ValidateText(csv, "runs.csv", {}));
   ASSERT_EQ(r.rows.size(), 4u);
-  // Names as runs write them map to the presets.
+  // Names as runs write them map to the presets (NeMo: its performance scripts' defaults).
   ASSERT_TRUE(r.rows[3].skipped.empty()) << r.rows[3].skipped;
   bool megatron = false;
   for (const std::string& a : r.rows[3].assumptions)
-    megatron = megatron || a.find("framework megatron-core (framework column)") == 0;
+    megatron = megatron || a.find("framework nemo-perf (framework column)") == 0;
   EXPECT_TRUE(megatron);
   EXPECT_NE(r.rows[0].skipped.find("tp_comm_overlap = 'maybe'"), std::string::npos)
       << r.rows[0].skipped;

@@ -58,7 +58,11 @@ void OpenScheduling(search::SearchSpace& s, const spec::PlanSpec& start, int64_t
   AddIfMissing(s.dp_replicate, start.dp_replicate);
   if (relaxed) {
     s.grad_sync = {spec::GradSync::kStep, spec::GradSync::kDelayed};
-    s.grad_reduce_dtype = {spec::GradReduceDtype::kFp32, spec::GradReduceDtype::kBf16};
+    // The starting plan's dtype, then the other.
+    s.grad_reduce_dtype = {start.grad_reduce_dtype,
+                           start.grad_reduce_dtype == spec::GradReduceDtype::kBf16
+                               ? spec::GradReduceDtype::kFp32
+                               : spec::GradReduceDtype::kBf16};
   }
 }
 
@@ -370,8 +374,8 @@ const spec::Schema<ExploreOptions>& ExploreOptionsSchema() {
     s.Text("boundary_tier", &ExploreOptions::boundary_tier,
            "tier whose links are the scale-across boundary (empty: the outermost)");
     s.Boolean("relaxed_sync", &ExploreOptions::relaxed_sync,
-              "also try a delayed cross-replica gradient reduction and BF16 gradients (both "
-              "change training)");
+              "also try a delayed cross-replica gradient reduction and the other gradient dtype "
+              "(BF16 for an FP32 job, FP32 for a BF16 one; both change training)");
     s.OneOf("engine", &ExploreOptions::engine, engines,
             "what ranks the candidates (an engine that runs passes re-runs each search's best 16)");
     s.Integer("threads", &ExploreOptions::threads, 1, 256, "", "threads for the searches");

@@ -4,8 +4,8 @@
 //               groups cross the boundary tier (all 24 orders)
 //   scheduling  pipeline schedule, virtual stages, micro-batch size, and how data parallelism
 //               meets the boundary: HSDP replica groups (plan.dp_replicate); with
-//               relaxed_sync also a delayed cross-replica reduction and BF16 gradients, which
-//               change training and are therefore opt-in
+//               relaxed_sync also a delayed cross-replica reduction and the other gradient
+//               dtype (BF16 for an FP32 job), which change training and are therefore opt-in
 //   network     the technology of the links that cross the boundary: one choice per layer of a
 //               named registry (Technologies()): path selection (ECMP, more queue pairs, packet
 //               spraying), collectives (flat ring/tree or hierarchical), transport (go-back-N or
@@ -87,7 +87,7 @@ struct ExploreResult {
 
 struct ExploreOptions {
   std::string boundary_tier;  // empty: the outermost tier
-  // Also open grad_sync = delayed and grad_reduce_dtype = bf16 (they change training).
+  // Also open grad_sync = delayed and the job's other grad_reduce_dtype (they change training).
   bool relaxed_sync = false;
   std::string engine = "analytical";  // or "event": re-rank each search's best 16 pass by pass
   int64_t threads = 2;

@@ -80,6 +80,7 @@ struct ShardShape {
   int64_t tp = 1;
   int64_t cp = 1;
   int64_t etp = 1;
+  int64_t ep = 1;  // expert-parallel ranks: a rank holds experts / ep routed experts
   bool sequence_parallel = true;
   bool flash_attention = true;  // false: scores materialized (Megatron's fused softmax path)
   // FP8 linears keep their inputs as FP8 casts (FP8 plan, FrameworkSpec::fp8_saves_fp8_inputs).
@@ -120,6 +121,10 @@ struct Op {
   // collectives (the input re-gather under SP, the input-gradient reduction) may run behind its
   // own backward GEMMs (FrameworkSpec::tp_async_backward).
   bool column_parallel = false;
+  // A grouped GEMM of this many equal GEMMs, one per routed expert on the rank (balanced routing):
+  // m counts every group's rows, its efficiency is read at m / gemm_groups rows (one launch for
+  // the group); fwd_bytes and bwd_bytes count every group's weights (sim/analytical.h).
+  double gemm_groups = 1;
 };
 
 // The ops of one transformer layer (dense or MoE) for one micro-batch on one rank. Tensors are
@@ -142,7 +147,9 @@ struct Op {
 // Engine saves the quantized input for the weight-gradient GEMM) keep 1 byte per element instead
 // of 2: QKV in h, fc1 in h, fc2 in f (expert linears likewise); a linear whose BF16 input another
 // op keeps adds its own FP8 copy, 1 byte per element: the output projection's O (q/tp, beside the
-// BF16 O the attention kernel keeps) and a shared expert's input. Router and output layer: BF16.
+// BF16 O the attention kernel keeps) and a shared expert's input (its sequence-parallel shard).
+// The router and the output layer keep BF16 inputs (the output layer even with fp8_lm_head: not
+// modeled).
 // Per-op selective checkpointing (torchtitan's "op" policy: save every other matmul's output and
 // the attention kernel's outputs, recompute the rest from them and the layer's input) keeps, per
 // token of a dense layer: the layer input 2h (input_norm), Q and V 2(q + kv) (the 1st and 3rd of

@@ -1,5 +1,7 @@
 // Per-op FLOPs, bytes and saved activations of one micro-batch on one rank.
 // Equations and sources: model.h. Units: FLOP, bytes; tokens are counts.
+#include <algorithm>
+
 #include "core/units.h"
 #include "model/model.h"
 
@@ -212,7 +214,18 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     double expert_rows = sp_tokens * top_k * (sp ? etp : 1.0);
     double f_e = static_cast<double>(m.EffectiveExpertFfn()) / etp;
     // Parameters per rank are filled in by the plan (they depend on EP); none here.
+    const size_t first_expert_op = ops.size();
     AppendMlp(ops, m, "expert_", expert_rows, f_e, kBf16 * expert_rows * h, 0.0);
+    // The rank's experts / ep local experts each run their own GEMM on their share of the rows (a
+    // grouped GEMM): efficiency at the rows per expert, every expert's weights read (model.h).
+    const double local = std::max(1.0, experts / static_cast<double>(std::max<int64_t>(1, s.ep)));
+    for (size_t i = first_expert_op; i < ops.size(); ++i) {
+      Op& op = ops[i];
+      if (op.kind != OpKind::kGemm) continue;
+      op.gemm_groups = local;
+      op.fwd_bytes += (local - 1) * kBf16 * op.k * op.n;
+      op.bwd_bytes += (local - 1) * (kBf16 + 2.0 * kFp32) * op.k * op.n;
+    }
     ops.push_back(Elementwise("expert_combine", top_k * sp_tokens * h, sp_tokens * h, 2.0 * top_k,
                               kBf16 * top_k * sp_tokens * h));
     if (m.shared_experts > 0) {
@@ -226,9 +239,11 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     for (Op& op : ops) {
       if (!op.fp8_linear) continue;
       // A linear whose BF16 input another op keeps (the output projection's O, a shared
-      // expert's input) adds its own FP8 copy, m x k elements.
+      // expert's input) adds its own FP8 copy of m x k elements; a column-parallel one keeps the
+      // sequence-parallel shard it gathers from, 1/tp of them.
+      const double shard = op.column_parallel && sp ? t : 1.0;
       op.saved_bytes = op.saved_bytes > 0 ? op.saved_bytes * kFp8Bytes / kBf16
-                                          : kFp8Bytes * op.m * op.k;
+                                          : kFp8Bytes * op.m * op.k / shard;
     }
   }
   return ops;

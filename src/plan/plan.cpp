@@ -51,6 +51,7 @@ model::ShardShape Plan::Shape() const {
   s.tp = tp;
   s.cp = cp;
   s.etp = etp;
+  s.ep = ep;
   s.sequence_parallel = job.plan.sequence_parallel;
   s.flash_attention = job.plan.attention_kernel == spec::AttentionKernel::kFlash;
   s.fp8_saved_inputs =

@@ -146,7 +146,8 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
 }
 
 // Whether plan setting `key` changes `plan` at all: the schedule and edge trimming need a
-// pipeline, the CP algorithm needs CP, the gradient sync settings need data parallelism. A search
+// pipeline, the CP algorithm needs CP, the gradient sync needs data parallelism (the gradient
+// dtype always sets the gradient buffer's size). A search
 // folds plans that differ only in such a setting into one, so a `when` on it must not tell them
 // apart.
 bool HasEffect(const std::string& key, const plan::Plan& plan) {
@@ -154,7 +155,7 @@ bool HasEffect(const std::string& key, const plan::Plan& plan) {
     return plan.pp > 1;
   }
   if (key == "cp_algorithm") return plan.cp > 1;
-  if (key == "grad_sync" || key == "grad_reduce_dtype") return plan.dp * plan.cp > 1;
+  if (key == "grad_sync") return plan.dp * plan.cp > 1;
   return true;
 }
 
@@ -394,10 +395,7 @@ TruthEngine::Draws TruthEngine::DrawsOf(const plan::Plan& plan) const {
     canonical.trim_edge_stages = defaults.trim_edge_stages;
   }
   if (!HasEffect("cp_algorithm", plan)) canonical.cp_algorithm = defaults.cp_algorithm;
-  if (!HasEffect("grad_sync", plan)) {
-    canonical.grad_sync = defaults.grad_sync;
-    canonical.grad_reduce_dtype = defaults.grad_reduce_dtype;
-  }
+  if (!HasEffect("grad_sync", plan)) canonical.grad_sync = defaults.grad_sync;
   std::mt19937_64 rng(truth_.seed ^ Fnv1a(search::Describe(canonical, plan.dp)));
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   std::normal_distribution<double> normal(0.0, 1.0);

@@ -59,10 +59,7 @@ std::string PlanKey(const Evaluation& e) {
   if (p.schedule == spec::Schedule::kLlama3 && p.pp_microbatch_group == p.pp) {
     p.schedule = spec::Schedule::kInterleaved;
   }
-  if (p.dp * p.cp == 1) {
-    p.grad_sync = spec::GradSync::kStep;
-    p.grad_reduce_dtype = spec::GradReduceDtype::kFp32;
-  }
+  if (p.dp * p.cp == 1) p.grad_sync = spec::GradSync::kStep;
   std::string key = Describe(p, p.dp);
   if (p.zero == spec::ZeroMode::kFsdp || p.zero == spec::ZeroMode::kZero2) {
     p.zero = spec::ZeroMode::kZero2;
@@ -263,8 +260,9 @@ class Exhaustive : public Optimizer {
           Result<plan::Plan> q = plan::BuildPlan(other, plan::Checks::kPlanOnly);
           if (q.ok()) p = std::move(q);
         }
-        // Without data parallelism the gradient synchronization settings change nothing.
-        if (p.ok() && p->dp * p->cp == 1 && (c[kGradSync] != 0 || c[kGradReduceDtype] != 0)) {
+        // Without data parallelism the gradient synchronization changes nothing (the gradient
+        // dtype still sets the gradient buffer's size).
+        if (p.ok() && p->dp * p->cp == 1 && c[kGradSync] != 0) {
           counters.Prune("plan.grad_sync (no effect at dp * cp = 1)", inner_size);
           return;
         }

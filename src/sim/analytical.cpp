@@ -57,10 +57,13 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
       case model::OpKind::kGemm: {
         bool in_fp8 =
             fp8 && d.has_fp8() && (op.fp8_linear || (op.name == "lm_head" && fw.fp8_lm_head));
-        double f = d.GemmSeconds(op.fwd_flops, op.fwd_bytes, op.m, op.n, op.k, in_fp8);
+        // A grouped GEMM (routed experts) runs gemm_groups GEMMs of m / groups rows each, priced
+        // at that shape (analytical.h).
+        const double rows = op.m / op.gemm_groups;
+        double f = d.GemmSeconds(op.fwd_flops, op.fwd_bytes, rows, op.n, op.k, in_fp8);
         // Input gradient (m x n by n x k) and weight gradient (k x m by m x n).
-        double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.m, op.k, op.n, in_fp8) +
-                   d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, op.m, in_fp8);
+        double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, rows, op.k, op.n, in_fp8) +
+                   d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, rows, in_fp8);
         double cast_f = 0, cast_b = 0;
         if (in_fp8) {
           cast_f =
@@ -74,7 +77,9 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         t.bwd += b + cast_b;
         t.gemm_fwd += f;
         t.gemm_bwd += b;
-        if (op.column_parallel) t.gemm_bwd_column += b;
+        if (op.column_parallel) {
+          (op.name == "qkv_proj" ? t.gemm_bwd_qkv : t.gemm_bwd_mlp_column) += b;
+        }
         // Per-op selective checkpointing recomputes every other matmul (and its casts).
         if (per_op) t.selective += 0.5 * (f + cast_f);
         break;
@@ -167,12 +172,17 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
     if (s.tp_comm_overlap) {
       cost.fwd_tp = std::max(0.0, one_way - t.gemm_fwd);
       cost.bwd_tp = std::max(0.0, one_way - t.gemm_bwd);
-    } else if (p.job.framework.tp_async_backward) {
+    } else if (p.job.framework.tp_async_backward &&
+               !schedule::Info(s.schedule).splits_backward) {
       // The row-parallel linears' output-gradient gathers block their GEMMs; each column-parallel
-      // linear re-gathers its input (SP) behind its data-gradient GEMM and reduces the input
-      // gradient behind its weight-gradient GEMM, about half its backward each.
-      const double half = t.gemm_bwd_column / 2;
-      cost.bwd_tp = 2 * gather + std::max(0.0, 2 * gather - half) + std::max(0.0, 2 * reduce - half);
+      // linear re-gathers its input (SP) behind its own data-gradient GEMM and reduces the input
+      // gradient behind its own weight-gradient GEMM, about half its backward each. (A schedule
+      // that defers the weight gradients leaves the reduction nothing to hide behind.)
+      auto hidden_behind = [&](double gemm_bwd) {
+        return std::max(0.0, gather - gemm_bwd / 2) + std::max(0.0, reduce - gemm_bwd / 2);
+      };
+      cost.bwd_tp =
+          2 * gather + hidden_behind(t.gemm_bwd_qkv) + hidden_behind(t.gemm_bwd_mlp_column);
     }
   }
   if (p.cp > 1) {

@@ -13,10 +13,18 @@
 //     the backward as: the 2 row-parallel output-gradient all-gathers exposed (SP; none without
 //     it), and each column-parallel linear (QKV, fc1) re-gathering its input (SP) behind its
 //     data-gradient GEMM and reducing its input gradient (reduce-scatter, or all-reduce without
-//     SP) behind its weight-gradient GEMM, each GEMM taken as half the linear's backward:
-//       B_tp = 2 AG + max(0, 2 AG - G_col / 2) + max(0, 2 RS - G_col / 2)
-//     (the re-gather is not charged without this flag: a framework that saves the gathered input
-//     does not need it).
+//     SP) behind its weight-gradient GEMM, each GEMM taken as half the linear's backward G_i:
+//       B_tp = 2 AG + sum over i in {QKV, MLP fc1} of max(0, AG - G_i / 2) + max(0, RS - G_i / 2)
+//     (a MoE layer's routed experts hide nothing: G_fc1 is its shared expert's, else 0; zb-h1,
+//     which defers the weight gradients, keeps the full charge). The re-gather is not charged
+//     without this flag (a framework that saves the gathered input does not need it; the memory
+//     model keeps the SP shard of the QKV and fc1 inputs for every framework, so for one that
+//     saves the gathered input it reads low by (tp - 1) shards of those two tensors).
+//   Routed experts run as a grouped GEMM (model.h, Op::gemm_groups): each of a rank's
+//     experts / ep experts is a GEMM on its m / groups rows, priced at that shape, one launch for
+//     the group (TE's GroupedLinear spreads them over streams; an assumption), every expert's
+//     weights read; FP8 weight casts are charged as for one expert's weight (Transformer Engine
+//     caches FP8 weights across a step's micro-batches, which the model does not price).
 //   CP per layer (all-gather, Llama 3): all-gather of K and V forward; all-gather and
 //     reduce-scatter of their gradients backward; exposed. Ring: cp-1 exchanges of the local K/V
 //     hidden behind the attention kernel up to its duration.
@@ -174,7 +182,9 @@ struct OpTimes {
   double bwd = 0;
   double gemm_fwd = 0;  // GEMM share, what TP overlap can hide behind
   double gemm_bwd = 0;
-  double gemm_bwd_column = 0;  // the column-parallel linears' backward GEMMs (dgrad + wgrad)
+  // Backward GEMMs (data + weight gradient) of the column-parallel linears: QKV, and the MLP's
+  // fc1 (a dense layer's, or a MoE layer's shared expert's; 0 for routed experts alone).
+  double gemm_bwd_qkv = 0, gemm_bwd_mlp_column = 0;
   double attn_fwd = 0;  // attention kernel, what ring CP can hide behind
   double attn_bwd = 0;
   double selective = 0;  // what selective recomputation re-runs in backward

@@ -231,6 +231,14 @@ Result<FrameworkSpec> FrameworkFromMap(const YAML::Node& map, const std::string&
           fmt::format("{}: framework.base nests deeper than {} levels (a cycle?)",
                       Where(origin, map["base"]), kMaxBaseDepth));
     }
+    // A framework built on another is a different one: calibrations and reports tell frameworks
+    // apart by name, so it must not carry its base's.
+    if (!map["name"]) {
+      return Status::Invalid(fmt::format(
+          "{}: framework.base needs framework.name beside it (allowed: a name of the new "
+          "framework, e.g. name: my-{})",
+          Where(origin, map["base"]), map["base"].IsScalar() ? map["base"].Scalar() : "stack"));
+    }
     SP_ASSIGN_OR_RETURN(std::string base, ScalarAt(map, "base", origin, "framework"));
     SP_ASSIGN_OR_RETURN(Source source, Fetch("frameworks", base, origin));
     SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(source.text, source.origin));

@@ -2,7 +2,8 @@
 //
 // A reference `ref` names either a preset ("llama3-405b") or a file: anything containing '/' or
 // ending in .yaml, .yml or .json is a path. Model, GPU and framework YAML maps may start from
-// another with `base: <ref>` and override keys. Errors name the file and line where the bad value stands.
+// another with `base: <ref>` and override keys (a framework must then give its own name).
+// Errors name the file and line where the bad value stands.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -241,27 +241,28 @@ std::string SetCluster(TrainingCase& c, const std::string& gpu_type) {
 }
 
 // The framework a row ran on: its `framework` column, else the one its source names: SC21 ->
-// Megatron-LM 2021, Korthikanti et al. -> Megatron-LM 2022, Megatron-LM's README -> Megatron-LM
-// (its CLI on Megatron-Core), torchtitan, llm-foundry; NVIDIA's other tables (NeMo, Megatron-
-// Bridge, MLPerf) -> Megatron-Core as NeMo's performance recipes run it.
+// Megatron-LM 2021, Korthikanti et al. -> Megatron-LM 2022, Megatron-LM's README -> Megatron-Core,
+// torchtitan, llm-foundry; NVIDIA's performance tables (NeMo, Megatron-Bridge, MLPerf) ->
+// nemo-perf, Megatron-Core as NVIDIA's performance scripts run it; anything else -> Megatron-Core.
 std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& source) {
   std::string named = ToLower(t.Cell(row, "framework"));
   if (named.empty()) {
     if (Contains(source, "SC21") || Contains(source, "2104.04473")) return "megatron-lm-2021";
     if (Contains(source, "Korthikanti") || Contains(source, "2205.05198"))
       return "megatron-lm-2022";
-    if (Contains(source, "Megatron-LM:README")) return "megatron-lm";
+    if (Contains(source, "Megatron-LM:README")) return "megatron-core";
     if (Contains(source, "torchtitan")) return "torchtitan";
     if (Contains(source, "llm-foundry")) return "llm-foundry";
+    if (Contains(source, "NeMo") || Contains(source, "MLPerf")) return "nemo-perf";
     return "megatron-core";
   }
   // The names runs are written with, mapped to the presets (anything else is looked up as given,
   // and an unknown name skips the row with the presets listed).
   static const std::vector<std::pair<std::string, std::string>> kAliases = {
       {"megatron-core", "megatron-core"},   {"megatron core", "megatron-core"},
-      {"mcore", "megatron-core"},           {"nemo", "megatron-core"},
-      {"megatron-lm", "megatron-lm"},       {"megatron", "megatron-lm"},
-      {"megatron-bridge", "megatron-core"}, {"composer", "llm-foundry"},
+      {"mcore", "megatron-core"},           {"nemo", "nemo-perf"},
+      {"megatron-lm", "megatron-core"},     {"megatron", "megatron-core"},
+      {"megatron-bridge", "nemo-perf"},     {"composer", "llm-foundry"},
       {"mosaicml", "llm-foundry"},          {"llm-foundry", "llm-foundry"},
       {"torchtitan", "torchtitan"}};
   for (const auto& [alias, preset] : kAliases) {
@@ -271,9 +272,11 @@ std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& sourc
 }
 
 std::string DescribePlanDefaults(const spec::PlanSpec& p) {
+  // SP and TP overlap mean nothing without TP: said as the plan will run them.
+  const bool tp = p.tp > 1;
   return fmt::format(": ZeRO {}, {}SP, TP overlap {}, DP overlap {}, {} attention, {} gradients",
-                     spec::ZeroModeName(p.zero), p.sequence_parallel ? "" : "no ",
-                     p.tp_comm_overlap ? "on" : "off", p.dp_overlap ? "on" : "off",
+                     spec::ZeroModeName(p.zero), p.sequence_parallel && tp ? "" : "no ",
+                     p.tp_comm_overlap && tp ? "on" : "off", p.dp_overlap ? "on" : "off",
                      p.attention_kernel == spec::AttentionKernel::kFlash ? "flash" : "unfused",
                      p.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? "BF16" : "FP32");
 }
@@ -658,9 +661,9 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     }
     c.assumptions.push_back("architecture of preset " + preset);
     c.job.gpus = gpus;
-    // NVIDIA's recipes run Megatron-Core (NeMo): its kernels and plan defaults, then the recipe's
-    // own plan keys.
-    if (std::string loaded = Take(c.job.framework, spec::LoadFramework("megatron-core"));
+    // NVIDIA's recipes run Megatron-Core as its performance scripts set it up (nemo-perf): its
+    // kernels and plan defaults, then the recipe's own plan keys.
+    if (std::string loaded = Take(c.job.framework, spec::LoadFramework("nemo-perf"));
         !loaded.empty()) {
       skip(loaded);
       continue;
@@ -718,7 +721,7 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     c.job.workload.global_batch = gbs;
     plan.precision = spec::Precision::kBf16;
     if (Contains(precision, "FP8")) plan.precision = spec::Precision::kFp8;
-    c.assumptions.push_back("framework megatron-core (NeMo's recipes)" +
+    c.assumptions.push_back("framework nemo-perf (NVIDIA's performance recipes)" +
                             DescribePlanDefaults(plan));
     problem = SetPipeline(c, pp, vp);
     if (!problem.empty()) {
