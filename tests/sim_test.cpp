@@ -398,21 +398,21 @@ TEST(Analytical, FullRecomputeRunsTheForwardCollectivesAgain) {
 
 // Megatron's linear layers (since 2022) and Transformer Engine run part of the backward's TP
 // collectives behind the column-parallel linears' own GEMMs (FrameworkSpec::tp_async_backward).
-// Llama 3 405B (8 of its layers), TP 8 in one node, 4096 tokens a micro-batch, no TP overlap. Per
+// Llama 3 405B (8 of its layers), TP 4 in one node, 4096 tokens a micro-batch, no TP overlap. Per
 // layer the activation is A = 2 x 4096 x 16384 bytes; forward 2 AG(A) + 2 RS(A) with SP, 2 AR(A)
 // without. The backward without the flag repeats the forward's; with it, under SP: 2 AG exposed
 // (the row-parallel linears' output-gradient gathers) + for each column-parallel linear i (QKV,
 // fc1) max(0, AG - G_i/2) + max(0, RS - G_i/2), G_i its backward GEMMs. The smaller, QKV, is
-// 4 x 4096 x 16384 x (16384 + 2048) / 8 = 0.62 TFLOP, about 1 ms on an H100, so G_i/2 exceeds
-// an AG or RS of 134 MB on NVLink (about 0.3 ms; at 8B's or 70B's width QKV's half is shorter than
-// its collectives), every maximum is 0 and the flag saves 2 RS per layer and
+// 4 x 4096 x 16384 x (16384 + 2048) / 4 = 1.24 TFLOP, about 2 ms on an H100, so G_i/2 exceeds
+// even an AR of 134 MB over 4 NVLink ranks (about 0.5 ms; at TP 8 or at 8B's or 70B's width QKV's
+// half is shorter than its all-reduce), every maximum is 0 and the flag saves 2 RS per layer and
 // micro-batch: 8 layers x 4 micro-batches x 2 RS(A); without SP the backward's 2 AR(A) hide
 // behind the weight-gradient GEMMs: 8 x 4 x 2 AR(A). (The embedding's and output layer's TP
 // collectives are the same either way.) TP overlap (userbuffers) hides both ways whatever the
 // flag.
 TEST(Analytical, AsyncBackwardHidesTheColumnParallelCollectives) {
   auto tp_comm = [](bool sp, bool async, bool overlap) {
-    spec::JobSpec job = Job("llama3-405b", 8, 8, 1, 1, 4);
+    spec::JobSpec job = Job("llama3-405b", 4, 4, 1, 1, 4);
     job.model.layers = 8;
     job.plan.sequence_parallel = sp;
     job.plan.tp_comm_overlap = overlap;
@@ -420,13 +420,37 @@ TEST(Analytical, AsyncBackwardHidesTheColumnParallelCollectives) {
     return Simulate(job).breakdown.tp_comm_s;
   };
   const spec::ClusterSpec c = Must(spec::LoadCluster("dgx-h100-ib"));
-  const collective::GroupShape tp = collective::ConsecutiveGroup(8, c);
+  const collective::GroupShape tp = collective::ConsecutiveGroup(4, c);
   const double a = 2.0 * 4096 * 16384;
   const double rs = collective::Estimate(c, tp, collective::Op::kReduceScatter, a).seconds;
   const double ar = collective::Estimate(c, tp, collective::Op::kAllReduce, a).seconds;
   EXPECT_NEAR(tp_comm(true, false, false) - tp_comm(true, true, false), 8 * 4 * 2 * rs, 1e-12);
   EXPECT_NEAR(tp_comm(false, false, false) - tp_comm(false, true, false), 8 * 4 * 2 * ar, 1e-12);
   EXPECT_EQ(tp_comm(true, true, true), tp_comm(true, false, true));
+}
+
+// A MoE layer whose routed experts are not split over TP (etp 1) and that has no shared expert
+// keeps its tokens in their sequence-parallel shard: only the attention side's all-gather and
+// reduce-scatter run, each way. Qwen3 30B-A3B (48 MoE layers, h = 2048) on 8 GPUs, TP 2, EP 4, SP,
+// one micro-batch of 4096 tokens per replica, no TP overlap nor async backward: against etp 2,
+// whose MLP side is priced as a dense MLP's, etp 1 saves 48 layers x 2 directions x (AG + RS) of
+// A = 2 x 4096 x 2048 bytes over the 2 TP ranks (the embedding's and output layer's TP
+// collectives are the same).
+TEST(Analytical, MoeLayersWithoutExpertTpSkipTheMlpSideTpCollectives) {
+  auto tp_comm = [](int64_t etp) {
+    spec::JobSpec job = Job("qwen3-30b-a3b", 8, 2, 1, 1, 4);
+    job.plan.ep = 4;
+    job.plan.etp = etp;
+    job.plan.sequence_parallel = true;
+    job.plan.tp_comm_overlap = false;
+    return Simulate(job).breakdown.tp_comm_s;
+  };
+  const spec::ClusterSpec c = Must(spec::LoadCluster("dgx-h100-ib"));
+  const collective::GroupShape tp = collective::ConsecutiveGroup(2, c);
+  const double a = 2.0 * 4096 * 2048;
+  const double ag = collective::Estimate(c, tp, collective::Op::kAllGather, a).seconds;
+  const double rs = collective::Estimate(c, tp, collective::Op::kReduceScatter, a).seconds;
+  EXPECT_NEAR(tp_comm(2) - tp_comm(1), 48 * 2 * (ag + rs), 1e-12);
 }
 
 // A GPU slower than the table's reads a GEMM at the rows that run as long on the table GPU: an

@@ -166,7 +166,13 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
     const double gather = sp ? Estimate(c, g.tp, Op::kAllGather, activation).seconds : 0.0;
     const double reduce = sp ? Estimate(c, g.tp, Op::kReduceScatter, activation).seconds
                              : Estimate(c, g.tp, Op::kAllReduce, activation).seconds;
-    const double one_way = 2 * gather + 2 * reduce;
+    // The attention side gathers before QKV and reduces after the output projection; the MLP side
+    // the same around fc1 and fc2, except in a MoE layer whose routed experts are not split over
+    // TP (etp 1) and that has no shared expert: its tokens stay in their sequence-parallel shard
+    // and reach the experts through the EP all-to-all only.
+    const bool mlp_side = !(moe && p.etp == 1 && m.shared_experts == 0);
+    const double sides = mlp_side ? 2.0 : 1.0;
+    const double one_way = sides * (gather + reduce);
     cost.fwd_tp = one_way;
     cost.bwd_tp = one_way;
     if (s.tp_comm_overlap) {
@@ -181,8 +187,8 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
       auto hidden_behind = [&](double gemm_bwd) {
         return std::max(0.0, gather - gemm_bwd / 2) + std::max(0.0, reduce - gemm_bwd / 2);
       };
-      cost.bwd_tp =
-          2 * gather + hidden_behind(t.gemm_bwd_qkv) + hidden_behind(t.gemm_bwd_mlp_column);
+      cost.bwd_tp = sides * gather + hidden_behind(t.gemm_bwd_qkv) +
+                    (mlp_side ? hidden_behind(t.gemm_bwd_mlp_column) : 0.0);
     }
   }
   if (p.cp > 1) {
