@@ -167,7 +167,7 @@ TEST(RecCriteo, ReadsTransformsAndSplitsInFileOrder) {
 }
 
 TEST(RecCriteo, BadLinesNameTheLineOrAreSkippedAndCounted) {
-  const std::string path = testing::TempDir() + "/criteo-bad.tsv";
+  const std::string path = ::testing::TempDir() + "/criteo-bad.tsv";
   {
     std::ifstream in(Fixture("criteo-10.tsv"));
     std::ofstream out(path);

@@ -6,12 +6,11 @@ namespace scaleplan::model {
 
 using spec::Activation;
 using spec::ModelSpec;
-using spec::Norm;
 
 namespace {
 
 double NormParams(const ModelSpec& m, double width) {
-  return m.norm == Norm::kLayerNorm ? 2.0 * width : width;
+  return m.norm == spec::Norm::kLayerNorm ? 2.0 * width : width;
 }
 
 // Weights (and biases) of one MLP of inner width f.

@@ -155,7 +155,7 @@ bool HasEffect(const std::string& key, const plan::Plan& plan) {
     return plan.pp > 1;
   }
   if (key == "cp_algorithm") return plan.cp > 1;
-  if (key == "grad_sync") return plan.dp * plan.cp > 1;
+  if (key == "grad_sync") return plan.dp * plan.cp > 1 || plan.ExpertDp() > 1;
   return true;
 }
 

@@ -59,7 +59,9 @@ std::string PlanKey(const Evaluation& e) {
   if (p.schedule == spec::Schedule::kLlama3 && p.pp_microbatch_group == p.pp) {
     p.schedule = spec::Schedule::kInterleaved;
   }
-  if (p.dp * p.cp == 1) p.grad_sync = spec::GradSync::kStep;
+  // No gradient crosses ranks: dense ones reduce over dp * cp, experts' over
+  // dp * cp * tp / (ep * etp) (Plan::ExpertDp; e.plan's etp is resolved).
+  if (p.dp * p.cp == 1 && p.tp == p.ep * p.etp) p.grad_sync = spec::GradSync::kStep;
   std::string key = Describe(p, p.dp);
   if (p.zero == spec::ZeroMode::kFsdp || p.zero == spec::ZeroMode::kZero2) {
     p.zero = spec::ZeroMode::kZero2;
@@ -260,9 +262,10 @@ class Exhaustive : public Optimizer {
           Result<plan::Plan> q = plan::BuildPlan(other, plan::Checks::kPlanOnly);
           if (q.ok()) p = std::move(q);
         }
-        // Without data parallelism the gradient synchronization changes nothing (the gradient
-        // dtype still sets the gradient buffer's size).
-        if (p.ok() && p->dp * p->cp == 1 && c[kGradSync] != 0) {
+        // Without data parallelism, of dense weights or of experts, the gradient
+        // synchronization changes nothing (the gradient dtype still sets the gradient buffer's
+        // size).
+        if (p.ok() && p->dp * p->cp == 1 && p->ExpertDp() == 1 && c[kGradSync] != 0) {
           counters.Prune("plan.grad_sync (no effect at dp * cp = 1)", inner_size);
           return;
         }

@@ -38,8 +38,9 @@ const std::vector<std::pair<std::string, EmbeddingOptimizer>>& OptimizerChoices(
   return kChoices;
 }
 
-// Rates and sizes (bytes, bytes/s): far above any machine, so products stay finite.
-constexpr double kMaxPhysical = 1e30;
+// Rates and sizes (bytes, bytes/s): far above any machine, so products stay finite (the bound
+// specs.cpp puts on the transformer specs).
+constexpr double kMaxRankingPhysical = 1e30;
 
 // A list of MLP widths, each 1 to kMaxMlpWidth, at most kMaxMlpLayers of them.
 FieldInfo WidthsInfo(std::string key, std::string help) {
@@ -183,10 +184,10 @@ const Schema<RecJobSpec>& RecJobSchema() {
                 "bytes per element of a pooled embedding or its gradient on the wire")
         .Number("dense_grad_bytes", &J::dense_grad_bytes, 1, 4, "bytes",
                 "bytes per dense gradient in the data-parallel all-reduce")
-        .Number("host_bandwidth_bytes_per_s", &J::host_bandwidth_bytes_per_s, 1e6, kMaxPhysical,
+        .Number("host_bandwidth_bytes_per_s", &J::host_bandwidth_bytes_per_s, 1e6, kMaxRankingPhysical,
                 "bytes/s",
                 "GPU <-> host memory per GPU, for UVM tables (assumption: PCIe Gen4 x16, 25e9)")
-        .Number("host_memory_bytes", &J::host_memory_bytes, 0, kMaxPhysical, "bytes",
+        .Number("host_memory_bytes", &J::host_memory_bytes, 0, kMaxRankingPhysical, "bytes",
                 "host memory per GPU for UVM tables (assumption: 2 TB per 8-GPU node)")
         .Number("hbm_reserve_fraction", &J::hbm_reserve_fraction, 0, 0.9, "",
                 "of usable HBM kept free for the framework (TorchRec reserves 0.15; the MLPerf "
