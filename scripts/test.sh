@@ -7,9 +7,8 @@
 # Compile time is most of the run, so both builds keep line tables only (-g1: a sanitizer's stack
 # trace still names file and line), the sanitizer build compiles at -O1 (what the sanitizers'
 # documentation suggests; at -O2 the same sources compiled about twice as slowly, and the
-# tests ran no faster) and as a unity
-# build (CMake batches of 8 sources per translation unit: the heavy headers are parsed and their
-# templates compiled once per batch). The plain build stays one source per translation unit, so
+# tests ran no faster) and as a unity build (CMake batches of 8 sources per translation unit:
+# the heavy headers are parsed and their templates compiled once per batch). The plain build stays one source per translation unit, so
 # a source that leans on another's includes still fails here.
 # Exits non-zero when any test fails.
 set -euo pipefail

@@ -280,6 +280,53 @@ TEST(Search, TopKListsEachPlanOnce) {
   }
 }
 
+// Expert TP is derived, not searched: a MoE candidate split over TP is scored with its experts
+// split (etp = tp, Megatron-Core's default) and whole (etp = 1). Qwen3 30B-A3B on two 8-GPU nodes
+// at TP 2, EP 8: split, the EP group takes every other rank of the DP 8 (stride 2), 16 ranks
+// wide, and its all-to-all crosses InfiniBand; whole, EP takes the 2 TP ranks first, then 4 DP
+// ranks: one node, NVLink. So etp 1 ranks first, and the one candidate is counted once.
+TEST(Search, MoeCandidatesAlsoTryWholeExperts) {
+  spec::JobSpec job;
+  job.model = Must(spec::LoadModel("qwen3-30b-a3b"));
+  job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
+  job.gpus = 16;
+  job.workload.seq_len = 4096;
+  job.workload.global_batch = 64;
+  SearchSpace space = DefaultSpace(job);
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"tp", "2"},
+                                                        {"cp", "1"},
+                                                        {"pp", "1"},
+                                                        {"vp", "1"},
+                                                        {"micro_batch", "1"},
+                                                        {"ep", "8"},
+                                                        {"zero", "1"},
+                                                        {"recompute", "none"},
+                                                        {"schedule", "1f1b"},
+                                                        {"trim_edge_stages", "false"},
+                                                        {"placement", "tp,cp,pp,dp"}}) {
+    ASSERT_TRUE(Restrict(space, key, value, "--" + key).ok()) << key;
+  }
+  ASSERT_TRUE(Restrict(space, "cp_algorithm", "allgather", "--cp-algorithm").ok());
+  SearchOptions o;
+  o.rerank_with_events = false;
+  SearchResult r = Must(Search(job, space, o));
+  EXPECT_EQ(r.evaluated, 1u);
+  ASSERT_EQ(r.top.size(), 2u);
+  EXPECT_EQ(r.top[0].plan.etp, 1);
+  EXPECT_EQ(r.top[1].plan.etp, 2);
+  EXPECT_NE(r.top[0].description.find(" ETP 1"), std::string::npos) << r.top[0].description;
+  EXPECT_EQ(r.top[1].description.find("ETP"), std::string::npos) << r.top[1].description;
+  // Each is the plan's own evaluation, and whole experts are faster here.
+  for (const Evaluation& e : r.top) {
+    spec::JobSpec j = job;
+    j.plan = e.plan;
+    EXPECT_DOUBLE_EQ(e.step.step_time_s,
+                     Must(sim::Evaluate(Must(plan::BuildPlan(j)))).step_time_s);
+  }
+  EXPECT_LT(r.top[0].step.step_time_s, r.top[1].step.step_time_s);
+}
+
 TEST(Search, ReturnedPlansAreValidFitAndRespectPins) {
   spec::JobSpec job = SmallJob();
   SearchSpace space = SmallSpace(job);

@@ -147,7 +147,7 @@ Result<spec::JobSpec> Best(const spec::JobSpec& base, const search::SearchSpace&
   best.plan = top.plan;
   best.plan.dp = 0;
   best.plan.microbatches = 0;
-  best.plan.etp = 0;
+  if (best.plan.etp == best.plan.tp) best.plan.etp = 0;  // tp's default; a derived 1 stays
   best.plan.pp_microbatch_group = 0;
   return best;
 }

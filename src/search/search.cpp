@@ -152,10 +152,35 @@ class Scorer {
     return s.step_time_s;
   }
 
+  // Scores the plan and, for a MoE layer split over TP, the same plan with its experts whole on
+  // each rank: expert TP is derived, not searched. Megatron-Core's default, etp = tp, splits each
+  // expert's GEMMs over the TP ranks and gathers the routed tokens there; etp = 1 spends those TP
+  // ranks on expert parallelism or expert data parallelism instead (DeepSeek-V3's and Qwen3's
+  // recipes). Both enter `top`; the candidate counts once, as the better of the two.
+  Scored ScorePlan(const plan::Plan& p, Counters& counters, TopK& top, const Candidate& c) {
+    if (!p.model().IsMoe() || p.tp == 1 || p.etp != p.tp) return ScoreOne(p, counters, top, c);
+    Counters split, whole;
+    Scored a = ScoreOne(p, split, top, c);
+    spec::JobSpec job = p.job;
+    job.plan.etp = 1;
+    Result<plan::Plan> q = plan::BuildPlan(job, plan::Checks::kPlanOnly);
+    Scored b = q.ok() ? ScoreOne(*q, whole, top, c) : Scored{Scored::kRefused};
+    const bool take_b =
+        b.outcome == Scored::kStep && (a.outcome != Scored::kStep || b.step_time_s < a.step_time_s);
+    counters.Merge(take_b ? whole : split);
+    if (take_b) return b;
+    if (a.outcome == Scored::kOutOfMemory && b.outcome != Scored::kOutOfMemory && q.ok()) {
+      // Out of memory with split experts only: the other placements may still fit whole ones.
+      return {Scored::kRefused};
+    }
+    return a;
+  }
+
+ private:
   // The analytical step time comes from the evaluator's reused buffers; only a plan that may
   // enter `top` is evaluated in full (with its data-parallel algorithm named), copied and
   // described. With an engine, the engine's step (given the analytical one) ranks instead.
-  Scored ScorePlan(const plan::Plan& p, Counters& counters, TopK& top, const Candidate& c) {
+  Scored ScoreOne(const plan::Plan& p, Counters& counters, TopK& top, const Candidate& c) {
     plan::MemoryReport memory = evaluator_.Memory(p);
     if (!memory.fits) {
       counters.Prune("out of memory", 1);
@@ -188,7 +213,6 @@ class Scorer {
     return {Scored::kStep, step_time_s};
   }
 
- private:
   const spec::JobSpec& base_;
   const SearchSpace& space_;
   sim::Evaluator evaluator_;

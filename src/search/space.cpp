@@ -161,6 +161,7 @@ std::string Describe(const spec::PlanSpec& p, int64_t dp) {
   for (spec::Dim d : p.placement) order.emplace_back(spec::DimName(d));
   std::string text = fmt::format("TP {} CP {} PP {} VP {} DP {}", p.tp, p.cp, p.pp, p.vp, dp);
   if (p.ep > 1) text += fmt::format(" EP {}", p.ep);
+  if (p.etp > 0 && p.etp != p.tp) text += fmt::format(" ETP {}", p.etp);
   text += fmt::format(" mb {} {} zero {} rc {}", p.micro_batch, spec::ScheduleName(p.schedule),
                       spec::ZeroModeName(p.zero), spec::RecomputeName(p.recompute));
   if (p.cp > 1) text += p.cp_algorithm == spec::CpAlgorithm::kRing ? " cp-ring" : " cp-allgather";

@@ -87,7 +87,8 @@ void ForEachDimension(F&& f) {
 // placements with tp innermost (TP's per-layer collectives belong on NVLink; other orders can be
 // given explicitly); dp_replicate 1, grad_sync step and the job's grad_reduce_dtype (FP32 unless
 // its framework or plan says BF16) (HSDP, delayed and the other reduction dtype are opened
-// explicitly, e.g. by scaleplan explore).
+// explicitly, e.g. by scaleplan explore). Expert TP is not a dimension: the search scores each
+// MoE candidate split over TP with etp = tp and with etp = 1 (search.cpp, Scorer::ScorePlan).
 SearchSpace DefaultSpace(const spec::JobSpec& job);
 
 // Narrows one dimension to `values` (flag text, e.g. "8,16" or "fsdp"), each checked by the plan
