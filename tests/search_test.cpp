@@ -325,6 +325,33 @@ TEST(Search, MoeCandidatesAlsoTryWholeExperts) {
                      Must(sim::Evaluate(Must(plan::BuildPlan(j)))).step_time_s);
   }
   EXPECT_LT(r.top[0].step.step_time_s, r.top[1].step.step_time_s);
+
+  // Not derived (the testbed's shared space): the candidate as decoded only.
+  o.derive_expert_tp = false;
+  SearchResult plain = Must(Search(job, space, o));
+  ASSERT_EQ(plain.top.size(), 1u);
+  EXPECT_EQ(plain.top[0].plan.etp, 2);
+
+  // At dp * cp = 1 (8 GPUs, TP 4, PP 2) split experts reduce nothing (EP must divide dp * cp, so
+  // ep = 1 and expert DP = 1), but whole ones are reduced over tp / ep = 4 ranks: delayed sync
+  // is a different plan there and is not pruned, unless expert TP is not derived.
+  job.gpus = 8;
+  space = DefaultSpace(job);
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"tp", "4"}, {"pp", "2"}, {"cp", "1"}, {"vp", "1"}, {"micro_batch", "1"}, {"ep", "1"},
+           {"zero", "3"}, {"recompute", "full"}, {"schedule", "1f1b"},
+           {"trim_edge_stages", "false"}, {"placement", "tp,cp,pp,dp"},
+           {"cp_algorithm", "allgather"}, {"grad_sync", "step,delayed"}}) {
+    ASSERT_TRUE(Restrict(space, key, value, "--" + key).ok()) << key;
+  }
+  o.derive_expert_tp = true;
+  r = Must(Search(job, space, o));
+  EXPECT_EQ(r.evaluated, 2u);
+  EXPECT_EQ(r.pruned_by.count("plan.grad_sync (no gradient reduced across ranks)"), 0u);
+  o.derive_expert_tp = false;
+  r = Must(Search(job, space, o));
+  EXPECT_EQ(r.evaluated, 1u);
+  EXPECT_EQ(r.pruned_by["plan.grad_sync (no gradient reduced across ranks)"], 1u);
 }
 
 TEST(Search, ReturnedPlansAreValidFitAndRespectPins) {

@@ -131,6 +131,7 @@ Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace&
   search_options.optimizer = options.optimizer;
   search_options.seed = options.seed;
   search_options.threads = options.threads;
+  search_options.derive_expert_tp = options.derive_expert_tp;
   search_options.processes = options.processes;
   // Deep enough to hold `count` distinct layouts beyond the plans already run.
   search_options.top_k = options.count * kPlansPerLayout + out.already_run;

@@ -42,6 +42,7 @@ struct SuggestOptions {
   double optimism = 1.0;  // k: spreads added to the estimate when ranking
   std::string optimizer = "exhaustive";
   int64_t threads = 2;
+  bool derive_expert_tp = true;  // search.h's SearchOptions::derive_expert_tp
   // The processes the search is split across (search.h's SearchOptions::processes; the fit
   // runs whole in each process, the same everywhere).
   const Processes* processes = nullptr;

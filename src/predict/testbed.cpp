@@ -145,11 +145,11 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
   return e;
 }
 
-// Whether plan setting `key` changes `plan` at all: the schedule and edge trimming need a
-// pipeline, the CP algorithm needs CP, the gradient sync needs data parallelism (the gradient
-// dtype always sets the gradient buffer's size). A search
-// folds plans that differ only in such a setting into one, so a `when` on it must not tell them
-// apart.
+// Whether plan setting `key` changes `plan` at all: the schedule and edge trimming need a pipeline,
+// the CP algorithm needs CP, the gradient sync needs a gradient reduced across ranks (data
+// parallelism of the dense weights or of the experts; the gradient dtype always sets the gradient
+// buffer's size). A search folds plans that differ only in such a setting into one, so a `when` on
+// it must not tell them apart.
 bool HasEffect(const std::string& key, const plan::Plan& plan) {
   if (key == "schedule" || key == "trim_edge_stages" || key == "pp_microbatch_group") {
     return plan.pp > 1;
@@ -584,6 +584,9 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
   exhaustive.engine = &runnable;
   exhaustive.threads = options.threads;
   exhaustive.processes = options.processes;
+  // Every method works on one space: the candidates as decoded (random draws and mutations
+  // cannot reach a derived expert TP).
+  exhaustive.derive_expert_tp = false;
   SP_ASSIGN_OR_RETURN(search::SearchResult optimum, search::Search(base, space, exhaustive));
   if (optimum.top.empty()) {
     return Status::Invalid(fmt::format(
@@ -736,6 +739,7 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
       suggest.threads = options.threads;
       suggest.processes = options.processes;
       suggest.seed = options.seed;
+      suggest.derive_expert_tp = false;  // the space the other methods draw from
       while (remaining() > 0) {
         suggest.count = static_cast<int64_t>(std::min(batch, remaining()));
         SP_ASSIGN_OR_RETURN(Suggestion s, Suggest(base, space, runner.log(), suggest));

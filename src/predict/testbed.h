@@ -7,9 +7,9 @@
 // the true one times lognormal noise. Each effect may carry `when`, a map of plan keys to values
 // (equality, e.g. {tp: 8}), and then applies only to plans that match every one. A setting
 // without effect on a plan matches nothing (the schedule or edge trimming without a pipeline, the
-// CP algorithm without CP, gradient sync settings without data parallelism), because a search
-// folds plans that differ only there into one; a placement is compared as the order of the
-// dimensions larger than 1.
+// CP algorithm without CP, gradient sync settings without data parallelism of the weights or the
+// experts), because a search folds plans that differ only there into one; a placement is compared
+// as the order of the dimensions larger than 1.
 //   compute_scale {factor}        compute runs at factor x the speed: the step's compute divided
 //                                 by the factor
 //   comm_scale {dim, factor}      the exposed communication of dim (tp, cp, pp, dp, ep) times

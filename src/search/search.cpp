@@ -135,8 +135,12 @@ struct Scored {
 class Scorer {
  public:
   Scorer(const spec::JobSpec& base, const SearchSpace& space, const hardware::DeviceModel& device,
-         const sim::Engine* engine)
-      : base_(base), space_(space), evaluator_(device), engine_(engine) {}
+         const SearchOptions& options)
+      : base_(base),
+        space_(space),
+        evaluator_(device),
+        engine_(options.engine),
+        derive_expert_tp_(options.derive_expert_tp) {}
 
   // The candidate's step time, offered to `top`; nullopt (and the reason counted) when it is
   // pruned.
@@ -158,7 +162,7 @@ class Scorer {
   // ranks on expert parallelism or expert data parallelism instead (DeepSeek-V3's and Qwen3's
   // recipes). Both enter `top`; the candidate counts once, as the better of the two.
   Scored ScorePlan(const plan::Plan& p, Counters& counters, TopK& top, const Candidate& c) {
-    if (!p.model().IsMoe() || p.tp == 1 || p.etp != p.tp) return ScoreOne(p, counters, top, c);
+    if (!DerivesExpertTp(p)) return ScoreOne(p, counters, top, c);
     Counters split, whole;
     Scored a = ScoreOne(p, split, top, c);
     spec::JobSpec job = p.job;
@@ -217,6 +221,13 @@ class Scorer {
   const SearchSpace& space_;
   sim::Evaluator evaluator_;
   const sim::Engine* engine_;
+  bool derive_expert_tp_;
+
+ public:
+  // Whether ScorePlan also scores `p` with whole experts.
+  bool DerivesExpertTp(const plan::Plan& p) const {
+    return derive_expert_tp_ && p.model().IsMoe() && p.tp > 1 && p.etp == p.tp;
+  }
 };
 
 // Placement orders that differ only in where size-1 dimensions sit are the same placement.
@@ -288,9 +299,10 @@ class Exhaustive : public Optimizer {
         }
         // Without data parallelism, of dense weights or of experts, the gradient
         // synchronization changes nothing (the gradient dtype still sets the gradient buffer's
-        // size).
-        if (p.ok() && p->dp * p->cp == 1 && p->ExpertDp() == 1 && c[kGradSync] != 0) {
-          counters.Prune("plan.grad_sync (no effect at dp * cp = 1)", inner_size);
+        // size). Whole experts (a derived etp = 1) are reduced over tp / ep ranks even then.
+        if (p.ok() && p->dp * p->cp == 1 && p->ExpertDp() == 1 && c[kGradSync] != 0 &&
+            !(options.derive_expert_tp && p->model().IsMoe() && p->tp > p->ep)) {
+          counters.Prune("plan.grad_sync (no gradient reduced across ranks)", inner_size);
           return;
         }
         if (p.ok()) {
@@ -322,7 +334,7 @@ class Exhaustive : public Optimizer {
     std::vector<TopK> tops(static_cast<size_t>(threads), TopK(static_cast<size_t>(options.top_k)));
     std::vector<Counters> thread_counters(static_cast<size_t>(threads));
     auto worker = [&](int t) {
-      Scorer scorer(base, space, device, options.engine);
+      Scorer scorer(base, space, device, options);
       TopK& top = tops[static_cast<size_t>(t)];
       Counters& local = thread_counters[static_cast<size_t>(t)];
       for (size_t task = next++; task < outer.size(); task = next++) {
@@ -451,7 +463,7 @@ class RandomSampling : public Optimizer {
                    const hardware::DeviceModel& device, const SearchOptions& options) override {
     Clock::time_point start = Clock::now();
     std::mt19937_64 rng(options.seed);
-    Scorer scorer(base, space, device, options.engine);
+    Scorer scorer(base, space, device, options);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
     uint64_t budget = Budget(options);
@@ -488,7 +500,7 @@ class Evolution : public Optimizer {
                    const hardware::DeviceModel& device, const SearchOptions& options) override {
     Clock::time_point start = Clock::now();
     std::mt19937_64 rng(options.seed);
-    Scorer scorer(base, space, device, options.engine);
+    Scorer scorer(base, space, device, options);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
     uint64_t budget = Budget(options);
@@ -585,7 +597,7 @@ class Reinforce : public Optimizer {
                    const hardware::DeviceModel& device, const SearchOptions& options) override {
     Clock::time_point start = Clock::now();
     std::mt19937_64 rng(options.seed);
-    Scorer scorer(base, space, device, options.engine);
+    Scorer scorer(base, space, device, options);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
     uint64_t budget = Budget(options);
@@ -711,7 +723,7 @@ Status MergeShares(const spec::JobSpec& base, const SearchSpace& space,
   Clock::time_point start = Clock::now();
   Counters total;
   TopK top(static_cast<size_t>(options.top_k));
-  Scorer scorer(base, space, device, options.engine);
+  Scorer scorer(base, space, device, options);
   result.shares.clear();
   result.elapsed_s = 0;
   std::set<std::string> reasons;

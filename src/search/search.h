@@ -49,6 +49,10 @@ struct SearchOptions {
   std::string optimizer = "exhaustive";
   uint64_t seed = 1;
   uint64_t max_evaluations = 0;  // 0: exhaustive has no limit; the others use 2000
+  // Expert TP is derived: a MoE candidate split over TP is also scored with whole experts
+  // (etp = 1), and both plans may enter the top K. Off: every candidate as decoded (etp = tp),
+  // the space that random draws and mutations reach (the testbed's methods share it).
+  bool derive_expert_tp = true;
   // Changes only the speed (and, when a limit is hit, how much of the space was seen):
   double max_seconds = 0;  // 0: no time limit
   int64_t threads = 2;     // exhaustive only; results do not depend on it
@@ -89,7 +93,7 @@ struct SearchResult {
   std::string stop_reason;      // "space exhausted", "evaluation budget", "time budget"
   std::vector<Evaluation> top;  // best first
   double space_size = 0;
-  uint64_t evaluated = 0;                     // step times computed
+  uint64_t evaluated = 0;  // candidates scored (a derived expert TP scores a candidate twice)
   uint64_t pruned = 0;                        // candidates rejected before their step time
   std::map<std::string, uint64_t> pruned_by;  // reason -> candidates
   double elapsed_s = 0;                       // the slowest process's, when split
