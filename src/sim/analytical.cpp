@@ -2,7 +2,9 @@
 #include "sim/analytical.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <unordered_map>
 
 #include "collective/collective.h"
 #include "core/units.h"
@@ -460,6 +462,57 @@ Groups PlaceGroups(const plan::Plan& p) {
   return g;
 }
 
+// PlaceGroups' answer depends only on the cluster's tier sizes, the four dimensions' placements
+// and the expert layout; a search meets few of those (one per layout) among many plans, and each
+// answer holds eight vectors. Kept per thread, at most kMaxGroupLayouts of them (then started
+// afresh); a cluster of more than kMaxKeyedTiers tiers is placed every time. (The placements read
+// only the tiers' GPU counts.)
+constexpr size_t kMaxKeyedTiers = 8;
+constexpr size_t kMaxGroupLayouts = 4096;
+struct GroupsKey {
+  // tier sizes; per dimension size, stride, span tier and groups at each tier; the expert and
+  // HSDP fields PlaceGroups reads.
+  std::array<int64_t, kMaxKeyedTiers + 4 * (3 + kMaxKeyedTiers) + 8> v{};
+  bool operator==(const GroupsKey& o) const { return v == o.v; }
+};
+struct GroupsKeyHash {
+  size_t operator()(const GroupsKey& k) const {
+    uint64_t h = 1469598103934665603ull;
+    for (int64_t x : k.v) h = (h ^ static_cast<uint64_t>(x)) * 1099511628211ull;
+    return static_cast<size_t>(h);
+  }
+};
+
+const Groups& CachedGroups(const plan::Plan& p, Groups& uncached) {
+  const spec::ClusterSpec& c = p.job.cluster;
+  if (c.tiers.size() > kMaxKeyedTiers || p.groups.size() != 4) {
+    uncached = PlaceGroups(p);
+    return uncached;
+  }
+  GroupsKey key;
+  size_t i = 0;
+  for (const spec::TierSpec& t : c.tiers) key.v[i++] = t.gpus;
+  i = kMaxKeyedTiers;
+  for (const topology::GroupPlacement& g : p.groups) {
+    key.v[i++] = g.size;
+    key.v[i++] = g.stride;
+    key.v[i++] = g.span_tier;
+    for (size_t t = 0; t < kMaxKeyedTiers; ++t) {
+      key.v[i++] = t < g.groups_at_tier.size() ? g.groups_at_tier[t] : -1;
+    }
+  }
+  i = key.v.size() - 8;
+  for (int64_t x : {p.tp, p.cp, p.dp, p.ep, p.etp, p.ep_tp_span, p.spec().dp_replicate,
+                    static_cast<int64_t>(c.tiers.size())}) {
+    key.v[i++] = x;
+  }
+  thread_local std::unordered_map<GroupsKey, Groups, GroupsKeyHash> cache;
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= kMaxGroupLayouts) cache.clear();
+  return cache.emplace(key, PlaceGroups(p)).first->second;
+}
+
 // With plan.dp_overlap (analytical.h): what outlasts the stage's last backward of a gradient
 // reduction of `total` seconds, split over the chunks in proportion to share(c). The last group of
 // N micro-batches runs its backward through chunk vp-1 (N passes), then vp-2, ..., then 0; chunk
@@ -722,7 +775,8 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
 
-  const Groups g = PlaceGroups(p);
+  Groups uncached;
+  const Groups& g = CachedGroups(p, uncached);
   const int64_t expert_dp = p.ExpertDp();
 
   const CachedLayers& cached = Lookup(p);
