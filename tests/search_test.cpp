@@ -19,16 +19,19 @@ namespace {
 
 using scaleplan::testing::Must;
 
-// Llama 3 8B on 32 H100s, 256 sequences of 4096 tokens, with a space small enough to brute-force.
-spec::JobSpec SmallJob() {
+// A model preset on `gpus` H100s of dgx-h100-ib, sequences of 4096 tokens.
+spec::JobSpec H100Job(const char* model, int64_t gpus, int64_t global_batch) {
   spec::JobSpec job;
-  job.model = Must(spec::LoadModel("llama3-8b"));
+  job.model = Must(spec::LoadModel(model));
   job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
-  job.gpus = 32;
+  job.gpus = gpus;
   job.workload.seq_len = 4096;
-  job.workload.global_batch = 256;
+  job.workload.global_batch = global_batch;
   return job;
 }
+
+// Llama 3 8B on 32 H100s, 256 sequences of 4096 tokens, with a space small enough to brute-force.
+spec::JobSpec SmallJob() { return H100Job("llama3-8b", 32, 256); }
 
 SearchSpace SmallSpace(const spec::JobSpec& job) {
   SearchSpace s = DefaultSpace(job);
@@ -286,12 +289,7 @@ TEST(Search, TopKListsEachPlanOnce) {
 // wide, and its all-to-all crosses InfiniBand; whole, EP takes the 2 TP ranks first, then 4 DP
 // ranks: one node, NVLink. So etp 1 ranks first, and the one candidate is counted once.
 TEST(Search, MoeCandidatesAlsoTryWholeExperts) {
-  spec::JobSpec job;
-  job.model = Must(spec::LoadModel("qwen3-30b-a3b"));
-  job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
-  job.gpus = 16;
-  job.workload.seq_len = 4096;
-  job.workload.global_batch = 64;
+  spec::JobSpec job = H100Job("qwen3-30b-a3b", 16, 64);
   SearchSpace space = DefaultSpace(job);
   for (const auto& [key, value] :
        std::vector<std::pair<std::string, std::string>>{{"tp", "2"},

@@ -20,10 +20,11 @@ namespace {
 // variants crowd the top of a ranking.
 constexpr int64_t kPlansPerLayout = 16;
 
-// What a batch spreads over: the plan's shape and schedule.
+// What a batch spreads over: the plan's shape (expert TP included: a search's plans carry it
+// resolved, tp or a derived 1) and schedule.
 std::string Layout(const spec::PlanSpec& p) {
-  return fmt::format("{} {} {} {} {} {} {}", p.tp, p.cp, p.pp, p.vp, p.ep, p.micro_batch,
-                     spec::ScheduleName(p.schedule));
+  return fmt::format("{} {} {} {} {} {} {} {}", p.tp, p.cp, p.pp, p.vp, p.ep, p.etp,
+                     p.micro_batch, spec::ScheduleName(p.schedule));
 }
 
 // Whether a logged job ran the job `base` describes (the same model, GPUs, cluster, sequence,
