@@ -410,6 +410,12 @@ TEST(Analytical, FullRecomputeRunsTheForwardCollectivesAgain) {
 // behind the weight-gradient GEMMs: 8 x 4 x 2 AR(A). (The embedding's and output layer's TP
 // collectives are the same either way.) TP overlap (userbuffers) hides both ways whatever the
 // flag.
+// One collective over `ranks` consecutive GPUs of dgx-h100-ib (a TP group in one node), seconds.
+double NodeCollective_s(int64_t ranks, collective::Op op, double bytes) {
+  const spec::ClusterSpec c = Must(spec::LoadCluster("dgx-h100-ib"));
+  return collective::Estimate(c, collective::ConsecutiveGroup(ranks, c), op, bytes).seconds;
+}
+
 TEST(Analytical, AsyncBackwardHidesTheColumnParallelCollectives) {
   auto tp_comm = [](bool sp, bool async, bool overlap) {
     spec::JobSpec job = Job("llama3-405b", 4, 4, 1, 1, 4);
@@ -419,11 +425,9 @@ TEST(Analytical, AsyncBackwardHidesTheColumnParallelCollectives) {
     job.framework.tp_async_backward = async;
     return Simulate(job).breakdown.tp_comm_s;
   };
-  const spec::ClusterSpec c = Must(spec::LoadCluster("dgx-h100-ib"));
-  const collective::GroupShape tp = collective::ConsecutiveGroup(4, c);
   const double a = 2.0 * 4096 * 16384;
-  const double rs = collective::Estimate(c, tp, collective::Op::kReduceScatter, a).seconds;
-  const double ar = collective::Estimate(c, tp, collective::Op::kAllReduce, a).seconds;
+  const double rs = NodeCollective_s(4, collective::Op::kReduceScatter, a);
+  const double ar = NodeCollective_s(4, collective::Op::kAllReduce, a);
   EXPECT_NEAR(tp_comm(true, false, false) - tp_comm(true, true, false), 8 * 4 * 2 * rs, 1e-12);
   EXPECT_NEAR(tp_comm(false, false, false) - tp_comm(false, true, false), 8 * 4 * 2 * ar, 1e-12);
   EXPECT_EQ(tp_comm(true, true, true), tp_comm(true, false, true));
@@ -445,11 +449,9 @@ TEST(Analytical, MoeLayersWithoutExpertTpSkipTheMlpSideTpCollectives) {
     job.plan.tp_comm_overlap = false;
     return Simulate(job).breakdown.tp_comm_s;
   };
-  const spec::ClusterSpec c = Must(spec::LoadCluster("dgx-h100-ib"));
-  const collective::GroupShape tp = collective::ConsecutiveGroup(2, c);
   const double a = 2.0 * 4096 * 2048;
-  const double ag = collective::Estimate(c, tp, collective::Op::kAllGather, a).seconds;
-  const double rs = collective::Estimate(c, tp, collective::Op::kReduceScatter, a).seconds;
+  const double ag = NodeCollective_s(2, collective::Op::kAllGather, a);
+  const double rs = NodeCollective_s(2, collective::Op::kReduceScatter, a);
   EXPECT_NEAR(tp_comm(2) - tp_comm(1), 48 * 2 * (ag + rs), 1e-12);
 }
 
