@@ -26,8 +26,11 @@ row "torchtitan, Llama 3.1 8B on 8 H100 at 500 W (uncalibrated)" "data/validatio
 row "llm-foundry MPT, A100 40GB (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type A100" data/validation/llmfoundry.csv --gpu-type A100
 row "llm-foundry MPT, H100 BF16 and FP8 (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type H100" data/validation/llmfoundry.csv --gpu-type H100
 row "MLPerf Training v4.0, GPT-3 175B on 512-11,616 H100, FP8 (held out)" "data/validation/mlperf-llm.csv" data/validation/mlperf-llm.csv
+row "DGX Cloud recipes, GB200 (the GB200 factor's calibration set)" "data/validation/dgxc.csv --gpu-type GB200" data/validation/dgxc.csv --gpu-type GB200
 row "Megatron-Bridge 25.09-26.08, H100 (held out)" "data/validation/megatron-bridge.csv --gpu-type H100" data/validation/megatron-bridge.csv --gpu-type H100
-row "Megatron-Bridge 25.09-26.08, B200 (held out)" "data/validation/megatron-bridge.csv --gpu-type B200" data/validation/megatron-bridge.csv --gpu-type B200
+row "Megatron-Bridge 25.09-26.08, B200 and GB200 (held out; the filter matches both)" "data/validation/megatron-bridge.csv --gpu-type B200" data/validation/megatron-bridge.csv --gpu-type B200
+row "Megatron-Bridge 25.09-26.08, GB200 NVL72 (held out)" "data/validation/megatron-bridge.csv --gpu-type GB200" data/validation/megatron-bridge.csv --gpu-type GB200
+row "Megatron-Bridge 25.09-26.08, GB300 NVL72 (held out)" "data/validation/megatron-bridge.csv --gpu-type GB300" data/validation/megatron-bridge.csv --gpu-type GB300
 
 # Calibrated and cross-validated (scaleplan calibrate): the fit's in-sample error and the error on
 # what each fold held out.
@@ -41,6 +44,7 @@ echo
 echo "| runs | command | configurations | fitted factors | before | after (in-sample) | cross-validated |"
 echo "|---|---|---|---|---|---|---|"
 cal "DGX Cloud recipes, H100 BF16" "data/validation/dgxc.csv --gpu-type H100 --precision BF16" data/validation/dgxc.csv --gpu-type H100 --precision BF16
+cal "DGX Cloud recipes, GB200 (the factor alone)" "data/validation/dgxc.csv --gpu-type GB200 --factors gpu.sustained_compute_fraction" data/validation/dgxc.csv --gpu-type GB200 --factors gpu.sustained_compute_fraction
 cal "torchtitan 8 GPUs" "data/validation/torchtitan-8gpu.csv" data/validation/torchtitan-8gpu.csv
 cal "llm-foundry A100 40GB" "data/validation/llmfoundry.csv --gpu-type A100" data/validation/llmfoundry.csv --gpu-type A100
 cal "llm-foundry A100 40GB, by model" "data/validation/llmfoundry.csv --gpu-type A100 --hold-out model" data/validation/llmfoundry.csv --gpu-type A100 --hold-out model

@@ -90,6 +90,40 @@ TEST(Params, Qwen3MoeFromHfConfig) {
   EXPECT_EQ(c.active, 3353032704.0);
 }
 
+// DeepSeek-V3 (MLA: h = 7168, 128 heads of 128 + 64 rotary, values 128, r_q = 1536, r_kv = 512):
+//   attention = 7168*1536 + 1536*128*192 + 7168*(512 + 64) + 512*128*256 + 128*128*7168
+//             = 11,010,048 + 37,748,736 + 4,128,768 + 16,777,216 + 117,440,512 = 187,105,280
+//   norms     = 2*7168 + 1536 + 512 = 16,384
+//   dense layer (f = 18432): + 3*7168*18432 = 396,361,728 -> 583,483,392 (layers 0-2)
+//   MoE layer: router 7168*256 = 1,835,008; 257 experts (256 routed + 1 shared) of
+//             3*7168*2048 = 44,040,192 -> 11,507,286,016 (58 layers)
+//   embeddings 2*129280*7168 = 1,853,358,080; final norm 7,168
+//   total = 3*583,483,392 + 58*11,507,286,016 + 1,853,358,080 + 7,168 = 671,026,404,352
+//           (published: 671B, without the multi-token-prediction module)
+//   active: MoE layer 187,105,280 + 16,384 + 1,835,008 + 9*44,040,192 = 585,318,400
+//           -> 1,750,450,176 + 33,948,467,200 + 1,853,365,248 = 37,552,282,624 (published: 37B)
+TEST(Params, DeepSeekV3WithLatentAttention) {
+  ParamCounts c = CountParams(Must(spec::LoadModel("deepseek-v3")));
+  EXPECT_EQ(c.dense_layer.attention, 187105280.0);
+  EXPECT_EQ(c.dense_layer.norms, 16384.0);
+  EXPECT_EQ(c.total, 671026404352.0);
+  EXPECT_EQ(c.active, 37552282624.0);
+  // The same from its Hugging Face config.json (head_dim there is the rotary part; ignored).
+  EXPECT_EQ(CountParams(Must(spec::LoadModel(Fixture("hf/deepseek-v3-config.json")))).total,
+            671026404352.0);
+}
+
+// DeepSeek-V3 at s = 4096: N_matmul = 61 * 187,105,280 + 3 * 396,361,728
+//   + 58 * (1,835,008 + 9 * 44,040,192) + 129280 * 7168 = 36,624,596,992; 6N = 219,747,581,952
+//   attention: q = 128 * 192 = 24,576 (scores), o = 128 * 128 = 16,384 (values):
+//   3 * 61 * (24,576 + 16,384) * 4097 = 30,709,800,960 -> 250,457,382,912 FLOP per token
+TEST(Flops, LatentAttentionCountsScoreAndValueWidths) {
+  ModelFlops f = ModelFlopsPerToken(Must(spec::LoadModel("deepseek-v3")), 4096);
+  EXPECT_EQ(f.matmul_term, 219747581952.0);
+  EXPECT_EQ(f.per_token_causal, 250457382912.0);
+  EXPECT_NE(f.formula.find("2*(q+o) FLOP per query-key pair"), std::string::npos) << f.formula;
+}
+
 TEST(Params, MoeLayerPattern) {
   spec::ModelSpec m = Must(spec::LoadModel("mixtral-8x7b"));
   m.moe_first_dense_layers = 3;
@@ -159,6 +193,52 @@ TEST(Ops, GemmShapesAndFlopsUnderTp) {
   // fc1 (gate and up): n = 2 * 14336 / 4 = 7168; fc2: k = 3584.
   EXPECT_EQ(Find(ops, "mlp_fc1").n, 7168);
   EXPECT_EQ(Find(ops, "mlp_fc2").k, 3584);
+}
+
+// One DeepSeek-V3 layer on a rank of TP 8 with SP, one sequence of 4096 tokens (512 per SP shard):
+//   down-projections on the shard, weights whole: q_down 512 x 1536 x 7168, kv_down 512 x 576 x 7168
+//   up-projections split by head: q_up 4096 x 24576/8 = 3072 x 1536, kv_up 4096 x 32768/8 = 4096
+//   x 512, both on the attention side; out_proj 4096 x 7168 x 16384/8 = 2048
+//   attention: 4096*4097/2 = 8,390,656 pairs x 2 x (24,576 + 16,384) / 8 = 85,920,317,440 FLOP
+//   rotary: 4096 tokens x (128*64/8 + 64) = 4,456,448 elements
+//   saved: q_down 2 x 512 x 7168 (the shard of the layer input), kv_down none (same input),
+//   q_up 2 x 512 x 1536 and kv_up 2 x 512 x 512 (the normed compressions' shards); the kernel Q,
+//   K, V 2 x 4096 x (24,576 + 24,576 + 16,384) / 8 + O 2 x 4096 x 16,384 / 8 + LSE 4 x 4096 x 16.
+TEST(Ops, LatentAttentionShapesUnderTp) {
+  spec::ModelSpec m = Must(spec::LoadModel("deepseek-v3"));
+  ShardShape s;
+  s.seq_len = 4096;
+  s.tp = 8;
+  std::vector<Op> ops = LayerOps(m, false, s);
+  const Op& q_down = Find(ops, "q_down_proj");
+  EXPECT_EQ(q_down.m, 512);
+  EXPECT_EQ(q_down.n, 1536);
+  EXPECT_EQ(q_down.k, 7168);
+  EXPECT_EQ(q_down.params, 7168.0 * 1536);
+  EXPECT_EQ(q_down.saved_bytes, 2.0 * 512 * 7168);
+  EXPECT_FALSE(q_down.column_parallel);
+  EXPECT_EQ(Find(ops, "kv_down_proj").n, 576);
+  EXPECT_EQ(Find(ops, "kv_down_proj").saved_bytes, 0);
+  const Op& q_up = Find(ops, "q_up_proj");
+  EXPECT_EQ(q_up.m, 4096);
+  EXPECT_EQ(q_up.n, 3072);
+  EXPECT_EQ(q_up.k, 1536);
+  EXPECT_EQ(q_up.saved_bytes, 2.0 * 512 * 1536);
+  EXPECT_TRUE(q_up.column_parallel && q_up.attention_side);
+  const Op& kv_up = Find(ops, "kv_up_proj");
+  EXPECT_EQ(kv_up.n, 4096);
+  EXPECT_EQ(kv_up.k, 512);
+  EXPECT_EQ(kv_up.saved_bytes, 2.0 * 512 * 512);
+  EXPECT_TRUE(kv_up.column_parallel && kv_up.attention_side);
+  EXPECT_EQ(Find(ops, "out_proj").k, 2048);
+  EXPECT_EQ(Find(ops, "q_norm").params, 1536);
+  EXPECT_EQ(Find(ops, "kv_norm").params, 512);
+  const Op& attn = Find(ops, "attention");
+  EXPECT_EQ(attn.fwd_flops, 85920317440.0);
+  EXPECT_EQ(attn.saved_bytes,
+            2.0 * 4096 * (24576 + 24576 + 16384) / 8 + 2.0 * 4096 * 16384 / 8 + 4.0 * 4096 * 16);
+  EXPECT_EQ(Find(ops, "rope").fwd_flops, 6.0 * 4096 * (128 * 64 / 8 + 64));
+  EXPECT_FALSE(Find(ops, "mlp_fc1").attention_side);
 }
 
 // Saved activations per token of one Llama 3 8B layer, TP 1 (h = 4096, q = 4096, kv = 1024,

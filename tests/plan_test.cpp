@@ -52,6 +52,40 @@ TEST(BuildPlan, Llama3TrimmedLayout) {
   EXPECT_EQ(total, 126);
 }
 
+// DeepSeek-V3's 61 layers over 16 stages, unevenly: 61 = 16 x 3 + 13, so chunks 1 to 13 hold 4
+// layers and chunks 0 (with the embedding), 14 and 15 (with the output layer) hold 3. Over 2 x 16
+// chunks, 61 = 32 + 29: chunks 1 to 29 hold 2 (virtual chunk 16 is stage 0's second), the others 1.
+TEST(BuildPlan, UnevenLayersGoToTheChunksAfterTheFirst) {
+  spec::JobSpec job = DefaultJob();
+  job.model = Must(spec::LoadModel("deepseek-v3"));
+  job.gpus = 1024;
+  job.plan = spec::PlanSpec{};
+  job.plan.pp = 16;
+  job.plan.ep = 8;
+  job.plan.uneven_layers = true;
+  Plan p = Must(BuildPlan(job));
+  EXPECT_EQ(p.stages[0].Layers(), 3);
+  EXPECT_EQ(p.stages[1].Layers(), 4);
+  EXPECT_EQ(p.stages[13].Layers(), 4);
+  EXPECT_EQ(p.stages[14].Layers(), 3);
+  EXPECT_EQ(p.stages[15].Layers(), 3);
+  EXPECT_EQ(p.stages[4].chunks[0].first_layer, 3 + 3 * 4);
+  job.plan.vp = 2;
+  job.plan.schedule = spec::Schedule::kInterleaved;
+  p = Must(BuildPlan(job));
+  EXPECT_EQ(p.stages[0].chunks[0].layers, 1);
+  EXPECT_EQ(p.stages[0].chunks[1].layers, 2);   // virtual 16
+  EXPECT_EQ(p.stages[13].chunks[1].layers, 2);  // virtual 29
+  EXPECT_EQ(p.stages[14].chunks[1].layers, 1);  // virtual 30
+  int64_t total = 0;
+  for (const Stage& s : p.stages) total += s.Layers();
+  EXPECT_EQ(total, 61);
+  job.plan.uneven_layers = false;
+  EXPECT_NE(Error(job).find("model.layers = 61 do not split evenly over plan.pp * vp = 16 * 2 = 32 "
+                            "chunks"),
+            std::string::npos);
+}
+
 // ---- One test per rejected input (issue: bad input). ----
 
 TEST(Reject, TpNotDividingHeads) {
@@ -149,14 +183,16 @@ TEST(Reject, LayersNotDivisibleOverChunks) {
   job.plan.vp = 3;
   EXPECT_EQ(Error(job),
             "model.layers = 126 + 2 (trim_edge_stages) do not split evenly over plan.pp * vp = "
-            "16 * 3 = 48 chunks (allowed vp for pp = 16: 1, 2, 4, 8)");
+            "16 * 3 = 48 chunks (allowed vp for pp = 16: 1, 2, 4, 8; or plan.uneven_layers = "
+            "true)");
 }
 
 TEST(Reject, LayersNotDivisibleWithoutTrim) {
   spec::JobSpec job = DefaultJob();
   job.plan.trim_edge_stages = false;
   // 126 = 2 * 3^2 * 7: no multiple of 16 divides it, so no vp works at PP 16; its divisors are
-  // the pp values that would, and trimming (126 + 2 = 128 = 16 * 8) allows vp 1, 2, 4, 8.
+  // the pp values that would, and trimming (126 + 2 = 128 = 16 * 8) allows vp 1, 2, 4, 8. An
+  // uneven split is not offered: 126 layers cannot fill 128 chunks.
   EXPECT_NE(
       Error(job).find("model.layers = 126 do not split evenly over plan.pp * vp = 16 * 8 = 128 "
                       "chunks (allowed vp for pp = 16: none; pp dividing 126: 1, 2, 3, 6, 7, 9, "

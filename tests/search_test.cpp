@@ -451,6 +451,43 @@ TEST(Launch, MegatronRankOrderOrANote) {
                                                          spec::Dim::kDp, spec::Dim::kPp}));
 }
 
+// MLA's shape goes out as Megatron-LM's MLA arguments and reads back; without
+// --multi-latent-attention those arguments do nothing (as in Megatron-LM), and absent ones take
+// Megatron-LM's defaults.
+TEST(Launch, MegatronLatentAttentionArguments) {
+  spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+  job.model = Must(spec::LoadModel("deepseek-v3"));
+  job.gpus = 64;
+  job.plan.cp = 1;
+  job.plan.pp = 1;
+  job.plan.vp = 1;
+  job.plan.schedule = spec::Schedule::k1F1B;
+  job.plan.trim_edge_stages = false;
+  job.plan.ep = 8;
+  std::string args = report::MegatronArgs(Must(plan::BuildPlan(job)));
+  for (const char* expected :
+       {"--multi-latent-attention", "--q-lora-rank 1536", "--kv-lora-rank 512",
+        "--qk-head-dim 128", "--qk-pos-emb-head-dim 64", "--v-head-dim 128"}) {
+    EXPECT_NE(args.find(expected), std::string::npos) << expected << "\n" << args;
+  }
+  EXPECT_EQ(args.find("--kv-channels"), std::string::npos);
+  spec::JobSpec read = job;
+  read.model = Must(spec::LoadModel("llama3-405b"));
+  Must(report::ApplyMegatronArgs(args, read));
+  EXPECT_EQ(read.model.q_lora_rank, 1536);
+  EXPECT_EQ(read.model.kv_lora_rank, 512);
+  EXPECT_EQ(read.model.head_dim, 128);
+  EXPECT_EQ(read.model.rope_head_dim, 64);
+  EXPECT_EQ(read.model.v_head_dim, 128);
+  spec::JobSpec plain = Must(spec::LoadJob("llama3-405b-16k"));
+  Must(report::ApplyMegatronArgs("--kv-lora-rank 256 --tensor-model-parallel-size 8", plain));
+  EXPECT_FALSE(plain.model.IsMla());
+  Must(report::ApplyMegatronArgs("--multi-latent-attention --tensor-model-parallel-size 8", plain));
+  EXPECT_EQ(plain.model.kv_lora_rank, 32);
+  EXPECT_EQ(plain.model.q_lora_rank, 0);
+  EXPECT_EQ(plain.model.rope_head_dim, 64);
+}
+
 TEST(Launch, MegatronArgumentsErrorsNameTheArgument) {
   spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
   Result<report::LaunchParse> r =

@@ -435,11 +435,13 @@ TEST(Analytical, AsyncBackwardHidesTheColumnParallelCollectives) {
 
 // A MoE layer whose routed experts are not split over TP (etp 1) and that has no shared expert
 // keeps its tokens in their sequence-parallel shard: only the attention side's all-gather and
-// reduce-scatter run, each way. Qwen3 30B-A3B (48 MoE layers, h = 2048) on 8 GPUs, TP 2, EP 4, SP,
-// one micro-batch of 4096 tokens per replica, no TP overlap nor async backward: against etp 2,
-// whose MLP side is priced as a dense MLP's, etp 1 saves 48 layers x 2 directions x (AG + RS) of
-// A = 2 x 4096 x 2048 bytes over the 2 TP ranks (the embedding's and output layer's TP
-// collectives are the same).
+// reduce-scatter run, each way. Qwen3 30B-A3B (48 MoE layers, h = 2048, top 8) on 8 GPUs, TP 2,
+// EP 4, SP, one micro-batch of 4096 tokens per replica, no TP overlap nor async backward: etp 2
+// gathers each rank's routed rows over the 2 expert-TP ranks before the experts and
+// reduce-scatters them after, 8 per token of the 2 ranks' shards of 2048 tokens, i.e.
+// 2 x 8 x 2048 x 2 x 2048 bytes = 8 A with A = 2 x 4096 x 2048 (the layer's activation), each
+// way; so etp 1 saves 48 layers x 2 directions x (AG + RS) of 8 A (the embedding's and output
+// layer's TP collectives are the same).
 TEST(Analytical, MoeLayersWithoutExpertTpSkipTheMlpSideTpCollectives) {
   auto tp_comm = [](int64_t etp) {
     spec::JobSpec job = Job("qwen3-30b-a3b", 8, 2, 1, 1, 4);
@@ -450,9 +452,47 @@ TEST(Analytical, MoeLayersWithoutExpertTpSkipTheMlpSideTpCollectives) {
     return Simulate(job).breakdown.tp_comm_s;
   };
   const double a = 2.0 * 4096 * 2048;
-  const double ag = NodeCollective_s(2, collective::Op::kAllGather, a);
-  const double rs = NodeCollective_s(2, collective::Op::kReduceScatter, a);
+  const double ag = NodeCollective_s(2, collective::Op::kAllGather, 8 * a);
+  const double rs = NodeCollective_s(2, collective::Op::kReduceScatter, 8 * a);
   EXPECT_NEAR(tp_comm(2) - tp_comm(1), 48 * 2 * (ag + rs), 1e-12);
+  // Under TP overlap the routed rows' collectives stay exposed: the same difference.
+  auto overlapped = [](int64_t etp) {
+    spec::JobSpec job = Job("qwen3-30b-a3b", 8, 2, 1, 1, 4);
+    job.plan.ep = 4;
+    job.plan.etp = etp;
+    job.plan.sequence_parallel = true;
+    job.plan.tp_comm_overlap = true;
+    return Simulate(job).breakdown.tp_comm_s;
+  };
+  EXPECT_NEAR(overlapped(2) - overlapped(1), 48 * 2 * (ag + rs), 1e-12);
+}
+
+// MLA's down-projections run on the sequence shard, so the attention side gathers (forward) and
+// reduces the input gradient of (backward) the compressions and the shared rotary key, r_q + r_kv
+// + d_r wide, not the layer's input. DeepSeek-V3 cut to 2 dense layers on 2 GPUs, TP 2 with SP,
+// one micro-batch of 4096 tokens, no TP overlap nor async backward: with r_q = 1536 the latent is
+// 1536 + 512 + 64 = 2,112 wide, with r_q = 512 it is 1,088; everything else (the row-parallel
+// collectives, the MLP side, the embedding and output layer) is the same, so the TP time differs
+// by 2 layers x (AG + RS) of 2 x 4096 x 2,112 bytes against 2 x 4096 x 1,088.
+TEST(Analytical, LatentAttentionGathersTheCompressionsNotTheInput) {
+  auto tp_comm = [](int64_t q_lora_rank) {
+    spec::JobSpec job = Job("deepseek-v3", 2, 2, 1, 1, 1);
+    job.model.layers = 2;
+    job.model.experts = job.model.top_k = job.model.shared_experts = 0;
+    job.model.moe_first_dense_layers = 0;
+    job.model.q_lora_rank = q_lora_rank;
+    job.plan.sequence_parallel = true;
+    job.plan.tp_comm_overlap = false;
+    job.framework.tp_async_backward = false;
+    return Simulate(job).breakdown.tp_comm_s;
+  };
+  auto both = [](double width) {
+    const double bytes = 2.0 * 4096 * width;
+    return NodeCollective_s(2, collective::Op::kAllGather, bytes) +
+           NodeCollective_s(2, collective::Op::kReduceScatter, bytes);
+  };
+  EXPECT_NEAR(tp_comm(1536) - tp_comm(512), 2 * (both(2112) - both(1088)), 1e-12);
+  EXPECT_GT(both(2112), both(1088));
 }
 
 // A GPU slower than the table's reads a GEMM at the rows that run as long on the table GPU: an

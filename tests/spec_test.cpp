@@ -302,6 +302,53 @@ TEST(HfConfig, QwenFamiliesReadTheirExtras) {
   EXPECT_EQ(qwen3.moe_first_dense_layers, 0);
 }
 
+TEST(HfConfig, DeepSeekMatchesPresetAndRefusesWhatItCannotRead) {
+  ModelSpec hf = Must(LoadModel(Fixture("hf/deepseek-v3-config.json")));
+  ModelSpec preset = Must(LoadModel("deepseek-v3"));
+  nlohmann::json a = ModelSchema().ToJson(hf);
+  nlohmann::json b = ModelSchema().ToJson(preset);
+  for (const char* meta : {"name", "description", "source"}) {
+    a.erase(meta);
+    b.erase(meta);
+  }
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(hf.head_dim, 128);  // qk_nope_head_dim, not the config's head_dim (the rotary part)
+  EXPECT_EQ(hf.kv_heads, 0);
+  Result<ModelSpec> freq = ParseHfConfig(
+      R"({"architectures": ["DeepseekV3ForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
+          "num_hidden_layers": 4, "num_attention_heads": 4, "vocab_size": 100,
+          "kv_lora_rank": 16, "qk_nope_head_dim": 16, "qk_rope_head_dim": 8, "v_head_dim": 16,
+          "n_routed_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32,
+          "moe_layer_freq": 2})",
+      "config.json");
+  ASSERT_FALSE(freq.ok());
+  EXPECT_EQ(freq.status().message(),
+            "config.json: moe_layer_freq = 2 is not supported (allowed: 1)");
+}
+
+TEST(Model, LatentAttentionNeedsItsHeadWidths) {
+  ModelSpec m = Must(LoadModel("deepseek-v3"));
+  m.rope_head_dim = 0;
+  Status s = ValidateModel(m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("model.kv_lora_rank = 512 (multi-head latent attention) needs "
+                             "model.head_dim and model.rope_head_dim"),
+            std::string::npos)
+      << s.message();
+  m = Must(LoadModel("llama3-8b"));
+  m.q_lora_rank = 256;
+  s = ValidateModel(m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("model.q_lora_rank = 256"), std::string::npos) << s.message();
+  m = Must(LoadModel("deepseek-v3"));
+  m.kv_heads = 16;
+  s = ValidateModel(m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("model.kv_heads = 16 with multi-head latent attention"),
+            std::string::npos)
+      << s.message();
+}
+
 TEST(HfConfig, MalformedJsonNamesLine) {
   Result<ModelSpec> m = LoadModel(Fixture("hf/malformed.json"));
   ASSERT_FALSE(m.ok());
@@ -314,7 +361,7 @@ TEST(HfConfig, MalformedJsonNamesLine) {
 TEST(HfConfig, UnsupportedArchitectureListsSupported) {
   Result<ModelSpec> m = LoadModel(Fixture("hf/unsupported.json"));
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("architectures = DeepseekV3ForCausalLM is not supported"),
+  EXPECT_NE(m.status().message().find("architectures = GptOssForCausalLM is not supported"),
             std::string::npos);
   EXPECT_NE(m.status().message().find("LlamaForCausalLM"), std::string::npos);
 }

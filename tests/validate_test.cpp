@@ -73,7 +73,9 @@ TEST(Accuracy, DgxcH100Bf16) {
 //   input and statistics 33,570,816, LM head input 33,554,432, FP32 softmax 4 x 4096 x 128256 =
 //   2,101,346,304; ring CP buffers 2 x 2 x 1024 x 8192 = 33,554,432: 70,254,241,792 bytes
 //   (65.4 GiB) against 75.15 GiB usable. With FP32 gradients and BF16 inputs it was 82.6 GiB.
-// Of the 235 modeled rows, 4 are called out of memory (Nemotron-4 340B on 128 GPUs, DP 2).
+// Of the 246 modeled rows, 9 are called out of memory: Nemotron-4 340B on 128 GPUs (DP 2) and
+// the five DeepSeek-V3 runs, whose recomputation the table does not give (without any, 172-470
+// GiB).
 TEST(Validate, NvidiaRecipesFitWithTheirFrameworkPlan) {
   FileReport r = Must(ValidateFile(Data("dgxc.csv"), {}));
   bool found = false;
@@ -89,7 +91,7 @@ TEST(Validate, NvidiaRecipesFitWithTheirFrameworkPlan) {
     EXPECT_TRUE(said);
   }
   EXPECT_TRUE(found);
-  EXPECT_LE(r.summary.out_of_memory, 4);
+  EXPECT_LE(r.summary.out_of_memory, 9);
 }
 
 // NVIDIA's recipes that leave vp out ("VP NA") run the fastest interleaving that fits, and say so:

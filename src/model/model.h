@@ -5,16 +5,27 @@
 //   dense MLP  = h*f*(3 if SwiGLU else 2) [+ biases]
 //   MoE MLP    = E routed experts of width f_e, S shared experts of width f_s, router h*E
 //   norms      = h per RMSNorm, 2h per LayerNorm; qk_norm adds 2*head_dim per layer
-// with q = heads*head_dim and kv = kv_heads*head_dim.
+// with q = heads*head_dim and kv = kv_heads*head_dim. With a value head width v_head_dim the V
+// projection is kv_heads*v_head_dim and the output projection heads*v_head_dim wide.
+// Multi-head latent attention (DeepSeek-V2, arXiv 2405.04434 section 2.1; DeepSeek-V3, arXiv
+// 2412.19437), r_q = q_lora_rank, r_kv = kv_lora_rank, d = head_dim (no rotary part), d_r =
+// rope_head_dim, d_v = v_head_dim, H = heads:
+//   attention  = h*r_q + r_q*H*(d + d_r)     (queries; h*H*(d + d_r) when r_q = 0)
+//              + h*(r_kv + d_r)              (compressed K/V and the shared rotary key)
+//              + r_kv*H*(d + d_v)            (K and V up-projections)
+//              + H*d_v*h                     (output)
+//   norms      += r_q + r_kv                 (RMSNorm of each compression)
 //
 // Model FLOPs per token (what MFU divides by) count matrix multiplications only, forward +
 // backward = 3 x forward (Kaplan et al. 2020; Narayanan et al. 2021):
-//   F = 6 * N_matmul_active + 6 * L * q * (s + 1)                     (causal, default)
-//   F = 6 * N_matmul_active + 12 * L * q * s                          (no causal halving)
+//   F = 6 * N_matmul_active + 3 * L * (q + o) * (s + 1)               (causal, default)
+//   F = 6 * N_matmul_active + 6 * L * (q + o) * s                     (no causal halving)
 // where N_matmul_active counts every weight matrix a token passes through (top-k routed experts,
 // shared experts, router, LM head; not the input embedding, which is a lookup), and the attention
 // term is 4*q FLOP per (query, key) pair forward: s(s+1)/2 pairs per causal sequence, s^2 without
 // the mask. Sources disagree on which to use (calibration/README.md, caveat 1); both are reported.
+// q = heads*qk_head_dim is the query width the scores are computed over and o = heads*v_head_dim
+// the attention output's: 2q + 2o FLOP per pair, 4q when they are equal (MLA: q over d + d_r).
 #pragma once
 
 #include <cstdint>
@@ -121,6 +132,9 @@ struct Op {
   // collectives (the input re-gather under SP, the input-gradient reduction) may run behind its
   // own backward GEMMs (FrameworkSpec::tp_async_backward).
   bool column_parallel = false;
+  // A column-parallel linear of the attention side (QKV, MLA's up-projections): its backward GEMMs
+  // are what that side's TP collectives can hide behind (the rest hide behind the MLP's).
+  bool attention_side = false;
   // A grouped GEMM of this many equal GEMMs, one per routed expert on the rank (balanced routing):
   // m counts every group's rows, its efficiency is read at m / gemm_groups rows (one launch for
   // the group); fwd_bytes and bwd_bytes count every group's weights (sim/analytical.h).
@@ -150,6 +164,16 @@ struct Op {
 // BF16 O the attention kernel keeps) and a shared expert's input (its sequence-parallel shard).
 // The router and the output layer keep BF16 inputs (the output layer even with fp8_lm_head: not
 // modeled).
+// MLA layers (Megatron-Core's MLASelfAttention, recalled from its source, not in the workspace's
+// fact sheet) run the query and key/value down-projections on each rank's sequence-parallel
+// shard with replicated weights ("duplicated" linears), RMSNorm each compression there, gather
+// the compressions for the up-projections (column-parallel, split by head) and split the output
+// projection (row-parallel); rotary embedding touches the d_r parts only (queries per head, one
+// shared key). They save, per token: the down-projections' input 2h and each compression's norm
+// input and output 2(r_q + r_kv) x 2 (all over tp under SP), and for the kernel Q, K, V
+// 2H(2(d + d_r) + d_v)/tp and O 2H d_v/tp. The attention side's TP collectives then move the
+// compressions and the rotary key, r_q + r_kv + d_r wide, where a standard layer moves h
+// (sim/analytical.h); the replicated weights' gradient all-reduce over TP is not priced.
 // Per-op selective checkpointing (torchtitan's "op" policy: save every other matmul's output and
 // the attention kernel's outputs, recompute the rest from them and the layer's input) keeps, per
 // token of a dense layer: the layer input 2h (input_norm), Q and V 2(q + kv) (the 1st and 3rd of

@@ -52,8 +52,9 @@ Op Gemm(std::string name, double m, double n, double k, double saved, double par
   return op;
 }
 
-Op Norm(std::string name, const ModelSpec& m, double tokens) {
-  double h = static_cast<double>(m.hidden);
+// A norm over `width` features (0: the model width).
+Op Norm(std::string name, const ModelSpec& m, double tokens, double width = 0) {
+  double h = width > 0 ? width : static_cast<double>(m.hidden);
   bool layernorm = m.norm == spec::Norm::kLayerNorm;
   Op op;
   op.name = std::move(name);
@@ -122,10 +123,14 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   std::vector<Op> ops;
   double h = static_cast<double>(m.hidden);
   double t = static_cast<double>(s.tp);
-  double head_dim = static_cast<double>(m.EffectiveHeadDim());
   double heads = static_cast<double>(m.heads);
-  double q = heads * head_dim;
-  double kv = static_cast<double>(m.EffectiveKvHeads()) * head_dim;
+  double kv_heads = static_cast<double>(m.EffectiveKvHeads());
+  // Widths over all heads: queries and keys (per head QkHeadDim), values and the output (per head
+  // EffectiveVHeadDim); without MLA and v_head_dim, q = heads*head_dim and k = v = kv.
+  double q = heads * static_cast<double>(m.QkHeadDim());
+  double k = kv_heads * static_cast<double>(m.QkHeadDim());
+  double v = kv_heads * static_cast<double>(m.EffectiveVHeadDim());
+  double o = heads * static_cast<double>(m.EffectiveVHeadDim());
   double tokens = s.Tokens();
   bool sp = s.SequenceParallel();
   // Tokens of the tensors outside the TP region (norms, residual, linear inputs) on this rank.
@@ -133,14 +138,50 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
 
   ops.push_back(Norm("input_norm", m, sp_tokens));
   ops.back().per_op_saved_bytes = kBf16 * sp_tokens * h;  // the layer's input
-  double qkv_bias = (m.linear_bias || m.qkv_bias) ? q + 2.0 * kv : 0.0;
-  ops.push_back(Gemm("qkv_proj", tokens, (q + 2.0 * kv) / t, h, kBf16 * sp_tokens * h,
-                     (h * (q + 2.0 * kv) + qkv_bias) / t));
-  ops.back().column_parallel = true;
-  ops.back().per_op_saved_bytes = kBf16 * tokens * (q + kv) / t;  // the Q and V matmuls' outputs
+  double rope_elems = tokens * (q + k) / t;
+  if (!m.IsMla()) {
+    double qkv_bias = (m.linear_bias || m.qkv_bias) ? q + k + v : 0.0;
+    ops.push_back(Gemm("qkv_proj", tokens, (q + k + v) / t, h, kBf16 * sp_tokens * h,
+                       (h * (q + k + v) + qkv_bias) / t));
+    ops.back().column_parallel = true;
+    ops.back().attention_side = true;
+    ops.back().per_op_saved_bytes = kBf16 * tokens * (q + v) / t;  // the Q and V matmuls' outputs
+  } else {
+    // MLA (model.h): down-projections on this rank's sequence shard with replicated weights, a
+    // norm per compression, up-projections split by head over TP from the gathered compressions.
+    const double r_q = static_cast<double>(m.q_lora_rank);
+    const double r_kv = static_cast<double>(m.kv_lora_rank);
+    const double d_r = static_cast<double>(m.rope_head_dim);
+    const double kv_up = heads * static_cast<double>(m.EffectiveHeadDim() + m.EffectiveVHeadDim());
+    if (r_q > 0) {
+      ops.push_back(Gemm("q_down_proj", sp_tokens, r_q, h, kBf16 * sp_tokens * h, h * r_q));
+      ops.back().per_op_saved_bytes = 0;  // the layer's input, kept by input_norm
+    }
+    ops.push_back(Gemm("kv_down_proj", sp_tokens, r_kv + d_r, h,
+                       r_q > 0 ? 0.0 : kBf16 * sp_tokens * h, h * (r_kv + d_r)));
+    ops.back().per_op_saved_bytes = 0;
+    if (r_q > 0) {
+      ops.push_back(Norm("q_norm", m, sp_tokens, r_q));
+      ops.back().per_op_saved_bytes = 0;
+      ops.push_back(Gemm("q_up_proj", tokens, q / t, r_q, kBf16 * sp_tokens * r_q, r_q * q / t));
+    } else {  // queries straight from the (gathered) layer input
+      ops.push_back(Gemm("q_proj", tokens, q / t, h, 0.0, h * q / t));
+    }
+    ops.back().column_parallel = true;
+    ops.back().attention_side = true;
+    ops.back().per_op_saved_bytes = kBf16 * tokens * q / t;  // Q
+    ops.push_back(Norm("kv_norm", m, sp_tokens, r_kv));
+    ops.back().per_op_saved_bytes = 0;
+    ops.push_back(
+        Gemm("kv_up_proj", tokens, kv_up / t, r_kv, kBf16 * sp_tokens * r_kv, r_kv * kv_up / t));
+    ops.back().column_parallel = true;
+    ops.back().attention_side = true;
+    ops.back().per_op_saved_bytes = kBf16 * tokens * v / t;  // V
+    // Rotary embedding on the queries' rotary parts and the one shared rotary key per token.
+    rope_elems = tokens * (heads * d_r / t + d_r);
+  }
   if (m.position_embedding == spec::PositionEmbedding::kRope) {
-    double qk = tokens * (q + kv) / t;
-    Op rope = Elementwise("rope", qk, qk, 6.0, 0.0);
+    Op rope = Elementwise("rope", rope_elems, rope_elems, 6.0, 0.0);
     rope.bwd_bytes = rope.fwd_bytes;  // the same rotation, backwards
     rope.eager_fwd_factor = rope.eager_bwd_factor = 20.0 / 4.0;
     rope.eager_fwd_kernels = rope.eager_bwd_kernels = 3;
@@ -155,34 +196,37 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   attn.kind = OpKind::kAttention;
   double pairs = static_cast<double>(s.micro_batch) * CausalPairs(static_cast<double>(s.seq_len)) /
                  static_cast<double>(s.cp);
-  attn.fwd_flops = 4.0 * pairs * q / t;
+  // Q K^T over the query width and P V over the output width: 2(q + o) FLOP per pair (4q when
+  // they are equal).
+  attn.fwd_flops = 2.0 * pairs * (q + o) / t;
   attn.bwd_flops = 2.5 * attn.fwd_flops;
   double key_tokens = static_cast<double>(s.micro_batch * s.seq_len);
-  attn.fwd_bytes = kBf16 * (tokens * q / t + key_tokens * 2.0 * kv / t + tokens * q / t);
+  // Forward reads Q, K and V and writes O; backward reads Q, O, dO, K and V and writes dQ, dK, dV.
+  attn.fwd_bytes = kBf16 * (tokens * q / t + key_tokens * (k + v) / t + tokens * o / t);
   attn.bwd_bytes =
-      kBf16 * (3.0 * tokens * q / t + 2.0 * key_tokens * 2.0 * kv / t + tokens * q / t);
+      kBf16 * (tokens * (q + 2.0 * o) / t + 2.0 * key_tokens * (k + v) / t + tokens * q / t);
   double lse = kFp32 * tokens * heads / t;
-  attn.saved_bytes = kBf16 * tokens * (q + 2.0 * kv) / t + kBf16 * tokens * q / t + lse;
-  if (m.qk_norm) attn.params = 2.0 * head_dim;
+  attn.saved_bytes = kBf16 * tokens * (q + k + v) / t + kBf16 * tokens * o / t + lse;
+  if (m.qk_norm) attn.params = 2.0 * static_cast<double>(m.EffectiveHeadDim());
   // Selective recomputation (Megatron: core attention) re-runs the kernel in backward from Q, K,
   // V; with a flash kernel only the log-sum-exp is dropped (O is the output projection's input).
   attn.selective_freed_bytes = lse;
-  attn.per_op_saved_bytes = kBf16 * tokens * q / t + lse;  // the kernel's outputs
+  attn.per_op_saved_bytes = kBf16 * tokens * o / t + lse;  // the kernel's outputs
   if (!s.flash_attention) {
     double scores = static_cast<double>(s.micro_batch) * heads / t *
                     static_cast<double>(s.seq_len) * static_cast<double>(s.seq_len) /
                     static_cast<double>(s.cp);
-    attn.fwd_flops = 4.0 * scores * head_dim;
+    attn.fwd_flops = 2.0 * scores * static_cast<double>(m.QkHeadDim() + m.EffectiveVHeadDim());
     attn.bwd_flops = 2.0 * attn.fwd_flops;  // no recomputation of the scores
     attn.fwd_bytes += 12.0 * scores;
     attn.bwd_bytes += 24.0 * scores;
-    attn.saved_bytes = kBf16 * tokens * (q + 2.0 * kv) / t + kBf16 * tokens * q / t + 5.0 * scores;
+    attn.saved_bytes = kBf16 * tokens * (q + k + v) / t + kBf16 * tokens * o / t + 5.0 * scores;
     attn.selective_freed_bytes = 5.0 * scores;
   }
   ops.push_back(attn);
 
   // Row-parallel: the weight is split over TP, the bias (added after the reduction) is not.
-  ops.push_back(Gemm("out_proj", tokens, h, q / t, 0.0, q * h / t + (m.linear_bias ? h : 0.0)));
+  ops.push_back(Gemm("out_proj", tokens, h, o / t, 0.0, o * h / t + (m.linear_bias ? h : 0.0)));
   ops.back().per_op_saved_bytes = 0;
   ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
   ops.back().per_op_saved_bytes = 0;

@@ -24,6 +24,27 @@ double MlpParams(const ModelSpec& m, double f, double* matmul) {
   return weights + bias;
 }
 
+// Weight matrices of one attention block (model.h): Q, K, V and output projections, or MLA's
+// compressions, up-projections and output projection.
+double AttentionWeights(const ModelSpec& m) {
+  const double h = static_cast<double>(m.hidden);
+  const double heads = static_cast<double>(m.heads);
+  const double qk = heads * static_cast<double>(m.QkHeadDim());
+  const double o = heads * static_cast<double>(m.EffectiveVHeadDim());
+  if (m.IsMla()) {
+    const double r_q = static_cast<double>(m.q_lora_rank);
+    const double r_kv = static_cast<double>(m.kv_lora_rank);
+    const double d_r = static_cast<double>(m.rope_head_dim);
+    const double queries = r_q > 0 ? h * r_q + r_q * qk : h * qk;
+    const double kv_up = r_kv * heads * static_cast<double>(m.EffectiveHeadDim() + m.EffectiveVHeadDim());
+    return queries + h * (r_kv + d_r) + kv_up + o * h;
+  }
+  const double kv_heads = static_cast<double>(m.EffectiveKvHeads());
+  const double k = kv_heads * static_cast<double>(m.QkHeadDim());
+  const double v = kv_heads * static_cast<double>(m.EffectiveVHeadDim());
+  return h * (qk + k + v) + o * h;
+}
+
 }  // namespace
 
 double LayerParams::Total() const {
@@ -41,17 +62,19 @@ double LayerParams::Active(const ModelSpec& model) const {
 LayerParams CountLayerParams(const ModelSpec& m, bool moe) {
   LayerParams p;
   double h = static_cast<double>(m.hidden);
-  double q = static_cast<double>(m.heads * m.EffectiveHeadDim());
-  double kv = static_cast<double>(m.EffectiveKvHeads() * m.EffectiveHeadDim());
-
-  double attn_weights = h * (q + 2.0 * kv) + q * h;
+  double attn_weights = AttentionWeights(m);
   p.matmul_active += attn_weights;
   p.attention = attn_weights;
-  if (m.linear_bias || m.qkv_bias) p.attention += q + 2.0 * kv;
+  if (m.linear_bias || m.qkv_bias) {  // standard attention only (ValidateModel)
+    const double kv_heads = static_cast<double>(m.EffectiveKvHeads());
+    p.attention += static_cast<double>(m.heads * m.EffectiveHeadDim()) +
+                   kv_heads * static_cast<double>(m.EffectiveHeadDim() + m.EffectiveVHeadDim());
+  }
   if (m.linear_bias) p.attention += h;
 
   p.norms = 2.0 * NormParams(m, h);
   if (m.qk_norm) p.norms += 2.0 * static_cast<double>(m.EffectiveHeadDim());
+  if (m.IsMla()) p.norms += static_cast<double>(m.q_lora_rank + m.kv_lora_rank);
 
   if (!moe) {
     p.dense_mlp = MlpParams(m, static_cast<double>(m.ffn_hidden), &p.matmul_active);
@@ -109,17 +132,23 @@ ParamCounts CountParams(const ModelSpec& m) {
 ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len) {
   ParamCounts c = CountParams(m);
   double layers = static_cast<double>(m.layers);
-  double q = static_cast<double>(m.heads * m.EffectiveHeadDim());
+  // Query (score) width and output width: 2q + 2o FLOP per query-key pair forward (model.h).
+  double q = static_cast<double>(m.heads * m.QkHeadDim());
+  double o = static_cast<double>(m.heads * m.EffectiveVHeadDim());
   double s = static_cast<double>(seq_len);
   ModelFlops f;
   f.matmul_term = 6.0 * c.matmul_active;
-  f.attention_term_causal = 6.0 * layers * q * (s + 1.0);
+  f.attention_term_causal = 3.0 * layers * (q + o) * (s + 1.0);
   f.per_token_causal = f.matmul_term + f.attention_term_causal;
-  f.per_token_noncausal = f.matmul_term + 12.0 * layers * q * s;
+  f.per_token_noncausal = f.matmul_term + 6.0 * layers * (q + o) * s;
   f.formula =
-      "6*N + 6*L*q*(s+1): N = weight matrices a token passes through (LM head in, input "
-      "embedding out), causal attention at 4*q FLOP per query-key pair, forward + backward = 3x "
-      "forward, no recomputation";
+      q == o ? "6*N + 6*L*q*(s+1): N = weight matrices a token passes through (LM head in, input "
+               "embedding out), causal attention at 4*q FLOP per query-key pair, forward + "
+               "backward = 3x forward, no recomputation"
+             : "6*N + 3*L*(q+o)*(s+1): N = weight matrices a token passes through (LM head in, "
+               "input embedding out), causal attention at 2*(q+o) FLOP per query-key pair (q the "
+               "query-key width, o the value width over all heads), forward + backward = 3x "
+               "forward, no recomputation";
   return f;
 }
 

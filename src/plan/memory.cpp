@@ -224,11 +224,11 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     if (plan.cp > 1) {
       // All-gather: K and V of the whole sequence for one layer's attention; ring: the block in
       // flight and the next one.
-      double kv = static_cast<double>(m.EffectiveKvHeads() * m.EffectiveHeadDim());
+      double kv = static_cast<double>(m.EffectiveKvHeads() * (m.QkHeadDim() + m.EffectiveVHeadDim()));
       double kv_tokens = p.cp_algorithm == spec::CpAlgorithm::kAllGather
                              ? static_cast<double>(p.micro_batch * plan.job.workload.seq_len)
                              : 2.0 * shape.Tokens();
-      sm.transient_bytes += kBf16Bytes * 2.0 * kv / static_cast<double>(plan.tp) * kv_tokens;
+      sm.transient_bytes += kBf16Bytes * kv / static_cast<double>(plan.tp) * kv_tokens;
     }
     if (p.recompute == Recompute::kFull) sm.transient_bytes += largest_layer_full;
     // PyTorch eager cross-entropy on FP32 logits (torchtitan): the BF16 logits and their FP32

@@ -62,7 +62,8 @@ model::ShardShape Plan::Shape() const {
 namespace {
 
 // Layers over pipeline stages and virtual chunks (trimmed edge stages give the first and last
-// chunk one layer less); chunk c of stage s is virtual stage c * pp + s.
+// chunk one layer less; an uneven split gives chunks 1 to r one more, r the remainder); chunk c
+// of stage s is virtual stage c * pp + s.
 Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& plan) {
   if (p.trim_edge_stages && p.pp < 2) {
     return Refuse("plan.trim_edge_stages",
@@ -73,7 +74,7 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
   int64_t chunks = p.pp * p.vp;
   int64_t trim = p.trim_edge_stages ? 1 : 0;
   int64_t slots = m.layers + 2 * trim;
-  if (slots % chunks != 0 || slots / chunks < 1) {
+  if (slots / chunks < 1 || (slots % chunks != 0 && !p.uneven_layers)) {
     std::vector<int64_t> allowed;
     for (int64_t d : Divisors(slots)) {
       if (d % p.pp == 0) allowed.push_back(d / p.pp);
@@ -100,10 +101,12 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
         "model.layers",
         fmt::format(
             "model.layers = {}{} do not split evenly over plan.pp * vp = {} * {} = {} chunks "
-            "(allowed vp for pp = {}: {})",
-            m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks, p.pp, hint));
+            "(allowed vp for pp = {}: {}{})",
+            m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks, p.pp, hint,
+            slots >= chunks ? "; or plan.uneven_layers = true" : ""));
   }
   int64_t per_chunk = slots / chunks;
+  const int64_t extra = slots % chunks;  // chunks 1 to extra take one layer more
   plan.stages.resize(static_cast<size_t>(p.pp));
   std::vector<Chunk> ordered(static_cast<size_t>(chunks));
   int64_t next_layer = 0;
@@ -111,7 +114,8 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
     Chunk& c = ordered[static_cast<size_t>(v)];
     c.virtual_index = v;
     c.first_layer = next_layer;
-    c.layers = per_chunk - ((v == 0 || v == chunks - 1) ? trim : 0);
+    c.layers = per_chunk + ((v >= 1 && v <= extra) ? 1 : 0) -
+               ((v == 0 || v == chunks - 1) ? trim : 0);
     for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l)
       c.moe_layers += m.IsMoeLayer(l);
     c.has_embedding = v == 0;

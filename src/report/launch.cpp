@@ -65,8 +65,13 @@ std::string MegatronArgs(const plan::Plan& p) {
     notes.push_back(
         "# dp_replicate (HSDP) is emitted only with the distributed optimizer (zero 1 or 2)");
   add("--context-parallel-size", p.cp);
-  if (p.vp > 1) {
-    int64_t slots = m.layers + (s.trim_edge_stages ? 2 : 0);
+  const int64_t slots = m.layers + (s.trim_edge_stages ? 2 : 0);
+  if (slots % (p.pp * p.vp) != 0) {
+    notes.push_back(fmt::format(
+        "# {} layers split unevenly over {} pipeline chunks (uneven_layers): give Megatron-LM a "
+        "pipeline layout for it",
+        m.layers, p.pp * p.vp));
+  } else if (p.vp > 1) {
     add("--num-layers-per-virtual-pipeline-stage", slots / (p.pp * p.vp));
   }
   if (s.schedule == spec::Schedule::kLlama3)
@@ -126,7 +131,16 @@ std::string MegatronArgs(const plan::Plan& p) {
     a.push_back("--group-query-attention");
     add("--num-query-groups", m.EffectiveKvHeads());
   }
-  if (m.head_dim > 0 && m.head_dim * m.heads != m.hidden) add("--kv-channels", m.head_dim);
+  if (m.IsMla()) {  // Megatron-LM's MLA arguments; --kv-channels does not apply
+    a.push_back("--multi-latent-attention");
+    if (m.q_lora_rank > 0) add("--q-lora-rank", m.q_lora_rank);
+    add("--kv-lora-rank", m.kv_lora_rank);
+    add("--qk-head-dim", m.EffectiveHeadDim());
+    add("--qk-pos-emb-head-dim", m.rope_head_dim);
+    add("--v-head-dim", m.EffectiveVHeadDim());
+  } else if (m.head_dim > 0 && m.head_dim * m.heads != m.hidden) {
+    add("--kv-channels", m.head_dim);
+  }
   if (m.activation == spec::Activation::kSwiGlu) a.push_back("--swiglu");
   if (m.activation == spec::Activation::kSquaredRelu) a.push_back("--squared-relu");
   if (m.norm == spec::Norm::kRmsNorm) a.push_back("--normalization RMSNorm");
@@ -329,6 +343,10 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
   spec::ModelSpec& m = job.model;
   int64_t layers_per_virtual_stage = 0;
   bool fsdp = false, distributed_optimizer = false;
+  // MLA's arguments count only with --multi-latent-attention; absent ones take Megatron-LM's
+  // defaults (no query compression, kv_lora_rank 32, head dims 128, 64 and 128).
+  bool mla = false;
+  int64_t mla_q_rank = 0, mla_kv_rank = 32, mla_qk = 128, mla_rope = 64, mla_v = 128;
   std::string recompute_granularity;
   auto integer = [&](size_t& i, const std::string& flag) -> Result<int64_t> {
     if (i + 1 >= tokens.size()) {
@@ -369,6 +387,11 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       {"--max-position-embeddings", &m.max_position_embeddings},
       {"--vocab-size", &m.vocab},
       {"--num-distributed-optimizer-instances", &p.dp_replicate},
+      {"--q-lora-rank", &mla_q_rank},
+      {"--kv-lora-rank", &mla_kv_rank},
+      {"--qk-head-dim", &mla_qk},
+      {"--qk-pos-emb-head-dim", &mla_rope},
+      {"--v-head-dim", &mla_v},
   };
   for (size_t i = 0; i < tokens.size(); ++i) {
     const std::string& t = tokens[i];
@@ -405,6 +428,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       m.linear_bias = false;
     else if (t == "--add-qkv-bias")
       m.qkv_bias = true;
+    else if (t == "--multi-latent-attention")
+      mla = true;
     else if (t == "--group-query-attention" || t == "--bf16") {
     } else if (t == "--recompute-activations") {
       recompute_granularity = "selective";
@@ -441,6 +466,14 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       return Status::Invalid(
           fmt::format("--megatron-args: {} is not an argument (allowed: --name [value] pairs)", t));
     }
+  }
+  if (mla) {
+    m.q_lora_rank = mla_q_rank;
+    m.kv_lora_rank = mla_kv_rank;
+    m.head_dim = mla_qk;
+    m.rope_head_dim = mla_rope;
+    m.v_head_dim = mla_v;
+    m.kv_heads = 0;
   }
   if (!recompute_granularity.empty()) {
     p.recompute =

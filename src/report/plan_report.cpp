@@ -33,6 +33,8 @@ std::string ScheduleText(const plan::Plan& p) {
   if (p.vp > 1) text += fmt::format(", vp {}", p.vp);
   if (s.schedule == spec::Schedule::kLlama3) text += fmt::format(", N {}", p.pp_group);
   if (s.trim_edge_stages) text += ", edge stages trimmed";
+  if (s.uneven_layers && (p.model().layers + (s.trim_edge_stages ? 2 : 0)) % (p.pp * p.vp) != 0)
+    text += ", layers split unevenly";
   return text;
 }
 

@@ -80,7 +80,7 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         t.gemm_fwd += f;
         t.gemm_bwd += b;
         if (op.column_parallel) {
-          (op.name == "qkv_proj" ? t.gemm_bwd_qkv : t.gemm_bwd_mlp_column) += b;
+          (op.attention_side ? t.gemm_bwd_qkv : t.gemm_bwd_mlp_column) += b;
         }
         // Per-op selective checkpointing recomputes every other matmul (and its casts).
         if (per_op) t.selective += 0.5 * (f + cast_f);
@@ -137,6 +137,7 @@ struct LayerCost {
 
 struct Groups {
   GroupShape tp, cp, pp, dp, ep, expert_dp;
+  GroupShape etp;  // the expert-TP ranks: the innermost etp of a TP group
   // HSDP (plan.dp_replicate > 1): the innermost dp*cp / dp_replicate ranks that share the sharded
   // state, and the dp_replicate ranks across them that hold the same shard.
   GroupShape dp_shard, dp_replicate;
@@ -147,7 +148,6 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
   model::ShardShape shape = p.Shape();
-  double head_dim = static_cast<double>(m.EffectiveHeadDim());
   LayerCost cost;
   cost.fwd_compute = t.fwd;
   cost.bwd_compute = t.bwd;
@@ -165,43 +165,73 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
   double activation = kBf16Bytes * tokens * h;
   if (p.tp > 1) {
     const bool sp = p.SequenceParallel();
+    const Op reduce_op = sp ? Op::kReduceScatter : Op::kAllReduce;
     const double gather = sp ? Estimate(c, g.tp, Op::kAllGather, activation).seconds : 0.0;
-    const double reduce = sp ? Estimate(c, g.tp, Op::kReduceScatter, activation).seconds
-                             : Estimate(c, g.tp, Op::kAllReduce, activation).seconds;
-    // The attention side gathers before QKV and reduces after the output projection; the MLP side
-    // the same around fc1 and fc2, except in a MoE layer whose routed experts are not split over
-    // TP (etp 1) and that has no shared expert: its tokens stay in their sequence-parallel shard
-    // and reach the experts through the EP all-to-all only.
-    const bool mlp_side = !(moe && p.etp == 1 && m.shared_experts == 0);
-    const double sides = mlp_side ? 2.0 : 1.0;
-    const double one_way = sides * (gather + reduce);
-    cost.fwd_tp = one_way;
-    cost.bwd_tp = one_way;
+    const double reduce = Estimate(c, g.tp, reduce_op, activation).seconds;
+    // What the attention side's column-parallel linears gather (forward) and whose gradient they
+    // reduce (backward): the layer's input, or with MLA the compressions and the shared rotary key
+    // (its down-projections run on the sequence shard; model.h).
+    double column_gather = gather, column_reduce = reduce;
+    if (m.IsMla()) {
+      const double width = static_cast<double>(m.q_lora_rank > 0 ? m.q_lora_rank : m.hidden) +
+                           static_cast<double>(m.kv_lora_rank + m.rope_head_dim);
+      const double latent = kBf16Bytes * tokens * width;
+      column_gather = sp ? Estimate(c, g.tp, Op::kAllGather, latent).seconds : 0.0;
+      column_reduce = Estimate(c, g.tp, reduce_op, latent).seconds;
+    }
+    // The attention side gathers before QKV and reduces after the output projection; a dense
+    // MLP, or a MoE layer's shared expert, the same around fc1 and fc2. Backward mirrors it: the
+    // row-parallel output gradients are gathered, the column-parallel input gradients reduced.
+    // A MoE layer's routed experts split over expert TP (etp > 1) get their tokens, top_k per
+    // token after the EP all-to-all, gathered over the etp ranks before the experts and reduced
+    // after them, each way (Megatron-Core's all-to-all dispatcher); TP overlap does not hide
+    // these (Transformer Engine's userbuffers serve its linear layers, not the grouped experts).
+    // With etp 1 and no shared expert the tokens stay in their sequence-parallel shard.
+    const bool mlp_side = !moe || m.shared_experts > 0;
+    const double mlp = mlp_side ? gather + reduce : 0.0;
+    double routed = 0;
+    if (moe && p.etp > 1) {
+      // The gathered rows, as the experts' GEMMs see them (model.h): top_k per token of the
+      // etp ranks' sequence shards.
+      const double shard = sp ? tokens / static_cast<double>(p.tp) : tokens;
+      const double rows = kBf16Bytes * h * static_cast<double>(m.top_k) * shard *
+                          (sp ? static_cast<double>(p.etp) : 1.0);
+      routed = (sp ? Estimate(c, g.etp, Op::kAllGather, rows).seconds : 0.0) +
+               Estimate(c, g.etp, reduce_op, rows).seconds;
+    }
+    const double fwd = column_gather + reduce + mlp;
+    const double bwd = gather + column_reduce + mlp;
+    cost.fwd_tp = fwd + routed;
+    cost.bwd_tp = bwd + routed;
     if (s.tp_comm_overlap) {
-      cost.fwd_tp = std::max(0.0, one_way - t.gemm_fwd);
-      cost.bwd_tp = std::max(0.0, one_way - t.gemm_bwd);
+      cost.fwd_tp = std::max(0.0, fwd - t.gemm_fwd) + routed;
+      cost.bwd_tp = std::max(0.0, bwd - t.gemm_bwd) + routed;
     } else if (p.job.framework.tp_async_backward &&
                !schedule::Info(s.schedule).splits_backward) {
       // The row-parallel linears' output-gradient gathers block their GEMMs; each column-parallel
       // linear re-gathers its input (SP) behind its own data-gradient GEMM and reduces the input
       // gradient behind its own weight-gradient GEMM, about half its backward each. (A schedule
       // that defers the weight gradients leaves the reduction nothing to hide behind.)
-      auto hidden_behind = [&](double gemm_bwd) {
-        return std::max(0.0, gather - gemm_bwd / 2) + std::max(0.0, reduce - gemm_bwd / 2);
+      auto hidden_behind = [](double regather, double reduction, double gemm_bwd) {
+        return std::max(0.0, regather - gemm_bwd / 2) + std::max(0.0, reduction - gemm_bwd / 2);
       };
-      cost.bwd_tp = sides * gather + hidden_behind(t.gemm_bwd_qkv) +
-                    (mlp_side ? hidden_behind(t.gemm_bwd_mlp_column) : 0.0);
+      cost.bwd_tp = (mlp_side ? 2.0 : 1.0) * gather +
+                    hidden_behind(column_gather, column_reduce, t.gemm_bwd_qkv) +
+                    (mlp_side ? hidden_behind(gather, reduce, t.gemm_bwd_mlp_column) : 0.0) +
+                    routed;
     }
   }
   if (p.cp > 1) {
-    double kv = static_cast<double>(m.EffectiveKvHeads()) * head_dim / static_cast<double>(p.tp);
+    // K and V of one token on this rank (MLA: every head's up-projected key and value).
+    double kv = static_cast<double>(m.EffectiveKvHeads() * (m.QkHeadDim() + m.EffectiveVHeadDim())) /
+                static_cast<double>(p.tp);
     double seq_tokens = static_cast<double>(s.micro_batch * p.job.workload.seq_len);
     if (s.cp_algorithm == spec::CpAlgorithm::kAllGather) {
-      double gathered = kBf16Bytes * 2.0 * kv * seq_tokens;
+      double gathered = kBf16Bytes * kv * seq_tokens;
       cost.fwd_cp = Estimate(c, g.cp, Op::kAllGather, gathered).seconds;
       cost.bwd_cp = cost.fwd_cp + Estimate(c, g.cp, Op::kReduceScatter, gathered).seconds;
     } else {
-      double local = kBf16Bytes * 2.0 * kv * tokens;
+      double local = kBf16Bytes * kv * tokens;
       // Every CP ring exchanges at once; as for pipeline hops, a sender crossing tier t shares the
       // uplinks of its tier-(t-1) group with the other ring members there: min(1, m / o_t).
       double share = 1.0;
@@ -272,7 +302,7 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
   }
   const bool fp8 = s.precision == spec::Precision::kFp8;
   const double key_len = static_cast<double>(p.job.workload.seq_len);
-  const double head_dim = static_cast<double>(m.EffectiveHeadDim());
+  const double head_dim = static_cast<double>(m.QkHeadDim());  // the attention kernel's
   CachedLayers c;
   c.dense = Time(model::LayerOps(m, false, shape), device_, key_len, head_dim, fp8,
                  shape.flash_attention);
@@ -430,6 +460,7 @@ Groups PlaceGroups(const plan::Plan& p) {
   // expert; the EP group takes span = ep_tp_span of them (every etp-th TP rank), then
   // across = ep / span of the dp*cp ranks (the innermost, as above). Each expert's gradients are
   // reduced over the ranks that hold the same shard, dp*cp*tp / (ep*etp) of them.
+  g.etp = collective::ShapeOf(topology::PlaceStrided(c, p.etp, tp.stride), c);
   const int64_t spare = p.etp < p.tp && p.tp % p.etp == 0 ? p.tp / p.etp : 1;
   const int64_t span = p.ep_tp_span;
   const int64_t across = p.ep / span;

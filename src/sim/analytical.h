@@ -6,10 +6,14 @@
 // last the output layer and loss; recomputation adds the recomputed forward to B_s.
 //   TP per layer: with sequence parallelism 2 all-gathers + 2 reduce-scatters of the layer's
 //     activation (tokens * h * 2 bytes) forward and again backward; without it 2 all-reduces each
-//     way (Korthikanti et al. 2022); a MoE layer whose routed experts are not split over TP
-//     (etp 1) and that has no shared expert has the attention side's half only (its experts get
-//     their tokens through the EP all-to-all; with etp > 1 the dispatcher's gather and reduce over
-//     the expert-TP ranks are priced as a dense MLP's, an approximation); full recomputation runs the forward's again in backward (so
+//     way (Korthikanti et al. 2022); in a MoE layer the MLP side's pair is its shared expert's
+//     (none without one), and routed experts split over expert TP (etp > 1) add the dispatcher's
+//     all-gather and reduce-scatter over the etp ranks of their routed rows, top_k per token of
+//     those ranks' shards (2 top_k * tokens * etp / tp * h bytes), each way and never hidden (TP
+//     overlap serves the linear layers, not the grouped experts); with multi-head latent
+//     attention the attention side's column-parallel gather and input-gradient reduction move the
+//     compressions and the shared rotary key (r_q + r_kv + d_r wide, model.h), not the input;
+//     full recomputation runs the forward's again in backward (so
 //     three times a step), as it does a ring CP's exchange and the MoE all-to-alls. Exposed unless
 //     plan.tp_comm_overlap, which hides it behind the layer's GEMMs up to their duration. Without
 //     it, a framework with tp_async_backward (Megatron-LM since 2022, Transformer Engine) runs

@@ -9,7 +9,12 @@
 // is read as a QKV bias (the output-projection bias, h parameters per layer, is not counted).
 // MoE: Mixtral num_local_experts / num_experts_per_tok with experts of intermediate_size; Qwen MoE
 // num_experts, num_experts_per_tok, moe_intermediate_size, shared_expert_intermediate_size (one
-// shared expert), decoder_sparse_step (layer i is MoE when (i+1) % step == 0).
+// shared expert), decoder_sparse_step (layer i is MoE when (i+1) % step == 0). DeepSeek-V2/V3
+// (and Kimi K2, which ships as DeepseekV3ForCausalLM): multi-head latent attention from
+// q_lora_rank (null: no query compression), kv_lora_rank, qk_nope_head_dim -> head_dim,
+// qk_rope_head_dim -> rope_head_dim, v_head_dim; n_routed_experts, num_experts_per_tok,
+// moe_intermediate_size, n_shared_experts (of moe_intermediate_size each), first_k_dense_replace
+// leading dense layers of intermediate_size, moe_layer_freq 1 (others are refused).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -27,7 +32,7 @@ struct Family {
   const char* model_type;
   bool qkv_bias;
   bool qk_norm;
-  enum { kDense, kMixtral, kQwenMoe } moe;
+  enum { kDense, kMixtral, kQwenMoe, kDeepSeek } moe;
 };
 
 constexpr Family kFamilies[] = {
@@ -38,6 +43,8 @@ constexpr Family kFamilies[] = {
     {"Qwen2MoeForCausalLM", "qwen2_moe", true, false, Family::kQwenMoe},
     {"Qwen3ForCausalLM", "qwen3", false, true, Family::kDense},
     {"Qwen3MoeForCausalLM", "qwen3_moe", false, true, Family::kQwenMoe},
+    {"DeepseekV2ForCausalLM", "deepseek_v2", false, false, Family::kDeepSeek},
+    {"DeepseekV3ForCausalLM", "deepseek_v3", false, false, Family::kDeepSeek},
 };
 
 std::string SupportedList() {
@@ -118,7 +125,8 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   SP_RETURN_IF_ERROR(set("intermediate_size", "ffn_hidden", family->moe != Family::kQwenMoe));
   SP_RETURN_IF_ERROR(set("num_attention_heads", "heads", true));
   SP_RETURN_IF_ERROR(set("num_key_value_heads", "kv_heads", false));
-  SP_RETURN_IF_ERROR(set("head_dim", "head_dim", false));
+  // DeepSeek's head_dim, where present, is the rotary part; its heads are read below.
+  if (family->moe != Family::kDeepSeek) SP_RETURN_IF_ERROR(set("head_dim", "head_dim", false));
   SP_RETURN_IF_ERROR(set("vocab_size", "vocab", true));
   SP_RETURN_IF_ERROR(set("tie_word_embeddings", "tied_embeddings", false));
 
@@ -145,6 +153,29 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
                         origin, JsonShown(config["mlp_only_layers"])));
       }
       if (model.ffn_hidden == 0) model.ffn_hidden = model.expert_ffn_hidden;
+      break;
+    }
+    case Family::kDeepSeek: {
+      SP_RETURN_IF_ERROR(set("q_lora_rank", "q_lora_rank", false));
+      SP_RETURN_IF_ERROR(set("kv_lora_rank", "kv_lora_rank", true));
+      SP_RETURN_IF_ERROR(set("qk_nope_head_dim", "head_dim", true));
+      SP_RETURN_IF_ERROR(set("qk_rope_head_dim", "rope_head_dim", true));
+      SP_RETURN_IF_ERROR(set("v_head_dim", "v_head_dim", true));
+      // Every head has its own up-projected key and value, whatever num_key_value_heads says.
+      model.kv_heads = 0;
+      SP_RETURN_IF_ERROR(set("n_routed_experts", "experts", false));
+      if (model.experts > 0) {
+        SP_RETURN_IF_ERROR(set("num_experts_per_tok", "top_k", true));
+        SP_RETURN_IF_ERROR(set("moe_intermediate_size", "expert_ffn_hidden", true));
+        SP_RETURN_IF_ERROR(set("n_shared_experts", "shared_experts", false));
+        SP_RETURN_IF_ERROR(set("first_k_dense_replace", "moe_first_dense_layers", false));
+        if (config.contains("moe_layer_freq") && !config["moe_layer_freq"].is_null() &&
+            !(config["moe_layer_freq"].is_number_integer() &&
+              config["moe_layer_freq"].get<int64_t>() == 1)) {
+          return Status::Invalid(fmt::format("{}: moe_layer_freq = {} is not supported (allowed: 1)",
+                                             origin, JsonShown(config["moe_layer_freq"])));
+        }
+      }
       break;
     }
   }

@@ -139,7 +139,24 @@ const Schema<ModelSpec>& ModelSchema() {
                  "model-moe-layer-interval")
         .Integer("moe_first_dense_layers", &M::moe_first_dense_layers, 0, kMaxLayers, "",
                  "Leading dense layers before the first MoE layer (DeepSeek style).",
-                 "model-moe-first-dense-layers");
+                 "model-moe-first-dense-layers")
+        .Integer("q_lora_rank", &M::q_lora_rank, 0, kMaxWidth, "",
+                 "Multi-head latent attention: width of the query compression (0: queries "
+                 "projected from the input directly).",
+                 "model-q-lora-rank")
+        .Integer("kv_lora_rank", &M::kv_lora_rank, 0, kMaxWidth, "",
+                 "Multi-head latent attention (DeepSeek-V2/V3): width of the key/value "
+                 "compression; 0 = standard attention. With it, head_dim is each head's part "
+                 "without rotary embedding.",
+                 "model-kv-lora-rank")
+        .Integer("rope_head_dim", &M::rope_head_dim, 0, kMaxHeadDim, "",
+                 "Multi-head latent attention: the decoupled rotary part of each query and key "
+                 "head (the keys share one).",
+                 "model-rope-head-dim")
+        .Integer("v_head_dim", &M::v_head_dim, 0, kMaxHeadDim, "",
+                 "Width of one value head and of the attention output per head. 0 means "
+                 "head_dim.",
+                 "model-v-head-dim");
     return s;
   }();
   return kSchema;
@@ -341,6 +358,11 @@ const Schema<PlanSpec>& PlanSchema() {
         .Boolean("trim_edge_stages", &P::trim_edge_stages,
                  "Llama 3: the first and the last pipeline stage each carry one transformer layer "
                  "fewer (the first chunk holds the embedding, the last the output layer and loss).")
+        .Boolean("uneven_layers", &P::uneven_layers,
+                 "Layers that do not divide into pp * vp chunks split unevenly: k or k + 1 per "
+                 "chunk, the extra layers on the chunks after the first (which holds the "
+                 "embedding). false refuses such a split (Megatron-LM needs a pipeline layout "
+                 "for it).")
         .Boolean("tp_comm_overlap", &P::tp_comm_overlap,
                  "Hide tensor-parallel collectives behind the layer's GEMMs (Transformer Engine's "
                  "userbuffers overlap).")
@@ -498,6 +520,37 @@ Status ValidateModel(const ModelSpec& m) {
         fmt::format("model.kv_heads = {} does not divide model.heads = {} "
                     "(allowed: {})",
                     m.kv_heads, m.heads, Join(allowed, ", ")));
+  }
+  if (m.IsMla()) {
+    if (m.head_dim <= 0 || m.rope_head_dim <= 0) {
+      return Status::Invalid(fmt::format(
+          "model.kv_lora_rank = {} (multi-head latent attention) needs model.head_dim and "
+          "model.rope_head_dim (head_dim = {}, rope_head_dim = {}; allowed: both >= 1)",
+          m.kv_lora_rank, m.head_dim, m.rope_head_dim));
+    }
+    if (m.kv_heads != 0 && m.kv_heads != m.heads) {
+      return Status::Invalid(fmt::format(
+          "model.kv_heads = {} with multi-head latent attention (model.kv_lora_rank = {}) "
+          "(allowed: 0 or model.heads = {}: every head has its own up-projected key and value)",
+          m.kv_heads, m.kv_lora_rank, m.heads));
+    }
+    if (m.qkv_bias || m.linear_bias) {
+      return Status::Invalid(fmt::format(
+          "model.qkv_bias / model.linear_bias = true with multi-head latent attention "
+          "(model.kv_lora_rank = {}) (allowed: false)",
+          m.kv_lora_rank));
+    }
+    if (m.position_embedding != PositionEmbedding::kRope) {
+      return Status::Invalid(fmt::format(
+          "model.position_embedding = learned with multi-head latent attention (model.kv_lora_rank "
+          "= {}) (allowed: rope)",
+          m.kv_lora_rank));
+    }
+  } else if (m.q_lora_rank != 0 || m.rope_head_dim != 0) {
+    return Status::Invalid(fmt::format(
+        "model.q_lora_rank = {} / model.rope_head_dim = {} need multi-head latent attention "
+        "(allowed: 0 unless model.kv_lora_rank >= 1)",
+        m.q_lora_rank, m.rope_head_dim));
   }
   if (m.position_embedding == PositionEmbedding::kLearned && m.max_position_embeddings <= 0) {
     return Missing("model", "max_position_embeddings",

@@ -50,11 +50,24 @@ struct ModelSpec {
   int64_t shared_expert_ffn_hidden = 0;  // inner width of one shared expert; 0 = expert width
   int64_t moe_layer_interval = 1;        // every n-th layer (after the dense prefix) is MoE
   int64_t moe_first_dense_layers = 0;    // leading dense layers before the first MoE layer
+  // Multi-head latent attention (DeepSeek-V2/V3, Kimi K2; model.h): keys and values come from a
+  // kv_lora_rank-wide compression of the input, queries from a q_lora_rank-wide one (0: projected
+  // from the input directly); head_dim is then the per-head width of the part without rotary
+  // embedding, and rope_head_dim the decoupled rotary part (queries per head, keys shared).
+  int64_t q_lora_rank = 0;
+  int64_t kv_lora_rank = 0;  // > 0 turns MLA on
+  int64_t rope_head_dim = 0;
+  int64_t v_head_dim = 0;  // width of one value head (and of the attention output); 0 = head_dim
 
   int64_t EffectiveKvHeads() const { return kv_heads > 0 ? kv_heads : heads; }
   int64_t EffectiveHeadDim() const {
     return head_dim > 0 ? head_dim : (heads > 0 ? hidden / heads : 0);
   }
+  bool IsMla() const { return kv_lora_rank > 0; }
+  // Width of one query (and key) head as the attention kernel sees it: with MLA, the part without
+  // rotary embedding plus the rotary part.
+  int64_t QkHeadDim() const { return EffectiveHeadDim() + (IsMla() ? rope_head_dim : 0); }
+  int64_t EffectiveVHeadDim() const { return v_head_dim > 0 ? v_head_dim : EffectiveHeadDim(); }
   int64_t EffectiveExpertFfn() const {
     return expert_ffn_hidden > 0 ? expert_ffn_hidden : ffn_hidden;
   }
@@ -154,6 +167,9 @@ struct PlanSpec {
   std::vector<Dim> placement = {Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp};  // innermost first
   Precision precision = Precision::kBf16;
   bool trim_edge_stages = false;  // Llama 3: first and last stage carry one layer fewer
+  // Layers that do not divide into pp * vp chunks split unevenly, k or k + 1 per chunk (the first
+  // chunk, which holds the embedding, never takes an extra one); false refuses such a split.
+  bool uneven_layers = false;
   bool tp_comm_overlap = false;   // hide TP collectives behind the layer's GEMMs
   bool dp_overlap = true;         // overlap gradient reduce / parameter gather with compute
   // Hybrid sharded data parallelism: the dp*cp ranks form dp_replicate groups of consecutive

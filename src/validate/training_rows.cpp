@@ -94,7 +94,9 @@ std::string ClusterFor(const std::string& gpu_type, std::string* gpu_override) {
     *gpu_override = "h200";
     return "dgx-h100-ib";
   }
-  if (Contains(gpu_type, "B200") && !Contains(gpu_type, "GB200")) return "dgx-b200-ib";
+  if (Contains(gpu_type, "GB200")) return "gb200-nvl72";
+  if (Contains(gpu_type, "GB300")) return "gb300-nvl72";
+  if (Contains(gpu_type, "B200")) return "dgx-b200-ib";
   return "";
 }
 
@@ -175,6 +177,12 @@ std::string SetPipeline(TrainingCase& c, int64_t pp, int64_t vp) {
       plan.trim_edge_stages = true;
       c.assumptions.push_back(
           "first/last stage carry one layer fewer (layers do not split evenly otherwise)");
+    } else if (layers >= pp * vp) {
+      plan.uneven_layers = true;
+      c.assumptions.push_back(fmt::format(
+          "{} layers split unevenly over pp {} x vp {}, {} or {} a chunk (the run's pipeline "
+          "layout is not given)",
+          layers, pp, vp, layers / (pp * vp), layers / (pp * vp) + 1));
     } else {
       return fmt::format("{} layers do not split over pp {} x vp {}", layers, pp, vp);
     }
@@ -214,7 +222,8 @@ void AddVpAlternatives(TrainingCase& c, int64_t pp, int64_t gpus) {
   for (int64_t v = 2; v <= kMaxTunedVp; ++v) {
     TrainingCase alt;
     alt.job = c.job;
-    if (!SetPipeline(alt, pp, v).empty()) continue;
+    // A tuned run's vp splits its layers evenly, as the recipe's stated ones do.
+    if (!SetPipeline(alt, pp, v).empty() || alt.job.plan.uneven_layers) continue;
     FixMicrobatchGroup(alt, gpus);
     c.alternatives.push_back(alt.job.plan);
   }
@@ -429,6 +438,10 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
     }
     if (Contains(precision, "FP4")) {
       skip("FP4 training (" + Printable(precision, 40) + ") is not modeled");
+      continue;
+    }
+    if (Contains(model_name, "w/ MTP") || Contains(model_name, "with MTP")) {
+      skip("multi-token prediction (MTP) layers are not modeled");
       continue;
     }
     if (std::string problem = SetCluster(c, gpu_type); !problem.empty()) {
