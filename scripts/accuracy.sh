@@ -44,7 +44,7 @@ echo
 echo "| runs | command | configurations | fitted factors | before | after (in-sample) | cross-validated |"
 echo "|---|---|---|---|---|---|---|"
 cal "DGX Cloud recipes, H100 BF16" "data/validation/dgxc.csv --gpu-type H100 --precision BF16" data/validation/dgxc.csv --gpu-type H100 --precision BF16
-cal "DGX Cloud recipes, GB200 (the factor alone)" "data/validation/dgxc.csv --gpu-type GB200 --factors gpu.sustained_compute_fraction" data/validation/dgxc.csv --gpu-type GB200 --factors gpu.sustained_compute_fraction
+cal "DGX Cloud recipes, GB200 BF16 (the factor alone)" "data/validation/dgxc.csv --gpu-type GB200 --precision BF16 --factors gpu.sustained_compute_fraction" data/validation/dgxc.csv --gpu-type GB200 --precision BF16 --factors gpu.sustained_compute_fraction
 cal "torchtitan 8 GPUs" "data/validation/torchtitan-8gpu.csv" data/validation/torchtitan-8gpu.csv
 cal "llm-foundry A100 40GB" "data/validation/llmfoundry.csv --gpu-type A100" data/validation/llmfoundry.csv --gpu-type A100
 cal "llm-foundry A100 40GB, by model" "data/validation/llmfoundry.csv --gpu-type A100 --hold-out model" data/validation/llmfoundry.csv --gpu-type A100 --hold-out model

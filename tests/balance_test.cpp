@@ -25,6 +25,14 @@ WorkloadModel Flops() {
   return w;
 }
 
+// The attention cost per query-key pair is the model's, 2(q + o) FLOP forward and 3x with
+// backward, per layer: Llama 3 8B 12 x 32 x 4096 = 1,572,864; DeepSeek-V3 (192-wide query-key
+// heads, 128-wide values, 128 heads) 6 x 61 x 128 x (192 + 128) = 14,991,360.
+TEST(Workload, AttentionPerPairFollowsTheModel) {
+  EXPECT_EQ(FlopWorkload(Must(spec::LoadModel("llama3-8b"))).attention_per_pair, 1572864.0);
+  EXPECT_EQ(FlopWorkload(Must(spec::LoadModel("deepseek-v3"))).attention_per_pair, 14991360.0);
+}
+
 TEST(Lengths, ReadsJsonAndLines) {
   EXPECT_EQ(Must(ParseLengths("[3, 5, 8]", "x")), (std::vector<int64_t>{3, 5, 8}));
   EXPECT_EQ(Must(ParseLengths("3\n5\n\n8\n", "x")), (std::vector<int64_t>{3, 5, 8}));

@@ -171,6 +171,18 @@ TEST(Plan, ExpertParallelismSpansTheTpRanksExpertTpLeaves) {
   EXPECT_EQ(Must(plan::BuildPlan(job)).ep_tp_span, 2);
 }
 
+// Expert TP wider than TP would split an expert over ranks holding different tokens.
+TEST(Reject, ExpertTpWiderThanTp) {
+  spec::JobSpec job = DefaultJob();
+  job.model = Must(spec::LoadModel("mixtral-8x7b"));
+  job.gpus = 64;
+  job.plan = spec::PlanSpec{};
+  job.plan.tp = 2;
+  job.plan.ep = 4;
+  job.plan.etp = 4;
+  EXPECT_EQ(Error(job), "plan.etp = 4 is wider than plan.tp = 2 (allowed: 0 for tp, or 1 to 2)");
+}
+
 TEST(Reject, EpOnDenseModel) {
   spec::JobSpec job = DefaultJob();
   job.plan.ep = 2;

@@ -47,6 +47,18 @@ SearchSpace SmallSpace(const spec::JobSpec& job) {
   return s;
 }
 
+// DeepSeek-V3's 61 layers divide by 1 and 61, 63 (trimmed) by 3, 7, 9, 21 and 63: a job that lets
+// layers split unevenly also tries pp 2, 4, 8, 16 and 32.
+TEST(Space, UnevenLayersAddThePowersOfTwo) {
+  spec::JobSpec job = H100Job("deepseek-v3", 1024, 1024);
+  EXPECT_EQ(DefaultSpace(job).pp, (std::vector<int64_t>{1, 3, 7, 9, 21, 61, 63}));
+  const std::vector<int64_t> uneven = {1, 2, 3, 4, 7, 8, 9, 16, 21, 32, 61, 63};
+  // As a pin (`search --uneven-layers true`), which applies before the space is drawn.
+  EXPECT_EQ(Must(ApplyPins(job, {{"uneven_layers", "true", "--uneven-layers"}})).space.pp, uneven);
+  job.plan.uneven_layers = true;
+  EXPECT_EQ(DefaultSpace(job).pp, uneven);
+}
+
 // Brute force: every candidate built, checked for memory and evaluated independently of the
 // search code's enumeration and pruning.
 double BruteForceBest(const spec::JobSpec& job, const SearchSpace& s) {
@@ -479,6 +491,25 @@ TEST(Launch, MegatronLatentAttentionArguments) {
   EXPECT_EQ(read.model.head_dim, 128);
   EXPECT_EQ(read.model.rope_head_dim, 64);
   EXPECT_EQ(read.model.v_head_dim, 128);
+  // The shared expert and the three dense layers go out as Megatron-LM's MoE arguments.
+  EXPECT_NE(args.find("--moe-shared-expert-intermediate-size 2048"), std::string::npos) << args;
+  EXPECT_NE(args.find("--moe-layer-freq \"[0,0,0,1,1,"), std::string::npos) << args;
+  // An uneven split (61 layers over 16 x 2 chunks) keeps its vp, and the job's uneven_layers
+  // survives the arguments, which do not carry it: the plan reads back.
+  job.gpus = 1024;
+  job.plan.pp = 16;
+  job.plan.vp = 2;
+  job.plan.schedule = spec::Schedule::kInterleaved;
+  job.plan.uneven_layers = true;
+  args = report::MegatronArgs(Must(plan::BuildPlan(job)));
+  EXPECT_NE(args.find("--num-virtual-stages-per-pipeline-rank 2"), std::string::npos) << args;
+  EXPECT_NE(args.find("# 61 layers split unevenly over 32 pipeline chunks"), std::string::npos);
+  read = job;
+  read.plan.vp = 1;
+  Must(report::ApplyMegatronArgs(args, read));
+  EXPECT_EQ(read.plan.vp, 2);
+  EXPECT_TRUE(read.plan.uneven_layers);
+  EXPECT_EQ(Must(plan::BuildPlan(read)).stages[0].chunks[1].layers, 2);
   spec::JobSpec plain = Must(spec::LoadJob("llama3-405b-16k"));
   Must(report::ApplyMegatronArgs("--kv-lora-rank 256 --tensor-model-parallel-size 8", plain));
   EXPECT_FALSE(plain.model.IsMla());

@@ -3,7 +3,8 @@
 //
 // A document of d tokens costs W(d) = a*d + b*(d^2 + d)/2: the linear layers scale with its
 // tokens, causal attention with its query-key pairs (model::CausalPairs). FlopWorkload takes a and
-// b from the model's FLOPs (6N per token, 12 L q per pair, forward and backward).
+// b from the model's FLOPs (6N per token, 6 L (q + o) per pair, 12 L q when query and value
+// widths agree; forward and backward).
 //
 // Packers (a named registry, Packers()):
 //   original  concatenate and cut into micro-batches of exactly `context` tokens; a document that
@@ -75,7 +76,7 @@ struct WorkloadModel {
 };
 
 // FLOP weights of a token and of a causal query-key pair (model/model.h), forward and backward:
-// linear layers 6N per token (N the matmul parameters), attention 12 L q per pair.
+// linear layers 6N per token (N the matmul parameters), attention 6 L (q + o) per pair (model.h).
 WorkloadModel FlopWorkload(const spec::ModelSpec& model);
 
 // Document lengths: a JSON list of integers, one integer per line, or a Megatron-LM tokenized

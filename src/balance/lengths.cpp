@@ -19,8 +19,10 @@ namespace scaleplan::balance {
 WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
   WorkloadModel w;
   w.linear_per_token = model::ModelFlopsPerToken(m, 1).matmul_term;
+  // 2(q + o) FLOP per pair forward, 3x with backward (model.h): 12 L q when q = o.
   w.attention_per_pair =
-      12.0 * static_cast<double>(m.layers) * static_cast<double>(m.heads * m.EffectiveHeadDim());
+      6.0 * static_cast<double>(m.layers) *
+      static_cast<double>(m.heads * (m.QkHeadDim() + m.EffectiveVHeadDim()));
   return w;
 }
 

@@ -345,6 +345,14 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
     }
     plan.etp = p.tp;
   } else {
+    // Expert TP splits an expert over TP ranks that hold the same tokens; wider than tp its ranks
+    // would hold different tokens, which the step model does not price.
+    if (plan.etp > p.tp) {
+      return Refuse("plan.etp",
+                    fmt::format("plan.etp = {} is wider than plan.tp = {} (allowed: 0 for tp, or "
+                                "1 to {})",
+                                plan.etp, p.tp, p.tp));
+    }
     int64_t dp_cp = plan.dp * p.cp;
     // Megatron-Core lays experts out as etp, ep, expert-dp over the tp * cp * dp ranks of a
     // stage, TP innermost: with expert TP below tp, the expert-parallel group first takes the

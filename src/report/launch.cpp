@@ -67,6 +67,7 @@ std::string MegatronArgs(const plan::Plan& p) {
   add("--context-parallel-size", p.cp);
   const int64_t slots = m.layers + (s.trim_edge_stages ? 2 : 0);
   if (slots % (p.pp * p.vp) != 0) {
+    if (p.vp > 1) add("--num-virtual-stages-per-pipeline-rank", p.vp);
     notes.push_back(fmt::format(
         "# {} layers split unevenly over {} pipeline chunks (uneven_layers): give Megatron-LM a "
         "pipeline layout for it",
@@ -119,6 +120,19 @@ std::string MegatronArgs(const plan::Plan& p) {
     add("--num-experts", m.experts);
     add("--moe-router-topk", m.top_k);
     add("--moe-ffn-hidden-size", m.EffectiveExpertFfn());
+    if (m.shared_experts > 0) {
+      add("--moe-shared-expert-intermediate-size",
+          m.shared_experts * m.EffectiveSharedExpertFfn());
+    }
+    if (m.moe_first_dense_layers > 0 || m.moe_layer_interval > 1) {
+      // Megatron-LM's per-layer pattern, 1 for a MoE layer.
+      std::string pattern;
+      for (int64_t l = 0; l < m.layers; ++l) {
+        if (l > 0) pattern += ",";
+        pattern += m.IsMoeLayer(l) ? "1" : "0";
+      }
+      add("--moe-layer-freq", "\"[" + pattern + "]\"");
+    }
     add("--expert-model-parallel-size", p.ep);
     add("--expert-tensor-parallel-size", p.etp);
   }
@@ -334,8 +348,11 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
   const nlohmann::json before = spec::PlanSchema().ToJson(job.plan);
   spec::PlanSpec& p = job.plan;
   // What Megatron-LM does when an argument is absent: no SP, no overlap, p2p CP, no
-  // recomputation, ZeRO 0, BF16, no trimming, ranks ordered tp-cp-ep-dp-pp.
+  // recomputation, ZeRO 0, BF16, no trimming, ranks ordered tp-cp-ep-dp-pp. Whether layers may
+  // split unevenly is the job's (a pipeline layout, which the arguments do not carry here).
+  const bool uneven_layers = p.uneven_layers;
   p = spec::PlanSpec{};
+  p.uneven_layers = uneven_layers;
   p.sequence_parallel = false;
   p.dp_overlap = false;
   p.cp_algorithm = spec::CpAlgorithm::kRing;

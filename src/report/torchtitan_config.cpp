@@ -395,6 +395,14 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
       p.vp = slots / (p.pp * layers_per_stage);
     } else {
       p.vp = schedule->multi_stage ? 2 : 1;
+      // Without layers_per_stage torchtitan splits the layers itself, unevenly where it must.
+      if (slots % (p.pp * p.vp) != 0) {
+        p.uneven_layers = true;
+        parse.notes.push_back(fmt::format(
+            "{} layers split unevenly over {} pipeline chunks (plan.uneven_layers), as torchtitan "
+            "does without pipeline_parallel_layers_per_stage",
+            job.model.layers, p.pp * p.vp));
+      }
     }
   }
 

@@ -43,6 +43,10 @@ SearchSpace DefaultSpace(const spec::JobSpec& job) {
   for (int64_t d : Divisors(m.layers + 2)) {
     if (d >= 2 && std::find(pp.begin(), pp.end(), d) == pp.end()) pp.push_back(d);
   }
+  // A job that lets layers split unevenly also tries the powers of two up to the layer count.
+  for (int64_t d = 2; job.plan.uneven_layers && d <= m.layers; d *= 2) {
+    if (std::find(pp.begin(), pp.end(), d) == pp.end()) pp.push_back(d);
+  }
   std::sort(pp.begin(), pp.end());
   s.pp = pp;
   s.vp = {1, 2, 4, 8};
@@ -77,9 +81,10 @@ Result<PinnedSearch> ApplyPins(const spec::JobSpec& job, const std::vector<Pin>&
   PinnedSearch out;
   out.job = job;
   if (out.job.gpus == 0) out.job.gpus = out.job.cluster.CapacityGpus();
-  out.space = DefaultSpace(out.job);
   out.start = out.job;
   const spec::Schema<spec::PlanSpec>& schema = spec::PlanSchema();
+  // Fixed fields first: they apply to every candidate, and the space depends on some of them
+  // (plan.uneven_layers adds pipeline sizes).
   for (const Pin& pin : pins) {
     if (pin.key == "dp" || pin.key == "etp" || pin.key == "microbatches" ||
         pin.key == "pp_microbatch_group") {
@@ -89,13 +94,15 @@ Result<PinnedSearch> ApplyPins(const spec::JobSpec& job, const std::vector<Pin>&
                                  pin.origin, pin.key))
           .WithKey("plan." + pin.key);
     }
+    if (IsDimension(pin.key)) continue;
     spec::RawValue value = spec::ScalarValue(pin.value, pin.origin);
-    if (!IsDimension(pin.key)) {
-      // A fixed field: applies to every candidate.
-      SP_RETURN_IF_ERROR(schema.Set(out.job.plan, pin.key, value));
-      SP_RETURN_IF_ERROR(schema.Set(out.start.plan, pin.key, value));
-      continue;
-    }
+    SP_RETURN_IF_ERROR(schema.Set(out.job.plan, pin.key, value));
+    SP_RETURN_IF_ERROR(schema.Set(out.start.plan, pin.key, value));
+  }
+  out.space = DefaultSpace(out.job);
+  for (const Pin& pin : pins) {
+    if (!IsDimension(pin.key)) continue;
+    spec::RawValue value = spec::ScalarValue(pin.value, pin.origin);
     SP_RETURN_IF_ERROR(Restrict(out.space, pin.key, pin.value, pin.origin));
     // A single value also moves the starting plan there (a placement is itself a list).
     if (pin.value.find(',') == std::string::npos || pin.key == "placement") {

@@ -95,7 +95,9 @@ const Schema<ModelSpec>& ModelSchema() {
         .Integer("kv_heads", &M::kv_heads, 0, kMaxHeads, "",
                  "Key/value heads (GQA; 1 = MQA). 0 means equal to heads (MHA).", "model-kv-heads")
         .Integer("head_dim", &M::head_dim, 0, kMaxHeadDim, "",
-                 "Width of one attention head. 0 means hidden / heads.", "model-head-dim")
+                 "Width of one attention head (with multi-head latent attention, its part without "
+                 "rotary embedding, required). 0 means hidden / heads.",
+                 "model-head-dim")
         .Integer("vocab", &M::vocab, 1, kMaxVocab, "", "Vocabulary size (rows of the embedding).",
                  "model-vocab")
         .Choice(

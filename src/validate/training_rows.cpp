@@ -113,6 +113,7 @@ std::string PresetFor(const std::string& name) {
       {"llama318b", "llama3-8b"},        {"llama38b", "llama3-8b"},
       {"llama270b", "llama2-70b"},       {"llama213b", "llama2-13b"},
       {"llama27b", "llama2-7b"},         {"nemotron4340b", "nemotron4-340b"},
+      {"nemotron340b", "nemotron4-340b"},
       {"nemotron415b", "nemotron4-15b"}, {"gpt3175b", "gpt3-175b"},
       {"nemomegatron", "gpt3-175b"}};
   for (const auto& [key, preset] : kNames) {
@@ -690,6 +691,12 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     int64_t vp = Get(kv, "VP", 1);
     bool vp_given = Get(kv, "VP", 0) > 0;
     plan.micro_batch = Get(kv, "MBS", 1);
+    // Expert parallelism as the recipe states it ("EP=NA" on dense models); expert TP where
+    // given, else Megatron-Core's default (the TP size).
+    if (int64_t ep = Get(kv, "EP", 1); ep > 1) {
+      plan.ep = ep;
+      if (Get(kv, "ETP", 0) > 0) plan.etp = Get(kv, "ETP", 0);
+    }
     // Small-scale rows run a shortened model; the source records the overrides.
     if (Integer(t.Cell(i, "layers_override")) > 0)
       c.job.model.layers = Integer(t.Cell(i, "layers_override"));
@@ -749,8 +756,12 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       skip("no measured tokens/s/GPU");
       continue;
     }
-    c.label = fmt::format("{}, {} GPUs (TP {} CP {} PP {} VP {}, GBS {})",
-                          title.substr(0, title.find(" (")), gpus, plan.tp, plan.cp, pp, vp, gbs);
+    c.label = fmt::format("{}, {} GPUs (TP {} CP {} PP {} VP {}{}, GBS {})",
+                          title.substr(0, title.find(" (")), gpus, plan.tp, plan.cp, pp, vp,
+                          plan.ep > 1 ? fmt::format(" EP {} ETP {}", plan.ep,
+                                                    plan.etp > 0 ? plan.etp : plan.tp)
+                                      : std::string(),
+                          gbs);
     out.push_back(c);
   }
   return out;
