@@ -30,6 +30,7 @@ row "DGX Cloud recipes, GB200 (the GB200 factor's calibration set)" "data/valida
 row "Megatron-Bridge 25.09-26.08, H100 (held out)" "data/validation/megatron-bridge.csv --gpu-type H100" data/validation/megatron-bridge.csv --gpu-type H100
 row "Megatron-Bridge 25.09-26.08, B200 and GB200 (held out; the filter matches both)" "data/validation/megatron-bridge.csv --gpu-type B200" data/validation/megatron-bridge.csv --gpu-type B200
 row "Megatron-Bridge 25.09-26.08, GB200 NVL72 (held out)" "data/validation/megatron-bridge.csv --gpu-type GB200" data/validation/megatron-bridge.csv --gpu-type GB200
+row "Megatron-Bridge 25.09-26.08, B300 and GB300 (held out; the filter matches both)" "data/validation/megatron-bridge.csv --gpu-type B300" data/validation/megatron-bridge.csv --gpu-type B300
 row "Megatron-Bridge 25.09-26.08, GB300 NVL72 (held out)" "data/validation/megatron-bridge.csv --gpu-type GB300" data/validation/megatron-bridge.csv --gpu-type GB300
 
 # Calibrated and cross-validated (scaleplan calibrate): the fit's in-sample error and the error on

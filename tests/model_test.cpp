@@ -13,6 +13,15 @@ using scaleplan::testing::Must;
 
 double Total(const char* ref) { return CountParams(Must(spec::LoadModel(ref))).total; }
 
+const Op& Find(const std::vector<Op>& ops, const std::string& name) {
+  for (const Op& op : ops) {
+    if (op.name == name) return op;
+  }
+  ADD_FAILURE() << "no op " << name;
+  static Op none;
+  return none;
+}
+
 // Llama 3 8B: h = 4096, kv = 8 * 128 = 1024, f = 14336, V = 128256, 32 layers, untied.
 //   attention = 4096 * (4096 + 2 * 1024) + 4096 * 4096 = 41,943,040
 //   MLP       = 3 * 4096 * 14336 = 176,160,768;  norms = 2 * 4096 = 8,192
@@ -124,6 +133,45 @@ TEST(Flops, LatentAttentionCountsScoreAndValueWidths) {
   EXPECT_NE(f.formula.find("2*(q+o) FLOP per query-key pair"), std::string::npos) << f.formula;
 }
 
+// gpt-oss-120b: h = 2880, 64 query heads and 8 KV heads of 64 (q = 4096, kv = 512), biases on
+// every linear, 128 experts of width 2880, untied, vocab 201088:
+//   attention 2880 x (4096 + 1024) + 4096 x 2880 + (4096 + 1024) + 2880 = 26,550,080
+//   norms 2 x 2880 = 5,760; router 2880 x 128 = 368,640
+//   one expert 3 x 2880 x 2880 + 2 x 2880 + 2880 = 24,891,840; 128 of them 3,186,155,520
+//   layer 3,213,080,000; 36 layers 115,670,880,000; embeddings 2 x 201088 x 2880 =
+//   1,158,266,880; final norm 2,880 -> 116,829,149,760 (published: 116.8B)
+TEST(Params, GptOss120b) {
+  EXPECT_EQ(Total("gpt-oss-120b"), 116829149760.0);
+}
+
+// Sliding windows: a query sees itself and the W - 1 tokens before it. 10 tokens under a window
+// of 4: 4 x 5 / 2 + 6 x 4 = 34 pairs; a document no longer than the window is fully causal.
+// gpt-oss-120b at s = 4096 alternates 128-token windows (layers 0, 2, ...) and full attention
+// (q = o = 4096): 18 global layers at 4097 keys a token, 18 local at 2 x WindowPairs(4096, 128) /
+// 4096 = 2 x (128 x 129 / 2 + 3968 x 128) / 4096 = 252.03125:
+//   3 x 8192 x (18 x 4097 + 18 x 252.03125) = 1,923,872,256 FLOP per token of attention.
+TEST(Flops, SlidingWindowsCountThePairsInsideTheWindow) {
+  EXPECT_EQ(WindowPairs(10, 4), 34.0);
+  EXPECT_EQ(WindowPairs(3, 4), CausalPairs(3));
+  EXPECT_EQ(WindowPairs(4096, 0), CausalPairs(4096));
+  spec::ModelSpec m = Must(spec::LoadModel("gpt-oss-120b"));
+  EXPECT_TRUE(m.IsLocalAttentionLayer(0));
+  EXPECT_FALSE(m.IsLocalAttentionLayer(1));
+  ModelFlops f = ModelFlopsPerToken(m, 4096);
+  EXPECT_EQ(f.attention_term_causal, 1923872256.0);
+  // One layer on one rank, one sequence of 4096: the full causal pairs (8,390,656) at half the
+  // layers' share on "attention", the windowed ones (516,160) on "attention_local", read at 128
+  // keys; 2 x pairs x (q + o) x 1/2 each.
+  ShardShape s;
+  s.seq_len = 4096;
+  std::vector<Op> ops = LayerOps(m, true, s);
+  EXPECT_EQ(Find(ops, "attention").fwd_flops, 2.0 * 8390656 * 8192 * 0.5);
+  const Op& local = Find(ops, "attention_local");
+  EXPECT_EQ(local.fwd_flops, 2.0 * 516160 * 8192 * 0.5);
+  EXPECT_EQ(local.key_len, 128);
+  EXPECT_EQ(local.saved_bytes, 0);
+}
+
 TEST(Params, MoeLayerPattern) {
   spec::ModelSpec m = Must(spec::LoadModel("mixtral-8x7b"));
   m.moe_first_dense_layers = 3;
@@ -159,15 +207,6 @@ TEST(Flops, MoeCountsOnlyRoutedExperts) {
   //   = 32 * 394,297,344 + 131,072,000 = 12,748,587,008; 6N = 76,491,522,048.
   ModelFlops f = ModelFlopsPerToken(Must(spec::LoadModel("mixtral-8x7b")), 4096);
   EXPECT_EQ(f.matmul_term, 76491522048.0);
-}
-
-const Op& Find(const std::vector<Op>& ops, const std::string& name) {
-  for (const Op& op : ops) {
-    if (op.name == name) return op;
-  }
-  ADD_FAILURE() << "no op " << name;
-  static Op none;
-  return none;
 }
 
 TEST(Ops, GemmShapesAndFlopsUnderTp) {

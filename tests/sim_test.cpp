@@ -443,28 +443,20 @@ TEST(Analytical, AsyncBackwardHidesTheColumnParallelCollectives) {
 // way; so etp 1 saves 48 layers x 2 directions x (AG + RS) of 8 A (the embedding's and output
 // layer's TP collectives are the same).
 TEST(Analytical, MoeLayersWithoutExpertTpSkipTheMlpSideTpCollectives) {
-  auto tp_comm = [](int64_t etp) {
+  auto tp_comm = [](int64_t etp, bool overlap) {
     spec::JobSpec job = Job("qwen3-30b-a3b", 8, 2, 1, 1, 4);
     job.plan.ep = 4;
     job.plan.etp = etp;
     job.plan.sequence_parallel = true;
-    job.plan.tp_comm_overlap = false;
+    job.plan.tp_comm_overlap = overlap;
     return Simulate(job).breakdown.tp_comm_s;
   };
   const double a = 2.0 * 4096 * 2048;
   const double ag = NodeCollective_s(2, collective::Op::kAllGather, 8 * a);
   const double rs = NodeCollective_s(2, collective::Op::kReduceScatter, 8 * a);
-  EXPECT_NEAR(tp_comm(2) - tp_comm(1), 48 * 2 * (ag + rs), 1e-12);
+  EXPECT_NEAR(tp_comm(2, false) - tp_comm(1, false), 48 * 2 * (ag + rs), 1e-12);
   // Under TP overlap the routed rows' collectives stay exposed: the same difference.
-  auto overlapped = [](int64_t etp) {
-    spec::JobSpec job = Job("qwen3-30b-a3b", 8, 2, 1, 1, 4);
-    job.plan.ep = 4;
-    job.plan.etp = etp;
-    job.plan.sequence_parallel = true;
-    job.plan.tp_comm_overlap = true;
-    return Simulate(job).breakdown.tp_comm_s;
-  };
-  EXPECT_NEAR(overlapped(2) - overlapped(1), 48 * 2 * (ag + rs), 1e-12);
+  EXPECT_NEAR(tp_comm(2, true) - tp_comm(1, true), 48 * 2 * (ag + rs), 1e-12);
 }
 
 // MLA's down-projections run on the sequence shard, so the attention side gathers (forward) and

@@ -262,11 +262,9 @@ TEST(Model, MoeTopKBounded) {
             "model.top_k = 9 is out of range for model.experts = 8 (allowed: 1 to 8)");
 }
 
-TEST(HfConfig, LlamaMatchesPreset) {
-  ModelSpec hf = Must(LoadModel(Fixture("hf/llama3-8b-config.json")));
-  ModelSpec preset = Must(LoadModel("llama3-8b"));
-  // Every schema field that describes the architecture is equal; only name/description/source
-  // differ.
+// Every schema field that describes the architecture is equal; only name/description/source
+// differ.
+void ExpectSameArchitecture(const ModelSpec& hf, const ModelSpec& preset) {
   nlohmann::json a = ModelSchema().ToJson(hf);
   nlohmann::json b = ModelSchema().ToJson(preset);
   for (const char* meta : {"name", "description", "source"}) {
@@ -276,16 +274,14 @@ TEST(HfConfig, LlamaMatchesPreset) {
   EXPECT_EQ(a, b);
 }
 
+TEST(HfConfig, LlamaMatchesPreset) {
+  ExpectSameArchitecture(Must(LoadModel(Fixture("hf/llama3-8b-config.json"))),
+                         Must(LoadModel("llama3-8b")));
+}
+
 TEST(HfConfig, MixtralMatchesPreset) {
-  ModelSpec hf = Must(LoadModel(Fixture("hf/mixtral-8x7b-config.json")));
-  ModelSpec preset = Must(LoadModel("mixtral-8x7b"));
-  nlohmann::json a = ModelSchema().ToJson(hf);
-  nlohmann::json b = ModelSchema().ToJson(preset);
-  for (const char* meta : {"name", "description", "source"}) {
-    a.erase(meta);
-    b.erase(meta);
-  }
-  EXPECT_EQ(a, b);
+  ExpectSameArchitecture(Must(LoadModel(Fixture("hf/mixtral-8x7b-config.json"))),
+                         Must(LoadModel("mixtral-8x7b")));
 }
 
 TEST(HfConfig, QwenFamiliesReadTheirExtras) {
@@ -304,14 +300,7 @@ TEST(HfConfig, QwenFamiliesReadTheirExtras) {
 
 TEST(HfConfig, DeepSeekMatchesPresetAndRefusesWhatItCannotRead) {
   ModelSpec hf = Must(LoadModel(Fixture("hf/deepseek-v3-config.json")));
-  ModelSpec preset = Must(LoadModel("deepseek-v3"));
-  nlohmann::json a = ModelSchema().ToJson(hf);
-  nlohmann::json b = ModelSchema().ToJson(preset);
-  for (const char* meta : {"name", "description", "source"}) {
-    a.erase(meta);
-    b.erase(meta);
-  }
-  EXPECT_EQ(a, b);
+  ExpectSameArchitecture(hf, Must(LoadModel("deepseek-v3")));
   EXPECT_EQ(hf.head_dim, 128);  // qk_nope_head_dim, not the config's head_dim (the rotary part)
   EXPECT_EQ(hf.kv_heads, 0);
   Result<ModelSpec> freq = ParseHfConfig(
@@ -324,6 +313,14 @@ TEST(HfConfig, DeepSeekMatchesPresetAndRefusesWhatItCannotRead) {
   ASSERT_FALSE(freq.ok());
   EXPECT_EQ(freq.status().message(),
             "config.json: moe_layer_freq = 2 is not supported (allowed: 1)");
+}
+
+TEST(Model, GlobalAttentionIntervalNeedsAWindow) {
+  ModelSpec m = Must(LoadModel("llama3-8b"));
+  m.global_attention_interval = 4;
+  EXPECT_EQ(ValidateModel(m).message(),
+            "model.global_attention_interval = 4 needs model.sliding_window (allowed: 0 without a "
+            "sliding window)");
 }
 
 TEST(Model, LatentAttentionNeedsItsHeadWidths) {

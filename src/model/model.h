@@ -24,6 +24,8 @@
 // shared experts, router, LM head; not the input embedding, which is a lookup), and the attention
 // term is 4*q FLOP per (query, key) pair forward: s(s+1)/2 pairs per causal sequence, s^2 without
 // the mask. Sources disagree on which to use (calibration/README.md, caveat 1); both are reported.
+// Local-attention layers (sliding_window W) count WindowPairs(s, W) / s pairs per token instead of
+// (s + 1) / 2 (and twice that without causal halving).
 // q = heads*qk_head_dim is the query width the scores are computed over and o = heads*v_head_dim
 // the attention output's: 2q + 2o FLOP per pair, 4q when they are equal (MLA: q over d + d_r).
 #pragma once
@@ -40,6 +42,12 @@ namespace scaleplan::model {
 // The one function the performance model and the packers share for attention work (inline: the
 // packers price every document with it).
 inline double CausalPairs(double tokens) { return (tokens * tokens + tokens) / 2.0; }
+// The same under a sliding window of `window` tokens (each query sees itself and the window - 1
+// before it): W(W+1)/2 + (d - W) W once the document is longer than the window.
+inline double WindowPairs(double tokens, double window) {
+  if (window <= 0 || tokens <= window) return CausalPairs(tokens);
+  return CausalPairs(window) + (tokens - window) * window;
+}
 
 struct LayerParams {
   double attention = 0;       // Q, K, V, O weights and biases; sharded over TP
@@ -135,6 +143,9 @@ struct Op {
   // A column-parallel linear of the attention side (QKV, MLA's up-projections): its backward GEMMs
   // are what that side's TP collectives can hide behind (the rest hide behind the MLP's).
   bool attention_side = false;
+  // Attention: the most keys a query sees, where the kernel's efficiency is read (0: the
+  // sequence).
+  double key_len = 0;
   // A grouped GEMM of this many equal GEMMs, one per routed expert on the rank (balanced routing):
   // m counts every group's rows, its efficiency is read at m / gemm_groups rows (one launch for
   // the group); fwd_bytes and bwd_bytes count every group's weights (sim/analytical.h).
@@ -157,6 +168,12 @@ struct Op {
 // 5 a s^2 b bytes are saved (softmax output, dropout mask and output), which selective
 // recomputation frees.
 // Rotary embeddings (RoPE models) read and write Q and K once each way.
+// Sliding-window attention (ModelSpec::sliding_window): the layer's attention work is the mean over
+// the model's local and global layers, as two ops: "attention" with the global layers' share of
+// the full causal pairs, "attention_local" with the local layers' share of the windowed pairs
+// (efficiency read at the window's key length); the saved tensors do not depend on the window.
+// An approximation where local and global layers alternate within each pipeline stage; a context-
+// parallel ring still exchanges every K/V block.
 // FP8 linears that keep their input as the FP8 cast (ShardShape::fp8_saved_inputs; Transformer
 // Engine saves the quantized input for the weight-gradient GEMM) keep 1 byte per element instead
 // of 2: QKV in h, fc1 in h, fc2 in f (expert linears likewise); a linear whose BF16 input another

@@ -196,15 +196,25 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   attn.kind = OpKind::kAttention;
   double pairs = static_cast<double>(s.micro_batch) * CausalPairs(static_cast<double>(s.seq_len)) /
                  static_cast<double>(s.cp);
+  // Sliding-window attention (model.h): the share of the model's layers that attend locally; this
+  // op carries the global layers' share, "attention_local" below the local ones'.
+  double local = 0;
+  if (m.sliding_window > 0 && s.flash_attention) {
+    for (int64_t l = 0; l < m.layers; ++l) local += m.IsLocalAttentionLayer(l) ? 1.0 : 0.0;
+    local /= static_cast<double>(m.layers);
+  }
   // Q K^T over the query width and P V over the output width: 2(q + o) FLOP per pair (4q when
   // they are equal).
-  attn.fwd_flops = 2.0 * pairs * (q + o) / t;
+  attn.fwd_flops = 2.0 * pairs * (q + o) / t * (1.0 - local);
   attn.bwd_flops = 2.5 * attn.fwd_flops;
   double key_tokens = static_cast<double>(s.micro_batch * s.seq_len);
   // Forward reads Q, K and V and writes O; backward reads Q, O, dO, K and V and writes dQ, dK, dV.
-  attn.fwd_bytes = kBf16 * (tokens * q / t + key_tokens * (k + v) / t + tokens * o / t);
-  attn.bwd_bytes =
+  const double kernel_fwd_bytes =
+      kBf16 * (tokens * q / t + key_tokens * (k + v) / t + tokens * o / t);
+  const double kernel_bwd_bytes =
       kBf16 * (tokens * (q + 2.0 * o) / t + 2.0 * key_tokens * (k + v) / t + tokens * q / t);
+  attn.fwd_bytes = kernel_fwd_bytes * (1.0 - local);
+  attn.bwd_bytes = kernel_bwd_bytes * (1.0 - local);
   double lse = kFp32 * tokens * heads / t;
   attn.saved_bytes = kBf16 * tokens * (q + k + v) / t + kBf16 * tokens * o / t + lse;
   if (m.qk_norm) attn.params = 2.0 * static_cast<double>(m.EffectiveHeadDim());
@@ -224,6 +234,22 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     attn.selective_freed_bytes = 5.0 * scores;
   }
   ops.push_back(attn);
+  if (local > 0) {
+    Op windowed;
+    windowed.name = "attention_local";
+    windowed.kind = OpKind::kAttention;
+    const double window = static_cast<double>(m.sliding_window);
+    windowed.key_len = std::min(window, static_cast<double>(s.seq_len));
+    const double window_pairs = static_cast<double>(s.micro_batch) *
+                                WindowPairs(static_cast<double>(s.seq_len), window) /
+                                static_cast<double>(s.cp);
+    windowed.fwd_flops = 2.0 * window_pairs * (q + o) / t * local;
+    windowed.bwd_flops = 2.5 * windowed.fwd_flops;
+    windowed.fwd_bytes = kernel_fwd_bytes * local;
+    windowed.bwd_bytes = kernel_bwd_bytes * local;
+    windowed.per_op_saved_bytes = 0;  // what the kernel keeps is counted once, on "attention"
+    ops.push_back(windowed);
+  }
 
   // Row-parallel: the weight is split over TP, the bias (added after the reduction) is not.
   ops.push_back(Gemm("out_proj", tokens, h, o / t, 0.0, o * h / t + (m.linear_bias ? h : 0.0)));
@@ -252,6 +278,10 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
                      kBf16 * sp_tokens * h + kFp32 * sp_tokens * experts, h * experts);
     router.fp8_linear = false;
     ops.push_back(router);
+    // The rank's tokens copied into expert order before the dispatch (Megatron-Core's fused
+    // permute): each read once and written top_k times; expert_combine below is its inverse. The
+    // sort of the received rows by local expert after the all-to-all is not counted.
+    ops.push_back(Elementwise("expert_permute", sp_tokens * h, top_k * sp_tokens * h, 0.0, 0.0));
     // Balanced routing: a rank computes as many token-expert pairs as it routes. With sequence
     // parallelism the tokens of an expert-TP group are gathered and each rank runs 1/etp of the
     // expert width.

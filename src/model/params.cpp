@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "model/model.h"
 
 namespace scaleplan::model {
@@ -138,9 +140,18 @@ ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len) {
   double s = static_cast<double>(seq_len);
   ModelFlops f;
   f.matmul_term = 6.0 * c.matmul_active;
-  f.attention_term_causal = 3.0 * layers * (q + o) * (s + 1.0);
+  // Local-attention layers (model.h) count their windowed pairs: 2 WindowPairs(s, W) / s per
+  // token causal, min(s, 2W) keys without the mask.
+  double local = 0;
+  for (int64_t l = 0; m.sliding_window > 0 && l < m.layers; ++l)
+    local += m.IsLocalAttentionLayer(l) ? 1.0 : 0.0;
+  const double global = layers - local;
+  const double window = static_cast<double>(m.sliding_window);
+  const double local_causal = local > 0 ? 2.0 * WindowPairs(s, window) / s : 0.0;
+  const double local_full = local > 0 ? std::min(s, 2.0 * window) : 0.0;
+  f.attention_term_causal = 3.0 * (q + o) * (global * (s + 1.0) + local * local_causal);
   f.per_token_causal = f.matmul_term + f.attention_term_causal;
-  f.per_token_noncausal = f.matmul_term + 6.0 * layers * (q + o) * s;
+  f.per_token_noncausal = f.matmul_term + 6.0 * (q + o) * (global * s + local * local_full);
   f.formula =
       q == o ? "6*N + 6*L*q*(s+1): N = weight matrices a token passes through (LM head in, input "
                "embedding out), causal attention at 4*q FLOP per query-key pair, forward + "
@@ -149,6 +160,7 @@ ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len) {
                "input embedding out), causal attention at 2*(q+o) FLOP per query-key pair (q the "
                "query-key width, o the value width over all heads), forward + backward = 3x "
                "forward, no recomputation";
+  if (local > 0) f.formula += "; local-attention layers count the pairs inside their window";
   return f;
 }
 

@@ -61,6 +61,11 @@ std::string MegatronArgs(const plan::Plan& p) {
   }
   if (s.grad_sync == spec::GradSync::kDelayed && p.dp * p.cp > 1)
     notes.push_back("# grad_sync = delayed has no Megatron-LM argument: reductions run in-step");
+  if (m.sliding_window > 0)
+    notes.push_back(fmt::format(
+        "# sliding_window = {} (local attention) is not emitted: set the model's window in its "
+        "Megatron-LM configuration",
+        m.sliding_window));
   if (s.dp_replicate > 1 && s.zero != spec::ZeroMode::kZero1 && s.zero != spec::ZeroMode::kZero2)
     notes.push_back(
         "# dp_replicate (HSDP) is emitted only with the distributed optimizer (zero 1 or 2)");

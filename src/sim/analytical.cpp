@@ -89,8 +89,9 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
       case model::OpKind::kAttention: {
         double f, b;
         if (flash) {
-          f = d.AttentionSeconds(op.fwd_flops, op.fwd_bytes, key_len, head_dim, false);
-          b = d.AttentionSeconds(op.bwd_flops, op.bwd_bytes, key_len, head_dim, true);
+          const double keys = op.key_len > 0 ? op.key_len : key_len;  // a window's, or the sequence
+          f = d.AttentionSeconds(op.fwd_flops, op.fwd_bytes, keys, head_dim, false);
+          b = d.AttentionSeconds(op.bwd_flops, op.bwd_bytes, keys, head_dim, true);
         } else {
           // Two batched GEMMs per direction: scores (s x s x d) and values (s x d x s).
           f = d.GemmSeconds(op.fwd_flops / 2, op.fwd_bytes / 2, key_len, key_len, head_dim) +

@@ -158,7 +158,16 @@ const Schema<ModelSpec>& ModelSchema() {
         .Integer("v_head_dim", &M::v_head_dim, 0, kMaxHeadDim, "",
                  "Width of one value head and of the attention output per head. 0 means "
                  "head_dim.",
-                 "model-v-head-dim");
+                 "model-v-head-dim")
+        .Integer("sliding_window", &M::sliding_window, 0, kMaxCount, "tokens",
+                 "Local attention: on local layers a query sees itself and the sliding_window - 1 "
+                 "tokens before it. 0 means every layer attends to the whole sequence.",
+                 "model-sliding-window")
+        .Integer("global_attention_interval", &M::global_attention_interval, 0, kMaxLayers, "",
+                 "With sliding_window: every n-th layer (layers n-1, 2n-1, ...) attends to the "
+                 "whole sequence, the others locally (2 = alternating, 6 = five local then one "
+                 "global). 0 means every layer is local.",
+                 "model-global-attention-interval");
     return s;
   }();
   return kSchema;
@@ -553,6 +562,12 @@ Status ValidateModel(const ModelSpec& m) {
         "model.q_lora_rank = {} / model.rope_head_dim = {} need multi-head latent attention "
         "(allowed: 0 unless model.kv_lora_rank >= 1)",
         m.q_lora_rank, m.rope_head_dim));
+  }
+  if (m.global_attention_interval > 0 && m.sliding_window == 0) {
+    return Status::Invalid(fmt::format(
+        "model.global_attention_interval = {} needs model.sliding_window (allowed: 0 without a "
+        "sliding window)",
+        m.global_attention_interval));
   }
   if (m.position_embedding == PositionEmbedding::kLearned && m.max_position_embeddings <= 0) {
     return Missing("model", "max_position_embeddings",

@@ -58,12 +58,22 @@ struct ModelSpec {
   int64_t kv_lora_rank = 0;  // > 0 turns MLA on
   int64_t rope_head_dim = 0;
   int64_t v_head_dim = 0;  // width of one value head (and of the attention output); 0 = head_dim
+  // Local (sliding-window) attention: a query sees itself and the sliding_window - 1 tokens
+  // before it (0: every layer attends to the whole sequence); with global_attention_interval n,
+  // layers n-1, 2n-1, ... still attend to the whole sequence (0: none does).
+  int64_t sliding_window = 0;
+  int64_t global_attention_interval = 0;
 
   int64_t EffectiveKvHeads() const { return kv_heads > 0 ? kv_heads : heads; }
   int64_t EffectiveHeadDim() const {
     return head_dim > 0 ? head_dim : (heads > 0 ? hidden / heads : 0);
   }
   bool IsMla() const { return kv_lora_rank > 0; }
+  // Whether 0-based layer `index` attends over a sliding window.
+  bool IsLocalAttentionLayer(int64_t index) const {
+    if (sliding_window <= 0) return false;
+    return !(global_attention_interval > 0 && (index + 1) % global_attention_interval == 0);
+  }
   // Width of one query (and key) head as the attention kernel sees it: with MLA, the part without
   // rotary embedding plus the rotary part.
   int64_t QkHeadDim() const { return EffectiveHeadDim() + (IsMla() ? rope_head_dim : 0); }

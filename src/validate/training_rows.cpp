@@ -96,6 +96,7 @@ std::string ClusterFor(const std::string& gpu_type, std::string* gpu_override) {
   }
   if (Contains(gpu_type, "GB200")) return "gb200-nvl72";
   if (Contains(gpu_type, "GB300")) return "gb300-nvl72";
+  if (Contains(gpu_type, "B300")) return "dgx-b300-ib";
   if (Contains(gpu_type, "B200")) return "dgx-b200-ib";
   return "";
 }
