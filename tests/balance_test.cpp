@@ -28,6 +28,17 @@ WorkloadModel Flops() {
 // The attention cost per query-key pair is the model's, 2(q + o) FLOP forward and 3x with
 // backward, per layer: Llama 3 8B 12 x 32 x 4096 = 1,572,864; DeepSeek-V3 (192-wide query-key
 // heads, 128-wide values, 128 heads) 6 x 61 x 128 x (192 + 128) = 14,991,360.
+// gpt-oss-120b alternates 128-token windows with full attention: half its layers count a
+// document's windowed pairs. A document of 1,000 tokens: 500,500 causal pairs, 128 x 129 / 2 +
+// 872 x 128 = 119,872 inside the windows; short documents (<= 128 tokens) are fully causal.
+TEST(Workload, SlidingWindowLayersCountWindowedPairs) {
+  WorkloadModel w = FlopWorkload(Must(spec::LoadModel("gpt-oss-120b")));
+  EXPECT_EQ(w.local_share, 0.5);
+  EXPECT_EQ(w.window, 128);
+  EXPECT_EQ(w.Attention(1000), w.attention_per_pair * (0.5 * 500500 + 0.5 * 119872));
+  EXPECT_EQ(w.Attention(100), w.attention_per_pair * 5050);
+}
+
 TEST(Workload, AttentionPerPairFollowsTheModel) {
   EXPECT_EQ(FlopWorkload(Must(spec::LoadModel("llama3-8b"))).attention_per_pair, 1572864.0);
   EXPECT_EQ(FlopWorkload(Must(spec::LoadModel("deepseek-v3"))).attention_per_pair, 14991360.0);

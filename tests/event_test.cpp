@@ -249,6 +249,24 @@ TEST(EventEngine, RecomputedAttentionScalesWithPackedPairs) {
   EXPECT_EQ(per_op.attention_bwd_s, none.attention_bwd_s);
 }
 
+// In sliding-window layers a document's attention is its windowed pairs. With every layer local
+// over a window of one token each query sees only itself, so a micro-batch's pairs are its tokens:
+// four 1024-token documents do exactly the attention of one 4096-token document (4 x 1024 =
+// 4096 pairs), and the packed step equals the uniform one. With full attention the same packing
+// does 1025/4097 of the pairs and the step falls.
+TEST(EventEngine, WindowedLayersScaleWithWindowedPairs) {
+  spec::JobSpec job = Job("llama3-8b", 1, 1, 1, 1, spec::Schedule::k1F1B, 1);
+  EventOptions packed;
+  packed.microbatch_documents = {{1024, 1024, 1024, 1024}};
+  plan::Plan full = Must(plan::BuildPlan(job));
+  EXPECT_LT(Must(SimulateEvents(full, packed)).step.step_time_s,
+            Must(SimulateEvents(full, {})).step.step_time_s - 1e-6);
+  job.model.sliding_window = 1;
+  plan::Plan local = Must(plan::BuildPlan(job));
+  EXPECT_NEAR(Must(SimulateEvents(local, packed)).step.step_time_s,
+              Must(SimulateEvents(local, {})).step.step_time_s, 1e-12);
+}
+
 // Golden traces: small plans' full traces, checked in and compared event by event. Regenerate
 // (after a deliberate model change) with
 //   build/test/scaleplan simulate --engine event --trace tests/golden/<name>.json <args>

@@ -171,8 +171,9 @@ TEST(Plan, ExpertParallelismSpansTheTpRanksExpertTpLeaves) {
   EXPECT_EQ(Must(plan::BuildPlan(job)).ep_tp_span, 2);
 }
 
-// Expert TP wider than TP would split an expert over ranks holding different tokens.
-TEST(Reject, ExpertTpWiderThanTp) {
+// Expert TP wider than TP, or not dividing it, would split an expert over ranks holding different
+// tokens.
+TEST(Reject, ExpertTpNotDividingTp) {
   spec::JobSpec job = DefaultJob();
   job.model = Must(spec::LoadModel("mixtral-8x7b"));
   job.gpus = 64;
@@ -180,7 +181,10 @@ TEST(Reject, ExpertTpWiderThanTp) {
   job.plan.tp = 2;
   job.plan.ep = 4;
   job.plan.etp = 4;
-  EXPECT_EQ(Error(job), "plan.etp = 4 is wider than plan.tp = 2 (allowed: 0 for tp, or 1 to 2)");
+  EXPECT_EQ(Error(job), "plan.etp = 4 does not divide plan.tp = 2 (allowed: 0 for tp, or 1, 2)");
+  job.plan.tp = 4;
+  job.plan.etp = 3;
+  EXPECT_EQ(Error(job), "plan.etp = 3 does not divide plan.tp = 4 (allowed: 0 for tp, or 1, 2, 4)");
 }
 
 TEST(Reject, EpOnDenseModel) {

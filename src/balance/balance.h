@@ -70,7 +70,16 @@ struct Document {
 struct WorkloadModel {
   double linear_per_token = 1.0;    // seconds (or any unit) per token
   double attention_per_pair = 0.0;  // per causal query-key pair
-  double Attention(double d) const { return attention_per_pair * model::CausalPairs(d); }
+  // Sliding-window layers (model.h): their share of the layers and the window; a document's pairs
+  // there are model::WindowPairs.
+  double local_share = 0.0;
+  double window = 0.0;
+  double Attention(double d) const {
+    const double pairs = local_share > 0 ? (1.0 - local_share) * model::CausalPairs(d) +
+                                               local_share * model::WindowPairs(d, window)
+                                         : model::CausalPairs(d);
+    return attention_per_pair * pairs;
+  }
   double Linear(double d) const { return linear_per_token * d; }
   double Total(double d) const { return Linear(d) + Attention(d); }
 };

@@ -197,15 +197,16 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   double pairs = static_cast<double>(s.micro_batch) * CausalPairs(static_cast<double>(s.seq_len)) /
                  static_cast<double>(s.cp);
   // Sliding-window attention (model.h): the share of the model's layers that attend locally; this
-  // op carries the global layers' share, "attention_local" below the local ones'.
-  double local = 0;
+  // op carries the global layers' share, "attention_local" below the local ones'. Without a flash
+  // kernel the scores are computed in full whatever the window, so there is no local share.
+  double local_share = 0;
   if (m.sliding_window > 0 && s.flash_attention) {
-    for (int64_t l = 0; l < m.layers; ++l) local += m.IsLocalAttentionLayer(l) ? 1.0 : 0.0;
-    local /= static_cast<double>(m.layers);
+    for (int64_t l = 0; l < m.layers; ++l) local_share += m.IsLocalAttentionLayer(l) ? 1.0 : 0.0;
+    local_share /= static_cast<double>(m.layers);
   }
   // Q K^T over the query width and P V over the output width: 2(q + o) FLOP per pair (4q when
   // they are equal).
-  attn.fwd_flops = 2.0 * pairs * (q + o) / t * (1.0 - local);
+  attn.fwd_flops = 2.0 * pairs * (q + o) / t * (1.0 - local_share);
   attn.bwd_flops = 2.5 * attn.fwd_flops;
   double key_tokens = static_cast<double>(s.micro_batch * s.seq_len);
   // Forward reads Q, K and V and writes O; backward reads Q, O, dO, K and V and writes dQ, dK, dV.
@@ -213,8 +214,8 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
       kBf16 * (tokens * q / t + key_tokens * (k + v) / t + tokens * o / t);
   const double kernel_bwd_bytes =
       kBf16 * (tokens * (q + 2.0 * o) / t + 2.0 * key_tokens * (k + v) / t + tokens * q / t);
-  attn.fwd_bytes = kernel_fwd_bytes * (1.0 - local);
-  attn.bwd_bytes = kernel_bwd_bytes * (1.0 - local);
+  attn.fwd_bytes = kernel_fwd_bytes * (1.0 - local_share);
+  attn.bwd_bytes = kernel_bwd_bytes * (1.0 - local_share);
   double lse = kFp32 * tokens * heads / t;
   attn.saved_bytes = kBf16 * tokens * (q + k + v) / t + kBf16 * tokens * o / t + lse;
   if (m.qk_norm) attn.params = 2.0 * static_cast<double>(m.EffectiveHeadDim());
@@ -233,23 +234,30 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     attn.saved_bytes = kBf16 * tokens * (q + k + v) / t + kBf16 * tokens * o / t + 5.0 * scores;
     attn.selective_freed_bytes = 5.0 * scores;
   }
-  ops.push_back(attn);
-  if (local > 0) {
-    Op windowed;
-    windowed.name = "attention_local";
-    windowed.kind = OpKind::kAttention;
+  if (local_share > 0) {
     const double window = static_cast<double>(m.sliding_window);
-    windowed.key_len = std::min(window, static_cast<double>(s.seq_len));
     const double window_pairs = static_cast<double>(s.micro_batch) *
                                 WindowPairs(static_cast<double>(s.seq_len), window) /
                                 static_cast<double>(s.cp);
-    windowed.fwd_flops = 2.0 * window_pairs * (q + o) / t * local;
+    Op windowed = attn;
+    windowed.name = "attention_local";
+    windowed.key_len = std::min(window, static_cast<double>(s.seq_len));
+    windowed.fwd_flops = 2.0 * window_pairs * (q + o) / t * local_share;
     windowed.bwd_flops = 2.5 * windowed.fwd_flops;
-    windowed.fwd_bytes = kernel_fwd_bytes * local;
-    windowed.bwd_bytes = kernel_bwd_bytes * local;
-    windowed.per_op_saved_bytes = 0;  // what the kernel keeps is counted once, on "attention"
-    ops.push_back(windowed);
+    windowed.fwd_bytes = kernel_fwd_bytes * local_share;
+    windowed.bwd_bytes = kernel_bwd_bytes * local_share;
+    if (local_share >= 1.0) {
+      attn = windowed;  // every layer local: one kernel, read at the window
+      attn.name = "attention";
+    } else {
+      // What the kernel keeps is counted once, on "attention".
+      windowed.saved_bytes = windowed.selective_freed_bytes = windowed.params = 0;
+      windowed.per_op_saved_bytes = 0;
+      ops.push_back(attn);
+      attn = windowed;
+    }
   }
+  ops.push_back(attn);
 
   // Row-parallel: the weight is split over TP, the bias (added after the reduction) is not.
   ops.push_back(Gemm("out_proj", tokens, h, o / t, 0.0, o * h / t + (m.linear_bias ? h : 0.0)));
@@ -282,6 +290,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     // permute): each read once and written top_k times; expert_combine below is its inverse. The
     // sort of the received rows by local expert after the all-to-all is not counted.
     ops.push_back(Elementwise("expert_permute", sp_tokens * h, top_k * sp_tokens * h, 0.0, 0.0));
+    ops.back().bwd_bytes = ops.back().fwd_bytes;  // the gradients gathered back the same way
     // Balanced routing: a rank computes as many token-expert pairs as it routes. With sequence
     // parallelism the tokens of an expert-TP group are gathered and each rank runs 1/etp of the
     // expert width.

@@ -345,13 +345,13 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
     }
     plan.etp = p.tp;
   } else {
-    // Expert TP splits an expert over TP ranks that hold the same tokens; wider than tp its ranks
-    // would hold different tokens, which the step model does not price.
-    if (plan.etp > p.tp) {
+    // Expert TP splits an expert over TP ranks that hold the same tokens; wider than tp, or not
+    // dividing it, its groups would hold different tokens, which the step model does not price.
+    if (plan.etp > p.tp || p.tp % plan.etp != 0) {
       return Refuse("plan.etp",
-                    fmt::format("plan.etp = {} is wider than plan.tp = {} (allowed: 0 for tp, or "
-                                "1 to {})",
-                                plan.etp, p.tp, p.tp));
+                    fmt::format("plan.etp = {} does not divide plan.tp = {} (allowed: 0 for tp, "
+                                "or {})",
+                                plan.etp, p.tp, ListOf(Divisors(p.tp))));
     }
     int64_t dp_cp = plan.dp * p.cp;
     // Megatron-Core lays experts out as etp, ep, expert-dp over the tp * cp * dp ranks of a

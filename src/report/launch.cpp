@@ -283,8 +283,9 @@ std::string TorchtitanToml(const plan::Plan& p) {
       out += fmt::format("pipeline_parallel_layers_per_stage = {}\n", slots / (p.pp * p.vp));
     } else {
       notes.push_back(fmt::format(
-          "# {} layers do not split evenly over {} stages: torchtitan splits them its own way",
-          slots, p.pp * p.vp));
+          "# {} layers do not split evenly over {} stages: torchtitan splits them its own way, "
+          "and chooses the stages per rank itself (this plan's vp {} is not kept)",
+          slots, p.pp * p.vp, p.vp));
     }
   }
   if (p.model().IsMoe()) {

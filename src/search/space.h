@@ -82,7 +82,8 @@ void ForEachDimension(F&& f) {
 
 // Every value that can be valid for the job: tp over the divisors of the heads, cp over powers of
 // two that split the sequence, pp over the divisors of the layers (or layers + 2 when the edge
-// stages are trimmed), vp in 1, 2, 4, 8, micro-batch in 1, 2, 4, 8, ep over the divisors of the
+// stages are trimmed; with plan.uneven_layers also the powers of two up to the layers), vp in
+// 1, 2, 4, 8, micro-batch in 1, 2, 4, 8, ep over the divisors of the
 // experts, all ZeRO modes, recomputation modes, CP algorithms and schedules, and the six
 // placements with tp innermost (TP's per-layer collectives belong on NVLink; other orders can be
 // given explicitly); dp_replicate 1, grad_sync step and the job's grad_reduce_dtype (FP32 unless

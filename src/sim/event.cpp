@@ -70,12 +70,24 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
     }
     double seq = static_cast<double>(p.job.workload.seq_len);
     double mb = static_cast<double>(p.spec().micro_batch);
+    // Attention scales with the documents' query-key pairs; in sliding-window layers (with a
+    // flash kernel, model.h) with their windowed pairs, weighted by those layers' share of the
+    // full sequence's attention work.
+    const spec::ModelSpec& model = p.model();
+    const double window = static_cast<double>(model.sliding_window);
+    double local = 0;
+    for (int64_t l = 0; window > 0 && p.Shape().flash_attention && l < model.layers; ++l)
+      local += model.IsLocalAttentionLayer(l) ? 1.0 : 0.0;
+    local /= static_cast<double>(model.layers);
+    const double full_pairs = model::CausalPairs(seq), window_pairs = model::WindowPairs(seq, window);
+    const double windowed_share =
+        local > 0 ? local * window_pairs / ((1.0 - local) * full_pairs + local * window_pairs) : 0.0;
     for (size_t i = 0; i < docs.size(); ++i) {
       if (docs[i].empty()) {
         return Status::Invalid(fmt::format(
             "--microbatch-lengths: micro-batch {} has no documents (allowed: at least one)", i));
       }
-      double tokens = 0, pairs = 0;
+      double tokens = 0, pairs = 0, windowed = 0;
       for (int64_t d : docs[i]) {
         if (d < 1 || d > kMaxDocumentTokens) {
           return Status::Invalid(
@@ -85,9 +97,11 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
         }
         tokens += static_cast<double>(d);
         pairs += model::CausalPairs(static_cast<double>(d));
+        windowed += model::WindowPairs(static_cast<double>(d), window);
       }
       token_scale[i] = tokens / (mb * seq);
-      pair_scale[i] = pairs / (mb * model::CausalPairs(seq));
+      pair_scale[i] = (1.0 - windowed_share) * pairs / (mb * full_pairs) +
+                      windowed_share * windowed / (mb * window_pairs);
     }
     return Status::Ok();
   };

@@ -5,7 +5,8 @@
 // its prediction is compared with the measured metric: tokens/s/GPU where the row has it, else
 // TFLOP/s/GPU, else the step time (step_time_s); TFLOP/s/GPU under the source's own FLOP formula
 // (SC21: 96 B s l h^2 (1 + s/6h + V/16lh) per step, counting recomputation; Megatron-Core:
-// 6N + 12 L q s per token). Every assumption a row
+// 6N + 12 L q s per token, read as 6 L (q + o) s where query and value widths differ and with the
+// window's keys on sliding-window layers, model.h). Every assumption a row
 // needed (the cluster it ran on, a micro-batch size the source does not print, ...) is listed with
 // it; rows that cannot be modeled are listed with the reason, never dropped.
 // nccl-tests outputs: every size of the run is predicted by the collective model on a cluster
