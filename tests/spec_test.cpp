@@ -346,6 +346,18 @@ TEST(Model, LatentAttentionNeedsItsHeadWidths) {
       << s.message();
 }
 
+// Mistral 7B v0.1 attends over a 4,096-token window on every layer; a null window is none.
+TEST(HfConfig, MistralReadsItsSlidingWindow) {
+  const std::string base =
+      R"({"architectures": ["MistralForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
+          "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+          "vocab_size": 32000, "sliding_window": )";
+  ModelSpec windowed = Must(ParseHfConfig(base + "4096}", "config.json"));
+  EXPECT_EQ(windowed.sliding_window, 4096);
+  EXPECT_TRUE(windowed.IsLocalAttentionLayer(31));
+  EXPECT_EQ(Must(ParseHfConfig(base + "null}", "config.json")).sliding_window, 0);
+}
+
 TEST(HfConfig, MalformedJsonNamesLine) {
   Result<ModelSpec> m = LoadModel(Fixture("hf/malformed.json"));
   ASSERT_FALSE(m.ok());

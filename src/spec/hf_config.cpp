@@ -3,7 +3,8 @@
 // Key mapping (transformers' own names): hidden_size -> hidden, intermediate_size -> ffn_hidden,
 // num_hidden_layers -> layers, num_attention_heads -> heads, num_key_value_heads -> kv_heads
 // (absent: = heads), head_dim -> head_dim (absent or null: hidden / heads), vocab_size -> vocab,
-// tie_word_embeddings -> tied_embeddings (absent: false). All supported architectures use a gated
+// tie_word_embeddings -> tied_embeddings (absent: false); Mistral and Mixtral: sliding_window ->
+// sliding_window (every layer local; null: none). All supported architectures use a gated
 // MLP (SwiGLU; a gated GELU has the same shapes and FLOPs), RMSNorm and RoPE.
 // Per family: Qwen2 always has a QKV bias; Qwen3 has per-head q/k RMSNorm; attention_bias = true
 // is read as a QKV bias (the output-projection bias, h parameters per layer, is not counted).
@@ -129,6 +130,11 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   if (family->moe != Family::kDeepSeek) SP_RETURN_IF_ERROR(set("head_dim", "head_dim", false));
   SP_RETURN_IF_ERROR(set("vocab_size", "vocab", true));
   SP_RETURN_IF_ERROR(set("tie_word_embeddings", "tied_embeddings", false));
+  // Mistral's and Mixtral's sliding window (every layer local; null or absent: none).
+  if (std::string_view(family->model_type) == "mistral" ||
+      std::string_view(family->model_type) == "mixtral") {
+    SP_RETURN_IF_ERROR(set("sliding_window", "sliding_window", false));
+  }
 
   switch (family->moe) {
     case Family::kDense:
