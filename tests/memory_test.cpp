@@ -68,6 +68,26 @@ TEST(Memory, FullRecomputeAndZero3) {
   EXPECT_TRUE(mem.fits);
 }
 
+// Recomputing only the first 10 of the 32 layers (recompute_layers 10): those keep their input,
+// 10 * 8192 * 8192 = 671,088,640 bytes; the other 22 keep everything, 22 * 1,141,964,800 =
+// 25,123,225,600; the head's 4,336,943,104 as without recomputation: 30,131,257,344. One layer's
+// 1,141,964,800 bytes are transient while it is recomputed (ZeRO 1: no prefetch).
+TEST(Memory, RecomputeLayersKeepTheOthersWhole) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.plan.recompute = spec::Recompute::kFull;
+  job.plan.recompute_layers = 10;
+  MemoryReport mem = ComputeMemory(Must(BuildPlan(job)));
+  const StageMemory& s = mem.stages[0];
+  EXPECT_DOUBLE_EQ(s.activations_bytes, 671088640.0 + 25123225600.0 + 4336943104.0);
+  EXPECT_DOUBLE_EQ(s.transient_bytes, 1141964800.0);
+  // 32 or more is every layer: what recompute_layers 0 keeps.
+  job.plan.recompute_layers = 32;
+  double all = ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes;
+  job.plan.recompute_layers = 0;
+  EXPECT_DOUBLE_EQ(ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes, all);
+  EXPECT_DOUBLE_EQ(all, 2147483648.0 + 4336943104.0);
+}
+
 TEST(Memory, SelectiveFreesOnlyAttentionStatistics) {
   spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
   double none = ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes;

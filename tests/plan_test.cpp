@@ -86,7 +86,46 @@ TEST(BuildPlan, UnevenLayersGoToTheChunksAfterTheFirst) {
             std::string::npos);
 }
 
+// Recomputing the first 2 layers of each chunk (recompute_layers 2) on DeepSeek-V3 over 16 stages
+// (as above): stage 0 holds layers 0-2, all dense (the first three are), so it recomputes 2 dense
+// layers; stage 1 holds layers 3-6, all MoE, and recomputes 2 MoE layers. With 5 a chunk
+// recomputes all it holds (3 and 4); without full recomputation nothing is recomputed.
+TEST(BuildPlan, RecomputeLayersAreEachChunksFirst) {
+  spec::JobSpec job = DefaultJob();
+  job.model = Must(spec::LoadModel("deepseek-v3"));
+  job.gpus = 1024;
+  job.plan = spec::PlanSpec{};
+  job.plan.pp = 16;
+  job.plan.ep = 8;
+  job.plan.uneven_layers = true;
+  job.plan.recompute = spec::Recompute::kFull;
+  job.plan.recompute_layers = 2;
+  Plan p = Must(BuildPlan(job));
+  EXPECT_EQ(p.stages[0].chunks[0].recomputed_layers, 2);
+  EXPECT_EQ(p.stages[0].chunks[0].recomputed_moe_layers, 0);
+  EXPECT_EQ(p.stages[1].chunks[0].recomputed_layers, 2);
+  EXPECT_EQ(p.stages[1].chunks[0].recomputed_moe_layers, 2);
+  job.plan.recompute_layers = 5;
+  p = Must(BuildPlan(job));
+  EXPECT_EQ(p.stages[0].chunks[0].recomputed_layers, 3);
+  EXPECT_EQ(p.stages[1].chunks[0].recomputed_layers, 4);
+  EXPECT_EQ(p.stages[1].chunks[0].recomputed_moe_layers, 4);
+  job.plan.recompute_layers = 0;
+  job.plan.recompute = spec::Recompute::kSelective;
+  p = Must(BuildPlan(job));
+  EXPECT_EQ(p.stages[1].chunks[0].recomputed_layers, 0);
+}
+
 // ---- One test per rejected input (issue: bad input). ----
+
+TEST(Reject, RecomputeLayersNeedFullRecomputation) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.plan.recompute_layers = 4;
+  job.plan.recompute = spec::Recompute::kSelective;
+  EXPECT_EQ(Error(job),
+            "plan.recompute_layers = 4 needs plan.recompute = full (recompute = selective) "
+            "(allowed: 0, or recompute full)");
+}
 
 TEST(Reject, TpNotDividingHeads) {
   spec::JobSpec job = DefaultJob();

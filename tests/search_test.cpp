@@ -519,6 +519,33 @@ TEST(Launch, MegatronLatentAttentionArguments) {
   EXPECT_EQ(plain.model.rope_head_dim, 64);
 }
 
+// Recomputing the first n layers of each chunk is Megatron-LM's block method and reads back;
+// uniform recomputes every layer; a method outside the two is an error that names it.
+TEST(Launch, MegatronBlockRecomputation) {
+  spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+  job.plan.recompute = spec::Recompute::kFull;
+  job.plan.recompute_layers = 3;
+  std::string args = report::MegatronArgs(Must(plan::BuildPlan(job)));
+  EXPECT_NE(
+      args.find("--recompute-granularity full --recompute-method block --recompute-num-layers 3"),
+      std::string::npos)
+      << args;
+  spec::JobSpec read = Must(spec::LoadJob("llama3-405b-16k"));
+  Must(report::ApplyMegatronArgs(args, read));
+  EXPECT_EQ(read.plan.recompute, spec::Recompute::kFull);
+  EXPECT_EQ(read.plan.recompute_layers, 3);
+  job.plan.recompute_layers = 0;
+  args = report::MegatronArgs(Must(plan::BuildPlan(job)));
+  EXPECT_NE(args.find("--recompute-method uniform"), std::string::npos) << args;
+  Must(report::ApplyMegatronArgs(args, read));
+  EXPECT_EQ(read.plan.recompute_layers, 0);
+  Result<report::LaunchParse> bad = report::ApplyMegatronArgs(
+      "--recompute-granularity full --recompute-method blocks --recompute-num-layers 2", read);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "--megatron-args: --recompute-method = blocks (allowed: uniform, block)");
+}
+
 TEST(Launch, MegatronArgumentsErrorsNameTheArgument) {
   spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
   Result<report::LaunchParse> r =

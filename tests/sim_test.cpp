@@ -396,6 +396,29 @@ TEST(Analytical, FullRecomputeRunsTheForwardCollectivesAgain) {
   EXPECT_EQ(tp_comm(32, spec::Recompute::kNone), selective);
 }
 
+// Recomputing the first 10 of 32 layers pays 10/32 of what recomputing all of them adds, in
+// compute and in TP communication alike (every layer costs the same): full - part = 22/32 of
+// full - none.
+TEST(Analytical, RecomputeLayersPayTheirShare) {
+  auto step = [](spec::Recompute recompute, int64_t layers) {
+    spec::JobSpec job = Job("llama3-8b", 8, 8, 1, 1, 4);
+    job.plan.sequence_parallel = true;
+    job.plan.recompute = recompute;
+    job.plan.recompute_layers = layers;
+    return Simulate(job).breakdown;
+  };
+  const Breakdown none = step(spec::Recompute::kNone, 0);
+  const Breakdown part = step(spec::Recompute::kFull, 10);
+  const Breakdown full = step(spec::Recompute::kFull, 0);
+  EXPECT_GT(full.compute_s, part.compute_s);
+  EXPECT_GT(part.compute_s, none.compute_s);
+  EXPECT_NEAR(full.compute_s - part.compute_s, 22.0 / 32.0 * (full.compute_s - none.compute_s),
+              1e-9 * full.compute_s);
+  EXPECT_NEAR(full.tp_comm_s - part.tp_comm_s, 22.0 / 32.0 * (full.tp_comm_s - none.tp_comm_s),
+              1e-9 * full.tp_comm_s);
+  EXPECT_GT(full.tp_comm_s, part.tp_comm_s);
+}
+
 // Megatron's linear layers (since 2022) and Transformer Engine run part of the backward's TP
 // collectives behind the column-parallel linears' own GEMMs (FrameworkSpec::tp_async_backward).
 // Llama 3 405B (8 of its layers), TP 4 in one node, 4096 tokens a micro-batch, no TP overlap. Per

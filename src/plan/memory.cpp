@@ -126,17 +126,13 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   const double sp_tokens = sp ? shape.Tokens() / static_cast<double>(plan.tp) : shape.Tokens();
 
   const bool per_op = plan.job.framework.selective_recompute == spec::SelectiveRecompute::kPerOp;
+  // What a layer that is not fully recomputed keeps (under recompute = full, the layers after a
+  // chunk's first recompute_layers keep everything); a fully recomputed one keeps its input only.
   auto saved = [&](double all, double freed, double per_op_kept) {
-    switch (p.recompute) {
-      case Recompute::kNone:
-        return all;
-      case Recompute::kSelective:
-        return per_op ? std::min(all, per_op_kept) : all - freed;
-      case Recompute::kFull:
-        return kBf16Bytes * sp_tokens * h;  // the layer's input only
-    }
-    return 0.0;
+    if (p.recompute != Recompute::kSelective) return all;
+    return per_op ? std::min(all, per_op_kept) : all - freed;
   };
+  const double recomputed_act = kBf16Bytes * sp_tokens * h;
   const double dense_act =
       saved(param_sums.dense_saved_bytes, param_sums.dense_selective_freed_bytes,
             param_sums.dense_per_op_saved_bytes);
@@ -162,7 +158,8 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   MemoryReport report;
   report.capacity_bytes = plan.job.cluster.gpu.memory_bytes;
   report.usable_bytes = report.capacity_bytes * plan.job.cluster.gpu.usable_memory_fraction;
-  report.activation_bytes_per_layer = dense_act;
+  report.activation_bytes_per_layer =
+      p.recompute == Recompute::kFull && p.recompute_layers == 0 ? recomputed_act : dense_act;
   report.stages.reserve(plan.stages.size());
 
   for (const Stage& stage : plan.stages) {
@@ -174,22 +171,27 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     const double expert_params = params.expert;
     // One micro-batch's saved activations on each chunk.
     auto chunk_act = [&](const Chunk& c) {
-      return static_cast<double>(c.layers - c.moe_layers) * dense_act +
-             static_cast<double>(c.moe_layers) * moe_act;
+      const int64_t recomputed_moe = c.recomputed_moe_layers;
+      const int64_t recomputed_dense = c.recomputed_layers - recomputed_moe;
+      return static_cast<double>(c.layers - c.moe_layers - recomputed_dense) * dense_act +
+             static_cast<double>(c.moe_layers - recomputed_moe) * moe_act +
+             static_cast<double>(c.recomputed_layers) * recomputed_act;
     };
+    // The largest layer this stage recomputes: its activations while it runs again.
     double largest_layer_full = 0;
     double largest_layer_params = 0;
     for (const Chunk& c : stage.chunks) {
       int64_t dense_layers = c.layers - c.moe_layers;
       if (dense_layers > 0) {
-        largest_layer_full = std::max(largest_layer_full, dense_full);
         largest_layer_params = std::max(largest_layer_params, param_sums.dense_layer);
       }
       if (c.moe_layers > 0) {
-        largest_layer_full = std::max(largest_layer_full, moe_full);
         largest_layer_params =
             std::max(largest_layer_params, param_sums.moe_layer + param_sums.routed_experts);
       }
+      if (c.recomputed_layers > c.recomputed_moe_layers)
+        largest_layer_full = std::max(largest_layer_full, dense_full);
+      if (c.recomputed_moe_layers > 0) largest_layer_full = std::max(largest_layer_full, moe_full);
     }
     sm.params_per_gpu = dense_params + expert_params;
     sm.weights_bytes = dense_params * dense_bytes.weights + expert_params * expert_bytes.weights;
@@ -230,7 +232,7 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
                              : 2.0 * shape.Tokens();
       sm.transient_bytes += kBf16Bytes * kv / static_cast<double>(plan.tp) * kv_tokens;
     }
-    if (p.recompute == Recompute::kFull) sm.transient_bytes += largest_layer_full;
+    sm.transient_bytes += largest_layer_full;
     // PyTorch eager cross-entropy on FP32 logits (torchtitan): the BF16 logits and their FP32
     // copy live beside the saved softmax while the loss runs, 6 bytes per logit; compiled, the
     // upcast fuses into the softmax and only the BF16 logits remain, 2 bytes. Fused

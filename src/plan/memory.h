@@ -18,9 +18,11 @@
 //   gpipe: M;   1f1b, zb-h1: min(pp - s, M);
 //   interleaved / llama3 (Megatron-LM): min(M*vp, 2(pp - s - 1) + (vp - 1)*N + 1), N consecutive
 //   micro-batches per chunk (N = pp for interleaved), taken in the schedule's forward order.
-// Full recomputation keeps only each layer's input (2h bytes per token, /tp under SP) and adds one
-// layer's activations while it is recomputed; selective keeps everything but the attention
-// statistics (with flash attention, Megatron's core-attention recomputation frees little).
+// Full recomputation keeps only each recomputed layer's input (2h bytes per token, /tp under SP)
+// and adds one layer's activations while it is recomputed; with recompute_layers = n only the
+// first n layers of each chunk are recomputed and the others keep everything (Megatron-LM's block
+// method). Selective keeps everything but the attention statistics (with flash attention,
+// Megatron's core-attention recomputation frees little).
 // Not modeled: CUDA graphs, NCCL and cuBLAS workspaces beyond usable_memory_fraction, pipeline
 // send/receive buffers, vocabulary padding, MoE routing imbalance (balanced routing is assumed).
 #pragma once

@@ -71,6 +71,12 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
                               "false with pp = 1)",
                               p.pp));
   }
+  if (p.recompute_layers > 0 && p.recompute != spec::Recompute::kFull) {
+    return Refuse("plan.recompute_layers",
+                  fmt::format("plan.recompute_layers = {} needs plan.recompute = full (recompute = "
+                              "{}) (allowed: 0, or recompute full)",
+                              p.recompute_layers, spec::RecomputeName(p.recompute)));
+  }
   int64_t chunks = p.pp * p.vp;
   int64_t trim = p.trim_edge_stages ? 1 : 0;
   int64_t slots = m.layers + 2 * trim;
@@ -118,6 +124,12 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
                ((v == 0 || v == chunks - 1) ? trim : 0);
     for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l)
       c.moe_layers += m.IsMoeLayer(l);
+    if (p.recompute == spec::Recompute::kFull) {
+      c.recomputed_layers =
+          p.recompute_layers > 0 ? std::min(p.recompute_layers, c.layers) : c.layers;
+      for (int64_t l = c.first_layer; l < c.first_layer + c.recomputed_layers; ++l)
+        c.recomputed_moe_layers += m.IsMoeLayer(l);
+    }
     c.has_embedding = v == 0;
     c.has_head = v == chunks - 1;
     next_layer += c.layers;

@@ -22,6 +22,10 @@ struct Chunk {
   int64_t first_layer = 0;    // 0-based index of its first transformer layer
   int64_t layers = 0;
   int64_t moe_layers = 0;
+  // Of its layers, the ones fully recomputed (plan.recompute = full: its first recompute_layers,
+  // or all of them) and how many of those are MoE layers.
+  int64_t recomputed_layers = 0;
+  int64_t recomputed_moe_layers = 0;
   bool has_embedding = false;
   bool has_head = false;  // final norm, output layer, loss
 };

@@ -90,7 +90,11 @@ std::string MegatronArgs(const plan::Plan& p) {
   add("--micro-batch-size", s.micro_batch);
   add("--global-batch-size", p.global_batch);
   add("--seq-length", p.job.workload.seq_len);
-  if (s.recompute == spec::Recompute::kFull) {
+  if (s.recompute == spec::Recompute::kFull && s.recompute_layers > 0) {
+    a.push_back(fmt::format(
+        "--recompute-granularity full --recompute-method block --recompute-num-layers {}",
+        s.recompute_layers));
+  } else if (s.recompute == spec::Recompute::kFull) {
     a.push_back("--recompute-granularity full --recompute-method uniform --recompute-num-layers 1");
   } else if (s.recompute == spec::Recompute::kSelective) {
     a.push_back("--recompute-granularity selective");
@@ -308,6 +312,12 @@ std::string TorchtitanToml(const plan::Plan& p) {
   out += fmt::format("mode = \"{}\"\n", s.recompute == spec::Recompute::kFull        ? "full"
                                         : s.recompute == spec::Recompute::kSelective ? "selective"
                                                                                      : "none");
+  if (s.recompute == spec::Recompute::kFull && s.recompute_layers > 0) {
+    notes.push_back(fmt::format(
+        "# recompute_layers = {}: torchtitan cannot recompute only the first layers of a chunk "
+        "(its layer policy takes every k-th); every layer is recomputed, slower than planned",
+        s.recompute_layers));
+  }
   if (s.recompute == spec::Recompute::kSelective) {
     out += fmt::format("selective_ac_option = \"op\"\n");
     if (f.selective_recompute != spec::SelectiveRecompute::kPerOp) {
@@ -370,7 +380,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
   // defaults (no query compression, kv_lora_rank 32, head dims 128, 64 and 128).
   bool mla = false;
   int64_t mla_q_rank = 0, mla_kv_rank = 32, mla_qk = 128, mla_rope = 64, mla_v = 128;
-  std::string recompute_granularity;
+  std::string recompute_granularity, recompute_method;
+  int64_t recompute_num_layers = 0;
   auto integer = [&](size_t& i, const std::string& flag) -> Result<int64_t> {
     if (i + 1 >= tokens.size()) {
       return Status::Invalid(
@@ -415,6 +426,7 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       {"--qk-head-dim", &mla_qk},
       {"--qk-pos-emb-head-dim", &mla_rope},
       {"--v-head-dim", &mla_v},
+      {"--recompute-num-layers", &recompute_num_layers},
   };
   for (size_t i = 0; i < tokens.size(); ++i) {
     const std::string& t = tokens[i];
@@ -459,7 +471,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
     } else if (t == "--fp8-format" && i + 1 < tokens.size()) {
       ++i;
       p.precision = spec::Precision::kFp8;
-    } else if ((t == "--recompute-granularity" || t == "--cp-comm-type" || t == "--normalization" ||
+    } else if ((t == "--recompute-granularity" || t == "--recompute-method" ||
+                t == "--cp-comm-type" || t == "--normalization" ||
                 t == "--position-embedding-type") &&
                i + 1 < tokens.size()) {
       std::string v = tokens[++i];
@@ -469,6 +482,12 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
               "--megatron-args: --recompute-granularity = {} (allowed: full, selective)", v));
         }
         recompute_granularity = v;
+      } else if (t == "--recompute-method") {
+        if (v != "uniform" && v != "block") {
+          return Status::Invalid(fmt::format(
+              "--megatron-args: --recompute-method = {} (allowed: uniform, block)", v));
+        }
+        recompute_method = v;
       } else if (t == "--cp-comm-type") {
         if (v != "p2p" && v != "all_gather") {
           return Status::Invalid(
@@ -504,6 +523,11 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
   } else {
     p.recompute = spec::Recompute::kNone;
   }
+  // The block method recomputes the first --recompute-num-layers layers of each model chunk;
+  // uniform recomputes every layer (in groups of that many).
+  p.recompute_layers = p.recompute == spec::Recompute::kFull && recompute_method == "block"
+                           ? recompute_num_layers
+                           : 0;
   p.zero = fsdp                    ? spec::ZeroMode::kFsdp
            : distributed_optimizer ? spec::ZeroMode::kZero1
                                    : spec::ZeroMode::kZero0;

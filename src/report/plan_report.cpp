@@ -179,7 +179,7 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
   out += fmt::format(
       "             zero {} . sequence parallel {} . recompute {} . {} . placement [{}]\n",
       spec::ZeroModeName(s.zero), s.sequence_parallel ? "on" : "off",
-      spec::RecomputeName(s.recompute), s.precision == spec::Precision::kFp8 ? "fp8" : "bf16",
+      spec::RecomputeText(s), s.precision == spec::Precision::kFp8 ? "fp8" : "bf16",
       Join(
           [&] {
             std::vector<std::string> d;

@@ -172,6 +172,7 @@ std::string Describe(const spec::PlanSpec& p, int64_t dp) {
   text += fmt::format(" mb {} {} zero {} rc {}", p.micro_batch, spec::ScheduleName(p.schedule),
                       spec::ZeroModeName(p.zero), spec::RecomputeName(p.recompute));
   if (p.cp > 1) text += p.cp_algorithm == spec::CpAlgorithm::kRing ? " cp-ring" : " cp-allgather";
+  if (p.recompute_layers > 0) text += fmt::format(" rc-layers {}", p.recompute_layers);
   if (p.trim_edge_stages) text += " trim";
   if (p.dp_replicate > 1) text += fmt::format(" hsdp {}", p.dp_replicate);
   if (p.grad_sync == spec::GradSync::kDelayed) text += " delayed-sync";

@@ -144,7 +144,10 @@ struct Groups {
   GroupShape dp_shard, dp_replicate;
 };
 
-LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool moe) {
+// `recompute`: how this layer is recomputed (plan.recompute, or none for the layers of a chunk
+// after its first plan.recompute_layers).
+LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool moe,
+                    spec::Recompute recompute) {
   const spec::ModelSpec& m = p.model();
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
@@ -152,11 +155,11 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
   LayerCost cost;
   cost.fwd_compute = t.fwd;
   cost.bwd_compute = t.bwd;
-  if (s.recompute == spec::Recompute::kFull) {
+  if (recompute == spec::Recompute::kFull) {
     cost.bwd_compute += t.fwd;
     cost.attn_recompute = t.attn_fwd;
   }
-  if (s.recompute == spec::Recompute::kSelective) {
+  if (recompute == spec::Recompute::kSelective) {
     cost.bwd_compute += t.selective;
     cost.attn_recompute = t.selective_attn;
   }
@@ -261,7 +264,7 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
   // attention or single ops, which hold no collective; per-op checkpointing saves their outputs.)
   // An all-gather CP backward already gathers K and V again: the recomputed forward's gather
   // serves it, so only a ring's exchange is added.
-  if (s.recompute == spec::Recompute::kFull) {
+  if (recompute == spec::Recompute::kFull) {
     cost.bwd_tp += cost.fwd_tp;
     if (s.cp_algorithm != spec::CpAlgorithm::kAllGather) cost.bwd_cp += cost.fwd_cp;
     cost.bwd_ep += cost.fwd_ep;
@@ -403,6 +406,8 @@ bool SameWork(const plan::Stage& a, const plan::Stage& b) {
     const plan::Chunk& x = a.chunks[i];
     const plan::Chunk& y = b.chunks[i];
     if (x.layers != y.layers || x.moe_layers != y.moe_layers ||
+        x.recomputed_layers != y.recomputed_layers ||
+        x.recomputed_moe_layers != y.recomputed_moe_layers ||
         x.has_embedding != y.has_embedding || x.has_head != y.has_head)
       return false;
   }
@@ -812,8 +817,16 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
   const int64_t expert_dp = p.ExpertDp();
 
   const CachedLayers& cached = Lookup(p);
-  LayerCost dense = CostLayer(p, cached.dense, g, false);
-  LayerCost moe = m.IsMoe() ? CostLayer(p, cached.moe, g, true) : LayerCost{};
+  // Layers priced as the plan recomputes them; under recompute = full with recompute_layers, the
+  // layers of a chunk after its first ones are priced without recomputation (`kept`).
+  const bool full = s.recompute == spec::Recompute::kFull;
+  LayerCost dense = CostLayer(p, cached.dense, g, false, s.recompute);
+  LayerCost moe = m.IsMoe() ? CostLayer(p, cached.moe, g, true, s.recompute) : LayerCost{};
+  LayerCost dense_kept = dense, moe_kept = moe;
+  if (full && s.recompute_layers > 0) {
+    dense_kept = CostLayer(p, cached.dense, g, false, spec::Recompute::kNone);
+    if (m.IsMoe()) moe_kept = CostLayer(p, cached.moe, g, true, spec::Recompute::kNone);
+  }
   model::ShardShape shape = p.Shape();
   double emb_fwd = cached.embedding.fwd, emb_bwd = cached.embedding.bwd;
   double head_fwd = cached.head.fwd, head_bwd = cached.head.bwd;
@@ -855,23 +868,31 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
       for (const plan::Chunk& ch : stage.chunks) {
         double nd = static_cast<double>(ch.layers - ch.moe_layers);
         double nm = static_cast<double>(ch.moe_layers);
+        // Under full recomputation: the chunk's layers recomputed, and those kept whole.
+        const double rm = full ? static_cast<double>(ch.recomputed_moe_layers) : nm;
+        const double rd = full ? static_cast<double>(ch.recomputed_layers) - rm : nd;
+        // A term summed over the chunk's layers, each priced as it is recomputed.
+        const bool uniform = rd == nd && rm == nm;
+        auto sum = [&](auto term) {
+          if (uniform) return nd * term(dense) + nm * term(moe);
+          return rd * term(dense) + (nd - rd) * term(dense_kept) + rm * term(moe) +
+                 (nm - rm) * term(moe_kept);
+        };
         ChunkCost cc;
-        double f_compute = nd * dense.fwd_compute + nm * moe.fwd_compute;
-        double b_compute = nd * dense.bwd_compute + nm * moe.bwd_compute;
-        double f_comm =
-            nd * (dense.fwd_tp + dense.fwd_cp) + nm * (moe.fwd_tp + moe.fwd_cp + moe.fwd_ep);
-        double b_comm =
-            nd * (dense.bwd_tp + dense.bwd_cp) + nm * (moe.bwd_tp + moe.bwd_cp + moe.bwd_ep);
-        tp_s += nd * (dense.fwd_tp + dense.bwd_tp) + nm * (moe.fwd_tp + moe.bwd_tp);
-        cp_s += nd * (dense.fwd_cp + dense.bwd_cp) + nm * (moe.fwd_cp + moe.bwd_cp);
-        ep_s += nm * (moe.fwd_ep + moe.bwd_ep);
+        double f_compute = sum([](const LayerCost& l) { return l.fwd_compute; });
+        double b_compute = sum([](const LayerCost& l) { return l.bwd_compute; });
+        double f_comm = sum([](const LayerCost& l) { return l.fwd_tp + l.fwd_cp + l.fwd_ep; });
+        double b_comm = sum([](const LayerCost& l) { return l.bwd_tp + l.bwd_cp + l.bwd_ep; });
+        tp_s += sum([](const LayerCost& l) { return l.fwd_tp + l.bwd_tp; });
+        cp_s += sum([](const LayerCost& l) { return l.fwd_cp + l.bwd_cp; });
+        ep_s += sum([](const LayerCost& l) { return l.fwd_ep + l.bwd_ep; });
         // The weight-gradient GEMM is one of the two backward GEMMs of every linear layer.
         cc.weight_s = 0.5 * (nd * cached.dense.gemm_bwd + nm * cached.moe.gemm_bwd);
         cc.attention_fwd_s = nd * cached.dense.attn_fwd + nm * cached.moe.attn_fwd;
         // The backward's attention includes the forward attention it re-runs (full or
         // core-attention recomputation): that scales with packed pairs too.
-        cc.attention_bwd_s = nd * (cached.dense.attn_bwd + dense.attn_recompute) +
-                             nm * (cached.moe.attn_bwd + moe.attn_recompute);
+        cc.attention_bwd_s = nd * cached.dense.attn_bwd + nm * cached.moe.attn_bwd +
+                             sum([](const LayerCost& l) { return l.attn_recompute; });
         if (ch.has_embedding) {
           f_compute += emb_fwd;
           b_compute += emb_bwd;

@@ -61,6 +61,15 @@ std::string_view ScheduleName(Schedule schedule) { return ChoiceName(ScheduleCho
 std::string_view RecomputeName(Recompute recompute) {
   return ChoiceName(RecomputeChoices(), recompute);
 }
+
+std::string RecomputeText(const PlanSpec& plan) {
+  std::string text(RecomputeName(plan.recompute));
+  if (plan.recompute == Recompute::kFull && plan.recompute_layers > 0) {
+    text += fmt::format(" (first {} layer{} of each chunk)", plan.recompute_layers,
+                        plan.recompute_layers == 1 ? "" : "s");
+  }
+  return text;
+}
 std::string_view DimName(Dim dim) { return ChoiceName(DimChoices(), dim); }
 const std::vector<std::pair<std::string, GradSync>>& GradSyncChoices() {
   static const std::vector<std::pair<std::string, GradSync>> kChoices = {
@@ -317,6 +326,10 @@ const Schema<PlanSpec>& PlanSchema() {
                  "Consecutive micro-batches a rank runs on one chunk (Llama 3's N). 0 means pp.")
         .Choice("recompute", &P::recompute, RecomputeChoices(),
                 "Activation recomputation: none, selective (core attention), full (whole layer).")
+        .Integer("recompute_layers", &P::recompute_layers, 0, 65536, "",
+                 "With recompute = full: layers of each model chunk recomputed, its first ones "
+                 "(Megatron-LM's --recompute-method block); the rest keep every activation. 0 "
+                 "means all.")
         .Choice("cp_algorithm", &P::cp_algorithm,
                 std::vector<std::pair<std::string, CpAlgorithm>>{
                     {"allgather", CpAlgorithm::kAllGather}, {"ring", CpAlgorithm::kRing}},

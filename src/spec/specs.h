@@ -173,6 +173,10 @@ struct PlanSpec {
   Schedule schedule = Schedule::k1F1B;
   int64_t pp_microbatch_group = 0;  // Llama 3: consecutive micro-batches per chunk; 0 = pp
   Recompute recompute = Recompute::kNone;
+  // With recompute = full: the layers of each model chunk that are recomputed, its first ones
+  // (Megatron-LM's --recompute-method block --recompute-num-layers); the others keep every
+  // activation. 0 = all of them.
+  int64_t recompute_layers = 0;
   CpAlgorithm cp_algorithm = CpAlgorithm::kAllGather;
   std::vector<Dim> placement = {Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp};  // innermost first
   Precision precision = Precision::kBf16;
@@ -190,6 +194,10 @@ struct PlanSpec {
   AttentionKernel attention_kernel = AttentionKernel::kFlash;
   bool operator==(const PlanSpec&) const = default;
 };
+
+// The plan's recomputation in words: "none", "selective", "full", or "full (first 5 layers of
+// each chunk)".
+std::string RecomputeText(const PlanSpec& plan);
 
 // What a training framework does unless a job says otherwise, and how its kernels run. The plan
 // defaults (`plan`) fill every plan key a job leaves out; the rest shapes the kernel model

@@ -52,6 +52,7 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& where) 
         JsonShown(line)));
   }
   TrainingCase c;
+  c.checkpointing_given = true;  // a job states its plan
   std::string status = "ok";
   if (auto it = line.find("status"); it != line.end()) {
     if (!it->is_string() || !KnownStatus(it->get<std::string>())) {

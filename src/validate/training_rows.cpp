@@ -564,6 +564,8 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       plan.recompute = spec::Recompute::kFull;  // the paper trains every model with it (section 5)
       c.assumptions.push_back("full recomputation");
     }
+    c.checkpointing_given =
+        sc21 || !recompute.empty() || !t.Cell(i, "checkpointing").empty();
     // PyTorch FSDP as the fsdp column names it; PURE mixed precision reduces in BF16.
     const std::string& fsdp = t.Cell(i, "fsdp");
     if (Contains(fsdp, "SHARD_GRAD_OP")) {

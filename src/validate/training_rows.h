@@ -24,6 +24,9 @@ struct TrainingCase {
   std::vector<std::string> assumptions;
   std::string skipped;
   bool schedule_given = false;  // the row's schedule column named it
+  // The row says how activations were checkpointed (a recompute or checkpointing cell, or a
+  // source known to use full recomputation); a job log's job states its plan.
+  bool checkpointing_given = false;
   std::string source;           // the row's source column, or a job log line's source
   std::string status = "ok";    // how the job ended (job_log.h); not ok: skipped, no measurement
   // When a recipe row (dgxc.csv) leaves vp out on a pipeline: the interleaved plans a tuned run
@@ -40,7 +43,10 @@ bool InGpuRange(int64_t gpus, const Options& options);
 inline constexpr int64_t kMaxTunedVp = 16;
 
 // A row with alternatives runs the fastest of its plan and its alternatives that fits in memory
-// (analytical engine, the row's own factors); its assumptions say which vp was chosen.
+// (analytical engine, the row's own factors); its assumptions say which vp was chosen. A row
+// that does not say how it checkpointed and whose plan does not fit as stated ran with some
+// recomputation (it ran): each plan takes the least that fits, in order selective, full for
+// the first n layers of each chunk (n = 1, 2, ...), full for all, and the assumptions say which.
 void ChooseTunedPlan(TrainingCase& c);
 
 // A case run after ChooseTunedPlan by `engine` (null: the analytical engine): its plan and step.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "collective/nccl_tests.h"
 #include "core/csv.h"
@@ -113,32 +114,94 @@ Result<FileReport> ValidateNcclTests(const std::string& text, const std::string&
 
 }  // namespace
 
+namespace {
+
+// Whether `job` with `plan` builds and fits in memory.
+bool Fits(spec::JobSpec job, const spec::PlanSpec& plan) {
+  job.plan = plan;
+  Result<plan::Plan> p = plan::BuildPlan(job);
+  return p.ok() && plan::ComputeMemory(*p).fits;
+}
+
+// The least recomputation under which `plan` fits (ChooseTunedPlan's order), or nullopt.
+std::optional<spec::PlanSpec> LeastRecomputeThatFits(const spec::JobSpec& job,
+                                                     spec::PlanSpec plan) {
+  if (Fits(job, plan)) return plan;
+  if (plan.recompute == spec::Recompute::kNone) {
+    plan.recompute = spec::Recompute::kSelective;
+    if (Fits(job, plan)) return plan;
+  }
+  plan.recompute = spec::Recompute::kFull;
+  plan.recompute_layers = 0;
+  spec::JobSpec all = job;
+  all.plan = plan;
+  Result<plan::Plan> built = plan::BuildPlan(all);
+  if (!built.ok() || !plan::ComputeMemory(*built).fits) return std::nullopt;
+  int64_t most = 0;  // the longest chunk: recompute_layers beyond it recompute everything
+  for (const plan::Stage& s : built->stages)
+    for (const plan::Chunk& ch : s.chunks) most = std::max(most, ch.layers);
+  // Memory falls as n grows: the least n in [1, most) that fits, or all of them.
+  int64_t lo = 1, hi = most;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    spec::PlanSpec trial = plan;
+    trial.recompute_layers = mid;
+    if (Fits(job, trial)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  if (lo < most) plan.recompute_layers = lo;
+  return plan;
+}
+
+}  // namespace
+
 void ChooseTunedPlan(TrainingCase& c) {
-  if (c.alternatives.empty() || !c.skipped.empty()) return;
+  const bool fill = !c.checkpointing_given;
+  if ((c.alternatives.empty() && !fill) || !c.skipped.empty()) return;
+  const bool vp_choice = !c.alternatives.empty();
   std::vector<spec::PlanSpec> plans = {c.job.plan};
   plans.insert(plans.end(), c.alternatives.begin(), c.alternatives.end());
   c.alternatives.clear();
   double best = INFINITY;
   size_t chosen = 0;
+  std::optional<spec::PlanSpec> chosen_plan;
   for (size_t k = 0; k < plans.size(); ++k) {
+    std::optional<spec::PlanSpec> plan =
+        fill ? LeastRecomputeThatFits(c.job, plans[k])
+             : (Fits(c.job, plans[k]) ? std::optional(plans[k]) : std::nullopt);
+    if (!plan) continue;
     spec::JobSpec job = c.job;
-    job.plan = plans[k];
+    job.plan = *plan;
     Result<plan::Plan> p = plan::BuildPlan(job);
-    if (!p.ok() || !plan::ComputeMemory(*p).fits) continue;
+    if (!p.ok()) continue;
     Result<sim::StepResult> step = sim::Evaluate(*p);
     if (step.ok() && step->step_time_s < best) {
       best = step->step_time_s;
       chosen = k;
+      chosen_plan = plan;
     }
   }
-  c.job.plan = plans[chosen];
-  // The label names the plan that ran.
-  if (size_t at = c.label.find(" VP 1,"); at != std::string::npos && chosen > 0) {
-    c.label.replace(at, 6, fmt::format(" VP {} (chosen),", c.job.plan.vp));
+  // Nothing fits: the stated plan, which the report calls out of memory.
+  const spec::Recompute stated = c.job.plan.recompute;
+  if (chosen_plan) c.job.plan = *chosen_plan;
+  if (vp_choice) {
+    // The label names the plan that ran.
+    if (size_t at = c.label.find(" VP 1,"); at != std::string::npos && chosen > 0) {
+      c.label.replace(at, 6, fmt::format(" VP {} (chosen),", c.job.plan.vp));
+    }
+    c.assumptions.push_back(fmt::format(
+        "vp {} (the row does not give vp: the fastest of vp 1 to {} whose layers split that fits)",
+        c.job.plan.vp, kMaxTunedVp));
   }
-  c.assumptions.push_back(fmt::format(
-      "vp {} (the row does not give vp: the fastest of vp 1 to {} whose layers split that fits)",
-      c.job.plan.vp, kMaxTunedVp));
+  if (fill && chosen_plan && c.job.plan.recompute != stated) {
+    c.assumptions.push_back(fmt::format(
+        "recompute {} (the row does not say how it checkpointed and does not fit without: the "
+        "least recomputation that fits)",
+        spec::RecomputeText(c.job.plan)));
+  }
 }
 
 Result<Modeled> ModelCase(TrainingCase& c, const sim::Engine* engine) {
