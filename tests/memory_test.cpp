@@ -29,6 +29,19 @@ TEST(ParamBytes, ZeroStagesAndFsdp) {
   EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero3, 1, bf16).Total(), 18.0);
 }
 
+// Mixtral 8x7B on 64 H100s: TP 2, EP 8, 256 sequences of 4,096 tokens.
+spec::JobSpec MixtralOn64() {
+  spec::JobSpec job;
+  job.model = Must(spec::LoadModel("mixtral-8x7b"));
+  job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
+  job.gpus = 64;
+  job.plan.tp = 2;
+  job.plan.ep = 8;
+  job.workload.seq_len = 4096;
+  job.workload.global_batch = 256;
+  return job;
+}
+
 // Llama 3 8B on 8 GPUs, TP 1, PP 1, DP 8, ZeRO-1, 64 sequences of 8192 -> 8 micro-batches of 1.
 //   weights etc: 8,030,261,248 params * 7.5 = 60,226,959,360 bytes
 //   activations: 1F1B with one stage holds 1 micro-batch: 32 layers * 139,400 * 8192
@@ -86,6 +99,44 @@ TEST(Memory, RecomputeLayersKeepTheOthersWhole) {
   job.plan.recompute_layers = 0;
   EXPECT_DOUBLE_EQ(ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes, all);
   EXPECT_DOUBLE_EQ(all, 2147483648.0 + 4336943104.0);
+}
+
+// Megatron-Core's recompute modules on the same job (TP 1, 8,192 tokens, BF16): mlp drops, per
+// layer, SwiGLU's input 4f and fc2's input 2f, 6 x 14336 x 8192 = 704,643,072 bytes, 32 layers
+// 22,548,578,304, and holds one layer's 704,643,072 again while that layer's backward runs.
+// layernorm drops nothing here: Transformer Engine fuses both norms of a dense layer into the next
+// linear (model.h).
+TEST(Memory, RecomputeModulesDropTheirTensors) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  const StageMemory none = ComputeMemory(Must(BuildPlan(job))).stages[0];
+  job.plan.recompute = spec::Recompute::kSelective;
+  job.plan.recompute_modules = spec::kRecomputeLayernorm | spec::kRecomputeMlp;
+  const StageMemory modules = ComputeMemory(Must(BuildPlan(job))).stages[0];
+  EXPECT_DOUBLE_EQ(none.activations_bytes - modules.activations_bytes, 22548578304.0);
+  EXPECT_DOUBLE_EQ(modules.transient_bytes - none.transient_bytes, 704643072.0);
+  job.plan.recompute_modules = spec::kRecomputeLayernorm;
+  EXPECT_DOUBLE_EQ(ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes,
+                   none.activations_bytes);
+}
+
+// MoE modules on Mixtral 8x7B over 64 GPUs (TP 2 with SP, EP 8, expert TP 2, 4,096 tokens): a rank
+// holds 2,048 tokens of the sequence. layernorm re-runs the norm before the router, which keeps
+// it: 2 x 2048 x 4096 = 16,777,216 bytes a layer, 536,870,912 over 32 layers. moe_act re-runs the
+// experts' SwiGLU and drops fc2's input: 2,048 tokens x top-2 x expert TP 2 = 8,192 rows of
+// 14336 / 2 = 7,168, 2 x 8192 x 7168 = 117,440,512 bytes a layer, 3,758,096,384 in all, one
+// layer's held again during its backward.
+TEST(Memory, MoeRecomputeModules) {
+  spec::JobSpec job = MixtralOn64();
+  const StageMemory none = ComputeMemory(Must(BuildPlan(job))).stages[0];
+  job.plan.recompute = spec::Recompute::kSelective;
+  job.plan.recompute_modules = spec::kRecomputeLayernorm;
+  EXPECT_DOUBLE_EQ(
+      none.activations_bytes - ComputeMemory(Must(BuildPlan(job))).stages[0].activations_bytes,
+      536870912.0);
+  job.plan.recompute_modules = spec::kRecomputeMoeAct;
+  const StageMemory act = ComputeMemory(Must(BuildPlan(job))).stages[0];
+  EXPECT_DOUBLE_EQ(none.activations_bytes - act.activations_bytes, 3758096384.0);
+  EXPECT_DOUBLE_EQ(act.transient_bytes - none.transient_bytes, 117440512.0);
 }
 
 TEST(Memory, SelectiveFreesOnlyAttentionStatistics) {
@@ -254,14 +305,7 @@ TEST(Calibration, Sc21TrillionModelFits) {
 TEST(Memory, ExpertsShardOverEp) {
   // Mixtral on 64 GPUs: TP 2 (etp = tp), DP 32, EP 8. Routed expert parameters per GPU per layer
   // = 8 experts * 176,160,768 / (8 * 2) = 88,080,384; the other layer weights are split by TP.
-  spec::JobSpec job;
-  job.model = Must(spec::LoadModel("mixtral-8x7b"));
-  job.cluster = Must(spec::LoadCluster("dgx-h100-ib"));
-  job.gpus = 64;
-  job.plan.tp = 2;
-  job.plan.ep = 8;
-  job.workload.seq_len = 4096;
-  job.workload.global_batch = 256;
+  spec::JobSpec job = MixtralOn64();
   Plan plan = Must(BuildPlan(job));
   MemoryReport mem = ComputeMemory(plan);
   // Per layer on a GPU: attention 41,943,040 / 2 + norms 8,192 + router 32,768 + experts

@@ -15,6 +15,18 @@ using scaleplan::testing::Must;
 
 spec::JobSpec DefaultJob() { return Must(spec::LoadJob("llama3-405b-16k")); }
 
+// DeepSeek-V3 on 1,024 GPUs over 16 stages, EP 8, its 61 layers split unevenly.
+spec::JobSpec DeepSeekOver16Stages() {
+  spec::JobSpec job = DefaultJob();
+  job.model = Must(spec::LoadModel("deepseek-v3"));
+  job.gpus = 1024;
+  job.plan = spec::PlanSpec{};
+  job.plan.pp = 16;
+  job.plan.ep = 8;
+  job.plan.uneven_layers = true;
+  return job;
+}
+
 std::string Error(const spec::JobSpec& job) {
   Result<Plan> p = BuildPlan(job);
   EXPECT_FALSE(p.ok());
@@ -56,13 +68,7 @@ TEST(BuildPlan, Llama3TrimmedLayout) {
 // layers and chunks 0 (with the embedding), 14 and 15 (with the output layer) hold 3. Over 2 x 16
 // chunks, 61 = 32 + 29: chunks 1 to 29 hold 2 (virtual chunk 16 is stage 0's second), the others 1.
 TEST(BuildPlan, UnevenLayersGoToTheChunksAfterTheFirst) {
-  spec::JobSpec job = DefaultJob();
-  job.model = Must(spec::LoadModel("deepseek-v3"));
-  job.gpus = 1024;
-  job.plan = spec::PlanSpec{};
-  job.plan.pp = 16;
-  job.plan.ep = 8;
-  job.plan.uneven_layers = true;
+  spec::JobSpec job = DeepSeekOver16Stages();
   Plan p = Must(BuildPlan(job));
   EXPECT_EQ(p.stages[0].Layers(), 3);
   EXPECT_EQ(p.stages[1].Layers(), 4);
@@ -91,13 +97,7 @@ TEST(BuildPlan, UnevenLayersGoToTheChunksAfterTheFirst) {
 // layers; stage 1 holds layers 3-6, all MoE, and recomputes 2 MoE layers. With 5 a chunk
 // recomputes all it holds (3 and 4); without full recomputation nothing is recomputed.
 TEST(BuildPlan, RecomputeLayersAreEachChunksFirst) {
-  spec::JobSpec job = DefaultJob();
-  job.model = Must(spec::LoadModel("deepseek-v3"));
-  job.gpus = 1024;
-  job.plan = spec::PlanSpec{};
-  job.plan.pp = 16;
-  job.plan.ep = 8;
-  job.plan.uneven_layers = true;
+  spec::JobSpec job = DeepSeekOver16Stages();
   job.plan.recompute = spec::Recompute::kFull;
   job.plan.recompute_layers = 2;
   Plan p = Must(BuildPlan(job));
@@ -117,6 +117,19 @@ TEST(BuildPlan, RecomputeLayersAreEachChunksFirst) {
 }
 
 // ---- One test per rejected input (issue: bad input). ----
+
+TEST(Reject, RecomputeModulesTheModelDoesNotHave) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.plan.recompute = spec::Recompute::kSelective;
+  job.plan.recompute_modules = spec::kRecomputeLayernorm | spec::kRecomputeMoeAct;
+  EXPECT_EQ(Error(job),
+            "plan.recompute_modules names moe_act, which needs a MoE model (model.experts > 0) "
+            "(model llama3-8b) (allowed: modules the model has)");
+  job.plan.recompute_modules = spec::kRecomputeLayernorm;
+  job.framework = Must(spec::LoadFramework("torchtitan"));
+  EXPECT_NE(Error(job).find("framework torchtitan checkpoints per op"), std::string::npos)
+      << Error(job);
+}
 
 TEST(Reject, RecomputeLayersNeedFullRecomputation) {
   spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));

@@ -546,6 +546,33 @@ TEST(Launch, MegatronBlockRecomputation) {
             "--megatron-args: --recompute-method = blocks (allowed: uniform, block)");
 }
 
+// Megatron-Core's recompute modules go out as --recompute-modules and read back; Megatron's
+// default (core attention) writes none; an unknown module is an error that names it.
+TEST(Launch, MegatronRecomputeModules) {
+  spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+  job.plan.recompute = spec::Recompute::kSelective;
+  job.plan.recompute_modules = spec::kRecomputeLayernorm | spec::kRecomputeMlp;
+  std::string args = report::MegatronArgs(Must(plan::BuildPlan(job)));
+  EXPECT_NE(args.find("--recompute-granularity selective --recompute-modules layernorm mlp"),
+            std::string::npos)
+      << args;
+  spec::JobSpec read = Must(spec::LoadJob("llama3-405b-16k"));
+  Must(report::ApplyMegatronArgs(args, read));
+  EXPECT_EQ(read.plan.recompute, spec::Recompute::kSelective);
+  EXPECT_EQ(read.plan.recompute_modules, spec::kRecomputeLayernorm | spec::kRecomputeMlp);
+  job.plan.recompute_modules = spec::kRecomputeCoreAttn;
+  args = report::MegatronArgs(Must(plan::BuildPlan(job)));
+  EXPECT_EQ(args.find("--recompute-modules"), std::string::npos) << args;
+  Must(report::ApplyMegatronArgs(args, read));
+  EXPECT_EQ(read.plan.recompute_modules, spec::kRecomputeCoreAttn);
+  Result<report::LaunchParse> bad = report::ApplyMegatronArgs(
+      "--recompute-granularity selective --recompute-modules layernorm attention", read);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "--megatron-args: --recompute-modules names attention (allowed: core_attn, layernorm, "
+            "mlp, moe_act, mla_up_proj, shared_experts)");
+}
+
 TEST(Launch, MegatronArgumentsErrorsNameTheArgument) {
   spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
   Result<report::LaunchParse> r =

@@ -419,6 +419,41 @@ TEST(Analytical, RecomputeLayersPayTheirShare) {
   EXPECT_GT(full.tp_comm_s, part.tp_comm_s);
 }
 
+// Selective recomputation by modules re-runs each module's forward: the extra compute of two
+// modules is the sum of each one's, the MLP costs less than the whole layer (full recomputation)
+// and a dense layer's norms, fused into the linears, cost nothing. The MLP's forward TP
+// collectives run again too: with TP 8, SP and no overlap each way of a layer moves the same
+// activation four times (gather before QKV and fc1, reduce-scatter after the output projection
+// and fc2), the MLP two of them, so its re-run adds half of what full recomputation adds.
+TEST(Analytical, RecomputeModulesAddTheirForward) {
+  auto step = [](spec::Recompute recompute, uint32_t modules) {
+    spec::JobSpec job = Job("llama3-8b", 8, 8, 1, 1, 4);
+    job.plan.sequence_parallel = true;
+    job.plan.tp_comm_overlap = false;
+    job.plan.recompute = recompute;
+    job.plan.recompute_modules = modules;
+    return Simulate(job).breakdown;
+  };
+  const Breakdown none = step(spec::Recompute::kNone, spec::kRecomputeCoreAttn);
+  auto extra = [&](spec::Recompute recompute, uint32_t modules) {
+    Breakdown b = step(recompute, modules);
+    return std::pair(b.compute_s - none.compute_s, b.tp_comm_s - none.tp_comm_s);
+  };
+  const auto attention = extra(spec::Recompute::kSelective, spec::kRecomputeCoreAttn);
+  const auto mlp = extra(spec::Recompute::kSelective, spec::kRecomputeMlp);
+  const auto both =
+      extra(spec::Recompute::kSelective, spec::kRecomputeCoreAttn | spec::kRecomputeMlp);
+  const auto full = extra(spec::Recompute::kFull, spec::kRecomputeCoreAttn);
+  const auto norms = extra(spec::Recompute::kSelective, spec::kRecomputeLayernorm);
+  EXPECT_GT(attention.first, 0);
+  EXPECT_LT(mlp.first, full.first);
+  EXPECT_NEAR(both.first, attention.first + mlp.first, 1e-9 * full.first);
+  EXPECT_EQ(norms.first, 0.0);
+  EXPECT_EQ(attention.second, 0.0);  // core attention holds no collective
+  EXPECT_GT(full.second, 0);
+  EXPECT_NEAR(mlp.second, 0.5 * full.second, 1e-9 * full.second);
+}
+
 // Megatron's linear layers (since 2022) and Transformer Engine run part of the backward's TP
 // collectives behind the column-parallel linears' own GEMMs (FrameworkSpec::tp_async_backward).
 // Llama 3 405B (8 of its layers), TP 4 in one node, 4096 tokens a micro-batch, no TP overlap. Per

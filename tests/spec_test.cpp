@@ -215,6 +215,24 @@ TEST(Yaml, PlacementMustBePermutation) {
   EXPECT_EQ(ok.plan.placement, (std::vector<Dim>{Dim::kDp, Dim::kPp, Dim::kCp, Dim::kTp}));
 }
 
+TEST(Yaml, RecomputeModulesAreMegatronNames) {
+  JobSpec ok = Must(ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  recompute_modules: [layernorm, mlp]\n",
+      "job.yaml"));
+  EXPECT_EQ(ok.plan.recompute_modules, kRecomputeLayernorm | kRecomputeMlp);
+  EXPECT_EQ(PlanSpec{}.recompute_modules, kRecomputeCoreAttn);  // Megatron-Core's default
+  Result<JobSpec> bad = ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  recompute_modules: [layernorm, norm]\n",
+      "job.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("names an unknown module"), std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("core_attn, layernorm, mlp, moe_act, mla_up_proj, "
+                                        "shared_experts"),
+            std::string::npos)
+      << bad.status().message();
+}
+
 TEST(Cluster, TiersMustNest) {
   Result<ClusterSpec> c = ParseClusterYaml(
       "name: bad\ngpu: h100-sxm\ntiers:\n"

@@ -123,7 +123,12 @@ struct Op {
   double bwd_bytes = 0;
   double saved_bytes = 0;            // activations kept from forward for backward
   double params = 0;                 // parameters held by this rank for this op
-  double selective_freed_bytes = 0;  // part of saved_bytes that selective recomputation drops
+  // Selective recomputation by modules (Megatron-Core's --recompute-modules; spec::RecomputeModule
+  // bits): the module whose recomputation re-runs this op's forward in backward, and the module
+  // whose recomputation drops `module_freed_bytes` of its saved_bytes (LayerOps' comment).
+  uint32_t rerun_by = 0;
+  uint32_t freed_by = 0;
+  double module_freed_bytes = 0;
   // What the op keeps under per-op selective checkpointing (FrameworkSpec::selective_recompute =
   // per_op; LayerOps' comment): only the layer input and the outputs of the ops the policy saves.
   // Negative: the op is not under the policy (it keeps saved_bytes).
@@ -191,6 +196,21 @@ struct Op {
 // 2H(2(d + d_r) + d_v)/tp and O 2H d_v/tp. The attention side's TP collectives then move the
 // compressions and the rotary key, r_q + r_kv + d_r wide, where a standard layer moves h
 // (sim/analytical.h); the replicated weights' gradient all-reduce over TP is not priced.
+// Selective recomputation by modules (Megatron-Core's --recompute-modules; recalled from its
+// source, not in the workspace's fact sheet): a module's ops run their forward again in backward
+// and what the module's output tensors held is dropped:
+//   core_attn: the attention kernel re-runs from Q, K, V; it drops the kernel's internal state
+//     (with flash attention the log-sum-exp, else Korthikanti's 5 a s^2 b bytes);
+//   layernorm: the norms Transformer Engine does not fuse into the next linear re-run (the input
+//     norm before MLA's down-projections, the pre-MLP norm before a MoE layer's router; the QKV
+//     projection and a dense fc1 are TE LayerNormLinears, which this module leaves alone); their
+//     outputs are not kept, so the linears after them drop their saved BF16 inputs (an FP8
+//     linear that keeps its own FP8 cast drops nothing);
+//   mlp, shared_experts: the dense MLP (the shared experts) re-runs from its kept input; the
+//     activation's and fc2's saved inputs are dropped;
+//   moe_act: the routed experts' activation re-runs; fc2's saved input is dropped;
+//   mla_up_proj: the up-projections and rotary embedding re-run; the Q, K, V the attention kernel
+//     keeps are dropped (counted on the up-projections).
 // Per-op selective checkpointing (torchtitan's "op" policy: save every other matmul's output and
 // the attention kernel's outputs, recompute the rest from them and the layer's input) keeps, per
 // token of a dense layer: the layer input 2h (input_norm), Q and V 2(q + kv) (the 1st and 3rd of

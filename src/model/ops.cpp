@@ -117,6 +117,16 @@ void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const std::string& pref
       Gemm(prefix + "fc2", tokens, h, f, kBf16 * tokens * f, (f * h + bias2) * param_scale));
 }
 
+// A whole MLP (fc1, act, fc2 at `first`) under `module`: all three re-run from fc1's kept input;
+// the activation's and fc2's saved inputs are dropped.
+void WholeMlp(std::vector<Op>& ops, size_t first, uint32_t module) {
+  for (size_t i = first; i < first + 3; ++i) ops[i].rerun_by = module;
+  for (size_t i = first + 1; i < first + 3; ++i) {
+    ops[i].freed_by = module;
+    ops[i].module_freed_bytes = ops[i].saved_bytes;
+  }
+}
+
 }  // namespace
 
 std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
@@ -138,6 +148,15 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
 
   ops.push_back(Norm("input_norm", m, sp_tokens));
   ops.back().per_op_saved_bytes = kBf16 * sp_tokens * h;  // the layer's input
+  // Transformer Engine fuses this norm into the QKV projection (model.h); MLA's down-projections
+  // are plain linears after a separate norm, which layernorm recomputation re-runs.
+  if (m.IsMla()) ops.back().rerun_by = spec::kRecomputeLayernorm;
+  // The first linear after a separate norm keeps the norm's output, which layernorm recomputation
+  // drops.
+  auto after_norm = [](Op& op) {
+    op.freed_by = spec::kRecomputeLayernorm;
+    op.module_freed_bytes = op.saved_bytes;
+  };
   double rope_elems = tokens * (q + k) / t;
   if (!m.IsMla()) {
     double qkv_bias = (m.linear_bias || m.qkv_bias) ? q + k + v : 0.0;
@@ -156,10 +175,12 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     if (r_q > 0) {
       ops.push_back(Gemm("q_down_proj", sp_tokens, r_q, h, kBf16 * sp_tokens * h, h * r_q));
       ops.back().per_op_saved_bytes = 0;  // the layer's input, kept by input_norm
+      after_norm(ops.back());
     }
     ops.push_back(Gemm("kv_down_proj", sp_tokens, r_kv + d_r, h,
                        r_q > 0 ? 0.0 : kBf16 * sp_tokens * h, h * (r_kv + d_r)));
     ops.back().per_op_saved_bytes = 0;
+    if (r_q <= 0) after_norm(ops.back());
     if (r_q > 0) {
       ops.push_back(Norm("q_norm", m, sp_tokens, r_q));
       ops.back().per_op_saved_bytes = 0;
@@ -170,6 +191,10 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     ops.back().column_parallel = true;
     ops.back().attention_side = true;
     ops.back().per_op_saved_bytes = kBf16 * tokens * q / t;  // Q
+    // mla_up_proj re-runs the query projection and drops the Q the attention kernel keeps.
+    ops.back().rerun_by = spec::kRecomputeMlaUpProj;
+    ops.back().freed_by = spec::kRecomputeMlaUpProj;
+    ops.back().module_freed_bytes = kBf16 * tokens * q / t;
     ops.push_back(Norm("kv_norm", m, sp_tokens, r_kv));
     ops.back().per_op_saved_bytes = 0;
     ops.push_back(
@@ -177,6 +202,9 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     ops.back().column_parallel = true;
     ops.back().attention_side = true;
     ops.back().per_op_saved_bytes = kBf16 * tokens * v / t;  // V
+    ops.back().rerun_by = spec::kRecomputeMlaUpProj;
+    ops.back().freed_by = spec::kRecomputeMlaUpProj;
+    ops.back().module_freed_bytes = kBf16 * tokens * (k + v) / t;  // K and V
     // Rotary embedding on the queries' rotary parts and the one shared rotary key per token.
     rope_elems = tokens * (heads * d_r / t + d_r);
   }
@@ -185,6 +213,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     rope.bwd_bytes = rope.fwd_bytes;  // the same rotation, backwards
     rope.eager_fwd_factor = rope.eager_bwd_factor = 20.0 / 4.0;
     rope.eager_fwd_kernels = rope.eager_bwd_kernels = 3;
+    if (m.IsMla()) rope.rerun_by = spec::kRecomputeMlaUpProj;
     ops.push_back(rope);
   }
 
@@ -221,7 +250,8 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   if (m.qk_norm) attn.params = 2.0 * static_cast<double>(m.EffectiveHeadDim());
   // Selective recomputation (Megatron: core attention) re-runs the kernel in backward from Q, K,
   // V; with a flash kernel only the log-sum-exp is dropped (O is the output projection's input).
-  attn.selective_freed_bytes = lse;
+  attn.rerun_by = attn.freed_by = spec::kRecomputeCoreAttn;
+  attn.module_freed_bytes = lse;
   attn.per_op_saved_bytes = kBf16 * tokens * o / t + lse;  // the kernel's outputs
   if (!s.flash_attention) {
     double scores = static_cast<double>(s.micro_batch) * heads / t *
@@ -232,7 +262,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     attn.fwd_bytes += 12.0 * scores;
     attn.bwd_bytes += 24.0 * scores;
     attn.saved_bytes = kBf16 * tokens * (q + k + v) / t + kBf16 * tokens * o / t + 5.0 * scores;
-    attn.selective_freed_bytes = 5.0 * scores;
+    attn.module_freed_bytes = 5.0 * scores;
   }
   if (local_share > 0) {
     const double window = static_cast<double>(m.sliding_window);
@@ -251,7 +281,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
       attn.name = "attention";
     } else {
       // What the kernel keeps is counted once, on "attention".
-      windowed.saved_bytes = windowed.selective_freed_bytes = windowed.params = 0;
+      windowed.saved_bytes = windowed.module_freed_bytes = windowed.params = 0;
       windowed.per_op_saved_bytes = 0;
       ops.push_back(attn);
       attn = windowed;
@@ -266,12 +296,15 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   ops.back().per_op_saved_bytes = 0;
   ops.push_back(Norm("mlp_norm", m, sp_tokens));
   ops.back().per_op_saved_bytes = 0;
+  // Fused into fc1 in a dense layer; before the router (a separate norm) in a MoE layer.
+  if (moe) ops.back().rerun_by = spec::kRecomputeLayernorm;
 
   if (!moe) {
     double f = static_cast<double>(m.ffn_hidden) / t;
     const size_t before = ops.size();
     AppendMlp(ops, m, "mlp_", tokens, f, kBf16 * sp_tokens * h, 1.0);
     if (ops.size() == before + 3) {  // fc1, act, fc2 (none when the layer has no dense MLP)
+      WholeMlp(ops, before, spec::kRecomputeMlp);
       // SwiGLU: w1 (the 5th matmul) and w2 (the 7th) are saved; GeLU: fc1 (5th), not fc2 (6th).
       bool swiglu = m.activation == Activation::kSwiGlu;
       ops[before].per_op_saved_bytes = kBf16 * tokens * f;
@@ -286,6 +319,8 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
                      kBf16 * sp_tokens * h + kFp32 * sp_tokens * experts, h * experts);
     router.fp8_linear = false;
     ops.push_back(router);
+    ops.back().freed_by = spec::kRecomputeLayernorm;  // its BF16 input, the norm's output
+    ops.back().module_freed_bytes = kBf16 * sp_tokens * h;
     // The rank's tokens copied into expert order before the dispatch (Megatron-Core's fused
     // permute): each read once and written top_k times; expert_combine below is its inverse. The
     // sort of the received rows by local expert after the all-to-all is not counted.
@@ -299,6 +334,11 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     // Parameters per rank are filled in by the plan (they depend on EP); none here.
     const size_t first_expert_op = ops.size();
     AppendMlp(ops, m, "expert_", expert_rows, f_e, kBf16 * expert_rows * h, 0.0);
+    if (ops.size() == first_expert_op + 3) {  // moe_act: the activation re-runs, fc2's input goes
+      ops[first_expert_op + 1].rerun_by = spec::kRecomputeMoeAct;
+      ops[first_expert_op + 2].freed_by = spec::kRecomputeMoeAct;
+      ops[first_expert_op + 2].module_freed_bytes = ops[first_expert_op + 2].saved_bytes;
+    }
     // The rank's experts / ep local experts each run their own GEMM on their share of the rows (a
     // grouped GEMM): efficiency at the rows per expert, every expert's weights read (model.h).
     const double local = std::max(1.0, experts / static_cast<double>(std::max<int64_t>(1, s.ep)));
@@ -313,7 +353,10 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
                               kBf16 * top_k * sp_tokens * h));
     if (m.shared_experts > 0) {
       double f_s = static_cast<double>(m.shared_experts * m.EffectiveSharedExpertFfn()) / t;
+      const size_t first_shared_op = ops.size();
       AppendMlp(ops, m, "shared_", tokens, f_s, 0.0, 1.0);
+      if (ops.size() == first_shared_op + 3)
+        WholeMlp(ops, first_shared_op, spec::kRecomputeSharedExperts);
     }
   }
   ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
@@ -327,6 +370,12 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
       const double shard = op.column_parallel && sp ? t : 1.0;
       op.saved_bytes = op.saved_bytes > 0 ? op.saved_bytes * kFp8Bytes / kBf16
                                           : kFp8Bytes * op.m * op.k / shard;
+      // The FP8 cast is the linear's own: dropping the norm's output frees none of it. What a
+      // module that re-runs the linear's producer drops is the cast (moe_act, mlp).
+      if (op.freed_by == spec::kRecomputeLayernorm) op.module_freed_bytes = 0;
+      if (op.freed_by & (spec::kRecomputeMoeAct | spec::kRecomputeMlp |
+                         spec::kRecomputeSharedExperts))
+        op.module_freed_bytes = op.saved_bytes;
     }
   }
   return ops;

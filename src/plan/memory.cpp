@@ -65,11 +65,13 @@ LayerParamSums ParamSums(const Plan& plan) {
     for (const model::Op& op : ops) total += op.params;
     return total;
   };
-  auto saved = [](const std::vector<model::Op>& ops, double* freed) {
+  auto saved = [](const std::vector<model::Op>& ops,
+                  std::array<double, spec::kRecomputeModules>* freed) {
     double total = 0;
     for (const model::Op& op : ops) {
       total += op.saved_bytes;
-      *freed += op.selective_freed_bytes;
+      for (int i = 0; i < spec::kRecomputeModules; ++i)
+        if (op.freed_by & (1u << i)) (*freed)[static_cast<size_t>(i)] += op.module_freed_bytes;
     }
     return total;
   };
@@ -82,12 +84,12 @@ LayerParamSums ParamSums(const Plan& plan) {
   LayerParamSums s;
   const std::vector<model::Op> dense = model::LayerOps(m, false, shape);
   s.dense_layer = params(dense);
-  s.dense_saved_bytes = saved(dense, &s.dense_selective_freed_bytes);
+  s.dense_saved_bytes = saved(dense, &s.dense_module_freed_bytes);
   s.dense_per_op_saved_bytes = per_op(dense);
   if (m.IsMoe()) {
     const std::vector<model::Op> moe = model::LayerOps(m, true, shape);
     s.moe_layer = params(moe);
-    s.moe_saved_bytes = saved(moe, &s.moe_selective_freed_bytes);
+    s.moe_saved_bytes = saved(moe, &s.moe_module_freed_bytes);
     s.moe_per_op_saved_bytes = per_op(moe);
     s.routed_experts =
         model::CountLayerParams(m, true).routed_experts / static_cast<double>(plan.ep * plan.etp);
@@ -95,7 +97,7 @@ LayerParamSums ParamSums(const Plan& plan) {
   s.embedding = params(model::EmbeddingOps(m, shape));
   const std::vector<model::Op> head = model::HeadOps(m, shape);
   s.head = params(head);
-  double unused = 0;
+  std::array<double, spec::kRecomputeModules> unused{};
   s.head_saved_bytes = saved(head, &unused);
   // A tied output layer on a different stage than the embedding keeps its own copy.
   if (m.tied_embeddings && plan.pp > 1) {
@@ -128,20 +130,36 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   const bool per_op = plan.job.framework.selective_recompute == spec::SelectiveRecompute::kPerOp;
   // What a layer that is not fully recomputed keeps (under recompute = full, the layers after a
   // chunk's first recompute_layers keep everything); a fully recomputed one keeps its input only.
-  auto saved = [&](double all, double freed, double per_op_kept) {
+  // What the plan's selective recomputation by modules drops of a layer's activations (model.h),
+  // given what each module drops; 0 without it.
+  auto module_freed = [&](const std::array<double, spec::kRecomputeModules>& freed) {
+    double bytes = 0;
+    if (p.recompute == Recompute::kSelective && !per_op) {
+      for (int i = 0; i < spec::kRecomputeModules; ++i)
+        if (p.recompute_modules & (1u << i)) bytes += freed[static_cast<size_t>(i)];
+    }
+    return bytes;
+  };
+  auto saved = [&](double all, const std::array<double, spec::kRecomputeModules>& freed,
+                   double per_op_kept) {
     if (p.recompute != Recompute::kSelective) return all;
-    return per_op ? std::min(all, per_op_kept) : all - freed;
+    if (per_op) return std::min(all, per_op_kept);
+    return std::max(0.0, all - module_freed(freed));
   };
   const double recomputed_act = kBf16Bytes * sp_tokens * h;
   const double dense_act =
-      saved(param_sums.dense_saved_bytes, param_sums.dense_selective_freed_bytes,
+      saved(param_sums.dense_saved_bytes, param_sums.dense_module_freed_bytes,
             param_sums.dense_per_op_saved_bytes);
   const double moe_act =
-      m.IsMoe() ? saved(param_sums.moe_saved_bytes, param_sums.moe_selective_freed_bytes,
+      m.IsMoe() ? saved(param_sums.moe_saved_bytes, param_sums.moe_module_freed_bytes,
                         param_sums.moe_per_op_saved_bytes)
                 : 0.0;
   const double dense_full = param_sums.dense_saved_bytes;
   const double moe_full = param_sums.moe_saved_bytes;
+  // Selective recomputation by modules re-creates, while one layer's backward runs, what its
+  // modules dropped (per-op checkpointing: not modeled, as before).
+  const double dense_rerun = module_freed(param_sums.dense_module_freed_bytes);
+  const double moe_rerun = module_freed(param_sums.moe_module_freed_bytes);
 
   // HSDP shards the dense state inside a group of dp*cp / dp_replicate ranks; experts keep their
   // own sharding over the ranks that hold the same expert shard.
@@ -177,7 +195,8 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
              static_cast<double>(c.moe_layers - recomputed_moe) * moe_act +
              static_cast<double>(c.recomputed_layers) * recomputed_act;
     };
-    // The largest layer this stage recomputes: its activations while it runs again.
+    // The largest layer this stage recomputes: its activations while it runs again (whole layers,
+    // or what selective recomputation re-creates).
     double largest_layer_full = 0;
     double largest_layer_params = 0;
     for (const Chunk& c : stage.chunks) {
@@ -192,6 +211,8 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
       if (c.recomputed_layers > c.recomputed_moe_layers)
         largest_layer_full = std::max(largest_layer_full, dense_full);
       if (c.recomputed_moe_layers > 0) largest_layer_full = std::max(largest_layer_full, moe_full);
+      if (dense_layers > 0) largest_layer_full = std::max(largest_layer_full, dense_rerun);
+      if (c.moe_layers > 0) largest_layer_full = std::max(largest_layer_full, moe_rerun);
     }
     sm.params_per_gpu = dense_params + expert_params;
     sm.weights_bytes = dense_params * dense_bytes.weights + expert_params * expert_bytes.weights;

@@ -21,12 +21,14 @@
 // Full recomputation keeps only each recomputed layer's input (2h bytes per token, /tp under SP)
 // and adds one layer's activations while it is recomputed; with recompute_layers = n only the
 // first n layers of each chunk are recomputed and the others keep everything (Megatron-LM's block
-// method). Selective keeps everything but the attention statistics (with flash attention,
-// Megatron's core-attention recomputation frees little).
+// method). Selective keeps everything but what its modules drop (model.h; Megatron-Core's
+// default, core attention, drops only the attention statistics with flash attention), or, per op,
+// what the per-op policy keeps.
 // Not modeled: CUDA graphs, NCCL and cuBLAS workspaces beyond usable_memory_fraction, pipeline
 // send/receive buffers, vocabulary padding, MoE routing imbalance (balanced routing is assumed).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -78,9 +80,10 @@ struct LayerParamSums {
   double embedding = 0;
   double head = 0;               // final norm, output layer (and the tied copy when pp > 1)
   double dense_saved_bytes = 0;  // activations one dense layer keeps (no recomputation)
-  double dense_selective_freed_bytes = 0;
   double moe_saved_bytes = 0;
-  double moe_selective_freed_bytes = 0;
+  // What recomputing each module (spec::RecomputeModule bit i at index i) drops of them.
+  std::array<double, spec::kRecomputeModules> dense_module_freed_bytes{};
+  std::array<double, spec::kRecomputeModules> moe_module_freed_bytes{};
   double dense_per_op_saved_bytes = 0;  // what per-op selective checkpointing keeps
   double moe_per_op_saved_bytes = 0;
   double head_saved_bytes = 0;  // output layer and loss, one micro-batch

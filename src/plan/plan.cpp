@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 
 #include "core/checked.h"
 #include "core/text.h"
@@ -76,6 +77,31 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
                   fmt::format("plan.recompute_layers = {} needs plan.recompute = full (recompute = "
                               "{}) (allowed: 0, or recompute full)",
                               p.recompute_layers, spec::RecomputeName(p.recompute)));
+  }
+  // Modules the model has (Megatron-Core refuses the others under selective recomputation and
+  // ignores the list otherwise).
+  const std::vector<std::pair<uint32_t, std::string_view>> needs = {
+      {spec::kRecomputeMoeAct, "a MoE model (model.experts > 0)"},
+      {spec::kRecomputeSharedExperts, "shared experts (model.shared_experts > 0)"},
+      {spec::kRecomputeMlaUpProj, "multi-head latent attention (model.kv_lora_rank > 0)"}};
+  const bool has[] = {m.IsMoe(), m.IsMoe() && m.shared_experts > 0, m.IsMla()};
+  for (size_t i = 0; i < needs.size() && p.recompute == spec::Recompute::kSelective; ++i) {
+    if ((p.recompute_modules & needs[i].first) && !has[i]) {
+      return Refuse("plan.recompute_modules",
+                    fmt::format("plan.recompute_modules names {}, which needs {} (model {}) "
+                                "(allowed: modules the model has)",
+                                spec::RecomputeModuleNames()[static_cast<size_t>(
+                                    std::countr_zero(needs[i].first))],
+                                needs[i].second, m.name));
+    }
+  }
+  if (p.recompute_modules != spec::kRecomputeCoreAttn && p.recompute == spec::Recompute::kSelective &&
+      plan.job.framework.selective_recompute == spec::SelectiveRecompute::kPerOp) {
+    return Refuse("plan.recompute_modules",
+                  fmt::format("plan.recompute_modules names Megatron-Core's modules ({}); "
+                              "framework {} checkpoints per op (allowed: the default [core_attn], "
+                              "or a framework with selective_recompute core_attention)",
+                              spec::RecomputeText(p), plan.job.framework.name));
   }
   int64_t chunks = p.pp * p.vp;
   int64_t trim = p.trim_edge_stages ? 1 : 0;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -97,7 +98,13 @@ std::string MegatronArgs(const plan::Plan& p) {
   } else if (s.recompute == spec::Recompute::kFull) {
     a.push_back("--recompute-granularity full --recompute-method uniform --recompute-num-layers 1");
   } else if (s.recompute == spec::Recompute::kSelective) {
-    a.push_back("--recompute-granularity selective");
+    std::string modules;
+    if (s.recompute_modules != spec::kRecomputeCoreAttn) {
+      modules = " --recompute-modules";
+      for (int i = 0; i < spec::kRecomputeModules; ++i)
+        if (s.recompute_modules & (1u << i)) modules += " " + spec::RecomputeModuleNames()[i];
+    }
+    a.push_back("--recompute-granularity selective" + modules);
   }
   switch (s.zero) {
     case spec::ZeroMode::kZero0:
@@ -321,9 +328,13 @@ std::string TorchtitanToml(const plan::Plan& p) {
   if (s.recompute == spec::Recompute::kSelective) {
     out += fmt::format("selective_ac_option = \"op\"\n");
     if (f.selective_recompute != spec::SelectiveRecompute::kPerOp) {
-      notes.push_back(
+      std::vector<std::string> modules;
+      for (int i = 0; i < spec::kRecomputeModules; ++i)
+        if (s.recompute_modules & (1u << i)) modules.push_back(spec::RecomputeModuleNames()[i]);
+      notes.push_back(fmt::format(
           "# selective recomputation runs as torchtitan's per-op policy, not Megatron's "
-          "core-attention recomputation");
+          "recomputation of {}",
+          Join(modules, ", ")));
     }
   }
   if (f.compile) out += "\n[compile]\nenable = true\ncomponents = [\"model\", \"loss\"]\n";
@@ -381,6 +392,7 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
   bool mla = false;
   int64_t mla_q_rank = 0, mla_kv_rank = 32, mla_qk = 128, mla_rope = 64, mla_v = 128;
   std::string recompute_granularity, recompute_method;
+  uint32_t recompute_modules = spec::kRecomputeCoreAttn;
   int64_t recompute_num_layers = 0;
   auto integer = [&](size_t& i, const std::string& flag) -> Result<int64_t> {
     if (i + 1 >= tokens.size()) {
@@ -468,6 +480,26 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
     else if (t == "--group-query-attention" || t == "--bf16") {
     } else if (t == "--recompute-activations") {
       recompute_granularity = "selective";
+    } else if (t == "--recompute-modules") {
+      // One or more module names (Megatron-LM: nargs *).
+      uint32_t mask = 0;
+      while (i + 1 < tokens.size() && tokens[i + 1].rfind("--", 0) != 0) {
+        const std::string& v = tokens[++i];
+        const std::vector<std::string>& names = spec::RecomputeModuleNames();
+        auto it = std::find(names.begin(), names.end(), v);
+        if (it == names.end()) {
+          return Status::Invalid(
+              fmt::format("--megatron-args: --recompute-modules names {} (allowed: {})", v,
+                          Join(names, ", ")));
+        }
+        mask |= 1u << (it - names.begin());
+      }
+      if (mask == 0) {
+        return Status::Invalid(fmt::format(
+            "--megatron-args: --recompute-modules names no module (allowed: one or more of {})",
+            Join(spec::RecomputeModuleNames(), ", ")));
+      }
+      recompute_modules = mask;
     } else if (t == "--fp8-format" && i + 1 < tokens.size()) {
       ++i;
       p.precision = spec::Precision::kFp8;
@@ -528,6 +560,7 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
   p.recompute_layers = p.recompute == spec::Recompute::kFull && recompute_method == "block"
                            ? recompute_num_layers
                            : 0;
+  p.recompute_modules = recompute_modules;
   p.zero = fsdp                    ? spec::ZeroMode::kFsdp
            : distributed_optimizer ? spec::ZeroMode::kZero1
                                    : spec::ZeroMode::kZero0;

@@ -197,7 +197,7 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
       fw.compile                                    ? "compiled"
       : fw.elementwise == spec::Elementwise::kEager ? "eager"
                                                     : "fused",
-      fw.selective_recompute == spec::SelectiveRecompute::kPerOp ? "per-op" : "core attention",
+      fw.selective_recompute == spec::SelectiveRecompute::kPerOp ? "per-op" : "modules",
       fw.fp8_recipe == spec::Fp8Recipe::kDelayed      ? "delayed"
       : fw.fp8_recipe == spec::Fp8Recipe::kTensorwise ? "tensorwise"
                                                       : "rowwise",

@@ -160,6 +160,8 @@ spec::JobSpec Decode(const spec::JobSpec& base, const SearchSpace& s, const Cand
   p.microbatches = 0;
   p.etp = 0;
   p.pp_microbatch_group = 0;
+  // A job's recompute_layers applies to the candidates that recompute fully.
+  if (p.recompute != spec::Recompute::kFull) p.recompute_layers = 0;
   return job;
 }
 
@@ -170,9 +172,8 @@ std::string Describe(const spec::PlanSpec& p, int64_t dp) {
   if (p.ep > 1) text += fmt::format(" EP {}", p.ep);
   if (p.etp > 0 && p.etp != p.tp) text += fmt::format(" ETP {}", p.etp);
   text += fmt::format(" mb {} {} zero {} rc {}", p.micro_batch, spec::ScheduleName(p.schedule),
-                      spec::ZeroModeName(p.zero), spec::RecomputeName(p.recompute));
+                      spec::ZeroModeName(p.zero), spec::RecomputeText(p));
   if (p.cp > 1) text += p.cp_algorithm == spec::CpAlgorithm::kRing ? " cp-ring" : " cp-allgather";
-  if (p.recompute_layers > 0) text += fmt::format(" rc-layers {}", p.recompute_layers);
   if (p.trim_edge_stages) text += " trim";
   if (p.dp_replicate > 1) text += fmt::format(" hsdp {}", p.dp_replicate);
   if (p.grad_sync == spec::GradSync::kDelayed) text += " delayed-sync";

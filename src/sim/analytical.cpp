@@ -47,11 +47,16 @@ Fp8Work Fp8WorkOf(spec::Fp8Recipe recipe) {
   return {3.0, 1.0, 2, 1};
 }
 
+// An op's forward `seconds` to the module whose recomputation re-runs it.
+void AddModuleTime(OpTimes& t, const model::Op& op, double seconds) {
+  for (int i = 0; i < spec::kRecomputeModules; ++i)
+    if (op.rerun_by & (1u << i)) t.module_fwd[static_cast<size_t>(i)] += seconds;
+}
+
 OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
              double head_dim, bool fp8, bool flash = true) {
   const spec::FrameworkSpec& fw = d.framework();
   const bool eager = fw.elementwise == spec::Elementwise::kEager && !fw.compile;
-  const bool per_op = fw.selective_recompute == spec::SelectiveRecompute::kPerOp;
   const Fp8Work cast = Fp8WorkOf(fw.fp8_recipe);
   OpTimes t;
   for (const model::Op& op : ops) {
@@ -83,7 +88,8 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
           (op.attention_side ? t.gemm_bwd_qkv : t.gemm_bwd_mlp_column) += b;
         }
         // Per-op selective checkpointing recomputes every other matmul (and its casts).
-        if (per_op) t.selective += 0.5 * (f + cast_f);
+        t.per_op_selective += 0.5 * (f + cast_f);
+        AddModuleTime(t, op, f + cast_f);
         break;
       }
       case model::OpKind::kAttention: {
@@ -103,10 +109,7 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         t.attn_fwd += f;
         t.attn_bwd += b;
         // Core-attention recomputation re-runs the kernel; per-op checkpointing saves its output.
-        if (!per_op) {
-          t.selective += f;
-          t.selective_attn += f;
-        }
+        AddModuleTime(t, op, f);
         break;
       }
       default: {
@@ -119,7 +122,8 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         t.fwd += f;
         t.bwd += b;
         // Per-op checkpointing recomputes every memory-bound op (not the embedding lookup).
-        if (per_op && op.kind != model::OpKind::kEmbedding) t.selective += f;
+        if (op.kind != model::OpKind::kEmbedding) t.per_op_selective += f;
+        AddModuleTime(t, op, f);
         break;
       }
     }
@@ -160,8 +164,8 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
     cost.attn_recompute = t.attn_fwd;
   }
   if (recompute == spec::Recompute::kSelective) {
-    cost.bwd_compute += t.selective;
-    cost.attn_recompute = t.selective_attn;
+    cost.bwd_compute += t.Selective(p.job.framework, s);
+    cost.attn_recompute = t.SelectiveAttention(p.job.framework, s);
   }
 
   double h = static_cast<double>(m.hidden);
@@ -207,6 +211,13 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
     const double bwd = gather + column_reduce + mlp;
     cost.fwd_tp = fwd + routed;
     cost.bwd_tp = bwd + routed;
+    // Selective recomputation of the MLP (a dense layer's, or the shared experts) re-runs its
+    // forward's collectives too (fc1's gather, fc2's reduction): their share of what the forward
+    // exposes, added below once the overlap is known.
+    const uint32_t mlp_module = moe ? spec::kRecomputeSharedExperts : spec::kRecomputeMlp;
+    const bool rerun_mlp = recompute == spec::Recompute::kSelective && mlp_side &&
+                           (s.recompute_modules & mlp_module) &&
+                           p.job.framework.selective_recompute != spec::SelectiveRecompute::kPerOp;
     if (s.tp_comm_overlap) {
       cost.fwd_tp = std::max(0.0, fwd - t.gemm_fwd) + routed;
       cost.bwd_tp = std::max(0.0, bwd - t.gemm_bwd) + routed;
@@ -224,6 +235,7 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
                     (mlp_side ? hidden_behind(gather, reduce, t.gemm_bwd_mlp_column) : 0.0) +
                     routed;
     }
+    if (rerun_mlp && fwd > 0) cost.bwd_tp += (cost.fwd_tp - routed) * mlp / fwd;
   }
   if (p.cp > 1) {
     // K and V of one token on this rank (MLA: every head's up-projected key and value).
@@ -261,7 +273,8 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
   // Full recomputation runs the layer's forward again before its backward, collectives included:
   // Megatron's checkpointed forward calls the same TP all-gathers and reduce-scatters (or
   // all-reduces), the CP exchange and the MoE all-to-alls. (Selective recomputation re-runs core
-  // attention or single ops, which hold no collective; per-op checkpointing saves their outputs.)
+  // attention or single ops, which hold no collective, or an MLP, whose TP collectives are added
+  // above; per-op checkpointing saves their outputs.)
   // An all-gather CP backward already gathers K and V again: the recomputed forward's gather
   // serves it, so only a ring's exchange is added.
   if (recompute == spec::Recompute::kFull) {
@@ -273,6 +286,22 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
 }
 
 }  // namespace
+
+double OpTimes::Selective(const spec::FrameworkSpec& framework,
+                          const spec::PlanSpec& plan) const {
+  if (framework.selective_recompute == spec::SelectiveRecompute::kPerOp) return per_op_selective;
+  double s = 0;
+  for (int i = 0; i < spec::kRecomputeModules; ++i)
+    if (plan.recompute_modules & (1u << i)) s += module_fwd[static_cast<size_t>(i)];
+  return s;
+}
+
+double OpTimes::SelectiveAttention(const spec::FrameworkSpec& framework,
+                                   const spec::PlanSpec& plan) const {
+  const bool attention = framework.selective_recompute != spec::SelectiveRecompute::kPerOp &&
+                         (plan.recompute_modules & spec::kRecomputeCoreAttn);
+  return attention ? module_fwd[0] : 0.0;
+}
 
 Result<StepResult> Evaluate(const plan::Plan& plan) {
   SP_ASSIGN_OR_RETURN(hardware::DeviceModel device, hardware::DeviceModel::For(plan.job));

@@ -194,8 +194,13 @@ struct OpTimes {
   double gemm_bwd_qkv = 0, gemm_bwd_mlp_column = 0;
   double attn_fwd = 0;  // attention kernel, what ring CP can hide behind
   double attn_bwd = 0;
-  double selective = 0;  // what selective recomputation re-runs in backward
-  double selective_attn = 0;  // the attention kernel's share of `selective`
+  double per_op_selective = 0;  // what per-op selective checkpointing re-runs in backward
+  // What recomputing each module (spec::RecomputeModule bit i at index i) re-runs in backward.
+  std::array<double, spec::kRecomputeModules> module_fwd{};
+  // The forward a plan's selective recomputation re-runs, and the attention kernel's share of it.
+  double Selective(const spec::FrameworkSpec& framework, const spec::PlanSpec& plan) const;
+  double SelectiveAttention(const spec::FrameworkSpec& framework,
+                            const spec::PlanSpec& plan) const;
 };
 
 // Evaluates plans on one GPU type and precision, caching per-layer compute times and parameter

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/checked.h"
@@ -62,8 +63,21 @@ std::string_view RecomputeName(Recompute recompute) {
   return ChoiceName(RecomputeChoices(), recompute);
 }
 
+const std::vector<std::string>& RecomputeModuleNames() {
+  static const std::vector<std::string> kNames = {"core_attn",   "layernorm", "mlp",
+                                                  "moe_act",     "mla_up_proj",
+                                                  "shared_experts"};
+  return kNames;
+}
+
 std::string RecomputeText(const PlanSpec& plan) {
   std::string text(RecomputeName(plan.recompute));
+  if (plan.recompute == Recompute::kSelective && plan.recompute_modules != kRecomputeCoreAttn) {
+    std::vector<std::string> names;
+    for (int i = 0; i < kRecomputeModules; ++i)
+      if (plan.recompute_modules & (1u << i)) names.push_back(RecomputeModuleNames()[i]);
+    text += " (" + Join(names, ", ") + ")";
+  }
   if (plan.recompute == Recompute::kFull && plan.recompute_layers > 0) {
     text += fmt::format(" (first {} layer{} of each chunk)", plan.recompute_layers,
                         plan.recompute_layers == 1 ? "" : "s");
@@ -334,6 +348,40 @@ const Schema<PlanSpec>& PlanSchema() {
                 std::vector<std::pair<std::string, CpAlgorithm>>{
                     {"allgather", CpAlgorithm::kAllGather}, {"ring", CpAlgorithm::kRing}},
                 "Context parallelism: allgather of K/V (Llama 3) or ring exchange.");
+    FieldInfo modules;
+    modules.key = "recompute_modules";
+    modules.kind = ValueKind::kList;
+    modules.help =
+        "With recompute = selective on a framework that recomputes modules (Megatron-Core's "
+        "--recompute-modules): what is re-run in backward. core_attn: the attention kernel; "
+        "layernorm: the two norms (their outputs not kept); mlp: the dense MLP; moe_act: the "
+        "routed experts' activation; mla_up_proj: MLA's up-projections and rotary embedding (Q, "
+        "K, V not kept); shared_experts: the shared experts' MLP.";
+    modules.allowed = "a list of core_attn, layernorm, mlp, moe_act, mla_up_proj, shared_experts";
+    s.Custom(
+        modules,
+        [modules](P& plan, const RawValue& value) -> Status {
+          std::vector<std::string> items =
+              value.is_list ? value.items : SplitAndTrim(value.text, ',');
+          uint32_t mask = 0;
+          for (const std::string& item : items) {
+            const std::vector<std::string>& names = RecomputeModuleNames();
+            auto it = std::find(names.begin(), names.end(), ToLower(item));
+            if (it == names.end()) {
+              return FieldError("plan", modules, value, "names an unknown module");
+            }
+            mask |= 1u << (it - names.begin());
+          }
+          if (mask == 0) return FieldError("plan", modules, value, "names no module");
+          plan.recompute_modules = mask;
+          return Status::Ok();
+        },
+        [](const P& plan) {
+          nlohmann::json out = nlohmann::json::array();
+          for (int i = 0; i < kRecomputeModules; ++i)
+            if (plan.recompute_modules & (1u << i)) out.push_back(RecomputeModuleNames()[i]);
+          return out;
+        });
     FieldInfo placement;
     placement.key = "placement";
     placement.kind = ValueKind::kList;
@@ -456,9 +504,10 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                 std::vector<std::pair<std::string, SelectiveRecompute>>{
                     {"core_attention", SelectiveRecompute::kCoreAttention},
                     {"per_op", SelectiveRecompute::kPerOp}},
-                "What plan.recompute = selective re-runs: core_attention (Megatron) or per_op "
-                "(PyTorch selective activation checkpointing as torchtitan's 'op' policy: every "
-                "other matmul and every memory-bound op).",
+                "What plan.recompute = selective re-runs: core_attention (Megatron-Core's "
+                "modules, plan.recompute_modules, core attention by default) or per_op (PyTorch "
+                "selective activation checkpointing as torchtitan's 'op' policy: every other "
+                "matmul and every memory-bound op).",
                 "framework-selective-recompute")
         .Choice(
             "fp8_recipe", &F::fp8_recipe,

@@ -142,6 +142,20 @@ struct ClusterSpec {
 enum class ZeroMode { kZero0, kZero1, kZero2, kZero3, kFsdp };
 enum class Schedule { kGpipe, k1F1B, kInterleaved, kLlama3, kZbH1 };
 enum class Recompute { kNone, kSelective, kFull };
+// Megatron-Core's --recompute-modules, what recompute = selective re-runs in backward (one bit
+// each): core attention; the input and pre-MLP norms; the dense MLP; the routed experts'
+// activation function; MLA's up-projections and rotary embedding; the shared experts.
+enum RecomputeModule : uint32_t {
+  kRecomputeCoreAttn = 1u << 0,
+  kRecomputeLayernorm = 1u << 1,
+  kRecomputeMlp = 1u << 2,
+  kRecomputeMoeAct = 1u << 3,
+  kRecomputeMlaUpProj = 1u << 4,
+  kRecomputeSharedExperts = 1u << 5,
+};
+inline constexpr int kRecomputeModules = 6;
+// The modules' Megatron names, bit i at index i.
+const std::vector<std::string>& RecomputeModuleNames();
 enum class CpAlgorithm { kAllGather, kRing };
 enum class AttentionKernel { kFlash, kUnfused };
 enum class Precision { kBf16, kFp8 };
@@ -177,6 +191,9 @@ struct PlanSpec {
   // (Megatron-LM's --recompute-method block --recompute-num-layers); the others keep every
   // activation. 0 = all of them.
   int64_t recompute_layers = 0;
+  // With recompute = selective under a framework that recomputes modules (Megatron-Core): which
+  // (RecomputeModule bits); Megatron-Core's default is core attention alone.
+  uint32_t recompute_modules = kRecomputeCoreAttn;
   CpAlgorithm cp_algorithm = CpAlgorithm::kAllGather;
   std::vector<Dim> placement = {Dim::kTp, Dim::kCp, Dim::kPp, Dim::kDp};  // innermost first
   Precision precision = Precision::kBf16;
@@ -195,8 +212,8 @@ struct PlanSpec {
   bool operator==(const PlanSpec&) const = default;
 };
 
-// The plan's recomputation in words: "none", "selective", "full", or "full (first 5 layers of
-// each chunk)".
+// The plan's recomputation in words: "none", "selective", "selective (core_attn, layernorm)",
+// "full", or "full (first 5 layers of each chunk)".
 std::string RecomputeText(const PlanSpec& plan);
 
 // What a training framework does unless a job says otherwise, and how its kernels run. The plan
@@ -218,8 +235,9 @@ struct FrameworkSpec {
   // torch.compile) or PyTorch eager, one kernel per primitive op (model.h, LayerOps' comment).
   Elementwise elementwise = Elementwise::kFused;
   bool compile = false;  // torch.compile: memory-bound ops fused whatever `elementwise` says
-  // What plan.recompute = selective re-runs: Megatron's core attention, or PyTorch's per-op
-  // selective checkpointing (every other matmul and every memory-bound op; torchtitan's "op" SAC).
+  // What plan.recompute = selective re-runs: Megatron-Core's modules (plan.recompute_modules, core
+  // attention by default), or PyTorch's per-op selective checkpointing (every other matmul and
+  // every memory-bound op; torchtitan's "op" SAC).
   SelectiveRecompute selective_recompute = SelectiveRecompute::kCoreAttention;
   Fp8Recipe fp8_recipe = Fp8Recipe::kDelayed;
   bool fp8_lm_head = false;  // the output layer's GEMM also runs in FP8

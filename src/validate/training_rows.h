@@ -45,8 +45,10 @@ inline constexpr int64_t kMaxTunedVp = 16;
 // A row with alternatives runs the fastest of its plan and its alternatives that fits in memory
 // (analytical engine, the row's own factors); its assumptions say which vp was chosen. A row
 // that does not say how it checkpointed and whose plan does not fit as stated ran with some
-// recomputation (it ran): each plan takes the least that fits, in order selective, full for
-// the first n layers of each chunk (n = 1, 2, ...), full for all, and the assumptions say which.
+// recomputation (it ran): each plan takes the fastest that fits of two kinds, selective
+// recomputation of modules (Megatron-Core's; the model's modules added cheapest per byte freed
+// first) and full recomputation of the first n layers of each chunk (the least n; n = all if need
+// be), and the assumptions say which.
 void ChooseTunedPlan(TrainingCase& c);
 
 // A case run after ChooseTunedPlan by `engine` (null: the analytical engine): its plan and step.

@@ -123,14 +123,58 @@ bool Fits(spec::JobSpec job, const spec::PlanSpec& plan) {
   return p.ok() && plan::ComputeMemory(*p).fits;
 }
 
-// The least recomputation under which `plan` fits (ChooseTunedPlan's order), or nullopt.
-std::optional<spec::PlanSpec> LeastRecomputeThatFits(const spec::JobSpec& job,
-                                                     spec::PlanSpec plan) {
-  if (Fits(job, plan)) return plan;
-  if (plan.recompute == spec::Recompute::kNone) {
-    plan.recompute = spec::Recompute::kSelective;
+// `job` with `plan`: its peak memory and step time, or nullopt where it does not build.
+struct Measured {
+  double peak_bytes = 0, step_s = 0;
+  bool fits = false;
+};
+std::optional<Measured> Measure(spec::JobSpec job, const spec::PlanSpec& plan) {
+  job.plan = plan;
+  Result<plan::Plan> p = plan::BuildPlan(job);
+  if (!p.ok()) return std::nullopt;
+  Result<sim::StepResult> step = sim::Evaluate(*p);
+  if (!step.ok()) return std::nullopt;
+  plan::MemoryReport memory = plan::ComputeMemory(*p);
+  return Measured{memory.peak_bytes, step->step_time_s, memory.fits};
+}
+
+// Selective recomputation of modules (a framework that recomputes modules, Megatron-Core's): the
+// model's modules added one at a time, the one that costs least step time per byte it frees
+// first, until the plan fits; nullopt if none does.
+std::optional<spec::PlanSpec> ModulesThatFit(const spec::JobSpec& job, spec::PlanSpec plan) {
+  if (job.framework.selective_recompute != spec::SelectiveRecompute::kCoreAttention)
+    return std::nullopt;
+  const spec::ModelSpec& m = job.model;
+  std::optional<Measured> base = Measure(job, plan);
+  if (!base) return std::nullopt;
+  std::vector<std::pair<double, uint32_t>> order;  // seconds per byte freed, module
+  for (int i = 0; i < spec::kRecomputeModules; ++i) {
+    const uint32_t module = 1u << i;
+    if ((module & (spec::kRecomputeMoeAct | spec::kRecomputeSharedExperts)) && !m.IsMoe()) continue;
+    if (module == spec::kRecomputeSharedExperts && m.shared_experts <= 0) continue;
+    if (module == spec::kRecomputeMlaUpProj && !m.IsMla()) continue;
+    spec::PlanSpec alone = plan;
+    alone.recompute = spec::Recompute::kSelective;
+    alone.recompute_modules = module;
+    std::optional<Measured> with = Measure(job, alone);
+    if (!with || with->peak_bytes >= base->peak_bytes) continue;  // frees nothing here
+    order.emplace_back(std::max(0.0, with->step_s - base->step_s) /
+                           (base->peak_bytes - with->peak_bytes),
+                       module);
+  }
+  std::sort(order.begin(), order.end());
+  plan.recompute = spec::Recompute::kSelective;
+  plan.recompute_modules = 0;
+  for (const auto& [cost, module] : order) {
+    plan.recompute_modules |= module;
     if (Fits(job, plan)) return plan;
   }
+  return std::nullopt;
+}
+
+// Full recomputation of the first n layers of each chunk, the least n that fits (all of them
+// if need be); nullopt if even that does not fit.
+std::optional<spec::PlanSpec> BlocksThatFit(const spec::JobSpec& job, spec::PlanSpec plan) {
   plan.recompute = spec::Recompute::kFull;
   plan.recompute_layers = 0;
   spec::JobSpec all = job;
@@ -156,6 +200,25 @@ std::optional<spec::PlanSpec> LeastRecomputeThatFits(const spec::JobSpec& job,
   return plan;
 }
 
+// The fastest recomputation under which `plan` fits (ChooseTunedPlan's), or nullopt: the plan
+// as it is, else the faster of ModulesThatFit and BlocksThatFit.
+std::optional<spec::PlanSpec> FastestRecomputeThatFits(const spec::JobSpec& job,
+                                                       const spec::PlanSpec& plan) {
+  if (Fits(job, plan)) return plan;
+  std::optional<spec::PlanSpec> best;
+  double best_s = INFINITY;
+  for (std::optional<spec::PlanSpec> candidate :
+       {ModulesThatFit(job, plan), BlocksThatFit(job, plan)}) {
+    if (!candidate) continue;
+    std::optional<Measured> measured = Measure(job, *candidate);
+    if (measured && measured->step_s < best_s) {
+      best_s = measured->step_s;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 void ChooseTunedPlan(TrainingCase& c) {
@@ -170,7 +233,7 @@ void ChooseTunedPlan(TrainingCase& c) {
   std::optional<spec::PlanSpec> chosen_plan;
   for (size_t k = 0; k < plans.size(); ++k) {
     std::optional<spec::PlanSpec> plan =
-        fill ? LeastRecomputeThatFits(c.job, plans[k])
+        fill ? FastestRecomputeThatFits(c.job, plans[k])
              : (Fits(c.job, plans[k]) ? std::optional(plans[k]) : std::nullopt);
     if (!plan) continue;
     spec::JobSpec job = c.job;
@@ -185,7 +248,7 @@ void ChooseTunedPlan(TrainingCase& c) {
     }
   }
   // Nothing fits: the stated plan, which the report calls out of memory.
-  const spec::Recompute stated = c.job.plan.recompute;
+  const std::string stated = spec::RecomputeText(c.job.plan);
   if (chosen_plan) c.job.plan = *chosen_plan;
   if (vp_choice) {
     // The label names the plan that ran.
@@ -196,10 +259,10 @@ void ChooseTunedPlan(TrainingCase& c) {
         "vp {} (the row does not give vp: the fastest of vp 1 to {} whose layers split that fits)",
         c.job.plan.vp, kMaxTunedVp));
   }
-  if (fill && chosen_plan && c.job.plan.recompute != stated) {
+  if (fill && chosen_plan && spec::RecomputeText(c.job.plan) != stated) {
     c.assumptions.push_back(fmt::format(
-        "recompute {} (the row does not say how it checkpointed and does not fit without: the "
-        "least recomputation that fits)",
+        "recompute {} (the row does not say how it checkpointed and does not fit as stated: the "
+        "fastest recomputation that fits)",
         spec::RecomputeText(c.job.plan)));
   }
 }
