@@ -148,6 +148,19 @@ struct Groups {
   GroupShape dp_shard, dp_replicate;
 };
 
+// The mean cost of na layers costing `a` and nb costing `b` (na + nb > 0).
+LayerCost Mean(const LayerCost& a, double na, const LayerCost& b, double nb) {
+  const double n = na + nb;
+  auto mean = [&](double LayerCost::*f) { return (na * (a.*f) + nb * (b.*f)) / n; };
+  LayerCost m;
+  for (double LayerCost::*f :
+       {&LayerCost::fwd_compute, &LayerCost::bwd_compute, &LayerCost::fwd_tp, &LayerCost::bwd_tp,
+        &LayerCost::fwd_cp, &LayerCost::bwd_cp, &LayerCost::fwd_ep, &LayerCost::bwd_ep,
+        &LayerCost::attn_recompute})
+    m.*f = mean(f);
+  return m;
+}
+
 // `recompute`: how this layer is recomputed (plan.recompute, or none for the layers of a chunk
 // after its first plan.recompute_layers).
 LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool moe,
@@ -429,15 +442,18 @@ void PipelineHops(const spec::ClusterSpec& c, const topology::GroupPlacement& pp
 
 // Whether two stages hold the same work: the same chunks (layers, MoE layers, embedding, head),
 // hence the same costs, parameters and data-parallel traffic.
-bool SameWork(const plan::Stage& a, const plan::Stage& b) {
+// (`full`: the plan recomputes fully, so the chunks' recomputed layers count too; otherwise they
+// are all 0.)
+bool SameWork(const plan::Stage& a, const plan::Stage& b, bool full) {
   if (a.chunks.size() != b.chunks.size()) return false;
   for (size_t i = 0; i < a.chunks.size(); ++i) {
     const plan::Chunk& x = a.chunks[i];
     const plan::Chunk& y = b.chunks[i];
     if (x.layers != y.layers || x.moe_layers != y.moe_layers ||
-        x.recomputed_layers != y.recomputed_layers ||
-        x.recomputed_moe_layers != y.recomputed_moe_layers ||
         x.has_embedding != y.has_embedding || x.has_head != y.has_head)
+      return false;
+    if (full && (x.recomputed_layers != y.recomputed_layers ||
+                 x.recomputed_moe_layers != y.recomputed_moe_layers))
       return false;
   }
   return true;
@@ -883,7 +899,7 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
   for (size_t si = 0; si < p.stages.size(); ++si) {
     const plan::Stage& stage = p.stages[si];
     StageCost& sc = r.stages[si];
-    if (si > 0 && SameWork(stage, p.stages[si - 1])) {
+    if (si > 0 && SameWork(stage, p.stages[si - 1], full)) {
       // An interior stage like the one before it: the same costs (priced once).
       sc = r.stages[si - 1];
       sc.stage = stage.index;
@@ -897,31 +913,34 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
       for (const plan::Chunk& ch : stage.chunks) {
         double nd = static_cast<double>(ch.layers - ch.moe_layers);
         double nm = static_cast<double>(ch.moe_layers);
-        // Under full recomputation: the chunk's layers recomputed, and those kept whole.
-        const double rm = full ? static_cast<double>(ch.recomputed_moe_layers) : nm;
-        const double rd = full ? static_cast<double>(ch.recomputed_layers) - rm : nd;
-        // A term summed over the chunk's layers, each priced as it is recomputed.
-        const bool uniform = rd == nd && rm == nm;
-        auto sum = [&](auto term) {
-          if (uniform) return nd * term(dense) + nm * term(moe);
-          return rd * term(dense) + (nd - rd) * term(dense_kept) + rm * term(moe) +
-                 (nm - rm) * term(moe_kept);
-        };
+        // A layer's cost in this chunk: as the plan recomputes it, or, where recompute_layers
+        // leaves some of the chunk's layers whole, the mean over its recomputed and kept ones.
+        const LayerCost* dl = &dense;
+        const LayerCost* ml = &moe;
+        LayerCost dense_mean, moe_mean;
+        if (full && s.recompute_layers > 0) {
+          const double rm = static_cast<double>(ch.recomputed_moe_layers);
+          const double rd = static_cast<double>(ch.recomputed_layers) - rm;
+          if (rd < nd) dl = &(dense_mean = Mean(dense, rd, dense_kept, nd - rd));
+          if (rm < nm) ml = &(moe_mean = Mean(moe, rm, moe_kept, nm - rm));
+        }
+        const LayerCost& d = *dl;
+        const LayerCost& e = *ml;
         ChunkCost cc;
-        double f_compute = sum([](const LayerCost& l) { return l.fwd_compute; });
-        double b_compute = sum([](const LayerCost& l) { return l.bwd_compute; });
-        double f_comm = sum([](const LayerCost& l) { return l.fwd_tp + l.fwd_cp + l.fwd_ep; });
-        double b_comm = sum([](const LayerCost& l) { return l.bwd_tp + l.bwd_cp + l.bwd_ep; });
-        tp_s += sum([](const LayerCost& l) { return l.fwd_tp + l.bwd_tp; });
-        cp_s += sum([](const LayerCost& l) { return l.fwd_cp + l.bwd_cp; });
-        ep_s += sum([](const LayerCost& l) { return l.fwd_ep + l.bwd_ep; });
+        double f_compute = nd * d.fwd_compute + nm * e.fwd_compute;
+        double b_compute = nd * d.bwd_compute + nm * e.bwd_compute;
+        double f_comm = nd * (d.fwd_tp + d.fwd_cp) + nm * (e.fwd_tp + e.fwd_cp + e.fwd_ep);
+        double b_comm = nd * (d.bwd_tp + d.bwd_cp) + nm * (e.bwd_tp + e.bwd_cp + e.bwd_ep);
+        tp_s += nd * (d.fwd_tp + d.bwd_tp) + nm * (e.fwd_tp + e.bwd_tp);
+        cp_s += nd * (d.fwd_cp + d.bwd_cp) + nm * (e.fwd_cp + e.bwd_cp);
+        ep_s += nm * (e.fwd_ep + e.bwd_ep);
         // The weight-gradient GEMM is one of the two backward GEMMs of every linear layer.
         cc.weight_s = 0.5 * (nd * cached.dense.gemm_bwd + nm * cached.moe.gemm_bwd);
         cc.attention_fwd_s = nd * cached.dense.attn_fwd + nm * cached.moe.attn_fwd;
         // The backward's attention includes the forward attention it re-runs (full or
         // core-attention recomputation): that scales with packed pairs too.
-        cc.attention_bwd_s = nd * cached.dense.attn_bwd + nm * cached.moe.attn_bwd +
-                             sum([](const LayerCost& l) { return l.attn_recompute; });
+        cc.attention_bwd_s = nd * (cached.dense.attn_bwd + d.attn_recompute) +
+                             nm * (cached.moe.attn_bwd + e.attn_recompute);
         if (ch.has_embedding) {
           f_compute += emb_fwd;
           b_compute += emb_bwd;
