@@ -491,9 +491,30 @@ TEST(Launch, MegatronLatentAttentionArguments) {
   EXPECT_EQ(read.model.head_dim, 128);
   EXPECT_EQ(read.model.rope_head_dim, 64);
   EXPECT_EQ(read.model.v_head_dim, 128);
-  // The shared expert and the three dense layers go out as Megatron-LM's MoE arguments.
+  // The shared expert and the three dense layers go out as Megatron-LM's MoE arguments, and the
+  // layer pattern reads back.
   EXPECT_NE(args.find("--moe-shared-expert-intermediate-size 2048"), std::string::npos) << args;
   EXPECT_NE(args.find("--moe-layer-freq \"[0,0,0,1,1,"), std::string::npos) << args;
+  EXPECT_EQ(read.model.moe_first_dense_layers, 3);
+  EXPECT_EQ(read.model.moe_layer_interval, 1);
+  // An integer n: every n-th layer from the first; a list that is not a dense prefix and then
+  // every n-th layer has no model form and is an error.
+  spec::JobSpec every = job;
+  Must(report::ApplyMegatronArgs("--num-layers 8 --moe-layer-freq 2", every));
+  EXPECT_EQ(every.model.moe_first_dense_layers, 0);
+  EXPECT_EQ(every.model.moe_layer_interval, 2);
+  Must(report::ApplyMegatronArgs("--num-layers 6 --moe-layer-freq '[0,1,0,1,0,1]'", every));
+  EXPECT_EQ(every.model.moe_first_dense_layers, 1);
+  EXPECT_EQ(every.model.moe_layer_interval, 2);
+  Result<report::LaunchParse> irregular =
+      report::ApplyMegatronArgs("--num-layers 4 --moe-layer-freq [0,1,1,0]", every);
+  ASSERT_FALSE(irregular.ok());
+  EXPECT_EQ(irregular.status().message(),
+            "--megatron-args: --moe-layer-freq's list of 4 entries is not, for --num-layers 4, "
+            "dense layers followed by every n-th layer MoE (allowed: one 0 or 1 per layer, at "
+            "least one 1, in that pattern)");
+  EXPECT_FALSE(report::ApplyMegatronArgs("--moe-layer-freq 0", every).ok());
+  EXPECT_FALSE(report::ApplyMegatronArgs("--moe-layer-freq [0,2]", every).ok());
   // An uneven split (61 layers over 16 x 2 chunks) keeps its vp, and the job's uneven_layers
   // survives the arguments, which do not carry it: the plan reads back.
   job.gpus = 1024;

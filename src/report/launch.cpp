@@ -393,6 +393,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
   int64_t mla_q_rank = 0, mla_kv_rank = 32, mla_qk = 128, mla_rope = 64, mla_v = 128;
   std::string recompute_granularity, recompute_method;
   uint32_t recompute_modules = spec::kRecomputeCoreAttn;
+  std::vector<bool> moe_pattern;  // --moe-layer-freq as a list
+  int64_t moe_every = 0;          // --moe-layer-freq as an integer
   int64_t recompute_num_layers = 0;
   auto integer = [&](size_t& i, const std::string& flag) -> Result<int64_t> {
     if (i + 1 >= tokens.size()) {
@@ -480,6 +482,30 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
     else if (t == "--group-query-attention" || t == "--bf16") {
     } else if (t == "--recompute-activations") {
       recompute_granularity = "selective";
+    } else if (t == "--moe-layer-freq" && i + 1 < tokens.size()) {
+      // An integer n (every n-th layer is MoE) or a 0/1 list per layer, as Megatron-LM takes it;
+      // the model says a dense prefix followed by every n-th layer.
+      std::string v = tokens[++i];
+      v.erase(std::remove_if(v.begin(), v.end(), [](char c) { return c == '"' || c == '\''; }),
+              v.end());
+      auto bad = [&](std::string_view why) {
+        return Status::Invalid(fmt::format(
+            "--megatron-args: --moe-layer-freq = {} {} (allowed: an integer n >= 1, or a list "
+            "of 0 and 1 per layer: dense layers first, then every n-th layer MoE)",
+            Printable(v, 60), why));
+      };
+      if (!v.empty() && v.front() == '[') {
+        if (v.back() != ']') return bad("is not a list");
+        moe_pattern.clear();
+        for (const std::string& item : SplitAndTrim(v.substr(1, v.size() - 2), ',')) {
+          if (item != "0" && item != "1") return bad("holds something other than 0 and 1");
+          moe_pattern.push_back(item == "1");
+        }
+      } else {
+        Result<int64_t> n = ParseInteger(v);
+        if (!n.ok() || *n < 1) return bad("is neither an integer n >= 1 nor a list");
+        moe_every = *n;
+      }
     } else if (t == "--recompute-modules") {
       // One or more module names (Megatron-LM: nargs *).
       uint32_t mask = 0;
@@ -561,6 +587,32 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
                            ? recompute_num_layers
                            : 0;
   p.recompute_modules = recompute_modules;
+  if (moe_every > 0) {
+    m.moe_first_dense_layers = 0;
+    m.moe_layer_interval = moe_every;
+  }
+  if (!moe_pattern.empty()) {
+    // The dense prefix, then a constant interval; anything else has no ModelSpec form.
+    const auto first = std::find(moe_pattern.begin(), moe_pattern.end(), true);
+    const int64_t dense = first - moe_pattern.begin();
+    const auto second =
+        first == moe_pattern.end() ? first : std::find(first + 1, moe_pattern.end(), true);
+    const int64_t every = second == moe_pattern.end() ? 1 : second - first;
+    bool regular = first != moe_pattern.end() &&
+                   static_cast<int64_t>(moe_pattern.size()) == m.layers;
+    for (int64_t l = 0; regular && l < m.layers; ++l) {
+      regular = moe_pattern[static_cast<size_t>(l)] == (l >= dense && (l - dense) % every == 0);
+    }
+    if (!regular) {
+      return Status::Invalid(fmt::format(
+          "--megatron-args: --moe-layer-freq's list of {} entries is not, for --num-layers {}, "
+          "dense layers followed by every n-th layer MoE (allowed: one 0 or 1 per layer, at "
+          "least one 1, in that pattern)",
+          moe_pattern.size(), m.layers));
+    }
+    m.moe_first_dense_layers = dense;
+    m.moe_layer_interval = every;
+  }
   p.zero = fsdp                    ? spec::ZeroMode::kFsdp
            : distributed_optimizer ? spec::ZeroMode::kZero1
                                    : spec::ZeroMode::kZero0;
