@@ -13,18 +13,25 @@ namespace scaleplan::report {
 
 namespace {
 
-nlohmann::json OpJson(const model::Op& op) {
-  return {{"name", op.name},
-          {"kind", std::string(model::OpKindName(op.kind))},
-          {"m", op.m},
-          {"n", op.n},
-          {"k", op.k},
-          {"fwd_flops", op.fwd_flops},
-          {"bwd_flops", op.bwd_flops},
-          {"fwd_bytes", op.fwd_bytes},
-          {"bwd_bytes", op.bwd_bytes},
-          {"saved_bytes", op.saved_bytes},
-          {"params", op.params}};
+// The most keys one query of an attention op sees: its window, or the sequence (model.h).
+double KeyLen(const model::Op& op, int64_t seq_len) {
+  return op.key_len > 0 ? op.key_len : static_cast<double>(seq_len);
+}
+
+nlohmann::json OpJson(const model::Op& op, int64_t seq_len) {
+  nlohmann::json out = {{"name", op.name},
+                        {"kind", std::string(model::OpKindName(op.kind))},
+                        {"m", op.m},
+                        {"n", op.n},
+                        {"k", op.k},
+                        {"fwd_flops", op.fwd_flops},
+                        {"bwd_flops", op.bwd_flops},
+                        {"fwd_bytes", op.fwd_bytes},
+                        {"bwd_bytes", op.bwd_bytes},
+                        {"saved_bytes", op.saved_bytes},
+                        {"params", op.params}};
+  if (op.kind == model::OpKind::kAttention) out["key_len_tokens"] = KeyLen(op, seq_len);
+  return out;
 }
 
 std::string ScheduleText(const plan::Plan& p) {
@@ -38,11 +45,14 @@ std::string ScheduleText(const plan::Plan& p) {
   return text;
 }
 
-void AppendOps(std::string& out, const std::string& title, const std::vector<model::Op>& ops) {
+void AppendOps(std::string& out, const std::string& title, const std::vector<model::Op>& ops,
+               int64_t seq_len) {
   out += fmt::format("  {}\n", title);
   for (const model::Op& op : ops) {
     std::string shape = op.kind == model::OpKind::kGemm
                             ? fmt::format("{:.0f}x{:.0f}x{:.0f}", op.m, op.n, op.k)
+                        : op.kind == model::OpKind::kAttention
+                            ? fmt::format("{:.0f} keys", KeyLen(op, seq_len))
                             : std::string("-");
     out += fmt::format("    {:<16} {:<11} {:>22} {:>12} {:>12} {:>11} {:>11} {:>11}\n", op.name,
                        model::OpKindName(op.kind), shape, HumanFlops(op.fwd_flops),
@@ -157,7 +167,7 @@ nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
       if (name == "embedding") list = model::EmbeddingOps(m, shape);
       if (name == "head") list = model::HeadOps(m, shape);
       nlohmann::json arr = nlohmann::json::array();
-      for (const model::Op& op : list) arr.push_back(OpJson(op));
+      for (const model::Op& op : list) arr.push_back(OpJson(op, p.job.workload.seq_len));
       ops[name] = arr;
     }
     out["ops"] = ops;
@@ -265,11 +275,12 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
                        shape.Tokens(), p.tp);
     out +=
         fmt::format("    {:<16} {:<11} {:>22} {:>12} {:>12} {:>11} {:>11} {:>11}\n", "op", "kind",
-                    "gemm m x n x k", "fwd FLOP", "bwd FLOP", "fwd bytes", "saved", "params");
-    AppendOps(out, "dense layer", model::LayerOps(m, false, shape));
-    if (m.IsMoe()) AppendOps(out, "MoE layer", model::LayerOps(m, true, shape));
-    AppendOps(out, "embedding (first stage)", model::EmbeddingOps(m, shape));
-    AppendOps(out, "output layer and loss (last stage)", model::HeadOps(m, shape));
+                    "gemm m x n x k / keys", "fwd FLOP", "bwd FLOP", "fwd bytes", "saved", "params");
+    const int64_t seq = p.job.workload.seq_len;
+    AppendOps(out, "dense layer", model::LayerOps(m, false, shape), seq);
+    if (m.IsMoe()) AppendOps(out, "MoE layer", model::LayerOps(m, true, shape), seq);
+    AppendOps(out, "embedding (first stage)", model::EmbeddingOps(m, shape), seq);
+    AppendOps(out, "output layer and loss (last stage)", model::HeadOps(m, shape), seq);
   }
   return out;
 }
