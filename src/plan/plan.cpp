@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <bit>
 
 #include "core/checked.h"
 #include "core/text.h"
+#include "plan/recompute.h"
 #include "schedule/schedule.h"
 
 namespace scaleplan::plan {
@@ -60,6 +60,15 @@ model::ShardShape Plan::Shape() const {
   return s;
 }
 
+std::string_view RecomputeModuleNeeds(const spec::ModelSpec& model, uint32_t module) {
+  if (module == spec::kRecomputeMoeAct && !model.IsMoe()) return "a MoE model (model.experts > 0)";
+  if (module == spec::kRecomputeSharedExperts && !(model.IsMoe() && model.shared_experts > 0))
+    return "shared experts (model.shared_experts > 0)";
+  if (module == spec::kRecomputeMlaUpProj && !model.IsMla())
+    return "multi-head latent attention (model.kv_lora_rank > 0)";
+  return "";
+}
+
 namespace {
 
 // Layers over pipeline stages and virtual chunks (trimmed edge stages give the first and last
@@ -80,19 +89,14 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
   }
   // Modules the model has (Megatron-Core refuses the others under selective recomputation and
   // ignores the list otherwise).
-  const std::vector<std::pair<uint32_t, std::string_view>> needs = {
-      {spec::kRecomputeMoeAct, "a MoE model (model.experts > 0)"},
-      {spec::kRecomputeSharedExperts, "shared experts (model.shared_experts > 0)"},
-      {spec::kRecomputeMlaUpProj, "multi-head latent attention (model.kv_lora_rank > 0)"}};
-  const bool has[] = {m.IsMoe(), m.IsMoe() && m.shared_experts > 0, m.IsMla()};
-  for (size_t i = 0; i < needs.size() && p.recompute == spec::Recompute::kSelective; ++i) {
-    if ((p.recompute_modules & needs[i].first) && !has[i]) {
+  for (int i = 0; i < spec::kRecomputeModules && p.recompute == spec::Recompute::kSelective; ++i) {
+    std::string_view needs = RecomputeModuleNeeds(m, 1u << i);
+    if ((p.recompute_modules & (1u << i)) && !needs.empty()) {
       return Refuse("plan.recompute_modules",
                     fmt::format("plan.recompute_modules names {}, which needs {} (model {}) "
                                 "(allowed: modules the model has)",
-                                spec::RecomputeModuleNames()[static_cast<size_t>(
-                                    std::countr_zero(needs[i].first))],
-                                needs[i].second, m.name));
+                                spec::RecomputeModuleNames()[static_cast<size_t>(i)], needs,
+                                m.name));
     }
   }
   if (p.recompute_modules != spec::kRecomputeCoreAttn && p.recompute == spec::Recompute::kSelective &&

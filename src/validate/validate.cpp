@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
+#include "plan/recompute.h"
 #include "sim/engine.h"
 #include "spec/readers.h"
 #include "validate/calibrate.h"
@@ -144,15 +145,12 @@ std::optional<Measured> Measure(spec::JobSpec job, const spec::PlanSpec& plan) {
 std::optional<spec::PlanSpec> ModulesThatFit(const spec::JobSpec& job, spec::PlanSpec plan) {
   if (job.framework.selective_recompute != spec::SelectiveRecompute::kCoreAttention)
     return std::nullopt;
-  const spec::ModelSpec& m = job.model;
   std::optional<Measured> base = Measure(job, plan);
   if (!base) return std::nullopt;
   std::vector<std::pair<double, uint32_t>> order;  // seconds per byte freed, module
   for (int i = 0; i < spec::kRecomputeModules; ++i) {
     const uint32_t module = 1u << i;
-    if ((module & (spec::kRecomputeMoeAct | spec::kRecomputeSharedExperts)) && !m.IsMoe()) continue;
-    if (module == spec::kRecomputeSharedExperts && m.shared_experts <= 0) continue;
-    if (module == spec::kRecomputeMlaUpProj && !m.IsMla()) continue;
+    if (!plan::RecomputeModuleNeeds(job.model, module).empty()) continue;
     spec::PlanSpec alone = plan;
     alone.recompute = spec::Recompute::kSelective;
     alone.recompute_modules = module;
