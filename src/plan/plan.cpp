@@ -143,32 +143,37 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
   }
   int64_t per_chunk = slots / chunks;
   const int64_t extra = slots % chunks;  // chunks 1 to extra take one layer more
+  // Chunk v (v = c * pp + s, chunk c of stage s) in closed form: per_chunk layers, one more for
+  // chunks 1 to extra, one fewer at each trimmed edge; it starts after the layers of chunks
+  // 0 .. v-1. (Filled in place, one allocation per stage: a search builds many plans.)
   plan.stages.resize(static_cast<size_t>(p.pp));
-  std::vector<Chunk> ordered(static_cast<size_t>(chunks));
-  int64_t next_layer = 0;
-  for (int64_t v = 0; v < chunks; ++v) {
-    Chunk& c = ordered[static_cast<size_t>(v)];
-    c.virtual_index = v;
-    c.first_layer = next_layer;
-    c.layers = per_chunk + ((v >= 1 && v <= extra) ? 1 : 0) -
-               ((v == 0 || v == chunks - 1) ? trim : 0);
-    for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l)
-      c.moe_layers += m.IsMoeLayer(l);
-    if (p.recompute == spec::Recompute::kFull) {
-      c.recomputed_layers =
-          p.recompute_layers > 0 ? std::min(p.recompute_layers, c.layers) : c.layers;
-      for (int64_t l = c.first_layer; l < c.first_layer + c.recomputed_layers; ++l)
-        c.recomputed_moe_layers += m.IsMoeLayer(l);
-    }
-    c.has_embedding = v == 0;
-    c.has_head = v == chunks - 1;
-    next_layer += c.layers;
-  }
   for (int64_t s = 0; s < p.pp; ++s) {
     Stage& stage = plan.stages[static_cast<size_t>(s)];
     stage.index = s;
-    for (int64_t c = 0; c < p.vp; ++c)
-      stage.chunks.push_back(ordered[static_cast<size_t>(c * p.pp + s)]);
+    stage.chunks.resize(static_cast<size_t>(p.vp));
+    for (int64_t ci = 0; ci < p.vp; ++ci) {
+      const int64_t v = ci * p.pp + s;
+      Chunk& c = stage.chunks[static_cast<size_t>(ci)];
+      c.virtual_index = v;
+      c.first_layer = v * per_chunk + std::max<int64_t>(0, std::min(v - 1, extra)) -
+                      (v >= 1 ? trim : 0);
+      c.layers = per_chunk + ((v >= 1 && v <= extra) ? 1 : 0) -
+                 ((v == 0 || v == chunks - 1) ? trim : 0);
+      if (m.IsMoe()) {
+        for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l)
+          c.moe_layers += m.IsMoeLayer(l);
+      }
+      if (p.recompute == spec::Recompute::kFull) {
+        c.recomputed_layers =
+            p.recompute_layers > 0 ? std::min(p.recompute_layers, c.layers) : c.layers;
+        if (m.IsMoe()) {
+          for (int64_t l = c.first_layer; l < c.first_layer + c.recomputed_layers; ++l)
+            c.recomputed_moe_layers += m.IsMoeLayer(l);
+        }
+      }
+      c.has_embedding = v == 0;
+      c.has_head = v == chunks - 1;
+    }
   }
 
   return Status::Ok();

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "collective/collective.h"
@@ -146,7 +148,26 @@ struct Groups {
   // HSDP (plan.dp_replicate > 1): the innermost dp*cp / dp_replicate ranks that share the sharded
   // state, and the dp_replicate ranks across them that hold the same shard.
   GroupShape dp_shard, dp_replicate;
+  GroupShape everyone;  // all the job's GPUs (the gradient-norm all-reduce)
+  // Pipeline hop r -> r + 1 (mod pp): the innermost tier holding both ranks (PipelineHops).
+  std::vector<int> hop_tier;
 };
+
+// The per-layer sums a chunk multiplies by its dense and MoE layer counts, formed once per layer
+// kind (and per mean of recomputed and kept layers) rather than once per chunk.
+struct LayerTerms {
+  double f_compute, b_compute, f_comm, b_comm, tp, cp, ep, attn_bwd;
+};
+LayerTerms TermsOf(const LayerCost& l, const OpTimes& t) {
+  return {l.fwd_compute,
+          l.bwd_compute,
+          l.fwd_tp + l.fwd_cp + l.fwd_ep,
+          l.bwd_tp + l.bwd_cp + l.bwd_ep,
+          l.fwd_tp + l.bwd_tp,
+          l.fwd_cp + l.bwd_cp,
+          l.fwd_ep + l.bwd_ep,
+          t.attn_bwd + l.attn_recompute};
+}
 
 // The mean cost of na layers costing `a` and nb costing `b` (na + nb > 0).
 LayerCost Mean(const LayerCost& a, double na, const LayerCost& b, double nb) {
@@ -380,13 +401,12 @@ namespace {
 // leaving them are r = k - 1, 2k - 1, ...; otherwise the ends are compared by division.
 // One micro-batch's activation over each hop r -> r + 1 (mod pp): the whole send, and the part that
 // occupies the link (*transfer).
-// `tier` is scratch space; the results go to `hops` and `transfer` (their buffers reused).
-void PipelineHops(const spec::ClusterSpec& c, const topology::GroupPlacement& pp, double bytes,
-                  std::vector<int>& tier, std::vector<double>& hops,
-                  std::vector<double>* transfer) {
+// HopTiers gives each hop's tier (it depends on the placement only, so it is kept with the
+// groups); PipelineHops prices them into `hops` and `transfer` (their buffers reused).
+std::vector<int> HopTiers(const spec::ClusterSpec& c, const topology::GroupPlacement& pp) {
   const int64_t n = pp.size, stride = pp.stride;
   const int top = static_cast<int>(c.tiers.size()) - 1;
-  tier.assign(static_cast<size_t>(n), 0);
+  std::vector<int> tier(static_cast<size_t>(n), 0);
   for (int t = 0; t < top; ++t) {
     int64_t g = c.tiers[static_cast<size_t>(t)].gpus;
     if (g % stride == 0) {
@@ -399,6 +419,13 @@ void PipelineHops(const spec::ClusterSpec& c, const topology::GroupPlacement& pp
     }
   }
   tier[static_cast<size_t>(n - 1)] = std::max(pp.span_tier, 0);  // the wrap-around spans the group
+  return tier;
+}
+
+void PipelineHops(const spec::ClusterSpec& c, const topology::GroupPlacement& pp, double bytes,
+                  const std::vector<int>& tier, std::vector<double>& hops,
+                  std::vector<double>* transfer) {
+  const int64_t n = pp.size, stride = pp.stride;
   // Per tier: the cost of one hop on it (computed once) and its wire part.
   constexpr size_t kTiersOnStack = 16;
   double cost_stack[kTiersOnStack], wire_stack[kTiersOnStack];
@@ -541,6 +568,8 @@ Groups PlaceGroups(const plan::Plan& p) {
     }
     g.expert_dp = collective::ShapeOf(replicas, c);
   }
+  g.everyone = collective::ShapeOf(topology::PlaceStrided(c, p.gpus, 1), c);
+  if (p.pp > 1) g.hop_tier = HopTiers(c, pp);
   return g;
 }
 
@@ -558,18 +587,25 @@ struct GroupsKey {
   bool operator==(const GroupsKey& o) const { return v == o.v; }
 };
 struct GroupsKeyHash {
+  // FNV-1a over four interleaved lanes, folded at the end: four short multiply chains instead
+  // of one long one.
   size_t operator()(const GroupsKey& k) const {
-    uint64_t h = 1469598103934665603ull;
-    for (int64_t x : k.v) h = (h ^ static_cast<uint64_t>(x)) * 1099511628211ull;
-    return static_cast<size_t>(h);
+    static_assert(std::tuple_size_v<decltype(k.v)> % 4 == 0);
+    uint64_t h[4] = {1469598103934665603ull, 1469598103934665603ull ^ 1,
+                     1469598103934665603ull ^ 2, 1469598103934665603ull ^ 3};
+    for (size_t i = 0; i < k.v.size(); i += 4) {
+      for (size_t l = 0; l < 4; ++l)
+        h[l] = (h[l] ^ static_cast<uint64_t>(k.v[i + l])) * 1099511628211ull;
+    }
+    return static_cast<size_t>(((h[0] * 31 + h[1]) * 31 + h[2]) * 31 + h[3]);
   }
 };
 
-const Groups& CachedGroups(const plan::Plan& p, Groups& uncached) {
+const Groups& CachedGroups(const plan::Plan& p, std::optional<Groups>& uncached) {
   const spec::ClusterSpec& c = p.job.cluster;
   if (c.tiers.size() > kMaxKeyedTiers || p.groups.size() != 4) {
     uncached = PlaceGroups(p);
-    return uncached;
+    return *uncached;
   }
   GroupsKey key;
   size_t i = 0;
@@ -636,9 +672,23 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
                   std::string* algorithm_name, StageCost& sc) {
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
-  const plan::StageParams stage_params = plan::ParamsOnStage(stage, sums);
-  const double dense_params = stage_params.dense;
-  const double expert_params = stage_params.expert;
+  // Each chunk's parameters, summed in chunk order as plan::ParamsOnStage does (kept on the
+  // stack for up to kChunksOnStack chunks: every chunk's share is read twice per collective).
+  constexpr size_t kChunksOnStack = 32;
+  const size_t nchunks = stage.chunks.size();
+  plan::StageParams chunk_stack[kChunksOnStack];
+  std::vector<plan::StageParams> chunk_heap;
+  plan::StageParams* chunk_params = chunk_stack;
+  if (nchunks > kChunksOnStack) {
+    chunk_heap.resize(nchunks);
+    chunk_params = chunk_heap.data();
+  }
+  double dense_params = 0, expert_params = 0;
+  for (size_t i = 0; i < nchunks; ++i) {
+    chunk_params[i] = plan::ParamsOnChunk(stage.chunks[i], sums);
+    dense_params += chunk_params[i].dense;
+    expert_params += chunk_params[i].expert;
+  }
   // Micro-batches a chunk runs in a row (interleaved: pp; llama3: pp_microbatch_group).
   const double group = p.vp > 1 ? static_cast<double>(p.pp_group) : 1.0;
   // Exposed time of the data-parallel collectives of `params` parameters over `dp_group`; what
@@ -653,7 +703,7 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     double weights = kBf16Bytes * params;
     const double per_param = 1.0 / params;
     auto share = [&](size_t chunk) {
-      plan::StageParams cp = plan::ParamsOnChunk(stage.chunks[chunk], sums);
+      const plan::StageParams& cp = chunk_params[chunk];
       return (expert ? cp.expert : cp.dense) * per_param;
     };
     auto after_backward = [&](double total) {
@@ -730,7 +780,7 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
 // (sim/analytical.h). `worst` and `sum_stage` are the slowest stage's and the sum of the stages'
 // per-micro-batch times; `activation` the bytes of one micro-batch's activation between stages.
 void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, double activation,
-                      std::vector<int>& hop_tier, StepResult& r) {
+                      const std::vector<int>& hop_tier, StepResult& r) {
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
   const topology::GroupPlacement& pp = p.groups[static_cast<size_t>(spec::Dim::kPp)];
@@ -813,8 +863,17 @@ void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, doubl
       // leaves a backlog the pipeline waits for; the largest one adds to PP.
       const double total = mb * vp;
       const double group = static_cast<double>(p.pp_group);
-      double backlog = 0;
+      // No backlog anywhere when no message outlasts the shortest pass: n w <= 2 M v w_max
+      // against a window of at least M v min(F, B) / v per pass taken (twice that for pp = 2,
+      // whose n is M (2v - 1)); the loop below is skipped then (most plans), not approximated.
+      double w_max = 0, pass_min = std::numeric_limits<double>::infinity();
       for (int64_t hop = 0; hop < p.pp; ++hop) {
+        const StageCost& sc = r.stages[static_cast<size_t>(hop)];
+        w_max = std::max(w_max, r.p2p_hop_transfer_s[static_cast<size_t>(hop)]);
+        pass_min = std::min(pass_min, std::min(sc.forward_s, sc.backward_s));
+      }
+      double backlog = 0;
+      for (int64_t hop = 0; vp * w_max > pass_min && hop < p.pp; ++hop) {
         double n = mb * (hop + 1 < p.pp ? vp : vp - 1);
         double w = r.p2p_hop_transfer_s[static_cast<size_t>(hop)];
         for (int64_t sender : {hop, (hop + 1) % p.pp}) {
@@ -857,7 +916,7 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
 
-  Groups uncached;
+  std::optional<Groups> uncached;  // built only where the placements are not kept
   const Groups& g = CachedGroups(p, uncached);
   const int64_t expert_dp = p.ExpertDp();
 
@@ -872,6 +931,9 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
     dense_kept = CostLayer(p, cached.dense, g, false, spec::Recompute::kNone);
     if (m.IsMoe()) moe_kept = CostLayer(p, cached.moe, g, true, spec::Recompute::kNone);
   }
+  const LayerTerms dense_terms = TermsOf(dense, cached.dense);
+  const LayerTerms moe_terms = TermsOf(moe, cached.moe);
+  LayerTerms dense_mean, moe_mean;  // a partially recomputed chunk's mean layer (below)
   model::ShardShape shape = p.Shape();
   double emb_fwd = cached.embedding.fwd, emb_bwd = cached.embedding.bwd;
   double head_fwd = cached.head.fwd, head_bwd = cached.head.bwd;
@@ -915,32 +977,31 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
         double nm = static_cast<double>(ch.moe_layers);
         // A layer's cost in this chunk: as the plan recomputes it, or, where recompute_layers
         // leaves some of the chunk's layers whole, the mean over its recomputed and kept ones.
-        const LayerCost* dl = &dense;
-        const LayerCost* ml = &moe;
-        LayerCost dense_mean, moe_mean;
+        const LayerTerms* dl = &dense_terms;
+        const LayerTerms* ml = &moe_terms;
         if (full && s.recompute_layers > 0) {
           const double rm = static_cast<double>(ch.recomputed_moe_layers);
           const double rd = static_cast<double>(ch.recomputed_layers) - rm;
-          if (rd < nd) dl = &(dense_mean = Mean(dense, rd, dense_kept, nd - rd));
-          if (rm < nm) ml = &(moe_mean = Mean(moe, rm, moe_kept, nm - rm));
+          if (rd < nd)
+            dl = &(dense_mean = TermsOf(Mean(dense, rd, dense_kept, nd - rd), cached.dense));
+          if (rm < nm) ml = &(moe_mean = TermsOf(Mean(moe, rm, moe_kept, nm - rm), cached.moe));
         }
-        const LayerCost& d = *dl;
-        const LayerCost& e = *ml;
+        const LayerTerms& ld = *dl;
+        const LayerTerms& le = *ml;
         ChunkCost cc;
-        double f_compute = nd * d.fwd_compute + nm * e.fwd_compute;
-        double b_compute = nd * d.bwd_compute + nm * e.bwd_compute;
-        double f_comm = nd * (d.fwd_tp + d.fwd_cp) + nm * (e.fwd_tp + e.fwd_cp + e.fwd_ep);
-        double b_comm = nd * (d.bwd_tp + d.bwd_cp) + nm * (e.bwd_tp + e.bwd_cp + e.bwd_ep);
-        tp_s += nd * (d.fwd_tp + d.bwd_tp) + nm * (e.fwd_tp + e.bwd_tp);
-        cp_s += nd * (d.fwd_cp + d.bwd_cp) + nm * (e.fwd_cp + e.bwd_cp);
-        ep_s += nm * (e.fwd_ep + e.bwd_ep);
+        double f_compute = nd * ld.f_compute + nm * le.f_compute;
+        double b_compute = nd * ld.b_compute + nm * le.b_compute;
+        double f_comm = nd * ld.f_comm + nm * le.f_comm;
+        double b_comm = nd * ld.b_comm + nm * le.b_comm;
+        tp_s += nd * ld.tp + nm * le.tp;
+        cp_s += nd * ld.cp + nm * le.cp;
+        ep_s += nd * ld.ep + nm * le.ep;
         // The weight-gradient GEMM is one of the two backward GEMMs of every linear layer.
         cc.weight_s = 0.5 * (nd * cached.dense.gemm_bwd + nm * cached.moe.gemm_bwd);
         cc.attention_fwd_s = nd * cached.dense.attn_fwd + nm * cached.moe.attn_fwd;
         // The backward's attention includes the forward attention it re-runs (full or
         // core-attention recomputation): that scales with packed pairs too.
-        cc.attention_bwd_s = nd * (cached.dense.attn_bwd + d.attn_recompute) +
-                             nm * (cached.moe.attn_bwd + e.attn_recompute);
+        cc.attention_bwd_s = nd * ld.attn_bwd + nm * le.attn_bwd;
         if (ch.has_embedding) {
           f_compute += emb_fwd;
           b_compute += emb_bwd;
@@ -993,7 +1054,7 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
   if (p.pp > 1) {
     const double activation =
         kBf16Bytes * tokens * h / (p.SequenceParallel() ? static_cast<double>(p.tp) : 1.0);
-    AddPipelineTerms(p, worst, sum_stage, activation, hop_tier_, r);
+    AddPipelineTerms(p, worst, sum_stage, activation, g.hop_tier, r);
   }
   // A delayed reduction runs behind the next step's pipeline; only what outlasts it is exposed.
   const double pipeline_s =
@@ -1007,8 +1068,7 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
   bd.optimizer_s = opt_worst;
   bd.dp_comm_s = dp_worst - opt_worst;
   // Other: gradient-norm all-reduce over every GPU; tied-embedding gradients between the edges.
-  GroupShape everyone = collective::ShapeOf(topology::PlaceStrided(c, p.gpus, 1), c);
-  bd.other_s = Estimate(c, everyone, Op::kAllReduce, kFp32Bytes).seconds;
+  bd.other_s = Estimate(c, g.everyone, Op::kAllReduce, kFp32Bytes).seconds;
   if (m.tied_embeddings && p.pp > 1) {
     GroupShape edges = g.pp;
     edges.size = 2;

@@ -247,7 +247,6 @@ class Evaluator {
   Key last_key_{};
   const CachedLayers* last_ = nullptr;
   StepResult reused_;
-  std::vector<int> hop_tier_;  // PipelineHops' scratch
 };
 
 // One-off evaluation with the kernel model of the plan's GPU and precision.
