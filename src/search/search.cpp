@@ -17,6 +17,7 @@
 #include "plan/memory.h"
 #include "plan/plan.h"
 #include "sim/engine.h"
+#include "sim/recompute_fit.h"
 #include "topology/placement.h"
 
 namespace scaleplan::search {
@@ -140,7 +141,8 @@ class Scorer {
         space_(space),
         evaluator_(device),
         engine_(options.engine),
-        derive_expert_tp_(options.derive_expert_tp) {}
+        derive_expert_tp_(options.derive_expert_tp),
+        fit_recompute_(options.fit_recompute) {}
 
   // The candidate's step time, offered to `top`; nullopt (and the reason counted) when it is
   // pruned.
@@ -186,6 +188,19 @@ class Scorer {
   // described. With an engine, the engine's step (given the analytical one) ranks instead.
   Scored ScoreOne(const plan::Plan& p, Counters& counters, TopK& top, const Candidate& c) {
     plan::MemoryReport memory = evaluator_.Memory(p);
+    if (!memory.fits && fit_recompute_) {
+      // The plan as built (its derived dp, microbatches, etp) with the fastest recomputation
+      // that fits; scored as this candidate (the fitted plan fits, so this recursion ends).
+      spec::JobSpec job = p.job;
+      job.plan.etp = p.etp;
+      std::optional<spec::PlanSpec> fitted =
+          sim::FastestRecomputeThatFits(job, job.plan, evaluator_, plan::Checks::kPlanOnly);
+      if (fitted) {
+        job.plan = *fitted;
+        Result<plan::Plan> q = plan::BuildPlan(job, plan::Checks::kPlanOnly);
+        if (q.ok() && evaluator_.Memory(*q).fits) return ScoreOne(*q, counters, top, c);
+      }
+    }
     if (!memory.fits) {
       counters.Prune("out of memory", 1);
       return {Scored::kOutOfMemory};
@@ -222,6 +237,7 @@ class Scorer {
   sim::Evaluator evaluator_;
   const sim::Engine* engine_;
   bool derive_expert_tp_;
+  bool fit_recompute_;
 
  public:
   // Whether ScorePlan also scores `p` with whole experts.
@@ -848,6 +864,10 @@ const spec::Schema<SearchOptions>& SearchOptionsSchema() {
     s.Integer("threads", &SearchOptions::threads, 1, 256, "",
               "threads for exhaustive search (the answer does not depend on it)");
     s.Integer("top_k", &SearchOptions::top_k, 1, 100000, "", "plans to report", "top");
+    s.Boolean("fit_recompute", &SearchOptions::fit_recompute,
+              "score a candidate that does not fit with the fastest recomputation under which it "
+              "fits (Megatron-Core's modules or the first n layers of each chunk) instead of "
+              "pruning it");
     return s;
   }();
   return schema;

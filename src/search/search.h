@@ -53,6 +53,12 @@ struct SearchOptions {
   // (etp = 1), and both plans may enter the top K. Off: every candidate as decoded (etp = tp),
   // the space that random draws and mutations reach (the testbed's methods share it).
   bool derive_expert_tp = true;
+  // A candidate that does not fit in memory as decoded is scored with the fastest recomputation
+  // under which it fits (sim::FastestRecomputeThatFits: Megatron-Core's recompute modules, or
+  // full recomputation of the first n layers of each chunk), instead of being pruned. The step
+  // model chooses it (the analytical engine, whatever engine ranks). Several candidates of one
+  // layout may fill to the same plan; it is kept once.
+  bool fit_recompute = false;
   // Changes only the speed (and, when a limit is hit, how much of the space was seen):
   double max_seconds = 0;  // 0: no time limit
   int64_t threads = 2;     // exhaustive only; results do not depend on it

@@ -13,8 +13,8 @@
 #include "model/model.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
-#include "plan/recompute.h"
 #include "sim/engine.h"
+#include "sim/recompute_fit.h"
 #include "spec/readers.h"
 #include "validate/calibrate.h"
 #include "validate/job_log.h"
@@ -124,99 +124,6 @@ bool Fits(spec::JobSpec job, const spec::PlanSpec& plan) {
   return p.ok() && plan::ComputeMemory(*p).fits;
 }
 
-// `job` with `plan`: its peak memory and step time, or nullopt where it does not build.
-struct Measured {
-  double peak_bytes = 0, step_s = 0;
-  bool fits = false;
-};
-std::optional<Measured> Measure(spec::JobSpec job, const spec::PlanSpec& plan) {
-  job.plan = plan;
-  Result<plan::Plan> p = plan::BuildPlan(job);
-  if (!p.ok()) return std::nullopt;
-  Result<sim::StepResult> step = sim::Evaluate(*p);
-  if (!step.ok()) return std::nullopt;
-  plan::MemoryReport memory = plan::ComputeMemory(*p);
-  return Measured{memory.peak_bytes, step->step_time_s, memory.fits};
-}
-
-// Selective recomputation of modules (a framework that recomputes modules, Megatron-Core's): the
-// model's modules added one at a time, the one that costs least step time per byte it frees
-// first, until the plan fits; nullopt if none does.
-std::optional<spec::PlanSpec> ModulesThatFit(const spec::JobSpec& job, spec::PlanSpec plan) {
-  if (job.framework.selective_recompute != spec::SelectiveRecompute::kCoreAttention)
-    return std::nullopt;
-  std::optional<Measured> base = Measure(job, plan);
-  if (!base) return std::nullopt;
-  std::vector<std::pair<double, uint32_t>> order;  // seconds per byte freed, module
-  for (int i = 0; i < spec::kRecomputeModules; ++i) {
-    const uint32_t module = 1u << i;
-    if (!plan::RecomputeModuleNeeds(job.model, module).empty()) continue;
-    spec::PlanSpec alone = plan;
-    alone.recompute = spec::Recompute::kSelective;
-    alone.recompute_modules = module;
-    std::optional<Measured> with = Measure(job, alone);
-    if (!with || with->peak_bytes >= base->peak_bytes) continue;  // frees nothing here
-    order.emplace_back(std::max(0.0, with->step_s - base->step_s) /
-                           (base->peak_bytes - with->peak_bytes),
-                       module);
-  }
-  std::sort(order.begin(), order.end());
-  plan.recompute = spec::Recompute::kSelective;
-  plan.recompute_modules = 0;
-  for (const auto& [cost, module] : order) {
-    plan.recompute_modules |= module;
-    if (Fits(job, plan)) return plan;
-  }
-  return std::nullopt;
-}
-
-// Full recomputation of the first n layers of each chunk, the least n that fits (all of them
-// if need be); nullopt if even that does not fit.
-std::optional<spec::PlanSpec> BlocksThatFit(const spec::JobSpec& job, spec::PlanSpec plan) {
-  plan.recompute = spec::Recompute::kFull;
-  plan.recompute_layers = 0;
-  spec::JobSpec all = job;
-  all.plan = plan;
-  Result<plan::Plan> built = plan::BuildPlan(all);
-  if (!built.ok() || !plan::ComputeMemory(*built).fits) return std::nullopt;
-  int64_t most = 0;  // the longest chunk: recompute_layers beyond it recompute everything
-  for (const plan::Stage& s : built->stages)
-    for (const plan::Chunk& ch : s.chunks) most = std::max(most, ch.layers);
-  // Memory falls as n grows: the least n in [1, most) that fits, or all of them.
-  int64_t lo = 1, hi = most;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    spec::PlanSpec trial = plan;
-    trial.recompute_layers = mid;
-    if (Fits(job, trial)) {
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  if (lo < most) plan.recompute_layers = lo;
-  return plan;
-}
-
-// The fastest recomputation under which `plan` fits (ChooseTunedPlan's), or nullopt: the plan
-// as it is, else the faster of ModulesThatFit and BlocksThatFit.
-std::optional<spec::PlanSpec> FastestRecomputeThatFits(const spec::JobSpec& job,
-                                                       const spec::PlanSpec& plan) {
-  if (Fits(job, plan)) return plan;
-  std::optional<spec::PlanSpec> best;
-  double best_s = INFINITY;
-  for (std::optional<spec::PlanSpec> candidate :
-       {ModulesThatFit(job, plan), BlocksThatFit(job, plan)}) {
-    if (!candidate) continue;
-    std::optional<Measured> measured = Measure(job, *candidate);
-    if (measured && measured->step_s < best_s) {
-      best_s = measured->step_s;
-      best = candidate;
-    }
-  }
-  return best;
-}
-
 }  // namespace
 
 void ChooseTunedPlan(TrainingCase& c) {
@@ -229,9 +136,16 @@ void ChooseTunedPlan(TrainingCase& c) {
   double best = INFINITY;
   size_t chosen = 0;
   std::optional<spec::PlanSpec> chosen_plan;
+  // The fill prices its choices with the job's own kernel model (the rows of a case share it).
+  std::optional<sim::Evaluator> evaluator;
+  if (fill) {
+    Result<hardware::DeviceModel> device = hardware::DeviceModel::For(c.job);
+    if (device.ok()) evaluator.emplace(std::move(*device));
+  }
   for (size_t k = 0; k < plans.size(); ++k) {
     std::optional<spec::PlanSpec> plan =
-        fill ? FastestRecomputeThatFits(c.job, plans[k])
+        fill ? (evaluator ? sim::FastestRecomputeThatFits(c.job, plans[k], *evaluator)
+                          : std::nullopt)
              : (Fits(c.job, plans[k]) ? std::optional(plans[k]) : std::nullopt);
     if (!plan) continue;
     spec::JobSpec job = c.job;

@@ -1,0 +1,130 @@
+#include "sim/recompute_fit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "plan/memory.h"
+#include "plan/recompute.h"
+
+namespace scaleplan::sim {
+
+namespace {
+
+// `job` with `plan`: its peak memory, step time and whether it fits; nullopt where it does not
+// build.
+struct Measured {
+  double peak_bytes = 0, step_s = 0;
+  bool fits = false;
+};
+
+class Fitter {
+ public:
+  Fitter(const spec::JobSpec& job, Evaluator& evaluator, plan::Checks checks)
+      : job_(job), evaluator_(evaluator), checks_(checks) {}
+
+  std::optional<Measured> Measure(const spec::PlanSpec& plan) {
+    spec::JobSpec job = job_;
+    job.plan = plan;
+    Result<plan::Plan> p = plan::BuildPlan(job, checks_);
+    if (!p.ok()) return std::nullopt;
+    const plan::MemoryReport memory = evaluator_.Memory(*p);
+    return Measured{memory.peak_bytes, evaluator_.EvaluateReused(*p).step_time_s, memory.fits};
+  }
+
+  bool Fits(const spec::PlanSpec& plan) {
+    spec::JobSpec job = job_;
+    job.plan = plan;
+    Result<plan::Plan> p = plan::BuildPlan(job, checks_);
+    return p.ok() && evaluator_.Memory(*p).fits;
+  }
+
+  std::optional<spec::PlanSpec> Modules(spec::PlanSpec plan) {
+    if (job_.framework.selective_recompute != spec::SelectiveRecompute::kCoreAttention)
+      return std::nullopt;
+    std::optional<Measured> base = Measure(plan);
+    if (!base) return std::nullopt;
+    std::vector<std::pair<double, uint32_t>> order;  // seconds per byte freed, module
+    for (int i = 0; i < spec::kRecomputeModules; ++i) {
+      const uint32_t module = 1u << i;
+      if (!plan::RecomputeModuleNeeds(job_.model, module).empty()) continue;
+      spec::PlanSpec alone = plan;
+      alone.recompute = spec::Recompute::kSelective;
+      alone.recompute_modules = module;
+      alone.recompute_layers = 0;
+      std::optional<Measured> with = Measure(alone);
+      if (!with || with->peak_bytes >= base->peak_bytes) continue;  // frees nothing here
+      order.emplace_back(std::max(0.0, with->step_s - base->step_s) /
+                             (base->peak_bytes - with->peak_bytes),
+                         module);
+    }
+    std::sort(order.begin(), order.end());
+    plan.recompute = spec::Recompute::kSelective;
+    plan.recompute_modules = 0;
+    plan.recompute_layers = 0;
+    for (const auto& [cost, module] : order) {
+      plan.recompute_modules |= module;
+      if (Fits(plan)) return plan;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<spec::PlanSpec> Blocks(spec::PlanSpec plan) {
+    plan.recompute = spec::Recompute::kFull;
+    plan.recompute_layers = 0;
+    spec::JobSpec all = job_;
+    all.plan = plan;
+    Result<plan::Plan> built = plan::BuildPlan(all, checks_);
+    if (!built.ok() || !evaluator_.Memory(*built).fits) return std::nullopt;
+    int64_t most = 0;  // the longest chunk: recompute_layers beyond it recompute everything
+    for (const plan::Stage& s : built->stages)
+      for (const plan::Chunk& ch : s.chunks) most = std::max(most, ch.layers);
+    // Memory falls as n grows: the least n in [1, most) that fits, or all of them.
+    int64_t lo = 1, hi = most;
+    while (lo < hi) {
+      int64_t mid = lo + (hi - lo) / 2;
+      spec::PlanSpec trial = plan;
+      trial.recompute_layers = mid;
+      if (Fits(trial)) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    if (lo < most) plan.recompute_layers = lo;
+    return plan;
+  }
+
+ private:
+  const spec::JobSpec& job_;
+  Evaluator& evaluator_;
+  plan::Checks checks_;
+};
+
+}  // namespace
+
+std::optional<spec::PlanSpec> FastestRecomputeThatFits(const spec::JobSpec& job,
+                                                       const spec::PlanSpec& plan,
+                                                       Evaluator& evaluator, plan::Checks checks) {
+  Fitter fitter(job, evaluator, checks);
+  if (fitter.Fits(plan)) return plan;
+  // Full recomputation of every layer keeps the least (each layer's input; a module's
+  // recomputation keeps that input too, and re-creates no more than the whole layer while its
+  // backward runs): where it does not fit, no recomputation does, and the modules are not tried.
+  std::optional<spec::PlanSpec> blocks = fitter.Blocks(plan);
+  if (!blocks) return std::nullopt;
+  std::optional<spec::PlanSpec> best;
+  double best_s = INFINITY;
+  for (std::optional<spec::PlanSpec> candidate : {fitter.Modules(plan), blocks}) {
+    if (!candidate) continue;
+    std::optional<Measured> measured = fitter.Measure(*candidate);
+    if (measured && measured->step_s < best_s) {
+      best_s = measured->step_s;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+}  // namespace scaleplan::sim
