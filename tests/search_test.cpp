@@ -428,6 +428,24 @@ TEST(Search, FitRecomputeScoresWhatDoesNotFitWithTheFastestRecomputationThatFits
     EXPECT_TRUE(plan::ComputeMemory(p).fits) << e.description;
     EXPECT_NEAR(Must(sim::Evaluate(p)).step_time_s, e.step.step_time_s,
                 1e-12 * e.step.step_time_s);
+    // The space holds none and full: the fill never chooses selective recomputation.
+    EXPECT_NE(e.plan.recompute, spec::Recompute::kSelective) << e.description;
+  }
+  // A space restricted to no recomputation (or a pinned layer count) is kept as it is.
+  SearchSpace none = space;
+  none.recompute = {spec::Recompute::kNone};
+  o.fit_recompute = false;
+  const SearchResult none_plain = Must(Search(job, none, o));
+  o.fit_recompute = true;
+  const SearchResult none_fit = Must(Search(job, none, o));
+  EXPECT_EQ(none_fit.evaluated, none_plain.evaluated);
+  EXPECT_DOUBLE_EQ(none_fit.top.front().step.step_time_s, none_plain.top.front().step.step_time_s);
+  spec::JobSpec pinned = job;
+  pinned.plan.recompute_layers = 40;
+  const SearchResult pinned_fit = Must(Search(pinned, space, o));
+  for (const Evaluation& e : pinned_fit.top) {
+    EXPECT_TRUE(e.plan.recompute == spec::Recompute::kNone || e.plan.recompute_layers == 40)
+        << e.description;
   }
 }
 

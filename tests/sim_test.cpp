@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "collective/collective.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
 #include "sim/analytical.h"
+#include "sim/recompute_fit.h"
 #include "spec/readers.h"
 #include "test_util.h"
 
@@ -703,6 +705,50 @@ TEST(Evaluator, CachesNeverServeAnotherModelOrShape) {
     EXPECT_EQ(reused.stages.size(), fresh.stages.size());
     EXPECT_TRUE(reused.dp_algorithm.empty());
   }
+}
+
+// Full recomputation does not always keep the least. Llama 2 7B over 32 pipeline stages of one
+// layer each (Megatron-Core, 8,192-token sequences, 3 micro-batches): on the last stage, which
+// holds one micro-batch, full recomputation keeps the layer's input (2 s h bytes = 2 * 8192 *
+// 4096 = 67,108,864) and holds the whole layer's activations again while it reruns, while
+// selective recomputation of the MLP keeps what the MLP does not drop and holds the MLP's part
+// again: 2 s h bytes less. With the GPU's usable memory set between the two, whole layers do
+// not fit and the MLP module does, and the fill must find it (an early exit on "full does not
+// fit" once missed it).
+TEST(RecomputeFit, ModulesFitWhereWholeLayersDoNot) {
+  spec::JobSpec job = Job("llama2-7b", 32, 1, 32, 1, 3);
+  job.framework = Must(spec::LoadFramework("megatron-core"));
+  job.workload.seq_len = 8192;
+  job.plan.trim_edge_stages = false;
+  job.plan.cp = 1;
+  job.plan.micro_batch = 1;
+  auto last_stage = [&](spec::Recompute recompute, uint32_t modules) {
+    spec::JobSpec j = job;
+    j.plan.recompute = recompute;
+    j.plan.recompute_modules = modules;
+    plan::MemoryReport m = plan::ComputeMemory(Must(plan::BuildPlan(j)));
+    return m.stages.back().total_bytes;
+  };
+  const double full = last_stage(spec::Recompute::kFull, spec::kRecomputeCoreAttn);
+  const double mlp = last_stage(spec::Recompute::kSelective, spec::kRecomputeMlp);
+  EXPECT_DOUBLE_EQ(full - mlp, 2.0 * 8192 * 4096);
+  // Usable memory halfway between the two on the last stage; the other stages must fit too.
+  job.cluster.gpu.usable_memory_fraction = (full + mlp) / 2 / job.cluster.gpu.memory_bytes;
+  Evaluator evaluator(Must(hardware::DeviceModel::For(job)));
+  spec::JobSpec every = job;
+  every.plan.recompute = spec::Recompute::kFull;
+  ASSERT_FALSE(plan::ComputeMemory(Must(plan::BuildPlan(every))).fits);
+  std::optional<spec::PlanSpec> fitted = FastestRecomputeThatFits(job, job.plan, evaluator);
+  ASSERT_TRUE(fitted.has_value());
+  EXPECT_EQ(fitted->recompute, spec::Recompute::kSelective);
+  EXPECT_TRUE(fitted->recompute_modules & spec::kRecomputeMlp) << spec::RecomputeText(*fitted);
+  spec::JobSpec chosen = job;
+  chosen.plan = *fitted;
+  EXPECT_TRUE(plan::ComputeMemory(Must(plan::BuildPlan(chosen))).fits);
+  // Without the modules among the choices nothing fits.
+  EXPECT_FALSE(FastestRecomputeThatFits(job, job.plan, evaluator, plan::Checks::kAll,
+                                        RecomputeChoices{.modules = false, .blocks = true})
+                   .has_value());
 }
 
 }  // namespace

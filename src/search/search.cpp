@@ -142,7 +142,18 @@ class Scorer {
         evaluator_(device),
         engine_(options.engine),
         derive_expert_tp_(options.derive_expert_tp),
-        fit_recompute_(options.fit_recompute) {}
+        fit_recompute_(options.fit_recompute) {
+    // The fill keeps to the space: modules only where selective recomputation is a value of it
+    // and no module list is pinned; whole layers only where full recomputation is and no layer
+    // count is pinned.
+    auto allows = [&](spec::Recompute r) {
+      return std::find(space.recompute.begin(), space.recompute.end(), r) != space.recompute.end();
+    };
+    fit_choices_.modules = allows(spec::Recompute::kSelective) &&
+                           base.plan.recompute_modules == spec::PlanSpec{}.recompute_modules;
+    fit_choices_.blocks = allows(spec::Recompute::kFull) && base.plan.recompute_layers == 0;
+    fit_recompute_ = fit_recompute_ && (fit_choices_.modules || fit_choices_.blocks);
+  }
 
   // The candidate's step time, offered to `top`; nullopt (and the reason counted) when it is
   // pruned.
@@ -193,8 +204,8 @@ class Scorer {
       // that fits; scored as this candidate (the fitted plan fits, so this recursion ends).
       spec::JobSpec job = p.job;
       job.plan.etp = p.etp;
-      std::optional<spec::PlanSpec> fitted =
-          sim::FastestRecomputeThatFits(job, job.plan, evaluator_, plan::Checks::kPlanOnly);
+      std::optional<spec::PlanSpec> fitted = sim::FastestRecomputeThatFits(
+          job, job.plan, evaluator_, plan::Checks::kPlanOnly, fit_choices_);
       if (fitted) {
         job.plan = *fitted;
         Result<plan::Plan> q = plan::BuildPlan(job, plan::Checks::kPlanOnly);
@@ -238,6 +249,7 @@ class Scorer {
   const sim::Engine* engine_;
   bool derive_expert_tp_;
   bool fit_recompute_;
+  sim::RecomputeChoices fit_choices_;
 
  public:
   // Whether ScorePlan also scores `p` with whole experts.

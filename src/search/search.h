@@ -41,7 +41,8 @@ struct Evaluation {
   double peak_bytes_per_gpu = 0;
   std::string description;       // Describe(plan): also the deterministic tie-break
   double event_step_time_s = 0;  // the event engine's step time (0 when not re-ranked)
-  Candidate candidate{};         // its values' indices in the space (Decode's input)
+  Candidate candidate{};         // its values' indices in the space (Decode's input; with
+                                 // fit_recompute, the candidate whose plan was filled)
 };
 
 struct SearchOptions {
@@ -56,8 +57,11 @@ struct SearchOptions {
   // A candidate that does not fit in memory as decoded is scored with the fastest recomputation
   // under which it fits (sim::FastestRecomputeThatFits: Megatron-Core's recompute modules, or
   // full recomputation of the first n layers of each chunk), instead of being pruned. The step
-  // model chooses it (the analytical engine, whatever engine ranks). Several candidates of one
-  // layout may fill to the same plan; it is kept once.
+  // model chooses it (the analytical engine, whatever engine ranks). It keeps to the space:
+  // modules only where selective recomputation is one of its values and no module list is
+  // pinned, whole layers only where full recomputation is and no layer count is pinned (with
+  // neither, nothing is filled). Several candidates of one layout may fill to the same plan; it
+  // is kept once.
   bool fit_recompute = false;
   // Changes only the speed (and, when a limit is hit, how much of the space was seen):
   double max_seconds = 0;  // 0: no time limit

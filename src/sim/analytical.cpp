@@ -863,9 +863,10 @@ void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, doubl
       // leaves a backlog the pipeline waits for; the largest one adds to PP.
       const double total = mb * vp;
       const double group = static_cast<double>(p.pp_group);
-      // No backlog anywhere when no message outlasts the shortest pass: n w <= 2 M v w_max
-      // against a window of at least M v min(F, B) / v per pass taken (twice that for pp = 2,
-      // whose n is M (2v - 1)); the loop below is skipped then (most plans), not approximated.
+      // No backlog anywhere when no message outlasts the shortest pass: n w <= M v w_max against
+      // a window of at least M v min(F, B) / v (for pp = 2, n = M (2v - 1) against M (F + B));
+      // the loop below is skipped then (most plans), not approximated. (w_max is compared with
+      // pass_min / v, the division `pass` makes, so that rounding cannot open a gap.)
       double w_max = 0, pass_min = std::numeric_limits<double>::infinity();
       for (int64_t hop = 0; hop < p.pp; ++hop) {
         const StageCost& sc = r.stages[static_cast<size_t>(hop)];
@@ -873,7 +874,7 @@ void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, doubl
         pass_min = std::min(pass_min, std::min(sc.forward_s, sc.backward_s));
       }
       double backlog = 0;
-      for (int64_t hop = 0; vp * w_max > pass_min && hop < p.pp; ++hop) {
+      for (int64_t hop = 0; w_max > pass_min / vp && hop < p.pp; ++hop) {
         double n = mb * (hop + 1 < p.pp ? vp : vp - 1);
         double w = r.p2p_hop_transfer_s[static_cast<size_t>(hop)];
         for (int64_t sender : {hop, (hop + 1) % p.pp}) {

@@ -43,6 +43,16 @@ class Fitter {
   std::optional<spec::PlanSpec> Modules(spec::PlanSpec plan) {
     if (job_.framework.selective_recompute != spec::SelectiveRecompute::kCoreAttention)
       return std::nullopt;
+    // Every module the model has: the least memory of any set (recompute_fit.h).
+    spec::PlanSpec every = plan;
+    every.recompute = spec::Recompute::kSelective;
+    every.recompute_layers = 0;
+    every.recompute_modules = 0;
+    for (int i = 0; i < spec::kRecomputeModules; ++i) {
+      if (plan::RecomputeModuleNeeds(job_.model, 1u << i).empty())
+        every.recompute_modules |= 1u << i;
+    }
+    if (!Fits(every)) return std::nullopt;
     std::optional<Measured> base = Measure(plan);
     if (!base) return std::nullopt;
     std::vector<std::pair<double, uint32_t>> order;  // seconds per byte freed, module
@@ -106,17 +116,15 @@ class Fitter {
 
 std::optional<spec::PlanSpec> FastestRecomputeThatFits(const spec::JobSpec& job,
                                                        const spec::PlanSpec& plan,
-                                                       Evaluator& evaluator, plan::Checks checks) {
+                                                       Evaluator& evaluator, plan::Checks checks,
+                                                       RecomputeChoices choices) {
   Fitter fitter(job, evaluator, checks);
   if (fitter.Fits(plan)) return plan;
-  // Full recomputation of every layer keeps the least (each layer's input; a module's
-  // recomputation keeps that input too, and re-creates no more than the whole layer while its
-  // backward runs): where it does not fit, no recomputation does, and the modules are not tried.
-  std::optional<spec::PlanSpec> blocks = fitter.Blocks(plan);
-  if (!blocks) return std::nullopt;
   std::optional<spec::PlanSpec> best;
   double best_s = INFINITY;
-  for (std::optional<spec::PlanSpec> candidate : {fitter.Modules(plan), blocks}) {
+  for (std::optional<spec::PlanSpec> candidate :
+       {choices.modules ? fitter.Modules(plan) : std::nullopt,
+        choices.blocks ? fitter.Blocks(plan) : std::nullopt}) {
     if (!candidate) continue;
     std::optional<Measured> measured = fitter.Measure(*candidate);
     if (measured && measured->step_s < best_s) {

@@ -11,6 +11,13 @@
 
 namespace scaleplan::sim {
 
+// Which recomputation FastestRecomputeThatFits may choose (a search whose space leaves out
+// selective or full recomputation, or pins their details, allows less).
+struct RecomputeChoices {
+  bool modules = true;  // selective recomputation of Megatron-Core's modules
+  bool blocks = true;   // full recomputation of the first n layers of each chunk
+};
+
 // `plan` (for `job`'s model, cluster and framework) as it is if it fits; else the faster, by
 // `evaluator`'s step, of
 //   - Megatron-Core's recompute modules (plan.recompute = selective, plan.recompute_modules; only
@@ -18,13 +25,15 @@ namespace scaleplan::sim {
 //     the one that costs least step time per byte it frees first, until the plan fits;
 //   - whole layers (plan.recompute = full): the least plan.recompute_layers n (the first n of each
 //     chunk, by bisection; memory falls as n grows) that fits, or all of them;
-// or nullopt where neither fits (where whole layers do not, the modules are not tried: full
-// recomputation keeps the least). `checks`: BuildPlan's (kPlanOnly where the caller has checked
-// the model and cluster once). `evaluator` must be built for the job's GPU, precision and
-// framework.
+// or nullopt where neither fits. Adding a module never raises the peak (each held micro-batch
+// drops what the module frees, and only one layer's worth comes back while its backward runs),
+// so where every module together does not fit, no set of them does, and the ordered trials are
+// skipped. `checks`: BuildPlan's (kPlanOnly where the caller has checked the model and cluster
+// once). `evaluator` must be built for the job's GPU, precision and framework.
 std::optional<spec::PlanSpec> FastestRecomputeThatFits(const spec::JobSpec& job,
                                                        const spec::PlanSpec& plan,
                                                        Evaluator& evaluator,
-                                                       plan::Checks checks = plan::Checks::kAll);
+                                                       plan::Checks checks = plan::Checks::kAll,
+                                                       RecomputeChoices choices = {});
 
 }  // namespace scaleplan::sim
