@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "spec/readers.h"
 #include "test_util.h"
 
@@ -157,6 +159,23 @@ TEST(Flops, SlidingWindowsCountThePairsInsideTheWindow) {
   spec::ModelSpec m = Must(spec::LoadModel("gpt-oss-120b"));
   EXPECT_TRUE(m.IsLocalAttentionLayer(0));
   EXPECT_FALSE(m.IsLocalAttentionLayer(1));
+  EXPECT_EQ(m.LocalAttentionLayers(), 18);  // 36 layers, every 2nd global
+  // The closed-form count agrees with the per-layer rule, also where the interval does not
+  // divide the layers (37 layers, every 3rd global: 37 - 12 = 25) and without an interval.
+  for (auto [layers, interval] : {std::pair<int64_t, int64_t>{37, 3}, {36, 0}, {5, 7}}) {
+    spec::ModelSpec w = m;
+    w.layers = layers;
+    w.global_attention_interval = interval;
+    int64_t count = 0;
+    for (int64_t l = 0; l < layers; ++l) count += w.IsLocalAttentionLayer(l);
+    EXPECT_EQ(w.LocalAttentionLayers(), count) << layers << " " << interval;
+  }
+  EXPECT_EQ([&] {
+    spec::ModelSpec w = m;
+    w.layers = 37;
+    w.global_attention_interval = 3;
+    return w.LocalAttentionLayers();
+  }(), 25);
   ModelFlops f = ModelFlopsPerToken(m, 4096);
   EXPECT_EQ(f.attention_term_causal, 1923872256.0);
   // One layer on one rank, one sequence of 4096: the full causal pairs (8,390,656) at half the

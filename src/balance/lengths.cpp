@@ -24,9 +24,8 @@ WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
       6.0 * static_cast<double>(m.layers) *
       static_cast<double>(m.heads * (m.QkHeadDim() + m.EffectiveVHeadDim()));
   if (m.sliding_window > 0) {
-    double local = 0;
-    for (int64_t l = 0; l < m.layers; ++l) local += m.IsLocalAttentionLayer(l) ? 1.0 : 0.0;
-    w.local_share = local / static_cast<double>(m.layers);
+    w.local_share =
+        static_cast<double>(m.LocalAttentionLayers()) / static_cast<double>(m.layers);
     w.window = static_cast<double>(m.sliding_window);
   }
   return w;

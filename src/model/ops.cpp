@@ -230,8 +230,8 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   // kernel the scores are computed in full whatever the window, so there is no local share.
   double local_share = 0;
   if (m.sliding_window > 0 && s.flash_attention) {
-    for (int64_t l = 0; l < m.layers; ++l) local_share += m.IsLocalAttentionLayer(l) ? 1.0 : 0.0;
-    local_share /= static_cast<double>(m.layers);
+    local_share =
+        static_cast<double>(m.LocalAttentionLayers()) / static_cast<double>(m.layers);
   }
   // Q K^T over the query width and P V over the output width: 2(q + o) FLOP per pair (4q when
   // they are equal).

@@ -142,9 +142,7 @@ ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len) {
   f.matmul_term = 6.0 * c.matmul_active;
   // Local-attention layers (model.h) count their windowed pairs: 2 WindowPairs(s, W) / s per
   // token causal, min(s, 2W) keys without the mask.
-  double local = 0;
-  for (int64_t l = 0; m.sliding_window > 0 && l < m.layers; ++l)
-    local += m.IsLocalAttentionLayer(l) ? 1.0 : 0.0;
+  const double local = static_cast<double>(m.LocalAttentionLayers());
   const double global = layers - local;
   const double window = static_cast<double>(m.sliding_window);
   const double local_causal = local > 0 ? 2.0 * WindowPairs(s, window) / s : 0.0;

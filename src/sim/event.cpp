@@ -75,10 +75,10 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
     // full sequence's attention work.
     const spec::ModelSpec& model = p.model();
     const double window = static_cast<double>(model.sliding_window);
-    double local = 0;
-    for (int64_t l = 0; window > 0 && p.Shape().flash_attention && l < model.layers; ++l)
-      local += model.IsLocalAttentionLayer(l) ? 1.0 : 0.0;
-    local /= static_cast<double>(model.layers);
+    const double local = window > 0 && p.Shape().flash_attention
+                             ? static_cast<double>(model.LocalAttentionLayers()) /
+                                   static_cast<double>(model.layers)
+                             : 0.0;
     const double full_pairs = model::CausalPairs(seq), window_pairs = model::WindowPairs(seq, window);
     const double windowed_share =
         local > 0 ? local * window_pairs / ((1.0 - local) * full_pairs + local * window_pairs) : 0.0;

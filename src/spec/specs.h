@@ -74,6 +74,12 @@ struct ModelSpec {
     if (sliding_window <= 0) return false;
     return !(global_attention_interval > 0 && (index + 1) % global_attention_interval == 0);
   }
+  // How many of the layers attend over a sliding window: all but every n-th with
+  // global_attention_interval n (0 without a window).
+  int64_t LocalAttentionLayers() const {
+    if (sliding_window <= 0) return 0;
+    return layers - (global_attention_interval > 0 ? layers / global_attention_interval : 0);
+  }
   // Width of one query (and key) head as the attention kernel sees it: with MLA, the part without
   // rotary embedding plus the rotary part.
   int64_t QkHeadDim() const { return EffectiveHeadDim() + (IsMla() ? rope_head_dim : 0); }
