@@ -4,9 +4,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <optional>
+#include <utility>
 
 #include "core/text.h"
 #include "core/units.h"
+#include "hardware/efficiency.h"
+#include "sim/recompute_fit.h"
 #include "spec/presets.h"
 
 namespace scaleplan::report {
@@ -59,6 +63,38 @@ void AppendOps(std::string& out, const std::string& title, const std::vector<mod
                        HumanFlops(op.bwd_flops), HumanBytes(op.fwd_bytes),
                        HumanBytes(op.saved_bytes), HumanCount(op.params));
   }
+}
+
+}  // namespace
+
+namespace {
+
+// A plan out of memory: the fastest recomputation under which it fits (sim/recompute_fit.h), its
+// peak and its analytical step against the plan's own; nullopt where none fits or the plan fits.
+struct RecomputeThatFits {
+  spec::PlanSpec plan;
+  double peak_bytes = 0;
+  double step_time_s = 0, unfitted_step_time_s = 0;
+};
+std::optional<RecomputeThatFits> FindRecomputeThatFits(const plan::Plan& p,
+                                                       const plan::MemoryReport& mem) {
+  if (mem.fits) return std::nullopt;
+  Result<hardware::DeviceModel> device = hardware::DeviceModel::For(p.job);
+  if (!device.ok()) return std::nullopt;
+  sim::Evaluator evaluator(std::move(*device));
+  std::optional<spec::PlanSpec> fitted =
+      sim::FastestRecomputeThatFits(p.job, p.job.plan, evaluator);
+  if (!fitted) return std::nullopt;
+  spec::JobSpec job = p.job;
+  job.plan = *fitted;
+  Result<plan::Plan> q = plan::BuildPlan(job);
+  if (!q.ok()) return std::nullopt;
+  RecomputeThatFits r;
+  r.plan = *fitted;
+  r.peak_bytes = evaluator.Memory(*q).peak_bytes;
+  r.step_time_s = evaluator.Evaluate(*q).step_time_s;
+  r.unfitted_step_time_s = evaluator.Evaluate(p).step_time_s;
+  return r;
 }
 
 }  // namespace
@@ -156,6 +192,18 @@ nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
                    {"headroom_bytes", mem.usable_bytes - mem.peak_bytes},
                    {"activation_bytes_per_layer", mem.activation_bytes_per_layer},
                    {"fits", mem.fits}};
+  // Out of memory: the fastest recomputation that fits (null where none does, absent where the
+  // plan fits).
+  if (!mem.fits) {
+    std::optional<RecomputeThatFits> fit = FindRecomputeThatFits(p, mem);
+    out["memory"]["recompute_that_fits"] =
+        fit ? nlohmann::json{{"recompute", spec::RecomputeText(fit->plan)},
+                             {"recompute_layers", fit->plan.recompute_layers},
+                             {"peak_bytes_per_gpu", fit->peak_bytes},
+                             {"step_time_s", fit->step_time_s},
+                             {"step_time_s_as_given", fit->unfitted_step_time_s}}
+            : nlohmann::json(nullptr);
+  }
   if (options.include_ops) {
     model::ShardShape shape = p.Shape();
     nlohmann::json ops;
@@ -268,6 +316,15 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
       mem.fits ? "fits" : "OUT OF MEMORY", HumanBytes(mem.peak_bytes), mem.peak_stage,
       HumanBytes(mem.usable_bytes), HumanBytes(mem.capacity_bytes), c.gpu.usable_memory_fraction,
       HumanBytes(std::abs(margin)), margin >= 0 ? "to spare" : "over");
+  if (!mem.fits) {
+    std::optional<RecomputeThatFits> fit = FindRecomputeThatFits(p, mem);
+    out += fit ? fmt::format(
+                     "             fits with recompute {}: peak {}, step {:+.1f}% (the fastest "
+                     "recomputation that fits, analytical)\n",
+                     spec::RecomputeText(fit->plan), HumanBytes(fit->peak_bytes),
+                     100.0 * (fit->step_time_s / fit->unfitted_step_time_s - 1.0))
+               : "             no recomputation fits (whole layers or Megatron-Core's modules)\n";
+  }
 
   if (options.include_ops) {
     model::ShardShape shape = p.Shape();
