@@ -197,7 +197,8 @@ nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
   if (!mem.fits) {
     std::optional<RecomputeThatFits> fit = FindRecomputeThatFits(p, mem);
     out["memory"]["recompute_that_fits"] =
-        fit ? nlohmann::json{{"recompute", spec::RecomputeText(fit->plan)},
+        fit ? nlohmann::json{{"engine", "analytical"},
+                             {"recompute", spec::RecomputeText(fit->plan)},
                              {"recompute_layers", fit->plan.recompute_layers},
                              {"peak_bytes_per_gpu", fit->peak_bytes},
                              {"step_time_s", fit->step_time_s},
@@ -323,7 +324,10 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
                      "recomputation that fits, analytical)\n",
                      spec::RecomputeText(fit->plan), HumanBytes(fit->peak_bytes),
                      100.0 * (fit->step_time_s / fit->unfitted_step_time_s - 1.0))
-               : "             no recomputation fits (whole layers or Megatron-Core's modules)\n";
+               : fmt::format("             no recomputation fits (whole layers or {})\n",
+                             p.job.framework.selective_recompute == spec::SelectiveRecompute::kPerOp
+                                 ? "per-op checkpointing"
+                                 : "Megatron-Core's modules");
   }
 
   if (options.include_ops) {

@@ -41,8 +41,13 @@ class Fitter {
   }
 
   std::optional<spec::PlanSpec> Modules(spec::PlanSpec plan) {
-    if (job_.framework.selective_recompute != spec::SelectiveRecompute::kCoreAttention)
-      return std::nullopt;
+    if (job_.framework.selective_recompute == spec::SelectiveRecompute::kPerOp) {
+      // A framework that checkpoints per op has one selective policy, its own.
+      plan.recompute = spec::Recompute::kSelective;
+      plan.recompute_modules = spec::PlanSpec{}.recompute_modules;
+      plan.recompute_layers = 0;
+      return Fits(plan) ? std::optional(plan) : std::nullopt;
+    }
     // Every module the model has: the least memory of any set (recompute_fit.h).
     spec::PlanSpec every = plan;
     every.recompute = spec::Recompute::kSelective;

@@ -14,15 +14,16 @@ namespace scaleplan::sim {
 // Which recomputation FastestRecomputeThatFits may choose (a search whose space leaves out
 // selective or full recomputation, or pins their details, allows less).
 struct RecomputeChoices {
-  bool modules = true;  // selective recomputation of Megatron-Core's modules
+  bool modules = true;  // selective recomputation (Megatron-Core's modules, or per op)
   bool blocks = true;   // full recomputation of the first n layers of each chunk
 };
 
 // `plan` (for `job`'s model, cluster and framework) as it is if it fits; else the faster, by
 // `evaluator`'s step, of
-//   - Megatron-Core's recompute modules (plan.recompute = selective, plan.recompute_modules; only
-//     for a framework that recomputes modules): the modules the model has, added one at a time,
-//     the one that costs least step time per byte it frees first, until the plan fits;
+//   - selective recomputation (plan.recompute = selective): for a framework that recomputes
+//     Megatron-Core's modules, the modules the model has (plan.recompute_modules), added one at a
+//     time, the one that costs least step time per byte it frees first, until the plan fits; for
+//     one that checkpoints per op (torchtitan), its own policy;
 //   - whole layers (plan.recompute = full): the least plan.recompute_layers n (the first n of each
 //     chunk, by bisection; memory falls as n grows) that fits, or all of them;
 // or nullopt where neither fits. Adding a module never raises the peak (each held micro-batch
