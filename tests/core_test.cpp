@@ -254,6 +254,16 @@ TEST(Processes, LaunchersAreRecognisedAndTagsMustAgree) {
             std::string::npos)
       << got[0].status().message();
   ASSERT_FALSE(got[1].ok());
+  // A rank that returns without an exchange its peer waits in: the peer gets an error naming it
+  // (under mpirun that split would hang; the test harness fails instead).
+  testing::ThreadRanks deserted(2);
+  deserted.Run([&](const Processes& p) {
+    if (p.rank() == 1) return;
+    got[0] = p.AllGather("step", "a");
+  });
+  ASSERT_FALSE(got[0].ok());
+  EXPECT_NE(got[0].status().message().find("rank 1 returned without joining"), std::string::npos)
+      << got[0].status().message();
   // Equal inputs hash equally; FNV-1a of "" is its offset basis.
   EXPECT_EQ(Fingerprint(""), 14695981039346656037ull);
   EXPECT_EQ(Fingerprint("abc"), Fingerprint("abc"));
