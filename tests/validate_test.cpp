@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
+#include <map>
 
 #include "report/calibrate_report.h"
 #include "test_util.h"
@@ -204,6 +207,50 @@ TEST(Accuracy, Fp8RowsWithoutFitting) {
   FileReport dgxc = Must(ValidateFile(Data("dgxc.csv"), o));
   EXPECT_GE(dgxc.summary.modeled, 100);
   EXPECT_LE(dgxc.summary.mean_abs_error_pct, 12.0);
+}
+
+// FP8 over BF16 on the DGX Cloud recipes' H100 configurations that ran in both precisions (the
+// same label but for the precision; the first row of each label): measured 1.15-1.60x over 84
+// pairs, mean 1.409 (the fidelity issue: only the converted GEMMs gain, casts cost). Every
+// predicted ratio lands inside the measured range, and their mean within 4% of the measured mean:
+// 1.378 with FP8 weights cast once a step (framework.fp8_weight_cache), 1.334 (-5.3%) before.
+TEST(Accuracy, Fp8OverBf16RatiosInsideTheMeasuredRange) {
+  Options o;
+  o.gpu_filter = "H100";
+  FileReport dgxc = Must(ValidateFile(Data("dgxc.csv"), o));
+  auto key = [](std::string label) {
+    for (const char* p : {"BF16", "FP8"}) {
+      if (size_t at = label.find(p); at != std::string::npos) label.replace(at, std::strlen(p), "*");
+    }
+    return label;
+  };
+  std::map<std::string, const Row*> bf16, fp8;
+  for (const Row& r : dgxc.rows) {
+    if (!r.skipped.empty()) continue;
+    auto& side = r.label.find("FP8") != std::string::npos ? fp8 : bf16;
+    side.emplace(key(r.label), &r);
+  }
+  double lo = 1e9, hi = 0, measured_sum = 0, predicted_sum = 0;
+  int pairs = 0;
+  for (const auto& [k, f] : fp8) {
+    auto b = bf16.find(k);
+    if (b == bf16.end()) continue;
+    const double measured = f->measured / b->second->measured;
+    lo = std::min(lo, measured);
+    hi = std::max(hi, measured);
+    measured_sum += measured;
+    predicted_sum += f->predicted / b->second->predicted;
+    ++pairs;
+  }
+  ASSERT_GE(pairs, 80);
+  for (const auto& [k, f] : fp8) {
+    auto b = bf16.find(k);
+    if (b == bf16.end()) continue;
+    const double predicted = f->predicted / b->second->predicted;
+    EXPECT_GE(predicted, lo) << k;
+    EXPECT_LE(predicted, hi) << k;
+  }
+  EXPECT_NEAR(predicted_sum / measured_sum, 1.0, 0.04);
 }
 
 // Rows map through their framework: llm-foundry's FSDP FULL_SHARD is ZeRO 3, torchtitan's rows

@@ -55,8 +55,10 @@ void AddModuleTime(OpTimes& t, const model::Op& op, double seconds) {
     if (op.rerun_by & (1u << i)) t.module_fwd[static_cast<size_t>(i)] += seconds;
 }
 
+// `weight_cast_share`: the part of an FP8 weight's cast (and of its transposed copy) that each
+// micro-batch pays (analytical.h).
 OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
-             double head_dim, bool fp8, bool flash = true) {
+             double head_dim, bool fp8, bool flash = true, double weight_cast_share = 1) {
   const spec::FrameworkSpec& fw = d.framework();
   const bool eager = fw.elementwise == spec::Elementwise::kEager && !fw.compile;
   const Fp8Work cast = Fp8WorkOf(fw.fp8_recipe);
@@ -75,11 +77,10 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
                    d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, rows, in_fp8);
         double cast_f = 0, cast_b = 0;
         if (in_fp8) {
-          cast_f =
-              d.MemoryBoundSeconds(0, cast.cast * (op.m * op.k + op.k * op.n), cast.fwd_kernels);
+          const double weight = weight_cast_share * op.k * op.n;
+          cast_f = d.MemoryBoundSeconds(0, cast.cast * (op.m * op.k + weight), cast.fwd_kernels);
           cast_b = d.MemoryBoundSeconds(
-              0,
-              cast.cast * op.m * op.n + cast.transpose * (op.m * op.k + op.m * op.n + op.k * op.n),
+              0, cast.cast * op.m * op.n + cast.transpose * (op.m * op.k + op.m * op.n + weight),
               cast.bwd_kernels);
         }
         t.fwd += f + cast_f;
@@ -358,7 +359,13 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
     last_ = nullptr;
     model_ = m;
   }
-  const Key key{shape, s.precision, p.ep, p.pp > 1};
+  const bool fp8 = s.precision == spec::Precision::kFp8;
+  // FP8 weights cast once a step serve its M micro-batches (analytical.h).
+  const double weight_cast_share =
+      fp8 && p.job.framework.fp8_weight_cache && s.zero != spec::ZeroMode::kZero3
+          ? 1.0 / static_cast<double>(std::max<int64_t>(1, p.microbatches))
+          : 1.0;
+  const Key key{shape, s.precision, p.ep, p.pp > 1, weight_cast_share};
   // Consecutive plans of a search mostly share the layer shape: the last entry first.
   if (last_ != nullptr && key == last_key_) return *last_;
   auto it = cache_.find(key);
@@ -367,18 +374,17 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
     last_ = &it->second;
     return it->second;
   }
-  const bool fp8 = s.precision == spec::Precision::kFp8;
   const double key_len = static_cast<double>(p.job.workload.seq_len);
   const double head_dim = static_cast<double>(m.QkHeadDim());  // the attention kernel's
   CachedLayers c;
   c.dense = Time(model::LayerOps(m, false, shape), device_, key_len, head_dim, fp8,
-                 shape.flash_attention);
+                 shape.flash_attention, weight_cast_share);
   if (m.IsMoe()) {
     c.moe = Time(model::LayerOps(m, true, shape), device_, key_len, head_dim, fp8,
-                 shape.flash_attention);
+                 shape.flash_attention, weight_cast_share);
   }
   c.embedding = Time(model::EmbeddingOps(m, shape), device_, 1, 128, false);
-  c.head = Time(model::HeadOps(m, shape), device_, 1, 128, fp8);
+  c.head = Time(model::HeadOps(m, shape), device_, 1, 128, fp8, true, weight_cast_share);
   c.params = plan::ParamSums(p);
   const model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
   c.flops_per_token_causal = flops.per_token_causal;

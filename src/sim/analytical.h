@@ -30,8 +30,13 @@
 //   Routed experts run as a grouped GEMM (model.h, Op::gemm_groups): each of a rank's
 //     experts / ep experts is a GEMM on its m / groups rows, priced at that shape, one launch for
 //     the group (TE's GroupedLinear spreads them over streams; an assumption), every expert's
-//     weights read; FP8 weight casts are charged as for one expert's weight (Transformer Engine
-//     caches FP8 weights across a step's micro-batches, which the model does not price).
+//     weights read; FP8 weight casts are charged as for one expert's weight.
+//   FP8 casts around each converted linear (sim/analytical.cpp, Fp8WorkOf: bytes by recipe): the
+//     input, output gradient and their transposes every micro-batch; the weight and its transposed
+//     copy every micro-batch, or 1/M of that with framework.fp8_weight_cache (Transformer Engine
+//     casts them on a step's first micro-batch and reuses them; not under ZeRO 3), M the
+//     micro-batches per replica per step. An average: the first micro-batch pays all of it, so
+//     the pipeline's fill, which the first micro-batch crosses, reads slightly short at small M.
 //   CP per layer (all-gather, Llama 3): all-gather of K and V forward; all-gather and
 //     reduce-scatter of their gradients backward; exposed. Ring: cp-1 exchanges of the local K/V
 //     hidden behind the attention kernel up to its duration.
@@ -205,8 +210,9 @@ struct OpTimes {
 
 // Evaluates plans on one GPU type and precision, caching per-layer compute times and parameter
 // sums across plans that share the model, the sharding of a layer and the precision (a search
-// changes pp, vp, dp, schedule and placement far more often than those). Not thread-safe: use one
-// per thread.
+// changes pp, vp, dp, schedule and placement far more often than those), and, for FP8 under a
+// framework that caches FP8 weights, the micro-batches per replica (which change with dp, pp and
+// the micro-batch size). Not thread-safe: use one per thread.
 class Evaluator {
  public:
   explicit Evaluator(hardware::DeviceModel device);
@@ -237,6 +243,7 @@ class Evaluator {
     spec::Precision precision = spec::Precision::kBf16;
     int64_t ep = 1;
     bool pipelined = false;  // pp > 1: a tied output layer keeps its own copy
+    double weight_cast_share = 1;  // of an FP8 weight's cast each micro-batch pays
     auto operator<=>(const Key&) const = default;
   };
   const CachedLayers& Lookup(const plan::Plan& plan);

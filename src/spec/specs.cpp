@@ -526,6 +526,13 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                  "With plan.precision = fp8, each FP8 linear keeps its input for backward as "
                  "the 1-byte FP8 cast (Transformer Engine) instead of in BF16 (torchao).",
                  "framework-fp8-saves-fp8-inputs")
+        .Boolean("fp8_weight_cache", &F::fp8_weight_cache,
+                 "With plan.precision = fp8, each FP8 linear casts its weight (and the transposed "
+                 "copy its backward reads) on a step's first micro-batch only and reuses them for "
+                 "the others (Transformer Engine's is_first_microbatch, as Megatron-Core passes "
+                 "it); otherwise every micro-batch casts again (torchao; Transformer Engine "
+                 "called without it). Not under ZeRO 3, which gathers the weights each pass.",
+                 "framework-fp8-weight-cache")
         .Boolean("tp_async_backward", &F::tp_async_backward,
                  "Without plan.tp_comm_overlap, the backward of each column-parallel linear "
                  "(QKV, fc1) still hides its input re-gather (sequence parallelism) behind its "

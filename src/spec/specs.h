@@ -250,6 +250,10 @@ struct FrameworkSpec {
   // FP8 linears keep their input for backward as the 1-byte FP8 cast (Transformer Engine), not
   // in BF16 (torchao's Float8Linear keeps the BF16 input and casts again in backward).
   bool fp8_saves_fp8_inputs = false;
+  // FP8 weights are cast (with their transposes) on a step's first micro-batch and reused by the
+  // others (Transformer Engine's is_first_microbatch, which Megatron-Core passes unless
+  // disable_parameter_transpose_cache); otherwise every micro-batch casts them again.
+  bool fp8_weight_cache = false;
   // Without plan.tp_comm_overlap, the backward still runs the column-parallel linears' input
   // re-gather (SP) and input-gradient reduction asynchronously behind their own data- and
   // weight-gradient GEMMs (Megatron-LM's linear layers since 2022, Transformer Engine).
