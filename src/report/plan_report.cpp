@@ -249,7 +249,7 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
   const spec::FrameworkSpec& fw = p.job.framework;
   const spec::GpuSpec& gpu = c.gpu;
   out += fmt::format(
-      "  framework  {}: {} kernels . selective = {} . fp8 {}{} . attention {} x{:.2f} . HBM "
+      "  framework  {}: {} kernels . selective = {} . fp8 {}{}{} . attention {} x{:.2f} . HBM "
       "{:.0f}% "
       ". {:.1f} us per kernel . tensor cores {:.0f}%{}\n",
       fw.name,
@@ -261,6 +261,7 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
       : fw.fp8_recipe == spec::Fp8Recipe::kTensorwise ? "tensorwise"
                                                       : "rowwise",
       fw.fp8_lm_head ? " (LM head too)" : "",
+      fw.fp8_weight_cache ? ", weights cast once a step" : "",
       fw.attention_table == spec::AttentionTable::kCudnn ? "cudnn" : "flash2",
       fw.attention_fraction, 100.0 * fw.memory_fraction, 1e6 * fw.kernel_overhead_s,
       100.0 * gpu.sustained_compute_fraction,
