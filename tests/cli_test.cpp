@@ -245,5 +245,14 @@ TEST(ReportOutput, NoNonFiniteNumberLeaves) {
       report::CheckFiniteText("Infinity Fabric, llama-inf, runs/inf/x.csv, tp = 'NaN'").ok());
 }
 
+TEST(ReportOutput, NegativeZerosLoseTheirSign) {
+  // A column keeps its width; other places drop the sign; a number that is not zero, a date or a
+  // flag keeps it.
+  EXPECT_EQ(report::WithoutNegativeZeros("optimizer   0.0112  -0.0000\nerr -0.0%, (-0) x=-0.00\n"),
+            "optimizer   0.0112   0.0000\nerr  0.0%, (0) x=0.00\n");
+  EXPECT_EQ(report::WithoutNegativeZeros("-0.01 -10 2026-01-02 --0 -0a -.5 -0.0"),
+            "-0.01 -10 2026-01-02 --0 -0a -.5  0.0");
+}
+
 }  // namespace
 }  // namespace scaleplan::cli

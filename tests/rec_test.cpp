@@ -316,6 +316,9 @@ TEST(RecArch, RejectsBadArchitecturesByName) {
       {"name": "a", "kind": "mlp", "inputs": ["sparse"], "widths": [4]}]})",
                   "block a (mlp) with inputs [2 x 16]: needs one 2D input");
   ExpectArchError("[1, 2]", "a.json: not a JSON object");
+  ExpectArchError("{\"output\": \"a\", ", ": malformed JSON");
+  ExpectArchError(R"({"output": "a", "output": "b", "blocks": []})",
+                  "a.json: key \"output\" is given twice in one object (allowed: once)");
 }
 
 TEST(RecArch, AMissingOutRoundTripsAndIsRefusedByAnalyze) {

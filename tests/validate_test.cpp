@@ -397,6 +397,48 @@ TEST(Validate, BadRunColumnsSkipTheRow) {
   EXPECT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
 }
 
+// Numbers in cells read as written: an exponent counts (5.762e3 = 5762), a sign too, so a negative
+// or absurd measurement and a negative size skip the row with the column and the value instead of
+// being read as another number (the sign dropped, the exponent cut off: 1e3 as 1).
+TEST(Validate, CellNumbersKeepTheirSignAndExponent) {
+  const std::string head =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,source\n";
+  const std::string run = "LLAMA3-8B,32,4096,14336,32,8,128256,H100,";
+  std::string csv = head + run + "8,1,1,1,,8192,1,64,BF16,5.762e3,x\n" + run +
+                    "8,1,1,1,,8192,1,64,BF16,\"5,762\",x\n" + run +
+                    "8,1,1,1,,8192,1,64,BF16,-5762,x\n" + run +
+                    "8,1,1,1,,8192,1,64,BF16,1e308,x\n" + run + "-8,1,1,1,,8192,1,64,BF16,5762,x\n";
+  FileReport r = Must(ValidateText(csv, "cells.csv", {}));
+  ASSERT_EQ(r.rows.size(), 5u);
+  ASSERT_TRUE(r.rows[0].skipped.empty()) << r.rows[0].skipped;
+  ASSERT_TRUE(r.rows[1].skipped.empty()) << r.rows[1].skipped;
+  EXPECT_DOUBLE_EQ(r.rows[0].measured, 5762);
+  EXPECT_DOUBLE_EQ(r.rows[1].measured, 5762);
+  EXPECT_EQ(r.rows[2].skipped,
+            "tokens_per_s_per_gpu = -5762 is out of range (allowed: more than 0, at most 1e+12)");
+  EXPECT_EQ(r.rows[3].skipped,
+            "tokens_per_s_per_gpu = 1e308 is out of range (allowed: more than 0, at most 1e+12)");
+  EXPECT_EQ(r.rows[4].skipped, "num_gpus = -8 is out of range (allowed: 0 to 2^31)");
+  // A size of 0 is no architecture: blank means "not given" (the preset's), 0 is refused.
+  FileReport z = Must(ValidateText(
+      head + "LLAMA3-8B,0,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,5762,x\n", "z.csv",
+      {}));
+  ASSERT_EQ(z.rows.size(), 1u);
+  EXPECT_EQ(z.rows[0].skipped, "layers = 0 is out of range (allowed: 1 to 2^31, or blank)");
+  // A stated dp must be what the GPUs leave: 8 / (1 x 1 x 1) = 8, not 3.
+  std::string with_dp = head;
+  with_dp.replace(with_dp.find(",tp,"), 4, ",tp,dp,");
+  FileReport d = Must(ValidateText(
+      with_dp + run + "8,1,3,1,1,,8192,1,64,BF16,5762,x\n" + run + "8,1,8,1,1,,8192,1,64,BF16,5762,x\n",
+      "dp.csv", {}));
+  ASSERT_EQ(d.rows.size(), 2u);
+  EXPECT_EQ(d.rows[0].skipped,
+            "dp = 3 does not match num_gpus / (tp x cp x pp) = 8 / (1 x 1 x 1) (allowed: the "
+            "quotient, or blank)");
+  EXPECT_TRUE(d.rows[1].skipped.empty()) << d.rows[1].skipped;
+}
+
 // Calibration on torchtitan's three single-host runs: the factors the runs determine (three
 // configurations determine at most two), a better fit than the presets, and leave-one-out.
 TEST(Calibrate, TorchtitanHostRuns) {

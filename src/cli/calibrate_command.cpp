@@ -49,11 +49,15 @@ class CalibrateCmd final : public Command {
     if (!args.ok()) return Fail(io.err, args.status());
     Result<validate::CalibrateKeys> keys = keys_.Parse();
     if (!keys.ok()) return Fail(io.err, keys.status());
+    if (!args->out.empty()) {
+      Status side = SideFile(args->out, "--out");
+      if (side.ok()) side = DistinctOutputs({args->output, args->out});
+      if (!side.ok()) return Fail(io.err, side);
+    }
     Result<validate::CalibrationReport> fitted =
         validate::Calibrate(files_, validate::ToOptions(*keys));
     if (!fitted.ok()) return Fail(io.err, fitted.status());
     if (!args->out.empty()) {
-      if (Status side = SideFile(args->out, "--out"); !side.ok()) return Fail(io.err, side);
       int written = Emit(io, args->out, report::CalibrationYaml(fitted->calibration));
       if (written != kExitOk) return written;
     }

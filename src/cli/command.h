@@ -87,8 +87,8 @@ int Emit(Io io, const std::string& path, const Result<std::string>& text);
 // carries the report.
 Status SideFile(const std::string& path, const char* flag);
 
-// The files a command writes (the report, --trace, --html, ...; "" = not given) are different
-// paths: one would replace another.
+// The files a command writes (the report, --trace, --html, ...; "" = not given) can be written
+// (CheckOutputPath) and are different files, however spelled: one would replace another.
 Status DistinctOutputs(const std::vector<std::string>& paths);
 
 // The checks of the outputs before the work: --html FILE (when given) is a file, not "-", and

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 
 #include "cli/command.h"
 #include "core/file.h"
@@ -37,7 +38,8 @@ int Emit(Io io, const std::string& path, const std::string& text) {
   if (!Reports(io)) return kExitOk;  // rank 0 writes
   Status finite = report::CheckFiniteText(text);
   if (!finite.ok()) return Fail(io.err, finite);
-  Status written = WriteTo(io.out, path.empty() ? "-" : path, report::SafeText(text));
+  Status written = WriteTo(io.out, path.empty() ? "-" : path,
+                           report::SafeText(report::WithoutNegativeZeros(text)));
   if (!written.ok()) return Fail(io.err, written);
   return kExitOk;
 }
@@ -53,14 +55,34 @@ Status SideFile(const std::string& path, const char* flag) {
       "{} = - (allowed: a file path; the report itself goes to standard output)", flag));
 }
 
-Status DistinctOutputs(const std::vector<std::string>& paths) {
+namespace {
+
+// Where a path leads: "./out/a.txt", "out/../out/a.txt", the absolute path and a symbolic link to
+// it are one file. Parts that do not exist yet keep their names.
+std::string Destination(const std::string& path) {
+  if (path.empty() || path == "-") return path;
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  if (error) return path;
+  std::filesystem::path where = std::filesystem::weakly_canonical(absolute, error);
+  return error ? absolute.lexically_normal().string() : where.string();
+}
+
+}  // namespace
+
+Status DistinctOutputs(const std::vector<std::string>& given) {
+  std::vector<std::string> paths;
+  for (const std::string& p : given) {
+    if (!p.empty()) SP_RETURN_IF_ERROR(CheckOutputPath(p));
+    paths.push_back(Destination(p));
+  }
   for (size_t i = 0; i < paths.size(); ++i) {
     for (size_t j = i + 1; j < paths.size(); ++j) {
       if (!paths[i].empty() && paths[i] == paths[j]) {
         return Status::Invalid(fmt::format(
             "two outputs are the same file {} (allowed: a different path for each of the report, "
             "the trace, the page and other side files)",
-            Printable(paths[i], 200)));
+            Printable(given[j], 200)));
       }
     }
   }

@@ -98,6 +98,7 @@ class PackCmd final : public Command {
     SP_RETURN_IF_ERROR(PackerKeysApply(packer_, args.packer));
     SP_RETURN_IF_ERROR(SideFile(args.emit, "--emit"));
     SP_RETURN_IF_ERROR(SideFile(args.html, "--html"));
+    SP_RETURN_IF_ERROR(DistinctOutputs({args.output, args.emit, args.html}));
     study.packer = args.packer;
     study.iterations = args.iterations;
     study.cp = args.cp;
@@ -133,7 +134,6 @@ class PackCmd final : public Command {
     report::PackSetup setup{study.packer, study.packing, study.cp, study.sharder,
                             result.cp_imbalance};
     if (!args.html.empty()) {
-      SP_RETURN_IF_ERROR(DistinctOutputs({args.output, args.emit, args.html}));
       SP_RETURN_IF_ERROR(report::JsonText(report::PackJson(result.run, setup)).status());
       std::optional<nlohmann::json> original;
       if (result.original) {

@@ -53,6 +53,7 @@ class RecCmd final : public Command {
     if (!planner.ok()) return Fail(io.err, planner.status());
     if (!args->emit_plan.empty()) {
       Status side = SideFile(args->emit_plan, "--emit-plan");
+      if (side.ok()) side = DistinctOutputs({args->output, args->emit_plan});
       if (!side.ok()) return Fail(io.err, side);
     }
     Result<spec::RecJobSpec> job = recsys::LoadRecJob(*source, *keys);

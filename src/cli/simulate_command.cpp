@@ -61,7 +61,7 @@ const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
     s.Text("trace", &SimulateArgs::trace,
            "engines that run passes: write a Chrome/Perfetto trace to FILE");
     s.Text("stragglers", &SimulateArgs::stragglers,
-           "engines that run passes: slow GPUs as RANK:SPEED,... (speed in (0, 1], e.g. 17:0.5)");
+           "engines that run passes: slow GPUs as RANK:SPEED,... (speed from 0.001 to 1, e.g. 17:0.5)");
     s.Text("microbatch_lengths", &SimulateArgs::microbatch_lengths,
            "engines that run passes: a JSON file listing, per micro-batch, its documents' token "
            "lengths");
@@ -199,6 +199,7 @@ class SimulateCmd final : public Command {
                            const plan::Plan& built) const {
     SP_RETURN_IF_ERROR(SideFile(args.trace, "--trace"));
     SP_RETURN_IF_ERROR(SideFile(args.html, "--html"));
+    SP_RETURN_IF_ERROR(DistinctOutputs({args.output, args.trace, args.html}));
     for (const std::string& key : PackerKeys()) {
       if (packer_.Given(key)) {
         return Status::Invalid(packer_.Flag(key) + " applies to packed batches (allowed: with " +
@@ -237,7 +238,6 @@ class SimulateCmd final : public Command {
     nlohmann::json json = report::StepJson(built, memory, run);
     if (study) json["goodput"] = report::GoodputSectionJson(*study);
     if (!args.html.empty()) {
-      SP_RETURN_IF_ERROR(DistinctOutputs({args.output, args.trace, args.html}));
       SP_RETURN_IF_ERROR(report::JsonText(json).status());
       // An engine that does not run passes has no timeline: the event engine draws it.
       const sim::EventResult* timeline = options.trace ? &run : nullptr;

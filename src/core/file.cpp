@@ -160,6 +160,28 @@ Status ReplaceAtomically(const std::string& path, const std::string& shown, cons
 
 }  // namespace
 
+Status CheckStreamedInput(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+  Descriptor fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0) {
+    int error = errno;
+    if (error == ENOENT || error == ENOTDIR) {
+      return Status::NotFound(fmt::format("{}: no such file", Shown(path)));
+    }
+    return Status::Io(fmt::format("{}: cannot be opened for reading ({})", Shown(path), Reason(error)));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    int error = errno;
+    return Status::Io(fmt::format("{}: cannot be read ({})", Shown(path), Reason(error)));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return Status::Invalid(
+        fmt::format("{}: not a regular file (allowed: a regular file)", Shown(path)));
+  }
+  return Status::Ok();
+}
+
 Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
   if (path == "-") return ReadCapped(STDIN_FILENO, "standard input", max_bytes);
   // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
@@ -223,18 +245,37 @@ FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);  // closing the last descriptor releases the lock
 }
 
-Status WriteOutputFile(const std::string& path, const std::string& content) {
+namespace {
+
+// Where an output goes once its links are followed, and how it is written there.
+struct OutputTarget {
+  enum Kind { kDescriptor, kNewFile, kRegularFile, kInPlace } kind = kNewFile;
+  std::string current;  // the last name of the link chain
+  int fd = -1;          // kDescriptor
+  struct stat info {};  // kRegularFile
+};
+
+Result<OutputTarget> ResolveOutput(const std::string& path) {
   if (path.empty()) {
     return Status::Invalid("output path is empty (allowed: a file path, or - for standard output)");
   }
-  if (path == "-") return WriteToDescriptor(STDOUT_FILENO, "standard output", content);
+  OutputTarget t;
+  if (path == "-") {
+    t.kind = OutputTarget::kDescriptor;
+    t.fd = STDOUT_FILENO;
+    return t;
+  }
   // Follow symbolic links one hop at a time (at most 40, as the kernel does): the last name in the
   // chain is what gets replaced. A descriptor name (/dev/stdout -> /proc/self/fd/1) is written
   // through the descriptor this process holds, so a redirected standard output keeps its
   // position and O_APPEND and the file behind it is never replaced.
   std::string current = path;
   for (int hop = 0;; ++hop) {
-    if (std::optional<int> fd = OwnDescriptor(current)) return WriteToDescriptor(*fd, Shown(path), content);
+    if (std::optional<int> fd = OwnDescriptor(current)) {
+      t.kind = OutputTarget::kDescriptor;
+      t.fd = *fd;
+      return t;
+    }
     struct stat link_info {};
     if (::lstat(current.c_str(), &link_info) != 0 || !S_ISLNK(link_info.st_mode)) break;
     if (hop == 40) {
@@ -248,8 +289,8 @@ Status WriteOutputFile(const std::string& path, const std::string& content) {
     current = (target.is_absolute() ? target : std::filesystem::path(current).parent_path() / target)
                   .string();
   }
-  struct stat info {};
-  if (::stat(current.c_str(), &info) != 0) {
+  t.current = current;
+  if (::stat(current.c_str(), &t.info) != 0) {
     int error = errno;
     if (error != ENOENT) {
       return Status::Write(fmt::format("{}: cannot be written ({})", Shown(path), Reason(error)));
@@ -260,14 +301,40 @@ Status WriteOutputFile(const std::string& path, const std::string& content) {
       return Status::Write(
           fmt::format("{}: folder {} does not exist", Shown(path), Shown(parent.string())));
     }
-    return ReplaceAtomically(current, Shown(path), content, nullptr);
+    t.kind = OutputTarget::kNewFile;
+    return t;
   }
-  if (S_ISREG(info.st_mode)) return ReplaceAtomically(current, Shown(path), content, &info);
-  if (S_ISCHR(info.st_mode) || S_ISFIFO(info.st_mode)) return WriteInPlace(current, Shown(path), content);
+  if (S_ISREG(t.info.st_mode)) {
+    t.kind = OutputTarget::kRegularFile;
+    return t;
+  }
+  if (S_ISCHR(t.info.st_mode) || S_ISFIFO(t.info.st_mode)) {
+    t.kind = OutputTarget::kInPlace;
+    return t;
+  }
   return Status::Write(fmt::format(
       "{}: is {} (allowed: a regular file, a new file, a device such as /dev/null, a FIFO, or - for "
       "standard output)",
-      Shown(path), S_ISDIR(info.st_mode) ? "a directory" : "neither a file nor a device"));
+      Shown(path), S_ISDIR(t.info.st_mode) ? "a directory" : "neither a file nor a device"));
+}
+
+}  // namespace
+
+Status CheckOutputPath(const std::string& path) { return ResolveOutput(path).status(); }
+
+Status WriteOutputFile(const std::string& path, const std::string& content) {
+  SP_ASSIGN_OR_RETURN(OutputTarget t, ResolveOutput(path));
+  switch (t.kind) {
+    case OutputTarget::kDescriptor:
+      return WriteToDescriptor(t.fd, path == "-" ? "standard output" : Shown(path), content);
+    case OutputTarget::kNewFile:
+      return ReplaceAtomically(t.current, Shown(path), content, nullptr);
+    case OutputTarget::kRegularFile:
+      return ReplaceAtomically(t.current, Shown(path), content, &t.info);
+    case OutputTarget::kInPlace:
+      return WriteInPlace(t.current, Shown(path), content);
+  }
+  return Status::Write(fmt::format("{}: cannot be written", Shown(path)));
 }
 
 }  // namespace scaleplan

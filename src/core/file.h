@@ -29,7 +29,15 @@ inline constexpr int64_t kMaxDataFileBytes = int64_t{4} << 30;   // document len
 
 Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 
+// For an input read as a stream rather than whole (a data set of any size): the same refusals as
+// ReadInputFile's (no such path, not a regular file, cannot be opened), without the size cap.
+Status CheckStreamedInput(const std::string& path);
+
 Status WriteOutputFile(const std::string& path, const std::string& content);
+// WriteOutputFile's checks without the write (the folder exists, the path is not a directory, the
+// links resolve): what a command runs on every output before its work, so that one bad output
+// does not leave the others written.
+Status CheckOutputPath(const std::string& path);
 
 // An exclusive advisory lock (flock) for updating the file at `path`, held until the object is
 // destroyed: what a read-modify-replace update (`scaleplan jobs add`) takes, so that two updates

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "core/text.h"
 
@@ -39,6 +42,10 @@ int NestingDepth(std::string_view text) {
   return deepest;
 }
 
+struct DuplicateKey {
+  std::string key;
+};
+
 // Line and column (from 1) of byte `at` in `text`.
 std::pair<int, int> Position(std::string_view text, size_t at) {
   int line = 1, column = 1;
@@ -61,8 +68,25 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& origi
     return Status::Parse(fmt::format("{}: JSON nested deeper than {} levels (allowed: at most {})",
                                      origin, kMaxJsonDepth, kMaxJsonDepth));
   }
+  // nlohmann keeps the last of a repeated key; a reader would silently see one of two values.
+  std::vector<std::set<std::string>> keys;  // of each object being read, innermost last
+  auto unique_keys = [&keys](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      keys.emplace_back();
+    } else if (event == Event::object_end && !keys.empty()) {
+      keys.pop_back();
+    } else if (event == Event::key && !keys.empty() &&
+               !keys.back().insert(parsed.get<std::string>()).second) {
+      throw DuplicateKey{parsed.get<std::string>()};
+    }
+    return true;
+  };
   try {
-    return nlohmann::json::parse(text);
+    return nlohmann::json::parse(text, unique_keys);
+  } catch (const DuplicateKey& d) {
+    return Status::Parse(fmt::format("{}: key \"{}\" is given twice in one object (allowed: once)",
+                                     origin, Printable(d.key, 60)));
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is one past the offending character; the library's own text is not shown.
     auto [line, column] = Position(text, e.byte > 0 ? e.byte - 1 : 0);

@@ -19,7 +19,7 @@ inline constexpr int kMaxJsonDepth = 64;
 
 // `text` as JSON, after CheckText. Errors name `origin` and say what failed: binary content,
 // nesting deeper than kMaxJsonDepth, malformed JSON (with line and column), a number beyond the
-// range of a double. Never throws.
+// range of a double, a key given twice in one object. Never throws.
 Result<nlohmann::json> ParseJson(std::string_view text, const std::string& origin);
 
 // A value as a message shows it: a scalar, or a list or object of at most 8 scalars, as JSON text

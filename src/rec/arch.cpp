@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "core/json.h"
 #include "core/text.h"
 #include "spec/readers.h"
 
@@ -389,9 +390,8 @@ Arch Prune(Arch arch) {
 }
 
 Result<Arch> ParseArchJson(std::string_view text, const std::string& origin) {
-  SP_RETURN_IF_ERROR(CheckText(text, origin));
-  json root = json::parse(text.begin(), text.end(), nullptr, false);
-  if (root.is_discarded() || !root.is_object()) {
+  SP_ASSIGN_OR_RETURN(json root, ParseJson(text, origin));
+  if (!root.is_object()) {
     return Status::Parse(fmt::format(
         "{}: not a JSON object (allowed: {{\"name\", \"embedding_dim\", \"blocks\", \"output\"}})",
         origin));

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string_view>
 
+#include "core/file.h"
 #include "core/text.h"
 #include "rec/synthetic.h"
 
@@ -103,9 +104,14 @@ static Status CheckOptions(const CriteoOptions& options) {
 
 Result<CtrData> ReadCriteo(const std::string& path, const CriteoOptions& options) {
   SP_RETURN_IF_ERROR(CheckOptions(options));
+  SP_RETURN_IF_ERROR(CheckStreamedInput(path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Io(fmt::format("{}: cannot be opened", path));
-  return ReadCriteoStream(in, path, options);
+  try {
+    return ReadCriteoStream(in, path, options);
+  } catch (const std::ios_base::failure& e) {  // a read error the stream reports by throwing
+    return Status::Io(fmt::format("{}: cannot be read ({})", path, e.what()));
+  }
 }
 
 Result<CtrData> ReadCriteoStream(std::istream& in, const std::string& path,
@@ -133,9 +139,9 @@ Result<CtrData> ReadCriteoStream(std::istream& in, const std::string& path,
         ++data.skipped_lines;
         continue;
       }
-      return Status::Parse(fmt::format(
-          "{}:{}: {} (allowed: Criteo TSV lines; --skip-bad-lines skips and counts bad lines)",
-          path, number, ok.message()));
+      // The field's message says what it allows; the hint is how to go on without the line.
+      return Status::Parse(fmt::format("{}:{}: {} (--skip-bad-lines skips and counts bad lines)",
+                                       path, number, ok.message()));
     }
     Append(ex, &all);
   }

@@ -9,6 +9,7 @@
 #include <map>
 #include <numeric>
 
+#include "core/file.h"
 #include "core/text.h"
 #include "rec/criteo.h"
 #include "rec/synthetic.h"
@@ -84,9 +85,14 @@ Result<CtrData> ReadMovieLens(const std::string& path, int64_t max_examples, boo
     return Status::Invalid(
         fmt::format("movielens max_examples = {} (allowed: 3 to {})", max_examples, kMaxExamples));
   }
+  SP_RETURN_IF_ERROR(CheckStreamedInput(path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Io(fmt::format("{}: cannot be opened", path));
-  return ReadMovieLensStream(in, path, max_examples, skip_bad_lines);
+  try {
+    return ReadMovieLensStream(in, path, max_examples, skip_bad_lines);
+  } catch (const std::ios_base::failure& e) {  // a read error the stream reports by throwing
+    return Status::Io(fmt::format("{}: cannot be read ({})", path, e.what()));
+  }
 }
 
 Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& path, int64_t max_examples,

@@ -368,6 +368,13 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
     while (in >> token) {
       if (token[0] == '#') break;
       if (token == "\\") continue;
+      // argparse's --flag=value is --flag value.
+      const size_t eq = token.find('=');
+      if (token.rfind("--", 0) == 0 && eq != std::string::npos) {
+        tokens.push_back(token.substr(0, eq));
+        tokens.push_back(token.substr(eq + 1));
+        continue;
+      }
       tokens.push_back(token);
     }
   }

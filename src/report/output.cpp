@@ -61,16 +61,23 @@ Result<std::string> JsonText(const nlohmann::json& report, int indent) {
   return report.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+namespace {
+
+// Where a number stands: after the start, a space, '(', '=', ':' or ',' (optionally then a
+// sign), and before the end, a space, '%', ')' or ','. A word inside a name or a path
+// ("llama-inf", "runs/inf/", "'NaN'", "Infinity Fabric") is not a number.
+bool OpensNumber(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '(' || c == '=' || c == ':' || c == ',';
+}
+bool ClosesNumber(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '%' || c == ')' || c == ',';
+}
+
+}  // namespace
+
 Status CheckFiniteText(std::string_view text) {
-  // Where a number stands: after the start, a space, '(', '=', ':' or ',' (optionally then a
-  // sign), and before the end, a space, '%', ')' or ','. A word inside a name or a path
-  // ("llama-inf", "runs/inf/", "'NaN'", "Infinity Fabric") is not a number.
-  auto opens = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '(' || c == '=' || c == ':' || c == ',';
-  };
-  auto closes = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '%' || c == ')' || c == ',';
-  };
+  auto opens = OpensNumber;
+  auto closes = ClosesNumber;
   int line = 1;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\n') ++line;
@@ -88,6 +95,27 @@ Status CheckFiniteText(std::string_view text) {
         line, Printable(text.substr(before, i + 3 - before), 10)));
   }
   return Status::Ok();
+}
+
+std::string WithoutNegativeZeros(std::string_view text) {
+  std::string out(text);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] != '-' || (i > 0 && !OpensNumber(out[i - 1]))) continue;
+    size_t end = i + 1;
+    bool zero = false;
+    while (end < out.size() && (out[end] == '0' || out[end] == '.')) {
+      zero = zero || out[end] == '0';
+      ++end;
+    }
+    if (!zero || (end < out.size() && !ClosesNumber(out[end]))) continue;
+    // Right-aligned columns keep their width: the sign becomes a space after a space.
+    if (i > 0 && out[i - 1] == ' ') {
+      out[i] = ' ';
+    } else {
+      out.erase(i, 1);
+    }
+  }
+  return out;
 }
 
 std::string SafeText(std::string_view text) {

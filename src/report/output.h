@@ -21,6 +21,10 @@ Result<std::string> JsonText(const nlohmann::json& report, int indent = 2);
 // write them, with a sign or a % after it) where a number stands, with its line.
 Status CheckFiniteText(std::string_view text);
 
+// `text` with each number that rounds to zero printed without a minus sign ("-0.0000" after a
+// space becomes " 0.0000", keeping a column's width): a negative zero says nothing a zero does not.
+std::string WithoutNegativeZeros(std::string_view text);
+
 // `text` with every line as Printable shows it (core/text.h): a control character other than tab,
 // or a byte that is not part of UTF-8, is escaped (a model name read from a file may hold one).
 std::string SafeText(std::string_view text);

@@ -8,15 +8,16 @@ namespace scaleplan::report {
 
 namespace {
 
-// Errors need a modeled row and a rank correlation two: otherwise they are null (JSON) or "n/a"
-// (text), never a made-up 0.
+// Errors need a modeled row and a rank correlation three (with two, any ranking agrees or is
+// reversed; Spearman() ranks three or more): otherwise they are null (JSON) or "n/a" (text),
+// never a made-up 0.
 nlohmann::json SummaryJson(const validate::Summary& s) {
   nlohmann::json none;
   return {{"modeled_rows", s.modeled},
           {"skipped_rows", s.skipped},
           {"mean_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.mean_abs_error_pct) : none},
           {"max_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.max_abs_error_pct) : none},
-          {"spearman", s.modeled > 1 ? nlohmann::json(s.spearman) : none},
+          {"spearman", s.modeled > 2 ? nlohmann::json(s.spearman) : none},
           {"out_of_memory_rows", s.out_of_memory}};
 }
 
@@ -106,7 +107,7 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
         s.modeled, s.skipped, verbose || s.skipped == 0 ? "" : " (--verbose lists why)",
         s.modeled > 0 ? fmt::format("{:.1f}%", s.mean_abs_error_pct) : "n/a",
         s.modeled > 0 ? fmt::format("{:.1f}%", s.max_abs_error_pct) : "n/a",
-        s.modeled > 1 ? fmt::format("{:.3f}", s.spearman) : "n/a",
+        s.modeled > 2 ? fmt::format("{:.3f}", s.spearman) : "n/a",
         s.out_of_memory > 0
             ? fmt::format("; {} of the plans that ran called out of memory", s.out_of_memory)
             : std::string());

@@ -129,9 +129,10 @@ Result<std::vector<std::vector<double>>> Speeds(const plan::Plan& p, const Event
       return Status::Invalid(fmt::format(
           "--stragglers: rank {} is not in the job (allowed: 0 to {})", rank, p.gpus - 1));
     }
-    if (!(factor > 0 && factor <= 1)) {
+    if (!(factor >= kMinStragglerSpeed && factor <= 1)) {
       return Status::Invalid(fmt::format(
-          "--stragglers: rank {} speed {} (allowed: a factor in (0, 1])", rank, factor));
+          "--stragglers: rank {} speed {} (allowed: a factor from {} to 1)", rank, factor,
+          kMinStragglerSpeed));
     }
     int64_t stage = (rank / pp_group.stride) % pp;
     int64_t replica = (rank / dp_group.stride) % dp;
@@ -604,13 +605,16 @@ Result<std::map<int64_t, double>> ParseStragglers(std::string_view text) {
     Result<double> speed = colon == std::string::npos ? Result<double>(Status::Invalid("no speed"))
                                                       : ParseNumber(item.substr(colon + 1));
     if (!rank.ok() || !speed.ok() || *rank < 0 || *rank >= (int64_t{1} << 24) ||
-        !(*speed > 0 && *speed <= 1)) {
+        !(*speed >= kMinStragglerSpeed && *speed <= 1)) {
       return Status::Invalid(fmt::format(
-          "--stragglers: {} is not RANK:SPEED (allowed: a rank from 0 to 16777215 and a speed in "
-          "(0, 1], e.g. 17:0.5)",
-          Printable(item, 80)));
+          "--stragglers: {} is not RANK:SPEED (allowed: a rank from 0 to 16777215 and a speed "
+          "from {} to 1, e.g. 17:0.5)",
+          Printable(item, 80), kMinStragglerSpeed));
     }
-    out[*rank] = *speed;
+    if (!out.emplace(*rank, *speed).second) {
+      return Status::Invalid(fmt::format(
+          "--stragglers: rank {} is given twice (allowed: each rank once)", *rank));
+    }
   }
   return out;
 }

@@ -99,8 +99,11 @@ inline constexpr int64_t kMaxDocumentTokens = int64_t{1} << 31;
 Result<std::vector<std::vector<int64_t>>> ParseMicrobatchLengths(std::string_view text,
                                                                  const std::string& origin);
 
-// `--stragglers`: "RANK:SPEED,..." (e.g. "17:0.5,40:0.8"); a rank from 0 to 2^24 - 1, a speed in
-// (0, 1]. The rank is checked against the job by SimulateEvents.
+// The slowest straggler: a GPU a thousand times slower than the others (slower ones would take
+// the step's times past what the report prints).
+inline constexpr double kMinStragglerSpeed = 0.001;
+// `--stragglers`: "RANK:SPEED,..." (e.g. "17:0.5,40:0.8"); a rank from 0 to 2^24 - 1 (each once),
+// a speed from kMinStragglerSpeed to 1. The rank is checked against the job by SimulateEvents.
 Result<std::map<int64_t, double>> ParseStragglers(std::string_view text);
 
 // Chrome / Perfetto trace JSON: one process per (replica, stage), one thread per track, times in

@@ -16,7 +16,9 @@ Result<std::string> PresetText(std::string_view kind, std::string_view name) {
   for (const EmbeddedFile& p : EmbeddedPresets()) {
     if (kind == p.kind && name == p.name) return std::string(p.text);
   }
-  std::string singular(kind.substr(0, kind.size() - 1));
+  // The folder's name as one preset is called: "models" -> "model", "ctr" and "ranking" stay.
+  std::string singular(kind);
+  if (singular.size() > 1 && singular.back() == 's') singular.pop_back();
   return Status::NotFound("unknown " + singular + " preset '" + std::string(name) + "' (allowed: " +
                           Join(PresetNames(kind), ", ") + ", or a path to a file)");
 }

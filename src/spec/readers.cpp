@@ -23,7 +23,13 @@ std::string Where(const std::string& origin, const YAML::Node& node) {
 Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin) {
   SP_RETURN_IF_ERROR(CheckText(text, origin));
   try {
-    YAML::Node root = YAML::Load(std::string(text));
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    if (documents.size() > 1) {
+      return Status::Parse(fmt::format(
+          "{}: holds {} YAML documents (allowed: one; a line of --- starts another)", origin,
+          documents.size()));
+    }
+    YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
     if (!root.IsMap()) {
       return Status::Parse(fmt::format("{}: expected a YAML map of keys at the top level", origin));
     }

@@ -8,6 +8,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <set>
 
 #include "core/checked.h"
 #include "core/text.h"
@@ -22,20 +23,39 @@ bool Contains(const std::string& text, std::string_view what) {
 
 namespace {
 
-// The leading number of a cell ("2560*", "44% of peak", "1,024"), or 0.
+// The leading number of a cell ("2560*", "44% of peak", "1,024", "-3", "5.762e3"), or 0 where
+// the cell holds none (or one out of a double's range). A sign counts where it stands right
+// before the digits; commas between digits are thousands separators.
 double Number(const std::string& cell) {
-  std::string digits;
-  for (char c : cell) {
-    if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
-      digits += c;
-    } else if (c == ',' && !digits.empty()) {
-      continue;
-    } else if (!digits.empty()) {
-      break;
+  auto digit = [&](size_t at) {
+    return at < cell.size() && std::isdigit(static_cast<unsigned char>(cell[at]));
+  };
+  size_t start = 0;
+  while (start < cell.size() && !digit(start) &&
+         !(cell[start] == '.' && digit(start + 1))) {
+    ++start;
+  }
+  if (start == cell.size()) return 0;
+  std::string text;
+  if (start > 0 && (cell[start - 1] == '-' || cell[start - 1] == '+')) text += cell[start - 1];
+  size_t at = start;
+  for (; at < cell.size(); ++at) {
+    if (digit(at) || (cell[at] == '.' && text.find('.') == std::string::npos)) {
+      text += cell[at];
+    } else if (cell[at] != ',' || !digit(at + 1) || text.empty()) {
+      break;  // a comma counts only between digits
     }
   }
-  if (digits.empty()) return 0;
-  Result<double> value = ParseNumber(digits);
+  // An exponent: e or E, an optional sign, digits.
+  if (at < cell.size() && (cell[at] == 'e' || cell[at] == 'E')) {
+    size_t e = at + 1;
+    if (e < cell.size() && (cell[e] == '-' || cell[e] == '+')) ++e;
+    if (digit(e)) {
+      text += cell.substr(at, e - at);
+      for (; digit(e); ++e) text += cell[e];
+    }
+  }
+  Result<double> value = ParseNumber(text);
   return value.ok() ? *value : 0;
 }
 
@@ -76,8 +96,36 @@ std::string CheckSizeCells(const CsvTable& t, size_t row) {
     bool digit = std::any_of(cell.begin(), cell.end(),
                              [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (!digit) return fmt::format("{} = '{}' is not a number", column, cell);
-    if (Number(cell) > kMax) {
+    const double value = Number(cell);
+    if (value > kMax || value < 0) {
       return fmt::format("{} = {} is out of range (allowed: 0 to 2^31)", column, cell);
+    }
+    // A size nothing can have: blank says "not given".
+    static const std::set<std::string> kPositive = {
+        "num_gpus", "tp", "cp", "pp", "seq_len", "layers", "hidden", "ffn_hidden", "heads",
+        "kv_heads", "vocab"};
+    if (value == 0 && kPositive.count(column)) {
+      return fmt::format("{} = {} is out of range (allowed: 1 to 2^31, or blank)", column, cell);
+    }
+  }
+  return "";
+}
+
+// The measured columns: a cell is blank, or holds a number above 0 and at most kMaxMeasured (a
+// negative or absurd measurement is a typo, not a run). The reason, or "" when all are fine.
+std::string CheckMeasuredCells(const CsvTable& t, size_t row,
+                               std::initializer_list<const char*> columns) {
+  constexpr double kMaxMeasured = 1e12;
+  for (const char* column : columns) {
+    std::string cell = t.Cell(row, column);
+    const bool digit = std::any_of(cell.begin(), cell.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c));
+    });
+    if (!digit) continue;
+    const double value = Number(cell);
+    if (!(value > 0 && value <= kMaxMeasured)) {
+      return fmt::format("{} = {} is out of range (allowed: more than 0, at most {:g})", column,
+                         Printable(cell, 40), kMaxMeasured);
     }
   }
   return "";
@@ -521,6 +569,13 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       skip("parallel configuration (tp, pp) not given");
       continue;
     }
+    // A stated data-parallel size must be what the GPUs leave (dp is otherwise derived).
+    if (int64_t dp = Integer(t.Cell(i, "dp")); dp > 0 && dp * plan.tp * plan.cp * pp != gpus) {
+      skip(fmt::format("dp = {} does not match num_gpus / (tp x cp x pp) = {} / ({} x {} x {}) "
+                       "(allowed: the quotient, or blank)",
+                       dp, gpus, plan.tp, plan.cp, pp));
+      continue;
+    }
     plan.micro_batch = Integer(t.Cell(i, "micro_batch"));
     if (plan.micro_batch <= 0) {
       plan.micro_batch = 1;
@@ -607,6 +662,12 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
 
     double tokens_per_s = Number(t.Cell(i, "tokens_per_s_per_gpu"));
     double tflops = Number(t.Cell(i, "tflops_per_gpu"));
+    if (std::string bad = CheckMeasuredCells(t, i, {"tokens_per_s_per_gpu", "tflops_per_gpu",
+                                                     "step_time_s", "iteration_time_s"});
+        !bad.empty()) {
+      skip(bad);
+      continue;
+    }
     if (tokens_per_s > 0) {
       c.metric = "tokens_per_s_per_gpu";
       c.measured = tokens_per_s;
@@ -755,6 +816,11 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     if (!vp_given) AddVpAlternatives(c, pp, gpus);
     c.metric = "tokens_per_s_per_gpu";
     c.measured = Number(t.Cell(i, "tokens_per_s_per_gpu_derived"));
+    if (std::string bad = CheckMeasuredCells(t, i, {"tokens_per_s_per_gpu_derived"});
+        !bad.empty()) {
+      skip(bad);
+      continue;
+    }
     if (c.measured <= 0) {
       skip("no measured tokens/s/GPU");
       continue;

@@ -136,7 +136,7 @@ Status CheckFilters(const Options& options);
 Result<FileReport> ValidateText(const std::string& text, const std::string& origin,
                                 const Options& options);
 
-// Spearman rank correlation with average ranks for ties.
+// Spearman rank correlation with average ranks for ties; 0 for fewer than 3 values.
 double Spearman(const std::vector<double>& a, const std::vector<double>& b);
 
 Summary Summarize(const std::vector<Row>& rows);
