@@ -44,6 +44,9 @@ TEST(ParseInteger, RequiresWholeNumbers) {
   EXPECT_FALSE(ParseInteger("1.5").ok());
   EXPECT_FALSE(ParseInteger("1e300").ok());
   EXPECT_EQ(ParseInteger("x").status().message(), "is not an integer");
+  // Past 2^53 a double no longer holds every integer: the value is too large, not fractional.
+  EXPECT_EQ(ParseInteger("9223372036854775808").status().message(), "is out of range");
+  EXPECT_EQ(ParseInteger("2.5").status().message(), "is not an integer");
 }
 
 TEST(ParseBool, AcceptsCommonSpellings) {

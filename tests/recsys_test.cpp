@@ -638,11 +638,16 @@ TEST(RecValidation, BadRowsNameTheLineAndColumn) {
   bad = ReadMlperfRuns("a,b\n1,2\n", "runs.csv");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("column gpu_type is missing"), std::string::npos);
-  std::vector<MlperfRun> runs =
-      Must(ReadMlperfRuns(header + "v1,x,y,TPU v5,8,8,55296,1e7\n", "runs.csv"));
-  Result<spec::RecJobSpec> job = MlperfJob(runs[0]);
+  // A GPU the model has no preset for is refused as the file is read, with the file and line.
+  bad = ReadMlperfRuns(header + "v1,x,y,TPU v5,8,8,55296,1e7\n", "runs.csv");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "runs.csv:2: gpu_type = TPU v5 (allowed: an H100, H200 or A100 80GB name)");
+  MlperfRun tpu = Must(ReadMlperfRuns(header + "v1,x,y,H100,8,8,55296,1e7\n", "runs.csv"))[0];
+  tpu.gpu_type = "TPU v5";
+  Result<spec::RecJobSpec> job = MlperfJob(tpu);
   ASSERT_FALSE(job.ok());
-  EXPECT_NE(job.status().message().find("gpu_type = TPU v5"), std::string::npos);
+  EXPECT_NE(job.status().message().find("line 2: gpu_type = TPU v5"), std::string::npos);
 }
 
 }  // namespace

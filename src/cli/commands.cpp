@@ -236,6 +236,7 @@ class RankPrefix final : public std::streambuf {
 
 int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         const Processes* processes) {
+  InputGuard inputs;  // no output replaces a file the command read
   if (processes == nullptr || processes->rank() == 0) {
     return RunCommand(argc, argv, out, err, processes);
   }

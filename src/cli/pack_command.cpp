@@ -1,5 +1,7 @@
 // scaleplan pack: documents packed into micro-batches and sharded over context-parallel ranks,
 // with the balance measured (balance/study.h); --tune sweeps the wlb packer's thresholds.
+#include <fmt/format.h>
+
 #include <optional>
 
 #include "balance/study.h"
@@ -112,6 +114,11 @@ class PackCmd final : public Command {
       if (!args.html.empty()) {
         return Status::Invalid(
             "--html draws a packing run and does not apply to --tune (allowed: one of the two)");
+      }
+      if (options_.Given("packer") && args.packer != "wlb") {
+        return Status::Invalid(fmt::format(
+            "--tune sweeps the wlb packer's thresholds; --packer = {} (allowed: wlb, or not given)",
+            args.packer));
       }
       study.packer = "wlb";
       SP_RETURN_IF_ERROR(balance::CheckStudy(study));

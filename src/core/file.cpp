@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <set>
+#include <utility>
 #include <string_view>
 
 #include "core/text.h"
@@ -160,6 +162,32 @@ Status ReplaceAtomically(const std::string& path, const std::string& shown, cons
 
 }  // namespace
 
+namespace {
+
+// The files read under this thread's InputGuard, by (device, inode); null without a guard.
+using InputSet = std::set<std::pair<uint64_t, uint64_t>>;
+thread_local InputSet* g_inputs = nullptr;
+
+void RememberInput(const struct stat& info) {
+  if (g_inputs != nullptr) {
+    g_inputs->insert({static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino)});
+  }
+}
+
+bool IsInput(const struct stat& info) {
+  return g_inputs != nullptr &&
+         g_inputs->count({static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino)});
+}
+
+}  // namespace
+
+InputGuard::InputGuard() : previous_(g_inputs) { g_inputs = new InputSet(); }
+
+InputGuard::~InputGuard() {
+  delete g_inputs;
+  g_inputs = static_cast<InputSet*>(previous_);
+}
+
 Status CheckStreamedInput(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
   Descriptor fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
@@ -179,6 +207,7 @@ Status CheckStreamedInput(const std::string& path) {
     return Status::Invalid(
         fmt::format("{}: not a regular file (allowed: a regular file)", Shown(path)));
   }
+  RememberInput(info);
   return Status::Ok();
 }
 
@@ -206,6 +235,7 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
     return Status::Invalid(
         fmt::format("{}: {} bytes (allowed: at most {} bytes)", Shown(path), info.st_size, max_bytes));
   }
+  RememberInput(info);
   // Back to blocking reads for a regular file.
   int flags = ::fcntl(fd.get(), F_GETFL);
   if (flags >= 0) ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
@@ -255,7 +285,8 @@ struct OutputTarget {
   struct stat info {};  // kRegularFile
 };
 
-Result<OutputTarget> ResolveOutput(const std::string& path) {
+// `may_replace_input`: an update of a file the command read (UpdateFile).
+Result<OutputTarget> ResolveOutput(const std::string& path, bool may_replace_input) {
   if (path.empty()) {
     return Status::Invalid("output path is empty (allowed: a file path, or - for standard output)");
   }
@@ -305,6 +336,12 @@ Result<OutputTarget> ResolveOutput(const std::string& path) {
     return t;
   }
   if (S_ISREG(t.info.st_mode)) {
+    if (!may_replace_input && IsInput(t.info)) {
+      return Status::Invalid(fmt::format(
+          "{}: is also an input of this command, which writing it would destroy (allowed: an "
+          "output path that is not read)",
+          Shown(path)));
+    }
     t.kind = OutputTarget::kRegularFile;
     return t;
   }
@@ -318,12 +355,8 @@ Result<OutputTarget> ResolveOutput(const std::string& path) {
       Shown(path), S_ISDIR(t.info.st_mode) ? "a directory" : "neither a file nor a device"));
 }
 
-}  // namespace
-
-Status CheckOutputPath(const std::string& path) { return ResolveOutput(path).status(); }
-
-Status WriteOutputFile(const std::string& path, const std::string& content) {
-  SP_ASSIGN_OR_RETURN(OutputTarget t, ResolveOutput(path));
+Status Write(const std::string& path, const std::string& content, bool may_replace_input) {
+  SP_ASSIGN_OR_RETURN(OutputTarget t, ResolveOutput(path, may_replace_input));
   switch (t.kind) {
     case OutputTarget::kDescriptor:
       return WriteToDescriptor(t.fd, path == "-" ? "standard output" : Shown(path), content);
@@ -335,6 +368,18 @@ Status WriteOutputFile(const std::string& path, const std::string& content) {
       return WriteInPlace(t.current, Shown(path), content);
   }
   return Status::Write(fmt::format("{}: cannot be written", Shown(path)));
+}
+
+}  // namespace
+
+Status CheckOutputPath(const std::string& path) { return ResolveOutput(path, false).status(); }
+
+Status WriteOutputFile(const std::string& path, const std::string& content) {
+  return Write(path, content, false);
+}
+
+Status UpdateFile(const std::string& path, const std::string& content) {
+  return Write(path, content, true);
 }
 
 }  // namespace scaleplan

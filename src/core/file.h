@@ -34,6 +34,25 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 Status CheckStreamedInput(const std::string& path);
 
 Status WriteOutputFile(const std::string& path, const std::string& content);
+// A read-modify-replace update of a file this command read (`scaleplan jobs add`'s log): written as
+// WriteOutputFile writes, without InputGuard's refusal.
+Status UpdateFile(const std::string& path, const std::string& content);
+
+// While an InputGuard lives on a thread, the regular files that thread reads as inputs
+// (ReadInputFile, CheckStreamedInput) are remembered by device and inode, and WriteOutputFile
+// refuses to replace one of them ("-o job.yaml" would destroy the job it read): a command runs
+// under one (cli::Run). Guards nest; the innermost is in force.
+class InputGuard {
+ public:
+  InputGuard();
+  ~InputGuard();
+  InputGuard(const InputGuard&) = delete;
+  InputGuard& operator=(const InputGuard&) = delete;
+
+ private:
+  void* previous_;
+};
+
 // WriteOutputFile's checks without the write (the folder exists, the path is not a directory, the
 // links resolve): what a command runs on every output before its work, so that one bad output
 // does not leave the others written.

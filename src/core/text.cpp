@@ -140,9 +140,8 @@ Result<int64_t> ParseInteger(std::string_view text) {
   }
   double value = *number;
   constexpr double kLimit = 9007199254740992.0;  // 2^53: every integer below is exact in a double
-  if (std::fabs(value) > kLimit || value != std::floor(value)) {
-    return Status::Invalid("is not an integer");
-  }
+  if (value != std::floor(value)) return Status::Invalid("is not an integer");
+  if (std::fabs(value) > kLimit) return Status::Invalid("is out of range");
   return static_cast<int64_t>(value);
 }
 

@@ -21,17 +21,16 @@ constexpr int kEtaSteps = 96;  // 0.05 .. 1.00
 constexpr double kOverheadStepS = 10e-6;
 constexpr int kOverheadSteps = 501;  // 0 .. 5 ms
 
-Result<std::string> GpuPreset(const MlperfRun& run) {
-  const std::string lower = ToLower(run.gpu_type);
+// The GPU preset of an MLPerf system's GPU name; the error says what is allowed.
+Result<std::string> GpuPreset(const std::string& gpu_type) {
+  const std::string lower = ToLower(gpu_type);
   if (lower.find("h100") != std::string::npos) return std::string("h100-sxm");
   if (lower.find("h200") != std::string::npos) return std::string("h200");
   if (lower.find("a100") != std::string::npos && lower.find("80") != std::string::npos) {
     return std::string("a100-80gb");
   }
-  return Status::Invalid(
-      fmt::format("line {}: gpu_type = {} (allowed: an H100, H200 or A100 80GB "
-                  "name)",
-                  run.line, Printable(run.gpu_type, 64)));
+  return Status::Invalid(fmt::format("gpu_type = {} (allowed: an H100, H200 or A100 80GB name)",
+                                     Printable(gpu_type, 64)));
 }
 
 // The step of each run's HugeCTR plan without the overhead, for one lookup fraction.
@@ -151,6 +150,9 @@ Result<std::vector<MlperfRun>> ReadMlperfRuns(std::string_view text, const std::
                                          Printable(table.Cell(r, "samples_per_s"), 64)));
     }
     run.samples_per_s = *sps;
+    if (Result<std::string> gpu = GpuPreset(run.gpu_type); !gpu.ok()) {
+      return Status::Invalid(fmt::format("{}:{}: {}", origin, run.line, gpu.status().message()));
+    }
     runs.push_back(std::move(run));
   }
   if (runs.empty()) return Status::Invalid(fmt::format("{}: no runs (allowed: >= 1 row)", origin));
@@ -163,7 +165,11 @@ Result<spec::RecJobSpec> MlperfJob(const MlperfRun& run, int64_t gpus) {
   spec.model.embedding_dtype = spec::EmbeddingDtype::kFp32;
   spec.optimizer = spec::EmbeddingOptimizer::kAdagrad;
   SP_ASSIGN_OR_RETURN(spec.cluster, spec::LoadCluster("dgx-h100-ib"));
-  SP_ASSIGN_OR_RETURN(std::string gpu, GpuPreset(run));
+  Result<std::string> preset = GpuPreset(run.gpu_type);
+  if (!preset.ok()) {
+    return Status::Invalid(fmt::format("line {}: {}", run.line, preset.status().message()));
+  }
+  const std::string gpu = *preset;
   SP_ASSIGN_OR_RETURN(spec.cluster.gpu, spec::LoadGpu(gpu));
   spec.cluster.gpu_name = gpu;
   spec.cluster.name = fmt::format("dgx-{}", gpu);

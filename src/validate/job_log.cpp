@@ -193,7 +193,7 @@ Status AppendToJobLog(const std::string& path, const spec::JobSpec& job,
     return Status::Invalid(fmt::format("{}: the log would pass {} bytes (allowed: at most {})",
                                        path, kMaxSpecFileBytes, kMaxSpecFileBytes));
   }
-  return WriteOutputFile(path, text);
+  return UpdateFile(path, text);
 }
 
 Result<std::string> JobLogLine(const spec::JobSpec& job, const FinishedJob& finished) {
