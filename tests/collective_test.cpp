@@ -141,6 +141,46 @@ TEST(NcclTests, ParsesTheBundledOutput) {
   EXPECT_NEAR(run.points[10].busbw_bytes_per_s, 478.80e9, 1.0);
 }
 
+// A row whose #wrong column counts errors measured a broken collective: the file is refused with
+// the line; "N/A" (the run did not check) and 0 are fine.
+TEST(NcclTests, RejectsRowsWithWrongResults) {
+  std::string text =
+      Must(spec::ReadFile(std::string(SCALEPLAN_TEST_DIR) +
+                          "/../data/calibration/nccl-tests-h200/all_reduce-8-half.perf.txt"));
+  const std::string row = "     8388608       4194304      half     sum      -1    90.77";
+  size_t at = text.find(row);
+  ASSERT_NE(at, std::string::npos);
+  size_t end = text.find('\n', at);
+  std::string line = text.substr(at, end - at);
+  // The out-of-place #wrong is the ninth field.
+  std::vector<std::string> fields;
+  for (size_t i = 0; i < line.size();) {
+    size_t j = line.find_first_not_of(' ', i);
+    if (j == std::string::npos) break;
+    size_t k = line.find(' ', j);
+    fields.push_back(line.substr(j, k == std::string::npos ? std::string::npos : k - j));
+    i = k == std::string::npos ? line.size() : k;
+  }
+  ASSERT_GE(fields.size(), 9u);
+  ASSERT_EQ(fields[8], "0");
+  std::string bad_line = line;
+  bad_line.replace(bad_line.find(" 0 "), 3, " 5 ");
+  std::string bad = text;
+  bad.replace(at, line.size(), bad_line);
+  Result<NcclTestsRun> run = ParseNcclTests(bad, "ar");
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.status().message().find(
+                "#wrong = 5: the collective gave wrong results (allowed: 0, or N/A where the run "
+                "did not check)"),
+            std::string::npos)
+      << run.status().message();
+  std::string unchecked = text;
+  std::string na_line = line;
+  na_line.replace(na_line.find(" 0 "), 3, " N/A ");
+  unchecked.replace(at, line.size(), na_line);
+  EXPECT_TRUE(ParseNcclTests(unchecked, "ar").ok());
+}
+
 TEST(NcclTests, RejectsOtherText) {
   EXPECT_FALSE(ParseNcclTests("hello\n", "x").ok());
   EXPECT_NE(ParseNcclTests("hello\n", "x").status().message().find("not an nccl-tests output"),

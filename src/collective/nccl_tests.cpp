@@ -107,6 +107,17 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
           origin, line_no, Printable(t[0], 30), Printable(t[5], 30), Printable(t[7], 30),
           kMinTimeUs, kMaxTimeUs, kMaxBusBwGBs));
     }
+    // The #wrong column (out of place; "N/A" when the run did not check): a row whose results
+    // were wrong measured a broken collective.
+    if (t.size() >= 9) {
+      Result<double> wrong = ParseNumber(t[8]);
+      if (wrong.ok() && *wrong != 0) {
+        return Status::Parse(fmt::format(
+            "{}:{}: #wrong = {}: the collective gave wrong results (allowed: 0, or N/A where the "
+            "run did not check)",
+            origin, line_no, Printable(t[8], 30)));
+      }
+    }
     // nccl-tests prints every row twice in some logs (the summary repeats the table): keep one.
     if (!sizes.insert(*bytes).second) continue;
     run.points.push_back({*bytes, *time_us * 1e-6, *busbw * 1e9, line_no});

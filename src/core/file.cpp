@@ -211,7 +211,26 @@ Status CheckStreamedInput(const std::string& path) {
   return Status::Ok();
 }
 
+namespace {
+
+// A UTF-8 byte-order mark (what spreadsheets put before a CSV's header) is no content: left in, it
+// would be part of the first column's name.
+Result<std::string> WithoutByteOrderMark(Result<std::string> text) {
+  if (text.ok() && text->rfind("\xEF\xBB\xBF", 0) == 0) text->erase(0, 3);
+  return text;
+}
+
+Result<std::string> ReadWhole(const std::string& path, int64_t max_bytes);
+
+}  // namespace
+
 Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
+  return WithoutByteOrderMark(ReadWhole(path, max_bytes));
+}
+
+namespace {
+
+Result<std::string> ReadWhole(const std::string& path, int64_t max_bytes) {
   if (path == "-") return ReadCapped(STDIN_FILENO, "standard input", max_bytes);
   // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
   Descriptor fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
@@ -241,6 +260,8 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
   if (flags >= 0) ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
   return ReadCapped(fd.get(), Shown(path), max_bytes);
 }
+
+}  // namespace
 
 Result<FileLock> FileLock::Acquire(const std::string& path) {
   if (path == "-") return FileLock(-1);

@@ -27,6 +27,7 @@ namespace scaleplan {
 inline constexpr int64_t kMaxSpecFileBytes = int64_t{64} << 20;  // YAML, JSON, CSV, text: 64 MiB
 inline constexpr int64_t kMaxDataFileBytes = int64_t{4} << 30;   // document lengths, indexes: 4 GiB
 
+// The file's bytes, a leading UTF-8 byte-order mark dropped.
 Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 
 // For an input read as a stream rather than whole (a data set of any size): the same refusals as
