@@ -162,7 +162,7 @@ TEST(EventEngine, StragglerValuesAreChecked) {
             "--stragglers: rank 7 is not in the job (allowed: 0 to 1)");
   o.straggler_speed.clear();
   o.straggler_speed[0] = 1.5;
-  EXPECT_NE(SimulateEvents(p, o).status().message().find("allowed: a factor in (0, 1]"),
+  EXPECT_NE(SimulateEvents(p, o).status().message().find("allowed: a factor from 0.001 to 1"),
             std::string::npos);
 }
 

@@ -419,7 +419,7 @@ TEST(Validate, CellNumbersKeepTheirSignAndExponent) {
             "tokens_per_s_per_gpu = -5762 is out of range (allowed: more than 0, at most 1e+12)");
   EXPECT_EQ(r.rows[3].skipped,
             "tokens_per_s_per_gpu = 1e308 is out of range (allowed: more than 0, at most 1e+12)");
-  EXPECT_EQ(r.rows[4].skipped, "num_gpus = -8 is out of range (allowed: 0 to 2^31)");
+  EXPECT_EQ(r.rows[4].skipped, "num_gpus = -8 is out of range (allowed: 1 to 2^31, or blank)");
   // A size of 0 is no architecture: blank means "not given" (the preset's), 0 is refused.
   FileReport z = Must(ValidateText(
       head + "LLAMA3-8B,0,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,5762,x\n", "z.csv",

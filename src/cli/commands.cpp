@@ -59,8 +59,16 @@ namespace {
 
 // Where a path leads: "./out/a.txt", "out/../out/a.txt", the absolute path and a symbolic link to
 // it are one file. Parts that do not exist yet keep their names.
+// Whether this thread's command writes its outputs (rank 0 of a multi-process run, or the only
+// process): the others do not check paths that exist only where rank 0 runs.
+thread_local bool t_writes_outputs = true;
+
 std::string Destination(const std::string& path) {
-  if (path.empty() || path == "-") return path;
+  // A descriptor's name (/dev/stdout, /proc/self/fd/1) is written through the descriptor, not
+  // replaced (core/file.h): two of them on one terminal are still two outputs.
+  if (path.empty() || path == "-" || path.rfind("/dev/", 0) == 0 || path.rfind("/proc/", 0) == 0) {
+    return path;
+  }
   std::error_code error;
   std::filesystem::path absolute = std::filesystem::absolute(path, error);
   if (error) return path;
@@ -73,7 +81,7 @@ std::string Destination(const std::string& path) {
 Status DistinctOutputs(const std::vector<std::string>& given) {
   std::vector<std::string> paths;
   for (const std::string& p : given) {
-    if (!p.empty()) SP_RETURN_IF_ERROR(CheckOutputPath(p));
+    if (!p.empty() && t_writes_outputs) SP_RETURN_IF_ERROR(CheckOutputPath(p));
     paths.push_back(Destination(p));
   }
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -237,7 +245,13 @@ class RankPrefix final : public std::streambuf {
 int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         const Processes* processes) {
   InputGuard inputs;  // no output replaces a file the command read
-  if (processes == nullptr || processes->rank() == 0) {
+  const bool writes = processes == nullptr || processes->rank() == 0;
+  struct Writes {
+    bool previous = t_writes_outputs;
+    ~Writes() { t_writes_outputs = previous; }
+  } restore;
+  t_writes_outputs = writes;
+  if (writes) {
     return RunCommand(argc, argv, out, err, processes);
   }
   Discard discard;

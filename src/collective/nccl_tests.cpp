@@ -60,6 +60,7 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
   std::set<std::string> hosts;
   std::set<double> sizes;
   int64_t rank_lines = 0;
+  bool wrong_column = false;  // the table's header names #wrong (older runs printed an error size)
   size_t start = 0;
   int line_no = 0;
   while (start < text.size()) {
@@ -71,6 +72,7 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     std::vector<std::string> t = Tokens(line);
     if (t.empty()) continue;
     if (t[0] == "#") {
+      wrong_column = wrong_column || std::find(t.begin(), t.end(), "#wrong") != t.end();
       for (size_t i = 1; i + 1 < t.size(); ++i) {
         if (t[i] != "nThread" && t[i] != "nGpus") continue;
         Result<int64_t> v = ParseInteger(t[i + 1]);
@@ -109,7 +111,7 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     }
     // The #wrong column (out of place; "N/A" when the run did not check): a row whose results
     // were wrong measured a broken collective.
-    if (t.size() >= 9) {
+    if (wrong_column && t.size() >= 9) {
       Result<double> wrong = ParseNumber(t[8]);
       if (wrong.ok() && *wrong != 0) {
         return Status::Parse(fmt::format(

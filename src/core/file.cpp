@@ -203,11 +203,12 @@ Status CheckStreamedInput(const std::string& path) {
     int error = errno;
     return Status::Io(fmt::format("{}: cannot be read ({})", Shown(path), Reason(error)));
   }
-  if (!S_ISREG(info.st_mode)) {
-    return Status::Invalid(
-        fmt::format("{}: not a regular file (allowed: a regular file)", Shown(path)));
+  // A pipe streams (zcat day_0.gz into a FIFO); a directory or a device does not.
+  if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode)) {
+    return Status::Invalid(fmt::format(
+        "{}: not a regular file or a pipe (allowed: a regular file or a named pipe)", Shown(path)));
   }
-  RememberInput(info);
+  if (S_ISREG(info.st_mode)) RememberInput(info);
   return Status::Ok();
 }
 

@@ -31,7 +31,8 @@ inline constexpr int64_t kMaxDataFileBytes = int64_t{4} << 30;   // document len
 Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 
 // For an input read as a stream rather than whole (a data set of any size): the same refusals as
-// ReadInputFile's (no such path, not a regular file, cannot be opened), without the size cap.
+// ReadInputFile's (no such path, cannot be opened, a directory or a device), without the size
+// cap, and a named pipe is fine.
 Status CheckStreamedInput(const std::string& path);
 
 Status WriteOutputFile(const std::string& path, const std::string& content);

@@ -131,7 +131,7 @@ Result<CtrData> ReadCriteoStream(std::istream& in, const std::string& path,
   bool too_long = false;
   while (all.n < options.max_examples && ReadLine(in, kMaxLineBytes, &line, &too_long)) {
     ++number;
-    Status ok = too_long ? Status::Parse(fmt::format("is longer than {} bytes", kMaxLineBytes))
+    Status ok = too_long ? Status::Parse(fmt::format("is longer than {} bytes (allowed: at most {})", kMaxLineBytes, kMaxLineBytes))
                          : ParseLine(line, options.table_rows, &ex);
     if (ok.ok()) ok = CheckText(line, "");
     if (!ok.ok()) {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "core/file.h"
 #include "core/text.h"
@@ -24,6 +25,8 @@ Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin) {
   SP_RETURN_IF_ERROR(CheckText(text, origin));
   try {
     std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    // An empty document (a trailing ---) holds nothing to ignore.
+    std::erase_if(documents, [](const YAML::Node& d) { return d.IsNull(); });
     if (documents.size() > 1) {
       return Status::Parse(fmt::format(
           "{}: holds {} YAML documents (allowed: one; a line of --- starts another)", origin,

@@ -37,7 +37,13 @@ double Number(const std::string& cell) {
   }
   if (start == cell.size()) return 0;
   std::string text;
-  if (start > 0 && (cell[start - 1] == '-' || cell[start - 1] == '+')) text += cell[start - 1];
+  // A sign right before the digits, itself at the start or after a space, '(', '~' or '='
+  // ("ZeRO-3" and "Nemotron-8B" are names, not -3 and -8).
+  if (start > 0 && (cell[start - 1] == '-' || cell[start - 1] == '+') &&
+      (start == 1 || cell[start - 2] == ' ' || cell[start - 2] == '(' || cell[start - 2] == '~' ||
+       cell[start - 2] == '=')) {
+    text += cell[start - 1];
+  }
   size_t at = start;
   for (; at < cell.size(); ++at) {
     if (digit(at) || (cell[at] == '.' && text.find('.') == std::string::npos)) {
@@ -96,16 +102,16 @@ std::string CheckSizeCells(const CsvTable& t, size_t row) {
     bool digit = std::any_of(cell.begin(), cell.end(),
                              [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (!digit) return fmt::format("{} = '{}' is not a number", column, cell);
+    // Sizes nothing can have 0 of (blank says "not given"); kv_heads 0 is MHA and ffn_hidden 0
+    // is 4h, as in a job's keys.
+    static const std::set<std::string> kPositive = {"num_gpus", "tp",     "cp",    "pp",
+                                                    "seq_len",  "layers", "hidden", "heads",
+                                                    "vocab"};
+    const bool positive = kPositive.count(column) > 0;
     const double value = Number(cell);
-    if (value > kMax || value < 0) {
-      return fmt::format("{} = {} is out of range (allowed: 0 to 2^31)", column, cell);
-    }
-    // A size nothing can have: blank says "not given".
-    static const std::set<std::string> kPositive = {
-        "num_gpus", "tp", "cp", "pp", "seq_len", "layers", "hidden", "ffn_hidden", "heads",
-        "kv_heads", "vocab"};
-    if (value == 0 && kPositive.count(column)) {
-      return fmt::format("{} = {} is out of range (allowed: 1 to 2^31, or blank)", column, cell);
+    if (value > kMax || value < 0 || (positive && value == 0)) {
+      return fmt::format("{} = {} is out of range (allowed: {} to 2^31{})", column, cell,
+                         positive ? 1 : 0, positive ? ", or blank" : "");
     }
   }
   return "";
@@ -570,7 +576,11 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       continue;
     }
     // A stated data-parallel size must be what the GPUs leave (dp is otherwise derived).
-    if (int64_t dp = Integer(t.Cell(i, "dp")); dp > 0 && dp * plan.tp * plan.cp * pp != gpus) {
+    // (In doubles: each size is at most 2^31, and the product may pass 2^63.)
+    if (int64_t dp = Integer(t.Cell(i, "dp"));
+        dp > 0 && static_cast<double>(dp) * static_cast<double>(plan.tp) *
+                          static_cast<double>(plan.cp) * static_cast<double>(pp) !=
+                      static_cast<double>(gpus)) {
       skip(fmt::format("dp = {} does not match num_gpus / (tp x cp x pp) = {} / ({} x {} x {}) "
                        "(allowed: the quotient, or blank)",
                        dp, gpus, plan.tp, plan.cp, pp));
