@@ -221,16 +221,6 @@ Result<std::string> WithoutByteOrderMark(Result<std::string> text) {
   return text;
 }
 
-Result<std::string> ReadWhole(const std::string& path, int64_t max_bytes);
-
-}  // namespace
-
-Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
-  return WithoutByteOrderMark(ReadWhole(path, max_bytes));
-}
-
-namespace {
-
 Result<std::string> ReadWhole(const std::string& path, int64_t max_bytes) {
   if (path == "-") return ReadCapped(STDIN_FILENO, "standard input", max_bytes);
   // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
@@ -263,6 +253,10 @@ Result<std::string> ReadWhole(const std::string& path, int64_t max_bytes) {
 }
 
 }  // namespace
+
+Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes) {
+  return WithoutByteOrderMark(ReadWhole(path, max_bytes));
+}
 
 Result<FileLock> FileLock::Acquire(const std::string& path) {
   if (path == "-") return FileLock(-1);
