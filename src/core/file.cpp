@@ -188,21 +188,32 @@ InputGuard::~InputGuard() {
   g_inputs = static_cast<InputSet*>(previous_);
 }
 
-Status CheckStreamedInput(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
-  Descriptor fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
-  if (fd.get() < 0) {
+namespace {
+
+// Opens `path` for reading and stats it. O_NONBLOCK: opening a FIFO must not wait for a writer
+// (the callers decide from `info` what they take).
+Status OpenInput(const std::string& path, std::optional<Descriptor>& fd, struct stat& info) {
+  fd.emplace(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (fd->get() < 0) {
     int error = errno;
     if (error == ENOENT || error == ENOTDIR) {
       return Status::NotFound(fmt::format("{}: no such file", Shown(path)));
     }
     return Status::Io(fmt::format("{}: cannot be opened for reading ({})", Shown(path), Reason(error)));
   }
-  struct stat info {};
-  if (::fstat(fd.get(), &info) != 0) {
+  if (::fstat(fd->get(), &info) != 0) {
     int error = errno;
     return Status::Io(fmt::format("{}: cannot be read ({})", Shown(path), Reason(error)));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckStreamedInput(const std::string& path) {
+  std::optional<Descriptor> fd;
+  struct stat info {};
+  SP_RETURN_IF_ERROR(OpenInput(path, fd, info));
   // A pipe streams (zcat day_0.gz into a FIFO); a directory or a device does not.
   if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode)) {
     return Status::Invalid(fmt::format(
@@ -223,20 +234,9 @@ Result<std::string> WithoutByteOrderMark(Result<std::string> text) {
 
 Result<std::string> ReadWhole(const std::string& path, int64_t max_bytes) {
   if (path == "-") return ReadCapped(STDIN_FILENO, "standard input", max_bytes);
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
-  Descriptor fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
-  if (fd.get() < 0) {
-    int error = errno;
-    if (error == ENOENT || error == ENOTDIR) {
-      return Status::NotFound(fmt::format("{}: no such file", Shown(path)));
-    }
-    return Status::Io(fmt::format("{}: cannot be opened for reading ({})", Shown(path), Reason(error)));
-  }
+  std::optional<Descriptor> fd;
   struct stat info {};
-  if (::fstat(fd.get(), &info) != 0) {
-    int error = errno;
-    return Status::Io(fmt::format("{}: cannot be read ({})", Shown(path), Reason(error)));
-  }
+  SP_RETURN_IF_ERROR(OpenInput(path, fd, info));
   if (!S_ISREG(info.st_mode)) {
     return Status::Invalid(fmt::format(
         "{}: not a regular file (allowed: a regular file, or - for standard input)", Shown(path)));
@@ -247,9 +247,9 @@ Result<std::string> ReadWhole(const std::string& path, int64_t max_bytes) {
   }
   RememberInput(info);
   // Back to blocking reads for a regular file.
-  int flags = ::fcntl(fd.get(), F_GETFL);
-  if (flags >= 0) ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
-  return ReadCapped(fd.get(), Shown(path), max_bytes);
+  int flags = ::fcntl(fd->get(), F_GETFL);
+  if (flags >= 0) ::fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK);
+  return ReadCapped(fd->get(), Shown(path), max_bytes);
 }
 
 }  // namespace
