@@ -145,7 +145,23 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
   for (size_t i = 0; i < reasons.size() && i < 6; ++i) {
     out += fmt::format("             pruned {:>10} by {}\n", reasons[i].first, reasons[i].second);
   }
-  if (r.top.empty()) return out + "\n  no plan fits: widen the space or add GPUs\n";
+  if (r.top.empty()) {
+    // Why nothing came back: the search stopped early, every candidate was pruned by one rule,
+    // or what was evaluated does not fit.
+    if (r.stop_reason.rfind("space exhausted", 0) != 0) {
+      return out + fmt::format(
+                       "\n  no plan found before the search stopped ({}; {} evaluated): raise "
+                       "--budget or --time-limit, or narrow the space\n",
+                       r.stop_reason, r.evaluated);
+    }
+    if (r.evaluated == 0 && !reasons.empty()) {
+      return out + fmt::format(
+                       "\n  no plan fits: every candidate was pruned, most by {} (the pruning "
+                       "lines above): widen the space or add GPUs\n",
+                       reasons.front().second);
+    }
+    return out + "\n  no plan fits: widen the space or add GPUs\n";
+  }
   // Ranked by the event engine's step time when the search re-ranked, else the analytical one.
   auto time_of = [](const search::Evaluation& e) {
     return e.event_step_time_s > 0 ? e.event_step_time_s : e.step.step_time_s;

@@ -517,6 +517,15 @@ Result<std::vector<Calibration>> LoadCalibrations(const std::vector<std::string>
   std::vector<Calibration> out;
   for (const std::string& path : paths) {
     SP_ASSIGN_OR_RETURN(Calibration cal, LoadCalibration(path));
+    // Two for one scope: which applies would be the order of the flags, silently.
+    for (const Calibration& other : out) {
+      if (other.gpu == cal.gpu && other.framework == cal.framework) {
+        return Status::Invalid(fmt::format(
+            "--calibration: {} and {} are both for {} under {} (allowed: one calibration per GPU "
+            "and framework)",
+            other.origin, cal.origin, cal.gpu, cal.framework));
+      }
+    }
     out.push_back(std::move(cal));
   }
   return out;
