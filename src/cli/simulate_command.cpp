@@ -237,6 +237,8 @@ class SimulateCmd final : public Command {
     }
     nlohmann::json json = report::StepJson(built, memory, run);
     if (study) json["goodput"] = report::GoodputSectionJson(*study);
+    // The passes ran from the file, not the plan's schedule (which the plan line still names).
+    if (!args.schedule_file.empty()) json["schedule_file"] = args.schedule_file;
     if (!args.html.empty()) {
       SP_RETURN_IF_ERROR(report::JsonText(json).status());
       // An engine that does not run passes has no timeline: the event engine draws it.
@@ -259,6 +261,10 @@ class SimulateCmd final : public Command {
     if (args.json) return report::JsonText(json);
     std::string text = report::StepText(built, memory, run);
     if (study) text += report::GoodputSectionText(*study);
+    if (!args.schedule_file.empty()) {
+      text += "  schedule from " + args.schedule_file + " (--schedule-file): its passes ran, not " +
+              std::string(spec::ScheduleName(built.spec().schedule)) + "'s\n";
+    }
     if (trace_file) text += "  trace written to " + args.trace + " (open in ui.perfetto.dev)\n";
     return text;
   }
