@@ -86,21 +86,31 @@ class Schema {
     return keys;
   }
 
+  // Whether `key` is one a file may set.
+  bool Settable(std::string_view key) const {
+    const Field<T>* field = Find(key);
+    return field != nullptr && field->set;
+  }
+
+  // The error for a key this schema does not set, at `where` ("file:line" or ""), listing the keys
+  // it sets and `also` (keys the caller reads itself, such as a cluster's tiers).
+  Status Unknown(std::string_view key, const std::string& where,
+                 std::initializer_list<std::string_view> also = {}) const {
+    std::string known;
+    for (const Field<T>& f : fields_) {
+      if (!f.set) continue;
+      if (!known.empty()) known += ", ";
+      known += f.info.key;
+    }
+    for (std::string_view a : also) known += (known.empty() ? "" : ", ") + std::string(a);
+    return Status::Invalid((where.empty() ? "" : where + ": ") + "unknown key '" +
+                           std::string(key) + "' in " + section_ + " (allowed: " + known + ")");
+  }
+
   // Sets one key; an unknown key is an error that lists the known ones.
   Status Set(T& object, std::string_view key, const RawValue& value) const {
-    const Field<T>* field = Find(key);
-    if (field == nullptr || !field->set) {
-      std::string known;
-      for (const Field<T>& f : fields_) {
-        if (!f.set) continue;
-        if (!known.empty()) known += ", ";
-        known += f.info.key;
-      }
-      std::string where = value.origin.empty() ? "" : value.origin + ": ";
-      return Status::Invalid(where + "unknown key '" + std::string(key) + "' in " + section_ +
-                             " (allowed: " + known + ")");
-    }
-    return field->set(object, value);
+    if (!Settable(key)) return Unknown(key, value.origin);
+    return Find(key)->set(object, value);
   }
 
   // Every bounded field of `object` is within its bounds; 0 stands for "not set" and is left to

@@ -35,6 +35,9 @@ Status ApplyMap(const Schema<T>& schema, T& object, const YAML::Node& map,
     bool skip = false;
     for (std::string_view h : handled) skip = skip || key == h;
     if (skip) continue;
+    // Unknown before its value is read: a map under a misspelt key is an unknown key, and the
+    // allowed keys include those the caller reads.
+    if (!schema.Settable(key)) return schema.Unknown(key, Where(origin, entry.first), handled);
     SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(entry.second, origin, schema.section(), key));
     raw.origin = Where(origin, entry.first);
     SP_RETURN_IF_ERROR(schema.Set(object, key, raw));
