@@ -112,7 +112,16 @@ Result<JobFeatures> FeaturesOf(validate::TrainingCase& c) {
   if (c.status == "ok") {
     f.y = std::log(Throughput(c.metric, c.measured) / Throughput(c.metric, f.physics));
     if (!std::isfinite(f.y)) return Status::Invalid("the physics predicted no throughput");
-
+    // Ten times faster or slower than the physics is a mapping error or a typo, not something
+    // to learn (predictor.h, kMaxCorrection): such a job would dominate every mean error it
+    // enters, and every correction fitted on it.
+    if (std::fabs(f.y) > kMaxCorrection) {
+      return Status::Invalid(fmt::format(
+          "{} = {:g} against the physics' {:g}: the job ran {:.3g} times as fast as predicted "
+          "(allowed: within {:g} times either way; check the measurement and the job)",
+          c.metric.empty() ? "tokens_per_s_per_gpu" : c.metric, c.measured, f.physics,
+          std::exp(f.y), std::exp(kMaxCorrection)));
+    }
   }
   return f;
 }
@@ -161,16 +170,6 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
       if (!features.ok()) {
         report.skipped.push_back(
             fmt::format("{}:{}: {}", path, c.line, features.status().message()));
-        continue;
-      }
-      // Ten times faster or slower than the physics is a mapping error or a typo, not something
-      // to learn (predictor.h, kMaxCorrection): such a job would dominate every mean error here.
-      if (c.status == "ok" && std::fabs(features->y) > kMaxCorrection) {
-        report.skipped.push_back(fmt::format(
-            "{}:{}: {} = {:g} against the physics' {:g}: the job ran {:.3g} times as fast as "
-            "predicted (allowed: within {:g} times either way; check the measurement and the job)",
-            path, c.line, c.metric.empty() ? "tokens_per_s_per_gpu" : c.metric, c.measured,
-            features->physics, std::exp(features->y), std::exp(kMaxCorrection)));
         continue;
       }
       Sample s;

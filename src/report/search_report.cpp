@@ -148,17 +148,16 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
   if (r.top.empty()) {
     // Why nothing came back: the search stopped early, every candidate was pruned by one rule,
     // or what was evaluated does not fit.
-    if (r.stop_reason.rfind("space exhausted", 0) != 0) {
+    const std::string reason = r.stop_reason.substr(0, r.stop_reason.find(';'));
+    if (reason == "evaluation budget" || reason == "time budget") {
       return out + fmt::format(
-                       "\n  no plan found before the search stopped ({}; {} evaluated): raise "
+                       "\n  no plan found before the search stopped ({}, {} evaluated): raise "
                        "--budget or --time-limit, or narrow the space\n",
-                       r.stop_reason, r.evaluated);
+                       reason, r.evaluated);
     }
     if (r.evaluated == 0 && !reasons.empty()) {
-      return out + fmt::format(
-                       "\n  no plan fits: every candidate was pruned, most by {} (the pruning "
-                       "lines above): widen the space or add GPUs\n",
-                       reasons.front().second);
+      return out + "\n  no plan fits: every candidate was pruned (the lines above say by which "
+                   "rules): widen the space or add GPUs\n";
     }
     return out + "\n  no plan fits: widen the space or add GPUs\n";
   }

@@ -520,10 +520,12 @@ Result<std::vector<Calibration>> LoadCalibrations(const std::vector<std::string>
     // Two for one scope: which applies would be the order of the flags, silently.
     for (const Calibration& other : out) {
       if (other.gpu == cal.gpu && other.framework == cal.framework) {
+        const std::string which = other.origin == cal.origin
+                                      ? fmt::format("{} is given twice", cal.origin)
+                                      : fmt::format("{} and {} are both", other.origin, cal.origin);
         return Status::Invalid(fmt::format(
-            "--calibration: {} and {} are both for {} under {} (allowed: one calibration per GPU "
-            "and framework)",
-            other.origin, cal.origin, cal.gpu, cal.framework));
+            "--calibration: {} for {} under {} (allowed: one calibration per GPU and framework)",
+            which, cal.gpu, cal.framework));
       }
     }
     out.push_back(std::move(cal));
