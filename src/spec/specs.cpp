@@ -696,6 +696,15 @@ Status ValidateCluster(const ClusterSpec& c) {
     if (t.name.empty()) return Missing(where, "name", "a tier name");
     if (t.gpus <= 0) return Missing(where, "gpus", "integer >= 1");
     if (t.bandwidth_bytes_per_s <= 0) return Missing(where, "bandwidth_bytes_per_s", "number > 0");
+    // Tiers are named by flags and truth files (explore --boundary-tier, tier_bandwidth): two of
+    // one name would make the second unreachable.
+    for (size_t j = 0; j < i; ++j) {
+      if (c.tiers[j].name == t.name) {
+        return Status::Invalid(fmt::format(
+            "{}.name = {} is also cluster.tiers[{}]'s (allowed: a different name for each tier)",
+            where, Printable(t.name, 60), j));
+      }
+    }
     if (i > 0) {
       const TierSpec& inner = c.tiers[i - 1];
       if (t.gpus <= inner.gpus || t.gpus % inner.gpus != 0) {
