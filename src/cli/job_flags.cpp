@@ -111,6 +111,12 @@ Result<search::PinnedSearch> JobFlags::ResolveSearch() const {
 
 Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
   std::string ref = job_opt_->count() > 0 ? job_ref_ : default_job_;
+  // An empty name would read as "not given" (the job's own framework) where the other presets
+  // refuse it.
+  if (framework_opt_->count() > 0 && framework_ref_.empty()) {
+    return Status::Invalid(
+        "--framework = '' (allowed: a framework preset (`scaleplan presets`) or a YAML file)");
+  }
   SP_ASSIGN_OR_RETURN(
       spec::JobSpec job,
       spec::LoadJob(ref, framework_opt_->count() > 0 ? framework_ref_ : std::string()));
