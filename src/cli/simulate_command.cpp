@@ -261,10 +261,7 @@ class SimulateCmd final : public Command {
     if (args.json) return report::JsonText(json);
     std::string text = report::StepText(built, memory, run);
     if (study) text += report::GoodputSectionText(*study);
-    if (!args.schedule_file.empty()) {
-      text += "  schedule from " + args.schedule_file + " (--schedule-file): its passes ran, not " +
-              std::string(spec::ScheduleName(built.spec().schedule)) + "'s\n";
-    }
+    if (!args.schedule_file.empty()) text += report::ScheduleFileText(built, args.schedule_file);
     if (trace_file) text += "  trace written to " + args.trace + " (open in ui.perfetto.dev)\n";
     return text;
   }

@@ -146,4 +146,9 @@ std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem,
   return text;
 }
 
+std::string ScheduleFileText(const plan::Plan& plan, const std::string& path) {
+  return fmt::format("  schedule from {} (--schedule-file): its passes ran, not {}'s\n", path,
+                     spec::ScheduleName(plan.spec().schedule));
+}
+
 }  // namespace scaleplan::report

@@ -22,6 +22,10 @@ nlohmann::json StepJson(const plan::Plan& plan, const plan::MemoryReport& memory
 std::string StepText(const plan::Plan& plan, const plan::MemoryReport& memory,
                      const sim::EventResult& run);
 
+// The line saying that the passes of `--schedule-file` `path` ran, not the plan's schedule (which
+// the plan line still names).
+std::string ScheduleFileText(const plan::Plan& plan, const std::string& path);
+
 // {"compute_s": ..., "tp_comm_s": ..., ...}: the breakdown's categories.
 nlohmann::json BreakdownJson(const sim::Breakdown& breakdown);
 // Two breakdowns side by side with the change per category and the totals (seconds per step),
