@@ -287,6 +287,22 @@ TEST(CheckText, ReportsBinaryContentByOffset) {
   EXPECT_FALSE(CheckText("\x1B[31m", "f").ok());
 }
 
+// One edit below 16 bytes, two from 16 on; the word itself is not a near miss of itself, a tie
+// names nothing. "tensor_paralel_degree" (21 bytes) is one deletion from "tensor_parallel_degree";
+// "--lr" and "--lx" are one substitution apart (4 bytes: one edit allowed), "--lr" and "--xx" two.
+TEST(NearMiss, NamesTheOneCandidateATypoAway) {
+  const std::vector<std::string> known = {"tensor_parallel_degree", "pipeline_parallel_degree",
+                                          "--lx", "--ly"};
+  EXPECT_EQ(NearMiss("tensor_paralel_degree", known), "tensor_parallel_degree");
+  EXPECT_EQ(NearMiss("tensr_paralel_degree", known), "tensor_parallel_degree");  // two edits
+  EXPECT_EQ(NearMiss("tnsr_paralel_degree", known), "");                       // three
+  EXPECT_EQ(NearMiss("tensor_parallel_degree", known), "");  // itself
+  EXPECT_EQ(NearMiss("--lr", known), "");                    // --lx and --ly tie
+  EXPECT_EQ(NearMiss("--lr", {"--lx"}), "--lx");
+  EXPECT_EQ(NearMiss("--lr", {"--xx"}), "");
+  EXPECT_EQ(NearMiss(std::string(300, 'a'), {std::string(300, 'a') + "b"}), "");
+}
+
 TEST(Printable, EscapesAndCuts) {
   EXPECT_EQ(Printable("a\nb\tc\x01\xFF \xC3\xA9", 100), "a\\nb\\tc\\x01\\xFF \xC3\xA9");
   EXPECT_EQ(Printable("abcdefgh", 3), "abc... (5 more bytes)");

@@ -11,6 +11,7 @@
 #include "plan/plan.h"
 #include "schedule/schedule.h"
 #include "sim/analytical.h"
+#include "sim/packed.h"
 #include "spec/readers.h"
 #include "test_util.h"
 
@@ -215,6 +216,24 @@ TEST(EventEngine, PackedDocumentsChangeTheAttentionWork) {
   EXPECT_NE(
       SimulateEvents(p, packed).status().message().find("lists 1 micro-batches; the plan runs 2"),
       std::string::npos);
+}
+
+// A listed micro-batch may hold no more tokens than the plan's memory holds in one (the bound
+// MaxMicroBatchTokens computes; at least the plan's own micro-batch). llama3-8b at tp = cp = pp = 1
+// on one H100 does not even hold its weights and Adam state (16 bytes x 8 B parameters), so the
+// bound is the plan's own 4,096 tokens: 4,096 passes, 4,097 is refused, naming the micro-batch.
+TEST(EventEngine, ListedMicroBatchesKeepToTheMemoryBound) {
+  spec::JobSpec job = Job("llama3-8b", 1, 1, 1, 1, spec::Schedule::k1F1B, 2);
+  plan::Plan p = Must(plan::BuildPlan(job));
+  ASSERT_EQ(MaxMicroBatchTokens(p, plan::ComputeMemory(p)), 0);
+  EventOptions packed;
+  packed.microbatch_documents = {{4096}, {2048, 2048}};
+  EXPECT_TRUE(SimulateEvents(p, packed).ok());
+  packed.microbatch_documents = {{4096}, {2048, 2049}};
+  Status refused = SimulateEvents(p, packed).status();
+  EXPECT_NE(refused.message().find("micro-batch 1 holds 4097 tokens"), std::string::npos)
+      << refused.message();
+  EXPECT_NE(refused.message().find("allowed: at most 4096 tokens"), std::string::npos);
 }
 
 // Full recomputation re-runs the forward attention in the backward, and that share scales with

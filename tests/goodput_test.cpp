@@ -54,18 +54,23 @@ TEST(FailureModel, BadModelsNameTheKeyAndWhatIsAllowed) {
   const Case cases[] = {
       {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\n", "failures.causes expected a list"},
       {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses: []\n", "at least one cause"},
-      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: 1}\n"
-       "  - {name: a, count: 2}\n",
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, per: gpu, count: 1}\n"
+       "  - {name: a, per: gpu, count: 2}\n",
        "name = a appears twice"},
-      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: 1, planned: "
-       "true}\n",
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, per: job, count: 1, "
+       "planned: true}\n",
        "no unplanned cause"},
       {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, per: rack, count: 1}\n",
        "failures.causes.per = rack is not a known choice (allowed: one of: gpu, node, job)"},
-      {"gpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: 1}\n",
+      {"gpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, per: gpu, count: 1}\n",
        "failures.window_s = 0 is out of range"},
-      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: -1}\n",
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, per: gpu, count: -1}\n",
        "failures.causes.count = -1"},
+      // A cause that leaves out its count (it would count 0) or its unit (it would scale per GPU).
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, per: gpu}\n",
+       "f.yaml:5: failures.causes: a cause without count"},
+      {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: 3}\n",
+       "a cause without per"},
   };
   for (const Case& c : cases) {
     Result<FailureModel> r = ParseFailureModel(c.yaml, "f.yaml");

@@ -210,6 +210,10 @@ TEST(Torchtitan, BadFilesNameTheKeyAndWhatIsAllowed) {
       {"[activation_checkpoint]\nmode = \"sometimes\"\n",
        "activation_checkpoint.mode = \"sometimes\" (allowed: one of: none, selective, full, "
        "memory_budget)"},
+      // A typo of a key the reader asks for is refused (ignored, TP would stay 1).
+      {"[parallelism]\ntensor_paralel_degree = 8\n",
+       "t.toml:2:25: parallelism.tensor_paralel_degree is one typo away from "
+       "parallelism.tensor_parallel_degree, which the file does not give"},
   };
   for (const Case& c : cases) {
     spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));

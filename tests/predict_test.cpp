@@ -89,6 +89,47 @@ TEST(JobLog, StatusesAndBadLines) {
                 .find("log.jsonl:1"),
             std::string::npos);
   EXPECT_NE(error("\n\n").find("no jobs"), std::string::npos);
+  // Positions are the file's: line 2, column 10 (the stray x); a job key's error keeps the line
+  // only (the job reader parsed the keys re-written, its column points into that).
+  EXPECT_EQ(error(ok + "\n{\"gpus\": x}"), "log.jsonl:2:10: malformed JSON");
+  EXPECT_EQ(error(ok + "\n" + R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, )" +
+                  R"("plan": {"tp": "x"}, "step_time_s": 2})")
+                .rfind("log.jsonl:2: plan.tp = x is not an integer", 0),
+            0u);
+}
+
+// Both metrics given must describe one step. SmallJob: 32 x 4,096 = 131,072 tokens a step on 8
+// GPUs; in 2 s that is 131,072 / (2 x 8) = 8,192 tokens/s/GPU. 8,192 and 8,929 (9% off) pass;
+// 9,831 (20% off) and a step time given in milliseconds (2,000) are refused, the written line
+// and the read one alike.
+TEST(JobLog, TwoMeasurementsMustAgree) {
+  validate::FinishedJob finished;
+  finished.step_time_s = 2;
+  for (double tokens : {8192.0, 8929.0}) {
+    finished.tokens_per_s_per_gpu = tokens;
+    std::string line = Must(validate::JobLogLine(SmallJob(2), finished));
+    EXPECT_EQ(Must(validate::JobLogCases(line, "log.jsonl", {})).size(), 1u);
+  }
+  finished.tokens_per_s_per_gpu = 9831;
+  Result<std::string> refused = validate::JobLogLine(SmallJob(2), finished);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(
+                "131072 tokens a step on 8 GPUs in 2 s is 8192 tokens/s/GPU"),
+            std::string::npos)
+      << refused.status().message();
+  finished.tokens_per_s_per_gpu = 8192;
+  finished.step_time_s = 2000;
+  EXPECT_FALSE(validate::JobLogLine(SmallJob(2), finished).ok());
+  std::string written = Must(validate::JobLogLine(SmallJob(2), validate::FinishedJob{
+                                                                  "ok", 8192, 0, "", ""}));
+  written.insert(written.size() - 1, R"(, "step_time_s": 2000)");
+  Result<std::vector<validate::TrainingCase>> read =
+      validate::JobLogCases(written, "log.jsonl", {});
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("log.jsonl:1: tokens_per_s_per_gpu = 8192 and "
+                                         "step_time_s = 2000 disagree"),
+            std::string::npos)
+      << read.status().message();
 }
 
 TEST(JobLog, AppendCreatesThenExtendsTheLog) {

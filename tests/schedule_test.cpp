@@ -24,6 +24,21 @@ TEST(Schedules, EveryGeneratorValidates) {
   }
 }
 
+// The chunked schedules need two chunks a rank once there is a pipeline, as a plan does; the
+// survey (`scaleplan schedules --vp 1`) then says so instead of calling them valid.
+TEST(Schedules, ChunkedSchedulesNeedTwoChunks) {
+  for (spec::Schedule kind : {spec::Schedule::kInterleaved, spec::Schedule::kLlama3}) {
+    Result<PipelineSchedule> s = Generate(kind, 4, 1, 8, 0);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.status().message().find("runs vp >= 2 chunks per rank (vp = 1"),
+              std::string::npos);
+    EXPECT_TRUE(Generate(kind, 1, 1, 8, 0).ok());  // no pipeline: one chunk is the whole model
+  }
+  for (const SurveyRow& row : Must(Survey(4, 1, 8))) {
+    EXPECT_EQ(row.valid, !row.info.chunked) << row.info.name << ": " << row.verdict;
+  }
+}
+
 // 1F1B holds pp - s forwards on stage s (m >= pp); GPipe all m; interleaved on stage 0
 // 2(pp-1) + (v-1) pp + 1 (Megatron-LM), the numbers plan/memory.cpp uses.
 TEST(Schedules, PeakInFlightMatchesTheMemoryModel) {

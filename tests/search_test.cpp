@@ -691,6 +691,13 @@ TEST(Launch, MegatronArgumentsErrorsNameTheArgument) {
       Must(report::ApplyMegatronArgs("--lr 3e-4 --tensor-model-parallel-size 4", job));
   EXPECT_EQ(ignored.ignored, std::vector<std::string>{"--lr"});
   EXPECT_EQ(job.plan.tp, 4);
+  // A size flag misspelt is refused, as Megatron-LM refuses it (ignored, TP would stay 1).
+  r = report::ApplyMegatronArgs("--tensor-model-paralel-size 4", job);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("--tensor-model-paralel-size is not an argument of "
+                                      "Megatron-LM (allowed: --tensor-model-parallel-size"),
+            std::string::npos)
+      << r.status().message();
 }
 
 }  // namespace

@@ -203,6 +203,16 @@ struct IterationStats {
   PackerSetting setting;  // what packed this iteration (the summary: the last iteration's)
 };
 
+// How a run cut the list: the documents it took, those longer than the cap (at_tokens =
+// min(context, s_max)) and the pieces those became. Reports say so when any was cut: a piece
+// packs and attends as a document of its own, so a long document's attention is not what ran.
+struct DocumentCut {
+  int64_t read = 0;
+  int64_t cut = 0;
+  int64_t pieces = 0;
+  int64_t at_tokens = 0;
+};
+
 struct PackRun {
   std::vector<IterationStats> iterations;
   std::vector<std::vector<MicroBatch>> packed;  // per iteration (kept when asked)
@@ -210,6 +220,7 @@ struct PackRun {
   int64_t documents_in = 0;    // pieces read from the stream
   int64_t documents_out = 0;   // pieces emitted
   int64_t pending_at_end = 0;  // pieces still waiting when the run ended (0 unless stuck)
+  DocumentCut cut;
   IterationStats summary;      // means over iterations; max for the max fields
   // Tokens packed by how many iterations they waited: entry k for k iterations, the last entry
   // for kDelayBuckets - 1 or more.

@@ -911,10 +911,16 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
   size_t source = 0;
   int64_t source_left = 0;
   // The next piece of the stream, cut from the documents on demand (0 at the end).
+  run.cut.at_tokens = cap;
   auto cut = [&]() -> int64_t {
     while (source_left == 0) {
       if (source >= lengths.size()) return 0;
       source_left = lengths[source++];
+      ++run.cut.read;
+      if (source_left > cap) {
+        ++run.cut.cut;
+        run.cut.pieces += (source_left + cap - 1) / cap;
+      }
     }
     int64_t piece = std::min(source_left, cap);
     source_left -= piece;

@@ -62,7 +62,9 @@ std::pair<int, int> Position(std::string_view text, size_t at) {
 
 }  // namespace
 
-Result<nlohmann::json> ParseJson(std::string_view text, const std::string& origin) {
+Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file,
+                                 int64_t of_line) {
+  const std::string origin = of_line > 0 ? fmt::format("{}:{}", file, of_line) : file;
   SP_RETURN_IF_ERROR(CheckText(text, origin));
   if (NestingDepth(text) > kMaxJsonDepth) {
     return Status::Parse(fmt::format("{}: JSON nested deeper than {} levels (allowed: at most {})",
@@ -90,6 +92,7 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& origi
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is one past the offending character; the library's own text is not shown.
     auto [line, column] = Position(text, e.byte > 0 ? e.byte - 1 : 0);
+    if (of_line > 0) return Status::Parse(fmt::format("{}:{}: malformed JSON", origin, column));
     return Status::Parse(fmt::format("{}:{}:{}: malformed JSON", origin, line, column));
   } catch (const nlohmann::json::out_of_range&) {
     return Status::Parse(fmt::format(

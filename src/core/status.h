@@ -56,6 +56,13 @@ class [[nodiscard]] Status {
     out.key_ = key_;
     return out;
   }
+  // Returns a copy (code and key kept) that says `message` instead.
+  Status WithMessage(std::string message) const {
+    if (ok()) return *this;
+    Status out = *this;
+    out.message_ = std::move(message);
+    return out;
+  }
   // Returns a copy that names the key it is about.
   Status WithKey(std::string key) const {
     Status out = *this;

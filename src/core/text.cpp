@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -85,6 +86,41 @@ Status CheckText(std::string_view text, const std::string& origin) {
     i += length;
   }
   return Status::Ok();
+}
+
+std::string NearMiss(std::string_view word, const std::vector<std::string>& candidates) {
+  constexpr size_t kMaxLength = 256;
+  const size_t limit = word.size() >= 16 ? 2 : 1;
+  if (word.size() > kMaxLength) return "";
+  std::string best;
+  size_t best_distance = limit + 1;
+  bool tied = false;
+  std::vector<size_t> row, next;
+  for (const std::string& c : candidates) {
+    if (c == word || c.size() > kMaxLength ||
+        (c.size() > word.size() ? c.size() - word.size() : word.size() - c.size()) > limit) {
+      continue;
+    }
+    // Levenshtein distance, one row at a time.
+    row.resize(c.size() + 1);
+    next.resize(c.size() + 1);
+    for (size_t j = 0; j <= c.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= word.size(); ++i) {
+      next[0] = i;
+      for (size_t j = 1; j <= c.size(); ++j) {
+        next[j] = std::min({row[j] + 1, next[j - 1] + 1,
+                            row[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
+      }
+      std::swap(row, next);
+    }
+    const size_t d = row[c.size()];
+    if (d < best_distance) {
+      best = c, best_distance = d, tied = false;
+    } else if (d == best_distance && c != best) {
+      tied = true;
+    }
+  }
+  return best_distance <= limit && !tied ? best : "";
 }
 
 std::string Printable(std::string_view text, size_t max_bytes) {

@@ -41,6 +41,12 @@ Status CheckText(std::string_view text, const std::string& origin);
 // counted ("... (1234 more bytes)").
 std::string Printable(std::string_view text, size_t max_bytes);
 
+// The known name `word` was most likely meant to be, for a "did you mean" in a message: the one
+// candidate (other than `word` itself) within the edit distance a typo makes (Levenshtein: one
+// edit below 16 bytes, two from 16 on); empty when there is none or two are as close. Words and
+// candidates longer than 256 bytes are never near.
+std::string NearMiss(std::string_view word, const std::vector<std::string>& candidates);
+
 // All positive divisors of n in increasing order (n >= 1).
 std::vector<int64_t> Divisors(int64_t n);
 

@@ -32,9 +32,10 @@ const spec::Schema<FailureCause>& FailureCauseSchema() {
     s.Text("name", &C::name, "the cause (unique in the model; required)")
         .Text("category", &C::category, "a group for the report (gpu, host, network, ...)")
         .Choice("per", &C::per, UnitChoices(),
-                "what the rate scales with: gpu (per GPU), node (per server) or job (one per job)")
+                "what the rate scales with: gpu (per GPU), node (per server) or job (one per job; "
+                "required)")
         .Number("count", &C::count, 0, kMaxCauseCount, "",
-                "interruptions of this cause seen over the model's window")
+                "interruptions of this cause seen over the model's window (required)")
         .Boolean("planned", &C::planned,
                  "announced (maintenance): the job checkpoints first and loses no work");
     return s;
@@ -88,6 +89,15 @@ Result<FailureModel> ParseFailureModel(std::string_view text, const std::string&
     if (static_cast<int64_t>(out.causes.size()) >= kMaxCauses) {
       return Status::Invalid(fmt::format("{}: failures.causes has more than {} causes",
                                          spec::Where(origin, item), kMaxCauses));
+    }
+    // Without them a cause would silently count 0 interruptions, or scale per GPU.
+    for (const char* key : {"per", "count"}) {
+      if (!item[key]) {
+        return Status::Parse(fmt::format(
+            "{}: failures.causes: a cause without {} (allowed: every cause gives name, per and "
+            "count, e.g. {{name: faulty_gpu, per: gpu, count: 148}})",
+            spec::Where(origin, item), key));
+      }
     }
     FailureCause c;
     SP_RETURN_IF_ERROR(spec::ApplyMap(FailureCauseSchema(), c, item, origin, {}));

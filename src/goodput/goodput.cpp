@@ -388,7 +388,9 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
                                                       : tiers.front().gpus;
   // What one GPU stages for an asynchronous checkpoint: its weights and optimizer state (the
   // stage that holds the most).
-  for (const plan::StageMemory& s : plan::ComputeMemory(plan).stages) {
+  const plan::MemoryReport memory = plan::ComputeMemory(plan);
+  study.fits = memory.fits;
+  for (const plan::StageMemory& s : memory.stages) {
     study.job.local_state_bytes =
         std::max(study.job.local_state_bytes, s.weights_bytes + s.optimizer_bytes);
   }

@@ -138,6 +138,9 @@ struct GoodputStudy {
   GoodputJob job;
   double params = 0;
   double step_time_s = 0;
+  // Whether the plan fits in GPU memory (plan/memory.h); when it does not, every figure is what
+  // the job would give if it did, and the reports say so.
+  bool fits = true;
   GoodputPoint point;  // the job itself
   std::vector<CauseShare> causes;
   MonteCarlo monte_carlo;           // trials == 0: not run

@@ -82,7 +82,8 @@ nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& 
                 {"params", s.params},
                 {"checkpoint_bytes", s.job.checkpoint_bytes},
                 {"step_time_s", s.step_time_s},
-                {"tokens_per_s_per_gpu", s.job.tokens_per_s_per_gpu}};
+                {"tokens_per_s_per_gpu", s.job.tokens_per_s_per_gpu},
+                {"fits_memory", s.fits}};
   out["failure_model"] = {{"name", s.model.name},
                           {"source", s.model.source},
                           {"window_s", s.model.window_s},
@@ -121,17 +122,24 @@ nlohmann::json GoodputSectionJson(const goodput::GoodputStudy& s) {
   nlohmann::json out = GoodputPointJson(s.point);
   out["failure_model"] = s.model.name;
   out["checkpoint"] = s.options.checkpoint;
+  out["fits_memory"] = s.fits;
   return out;
 }
+
+namespace {
+constexpr std::string_view kDoesNotFit =
+    "the plan does not fit in GPU memory: these figures are what it would give if it did";
+}  // namespace
 
 std::string GoodputSectionText(const goodput::GoodputStudy& s) {
   const goodput::GoodputPoint& p = s.point;
   return fmt::format(
-      "\n  goodput under failures ({}; `scaleplan goodput` for the details)\n"
+      "\n  goodput under failures ({}; `scaleplan goodput` for the details)\n{}"
       "    {:.1f} interruptions a day (mean time between failures {}); restart {}\n"
       "    checkpoint ({}) {}\n"
       "    effective time {}: {} tokens a day\n",
-      s.model.name, p.failures_per_day + p.planned_per_day, Duration(p.mtbf_s),
+      s.model.name, s.fits ? std::string() : fmt::format("    {}\n", kDoesNotFit),
+      p.failures_per_day + p.planned_per_day, Duration(p.mtbf_s),
       Duration(p.restart_total_s), s.options.checkpoint, IntervalText(p), Pct(p.effective),
       HumanCount(p.tokens_per_day));
 }
@@ -144,6 +152,7 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
       "{:.1f} tokens/s/GPU\n",
       plan.model().name, s.job.gpus, s.job.gpus == 1 ? "" : "s", s.job.gpus_per_node, plan.tp,
       plan.cp, plan.pp, plan.dp, s.step_time_s, s.job.tokens_per_s_per_gpu);
+  if (!s.fits) out += fmt::format("  memory       {}\n", kDoesNotFit);
   out += fmt::format(
       "  failure model {}: {}\n", s.model.name,
       s.model.description.empty() ? std::string("(no description)") : s.model.description);

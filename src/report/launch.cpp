@@ -566,7 +566,16 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
             v == "rope" ? spec::PositionEmbedding::kRope : spec::PositionEmbedding::kLearned;
       }
     } else if (t.rfind("--", 0) == 0) {
-      // Not about the plan: skip it and the value that follows, if any.
+      // Not about the plan: skip it and the value that follows, if any. One typo away from a size
+      // flag it is refused, as Megatron-LM's parser (no abbreviations) refuses it.
+      std::vector<std::string> sizes;
+      for (const auto& [flag, target] : integers) sizes.push_back(flag);
+      if (std::string meant = NearMiss(t, sizes); !meant.empty()) {
+        return Status::Invalid(fmt::format(
+            "--megatron-args: {} is not an argument of Megatron-LM (allowed: {}, one typo away; "
+            "Megatron-LM refuses arguments it does not know)",
+            Printable(t, 80), meant));
+      }
       parse.ignored.push_back(t);
       if (i + 1 < tokens.size() && tokens[i + 1].rfind("--", 0) != 0) ++i;
     } else {

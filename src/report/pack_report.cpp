@@ -30,6 +30,22 @@ std::string DelayShares(const std::vector<int64_t>& by_delay) {
                      last, share(last, last + 1));
 }
 
+nlohmann::json CutJson(const balance::DocumentCut& c) {
+  return {{"documents_read", c.read},
+          {"documents_cut", c.cut},
+          {"pieces_of_cut_documents", c.pieces},
+          {"cut_at_tokens", c.at_tokens}};
+}
+
+// One line when the run cut documents (none otherwise): how many, into what, and what it means.
+std::string CutText(const balance::DocumentCut& c, std::string_view indent) {
+  if (c.cut == 0) return "";
+  return fmt::format(
+      "{}cut: {} of {} documents read were longer than {} tokens (a micro-batch's cap, min(context, "
+      "s_max)) and were cut into {} pieces, each packed and attending as a document of its own\n",
+      indent, c.cut, c.read, c.at_tokens, c.pieces);
+}
+
 nlohmann::json StatsJson(const balance::IterationStats& s) {
   return nlohmann::json{{"iteration", s.iteration},
                         {"imbalance_attention", s.imbalance_attention},
@@ -64,6 +80,7 @@ nlohmann::json PackJson(const balance::PackRun& run, const PackSetup& setup) {
   summary["documents_in"] = run.documents_in;
   summary["documents_out"] = run.documents_out;
   summary["pending_at_end"] = run.pending_at_end;
+  summary.update(CutJson(run.cut));
   summary["cp"] = setup.cp;
   summary["sharder"] = setup.sharder;
   summary["cp_imbalance_attention"] = setup.cp_imbalance;
@@ -75,13 +92,16 @@ nlohmann::json PackJson(const balance::PackRun& run, const PackSetup& setup) {
 std::string PackText(const balance::PackRun& run, const PackSetup& setup) {
   const balance::PackerOptions& o = setup.options;
   bool adaptive = setup.packer == "wlb" && o.thresholds.empty();
-  std::string text = fmt::format("{} packer{}, {} micro-batches of {} tokens, {} documents\n",
+  std::string text = fmt::format("{} packer{}, {} micro-batches of {} tokens, {} documents{}\n",
                                  setup.packer,
                                  adaptive ? fmt::format(" (adaptive: bands and s_max chosen online, "
                                                         "mean delay budget {} iterations)",
                                                         o.max_mean_delay)
                                           : "",
-                                 o.microbatches, o.context, run.documents_in);
+                                 o.microbatches, o.context, run.documents_in,
+                                 run.cut.cut > 0 ? fmt::format(" (pieces of {} read)", run.cut.read)
+                                                 : "");
+  text += CutText(run.cut, "  ");
   text += fmt::format("  {:>9} {:>10} {:>10} {:>10} {:>11} {:>7} {:>9} {:>9}  {}\n", "iteration",
                       "imb. attn", "imb. layer", "max tokens", "mean tokens", "delay", "pack us",
                       "s_max", "bands (tokens)");
@@ -123,6 +143,7 @@ nlohmann::json PackedEventJson(const sim::PackedComparison& c) {
                     {"thresholds_tokens", r.setting.thresholds},
                     {"s_max_tokens", r.setting.s_max},
                     {"speedup_vs_original", r.speedup_vs_original}});
+    rows.back().update(CutJson(r.cut));
   }
   return {{"engine", "event"},
           {"microbatches_per_global_batch", c.microbatches},
@@ -148,6 +169,7 @@ std::string PackedEventText(const sim::PackedComparison& c) {
       text += fmt::format("             last setting: s_max {} tokens, bands {}\n", r.setting.s_max,
                           Bands(r.setting));
     }
+    text += CutText(r.cut, "             ");
   }
   return text;
 }

@@ -93,6 +93,28 @@ class TomlKeys {
     return out;
   }
 
+  // A key the file gives that nothing read, one typo away from a key the reader asked for and the
+  // file does not give (tensor_paralel_degree for tensor_parallel_degree), is refused: ignored,
+  // it would leave the key it meant at its default without a word.
+  Status CheckNearMisses() const {
+    std::vector<std::string> absent;
+    for (const std::string& path : used_) {
+      if (!Has(path)) absent.push_back(path);
+    }
+    std::vector<std::pair<std::string, toml::node_view<const toml::node>>> unread;
+    Leaves(root_, "", unread);
+    for (const auto& [path, node] : unread) {
+      std::string meant = NearMiss(path, absent);
+      if (meant.empty()) continue;
+      return Status::Invalid(fmt::format(
+          "{}: {} is one typo away from {}, which the file does not give (allowed: {}; a key "
+          "that does not describe the plan is ignored, but one this close to a key that does is "
+          "refused rather than leaving that key at torchtitan's default)",
+          Where(node), Printable(path, 80), meant, meant));
+    }
+    return Status::Ok();
+  }
+
   const std::string& origin() const { return origin_; }
 
   // "file:line:column" of a key the file gives, or the file alone.
@@ -140,6 +162,20 @@ class TomlKeys {
       } else if (used_.count(path) == 0) {
         if (out.size() < 40) out.push_back(Printable(path, 80));
         ++total;
+      }
+    }
+  }
+
+  // Every key not read, with its node.
+  void Leaves(const toml::table& table, const std::string& prefix,
+              std::vector<std::pair<std::string, toml::node_view<const toml::node>>>& out) const {
+    for (const auto& [key, value] : table) {
+      std::string path =
+          prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+      if (const toml::table* sub = value.as_table()) {
+        Leaves(*sub, path, out);
+      } else if (used_.count(path) == 0) {
+        out.emplace_back(path, Node(path));
       }
     }
   }
@@ -507,6 +543,7 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
     parse.changed.push_back(
         fmt::format("global_batch: {} -> {}", batch_before, job.workload.global_batch));
   }
+  SP_RETURN_IF_ERROR(keys.CheckNearMisses());
   parse.ignored = keys.Unread();
   return parse;
 }

@@ -231,6 +231,12 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
       break;
     case spec::Schedule::kInterleaved:
     case spec::Schedule::kLlama3: {
+      // As a plan (plan.cpp) refuses it: with one chunk a rank the warm-up rule is neither 1F1B's
+      // nor any framework's.
+      if (pp > 1 && vp < 2) {
+        return Status::Invalid(fmt::format(
+            "{} runs vp >= 2 chunks per rank (vp = {}; allowed: vp >= 2, or 1f1b)", s.name, vp));
+      }
       int64_t group = kind == spec::Schedule::kLlama3 && n > 0 ? n : pp;
       if (m % group != 0) {
         return Status::Invalid(

@@ -12,6 +12,8 @@
 #include "core/json.h"
 #include "core/text.h"
 #include "model/model.h"
+#include "plan/memory.h"
+#include "sim/packed.h"
 
 namespace scaleplan::sim {
 
@@ -70,6 +72,13 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
     }
     double seq = static_cast<double>(p.job.workload.seq_len);
     double mb = static_cast<double>(p.spec().micro_batch);
+    // A user's list (not the packers', which keep to s_max) may not hold more tokens in a
+    // micro-batch than this plan's memory does (the plan's own micro-batch always passes: when
+    // that does not fit, the report's memory verdict says so).
+    const int64_t most_tokens =
+        per_replica ? std::numeric_limits<int64_t>::max()
+                    : std::max(p.spec().micro_batch * p.job.workload.seq_len,
+                               MaxMicroBatchTokens(p, plan::ComputeMemory(p)));
     // Attention scales with the documents' query-key pairs; in sliding-window layers (with a
     // flash kernel, model.h) with their windowed pairs, weighted by those layers' share of the
     // full sequence's attention work.
@@ -98,6 +107,13 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
         tokens += static_cast<double>(d);
         pairs += model::CausalPairs(static_cast<double>(d));
         windowed += model::WindowPairs(static_cast<double>(d), window);
+      }
+      if (tokens > static_cast<double>(most_tokens)) {
+        return Status::Invalid(fmt::format(
+            "--microbatch-lengths: micro-batch {} holds {} tokens, more than this plan's memory "
+            "holds in one micro-batch (allowed: at most {} tokens; the plan's micro-batch is {})",
+            i, static_cast<int64_t>(tokens), most_tokens,
+            p.spec().micro_batch * p.job.workload.seq_len));
       }
       token_scale[i] = tokens / (mb * seq);
       pair_scale[i] = (1.0 - windowed_share) * pairs / (mb * full_pairs) +

@@ -42,7 +42,9 @@ namespace scaleplan::sim {
 
 struct EventOptions {
   // Per micro-batch (index within a replica's step) packed documents' lengths in tokens; empty =
-  // every micro-batch is micro_batch full sequences. Applies to every replica.
+  // every micro-batch is micro_batch full sequences. Applies to every replica. A micro-batch may
+  // hold at most the tokens the plan's memory holds (MaxMicroBatchTokens in packed.h; at least
+  // micro_batch x seq_len).
   std::vector<std::vector<int64_t>> microbatch_documents;
   // Per replica instead (replica -> micro-batch -> document lengths), e.g. a packed global batch
   // spread over the data-parallel replicas; overrides microbatch_documents when given.

@@ -99,6 +99,7 @@ Result<PackedComparison> SimulatePacked(const plan::Plan& built, const std::vect
     row.mean_delay_iterations = run.summary.mean_delay_iterations;
     row.max_tokens_per_microbatch = run.summary.max_tokens;
     row.setting = run.summary.setting;
+    row.cut = run.cut;
     row.speedup_vs_original =
         out.rows.empty() || out.rows.front().tokens_per_s_per_gpu <= 0
             ? 1.0

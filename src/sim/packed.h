@@ -46,6 +46,7 @@ struct PackedRow {
   int64_t max_tokens_per_microbatch = 0;
   double speedup_vs_original = 1;
   balance::PackerSetting setting;  // the last iteration's
+  balance::DocumentCut cut;        // over-long documents cut into pieces
 };
 
 struct PackedComparison {

@@ -44,8 +44,30 @@ Result<double> Measured(const nlohmann::json& line, std::string_view key,
   return it->get<double>();
 }
 
-Result<TrainingCase> ParseLine(std::string_view text, const std::string& where) {
-  SP_ASSIGN_OR_RETURN(nlohmann::json line, ParseJson(text, where));
+// Both metrics given describe one step: tokens/s/GPU = the batch's tokens / (step time x GPUs).
+// Figures further apart than kMeasuredAgreement are refused: one of them is wrong, and which one
+// the learner would keep is an accident. A job whose plan does not build is not checked here (its
+// own error comes where it is simulated).
+Status CheckMeasurementsAgree(const spec::JobSpec& job, double tokens, double step,
+                              std::string_view where) {
+  if (tokens <= 0 || step <= 0) return Status::Ok();
+  Result<plan::Plan> built = plan::BuildPlan(job);
+  if (!built.ok()) return Status::Ok();
+  const double implied = static_cast<double>(built->TokensPerStep()) /
+                         (step * static_cast<double>(built->gpus));
+  if (std::abs(std::log(tokens / implied)) <= std::log1p(kMeasuredAgreement)) return Status::Ok();
+  return Status::Invalid(
+             fmt::format("{}{}tokens_per_s_per_gpu = {} and step_time_s = {} disagree: {} tokens a "
+                         "step on {} GPUs in {} s is {:.6g} tokens/s/GPU (allowed: one of the two, "
+                         "or both within {:.0f}% of each other)",
+                         where, where.empty() ? "" : ": ", tokens, step, built->TokensPerStep(),
+                         built->gpus, step, implied, 100 * kMeasuredAgreement))
+      .WithKey("step_time_s");
+}
+
+Result<TrainingCase> ParseLine(std::string_view text, const std::string& origin, int64_t number) {
+  const std::string where = fmt::format("{}:{}", origin, number);
+  SP_ASSIGN_OR_RETURN(nlohmann::json line, ParseJson(text, origin, number));
   if (!line.is_object()) {
     return Status::Parse(fmt::format(
         "{}: a log line is {} (allowed: a JSON object of job keys and what was measured)", where,
@@ -74,10 +96,21 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& where) 
   // JSON is YAML: the job keys go through the job reader, with its checks and messages.
   Result<spec::JobSpec> parsed = spec::ParseJobYaml(job.dump(), where);
   if (!parsed.ok()) {
+    // The job reader parsed the keys re-written as one line: its line and column point into that,
+    // not into the file, so the message keeps the file's line only.
     const Status& s = parsed.status();
-    return s.message().rfind(where, 0) == 0 ? s : s.WithContext(where);
+    if (s.message().rfind(where, 0) != 0) return s.WithContext(where);
+    std::string_view rest = std::string_view(s.message()).substr(where.size());
+    for (int part = 0; part < 2 && rest.size() > 1 && rest[0] == ':' &&
+                       rest[1] >= '0' && rest[1] <= '9';
+         ++part) {
+      rest.remove_prefix(1);
+      while (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') rest.remove_prefix(1);
+    }
+    return s.WithMessage(where + std::string(rest));
   }
   c.job = std::move(parsed).value();
+  SP_RETURN_IF_ERROR(CheckMeasurementsAgree(c.job, tokens, step, where));
   c.status = status;
   if (status != "ok") {
     c.skipped = "status " + status + ": the job gave no measurement";
@@ -126,7 +159,7 @@ Result<std::vector<TrainingCase>> JobLogCases(std::string_view text, const std::
       return Status::Invalid(fmt::format("{}: more than {} jobs (allowed: at most {} a log)",
                                          origin, kMaxJobLogLines, kMaxJobLogLines));
     }
-    SP_ASSIGN_OR_RETURN(TrainingCase c, ParseLine(line, where));
+    SP_ASSIGN_OR_RETURN(TrainingCase c, ParseLine(line, origin, number));
     c.line = number;
     const spec::JobSpec& job = c.job;
     if (!options.match.empty() && !Contains(c.source, options.match) &&
@@ -214,6 +247,8 @@ Result<std::string> JobLogLine(const spec::JobSpec& job, const FinishedJob& fini
                "step_time_s above 0)")
         .WithKey("tokens_per_s_per_gpu");
   }
+  SP_RETURN_IF_ERROR(
+      CheckMeasurementsAgree(job, finished.tokens_per_s_per_gpu, finished.step_time_s, ""));
   nlohmann::json line;
   line["model"] = spec::ModelSchema().ToJson(job.model);
   nlohmann::json cluster = spec::ClusterSchema().ToJson(job.cluster);

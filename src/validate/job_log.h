@@ -11,7 +11,8 @@
 // Keys: the job keys (spec/readers.h: model, cluster, gpu, gpus, framework, plan, workload,
 // description, source), read and checked exactly as in a job file; `status` (ok, oom, failed,
 // timeout; default ok); what was measured, `tokens_per_s_per_gpu` and/or `step_time_s` (a job
-// with status ok needs one; tokens/s/GPU is the metric when both are given); `time` (free text).
+// with status ok needs one; tokens/s/GPU is the metric when both are given, and the two must agree
+// within kMeasuredAgreement: the batch's tokens over step time and GPUs); `time` (free text).
 // Blank lines are allowed. A line that is not such an object is an error naming the file, the
 // line and the key, with what is allowed: a log is written by a program (`scaleplan jobs add`),
 // so a bad line means a broken log, not a row to skip. Jobs whose status is not ok are cases
@@ -31,6 +32,9 @@ namespace scaleplan::validate {
 
 inline constexpr size_t kMaxJobLogLineBytes = 64 * 1024;
 inline constexpr size_t kMaxJobLogLines = 100000;
+// How far apart a job's two measurements may be (relative, either way): rounding and a step time
+// taken from another average than the throughput fit well inside it; a unit slip does not.
+inline constexpr double kMeasuredAgreement = 0.10;
 
 // The statuses a job may end with, in the order the help lists them.
 inline constexpr std::string_view kJobStatuses[] = {"ok", "oom", "failed", "timeout"};
