@@ -163,6 +163,32 @@ TEST(Packers, EveryPieceIsCountedOutOnceAsTheWindowGrows) {
   }
 }
 
+// The cut counts what the run read. Cap 8 (context 8), 2 micro-batches: an iteration reads up to
+// 16 tokens. Lengths 10, 25, 3, 40 stream as pieces 8 2 | 8 8 8 1 | 3 | 8 8 8 8 8.
+//   1 iteration:  8 + 2 = 10, the next 8 would pass 16 (it waits, unread): 1 document, cut, in
+//                 2 pieces.
+//   2 iterations: then 8 + 8 = 16: 2 documents read, both cut, 2 + 2 pieces.
+//   all:          4 documents, 3 of them cut (10, 25 and 40 > 8), 2 + 4 + 5 = 11 pieces, and 12
+//                 pieces in all with the 3-token document.
+TEST(Packers, TheCutCountsWhatWasRead) {
+  PackerOptions o;
+  o.microbatches = 2;
+  o.context = 8;
+  const std::vector<int64_t> lengths = {10, 25, 3, 40};
+  struct Case {
+    int64_t iterations, read, cut, pieces, in;
+  };
+  for (const Case& c : {Case{1, 1, 1, 2, 2}, Case{2, 2, 2, 4, 4}, Case{20, 4, 3, 11, 12}}) {
+    std::unique_ptr<Packer> p = Must(MakePacker("greedy", o, Flops()));
+    PackRun run = RunPacker(*p, lengths, o, Flops(), c.iterations, false);
+    EXPECT_EQ(run.cut.read, c.read) << c.iterations;
+    EXPECT_EQ(run.cut.cut, c.cut) << c.iterations;
+    EXPECT_EQ(run.cut.pieces, c.pieces) << c.iterations;
+    EXPECT_EQ(run.cut.at_tokens, 8);
+    EXPECT_EQ(run.documents_in, c.in) << c.iterations;
+  }
+}
+
 // A restart from saved state packs exactly what an uninterrupted run packs.
 TEST(Packers, SaveAndRestoreLoseAndRepeatNothing) {
   PackerOptions o;

@@ -203,9 +203,10 @@ struct IterationStats {
   PackerSetting setting;  // what packed this iteration (the summary: the last iteration's)
 };
 
-// How a run cut the list: the documents it took, those longer than the cap (at_tokens =
-// min(context, s_max)) and the pieces those became. Reports say so when any was cut: a piece
-// packs and attends as a document of its own, so a long document's attention is not what ran.
+// How a run cut the list: the documents it read (a document counts once its first piece is read
+// into an iteration), those longer than the cap (at_tokens = min(context, s_max)) and the pieces
+// of those that it read. Reports say so when any was cut: a piece packs and attends as a
+// document of its own, so a long document's attention is not what ran.
 struct DocumentCut {
   int64_t read = 0;
   int64_t cut = 0;

@@ -912,21 +912,21 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
   int64_t source_left = 0;
   // The next piece of the stream, cut from the documents on demand (0 at the end).
   run.cut.at_tokens = cap;
+  // What the next piece is: the first of its document, and of a document that was cut.
+  bool first_piece = false, of_cut = false;
   auto cut = [&]() -> int64_t {
+    first_piece = source_left == 0;
     while (source_left == 0) {
       if (source >= lengths.size()) return 0;
       source_left = lengths[source++];
-      ++run.cut.read;
-      if (source_left > cap) {
-        ++run.cut.cut;
-        run.cut.pieces += (source_left + cap - 1) / cap;
-      }
+      of_cut = source_left > cap;
     }
     int64_t piece = std::min(source_left, cap);
     source_left -= piece;
     return piece;
   };
   int64_t lookahead = 0;  // a piece cut but left for the next iteration (0: none)
+  bool lookahead_first = false, lookahead_of_cut = false;
   int64_t next = 0;       // the id of the next piece read
   // Tokens still to emit of every piece from the oldest unfinished one on, so that a piece a
   // packer emits in parts (original splits at micro-batch boundaries) counts as out once, at its
@@ -944,9 +944,16 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
     if (it < iterations) {
       int64_t tokens = 0;
       while (tokens < per_iteration || incoming.empty()) {
-        if (lookahead == 0) lookahead = cut();
+        if (lookahead == 0) {
+          lookahead = cut();
+          lookahead_first = first_piece, lookahead_of_cut = of_cut;
+        }
         const int64_t piece = lookahead;
         if (piece == 0 || (tokens + piece > per_iteration && !incoming.empty())) break;
+        // The cut counts what the run read: documents and pieces pulled into an iteration.
+        run.cut.read += lookahead_first ? 1 : 0;
+        run.cut.cut += lookahead_first && lookahead_of_cut ? 1 : 0;
+        run.cut.pieces += lookahead_of_cut ? 1 : 0;
         incoming.push_back({next, piece, it});
         unfinished.Push(piece);
         lookahead = 0;

@@ -62,9 +62,10 @@ std::pair<int, int> Position(std::string_view text, size_t at) {
 
 }  // namespace
 
-Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file,
+Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file_origin,
                                  int64_t of_line) {
-  const std::string origin = of_line > 0 ? fmt::format("{}:{}", file, of_line) : file;
+  const std::string origin =
+      of_line > 0 ? fmt::format("{}:{}", file_origin, of_line) : file_origin;
   SP_RETURN_IF_ERROR(CheckText(text, origin));
   if (NestingDepth(text) > kMaxJsonDepth) {
     return Status::Parse(fmt::format("{}: JSON nested deeper than {} levels (allowed: at most {})",

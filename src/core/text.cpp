@@ -105,14 +105,19 @@ std::string NearMiss(std::string_view word, const std::vector<std::string>& cand
     row.resize(c.size() + 1);
     next.resize(c.size() + 1);
     for (size_t j = 0; j <= c.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= word.size(); ++i) {
+    bool beyond = false;
+    for (size_t i = 1; i <= word.size() && !beyond; ++i) {
       next[0] = i;
+      size_t least = next[0];
       for (size_t j = 1; j <= c.size(); ++j) {
         next[j] = std::min({row[j] + 1, next[j - 1] + 1,
                             row[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
+        least = std::min(least, next[j]);
       }
       std::swap(row, next);
+      beyond = least > limit;  // a row's least never falls again
     }
+    if (beyond) continue;
     const size_t d = row[c.size()];
     if (d < best_distance) {
       best = c, best_distance = d, tied = false;

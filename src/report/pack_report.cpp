@@ -42,7 +42,7 @@ std::string CutText(const balance::DocumentCut& c, std::string_view indent) {
   if (c.cut == 0) return "";
   return fmt::format(
       "{}cut: {} of {} documents read were longer than {} tokens (a micro-batch's cap, min(context, "
-      "s_max)) and were cut into {} pieces, each packed and attending as a document of its own\n",
+      "s_max)); their {} pieces read each packed and attended as a document of its own\n",
       indent, c.cut, c.read, c.at_tokens, c.pieces);
 }
 

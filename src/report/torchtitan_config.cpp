@@ -103,6 +103,9 @@ class TomlKeys {
     }
     std::vector<std::pair<std::string, toml::node_view<const toml::node>>> unread;
     Leaves(root_, "", unread);
+    // A job file has a few hundred keys; a huge one is checked on its first kMaxChecked.
+    constexpr size_t kMaxChecked = 4096;
+    if (unread.size() > kMaxChecked) unread.resize(kMaxChecked);
     for (const auto& [path, node] : unread) {
       std::string meant = NearMiss(path, absent);
       if (meant.empty()) continue;
@@ -132,6 +135,7 @@ class TomlKeys {
     return Node(path);
   }
   std::string Where(toml::node_view<const toml::node> node) const {
+    if (!node) return origin_;
     const toml::source_region& r = node.node()->source();
     return fmt::format("{}:{}:{}", origin_, r.begin.line, r.begin.column);
   }
@@ -175,7 +179,8 @@ class TomlKeys {
       if (const toml::table* sub = value.as_table()) {
         Leaves(*sub, path, out);
       } else if (used_.count(path) == 0) {
-        out.emplace_back(path, Node(path));
+        // The node itself: a quoted key holding '.' is not found again by its dotted path.
+        out.emplace_back(path, toml::node_view<const toml::node>(&value));
       }
     }
   }

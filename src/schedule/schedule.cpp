@@ -235,7 +235,8 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
       // nor any framework's.
       if (pp > 1 && vp < 2) {
         return Status::Invalid(fmt::format(
-            "{} runs vp >= 2 chunks per rank (vp = {}; allowed: vp >= 2, or 1f1b)", s.name, vp));
+            "{} runs vp >= 2 chunks per rank (vp = {}; allowed: vp >= 2, pp = 1, or 1f1b)", s.name,
+            vp));
       }
       int64_t group = kind == spec::Schedule::kLlama3 && n > 0 ? n : pp;
       if (m % group != 0) {

@@ -78,7 +78,8 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
     const int64_t most_tokens =
         per_replica ? std::numeric_limits<int64_t>::max()
                     : std::max(p.spec().micro_batch * p.job.workload.seq_len,
-                               MaxMicroBatchTokens(p, plan::ComputeMemory(p)));
+                               MaxMicroBatchTokens(p, plan::ComputeMemory(p),
+                                                   std::numeric_limits<double>::infinity()));
     // Attention scales with the documents' query-key pairs; in sliding-window layers (with a
     // flash kernel, model.h) with their windowed pairs, weighted by those layers' share of the
     // full sequence's attention work.
@@ -111,7 +112,8 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
       if (tokens > static_cast<double>(most_tokens)) {
         return Status::Invalid(fmt::format(
             "--microbatch-lengths: micro-batch {} holds {} tokens, more than this plan's memory "
-            "holds in one micro-batch (allowed: at most {} tokens; the plan's micro-batch is {})",
+            "holds in one micro-batch (allowed: at most {} tokens; the plan's micro-batch is {} "
+            "tokens)",
             i, static_cast<int64_t>(tokens), most_tokens,
             p.spec().micro_batch * p.job.workload.seq_len));
       }

@@ -12,7 +12,8 @@
 
 namespace scaleplan::sim {
 
-int64_t MaxMicroBatchTokens(const plan::Plan& plan, const plan::MemoryReport& memory) {
+int64_t MaxMicroBatchTokens(const plan::Plan& plan, const plan::MemoryReport& memory,
+                            double max_scale) {
   const double context =
       static_cast<double>(plan.spec().micro_batch * plan.job.workload.seq_len);
   double scale = std::numeric_limits<double>::infinity();
@@ -22,8 +23,9 @@ int64_t MaxMicroBatchTokens(const plan::Plan& plan, const plan::MemoryReport& me
     if (fixed >= memory.usable_bytes) return 0;
     if (growing > 0) scale = std::min(scale, (memory.usable_bytes - fixed) / growing);
   }
-  if (!std::isfinite(scale)) return static_cast<int64_t>(4 * context);
-  return static_cast<int64_t>(std::floor(std::min(scale, 4.0) * context));
+  const double tokens = std::floor(std::min(scale, max_scale) * context);
+  constexpr double kMost = static_cast<double>(int64_t{1} << 62);
+  return tokens >= kMost ? int64_t{1} << 62 : static_cast<int64_t>(tokens);
 }
 
 Result<PackedComparison> SimulatePacked(const plan::Plan& built, const std::vector<int64_t>& lengths,

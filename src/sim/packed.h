@@ -58,9 +58,11 @@ struct PackedComparison {
   std::vector<PackedRow> rows;  // original first
 };
 
-// The most tokens a micro-batch can hold on every stage (see the header comment); 0 if even the
-// weights do not fit.
-int64_t MaxMicroBatchTokens(const plan::Plan& plan, const plan::MemoryReport& memory);
+// The most tokens a micro-batch can hold on every stage (see the header comment), at most
+// `max_scale` x the plan's micro-batch (the packers' bound looks no further than 4x; infinity:
+// memory alone, up to 2^62 tokens); 0 if even the weights do not fit.
+int64_t MaxMicroBatchTokens(const plan::Plan& plan, const plan::MemoryReport& memory,
+                            double max_scale = 4.0);
 
 Result<PackedComparison> SimulatePacked(const plan::Plan& plan, const std::vector<int64_t>& lengths,
                                         const PackedOptions& options);

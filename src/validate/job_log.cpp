@@ -59,7 +59,7 @@ Status CheckMeasurementsAgree(const spec::JobSpec& job, double tokens, double st
   return Status::Invalid(
              fmt::format("{}{}tokens_per_s_per_gpu = {} and step_time_s = {} disagree: {} tokens a "
                          "step on {} GPUs in {} s is {:.6g} tokens/s/GPU (allowed: one of the two, "
-                         "or both within {:.0f}% of each other)",
+                         "or both with the larger at most {:.0f}% above the smaller)",
                          where, where.empty() ? "" : ": ", tokens, step, built->TokensPerStep(),
                          built->gpus, step, implied, 100 * kMeasuredAgreement))
       .WithKey("step_time_s");

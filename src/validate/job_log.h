@@ -32,8 +32,8 @@ namespace scaleplan::validate {
 
 inline constexpr size_t kMaxJobLogLineBytes = 64 * 1024;
 inline constexpr size_t kMaxJobLogLines = 100000;
-// How far apart a job's two measurements may be (relative, either way): rounding and a step time
-// taken from another average than the throughput fit well inside it; a unit slip does not.
+// How far apart a job's two measurements may be (the larger over the smaller, at most 1 + this;
+// rounding and a step time taken from another average than the throughput fit well inside it; a unit slip does not.
 inline constexpr double kMeasuredAgreement = 0.10;
 
 // The statuses a job may end with, in the order the help lists them.
