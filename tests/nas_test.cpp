@@ -57,37 +57,6 @@ TEST(NasSpace, SizesAreTheProductOfTheDimensions) {
   EXPECT_FALSE(MakeSpace("galaxy").ok());
 }
 
-// The scratch space's dot is NASRec's dot-product block, DLRM's interaction: the dot products
-// among the embeddings and the stage's dense input projected to one more vector. The reference's
-// stage 1 reads the raw dense features; without dense features it reads the embeddings alone.
-TEST(NasSpace, ScratchDotReadsTheDenseInputAsOneMoreVector) {
-  Result<Space> scratch = MakeSpace("scratch");
-  ASSERT_TRUE(scratch.ok());
-  auto find = [](const rec::Arch& a, const std::string& name) -> const rec::Block* {
-    for (const rec::Block& b : a.blocks) {
-      if (b.name == name) return &b;
-    }
-    return nullptr;
-  };
-  const rec::InputShape in{3, {100, 20}};
-  rec::Arch ref = scratch->Decode(scratch->reference, in);
-  ASSERT_TRUE(rec::Analyze(ref, in).ok());
-  const rec::Block* dot = find(ref, "s1_dot");
-  const rec::Block* projected = find(ref, "s1_dense3d");
-  ASSERT_NE(dot, nullptr);
-  ASSERT_NE(projected, nullptr);
-  EXPECT_EQ(dot->inputs, std::vector<std::string>{"s1_vectors"});
-  EXPECT_EQ(find(ref, "s1_vectors")->inputs, (std::vector<std::string>{"sparse", "s1_dense3d"}));
-  EXPECT_EQ(projected->inputs, std::vector<std::string>{"dense"});
-  EXPECT_EQ(projected->out, 1);
-  const rec::InputShape sparse_only{0, {100, 20}};
-  rec::Arch alone = scratch->Decode(scratch->reference, sparse_only);
-  ASSERT_TRUE(rec::Analyze(alone, sparse_only).ok());
-  ASSERT_NE(find(alone, "s1_dot"), nullptr);
-  EXPECT_EQ(find(alone, "s1_dot")->inputs, std::vector<std::string>{"sparse"});
-  EXPECT_EQ(find(alone, "s1_dense3d"), nullptr);
-}
-
 TEST(NasSpace, PruneDropsBlocksOffTheOutputsPath) {
   rec::Arch a;
   rec::Block used, dead;

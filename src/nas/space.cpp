@@ -60,23 +60,12 @@ Arch DecodeScratch(const Choice& c, const InputShape& in, std::vector<std::strin
     bool skipped = false;
     if (!h.back().empty()) x.push_back(h.back());
     if (!v.empty()) {
-      // dot is NASRec's dot-product block, DLRM's interaction: the dot products among the
-      // vectors and the stage's dense input projected to one more vector. It needs 2+ vectors;
-      // with fewer the stage flattens instead.
-      const std::string& dense_in = h.back();
-      const bool one_vector = v_rows + (dense_in.empty() ? 0 : 1) < 2;
+      // dot needs 2+ vectors; a single vector is flattened instead.
+      const bool one_vector = v_rows < 2;
       uint32_t inter = s[2];
       if (inter == 1 && one_vector) inter = 3;
       if (inter == 0 && x.empty()) inter = 3;
-      if (inter == 1) {
-        std::string vectors = v;
-        if (!dense_in.empty()) {
-          Block to3d = MakeBlock(p + "dense3d", BlockKind::kTo3d, {dense_in});
-          to3d.out = 1;
-          vectors = Add(a, MakeBlock(p + "vectors", BlockKind::kConcat, {v, Add(a, to3d)}));
-        }
-        x.push_back(Add(a, MakeBlock(p + "dot", BlockKind::kDot, {vectors})));
-      }
+      if (inter == 1) x.push_back(Add(a, MakeBlock(p + "dot", BlockKind::kDot, {v})));
       if (inter == 2) x.push_back(Add(a, MakeBlock(p + "fm", BlockKind::kFm, {v})));
       if (inter == 3) x.push_back(Add(a, MakeBlock(p + "flat", BlockKind::kFlatten, {v})));
       if (inter != 0) carry[at + 2] = x.back();
@@ -134,8 +123,7 @@ Space ScratchSpace() {
     s.dims.push_back({p + "skip", {"no", "yes"}});
   }
   s.decode = DecodeScratch;
-  // DLRM-like: embeddings 16, stage 1 dot products (embeddings and the projected dense features)
-  // into mlp 64, stages 2-4 mlp 64.
+  // DLRM-like: embeddings 16, stage 1 dot products into mlp 64, stages 2-4 mlp 64.
   s.reference = {1};
   for (int k = 1; k <= kStages; ++k) {
     for (uint32_t v : {0u, 0u, k == 1 ? 1u : 0u, 0u, 2u, 0u}) s.reference.push_back(v);

@@ -6,10 +6,7 @@
 //             Stage k keeps a vector stream v_k (3D; v_0 = the embeddings) and a dense stream
 //             h_k (2D; h_0 = the dense features):
 //               v_k = sparse_op_k(v_{k-1})          identity | linear3d(out) | attention(1, 2)
-//               i_k = interaction_k(v_k)            none | dot | fm | flatten; dot is
-//                                                   NASRec's dot-product block (DLRM's): the
-//                                                   dots among v_k's vectors and h_{k-1}
-//                                                   projected to one more (to3d)
+//               i_k = interaction_k(v_k)            none | dot | fm | flatten
 //               x_k = [h_{k-1}, i_k, h_{k-2} if skip_k]
 //               h_k = dense_op_k(x_k)               mlp[width] | dcn(1 layer, rank width/4)
 //                                                   then mlp[width] | gating(mlp[width](x_k),
