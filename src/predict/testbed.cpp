@@ -510,6 +510,11 @@ class Runner {
     std::string description = search::Describe(p.spec(), p.dp);
     if (!seen_.insert(description).second) return std::nullopt;
     TruthEngine::Measurement m = truth_.Measure(p);
+    const std::vector<TruthEffect>& effects = truth_.truth().effects;
+    result_.effect_jobs.resize(effects.size());
+    for (size_t i = 0; i < effects.size(); ++i) {
+      if (Matches(effects[i], p)) ++result_.effect_jobs[i];
+    }
     validate::TrainingCase c;
     c.line = static_cast<int>(log_.size() + 1);
     c.label = description;
@@ -573,6 +578,9 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
   SP_RETURN_IF_ERROR(engine.Check(base.cluster));
   TestbedReport report;
   report.truth_origin = truth.origin;
+  for (const TruthEffect& e : truth.effects) {
+    report.effects.push_back(fmt::format("{} ({})", e.kind, e.origin));
+  }
 
   // The true optimum: every candidate on the truth, those whose failure draw fails them refused
   // (a plan's draw is fixed by the truth's seed, so a failing plan is never measured).
@@ -645,6 +653,7 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
     Clock::time_point method_start = Clock::now();
     MethodResult result;
     result.name = name;
+    result.effect_jobs.assign(truth.effects.size(), 0);
     Runner runner(engine, best, result);
     std::mt19937_64 rng(options.seed ^ Fnv1a(name));
     auto remaining = [&] { return static_cast<size_t>(options.budget - runner.jobs()); };

@@ -159,10 +159,14 @@ struct MethodResult {
   int64_t failed_jobs = 0;
   std::string best_plan;  // the description of the plan it measured fastest
   double elapsed_s = 0;
+  // Per truth effect (in the file's order), the jobs it ran whose plan the effect matched: an
+  // effect at 0 for every method changed nothing the methods saw (its `when` met no plan run).
+  std::vector<int64_t> effect_jobs;
 };
 
 struct TestbedReport {
   std::string truth_origin;
+  std::vector<std::string> effects;  // each truth effect as "kind (file:line)"
   std::string optimum_plan;
   double optimum_tokens_per_s_per_gpu = 0;
   std::string physics_best_plan;  // the analytical engine's best, for comparison

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "core/text.h"
 #include "report/search_report.h"
 
 namespace scaleplan::report {
@@ -134,9 +135,11 @@ nlohmann::json TestbedJson(const spec::JobSpec& job, const predict::TestbedRepor
                        {"oom_jobs", m.oom_jobs},
                        {"failed_jobs", m.failed_jobs},
                        {"best_plan", m.best_plan},
-                       {"elapsed_s", m.elapsed_s}});
+                       {"elapsed_s", m.elapsed_s},
+                       {"effect_jobs", m.effect_jobs}});
   }
   out["methods"] = methods;
+  out["effects"] = r.effects;
   out["elapsed_s"] = r.elapsed_s;
   return out;
 }
@@ -182,6 +185,23 @@ std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& 
     out +=
         fmt::format("  {:<10} {} ({:.1f} s)\n", m.name,
                     m.best_plan.empty() ? std::string("(no job ran)") : m.best_plan, m.elapsed_s);
+  }
+  if (!r.effects.empty()) {
+    std::vector<std::string> names;
+    for (const predict::MethodResult& m : r.methods) names.push_back(m.name);
+    out += fmt::format("\n  jobs each truth effect applied to ({}):\n", Join(names, " / "));
+    for (size_t i = 0; i < r.effects.size(); ++i) {
+      std::vector<std::string> counts;
+      int64_t total = 0;
+      for (const predict::MethodResult& m : r.methods) {
+        const int64_t n = i < m.effect_jobs.size() ? m.effect_jobs[i] : 0;
+        counts.push_back(std::to_string(n));
+        total += n;
+      }
+      out += fmt::format("  {:<40} {}{}\n", r.effects[i], Join(counts, " / "),
+                         total == 0 ? "  (no job run matched its `when`: it changed nothing seen)"
+                                    : "");
+    }
   }
   out += fmt::format("\n  {:.1f} s in all\n", r.elapsed_s);
   return out;
