@@ -89,6 +89,27 @@ TEST(JobLog, StatusesAndBadLines) {
                 .find("log.jsonl:1"),
             std::string::npos);
   EXPECT_NE(error("\n\n").find("no jobs"), std::string::npos);
+  // A measurement below a millionth (1e-300 s a step would be 10^303 tokens/s), one on a job
+  // that did not finish, and an unknown key, whose allowed list names the log's own keys too.
+  EXPECT_NE(
+      error(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, "step_time_s": 1e-300})")
+          .find("step_time_s = 1e-300 (allowed: a number from 1e-06 to 1e+12)"),
+      std::string::npos);
+  EXPECT_NE(error(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, "status": "oom", )"
+                  R"("tokens_per_s_per_gpu": 6000})")
+                .find("log.jsonl:1: status = oom with a measurement"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, )"
+                  R"("tokens_per_sec_per_gpu": 6000})")
+                .find("workload, status, tokens_per_s_per_gpu, step_time_s, time)"),
+            std::string::npos);
+  validate::FinishedJob tiny;
+  tiny.step_time_s = 1e-300;
+  EXPECT_FALSE(validate::JobLogLine(SmallJob(2), tiny).ok());
+  validate::FinishedJob oom_measured;
+  oom_measured.status = "oom";
+  oom_measured.tokens_per_s_per_gpu = 6000;
+  EXPECT_FALSE(validate::JobLogLine(SmallJob(2), oom_measured).ok());
   // Positions are the file's: line 2, column 10 (the stray x); a job key's error keeps the line
   // only (the job reader parsed the keys re-written, its column points into that).
   EXPECT_EQ(error(ok + "\n{\"gpus\": x}"), "log.jsonl:2:10: malformed JSON");

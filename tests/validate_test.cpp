@@ -416,9 +416,9 @@ TEST(Validate, CellNumbersKeepTheirSignAndExponent) {
   EXPECT_DOUBLE_EQ(r.rows[0].measured, 5762);
   EXPECT_DOUBLE_EQ(r.rows[1].measured, 5762);
   EXPECT_EQ(r.rows[2].skipped,
-            "tokens_per_s_per_gpu = -5762 is out of range (allowed: more than 0, at most 1e+12)");
+            "tokens_per_s_per_gpu = -5762 is out of range (allowed: 1e-06 to 1e+12)");
   EXPECT_EQ(r.rows[3].skipped,
-            "tokens_per_s_per_gpu = 1e308 is out of range (allowed: more than 0, at most 1e+12)");
+            "tokens_per_s_per_gpu = 1e308 is out of range (allowed: 1e-06 to 1e+12)");
   EXPECT_EQ(r.rows[4].skipped, "num_gpus = -8 is out of range (allowed: 1 to 2^31, or blank)");
   // A size of 0 is no architecture: blank means "not given" (the preset's), 0 is refused.
   FileReport z = Must(ValidateText(

@@ -239,6 +239,7 @@ class SimulateCmd final : public Command {
     if (study) json["goodput"] = report::GoodputSectionJson(*study);
     // The passes ran from the file, not the plan's schedule (which the plan line still names).
     if (!args.schedule_file.empty()) json["schedule_file"] = args.schedule_file;
+    json.update(report::EventInputsJson(args.microbatch_lengths, options));
     if (!args.html.empty()) {
       SP_RETURN_IF_ERROR(report::JsonText(json).status());
       // An engine that does not run passes has no timeline: the event engine draws it.
@@ -262,6 +263,7 @@ class SimulateCmd final : public Command {
     std::string text = report::StepText(built, memory, run);
     if (study) text += report::GoodputSectionText(*study);
     if (!args.schedule_file.empty()) text += report::ScheduleFileText(built, args.schedule_file);
+    text += report::EventInputsText(built, args.microbatch_lengths, options);
     if (trace_file) text += "  trace written to " + args.trace + " (open in ui.perfetto.dev)\n";
     return text;
   }

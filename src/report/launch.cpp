@@ -567,13 +567,14 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       }
     } else if (t.rfind("--", 0) == 0) {
       // Not about the plan: skip it and the value that follows, if any. One typo away from a size
-      // flag it is refused, as Megatron-LM's parser (no abbreviations) refuses it.
+      // flag it is refused (Megatron-LM's parser, without abbreviations, would refuse it too).
       std::vector<std::string> sizes;
       for (const auto& [flag, target] : integers) sizes.push_back(flag);
       if (std::string meant = NearMiss(t, sizes); !meant.empty()) {
         return Status::Invalid(fmt::format(
             "--megatron-args: {} is not an argument of Megatron-LM (allowed: {}, one typo away; "
-            "Megatron-LM refuses arguments it does not know)",
+            "an argument that does not describe the plan is ignored, but one this close to a "
+            "size is refused rather than leaving that size at its default)",
             Printable(t, 80), meant));
       }
       parse.ignored.push_back(t);

@@ -151,4 +151,49 @@ std::string ScheduleFileText(const plan::Plan& plan, const std::string& path) {
                      spec::ScheduleName(plan.spec().schedule));
 }
 
+namespace {
+int64_t ListedTokens(const sim::EventOptions& options) {
+  int64_t tokens = 0;
+  for (const auto& mb : options.microbatch_documents) {
+    for (int64_t d : mb) tokens += d;
+  }
+  return tokens;
+}
+}  // namespace
+
+std::string EventInputsText(const plan::Plan& plan, const std::string& path,
+                            const sim::EventOptions& options) {
+  std::string out;
+  if (!path.empty()) {
+    const int64_t planned =
+        plan.microbatches * plan.spec().micro_batch * plan.job.workload.seq_len;
+    out += fmt::format(
+        "  micro-batches from {} (--microbatch-lengths): {} tokens a replica's step, against the "
+        "plan's {} (the batch line and the memory table are the plan's)\n",
+        path, ListedTokens(options), planned);
+  }
+  if (!options.straggler_speed.empty()) {
+    std::vector<std::string> slow;
+    for (const auto& [rank, speed] : options.straggler_speed) {
+      slow.push_back(fmt::format("rank {} at {:g}x", rank, speed));
+    }
+    out += "  stragglers (--stragglers): " + Join(slow, ", ") + "\n";
+  }
+  return out;
+}
+
+nlohmann::json EventInputsJson(const std::string& path, const sim::EventOptions& options) {
+  nlohmann::json out = nlohmann::json::object();
+  if (!path.empty()) {
+    out["microbatch_lengths_file"] = path;
+    out["microbatch_tokens"] = ListedTokens(options);
+  }
+  if (!options.straggler_speed.empty()) {
+    nlohmann::json slow = nlohmann::json::object();
+    for (const auto& [rank, speed] : options.straggler_speed) slow[std::to_string(rank)] = speed;
+    out["stragglers"] = slow;
+  }
+  return out;
+}
+
 }  // namespace scaleplan::report

@@ -26,6 +26,14 @@ std::string StepText(const plan::Plan& plan, const plan::MemoryReport& memory,
 // the plan line still names).
 std::string ScheduleFileText(const plan::Plan& plan, const std::string& path);
 
+// The lines saying what else changed the passes: micro-batches read from `--microbatch-lengths`
+// `path` (their tokens against the plan's) and slowed GPUs (`--stragglers`); empty when neither
+// was given. The JSON: {"microbatch_lengths_file", "microbatch_tokens", "stragglers": {rank:
+// speed}} with the keys that apply.
+std::string EventInputsText(const plan::Plan& plan, const std::string& path,
+                            const sim::EventOptions& options);
+nlohmann::json EventInputsJson(const std::string& path, const sim::EventOptions& options);
+
 // {"compute_s": ..., "tp_comm_s": ..., ...}: the breakdown's categories.
 nlohmann::json BreakdownJson(const sim::Breakdown& breakdown);
 // Two breakdowns side by side with the change per category and the totals (seconds per step),

@@ -30,15 +30,15 @@ bool KnownStatus(std::string_view status) {
   return false;
 }
 
-// A measured value: absent (0), or a finite number above 0 (at most 1e12).
+// A measured value: absent (0), or a number from kMinMeasured to kMaxMeasured.
 Result<double> Measured(const nlohmann::json& line, std::string_view key,
                         const std::string& where) {
   auto it = line.find(std::string(key));
   if (it == line.end()) return 0.0;
-  if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() <= 0 ||
-      it->get<double>() > 1e12) {
-    return Status::Invalid(fmt::format("{}: {} = {} (allowed: a number above 0 and at most 1e12)",
-                                       where, key, JsonShown(*it)))
+  if (!it->is_number() || !(it->get<double>() >= kMinMeasured) ||
+      !(it->get<double>() <= kMaxMeasured)) {
+    return Status::Invalid(fmt::format("{}: {} = {} (allowed: a number from {:g} to {:g})", where,
+                                       key, JsonShown(*it), kMinMeasured, kMaxMeasured))
         .WithKey(std::string(key));
   }
   return it->get<double>();
@@ -100,7 +100,15 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& origin,
     // not into the file, so the message keeps the file's line only.
     const Status& s = parsed.status();
     if (s.message().rfind(where, 0) != 0) return s.WithContext(where);
-    std::string_view rest = std::string_view(s.message()).substr(where.size());
+    std::string message = s.message();
+    // An unknown key: the allowed list names the log's own keys too.
+    if (const size_t at = message.find(" in job (allowed: ");
+        at != std::string::npos && message.back() == ')') {
+      std::string own;
+      for (std::string_view key : kMeasuredKeys) own += ", " + std::string(key);
+      message.insert(message.size() - 1, own);
+    }
+    std::string_view rest = std::string_view(message).substr(where.size());
     for (int part = 0; part < 2 && rest.size() > 1 && rest[0] == ':' &&
                        rest[1] >= '0' && rest[1] <= '9';
          ++part) {
@@ -111,6 +119,13 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& origin,
   }
   c.job = std::move(parsed).value();
   SP_RETURN_IF_ERROR(CheckMeasurementsAgree(c.job, tokens, step, where));
+  if (status != "ok" && (tokens > 0 || step > 0)) {
+    return Status::Invalid(fmt::format("{}: status = {} with a measurement (allowed: a "
+                                       "measurement with status ok only; a job that did not "
+                                       "finish measured nothing)",
+                                       where, status))
+        .WithKey("status");
+  }
   c.status = status;
   if (status != "ok") {
     c.skipped = "status " + status + ": the job gave no measurement";
@@ -236,10 +251,18 @@ Result<std::string> JobLogLine(const spec::JobSpec& job, const FinishedJob& fini
         .WithKey("status");
   }
   for (double v : {finished.tokens_per_s_per_gpu, finished.step_time_s}) {
-    if (!std::isfinite(v) || v < 0 || v > 1e12) {
+    if (v != 0 && !(v >= kMinMeasured && v <= kMaxMeasured)) {
       return Status::Invalid(fmt::format(
-          "a measured value of {} (allowed: 0 for none, or a number above 0 and at most 1e12)", v));
+          "a measured value of {} (allowed: 0 for none, or a number from {:g} to {:g})", v,
+          kMinMeasured, kMaxMeasured));
     }
+  }
+  if (finished.status != "ok" && (finished.tokens_per_s_per_gpu > 0 || finished.step_time_s > 0)) {
+    return Status::Invalid(fmt::format("status = {} with a measurement (allowed: a measurement "
+                                       "with status ok only; a job that did not finish measured "
+                                       "nothing)",
+                                       finished.status))
+        .WithKey("status");
   }
   if (finished.status == "ok" && finished.tokens_per_s_per_gpu <= 0 && finished.step_time_s <= 0) {
     return Status::Invalid(

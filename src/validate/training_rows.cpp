@@ -117,11 +117,10 @@ std::string CheckSizeCells(const CsvTable& t, size_t row) {
   return "";
 }
 
-// The measured columns: a cell is blank, or holds a number above 0 and at most kMaxMeasured (a
+// The measured columns: a cell is blank, or holds a number from kMinMeasured to kMaxMeasured (a
 // negative or absurd measurement is a typo, not a run). The reason, or "" when all are fine.
 std::string CheckMeasuredCells(const CsvTable& t, size_t row,
                                std::initializer_list<const char*> columns) {
-  constexpr double kMaxMeasured = 1e12;
   for (const char* column : columns) {
     std::string cell = t.Cell(row, column);
     const bool digit = std::any_of(cell.begin(), cell.end(), [](char c) {
@@ -129,9 +128,9 @@ std::string CheckMeasuredCells(const CsvTable& t, size_t row,
     });
     if (!digit) continue;
     const double value = Number(cell);
-    if (!(value > 0 && value <= kMaxMeasured)) {
-      return fmt::format("{} = {} is out of range (allowed: more than 0, at most {:g})", column,
-                         Printable(cell, 40), kMaxMeasured);
+    if (!(value >= kMinMeasured && value <= kMaxMeasured)) {
+      return fmt::format("{} = {} is out of range (allowed: {:g} to {:g})", column,
+                         Printable(cell, 40), kMinMeasured, kMaxMeasured);
     }
   }
   return "";
