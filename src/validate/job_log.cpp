@@ -102,8 +102,10 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& origin,
     if (s.message().rfind(where, 0) != 0) return s.WithContext(where);
     std::string message = s.message();
     // An unknown key: the allowed list names the log's own keys too.
-    if (const size_t at = message.find(" in job (allowed: ");
-        at != std::string::npos && message.back() == ')') {
+    constexpr std::string_view kJobKeysEnd = ", framework, plan, workload)";
+    if (message.find(": unknown key '") != std::string::npos && message.size() > kJobKeysEnd.size() &&
+        message.compare(message.size() - kJobKeysEnd.size(), kJobKeysEnd.size(), kJobKeysEnd) ==
+            0) {
       std::string own;
       for (std::string_view key : kMeasuredKeys) own += ", " + std::string(key);
       message.insert(message.size() - 1, own);
@@ -118,7 +120,6 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& origin,
     return s.WithMessage(where + std::string(rest));
   }
   c.job = std::move(parsed).value();
-  SP_RETURN_IF_ERROR(CheckMeasurementsAgree(c.job, tokens, step, where));
   if (status != "ok" && (tokens > 0 || step > 0)) {
     return Status::Invalid(fmt::format("{}: status = {} with a measurement (allowed: a "
                                        "measurement with status ok only; a job that did not "
@@ -126,6 +127,7 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& origin,
                                        where, status))
         .WithKey("status");
   }
+  SP_RETURN_IF_ERROR(CheckMeasurementsAgree(c.job, tokens, step, where));
   c.status = status;
   if (status != "ok") {
     c.skipped = "status " + status + ": the job gave no measurement";
@@ -137,7 +139,7 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& origin,
     c.measured = step;
   } else {
     return Status::Invalid(fmt::format("{}: a job with status ok measured nothing (allowed: "
-                                       "tokens_per_s_per_gpu or step_time_s, a number above 0)",
+                                       "tokens_per_s_per_gpu or step_time_s, a number from 1e-06 to 1e+12)",
                                        where))
         .WithKey("tokens_per_s_per_gpu");
   }
@@ -267,7 +269,7 @@ Result<std::string> JobLogLine(const spec::JobSpec& job, const FinishedJob& fini
   if (finished.status == "ok" && finished.tokens_per_s_per_gpu <= 0 && finished.step_time_s <= 0) {
     return Status::Invalid(
                "a job with status ok measured nothing (allowed: tokens_per_s_per_gpu or "
-               "step_time_s above 0)")
+               "step_time_s, a number from 1e-06 to 1e+12)")
         .WithKey("tokens_per_s_per_gpu");
   }
   SP_RETURN_IF_ERROR(
