@@ -796,6 +796,8 @@ TEST(Packers, TunerReportsEverySetting) {
   o.context = 32768;
   std::vector<TuningPoint> points = TuneThresholds(Corpus(2), o, Flops(), {8192, 16384, 24576}, 20);
   ASSERT_EQ(points.size(), 6u);  // three single bands, three pairs
+  // A length given twice is one candidate: the same six settings, not a band paired with itself.
+  EXPECT_EQ(TuneThresholds(Corpus(2), o, Flops(), {24576, 8192, 16384, 8192}, 20).size(), 6u);
   o.thresholds = {8192, 16384};
   std::unique_ptr<Packer> p = Must(MakePacker("wlb", o, Flops()));
   double direct = RunPacker(*p, Corpus(2), o, Flops(), 20, false).summary.imbalance_layer;

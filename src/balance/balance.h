@@ -133,7 +133,8 @@ struct PackerOptions {
 const spec::Schema<PackerOptions>& PackerSchema();
 
 // Keys given where the packer `packer` would not read them are refused: max_mean_delay and
-// adapt_window apply to the adaptive wlb packer (wlb without thresholds), max_wait to wlb.
+// adapt_window apply to the adaptive wlb packer (wlb without thresholds), max_wait, s_max and
+// thresholds to wlb.
 // `given(key)` says whether the user gave a key; `name(key)` how the message names it (a flag,
 // or "packing.<key>"); the error carries the key.
 Status CheckGivenPackerKeys(const std::string& packer,

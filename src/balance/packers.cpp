@@ -745,10 +745,12 @@ Status CheckGivenPackerKeys(const std::string& packer,
           .WithKey(std::string("packer.") + key);
     }
   }
-  if (given("max_wait") && !wlb) {
-    return Status::Invalid(name("max_wait") +
-                           " applies to the wlb packer (allowed: with packer wlb)")
-        .WithKey("packer.max_wait");
+  // The other packers fill micro-batches of `context` tokens: s_max and the bands are wlb's.
+  for (const char* key : {"max_wait", "s_max", "thresholds"}) {
+    if (given(key) && !wlb) {
+      return Status::Invalid(name(key) + " applies to the wlb packer (allowed: with packer wlb)")
+          .WithKey(std::string("packer.") + key);
+    }
   }
   return Status::Ok();
 }
@@ -1055,8 +1057,12 @@ Result<std::vector<MicroBatch>> ExactPack(const std::vector<Document>& documents
 
 std::vector<TuningPoint> TuneThresholds(const std::vector<int64_t>& lengths,
                                         const PackerOptions& options, const WorkloadModel& workload,
-                                        const std::vector<int64_t>& candidates,
+                                        const std::vector<int64_t>& given,
                                         int64_t iterations) {
+  // A length given twice is one candidate (it would repeat rows and pair with itself).
+  std::vector<int64_t> candidates = given;
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   std::vector<std::vector<int64_t>> settings;
   for (size_t i = 0; i < candidates.size(); ++i) {
     settings.push_back({candidates[i]});

@@ -120,6 +120,10 @@ class PackCmd final : public Command {
             "--tune sweeps the wlb packer's thresholds; --packer = {} (allowed: wlb, or not given)",
             args.packer));
       }
+      if (packer_.Given("thresholds")) {
+        return Status::Invalid(
+            "--thresholds fixes the bands --tune sweeps (allowed: one of the two)");
+      }
       study.packer = "wlb";
       SP_RETURN_IF_ERROR(balance::CheckStudy(study));
       SP_ASSIGN_OR_RETURN(std::vector<int64_t> candidates,

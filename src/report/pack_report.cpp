@@ -156,14 +156,15 @@ nlohmann::json PackedEventJson(const sim::PackedComparison& c) {
 
 std::string PackedEventText(const sim::PackedComparison& c) {
   std::string text = fmt::format(
-      "packed global batches of {} micro-batches x {} tokens over {} replicas, {} iterations, "
-      "event engine\n  memory bound on a micro-batch: {} tokens\n",
+      "packed global batches of {} micro-batches x {} tokens over {} replicas, up to {} "
+      "iterations read (fewer where the lengths run out; steps below, drains included), event "
+      "engine\n  memory bound on a micro-batch: {} tokens\n",
       c.microbatches, c.context, c.replicas, c.iterations, c.s_max_bound);
   for (const sim::PackedRow& r : c.rows) {
     text += fmt::format(
-        "  {:<10} step {:.3f} s  {:.1f} tokens/s/GPU  layer imbalance {:.3f}  delay {:.2f}  "
+        "  {:<10} {} step{} of {:.3f} s  {:.1f} tokens/s/GPU  layer imbalance {:.3f}  delay {:.2f}  "
         "max tokens {}  speedup {:.3f}x\n",
-        r.packer, r.mean_step_time_s, r.tokens_per_s_per_gpu, r.imbalance_layer,
+        r.packer, r.steps, r.steps == 1 ? "" : "s", r.mean_step_time_s, r.tokens_per_s_per_gpu, r.imbalance_layer,
         r.mean_delay_iterations, r.max_tokens_per_microbatch, r.speedup_vs_original);
     if (r.packer == "wlb") {
       text += fmt::format("             last setting: s_max {} tokens, bands {}\n", r.setting.s_max,
