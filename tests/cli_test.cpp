@@ -173,6 +173,23 @@ TEST(SpecReference, DocsAreCurrent) {
   }
 }
 
+// A report path that is a link to the --emit file, not yet written, leads to the same file: the
+// report would overwrite the emitted batches. Refused before any work, nothing left behind.
+TEST(Outputs, ADanglingLinkToAnotherOutputIsTheSameFile) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "scaleplan-dangling-output";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::create_symlink("em.jsonl", dir / "link.jsonl");
+  const std::string emit = (dir / "em.jsonl").string(), link = (dir / "link.jsonl").string();
+  const char* argv[] = {"scaleplan", "pack", "--synthetic", "lognormal", "--count", "200",
+                        "--emit", emit.c_str(), "-o", link.c_str()};
+  std::ostringstream out, err;
+  EXPECT_EQ(scaleplan::cli::Run(10, argv, out, err), 2);
+  EXPECT_NE(err.str().find("two outputs are the same file"), std::string::npos) << err.str();
+  EXPECT_FALSE(fs::exists(dir / "em.jsonl"));
+  fs::remove_all(dir);
+}
+
 // Under mpirun (ranks as threads here): rank 0 alone prints and writes the report, every rank
 // returns the same status, the others print only their errors, and a command that does not split
 // refuses to run in several processes.

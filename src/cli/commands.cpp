@@ -58,7 +58,7 @@ Status SideFile(const std::string& path, const char* flag) {
 namespace {
 
 // Where a path leads: "./out/a.txt", "out/../out/a.txt", the absolute path and a symbolic link to
-// it are one file. Parts that do not exist yet keep their names.
+// it (dangling or not) are one file. Parts that do not exist yet keep their names.
 // Whether this thread's command writes its outputs (rank 0 of a multi-process run, or the only
 // process): the others do not check paths that exist only where rank 0 runs.
 thread_local bool t_writes_outputs = true;
@@ -72,6 +72,14 @@ std::string Destination(const std::string& path) {
   std::error_code error;
   std::filesystem::path absolute = std::filesystem::absolute(path, error);
   if (error) return path;
+  // A link whose target does not exist yet leads to that target (the write creates it);
+  // weakly_canonical would keep the link's own name.
+  for (int hop = 0; hop < 40 && std::filesystem::is_symlink(absolute, error); ++hop) {
+    std::filesystem::path target = std::filesystem::read_symlink(absolute, error);
+    if (error) break;
+    absolute = target.is_absolute() ? target : absolute.parent_path() / target;
+  }
+  error.clear();
   std::filesystem::path where = std::filesystem::weakly_canonical(absolute, error);
   return error ? absolute.lexically_normal().string() : where.string();
 }
