@@ -288,6 +288,13 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
       SP_ASSIGN_OR_RETURN(job.model, spec::LoadModel(preset));
       parse.notes.push_back(
           fmt::format("model {} {} is the preset {}", model_name, flavor, preset));
+    } else if (model_name == "llama3" &&
+               (ToLower(flavor) == "8b" || ToLower(flavor) == "70b" || ToLower(flavor) == "405b")) {
+      // torchtitan's flavour names are case-sensitive: "8b" is no flavour there.
+      return Status::Invalid(
+          fmt::format("{}: model.flavor = \"{}\" (allowed: torchtitan's llama3 flavours, e.g. 8B, "
+                      "70B, 405B, spelt so)",
+                      keys.At("model.flavor"), flavor));
     } else {
       parse.notes.push_back(fmt::format(
           "model {} {} has no preset here (llama3 8B, 70B, 405B): the job's model {} is kept",
