@@ -212,7 +212,7 @@ TEST(Torchtitan, BadFilesNameTheKeyAndWhatIsAllowed) {
        "memory_budget)"},
       // A llama3 flavour in the wrong case is no torchtitan flavour (it kept the job's model).
       {"[model]\nname = \"llama3\"\nflavor = \"8b\"\n",
-       "t.toml:3:10: model.flavor = \"8b\" (allowed: torchtitan's llama3 flavours"},
+       "t.toml:3:10: model.flavor = \"8b\" is no llama3 flavour (allowed: \"8B\""},
       // A typo of a key the reader asks for is refused (ignored, TP would stay 1).
       {"[parallelism]\ntensor_paralel_degree = 8\n",
        "t.toml:2:25: parallelism.tensor_paralel_degree is one typo away from "

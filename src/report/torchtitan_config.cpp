@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "core/text.h"
@@ -230,6 +231,11 @@ Status CheckNesting(std::string_view text, const std::string& origin) {
   return Status::Ok();
 }
 
+std::string ToUpper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
 // torchtitan's llama3 flavours and this project's presets.
 std::string PresetOf(const std::string& name, const std::string& flavor) {
   if (name != "llama3") return "";
@@ -288,13 +294,11 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
       SP_ASSIGN_OR_RETURN(job.model, spec::LoadModel(preset));
       parse.notes.push_back(
           fmt::format("model {} {} is the preset {}", model_name, flavor, preset));
-    } else if (model_name == "llama3" &&
-               (ToLower(flavor) == "8b" || ToLower(flavor) == "70b" || ToLower(flavor) == "405b")) {
+    } else if (std::string upper = ToUpper(flavor); !PresetOf(model_name, upper).empty()) {
       // torchtitan's flavour names are case-sensitive: "8b" is no flavour there.
-      return Status::Invalid(
-          fmt::format("{}: model.flavor = \"{}\" (allowed: torchtitan's llama3 flavours, e.g. 8B, "
-                      "70B, 405B, spelt so)",
-                      keys.At("model.flavor"), flavor));
+      return Status::Invalid(fmt::format(
+          "{}: model.flavor = \"{}\" is no {} flavour (allowed: \"{}\", as torchtitan spells it)",
+          keys.At("model.flavor"), flavor, model_name, upper));
     } else {
       parse.notes.push_back(fmt::format(
           "model {} {} has no preset here (llama3 8B, 70B, 405B): the job's model {} is kept",
