@@ -60,6 +60,17 @@ class Options {
       // A flag is "true" unless given a value (--json=false), which the schema reads as any
       // boolean (a bad one is the schema's error, not CLI11's exception).
       std::string text = slot->text;
+      // An empty value given (--emit '', -o '') would read as the option left out: refused.
+      if (!slot->boolean && text.empty()) {
+        const spec::Field<Args>* f = schema_.Find(slot->key);
+        const std::string allowed =
+            f != nullptr && f->info.kind != spec::ValueKind::kString && !f->info.allowed.empty()
+                ? f->info.allowed
+                : std::string("text that is not empty");
+        return Status::Invalid(slot->flag + " = '' (allowed: " + allowed +
+                               "; leave the option out for its default)")
+            .WithKey(schema_.section() + "." + slot->key);
+      }
       if (slot->boolean) {
         const auto& given = slot->option->results();
         text = given.empty() || given.back().empty() ? "true" : given.back();
