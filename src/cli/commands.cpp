@@ -57,12 +57,12 @@ Status SideFile(const std::string& path, const char* flag) {
 
 namespace {
 
-// Where a path leads: "./out/a.txt", "out/../out/a.txt", the absolute path and a symbolic link to
-// it (dangling or not) are one file. Parts that do not exist yet keep their names.
 // Whether this thread's command writes its outputs (rank 0 of a multi-process run, or the only
 // process): the others do not check paths that exist only where rank 0 runs.
 thread_local bool t_writes_outputs = true;
 
+// Where a path leads: "./out/a.txt", "out/../out/a.txt", the absolute path and a symbolic link to
+// it (dangling or not) are one file. Parts that do not exist yet keep their names.
 std::string Destination(const std::string& path) {
   // A descriptor's name (/dev/stdout, /proc/self/fd/1) is written through the descriptor, not
   // replaced (core/file.h): two of them on one terminal are still two outputs.

@@ -87,10 +87,15 @@ class TomlKeys {
 
   // Every key not read, as "section.key" (at most 40).
   std::vector<std::string> Unread() const {
+    std::vector<std::pair<std::string, toml::node_view<const toml::node>>> unread;
+    Leaves(root_, "", unread);
     std::vector<std::string> out;
-    size_t total = 0;
-    Walk(root_, "", out, total);
-    if (total > out.size()) out.push_back(fmt::format("(and {} more)", total - out.size()));
+    for (size_t i = 0; i < unread.size() && i < 40; ++i) {
+      out.push_back(Printable(unread[i].first, 80));
+    }
+    if (unread.size() > out.size()) {
+      out.push_back(fmt::format("(and {} more)", unread.size() - out.size()));
+    }
     return out;
   }
 
@@ -157,20 +162,6 @@ class TomlKeys {
     return Status::Invalid(
         fmt::format("{}: {} = {} (allowed: {})", Where(node), path, shown, allowed));
   }
-  void Walk(const toml::table& table, const std::string& prefix, std::vector<std::string>& out,
-            size_t& total) const {
-    for (const auto& [key, value] : table) {
-      std::string path =
-          prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
-      if (const toml::table* sub = value.as_table()) {
-        Walk(*sub, path, out, total);
-      } else if (used_.count(path) == 0) {
-        if (out.size() < 40) out.push_back(Printable(path, 80));
-        ++total;
-      }
-    }
-  }
-
   // Every key not read, with its node.
   void Leaves(const toml::table& table, const std::string& prefix,
               std::vector<std::pair<std::string, toml::node_view<const toml::node>>>& out) const {
