@@ -1,5 +1,6 @@
 #include "balance/balance.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -51,6 +52,15 @@ TEST(Lengths, ReadsJsonAndLines) {
             "x.json: entry 1 = -1 is not a document length (allowed: integer from 1 to 2147483648)");
   EXPECT_EQ(ParseLengths("3\nabc\n", "x.txt").status().message(),
             "x.txt:2: abc is not a document length (allowed: integer from 1 to 2147483648)");
+  // One per line as in a list: digits only, spaces and a CR around them are fine.
+  EXPECT_EQ(Must(ParseLengths(" 3 \r\n\t5\n", "x")), (std::vector<int64_t>{3, 5}));
+  for (const char* spelling : {"4096.0", "0x1000", "1e3", "+7"}) {
+    EXPECT_EQ(ParseLengths(fmt::format("3\n{}\n", spelling), "x.txt").status().message(),
+              fmt::format("x.txt:2: {} is not a document length (allowed: integer from 1 to "
+                          "2147483648)",
+                          spelling))
+        << spelling;
+  }
 }
 
 TEST(Lengths, SyntheticIsSeededAndTruncated) {

@@ -174,6 +174,59 @@ TEST(WriteOutputFile, ReplacesFilesFollowsLinksAndNeverReplacesDevices) {
   std::filesystem::remove_all(dir);
 }
 
+// The number of entries of a folder (temporary files included).
+int Entries(const std::filesystem::path& dir) {
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  return entries;
+}
+
+TEST(OutputBatch, WritesAllOutputsOrNoneOfTheFiles) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "scaleplan_batch_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string side = (dir / "side.jsonl").string();
+  const std::string report = (dir / "report.txt").string();
+  std::ofstream(report) << "old report\n";
+  {
+    // A side file and a full device: the device fails at Commit, before any file is renamed,
+    // so the side file is never created and the prepared temporary file is removed.
+    OutputBatch batch;
+    ASSERT_TRUE(batch.Add(side, "side\n").ok());
+    EXPECT_EQ(Entries(dir), 2);  // report.txt and side.jsonl's temporary file
+    ASSERT_TRUE(batch.Add("/dev/full", "report\n").ok());
+    Status committed = batch.Commit();
+    EXPECT_EQ(committed.code(), StatusCode::kWriteError);
+    EXPECT_EQ(committed.message(), "/dev/full: write failed (No space left on device)");
+    EXPECT_FALSE(std::filesystem::exists(side));
+    EXPECT_EQ(Entries(dir), 1);
+  }
+  {
+    // Destroyed uncommitted (the command failed after preparing it): nothing changes.
+    OutputBatch batch;
+    ASSERT_TRUE(batch.Add(side, "side\n").ok());
+    ASSERT_TRUE(batch.Add(report, "new report\n").ok());
+  }
+  EXPECT_FALSE(std::filesystem::exists(side));
+  EXPECT_EQ(Slurp(report), "old report\n");
+  EXPECT_EQ(Entries(dir), 1);
+  {
+    // Committed: both files in place, no temporary file left.
+    OutputBatch batch;
+    ASSERT_TRUE(batch.Add(side, "side\n").ok());
+    ASSERT_TRUE(batch.Add(report, "new report\n").ok());
+    ASSERT_TRUE(batch.Add("/dev/null", "discarded\n").ok());
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  EXPECT_EQ(Slurp(side), "side\n");
+  EXPECT_EQ(Slurp(report), "new report\n");
+  EXPECT_EQ(Entries(dir), 2);
+  // An output that cannot be written is refused when added.
+  OutputBatch batch;
+  EXPECT_EQ(batch.Add((dir / "none" / "x.txt").string(), "x").code(), StatusCode::kWriteError);
+  std::filesystem::remove_all(dir);
+}
+
 // A share reads back bit for bit (a NaN's payload and -0 included); a cut or padded share is an
 // error naming it, never a value.
 TEST(Wire, RoundTripsExactlyAndRejectsCutShares) {

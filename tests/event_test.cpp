@@ -167,6 +167,20 @@ TEST(EventEngine, StragglerValuesAreChecked) {
             std::string::npos);
 }
 
+TEST(EventEngine, StragglerRanksAreDigits) {
+  // "3 : 0.5" is rank 3 at half speed; a rank is a count, so 1e1, 10.0, 16Ki and 0x3 are not
+  // ranks (the speed is a number and may be written 5e-1).
+  std::map<int64_t, double> parsed = Must(ParseStragglers("3 : 0.5, 10:5e-1"));
+  EXPECT_EQ(parsed, (std::map<int64_t, double>{{3, 0.5}, {10, 0.5}}));
+  for (const char* item : {"1e1:0.5", "10.0:0.5", "16Ki:0.5", "0x3:0.5", "-1:0.5", ":0.5"}) {
+    EXPECT_EQ(ParseStragglers(item).status().message(),
+              std::string("--stragglers: ") + item +
+                  " is not RANK:SPEED (allowed: a rank from 0 to 16777215 and a speed from 0.001 "
+                  "to 1, e.g. 17:0.5)")
+        << item;
+  }
+}
+
 // Conservation: every pass runs once per replica, and no actor runs two passes at once.
 TEST(EventEngine, EveryPassOnceAndNoOverlap) {
   spec::JobSpec job = Job("llama3-8b", 8, 1, 4, 2, spec::Schedule::kInterleaved, 16);  // dp 2, m 8

@@ -315,6 +315,13 @@ TEST(RecSharding, ChecksNameTheTableAndWhatIsAllowed) {
             std::string::npos);
   EXPECT_NE(message({ShardingType::kDataParallel, {}, 1, Kernel::kUvm, 0}).find("allowed: fused"),
             std::string::npos);
+  // A data-parallel table is on every rank: all 16 listed, or none; two of them is a mistake.
+  EXPECT_EQ(message({ShardingType::kDataParallel, {0, 1}, 1}),
+            "table a: data_parallel on 2 of the 16 ranks (allowed: every rank, or no ranks listed)");
+  std::vector<int64_t> all(16);
+  for (int64_t r = 0; r < 16; ++r) all[static_cast<size_t>(r)] = r;
+  EXPECT_TRUE(CheckSharding(job, m.tables[0], 128, {ShardingType::kDataParallel, all, 1}).ok());
+  EXPECT_TRUE(CheckSharding(job, m.tables[0], 128, {ShardingType::kDataParallel, {}, 1}).ok());
   EXPECT_NE(message({ShardingType::kGrid, {0, 1, 2, 3, 4, 5, 6, 7}, 2}).find("grid"),
             std::string::npos);
   std::vector<int64_t> grid = {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7};

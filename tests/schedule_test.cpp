@@ -59,9 +59,39 @@ TEST(Schedules, ValidatorRejectsMissingAndDeadlockedPasses) {
   missing.per_stage[1].pop_back();
   EXPECT_NE(Validate(missing).status().message().find("runs micro-batch"), std::string::npos);
   PipelineSchedule deadlock = s;
-  // Stage 0 insists on the backward of micro-batch 0 before running any forward.
+  // Stage 0 lists [B1, F1, B0, F0]: the backward of micro-batch 1 first, before its own forward.
   std::swap(deadlock.per_stage[0][0], deadlock.per_stage[0].back());
-  EXPECT_NE(Validate(deadlock).status().message().find("deadlocks"), std::string::npos);
+  EXPECT_EQ(Validate(deadlock).status().message(),
+            "schedule 1f1b deadlocks: stage 0 waits at B of micro-batch 1 chunk 0 for F of "
+            "micro-batch 1 chunk 0, which its list puts later");
+  // A cycle across stages, named where it is, not at the first stage left waiting: stage 1 lists
+  // F1 before F0 and B0, stage 0 lists B0 before F1. Stage 0 runs F0 and waits at B0 for stage
+  // 1's B0, behind stage 1's F1, which waits for stage 0's F1, behind stage 0's B0.
+  PipelineSchedule cycle = s;
+  cycle.per_stage[0] = {{Pass::kForward, 0, 0}, {Pass::kBackward, 0, 0}, {Pass::kForward, 1, 0},
+                        {Pass::kBackward, 1, 0}};
+  cycle.per_stage[1] = {{Pass::kForward, 1, 0}, {Pass::kForward, 0, 0}, {Pass::kBackward, 0, 0},
+                        {Pass::kBackward, 1, 0}};
+  EXPECT_EQ(Validate(cycle).status().message(),
+            "schedule 1f1b deadlocks: stage 0 waits at B of micro-batch 0 chunk 0 for B of "
+            "micro-batch 0 chunk 0 on stage 1; stage 1 waits at F of micro-batch 1 chunk 0 for F "
+            "of micro-batch 1 chunk 0 on stage 0 (each stage's list puts the pass another waits "
+            "for after the one it waits at)");
+  // On four stages, the cycle between stages 2 and 3 is named, not stages 0 and 1, which are left
+  // waiting on it: stage 2 lists F0 B0 F1 ..., stage 3 lists F1 first. The chain followed from
+  // stage 0: 0 waits for 1's B0, 1 for 2's B0, 2 for 3's B0, 3 for 2's F1 (the cycle).
+  PipelineSchedule four = Must(Generate(spec::Schedule::k1F1B, 4, 1, 4, 0));
+  four.per_stage[2] = {{Pass::kForward, 0, 0}, {Pass::kBackward, 0, 0}, {Pass::kForward, 1, 0},
+                       {Pass::kBackward, 1, 0}, {Pass::kForward, 2, 0}, {Pass::kBackward, 2, 0},
+                       {Pass::kForward, 3, 0}, {Pass::kBackward, 3, 0}};
+  four.per_stage[3] = {{Pass::kForward, 1, 0}, {Pass::kForward, 0, 0}, {Pass::kBackward, 0, 0},
+                       {Pass::kBackward, 1, 0}, {Pass::kForward, 2, 0}, {Pass::kBackward, 2, 0},
+                       {Pass::kForward, 3, 0}, {Pass::kBackward, 3, 0}};
+  EXPECT_EQ(Validate(four).status().message(),
+            "schedule 1f1b deadlocks: stage 2 waits at B of micro-batch 0 chunk 0 for B of "
+            "micro-batch 0 chunk 0 on stage 3; stage 3 waits at F of micro-batch 1 chunk 0 for F "
+            "of micro-batch 1 chunk 0 on stage 2 (each stage's list puts the pass another waits "
+            "for after the one it waits at)");
 }
 
 TEST(Schedules, ReadsAUserSchedule) {
@@ -90,6 +120,12 @@ TEST(Schedules, ReadsAUserSchedule) {
                 .message()
                 .find("a list of 4 passes"),
             std::string::npos);
+  // A key beside "stages" (a misspelled option, a second list) is refused, not ignored.
+  EXPECT_EQ(ParseSchedule(R"({"stages": [[["F",0,0],["B",0,0]]], "microbatches": 4})", "s.json",
+                          1, 1, 1)
+                .status()
+                .message(),
+            "s.json: key microbatches is not known (allowed: stages)");
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -98,15 +97,12 @@ Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::str
                                        origin, kMaxDocuments, kMaxDocuments));
   };
   std::vector<int64_t> out;
-  // A length as written: digits only (JSON's 1e3 or 4096.0 are not lengths), 1 to the maximum.
+  // A length as written, in a list or on a line: digits only (1e3, 4096.0 or 0x1000 are not
+  // lengths), 1 to the maximum.
   auto length = [&](std::string_view token) -> std::optional<int64_t> {
-    int64_t v = 0;
-    auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), v);
-    if (error != std::errc() || end != token.data() + token.size() || v < 1 ||
-        v > kMaxDocumentLength) {
-      return std::nullopt;
-    }
-    return v;
+    Result<int64_t> v = ParseDigits(token);
+    if (!v.ok() || *v < 1 || *v > kMaxDocumentLength) return std::nullopt;
+    return *v;
   };
   size_t first = bytes.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && bytes[first] == '[') {
@@ -156,8 +152,8 @@ Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::str
       at = end + 1;
       ++n;
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      Result<int64_t> v = ParseInteger(line);
-      if (!v.ok() || *v < 1 || *v > kMaxDocumentLength) {
+      std::optional<int64_t> v = length(Trim(line));
+      if (!v) {
         return Status::Invalid(fmt::format("{}:{}: {} is not a document length ({})", origin, n,
                                            Printable(line, 40), allowed));
       }

@@ -135,8 +135,9 @@ std::vector<std::string> Sharders() {
 
 Result<Sharding> Shard(std::string_view sharder, const std::vector<int64_t>& documents,
                        int64_t cp) {
-  if (cp < 1 || cp > 65536)
-    return Status::Invalid(fmt::format("cp = {} ranks (allowed: 1 to 65536)", cp));
+  if (cp < 1 || cp > kMaxShardRanks) {
+    return Status::Invalid(fmt::format("cp = {} ranks (allowed: 1 to {})", cp, kMaxShardRanks));
+  }
   for (int64_t d : documents) {
     if (d < 1) return Status::Invalid(fmt::format("a document of {} tokens (allowed: >= 1)", d));
   }

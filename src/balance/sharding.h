@@ -59,7 +59,11 @@ struct SharderInfo {
 const std::vector<SharderInfo>& ShardersInfo();
 std::vector<std::string> Sharders();  // their names: head-tail, per-document, adaptive
 
-// Shards one micro-batch of `documents` (token counts, in order) over `cp` ranks.
+// The most context-parallel ranks a micro-batch is sharded over (each rank's shard is kept).
+inline constexpr int64_t kMaxShardRanks = 65536;
+
+// Shards one micro-batch of `documents` (token counts, in order) over `cp` ranks, 1 to
+// kMaxShardRanks.
 Result<Sharding> Shard(std::string_view sharder, const std::vector<int64_t>& documents, int64_t cp);
 
 }  // namespace scaleplan::balance

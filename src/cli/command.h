@@ -78,10 +78,15 @@ inline constexpr int kExitBadInput = 2;
 // Prints `status` as one printable line and returns its exit status.
 int Fail(std::ostream& err, const Status& status);
 
-// Prints `text`, or writes it to `path` (atomically, core/file.h) when one is given; a report that
+// Prints `text`, or writes it to `path` (WriteOutput) when one is given; a report that
 // shows a non-finite number is an error instead (report/output.h).
 int Emit(Io io, const std::string& path, const std::string& text);
 int Emit(Io io, const std::string& path, const Result<std::string>& text);
+
+// Writes an output file of the command (`path` a file, not "-"): under Run, it is written when the
+// command ends well, together with the command's other outputs, and not at all when the command
+// fails (core/file.h, OutputBatch); elsewhere at once.
+Status WriteOutput(const std::string& path, const std::string& text);
 
 // A second output beside the report (--trace, pack --emit) must be a file: standard output
 // carries the report.

@@ -18,9 +18,13 @@ namespace {
 constexpr size_t kMaxMessageBytes = 2000;
 constexpr const char* kVersion = "scaleplan 0.1.0";
 
+// The outputs of the command running on this thread (Run): written together when it succeeds,
+// none of them when it fails (core/file.h); null outside Run.
+thread_local OutputBatch* t_outputs = nullptr;
+
 // Writes `text` to `path` (core/file.h: atomically for a file; "-" is `out`).
 Status WriteTo(std::ostream& out, const std::string& path, const std::string& text) {
-  if (path != "-") return WriteOutputFile(path, text);
+  if (path != "-") return WriteOutput(path, text);
   out << text;
   out.flush();
   if (!out) return Status::Write("standard output: write failed");
@@ -28,6 +32,11 @@ Status WriteTo(std::ostream& out, const std::string& path, const std::string& te
 }
 
 }  // namespace
+
+Status WriteOutput(const std::string& path, const std::string& text) {
+  if (t_outputs == nullptr) return WriteOutputFile(path, text);
+  return t_outputs->Add(path, text);
+}
 
 int Fail(std::ostream& err, const Status& status) {
   err << "scaleplan: error: " << Printable(status.message(), kMaxMessageBytes) << "\n";
@@ -260,7 +269,17 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
   } restore;
   t_writes_outputs = writes;
   if (writes) {
-    return RunCommand(argc, argv, out, err, processes);
+    OutputBatch outputs;
+    struct Batch {
+      OutputBatch* previous = t_outputs;
+      ~Batch() { t_outputs = previous; }
+    } restore_batch;
+    t_outputs = &outputs;
+    const int status = RunCommand(argc, argv, out, err, processes);
+    t_outputs = restore_batch.previous;
+    if (status != kExitOk) return status;  // the batch, destroyed, writes none of its files
+    Status written = outputs.Commit();
+    return written.ok() ? kExitOk : Fail(err, written);
   }
   Discard discard;
   std::ostream discarded(&discard);

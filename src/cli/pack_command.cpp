@@ -59,7 +59,7 @@ const spec::Schema<PackArgs>& PackArgsSchema() {
            "model whose FLOPs weigh tokens and attention pairs (a preset or a file)");
     s.Text("emit", &PackArgs::emit,
            "write the packed micro-batches to FILE (JSON lines, one per iteration)");
-    s.Integer("cp", &PackArgs::cp, 1, spec::kMaxRanks, "",
+    s.Integer("cp", &PackArgs::cp, 1, balance::kMaxShardRanks, "",
               "context-parallel ranks to shard each micro-batch over");
     s.OneOf("sharder", &PackArgs::sharder, balance::Sharders(),
             "how each micro-batch is sharded over the CP ranks");
@@ -140,7 +140,7 @@ class PackCmd final : public Command {
                         balance::LoadLengths(source, study.packing.context));
     SP_ASSIGN_OR_RETURN(balance::PackStudy result, balance::StudyPacking(lengths, study, workload));
     if (!args.emit.empty()) {
-      SP_RETURN_IF_ERROR(WriteOutputFile(args.emit, report::PackedBatchesJsonLines(result)));
+      SP_RETURN_IF_ERROR(WriteOutput(args.emit, report::PackedBatchesJsonLines(result)));
     }
     report::PackSetup setup{study.packer, study.packing, study.cp, study.sharder,
                             result.cp_imbalance};
@@ -155,7 +155,7 @@ class PackCmd final : public Command {
       std::string page =
           report::PackHtml(report::PackJson(result.run, setup), original ? &*original : nullptr);
       SP_RETURN_IF_ERROR(report::CheckFiniteText(page));
-      SP_RETURN_IF_ERROR(WriteOutputFile(args.html, page));
+      SP_RETURN_IF_ERROR(WriteOutput(args.html, page));
     }
     if (args.json) return report::JsonText(report::PackJson(result.run, setup));
     return report::PackText(result.run, setup);

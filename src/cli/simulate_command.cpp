@@ -225,7 +225,7 @@ class SimulateCmd final : public Command {
     SP_ASSIGN_OR_RETURN(sim::EventResult run, engine.Run(built, options));
     const bool trace_file = !args.trace.empty();
     if (trace_file) {
-      SP_RETURN_IF_ERROR(WriteOutputFile(args.trace, sim::ChromeTraceJson(built, run)));
+      SP_RETURN_IF_ERROR(WriteOutput(args.trace, sim::ChromeTraceJson(built, run)));
     }
     plan::MemoryReport memory = plan::ComputeMemory(built);
     SP_ASSIGN_OR_RETURN(goodput::GoodputOptions goodput, goodput_.Parse());
@@ -257,7 +257,7 @@ class SimulateCmd final : public Command {
       }
       std::string page = report::StepHtml(json, timeline, note);
       SP_RETURN_IF_ERROR(report::CheckFiniteText(page));
-      SP_RETURN_IF_ERROR(WriteOutputFile(args.html, page));
+      SP_RETURN_IF_ERROR(WriteOutput(args.html, page));
     }
     if (args.json) return report::JsonText(json);
     std::string text = report::StepText(built, memory, run);

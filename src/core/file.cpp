@@ -121,10 +121,11 @@ Status WriteInPlace(const std::string& path, const std::string& shown, const std
   return Status::Ok();
 }
 
-// Writes a temporary file beside `path`, flushes it to disk, then renames it over `path`. A
-// replaced file keeps its mode, and its owner and group where this process may set them.
-Status ReplaceAtomically(const std::string& path, const std::string& shown, const std::string& content,
-                         const struct stat* old) {
+// Writes `content` to a temporary file beside `path` and flushes it to disk; returns the
+// temporary file's name (what a rename puts in place). It has the mode a replaced file had (and
+// its owner and group where this process may set them), else the usual 0666 less the umask.
+Result<std::string> WriteTemporary(const std::string& path, const std::string& shown,
+                                   const std::string& content, const struct stat* old) {
   std::filesystem::path target(path);
   std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
   std::string temp = fmt::format("{}/.{}.XXXXXX", dir, target.filename().string());
@@ -152,12 +153,11 @@ Status ReplaceAtomically(const std::string& path, const std::string& shown, cons
   if (error == 0 && ::fsync(fd.get()) != 0) error = errno;
   int closed = fd.Close();
   if (error == 0) error = closed;
-  if (error == 0 && std::rename(temp.c_str(), path.c_str()) != 0) error = errno;
   if (error != 0) {
     ::unlink(temp.c_str());
     return Status::Write(fmt::format("{}: write failed ({})", shown, Reason(error)));
   }
-  return Status::Ok();
+  return temp;
 }
 
 }  // namespace
@@ -371,31 +371,94 @@ Result<OutputTarget> ResolveOutput(const std::string& path, bool may_replace_inp
       Shown(path), S_ISDIR(t.info.st_mode) ? "a directory" : "neither a file nor a device"));
 }
 
-Status Write(const std::string& path, const std::string& content, bool may_replace_input) {
-  SP_ASSIGN_OR_RETURN(OutputTarget t, ResolveOutput(path, may_replace_input));
-  switch (t.kind) {
-    case OutputTarget::kDescriptor:
-      return WriteToDescriptor(t.fd, path == "-" ? "standard output" : Shown(path), content);
-    case OutputTarget::kNewFile:
-      return ReplaceAtomically(t.current, Shown(path), content, nullptr);
-    case OutputTarget::kRegularFile:
-      return ReplaceAtomically(t.current, Shown(path), content, &t.info);
-    case OutputTarget::kInPlace:
-      return WriteInPlace(t.current, Shown(path), content);
+}  // namespace
+
+struct OutputBatch::Entry {
+  bool in_place = false;  // written by Commit (a descriptor, a device, a FIFO)
+  int fd = -1;            // a descriptor of this process
+  std::string shown;      // the path as the user gave it, for messages
+  std::string target;     // the last name of the link chain (in place, or renamed onto)
+  std::string temporary;  // a file's prepared bytes, until Commit renames them onto the target
+  std::string content;    // what an in-place output gets
+};
+
+OutputBatch::OutputBatch() = default;
+
+OutputBatch::~OutputBatch() { Discard(); }
+
+void OutputBatch::Discard() {
+  for (const Entry& e : entries_) {
+    if (!e.temporary.empty()) ::unlink(e.temporary.c_str());
   }
-  return Status::Write(fmt::format("{}: cannot be written", Shown(path)));
+  entries_.clear();
 }
 
-}  // namespace
+Status OutputBatch::Add(const std::string& path, const std::string& content,
+                        bool may_replace_input) {
+  SP_ASSIGN_OR_RETURN(OutputTarget t, ResolveOutput(path, may_replace_input));
+  Entry e;
+  e.shown = path == "-" ? "standard output" : Shown(path);
+  e.target = t.current;
+  switch (t.kind) {
+    case OutputTarget::kDescriptor:
+      e.in_place = true;
+      e.fd = t.fd;
+      e.content = content;
+      break;
+    case OutputTarget::kInPlace:
+      e.in_place = true;
+      e.content = content;
+      break;
+    case OutputTarget::kNewFile:
+    case OutputTarget::kRegularFile: {
+      SP_ASSIGN_OR_RETURN(e.temporary,
+                          WriteTemporary(t.current, e.shown, content,
+                                         t.kind == OutputTarget::kRegularFile ? &t.info : nullptr));
+      break;
+    }
+  }
+  entries_.push_back(std::move(e));
+  return Status::Ok();
+}
+
+Status OutputBatch::Commit() {
+  // The writes that can fail for want of space or a reader first, while no file is replaced yet.
+  for (const Entry& e : entries_) {
+    if (!e.in_place) continue;
+    Status written = e.fd >= 0 ? WriteToDescriptor(e.fd, e.shown, e.content)
+                               : WriteInPlace(e.target, e.shown, e.content);
+    if (!written.ok()) {
+      Discard();
+      return written;
+    }
+  }
+  Status result = Status::Ok();
+  for (Entry& e : entries_) {
+    if (e.temporary.empty()) continue;
+    if (result.ok() && std::rename(e.temporary.c_str(), e.target.c_str()) == 0) {
+      e.temporary.clear();
+      continue;
+    }
+    if (result.ok()) {
+      result = Status::Write(fmt::format("{}: write failed ({})", e.shown, Reason(errno)));
+    }
+  }
+  Discard();
+  return result;
+}
 
 Status CheckOutputPath(const std::string& path) { return ResolveOutput(path, false).status(); }
 
 Status WriteOutputFile(const std::string& path, const std::string& content) {
-  return Write(path, content, false);
+  OutputBatch batch;
+  SP_RETURN_IF_ERROR(batch.Add(path, content));
+  return batch.Commit();
 }
 
 Status UpdateFile(const std::string& path, const std::string& content) {
-  return Write(path, content, true);
+  OutputBatch batch;
+  SP_RETURN_IF_ERROR(batch.Add(path, content, /*may_replace_input=*/true));
+  return batch.Commit();
 }
 
 }  // namespace scaleplan

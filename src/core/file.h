@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -36,6 +37,31 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 Status CheckStreamedInput(const std::string& path);
 
 Status WriteOutputFile(const std::string& path, const std::string& content);
+
+// Outputs written together, so that a command with several (a report and a side file) leaves
+// all of them written or, when one fails, none of the files replaced. Add resolves and checks an
+// output as WriteOutputFile does and prepares it: a file's bytes go to a temporary file beside
+// it, flushed to disk (a full disk fails here); a descriptor's, a device's or a FIFO's are kept.
+// Commit writes the kept ones first (their writes can fail: /dev/full, a closed pipe), and only
+// when all succeed renames the temporary files onto their paths. A failed Commit, or a batch
+// destroyed uncommitted, removes the temporary files. (A rename that fails after another
+// succeeded, which needs the folder changed under the command, leaves the first in place.)
+class OutputBatch {
+ public:
+  OutputBatch();
+  ~OutputBatch();
+  OutputBatch(const OutputBatch&) = delete;
+  OutputBatch& operator=(const OutputBatch&) = delete;
+  // `may_replace_input`: the output may be a file this command read (UpdateFile).
+  Status Add(const std::string& path, const std::string& content, bool may_replace_input = false);
+  Status Commit();
+
+ private:
+  struct Entry;
+  void Discard();
+  std::vector<Entry> entries_;
+};
+
 // A read-modify-replace update of a file this command read (`scaleplan jobs add`'s log): written as
 // WriteOutputFile writes, without InputGuard's refusal.
 Status UpdateFile(const std::string& path, const std::string& content);

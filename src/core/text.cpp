@@ -11,8 +11,6 @@
 
 namespace scaleplan {
 
-namespace {
-
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
     text.remove_prefix(1);
@@ -20,6 +18,8 @@ std::string_view Trim(std::string_view text) {
     text.remove_suffix(1);
   return text;
 }
+
+namespace {
 
 struct Suffix {
   std::string_view text;
@@ -184,6 +184,20 @@ Result<int64_t> ParseInteger(std::string_view text) {
   if (value != std::floor(value)) return Status::Invalid("is not an integer");
   if (std::fabs(value) > kLimit) return Status::Invalid("is out of range");
   return static_cast<int64_t>(value);
+}
+
+Result<int64_t> ParseDigits(std::string_view text) {
+  constexpr int64_t kLimit = int64_t{1} << 53;
+  if (text.empty() || text.size() > 16) {
+    return Status::Invalid(text.empty() ? "is empty" : "is not a count of at most 2^53");
+  }
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return Status::Invalid("is not written in decimal digits");
+    value = value * 10 + (c - '0');
+  }
+  if (value > kLimit) return Status::Invalid("is not a count of at most 2^53");
+  return value;
 }
 
 Result<bool> ParseBool(std::string_view text) {

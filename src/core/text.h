@@ -19,9 +19,16 @@ Result<double> ParseNumber(std::string_view text);
 // As ParseNumber, then requires an exact integer in [-2^53, 2^53].
 Result<int64_t> ParseInteger(std::string_view text);
 
+// A count or an index as written in a list (a rank, a document length): decimal digits only, no
+// sign, exponent, fraction or suffix ("1e1", "10.0", "16Ki" and "0x10" are refused), at most
+// 2^53. Surrounding spaces are the caller's to trim.
+Result<int64_t> ParseDigits(std::string_view text);
+
 // "true/false/yes/no/on/off/1/0" (case-insensitive).
 Result<bool> ParseBool(std::string_view text);
 
+// `text` without the white space (isspace) at either end.
+std::string_view Trim(std::string_view text);
 std::vector<std::string> SplitAndTrim(std::string_view text, char separator);
 std::string Join(const std::vector<std::string>& items, std::string_view separator);
 std::string ToLower(std::string_view text);

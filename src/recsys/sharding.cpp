@@ -162,6 +162,12 @@ Status CheckSharding(const RecJob& job, const spec::TableSpec& table, int64_t di
                           fmt::format("data_parallel with compute_kernel {} (allowed: fused)",
                                       KernelName(s.kernel)));
       }
+      // A data-parallel table is on every rank (the plans written list them all).
+      if (!s.ranks.empty() && static_cast<int64_t>(s.ranks.size()) != job.world) {
+        return TableError(table, fmt::format("data_parallel on {} of the {} ranks (allowed: every "
+                                             "rank, or no ranks listed)",
+                                             s.ranks.size(), job.world));
+      }
       break;
     case ShardingType::kTableWise:
       if (s.ranks.size() != 1) {

@@ -257,6 +257,83 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
   return s;
 }
 
+namespace {
+
+// Why a schedule that stopped with passes left cannot go on, told where it goes wrong. Each
+// stage's next pass waits for another pass: a forward for the previous virtual stage's forward,
+// a backward for its own forward or else the next virtual stage's backward, a weight-gradient
+// pass for its backward. A stage that lists the pass it waits for after the pass that waits is
+// named alone; otherwise the waits are followed from stage to stage until they close a cycle,
+// and the cycle is named. `next` is each stage's first pass not run; `f_end` (by micro-batch x
+// virtual stages + virtual stage) is < 0 for a forward not run.
+std::string Deadlock(const PipelineSchedule& s, const std::vector<size_t>& next,
+                     const std::vector<double>& f_end) {
+  const int64_t pp = s.stages;
+  const int64_t v_total = pp * s.chunks;
+  struct Wait {
+    const Step* at = nullptr;  // the pass that waits
+    Pass pass{};               // the pass it waits for
+    int64_t v = 0;             // on this virtual stage
+  };
+  auto wait_of = [&](int64_t stage) -> std::optional<Wait> {
+    const auto& ops = s.per_stage[static_cast<size_t>(stage)];
+    size_t at = next[static_cast<size_t>(stage)];
+    if (at >= ops.size()) return std::nullopt;
+    const Step& op = ops[at];
+    const int64_t v = op.chunk * pp + stage;
+    if (op.pass == Pass::kForward) return Wait{&op, Pass::kForward, v - 1};
+    if (op.pass == Pass::kBackward) {
+      if (f_end[static_cast<size_t>(op.microbatch * v_total + v)] < 0) {
+        return Wait{&op, Pass::kForward, v};
+      }
+      return Wait{&op, Pass::kBackward, v + 1};
+    }
+    return Wait{&op, Pass::kBackward, v};
+  };
+  auto pass_text = [&](Pass pass, int64_t microbatch, int64_t v) {
+    return fmt::format("{} of micro-batch {} chunk {}", PassName(pass), microbatch, v / pp);
+  };
+  auto step_text = [&](int64_t stage, const Wait& w) {
+    return fmt::format("stage {} waits at {} for {}{}", stage,
+                       pass_text(w.at->pass, w.at->microbatch, w.at->chunk * pp + stage),
+                       pass_text(w.pass, w.at->microbatch, w.v),
+                       w.v % pp == stage ? "" : fmt::format(" on stage {}", w.v % pp));
+  };
+  // A stage waiting for a pass of its own list.
+  for (int64_t stage = 0; stage < pp; ++stage) {
+    std::optional<Wait> w = wait_of(stage);
+    if (w && w->v % pp == stage) {
+      return fmt::format("schedule {} deadlocks: {}, which its list puts later", s.name,
+                         step_text(stage, *w));
+    }
+  }
+  int64_t start = 0;
+  while (start < pp && !wait_of(start)) ++start;
+  std::vector<int64_t> order;
+  std::vector<int> seen(static_cast<size_t>(pp), -1);
+  int64_t stage = start;
+  while (stage < pp && seen[static_cast<size_t>(stage)] < 0) {
+    seen[static_cast<size_t>(stage)] = static_cast<int>(order.size());
+    order.push_back(stage);
+    std::optional<Wait> w = wait_of(stage);
+    if (!w) break;  // not reached: a stage with nothing left never holds another up
+    stage = w->v % pp;
+  }
+  std::vector<std::string> steps;
+  const size_t first = stage < pp && seen[static_cast<size_t>(stage)] >= 0
+                           ? static_cast<size_t>(seen[static_cast<size_t>(stage)])
+                           : 0;
+  for (size_t k = first; k < order.size(); ++k) {
+    steps.push_back(step_text(order[k], *wait_of(order[k])));
+  }
+  return fmt::format(
+      "schedule {} deadlocks: {} (each stage's list puts the pass another waits for after the one "
+      "it waits at)",
+      s.name, Join(steps, "; "));
+}
+
+}  // namespace
+
 Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
   int64_t pp = s.stages, vp = s.chunks, m = s.microbatches, v_total = pp * vp;
   auto index = [&](int64_t mb, int64_t v) { return static_cast<size_t>(mb * v_total + v); };
@@ -331,18 +408,7 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
         progress = true;
       }
     }
-    if (!progress) {
-      for (int64_t stage = 0; stage < pp; ++stage) {
-        const auto& ops = s.per_stage[static_cast<size_t>(stage)];
-        size_t at = next[static_cast<size_t>(stage)];
-        if (at < ops.size()) {
-          return Status::Invalid(fmt::format(
-              "schedule {} deadlocks: stage {} waits at {} of micro-batch {} chunk {} for a pass "
-              "that cannot run",
-              s.name, stage, PassName(ops[at].pass), ops[at].microbatch, ops[at].chunk));
-        }
-      }
-    }
+    if (!progress) return Status::Invalid(Deadlock(s, next, f_end));
   }
   return check;
 }
@@ -354,6 +420,12 @@ Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string&
   SP_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(json, origin));
   if (!j.is_object() || !j.contains("stages") || !j["stages"].is_array()) {
     return Status::Parse(fmt::format("{}: {}", origin, shape));
+  }
+  for (const auto& item : j.items()) {
+    if (item.key() != "stages") {
+      return Status::Invalid(fmt::format("{}: key {} is not known (allowed: stages)", origin,
+                                         Printable(item.key(), 64)));
+    }
   }
   PipelineSchedule s;
   s.name = origin;

@@ -619,7 +619,7 @@ Result<std::map<int64_t, double>> ParseStragglers(std::string_view text) {
   std::map<int64_t, double> out;
   for (const std::string& item : SplitAndTrim(text, ',')) {
     size_t colon = item.find(':');
-    Result<int64_t> rank = ParseInteger(colon == std::string::npos ? item : item.substr(0, colon));
+    Result<int64_t> rank = ParseDigits(Trim(std::string_view(item).substr(0, colon)));
     Result<double> speed = colon == std::string::npos ? Result<double>(Status::Invalid("no speed"))
                                                       : ParseNumber(item.substr(colon + 1));
     if (!rank.ok() || !speed.ok() || *rank < 0 || *rank >= (int64_t{1} << 24) ||
