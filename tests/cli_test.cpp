@@ -190,6 +190,23 @@ TEST(Outputs, ADanglingLinkToAnotherOutputIsTheSameFile) {
   fs::remove_all(dir);
 }
 
+// Help, a command's help and the version written to a stream that fails (a full disk, a closed
+// pipe) exit 1 with the error, as a report does; printed, they exit 0.
+TEST(Outputs, HelpThatCannotBeWrittenIsAnError) {
+  for (std::vector<const char*> argv : {std::vector<const char*>{"scaleplan", "--help"},
+                                        std::vector<const char*>{"scaleplan", "plan", "--help"},
+                                        std::vector<const char*>{"scaleplan", "--version"}}) {
+    std::ostringstream out, err;
+    EXPECT_EQ(scaleplan::cli::Run(static_cast<int>(argv.size()), argv.data(), out, err), 0);
+    EXPECT_FALSE(out.str().empty());
+    std::ostringstream failing, err2;
+    failing.setstate(std::ios::badbit);
+    EXPECT_EQ(scaleplan::cli::Run(static_cast<int>(argv.size()), argv.data(), failing, err2), 1)
+        << argv[1];
+    EXPECT_EQ(err2.str(), "scaleplan: error: standard output: write failed\n");
+  }
+}
+
 // Under mpirun (ranks as threads here): rank 0 alone prints and writes the report, every rank
 // returns the same status, the others print only their errors, and a command that does not split
 // refuses to run in several processes.

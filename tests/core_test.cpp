@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "core/checked.h"
+#include "core/csv.h"
 #include "core/file.h"
 #include "core/processes.h"
 #include "core/text.h"
@@ -370,6 +371,17 @@ TEST(Checked, RefusesWhatWouldWrap) {
   EXPECT_EQ(BoundedProduct({8, 16, 128}, 16384), std::optional<int64_t>(16384));
   EXPECT_EQ(BoundedProduct({8, 16, 128}, 16383), std::nullopt);
   EXPECT_EQ(BoundedProduct({big, big, 8}, INT64_MAX), std::nullopt);
+}
+
+// A header that names a column twice is refused with both places; empty names (a trailing
+// comma) are not names.
+TEST(Csv, AColumnNamedTwiceIsRefused) {
+  EXPECT_EQ(ParseCsv("# note\nlayers,gpus,layers\n1,2,3\n", "runs.csv").status().message(),
+            "runs.csv:2: column layers is named twice, columns 1 and 3 (allowed: one column per "
+            "name)");
+  Result<CsvTable> t = ParseCsv("a,b,,\n1,2,,\n", "ok.csv");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->Cell(0, "b"), "2");
 }
 
 }  // namespace

@@ -95,7 +95,8 @@ TEST(BuildPlan, UnevenLayersGoToTheChunksAfterTheFirst) {
 // Recomputing the first 2 layers of each chunk (recompute_layers 2) on DeepSeek-V3 over 16 stages
 // (as above): stage 0 holds layers 0-2, all dense (the first three are), so it recomputes 2 dense
 // layers; stage 1 holds layers 3-6, all MoE, and recomputes 2 MoE layers. With 5 a chunk
-// recomputes all it holds (3 and 4); without full recomputation nothing is recomputed.
+// recomputes all it holds (3 and 4, as Megatron-LM's block method does); more than the model's 61
+// layers is refused; without full recomputation nothing is recomputed.
 TEST(BuildPlan, RecomputeLayersAreEachChunksFirst) {
   spec::JobSpec job = DeepSeekOver16Stages();
   job.plan.recompute = spec::Recompute::kFull;
@@ -110,6 +111,10 @@ TEST(BuildPlan, RecomputeLayersAreEachChunksFirst) {
   EXPECT_EQ(p.stages[0].chunks[0].recomputed_layers, 3);
   EXPECT_EQ(p.stages[1].chunks[0].recomputed_layers, 4);
   EXPECT_EQ(p.stages[1].chunks[0].recomputed_moe_layers, 4);
+  job.plan.recompute_layers = 62;
+  EXPECT_EQ(BuildPlan(job).status().message(),
+            "plan.recompute_layers = 62 is more than the model's 61 layers (allowed: 0 to 61; 0 "
+            "recomputes every layer, as does a number at least a chunk's layers)");
   job.plan.recompute_layers = 0;
   job.plan.recompute = spec::Recompute::kSelective;
   p = Must(BuildPlan(job));

@@ -122,7 +122,14 @@ TEST(RecSynthetic, RejectsBadSpecsByName) {
   ExpectSpecError(head + "effects:\n  - {kind: main, feature: s0, rank: 2}\n", "takes no rank");
   ExpectSpecError(head + "colour: red\n", "unknown key 'colour'");
   ExpectSpecError(head + "examples: {train: 0}\n", "synthetic.examples.train = 0");
-  ExpectSpecError("sparse:\n  - {name: d0, cardinality: 3}\ndense: 1\n", "is used twice");
+  ExpectSpecError("sparse:\n  - {name: d0, cardinality: 3}\ndense: 1\n",
+                  "d0 is the name of a dense feature");
+  ExpectSpecError("sparse:\n  - {name: a, cardinality: 3}\n  - {name: a, cardinality: 4}\n",
+                  "synthetic.sparse.name = a is used twice");
+  // No dense features at all: the allowed list says so instead of being empty.
+  ExpectSpecError("dense: 0\nsparse:\n  - {name: a, cardinality: 3}\neffects:\n"
+                  "  - {kind: dense_linear, features: [d0]}\n",
+                  "names no dense feature (allowed: none: the spec has no dense features)");
   ExpectSpecError(head + "effects:\n  - {feature: s0}\n", "has no kind");
   ExpectSpecError(head + "effects:\n  - {kind: dense_nonlinear, features: [d0, d0]}\n",
                   "names a feature twice");

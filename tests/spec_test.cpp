@@ -120,8 +120,11 @@ TEST(Gpu, PowerCapSlowsTheClockByTheCubeRoot) {
   EXPECT_DOUBLE_EQ(PowerClockFraction(gpu), 1.0);
   gpu.power_limit_w = 500;
   EXPECT_NEAR(PowerClockFraction(gpu), 0.893904, 1e-6);
-  gpu.power_limit_w = 900;  // above the TDP: no boost beyond the tables
+  gpu.power_limit_w = 900;  // above the TDP: no boost beyond the tables, and refused in a spec
   EXPECT_DOUBLE_EQ(PowerClockFraction(gpu), 1.0);
+  EXPECT_EQ(ValidateGpu(gpu).message(),
+            "gpu.power_limit_w = 900 is above gpu.tdp_w = 700 (allowed: 0 for none, or from 175 "
+            "to 700 W)");
   gpu.tdp_w = 0;  // unknown TDP: caps are ignored
   gpu.power_limit_w = 300;
   EXPECT_DOUBLE_EQ(PowerClockFraction(gpu), 1.0);
@@ -314,6 +317,17 @@ TEST(HfConfig, QwenFamiliesReadTheirExtras) {
   EXPECT_EQ(qwen3.top_k, 8);
   EXPECT_EQ(qwen3.expert_ffn_hidden, 768);
   EXPECT_EQ(qwen3.moe_first_dense_layers, 0);
+  // Qwen's optional local attention on the upper layers has no model key: refused, not dropped
+  // (false, as every released Qwen config has it, reads as above).
+  Result<ModelSpec> windowed = ParseHfConfig(
+      R"({"architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
+          "num_hidden_layers": 4, "num_attention_heads": 4, "vocab_size": 100,
+          "use_sliding_window": true, "sliding_window": 4096, "max_window_layers": 2})",
+      "config.json");
+  EXPECT_EQ(windowed.status().message(),
+            "config.json: use_sliding_window = true (local attention from layer max_window_layers "
+            "on) is not supported (allowed: false; a Mistral-style window on every layer is "
+            "model.sliding_window)");
 }
 
 TEST(HfConfig, DeepSeekMatchesPresetAndRefusesWhatItCannotRead) {

@@ -155,6 +155,50 @@ std::vector<std::unique_ptr<Command>> Commands() {
 
 namespace {
 
+// Prints help or the version; a failed write (a full disk, a closed pipe) is an error.
+int Print(std::ostream& out, std::ostream& err, const std::string& text) {
+  Status written = WriteTo(out, "-", text);
+  return written.ok() ? kExitOk : Fail(err, written);
+}
+
+// CLI11's parse errors in this tool's words: the option or argument, what is wrong, and where to
+// look; an unknown option gets the one it was most likely meant to be (NearMiss).
+std::string ParseErrorMessage(CLI::App& app, const CLI::ParseError& e) {
+  CLI::App* command = &app;
+  for (CLI::App* sub : app.get_subcommands()) command = sub;
+  const std::string name = command == &app ? "" : " " + command->get_name();
+  const std::string help = fmt::format("see scaleplan{} --help", name);
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    std::vector<std::string> extras = command->remaining();
+    std::vector<std::string> flags;
+    for (const CLI::Option* option : command->get_options()) {
+      for (const std::string& long_name : option->get_lnames()) flags.push_back("--" + long_name);
+    }
+    for (const std::string& extra : extras) {
+      if (extra.size() < 2 || extra[0] != '-') continue;
+      const std::string flag = extra.substr(0, extra.find('='));
+      const std::string near = NearMiss(flag, flags);
+      return fmt::format("{} is not an option of scaleplan{}{} ({})", flag, name,
+                         near.empty() ? "" : fmt::format("; did you mean {}?", near), help);
+    }
+    if (!extras.empty()) {
+      return fmt::format("unexpected argument '{}' (allowed: options of scaleplan{}; {})",
+                         extras.front(), name, help);
+    }
+  }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+    // "--tp: 1 required INT missing": the option is named before the colon.
+    const std::string what = e.what();
+    const std::string flag = what.substr(0, what.find(':'));
+    const CLI::Option* option = command->get_option_no_throw(flag);
+    if (option != nullptr && what.find("missing") != std::string::npos) {
+      return fmt::format("{} is given no value (allowed: {}; {})", flag,
+                         option->get_description(), help);
+    }
+  }
+  return fmt::format("{} ({})", e.what(), help);
+}
+
 int RunCommand(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
                const Processes* processes) {
   CLI::App app{
@@ -174,28 +218,53 @@ int RunCommand(int argc, const char* const* argv, std::ostream& out, std::ostrea
     apps.push_back(sub);
     if (command->name() == "simulate") fallback = command.get();
   }
+  // An option that takes one value, given twice: which was meant is not ours to guess, and
+  // CLI11's own refusal ("At Most 1 required but received 2") names neither value. Parsed
+  // keeping both, refused below with them.
+  std::vector<CLI::Option*> single;
+  std::vector<CLI::App*> pending = apps;
+  while (!pending.empty()) {
+    CLI::App* sub = pending.back();
+    pending.pop_back();
+    for (CLI::App* nested : sub->get_subcommands({})) pending.push_back(nested);
+    for (CLI::Option* option : sub->get_options()) {
+      if (option->nonpositional() && option->get_type_size() == 1 &&
+          option->get_items_expected_max() == 1) {
+        option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+        single.push_back(option);
+      }
+    }
+  }
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);
   try {
     app.parse(args);
   } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return kExitOk;
+    return Print(out, err, app.help());
   } catch (const CLI::CallForAllHelp&) {
-    out << app.help("", CLI::AppFormatMode::All);
-    return kExitOk;
+    return Print(out, err, app.help("", CLI::AppFormatMode::All));
   } catch (const CLI::CallForVersion&) {
-    out << kVersion << "\n";
-    return kExitOk;
+    return Print(out, err, std::string(kVersion) + "\n");
   } catch (const CLI::ParseError& e) {
     // A subcommand's own --help.
     if (e.get_exit_code() == 0) {
-      for (CLI::App* sub : app.get_subcommands()) out << sub->help();
-      return kExitOk;
+      std::string text;
+      for (CLI::App* sub : app.get_subcommands()) text += sub->help();
+      return Print(out, err, text);
     }
-    err << "scaleplan: error: " << Printable(e.what(), kMaxMessageBytes)
-        << " (see scaleplan --help)\n";
+    err << "scaleplan: error: " << Printable(ParseErrorMessage(app, e), kMaxMessageBytes) << "\n";
     return kExitBadInput;
+  }
+  for (const CLI::Option* option : single) {
+    if (option->count() > 1) {
+      err << "scaleplan: error: "
+          << Printable(fmt::format("{} is given {} times: {} (allowed: once)",
+                                   option->get_name(), option->count(),
+                                   Join(option->results(), ", ")),
+                       kMaxMessageBytes)
+          << "\n";
+      return kExitBadInput;
+    }
   }
   Command* chosen = fallback;  // no command: simulate the default job
   for (size_t i = 0; i < commands.size(); ++i) {

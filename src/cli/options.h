@@ -7,8 +7,6 @@
 // schema's one-line error naming the flag, and a Boolean field is a flag without a value.
 #pragma once
 
-#include <fmt/format.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <memory>
@@ -17,7 +15,6 @@
 #include <vector>
 
 #include "core/status.h"
-#include "core/text.h"
 #include "spec/schema.h"
 
 namespace scaleplan::cli {
@@ -50,9 +47,7 @@ class Options {
       // (add_flag(name, text) would bind the flag to the text; the help goes in separately.)
       slot->option = slot->boolean ? app->add_flag(names)->description(help)
                                    : app->add_option(names, slot->text, help)
-                                         ->type_name(std::string(TypeName(f.info.kind)))
-                                         // Parse refuses a repeat with its own message.
-                                         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+                                         ->type_name(std::string(TypeName(f.info.kind)));
       slots_.push_back(std::move(slot));
     }
   }
@@ -62,13 +57,6 @@ class Options {
     Args args;
     for (const auto& slot : slots_) {
       if (slot->option->count() == 0) continue;
-      // Which of two values was meant is not ours to guess.
-      if (!slot->boolean && slot->option->count() > 1) {
-        return Status::Invalid(fmt::format("{} is given {} times: {} (allowed: once)", slot->flag,
-                                           slot->option->count(),
-                                           Printable(Join(slot->option->results(), ", "), 200)))
-            .WithKey(schema_.section() + "." + slot->key);
-      }
       // A flag is "true" unless given a value (--json=false), which the schema reads as any
       // boolean (a bad one is the schema's error, not CLI11's exception).
       std::string text = slot->text;

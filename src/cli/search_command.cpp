@@ -1,5 +1,7 @@
 // scaleplan search: the fastest plans that fit (search/search.h); plan flags pin or restrict the
 // dimensions (search::ApplyPins).
+#include <fmt/format.h>
+
 #include <unistd.h>
 
 #include "cli/command.h"
@@ -95,6 +97,14 @@ class SearchCmd final : public Command {
     std::optional<search::StartingPoint> start =
         search::EvaluateStart(pinned->start, options.engine);
 
+    if (launch != nullptr && result->top.empty()) {
+      // A script that asked for a launch configuration must not get success and nothing.
+      return Fail(io.err, Status::Invalid(fmt::format(
+                              "--emit {}: no plan fits, so there is no launch configuration "
+                              "(allowed: --emit with a search that finds a plan; the search "
+                              "without --emit says what pruned every plan)",
+                              launch->name)));
+    }
     const report::LaunchText best = report::BestPlanLaunch(pinned->job, *result, launch);
     const nlohmann::json json = report::SearchJson(pinned->job, *result, start, best);
     if (int page = EmitHtml(io, args->html, json, report::SearchHtml); page != kExitOk) return page;

@@ -34,6 +34,17 @@ Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin) {
     bool blank = cells.size() == 1 && cells[0].empty();
     if (!blank) {
       if (table.columns.empty()) {
+        // A column named twice: which cell a reader takes would be a guess.
+        for (size_t a = 0; a < cells.size(); ++a) {
+          for (size_t b = a + 1; b < cells.size(); ++b) {
+            if (!cells[a].empty() && cells[a] == cells[b]) {
+              return Status::Parse(fmt::format(
+                  "{}:{}: column {} is named twice, columns {} and {} (allowed: one column per "
+                  "name)",
+                  origin, record_line, Printable(cells[a], 64), a + 1, b + 1));
+            }
+          }
+        }
         table.columns = std::move(cells);
       } else if (cells.size() != table.columns.size()) {
         return Status::Parse(fmt::format("{}:{}: expected {} cells, found {}", origin, record_line,

@@ -20,8 +20,8 @@ struct CsvTable {
   const std::string& Cell(size_t row, std::string_view name) const;
 };
 
-// Errors name `origin` and the line: an unterminated quote, or a row whose cell count differs
-// from the header's.
+// Errors name `origin` and the line: an unterminated quote, a header naming a column twice, or a
+// row whose cell count differs from the header's.
 Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin);
 
 }  // namespace scaleplan

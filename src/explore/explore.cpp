@@ -372,7 +372,7 @@ const spec::Schema<ExploreOptions>& ExploreOptionsSchema() {
     for (const sim::Engine* e : sim::Engines()) engines.emplace_back(e->name());
     spec::Schema<ExploreOptions> s("explore");
     s.Text("boundary_tier", &ExploreOptions::boundary_tier,
-           "tier whose links are the scale-across boundary (empty: the outermost)");
+           "tier whose links are the scale-across boundary (not given: the outermost)");
     s.Boolean("relaxed_sync", &ExploreOptions::relaxed_sync,
               "also try a delayed cross-replica gradient reduction and the other gradient dtype "
               "(BF16 for an FP32 job, FP32 for a BF16 one; both change training)");

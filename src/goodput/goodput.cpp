@@ -34,6 +34,9 @@ Status SetSweep(GoodputOptions& o, const spec::RawValue& value) {
   static const spec::FieldInfo info = SweepInfo();
   std::vector<std::string> items = value.is_list ? value.items : SplitAndTrim(value.text, ',');
   if (!value.is_list && value.text.empty()) items.clear();
+  if (!value.is_list && !value.text.empty() && items.empty()) {
+    return spec::FieldError("goodput", info, value, "has separators and no GPU count");
+  }
   if (items.size() > 64) return spec::FieldError("goodput", info, value, "has too many items");
   std::vector<int64_t> gpus;
   for (const std::string& item : items) {

@@ -841,6 +841,11 @@ Result<std::vector<std::string>> BaselineList(const std::string& text) {
   if (text == "none") return std::vector<std::string>{};
   std::vector<std::string> names = SplitAndTrim(text, ',');
   const std::vector<std::string> known = rec::BaselineNames();
+  if (names.empty()) {  // "," or " ": separators only (none is "none")
+    return Status::Invalid(
+        fmt::format("--baselines: '{}' names no baseline (allowed: all, none or a list of {})",
+                    Printable(text, 64), Join(known, ", ")));
+  }
   for (const std::string& n : names) {
     if (std::find(known.begin(), known.end(), n) == known.end()) {
       return Status::Invalid(

@@ -81,6 +81,15 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
                               "false with pp = 1)",
                               p.pp));
   }
+  // More than a chunk holds recomputes the whole chunk (Megatron-LM's block method); more than
+  // the model holds says something no layout can mean.
+  if (p.recompute_layers > m.layers) {
+    return Refuse("plan.recompute_layers",
+                  fmt::format("plan.recompute_layers = {} is more than the model's {} layers "
+                              "(allowed: 0 to {}; 0 recomputes every layer, as does a number at "
+                              "least a chunk's layers)",
+                              p.recompute_layers, m.layers, m.layers));
+  }
   if (p.recompute_layers > 0 && p.recompute != spec::Recompute::kFull) {
     return Refuse("plan.recompute_layers",
                   fmt::format("plan.recompute_layers = {} needs plan.recompute = full (recompute = "
@@ -175,7 +184,6 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
       c.has_head = v == chunks - 1;
     }
   }
-
   return Status::Ok();
 }
 
@@ -335,8 +343,8 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
       return Refuse(
           "plan.dp_replicate",
           fmt::format(
-              "plan.dp_replicate = {} needs sharded data parallelism, but plan.zero = zero0 shards "
-              "nothing (allowed: dp_replicate 1 with zero0, or zero 1, 2, 3 or fsdp)",
+              "plan.dp_replicate = {} needs sharded data parallelism, but plan.zero = 0 shards "
+              "nothing (allowed: dp_replicate 1 with zero 0, or zero 1, 2, 3 or fsdp)",
               p.dp_replicate));
     }
     // The replica groups split dp (CP ranks always shard together, as in torchtitan and

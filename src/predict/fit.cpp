@@ -153,7 +153,7 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
     return Status::Invalid("fit: no job files given (allowed: job logs or CSV files of runs)");
   }
   validate::Options filters = validate::RowFilters(options);
-  SP_RETURN_IF_ERROR(validate::CheckFilters(filters));
+  SP_RETURN_IF_ERROR(validate::CheckFilters(filters, "fit"));
   FitReport report;
   std::vector<Sample> samples;
   for (const std::string& path : paths) {

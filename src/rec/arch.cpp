@@ -422,9 +422,13 @@ Result<Arch> ParseArchJson(std::string_view text, const std::string& origin) {
   arch.output = root["output"].get<std::string>();
   if (!root.contains("blocks") || !root["blocks"].is_array() || root["blocks"].empty() ||
       root["blocks"].size() > kMaxBlocks) {
+    const std::string what = !root.contains("blocks")        ? "is missing"
+                             : !root["blocks"].is_array()    ? "is not a list"
+                             : root["blocks"].empty()        ? "is empty"
+                                                             : fmt::format("has {} blocks",
+                                                                           root["blocks"].size());
     return Status::Invalid(fmt::format(
-        "{}: blocks is missing, empty or not a list (allowed: a list of 1 to {} block objects)",
-        origin, kMaxBlocks));
+        "{}: blocks {} (allowed: a list of 1 to {} block objects)", origin, what, kMaxBlocks));
   }
   const json& blocks = root["blocks"];
   for (size_t i = 0; i < blocks.size(); ++i) {

@@ -190,9 +190,11 @@ void Label(const std::vector<double>& z, double bias, uint64_t seed, CtrSplit* o
 
 Status NameError(const EffectSpec& e, std::string_view key, const std::string& value,
                  std::string_view wanted, const std::vector<std::string>& allowed) {
-  return Status::Invalid(fmt::format("{}: effect {}.{} = {} names no {} feature (allowed: {})",
-                                     e.origin, EffectKindName(e.kind), key, Printable(value, 64),
-                                     wanted, Printable(Join(allowed, ", "), 400)));
+  return Status::Invalid(fmt::format(
+      "{}: effect {}.{} = {} names no {} feature (allowed: {})", e.origin, EffectKindName(e.kind),
+      key, Printable(value, 64), wanted,
+      allowed.empty() ? fmt::format("none: the spec has no {} features", wanted)
+                      : Printable(Join(allowed, ", "), 400)));
 }
 
 }  // namespace
@@ -371,9 +373,9 @@ Status ValidateSyntheticSpec(const SyntheticSpec& spec) {
   for (const SparseFeatureSpec& f : spec.sparse) {
     if (seen.count(f.name) > 0) {
       return Status::Invalid(fmt::format(
-          "synthetic.sparse.name = {} is used twice (allowed: unique names; dense features are "
-          "d0 .. d{})",
-          Printable(f.name, 64), spec.dense - 1));
+          "synthetic.sparse.name = {} {} (allowed: unique names; dense features are d0 .. d{})",
+          Printable(f.name, 64),
+          seen[f.name] == 1 ? "is the name of a dense feature" : "is used twice", spec.dense - 1));
     }
     seen[f.name] = 2;
     sparse_names.push_back(f.name);

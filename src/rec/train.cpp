@@ -104,9 +104,36 @@ const spec::Schema<TrainOptions>& TrainOptionsSchema() {
   return schema;
 }
 
+namespace {
+
+// NE divides by the entropy of the scored examples' click rate and AUC compares clicks with
+// non-clicks: examples of one label have neither (NE would be the log loss over a clamped entropy
+// of about 1e-6, a number in the millions). The first valid_n valid and test_n test examples are
+// scored.
+Status CheckScoredLabels(const CtrData& data, int64_t valid_n, int64_t test_n) {
+  auto both_labels = [&](const CtrSplit& split, int64_t n, const char* which) -> Status {
+    int64_t clicks = 0;
+    for (int64_t i = 0; i < n; ++i) clicks += split.label[static_cast<size_t>(i)] > 0.5f ? 1 : 0;
+    if (n == 0 || (clicks > 0 && clicks < n)) return Status::Ok();
+    return Status::Invalid(fmt::format(
+        "{}: the {} {} examples scored are all {}: NE and AUC need clicks and non-clicks "
+        "(allowed: more examples scored, train.max_eval_examples, or a larger {} split)",
+        data.name, n, which, clicks == 0 ? "non-clicks" : "clicks", which));
+  };
+  SP_RETURN_IF_ERROR(both_labels(data.valid, valid_n, "valid"));
+  return both_labels(data.test, test_n, "test");
+}
+
+}  // namespace
+
 Status CheckTrainSetup(const CtrData& data, const TrainOptions& options) {
   SP_RETURN_IF_ERROR(CheckOptions(options));
   SP_RETURN_IF_ERROR(CheckData(data));
+  auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };
+  SP_RETURN_IF_ERROR(CheckScoredLabels(data, cap(data.valid.n, options.max_eval_examples),
+                                       options.evaluate_test
+                                           ? cap(data.test.n, options.max_eval_examples)
+                                           : 0));
   TrainFn train = nullptr;
   return LoadTrainer(&train);
 }
@@ -133,6 +160,7 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
                     "example (has {} and {})",
                     data.name, request.train_n, request.valid_n));
   }
+  SP_RETURN_IF_ERROR(CheckScoredLabels(data, request.valid_n, request.test_n));
   PluginResult out;
   std::string error;
   if (!train(&request, &out, &error)) {

@@ -551,8 +551,13 @@ class Evolution : public Optimizer {
     };
     // Seed the population with valid random candidates (a repeated draw counts as a try too, so
     // that a space with few valid candidates ends at the budget instead of spinning).
+    // A population still empty at the end stopped on the budget or the clock, which the stop
+    // reason says (the report then asks for more of it, not for a wider space).
     while (population.size() < kPopulation && tries < budget) {
-      if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) break;
+      if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
+        result.stop_reason = "time budget";
+        break;
+      }
       Candidate c = RandomCandidate(space, rng);
       if (scored.count(c)) {
         ++tries;
@@ -592,7 +597,6 @@ class Evolution : public Optimizer {
       population.push_back({child, t});
       population.erase(population.begin());  // the oldest dies
     }
-    if (population.empty()) result.stop_reason = "no valid candidate found";
     Finish(result, counters, top, start);
     return result;
   }
@@ -690,9 +694,6 @@ class Reinforce : public Optimizer {
         for (size_t v = 0; v < g.size(); ++v)
           theta[static_cast<size_t>(d)][v] += kLearningRate * g[v];
       }
-    }
-    if (reference == 0 && result.stop_reason == "evaluation budget") {
-      result.stop_reason = "no valid candidate found";
     }
     Finish(result, counters, top, start);
     return result;

@@ -136,6 +136,17 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
     SP_RETURN_IF_ERROR(set("sliding_window", "sliding_window", false));
   }
 
+  // Qwen's optional sliding window (use_sliding_window, local attention from layer
+  // max_window_layers on) is a layout the model keys cannot state: refused, not dropped.
+  if (config.contains("use_sliding_window") && config["use_sliding_window"].is_boolean() &&
+      config["use_sliding_window"].get<bool>() &&
+      std::string_view(family->model_type).rfind("qwen", 0) == 0) {
+    return Status::Invalid(fmt::format(
+        "{}: use_sliding_window = true (local attention from layer max_window_layers on) is not "
+        "supported (allowed: false; a Mistral-style window on every layer is model.sliding_window)",
+        origin));
+  }
+
   switch (family->moe) {
     case Family::kDense:
       break;

@@ -133,8 +133,12 @@ Result<Source> Fetch(std::string_view kind, std::string_view ref, const std::str
     SP_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
     return Source{std::move(text), path};
   }
-  SP_ASSIGN_OR_RETURN(std::string text, PresetText(kind, ref));
-  return Source{std::move(text), fmt::format("preset {}/{}.yaml", kind, ref)};
+  Result<std::string> text = PresetText(kind, ref);
+  if (!text.ok()) {
+    // Named from a file (a cluster's gpu, a base): the file that names it.
+    return from_origin.empty() ? text.status() : text.status().WithContext(from_origin);
+  }
+  return Source{std::move(text).value(), fmt::format("preset {}/{}.yaml", kind, ref)};
 }
 
 Result<ModelSpec> LoadModelFrom(std::string_view ref, const std::string& from_origin, int depth);

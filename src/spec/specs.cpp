@@ -677,6 +677,13 @@ Status ValidateGpu(const GpuSpec& g) {
         g.power_limit_w, 100.0 * kMinPowerLimitFraction, g.tdp_w,
         kMinPowerLimitFraction * g.tdp_w));
   }
+  // nvidia-smi -pl refuses a cap above the board's maximum power.
+  if (g.power_limit_w > 0 && g.tdp_w > 0 && g.power_limit_w > g.tdp_w) {
+    return Status::Invalid(fmt::format(
+        "gpu.power_limit_w = {:g} is above gpu.tdp_w = {:g} (allowed: 0 for none, or from {:g} to "
+        "{:g} W)",
+        g.power_limit_w, g.tdp_w, kMinPowerLimitFraction * g.tdp_w, g.tdp_w));
+  }
   if (g.peak_bf16_flops_per_s <= 0) return Missing("gpu", "peak_bf16_flops_per_s", "number > 0");
   if (g.memory_bytes <= 0) return Missing("gpu", "memory_bytes", "number > 0");
   if (g.memory_bandwidth_bytes_per_s <= 0) {

@@ -245,7 +245,12 @@ const spec::Schema<CalibrateKeys>& CalibrateKeysSchema() {
 CalibrateOptions ToOptions(const CalibrateKeys& keys) {
   CalibrateOptions o;
   o.filters = RowFilters(keys);
-  if (!keys.factors.empty()) o.factors = SplitAndTrim(keys.factors, ',');
+  if (!keys.factors.empty()) {
+    o.factors = SplitAndTrim(keys.factors, ',');
+    // Only separators (",,"): kept whole, so that the check of names refuses it rather than the
+    // empty list choosing every factor.
+    if (o.factors.empty()) o.factors.push_back(keys.factors);
+  }
   o.hold_out = keys.hold_out == "model"  ? HoldOut::kModel
                : keys.hold_out == "file" ? HoldOut::kFile
                                          : HoldOut::kConfiguration;
@@ -274,7 +279,7 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
     }
   }
 
-  SP_RETURN_IF_ERROR(CheckFilters(options.filters));
+  SP_RETURN_IF_ERROR(CheckFilters(options.filters, "calibrate"));
   CalibrationReport report;
   std::vector<Config> configs;
   std::map<std::string, size_t> by_key;
@@ -310,9 +315,16 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
       report.rows.push_back(row);
     }
   }
+  if (configs.empty() && report.skipped.empty()) {
+    return Status::Invalid(fmt::format(
+        "calibrate: no row of {} matches the row filters (allowed: filters some row passes; "
+        "`scaleplan validate` with the same filters lists the rows)",
+        Join(paths, ", ")));
+  }
   if (configs.empty()) {
     return Status::Invalid(fmt::format(
-        "calibrate: no row of {} could be modeled ({} skipped; `scaleplan validate` lists why)",
+        "calibrate: no row of {} could be modeled ({} skipped; `scaleplan validate --verbose` "
+        "lists why)",
         Join(paths, ", "), report.skipped.size()));
   }
   // One GPU type and one framework: the scope of the calibration.

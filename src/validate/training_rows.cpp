@@ -432,8 +432,15 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
                  fmt::format("watts from {:.0f} ({:.0f}% of the GPU's TDP) to 100000", lowest,
                              100.0 * spec::kMinPowerLimitFraction));
     }
-    c.job.cluster.gpu.power_limit_w = *watts;
-    c.assumptions.push_back(fmt::format("power limit {:.0f} W", *watts));
+    if (tdp > 0 && *watts > tdp) {
+      // A run's power column above the preset's board power (another SKU, a reading rather than
+      // a cap): no cap, said so; a GPU spec may not state a cap above its TDP.
+      c.assumptions.push_back(
+          fmt::format("power {:.0f} W is above the GPU's {:.0f} W TDP: no cap", *watts, tdp));
+    } else {
+      c.job.cluster.gpu.power_limit_w = *watts;
+      c.assumptions.push_back(fmt::format("power limit {:.0f} W", *watts));
+    }
   }
   if (const std::string& v = t.Cell(row, "zero"); !v.empty()) {
     Status set = spec::PlanSchema().Set(plan, "zero", spec::ScalarValue(ToLower(v), "zero"));

@@ -315,11 +315,11 @@ Status CheckOptions(const Options& options) {
 
 }  // namespace
 
-Status CheckFilters(const Options& options) {
+Status CheckFilters(const Options& options, std::string_view section) {
   if (options.min_gpus > 0 && options.max_gpus > 0 && options.min_gpus > options.max_gpus) {
     return Status::Invalid(fmt::format(
-        "validate.min_gpus = {} is above validate.max_gpus = {} (allowed: min_gpus <= max_gpus)",
-        options.min_gpus, options.max_gpus));
+        "{}.min_gpus = {} is above {}.max_gpus = {} (allowed: min_gpus <= max_gpus)", section,
+        options.min_gpus, section, options.max_gpus));
   }
   return Status::Ok();
 }

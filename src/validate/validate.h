@@ -14,6 +14,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -132,7 +133,7 @@ Result<FileReport> ValidateFile(const std::string& path, const Options& options)
 Result<std::vector<FileReport>> ValidateFiles(const std::vector<std::string>& paths,
                                               const Options& options);
 // The row filters are consistent (min_gpus <= max_gpus when both are given).
-Status CheckFilters(const Options& options);
+Status CheckFilters(const Options& options, std::string_view section = "validate");
 Result<FileReport> ValidateText(const std::string& text, const std::string& origin,
                                 const Options& options);
 
