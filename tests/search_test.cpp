@@ -719,6 +719,11 @@ TEST(Search, EvolutionEndsWhenNothingIsValid) {
     SearchResult r = scaleplan::testing::Must(Search(job, space, o));
     EXPECT_TRUE(r.top.empty()) << optimizer;
     EXPECT_EQ(r.evaluated, 0u) << optimizer;
+    // It stopped because the budget ran out (the report then names the pruning rules and asks
+    // for more tries or a wider space), not because it searched everything.
+    EXPECT_EQ(r.stop_reason.substr(0, r.stop_reason.find(';')), "evaluation budget")
+        << optimizer;
+    EXPECT_FALSE(r.pruned_by.empty()) << optimizer;
   }
 }
 

@@ -328,6 +328,18 @@ TEST(HfConfig, QwenFamiliesReadTheirExtras) {
             "config.json: use_sliding_window = true (local attention from layer max_window_layers "
             "on) is not supported (allowed: false; a Mistral-style window on every layer is "
             "model.sliding_window)");
+  // The flag on, but no layer windowed (max_window_layers at the layer count, or no window): read.
+  for (const char* harmless : {R"("sliding_window": 4096, "max_window_layers": 4)",
+                               R"("sliding_window": null, "max_window_layers": 2)"}) {
+    EXPECT_TRUE(ParseHfConfig(
+                    std::string(R"({"architectures": ["Qwen2ForCausalLM"], "hidden_size": 64,
+          "intermediate_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4,
+          "vocab_size": 100, "use_sliding_window": true, )") +
+                        harmless + "}",
+                    "config.json")
+                    .ok())
+        << harmless;
+  }
 }
 
 TEST(HfConfig, DeepSeekMatchesPresetAndRefusesWhatItCannotRead) {

@@ -26,6 +26,10 @@ Result<std::vector<int64_t>> ParseLengthList(const std::string& text, const std:
     }
     out.push_back(*v);
   }
+  if (out.empty()) {  // ",," or blanks: separators only
+    return Status::Invalid(fmt::format("{}: '{}' lists no length (allowed: integers from 1 to {})",
+                                       origin, Printable(text, 40), kMaxDocumentLength));
+  }
   return out;
 }
 

@@ -164,9 +164,18 @@ int Print(std::ostream& out, std::ostream& err, const std::string& text) {
 // CLI11's parse errors in this tool's words: the option or argument, what is wrong, and where to
 // look; an unknown option gets the one it was most likely meant to be (NearMiss).
 std::string ParseErrorMessage(CLI::App& app, const CLI::ParseError& e) {
+  // The deepest command parsed (`jobs add`, not `jobs`).
   CLI::App* command = &app;
-  for (CLI::App* sub : app.get_subcommands()) command = sub;
-  const std::string name = command == &app ? "" : " " + command->get_name();
+  std::string name;
+  for (bool deeper = true; deeper;) {
+    deeper = false;
+    for (CLI::App* sub : command->get_subcommands()) {
+      command = sub;
+      name += " " + sub->get_name();
+      deeper = true;
+      break;
+    }
+  }
   const std::string help = fmt::format("see scaleplan{} --help", name);
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     std::vector<std::string> extras = command->remaining();

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+#include <unordered_map>
+
 #include "core/text.h"
 
 namespace scaleplan {
@@ -35,14 +38,15 @@ Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin) {
     if (!blank) {
       if (table.columns.empty()) {
         // A column named twice: which cell a reader takes would be a guess.
-        for (size_t a = 0; a < cells.size(); ++a) {
-          for (size_t b = a + 1; b < cells.size(); ++b) {
-            if (!cells[a].empty() && cells[a] == cells[b]) {
-              return Status::Parse(fmt::format(
-                  "{}:{}: column {} is named twice, columns {} and {} (allowed: one column per "
-                  "name)",
-                  origin, record_line, Printable(cells[a], 64), a + 1, b + 1));
-            }
+        std::unordered_map<std::string_view, size_t> first;
+        for (size_t b = 0; b < cells.size(); ++b) {
+          if (cells[b].empty()) continue;
+          auto [at, added] = first.emplace(cells[b], b);
+          if (!added) {
+            return Status::Parse(fmt::format(
+                "{}:{}: column {} is named twice, columns {} and {} (allowed: one column per "
+                "name)",
+                origin, record_line, Printable(cells[b], 64), at->second + 1, b + 1));
           }
         }
         table.columns = std::move(cells);

@@ -149,6 +149,15 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
     // Why nothing came back: the search stopped early, every candidate was pruned by one rule,
     // or what was evaluated does not fit.
     const std::string reason = r.stop_reason.substr(0, r.stop_reason.find(';'));
+    if ((reason == "evaluation budget" || reason == "time budget") && r.evaluated == 0 &&
+        !reasons.empty()) {
+      // Every candidate tried was pruned: more tries may find one, or the space has none.
+      return out + fmt::format(
+                       "\n  no plan found before the search stopped ({}): every candidate tried "
+                       "was pruned (the lines above say by which rules): raise --budget or "
+                       "--time-limit to try more, or widen the space\n",
+                       reason);
+    }
     if (reason == "evaluation budget" || reason == "time budget") {
       return out + fmt::format(
                        "\n  no plan found before the search stopped ({}, {} evaluated): raise "

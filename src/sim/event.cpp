@@ -617,6 +617,11 @@ Result<std::vector<std::vector<int64_t>>> ParseMicrobatchLengths(std::string_vie
 
 Result<std::map<int64_t, double>> ParseStragglers(std::string_view text) {
   std::map<int64_t, double> out;
+  if (!Trim(text).empty() && SplitAndTrim(text, ',').empty()) {  // ",,": separators only
+    return Status::Invalid(fmt::format(
+        "--stragglers: '{}' lists no RANK:SPEED (allowed: a comma list such as 17:0.5,40:0.8)",
+        Printable(text, 80)));
+  }
   for (const std::string& item : SplitAndTrim(text, ',')) {
     size_t colon = item.find(':');
     Result<int64_t> rank = ParseDigits(Trim(std::string_view(item).substr(0, colon)));

@@ -138,9 +138,16 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
 
   // Qwen's optional sliding window (use_sliding_window, local attention from layer
   // max_window_layers on) is a layout the model keys cannot state: refused, not dropped.
+  // Transformers windows layer i when use_sliding_window and i >= max_window_layers (and a
+  // window is given); with max_window_layers >= the layers, or no window, no layer is local.
+  auto number = [&](const char* key) -> double {
+    return config.contains(key) && config[key].is_number() ? config[key].get<double>() : -1;
+  };
+  const bool windowed_layers = number("max_window_layers") < 0 ||
+                               number("max_window_layers") < number("num_hidden_layers");
   if (config.contains("use_sliding_window") && config["use_sliding_window"].is_boolean() &&
-      config["use_sliding_window"].get<bool>() &&
-      std::string_view(family->model_type).rfind("qwen", 0) == 0) {
+      config["use_sliding_window"].get<bool>() && number("sliding_window") > 0 &&
+      windowed_layers && std::string_view(family->model_type).rfind("qwen", 0) == 0) {
     return Status::Invalid(fmt::format(
         "{}: use_sliding_window = true (local attention from layer max_window_layers on) is not "
         "supported (allowed: false; a Mistral-style window on every layer is model.sliding_window)",
