@@ -531,7 +531,7 @@ TEST(Analytical, LatentAttentionGathersTheCompressionsNotTheInput) {
     spec::JobSpec job = Job("deepseek-v3", 2, 2, 1, 1, 1);
     job.model.layers = 2;
     job.model.experts = job.model.top_k = job.model.shared_experts = 0;
-    job.model.moe_first_dense_layers = 0;
+    job.model.moe_first_dense_layers = job.model.expert_ffn_hidden = 0;  // dense: no expert keys
     job.model.q_lora_rank = q_lora_rank;
     job.plan.sequence_parallel = true;
     job.plan.tp_comm_overlap = false;

@@ -283,6 +283,37 @@ TEST(Model, MoeTopKBounded) {
             "model.top_k = 9 is out of range for model.experts = 8 (allowed: 1 to 8)");
 }
 
+// A dense model with an expert key set: the key would change nothing, so it is refused (a MoE
+// preset made dense by experts: 0 keeps its expert width from the base).
+TEST(Model, ExpertKeysNeedExperts) {
+  ModelSpec m = Must(LoadModel("mixtral-8x7b"));
+  m.experts = 0;
+  m.top_k = 0;
+  m.expert_ffn_hidden = 14336;
+  EXPECT_EQ(ValidateModel(m).message(),
+            "model.expert_ffn_hidden = 14336 has no effect on a dense model (model.experts = 0) "
+            "(allowed: leave it out, or give model.experts >= 2)");
+  m.expert_ffn_hidden = 0;
+  m.moe_layer_interval = 2;
+  EXPECT_NE(ValidateModel(m).message().find("model.moe_layer_interval = 2 has no effect"),
+            std::string::npos);
+  m.moe_layer_interval = 1;
+  EXPECT_TRUE(ValidateModel(m).ok()) << ValidateModel(m).message();
+}
+
+// The innermost tier has no tier inside it to run a two-level collective's first level in.
+TEST(Cluster, HierarchicalCollectivesNeedATierInside) {
+  Result<ClusterSpec> c = ParseClusterYaml(
+      "name: bad\ngpu: h100-sxm\ntiers:\n"
+      "  - {name: node, gpus: 8, bandwidth_bytes_per_s: 450e9, hierarchical_collectives: true}\n",
+      "c.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "c.yaml: cluster.tiers[0].hierarchical_collectives = true on the innermost tier (node), "
+            "which has no tier inside it for the first level (allowed: false here; true on an "
+            "outer tier)");
+}
+
 // Every schema field that describes the architecture is equal; only name/description/source
 // differ.
 void ExpectSameArchitecture(const ModelSpec& hf, const ModelSpec& preset) {
@@ -340,6 +371,26 @@ TEST(HfConfig, QwenFamiliesReadTheirExtras) {
                     .ok())
         << harmless;
   }
+}
+
+// A size written as text ("32") or a Boolean as "yes" is refused with the key, not read.
+TEST(HfConfig, SizesAreJsonNumbers) {
+  const std::string head =
+      R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
+          "num_attention_heads": 4, "vocab_size": 100, )";
+  Result<ModelSpec> text = ParseHfConfig(head + R"("num_hidden_layers": "32"})", "config.json");
+  EXPECT_NE(text.status().message().find(
+                "config.json: num_hidden_layers = \"32\" is not a JSON number or Boolean"),
+            std::string::npos)
+      << text.status().message();
+  Result<ModelSpec> yes = ParseHfConfig(
+      head + R"("num_hidden_layers": 4, "tie_word_embeddings": "yes"})", "config.json");
+  EXPECT_NE(yes.status().message().find("tie_word_embeddings = \"yes\" is not a JSON number"),
+            std::string::npos)
+      << yes.status().message();
+  EXPECT_TRUE(ParseHfConfig(head + R"("num_hidden_layers": 4, "tie_word_embeddings": true})",
+                            "config.json")
+                  .ok());
 }
 
 TEST(HfConfig, DeepSeekMatchesPresetAndRefusesWhatItCannotRead) {

@@ -974,6 +974,14 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   result.test_examples = data.test.n;
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
   SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train));
+  {
+    // The candidates' low-fidelity runs score the first proxy_eval valid examples: checked up
+    // front too (one label there fails every candidate, one by one).
+    rec::TrainOptions proxy = train;
+    proxy.max_eval_examples = options.proxy_eval;
+    proxy.evaluate_test = false;
+    SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, proxy).WithContext("nas.proxy_eval"));
+  }
   // The baselines, retrained after the search; their FLOPs set DNAS's targets (a model of no
   // more FLOPs is what beats one).
   std::vector<rec::Arch> baseline_archs;

@@ -118,6 +118,14 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
       return Status::Invalid(
           fmt::format("{}: {} is missing (allowed: {})", origin, hf_key, field->info.allowed));
     }
+    // Every key read here is a number or a Boolean in transformers' configs; "32" as text is a
+    // hand edit transformers itself would not read as a size.
+    if (!config[hf_key].is_number() && !config[hf_key].is_boolean()) {
+      const Field<ModelSpec>* field = ModelSchema().Find(key);
+      return Status::Invalid(fmt::format("{}: {} = {} is not a JSON number or Boolean (allowed: {})",
+                                         origin, hf_key, JsonShown(config[hf_key]),
+                                         field->info.allowed));
+    }
     RawValue raw = ScalarValue(ScalarText(config[hf_key]), fmt::format("{} ({})", origin, hf_key));
     return ModelSchema().Set(model, key, raw);
   };

@@ -664,6 +664,21 @@ Status ValidateModel(const ModelSpec& m) {
         "model.top_k = {} / model.shared_experts = {} need model.experts >= 2 (allowed: 0 for a "
         "dense model)",
         m.top_k, m.shared_experts));
+  } else {
+    // The other expert keys would change nothing on a dense model: a model meant to be MoE that
+    // lost its experts, or one derived from a MoE base without clearing them.
+    for (const auto& [key, value] :
+         {std::pair<const char*, int64_t>{"expert_ffn_hidden", m.expert_ffn_hidden},
+          {"shared_expert_ffn_hidden", m.shared_expert_ffn_hidden},
+          {"moe_first_dense_layers", m.moe_first_dense_layers},
+          {"moe_layer_interval", m.moe_layer_interval == 1 ? 0 : m.moe_layer_interval}}) {
+      if (value != 0) {
+        return Status::Invalid(fmt::format(
+            "model.{} = {} has no effect on a dense model (model.experts = {}) (allowed: leave it "
+            "out, or give model.experts >= 2)",
+            key, value, m.experts));
+      }
+    }
   }
   return Status::Ok();
 }
@@ -711,6 +726,12 @@ Status ValidateCluster(const ClusterSpec& c) {
             "{}.name = {} is also cluster.tiers[{}]'s (allowed: a different name for each tier)",
             where, Printable(t.name, 60), j));
       }
+    }
+    if (i == 0 && t.hierarchical_collectives) {
+      return Status::Invalid(fmt::format(
+          "{}.hierarchical_collectives = true on the innermost tier ({}), which has no tier "
+          "inside it for the first level (allowed: false here; true on an outer tier)",
+          where, Printable(t.name, 60)));
     }
     if (i > 0) {
       const TierSpec& inner = c.tiers[i - 1];
