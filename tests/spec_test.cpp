@@ -168,6 +168,20 @@ TEST(Yaml, MalformedNamesFileAndLine) {
   EXPECT_NE(job.status().message().find("malformed YAML"), std::string::npos);
 }
 
+// Flow lists nested past 64 levels are refused by name, as JSON is (yaml-cpp says "bad file");
+// brackets in a comment or a double-quoted string do not count.
+TEST(Yaml, DeepNestingIsNamed) {
+  Result<ModelSpec> deep =
+      ParseModelYaml("name: x\nlayers: " + std::string(1000, '[') + "\n", "deep.yaml");
+  EXPECT_EQ(deep.status().message(), "deep.yaml: nested deeper than 64 levels (allowed: at most 64)");
+  Result<ModelSpec> quoted = ParseModelYaml(
+      "name: x\ndescription: \"" + std::string(100, '[') + "\"  # " + std::string(100, '{') +
+          "\nlayers: [\n",
+      "q.yaml");
+  EXPECT_EQ(quoted.status().message().find("nested deeper"), std::string::npos)
+      << quoted.status().message();
+}
+
 TEST(Yaml, UnknownKeyListsAllowedKeys) {
   Result<JobSpec> job = ParseJobYaml(
       "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  tp: 1\n  tensor_parallel: 2\n", "job.yaml");
