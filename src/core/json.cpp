@@ -8,39 +8,12 @@
 #include <utility>
 #include <vector>
 
+#include "core/depth.h"
 #include "core/text.h"
 
 namespace scaleplan {
 
 namespace {
-
-// The deepest nesting of lists and objects in `text`, outside strings (stops counting past
-// kMaxJsonDepth + 1).
-int NestingDepth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > kMaxJsonDepth) return deepest;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
 
 struct DuplicateKey {
   std::string key;
@@ -67,7 +40,7 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file_
   const std::string origin =
       of_line > 0 ? fmt::format("{}:{}", file_origin, of_line) : file_origin;
   SP_RETURN_IF_ERROR(CheckText(text, origin));
-  if (NestingDepth(text) > kMaxJsonDepth) {
+  if (BracketDepth(text, kMaxJsonDepth, false) > kMaxJsonDepth) {
     return Status::Parse(fmt::format("{}: JSON nested deeper than {} levels (allowed: at most {})",
                                      origin, kMaxJsonDepth, kMaxJsonDepth));
   }
@@ -114,6 +87,37 @@ std::string JsonShown(const nlohmann::json& value) {
     }
   }
   return Printable(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 60);
+}
+
+int BracketDepth(std::string_view text, int limit, bool hash_comments) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false, comment = false;
+  char previous = '\n';
+  for (char c : text) {
+    if (comment) {
+      comment = c != '\n';
+    } else if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (hash_comments && c == '#' &&
+               (previous == ' ' || previous == '\t' || previous == '\n')) {
+      comment = true;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+    previous = c;
+  }
+  return deepest;
 }
 
 }  // namespace scaleplan

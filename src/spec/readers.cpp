@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/depth.h"
 #include "core/file.h"
 #include "core/json.h"
 #include "core/text.h"
@@ -23,46 +24,9 @@ std::string Where(const std::string& origin, const YAML::Node& node) {
   return fmt::format("{}:{}", origin, node.Mark().line + 1);
 }
 
-namespace {
-
-// The deepest nesting of flow collections ([ and {) in YAML `text`, outside double-quoted
-// strings and comments, stopping past kMaxJsonDepth: yaml-cpp refuses a deep one as "bad file".
-// (Single quotes are not tracked: an apostrophe in a plain scalar would hide what follows.)
-int FlowDepth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false, comment = false;
-  char previous = '\n';
-  for (char c : text) {
-    if (comment) {
-      comment = c != '\n';
-    } else if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '#' && (previous == ' ' || previous == '\t' || previous == '\n')) {
-      comment = true;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > kMaxJsonDepth) return deepest;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-    previous = c;
-  }
-  return deepest;
-}
-
-}  // namespace
-
 Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin) {
   SP_RETURN_IF_ERROR(CheckText(text, origin));
-  if (FlowDepth(text) > kMaxJsonDepth) {
+  if (BracketDepth(text, kMaxJsonDepth, /*hash_comments=*/true) > kMaxJsonDepth) {
     return Status::Parse(fmt::format("{}: nested deeper than {} levels (allowed: at most {})",
                                      origin, kMaxJsonDepth, kMaxJsonDepth));
   }
