@@ -182,6 +182,15 @@ TEST(Yaml, DeepNestingIsNamed) {
       << quoted.status().message();
 }
 
+// An empty value is named at its key's line (yaml-cpp places the empty node where the next key
+// starts, or past the last line).
+TEST(Yaml, EmptyValueNamesItsKeysLine) {
+  EXPECT_EQ(ParseModelYaml("name: x\nlayers:\nhidden: 4096\n", "m.yaml").status().message(),
+            "m.yaml:2: model.layers has no value");
+  EXPECT_EQ(ParseModelYaml("name: x\nhidden: 4096\nlayers:\n", "m.yaml").status().message(),
+            "m.yaml:3: model.layers has no value");
+}
+
 TEST(Yaml, UnknownKeyListsAllowedKeys) {
   Result<JobSpec> job = ParseJobYaml(
       "model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  tp: 1\n  tensor_parallel: 2\n", "job.yaml");

@@ -87,9 +87,9 @@ Result<std::string> ScalarAt(const YAML::Node& map, const char* key, const std::
 }  // namespace
 
 Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::string_view section,
-                       std::string_view key) {
+                       std::string_view key, const std::string& where) {
   RawValue raw;
-  raw.origin = Where(origin, node);
+  raw.origin = where.empty() ? Where(origin, node) : where;
   if (node.IsScalar()) {
     raw.text = node.Scalar();
     return raw;
