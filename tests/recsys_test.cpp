@@ -623,6 +623,10 @@ TEST(RecValidation, BuiltInFactorsAreTheFitAndItsErrorIsDocumented) {
   RecFactors fitted = Must(FitFactors(runs));
   EXPECT_NEAR(fitted.lookup_bandwidth_fraction, FittedFactors().lookup_bandwidth_fraction, 1e-9);
   EXPECT_NEAR(fitted.step_overhead_s, FittedFactors().step_overhead_s, 1e-12);
+  // Two runs cannot score a two-factor fit by leave-one-out.
+  EXPECT_EQ(ValidateMlperf({runs[0], runs[1]}).status().message(),
+            "rec-validate: 2 runs (allowed: at least 3; two factors are fitted and leave-one-out "
+            "holds one more back)");
   RecValidation v = Must(ValidateMlperf(runs));
   EXPECT_LE(v.mean_abs_error_pct, 6.2);  // docs/REC.md: 6.1% in sample, 12.2% leave-one-out
   EXPECT_LE(v.loo_mean_abs_error_pct, 12.3);

@@ -795,6 +795,9 @@ Result<ShardingPlan> PlanHugeCtr(const CostModel& cost, const PlannerOptions& op
 // The exact search recurses once per table; far fewer tables than this already take longer than
 // anyone waits.
 constexpr int64_t kMaxExactTables = 64;
+// Its choices per table are runs of 2, 4, ... ranks from every rank: about GPUs^2 rank ids,
+// rebuilt at every node of the search (16,384 GPUs took over 24 GB).
+constexpr int64_t kMaxExactGpus = 64;
 
 class ExactSearch {
  public:
@@ -807,6 +810,12 @@ class ExactSearch {
       return Status::Invalid(fmt::format("exact: {} tables (allowed: at most {}; the search "
                                          "grows as choices^tables: use the scaleplan planner)",
                                          n, kMaxExactTables))
+          .WithKey("planner.planner");
+    }
+    if (job_.world > kMaxExactGpus) {
+      return Status::Invalid(fmt::format("exact: {} GPUs (allowed: at most {}; its choices per "
+                                         "table grow as GPUs^2: use the scaleplan planner)",
+                                         job_.world, kMaxExactGpus))
           .WithKey("planner.planner");
     }
     order_ = SortedBy(static_cast<int64_t>(n), [&](int64_t i) {
@@ -959,11 +968,11 @@ const spec::Schema<PlannerOptions>& PlannerOptionsSchema() {
             "or hugectr's")
         .Integer("max_passes", &O::max_passes, 0, 1000, "",
                  "scaleplan: local-search passes over the tables")
-        .Integer("kicks", &O::kicks, 0, 100000, "",
+        .Integer("kicks", &O::kicks, 0, 1000, "",
                  "scaleplan: perturbations of the best plan, each followed by local search "
                  "(times 100 / tables beyond 100 tables and 128 / GPUs beyond 128 GPUs)")
         .Unsigned("seed", &O::seed, "scaleplan: seed of the perturbations")
-        .Integer("exact_max_plans", &O::exact_max_plans, 1, int64_t{1} << 40, "",
+        .Integer("exact_max_plans", &O::exact_max_plans, 1, 1000000000, "",
                  "exact: partial plans visited at most before giving up")
         .Number("hugectr_dp_threshold_bytes", &O::hugectr_dp_threshold_bytes, 0, 1e30, "bytes",
                 "hugectr: tables this small are data-parallel (assumption: 32 MiB)")

@@ -196,6 +196,14 @@ Result<RecFactors> FitFactors(const std::vector<MlperfRun>& runs) {
 }
 
 Result<RecValidation> ValidateMlperf(const std::vector<MlperfRun>& runs) {
+  // Two factors are fitted: with fewer than three runs a leave-one-out fit has less to go on
+  // than factors (with one run it would be the in-sample fit, an error of 0% by construction).
+  if (runs.size() < 3) {
+    return Status::Invalid(fmt::format(
+        "rec-validate: {} run{} (allowed: at least 3; two factors are fitted and leave-one-out "
+        "holds one more back)",
+        runs.size(), runs.size() == 1 ? "" : "s"));
+  }
   SP_ASSIGN_OR_RETURN(std::vector<Prepared> prepared, Prepare(runs));
   SP_ASSIGN_OR_RETURN(auto steps, StepGrid(prepared));
   RecValidation out;
@@ -207,7 +215,7 @@ Result<RecValidation> ValidateMlperf(const std::vector<MlperfRun>& runs) {
     SP_ASSIGN_OR_RETURN(row.predicted_samples_per_s, Predict(prepared[i], out.fitted, &row.step));
     std::vector<bool> use(prepared.size(), true);
     use[i] = false;
-    row.loo_factors = prepared.size() > 1 ? FitOn(prepared, steps, use) : out.fitted;
+    row.loo_factors = FitOn(prepared, steps, use);
     SP_ASSIGN_OR_RETURN(row.loo_predicted_samples_per_s, Predict(prepared[i], row.loo_factors));
     row.error_pct = 100 * (row.predicted_samples_per_s / row.run.samples_per_s - 1);
     row.loo_error_pct = 100 * (row.loo_predicted_samples_per_s / row.run.samples_per_s - 1);

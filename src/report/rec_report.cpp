@@ -127,7 +127,10 @@ nlohmann::json RecJson(const recsys::RecStudy& study) {
   }
   nlohmann::json batches = nlohmann::json::array();
   for (const auto& [batch, rate] : study.batches) {
-    batches.push_back({{"global_batch", batch}, {"samples_per_s", rate}});
+    // No plan fits at this batch: no rate (null) rather than a zero that reads as measured.
+    batches.push_back({{"global_batch", batch},
+                       {"fits", rate > 0},
+                       {"samples_per_s", rate > 0 ? nlohmann::json(rate) : nlohmann::json()}});
   }
   return {{"model",
            {{"name", model.name},
