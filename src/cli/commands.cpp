@@ -177,6 +177,23 @@ std::string ParseErrorMessage(CLI::App& app, const CLI::ParseError& e) {
     }
   }
   const std::string help = fmt::format("see scaleplan{} --help", name);
+  // The commands one level down (`jobs` has `add`; the top level has them all).
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : command->get_subcommands({})) commands.push_back(sub->get_name());
+  auto not_a_command = [&](const std::string& word) {
+    const std::string near = NearMiss(word, commands);
+    return fmt::format("'{}' is not a command of scaleplan{} (allowed: {}{}; {})", word, name,
+                       Join(commands, ", "),
+                       near.empty() ? "" : fmt::format("; did you mean {}?", near), help);
+  };
+  if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !commands.empty() &&
+      command->get_subcommands().empty()) {
+    for (const std::string& extra : command->remaining()) {
+      if (!extra.empty() && extra[0] != '-') return not_a_command(extra);
+    }
+    return fmt::format("scaleplan{} needs a command (allowed: {}; {})", name, Join(commands, ", "),
+                       help);
+  }
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     std::vector<std::string> extras = command->remaining();
     std::vector<std::string> flags;
@@ -190,6 +207,7 @@ std::string ParseErrorMessage(CLI::App& app, const CLI::ParseError& e) {
       return fmt::format("{} is not an option of scaleplan{}{} ({})", flag, name,
                          near.empty() ? "" : fmt::format("; did you mean {}?", near), help);
     }
+    if (!extras.empty() && !commands.empty()) return not_a_command(extras.front());
     if (!extras.empty()) {
       return fmt::format("unexpected argument '{}' (allowed: options of scaleplan{}; {})",
                          extras.front(), name, help);
