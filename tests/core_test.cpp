@@ -373,6 +373,24 @@ TEST(Checked, RefusesWhatWouldWrap) {
   EXPECT_EQ(BoundedProduct({big, big, 8}, INT64_MAX), std::nullopt);
 }
 
+// The same input file twice, however spelled (a link, ./x), is refused; "-" twice too; a
+// missing path is left to its reader.
+TEST(DistinctInputs, TheSameFileTwiceIsRefused) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "scaleplan_inputs_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string a = (dir / "a.jsonl").string(), b = (dir / "b.jsonl").string();
+  std::ofstream(a) << "{}\n";
+  std::ofstream(b) << "{}\n";
+  std::filesystem::create_symlink("a.jsonl", dir / "link.jsonl");
+  EXPECT_TRUE(DistinctInputs({a, b, (dir / "missing").string()}, "--log").ok());
+  EXPECT_EQ(DistinctInputs({a, b, (dir / "link.jsonl").string()}, "--log").message(),
+            "--log: " + (dir / "link.jsonl").string() + " is the same file as " + a +
+                " (allowed: each file once; its rows would count twice)");
+  EXPECT_FALSE(DistinctInputs({"-", "-"}, "fit").ok());
+  std::filesystem::remove_all(dir);
+}
+
 // A header that names a column twice is refused with both places; empty names (a trailing
 // comma) are not names.
 TEST(Csv, AColumnNamedTwiceIsRefused) {

@@ -447,6 +447,27 @@ Status OutputBatch::Commit() {
   return result;
 }
 
+Status DistinctInputs(const std::vector<std::string>& paths, const std::string& what) {
+  std::vector<std::pair<std::pair<uint64_t, uint64_t>, size_t>> seen;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::pair<uint64_t, uint64_t> id{0, 0};
+    if (paths[i] != "-") {
+      struct stat info {};
+      if (::stat(paths[i].c_str(), &info) != 0) continue;
+      id = {static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino)};
+    }
+    for (const auto& [other, j] : seen) {
+      if (other == id) {
+        return Status::Invalid(fmt::format(
+            "{}: {} is the same file as {} (allowed: each file once; its rows would count twice)",
+            what, Shown(paths[i]), Shown(paths[j])));
+      }
+    }
+    seen.emplace_back(id, i);
+  }
+  return Status::Ok();
+}
+
 Status CheckOutputPath(const std::string& path) { return ResolveOutput(path, false).status(); }
 
 Status WriteOutputFile(const std::string& path, const std::string& content) {

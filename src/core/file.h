@@ -81,6 +81,12 @@ class InputGuard {
   void* previous_;
 };
 
+// Inputs whose rows are pooled (job logs, files of runs) name different files: the same file twice,
+// however spelled (a link, ./x and x: the same device and inode; "-" twice), would count its rows
+// twice. `what` names the input in the message. A path that cannot be stat'ed is left to its
+// reader to report.
+Status DistinctInputs(const std::vector<std::string>& paths, const std::string& what);
+
 // WriteOutputFile's checks without the write (the folder exists, the path is not a directory, the
 // links resolve): what a command runs on every output before its work, so that one bad output
 // does not leave the others written.

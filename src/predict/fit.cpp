@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 
+#include "core/file.h"
 #include "plan/memory.h"
 #include "predict/features.h"
 #include "search/space.h"
@@ -152,6 +153,7 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
   if (paths.empty()) {
     return Status::Invalid("fit: no job files given (allowed: job logs or CSV files of runs)");
   }
+  SP_RETURN_IF_ERROR(DistinctInputs(paths, "fit"));
   validate::Options filters = validate::RowFilters(options);
   SP_RETURN_IF_ERROR(validate::CheckFilters(filters, "fit"));
   FitReport report;

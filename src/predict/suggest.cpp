@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/file.h"
 #include "plan/memory.h"
 #include "predict/engine.h"
 #include "predict/features.h"
@@ -63,6 +64,7 @@ const spec::Schema<SuggestOptions>& SuggestOptionsSchema() {
 }
 
 Result<std::vector<validate::TrainingCase>> ReadJobs(const std::vector<std::string>& paths) {
+  SP_RETURN_IF_ERROR(DistinctInputs(paths, "--log"));
   std::vector<validate::TrainingCase> jobs;
   for (const std::string& path : paths) {
     SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));

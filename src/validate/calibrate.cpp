@@ -8,6 +8,7 @@
 #include <map>
 #include <numeric>
 
+#include "core/file.h"
 #include "core/text.h"
 #include "sim/analytical.h"
 #include "spec/readers.h"
@@ -262,6 +263,7 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
   if (paths.empty()) {
     return Status::Invalid("calibrate: no run files given (allowed: one or more CSV files)");
   }
+  SP_RETURN_IF_ERROR(DistinctInputs(paths, "calibrate"));
   std::vector<size_t> candidates;
   if (options.factors.empty()) {
     candidates.resize(Factors().size());
