@@ -23,6 +23,7 @@
 #include "cli/commands.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
+#include "report/step_report.h"
 #include "thread_ranks.h"
 
 namespace scaleplan::cli {
@@ -157,6 +158,17 @@ INSTANTIATE_TEST_SUITE_P(Cli, Scenario, ::testing::ValuesIn(ScenarioFiles()),
 
 // docs/SPEC.md is generated from the schemas (job keys and command options); it must not drift
 // from them.
+// Report figures keep their places unless those would print a nonzero value as zero: a GPU
+// described far too slow showed "0.0 tokens/s/GPU".
+TEST(Figures, SmallValuesKeepThreeSignificantDigits) {
+  EXPECT_EQ(scaleplan::report::Figure(165.94, 1), "165.9");
+  EXPECT_EQ(scaleplan::report::Figure(0.0, 1), "0.0");
+  EXPECT_EQ(scaleplan::report::Figure(0.0123456, 1), "0.0123");
+  EXPECT_EQ(scaleplan::report::Figure(0.0004321, 3), "0.000432");
+  EXPECT_EQ(scaleplan::report::Figure(11.4379, 3), "11.438");
+  EXPECT_EQ(scaleplan::report::Figure(-0.001, 1), "-0.001");
+}
+
 TEST(SpecReference, DocsAreCurrent) {
   std::ifstream in(fs::path(SCALEPLAN_TEST_DIR) / ".." / "docs" / "SPEC.md");
   std::stringstream buffer;

@@ -482,6 +482,34 @@ TEST(Fit, ConstantSpeedupIsLearnedExactly) {
   EXPECT_EQ(r.scores.size(), 3u);
 }
 
+// One configuration measured twice is one group of the k-fold: both copies are held out
+// together, never one tested against the other in training. Jobs: tp 1 twice at 1.5x the
+// physics, tp 2, 4 and 8 once each at 1.0x; 4 configurations, so 4 folds of one configuration
+// (each trains on 3, kMinTrainingJobs). The fold holding tp 1 trains on the three 1.0x jobs, whose
+// target ln 1 = 0 has no variance: every weight and the bias are 0, and both copies of tp 1 are
+// predicted at exactly the physics' value. Dealt one job at a time, a copy of tp 1 trained at
+// ln 1.5 would have pulled its twin's prediction up.
+TEST(Fit, RepeatedConfigurationIsHeldOutTogether) {
+  std::string path = TempFile("scaleplan-fit-repeat.jsonl",
+                              LogAtSpeedups({{1, 1.5}, {1, 1.5}, {2, 1.0}, {4, 1.0}, {8, 1.0}}));
+  FitOptions options;
+  options.members = 1;
+  options.folds = 4;
+  FitReport r = Must(Fit({path}, options));
+  ASSERT_EQ(r.jobs.size(), 5u);
+  EXPECT_EQ(r.configurations, 4);
+  EXPECT_EQ(r.folds, 4);
+  int copies = 0;
+  for (const FitJob& j : r.jobs) {
+    ASSERT_TRUE(j.has_k_fold);
+    if (j.measured > 1.2 * j.physics) {  // a tp 1 copy
+      ++copies;
+      EXPECT_NEAR(j.k_fold, j.physics, 1e-9 * j.physics) << j.label;
+    }
+  }
+  EXPECT_EQ(copies, 2);
+}
+
 // The learned engine divides the physics' step by exp(correction): a predictor whose single
 // member says ln 2 halves the step time and doubles the throughput.
 TEST(LearnedEngine, AppliesTheCorrection) {

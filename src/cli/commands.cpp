@@ -271,6 +271,19 @@ int RunCommand(int argc, const char* const* argv, std::ostream& out, std::ostrea
   } catch (const CLI::CallForAllHelp&) {
     return Print(out, err, app.help("", CLI::AppFormatMode::All));
   } catch (const CLI::CallForVersion&) {
+    // CLI11 answers --version as soon as it meets it; what else was given would go unread.
+    std::vector<std::string> others;
+    for (int i = 1; i < argc; ++i) {
+      if (std::string_view(argv[i]) != "--version") others.emplace_back(argv[i]);
+    }
+    if (!others.empty()) {
+      err << "scaleplan: error: "
+          << Printable(fmt::format("--version is given with {} (allowed: --version alone)",
+                                   Join(others, " ")),
+                       kMaxMessageBytes)
+          << "\n";
+      return kExitBadInput;
+    }
     return Print(out, err, std::string(kVersion) + "\n");
   } catch (const CLI::ParseError& e) {
     // A subcommand's own --help.

@@ -13,7 +13,7 @@ namespace scaleplan::cli {
 namespace {
 
 struct RecValidateArgs {
-  std::string runs = "data/validation/mlperf-dlrm.csv";
+  std::string runs;  // empty: the compiled-in table
   bool json = false;
   std::string output;
 };
@@ -22,7 +22,8 @@ const spec::Schema<RecValidateArgs>& RecValidateArgsSchema() {
   static const spec::Schema<RecValidateArgs> schema = [] {
     spec::Schema<RecValidateArgs> s("rec_validate");
     s.Text("runs", &RecValidateArgs::runs,
-           "measured runs in the MLPerf DLRM schema (data/validation/mlperf-dlrm.csv)");
+           "measured runs in the MLPerf DLRM schema (default: the four single-node runs of "
+           "data/validation/mlperf-dlrm.csv, compiled in)");
     AddReportOptions(s);
     return s;
   }();
@@ -40,9 +41,14 @@ class RecValidateCmd final : public Command {
   int Run(Io io) override {
     Result<RecValidateArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
-    Result<std::string> text = ReadInputFile(args->runs, kMaxSpecFileBytes);
+    std::string origin(recsys::kMlperfRunsPath);
+    Result<std::string> text = std::string(recsys::EmbeddedMlperfRuns().front().text);
+    if (!args->runs.empty()) {
+      origin = args->runs;
+      text = ReadInputFile(args->runs, kMaxSpecFileBytes);
+    }
     if (!text.ok()) return Fail(io.err, text.status());
-    Result<std::vector<recsys::MlperfRun>> runs = recsys::ReadMlperfRuns(*text, args->runs);
+    Result<std::vector<recsys::MlperfRun>> runs = recsys::ReadMlperfRuns(*text, origin);
     if (!runs.ok()) return Fail(io.err, runs.status());
     Result<recsys::RecValidation> v = recsys::ValidateMlperf(*runs);
     if (!v.ok()) return Fail(io.err, v.status());

@@ -237,6 +237,8 @@ Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
   Timing t =
       TimeFor(p.restart_total_s, planned_cost, rates.planned, delta, w, m, o.checkpoint_interval_s);
   p.interval_s = t.tau;
+  p.least_interval_s = std::max(kMinIntervalS, w);
+  p.interval_at_least = p.interval_chosen && t.tau <= p.least_interval_s * (1 + 1e-9);
   p.effective = t.effective;
   p.young_s = std::sqrt(2 * delta * m);
   p.daly_s = delta < 2 * m
@@ -386,6 +388,12 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
   plan::BytesPerParam state = plan::ParamBytes(spec::ZeroMode::kZero0, 1, spec::Precision::kBf16);
   study.job.gpus = plan.gpus;
   const std::vector<spec::TierSpec>& tiers = plan.job.cluster.tiers;
+  if (options.gpus_per_node > 0 && plan.gpus % options.gpus_per_node != 0) {
+    return Status::Invalid(fmt::format(
+        "goodput.gpus_per_node = {} does not divide the job's {} GPUs (allowed: a divisor of {}, "
+        "or 0 for the cluster's first tier, {} GPUs)",
+        options.gpus_per_node, plan.gpus, plan.gpus, tiers.empty() ? 1 : tiers.front().gpus));
+  }
   study.job.gpus_per_node = options.gpus_per_node > 0 ? options.gpus_per_node
                             : tiers.empty()           ? int64_t{1}
                                                       : tiers.front().gpus;

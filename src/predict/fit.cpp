@@ -202,22 +202,33 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
     in_sample[i] = Corrected(samples[i].job.metric, samples[i].job.physics,
                              report.predictor.Correct(samples[i].x).correction);
   }
-  // k-fold: a seeded shuffle dealt round-robin, with enough folds that each trains on at least
-  // kMinTrainingJobs (none when the jobs are too few for any).
-  const int64_t jobs = static_cast<int64_t>(n);
-  auto trains_on = [&](int64_t k) { return jobs - (jobs + k - 1) / k; };
-  report.folds = std::min<int64_t>(options.folds, jobs);
+  // k-fold over configurations: jobs with the same features (one configuration measured again,
+  // a row repeated) are one group, held out together; else a fold would test on a copy of what
+  // it trained on. The groups in a seeded shuffle, dealt round-robin, with enough folds that each
+  // trains on at least kMinTrainingJobs groups (none when there are too few for any).
+  std::map<std::vector<double>, size_t> group_of;
+  std::vector<std::vector<size_t>> groups;
+  for (size_t i = 0; i < n; ++i) {
+    auto [it, added] = group_of.emplace(samples[i].x, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(i);
+  }
+  report.configurations = static_cast<int64_t>(groups.size());
+  const int64_t configurations = report.configurations;
+  auto trains_on = [&](int64_t k) { return configurations - (configurations + k - 1) / k; };
+  report.folds = std::min<int64_t>(options.folds, configurations);
   const auto min_jobs = static_cast<int64_t>(kMinTrainingJobs);
-  while (report.folds < jobs && trains_on(report.folds) < min_jobs) ++report.folds;
+  while (report.folds < configurations && trains_on(report.folds) < min_jobs) ++report.folds;
   if (trains_on(report.folds) < min_jobs) report.folds = 0;
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::vector<size_t> order(groups.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::mt19937_64 rng(options.seed);
-  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
   for (int64_t f = 0; f < report.folds; ++f) {
     std::vector<bool> held(n, false);
-    for (size_t k = static_cast<size_t>(f); k < n; k += static_cast<size_t>(report.folds)) {
-      held[order[k]] = true;
+    for (size_t k = static_cast<size_t>(f); k < order.size();
+         k += static_cast<size_t>(report.folds)) {
+      for (size_t i : groups[order[k]]) held[i] = true;
     }
     SP_RETURN_IF_ERROR(PredictHeldOut(samples, held, options, k_fold));
   }

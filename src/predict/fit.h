@@ -6,8 +6,9 @@
 // features (features.h) and the target ln(measured / physics throughput) come from that. Jobs
 // whose status is not ok carry no measurement and are counted, not learned from.
 //
-// Scores, for the physics and for the predictor in-sample, k-fold (jobs dealt into k folds after a
-// seeded shuffle; more folds than asked when a fold would train on fewer than kMinTrainingJobs)
+// Scores, for the physics and for the predictor in-sample, k-fold (configurations, the jobs of one
+// feature vector together, dealt into k folds after a seeded shuffle; more folds than asked when a
+// fold would train on fewer than kMinTrainingJobs configurations)
 // and leave-one-source-out (every job of one source held out together; the
 // source is the row's source column or the log line's `source`, else its file), each fold fitted
 // from scratch with the same family, members and seed:
@@ -80,6 +81,7 @@ struct FitReport {
   std::vector<std::string> skipped;  // "file:line: reason"
   int64_t failed_jobs = 0;           // status oom, failed or timeout
   int64_t folds = 0;
+  int64_t configurations = 0;  // distinct feature vectors among the jobs (k-fold's groups)
   int64_t sources = 0;
   std::vector<Scores> scores;
 };

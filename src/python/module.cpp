@@ -5,15 +5,20 @@
 //
 // This layer only converts: Python values to spec values (through the same schemas as the job
 // files and flags) and JSON reports to Python objects; the calls are the library's, as the CLI's.
+#include <fmt/format.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "balance/balance.h"
 #include "balance/study.h"
+#include "core/json.h"
+#include "core/text.h"
 #include "explore/explore.h"
 #include "goodput/goodput.h"
 #include "plan/memory.h"
@@ -63,15 +68,6 @@ py::object ToPython(const nlohmann::json& report) {
   return py::module_::import("json").attr("loads")(text);
 }
 
-std::string Dumps(const py::handle& value) {
-  try {
-    return py::module_::import("json").attr("dumps")(value).cast<std::string>();
-  } catch (const py::error_already_set& e) {
-    Raise(Status::Invalid(std::string("a value is not JSON-serialisable (") + e.what() +
-                          ") (allowed: dicts, lists, strings, numbers, booleans)"));
-  }
-}
-
 // A Python string as UTF-8 text; anything else (bytes, a lone surrogate) is an input error.
 std::string Text(const py::handle& value, const std::string& what) {
   try {
@@ -79,6 +75,85 @@ std::string Text(const py::handle& value, const std::string& what) {
   } catch (const std::exception&) {
     PyErr_Clear();
     Raise(Status::Invalid(what + " is not a text string (allowed: str, encodable as UTF-8)"));
+  }
+}
+
+std::string TypeName(const py::handle& value) {
+  return py::str(value.get_type().attr("__name__")).cast<std::string>();
+}
+
+// What json.dumps would refuse (with a traceback in its message) or change (a key that is not a
+// string becomes one), refused first with the path to the value: `where` is "job", then
+// "job.plan", "job.plan.tp" or "lengths[3]". Keys are at most 1,024 bytes, YAML's longest
+// implicit key (the JSON is read by the YAML reader); nesting at most kMaxJsonDepth, as a file's
+// (a dict that holds itself would never end).
+void CheckJsonable(const py::handle& value, const std::string& where, int depth = 0) {
+  if (depth > kMaxJsonDepth) {
+    Raise(Status::Invalid(fmt::format("{} nests deeper than {} levels (allowed: at most {})",
+                                      Printable(where, 200), kMaxJsonDepth, kMaxJsonDepth)));
+  }
+  if (value.is_none() || py::isinstance<py::bool_>(value) || py::isinstance<py::int_>(value) ||
+      py::isinstance<py::str>(value)) {
+    return;
+  }
+  if (py::isinstance<py::float_>(value)) {
+    if (!std::isfinite(value.cast<double>())) {
+      Raise(Status::Invalid(fmt::format("{} = {} (allowed: a finite number)",
+                                        Printable(where, 200),
+                                        py::str(value).cast<std::string>())));
+    }
+    return;
+  }
+  if (py::isinstance<py::dict>(value)) {
+    for (const auto& [key, item] : value.cast<py::dict>()) {
+      if (!py::isinstance<py::str>(key)) {
+        Raise(Status::Invalid(fmt::format("{} has a key of type {} (allowed: string keys)",
+                                          Printable(where, 200), TypeName(key))));
+      }
+      const std::string name = Text(key, where + " key");
+      if (name.size() > 1024) {
+        Raise(Status::Invalid(fmt::format("{} has a key of {} bytes, '{}' (allowed: at most 1024)",
+                                          Printable(where, 200), name.size(),
+                                          Printable(name, 40))));
+      }
+      CheckJsonable(item, where + "." + name, depth + 1);
+    }
+    return;
+  }
+  if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
+    size_t i = 0;
+    for (const py::handle& item : value) {
+      CheckJsonable(item, fmt::format("{}[{}]", where, i++), depth + 1);
+    }
+    return;
+  }
+  Raise(Status::Invalid(
+      fmt::format("{} is a {} (allowed: a dict, a list, a string, a number, a boolean or None)",
+                  Printable(where, 200), TypeName(value))));
+}
+
+// `value` as JSON text, for the readers of job files and lengths.
+std::string Dumps(const py::handle& value, const std::string& where) {
+  CheckJsonable(value, where);
+  return py::module_::import("json").attr("dumps")(value).cast<std::string>();
+}
+
+// A Python int as a C++ integer: a value out of the type's range (2**70) is an input error, not
+// pybind's "incompatible function arguments".
+template <class T>
+T Integer(const py::object& value, const std::string& where) {
+  if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value)) {
+    Raise(Status::Invalid(
+        fmt::format("{} is a {} (allowed: an integer)", where, TypeName(value))));
+  }
+  try {
+    return value.cast<T>();
+  } catch (const std::exception&) {
+    PyErr_Clear();
+    Raise(Status::Invalid(fmt::format("{} = {} is out of range (allowed: integer from {} to {})",
+                                      where, Printable(py::str(value).cast<std::string>(), 40),
+                                      std::numeric_limits<T>::min(),
+                                      std::numeric_limits<T>::max())));
   }
 }
 
@@ -95,7 +170,7 @@ spec::JobSpec ResolveJob(const py::object& job) {
                   text.find('{') != std::string::npos);
     return yaml ? Must(spec::ParseJobYaml(text, "job")) : Must(spec::LoadJob(text));
   }
-  if (py::isinstance<py::dict>(job)) return Must(spec::ParseJobYaml(Dumps(job), "job"));
+  if (py::isinstance<py::dict>(job)) return Must(spec::ParseJobYaml(Dumps(job, "job"), "job"));
   Raise(Status::Invalid(
       "job is a " + py::str(job.get_type().attr("__name__")).cast<std::string>() +
       " (allowed: None, a preset name or job file, YAML text, or a dict of job keys)"));
@@ -135,7 +210,7 @@ T Options(const spec::Schema<T>& schema, const py::object& options, T object = T
   }
   for (const auto& [key, value] : options.cast<py::dict>()) {
     std::string name = Text(key, schema.section() + " option name");
-    Must(schema.Set(object, name, Raw(value, name)));
+    Must(schema.Set(object, name, Raw(value, Printable(name, 60))));
   }
   return object;
 }
@@ -216,14 +291,14 @@ py::object Explore(const py::object& job, const py::object& options) {
   return ToPython(report::ExploreJson(result, report::LaunchText{}));
 }
 
-py::object Pack(const py::object& lengths, const std::string& synthetic, int64_t count,
-                uint64_t seed, const std::string& model, const std::string& packer,
-                int64_t iterations, int64_t cp, const std::string& sharder,
+py::object Pack(const py::object& lengths, const std::string& synthetic, const py::object& count,
+                const py::object& seed, const std::string& model, const std::string& packer,
+                const py::object& iterations, const py::object& cp, const std::string& sharder,
                 const py::object& packing) {
   balance::PackStudyOptions study;
   study.packer = packer;
-  study.iterations = iterations;
-  study.cp = cp;
+  study.iterations = Integer<int64_t>(iterations, "iterations");
+  study.cp = Integer<int64_t>(cp, "cp");
   study.sharder = sharder;
   study.packing = Options(balance::PackerSchema(), packing);
   const py::dict given_packing = packing.is_none() || !py::isinstance<py::dict>(packing)
@@ -238,13 +313,13 @@ py::object Pack(const py::object& lengths, const std::string& synthetic, int64_t
     if (!synthetic.empty()) {
       Raise(Status::Invalid("lengths and synthetic both give the documents (allowed: one)"));
     }
-    std::string text = Dumps(lengths);
+    std::string text = Dumps(lengths, "lengths");
     documents = Must(balance::ParseLengths(text, "lengths"));
   } else {
     balance::LengthSource source;
     source.synthetic = synthetic.empty() ? "lognormal" : synthetic;
-    source.count = count;
-    source.seed = seed;
+    source.count = Integer<int64_t>(count, "count");
+    source.seed = Integer<uint64_t>(seed, "seed");
     documents = Must(balance::LoadLengths(source, study.packing.context));
   }
   spec::ModelSpec spec_model = Must(spec::LoadModel(model));

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/embedded.h"
 #include "core/status.h"
 #include "recsys/cost.h"
 #include "spec/ranking.h"
@@ -38,6 +39,11 @@ struct MlperfRun {
 // gpus_per_node, global_batch and samples_per_s): what `scaleplan validate` hands to
 // ValidateMlperf instead of the transformer rows' mapping.
 bool IsMlperfRunsCsv(std::string_view text);
+
+// Generated: data/validation/mlperf-dlrm.csv compiled in (rec-validate's default runs).
+const std::vector<EmbeddedFile>& EmbeddedMlperfRuns();
+// Its path in the repository, the name its rows are reported under.
+inline constexpr std::string_view kMlperfRunsPath = "data/validation/mlperf-dlrm.csv";
 
 // Reads the CSV; errors name the file, the line, the column and what is allowed.
 Result<std::vector<MlperfRun>> ReadMlperfRuns(std::string_view text, const std::string& origin);

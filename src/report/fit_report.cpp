@@ -30,6 +30,7 @@ nlohmann::json FitJson(const predict::FitReport& r) {
   out["failed_jobs"] = r.failed_jobs;
   out["sources"] = r.sources;
   out["folds"] = r.folds;
+  out["configurations"] = r.configurations;
   out["scores"] = nlohmann::json::array();
   for (const predict::Scores& s : r.scores) out["scores"].push_back(ScoresJson(s));
   out["jobs_detail"] = nlohmann::json::array();
@@ -50,11 +51,11 @@ nlohmann::json FitJson(const predict::FitReport& r) {
 
 std::string FitText(const predict::FitReport& r, bool verbose) {
   std::string out = fmt::format(
-      "{} predictor ({} member{}, {} features) fitted on {} jobs from {} source{}; {} skipped, {} "
-      "without a measurement (status not ok)\n\n",
+      "{} predictor ({} member{}, {} features) fitted on {} jobs ({} configurations) from {} "
+      "source{}; {} skipped, {} without a measurement (status not ok)\n\n",
       r.predictor.family, r.predictor.members.size(), r.predictor.members.size() == 1 ? "" : "s",
-      r.predictor.features.size(), r.jobs.size(), r.sources, r.sources == 1 ? "" : "s",
-      r.skipped.size(), r.failed_jobs);
+      r.predictor.features.size(), r.jobs.size(), r.configurations, r.sources,
+      r.sources == 1 ? "" : "s", r.skipped.size(), r.failed_jobs);
   out += fmt::format("{:<34} {:>5} {:>11} {:>12} {:>9} {:>13} {:>10}\n", "method", "jobs",
                      "mean |err|", "Kendall tau", "Spearman", "top-1 regret", "decisions");
   for (const predict::Scores& s : r.scores) {
@@ -66,7 +67,8 @@ std::string FitText(const predict::FitReport& r, bool verbose) {
       "\nerror: of each job's metric; tau, Spearman and regret: within each decision (one model on "
       "one number of one GPU type)\n";
   if (r.folds == 0) {
-    out += fmt::format("k-fold: needs at least {} jobs\n", predict::kMinTrainingJobs + 1);
+    out += fmt::format("k-fold: needs at least {} configurations (jobs of distinct features)\n",
+                       predict::kMinTrainingJobs + 1);
   }
   if (r.sources < 2) {
     out += "leave-one-source-out: needs jobs from at least two sources\n";

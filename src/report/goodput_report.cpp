@@ -42,8 +42,13 @@ std::string LostText(const goodput::LostTime& l) {
 }
 
 std::string IntervalText(const goodput::GoodputPoint& p) {
-  return fmt::format("every {} of training ({}; Young {}, Daly {})", Duration(p.interval_s),
-                     p.interval_chosen ? "chosen to maximise effective time" : "given",
+  const std::string how =
+      !p.interval_chosen ? "given"
+      : p.interval_at_least
+          ? fmt::format("the shortest allowed, {}: a shorter one would train more",
+                        p.least_interval_s > 1 ? "the asynchronous write's time" : "1 s")
+          : "chosen to maximise effective time";
+  return fmt::format("every {} of training ({}; Young {}, Daly {})", Duration(p.interval_s), how,
                      Duration(p.young_s), Duration(p.daly_s));
 }
 
@@ -64,6 +69,8 @@ nlohmann::json GoodputPointJson(const goodput::GoodputPoint& p) {
           {"restart_total_s", p.restart_total_s},
           {"checkpoint_interval_s", p.interval_s},
           {"checkpoint_interval_chosen", p.interval_chosen},
+          {"checkpoint_interval_at_least", p.interval_at_least},
+          {"least_checkpoint_interval_s", p.least_interval_s},
           {"young_interval_s", p.young_s},
           {"daly_interval_s", p.daly_s},
           {"effective_time_pct", 100 * p.effective},

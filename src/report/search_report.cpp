@@ -76,6 +76,7 @@ nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& 
   out["evaluated_plans"] = r.evaluated;
   out["pruned_plans"] = r.pruned;
   out["pruned_by"] = r.pruned_by;
+  out["pruned_why"] = r.pruned_why;
   out["elapsed_s"] = r.elapsed_s;
   out["threads"] = r.threads;
   out["processes"] = std::max<size_t>(1, r.shares.size());
@@ -144,6 +145,11 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
   std::sort(reasons.rbegin(), reasons.rend());
   for (size_t i = 0; i < reasons.size() && i < 6; ++i) {
     out += fmt::format("             pruned {:>10} by {}\n", reasons[i].first, reasons[i].second);
+    // With no plan to show, the rule's own words: "plan.tp" alone does not say why.
+    auto why = r.pruned_why.find(reasons[i].second);
+    if (r.top.empty() && why != r.pruned_why.end()) {
+      out += fmt::format("                        e.g. {}\n", Printable(why->second, 400));
+    }
   }
   if (r.top.empty()) {
     // Why nothing came back: the search stopped early, every candidate was pruned by one rule,
@@ -184,10 +190,11 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
   for (size_t i = 0; i < r.top.size(); ++i) {
     const search::Evaluation& e = r.top[i];
     out += fmt::format(
-        "  {:>4}  {:<{}} {:>9.3f} {:>9} {:>13.1f} {:>5.1f}% {:>8.1f} {:>15} {:>+6.1f}%\n", i + 1,
-        e.description, width, e.step.step_time_s,
-        e.event_step_time_s > 0 ? fmt::format("{:.3f}", e.event_step_time_s) : std::string("-"),
-        e.step.tokens_per_s_per_gpu, 100 * e.step.mfu, e.peak_bytes_per_gpu / kGi,
+        "  {:>4}  {:<{}} {:>9} {:>9} {:>13} {:>5}% {:>8.1f} {:>15} {:>+6.1f}%\n", i + 1,
+        e.description, width, Figure(e.step.step_time_s, 3),
+        e.event_step_time_s > 0 ? Figure(e.event_step_time_s, 3) : std::string("-"),
+        Figure(e.step.tokens_per_s_per_gpu, 1), Figure(100 * e.step.mfu, 1),
+        e.peak_bytes_per_gpu / kGi,
         Dominant(e.step.breakdown), 100.0 * (time_of(e) / best - 1.0));
   }
   if (baseline) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/text.h"
 #include "report/plan_report.h"
@@ -73,12 +74,20 @@ nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
   return out;
 }
 
+std::string Figure(double value, int decimals) {
+  if (value != 0 && std::abs(value) < 0.5 * std::pow(10.0, -decimals)) {
+    return fmt::format("{:.3g}", value);
+  }
+  return fmt::format("{:.{}f}", value, decimals);
+}
+
 std::string StepText(const plan::Plan& p, const plan::MemoryReport& mem, const sim::StepResult& r) {
   std::string out = PlanText(p, mem, {});
   out += fmt::format(
-      "\n  step ({}){:<{}}{:.3f} s   {:.1f} tokens/s/GPU   {:.1f} TFLOP/s/GPU   MFU {:.1f}%\n",
-      r.engine, "", std::max<int64_t>(3, 13 - static_cast<int64_t>(r.engine.size())), r.step_time_s,
-      r.tokens_per_s_per_gpu, r.model_flops_per_s_per_gpu / 1e12, 100.0 * r.mfu);
+      "\n  step ({}){:<{}}{} s   {} tokens/s/GPU   {} TFLOP/s/GPU   MFU {}%\n", r.engine, "",
+      std::max<int64_t>(3, 13 - static_cast<int64_t>(r.engine.size())), Figure(r.step_time_s, 3),
+      Figure(r.tokens_per_s_per_gpu, 1), Figure(r.model_flops_per_s_per_gpu / 1e12, 1),
+      Figure(100.0 * r.mfu, 1));
   out += fmt::format("             MFU: {}\n", r.flops_formula);
   out += "\n  breakdown (seconds per step; adds up to the step time)\n";
   for (const auto& [name, value] : Categories(r.breakdown)) {

@@ -36,6 +36,10 @@ nlohmann::json EventInputsJson(const std::string& path, const sim::EventOptions&
 
 // {"compute_s": ..., "tp_comm_s": ..., ...}: the breakdown's categories.
 nlohmann::json BreakdownJson(const sim::Breakdown& breakdown);
+
+// `value` to `decimals` places, or to three significant digits where those places would show a
+// nonzero value as 0 (a GPU described a million times too slow: 0.0123 tokens/s/GPU, not 0.0).
+std::string Figure(double value, int decimals);
 // Two breakdowns side by side with the change per category and the totals (seconds per step),
 // one row per line, indented by four spaces.
 std::string BreakdownComparison(const sim::Breakdown& a, const sim::Breakdown& b,

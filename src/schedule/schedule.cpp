@@ -161,7 +161,9 @@ std::string ScheduleJson(const PipelineSchedule& schedule) {
 }
 
 Result<std::vector<SurveyRow>> Survey(int64_t pp, int64_t vp, int64_t m) {
-  SP_RETURN_IF_ERROR(CheckScheduleSize(pp, vp, m));
+  // The one-chunk schedules must fit (else the error cites the vp given); a chunked one too
+  // large for its vp is its row's verdict.
+  if (!CheckScheduleSize(pp, 1, m).ok()) return CheckScheduleSize(pp, vp, m);
   std::vector<SurveyRow> rows;
   for (const ScheduleInfo& info : Schedules()) {
     SurveyRow row;

@@ -115,14 +115,28 @@ struct Counters {
   uint64_t evaluated = 0;
   uint64_t pruned = 0;
   std::map<std::string, uint64_t> pruned_by;
+  std::map<std::string, std::string> pruned_why;  // reason -> the first refusal's message
   void Prune(const std::string& reason, uint64_t count) {
     pruned += count;
     pruned_by[reason] += count;
+  }
+  // A refusal: counted under its key, one message kept per key (what the report shows when a
+  // rule pruned everything: `plan.tp` alone does not say why tp 3 is refused). The least in text
+  // order, so that a search split over threads or processes keeps the same one.
+  void Prune(const Status& refusal, uint64_t count) {
+    const std::string reason = Reason(refusal);
+    Prune(reason, count);
+    Why(reason, refusal.message());
+  }
+  void Why(const std::string& reason, const std::string& message) {
+    auto [it, added] = pruned_why.emplace(reason, message);
+    if (!added && message < it->second) it->second = message;
   }
   void Merge(const Counters& o) {
     evaluated += o.evaluated;
     pruned += o.pruned;
     for (const auto& [reason, n] : o.pruned_by) pruned_by[reason] += n;
+    for (const auto& [reason, why] : o.pruned_why) Why(reason, why);
   }
 };
 
@@ -161,7 +175,7 @@ class Scorer {
     spec::JobSpec job = Decode(base_, space_, c);
     Result<plan::Plan> p = plan::BuildPlan(job, plan::Checks::kPlanOnly);
     if (!p.ok()) {
-      counters.Prune(Reason(p.status()), 1);
+      counters.Prune(p.status(), 1);
       return std::nullopt;
     }
     Scored s = ScorePlan(*p, counters, top, c);
@@ -220,7 +234,7 @@ class Scorer {
     if (engine_ != nullptr) {
       Result<sim::StepResult> step = engine_->StepGiven(p, evaluator_.EvaluateReused(p), memory);
       if (!step.ok()) {
-        counters.Prune(Reason(step.status()), 1);
+        counters.Prune(step.status(), 1);
         return {Scored::kRefused};
       }
       engine_step = std::move(*step);
@@ -269,6 +283,7 @@ void Finish(SearchResult& result, const Counters& counters, TopK& top, Clock::ti
   result.evaluated = counters.evaluated;
   result.pruned = counters.pruned;
   result.pruned_by = counters.pruned_by;
+  result.pruned_why = counters.pruned_why;
   result.elapsed_s = Seconds(start);
 }
 
@@ -336,7 +351,7 @@ class Exhaustive : public Optimizer {
         if (p.ok()) {
           outer.push_back(c);
         } else {
-          counters.Prune(Reason(p.status()), inner_size);
+          counters.Prune(p.status(), inner_size);
         }
         return;
       }
@@ -401,7 +416,7 @@ class Exhaustive : public Optimizer {
                 }
                 Result<plan::Plan> p = plan::BuildPlan(j, plan::Checks::kPlanOnly);
                 if (!p.ok()) {
-                  local.Prune(Reason(p.status()), 1);
+                  local.Prune(p.status(), 1);
                   continue;
                 }
                 dp = p->dp;
@@ -711,6 +726,8 @@ std::string EncodeShare(const SearchResult& r) {
   for (const auto& [reason, n] : r.pruned_by) {
     w.Text(reason);
     w.U64(n);
+    auto why = r.pruned_why.find(reason);
+    w.Text(why == r.pruned_why.end() ? std::string() : why->second);
   }
   w.F64(r.elapsed_s);
   w.Text(r.stop_reason);
@@ -769,6 +786,8 @@ Status MergeShares(const spec::JobSpec& base, const SearchSpace& space,
     for (uint64_t i = 0; i < reasons_n; ++i) {
       SP_ASSIGN_OR_RETURN(std::string reason, in.Text());
       SP_ASSIGN_OR_RETURN(counters.pruned_by[reason], in.U64());
+      SP_ASSIGN_OR_RETURN(std::string why, in.Text());
+      if (!why.empty()) counters.Why(reason, why);
     }
     SP_ASSIGN_OR_RETURN(share.elapsed_s, in.F64());
     SP_ASSIGN_OR_RETURN(share.stop_reason, in.Text());
@@ -802,6 +821,7 @@ Status MergeShares(const spec::JobSpec& base, const SearchSpace& space,
   result.evaluated = total.evaluated;
   result.pruned = total.pruned;
   result.pruned_by = total.pruned_by;
+  result.pruned_why = total.pruned_why;
   // A budget that stopped any process stopped the search short of the space.
   for (const char* reason : {"time budget", "evaluation budget"}) {
     if (reasons.count(reason) > 0) result.stop_reason = reason;

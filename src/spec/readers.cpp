@@ -347,7 +347,8 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
       return Status::Invalid(fmt::format(
           "{}: unknown key '{}' in job (allowed: description, source, model, cluster, gpu, gpus, "
           "framework, plan, workload)",
-          Where(origin, entry.first), Printable(key, 60)));
+          Where(origin, entry.first), Printable(key, 60)))
+          .WithKey("job." + Printable(key, 60));
     }
   }
   if (!root["model"])

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/text.h"
 
 namespace scaleplan::spec {
 
@@ -103,8 +104,11 @@ class Schema {
       known += f.info.key;
     }
     for (std::string_view a : also) known += (known.empty() ? "" : ", ") + std::string(a);
-    return Status::Invalid((where.empty() ? "" : where + ": ") + "unknown key '" +
-                           std::string(key) + "' in " + section_ + " (allowed: " + known + ")");
+    // (A key of any length may come from a dict or a file: shown, and named, in 60 bytes.)
+    const std::string shown = Printable(key, 60);
+    return Status::Invalid((where.empty() ? "" : where + ": ") + "unknown key '" + shown +
+                           "' in " + section_ + " (allowed: " + known + ")")
+        .WithKey(section_ + "." + shown);
   }
 
   // Sets one key; an unknown key is an error that lists the known ones.

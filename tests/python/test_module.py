@@ -111,3 +111,47 @@ def test_goodput_and_explore():
     assert [p["gpus"] for p in r["sweep"]] == [8192, 16384]
     e = scaleplan.explore()
     assert e["joint"]["speedup"] >= 1.0
+
+
+def test_values_json_cannot_carry_are_named_by_path():
+    # Before, json.dumps's TypeError came through with its Python traceback ("At: .../json/
+    # encoder.py"); now the value's path and type, and nothing of the traceback.
+    with pytest.raises(scaleplan.Error) as e:
+        scaleplan.plan(dict(EIGHT_B, plan={"tp": {1, 2}}))
+    assert str(e.value) == ("job.plan.tp is a set (allowed: a dict, a list, a string, a number, "
+                            "a boolean or None)")
+    with pytest.raises(scaleplan.Error, match=r"lengths\[1\] is a bytes"):
+        scaleplan.pack(lengths=[1000, b"2000"])
+    with pytest.raises(scaleplan.Error, match="job.gpus = nan"):
+        scaleplan.plan(dict(EIGHT_B, gpus=float("nan")))
+    # json.dumps would have turned the key 1 into "1".
+    with pytest.raises(scaleplan.Error, match="job.plan has a key of type int"):
+        scaleplan.plan(dict(EIGHT_B, plan={1: 2}))
+    # A dict that holds itself: refused at the nesting bound, not a recursion without end.
+    loop = {}
+    loop["plan"] = loop
+    with pytest.raises(scaleplan.Error, match="nests deeper than 64 levels"):
+        scaleplan.plan(loop)
+
+
+def test_unknown_and_huge_keys_are_named_briefly():
+    with pytest.raises(scaleplan.Error) as e:
+        scaleplan.plan(dict(EIGHT_B, gpuz=8))
+    assert e.value.key == "job.gpuz"
+    with pytest.raises(scaleplan.Error) as e:
+        scaleplan.goodput(options={"trialz": 1})
+    assert e.value.key == "goodput.trialz"
+    # A key of a million bytes: named in 60 bytes, not echoed whole.
+    with pytest.raises(scaleplan.Error) as e:
+        scaleplan.goodput(options={"k" * 1000000: 1})
+    assert len(str(e.value)) < 1000 and e.value.key.startswith("goodput.kkk")
+    with pytest.raises(scaleplan.Error, match="has a key of 1000000 bytes"):
+        scaleplan.plan(dict(EIGHT_B, **{"k" * 1000000: 1}))
+
+
+def test_integers_beyond_64_bits_are_input_errors():
+    # pybind11 answered 2**70 with "incompatible function arguments" (a TypeError).
+    with pytest.raises(scaleplan.Error, match=r"count = 1180591620717411303424 is out of range"):
+        scaleplan.pack(count=2**70)
+    with pytest.raises(scaleplan.Error, match="iterations is a str"):
+        scaleplan.pack(iterations="3")
