@@ -1,5 +1,6 @@
 #include "validate/validate.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -84,6 +85,34 @@ TEST(Validate, UnstatedCheckpointingTakesTheFastestThatFits) {
   EXPECT_DOUBLE_EQ(stated.peak_memory_bytes, 113880678400.0);
   // Recomputing costs time: the filled row predicts less throughput.
   EXPECT_LT(filled.predicted, stated.predicted);
+}
+
+// An H800 row runs on the H800 cluster: the H100's compute with NVLink at 200 GB/s a direction,
+// so the same TP 8 plan that moves its activations over NVLink predicts less than on an H100.
+// PCIe cards are not modeled as the SXM part of their name: skipped, with what is allowed.
+TEST(Validate, GpuTypesMapToTheirOwnSystems) {
+  const std::string head =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,source\n";
+  const std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,{},8,8,1,1,,8192,1,64,BF16,10000,x\n";
+  std::string csv = head;
+  for (const char* gpu : {"H100 SXM", "H800 SXM", "H100 PCIe", "A100 80GB PCIe", "H100 NVL"}) {
+    csv += fmt::format(fmt::runtime(row), gpu);
+  }
+  FileReport r = Must(ValidateText(csv, "gpus.csv", {}));
+  ASSERT_EQ(r.rows.size(), 5u);
+  const Row& h100 = r.rows[0];
+  const Row& h800 = r.rows[1];
+  ASSERT_TRUE(h100.skipped.empty()) << h100.skipped;
+  ASSERT_TRUE(h800.skipped.empty()) << h800.skipped;
+  EXPECT_NE(std::find(h800.assumptions.begin(), h800.assumptions.end(), "cluster dgx-h800-ib"),
+            h800.assumptions.end());
+  EXPECT_LT(h800.predicted, h100.predicted);
+  for (size_t i = 2; i < 5; ++i) {
+    EXPECT_NE(r.rows[i].skipped.find("no cluster preset for GPU type "), std::string::npos)
+        << r.rows[i].skipped;
+    EXPECT_NE(r.rows[i].skipped.find("no PCIe card"), std::string::npos) << r.rows[i].skipped;
+  }
 }
 
 TEST(Validate, UnknownSchemaIsAnError) {

@@ -136,8 +136,15 @@ std::string CheckMeasuredCells(const CsvTable& t, size_t row,
   return "";
 }
 
-// The cluster a GPU type ran on: the presets are the closest published systems.
+// The cluster a GPU type ran on: the presets are the closest published systems. A PCIe card
+// (or the H100 NVL, a PCIe pair) has another peak, power and link than the SXM part it is
+// named after, so it has none: modeled as the SXM part it would pass for a row it is not.
 std::string ClusterFor(const std::string& gpu_type, std::string* gpu_override) {
+  if (Contains(gpu_type, "PCIe") || Contains(gpu_type, "H100 NVL") ||
+      Contains(gpu_type, "H100NVL")) {
+    return "";
+  }
+  if (Contains(gpu_type, "H800")) return "dgx-h800-ib";
   if (Contains(gpu_type, "A100")) {
     if (Contains(gpu_type, "40GB") || Contains(gpu_type, "40 GB")) *gpu_override = "a100-40gb";
     return "selene";
@@ -296,7 +303,11 @@ std::string Take(T& target, Result<T> loaded) {
 std::string SetCluster(TrainingCase& c, const std::string& gpu_type) {
   std::string gpu_override;
   std::string cluster = ClusterFor(gpu_type, &gpu_override);
-  if (cluster.empty()) return "no cluster preset for GPU type " + gpu_type;
+  if (cluster.empty()) {
+    return "no cluster preset for GPU type " + Printable(gpu_type, 60) +
+           " (allowed: A100 (40GB or 80GB), H100, H800, H200, B200, B300, GB200, GB300, as SXM "
+           "parts; no PCIe card)";
+  }
   std::string problem = Take(c.job.cluster, spec::LoadCluster(cluster));
   if (problem.empty() && !gpu_override.empty())
     problem = Take(c.job.cluster.gpu, spec::LoadGpu(gpu_override));
