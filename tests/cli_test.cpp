@@ -158,6 +158,26 @@ INSTANTIATE_TEST_SUITE_P(Cli, Scenario, ::testing::ValuesIn(ScenarioFiles()),
 
 // docs/SPEC.md is generated from the schemas (job keys and command options); it must not drift
 // from them.
+// A text option given bytes that are not UTF-8 (from the shell, unchecked) reached the JSON
+// writer of `jobs add`, which threw: "internal error: [json.exception.type_error.316] invalid
+// UTF-8 byte at index 1: 0xFF". Now the option is refused by name and the log is not written.
+TEST(Outputs, TextOptionsMustBeUtf8) {
+  namespace fs = std::filesystem;
+  const fs::path log = fs::path(::testing::TempDir()) / "not-utf8.jsonl";
+  fs::remove(log);
+  const std::string log_path = log.string();
+  const std::string job = std::string(SCALEPLAN_TEST_DIR) + "/../examples/torchtitan-llama3-8b.yaml";
+  const char* argv[] = {"scaleplan", "jobs", "add", "--log", log_path.c_str(), "--plan",
+                        job.c_str(), "--tokens-per-s-per-gpu", "5000", "--job-source",
+                        "a\xff"};
+  std::ostringstream out, err;
+  EXPECT_EQ(scaleplan::cli::Run(11, argv, out, err), 2);
+  EXPECT_NE(err.str().find("binary content (byte 0xFF at offset 1"), std::string::npos)
+      << err.str();
+  EXPECT_EQ(err.str().find("internal error"), std::string::npos) << err.str();
+  EXPECT_FALSE(fs::exists(log));
+}
+
 // Report figures keep their places unless those would print a nonzero value as zero: a GPU
 // described far too slow showed "0.0 tokens/s/GPU".
 TEST(Figures, SmallValuesKeepThreeSignificantDigits) {

@@ -93,6 +93,18 @@ TEST(RankingSpec, BadInputNamesTheKey) {
             std::string::npos);
   EXPECT_NE(error("embedding_dim: 4\ntables:\n  - {name: a, rows: 3}\n").find("top_mlp"),
             std::string::npos);
+  // Keys the interaction does not read, and a cross-layer rank above its input width: one table
+  // of dim 4 and no dense features, so the cross layers read 0 + 4 = 4 values.
+  const std::string dot = "top_mlp: [1]\nembedding_dim: 4\ntables:\n  - {name: a, rows: 3}\n";
+  EXPECT_NE(error(dot + "interaction: dot\ninteraction_layers: 5\n")
+                .find("interaction_layers = 5 has no effect with interaction dot"),
+            std::string::npos);
+  EXPECT_NE(error(dot + "interaction: fm\ninteraction_rank: 2\n")
+                .find("interaction_rank = 2 has no effect with interaction fm"),
+            std::string::npos);
+  EXPECT_NE(error(head + "interaction_rank: 5\ntables:\n  - {name: a, rows: 3}\n")
+                .find("interaction_rank = 5 exceeds the cross layers' input width 4"),
+            std::string::npos);
 }
 
 TEST(RankingSpec, PresetsLoad) {
@@ -357,6 +369,21 @@ TEST(RecSharding, PlanFileRoundTripsAndRefusesBadPlans) {
             std::string::npos);
   EXPECT_NE(error(R"({"tables": [{"name": "t0", "sharding_type": "table_wise", "ranks": [99]}]})")
                 .find("rank 99"),
+            std::string::npos);
+  // A data-parallel table's ranks were dropped before the checks: [99] and [0] passed.
+  EXPECT_NE(error(R"({"tables": [{"name": "t0", "sharding_type": "data_parallel", "ranks": [99]}]})")
+                .find("rank 99 does not exist"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"tables": [{"name": "t0", "sharding_type": "data_parallel", "ranks": [0]}]})")
+                .find("data_parallel on 1 of the 16 ranks"),
+            std::string::npos);
+  // 2^64 - 1 read as an int64 was "rank -1".
+  EXPECT_NE(error(R"({"tables": [{"name": "t0", "sharding_type": "table_wise",)"
+                  R"( "ranks": [18446744073709551615]}]})")
+                .find("rank 18446744073709551615 (allowed: integers 0 to 15)"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"tables": [{"name": 4, "sharding_type": "table_wise", "ranks": [0]}]})")
+                .find("name = 4 (allowed: the name of a table of the model)"),
             std::string::npos);
   EXPECT_NE(error("[1, 2]").find("expected an object"), std::string::npos);
   EXPECT_NE(error(R"({"tables": [], "colour": 1})").find("unknown key 'colour'"),

@@ -59,9 +59,17 @@ int Emit(Io io, const std::string& path, const Result<std::string>& text) {
 }
 
 Status SideFile(const std::string& path, const char* flag) {
-  if (path != "-") return Status::Ok();
-  return Status::Invalid(fmt::format(
-      "{} = - (allowed: a file path; the report itself goes to standard output)", flag));
+  if (path == "-") {
+    return Status::Invalid(fmt::format(
+        "{} = - (allowed: a file path; the report itself goes to standard output)", flag));
+  }
+  // Said here, with the flag: the writer's own refusal would offer "-" as an alternative.
+  std::error_code error;
+  if (!path.empty() && std::filesystem::is_directory(path, error)) {
+    return Status::Invalid(fmt::format("{} = {}: is a directory (allowed: a file path)", flag,
+                                       Printable(path, 200)));
+  }
+  return Status::Ok();
 }
 
 namespace {

@@ -1,5 +1,7 @@
 // scaleplan rec: shard a ranking model's embedding tables over a cluster and predict the step
 // (recsys/study.h); every planner's plan rated by every engine.
+#include <fmt/format.h>
+
 #include "cli/command.h"
 #include "cli/options.h"
 #include "recsys/study.h"
@@ -51,6 +53,25 @@ class RecCmd final : public Command {
     if (!keys.ok()) return Fail(io.err, keys.status());
     Result<recsys::PlannerOptions> planner = planner_.Parse();
     if (!planner.ok()) return Fail(io.err, planner.status());
+    if (!source->sharding.empty()) {
+      // A plan file is rated, not planned: --planner chooses nothing, and without --compare no
+      // planner runs to take the others.
+      for (const spec::Field<recsys::PlannerOptions>& f : recsys::PlannerOptionsSchema().fields()) {
+        if (!f.set || !planner_.Given(f.info.key)) continue;
+        if (f.info.key == "planner" || !source->compare) {
+          return Fail(io.err,
+                      Status::Invalid(fmt::format(
+                                          "{} does not apply to --sharding {}: the plan file is "
+                                          "rated, not planned (allowed: {})",
+                                          planner_.Flag(f.info.key), source->sharding,
+                                          f.info.key == "planner"
+                                              ? "--sharding alone; --compare also runs every "
+                                                "planner"
+                                              : "--compare, which runs the planners beside it"))
+                          .WithKey("planner." + f.info.key));
+        }
+      }
+    }
     if (!args->emit_plan.empty()) {
       Status side = SideFile(args->emit_plan, "--emit-plan");
       if (side.ok()) side = DistinctOutputs({args->output, args->emit_plan});

@@ -113,7 +113,9 @@ Result<Suggestion> Learn(const spec::JobSpec& base, std::vector<validate::Traini
     }
   }
   out.already_run = static_cast<int64_t>(run.size());
-  if (measured.x.size() >= kMinTrainingJobs) {
+  out.measured_configurations = static_cast<int64_t>(
+      std::set<std::vector<double>>(measured.x.begin(), measured.x.end()).size());
+  if (out.measured_configurations >= static_cast<int64_t>(kMinTrainingJobs)) {
     SP_ASSIGN_OR_RETURN(Predictor p,
                         FitPredictor(measured, options.family, options.members, options.seed));
     out.predictor = std::move(p);

@@ -61,6 +61,9 @@ struct Proposal {
 struct Suggestion {
   std::vector<Proposal> proposals;  // best first
   int64_t measured_jobs = 0;        // status ok, learned from
+  // Distinct feature vectors among them: a job logged twice is one configuration, and a
+  // predictor needs kMinTrainingJobs of them.
+  int64_t measured_configurations = 0;
   int64_t oom_jobs = 0;
   int64_t other_failed_jobs = 0;           // failed or timeout: not learned from
   std::vector<std::string> skipped;        // "label: reason" of jobs that could not be modeled

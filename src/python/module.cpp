@@ -92,8 +92,11 @@ void CheckJsonable(const py::handle& value, const std::string& where, int depth 
     Raise(Status::Invalid(fmt::format("{} nests deeper than {} levels (allowed: at most {})",
                                       Printable(where, 200), kMaxJsonDepth, kMaxJsonDepth)));
   }
-  if (value.is_none() || py::isinstance<py::bool_>(value) || py::isinstance<py::int_>(value) ||
-      py::isinstance<py::str>(value)) {
+  if (value.is_none() || py::isinstance<py::bool_>(value) || py::isinstance<py::int_>(value)) {
+    return;
+  }
+  if (py::isinstance<py::str>(value)) {
+    Text(value, Printable(where, 200));  // a lone surrogate has no UTF-8 form
     return;
   }
   if (py::isinstance<py::float_>(value)) {

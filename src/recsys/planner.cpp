@@ -972,7 +972,7 @@ const spec::Schema<PlannerOptions>& PlannerOptionsSchema() {
                  "scaleplan: perturbations of the best plan, each followed by local search "
                  "(times 100 / tables beyond 100 tables and 128 / GPUs beyond 128 GPUs)")
         .Unsigned("seed", &O::seed, "scaleplan: seed of the perturbations")
-        .Integer("exact_max_plans", &O::exact_max_plans, 1, 1000000000, "",
+        .Integer("exact_max_plans", &O::exact_max_plans, 1, 100000000, "",
                  "exact: partial plans visited at most before giving up")
         .Number("hugectr_dp_threshold_bytes", &O::hugectr_dp_threshold_bytes, 0, 1e30, "bytes",
                 "hugectr: tables this small are data-parallel (assumption: 32 MiB)")
@@ -1002,6 +1002,17 @@ std::vector<std::string> PlannerNames() {
 
 Result<ShardingPlan> RunPlanner(const CostModel& cost, const PlannerOptions& options) {
   SP_RETURN_IF_ERROR(PlannerOptionsSchema().CheckValues(options));
+  const auto tables = static_cast<int64_t>(cost.job().spec.model.tables.size());
+  const int64_t world = cost.job().world;
+  if (tables * std::max<int64_t>(world, 64) > kMaxPlannerWork) {
+    return Status::Invalid(
+               fmt::format(
+                   "planning {} tables on {} GPUs is {} tables x max(GPUs, 64) = {} (allowed: up "
+                   "to {}, about half a minute: fewer tables, such as small ones merged, fewer "
+                   "GPUs, or a plan file rated with --sharding)",
+                   tables, world, tables, tables * std::max<int64_t>(world, 64), kMaxPlannerWork))
+        .WithKey("planner.planner");
+  }
   for (const PlannerInfo& p : Planners()) {
     if (p.name == options.planner) return p.plan(cost, options);
   }

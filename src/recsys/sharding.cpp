@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <set>
 #include <unordered_map>
@@ -344,9 +345,13 @@ Result<ShardingPlan> ParsePlanJson(const RecJob& job, std::string_view text,
                         where, Printable(key, 64)));
       }
     }
-    if (!item.contains("name") || !item["name"].is_string()) {
+    if (!item.contains("name")) {
       return Status::Invalid(
           fmt::format("{}: \"name\" is missing (allowed: a table of the model)", where));
+    }
+    if (!item["name"].is_string()) {
+      return Status::Invalid(fmt::format("{}: name = {} (allowed: the name of a table of the model)",
+                                         where, JsonShown(item["name"])));
     }
     std::string name = item["name"].get<std::string>();
     auto it = index.find(name);
@@ -402,7 +407,10 @@ Result<ShardingPlan> ParsePlanJson(const RecJob& job, std::string_view text,
                                            where, JsonShown(ranks), job.world));
       }
       for (const nlohmann::json& r : ranks) {
-        if (!r.is_number_integer()) {
+        // (An unsigned JSON integer past int64 would read as a negative rank: refused here.)
+        if (!r.is_number_integer() ||
+            (r.is_number_unsigned() &&
+             r.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
           return Status::Invalid(fmt::format("{}: rank {} (allowed: integers 0 to {})", where,
                                              JsonShown(r), job.world - 1));
         }
@@ -425,11 +433,12 @@ Result<ShardingPlan> ParsePlanJson(const RecJob& job, std::string_view text,
       }
       s.cache_ratio = c.get<double>();
     }
-    // Data parallel lists every rank (TorchRec's plans do); the ranks carry no choice.
-    if (s.type == ShardingType::kDataParallel) s.ranks.clear();
+    // Data parallel lists every rank (TorchRec's plans do) or none; the ranks carry no choice,
+    // and are dropped once checked (each rank once, all of them).
     const spec::TableSpec& table = tables[it->second];
     Status ok = CheckSharding(job, table, job.spec.model.DimOf(table), s);
     if (!ok.ok()) return ok.WithContext(where);
+    if (s.type == ShardingType::kDataParallel) s.ranks.clear();
     plan.tables[it->second] = std::move(s);
   }
   for (size_t i = 0; i < tables.size(); ++i) {

@@ -15,12 +15,14 @@ constexpr double kGi = 1073741824.0;
 
 std::string Learned(const predict::Suggestion& s, const predict::SuggestOptions& options) {
   std::string out = fmt::format(
-      "  learned    from {} measured jobs ({} out of memory, {} failed otherwise, {} not "
-      "modeled); ",
-      s.measured_jobs, s.oom_jobs, s.other_failed_jobs, s.skipped.size());
+      "  learned    from {} measured jobs of {} configurations ({} out of memory, {} failed "
+      "otherwise, {} not modeled); ",
+      s.measured_jobs, s.measured_configurations, s.oom_jobs, s.other_failed_jobs,
+      s.skipped.size());
   out += s.predictor
              ? fmt::format("predictor {} x {}", s.predictor->family, s.predictor->members.size())
-             : fmt::format("no predictor (fewer than {} measured jobs): the physics ranks",
+             : fmt::format("no predictor (fewer than {} measured configurations): the physics "
+                           "ranks",
                            predict::kMinTrainingJobs);
   out += s.feasibility ? "; feasibility model fitted\n"
                        : "; no feasibility model (needs ok and oom jobs)\n";
@@ -35,9 +37,12 @@ std::string Learned(const predict::Suggestion& s, const predict::SuggestOptions&
 nlohmann::json Curve(const std::vector<predict::CurvePoint>& curve) {
   nlohmann::json out = nlohmann::json::array();
   for (const predict::CurvePoint& p : curve) {
+    // Before any job ran (or when every one failed) there is no best: null, not 0 and 100%.
+    const bool ran = p.best_true_tokens_per_s_per_gpu > 0;
     out.push_back({{"jobs", p.jobs},
-                   {"best_true_tokens_per_s_per_gpu", p.best_true_tokens_per_s_per_gpu},
-                   {"regret_pct", p.regret_pct},
+                   {"best_true_tokens_per_s_per_gpu",
+                    ran ? nlohmann::json(p.best_true_tokens_per_s_per_gpu) : nullptr},
+                   {"regret_pct", ran ? nlohmann::json(p.regret_pct) : nullptr},
                    {"kendall_tau", p.kendall_tau ? nlohmann::json(*p.kendall_tau) : nullptr}});
   }
   return out;
@@ -52,6 +57,7 @@ nlohmann::json SuggestJson(const spec::JobSpec& job, const predict::Suggestion& 
   out["cluster"] = job.cluster.name;
   out["gpus"] = job.gpus;
   out["measured_jobs"] = s.measured_jobs;
+  out["measured_configurations"] = s.measured_configurations;
   out["oom_jobs"] = s.oom_jobs;
   out["other_failed_jobs"] = s.other_failed_jobs;
   out["skipped"] = s.skipped;
@@ -134,7 +140,8 @@ nlohmann::json TestbedJson(const spec::JobSpec& job, const predict::TestbedRepor
                        {"curve", Curve(m.curve)},
                        {"oom_jobs", m.oom_jobs},
                        {"failed_jobs", m.failed_jobs},
-                       {"best_plan", m.best_plan},
+                       {"best_plan", m.best_plan.empty() ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(m.best_plan)},
                        {"elapsed_s", m.elapsed_s},
                        {"effect_jobs", m.effect_jobs}});
   }

@@ -11,6 +11,7 @@ namespace scaleplan::report {
 namespace {
 
 std::string Num(const nlohmann::json& v) {
+  if (v.is_null()) return "-";                 // no value (a method that ran no job)
   if (v.is_number_integer()) return v.dump();  // counts exactly
   return v.is_number()   ? fmt::format("{:.6g}", v.get<double>())
          : v.is_string() ? v.get<std::string>()
@@ -352,8 +353,10 @@ std::string TestbedHtml(const nlohmann::json& testbed) {
     const nlohmann::json& curve = Field(m, "curve");
     HtmlSeries r{name, {}, {}}, t{name, {}, {}};
     for (const nlohmann::json& point : curve) {
-      r.values.push_back(Get(point, "regret_pct"));
-      r.xs.push_back(Get(point, "jobs"));
+      if (Field(point, "regret_pct").is_number()) {  // null until a job ran
+        r.values.push_back(Get(point, "regret_pct"));
+        r.xs.push_back(Get(point, "jobs"));
+      }
       if (Field(point, "kendall_tau").is_number()) {
         t.values.push_back(Get(point, "kendall_tau"));
         t.xs.push_back(Get(point, "jobs"));

@@ -408,11 +408,12 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       return Status::Invalid(
           fmt::format("--megatron-args: {} has no value (allowed: an integer)", flag));
     }
-    Result<int64_t> v = ParseInteger(tokens[++i]);
+    // Decimal digits only, as Megatron-LM's argparse int() takes them (2.0 and 0x2 refused).
+    Result<int64_t> v = ParseDigits(tokens[++i]);
     if (!v.ok() || *v < 1) {
       return Status::Invalid(
           fmt::format("--megatron-args: {} = {} is not a positive integer (allowed: integer >= 1)",
-                      flag, tokens[i]));
+                      flag, Printable(tokens[i], 60)));
     }
     return *v;
   };
@@ -533,15 +534,21 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
             Join(spec::RecomputeModuleNames(), ", ")));
       }
       recompute_modules = mask;
-    } else if (t == "--fp8-format" && i + 1 < tokens.size()) {
-      ++i;
-      p.precision = spec::Precision::kFp8;
-    } else if ((t == "--recompute-granularity" || t == "--recompute-method" ||
-                t == "--cp-comm-type" || t == "--normalization" ||
-                t == "--position-embedding-type") &&
-               i + 1 < tokens.size()) {
+    } else if (t == "--fp8-format" || t == "--recompute-granularity" ||
+               t == "--recompute-method" || t == "--cp-comm-type" || t == "--normalization" ||
+               t == "--position-embedding-type") {
+      // Each takes one of Megatron-LM's choices (its argparse refuses anything else).
+      if (i + 1 >= tokens.size() || tokens[i + 1].rfind("--", 0) == 0) {
+        return Status::Invalid(fmt::format("--megatron-args: {} has no value", t));
+      }
       std::string v = tokens[++i];
-      if (t == "--recompute-granularity") {
+      if (t == "--fp8-format") {
+        if (v != "e4m3" && v != "hybrid") {
+          return Status::Invalid(fmt::format(
+              "--megatron-args: --fp8-format = {} (allowed: e4m3, hybrid)", Printable(v, 60)));
+        }
+        p.precision = spec::Precision::kFp8;
+      } else if (t == "--recompute-granularity") {
         if (v != "full" && v != "selective") {
           return Status::Invalid(fmt::format(
               "--megatron-args: --recompute-granularity = {} (allowed: full, selective)", v));
@@ -560,8 +567,20 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
         }
         p.cp_algorithm = v == "p2p" ? spec::CpAlgorithm::kRing : spec::CpAlgorithm::kAllGather;
       } else if (t == "--normalization") {
+        if (v != "LayerNorm" && v != "RMSNorm") {
+          return Status::Invalid(fmt::format(
+              "--megatron-args: --normalization = {} (allowed: LayerNorm, RMSNorm, as Megatron-LM "
+              "spells them)",
+              Printable(v, 60)));
+        }
         m.norm = v == "RMSNorm" ? spec::Norm::kRmsNorm : spec::Norm::kLayerNorm;
       } else {
+        if (v != "rope" && v != "learned_absolute") {
+          return Status::Invalid(fmt::format(
+              "--megatron-args: --position-embedding-type = {} (allowed: rope, learned_absolute; "
+              "Megatron-LM's other kinds are not modeled)",
+              Printable(v, 60)));
+        }
         m.position_embedding =
             v == "rope" ? spec::PositionEmbedding::kRope : spec::PositionEmbedding::kLearned;
       }
@@ -570,6 +589,15 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       // flag it is refused (Megatron-LM's parser, without abbreviations, would refuse it too).
       std::vector<std::string> sizes;
       for (const auto& [flag, target] : integers) sizes.push_back(flag);
+      // Underscores for dashes: Megatron-LM's parser would refuse the flag, and this one would
+      // otherwise leave the size it names at its default.
+      std::string dashed = t;
+      std::replace(dashed.begin(), dashed.end(), '_', '-');
+      if (dashed != t && std::find(sizes.begin(), sizes.end(), dashed) != sizes.end()) {
+        return Status::Invalid(fmt::format(
+            "--megatron-args: {} is not an argument of Megatron-LM (allowed: {}, with dashes)",
+            Printable(t, 80), dashed));
+      }
       if (std::string meant = NearMiss(t, sizes); !meant.empty()) {
         return Status::Invalid(fmt::format(
             "--megatron-args: {} is not an argument of Megatron-LM (allowed: {}, one typo away; "

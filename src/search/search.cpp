@@ -115,7 +115,7 @@ struct Counters {
   uint64_t evaluated = 0;
   uint64_t pruned = 0;
   std::map<std::string, uint64_t> pruned_by;
-  std::map<std::string, std::string> pruned_why;  // reason -> the first refusal's message
+  std::map<std::string, std::string> pruned_why;  // reason -> one refusal's message (Why)
   void Prune(const std::string& reason, uint64_t count) {
     pruned += count;
     pruned_by[reason] += count;
@@ -129,8 +129,12 @@ struct Counters {
     Why(reason, refusal.message());
   }
   void Why(const std::string& reason, const std::string& message) {
-    auto [it, added] = pruned_why.emplace(reason, message);
-    if (!added && message < it->second) it->second = message;
+    auto it = pruned_why.find(reason);  // (no node built per pruned candidate: a hot path)
+    if (it == pruned_why.end()) {
+      pruned_why.emplace(reason, message);
+    } else if (message < it->second) {
+      it->second = message;
+    }
   }
   void Merge(const Counters& o) {
     evaluated += o.evaluated;

@@ -106,7 +106,9 @@ struct SearchResult {
   uint64_t evaluated = 0;  // candidates scored (a derived expert TP scores a candidate twice)
   uint64_t pruned = 0;                        // candidates rejected before their step time
   std::map<std::string, uint64_t> pruned_by;  // reason -> candidates
-  std::map<std::string, std::string> pruned_why;  // reason -> the first refusal's message
+  // reason -> a refusal's message under that key (the least in text order: the same however
+  // the search was split)
+  std::map<std::string, std::string> pruned_why;
   double elapsed_s = 0;                       // the slowest process's, when split
   int threads = 1;                            // per process
   std::string transport = "one process";      // Processes::transport()

@@ -257,6 +257,31 @@ Status ValidateRankingModel(const RankingModelSpec& m) {
           bottom_out, dim, dim, InteractionName(m.interaction)));
     }
   }
+  // Keys the interaction does not read change nothing: refused, not carried.
+  if (m.interaction_layers > 0 && m.interaction != Interaction::kDcn &&
+      m.interaction != Interaction::kAttention) {
+    return Status::Invalid(fmt::format(
+        "ranking_model.interaction_layers = {} has no effect with interaction {} (allowed: 0, or "
+        "interaction dcn or attention)",
+        m.interaction_layers, InteractionName(m.interaction)));
+  }
+  if (m.interaction_rank > 0 && m.interaction != Interaction::kDcn) {
+    return Status::Invalid(fmt::format(
+        "ranking_model.interaction_rank = {} has no effect with interaction {} (allowed: 0, or "
+        "interaction dcn)",
+        m.interaction_rank, InteractionName(m.interaction)));
+  }
+  if (m.interaction == Interaction::kDcn && m.interaction_rank > 0) {
+    // A cross layer's weight is width x width; a rank above the width only adds parameters.
+    int64_t width = bottom_out;
+    for (const TableSpec& t : m.tables) width += m.DimOf(t);
+    if (m.interaction_rank > width) {
+      return Status::Invalid(fmt::format(
+          "ranking_model.interaction_rank = {} exceeds the cross layers' input width {} (the "
+          "bottom MLP's output and every table's dim) (allowed: 0 for full rank, or 1 to {})",
+          m.interaction_rank, width, width));
+    }
+  }
   if (m.interaction == Interaction::kDcn && m.interaction_layers < 1) {
     return Status::Invalid(
         "ranking_model.interaction_layers = 0 with interaction dcn (allowed: "

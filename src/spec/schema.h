@@ -224,6 +224,10 @@ class Schema {
     Field<T> field{info, nullptr, nullptr, nullptr};
     field.set = [section, info, member](T& object, const RawValue& value) -> Status {
       if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+      // Text that a report or a log echoes must be text: bytes that are not UTF-8 would make the
+      // JSON writer throw (a flag's value comes from the shell, unchecked).
+      const std::string name = section + "." + info.key;
+      if (Status text = CheckText(value.text, name); !text.ok()) return text.WithKey(name);
       object.*member = value.text;
       return Status::Ok();
     };

@@ -206,6 +206,12 @@ double PredictedMetric(const TrainingCase& c, const plan::Plan& p, const sim::St
 
 Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const std::string& origin,
                                                 const Options& options, std::string* kind) {
+  if (Trim(text).empty()) {
+    return Status::Invalid(fmt::format(
+        "{}: the file is empty (allowed: a CSV in the common training schema or dgxc.csv's, or a "
+        "job log with a job a line)",
+        Printable(origin, 200)));
+  }
   if (LooksLikeJobLog(text)) {
     *kind = "job-log";
     return JobLogCases(text, origin, options);

@@ -127,6 +127,9 @@ def test_values_json_cannot_carry_are_named_by_path():
     # json.dumps would have turned the key 1 into "1".
     with pytest.raises(scaleplan.Error, match="job.plan has a key of type int"):
         scaleplan.plan(dict(EIGHT_B, plan={1: 2}))
+    # A lone surrogate was "job:1:180: malformed YAML: invalid unicode: 55296".
+    with pytest.raises(scaleplan.Error, match="job.description is not a text string"):
+        scaleplan.plan(dict(EIGHT_B, description="\ud800"))
     # A dict that holds itself: refused at the nesting bound, not a recursion without end.
     loop = {}
     loop["plan"] = loop
