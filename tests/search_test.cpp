@@ -686,7 +686,14 @@ TEST(Launch, MegatronArgumentsErrorsNameTheArgument) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
             "--megatron-args: --tensor-model-parallel-size = zero is not a positive integer "
-            "(allowed: integer >= 1)");
+            "(allowed: integer >= 1, in decimal digits)");
+  // Underscores for dashes, on a flag that is not a size: SP was silently left off.
+  Result<report::LaunchParse> underscored =
+      report::ApplyMegatronArgs("--tensor-model-parallel-size 2 --sequence_parallel", job);
+  ASSERT_FALSE(underscored.ok());
+  EXPECT_EQ(underscored.status().message(),
+            "--megatron-args: --sequence_parallel is not an argument of Megatron-LM (allowed: "
+            "--sequence-parallel, with dashes)");
   report::LaunchParse ignored =
       Must(report::ApplyMegatronArgs("--lr 3e-4 --tensor-model-parallel-size 4", job));
   EXPECT_EQ(ignored.ignored, std::vector<std::string>{"--lr"});

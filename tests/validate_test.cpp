@@ -96,11 +96,12 @@ TEST(Validate, GpuTypesMapToTheirOwnSystems) {
       "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,source\n";
   const std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,{},8,8,1,1,,8192,1,64,BF16,10000,x\n";
   std::string csv = head;
-  for (const char* gpu : {"H100 SXM", "H800 SXM", "H100 PCIe", "A100 80GB PCIe", "H100 NVL"}) {
+  for (const char* gpu :
+       {"H100 SXM NVLink", "H800 SXM", "H100 PCIe", "A100 80GB PCIe", "H100 NVL", "H200 NVL"}) {
     csv += fmt::format(fmt::runtime(row), gpu);
   }
   FileReport r = Must(ValidateText(csv, "gpus.csv", {}));
-  ASSERT_EQ(r.rows.size(), 5u);
+  ASSERT_EQ(r.rows.size(), 6u);
   const Row& h100 = r.rows[0];
   const Row& h800 = r.rows[1];
   ASSERT_TRUE(h100.skipped.empty()) << h100.skipped;
@@ -108,7 +109,7 @@ TEST(Validate, GpuTypesMapToTheirOwnSystems) {
   EXPECT_NE(std::find(h800.assumptions.begin(), h800.assumptions.end(), "cluster dgx-h800-ib"),
             h800.assumptions.end());
   EXPECT_LT(h800.predicted, h100.predicted);
-  for (size_t i = 2; i < 5; ++i) {
+  for (size_t i = 2; i < 6; ++i) {
     EXPECT_NE(r.rows[i].skipped.find("no cluster preset for GPU type "), std::string::npos)
         << r.rows[i].skipped;
     EXPECT_NE(r.rows[i].skipped.find("no PCIe card"), std::string::npos) << r.rows[i].skipped;

@@ -388,12 +388,6 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
   plan::BytesPerParam state = plan::ParamBytes(spec::ZeroMode::kZero0, 1, spec::Precision::kBf16);
   study.job.gpus = plan.gpus;
   const std::vector<spec::TierSpec>& tiers = plan.job.cluster.tiers;
-  if (options.gpus_per_node > 0 && plan.gpus % options.gpus_per_node != 0) {
-    return Status::Invalid(fmt::format(
-        "goodput.gpus_per_node = {} does not divide the job's {} GPUs (allowed: a divisor of {}, "
-        "or 0 for the cluster's first tier, {} GPUs)",
-        options.gpus_per_node, plan.gpus, plan.gpus, tiers.empty() ? 1 : tiers.front().gpus));
-  }
   study.job.gpus_per_node = options.gpus_per_node > 0 ? options.gpus_per_node
                             : tiers.empty()           ? int64_t{1}
                                                       : tiers.front().gpus;

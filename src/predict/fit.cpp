@@ -189,6 +189,23 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
       samples.push_back(std::move(s));
     }
   }
+  // Configurations: jobs with the same features (one configuration measured again, a row repeated)
+  // are one group. A predictor needs kMinTrainingJobs of them, and the k-fold holds each group out
+  // whole (below).
+  std::map<std::vector<double>, size_t> group_of;
+  std::vector<std::vector<size_t>> groups;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    auto [it, added] = group_of.emplace(samples[i].x, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(i);
+  }
+  report.configurations = static_cast<int64_t>(groups.size());
+  if (!samples.empty() && groups.size() < kMinTrainingJobs) {
+    return Status::Invalid(fmt::format(
+        "fit: {} measured jobs of {} configuration{} (allowed: at least {} configurations: a job "
+        "logged again is the same configuration)",
+        samples.size(), groups.size(), groups.size() == 1 ? "" : "s", kMinTrainingJobs));
+  }
   Dataset all;
   for (const Sample& s : samples) Add(all, s);
   SP_ASSIGN_OR_RETURN(report.predictor,
@@ -202,18 +219,9 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
     in_sample[i] = Corrected(samples[i].job.metric, samples[i].job.physics,
                              report.predictor.Correct(samples[i].x).correction);
   }
-  // k-fold over configurations: jobs with the same features (one configuration measured again,
-  // a row repeated) are one group, held out together; else a fold would test on a copy of what
-  // it trained on. The groups in a seeded shuffle, dealt round-robin, with enough folds that each
-  // trains on at least kMinTrainingJobs groups (none when there are too few for any).
-  std::map<std::vector<double>, size_t> group_of;
-  std::vector<std::vector<size_t>> groups;
-  for (size_t i = 0; i < n; ++i) {
-    auto [it, added] = group_of.emplace(samples[i].x, groups.size());
-    if (added) groups.emplace_back();
-    groups[it->second].push_back(i);
-  }
-  report.configurations = static_cast<int64_t>(groups.size());
+  // k-fold over configurations, each group held out together; else a fold would test on a copy
+  // of what it trained on. The groups in a seeded shuffle, dealt round-robin, with enough folds
+  // that each trains on at least kMinTrainingJobs groups (none when there are too few for any).
   const int64_t configurations = report.configurations;
   auto trains_on = [&](int64_t k) { return configurations - (configurations + k - 1) / k; };
   report.folds = std::min<int64_t>(options.folds, configurations);

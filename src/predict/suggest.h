@@ -5,7 +5,8 @@
 //   1. Learn. Every measured job (status ok) of any model or size trains the predictor
 //      (predictor.h: a correction of the physics, ln(measured / physics throughput)); the ok and
 //      oom jobs train the feasibility model (feasibility.h). With fewer than kMinTrainingJobs
-//      measured jobs there is no predictor and the physics ranks alone.
+//      measured configurations (distinct features: a job logged twice is one) there is no
+//      predictor and the physics ranks alone.
 //   2. Search. The optimizer (exhaustive by default) runs over the space ranked by the learned
 //      engine (engine.h) with optimism k: a plan's throughput is the physics' times
 //      exp(y_hat + k * spread), an upper confidence bound, so that a plan the ensemble disagrees on

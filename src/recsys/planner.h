@@ -30,8 +30,8 @@
 //              Depth-first in decreasing lookup bytes, pruned by the partial plan's step less its
 //              exposed all-reduce (adding a table never shortens that) and memory; on one node the
 //              first table starts at rank 0 (rotating the ranks maps the space onto itself). More
-//              than 64 tables or 64 GPUs, or more than exact_max_plans partial plans (at most 10^9,
-//              minutes), is an error.
+//              than 64 tables or 64 GPUs, or more than exact_max_plans partial plans (at most 10^8,
+//              about a minute), is an error.
 // Engines: `scaleplan` rates a plan by recsys/cost.h's step (seconds); `torchrec` by TorchRec's
 // NoopPerfModel (the slowest rank's sum of shard estimates, seconds, V100-era constants);
 // `hugectr` by the highest GPU cost (hotness units, no time).

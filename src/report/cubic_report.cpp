@@ -180,7 +180,10 @@ std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& 
       for (const predict::CurvePoint& p : m.curve) {
         if (p.jobs <= jobs) at = &p;
       }
-      out += at != nullptr ? fmt::format(" {:>6.2f}%", at->regret_pct) : fmt::format(" {:>7}", "-");
+      // (No job ran yet, or every one failed: no best, so no regret.)
+      out += at != nullptr && at->best_true_tokens_per_s_per_gpu > 0
+                 ? fmt::format(" {:>6.2f}%", at->regret_pct)
+                 : fmt::format(" {:>7}", "-");
     }
     std::string tau = !m.curve.empty() && m.curve.back().kendall_tau
                           ? fmt::format("{:.3f}", *m.curve.back().kendall_tau)

@@ -412,7 +412,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
     Result<int64_t> v = ParseDigits(tokens[++i]);
     if (!v.ok() || *v < 1) {
       return Status::Invalid(
-          fmt::format("--megatron-args: {} = {} is not a positive integer (allowed: integer >= 1)",
+          fmt::format("--megatron-args: {} = {} is not a positive integer (allowed: integer >= 1, "
+                      "in decimal digits)",
                       flag, Printable(tokens[i], 60)));
     }
     return *v;
@@ -510,7 +511,7 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
           moe_pattern.push_back(item == "1");
         }
       } else {
-        Result<int64_t> n = ParseInteger(v);
+        Result<int64_t> n = ParseDigits(v);
         if (!n.ok() || *n < 1) return bad("is neither an integer n >= 1 nor a list");
         moe_every = *n;
       }
@@ -539,7 +540,15 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
                t == "--position-embedding-type") {
       // Each takes one of Megatron-LM's choices (its argparse refuses anything else).
       if (i + 1 >= tokens.size() || tokens[i + 1].rfind("--", 0) == 0) {
-        return Status::Invalid(fmt::format("--megatron-args: {} has no value", t));
+        static const std::map<std::string, std::string> kChoices = {
+            {"--fp8-format", "e4m3, hybrid"},
+            {"--recompute-granularity", "full, selective"},
+            {"--recompute-method", "uniform, block"},
+            {"--cp-comm-type", "p2p, all_gather"},
+            {"--normalization", "LayerNorm, RMSNorm"},
+            {"--position-embedding-type", "rope, learned_absolute"}};
+        return Status::Invalid(fmt::format("--megatron-args: {} has no value (allowed: {})", t,
+                                           kChoices.at(t)));
       }
       std::string v = tokens[++i];
       if (t == "--fp8-format") {
@@ -590,10 +599,23 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       std::vector<std::string> sizes;
       for (const auto& [flag, target] : integers) sizes.push_back(flag);
       // Underscores for dashes: Megatron-LM's parser would refuse the flag, and this one would
-      // otherwise leave the size it names at its default.
+      // otherwise leave what it names (a size, SP, ZeRO, recomputation, FP8) at its default.
+      static const std::vector<std::string> kOtherFlags = {
+          "--sequence-parallel", "--use-distributed-optimizer", "--use-torch-fsdp2",
+          "--use-custom-fsdp", "--use-megatron-fsdp", "--overlap-grad-reduce",
+          "--overlap-param-gather", "--tp-comm-overlap", "--grad-reduce-in-bf16",
+          "--use-tp-pp-dp-mapping", "--account-for-embedding-in-pipeline-split",
+          "--account-for-loss-in-pipeline-split", "--swiglu", "--squared-relu",
+          "--untie-embeddings-and-output-weights", "--disable-bias-linear", "--add-qkv-bias",
+          "--multi-latent-attention", "--group-query-attention", "--bf16",
+          "--recompute-activations", "--moe-layer-freq", "--recompute-modules", "--fp8-format",
+          "--recompute-granularity", "--recompute-method", "--cp-comm-type", "--normalization",
+          "--position-embedding-type"};
       std::string dashed = t;
       std::replace(dashed.begin(), dashed.end(), '_', '-');
-      if (dashed != t && std::find(sizes.begin(), sizes.end(), dashed) != sizes.end()) {
+      if (dashed != t &&
+          (std::find(sizes.begin(), sizes.end(), dashed) != sizes.end() ||
+           std::find(kOtherFlags.begin(), kOtherFlags.end(), dashed) != kOtherFlags.end())) {
         return Status::Invalid(fmt::format(
             "--megatron-args: {} is not an argument of Megatron-LM (allowed: {}, with dashes)",
             Printable(t, 80), dashed));

@@ -219,15 +219,19 @@ class Schema {
 
   Schema& Text(std::string key, std::string T::*member, std::string help, std::string flag = "") {
     FieldInfo info = MakeInfo(std::move(key), ValueKind::kString, "", std::move(help),
-                              std::move(flag), "any text");
+                              std::move(flag), "UTF-8 text");
     std::string section = section_;
     Field<T> field{info, nullptr, nullptr, nullptr};
     field.set = [section, info, member](T& object, const RawValue& value) -> Status {
       if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
       // Text that a report or a log echoes must be text: bytes that are not UTF-8 would make the
-      // JSON writer throw (a flag's value comes from the shell, unchecked).
-      const std::string name = section + "." + info.key;
-      if (Status text = CheckText(value.text, name); !text.ok()) return text.WithKey(name);
+      // JSON writer throw (a flag's value comes from the shell, unchecked). Paths too: a file
+      // name that is not UTF-8 is refused, a limit of this tool.
+      if (!CheckText(value.text, "").ok()) {
+        return FieldError(section, info, value,
+                          "holds a byte that is not UTF-8, or a control character other than "
+                          "tab and line breaks");
+      }
       object.*member = value.text;
       return Status::Ok();
     };

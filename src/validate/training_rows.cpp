@@ -137,13 +137,17 @@ std::string CheckMeasuredCells(const CsvTable& t, size_t row,
 }
 
 // The cluster a GPU type ran on: the presets are the closest published systems. A PCIe card
-// (or the H100 NVL, a PCIe pair) has another peak, power and link than the SXM part it is
+// (or an NVL card such as the H100 NVL, PCIe cards bridged in pairs) has another peak, power and link than the SXM part it is
 // named after, so it has none: modeled as the SXM part it would pass for a row it is not.
 std::string ClusterFor(const std::string& gpu_type, std::string* gpu_override) {
-  if (Contains(gpu_type, "PCIe") || Contains(gpu_type, "H100 NVL") ||
-      Contains(gpu_type, "H100NVL")) {
-    return "";
+  // "NVL" as a word is a PCIe NVL card (H100 NVL, H200 NVL); NVL72 is a rack, NVLink a link.
+  const std::string lower = ToLower(gpu_type);
+  for (size_t at = lower.find("nvl"); at != std::string::npos; at = lower.find("nvl", at + 1)) {
+    if (at + 3 >= lower.size() || !std::isalnum(static_cast<unsigned char>(lower[at + 3]))) {
+      return "";
+    }
   }
+  if (Contains(gpu_type, "PCIe")) return "";
   if (Contains(gpu_type, "H800")) return "dgx-h800-ib";
   if (Contains(gpu_type, "A100")) {
     if (Contains(gpu_type, "40GB") || Contains(gpu_type, "40 GB")) *gpu_override = "a100-40gb";
