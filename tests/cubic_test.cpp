@@ -450,5 +450,41 @@ TEST(Testbed, CurvesAgainstAnExhaustiveTruth) {
   EXPECT_GT(failed, 0);
 }
 
+// A `when` no candidate can meet is refused before any job runs, naming the effect, the key and
+// what the space offers: tp 3 (tp is not pinned: the divisors of Llama 3 8B's 32 heads that fit
+// the 8-GPU node, 1, 2, 4, 8),
+// and a fixed field at another value than the job's (precision fp8 in a BF16 job). A derived key
+// (dp) is not checked: it varies with the candidate.
+TEST(Testbed, RefusesAWhenNoPlanOfTheSpaceMeets) {
+  search::PinnedSearch small = SmallSpace();
+  TestbedOptions options;
+  options.budget = 4;
+  options.batch = 4;
+  Truth tp3 = Must(ParseTruth(
+      "effects:\n  - {kind: step_overhead_s, value: 1}\n"
+      "  - {kind: compute_scale, when: {tp: 3}, factor: 0.5}\n",
+      "t.yaml"));
+  Result<TestbedReport> bad = RunTestbed(small.job, small.space, tp3, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().key(), "truth.effects[1].when.tp");
+  EXPECT_NE(bad.status().message().find("t.yaml:3: truth.effects[1].when.tp = 3"),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("(allowed: 1, 2, 4, 8)"), std::string::npos)
+      << bad.status().message();
+  Truth fp8 = Must(ParseTruth(
+      "effects:\n  - {kind: compute_scale, when: {precision: fp8}, factor: 0.5}\n", "t.yaml"));
+  bad = RunTestbed(small.job, small.space, fp8, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().key(), "truth.effects[0].when.precision");
+  EXPECT_NE(bad.status().message().find("(allowed: bf16)"), std::string::npos)
+      << bad.status().message();
+  EXPECT_TRUE(search::KeyValues(small.job, small.space, "dp").empty());
+  options.methods = {"physics"};
+  Truth dp = Must(ParseTruth(
+      "effects:\n  - {kind: compute_scale, when: {dp: 5}, factor: 0.5}\n", "t.yaml"));
+  EXPECT_TRUE(RunTestbed(small.job, small.space, dp, options).ok());
+}
+
 }  // namespace
 }  // namespace scaleplan::predict

@@ -114,8 +114,13 @@ TEST(JobLog, StatusesAndBadLines) {
   // only (the job reader parsed the keys re-written, its column points into that).
   EXPECT_EQ(error(ok + "\n{\"gpus\": x}"), "log.jsonl:2:10: malformed JSON");
   EXPECT_EQ(error(ok + "\n" + R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, )" +
-                  R"("plan": {"tp": "x"}, "step_time_s": 2})")
-                .rfind("log.jsonl:2: plan.tp = x is not an integer", 0),
+                  R"("plan": {"tp": 2.5}, "step_time_s": 2})")
+                .rfind("log.jsonl:2: plan.tp = 2.5 is not an integer", 0),
+            0u);
+  // A JSON string is text, even when it spells a number.
+  EXPECT_EQ(error(ok + "\n" + R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 8, )" +
+                  R"("plan": {"tp": "2"}, "step_time_s": 2})")
+                .rfind("log.jsonl:2: plan.tp = \"2\" is quoted text, not an integer", 0),
             0u);
 }
 

@@ -2,6 +2,7 @@
 
 #include "spec/presets.h"
 #include "spec/readers.h"
+#include "spec/yaml.h"
 #include "test_util.h"
 
 namespace scaleplan::spec {
@@ -205,6 +206,41 @@ TEST(Yaml, BadValueNamesLineFieldAndAllowed) {
   ASSERT_FALSE(job.ok());
   EXPECT_EQ(job.status().message(),
             "job.yaml:4: plan.pp = -4 is out of range (allowed: integer from 1 to 16777216)");
+}
+
+// A quoted scalar is text, as in JSON: an integer, number or boolean field refuses it, showing
+// the quotes; a choice ("1" for zero, as the JSON reports write it) still reads it.
+TEST(Yaml, QuotedNumbersAreText) {
+  Result<JobSpec> job =
+      ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\nplan:\n  pp: \"4\"\n", "job.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().message(),
+            "job.yaml:4: plan.pp = \"4\" is quoted text, not an integer (allowed: integer from 1 "
+            "to 16777216)");
+  EXPECT_EQ(job.status().key(), "plan.pp");
+  job = ParseJobYaml(
+      R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "plan": {"sequence_parallel": 'true'}})",
+      "j");
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("= \"true\" is quoted text, not true or false"),
+            std::string::npos)
+      << job.status().message();
+  Result<YAML::Node> node = ParseYaml("memory_bytes: '80e9'\n", "g.yaml");
+  ASSERT_TRUE(node.ok());
+  GpuSpec gpu;
+  Status number = GpuSchema().Set(gpu, "memory_bytes",
+                                  Must(ToRaw((*node)["memory_bytes"], "g.yaml", "gpu", "memory_bytes")));
+  EXPECT_EQ(number.key(), "gpu.memory_bytes");
+  EXPECT_NE(number.message().find("= \"80e9\" is quoted text, not a number"), std::string::npos)
+      << number.message();
+  job = ParseJobYaml(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": "64"})", "j");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().key(), "job.gpus");
+  EXPECT_TRUE(ParseJobYaml(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 64,
+                               "workload": {"seq_len": 4096, "global_batch": 256},
+                               "plan": {"zero": "1", "pp": 4}})",
+                           "j")
+                  .ok());
 }
 
 TEST(Yaml, MissingRequiredModelField) {

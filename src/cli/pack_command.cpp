@@ -107,6 +107,13 @@ class PackCmd final : public Command {
     study.sharder = args.sharder;
     study.keep_shards = !args.emit.empty();
     study.compare_original = !args.html.empty();  // the page draws the original packing too
+    for (const char* key : {"count", "seed"}) {
+      if (!args.lengths.empty() && options_.Given(key)) {
+        return Status::Invalid(fmt::format(
+            "--{} applies to synthetic lengths; --lengths gives them (allowed: one of the two)",
+            key));
+      }
+    }
     balance::LengthSource source{args.lengths, args.synthetic, args.count, args.seed};
     SP_ASSIGN_OR_RETURN(spec::ModelSpec model, spec::LoadModel(args.model));
     balance::WorkloadModel workload = balance::FlopWorkload(model);

@@ -14,6 +14,7 @@
 #include "predict/engine.h"
 #include "predict/features.h"
 #include "predict/fit.h"
+#include "search/space.h"
 #include "spec/readers.h"
 #include "spec/yaml.h"
 #include "topology/placement.h"
@@ -178,6 +179,35 @@ bool Matches(const TruthEffect& e, const plan::Plan& plan) {
     if (spec::PlanSchema().Find(key)->get(resolved) != value) return false;
   }
   return true;
+}
+
+// An effect whose `when` asks for a value no candidate takes (tp 3 where the space has 1, 2, 4,
+// 8; precision fp8 in a BF16 job) would silently apply to nothing: refused before any job runs.
+// Derived keys (dp, ...) vary with the candidate and are not checked; nor is a placement.
+Status CheckWhenInSpace(const Truth& truth, const spec::JobSpec& base,
+                        const search::SearchSpace& space) {
+  for (size_t i = 0; i < truth.effects.size(); ++i) {
+    const TruthEffect& e = truth.effects[i];
+    for (const auto& [key, value] : e.when) {
+      const std::vector<nlohmann::json> values = search::KeyValues(base, space, key);
+      if (values.empty() || std::find(values.begin(), values.end(), value) != values.end()) {
+        continue;
+      }
+      std::vector<std::string> shown;
+      for (const nlohmann::json& v : values) {
+        shown.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+      }
+      const std::string section = fmt::format("truth.effects[{}].when.{}", i, key);
+      return Status::Invalid(
+                 fmt::format("{}: {} = {} is taken by no plan of the testbed's space, so the "
+                             "effect would apply to none (allowed: {})",
+                             e.origin, section, value.is_string() ? value.get<std::string>()
+                                                                  : value.dump(),
+                             Join(shown, ", ")))
+          .WithKey(section);
+    }
+  }
+  return Status::Ok();
 }
 
 // FNV-1a (core's Fingerprint), the same on every platform, so that a truth's measurements are
@@ -576,6 +606,7 @@ Result<TestbedReport> RunTestbed(const spec::JobSpec& base, const search::Search
   Clock::time_point start = Clock::now();
   TruthEngine engine(truth);
   SP_RETURN_IF_ERROR(engine.Check(base.cluster));
+  SP_RETURN_IF_ERROR(CheckWhenInSpace(truth, base, space));
   TestbedReport report;
   report.truth_origin = truth.origin;
   for (const TruthEffect& e : truth.effects) {

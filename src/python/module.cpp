@@ -82,6 +82,12 @@ std::string TypeName(const py::handle& value) {
   return py::str(value.get_type().attr("__name__")).cast<std::string>();
 }
 
+// An integer: a Python int or what says it is one through __index__ (numpy's integer types),
+// never a bool.
+bool IsIndex(const py::handle& value) {
+  return PyIndex_Check(value.ptr()) && !py::isinstance<py::bool_>(value);
+}
+
 // What json.dumps would refuse (with a traceback in its message) or change (a key that is not a
 // string becomes one), refused first with the path to the value: `where` is "job", then
 // "job.plan", "job.plan.tp" or "lengths[3]". Keys are at most 1,024 bytes, YAML's longest
@@ -92,9 +98,7 @@ void CheckJsonable(const py::handle& value, const std::string& where, int depth 
     Raise(Status::Invalid(fmt::format("{} nests deeper than {} levels (allowed: at most {})",
                                       Printable(where, 200), kMaxJsonDepth, kMaxJsonDepth)));
   }
-  if (value.is_none() || py::isinstance<py::bool_>(value) || py::isinstance<py::int_>(value)) {
-    return;
-  }
+  if (value.is_none() || py::isinstance<py::bool_>(value) || IsIndex(value)) return;
   if (py::isinstance<py::str>(value)) {
     Text(value, Printable(where, 200));  // a lone surrogate has no UTF-8 form
     return;
@@ -138,19 +142,22 @@ void CheckJsonable(const py::handle& value, const std::string& where, int depth 
 // `value` as JSON text, for the readers of job files and lengths.
 std::string Dumps(const py::handle& value, const std::string& where) {
   CheckJsonable(value, where);
-  return py::module_::import("json").attr("dumps")(value).cast<std::string>();
+  // json.dumps asks `default` for what it cannot write: here only integers through __index__.
+  const py::cpp_function as_int([](const py::object& v) { return py::int_(v); });
+  return py::module_::import("json").attr("dumps")(value, py::arg("default") = as_int)
+      .cast<std::string>();
 }
 
-// A Python int as a C++ integer: a value out of the type's range (2**70) is an input error, not
-// pybind's "incompatible function arguments".
+// A Python int (or an __index__ integer) as a C++ integer: a value out of the type's range (2**70)
+// is an input error, not pybind's "incompatible function arguments".
 template <class T>
 T Integer(const py::object& value, const std::string& where) {
-  if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value)) {
+  if (!IsIndex(value)) {
     Raise(Status::Invalid(
         fmt::format("{} is a {} (allowed: an integer)", where, TypeName(value))));
   }
   try {
-    return value.cast<T>();
+    return py::int_(value).cast<T>();
   } catch (const std::exception&) {
     PyErr_Clear();
     Raise(Status::Invalid(fmt::format("{} = {} is out of range (allowed: integer from {} to {})",
@@ -189,6 +196,7 @@ spec::RawValue Raw(const py::handle& value, const std::string& origin) {
     if (py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)) {
       return py::str(v).cast<std::string>();
     }
+    if (IsIndex(v)) return py::str(py::int_(py::reinterpret_borrow<py::object>(v))).cast<std::string>();
     Raise(Status::Invalid(origin + " is a " +
                           py::str(v.get_type().attr("__name__")).cast<std::string>() +
                           " (allowed: a string, a number, a boolean, or a list of them)"));
@@ -199,6 +207,7 @@ spec::RawValue Raw(const py::handle& value, const std::string& origin) {
     for (size_t i = 0; i < raw.items.size(); ++i) raw.text += (i ? ", " : "") + raw.items[i];
   } else {
     raw.text = text(value);
+    raw.quoted = py::isinstance<py::str>(value);  // "8" is text, refused where a number is due
   }
   return raw;
 }
@@ -316,13 +325,20 @@ py::object Pack(const py::object& lengths, const std::string& synthetic, const p
     if (!synthetic.empty()) {
       Raise(Status::Invalid("lengths and synthetic both give the documents (allowed: one)"));
     }
+    for (const auto& [name, given] : {std::pair{"count", &count}, std::pair{"seed", &seed}}) {
+      if (!given->is_none()) {
+        Raise(Status::Invalid(fmt::format(
+            "{} generates synthetic lengths; lengths are given (allowed: {} without lengths)",
+            name, name)));
+      }
+    }
     std::string text = Dumps(lengths, "lengths");
     documents = Must(balance::ParseLengths(text, "lengths"));
   } else {
     balance::LengthSource source;
     source.synthetic = synthetic.empty() ? "lognormal" : synthetic;
-    source.count = Integer<int64_t>(count, "count");
-    source.seed = Integer<uint64_t>(seed, "seed");
+    if (!count.is_none()) source.count = Integer<int64_t>(count, "count");
+    if (!seed.is_none()) source.seed = Integer<uint64_t>(seed, "seed");
     documents = Must(balance::LoadLengths(source, study.packing.context));
   }
   spec::ModelSpec spec_model = Must(spec::LoadModel(model));
@@ -364,13 +380,13 @@ PYBIND11_MODULE(scaleplan, m) {
   m.def("explore", &Explore, py::arg("job") = py::none(), py::arg("options") = py::none(),
         "Scale-across ablation (scaleplan explore --json); without a job, Llama 3 on two regions.");
   m.def("pack", &Pack, py::arg("lengths") = py::none(), py::arg("synthetic") = "",
-        py::arg("count") = sp::balance::LengthSource{}.count,
-        py::arg("seed") = sp::balance::LengthSource{}.seed, py::arg("model") = "llama3-8b",
+        py::arg("count") = py::none(), py::arg("seed") = py::none(), py::arg("model") = "llama3-8b",
         py::arg("packer") = sp::balance::PackStudyOptions{}.packer,
         py::arg("iterations") = sp::balance::PackStudyOptions{}.iterations,
         py::arg("cp") = sp::balance::PackStudyOptions{}.cp,
         py::arg("sharder") = sp::balance::PackStudyOptions{}.sharder,
         py::arg("packing") = py::none(),
         "Pack documents into micro-batches (scaleplan pack --json): lengths (a list) or a "
-        "synthetic corpus; packing: the packer's keys (context, microbatches, ...).");
+        "synthetic corpus of count documents drawn with seed (defaults as the CLI's); packing: "
+        "the packer's keys (context, microbatches, ...).");
 }

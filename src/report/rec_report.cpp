@@ -180,8 +180,12 @@ std::string RecText(const recsys::RecStudy& study) {
     out +=
         "\nGlobal batch chosen by the planner (samples/s of its plan at each; - where none "
         "fits):\n";
+    size_t width = 10;  // the widest batch sets the column
+    for (const auto& entry : study.batches) {
+      width = std::max(width, fmt::format("{}", entry.first).size());
+    }
     for (const auto& [batch, rate] : study.batches) {
-      out += fmt::format("  {:>10} {:>12}{}\n", batch, rate > 0 ? Rate(rate) : "-",
+      out += fmt::format("  {:>{}} {:>12}{}\n", batch, width, rate > 0 ? Rate(rate) : "-",
                          batch == job.spec.global_batch ? "  <- chosen" : "");
     }
   }

@@ -77,6 +77,30 @@ bool IsDimension(std::string_view key) {
   return false;
 }
 
+bool IsDerived(std::string_view key) {
+  return key == "dp" || key == "etp" || key == "microbatches" || key == "pp_microbatch_group";
+}
+
+std::vector<nlohmann::json> KeyValues(const spec::JobSpec& base, const SearchSpace& space,
+                                      std::string_view key) {
+  const spec::Field<spec::PlanSpec>* field = spec::PlanSchema().Find(key);
+  if (field == nullptr || field->get == nullptr || IsDerived(key)) return {};
+  std::vector<nlohmann::json> out;
+  if (!IsDimension(key)) {
+    out.push_back(field->get(base.plan));
+    return out;
+  }
+  ForEachDimension([&](int, const char* name, auto values, auto member) {
+    if (key != name) return;
+    for (const auto& v : space.*values) {
+      spec::PlanSpec p = base.plan;
+      p.*member = v;
+      out.push_back(field->get(p));
+    }
+  });
+  return out;
+}
+
 Result<PinnedSearch> ApplyPins(const spec::JobSpec& job, const std::vector<Pin>& pins) {
   PinnedSearch out;
   out.job = job;
@@ -86,8 +110,7 @@ Result<PinnedSearch> ApplyPins(const spec::JobSpec& job, const std::vector<Pin>&
   // Fixed fields first: they apply to every candidate, and the space depends on some of them
   // (plan.uneven_layers adds pipeline sizes).
   for (const Pin& pin : pins) {
-    if (pin.key == "dp" || pin.key == "etp" || pin.key == "microbatches" ||
-        pin.key == "pp_microbatch_group") {
+    if (IsDerived(pin.key)) {
       return Status::Invalid(fmt::format(
                                  "{}: plan.{} is derived by the search (allowed: pin --tp, --cp, "
                                  "--pp, --vp, --micro-batch, --ep instead)",

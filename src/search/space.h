@@ -100,6 +100,15 @@ Status Restrict(SearchSpace& space, const std::string& key, const std::string& v
 // Whether plan.`key` is one of the dimensions above.
 bool IsDimension(std::string_view key);
 
+// Whether plan.`key` is derived per candidate (dp, etp, microbatches, pp_microbatch_group).
+bool IsDerived(std::string_view key);
+
+// The values plan.`key` takes over the space's candidates, as the plan schema writes them: a
+// dimension's values, or the job's own for a field every candidate shares; empty for a derived
+// key (it varies with the candidate) or a key the plan schema lacks.
+std::vector<nlohmann::json> KeyValues(const spec::JobSpec& base, const SearchSpace& space,
+                                      std::string_view key);
+
 // A plan key given to `scaleplan search` (e.g. --pp 8,16): a search dimension is narrowed to the
 // values (one value also moves the starting plan there); any other plan field (precision,
 // sequence_parallel, ...) is fixed for every candidate and the starting plan; fields the search

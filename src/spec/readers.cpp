@@ -92,6 +92,7 @@ Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::s
   raw.origin = where.empty() ? Where(origin, node) : where;
   if (node.IsScalar()) {
     raw.text = node.Scalar();
+    raw.quoted = node.Tag() == "!";  // yaml-cpp tags a quoted scalar "!", a plain one "?"
     return raw;
   }
   if (node.IsSequence()) {
@@ -387,6 +388,13 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
 
   if (root["gpus"]) {
     SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus"));
+    if (raw.quoted) {  // as the schema's integer fields say it
+      return Status::Invalid(fmt::format(
+                                 "{}: job.gpus = \"{}\" is quoted text, not an integer (allowed: "
+                                 "integer from 1 to {})",
+                                 raw.origin, Printable(raw.text, 60), kMaxRanks))
+          .WithKey("job.gpus");
+    }
     SP_ASSIGN_OR_RETURN(job.gpus, ParseGpuCount(raw.text, raw.origin));
   }
   if (!framework.empty()) {

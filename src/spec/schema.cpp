@@ -41,7 +41,7 @@ Status FieldError(std::string_view section, const FieldInfo& info, const RawValu
                   std::string_view problem) {
   std::string where = value.origin.empty() ? "" : value.origin + ": ";
   std::string shown = value.is_list ? "[" + value.text + "]" : value.text;
-  if (shown.empty()) shown = "\"\"";
+  if (shown.empty() || value.quoted) shown = "\"" + shown + "\"";
   return Status::Invalid(fmt::format("{}{}.{} = {} {} (allowed: {})", where, section, info.key,
                                      shown, problem, info.allowed))
       .WithKey(fmt::format("{}.{}", section, info.key));
@@ -67,6 +67,7 @@ std::string RangeText(std::string_view kind, double min, double max) {
 Status SetInteger(const std::string& section, const FieldInfo& info, const RawValue& value,
                   int64_t min, int64_t max, int64_t& out) {
   if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+  if (value.quoted) return FieldError(section, info, value, "is quoted text, not an integer");
   Result<int64_t> parsed = ParseInteger(value.text);
   if (!parsed.ok()) return FieldError(section, info, value, parsed.status().message());
   if (*parsed < min || *parsed > max) return FieldError(section, info, value, "is out of range");
@@ -77,6 +78,7 @@ Status SetInteger(const std::string& section, const FieldInfo& info, const RawVa
 Status SetUnsigned(const std::string& section, const FieldInfo& info, const RawValue& value,
                    uint64_t& out) {
   if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+  if (value.quoted) return FieldError(section, info, value, "is quoted text, not an integer");
   const char* end = value.text.data() + value.text.size();
   auto [at, error] = std::from_chars(value.text.data(), end, out);
   if (error == std::errc() && at == end && !value.text.empty()) return Status::Ok();
@@ -90,6 +92,7 @@ Status SetUnsigned(const std::string& section, const FieldInfo& info, const RawV
 Status SetNumber(const std::string& section, const FieldInfo& info, const RawValue& value,
                  double min, double max, double& out) {
   if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+  if (value.quoted) return FieldError(section, info, value, "is quoted text, not a number");
   Result<double> parsed = ParseNumber(value.text);
   if (!parsed.ok()) return FieldError(section, info, value, parsed.status().message());
   if (*parsed < min || *parsed > max) return FieldError(section, info, value, "is out of range");
@@ -100,6 +103,7 @@ Status SetNumber(const std::string& section, const FieldInfo& info, const RawVal
 Status SetBoolean(const std::string& section, const FieldInfo& info, const RawValue& value,
                   bool& out) {
   if (value.is_list) return FieldError(section, info, value, "is a list, not a single value");
+  if (value.quoted) return FieldError(section, info, value, "is quoted text, not true or false");
   Result<bool> parsed = ParseBool(value.text);
   if (!parsed.ok()) return FieldError(section, info, value, parsed.status().message());
   out = *parsed;

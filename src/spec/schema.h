@@ -36,6 +36,9 @@ struct RawValue {
   std::string text;                // the scalar as written; for lists, the items joined by ", "
   std::vector<std::string> items;  // list items (a YAML sequence, or a flag split on commas)
   bool is_list = false;
+  // A quoted YAML scalar, a JSON string or a Python str: text, which an integer, number or
+  // boolean field refuses ("8" is not 8) as a typed reader would.
+  bool quoted = false;
   std::string origin;  // "plan.yaml:12", "--tp", or "" when unknown
 };
 

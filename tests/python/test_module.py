@@ -158,3 +158,47 @@ def test_integers_beyond_64_bits_are_input_errors():
         scaleplan.pack(count=2**70)
     with pytest.raises(scaleplan.Error, match="iterations is a str"):
         scaleplan.pack(iterations="3")
+
+
+class Index:
+    """An integer that is not an int, as numpy's are: it says so through __index__."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return self.value
+
+
+def test_index_integers_are_integers_and_strings_are_not_numbers():
+    # numpy's integers (stood in for by Index: numpy is not installed here) were refused as
+    # "a int64 (allowed: an integer)".
+    r = scaleplan.pack(lengths=[Index(1000), 2000, Index(30000)] * 20, iterations=Index(2),
+                       packing={"context": Index(65536), "microbatches": 2})
+    assert len(r["iterations"]) == 2
+    assert r["summary"]["s_max_tokens"] == 98304
+    assert scaleplan.plan(dict(EIGHT_B, gpus=Index(8)))["plan"]["dp"] == 4
+    with pytest.raises(scaleplan.Error, match="iterations is a bool"):
+        scaleplan.pack(iterations=True)
+    # A string that spells a number is text, as JSON has it: "8" was read as 8.
+    with pytest.raises(scaleplan.Error) as e:
+        scaleplan.plan(dict(EIGHT_B, plan={"tp": "2"}))
+    assert e.value.key == "plan.tp"
+    assert 'plan.tp = "2" is quoted text, not an integer' in str(e.value)
+    with pytest.raises(scaleplan.Error, match='goodput.trials = "5" is quoted text'):
+        scaleplan.goodput(options={"trials": "5"})
+
+
+def test_pack_refuses_synthetic_settings_beside_lengths():
+    # seed and count draw a synthetic corpus; with lengths they were silently ignored.
+    with pytest.raises(scaleplan.Error, match="seed generates synthetic lengths; lengths are given"):
+        scaleplan.pack(lengths=[1000] * 50, seed=3, packing={"context": 65536})
+    with pytest.raises(scaleplan.Error, match="count generates synthetic lengths"):
+        scaleplan.pack(lengths=[1000] * 50, count=50, packing={"context": 65536})
+    # Without lengths they take the command line's defaults: the same corpus as `pack --json`.
+    def packed(**kwargs):  # what the corpus decides (pack_time_s is a timing)
+        r = scaleplan.pack(iterations=2, **kwargs)
+        return [(it["documents"], it["padding_tokens"]) for it in r["iterations"]]
+
+    assert packed() == packed(seed=1, count=50000)
+    assert packed(seed=2) != packed()
