@@ -224,6 +224,38 @@ TEST(Goodput, MonteCarloChargesTheInFlightCheckpoint) {
 }
 
 // The sweep holds the model: GPU and server causes double with the GPUs, the planned stop does not.
+// Training time for T tokens, on the one-GPU job above (1,000 tokens/s, E from Daly's optimum):
+//   steps take T / 1000 s = 1e6 s for T = 1e9; the wall clock is that / E (T over the tokens a day,
+//   E x 1000 x 86,400, in days); one GPU, so the GPU time equals the wall clock.
+// A job that trains nothing (0 tokens/s) never finishes: no time, train_finishes false.
+TEST(Goodput, TrainingTimeIsTheTokensOverWhatADayTrains) {
+  FailureModel m = Must(ParseFailureModel(
+      "window_s: 10000\ngpus: 1\ngpus_per_node: 1\ncauses:\n  - {name: a, per: gpu, count: 1}\n",
+      "one.yaml"));
+  GoodputOptions o;
+  o.storage_bytes_per_s = 1e9;
+  o.node_storage_bytes_per_s = 1e9;
+  GoodputPoint none = Must(Evaluate(m, {1, 1, 1e10, 1000}, o));
+  EXPECT_FALSE(none.train_finishes);
+  EXPECT_EQ(none.train_time_s, 0);
+  o.train_tokens = 1e9;
+  GoodputPoint p = Must(Evaluate(m, {1, 1, 1e10, 1000}, o));
+  ASSERT_TRUE(p.train_finishes);
+  EXPECT_NEAR(p.train_step_time_s, 1e6, 1e-6);
+  EXPECT_NEAR(p.train_time_s, 1e6 / p.effective, 1e-6);
+  EXPECT_NEAR(p.train_time_s, 1e9 / p.tokens_per_day * kDay, 1e-6);
+  EXPECT_DOUBLE_EQ(p.train_gpu_time_s, p.train_time_s);
+  // 16 GPUs at the same per-GPU rate: a sixteenth of the steps' time, the GPU time 16 x the
+  // wall clock (more failures, so a lower E).
+  GoodputPoint wide = Must(Evaluate(m, {16, 1, 1e10, 1000}, o));
+  EXPECT_NEAR(wide.train_step_time_s, 1e6 / 16, 1e-6);
+  EXPECT_NEAR(wide.train_gpu_time_s, 16 * wide.train_time_s, 1e-3);
+  EXPECT_LT(wide.effective, p.effective);
+  GoodputPoint idle = Must(Evaluate(m, {1, 1, 1e10, 0}, o));
+  EXPECT_FALSE(idle.train_finishes);
+  EXPECT_EQ(idle.train_gpu_time_s, 0);
+}
+
 TEST(Goodput, SweepScalesFailuresWithTheJob) {
   FailureModel m = Must(LoadFailureModel("llama3-405b"));
   GoodputOptions o;

@@ -103,7 +103,8 @@ const std::vector<std::string>& GoodputKeys() {
                                                 "storage_bytes_per_s",
                                                 "node_storage_bytes_per_s",
                                                 "host_copy_bytes_per_s",
-                                                "gpus_per_node"};
+                                                "gpus_per_node",
+                                                "train_tokens"};
   return keys;
 }
 

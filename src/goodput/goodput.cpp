@@ -165,7 +165,11 @@ const spec::Schema<GoodputOptions>& GoodputOptionsSchema() {
         .Number("horizon_s", &O::horizon_s, 0, 3.2e9, "s",
                 "Monte Carlo window; 0 = the failure model's window")
         .Integer("trials", &O::trials, 0, 100000, "", "Monte Carlo windows to draw (0: none)")
-        .Unsigned("seed", &O::seed, "Monte Carlo seed");
+        .Unsigned("seed", &O::seed, "Monte Carlo seed")
+        .Number("train_tokens", &O::train_tokens, 0, 1e18, "tokens",
+                "tokens to train on (e.g. 15.6e12): the report adds the wall clock, the time in "
+                "steps and the GPU time they take at this job's throughput and effective time; 0 "
+                "= not asked");
     s.Custom(SweepInfo(), &SetSweep, [](const O& o) { return nlohmann::json(o.sweep_gpus); });
     return s;
   }();
@@ -246,6 +250,14 @@ Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
                  : m;
   p.tokens_per_day =
       p.effective * job.tokens_per_s_per_gpu * static_cast<double>(job.gpus) * kSecondsPerDay;
+  p.train_tokens = o.train_tokens;
+  if (o.train_tokens > 0 && p.tokens_per_day > 0) {
+    p.train_time_s = o.train_tokens / p.tokens_per_day * kSecondsPerDay;
+    p.train_step_time_s = p.train_time_s * p.effective;
+    p.train_gpu_time_s = p.train_time_s * static_cast<double>(job.gpus);
+    p.train_finishes = std::isfinite(p.train_gpu_time_s);
+    if (!p.train_finishes) p.train_time_s = p.train_step_time_s = p.train_gpu_time_s = 0;
+  }
   // First-order shares of the lost time, scaled to add up to 1 - E.
   const double tau = p.interval_s, lambda = rates.unplanned;
   LostTime raw;
@@ -404,6 +416,11 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
                                    : study.params * (state.weights + state.optimizer);
   study.job.tokens_per_s_per_gpu = step.tokens_per_s_per_gpu;
   study.step_time_s = step.step_time_s;
+  if (options.train_tokens > 0) {
+    // At most 1e18 / 1 token: an int64.
+    study.train_steps = static_cast<int64_t>(
+        std::ceil(options.train_tokens / static_cast<double>(plan.TokensPerStep())));
+  }
   SP_ASSIGN_OR_RETURN(study.point, Evaluate(study.model, study.job, options));
   for (const FailureCause& c : study.model.causes) {
     study.causes.push_back(

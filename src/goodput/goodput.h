@@ -38,6 +38,10 @@
 // planned stop saves the work since the last checkpoint (the closed form ignores that save, which
 // matters only when tau nears 1/lambda_p), the first interval after a restart cannot lose an
 // earlier checkpoint, and failures while the job is down for a planned stop are not counted.
+// Training time for T = train_tokens (when given): the wall clock T / (tokens per day / 86,400),
+// of which the steps take E x that (T / (tokens/s/GPU x G)), and G x the wall clock of GPU time;
+// ceil(T / tokens per step) steps. A batch-size ramp (Llama 3's 4M -> 8M -> 16M tokens) or a
+// change of job size during the run is not modeled: every token runs at the job's throughput.
 // Scale sweep: the same failure model, checkpoint size, storage and per-GPU throughput at other
 // GPU counts (weak scaling: the plan's per-GPU throughput is held, an assumption), each with its
 // best interval.
@@ -72,6 +76,7 @@ struct GoodputOptions {
   int64_t trials = 200;              // Monte Carlo windows drawn; 0: none
   uint64_t seed = 1;
   std::vector<int64_t> sweep_gpus = {1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072};
+  double train_tokens = 0;  // tokens the run trains on; 0: not asked
 };
 
 const spec::Schema<GoodputOptions>& GoodputOptionsSchema();
@@ -119,6 +124,12 @@ struct GoodputPoint {
   double max_detect_restart_s = 0;
   bool target_reachable = false;
   bool detect_restart_unbounded = false;  // the target holds at the options' largest values
+  // With train_tokens: the wall clock to train them, the part of it spent in steps, and the GPU
+  // time the wall clock occupies. All 0, and train_finishes false, when not asked or when nothing
+  // trains (E or the throughput is 0).
+  double train_tokens = 0;  // the options' train_tokens
+  bool train_finishes = false;
+  double train_time_s = 0, train_step_time_s = 0, train_gpu_time_s = 0;
 };
 
 struct CauseShare {
@@ -142,6 +153,7 @@ struct GoodputStudy {
   GoodputJob job;
   double params = 0;
   double step_time_s = 0;
+  int64_t train_steps = 0;  // ceil(train_tokens / tokens per step); 0 when not asked
   // Whether the plan fits in GPU memory (plan/memory.h); when it does not, every figure is what
   // the job would give if it did, and the reports say so.
   bool fits = true;

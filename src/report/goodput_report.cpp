@@ -41,6 +41,25 @@ std::string LostText(const goodput::LostTime& l) {
       Pct(l.planned));
 }
 
+// "15.6T tokens in 951,368 steps: 72.3 days (65.1 days of steps), GPU time 1.02e11 s (28.4M
+// GPU-hours)"; steps when known (> 0).
+std::string TrainingText(const goodput::GoodputPoint& p, int64_t steps) {
+  const std::string what =
+      HumanCount(p.train_tokens) + " tokens" +
+      (steps > 0 ? fmt::format(" in {} step{}", steps, steps == 1 ? "" : "s") : std::string());
+  if (!p.train_finishes) {
+    return what + " never finish: nothing trains (effective time " + Pct(p.effective) + ")";
+  }
+  return fmt::format("{}: {} ({} of steps), GPU time {:.3g} s ({} GPU-hours)", what,
+                     Duration(p.train_time_s), Duration(p.train_step_time_s), p.train_gpu_time_s,
+                     HumanCount(p.train_gpu_time_s / 3600));
+}
+
+template <class T>
+nlohmann::json OrNull(bool known, T value) {
+  return known ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
 std::string IntervalText(const goodput::GoodputPoint& p) {
   const std::string how =
       !p.interval_chosen ? "given"
@@ -78,7 +97,12 @@ nlohmann::json GoodputPointJson(const goodput::GoodputPoint& p) {
           {"tokens_per_day", p.tokens_per_day},
           {"target_reachable", p.target_reachable},
           {"max_detect_restart_s", p.max_detect_restart_s},
-          {"detect_restart_unbounded", p.detect_restart_unbounded}};
+          {"detect_restart_unbounded", p.detect_restart_unbounded},
+          {"train_tokens", p.train_tokens},
+          {"train_finishes", p.train_finishes},
+          {"train_time_s", OrNull(p.train_finishes, p.train_time_s)},
+          {"train_step_time_s", OrNull(p.train_finishes, p.train_step_time_s)},
+          {"train_gpu_time_s", OrNull(p.train_finishes, p.train_gpu_time_s)}};
 }
 
 nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& s) {
@@ -89,6 +113,7 @@ nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& 
                 {"params", s.params},
                 {"checkpoint_bytes", s.job.checkpoint_bytes},
                 {"step_time_s", s.step_time_s},
+                {"train_steps", OrNull(s.train_steps > 0, s.train_steps)},
                 {"tokens_per_s_per_gpu", s.job.tokens_per_s_per_gpu},
                 {"fits_memory", s.fits}};
   out["failure_model"] = {{"name", s.model.name},
@@ -128,6 +153,7 @@ nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& 
 nlohmann::json GoodputSectionJson(const goodput::GoodputStudy& s) {
   nlohmann::json out = GoodputPointJson(s.point);
   out["failure_model"] = s.model.name;
+  out["train_steps"] = OrNull(s.train_steps > 0, s.train_steps);
   out["checkpoint"] = s.options.checkpoint;
   out["fits_memory"] = s.fits;
   return out;
@@ -144,11 +170,12 @@ std::string GoodputSectionText(const goodput::GoodputStudy& s) {
       "\n  goodput under failures ({}; `scaleplan goodput` for the details)\n{}"
       "    {:.1f} interruptions a day (mean time between failures {}); restart {}\n"
       "    checkpoint ({}) {}\n"
-      "    effective time {}: {} tokens a day\n",
+      "    effective time {}: {} tokens a day\n{}",
       s.model.name, s.fits ? std::string() : fmt::format("    {}\n", kDoesNotFit),
       p.failures_per_day + p.planned_per_day, Duration(p.mtbf_s),
       Duration(p.restart_total_s), s.options.checkpoint, IntervalText(p), Pct(p.effective),
-      HumanCount(p.tokens_per_day));
+      HumanCount(p.tokens_per_day),
+      p.train_tokens > 0 ? "    training " + TrainingText(p, s.train_steps) + "\n" : "");
 }
 
 std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) {
@@ -186,6 +213,9 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
   out +=
       fmt::format("  tokens       {} a day ({} with no failures)\n", HumanCount(p.tokens_per_day),
                   HumanCount(s.job.tokens_per_s_per_gpu * static_cast<double>(s.job.gpus) * kDay));
+  if (p.train_tokens > 0) {
+    out += "  training     " + TrainingText(p, s.train_steps) + "\n";
+  }
   if (p.detect_restart_unbounded) {
     out += fmt::format("  target       {:g}% effective time holds with any detect + restart time\n",
                        o.target_effective_pct);
@@ -219,11 +249,20 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
   if (!s.sweep.empty()) {
     out +=
         "\n  scale sweep (the same failure model, checkpoint, storage and tokens/s/GPU)\n"
-        "    GPUs      interruptions/day   MTBF        interval    effective   tokens/day\n";
+        "    GPUs      interruptions/day   MTBF        interval    effective   tokens/day";
+    const bool train = o.train_tokens > 0;
+    out += train ? "   to train\n" : "\n";
     for (const goodput::GoodputPoint& q : s.sweep) {
-      out += fmt::format("    {:<9} {:>17.1f}   {:<11} {:<11} {:>9}   {}\n", q.gpus,
-                         q.failures_per_day + q.planned_per_day, Duration(q.mtbf_s),
-                         Duration(q.interval_s), Pct(q.effective), HumanCount(q.tokens_per_day));
+      std::string row = fmt::format("    {:<9} {:>17.1f}   {:<11} {:<11} {:>9}   {:<10}", q.gpus,
+                                    q.failures_per_day + q.planned_per_day, Duration(q.mtbf_s),
+                                    Duration(q.interval_s), Pct(q.effective),
+                                    HumanCount(q.tokens_per_day));
+      if (train) {
+        row += " " + (q.train_finishes ? Duration(q.train_time_s) : std::string("never"));
+      } else {
+        row.erase(row.find_last_not_of(' ') + 1);
+      }
+      out += row + "\n";
     }
   }
   return out;

@@ -109,6 +109,12 @@ def test_goodput_and_explore():
     r = scaleplan.goodput(options={"trials": 0, "sweep_gpus": [8192, 16384]})
     assert r["goodput"]["interruptions_per_day"] == pytest.approx(466 / 54)
     assert [p["gpus"] for p in r["sweep"]] == [8192, 16384]
+    # 1e12 tokens: the steps alone take 1e12 / (tokens/s/GPU x GPUs); the wall clock / E more.
+    g = scaleplan.simulate(goodput={"train_tokens": 1e12})["goodput"]
+    job = scaleplan.simulate()
+    rate = job["tokens_per_s_per_gpu"] * 16384
+    assert g["train_step_time_s"] == pytest.approx(1e12 / rate, rel=1e-9)
+    assert g["train_time_s"] == pytest.approx(g["train_step_time_s"] / (g["effective_time_pct"] / 100))
     e = scaleplan.explore()
     assert e["joint"]["speedup"] >= 1.0
 
