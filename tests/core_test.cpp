@@ -72,6 +72,12 @@ TEST(HumanReadable, Formats) {
   EXPECT_EQ(HumanBytes(1536.0), "1.50 KiB");
   EXPECT_EQ(HumanCount(405.85e9), "405.85 B");
   EXPECT_EQ(HumanFlops(2.5e12), "2.50 TFLOP");
+  // Past a thousand T and below one, three significant digits (1e18 printed 19 digits; 0.3
+  // tokens a day printed 0).
+  EXPECT_EQ(HumanCount(1e18), "1e+06 T");
+  EXPECT_EQ(HumanCount(999.5e12), "999.50 T");
+  EXPECT_EQ(HumanCount(0.3), "0.3");
+  EXPECT_EQ(HumanCount(0), "0");
 }
 
 // Input files: a regular file is read whole; a directory, a FIFO and a file over the cap are

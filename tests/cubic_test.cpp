@@ -455,6 +455,19 @@ TEST(Testbed, CurvesAgainstAnExhaustiveTruth) {
 // the 8-GPU node, 1, 2, 4, 8),
 // and a fixed field at another value than the job's (precision fp8 in a BF16 job). A derived key
 // (dp) is not checked: it varies with the candidate.
+// Quoted numbers in a truth file are text, refused as a number would be out of its range.
+TEST(Truth, QuotedNumbersAreRefused) {
+  Result<Truth> noise = ParseTruth("noise_pct: \"30\"\n", "t.yaml");
+  ASSERT_FALSE(noise.ok());
+  EXPECT_NE(noise.status().message().find("truth.noise_pct = \"30\" (quoted text)"),
+            std::string::npos)
+      << noise.status().message();
+  EXPECT_FALSE(ParseTruth("seed: '5'\n", "t.yaml").ok());
+  EXPECT_FALSE(
+      ParseTruth("effects:\n  - {kind: compute_scale, factor: !!str 0.7}\n", "t.yaml").ok());
+  EXPECT_TRUE(ParseTruth("seed: 5\nnoise_pct: 30\n", "t.yaml").ok());
+}
+
 TEST(Testbed, RefusesAWhenNoPlanOfTheSpaceMeets) {
   search::PinnedSearch small = SmallSpace();
   TestbedOptions options;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "explore/scale.h"
 #include "plan/plan.h"
 #include "spec/readers.h"
 #include "test_util.h"
@@ -179,6 +180,91 @@ TEST(Explore, BoundaryTierIsChecked) {
   o.boundary_tier = "galaxy";
   EXPECT_EQ(Explore(SmallTwoBuildings(), o).status().message(),
             "explore.boundary_tier = galaxy is not a tier above the first (allowed: building, campus)");
+}
+
+// Llama 3 8B, 8K-token sequences, 64 sequences a step, pinned to TP 1 and PP 1 so that each count
+// has a short search: at every count the row is the search's own best plan at that count, and
+// the answer rows are the least wall clock and GPU time to train 1e10 tokens, found again here
+// by hand over the rows. More GPUs train sooner (DP 8, 16, 32, 64 over 64 sequences) and the
+// per-GPU rate falls with the smaller per-replica batch, so the counts split the two answers.
+TEST(Scale, EachCountTakesItsOwnBestPlanAndTheAnswersAreTheRowsExtremes) {
+  spec::JobSpec job = Must(spec::ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nworkload: {seq_len: 8192, global_batch: 64}\n",
+      "job.yaml"));
+  const std::vector<search::Pin> pins = {{"tp", "1", "--tp"}, {"pp", "1", "--pp"}};
+  search::SearchOptions options;
+  options.rerank_with_events = false;
+  goodput::GoodputOptions goodput;
+  goodput.train_tokens = 1e10;
+  ScaleStudy s = Must(RunScale(job, pins, {8, 16, 32, 64}, options, goodput));
+  ASSERT_EQ(s.rows.size(), 4u);
+  double soonest = 1e300, cheapest = 1e300;
+  int64_t soonest_at = -1, cheapest_at = -1;
+  for (size_t i = 0; i < s.rows.size(); ++i) {
+    const ScaleRow& r = s.rows[i];
+    ASSERT_TRUE(r.best.has_value()) << r.gpus;
+    ASSERT_TRUE(r.goodput.has_value()) << r.gpus;
+    spec::JobSpec at = job;
+    at.gpus = r.gpus;
+    search::PinnedSearch pinned = Must(search::ApplyPins(at, pins));
+    search::SearchOptions one = options;
+    one.top_k = 1;
+    search::SearchResult alone = Must(search::Search(pinned.job, pinned.space, one));
+    EXPECT_EQ(r.best->description, alone.top.front().description) << r.gpus;
+    EXPECT_EQ(r.best->plan.dp, r.gpus) << r.gpus;  // TP = CP = PP = 1
+    const goodput::GoodputPoint& p = r.goodput->point;
+    EXPECT_EQ(p.gpus, r.gpus);
+    // Whole steps of 64 x 8,192 = 524,288 tokens: ceil(1e10 / 524,288) = 19,074 steps, that is
+    // 10,000,269,312 tokens.
+    EXPECT_EQ(r.goodput->train_steps, 19074);
+    EXPECT_NEAR(p.train_step_time_s,
+                10000269312.0 / (r.best->step.tokens_per_s_per_gpu * static_cast<double>(r.gpus)),
+                1e-9 * p.train_step_time_s);
+    if (p.train_time_s < soonest) soonest = p.train_time_s, soonest_at = static_cast<int64_t>(i);
+    if (p.train_gpu_time_s < cheapest) {
+      cheapest = p.train_gpu_time_s, cheapest_at = static_cast<int64_t>(i);
+    }
+  }
+  EXPECT_EQ(s.soonest, soonest_at);
+  EXPECT_EQ(s.cheapest, cheapest_at);
+  EXPECT_NE(s.soonest, s.cheapest);
+  EXPECT_TRUE(s.counts_given);
+  // Without a failure model the rows carry the step only; the answers are the most tokens a
+  // second in all and per GPU.
+  goodput.failures = "none";
+  ScaleStudy plain = Must(RunScale(job, pins, {8, 64}, options, goodput));
+  EXPECT_FALSE(plain.rows[0].goodput.has_value());
+  EXPECT_EQ(plain.soonest, 1);   // 64 GPUs: more tokens a second in all
+  EXPECT_EQ(plain.cheapest, 0);  // 8 GPUs: more per GPU (8 micro-batches a replica, not 1)
+}
+
+// Counts the cluster cannot hold, repeated, or beyond what a batch of 64 sequences spreads over.
+TEST(Scale, CountsAreCheckedAndAStarvedCountSaysWhy) {
+  spec::JobSpec job = Must(spec::ParseJobYaml(
+      "model: llama3-8b\ncluster: dgx-h100-ib\nworkload: {seq_len: 8192, global_batch: 64}\n",
+      "job.yaml"));
+  search::SearchOptions options;
+  options.rerank_with_events = false;
+  goodput::GoodputOptions goodput;
+  const int64_t capacity = job.cluster.CapacityGpus();
+  Result<ScaleStudy> big = RunScale(job, {}, {8, capacity + 1}, options, goodput);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().key(), "scale.counts");
+  EXPECT_NE(big.status().message().find(fmt::format("(allowed: 1 to {})", capacity)),
+            std::string::npos)
+      << big.status().message();
+  EXPECT_EQ(RunScale(job, {}, {8, 8}, options, goodput).status().key(), "scale.counts");
+  EXPECT_EQ(ParseCounts("8,x").status().key(), "scale.counts");
+  EXPECT_EQ(ParseCounts(",").status().key(), "scale.counts");
+  EXPECT_EQ(Must(ParseCounts("8, 16,1024")), (std::vector<int64_t>{8, 16, 1024}));
+  // 128 GPUs at TP 1, PP 1, CP 1: DP 128 > 64 sequences, no plan; the row names the rule.
+  const std::vector<search::Pin> pins = {
+      {"tp", "1", "--tp"}, {"pp", "1", "--pp"}, {"cp", "1", "--cp"}};
+  ScaleStudy s = Must(RunScale(job, pins, {128}, options, goodput));
+  ASSERT_EQ(s.rows.size(), 1u);
+  EXPECT_FALSE(s.rows[0].best.has_value());
+  EXPECT_FALSE(s.rows[0].pruned_why.empty());
+  EXPECT_EQ(s.soonest, -1);
 }
 
 }  // namespace

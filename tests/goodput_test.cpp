@@ -254,6 +254,28 @@ TEST(Goodput, TrainingTimeIsTheTokensOverWhatADayTrains) {
   GoodputPoint idle = Must(Evaluate(m, {1, 1, 1e10, 0}, o));
   EXPECT_FALSE(idle.train_finishes);
   EXPECT_EQ(idle.train_gpu_time_s, 0);
+  // Whole steps: with 4,096 tokens a step, one token takes a step, 4,096 / 1,000 = 4.096 s of
+  // steps (it read 0.001 s before, shorter than the step it needs); 4,097 tokens take two.
+  GoodputJob stepped{1, 1, 1e10, 1000, 0, 4096};
+  o.train_tokens = 1;
+  EXPECT_NEAR(Must(Evaluate(m, stepped, o)).train_step_time_s, 4.096, 1e-12);
+  o.train_tokens = 4097;
+  EXPECT_NEAR(Must(Evaluate(m, stepped, o)).train_step_time_s, 8.192, 1e-12);
+}
+
+// A sweep lists distinct counts, with no empty entry ("8,,16" read as 8,16 before).
+TEST(Goodput, SweepCountsAreDistinctAndWhole) {
+  GoodputOptions o;
+  const spec::Schema<GoodputOptions>& s = GoodputOptionsSchema();
+  EXPECT_TRUE(s.Set(o, "sweep_gpus", spec::ScalarValue("8,16", "--sweep-gpus")).ok());
+  EXPECT_EQ(o.sweep_gpus, (std::vector<int64_t>{8, 16}));
+  Status empty = s.Set(o, "sweep_gpus", spec::ScalarValue("8,,16", "--sweep-gpus"));
+  EXPECT_NE(empty.message().find("has an empty entry"), std::string::npos) << empty.message();
+  Status twice = s.Set(o, "sweep_gpus", spec::ScalarValue("1,1", "--sweep-gpus"));
+  EXPECT_NE(twice.message().find("lists 1 twice"), std::string::npos) << twice.message();
+  spec::RawValue quoted = spec::ScalarValue("1024", "goodput.yaml:3");
+  quoted.quoted = true;
+  EXPECT_EQ(s.Set(o, "sweep_gpus", quoted).key(), "goodput.sweep_gpus");
 }
 
 TEST(Goodput, SweepScalesFailuresWithTheJob) {

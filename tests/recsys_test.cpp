@@ -33,6 +33,19 @@ spec::RankingModelSpec OneTable() {
       "one.yaml"));
 }
 
+// A width list with a quoted item (or a quoted list) is text, as a quoted scalar is.
+TEST(RankingModel, QuotedWidthsAreRefused) {
+  const std::string head = "name: q\ninteraction: dcn\ninteraction_layers: 1\nembedding_dim: 16\n"
+                           "tables:\n  - {name: a, rows: 10}\n";
+  Result<spec::RankingModelSpec> item =
+      spec::ParseRankingModelYaml(head + "top_mlp: [512, \"99\", 1]\n", "q.yaml");
+  ASSERT_FALSE(item.ok());
+  EXPECT_NE(item.status().message().find("is quoted text, not widths"), std::string::npos)
+      << item.status().message();
+  EXPECT_FALSE(spec::ParseRankingModelYaml(head + "top_mlp: \"512,1\"\n", "q.yaml").ok());
+  EXPECT_TRUE(spec::ParseRankingModelYaml(head + "top_mlp: [512, 99, 1]\n", "q.yaml").ok());
+}
+
 // A node of `per_node` H100s at 450 GB/s, nodes at 50 GB/s per GPU.
 spec::ClusterSpec Nodes(int64_t per_node, int64_t total) {
   return Must(spec::ParseClusterYaml(

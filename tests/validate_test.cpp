@@ -551,6 +551,19 @@ TEST(Calibrate, WrittenFileReadsBackAndMustApply) {
   EXPECT_NE(unused.status().message().find("no modeled row ran there"), std::string::npos);
 }
 
+// A quoted factor is text: "0.5" was applied as 0.5.
+TEST(Calibrate, QuotedFactorIsRefused) {
+  const std::string head = "gpu: h100-sxm\nframework: torchtitan\nfactors:\n";
+  Result<Calibration> quoted =
+      ParseCalibration(head + "  gpu.sustained_compute_fraction: \"0.5\"\n", "cal.yaml");
+  ASSERT_FALSE(quoted.ok());
+  EXPECT_NE(quoted.status().message().find("= \"0.5\" (allowed: a number from"),
+            std::string::npos)
+      << quoted.status().message();
+  EXPECT_TRUE(
+      ParseCalibration(head + "  gpu.sustained_compute_fraction: 0.5\n", "cal.yaml").ok());
+}
+
 // Runs that determine no factor (one configuration) are an error, not an empty calibration.
 TEST(Calibrate, NothingDeterminedIsAnError) {
   CalibrateOptions o;

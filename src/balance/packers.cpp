@@ -778,6 +778,9 @@ const spec::Schema<PackerOptions>& PackerSchema() {
     s.Custom(
         thresholds,
         [thresholds](PackerOptions& o, const spec::RawValue& value) -> Status {
+          if (value.quoted) {
+            return spec::FieldError("packer", thresholds, value, "is quoted text, not lengths");
+          }
           std::vector<std::string> items =
               value.is_list ? value.items : SplitAndTrim(value.text, ',');
           std::vector<int64_t> lengths;

@@ -52,6 +52,7 @@ std::vector<std::unique_ptr<Command>> Commands();
 std::unique_ptr<Command> PlanCommand();
 std::unique_ptr<Command> SimulateCommand();
 std::unique_ptr<Command> SearchCommand();
+std::unique_ptr<Command> ScaleCommand();
 std::unique_ptr<Command> ExploreCommand();
 std::unique_ptr<Command> PackCommand();
 std::unique_ptr<Command> SchedulesCommand();

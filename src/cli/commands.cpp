@@ -143,6 +143,7 @@ std::vector<std::unique_ptr<Command>> Commands() {
   all.push_back(SimulateCommand());
   all.push_back(GoodputCommand());
   all.push_back(SearchCommand());
+  all.push_back(ScaleCommand());
   all.push_back(ExploreCommand());
   all.push_back(PackCommand());
   all.push_back(SchedulesCommand());

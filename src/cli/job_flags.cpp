@@ -99,14 +99,18 @@ void JobFlags::Register(CLI::App* command) {
   AddKeys(command, spec::FrameworkSchema());
 }
 
-Result<search::PinnedSearch> JobFlags::ResolveSearch() const {
-  SP_ASSIGN_OR_RETURN(spec::JobSpec job, Resolve(/*apply_plan_keys=*/false));
+std::vector<search::Pin> JobFlags::Pins() const {
   std::vector<search::Pin> pins;
   for (const auto& key : keys_) {
     if (key->option->count() > 0 && key->section == "plan")
       pins.push_back({key->key, key->value, key->flag});
   }
-  return search::ApplyPins(job, pins);
+  return pins;
+}
+
+Result<search::PinnedSearch> JobFlags::ResolveSearch() const {
+  SP_ASSIGN_OR_RETURN(spec::JobSpec job, Resolve(/*apply_plan_keys=*/false));
+  return search::ApplyPins(job, Pins());
 }
 
 Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {

@@ -40,6 +40,9 @@ class JobFlags {
   // pins a dimension, a list restricts it): what search, suggest and testbed search over.
   Result<search::PinnedSearch> ResolveSearch() const;
 
+  // The plan flags the user gave, as search pins (what ResolveSearch applies).
+  std::vector<search::Pin> Pins() const;
+
  private:
   struct KeyFlag {
     std::string section;  // "model", "gpu", "plan", "workload"

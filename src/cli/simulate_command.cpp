@@ -90,24 +90,6 @@ const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
   return schema;
 }
 
-// The goodput keys simulate takes for its goodput section (no Monte Carlo, no sweep: `scaleplan
-// goodput` has those).
-const std::vector<std::string>& GoodputKeys() {
-  static const std::vector<std::string> keys = {"failures",
-                                                "failure_scale",
-                                                "detect_s",
-                                                "restart_s",
-                                                "checkpoint",
-                                                "checkpoint_interval_s",
-                                                "checkpoint_bytes",
-                                                "storage_bytes_per_s",
-                                                "node_storage_bytes_per_s",
-                                                "host_copy_bytes_per_s",
-                                                "gpus_per_node",
-                                                "train_tokens"};
-  return keys;
-}
-
 // The packer keys simulate takes (micro-batches and context come from the plan).
 const std::vector<std::string>& PackerKeys() {
   static const std::vector<std::string> keys = {"s_max", "thresholds", "max_wait", "max_mean_delay",
@@ -125,7 +107,7 @@ class SimulateCmd final : public Command {
     job_.Register(app);
     options_.Register(app);
     packer_.Register(app, PackerKeys());
-    goodput_.Register(app, GoodputKeys());
+    goodput_.Register(app, goodput::SectionKeys());
   }
   int Run(Io io) override {
     Result<SimulateArgs> args = options_.Parse();
@@ -148,7 +130,7 @@ class SimulateCmd final : public Command {
         name(), summary(),
         {report::OptionsMarkdown(SimulateArgsSchema()),
          report::OptionsMarkdown(balance::PackerSchema(), PackerKeys()),
-         report::OptionsMarkdown(goodput::GoodputOptionsSchema(), GoodputKeys())},
+         report::OptionsMarkdown(goodput::GoodputOptionsSchema(), goodput::SectionKeys())},
         "Takes the job flags; the packer's keys (second table) apply with --packer; the goodput "
         "keys (third table) set the step report's goodput section (docs/GOODPUT.md).");
   }
@@ -167,7 +149,7 @@ class SimulateCmd final : public Command {
           "--engine event --packer NAME --lengths FILE)");
     }
     SP_RETURN_IF_ERROR(PackerKeysApply(packer_, args.packer));
-    for (const std::string& key : GoodputKeys()) {
+    for (const std::string& key : goodput::SectionKeys()) {
       if (goodput_.Given(key)) {
         return Status::Invalid(goodput_.Flag(key) +
                                " sets the goodput section of one step's report and does not "
@@ -207,6 +189,12 @@ class SimulateCmd final : public Command {
                                "--packer NAME --lengths FILE)");
       }
     }
+    for (const char* key : {"lengths", "sharder", "pack_iterations"}) {
+      if (options_.Given(key)) {
+        return Status::Invalid(options_.Flag(key) + " applies to packed batches (allowed: with " +
+                               "--packer NAME --lengths FILE)");
+      }
+    }
     sim::EventOptions options;
     // The page's timeline is the trace of replica 0.
     options.trace = !args.trace.empty() || (!args.html.empty() && engine.RunsPasses());
@@ -230,6 +218,9 @@ class SimulateCmd final : public Command {
     }
     plan::MemoryReport memory = plan::ComputeMemory(built);
     SP_ASSIGN_OR_RETURN(goodput::GoodputOptions goodput, goodput_.Parse());
+    SP_RETURN_IF_ERROR(goodput::CheckSectionGiven(
+        goodput, [this](const std::string& key) { return goodput_.Given(key); },
+        [this](const std::string& key) { return goodput_.Flag(key); }));
     goodput.trials = 0;
     goodput.sweep_gpus.clear();
     std::optional<goodput::GoodputStudy> study;

@@ -254,6 +254,10 @@ std::string HumanCount(double count) {
     value /= 1000.0;
     ++unit;
   }
+  // Beyond a thousand T, and below one (a rate that rounds to 0), three significant digits.
+  if (std::fabs(value) >= 1000.0 || (unit == 0 && count != 0 && std::fabs(count) < 1)) {
+    return fmt::format("{:.3g}{}", value, units[unit]);
+  }
   return unit == 0 ? fmt::format("{:.0f}", value) : fmt::format("{:.2f}{}", value, units[unit]);
 }
 

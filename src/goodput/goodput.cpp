@@ -32,18 +32,27 @@ spec::FieldInfo SweepInfo() {
 
 Status SetSweep(GoodputOptions& o, const spec::RawValue& value) {
   static const spec::FieldInfo info = SweepInfo();
+  if (value.quoted) return spec::FieldError("goodput", info, value, "is quoted text, not counts");
   std::vector<std::string> items = value.is_list ? value.items : SplitAndTrim(value.text, ',');
   if (!value.is_list && value.text.empty()) items.clear();
   if (!value.is_list && !value.text.empty() && items.empty()) {
     return spec::FieldError("goodput", info, value, "has separators and no GPU count");
   }
   if (items.size() > 64) return spec::FieldError("goodput", info, value, "has too many items");
+  if (!value.is_list && !items.empty() &&
+      static_cast<size_t>(std::count(value.text.begin(), value.text.end(), ',')) + 1 !=
+          items.size()) {
+    return spec::FieldError("goodput", info, value, "has an empty entry");
+  }
   std::vector<int64_t> gpus;
   for (const std::string& item : items) {
     Result<int64_t> n = ParseInteger(item);
     if (!n.ok() || *n < 1 || *n > spec::kMaxRanks) {
       return spec::FieldError("goodput", info, value,
                               fmt::format("has a bad GPU count '{}'", Printable(item, 64)));
+    }
+    if (std::find(gpus.begin(), gpus.end(), *n) != gpus.end()) {
+      return spec::FieldError("goodput", info, value, fmt::format("lists {} twice", *n));
     }
     gpus.push_back(*n);
   }
@@ -176,6 +185,38 @@ const spec::Schema<GoodputOptions>& GoodputOptionsSchema() {
   return schema;
 }
 
+const std::vector<std::string>& SectionKeys() {
+  static const std::vector<std::string> keys = {"failures",
+                                                "failure_scale",
+                                                "detect_s",
+                                                "restart_s",
+                                                "checkpoint",
+                                                "checkpoint_interval_s",
+                                                "checkpoint_bytes",
+                                                "storage_bytes_per_s",
+                                                "node_storage_bytes_per_s",
+                                                "host_copy_bytes_per_s",
+                                                "gpus_per_node",
+                                                "train_tokens"};
+  return keys;
+}
+
+Status CheckSectionGiven(const GoodputOptions& options,
+                         const std::function<bool(const std::string&)>& given,
+                         const std::function<std::string(const std::string&)>& name) {
+  if (options.failures != "none") return Status::Ok();
+  for (const std::string& key : SectionKeys()) {
+    if (key != "failures" && given(key)) {
+      return Status::Invalid(fmt::format(
+                                 "{} sets the goodput, which failures = none leaves out (allowed: "
+                                 "a failure model with it, or neither)",
+                                 name(key)))
+          .WithKey("goodput." + key);
+    }
+  }
+  return Status::Ok();
+}
+
 double EffectiveUnplanned(double tau_s, double delta_s, double restart_s, double durable_after_s,
                           double mtbf_s) {
   double rework_extra = durable_after_s * tau_s / (tau_s + delta_s);
@@ -252,7 +293,9 @@ Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
       p.effective * job.tokens_per_s_per_gpu * static_cast<double>(job.gpus) * kSecondsPerDay;
   p.train_tokens = o.train_tokens;
   if (o.train_tokens > 0 && p.tokens_per_day > 0) {
-    p.train_time_s = o.train_tokens / p.tokens_per_day * kSecondsPerDay;
+    const double step = static_cast<double>(job.tokens_per_step);
+    const double tokens = step > 0 ? std::ceil(o.train_tokens / step) * step : o.train_tokens;
+    p.train_time_s = tokens / p.tokens_per_day * kSecondsPerDay;
     p.train_step_time_s = p.train_time_s * p.effective;
     p.train_gpu_time_s = p.train_time_s * static_cast<double>(job.gpus);
     p.train_finishes = std::isfinite(p.train_gpu_time_s);
@@ -416,6 +459,7 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
                                    : study.params * (state.weights + state.optimizer);
   study.job.tokens_per_s_per_gpu = step.tokens_per_s_per_gpu;
   study.step_time_s = step.step_time_s;
+  study.job.tokens_per_step = plan.TokensPerStep();
   if (options.train_tokens > 0) {
     // At most 1e18 / 1 token: an int64.
     study.train_steps = static_cast<int64_t>(

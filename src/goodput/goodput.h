@@ -38,9 +38,9 @@
 // planned stop saves the work since the last checkpoint (the closed form ignores that save, which
 // matters only when tau nears 1/lambda_p), the first interval after a restart cannot lose an
 // earlier checkpoint, and failures while the job is down for a planned stop are not counted.
-// Training time for T = train_tokens (when given): the wall clock T / (tokens per day / 86,400),
-// of which the steps take E x that (T / (tokens/s/GPU x G)), and G x the wall clock of GPU time;
-// ceil(T / tokens per step) steps. A batch-size ramp (Llama 3's 4M -> 8M -> 16M tokens) or a
+// Training time for T = train_tokens (when given), run in whole steps: T' = ceil(T / tokens per
+// step) x tokens per step; the wall clock T' / (tokens per day / 86,400), of which the steps take
+// E x that (T' / (tokens/s/GPU x G)), and G x the wall clock of GPU time. A batch-size ramp (Llama 3's 4M -> 8M -> 16M tokens) or a
 // change of job size during the run is not modeled: every token runs at the job's throughput.
 // Scale sweep: the same failure model, checkpoint size, storage and per-GPU throughput at other
 // GPU counts (weak scaling: the plan's per-GPU throughput is held, an assumption), each with its
@@ -48,6 +48,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,17 @@ struct GoodputOptions {
 
 const spec::Schema<GoodputOptions>& GoodputOptionsSchema();
 
+// The keys that set one job's goodput (simulate's section, each row of `scaleplan scale`): every
+// key but the Monte Carlo's, the sweep's and the restart target's.
+const std::vector<std::string>& SectionKeys();
+
+// With failures = "none" there is no goodput section: a section key given beside it would be
+// ignored, so it is an error. `given(key)` says whether the user set a key, `name(key)` how to
+// call it (a flag, a dict key).
+Status CheckSectionGiven(const GoodputOptions& options,
+                         const std::function<bool(const std::string&)>& given,
+                         const std::function<std::string(const std::string&)>& name);
+
 // What a job brings: its size, its servers, its state and its speed.
 struct GoodputJob {
   int64_t gpus = 0;
@@ -88,6 +100,7 @@ struct GoodputJob {
   double checkpoint_bytes = 0;
   double tokens_per_s_per_gpu = 0;
   double local_state_bytes = 0;  // what one GPU stages for an async checkpoint; 0: S / G
+  int64_t tokens_per_step = 0;    // train_tokens run in whole steps of these; 0: not rounded
 };
 
 // Lost time as fractions of the wall clock (they add up to 1 - effective).

@@ -45,12 +45,16 @@ std::vector<std::string> KindKeys(const std::string& kind) {
 // A number at `node` within [lo, hi]; errors name origin, key and the range.
 Result<double> NumberIn(const YAML::Node& node, const std::string& origin, const std::string& key,
                         double lo, double hi) {
-  Result<double> v = node.IsScalar() ? ParseNumber(node.Scalar())
-                                     : Result<double>(Status::Invalid("not a number"));
+  Result<double> v = node.IsScalar() && !spec::IsQuoted(node)
+                         ? ParseNumber(node.Scalar())
+                         : Result<double>(Status::Invalid("not a number"));
   if (!v.ok() || !std::isfinite(*v) || *v < lo || *v > hi) {
     return Status::Invalid(fmt::format(
         "{}: {} = {} (allowed: a number from {:g} to {:g})", spec::Where(origin, node), key,
-        node.IsScalar() ? Printable(node.Scalar(), 40) : std::string("(not a scalar)"), lo, hi));
+        !node.IsScalar()          ? std::string("(not a scalar)")
+        : spec::IsQuoted(node)    ? "\"" + Printable(node.Scalar(), 40) + "\" (quoted text)"
+                                  : Printable(node.Scalar(), 40),
+        lo, hi));
   }
   return *v;
 }
@@ -238,7 +242,7 @@ Result<Truth> ParseTruth(std::string_view text, const std::string& origin) {
   for (const auto& entry : root) {
     const std::string key = entry.first.Scalar();
     if (key == "seed") {
-      Result<int64_t> seed = entry.second.IsScalar()
+      Result<int64_t> seed = entry.second.IsScalar() && !spec::IsQuoted(entry.second)
                                  ? ParseInteger(entry.second.Scalar())
                                  : Result<int64_t>(Status::Invalid("not an integer"));
       if (!seed.ok() || *seed < 0) {

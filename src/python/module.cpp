@@ -203,7 +203,10 @@ spec::RawValue Raw(const py::handle& value, const std::string& origin) {
   };
   if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
     raw.is_list = true;
-    for (const py::handle& item : value) raw.items.push_back(text(item));
+    for (const py::handle& item : value) {
+      raw.items.push_back(text(item));
+      raw.quoted = raw.quoted || py::isinstance<py::str>(item);  // a list of numbers refuses it
+    }
     for (size_t i = 0; i < raw.items.size(); ++i) raw.text += (i ? ", " : "") + raw.items[i];
   } else {
     raw.text = text(value);
@@ -258,6 +261,11 @@ py::object Simulate(const py::object& job, const std::string& engine_name,
     }
   }
   goodput::GoodputOptions options = Options(goodput::GoodputOptionsSchema(), goodput);
+  const py::dict given =
+      py::isinstance<py::dict>(goodput) ? goodput.cast<py::dict>() : py::dict();
+  Must(goodput::CheckSectionGiven(
+      options, [&given](const std::string& key) { return given.contains(key); },
+      [](const std::string& key) { return "goodput." + key; }));
   options.trials = 0;
   options.sweep_gpus.clear();
   if (options.failures != "none") {
@@ -335,8 +343,13 @@ py::object Pack(const py::object& lengths, const std::string& synthetic, const p
     std::string text = Dumps(lengths, "lengths");
     documents = Must(balance::ParseLengths(text, "lengths"));
   } else {
+    if (synthetic.empty()) {
+      Raise(Status::Invalid(
+          "pack needs its documents: lengths (a list) or synthetic (a corpus name such as "
+          "lognormal) (allowed: exactly one of the two)"));
+    }
     balance::LengthSource source;
-    source.synthetic = synthetic.empty() ? "lognormal" : synthetic;
+    source.synthetic = synthetic;
     if (!count.is_none()) source.count = Integer<int64_t>(count, "count");
     if (!seed.is_none()) source.seed = Integer<uint64_t>(seed, "seed");
     documents = Must(balance::LoadLengths(source, study.packing.context));

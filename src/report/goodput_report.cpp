@@ -14,7 +14,8 @@ std::string Duration(double s) {
   if (s < 120) return fmt::format("{:.3g} s", s);
   if (s < 2 * 3600) return fmt::format("{:.1f} min", s / 60);
   if (s < 2 * kDay) return fmt::format("{:.2f} h", s / 3600);
-  return fmt::format("{:.1f} days", s / kDay);
+  if (s < 1e5 * kDay) return fmt::format("{:.1f} days", s / kDay);
+  return fmt::format("{:.3g} days", s / kDay);
 }
 
 // Decimal units, as the options are given (2e12 bytes/s is "2.00 TB/s").

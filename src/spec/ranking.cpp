@@ -55,6 +55,7 @@ FieldInfo WidthsInfo(std::string key, std::string help) {
 std::function<Status(RankingModelSpec&, const RawValue&)> SetWidths(
     FieldInfo info, std::vector<int64_t> RankingModelSpec::*member) {
   return [info, member](RankingModelSpec& model, const RawValue& value) -> Status {
+    if (value.quoted) return FieldError("ranking_model", info, value, "is quoted text, not widths");
     std::vector<std::string> items = value.is_list ? value.items : SplitAndTrim(value.text, ',');
     if (value.text.empty() && !value.is_list) items.clear();
     if (static_cast<int64_t>(items.size()) > kMaxMlpLayers) {

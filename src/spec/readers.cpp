@@ -86,13 +86,18 @@ Result<std::string> ScalarAt(const YAML::Node& map, const char* key, const std::
 
 }  // namespace
 
+bool IsQuoted(const YAML::Node& node) {
+  // yaml-cpp tags a quoted scalar "!", a plain one "?", an explicit !!str with its full name.
+  return node.IsScalar() && (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str");
+}
+
 Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::string_view section,
                        std::string_view key, const std::string& where) {
   RawValue raw;
   raw.origin = where.empty() ? Where(origin, node) : where;
   if (node.IsScalar()) {
     raw.text = node.Scalar();
-    raw.quoted = node.Tag() == "!";  // yaml-cpp tags a quoted scalar "!", a plain one "?"
+    raw.quoted = IsQuoted(node);
     return raw;
   }
   if (node.IsSequence()) {
@@ -103,6 +108,7 @@ Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::s
             fmt::format("{}: {}.{} expected a list of plain values", raw.origin, section, key));
       }
       raw.items.push_back(item.Scalar());
+      raw.quoted = raw.quoted || IsQuoted(item);  // a list of numbers refuses a quoted item
     }
     raw.text = Join(raw.items, ", ");
     return raw;

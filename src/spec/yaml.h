@@ -20,6 +20,10 @@ Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin);
 // Every key of `map` is a plain scalar and appears once; errors name `section`.
 Status CheckKeys(const YAML::Node& map, const std::string& origin, std::string_view section);
 
+// Whether a scalar is text by its writing: quoted ("8", '8'), or tagged !!str. A number or a
+// boolean written so is refused where one is due, as a typed reader would.
+bool IsQuoted(const YAML::Node& node);
+
 // One YAML value (a scalar, or a sequence of scalars) as a RawValue for a schema's setter; maps
 // and nulls are errors naming `section`.`key`. `where` ("file:line"), when given, is the
 // position messages name: the key's (an empty value has the position of what follows it).

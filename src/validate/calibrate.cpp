@@ -488,15 +488,16 @@ Result<Calibration> ParseCalibration(std::string_view text, const std::string& o
               fmt::format("{}: calibration.factors: '{}' is not a factor (allowed: {})",
                           spec::Where(origin, f.first), Printable(name, 60), FactorNames()));
         }
-        Result<double> value = f.second.IsScalar()
+        Result<double> value = f.second.IsScalar() && !spec::IsQuoted(f.second)
                                    ? ParseNumber(f.second.Scalar())
                                    : Result<double>(Status::Invalid("not a number"));
         if (!value.ok() || !std::isfinite(*value) || *value < def->lo || *value > def->hi) {
           return Status::Invalid(
               fmt::format("{}: calibration.factors.{} = {} (allowed: a number from {:g} to {:g})",
                           spec::Where(origin, f.second), name,
-                          f.second.IsScalar() ? Printable(f.second.Scalar(), 40)
-                                              : std::string("(not a scalar)"),
+                          !f.second.IsScalar()       ? std::string("(not a scalar)")
+                          : spec::IsQuoted(f.second) ? "\"" + Printable(f.second.Scalar(), 40) + "\""
+                                                     : Printable(f.second.Scalar(), 40),
                           def->lo, def->hi));
         }
         cal.factors.emplace_back(name, *value);

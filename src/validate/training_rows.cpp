@@ -25,8 +25,11 @@ namespace {
 
 // The leading number of a cell ("2560*", "44% of peak", "1,024", "-3", "5.762e3"), or 0 where
 // the cell holds none (or one out of a double's range). A sign counts where it stands right
-// before the digits; commas between digits are thousands separators.
-double Number(const std::string& cell) {
+// before the digits; commas between digits are thousands separators. `suffixed` (when given) is
+// set when a letter follows the number at once ("5.762k", "8Ki", "8abc"): a unit or a multiplier
+// the number alone would misread, which the cell checks refuse.
+double Number(const std::string& cell, bool* suffixed = nullptr) {
+  if (suffixed != nullptr) *suffixed = false;
   auto digit = [&](size_t at) {
     return at < cell.size() && std::isdigit(static_cast<unsigned char>(cell[at]));
   };
@@ -59,10 +62,32 @@ double Number(const std::string& cell) {
     if (digit(e)) {
       text += cell.substr(at, e - at);
       for (; digit(e); ++e) text += cell[e];
+      at = e;
     }
+  }
+  if (suffixed != nullptr && at < cell.size() &&
+      std::isalpha(static_cast<unsigned char>(cell[at]))) {
+    *suffixed = true;
   }
   Result<double> value = ParseNumber(text);
   return value.ok() ? *value : 0;
+}
+
+// Why a cell's number cannot be read as it stands, or "": a letter stuck to it (a unit or a
+// multiplier: "8k", "5.762k", "8abc"), or, for a count, a fraction ("2.5" GPUs).
+std::string NumberProblem(const char* column, const std::string& cell, bool whole) {
+  bool suffixed = false;
+  const double value = Number(cell, &suffixed);
+  if (suffixed) {
+    return fmt::format("{} = '{}' has text stuck to its number (allowed: a plain number such as "
+                       "8192, without a unit or a k/M multiplier)",
+                       column, Printable(cell, 40));
+  }
+  if (whole && value != std::floor(value)) {
+    return fmt::format("{} = {} is not a whole number (allowed: a count)", column,
+                       Printable(cell, 40));
+  }
+  return "";
 }
 
 // A cell as an integer. Values above 2^31 (no real run has one; CheckSizeCells skips such rows
@@ -108,6 +133,9 @@ std::string CheckSizeCells(const CsvTable& t, size_t row) {
                                                     "seq_len",  "layers", "hidden", "heads",
                                                     "vocab"};
     const bool positive = kPositive.count(column) > 0;
+    if (std::string problem = NumberProblem(column, cell, /*whole=*/true); !problem.empty()) {
+      return problem;
+    }
     const double value = Number(cell);
     if (value > kMax || value < 0 || (positive && value == 0)) {
       return fmt::format("{} = {} is out of range (allowed: {} to 2^31{})", column, cell,
@@ -127,6 +155,9 @@ std::string CheckMeasuredCells(const CsvTable& t, size_t row,
       return std::isdigit(static_cast<unsigned char>(c));
     });
     if (!digit) continue;
+    if (std::string problem = NumberProblem(column, cell, /*whole=*/false); !problem.empty()) {
+      return problem;
+    }
     const double value = Number(cell);
     if (!(value >= kMinMeasured && value <= kMaxMeasured)) {
       return fmt::format("{} = {} is out of range (allowed: {:g} to {:g})", column,

@@ -109,11 +109,13 @@ def test_goodput_and_explore():
     r = scaleplan.goodput(options={"trials": 0, "sweep_gpus": [8192, 16384]})
     assert r["goodput"]["interruptions_per_day"] == pytest.approx(466 / 54)
     assert [p["gpus"] for p in r["sweep"]] == [8192, 16384]
-    # 1e12 tokens: the steps alone take 1e12 / (tokens/s/GPU x GPUs); the wall clock / E more.
+    # 1e12 tokens in whole steps of 16,777,216: ceil(59,604.6) = 59,605 steps, 1,000,005,959,680
+    # tokens; the steps take that over tokens/s/GPU x GPUs, the wall clock / E more.
     g = scaleplan.simulate(goodput={"train_tokens": 1e12})["goodput"]
     job = scaleplan.simulate()
     rate = job["tokens_per_s_per_gpu"] * 16384
-    assert g["train_step_time_s"] == pytest.approx(1e12 / rate, rel=1e-9)
+    assert g["train_steps"] == 59605
+    assert g["train_step_time_s"] == pytest.approx(1000005959680 / rate, rel=1e-9)
     assert g["train_time_s"] == pytest.approx(g["train_step_time_s"] / (g["effective_time_pct"] / 100))
     e = scaleplan.explore()
     assert e["joint"]["speedup"] >= 1.0
@@ -161,7 +163,7 @@ def test_unknown_and_huge_keys_are_named_briefly():
 def test_integers_beyond_64_bits_are_input_errors():
     # pybind11 answered 2**70 with "incompatible function arguments" (a TypeError).
     with pytest.raises(scaleplan.Error, match=r"count = 1180591620717411303424 is out of range"):
-        scaleplan.pack(count=2**70)
+        scaleplan.pack(synthetic="lognormal", count=2**70)
     with pytest.raises(scaleplan.Error, match="iterations is a str"):
         scaleplan.pack(iterations="3")
 
@@ -203,8 +205,23 @@ def test_pack_refuses_synthetic_settings_beside_lengths():
         scaleplan.pack(lengths=[1000] * 50, count=50, packing={"context": 65536})
     # Without lengths they take the command line's defaults: the same corpus as `pack --json`.
     def packed(**kwargs):  # what the corpus decides (pack_time_s is a timing)
-        r = scaleplan.pack(iterations=2, **kwargs)
+        r = scaleplan.pack(synthetic="lognormal", iterations=2, **kwargs)
         return [(it["documents"], it["padding_tokens"]) for it in r["iterations"]]
 
     assert packed() == packed(seed=1, count=50000)
     assert packed(seed=2) != packed()
+
+
+def test_quoted_lists_and_ignored_settings_are_refused():
+    # A list of counts or lengths with a str item is text, as a str is where a number is due.
+    with pytest.raises(scaleplan.Error, match="is quoted text"):
+        scaleplan.goodput(options={"sweep_gpus": [1024, "2048"], "trials": 0})
+    with pytest.raises(scaleplan.Error, match="is quoted text"):
+        scaleplan.pack(lengths=[1000] * 50, packing={"context": 65536, "thresholds": ["4096"]})
+    # failures none leaves the goodput out: a goodput key beside it was ignored.
+    with pytest.raises(scaleplan.Error, match="goodput.train_tokens sets the goodput") as e:
+        scaleplan.simulate(goodput={"failures": "none", "train_tokens": 1e12})
+    assert e.value.key == "goodput.train_tokens"
+    # pack without documents picked a lognormal corpus; the command line refuses it.
+    with pytest.raises(scaleplan.Error, match="pack needs its documents"):
+        scaleplan.pack(iterations=2)

@@ -1,0 +1,159 @@
+#include "explore/scale.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "core/text.h"
+#include "plan/plan.h"
+
+namespace scaleplan::explore {
+
+namespace {
+
+// The default counts: goodput's sweep (1,024 to 131,072 in doublings) where the cluster holds
+// them, else doublings of one node up to the cluster, and the whole cluster.
+std::vector<int64_t> DefaultCounts(const spec::ClusterSpec& cluster) {
+  const int64_t capacity = cluster.CapacityGpus();
+  std::vector<int64_t> out;
+  for (int64_t n : goodput::GoodputOptions{}.sweep_gpus) {
+    if (n <= capacity) out.push_back(n);
+  }
+  if (out.empty()) {
+    const int64_t node = cluster.tiers.empty() ? 1 : cluster.tiers.front().gpus;
+    for (int64_t n = std::max<int64_t>(1, node); n <= capacity && out.size() < 64; n *= 2) {
+      out.push_back(n);
+    }
+  }
+  if (out.empty() || out.back() != capacity) out.push_back(capacity);
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<int64_t>> ParseCounts(const std::string& text) {
+  std::vector<int64_t> out;
+  const std::vector<std::string> items = SplitAndTrim(text, ',');
+  if (!items.empty() &&
+      static_cast<size_t>(std::count(text.begin(), text.end(), ',')) + 1 != items.size()) {
+    return Status::Invalid(fmt::format("scale.counts = '{}' has an empty entry (allowed: "
+                                       "integers from 1 to {}, separated by commas)",
+                                       Printable(text, 40), spec::kMaxRanks))
+        .WithKey("scale.counts");
+  }
+  for (const std::string& item : items) {
+    Result<int64_t> n = ParseInteger(item);
+    if (!n.ok() || *n < 1 || *n > spec::kMaxRanks) {
+      return Status::Invalid(fmt::format("scale.counts: '{}' is not a GPU count (allowed: "
+                                         "integers from 1 to {}, separated by commas)",
+                                         Printable(item, 40), spec::kMaxRanks))
+          .WithKey("scale.counts");
+    }
+    out.push_back(*n);
+  }
+  if (out.empty()) {
+    return Status::Invalid(fmt::format("scale.counts = '{}' lists no GPU count (allowed: "
+                                       "integers from 1 to {}, separated by commas)",
+                                       Printable(text, 40), spec::kMaxRanks))
+        .WithKey("scale.counts");
+  }
+  return out;
+}
+
+Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::Pin>& pins,
+                            const std::vector<int64_t>& counts,
+                            const search::SearchOptions& search,
+                            const goodput::GoodputOptions& goodput) {
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t capacity = job.cluster.CapacityGpus();
+  ScaleStudy study;
+  study.counts_given = !counts.empty();
+  const std::vector<int64_t> sizes = counts.empty() ? DefaultCounts(job.cluster) : counts;
+  if (sizes.size() > 64) {
+    return Status::Invalid(fmt::format("scale.counts lists {} GPU counts (allowed: at most 64)",
+                                       sizes.size()))
+        .WithKey("scale.counts");
+  }
+  std::set<int64_t> seen;
+  for (int64_t n : sizes) {
+    if (n < 1 || n > capacity) {
+      return Status::Invalid(fmt::format("scale.counts = {} is more GPUs than cluster {} holds "
+                                         "(allowed: 1 to {})",
+                                         n, job.cluster.name, capacity))
+          .WithKey("scale.counts");
+    }
+    if (!seen.insert(n).second) {
+      return Status::Invalid(fmt::format("scale.counts lists {} twice (allowed: distinct counts)",
+                                         n))
+          .WithKey("scale.counts");
+    }
+  }
+  search::SearchOptions options = search;
+  options.top_k = 1;
+  goodput::GoodputOptions section = goodput;
+  section.trials = 0;
+  section.sweep_gpus.clear();
+  const bool with_goodput = goodput.failures != "none";
+
+  for (int64_t n : sizes) {
+    ScaleRow row;
+    row.gpus = n;
+    spec::JobSpec at = job;
+    at.gpus = n;
+    Result<search::PinnedSearch> pinned = search::ApplyPins(at, pins);
+    if (!pinned.ok()) return pinned.status().WithContext(fmt::format("at {} GPUs", n));
+    Result<search::SearchResult> found = search::Search(pinned->job, pinned->space, options);
+    if (!found.ok()) return found.status().WithContext(fmt::format("at {} GPUs", n));
+    if (found->top.empty()) {
+      row.pruned_why = found->pruned_why;
+    } else {
+      row.best = found->top.front();
+      if (with_goodput) {
+        spec::JobSpec chosen = pinned->job;
+        chosen.plan = row.best->plan;
+        SP_ASSIGN_OR_RETURN(plan::Plan built, plan::BuildPlan(chosen));
+        Result<goodput::GoodputStudy> g = goodput::RunGoodput(built, row.best->step, section);
+        if (!g.ok()) return g.status().WithContext(fmt::format("at {} GPUs", n));
+        row.goodput = *std::move(g);
+      }
+    }
+    study.rows.push_back(std::move(row));
+  }
+
+  // The answer rows. Less is better for both keys; a row without a plan (or, with train_tokens,
+  // that never finishes) takes no part.
+  auto pick = [&](auto key) {
+    int64_t best = -1;
+    double best_value = 0;
+    for (size_t i = 0; i < study.rows.size(); ++i) {
+      std::optional<double> v = key(study.rows[i]);
+      if (v && (best < 0 || *v < best_value)) {
+        best = static_cast<int64_t>(i);
+        best_value = *v;
+      }
+    }
+    return best;
+  };
+  const bool train = with_goodput && goodput.train_tokens > 0;
+  study.soonest = pick([&](const ScaleRow& r) -> std::optional<double> {
+    if (!r.best) return std::nullopt;
+    if (!with_goodput) return -r.best->step.tokens_per_s_per_gpu * static_cast<double>(r.gpus);
+    const goodput::GoodputPoint& p = r.goodput->point;
+    if (train) return p.train_finishes ? std::optional<double>(p.train_time_s) : std::nullopt;
+    return -p.tokens_per_day;
+  });
+  study.cheapest = pick([&](const ScaleRow& r) -> std::optional<double> {
+    if (!r.best) return std::nullopt;
+    if (!with_goodput) return -r.best->step.tokens_per_s_per_gpu;
+    const goodput::GoodputPoint& p = r.goodput->point;
+    if (train) return p.train_finishes ? std::optional<double>(p.train_gpu_time_s) : std::nullopt;
+    return -p.tokens_per_day / static_cast<double>(r.gpus);
+  });
+  study.elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return study;
+}
+
+}  // namespace scaleplan::explore
