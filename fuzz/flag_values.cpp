@@ -1,10 +1,11 @@
-// Flag values: numbers, --synthetic corpus specs, search ranges and pins, and the command options
+// Flag values: numbers (and scale's --counts), --synthetic corpus specs, search ranges and pins, and the command options
 // the libraries define as schemas (packer, search, explore, validate): "key=value" set through
 // the schema, then the library's own check. The first byte picks the reader.
 #include "balance/balance.h"
 #include "balance/study.h"
 #include "core/text.h"
 #include "explore/explore.h"
+#include "explore/scale.h"
 #include "fuzz/fuzz_check.h"
 #include "search/search.h"
 #include "search/space.h"
@@ -42,6 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (number.ok()) fuzz::CheckFinite(*number, "ParseNumber");
       fuzz::CheckError(ParseInteger(text));
       fuzz::CheckError(ParseBool(text));
+      // scale --counts
+      Result<std::vector<int64_t>> counts = explore::ParseCounts(text);
+      fuzz::CheckError(counts);
+      if (counts.ok()) {
+        for (int64_t n : *counts) {
+          if (n < 1 || n > spec::kMaxRanks) fuzz::Fail("scale count", std::to_string(n));
+        }
+      }
       break;
     }
     case 1: {

@@ -452,9 +452,8 @@ TEST(Testbed, CurvesAgainstAnExhaustiveTruth) {
 
 // A `when` no candidate can meet is refused before any job runs, naming the effect, the key and
 // what the space offers: tp 3 (tp is not pinned: the divisors of Llama 3 8B's 32 heads that fit
-// the 8-GPU node, 1, 2, 4, 8),
-// and a fixed field at another value than the job's (precision fp8 in a BF16 job). A derived key
-// (dp) is not checked: it varies with the candidate.
+// the 8-GPU node, 1, 2, 4, 8), and a fixed field at another value than the job's (precision fp8
+// in a BF16 job).
 // Quoted numbers in a truth file are text, refused as a number would be out of its range.
 TEST(Truth, QuotedNumbersAreRefused) {
   Result<Truth> noise = ParseTruth("noise_pct: \"30\"\n", "t.yaml");
@@ -492,11 +491,33 @@ TEST(Testbed, RefusesAWhenNoPlanOfTheSpaceMeets) {
   EXPECT_EQ(bad.status().key(), "truth.effects[0].when.precision");
   EXPECT_NE(bad.status().message().find("(allowed: bf16)"), std::string::npos)
       << bad.status().message();
-  EXPECT_TRUE(search::KeyValues(small.job, small.space, "dp").empty());
-  options.methods = {"physics"};
+  // Derived keys: dp = 64 / (tp cp pp) over tp 1-8, cp 1-2, pp 1-4 (1 to 64, powers of two), so
+  // dp 5 is refused; microbatches = 256 / (dp mb) likewise; etp follows tp.
+  std::vector<nlohmann::json> dps = search::KeyValues(small.job, small.space, "dp");
+  EXPECT_EQ(dps.front(), 1);
+  EXPECT_EQ(dps.back(), 64);
+  EXPECT_EQ(dps.size(), 7u);  // 1, 2, 4, ..., 64
   Truth dp = Must(ParseTruth(
       "effects:\n  - {kind: compute_scale, when: {dp: 5}, factor: 0.5}\n", "t.yaml"));
-  EXPECT_TRUE(RunTestbed(small.job, small.space, dp, options).ok());
+  bad = RunTestbed(small.job, small.space, dp, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().key(), "truth.effects[0].when.dp");
+  Truth micro = Must(ParseTruth(
+      "effects:\n  - {kind: compute_scale, when: {microbatches: 1000}, factor: 0.5}\n", "t.yaml"));
+  EXPECT_EQ(RunTestbed(small.job, small.space, micro, options).status().key(),
+            "truth.effects[0].when.microbatches");
+  // A pipeline setting where every candidate has pp 1 would meet none.
+  search::PinnedSearch flat = Must(search::ApplyPins(small.job, {{"pp", "1", "--pp"}}));
+  Truth interleaved = Must(ParseTruth(
+      "effects:\n  - {kind: compute_scale, when: {schedule: 1f1b}, factor: 0.5}\n", "t.yaml"));
+  bad = RunTestbed(flat.job, flat.space, interleaved, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("applies only with a pipeline"), std::string::npos)
+      << bad.status().message();
+  options.methods = {"physics"};
+  Truth dp8 = Must(ParseTruth(
+      "effects:\n  - {kind: compute_scale, when: {dp: 8}, factor: 0.5}\n", "t.yaml"));
+  EXPECT_TRUE(RunTestbed(small.job, small.space, dp8, options).ok());
 }
 
 }  // namespace

@@ -186,13 +186,30 @@ bool Matches(const TruthEffect& e, const plan::Plan& plan) {
 }
 
 // An effect whose `when` asks for a value no candidate takes (tp 3 where the space has 1, 2, 4,
-// 8; precision fp8 in a BF16 job) would silently apply to nothing: refused before any job runs.
-// Derived keys (dp, ...) vary with the candidate and are not checked; nor is a placement.
+// 8; precision fp8 in a BF16 job; dp 3 on 64 GPUs) would silently apply to nothing: refused
+// before any job runs, as is a pipeline setting where no candidate has a pipeline (HasEffect) or
+// a CP algorithm without CP. A placement and pp_microbatch_group are not checked.
 Status CheckWhenInSpace(const Truth& truth, const spec::JobSpec& base,
                         const search::SearchSpace& space) {
+  auto any_above_one = [](const std::vector<int64_t>& values) {
+    return std::any_of(values.begin(), values.end(), [](int64_t v) { return v > 1; });
+  };
   for (size_t i = 0; i < truth.effects.size(); ++i) {
     const TruthEffect& e = truth.effects[i];
     for (const auto& [key, value] : e.when) {
+      const bool pipeline_key =
+          key == "schedule" || key == "trim_edge_stages" || key == "pp_microbatch_group";
+      if ((pipeline_key && !any_above_one(space.pp)) ||
+          (key == "cp_algorithm" && !any_above_one(space.cp))) {
+        const std::string section = fmt::format("truth.effects[{}].when.{}", i, key);
+        return Status::Invalid(
+                   fmt::format("{}: {} applies only with {}, which no plan of the testbed's space "
+                               "has (allowed: a `when` without it, or a space with {} > 1)",
+                               e.origin, section,
+                               pipeline_key ? "a pipeline" : "context parallelism",
+                               pipeline_key ? "pp" : "cp"))
+            .WithKey(section);
+      }
       const std::vector<nlohmann::json> values = search::KeyValues(base, space, key);
       if (values.empty() || std::find(values.begin(), values.end(), value) != values.end()) {
         continue;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <set>
 
 #include "core/text.h"
 
@@ -84,8 +85,42 @@ bool IsDerived(std::string_view key) {
 std::vector<nlohmann::json> KeyValues(const spec::JobSpec& base, const SearchSpace& space,
                                       std::string_view key) {
   const spec::Field<spec::PlanSpec>* field = spec::PlanSchema().Find(key);
-  if (field == nullptr || field->get == nullptr || IsDerived(key)) return {};
+  if (field == nullptr || field->get == nullptr || key == "pp_microbatch_group") return {};
   std::vector<nlohmann::json> out;
+  if (key == "etp") {
+    if (base.plan.etp > 0) return {nlohmann::json(base.plan.etp)};
+    for (int64_t tp : space.tp) out.emplace_back(tp);
+    return out;
+  }
+  if (key == "dp" || key == "microbatches") {
+    const int64_t gpus = base.gpus > 0 ? base.gpus : base.cluster.CapacityGpus();
+    const int64_t sequences = base.workload.global_batch > 0
+                                  ? base.workload.global_batch
+                                  : (base.workload.seq_len > 0
+                                         ? base.workload.batch_tokens / base.workload.seq_len
+                                         : 0);
+    std::set<int64_t> values;
+    for (int64_t tp : space.tp) {
+      for (int64_t cp : space.cp) {
+        for (int64_t pp : space.pp) {
+          // tp x cp x pp checked against gpus factor by factor, so the product cannot wrap.
+          if (tp > gpus || cp > gpus / tp || pp > gpus / (tp * cp)) continue;
+          const int64_t model = tp * cp * pp;
+          if (gpus % model != 0) continue;
+          const int64_t dp = gpus / model;
+          if (key == "dp") {
+            values.insert(dp);
+            continue;
+          }
+          for (int64_t mb : space.micro_batch) {
+            if (mb <= sequences && sequences % (dp * mb) == 0) values.insert(sequences / (dp * mb));
+          }
+        }
+      }
+    }
+    for (int64_t v : values) out.emplace_back(v);
+    return out;
+  }
   if (!IsDimension(key)) {
     out.push_back(field->get(base.plan));
     return out;
