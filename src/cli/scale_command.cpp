@@ -57,6 +57,12 @@ class ScaleCmd final : public Command {
     if (!args.ok()) return Fail(io.err, args.status());
     Result<search::SearchOptions> search = search_.Parse();
     if (!search.ok()) return Fail(io.err, search.status());
+    if (Status given = search::CheckOptionsGiven(
+            *search, [this](const std::string& key) { return search_.Given(key); },
+            [this](const std::string& key) { return search_.Flag(key); });
+        !given.ok()) {
+      return Fail(io.err, given);
+    }
     Result<goodput::GoodputOptions> goodput = goodput_.Parse();
     if (!goodput.ok()) return Fail(io.err, goodput.status());
     if (Status given = goodput::CheckSectionGiven(

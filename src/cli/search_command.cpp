@@ -75,6 +75,12 @@ class SearchCmd final : public Command {
     Result<search::SearchOptions> parsed = search_.Parse();
     if (!parsed.ok()) return Fail(io.err, parsed.status());
     search::SearchOptions options = *parsed;
+    if (Status given = search::CheckOptionsGiven(
+            options, [this](const std::string& key) { return search_.Given(key); },
+            [this](const std::string& key) { return search_.Flag(key); });
+        !given.ok()) {
+      return Fail(io.err, given);
+    }
     std::optional<predict::LearnedEngine> learned;
     if (!args->predictor.empty()) {
       Result<predict::Predictor> predictor = predict::LoadPredictor(args->predictor);

@@ -296,6 +296,10 @@ py::object Search(const py::object& job, const py::object& pins, const py::objec
   }
   search::PinnedSearch pinned = Must(search::ApplyPins(ResolveJob(job), given));
   search::SearchOptions parsed = Options(search::SearchOptionsSchema(), options);
+  const py::dict set = py::isinstance<py::dict>(options) ? options.cast<py::dict>() : py::dict();
+  Must(search::CheckOptionsGiven(
+      parsed, [&set](const std::string& key) { return set.contains(key); },
+      [](const std::string& key) { return "search." + key; }));
   search::SearchResult result =
       Must(Unlocked([&] { return search::Search(pinned.job, pinned.space, parsed); }));
   std::optional<search::StartingPoint> start = search::EvaluateStart(pinned.start, nullptr);

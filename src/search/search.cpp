@@ -910,6 +910,19 @@ const spec::Schema<SearchOptions>& SearchOptionsSchema() {
   return schema;
 }
 
+Status CheckOptionsGiven(const SearchOptions& options,
+                         const std::function<bool(const std::string&)>& given,
+                         const std::function<std::string(const std::string&)>& name) {
+  const bool exhaustive = options.optimizer == "exhaustive";
+  const char* unread = exhaustive ? "seed" : "threads";
+  if (!given(unread)) return Status::Ok();
+  return Status::Invalid(fmt::format("{} is not read by optimizer {} (allowed: {})", name(unread),
+                                     options.optimizer,
+                                     exhaustive ? "a seed with random, evolution or reinforce"
+                                                : "threads with exhaustive"))
+      .WithKey(std::string("search.") + unread);
+}
+
 Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
                             const SearchOptions& options) {
   for (int d = 0; d < kDimensions; ++d) {

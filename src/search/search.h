@@ -152,6 +152,13 @@ Result<std::unique_ptr<Optimizer>> MakeOptimizer(std::string_view name);
 // budget (max_evaluations), time_limit (max_seconds), threads, top (top_k). Search checks them.
 const spec::Schema<SearchOptions>& SearchOptionsSchema();
 
+// A setting the chosen optimizer does not read would be ignored, so it is an error: seed for
+// exhaustive (which draws nothing), threads for the others (which run on one). `given(key)` says
+// whether the user set a key, `name(key)` how to call it (a flag, a dict key).
+Status CheckOptionsGiven(const SearchOptions& options,
+                         const std::function<bool(const std::string&)>& given,
+                         const std::function<std::string(const std::string&)>& name);
+
 // The plan a search started from (e.g. Llama 3's production plan), for comparison.
 struct StartingPoint {
   std::string description;  // Describe(plan)
