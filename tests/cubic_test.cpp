@@ -450,10 +450,6 @@ TEST(Testbed, CurvesAgainstAnExhaustiveTruth) {
   EXPECT_GT(failed, 0);
 }
 
-// A `when` no candidate can meet is refused before any job runs, naming the effect, the key and
-// what the space offers: tp 3 (tp is not pinned: the divisors of Llama 3 8B's 32 heads that fit
-// the 8-GPU node, 1, 2, 4, 8), and a fixed field at another value than the job's (precision fp8
-// in a BF16 job).
 // Quoted numbers in a truth file are text, refused as a number would be out of its range.
 TEST(Truth, QuotedNumbersAreRefused) {
   Result<Truth> noise = ParseTruth("noise_pct: \"30\"\n", "t.yaml");
@@ -467,6 +463,10 @@ TEST(Truth, QuotedNumbersAreRefused) {
   EXPECT_TRUE(ParseTruth("seed: 5\nnoise_pct: 30\n", "t.yaml").ok());
 }
 
+// A `when` no candidate can meet is refused before any job runs, naming the effect, the key and
+// what the space offers: tp 3 (tp is not pinned: the divisors of Llama 3 8B's 32 heads that fit
+// the 8-GPU node, 1, 2, 4, 8), and a fixed field at another value than the job's (precision fp8
+// in a BF16 job).
 TEST(Testbed, RefusesAWhenNoPlanOfTheSpaceMeets) {
   search::PinnedSearch small = SmallSpace();
   TestbedOptions options;

@@ -183,7 +183,8 @@ TEST(Explore, BoundaryTierIsChecked) {
 }
 
 // Llama 3 8B, 8K-token sequences, 64 sequences a step, pinned to TP 1 and PP 1 so that each count
-// has a short search: at every count the row is the search's own best plan at that count, and
+// has a short search: at every count the row is the search's own first plan at that count (the
+// same options, the event engine's re-ranking included), and
 // the answer rows are the least wall clock and GPU time to train 1e10 tokens, found again here
 // by hand over the rows. More GPUs train sooner (DP 8, 16, 32, 64 over 64 sequences) and the
 // per-GPU rate falls with the smaller per-replica batch, so the counts split the two answers.
@@ -192,8 +193,7 @@ TEST(Scale, EachCountTakesItsOwnBestPlanAndTheAnswersAreTheRowsExtremes) {
       "model: llama3-8b\ncluster: dgx-h100-ib\nworkload: {seq_len: 8192, global_batch: 64}\n",
       "job.yaml"));
   const std::vector<search::Pin> pins = {{"tp", "1", "--tp"}, {"pp", "1", "--pp"}};
-  search::SearchOptions options;
-  options.rerank_with_events = false;
+  search::SearchOptions options;  // as `scaleplan search`: its top 10 re-ranked by events
   goodput::GoodputOptions goodput;
   goodput.train_tokens = 1e10;
   ScaleStudy s = Must(RunScale(job, pins, {8, 16, 32, 64}, options, goodput));
@@ -207,9 +207,7 @@ TEST(Scale, EachCountTakesItsOwnBestPlanAndTheAnswersAreTheRowsExtremes) {
     spec::JobSpec at = job;
     at.gpus = r.gpus;
     search::PinnedSearch pinned = Must(search::ApplyPins(at, pins));
-    search::SearchOptions one = options;
-    one.top_k = 1;
-    search::SearchResult alone = Must(search::Search(pinned.job, pinned.space, one));
+    search::SearchResult alone = Must(search::Search(pinned.job, pinned.space, options));
     EXPECT_EQ(r.best->description, alone.top.front().description) << r.gpus;
     EXPECT_EQ(r.best->plan.dp, r.gpus) << r.gpus;  // TP = CP = PP = 1
     const goodput::GoodputPoint& p = r.goodput->point;

@@ -43,6 +43,9 @@ class JobFlags {
   // The plan flags the user gave, as search pins (what ResolveSearch applies).
   std::vector<search::Pin> Pins() const;
 
+  // Whether --gpus was given.
+  bool GpusGiven() const { return gpus_opt_ != nullptr && gpus_opt_->count() > 0; }
+
  private:
   struct KeyFlag {
     std::string section;  // "model", "gpu", "plan", "workload"

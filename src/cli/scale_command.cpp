@@ -25,7 +25,8 @@ const spec::Schema<ScaleArgs>& ScaleArgsSchema() {
     spec::Schema<ScaleArgs> s("scale");
     s.Text("counts", &ScaleArgs::counts,
            "GPU counts to plan the job at, e.g. 2048,4096,8192 (default: 1,024 to 131,072 in "
-           "doublings, those the cluster holds)");
+           "doublings, those the cluster holds, and the whole cluster; under 1,024 GPUs, "
+           "doublings of one node)");
     AddReportOptions(s);
     return s;
   }();
@@ -70,6 +71,10 @@ class ScaleCmd final : public Command {
             [this](const std::string& key) { return goodput_.Flag(key); });
         !given.ok()) {
       return Fail(io.err, given);
+    }
+    if (job_.GpusGiven()) {
+      return Fail(io.err, Status::Invalid("--gpus: scale plans the job at each of --counts "
+                                          "instead (allowed: --counts N,M,...)"));
     }
     Result<spec::JobSpec> job = job_.Resolve(/*apply_plan_keys=*/false);
     if (!job.ok()) return Fail(io.err, job.status());

@@ -180,6 +180,13 @@ class SimulateCmd final : public Command {
 
   Result<std::string> Step(const SimulateArgs& args, const sim::Engine& engine,
                            const plan::Plan& built) const {
+    // Every refusal before the step runs and its trace is written.
+    {
+      SP_ASSIGN_OR_RETURN(goodput::GoodputOptions goodput, goodput_.Parse());
+      SP_RETURN_IF_ERROR(goodput::CheckSectionGiven(
+          goodput, [this](const std::string& key) { return goodput_.Given(key); },
+          [this](const std::string& key) { return goodput_.Flag(key); }));
+    }
     SP_RETURN_IF_ERROR(SideFile(args.trace, "--trace"));
     SP_RETURN_IF_ERROR(SideFile(args.html, "--html"));
     SP_RETURN_IF_ERROR(DistinctOutputs({args.output, args.trace, args.html}));
@@ -189,7 +196,7 @@ class SimulateCmd final : public Command {
                                "--packer NAME --lengths FILE)");
       }
     }
-    for (const char* key : {"lengths", "sharder", "pack_iterations"}) {
+    for (const char* key : {"sharder", "pack_iterations"}) {
       if (options_.Given(key)) {
         return Status::Invalid(options_.Flag(key) + " applies to packed batches (allowed: with " +
                                "--packer NAME --lengths FILE)");
@@ -218,9 +225,6 @@ class SimulateCmd final : public Command {
     }
     plan::MemoryReport memory = plan::ComputeMemory(built);
     SP_ASSIGN_OR_RETURN(goodput::GoodputOptions goodput, goodput_.Parse());
-    SP_RETURN_IF_ERROR(goodput::CheckSectionGiven(
-        goodput, [this](const std::string& key) { return goodput_.Given(key); },
-        [this](const std::string& key) { return goodput_.Flag(key); }));
     goodput.trials = 0;
     goodput.sweep_gpus.clear();
     std::optional<goodput::GoodputStudy> study;

@@ -23,7 +23,8 @@ std::vector<int64_t> DefaultCounts(const spec::ClusterSpec& cluster) {
   }
   if (out.empty()) {
     const int64_t node = cluster.tiers.empty() ? 1 : cluster.tiers.front().gpus;
-    for (int64_t n = std::max<int64_t>(1, node); n <= capacity && out.size() < 64; n *= 2) {
+    for (int64_t n = std::max<int64_t>(1, node);
+         n <= capacity && out.size() + 1 < goodput::kMaxGpuCounts; n *= 2) {
       out.push_back(n);
     }
   }
@@ -34,32 +35,16 @@ std::vector<int64_t> DefaultCounts(const spec::ClusterSpec& cluster) {
 }  // namespace
 
 Result<std::vector<int64_t>> ParseCounts(const std::string& text) {
-  std::vector<int64_t> out;
-  const std::vector<std::string> items = SplitAndTrim(text, ',');
-  if (!items.empty() &&
-      static_cast<size_t>(std::count(text.begin(), text.end(), ',')) + 1 != items.size()) {
-    return Status::Invalid(fmt::format("scale.counts = '{}' has an empty entry (allowed: "
+  Result<std::vector<int64_t>> counts = goodput::ParseGpuCounts(spec::ScalarValue(text, "--counts"));
+  if (counts.ok() && counts->empty()) counts = Status::Invalid("lists no GPU count");
+  if (!counts.ok()) {
+    return Status::Invalid(fmt::format("scale.counts = '{}' {} (allowed: up to {} distinct "
                                        "integers from 1 to {}, separated by commas)",
-                                       Printable(text, 40), spec::kMaxRanks))
+                                       Printable(text, 40), counts.status().message(),
+                                       goodput::kMaxGpuCounts, spec::kMaxRanks))
         .WithKey("scale.counts");
   }
-  for (const std::string& item : items) {
-    Result<int64_t> n = ParseInteger(item);
-    if (!n.ok() || *n < 1 || *n > spec::kMaxRanks) {
-      return Status::Invalid(fmt::format("scale.counts: '{}' is not a GPU count (allowed: "
-                                         "integers from 1 to {}, separated by commas)",
-                                         Printable(item, 40), spec::kMaxRanks))
-          .WithKey("scale.counts");
-    }
-    out.push_back(*n);
-  }
-  if (out.empty()) {
-    return Status::Invalid(fmt::format("scale.counts = '{}' lists no GPU count (allowed: "
-                                       "integers from 1 to {}, separated by commas)",
-                                       Printable(text, 40), spec::kMaxRanks))
-        .WithKey("scale.counts");
-  }
-  return out;
+  return counts;
 }
 
 Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::Pin>& pins,
@@ -71,9 +56,9 @@ Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::
   ScaleStudy study;
   study.counts_given = !counts.empty();
   const std::vector<int64_t> sizes = counts.empty() ? DefaultCounts(job.cluster) : counts;
-  if (sizes.size() > 64) {
-    return Status::Invalid(fmt::format("scale.counts lists {} GPU counts (allowed: at most 64)",
-                                       sizes.size()))
+  if (sizes.size() > goodput::kMaxGpuCounts) {
+    return Status::Invalid(fmt::format("scale.counts lists {} GPU counts (allowed: at most {})",
+                                       sizes.size(), goodput::kMaxGpuCounts))
         .WithKey("scale.counts");
   }
   std::set<int64_t> seen;
@@ -90,8 +75,9 @@ Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::
           .WithKey("scale.counts");
     }
   }
-  search::SearchOptions options = search;
-  options.top_k = 1;
+  // Ranked as `scaleplan search` ranks (its top K re-ranked by the event engine by default);
+  // the row is its first plan.
+  const search::SearchOptions& options = search;
   goodput::GoodputOptions section = goodput;
   section.trials = 0;
   section.sweep_gpus.clear();

@@ -26,37 +26,16 @@ spec::FieldInfo SweepInfo() {
   info.flag = "sweep-gpus";
   info.kind = spec::ValueKind::kList;
   info.help = "GPU counts to evaluate the same job at (weak scaling: per-GPU throughput held)";
-  info.allowed = fmt::format("0 to 64 integers from 1 to {}", spec::kMaxRanks);
+  info.allowed =
+      fmt::format("0 to {} distinct integers from 1 to {}", kMaxGpuCounts, spec::kMaxRanks);
   return info;
 }
 
 Status SetSweep(GoodputOptions& o, const spec::RawValue& value) {
   static const spec::FieldInfo info = SweepInfo();
-  if (value.quoted) return spec::FieldError("goodput", info, value, "is quoted text, not counts");
-  std::vector<std::string> items = value.is_list ? value.items : SplitAndTrim(value.text, ',');
-  if (!value.is_list && value.text.empty()) items.clear();
-  if (!value.is_list && !value.text.empty() && items.empty()) {
-    return spec::FieldError("goodput", info, value, "has separators and no GPU count");
-  }
-  if (items.size() > 64) return spec::FieldError("goodput", info, value, "has too many items");
-  if (!value.is_list && !items.empty() &&
-      static_cast<size_t>(std::count(value.text.begin(), value.text.end(), ',')) + 1 !=
-          items.size()) {
-    return spec::FieldError("goodput", info, value, "has an empty entry");
-  }
-  std::vector<int64_t> gpus;
-  for (const std::string& item : items) {
-    Result<int64_t> n = ParseInteger(item);
-    if (!n.ok() || *n < 1 || *n > spec::kMaxRanks) {
-      return spec::FieldError("goodput", info, value,
-                              fmt::format("has a bad GPU count '{}'", Printable(item, 64)));
-    }
-    if (std::find(gpus.begin(), gpus.end(), *n) != gpus.end()) {
-      return spec::FieldError("goodput", info, value, fmt::format("lists {} twice", *n));
-    }
-    gpus.push_back(*n);
-  }
-  o.sweep_gpus = std::move(gpus);
+  Result<std::vector<int64_t>> gpus = ParseGpuCounts(value);
+  if (!gpus.ok()) return spec::FieldError("goodput", info, value, gpus.status().message());
+  o.sweep_gpus = *std::move(gpus);
   return Status::Ok();
 }
 
@@ -135,6 +114,33 @@ double Percentile(std::vector<double> v, double q) {
 }
 
 }  // namespace
+
+Result<std::vector<int64_t>> ParseGpuCounts(const spec::RawValue& value) {
+  if (value.quoted) return Status::Invalid("is quoted text, not counts");
+  std::vector<std::string> items = value.is_list ? value.items : SplitAndTrim(value.text, ',');
+  if (!value.is_list && value.text.empty()) items.clear();
+  if (!value.is_list && !value.text.empty() && items.empty()) {
+    return Status::Invalid("has separators and no GPU count");
+  }
+  if (items.size() > kMaxGpuCounts) return Status::Invalid("has too many items");
+  if (!value.is_list && !items.empty() &&
+      static_cast<size_t>(std::count(value.text.begin(), value.text.end(), ',')) + 1 !=
+          items.size()) {
+    return Status::Invalid("has an empty entry");
+  }
+  std::vector<int64_t> gpus;
+  for (const std::string& item : items) {
+    Result<int64_t> n = ParseInteger(item);
+    if (!n.ok() || *n < 1 || *n > spec::kMaxRanks) {
+      return Status::Invalid(fmt::format("has a bad GPU count '{}'", Printable(item, 64)));
+    }
+    if (std::find(gpus.begin(), gpus.end(), *n) != gpus.end()) {
+      return Status::Invalid(fmt::format("lists {} twice", *n));
+    }
+    gpus.push_back(*n);
+  }
+  return gpus;
+}
 
 const spec::Schema<GoodputOptions>& GoodputOptionsSchema() {
   static const spec::Schema<GoodputOptions> schema = [] {

@@ -82,6 +82,13 @@ struct GoodputOptions {
 
 const spec::Schema<GoodputOptions>& GoodputOptionsSchema();
 
+// GPU counts as a list or "1024,2048" (sweep_gpus, `scaleplan scale --counts`): at most
+// kMaxGpuCounts, each from 1 to spec::kMaxRanks, distinct, no empty entry, not quoted; empty
+// text is no count. An error says what is wrong with the list ("lists 8 twice"), for the caller
+// to name its key.
+inline constexpr size_t kMaxGpuCounts = 64;
+Result<std::vector<int64_t>> ParseGpuCounts(const spec::RawValue& value);
+
 // The keys that set one job's goodput (simulate's section, each row of `scaleplan scale`): every
 // key but the Monte Carlo's, the sweep's and the restart target's.
 const std::vector<std::string>& SectionKeys();

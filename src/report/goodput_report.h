@@ -11,6 +11,10 @@
 
 namespace scaleplan::report {
 
+// A duration in the unit a planner reads: "42.0 s", "12.5 min", "3.20 h", "72.0 days" (3
+// significant digits past 100,000 days).
+std::string Duration(double seconds);
+
 nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& study);
 std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& study);
 

@@ -11,17 +11,8 @@ namespace scaleplan::report {
 
 namespace {
 
-constexpr double kDay = 86400;
-
 nlohmann::json IndexOrNull(const explore::ScaleStudy& s, int64_t i) {
   return i < 0 ? nlohmann::json(nullptr) : nlohmann::json(s.rows[static_cast<size_t>(i)].gpus);
-}
-
-// "3.2 days", "18.0 h": the wall clock in the unit a planner reads.
-std::string Days(double s) {
-  if (s < 2 * kDay) return fmt::format("{:.1f} h", s / 3600);
-  return s < 1e5 * kDay ? fmt::format("{:.1f} days", s / kDay)
-                        : fmt::format("{:.3g} days", s / kDay);
 }
 
 }  // namespace
@@ -107,7 +98,7 @@ std::string ScaleText(const spec::JobSpec& job, const explore::ScaleStudy& study
       const goodput::GoodputPoint& p = r.goodput->point;
       out += fmt::format("  {:>8.1f}%  {:>10}", 100 * p.effective, HumanCount(p.tokens_per_day));
       if (train) {
-        out += p.train_finishes ? fmt::format("  {:>10}  {:>10}", Days(p.train_time_s),
+        out += p.train_finishes ? fmt::format("  {:>10}  {:>10}", Duration(p.train_time_s),
                                               HumanCount(p.train_gpu_time_s / 3600))
                                 : fmt::format("  {:>10}  {:>10}", "never", "-");
       }

@@ -89,7 +89,9 @@ std::vector<nlohmann::json> KeyValues(const spec::JobSpec& base, const SearchSpa
   std::vector<nlohmann::json> out;
   if (key == "etp") {
     if (base.plan.etp > 0) return {nlohmann::json(base.plan.etp)};
-    for (int64_t tp : space.tp) out.emplace_back(tp);
+    std::set<int64_t> values(space.tp.begin(), space.tp.end());
+    if (base.model.IsMoe()) values.insert(1);  // a search that derives expert TP also tries 1
+    for (int64_t v : values) out.emplace_back(v);
     return out;
   }
   if (key == "dp" || key == "microbatches") {

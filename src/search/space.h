@@ -106,8 +106,9 @@ bool IsDerived(std::string_view key);
 // The values plan.`key` can take over the space's candidates, as the plan schema writes them: a
 // dimension's values, the job's own for a field every candidate shares; for the derived keys
 // the values the dimensions allow (dp = gpus / (tp cp pp) where that divides, microbatches =
-// sequences / (dp micro_batch) where that divides, etp = the tp values unless the job fixes it;
-// a superset of what builds); empty for pp_microbatch_group and a key the plan schema lacks.
+// sequences / (dp micro_batch) where that divides, etp = the tp values (and 1 for a MoE model)
+// unless the job fixes it: a superset of what builds); empty for pp_microbatch_group and a key
+// the plan schema lacks.
 std::vector<nlohmann::json> KeyValues(const spec::JobSpec& base, const SearchSpace& space,
                                       std::string_view key);
 

@@ -295,11 +295,14 @@ bool LooksLikePath(std::string_view ref) {
          ends_with(".json");
 }
 
-Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin) {
-  Result<int64_t> gpus = ParseInteger(text);
+Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin, bool quoted) {
+  Result<int64_t> gpus = quoted ? Result<int64_t>(Status::Invalid("quoted")) : ParseInteger(text);
   if (!gpus.ok() || *gpus < 1 || *gpus > kMaxRanks) {
-    return Status::Invalid(fmt::format("{}: job.gpus = {} (allowed: integer from 1 to {})", origin,
-                                       Printable(text, 60), kMaxRanks));
+    return Status::Invalid(fmt::format("{}: job.gpus = {}{} (allowed: integer from 1 to {})",
+                                       origin,
+                                       quoted ? "\"" + Printable(text, 60) + "\"" : Printable(text, 60),
+                                       quoted ? " is quoted text, not an integer" : "", kMaxRanks))
+        .WithKey("job.gpus");
   }
   return *gpus;
 }
@@ -394,14 +397,7 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
 
   if (root["gpus"]) {
     SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus"));
-    if (raw.quoted) {  // as the schema's integer fields say it
-      return Status::Invalid(fmt::format(
-                                 "{}: job.gpus = \"{}\" is quoted text, not an integer (allowed: "
-                                 "integer from 1 to {})",
-                                 raw.origin, Printable(raw.text, 60), kMaxRanks))
-          .WithKey("job.gpus");
-    }
-    SP_ASSIGN_OR_RETURN(job.gpus, ParseGpuCount(raw.text, raw.origin));
+    SP_ASSIGN_OR_RETURN(job.gpus, ParseGpuCount(raw.text, raw.origin, raw.quoted));
   }
   if (!framework.empty()) {
     SP_ASSIGN_OR_RETURN(job.framework, LoadFramework(framework));

@@ -40,7 +40,9 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
 
 // The GPUs a job uses, as written in a job file (`gpus:`) or a flag (--gpus): an integer from 1 to
 // kMaxRanks. `origin` names where it stands in the error.
-Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin);
+// `quoted`: the value was written as text ("64"), which is refused as the schema's integers are.
+Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin,
+                              bool quoted = false);
 
 // True when `ref` should be read as a path rather than a preset name.
 bool LooksLikePath(std::string_view ref);
