@@ -153,8 +153,8 @@ std::string Dumps(const py::handle& value, const std::string& where) {
 template <class T>
 T Integer(const py::object& value, const std::string& where) {
   if (!IsIndex(value)) {
-    Raise(Status::Invalid(
-        fmt::format("{} is a {} (allowed: an integer)", where, TypeName(value))));
+    Raise(Status::Invalid(fmt::format("{} is a {} (allowed: an integer)", where, TypeName(value)))
+              .WithKey(where));
   }
   try {
     return py::int_(value).cast<T>();
@@ -163,7 +163,8 @@ T Integer(const py::object& value, const std::string& where) {
     Raise(Status::Invalid(fmt::format("{} = {} is out of range (allowed: integer from {} to {})",
                                       where, Printable(py::str(value).cast<std::string>(), 40),
                                       std::numeric_limits<T>::min(),
-                                      std::numeric_limits<T>::max())));
+                                      std::numeric_limits<T>::max()))
+              .WithKey(where));
   }
 }
 
@@ -321,8 +322,8 @@ py::object Pack(const py::object& lengths, const std::string& synthetic, const p
                 const py::object& packing) {
   balance::PackStudyOptions study;
   study.packer = packer;
-  study.iterations = Integer<int64_t>(iterations, "iterations");
-  study.cp = Integer<int64_t>(cp, "cp");
+  study.iterations = Integer<int64_t>(iterations, "pack.iterations");
+  study.cp = Integer<int64_t>(cp, "pack.cp");
   study.sharder = sharder;
   study.packing = Options(balance::PackerSchema(), packing);
   const py::dict given_packing = packing.is_none() || !py::isinstance<py::dict>(packing)
@@ -354,8 +355,8 @@ py::object Pack(const py::object& lengths, const std::string& synthetic, const p
     }
     balance::LengthSource source;
     source.synthetic = synthetic;
-    if (!count.is_none()) source.count = Integer<int64_t>(count, "count");
-    if (!seed.is_none()) source.seed = Integer<uint64_t>(seed, "seed");
+    if (!count.is_none()) source.count = Integer<int64_t>(count, "pack.count");
+    if (!seed.is_none()) source.seed = Integer<uint64_t>(seed, "pack.seed");
     documents = Must(balance::LoadLengths(source, study.packing.context));
   }
   spec::ModelSpec spec_model = Must(spec::LoadModel(model));

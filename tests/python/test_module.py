@@ -164,8 +164,9 @@ def test_integers_beyond_64_bits_are_input_errors():
     # pybind11 answered 2**70 with "incompatible function arguments" (a TypeError).
     with pytest.raises(scaleplan.Error, match=r"count = 1180591620717411303424 is out of range"):
         scaleplan.pack(synthetic="lognormal", count=2**70)
-    with pytest.raises(scaleplan.Error, match="iterations is a str"):
+    with pytest.raises(scaleplan.Error, match="pack.iterations is a str") as e:
         scaleplan.pack(iterations="3")
+    assert e.value.key == "pack.iterations"
 
 
 class Index:
