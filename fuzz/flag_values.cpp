@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fuzz::CheckError(ParseInteger(text));
       fuzz::CheckError(ParseBool(text));
       // scale --counts
-      Result<std::vector<int64_t>> counts = explore::ParseCounts(text);
+      Result<std::vector<int64_t>> counts =
+          explore::ParseCounts(spec::ScalarValue(text, "--counts"));
       fuzz::CheckError(counts);
       if (counts.ok()) {
         for (int64_t n : *counts) {

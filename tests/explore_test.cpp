@@ -252,9 +252,10 @@ TEST(Scale, CountsAreCheckedAndAStarvedCountSaysWhy) {
             std::string::npos)
       << big.status().message();
   EXPECT_EQ(RunScale(job, {}, {8, 8}, options, goodput).status().key(), "scale.counts");
-  EXPECT_EQ(ParseCounts("8,x").status().key(), "scale.counts");
-  EXPECT_EQ(ParseCounts(",").status().key(), "scale.counts");
-  EXPECT_EQ(Must(ParseCounts("8, 16,1024")), (std::vector<int64_t>{8, 16, 1024}));
+  EXPECT_EQ(ParseCounts(spec::ScalarValue("8,x", "--counts")).status().key(), "scale.counts");
+  EXPECT_EQ(ParseCounts(spec::ScalarValue(",", "--counts")).status().key(), "scale.counts");
+  EXPECT_EQ(Must(ParseCounts(spec::ScalarValue("8, 16,1024", "--counts"))),
+            (std::vector<int64_t>{8, 16, 1024}));
   // 128 GPUs at TP 1, PP 1, CP 1: DP 128 > 64 sequences, no plan; the row names the rule.
   const std::vector<search::Pin> pins = {
       {"tp", "1", "--tp"}, {"pp", "1", "--pp"}, {"cp", "1", "--cp"}};

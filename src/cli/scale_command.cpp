@@ -80,7 +80,8 @@ class ScaleCmd final : public Command {
     if (!job.ok()) return Fail(io.err, job.status());
     std::vector<int64_t> counts;
     if (options_.Given("counts")) {
-      Result<std::vector<int64_t>> parsed = explore::ParseCounts(args->counts);
+      Result<std::vector<int64_t>> parsed =
+          explore::ParseCounts(spec::ScalarValue(args->counts, "--counts"));
       if (!parsed.ok()) return Fail(io.err, parsed.status());
       counts = *parsed;
     }

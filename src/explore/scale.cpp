@@ -34,13 +34,13 @@ std::vector<int64_t> DefaultCounts(const spec::ClusterSpec& cluster) {
 
 }  // namespace
 
-Result<std::vector<int64_t>> ParseCounts(const std::string& text) {
-  Result<std::vector<int64_t>> counts = goodput::ParseGpuCounts(spec::ScalarValue(text, "--counts"));
+Result<std::vector<int64_t>> ParseCounts(const spec::RawValue& value) {
+  Result<std::vector<int64_t>> counts = goodput::ParseGpuCounts(value);
   if (counts.ok() && counts->empty()) counts = Status::Invalid("lists no GPU count");
   if (!counts.ok()) {
     return Status::Invalid(fmt::format("scale.counts = '{}' {} (allowed: up to {} distinct "
                                        "integers from 1 to {}, separated by commas)",
-                                       Printable(text, 40), counts.status().message(),
+                                       Printable(value.text, 40), counts.status().message(),
                                        goodput::kMaxGpuCounts, spec::kMaxRanks))
         .WithKey("scale.counts");
   }

@@ -44,9 +44,9 @@ struct ScaleStudy {
   double elapsed_s = 0;
 };
 
-// "1024,2048,4096" (the --counts flag) as GPU counts, each from 1 to spec::kMaxRanks; errors name
-// scale.counts.
-Result<std::vector<int64_t>> ParseCounts(const std::string& text);
+// "1024,2048,4096" (the --counts flag) or a list as GPU counts (goodput::ParseGpuCounts's rules),
+// at least one; errors name scale.counts.
+Result<std::vector<int64_t>> ParseCounts(const spec::RawValue& value);
 
 // `counts` empty: goodput's default sweep counts (1,024 to 131,072) that the cluster holds; given
 // counts must be distinct and at most the cluster's GPUs (at most 64). Goodput is skipped with

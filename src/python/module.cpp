@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "core/text.h"
 #include "explore/explore.h"
+#include "explore/scale.h"
 #include "goodput/goodput.h"
 #include "plan/memory.h"
 #include "plan/plan.h"
@@ -28,6 +29,7 @@
 #include "report/output.h"
 #include "report/pack_report.h"
 #include "report/plan_report.h"
+#include "report/scale_report.h"
 #include "report/search_report.h"
 #include "report/step_report.h"
 #include "search/search.h"
@@ -246,29 +248,62 @@ py::object Plan(const py::object& job, bool ops) {
   return ToPython(report::PlanJson(built, plan::ComputeMemory(built), shown));
 }
 
+// One job's goodput options (simulate's section, scale's rows): the section keys only
+// (goodput::SectionKeys; the Monte Carlo, the sweep and the target belong to goodput()), none
+// beside failures = none, no Monte Carlo and no sweep.
+goodput::GoodputOptions SectionGoodput(const py::object& goodput, const std::string& caller) {
+  const py::dict given =
+      py::isinstance<py::dict>(goodput) ? goodput.cast<py::dict>() : py::dict();
+  const std::vector<std::string>& section = goodput::SectionKeys();
+  for (const auto& [key, value] : given) {
+    const std::string name = Text(key, "goodput option name");
+    if (goodput::GoodputOptionsSchema().Find(name) != nullptr &&
+        std::find(section.begin(), section.end(), name) == section.end()) {
+      Raise(Status::Invalid("goodput." + name + " belongs to scaleplan.goodput(), not to " +
+                            caller + "'s goodput (allowed: " + Join(section, ", ") + ")")
+                .WithKey("goodput." + name));
+    }
+  }
+  goodput::GoodputOptions options = Options(goodput::GoodputOptionsSchema(), goodput);
+  Must(goodput::CheckSectionGiven(
+      options, [&given](const std::string& key) { return given.contains(key); },
+      [](const std::string& key) { return "goodput." + key; }));
+  options.trials = 0;
+  options.sweep_gpus.clear();
+  return options;
+}
+
+// Plan keys to one value (a pin) or a list (a restriction), as the search flags.
+std::vector<search::Pin> Pins(const py::object& pins) {
+  std::vector<search::Pin> given;
+  if (pins.is_none()) return given;
+  if (!py::isinstance<py::dict>(pins)) {
+    Raise(Status::Invalid("pins are not a dict (allowed: plan keys to one value or a list)"));
+  }
+  for (const auto& [key, value] : pins.cast<py::dict>()) {
+    std::string name = Text(key, "pin name");
+    given.push_back({name, Raw(value, name).text, name});
+  }
+  return given;
+}
+
+// Search options from a dict, refusing what the chosen optimizer would not read.
+search::SearchOptions SearchOptionsFrom(const py::object& options) {
+  search::SearchOptions parsed = Options(search::SearchOptionsSchema(), options);
+  const py::dict set = py::isinstance<py::dict>(options) ? options.cast<py::dict>() : py::dict();
+  Must(search::CheckOptionsGiven(
+      parsed, [&set](const std::string& key) { return set.contains(key); },
+      [](const std::string& key) { return "search." + key; }));
+  return parsed;
+}
+
 py::object Simulate(const py::object& job, const std::string& engine_name,
                     const py::object& goodput) {
   plan::Plan built = Must(plan::BuildPlan(ResolveJob(job)));
   const sim::Engine* engine = Must(sim::FindEngine(engine_name, "engine"));
   sim::EventResult run = Must(Unlocked([&] { return engine->Run(built, sim::EventOptions{}); }));
   nlohmann::json out = report::StepJson(built, plan::ComputeMemory(built), run);
-  if (!goodput.is_none() && py::isinstance<py::dict>(goodput)) {
-    for (const char* key : {"trials", "horizon_s", "seed", "sweep_gpus", "target_effective_pct"}) {
-      if (goodput.cast<py::dict>().contains(key)) {
-        Raise(Status::Invalid(std::string("goodput.") + key +
-                              " belongs to scaleplan.goodput(), not to simulate's goodput "
-                              "section (allowed: the failure, checkpoint and restart keys)"));
-      }
-    }
-  }
-  goodput::GoodputOptions options = Options(goodput::GoodputOptionsSchema(), goodput);
-  const py::dict given =
-      py::isinstance<py::dict>(goodput) ? goodput.cast<py::dict>() : py::dict();
-  Must(goodput::CheckSectionGiven(
-      options, [&given](const std::string& key) { return given.contains(key); },
-      [](const std::string& key) { return "goodput." + key; }));
-  options.trials = 0;
-  options.sweep_gpus.clear();
+  goodput::GoodputOptions options = SectionGoodput(goodput, "simulate");
   if (options.failures != "none") {
     goodput::GoodputStudy study = Must(goodput::RunGoodput(built, run.step, options));
     out["goodput"] = report::GoodputSectionJson(study);
@@ -285,22 +320,8 @@ py::object Goodput(const py::object& job, const py::object& options) {
 }
 
 py::object Search(const py::object& job, const py::object& pins, const py::object& options) {
-  std::vector<search::Pin> given;
-  if (!pins.is_none()) {
-    if (!py::isinstance<py::dict>(pins)) {
-      Raise(Status::Invalid("pins are not a dict (allowed: plan keys to one value or a list)"));
-    }
-    for (const auto& [key, value] : pins.cast<py::dict>()) {
-      std::string name = Text(key, "pin name");
-      given.push_back({name, Raw(value, name).text, name});
-    }
-  }
-  search::PinnedSearch pinned = Must(search::ApplyPins(ResolveJob(job), given));
-  search::SearchOptions parsed = Options(search::SearchOptionsSchema(), options);
-  const py::dict set = py::isinstance<py::dict>(options) ? options.cast<py::dict>() : py::dict();
-  Must(search::CheckOptionsGiven(
-      parsed, [&set](const std::string& key) { return set.contains(key); },
-      [](const std::string& key) { return "search." + key; }));
+  search::PinnedSearch pinned = Must(search::ApplyPins(ResolveJob(job), Pins(pins)));
+  search::SearchOptions parsed = SearchOptionsFrom(options);
   search::SearchResult result =
       Must(Unlocked([&] { return search::Search(pinned.job, pinned.space, parsed); }));
   std::optional<search::StartingPoint> start = search::EvaluateStart(pinned.start, nullptr);
@@ -314,6 +335,24 @@ py::object Explore(const py::object& job, const py::object& options) {
   const explore::ExploreOptions parsed = Options(explore::ExploreOptionsSchema(), options);
   explore::ExploreResult result = Must(Unlocked([&] { return explore::Explore(base, parsed); }));
   return ToPython(report::ExploreJson(result, report::LaunchText{}));
+}
+
+py::object Scale(const py::object& job, const py::object& counts, const py::object& pins,
+                 const py::object& options, const py::object& goodput) {
+  if (py::isinstance<py::dict>(job) && job.cast<py::dict>().contains("gpus")) {
+    Raise(Status::Invalid("job.gpus: scale plans the job at each of counts instead (allowed: a "
+                          "job without gpus, and counts)")
+              .WithKey("job.gpus"));
+  }
+  spec::JobSpec base = ResolveJob(job);
+  std::vector<int64_t> sizes;
+  if (!counts.is_none()) sizes = Must(explore::ParseCounts(Raw(counts, "counts")));
+  const std::vector<search::Pin> given = Pins(pins);
+  const search::SearchOptions parsed = SearchOptionsFrom(options);
+  const goodput::GoodputOptions section = SectionGoodput(goodput, "scale");
+  explore::ScaleStudy study =
+      Must(Unlocked([&] { return explore::RunScale(base, given, sizes, parsed, section); }));
+  return ToPython(report::ScaleJson(base, study, section));
 }
 
 py::object Pack(const py::object& lengths, const std::string& synthetic, const py::object& count,
@@ -397,6 +436,11 @@ PYBIND11_MODULE(scaleplan, m) {
         "or a list (restrict); options: search keys (optimizer, top_k, threads, ...).");
   m.def("explore", &Explore, py::arg("job") = py::none(), py::arg("options") = py::none(),
         "Scale-across ablation (scaleplan explore --json); without a job, Llama 3 on two regions.");
+  m.def("scale", &Scale, py::arg("job") = py::none(), py::arg("counts") = py::none(),
+        py::arg("pins") = py::none(), py::arg("options") = py::none(), py::arg("goodput") = py::none(),
+        "The job at several GPU counts, each with its fastest plan and its goodput and time to "
+        "train (scaleplan scale --json); counts: a list of GPU counts; pins as search's; options: "
+        "search keys; goodput: the goodput keys of one job (failures, train_tokens, ...).");
   m.def("pack", &Pack, py::arg("lengths") = py::none(), py::arg("synthetic") = "",
         py::arg("count") = py::none(), py::arg("seed") = py::none(), py::arg("model") = "llama3-8b",
         py::arg("packer") = sp::balance::PackStudyOptions{}.packer,

@@ -226,3 +226,29 @@ def test_quoted_lists_and_ignored_settings_are_refused():
     # pack without documents picked a lognormal corpus; the command line refuses it.
     with pytest.raises(scaleplan.Error, match="pack needs its documents"):
         scaleplan.pack(iterations=2)
+
+
+def test_scale_plans_each_count_as_the_command_does():
+    # Llama 3 8B, 64 sequences of 8,192 tokens, TP 1 and PP 1 pinned: the rows are the command's
+    # (scale --json), and 1e10 tokens take ceil(1e10 / 524,288) = 19,074 steps at every count.
+    job = {"model": "llama3-8b", "cluster": "dgx-h100-ib",
+           "workload": {"seq_len": 8192, "global_batch": 64}}
+    r = scaleplan.scale(job, counts=[8, 64], pins={"tp": 1, "pp": 1},
+                        goodput={"train_tokens": 1e10})
+    assert [row["gpus"] for row in r["rows"]] == [8, 64]
+    assert [row["goodput"]["train_steps"] for row in r["rows"]] == [19074, 19074]
+    cli = cli_json("scale", "--model", "llama3-8b", "--cluster", "dgx-h100-ib", "--seq", "8192",
+                   "--global-batch", "64", "--tp", "1", "--pp", "1", "--counts", "8,64",
+                   "--train-tokens", "1e10")
+    assert [row["description"] for row in r["rows"]] == [row["description"] for row in cli["rows"]]
+    assert r["soonest_gpus"] == cli["soonest_gpus"]
+    # A job's own GPU count, a quoted count, a Monte Carlo key: each would be ignored or misread.
+    with pytest.raises(scaleplan.Error) as e:
+        scaleplan.scale(dict(job, gpus=8), counts=[8])
+    assert e.value.key == "job.gpus"
+    with pytest.raises(scaleplan.Error, match="is quoted text") as e:
+        scaleplan.scale(job, counts=[8, "64"])
+    assert e.value.key == "scale.counts"
+    with pytest.raises(scaleplan.Error, match="belongs to scaleplan.goodput") as e:
+        scaleplan.scale(job, counts=[8], goodput={"trials": 5})
+    assert e.value.key == "goodput.trials"
