@@ -227,6 +227,28 @@ TEST(Scale, EachCountTakesItsOwnBestPlanAndTheAnswersAreTheRowsExtremes) {
   EXPECT_EQ(s.cheapest, cheapest_at);
   EXPECT_NE(s.soonest, s.cheapest);
   EXPECT_TRUE(s.counts_given);
+  EXPECT_EQ(s.within_deadline, -1);  // no deadline asked
+  // A deadline of the 32-GPU row's wall clock: the rows that meet it (32 and 64 GPUs, the faster
+  // ones) and, of those, the least GPU time, found here by hand; half the soonest row's time
+  // is met by none.
+  const double deadline = s.rows[2].goodput->point.train_time_s;
+  ScaleStudy d = Must(RunScale(job, pins, {8, 16, 32, 64}, options, goodput, deadline));
+  int64_t in_time = -1;
+  for (size_t i = 0; i < d.rows.size(); ++i) {
+    const goodput::GoodputPoint& p = d.rows[i].goodput->point;
+    if (p.train_time_s <= deadline &&
+        (in_time < 0 ||
+         p.train_gpu_time_s < d.rows[static_cast<size_t>(in_time)].goodput->point.train_gpu_time_s)) {
+      in_time = static_cast<int64_t>(i);
+    }
+  }
+  EXPECT_GE(in_time, 2);
+  EXPECT_EQ(d.within_deadline, in_time);
+  const double soonest_time = s.rows[static_cast<size_t>(s.soonest)].goodput->point.train_time_s;
+  EXPECT_EQ(Must(RunScale(job, pins, {8, 64}, options, goodput, soonest_time / 2)).within_deadline,
+            -1);
+  goodput::GoodputOptions no_tokens;
+  EXPECT_EQ(RunScale(job, pins, {8}, options, no_tokens, 1e6).status().key(), "scale.deadline_s");
   // Without a failure model the rows carry the step only; the answers are the most tokens a
   // second in all and per GPU.
   goodput.failures = "none";

@@ -18,6 +18,7 @@ struct ScaleArgs {
   bool json = false;
   std::string output;
   std::string counts;  // empty: explore::RunScale's default
+  double deadline_s = 0;
 };
 
 const spec::Schema<ScaleArgs>& ScaleArgsSchema() {
@@ -27,6 +28,9 @@ const spec::Schema<ScaleArgs>& ScaleArgsSchema() {
            "GPU counts to plan the job at, e.g. 2048,4096,8192 (default: 1,024 to 131,072 in "
            "doublings, those the cluster holds, and the whole cluster; under 1,024 GPUs, "
            "doublings of one node)");
+    s.Number("deadline_s", &ScaleArgs::deadline_s, 0, explore::kMaxDeadlineS, "s",
+             "with --train-tokens: name the count with the fewest GPU-hours among those that "
+             "train them within this wall clock (failures included); 0 = none");
     AddReportOptions(s);
     return s;
   }();
@@ -86,7 +90,7 @@ class ScaleCmd final : public Command {
       counts = *parsed;
     }
     Result<explore::ScaleStudy> study =
-        explore::RunScale(*job, job_.Pins(), counts, *search, *goodput);
+        explore::RunScale(*job, job_.Pins(), counts, *search, *goodput, args->deadline_s);
     if (!study.ok()) return Fail(io.err, study.status());
     return Emit(io, args->output,
                 args->json ? report::JsonText(report::ScaleJson(*job, *study, *goodput))

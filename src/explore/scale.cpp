@@ -50,8 +50,20 @@ Result<std::vector<int64_t>> ParseCounts(const spec::RawValue& value) {
 Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::Pin>& pins,
                             const std::vector<int64_t>& counts,
                             const search::SearchOptions& search,
-                            const goodput::GoodputOptions& goodput) {
+                            const goodput::GoodputOptions& goodput, double deadline_s) {
   const auto start = std::chrono::steady_clock::now();
+  if (!(deadline_s >= 0 && deadline_s <= kMaxDeadlineS)) {
+    return Status::Invalid(fmt::format("scale.deadline_s = {} (allowed: 0 for none, or seconds "
+                                       "up to {:g})",
+                                       deadline_s, kMaxDeadlineS))
+        .WithKey("scale.deadline_s");
+  }
+  if (deadline_s > 0 && (goodput.train_tokens <= 0 || goodput.failures == "none")) {
+    return Status::Invalid(
+               "scale.deadline_s asks which count trains train_tokens in time (allowed: with "
+               "train_tokens and a failure model)")
+        .WithKey("scale.deadline_s");
+  }
   const int64_t capacity = job.cluster.CapacityGpus();
   ScaleStudy study;
   study.counts_given = !counts.empty();
@@ -137,6 +149,16 @@ Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::
     if (train) return p.train_finishes ? std::optional<double>(p.train_gpu_time_s) : std::nullopt;
     return -p.tokens_per_day / static_cast<double>(r.gpus);
   });
+  study.deadline_s = deadline_s;
+  if (deadline_s > 0) {
+    study.within_deadline = pick([&](const ScaleRow& r) -> std::optional<double> {
+      if (!r.best || !r.goodput->point.train_finishes ||
+          r.goodput->point.train_time_s > deadline_s) {
+        return std::nullopt;
+      }
+      return r.goodput->point.train_gpu_time_s;
+    });
+  }
   study.elapsed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return study;

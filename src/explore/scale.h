@@ -11,7 +11,8 @@
 //
 // The answer rows: the count that trains T tokens soonest (least wall clock) and the one that
 // spends the least GPU time on them, which the report names (without train_tokens: the most
-// tokens a day, and the most tokens a day per GPU).
+// tokens a day, and the most tokens a day per GPU); with a deadline, the least GPU time among the
+// counts that train T tokens within it.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,8 @@ struct ScaleStudy {
   // (the same quantities: T divided by them).
   int64_t soonest = -1;
   int64_t cheapest = -1;
+  double deadline_s = 0;         // 0: none
+  int64_t within_deadline = -1;  // with deadline_s: the least GPU time that meets it (-1: none)
   double elapsed_s = 0;
 };
 
@@ -52,9 +55,13 @@ Result<std::vector<int64_t>> ParseCounts(const spec::RawValue& value);
 // counts must be distinct and at most the cluster's GPUs (at most 64). Goodput is skipped with
 // failures = "none" (the rows then carry the step only); its sweep and Monte Carlo are not run.
 // `pins` as `scaleplan search` takes them; every count searches the job at that count with them.
+// deadline_s > 0 (wall clock, failures included) needs train_tokens and a failure model.
 Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::Pin>& pins,
                             const std::vector<int64_t>& counts,
                             const search::SearchOptions& search,
-                            const goodput::GoodputOptions& goodput);
+                            const goodput::GoodputOptions& goodput, double deadline_s = 0);
+
+// The largest deadline (about 31,700 years).
+inline constexpr double kMaxDeadlineS = 1e12;
 
 }  // namespace scaleplan::explore

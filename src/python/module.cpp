@@ -338,7 +338,7 @@ py::object Explore(const py::object& job, const py::object& options) {
 }
 
 py::object Scale(const py::object& job, const py::object& counts, const py::object& pins,
-                 const py::object& options, const py::object& goodput) {
+                 const py::object& options, const py::object& goodput, double deadline_s) {
   if (py::isinstance<py::dict>(job) && job.cast<py::dict>().contains("gpus")) {
     Raise(Status::Invalid("job.gpus: scale plans the job at each of counts instead (allowed: a "
                           "job without gpus, and counts)")
@@ -351,7 +351,8 @@ py::object Scale(const py::object& job, const py::object& counts, const py::obje
   const search::SearchOptions parsed = SearchOptionsFrom(options);
   const goodput::GoodputOptions section = SectionGoodput(goodput, "scale");
   explore::ScaleStudy study =
-      Must(Unlocked([&] { return explore::RunScale(base, given, sizes, parsed, section); }));
+      Must(Unlocked(
+          [&] { return explore::RunScale(base, given, sizes, parsed, section, deadline_s); }));
   return ToPython(report::ScaleJson(base, study, section));
 }
 
@@ -438,9 +439,11 @@ PYBIND11_MODULE(scaleplan, m) {
         "Scale-across ablation (scaleplan explore --json); without a job, Llama 3 on two regions.");
   m.def("scale", &Scale, py::arg("job") = py::none(), py::arg("counts") = py::none(),
         py::arg("pins") = py::none(), py::arg("options") = py::none(), py::arg("goodput") = py::none(),
+        py::arg("deadline_s") = 0.0,
         "The job at several GPU counts, each with its fastest plan and its goodput and time to "
         "train (scaleplan scale --json); counts: a list of GPU counts; pins as search's; options: "
-        "search keys; goodput: the goodput keys of one job (failures, train_tokens, ...).");
+        "search keys; goodput: the goodput keys of one job (failures, train_tokens, ...); "
+        "deadline_s: name the count with the fewest GPU-hours that trains them in time.");
   m.def("pack", &Pack, py::arg("lengths") = py::none(), py::arg("synthetic") = "",
         py::arg("count") = py::none(), py::arg("seed") = py::none(), py::arg("model") = "llama3-8b",
         py::arg("packer") = sp::balance::PackStudyOptions{}.packer,

@@ -52,6 +52,8 @@ nlohmann::json ScaleJson(const spec::JobSpec& job, const explore::ScaleStudy& st
   out["rows"] = rows;
   out["soonest_gpus"] = IndexOrNull(study, study.soonest);
   out["cheapest_gpus"] = IndexOrNull(study, study.cheapest);
+  out["deadline_s"] = study.deadline_s;
+  out["within_deadline_gpus"] = IndexOrNull(study, study.within_deadline);
   out["elapsed_s"] = study.elapsed_s;
   return out;
 }
@@ -80,6 +82,7 @@ std::string ScaleText(const spec::JobSpec& job, const explore::ScaleStudy& study
     std::string mark;
     if (static_cast<int64_t>(i) == study.soonest) mark += " <- soonest";
     if (static_cast<int64_t>(i) == study.cheapest) mark += " <- least GPU time";
+    if (static_cast<int64_t>(i) == study.within_deadline) mark += " <- least GPU time in time";
     if (!r.best) {
       std::string why;
       for (const auto& [rule, message] : r.pruned_why) {
@@ -111,6 +114,14 @@ std::string ScaleText(const spec::JobSpec& job, const explore::ScaleStudy& study
         "\n  to train {} tokens: soonest is the least wall clock, least GPU time the fewest "
         "GPU-hours (failures, checkpoints and restarts included)\n",
         HumanCount(goodput.train_tokens));
+    if (study.deadline_s > 0) {
+      out += study.within_deadline < 0
+                 ? fmt::format("  within {}: no count trains them in time\n",
+                               Duration(study.deadline_s))
+                 : fmt::format("  within {}: {} GPUs, the fewest GPU-hours of the counts in time\n",
+                               Duration(study.deadline_s),
+                               study.rows[static_cast<size_t>(study.within_deadline)].gpus);
+    }
   } else if (with_goodput) {
     out += "\n  soonest: the most tokens a day; least GPU time: the most tokens a day per GPU "
            "(--train-tokens T gives days and GPU-hours)\n";
