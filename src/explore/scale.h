@@ -51,8 +51,9 @@ struct ScaleStudy {
 // at least one; errors name scale.counts.
 Result<std::vector<int64_t>> ParseCounts(const spec::RawValue& value);
 
-// `counts` empty: goodput's default sweep counts (1,024 to 131,072) that the cluster holds; given
-// counts must be distinct and at most the cluster's GPUs (at most 64). Goodput is skipped with
+// `counts` empty: goodput's default sweep counts (1,024 to 131,072) that the cluster holds and the
+// whole cluster (on a cluster under 1,024 GPUs, doublings of one node and the whole cluster);
+// given counts must be distinct and at most the cluster's GPUs (at most kMaxGpuCounts). Goodput is skipped with
 // failures = "none" (the rows then carry the step only); its sweep and Monte Carlo are not run.
 // `pins` as `scaleplan search` takes them; every count searches the job at that count with them.
 // deadline_s > 0 (wall clock, failures included) needs train_tokens and a failure model.
