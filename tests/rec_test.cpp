@@ -326,6 +326,9 @@ TEST(RecArch, RejectsBadArchitecturesByName) {
   ExpectArchError("{\"output\": \"a\", ", ": malformed JSON");
   ExpectArchError(R"({"output": "a", "output": "b", "blocks": []})",
                   "a.json: key \"output\" is given twice in one object (allowed: once)");
+  // The file, then the key (it read "a.json.embedding_dim").
+  ExpectArchError(R"({"output": "a", "embedding_dim": "4", "blocks": []})",
+                  "a.json: arch.embedding_dim = \"4\" (allowed: an integer from 1 to");
 }
 
 TEST(RecArch, AMissingOutRoundTripsAndIsRefusedByAnalyze) {

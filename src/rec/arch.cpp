@@ -412,7 +412,7 @@ Result<Arch> ParseArchJson(std::string_view text, const std::string& origin) {
     arch.name = root["name"].get<std::string>();
   }
   SP_RETURN_IF_ERROR(
-      ReadInt(root, origin, "embedding_dim", 1, kMaxEmbeddingDim, &arch.embedding_dim));
+      ReadInt(root, origin + ": arch", "embedding_dim", 1, kMaxEmbeddingDim, &arch.embedding_dim));
   if (!root.contains("output") || !root["output"].is_string()) {
     return Status::Invalid(
         fmt::format("{}: output is missing or not text (allowed: the name of the block that "
