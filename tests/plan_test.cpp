@@ -64,6 +64,35 @@ TEST(BuildPlan, Llama3TrimmedLayout) {
   EXPECT_EQ(total, 126);
 }
 
+// In a V (zb-v) chunk 1 runs back up the stages: 126 layers + 2 trimmed slots = 128 = 16 stages x
+// 2 chunks of 4 slots. Stage 0 holds virtual stages 0 (the embedding and layers 0-2) and 31 (layers
+// 123-125 and the output layer); stage 15 holds 15 and 16, the turn (layers 59-62 and 63-66);
+// stage 1's chunk 1 is virtual 30 (layers 119-122).
+TEST(BuildPlan, ZeroBubbleVLaysChunksInAV) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.schedule = spec::Schedule::kZbV;
+  job.plan.vp = 2;
+  Plan p = Must(BuildPlan(job));
+  const Chunk& first = p.stages[0].chunks[0];
+  const Chunk& last = p.stages[0].chunks[1];
+  EXPECT_EQ(first.virtual_index, 0);
+  EXPECT_TRUE(first.has_embedding);
+  EXPECT_EQ(first.layers, 3);
+  EXPECT_EQ(last.virtual_index, 31);
+  EXPECT_TRUE(last.has_head);
+  EXPECT_EQ(last.first_layer, 123);
+  EXPECT_EQ(last.layers, 3);
+  EXPECT_EQ(p.stages[15].chunks[0].virtual_index, 15);
+  EXPECT_EQ(p.stages[15].chunks[0].first_layer, 59);
+  EXPECT_EQ(p.stages[15].chunks[1].virtual_index, 16);
+  EXPECT_EQ(p.stages[15].chunks[1].first_layer, 63);
+  EXPECT_EQ(p.stages[1].chunks[1].virtual_index, 30);
+  EXPECT_EQ(p.stages[1].chunks[1].first_layer, 119);
+  int64_t total = 0;
+  for (const Stage& s : p.stages) total += s.Layers();
+  EXPECT_EQ(total, 126);
+}
+
 // DeepSeek-V3's 61 layers over 16 stages, unevenly: 61 = 16 x 3 + 13, so chunks 1 to 13 hold 4
 // layers and chunks 0 (with the embedding), 14 and 15 (with the output layer) hold 3. Over 2 x 16
 // chunks, 61 = 32 + 29: chunks 1 to 29 hold 2 (virtual chunk 16 is stage 0's second), the others 1.
@@ -300,7 +329,18 @@ TEST(Reject, VirtualStagesNeedInterleavedSchedule) {
   job.plan.schedule = spec::Schedule::k1F1B;
   EXPECT_EQ(Error(job),
             "plan.vp = 8 needs an interleaved schedule; plan.schedule = 1f1b (allowed: schedule "
-            "interleaved or llama3, or vp = 1)");
+            "interleaved or llama3, zb-v with vp = 2, or vp = 1)");
+}
+
+// ZB-V runs exactly two chunks a rank, with or without a pipeline.
+TEST(Reject, ZeroBubbleVNeedsTwoChunks) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.schedule = spec::Schedule::kZbV;
+  EXPECT_EQ(Error(job),
+            "plan.vp = 8: plan.schedule = zb-v runs exactly 2 model chunks per rank (allowed: vp "
+            "= 2)");
+  job.plan.vp = 2;
+  EXPECT_TRUE(BuildPlan(job).ok());
 }
 
 TEST(Reject, InterleavedNeedsChunks) {

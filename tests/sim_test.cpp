@@ -221,8 +221,9 @@ TEST(Analytical, InterleavingWidensTheDataParallelOverlapWindow) {
       const double all_reduce = off.stages[s].dp_exposed_s;
       ASSERT_GT(all_reduce, 10 * st.backward_s) << "the test needs the reduction to outlast it";
       ASSERT_EQ(st.chunks.size(), static_cast<size_t>(vp));
-      const double want = vp == 1 ? all_reduce - st.chunks[0].backward_s
-                                  : all_reduce - st.chunks[1].backward_s - 4 * st.chunks[0].backward_s;
+      const double want = vp == 1
+                              ? all_reduce - st.chunks[0].backward_s
+                              : all_reduce - st.chunks[1].backward_s - 4 * st.chunks[0].backward_s;
       EXPECT_NEAR(st.dp_exposed_s, want, 1e-9) << "vp " << vp << " stage " << s;
       if (vp == 2 && s == 1) {  // a middle stage: two equal chunks
         EXPECT_NEAR(st.dp_exposed_s, all_reduce - 2.5 * st.backward_s, 1e-9);
@@ -323,6 +324,19 @@ TEST(Analytical, PipelineBubbleMatchesClosedForms) {
   StepResult f2 = Simulate(few);
   ASSERT_EQ(f2.warnings.size(), 1u);
   EXPECT_NE(f2.warnings[0].find("zb-h1 with fewer micro-batches"), std::string::npos);
+  // ZB-V: the same share of a fill that its two chunks halve, 3 / (2 x 8) of the steady state.
+  spec::JobSpec v = Job("llama3-8b", 8, 1, 4, 2, 16);
+  v.model.vocab = 8;
+  v.plan.schedule = spec::Schedule::kZbV;
+  StepResult zv = Simulate(v);
+  EXPECT_NEAR(zv.breakdown.bubble_s / zv.breakdown.compute_s, 3.0 / 16.0 * ratio,
+              0.01 * 3.0 / 16.0 * ratio);
+  EXPECT_TRUE(zv.warnings.empty());
+  spec::JobSpec v_few = Job("llama3-8b", 4, 1, 4, 2, 2);  // dp 1, M = 2 < pp = 4
+  v_few.plan.schedule = spec::Schedule::kZbV;
+  StepResult zf = Simulate(v_few);
+  ASSERT_EQ(zf.warnings.size(), 1u);
+  EXPECT_NE(zf.warnings[0].find("zb-v with fewer micro-batches than pp"), std::string::npos);
 }
 
 TEST(Analytical, BreakdownSumsToStepTime) {

@@ -61,7 +61,8 @@ const spec::Schema<SimulateArgs>& SimulateArgsSchema() {
     s.Text("trace", &SimulateArgs::trace,
            "engines that run passes: write a Chrome/Perfetto trace to FILE");
     s.Text("stragglers", &SimulateArgs::stragglers,
-           "engines that run passes: slow GPUs as RANK:SPEED,... (speed from 0.001 to 1, e.g. 17:0.5)");
+           "engines that run passes: slow GPUs as RANK:SPEED,... (speed from 0.001 to 1, e.g. "
+           "17:0.5)");
     s.Text("microbatch_lengths", &SimulateArgs::microbatch_lengths,
            "engines that run passes: a JSON file listing, per micro-batch, its documents' token "
            "lengths");
@@ -214,8 +215,10 @@ class SimulateCmd final : public Command {
     schedule::PipelineSchedule custom;
     if (!args.schedule_file.empty()) {
       SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(args.schedule_file));
-      SP_ASSIGN_OR_RETURN(custom, schedule::ParseSchedule(text, args.schedule_file, built.pp,
-                                                          built.vp, built.microbatches));
+      SP_ASSIGN_OR_RETURN(
+          custom,
+          schedule::ParseSchedule(text, args.schedule_file, built.pp, built.vp, built.microbatches,
+                                  schedule::Info(built.spec().schedule).v_shape));
       options.schedule = &custom;
     }
     SP_ASSIGN_OR_RETURN(sim::EventResult run, engine.Run(built, options));

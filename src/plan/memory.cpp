@@ -147,13 +147,12 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     return std::max(0.0, all - module_freed(freed));
   };
   const double recomputed_act = kBf16Bytes * sp_tokens * h;
-  const double dense_act =
-      saved(param_sums.dense_saved_bytes, param_sums.dense_module_freed_bytes,
-            param_sums.dense_per_op_saved_bytes);
-  const double moe_act =
-      m.IsMoe() ? saved(param_sums.moe_saved_bytes, param_sums.moe_module_freed_bytes,
-                        param_sums.moe_per_op_saved_bytes)
-                : 0.0;
+  const double dense_act = saved(param_sums.dense_saved_bytes, param_sums.dense_module_freed_bytes,
+                                 param_sums.dense_per_op_saved_bytes);
+  const double moe_act = m.IsMoe()
+                             ? saved(param_sums.moe_saved_bytes, param_sums.moe_module_freed_bytes,
+                                     param_sums.moe_per_op_saved_bytes)
+                             : 0.0;
   const double dense_full = param_sums.dense_saved_bytes;
   const double moe_full = param_sums.moe_saved_bytes;
   // Selective recomputation by modules re-creates, while one layer's backward runs, what its
@@ -230,9 +229,16 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
         dense_params * dense_bytes.optimizer + expert_params * expert_bytes.optimizer;
 
     sm.chunks_in_flight = ForwardsInFlight(plan, stage.index);
+    // A V (zb-v) holds its cap in a mix of both chunks that depends on the pass times: each held
+    // forward is charged at the larger chunk's activations (an upper bound; the chunks of a stage
+    // differ by one layer at most).
+    const bool v_shape = schedule::Info(p.schedule).v_shape;
+    double largest_chunk = 0;
+    for (const Chunk& c : stage.chunks) largest_chunk = std::max(largest_chunk, chunk_act(c));
+    if (v_shape) sm.activations_bytes += static_cast<double>(sm.chunks_in_flight) * largest_chunk;
     for (size_t ci = 0; ci < stage.chunks.size(); ++ci) {
       const int64_t held = ForwardsInFlightOnChunk(plan, stage.index, static_cast<int64_t>(ci));
-      sm.activations_bytes += static_cast<double>(held) * chunk_act(stage.chunks[ci]);
+      if (!v_shape) sm.activations_bytes += static_cast<double>(held) * chunk_act(stage.chunks[ci]);
       // The loss keeps one micro-batch's FP32 softmax under 1F1B-style schedules (the last stage
       // runs its backward right after its forward); GPipe runs every forward first.
       if (stage.chunks[ci].has_head) {
@@ -247,7 +253,8 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     if (plan.cp > 1) {
       // All-gather: K and V of the whole sequence for one layer's attention; ring: the block in
       // flight and the next one.
-      double kv = static_cast<double>(m.EffectiveKvHeads() * (m.QkHeadDim() + m.EffectiveVHeadDim()));
+      double kv =
+          static_cast<double>(m.EffectiveKvHeads() * (m.QkHeadDim() + m.EffectiveVHeadDim()));
       double kv_tokens = p.cp_algorithm == spec::CpAlgorithm::kAllGather
                              ? static_cast<double>(p.micro_batch * plan.job.workload.seq_len)
                              : 2.0 * shape.Tokens();

@@ -17,7 +17,8 @@
 // Micro-batches in flight on stage s (counted as (micro-batch, chunk) forwards not yet backed):
 //   gpipe: M;   1f1b, zb-h1: min(pp - s, M);
 //   interleaved / llama3 (Megatron-LM): min(M*vp, 2(pp - s - 1) + (vp - 1)*N + 1), N consecutive
-//   micro-batches per chunk (N = pp for interleaved), taken in the schedule's forward order.
+//   micro-batches per chunk (N = pp for interleaved), taken in the schedule's forward order;
+//   zb-v: min(2M, 2pp), its generator's cap (held until W), each at the stage's larger chunk.
 // Full recomputation keeps only each recomputed layer's input (2h bytes per token, /tp under SP)
 // and adds one layer's activations while it is recomputed; with recompute_layers = n only the
 // first n layers of each chunk are recomputed and the others keep everything (Megatron-LM's block
@@ -113,7 +114,8 @@ StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums);
 
 // (micro-batch, chunk) forwards held by stage s at its peak (not yet matched by their backward).
 int64_t ForwardsInFlight(const Plan& plan, int64_t stage);
-// How many of them are on chunk `chunk`, so that chunks of unequal size are summed correctly. In
+// How many of them are on chunk `chunk` (looped layouts; a V's mix is not split, see above), so
+// that chunks of unequal size are summed correctly. In
 // forward order N consecutive micro-batches run on chunk 0, then on chunk 1, ..., then the next
 // N (N = pp_microbatch_group; 1 chunk: all on chunk 0): closed form, no list.
 int64_t ForwardsInFlightOnChunk(const Plan& plan, int64_t stage, int64_t chunk);

@@ -73,7 +73,7 @@ namespace {
 
 // Layers over pipeline stages and virtual chunks (trimmed edge stages give the first and last
 // chunk one layer less; an uneven split gives chunks 1 to r one more, r the remainder); chunk c
-// of stage s is virtual stage c * pp + s.
+// of stage s is virtual stage c * pp + s, or in a V (zb-v) schedule::VirtualStage's.
 Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& plan) {
   if (p.trim_edge_stages && p.pp < 2) {
     return Refuse("plan.trim_edge_stages",
@@ -101,14 +101,15 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
   for (int i = 0; i < spec::kRecomputeModules && p.recompute == spec::Recompute::kSelective; ++i) {
     std::string_view needs = RecomputeModuleNeeds(m, 1u << i);
     if ((p.recompute_modules & (1u << i)) && !needs.empty()) {
-      return Refuse("plan.recompute_modules",
-                    fmt::format("plan.recompute_modules names {}, which needs {} (model {}) "
-                                "(allowed: modules the model has)",
-                                spec::RecomputeModuleNames()[static_cast<size_t>(i)], needs,
-                                m.name));
+      return Refuse(
+          "plan.recompute_modules",
+          fmt::format("plan.recompute_modules names {}, which needs {} (model {}) "
+                      "(allowed: modules the model has)",
+                      spec::RecomputeModuleNames()[static_cast<size_t>(i)], needs, m.name));
     }
   }
-  if (p.recompute_modules != spec::kRecomputeCoreAttn && p.recompute == spec::Recompute::kSelective &&
+  if (p.recompute_modules != spec::kRecomputeCoreAttn &&
+      p.recompute == spec::Recompute::kSelective &&
       plan.job.framework.selective_recompute == spec::SelectiveRecompute::kPerOp) {
     return Refuse("plan.recompute_modules",
                   fmt::format("plan.recompute_modules names Megatron-Core's modules ({}); "
@@ -152,22 +153,23 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
   }
   int64_t per_chunk = slots / chunks;
   const int64_t extra = slots % chunks;  // chunks 1 to extra take one layer more
-  // Chunk v (v = c * pp + s, chunk c of stage s) in closed form: per_chunk layers, one more for
-  // chunks 1 to extra, one fewer at each trimmed edge; it starts after the layers of chunks
-  // 0 .. v-1. (Filled in place, one allocation per stage: a search builds many plans.)
+  // Chunk v (chunk c of stage s: v = c * pp + s, or its V) in closed form: per_chunk layers, one
+  // more for chunks 1 to extra, one fewer at each trimmed edge; it starts after the layers of
+  // chunks 0 .. v-1. (Filled in place, one allocation per stage: a search builds many plans.)
+  const bool v_shape = schedule::Info(p.schedule).v_shape;
   plan.stages.resize(static_cast<size_t>(p.pp));
   for (int64_t s = 0; s < p.pp; ++s) {
     Stage& stage = plan.stages[static_cast<size_t>(s)];
     stage.index = s;
     stage.chunks.resize(static_cast<size_t>(p.vp));
     for (int64_t ci = 0; ci < p.vp; ++ci) {
-      const int64_t v = ci * p.pp + s;
+      const int64_t v = schedule::VirtualStage(p.pp, s, ci, v_shape);
       Chunk& c = stage.chunks[static_cast<size_t>(ci)];
       c.virtual_index = v;
-      c.first_layer = v * per_chunk + std::max<int64_t>(0, std::min(v - 1, extra)) -
-                      (v >= 1 ? trim : 0);
-      c.layers = per_chunk + ((v >= 1 && v <= extra) ? 1 : 0) -
-                 ((v == 0 || v == chunks - 1) ? trim : 0);
+      c.first_layer =
+          v * per_chunk + std::max<int64_t>(0, std::min(v - 1, extra)) - (v >= 1 ? trim : 0);
+      c.layers =
+          per_chunk + ((v >= 1 && v <= extra) ? 1 : 0) - ((v == 0 || v == chunks - 1) ? trim : 0);
       if (m.IsMoe()) {
         for (int64_t l = c.first_layer; l < c.first_layer + c.layers; ++l)
           c.moe_layers += m.IsMoeLayer(l);
@@ -190,12 +192,18 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
 // The schedule's rules: chunks per rank, micro-batch multiples and groups (sets plan.pp_group).
 Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
   std::string_view schedule = spec::ScheduleName(p.schedule);
+  const schedule::ScheduleInfo& info = schedule::Info(p.schedule);
+  if (info.fixed_chunks > 0 && p.vp != info.fixed_chunks) {
+    return Refuse("plan.vp", fmt::format("plan.vp = {}: plan.schedule = {} runs exactly {} model "
+                                         "chunks per rank (allowed: vp = {})",
+                                         p.vp, schedule, info.fixed_chunks, info.fixed_chunks));
+  }
   if (p.vp > 1 && !Interleaved(p.schedule)) {
     return Refuse(
         "plan.vp",
         fmt::format(
             "plan.vp = {} needs an interleaved schedule; plan.schedule = {} (allowed: schedule "
-            "interleaved or llama3, or vp = 1)",
+            "interleaved or llama3, zb-v with vp = 2, or vp = 1)",
             p.vp, schedule));
   }
   if (Interleaved(p.schedule) && p.pp > 1 && p.vp < 2) {
@@ -417,9 +425,10 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
     const int64_t span = std::min(p.ep, spare);
     if (spare % span != 0 || p.ep % span != 0 || dp_cp % (p.ep / span) != 0) {
       if (spare == 1) {
-        return Refuse("plan.ep",
-                      fmt::format("plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {})",
-                                  p.ep, plan.dp, p.cp, dp_cp, ListOf(Divisors(dp_cp))));
+        return Refuse(
+            "plan.ep",
+            fmt::format("plan.ep = {} does not divide dp * cp = {} * {} = {} (allowed: {})", p.ep,
+                        plan.dp, p.cp, dp_cp, ListOf(Divisors(dp_cp))));
       }
       std::vector<int64_t> allowed = Divisors(spare);
       for (int64_t d : Divisors(dp_cp)) {

@@ -18,7 +18,7 @@ namespace scaleplan::plan {
 
 // One model chunk (virtual stage) held by a pipeline rank.
 struct Chunk {
-  int64_t virtual_index = 0;  // position in the model, 0 .. pp*vp-1 (chunk c of stage s: c*pp+s)
+  int64_t virtual_index = 0;  // position in the model, 0 .. pp*vp-1 (schedule::VirtualStage)
   int64_t first_layer = 0;    // 0-based index of its first transformer layer
   int64_t layers = 0;
   int64_t moe_layers = 0;

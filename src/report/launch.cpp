@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/text.h"
+#include "schedule/schedule.h"
 #include "topology/placement.h"
 
 namespace scaleplan::report {
@@ -83,6 +84,11 @@ std::string MegatronArgs(const plan::Plan& p) {
   }
   if (s.schedule == spec::Schedule::kLlama3)
     add("--microbatch-group-size-per-virtual-pipeline-stage", p.pp_group);
+  if (schedule::Info(s.schedule).splits_backward && p.pp > 1) {
+    notes.push_back(fmt::format(
+        "# schedule {} has no Megatron-LM argument: these arguments launch {}",
+        spec::ScheduleName(s.schedule), p.vp > 1 ? "interleaved 1F1B (looped chunks)" : "1F1B"));
+  }
   if (s.trim_edge_stages) {
     a.push_back("--account-for-embedding-in-pipeline-split");
     a.push_back("--account-for-loss-in-pipeline-split");
@@ -137,8 +143,7 @@ std::string MegatronArgs(const plan::Plan& p) {
     add("--moe-router-topk", m.top_k);
     add("--moe-ffn-hidden-size", m.EffectiveExpertFfn());
     if (m.shared_experts > 0) {
-      add("--moe-shared-expert-intermediate-size",
-          m.shared_experts * m.EffectiveSharedExpertFfn());
+      add("--moe-shared-expert-intermediate-size", m.shared_experts * m.EffectiveSharedExpertFfn());
     }
     if (m.moe_first_dense_layers > 0 || m.moe_layer_interval > 1) {
       // Megatron-LM's per-layer pattern, 1 for a MoE layer.
@@ -218,6 +223,7 @@ std::string TorchtitanToml(const plan::Plan& p) {
         p.model().name));
   }
   std::string schedule = s.schedule == spec::Schedule::kGpipe ? "GPipe"
+                         : s.schedule == spec::Schedule::kZbV ? "ZBVZeroBubble"
                          : p.vp > 1                           ? "Interleaved1F1B"
                                                               : "1F1B";
   if (s.schedule == spec::Schedule::kZbH1 && p.pp > 1) {
@@ -523,9 +529,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
         const std::vector<std::string>& names = spec::RecomputeModuleNames();
         auto it = std::find(names.begin(), names.end(), v);
         if (it == names.end()) {
-          return Status::Invalid(
-              fmt::format("--megatron-args: --recompute-modules names {} (allowed: {})", v,
-                          Join(names, ", ")));
+          return Status::Invalid(fmt::format(
+              "--megatron-args: --recompute-modules names {} (allowed: {})", v, Join(names, ", ")));
         }
         mask |= 1u << (it - names.begin());
       }
@@ -535,8 +540,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
             Join(spec::RecomputeModuleNames(), ", ")));
       }
       recompute_modules = mask;
-    } else if (t == "--fp8-format" || t == "--recompute-granularity" ||
-               t == "--recompute-method" || t == "--cp-comm-type" || t == "--normalization" ||
+    } else if (t == "--fp8-format" || t == "--recompute-granularity" || t == "--recompute-method" ||
+               t == "--cp-comm-type" || t == "--normalization" ||
                t == "--position-embedding-type") {
       // Each takes one of Megatron-LM's choices (its argparse refuses anything else).
       if (i + 1 >= tokens.size() || tokens[i + 1].rfind("--", 0) == 0) {
@@ -547,8 +552,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
             {"--cp-comm-type", "p2p, all_gather"},
             {"--normalization", "LayerNorm, RMSNorm"},
             {"--position-embedding-type", "rope, learned_absolute"}};
-        return Status::Invalid(fmt::format("--megatron-args: {} has no value (allowed: {})", t,
-                                           kChoices.at(t)));
+        return Status::Invalid(
+            fmt::format("--megatron-args: {} has no value (allowed: {})", t, kChoices.at(t)));
       }
       std::string v = tokens[++i];
       if (t == "--fp8-format") {
@@ -565,8 +570,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
         recompute_granularity = v;
       } else if (t == "--recompute-method") {
         if (v != "uniform" && v != "block") {
-          return Status::Invalid(fmt::format(
-              "--megatron-args: --recompute-method = {} (allowed: uniform, block)", v));
+          return Status::Invalid(
+              fmt::format("--megatron-args: --recompute-method = {} (allowed: uniform, block)", v));
         }
         recompute_method = v;
       } else if (t == "--cp-comm-type") {
@@ -601,15 +606,34 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       // Underscores for dashes: Megatron-LM's parser would refuse the flag, and this one would
       // otherwise leave what it names (a size, SP, ZeRO, recomputation, FP8) at its default.
       static const std::vector<std::string> kOtherFlags = {
-          "--sequence-parallel", "--use-distributed-optimizer", "--use-torch-fsdp2",
-          "--use-custom-fsdp", "--use-megatron-fsdp", "--overlap-grad-reduce",
-          "--overlap-param-gather", "--tp-comm-overlap", "--grad-reduce-in-bf16",
-          "--use-tp-pp-dp-mapping", "--account-for-embedding-in-pipeline-split",
-          "--account-for-loss-in-pipeline-split", "--swiglu", "--squared-relu",
-          "--untie-embeddings-and-output-weights", "--disable-bias-linear", "--add-qkv-bias",
-          "--multi-latent-attention", "--group-query-attention", "--bf16",
-          "--recompute-activations", "--moe-layer-freq", "--recompute-modules", "--fp8-format",
-          "--recompute-granularity", "--recompute-method", "--cp-comm-type", "--normalization",
+          "--sequence-parallel",
+          "--use-distributed-optimizer",
+          "--use-torch-fsdp2",
+          "--use-custom-fsdp",
+          "--use-megatron-fsdp",
+          "--overlap-grad-reduce",
+          "--overlap-param-gather",
+          "--tp-comm-overlap",
+          "--grad-reduce-in-bf16",
+          "--use-tp-pp-dp-mapping",
+          "--account-for-embedding-in-pipeline-split",
+          "--account-for-loss-in-pipeline-split",
+          "--swiglu",
+          "--squared-relu",
+          "--untie-embeddings-and-output-weights",
+          "--disable-bias-linear",
+          "--add-qkv-bias",
+          "--multi-latent-attention",
+          "--group-query-attention",
+          "--bf16",
+          "--recompute-activations",
+          "--moe-layer-freq",
+          "--recompute-modules",
+          "--fp8-format",
+          "--recompute-granularity",
+          "--recompute-method",
+          "--cp-comm-type",
+          "--normalization",
           "--position-embedding-type"};
       std::string dashed = t;
       std::replace(dashed.begin(), dashed.end(), '_', '-');
@@ -665,8 +689,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
     const auto second =
         first == moe_pattern.end() ? first : std::find(first + 1, moe_pattern.end(), true);
     const int64_t every = second == moe_pattern.end() ? 1 : second - first;
-    bool regular = first != moe_pattern.end() &&
-                   static_cast<int64_t>(moe_pattern.size()) == m.layers;
+    bool regular =
+        first != moe_pattern.end() && static_cast<int64_t>(moe_pattern.size()) == m.layers;
     for (int64_t l = 0; regular && l < m.layers; ++l) {
       regular = moe_pattern[static_cast<size_t>(l)] == (l >= dense && (l - dense) % every == 0);
     }

@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <deque>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "core/json.h"
 #include "core/text.h"
@@ -104,6 +107,178 @@ void ZeroBubbleH1(PipelineSchedule& s) {
   }
 }
 
+// ZB-V by list scheduling in time (schedule.h): passes of (micro-batch, chunk) on a V of 2 pp
+// virtual stages. The stage that can start a pass soonest (the lowest on a tie) runs, at that
+// moment, a ready B, else a ready forward if it holds fewer than 2 pp chunk activations (counted
+// until their W), else its oldest pending W; which chunk's B and forward go first is a rule the
+// caller picks. With `hop_aware`, a pass from the next or previous stage waits for its send too.
+// The cap can leave every stage waiting (each full of micro-batches whose chunk-1 forward cannot
+// come back up): with `reserve`, a chunk-0 forward never takes the last slot from the micro-batches
+// waiting here for their chunk-1 forward, so one always can, and the order is always complete;
+// without, the order stops there and false is returned (the caller keeps another).
+struct VRules {
+  bool hop_aware = false;
+  int32_t first_forward_chunk = 1, first_backward_chunk = 1;
+  bool reserve = false;
+};
+bool ZeroBubbleV(PipelineSchedule& s, const PassTimes* times, const VRules& rules) {
+  const bool hop_aware = rules.hop_aware;
+  const int32_t first_forward_chunk = rules.first_forward_chunk;
+  const int32_t first_backward_chunk = rules.first_backward_chunk;
+  const int64_t pp = s.stages, m = s.microbatches, v_total = 2 * pp;
+  const int64_t cap = 2 * pp;
+  auto duration = [&](Pass pass, int64_t stage, int64_t chunk) {
+    if (times == nullptr || times->forward.empty()) return 1.0;
+    const size_t at = static_cast<size_t>(stage * 2 + chunk);
+    return pass == Pass::kForward    ? times->forward[at]
+           : pass == Pass::kBackward ? times->backward[at]
+                                     : times->weight[at];
+  };
+  auto at = [&](int64_t mb, int64_t v) { return static_cast<size_t>(mb * v_total + v); };
+  // When a pass's input can be used on `stage`: its dependency's end on virtual stage `from`,
+  // plus the send when that ran on the next or previous stage (< 0: not run yet).
+  auto arrives = [&](double end, int64_t from, int64_t stage) {
+    const int64_t other = StageOf(pp, from, true);
+    if (end < 0 || other == stage || !hop_aware || times == nullptr || times->hop.empty()) {
+      return end;
+    }
+    return end + times->hop[static_cast<size_t>(std::min(other, stage))];
+  };
+  std::vector<double> f_end(static_cast<size_t>(m * v_total), -1.0), b_end(f_end);
+  std::vector<double> free_at(static_cast<size_t>(pp), 0.0);
+  std::vector<std::array<int32_t, 2>> next_f(static_cast<size_t>(pp), {0, 0}),
+      next_b(static_cast<size_t>(pp), {0, 0});
+  std::vector<std::deque<std::pair<int32_t, int32_t>>> pending_w(static_cast<size_t>(pp));
+  std::vector<int64_t> held(static_cast<size_t>(pp), 0);
+  constexpr double kNever = std::numeric_limits<double>::infinity();
+  struct Choice {
+    double start = kNever;
+    Step step;
+  };
+  // The pass stage `stage` would run soonest, and when: B before F before W at the same moment.
+  auto choose = [&](int64_t stage) {
+    const size_t si = static_cast<size_t>(stage);
+    const double free = free_at[si];
+    Choice best;
+    int rank = 3;  // 0 B, 1 F, 2 W
+    auto offer = [&](double ready, int r, Step step) {
+      if (ready < 0) return;
+      const double start = std::max(free, ready);
+      if (start < best.start || (start == best.start && r < rank)) {
+        best = {start, step};
+        rank = r;
+      }
+    };
+    for (int32_t chunk : {first_backward_chunk, 1 - first_backward_chunk}) {
+      const int32_t k = next_b[si][static_cast<size_t>(chunk)];
+      const int64_t v = VirtualStage(pp, stage, chunk, true);
+      if (k < next_f[si][static_cast<size_t>(chunk)]) {
+        offer(v + 1 < v_total ? arrives(b_end[at(k, v + 1)], v + 1, stage) : f_end[at(k, v)], 0,
+              {Pass::kBackward, k, chunk});
+      }
+    }
+    for (int32_t chunk : {first_forward_chunk, 1 - first_forward_chunk}) {
+      const int32_t k = next_f[si][static_cast<size_t>(chunk)];
+      const int64_t v = VirtualStage(pp, stage, chunk, true);
+      const int64_t waiting = next_f[si][0] - next_f[si][1];
+      const bool room =
+          held[si] < cap && (chunk == 1 || !rules.reserve || waiting < cap - 1);
+      if (k < m && room) {
+        offer(v == 0 ? 0.0 : arrives(f_end[at(k, v - 1)], v - 1, stage), 1,
+              {Pass::kForward, k, chunk});
+      }
+    }
+    if (!pending_w[si].empty()) {
+      offer(0.0, 2, {Pass::kWeight, pending_w[si].front().first, pending_w[si].front().second});
+    }
+    return best;
+  };
+  // Each stage's next choice, queued by (start, stage). A pass changes what its own stage and the
+  // two next to it can run (a V's dependencies are on the same or an adjacent stage), so only
+  // those are chosen again: O(passes log pp).
+  std::vector<Choice> chosen(static_cast<size_t>(pp));
+  std::set<std::pair<double, int64_t>> queue;
+  auto rechoose = [&](int64_t stage) {
+    if (stage < 0 || stage >= pp) return;
+    Choice& c = chosen[static_cast<size_t>(stage)];
+    if (c.start < kNever) queue.erase({c.start, stage});
+    c = choose(stage);
+    if (c.start < kNever) queue.insert({c.start, stage});
+  };
+  for (int64_t st = 0; st < pp; ++st) rechoose(st);
+  for (int64_t remaining = 6 * pp * m; remaining > 0;) {
+    if (queue.empty()) return false;  // stuck at the cap (not with `reserve`)
+    const int64_t stage = queue.begin()->second;
+    const size_t si = static_cast<size_t>(stage);
+    const Choice pick = chosen[si];
+    const Step& op = pick.step;
+    const int64_t v = VirtualStage(pp, stage, op.chunk, true);
+    const double end = pick.start + duration(op.pass, stage, op.chunk);
+    free_at[si] = end;
+    s.per_stage[si].push_back(op);
+    --remaining;
+    if (op.pass == Pass::kForward) {
+      f_end[at(op.microbatch, v)] = end;
+      ++next_f[si][static_cast<size_t>(op.chunk)];
+      ++held[si];
+    } else if (op.pass == Pass::kBackward) {
+      b_end[at(op.microbatch, v)] = end;
+      ++next_b[si][static_cast<size_t>(op.chunk)];
+      pending_w[si].push_back({op.microbatch, op.chunk});
+    } else {
+      pending_w[si].pop_front();
+      --held[si];
+    }
+    for (int64_t st : {stage - 1, stage, stage + 1}) rechoose(st);
+  }
+  return true;
+}
+
+// When the last pass of a generated V ends, each stage running its list as soon as the passes it
+// waits for (and their sends) are done: how two orders of the same passes are compared.
+double TimedSpan(const PipelineSchedule& s, const PassTimes& times) {
+  const int64_t pp = s.stages, vp = s.chunks, v_total = pp * vp;
+  auto at = [&](int64_t mb, int64_t v) { return static_cast<size_t>(mb * v_total + v); };
+  std::vector<double> f_end(static_cast<size_t>(s.microbatches * v_total), -1.0), b_end(f_end);
+  std::vector<size_t> next(static_cast<size_t>(pp), 0);
+  std::vector<double> free_at(static_cast<size_t>(pp), 0.0);
+  auto arrives = [&](double end, int64_t from, int64_t stage) {
+    const int64_t other = StageOf(pp, from, s.v_shape);
+    if (end < 0 || other == stage || times.hop.empty()) return end;
+    return end + times.hop[static_cast<size_t>(std::min(other, stage))];
+  };
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (int64_t stage = 0; stage < pp; ++stage) {
+      const auto& ops = s.per_stage[static_cast<size_t>(stage)];
+      size_t& i = next[static_cast<size_t>(stage)];
+      for (; i < ops.size(); ++i) {
+        const Step& op = ops[i];
+        const int64_t v = VirtualStage(pp, stage, op.chunk, s.v_shape);
+        const size_t cost = static_cast<size_t>(stage * vp + op.chunk);
+        double ready = 0, duration = times.weight[cost];
+        if (op.pass == Pass::kForward) {
+          ready = v == 0 ? 0.0 : arrives(f_end[at(op.microbatch, v - 1)], v - 1, stage);
+          duration = times.forward[cost];
+        } else if (op.pass == Pass::kBackward) {
+          ready = v + 1 < v_total ? arrives(b_end[at(op.microbatch, v + 1)], v + 1, stage)
+                                  : f_end[at(op.microbatch, v)];
+          duration = times.backward[cost];
+        } else {
+          ready = b_end[at(op.microbatch, v)];
+        }
+        if (ready < 0) break;
+        double& free = free_at[static_cast<size_t>(stage)];
+        free = std::max(free, ready) + duration;
+        if (op.pass == Pass::kForward) f_end[at(op.microbatch, v)] = free;
+        if (op.pass == Pass::kBackward) b_end[at(op.microbatch, v)] = free;
+        progress = true;
+      }
+    }
+  }
+  return *std::max_element(free_at.begin(), free_at.end());
+}
+
 }  // namespace
 
 const std::vector<ScheduleInfo>& Schedules() {
@@ -119,7 +294,11 @@ const std::vector<ScheduleInfo>& Schedules() {
       {"llama3", "interleaved 1F1B with N consecutive micro-batches per chunk (Llama 3)",
        Schedule::kLlama3, true, false, false},
       {"zb-h1", "1F1B with backward split into B and W; W fills the idle slots (Qi et al. 2023)",
-       Schedule::kZbH1, false, false, true}};
+       Schedule::kZbH1, false, false, true},
+      {"zb-v",
+       "two chunks a rank in a V, backward split into B and W, at most 1F1B's peak memory (Qi "
+       "et al. 2024)",
+       Schedule::kZbV, true, false, true, true, 2}};
   return schedules;
 }
 
@@ -142,6 +321,8 @@ int64_t ForwardsHeld(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int
     case spec::Schedule::kInterleaved:
     case spec::Schedule::kLlama3:
       return std::min(m * vp, 2 * (pp - stage - 1) + (vp - 1) * group + 1);
+    case spec::Schedule::kZbV:
+      return std::min(m * vp, 2 * pp);
   }
   return m;
 }
@@ -168,17 +349,17 @@ Result<std::vector<SurveyRow>> Survey(int64_t pp, int64_t vp, int64_t m) {
   for (const ScheduleInfo& info : Schedules()) {
     SurveyRow row;
     row.info = info;
-    row.vp = info.chunked ? vp : 1;
+    row.vp = info.fixed_chunks > 0 ? info.fixed_chunks : info.chunked ? vp : 1;
     Result<PipelineSchedule> s = Generate(info.kind, pp, row.vp, m, 0);
     if (!s.ok()) {
       row.verdict = "not generated: " + s.status().message();
     } else {
       Result<ScheduleCheck> check = Validate(*s);
       row.valid = check.ok();
-      row.verdict = check.ok()
-                        ? fmt::format("valid for pp {} vp {} m {}; peak forwards held on stage 0: {}",
-                                      pp, row.vp, m, check->peak_in_flight[0])
-                        : "invalid: " + check.status().message();
+      row.verdict =
+          check.ok() ? fmt::format("valid for pp {} vp {} m {}; peak forwards held on stage 0: {}",
+                                   pp, row.vp, m, check->peak_in_flight[0])
+                     : "invalid: " + check.status().message();
       row.schedule = std::move(s).value();
     }
     rows.push_back(std::move(row));
@@ -202,8 +383,8 @@ Status CheckScheduleSize(int64_t pp, int64_t vp, int64_t m) {
   return Status::Ok();
 }
 
-Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m,
-                                  int64_t n) {
+Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t n,
+                                  const PassTimes* times) {
   SP_RETURN_IF_ERROR(CheckScheduleSize(pp, vp, m));
   PipelineSchedule s;
   s.name = std::string(spec::ScheduleName(kind));
@@ -231,6 +412,48 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
       s.split_backward = true;
       ZeroBubbleH1(s);
       break;
+    case spec::Schedule::kZbV: {
+      if (vp != 2) {
+        return Status::Invalid(fmt::format("zb-v runs two chunks per rank (vp = {})", vp));
+      }
+      const size_t want = static_cast<size_t>(pp * vp);
+      if (times != nullptr && !times->forward.empty() &&
+          (times->forward.size() != want || times->backward.size() != want ||
+           times->weight.size() != want ||
+           (!times->hop.empty() && times->hop.size() != static_cast<size_t>(pp)))) {
+        return Status::Invalid(fmt::format(
+            "zb-v pass times hold {} forward, {} backward, {} weight and {} hop entries (allowed: "
+            "pp x vp = {} of each pass, and 0 or pp = {} hops)",
+            times->forward.size(), times->backward.size(), times->weight.size(), times->hop.size(),
+            want, pp));
+      }
+      s.split_backward = true;
+      s.v_shape = true;
+      // The greedy order depends on its rules (which chunk's forward and backward go first,
+      // whether sends are planned for, the reserved slot): try each and keep the complete order
+      // that runs shortest with the pass times (unit passes without them). The reserved slot
+      // always completes, so one order is always found.
+      PassTimes unit;
+      if (times == nullptr || times->forward.empty()) {
+        unit.forward.assign(static_cast<size_t>(pp * 2), 1.0);
+        unit.backward = unit.weight = unit.forward;
+        times = &unit;
+      }
+      double best = std::numeric_limits<double>::infinity();
+      PipelineSchedule candidate = s;
+      for (int rule = 0; rule < 16; ++rule) {
+        VRules rules{(rule & 4) != 0, (rule & 1) ? 0 : 1, (rule & 2) ? 0 : 1, (rule & 8) != 0};
+        if (rules.hop_aware && times->hop.empty()) continue;
+        for (auto& ops : candidate.per_stage) ops.clear();
+        if (!ZeroBubbleV(candidate, times, rules)) continue;
+        const double span = TimedSpan(candidate, *times);
+        if (span < best) {
+          best = span;
+          s.per_stage = candidate.per_stage;
+        }
+      }
+      break;
+    }
     case spec::Schedule::kInterleaved:
     case spec::Schedule::kLlama3: {
       // As a plan (plan.cpp) refuses it: with one chunk a rank the warm-up rule is neither 1F1B's
@@ -282,7 +505,7 @@ std::string Deadlock(const PipelineSchedule& s, const std::vector<size_t>& next,
     size_t at = next[static_cast<size_t>(stage)];
     if (at >= ops.size()) return std::nullopt;
     const Step& op = ops[at];
-    const int64_t v = op.chunk * pp + stage;
+    const int64_t v = VirtualStage(pp, stage, op.chunk, s.v_shape);
     if (op.pass == Pass::kForward) return Wait{&op, Pass::kForward, v - 1};
     if (op.pass == Pass::kBackward) {
       if (f_end[static_cast<size_t>(op.microbatch * v_total + v)] < 0) {
@@ -295,16 +518,18 @@ std::string Deadlock(const PipelineSchedule& s, const std::vector<size_t>& next,
   auto pass_text = [&](Pass pass, int64_t microbatch, int64_t v) {
     return fmt::format("{} of micro-batch {} chunk {}", PassName(pass), microbatch, v / pp);
   };
+  auto stage_of = [&](int64_t v) { return StageOf(pp, v, s.v_shape); };
   auto step_text = [&](int64_t stage, const Wait& w) {
-    return fmt::format("stage {} waits at {} for {}{}", stage,
-                       pass_text(w.at->pass, w.at->microbatch, w.at->chunk * pp + stage),
-                       pass_text(w.pass, w.at->microbatch, w.v),
-                       w.v % pp == stage ? "" : fmt::format(" on stage {}", w.v % pp));
+    return fmt::format(
+        "stage {} waits at {} for {}{}", stage,
+        pass_text(w.at->pass, w.at->microbatch, VirtualStage(pp, stage, w.at->chunk, s.v_shape)),
+        pass_text(w.pass, w.at->microbatch, w.v),
+        stage_of(w.v) == stage ? "" : fmt::format(" on stage {}", stage_of(w.v)));
   };
   // A stage waiting for a pass of its own list.
   for (int64_t stage = 0; stage < pp; ++stage) {
     std::optional<Wait> w = wait_of(stage);
-    if (w && w->v % pp == stage) {
+    if (w && stage_of(w->v) == stage) {
       return fmt::format("schedule {} deadlocks: {}, which its list puts later", s.name,
                          step_text(stage, *w));
     }
@@ -319,7 +544,7 @@ std::string Deadlock(const PipelineSchedule& s, const std::vector<size_t>& next,
     order.push_back(stage);
     std::optional<Wait> w = wait_of(stage);
     if (!w) break;  // not reached: a stage with nothing left never holds another up
-    stage = w->v % pp;
+    stage = stage_of(w->v);
   }
   std::vector<std::string> steps;
   const size_t first = stage < pp && seen[static_cast<size_t>(stage)] >= 0
@@ -349,7 +574,7 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
                         "(allowed: micro-batch 0..{}, chunk 0..{})",
                         s.name, stage, PassName(op.pass), op.microbatch, op.chunk, m - 1, vp - 1));
       }
-      size_t i = index(op.microbatch, op.chunk * pp + stage);
+      size_t i = index(op.microbatch, VirtualStage(pp, stage, op.chunk, s.v_shape));
       (op.pass == Pass::kForward ? f_seen : op.pass == Pass::kBackward ? b_seen : w_seen)[i]++;
     }
   }
@@ -362,7 +587,8 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
             fmt::format("schedule {}: stage {} runs micro-batch {} chunk {} {} forward(s), {} "
                         "backward(s), {} weight "
                         "pass(es) (allowed: exactly 1, 1 and {})",
-                        s.name, v % pp, mb, v / pp, f_seen[i], b_seen[i], w_seen[i], want_w));
+                        s.name, StageOf(pp, v, s.v_shape), mb, v / pp, f_seen[i], b_seen[i],
+                        w_seen[i], want_w));
       }
     }
   }
@@ -382,7 +608,7 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
       const auto& ops = s.per_stage[static_cast<size_t>(stage)];
       while (at < ops.size()) {
         const Step& op = ops[at];
-        int64_t v = op.chunk * pp + stage;
+        int64_t v = VirtualStage(pp, stage, op.chunk, s.v_shape);
         size_t i = index(op.microbatch, v);
         double ready = 0;
         if (op.pass == Pass::kForward) {
@@ -412,11 +638,12 @@ Result<ScheduleCheck> Validate(const PipelineSchedule& s) {
     }
     if (!progress) return Status::Invalid(Deadlock(s, next, f_end));
   }
+  for (double end : free_at) check.unit_span = std::max(check.unit_span, static_cast<int64_t>(end));
   return check;
 }
 
 Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string& origin, int64_t pp,
-                                       int64_t vp, int64_t m) {
+                                       int64_t vp, int64_t m, bool v_shape) {
   SP_RETURN_IF_ERROR(CheckScheduleSize(pp, vp, m));
   const std::string shape = "expected {\"stages\": [[[\"F\", micro-batch, chunk], ...], ...]}";
   SP_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(json, origin));
@@ -434,6 +661,7 @@ Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string&
   s.stages = pp;
   s.chunks = vp;
   s.microbatches = m;
+  s.v_shape = v_shape;
   const nlohmann::json& stages = j["stages"];
   if (static_cast<int64_t>(stages.size()) != pp) {
     return Status::Invalid(fmt::format("{}: {} stages listed, the plan has pp = {} (allowed: {})",

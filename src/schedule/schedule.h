@@ -2,7 +2,9 @@
 //
 // A pass is a forward (F), a backward (B), or, for zero-bubble schedules, a backward split into its
 // input-gradient half (B) and its weight-gradient half (W), of one micro-batch on one model chunk.
-// Chunk c of stage s is virtual stage v = c * pp + s (Megatron-LM's interleaving). Dependencies:
+// Chunk c of stage s is virtual stage v = c * pp + s (Megatron-LM's interleaving, "looped"), or in
+// a V (zb-v) v = c * pp + (pp - 1 - s) for odd c: chunk 1 runs back up the stages, so stage 0
+// holds the first and the last layers and the turn at stage pp - 1 needs no send. Dependencies:
 //   F(m, v) after F(m, v-1);  B(m, v) after B(m, v+1), or after F(m, V-1) on the last virtual
 //   stage;  W(m, v) after B(m, v).
 // Generators (a named registry; `scaleplan schedules` lists them):
@@ -18,6 +20,17 @@
 //                scheduling with unit passes, a ready B first, else a forward while fewer than pp-s
 //                are held (1F1B's memory), else a deferred W, so that W passes fill 1F1B's idle
 //                slots (a third of its bubble when F = B = W)
+//   zb-v         two chunks a rank in a V with each backward split into B and W (Qi et al. 2024,
+//                "Pipeline Parallelism with Controllable Memory", ZB-V), by list scheduling in
+//                time (the plan's pass and send durations when given, else unit passes), not the
+//                paper's hand-built pattern: the stage that can start soonest runs a ready B, else
+//                a forward while it holds fewer than 2 pp chunk activations, else a pending W. A
+//                chunk's activations count until its W, so the cap is 1F1B's peak (pp whole
+//                micro-batches), on every stage. Which chunk's B and forward go first, whether
+//                sends are planned for and whether a slot is kept for chunk-1 forwards (which
+//                makes the order always complete) are rules: the 16 orders they give are timed
+//                and the shortest complete one is kept. With F = B = W the bubble is near the
+//                (pp - 1) chunk forwards the turn stage waits for its first input (a lower bound)
 // A schedule can also be read from a JSON file: {"stages": [[["F", mb, chunk], ...], ...]}.
 #pragma once
 
@@ -46,6 +59,7 @@ struct PipelineSchedule {
   int64_t chunks = 1;  // virtual stages per rank
   int64_t microbatches = 1;
   bool split_backward = false;  // backward passes are B + W
+  bool v_shape = false;         // chunks laid out in a V (VirtualStage)
   std::vector<std::vector<Step>> per_stage;
 };
 
@@ -56,10 +70,21 @@ struct ScheduleInfo {
   spec::Schedule kind = spec::Schedule::k1F1B;
   bool chunked = false;          // runs vp model chunks per rank (interleaved, llama3)
   bool forwards_first = false;   // every forward before any backward (gpipe): all held at once
-  bool splits_backward = false;  // backward as B (input gradient) and W (weights) (zb-h1)
+  bool splits_backward = false;  // backward as B (input gradient) and W (weights) (zb-h1, zb-v)
+  bool v_shape = false;          // chunk 1 runs back up the stages (zb-v; VirtualStage below)
+  int64_t fixed_chunks = 0;      // the vp it needs when pp > 1 (zb-v: 2); 0 = any
 };
 const std::vector<ScheduleInfo>& Schedules();
 const ScheduleInfo& Info(spec::Schedule kind);
+
+// Chunk `chunk` of stage `stage` is virtual stage c * pp + s, or, in a V and for odd c,
+// c * pp + (pp - 1 - s); StageOf is the inverse's stage (the chunk is v / pp).
+inline int64_t VirtualStage(int64_t pp, int64_t stage, int64_t chunk, bool v_shape) {
+  return chunk * pp + ((v_shape && chunk % 2 == 1) ? pp - 1 - stage : stage);
+}
+inline int64_t StageOf(int64_t pp, int64_t v, bool v_shape) {
+  return (v_shape && (v / pp) % 2 == 1) ? pp - 1 - v % pp : v % pp;
+}
 
 // "F", "B" or "W": how schedule files and traces name a pass.
 std::string_view PassName(Pass pass);
@@ -68,7 +93,8 @@ std::string_view PassName(Pass pass);
 // chunks, m micro-batches and group N (llama3; interleaved uses pp): gpipe m; 1f1b and zb-h1
 // min(pp - s, m); interleaved and llama3 min(m vp, 2 (pp - s - 1) + (vp - 1) N + 1), Megatron's
 // warm-up plus the first steady-state forward (the memory model's count; llama3's extra
-// deadlock-avoiding forwards at N < pp are not counted).
+// deadlock-avoiding forwards at N < pp are not counted); zb-v min(2 m, 2 pp), its cap (counted
+// until W, so an upper bound of what is held until B).
 int64_t ForwardsHeld(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t group,
                      int64_t stage);
 
@@ -78,15 +104,26 @@ inline constexpr int64_t kMaxSchedulePasses = int64_t{1} << 24;
 // overflow); Generate checks it first.
 Status CheckScheduleSize(int64_t pp, int64_t vp, int64_t m);
 
-// Generates `kind` for pp stages, vp chunks, m micro-batches and group n (llama3; 0 = pp).
-Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m,
-                                  int64_t n);
+// Seconds of each pass kind on each (stage, chunk), at index stage * vp + chunk: what a
+// generator that schedules by time (zb-v) orders the passes by. Empty: unit passes.
+struct PassTimes {
+  std::vector<double> forward, backward, weight;  // backward: the input-gradient half (B)
+  std::vector<double> hop;  // seconds to send a micro-batch over hop r (stage r to r + 1); may
+                            // be empty (free sends)
+};
+
+// Generates `kind` for pp stages, vp chunks, m micro-batches and group n (llama3; 0 = pp); `times`
+// (zb-v only; null or empty: unit passes) must hold pp * vp entries of each pass kind, and no or
+// pp hops.
+Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int64_t n,
+                                  const PassTimes* times = nullptr);
 
 // Every pass exactly once, dependencies satisfiable without deadlock (checked by running the
 // schedule with unit times), and the peak of forwards held before their backward. Errors name the
 // stage and pass.
 struct ScheduleCheck {
   std::vector<int64_t> peak_in_flight;  // per stage: (micro-batch, chunk) forwards not yet backed
+  int64_t unit_span = 0;                // when the last pass ends if every pass takes one unit
 };
 Result<ScheduleCheck> Validate(const PipelineSchedule& schedule);
 
@@ -104,8 +141,9 @@ Result<std::vector<SurveyRow>> Survey(int64_t pp, int64_t vp, int64_t m);
 // The schedule as the JSON a --schedule-file holds (one line).
 std::string ScheduleJson(const PipelineSchedule& schedule);
 
-// A user schedule: {"stages": [[["F", 0, 0], ["B", 0, 0]], ...]} with passes "F", "B", "W".
+// A user schedule: {"stages": [[["F", 0, 0], ["B", 0, 0]], ...]} with passes "F", "B", "W"; its
+// chunks are laid out as the plan's schedule lays them (v_shape: in a V).
 Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string& origin, int64_t pp,
-                                       int64_t vp, int64_t m);
+                                       int64_t vp, int64_t m, bool v_shape = false);
 
 }  // namespace scaleplan::schedule

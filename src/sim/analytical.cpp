@@ -175,10 +175,9 @@ LayerCost Mean(const LayerCost& a, double na, const LayerCost& b, double nb) {
   const double n = na + nb;
   auto mean = [&](double LayerCost::*f) { return (na * (a.*f) + nb * (b.*f)) / n; };
   LayerCost m;
-  for (double LayerCost::*f :
-       {&LayerCost::fwd_compute, &LayerCost::bwd_compute, &LayerCost::fwd_tp, &LayerCost::bwd_tp,
-        &LayerCost::fwd_cp, &LayerCost::bwd_cp, &LayerCost::fwd_ep, &LayerCost::bwd_ep,
-        &LayerCost::attn_recompute})
+  for (double LayerCost::*f : {&LayerCost::fwd_compute, &LayerCost::bwd_compute, &LayerCost::fwd_tp,
+                               &LayerCost::bwd_tp, &LayerCost::fwd_cp, &LayerCost::bwd_cp,
+                               &LayerCost::fwd_ep, &LayerCost::bwd_ep, &LayerCost::attn_recompute})
     m.*f = mean(f);
   return m;
 }
@@ -256,8 +255,7 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
     if (s.tp_comm_overlap) {
       cost.fwd_tp = std::max(0.0, fwd - t.gemm_fwd) + routed;
       cost.bwd_tp = std::max(0.0, bwd - t.gemm_bwd) + routed;
-    } else if (p.job.framework.tp_async_backward &&
-               !schedule::Info(s.schedule).splits_backward) {
+    } else if (p.job.framework.tp_async_backward && !schedule::Info(s.schedule).splits_backward) {
       // The row-parallel linears' output-gradient gathers block their GEMMs; each column-parallel
       // linear re-gathers its input (SP) behind its own data-gradient GEMM and reduces the input
       // gradient behind its own weight-gradient GEMM, about half its backward each. (A schedule
@@ -274,8 +272,9 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
   }
   if (p.cp > 1) {
     // K and V of one token on this rank (MLA: every head's up-projected key and value).
-    double kv = static_cast<double>(m.EffectiveKvHeads() * (m.QkHeadDim() + m.EffectiveVHeadDim())) /
-                static_cast<double>(p.tp);
+    double kv =
+        static_cast<double>(m.EffectiveKvHeads() * (m.QkHeadDim() + m.EffectiveVHeadDim())) /
+        static_cast<double>(p.tp);
     double seq_tokens = static_cast<double>(s.micro_batch * p.job.workload.seq_len);
     if (s.cp_algorithm == spec::CpAlgorithm::kAllGather) {
       double gathered = kBf16Bytes * kv * seq_tokens;
@@ -322,8 +321,7 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
 
 }  // namespace
 
-double OpTimes::Selective(const spec::FrameworkSpec& framework,
-                          const spec::PlanSpec& plan) const {
+double OpTimes::Selective(const spec::FrameworkSpec& framework, const spec::PlanSpec& plan) const {
   if (framework.selective_recompute == spec::SelectiveRecompute::kPerOp) return per_op_selective;
   double s = 0;
   for (int i = 0; i < spec::kRecomputeModules; ++i)
@@ -597,8 +595,8 @@ struct GroupsKeyHash {
   // of one long one.
   size_t operator()(const GroupsKey& k) const {
     static_assert(std::tuple_size_v<decltype(k.v)> % 4 == 0);
-    uint64_t h[4] = {1469598103934665603ull, 1469598103934665603ull ^ 1,
-                     1469598103934665603ull ^ 2, 1469598103934665603ull ^ 3};
+    uint64_t h[4] = {1469598103934665603ull, 1469598103934665603ull ^ 1, 1469598103934665603ull ^ 2,
+                     1469598103934665603ull ^ 3};
     for (size_t i = 0; i < k.v.size(); i += 4) {
       for (size_t l = 0; l < 4; ++l)
         h[l] = (h[l] ^ static_cast<uint64_t>(k.v[i + l])) * 1099511628211ull;
@@ -770,9 +768,8 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     return exposed;
   };
   const bool hsdp = s.dp_replicate > 1;
-  sc.dp_exposed_s =
-      dp_exposed(g.dp, dense_params, false, hsdp, &sc.dp_delayed_s, algorithm_name) +
-      dp_exposed(g.expert_dp, expert_params, true, false, &sc.dp_delayed_s, nullptr);
+  sc.dp_exposed_s = dp_exposed(g.dp, dense_params, false, hsdp, &sc.dp_delayed_s, algorithm_name) +
+                    dp_exposed(g.expert_dp, expert_params, true, false, &sc.dp_delayed_s, nullptr);
   // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
   bool sharded = s.zero != spec::ZeroMode::kZero0;
   double dense_shard = sharded ? static_cast<double>(p.dp * p.cp / s.dp_replicate) : 1.0;
@@ -817,7 +814,8 @@ void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, doubl
   double linear = 0;
   for (int64_t hop = 0; hop + 1 < p.pp; ++hop) linear += r.p2p_hop_s[static_cast<size_t>(hop)];
   double vp = static_cast<double>(p.vp);
-  double one_way = vp * linear + (vp - 1) * r.p2p_hop_s.back();
+  // In a V (zb-v) chunk 1 comes back up the same hops: no wrap-around.
+  double one_way = vp * linear + (info.v_shape ? 0.0 : (vp - 1) * r.p2p_hop_s.back());
   bd.pp_comm_s = 2 * one_way;
   // Steady state (1f1b and zb-h1 with one chunk per rank; analytical.h): after its warm-up,
   // stage r runs M - (pp - r - 1) F/B pairs, each no faster than the strict alternation with
@@ -880,7 +878,17 @@ void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, doubl
         pass_min = std::min(pass_min, std::min(sc.forward_s, sc.backward_s));
       }
       double backlog = 0;
-      for (int64_t hop = 0; w_max > pass_min / vp && hop < p.pp; ++hop) {
+      // A V: each directed link of hop r carries, per micro-batch, one forward and one backward
+      // message (chunk 0 down and chunk 1 up, their gradients the other way), 2 M messages
+      // against the sender's whole step, M (F + B).
+      for (int64_t hop = 0; info.v_shape && w_max > pass_min / vp && hop + 1 < p.pp; ++hop) {
+        double w = r.p2p_hop_transfer_s[static_cast<size_t>(hop)];
+        for (int64_t sender : {hop, hop + 1}) {
+          const StageCost& sc = r.stages[static_cast<size_t>(sender)];
+          backlog = std::max(backlog, 2 * mb * w - mb * (sc.forward_s + sc.backward_s));
+        }
+      }
+      for (int64_t hop = 0; !info.v_shape && w_max > pass_min / vp && hop < p.pp; ++hop) {
         double n = mb * (hop + 1 < p.pp ? vp : vp - 1);
         double w = r.p2p_hop_transfer_s[static_cast<size_t>(hop)];
         for (int64_t sender : {hop, (hop + 1) % p.pp}) {
@@ -1095,6 +1103,11 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
     r.warnings.push_back(
         "zb-h1 with fewer micro-batches than pp - 1 has too few weight passes to fill the bubble "
         "as the closed form assumes (7-15% optimistic at 2-4 micro-batches; run --engine event)");
+  }
+  if (s.schedule == spec::Schedule::kZbV && p.pp > 1 && p.microbatches < p.pp) {
+    r.warnings.push_back(
+        "zb-v with fewer micro-batches than pp leaves the V's warm-up unfilled; the closed form "
+        "charges its ideal bubble (up to 20% optimistic; run --engine event)");
   }
   double gpus = static_cast<double>(p.gpus);
   double tokens_per_step = static_cast<double>(p.TokensPerStep());

@@ -53,6 +53,14 @@
 //                                              a third when F = B = W; with M < pp - 1 too
 //                                              few W passes exist and it is optimistic (a
 //                                              warning says so; the event engine runs it)
+//                                              zb-v (Qi et al. 2024), v = 2: the same share of
+//                                              the V's fill, (pp - 1)(F_c + B_c - W_c) of one
+//                                              chunk's passes on equal stages: its ideal. Its
+//                                              generated order (schedule.h, from the plan's pass
+//                                              times) measured -5% to +15.5% against it in the
+//                                              event engine (M >= pp; docs/SIMULATOR.md), so zb-v
+//                                              is not in search's default space; with M < pp a
+//                                              warning says it is optimistic
 //   llama3 with N < pp consecutive micro-batches has no closed form: a group of N cannot fill a
 //   pipeline of pp stages, and the event engine shows the stalls (about 1.7x the steady state at
 //   N = pp/2); the analytical model does not charge them.
@@ -63,7 +71,8 @@
 //   holding G / stride stages gets min(1, (G / stride) / o_t) of its link (1 / o_t when one stage
 //   fills the group). The first forward and the last backward cross
 //   all pp*v - 1 virtual-stage boundaries on the critical path: v passes over the pp - 1 hops and
-//   v - 1 wrap-arounds each way (the event engine shows it). Steady-state transfers are hidden
+//   v - 1 wrap-arounds each way (the event engine shows it; a V has no wrap-around: chunk 1 comes
+//   back up the same hops). Steady-state transfers are hidden
 //   (asynchronous P2P) unless they outlast the work; then, M micro-batches:
 //   1f1b, zb-h1: stage r runs M - (pp - r - 1) F/B pairs after its warm-up, each no faster than
 //     max( (T_r + T_{r+1}) / 2 + h_r,                    strict F/B alternation with stage r + 1
@@ -76,6 +85,9 @@
 //     direction (the wrap-around M (v - 1)); a link needing n w_r while its sender produces them
 //     in W F_c + (M v - W) T_c (backwards: B_c, sender r + 1) leaves a backlog, and the largest
 //     one is added to PP. It is charged in full although the bubble absorbs part of it.
+//   zb-v: each directed link of hop r carries 2 M messages (a forward and a backward of each
+//     micro-batch, one per chunk) against its sender's step of work, M (F_r + B_r): the excess
+//     of 2 M w_r over it, the largest over hops and senders, is added to PP.
 //   The event engine, which queues messages per link, agrees within 1% for 1f1b, zb-h1 and gpipe
 //   with sends 2-3x a stage's work; the interleaved term is 5-11% high there at pp = 4 and within
 //   about 20% either way at pp = 2 (the engine also shows that Llama 3's interleaved plan with PP
@@ -204,8 +216,7 @@ struct OpTimes {
   std::array<double, spec::kRecomputeModules> module_fwd{};
   // The forward a plan's selective recomputation re-runs, and the attention kernel's share of it.
   double Selective(const spec::FrameworkSpec& framework, const spec::PlanSpec& plan) const;
-  double SelectiveAttention(const spec::FrameworkSpec& framework,
-                            const spec::PlanSpec& plan) const;
+  double SelectiveAttention(const spec::FrameworkSpec& framework, const spec::PlanSpec& plan) const;
 };
 
 // Evaluates plans on one GPU type and precision, caching per-layer compute times and parameter
@@ -242,7 +253,7 @@ class Evaluator {
     model::ShardShape shape;
     spec::Precision precision = spec::Precision::kBf16;
     int64_t ep = 1;
-    bool pipelined = false;  // pp > 1: a tied output layer keeps its own copy
+    bool pipelined = false;        // pp > 1: a tied output layer keeps its own copy
     double weight_cast_share = 1;  // of an FP8 weight's cast each micro-batch pays
     auto operator<=>(const Key&) const = default;
   };

@@ -85,13 +85,15 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
     // full sequence's attention work.
     const spec::ModelSpec& model = p.model();
     const double window = static_cast<double>(model.sliding_window);
-    const double local = window > 0 && p.Shape().flash_attention
-                             ? static_cast<double>(model.LocalAttentionLayers()) /
-                                   static_cast<double>(model.layers)
-                             : 0.0;
-    const double full_pairs = model::CausalPairs(seq), window_pairs = model::WindowPairs(seq, window);
+    const double local =
+        window > 0 && p.Shape().flash_attention
+            ? static_cast<double>(model.LocalAttentionLayers()) / static_cast<double>(model.layers)
+            : 0.0;
+    const double full_pairs = model::CausalPairs(seq),
+                 window_pairs = model::WindowPairs(seq, window);
     const double windowed_share =
-        local > 0 ? local * window_pairs / ((1.0 - local) * full_pairs + local * window_pairs) : 0.0;
+        local > 0 ? local * window_pairs / ((1.0 - local) * full_pairs + local * window_pairs)
+                  : 0.0;
     for (size_t i = 0; i < docs.size(); ++i) {
       if (docs[i].empty()) {
         return Status::Invalid(fmt::format(
@@ -148,9 +150,9 @@ Result<std::vector<std::vector<double>>> Speeds(const plan::Plan& p, const Event
           "--stragglers: rank {} is not in the job (allowed: 0 to {})", rank, p.gpus - 1));
     }
     if (!(factor >= kMinStragglerSpeed && factor <= 1)) {
-      return Status::Invalid(fmt::format(
-          "--stragglers: rank {} speed {} (allowed: a factor from {} to 1)", rank, factor,
-          kMinStragglerSpeed));
+      return Status::Invalid(
+          fmt::format("--stragglers: rank {} speed {} (allowed: a factor from {} to 1)", rank,
+                      factor, kMinStragglerSpeed));
     }
     int64_t stage = (rank / pp_group.stride) % pp;
     int64_t replica = (rank / dp_group.stride) % dp;
@@ -165,28 +167,49 @@ Result<std::vector<std::vector<double>>> Speeds(const plan::Plan& p, const Event
 // `generated`; refused when it would run more than kMaxSimulatedPasses passes.
 Result<const schedule::PipelineSchedule*> ScheduleToRun(const plan::Plan& p,
                                                         const EventOptions& options,
+                                                        const StepResult& analytical,
                                                         schedule::PipelineSchedule& generated) {
   const int64_t pp = p.pp, vp = p.vp, m = p.microbatches, dp = p.dp;
   const schedule::PipelineSchedule* sched = options.schedule;
-  if (sched == nullptr) {
-    SP_ASSIGN_OR_RETURN(generated, schedule::Generate(p.spec().schedule, pp, vp, m, p.pp_group));
-    sched = &generated;
-  } else if (sched->stages != pp || sched->chunks != vp || sched->microbatches != m) {
-    return Status::Invalid(
-        fmt::format("schedule {} is for pp {}, vp {}, {} micro-batches; the plan has pp {}, vp {}, "
-                    "{} (allowed: a "
-                    "schedule of the plan's shape)",
-                    sched->name, sched->stages, sched->chunks, sched->microbatches, pp, vp, m));
-  }
-
-  // Refuse up front what would run for minutes (about 25 ns per pass, docs/BENCHMARKS.md).
-  const int64_t passes_per_chunk = sched->split_backward ? 3 : 2;
+  // Refuse up front, before a schedule is generated, what would run for minutes (about 25 ns per
+  // pass, docs/BENCHMARKS.md).
+  const bool split =
+      sched != nullptr ? sched->split_backward : schedule::Info(p.spec().schedule).splits_backward;
+  const int64_t passes_per_chunk = split ? 3 : 2;
   if (!BoundedProduct({dp, pp, vp, m, passes_per_chunk}, kMaxSimulatedPasses)) {
     return Status::Invalid(fmt::format(
         "the event engine would simulate dp {} x pp {} x vp {} x {} micro-batches x {} passes, "
         "more than {} (allowed: at most {} passes; use the analytical engine, or a smaller global "
         "batch)",
         dp, pp, vp, m, passes_per_chunk, kMaxSimulatedPasses, kMaxSimulatedPasses));
+  }
+  const bool v_shape = schedule::Info(p.spec().schedule).v_shape;
+  if (sched == nullptr) {
+    // A schedule ordered by time (zb-v) is ordered by this plan's nominal passes and sends.
+    schedule::PassTimes times;
+    for (const StageCost& stage : analytical.stages) {
+      for (const ChunkCost& c : stage.chunks) {
+        times.forward.push_back(c.forward_s);
+        times.backward.push_back(c.backward_s - c.weight_s);
+        times.weight.push_back(c.weight_s);
+      }
+    }
+    if (pp > 1) times.hop = analytical.p2p_hop_s;
+    SP_ASSIGN_OR_RETURN(generated,
+                        schedule::Generate(p.spec().schedule, pp, vp, m, p.pp_group, &times));
+    sched = &generated;
+  } else if (sched->v_shape != v_shape) {
+    return Status::Invalid(fmt::format(
+        "schedule {} lays its chunks out {}; the plan's schedule {} lays them {} (allowed: a "
+        "schedule file read for the plan's schedule)",
+        sched->name, sched->v_shape ? "in a V" : "looped", spec::ScheduleName(p.spec().schedule),
+        v_shape ? "in a V" : "looped"));
+  } else if (sched->stages != pp || sched->chunks != vp || sched->microbatches != m) {
+    return Status::Invalid(
+        fmt::format("schedule {} is for pp {}, vp {}, {} micro-batches; the plan has pp {}, vp {}, "
+                    "{} (allowed: a "
+                    "schedule of the plan's shape)",
+                    sched->name, sched->stages, sched->chunks, sched->microbatches, pp, vp, m));
   }
   return sched;
 }
@@ -294,7 +317,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
 
   schedule::PipelineSchedule generated;
   SP_ASSIGN_OR_RETURN(const schedule::PipelineSchedule* sched,
-                      ScheduleToRun(p, options, generated));
+                      ScheduleToRun(p, options, analytical, generated));
 
   // Work of each micro-batch relative to the uniform one, per replica (one shared list when the
   // documents are the same everywhere).
@@ -407,7 +430,7 @@ Result<EventResult> SimulateEvents(const plan::Plan& p, const EventOptions& opti
         const double speed_s = profile[static_cast<size_t>(s)];
         while (at < ops.size()) {
           const schedule::Step& op = ops[at];
-          int64_t v = op.chunk * pp + s;
+          int64_t v = schedule::VirtualStage(pp, s, op.chunk, sched->v_shape);
           std::pair<int64_t, int64_t> dep{-1, -1};
           bool transfer = false;
           if (op.pass == Pass::kForward) {
@@ -635,8 +658,8 @@ Result<std::map<int64_t, double>> ParseStragglers(std::string_view text) {
           Printable(item, 80), kMinStragglerSpeed));
     }
     if (!out.emplace(*rank, *speed).second) {
-      return Status::Invalid(fmt::format(
-          "--stragglers: rank {} is given twice (allowed: each rank once)", *rank));
+      return Status::Invalid(
+          fmt::format("--stragglers: rank {} is given twice (allowed: each rank once)", *rank));
     }
   }
   return out;

@@ -15,7 +15,8 @@
 //     recomputed forward attention too), the rest by its tokens, both relative to the uniform
 //     micro-batch of the plan;
 //   * per actor by 1 / speed for stragglers (speed 0.5 = twice as slow).
-// The backward is split into B and W only for schedules that do it (zb-h1).
+// The backward is split into B and W only for schedules that do it (zb-h1, zb-v). A schedule that
+// is ordered by time (zb-v) is generated from this plan's nominal pass and send durations.
 // After its last backward, every stage reduces gradients over its data-parallel group: the
 // reduction completes when the slowest replica of the stage arrives, and its exposed part and the
 // optimizer step are the analytical model's (same overlap rules; a delayed reduction hides behind
@@ -23,7 +24,8 @@
 // stage's reduction and optimizer step end, plus the analytical "other" costs.
 // On uniform work the engine and the analytical closed form describe the same step: the tests hold
 // them within 1% for gpipe, 1f1b, interleaved, llama3 (N = pp) and zb-h1, also with pipeline
-// sends longer than a stage's work for the one-chunk schedules; heterogeneous work, stragglers,
+// sends longer than a stage's work for the one-chunk schedules, and zb-v within -5% to +17% of its
+// ideal bubble (the closed form's); heterogeneous work, stragglers,
 // llama3 with N < pp and slow sends in interleaved schedules are what the engine is for.
 #pragma once
 

@@ -41,7 +41,8 @@ const std::vector<std::pair<std::string, Schedule>>& ScheduleChoices() {
       {"1f1b", Schedule::k1F1B},
       {"interleaved", Schedule::kInterleaved},
       {"llama3", Schedule::kLlama3},
-      {"zb-h1", Schedule::kZbH1}};
+      {"zb-h1", Schedule::kZbH1},
+      {"zb-v", Schedule::kZbV}};
   return kChoices;
 }
 const std::vector<std::pair<std::string, Recompute>>& RecomputeChoices() {
@@ -64,9 +65,8 @@ std::string_view RecomputeName(Recompute recompute) {
 }
 
 const std::vector<std::string>& RecomputeModuleNames() {
-  static const std::vector<std::string> kNames = {"core_attn",   "layernorm", "mlp",
-                                                  "moe_act",     "mla_up_proj",
-                                                  "shared_experts"};
+  static const std::vector<std::string> kNames = {"core_attn", "layernorm",   "mlp",
+                                                  "moe_act",   "mla_up_proj", "shared_experts"};
   return kNames;
 }
 
@@ -333,9 +333,11 @@ const Schema<PlanSpec>& PlanSchema() {
                  "Sequences per micro-batch.")
         .Integer("microbatches", &P::microbatches, 0, kMaxRanks, "",
                  "Micro-batches per step on each replica. 0 means derived from the global batch.")
-        .Choice("schedule", &P::schedule, ScheduleChoices(),
-                "Pipeline schedule: gpipe, 1f1b, interleaved (Megatron, vp > 1), llama3 "
-                "(interleaved with pp_microbatch_group consecutive micro-batches), zb-h1.")
+        .Choice(
+            "schedule", &P::schedule, ScheduleChoices(),
+            "Pipeline schedule: gpipe, 1f1b, interleaved (Megatron, vp > 1), llama3 "
+            "(interleaved with pp_microbatch_group consecutive micro-batches), zb-h1, zb-v (two "
+            "chunks a rank in a V, vp = 2).")
         .Integer("pp_microbatch_group", &P::pp_microbatch_group, 0, kMaxRanks, "",
                  "Consecutive micro-batches a rank runs on one chunk (Llama 3's N). 0 means pp.")
         .Choice("recompute", &P::recompute, RecomputeChoices(),
@@ -615,10 +617,10 @@ Status ValidateModel(const ModelSpec& m) {
           m.kv_heads, m.kv_lora_rank, m.heads));
     }
     if (m.qkv_bias || m.linear_bias) {
-      return Status::Invalid(fmt::format(
-          "model.qkv_bias / model.linear_bias = true with multi-head latent attention "
-          "(model.kv_lora_rank = {}) (allowed: false)",
-          m.kv_lora_rank));
+      return Status::Invalid(
+          fmt::format("model.qkv_bias / model.linear_bias = true with multi-head latent attention "
+                      "(model.kv_lora_rank = {}) (allowed: false)",
+                      m.kv_lora_rank));
     }
     if (m.position_embedding != PositionEmbedding::kRope) {
       return Status::Invalid(fmt::format(

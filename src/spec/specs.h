@@ -146,7 +146,7 @@ struct ClusterSpec {
 };
 
 enum class ZeroMode { kZero0, kZero1, kZero2, kZero3, kFsdp };
-enum class Schedule { kGpipe, k1F1B, kInterleaved, kLlama3, kZbH1 };
+enum class Schedule { kGpipe, k1F1B, kInterleaved, kLlama3, kZbH1, kZbV };
 enum class Recompute { kNone, kSelective, kFull };
 // Megatron-Core's --recompute-modules, what recompute = selective re-runs in backward (one bit
 // each): core attention; the input and pre-MLP norms; the dense MLP; the routed experts'
@@ -207,8 +207,8 @@ struct PlanSpec {
   // Layers that do not divide into pp * vp chunks split unevenly, k or k + 1 per chunk (the first
   // chunk, which holds the embedding, never takes an extra one); false refuses such a split.
   bool uneven_layers = false;
-  bool tp_comm_overlap = false;   // hide TP collectives behind the layer's GEMMs
-  bool dp_overlap = true;         // overlap gradient reduce / parameter gather with compute
+  bool tp_comm_overlap = false;  // hide TP collectives behind the layer's GEMMs
+  bool dp_overlap = true;        // overlap gradient reduce / parameter gather with compute
   // Hybrid sharded data parallelism: the dp*cp ranks form dp_replicate groups of consecutive
   // ranks; sharded state is split inside a group and gradients are all-reduced across groups.
   int64_t dp_replicate = 1;
