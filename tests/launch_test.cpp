@@ -185,9 +185,9 @@ TEST(Torchtitan, BadFilesNameTheKeyAndWhatIsAllowed) {
        "16777216)"},
       {"[parallelism]\ntensor_parallel_degree = 0\n",
        "parallelism.tensor_parallel_degree = 0 (allowed: an integer from 1 to 16777216)"},
-      {"[parallelism]\npipeline_parallel_schedule = \"ZBVZeroBubble\"\n",
-       "parallelism.pipeline_parallel_schedule = \"ZBVZeroBubble\" (allowed: one of: 1F1B, GPipe, "
-       "Interleaved1F1B)"},
+      {"[parallelism]\npipeline_parallel_schedule = \"InterleavedZeroBubble\"\n",
+       "parallelism.pipeline_parallel_schedule = \"InterleavedZeroBubble\" (allowed: one of: 1F1B, "
+       "GPipe, Interleaved1F1B, ZBVZeroBubble)"},
       // A header of 200 dotted parts would recurse the parser deep (thousands crash it).
       {deep.c_str(), "nests more than 64 levels"},
       {"[model]\nconverters = [\"quantize.linear.mx\"]\n",
@@ -270,6 +270,32 @@ TEST(Torchtitan, TheEmitterNotesWhatTorchtitanRunsDifferently) {
   EXPECT_EQ(read.plan.grad_reduce_dtype, spec::GradReduceDtype::kFp32);
   EXPECT_FALSE(read.plan.tp_comm_overlap);
   EXPECT_EQ(read.plan.zero, spec::ZeroMode::kFsdp);
+}
+
+// ZB-V is torchtitan's ZBVZeroBubble (two stages a rank in a V) and reads back as zb-v with vp 2;
+// Megatron-LM has no such schedule, and its arguments say what they launch instead.
+TEST(Torchtitan, ZeroBubbleVRoundTrips) {
+  spec::JobSpec j = Job("llama3-70b", "dgx-h100-ib", 64);
+  j.plan.tp = 8;
+  j.plan.pp = 4;
+  j.plan.vp = 2;
+  j.plan.schedule = spec::Schedule::kZbV;
+  j.plan.trim_edge_stages = false;
+  j.workload.global_batch = 64;
+  j.workload.batch_tokens = 0;
+  const plan::Plan p = Must(plan::BuildPlan(j));
+  std::string toml = TorchtitanToml(p);
+  EXPECT_NE(toml.find("pipeline_parallel_schedule = \"ZBVZeroBubble\""), std::string::npos)
+      << toml;
+  spec::JobSpec read = j;
+  read.plan.schedule = spec::Schedule::k1F1B;
+  read.plan.vp = 1;
+  Must(ApplyTorchtitanToml(toml, "emitted.toml", read));
+  EXPECT_EQ(read.plan.schedule, spec::Schedule::kZbV);
+  EXPECT_EQ(read.plan.vp, 2);
+  EXPECT_NE(MegatronArgs(p).find("# schedule zb-v has no Megatron-LM argument: these arguments "
+                                 "launch interleaved 1F1B (looped chunks)"),
+            std::string::npos);
 }
 
 // The job's torchtitan framework (its calibrated factors) is kept; another becomes torchtitan's

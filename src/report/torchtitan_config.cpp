@@ -190,7 +190,8 @@ struct ScheduleName {
 };
 constexpr ScheduleName kSchedules[] = {{"1F1B", spec::Schedule::k1F1B, false},
                                        {"GPipe", spec::Schedule::kGpipe, false},
-                                       {"Interleaved1F1B", spec::Schedule::kInterleaved, true}};
+                                       {"Interleaved1F1B", spec::Schedule::kInterleaved, true},
+                                       {"ZBVZeroBubble", spec::Schedule::kZbV, true}};
 
 // The parser recurses once per dotted part of a key or header (and per nested array or inline
 // table): a line with thousands of them exhausts the stack. torchtitan's keys have at most 4.
@@ -399,7 +400,7 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   // The pipeline: schedule, stages per rank, trimmed edge stages.
   SP_ASSIGN_OR_RETURN(std::string schedule_name,
                       keys.Choice("parallelism.pipeline_parallel_schedule", "1F1B",
-                                  {"1F1B", "GPipe", "Interleaved1F1B"}));
+                                  {"1F1B", "GPipe", "Interleaved1F1B", "ZBVZeroBubble"}));
   const ScheduleName* schedule = &kSchedules[0];
   for (const ScheduleName& s : kSchedules) {
     if (schedule_name == s.name) schedule = &s;
