@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "test_util.h"
 
 namespace scaleplan::schedule {
@@ -85,9 +88,18 @@ TEST(Schedules, ZeroBubbleVBeatsZbH1AtOneFOneBMemory) {
     if (c.m >= c.pp) {
       EXPECT_LT(check.unit_span, 6 * c.m + 2 * (c.pp - 1)) << "pp " << c.pp << " m " << c.m;
     }
+    // What the memory model charges: forwards held until their W, read off each stage's list in
+    // order (a stage runs its list in order), never above min(2 m, 2 pp).
+    PipelineSchedule s = Must(Generate(spec::Schedule::kZbV, c.pp, 2, c.m, 0));
     for (int64_t stage = 0; stage < c.pp; ++stage) {
-      EXPECT_LE(check.peak_in_flight[static_cast<size_t>(stage)],
-                ForwardsHeld(spec::Schedule::kZbV, c.pp, 2, c.m, 0, stage));
+      int64_t held = 0, peak = 0;
+      for (const Step& op : s.per_stage[static_cast<size_t>(stage)]) {
+        held += op.pass == Pass::kForward ? 1 : op.pass == Pass::kWeight ? -1 : 0;
+        peak = std::max(peak, held);
+      }
+      EXPECT_LE(peak, ForwardsHeld(spec::Schedule::kZbV, c.pp, 2, c.m, 0, stage))
+          << "pp " << c.pp << " m " << c.m << " stage " << stage;
+      EXPECT_LE(check.peak_in_flight[static_cast<size_t>(stage)], peak);
     }
     EXPECT_EQ(ForwardsHeld(spec::Schedule::kZbV, c.pp, 2, c.m, 0, 0), std::min(2 * c.pp, 2 * c.m));
   }
@@ -113,11 +125,44 @@ TEST(Schedules, ZeroBubbleVOrderedByPassTimes) {
   for (int64_t held : check.peak_in_flight) EXPECT_LE(held, 8);
   // A different order from the unit passes' (the times matter).
   EXPECT_NE(ScheduleJson(s), ScheduleJson(Must(Generate(spec::Schedule::kZbV, 4, 2, 16, 0))));
+  // Held until W, as the memory model charges, under these times too.
+  for (const auto& ops : s.per_stage) {
+    int64_t held = 0;
+    for (const Step& op : ops) {
+      held += op.pass == Pass::kForward ? 1 : op.pass == Pass::kWeight ? -1 : 0;
+      EXPECT_LE(held, 8);
+    }
+  }
+  // The V's layout travels with the file, and a looped plan refuses it.
+  const std::string json = ScheduleJson(s);
+  EXPECT_NE(json.find("\"layout\":\"v\""), std::string::npos);
+  EXPECT_TRUE(ParseSchedule(json, "v.json", 4, 2, 16, true).ok());
+  EXPECT_NE(ParseSchedule(json, "v.json", 4, 2, 16, false).status().message().find(
+                "layout = \"v\" but the plan's schedule lays its chunks out looped"),
+            std::string::npos);
+  EXPECT_NE(ParseSchedule(R"({"stages": [[["F",0,0],["B",0,0]]]})", "l.json", 1, 1, 1, true)
+                .status()
+                .message()
+                .find("no layout, so its chunks are looped"),
+            std::string::npos);
+  // Times that are not finite seconds >= 0, or of the wrong count, are refused.
+  PassTimes bad = times;
+  bad.forward[3] = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_NE(Generate(spec::Schedule::kZbV, 4, 2, 16, 0, &bad).status().message().find(
+                "(allowed: finite seconds >= 0)"),
+            std::string::npos);
+  bad = times;
+  bad.hop = {1.0, -1.0, 0.0, 0.0};
+  EXPECT_FALSE(Generate(spec::Schedule::kZbV, 4, 2, 16, 0, &bad).ok());
   times.weight.pop_back();
   EXPECT_NE(Generate(spec::Schedule::kZbV, 4, 2, 16, 0, &times)
                 .status()
                 .message()
                 .find("8 forward, 8 backward, 7 weight and 0 hop entries"),
+            std::string::npos);
+  // Too many passes to order by time: refused, not minutes of work.
+  EXPECT_NE(Generate(spec::Schedule::kZbV, 1024, 2, 2048, 0).status().message().find(
+                "more than it may"),
             std::string::npos);
 }
 
@@ -210,7 +255,7 @@ TEST(Schedules, ReadsAUserSchedule) {
       ParseSchedule(R"({"stages": [[["F",0,0],["B",0,0]]], "microbatches": 4})", "s.json", 1, 1, 1)
           .status()
           .message(),
-      "s.json: key microbatches is not known (allowed: stages)");
+      "s.json: key microbatches is not known (allowed: stages, layout)");
 }
 
 }  // namespace

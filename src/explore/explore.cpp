@@ -42,7 +42,8 @@ void AddIfMissing(std::vector<T>& list, const T& value) {
   if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
 }
 
-// Every schedule, vp and micro-batch in {1, 2, 4, 8}, HSDP with 1, 2, 4, 8 or one replica group
+// Every schedule but zb-v (whose closed form is its ideal, docs/SIMULATOR.md), vp and micro-batch
+// in {1, 2, 4, 8}, HSDP with 1, 2, 4, 8 or one replica group
 // per site, and with `relaxed` delayed synchronization and BF16 gradients; plus the starting
 // plan's own values, so each opened space contains the starting plan.
 void OpenScheduling(search::SearchSpace& s, const spec::PlanSpec& start, int64_t sites,

@@ -192,12 +192,6 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
 // The schedule's rules: chunks per rank, micro-batch multiples and groups (sets plan.pp_group).
 Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
   std::string_view schedule = spec::ScheduleName(p.schedule);
-  const schedule::ScheduleInfo& info = schedule::Info(p.schedule);
-  if (info.fixed_chunks > 0 && p.vp != info.fixed_chunks) {
-    return Refuse("plan.vp", fmt::format("plan.vp = {}: plan.schedule = {} runs exactly {} model "
-                                         "chunks per rank (allowed: vp = {})",
-                                         p.vp, schedule, info.fixed_chunks, info.fixed_chunks));
-  }
   if (p.vp > 1 && !Interleaved(p.schedule)) {
     return Refuse(
         "plan.vp",
@@ -220,6 +214,13 @@ Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
             "plan.microbatches = {} is not a multiple of plan.pp = {} as the interleaved schedule "
             "needs (allowed: {}, ...; or schedule llama3)",
             plan.microbatches, p.pp, ListOf(Multiples(p.pp, 4))));
+  }
+  if (p.schedule == Schedule::kZbV && p.pp_microbatch_group > 0 && p.pp_microbatch_group != p.pp) {
+    return Refuse("plan.pp_microbatch_group",
+                  fmt::format("plan.pp_microbatch_group = {} applies to the llama3 schedule; zb-v "
+                              "orders its passes by time (allowed: 0 or pp = {}, or schedule "
+                              "llama3)",
+                              p.pp_microbatch_group, p.pp));
   }
   if (p.schedule == Schedule::kInterleaved && p.pp_microbatch_group > 0 &&
       p.pp_microbatch_group != p.pp) {
@@ -451,6 +452,16 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
                                             "dividing {})",
                                             plan.etp, p.ep, dp_cp * p.tp, dp_cp * p.tp));
     }
+  }
+
+  // A schedule that runs a fixed number of chunks says so before the layers are split over them.
+  const schedule::ScheduleInfo& info = schedule::Info(p.schedule);
+  if (info.fixed_chunks > 0 && p.vp != info.fixed_chunks) {
+    return Refuse("plan.vp",
+                  fmt::format("plan.vp = {}: plan.schedule = {} runs exactly {} model chunks per "
+                              "rank (allowed: vp = {})",
+                              p.vp, spec::ScheduleName(p.schedule), info.fixed_chunks,
+                              info.fixed_chunks));
   }
 
   // Layers over pipeline stages and virtual chunks.

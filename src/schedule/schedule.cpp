@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cmath>
 #include <deque>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -338,7 +339,9 @@ std::string ScheduleJson(const PipelineSchedule& schedule) {
     for (const Step& op : ops) list.push_back({PassName(op.pass), op.microbatch, op.chunk});
     stages.push_back(list);
   }
-  return nlohmann::json{{"stages", stages}}.dump() + "\n";
+  nlohmann::json out{{"stages", stages}};
+  if (schedule.v_shape) out["layout"] = "v";  // chunk 1 runs back up the stages
+  return out.dump() + "\n";
 }
 
 Result<std::vector<SurveyRow>> Survey(int64_t pp, int64_t vp, int64_t m) {
@@ -416,6 +419,13 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
       if (vp != 2) {
         return Status::Invalid(fmt::format("zb-v runs two chunks per rank (vp = {})", vp));
       }
+      // Each of its rule variants schedules every pass (about 3 us a pass over all of them).
+      if (6 * pp * m > kMaxZbVPasses) {
+        return Status::Invalid(fmt::format(
+            "zb-v for pp {} and {} micro-batches orders {} passes by time, more than it may "
+            "(allowed: 6 x pp x micro-batches <= {})",
+            pp, m, 6 * pp * m, kMaxZbVPasses));
+      }
       const size_t want = static_cast<size_t>(pp * vp);
       if (times != nullptr && !times->forward.empty() &&
           (times->forward.size() != want || times->backward.size() != want ||
@@ -426,6 +436,17 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
             "pp x vp = {} of each pass, and 0 or pp = {} hops)",
             times->forward.size(), times->backward.size(), times->weight.size(), times->hop.size(),
             want, pp));
+      }
+      if (times != nullptr) {
+        for (const std::vector<double>* list :
+             {&times->forward, &times->backward, &times->weight, &times->hop}) {
+          for (double t : *list) {
+            if (!std::isfinite(t) || t < 0) {
+              return Status::Invalid(
+                  fmt::format("zb-v pass time {} (allowed: finite seconds >= 0)", t));
+            }
+          }
+        }
       }
       s.split_backward = true;
       s.v_shape = true;
@@ -451,6 +472,10 @@ Result<PipelineSchedule> Generate(spec::Schedule kind, int64_t pp, int64_t vp, i
           best = span;
           s.per_stage = candidate.per_stage;
         }
+      }
+      if (!(best < std::numeric_limits<double>::infinity())) {
+        // Not reached: the reserved slot always completes, and the times are finite.
+        return Status::Invalid("zb-v: no rule gave a complete order");
       }
       break;
     }
@@ -651,10 +676,30 @@ Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string&
     return Status::Parse(fmt::format("{}: {}", origin, shape));
   }
   for (const auto& item : j.items()) {
-    if (item.key() != "stages") {
-      return Status::Invalid(fmt::format("{}: key {} is not known (allowed: stages)", origin,
-                                         Printable(item.key(), 64)));
+    if (item.key() != "stages" && item.key() != "layout") {
+      return Status::Invalid(fmt::format("{}: key {} is not known (allowed: stages, layout)",
+                                         origin, Printable(item.key(), 64)));
     }
+  }
+  // The chunks' layout the file was written for (zb-v's V; looped when absent) must be the plan's.
+  const std::string plan_layout = v_shape ? "v" : "looped";
+  if (j.contains("layout")) {
+    const nlohmann::json& layout = j["layout"];
+    if (!layout.is_string() || (layout != "v" && layout != "looped")) {
+      return Status::Invalid(fmt::format("{}: layout = {} (allowed: \"looped\" or \"v\")", origin,
+                                         JsonShown(layout)));
+    }
+    if (layout.get<std::string>() != plan_layout) {
+      return Status::Invalid(fmt::format(
+          "{}: layout = \"{}\" but the plan's schedule lays its chunks out {} (allowed: \"{}\", "
+          "a schedule written for the plan's schedule)",
+          origin, layout.get<std::string>(), v_shape ? "in a V" : "looped", plan_layout));
+    }
+  } else if (v_shape) {
+    return Status::Invalid(fmt::format(
+        "{}: no layout, so its chunks are looped; the plan's schedule (zb-v) lays them out in a V "
+        "(allowed: a file with \"layout\": \"v\", as `scaleplan schedules --print zb-v` writes)",
+        origin));
   }
   PipelineSchedule s;
   s.name = origin;

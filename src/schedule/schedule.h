@@ -68,11 +68,11 @@ struct ScheduleInfo {
   std::string name;
   std::string description;
   spec::Schedule kind = spec::Schedule::k1F1B;
-  bool chunked = false;          // runs vp model chunks per rank (interleaved, llama3)
+  bool chunked = false;          // runs vp model chunks per rank (interleaved, llama3, zb-v)
   bool forwards_first = false;   // every forward before any backward (gpipe): all held at once
   bool splits_backward = false;  // backward as B (input gradient) and W (weights) (zb-h1, zb-v)
   bool v_shape = false;          // chunk 1 runs back up the stages (zb-v; VirtualStage below)
-  int64_t fixed_chunks = 0;      // the vp it needs when pp > 1 (zb-v: 2); 0 = any
+  int64_t fixed_chunks = 0;      // the vp it needs, pipeline or not (zb-v: 2); 0 = any
 };
 const std::vector<ScheduleInfo>& Schedules();
 const ScheduleInfo& Info(spec::Schedule kind);
@@ -100,6 +100,8 @@ int64_t ForwardsHeld(spec::Schedule kind, int64_t pp, int64_t vp, int64_t m, int
 
 // The most passes a generated schedule may list over all stages (about 200 MB of steps).
 inline constexpr int64_t kMaxSchedulePasses = int64_t{1} << 24;
+// zb-v orders its passes by time under up to 16 rules: at most this many (a few seconds).
+inline constexpr int64_t kMaxZbVPasses = int64_t{1} << 20;
 // pp, vp and m at least 1, and 3 x pp x vp x m at most kMaxSchedulePasses (checked without
 // overflow); Generate checks it first.
 Status CheckScheduleSize(int64_t pp, int64_t vp, int64_t m);
@@ -138,11 +140,12 @@ struct SurveyRow {
 };
 Result<std::vector<SurveyRow>> Survey(int64_t pp, int64_t vp, int64_t m);
 
-// The schedule as the JSON a --schedule-file holds (one line).
+// The schedule as the JSON a --schedule-file holds (one line; "layout": "v" for a V).
 std::string ScheduleJson(const PipelineSchedule& schedule);
 
-// A user schedule: {"stages": [[["F", 0, 0], ["B", 0, 0]], ...]} with passes "F", "B", "W"; its
-// chunks are laid out as the plan's schedule lays them (v_shape: in a V).
+// A user schedule: {"stages": [[["F", 0, 0], ["B", 0, 0]], ...]} with passes "F", "B", "W", and
+// "layout": "v" for chunks in a V (zb-v; "looped", the default, otherwise), which must be the
+// plan's (v_shape).
 Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string& origin, int64_t pp,
                                        int64_t vp, int64_t m, bool v_shape = false);
 

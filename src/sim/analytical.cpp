@@ -693,8 +693,11 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     dense_params += chunk_params[i].dense;
     expert_params += chunk_params[i].expert;
   }
-  // Micro-batches a chunk runs in a row (interleaved: pp; llama3: pp_microbatch_group).
-  const double group = p.vp > 1 ? static_cast<double>(p.pp_group) : 1.0;
+  // Micro-batches a chunk runs in a row (interleaved: pp; llama3: pp_microbatch_group; a V runs
+  // its chunks' last backwards one micro-batch apart, chunk 1 before chunk 0).
+  const double group = p.vp > 1 && !schedule::Info(s.schedule).v_shape
+                           ? static_cast<double>(p.pp_group)
+                           : 1.0;
   // Exposed time of the data-parallel collectives of `params` parameters over `dp_group`; what
   // runs during the next step (plan.grad_sync = delayed) goes to *delayed instead.
   const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;
@@ -806,6 +809,19 @@ void AddPipelineTerms(const plan::Plan& p, double worst, double sum_stage, doubl
     }
     bi -= wg;
     if (fw + bi + wg > 0) bd.bubble_s = fill * std::max(0.0, fw + bi - wg) / (fw + bi + wg);
+    if (info.v_shape) {
+      // A V cannot overlap fewer micro-batches than stages: the first one's forwards and input
+      // gradients run through all 2 pp chunks one after another, then its last chunk's W, and
+      // each other micro-batch adds at least one chunk's F + B + W on the slowest stage (its turn
+      // runs both chunks back to back). The pipeline lasts at least that (analytical.h).
+      double serial = 0, last_w = 0;
+      for (const StageCost& st : r.stages) serial += st.forward_s + st.backward_s;
+      for (const StageCost& st : r.stages)
+        for (const ChunkCost& cc : st.chunks) serial -= cc.weight_s;
+      if (!r.stages.front().chunks.empty()) last_w = r.stages.front().chunks.front().weight_s;
+      const double lower = serial + last_w + (mb - 1) * worst / static_cast<double>(p.vp);
+      bd.bubble_s = std::max(bd.bubble_s, lower - mb * worst);
+    }
   }
   PipelineHops(c, pp, activation, hop_tier, r.p2p_hop_s, &r.p2p_hop_transfer_s);
   // The first micro-batch's forward crosses every virtual-stage boundary on its way down and
@@ -1103,11 +1119,6 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
     r.warnings.push_back(
         "zb-h1 with fewer micro-batches than pp - 1 has too few weight passes to fill the bubble "
         "as the closed form assumes (7-15% optimistic at 2-4 micro-batches; run --engine event)");
-  }
-  if (s.schedule == spec::Schedule::kZbV && p.pp > 1 && p.microbatches < p.pp) {
-    r.warnings.push_back(
-        "zb-v with fewer micro-batches than pp leaves the V's warm-up unfilled; the closed form "
-        "charges its ideal bubble (up to 20% optimistic; run --engine event)");
   }
   double gpus = static_cast<double>(p.gpus);
   double tokens_per_step = static_cast<double>(p.TokensPerStep());

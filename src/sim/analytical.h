@@ -55,12 +55,16 @@
 //                                              warning says so; the event engine runs it)
 //                                              zb-v (Qi et al. 2024), v = 2: the same share of
 //                                              the V's fill, (pp - 1)(F_c + B_c - W_c) of one
-//                                              chunk's passes on equal stages: its ideal. Its
-//                                              generated order (schedule.h, from the plan's pass
-//                                              times) measured -5% to +15.5% against it in the
-//                                              event engine (M >= pp; docs/SIMULATOR.md), so zb-v
-//                                              is not in search's default space; with M < pp a
-//                                              warning says it is optimistic
+//                                              chunk's passes on equal stages: its ideal; and at
+//                                              least the serial path, sum over the 2 pp chunks of
+//                                              F + B (input gradient), plus stage 0's first
+//                                              chunk's W, plus (M - 1) x max_s T_s / 2 (one
+//                                              chunk's F + B + W per other micro-batch), less
+//                                              M max_s T_s. The order the generator finds
+//                                              (schedule.h) measured within 2.5% of this with
+//                                              M < pp and -5% to +26% with M >= pp, worst at
+//                                              M = 2 pp and large pp (docs/SIMULATOR.md), so zb-v
+//                                              is not in search's default space
 //   llama3 with N < pp consecutive micro-batches has no closed form: a group of N cannot fill a
 //   pipeline of pp stages, and the event engine shows the stalls (about 1.7x the steady state at
 //   N = pp/2); the analytical model does not charge them.

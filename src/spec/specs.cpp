@@ -315,7 +315,8 @@ const Schema<PlanSpec>& PlanSchema() {
         .Integer("cp", &P::cp, 1, kMaxRanks, "", "Context-parallel size.")
         .Integer("pp", &P::pp, 1, kMaxRanks, "", "Pipeline stages.")
         .Integer("vp", &P::vp, 1, kMaxRanks, "",
-                 "Virtual stages (model chunks) per pipeline rank; > 1 for interleaved schedules.")
+                 "Virtual stages (model chunks) per pipeline rank; > 1 for interleaved schedules, 2 "
+                 "for zb-v.")
         .Integer("dp", &P::dp, 0, kMaxRanks, "",
                  "Data-parallel size. 0 means gpus / (tp * cp * pp).")
         .Integer("ep", &P::ep, 1, kMaxRanks, "",
@@ -431,7 +432,8 @@ const Schema<PlanSpec>& PlanSchema() {
              "GEMM precision: bf16, or fp8 (weights kept in BF16, as Transformer Engine).")
         .Boolean("trim_edge_stages", &P::trim_edge_stages,
                  "Llama 3: the first and the last pipeline stage each carry one transformer layer "
-                 "fewer (the first chunk holds the embedding, the last the output layer and loss).")
+                 "fewer (the first chunk holds the embedding, the last the output layer and loss; "
+                 "under zb-v both are on stage 0).")
         .Boolean("uneven_layers", &P::uneven_layers,
                  "Layers that do not divide into pp * vp chunks split unevenly: k or k + 1 per "
                  "chunk, the extra layers on the chunks after the first (which holds the "

@@ -495,7 +495,7 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
   if (const std::string& v = t.Cell(row, "schedule"); !v.empty()) {
     Status set =
         spec::PlanSchema().Set(plan, "schedule", spec::ScalarValue(ToLower(v), "schedule"));
-    if (!set.ok()) return bad("schedule", v, "gpipe, 1f1b, interleaved, llama3 or zb-h1");
+    if (!set.ok()) return bad("schedule", v, "gpipe, 1f1b, interleaved, llama3, zb-h1 or zb-v");
     c.schedule_given = true;
   }
   return "";
