@@ -285,8 +285,7 @@ TEST(Torchtitan, ZeroBubbleVRoundTrips) {
   j.workload.batch_tokens = 0;
   const plan::Plan p = Must(plan::BuildPlan(j));
   std::string toml = TorchtitanToml(p);
-  EXPECT_NE(toml.find("pipeline_parallel_schedule = \"ZBVZeroBubble\""), std::string::npos)
-      << toml;
+  EXPECT_NE(toml.find("pipeline_parallel_schedule = \"ZBVZeroBubble\""), std::string::npos) << toml;
   spec::JobSpec read = j;
   read.plan.schedule = spec::Schedule::k1F1B;
   read.plan.vp = 1;

@@ -137,8 +137,10 @@ TEST(Schedules, ZeroBubbleVOrderedByPassTimes) {
   const std::string json = ScheduleJson(s);
   EXPECT_NE(json.find("\"layout\":\"v\""), std::string::npos);
   EXPECT_TRUE(ParseSchedule(json, "v.json", 4, 2, 16, true).ok());
-  EXPECT_NE(ParseSchedule(json, "v.json", 4, 2, 16, false).status().message().find(
-                "layout = \"v\" but the plan's schedule lays its chunks out looped"),
+  EXPECT_NE(ParseSchedule(json, "v.json", 4, 2, 16, false)
+                .status()
+                .message()
+                .find("layout = \"v\" but the plan's schedule lays its chunks out looped"),
             std::string::npos);
   EXPECT_NE(ParseSchedule(R"({"stages": [[["F",0,0],["B",0,0]]]})", "l.json", 1, 1, 1, true)
                 .status()
@@ -148,8 +150,10 @@ TEST(Schedules, ZeroBubbleVOrderedByPassTimes) {
   // Times that are not finite seconds >= 0, or of the wrong count, are refused.
   PassTimes bad = times;
   bad.forward[3] = std::numeric_limits<double>::quiet_NaN();
-  EXPECT_NE(Generate(spec::Schedule::kZbV, 4, 2, 16, 0, &bad).status().message().find(
-                "(allowed: finite seconds >= 0)"),
+  EXPECT_NE(Generate(spec::Schedule::kZbV, 4, 2, 16, 0, &bad)
+                .status()
+                .message()
+                .find("(allowed: finite seconds >= 0)"),
             std::string::npos);
   bad = times;
   bad.hop = {1.0, -1.0, 0.0, 0.0};
@@ -161,9 +165,9 @@ TEST(Schedules, ZeroBubbleVOrderedByPassTimes) {
                 .find("8 forward, 8 backward, 7 weight and 0 hop entries"),
             std::string::npos);
   // Too many passes to order by time: refused, not minutes of work.
-  EXPECT_NE(Generate(spec::Schedule::kZbV, 1024, 2, 2048, 0).status().message().find(
-                "more than it may"),
-            std::string::npos);
+  EXPECT_NE(
+      Generate(spec::Schedule::kZbV, 1024, 2, 2048, 0).status().message().find("more than it may"),
+      std::string::npos);
 }
 
 // 1F1B holds pp - s forwards on stage s (m >= pp); GPipe all m; interleaved on stage 0

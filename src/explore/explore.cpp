@@ -29,9 +29,8 @@ std::vector<std::vector<spec::Dim>> AllOrders() {
 // A space holding every dimension at the starting plan's value.
 search::SearchSpace Pinned(const spec::PlanSpec& p) {
   search::SearchSpace s;
-  search::ForEachDimension([&](int, const char*, auto values, auto field) {
-    (s.*values).assign(1, p.*field);
-  });
+  search::ForEachDimension(
+      [&](int, const char*, auto values, auto field) { (s.*values).assign(1, p.*field); });
   return s;
 }
 
@@ -272,7 +271,8 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
     }
     if (!found || boundary == 0) {
       return Status::Invalid(
-          fmt::format("explore.boundary_tier = {} is not a tier above the first (allowed: {})", options.boundary_tier,
+          fmt::format("explore.boundary_tier = {} is not a tier above the first (allowed: {})",
+                      options.boundary_tier,
                       Join(std::vector<std::string>(names.begin() + 1, names.end()), ", ")));
     }
   }

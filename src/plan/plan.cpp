@@ -457,11 +457,11 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   // A schedule that runs a fixed number of chunks says so before the layers are split over them.
   const schedule::ScheduleInfo& info = schedule::Info(p.schedule);
   if (info.fixed_chunks > 0 && p.vp != info.fixed_chunks) {
-    return Refuse("plan.vp",
-                  fmt::format("plan.vp = {}: plan.schedule = {} runs exactly {} model chunks per "
-                              "rank (allowed: vp = {})",
-                              p.vp, spec::ScheduleName(p.schedule), info.fixed_chunks,
-                              info.fixed_chunks));
+    return Refuse(
+        "plan.vp",
+        fmt::format("plan.vp = {}: plan.schedule = {} runs exactly {} model chunks per "
+                    "rank (allowed: vp = {})",
+                    p.vp, spec::ScheduleName(p.schedule), info.fixed_chunks, info.fixed_chunks));
   }
 
   // Layers over pipeline stages and virtual chunks.

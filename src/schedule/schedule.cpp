@@ -182,8 +182,7 @@ bool ZeroBubbleV(PipelineSchedule& s, const PassTimes* times, const VRules& rule
       const int32_t k = next_f[si][static_cast<size_t>(chunk)];
       const int64_t v = VirtualStage(pp, stage, chunk, true);
       const int64_t waiting = next_f[si][0] - next_f[si][1];
-      const bool room =
-          held[si] < cap && (chunk == 1 || !rules.reserve || waiting < cap - 1);
+      const bool room = held[si] < cap && (chunk == 1 || !rules.reserve || waiting < cap - 1);
       if (k < m && room) {
         offer(v == 0 ? 0.0 : arrives(f_end[at(k, v - 1)], v - 1, stage), 1,
               {Pass::kForward, k, chunk});
@@ -686,8 +685,8 @@ Result<PipelineSchedule> ParseSchedule(std::string_view json, const std::string&
   if (j.contains("layout")) {
     const nlohmann::json& layout = j["layout"];
     if (!layout.is_string() || (layout != "v" && layout != "looped")) {
-      return Status::Invalid(fmt::format("{}: layout = {} (allowed: \"looped\" or \"v\")", origin,
-                                         JsonShown(layout)));
+      return Status::Invalid(
+          fmt::format("{}: layout = {} (allowed: \"looped\" or \"v\")", origin, JsonShown(layout)));
     }
     if (layout.get<std::string>() != plan_layout) {
       return Status::Invalid(fmt::format(

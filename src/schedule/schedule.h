@@ -28,8 +28,9 @@
 //                chunk's activations count until its W, so the cap is 1F1B's peak (pp whole
 //                micro-batches), on every stage. Which chunk's B and forward go first, whether
 //                sends are planned for and whether a slot is kept for chunk-1 forwards (which
-//                makes the order always complete) are rules: the 16 orders they give are timed
-//                and the shortest complete one is kept. With F = B = W the bubble is near the
+//                makes the order always complete) are rules: the orders they give (16, or 8
+//                without send times) are timed and the shortest complete one is kept (a V with
+//                "layout": "v" in a file). With F = B = W the bubble is near the
 //                (pp - 1) chunk forwards the turn stage waits for its first input (a lower bound)
 // A schedule can also be read from a JSON file: {"stages": [[["F", mb, chunk], ...], ...]}.
 #pragma once

@@ -695,9 +695,8 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
   }
   // Micro-batches a chunk runs in a row (interleaved: pp; llama3: pp_microbatch_group; a V runs
   // its chunks' last backwards one micro-batch apart, chunk 1 before chunk 0).
-  const double group = p.vp > 1 && !schedule::Info(s.schedule).v_shape
-                           ? static_cast<double>(p.pp_group)
-                           : 1.0;
+  const double group =
+      p.vp > 1 && !schedule::Info(s.schedule).v_shape ? static_cast<double>(p.pp_group) : 1.0;
   // Exposed time of the data-parallel collectives of `params` parameters over `dp_group`; what
   // runs during the next step (plan.grad_sync = delayed) goes to *delayed instead.
   const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;

@@ -314,9 +314,10 @@ const Schema<PlanSpec>& PlanSchema() {
     s.Integer("tp", &P::tp, 1, kMaxRanks, "", "Tensor-parallel size.")
         .Integer("cp", &P::cp, 1, kMaxRanks, "", "Context-parallel size.")
         .Integer("pp", &P::pp, 1, kMaxRanks, "", "Pipeline stages.")
-        .Integer("vp", &P::vp, 1, kMaxRanks, "",
-                 "Virtual stages (model chunks) per pipeline rank; > 1 for interleaved schedules, 2 "
-                 "for zb-v.")
+        .Integer(
+            "vp", &P::vp, 1, kMaxRanks, "",
+            "Virtual stages (model chunks) per pipeline rank; > 1 for interleaved schedules, 2 "
+            "for zb-v.")
         .Integer("dp", &P::dp, 0, kMaxRanks, "",
                  "Data-parallel size. 0 means gpus / (tp * cp * pp).")
         .Integer("ep", &P::ep, 1, kMaxRanks, "",
