@@ -24,9 +24,8 @@
 // stage's reduction and optimizer step end, plus the analytical "other" costs.
 // On uniform work the engine and the analytical closed form describe the same step: the tests hold
 // them within 1% for gpipe, 1f1b, interleaved, llama3 (N = pp) and zb-h1, also with pipeline
-// sends longer than a stage's work for the one-chunk schedules, and zb-v within 3% with fewer
-// micro-batches than stages and -5% to +17% at pp <= 16 otherwise (docs/SIMULATOR.md);
-// heterogeneous work, stragglers,
+// sends longer than a stage's work for the one-chunk schedules (zb-v's generated order: how far
+// it is from the closed form is measured in docs/SIMULATOR.md); heterogeneous work, stragglers,
 // llama3 with N < pp and slow sends in interleaved schedules are what the engine is for.
 #pragma once
 
