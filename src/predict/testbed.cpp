@@ -36,7 +36,7 @@ double Seconds(Clock::time_point since) {
 
 // The keys each kind takes besides kind and when.
 std::vector<std::string> KindKeys(const std::string& kind) {
-  if (kind == "compute_scale") return {"factor"};
+  if (kind == "compute_scale" || kind == "lookup_scale") return {"factor"};
   if (kind == "comm_scale") return {"dim", "factor"};
   if (kind == "tier_bandwidth") return {"tier", "factor"};
   return {"value"};
@@ -59,7 +59,36 @@ Result<double> NumberIn(const YAML::Node& node, const std::string& origin, const
   return *v;
 }
 
-Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origin, size_t index) {
+// `when` in another space's words: each key one of its dimensions, each value one the dimension
+// takes (as text).
+Status ParseWhen(const YAML::Node& when, const std::string& origin, const std::string& section,
+                 const TruthVocabulary& vocabulary, TruthEffect& e) {
+  std::vector<std::string> names;
+  for (const auto& [name, values] : vocabulary.dims) names.push_back(name);
+  for (const auto& w : when) {
+    const std::string key = w.first.Scalar();
+    auto dim = std::find_if(vocabulary.dims.begin(), vocabulary.dims.end(),
+                            [&](const auto& d) { return d.first == key; });
+    if (dim == vocabulary.dims.end()) {
+      return Status::Invalid(fmt::format(
+          "{}: {}.when: '{}' is not a dimension of the space "
+          "(allowed: {})",
+          spec::Where(origin, w.first), section, Printable(key, 40), Join(names, ", ")));
+    }
+    const std::string value = w.second.IsScalar() ? w.second.Scalar() : "";
+    if (std::find(dim->second.begin(), dim->second.end(), value) == dim->second.end()) {
+      return Status::Invalid(fmt::format(
+          "{}: {}.when.{} = {} (allowed: {})", spec::Where(origin, w.second), section, key,
+          w.second.IsScalar() ? Printable(value, 40) : std::string("(not a scalar)"),
+          Join(dim->second, ", ")));
+    }
+    e.when.emplace_back(key, nlohmann::json(value));
+  }
+  return Status::Ok();
+}
+
+Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origin, size_t index,
+                                const TruthVocabulary* vocabulary) {
   const std::string section = fmt::format("truth.effects[{}]", index);
   if (!node.IsMap()) {
     return Status::Invalid(
@@ -70,7 +99,8 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
   TruthEffect e;
   e.origin = spec::Where(origin, node);
   const YAML::Node kind = node["kind"];
-  const std::vector<std::string>& kinds = TruthEffectKinds();
+  const std::vector<std::string>& kinds =
+      vocabulary != nullptr ? vocabulary->kinds : TruthEffectKinds();
   // A missing key gives an invalid node, which throws on every question but its truth value.
   const bool named = kind && kind.IsScalar();
   if (!named || std::find(kinds.begin(), kinds.end(), kind.Scalar()) == kinds.end()) {
@@ -91,6 +121,10 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
                         spec::Where(origin, entry.second), section));
       }
       SP_RETURN_IF_ERROR(spec::CheckKeys(entry.second, origin, section + ".when"));
+      if (vocabulary != nullptr) {
+        SP_RETURN_IF_ERROR(ParseWhen(entry.second, origin, section, *vocabulary, e));
+        continue;
+      }
       for (const auto& w : entry.second) {
         const std::string plan_key = w.first.Scalar();
         const spec::Field<spec::PlanSpec>* field = spec::PlanSchema().Find(plan_key);
@@ -246,7 +280,8 @@ const std::vector<std::string>& TruthEffectKinds() {
   return kinds;
 }
 
-Result<Truth> ParseTruth(std::string_view text, const std::string& origin) {
+Result<Truth> ParseTruth(std::string_view text, const std::string& origin,
+                         const TruthVocabulary* vocabulary) {
   Result<YAML::Node> parsed = spec::ParseYaml(text, origin);
   if (!parsed.ok()) {
     return Status::Invalid(parsed.status().message() +
@@ -274,10 +309,11 @@ Result<Truth> ParseTruth(std::string_view text, const std::string& origin) {
                           NumberIn(entry.second, origin, "truth.noise_pct", 0, 100));
     } else if (key == "effects") {
       if (!entry.second.IsSequence()) {
-        return Status::Invalid(
-            fmt::format("{}: truth.effects is not a list (allowed: a list of "
-                        "effects, each a map with a kind: {})",
-                        spec::Where(origin, entry.second), Join(TruthEffectKinds(), ", ")));
+        return Status::Invalid(fmt::format(
+            "{}: truth.effects is not a list (allowed: a list of "
+            "effects, each a map with a kind: {})",
+            spec::Where(origin, entry.second),
+            Join(vocabulary != nullptr ? vocabulary->kinds : TruthEffectKinds(), ", ")));
       }
       if (entry.second.size() > kMaxEffects) {
         return Status::Invalid(fmt::format("{}: truth.effects has {} effects (allowed: at most {})",
@@ -286,7 +322,7 @@ Result<Truth> ParseTruth(std::string_view text, const std::string& origin) {
       }
       size_t index = 0;
       for (const YAML::Node& e : entry.second) {
-        SP_ASSIGN_OR_RETURN(TruthEffect effect, ParseEffect(e, origin, index++));
+        SP_ASSIGN_OR_RETURN(TruthEffect effect, ParseEffect(e, origin, index++, vocabulary));
         truth.effects.push_back(std::move(effect));
       }
     } else {
@@ -298,9 +334,9 @@ Result<Truth> ParseTruth(std::string_view text, const std::string& origin) {
   return truth;
 }
 
-Result<Truth> LoadTruth(const std::string& path) {
+Result<Truth> LoadTruth(const std::string& path, const TruthVocabulary* vocabulary) {
   SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
-  return ParseTruth(text, path);
+  return ParseTruth(text, path, vocabulary);
 }
 
 Status TruthEngine::Check(const spec::ClusterSpec& cluster) const {

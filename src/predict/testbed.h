@@ -77,11 +77,22 @@ struct Truth {
 // The effect kinds, for errors and docs.
 const std::vector<std::string>& TruthEffectKinds();
 
+// Another co-design space's words for a truth file (the ranking-model space's,
+// predict/rec_testbed.h): the effect kinds it takes (with `lookup_scale {factor}` among them
+// where the space has embedding lookups) and, for `when`, its dimensions with the values each
+// takes, matched as text.
+struct TruthVocabulary {
+  std::vector<std::string> kinds;
+  std::vector<std::pair<std::string, std::vector<std::string>>> dims;
+};
+
 // Bounds: at most 1,000 effects; factors in [0.01, 100]; noise_pct in [0, 100]; failure_rate in
 // [0, 0.99]; step_overhead_s in [0, 3600]; memory_margin_bytes in [0, 1e15]. Errors name the
 // file, line and key.
-Result<Truth> ParseTruth(std::string_view text, const std::string& origin);
-Result<Truth> LoadTruth(const std::string& path);
+// `vocabulary`: another space's kinds and `when` keys (null: the transformer plan's).
+Result<Truth> ParseTruth(std::string_view text, const std::string& origin,
+                         const TruthVocabulary* vocabulary = nullptr);
+Result<Truth> LoadTruth(const std::string& path, const TruthVocabulary* vocabulary = nullptr);
 
 // The truth as a step engine ("truth"): the analytical step with the effects; a plan beyond the
 // memory margin is refused (key "out of memory (truth)"). Failure and noise are not part of the

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
 #include <set>
 
 #include "core/text.h"
@@ -212,6 +214,83 @@ std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& 
                          total == 0 ? "  (no job run matched its `when`: it changed nothing seen)"
                                     : "");
     }
+  }
+  out += fmt::format("\n  {:.1f} s in all\n", r.elapsed_s);
+  return out;
+}
+
+}  // namespace scaleplan::report
+
+namespace scaleplan::report {
+
+nlohmann::json RecTestbedJson(const predict::RecTestbedReport& r) {
+  nlohmann::json out;
+  out["job"] = r.job;
+  out["truth"] = r.truth_origin;
+  out["plans"] = r.plans;
+  out["fitting_plans"] = r.fitting_plans;
+  out["runnable_plans"] = r.runnable_plans;
+  out["true_optimum"] = {{"plan", r.optimum_plan},
+                         {"samples_per_s_per_gpu", r.optimum_samples_per_s_per_gpu}};
+  out["physics_best"] = {{"plan", r.physics_best_plan},
+                         {"true_samples_per_s_per_gpu", r.physics_best_true_samples_per_s_per_gpu}};
+  out["methods"] = nlohmann::json::array();
+  for (const predict::RecMethodResult& m : r.methods) {
+    nlohmann::json method = {{"name", m.name},
+                             {"oom_jobs", m.oom_jobs},
+                             {"failed_jobs", m.failed_jobs},
+                             {"best_plan", m.best_plan}};
+    method["curve"] = nlohmann::json::array();
+    for (const predict::RecCurvePoint& c : m.curve) {
+      method["curve"].push_back(
+          {{"jobs", c.jobs},
+           {"best_true_samples_per_s_per_gpu", c.best_true_samples_per_s_per_gpu},
+           {"regret_pct", c.regret_pct},
+           {"kendall_tau", c.kendall_tau ? nlohmann::json(*c.kendall_tau) : nlohmann::json()}});
+    }
+    out["methods"].push_back(method);
+  }
+  out["elapsed_s"] = r.elapsed_s;
+  return out;
+}
+
+std::string RecTestbedText(const predict::RecTestbedReport& r) {
+  std::string out = fmt::format("{}, truth {}\n", r.job, r.truth_origin);
+  out += fmt::format("  space        {} plans, {} fit the memory model, {} run on the truth\n",
+                     r.plans, r.fitting_plans, r.runnable_plans);
+  out += fmt::format("  true optimum {}: {:.1f}k samples/s/GPU\n", r.optimum_plan,
+                     r.optimum_samples_per_s_per_gpu / 1e3);
+  out += fmt::format("  physics' best {}: {:.1f}k samples/s/GPU on the truth\n\n",
+                     r.physics_best_plan, r.physics_best_true_samples_per_s_per_gpu / 1e3);
+  out +=
+      "  regret (% below the true optimum) of the plan each method measured fastest, by jobs "
+      "run\n";
+  size_t points = 0;
+  for (const predict::RecMethodResult& m : r.methods) points = std::max(points, m.curve.size());
+  std::string header = fmt::format("  {:<10}", "jobs");
+  const predict::RecMethodResult* longest = nullptr;
+  for (const predict::RecMethodResult& m : r.methods) {
+    if (m.curve.size() == points) longest = &m;
+  }
+  for (size_t i = 0; i < points && longest != nullptr; ++i) {
+    header += fmt::format(" {:>7}", longest->curve[i].jobs);
+  }
+  out += header + fmt::format(" {:>5} {:>6} {:>7}\n", "oom", "failed", "tau");
+  for (const predict::RecMethodResult& m : r.methods) {
+    std::string line = fmt::format("  {:<10}", m.name);
+    for (const predict::RecCurvePoint& c : m.curve) {
+      line += c.best_true_samples_per_s_per_gpu > 0 ? fmt::format(" {:>6.2f}%", c.regret_pct)
+                                                    : fmt::format(" {:>7}", "-");
+    }
+    for (size_t i = m.curve.size(); i < points; ++i) line += fmt::format(" {:>7}", "");
+    const std::optional<double> tau = m.curve.empty() ? std::nullopt : m.curve.back().kendall_tau;
+    line += fmt::format(" {:>5} {:>6} {:>7}\n", m.oom_jobs, m.failed_jobs,
+                        tau ? fmt::format("{:.3f}", *tau) : std::string("-"));
+    out += line;
+  }
+  out += "\n  best plan measured by each method:\n";
+  for (const predict::RecMethodResult& m : r.methods) {
+    out += fmt::format("  {:<10} {}\n", m.name, m.best_plan.empty() ? "(none)" : m.best_plan);
   }
   out += fmt::format("\n  {:.1f} s in all\n", r.elapsed_s);
   return out;

@@ -1,11 +1,12 @@
 // Reports of the CubicML loop: `scaleplan suggest` (the next jobs to run, each with its estimate,
-// uncertainty and launch configuration) and `scaleplan testbed` (each method's curve against a
-// truth).
+// uncertainty and launch configuration) and `scaleplan testbed` / `rec-testbed` (each method's
+// curve against a truth).
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "predict/rec_testbed.h"
 #include "predict/suggest.h"
 #include "predict/testbed.h"
 #include "report/launch.h"
@@ -20,5 +21,9 @@ std::string SuggestText(const spec::JobSpec& job, const predict::Suggestion& s,
 
 nlohmann::json TestbedJson(const spec::JobSpec& job, const predict::TestbedReport& r);
 std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& r);
+
+// `scaleplan rec-testbed`: the same curves on the ranking-model space (predict/rec_testbed.h).
+nlohmann::json RecTestbedJson(const predict::RecTestbedReport& r);
+std::string RecTestbedText(const predict::RecTestbedReport& r);
 
 }  // namespace scaleplan::report

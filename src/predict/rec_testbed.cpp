@@ -1,0 +1,524 @@
+#include "predict/rec_testbed.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <random>
+#include <set>
+
+#include "core/processes.h"
+#include "core/text.h"
+#include "predict/feasibility.h"
+#include "predict/predictor.h"
+#include "recsys/cost.h"
+#include "recsys/planner.h"
+#include "search/search.h"
+
+namespace scaleplan::predict {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kDims = 5;
+using Knobs = std::array<uint32_t, kDims>;
+
+// One plan of the space: its knobs, the job they make, the physics' sharding and step, and the
+// truth's measurement of it.
+struct RecPlan {
+  Knobs knobs{};
+  std::string description;
+  spec::RecJobSpec job;
+  recsys::ShardingPlan sharding;
+  recsys::RecStep physics;
+  std::vector<double> x;
+  bool fits = false;        // the memory model: a method may launch it
+  std::string true_status;  // ok, oom, failed
+  double truth = 0;         // noiseless true samples/s/GPU (status ok)
+  double measured = 0;      // with noise
+};
+
+std::string Describe(const Knobs& k) {
+  const auto& dims = RecSpaceDims();
+  std::vector<std::string> parts;
+  for (size_t d = 0; d < kDims; ++d) {
+    parts.push_back(fmt::format("{} {}", dims[d].first, dims[d].second[k[d]]));
+  }
+  return Join(parts, ", ");
+}
+
+const std::string& Value(const Knobs& k, size_t d) { return RecSpaceDims()[d].second[k[d]]; }
+
+spec::RecJobSpec JobOf(const spec::RecJobSpec& base, const Knobs& k) {
+  spec::RecJobSpec job = base;
+  job.model.embedding_dtype =
+      Value(k, 1) == "fp16" ? spec::EmbeddingDtype::kFp16 : spec::EmbeddingDtype::kFp32;
+  job.pooled_bytes = Value(k, 2) == "fp16" ? 2 : 4;
+  job.pipeline_input_dist = Value(k, 3) == "true";
+  job.overlap_embeddings = Value(k, 4) == "true";
+  return job;
+}
+
+bool Matches(const TruthEffect& e, const Knobs& k) {
+  const auto& dims = RecSpaceDims();
+  for (const auto& [key, value] : e.when) {
+    for (size_t d = 0; d < kDims; ++d) {
+      if (dims[d].first == key && nlohmann::json(Value(k, d)) != value) return false;
+    }
+  }
+  return true;
+}
+
+std::vector<double> FeaturesOf(const RecPlan& p, const recsys::RecJob& job) {
+  std::vector<double> x;
+  for (uint32_t v = 0; v < 3; ++v) x.push_back(p.knobs[0] == v ? 1 : 0);
+  for (size_t d = 1; d < kDims; ++d) x.push_back(p.knobs[d] == 0 ? 1 : 0);
+  x.push_back(std::log(static_cast<double>(job.world)));
+  x.push_back(std::log(static_cast<double>(job.nodes)));
+  x.push_back(std::log(job.local_batch));
+  std::vector<double> mix(recsys::ShardingTypeNames().size(), 0.0);
+  for (const recsys::TableSharding& t : p.sharding.tables) mix[static_cast<size_t>(t.type)] += 1;
+  for (double& m : mix) m /= std::max<double>(1, static_cast<double>(p.sharding.tables.size()));
+  x.insert(x.end(), mix.begin(), mix.end());
+  const recsys::RecStep& s = p.physics;
+  const double step = std::max(s.step_s, 1e-12);
+  x.push_back(std::log(std::max(s.samples_per_s_per_gpu, 1e-12)));
+  x.push_back((s.lookup_fwd_s + s.lookup_bwd_s) / step);
+  x.push_back((s.pooled_fwd_s + s.pooled_bwd_s) / step);
+  x.push_back((s.node_reduce_s + s.node_gather_s) / step);
+  x.push_back((s.bottom_fwd_s + s.top_fwd_s + s.top_dgrad_s + s.dense_rest_s) / step);
+  x.push_back((s.ids_exposed_s + s.allreduce_exposed_s) / step);
+  x.push_back(s.dense_optimizer_s / step);
+  x.push_back(s.overhead_s / step);
+  x.push_back(s.max_hbm_bytes / std::max(s.hbm_capacity_bytes, 1.0));
+  return x;
+}
+
+// tau-a of `predicted` against `truth`.
+std::optional<double> Tau(const std::vector<double>& predicted, const std::vector<double>& truth) {
+  if (predicted.size() < 2) return std::nullopt;
+  double concordant = 0, pairs = 0;
+  for (size_t a = 0; a < predicted.size(); ++a) {
+    for (size_t b = a + 1; b < predicted.size(); ++b) {
+      const double sign = (predicted[a] - predicted[b]) * (truth[a] - truth[b]);
+      concordant += sign > 0 ? 1 : sign < 0 ? -1 : 0;
+      pairs += 1;
+    }
+  }
+  return concordant / pairs;
+}
+
+// The truth's run of plan `p`: the physics' sharding on the changed job and factors.
+Status RunOnTruth(const Truth& truth, RecPlan& p) {
+  spec::RecJobSpec job = p.job;
+  recsys::RecFactors factors = recsys::FittedFactors();
+  double margin = 0, overhead = 0, survive = 1;
+  for (const TruthEffect& e : truth.effects) {
+    if (!Matches(e, p.knobs)) continue;
+    if (e.kind == "compute_scale") job.cluster.gpu.sustained_compute_fraction *= e.factor;
+    if (e.kind == "lookup_scale") factors.lookup_bandwidth_fraction *= e.factor;
+    if (e.kind == "tier_bandwidth") {
+      for (spec::TierSpec& t : job.cluster.tiers) {
+        if (t.name == e.tier) t.bandwidth_bytes_per_s *= e.factor;
+      }
+    }
+    if (e.kind == "step_overhead_s") overhead += e.value;
+    if (e.kind == "memory_margin_bytes") margin += e.value;
+    if (e.kind == "failure_rate") survive *= 1 - e.value;
+  }
+  SP_ASSIGN_OR_RETURN(recsys::RecJob resolved, recsys::ResolveRecJob(job));
+  SP_ASSIGN_OR_RETURN(recsys::CostModel cost, recsys::CostModel::For(resolved, factors));
+  SP_ASSIGN_OR_RETURN(recsys::RecStep step, cost.Evaluate(p.sharding));
+  // The draws, fixed by the truth's seed and the plan.
+  std::mt19937_64 rng(truth.seed ^ Fingerprint(p.description));
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const bool fails = uniform(rng) >= survive;
+  const double noise = normal(rng);
+  if (!step.fits || step.max_hbm_bytes > step.hbm_capacity_bytes - margin) {
+    p.true_status = "oom";
+    return Status::Ok();
+  }
+  if (fails) {
+    p.true_status = "failed";
+    return Status::Ok();
+  }
+  const double step_s = step.step_s + overhead;
+  p.truth = static_cast<double>(resolved.spec.global_batch) / step_s /
+            static_cast<double>(resolved.world);
+  if (!std::isfinite(p.truth) || p.truth <= 0) {
+    return Status::Invalid(
+        fmt::format("truth: the effects give {} a step of {:g} s (allowed: a "
+                    "finite, positive step)",
+                    p.description, step_s));
+  }
+  p.true_status = "ok";
+  p.measured = p.truth * std::exp(truth.noise_pct / 100.0 * noise);
+  return Status::Ok();
+}
+
+// A method's run: the plans it launched, in order, and its curve.
+class Run {
+ public:
+  Run(std::string name, const std::vector<RecPlan>& plans, double optimum)
+      : plans_(plans), optimum_(optimum) {
+    result_.name = std::move(name);
+  }
+  bool Ran(size_t i) const { return ran_.count(i) > 0; }
+  size_t jobs() const { return order_.size(); }
+  const std::vector<size_t>& order() const { return order_; }
+  void Launch(size_t i) {
+    ran_.insert(i);
+    order_.push_back(i);
+    const RecPlan& p = plans_[i];
+    if (p.true_status == "oom") ++result_.oom_jobs;
+    if (p.true_status == "failed") ++result_.failed_jobs;
+    if (p.true_status == "ok" && (best_ < 0 || p.measured > plans_[best_].measured)) {
+      best_ = static_cast<int64_t>(i);
+    }
+  }
+  void Record(std::optional<double> tau) {
+    RecCurvePoint point;
+    point.jobs = static_cast<int64_t>(order_.size());
+    if (best_ >= 0) {
+      point.best_true_samples_per_s_per_gpu = plans_[static_cast<size_t>(best_)].truth;
+      point.regret_pct = 100.0 * (1.0 - point.best_true_samples_per_s_per_gpu / optimum_);
+      result_.best_plan = plans_[static_cast<size_t>(best_)].description;
+    }
+    point.kendall_tau = tau;
+    result_.curve.push_back(point);
+  }
+  RecMethodResult Take() { return std::move(result_); }
+
+ private:
+  const std::vector<RecPlan>& plans_;
+  double optimum_;
+  std::set<size_t> ran_;
+  std::vector<size_t> order_;
+  int64_t best_ = -1;
+  RecMethodResult result_;
+};
+
+}  // namespace
+
+const std::vector<std::pair<std::string, std::vector<std::string>>>& RecSpaceDims() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> dims = {
+      {"planner", {"scaleplan", "torchrec", "hugectr"}},
+      {"embedding_dtype", {"fp32", "fp16"}},
+      {"comm_dtype", {"fp16", "fp32"}},
+      {"pipeline_input_dist", {"true", "false"}},
+      {"overlap_embeddings", {"true", "false"}},
+  };
+  return dims;
+}
+
+const TruthVocabulary& RecTruthVocabulary() {
+  static const TruthVocabulary vocabulary = {
+      {"compute_scale", "lookup_scale", "tier_bandwidth", "step_overhead_s", "memory_margin_bytes",
+       "failure_rate"},
+      RecSpaceDims()};
+  return vocabulary;
+}
+
+const std::vector<std::string>& RecFeatureNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = {"planner_scaleplan",  "planner_torchrec", "planner_hugectr",
+                                  "embedding_fp32",     "comm_fp16",        "pipeline_input_dist",
+                                  "overlap_embeddings", "log_gpus",         "log_nodes",
+                                  "log_local_batch"};
+    for (const std::string& t : recsys::ShardingTypeNames()) n.push_back("tables_" + t);
+    for (const char* f :
+         {"physics_log_samples_per_s_per_gpu", "share_lookup", "share_pooled_all_to_all",
+          "share_node_collectives", "share_dense_compute", "share_exposed_ids_and_all_reduce",
+          "share_dense_optimizer", "share_overhead", "hbm_over_capacity"}) {
+      n.push_back(f);
+    }
+    return n;
+  }();
+  return names;
+}
+
+const std::vector<std::string>& RecTestbedMethods() {
+  static const std::vector<std::string> methods = {"cubic", "physics", "random", "reinforce"};
+  return methods;
+}
+
+const spec::Schema<RecTestbedOptions>& RecTestbedOptionsSchema() {
+  static const spec::Schema<RecTestbedOptions> schema = [] {
+    using O = RecTestbedOptions;
+    spec::Schema<O> s("rec_testbed");
+    s.Integer("budget", &O::budget, 1, 48, "", "true jobs each method may run (the space has 48)");
+    s.Integer("batch", &O::batch, 1, 48, "", "jobs run at once (one round of a method)");
+    s.Unsigned("seed", &O::seed, "seed of random, reinforce and cubic's predictor");
+    spec::FieldInfo methods;
+    methods.key = "methods";
+    methods.kind = spec::ValueKind::kList;
+    methods.help = "the methods to compare (default: all)";
+    methods.allowed = "a list of: " + Join(RecTestbedMethods(), ", ");
+    s.Custom(
+        methods,
+        [methods](O& o, const spec::RawValue& value) -> Status {
+          std::vector<std::string> items =
+              value.is_list ? value.items : SplitAndTrim(value.text, ',');
+          o.methods.clear();
+          for (const std::string& item : items) {
+            const auto& all = RecTestbedMethods();
+            if (std::find(all.begin(), all.end(), item) == all.end()) {
+              return spec::FieldError("rec_testbed", methods, value, "names an unknown method");
+            }
+            if (std::find(o.methods.begin(), o.methods.end(), item) == o.methods.end()) {
+              o.methods.push_back(item);
+            }
+          }
+          if (o.methods.empty()) return spec::FieldError("rec_testbed", methods, value, "is empty");
+          return Status::Ok();
+        },
+        [](const O& o) { return nlohmann::json(o.methods); });
+    s.OneOf("family", &O::family, FamilyNames(), "cubic's predictor family");
+    s.Integer("members", &O::members, 1, kMaxMembers, "", "models in cubic's ensemble");
+    s.Number("optimism", &O::optimism, 0, 10, "",
+             "ensemble spreads cubic adds to the estimate when ranking");
+    return s;
+  }();
+  return schema;
+}
+
+Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth& truth,
+                                       const RecTestbedOptions& options) {
+  const auto start = Clock::now();
+  SP_RETURN_IF_ERROR(RecTestbedOptionsSchema().CheckValues(options));
+  SP_RETURN_IF_ERROR(FindFamily(options.family, "rec_testbed.family").status());
+  SP_ASSIGN_OR_RETURN(recsys::RecJob base_job, recsys::ResolveRecJob(base));
+  for (const TruthEffect& e : truth.effects) {
+    if (e.kind != "tier_bandwidth") continue;
+    std::vector<std::string> names;
+    for (const spec::TierSpec& t : base.cluster.tiers) names.push_back(t.name);
+    if (std::find(names.begin(), names.end(), e.tier) == names.end()) {
+      return Status::Invalid(fmt::format("{}: tier = {} is not a tier of cluster {} (allowed: {})",
+                                         e.origin, Printable(e.tier, 40), base.cluster.name,
+                                         Join(names, ", ")));
+    }
+  }
+  RecTestbedReport report;
+  report.truth_origin = truth.origin;
+  report.job = fmt::format("{} on {} x {} ({}), global batch {}", base.model.name, base_job.world,
+                           base.cluster.gpu.name, base.cluster.name, base.global_batch);
+
+  // Every plan of the space, planned and priced on the physics, then run on the truth.
+  const auto& dims = RecSpaceDims();
+  std::vector<RecPlan> plans;
+  Knobs k{};
+  for (k[0] = 0; k[0] < dims[0].second.size(); ++k[0]) {
+    for (k[1] = 0; k[1] < dims[1].second.size(); ++k[1]) {
+      for (k[2] = 0; k[2] < dims[2].second.size(); ++k[2]) {
+        for (k[3] = 0; k[3] < dims[3].second.size(); ++k[3]) {
+          for (k[4] = 0; k[4] < dims[4].second.size(); ++k[4]) {
+            RecPlan p;
+            p.knobs = k;
+            p.description = Describe(k);
+            p.job = JobOf(base, k);
+            SP_ASSIGN_OR_RETURN(recsys::RecJob job, recsys::ResolveRecJob(p.job));
+            SP_ASSIGN_OR_RETURN(recsys::CostModel cost, recsys::CostModel::For(job));
+            recsys::PlannerOptions planner;
+            planner.planner = dims[0].second[k[0]];
+            Result<recsys::ShardingPlan> sharding = recsys::RunPlanner(cost, planner);
+            if (!sharding.ok()) continue;  // a planner that finds no plan: not in the space
+            p.sharding = std::move(*sharding);
+            SP_ASSIGN_OR_RETURN(p.physics, cost.Evaluate(p.sharding));
+            p.fits = p.physics.fits;
+            p.x = FeaturesOf(p, job);
+            SP_RETURN_IF_ERROR(RunOnTruth(truth, p));
+            plans.push_back(std::move(p));
+          }
+        }
+      }
+    }
+  }
+  report.plans = static_cast<int64_t>(plans.size());
+  std::vector<size_t> physics_order;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (plans[i].fits) physics_order.push_back(i);
+  }
+  report.fitting_plans = static_cast<int64_t>(physics_order.size());
+  if (physics_order.empty()) {
+    return Status::Invalid(
+        fmt::format("rec-testbed: no plan of the space fits {} (allowed: a job "
+                    "whose tables fit the GPUs' memory under some planner)",
+                    report.job));
+  }
+  std::stable_sort(physics_order.begin(), physics_order.end(), [&](size_t a, size_t b) {
+    return plans[a].physics.samples_per_s_per_gpu > plans[b].physics.samples_per_s_per_gpu;
+  });
+  // The truth's optimum and the plans a tau is measured on: every launchable plan that runs.
+  std::vector<size_t> runnable;
+  for (size_t i : physics_order) {
+    if (plans[i].true_status == "ok") runnable.push_back(i);
+  }
+  report.runnable_plans = static_cast<int64_t>(runnable.size());
+  if (runnable.empty()) {
+    return Status::Invalid(
+        fmt::format("{}: no plan of the space runs on this truth (every one is "
+                    "out of memory or fails; allowed: a truth under which one "
+                    "runs)",
+                    truth.origin));
+  }
+  size_t optimum = runnable[0];
+  for (size_t i : runnable) {
+    if (plans[i].truth > plans[optimum].truth) optimum = i;
+  }
+  report.optimum_plan = plans[optimum].description;
+  report.optimum_samples_per_s_per_gpu = plans[optimum].truth;
+  report.physics_best_plan = plans[physics_order[0]].description;
+  report.physics_best_true_samples_per_s_per_gpu = plans[physics_order[0]].truth;
+  std::vector<double> truth_of(runnable.size()), physics_of(runnable.size());
+  for (size_t j = 0; j < runnable.size(); ++j) {
+    truth_of[j] = plans[runnable[j]].truth;
+    physics_of[j] = plans[runnable[j]].physics.samples_per_s_per_gpu;
+  }
+  const std::optional<double> physics_tau = Tau(physics_of, truth_of);
+  const double best = plans[optimum].truth;
+  const auto batch = static_cast<size_t>(options.batch);
+  const auto budget = static_cast<size_t>(options.budget);
+  const std::vector<std::string>& methods =
+      options.methods.empty() ? RecTestbedMethods() : options.methods;
+
+  for (const std::string& name : methods) {
+    Run run(name, plans, best);
+    std::mt19937_64 rng(options.seed);
+    // reinforce's policy.
+    std::vector<std::vector<double>> theta(kDims);
+    for (size_t d = 0; d < kDims; ++d) theta[d].assign(dims[d].second.size(), 0.0);
+    double reference = 0, worst = 0, baseline = 0;
+    bool have_reference = false, have_baseline = false;
+    while (run.jobs() < budget) {
+      const size_t want = std::min(batch, budget - run.jobs());
+      std::vector<size_t> next;
+      std::optional<double> tau;
+      auto unrun = [&](size_t i) {
+        return !run.Ran(i) && std::find(next.begin(), next.end(), i) == next.end();
+      };
+      if (name == "physics") {
+        for (size_t i : physics_order) {
+          if (next.size() < want && unrun(i)) next.push_back(i);
+        }
+        tau = physics_tau;
+      } else if (name == "random") {
+        std::vector<size_t> left;
+        for (size_t i : physics_order) {
+          if (unrun(i)) left.push_back(i);
+        }
+        for (size_t n = 0; n < want && !left.empty(); ++n) {
+          const size_t pick = static_cast<size_t>(rng() % left.size());
+          next.push_back(left[pick]);
+          left.erase(left.begin() + static_cast<std::ptrdiff_t>(pick));
+        }
+      } else if (name == "reinforce") {
+        std::uniform_real_distribution<double> uniform(0.0, 1.0);
+        for (int draw = 0; draw < 1000 && next.size() < want; ++draw) {
+          Knobs c{};
+          for (size_t d = 0; d < kDims; ++d) {
+            const std::vector<double>& t = theta[d];
+            const double top = *std::max_element(t.begin(), t.end());
+            double sum = 0;
+            for (double v : t) sum += std::exp(v - top);
+            double u = uniform(rng) * sum;
+            uint32_t v = 0;
+            for (; v + 1 < t.size(); ++v) {
+              u -= std::exp(t[v] - top);
+              if (u <= 0) break;
+            }
+            c[d] = v;
+          }
+          for (size_t i : physics_order) {
+            if (plans[i].knobs == c && unrun(i)) next.push_back(i);
+          }
+        }
+      } else {  // cubic
+        Dataset data;
+        std::vector<std::vector<double>> fx;
+        std::vector<bool> oom;
+        std::set<std::vector<double>> configurations;
+        for (size_t i : run.order()) {
+          const RecPlan& p = plans[i];
+          if (p.true_status == "ok") {
+            data.x.push_back(p.x);
+            data.y.push_back(std::log(p.measured / p.physics.samples_per_s_per_gpu));
+            configurations.insert(p.x);
+          }
+          if (p.true_status != "failed") {
+            fx.push_back(p.x);
+            oom.push_back(p.true_status == "oom");
+          }
+        }
+        std::optional<Predictor> predictor;
+        if (configurations.size() >= kMinTrainingJobs) {
+          SP_ASSIGN_OR_RETURN(predictor, FitPredictor(data, options.family, options.members,
+                                                      options.seed + run.jobs()));
+        }
+        const std::optional<Feasibility> feasibility = Feasibility::Fit(fx, oom);
+        std::vector<std::pair<double, size_t>> ranked;
+        for (size_t i : physics_order) {
+          const RecPlan& p = plans[i];
+          double score = std::log(p.physics.samples_per_s_per_gpu);
+          if (predictor) {
+            const Estimate e = predictor->Correct(p.x);
+            score += e.correction + options.optimism * e.spread;
+          }
+          if (feasibility && feasibility->OomProbability(p.x) > 0.5) continue;
+          ranked.emplace_back(-score, i);
+        }
+        std::stable_sort(ranked.begin(), ranked.end());
+        for (const auto& [score, i] : ranked) {
+          if (next.size() < want && unrun(i)) next.push_back(i);
+        }
+        if (predictor) {
+          std::vector<double> predicted(runnable.size());
+          for (size_t j = 0; j < runnable.size(); ++j) {
+            const RecPlan& p = plans[runnable[j]];
+            predicted[j] =
+                p.physics.samples_per_s_per_gpu * std::exp(predictor->Correct(p.x).correction);
+          }
+          tau = Tau(predicted, truth_of);
+        }
+      }
+      if (next.empty()) break;  // nothing left this method would run
+      for (size_t i : next) run.Launch(i);
+      if (name == "reinforce") {
+        std::vector<double> rewards(next.size());
+        double mean = 0;
+        for (size_t n = 0; n < next.size(); ++n) {
+          const RecPlan& p = plans[next[n]];
+          if (p.true_status != "ok") continue;
+          if (!have_reference) {
+            reference = p.measured;
+            have_reference = true;
+          }
+          rewards[n] = std::log(p.measured / reference);
+          worst = std::min(worst, rewards[n]);
+        }
+        for (size_t n = 0; n < next.size(); ++n) {
+          if (plans[next[n]].true_status != "ok") rewards[n] = worst - 1;
+          mean += rewards[n];
+        }
+        mean /= static_cast<double>(next.size());
+        baseline = have_baseline ? 0.8 * baseline + 0.2 * mean : mean;
+        have_baseline = true;
+        for (size_t d = 0; d < kDims; ++d) {
+          std::vector<uint32_t> chosen;
+          for (size_t i : next) chosen.push_back(plans[i].knobs[d]);
+          const std::vector<double> g =
+              search::PolicyGradient(theta[d], chosen, rewards, baseline, 0.01);
+          for (size_t v = 0; v < g.size(); ++v) theta[d][v] += 0.5 * g[v];
+        }
+      }
+      run.Record(tau);
+    }
+    report.methods.push_back(run.Take());
+  }
+  report.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  return report;
+}
+
+}  // namespace scaleplan::predict

@@ -1,0 +1,121 @@
+// The CubicML loop on a second co-design space: training a ranking model (CubicML's first case,
+// arXiv:2409.04585, was Meta's ads models; `scaleplan rec-testbed`). The same pieces as the
+// transformer testbed (testbed.h): a truth file of effects the predictor cannot see, a learned
+// correction of the physics (predictor.h's families), a feasibility model fitted on the jobs that
+// ran out of memory (feasibility.h), and the policy gradient of search.h for REINFORCE.
+//
+// The space: one ranking model on a fixed number of GPUs at a fixed global batch (the batch sets
+// the model's quality, so it is not a knob), and five knobs, 3 x 2^4 = 48 plans:
+//   planner              scaleplan, torchrec, hugectr   who shards the tables (recsys/planner.h)
+//   embedding_dtype      fp32, fp16                     the tables' weights
+//   comm_dtype           fp16, fp32                     pooled embeddings on the wire
+//                                                       (pooled_bytes 2 or 4)
+//   pipeline_input_dist  true, false                    the ids' all-to-all behind the last step
+//   overlap_embeddings   true, false                    the tables beside the bottom MLP / the
+//                                                       weight gradients (recsys/cost.h)
+// A plan is the knobs with the sharding its planner makes for them on the physics (recsys/cost.h
+// with the fitted factors). A plan the memory model says does not fit is not launched.
+//
+// The truth (a truth file; testbed.h's format, with these dimensions as `when` keys and values
+// as text, e.g. {planner: hugectr, comm_dtype: fp32}): the job runs the physics' sharding on a
+// changed cluster and step model, each effect where it matches:
+//   compute_scale {factor}        the dense layers' tensor-core kernels at factor x the speed
+//                                 (gpu.sustained_compute_fraction x factor)
+//   lookup_scale {factor}         the embedding kernels' bandwidth x factor
+//                                 (lookup_bandwidth_fraction x factor)
+//   tier_bandwidth {tier, factor} the named network tier's bandwidth x factor
+//   step_overhead_s {value}       seconds added to every step
+//   memory_margin_bytes {value}   out of memory when the fullest rank's HBM exceeds usable - value
+//   failure_rate {value}          this fraction of jobs fails with no measurement
+// and noise_pct: lognormal noise on every measured throughput. The draws (failure, noise) depend
+// only on the truth's seed and the plan, as in testbed.h.
+//
+// Methods, each `budget` jobs in batches of `batch`:
+//   cubic      fit (family, members; y = ln(measured / physics samples/s), the features below) on
+//              every job measured so far, then run the `batch` plans not yet run with the highest
+//              physics x exp(y_hat + optimism x spread), skipping plans the feasibility model
+//              gives P(oom) > 0.5; the first batch (nothing learned) is the physics' best
+//   physics    the physics' best plans, in order
+//   random     plans drawn uniformly among those not yet run
+//   reinforce  a factorised categorical policy over the five knobs (search.h's PolicyGradient,
+//              the plan search's learning rate 0.5, entropy bonus 0.01 and moving baseline):
+//              each batch is drawn from it, rewarded ln(measured / the first measurement), and
+//              oom or failed jobs get the worst reward so far minus 1
+// Curves as testbed.h's: after each batch the true (noiseless) samples/s/GPU of the plan each
+// method measured fastest, its regret against the true optimum (every plan of the space run on
+// the truth, failure draws refused), and Kendall's tau-a of its model against the truth over
+// every plan that runs (physics: the physics; cubic: the latest predictor; none for the others).
+//
+// Features (RecFeatureNames): the knobs (planner one-hot, four flags), log GPUs, nodes and local
+// batch, the tables' sharding mix (fractions of tables per sharding type), and the physics: log
+// samples/s/GPU, the step's shares in lookups, pooled all-to-all, node reduce-scatter/all-gather,
+// dense compute, exposed ids and all-reduce, dense optimizer and overhead, and the fullest rank's
+// HBM over capacity.
+//
+// Not here (the transformer loop has them): job logs of ranking runs, `suggest` and predictor
+// files for this space.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "predict/testbed.h"
+#include "spec/ranking.h"
+
+namespace scaleplan::predict {
+
+// The space's dimensions and the values each takes, in the order above.
+const std::vector<std::pair<std::string, std::vector<std::string>>>& RecSpaceDims();
+// The truth-file words of this space: its effect kinds and `when` dimensions.
+const TruthVocabulary& RecTruthVocabulary();
+const std::vector<std::string>& RecFeatureNames();
+const std::vector<std::string>& RecTestbedMethods();
+
+struct RecTestbedOptions {
+  int64_t budget = 24;
+  int64_t batch = 4;
+  uint64_t seed = 1;
+  std::vector<std::string> methods;  // empty: all
+  std::string family = "ridge";
+  int64_t members = 8;
+  double optimism = 1.0;
+};
+const spec::Schema<RecTestbedOptions>& RecTestbedOptionsSchema();
+
+struct RecCurvePoint {
+  int64_t jobs = 0;
+  double best_true_samples_per_s_per_gpu = 0;  // 0 before the first measured job
+  double regret_pct = 100;
+  std::optional<double> kendall_tau;
+};
+
+struct RecMethodResult {
+  std::string name;
+  std::vector<RecCurvePoint> curve;
+  int64_t oom_jobs = 0;
+  int64_t failed_jobs = 0;
+  std::string best_plan;  // the plan it measured fastest
+};
+
+struct RecTestbedReport {
+  std::string job;  // "model on N x gpu (cluster), global batch B"
+  std::string truth_origin;
+  int64_t plans = 0;           // in the space
+  int64_t fitting_plans = 0;   // that fit the memory model (what a method may launch)
+  int64_t runnable_plans = 0;  // that run on the truth (fit, no failure draw)
+  std::string optimum_plan;
+  double optimum_samples_per_s_per_gpu = 0;
+  std::string physics_best_plan;
+  double physics_best_true_samples_per_s_per_gpu = 0;
+  std::vector<RecMethodResult> methods;
+  double elapsed_s = 0;
+};
+
+// Errors: the job does not resolve, a truth tier is not in the cluster, no plan of the space fits.
+Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& job, const Truth& truth,
+                                       const RecTestbedOptions& options);
+
+}  // namespace scaleplan::predict

@@ -1,0 +1,126 @@
+// The CubicML loop on the ranking-model space (predict/rec_testbed.h).
+#include "predict/rec_testbed.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "recsys/study.h"
+#include "test_util.h"
+
+namespace scaleplan::predict {
+namespace {
+
+using scaleplan::testing::Must;
+
+// MLPerf DLRM-DCNv2 on one 8-GPU DGX H100 node at its global batch.
+spec::RecJobSpec SmallJob() {
+  recsys::RecSource source;
+  source.gpus = 8;
+  return Must(recsys::LoadRecJob(source, spec::RecJobSpec{}));
+}
+
+Truth RecTruth(const std::string& text) {
+  return Must(ParseTruth(text, "truth.yaml", &RecTruthVocabulary()));
+}
+
+TEST(RecTestbed, TruthTakesTheSpaceWords) {
+  // lookup_scale and the space's dimensions are accepted, values as text.
+  Truth t = RecTruth(
+      "effects:\n  - {kind: lookup_scale, when: {planner: hugectr, overlap_embeddings: false}, "
+      "factor: 0.5}\n");
+  ASSERT_EQ(t.effects.size(), 1u);
+  EXPECT_EQ(t.effects[0].kind, "lookup_scale");
+  ASSERT_EQ(t.effects[0].when.size(), 2u);
+  EXPECT_EQ(t.effects[0].when[1].second, nlohmann::json("false"));
+  struct Bad {
+    const char* text;
+    const char* message;
+  };
+  for (const Bad& bad : {
+           Bad{"effects:\n  - {kind: comm_scale, dim: tp, factor: 2}\n",
+               "truth.effects[0].kind = comm_scale (allowed: compute_scale, lookup_scale,"},
+           Bad{"effects:\n  - {kind: compute_scale, when: {tp: 8}, factor: 2}\n",
+               "'tp' is not a dimension of the space (allowed: planner, embedding_dtype,"},
+           Bad{"effects:\n  - {kind: compute_scale, when: {planner: fbgemm}, factor: 2}\n",
+               "when.planner = fbgemm (allowed: scaleplan, torchrec, hugectr)"},
+       }) {
+    Result<Truth> r = ParseTruth(bad.text, "truth.yaml", &RecTruthVocabulary());
+    ASSERT_FALSE(r.ok()) << bad.text;
+    EXPECT_NE(r.status().message().find(bad.message), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("truth.yaml:"), std::string::npos);
+  }
+  // The transformer testbed still refuses the ranking space's kind.
+  EXPECT_FALSE(ParseTruth("effects:\n  - {kind: lookup_scale, factor: 2}\n", "t.yaml").ok());
+}
+
+TEST(RecTestbed, WithoutEffectsThePhysicsFindsTheOptimum) {
+  // No effects and no noise: every plan's true throughput is the physics' own, so the physics'
+  // first job is the optimum (regret 0), and cubic's first batch, with nothing learned, is the
+  // same. 10 jobs in batches of 4: points at 4, 8 and 10 jobs.
+  RecTestbedOptions options;
+  options.budget = 10;
+  options.batch = 4;
+  RecTestbedReport r = Must(RunRecTestbed(SmallJob(), RecTruth("seed: 3\n"), options));
+  EXPECT_EQ(r.plans, 48);
+  EXPECT_GT(r.optimum_samples_per_s_per_gpu, 0);
+  EXPECT_DOUBLE_EQ(r.physics_best_true_samples_per_s_per_gpu, r.optimum_samples_per_s_per_gpu);
+  ASSERT_EQ(r.methods.size(), 4u);
+  for (const RecMethodResult& m : r.methods) {
+    ASSERT_EQ(m.curve.size(), 3u) << m.name;
+    EXPECT_EQ(m.curve[0].jobs, 4);
+    EXPECT_EQ(m.curve[2].jobs, 10);
+    for (const RecCurvePoint& c : m.curve) {
+      EXPECT_GE(c.regret_pct, 0) << m.name;
+      EXPECT_LE(c.best_true_samples_per_s_per_gpu, r.optimum_samples_per_s_per_gpu);
+    }
+    EXPECT_EQ(m.oom_jobs + m.failed_jobs, 0) << m.name;
+  }
+  EXPECT_EQ(r.methods[1].name, "physics");
+  EXPECT_DOUBLE_EQ(r.methods[1].curve[0].regret_pct, 0);
+  EXPECT_DOUBLE_EQ(r.methods[0].curve[0].regret_pct, 0);  // cubic: the same first batch
+  // Without effects the physics orders the plans as the truth does: no discordant pair.
+  ASSERT_TRUE(r.methods[1].curve[0].kendall_tau.has_value());
+  EXPECT_GT(*r.methods[1].curve[0].kendall_tau, 0);
+  EXPECT_FALSE(r.methods[2].curve[0].kendall_tau.has_value());  // random has no model
+}
+
+TEST(RecTestbed, EffectsChangeWhatRuns) {
+  RecTestbedOptions options;
+  options.budget = 4;
+  options.methods = {"physics"};
+  const spec::RecJobSpec job = SmallJob();
+  const double plain =
+      Must(RunRecTestbed(job, RecTruth("seed: 1\n"), options)).optimum_samples_per_s_per_gpu;
+  // Dense layers at half speed: the dense compute is on every plan's critical path, so every
+  // plan, the optimum among them, is slower.
+  const double slower =
+      Must(RunRecTestbed(job, RecTruth("effects:\n  - {kind: compute_scale, factor: 0.5}\n"),
+                         options))
+          .optimum_samples_per_s_per_gpu;
+  EXPECT_LT(slower, plain);
+  // 0.1 ms added to every step of the plans without input pipelining, none to the others:
+  // the optimum cannot get faster.
+  const double overhead =
+      Must(RunRecTestbed(job,
+                         RecTruth("effects:\n  - {kind: step_overhead_s, when: "
+                                  "{pipeline_input_dist: \"false\"}, value: 0.0001}\n"),
+                         options))
+          .optimum_samples_per_s_per_gpu;
+  EXPECT_LE(overhead, plain);
+  // A margin larger than any GPU: every job is out of memory, and the testbed says so.
+  Result<RecTestbedReport> none = RunRecTestbed(
+      job, RecTruth("effects:\n  - {kind: memory_margin_bytes, value: 1e15}\n"), options);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no plan of the space runs"), std::string::npos);
+  // A tier the cluster does not have.
+  Result<RecTestbedReport> tier = RunRecTestbed(
+      job, RecTruth("effects:\n  - {kind: tier_bandwidth, tier: rack, factor: 0.5}\n"), options);
+  ASSERT_FALSE(tier.ok());
+  EXPECT_NE(tier.status().message().find("tier = rack is not a tier of cluster dgx-h100-ib"),
+            std::string::npos)
+      << tier.status().message();
+}
+
+}  // namespace
+}  // namespace scaleplan::predict
