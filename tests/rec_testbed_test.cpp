@@ -62,10 +62,10 @@ TEST(RecTestbed, WithoutEffectsThePhysicsFindsTheOptimum) {
   options.budget = 10;
   options.batch = 4;
   RecTestbedReport r = Must(RunRecTestbed(SmallJob(), RecTruth("seed: 3\n"), options));
-  EXPECT_EQ(r.plans, 48);
+  EXPECT_EQ(r.plans, 192);
   EXPECT_GT(r.optimum_samples_per_s_per_gpu, 0);
   EXPECT_DOUBLE_EQ(r.physics_best_true_samples_per_s_per_gpu, r.optimum_samples_per_s_per_gpu);
-  ASSERT_EQ(r.methods.size(), 4u);
+  ASSERT_EQ(r.methods.size(), 5u);
   for (const RecMethodResult& m : r.methods) {
     ASSERT_EQ(m.curve.size(), 3u) << m.name;
     EXPECT_EQ(m.curve[0].jobs, 4);

@@ -44,8 +44,8 @@ class RecTestbedCmd final : public Command {
  public:
   std::string_view name() const override { return "rec-testbed"; }
   std::string_view summary() const override {
-    return "Judge the CubicML loop against physics, random and REINFORCE on the ranking-model "
-           "co-design space (planner, dtypes, pipelining) under a truth";
+    return "Judge the CubicML loop against physics, random, evolution and REINFORCE on the "
+           "ranking-model co-design space (planner, dtypes, pipelining) under a truth";
   }
   void Register(CLI::App* app) override {
     args_.Register(app);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -22,7 +23,9 @@ namespace scaleplan::predict {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr size_t kDims = 5;
+constexpr size_t kDims = 7;
+// Regularized evolution's (search.h's): population and tournament sizes.
+constexpr size_t kPopulation = 16, kTournament = 4;
 using Knobs = std::array<uint32_t, kDims>;
 
 // One plan of the space: its knobs, the job they make, the physics' sharding and step, and the
@@ -58,6 +61,8 @@ spec::RecJobSpec JobOf(const spec::RecJobSpec& base, const Knobs& k) {
   job.pooled_bytes = Value(k, 2) == "fp16" ? 2 : 4;
   job.pipeline_input_dist = Value(k, 3) == "true";
   job.overlap_embeddings = Value(k, 4) == "true";
+  job.dense_grad_bytes = Value(k, 5) == "bf16" ? 2 : 4;
+  job.index_bytes = Value(k, 6) == "int32" ? 4 : 8;
   return job;
 }
 
@@ -210,6 +215,8 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& RecSpaceDim
       {"comm_dtype", {"fp16", "fp32"}},
       {"pipeline_input_dist", {"true", "false"}},
       {"overlap_embeddings", {"true", "false"}},
+      {"dense_grad_dtype", {"fp32", "bf16"}},
+      {"index_dtype", {"int32", "int64"}},
   };
   return dims;
 }
@@ -241,7 +248,8 @@ const std::vector<std::string>& RecFeatureNames() {
 }
 
 const std::vector<std::string>& RecTestbedMethods() {
-  static const std::vector<std::string> methods = {"cubic", "physics", "random", "reinforce"};
+  static const std::vector<std::string> methods = {"cubic", "physics", "random", "evolution",
+                                                   "reinforce"};
   return methods;
 }
 
@@ -249,9 +257,10 @@ const spec::Schema<RecTestbedOptions>& RecTestbedOptionsSchema() {
   static const spec::Schema<RecTestbedOptions> schema = [] {
     using O = RecTestbedOptions;
     spec::Schema<O> s("rec_testbed");
-    s.Integer("budget", &O::budget, 1, 48, "", "true jobs each method may run (the space has 48)");
-    s.Integer("batch", &O::batch, 1, 48, "", "jobs run at once (one round of a method)");
-    s.Unsigned("seed", &O::seed, "seed of random, reinforce and cubic's predictor");
+    s.Integer("budget", &O::budget, 1, 192, "",
+              "true jobs each method may run (the space has 192 plans)");
+    s.Integer("batch", &O::batch, 1, 192, "", "jobs run at once (one round of a method)");
+    s.Unsigned("seed", &O::seed, "seed of random, evolution, reinforce and cubic's predictor");
     spec::FieldInfo methods;
     methods.key = "methods";
     methods.kind = spec::ValueKind::kList;
@@ -310,30 +319,32 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
   const auto& dims = RecSpaceDims();
   std::vector<RecPlan> plans;
   Knobs k{};
-  for (k[0] = 0; k[0] < dims[0].second.size(); ++k[0]) {
-    for (k[1] = 0; k[1] < dims[1].second.size(); ++k[1]) {
-      for (k[2] = 0; k[2] < dims[2].second.size(); ++k[2]) {
-        for (k[3] = 0; k[3] < dims[3].second.size(); ++k[3]) {
-          for (k[4] = 0; k[4] < dims[4].second.size(); ++k[4]) {
-            RecPlan p;
-            p.knobs = k;
-            p.description = Describe(k);
-            p.job = JobOf(base, k);
-            SP_ASSIGN_OR_RETURN(recsys::RecJob job, recsys::ResolveRecJob(p.job));
-            SP_ASSIGN_OR_RETURN(recsys::CostModel cost, recsys::CostModel::For(job));
-            recsys::PlannerOptions planner;
-            planner.planner = dims[0].second[k[0]];
-            Result<recsys::ShardingPlan> sharding = recsys::RunPlanner(cost, planner);
-            if (!sharding.ok()) continue;  // a planner that finds no plan: not in the space
-            p.sharding = std::move(*sharding);
-            SP_ASSIGN_OR_RETURN(p.physics, cost.Evaluate(p.sharding));
-            p.fits = p.physics.fits;
-            p.x = FeaturesOf(p, job);
-            SP_RETURN_IF_ERROR(RunOnTruth(truth, p));
-            plans.push_back(std::move(p));
-          }
-        }
+  for (bool more = true; more;) {
+    RecPlan p;
+    p.knobs = k;
+    p.description = Describe(k);
+    p.job = JobOf(base, k);
+    SP_ASSIGN_OR_RETURN(recsys::RecJob job, recsys::ResolveRecJob(p.job));
+    SP_ASSIGN_OR_RETURN(recsys::CostModel cost, recsys::CostModel::For(job));
+    recsys::PlannerOptions planner;
+    planner.planner = dims[0].second[k[0]];
+    Result<recsys::ShardingPlan> sharding = recsys::RunPlanner(cost, planner);
+    if (sharding.ok()) {  // a planner that finds no plan: not in the space
+      p.sharding = std::move(*sharding);
+      SP_ASSIGN_OR_RETURN(p.physics, cost.Evaluate(p.sharding));
+      p.fits = p.physics.fits;
+      p.x = FeaturesOf(p, job);
+      SP_RETURN_IF_ERROR(RunOnTruth(truth, p));
+      plans.push_back(std::move(p));
+    }
+    // The next combination, the last dimension fastest.
+    more = false;
+    for (size_t d = kDims; d-- > 0;) {
+      if (++k[d] < dims[d].second.size()) {
+        more = true;
+        break;
       }
+      k[d] = 0;
     }
   }
   report.plans = static_cast<int64_t>(plans.size());
@@ -384,8 +395,12 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
   const std::vector<std::string>& methods =
       options.methods.empty() ? RecTestbedMethods() : options.methods;
 
+  std::map<Knobs, size_t> launchable;  // the plans that fit the memory model, by their knobs
+  for (size_t i : physics_order) launchable.emplace(plans[i].knobs, i);
+
   for (const std::string& name : methods) {
     Run run(name, plans, best);
+    std::vector<size_t> population;  // evolution's: the latest measured plans, oldest first
     std::mt19937_64 rng(options.seed);
     // reinforce's policy.
     std::vector<std::vector<double>> theta(kDims);
@@ -431,9 +446,28 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
             }
             c[d] = v;
           }
-          for (size_t i : physics_order) {
-            if (plans[i].knobs == c && unrun(i)) next.push_back(i);
+          auto it = launchable.find(c);
+          if (it != launchable.end() && unrun(it->second)) next.push_back(it->second);
+        }
+      } else if (name == "evolution") {
+        for (int draw = 0; draw < 1000 && next.size() < want; ++draw) {
+          size_t pick = physics_order[rng() % physics_order.size()];
+          if (population.size() >= kTournament) {
+            size_t parent = population[rng() % population.size()];
+            for (size_t t = 1; t < kTournament; ++t) {
+              const size_t rival = population[rng() % population.size()];
+              if (plans[rival].measured > plans[parent].measured) parent = rival;
+            }
+            Knobs c = plans[parent].knobs;
+            const size_t d = rng() % kDims;
+            const auto count = static_cast<uint32_t>(dims[d].second.size());
+            const auto v = static_cast<uint32_t>(rng() % (count - 1));
+            c[d] = v >= c[d] ? v + 1 : v;
+            auto it = launchable.find(c);
+            if (it == launchable.end()) continue;
+            pick = it->second;
           }
+          if (unrun(pick)) next.push_back(pick);
         }
       } else {  // cubic
         Dataset data;
@@ -484,7 +518,12 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
         }
       }
       if (next.empty()) break;  // nothing left this method would run
-      for (size_t i : next) run.Launch(i);
+      for (size_t i : next) {
+        run.Launch(i);
+        if (plans[i].true_status != "ok") continue;
+        population.push_back(i);
+        if (population.size() > kPopulation) population.erase(population.begin());
+      }
       if (name == "reinforce") {
         std::vector<double> rewards(next.size());
         double mean = 0;

@@ -5,7 +5,7 @@
 // ran out of memory (feasibility.h), and the policy gradient of search.h for REINFORCE.
 //
 // The space: one ranking model on a fixed number of GPUs at a fixed global batch (the batch sets
-// the model's quality, so it is not a knob), and five knobs, 3 x 2^4 = 48 plans:
+// the model's quality, so it is not a knob), and seven knobs, 3 x 2^6 = 192 plans:
 //   planner              scaleplan, torchrec, hugectr   who shards the tables (recsys/planner.h)
 //   embedding_dtype      fp32, fp16                     the tables' weights
 //   comm_dtype           fp16, fp32                     pooled embeddings on the wire
@@ -13,6 +13,10 @@
 //   pipeline_input_dist  true, false                    the ids' all-to-all behind the last step
 //   overlap_embeddings   true, false                    the tables beside the bottom MLP / the
 //                                                       weight gradients (recsys/cost.h)
+//   dense_grad_dtype     fp32, bf16                     the dense gradients' all-reduce
+//                                                       (dense_grad_bytes 4 or 2)
+//   index_dtype          int32, int64                   the ids on the wire (index_bytes 4 or 8;
+//                                                       TorchRec's default is int64)
 // A plan is the knobs with the sharding its planner makes for them on the physics (recsys/cost.h
 // with the fitted factors). A plan the memory model says does not fit is not launched.
 //
@@ -37,6 +41,9 @@
 //              gives P(oom) > 0.5; the first batch (nothing learned) is the physics' best
 //   physics    the physics' best plans, in order
 //   random     plans drawn uniformly among those not yet run
+//   evolution  regularized evolution on the measured throughput (search.h's sizes: population 16
+//              of the latest measured plans, tournaments of 4, one-knob mutations; random plans
+//              until the population holds 4)
 //   reinforce  a factorised categorical policy over the five knobs (search.h's PolicyGradient,
 //              the plan search's learning rate 0.5, entropy bonus 0.01 and moving baseline):
 //              each batch is drawn from it, rewarded ln(measured / the first measurement), and
@@ -46,7 +53,7 @@
 // the truth, failure draws refused), and Kendall's tau-a of its model against the truth over
 // every plan that runs (physics: the physics; cubic: the latest predictor; none for the others).
 //
-// Features (RecFeatureNames): the knobs (planner one-hot, four flags), log GPUs, nodes and local
+// Features (RecFeatureNames): the knobs (planner one-hot, six flags), log GPUs, nodes and local
 // batch, the tables' sharding mix (fractions of tables per sharding type), and the physics: log
 // samples/s/GPU, the step's shares in lookups, pooled all-to-all, node reduce-scatter/all-gather,
 // dense compute, exposed ids and all-reduce, dense optimizer and overhead, and the fullest rank's
@@ -75,8 +82,8 @@ const std::vector<std::string>& RecFeatureNames();
 const std::vector<std::string>& RecTestbedMethods();
 
 struct RecTestbedOptions {
-  int64_t budget = 24;
-  int64_t batch = 4;
+  int64_t budget = 48;
+  int64_t batch = 8;
   uint64_t seed = 1;
   std::vector<std::string> methods;  // empty: all
   std::string family = "ridge";
