@@ -20,6 +20,14 @@ spec::RecJobSpec SmallJob() {
   return Must(recsys::LoadRecJob(source, spec::RecJobSpec{}));
 }
 
+// Its 8 most-looked-up tables (examples/), quicker to plan 192 times.
+spec::RecJobSpec EightTables() {
+  recsys::RecSource source;
+  source.gpus = 8;
+  source.model = std::string(SCALEPLAN_TEST_DIR) + "/../examples/ranking-mlperf-8-tables.yaml";
+  return Must(recsys::LoadRecJob(source, spec::RecJobSpec{}));
+}
+
 Truth RecTruth(const std::string& text) {
   return Must(ParseTruth(text, "truth.yaml", &RecTruthVocabulary()));
 }
@@ -79,19 +87,28 @@ TEST(RecTestbed, WithoutEffectsThePhysicsFindsTheOptimum) {
   EXPECT_EQ(r.methods[1].name, "physics");
   EXPECT_DOUBLE_EQ(r.methods[1].curve[0].regret_pct, 0);
   EXPECT_DOUBLE_EQ(r.methods[0].curve[0].regret_pct, 0);  // cubic: the same first batch
-  // Without effects the physics orders the plans as the truth does: no discordant pair.
-  ASSERT_TRUE(r.methods[1].curve[0].kendall_tau.has_value());
+  // Every measurement equals the physics, so every target ln(measured / physics) is 0 and the
+  // ridge ensemble learns a correction of exactly 0 (zero targets, zero weights, zero intercept):
+  // cubic's model is the physics, and its tau is the physics' at every point (4 distinct plans
+  // are enough to fit from the first batch on).
+  for (size_t i = 0; i < r.methods[0].curve.size(); ++i) {
+    ASSERT_TRUE(r.methods[0].curve[i].kendall_tau.has_value()) << i;
+    ASSERT_TRUE(r.methods[1].curve[i].kendall_tau.has_value()) << i;
+    EXPECT_DOUBLE_EQ(*r.methods[0].curve[i].kendall_tau, *r.methods[1].curve[i].kendall_tau);
+  }
   EXPECT_GT(*r.methods[1].curve[0].kendall_tau, 0);
   EXPECT_FALSE(r.methods[2].curve[0].kendall_tau.has_value());  // random has no model
+  EXPECT_EQ(r.physics_best_status, "ok");
+  EXPECT_EQ(r.planner_failures, 0);
 }
 
 TEST(RecTestbed, EffectsChangeWhatRuns) {
   RecTestbedOptions options;
   options.budget = 4;
   options.methods = {"physics"};
-  const spec::RecJobSpec job = SmallJob();
-  const double plain =
-      Must(RunRecTestbed(job, RecTruth("seed: 1\n"), options)).optimum_samples_per_s_per_gpu;
+  const spec::RecJobSpec job = EightTables();
+  const RecTestbedReport base = Must(RunRecTestbed(job, RecTruth("seed: 1\n"), options));
+  const double plain = base.optimum_samples_per_s_per_gpu;
   // Dense layers at half speed: the dense compute is on every plan's critical path, so every
   // plan, the optimum among them, is slower.
   const double slower =
@@ -99,15 +116,40 @@ TEST(RecTestbed, EffectsChangeWhatRuns) {
                          options))
           .optimum_samples_per_s_per_gpu;
   EXPECT_LT(slower, plain);
-  // 0.1 ms added to every step of the plans without input pipelining, none to the others:
-  // the optimum cannot get faster.
+  // Lookups at half the bandwidth: every plan reads its tables on the critical path, so the
+  // optimum is slower.
+  const double lookups =
+      Must(RunRecTestbed(job, RecTruth("effects:\n  - {kind: lookup_scale, factor: 0.5}\n"),
+                         options))
+          .optimum_samples_per_s_per_gpu;
+  EXPECT_LT(lookups, plain);
+  // NVLink at half the bandwidth: on one node every collective crosses it; not faster.
+  const double nvlink = Must(RunRecTestbed(job,
+                                           RecTruth("effects:\n  - {kind: tier_bandwidth, tier: "
+                                                    "node, factor: 0.5}\n"),
+                                           options))
+                            .optimum_samples_per_s_per_gpu;
+  EXPECT_LE(nvlink, plain);
+  // 0.1 ms added to every step of the plans without input pipelining, none to the others. The
+  // plain optimum pipelines its input (the ids' all-to-all hides behind the previous step), so it
+  // is untouched and stays the optimum: the same value.
+  ASSERT_NE(base.optimum_plan.find("pipeline_input_dist true"), std::string::npos)
+      << base.optimum_plan;
   const double overhead =
       Must(RunRecTestbed(job,
                          RecTruth("effects:\n  - {kind: step_overhead_s, when: "
                                   "{pipeline_input_dist: \"false\"}, value: 0.0001}\n"),
                          options))
           .optimum_samples_per_s_per_gpu;
-  EXPECT_LE(overhead, plain);
+  EXPECT_DOUBLE_EQ(overhead, plain);
+  // Scale factors the GPU cannot reach: H100's sustained fraction, 0.775, times 2 is above 1.
+  Result<RecTestbedReport> fast =
+      RunRecTestbed(job, RecTruth("effects:\n  - {kind: compute_scale, factor: 2}\n"), options);
+  ASSERT_FALSE(fast.ok());
+  EXPECT_NE(fast.status().message().find("truth.yaml:2 (factor 2): compute_scale makes h100-sxm's "
+                                         "sustained compute fraction 1.55"),
+            std::string::npos)
+      << fast.status().message();
   // A margin larger than any GPU: every job is out of memory, and the testbed says so.
   Result<RecTestbedReport> none = RunRecTestbed(
       job, RecTruth("effects:\n  - {kind: memory_margin_bytes, value: 1e15}\n"), options);

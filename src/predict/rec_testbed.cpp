@@ -24,8 +24,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr size_t kDims = 7;
-// Regularized evolution's (search.h's): population and tournament sizes.
+constexpr int64_t kSpacePlans = 3 * 2 * 2 * 2 * 2 * 2 * 2;  // RecSpaceDims' combinations
+// Regularized evolution's population and tournament sizes (the transformer testbed's).
 constexpr size_t kPopulation = 16, kTournament = 4;
+// The least sustained compute fraction a GPU spec takes (spec/specs.h's bound).
+constexpr double kMinComputeFraction = 0.1;
 using Knobs = std::array<uint32_t, kDims>;
 
 // One plan of the space: its knobs, the job they make, the physics' sharding and step, and the
@@ -120,10 +123,17 @@ Status RunOnTruth(const Truth& truth, RecPlan& p) {
   spec::RecJobSpec job = p.job;
   recsys::RecFactors factors = recsys::FittedFactors();
   double margin = 0, overhead = 0, survive = 1;
+  std::vector<std::string> compute_from, lookup_from;  // the effects that scaled them
   for (const TruthEffect& e : truth.effects) {
     if (!Matches(e, p.knobs)) continue;
-    if (e.kind == "compute_scale") job.cluster.gpu.sustained_compute_fraction *= e.factor;
-    if (e.kind == "lookup_scale") factors.lookup_bandwidth_fraction *= e.factor;
+    if (e.kind == "compute_scale") {
+      job.cluster.gpu.sustained_compute_fraction *= e.factor;
+      compute_from.push_back(fmt::format("{} (factor {:g})", e.origin, e.factor));
+    }
+    if (e.kind == "lookup_scale") {
+      factors.lookup_bandwidth_fraction *= e.factor;
+      lookup_from.push_back(fmt::format("{} (factor {:g})", e.origin, e.factor));
+    }
     if (e.kind == "tier_bandwidth") {
       for (spec::TierSpec& t : job.cluster.tiers) {
         if (t.name == e.tier) t.bandwidth_bytes_per_s *= e.factor;
@@ -132,6 +142,23 @@ Status RunOnTruth(const Truth& truth, RecPlan& p) {
     if (e.kind == "step_overhead_s") overhead += e.value;
     if (e.kind == "memory_margin_bytes") margin += e.value;
     if (e.kind == "failure_rate") survive *= 1 - e.value;
+  }
+  // The scaled fractions stay what a GPU can do: tensor cores at kMinComputeFraction to all of
+  // the kernel tables' throughput, lookups at most the HBM's bandwidth.
+  const double compute = job.cluster.gpu.sustained_compute_fraction;
+  if (compute < kMinComputeFraction || compute > 1) {
+    return Status::Invalid(fmt::format(
+        "{}: compute_scale makes {}'s sustained compute fraction {:g} for {} (allowed: factors "
+        "whose product keeps it from {:g} to 1; the GPU's own is {:g})",
+        Join(compute_from, ", "), job.cluster.gpu.name, compute, p.description, kMinComputeFraction,
+        p.job.cluster.gpu.sustained_compute_fraction));
+  }
+  if (factors.lookup_bandwidth_fraction > 1) {
+    return Status::Invalid(fmt::format(
+        "{}: lookup_scale makes the lookups reach {:g} of the HBM's bandwidth for {} (allowed: "
+        "factors whose product keeps it at most 1; the fitted fraction is {:g})",
+        Join(lookup_from, ", "), factors.lookup_bandwidth_fraction, p.description,
+        recsys::FittedFactors().lookup_bandwidth_fraction));
   }
   SP_ASSIGN_OR_RETURN(recsys::RecJob resolved, recsys::ResolveRecJob(job));
   SP_ASSIGN_OR_RETURN(recsys::CostModel cost, recsys::CostModel::For(resolved, factors));
@@ -206,6 +233,44 @@ class Run {
   RecMethodResult result_;
 };
 
+// cubic's models, fitted on the jobs `ran` (in order): the predictor once kMinTrainingJobs
+// configurations are measured, the feasibility model once some ran out of memory and some did not.
+struct Learned {
+  std::optional<Predictor> predictor;
+  std::optional<Feasibility> feasibility;
+};
+
+Result<Learned> Learn(const std::vector<RecPlan>& plans, const std::vector<size_t>& ran,
+                      const RecTestbedOptions& options, size_t jobs) {
+  Dataset data;
+  std::vector<std::vector<double>> fx;
+  std::vector<bool> oom;
+  std::set<std::vector<double>> configurations;
+  for (size_t i : ran) {
+    const RecPlan& p = plans[i];
+    if (p.true_status == "ok") {
+      data.x.push_back(p.x);
+      data.y.push_back(std::log(p.measured / p.physics.samples_per_s_per_gpu));
+      // Every plan answers one question (which runs this job fastest): one decision for a
+      // ranking family, the physics' log throughput its base.
+      data.group.emplace_back("space");
+      data.base.push_back(std::log(p.physics.samples_per_s_per_gpu));
+      configurations.insert(p.x);
+    }
+    if (p.true_status != "failed") {
+      fx.push_back(p.x);
+      oom.push_back(p.true_status == "oom");
+    }
+  }
+  Learned learned;
+  if (configurations.size() >= kMinTrainingJobs) {
+    SP_ASSIGN_OR_RETURN(learned.predictor,
+                        FitPredictor(data, options.family, options.members, options.seed + jobs));
+  }
+  learned.feasibility = Feasibility::Fit(fx, oom);
+  return learned;
+}
+
 }  // namespace
 
 const std::vector<std::pair<std::string, std::vector<std::string>>>& RecSpaceDims() {
@@ -233,8 +298,8 @@ const std::vector<std::string>& RecFeatureNames() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n = {"planner_scaleplan",  "planner_torchrec", "planner_hugectr",
                                   "embedding_fp32",     "comm_fp16",        "pipeline_input_dist",
-                                  "overlap_embeddings", "log_gpus",         "log_nodes",
-                                  "log_local_batch"};
+                                  "overlap_embeddings", "dense_grad_fp32",  "index_int32",
+                                  "log_gpus",           "log_nodes",        "log_local_batch"};
     for (const std::string& t : recsys::ShardingTypeNames()) n.push_back("tables_" + t);
     for (const char* f :
          {"physics_log_samples_per_s_per_gpu", "share_lookup", "share_pooled_all_to_all",
@@ -259,7 +324,7 @@ const spec::Schema<RecTestbedOptions>& RecTestbedOptionsSchema() {
     spec::Schema<O> s("rec_testbed");
     s.Integer("budget", &O::budget, 1, 192, "",
               "true jobs each method may run (the space has 192 plans)");
-    s.Integer("batch", &O::batch, 1, 192, "", "jobs run at once (one round of a method)");
+    s.Integer("batch", &O::batch, 1, kSpacePlans, "", "jobs run at once (one round of a method)");
     s.Unsigned("seed", &O::seed, "seed of random, evolution, reinforce and cubic's predictor");
     spec::FieldInfo methods;
     methods.key = "methods";
@@ -329,11 +394,17 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
     recsys::PlannerOptions planner;
     planner.planner = dims[0].second[k[0]];
     Result<recsys::ShardingPlan> sharding = recsys::RunPlanner(cost, planner);
-    if (sharding.ok()) {  // a planner that finds no plan: not in the space
+    if (!sharding.ok()) {  // a planner that finds no plan: not in the space, counted
+      ++report.planner_failures;
+    } else {
       p.sharding = std::move(*sharding);
       SP_ASSIGN_OR_RETURN(p.physics, cost.Evaluate(p.sharding));
       p.fits = p.physics.fits;
       p.x = FeaturesOf(p, job);
+      if (p.x.size() != RecFeatureNames().size()) {
+        return Status::Invalid(fmt::format("rec-testbed: {} features for {} names", p.x.size(),
+                                           RecFeatureNames().size()));
+      }
       SP_RETURN_IF_ERROR(RunOnTruth(truth, p));
       plans.push_back(std::move(p));
     }
@@ -383,6 +454,7 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
   report.optimum_samples_per_s_per_gpu = plans[optimum].truth;
   report.physics_best_plan = plans[physics_order[0]].description;
   report.physics_best_true_samples_per_s_per_gpu = plans[physics_order[0]].truth;
+  report.physics_best_status = plans[physics_order[0]].true_status;
   std::vector<double> truth_of(runnable.size()), physics_of(runnable.size());
   for (size_t j = 0; j < runnable.size(); ++j) {
     truth_of[j] = plans[runnable[j]].truth;
@@ -401,6 +473,7 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
   for (const std::string& name : methods) {
     Run run(name, plans, best);
     std::vector<size_t> population;  // evolution's: the latest measured plans, oldest first
+    Learned learned;                 // cubic's
     std::mt19937_64 rng(options.seed);
     // reinforce's policy.
     std::vector<std::vector<double>> theta(kDims);
@@ -410,7 +483,7 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
     while (run.jobs() < budget) {
       const size_t want = std::min(batch, budget - run.jobs());
       std::vector<size_t> next;
-      std::optional<double> tau;
+      std::optional<double> tau;  // physics: the physics'; cubic: set after the batch
       auto unrun = [&](size_t i) {
         return !run.Ran(i) && std::find(next.begin(), next.end(), i) == next.end();
       };
@@ -469,52 +542,21 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
           }
           if (unrun(pick)) next.push_back(pick);
         }
-      } else {  // cubic
-        Dataset data;
-        std::vector<std::vector<double>> fx;
-        std::vector<bool> oom;
-        std::set<std::vector<double>> configurations;
-        for (size_t i : run.order()) {
-          const RecPlan& p = plans[i];
-          if (p.true_status == "ok") {
-            data.x.push_back(p.x);
-            data.y.push_back(std::log(p.measured / p.physics.samples_per_s_per_gpu));
-            configurations.insert(p.x);
-          }
-          if (p.true_status != "failed") {
-            fx.push_back(p.x);
-            oom.push_back(p.true_status == "oom");
-          }
-        }
-        std::optional<Predictor> predictor;
-        if (configurations.size() >= kMinTrainingJobs) {
-          SP_ASSIGN_OR_RETURN(predictor, FitPredictor(data, options.family, options.members,
-                                                      options.seed + run.jobs()));
-        }
-        const std::optional<Feasibility> feasibility = Feasibility::Fit(fx, oom);
+      } else {  // cubic: the model learned from every job so far (Learn, below)
         std::vector<std::pair<double, size_t>> ranked;
         for (size_t i : physics_order) {
           const RecPlan& p = plans[i];
           double score = std::log(p.physics.samples_per_s_per_gpu);
-          if (predictor) {
-            const Estimate e = predictor->Correct(p.x);
+          if (learned.predictor) {
+            const Estimate e = learned.predictor->Correct(p.x);
             score += e.correction + options.optimism * e.spread;
           }
-          if (feasibility && feasibility->OomProbability(p.x) > 0.5) continue;
+          if (learned.feasibility && learned.feasibility->OomProbability(p.x) > 0.5) continue;
           ranked.emplace_back(-score, i);
         }
         std::stable_sort(ranked.begin(), ranked.end());
         for (const auto& [score, i] : ranked) {
           if (next.size() < want && unrun(i)) next.push_back(i);
-        }
-        if (predictor) {
-          std::vector<double> predicted(runnable.size());
-          for (size_t j = 0; j < runnable.size(); ++j) {
-            const RecPlan& p = plans[runnable[j]];
-            predicted[j] =
-                p.physics.samples_per_s_per_gpu * std::exp(predictor->Correct(p.x).correction);
-          }
-          tau = Tau(predicted, truth_of);
         }
       }
       if (next.empty()) break;  // nothing left this method would run
@@ -550,6 +592,19 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
           const std::vector<double> g =
               search::PolicyGradient(theta[d], chosen, rewards, baseline, 0.01);
           for (size_t v = 0; v < g.size(); ++v) theta[d][v] += 0.5 * g[v];
+        }
+      }
+      if (name == "cubic") {
+        // What the jobs so far teach: the next batch's ranking, and the tau recorded now.
+        SP_ASSIGN_OR_RETURN(learned, Learn(plans, run.order(), options, run.jobs()));
+        if (learned.predictor) {
+          std::vector<double> predicted(runnable.size());
+          for (size_t j = 0; j < runnable.size(); ++j) {
+            const RecPlan& p = plans[runnable[j]];
+            predicted[j] = p.physics.samples_per_s_per_gpu *
+                           std::exp(learned.predictor->Correct(p.x).correction);
+          }
+          tau = Tau(predicted, truth_of);
         }
       }
       run.Record(tau);

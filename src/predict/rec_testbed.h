@@ -35,25 +35,30 @@
 // only on the truth's seed and the plan, as in testbed.h.
 //
 // Methods, each `budget` jobs in batches of `batch`:
-//   cubic      fit (family, members; y = ln(measured / physics samples/s), the features below) on
-//              every job measured so far, then run the `batch` plans not yet run with the highest
+//   cubic      fit (family, members; y = ln(measured / physics samples/s), the features below;
+//              gbt-rank ranks the whole space as one decision) on every job measured so far,
+//              then run the `batch` plans not yet run with the highest
 //              physics x exp(y_hat + optimism x spread), skipping plans the feasibility model
 //              gives P(oom) > 0.5; the first batch (nothing learned) is the physics' best
 //   physics    the physics' best plans, in order
 //   random     plans drawn uniformly among those not yet run
-//   evolution  regularized evolution on the measured throughput (search.h's sizes: population 16
-//              of the latest measured plans, tournaments of 4, one-knob mutations; random plans
-//              until the population holds 4)
-//   reinforce  a factorised categorical policy over the five knobs (search.h's PolicyGradient,
+//   evolution  regularized evolution on the measured throughput (the transformer testbed's sizes:
+//              population 16 of the latest measured plans, tournaments of 4, one-knob mutations;
+//              random plans until the population holds 4)
+//   reinforce  a factorised categorical policy over the seven knobs (search.h's PolicyGradient,
 //              the plan search's learning rate 0.5, entropy bonus 0.01 and moving baseline):
 //              each batch is drawn from it, rewarded ln(measured / the first measurement), and
 //              oom or failed jobs get the worst reward so far minus 1
+// A method stops early when it has nothing new to run (evolution and reinforce after 1,000 draws
+// that give no plan they have not run).
 // Curves as testbed.h's: after each batch the true (noiseless) samples/s/GPU of the plan each
 // method measured fastest, its regret against the true optimum (every plan of the space run on
 // the truth, failure draws refused), and Kendall's tau-a of its model against the truth over
-// every plan that runs (physics: the physics; cubic: the latest predictor; none for the others).
+// every plan that runs (physics: the physics; cubic: the predictor fitted on every job run so far,
+// the batch's included, none before kMinTrainingJobs configurations; none for the others).
 //
-// Features (RecFeatureNames): the knobs (planner one-hot, six flags), log GPUs, nodes and local
+// Features (RecFeatureNames, checked against each plan's vector): the knobs (planner one-hot, six
+// flags), log GPUs, nodes and local
 // batch, the tables' sharding mix (fractions of tables per sharding type), and the physics: log
 // samples/s/GPU, the step's shares in lookups, pooled all-to-all, node reduce-scatter/all-gather,
 // dense compute, exposed ids and all-reduce, dense optimizer and overhead, and the fullest rank's
@@ -116,12 +121,17 @@ struct RecTestbedReport {
   std::string optimum_plan;
   double optimum_samples_per_s_per_gpu = 0;
   std::string physics_best_plan;
-  double physics_best_true_samples_per_s_per_gpu = 0;
+  double physics_best_true_samples_per_s_per_gpu = 0;  // 0 unless its status is ok
+  std::string physics_best_status;                     // on the truth: ok, oom or failed
+  int64_t planner_failures = 0;  // knob combinations whose planner found no sharding
   std::vector<RecMethodResult> methods;
   double elapsed_s = 0;
 };
 
-// Errors: the job does not resolve, a truth tier is not in the cluster, no plan of the space fits.
+// Errors: the job does not resolve; a truth tier is not in the cluster; compute_scale effects that
+// take the GPU's sustained compute fraction out of [0.1, 1] or lookup_scale effects that take the
+// lookups past the HBM's bandwidth (naming the effects); effects that give a step that is not
+// finite and positive; no plan of the space fits, or none runs on the truth.
 Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& job, const Truth& truth,
                                        const RecTestbedOptions& options);
 

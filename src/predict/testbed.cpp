@@ -117,8 +117,13 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
     if (key == "when") {
       if (!entry.second.IsMap()) {
         return Status::Invalid(
-            fmt::format("{}: {}.when is not a map (allowed: plan keys and values, e.g. {{tp: 8}})",
-                        spec::Where(origin, entry.second), section));
+            fmt::format("{}: {}.when is not a map (allowed: {})", spec::Where(origin, entry.second),
+                        section,
+                        vocabulary != nullptr && !vocabulary->dims.empty()
+                            ? "the space's dimensions and values, e.g. {" +
+                                  vocabulary->dims.front().first + ": " +
+                                  vocabulary->dims.front().second.front() + "}"
+                            : std::string("plan keys and values, e.g. {tp: 8}")));
       }
       SP_RETURN_IF_ERROR(spec::CheckKeys(entry.second, origin, section + ".when"));
       if (vocabulary != nullptr) {

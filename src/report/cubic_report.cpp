@@ -232,8 +232,13 @@ nlohmann::json RecTestbedJson(const predict::RecTestbedReport& r) {
   out["runnable_plans"] = r.runnable_plans;
   out["true_optimum"] = {{"plan", r.optimum_plan},
                          {"samples_per_s_per_gpu", r.optimum_samples_per_s_per_gpu}};
-  out["physics_best"] = {{"plan", r.physics_best_plan},
-                         {"true_samples_per_s_per_gpu", r.physics_best_true_samples_per_s_per_gpu}};
+  out["physics_best"] = {
+      {"plan", r.physics_best_plan},
+      {"status", r.physics_best_status},
+      {"true_samples_per_s_per_gpu", r.physics_best_status == "ok"
+                                         ? nlohmann::json(r.physics_best_true_samples_per_s_per_gpu)
+                                         : nlohmann::json(nullptr)}};
+  out["planner_failures"] = r.planner_failures;
   out["methods"] = nlohmann::json::array();
   for (const predict::RecMethodResult& m : r.methods) {
     nlohmann::json method = {{"name", m.name},
@@ -260,29 +265,35 @@ std::string RecTestbedText(const predict::RecTestbedReport& r) {
                      r.plans, r.fitting_plans, r.runnable_plans);
   out += fmt::format("  true optimum {}: {:.1f}k samples/s/GPU\n", r.optimum_plan,
                      r.optimum_samples_per_s_per_gpu / 1e3);
-  out += fmt::format("  physics' best {}: {:.1f}k samples/s/GPU on the truth\n\n",
-                     r.physics_best_plan, r.physics_best_true_samples_per_s_per_gpu / 1e3);
-  out +=
-      "  regret (% below the true optimum) of the plan each method measured fastest, by jobs "
-      "run\n";
-  size_t points = 0;
-  for (const predict::RecMethodResult& m : r.methods) points = std::max(points, m.curve.size());
-  std::string header = fmt::format("  {:<10}", "jobs");
-  const predict::RecMethodResult* longest = nullptr;
+  out += r.physics_best_status == "ok"
+             ? fmt::format("  physics' best {}: {:.1f}k samples/s/GPU on the truth\n",
+                           r.physics_best_plan, r.physics_best_true_samples_per_s_per_gpu / 1e3)
+             : fmt::format("  physics' best {}: it does not run on the truth ({})\n",
+                           r.physics_best_plan, r.physics_best_status);
+  if (r.planner_failures > 0) {
+    out += fmt::format("  {} knob combinations left out: their planner found no sharding\n",
+                       r.planner_failures);
+  }
+  out += "\n  regret (% below the true optimum) of the plan each method measured fastest, by jobs "
+         "run\n";
+  // One column per job count any method reached; a method that stopped early leaves the rest
+  // blank.
+  std::set<int64_t> counts;
   for (const predict::RecMethodResult& m : r.methods) {
-    if (m.curve.size() == points) longest = &m;
+    for (const predict::RecCurvePoint& c : m.curve) counts.insert(c.jobs);
   }
-  for (size_t i = 0; i < points && longest != nullptr; ++i) {
-    header += fmt::format(" {:>7}", longest->curve[i].jobs);
-  }
+  std::string header = fmt::format("  {:<10}", "jobs");
+  for (int64_t n : counts) header += fmt::format(" {:>7}", n);
   out += header + fmt::format(" {:>5} {:>6} {:>7}\n", "oom", "failed", "tau");
   for (const predict::RecMethodResult& m : r.methods) {
     std::string line = fmt::format("  {:<10}", m.name);
-    for (const predict::RecCurvePoint& c : m.curve) {
-      line += c.best_true_samples_per_s_per_gpu > 0 ? fmt::format(" {:>6.2f}%", c.regret_pct)
-                                                    : fmt::format(" {:>7}", "-");
+    for (int64_t n : counts) {
+      auto c = std::find_if(m.curve.begin(), m.curve.end(),
+                            [n](const predict::RecCurvePoint& p) { return p.jobs == n; });
+      line += c == m.curve.end() ? fmt::format(" {:>7}", "")
+              : c->best_true_samples_per_s_per_gpu > 0 ? fmt::format(" {:>6.2f}%", c->regret_pct)
+                                                       : fmt::format(" {:>7}", "-");
     }
-    for (size_t i = m.curve.size(); i < points; ++i) line += fmt::format(" {:>7}", "");
     const std::optional<double> tau = m.curve.empty() ? std::nullopt : m.curve.back().kendall_tau;
     line += fmt::format(" {:>5} {:>6} {:>7}\n", m.oom_jobs, m.failed_jobs,
                         tau ? fmt::format("{:.3f}", *tau) : std::string("-"));
