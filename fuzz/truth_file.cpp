@@ -1,8 +1,11 @@
 // Testbed truth files (predict/testbed.h: `scaleplan testbed --truth`). An accepted truth is
 // checked against a cluster, and a fixed plan is stepped and measured on it: the step, when the
 // truth lets the plan run, is finite and positive, and so is the measurement of a job that ran.
+// The same bytes are also read in the ranking-model space's words (predict/rec_testbed.h:
+// `scaleplan rec-testbed --truth`), where a refusal must be one named error too.
 #include "fuzz/fuzz_check.h"
 #include "plan/plan.h"
+#include "predict/rec_testbed.h"
 #include "predict/testbed.h"
 #include "sim/analytical.h"
 #include "spec/readers.h"
@@ -10,6 +13,9 @@
 using namespace scaleplan;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Result<predict::Truth> ranking =
+      predict::ParseTruth(fuzz::AsText(data, size), "truth.yaml", &predict::RecTruthVocabulary());
+  fuzz::CheckError(ranking);
   Result<predict::Truth> truth = predict::ParseTruth(fuzz::AsText(data, size), "truth.yaml");
   fuzz::CheckError(truth);
   if (!truth.ok()) return 0;

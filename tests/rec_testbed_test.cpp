@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "predict/rec_suggest.h"
 #include "recsys/study.h"
 #include "test_util.h"
 
@@ -162,6 +163,102 @@ TEST(RecTestbed, EffectsChangeWhatRuns) {
   EXPECT_NE(tier.status().message().find("tier = rack is not a tier of cluster dgx-h100-ib"),
             std::string::npos)
       << tier.status().message();
+}
+
+}  // namespace
+}  // namespace scaleplan::predict
+
+namespace scaleplan::predict {
+namespace {
+
+TEST(RecSuggest, LogLinesAreCheckedByName) {
+  const std::string job = R"("model": "mlperf-dlrm-dcnv2", "cluster": "dgx-h100-ib", "gpus": 8)";
+  // Knobs as text or booleans; a knob left out takes its first value, embedding_dtype the
+  // model's own (the preset's fp32: value 0).
+  std::vector<RecLoggedJob> jobs = Must(ParseRecJobLog(
+      "\n{" + job +
+          R"(, "plan": {"planner": "hugectr", "pipeline_input_dist": false}, "samples_per_s_per_gpu": 1e6})"
+          "\n{" +
+          job + R"(, "status": "oom"})" + "\n",
+      "log.jsonl"));
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].knobs, (RecKnobs{2, 0, 0, 1, 0, 0, 0}));
+  EXPECT_EQ(jobs[0].where, "log.jsonl:2");
+  EXPECT_DOUBLE_EQ(jobs[0].samples_per_s_per_gpu, 1e6);
+  EXPECT_EQ(jobs[1].status, "oom");
+  EXPECT_EQ(jobs[0].job.global_batch, 55296);
+  struct Bad {
+    std::string line;
+    const char* message;
+  };
+  for (const Bad& bad : {
+           Bad{"[1, 2]", "log.jsonl:1: not a JSON object"},
+           Bad{"{" + job + R"(, "tp": 8})", "log.jsonl:1: unknown key 'tp' (allowed: model,"},
+           Bad{"{" + job + R"(, "plan": {"tp": 8}, "samples_per_s_per_gpu": 1})",
+               "plan.tp is not a knob of the ranking space (allowed: planner, embedding_dtype,"},
+           Bad{"{" + job + R"(, "plan": {"planner": "fbgemm"}, "samples_per_s_per_gpu": 1})",
+               "plan.planner = \"fbgemm\" (allowed: scaleplan, torchrec, hugectr)"},
+           Bad{"{" + job + "}", "samples_per_s_per_gpu = (missing) (allowed: a job with status ok"},
+           Bad{"{" + job + R"(, "status": "oom", "samples_per_s_per_gpu": 5})",
+               "samples_per_s_per_gpu given for a job with status oom"},
+           Bad{"{" + job + R"(, "status": "crashed"})",
+               "status = \"crashed\" (allowed: ok, oom, failed, timeout)"},
+           Bad{R"({"model": "mlperf-dlrm-dcnv2", "cluster": "dgx-h100-ib", "gpus": 0})",
+               "gpus = 0 (allowed: an integer from 1 to 1048576)"},
+           Bad{R"({"cluster": "dgx-h100-ib", "gpus": 8})", "log.jsonl:1: model is missing"},
+           Bad{"  \n", "log.jsonl: a job log with no jobs"},
+       }) {
+    Result<std::vector<RecLoggedJob>> r = ParseRecJobLog(bad.line, "log.jsonl");
+    ASSERT_FALSE(r.ok()) << bad.line;
+    EXPECT_NE(r.status().message().find(bad.message), std::string::npos) << r.status().message();
+  }
+}
+
+TEST(RecSuggest, ACorrectionLearnedFromTheLogScalesEveryEstimate) {
+  // Four logged jobs of the 8-table model on 8 GPUs, each measured at exactly twice the physics:
+  // every target is ln 2, so ridge learns zero weights and an intercept of ln 2, every member
+  // alike (spread 0). Each proposal's estimate is then twice its physics, the order is the
+  // physics' own, and the four logged plans are not proposed again.
+  recsys::RecSource source;
+  source.gpus = 8;
+  source.model = std::string(SCALEPLAN_TEST_DIR) + "/../examples/ranking-mlperf-8-tables.yaml";
+  const spec::RecJobSpec base = Must(recsys::LoadRecJob(source, spec::RecJobSpec{}));
+  std::vector<RecLoggedJob> jobs;
+  for (const RecKnobs& k : {RecKnobs{0, 0, 0, 0, 0, 0, 0}, RecKnobs{1, 0, 0, 0, 0, 0, 0},
+                            RecKnobs{2, 1, 0, 0, 0, 0, 0}, RecKnobs{0, 1, 1, 0, 0, 0, 1}}) {
+    RecLoggedJob j;
+    j.job = base;
+    j.knobs = k;
+    j.samples_per_s_per_gpu = 2 * Must(PlanRecKnobs(base, k)).physics.samples_per_s_per_gpu;
+    jobs.push_back(j);
+  }
+  RecSuggestOptions options;
+  options.count = 6;
+  RecSuggestion s = Must(RecSuggest(base, jobs, options));
+  EXPECT_TRUE(s.has_predictor);
+  EXPECT_FALSE(s.has_feasibility);  // no job ran out of memory
+  EXPECT_EQ(s.measured_jobs, 4);
+  EXPECT_EQ(s.already_run, 4);
+  ASSERT_EQ(s.proposals.size(), 6u);
+  for (size_t i = 0; i < s.proposals.size(); ++i) {
+    const RecProposal& p = s.proposals[i];
+    EXPECT_NEAR(p.estimated_samples_per_s_per_gpu / p.physics_samples_per_s_per_gpu, 2, 1e-9);
+    // The members agree to rounding: a variance of ~1e-16 is a standard deviation of ~1e-8.
+    EXPECT_NEAR(p.spread, 0, 1e-6);
+    for (const RecLoggedJob& j : jobs) EXPECT_NE(p.knobs, j.knobs);
+    if (i > 0) {
+      EXPECT_LE(p.physics_samples_per_s_per_gpu, s.proposals[i - 1].physics_samples_per_s_per_gpu);
+    }
+  }
+  // One job out of memory beside them: the feasibility model is fitted and counted.
+  RecLoggedJob oom = jobs[0];
+  oom.knobs = RecKnobs{1, 1, 1, 1, 1, 1, 1};
+  oom.status = "oom";
+  jobs.push_back(oom);
+  s = Must(RecSuggest(base, jobs, options));
+  EXPECT_TRUE(s.has_feasibility);
+  EXPECT_EQ(s.oom_jobs, 1);
+  EXPECT_EQ(s.already_run, 5);
 }
 
 }  // namespace

@@ -64,6 +64,7 @@ std::unique_ptr<Command> TestbedCommand();
 std::unique_ptr<Command> RecCommand();
 std::unique_ptr<Command> RecValidateCommand();
 std::unique_ptr<Command> RecTestbedCommand();
+std::unique_ptr<Command> RecSuggestCommand();
 std::unique_ptr<Command> RecTrainCommand();
 std::unique_ptr<Command> NasCommand();
 std::unique_ptr<Command> GoodputCommand();

@@ -155,6 +155,7 @@ std::vector<std::unique_ptr<Command>> Commands() {
   all.push_back(RecCommand());
   all.push_back(RecValidateCommand());
   all.push_back(RecTestbedCommand());
+  all.push_back(RecSuggestCommand());
   all.push_back(RecTrainCommand());
   all.push_back(NasCommand());
   all.push_back(JobsCommand());

@@ -23,85 +23,28 @@ namespace scaleplan::predict {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr size_t kDims = 7;
-constexpr int64_t kSpacePlans = 3 * 2 * 2 * 2 * 2 * 2 * 2;  // RecSpaceDims' combinations
+constexpr size_t kDims = kRecKnobs;
 // Regularized evolution's population and tournament sizes (the transformer testbed's).
 constexpr size_t kPopulation = 16, kTournament = 4;
 // The least sustained compute fraction a GPU spec takes (spec/specs.h's bound).
 constexpr double kMinComputeFraction = 0.1;
-using Knobs = std::array<uint32_t, kDims>;
+using Knobs = RecKnobs;
 
-// One plan of the space: its knobs, the job they make, the physics' sharding and step, and the
-// truth's measurement of it.
-struct RecPlan {
-  Knobs knobs{};
-  std::string description;
-  spec::RecJobSpec job;
-  recsys::ShardingPlan sharding;
-  recsys::RecStep physics;
-  std::vector<double> x;
-  bool fits = false;        // the memory model: a method may launch it
+// One plan of the space on the physics (rec_space.h), and the truth's measurement of it.
+struct RecPlan : RecPlanned {
   std::string true_status;  // ok, oom, failed
   double truth = 0;         // noiseless true samples/s/GPU (status ok)
   double measured = 0;      // with noise
 };
 
-std::string Describe(const Knobs& k) {
-  const auto& dims = RecSpaceDims();
-  std::vector<std::string> parts;
-  for (size_t d = 0; d < kDims; ++d) {
-    parts.push_back(fmt::format("{} {}", dims[d].first, dims[d].second[k[d]]));
-  }
-  return Join(parts, ", ");
-}
-
-const std::string& Value(const Knobs& k, size_t d) { return RecSpaceDims()[d].second[k[d]]; }
-
-spec::RecJobSpec JobOf(const spec::RecJobSpec& base, const Knobs& k) {
-  spec::RecJobSpec job = base;
-  job.model.embedding_dtype =
-      Value(k, 1) == "fp16" ? spec::EmbeddingDtype::kFp16 : spec::EmbeddingDtype::kFp32;
-  job.pooled_bytes = Value(k, 2) == "fp16" ? 2 : 4;
-  job.pipeline_input_dist = Value(k, 3) == "true";
-  job.overlap_embeddings = Value(k, 4) == "true";
-  job.dense_grad_bytes = Value(k, 5) == "bf16" ? 2 : 4;
-  job.index_bytes = Value(k, 6) == "int32" ? 4 : 8;
-  return job;
-}
-
 bool Matches(const TruthEffect& e, const Knobs& k) {
   const auto& dims = RecSpaceDims();
   for (const auto& [key, value] : e.when) {
     for (size_t d = 0; d < kDims; ++d) {
-      if (dims[d].first == key && nlohmann::json(Value(k, d)) != value) return false;
+      if (dims[d].first == key && nlohmann::json(RecKnobValue(k, d)) != value) return false;
     }
   }
   return true;
-}
-
-std::vector<double> FeaturesOf(const RecPlan& p, const recsys::RecJob& job) {
-  std::vector<double> x;
-  for (uint32_t v = 0; v < 3; ++v) x.push_back(p.knobs[0] == v ? 1 : 0);
-  for (size_t d = 1; d < kDims; ++d) x.push_back(p.knobs[d] == 0 ? 1 : 0);
-  x.push_back(std::log(static_cast<double>(job.world)));
-  x.push_back(std::log(static_cast<double>(job.nodes)));
-  x.push_back(std::log(job.local_batch));
-  std::vector<double> mix(recsys::ShardingTypeNames().size(), 0.0);
-  for (const recsys::TableSharding& t : p.sharding.tables) mix[static_cast<size_t>(t.type)] += 1;
-  for (double& m : mix) m /= std::max<double>(1, static_cast<double>(p.sharding.tables.size()));
-  x.insert(x.end(), mix.begin(), mix.end());
-  const recsys::RecStep& s = p.physics;
-  const double step = std::max(s.step_s, 1e-12);
-  x.push_back(std::log(std::max(s.samples_per_s_per_gpu, 1e-12)));
-  x.push_back((s.lookup_fwd_s + s.lookup_bwd_s) / step);
-  x.push_back((s.pooled_fwd_s + s.pooled_bwd_s) / step);
-  x.push_back((s.node_reduce_s + s.node_gather_s) / step);
-  x.push_back((s.bottom_fwd_s + s.top_fwd_s + s.top_dgrad_s + s.dense_rest_s) / step);
-  x.push_back((s.ids_exposed_s + s.allreduce_exposed_s) / step);
-  x.push_back(s.dense_optimizer_s / step);
-  x.push_back(s.overhead_s / step);
-  x.push_back(s.max_hbm_bytes / std::max(s.hbm_capacity_bytes, 1.0));
-  return x;
 }
 
 // tau-a of `predicted` against `truth`.
@@ -273,43 +216,12 @@ Result<Learned> Learn(const std::vector<RecPlan>& plans, const std::vector<size_
 
 }  // namespace
 
-const std::vector<std::pair<std::string, std::vector<std::string>>>& RecSpaceDims() {
-  static const std::vector<std::pair<std::string, std::vector<std::string>>> dims = {
-      {"planner", {"scaleplan", "torchrec", "hugectr"}},
-      {"embedding_dtype", {"fp32", "fp16"}},
-      {"comm_dtype", {"fp16", "fp32"}},
-      {"pipeline_input_dist", {"true", "false"}},
-      {"overlap_embeddings", {"true", "false"}},
-      {"dense_grad_dtype", {"fp32", "bf16"}},
-      {"index_dtype", {"int32", "int64"}},
-  };
-  return dims;
-}
-
 const TruthVocabulary& RecTruthVocabulary() {
   static const TruthVocabulary vocabulary = {
       {"compute_scale", "lookup_scale", "tier_bandwidth", "step_overhead_s", "memory_margin_bytes",
        "failure_rate"},
       RecSpaceDims()};
   return vocabulary;
-}
-
-const std::vector<std::string>& RecFeatureNames() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> n = {"planner_scaleplan",  "planner_torchrec", "planner_hugectr",
-                                  "embedding_fp32",     "comm_fp16",        "pipeline_input_dist",
-                                  "overlap_embeddings", "dense_grad_fp32",  "index_int32",
-                                  "log_gpus",           "log_nodes",        "log_local_batch"};
-    for (const std::string& t : recsys::ShardingTypeNames()) n.push_back("tables_" + t);
-    for (const char* f :
-         {"physics_log_samples_per_s_per_gpu", "share_lookup", "share_pooled_all_to_all",
-          "share_node_collectives", "share_dense_compute", "share_exposed_ids_and_all_reduce",
-          "share_dense_optimizer", "share_overhead", "hbm_over_capacity"}) {
-      n.push_back(f);
-    }
-    return n;
-  }();
-  return names;
 }
 
 const std::vector<std::string>& RecTestbedMethods() {
@@ -324,7 +236,8 @@ const spec::Schema<RecTestbedOptions>& RecTestbedOptionsSchema() {
     spec::Schema<O> s("rec_testbed");
     s.Integer("budget", &O::budget, 1, 192, "",
               "true jobs each method may run (the space has 192 plans)");
-    s.Integer("batch", &O::batch, 1, kSpacePlans, "", "jobs run at once (one round of a method)");
+    s.Integer("batch", &O::batch, 1, kRecSpacePlans, "",
+              "jobs run at once (one round of a method)");
     s.Unsigned("seed", &O::seed, "seed of random, evolution, reinforce and cubic's predictor");
     spec::FieldInfo methods;
     methods.key = "methods";
@@ -383,40 +296,16 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
   // Every plan of the space, planned and priced on the physics, then run on the truth.
   const auto& dims = RecSpaceDims();
   std::vector<RecPlan> plans;
-  Knobs k{};
-  for (bool more = true; more;) {
-    RecPlan p;
-    p.knobs = k;
-    p.description = Describe(k);
-    p.job = JobOf(base, k);
-    SP_ASSIGN_OR_RETURN(recsys::RecJob job, recsys::ResolveRecJob(p.job));
-    SP_ASSIGN_OR_RETURN(recsys::CostModel cost, recsys::CostModel::For(job));
-    recsys::PlannerOptions planner;
-    planner.planner = dims[0].second[k[0]];
-    Result<recsys::ShardingPlan> sharding = recsys::RunPlanner(cost, planner);
-    if (!sharding.ok()) {  // a planner that finds no plan: not in the space, counted
+  for (const Knobs& k : AllRecKnobs()) {
+    Result<RecPlanned> planned = PlanRecKnobs(base, k);
+    if (!planned.ok()) {  // its planner found no sharding: not in the space, counted
       ++report.planner_failures;
-    } else {
-      p.sharding = std::move(*sharding);
-      SP_ASSIGN_OR_RETURN(p.physics, cost.Evaluate(p.sharding));
-      p.fits = p.physics.fits;
-      p.x = FeaturesOf(p, job);
-      if (p.x.size() != RecFeatureNames().size()) {
-        return Status::Invalid(fmt::format("rec-testbed: {} features for {} names", p.x.size(),
-                                           RecFeatureNames().size()));
-      }
-      SP_RETURN_IF_ERROR(RunOnTruth(truth, p));
-      plans.push_back(std::move(p));
+      continue;
     }
-    // The next combination, the last dimension fastest.
-    more = false;
-    for (size_t d = kDims; d-- > 0;) {
-      if (++k[d] < dims[d].second.size()) {
-        more = true;
-        break;
-      }
-      k[d] = 0;
-    }
+    RecPlan p;
+    static_cast<RecPlanned&>(p) = std::move(*planned);
+    SP_RETURN_IF_ERROR(RunOnTruth(truth, p));
+    plans.push_back(std::move(p));
   }
   report.plans = static_cast<int64_t>(plans.size());
   std::vector<size_t> physics_order;

@@ -4,21 +4,9 @@
 // correction of the physics (predictor.h's families), a feasibility model fitted on the jobs that
 // ran out of memory (feasibility.h), and the policy gradient of search.h for REINFORCE.
 //
-// The space: one ranking model on a fixed number of GPUs at a fixed global batch (the batch sets
-// the model's quality, so it is not a knob), and seven knobs, 3 x 2^6 = 192 plans:
-//   planner              scaleplan, torchrec, hugectr   who shards the tables (recsys/planner.h)
-//   embedding_dtype      fp32, fp16                     the tables' weights
-//   comm_dtype           fp16, fp32                     pooled embeddings on the wire
-//                                                       (pooled_bytes 2 or 4)
-//   pipeline_input_dist  true, false                    the ids' all-to-all behind the last step
-//   overlap_embeddings   true, false                    the tables beside the bottom MLP / the
-//                                                       weight gradients (recsys/cost.h)
-//   dense_grad_dtype     fp32, bf16                     the dense gradients' all-reduce
-//                                                       (dense_grad_bytes 4 or 2)
-//   index_dtype          int32, int64                   the ids on the wire (index_bytes 4 or 8;
-//                                                       TorchRec's default is int64)
-// A plan is the knobs with the sharding its planner makes for them on the physics (recsys/cost.h
-// with the fitted factors). A plan the memory model says does not fit is not launched.
+// The space and what a plan is: rec_space.h (192 plans of seven knobs: the planner, the
+// tables' and the wire's dtypes, input pipelining, embedding overlap). A plan the memory model says
+// does not fit is not launched.
 //
 // The truth (a truth file; testbed.h's format, with these dimensions as `when` keys and values
 // as text, e.g. {planner: hugectr, comm_dtype: fp32}): the job runs the physics' sharding on a
@@ -57,15 +45,8 @@
 // every plan that runs (physics: the physics; cubic: the predictor fitted on every job run so far,
 // the batch's included, none before kMinTrainingJobs configurations; none for the others).
 //
-// Features (RecFeatureNames, checked against each plan's vector): the knobs (planner one-hot, six
-// flags), log GPUs, nodes and local
-// batch, the tables' sharding mix (fractions of tables per sharding type), and the physics: log
-// samples/s/GPU, the step's shares in lookups, pooled all-to-all, node reduce-scatter/all-gather,
-// dense compute, exposed ids and all-reduce, dense optimizer and overhead, and the fullest rank's
-// HBM over capacity.
-//
-// Not here (the transformer loop has them): job logs of ranking runs, `suggest` and predictor
-// files for this space.
+// Logged jobs of this space and the loop's step on them: rec_suggest.h. Not here (the transformer
+// loop has them): predictor files and `fit` for this space.
 #pragma once
 
 #include <cstdint>
@@ -74,16 +55,14 @@
 #include <vector>
 
 #include "core/status.h"
+#include "predict/rec_space.h"
 #include "predict/testbed.h"
 #include "spec/ranking.h"
 
 namespace scaleplan::predict {
 
-// The space's dimensions and the values each takes, in the order above.
-const std::vector<std::pair<std::string, std::vector<std::string>>>& RecSpaceDims();
 // The truth-file words of this space: its effect kinds and `when` dimensions.
 const TruthVocabulary& RecTruthVocabulary();
-const std::vector<std::string>& RecFeatureNames();
 const std::vector<std::string>& RecTestbedMethods();
 
 struct RecTestbedOptions {

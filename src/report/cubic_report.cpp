@@ -308,3 +308,80 @@ std::string RecTestbedText(const predict::RecTestbedReport& r) {
 }
 
 }  // namespace scaleplan::report
+
+namespace scaleplan::report {
+
+namespace {
+
+nlohmann::json RecKnobsJson(const predict::RecKnobs& knobs) {
+  nlohmann::json plan = nlohmann::json::object();
+  const auto& dims = predict::RecSpaceDims();
+  for (size_t d = 0; d < predict::kRecKnobs; ++d) {
+    const std::string& v = predict::RecKnobValue(knobs, d);
+    plan[dims[d].first] = v == "true" ? nlohmann::json(true)
+                          : v == "false" ? nlohmann::json(false)
+                                         : nlohmann::json(v);
+  }
+  return plan;
+}
+
+}  // namespace
+
+nlohmann::json RecSuggestJson(const std::string& job, const predict::RecSuggestion& s,
+                              const predict::RecSuggestOptions& options) {
+  nlohmann::json out;
+  out["job"] = job;
+  out["family"] = options.family;
+  out["optimism"] = options.optimism;
+  out["measured_jobs"] = s.measured_jobs;
+  out["measured_configurations"] = s.measured_configurations;
+  out["oom_jobs"] = s.oom_jobs;
+  out["other_failed_jobs"] = s.other_failed_jobs;
+  out["already_run"] = s.already_run;
+  out["predictor"] = s.has_predictor;
+  out["feasibility_model"] = s.has_feasibility;
+  out["skipped"] = s.skipped;
+  out["proposals"] = nlohmann::json::array();
+  for (const predict::RecProposal& p : s.proposals) {
+    out["proposals"].push_back({{"plan", RecKnobsJson(p.knobs)},
+                                {"description", p.description},
+                                {"physics_samples_per_s_per_gpu", p.physics_samples_per_s_per_gpu},
+                                {"estimated_samples_per_s_per_gpu",
+                                 p.estimated_samples_per_s_per_gpu},
+                                {"spread", p.spread},
+                                {"oom_probability", p.oom_probability}});
+  }
+  return out;
+}
+
+std::string RecSuggestText(const std::string& job, const predict::RecSuggestion& s,
+                           const predict::RecSuggestOptions& options) {
+  std::string out = fmt::format("{}\n", job);
+  out += fmt::format(
+      "  learned from {} measured jobs ({} configurations), {} out of memory, {} failed or timed "
+      "out; {} of this job's plans already run\n",
+      s.measured_jobs, s.measured_configurations, s.oom_jobs, s.other_failed_jobs, s.already_run);
+  out += s.has_predictor
+             ? fmt::format("  predictor: {} ensemble of {}, ranked with optimism {:g}\n",
+                           options.family, options.members, options.optimism)
+             : fmt::format("  no predictor (fewer than {} measured configurations): the physics "
+                           "ranks\n",
+                           predict::kMinTrainingJobs);
+  if (s.has_feasibility) out += "  feasibility model: plans with P(oom) > 0.5 dropped\n";
+  for (const std::string& skip : s.skipped) out += fmt::format("  skipped {}\n", skip);
+  out += fmt::format("\n  {:>2}  {:>13} {:>13} {:>7} {:>6}  plan\n", "#", "physics_k/s",
+                     "estimate_k/s", "spread", "P(oom)");
+  int rank = 0;
+  for (const predict::RecProposal& p : s.proposals) {
+    out += fmt::format("  {:>2}  {:>13.1f} {:>13.1f} {:>7.3f} {:>6.2f}  {}\n", ++rank,
+                       p.physics_samples_per_s_per_gpu / 1e3,
+                       p.estimated_samples_per_s_per_gpu / 1e3, p.spread, p.oom_probability,
+                       p.description);
+  }
+  if (s.proposals.empty()) out += "  (no plan left that fits and has not run)\n";
+  out += "\n  samples/s per GPU; estimate = physics x exp(learned correction); spread: the "
+         "ensemble's standard deviation of the correction\n";
+  return out;
+}
+
+}  // namespace scaleplan::report

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "predict/rec_suggest.h"
 #include "predict/rec_testbed.h"
 #include "predict/suggest.h"
 #include "predict/testbed.h"
@@ -25,5 +26,12 @@ std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& 
 // `scaleplan rec-testbed`: the same curves on the ranking-model space (predict/rec_testbed.h).
 nlohmann::json RecTestbedJson(const predict::RecTestbedReport& r);
 std::string RecTestbedText(const predict::RecTestbedReport& r);
+
+// `scaleplan rec-suggest`: the next ranking jobs to run (predict/rec_suggest.h); `job` names the
+// base job.
+nlohmann::json RecSuggestJson(const std::string& job, const predict::RecSuggestion& s,
+                              const predict::RecSuggestOptions& options);
+std::string RecSuggestText(const std::string& job, const predict::RecSuggestion& s,
+                           const predict::RecSuggestOptions& options);
 
 }  // namespace scaleplan::report

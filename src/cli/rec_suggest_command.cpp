@@ -1,0 +1,108 @@
+// scaleplan rec-suggest: the next ranking-model jobs to run, learned from a log of finished ones
+// (predict/rec_suggest.h).
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "cli/options.h"
+#include "core/file.h"
+#include "predict/rec_suggest.h"
+#include "recsys/study.h"
+#include "report/cubic_report.h"
+#include "report/output.h"
+#include "report/spec_reference.h"
+
+namespace scaleplan::cli {
+
+namespace {
+
+struct RecSuggestArgs {
+  std::string model = "mlperf-dlrm-dcnv2";
+  std::string cluster = "dgx-h100-ib";
+  int64_t gpus = 64;
+  int64_t global_batch = 55296;
+  bool json = false;
+  std::string output;
+};
+
+const spec::Schema<RecSuggestArgs>& RecSuggestArgsSchema() {
+  static const spec::Schema<RecSuggestArgs> schema = [] {
+    using A = RecSuggestArgs;
+    spec::Schema<A> s("rec_suggest_job");
+    s.Text("model", &A::model, "the ranking model to propose jobs for: a preset or YAML file");
+    s.Text("cluster", &A::cluster, "a cluster preset or YAML file");
+    s.Integer("gpus", &A::gpus, 1, predict::kMaxRecLogGpus, "", "GPUs the model trains on");
+    s.Integer("global_batch", &A::global_batch, 1, predict::kMaxRecLogBatch, "",
+              "samples per step over all GPUs (fixed: it sets the model's quality)");
+    AddReportOptions(s);
+    return s;
+  }();
+  return schema;
+}
+
+class RecSuggestCmd final : public Command {
+ public:
+  std::string_view name() const override { return "rec-suggest"; }
+  std::string_view summary() const override {
+    return "Propose the next ranking-model jobs to run from the ones measured so far (CubicML on "
+           "the planner, dtype and pipelining knobs)";
+  }
+  void Register(CLI::App* app) override {
+    app->add_option("--log", logs_,
+                    "job logs of finished ranking jobs (JSON Lines; src/predict/rec_suggest.h); "
+                    "repeat for several");
+    args_.Register(app);
+    suggest_.Register(app);
+  }
+  int Run(Io io) override {
+    Result<RecSuggestArgs> args = args_.Parse();
+    if (!args.ok()) return Fail(io.err, args.status());
+    if (logs_.empty()) {
+      return Fail(io.err, Status::Invalid("rec-suggest: --log is missing (allowed: one or more "
+                                          "job logs, e.g. examples/rec-job-log.jsonl)"));
+    }
+    Result<predict::RecSuggestOptions> options = suggest_.Parse();
+    if (!options.ok()) return Fail(io.err, options.status());
+    std::vector<predict::RecLoggedJob> jobs;
+    for (const std::string& path : logs_) {
+      Result<std::string> text = ReadInputFile(path, kMaxSpecFileBytes);
+      if (!text.ok()) return Fail(io.err, text.status());
+      Result<std::vector<predict::RecLoggedJob>> logged = predict::ParseRecJobLog(*text, path);
+      if (!logged.ok()) return Fail(io.err, logged.status());
+      jobs.insert(jobs.end(), logged->begin(), logged->end());
+    }
+    recsys::RecSource source;
+    source.model = args->model;
+    source.cluster = args->cluster;
+    source.gpus = args->gpus;
+    spec::RecJobSpec keys;
+    keys.global_batch = args->global_batch;
+    Result<spec::RecJobSpec> base = recsys::LoadRecJob(source, keys);
+    if (!base.ok()) return Fail(io.err, base.status());
+    Result<predict::RecSuggestion> s = predict::RecSuggest(*base, jobs, *options);
+    if (!s.ok()) return Fail(io.err, s.status());
+    const std::string job =
+        fmt::format("{} on {} x {} ({}), global batch {}", base->model.name, args->gpus,
+                    base->cluster.gpu.name, base->cluster.name, base->global_batch);
+    return Emit(io, args->output,
+                args->json ? report::JsonText(report::RecSuggestJson(job, *s, *options))
+                           : Result<std::string>(report::RecSuggestText(job, *s, *options)));
+  }
+  std::string Reference() const override {
+    return report::CommandMarkdown(name(), summary(),
+                                   {report::OptionsMarkdown(RecSuggestArgsSchema()),
+                                    report::OptionsMarkdown(predict::RecSuggestOptionsSchema())},
+                                   "Takes --log files (repeat for several). The log format and "
+                                   "the step are in src/predict/rec_suggest.h and docs/REC.md.");
+  }
+
+ private:
+  std::vector<std::string> logs_;
+  Options<RecSuggestArgs> args_{RecSuggestArgsSchema()};
+  Options<predict::RecSuggestOptions> suggest_{predict::RecSuggestOptionsSchema()};
+};
+
+}  // namespace
+
+std::unique_ptr<Command> RecSuggestCommand() { return std::make_unique<RecSuggestCmd>(); }
+
+}  // namespace scaleplan::cli
