@@ -4,9 +4,9 @@
 
 #include "cli/command.h"
 #include "cli/options.h"
+#include "cli/rec_job_args.h"
 #include "core/file.h"
 #include "predict/rec_suggest.h"
-#include "recsys/study.h"
 #include "report/cubic_report.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
@@ -16,23 +16,13 @@ namespace scaleplan::cli {
 namespace {
 
 struct RecSuggestArgs {
-  std::string model = "mlperf-dlrm-dcnv2";
-  std::string cluster = "dgx-h100-ib";
-  int64_t gpus = 64;
-  int64_t global_batch = 55296;
   bool json = false;
   std::string output;
 };
 
 const spec::Schema<RecSuggestArgs>& RecSuggestArgsSchema() {
   static const spec::Schema<RecSuggestArgs> schema = [] {
-    using A = RecSuggestArgs;
-    spec::Schema<A> s("rec_suggest_job");
-    s.Text("model", &A::model, "the ranking model to propose jobs for: a preset or YAML file");
-    s.Text("cluster", &A::cluster, "a cluster preset or YAML file");
-    s.Integer("gpus", &A::gpus, 1, predict::kMaxRecLogGpus, "", "GPUs the model trains on");
-    s.Integer("global_batch", &A::global_batch, 1, predict::kMaxRecLogBatch, "",
-              "samples per step over all GPUs (fixed: it sets the model's quality)");
+    spec::Schema<RecSuggestArgs> s("rec_suggest");
     AddReportOptions(s);
     return s;
   }();
@@ -51,6 +41,7 @@ class RecSuggestCmd final : public Command {
                     "job logs of finished ranking jobs (JSON Lines; src/predict/rec_suggest.h); "
                     "repeat for several");
     args_.Register(app);
+    job_.Register(app);
     suggest_.Register(app);
   }
   int Run(Io io) override {
@@ -70,18 +61,14 @@ class RecSuggestCmd final : public Command {
       if (!logged.ok()) return Fail(io.err, logged.status());
       jobs.insert(jobs.end(), logged->begin(), logged->end());
     }
-    recsys::RecSource source;
-    source.model = args->model;
-    source.cluster = args->cluster;
-    source.gpus = args->gpus;
-    spec::RecJobSpec keys;
-    keys.global_batch = args->global_batch;
-    Result<spec::RecJobSpec> base = recsys::LoadRecJob(source, keys);
+    Result<RecSpaceJobArgs> job_args = job_.Parse();
+    if (!job_args.ok()) return Fail(io.err, job_args.status());
+    Result<spec::RecJobSpec> base = LoadRecSpaceJob(*job_args);
     if (!base.ok()) return Fail(io.err, base.status());
     Result<predict::RecSuggestion> s = predict::RecSuggest(*base, jobs, *options);
     if (!s.ok()) return Fail(io.err, s.status());
     const std::string job =
-        fmt::format("{} on {} x {} ({}), global batch {}", base->model.name, args->gpus,
+        fmt::format("{} on {} x {} ({}), global batch {}", base->model.name, job_args->gpus,
                     base->cluster.gpu.name, base->cluster.name, base->global_batch);
     return Emit(io, args->output,
                 args->json ? report::JsonText(report::RecSuggestJson(job, *s, *options))
@@ -90,6 +77,7 @@ class RecSuggestCmd final : public Command {
   std::string Reference() const override {
     return report::CommandMarkdown(name(), summary(),
                                    {report::OptionsMarkdown(RecSuggestArgsSchema()),
+                                    report::OptionsMarkdown(RecSpaceJobArgsSchema()),
                                     report::OptionsMarkdown(predict::RecSuggestOptionsSchema())},
                                    "Takes --log files (repeat for several). The log format and "
                                    "the step are in src/predict/rec_suggest.h and docs/REC.md.");
@@ -98,6 +86,7 @@ class RecSuggestCmd final : public Command {
  private:
   std::vector<std::string> logs_;
   Options<RecSuggestArgs> args_{RecSuggestArgsSchema()};
+  Options<RecSpaceJobArgs> job_{RecSpaceJobArgsSchema()};
   Options<predict::RecSuggestOptions> suggest_{predict::RecSuggestOptionsSchema()};
 };
 

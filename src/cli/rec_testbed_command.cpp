@@ -2,8 +2,8 @@
 // co-design space (predict/rec_testbed.h).
 #include "cli/command.h"
 #include "cli/options.h"
+#include "cli/rec_job_args.h"
 #include "predict/rec_testbed.h"
-#include "recsys/study.h"
 #include "report/cubic_report.h"
 #include "report/output.h"
 #include "report/spec_reference.h"
@@ -14,10 +14,6 @@ namespace {
 
 struct RecTestbedArgs {
   std::string truth;
-  std::string model = "mlperf-dlrm-dcnv2";
-  std::string cluster = "dgx-h100-ib";
-  int64_t gpus = 64;
-  int64_t global_batch = 55296;
   bool json = false;
   std::string output;
 };
@@ -25,15 +21,10 @@ struct RecTestbedArgs {
 const spec::Schema<RecTestbedArgs>& RecTestbedArgsSchema() {
   static const spec::Schema<RecTestbedArgs> schema = [] {
     using A = RecTestbedArgs;
-    spec::Schema<A> s("rec_testbed_job");
+    spec::Schema<A> s("rec_testbed");
     s.Text("truth", &A::truth,
            "the truth file (YAML: seed, noise_pct, effects; `when` takes the space's dimensions; "
            "see examples/truth-rec.yaml)");
-    s.Text("model", &A::model, "a ranking-model preset or YAML file");
-    s.Text("cluster", &A::cluster, "a cluster preset or YAML file");
-    s.Integer("gpus", &A::gpus, 1, int64_t{1} << 20, "", "GPUs the model trains on");
-    s.Integer("global_batch", &A::global_batch, 1, int64_t{1} << 40, "",
-              "samples per step over all GPUs (fixed: it sets the model's quality)");
     AddReportOptions(s);
     return s;
   }();
@@ -49,6 +40,7 @@ class RecTestbedCmd final : public Command {
   }
   void Register(CLI::App* app) override {
     args_.Register(app);
+    job_.Register(app);
     testbed_.Register(app);
   }
   int Run(Io io) override {
@@ -62,13 +54,9 @@ class RecTestbedCmd final : public Command {
     if (!options.ok()) return Fail(io.err, options.status());
     Result<predict::Truth> truth = predict::LoadTruth(args->truth, &predict::RecTruthVocabulary());
     if (!truth.ok()) return Fail(io.err, truth.status());
-    recsys::RecSource source;
-    source.model = args->model;
-    source.cluster = args->cluster;
-    source.gpus = args->gpus;
-    spec::RecJobSpec keys;
-    keys.global_batch = args->global_batch;
-    Result<spec::RecJobSpec> job = recsys::LoadRecJob(source, keys);
+    Result<RecSpaceJobArgs> job_args = job_.Parse();
+    if (!job_args.ok()) return Fail(io.err, job_args.status());
+    Result<spec::RecJobSpec> job = LoadRecSpaceJob(*job_args);
     if (!job.ok()) return Fail(io.err, job.status());
     Result<predict::RecTestbedReport> report = predict::RunRecTestbed(*job, *truth, *options);
     if (!report.ok()) return Fail(io.err, report.status());
@@ -79,6 +67,7 @@ class RecTestbedCmd final : public Command {
   std::string Reference() const override {
     return report::CommandMarkdown(name(), summary(),
                                    {report::OptionsMarkdown(RecTestbedArgsSchema()),
+                                    report::OptionsMarkdown(RecSpaceJobArgsSchema()),
                                     report::OptionsMarkdown(predict::RecTestbedOptionsSchema())},
                                    "The space, the truth's effect kinds and the methods are in "
                                    "src/predict/rec_testbed.h and docs/REC.md.");
@@ -86,6 +75,7 @@ class RecTestbedCmd final : public Command {
 
  private:
   Options<RecTestbedArgs> args_{RecTestbedArgsSchema()};
+  Options<RecSpaceJobArgs> job_{RecSpaceJobArgsSchema()};
   Options<predict::RecTestbedOptions> testbed_{predict::RecTestbedOptionsSchema()};
 };
 

@@ -187,32 +187,13 @@ bool SameJob(const spec::RecJobSpec& a, const spec::RecJobSpec& b) {
 Result<std::vector<RecLoggedJob>> ParseRecJobLog(std::string_view text, const std::string& origin) {
   std::vector<RecLoggedJob> out;
   std::map<JobKey, spec::RecJobSpec> loaded;
-  size_t lines = 0;
-  int number = 0;
-  for (size_t at = 0; at < text.size();) {
-    size_t end = text.find('\n', at);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(at, end - at);
-    at = end + 1;
-    ++number;
-    const std::string where = fmt::format("{}:{}", origin, number);
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    if (line.size() > validate::kMaxJobLogLineBytes) {
-      return Status::Invalid(fmt::format("{}: a line of {} bytes (allowed: at most {} bytes)",
-                                         where, line.size(), validate::kMaxJobLogLineBytes));
-    }
-    if (++lines > validate::kMaxJobLogLines) {
-      return Status::Invalid(fmt::format("{}: more than {} jobs (allowed: at most {} a log)",
-                                         origin, validate::kMaxJobLogLines,
-                                         validate::kMaxJobLogLines));
-    }
-    SP_ASSIGN_OR_RETURN(RecLoggedJob job, ParseLine(line, where, loaded));
-    out.push_back(std::move(job));
-  }
-  if (out.empty()) {
-    return Status::Invalid(
-        fmt::format("{}: a job log with no jobs (allowed: at least one line)", origin));
-  }
+  SP_RETURN_IF_ERROR(
+      validate::ForEachLogLine(text, origin, [&](std::string_view line, int number) -> Status {
+        SP_ASSIGN_OR_RETURN(RecLoggedJob job,
+                            ParseLine(line, fmt::format("{}:{}", origin, number), loaded));
+        out.push_back(std::move(job));
+        return Status::Ok();
+      }));
   return out;
 }
 

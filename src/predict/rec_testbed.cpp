@@ -239,30 +239,7 @@ const spec::Schema<RecTestbedOptions>& RecTestbedOptionsSchema() {
     s.Integer("batch", &O::batch, 1, kRecSpacePlans, "",
               "jobs run at once (one round of a method)");
     s.Unsigned("seed", &O::seed, "seed of random, evolution, reinforce and cubic's predictor");
-    spec::FieldInfo methods;
-    methods.key = "methods";
-    methods.kind = spec::ValueKind::kList;
-    methods.help = "the methods to compare (default: all)";
-    methods.allowed = "a list of: " + Join(RecTestbedMethods(), ", ");
-    s.Custom(
-        methods,
-        [methods](O& o, const spec::RawValue& value) -> Status {
-          std::vector<std::string> items =
-              value.is_list ? value.items : SplitAndTrim(value.text, ',');
-          o.methods.clear();
-          for (const std::string& item : items) {
-            const auto& all = RecTestbedMethods();
-            if (std::find(all.begin(), all.end(), item) == all.end()) {
-              return spec::FieldError("rec_testbed", methods, value, "names an unknown method");
-            }
-            if (std::find(o.methods.begin(), o.methods.end(), item) == o.methods.end()) {
-              o.methods.push_back(item);
-            }
-          }
-          if (o.methods.empty()) return spec::FieldError("rec_testbed", methods, value, "is empty");
-          return Status::Ok();
-        },
-        [](const O& o) { return nlohmann::json(o.methods); });
+    AddMethodsOption(s, "rec_testbed", RecTestbedMethods(), &O::methods);
     s.OneOf("family", &O::family, FamilyNames(), "cubic's predictor family");
     s.Integer("members", &O::members, 1, kMaxMembers, "", "models in cubic's ensemble");
     s.Number("optimism", &O::optimism, 0, 10, "",

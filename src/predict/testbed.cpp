@@ -512,30 +512,7 @@ const spec::Schema<TestbedOptions>& TestbedOptionsSchema() {
     s.Integer("budget", &O::budget, 1, 100000, "", "true jobs each method may run");
     s.Integer("batch", &O::batch, 1, 1000, "", "jobs run at once (one round of a method)");
     s.Unsigned("seed", &O::seed, "seed of random, evolution, the tau sample and the predictor");
-    spec::FieldInfo methods;
-    methods.key = "methods";
-    methods.kind = spec::ValueKind::kList;
-    methods.help = "the methods to compare (default: all)";
-    methods.allowed = "a list of: " + Join(TestbedMethods(), ", ");
-    s.Custom(
-        methods,
-        [methods](O& o, const spec::RawValue& value) -> Status {
-          std::vector<std::string> items =
-              value.is_list ? value.items : SplitAndTrim(value.text, ',');
-          o.methods.clear();
-          for (const std::string& item : items) {
-            const auto& all = TestbedMethods();
-            if (std::find(all.begin(), all.end(), item) == all.end()) {
-              return spec::FieldError("testbed", methods, value, "names an unknown method");
-            }
-            if (std::find(o.methods.begin(), o.methods.end(), item) == o.methods.end()) {
-              o.methods.push_back(item);
-            }
-          }
-          if (o.methods.empty()) return spec::FieldError("testbed", methods, value, "is empty");
-          return Status::Ok();
-        },
-        [](const O& o) { return nlohmann::json(o.methods); });
+    AddMethodsOption(s, "testbed", TestbedMethods(), &O::methods);
     s.Integer("tau_sample", &O::tau_sample, 2, 2000, "",
               "plans that run on the truth, drawn once, on which Kendall's tau is measured");
     s.OneOf("family", &O::family, FamilyNames(), "cubic's predictor family");

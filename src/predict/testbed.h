@@ -43,6 +43,7 @@
 // sample of plans that run.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -50,6 +51,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/text.h"
 #include "predict/suggest.h"
 #include "search/search.h"
 #include "sim/engine.h"
@@ -154,6 +156,37 @@ struct TestbedOptions {
   const Processes* processes = nullptr;
 };
 const spec::Schema<TestbedOptions>& TestbedOptionsSchema();
+
+// A `methods` option of a testbed's schema: a list of `names` (each at most once; empty: all);
+// an unknown name or an empty list is an error naming `section`.
+template <typename O>
+void AddMethodsOption(spec::Schema<O>& s, const std::string& section,
+                      const std::vector<std::string>& names, std::vector<std::string> O::*member) {
+  spec::FieldInfo methods;
+  methods.key = "methods";
+  methods.kind = spec::ValueKind::kList;
+  methods.help = "the methods to compare (default: all)";
+  methods.allowed = "a list of: " + Join(names, ", ");
+  s.Custom(
+      methods,
+      [methods, section, names, member](O& o, const spec::RawValue& value) -> Status {
+        std::vector<std::string> items =
+            value.is_list ? value.items : SplitAndTrim(value.text, ',');
+        std::vector<std::string>& chosen = o.*member;
+        chosen.clear();
+        for (const std::string& item : items) {
+          if (std::find(names.begin(), names.end(), item) == names.end()) {
+            return spec::FieldError(section, methods, value, "names an unknown method");
+          }
+          if (std::find(chosen.begin(), chosen.end(), item) == chosen.end()) {
+            chosen.push_back(item);
+          }
+        }
+        if (chosen.empty()) return spec::FieldError(section, methods, value, "is empty");
+        return Status::Ok();
+      },
+      [member](const O& o) { return nlohmann::json(o.*member); });
+}
 const std::vector<std::string>& TestbedMethods();
 
 struct CurvePoint {

@@ -154,48 +154,56 @@ bool LooksLikeJobLog(std::string_view text) {
   return at != std::string_view::npos && text[at] == '{';
 }
 
-Result<std::vector<TrainingCase>> JobLogCases(std::string_view text, const std::string& origin,
-                                              const Options& options) {
+Status ForEachLogLine(std::string_view text, const std::string& origin,
+                      const std::function<Status(std::string_view line, int number)>& line) {
   SP_RETURN_IF_ERROR(CheckText(text, origin));
-  std::vector<TrainingCase> out;
   size_t lines = 0;
   int number = 0;
   for (size_t at = 0; at < text.size();) {
     size_t end = text.find('\n', at);
     if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(at, end - at);
+    std::string_view one = text.substr(at, end - at);
     at = end + 1;
     ++number;
-    std::string where = fmt::format("{}:{}", origin, number);
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    if (line.size() > kMaxJobLogLineBytes) {
-      return Status::Invalid(fmt::format("{}: a line of {} bytes (allowed: at most {} bytes)",
-                                         where, line.size(), kMaxJobLogLineBytes));
+    if (one.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (one.size() > kMaxJobLogLineBytes) {
+      return Status::Invalid(fmt::format("{}:{}: a line of {} bytes (allowed: at most {} bytes)",
+                                         origin, number, one.size(), kMaxJobLogLineBytes));
     }
     if (++lines > kMaxJobLogLines) {
       return Status::Invalid(fmt::format("{}: more than {} jobs (allowed: at most {} a log)",
                                          origin, kMaxJobLogLines, kMaxJobLogLines));
     }
-    SP_ASSIGN_OR_RETURN(TrainingCase c, ParseLine(line, origin, number));
-    c.line = number;
-    const spec::JobSpec& job = c.job;
-    if (!options.match.empty() && !Contains(c.source, options.match) &&
-        !Contains(job.model.name, options.match))
-      continue;
-    if (!options.gpu_filter.empty() && !Contains(job.cluster.gpu.name, options.gpu_filter))
-      continue;
-    std::string precision = job.plan.precision == spec::Precision::kFp8 ? "FP8" : "BF16";
-    if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter))
-      continue;
-    if (!InGpuRange(job.gpus, options)) continue;
-    c.label = fmt::format("{} on {} {} ({} {})", job.model.name, job.gpus, job.cluster.gpu.name,
-                          job.framework.name, precision);
-    out.push_back(std::move(c));
+    SP_RETURN_IF_ERROR(line(one, number));
   }
   if (lines == 0) {
     return Status::Invalid(
         fmt::format("{}: a job log with no jobs (allowed: at least one line)", origin));
   }
+  return Status::Ok();
+}
+
+Result<std::vector<TrainingCase>> JobLogCases(std::string_view text, const std::string& origin,
+                                              const Options& options) {
+  std::vector<TrainingCase> out;
+  SP_RETURN_IF_ERROR(ForEachLogLine(text, origin, [&](std::string_view line, int number) -> Status {
+    SP_ASSIGN_OR_RETURN(TrainingCase c, ParseLine(line, origin, number));
+    c.line = number;
+    const spec::JobSpec& job = c.job;
+    if (!options.match.empty() && !Contains(c.source, options.match) &&
+        !Contains(job.model.name, options.match))
+      return Status::Ok();
+    if (!options.gpu_filter.empty() && !Contains(job.cluster.gpu.name, options.gpu_filter))
+      return Status::Ok();
+    std::string precision = job.plan.precision == spec::Precision::kFp8 ? "FP8" : "BF16";
+    if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter))
+      return Status::Ok();
+    if (!InGpuRange(job.gpus, options)) return Status::Ok();
+    c.label = fmt::format("{} on {} {} ({} {})", job.model.name, job.gpus, job.cluster.gpu.name,
+                          job.framework.name, precision);
+    out.push_back(std::move(c));
+    return Status::Ok();
+  }));
   return out;
 }
 

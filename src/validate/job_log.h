@@ -19,6 +19,7 @@
 // with no measurement: validate lists them as skipped, with their status.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,12 @@ inline constexpr double kMeasuredAgreement = 0.10;
 
 // The statuses a job may end with, in the order the help lists them.
 inline constexpr std::string_view kJobStatuses[] = {"ok", "oom", "failed", "timeout"};
+
+// The lines of a JSON Lines log, each non-blank one handed to `line` with its number (from 1),
+// after the bounds every log shares: text (core/text.h's CheckText), at most kMaxJobLogLineBytes
+// a line, at most kMaxJobLogLines lines, at least one. Errors name origin (and the line).
+Status ForEachLogLine(std::string_view text, const std::string& origin,
+                      const std::function<Status(std::string_view line, int number)>& line);
 
 // Whether `text` reads as a job log (its first non-blank character opens a JSON object).
 bool LooksLikeJobLog(std::string_view text);
