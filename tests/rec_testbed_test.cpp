@@ -192,7 +192,13 @@ TEST(RecSuggest, LogLinesAreCheckedByName) {
     const char* message;
   };
   for (const Bad& bad : {
-           Bad{"[1, 2]", "log.jsonl:1: not a JSON object"},
+           Bad{"[1, 2]", "log.jsonl:1: a log line is [1,2] (allowed: one finished ranking job"},
+           Bad{"{" + job + R"(, "gpus": 64, "samples_per_s_per_gpu": 1})",
+               "log.jsonl:1: key \"gpus\" is given twice in one object"},
+           Bad{R"({"model": "nope", "cluster": "dgx-h100-ib", "gpus": 8})",
+               "log.jsonl:1: model = \"nope\": unknown ranking preset 'nope'"},
+           Bad{R"({"model": "mlperf-dlrm-dcnv2", "cluster": "dgx-h100-ib", "gpus": 100000})",
+               "log.jsonl:1: rec_job.gpus = 100000 does not fit cluster dgx-h100-ib"},
            Bad{"{" + job + R"(, "tp": 8})", "log.jsonl:1: unknown key 'tp' (allowed: model,"},
            Bad{"{" + job + R"(, "plan": {"tp": 8}, "samples_per_s_per_gpu": 1})",
                "plan.tp is not a knob of the ranking space (allowed: planner, embedding_dtype,"},
@@ -229,7 +235,9 @@ TEST(RecSuggest, ACorrectionLearnedFromTheLogScalesEveryEstimate) {
     RecLoggedJob j;
     j.job = base;
     j.knobs = k;
-    j.samples_per_s_per_gpu = 2 * Must(PlanRecKnobs(base, k)).physics.samples_per_s_per_gpu;
+    const std::optional<RecPlanned> p = Must(PlanRecKnobs(base, k));
+    ASSERT_TRUE(p.has_value());
+    j.samples_per_s_per_gpu = 2 * p->physics.samples_per_s_per_gpu;
     jobs.push_back(j);
   }
   RecSuggestOptions options;
@@ -250,6 +258,28 @@ TEST(RecSuggest, ACorrectionLearnedFromTheLogScalesEveryEstimate) {
       EXPECT_LE(p.physics_samples_per_s_per_gpu, s.proposals[i - 1].physics_samples_per_s_per_gpu);
     }
   }
+  EXPECT_EQ(s.job, "mlperf-dlrm-dcnv2-8-hottest on 8 x h100-sxm (dgx-h100-ib), global batch 55296");
+  // The best proposal, logged again as failed: not learned from and proposed again (first, as
+  // before). A logged plan repeated counts once.
+  RecLoggedJob failed = jobs[0];
+  failed.knobs = s.proposals[0].knobs;
+  failed.status = "failed";
+  std::vector<RecLoggedJob> with_failed = jobs;
+  with_failed.push_back(failed);
+  with_failed.push_back(jobs[1]);
+  RecSuggestion again = Must(RecSuggest(base, with_failed, options));
+  EXPECT_EQ(again.other_failed_jobs, 1);
+  EXPECT_EQ(again.already_run, 4);
+  EXPECT_EQ(again.measured_jobs, 5);
+  EXPECT_EQ(again.proposals[0].knobs, s.proposals[0].knobs);
+  // A base job that does not resolve is an error, not an empty list.
+  spec::RecJobSpec too_big = base;
+  too_big.gpus = 100000;
+  Result<RecSuggestion> bad = RecSuggest(too_big, jobs, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("gpus = 100000 does not fit cluster dgx-h100-ib"),
+            std::string::npos)
+      << bad.status().message();
   // One job out of memory beside them: the feasibility model is fitted and counted.
   RecLoggedJob oom = jobs[0];
   oom.knobs = RecKnobs{1, 1, 1, 1, 1, 1, 1};

@@ -1,7 +1,5 @@
 // scaleplan rec-suggest: the next ranking-model jobs to run, learned from a log of finished ones
 // (predict/rec_suggest.h).
-#include <fmt/format.h>
-
 #include "cli/command.h"
 #include "cli/options.h"
 #include "cli/rec_job_args.h"
@@ -67,12 +65,9 @@ class RecSuggestCmd final : public Command {
     if (!base.ok()) return Fail(io.err, base.status());
     Result<predict::RecSuggestion> s = predict::RecSuggest(*base, jobs, *options);
     if (!s.ok()) return Fail(io.err, s.status());
-    const std::string job =
-        fmt::format("{} on {} x {} ({}), global batch {}", base->model.name, job_args->gpus,
-                    base->cluster.gpu.name, base->cluster.name, base->global_batch);
     return Emit(io, args->output,
-                args->json ? report::JsonText(report::RecSuggestJson(job, *s, *options))
-                           : Result<std::string>(report::RecSuggestText(job, *s, *options)));
+                args->json ? report::JsonText(report::RecSuggestJson(*s, *options))
+                           : Result<std::string>(report::RecSuggestText(*s, *options)));
   }
   std::string Reference() const override {
     return report::CommandMarkdown(name(), summary(),

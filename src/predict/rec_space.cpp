@@ -113,7 +113,8 @@ spec::RecJobSpec RecJobOf(const spec::RecJobSpec& base, const RecKnobs& k) {
   return job;
 }
 
-Result<RecPlanned> PlanRecKnobs(const spec::RecJobSpec& base, const RecKnobs& knobs) {
+Result<std::optional<RecPlanned>> PlanRecKnobs(const spec::RecJobSpec& base,
+                                               const RecKnobs& knobs) {
   RecPlanned p;
   p.knobs = knobs;
   p.description = DescribeRecKnobs(knobs);
@@ -122,7 +123,9 @@ Result<RecPlanned> PlanRecKnobs(const spec::RecJobSpec& base, const RecKnobs& kn
   SP_ASSIGN_OR_RETURN(recsys::CostModel cost, recsys::CostModel::For(job));
   recsys::PlannerOptions planner;
   planner.planner = RecKnobValue(knobs, 0);
-  SP_ASSIGN_OR_RETURN(p.sharding, recsys::RunPlanner(cost, planner));
+  Result<recsys::ShardingPlan> sharding = recsys::RunPlanner(cost, planner);
+  if (!sharding.ok()) return std::optional<RecPlanned>();
+  p.sharding = std::move(*sharding);
   SP_ASSIGN_OR_RETURN(p.physics, cost.Evaluate(p.sharding));
   p.fits = p.physics.fits;
   p.x = FeaturesOf(p, job);
@@ -130,7 +133,7 @@ Result<RecPlanned> PlanRecKnobs(const spec::RecJobSpec& base, const RecKnobs& kn
     return Status::Invalid(
         fmt::format("rec space: {} features for {} names", p.x.size(), RecFeatureNames().size()));
   }
-  return p;
+  return std::optional<RecPlanned>(std::move(p));
 }
 
 }  // namespace scaleplan::predict

@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,7 +65,8 @@ struct RecPlanned {
   std::vector<double> x;  // RecFeatureNames()
   bool fits = false;      // the memory model
 };
-// Errors: the job does not resolve, or the knob's planner finds no sharding.
-Result<RecPlanned> PlanRecKnobs(const spec::RecJobSpec& base, const RecKnobs& knobs);
+// nullopt when the knobs' planner finds no sharding (the plan is not in the space). Errors: the
+// job does not resolve or cannot be priced.
+Result<std::optional<RecPlanned>> PlanRecKnobs(const spec::RecJobSpec& base, const RecKnobs& knobs);
 
 }  // namespace scaleplan::predict

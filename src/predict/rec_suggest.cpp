@@ -9,8 +9,10 @@
 #include <set>
 #include <tuple>
 
+#include "core/json.h"
 #include "core/text.h"
-#include "recsys/study.h"
+#include "recsys/sharding.h"
+#include "spec/readers.h"
 #include "validate/job_log.h"
 #include "validate/training_rows.h"
 
@@ -22,15 +24,13 @@ const char* const kLogKeys[] = {
     "model",  "cluster", "gpus", "global_batch", "plan", "status", "samples_per_s_per_gpu",
     "source", "time"};
 
-std::string Shown(const nlohmann::json& v) { return Printable(v.dump(), 60); }
-
 // An integer key within [lo, hi].
 Result<int64_t> IntegerIn(const nlohmann::json& line, const char* key, int64_t lo, int64_t hi,
                           const std::string& where) {
   const nlohmann::json& v = line.at(key);
   if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
     return Status::Invalid(fmt::format("{}: {} = {} (allowed: an integer from {} to {})", where,
-                                       key, Shown(v), lo, hi))
+                                       key, JsonShown(v), lo, hi))
         .WithKey(key);
   }
   return v.get<int64_t>();
@@ -40,7 +40,7 @@ Result<std::string> TextOf(const nlohmann::json& line, const char* key, const st
   const nlohmann::json& v = line.at(key);
   if (!v.is_string() || v.get<std::string>().empty()) {
     return Status::Invalid(
-               fmt::format("{}: {} = {} (allowed: a non-empty text)", where, key, Shown(v)))
+               fmt::format("{}: {} = {} (allowed: a non-empty text)", where, key, JsonShown(v)))
         .WithKey(key);
   }
   return v.get<std::string>();
@@ -56,7 +56,7 @@ Result<RecKnobs> KnobsOf(const nlohmann::json& plan, const spec::RecJobSpec& job
   if (!plan.is_object()) {
     return Status::Invalid(fmt::format("{}: plan = {} (allowed: a map of the space's knobs, e.g. "
                                        "{{\"planner\": \"hugectr\"}})",
-                                       where, Shown(plan)))
+                                       where, JsonShown(plan)))
         .WithKey("plan");
   }
   std::vector<std::string> names;
@@ -76,8 +76,8 @@ Result<RecKnobs> KnobsOf(const nlohmann::json& plan, const spec::RecJobSpec& job
     const auto& values = dims[d].second;
     auto v = std::find(values.begin(), values.end(), text);
     if (v == values.end()) {
-      return Status::Invalid(fmt::format("{}: plan.{} = {} (allowed: {})", where, key, Shown(value),
-                                         Join(values, ", ")))
+      return Status::Invalid(fmt::format("{}: plan.{} = {} (allowed: {})", where, key,
+                                         JsonShown(value), Join(values, ", ")))
           .WithKey("plan." + key);
     }
     k[d] = static_cast<uint32_t>(v - values.begin());
@@ -88,15 +88,16 @@ Result<RecKnobs> KnobsOf(const nlohmann::json& plan, const spec::RecJobSpec& job
 // The base jobs of a log, loaded once each.
 using JobKey = std::tuple<std::string, std::string, int64_t, int64_t>;
 
-Result<RecLoggedJob> ParseLine(std::string_view text, const std::string& where,
+Result<RecLoggedJob> ParseLine(std::string_view text, const std::string& origin, int number,
                                std::map<JobKey, spec::RecJobSpec>& loaded) {
-  nlohmann::json line = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (line.is_discarded() || !line.is_object()) {
+  const std::string where = fmt::format("{}:{}", origin, number);
+  SP_ASSIGN_OR_RETURN(nlohmann::json line, ParseJson(text, origin, number));
+  if (!line.is_object()) {
     return Status::Invalid(fmt::format(
-        "{}: not a JSON object (allowed: one finished ranking job a line, e.g. {{\"model\": "
-        "\"mlperf-dlrm-dcnv2\", \"cluster\": \"dgx-h100-ib\", \"gpus\": 8, \"plan\": {{...}}, "
-        "\"samples_per_s_per_gpu\": 1.6e6}})",
-        where));
+        "{}: a log line is {} (allowed: one finished ranking job a line, a JSON object, e.g. "
+        "{{\"model\": \"mlperf-dlrm-dcnv2\", \"cluster\": \"dgx-h100-ib\", \"gpus\": 8, "
+        "\"plan\": {{...}}, \"samples_per_s_per_gpu\": 1.6e6}})",
+        where, JsonShown(line)));
   }
   for (const auto& [key, value] : line.items()) {
     if (std::find(std::begin(kLogKeys), std::end(kLogKeys), key) == std::end(kLogKeys)) {
@@ -128,15 +129,30 @@ Result<RecLoggedJob> ParseLine(std::string_view text, const std::string& where,
   const JobKey key{model, cluster, gpus, batch};
   auto it = loaded.find(key);
   if (it == loaded.end()) {
-    recsys::RecSource source;
-    source.model = model;
-    source.cluster = cluster;
-    source.gpus = gpus;
-    spec::RecJobSpec keys;
-    keys.global_batch = batch;
-    Result<spec::RecJobSpec> job = recsys::LoadRecJob(source, keys);
-    if (!job.ok()) return Status::Invalid(where + ": " + job.status().message());
-    it = loaded.emplace(key, *job).first;
+    // Model and cluster read as `rec --model/--cluster` reads them (presets or files, paths from
+    // the working directory), each error naming its key; the job must resolve on its cluster.
+    spec::RecJobSpec job;
+    job.global_batch = batch;
+    job.gpus = gpus;
+    Result<spec::RankingModelSpec> m = spec::LoadRankingModel(model);
+    if (!m.ok()) {
+      return Status::Invalid(fmt::format("{}: model = \"{}\": {}", where, Printable(model, 60),
+                                         m.status().message()))
+          .WithKey("model");
+    }
+    job.model = std::move(*m);
+    Result<spec::ClusterSpec> c = spec::LoadCluster(cluster);
+    if (!c.ok()) {
+      return Status::Invalid(fmt::format("{}: cluster = \"{}\": {}", where, Printable(cluster, 60),
+                                         c.status().message()))
+          .WithKey("cluster");
+    }
+    job.cluster = std::move(*c);
+    if (Result<recsys::RecJob> resolved = recsys::ResolveRecJob(job); !resolved.ok()) {
+      return Status::Invalid(fmt::format("{}: {}", where, resolved.status().message()))
+          .WithKey("gpus");
+    }
+    it = loaded.emplace(key, std::move(job)).first;
   }
   out.job = it->second;
   SP_ASSIGN_OR_RETURN(
@@ -147,7 +163,7 @@ Result<RecLoggedJob> ParseLine(std::string_view text, const std::string& where,
     if (std::find(std::begin(validate::kJobStatuses), std::end(validate::kJobStatuses),
                   out.status) == std::end(validate::kJobStatuses)) {
       return Status::Invalid(fmt::format("{}: status = {} (allowed: ok, oom, failed, timeout)",
-                                         where, Shown(line["status"])))
+                                         where, JsonShown(line["status"])))
           .WithKey("status");
     }
   }
@@ -158,8 +174,8 @@ Result<RecLoggedJob> ParseLine(std::string_view text, const std::string& where,
         !(v.get<double>() <= validate::kMaxMeasured)) {
       return Status::Invalid(fmt::format("{}: samples_per_s_per_gpu = {} (allowed: a job with "
                                          "status ok gives a number from {:g} to {:g})",
-                                         where, measured ? Shown(v) : "(missing)", kMinRecMeasured,
-                                         validate::kMaxMeasured))
+                                         where, measured ? JsonShown(v) : "(missing)",
+                                         kMinRecMeasured, validate::kMaxMeasured))
           .WithKey("samples_per_s_per_gpu");
     }
     out.samples_per_s_per_gpu = v.get<double>();
@@ -176,10 +192,10 @@ Result<RecLoggedJob> ParseLine(std::string_view text, const std::string& where,
   return out;
 }
 
-bool SameJob(const spec::RecJobSpec& a, const spec::RecJobSpec& b) {
-  return a.model.name == b.model.name && a.cluster.name == b.cluster.name &&
-         a.cluster.gpu.name == b.cluster.gpu.name && a.gpus == b.gpus &&
-         a.global_batch == b.global_batch;
+// Which job a plan ran: the model, the cluster and its GPU, the GPUs and the global batch.
+std::string JobOf(const spec::RecJobSpec& job) {
+  return fmt::format("{}|{}|{}|{}|{}", job.model.name, job.cluster.name, job.cluster.gpu.name,
+                     job.gpus, job.global_batch);
 }
 
 }  // namespace
@@ -189,8 +205,7 @@ Result<std::vector<RecLoggedJob>> ParseRecJobLog(std::string_view text, const st
   std::map<JobKey, spec::RecJobSpec> loaded;
   SP_RETURN_IF_ERROR(
       validate::ForEachLogLine(text, origin, [&](std::string_view line, int number) -> Status {
-        SP_ASSIGN_OR_RETURN(RecLoggedJob job,
-                            ParseLine(line, fmt::format("{}:{}", origin, number), loaded));
+        SP_ASSIGN_OR_RETURN(RecLoggedJob job, ParseLine(line, origin, number, loaded));
         out.push_back(std::move(job));
         return Status::Ok();
       }));
@@ -218,7 +233,22 @@ Result<RecSuggestion> RecSuggest(const spec::RecJobSpec& base,
                                  const RecSuggestOptions& options) {
   SP_RETURN_IF_ERROR(RecSuggestOptionsSchema().CheckValues(options));
   SP_RETURN_IF_ERROR(FindFamily(options.family, "rec_suggest.family").status());
+  SP_ASSIGN_OR_RETURN(recsys::RecJob resolved, recsys::ResolveRecJob(base));
   RecSuggestion out;
+  out.job = fmt::format("{} on {} x {} ({}), global batch {}", base.model.name, resolved.world,
+                        base.cluster.gpu.name, base.cluster.name, base.global_batch);
+  // Each (job, knobs) is planned once, however often the log holds it.
+  std::map<std::pair<std::string, RecKnobs>, std::optional<RecPlanned>> planned;
+  auto plan = [&](const spec::RecJobSpec& job,
+                  const RecKnobs& k) -> Result<const std::optional<RecPlanned>*> {
+    const auto key = std::make_pair(JobOf(job), k);
+    auto it = planned.find(key);
+    if (it == planned.end()) {
+      SP_ASSIGN_OR_RETURN(std::optional<RecPlanned> p, PlanRecKnobs(job, k));
+      it = planned.emplace(key, std::move(p)).first;
+    }
+    return &it->second;
+  };
   // 1. Learn.
   Dataset data;
   std::vector<std::vector<double>> fx;
@@ -230,25 +260,26 @@ Result<RecSuggestion> RecSuggest(const spec::RecJobSpec& base,
       ++out.other_failed_jobs;
       continue;
     }
-    Result<RecPlanned> p = PlanRecKnobs(j.job, j.knobs);
-    if (!p.ok()) {
-      out.skipped.push_back(fmt::format("{}: {}", j.where, p.status().message()));
+    SP_ASSIGN_OR_RETURN(const std::optional<RecPlanned>* p, plan(j.job, j.knobs));
+    if (!*p) {
+      out.skipped.push_back(fmt::format("{}: planner {} found no sharding for this job", j.where,
+                                        RecKnobValue(j.knobs, 0)));
       continue;
     }
-    if (SameJob(j.job, base) && run.insert(j.knobs).second) ++out.already_run;
-    fx.push_back(p->x);
+    const RecPlanned& q = **p;
+    if (JobOf(j.job) == JobOf(base) && run.insert(j.knobs).second) ++out.already_run;
+    fx.push_back(q.x);
     oom.push_back(j.status == "oom");
     if (j.status == "oom") {
       ++out.oom_jobs;
       continue;
     }
     ++out.measured_jobs;
-    data.x.push_back(p->x);
-    data.y.push_back(std::log(j.samples_per_s_per_gpu / p->physics.samples_per_s_per_gpu));
-    data.group.push_back(fmt::format("{}|{}|{}|{}", j.job.model.name, j.job.cluster.name,
-                                     j.job.gpus, j.job.global_batch));
-    data.base.push_back(std::log(p->physics.samples_per_s_per_gpu));
-    configurations.insert(p->x);
+    data.x.push_back(q.x);
+    data.y.push_back(std::log(j.samples_per_s_per_gpu / q.physics.samples_per_s_per_gpu));
+    data.group.push_back(JobOf(j.job));
+    data.base.push_back(std::log(q.physics.samples_per_s_per_gpu));
+    configurations.insert(q.x);
   }
   out.measured_configurations = static_cast<int64_t>(configurations.size());
   std::optional<Predictor> predictor;
@@ -262,16 +293,18 @@ Result<RecSuggestion> RecSuggest(const spec::RecJobSpec& base,
   // 2. Rank the base job's plans. 3. Propose the best not yet run.
   std::vector<std::pair<double, RecProposal>> ranked;
   for (const RecKnobs& k : AllRecKnobs()) {
+    SP_ASSIGN_OR_RETURN(const std::optional<RecPlanned>* p, plan(base, k));
+    if (!*p || !(*p)->fits) continue;
+    ++out.fitting_plans;
     if (run.count(k) > 0) continue;
-    Result<RecPlanned> p = PlanRecKnobs(base, k);
-    if (!p.ok() || !p->fits) continue;
+    const RecPlanned& q = **p;
     RecProposal proposal;
-    proposal.description = p->description;
+    proposal.description = q.description;
     proposal.knobs = k;
-    proposal.physics_samples_per_s_per_gpu = p->physics.samples_per_s_per_gpu;
+    proposal.physics_samples_per_s_per_gpu = q.physics.samples_per_s_per_gpu;
     double score = std::log(proposal.physics_samples_per_s_per_gpu), correction = 0;
     if (predictor) {
-      const Estimate e = predictor->Correct(p->x);
+      const Estimate e = predictor->Correct(q.x);
       correction = e.correction;
       proposal.spread = e.spread;
       score += e.correction + options.optimism * e.spread;
@@ -279,10 +312,19 @@ Result<RecSuggestion> RecSuggest(const spec::RecJobSpec& base,
     proposal.estimated_samples_per_s_per_gpu =
         proposal.physics_samples_per_s_per_gpu * std::exp(correction);
     if (feasibility) {
-      proposal.oom_probability = feasibility->OomProbability(p->x);
-      if (proposal.oom_probability > 0.5) continue;
+      proposal.oom_probability = feasibility->OomProbability(q.x);
+      if (proposal.oom_probability > 0.5) {
+        ++out.likely_oom;
+        continue;
+      }
     }
     ranked.emplace_back(-score, std::move(proposal));
+  }
+  if (out.fitting_plans == 0) {
+    return Status::Invalid(
+        fmt::format("rec-suggest: no plan of the space fits {} (allowed: a job "
+                    "whose tables fit the GPUs' memory under some planner)",
+                    out.job));
   }
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

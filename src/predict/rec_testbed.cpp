@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -15,7 +14,6 @@
 #include "predict/feasibility.h"
 #include "predict/predictor.h"
 #include "recsys/cost.h"
-#include "recsys/planner.h"
 #include "search/search.h"
 
 namespace scaleplan::predict {
@@ -23,12 +21,10 @@ namespace scaleplan::predict {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr size_t kDims = kRecKnobs;
 // Regularized evolution's population and tournament sizes (the transformer testbed's).
 constexpr size_t kPopulation = 16, kTournament = 4;
 // The least sustained compute fraction a GPU spec takes (spec/specs.h's bound).
 constexpr double kMinComputeFraction = 0.1;
-using Knobs = RecKnobs;
 
 // One plan of the space on the physics (rec_space.h), and the truth's measurement of it.
 struct RecPlan : RecPlanned {
@@ -37,10 +33,10 @@ struct RecPlan : RecPlanned {
   double measured = 0;      // with noise
 };
 
-bool Matches(const TruthEffect& e, const Knobs& k) {
+bool Matches(const TruthEffect& e, const RecKnobs& k) {
   const auto& dims = RecSpaceDims();
   for (const auto& [key, value] : e.when) {
-    for (size_t d = 0; d < kDims; ++d) {
+    for (size_t d = 0; d < kRecKnobs; ++d) {
       if (dims[d].first == key && nlohmann::json(RecKnobValue(k, d)) != value) return false;
     }
   }
@@ -273,9 +269,9 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
   // Every plan of the space, planned and priced on the physics, then run on the truth.
   const auto& dims = RecSpaceDims();
   std::vector<RecPlan> plans;
-  for (const Knobs& k : AllRecKnobs()) {
-    Result<RecPlanned> planned = PlanRecKnobs(base, k);
-    if (!planned.ok()) {  // its planner found no sharding: not in the space, counted
+  for (const RecKnobs& k : AllRecKnobs()) {
+    SP_ASSIGN_OR_RETURN(std::optional<RecPlanned> planned, PlanRecKnobs(base, k));
+    if (!planned) {  // its planner found no sharding: not in the space, counted
       ++report.planner_failures;
       continue;
     }
@@ -333,7 +329,7 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
   const std::vector<std::string>& methods =
       options.methods.empty() ? RecTestbedMethods() : options.methods;
 
-  std::map<Knobs, size_t> launchable;  // the plans that fit the memory model, by their knobs
+  std::map<RecKnobs, size_t> launchable;  // the plans that fit the memory model, by their knobs
   for (size_t i : physics_order) launchable.emplace(plans[i].knobs, i);
 
   for (const std::string& name : methods) {
@@ -342,8 +338,8 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
     Learned learned;                 // cubic's
     std::mt19937_64 rng(options.seed);
     // reinforce's policy.
-    std::vector<std::vector<double>> theta(kDims);
-    for (size_t d = 0; d < kDims; ++d) theta[d].assign(dims[d].second.size(), 0.0);
+    std::vector<std::vector<double>> theta(kRecKnobs);
+    for (size_t d = 0; d < kRecKnobs; ++d) theta[d].assign(dims[d].second.size(), 0.0);
     double reference = 0, worst = 0, baseline = 0;
     bool have_reference = false, have_baseline = false;
     while (run.jobs() < budget) {
@@ -371,8 +367,8 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
       } else if (name == "reinforce") {
         std::uniform_real_distribution<double> uniform(0.0, 1.0);
         for (int draw = 0; draw < 1000 && next.size() < want; ++draw) {
-          Knobs c{};
-          for (size_t d = 0; d < kDims; ++d) {
+          RecKnobs c{};
+          for (size_t d = 0; d < kRecKnobs; ++d) {
             const std::vector<double>& t = theta[d];
             const double top = *std::max_element(t.begin(), t.end());
             double sum = 0;
@@ -397,8 +393,8 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
               const size_t rival = population[rng() % population.size()];
               if (plans[rival].measured > plans[parent].measured) parent = rival;
             }
-            Knobs c = plans[parent].knobs;
-            const size_t d = rng() % kDims;
+            RecKnobs c = plans[parent].knobs;
+            const size_t d = rng() % kRecKnobs;
             const auto count = static_cast<uint32_t>(dims[d].second.size());
             const auto v = static_cast<uint32_t>(rng() % (count - 1));
             c[d] = v >= c[d] ? v + 1 : v;
@@ -452,7 +448,7 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
         mean /= static_cast<double>(next.size());
         baseline = have_baseline ? 0.8 * baseline + 0.2 * mean : mean;
         have_baseline = true;
-        for (size_t d = 0; d < kDims; ++d) {
+        for (size_t d = 0; d < kRecKnobs; ++d) {
           std::vector<uint32_t> chosen;
           for (size_t i : next) chosen.push_back(plans[i].knobs[d]);
           const std::vector<double> g =

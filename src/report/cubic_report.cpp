@@ -327,10 +327,10 @@ nlohmann::json RecKnobsJson(const predict::RecKnobs& knobs) {
 
 }  // namespace
 
-nlohmann::json RecSuggestJson(const std::string& job, const predict::RecSuggestion& s,
+nlohmann::json RecSuggestJson(const predict::RecSuggestion& s,
                               const predict::RecSuggestOptions& options) {
   nlohmann::json out;
-  out["job"] = job;
+  out["job"] = s.job;
   out["family"] = options.family;
   out["optimism"] = options.optimism;
   out["measured_jobs"] = s.measured_jobs;
@@ -338,6 +338,8 @@ nlohmann::json RecSuggestJson(const std::string& job, const predict::RecSuggesti
   out["oom_jobs"] = s.oom_jobs;
   out["other_failed_jobs"] = s.other_failed_jobs;
   out["already_run"] = s.already_run;
+  out["fitting_plans"] = s.fitting_plans;
+  out["likely_oom_plans"] = s.likely_oom;
   out["predictor"] = s.has_predictor;
   out["feasibility_model"] = s.has_feasibility;
   out["skipped"] = s.skipped;
@@ -354,20 +356,25 @@ nlohmann::json RecSuggestJson(const std::string& job, const predict::RecSuggesti
   return out;
 }
 
-std::string RecSuggestText(const std::string& job, const predict::RecSuggestion& s,
+std::string RecSuggestText(const predict::RecSuggestion& s,
                            const predict::RecSuggestOptions& options) {
-  std::string out = fmt::format("{}\n", job);
+  std::string out = fmt::format("{}\n", s.job);
   out += fmt::format(
       "  learned from {} measured jobs ({} configurations), {} out of memory, {} failed or timed "
-      "out; {} of this job's plans already run\n",
-      s.measured_jobs, s.measured_configurations, s.oom_jobs, s.other_failed_jobs, s.already_run);
+      "out (not learned from; their plans may be proposed again)\n",
+      s.measured_jobs, s.measured_configurations, s.oom_jobs, s.other_failed_jobs);
+  out += fmt::format(
+      "  {} of this job's plans fit the memory model; {} already ran (ok or out of memory)\n",
+      s.fitting_plans, s.already_run);
   out += s.has_predictor
              ? fmt::format("  predictor: {} ensemble of {}, ranked with optimism {:g}\n",
                            options.family, options.members, options.optimism)
              : fmt::format("  no predictor (fewer than {} measured configurations): the physics "
                            "ranks\n",
                            predict::kMinTrainingJobs);
-  if (s.has_feasibility) out += "  feasibility model: plans with P(oom) > 0.5 dropped\n";
+  if (s.has_feasibility) {
+    out += fmt::format("  feasibility model: {} plans with P(oom) > 0.5 dropped\n", s.likely_oom);
+  }
   for (const std::string& skip : s.skipped) out += fmt::format("  skipped {}\n", skip);
   out += fmt::format("\n  {:>2}  {:>13} {:>13} {:>7} {:>6}  plan\n", "#", "physics_k/s",
                      "estimate_k/s", "spread", "P(oom)");

@@ -27,11 +27,10 @@ std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& 
 nlohmann::json RecTestbedJson(const predict::RecTestbedReport& r);
 std::string RecTestbedText(const predict::RecTestbedReport& r);
 
-// `scaleplan rec-suggest`: the next ranking jobs to run (predict/rec_suggest.h); `job` names the
-// base job.
-nlohmann::json RecSuggestJson(const std::string& job, const predict::RecSuggestion& s,
+// `scaleplan rec-suggest`: the next ranking jobs to run (predict/rec_suggest.h).
+nlohmann::json RecSuggestJson(const predict::RecSuggestion& s,
                               const predict::RecSuggestOptions& options);
-std::string RecSuggestText(const std::string& job, const predict::RecSuggestion& s,
+std::string RecSuggestText(const predict::RecSuggestion& s,
                            const predict::RecSuggestOptions& options);
 
 }  // namespace scaleplan::report
