@@ -43,20 +43,6 @@ bool Matches(const TruthEffect& e, const RecKnobs& k) {
   return true;
 }
 
-// tau-a of `predicted` against `truth`.
-std::optional<double> Tau(const std::vector<double>& predicted, const std::vector<double>& truth) {
-  if (predicted.size() < 2) return std::nullopt;
-  double concordant = 0, pairs = 0;
-  for (size_t a = 0; a < predicted.size(); ++a) {
-    for (size_t b = a + 1; b < predicted.size(); ++b) {
-      const double sign = (predicted[a] - predicted[b]) * (truth[a] - truth[b]);
-      concordant += sign > 0 ? 1 : sign < 0 ? -1 : 0;
-      pairs += 1;
-    }
-  }
-  return concordant / pairs;
-}
-
 // The truth's run of plan `p`: the physics' sharding on the changed job and factors.
 Status RunOnTruth(const Truth& truth, RecPlan& p) {
   spec::RecJobSpec job = p.job;
@@ -322,7 +308,7 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
     truth_of[j] = plans[runnable[j]].truth;
     physics_of[j] = plans[runnable[j]].physics.samples_per_s_per_gpu;
   }
-  const std::optional<double> physics_tau = Tau(physics_of, truth_of);
+  const std::optional<double> physics_tau = KendallTauA(physics_of, truth_of);
   const double best = plans[optimum].truth;
   const auto batch = static_cast<size_t>(options.batch);
   const auto budget = static_cast<size_t>(options.budget);
@@ -466,7 +452,7 @@ Result<RecTestbedReport> RunRecTestbed(const spec::RecJobSpec& base, const Truth
             predicted[j] = p.physics.samples_per_s_per_gpu *
                            std::exp(learned.predictor->Correct(p.x).correction);
           }
-          tau = Tau(predicted, truth_of);
+          tau = KendallTauA(predicted, truth_of);
         }
       }
       run.Record(tau);

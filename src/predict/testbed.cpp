@@ -278,6 +278,20 @@ uint64_t Fnv1a(std::string_view text) { return Fingerprint(text, 146959810393466
 
 }  // namespace
 
+std::optional<double> KendallTauA(const std::vector<double>& predicted,
+                                  const std::vector<double>& truth) {
+  if (predicted.size() < 2 || predicted.size() != truth.size()) return std::nullopt;
+  double concordant = 0, pairs = 0;
+  for (size_t a = 0; a < predicted.size(); ++a) {
+    for (size_t b = a + 1; b < predicted.size(); ++b) {
+      const double sign = (predicted[a] - predicted[b]) * (truth[a] - truth[b]);
+      concordant += sign > 0 ? 1 : sign < 0 ? -1 : 0;
+      pairs += 1;
+    }
+  }
+  return concordant / pairs;
+}
+
 const std::vector<std::string>& TruthEffectKinds() {
   static const std::vector<std::string> kinds = {"compute_scale",       "comm_scale",
                                                  "tier_bandwidth",      "step_overhead_s",
@@ -537,16 +551,9 @@ struct TauPlan {
 
 std::optional<double> KendallTau(const std::vector<TauPlan>& plans,
                                  const std::vector<double>& predicted) {
-  if (plans.size() < 2) return std::nullopt;
-  double concordant = 0, pairs = 0;
-  for (size_t a = 0; a < plans.size(); ++a) {
-    for (size_t b = a + 1; b < plans.size(); ++b) {
-      double sign = (predicted[a] - predicted[b]) * (plans[a].truth - plans[b].truth);
-      concordant += sign > 0 ? 1 : sign < 0 ? -1 : 0;
-      pairs += 1;
-    }
-  }
-  return concordant / pairs;
+  std::vector<double> truth;
+  for (const TauPlan& p : plans) truth.push_back(p.truth);
+  return KendallTauA(predicted, truth);
 }
 
 search::Candidate RandomCandidate(const search::SearchSpace& space, std::mt19937_64& rng) {

@@ -76,6 +76,11 @@ struct Truth {
   std::string origin;
 };
 
+// Kendall's tau-a of `predicted` against `truth` over every pair (ties count 0); none for fewer
+// than 2 values or lengths that differ. The testbeds' measure of a model's order.
+std::optional<double> KendallTauA(const std::vector<double>& predicted,
+                                  const std::vector<double>& truth);
+
 // The effect kinds, for errors and docs.
 const std::vector<std::string>& TruthEffectKinds();
 
