@@ -411,9 +411,18 @@ TEST(Validate, BadRunColumnsSkipTheRow) {
       "maybe,\n"
       "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,nosuch,,\n"
       "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,,,per_op\n"
-      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,NeMo 24.07,,\n";
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,NeMo 24.07,,\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,8192,1,64,BF16,,10000,x,DeepSpeed,,\n";
   FileReport r = Must(ValidateText(csv, "runs.csv", {}));
-  ASSERT_EQ(r.rows.size(), 4u);
+  ASSERT_EQ(r.rows.size(), 5u);
+  // DeepSpeed's config defaults: ZeRO 0, the gradient reduction not overlapped, BF16 on the wire.
+  ASSERT_TRUE(r.rows[4].skipped.empty()) << r.rows[4].skipped;
+  bool deepspeed = false;
+  for (const std::string& a : r.rows[4].assumptions)
+    deepspeed = deepspeed || a.find("framework deepspeed (framework column): ZeRO 0, no SP, TP "
+                                    "overlap off, DP overlap off, flash attention, BF16 "
+                                    "gradients") == 0;
+  EXPECT_TRUE(deepspeed);
   // Names as runs write them map to the presets (NeMo: its performance scripts' defaults).
   ASSERT_TRUE(r.rows[3].skipped.empty()) << r.rows[3].skipped;
   bool megatron = false;

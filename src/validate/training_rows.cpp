@@ -374,7 +374,7 @@ std::string FrameworkFor(const CsvTable& t, size_t row, const std::string& sourc
       {"megatron-lm", "megatron-core"},     {"megatron", "megatron-core"},
       {"megatron-bridge", "nemo-perf"},     {"composer", "llm-foundry"},
       {"mosaicml", "llm-foundry"},          {"llm-foundry", "llm-foundry"},
-      {"torchtitan", "torchtitan"}};
+      {"torchtitan", "torchtitan"},         {"deepspeed", "deepspeed"}};
   for (const auto& [alias, preset] : kAliases) {
     if (named == alias || named.rfind(alias + " ", 0) == 0) return preset;
   }
