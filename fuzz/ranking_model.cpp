@@ -1,9 +1,11 @@
 // Ranking-model files (spec/ranking.h: `scaleplan rec --model FILE`). An accepted model's counts
-// are finite; a small one is planned on 2 GPUs by scaleplan's planner with one pass, and an
-// accepted plan's step is finite and positive.
+// are finite (its dense part from its keys or from the architecture `arch` names); a small one
+// is planned on 2 GPUs by scaleplan's planner with one pass, and an accepted plan's step is
+// finite and positive.
 #include "fuzz/fuzz_check.h"
 #include "model/ranking.h"
 #include "recsys/cost.h"
+#include "recsys/dense.h"
 #include "recsys/planner.h"
 #include "spec/ranking.h"
 #include "spec/readers.h"
@@ -15,7 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       spec::ParseRankingModelYaml(fuzz::AsText(data, size), "model.yaml");
   fuzz::CheckError(model);
   if (!model.ok()) return 0;
-  model::RankingCounts counts = model::CountRanking(*model);
+  Result<std::vector<model::DenseOp>> ops = recsys::DenseOpsOf(*model);  // `arch` read here
+  fuzz::CheckError(ops);
+  if (!ops.ok()) return 0;
+  model::RankingCounts counts = model::CountRanking(*model, *ops);
   fuzz::CheckFinite(counts.embedding_params, "embedding_params");
   fuzz::CheckFinite(counts.dense_params, "dense_params");
   fuzz::CheckFinite(counts.dense_flops_per_sample, "dense_flops_per_sample");

@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "model/ranking.h"
+#include "rec/baselines.h"
 #include "recsys/cost.h"
+#include "recsys/dense.h"
 #include "recsys/planner.h"
 #include "recsys/sharding.h"
 #include "recsys/study.h"
@@ -126,14 +128,15 @@ TEST(RankingSpec, PresetsLoad) {
     EXPECT_TRUE(m.ok()) << name << ": " << (m.ok() ? "" : m.status().message());
   }
   spec::RankingModelSpec mlperf = Must(spec::LoadRankingModel("mlperf-dlrm-dcnv2"));
-  model::RankingCounts c = model::CountRanking(mlperf);
+  model::RankingCounts c = model::CountRanking(mlperf, model::RankingDenseOps(mlperf));
   // mlperf-dlrm.md: 204.2M rows = 26.1B parameters; 214 lookups per sample.
   EXPECT_NEAR(c.embedding_params, 26.14e9, 0.01e9);
   EXPECT_DOUBLE_EQ(c.lookups_per_sample, 214);
   spec::RankingModelSpec ads = Must(spec::LoadRankingModel("ads-73b"));
   EXPECT_EQ(ads.tables.size(), 800u);
   // 13 x 50M x 64 + 66 x 5M x 64 + 200 x 500K x 64 + 300 x 100K x 128 + 221 x 10K x 32.
-  EXPECT_DOUBLE_EQ(model::CountRanking(ads).embedding_params, 73.03072e9);
+  EXPECT_DOUBLE_EQ(model::CountRanking(ads, model::RankingDenseOps(ads)).embedding_params,
+                   73.03072e9);
 }
 
 // dense 4, bottom [8, 4], two tables of dim 4 (10 and 20 rows), dot, top [3, 1].
@@ -147,11 +150,128 @@ TEST(RankingModel, CountsParametersAndFlopsByHand) {
       "embedding_dim: 4\ntables:\n  - {name: a, rows: 10}\n  - {name: b, rows: 20}\n",
       "tiny.yaml"));
   EXPECT_EQ(model::InteractionOutputWidth(m), 7);
-  model::RankingCounts c = model::CountRanking(m);
+  model::RankingCounts c = model::CountRanking(m, model::RankingDenseOps(m));
   EXPECT_DOUBLE_EQ(c.dense_params, 104);
   EXPECT_DOUBLE_EQ(c.embedding_params, 120);
   EXPECT_DOUBLE_EQ(c.dense_flops_per_sample, 252);
   EXPECT_DOUBLE_EQ(c.lookups_per_sample, 2);
+}
+
+// A DLRM-like architecture (rec/arch.h) on 4 dense features and 3 tables of dim 8, priced as ops
+// (recsys/dense.h):
+//   bottom  mlp [8] on dense      GEMM 1 x 4 -> 8: 64 FLOP, params 4*8 + 8 = 40     (bottom)
+//   vec     to3d out 1            GEMM 1 x 8 -> 8: 128 FLOP, params 8*8 + 8 = 72    (bottom)
+//   cat     concat [vec, sparse]  4 x 8 copied: 2 * 32 * 2 bytes = 128 each way
+//   dots    dot                   GEMM 4 rows x 8 -> 4: 2*4*8*4 = 256 FLOP; triangle 6 values,
+//                                 2 * 6 * 2 = 24 bytes each way
+//   top     mlp [16] on dots      GEMM 1 x 6 -> 16: 192 FLOP, params 6*16 + 16 = 112
+//   head                          GEMM 1 x 16 -> 1: 32 FLOP, params 17
+//   loss                          4 FLOP
+// GEMM FLOPs 64 + 128 + 256 + 192 + 32 = 672; params 40 + 72 + 112 + 17 = 241, which is what
+// rec::Analyze counts for the same architecture.
+TEST(RankingArch, OpsByHand) {
+  rec::Arch arch = Must(rec::ParseArchJson(
+      R"({"name": "tiny-dlrm", "embedding_dim": 8, "output": "top", "blocks": [
+          {"name": "bottom", "kind": "mlp", "inputs": ["dense"], "widths": [8]},
+          {"name": "vec", "kind": "to3d", "inputs": ["bottom"], "out": 1},
+          {"name": "cat", "kind": "concat", "inputs": ["vec", "sparse"]},
+          {"name": "dots", "kind": "dot", "inputs": ["cat"]},
+          {"name": "top", "kind": "mlp", "inputs": ["dots"], "widths": [16]}]})",
+      "tiny.json"));
+  rec::InputShape input{4, {10, 20, 30}};
+  std::vector<model::DenseOp> ops = Must(ArchDenseOps(arch, input));
+  double gemm_flops = 0;
+  double params = 0;
+  std::vector<std::string> bottom;
+  for (const model::DenseOp& op : ops) {
+    if (op.kind == model::DenseOpKind::kGemm) gemm_flops += op.flops_per_sample;
+    params += op.params;
+    if (op.bottom) bottom.push_back(op.name);
+  }
+  EXPECT_DOUBLE_EQ(gemm_flops, 672);
+  EXPECT_DOUBLE_EQ(params, 241);
+  EXPECT_DOUBLE_EQ(Must(rec::Analyze(arch, input)).params, 241);
+  EXPECT_EQ(bottom, (std::vector<std::string>{"bottom.0", "vec"}));
+  const model::DenseOp* concat = nullptr;
+  const model::DenseOp* triangle = nullptr;
+  for (const model::DenseOp& op : ops) {
+    if (op.name == "cat") concat = &op;
+    if (op.name == "dots.triangle") triangle = &op;
+  }
+  ASSERT_NE(concat, nullptr);
+  ASSERT_NE(triangle, nullptr);
+  EXPECT_DOUBLE_EQ(concat->bytes_per_sample, 128);
+  EXPECT_DOUBLE_EQ(triangle->bytes_per_sample, 24);
+  EXPECT_EQ(ops.back().name, "loss");
+}
+
+// Every baseline, priced at scale, has the dense parameters rec::Analyze counts for it built at
+// the tables' dim: the two descriptions of one architecture agree. And the step model runs on it.
+TEST(RankingArch, BaselinesOnTheMlperfTablesKeepTheirParameters) {
+  spec::RankingModelSpec mlperf = Must(spec::LoadRankingModel("mlperf-dlrm-dcnv2"));
+  rec::InputShape input;
+  input.dense = mlperf.dense_features;
+  for (const spec::TableSpec& t : mlperf.tables) input.cardinality.push_back(t.rows);
+  for (const std::string& name : rec::BaselineNames()) {
+    spec::RankingModelSpec m = mlperf;
+    m.arch = name;
+    m.bottom_mlp.clear();
+    m.top_mlp.clear();
+    m.interaction_layers = 0;
+    m.interaction_rank = 0;
+    std::vector<model::DenseOp> ops = Must(DenseOpsOf(m));
+    rec::Arch arch = Must(rec::MakeBaseline(name, input));
+    arch.embedding_dim = 128;
+    double params = 0;
+    for (const model::DenseOp& op : ops) params += op.params;
+    EXPECT_DOUBLE_EQ(params, Must(rec::Analyze(arch, input)).params) << name;
+  }
+  spec::RankingModelSpec m = mlperf;
+  m.arch = "dcnv2-m";
+  m.bottom_mlp.clear();
+  m.top_mlp.clear();
+  m.interaction_layers = 0;
+  m.interaction_rank = 0;
+  RecJob job = Job(m, 8, 55296);
+  CostModel cost = Must(CostModel::For(job));
+  EXPECT_GT(job.dense_ops.size(), 3u);
+  (void)cost;
+}
+
+// What cannot be priced is named: keys the architecture replaces, tables of two dims, a file
+// for vectors of another dim, an unknown baseline.
+TEST(RankingArch, BadArchitecturesAreNamed) {
+  const std::string tables =
+      "dense_features: 13\nembedding_dim: 16\ntables:\n"
+      "  - {name: a, rows: 100}\n  - {name: b, rows: 200}\n";
+  Result<spec::RankingModelSpec> both =
+      spec::ParseRankingModelYaml("arch: dlrm-s\ntop_mlp: [8, 1]\n" + tables, "both.yaml");
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("ranking_model.top_mlp is given with ranking_model.arch"),
+            std::string::npos)
+      << both.status().message();
+  spec::RankingModelSpec m =
+      Must(spec::ParseRankingModelYaml("arch: dlrm-s\n" + tables, "arch.yaml"));
+  EXPECT_TRUE(DenseOpsOf(m).ok());
+  spec::RankingModelSpec two_dims = m;
+  two_dims.tables[1].dim = 32;
+  Result<std::vector<model::DenseOp>> dims = DenseOpsOf(two_dims);
+  ASSERT_FALSE(dims.ok());
+  EXPECT_NE(dims.status().message().find("table b has dim 32 and table a 16"), std::string::npos)
+      << dims.status().message();
+  spec::RankingModelSpec file = m;
+  file.arch = std::string(SCALEPLAN_TEST_DIR) + "/fixtures/rec-arch-small.json";
+  Result<std::vector<model::DenseOp>> dim = DenseOpsOf(file);
+  ASSERT_FALSE(dim.ok());
+  EXPECT_NE(dim.status().message().find("its embedding_dim is 4 but the tables' dim is 16"),
+            std::string::npos)
+      << dim.status().message();
+  spec::RankingModelSpec unknown = m;
+  unknown.arch = "dlrm-xl";
+  Result<std::vector<model::DenseOp>> name = DenseOpsOf(unknown);
+  ASSERT_FALSE(name.ok());
+  EXPECT_NE(name.status().message().find("ranking_model.arch = dlrm-xl"), std::string::npos);
+  EXPECT_NE(name.status().message().find("dcnv2-m"), std::string::npos);
 }
 
 // Uniform ids: every row has p = 1/R, so U = R (1 - exp(-N/R)) exactly and a cache of C rows

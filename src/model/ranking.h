@@ -46,7 +46,22 @@ struct DenseOp {
   bool bottom = false;                   // part of the bottom MLP (independent of the tables)
 };
 
+// The dense part its bottom_mlp, interaction and top_mlp keys describe (a model given by `arch`
+// goes through recsys::DenseOpsOf, recsys/dense.h).
 std::vector<DenseOp> RankingDenseOps(const spec::RankingModelSpec& model);
+
+// One GEMM of `rows` x k by k x n per sample (2 rows k n FLOP); `weights`: a k x n weight (and,
+// with `bias`, n biases) is trained.
+DenseOp GemmOp(std::string name, double rows, int64_t k, int64_t n, bool bias, bool bottom = false,
+               bool weights = true);
+// A memory-bound op: `bytes` read and written forward, `backward_bytes` backward.
+DenseOp ElementwiseOp(std::string name, double flops, double bytes, double backward_bytes,
+                      bool bottom = false);
+// `layers` DCN-v2 cross layers on a vector of `width` (rank 0: full rank; the comment above).
+void AppendDcn(std::vector<DenseOp>& ops, const std::string& prefix, int64_t width, int64_t layers,
+               int64_t rank, bool bottom);
+// Sigmoid and binary cross-entropy on `outputs` logits.
+DenseOp LossOp(int64_t outputs);
 
 // Width of the vector the interaction hands the top MLP.
 int64_t InteractionOutputWidth(const spec::RankingModelSpec& model);
@@ -58,6 +73,7 @@ struct RankingCounts {
   double dense_flops_per_sample = 0;  // forward; training = 3x
 };
 
-RankingCounts CountRanking(const spec::RankingModelSpec& model);
+RankingCounts CountRanking(const spec::RankingModelSpec& model,
+                           const std::vector<DenseOp>& dense_ops);
 
 }  // namespace scaleplan::model

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/text.h"
+#include "spec/readers.h"
 
 namespace scaleplan::rec {
 
@@ -175,6 +176,11 @@ Result<Arch> MakeBaseline(std::string_view name, const InputShape& input) {
   }
   return Status::NotFound(fmt::format("baseline '{}' is unknown (allowed: {})", Printable(name, 64),
                                       Join(BaselineNames(), ", ")));
+}
+
+Result<Arch> ResolveArch(const std::string& arch_ref, const InputShape& input) {
+  if (spec::LooksLikePath(arch_ref)) return LoadArch(arch_ref);
+  return MakeBaseline(arch_ref, input);
 }
 
 }  // namespace scaleplan::rec

@@ -35,4 +35,7 @@ Result<Arch> MakeBaseline(std::string_view name, const InputShape& input);
 // Every family at every size, in registry order.
 std::vector<std::string> BaselineNames();
 
+// `arch_ref` is an architecture file (*.json) or a baseline's name, built for `input`.
+Result<Arch> ResolveArch(const std::string& arch_ref, const InputShape& input);
+
 }  // namespace scaleplan::rec

@@ -1,14 +1,8 @@
 #include "rec/run.h"
 
 #include "rec/baselines.h"
-#include "spec/readers.h"
 
 namespace scaleplan::rec {
-
-Result<Arch> ResolveArch(const std::string& arch_ref, const InputShape& input) {
-  if (spec::LooksLikePath(arch_ref)) return LoadArch(arch_ref);
-  return MakeBaseline(arch_ref, input);
-}
 
 Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
                           const TrainOptions& options) {

@@ -6,6 +6,7 @@
 
 #include "core/status.h"
 #include "rec/arch.h"
+#include "rec/baselines.h"
 #include "rec/source.h"
 #include "rec/train.h"
 
@@ -20,9 +21,6 @@ struct TrainRun {
   ArchInfo info;
   TrainResult result;
 };
-
-// `arch_ref` is an architecture file (*.json) or a baseline's name (rec/baselines.h).
-Result<Arch> ResolveArch(const std::string& arch_ref, const InputShape& input);
 
 Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
                           const TrainOptions& options);

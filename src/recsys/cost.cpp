@@ -106,7 +106,7 @@ Result<CostModel> CostModel::For(const RecJob& job, const RecFactors& factors) {
   const double b = job.local_batch;
   const double act = model::kDenseActivationBytes;
   double activation_per_sample = 0;
-  for (const model::DenseOp& op : model::RankingDenseOps(model)) {
+  for (const model::DenseOp& op : job.dense_ops) {
     m.dense_params_ += op.params;
     double fwd = 0;
     double dgrad = 0;
@@ -119,8 +119,14 @@ Result<CostModel> CostModel::For(const RecJob& job, const RecFactors& factors) {
       double bytes = (rows * k + k * n + rows * n) * act;
       fwd = m.device_.GemmSeconds(flops, bytes, rows, n, k);
       dgrad = m.device_.GemmSeconds(flops, bytes, rows, k, n);
-      // Attention's scores and weighted sum have no weights: both backward GEMMs are dgrads.
-      (op.params > 0 ? wgrad : dgrad) += m.device_.GemmSeconds(flops, bytes, k, n, rows);
+      // A layer's weight gradient reduces over the batch's rows (k x n from k x rows by rows x
+      // n). The dot interaction's and attention's products have no weights: they are batched
+      // per sample, so both backward GEMMs are input gradients of the forward's shape.
+      if (op.params > 0) {
+        wgrad = m.device_.GemmSeconds(flops, bytes, k, n, rows);
+      } else {
+        dgrad += m.device_.GemmSeconds(flops, bytes, rows, k, n);
+      }
       activation_per_sample += 2 * op.rows_per_sample * n * act;
     } else {
       fwd = m.device_.MemoryBoundSeconds(b * op.flops_per_sample, b * op.bytes_per_sample);

@@ -43,9 +43,11 @@
 //   node reduce      table_row_wise / grid: reduce-scatter of B w s_p inside the node forward,
 //                    all-gather backward
 //   all-reduce       dense parameters x dense_grad_bytes + data-parallel tables' gradients
-// Dense compute: model::RankingDenseOps on the GPU's GEMM tables (hardware/efficiency.h) with
-// b rows: each GEMM's forward, input gradient (dgrad) and weight gradient (wgrad) priced by shape;
-// memory-bound ops by their forward and backward bytes; the dense optimizer (Adagrad or Adam
+// Dense compute: the model's dense ops (recsys/dense.h) on the GPU's GEMM tables
+// (hardware/efficiency.h) with b rows: each GEMM's forward, input gradient (dgrad) and weight
+// gradient (wgrad, reducing over the b rows) priced by shape; a product without weights (the dot
+// interaction, attention's scores) is batched per sample, so both its backward GEMMs are dgrads
+// of the forward's shape; memory-bound ops by their forward and backward bytes; the dense optimizer (Adagrad or Adam
 // state per the job's optimizer) streams FP32 weights, gradients and state once.
 //
 // The step is the critical path; each collective is a barrier, so each phase is its slowest rank:

@@ -470,7 +470,7 @@ double TorchRecCapacity(const CostModel& cost) {
   const RecJob& job = cost.job();
   const spec::GpuSpec& gpu = job.spec.cluster.gpu;
   double dense = 0;
-  for (const model::DenseOp& op : model::RankingDenseOps(job.spec.model)) dense += op.params;
+  for (const model::DenseOp& op : job.dense_ops) dense += op.params;
   return gpu.memory_bytes * (1 - kTrReservation) - 6 * 4 * dense;
 }
 

@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "recsys/dense.h"
 
 namespace scaleplan::recsys {
 
@@ -102,6 +103,7 @@ Result<RecJob> ResolveRecJob(const spec::RecJobSpec& spec) {
         .WithKey("rec_job.global_batch");
   }
   job.local_batch = static_cast<double>(spec.global_batch) / static_cast<double>(job.world);
+  SP_ASSIGN_OR_RETURN(job.dense_ops, DenseOpsOf(spec.model));
   return job;
 }
 

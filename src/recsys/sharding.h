@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "model/ranking.h"
 #include "spec/ranking.h"
 #include "spec/specs.h"
 
@@ -56,6 +57,7 @@ struct RecJob {
   int64_t local_world = 0;  // GPUs per node (tier 0), at most world
   int64_t nodes = 0;        // world / local_world
   double local_batch = 0;   // samples per GPU per step
+  std::vector<model::DenseOp> dense_ops;  // the model's dense part (recsys/dense.h)
 };
 
 // Checks the spec against its cluster: the model is valid, gpus fit the cluster and fill whole

@@ -18,6 +18,10 @@ const spec::Schema<RecSource>& RecSourceSchema() {
     s.Text("model", &S::model, "ranking model: a preset (scaleplan presets) or a YAML file")
         .Text("cluster", &S::cluster, "cluster: a preset or a YAML file")
         .Text("gpu", &S::gpu, "GPU preset or file replacing the cluster's")
+        .Text("arch", &S::arch,
+              "the dense part as a Rankitect architecture, replacing the model's bottom MLP, "
+              "interaction and top MLP: a JSON file (scaleplan nas, rec-train) or a baseline "
+              "(dlrm-s ... autoint-l, built at the tables' dim)")
         .Integer("gpus", &S::gpus, 0, spec::kMaxRanks, "", "GPUs used; 0 = the whole cluster")
         .Text("sharding", &S::sharding, "a TorchRec-style plan (JSON) to rate instead of planning")
         .Boolean("compare", &S::compare,
@@ -33,6 +37,13 @@ const spec::Schema<RecSource>& RecSourceSchema() {
 Result<spec::RecJobSpec> LoadRecJob(const RecSource& source, const spec::RecJobSpec& keys) {
   spec::RecJobSpec spec = keys;
   SP_ASSIGN_OR_RETURN(spec.model, spec::LoadRankingModel(source.model));
+  if (!source.arch.empty()) {
+    spec.model.arch = source.arch;
+    spec.model.bottom_mlp.clear();
+    spec.model.top_mlp.clear();
+    spec.model.interaction_layers = 0;
+    spec.model.interaction_rank = 0;
+  }
   SP_ASSIGN_OR_RETURN(spec.cluster, spec::LoadCluster(source.cluster));
   if (!source.gpu.empty()) {
     SP_ASSIGN_OR_RETURN(spec.cluster.gpu, spec::LoadGpu(source.gpu));
@@ -140,7 +151,7 @@ Result<RecStudy> RunRecStudy(const spec::RecJobSpec& spec_in, const PlannerOptio
     chosen_cpu_s = planned_s;
   }
   SP_ASSIGN_OR_RETURN(study.job, ResolveRecJob(spec));
-  study.counts = model::CountRanking(spec.model);
+  study.counts = model::CountRanking(spec.model, study.job.dense_ops);
   study.factors = FittedFactors();
   SP_ASSIGN_OR_RETURN(CostModel cost, CostModel::For(study.job, study.factors));
   std::vector<std::string> order;

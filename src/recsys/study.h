@@ -20,6 +20,9 @@ struct RecSource {
   std::string model = "mlperf-dlrm-dcnv2";
   std::string cluster = "dgx-h100-ib";
   std::string gpu;       // "" = the cluster's GPU
+  // The model's dense part replaced by a Rankitect architecture (ranking_model.arch: a JSON file
+  // or a baseline); "" = the model's own.
+  std::string arch;
   int64_t gpus = 8;      // 0 = the whole cluster
   std::string sharding;  // a plan file (JSON) to rate; "" = plan
   bool compare = true;   // also plan with the other planners
@@ -30,7 +33,8 @@ struct RecSource {
 
 const spec::Schema<RecSource>& RecSourceSchema();
 
-// The job spec: the model and cluster references loaded, the GPU replaced when given.
+// The job spec: the model and cluster references loaded, the GPU and the dense part replaced
+// when given.
 Result<spec::RecJobSpec> LoadRecJob(const RecSource& source, const spec::RecJobSpec& keys);
 
 struct PlannerRun {

@@ -135,7 +135,11 @@ nlohmann::json RecJson(const recsys::RecStudy& study) {
   return {{"model",
            {{"name", model.name},
             {"tables", model.tables.size()},
-            {"interaction", spec::InteractionName(model.interaction)},
+            // A model whose dense part is an architecture has no interaction key.
+            {"interaction", model.arch.empty()
+                                ? nlohmann::json(spec::InteractionName(model.interaction))
+                                : nlohmann::json()},
+            {"arch", model.arch.empty() ? nlohmann::json() : nlohmann::json(model.arch)},
             {"embedding_params", study.counts.embedding_params},
             {"dense_params", study.counts.dense_params},
             {"lookups_per_sample", study.counts.lookups_per_sample},
@@ -164,13 +168,14 @@ std::string RecText(const recsys::RecStudy& study) {
   for (const spec::TableSpec& t : model.tables) rows += static_cast<double>(t.rows);
   std::string out = fmt::format(
       "Ranking model {}: {} tables, {:.1f}M rows, {:.2f}B embedding parameters ({:.1f} GB {}), "
-      "{:.0f} ids per sample; {} interaction, {:.1f}M dense parameters, {:.1f} MFLOP per sample "
+      "{:.0f} ids per sample; {}, {:.1f}M dense parameters, {:.1f} MFLOP per sample "
       "forward\n",
       Printable(model.name, 64), model.tables.size(), rows / 1e6,
       study.counts.embedding_params / 1e9, study.counts.embedding_params * weight_bytes / 1e9,
       spec::EmbeddingDtypeName(model.embedding_dtype), study.counts.lookups_per_sample,
-      spec::InteractionName(model.interaction), study.counts.dense_params / 1e6,
-      study.counts.dense_flops_per_sample / 1e6);
+      model.arch.empty() ? fmt::format("{} interaction", spec::InteractionName(model.interaction))
+                         : fmt::format("dense part {}", Printable(model.arch, 64)),
+      study.counts.dense_params / 1e6, study.counts.dense_flops_per_sample / 1e6);
   out += fmt::format(
       "Job: {} x {} ({} node{} of {}) on {}, global batch {} ({:.0f} per GPU), optimizer {}\n",
       job.world, job.spec.cluster.gpu.name, job.nodes, job.nodes == 1 ? "" : "s", job.local_world,

@@ -125,7 +125,12 @@ const Schema<RankingModelSpec>& RankingModelSchema() {
         .Text("description", &M::description, "one line")
         .Text("source", &M::source, "where the architecture numbers come from")
         .Integer("dense_features", &M::dense_features, 0, kMaxMlpWidth, "",
-                 "dense (continuous) input features");
+                 "dense (continuous) input features")
+        .Text("arch", &M::arch,
+              "the dense part as a Rankitect architecture instead of bottom_mlp, interaction and "
+              "top_mlp: an architecture file (JSON, as scaleplan nas writes and rec-train reads) "
+              "or a baseline (dlrm-s ... autoint-l, built at the tables' dim); its sparse input "
+              "is one pooled vector per table, all tables of one dim");
     FieldInfo bottom = WidthsInfo("bottom_mlp", "bottom MLP widths after the dense features");
     s.Custom(bottom, SetWidths(bottom, &M::bottom_mlp),
              [](const M& m) { return nlohmann::json(m.bottom_mlp); });
@@ -185,8 +190,8 @@ const Schema<RecJobSpec>& RecJobSchema() {
                 "bytes per element of a pooled embedding or its gradient on the wire")
         .Number("dense_grad_bytes", &J::dense_grad_bytes, 1, 4, "bytes",
                 "bytes per dense gradient in the data-parallel all-reduce")
-        .Number("host_bandwidth_bytes_per_s", &J::host_bandwidth_bytes_per_s, 1e6, kMaxRankingPhysical,
-                "bytes/s",
+        .Number("host_bandwidth_bytes_per_s", &J::host_bandwidth_bytes_per_s, 1e6,
+                kMaxRankingPhysical, "bytes/s",
                 "GPU <-> host memory per GPU, for UVM tables (assumption: PCIe Gen4 x16, 25e9)")
         .Number("host_memory_bytes", &J::host_memory_bytes, 0, kMaxRankingPhysical, "bytes",
                 "host memory per GPU for UVM tables (assumption: 2 TB per 8-GPU node)")
@@ -208,10 +213,23 @@ Status ValidateRankingModel(const RankingModelSpec& m) {
     return Status::Invalid(fmt::format("ranking_model.tables has {} tables (allowed: at most {})",
                                        m.tables.size(), kMaxTables));
   }
-  if (m.top_mlp.empty()) {
+  if (!m.arch.empty()) {
+    // The architecture is the whole dense part: a key it replaces would be ignored.
+    const char* given = !m.top_mlp.empty()         ? "top_mlp"
+                        : !m.bottom_mlp.empty()    ? "bottom_mlp"
+                        : m.interaction_layers > 0 ? "interaction_layers"
+                        : m.interaction_rank > 0   ? "interaction_rank"
+                                                   : nullptr;
+    if (given != nullptr) {
+      return Status::Invalid(fmt::format(
+          "ranking_model.{} is given with ranking_model.arch = {} (allowed: one of them; the "
+          "architecture is the whole dense part)",
+          given, Printable(m.arch, 64)));
+    }
+  } else if (m.top_mlp.empty()) {
     return Status::Invalid(
         "ranking_model.top_mlp is missing (allowed: a list of widths ending in "
-        "the output, e.g. [512, 256, 1])");
+        "the output, e.g. [512, 256, 1], or an arch)");
   }
   std::set<std::string> names;
   for (const TableSpec& t : m.tables) {
@@ -232,6 +250,7 @@ Status ValidateRankingModel(const RankingModelSpec& m) {
           Printable(t.name, 64), kMaxEmbeddingDim));
     }
   }
+  if (!m.arch.empty()) return Status::Ok();
   if (m.dense_features == 0 && !m.bottom_mlp.empty()) {
     return Status::Invalid(
         "ranking_model.bottom_mlp is given but dense_features = 0 (allowed: a "

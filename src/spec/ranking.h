@@ -16,6 +16,10 @@
 //     - {name: t0, rows: 40000000, pooling: 3}
 //     - {name: ads, count: 200, rows: 500000, dim: 64, pooling: 5, zipf: 1.2}   # 200 tables
 // A table entry with `count: n` stands for n tables named <name>_0 .. <name>_<n-1>.
+// Instead of bottom_mlp, interaction and top_mlp, `arch: FILE.json | baseline` gives the dense
+// part as a Rankitect architecture (rec/arch.h; what `scaleplan nas` finds and `scaleplan
+// rec-train` trains): its `dense` input is the dense features, its `sparse` input one pooled
+// vector per table (recsys/dense.h).
 #pragma once
 
 #include <cstdint>
@@ -64,6 +68,9 @@ struct RankingModelSpec {
   std::string description;
   std::string source;
   int64_t dense_features = 0;
+  // The dense part as a Rankitect architecture (a JSON file or a baseline's name, rec/arch.h);
+  // "" = bottom_mlp, interaction and top_mlp below.
+  std::string arch;
   std::vector<int64_t> bottom_mlp;  // layer widths after the dense features; may be empty
   std::vector<int64_t> top_mlp;     // layer widths after the interaction; the last is the logit
   Interaction interaction = Interaction::kDot;
@@ -110,7 +117,9 @@ const Schema<RankingModelSpec>& RankingModelSchema();
 const Schema<RecJobSpec>& RecJobSchema();
 
 // Checks that need several fields: required fields, every table's dim, the interaction's needs
-// (dot and fm need one dim shared by every table and the bottom MLP's output).
+// (dot and fm need one dim shared by every table and the bottom MLP's output). With `arch`, the
+// keys it replaces must be absent; the architecture itself is checked where it is read
+// (recsys/dense.h).
 Status ValidateRankingModel(const RankingModelSpec& model);
 
 // A preset name from presets/ranking or a YAML file.
