@@ -214,11 +214,7 @@ TEST(RankingArch, BaselinesOnTheMlperfTablesKeepTheirParameters) {
   for (const spec::TableSpec& t : mlperf.tables) input.cardinality.push_back(t.rows);
   for (const std::string& name : rec::BaselineNames()) {
     spec::RankingModelSpec m = mlperf;
-    m.arch = name;
-    m.bottom_mlp.clear();
-    m.top_mlp.clear();
-    m.interaction_layers = 0;
-    m.interaction_rank = 0;
+    spec::ReplaceDensePart(m, name);
     std::vector<model::DenseOp> ops = Must(DenseOpsOf(m));
     rec::Arch arch = Must(rec::MakeBaseline(name, input));
     arch.embedding_dim = 128;
@@ -226,12 +222,9 @@ TEST(RankingArch, BaselinesOnTheMlperfTablesKeepTheirParameters) {
     for (const model::DenseOp& op : ops) params += op.params;
     EXPECT_DOUBLE_EQ(params, Must(rec::Analyze(arch, input)).params) << name;
   }
-  spec::RankingModelSpec m = mlperf;
-  m.arch = "dcnv2-m";
-  m.bottom_mlp.clear();
-  m.top_mlp.clear();
-  m.interaction_layers = 0;
-  m.interaction_rank = 0;
+  spec::RankingModelSpec m = Must(spec::LoadRankingModel("mlperf-dlrm-dcnv2", "dcnv2-m"));
+  EXPECT_EQ(m.arch, "dcnv2-m");
+  EXPECT_TRUE(m.top_mlp.empty());
   RecJob job = Job(m, 8, 55296);
   CostModel cost = Must(CostModel::For(job));
   EXPECT_GT(job.dense_ops.size(), 3u);

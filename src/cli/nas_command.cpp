@@ -17,6 +17,7 @@ struct NasArgs {
   bool json = false;
   std::string output;
   std::string html;
+  std::string emit_arch;
 };
 
 const spec::Schema<NasArgs>& NasArgsSchema() {
@@ -25,6 +26,9 @@ const spec::Schema<NasArgs>& NasArgsSchema() {
     s.Boolean("progress", &NasArgs::progress, "print each candidate on standard error");
     AddReportOptions(s);
     AddHtmlOption(s);
+    s.Text("emit_arch", &NasArgs::emit_arch,
+           "write the best architecture found (the front's lowest test NE) to FILE as JSON, for "
+           "rec-train --arch and for rec --arch (its cost at scale)");
     return s;
   }();
   return schema;
@@ -47,8 +51,13 @@ class NasCmd final : public Command {
   int Run(Io io) override {
     Result<NasArgs> args = options_.Parse();
     if (!args.ok()) return Fail(io.err, args.status());
-    if (Status html = CheckHtmlPath(args->html, {args->output}); !html.ok()) {
+    if (Status html = CheckHtmlPath(args->html, {args->output, args->emit_arch}); !html.ok()) {
       return Fail(io.err, html);
+    }
+    if (!args->emit_arch.empty()) {
+      Status side = SideFile(args->emit_arch, "--emit-arch");
+      if (side.ok()) side = DistinctOutputs({args->output, args->emit_arch});
+      if (!side.ok()) return Fail(io.err, side);
     }
     Result<rec::DataOptions> data = data_.Parse();
     if (!data.ok()) return Fail(io.err, data.status());
@@ -63,6 +72,12 @@ class NasCmd final : public Command {
     Result<nas::NasResult> result = nas::RunNas(*data, *train, *options, progress);
     if (!result.ok()) return Fail(io.err, result.status());
     const nlohmann::json json = report::NasJson(*result);
+    if (!args->emit_arch.empty()) {
+      Result<nlohmann::json> best = report::NasBestArchFile(*result);
+      Result<std::string> text =
+          best.ok() ? report::JsonText(*best) : Result<std::string>(best.status());
+      if (int status = Emit(io, args->emit_arch, text); status != kExitOk) return status;
+    }
     if (int page = EmitHtml(io, args->html, json, report::NasHtml); page != kExitOk) return page;
     return Emit(
         io, args->output,

@@ -36,14 +36,7 @@ const spec::Schema<RecSource>& RecSourceSchema() {
 
 Result<spec::RecJobSpec> LoadRecJob(const RecSource& source, const spec::RecJobSpec& keys) {
   spec::RecJobSpec spec = keys;
-  SP_ASSIGN_OR_RETURN(spec.model, spec::LoadRankingModel(source.model));
-  if (!source.arch.empty()) {
-    spec.model.arch = source.arch;
-    spec.model.bottom_mlp.clear();
-    spec.model.top_mlp.clear();
-    spec.model.interaction_layers = 0;
-    spec.model.interaction_rank = 0;
-  }
+  SP_ASSIGN_OR_RETURN(spec.model, spec::LoadRankingModel(source.model, source.arch));
   SP_ASSIGN_OR_RETURN(spec.cluster, spec::LoadCluster(source.cluster));
   if (!source.gpu.empty()) {
     SP_ASSIGN_OR_RETURN(spec.cluster.gpu, spec::LoadGpu(source.gpu));

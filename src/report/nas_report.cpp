@@ -205,4 +205,17 @@ std::string NasText(const nas::NasResult& r) {
   return out;
 }
 
+Result<nlohmann::json> NasBestArchFile(const nas::NasResult& result) {
+  for (const nas::Scored& s : result.pareto) {
+    if (s.name == result.best) {
+      rec::Arch arch = s.arch;
+      arch.name = s.name;
+      return rec::ArchToJson(arch);
+    }
+  }
+  return Status::Invalid(
+      "--emit-arch: the search kept no architecture on its front (every candidate failed or was "
+      "refused; allowed: a search that retrains at least one)");
+}
+
 }  // namespace scaleplan::report

@@ -18,5 +18,8 @@ std::string RecTrainText(const rec::TrainRun& run);
 
 nlohmann::json NasJson(const nas::NasResult& result);
 std::string NasText(const nas::NasResult& result);
+// The best front model's architecture as a file (rec/arch.h's JSON, what rec-train --arch and
+// rec --arch read); an error when the search left no front.
+Result<nlohmann::json> NasBestArchFile(const nas::NasResult& result);
 
 }  // namespace scaleplan::report

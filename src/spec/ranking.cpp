@@ -323,7 +323,16 @@ Status ValidateRankingModel(const RankingModelSpec& m) {
   return Status::Ok();
 }
 
-Result<RankingModelSpec> ParseRankingModelYaml(std::string_view text, const std::string& origin) {
+void ReplaceDensePart(RankingModelSpec& model, const std::string& arch) {
+  model.arch = arch;
+  model.bottom_mlp.clear();
+  model.top_mlp.clear();
+  model.interaction_layers = 0;
+  model.interaction_rank = 0;
+}
+
+Result<RankingModelSpec> ParseRankingModelYaml(std::string_view text, const std::string& origin,
+                                               const std::string& arch) {
   SP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, origin));
   RankingModelSpec model;
   SP_RETURN_IF_ERROR(ApplyMap(RankingModelSchema(), model, root, origin, {"tables"}));
@@ -363,19 +372,20 @@ Result<RankingModelSpec> ParseRankingModelYaml(std::string_view text, const std:
       }
     }
   }
+  if (!arch.empty()) ReplaceDensePart(model, arch);
   Status valid = ValidateRankingModel(model);
   if (!valid.ok()) return valid.WithContext(origin);
   return model;
 }
 
-Result<RankingModelSpec> LoadRankingModel(std::string_view ref) {
+Result<RankingModelSpec> LoadRankingModel(std::string_view ref, const std::string& arch) {
   if (LooksLikePath(ref)) {
     std::string path(ref);
     SP_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-    return ParseRankingModelYaml(text, path);
+    return ParseRankingModelYaml(text, path, arch);
   }
   SP_ASSIGN_OR_RETURN(std::string text, PresetText("ranking", ref));
-  return ParseRankingModelYaml(text, fmt::format("preset ranking/{}.yaml", ref));
+  return ParseRankingModelYaml(text, fmt::format("preset ranking/{}.yaml", ref), arch);
 }
 
 }  // namespace scaleplan::spec

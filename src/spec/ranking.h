@@ -122,8 +122,14 @@ const Schema<RecJobSpec>& RecJobSchema();
 // (recsys/dense.h).
 Status ValidateRankingModel(const RankingModelSpec& model);
 
-// A preset name from presets/ranking or a YAML file.
-Result<RankingModelSpec> LoadRankingModel(std::string_view ref);
-Result<RankingModelSpec> ParseRankingModelYaml(std::string_view text, const std::string& origin);
+// The model's dense part replaced by the architecture `arch` (ranking_model.arch): the keys it
+// replaces are cleared.
+void ReplaceDensePart(RankingModelSpec& model, const std::string& arch);
+
+// A preset name from presets/ranking or a YAML file; a non-empty `arch` replaces the file's
+// dense part before the checks (so a file of tables alone is a model).
+Result<RankingModelSpec> LoadRankingModel(std::string_view ref, const std::string& arch = "");
+Result<RankingModelSpec> ParseRankingModelYaml(std::string_view text, const std::string& origin,
+                                               const std::string& arch = "");
 
 }  // namespace scaleplan::spec
