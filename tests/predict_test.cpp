@@ -275,6 +275,21 @@ TEST(Predictor, FileRoundTripsAndRefusesOtherFiles) {
   weights["members"][0]["weights"].push_back(1.0);
   EXPECT_NE(error(weights).find("weights"), std::string::npos);
   EXPECT_NE(error(nlohmann::json::array()).find("not a predictor file"), std::string::npos);
+  // A corrupt member is refused as it is read, not clamped in silence at every prediction: a
+  // negative penalty or scale, a bias or weight that could correct by more than 10 ln 10 (the
+  // fitted member here reaches far less: its targets span about 0.3).
+  nlohmann::json lambda = j;
+  lambda["members"][0]["lambda"] = -1;
+  EXPECT_NE(error(lambda).find("lambda = -1 (allowed: a penalty >= 0)"), std::string::npos);
+  nlohmann::json scale = j;
+  scale["members"][0]["scale"][0] = -2.0;
+  EXPECT_NE(error(scale).find("scale[0] = -2"), std::string::npos);
+  nlohmann::json bias = j;
+  bias["members"][0]["bias"] = 1e308;
+  EXPECT_NE(error(bias).find("reach a correction of 1e+308"), std::string::npos);
+  nlohmann::json huge = j;
+  for (auto& w : huge["members"][1]["weights"]) w = 1e308;
+  EXPECT_NE(error(huge).find("members[1]"), std::string::npos);
   EXPECT_FALSE(FitPredictor(Synthetic(2), "ridge", 1, 1).ok());  // too few jobs
   EXPECT_FALSE(FitPredictor(Synthetic(9), "ridge", 0, 1).ok());  // no members
 }

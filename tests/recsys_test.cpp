@@ -811,7 +811,7 @@ TEST(RecValidation, BadRowsNameTheLineAndColumn) {
   tpu.gpu_type = "TPU v5";
   Result<spec::RecJobSpec> job = MlperfJob(tpu);
   ASSERT_FALSE(job.ok());
-  EXPECT_NE(job.status().message().find("line 2: gpu_type = TPU v5"), std::string::npos);
+  EXPECT_NE(job.status().message().find("runs.csv:2: gpu_type = TPU v5"), std::string::npos);
 }
 
 }  // namespace

@@ -272,7 +272,7 @@ TEST(Search, ReinforceStepIsThePolicyGradient) {
 
 // Random sampling draws with replacement and evolution revisits plans: the top K still lists each
 // plan once. Pinned to tp 8, pp 1, cp 1 the space has few distinct plans (schedule and placement
-// do not matter without a pipeline and with one parallel dimension), far fewer than 300 draws.
+// do not matter without a pipeline and with one parallel dimension), far fewer than its draws.
 TEST(Search, TopKListsEachPlanOnce) {
   spec::JobSpec job = SmallJob();
   SearchSpace space = SmallSpace(job);
@@ -283,7 +283,9 @@ TEST(Search, TopKListsEachPlanOnce) {
     SearchOptions o;
     o.optimizer = optimizer;
     o.rerank_with_events = false;
-    o.max_evaluations = 300;
+    // Fewer draws than candidates: a budget that covers the space walks it instead (each plan
+    // once, nothing to deduplicate).
+    o.max_evaluations = std::min<uint64_t>(300, static_cast<uint64_t>(space.Size()) - 1);
     o.top_k = 20;
     SearchResult r = Must(Search(job, space, o));
     ASSERT_GT(r.evaluated, r.top.size()) << optimizer;
@@ -712,6 +714,39 @@ TEST(Launch, MegatronArgumentsErrorsNameTheArgument) {
 
 namespace scaleplan::search {
 namespace {
+
+// A budget far beyond the space (2^62 draws): random, evolution and reinforce stop once nothing
+// new can be drawn, not after the budget. Random, with a budget that covers the 3,072 candidates,
+// walks them all as exhaustive does: "space exhausted" with the brute-force optimum. Evolution
+// and reinforce end either way (every candidate drawn, or a converged population or policy
+// repeating itself 100,000 draws in a row).
+TEST(Search, SamplingEndsWhenNothingNewCanBeDrawn) {
+  spec::JobSpec job = SmallJob();
+  SearchSpace space = SmallSpace(job);
+  for (const char* optimizer : {"random", "evolution", "reinforce"}) {
+    SearchOptions o;
+    o.optimizer = optimizer;
+    o.rerank_with_events = false;
+    o.max_evaluations = uint64_t{1} << 62;
+    SearchResult r = Must(Search(job, space, o));
+    const std::string reason = r.stop_reason.substr(0, r.stop_reason.find_first_of(";("));
+    // "space exhausted (a budget of ... walked in full)": the words before the parenthesis.
+    const std::string words = reason.substr(0, reason.find_last_not_of(' ') + 1);
+    EXPECT_TRUE(words == "space exhausted" || words == "no new candidates")
+        << optimizer << ": " << r.stop_reason;
+    EXPECT_LE(r.evaluated + r.pruned, 3072u) << optimizer;
+    if (std::string(optimizer) == "random") {
+      // Walked in full: the exhaustive search's answer and counts.
+      EXPECT_EQ(words, "space exhausted");
+      EXPECT_NE(r.stop_reason.find("walked in full"), std::string::npos) << r.stop_reason;
+      SearchOptions all;
+      all.rerank_with_events = false;
+      EXPECT_EQ(r.evaluated, Must(Search(job, space, all)).evaluated);
+      ASSERT_FALSE(r.top.empty());
+      EXPECT_DOUBLE_EQ(r.top.front().step.step_time_s, BruteForceBest(job, space));
+    }
+  }
+}
 
 // A space with no valid candidate: evolution and reinforce stop at their budget instead of
 // spinning.

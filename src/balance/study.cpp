@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/text.h"
 
 namespace scaleplan::balance {
@@ -23,6 +25,14 @@ Result<std::vector<int64_t>> ParseLengthList(const std::string& text, const std:
     if (!v.ok() || *v < 1 || *v > kMaxDocumentLength) {
       return Status::Invalid(fmt::format("{}: {} is not a length (allowed: integers from 1 to {})",
                                          origin, Printable(t, 40), kMaxDocumentLength));
+    }
+    if (std::find(out.begin(), out.end(), *v) != out.end()) {
+      return Status::Invalid(
+          fmt::format("{}: {} is listed twice (allowed: distinct lengths)", origin, *v));
+    }
+    if (out.size() == kMaxLengthListItems) {
+      return Status::Invalid(fmt::format("{}: more than {} lengths (allowed: at most {})", origin,
+                                         kMaxLengthListItems, kMaxLengthListItems));
     }
     out.push_back(*v);
   }

@@ -61,6 +61,7 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
   std::set<double> sizes;
   int64_t rank_lines = 0;
   bool wrong_column = false;  // the table's header names #wrong (older runs printed an error size)
+  size_t header_fields = 0;   // the columns the table's header names (0: no header seen)
   size_t start = 0;
   int line_no = 0;
   while (start < text.size()) {
@@ -73,6 +74,7 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     if (t.empty()) continue;
     if (t[0] == "#") {
       wrong_column = wrong_column || std::find(t.begin(), t.end(), "#wrong") != t.end();
+      if (t.size() > 2 && t[1] == "size" && t[2] == "count") header_fields = t.size() - 1;
       for (size_t i = 1; i + 1 < t.size(); ++i) {
         if (t[i] != "nThread" && t[i] != "nGpus") continue;
         Result<int64_t> v = ParseInteger(t[i + 1]);
@@ -96,6 +98,13 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
           fmt::format("{}:{}: expected size, count, type, redop, root, time, algbw, "
                       "busbw columns, found {} fields",
                       origin, line_no, t.size()));
+    }
+    if (header_fields > 0 && t.size() != header_fields) {
+      // A field too many or too few shifts every column after it: refused, not read shifted.
+      return Status::Parse(
+          fmt::format("{}:{}: {} fields (allowed: the {} columns the table's "
+                      "header names)",
+                      origin, line_no, t.size(), header_fields));
     }
     Result<double> bytes = ParseNumber(t[0]);
     Result<double> time_us = ParseNumber(t[5]);

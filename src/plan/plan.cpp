@@ -249,6 +249,7 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
     SP_RETURN_IF_ERROR(spec::ValidateModel(job.model));
     SP_RETURN_IF_ERROR(spec::ValidateCluster(job.cluster));
     SP_RETURN_IF_ERROR(spec::ValidateWorkload(job.workload));
+    SP_RETURN_IF_ERROR(spec::ValidateSequence(job.model, job.workload));
   }
   SP_RETURN_IF_ERROR(spec::PlanSchema().CheckBounds(job.plan));
   const spec::ModelSpec& m = job.model;

@@ -11,6 +11,7 @@
 
 #include <cmath>
 
+#include "core/torch_error.h"
 #include "predict/mlp.h"
 
 namespace {
@@ -97,7 +98,7 @@ extern "C" bool scaleplan_mlp_train(const TrainInput* in, std::vector<Layer>* la
   try {
     return Train(*in, layers, error);
   } catch (const std::exception& e) {
-    *error = std::string("libtorch: ") + e.what();
+    *error = scaleplan::TorchErrorText(e);
     return false;
   }
 }

@@ -135,6 +135,36 @@ Result<std::unique_ptr<Model>> LoadRidge(const nlohmann::json& json, size_t p,
   }
   SP_ASSIGN_OR_RETURN(double bias, FiniteNumber(json, "bias", origin));
   SP_ASSIGN_OR_RETURN(double lambda, FiniteNumber(json, "lambda", origin));
+  if (lambda < 0) {
+    return Status::Invalid(fmt::format("{}: lambda = {} (allowed: a penalty >= 0)", origin, lambda))
+        .WithKey("lambda");
+  }
+  for (size_t j = 0; j < p; ++j) {
+    if (scale[j] < 0) {
+      return Status::Invalid(
+                 fmt::format("{}: scale[{}] = {} (allowed: >= 0, one over the feature's "
+                             "standard deviation, 0 for a constant feature)",
+                             origin, j, scale[j]))
+          .WithKey("scale");
+    }
+  }
+  // The largest correction the member can give, its features clamped to [min, max]: a fitted
+  // member stays near kMaxCorrection; one that can reach ten times it is a corrupt file, which
+  // would otherwise be clamped in silence at every prediction.
+  double reach = std::fabs(bias);
+  for (size_t j = 0; j < p; ++j) {
+    reach += std::fabs(weights[j]) * scale[j] *
+             std::max(std::fabs(lo[j] - mean[j]), std::fabs(hi[j] - mean[j]));
+  }
+  if (!(reach <= 10 * kMaxCorrection)) {
+    return Status::Invalid(
+               fmt::format("{}: bias and weights reach a correction of {:g} (ln of the "
+                           "measured over the physics' throughput) inside the features' "
+                           "[min, max] (allowed: at most {:g}; a fitted member stays near "
+                           "{:g}: refit with `scaleplan fit`)",
+                           origin, reach, 10 * kMaxCorrection, kMaxCorrection))
+        .WithKey("weights");
+  }
   return std::unique_ptr<Model>(new Ridge(lambda, bias, std::move(mean), std::move(scale),
                                           std::move(weights), std::move(lo), std::move(hi)));
 }

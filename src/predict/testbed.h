@@ -183,9 +183,10 @@ void AddMethodsOption(spec::Schema<O>& s, const std::string& section,
           if (std::find(names.begin(), names.end(), item) == names.end()) {
             return spec::FieldError(section, methods, value, "names an unknown method");
           }
-          if (std::find(chosen.begin(), chosen.end(), item) == chosen.end()) {
-            chosen.push_back(item);
+          if (std::find(chosen.begin(), chosen.end(), item) != chosen.end()) {
+            return spec::FieldError(section, methods, value, "names a method twice");
           }
+          chosen.push_back(item);
         }
         if (chosen.empty()) return spec::FieldError(section, methods, value, "is empty");
         return Status::Ok();

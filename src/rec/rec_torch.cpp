@@ -14,6 +14,7 @@
 #include <numeric>
 #include <random>
 
+#include "core/torch_error.h"
 #include "rec/supernet.h"
 #include "rec/train.h"
 
@@ -729,7 +730,7 @@ class TorchSupernet : public scaleplan::rec::Supernet {
       return true;
     } catch (const std::exception& e) {
       params_.Unmark();
-      *error = std::string("libtorch: ") + e.what();
+      *error = scaleplan::TorchErrorText(e);
       return false;
     }
   }
@@ -782,7 +783,7 @@ class TorchSupernet : public scaleplan::rec::Supernet {
       return true;
     } catch (const std::exception& e) {
       params_.Unmark();
-      *error = std::string("libtorch: ") + e.what();
+      *error = scaleplan::TorchErrorText(e);
       return false;
     }
   }
@@ -815,7 +816,7 @@ extern "C" scaleplan::rec::Supernet* scaleplan_rec_supernet(const CtrData* data,
   try {
     return new TorchSupernet(*data, *options, train_n);
   } catch (const std::exception& e) {
-    *error = std::string("libtorch: ") + e.what();
+    *error = scaleplan::TorchErrorText(e);
     return nullptr;
   }
 }
@@ -825,7 +826,7 @@ extern "C" bool scaleplan_rec_train(const PluginRequest* request, PluginResult* 
   try {
     return Run(*request, result, error);
   } catch (const std::exception& e) {
-    *error = std::string("libtorch: ") + e.what();
+    *error = scaleplan::TorchErrorText(e);
     return false;
   }
 }

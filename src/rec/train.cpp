@@ -1,7 +1,5 @@
 #include "rec/train.h"
 
-#include "rec/supernet.h"
-
 #include <dlfcn.h>
 #include <fmt/format.h>
 
@@ -9,6 +7,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+
+#include "core/text.h"
+#include "rec/supernet.h"
 
 namespace scaleplan::rec {
 
@@ -144,6 +145,16 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
   SP_RETURN_IF_ERROR(CheckOptions(options));
   SP_RETURN_IF_ERROR(CheckData(data));
   SP_ASSIGN_OR_RETURN(ArchInfo info, Analyze(arch, InputOf(data)));
+  // The CPU trainer keeps weights, gradients and Adam's two moments in FP32: 16 bytes a
+  // parameter. A model past kMaxTrainParameters is refused here rather than by the allocator.
+  if (const double params = info.params + info.embedding_params; params > kMaxTrainParameters) {
+    return Status::Invalid(fmt::format(
+        "architecture {}: {:.3g} parameters ({:.3g} dense, {:.3g} in embeddings) need {:.3g} GB "
+        "to train (allowed: at most {:.0e} parameters on the CPU trainer; narrower blocks, a "
+        "smaller embedding_dim or --table-rows)",
+        Printable(arch.name, 64), params, info.params, info.embedding_params, params * 16 / 1e9,
+        kMaxTrainParameters));
+  }
   TrainFn train = nullptr;
   SP_RETURN_IF_ERROR(LoadTrainer(&train));
   auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };

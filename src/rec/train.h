@@ -57,6 +57,10 @@ struct TrainResult {
 };
 
 // Checks `arch` against the data and trains it.
+// The most parameters (dense and embedding) the CPU trainer takes: 16 GB of FP32 weights,
+// gradients and Adam moments.
+inline constexpr double kMaxTrainParameters = 1e9;
+
 Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options);
 
 // What every Train call needs before any architecture: the trainer loads, the options are within

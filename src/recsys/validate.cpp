@@ -45,7 +45,12 @@ Result<std::vector<Prepared>> Prepare(const std::vector<MlperfRun>& runs) {
   for (const MlperfRun& run : runs) {
     SP_ASSIGN_OR_RETURN(spec::RecJobSpec spec, MlperfJob(run));
     Prepared p;
-    SP_ASSIGN_OR_RETURN(p.job, ResolveRecJob(spec));
+    Result<RecJob> job = ResolveRecJob(spec);
+    if (!job.ok()) {
+      return job.status().WithContext(
+          fmt::format("{}:{} ({})", run.origin, run.line, Printable(run.label, 64)));
+    }
+    p.job = *std::move(job);
     SP_ASSIGN_OR_RETURN(CostModel cost, CostModel::For(p.job));
     PlannerOptions options;
     options.planner = "hugectr";
@@ -127,6 +132,7 @@ Result<std::vector<MlperfRun>> ReadMlperfRuns(std::string_view text, const std::
   for (size_t r = 0; r < table.rows.size(); ++r) {
     MlperfRun run;
     run.line = table.lines[r];
+    run.origin = origin;
     run.label = fmt::format("{} {} {}", table.Cell(r, "round"), table.Cell(r, "submitter"),
                             table.Cell(r, "system"));
     run.gpu_type = table.Cell(r, "gpu_type");
@@ -143,11 +149,16 @@ Result<std::vector<MlperfRun>> ReadMlperfRuns(std::string_view text, const std::
     SP_RETURN_IF_ERROR(integer("num_gpus", spec::kMaxRanks, run.gpus));
     SP_RETURN_IF_ERROR(integer("gpus_per_node", 64, run.gpus_per_node));
     SP_RETURN_IF_ERROR(integer("global_batch", spec::kMaxCount, run.global_batch));
+    // The run's rate over all its GPUs: each GPU's share within spec::kMin/kMaxMeasured.
     Result<double> sps = ParseNumber(table.Cell(r, "samples_per_s"));
-    if (!sps.ok() || !(*sps > 0) || !std::isfinite(*sps)) {
-      return Status::Invalid(fmt::format("{}:{}: samples_per_s = {} (allowed: a number > 0)",
-                                         origin, run.line,
-                                         Printable(table.Cell(r, "samples_per_s"), 64)));
+    const double gpus = static_cast<double>(run.gpus);
+    if (!sps.ok() || !(*sps >= spec::kMinMeasured * gpus) || !(*sps <= spec::kMaxMeasured * gpus)) {
+      return Status::Invalid(fmt::format(
+          "{}:{}: samples_per_s = {} (allowed: a number from {:g} to {:g}, {:g} to {:g} a GPU "
+          "on its {} GPUs)",
+          origin, run.line, Printable(table.Cell(r, "samples_per_s"), 64),
+          spec::kMinMeasured * gpus, spec::kMaxMeasured * gpus, spec::kMinMeasured,
+          spec::kMaxMeasured, run.gpus));
     }
     run.samples_per_s = *sps;
     if (Result<std::string> gpu = GpuPreset(run.gpu_type); !gpu.ok()) {
@@ -167,7 +178,8 @@ Result<spec::RecJobSpec> MlperfJob(const MlperfRun& run, int64_t gpus) {
   SP_ASSIGN_OR_RETURN(spec.cluster, spec::LoadCluster("dgx-h100-ib"));
   Result<std::string> preset = GpuPreset(run.gpu_type);
   if (!preset.ok()) {
-    return Status::Invalid(fmt::format("line {}: {}", run.line, preset.status().message()));
+    return Status::Invalid(
+        fmt::format("{}:{}: {}", run.origin, run.line, preset.status().message()));
   }
   const std::string gpu = *preset;
   SP_ASSIGN_OR_RETURN(spec.cluster.gpu, spec::LoadGpu(gpu));

@@ -32,6 +32,7 @@ struct MlperfRun {
   int64_t gpus_per_node = 0;
   int64_t global_batch = 0;
   double samples_per_s = 0;
+  std::string origin;  // the file it was read from
   int line = 0;
 };
 

@@ -92,7 +92,8 @@ json ScoredJson(const nas::Scored& s) {
   return {{"name", s.name},
           {"arch", rec::ArchToJson(s.arch)},
           {"ne", s.test.ne},
-          {"ne_sd", s.test_ne_sd},
+          // A spread needs two seeds: none (null) from one, not a zero that reads as measured.
+          {"ne_sd", s.test_ne.size() > 1 ? nlohmann::json(s.test_ne_sd) : nlohmann::json()},
           {"ne_per_seed", s.test_ne},
           {"auc", s.test.auc},
           {"log_loss", s.test.log_loss},
@@ -169,10 +170,12 @@ std::string NasText(const nas::NasResult& r) {
                      "test NE", "+-sd", "AUC", "architecture");
   for (const nas::Scored* s : rows) {
     const bool found = s->name.rfind("nas-", 0) == 0;
-    out += fmt::format("{:<12} {:>10.0f} {:>9} {:>8.4f} {:>7.4f} {:>8.4f}  {}{}\n",
-                       Printable(s->name, 12), s->info.flops, HumanCount(s->info.params),
-                       s->test.ne, s->test_ne_sd, s->test.auc, found ? "" : "(baseline) ",
-                       rec::DescribeArch(s->arch));
+    const std::string sd =
+        s->test_ne.size() > 1 ? fmt::format("{:.4f}", s->test_ne_sd) : std::string("-");
+    out +=
+        fmt::format("{:<12} {:>10.0f} {:>9} {:>8.4f} {:>7} {:>8.4f}  {}{}\n",
+                    Printable(s->name, 12), s->info.flops, HumanCount(s->info.params), s->test.ne,
+                    sd, s->test.auc, found ? "" : "(baseline) ", rec::DescribeArch(s->arch));
   }
   if (r.bayes_test) {
     out += fmt::format("{:<12} {:>10} {:>9} {:>8.4f} {:>7} {:>8.4f}  the true probabilities\n",

@@ -372,9 +372,16 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   // shard -1 is what the other degrees leave of the job's GPUs.
   const int64_t gpus = job.gpus > 0 ? job.gpus : job.cluster.CapacityGpus();
   const int64_t model_ranks = p.tp * p.cp * p.pp;
-  if (shard == -1 && gpus > 0 && gpus % (model_ranks * replicate) == 0) {
-    shard = gpus / (model_ranks * replicate);
+  if (shard == -1 && gpus > 0 && gpus % (model_ranks * replicate) != 0) {
+    // torchtitan's -1 takes what the other degrees leave: they must divide the job's GPUs.
+    return Status::Invalid(fmt::format(
+        "{}: parallelism degrees tensor {} x context {} x pipeline {} x data_parallel_replicate "
+        "{} = {} do not divide the job's {} GPUs, so data_parallel_shard_degree = -1 has no "
+        "value (allowed: degrees whose product divides {})",
+        keys.At("parallelism.tensor_parallel_degree"), p.tp, p.cp, p.pp, replicate,
+        model_ranks * replicate, gpus, gpus));
   }
+  if (shard == -1 && gpus > 0) shard = gpus / (model_ranks * replicate);
   if (shard == 1 && p.cp == 1) {
     // DDP: every replica holds everything.
     p.zero = spec::ZeroMode::kZero0;

@@ -492,6 +492,31 @@ uint64_t Budget(const SearchOptions& options) {
   return options.max_evaluations > 0 ? options.max_evaluations : 2000;
 }
 
+// Ends a sampling search that can find nothing new, whatever its budget: once every candidate of
+// the space has been drawn ("space exhausted"), or after kStallDraws draws in a row that repeated
+// earlier ones ("no new candidates": a converged population or policy). Neither happens within
+// the default 2000 draws unless the space is that small.
+class NewnessGuard {
+ public:
+  static constexpr uint64_t kStallDraws = 100000;
+
+  explicit NewnessGuard(const SearchSpace& space) {
+    for (int d = 0; d < kDimensions; ++d) size_ *= static_cast<double>(space.Count(d));
+  }
+  // After a draw: whether it was new, and the distinct candidates drawn so far. Returns the stop
+  // reason, or nullptr to go on.
+  const char* After(bool is_new, size_t distinct) {
+    repeats_ = is_new ? 0 : repeats_ + 1;
+    if (static_cast<double>(distinct) >= size_) return "space exhausted";
+    if (repeats_ >= kStallDraws) return "no new candidates";
+    return nullptr;
+  }
+
+ private:
+  double size_ = 1;
+  uint64_t repeats_ = 0;
+};
+
 Candidate RandomCandidate(const SearchSpace& space, std::mt19937_64& rng) {
   Candidate c{};
   for (int d = 0; d < kDimensions; ++d) {
@@ -508,25 +533,43 @@ class RandomSampling : public Optimizer {
 
   SearchResult Run(const spec::JobSpec& base, const SearchSpace& space,
                    const hardware::DeviceModel& device, const SearchOptions& options) override {
+    uint64_t budget = Budget(options);
+    if (static_cast<double>(budget) >= space.Size()) {
+      // A sample as large as the space is the space, which the exhaustive walk prices without
+      // drawing each candidate many times over (about ln N draws each to see all N).
+      SearchOptions all = options;
+      all.max_evaluations = 0;
+      SearchResult result = Exhaustive().Run(base, space, device, all);
+      if (result.stop_reason == "space exhausted") {
+        result.stop_reason = fmt::format(
+            "space exhausted (a budget of {} draws covers its {:.0f} candidates: walked in full)",
+            budget, space.Size());
+      }
+      return result;
+    }
     Clock::time_point start = Clock::now();
     std::mt19937_64 rng(options.seed);
     Scorer scorer(base, space, device, options);
     Counters counters;
     TopK top(static_cast<size_t>(options.top_k));
-    uint64_t budget = Budget(options);
     SearchResult result;
     result.stop_reason = "evaluation budget";
     std::set<Candidate> seen;
+    NewnessGuard guard(space);
     for (uint64_t i = 0; i < budget; ++i) {
       if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
         result.stop_reason = "time budget";
         break;
       }
       Candidate c = RandomCandidate(space, rng);
-      if (!seen.insert(c).second) continue;
+      const bool is_new = seen.insert(c).second;
       // Split across processes: every process draws the same sequence and scores every N-th
       // distinct draw.
-      if (IsMine(options.processes, seen.size() - 1)) scorer.Score(c, counters, top);
+      if (is_new && IsMine(options.processes, seen.size() - 1)) scorer.Score(c, counters, top);
+      if (const char* stop = guard.After(is_new, seen.size())) {
+        result.stop_reason = stop;
+        break;
+      }
     }
     Finish(result, counters, top, start);
     return result;
@@ -558,6 +601,7 @@ class Evolution : public Optimizer {
     std::vector<Member> population;      // oldest first
     std::map<Candidate, double> scored;  // every candidate tried; infinity when pruned
     uint64_t tries = 0;
+    NewnessGuard guard(space);
     SearchResult result;
     result.stop_reason = "evaluation budget";
     auto evaluate = [&](const Candidate& c) -> double {
@@ -578,14 +622,18 @@ class Evolution : public Optimizer {
         break;
       }
       Candidate c = RandomCandidate(space, rng);
-      if (scored.count(c)) {
+      const bool is_new = scored.count(c) == 0;
+      if (!is_new) {
         ++tries;
-        continue;
+      } else if (double t = evaluate(c); std::isfinite(t)) {
+        population.push_back({c, t});
       }
-      double t = evaluate(c);
-      if (std::isfinite(t)) population.push_back({c, t});
+      if (const char* stop = guard.After(is_new, scored.size())) {
+        result.stop_reason = stop;
+        break;
+      }
     }
-    while (tries < budget && !population.empty()) {
+    while (tries < budget && !population.empty() && result.stop_reason == "evaluation budget") {
       if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
         result.stop_reason = "time budget";
         break;
@@ -606,15 +654,18 @@ class Evolution : public Optimizer {
         child[static_cast<size_t>(d)] = v;
         break;
       }
-      if (scored.count(child)) {
+      const bool is_new = scored.count(child) == 0;
+      if (!is_new) {
         // Already known: count it as a step of the search, not as an evaluation.
         ++tries;
-        continue;
+      } else if (double t = evaluate(child); std::isfinite(t)) {
+        population.push_back({child, t});
+        population.erase(population.begin());  // the oldest dies
       }
-      double t = evaluate(child);
-      if (!std::isfinite(t)) continue;
-      population.push_back({child, t});
-      population.erase(population.begin());  // the oldest dies
+      if (const char* stop = guard.After(is_new, scored.size())) {
+        result.stop_reason = stop;
+        break;
+      }
     }
     Finish(result, counters, top, start);
     return result;
@@ -658,6 +709,7 @@ class Reinforce : public Optimizer {
     double reference = 0, worst = 0, baseline = 0;
     bool have_baseline = false;
     uint64_t tries = 0;
+    NewnessGuard guard(space);
     SearchResult result;
     result.stop_reason = "evaluation budget";
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
@@ -680,14 +732,20 @@ class Reinforce : public Optimizer {
         }
         ++tries;
         auto it = scored.find(c);
-        if (it == scored.end()) {
+        const bool is_new = it == scored.end();
+        if (is_new) {
           double t =
               scorer.Score(c, counters, top).value_or(std::numeric_limits<double>::infinity());
           it = scored.emplace(c, t).first;
         }
         batch.push_back(c);
         steps.push_back(it->second);
+        if (const char* stop = guard.After(is_new, scored.size())) {
+          result.stop_reason = stop;
+          break;
+        }
       }
+      if (result.stop_reason != "evaluation budget") break;
       // Rewards: -ln(step / reference) for valid plans, the worst so far minus a penalty else.
       std::vector<double> rewards(batch.size());
       for (size_t k = 0; k < batch.size(); ++k) {
@@ -940,6 +998,7 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   SP_RETURN_IF_ERROR(spec::ValidateModel(base.model));
   SP_RETURN_IF_ERROR(spec::ValidateCluster(base.cluster));
   SP_RETURN_IF_ERROR(spec::ValidateWorkload(base.workload));
+  SP_RETURN_IF_ERROR(spec::ValidateSequence(base.model, base.workload));
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer(options.optimizer));
   SP_ASSIGN_OR_RETURN(hardware::DeviceModel device, hardware::DeviceModel::For(base));
   const int processes = ProcessCount(options.processes);

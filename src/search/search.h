@@ -100,7 +100,8 @@ struct ProcessShare {
 struct SearchResult {
   std::string optimizer;
   std::string engine;           // what ranked the candidates (SearchOptions::engine's name)
-  std::string stop_reason;      // "space exhausted", "evaluation budget", "time budget"
+  std::string stop_reason;      // "space exhausted", "evaluation budget", "time budget", "no new
+                                // candidates" (a sampling search that converged)
   std::vector<Evaluation> top;  // best first
   double space_size = 0;
   uint64_t evaluated = 0;  // candidates scored (a derived expert TP scores a candidate twice)

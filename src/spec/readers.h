@@ -44,7 +44,7 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
 Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin,
                               bool quoted = false);
 
-// True when `ref` should be read as a path rather than a preset name.
+// True when `ref` should be read as a path rather than a preset name ("-": standard input).
 bool LooksLikePath(std::string_view ref);
 
 // Reads a whole spec-sized input file (core/file.h: a regular file or "-", at most

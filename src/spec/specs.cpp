@@ -374,7 +374,9 @@ const Schema<PlanSpec>& PlanSchema() {
             if (it == names.end()) {
               return FieldError("plan", modules, value, "names an unknown module");
             }
-            mask |= 1u << (it - names.begin());
+            const uint32_t bit = 1u << (it - names.begin());
+            if (mask & bit) return FieldError("plan", modules, value, "names a module twice");
+            mask |= bit;
           }
           if (mask == 0) return FieldError("plan", modules, value, "names no module");
           plan.recompute_modules = mask;
@@ -759,6 +761,20 @@ Status ValidateFramework(const FrameworkSpec& f) {
 double PowerClockFraction(const GpuSpec& gpu) {
   if (gpu.tdp_w <= 0 || gpu.power_limit_w <= 0 || gpu.power_limit_w >= gpu.tdp_w) return 1.0;
   return std::cbrt(gpu.power_limit_w / gpu.tdp_w);
+}
+
+Status ValidateSequence(const ModelSpec& m, const WorkloadSpec& w) {
+  if (m.position_embedding == PositionEmbedding::kLearned &&
+      w.seq_len > m.max_position_embeddings) {
+    return Status::Invalid(
+               fmt::format("workload.seq_len = {} is longer than model.max_position_embeddings = "
+                           "{}, the rows of the model's learned position table (allowed: "
+                           "sequences of at most {} tokens, or a table of at least {} rows)",
+                           w.seq_len, m.max_position_embeddings, m.max_position_embeddings,
+                           w.seq_len))
+        .WithKey("workload.seq_len");
+  }
+  return Status::Ok();
 }
 
 Status ValidateWorkload(const WorkloadSpec& w) {

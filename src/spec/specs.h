@@ -18,6 +18,11 @@ inline constexpr int64_t kMaxRanks = int64_t{1} << 24;
 // Counts such as tokens per sequence or sequences per batch: a generous bound that rejects typos
 // like 1e20.
 inline constexpr int64_t kMaxCount = int64_t{1} << 40;
+// A measured value (tokens/s/GPU, samples/s/GPU, TFLOP/s/GPU, a step time in seconds) of a run
+// or a logged job: from a millionth to 10^12; outside, a typo, not a run (1e-300 s a step would
+// be 10^303 tokens/s).
+inline constexpr double kMinMeasured = 1e-6;
+inline constexpr double kMaxMeasured = 1e12;
 
 enum class Activation { kSwiGlu, kGelu, kSquaredRelu };
 enum class Norm { kRmsNorm, kLayerNorm };
@@ -298,6 +303,9 @@ Status ValidateModel(const ModelSpec& model);
 Status ValidateGpu(const GpuSpec& gpu);
 Status ValidateCluster(const ClusterSpec& cluster);
 Status ValidateWorkload(const WorkloadSpec& workload);
+// What a model and its workload need of each other: a learned position table holds a row per
+// position of a sequence (seq_len <= max_position_embeddings).
+Status ValidateSequence(const ModelSpec& model, const WorkloadSpec& workload);
 Status ValidateFramework(const FrameworkSpec& framework);
 
 // The tensor-core clock a power cap leaves, as a fraction of the uncapped one:

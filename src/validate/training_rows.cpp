@@ -154,6 +154,12 @@ std::string CheckMeasuredCells(const CsvTable& t, size_t row,
     const bool digit = std::any_of(cell.begin(), cell.end(), [](char c) {
       return std::isdigit(static_cast<unsigned char>(c));
     });
+    // A cell without digits is "not given" (blank, n/a, -), but NaN and infinity are values.
+    const std::string word = ToLower(cell);
+    if (word.find("nan") != std::string::npos || word.find("inf") != std::string::npos) {
+      return fmt::format("{} = '{}' is not a finite number (allowed: {:g} to {:g}, or blank)",
+                         column, Printable(cell, 40), kMinMeasured, kMaxMeasured);
+    }
     if (!digit) continue;
     if (std::string problem = NumberProblem(column, cell, /*whole=*/false); !problem.empty()) {
       return problem;

@@ -39,10 +39,9 @@ bool Contains(const std::string& text, std::string_view what);
 // Whether a row on `gpus` GPUs passes options' GPU range.
 bool InGpuRange(int64_t gpus, const Options& options);
 
-// A measured value (tokens/s/GPU, TFLOP/s/GPU, a step time in seconds) of a row or a logged job:
-// from a millionth to 10^12; outside, a typo, not a run (1e-300 s a step would be 10^303 tokens/s).
-inline constexpr double kMinMeasured = 1e-6;
-inline constexpr double kMaxMeasured = 1e12;
+// A measured value of a row or a logged job: spec/specs.h's bounds.
+using spec::kMaxMeasured;
+using spec::kMinMeasured;
 
 // The most virtual stages tried for a row that does not give vp.
 inline constexpr int64_t kMaxTunedVp = 16;
