@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "core/text.h"
@@ -457,8 +458,15 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       {"--v-head-dim", &mla_v},
       {"--recompute-num-layers", &recompute_num_layers},
   };
+  std::set<std::string> given;
   for (size_t i = 0; i < tokens.size(); ++i) {
     const std::string& t = tokens[i];
+    if (t.rfind("--", 0) == 0 && !given.insert(t).second) {
+      // argparse keeps the last; two values for one argument are a mistake in what was pasted.
+      return Status::Invalid(fmt::format("--megatron-args: {} is given twice (allowed: each "
+                                         "argument once)",
+                                         Printable(t, 60)));
+    }
     auto it = integers.find(t);
     if (it != integers.end()) {
       SP_ASSIGN_OR_RETURN(*it->second, integer(i, t));
@@ -527,12 +535,12 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       while (i + 1 < tokens.size() && tokens[i + 1].rfind("--", 0) != 0) {
         const std::string& v = tokens[++i];
         const std::vector<std::string>& names = spec::RecomputeModuleNames();
-        auto it = std::find(names.begin(), names.end(), v);
-        if (it == names.end()) {
+        auto found = std::find(names.begin(), names.end(), v);
+        if (found == names.end()) {
           return Status::Invalid(fmt::format(
               "--megatron-args: --recompute-modules names {} (allowed: {})", v, Join(names, ", ")));
         }
-        mask |= 1u << (it - names.begin());
+        mask |= 1u << (found - names.begin());
       }
       if (mask == 0) {
         return Status::Invalid(fmt::format(

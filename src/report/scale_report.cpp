@@ -67,7 +67,8 @@ std::string ScaleText(const spec::JobSpec& job, const explore::ScaleStudy& study
                                     : job.workload.global_batch * job.workload.seq_len;
   std::string out = fmt::format(
       "{} on {} ({}): the fastest plan at each GPU count, {} tokens a step (strong scaling){}\n",
-      job.model.name, job.cluster.name, job.cluster.gpu.name, HumanCount(batch_tokens),
+      job.model.name, job.cluster.name, job.cluster.gpu.name,
+      HumanCount(static_cast<double>(batch_tokens)),
       with_goodput ? fmt::format(", goodput under {}", goodput.failures) : std::string());
   if (!study.counts_given) {
     out += "  counts: goodput's sweep where the cluster holds it (--counts to choose)\n";
