@@ -214,7 +214,7 @@ TEST(RankingArch, BaselinesOnTheMlperfTablesKeepTheirParameters) {
   for (const spec::TableSpec& t : mlperf.tables) input.cardinality.push_back(t.rows);
   for (const std::string& name : rec::BaselineNames()) {
     spec::RankingModelSpec m = mlperf;
-    spec::ReplaceDensePart(m, name);
+    ASSERT_TRUE(spec::ReplaceDensePart(m, name).ok());
     std::vector<model::DenseOp> ops = Must(DenseOpsOf(m));
     rec::Arch arch = Must(rec::MakeBaseline(name, input));
     arch.embedding_dim = 128;

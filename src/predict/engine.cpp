@@ -26,7 +26,7 @@ Result<sim::StepResult> Corrected(const Predictor& predictor, const plan::Plan& 
                  fmt::format("the feasibility model gives P(out of memory) = {:.2f} (allowed: "
                              "at most 0.5)",
                              p))
-          .WithKey("predicted out of memory");
+          .WithKey(kPredictedOomKey);
     }
   }
   Estimate e = predictor.Correct(x);

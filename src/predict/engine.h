@@ -12,6 +12,9 @@
 
 namespace scaleplan::predict {
 
+// The key of a plan the feasibility model refuses (a search counts its refusals under it).
+inline constexpr const char* kPredictedOomKey = "predicted out of memory";
+
 // With `optimism` k > 0 (what suggest ranks by) the correction is y_hat + k * spread: plans the
 // ensemble is unsure about look faster by k standard deviations (an upper confidence bound).
 // With a feasibility model, a plan it gives P(oom) > 0.5 is refused (key "predicted out of

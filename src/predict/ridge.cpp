@@ -148,21 +148,24 @@ Result<std::unique_ptr<Model>> LoadRidge(const nlohmann::json& json, size_t p,
           .WithKey("scale");
     }
   }
-  // The largest correction the member can give, its features clamped to [min, max]: a fitted
-  // member stays near kMaxCorrection; one that can reach ten times it is a corrupt file, which
-  // would otherwise be clamped in silence at every prediction.
+  // The largest correction the member can give, its features clamped to [min, max], each
+  // feature's worst case added (correlated features with opposite weights never reach theirs
+  // together, so a fitted member can exceed kMaxCorrection here: 23 is seen). 700 is a ratio of
+  // e^700 = 10^304, near the largest double: no fit gives it; a corrupt file, which would
+  // otherwise be clamped in silence at every prediction, does.
+  constexpr double kMaxReach = 700;
   double reach = std::fabs(bias);
   for (size_t j = 0; j < p; ++j) {
     reach += std::fabs(weights[j]) * scale[j] *
              std::max(std::fabs(lo[j] - mean[j]), std::fabs(hi[j] - mean[j]));
   }
-  if (!(reach <= 10 * kMaxCorrection)) {
+  if (!(reach <= kMaxReach)) {
     return Status::Invalid(
                fmt::format("{}: bias and weights reach a correction of {:g} (ln of the "
                            "measured over the physics' throughput) inside the features' "
-                           "[min, max] (allowed: at most {:g}; a fitted member stays near "
-                           "{:g}: refit with `scaleplan fit`)",
-                           origin, reach, 10 * kMaxCorrection, kMaxCorrection))
+                           "[min, max] (allowed: at most {:g}; a fitted member stays within "
+                           "tens: refit with `scaleplan fit`)",
+                           origin, reach, kMaxReach))
         .WithKey("weights");
   }
   return std::unique_ptr<Model>(new Ridge(lambda, bias, std::move(mean), std::move(scale),

@@ -145,8 +145,10 @@ Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace&
   search_options.rerank_with_events = false;
   search_options.engine = &engine;
   SP_ASSIGN_OR_RETURN(out.search, search::Search(base, space, search_options));
-  if (out.search.evaluated == 0 && out.search.stop_reason.rfind("space exhausted", 0) == 0) {
-    // No plan of the space runs this job at all: an input error, not an empty batch.
+  if (out.search.evaluated == 0 && out.search.stop_reason.rfind("space exhausted", 0) == 0 &&
+      out.search.pruned_by.count(kPredictedOomKey) == 0) {
+    // No plan of the space runs this job at all: an input error, not an empty batch. (Plans the
+    // feasibility model refused could run; that batch is empty, not the job wrong.)
     std::string rule;
     uint64_t most = 0;
     for (const auto& [reason, n] : out.search.pruned_by) {

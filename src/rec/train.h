@@ -56,11 +56,11 @@ struct TrainResult {
   double examples_per_s = 0;
 };
 
-// Checks `arch` against the data and trains it.
 // The most parameters (dense and embedding) the CPU trainer takes: 16 GB of FP32 weights,
 // gradients and Adam moments.
 inline constexpr double kMaxTrainParameters = 1e9;
 
+// Checks `arch` against the data and trains it.
 Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options);
 
 // What every Train call needs before any architecture: the trainer loads, the options are within

@@ -132,7 +132,11 @@ Result<std::vector<DenseOp>> DenseOpsOf(const spec::RankingModelSpec& model) {
   rec::InputShape input;
   input.dense = model.dense_features;
   for (const spec::TableSpec& t : model.tables) input.cardinality.push_back(t.rows);
-  Result<rec::Arch> arch = rec::ResolveArch(model.arch, input);
+  // A file's JSON was read when the model was loaded (spec::ReplaceDensePart); a spec built in
+  // code may name a file that was not.
+  Result<rec::Arch> arch = !model.arch_text.empty()
+                               ? rec::ParseArchJson(model.arch_text, model.arch)
+                               : rec::ResolveArch(model.arch, input);
   if (!arch.ok()) return invalid(arch.status().message());
   if (!spec::LooksLikePath(model.arch)) {
     arch->embedding_dim = dim;  // a baseline, built for these tables

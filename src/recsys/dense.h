@@ -5,9 +5,11 @@
 //
 // An architecture's inputs on a ranking model: `dense`, its dense features (2D, width
 // dense_features); `sparse`, one pooled vector per table (3D, N = the tables, E = their dim). Every
-// table must have one dim; a file's embedding_dim must equal it; a baseline is built at it.
+// table must have one dim; a file's embedding_dim must equal it; a baseline takes it as its
+// embedding dim.
 // Ops per block, per sample (W the input width, N x E the input vectors, a = 2 bytes per
-// activation, as model/ranking.h; FLOPs as rec/arch.h counts them, GEMMs 2 m k n):
+// activation, as model/ranking.h; GEMMs 2 m k n FLOP; rec/arch.h also counts the ReLUs and the
+// softmax, priced here by their bytes, so its FLOPs are a little higher):
 //   mlp        a GEMM per layer: 1 row, w_{l-1} -> w_l, bias and ReLU in its epilogue
 //   dcn        per layer GEMMs W -> r -> W (full rank: W -> W) and the cross, as model/ranking.h
 //   gating     a GEMM of the gate's input, 1 row, W_b -> W_a, bias; the sigmoid and the product:

@@ -604,6 +604,7 @@ class Evolution : public Optimizer {
     NewnessGuard guard(space);
     SearchResult result;
     result.stop_reason = "evaluation budget";
+    bool stopped = false;  // on the clock or the guard (its reason in result.stop_reason)
     auto evaluate = [&](const Candidate& c) -> double {
       auto it = scored.find(c);
       if (it != scored.end()) return it->second;
@@ -619,6 +620,7 @@ class Evolution : public Optimizer {
     while (population.size() < kPopulation && tries < budget) {
       if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
         result.stop_reason = "time budget";
+        stopped = true;
         break;
       }
       Candidate c = RandomCandidate(space, rng);
@@ -630,12 +632,14 @@ class Evolution : public Optimizer {
       }
       if (const char* stop = guard.After(is_new, scored.size())) {
         result.stop_reason = stop;
+        stopped = true;
         break;
       }
     }
-    while (tries < budget && !population.empty() && result.stop_reason == "evaluation budget") {
+    while (tries < budget && !population.empty() && !stopped) {
       if (options.max_seconds > 0 && Seconds(start) > options.max_seconds) {
         result.stop_reason = "time budget";
+        stopped = true;
         break;
       }
       const Member* parent = nullptr;
@@ -664,6 +668,7 @@ class Evolution : public Optimizer {
       }
       if (const char* stop = guard.After(is_new, scored.size())) {
         result.stop_reason = stop;
+        stopped = true;
         break;
       }
     }
@@ -712,6 +717,7 @@ class Reinforce : public Optimizer {
     NewnessGuard guard(space);
     SearchResult result;
     result.stop_reason = "evaluation budget";
+    bool stopped = false;  // by the guard (its reason in result.stop_reason)
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     auto probabilities = [&](int d) { return Softmax(theta[static_cast<size_t>(d)]); };
     while (tries < budget) {
@@ -742,10 +748,11 @@ class Reinforce : public Optimizer {
         steps.push_back(it->second);
         if (const char* stop = guard.After(is_new, scored.size())) {
           result.stop_reason = stop;
+          stopped = true;
           break;
         }
       }
-      if (result.stop_reason != "evaluation budget") break;
+      if (stopped) break;
       // Rewards: -ln(step / reference) for valid plans, the worst so far minus a penalty else.
       std::vector<double> rewards(batch.size());
       for (size_t k = 0; k < batch.size(); ++k) {

@@ -215,11 +215,14 @@ Status ValidateRankingModel(const RankingModelSpec& m) {
   }
   if (!m.arch.empty()) {
     // The architecture is the whole dense part: a key it replaces would be ignored.
-    const char* given = !m.top_mlp.empty()         ? "top_mlp"
-                        : !m.bottom_mlp.empty()    ? "bottom_mlp"
-                        : m.interaction_layers > 0 ? "interaction_layers"
-                        : m.interaction_rank > 0   ? "interaction_rank"
-                                                   : nullptr;
+    const RankingModelSpec defaults;
+    const char* given = !m.top_mlp.empty()                              ? "top_mlp"
+                        : !m.bottom_mlp.empty()                         ? "bottom_mlp"
+                        : m.interaction != defaults.interaction         ? "interaction"
+                        : m.interaction_layers > 0                      ? "interaction_layers"
+                        : m.interaction_rank > 0                        ? "interaction_rank"
+                        : m.attention_heads != defaults.attention_heads ? "attention_heads"
+                                                                        : nullptr;
     if (given != nullptr) {
       return Status::Invalid(fmt::format(
           "ranking_model.{} is given with ranking_model.arch = {} (allowed: one of them; the "
@@ -323,12 +326,26 @@ Status ValidateRankingModel(const RankingModelSpec& m) {
   return Status::Ok();
 }
 
-void ReplaceDensePart(RankingModelSpec& model, const std::string& arch) {
+Status ReplaceDensePart(RankingModelSpec& model, const std::string& arch,
+                        const std::string& from_origin) {
+  const RankingModelSpec defaults;
   model.arch = arch;
+  model.arch_text.clear();
   model.bottom_mlp.clear();
   model.top_mlp.clear();
+  model.interaction = defaults.interaction;
   model.interaction_layers = 0;
   model.interaction_rank = 0;
+  model.attention_heads = defaults.attention_heads;
+  if (!LooksLikePath(arch)) return Status::Ok();  // a baseline, built for the tables
+  Result<std::string> text = ReadFile(ResolveRef(arch, from_origin));
+  if (!text.ok()) {
+    return Status::Invalid(fmt::format("ranking_model.arch = {}: {}", Printable(arch, 200),
+                                       text.status().message()))
+        .WithKey("ranking_model.arch");
+  }
+  model.arch_text = *std::move(text);
+  return Status::Ok();
 }
 
 Result<RankingModelSpec> ParseRankingModelYaml(std::string_view text, const std::string& origin,
@@ -372,7 +389,14 @@ Result<RankingModelSpec> ParseRankingModelYaml(std::string_view text, const std:
       }
     }
   }
-  if (!arch.empty()) ReplaceDensePart(model, arch);
+  if (!model.arch.empty() || !arch.empty()) {
+    // The keys the architecture replaces may not be given beside it (ValidateRankingModel says
+    // which); the command line's `arch` replaces whatever the file gave.
+    if (arch.empty()) SP_RETURN_IF_ERROR(ValidateRankingModel(model).WithContext(origin));
+    SP_RETURN_IF_ERROR(ReplaceDensePart(model, arch.empty() ? model.arch : arch,
+                                        arch.empty() ? origin : std::string())
+                           .WithContext(origin));
+  }
   Status valid = ValidateRankingModel(model);
   if (!valid.ok()) return valid.WithContext(origin);
   return model;

@@ -71,6 +71,9 @@ struct RankingModelSpec {
   // The dense part as a Rankitect architecture (a JSON file or a baseline's name, rec/arch.h);
   // "" = bottom_mlp, interaction and top_mlp below.
   std::string arch;
+  // A file `arch`'s JSON, read once when the model is loaded (a path inside a model file is
+  // relative to that file's folder); "" for a baseline (recsys/dense.h builds it).
+  std::string arch_text;
   std::vector<int64_t> bottom_mlp;  // layer widths after the dense features; may be empty
   std::vector<int64_t> top_mlp;     // layer widths after the interaction; the last is the logit
   Interaction interaction = Interaction::kDot;
@@ -123,8 +126,10 @@ const Schema<RecJobSpec>& RecJobSchema();
 Status ValidateRankingModel(const RankingModelSpec& model);
 
 // The model's dense part replaced by the architecture `arch` (ranking_model.arch): the keys it
-// replaces are cleared.
-void ReplaceDensePart(RankingModelSpec& model, const std::string& arch);
+// replaces are reset, and a file's JSON is read (`from_origin`: the file that names it, "" for
+// the command line).
+Status ReplaceDensePart(RankingModelSpec& model, const std::string& arch,
+                        const std::string& from_origin = "");
 
 // A preset name from presets/ranking or a YAML file; a non-empty `arch` replaces the file's
 // dense part before the checks (so a file of tables alone is a model).

@@ -127,14 +127,17 @@ std::string Directory(const std::string& origin) {
   return p.has_parent_path() ? p.parent_path().string() : std::string();
 }
 
-// Resolves a file reference written inside a file relative to that file's folder.
-std::string Resolve(std::string_view ref, const std::string& from_origin) {
+}  // namespace
+
+std::string ResolveRef(std::string_view ref, const std::string& from_origin) {
   std::filesystem::path p{std::string(ref)};
   if (p.is_absolute() || from_origin.rfind("preset ", 0) == 0) return p.string();
   std::string dir = Directory(from_origin);
   if (dir.empty() || std::filesystem::exists(p)) return p.string();
   return (std::filesystem::path(dir) / p).string();
 }
+
+namespace {
 
 struct Source {
   std::string text;
@@ -143,7 +146,7 @@ struct Source {
 
 Result<Source> Fetch(std::string_view kind, std::string_view ref, const std::string& from_origin) {
   if (LooksLikePath(ref)) {
-    std::string path = Resolve(ref, from_origin);
+    std::string path = ResolveRef(ref, from_origin);
     SP_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
     return Source{std::move(text), path};
   }
@@ -291,8 +294,8 @@ bool LooksLikePath(std::string_view ref) {
   auto ends_with = [&](std::string_view suffix) {
     return lower.size() >= suffix.size() && lower.substr(lower.size() - suffix.size()) == suffix;
   };
-  return ref == "-" || ref.find('/') != std::string_view::npos || ends_with(".yaml") ||
-         ends_with(".yml") || ends_with(".json");
+  return ref.find('/') != std::string_view::npos || ends_with(".yaml") || ends_with(".yml") ||
+         ends_with(".json");
 }
 
 Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin, bool quoted) {

@@ -44,7 +44,11 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
 Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin,
                               bool quoted = false);
 
-// True when `ref` should be read as a path rather than a preset name ("-": standard input).
+// A file reference written inside the file `from_origin`: relative to that file's folder (an
+// absolute path, a path that exists from here, or one inside a preset, as written).
+std::string ResolveRef(std::string_view ref, const std::string& from_origin);
+
+// True when `ref` should be read as a path rather than a preset name.
 bool LooksLikePath(std::string_view ref);
 
 // Reads a whole spec-sized input file (core/file.h: a regular file or "-", at most
