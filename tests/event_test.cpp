@@ -180,6 +180,13 @@ TEST(EventEngine, StragglerRanksAreDigits) {
                   "to 1, e.g. 17:0.5)")
         << item;
   }
+  // An empty item is a typo, not a straggler fewer: "3:0.5," and "3:0.5,,4:0.5" are refused.
+  for (const char* text : {"3:0.5,", "3:0.5,,4:0.5", ",3:0.5"}) {
+    EXPECT_EQ(ParseStragglers(text).status().message(),
+              std::string("--stragglers: '") + text +
+                  "' has an empty item (allowed: a comma list such as 17:0.5,40:0.8)")
+        << text;
+  }
 }
 
 // Conservation: every pass runs once per replica, and no actor runs two passes at once.

@@ -133,6 +133,14 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     if (!sizes.insert(*bytes).second) continue;
     run.points.push_back({*bytes, *time_us * 1e-6, *busbw * 1e9, line_no});
   }
+  // Every GPU prints one '# Rank' line and each process drives nThread x nGpus of them, so the
+  // lines are a multiple of that; fewer, or a remainder, means lines were lost or edited.
+  if (rank_lines > 0 && gpus > 0 && rank_lines % (threads * gpus) != 0) {
+    return Status::Parse(fmt::format(
+        "{}: {} '# Rank' lines for nThread {} x nGpus {} per process (allowed: one line per GPU, "
+        "a multiple of {})",
+        origin, rank_lines, threads, gpus, threads * gpus));
+  }
   run.ranks = std::min(kMaxRanks + 1, rank_lines > 0 ? rank_lines : threads * gpus);
   if (run.ranks > kMaxRanks) {
     return Status::Parse(fmt::format("{}: more than {} ranks (allowed: 2 to {})", origin, kMaxRanks, kMaxRanks));

@@ -219,10 +219,6 @@ std::string TestbedText(const spec::JobSpec& job, const predict::TestbedReport& 
   return out;
 }
 
-}  // namespace scaleplan::report
-
-namespace scaleplan::report {
-
 nlohmann::json RecTestbedJson(const predict::RecTestbedReport& r) {
   nlohmann::json out;
   out["job"] = r.job;
@@ -306,10 +302,6 @@ std::string RecTestbedText(const predict::RecTestbedReport& r) {
   out += fmt::format("\n  {:.1f} s in all\n", r.elapsed_s);
   return out;
 }
-
-}  // namespace scaleplan::report
-
-namespace scaleplan::report {
 
 namespace {
 

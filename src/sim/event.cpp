@@ -645,6 +645,14 @@ Result<std::map<int64_t, double>> ParseStragglers(std::string_view text) {
         "--stragglers: '{}' lists no RANK:SPEED (allowed: a comma list such as 17:0.5,40:0.8)",
         Printable(text, 80)));
   }
+  // SplitAndTrim drops empty items; "17:0.5," is refused rather than read as one straggler.
+  size_t items = 0;
+  for (char ch : text) items += ch == ',' ? 1 : 0;
+  if (!Trim(text).empty() && SplitAndTrim(text, ',').size() != items + 1) {
+    return Status::Invalid(fmt::format(
+        "--stragglers: '{}' has an empty item (allowed: a comma list such as 17:0.5,40:0.8)",
+        Printable(text, 80)));
+  }
   for (const std::string& item : SplitAndTrim(text, ',')) {
     size_t colon = item.find(':');
     Result<int64_t> rank = ParseDigits(Trim(std::string_view(item).substr(0, colon)));

@@ -363,6 +363,12 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
           Where(origin, entry.first), Printable(key, 60)))
           .WithKey("job." + Printable(key, 60));
     }
+    // Notes for the reader, not read further; still text, not a list or map.
+    if ((key == "description" || key == "source") && !entry.second.IsScalar()) {
+      return Status::Invalid(fmt::format("{}: job.{} must be text (a note), not a list or map",
+                                         Where(origin, entry.second), key))
+          .WithKey("job." + key);
+    }
   }
   if (!root["model"])
     return Status::Invalid(

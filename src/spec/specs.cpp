@@ -216,9 +216,13 @@ const Schema<GpuSpec>& GpuSchema() {
                 "Fraction of memory_bytes a training job can fill (the rest: CUDA context, NCCL "
                 "and cuBLAS buffers, allocator fragmentation).",
                 "gpu-usable-memory-fraction")
-        .Number("nvlink_bandwidth_bytes_per_s", &G::nvlink_bandwidth_bytes_per_s, 0, kMaxPhysical,
-                "bytes/s", "NVLink bandwidth per GPU, per direction.",
-                "gpu-nvlink-bandwidth-bytes-per-s")
+        .Number(
+            "nvlink_bandwidth_bytes_per_s", &G::nvlink_bandwidth_bytes_per_s, 0, kMaxPhysical,
+            "bytes/s",
+            "NVLink bandwidth per GPU, per direction, for nodes built from the GPU alone "
+            "(rec-validate's DGX nodes); a cluster's node tier states its own "
+            "(tiers[0].bandwidth_bytes_per_s in a --cluster file), which simulate and search use.",
+            "gpu-nvlink-bandwidth-bytes-per-s")
         .Choice("kernel_tables", &G::kernel_tables,
                 std::vector<std::pair<std::string, KernelTables>>{{"sm_90", KernelTables::kSm90},
                                                                   {"sm_100", KernelTables::kSm100}},
