@@ -495,5 +495,62 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
   }
 }
 
+TEST(NasSearch, FirstPopulationIsSpreadInLogFlops) {
+  // Draws costing 100, 110, 200, 1100, 5000, 10000 FLOPs, three picked: levels e^(ln 100 +
+  // k (ln 10000 - ln 100) / 2) = 100, 1000, 10000 -> the first draw at or above each: indices
+  // 0, 3 (1100), 5. Evenly spaced ranks would take index 2 (200 FLOPs) for the middle one.
+  EXPECT_EQ(SpreadByLogFlops({100, 110, 200, 1100, 5000, 10000}, 3),
+            (std::vector<size_t>{0, 3, 5}));
+  // Crowded at the cheap end: 1, 1, 1, 1, 100 and four picks, levels 1, 4.6, 21.5, 100. The
+  // second level would skip to 100, but three levels remain for the last three draws, so it
+  // takes index 2, the third index 3 and the last index 4: four distinct draws.
+  EXPECT_EQ(SpreadByLogFlops({1, 1, 1, 1, 100}, 4), (std::vector<size_t>{0, 2, 3, 4}));
+  // More picks than draws: each draw once.
+  EXPECT_EQ(SpreadByLogFlops({10, 20}, 5), (std::vector<size_t>{0, 1}));
+  EXPECT_TRUE(SpreadByLogFlops({}, 3).empty());
+  EXPECT_EQ(SpreadByLogFlops({7, 9}, 1), (std::vector<size_t>{0}));
+}
+
+TEST(NasSearch, FrontKeepsTheBestModelUnderEachBaselinesFlops) {
+  // (FLOPs, proxy score): C (3,000, 0.96) is beaten by the cheaper B and H failed, so the front
+  // is A, B, D, E, F, G (indices 0-5).
+  std::vector<Candidate> history;
+  auto add = [&](const char* name, double flops, double score, bool failed = false) {
+    Candidate c;
+    c.arch.name = name;
+    c.flops = flops;
+    c.proxy_score = score;
+    c.failed = failed;
+    history.push_back(c);
+  };
+  add("A", 1000, 0.95);
+  add("B", 2000, 0.94);
+  add("C", 3000, 0.96);
+  add("D", 5000, 0.93);
+  add("E", 9000, 0.92);
+  add("F", 20000, 0.91);
+  add("G", 50000, 0.90);
+  add("H", 500, 0.50, true);
+  auto names = [](const std::vector<Candidate>& front) {
+    std::string out;
+    for (const Candidate& c : front) out += c.arch.name;
+    return out;
+  };
+  EXPECT_EQ(names(Front(history, 8, {})), "ABDEFG");
+  // Three of six: the best score (G); the last front model at no more than 6,000 FLOPs (D;
+  // 100,000 gives G again); then rank 0 (A).
+  EXPECT_EQ(names(Front(history, 3, {100000, 6000})), "ADG");
+  // Without anchors: G, then the other five (A B D E F) at evenly spaced ranks, two slots:
+  // ranks 0 and 4, A and F.
+  EXPECT_EQ(names(Front(history, 3, {})), "AFG");
+  // Four of six with the 6,000 anchor: G and D, then two slots over A B E F: ranks 0 and 3, A and
+  // F (the cheapest of four evenly spaced ranks of the whole front would have taken E instead).
+  EXPECT_EQ(names(Front(history, 4, {6000})), "ADFG");
+  // An anchor equal to a model's FLOPs picks that model (no more FLOPs than the baseline).
+  EXPECT_EQ(names(Front(history, 2, {9000})), "EG");
+  // An anchor cheaper than every front model picks nothing.
+  EXPECT_EQ(names(Front(history, 2, {10})), "AG");
+}
+
 }  // namespace
 }  // namespace scaleplan::nas

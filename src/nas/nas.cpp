@@ -7,6 +7,7 @@
 #include <ctime>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/text.h"
@@ -24,7 +25,10 @@ constexpr int64_t kReinforceBatch = 4;
 constexpr double kPolicyLearningRate = 0.5;
 constexpr double kEntropyBonus = 0.05;
 constexpr double kBaselineDecay = 0.8;
-constexpr int64_t kSpreadDraws = 8;   // evolution's first population (Searcher::SpreadStart)
+// Costed draws per member of evolution's first population and of one-shot's random answers
+// (Searcher::SpreadStart), at most kMaxSpreadDraws in all (one-shot's budget can be 100,000).
+constexpr int64_t kSpreadDraws = 64;
+constexpr int64_t kMaxSpreadDraws = 20000;
 constexpr double kFailedScore = 2.0;  // a failed candidate's NE and score: twice the constant's
 // The FLOPs weights a selection draws from (nas.h): 0 is the score alone; 0.01 trades a 2.7x
 // FLOPs cut for 0.01 NE.
@@ -284,11 +288,13 @@ class Searcher {
   bool Done() const { return trained_ >= options_.budget || draws_ >= 10 * options_.budget; }
 
   // The first population, spread over the FLOPs axis: kSpreadDraws x population random
-  // feasible choices (decoded and costed, not trained), sorted by FLOPs, taken at evenly spaced
-  // ranks. A uniform sample of a space like `scratch` is mostly large models; a budget of tens
-  // of candidates would rarely reach the cheap end of the front otherwise.
+  // feasible choices (decoded and costed, not trained), sorted by FLOPs, taken at levels evenly
+  // spaced in ln FLOPs (SpreadByLogFlops). A uniform sample of a space like `scratch` is mostly
+  // large models; a budget of tens of candidates would rarely reach the cheap end of the front
+  // otherwise (at evenly spaced ranks of 8 x 12 draws the cheapest start on the default spec
+  // cost 13,282 FLOPs, above dlrm-s's 12,696; of 64 x 12 at ln-spaced levels, 4,784).
   Result<std::vector<Choice>> SpreadStart(int64_t n) {
-    const int64_t draws = kSpreadDraws * n;
+    const int64_t draws = std::min(kSpreadDraws * n, std::max(n, kMaxSpreadDraws));
     std::vector<std::pair<double, Choice>> pool;
     const int64_t refused = result_->over_flops;  // costing draws are not the search's draws
     Status last;
@@ -302,14 +308,12 @@ class Searcher {
     }
     result_->over_flops = refused;
     if (pool.empty()) return last;
-    const auto got = static_cast<int64_t>(pool.size());
     std::stable_sort(pool.begin(), pool.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<double> flops;
+    for (const auto& [f, choice] : pool) flops.push_back(f);
     std::vector<Choice> start;
-    for (int64_t k = 0; k < n; ++k) {
-      const auto i = static_cast<size_t>(n > 1 ? k * (got - 1) / (n - 1) : 0);
-      start.push_back(pool[i].second);
-    }
+    for (size_t i : SpreadByLogFlops(flops, n)) start.push_back(pool[i].second);
     return start;
   }
 
@@ -809,33 +813,6 @@ class Searcher {
   size_t batches_ = 0;
 };
 
-// The proxy front: candidates no cheaper one beats on the proxy score, thinned to `keep` (the
-// best score always kept).
-std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep) {
-  std::vector<Candidate> sorted;
-  for (const Candidate& c : history) {
-    if (!c.failed) sorted.push_back(c);
-  }
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Candidate& a, const Candidate& b) {
-    return a.flops != b.flops ? a.flops < b.flops : a.proxy_score < b.proxy_score;
-  });
-  std::vector<Candidate> front;
-  std::map<std::string, bool> seen;
-  for (const Candidate& c : sorted) {
-    if (!front.empty() && c.proxy_score >= front.back().proxy_score) continue;
-    front.push_back(c);
-  }
-  if (static_cast<int64_t>(front.size()) <= keep) return front;
-  std::vector<Candidate> thin;
-  const size_t n = front.size();
-  for (int64_t k = 0; k < keep; ++k) {
-    size_t i = static_cast<size_t>(std::llround(
-        static_cast<double>(k) * static_cast<double>(n - 1) / static_cast<double>(keep - 1)));
-    if (thin.empty() || thin.back().arch.name != front[i].arch.name) thin.push_back(front[i]);
-  }
-  return thin;
-}
-
 Result<std::vector<std::string>> BaselineList(const std::string& text) {
   if (text == "all") return rec::BaselineNames();
   if (text == "none") return std::vector<std::string>{};
@@ -859,6 +836,51 @@ Result<std::vector<std::string>> BaselineList(const std::string& text) {
 
 }  // namespace
 
+std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep,
+                             std::vector<double> anchors) {
+  std::vector<Candidate> sorted;
+  for (const Candidate& c : history) {
+    if (!c.failed) sorted.push_back(c);
+  }
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Candidate& a, const Candidate& b) {
+    return a.flops != b.flops ? a.flops < b.flops : a.proxy_score < b.proxy_score;
+  });
+  std::vector<Candidate> front;
+  for (const Candidate& c : sorted) {
+    if (!front.empty() && c.proxy_score >= front.back().proxy_score) continue;
+    front.push_back(c);
+  }
+  const auto n = static_cast<int64_t>(front.size());
+  if (n <= keep) return front;
+  std::set<size_t> pick = {front.size() - 1};  // the best score
+  std::sort(anchors.begin(), anchors.end());
+  for (double a : anchors) {
+    if (static_cast<int64_t>(pick.size()) >= keep) break;
+    // The front is ordered by FLOPs and score alike: its last model at no more than the anchor's
+    // FLOPs is the best proxy score a model as cheap as that baseline reached.
+    auto at = std::upper_bound(front.begin(), front.end(), a,
+                               [](double f, const Candidate& c) { return f < c.flops; });
+    if (at != front.begin()) pick.insert(static_cast<size_t>(at - front.begin()) - 1);
+  }
+  // The slots left go to the unpicked front models at evenly spaced ranks, cheapest to dearest
+  // (one slot: the cheapest).
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < front.size(); ++i) {
+    if (!pick.contains(i)) rest.push_back(i);
+  }
+  const int64_t slots = std::max<int64_t>(0, keep - static_cast<int64_t>(pick.size()));
+  const auto r = static_cast<int64_t>(rest.size());
+  for (int64_t k = 0; k < slots && k < r; ++k) {
+    pick.insert(rest[static_cast<size_t>(
+        slots > 1 ? std::llround(static_cast<double>(k) * static_cast<double>(r - 1) /
+                                 static_cast<double>(slots - 1))
+                  : 0)]);
+  }
+  std::vector<Candidate> thin;
+  for (size_t i : pick) thin.push_back(front[i]);
+  return thin;
+}
+
 std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
                                       const std::vector<double>& soft, uint32_t chosen,
                                       double gate_grad, double tau, double lambda,
@@ -873,6 +895,24 @@ std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
     g[j] = through + lambda * p[j] * (cost[j] - mean_cost);
   }
   return g;
+}
+
+std::vector<size_t> SpreadByLogFlops(const std::vector<double>& flops, int64_t n) {
+  std::vector<size_t> out;
+  if (flops.empty() || n <= 0) return out;
+  const double lo = std::log(std::max(flops.front(), 1.0));
+  const double hi = std::log(std::max(flops.back(), 1.0));
+  size_t i = 0;
+  for (int64_t k = 0; k < n && i < flops.size(); ++k, ++i) {
+    const double level =
+        n > 1 ? lo + (hi - lo) * static_cast<double>(k) / static_cast<double>(n - 1) : lo;
+    while (i + 1 < flops.size() && std::log(std::max(flops[i], 1.0)) < level &&
+           static_cast<int64_t>(flops.size() - i) > n - k) {
+      ++i;
+    }
+    out.push_back(i);
+  }
+  return out;
 }
 
 std::vector<double> DnasTargets(std::vector<double> baseline_flops,
@@ -1010,7 +1050,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   // DNAS's answer is each FLOPs target's most likely architecture, made to meet the target, all
   // of them (nas.h); the other families' is the proxy front.
   auto front_of = [&](const std::vector<Candidate>& history) {
-    if (options.method != "dnas") return Front(history, options.retrain);
+    if (options.method != "dnas") return Front(history, options.retrain, baseline_flops);
     std::vector<Candidate> all;
     for (const Candidate& c : history) {
       if (!c.failed) all.push_back(c);

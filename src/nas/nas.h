@@ -14,8 +14,8 @@
 //   evolution   regularized evolution (Real et al., arXiv:1802.01548): a population of
 //               `population` aged first-in first-out, tournaments of `tournament`, a child
 //               mutates one dimension of the winner. The first population is spread over FLOPs:
-//               8 x population random choices costed (not trained), taken at evenly spaced
-//               FLOPs ranks.
+//               64 x population random choices costed (not trained), taken at levels evenly
+//               spaced in ln FLOPs (SpreadByLogFlops).
 //   reinforce   a factorised categorical policy over the dimensions, REINFORCE with a moving
 //               baseline and an entropy bonus (search::PolicyGradient, shared with the plan
 //               search), reward = -score, batches of 4.
@@ -207,6 +207,23 @@ inline constexpr double kTargetSpacing = 1.5;
 inline constexpr double kTargetQuantiles[] = {0.1, 0.3, 0.5, 0.7, 0.9};
 std::vector<double> DnasTargets(std::vector<double> baseline_flops,
                                 std::vector<double> random_flops, double flops_max);
+
+// The proxy front of the sampling and one-shot families: the candidates (failed ones left out)
+// that no candidate of no more FLOPs beats on the proxy score, in FLOPs order. Past `keep` it is
+// thinned to: the best score; for each anchor (the baselines' FLOPs, in ascending order) the
+// front's last model at no more FLOPs, the best a model as cheap as that baseline reached (a
+// baseline is compared with the retrained models of no more FLOPs); the slots left, the other
+// front models at evenly spaced ranks from the cheapest to the dearest. `keep` in all.
+std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep,
+                             std::vector<double> anchors);
+
+// The first population's spread (evolution's start, one-shot's random answers): of `flops`, the
+// costs of random draws in ascending order, the indices of n draws at levels evenly spaced in
+// ln FLOPs from the cheapest to the dearest, each the first unused draw not below its level (up
+// to rounding: a draw exactly on a level may count as below it), while enough draws remain for
+// the levels after it. Ranks would follow the draws' density,
+// thin at the cheap end where the smallest baselines sit. min(n, flops.size()) distinct indices.
+std::vector<size_t> SpreadByLogFlops(const std::vector<double>& flops, int64_t n);
 
 Result<NasResult> RunNas(const rec::DataOptions& data, const rec::TrainOptions& train,
                          const NasOptions& options, const NasProgress& progress = nullptr);
