@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <fstream>
-#include <map>
 #include <optional>
 #include <random>
 
@@ -112,22 +111,6 @@ TEST(NasSearch, SmallSearchRunsIsDeterministicAndComparesWithBaselines) {
   }
   ASSERT_EQ(a->versus.size(), 2u);
   EXPECT_TRUE(a->bayes_test.has_value());
-  // The screen (16 by default) takes all six candidates, each run once in full; what is retrained
-  // is the front of their valid NEs: no screened candidate of no more FLOPs has a lower one.
-  std::map<std::string, const Candidate*> by_name;
-  for (const Candidate& c : a->history) {
-    EXPECT_TRUE(c.screened) << c.arch.name;
-    by_name[c.arch.name] = &c;
-  }
-  EXPECT_TRUE(a->screen_spearman.has_value());
-  for (const Scored& p : a->pareto) {
-    ASSERT_TRUE(by_name.contains(p.name)) << p.name;
-    for (const Candidate& c : a->history) {
-      if (c.arch.name != p.name && c.flops <= p.info.flops) {
-        EXPECT_GE(c.screen_ne, by_name[p.name]->screen_ne) << c.arch.name << " beats " << p.name;
-      }
-    }
-  }
   // The proxy's rank correlation with full training: a Spearman coefficient when the front has
   // 3 models, none below.
   if (a->pareto.size() >= 3) {
@@ -567,57 +550,6 @@ TEST(NasSearch, FrontKeepsTheBestModelUnderEachBaselinesFlops) {
   EXPECT_EQ(names(Front(history, 2, {9000})), "EG");
   // An anchor cheaper than every front model picks nothing.
   EXPECT_EQ(names(Front(history, 2, {10})), "AG");
-}
-
-TEST(NasSearch, ScreenTakesTheProxysLayersAndItsValidNePicksTheFront) {
-  std::vector<Candidate> history;
-  auto add = [&](const char* name, double flops, double score, bool failed = false) {
-    Candidate c;
-    c.arch.name = name;
-    c.flops = flops;
-    c.proxy_score = score;
-    c.failed = failed;
-    history.push_back(c);
-  };
-  add("A", 1000, 0.95);
-  add("B", 2000, 0.94);
-  add("C", 3000, 0.96);
-  add("D", 5000, 0.93);
-  add("E", 9000, 0.92);
-  add("F", 20000, 0.91);
-  add("G", 50000, 0.90);
-  add("H", 500, 0.50, true);
-  add("I", 4000, 0.97);
-  add("J", 60000, 0.95);
-  auto names = [](const std::vector<Candidate>& set) {
-    std::string out;
-    for (const Candidate& c : set) out += c.arch.name;
-    return out;
-  };
-  // Layers by proxy score (H failed, left out): the front A B D E F G (C is beaten by the cheaper
-  // B, I by B and C, J by G); of C I J, C (3,000, 0.96) and J (60,000, 0.95), I beaten by C; then
-  // I. Eight: the first layer and the second whole, in FLOPs order.
-  EXPECT_EQ(names(ScreenSet(history, 8, {})), "ABCDEFGJ");
-  // Nine and more: every candidate that did not fail.
-  EXPECT_EQ(names(ScreenSet(history, 9, {})), "ABCIDEFGJ");
-  EXPECT_EQ(names(ScreenSet(history, 20, {})), "ABCIDEFGJ");
-  // Seven: the first layer (6) and one slot of the second, thinned as Front thins: its best
-  // score, J (the 3,500 anchor's C would need a second slot).
-  EXPECT_EQ(names(ScreenSet(history, 7, {3500})), "ABDEFGJ");
-  // Three: the first layer thinned: G, D under the 6,000 anchor, then A (rank 0 of A B E F).
-  EXPECT_EQ(names(ScreenSet(history, 3, {6000})), "ADG");
-
-  // The screen's valid NEs after a run in full reorder them: by FLOPs A 0.910, B 0.905,
-  // C 0.900, D 0.907 (beaten by C), E 0.899, F 0.902 (beaten by E), G 0.895, J 0.894.
-  std::vector<Candidate> screen = ScreenSet(history, 8, {});
-  const std::map<std::string, double> full = {{"A", 0.910}, {"B", 0.905}, {"C", 0.900},
-                                              {"D", 0.907}, {"E", 0.899}, {"F", 0.902},
-                                              {"G", 0.895}, {"J", 0.894}};
-  for (Candidate& c : screen) c.screen_ne = full.at(c.arch.name);
-  EXPECT_EQ(names(Front(screen, 8, {}, &Candidate::screen_ne)), "ABCEGJ");
-  // Three of six: the best valid NE (J), the last at no more than 2,500 FLOPs (B), then rank 0 of
-  // A C E G (A).
-  EXPECT_EQ(names(Front(screen, 3, {2500}, &Candidate::screen_ne)), "ABJ");
 }
 
 }  // namespace

@@ -90,8 +90,8 @@ class NasCmd final : public Command {
          report::OptionsMarkdown(rec::TrainOptionsSchema()),
          report::OptionsMarkdown(nas::NasOptionsSchema()),
          report::OptionsMarkdown(NasArgsSchema())},
-        "The train options set the screen's runs in full and the final retraining of the front "
-        "and the baselines; candidates train one epoch on --proxy-examples. See docs/NAS.md.");
+        "The train options set the final retraining of the front and the baselines; candidates "
+        "train one epoch on --proxy-examples. See docs/NAS.md.");
   }
 
  private:

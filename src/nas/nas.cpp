@@ -843,17 +843,17 @@ Result<std::vector<std::string>> BaselineList(const std::string& text) {
 }  // namespace
 
 std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep,
-                             std::vector<double> anchors, double Candidate::*score) {
+                             std::vector<double> anchors) {
   std::vector<Candidate> sorted;
   for (const Candidate& c : history) {
     if (!c.failed) sorted.push_back(c);
   }
-  std::stable_sort(sorted.begin(), sorted.end(), [&](const Candidate& a, const Candidate& b) {
-    return a.flops != b.flops ? a.flops < b.flops : a.*score < b.*score;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Candidate& a, const Candidate& b) {
+    return a.flops != b.flops ? a.flops < b.flops : a.proxy_score < b.proxy_score;
   });
   std::vector<Candidate> front;
   for (const Candidate& c : sorted) {
-    if (!front.empty() && c.*score >= front.back().*score) continue;
+    if (!front.empty() && c.proxy_score >= front.back().proxy_score) continue;
     front.push_back(c);
   }
   const auto n = static_cast<int64_t>(front.size());
@@ -885,25 +885,6 @@ std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep
   std::vector<Candidate> thin;
   for (size_t i : pick) thin.push_back(front[i]);
   return thin;
-}
-
-std::vector<Candidate> ScreenSet(const std::vector<Candidate>& history, int64_t n,
-                                 const std::vector<double>& anchors) {
-  std::vector<Candidate> left;
-  for (const Candidate& c : history) {
-    if (!c.failed) left.push_back(c);
-  }
-  std::vector<Candidate> out;
-  while (static_cast<int64_t>(out.size()) < n && !left.empty()) {
-    std::vector<Candidate> layer = Front(left, n - static_cast<int64_t>(out.size()), anchors);
-    std::set<std::string> taken;
-    for (const Candidate& c : layer) taken.insert(c.arch.name);
-    std::erase_if(left, [&](const Candidate& c) { return taken.contains(c.arch.name); });
-    out.insert(out.end(), layer.begin(), layer.end());
-  }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
-  return out;
 }
 
 std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
@@ -1007,9 +988,6 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
         .Integer("population", &N::population, 2, 10000, "",
                  "evolution: population size; sampling: the candidates spread over FLOPs first")
         .Integer("tournament", &N::tournament, 1, 10000, "", "evolution: tournament size")
-        .Integer("screen", &N::screen, 0, 1000, "",
-                 "sampling, oneshot: the proxy's best candidates trained once in full, whose "
-                 "valid NE picks the retrained front; 0: the proxy front is retrained")
         .Integer("retrain", &N::retrain, 2, 100, "",
                  "front candidates retrained on the whole training split")
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
@@ -1100,89 +1078,31 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
         result.history.empty() ? std::string("none scored") : result.history.front().error));
   }
 
-  // Train jobs: `arch` with the final training options and `seed`, test scored.
-  auto job = [&](const rec::Arch* arch, uint64_t seed) {
-    rec::TrainOptions o = train;
-    o.threads = 1;
-    o.progress = nullptr;
-    o.evaluate_test = true;
-    o.seed = seed;
-    return std::pair<const rec::Arch*, rec::TrainOptions>(arch, o);
-  };
+  // Retrain the front and the baselines in full; score on test.
+  std::vector<Candidate> front = front_of(result.history);
+  std::vector<rec::Arch> archs;
+  for (const Candidate& c : front) archs.push_back(c.arch);
+  archs.insert(archs.end(), baseline_archs.begin(), baseline_archs.end());
   // Every model trains final_seeds times (seeds train.seed, train.seed + 1, ...): one run's test
-  // NE moves by about 0.005 with the seed, as much as the models differ. The baselines train in
-  // the screen's batch (their runs do not depend on it), the retrained front after it.
-  const auto seeds = static_cast<size_t>(options.final_seeds);
-  std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> first;
-  for (const rec::Arch& a : baseline_archs) {
-    for (size_t k = 0; k < seeds; ++k) first.push_back(job(&a, train.seed + k));
-  }
-  std::vector<Candidate> front;
-  std::vector<Result<rec::TrainResult>> trained;
-  if (options.method != "dnas" && options.screen > 0) {
-    // The screen (nas.h): one run in full of the proxy's best, with a seed no final run uses.
-    std::vector<Candidate> screen = ScreenSet(result.history, options.screen, baseline_flops);
-    for (const Candidate& c : screen) first.push_back(job(&c.arch, train.seed + seeds));
-    if (progress) {
-      progress(fmt::format(
-          "screening {} candidates in full (seed {}; their valid NE picks the front), training "
-          "{} baselines, {} seeds each",
-          screen.size(), train.seed + seeds, baseline_names.size(), seeds));
+  // NE moves by about 0.005 with the seed, as much as the models differ.
+  std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
+  for (const rec::Arch& a : archs) {
+    for (int64_t k = 0; k < options.final_seeds; ++k) {
+      rec::TrainOptions o = train;
+      o.threads = 1;
+      o.progress = nullptr;
+      o.evaluate_test = true;
+      o.seed = train.seed + static_cast<uint64_t>(k);
+      jobs.emplace_back(&a, o);
     }
-    SP_ASSIGN_OR_RETURN(trained, TrainAll(first, data, options.parallel, options.processes));
-    std::vector<double> proxy, full;
-    for (size_t i = 0; i < screen.size(); ++i) {
-      Candidate& c = screen[i];
-      const Result<rec::TrainResult>& r = trained[baseline_archs.size() * seeds + i];
-      if (!r.ok()) {  // one that diverges in full is left out and named, not fatal
-        c.failed = true;
-        result.failed.push_back(fmt::format("{}: {}", c.arch.name, r.status().message()));
-        continue;
-      }
-      c.screened = true;
-      c.screen_ne = r->valid.ne;
-      proxy.push_back(c.proxy_score);
-      full.push_back(c.screen_ne);
-      for (Candidate& h : result.history) {
-        if (h.arch.name == c.arch.name) {
-          h.screened = true;
-          h.screen_ne = c.screen_ne;
-        }
-      }
-      if (progress) {
-        progress(fmt::format("{:>8}: valid NE {:.4f} in full (proxy score {:.4f}) {:>9.0f} FLOPs",
-                             c.arch.name, c.screen_ne, c.proxy_score, c.flops));
-      }
-    }
-    if (proxy.size() >= 3) result.screen_spearman = validate::Spearman(proxy, full);
-    trained.erase(trained.begin() + static_cast<std::ptrdiff_t>(baseline_archs.size() * seeds),
-                  trained.end());
-    front = Front(screen, options.retrain, baseline_flops, &Candidate::screen_ne);
-    if (front.empty()) {
-      return Status::Invalid(fmt::format("nas: every screened candidate failed in full training "
-                                         "({})",
-                                         result.failed.front()));
-    }
-  } else {
-    front = front_of(result.history);
-    SP_ASSIGN_OR_RETURN(trained, TrainAll(first, data, options.parallel, options.processes));
-  }
-  // The retrained front.
-  std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> second;
-  for (const Candidate& c : front) {
-    for (size_t k = 0; k < seeds; ++k) second.push_back(job(&c.arch, train.seed + k));
   }
   if (progress) {
-    progress(fmt::format("retraining {} front models in full, {} seeds each", front.size(),
-                         seeds));
+    progress(fmt::format("retraining {} front models and {} baselines in full, {} seeds each",
+                         front.size(), baseline_names.size(), options.final_seeds));
   }
-  SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> retrained,
-                      TrainAll(second, data, options.parallel, options.processes));
-  trained.insert(trained.end(), std::make_move_iterator(retrained.begin()),
-                 std::make_move_iterator(retrained.end()));
-  // trained: the baselines' runs, then the front's, final_seeds a model in seed order.
-  std::vector<rec::Arch> archs = baseline_archs;
-  for (const Candidate& c : front) archs.push_back(c.arch);
+  SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> trained,
+                      TrainAll(jobs, data, options.parallel, options.processes));
+  const auto seeds = static_cast<size_t>(options.final_seeds);
   for (size_t i = 0; i < archs.size(); ++i) {
     Scored s;
     s.name = archs[i].name;
@@ -1217,7 +1137,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     double var = 0;
     for (double ne : s.test_ne) var += (ne - s.test.ne) * (ne - s.test.ne);
     s.test_ne_sd = seeds > 1 ? std::sqrt(var / static_cast<double>(seeds - 1)) : 0;
-    (i < baseline_archs.size() ? result.baselines : result.pareto).push_back(std::move(s));
+    (i < front.size() ? result.pareto : result.baselines).push_back(std::move(s));
   }
   if (result.pareto.empty()) {
     return Status::Invalid(

@@ -82,18 +82,11 @@
 // one-shot search scored on the default spec), so its scores would pick the models it saw
 // most, not the best (measured: a front of 5 models under 2,000 FLOPs).
 //
-// After the search, a screen (successive halving's second rung; sampling and one-shot): the
-// proxy's best `screen` candidates (ScreenSet: its non-dominated layers of score against FLOPs)
-// train once in full, on the whole training split with the final training options and a seed
-// none of the final runs uses (train.seed + final_seeds: a model chosen for a lucky seed would
-// carry the luck into its test NE), and the Pareto front of their valid NEs (Front, thinned to
-// `retrain`) is what is retrained. The proxy, 100,000 examples and one epoch, ranks small models
-// poorly: every one scores near NE 0.94 on the default spec, and most of the cheap front models
-// retrained in full used to lose to the baselines of their size. Without a screen (screen 0, and
-// DNAS, whose answer is retrained whole) the proxy front itself is retrained. The retrained set
-// trains from scratch with final_seeds seeds (train.seed, train.seed + 1, ...), as does every
-// baseline, and all are scored on the test split by their mean NE. Deterministic for the seeds:
-// candidates train `parallel` at a time in a fixed grouping.
+// After the search, the proxy scores' Pareto front (score against FLOPs; DNAS: its answer) is
+// retrained from scratch on the whole training split with the final training options, as is
+// every baseline, each with final_seeds seeds, and all are scored on the test split by their
+// mean NE. Deterministic for the seeds: candidates train `parallel` at a time in a fixed
+// grouping.
 #pragma once
 
 #include <cstdint>
@@ -123,8 +116,6 @@ struct NasOptions {
   int64_t proxy_eval = 20000;       // validation examples each candidate is scored on
   int64_t population = 12;          // evolution; both controllers: the spread start
   int64_t tournament = 4;           // evolution
-  int64_t screen = 16;              // candidates trained once in full before the retrained set
-                                    // is chosen (sampling, one-shot); 0: none
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
   int64_t final_seeds = 3;          // seeds per retrained model and baseline
   std::string baselines = "all";    // "all", "none" or a comma list of baseline names
@@ -147,9 +138,6 @@ struct Candidate {
   rec::ArchInfo info;  // Analyze's, computed once when the candidate is drawn
   double flops = 0, params = 0;
   double proxy_ne = 0, proxy_score = 0;
-  // The screen's valid NE after one run in full (nas.h's header); set only where screened.
-  bool screened = false;
-  double screen_ne = 0;
   bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
   std::string error;
 };
@@ -181,9 +169,6 @@ struct NasResult {
   // as FLOPs rise, so it mostly asks whether test NE falls with FLOPs too); none under 3 front
   // models.
   std::optional<double> proxy_spearman;
-  // The same over the screened candidates against their valid NE after one run in full (the
-  // screen's question: does the proxy pick the models that train best?); none under 3.
-  std::optional<double> screen_spearman;
   // For each baseline, the pareto model with no more FLOPs and the lowest test NE (empty when
   // none has no more FLOPs) and whether it beats the baseline's test NE.
   // model: among the front models with no more FLOPs, the lowest mean valid NE (chosen on
@@ -224,24 +209,14 @@ inline constexpr double kTargetQuantiles[] = {0.1, 0.3, 0.5, 0.7, 0.9};
 std::vector<double> DnasTargets(std::vector<double> baseline_flops,
                                 std::vector<double> random_flops, double flops_max);
 
-// The front of the sampling and one-shot families: the candidates (failed ones left out) that no
-// candidate of no more FLOPs beats on `score` (the proxy's, or the screen's valid NE), in FLOPs
-// order. Past `keep` it is thinned to: the best score; for each anchor (the baselines' FLOPs, in
-// ascending order) the front's last model at no more FLOPs, the best a model as cheap as that
-// baseline reached (a baseline is compared with the retrained models of no more FLOPs); the
-// slots left, the other front models at evenly spaced ranks from the cheapest to the dearest.
-// `keep` in all.
+// The proxy front of the sampling and one-shot families: the candidates (failed ones left out)
+// that no candidate of no more FLOPs beats on the proxy score, in FLOPs order. Past `keep` it is
+// thinned to: the best score; for each anchor (the baselines' FLOPs, in ascending order) the
+// front's last model at no more FLOPs, the best a model as cheap as that baseline reached (a
+// baseline is compared with the retrained models of no more FLOPs); the slots left, the other
+// front models at evenly spaced ranks from the cheapest to the dearest. `keep` in all.
 std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep,
-                             std::vector<double> anchors,
-                             double Candidate::*score = &Candidate::proxy_score);
-
-// The screen's candidates (nas.h's header): the proxy's non-dominated layers in turn (the
-// Front, then the Front of the candidates left, ...) until `n` are taken, the last layer
-// thinned as Front thins it (anchored at `anchors`); in FLOPs order. Past the first layer the
-// screen holds, under each baseline's FLOPs, the second and third best proxy scores as well:
-// where the proxy cannot tell small models apart, its best is not the only one worth a full run.
-std::vector<Candidate> ScreenSet(const std::vector<Candidate>& history, int64_t n,
-                                 const std::vector<double>& anchors);
+                             std::vector<double> anchors);
 
 // The first population's spread (evolution's start, one-shot's random answers): of `flops`, the
 // costs of random draws in ascending order, the indices of n draws at levels evenly spaced in

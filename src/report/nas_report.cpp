@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-
 #include "core/text.h"
 
 namespace scaleplan::report {
@@ -124,7 +122,6 @@ json NasJson(const nas::NasResult& r) {
               {"search_cpu_s", r.search_cpu_s}};
   if (r.bayes_test) out["bayes_ne"] = r.bayes_test->ne;
   out["proxy_spearman"] = r.proxy_spearman ? json(*r.proxy_spearman) : json(nullptr);
-  out["screen_spearman"] = r.screen_spearman ? json(*r.screen_spearman) : json(nullptr);
   out["failed"] = r.failed;
   out["baselines"] = json::array();
   for (const nas::Scored& s : r.baselines) out["baselines"].push_back(ScoredJson(s));
@@ -144,7 +141,6 @@ json NasJson(const nas::NasResult& r) {
                        {"proxy_ne", c.proxy_ne},
                        {"proxy_score", c.proxy_score},
                        {"failed", c.failed},
-                       {"screen_valid_ne", c.screened ? json(c.screen_ne) : json(nullptr)},
                        {"flops", c.flops}});
   }
   out["history"] = history;
@@ -191,18 +187,6 @@ std::string NasText(const nas::NasResult& r) {
         "Proxy    Spearman {:.2f} between the proxy score and the mean test NE of the {} front "
         "models (1: ranked as full training ranks them)\n",
         *r.proxy_spearman, r.pareto.size());
-  }
-  const auto screened = std::count_if(r.history.begin(), r.history.end(),
-                                      [](const nas::Candidate& c) { return c.screened; });
-  if (screened > 0) {
-    out += fmt::format(
-        "Screen   {} of the proxy's best trained once in full; their valid NE picked the {} "
-        "retrained{}\n",
-        screened, r.pareto.size(),
-        r.screen_spearman
-            ? fmt::format(" (Spearman {:.2f} between their proxy score and valid NE)",
-                          *r.screen_spearman)
-            : std::string());
   }
   int beaten = 0, significant = 0;
   for (const auto& v : r.versus) {
