@@ -156,6 +156,61 @@ TEST(NasSearch, MoreParallelCandidatesThanThePopulationHolds) {
   EXPECT_EQ(r->history.size(), 5u);
 }
 
+// REINFORCE starts from evolution's spread; both take at most the budget of it. Budget 6,
+// population 8: the start is the 6 levels a population of 6 starts from (spread over the whole
+// FLOPs axis, not the cheapest 6 of 8 levels), which both controllers train first, in FLOPs
+// order. Split across two ranks, REINFORCE draws and trains the same.
+TEST(NasSearch, ReinforceStartsFromEvolutionsSpread) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.budget = 6;
+  o.population = 8;
+  o.proxy_examples = 500;
+  o.proxy_eval = 200;
+  o.retrain = 2;
+  o.final_seeds = 1;
+  o.baselines = "none";
+  Result<NasResult> evolution = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_TRUE(evolution.ok()) << evolution.status().message();
+  o.controller = "reinforce";
+  Result<NasResult> reinforce = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_TRUE(reinforce.ok()) << reinforce.status().message();
+  ASSERT_EQ(evolution->history.size(), 6u);
+  ASSERT_EQ(reinforce->history.size(), 6u);
+  for (size_t i = 1; i < 6; ++i) {
+    EXPECT_LE(evolution->history[i - 1].flops, evolution->history[i].flops);
+  }
+  for (size_t k = 0; k < 6; ++k) {
+    EXPECT_EQ(reinforce->history[k].choice, evolution->history[k].choice) << k;
+  }
+  NasOptions six = o;
+  six.controller = "evolution";
+  six.population = 6;
+  Result<NasResult> capped = RunNas(data, rec::TrainOptions{}, six);
+  ASSERT_TRUE(capped.ok()) << capped.status().message();
+  ASSERT_EQ(capped->history.size(), 6u);
+  for (size_t k = 0; k < 6; ++k) EXPECT_EQ(capped->history[k].choice, evolution->history[k].choice);
+  testing::ThreadRanks ranks(2);
+  std::vector<std::optional<Result<NasResult>>> split(2);
+  ranks.Run([&](const Processes& processes) {
+    NasOptions mine = o;
+    mine.processes = &processes;
+    split[static_cast<size_t>(processes.rank())] = RunNas(data, rec::TrainOptions{}, mine);
+  });
+  for (const auto& r : split) {
+    ASSERT_TRUE(r.has_value() && r->ok()) << r->status().message();
+    ASSERT_EQ(r->value().history.size(), reinforce->history.size());
+    for (size_t i = 0; i < reinforce->history.size(); ++i) {
+      EXPECT_EQ(r->value().history[i].choice, reinforce->history[i].choice);
+      EXPECT_EQ(r->value().history[i].proxy_ne, reinforce->history[i].proxy_ne);
+    }
+  }
+}
+
 // Split across ranks (threads standing in for mpirun's processes), the candidates and the final
 // models train where they are dealt and every rank ends with one process's answer: the same
 // candidates with the same proxy scores, the same front and the same test NE.

@@ -25,8 +25,9 @@ constexpr int64_t kReinforceBatch = 4;
 constexpr double kPolicyLearningRate = 0.5;
 constexpr double kEntropyBonus = 0.05;
 constexpr double kBaselineDecay = 0.8;
-// Costed draws per member of evolution's first population and of one-shot's random answers
-// (Searcher::SpreadStart), at most kMaxSpreadDraws in all (one-shot's budget can be 100,000).
+// Costed draws per member of the sampling family's first candidates (evolution's population,
+// REINFORCE's start) and of one-shot's random answers (Searcher::SpreadStart), at most
+// kMaxSpreadDraws in all (one-shot's budget can be 100,000).
 constexpr int64_t kSpreadDraws = 64;
 constexpr int64_t kMaxSpreadDraws = 20000;
 constexpr double kFailedScore = 2.0;  // a failed candidate's NE and score: twice the constant's
@@ -319,7 +320,10 @@ class Searcher {
 
   Status RunEvolution() {
     std::vector<Candidate> population;
-    SP_ASSIGN_OR_RETURN(std::vector<Choice> start, SpreadStart(options_.population));
+    // (At most the budget: a start of more levels than are trained would train only the
+    // cheapest.)
+    SP_ASSIGN_OR_RETURN(std::vector<Choice> start,
+                        SpreadStart(std::min(options_.population, options_.budget)));
     size_t next_start = 0;
     while (!Done()) {
       std::vector<Candidate> batch;
@@ -353,10 +357,14 @@ class Searcher {
     // lambda * ln(FLOPs), which is no signal about the choices.
     std::vector<double> baseline(std::size(kFlopsWeights), 0.0);
     std::vector<bool> has_baseline(std::size(kFlopsWeights), false);
-    // The first `population` candidates are evolution's spread start (SpreadStart), the policy
-    // updated on them as on its own draws: a uniform policy's draws are mostly large models, and
-    // its front reached the cheap end no sooner than its policy learnt to go there.
-    SP_ASSIGN_OR_RETURN(std::vector<Choice> start, SpreadStart(options_.population));
+    // The first `population` candidates (at most the budget) are evolution's spread start
+    // (SpreadStart), in its FLOPs order: a uniform policy's draws are mostly large models, and its
+    // front reached the cheap end no sooner than its policy learnt to go there. The policy is
+    // updated on them as on its own draws, without importance weights (they are not its draws):
+    // a warm start, deliberately. (Dealt across the batches so that each spans the FLOPs axis,
+    // the start beat fewer baselines in the one run that tried it: docs/NAS.md, run 34.)
+    SP_ASSIGN_OR_RETURN(const std::vector<Choice> start,
+                        SpreadStart(std::min(options_.population, options_.budget)));
     size_t next_start = 0;
     while (!Done()) {
       std::vector<Candidate> batch;
@@ -986,7 +994,8 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
         .Integer("proxy_eval", &N::proxy_eval, 100, int64_t{1} << 40, "",
                  "validation examples per candidate")
         .Integer("population", &N::population, 2, 10000, "",
-                 "evolution: population size; sampling: the candidates spread over FLOPs first")
+                 "evolution: population size; both controllers: the first candidates (at most "
+                 "the budget), spread over FLOPs")
         .Integer("tournament", &N::tournament, 1, 10000, "", "evolution: tournament size")
         .Integer("retrain", &N::retrain, 2, 100, "",
                  "front candidates retrained on the whole training split")

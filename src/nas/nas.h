@@ -19,7 +19,9 @@
 //   reinforce   a factorised categorical policy over the dimensions, REINFORCE with a moving
 //               baseline and an entropy bonus (search::PolicyGradient, shared with the plan
 //               search), reward = -score, batches of 4. Its first `population` candidates are
-//               evolution's spread start, the policy updated on them as on its own draws.
+//               evolution's spread start, in FLOPs order; the policy is updated on them as on
+//               its own draws (a warm start: no importance weights). Both controllers' start
+//               holds at most `budget` candidates.
 // Both controllers look for the whole NE-FLOPs front, not one point: each evolution tournament,
 // and each REINFORCE batch in turn, ranks by score + lambda * ln(FLOPs) with lambda drawn from
 // {0, 0.0025, 0.005, 0.01, 0.02} (scalarization; lambda 0.01 trades a 2.7x FLOPs cut for 0.01
@@ -218,12 +220,12 @@ std::vector<double> DnasTargets(std::vector<double> baseline_flops,
 std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep,
                              std::vector<double> anchors);
 
-// The first population's spread (evolution's start, one-shot's random answers): of `flops`, the
-// costs of random draws in ascending order, the indices of n draws at levels evenly spaced in
-// ln FLOPs from the cheapest to the dearest, each the first unused draw not below its level (up
-// to rounding: a draw exactly on a level may count as below it), while enough draws remain for
-// the levels after it. Ranks would follow the draws' density,
-// thin at the cheap end where the smallest baselines sit. min(n, flops.size()) distinct indices.
+// The first population's spread (the sampling family's start, one-shot's random answers): of
+// `flops`, the costs of random draws in ascending order, the indices of n draws at levels evenly
+// spaced in ln FLOPs from the cheapest to the dearest, each the first unused draw not below its
+// level (up to rounding: a draw exactly on a level may count as below it), while enough draws
+// remain for the levels after it. Ranks would follow the draws' density, thin at the cheap end
+// where the smallest baselines sit. min(n, flops.size()) distinct indices.
 std::vector<size_t> SpreadByLogFlops(const std::vector<double>& flops, int64_t n);
 
 Result<NasResult> RunNas(const rec::DataOptions& data, const rec::TrainOptions& train,
