@@ -159,7 +159,7 @@ TEST(NasSearch, MoreParallelCandidatesThanThePopulationHolds) {
 // REINFORCE starts from evolution's spread; both take at most the budget of it. Budget 6,
 // population 8: the start is the 6 levels a population of 6 starts from (spread over the whole
 // FLOPs axis, not the cheapest 6 of 8 levels), which both controllers train first, in FLOPs
-// order. Split across two ranks, REINFORCE draws and trains the same.
+// order.
 TEST(NasSearch, ReinforceStartsFromEvolutionsSpread) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
@@ -194,41 +194,11 @@ TEST(NasSearch, ReinforceStartsFromEvolutionsSpread) {
   ASSERT_TRUE(capped.ok()) << capped.status().message();
   ASSERT_EQ(capped->history.size(), 6u);
   for (size_t k = 0; k < 6; ++k) EXPECT_EQ(capped->history[k].choice, evolution->history[k].choice);
-  testing::ThreadRanks ranks(2);
-  std::vector<std::optional<Result<NasResult>>> split(2);
-  ranks.Run([&](const Processes& processes) {
-    NasOptions mine = o;
-    mine.processes = &processes;
-    split[static_cast<size_t>(processes.rank())] = RunNas(data, rec::TrainOptions{}, mine);
-  });
-  for (const auto& r : split) {
-    ASSERT_TRUE(r.has_value() && r->ok()) << r->status().message();
-    ASSERT_EQ(r->value().history.size(), reinforce->history.size());
-    for (size_t i = 0; i < reinforce->history.size(); ++i) {
-      EXPECT_EQ(r->value().history[i].choice, reinforce->history[i].choice);
-      EXPECT_EQ(r->value().history[i].proxy_ne, reinforce->history[i].proxy_ne);
-    }
-  }
 }
 
-// Split across ranks (threads standing in for mpirun's processes), the candidates and the final
-// models train where they are dealt and every rank ends with one process's answer: the same
-// candidates with the same proxy scores, the same front and the same test NE.
-TEST(NasSearch, SplitAcrossRanksGivesOneProcesssAnswer) {
-#ifndef SCALEPLAN_HAVE_TORCH
-  GTEST_SKIP() << "built without libtorch";
-#endif
-  rec::DataOptions data;
-  data.data = "synthetic:" + TinySpec();
-  NasOptions o;
-  o.budget = 5;
-  o.population = 3;
-  o.parallel = 3;
-  o.proxy_examples = 500;
-  o.proxy_eval = 200;
-  o.retrain = 2;
-  o.final_seeds = 1;
-  o.baselines = "dlrm-s";
+// Runs `o` alone and split across two ranks (threads standing in for mpirun's processes) and
+// checks that every rank ends with the lone process's answer.
+void SplitGivesOneProcesssAnswer(const rec::DataOptions& data, const NasOptions& o) {
   Result<NasResult> alone = RunNas(data, rec::TrainOptions{}, o);
   ASSERT_TRUE(alone.ok()) << alone.status().message();
   testing::ThreadRanks ranks(2);
@@ -254,9 +224,37 @@ TEST(NasSearch, SplitAcrossRanksGivesOneProcesssAnswer) {
     ASSERT_EQ(s.baselines.size(), 1u);
     EXPECT_EQ(s.baselines[0].test.ne, alone->baselines[0].test.ne);
   }
+}
+
+// Split across ranks (threads standing in for mpirun's processes), the candidates and the final
+// models train where they are dealt and every rank ends with one process's answer: the same
+// candidates with the same proxy scores, the same front and the same test NE; with either
+// controller.
+TEST(NasSearch, SplitAcrossRanksGivesOneProcesssAnswer) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.budget = 5;
+  o.population = 3;
+  o.parallel = 3;
+  o.proxy_examples = 500;
+  o.proxy_eval = 200;
+  o.retrain = 2;
+  o.final_seeds = 1;
+  o.baselines = "dlrm-s";
+  for (const char* controller : {"evolution", "reinforce"}) {
+    SCOPED_TRACE(controller);
+    o.controller = controller;
+    SplitGivesOneProcesssAnswer(data, o);
+  }
+  o.controller = "auto";
   // Ranks that are processes of their own add their CPU time: every rank reports the same total
   // (each rank's own reading, taken at its own moment, differs).
   testing::ThreadRanks processes(2, /*separate=*/true);
+  std::vector<std::optional<Result<NasResult>>> split(2);
   processes.Run([&](const Processes& p) {
     NasOptions mine = o;
     mine.processes = &p;
