@@ -61,6 +61,26 @@ TEST(Memory, Llama8BOnOneNodeByHand) {
   EXPECT_DOUBLE_EQ(s.activations_bytes, 36542873600.0 + 4336943104.0);
   EXPECT_DOUBLE_EQ(mem.peak_bytes, 101106776064.0);
   EXPECT_FALSE(mem.fits);
+  EXPECT_FALSE(mem.within_capacity);
+  EXPECT_EQ(Verdict(mem), MemoryVerdict::kOutOfMemory);
+}
+
+// The verdict on the same 101,106,776,064-byte peak (above) as the GPU grows, usable 0.95 of it:
+//   capacity 101,106,776,063: one byte short of the peak: out of memory;
+//   capacity 101,106,776,064: the peak exactly, above usable (96,051,437,261): tight;
+//   capacity 106,428,185,400: usable 101,106,776,130 >= the peak: fits.
+TEST(Memory, VerdictAgainstUsableAndCapacity) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  ASSERT_DOUBLE_EQ(job.cluster.gpu.usable_memory_fraction, 0.95);
+  auto verdict = [&](double capacity) {
+    job.cluster.gpu.memory_bytes = capacity;
+    return Verdict(ComputeMemory(Must(BuildPlan(job))));
+  };
+  EXPECT_EQ(verdict(101106776063.0), MemoryVerdict::kOutOfMemory);
+  EXPECT_EQ(verdict(101106776064.0), MemoryVerdict::kTight);
+  EXPECT_EQ(verdict(106428185400.0), MemoryVerdict::kFits);
+  EXPECT_EQ(VerdictName(MemoryVerdict::kTight), "tight");
+  EXPECT_EQ(VerdictName(MemoryVerdict::kOutOfMemory), "out_of_memory");
 }
 
 // The same job with full recomputation keeps 2h = 8,192 bytes per token per layer

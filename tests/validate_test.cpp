@@ -83,6 +83,7 @@ TEST(Validate, UnstatedCheckpointingTakesTheFastestThatFits) {
   const Row& stated = r.rows[1];
   EXPECT_FALSE(stated.fits);
   EXPECT_DOUBLE_EQ(stated.peak_memory_bytes, 113880678400.0);
+  EXPECT_EQ(stated.memory_verdict, plan::MemoryVerdict::kOutOfMemory);  // above 84,943,715,697
   // Recomputing costs time: the filled row predicts less throughput.
   EXPECT_LT(filled.predicted, stated.predicted);
 }
@@ -397,7 +398,35 @@ TEST(Validate, RowsCarryTheMemoryVerdict) {
   EXPECT_FALSE(r.rows[1].fits);
   EXPECT_GT(r.rows[1].peak_memory_bytes, 405e9 * 2 / 8);
   EXPECT_GT(r.rows[1].peak_memory_bytes, r.rows[1].usable_memory_bytes);
+  EXPECT_EQ(r.rows[0].memory_verdict, plan::MemoryVerdict::kFits);
+  EXPECT_EQ(r.rows[1].memory_verdict, plan::MemoryVerdict::kOutOfMemory);
   EXPECT_EQ(r.summary.out_of_memory, 1);
+  EXPECT_EQ(r.summary.tight, 0);
+}
+
+// A published run whose counted tensors take part of the GPU's reserve is tight, not a miss of
+// the memory model. Llama 3 8B on 8 H100s, 10,240-token sequences, micro-batch 1, ZeRO 2
+// (SHARD_GRAD_OP), no recomputation:
+//   weights, gradients, Adam: 8,030,261,248 params x (2 + 16 / 8) = 32,121,044,992 bytes
+//   activations: 32 layers x 139,400 bytes a token (memory_test) x 10,240 = 45,678,592,000
+//   head: final norm 2 x 10,240 x 4096 + 4 x 10,240 = 83,927,040; LM head input 83,886,080;
+//     FP32 softmax 4 x 10,240 x 128,256 = 5,253,365,760
+//   peak 83,220,815,872 bytes: above 0.95 x 84,943,715,697 = 80,696,529,912 usable, under the
+//   84,943,715,697 the GPU has.
+TEST(Validate, TightRowIsNotAMiss) {
+  std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,recompute,fsdp,tokens_per_s_per_gpu,source\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,10240,1,64,BF16,none,SHARD_GRAD_OP,10000,"
+      "x\n";
+  FileReport r = Must(ValidateText(csv, "tight.csv", {}));
+  ASSERT_EQ(r.rows.size(), 1u);
+  ASSERT_TRUE(r.rows[0].skipped.empty()) << r.rows[0].skipped;
+  EXPECT_DOUBLE_EQ(r.rows[0].peak_memory_bytes, 83220815872.0);
+  EXPECT_FALSE(r.rows[0].fits);
+  EXPECT_EQ(r.rows[0].memory_verdict, plan::MemoryVerdict::kTight);
+  EXPECT_EQ(r.summary.out_of_memory, 0);
+  EXPECT_EQ(r.summary.tight, 1);
 }
 
 // A bad value in an optional run column skips the row with the column, the value and what is

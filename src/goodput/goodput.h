@@ -177,6 +177,7 @@ struct GoodputStudy {
   // Whether the plan fits in GPU memory (plan/memory.h); when it does not, every figure is what
   // the job would give if it did, and the reports say so.
   bool fits = true;
+  bool tight = false;  // not fitting, but inside the GPU's memory reserve (plan::MemoryVerdict)
   GoodputPoint point;  // the job itself
   std::vector<CauseShare> causes;
   MonteCarlo monte_carlo;           // trials == 0: not run

@@ -280,7 +280,26 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     report.stages.push_back(sm);
   }
   report.fits = report.peak_bytes <= report.usable_bytes;
+  report.within_capacity = report.peak_bytes <= report.capacity_bytes;
   return report;
+}
+
+MemoryVerdict Verdict(const MemoryReport& memory) {
+  return memory.fits              ? MemoryVerdict::kFits
+         : memory.within_capacity ? MemoryVerdict::kTight
+                                  : MemoryVerdict::kOutOfMemory;
+}
+
+std::string_view VerdictName(MemoryVerdict verdict) {
+  switch (verdict) {
+    case MemoryVerdict::kFits:
+      return "fits";
+    case MemoryVerdict::kTight:
+      return "tight";
+    case MemoryVerdict::kOutOfMemory:
+      return "out_of_memory";
+  }
+  return "out_of_memory";
 }
 
 }  // namespace scaleplan::plan

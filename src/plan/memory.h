@@ -31,6 +31,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "plan/plan.h"
@@ -62,13 +63,25 @@ struct MemoryReport {
   std::vector<StageMemory> stages;
   int64_t peak_stage = 0;
   double peak_bytes = 0;
-  double capacity_bytes = 0;  // gpu.memory_bytes
-  double usable_bytes = 0;    // capacity * usable_memory_fraction
-  bool fits = false;
+  double capacity_bytes = 0;              // gpu.memory_bytes
+  double usable_bytes = 0;                // capacity * usable_memory_fraction
+  bool fits = false;                      // peak <= usable: what planners and searches require
+  bool within_capacity = false;           // peak <= capacity
   double activation_bytes_per_layer = 0;  // one dense layer, one micro-batch, this rank
 };
 
 MemoryReport ComputeMemory(const Plan& plan);
+
+// What a peak means for the GPU. The reserve (capacity - usable) is for what this model does not
+// count: the CUDA context, NCCL and cuBLAS workspaces, allocator fragmentation. Its size is an
+// assumption (usable_memory_fraction), not a measurement. A plan whose counted tensors need part
+// of it is tight: it can run, but only if those buffers take less than the assumed reserve (Llama
+// 3's 8,192-GPU row ran at 97% of the GPU by this count, docs/MEMORY.md). Only a peak above the
+// capacity is a plan that cannot run as counted. Planners keep to plans that fit; `validate` calls
+// a published run a miss of the memory model only when it is out of memory.
+enum class MemoryVerdict { kFits, kTight, kOutOfMemory };
+MemoryVerdict Verdict(const MemoryReport& memory);
+std::string_view VerdictName(MemoryVerdict verdict);  // "fits", "tight", "out_of_memory"
 
 // Per-layer sums of model::LayerOps for one GPU: parameters held after TP (and EP x ETP for routed
 // experts) and activations saved for one micro-batch. Depends only on the model and the layer's

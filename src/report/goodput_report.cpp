@@ -120,7 +120,8 @@ nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& 
                 {"step_time_s", s.step_time_s},
                 {"train_steps", OrNull(s.train_steps > 0, s.train_steps)},
                 {"tokens_per_s_per_gpu", s.job.tokens_per_s_per_gpu},
-                {"fits_memory", s.fits}};
+                {"fits_memory", s.fits},
+                {"memory_tight", s.tight}};
   out["failure_model"] = {{"name", s.model.name},
                           {"source", s.model.source},
                           {"window_s", s.model.window_s},
@@ -161,12 +162,19 @@ nlohmann::json GoodputSectionJson(const goodput::GoodputStudy& s) {
   out["train_steps"] = OrNull(s.train_steps > 0, s.train_steps);
   out["checkpoint"] = s.options.checkpoint;
   out["fits_memory"] = s.fits;
+  out["memory_tight"] = s.tight;
   return out;
 }
 
 namespace {
 constexpr std::string_view kDoesNotFit =
     "the plan does not fit in GPU memory: these figures are what it would give if it did";
+constexpr std::string_view kTight =
+    "the plan is tight in GPU memory (inside the reserve): these figures are what it gives if it "
+    "runs";
+std::string_view MemoryNote(const goodput::GoodputStudy& s) {
+  return s.tight ? kTight : kDoesNotFit;
+}
 }  // namespace
 
 std::string GoodputSectionText(const goodput::GoodputStudy& s) {
@@ -176,10 +184,9 @@ std::string GoodputSectionText(const goodput::GoodputStudy& s) {
       "    {:.1f} interruptions a day (mean time between failures {}); restart {}\n"
       "    checkpoint ({}) {}\n"
       "    effective time {}: {} tokens a day\n{}",
-      s.model.name, s.fits ? std::string() : fmt::format("    {}\n", kDoesNotFit),
-      p.failures_per_day + p.planned_per_day, Duration(p.mtbf_s),
-      Duration(p.restart_total_s), s.options.checkpoint, IntervalText(p), Pct(p.effective),
-      HumanCount(p.tokens_per_day),
+      s.model.name, s.fits ? std::string() : fmt::format("    {}\n", MemoryNote(s)),
+      p.failures_per_day + p.planned_per_day, Duration(p.mtbf_s), Duration(p.restart_total_s),
+      s.options.checkpoint, IntervalText(p), Pct(p.effective), HumanCount(p.tokens_per_day),
       p.train_tokens > 0 ? "    training " + TrainingText(p, s.train_steps) + "\n" : "");
 }
 
@@ -191,7 +198,7 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
       "{:.1f} tokens/s/GPU\n",
       plan.model().name, s.job.gpus, s.job.gpus == 1 ? "" : "s", s.job.gpus_per_node, plan.tp,
       plan.cp, plan.pp, plan.dp, s.step_time_s, s.job.tokens_per_s_per_gpu);
-  if (!s.fits) out += fmt::format("  memory       {}\n", kDoesNotFit);
+  if (!s.fits) out += fmt::format("  memory       {}\n", MemoryNote(s));
   out += fmt::format(
       "  failure model {}: {}\n", s.model.name,
       s.model.description.empty() ? std::string("(no description)") : s.model.description);

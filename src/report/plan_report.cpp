@@ -191,7 +191,8 @@ nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
                    {"usable_bytes", mem.usable_bytes},
                    {"headroom_bytes", mem.usable_bytes - mem.peak_bytes},
                    {"activation_bytes_per_layer", mem.activation_bytes_per_layer},
-                   {"fits", mem.fits}};
+                   {"fits", mem.fits},
+                   {"verdict", plan::VerdictName(plan::Verdict(mem))}};
   // Out of memory: the fastest recomputation that fits (null where none does, absent where the
   // plan fits).
   if (!mem.fits) {
@@ -312,12 +313,28 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
       out += "    ...\n";
     }
   }
-  double margin = mem.usable_bytes - mem.peak_bytes;
-  out += fmt::format(
-      "\n  verdict    {}: peak {} on stage {} against {} usable ({} x {:.2f}); {} {}\n",
-      mem.fits ? "fits" : "OUT OF MEMORY", HumanBytes(mem.peak_bytes), mem.peak_stage,
-      HumanBytes(mem.usable_bytes), HumanBytes(mem.capacity_bytes), c.gpu.usable_memory_fraction,
-      HumanBytes(std::abs(margin)), margin >= 0 ? "to spare" : "over");
+  const double margin = mem.usable_bytes - mem.peak_bytes;
+  const std::string against =
+      fmt::format("peak {} on stage {} against {} usable ({} x {:.2f})", HumanBytes(mem.peak_bytes),
+                  mem.peak_stage, HumanBytes(mem.usable_bytes), HumanBytes(mem.capacity_bytes),
+                  c.gpu.usable_memory_fraction);
+  switch (plan::Verdict(mem)) {
+    case plan::MemoryVerdict::kFits:
+      out += fmt::format("\n  verdict    fits: {}; {} to spare\n", against, HumanBytes(margin));
+      break;
+    case plan::MemoryVerdict::kTight:
+      out += fmt::format(
+          "\n  verdict    TIGHT: {}; {} over, inside the GPU's reserve: it runs only if the CUDA "
+          "context, NCCL and cuBLAS workspaces and allocator fragmentation take less than {} "
+          "(the reserve assumed is {})\n",
+          against, HumanBytes(-margin), HumanBytes(mem.capacity_bytes - mem.peak_bytes),
+          HumanBytes(mem.capacity_bytes - mem.usable_bytes));
+      break;
+    case plan::MemoryVerdict::kOutOfMemory:
+      out += fmt::format("\n  verdict    OUT OF MEMORY: {}; {} over, more than the GPU holds\n",
+                         against, HumanBytes(-margin));
+      break;
+  }
   if (!mem.fits) {
     std::optional<RecomputeThatFits> fit = FindRecomputeThatFits(p, mem);
     out += fit ? fmt::format(

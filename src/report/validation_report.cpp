@@ -18,7 +18,8 @@ nlohmann::json SummaryJson(const validate::Summary& s) {
           {"mean_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.mean_abs_error_pct) : none},
           {"max_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.max_abs_error_pct) : none},
           {"spearman", s.modeled > 2 ? nlohmann::json(s.spearman) : none},
-          {"out_of_memory_rows", s.out_of_memory}};
+          {"out_of_memory_rows", s.out_of_memory},
+          {"tight_memory_rows", s.tight}};
 }
 
 nlohmann::json RowJson(const validate::Row& r, const std::string& file) {
@@ -34,8 +35,10 @@ nlohmann::json RowJson(const validate::Row& r, const std::string& file) {
   j["error_pct"] = r.error_pct;
   if (r.memory_checked) {
     j["fits"] = r.fits;
+    j["memory_verdict"] = plan::VerdictName(r.memory_verdict);
     j["peak_memory_bytes"] = r.peak_memory_bytes;
     j["usable_memory_bytes"] = r.usable_memory_bytes;
+    j["capacity_memory_bytes"] = r.capacity_memory_bytes;
   }
   return j;
 }
@@ -92,25 +95,34 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
       out +=
           fmt::format("  {:>5}  {:<70} {:>12.{}f} {:>12.{}f} {:>+7.1f}%  {}\n", r.line, label,
                       r.predicted * scale, digits, r.measured * scale, digits, r.error_pct, unit);
-      if (r.memory_checked && !r.fits) {
+      if (r.memory_checked && r.memory_verdict == plan::MemoryVerdict::kOutOfMemory) {
         out += fmt::format(
-            "         out of memory in the memory model: peak {} against {} usable (the run "
-            "fitted: a miss of the memory model)\n",
-            HumanBytes(r.peak_memory_bytes), HumanBytes(r.usable_memory_bytes));
+            "         out of memory in the memory model: peak {} against {} usable, {} on the GPU "
+            "(the run fitted: a miss of the memory model)\n",
+            HumanBytes(r.peak_memory_bytes), HumanBytes(r.usable_memory_bytes),
+            HumanBytes(r.capacity_memory_bytes));
+      } else if (r.memory_checked && r.memory_verdict == plan::MemoryVerdict::kTight) {
+        out += fmt::format(
+            "         tight in the memory model: peak {} against {} usable, {} on the GPU (the "
+            "run left its uncounted buffers less than the reserve assumed)\n",
+            HumanBytes(r.peak_memory_bytes), HumanBytes(r.usable_memory_bytes),
+            HumanBytes(r.capacity_memory_bytes));
       }
       if (verbose && !r.assumptions.empty())
         out += fmt::format("         assumptions: {}\n", Join(r.assumptions, "; "));
     }
     const validate::Summary& s = f.summary;
     out += fmt::format(
-        "  {} rows modeled, {} skipped{}; mean |error| {}, max |error| {}, Spearman {}{}\n\n",
+        "  {} rows modeled, {} skipped{}; mean |error| {}, max |error| {}, Spearman {}{}{}\n\n",
         s.modeled, s.skipped, verbose || s.skipped == 0 ? "" : " (--verbose lists why)",
         s.modeled > 0 ? fmt::format("{:.1f}%", s.mean_abs_error_pct) : "n/a",
         s.modeled > 0 ? fmt::format("{:.1f}%", s.max_abs_error_pct) : "n/a",
         s.modeled > 2 ? fmt::format("{:.3f}", s.spearman) : "n/a",
         s.out_of_memory > 0
             ? fmt::format("; {} of the plans that ran called out of memory", s.out_of_memory)
-            : std::string());
+            : std::string(),
+        s.tight > 0 ? fmt::format("; {} called tight (inside the memory reserve)", s.tight)
+                    : std::string());
   }
   return out;
 }

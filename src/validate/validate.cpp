@@ -75,8 +75,10 @@ Row RunCase(TrainingCase c, const Options& options, const sim::Engine& engine) {
   const plan::MemoryReport memory = plan::ComputeMemory(modeled->plan);
   row.memory_checked = true;
   row.fits = memory.fits;
+  row.memory_verdict = plan::Verdict(memory);
   row.peak_memory_bytes = memory.peak_bytes;
   row.usable_memory_bytes = memory.usable_bytes;
+  row.capacity_memory_bytes = memory.capacity_bytes;
   return row;
 }
 
@@ -272,7 +274,9 @@ Summary Summarize(const std::vector<Row>& rows) {
       continue;
     }
     ++s.modeled;
-    if (r.memory_checked && !r.fits) ++s.out_of_memory;
+    if (r.memory_checked && r.memory_verdict == plan::MemoryVerdict::kOutOfMemory)
+      ++s.out_of_memory;
+    if (r.memory_checked && r.memory_verdict == plan::MemoryVerdict::kTight) ++s.tight;
     total += std::fabs(r.error_pct);
     s.max_abs_error_pct = std::max(s.max_abs_error_pct, std::fabs(r.error_pct));
     predicted.push_back(r.predicted);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "plan/memory.h"
 #include "sim/engine.h"
 #include "spec/specs.h"
 
@@ -33,11 +34,14 @@ struct Row {
   std::vector<std::string> assumptions;
   std::string skipped;  // why the row was not modeled; empty when it was
   // Training rows: the memory model's verdict on the plan that ran (plan/memory.h); a published
-  // run that the model calls out of memory is a miss of the memory model.
+  // run that the model calls out of memory (above the GPU's capacity) is a miss of the memory
+  // model, one that is tight (inside the reserve) is not.
   bool memory_checked = false;
   bool fits = true;
+  plan::MemoryVerdict memory_verdict = plan::MemoryVerdict::kFits;
   double peak_memory_bytes = 0;
   double usable_memory_bytes = 0;
+  double capacity_memory_bytes = 0;
 };
 
 struct Summary {
@@ -47,6 +51,7 @@ struct Summary {
   double max_abs_error_pct = 0;
   double spearman = 0;  // rank correlation of predicted and measured; 0 if < 3 rows
   int out_of_memory = 0;  // modeled training rows whose plan the memory model calls out of memory
+  int tight = 0;          // and those it calls tight
 };
 
 struct FileReport {
