@@ -5,6 +5,7 @@
 //   exit: 2                        expected exit status
 //   stderr: "..."                  exact expected standard error
 //   stderr_contains / stdout_contains: [text, ...]
+//   stdout_not_contains: [text, ...]
 //   json: {"/pointer": value}      stdout parsed as JSON; numbers compared to 1e-9 relative,
 //                                  null (YAML null) only equals null
 //   output_file: name              --output target (relative to a scratch folder); then
@@ -89,6 +90,10 @@ TEST_P(Scenario, Runs) {
   for (const YAML::Node& text : s["stdout_contains"]) {
     EXPECT_NE(out.str().find(text.as<std::string>()), std::string::npos)
         << "stdout lacks: " << text.as<std::string>();
+  }
+  for (const YAML::Node& text : s["stdout_not_contains"]) {
+    EXPECT_EQ(out.str().find(text.as<std::string>()), std::string::npos)
+        << "stdout holds: " << text.as<std::string>();
   }
   if (status != 0) {
     EXPECT_TRUE(out.str().empty()) << "a failing run printed to stdout";

@@ -456,7 +456,7 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
   // stage that holds the most).
   const plan::MemoryReport memory = plan::ComputeMemory(plan);
   study.fits = memory.fits;
-  study.tight = plan::Verdict(memory) == plan::MemoryVerdict::kTight;
+  study.memory_verdict = plan::Verdict(memory);
   for (const plan::StageMemory& s : memory.stages) {
     study.job.local_state_bytes =
         std::max(study.job.local_state_bytes, s.weights_bytes + s.optimizer_bytes);

@@ -40,11 +40,11 @@
 // earlier checkpoint, and failures while the job is down for a planned stop are not counted.
 // Training time for T = train_tokens (when given), run in whole steps: T' = ceil(T / tokens per
 // step) x tokens per step; the wall clock T' / (tokens per day / 86,400), of which the steps take
-// E x that (T' / (tokens/s/GPU x G)), and G x the wall clock of GPU time. A batch-size ramp (Llama 3's 4M -> 8M -> 16M tokens) or a
-// change of job size during the run is not modeled: every token runs at the job's throughput.
-// Scale sweep: the same failure model, checkpoint size, storage and per-GPU throughput at other
-// GPU counts (weak scaling: the plan's per-GPU throughput is held, an assumption), each with its
-// best interval.
+// E x that (T' / (tokens/s/GPU x G)), and G x the wall clock of GPU time. A batch-size ramp (Llama
+// 3's 4M -> 8M -> 16M tokens) or a change of job size during the run is not modeled: every token
+// runs at the job's throughput. Scale sweep: the same failure model, checkpoint size, storage and
+// per-GPU throughput at other GPU counts (weak scaling: the plan's per-GPU throughput is held, an
+// assumption), each with its best interval.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +54,7 @@
 
 #include "core/status.h"
 #include "goodput/failures.h"
+#include "plan/memory.h"
 #include "plan/plan.h"
 #include "sim/analytical.h"
 #include "spec/schema.h"
@@ -177,8 +178,8 @@ struct GoodputStudy {
   // Whether the plan fits in GPU memory (plan/memory.h); when it does not, every figure is what
   // the job would give if it did, and the reports say so.
   bool fits = true;
-  bool tight = false;  // not fitting, but inside the GPU's memory reserve (plan::MemoryVerdict)
-  GoodputPoint point;  // the job itself
+  plan::MemoryVerdict memory_verdict = plan::MemoryVerdict::kFits;  // fits or tight or neither
+  GoodputPoint point;                                               // the job itself
   std::vector<CauseShare> causes;
   MonteCarlo monte_carlo;           // trials == 0: not run
   std::vector<GoodputPoint> sweep;  // one per sweep_gpus entry

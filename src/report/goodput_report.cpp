@@ -121,7 +121,7 @@ nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& 
                 {"train_steps", OrNull(s.train_steps > 0, s.train_steps)},
                 {"tokens_per_s_per_gpu", s.job.tokens_per_s_per_gpu},
                 {"fits_memory", s.fits},
-                {"memory_tight", s.tight}};
+                {"memory_verdict", plan::VerdictName(s.memory_verdict)}};
   out["failure_model"] = {{"name", s.model.name},
                           {"source", s.model.source},
                           {"window_s", s.model.window_s},
@@ -162,7 +162,7 @@ nlohmann::json GoodputSectionJson(const goodput::GoodputStudy& s) {
   out["train_steps"] = OrNull(s.train_steps > 0, s.train_steps);
   out["checkpoint"] = s.options.checkpoint;
   out["fits_memory"] = s.fits;
-  out["memory_tight"] = s.tight;
+  out["memory_verdict"] = plan::VerdictName(s.memory_verdict);
   return out;
 }
 
@@ -173,7 +173,7 @@ constexpr std::string_view kTight =
     "the plan is tight in GPU memory (inside the reserve): these figures are what it gives if it "
     "runs";
 std::string_view MemoryNote(const goodput::GoodputStudy& s) {
-  return s.tight ? kTight : kDoesNotFit;
+  return s.memory_verdict == plan::MemoryVerdict::kTight ? kTight : kDoesNotFit;
 }
 }  // namespace
 

@@ -73,7 +73,8 @@ std::string StepHtml(const nlohmann::json& step, const sim::EventResult* timelin
       {"tokens_per_s_per_gpu", Num(Field(step, "tokens_per_s_per_gpu"))},
       {"mfu_pct", fmt::format("{:.6g}", 100 * Get(step, "mfu"))},
       {"memory.peak_bytes_per_gpu", Num(Field(memory, "peak_bytes_per_gpu"))},
-      {"memory.fits", Num(Field(memory, "fits"))}};
+      {"memory.fits", Num(Field(memory, "fits"))},
+      {"memory.verdict", Num(Field(memory, "verdict"))}};
   if (step.contains("goodput")) {
     rows.push_back(
         {"goodput.effective_time_pct", Num(Field(Field(step, "goodput"), "effective_time_pct"))});

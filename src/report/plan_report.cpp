@@ -69,8 +69,9 @@ void AppendOps(std::string& out, const std::string& title, const std::vector<mod
 
 namespace {
 
-// A plan out of memory: the fastest recomputation under which it fits (sim/recompute_fit.h), its
-// peak and its analytical step against the plan's own; nullopt where none fits or the plan fits.
+// A plan that does not fit (tight or out of memory): the fastest recomputation under which it fits
+// (sim/recompute_fit.h), its peak and its analytical step against the plan's own; nullopt where
+// none fits or the plan fits.
 struct RecomputeThatFits {
   spec::PlanSpec plan;
   double peak_bytes = 0;
@@ -193,8 +194,8 @@ nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
                    {"activation_bytes_per_layer", mem.activation_bytes_per_layer},
                    {"fits", mem.fits},
                    {"verdict", plan::VerdictName(plan::Verdict(mem))}};
-  // Out of memory: the fastest recomputation that fits (null where none does, absent where the
-  // plan fits).
+  // Not fitting (tight or out of memory): the fastest recomputation that fits (null where none
+  // does, absent where the plan fits).
   if (!mem.fits) {
     std::optional<RecomputeThatFits> fit = FindRecomputeThatFits(p, mem);
     out["memory"]["recompute_that_fits"] =
@@ -324,15 +325,16 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
       break;
     case plan::MemoryVerdict::kTight:
       out += fmt::format(
-          "\n  verdict    TIGHT: {}; {} over, inside the GPU's reserve: it runs only if the CUDA "
-          "context, NCCL and cuBLAS workspaces and allocator fragmentation take less than {} "
-          "(the reserve assumed is {})\n",
+          "\n  verdict    TIGHT: {}; {} over, inside the GPU's reserve: by this count it leaves {} "
+          "for what is not counted (CUDA context, NCCL and cuBLAS workspaces, allocator "
+          "fragmentation, docs/MEMORY.md's unmodeled buffers); the reserve assumed is {}\n",
           against, HumanBytes(-margin), HumanBytes(mem.capacity_bytes - mem.peak_bytes),
           HumanBytes(mem.capacity_bytes - mem.usable_bytes));
       break;
     case plan::MemoryVerdict::kOutOfMemory:
-      out += fmt::format("\n  verdict    OUT OF MEMORY: {}; {} over, more than the GPU holds\n",
-                         against, HumanBytes(-margin));
+      out += fmt::format("\n  verdict    OUT OF MEMORY: {}; {} over, {} more than the GPU holds\n",
+                         against, HumanBytes(-margin),
+                         HumanBytes(mem.peak_bytes - mem.capacity_bytes));
       break;
   }
   if (!mem.fits) {

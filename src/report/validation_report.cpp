@@ -103,8 +103,8 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
             HumanBytes(r.capacity_memory_bytes));
       } else if (r.memory_checked && r.memory_verdict == plan::MemoryVerdict::kTight) {
         out += fmt::format(
-            "         tight in the memory model: peak {} against {} usable, {} on the GPU (the "
-            "run left its uncounted buffers less than the reserve assumed)\n",
+            "         tight in the memory model: peak {} against {} usable, {} on the GPU (inside "
+            "the reserve assumed for what the model does not count; not a miss)\n",
             HumanBytes(r.peak_memory_bytes), HumanBytes(r.usable_memory_bytes),
             HumanBytes(r.capacity_memory_bytes));
       }

@@ -231,7 +231,7 @@ class Scorer {
       }
     }
     if (!memory.fits) {
-      counters.Prune("out of memory", 1);
+      counters.Prune("does not fit in memory", 1);
       return {Scored::kOutOfMemory};
     }
     std::optional<sim::StepResult> engine_step;
@@ -405,7 +405,7 @@ class Exhaustive : public Optimizer {
               bool out_of_memory = false;
               for (uint32_t pl = 0; pl < space.Count(kPlacement); ++pl) {
                 if (out_of_memory) {
-                  local.Prune("out of memory", 1);
+                  local.Prune("does not fit in memory", 1);
                   continue;
                 }
                 Candidate cand = base_c;

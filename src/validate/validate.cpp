@@ -161,7 +161,7 @@ void ChooseTunedPlan(TrainingCase& c) {
       chosen_plan = plan;
     }
   }
-  // Nothing fits: the stated plan, which the report calls out of memory.
+  // Nothing fits: the stated plan, which the report calls tight or out of memory.
   const std::string stated = spec::RecomputeText(c.job.plan);
   if (chosen_plan) c.job.plan = *chosen_plan;
   if (vp_choice) {
