@@ -309,12 +309,17 @@ TEST(ReportOutput, NoNonFiniteNumberLeaves) {
   EXPECT_TRUE(report::CheckFiniteText("InfiniBand 400 Gb/s\nnano, info, infinite, Nancy\n").ok());
   EXPECT_EQ(report::CheckFiniteText("step\nMFU   +inf%\n").message(),
             "line 2 of the report shows a number that is not finite (+inf): the inputs are outside "
-            "what the model covers");
+            "what the model covers, or a name in them reads as a number (allowed: names without a "
+            "word inf or nan); the line: MFU   +inf%");
   EXPECT_FALSE(report::CheckFiniteText("time -nan s").ok());
   EXPECT_FALSE(report::CheckFiniteText("mfu=NaN").ok());
   // Inside names and paths these words are not numbers.
   EXPECT_TRUE(
       report::CheckFiniteText("Infinity Fabric, llama-inf, runs/inf/x.csv, tp = 'NaN'").ok());
+  // JSON text holds no non-finite number (JsonText refuses one; JSON writes null): a name "x inf
+  // y" in it is a name.
+  EXPECT_TRUE(report::CheckFiniteText("{\n  \"model\": \"x inf y\"\n}\n").ok());
+  EXPECT_TRUE(report::CheckFiniteText("  [\"nan\"]").ok());
 }
 
 TEST(ReportOutput, NegativeZerosLoseTheirSign) {

@@ -119,6 +119,35 @@ TEST(Goodput, ChosenIntervalIsTheOptimumDalyEstimates) {
   EXPECT_DOUBLE_EQ(l.detect, l.restart);  // 300 s each, at the same rate
 }
 
+// Checkpoints fall between steps: the same job (best interval 440.5719 s, above) with 1,000 s
+// steps takes tau = 1,000 s, the shortest allowed, and an interval given below a step is refused.
+// A step of 1e7 s against failures 10,000 s apart: E = tau / (M e^(R/M) (e^((tau + delta)/M) - 1))
+// with (tau + delta) / M = 1000.001: e^-1000 underflows, E = 0, not the 95% of a 440 s interval.
+TEST(Goodput, IntervalHoldsAtLeastOneStep) {
+  FailureModel m = Must(ParseFailureModel(
+      "window_s: 10000\ngpus: 1\ngpus_per_node: 1\ncauses:\n  - {name: a, per: gpu, count: 1}\n",
+      "one.yaml"));
+  GoodputJob job{1, 1, 1e10, 1000};
+  job.step_time_s = 1000;
+  GoodputOptions o;
+  o.storage_bytes_per_s = 1e9;
+  o.node_storage_bytes_per_s = 1e9;
+  GoodputPoint p = Must(Evaluate(m, job, o));
+  EXPECT_NEAR(p.interval_s, 1000, 1e-6);
+  EXPECT_TRUE(p.interval_at_least);
+  EXPECT_EQ(p.least_interval_what, "one training step of 1000 s");
+  EXPECT_NEAR(p.effective, EffectiveUnplanned(1000, 10, 610, 0, 10000), 1e-12);
+  o.checkpoint_interval_s = 999;
+  Result<GoodputPoint> short_interval = Evaluate(m, job, o);
+  ASSERT_FALSE(short_interval.ok());
+  EXPECT_EQ(short_interval.status().message(),
+            "goodput.checkpoint_interval_s = 999 is shorter than one training step of 1000 s "
+            "(allowed: 0 for the best interval, or at least 1000 s)");
+  o.checkpoint_interval_s = 0;
+  job.step_time_s = 1e7;
+  EXPECT_EQ(Must(Evaluate(m, job, o)).effective, 0.0);
+}
+
 // Storage: the job reaches min(storage, nodes x per-node bandwidth). Asynchronous: training waits
 // while each GPU copies its local state to host memory; the next checkpoint waits for the write
 // (w), so a shorter interval is an error.

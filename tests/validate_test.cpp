@@ -137,7 +137,8 @@ TEST(Accuracy, DgxcH100Bf16) {
 
 // NVIDIA's recipes run with the nemo-perf framework's plan: its BF16 gradient buffer (NeMo's
 // performance scripts, recalled) and Transformer Engine's FP8 input casts. dgxc.csv line 42,
-// Llama 3.1 8B FP8 on 8 H100s (TP 1, CP 2, DP 4, micro-batch 1, 8192 tokens), P = 8,030,261,248 parameters:
+// Llama 3.1 8B FP8 on 8 H100s (TP 1, CP 2, DP 4, micro-batch 1, 8192 tokens), P = 8,030,261,248
+// parameters:
 //   weights (BF16 + FP8 copy) 3P = 24,090,783,744; gradients 2P = 16,060,522,496;
 //   Adam 12P / 8 = 12,045,391,872; one micro-batch of 4,096 tokens (8192 / CP 2) through 32 layers
 //   at 120,968 bytes a token (Ops.Fp8LinearsSaveFp8Inputs) = 15,855,517,696; output layer: norm
@@ -427,6 +428,77 @@ TEST(Validate, TightRowIsNotAMiss) {
   EXPECT_EQ(r.rows[0].memory_verdict, plan::MemoryVerdict::kTight);
   EXPECT_EQ(r.summary.out_of_memory, 0);
   EXPECT_EQ(r.summary.tight, 1);
+}
+
+// A precision or recompute cell the model cannot read skips its row with the value and what is
+// allowed; it is not run as BF16 or without recomputation. Prose the tables use still reads.
+TEST(Validate, UnknownPrecisionOrRecomputeSkipsTheRow) {
+  const std::string head =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,recompute,tokens_per_s_per_gpu,source\n";
+  const std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,";
+  std::string csv = head + row + "FP32,,10000,x\n" + row + "BF16,sometimes,10000,x\n" + row +
+                    ",,10000,x\n" + row + "mixed (16-bit),off,10000,x\n";
+  FileReport r = Must(ValidateText(csv, "runs.csv", {}));
+  ASSERT_EQ(r.rows.size(), 4u);
+  EXPECT_EQ(r.rows[0].skipped,
+            "precision = 'FP32' is not modeled (allowed: BF16, FP16, 16-bit or mixed precision, "
+            "FP8 and its recipes, or blank for BF16)");
+  EXPECT_EQ(r.rows[1].skipped,
+            "recompute = 'sometimes' (allowed: none, full or selective, or blank)");
+  ASSERT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
+  EXPECT_NE(std::find(r.rows[2].assumptions.begin(), r.rows[2].assumptions.end(),
+                      "BF16 (the row gives no precision)"),
+            r.rows[2].assumptions.end());
+  EXPECT_TRUE(r.rows[3].skipped.empty()) << r.rows[3].skipped;
+  // Both modeled rows are the same run: BF16 without recomputation.
+  EXPECT_DOUBLE_EQ(r.rows[2].predicted, r.rows[3].predicted);
+}
+
+// A DGX Cloud recipe's parallel configuration must read: a key that is not a whole number (NA
+// only where a recipe has none) or a key given twice skips the row; it is not run as TP 1 or as
+// the last TP.
+TEST(Validate, RecipeConfigurationMustRead) {
+  const std::string head =
+      "source,table_title,gpu_type,num_gpus,precision,title_config,config_table_row,"
+      "layers_override,gbs_override,tp_override,pp_override,vp_override,cp_override,step_time_s,"
+      "tokens_per_s_total,tokens_per_s_per_gpu_derived,mfu,tflops_per_gpu,notes\n";
+  auto row = [](const std::string& config) {
+    return "x,Llama 3.1 8b BF16,H100,8,BF16,,\"" + config +
+           "\",,,,,,,12.27,85459,10682.4,62.47%,,\n";
+  };
+  const std::string good =
+      "Size=8b; GPUs=8; SeqLen=8192; Layers=32; TP=1; PP=1; CP=2; EP=NA; DP=4; VP=NA; MBS=1; "
+      "GBS=128; GA=32";
+  std::string bad_tp = good, twice = good;
+  bad_tp.replace(bad_tp.find("TP=1"), 4, "TP=abc");
+  twice += "; TP=4";
+  FileReport r = Must(ValidateText(head + row(good) + row(bad_tp) + row(twice), "dgxc.csv", {}));
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_TRUE(r.rows[0].skipped.empty()) << r.rows[0].skipped;
+  EXPECT_EQ(r.rows[1].skipped,
+            "config_table_row TP = 'abc' (allowed: a whole number from 1 to 2^31)");
+  EXPECT_EQ(r.rows[2].skipped, "config_table_row gives TP twice (allowed: each key once)");
+}
+
+// Filters that keep no row are an error, not an empty report.
+TEST(Validate, FiltersKeepingNoRowAreAnError) {
+  std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,source\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,BF16,10000,x\n";
+  const std::string path = ::testing::TempDir() + "/no_rows.csv";
+  {
+    std::ofstream out(path);
+    out << csv;
+  }
+  Options o;
+  EXPECT_TRUE(ValidateFiles({path}, o).ok());
+  o.gpu_filter = "B200";
+  Result<std::vector<FileReport>> r = ValidateFiles({path}, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no row to model: the filters keep none"), std::string::npos)
+      << r.status().message();
 }
 
 // A bad value in an optional run column skips the row with the column, the value and what is

@@ -94,9 +94,8 @@ struct Timing {
 };
 
 Timing TimeFor(double restart_s, double planned_cost_s, double lambda_p, double delta, double w,
-               double mtbf, double given_tau) {
+               double mtbf, double given_tau, double lo) {
   Timing t;
-  double lo = std::max(w, kMinIntervalS);
   t.tau = given_tau > 0 ? given_tau
                         : BestInterval(lo, std::max(lo, 100 * mtbf), delta, restart_s, w, mtbf);
   t.effective_unplanned = EffectiveUnplanned(t.tau, delta, restart_s, w, mtbf);
@@ -270,25 +269,25 @@ Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
   p.restart_total_s = o.detect_s + o.restart_s + p.reload_s;
   const double planned_cost = p.write_s + o.restart_s + p.reload_s;
   const double delta = p.blocking_s, w = p.durable_after_s, m = p.mtbf_s;
-  if (o.checkpoint_interval_s > 0) {
-    // The next asynchronous checkpoint is taken once the last one is durable.
-    double least = std::max(kMinIntervalS, w);
-    if (o.checkpoint_interval_s < least) {
-      return Status::Invalid(fmt::format(
-          "goodput.checkpoint_interval_s = {:g} is shorter than {} (allowed: 0 for the best "
-          "interval, or at least {:g} s)",
-          o.checkpoint_interval_s,
-          w > kMinIntervalS
-              ? fmt::format("an asynchronous checkpoint's write on {} GPUs ({:g} s)", job.gpus, w)
-              : std::string("1 s"),
-          std::ceil(least * 1000) / 1000));
-    }
+  // The next asynchronous checkpoint is taken once the last one is durable, and checkpoints fall
+  // between training steps.
+  const double least = std::max({kMinIntervalS, w, job.step_time_s});
+  p.least_interval_what =
+      least == kMinIntervalS ? std::string("1 s")
+      : least == w
+          ? fmt::format("an asynchronous checkpoint's write on {} GPUs ({:g} s)", job.gpus, w)
+          : fmt::format("one training step of {:.4g} s", job.step_time_s);
+  if (o.checkpoint_interval_s > 0 && o.checkpoint_interval_s < least) {
+    return Status::Invalid(fmt::format(
+        "goodput.checkpoint_interval_s = {:g} is shorter than {} (allowed: 0 for the best "
+        "interval, or at least {:g} s)",
+        o.checkpoint_interval_s, p.least_interval_what, std::ceil(least * 1000) / 1000));
   }
   p.interval_chosen = o.checkpoint_interval_s <= 0;
-  Timing t =
-      TimeFor(p.restart_total_s, planned_cost, rates.planned, delta, w, m, o.checkpoint_interval_s);
+  Timing t = TimeFor(p.restart_total_s, planned_cost, rates.planned, delta, w, m,
+                     o.checkpoint_interval_s, least);
   p.interval_s = t.tau;
-  p.least_interval_s = std::max(kMinIntervalS, w);
+  p.least_interval_s = least;
   p.interval_at_least = p.interval_chosen && t.tau <= p.least_interval_s * (1 + 1e-9);
   p.effective = t.effective;
   p.young_s = std::sqrt(2 * delta * m);
@@ -328,7 +327,7 @@ Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
   auto effective_at = [&](double detect_restart) {
     return TimeFor(detect_restart + p.reload_s,
                    p.write_s + restart_share * detect_restart + p.reload_s, rates.planned, delta, w,
-                   m, o.checkpoint_interval_s)
+                   m, o.checkpoint_interval_s, least)
         .effective;
   };
   p.target_reachable = effective_at(0) >= target;
@@ -467,6 +466,7 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
   study.job.tokens_per_s_per_gpu = step.tokens_per_s_per_gpu;
   study.step_time_s = step.step_time_s;
   study.job.tokens_per_step = plan.TokensPerStep();
+  study.job.step_time_s = step.step_time_s;
   if (options.train_tokens > 0) {
     // At most 1e18 / 1 token: an int64.
     study.train_steps = static_cast<int64_t>(

@@ -25,8 +25,10 @@
 //   interval, with probability about w / (tau + delta): w tau / (tau + delta) more rework)
 // Planned interruptions each cost a synchronous checkpoint and a restart, and lose no work:
 //   E = E_u (1 - lambda_p (write_s + R))
-// tau is given (checkpoint_interval_s) or maximises E_u (in logs) over tau >= max(w, 1 s) (the
-// next asynchronous checkpoint is taken once the last is durable); Young's sqrt(2 delta M) and
+// tau is given (checkpoint_interval_s) or maximises E_u (in logs) over tau >= max(w, 1 s, step)
+// (the next asynchronous checkpoint is taken once the last is durable, and a checkpoint falls
+// between training steps, so an interval holds at least one; a step longer than the time between
+// failures then leaves little effective time); Young's sqrt(2 delta M) and
 // Daly's
 // sqrt(2 delta M) (1 + sqrt(delta / (2M)) / 3 + delta / (18 M)) - delta are reported beside it.
 // Interruptions per day = (lambda + lambda_p) x 86,400; tokens per day = E x tokens/s/GPU x G x
@@ -108,7 +110,8 @@ struct GoodputJob {
   double checkpoint_bytes = 0;
   double tokens_per_s_per_gpu = 0;
   double local_state_bytes = 0;  // what one GPU stages for an async checkpoint; 0: S / G
-  int64_t tokens_per_step = 0;    // train_tokens run in whole steps of these; 0: not rounded
+  int64_t tokens_per_step = 0;   // train_tokens run in whole steps of these; 0: not rounded
+  double step_time_s = 0;        // one training step: checkpoints fall between steps (0: no bound)
 };
 
 // Lost time as fractions of the wall clock (they add up to 1 - effective).
@@ -134,7 +137,8 @@ struct GoodputPoint {
   // Chosen, and held at the shortest interval allowed, max(w, 1 s): E would rise with a shorter
   // one (a checkpoint that blocks next to nothing, or failures minutes apart).
   bool interval_at_least = false;
-  double least_interval_s = 0;  // max(w, 1 s)
+  double least_interval_s = 0;      // max(w, 1 s, one step)
+  std::string least_interval_what;  // which of the three sets it
   double young_s = 0, daly_s = 0;
   double effective = 0;  // E, a fraction
   LostTime lost;

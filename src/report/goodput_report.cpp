@@ -70,7 +70,7 @@ std::string IntervalText(const goodput::GoodputPoint& p) {
       !p.interval_chosen ? "given"
       : p.interval_at_least
           ? fmt::format("the shortest allowed, {}: a shorter one would train more",
-                        p.least_interval_s > 1 ? "the asynchronous write's time" : "1 s")
+                        p.least_interval_what)
           : "chosen to maximise effective time";
   return fmt::format("every {} of training ({}; Young {}, Daly {})", Duration(p.interval_s), how,
                      Duration(p.young_s), Duration(p.daly_s));

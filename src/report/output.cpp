@@ -76,6 +76,12 @@ bool ClosesNumber(char c) {
 }  // namespace
 
 Status CheckFiniteText(std::string_view text) {
+  // JSON text: JsonText checked its numbers, and JSON cannot write a non-finite one (nlohmann
+  // writes null); an "inf" in it stands in a string, a name.
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+    return Status::Ok();
+  }
   auto opens = OpensNumber;
   auto closes = ClosesNumber;
   int line = 1;
@@ -89,10 +95,14 @@ Status CheckFiniteText(std::string_view text) {
     bool starts = before == 0 || opens(text[before - 1]);
     bool ends = i + 3 == text.size() || closes(text[i + 3]);
     if (!starts || !ends) continue;
+    const size_t line_start =
+        text.rfind('\n', i) == std::string_view::npos ? 0 : text.rfind('\n', i) + 1;
+    const std::string_view shown = text.substr(line_start, text.find('\n', i) - line_start);
     return Status::Invalid(fmt::format(
         "line {} of the report shows a number that is not finite ({}): the inputs are outside what "
-        "the model covers",
-        line, Printable(text.substr(before, i + 3 - before), 10)));
+        "the model covers, or a name in them reads as a number (allowed: names without a word "
+        "inf or nan); the line: {}",
+        line, Printable(text.substr(before, i + 3 - before), 10), Printable(Trim(shown), 160)));
   }
   return Status::Ok();
 }

@@ -18,7 +18,8 @@ namespace scaleplan::report {
 Result<std::string> JsonText(const nlohmann::json& report, int indent = 2);
 
 // An error when `text` prints a non-finite number: "inf" or "nan" (any case, as fmt and printf
-// write them, with a sign or a % after it) where a number stands, with its line.
+// write them, with a sign or a % after it) where a number stands, with its line. JSON text passes
+// (JsonText checks its numbers). A name that is the word inf or nan reads as a number here.
 Status CheckFiniteText(std::string_view text);
 
 // `text` with each number that rounds to zero printed without a minus sign ("-0.0000" after a

@@ -174,8 +174,9 @@ std::string CheckMeasuredCells(const CsvTable& t, size_t row,
 }
 
 // The cluster a GPU type ran on: the presets are the closest published systems. A PCIe card
-// (or an NVL card such as the H100 NVL, PCIe cards bridged in pairs) has another peak, power and link than the SXM part it is
-// named after, so it has none: modeled as the SXM part it would pass for a row it is not.
+// (or an NVL card such as the H100 NVL, PCIe cards bridged in pairs) has another peak, power and
+// link than the SXM part it is named after, so it has none: modeled as the SXM part it would pass
+// for a row it is not.
 std::string ClusterFor(const std::string& gpu_type, std::string* gpu_override) {
   // "NVL" as a word is a PCIe NVL card (H100 NVL, H200 NVL); NVL72 is a rack, NVLink a link.
   const std::string lower = ToLower(gpu_type);
@@ -238,8 +239,10 @@ std::string PresetFor(const std::string& name) {
   return best;
 }
 
-// "TP=8, PP=9, CP=2" or "Size=405b; TP=8; ..." -> {TP: 8, PP: 9, ...} (keys upper-cased).
-std::map<std::string, std::string> ConfigPairs(const std::string& text) {
+// "TP=8, PP=9, CP=2" or "Size=405b; TP=8; ..." -> {TP: 8, PP: 9, ...} (keys upper-cased); a key
+// given twice is named in `*repeated` (the last value is kept).
+std::map<std::string, std::string> ConfigPairs(const std::string& text,
+                                               std::string* repeated = nullptr) {
   std::map<std::string, std::string> out;
   for (const std::string& part :
        SplitAndTrim(text, text.find(';') != std::string::npos ? ';' : ',')) {
@@ -254,9 +257,36 @@ std::map<std::string, std::string> ConfigPairs(const std::string& text) {
     std::string value = part.substr(eq + 1);
     while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
       value.erase(0, 1);
+    if (repeated != nullptr && out.count(upper) && repeated->empty()) *repeated = upper;
     out[upper] = value;
   }
   return out;
+}
+
+// A recipe's integer keys read as whole numbers from 1 to 2^31 (NA or None where a recipe has
+// none: EP, ETP, VP); anything else, or a key given twice, leaves the row's plan unknown: the
+// reason, or "" when every key is fine.
+std::string CheckConfigPairs(const std::map<std::string, std::string>& pairs,
+                             const std::string& repeated, const char* column) {
+  if (!repeated.empty())
+    return fmt::format("{} gives {} twice (allowed: each key once)", column, repeated);
+  static const std::set<std::string> kIntegers = {"TP",     "PP",     "CP",  "EP",  "ETP",
+                                                  "DP",     "VP",     "MBS", "GBS", "GA",
+                                                  "LAYERS", "SEQLEN", "SEQ", "GPUS"};
+  static const std::set<std::string> kMayBeNone = {"EP", "ETP", "VP"};
+  for (const auto& [key, value] : pairs) {
+    if (!kIntegers.count(key)) continue;
+    const std::string lower = ToLower(value);
+    if (kMayBeNone.count(key) && (lower == "na" || lower == "n/a" || lower == "none")) continue;
+    const bool digits = !value.empty() && value.size() <= 10 &&
+                        std::all_of(value.begin(), value.end(), [](char ch) {
+                          return std::isdigit(static_cast<unsigned char>(ch));
+                        });
+    if (digits && Integer(value) >= 1 && Integer(value) <= (int64_t{1} << 31)) continue;
+    return fmt::format("{} {} = '{}' (allowed: a whole number from 1 to 2^31{})", column, key,
+                       Printable(value, 40), kMayBeNone.count(key) ? ", NA or None" : "");
+  }
+  return "";
 }
 
 int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& key,
@@ -345,7 +375,9 @@ std::string SetCluster(TrainingCase& c, const std::string& gpu_type) {
   std::string gpu_override;
   std::string cluster = ClusterFor(gpu_type, &gpu_override);
   if (cluster.empty()) {
-    return "no cluster preset for GPU type " + Printable(gpu_type, 60) +
+    return (Trim(gpu_type).empty()
+                ? std::string("gpu_type not given (blank, or no gpu_type column)")
+                : "no cluster preset for GPU type " + Printable(gpu_type, 60)) +
            " (allowed: A100 (40GB or 80GB), H100, H800, H200, B200, B300, GB200, GB300, as SXM "
            "parts; no PCIe card)";
   }
@@ -507,6 +539,30 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
   return "";
 }
 
+// The precision cell, read (it is prose in some tables: "mixed (16-bit)", "BF16 (amp_bf16; ...)",
+// "not stated in README (BF16 assumed ...)"): FP8 where it names FP8 (any recipe), BF16 where it
+// names BF16, FP16, 16-bit or mixed precision, BF16 with an assumption where it is blank;
+// anything else (FP32, TF32, INT8, a typo) is not modeled, and the row says so.
+std::optional<spec::Precision> ReadPrecision(const std::string& cell, TrainingCase& c) {
+  if (Contains(cell, "FP8")) return spec::Precision::kFp8;
+  if (Contains(cell, "BF16") || Contains(cell, "FP16") || Contains(cell, "16-bit") ||
+      Contains(cell, "mixed")) {
+    return spec::Precision::kBf16;
+  }
+  if (Trim(cell).empty()) {
+    c.assumptions.push_back("BF16 (the row gives no precision)");
+    return spec::Precision::kBf16;
+  }
+  return std::nullopt;
+}
+
+std::string PrecisionNotModeled(const std::string& cell) {
+  return fmt::format(
+      "precision = '{}' is not modeled (allowed: BF16, FP16, 16-bit or mixed precision, FP8 and "
+      "its recipes, or blank for BF16)",
+      Printable(cell, 60));
+}
+
 }  // namespace
 
 bool InGpuRange(int64_t gpus, const Options& options) {
@@ -649,7 +705,12 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       plan.micro_batch = 1;
       c.assumptions.push_back("micro-batch 1");
     }
-    plan.precision = Contains(precision, "FP8") ? spec::Precision::kFp8 : spec::Precision::kBf16;
+    if (std::optional<spec::Precision> read = ReadPrecision(precision, c)) {
+      plan.precision = *read;
+    } else {
+      skip(PrecisionNotModeled(precision));
+      continue;
+    }
     // NVIDIA's names for FP8 scaling: CS = current (per-tensor) scaling; MX = MXFP8, one scale
     // per 32 elements, priced as per-tensor current scaling (an assumption: no MX recipe yet).
     if (Contains(precision, "FP8-CS") || Contains(precision, "FP8 CS")) {
@@ -678,9 +739,18 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       }
     }
     const std::string& recompute = t.Cell(i, "recompute");
-    plan.recompute = Contains(recompute, "full")        ? spec::Recompute::kFull
-                     : Contains(recompute, "selective") ? spec::Recompute::kSelective
-                                                        : spec::Recompute::kNone;
+    const std::string off = ToLower(Trim(recompute));
+    if (Contains(recompute, "full")) {
+      plan.recompute = spec::Recompute::kFull;
+    } else if (Contains(recompute, "selective")) {
+      plan.recompute = spec::Recompute::kSelective;
+    } else if (off.empty() || off == "none" || off == "no" || off == "off" || off == "false") {
+      plan.recompute = spec::Recompute::kNone;
+    } else {
+      skip(fmt::format("recompute = '{}' (allowed: none, full or selective, or blank)",
+                       Printable(recompute, 60)));
+      continue;
+    }
     // The SC21 paper itself (its rows trained with full recomputation; its FLOP formula).
     bool sc21 = Contains(source, "SC21") || Contains(source, "2104.04473");
     if (sc21 && recompute.empty()) {
@@ -791,9 +861,15 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       skip("no architecture preset for this model");
       continue;
     }
-    std::string config = t.Cell(i, "title_config").empty() ? t.Cell(i, "config_table_row")
-                                                           : t.Cell(i, "title_config");
-    std::map<std::string, std::string> kv = ConfigPairs(config);
+    const char* config_column =
+        t.Cell(i, "title_config").empty() ? "config_table_row" : "title_config";
+    const std::string& config = t.Cell(i, config_column);
+    std::string repeated;
+    std::map<std::string, std::string> kv = ConfigPairs(config, &repeated);
+    if (std::string problem = CheckConfigPairs(kv, repeated, config_column); !problem.empty()) {
+      skip(problem);
+      continue;
+    }
     if (!kv.count("TP") || !kv.count("PP")) {
       skip("parallel configuration not given");
       continue;
@@ -871,8 +947,12 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       continue;
     }
     c.job.workload.global_batch = gbs;
-    plan.precision = spec::Precision::kBf16;
-    if (Contains(precision, "FP8")) plan.precision = spec::Precision::kFp8;
+    if (std::optional<spec::Precision> read = ReadPrecision(precision, c)) {
+      plan.precision = *read;
+    } else {
+      skip(PrecisionNotModeled(precision));
+      continue;
+    }
     c.assumptions.push_back("framework nemo-perf (NVIDIA's performance recipes)" +
                             DescribePlanDefaults(plan));
     problem = SetPipeline(c, pp, vp);

@@ -341,6 +341,15 @@ Result<std::vector<FileReport>> ValidateFiles(const std::vector<std::string>& pa
     SP_ASSIGN_OR_RETURN(FileReport r, ValidateFile(path, options));
     reports.push_back(std::move(r));
   }
+  // Filters that keep no row say nothing of the model (a file without data rows is refused as it
+  // is read); rows that were all skipped are a report, each with its reason.
+  size_t rows = 0;
+  for (const FileReport& r : reports) rows += r.rows.size();
+  if (rows == 0) {
+    return Status::Invalid(
+        "no row to model: the filters keep none of the files' rows (allowed: filters that keep "
+        "at least one; --match, --gpu-type, --precision, --min-gpus and --max-gpus select rows)");
+  }
   for (const Calibration& cal : options.calibrations) {
     std::string mark = "calibration " + (cal.origin.empty() ? "fitted here" : cal.origin);
     bool used = false;
