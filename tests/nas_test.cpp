@@ -3,6 +3,7 @@
 #include "nas/nas.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <fstream>
@@ -75,7 +76,10 @@ TEST(NasSpace, PruneDropsBlocksOffTheOutputsPath) {
 }
 
 std::string TinySpec() {
-  const std::string path = ::testing::TempDir() + "/tiny-ctr.yaml";
+  // One file per process: ctest runs the tests that use it in parallel processes, and one
+  // rewriting it while another reads it failed a run ("expected a YAML map").
+  const std::string path =
+      ::testing::TempDir() + "/tiny-ctr-" + std::to_string(::getpid()) + ".yaml";
   std::ofstream(path) << "seed: 2\nexamples: {train: 4000, valid: 1000, test: 1000}\n"
                          "base_ctr: 0.1\ndense: 3\nsparse:\n"
                          "  - {name: a, cardinality: 100}\n  - {name: b, cardinality: 20}\n"

@@ -837,12 +837,18 @@ Result<std::vector<std::string>> BaselineList(const std::string& text) {
         fmt::format("--baselines: '{}' names no baseline (allowed: all, none or a list of {})",
                     Printable(text, 64), Join(known, ", ")));
   }
-  for (const std::string& n : names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& n = names[i];
     if (std::find(known.begin(), known.end(), n) == known.end()) {
       return Status::Invalid(
           fmt::format("--baselines: {} is unknown (allowed: all, none or a "
                       "list of {})",
                       Printable(n, 64), Join(known, ", ")));
+    }
+    if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), n) !=
+        names.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return Status::Invalid(fmt::format(
+          "--baselines: {} is named twice (allowed: each baseline once)", Printable(n, 64)));
     }
   }
   return names;

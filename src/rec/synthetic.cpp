@@ -361,6 +361,11 @@ Result<SyntheticSpec> LoadSyntheticSpec(std::string_view ref) {
 }
 
 Status ValidateSyntheticSpec(const SyntheticSpec& spec) {
+  if (spec.dense == 0 && spec.sparse.empty()) {
+    return Status::Invalid(
+        "synthetic: dense = 0 and sparse is empty: the spec has no feature (allowed: at least "
+        "one dense or sparse feature)");
+  }
   if (spec.train + spec.valid + spec.test > kMaxExamples) {
     return Status::Invalid(
         fmt::format("synthetic.examples: {} + {} + {} examples (allowed: at most {} in all)",
@@ -547,15 +552,29 @@ Result<CtrData> GenerateSynthetic(const SyntheticSpec& spec, const std::string& 
   SP_ASSIGN_OR_RETURN(const std::vector<double> z_train, Logits(terms, spec, data.train));
   SP_ASSIGN_OR_RETURN(const std::vector<double> z_valid, Logits(terms, spec, data.valid));
   SP_ASSIGN_OR_RETURN(const std::vector<double> z_test, Logits(terms, spec, data.test));
-  // The bias: the mean of sigmoid(b + z) rises with b; bisection to base_ctr within 1e-10.
-  double lo = -60, hi = 60;
-  for (int it = 0; it < 100 && hi - lo > 1e-10; ++it) {
-    double mid = 0.5 * (lo + hi), mean = 0;
-    for (double z : z_train) mean += Sigmoid(mid + z);
-    mean /= static_cast<double>(z_train.size());
-    (mean < spec.base_ctr ? lo : hi) = mid;
+  // The bias: the mean of sigmoid(b + z) rises with b, from 0 at b = -60 - max |z| to 1 at
+  // 60 + max |z| (every term's sigmoid within e^-60 of its limit); bisection to base_ctr within
+  // 1e-10 (the effects' scales may move a logit by hundreds, beyond a fixed bracket).
+  double largest = 0;
+  for (double z : z_train) largest = std::max(largest, std::fabs(z));
+  auto mean_at = [&](double b) {
+    double mean = 0;
+    for (double z : z_train) mean += Sigmoid(b + z);
+    return mean / static_cast<double>(z_train.size());
+  };
+  double lo = -60 - largest, hi = 60 + largest;
+  for (int it = 0; it < 200 && hi - lo > 1e-10; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (mean_at(mid) < spec.base_ctr ? lo : hi) = mid;
   }
   const double bias = 0.5 * (lo + hi);
+  if (const double reached = mean_at(bias);
+      std::fabs(reached - spec.base_ctr) > 1e-3 * spec.base_ctr) {
+    return Status::Invalid(fmt::format(
+        "{}: base_ctr = {:g} cannot be met under these effects (the training split reaches {:g}; "
+        "allowed: smaller effect scales, or a base_ctr the effects leave reachable)",
+        name, spec.base_ctr, reached));
+  }
   Label(z_train, bias, spec.seed + 4, &data.train);
   Label(z_valid, bias, spec.seed + 5, &data.valid);
   Label(z_test, bias, spec.seed + 6, &data.test);

@@ -1008,7 +1008,7 @@ Result<ShardingPlan> RunPlanner(const CostModel& cost, const PlannerOptions& opt
     return Status::Invalid(
                fmt::format(
                    "planning {} tables on {} GPUs is {} tables x max(GPUs, 64) = {} (allowed: up "
-                   "to {}, about half a minute: fewer tables, such as small ones merged, fewer "
+                   "to {}, about 20 s at worst: fewer tables, such as small ones merged, fewer "
                    "GPUs, or a plan file rated with --sharding)",
                    tables, world, tables, tables * std::max<int64_t>(world, 64), kMaxPlannerWork))
         .WithKey("planner.planner");

@@ -72,10 +72,12 @@ struct PlannerInfo {
 const std::vector<PlannerInfo>& Planners();
 std::vector<std::string> PlannerNames();
 // Planning work grows with tables x GPUs (each table tries every rank; below 64 GPUs the
-// per-table work dominates): at most kMaxPlannerWork of tables x max(GPUs, 64), about half a
-// minute on the 2-core development machine (10,000 tables on 1,024 GPUs took 45 s on it, loaded).
-// More is refused up front by RunPlanner; rating a plan file (--sharding) has no such bound.
-inline constexpr int64_t kMaxPlannerWork = int64_t{1} << 23;
+// per-table work dominates), and faster than that in the tables: 10,000 tables on 1,024 GPUs
+// (10.2 M) took 45 s on the 2-core development machine, loaded, and 32,768 on 128 (4.2 M) 39 s,
+// idle (2026-12-03, `build/test`). At most kMaxPlannerWork of tables x max(GPUs, 64), about
+// 20 s at worst; more is refused up front by RunPlanner; rating a plan file (--sharding) has no
+// such bound.
+inline constexpr int64_t kMaxPlannerWork = int64_t{1} << 21;
 Result<ShardingPlan> RunPlanner(const CostModel& cost, const PlannerOptions& options);
 
 struct EngineScore {
