@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 
 #include "cli/command.h"
@@ -271,6 +272,18 @@ int RunCommand(int argc, const char* const* argv, std::ostream& out, std::ostrea
         option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
         single.push_back(option);
       }
+    }
+  }
+  // A first word that names no command is refused even beside --help, which CLI11 would answer
+  // first (exit 0): parsed alone, it gets the error a bare unknown word gets.
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::none_of(commands.begin(), commands.end(),
+                   [&](const auto& c) { return c->name() == argv[1]; })) {
+    try {
+      app.parse(std::vector<std::string>{argv[1]});
+    } catch (const CLI::ParseError& e) {
+      err << "scaleplan: error: " << Printable(ParseErrorMessage(app, e), kMaxMessageBytes) << "\n";
+      return kExitBadInput;
     }
   }
   std::vector<std::string> args;

@@ -72,6 +72,21 @@ class RecCmd final : public Command {
         }
       }
     }
+    if (source->sharding.empty() && !source->compare) {
+      // Only the chosen planner runs: another planner's option would change nothing.
+      for (const spec::Field<recsys::PlannerOptions>& f : recsys::PlannerOptionsSchema().fields()) {
+        const std::string_view owner = recsys::PlannerOfOption(f.info.key);
+        if (!f.set || !planner_.Given(f.info.key) || owner.empty() || owner == planner->planner)
+          continue;
+        return Fail(
+            io.err,
+            Status::Invalid(fmt::format("{} does not apply to --planner {}: it is the {} "
+                                        "planner's (allowed: --planner {}, or --compare, "
+                                        "which runs every planner)",
+                                        planner_.Flag(f.info.key), planner->planner, owner, owner))
+                .WithKey("planner." + f.info.key));
+      }
+    }
     if (!args->emit_plan.empty()) {
       Status side = SideFile(args->emit_plan, "--emit-plan");
       if (side.ok()) side = DistinctOutputs({args->output, args->emit_plan});

@@ -13,8 +13,8 @@
 #include <filesystem>
 #include <optional>
 #include <set>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 #include "core/text.h"
 
@@ -221,6 +221,16 @@ Status CheckStreamedInput(const std::string& path) {
   }
   if (S_ISREG(info.st_mode)) RememberInput(info);
   return Status::Ok();
+}
+
+void SkipByteOrderMark(std::istream& in) {
+  const std::istream::pos_type start = in.tellg();
+  if (start == std::istream::pos_type(-1)) return;
+  char bytes[3] = {};
+  in.read(bytes, 3);
+  if (in.gcount() == 3 && std::string_view(bytes, 3) == "\xEF\xBB\xBF") return;
+  in.clear();
+  in.seekg(start);
 }
 
 namespace {

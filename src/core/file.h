@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 // ReadInputFile's (no such path, cannot be opened, a directory or a device), without the size
 // cap, and a named pipe is fine.
 Status CheckStreamedInput(const std::string& path);
+
+// Consumes a UTF-8 byte-order mark at the start of a stream read line by line (as ReadInputFile
+// drops it from a whole file); a stream that cannot seek back keeps what it has.
+void SkipByteOrderMark(std::istream& in);
 
 Status WriteOutputFile(const std::string& path, const std::string& content);
 

@@ -127,6 +127,7 @@ Result<CtrData> ReadCriteoStream(std::istream& in, const std::string& path,
   CtrSplit all;
   std::string line;
   int64_t number = 0;
+  SkipByteOrderMark(in);
   Example ex;
   bool too_long = false;
   while (all.n < options.max_examples && ReadLine(in, kMaxLineBytes, &line, &too_long)) {

@@ -42,10 +42,11 @@ Status ParseRating(std::string_view line, Rating* r) {
         "has {} comma-separated cells (allowed: 6: user,movie,rating,timestamp,year,genres)",
         cells.size()));
   }
-  auto number = [&](size_t i, const char* name, double* out) -> Status {
+  auto number = [&](size_t i, const char* name, const char* allowed, double* out) -> Status {
     Result<double> v = ParseNumber(cells[i]);
     if (!v.ok()) {
-      return Status::Parse(fmt::format("{} = {} is not a number", name, Printable(cells[i], 32)));
+      return Status::Parse(fmt::format("{} = {} is not a number (allowed: {})", name,
+                                       Printable(cells[i], 32), allowed));
     }
     *out = *v;
     return Status::Ok();
@@ -53,11 +54,11 @@ Status ParseRating(std::string_view line, Rating* r) {
   if (cells[0].empty() || cells[1].empty()) return Status::Parse("user or movie is empty");
   r->user = cells[0];
   r->movie = cells[1];
-  SP_RETURN_IF_ERROR(number(2, "rating", &r->rating));
+  SP_RETURN_IF_ERROR(number(2, "rating", "0 to 5", &r->rating));
   if (r->rating < 0 || r->rating > 5) {
     return Status::Parse(fmt::format("rating = {} (allowed: 0 to 5)", r->rating));
   }
-  SP_RETURN_IF_ERROR(number(3, "timestamp", &r->timestamp));
+  SP_RETURN_IF_ERROR(number(3, "timestamp", "0 to 1e10 seconds since 1970", &r->timestamp));
   if (r->timestamp < 0 || r->timestamp > 1e10) {
     return Status::Parse(
         fmt::format("timestamp = {} (allowed: 0 to 1e10 seconds since 1970)", r->timestamp));
@@ -66,7 +67,7 @@ Status ParseRating(std::string_view line, Rating* r) {
   r->year_value = 0;
   if (cells[4] != "NA" && !cells[4].empty()) {
     double y = 0;
-    SP_RETURN_IF_ERROR(number(4, "year", &y));
+    SP_RETURN_IF_ERROR(number(4, "year", "1800 to 2200, or NA", &y));
     if (y < 1800 || y > 2200) {
       return Status::Parse(fmt::format("year = {} (allowed: 1800 to 2200, or NA)", y));
     }
@@ -103,6 +104,7 @@ Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& path, i
   }
   std::string line;
   bool header_long = false;
+  SkipByteOrderMark(in);
   if (!ReadLine(in, kMaxLineBytes, &line, &header_long) ||
       line.rfind("user,movie,rating,timestamp,year,genres", 0) != 0) {
     return Status::Parse(fmt::format(
@@ -125,7 +127,7 @@ Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& path, i
         ++skipped;
         continue;
       }
-      return Status::Parse(fmt::format("{}:{}: {} (allowed: --skip-bad-lines skips and counts)",
+      return Status::Parse(fmt::format("{}:{}: {}; --skip-bad-lines skips and counts such lines",
                                        path, number, ok.message()));
     }
     ratings.push_back(std::move(r));

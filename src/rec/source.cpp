@@ -32,6 +32,21 @@ Result<LoadedData> LoadData(const DataOptions& options) {
   const std::string kind = ref.substr(0, colon);
   const std::string rest = colon == std::string::npos ? "" : ref.substr(colon + 1);
   LoadedData out;
+  // An option the data source does not read is refused, not ignored.
+  const DataOptions defaults;
+  auto unread = [&](const char* flag, const char* readers) {
+    return Status::Invalid(fmt::format("{} does not apply to --data = {} (allowed: {} data only)",
+                                       flag, Printable(ref, 200), readers));
+  };
+  if (kind != "criteo" && kind != "movielens") {
+    if (options.max_examples != defaults.max_examples) {
+      return unread("--max-examples", "criteo or movielens");
+    }
+    if (options.skip_bad_lines) return unread("--skip-bad-lines", "criteo or movielens");
+  }
+  if (kind != "criteo" && options.table_rows != defaults.table_rows) {
+    return unread("--table-rows", "criteo");
+  }
   if (kind == "synthetic") {
     const std::string name = rest.empty() ? "default" : rest;
     SP_ASSIGN_OR_RETURN(SyntheticSpec spec, LoadSyntheticSpec(name));

@@ -994,6 +994,13 @@ const std::vector<PlannerInfo>& Planners() {
   return kPlanners;
 }
 
+std::string_view PlannerOfOption(std::string_view key) {
+  if (key == "max_passes" || key == "kicks" || key == "seed") return "scaleplan";
+  if (key == "exact_max_plans") return "exact";
+  if (key.rfind("hugectr_", 0) == 0) return "hugectr";
+  return "";
+}
+
 std::vector<std::string> PlannerNames() {
   std::vector<std::string> names;
   for (const PlannerInfo& p : Planners()) names.push_back(p.name);

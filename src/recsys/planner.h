@@ -39,6 +39,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -62,6 +63,8 @@ struct PlannerOptions {
 };
 
 const spec::Schema<PlannerOptions>& PlannerOptionsSchema();
+// The planner that reads an option of PlannerOptionsSchema ("" for `planner` itself).
+std::string_view PlannerOfOption(std::string_view key);
 
 struct PlannerInfo {
   std::string name;

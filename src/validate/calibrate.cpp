@@ -333,11 +333,21 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
   const spec::JobSpec& first = configs.front().c.job;
   for (const Config& cfg : configs) {
     const spec::JobSpec& j = cfg.c.job;
-    if (j.cluster.gpu.name != first.cluster.gpu.name || j.framework.name != first.framework.name) {
+    const bool gpus = j.cluster.gpu.name != first.cluster.gpu.name;
+    const bool frameworks = j.framework.name != first.framework.name;
+    if (gpus || frameworks) {
+      // Name only what differs ("a100-80gb with a100-80gb" said nothing).
+      std::vector<std::string> mixed;
+      if (gpus)
+        mixed.push_back(fmt::format("GPU {} with {}", first.cluster.gpu.name, j.cluster.gpu.name));
+      if (frameworks) {
+        mixed.push_back(
+            fmt::format("framework {} with {}", first.framework.name, j.framework.name));
+      }
       return Status::Invalid(fmt::format(
-          "calibrate: the runs mix {} with {} and {} with {} (allowed: runs of one GPU type and "
-          "one framework; select them with --gpu-type, --precision or --match)",
-          first.cluster.gpu.name, j.cluster.gpu.name, first.framework.name, j.framework.name));
+          "calibrate: the runs mix {} (allowed: runs of one GPU type and one framework; select "
+          "them with --gpu-type, --precision or --match)",
+          Join(mixed, " and ")));
     }
   }
   for (Config& cfg : configs) {
