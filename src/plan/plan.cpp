@@ -120,6 +120,13 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
   int64_t chunks = p.pp * p.vp;
   int64_t trim = p.trim_edge_stages ? 1 : 0;
   int64_t slots = m.layers + 2 * trim;
+  if (slots / chunks < 1 && p.uneven_layers) {
+    return Refuse("model.layers",
+                  fmt::format("model.layers = {}{} are fewer than plan.pp * vp = {} * {} = {} "
+                              "chunks (allowed: at least one layer a chunk, even unevenly split; "
+                              "fewer stages or virtual stages)",
+                              m.layers, trim ? " + 2 (trim_edge_stages)" : "", p.pp, p.vp, chunks));
+  }
   if (slots / chunks < 1 || (slots % chunks != 0 && !p.uneven_layers)) {
     std::vector<int64_t> allowed;
     for (int64_t d : Divisors(slots)) {
@@ -320,9 +327,12 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   std::optional<int64_t> product = BoundedProduct({p.tp, p.cp, p.pp}, plan.gpus);
   if (!product) {
     return Refuse("plan.tp",
-                  fmt::format("plan.tp * cp * pp = {} * {} * {} is more than gpus = {} (allowed: "
-                              "tp * cp * pp among {})",
-                              p.tp, p.cp, p.pp, plan.gpus, ListOf(Divisors(plan.gpus), 24)));
+                  fmt::format("plan.tp * cp * pp = {} * {} * {} = {:.0f} is more than gpus = {} "
+                              "(allowed: tp * cp * pp among {})",
+                              p.tp, p.cp, p.pp,
+                              static_cast<double>(p.tp) * static_cast<double>(p.cp) *
+                                  static_cast<double>(p.pp),
+                              plan.gpus, ListOf(Divisors(plan.gpus), 24)));
   }
   int64_t model_parallel = *product;
   if (p.dp == 0) {

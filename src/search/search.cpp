@@ -960,7 +960,9 @@ const spec::Schema<SearchOptions>& SearchOptionsSchema() {
     s.OneOf("optimizer", &SearchOptions::optimizer, OptimizerNames(), "the optimizer");
     s.Unsigned("seed", &SearchOptions::seed, "seed for random, evolution and reinforce");
     s.Unsigned("max_evaluations", &SearchOptions::max_evaluations,
-               "most evaluations (0: all for exhaustive, 2000 otherwise)", "budget");
+               "most evaluations (0: all for exhaustive, 2000 otherwise; exhaustive checks it "
+               "between layouts, so it may finish the layout it is in)",
+               "budget");
     s.Number("max_seconds", &SearchOptions::max_seconds, 0, 1e9, "s", "most seconds (0: none)",
              "time-limit");
     s.Integer("threads", &SearchOptions::threads, 1, 256, "",

@@ -276,8 +276,12 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
                                            Printable(key, 60), FactorNames()));
       }
       size_t index = static_cast<size_t>(f - Factors().data());
-      if (std::find(candidates.begin(), candidates.end(), index) == candidates.end())
-        candidates.push_back(index);
+      if (std::find(candidates.begin(), candidates.end(), index) != candidates.end()) {
+        return Status::Invalid(
+            fmt::format("calibrate.factors: '{}' is named twice (allowed: each factor once)",
+                        Printable(key, 60)));
+      }
+      candidates.push_back(index);
     }
   }
 

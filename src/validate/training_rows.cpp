@@ -98,6 +98,12 @@ int64_t Integer(const std::string& cell) {
   return static_cast<int64_t>(std::min(Number(cell), kAboveAny));
 }
 
+// A cell that says "not given": empty, "-", "n/a" or "na" (any case).
+bool BlankCell(const std::string& cell) {
+  const std::string lower = ToLower(Trim(cell));
+  return lower.empty() || lower == "-" || lower == "n/a" || lower == "na";
+}
+
 // The common schema's size and parallelism columns: a cell is blank ("", "-", "n/a"), or holds a
 // number from 0 to 2^31 (annotations around it, such as "2560*", are fine). Anything else makes
 // the row unusable: the reason, or "" when every such cell is fine.
@@ -122,8 +128,7 @@ std::string CheckSizeCells(const CsvTable& t, size_t row) {
   constexpr double kMax = 2147483648.0;  // 2^31
   for (const char* column : kColumns) {
     std::string cell = t.Cell(row, column);
-    std::string lower = ToLower(cell);
-    if (cell.empty() || lower == "-" || lower == "n/a" || lower == "na") continue;
+    if (BlankCell(cell)) continue;
     bool digit = std::any_of(cell.begin(), cell.end(),
                              [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (!digit) return fmt::format("{} = '{}' is not a number", column, cell);
@@ -154,13 +159,17 @@ std::string CheckMeasuredCells(const CsvTable& t, size_t row,
     const bool digit = std::any_of(cell.begin(), cell.end(), [](char c) {
       return std::isdigit(static_cast<unsigned char>(c));
     });
-    // A cell without digits is "not given" (blank, n/a, -), but NaN and infinity are values.
+    // A blank cell is "not given"; NaN and infinity are values, and other words are not numbers.
+    if (BlankCell(cell)) continue;
     const std::string word = ToLower(cell);
     if (word.find("nan") != std::string::npos || word.find("inf") != std::string::npos) {
       return fmt::format("{} = '{}' is not a finite number (allowed: {:g} to {:g}, or blank)",
                          column, Printable(cell, 40), kMinMeasured, kMaxMeasured);
     }
-    if (!digit) continue;
+    if (!digit) {
+      return fmt::format("{} = '{}' is not a number (allowed: {:g} to {:g}, or blank)", column,
+                         Printable(cell, 40), kMinMeasured, kMaxMeasured);
+    }
     if (std::string problem = NumberProblem(column, cell, /*whole=*/false); !problem.empty()) {
       return problem;
     }
