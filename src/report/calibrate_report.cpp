@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/text.h"
+#include "report/validation_report.h"
 
 namespace scaleplan::report {
 
@@ -69,13 +70,14 @@ std::string CalibrationText(const validate::CalibrationReport& r, bool verbose) 
                      c.cross_validated_mean_abs_error_pct);
   if (verbose) {
     out +=
-        "\n  file:line  row                                                    measured   "
+        "\n  file:line  row                                                    measured unit       "
+        "  "
         "before    after  cross-validated\n";
     for (const validate::FitRow& row : r.rows) {
       std::string label = row.label.size() > 52 ? row.label.substr(0, 49) + "..." : row.label;
-      out += fmt::format("  {}:{}  {:<52} {:>10.1f} {:>8} {:>8} {:>8}\n", row.file, row.line, label,
-                         row.measured, ErrorPct(row.before, row.measured),
-                         ErrorPct(row.after, row.measured),
+      out += fmt::format("  {}:{}  {:<52} {:>10.4g} {:<12} {:>8} {:>8} {:>8}\n", row.file, row.line,
+                         label, row.measured, MetricUnit(row.metric),
+                         ErrorPct(row.before, row.measured), ErrorPct(row.after, row.measured),
                          ErrorPct(row.cross_validated, row.measured));
     }
     for (const std::string& s : r.skipped) out += "  skipped " + s + "\n";

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "report/output.h"
+#include "report/validation_report.h"
 
 namespace scaleplan::report {
 
@@ -74,14 +75,14 @@ std::string FitText(const predict::FitReport& r, bool verbose) {
     out += "leave-one-source-out: needs jobs from at least two sources\n";
   }
   if (verbose) {
-    out += fmt::format("\n{:<60} {:>12} {:>9} {:>9} {:>9}\n", "job", "measured", "physics",
-                       "in-sample", "k-fold");
+    out += fmt::format("\n{:<60} {:>12} {:<12} {:>9} {:>9} {:>9}\n", "job", "measured", "unit",
+                       "physics", "in-sample", "k-fold");
     for (const predict::FitJob& j : r.jobs) {
       auto pct = [&](double v) { return 100.0 * (v - j.measured) / j.measured; };
       std::string k_fold = j.has_k_fold ? fmt::format("{:+.1f}%", pct(j.k_fold)) : "-";
-      out += fmt::format("{:<60} {:>12.4g} {:>+8.1f}% {:>+8.1f}% {:>9}\n",
-                         SafeText(j.label).substr(0, 60), j.measured, pct(j.physics),
-                         pct(j.in_sample), k_fold);
+      out += fmt::format("{:<60} {:>12.4g} {:<12} {:>+8.1f}% {:>+8.1f}% {:>9}\n",
+                         SafeText(j.label).substr(0, 60), j.measured, MetricUnit(j.metric),
+                         pct(j.physics), pct(j.in_sample), k_fold);
     }
     for (const std::string& s : r.skipped) out += "skipped " + SafeText(s) + "\n";
   }

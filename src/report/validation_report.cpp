@@ -45,6 +45,13 @@ nlohmann::json RowJson(const validate::Row& r, const std::string& file) {
 
 }  // namespace
 
+std::string_view MetricUnit(std::string_view metric) {
+  return metric == "tokens_per_s_per_gpu" ? "tokens/s/GPU"
+         : metric == "tflops_per_gpu"     ? "TFLOP/s/GPU"
+         : metric == "step_time_s"        ? "s per step"
+                                          : "";
+}
+
 nlohmann::json ValidationJson(const std::vector<validate::FileReport>& files) {
   nlohmann::json out;
   nlohmann::json all_rows = nlohmann::json::array();
@@ -85,11 +92,7 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
       }
       bool time = r.metric == "time_s";
       // Times in microseconds (what nccl-tests prints); the rest in their metric's unit.
-      const char* unit = time                                 ? "us"
-                         : r.metric == "tokens_per_s_per_gpu" ? "tokens/s/GPU"
-                         : r.metric == "tflops_per_gpu"       ? "TFLOP/s/GPU"
-                         : r.metric == "step_time_s"          ? "s per step"
-                                                              : "";
+      const std::string_view unit = time ? "us" : MetricUnit(r.metric);
       double scale = time ? 1e6 : 1.0;
       int digits = r.metric == "step_time_s" ? 3 : 1;  // seconds per step need more
       out +=
