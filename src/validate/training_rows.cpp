@@ -885,7 +885,12 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     }
     std::string problem = SetCluster(c, gpu_type);
     if (problem.empty()) problem = Take(c.job.model, spec::LoadModel(preset));
-    if (problem.empty() && gpus <= 0) problem = "num_gpus not given";
+    if (problem.empty() && gpus <= 0) {
+      const std::string& cell = t.Cell(i, "num_gpus");
+      problem = BlankCell(cell) ? std::string("num_gpus not given")
+                                : fmt::format("num_gpus = '{}' (allowed: a GPU count from 1)",
+                                              Printable(cell, 40));
+    }
     if (!problem.empty()) {
       skip(problem);
       continue;
