@@ -27,7 +27,7 @@ for tp in (1, 2, 4, 8):
             continue
         peak = r["memory"]["peak_bytes_per_gpu"] / 2**30
         print(f"{tp:>3} {pp:>3} {r['plan']['dp']:>3} {r['step_time_s']:>8.3f} "
-              f"{100 * r['mfu']:>6.1f} {peak:>9.1f}  {r['memory']['fits']}")
+              f"{r['mfu_pct']:>6.1f} {peak:>9.1f}  {r['memory']['fits']}")
 
 best = scaleplan.search(job, options={"top_k": 3})
 print("\nsearch's answer:", best["plans"][0]["description"],

@@ -71,7 +71,7 @@ std::string StepHtml(const nlohmann::json& step, const sim::EventResult* timelin
   std::vector<std::vector<std::string>> rows = {
       {"step_time_s", Num(Field(step, "step_time_s"))},
       {"tokens_per_s_per_gpu", Num(Field(step, "tokens_per_s_per_gpu"))},
-      {"mfu_pct", fmt::format("{:.6g}", 100 * Get(step, "mfu"))},
+      {"mfu_pct", fmt::format("{:.6g}", Get(step, "mfu_pct"))},
       {"memory.peak_bytes_per_gpu", Num(Field(memory, "peak_bytes_per_gpu"))},
       {"memory.fits", Num(Field(memory, "fits"))},
       {"memory.verdict", Num(Field(memory, "verdict"))}};
@@ -174,7 +174,7 @@ std::string SearchHtml(const nlohmann::json& search) {
     times.emplace_back(fmt::format("#{}", i + 1), Get(p, "step_time_s"));
     rows.push_back({fmt::format("{}", i + 1), Num(Field(p, "description")),
                     Num(Field(p, "step_time_s")), Num(Field(p, "tokens_per_s_per_gpu")),
-                    fmt::format("{:.6g}", 100 * Get(p, "mfu")),
+                    fmt::format("{:.6g}", Get(p, "mfu_pct")),
                     Num(Field(p, "memory_peak_bytes_per_gpu"))});
   }
   std::vector<HtmlMarker> start;

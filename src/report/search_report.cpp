@@ -102,7 +102,7 @@ nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& 
                      {"step_time_s", e.step.step_time_s},
                      {"event_step_time_s", e.event_step_time_s},
                      {"tokens_per_s_per_gpu", e.step.tokens_per_s_per_gpu},
-                     {"mfu", e.step.mfu},
+                     {"mfu_pct", 100 * e.step.mfu},
                      {"memory_peak_bytes_per_gpu", e.peak_bytes_per_gpu},
                      {"breakdown", b}});
   }
@@ -113,7 +113,7 @@ nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& 
                        {"memory_peak_bytes_per_gpu", baseline->peak_bytes_per_gpu},
                        {"step_time_s", baseline->step.step_time_s},
                        {"tokens_per_s_per_gpu", baseline->step.tokens_per_s_per_gpu},
-                       {"mfu", baseline->step.mfu}};
+                       {"mfu_pct", 100 * baseline->step.mfu}};
   }
   if (!launch.format.empty()) out["launch"] = {{"format", launch.format}, {"text", launch.text}};
   return out;

@@ -52,7 +52,7 @@ nlohmann::json StepJson(const plan::Plan& p, const plan::MemoryReport& mem,
   out["tokens_per_s_per_gpu"] = r.tokens_per_s_per_gpu;
   out["tflops_per_gpu"] = r.model_flops_per_s_per_gpu / 1e12;
   out["model_flops_per_s_per_gpu"] = r.model_flops_per_s_per_gpu;
-  out["mfu"] = r.mfu;
+  out["mfu_pct"] = 100 * r.mfu;
   out["mfu_formula"] = r.flops_formula;
   out["breakdown"] = BreakdownJson(r.breakdown);
   out["bottleneck_stage"] = r.bottleneck_stage;
