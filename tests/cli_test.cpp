@@ -320,6 +320,8 @@ TEST(ReportOutput, NoNonFiniteNumberLeaves) {
   // y" in it is a name.
   EXPECT_TRUE(report::CheckFiniteText("{\n  \"model\": \"x inf y\"\n}\n").ok());
   EXPECT_TRUE(report::CheckFiniteText("  [\"nan\"]").ok());
+  // A text report that starts with a bracket (a model named "[x") is not JSON: scanned.
+  EXPECT_FALSE(report::CheckFiniteText("[x on 8 GPUs\nMFU inf%\n").ok());
 }
 
 TEST(ReportOutput, NegativeZerosLoseTheirSign) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "core/checked.h"
 #include "core/csv.h"
@@ -18,6 +19,25 @@
 
 namespace scaleplan {
 namespace {
+
+// A byte-order mark is consumed; a partial one (or none) leaves the stream as it was.
+TEST(SkipByteOrderMark, TakesAWholeMarkOnly) {
+  auto rest = [](const std::string& text) {
+    std::istringstream in(text);
+    SkipByteOrderMark(in);
+    std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return out;
+  };
+  EXPECT_EQ(rest("\xEF\xBB\xBF"
+                 "0\t1\n"),
+            "0\t1\n");
+  EXPECT_EQ(rest("\xEF\xBB"
+                 "x"),
+            "\xEF\xBB"
+            "x");
+  EXPECT_EQ(rest("0\t1\n"), "0\t1\n");
+  EXPECT_EQ(rest(""), "");
+}
 
 TEST(ParseNumber, AcceptsPlainScientificAndSuffixes) {
   EXPECT_DOUBLE_EQ(*ParseNumber("8192"), 8192.0);

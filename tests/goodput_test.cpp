@@ -107,6 +107,7 @@ TEST(Goodput, ChosenIntervalIsTheOptimumDalyEstimates) {
   EXPECT_NEAR(p.blocking_s, 10, 1e-12);
   EXPECT_NEAR(p.restart_total_s, 300 + 300 + 10, 1e-9);
   EXPECT_NEAR(p.interval_s, 440.5719, 1e-3);
+  EXPECT_EQ(p.least_interval_what, "1 s");  // no step given, a synchronous checkpoint
   EXPECT_NEAR(p.daly_s, 440.5718, 1e-3);
   EXPECT_NEAR(p.young_s, 447.2136, 1e-3);
   EXPECT_NEAR(p.effective, EffectiveUnplanned(p.interval_s, 10, 610, 0, 10000), 1e-12);

@@ -224,13 +224,17 @@ Status CheckStreamedInput(const std::string& path) {
 }
 
 void SkipByteOrderMark(std::istream& in) {
-  const std::istream::pos_type start = in.tellg();
-  if (start == std::istream::pos_type(-1)) return;
-  char bytes[3] = {};
-  in.read(bytes, 3);
-  if (in.gcount() == 3 && std::string_view(bytes, 3) == "\xEF\xBB\xBF") return;
+  // Byte by byte with peek, so that a pipe, which cannot seek back, is read the same way; a
+  // partial mark puts back what it took.
+  constexpr unsigned char kMark[3] = {0xEF, 0xBB, 0xBF};
+  int taken = 0;
+  while (taken < 3 && in.peek() == kMark[taken]) {
+    in.get();
+    ++taken;
+  }
+  if (taken == 3) return;
   in.clear();
-  in.seekg(start);
+  while (taken > 0) in.putback(static_cast<char>(kMark[--taken]));
 }
 
 namespace {

@@ -38,7 +38,7 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 Status CheckStreamedInput(const std::string& path);
 
 // Consumes a UTF-8 byte-order mark at the start of a stream read line by line (as ReadInputFile
-// drops it from a whole file); a stream that cannot seek back keeps what it has.
+// drops it from a whole file), a pipe's too.
 void SkipByteOrderMark(std::istream& in);
 
 Status WriteOutputFile(const std::string& path, const std::string& content);

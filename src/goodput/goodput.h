@@ -134,8 +134,8 @@ struct GoodputPoint {
   double restart_total_s = 0;    // R
   double interval_s = 0;         // tau
   bool interval_chosen = false;  // tau maximises E (not given)
-  // Chosen, and held at the shortest interval allowed, max(w, 1 s): E would rise with a shorter
-  // one (a checkpoint that blocks next to nothing, or failures minutes apart).
+  // Chosen, and held at the shortest interval allowed, max(w, 1 s, one step): E would rise with a
+  // shorter one (a checkpoint that blocks next to nothing, or failures minutes apart).
   bool interval_at_least = false;
   double least_interval_s = 0;      // max(w, 1 s, one step)
   std::string least_interval_what;  // which of the three sets it

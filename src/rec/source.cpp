@@ -32,7 +32,14 @@ Result<LoadedData> LoadData(const DataOptions& options) {
   const std::string kind = ref.substr(0, colon);
   const std::string rest = colon == std::string::npos ? "" : ref.substr(colon + 1);
   LoadedData out;
-  // An option the data source does not read is refused, not ignored.
+  const bool file_data = (kind == "criteo" || kind == "movielens") && !rest.empty();
+  if (kind != "synthetic" && !file_data) {
+    return Status::Invalid(fmt::format(
+        "--data = {} (allowed: synthetic, synthetic:NAME or FILE, criteo:FILE, movielens:FILE)",
+        Printable(ref, 200)));
+  }
+  // An option the data source does not read is refused, not ignored (an option given at its
+  // default value is not told apart from one not given).
   const DataOptions defaults;
   auto unread = [&](const char* flag, const char* readers) {
     return Status::Invalid(fmt::format("{} does not apply to --data = {} (allowed: {} data only)",
@@ -56,22 +63,17 @@ Result<LoadedData> LoadData(const DataOptions& options) {
     out.spec = std::move(spec);
     return out;
   }
-  if ((kind == "criteo" || kind == "movielens") && !rest.empty()) {
-    if (kind == "criteo") {
-      CriteoOptions c;
-      c.max_examples = options.max_examples;
-      c.table_rows = options.table_rows;
-      c.skip_bad_lines = options.skip_bad_lines;
-      SP_ASSIGN_OR_RETURN(out.data, ReadCriteo(rest, c));
-    } else {
-      SP_ASSIGN_OR_RETURN(out.data,
-                          ReadMovieLens(rest, options.max_examples, options.skip_bad_lines));
-    }
-    return out;
+  if (kind == "criteo") {
+    CriteoOptions c;
+    c.max_examples = options.max_examples;
+    c.table_rows = options.table_rows;
+    c.skip_bad_lines = options.skip_bad_lines;
+    SP_ASSIGN_OR_RETURN(out.data, ReadCriteo(rest, c));
+  } else {
+    SP_ASSIGN_OR_RETURN(out.data,
+                        ReadMovieLens(rest, options.max_examples, options.skip_bad_lines));
   }
-  return Status::Invalid(fmt::format(
-      "--data = {} (allowed: synthetic, synthetic:NAME or FILE, criteo:FILE, movielens:FILE)",
-      Printable(ref, 200)));
+  return out;
 }
 
 }  // namespace scaleplan::rec

@@ -997,7 +997,8 @@ const std::vector<PlannerInfo>& Planners() {
 std::string_view PlannerOfOption(std::string_view key) {
   if (key == "max_passes" || key == "kicks" || key == "seed") return "scaleplan";
   if (key == "exact_max_plans") return "exact";
-  if (key.rfind("hugectr_", 0) == 0) return "hugectr";
+  // hugectr_*: the scaleplan planner starts from HugeCTR's plan, and every plan is scored by the
+  // hugectr engine too: they apply whatever the planner.
   return "";
 }
 
@@ -1015,7 +1016,7 @@ Result<ShardingPlan> RunPlanner(const CostModel& cost, const PlannerOptions& opt
     return Status::Invalid(
                fmt::format(
                    "planning {} tables on {} GPUs is {} tables x max(GPUs, 64) = {} (allowed: up "
-                   "to {}, about 20 s at worst: fewer tables, such as small ones merged, fewer "
+                   "to {}, a few seconds: fewer tables, such as small ones merged, fewer "
                    "GPUs, or a plan file rated with --sharding)",
                    tables, world, tables, tables * std::max<int64_t>(world, 64), kMaxPlannerWork))
         .WithKey("planner.planner");

@@ -63,7 +63,8 @@ struct PlannerOptions {
 };
 
 const spec::Schema<PlannerOptions>& PlannerOptionsSchema();
-// The planner that reads an option of PlannerOptionsSchema ("" for `planner` itself).
+// The one planner that reads an option of PlannerOptionsSchema; "" for `planner` itself and for
+// the hugectr_* options, which every run reads (the scaleplan planner's start, the hugectr score).
 std::string_view PlannerOfOption(std::string_view key);
 
 struct PlannerInfo {
@@ -75,10 +76,11 @@ struct PlannerInfo {
 const std::vector<PlannerInfo>& Planners();
 std::vector<std::string> PlannerNames();
 // Planning work grows with tables x GPUs (each table tries every rank; below 64 GPUs the
-// per-table work dominates), and faster than that in the tables: 10,000 tables on 1,024 GPUs
-// (10.2 M) took 45 s on the 2-core development machine, loaded, and 32,768 on 128 (4.2 M) 39 s,
-// idle (2026-12-03, `build/test`). At most kMaxPlannerWork of tables x max(GPUs, 64), about
-// 20 s at worst; more is refused up front by RunPlanner; rating a plan file (--sharding) has no
+// per-table work dominates), and faster than that in the tables: on the 2-core development
+// machine (2026-12-03, `build/test`, idle) 32,768 tables on 128 GPUs (4.2 M) took 39 s, and at
+// 2^21 about 5.5 s (32,768 tables on 64 GPUs, 16,384 on 128, 2,048 on 1,024); 10,000 tables on
+// 1,024 GPUs (10.2 M) took 45 s, loaded. At most kMaxPlannerWork of tables x max(GPUs, 64), a
+// few seconds; more is refused up front by RunPlanner; rating a plan file (--sharding) has no
 // such bound.
 inline constexpr int64_t kMaxPlannerWork = int64_t{1} << 21;
 Result<ShardingPlan> RunPlanner(const CostModel& cost, const PlannerOptions& options);

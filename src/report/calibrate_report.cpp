@@ -75,7 +75,7 @@ std::string CalibrationText(const validate::CalibrationReport& r, bool verbose) 
         "before    after  cross-validated\n";
     for (const validate::FitRow& row : r.rows) {
       std::string label = row.label.size() > 52 ? row.label.substr(0, 49) + "..." : row.label;
-      out += fmt::format("  {}:{}  {:<52} {:>10.4g} {:<12} {:>8} {:>8} {:>8}\n", row.file, row.line,
+      out += fmt::format("  {}:{}  {:<52} {:>10.6g} {:<12} {:>8} {:>8} {:>8}\n", row.file, row.line,
                          label, row.measured, MetricUnit(row.metric),
                          ErrorPct(row.before, row.measured), ErrorPct(row.after, row.measured),
                          ErrorPct(row.cross_validated, row.measured));

@@ -77,9 +77,11 @@ bool ClosesNumber(char c) {
 
 Status CheckFiniteText(std::string_view text) {
   // JSON text: JsonText checked its numbers, and JSON cannot write a non-finite one (nlohmann
-  // writes null); an "inf" in it stands in a string, a name.
+  // writes null); an "inf" in it stands in a string, a name. Valid JSON as a whole, not a text
+  // report that starts with a bracket (a model named "[x").
   const size_t first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+  if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[') &&
+      nlohmann::json::accept(text)) {
     return Status::Ok();
   }
   auto opens = OpensNumber;

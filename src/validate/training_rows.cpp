@@ -98,10 +98,11 @@ int64_t Integer(const std::string& cell) {
   return static_cast<int64_t>(std::min(Number(cell), kAboveAny));
 }
 
-// A cell that says "not given": empty, "-", "n/a" or "na" (any case).
+// A cell that says "not given": empty, "-", an en or em dash, "n/a" or "na" (any case).
 bool BlankCell(const std::string& cell) {
   const std::string lower = ToLower(Trim(cell));
-  return lower.empty() || lower == "-" || lower == "n/a" || lower == "na";
+  return lower.empty() || lower == "-" || lower == "\u2013" || lower == "\u2014" ||
+         lower == "n/a" || lower == "na";
 }
 
 // The common schema's size and parallelism columns: a cell is blank ("", "-", "n/a"), or holds a
@@ -554,11 +555,10 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
 // anything else (FP32, TF32, INT8, a typo) is not modeled, and the row says so.
 std::optional<spec::Precision> ReadPrecision(const std::string& cell, TrainingCase& c) {
   if (Contains(cell, "FP8")) return spec::Precision::kFp8;
-  if (Contains(cell, "BF16") || Contains(cell, "FP16") || Contains(cell, "16-bit") ||
-      Contains(cell, "mixed")) {
-    return spec::Precision::kBf16;
+  for (const char* name : {"BF16", "FP16", "16-bit", "mixed", "bfloat16", "float16", "half"}) {
+    if (Contains(cell, name)) return spec::Precision::kBf16;
   }
-  if (Trim(cell).empty()) {
+  if (BlankCell(cell)) {
     c.assumptions.push_back("BF16 (the row gives no precision)");
     return spec::Precision::kBf16;
   }
@@ -753,7 +753,8 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       plan.recompute = spec::Recompute::kFull;
     } else if (Contains(recompute, "selective")) {
       plan.recompute = spec::Recompute::kSelective;
-    } else if (off.empty() || off == "none" || off == "no" || off == "off" || off == "false") {
+    } else if (BlankCell(recompute) || off == "none" || off == "no" || off == "off" ||
+               off == "false") {
       plan.recompute = spec::Recompute::kNone;
     } else {
       skip(fmt::format("recompute = '{}' (allowed: none, full or selective, or blank)",
@@ -766,8 +767,7 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       plan.recompute = spec::Recompute::kFull;  // the paper trains every model with it (section 5)
       c.assumptions.push_back("full recomputation");
     }
-    c.checkpointing_given =
-        sc21 || !recompute.empty() || !t.Cell(i, "checkpointing").empty();
+    c.checkpointing_given = sc21 || !BlankCell(recompute) || !t.Cell(i, "checkpointing").empty();
     // PyTorch FSDP as the fsdp column names it; PURE mixed precision reduces in BF16.
     const std::string& fsdp = t.Cell(i, "fsdp");
     if (Contains(fsdp, "SHARD_GRAD_OP")) {
