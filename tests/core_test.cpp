@@ -57,6 +57,9 @@ TEST(ParseNumber, RejectsGarbageAndNonFinite) {
   EXPECT_FALSE(ParseNumber("inf").ok());
   EXPECT_FALSE(ParseNumber("1e999").ok());
   EXPECT_FALSE(ParseNumber("Mi").ok());
+  // strtod's hexadecimal forms are not decimal numbers.
+  EXPECT_FALSE(ParseNumber("0x10").ok());
+  EXPECT_FALSE(ParseNumber("0X1p4").ok());
 }
 
 TEST(ParseInteger, RequiresWholeNumbers) {

@@ -162,6 +162,10 @@ Result<double> ParseNumber(std::string_view raw) {
     }
   }
   std::string buffer(Trim(text));
+  // strtod also reads hexadecimal ("0x10", "0x1p4"), which no input here documents: decimal only.
+  if (buffer.find_first_of("xX") != std::string::npos) {
+    return Status::Invalid("is not a decimal number");
+  }
   const char* begin = buffer.c_str();
   char* end = nullptr;
   errno = 0;

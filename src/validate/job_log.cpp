@@ -151,7 +151,8 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& origin,
 
 bool LooksLikeJobLog(std::string_view text) {
   size_t at = text.find_first_not_of(" \t\r\n");
-  return at != std::string_view::npos && text[at] == '{';
+  // A line that opens a JSON array is a job log's line gone wrong, not a CSV header.
+  return at != std::string_view::npos && (text[at] == '{' || text[at] == '[');
 }
 
 Status ForEachLogLine(std::string_view text, const std::string& origin,

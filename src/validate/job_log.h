@@ -34,7 +34,8 @@ namespace scaleplan::validate {
 inline constexpr size_t kMaxJobLogLineBytes = 64 * 1024;
 inline constexpr size_t kMaxJobLogLines = 100000;
 // How far apart a job's two measurements may be (the larger over the smaller, at most 1 + this;
-// rounding and a step time taken from another average than the throughput fit well inside it; a unit slip does not.
+// rounding and a step time taken from another average than the throughput fit well inside it; a
+// unit slip does not.
 inline constexpr double kMeasuredAgreement = 0.10;
 
 // The statuses a job may end with, in the order the help lists them.
@@ -46,7 +47,8 @@ inline constexpr std::string_view kJobStatuses[] = {"ok", "oom", "failed", "time
 Status ForEachLogLine(std::string_view text, const std::string& origin,
                       const std::function<Status(std::string_view line, int number)>& line);
 
-// Whether `text` reads as a job log (its first non-blank character opens a JSON object).
+// Whether `text` reads as a job log (its first non-blank character opens a JSON object, or an
+// array: a line gone wrong that the log reader names).
 bool LooksLikeJobLog(std::string_view text);
 
 // The jobs of a log, filtered by options (match: source or model name; gpu_filter: the GPU
