@@ -22,6 +22,10 @@ row "Megatron-LM README, H100" "data/validation/megatron.csv --gpu-type H100" da
 row "NeMo 24.07, H100 FP8 and CP tables" "data/validation/nemo.csv" data/validation/nemo.csv
 row "DGX Cloud recipes, H100 FP8" "data/validation/dgxc.csv --gpu-type H100 --precision FP8" data/validation/dgxc.csv --gpu-type H100 --precision FP8
 row "nccl-tests, 8x H200 NVLink (time per size)" "data/calibration/nccl-tests-h200/*.txt" data/calibration/nccl-tests-h200/*.txt
+row "XLA's collective table, 8x H100 node (time per size; 2 to 8 ranks)" "data/calibration/xla-collectives.csv --match '(H100)'" data/calibration/xla-collectives.csv --match "(H100)"
+row "XLA's collective table, 8x B200 node" "data/calibration/xla-collectives.csv --match '(B200)'" data/calibration/xla-collectives.csv --match "(B200)"
+row "XLA's collective table, GB200 NVL72 (4 to 72 ranks)" "data/calibration/xla-collectives.csv --match '(GB200)'" data/calibration/xla-collectives.csv --match "(GB200)"
+row "XLA's collective table, GB300 NVL72 (4 to 72 ranks)" "data/calibration/xla-collectives.csv --match '(GB300)'" data/calibration/xla-collectives.csv --match "(GB300)"
 row "torchtitan, Llama 3.1 8B on 8 H100 at 500 W (uncalibrated)" "data/validation/torchtitan-8gpu.csv" data/validation/torchtitan-8gpu.csv
 row "llm-foundry MPT, A100 40GB (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type A100" data/validation/llmfoundry.csv --gpu-type A100
 row "llm-foundry MPT, H100 BF16 and FP8 (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type H100" data/validation/llmfoundry.csv --gpu-type H100

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "collective/nccl_tests.h"
 #include "core/csv.h"
@@ -91,20 +94,23 @@ TEST(Collective, AllToAllPaysTheWireLatencyOnce) {
               71.4e-6 + 63.0 / 82e9, 1e-12);
 }
 
+CsvTable XlaCollectives() {
+  return Must(ParseCsv(Must(spec::ReadFile(std::string(SCALEPLAN_TEST_DIR) +
+                                           "/../data/calibration/xla-collectives.csv")),
+                       "xla-collectives.csv"));
+}
+
 // o_peer is the slope of XLA's measured all-to-all time over group size on the NVL72 domains
 // (GB200, GB300), 8 to 72 ranks, messages up to 256 KiB (where the bandwidth term is under 1 us),
 // rows whose throughput has two digits (>= 0.1 GB/s; the rounded ones overstate the time): the
 // least-squares slope of each, recomputed here from the bundled rows, is within 0.05 us of the
 // constant (0.804 and 0.795 us per peer; 0.98 and 0.91 with the rounded rows).
 TEST(Collective, AllToAllPeerCostIsTheMeasuredSlope) {
-  CsvTable t = Must(ParseCsv(
-      Must(spec::ReadFile(std::string(SCALEPLAN_TEST_DIR) +
-                          "/../data/calibration/xla-alltoall.csv")),
-      "xla-alltoall.csv"));
+  CsvTable t = XlaCollectives();
   for (const char* device : {"sm_100_GB200", "sm_103"}) {
     double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (size_t r = 0; r < t.rows.size(); ++r) {
-      if (t.Cell(r, "device_key") != device) continue;
+      if (t.Cell(r, "device_key") != device || t.Cell(r, "opcode") != "all-to-all") continue;
       double ranks = std::stod(t.Cell(r, "devices_per_group"));
       if (ranks < 8 || std::stod(t.Cell(r, "tensor_size_bytes")) > 262144 ||
           std::stod(t.Cell(r, "throughput_GBps")) < 0.1)
@@ -116,6 +122,60 @@ TEST(Collective, AllToAllPeerCostIsTheMeasuredSlope) {
     double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
     EXPECT_NEAR(slope, kAllToAllPerPeerS, 0.05e-6) << device;
   }
+}
+
+// The Blackwell presets' nvlink_efficiency_scale is the mean, over XLA's all-gather,
+// reduce-scatter, all-reduce and all-to-all on groups of 8 at 256 MiB, 512 MiB and 1 GiB, of the
+// H100 node's time over the Blackwell one's times the ratio of their links (450 / 900 GB/s): the
+// fraction of its link a Blackwell GPU's collectives reach against Hopper's. 12 ratios each:
+// B200 0.839, GB200 0.920, GB300 (sm_103) 0.929. Repeated rows of one key (GB200 runs 8 and 9
+// groups of 8 at once) are averaged.
+TEST(Collective, BlackwellNvlinkScaleIsTheMeasuredRatio) {
+  CsvTable t = XlaCollectives();
+  std::map<std::string, std::pair<double, int>> time;  // device|op|bytes -> sum, count
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    double bytes = std::stod(t.Cell(r, "tensor_size_bytes"));
+    if (t.Cell(r, "devices_per_group") != "8" || bytes < 268435456 || bytes > 1073741824) continue;
+    auto& [sum, count] = time[t.Cell(r, "device_key") + "|" + t.Cell(r, "opcode") + "|" +
+                              t.Cell(r, "tensor_size_bytes")];
+    sum += std::stod(t.Cell(r, "implied_time_us"));
+    ++count;
+  }
+  auto mean = [&](const std::string& key) {
+    auto it = time.find(key);
+    EXPECT_NE(it, time.end()) << key;
+    return it == time.end() ? 0.0 : it->second.first / it->second.second;
+  };
+  const std::vector<std::pair<std::string, std::string>> devices = {
+      {"sm_100_B200", "b200"}, {"sm_100_GB200", "gb200"}, {"sm_103", "gb300"}};
+  for (const auto& [device, preset] : devices) {
+    spec::GpuSpec gpu = Must(spec::LoadGpu(preset));
+    spec::GpuSpec h100 = Must(spec::LoadGpu("h100-sxm"));
+    double sum = 0;
+    int n = 0;
+    for (const char* op : {"all-gather", "reduce-scatter", "all-reduce", "all-to-all"}) {
+      for (const char* bytes : {"268435456", "536870912", "1073741824"}) {
+        std::string suffix = std::string("|") + op + "|" + bytes;
+        sum += mean("sm_90" + suffix) / mean(device + suffix) *
+               (h100.nvlink_bandwidth_bytes_per_s / gpu.nvlink_bandwidth_bytes_per_s);
+        ++n;
+      }
+    }
+    EXPECT_EQ(n, 12);
+    EXPECT_NEAR(sum / n, gpu.nvlink_efficiency_scale, 0.01) << device;
+    EXPECT_LT(gpu.nvlink_efficiency_scale, 1.0) << device;  // Blackwell reaches less of its link
+  }
+  EXPECT_EQ(Must(spec::LoadGpu("h100-sxm")).nvlink_efficiency_scale, 1.0);
+  EXPECT_EQ(Must(spec::LoadGpu("b300")).nvlink_efficiency_scale, 0.84);  // B200's, inherited
+}
+
+// The scale enters every NVLink term: an all-gather of 1 GiB on 8 B200s of a node is
+// 20 us + 7 x 4 us + 7/8 GiB / (0.82 x 0.84 x 900 GB/s).
+TEST(Collective, NvlinkScaleSlowsTheNodeTier) {
+  spec::ClusterSpec c = Must(spec::LoadCluster("dgx-b200-ib"));
+  double expected = 20e-6 + 7 * 4e-6 + 7.0 / 8.0 * 1073741824.0 / (0.82 * 0.84 * 900e9);
+  EXPECT_NEAR(Estimate(c, ConsecutiveGroup(8, c), Op::kAllGather, 1073741824.0).seconds, expected,
+              1e-9);
 }
 
 TEST(Collective, OversubscriptionSlowsCrossings) {

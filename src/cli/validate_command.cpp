@@ -38,13 +38,14 @@ class ValidateCmd final : public Command {
  public:
   std::string_view name() const override { return "validate"; }
   std::string_view summary() const override {
-    return "Compare predictions with measured runs (training CSV files, nccl-tests outputs, MLPerf "
-           "DLRM tables)";
+    return "Compare predictions with measured runs (training CSV files, nccl-tests outputs, XLA's "
+           "collective table, MLPerf DLRM tables)";
   }
   void Register(CLI::App* app) override {
     app->add_option("files", files_,
-                    "CSV files in a calibration schema, nccl-tests outputs, or one table of "
-                    "MLPerf DLRM runs")
+                    "CSV files in a calibration schema, nccl-tests outputs, XLA's measured "
+                    "collective table (data/calibration/xla-collectives.csv's columns), or one "
+                    "table of MLPerf DLRM runs")
         ->required();
     app->add_option("--calibration", calibrations_,
                     "Calibration file from `scaleplan calibrate --out` (may be repeated): applied "

@@ -68,8 +68,8 @@ GroupShape ConsecutiveGroup(int64_t n, const spec::ClusterSpec& cluster) {
 
 namespace {
 
-double TierEfficiency(size_t tier) {
-  return tier == 0 ? kNvlinkBusEfficiency : kNetworkBusEfficiency;
+double TierEfficiency(const spec::ClusterSpec& c, size_t tier) {
+  return tier == 0 ? kNvlinkBusEfficiency * c.gpu.nvlink_efficiency_scale : kNetworkBusEfficiency;
 }
 
 // A reduce-scatter's NVLink bus bandwidth against an all-gather's, on m ranks of a node: the
@@ -89,7 +89,7 @@ double ReduceScatterNvlinkFactor(int64_t m) {
 double RingBandwidth(const spec::ClusterSpec& c, const GroupShape& g, Op op) {
   double bw = std::numeric_limits<double>::infinity();
   if (g.members_per_group[0] > 1) {
-    bw = kNvlinkBusEfficiency * c.tiers[0].bandwidth_bytes_per_s;
+    bw = TierEfficiency(c, 0) * c.tiers[0].bandwidth_bytes_per_s;
     if (op == Op::kReduceScatter) bw *= ReduceScatterNvlinkFactor(g.members_per_group[0]);
   }
   for (int t = 1; t <= g.span_tier; ++t) {
@@ -148,7 +148,7 @@ Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double byt
           t == 0 ? 1.0 : static_cast<double>(g.members_per_group[static_cast<size_t>(t - 1)]);
       double share = bytes * (t == 0 ? (static_cast<double>(g.members_per_group[0]) - 1.0) / n
                                      : (n - inside) / n);
-      double bw = TierEfficiency(static_cast<size_t>(t)) * tier.bandwidth_bytes_per_s /
+      double bw = TierEfficiency(c, static_cast<size_t>(t)) * tier.bandwidth_bytes_per_s /
                   tier.oversubscription;
       worst = std::max(worst, share / bw);
     }
@@ -184,7 +184,9 @@ Cost Estimate(const spec::ClusterSpec& c, const GroupShape& g, Op op, double byt
     if (tree < best.seconds) best = {tree, Algorithm::kTree};
     if (g.span_tier == 0 && g.size >= 8 && c.gpu.nvlink_sharp) {
       double nvls = kCollectiveBaseS + steps * alpha +
-                    factor * bytes / (kNvlsBusEfficiency * c.tiers[0].bandwidth_bytes_per_s);
+                    factor * bytes /
+                        (kNvlsBusEfficiency * c.gpu.nvlink_efficiency_scale *
+                         c.tiers[0].bandwidth_bytes_per_s);
       if (nvls < best.seconds) best = {nvls, Algorithm::kNvls};
     }
   }
@@ -197,7 +199,7 @@ Cost SendRecv(const spec::ClusterSpec& c, const GroupShape& g, double bytes, dou
   size_t t = static_cast<size_t>(std::max(g.span_tier, 0));
   const spec::TierSpec& tier = c.tiers[t];
   return {kSendRecvBaseS + tier.latency_s +
-              bytes / (TierEfficiency(t) * tier.bandwidth_bytes_per_s * share),
+              bytes / (TierEfficiency(c, t) * tier.bandwidth_bytes_per_s * share),
           Algorithm::kDirect};
 }
 

@@ -34,7 +34,7 @@
 // once, so the wire latency is paid once and each peer adds only the cost of issuing its
 // message, o_peer (LogP's overhead). o_peer = 0.80 us is the slope of the all-to-all time over
 // group size, 8 to 72 ranks, in XLA's measured collective table for the NVL72 domains of GB200
-// and GB300 (data/calibration/xla-alltoall.csv, messages up to 256 KiB where the bandwidth term
+// and GB300 (data/calibration/xla-collectives.csv, messages up to 256 KiB where the bandwidth term
 // is below 1 us, rows whose throughput has at least two digits (>= 0.1 GB/s): the smallest
 // messages' rounded throughputs double their times; 0.80 and 0.80 us per peer on each). The
 // table is not linear (11.5-13 us from 8 to 18 ranks, 51-66 us at 64-72) and its intercept is
@@ -48,6 +48,14 @@
 // Constants (calibration/nccl.csv and the real nccl-tests outputs of an 8x H200 node,
 // data/calibration/nccl-tests-h200; docs/ACCURACY.md has the fit):
 //   eta_nvl = 0.82  (370 of 450 GB/s: "~20% protocol overhead", NCCL maintainer, nccl.csv)
+//                   times gpu.nvlink_efficiency_scale, which scales NVLS's 480/450 too: 1 on
+//                   Hopper; on Blackwell the mean, over XLA's all-gather, reduce-scatter,
+//                   all-reduce and all-to-all on groups of 8 at 256 MiB to 1 GiB
+//                   (data/calibration/xla-collectives.csv), of H100's time over the Blackwell
+//                   GPU's times the ratio of their links: B200 0.84, GB200 0.92, GB300 0.93
+//                   (B300: B200's, an assumption). A ratio of two XLA measurements, so XLA's own
+//                   overhead, which makes its H100 rows slower than nccl-tests' at small groups,
+//                   cancels to first order.
 //   eta_net = 0.94  (46-48 of 50 GB/s per 400 Gb/s NIC, nccl.csv)
 //   t0 = 20 us      (intercept of the nccl-tests fits; launch and protocol set-up)
 //   reduce-scatter on m ranks of a node reaches 0.775 (m = 2), 0.945 (4), 0.975 (8) of the

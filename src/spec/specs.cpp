@@ -244,6 +244,12 @@ const Schema<GpuSpec>& GpuSchema() {
         .Boolean("nvlink_sharp", &G::nvlink_sharp,
                  "The node's NVSwitch can reduce in the switch (NVLink SHARP; H100 and later).",
                  "gpu-nvlink-sharp")
+        .Number(
+            "nvlink_efficiency_scale", &G::nvlink_efficiency_scale, 0.5, 1.5, "",
+            "NCCL's bus bandwidth on this GPU's NVLink as a fraction of the link, relative to "
+            "Hopper's (0.82 of the link for rings, 480/450 for NVLS all-reduce); measured ratios "
+            "in docs/ACCURACY.md.",
+            "gpu-nvlink-efficiency-scale")
         .Number("tdp_w", &G::tdp_w, 0, 1e5, "W",
                 "Board power at which the kernel tables were measured (the GPU's TDP). 0 means "
                 "unknown: power caps are then ignored.",

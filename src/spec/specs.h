@@ -123,8 +123,11 @@ struct GpuSpec {
   double gemm_efficiency_scale = 1.0;  // BF16 GEMMs' fraction of peak relative to the table GPU's
   double sustained_compute_fraction = 1.0;  // of the kernel tables' throughput, in a long run
   bool nvlink_sharp = false;                // NVSwitch reduces in the switch (NVLS all-reduce)
-  double tdp_w = 0;                         // board power the kernel tables ran at; 0 = unknown
-  double power_limit_w = 0;                 // power cap the job runs under; 0 = tdp_w
+  // NCCL's bus bandwidth on the node's NVLink as a fraction of the link, relative to Hopper's
+  // (collective.h): scales the ring's and NVLS's NVLink efficiency.
+  double nvlink_efficiency_scale = 1.0;
+  double tdp_w = 0;          // board power the kernel tables ran at; 0 = unknown
+  double power_limit_w = 0;  // power cap the job runs under; 0 = tdp_w
 };
 
 // One level of the network hierarchy. Tiers are ordered innermost (node) first.

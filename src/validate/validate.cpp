@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <optional>
 
 #include "collective/nccl_tests.h"
+#include "collective/xla_table.h"
 #include "core/csv.h"
 #include "core/text.h"
 #include "model/model.h"
@@ -109,6 +111,83 @@ Result<FileReport> ValidateNcclTests(const std::string& text, const std::string&
     row.predicted = collective::Estimate(cluster, group, run.op, bytes).seconds;
     row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
     row.assumptions.push_back("cluster " + cluster.name);
+    report.rows.push_back(row);
+  }
+  report.summary = Summarize(report.rows);
+  return report;
+}
+
+// The GPUs of XLA's collective table (its device keys) and the clusters they are modeled on: one
+// node of 8 for H100 and B200, an NVL72 domain for GB200 and GB300.
+struct TableDevice {
+  const char* key;
+  const char* gpu_type;
+  const char* cluster;
+};
+constexpr TableDevice kTableDevices[] = {{"sm_90", "H100", "dgx-h100-ib"},
+                                         {"sm_100_B200", "B200", "dgx-b200-ib"},
+                                         {"sm_100_GB200", "GB200", "gb200-nvl72"},
+                                         {"sm_103", "GB300", "gb300-nvl72"}};
+constexpr int64_t kNvl72Gpus = 72;
+
+Result<FileReport> ValidateCollectiveTable(const CsvTable& table, const std::string& origin,
+                                           const Options& options) {
+  SP_ASSIGN_OR_RETURN(std::vector<collective::CollectiveTablePoint> points,
+                      collective::ParseCollectiveTable(table, origin));
+  FileReport report;
+  report.path = origin;
+  report.kind = "collective-table";
+  std::map<std::string, spec::ClusterSpec> clusters;  // by device key, read once
+  for (const collective::CollectiveTablePoint& p : points) {
+    const TableDevice* device = nullptr;
+    for (const TableDevice& d : kTableDevices) {
+      if (p.device_key == d.key) device = &d;
+    }
+    const std::string gpu_type = device != nullptr ? device->gpu_type : p.device_key;
+    Row row;
+    row.line = static_cast<int>(p.line);
+    row.label =
+        fmt::format("{} {} ranks{}, {:.0f} bytes ({})", collective::OpName(p.op), p.ranks,
+                    p.groups > 1 ? fmt::format(" x {} groups", p.groups) : "", p.bytes, gpu_type);
+    if (!options.match.empty() && !Contains(row.label, options.match)) continue;
+    if (!options.gpu_filter.empty() && !Contains(gpu_type, options.gpu_filter)) continue;
+    // The table states no precision of its own (its rows move F32 buffers): a precision filter
+    // keeps none of them.
+    if (!options.precision_filter.empty() || !InGpuRange(p.ranks, options)) continue;
+    row.metric = "time_s";
+    row.measured = p.time_s;
+    if (device == nullptr) {
+      row.skipped = fmt::format(
+          "no cluster for device_key {} (allowed: sm_90, sm_100_B200, sm_100_GB200, sm_103)",
+          Printable(p.device_key, 40));
+      report.rows.push_back(row);
+      continue;
+    }
+    auto loaded = clusters.find(device->key);
+    if (loaded == clusters.end()) {
+      SP_ASSIGN_OR_RETURN(spec::ClusterSpec c, spec::LoadCluster(device->cluster));
+      loaded = clusters.emplace(device->key, std::move(c)).first;
+    }
+    spec::ClusterSpec cluster = loaded->second;
+    row.assumptions.push_back(std::string("cluster ") + device->cluster);
+    // The NVL72 presets give a job 64 of a rack's 72 GPUs; the table's groups of up to 72 ran on
+    // one whole NVLink domain.
+    if (cluster.tiers[0].gpus >= 64 && p.ranks > cluster.tiers[0].gpus && p.ranks <= kNvl72Gpus) {
+      cluster.tiers[0].gpus = kNvl72Gpus;
+      row.assumptions.push_back("the NVLink tier holds all 72 GPUs of the rack");
+    }
+    if (p.ranks > cluster.CapacityGpus()) {
+      row.skipped = fmt::format("{} ranks do not fit cluster {} ({} GPUs)", p.ranks, cluster.name,
+                                cluster.CapacityGpus());
+      report.rows.push_back(row);
+      continue;
+    }
+    // Groups that run at once each use their own GPUs' links (a non-blocking NVSwitch), so each
+    // costs what it costs alone.
+    row.predicted =
+        collective::Estimate(cluster, collective::ConsecutiveGroup(p.ranks, cluster), p.op, p.bytes)
+            .seconds;
+    row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
     report.rows.push_back(row);
   }
   report.summary = Summarize(report.rows);
@@ -373,6 +452,12 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
   SP_RETURN_IF_ERROR(CheckOptions(options));
   if (text.find("_perf") != std::string::npos && text.find("nThread") != std::string::npos) {
     return ValidateNcclTests(text, origin, options);
+  }
+  if (text.find("device_key") != std::string::npos && text.find("opcode") != std::string::npos) {
+    Result<CsvTable> table = ParseCsv(text, origin);
+    if (table.ok() && collective::IsCollectiveTable(*table)) {
+      return ValidateCollectiveTable(*table, origin, options);
+    }
   }
   SP_ASSIGN_OR_RETURN(const sim::Engine* engine,
                       sim::FindEngine(options.engine, "validate.engine"));

@@ -11,6 +11,9 @@
 // it; rows that cannot be modeled are listed with the reason, never dropped.
 // nccl-tests outputs: every size of the run is predicted by the collective model on a cluster
 // (default: one node of the given GPU) and compared on time.
+// XLA's measured collective table (collective/xla_table.h): each row on its GPU's cluster (H100
+// and B200: one 8-GPU node; GB200 and GB300: an NVL72 domain, its NVLink tier widened to the 72
+// GPUs of the rack where a group needs them), compared on time.
 #pragma once
 
 #include <string>
@@ -56,7 +59,7 @@ struct Summary {
 
 struct FileReport {
   std::string path;
-  std::string kind;    // "common", "dgxc", "job-log", "nccl-tests"
+  std::string kind;    // "common", "dgxc", "job-log", "nccl-tests", "collective-table"
   std::string engine;  // what predicted the training rows (empty for nccl-tests files)
   std::vector<Row> rows;
   Summary summary;

@@ -1,0 +1,126 @@
+#include "collective/xla_table.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "core/text.h"
+
+namespace scaleplan::collective {
+
+namespace {
+
+// Bounds on what a measurement row may say: far outside any real run, but finite (as the
+// nccl-tests reader's).
+constexpr double kMaxBytes = 1125899906842624.0;  // 2^50 bytes
+constexpr double kMinTimeUs = 1e-3;               // 1 ns
+constexpr double kMaxTimeUs = 1e10;               // about 3 hours
+constexpr double kMaxThroughputGBs = 1e6;         // 1 PB/s
+constexpr int64_t kMaxRanks = int64_t{1} << 24;
+
+Result<double> Bounded(const std::string& cell, const std::string& where, const char* column,
+                       double lo, double hi, const char* allowed) {
+  Result<double> v = ParseNumber(cell);
+  if (!v.ok() || !(*v >= lo && *v <= hi)) {
+    return Status::Invalid(
+        fmt::format("{}: {} = '{}' (allowed: {})", where, column, Printable(cell, 40), allowed));
+  }
+  return *v;
+}
+
+Result<int64_t> BoundedInteger(const std::string& cell, const std::string& where,
+                               const char* column, int64_t lo, int64_t hi) {
+  Result<int64_t> v = ParseInteger(cell);
+  if (!v.ok() || *v < lo || *v > hi) {
+    return Status::Invalid(fmt::format("{}: {} = '{}' (allowed: a whole number from {} to {})",
+                                       where, column, Printable(cell, 40), lo, hi));
+  }
+  return *v;
+}
+
+}  // namespace
+
+bool IsCollectiveTable(const CsvTable& table) {
+  return table.Column("device_key") >= 0 && table.Column("opcode") >= 0 &&
+         table.Column("tensor_size_bytes") >= 0 && table.Column("devices_per_group") >= 0 &&
+         (table.Column("implied_time_us") >= 0 || table.Column("throughput_GBps") >= 0);
+}
+
+Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& table,
+                                                               const std::string& origin,
+                                                               std::vector<int64_t>* skipped) {
+  if (!IsCollectiveTable(table)) {
+    return Status::Invalid(fmt::format(
+        "{}: not a collective table (allowed: columns device_key, opcode, tensor_size_bytes, "
+        "devices_per_group, and implied_time_us or throughput_GBps)",
+        origin));
+  }
+  struct Known {
+    const char* name;
+    Op op;
+  };
+  constexpr Known kKnown[] = {{"all-reduce", Op::kAllReduce},
+                              {"all-gather", Op::kAllGather},
+                              {"reduce-scatter", Op::kReduceScatter},
+                              {"all-to-all", Op::kAllToAll}};
+  std::vector<CollectiveTablePoint> points;
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    const std::string where = fmt::format("{}:{}", origin, table.lines[r]);
+    CollectiveTablePoint p;
+    p.line = table.lines[r];
+    const std::string opcode(Trim(table.Cell(r, "opcode")));
+    if (opcode == "collective-permute") {
+      if (skipped != nullptr) skipped->push_back(p.line);
+      continue;
+    }
+    bool found = false;
+    for (const Known& k : kKnown) {
+      if (opcode == k.name) {
+        p.op = k.op;
+        found = true;
+      }
+    }
+    if (!found) {
+      return Status::Invalid(fmt::format(
+          "{}: opcode = '{}' (allowed: all-reduce, all-gather, reduce-scatter, all-to-all, or "
+          "collective-permute, which is not read)",
+          where, Printable(opcode, 40)));
+    }
+    p.device_key = Trim(table.Cell(r, "device_key"));
+    if (p.device_key.empty()) {
+      return Status::Invalid(
+          fmt::format("{}: device_key is blank (allowed: the GPU's key, e.g. "
+                      "sm_90 or sm_100_GB200)",
+                      where));
+    }
+    SP_ASSIGN_OR_RETURN(p.bytes,
+                        Bounded(table.Cell(r, "tensor_size_bytes"), where, "tensor_size_bytes", 1,
+                                kMaxBytes, "a number of bytes from 1 to 2^50"));
+    SP_ASSIGN_OR_RETURN(p.ranks, BoundedInteger(table.Cell(r, "devices_per_group"), where,
+                                                "devices_per_group", 2, kMaxRanks));
+    if (table.Column("num_replica_groups") >= 0) {
+      SP_ASSIGN_OR_RETURN(p.groups, BoundedInteger(table.Cell(r, "num_replica_groups"), where,
+                                                   "num_replica_groups", 1, kMaxRanks));
+    }
+    const std::string time(Trim(table.Cell(r, "implied_time_us")));
+    if (!time.empty()) {
+      SP_ASSIGN_OR_RETURN(double us, Bounded(time, where, "implied_time_us", kMinTimeUs, kMaxTimeUs,
+                                             "microseconds from 0.001 to 1e10"));
+      p.time_s = us * 1e-6;
+    } else {
+      SP_ASSIGN_OR_RETURN(double gbs,
+                          Bounded(table.Cell(r, "throughput_GBps"), where, "throughput_GBps", 1e-9,
+                                  kMaxThroughputGBs, "a throughput in GB/s above 0, at most 1e6"));
+      p.time_s = p.bytes / (gbs * 1e9);
+      if (!(p.time_s >= kMinTimeUs * 1e-6 && p.time_s <= kMaxTimeUs * 1e-6)) {
+        return Status::Invalid(fmt::format(
+            "{}: tensor_size_bytes / throughput_GBps = {:.3g} s (allowed: 1 ns to 1e4 s)", where,
+            p.time_s));
+      }
+    }
+    points.push_back(std::move(p));
+  }
+  return points;
+}
+
+}  // namespace scaleplan::collective
