@@ -48,14 +48,15 @@
 // Constants (calibration/nccl.csv and the real nccl-tests outputs of an 8x H200 node,
 // data/calibration/nccl-tests-h200; docs/ACCURACY.md has the fit):
 //   eta_nvl = 0.82  (370 of 450 GB/s: "~20% protocol overhead", NCCL maintainer, nccl.csv)
-//                   times gpu.nvlink_efficiency_scale, which scales NVLS's 480/450 too: 1 on
-//                   Hopper; on Blackwell the mean, over XLA's all-gather, reduce-scatter,
-//                   all-reduce and all-to-all on groups of 8 at 256 MiB to 1 GiB
-//                   (data/calibration/xla-collectives.csv), of H100's time over the Blackwell
-//                   GPU's times the ratio of their links: B200 0.84, GB200 0.92, GB300 0.93
-//                   (B300: B200's, an assumption). A ratio of two XLA measurements, so XLA's own
-//                   overhead, which makes its H100 rows slower than nccl-tests' at small groups,
-//                   cancels to first order.
+//                   times gpu.nvlink_efficiency_scale, for every NVLink term (rings, NVLS,
+//                   all-to-all; point-to-point sends assumed the same): 1 on Hopper; on
+//                   Blackwell the mean, over XLA's all-gather, reduce-scatter, all-reduce and
+//                   all-to-all on groups of 8 (data/calibration/xla-collectives.csv), of the
+//                   time each adds from 256 MiB to 1 GiB on H100 over the same on the Blackwell
+//                   GPU, times the ratio of their links (450 / 900 GB/s): the difference of two
+//                   sizes leaves out the fixed latency, and a ratio of two XLA measurements XLA's
+//                   own overhead. B200 0.88, GB200 0.94, GB300 0.95 (B300: B200's, an
+//                   assumption).
 //   eta_net = 0.94  (46-48 of 50 GB/s per 400 Gb/s NIC, nccl.csv)
 //   t0 = 20 us      (intercept of the nccl-tests fits; launch and protocol set-up)
 //   reduce-scatter on m ranks of a node reaches 0.775 (m = 2), 0.945 (4), 0.975 (8) of the
@@ -65,7 +66,9 @@
 //   reduces, matches the plain ring at every size, so the factor is reduce-scatter's alone.
 //   t0_p2p = 5 us   (assumption: one kernel and one message)
 //   o_peer = 0.80 us (all-to-all cost per peer: XLA's measured table, above)
-// alpha per tier is the cluster preset's latency_s (the node tier's 4 us is the nccl-tests slope).
+// alpha per tier is the cluster preset's latency_s (the node tier's 4 us is the nccl-tests slope;
+// the NVL72 presets' 1.4 us is the slope of XLA's all-gather and reduce-scatter times over ring
+// steps in GB200 and GB300 NVL72 domains, groups of 8 to 72, messages up to 256 KiB).
 #pragma once
 
 #include <cstdint>

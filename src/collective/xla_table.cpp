@@ -12,10 +12,10 @@ namespace {
 
 // Bounds on what a measurement row may say: far outside any real run, but finite (as the
 // nccl-tests reader's).
-constexpr double kMaxBytes = 1125899906842624.0;  // 2^50 bytes
-constexpr double kMinTimeUs = 1e-3;               // 1 ns
-constexpr double kMaxTimeUs = 1e10;               // about 3 hours
-constexpr double kMaxThroughputGBs = 1e6;         // 1 PB/s
+constexpr int64_t kMaxBytes = int64_t{1} << 50;
+constexpr double kMinTimeUs = 1e-3;        // 1 ns
+constexpr double kMaxTimeUs = 1e10;        // about 3 hours
+constexpr double kMaxThroughputGBs = 1e6;  // 1 PB/s
 constexpr int64_t kMaxRanks = int64_t{1} << 24;
 
 Result<double> Bounded(const std::string& cell, const std::string& where, const char* column,
@@ -47,13 +47,19 @@ bool IsCollectiveTable(const CsvTable& table) {
 }
 
 Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& table,
-                                                               const std::string& origin,
-                                                               std::vector<int64_t>* skipped) {
+                                                               const std::string& origin) {
   if (!IsCollectiveTable(table)) {
-    return Status::Invalid(fmt::format(
-        "{}: not a collective table (allowed: columns device_key, opcode, tensor_size_bytes, "
-        "devices_per_group, and implied_time_us or throughput_GBps)",
-        origin));
+    std::string missing;
+    for (const char* column : {"device_key", "opcode", "tensor_size_bytes", "devices_per_group"}) {
+      if (table.Column(column) < 0) missing += std::string(missing.empty() ? "" : ", ") + column;
+    }
+    if (table.Column("implied_time_us") < 0 && table.Column("throughput_GBps") < 0) {
+      missing += std::string(missing.empty() ? "" : ", ") + "implied_time_us or throughput_GBps";
+    }
+    return Status::Invalid(
+        fmt::format("{}: a collective table without {} (allowed: columns device_key, opcode, "
+                    "tensor_size_bytes, devices_per_group, and implied_time_us or throughput_GBps)",
+                    origin, missing));
   }
   struct Known {
     const char* name;
@@ -68,9 +74,11 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
     const std::string where = fmt::format("{}:{}", origin, table.lines[r]);
     CollectiveTablePoint p;
     p.line = table.lines[r];
+    p.device_key = Trim(table.Cell(r, "device_key"));
     const std::string opcode(Trim(table.Cell(r, "opcode")));
     if (opcode == "collective-permute") {
-      if (skipped != nullptr) skipped->push_back(p.line);
+      p.point_to_point = true;
+      points.push_back(std::move(p));
       continue;
     }
     bool found = false;
@@ -83,19 +91,18 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
     if (!found) {
       return Status::Invalid(fmt::format(
           "{}: opcode = '{}' (allowed: all-reduce, all-gather, reduce-scatter, all-to-all, or "
-          "collective-permute, which is not read)",
+          "collective-permute, which is listed and not priced)",
           where, Printable(opcode, 40)));
     }
-    p.device_key = Trim(table.Cell(r, "device_key"));
     if (p.device_key.empty()) {
       return Status::Invalid(
           fmt::format("{}: device_key is blank (allowed: the GPU's key, e.g. "
                       "sm_90 or sm_100_GB200)",
                       where));
     }
-    SP_ASSIGN_OR_RETURN(p.bytes,
-                        Bounded(table.Cell(r, "tensor_size_bytes"), where, "tensor_size_bytes", 1,
-                                kMaxBytes, "a number of bytes from 1 to 2^50"));
+    SP_ASSIGN_OR_RETURN(int64_t bytes, BoundedInteger(table.Cell(r, "tensor_size_bytes"), where,
+                                                      "tensor_size_bytes", 1, kMaxBytes));
+    p.bytes = static_cast<double>(bytes);
     SP_ASSIGN_OR_RETURN(p.ranks, BoundedInteger(table.Cell(r, "devices_per_group"), where,
                                                 "devices_per_group", 2, kMaxRanks));
     if (table.Column("num_replica_groups") >= 0) {
@@ -103,19 +110,26 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
                                                    "num_replica_groups", 1, kMaxRanks));
     }
     const std::string time(Trim(table.Cell(r, "implied_time_us")));
+    const std::string throughput(Trim(table.Cell(r, "throughput_GBps")));
     if (!time.empty()) {
       SP_ASSIGN_OR_RETURN(double us, Bounded(time, where, "implied_time_us", kMinTimeUs, kMaxTimeUs,
                                              "microseconds from 0.001 to 1e10"));
       p.time_s = us * 1e-6;
+    } else if (throughput.empty()) {
+      return Status::Invalid(
+          fmt::format("{}: implied_time_us and throughput_GBps are both blank (allowed: a time in "
+                      "microseconds, or a throughput in GB/s)",
+                      where));
     } else {
       SP_ASSIGN_OR_RETURN(double gbs,
-                          Bounded(table.Cell(r, "throughput_GBps"), where, "throughput_GBps", 1e-9,
-                                  kMaxThroughputGBs, "a throughput in GB/s above 0, at most 1e6"));
+                          Bounded(throughput, where, "throughput_GBps", 1e-9, kMaxThroughputGBs,
+                                  "a throughput in GB/s above 0, at most 1e6"));
       p.time_s = p.bytes / (gbs * 1e9);
       if (!(p.time_s >= kMinTimeUs * 1e-6 && p.time_s <= kMaxTimeUs * 1e-6)) {
         return Status::Invalid(fmt::format(
-            "{}: tensor_size_bytes / throughput_GBps = {:.3g} s (allowed: 1 ns to 1e4 s)", where,
-            p.time_s));
+            "{}: tensor_size_bytes / throughput_GBps = {:.0f} bytes / {} GB/s = {:.3g} s "
+            "(allowed: 1 ns to 1e4 s)",
+            where, p.bytes, Printable(throughput, 40), p.time_s));
       }
     }
     points.push_back(std::move(p));

@@ -22,17 +22,18 @@ struct CollectiveTablePoint {
   int64_t ranks = 0;   // devices_per_group
   double time_s = 0;   // implied_time_us, or tensor_size_bytes / throughput
   int64_t line = 0;    // of the file
+  // A collective-permute row (point-to-point pairs, no group): not priced, its other cells not
+  // read.
+  bool point_to_point = false;
 };
 
 // Whether `table` has the table's columns (device_key, opcode, tensor_size_bytes,
 // devices_per_group, and implied_time_us or throughput_GBps).
 bool IsCollectiveTable(const CsvTable& table);
 
-// Every row, or an error that names the file, the line, the column, the value and what is allowed.
-// collective-permute rows (point-to-point pairs, no group) are not read: they are returned in
-// `skipped_lines`, if given.
-Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(
-    const CsvTable& table, const std::string& origin,
-    std::vector<int64_t>* skipped_lines = nullptr);
+// Every row, or an error that names the file, the line, the column, the value and what is allowed
+// (or the columns the table lacks). collective-permute rows come back marked point_to_point.
+Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& table,
+                                                               const std::string& origin);
 
 }  // namespace scaleplan::collective

@@ -124,7 +124,7 @@ struct GpuSpec {
   double sustained_compute_fraction = 1.0;  // of the kernel tables' throughput, in a long run
   bool nvlink_sharp = false;                // NVSwitch reduces in the switch (NVLS all-reduce)
   // NCCL's bus bandwidth on the node's NVLink as a fraction of the link, relative to Hopper's
-  // (collective.h): scales the ring's and NVLS's NVLink efficiency.
+  // (collective.h): scales every NVLink term (rings, NVLS, all-to-all, point-to-point).
   double nvlink_efficiency_scale = 1.0;
   double tdp_w = 0;          // board power the kernel tables ran at; 0 = unknown
   double power_limit_w = 0;  // power cap the job runs under; 0 = tdp_w

@@ -146,6 +146,17 @@ Result<FileReport> ValidateCollectiveTable(const CsvTable& table, const std::str
     const std::string gpu_type = device != nullptr ? device->gpu_type : p.device_key;
     Row row;
     row.line = static_cast<int>(p.line);
+    if (p.point_to_point) {
+      row.label = fmt::format("collective-permute ({})", Printable(gpu_type, 40));
+      if (!options.match.empty() && !Contains(row.label, options.match)) continue;
+      if (!options.gpu_filter.empty() && !Contains(gpu_type, options.gpu_filter)) continue;
+      if (!options.precision_filter.empty() || options.min_gpus > 0 || options.max_gpus > 0)
+        continue;
+      row.metric = "time_s";
+      row.skipped = "collective-permute (point-to-point pairs, no group) is not priced";
+      report.rows.push_back(row);
+      continue;
+    }
     row.label =
         fmt::format("{} {} ranks{}, {:.0f} bytes ({})", collective::OpName(p.op), p.ranks,
                     p.groups > 1 ? fmt::format(" x {} groups", p.groups) : "", p.bytes, gpu_type);
@@ -301,8 +312,8 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
   if (!parsed.ok()) {
     return Status::Invalid(fmt::format(
         "{}: the file matches no known schema: it is not an nccl-tests output or a job log, and as "
-        "CSV: {} (allowed: a CSV in the common training schema or dgxc.csv's, a job log (JSON "
-        "Lines) or an nccl-tests output)",
+        "CSV: {} (allowed: a CSV in the common training schema or dgxc.csv's, XLA's collective "
+        "table, a job log (JSON Lines) or an nccl-tests output)",
         origin, parsed.status().message()));
   }
   const CsvTable& table = *parsed;
@@ -323,7 +334,8 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
   return Status::Invalid(fmt::format(
       "{}: the file matches no known schema: its {} columns lack model/tp/tokens_per_s_per_gpu "
       "(or step_time_s) and table_title/tokens_per_s_per_gpu_derived (allowed: a CSV in the "
-      "common training schema or dgxc.csv's, or an nccl-tests output)",
+      "common training schema or dgxc.csv's, XLA's collective table (device_key, opcode, ...), "
+      "or an nccl-tests output)",
       origin, table.columns.size()));
 }
 
@@ -454,8 +466,17 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
     return ValidateNcclTests(text, origin, options);
   }
   if (text.find("device_key") != std::string::npos && text.find("opcode") != std::string::npos) {
+    // A CSV whose header names device_key and opcode is read as XLA's collective table, and its
+    // errors (a ragged row, a missing column) are that table's.
     Result<CsvTable> table = ParseCsv(text, origin);
-    if (table.ok() && collective::IsCollectiveTable(*table)) {
+    if (!table.ok() || (table->Column("device_key") >= 0 && table->Column("opcode") >= 0)) {
+      if (!table.ok()) return table.status();
+      if (options.nccl_cluster != Options().nccl_cluster) {
+        return Status::Invalid(fmt::format(
+            "{}: --cluster {} applies to nccl-tests outputs (allowed: no --cluster with XLA's "
+            "collective table, whose device_key picks each row's cluster)",
+            origin, Printable(options.nccl_cluster, 60)));
+      }
       return ValidateCollectiveTable(*table, origin, options);
     }
   }

@@ -11,9 +11,10 @@
 // it; rows that cannot be modeled are listed with the reason, never dropped.
 // nccl-tests outputs: every size of the run is predicted by the collective model on a cluster
 // (default: one node of the given GPU) and compared on time.
-// XLA's measured collective table (collective/xla_table.h): each row on its GPU's cluster (H100
-// and B200: one 8-GPU node; GB200 and GB300: an NVL72 domain, its NVLink tier widened to the 72
-// GPUs of the rack where a group needs them), compared on time.
+// XLA's measured collective table (collective/xla_table.h): each row on its GPU's cluster preset
+// (H100 and B200: DGX clusters of 8-GPU nodes, where the table's groups of up to 8 stay in a node;
+// GB200 and GB300: NVL72 racks, the NVLink tier widened to the 72 GPUs of the rack where a group
+// needs them), compared on time; collective-permute rows are listed, not priced.
 #pragma once
 
 #include <string>
