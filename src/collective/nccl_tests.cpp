@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "collective/measured_bounds.h"
 #include "core/text.h"
 
 namespace scaleplan::collective {
@@ -19,13 +20,6 @@ std::vector<std::string> Tokens(std::string_view line) {
   while (in >> token) out.push_back(token);
   return out;
 }
-
-// Bounds on what a measurement row may say: far outside any real run, but finite.
-constexpr double kMaxBytes = 1125899906842624.0;  // 2^50 bytes
-constexpr double kMinTimeUs = 1e-3;               // 1 ns
-constexpr double kMaxTimeUs = 1e10;               // about 3 hours
-constexpr double kMaxBusBwGBs = 1e6;              // 1 PB/s
-constexpr int64_t kMaxRanks = int64_t{1} << 24;
 
 }  // namespace
 
@@ -78,9 +72,10 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
       for (size_t i = 1; i + 1 < t.size(); ++i) {
         if (t[i] != "nThread" && t[i] != "nGpus") continue;
         Result<int64_t> v = ParseInteger(t[i + 1]);
-        if (!v.ok() || *v < 1 || *v > kMaxRanks) {
-          return Status::Parse(fmt::format("{}:{}: {} {} (allowed: an integer from 1 to {})", origin,
-                                           line_no, t[i], Printable(t[i + 1], 40), kMaxRanks));
+        if (!v.ok() || *v < 1 || *v > kMaxMeasuredRanks) {
+          return Status::Parse(fmt::format("{}:{}: {} {} (allowed: an integer from 1 to {})",
+                                           origin, line_no, t[i], Printable(t[i + 1], 40),
+                                           kMaxMeasuredRanks));
         }
         (t[i] == "nThread" ? threads : gpus) = *v;
       }
@@ -109,14 +104,15 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     Result<double> bytes = ParseNumber(t[0]);
     Result<double> time_us = ParseNumber(t[5]);
     Result<double> busbw = ParseNumber(t[7]);
-    if (!bytes.ok() || !time_us.ok() || !busbw.ok() || !(*bytes >= 1 && *bytes <= kMaxBytes) ||
-        !(*time_us >= kMinTimeUs && *time_us <= kMaxTimeUs) ||
-        !(*busbw >= 0 && *busbw <= kMaxBusBwGBs)) {
+    if (!bytes.ok() || !time_us.ok() || !busbw.ok() ||
+        !(*bytes >= 1 && *bytes <= kMaxMeasuredBytes) ||
+        !(*time_us >= kMinMeasuredTimeUs && *time_us <= kMaxMeasuredTimeUs) ||
+        !(*busbw >= 0 && *busbw <= kMaxMeasuredBandwidthGBs)) {
       return Status::Parse(fmt::format(
           "{}:{}: size {}, time {} us, busbw {} GB/s (allowed: size 1 to 2^50 bytes, time {} to {} "
           "us, busbw 0 to {} GB/s)",
           origin, line_no, Printable(t[0], 30), Printable(t[5], 30), Printable(t[7], 30),
-          kMinTimeUs, kMaxTimeUs, kMaxBusBwGBs));
+          kMinMeasuredTimeUs, kMaxMeasuredTimeUs, kMaxMeasuredBandwidthGBs));
     }
     // The #wrong column (out of place; "N/A" when the run did not check): a row whose results
     // were wrong measured a broken collective.
@@ -141,9 +137,10 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
         "a multiple of {})",
         origin, rank_lines, threads, gpus, threads * gpus));
   }
-  run.ranks = std::min(kMaxRanks + 1, rank_lines > 0 ? rank_lines : threads * gpus);
-  if (run.ranks > kMaxRanks) {
-    return Status::Parse(fmt::format("{}: more than {} ranks (allowed: 2 to {})", origin, kMaxRanks, kMaxRanks));
+  run.ranks = std::min(kMaxMeasuredRanks + 1, rank_lines > 0 ? rank_lines : threads * gpus);
+  if (run.ranks > kMaxMeasuredRanks) {
+    return Status::Parse(fmt::format("{}: more than {} ranks (allowed: 2 to {})", origin,
+                                     kMaxMeasuredRanks, kMaxMeasuredRanks));
   }
   run.nodes = hosts.empty() ? 1 : static_cast<int64_t>(hosts.size());
   if (run.ranks < 2) return Status::Parse(origin + ": no rank count (nGpus or '# Rank' lines)");

@@ -4,19 +4,12 @@
 
 #include <cmath>
 
+#include "collective/measured_bounds.h"
 #include "core/text.h"
 
 namespace scaleplan::collective {
 
 namespace {
-
-// Bounds on what a measurement row may say: far outside any real run, but finite (as the
-// nccl-tests reader's).
-constexpr int64_t kMaxBytes = int64_t{1} << 50;
-constexpr double kMinTimeUs = 1e-3;        // 1 ns
-constexpr double kMaxTimeUs = 1e10;        // about 3 hours
-constexpr double kMaxThroughputGBs = 1e6;  // 1 PB/s
-constexpr int64_t kMaxRanks = int64_t{1} << 24;
 
 Result<double> Bounded(const std::string& cell, const std::string& where, const char* column,
                        double lo, double hi, const char* allowed) {
@@ -101,19 +94,21 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
                       where));
     }
     SP_ASSIGN_OR_RETURN(int64_t bytes, BoundedInteger(table.Cell(r, "tensor_size_bytes"), where,
-                                                      "tensor_size_bytes", 1, kMaxBytes));
+                                                      "tensor_size_bytes", 1,
+                                                      static_cast<int64_t>(kMaxMeasuredBytes)));
     p.bytes = static_cast<double>(bytes);
     SP_ASSIGN_OR_RETURN(p.ranks, BoundedInteger(table.Cell(r, "devices_per_group"), where,
-                                                "devices_per_group", 2, kMaxRanks));
+                                                "devices_per_group", 2, kMaxMeasuredRanks));
     if (table.Column("num_replica_groups") >= 0) {
       SP_ASSIGN_OR_RETURN(p.groups, BoundedInteger(table.Cell(r, "num_replica_groups"), where,
-                                                   "num_replica_groups", 1, kMaxRanks));
+                                                   "num_replica_groups", 1, kMaxMeasuredRanks));
     }
     const std::string time(Trim(table.Cell(r, "implied_time_us")));
     const std::string throughput(Trim(table.Cell(r, "throughput_GBps")));
     if (!time.empty()) {
-      SP_ASSIGN_OR_RETURN(double us, Bounded(time, where, "implied_time_us", kMinTimeUs, kMaxTimeUs,
-                                             "microseconds from 0.001 to 1e10"));
+      SP_ASSIGN_OR_RETURN(
+          double us, Bounded(time, where, "implied_time_us", kMinMeasuredTimeUs, kMaxMeasuredTimeUs,
+                             "microseconds from 0.001 to 1e10"));
       p.time_s = us * 1e-6;
     } else if (throughput.empty()) {
       return Status::Invalid(
@@ -121,11 +116,11 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
                       "microseconds, or a throughput in GB/s)",
                       where));
     } else {
-      SP_ASSIGN_OR_RETURN(double gbs,
-                          Bounded(throughput, where, "throughput_GBps", 1e-9, kMaxThroughputGBs,
-                                  "a throughput in GB/s above 0, at most 1e6"));
+      SP_ASSIGN_OR_RETURN(
+          double gbs, Bounded(throughput, where, "throughput_GBps", 1e-9, kMaxMeasuredBandwidthGBs,
+                              "a throughput in GB/s above 0, at most 1e6"));
       p.time_s = p.bytes / (gbs * 1e9);
-      if (!(p.time_s >= kMinTimeUs * 1e-6 && p.time_s <= kMaxTimeUs * 1e-6)) {
+      if (!(p.time_s >= kMinMeasuredTimeUs * 1e-6 && p.time_s <= kMaxMeasuredTimeUs * 1e-6)) {
         return Status::Invalid(fmt::format(
             "{}: tensor_size_bytes / throughput_GBps = {:.0f} bytes / {} GB/s = {:.3g} s "
             "(allowed: 1 ns to 1e4 s)",
