@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "cli/command.h"
 #include "core/file.h"
@@ -288,11 +289,36 @@ int RunCommand(int argc, const char* const* argv, std::ostream& out, std::ostrea
   }
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);
+  // CLI11 answers --help as soon as it meets it, so words it would refuse (a stray argument, an
+  // unknown option) went unread with exit 0: parsed again without the help flags, an extra is
+  // refused; what a help request may leave out (a required file) is not.
+  const std::vector<std::string> given = args;  // app.parse consumes `args`
+  auto stray_beside_help = [&]() -> std::optional<std::string> {
+    std::vector<std::string> rest;
+    for (const std::string& a : given) {
+      if (a != "--help" && a != "-h" && a != "--help-all") rest.push_back(a);
+    }
+    try {
+      app.parse(rest);
+    } catch (const CLI::ExtrasError& e) {
+      return ParseErrorMessage(app, e);
+    } catch (const CLI::ParseError&) {
+    }
+    return std::nullopt;
+  };
   try {
     app.parse(args);
   } catch (const CLI::CallForHelp&) {
+    if (std::optional<std::string> stray = stray_beside_help()) {
+      err << "scaleplan: error: " << Printable(*stray, kMaxMessageBytes) << "\n";
+      return kExitBadInput;
+    }
     return Print(out, err, app.help());
   } catch (const CLI::CallForAllHelp&) {
+    if (std::optional<std::string> stray = stray_beside_help()) {
+      err << "scaleplan: error: " << Printable(*stray, kMaxMessageBytes) << "\n";
+      return kExitBadInput;
+    }
     return Print(out, err, app.help("", CLI::AppFormatMode::All));
   } catch (const CLI::CallForVersion&) {
     // CLI11 answers --version as soon as it meets it; what else was given would go unread.
@@ -312,6 +338,10 @@ int RunCommand(int argc, const char* const* argv, std::ostream& out, std::ostrea
   } catch (const CLI::ParseError& e) {
     // A subcommand's own --help.
     if (e.get_exit_code() == 0) {
+      if (std::optional<std::string> stray = stray_beside_help()) {
+        err << "scaleplan: error: " << Printable(*stray, kMaxMessageBytes) << "\n";
+        return kExitBadInput;
+      }
       std::string text;
       for (CLI::App* sub : app.get_subcommands()) text += sub->help();
       return Print(out, err, text);
