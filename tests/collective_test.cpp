@@ -100,36 +100,43 @@ CsvTable XlaCollectives() {
                        "xla-collectives.csv"));
 }
 
+// The least-squares slope of XLA's time over ring steps (n - 1) for `op` on `device`: groups of 8
+// to 72, messages up to 256 KiB (where the bandwidth term is under 1 us), rows whose throughput
+// has two digits (>= 0.1 GB/s; the rounded ones overstate the time). `rows` counts those used.
+double SmallMessageSlope(const CsvTable& t, const std::string& device, const std::string& op,
+                         int* rows) {
+  double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    if (t.Cell(r, "device_key") != device || t.Cell(r, "opcode") != op) continue;
+    double ranks = std::stod(t.Cell(r, "devices_per_group"));
+    if (ranks < 8 || std::stod(t.Cell(r, "tensor_size_bytes")) > 262144 ||
+        std::stod(t.Cell(r, "throughput_GBps")) < 0.1)
+      continue;
+    double x = ranks - 1, y = std::stod(t.Cell(r, "implied_time_us")) * 1e-6;
+    n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
+  }
+  *rows = static_cast<int>(n);
+  return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
+
 // o_peer is the slope of XLA's measured all-to-all time over group size on the NVL72 domains
-// (GB200, GB300), 8 to 72 ranks, messages up to 256 KiB (where the bandwidth term is under 1 us),
-// rows whose throughput has two digits (>= 0.1 GB/s; the rounded ones overstate the time): the
-// least-squares slope of each, recomputed here from the bundled rows, is within 0.05 us of the
-// constant (0.804 and 0.795 us per peer; 0.98 and 0.91 with the rounded rows).
+// (GB200, GB300): recomputed here from the bundled rows, it is within 0.05 us of the constant
+// (0.804 and 0.795 us per peer; 0.98 and 0.91 with the rounded rows).
 TEST(Collective, AllToAllPeerCostIsTheMeasuredSlope) {
   CsvTable t = XlaCollectives();
   for (const char* device : {"sm_100_GB200", "sm_103"}) {
-    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (size_t r = 0; r < t.rows.size(); ++r) {
-      if (t.Cell(r, "device_key") != device || t.Cell(r, "opcode") != "all-to-all") continue;
-      double ranks = std::stod(t.Cell(r, "devices_per_group"));
-      if (ranks < 8 || std::stod(t.Cell(r, "tensor_size_bytes")) > 262144 ||
-          std::stod(t.Cell(r, "throughput_GBps")) < 0.1)
-        continue;
-      double x = ranks - 1, y = std::stod(t.Cell(r, "implied_time_us")) * 1e-6;
-      n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
-    }
-    ASSERT_GT(n, 50) << device;  // 57 and 55 rows
-    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    int rows = 0;
+    double slope = SmallMessageSlope(t, device, "all-to-all", &rows);
+    ASSERT_GT(rows, 50) << device;  // 57 and 55 rows
     EXPECT_NEAR(slope, kAllToAllPerPeerS, 0.05e-6) << device;
   }
 }
 
 // The NVL72 presets' NVLink latency is the slope of XLA's all-gather and reduce-scatter times over
-// ring steps (n - 1) in the GB200 and GB300 domains: groups of 8 to 72, messages up to 256 KiB
-// (where the bandwidth term is under 1 us), throughputs of two digits. 48 rows each; the slopes are
-// 1.34 and 1.38 us (GB200), 1.41 and 1.37 us (GB300), each within 0.1 us of the presets' 1.4 us.
-// (Hopper's 4 us comes from nccl-tests at 8 MiB and more, where NCCL runs its Simple protocol;
-// these small messages run its low-latency ones.)
+// ring steps in the GB200 and GB300 domains: 48 rows each; the slopes are 1.34 and 1.38 us
+// (GB200), 1.41 and 1.37 us (GB300), each within 0.1 us of the presets' 1.4 us. (Hopper's 4 us
+// comes from nccl-tests at 8 MiB and more, where NCCL runs its Simple protocol; these small
+// messages run its low-latency ones.)
 TEST(Collective, Nvl72StepLatencyIsTheMeasuredSlope) {
   CsvTable t = XlaCollectives();
   const std::vector<std::pair<std::string, std::string>> domains = {{"sm_100_GB200", "gb200-nvl72"},
@@ -137,18 +144,9 @@ TEST(Collective, Nvl72StepLatencyIsTheMeasuredSlope) {
   for (const auto& [device, preset] : domains) {
     const double alpha = Must(spec::LoadCluster(preset)).tiers[0].latency_s;
     for (const char* op : {"all-gather", "reduce-scatter"}) {
-      double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-      for (size_t r = 0; r < t.rows.size(); ++r) {
-        if (t.Cell(r, "device_key") != device || t.Cell(r, "opcode") != op) continue;
-        double ranks = std::stod(t.Cell(r, "devices_per_group"));
-        if (ranks < 8 || std::stod(t.Cell(r, "tensor_size_bytes")) > 262144 ||
-            std::stod(t.Cell(r, "throughput_GBps")) < 0.1)
-          continue;
-        double x = ranks - 1, y = std::stod(t.Cell(r, "implied_time_us")) * 1e-6;
-        n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
-      }
-      ASSERT_EQ(n, 48) << device << " " << op;
-      double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+      int rows = 0;
+      double slope = SmallMessageSlope(t, device, op, &rows);
+      ASSERT_EQ(rows, 48) << device << " " << op;
       EXPECT_NEAR(slope, alpha, 0.1e-6) << device << " " << op;
     }
   }
