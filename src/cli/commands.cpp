@@ -296,13 +296,28 @@ int RunCommand(int argc, const char* const* argv, std::ostream& out, std::ostrea
   auto stray_beside_help = [&]() -> std::optional<std::string> {
     std::vector<std::string> rest;
     for (const std::string& a : given) {
-      if (a != "--help" && a != "-h" && a != "--help-all") rest.push_back(a);
+      const bool help = a == "-h" || a == "--help" || a == "--help-all" ||
+                        a.rfind("--help=", 0) == 0 || a.rfind("-h=", 0) == 0;
+      if (!help) rest.push_back(a);
     }
     try {
       app.parse(rest);
     } catch (const CLI::ExtrasError& e) {
       return ParseErrorMessage(app, e);
     } catch (const CLI::ParseError&) {
+      // CLI11 checks what a command requires before its extras: a stray word beside a missing
+      // required input still counts.
+      CLI::App* command = &app;
+      for (bool deeper = true; deeper;) {
+        deeper = false;
+        for (CLI::App* sub : command->get_subcommands()) {
+          command = sub;
+          deeper = true;
+          break;
+        }
+      }
+      std::vector<std::string> extras = command->remaining();
+      if (!extras.empty()) return ParseErrorMessage(app, CLI::ExtrasError(extras));
     }
     return std::nullopt;
   };
