@@ -36,6 +36,7 @@ row "Megatron-Bridge 25.09-26.08, B200 and GB200 (held out; the filter matches b
 row "Megatron-Bridge 25.09-26.08, GB200 NVL72 (held out)" "data/validation/megatron-bridge.csv --gpu-type GB200" data/validation/megatron-bridge.csv --gpu-type GB200
 row "Megatron-Bridge 25.09-26.08, B300 and GB300 (held out; the filter matches both)" "data/validation/megatron-bridge.csv --gpu-type B300" data/validation/megatron-bridge.csv --gpu-type B300
 row "Megatron-Bridge 25.09-26.08, GB300 NVL72 (held out)" "data/validation/megatron-bridge.csv --gpu-type GB300" data/validation/megatron-bridge.csv --gpu-type GB300
+row "Megatron-Bridge 25.09-26.08, NVFP4 on GB200 and GB300 (held out)" "data/validation/megatron-bridge.csv --precision FP4" data/validation/megatron-bridge.csv --precision FP4
 
 # Calibrated and cross-validated (scaleplan calibrate): the fit's in-sample error and the error on
 # what each fold held out.

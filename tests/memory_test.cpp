@@ -23,8 +23,11 @@ TEST(ParamBytes, ZeroStagesAndFsdp) {
   EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero3, 8, bf16).Total(), 2.25);
   EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kFsdp, 8, bf16).Total(), 4.0);
   EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kFsdp, 8, bf16).weights, 2.0);
-  // FP8 keeps a 1-byte cast copy of each weight.
+  // FP8 keeps a 1-byte cast copy of each weight, NVFP4 a 0.5625-byte one (0.5 + a scale byte per
+  // 16); under ZeRO 3 of the shard: (2 + 0.5625) / 8 = 0.3203125.
   EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero1, 8, spec::Precision::kFp8).weights, 3.0);
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero1, 8, spec::Precision::kFp4).weights, 2.5625);
+  EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero3, 8, spec::Precision::kFp4).weights, 0.3203125);
   // With one rank nothing is sharded.
   EXPECT_DOUBLE_EQ(ParamBytes(ZeroMode::kZero3, 1, bf16).Total(), 18.0);
 }
@@ -170,13 +173,20 @@ TEST(Memory, SelectiveFreesOnlyAttentionStatistics) {
 
 // The plan asks for FP8 inputs only where both the precision and the framework say so: a
 // Megatron-Core FP8 plan keeps 120,968 bytes per token of a Llama 3 8B layer (Ops test), the same
-// plan in BF16 or on torchtitan (torchao keeps BF16 inputs) 139,400.
+// plan in BF16 or on torchtitan (torchao keeps BF16 inputs) 139,400. In NVFP4 (on a B200) each
+// cast element keeps 0.5625 bytes: the QKV and fc1 inputs (h each) and fc2's (f) drop from 2 bytes,
+// the output projection adds its q: 139,400 + (0.5625 - 2)(4096 + 4096 + 14336) + 0.5625 x 4096
+// = 139,400 - 32,384 + 2,304 = 109,320.
 TEST(Memory, Fp8SavedInputsFollowTheFramework) {
   spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
   job.framework = Must(spec::LoadFramework("megatron-core"));
   EXPECT_DOUBLE_EQ(ParamSums(Must(BuildPlan(job))).dense_saved_bytes, 139400.0 * 8192);
   job.plan.precision = spec::Precision::kFp8;
   EXPECT_DOUBLE_EQ(ParamSums(Must(BuildPlan(job))).dense_saved_bytes, 120968.0 * 8192);
+  spec::JobSpec fp4 = job;
+  fp4.cluster.gpu = Must(spec::LoadGpu("b200"));
+  fp4.plan.precision = spec::Precision::kFp4;
+  EXPECT_DOUBLE_EQ(ParamSums(Must(BuildPlan(fp4))).dense_saved_bytes, 109320.0 * 8192);
   job.framework = Must(spec::LoadFramework("torchtitan"));
   EXPECT_DOUBLE_EQ(ParamSums(Must(BuildPlan(job))).dense_saved_bytes, 139400.0 * 8192);
 }

@@ -393,6 +393,19 @@ TEST(Reject, Fp8OnGpuWithoutFp8) {
   EXPECT_NE(Error(job).find("plan.precision = fp8 needs a GPU with FP8"), std::string::npos);
 }
 
+// FP4 needs FP4 tensor cores: an H100 (FP8, no FP4) is refused with what it allows.
+TEST(Reject, Fp4OnGpuWithoutFp4) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.cluster.gpu = Must(spec::LoadGpu("h100-sxm"));
+  job.plan.precision = spec::Precision::kFp4;
+  EXPECT_NE(Error(job).find("plan.precision = fp4 needs a GPU with FP4 tensor cores; h100-sxm has "
+                            "gpu.peak_fp4_flops_per_s = 0 (allowed: bf16, fp8)"),
+            std::string::npos)
+      << Error(job);
+  job.cluster.gpu = Must(spec::LoadGpu("b200"));
+  EXPECT_TRUE(plan::BuildPlan(job).ok());
+}
+
 TEST(Reject, MissingModelFieldReachesPlan) {
   spec::JobSpec job = DefaultJob();
   job.model.vocab = 0;

@@ -4,8 +4,8 @@
 
 #include <cmath>
 #include <functional>
-#include <optional>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "plan/memory.h"
@@ -527,6 +527,27 @@ TEST(Launch, MegatronArgumentsRoundTrip) {
     EXPECT_EQ(back.spec().recompute, original.spec().recompute);
     EXPECT_EQ(back.model().layers, original.model().layers);
   }
+}
+
+// Each precision goes out as Megatron-LM's arguments and reads back: FP8 as --fp8-format hybrid,
+// NVFP4 as --fp4-format e2m1 --fp4-recipe nvfp4; an FP4 format Megatron-LM lacks is refused.
+TEST(Launch, MegatronPrecisionArguments) {
+  for (spec::Precision precision :
+       {spec::Precision::kBf16, spec::Precision::kFp8, spec::Precision::kFp4}) {
+    spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+    job.cluster.gpu = Must(spec::LoadGpu("gb200"));
+    job.plan.precision = precision;
+    std::string args = report::MegatronArgs(Must(plan::BuildPlan(job)));
+    EXPECT_EQ(args.find("--fp4-format e2m1 --fp4-recipe nvfp4") != std::string::npos,
+              precision == spec::Precision::kFp4);
+    spec::JobSpec read = Must(spec::LoadJob("llama3-405b-16k"));
+    Must(report::ApplyMegatronArgs(args, read));
+    EXPECT_EQ(read.plan.precision, precision) << args;
+  }
+  spec::JobSpec read = Must(spec::LoadJob("llama3-405b-16k"));
+  Result<report::LaunchParse> bad = report::ApplyMegatronArgs("--fp4-format e4m3", read);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "--megatron-args: --fp4-format = e4m3 (allowed: e2m1)");
 }
 
 // A placement Megatron-LM has no rank order for is said in a comment line, which the reader skips;

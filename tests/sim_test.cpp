@@ -601,7 +601,7 @@ TEST(Analytical, Llama3ProductionJobNearReportedMfu) {
 TEST(Device, Fp8GemmsStayBelowTheMeasuredBest) {
   spec::GpuSpec gpu = Must(spec::LoadGpu("h100-sxm"));
   hardware::DeviceModel d = Must(hardware::DeviceModel::For(gpu, spec::Precision::kFp8, {}));
-  ASSERT_TRUE(d.has_fp8());
+  ASSERT_TRUE(d.has_low_precision());
   double best = 0;
   for (double m : {256.0, 1024.0, 4096.0, 16384.0}) {
     for (double n : {256.0, 1024.0, 4096.0}) {
@@ -611,6 +611,32 @@ TEST(Device, Fp8GemmsStayBelowTheMeasuredBest) {
   }
   EXPECT_LE(best, 1402.6 / 1979.0 + 1e-9);
   EXPECT_GT(best, 0.6);
+}
+
+// NVFP4 GEMMs have no table of their own: on B200 an FP4 GEMM reads the FP8 table where an FP8 GEMM
+// runs as long, at half its rows (the FP8 table's 4.5 PFLOP/s over the 9 PFLOP/s FP4 peak), and
+// runs at the FP4 peak: a compute-bound 16384 x 8192 x 8192 GEMM (2.2e12 FLOP, a byte of traffic)
+// takes F / (9e15 x sustained x eff_fp8(8192, 8192, 8192)) plus the kernel overhead. Hopper has no
+// FP4: a model built for it has no low-precision GEMMs.
+TEST(Device, Fp4GemmsReadTheFp8TableWhereTheyRunAsLong) {
+  spec::GpuSpec gpu = Must(spec::LoadGpu("b200"));
+  ASSERT_EQ(gpu.peak_fp4_flops_per_s, 9e15);
+  spec::FrameworkSpec fw;
+  hardware::DeviceModel fp4 = Must(hardware::DeviceModel::For(gpu, spec::Precision::kFp4, fw));
+  hardware::DeviceModel fp8 = Must(hardware::DeviceModel::For(gpu, spec::Precision::kFp8, fw));
+  ASSERT_TRUE(fp4.has_low_precision());
+  for (double m : {1024.0, 16384.0}) {
+    EXPECT_NEAR(fp4.GemmEfficiency(m, 8192, 8192, true),
+                fp8.GemmEfficiency(m / 2, 8192, 8192, true), 1e-12);
+  }
+  const double flops = 2.0 * 16384 * 8192 * 8192;
+  const double expected =
+      flops / (9e15 * gpu.sustained_compute_fraction * fp8.GemmEfficiency(8192, 8192, 8192, true));
+  EXPECT_NEAR(fp4.GemmSeconds(flops, 1, 16384, 8192, 8192, true) - fw.kernel_overhead_s, expected,
+              expected * 1e-12);
+  EXPECT_FALSE(
+      Must(hardware::DeviceModel::For(Must(spec::LoadGpu("h100-sxm")), spec::Precision::kFp4, fw))
+          .has_low_precision());
 }
 
 // A power cap slows tensor-core kernels (GEMMs, attention) by the clock fraction.
@@ -689,6 +715,30 @@ TEST(Analytical, Fp8WeightCacheSparesAllButTheFirstMicroBatchsCasts) {
   EXPECT_EQ(Simulate(job).step_time_s, bf16);
   // torchtitan (torchao) casts in every forward.
   EXPECT_FALSE(Must(spec::LoadFramework("torchtitan")).fp8_weight_cache);
+}
+
+// NVFP4 casts each weight element twice a micro-batch (sim/analytical.cpp, CastWorkOf): an amax
+// pass and a cast along each axis, 2 + 2 + 0.5625 bytes each, 9.125 bytes in all. Llama 3 8B on
+// one B200 (8e12 B/s HBM at 80%), 4 micro-batches, 6,979,321,856 FP8-or-FP4 weight elements (the
+// FP8 test above): the weight cache spares 3 micro-batches of it,
+//   3 x 9.125 x 6,979,321,856 / (8e12 x 0.80) = 191,058,935,808 / 6.4e12 = 0.0298530 s a step.
+// And FP4 runs faster than FP8, FP8 than BF16.
+TEST(Analytical, Nvfp4CastsAndSpeed) {
+  spec::JobSpec job = Job("llama3-8b", 1, 1, 1, 1, 4);
+  job.cluster = Must(spec::LoadCluster("dgx-b200-ib"));
+  job.framework = Must(spec::LoadFramework("megatron-core"));
+  job.plan.precision = spec::Precision::kFp4;
+  ASSERT_EQ(job.cluster.gpu.memory_bandwidth_bytes_per_s, 8e12);
+  ASSERT_EQ(job.framework.memory_fraction, 0.80);
+  const double cached = Simulate(job).step_time_s;
+  job.framework.fp8_weight_cache = false;
+  EXPECT_NEAR(Simulate(job).step_time_s - cached, 0.0298530, 1e-6);
+  job.framework.fp8_weight_cache = true;
+  job.plan.precision = spec::Precision::kFp8;
+  const double fp8 = Simulate(job).step_time_s;
+  job.plan.precision = spec::Precision::kBf16;
+  EXPECT_LT(cached, fp8);
+  EXPECT_LT(fp8, Simulate(job).step_time_s);
 }
 
 TEST(Analytical, Fp8IsFasterThanBf16OnH100) {

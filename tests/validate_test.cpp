@@ -241,6 +241,17 @@ TEST(Accuracy, Fp8RowsWithoutFitting) {
   EXPECT_LE(dgxc.summary.mean_abs_error_pct, 12.0);
 }
 
+// NVFP4 (no FP4 measurement fitted anything: the FP4 peaks are the datasheets', the GEMM
+// efficiency the FP8 table's): Megatron-Bridge's 18 Llama 3 70B and 405B NVFP4 rows on GB200 and
+// GB300 land at 9.8% mean error (2026-12-03); Nemotron 3 Super's stay skipped (no architecture).
+TEST(Accuracy, MegatronBridgeNvfp4RowsWithoutFitting) {
+  Options o;
+  o.precision_filter = "FP4";
+  FileReport r = Must(ValidateFile(Data("megatron-bridge.csv"), o));
+  EXPECT_EQ(r.summary.modeled, 18);
+  EXPECT_LE(r.summary.mean_abs_error_pct, 12.0);
+}
+
 // FP8 over BF16 on the DGX Cloud recipes' H100 configurations that ran in both precisions (the
 // same label but for the precision; the first row of each label): measured 1.15-1.60x over 84
 // pairs, mean 1.409 (the fidelity issue: only the converted GEMMs gain, casts cost). Every
@@ -340,9 +351,10 @@ TEST(Validate, StepTimeRowsAndTheirFramework) {
 
 // Megatron-Bridge's columns (data/validation/megatron-bridge.csv): the task names fine-tuning,
 // which is skipped; ep is read (and an EP wider than the stage's dp * cp ranks takes expert TP 1);
-// a numeric fsdp is Megatron FSDP (ZeRO 3); FP8-CS is current (tensorwise) scaling; NVFP4 is
-// refused; a model without architecture columns finds its preset by name (Qwen3_30B_a3B ->
-// qwen3-30b-a3b). Measured values are placeholders: only the mapping is checked.
+// a numeric fsdp is Megatron FSDP (ZeRO 3); FP8-CS is current (tensorwise) scaling; NVFP4 is FP4,
+// refused on an H100 (no FP4 tensor cores) and modeled on a GB200; a model without architecture
+// columns finds its preset by name (Qwen3_30B_a3B -> qwen3-30b-a3b). Measured values are
+// placeholders: only the mapping is checked.
 TEST(Validate, MegatronBridgeColumnsMapToThePlan) {
   std::string csv =
       "task,model,gpu_type,num_gpus,precision,global_batch,micro_batch,seq_len,fsdp,tp,pp,cp,vp,"
@@ -353,9 +365,11 @@ TEST(Validate, MegatronBridgeColumnsMapToThePlan) {
       "Pre-Training,LLAMA3_8B,H100,8,FP8-CS,128,1,8192,8,1,1,1,n/a,1,14451,32,4096,14336,32,8,"
       "128256\n"
       "Pre-Training,LLAMA3_70B,H100,64,NVFP4,256,1,8192,0,4,8,1,5,n/a,1664,80,8192,28672,64,8,"
+      "128256\n"
+      "Pre-Training,LLAMA3_70B,GB200,64,NVFP4,256,1,8192,0,2,4,1,5,n/a,4864,80,8192,28672,64,8,"
       "128256\n";
   FileReport r = Must(ValidateText(csv, "bridge.csv", {}));
-  ASSERT_EQ(r.rows.size(), 5u);
+  ASSERT_EQ(r.rows.size(), 6u);
   auto has = [](const Row& row, const std::string& what) {
     for (const std::string& a : row.assumptions) {
       if (a.find(what) != std::string::npos) return true;
@@ -373,8 +387,11 @@ TEST(Validate, MegatronBridgeColumnsMapToThePlan) {
   ASSERT_TRUE(r.rows[3].skipped.empty()) << r.rows[3].skipped;
   EXPECT_TRUE(has(r.rows[3], "fsdp 8: parameters, gradients and optimizer state sharded"));
   EXPECT_TRUE(has(r.rows[3], "FP8 with current scaling"));
-  EXPECT_NE(r.rows[4].skipped.find("FP4 training (NVFP4) is not modeled"), std::string::npos)
+  EXPECT_NE(r.rows[4].skipped.find("plan.precision = fp4 needs a GPU with FP4 tensor cores"),
+            std::string::npos)
       << r.rows[4].skipped;
+  ASSERT_TRUE(r.rows[5].skipped.empty()) << r.rows[5].skipped;
+  EXPECT_TRUE(has(r.rows[5], "NVFP4: every linear's GEMMs in FP4"));
 }
 
 // Each modeled training row carries the memory model's verdict on its plan, and the summary counts
@@ -443,7 +460,7 @@ TEST(Validate, UnknownPrecisionOrRecomputeSkipsTheRow) {
   ASSERT_EQ(r.rows.size(), 4u);
   EXPECT_EQ(r.rows[0].skipped,
             "precision = 'FP32' is not modeled (allowed: BF16, FP16, 16-bit or mixed precision, "
-            "FP8 and its recipes, or blank for BF16)");
+            "FP8 and its recipes, FP4 (NVFP4), or blank for BF16)");
   EXPECT_EQ(r.rows[1].skipped,
             "recompute = 'sometimes' (allowed: none, full or selective, or blank)");
   ASSERT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;

@@ -22,5 +22,9 @@ inline constexpr double kGi = 1024.0 * 1024.0 * 1024.0;
 inline constexpr double kBf16Bytes = 2.0;
 inline constexpr double kFp32Bytes = 4.0;
 inline constexpr double kFp8Bytes = 1.0;
+// NVFP4: a 4-bit E2M1 value and one E4M3 scale byte per block of 16 (NVIDIA, "Pretraining Large
+// Language Models with NVFP4", arXiv:2509.25149, section 2); the per-tensor FP32 scale is
+// negligible.
+inline constexpr double kNvfp4Bytes = 0.5 + 1.0 / 16.0;
 
 }  // namespace scaleplan

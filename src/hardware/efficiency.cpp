@@ -148,7 +148,6 @@ Result<DeviceModel> DeviceModel::For(const spec::GpuSpec& gpu, spec::Precision p
   DeviceModel d;
   d.framework_ = framework;
   d.bf16_peak_ = gpu.peak_bf16_flops_per_s;
-  d.fp8_peak_ = gpu.peak_fp8_flops_per_s;
   d.hbm_ = gpu.memory_bandwidth_bytes_per_s;
   d.attention_scale_ = gpu.attention_efficiency_scale * framework.attention_fraction;
   d.gemm_scale_ = gpu.gemm_efficiency_scale;
@@ -165,10 +164,14 @@ Result<DeviceModel> DeviceModel::For(const spec::GpuSpec& gpu, spec::Precision p
     return peak > 0 ? std::clamp(table_peak / peak, 1.0 / 16, 16.0) : 1.0;
   };
   d.bf16_rows_scale_ = rows_scale(bf16_table_peak, gpu.peak_bf16_flops_per_s);
-  if (precision == spec::Precision::kFp8 && gpu.peak_fp8_flops_per_s > 0) {
-    SP_ASSIGN_OR_RETURN(d.fp8_grids_, CachedGrids(device, "f8e4m3fnxf8e4m3fn->bf16",
-                                                  fp8_table_peak, flash2));
-    d.fp8_rows_scale_ = rows_scale(fp8_table_peak, gpu.peak_fp8_flops_per_s);
+  const double low_peak = precision == spec::Precision::kFp8   ? gpu.peak_fp8_flops_per_s
+                          : precision == spec::Precision::kFp4 ? gpu.peak_fp4_flops_per_s
+                                                               : 0.0;
+  if (low_peak > 0) {
+    SP_ASSIGN_OR_RETURN(d.low_grids_,
+                        CachedGrids(device, "f8e4m3fnxf8e4m3fn->bf16", fp8_table_peak, flash2));
+    d.low_peak_ = low_peak;
+    d.low_rows_scale_ = rows_scale(fp8_table_peak, low_peak);
   }
   return d;
 }
@@ -177,10 +180,10 @@ Result<DeviceModel> DeviceModel::For(const spec::JobSpec& job) {
   return For(job.cluster.gpu, job.plan.precision, job.framework);
 }
 
-double DeviceModel::GemmEfficiency(double m, double n, double k, bool fp8) const {
-  const bool in_fp8 = fp8 && fp8_grids_;
-  const EfficiencyGrids& grids = in_fp8 ? *fp8_grids_ : *grids_;
-  m *= in_fp8 ? fp8_rows_scale_ : bf16_rows_scale_;
+double DeviceModel::GemmEfficiency(double m, double n, double k, bool low) const {
+  const bool in_low = low && low_grids_;
+  const EfficiencyGrids& grids = in_low ? *low_grids_ : *grids_;
+  m *= in_low ? low_rows_scale_ : bf16_rows_scale_;
   Axis am = Locate(std::log2(std::max(m, 1.0)) - 8.0, kMs);
   Axis an = Locate(std::log2(std::max(n, 1.0)) - 8.0, kNs);
   Axis ak = Locate(std::log2(std::max(k, 1.0)) - 8.0, kNs);
@@ -195,7 +198,7 @@ double DeviceModel::GemmEfficiency(double m, double n, double k, bool fp8) const
       }
     }
   }
-  const double scale = in_fp8 ? 1.0 : gemm_scale_;
+  const double scale = in_low ? 1.0 : gemm_scale_;
   return std::min(1.0, value * scale) * Below(m, 256) * Below(n, 256) * Below(k, 256);
 }
 
@@ -227,11 +230,11 @@ double DeviceModel::AttentionBackwardEfficiency(double key_len, double head_dim,
 }
 
 double DeviceModel::GemmSeconds(double flops, double bytes, double m, double n, double k,
-                                bool fp8) const {
+                                bool low) const {
   if (flops <= 0 || m <= 0 || n <= 0 || k <= 0) return 0.0;  // an empty GEMM is never launched
-  bool in_fp8 = fp8 && fp8_grids_ != nullptr;
-  double rate = in_fp8 ? fp8_peak_ * framework_.fp8_gemm_fraction : bf16_peak_;
-  double compute = flops / (rate * sustained_ * GemmEfficiency(m, n, k, in_fp8));
+  bool in_low = low && low_grids_ != nullptr;
+  double rate = in_low ? low_peak_ * framework_.fp8_gemm_fraction : bf16_peak_;
+  double compute = flops / (rate * sustained_ * GemmEfficiency(m, n, k, in_low));
   double memory = bytes / (hbm_ * framework_.memory_fraction);
   return std::max(compute, memory) + framework_.kernel_overhead_s;
 }

@@ -51,7 +51,9 @@ struct EfficiencyGrids;  // tables.cpp-backed grids, shared by every DeviceModel
 class DeviceModel {
  public:
   // The kernel model of `gpu` under `framework`, able to run GEMMs in BF16 and, when `precision`
-  // is FP8 and the GPU has FP8, in FP8 (attention always in BF16).
+  // is FP8 or FP4 and the GPU has that format, in it (attention always in BF16). NVFP4 GEMMs have
+  // no measured table: they read the FP8 table where a GEMM runs as long on the table's GPU (the
+  // rows scaled by the FP8 table's peak over the FP4 peak), an assumption (docs/ACCURACY.md).
   static Result<DeviceModel> For(const spec::GpuSpec& gpu, spec::Precision precision,
                                  const spec::FrameworkSpec& framework);
   // The same for a job: its cluster's GPU, its plan's precision, its framework.
@@ -60,34 +62,39 @@ class DeviceModel {
   double bf16_peak_flops_per_s() const { return bf16_peak_; }
   const spec::FrameworkSpec& framework() const { return framework_; }
 
-  // Fraction of the GEMM peak (BF16 or FP8) reached by an m x k by k x n matrix multiply.
-  double GemmEfficiency(double m, double n, double k, bool fp8 = false) const;
+  // Fraction of the GEMM peak (BF16, or the plan's low precision with `low`) reached by an
+  // m x k by k x n matrix multiply.
+  double GemmEfficiency(double m, double n, double k, bool low = false) const;
   // Fraction of the BF16 peak reached by attention over `key_len` keys.
   double AttentionForwardEfficiency(double key_len, double head_dim, bool causal) const;
   double AttentionBackwardEfficiency(double key_len, double head_dim, bool causal) const;
 
-  // A GEMM in BF16, or in FP8 (`fp8`; only on a model built for FP8, else BF16).
+  // A GEMM in BF16, or in the plan's FP8 or FP4 (`low`; only on a model built for one, else
+  // BF16).
   double GemmSeconds(double flops, double bytes, double m, double n, double k,
-                     bool fp8 = false) const;
+                     bool low = false) const;
   double AttentionSeconds(double flops, double bytes, double key_len, double head_dim,
                           bool backward) const;
   // `kernels` memory-bound kernels moving `bytes` in all.
   double MemoryBoundSeconds(double flops, double bytes, double kernels = 1) const;
   double memory_bandwidth_bytes_per_s() const { return hbm_; }
   double kernel_overhead_s() const { return framework_.kernel_overhead_s; }
-  bool has_fp8() const { return fp8_grids_ != nullptr; }
+  // Whether GEMMs can run in the plan's FP8 or FP4.
+  bool has_low_precision() const { return low_grids_ != nullptr; }
 
  private:
-  std::shared_ptr<const EfficiencyGrids> grids_;      // BF16 GEMMs and attention
-  std::shared_ptr<const EfficiencyGrids> fp8_grids_;  // FP8 GEMMs; null without FP8
+  std::shared_ptr<const EfficiencyGrids> grids_;  // BF16 GEMMs and attention
+  // FP8 GEMMs (also read for FP4); null in BF16 or without the format
+  std::shared_ptr<const EfficiencyGrids> low_grids_;
   spec::FrameworkSpec framework_;
-  double fp8_peak_ = 0;
+  double low_peak_ = 0;  // the FP8 or FP4 peak
   double bf16_peak_ = 0;
   double hbm_ = 0;
   double attention_scale_ = 1.0;
   double gemm_scale_ = 1.0;  // BF16 GEMMs: gpu.gemm_efficiency_scale
-  // The table GPU's peak over this GPU's (BF16, FP8): GEMM rows are scaled by it before lookup.
-  double bf16_rows_scale_ = 1.0, fp8_rows_scale_ = 1.0;
+  // The table GPU's peak over this GPU's (BF16; FP8 table over FP8 or FP4): GEMM rows are scaled
+  // by it before lookup.
+  double bf16_rows_scale_ = 1.0, low_rows_scale_ = 1.0;
   double sustained_ = 1.0;  // sustained fraction x power-cap clock fraction
 };
 

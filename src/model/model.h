@@ -102,8 +102,9 @@ struct ShardShape {
   int64_t ep = 1;  // expert-parallel ranks: a rank holds experts / ep routed experts
   bool sequence_parallel = true;
   bool flash_attention = true;  // false: scores materialized (Megatron's fused softmax path)
-  // FP8 linears keep their inputs as FP8 casts (FP8 plan, FrameworkSpec::fp8_saves_fp8_inputs).
-  bool fp8_saved_inputs = false;
+  // Bytes per element of the casts that FP8 or FP4 linears keep as their inputs for backward
+  // (FrameworkSpec::fp8_saves_fp8_inputs: 1 for FP8, 0.5625 for NVFP4); 0: BF16 inputs kept.
+  double saved_input_cast_bytes = 0;
   // Sequence parallelism is on: asked for, and TP splits the layer.
   bool SequenceParallel() const { return sequence_parallel && tp > 1; }
   auto operator<=>(const ShardShape&) const = default;
@@ -179,11 +180,12 @@ struct Op {
 // (efficiency read at the window's key length); the saved tensors do not depend on the window.
 // An approximation where local and global layers alternate within each pipeline stage; a context-
 // parallel ring still exchanges every K/V block.
-// FP8 linears that keep their input as the FP8 cast (ShardShape::fp8_saved_inputs; Transformer
-// Engine saves the quantized input for the weight-gradient GEMM) keep 1 byte per element instead
-// of 2: QKV in h, fc1 in h, fc2 in f (expert linears likewise); a linear whose BF16 input another
-// op keeps adds its own FP8 copy, 1 byte per element: the output projection's O (q/tp, beside the
-// BF16 O the attention kernel keeps) and a shared expert's input (its sequence-parallel shard).
+// FP8 linears that keep their input as the FP8 cast (ShardShape::saved_input_cast_bytes;
+// Transformer Engine saves the quantized input for the weight-gradient GEMM) keep 1 byte per
+// element instead of 2 (NVFP4: 0.5625): QKV in h, fc1 in h, fc2 in f (expert linears likewise); a
+// linear whose BF16 input another op keeps adds its own copy of the cast: the output projection's O
+// (q/tp, beside the BF16 O the attention kernel keeps) and a shared expert's input (its
+// sequence-parallel shard).
 // The router and the output layer keep BF16 inputs (the output layer even with fp8_lm_head: not
 // modeled).
 // MLA layers (Megatron-Core's MLASelfAttention, recalled from its source, not in the workspace's

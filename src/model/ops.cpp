@@ -361,15 +361,15 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   }
   ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
   ops.back().per_op_saved_bytes = 0;
-  if (s.fp8_saved_inputs) {  // FP8 casts kept instead of BF16 inputs (model.h)
+  if (const double cast = s.saved_input_cast_bytes; cast > 0) {  // casts kept, not BF16 (model.h)
     for (Op& op : ops) {
       if (!op.fp8_linear) continue;
       // A linear whose BF16 input another op keeps (the output projection's O, a shared
       // expert's input) adds its own FP8 copy of m x k elements; a column-parallel one keeps the
       // sequence-parallel shard it gathers from, 1/tp of them.
       const double shard = op.column_parallel && sp ? t : 1.0;
-      op.saved_bytes = op.saved_bytes > 0 ? op.saved_bytes * kFp8Bytes / kBf16
-                                          : kFp8Bytes * op.m * op.k / shard;
+      op.saved_bytes =
+          op.saved_bytes > 0 ? op.saved_bytes * cast / kBf16 : cast * op.m * op.k / shard;
       // The FP8 cast is the linear's own: dropping the norm's output frees none of it. What a
       // module that re-runs the linear's producer drops is the cast (moe_act, mlp).
       if (op.freed_by == spec::kRecomputeLayernorm) op.module_freed_bytes = 0;

@@ -34,10 +34,11 @@ BytesPerParam ParamBytes(ZeroMode mode, double n, spec::Precision precision) {
       b = {kWeights, kGrads / n, kAdam / n};
       break;
   }
-  // FP8 plans keep a 1-byte cast of the weights they hold; under ZeRO 3 that is the shard (the
-  // gathered layer is cast as it arrives, as torchao's FP8 all-gather does).
-  if (precision == spec::Precision::kFp8) {
-    b.weights += mode == ZeroMode::kZero3 ? kFp8Bytes / n : kFp8Bytes;
+  // FP8 and FP4 plans keep a cast of the weights they hold (1 byte; NVFP4 0.5625); under ZeRO 3
+  // that is the shard (the gathered layer is cast as it arrives, as torchao's FP8 all-gather does).
+  if (spec::LowPrecision(precision)) {
+    const double cast = spec::LowPrecisionBytes(precision);
+    b.weights += mode == ZeroMode::kZero3 ? cast / n : cast;
   }
   return b;
 }

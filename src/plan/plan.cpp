@@ -55,8 +55,10 @@ model::ShardShape Plan::Shape() const {
   s.ep = ep;
   s.sequence_parallel = job.plan.sequence_parallel;
   s.flash_attention = job.plan.attention_kernel == spec::AttentionKernel::kFlash;
-  s.fp8_saved_inputs =
-      job.plan.precision == spec::Precision::kFp8 && job.framework.fp8_saves_fp8_inputs;
+  s.saved_input_cast_bytes =
+      spec::LowPrecision(job.plan.precision) && job.framework.fp8_saves_fp8_inputs
+          ? spec::LowPrecisionBytes(job.plan.precision)
+          : 0.0;
   return s;
 }
 
@@ -518,6 +520,13 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
             "plan.precision = fp8 needs a GPU with FP8; {} has gpu.peak_fp8_flops_per_s = 0 "
             "(allowed: bf16)",
             job.cluster.gpu.name));
+  }
+  if (p.precision == spec::Precision::kFp4 && job.cluster.gpu.peak_fp4_flops_per_s <= 0) {
+    return Refuse(
+        "plan.precision",
+        fmt::format("plan.precision = fp4 needs a GPU with FP4 tensor cores; {} has "
+                    "gpu.peak_fp4_flops_per_s = 0 (allowed: bf16{})",
+                    job.cluster.gpu.name, job.cluster.gpu.peak_fp8_flops_per_s > 0 ? ", fp8" : ""));
   }
 
   plan.groups =

@@ -158,7 +158,10 @@ std::string MegatronArgs(const plan::Plan& p) {
     add("--expert-model-parallel-size", p.ep);
     add("--expert-tensor-parallel-size", p.etp);
   }
-  a.push_back(s.precision == spec::Precision::kFp8 ? "--bf16 --fp8-format hybrid" : "--bf16");
+  // NVFP4: Megatron-LM's --fp4-format and --fp4-recipe (recalled; Transformer Engine's recipe).
+  a.push_back(s.precision == spec::Precision::kFp8   ? "--bf16 --fp8-format hybrid"
+              : s.precision == spec::Precision::kFp4 ? "--bf16 --fp4-format e2m1 --fp4-recipe nvfp4"
+                                                     : "--bf16");
   add("--num-layers", m.layers);
   add("--hidden-size", m.hidden);
   add("--ffn-hidden-size", m.ffn_hidden);
@@ -217,6 +220,11 @@ std::string TorchtitanToml(const plan::Plan& p) {
     if (!flavor.empty()) out += fmt::format("name = \"llama3\"\nflavor = \"{}\"\n", flavor);
     if (fp8) out += "converters = [\"quantize.linear.float8\"]\n";
     out += "\n";
+  }
+  if (s.precision == spec::Precision::kFp4) {
+    notes.push_back(
+        "# precision fp4 (NVFP4) has no torchtitan converter here: this file trains "
+        "in BF16");
   }
   if (flavor.empty()) {
     notes.push_back(fmt::format(
@@ -548,13 +556,14 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
             Join(spec::RecomputeModuleNames(), ", ")));
       }
       recompute_modules = mask;
-    } else if (t == "--fp8-format" || t == "--recompute-granularity" || t == "--recompute-method" ||
-               t == "--cp-comm-type" || t == "--normalization" ||
+    } else if (t == "--fp8-format" || t == "--fp4-format" || t == "--recompute-granularity" ||
+               t == "--recompute-method" || t == "--cp-comm-type" || t == "--normalization" ||
                t == "--position-embedding-type") {
       // Each takes one of Megatron-LM's choices (its argparse refuses anything else).
       if (i + 1 >= tokens.size() || tokens[i + 1].rfind("--", 0) == 0) {
         static const std::map<std::string, std::string> kChoices = {
             {"--fp8-format", "e4m3, hybrid"},
+            {"--fp4-format", "e2m1"},
             {"--recompute-granularity", "full, selective"},
             {"--recompute-method", "uniform, block"},
             {"--cp-comm-type", "p2p, all_gather"},
@@ -570,6 +579,12 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
               "--megatron-args: --fp8-format = {} (allowed: e4m3, hybrid)", Printable(v, 60)));
         }
         p.precision = spec::Precision::kFp8;
+      } else if (t == "--fp4-format") {
+        if (v != "e2m1") {
+          return Status::Invalid(
+              fmt::format("--megatron-args: --fp4-format = {} (allowed: e2m1)", Printable(v, 60)));
+        }
+        p.precision = spec::Precision::kFp4;
       } else if (t == "--recompute-granularity") {
         if (v != "full" && v != "selective") {
           return Status::Invalid(fmt::format(
@@ -638,6 +653,7 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
           "--moe-layer-freq",
           "--recompute-modules",
           "--fp8-format",
+          "--fp4-format",
           "--recompute-granularity",
           "--recompute-method",
           "--cp-comm-type",

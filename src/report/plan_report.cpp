@@ -239,8 +239,8 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
                      p.cp, p.pp, p.dp, p.ep, ScheduleText(p));
   out += fmt::format(
       "             zero {} . sequence parallel {} . recompute {} . {} . placement [{}]\n",
-      spec::ZeroModeName(s.zero), s.sequence_parallel ? "on" : "off",
-      spec::RecomputeText(s), s.precision == spec::Precision::kFp8 ? "fp8" : "bf16",
+      spec::ZeroModeName(s.zero), s.sequence_parallel ? "on" : "off", spec::RecomputeText(s),
+      spec::PrecisionName(s.precision),
       Join(
           [&] {
             std::vector<std::string> d;
@@ -251,7 +251,7 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
   const spec::FrameworkSpec& fw = p.job.framework;
   const spec::GpuSpec& gpu = c.gpu;
   out += fmt::format(
-      "  framework  {}: {} kernels . selective = {} . fp8 {}{}{} . attention {} x{:.2f} . HBM "
+      "  framework  {}: {} kernels . selective = {} . {}{}{} . attention {} x{:.2f} . HBM "
       "{:.0f}% "
       ". {:.1f} us per kernel . tensor cores {:.0f}%{}\n",
       fw.name,
@@ -259,9 +259,10 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
       : fw.elementwise == spec::Elementwise::kEager ? "eager"
                                                     : "fused",
       fw.selective_recompute == spec::SelectiveRecompute::kPerOp ? "per-op" : "modules",
-      fw.fp8_recipe == spec::Fp8Recipe::kDelayed      ? "delayed"
-      : fw.fp8_recipe == spec::Fp8Recipe::kTensorwise ? "tensorwise"
-                                                      : "rowwise",
+      s.precision == spec::Precision::kFp4            ? "nvfp4"
+      : fw.fp8_recipe == spec::Fp8Recipe::kDelayed    ? "fp8 delayed"
+      : fw.fp8_recipe == spec::Fp8Recipe::kTensorwise ? "fp8 tensorwise"
+                                                      : "fp8 rowwise",
       fw.fp8_lm_head ? " (LM head too)" : "",
       fw.fp8_weight_cache ? ", weights cast once a step" : "",
       fw.attention_table == spec::AttentionTable::kCudnn ? "cudnn" : "flash2",

@@ -25,19 +25,31 @@ using collective::Op;
 // Bytes per local parameter shard that one Adam step reads and writes (see analytical.h).
 constexpr double kAdamBytesPerParam = 30.0;
 
-// FP8 scaling work around one converted GEMM (X: m x k input, W: k x n weight, dY: m x n output
-// gradient), in bytes per element of each tensor and kernels, by recipe (sim/analytical.h):
+// Scaling work around one converted GEMM (X: m x k input, W: k x n weight, dY: m x n output
+// gradient), in bytes per element of each tensor and kernels, by FP8 recipe (sim/analytical.h):
 //   delayed (TE): cast reads BF16 and writes FP8 (3 bytes), amax fused; the backward's transposed
 //     copies come out of the same fused cast-transpose (+1 byte)
 //   tensorwise (dynamic): an amax pass first (+2 bytes read), transposes as separate FP8 copies
 //     (read 1, write 1)
 //   rowwise: amax and cast per row, and the transposed operands re-quantized along the other
 //     axis from BF16 (5 bytes each)
-struct Fp8Work {
+// and for NVFP4 (Transformer Engine's NVFP4 recipe as arXiv:2509.25149 section 4 describes it: 16-
+// element blocks along the GEMM's reduction axis, a per-tensor scale from the tensor's amax, the
+// weight-gradient GEMM's operands quantized along the other axis after a 16 x 16 random Hadamard
+// transform): an amax pass and a cast, reading BF16 twice and writing 4.5 bits + a scale byte per
+// 16 (2 + 2 + 0.5625 bytes), the same again for the other axis's copy (its amax read after the
+// transform); kernels as the rowwise recipe. The Hadamard transform's arithmetic (16 multiply-adds
+// an element) hides under the memory traffic. The recipe's stochastic rounding of gradients is in
+// the cast's cost as modeled.
+struct CastWork {
   double cast, transpose;  // bytes per element
   double fwd_kernels, bwd_kernels;
 };
-Fp8Work Fp8WorkOf(spec::Fp8Recipe recipe) {
+CastWork CastWorkOf(spec::Precision precision, spec::Fp8Recipe recipe) {
+  if (precision == spec::Precision::kFp4) {
+    const double pass = 2 * kBf16Bytes + kNvfp4Bytes;
+    return {pass, pass, 4, 6};
+  }
   switch (recipe) {
     case spec::Fp8Recipe::kDelayed:
       return {3.0, 1.0, 2, 1};
@@ -58,25 +70,26 @@ void AddModuleTime(OpTimes& t, const model::Op& op, double seconds) {
 // `weight_cast_share`: the part of an FP8 weight's cast (and of its transposed copy) that each
 // micro-batch pays (analytical.h).
 OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
-             double head_dim, bool fp8, bool flash = true, double weight_cast_share = 1) {
+             double head_dim, spec::Precision precision, bool flash = true,
+             double weight_cast_share = 1) {
   const spec::FrameworkSpec& fw = d.framework();
   const bool eager = fw.elementwise == spec::Elementwise::kEager && !fw.compile;
-  const Fp8Work cast = Fp8WorkOf(fw.fp8_recipe);
+  const CastWork cast = CastWorkOf(precision, fw.fp8_recipe);
   OpTimes t;
   for (const model::Op& op : ops) {
     switch (op.kind) {
       case model::OpKind::kGemm: {
-        bool in_fp8 =
-            fp8 && d.has_fp8() && (op.fp8_linear || (op.name == "lm_head" && fw.fp8_lm_head));
+        bool in_low = spec::LowPrecision(precision) && d.has_low_precision() &&
+                      (op.fp8_linear || (op.name == "lm_head" && fw.fp8_lm_head));
         // A grouped GEMM (routed experts) runs gemm_groups GEMMs of m / groups rows each, priced
         // at that shape (analytical.h).
         const double rows = op.m / op.gemm_groups;
-        double f = d.GemmSeconds(op.fwd_flops, op.fwd_bytes, rows, op.n, op.k, in_fp8);
+        double f = d.GemmSeconds(op.fwd_flops, op.fwd_bytes, rows, op.n, op.k, in_low);
         // Input gradient (m x n by n x k) and weight gradient (k x m by m x n).
-        double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, rows, op.k, op.n, in_fp8) +
-                   d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, rows, in_fp8);
+        double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, rows, op.k, op.n, in_low) +
+                   d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, rows, in_low);
         double cast_f = 0, cast_b = 0;
-        if (in_fp8) {
+        if (in_low) {
           const double weight = weight_cast_share * op.k * op.n;
           cast_f = d.MemoryBoundSeconds(0, cast.cast * (op.m * op.k + weight), cast.fwd_kernels);
           cast_b = d.MemoryBoundSeconds(
@@ -357,10 +370,10 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
     last_ = nullptr;
     model_ = m;
   }
-  const bool fp8 = s.precision == spec::Precision::kFp8;
-  // FP8 weights cast once a step serve its M micro-batches (analytical.h).
+  // FP8 or FP4 weights cast once a step serve its M micro-batches (analytical.h).
   const double weight_cast_share =
-      fp8 && p.job.framework.fp8_weight_cache && s.zero != spec::ZeroMode::kZero3
+      spec::LowPrecision(s.precision) && p.job.framework.fp8_weight_cache &&
+              s.zero != spec::ZeroMode::kZero3
           ? 1.0 / static_cast<double>(std::max<int64_t>(1, p.microbatches))
           : 1.0;
   const Key key{shape, s.precision, p.ep, p.pp > 1, weight_cast_share};
@@ -375,14 +388,14 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
   const double key_len = static_cast<double>(p.job.workload.seq_len);
   const double head_dim = static_cast<double>(m.QkHeadDim());  // the attention kernel's
   CachedLayers c;
-  c.dense = Time(model::LayerOps(m, false, shape), device_, key_len, head_dim, fp8,
+  c.dense = Time(model::LayerOps(m, false, shape), device_, key_len, head_dim, s.precision,
                  shape.flash_attention, weight_cast_share);
   if (m.IsMoe()) {
-    c.moe = Time(model::LayerOps(m, true, shape), device_, key_len, head_dim, fp8,
+    c.moe = Time(model::LayerOps(m, true, shape), device_, key_len, head_dim, s.precision,
                  shape.flash_attention, weight_cast_share);
   }
-  c.embedding = Time(model::EmbeddingOps(m, shape), device_, 1, 128, false);
-  c.head = Time(model::HeadOps(m, shape), device_, 1, 128, fp8, true, weight_cast_share);
+  c.embedding = Time(model::EmbeddingOps(m, shape), device_, 1, 128, spec::Precision::kBf16);
+  c.head = Time(model::HeadOps(m, shape), device_, 1, 128, s.precision, true, weight_cast_share);
   c.params = plan::ParamSums(p);
   const model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
   c.flops_per_token_causal = flops.per_token_causal;

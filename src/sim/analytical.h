@@ -31,7 +31,8 @@
 //     experts / ep experts is a GEMM on its m / groups rows, priced at that shape, one launch for
 //     the group (TE's GroupedLinear spreads them over streams; an assumption), every expert's
 //     weights read; FP8 weight casts are charged as for one expert's weight.
-//   FP8 casts around each converted linear (sim/analytical.cpp, Fp8WorkOf: bytes by recipe): the
+//   FP8 or NVFP4 casts around each converted linear (sim/analytical.cpp, CastWorkOf: bytes by FP8
+//     recipe, or NVFP4's): the
 //     input, output gradient and their transposes every micro-batch; the weight and its transposed
 //     copy every micro-batch, or 1/M of that with framework.fp8_weight_cache (Transformer Engine
 //     casts them on a step's first micro-batch and reuses them; not under ZeRO 3), M the

@@ -50,6 +50,11 @@ const std::vector<std::pair<std::string, Recompute>>& RecomputeChoices() {
       {"none", Recompute::kNone}, {"selective", Recompute::kSelective}, {"full", Recompute::kFull}};
   return kChoices;
 }
+const std::vector<std::pair<std::string, Precision>>& PrecisionChoices() {
+  static const std::vector<std::pair<std::string, Precision>> kChoices = {
+      {"bf16", Precision::kBf16}, {"fp8", Precision::kFp8}, {"fp4", Precision::kFp4}};
+  return kChoices;
+}
 const std::vector<std::pair<std::string, Dim>>& DimChoices() {
   static const std::vector<std::pair<std::string, Dim>> kChoices = {
       {"tp", Dim::kTp}, {"cp", Dim::kCp}, {"pp", Dim::kPp}, {"dp", Dim::kDp}};
@@ -60,6 +65,9 @@ const std::vector<std::pair<std::string, Dim>>& DimChoices() {
 
 std::string_view ZeroModeName(ZeroMode mode) { return ChoiceName(ZeroChoices(), mode); }
 std::string_view ScheduleName(Schedule schedule) { return ChoiceName(ScheduleChoices(), schedule); }
+std::string_view PrecisionName(Precision precision) {
+  return ChoiceName(PrecisionChoices(), precision);
+}
 std::string_view RecomputeName(Recompute recompute) {
   return ChoiceName(RecomputeChoices(), recompute);
 }
@@ -208,6 +216,10 @@ const Schema<GpuSpec>& GpuSchema() {
                 "Dense BF16 tensor-core peak.", "gpu-peak-bf16-flops-per-s")
         .Number("peak_fp8_flops_per_s", &G::peak_fp8_flops_per_s, 0, kMaxPhysical, "FLOP/s",
                 "Dense FP8 tensor-core peak; 0 if the GPU has no FP8.", "gpu-peak-fp8-flops-per-s")
+        .Number("peak_fp4_flops_per_s", &G::peak_fp4_flops_per_s, 0, kMaxPhysical, "FLOP/s",
+                "Dense NVFP4 tensor-core peak; 0 if the GPU has no FP4 (plan.precision = fp4 "
+                "needs it).",
+                "gpu-peak-fp4-flops-per-s")
         .Number("memory_bytes", &G::memory_bytes, 1, kMaxPhysical, "bytes",
                 "Device memory, as the CUDA driver reports its total.", "gpu-memory-bytes")
         .Number("memory_bandwidth_bytes_per_s", &G::memory_bandwidth_bytes_per_s, 1, kMaxPhysical,
@@ -439,10 +451,10 @@ const Schema<PlanSpec>& PlanSchema() {
           for (Dim d : plan.placement) out.push_back(std::string(DimName(d)));
           return out;
         });
-    s.Choice("precision", &P::precision,
-             std::vector<std::pair<std::string, Precision>>{{"bf16", Precision::kBf16},
-                                                            {"fp8", Precision::kFp8}},
-             "GEMM precision: bf16, or fp8 (weights kept in BF16, as Transformer Engine).")
+    s.Choice("precision", &P::precision, PrecisionChoices(),
+             "GEMM precision of the linears: bf16, fp8, or fp4 (NVFP4, on a GPU with "
+             "gpu.peak_fp4_flops_per_s); weights kept in BF16, attention in BF16, as Transformer "
+             "Engine.")
         .Boolean("trim_edge_stages", &P::trim_edge_stages,
                  "Llama 3: the first and the last pipeline stage each carry one transformer layer "
                  "fewer (the first chunk holds the embedding, the last the output layer and loss; "
@@ -533,18 +545,22 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                                                            {"rowwise", Fp8Recipe::kRowwise}},
             "FP8 scaling with plan.precision = fp8: delayed (Transformer Engine: amax from "
             "history, fused into the cast), tensorwise (dynamic: an amax pass before each "
-            "cast) or rowwise (dynamic per row: an amax pass and a slower scaled GEMM).",
+            "cast) or rowwise (dynamic per row: an amax pass and a slower scaled GEMM). "
+            "plan.precision = fp4 has one recipe, NVFP4's.",
             "framework-fp8-recipe")
         .Boolean("fp8_lm_head", &F::fp8_lm_head,
-                 "The output layer's GEMM also runs in FP8 (by default it stays BF16, as in "
-                 "Transformer Engine recipes and torchtitan's Float8 conversion).",
+                 "The output layer's GEMM also runs in FP8 (or FP4 under plan.precision = fp4; by "
+                 "default it stays BF16, as in Transformer Engine recipes and torchtitan's Float8 "
+                 "conversion).",
                  "framework-fp8-lm-head")
         .Boolean("fp8_saves_fp8_inputs", &F::fp8_saves_fp8_inputs,
-                 "With plan.precision = fp8, each FP8 linear keeps its input for backward as "
-                 "the 1-byte FP8 cast (Transformer Engine) instead of in BF16 (torchao).",
+                 "With plan.precision = fp8 (or fp4), each FP8 linear keeps its input for backward "
+                 "as the 1-byte FP8 cast (0.5625 bytes in NVFP4; Transformer Engine) instead of in "
+                 "BF16 (torchao).",
                  "framework-fp8-saves-fp8-inputs")
         .Boolean("fp8_weight_cache", &F::fp8_weight_cache,
-                 "With plan.precision = fp8, each FP8 linear casts its weight (and the transposed "
+                 "With plan.precision = fp8 (or fp4), each FP8 linear casts its weight (and the "
+                 "transposed "
                  "copy its backward reads) on a step's first micro-batch only and reuses them for "
                  "the others (Transformer Engine's is_first_microbatch, as Megatron-Core passes "
                  "it); otherwise every micro-batch casts again (torchao; Transformer Engine "
@@ -574,8 +590,8 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                 "Launch gap and tail added to every kernel (a calibrated factor).",
                 "framework-kernel-overhead-s")
         .Number("fp8_gemm_fraction", &F::fp8_gemm_fraction, 0.1, 1.0, "",
-                "Fraction of the FP8 GEMM table's throughput reached by FP8 GEMMs in training (a "
-                "calibrated factor).",
+                "Fraction of the FP8 GEMM table's throughput reached by FP8 GEMMs in training, and "
+                "by NVFP4 GEMMs, which are read from the same table (a calibrated factor).",
                 "framework-fp8-gemm-fraction");
     FieldInfo plan;
     plan.key = "plan";

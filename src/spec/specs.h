@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/units.h"
 #include "spec/schema.h"
 
 namespace scaleplan::spec {
@@ -113,6 +114,7 @@ struct GpuSpec {
   std::string source;
   double peak_bf16_flops_per_s = 0;  // dense BF16 tensor-core peak
   double peak_fp8_flops_per_s = 0;   // dense FP8 peak; 0 = no FP8
+  double peak_fp4_flops_per_s = 0;   // dense NVFP4 peak; 0 = no FP4
   double memory_bytes = 0;           // device memory as the CUDA driver reports its total
   double memory_bandwidth_bytes_per_s = 0;
   double usable_memory_fraction = 0.95;     // of memory_bytes, after CUDA context, NCCL and cuBLAS
@@ -172,7 +174,15 @@ inline constexpr int kRecomputeModules = 6;
 const std::vector<std::string>& RecomputeModuleNames();
 enum class CpAlgorithm { kAllGather, kRing };
 enum class AttentionKernel { kFlash, kUnfused };
-enum class Precision { kBf16, kFp8 };
+// The format of the linears' GEMMs: BF16, FP8, or NVFP4 (kFp4). Weights, attention and the
+// memory-bound kernels stay in BF16 in every case (Transformer Engine's recipes).
+enum class Precision { kBf16, kFp8, kFp4 };
+// Whether the linears run below BF16 (FP8 or FP4) and cast their operands to do so.
+inline bool LowPrecision(Precision p) { return p != Precision::kBf16; }
+// Bytes per element of a low-precision cast (FP8: 1; NVFP4: 0.5625 with its block scales).
+inline double LowPrecisionBytes(Precision p) {
+  return p == Precision::kFp4 ? kNvfp4Bytes : p == Precision::kFp8 ? kFp8Bytes : kBf16Bytes;
+}
 enum class Dim { kTp, kCp, kPp, kDp };
 // When the gradient reduction across data-parallel replicas runs: within the step that computed
 // the gradients, or during the next step (the optimizer applies one-step-old gradients).
@@ -180,6 +190,7 @@ enum class GradSync { kStep, kDelayed };
 enum class GradReduceDtype { kFp32, kBf16 };
 
 std::string_view ZeroModeName(ZeroMode mode);
+std::string_view PrecisionName(Precision precision);  // bf16, fp8, fp4
 std::string_view ScheduleName(Schedule schedule);
 std::string_view GradSyncName(GradSync sync);
 std::string_view GradReduceDtypeName(GradReduceDtype dtype);
@@ -270,7 +281,7 @@ struct FrameworkSpec {
   double attention_fraction = 1.0;  // of the attention table's throughput
   double memory_fraction = 0.80;    // of HBM bandwidth reached by memory-bound kernels
   double kernel_overhead_s = 4e-6;  // launch gap and tail per kernel
-  double fp8_gemm_fraction = 1.0;   // of the FP8 GEMM table's throughput
+  double fp8_gemm_fraction = 1.0;   // of the FP8 GEMM table's throughput (FP4 GEMMs too)
   // Plan keys the framework sets by default (what a job's plan map is applied over).
   PlanSpec plan;
   bool operator==(const FrameworkSpec&) const = default;

@@ -196,7 +196,9 @@ Result<std::vector<TrainingCase>> JobLogCases(std::string_view text, const std::
       return Status::Ok();
     if (!options.gpu_filter.empty() && !Contains(job.cluster.gpu.name, options.gpu_filter))
       return Status::Ok();
-    std::string precision = job.plan.precision == spec::Precision::kFp8 ? "FP8" : "BF16";
+    std::string precision = job.plan.precision == spec::Precision::kFp8   ? "FP8"
+                            : job.plan.precision == spec::Precision::kFp4 ? "FP4"
+                                                                          : "BF16";
     if (!options.precision_filter.empty() && !Contains(precision, options.precision_filter))
       return Status::Ok();
     if (!InGpuRange(job.gpus, options)) return Status::Ok();

@@ -551,10 +551,18 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
 
 // The precision cell, read (it is prose in some tables: "mixed (16-bit)", "BF16 (amp_bf16; ...)",
 // "not stated in README (BF16 assumed ...)"): FP8 where it names FP8 (any recipe), BF16 where it
-// names BF16, FP16, 16-bit or mixed precision, BF16 with an assumption where it is blank;
-// anything else (FP32, TF32, INT8, a typo) is not modeled, and the row says so.
+// names BF16, FP16, 16-bit or mixed precision, FP4 where it names FP4 (NVFP4; MXFP4 priced as
+// NVFP4, said so), BF16 with an assumption where it is blank; anything else (FP32, TF32, INT8, a
+// typo) is not modeled, and the row says so.
 std::optional<spec::Precision> ReadPrecision(const std::string& cell, TrainingCase& c) {
   if (Contains(cell, "FP8")) return spec::Precision::kFp8;
+  if (Contains(cell, "FP4")) {
+    if (!Contains(cell, "NVFP4")) c.assumptions.push_back(Printable(cell, 40) + " priced as NVFP4");
+    c.assumptions.push_back(
+        "NVFP4: every linear's GEMMs in FP4, read from the FP8 GEMM table at the FP4 peak (no "
+        "FP4 table; an assumption), with the recipe's casts and Hadamard transforms");
+    return spec::Precision::kFp4;
+  }
   for (const char* name : {"BF16", "FP16", "16-bit", "mixed", "bfloat16", "float16", "half"}) {
     if (Contains(cell, name)) return spec::Precision::kBf16;
   }
@@ -568,7 +576,7 @@ std::optional<spec::Precision> ReadPrecision(const std::string& cell, TrainingCa
 std::string PrecisionNotModeled(const std::string& cell) {
   return fmt::format(
       "precision = '{}' is not modeled (allowed: BF16, FP16, 16-bit or mixed precision, FP8 and "
-      "its recipes, or blank for BF16)",
+      "its recipes, FP4 (NVFP4), or blank for BF16)",
       Printable(cell, 60));
 }
 
@@ -613,10 +621,6 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
     if (Contains(task, "SFT") || Contains(task, "LoRA") || Contains(task, "PEFT") ||
         Contains(task, "fine-tun")) {
       skip("fine-tuning (SFT/LoRA) is not modeled");
-      continue;
-    }
-    if (Contains(precision, "FP4")) {
-      skip("FP4 training (" + Printable(precision, 40) + ") is not modeled");
       continue;
     }
     if (Contains(model_name, "w/ MTP") || Contains(model_name, "with MTP")) {
