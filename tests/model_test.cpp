@@ -254,14 +254,14 @@ TEST(Ops, GemmShapesAndFlopsUnderTp) {
 }
 
 // One DeepSeek-V3 layer on a rank of TP 8 with SP, one sequence of 4096 tokens (512 per SP shard):
-//   down-projections on the shard, weights whole: q_down 512 x 1536 x 7168, kv_down 512 x 576 x
-//   7168 up-projections split by head: q_up 4096 x 24576/8 = 3072 x 1536, kv_up 4096 x 32768/8 =
-//   4096 x 512, both on the attention side; out_proj 4096 x 7168 x 16384/8 = 2048 attention:
-//   4096*4097/2 = 8,390,656 pairs x 2 x (24,576 + 16,384) / 8 = 85,920,317,440 FLOP rotary: 4096
-//   tokens x (128*64/8 + 64) = 4,456,448 elements saved: q_down 2 x 512 x 7168 (the shard of the
-//   layer input), kv_down none (same input), q_up 2 x 512 x 1536 and kv_up 2 x 512 x 512 (the
-//   normed compressions' shards); the kernel Q, K, V 2 x 4096 x (24,576 + 24,576 + 16,384) / 8 + O
-//   2 x 4096 x 16,384 / 8 + LSE 4 x 4096 x 16.
+//   down-projections on the shard, weights whole: q_down 512 x 1536 x 7168, kv_down 512 x 576 x 7168
+//   up-projections split by head: q_up 4096 x 24576/8 = 3072 x 1536, kv_up 4096 x 32768/8 = 4096
+//   x 512, both on the attention side; out_proj 4096 x 7168 x 16384/8 = 2048
+//   attention: 4096*4097/2 = 8,390,656 pairs x 2 x (24,576 + 16,384) / 8 = 85,920,317,440 FLOP
+//   rotary: 4096 tokens x (128*64/8 + 64) = 4,456,448 elements
+//   saved: q_down 2 x 512 x 7168 (the shard of the layer input), kv_down none (same input),
+//   q_up 2 x 512 x 1536 and kv_up 2 x 512 x 512 (the normed compressions' shards); the kernel Q,
+//   K, V 2 x 4096 x (24,576 + 24,576 + 16,384) / 8 + O 2 x 4096 x 16,384 / 8 + LSE 4 x 4096 x 16.
 TEST(Ops, LatentAttentionShapesUnderTp) {
   spec::ModelSpec m = Must(spec::LoadModel("deepseek-v3"));
   ShardShape s;

@@ -530,7 +530,9 @@ TEST(Launch, MegatronArgumentsRoundTrip) {
 }
 
 // Each precision goes out as Megatron-LM's arguments and reads back: FP8 as --fp8-format hybrid,
-// NVFP4 as --fp4-format e2m1 --fp4-recipe nvfp4; an FP4 format Megatron-LM lacks is refused.
+// NVFP4 as --fp4-format e2m1 --fp4-recipe nvfp4; an FP4 format Megatron-LM lacks, a recipe other
+// than NVFP4's, and an FP8 and an FP4 format together (which one wins would hang on their order)
+// are refused.
 TEST(Launch, MegatronPrecisionArguments) {
   for (spec::Precision precision :
        {spec::Precision::kBf16, spec::Precision::kFp8, spec::Precision::kFp4}) {
@@ -548,6 +550,14 @@ TEST(Launch, MegatronPrecisionArguments) {
   Result<report::LaunchParse> bad = report::ApplyMegatronArgs("--fp4-format e4m3", read);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "--megatron-args: --fp4-format = e4m3 (allowed: e2m1)");
+  bad = report::ApplyMegatronArgs("--fp4-format e2m1 --fp4-recipe custom", read);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "--megatron-args: --fp4-recipe = custom (allowed: nvfp4)");
+  bad = report::ApplyMegatronArgs("--fp8-format hybrid --fp4-format e2m1", read);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "--megatron-args: --fp8-format and --fp4-format are both given (allowed: one of them, "
+            "FP8 or NVFP4 training)");
 }
 
 // A placement Megatron-LM has no rank order for is said in a comment line, which the reader skips;

@@ -717,11 +717,11 @@ TEST(Analytical, Fp8WeightCacheSparesAllButTheFirstMicroBatchsCasts) {
   EXPECT_FALSE(Must(spec::LoadFramework("torchtitan")).fp8_weight_cache);
 }
 
-// NVFP4 casts each weight element twice a micro-batch (sim/analytical.cpp, CastWorkOf): an amax
-// pass and a cast along each axis, 2 + 2 + 0.5625 bytes each, 9.125 bytes in all. Llama 3 8B on
-// one B200 (8e12 B/s HBM at 80%), 4 micro-batches, 6,979,321,856 FP8-or-FP4 weight elements (the
-// FP8 test above): the weight cache spares 3 micro-batches of it,
-//   3 x 9.125 x 6,979,321,856 / (8e12 x 0.80) = 191,058,935,808 / 6.4e12 = 0.0298530 s a step.
+// NVFP4 casts each weight element once a micro-batch (sim/analytical.cpp, CastWorkOf): an amax
+// pass and a cast into 16 x 16 blocks, 2 + 2 + 0.5625 = 4.5625 bytes, which also serve the
+// transposed layout. Llama 3 8B on one B200 (8e12 B/s HBM at 80%), 4 micro-batches, 6,979,321,856
+// FP8-or-FP4 weight elements (the FP8 test above): the weight cache spares 3 micro-batches of it,
+//   3 x 4.5625 x 6,979,321,856 / (8e12 x 0.80) = 95,529,467,904 / 6.4e12 = 0.0149265 s a step.
 // And FP4 runs faster than FP8, FP8 than BF16.
 TEST(Analytical, Nvfp4CastsAndSpeed) {
   spec::JobSpec job = Job("llama3-8b", 1, 1, 1, 1, 4);
@@ -732,7 +732,7 @@ TEST(Analytical, Nvfp4CastsAndSpeed) {
   ASSERT_EQ(job.framework.memory_fraction, 0.80);
   const double cached = Simulate(job).step_time_s;
   job.framework.fp8_weight_cache = false;
-  EXPECT_NEAR(Simulate(job).step_time_s - cached, 0.0298530, 1e-6);
+  EXPECT_NEAR(Simulate(job).step_time_s - cached, 0.0149265, 1e-6);
   job.framework.fp8_weight_cache = true;
   job.plan.precision = spec::Precision::kFp8;
   const double fp8 = Simulate(job).step_time_s;

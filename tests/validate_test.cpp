@@ -243,7 +243,7 @@ TEST(Accuracy, Fp8RowsWithoutFitting) {
 
 // NVFP4 (no FP4 measurement fitted anything: the FP4 peaks are the datasheets', the GEMM
 // efficiency the FP8 table's): Megatron-Bridge's 18 Llama 3 70B and 405B NVFP4 rows on GB200 and
-// GB300 land at 9.8% mean error (2026-12-03); Nemotron 3 Super's stay skipped (no architecture).
+// GB300 land at 9.9% mean error (2026-12-03); Nemotron 3 Super's stay skipped (no architecture).
 TEST(Accuracy, MegatronBridgeNvfp4RowsWithoutFitting) {
   Options o;
   o.precision_filter = "FP4";
@@ -391,7 +391,7 @@ TEST(Validate, MegatronBridgeColumnsMapToThePlan) {
             std::string::npos)
       << r.rows[4].skipped;
   ASSERT_TRUE(r.rows[5].skipped.empty()) << r.rows[5].skipped;
-  EXPECT_TRUE(has(r.rows[5], "NVFP4: every linear's GEMMs in FP4"));
+  EXPECT_TRUE(has(r.rows[5], "NVFP4: the transformer blocks' linears in FP4"));
 }
 
 // Each modeled training row carries the memory model's verdict on its plan, and the summary counts

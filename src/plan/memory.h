@@ -13,7 +13,8 @@
 //                   parameters not resharded after the forward pass, so the stage's BF16 weights
 //                   stay whole through the step: 2 + 4/N + 12/N at peak (ZeRO-2's memory; the
 //                   difference is in traffic, which the step-time model accounts for).
-// FP8 adds a 1-byte FP8 copy of each weight (Transformer Engine's cast cache).
+// FP8 adds a 1-byte FP8 copy of each weight (Transformer Engine's cast cache), NVFP4 a 0.5625-byte
+// one.
 // Micro-batches in flight on stage s (counted as (micro-batch, chunk) forwards not yet backed):
 //   gpipe: M;   1f1b, zb-h1: min(pp - s, M);
 //   interleaved / llama3 (Megatron-LM): min(M*vp, 2(pp - s - 1) + (vp - 1)*N + 1), N consecutive

@@ -253,6 +253,22 @@ Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
 
 }  // namespace
 
+Status CheckPrecision(const spec::JobSpec& job) {
+  const spec::GpuSpec& gpu = job.cluster.gpu;
+  if (job.plan.precision == spec::Precision::kFp8 && gpu.peak_fp8_flops_per_s <= 0) {
+    return Refuse("plan.precision", fmt::format("plan.precision = fp8 needs a GPU with FP8; {} has "
+                                                "gpu.peak_fp8_flops_per_s = 0 (allowed: bf16)",
+                                                gpu.name));
+  }
+  if (job.plan.precision == spec::Precision::kFp4 && gpu.peak_fp4_flops_per_s <= 0) {
+    return Refuse("plan.precision",
+                  fmt::format("plan.precision = fp4 needs a GPU with FP4 tensor cores; {} has "
+                              "gpu.peak_fp4_flops_per_s = 0 (allowed: bf16{})",
+                              gpu.name, gpu.peak_fp8_flops_per_s > 0 ? ", fp8" : ""));
+  }
+  return Status::Ok();
+}
+
 Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   if (checks == Checks::kAll) {
     SP_RETURN_IF_ERROR(spec::ValidateModel(job.model));
@@ -513,21 +529,7 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
   // Schedule.
   SP_RETURN_IF_ERROR(CheckSchedule(p, plan));
 
-  if (p.precision == spec::Precision::kFp8 && job.cluster.gpu.peak_fp8_flops_per_s <= 0) {
-    return Refuse(
-        "plan.precision",
-        fmt::format(
-            "plan.precision = fp8 needs a GPU with FP8; {} has gpu.peak_fp8_flops_per_s = 0 "
-            "(allowed: bf16)",
-            job.cluster.gpu.name));
-  }
-  if (p.precision == spec::Precision::kFp4 && job.cluster.gpu.peak_fp4_flops_per_s <= 0) {
-    return Refuse(
-        "plan.precision",
-        fmt::format("plan.precision = fp4 needs a GPU with FP4 tensor cores; {} has "
-                    "gpu.peak_fp4_flops_per_s = 0 (allowed: bf16{})",
-                    job.cluster.gpu.name, job.cluster.gpu.peak_fp8_flops_per_s > 0 ? ", fp8" : ""));
-  }
+  SP_RETURN_IF_ERROR(CheckPrecision(job));
 
   plan.groups =
       topology::PlaceGroups(job.cluster, {plan.tp, plan.cp, plan.pp, plan.dp}, p.placement);

@@ -68,4 +68,9 @@ enum class Checks { kAll, kPlanOnly };
 
 Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks = Checks::kAll);
 
+// Whether the cluster's GPU has the plan's precision (fp8 needs gpu.peak_fp8_flops_per_s, fp4
+// gpu.peak_fp4_flops_per_s): part of BuildPlan, and what a search checks once before it starts,
+// since no plan of its space changes it.
+Status CheckPrecision(const spec::JobSpec& job);
+
 }  // namespace scaleplan::plan

@@ -8,7 +8,9 @@
 //   knobs       log tp, cp, pp, vp, dp, ep, micro-batch, micro-batches, sequence; ZeRO stage
 //               (0-3, FSDP = 3); recompute (selective, full); the pipeline schedule (interleaved,
 //               llama3, zb-h1, gpipe; 1f1b is none of them); edge-stage trimming; ring CP; log
-//               HSDP replicas; delayed gradient sync; BF16 gradient reduction; FP8; sequence
+//               HSDP replicas; delayed gradient sync; BF16 gradient reduction; FP8 (an FP4
+//               plan reads 0 here: its speed reaches the learner through the physics features;
+//               a flag of its own would change the feature set and every saved predictor); sequence
 //               parallel; TP overlap; the framework's eager memory-bound ops and torch.compile
 //   derived     log GPUs, tokens per step, tokens per micro-batch per CP rank, parameters, active
 //               parameters, parameters per model-parallel shard (total / (tp pp)), hidden size,

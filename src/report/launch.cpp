@@ -414,6 +414,7 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
   bool mla = false;
   int64_t mla_q_rank = 0, mla_kv_rank = 32, mla_qk = 128, mla_rope = 64, mla_v = 128;
   std::string recompute_granularity, recompute_method;
+  std::string low_format;  // the --fp8-format or --fp4-format given, if one was
   uint32_t recompute_modules = spec::kRecomputeCoreAttn;
   std::vector<bool> moe_pattern;  // --moe-layer-freq as a list
   int64_t moe_every = 0;          // --moe-layer-freq as an integer
@@ -556,14 +557,16 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
             Join(spec::RecomputeModuleNames(), ", ")));
       }
       recompute_modules = mask;
-    } else if (t == "--fp8-format" || t == "--fp4-format" || t == "--recompute-granularity" ||
-               t == "--recompute-method" || t == "--cp-comm-type" || t == "--normalization" ||
+    } else if (t == "--fp8-format" || t == "--fp4-format" || t == "--fp4-recipe" ||
+               t == "--recompute-granularity" || t == "--recompute-method" ||
+               t == "--cp-comm-type" || t == "--normalization" ||
                t == "--position-embedding-type") {
       // Each takes one of Megatron-LM's choices (its argparse refuses anything else).
       if (i + 1 >= tokens.size() || tokens[i + 1].rfind("--", 0) == 0) {
         static const std::map<std::string, std::string> kChoices = {
             {"--fp8-format", "e4m3, hybrid"},
             {"--fp4-format", "e2m1"},
+            {"--fp4-recipe", "nvfp4"},
             {"--recompute-granularity", "full, selective"},
             {"--recompute-method", "uniform, block"},
             {"--cp-comm-type", "p2p, all_gather"},
@@ -573,6 +576,13 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
             fmt::format("--megatron-args: {} has no value (allowed: {})", t, kChoices.at(t)));
       }
       std::string v = tokens[++i];
+      if ((t == "--fp8-format" || t == "--fp4-format") && !low_format.empty() && low_format != t) {
+        return Status::Invalid(fmt::format(
+            "--megatron-args: {} and {} are both given (allowed: one of them, FP8 or NVFP4 "
+            "training)",
+            low_format, t));
+      }
+      if (t == "--fp8-format" || t == "--fp4-format") low_format = t;
       if (t == "--fp8-format") {
         if (v != "e4m3" && v != "hybrid") {
           return Status::Invalid(fmt::format(
@@ -585,6 +595,12 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
               fmt::format("--megatron-args: --fp4-format = {} (allowed: e2m1)", Printable(v, 60)));
         }
         p.precision = spec::Precision::kFp4;
+      } else if (t == "--fp4-recipe") {
+        // NVFP4 is the recipe priced; Megatron-LM's custom recipes are not modeled.
+        if (v != "nvfp4") {
+          return Status::Invalid(
+              fmt::format("--megatron-args: --fp4-recipe = {} (allowed: nvfp4)", Printable(v, 60)));
+        }
       } else if (t == "--recompute-granularity") {
         if (v != "full" && v != "selective") {
           return Status::Invalid(fmt::format(
@@ -654,6 +670,7 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
           "--recompute-modules",
           "--fp8-format",
           "--fp4-format",
+          "--fp4-recipe",
           "--recompute-granularity",
           "--recompute-method",
           "--cp-comm-type",

@@ -1008,6 +1008,7 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   SP_RETURN_IF_ERROR(spec::ValidateCluster(base.cluster));
   SP_RETURN_IF_ERROR(spec::ValidateWorkload(base.workload));
   SP_RETURN_IF_ERROR(spec::ValidateSequence(base.model, base.workload));
+  SP_RETURN_IF_ERROR(plan::CheckPrecision(base));
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer(options.optimizer));
   SP_ASSIGN_OR_RETURN(hardware::DeviceModel device, hardware::DeviceModel::For(base));
   const int processes = ProcessCount(options.processes);

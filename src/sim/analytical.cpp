@@ -34,31 +34,33 @@ constexpr double kAdamBytesPerParam = 30.0;
 //   rowwise: amax and cast per row, and the transposed operands re-quantized along the other
 //     axis from BF16 (5 bytes each)
 // and for NVFP4 (Transformer Engine's NVFP4 recipe as arXiv:2509.25149 section 4 describes it: 16-
-// element blocks along the GEMM's reduction axis, a per-tensor scale from the tensor's amax, the
-// weight-gradient GEMM's operands quantized along the other axis after a 16 x 16 random Hadamard
-// transform): an amax pass and a cast, reading BF16 twice and writing 4.5 bits + a scale byte per
-// 16 (2 + 2 + 0.5625 bytes), the same again for the other axis's copy (its amax read after the
-// transform); kernels as the rowwise recipe. The Hadamard transform's arithmetic (16 multiply-adds
-// an element) hides under the memory traffic. The recipe's stochastic rounding of gradients is in
-// the cast's cost as modeled.
+// element blocks along the GEMM's reduction axis, a per-tensor scale from the tensor's amax; the
+// weight-gradient GEMM's operands, X and dY, quantized along the other axis after a 16 x 16 random
+// Hadamard transform; weights in 16 x 16 blocks, so that one quantization serves both layouts and
+// their transposed copy costs nothing): an amax pass and a cast, reading BF16 twice and writing 4
+// bits and a scale byte per 16 (2 + 2 + 0.5625 bytes), the same again for X's and dY's other-axis
+// copy (its amax read after the transform); kernels as the rowwise recipe. The Hadamard
+// transform's arithmetic (16 multiply-adds an element) hides under the memory traffic; the
+// gradients' stochastic rounding is not priced apart from the cast.
 struct CastWork {
-  double cast, transpose;  // bytes per element
+  double cast, transpose;   // bytes per element
+  double weight_transpose;  // the weight's transposed copy, bytes per element
   double fwd_kernels, bwd_kernels;
 };
 CastWork CastWorkOf(spec::Precision precision, spec::Fp8Recipe recipe) {
   if (precision == spec::Precision::kFp4) {
     const double pass = 2 * kBf16Bytes + kNvfp4Bytes;
-    return {pass, pass, 4, 6};
+    return {pass, pass, 0.0, 4, 6};
   }
   switch (recipe) {
     case spec::Fp8Recipe::kDelayed:
-      return {3.0, 1.0, 2, 1};
+      return {3.0, 1.0, 1.0, 2, 1};
     case spec::Fp8Recipe::kTensorwise:
-      return {5.0, 2.0, 4, 4};
+      return {5.0, 2.0, 2.0, 4, 4};
     case spec::Fp8Recipe::kRowwise:
-      return {5.0, 5.0, 4, 6};
+      return {5.0, 5.0, 5.0, 4, 6};
   }
-  return {3.0, 1.0, 2, 1};
+  return {3.0, 1.0, 1.0, 2, 1};
 }
 
 // An op's forward `seconds` to the module whose recomputation re-runs it.
@@ -67,8 +69,8 @@ void AddModuleTime(OpTimes& t, const model::Op& op, double seconds) {
     if (op.rerun_by & (1u << i)) t.module_fwd[static_cast<size_t>(i)] += seconds;
 }
 
-// `weight_cast_share`: the part of an FP8 weight's cast (and of its transposed copy) that each
-// micro-batch pays (analytical.h).
+// `weight_cast_share`: the part of an FP8 or FP4 weight's cast (and of its transposed copy) that
+// each micro-batch pays (analytical.h).
 OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, double key_len,
              double head_dim, spec::Precision precision, bool flash = true,
              double weight_cast_share = 1) {
@@ -92,9 +94,11 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         if (in_low) {
           const double weight = weight_cast_share * op.k * op.n;
           cast_f = d.MemoryBoundSeconds(0, cast.cast * (op.m * op.k + weight), cast.fwd_kernels);
-          cast_b = d.MemoryBoundSeconds(
-              0, cast.cast * op.m * op.n + cast.transpose * (op.m * op.k + op.m * op.n + weight),
-              cast.bwd_kernels);
+          cast_b = d.MemoryBoundSeconds(0,
+                                        cast.cast * op.m * op.n +
+                                            cast.transpose * (op.m * op.k + op.m * op.n) +
+                                            cast.weight_transpose * weight,
+                                        cast.bwd_kernels);
         }
         t.fwd += f + cast_f;
         t.bwd += b + cast_b;

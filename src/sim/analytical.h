@@ -226,9 +226,9 @@ struct OpTimes {
 
 // Evaluates plans on one GPU type and precision, caching per-layer compute times and parameter
 // sums across plans that share the model, the sharding of a layer and the precision (a search
-// changes pp, vp, dp, schedule and placement far more often than those), and, for FP8 under a
-// framework that caches FP8 weights, the micro-batches per replica (which change with dp, pp and
-// the micro-batch size). Not thread-safe: use one per thread.
+// changes pp, vp, dp, schedule and placement far more often than those), and, for FP8 or FP4 under
+// a framework that caches the weights' casts, the micro-batches per replica (which change with dp,
+// pp and the micro-batch size). Not thread-safe: use one per thread.
 class Evaluator {
  public:
   explicit Evaluator(hardware::DeviceModel device);
@@ -259,7 +259,7 @@ class Evaluator {
     spec::Precision precision = spec::Precision::kBf16;
     int64_t ep = 1;
     bool pipelined = false;        // pp > 1: a tied output layer keeps its own copy
-    double weight_cast_share = 1;  // of an FP8 weight's cast each micro-batch pays
+    double weight_cast_share = 1;  // of an FP8/FP4 weight's cast each micro-batch pays
     auto operator<=>(const Key&) const = default;
   };
   const CachedLayers& Lookup(const plan::Plan& plan);

@@ -52,7 +52,7 @@ Status ForEachLogLine(std::string_view text, const std::string& origin,
 bool LooksLikeJobLog(std::string_view text);
 
 // The jobs of a log, filtered by options (match: source or model name; gpu_filter: the GPU
-// name; precision_filter: bf16 or fp8; the GPU range).
+// name; precision_filter: bf16, fp8 or fp4; the GPU range).
 Result<std::vector<TrainingCase>> JobLogCases(std::string_view text, const std::string& origin,
                                               const Options& options);
 

@@ -559,8 +559,9 @@ std::optional<spec::Precision> ReadPrecision(const std::string& cell, TrainingCa
   if (Contains(cell, "FP4")) {
     if (!Contains(cell, "NVFP4")) c.assumptions.push_back(Printable(cell, 40) + " priced as NVFP4");
     c.assumptions.push_back(
-        "NVFP4: every linear's GEMMs in FP4, read from the FP8 GEMM table at the FP4 peak (no "
-        "FP4 table; an assumption), with the recipe's casts and Hadamard transforms");
+        "NVFP4: the transformer blocks' linears in FP4 (the router and output layer in BF16), "
+        "read from the FP8 GEMM table at the FP4 peak (no FP4 table; an assumption), with the "
+        "recipe's casts and Hadamard transforms");
     return spec::Precision::kFp4;
   }
   for (const char* name : {"BF16", "FP16", "16-bit", "mixed", "bfloat16", "float16", "half"}) {
