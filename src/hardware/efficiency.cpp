@@ -164,9 +164,7 @@ Result<DeviceModel> DeviceModel::For(const spec::GpuSpec& gpu, spec::Precision p
     return peak > 0 ? std::clamp(table_peak / peak, 1.0 / 16, 16.0) : 1.0;
   };
   d.bf16_rows_scale_ = rows_scale(bf16_table_peak, gpu.peak_bf16_flops_per_s);
-  const double low_peak = precision == spec::Precision::kFp8   ? gpu.peak_fp8_flops_per_s
-                          : precision == spec::Precision::kFp4 ? gpu.peak_fp4_flops_per_s
-                                                               : 0.0;
+  const double low_peak = spec::LowPrecisionPeak(gpu, precision);
   if (low_peak > 0) {
     SP_ASSIGN_OR_RETURN(d.low_grids_,
                         CachedGrids(device, "f8e4m3fnxf8e4m3fn->bf16", fp8_table_peak, flash2));

@@ -255,18 +255,19 @@ Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
 
 Status CheckPrecision(const spec::JobSpec& job) {
   const spec::GpuSpec& gpu = job.cluster.gpu;
-  if (job.plan.precision == spec::Precision::kFp8 && gpu.peak_fp8_flops_per_s <= 0) {
+  const spec::Precision precision = job.plan.precision;
+  if (!spec::LowPrecision(precision) || spec::LowPrecisionPeak(gpu, precision) > 0) {
+    return Status::Ok();
+  }
+  if (precision == spec::Precision::kFp8) {
     return Refuse("plan.precision", fmt::format("plan.precision = fp8 needs a GPU with FP8; {} has "
                                                 "gpu.peak_fp8_flops_per_s = 0 (allowed: bf16)",
                                                 gpu.name));
   }
-  if (job.plan.precision == spec::Precision::kFp4 && gpu.peak_fp4_flops_per_s <= 0) {
-    return Refuse("plan.precision",
-                  fmt::format("plan.precision = fp4 needs a GPU with FP4 tensor cores; {} has "
-                              "gpu.peak_fp4_flops_per_s = 0 (allowed: bf16{})",
-                              gpu.name, gpu.peak_fp8_flops_per_s > 0 ? ", fp8" : ""));
-  }
-  return Status::Ok();
+  return Refuse("plan.precision",
+                fmt::format("plan.precision = fp4 needs a GPU with FP4 tensor cores; {} has "
+                            "gpu.peak_fp4_flops_per_s = 0 (allowed: bf16{})",
+                            gpu.name, gpu.peak_fp8_flops_per_s > 0 ? ", fp8" : ""));
 }
 
 Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {

@@ -183,6 +183,13 @@ inline bool LowPrecision(Precision p) { return p != Precision::kBf16; }
 inline double LowPrecisionBytes(Precision p) {
   return p == Precision::kFp4 ? kNvfp4Bytes : p == Precision::kFp8 ? kFp8Bytes : kBf16Bytes;
 }
+// The GPU's dense peak in the plan's low precision (gpu.peak_fp8_flops_per_s or
+// peak_fp4_flops_per_s); 0 in BF16 or where the GPU lacks the format.
+inline double LowPrecisionPeak(const GpuSpec& gpu, Precision p) {
+  return p == Precision::kFp8   ? gpu.peak_fp8_flops_per_s
+         : p == Precision::kFp4 ? gpu.peak_fp4_flops_per_s
+                                : 0.0;
+}
 enum class Dim { kTp, kCp, kPp, kDp };
 // When the gradient reduction across data-parallel replicas runs: within the step that computed
 // the gradients, or during the next step (the optimizer applies one-step-old gradients).
