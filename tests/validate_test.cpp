@@ -117,6 +117,52 @@ TEST(Validate, GpuTypesMapToTheirOwnSystems) {
   }
 }
 
+// --by release: four rows of one configuration (so one prediction P tokens/s/GPU) measured at
+// 10,000 (release a), 8,000 (b), 12,500 (a) and 10,000 (blank). Errors 100 (P - m) / m:
+// e1 = P/100 - 100, e2 = P/80 - 100, e3 = P/125 - 100, e4 = e1. Group a (first seen, then b, then
+// the blank): signed mean (e1 + e3) / 2 = 0.009 P - 100, |e| mean likewise when P exceeds both
+// measurements; group b: e2 alone; the file: (2 e1 + e2 + e3) / 4.
+TEST(Validate, RowsSummarizedByAColumn) {
+  const std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,release,source\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,8,1,1,,8192,1,64,BF16,10000,a,x\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,8,1,1,,8192,1,64,BF16,8000,b,x\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,8,1,1,,8192,1,64,BF16,12500,a,x\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,8,1,1,,8192,1,64,BF16,10000,,x\n";
+  Options options;
+  options.group_by = "release";
+  FileReport r = Must(ValidateText(csv, "releases.csv", options));
+  ASSERT_EQ(r.rows.size(), 4u);
+  const double p = r.rows[0].predicted;
+  for (const Row& row : r.rows) {
+    ASSERT_TRUE(row.skipped.empty()) << row.skipped;
+    EXPECT_DOUBLE_EQ(row.predicted, p);
+  }
+  EXPECT_EQ(r.group_by, "release");
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(r.groups[0].value, "a");
+  EXPECT_EQ(r.groups[1].value, "b");
+  EXPECT_EQ(r.groups[2].value, "");
+  const double e1 = p / 100 - 100, e2 = p / 80 - 100, e3 = p / 125 - 100;
+  EXPECT_EQ(r.groups[0].summary.modeled, 2);
+  EXPECT_NEAR(r.groups[0].summary.mean_error_pct, 0.009 * p - 100, 1e-9);
+  EXPECT_NEAR(r.groups[0].summary.mean_abs_error_pct, (std::fabs(e1) + std::fabs(e3)) / 2, 1e-9);
+  EXPECT_NEAR(r.groups[1].summary.mean_error_pct, e2, 1e-9);
+  EXPECT_EQ(r.groups[2].summary.modeled, 1);
+  EXPECT_NEAR(r.summary.mean_error_pct, (2 * e1 + e2 + e3) / 4, 1e-9);
+
+  // A column the file does not have is an error naming it and what the file has; so is --by on
+  // a file without columns.
+  options.group_by = "relase";
+  Result<FileReport> typo = ValidateText(csv, "releases.csv", options);
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("no column relase"), std::string::npos);
+  EXPECT_NE(typo.status().message().find("did you mean release?"), std::string::npos);
+  EXPECT_NE(typo.status().message().find("tokens_per_s_per_gpu, release, source"),
+            std::string::npos);
+}
+
 TEST(Validate, UnknownSchemaIsAnError) {
   Result<FileReport> r = ValidateText("a,b\n1,2\n", "x.csv", {});
   ASSERT_FALSE(r.ok());

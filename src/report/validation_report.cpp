@@ -16,6 +16,7 @@ nlohmann::json SummaryJson(const validate::Summary& s) {
   return {{"modeled_rows", s.modeled},
           {"skipped_rows", s.skipped},
           {"mean_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.mean_abs_error_pct) : none},
+          {"mean_error_pct", s.modeled > 0 ? nlohmann::json(s.mean_error_pct) : none},
           {"max_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.max_abs_error_pct) : none},
           {"spearman", s.modeled > 2 ? nlohmann::json(s.spearman) : none},
           {"out_of_memory_rows", s.out_of_memory},
@@ -43,6 +44,28 @@ nlohmann::json RowJson(const validate::Row& r, const std::string& file) {
   return j;
 }
 
+// The file's rows by its group_by column's values: one line each.
+std::string GroupsText(const validate::FileReport& f) {
+  auto cell = [](const std::string& v) {
+    return v.empty() ? std::string("(blank)") : Printable(v, 40);
+  };
+  std::string out = fmt::format("  by {}:\n  {:<40} {:>7} {:>7} {:>13} {:>8} {:>13} {:>8}\n",
+                                Printable(f.group_by, 60), cell(f.group_by), "modeled", "skipped",
+                                "mean |error|", "signed", "max |error|", "Spearman");
+  for (const validate::GroupReport& g : f.groups) {
+    const validate::Summary& s = g.summary;
+    auto pct = [&](double v, bool sign) {
+      if (s.modeled == 0) return std::string("n/a");
+      return sign ? fmt::format("{:+.1f}%", v) : fmt::format("{:.1f}%", v);
+    };
+    out += fmt::format("  {:<40} {:>7} {:>7} {:>13} {:>8} {:>13} {:>8}\n", cell(g.value), s.modeled,
+                       s.skipped, pct(s.mean_abs_error_pct, false), pct(s.mean_error_pct, true),
+                       pct(s.max_abs_error_pct, false),
+                       s.modeled > 2 ? fmt::format("{:.3f}", s.spearman) : "n/a");
+  }
+  return out + "\n";
+}
+
 }  // namespace
 
 std::string_view MetricUnit(std::string_view metric) {
@@ -64,11 +87,20 @@ nlohmann::json ValidationJson(const std::vector<validate::FileReport>& files) {
       all_rows.push_back(RowJson(r, f.path));
       everything.push_back(r);
     }
-    per_file.push_back({{"path", f.path},
-                        {"kind", f.kind},
-                        {"engine", f.engine},
-                        {"rows", rows},
-                        {"summary", SummaryJson(f.summary)}});
+    nlohmann::json file = {{"path", f.path},
+                           {"kind", f.kind},
+                           {"engine", f.engine},
+                           {"rows", rows},
+                           {"summary", SummaryJson(f.summary)}};
+    if (!f.group_by.empty()) {
+      nlohmann::json groups = nlohmann::json::array();
+      for (const validate::GroupReport& g : f.groups) {
+        groups.push_back({{"value", g.value}, {"summary", SummaryJson(g.summary)}});
+      }
+      file["group_by"] = f.group_by;
+      file["groups"] = groups;
+    }
+    per_file.push_back(file);
   }
   out["files"] = per_file;
   out["rows"] = all_rows;
@@ -116,9 +148,10 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
     }
     const validate::Summary& s = f.summary;
     out += fmt::format(
-        "  {} rows modeled, {} skipped{}; mean |error| {}, max |error| {}, Spearman {}{}{}\n\n",
+        "  {} rows modeled, {} skipped{}; mean |error| {}{}, max |error| {}, Spearman {}{}{}\n\n",
         s.modeled, s.skipped, verbose || s.skipped == 0 ? "" : " (--verbose lists why)",
         s.modeled > 0 ? fmt::format("{:.1f}%", s.mean_abs_error_pct) : "n/a",
+        s.modeled > 0 ? fmt::format(" (signed {:+.1f}%)", s.mean_error_pct) : "",
         s.modeled > 0 ? fmt::format("{:.1f}%", s.max_abs_error_pct) : "n/a",
         s.modeled > 2 ? fmt::format("{:.3f}", s.spearman) : "n/a",
         s.out_of_memory > 0
@@ -126,6 +159,7 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
             : std::string(),
         s.tight > 0 ? fmt::format("; {} called tight (inside the memory reserve)", s.tight)
                     : std::string());
+    if (!f.group_by.empty()) out += GroupsText(f);
   }
   return out;
 }

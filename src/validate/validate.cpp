@@ -358,7 +358,7 @@ double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
 Summary Summarize(const std::vector<Row>& rows) {
   Summary s;
   std::vector<double> predicted, measured;
-  double total = 0;
+  double total = 0, signed_total = 0;
   for (const Row& r : rows) {
     if (!r.skipped.empty()) {
       ++s.skipped;
@@ -369,13 +369,30 @@ Summary Summarize(const std::vector<Row>& rows) {
       ++s.out_of_memory;
     if (r.memory_checked && r.memory_verdict == plan::MemoryVerdict::kTight) ++s.tight;
     total += std::fabs(r.error_pct);
+    signed_total += r.error_pct;
     s.max_abs_error_pct = std::max(s.max_abs_error_pct, std::fabs(r.error_pct));
     predicted.push_back(r.predicted);
     measured.push_back(r.measured);
   }
-  if (s.modeled > 0) s.mean_abs_error_pct = total / s.modeled;
+  if (s.modeled > 0) {
+    s.mean_abs_error_pct = total / s.modeled;
+    s.mean_error_pct = signed_total / s.modeled;
+  }
   s.spearman = Spearman(predicted, measured);
   return s;
+}
+
+std::vector<GroupReport> SummarizeGroups(const std::vector<Row>& rows) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<Row>> by_value;
+  for (const Row& r : rows) {
+    auto [it, added] = by_value.try_emplace(r.group);
+    if (added) order.push_back(r.group);
+    it->second.push_back(r);
+  }
+  std::vector<GroupReport> groups;
+  for (const std::string& value : order) groups.push_back({value, Summarize(by_value[value])});
+  return groups;
 }
 
 const spec::Schema<Options>& OptionsSchema() {
@@ -391,6 +408,10 @@ const spec::Schema<Options>& OptionsSchema() {
              "override every row's gpu.sustained_compute_fraction, to refit it (not given: each "
              "row's own)");
     s.OneOf("engine", &Options::engine, engines, "the engine that predicts training rows");
+    s.Text("group_by", &Options::group_by,
+           "also summarize each file's rows by the values of this CSV column (e.g. release, "
+           "gpu_type, model)",
+           "by");
     return s;
   }();
   return schema;
@@ -412,6 +433,44 @@ Status CheckOptions(const Options& options) {
         options.engine_override->name()));
   }
   return sim::FindEngine(options.engine, "validate.engine").status();
+}
+
+// Options::group_by on a file that has no columns (an nccl-tests output, a job log).
+Status NoColumnsToGroupBy(const std::string& origin, std::string_view what,
+                          const std::string& column) {
+  return Status::Invalid(fmt::format(
+      "{}: validate.group_by = {} needs a CSV table, and this file is {} (allowed: --by with CSV "
+      "tables only)",
+      Printable(origin, 200), Printable(column, 60), what));
+}
+
+// Each data row's cell in `table`'s column `column`, by source line. Errors: no such column.
+Result<std::map<int, std::string>> GroupCells(const CsvTable& table, const std::string& origin,
+                                              const std::string& column) {
+  const int index = table.Column(column);
+  if (index < 0) {
+    const std::string meant = NearMiss(column, table.columns);
+    return Status::Invalid(fmt::format(
+        "{}: no column {} to group the rows by{} (allowed: one of {})", Printable(origin, 200),
+        Printable(column, 60), meant.empty() ? "" : fmt::format(" (did you mean {}?)", meant),
+        Join(table.columns, ", ")));
+  }
+  std::map<int, std::string> cells;
+  for (size_t i = 0; i < table.rows.size(); ++i) {
+    cells[table.lines[i]] = table.rows[i][static_cast<size_t>(index)];
+  }
+  return cells;
+}
+
+// The rows' groups from GroupCells, then the file's group summaries.
+void AssignGroups(FileReport& report, const std::string& column,
+                  const std::map<int, std::string>& cells) {
+  report.group_by = column;
+  for (Row& row : report.rows) {
+    auto it = cells.find(row.line);
+    if (it != cells.end()) row.group = it->second;
+  }
+  report.groups = SummarizeGroups(report.rows);
 }
 
 }  // namespace
@@ -463,6 +522,8 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
                                 const Options& options) {
   SP_RETURN_IF_ERROR(CheckOptions(options));
   if (text.find("_perf") != std::string::npos && text.find("nThread") != std::string::npos) {
+    if (!options.group_by.empty())
+      return NoColumnsToGroupBy(origin, "an nccl-tests output", options.group_by);
     return ValidateNcclTests(text, origin, options);
   }
   if (text.find("device_key") != std::string::npos && text.find("opcode") != std::string::npos) {
@@ -477,7 +538,13 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
             "collective table, whose device_key picks each row's cluster)",
             origin, Printable(options.nccl_cluster, 60)));
       }
-      return ValidateCollectiveTable(*table, origin, options);
+      std::map<int, std::string> cells;
+      if (!options.group_by.empty()) {
+        SP_ASSIGN_OR_RETURN(cells, GroupCells(*table, origin, options.group_by));
+      }
+      SP_ASSIGN_OR_RETURN(FileReport report, ValidateCollectiveTable(*table, origin, options));
+      if (!options.group_by.empty()) AssignGroups(report, options.group_by, cells);
+      return report;
     }
   }
   SP_ASSIGN_OR_RETURN(const sim::Engine* engine,
@@ -488,7 +555,15 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
   report.engine = std::string(engine->name());
   SP_ASSIGN_OR_RETURN(std::vector<TrainingCase> cases,
                       TrainingCases(text, origin, options, &report.kind));
+  // The column is checked before the rows run: a misspelt one costs no prediction.
+  std::map<int, std::string> cells;
+  if (!options.group_by.empty()) {
+    if (report.kind == "job-log") return NoColumnsToGroupBy(origin, "a job log", options.group_by);
+    SP_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, origin));  // as TrainingCases read it
+    SP_ASSIGN_OR_RETURN(cells, GroupCells(table, origin, options.group_by));
+  }
   for (const TrainingCase& c : cases) report.rows.push_back(RunCase(c, options, *engine));
+  if (!options.group_by.empty()) AssignGroups(report, options.group_by, cells);
   report.summary = Summarize(report.rows);
   return report;
 }

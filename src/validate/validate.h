@@ -37,6 +37,7 @@ struct Row {
   double error_pct = 0;  // 100 * (predicted - measured) / measured
   std::vector<std::string> assumptions;
   std::string skipped;  // why the row was not modeled; empty when it was
+  std::string group;    // the row's cell in Options::group_by's column (empty without one)
   // Training rows: the memory model's verdict on the plan that ran (plan/memory.h); a published
   // run that the model calls out of memory (above the GPU's capacity) is a miss of the memory
   // model, one that is tight (inside the reserve) is not.
@@ -52,10 +53,17 @@ struct Summary {
   int modeled = 0;
   int skipped = 0;
   double mean_abs_error_pct = 0;
+  double mean_error_pct = 0;  // signed: the model's bias (> 0: it predicts more than was measured)
   double max_abs_error_pct = 0;
   double spearman = 0;  // rank correlation of predicted and measured; 0 if < 3 rows
   int out_of_memory = 0;  // modeled training rows whose plan the memory model calls out of memory
   int tight = 0;          // and those it calls tight
+};
+
+// The rows of one value of Options::group_by's column.
+struct GroupReport {
+  std::string value;  // the cell ("" for a blank one)
+  Summary summary;
 };
 
 struct FileReport {
@@ -64,6 +72,10 @@ struct FileReport {
   std::string engine;  // what predicted the training rows (empty for nccl-tests files)
   std::vector<Row> rows;
   Summary summary;
+  // With Options::group_by (the column, repeated here): the rows summarized by that column's
+  // value, in the order each value first appears in the file.
+  std::string group_by;
+  std::vector<GroupReport> groups;
 };
 
 // A fitted calibration: what `scaleplan calibrate --out` writes and `--calibration` reads.
@@ -103,6 +115,10 @@ struct Options {
   const sim::Engine* engine_override = nullptr;
   // Fitted factors (calibrate.h), each applied to the rows on its GPU and framework.
   std::vector<Calibration> calibrations;
+  // A column of the CSV tables whose values the report summarizes the rows by (e.g. release,
+  // gpu_type, model); empty: none. A file without the column, or that is not a CSV table, is an
+  // error.
+  std::string group_by;
 };
 
 // The row filters (gpu_filter, precision_filter, match, min_gpus, max_gpus) as keys of a schema
@@ -150,5 +166,7 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
 double Spearman(const std::vector<double>& a, const std::vector<double>& b);
 
 Summary Summarize(const std::vector<Row>& rows);
+// The rows by their `group`, in the order each value first appears.
+std::vector<GroupReport> SummarizeGroups(const std::vector<Row>& rows);
 
 }  // namespace scaleplan::validate
