@@ -163,6 +163,55 @@ TEST(Validate, RowsSummarizedByAColumn) {
             std::string::npos);
 }
 
+// Cells the reader could misread are skipped with the reason, never read as some other number:
+// a step time under two names that disagree (10 and 5 once were read as "105"), a name's digit
+// before the number ("v2 5762" once read as 2), a second point, an FSDP mode it does not know.
+TEST(Validate, AmbiguousCellsAreSkippedWithTheirReason) {
+  const std::string head =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,fsdp,tokens_per_s_per_gpu,step_time_s,"
+      "iteration_time_s,source\n";
+  const std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,8,1,1,,8192,1,64,BF16,{},x\n";
+  std::string csv = head;
+  for (const char* cells :
+       {",,10,5", ",,2.5,2.5", ",v2 5762,,", ",5.762.1,,", "HYBRID_SHARD,9000,,", ",,,3"}) {
+    csv += fmt::format(fmt::runtime(row), cells);
+  }
+  FileReport r = Must(ValidateText(csv, "cells.csv", {}));
+  ASSERT_EQ(r.rows.size(), 6u);
+  EXPECT_NE(r.rows[0].skipped.find("step_time_s = 10 and iteration_time_s = 5 disagree"),
+            std::string::npos)
+      << r.rows[0].skipped;
+  ASSERT_TRUE(r.rows[1].skipped.empty()) << r.rows[1].skipped;
+  EXPECT_EQ(r.rows[1].measured, 2.5);
+  EXPECT_NE(r.rows[2].skipped.find("'v2 5762' has text stuck to its number"), std::string::npos)
+      << r.rows[2].skipped;
+  EXPECT_NE(r.rows[3].skipped.find("'5.762.1' has text stuck to its number"), std::string::npos)
+      << r.rows[3].skipped;
+  EXPECT_NE(r.rows[4].skipped.find("fsdp = 'HYBRID_SHARD' is not a sharding this reader knows"),
+            std::string::npos)
+      << r.rows[4].skipped;
+  ASSERT_TRUE(r.rows[5].skipped.empty()) << r.rows[5].skipped;
+  EXPECT_EQ(r.rows[5].measured, 3.0);  // iteration_time_s alone
+}
+
+// Three rows whose measurements all tie have no rank correlation: undefined, not 0. Rows 1 and 2
+// differ only in the micro-batch, so their predictions differ and only the measurements tie.
+TEST(Validate, SpearmanOfTiedMeasurementsIsUndefined) {
+  const std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,source\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,8,1,1,,8192,1,64,BF16,6000,x\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,8,1,1,,8192,2,64,BF16,6000,x\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,4,1,1,,8192,1,64,BF16,6000,x\n";
+  FileReport r = Must(ValidateText(csv, "ties.csv", {}));
+  EXPECT_EQ(r.summary.modeled, 3);
+  EXPECT_FALSE(r.summary.spearman_defined);
+  FileReport untied =
+      Must(ValidateText(csv.substr(0, csv.rfind("6000,x")) + "7000,x\n", "ties.csv", {}));
+  EXPECT_TRUE(untied.summary.spearman_defined);
+}
+
 TEST(Validate, UnknownSchemaIsAnError) {
   Result<FileReport> r = ValidateText("a,b\n1,2\n", "x.csv", {});
   ASSERT_FALSE(r.ok());

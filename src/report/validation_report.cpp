@@ -8,9 +8,9 @@ namespace scaleplan::report {
 
 namespace {
 
-// Errors need a modeled row and a rank correlation three (with two, any ranking agrees or is
-// reversed; Spearman() ranks three or more): otherwise they are null (JSON) or "n/a" (text),
-// never a made-up 0.
+// Errors need a modeled row and a rank correlation three that do not all tie (with two, any
+// ranking agrees or is reversed; a constant has no ranking): otherwise they are null (JSON) or
+// "n/a" (text), never a made-up 0.
 nlohmann::json SummaryJson(const validate::Summary& s) {
   nlohmann::json none;
   return {{"modeled_rows", s.modeled},
@@ -18,7 +18,7 @@ nlohmann::json SummaryJson(const validate::Summary& s) {
           {"mean_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.mean_abs_error_pct) : none},
           {"mean_error_pct", s.modeled > 0 ? nlohmann::json(s.mean_error_pct) : none},
           {"max_abs_error_pct", s.modeled > 0 ? nlohmann::json(s.max_abs_error_pct) : none},
-          {"spearman", s.modeled > 2 ? nlohmann::json(s.spearman) : none},
+          {"spearman", s.spearman_defined ? nlohmann::json(s.spearman) : none},
           {"out_of_memory_rows", s.out_of_memory},
           {"tight_memory_rows", s.tight}};
 }
@@ -61,7 +61,7 @@ std::string GroupsText(const validate::FileReport& f) {
     out += fmt::format("  {:<40} {:>7} {:>7} {:>13} {:>8} {:>13} {:>8}\n", cell(g.value), s.modeled,
                        s.skipped, pct(s.mean_abs_error_pct, false), pct(s.mean_error_pct, true),
                        pct(s.max_abs_error_pct, false),
-                       s.modeled > 2 ? fmt::format("{:.3f}", s.spearman) : "n/a");
+                       s.spearman_defined ? fmt::format("{:.3f}", s.spearman) : "n/a");
   }
   return out + "\n";
 }
@@ -153,7 +153,7 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
         s.modeled > 0 ? fmt::format("{:.1f}%", s.mean_abs_error_pct) : "n/a",
         s.modeled > 0 ? fmt::format(" (signed {:+.1f}%)", s.mean_error_pct) : "",
         s.modeled > 0 ? fmt::format("{:.1f}%", s.max_abs_error_pct) : "n/a",
-        s.modeled > 2 ? fmt::format("{:.3f}", s.spearman) : "n/a",
+        s.spearman_defined ? fmt::format("{:.3f}", s.spearman) : "n/a",
         s.out_of_memory > 0
             ? fmt::format("; {} of the plans that ran called out of memory", s.out_of_memory)
             : std::string(),

@@ -183,6 +183,17 @@ Result<const schedule::PipelineSchedule*> ScheduleToRun(const plan::Plan& p,
         "batch)",
         dp, pp, vp, m, passes_per_chunk, kMaxSimulatedPasses, kMaxSimulatedPasses));
   }
+  // A trace records the passes of replica 0 and of each straggler's replica.
+  const int64_t traced =
+      std::min<int64_t>(dp, 1 + static_cast<int64_t>(options.straggler_speed.size()));
+  if (options.trace && !BoundedProduct({traced, pp, vp, m, passes_per_chunk}, kMaxTracedPasses)) {
+    return Status::Invalid(fmt::format(
+        "a trace of {} replica{} x pp {} x vp {} x {} micro-batches x {} passes would record more "
+        "than {} passes (allowed: at most {}; leave out --trace and --html, or a smaller global "
+        "batch)",
+        traced, traced == 1 ? "" : "s", pp, vp, m, passes_per_chunk, kMaxTracedPasses,
+        kMaxTracedPasses));
+  }
   const bool v_shape = schedule::Info(p.spec().schedule).v_shape;
   if (sched == nullptr) {
     // A schedule ordered by time (zb-v) is ordered by this plan's nominal passes and sends.

@@ -91,6 +91,9 @@ struct EventResult {
 // The most passes one simulated step may run (dp x pp x vp x micro-batches x 2 or 3 passes):
 // 134 million, about 3 s; the 102,400-GPU benchmark runs 3.3 million.
 inline constexpr int64_t kMaxSimulatedPasses = int64_t{1} << 27;
+// The most passes a trace may record (EventOptions::trace): about a million, some 170 MB of
+// Chrome trace JSON and a few GB while it is built.
+inline constexpr int64_t kMaxTracedPasses = int64_t{1} << 20;
 
 Result<EventResult> SimulateEvents(const plan::Plan& plan, const EventOptions& options);
 

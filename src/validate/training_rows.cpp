@@ -27,7 +27,9 @@ namespace {
 // the cell holds none (or one out of a double's range). A sign counts where it stands right
 // before the digits; commas between digits are thousands separators. `suffixed` (when given) is
 // set when a letter follows the number at once ("5.762k", "8Ki", "8abc"): a unit or a multiplier
-// the number alone would misread, which the cell checks refuse.
+// the number alone would misread, which the cell checks refuse; and when the number is not one
+// the cell states whole: a letter right before it ("v2 5762", "run2: 5762": a name's digit), or a
+// point, slash or colon and a digit right after it ("5.762.1", "1/2", "2:30").
 double Number(const std::string& cell, bool* suffixed = nullptr) {
   if (suffixed != nullptr) *suffixed = false;
   auto digit = [&](size_t at) {
@@ -65,9 +67,15 @@ double Number(const std::string& cell, bool* suffixed = nullptr) {
       at = e;
     }
   }
-  if (suffixed != nullptr && at < cell.size() &&
-      std::isalpha(static_cast<unsigned char>(cell[at]))) {
-    *suffixed = true;
+  if (suffixed != nullptr) {
+    const bool letter_after =
+        at < cell.size() && std::isalpha(static_cast<unsigned char>(cell[at]));
+    const bool letter_before =
+        start > 0 && std::isalpha(static_cast<unsigned char>(cell[start - 1]));
+    const bool joined_after = at < cell.size() &&
+                              (cell[at] == '.' || cell[at] == '/' || cell[at] == ':') &&
+                              digit(at + 1);
+    *suffixed = letter_after || letter_before || joined_after;
   }
   Result<double> value = ParseNumber(text);
   return value.ok() ? *value : 0;
@@ -79,9 +87,10 @@ std::string NumberProblem(const char* column, const std::string& cell, bool whol
   bool suffixed = false;
   const double value = Number(cell, &suffixed);
   if (suffixed) {
-    return fmt::format("{} = '{}' has text stuck to its number (allowed: a plain number such as "
-                       "8192, without a unit or a k/M multiplier)",
-                       column, Printable(cell, 40));
+    return fmt::format(
+        "{} = '{}' has text stuck to its number (allowed: a plain number such as "
+        "8192, without a unit, a k/M multiplier or a name or number joined to it)",
+        column, Printable(cell, 40));
   }
   if (whole && value != std::floor(value)) {
     return fmt::format("{} = {} is not a whole number (allowed: a count)", column,
@@ -786,8 +795,17 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       // A sharding degree (Megatron-Bridge's FSDP column): Megatron FSDP, whose default shards
       // optimizer state, gradients and parameters (ZeRO 3) over the data-parallel ranks.
       plan.zero = spec::ZeroMode::kZero3;
-      c.assumptions.push_back(fmt::format("fsdp {}: parameters, gradients and optimizer state "
-                                          "sharded (ZeRO 3)", Integer(fsdp)));
+      c.assumptions.push_back(
+          fmt::format("fsdp {}: parameters, gradients and optimizer state "
+                      "sharded (ZeRO 3)",
+                      Integer(fsdp)));
+    } else if (!BlankCell(fsdp) && Trim(fsdp) != "0" && Trim(fsdp) != "1" &&
+               !Contains(fsdp, "NO_SHARD")) {
+      skip(
+          fmt::format("fsdp = '{}' is not a sharding this reader knows (allowed: blank, 0, 1, "
+                      "NO_SHARD, SHARD_GRAD_OP, FULL_SHARD or a sharding degree above 1)",
+                      Printable(fsdp, 40)));
+      continue;
     }
     if (Contains(precision, "PURE")) plan.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
     if (std::string bad = ApplyRunColumns(t, i, c); !bad.empty()) {
@@ -827,10 +845,19 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       c.metric = "tflops_per_gpu";
       c.measured = tflops;
       c.formula = sc21 ? FlopsFormula::kSc21 : FlopsFormula::kMegatron;
-    } else if (double step = Number(t.Cell(i, "step_time_s") + t.Cell(i, "iteration_time_s"));
-               step > 0) {
-      c.metric = "step_time_s";  // seconds per iteration (e.g. Korthikanti et al.'s Table 5)
-      c.measured = step;
+    } else if (double step = Number(t.Cell(i, "step_time_s")),
+               iteration = Number(t.Cell(i, "iteration_time_s"));
+               step > 0 || iteration > 0) {
+      // Seconds per iteration (e.g. Korthikanti et al.'s Table 5), under either name.
+      if (step > 0 && iteration > 0 && step != iteration) {
+        skip(
+            fmt::format("step_time_s = {:g} and iteration_time_s = {:g} disagree (allowed: one of "
+                        "them, or both the same)",
+                        step, iteration));
+        continue;
+      }
+      c.metric = "step_time_s";
+      c.measured = step > 0 ? step : iteration;
     } else {
       skip("no measured tokens/s/GPU, TFLOP/s/GPU or step time (step_time_s)");
       continue;

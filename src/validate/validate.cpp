@@ -379,6 +379,10 @@ Summary Summarize(const std::vector<Row>& rows) {
     s.mean_error_pct = signed_total / s.modeled;
   }
   s.spearman = Spearman(predicted, measured);
+  auto varies = [](const std::vector<double>& v) {
+    return std::any_of(v.begin(), v.end(), [&](double x) { return x != v.front(); });
+  };
+  s.spearman_defined = predicted.size() >= 3 && varies(predicted) && varies(measured);
   return s;
 }
 

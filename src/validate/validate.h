@@ -55,7 +55,10 @@ struct Summary {
   double mean_abs_error_pct = 0;
   double mean_error_pct = 0;  // signed: the model's bias (> 0: it predicts more than was measured)
   double max_abs_error_pct = 0;
-  double spearman = 0;  // rank correlation of predicted and measured; 0 if < 3 rows
+  double spearman = 0;  // rank correlation of predicted and measured (0 when undefined)
+  // Whether it is defined: 3 rows or more, and neither the predictions nor the measurements all
+  // equal (a rank correlation with a constant is not 0 but undefined).
+  bool spearman_defined = false;
   int out_of_memory = 0;  // modeled training rows whose plan the memory model calls out of memory
   int tight = 0;          // and those it calls tight
 };
