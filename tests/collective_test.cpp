@@ -268,6 +268,29 @@ TEST(NcclTests, RejectsRowsWithWrongResults) {
   EXPECT_TRUE(ParseNcclTests(unchecked, "ar").ok());
 }
 
+// Two runs appended to one log were read as one (their rank lines summed: 8 + 2 GPUs read as
+// 10 ranks) and a table row whose size is not a number was skipped unseen: both are refused with
+// the line.
+TEST(NcclTests, RejectsAppendedRunsAndRowsWithoutASize) {
+  const std::string dir = std::string(SCALEPLAN_TEST_DIR) + "/../data/calibration/nccl-tests-h200/";
+  const std::string eight = Must(spec::ReadFile(dir + "all_reduce-8-half.perf.txt"));
+  const std::string two = Must(spec::ReadFile(dir + "all_reduce-2-half.perf.txt"));
+  Result<NcclTestsRun> appended = ParseNcclTests(eight + two, "log");
+  ASSERT_FALSE(appended.ok());
+  EXPECT_NE(appended.status().message().find("a second run's"), std::string::npos)
+      << appended.status().message();
+  EXPECT_NE(appended.status().message().find("one nccl-tests run per file"), std::string::npos);
+  const std::string row = "     8388608       4194304      half";
+  for (const char* size : {"          -8", "    abcdefgh"}) {
+    std::string bad = eight;
+    bad.replace(bad.find(row), 12, size);
+    Result<NcclTestsRun> run = ParseNcclTests(bad, "ar");
+    ASSERT_FALSE(run.ok()) << size;
+    EXPECT_NE(run.status().message().find("is not a byte count"), std::string::npos)
+        << run.status().message();
+  }
+}
+
 TEST(NcclTests, RejectsOtherText) {
   EXPECT_FALSE(ParseNcclTests("hello\n", "x").ok());
   EXPECT_NE(ParseNcclTests("hello\n", "x").status().message().find("not an nccl-tests output"),

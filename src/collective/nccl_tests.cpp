@@ -67,8 +67,18 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
     std::vector<std::string> t = Tokens(line);
     if (t.empty()) continue;
     if (t[0] == "#") {
+      // A second run's header after this one's rows (logs appended to one file): its ranks and
+      // sizes would mix with the first's.
+      const bool header = t.size() > 2 && t[1] == "size" && t[2] == "count";
+      const bool settings = std::find(t.begin(), t.end(), "nThread") != t.end();
+      if ((header || settings) && !run.points.empty()) {
+        return Status::Parse(fmt::format(
+            "{}:{}: a second run's {} after the first's rows (allowed: one nccl-tests run per "
+            "file; split the log)",
+            origin, line_no, header ? "table header" : "settings line"));
+      }
       wrong_column = wrong_column || std::find(t.begin(), t.end(), "#wrong") != t.end();
-      if (t.size() > 2 && t[1] == "size" && t[2] == "count") header_fields = t.size() - 1;
+      if (header) header_fields = t.size() - 1;
       for (size_t i = 1; i + 1 < t.size(); ++i) {
         if (t[i] != "nThread" && t[i] != "nGpus") continue;
         Result<int64_t> v = ParseInteger(t[i + 1]);
@@ -87,7 +97,20 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
       }
       continue;
     }
-    if (!std::isdigit(static_cast<unsigned char>(t[0][0]))) continue;
+    if (!std::isdigit(static_cast<unsigned char>(t[0][0]))) {
+      // A row of the table (its column count and a data type in the type column) whose size is
+      // not a byte count is refused; other lines (the command line, NCCL's own messages) are not
+      // the table's.
+      static const std::set<std::string> kTypes = {
+          "float",  "half",  "bfloat16", "double",   "int8",     "uint8",  "int32",
+          "uint32", "int64", "uint64",   "fp8_e4m3", "fp8_e5m2", "f8e4m3", "f8e5m2"};
+      if (header_fields > 0 && t.size() == header_fields && kTypes.count(t[2]) > 0) {
+        return Status::Parse(fmt::format(
+            "{}:{}: size {} is not a byte count (allowed: a whole number of bytes from 1 to 2^50)",
+            origin, line_no, Printable(t[0], 30)));
+      }
+      continue;
+    }
     if (t.size() < 8) {
       return Status::Parse(
           fmt::format("{}:{}: expected size, count, type, redop, root, time, algbw, "
