@@ -482,6 +482,16 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
   }
   if (options.trials > 0) {
     double horizon = options.horizon_s > 0 ? options.horizon_s : study.model.window_s;
+    // A window shorter than one checkpoint interval and its write ends inside the first interval
+    // of every draw: it says nothing of losses (its partial interval counts as work done).
+    const double segment = study.point.interval_s + study.point.blocking_s;
+    if (horizon < segment) {
+      return Status::Invalid(fmt::format(
+          "goodput.horizon_s = {:.4g} s{} is shorter than one checkpoint interval and its write, "
+          "{:.4g} s (allowed: a Monte Carlo window of at least one interval: a longer horizon_s, "
+          "a shorter checkpoint_interval_s, or trials = 0)",
+          horizon, options.horizon_s > 0 ? "" : " (the failure model's window)", segment));
+    }
     double expected = (study.point.failures_per_day + study.point.planned_per_day) /
                       kSecondsPerDay * horizon * static_cast<double>(options.trials);
     if (expected > kMaxDrawnInterruptions) {
