@@ -193,6 +193,9 @@ namespace {
 // Opens `path` for reading and stats it. O_NONBLOCK: opening a FIFO must not wait for a writer
 // (the callers decide from `info` what they take).
 Status OpenInput(const std::string& path, std::optional<Descriptor>& fd, struct stat& info) {
+  if (path.empty()) {
+    return Status::NotFound("a file name is empty (allowed: the path of a file)");
+  }
   fd.emplace(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
   if (fd->get() < 0) {
     int error = errno;
@@ -252,8 +255,8 @@ Result<std::string> ReadWhole(const std::string& path, int64_t max_bytes) {
   struct stat info {};
   SP_RETURN_IF_ERROR(OpenInput(path, fd, info));
   if (!S_ISREG(info.st_mode)) {
-    return Status::Invalid(fmt::format(
-        "{}: not a regular file (allowed: a regular file, or - for standard input)", Shown(path)));
+    return Status::Invalid(
+        fmt::format("{}: not a regular file (allowed: a regular file)", Shown(path)));
   }
   if (info.st_size > max_bytes) {
     return Status::Invalid(

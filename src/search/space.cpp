@@ -182,23 +182,42 @@ Status Restrict(SearchSpace& space, const std::string& key, const std::string& v
   if (items.empty()) {
     return Status::Invalid(fmt::format("{}: plan.{} = \"\" names no value", origin, key));
   }
+  if (key != "placement" &&
+      items.size() != static_cast<size_t>(std::count(values.begin(), values.end(), ',')) + 1) {
+    // SplitAndTrim drops empty items: ",8" or "1,,2" would search what was not meant.
+    return Status::Invalid(fmt::format(
+        "{}: plan.{} = \"{}\" has an empty entry (allowed: a comma-separated list of values)",
+        origin, key, Printable(values, 60)));
+  }
   for (const std::string& item : items) {
     spec::PlanSpec p;
     SP_RETURN_IF_ERROR(schema.Set(p, key, spec::ScalarValue(item, origin)));
     parsed.push_back(p);
   }
   bool found = false;
+  std::string duplicate;  // the first item naming a value an earlier item named
   ForEachDimension([&](int, const char* name, auto member, auto field) {
     if (key != name) return;
     found = true;
     auto& list = space.*member;
     std::decay_t<decltype(list)> kept;
-    for (const spec::PlanSpec& p : parsed) {
-      auto v = p.*field;
-      if (std::find(kept.begin(), kept.end(), v) == kept.end()) kept.push_back(v);
+    for (size_t i = 0; i < parsed.size(); ++i) {
+      auto v = parsed[i].*field;
+      if (std::find(kept.begin(), kept.end(), v) == kept.end()) {
+        kept.push_back(v);
+      } else if (duplicate.empty()) {
+        duplicate = items[i];
+      }
     }
     list = kept;
   });
+  if (!duplicate.empty()) {
+    return Status::Invalid(fmt::format("{}: plan.{} = \"{}\" lists {} twice (allowed: each value "
+                                       "once)",
+                                       origin, key, Printable(values, 60),
+                                       Printable(duplicate, 40)))
+        .WithKey("plan." + key);
+  }
   if (!found) {
     std::vector<std::string> names;
     for (int d = 0; d < kDimensions; ++d) names.emplace_back(DimensionName(d));
