@@ -321,6 +321,11 @@ int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& 
 // micro-batch count is not a multiple of pp.
 std::string SetPipeline(TrainingCase& c, int64_t pp, int64_t vp) {
   spec::PlanSpec& plan = c.job.plan;
+  if (pp == 1 && vp > 1) {
+    // Megatron ignores the virtual stages of a run without a pipeline.
+    c.assumptions.push_back(fmt::format("vp {} with pp 1 read as vp 1 (no pipeline to split)", vp));
+    vp = 1;
+  }
   plan.pp = pp;
   plan.vp = vp;
   int64_t layers = c.job.model.layers;
