@@ -31,11 +31,9 @@ nlohmann::json CalibrationJson(const validate::CalibrationReport& r) {
                                {"cross_validated", c.cross_validated_mean_abs_error_pct}};
   out["factors"] = nlohmann::json::array();
   for (const validate::FactorReport& f : r.factors) {
-    nlohmann::json j = {{"key", f.key},
-                        {"start", f.start},
-                        {"value", f.value},
-                        {"fitted", f.fitted},
-                        {"independent_sensitivity", f.sensitivity}};
+    nlohmann::json j = {{"key", f.key},           {"start", f.start},
+                        {"value", f.value},       {"fitted", f.fitted},
+                        {"at_bound", f.at_bound}, {"independent_sensitivity", f.sensitivity}};
     if (!f.note.empty()) j["note"] = f.note;
     out["factors"].push_back(j);
   }
@@ -64,6 +62,7 @@ std::string CalibrationText(const validate::CalibrationReport& r, bool verbose) 
     out += fmt::format("  {:<34} {:>9.4g}  {:>11}   {:.3f}\n", f.key, f.start,
                        f.fitted ? fmt::format("{:.4g}", f.value) : std::string("-"), f.sensitivity);
     if (!f.fitted && !f.note.empty()) out += fmt::format("      not fitted: {}\n", f.note);
+    if (f.at_bound) out += fmt::format("      {}\n", f.note);
   }
   out += fmt::format("\n  mean |error|   before {:.1f}%   after {:.1f}% (in-sample)   {} {:.1f}%\n",
                      c.before_mean_abs_error_pct, c.after_mean_abs_error_pct, c.cross_validation,

@@ -460,6 +460,16 @@ Result<CalibrationReport> Calibrate(const std::vector<std::string>& paths,
     fr.sensitivity = sensitivity[f];
     bool asked = std::find(candidates.begin(), candidates.end(), f) != candidates.end();
     fr.note = fr.fitted ? "" : asked ? why[f] : "not asked for (--factors)";
+    const FactorDef& def = Factors()[f];
+    const double edge = 1e-3 * (def.hi - def.lo);
+    if (fr.fitted && (fr.value <= def.lo + edge || fr.value >= def.hi - edge)) {
+      fr.at_bound = true;
+      fr.note = fmt::format(
+          "stopped at the {} end of its range [{:g}, {:g}]: the runs ask for more than this factor "
+          "can give (measurements beyond what the model reaches, or a cost it does not price); "
+          "check the rows the fit leaves far off",
+          fr.value <= def.lo + edge ? "lower" : "upper", def.lo, def.hi);
+    }
     report.factors.push_back(fr);
   }
   return report;

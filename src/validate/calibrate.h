@@ -59,7 +59,10 @@ struct FactorReport {
   double value = 0;  // fitted, or the start value when not fitted
   bool fitted = false;
   double sensitivity = 0;  // RMS of its independent sensitivity over the configurations
-  std::string note;        // why it was not fitted
+  // Fitted at (within 0.1% of the range from) an end of the range the fit searches: the runs ask
+  // for more than the factor can give, which `note` says.
+  bool at_bound = false;
+  std::string note;  // why it was not fitted, or that it stopped at a bound
 };
 
 struct FitRow {
