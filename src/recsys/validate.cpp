@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
+#include <tuple>
 
 #include "core/csv.h"
 #include "core/file.h"
@@ -208,13 +210,22 @@ Result<RecFactors> FitFactors(const std::vector<MlperfRun>& runs) {
 }
 
 Result<RecValidation> ValidateMlperf(const std::vector<MlperfRun>& runs) {
-  // Two factors are fitted: with fewer than three runs a leave-one-out fit has less to go on
-  // than factors (with one run it would be the in-sample fit, an error of 0% by construction).
-  if (runs.size() < 3) {
+  // Runs of one configuration (GPU, GPUs, GPUs per node, batch) are one configuration: repeated,
+  // they would fit the factors to one point and hold back a copy of what the fit saw.
+  auto config = [](const MlperfRun& r) {
+    return std::make_tuple(ToLower(r.gpu_type), r.gpus, r.gpus_per_node, r.global_batch);
+  };
+  std::set<decltype(config(runs.front()))> configs;
+  for (const MlperfRun& r : runs) configs.insert(config(r));
+  // Two factors are fitted: with fewer than three configurations a leave-one-out fit has less
+  // to go on than factors (with one it would be the in-sample fit, an error of 0% by
+  // construction).
+  if (configs.size() < 3) {
     return Status::Invalid(fmt::format(
-        "rec-validate: {} run{} (allowed: at least 3; two factors are fitted and leave-one-out "
-        "holds one more back)",
-        runs.size(), runs.size() == 1 ? "" : "s"));
+        "rec-validate: {} run{} of {} distinct configuration{} (GPU type, GPUs, GPUs per node, "
+        "global batch) (allowed: at least 3 configurations; two factors are fitted and "
+        "leave-one-out holds one more back)",
+        runs.size(), runs.size() == 1 ? "" : "s", configs.size(), configs.size() == 1 ? "" : "s"));
   }
   SP_ASSIGN_OR_RETURN(std::vector<Prepared> prepared, Prepare(runs));
   SP_ASSIGN_OR_RETURN(auto steps, StepGrid(prepared));
@@ -225,8 +236,9 @@ Result<RecValidation> ValidateMlperf(const std::vector<MlperfRun>& runs) {
     RecValidationRow row;
     row.run = runs[i];
     SP_ASSIGN_OR_RETURN(row.predicted_samples_per_s, Predict(prepared[i], out.fitted, &row.step));
+    // Leave-one-configuration-out: the held-out run's repeats are held out with it.
     std::vector<bool> use(prepared.size(), true);
-    use[i] = false;
+    for (size_t j = 0; j < runs.size(); ++j) use[j] = config(runs[j]) != config(runs[i]);
     row.loo_factors = FitOn(prepared, steps, use);
     SP_ASSIGN_OR_RETURN(row.loo_predicted_samples_per_s, Predict(prepared[i], row.loo_factors));
     row.error_pct = 100 * (row.predicted_samples_per_s / row.run.samples_per_s - 1);
