@@ -390,6 +390,23 @@ TEST(HfConfig, LlamaMatchesPreset) {
                          Must(LoadModel("llama3-8b")));
 }
 
+// A config whose architectures and model_type disagree (a Llama class over Mixtral's keys) was
+// read as the dense class, its expert keys dropped: refused, naming both.
+TEST(HfConfig, ArchitecturesAndModelTypeMustAgree) {
+  Result<ModelSpec> mixed = ParseHfConfig(
+      R"({"architectures": ["LlamaForCausalLM"], "model_type": "mixtral", "hidden_size": 4096,
+          "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
+          "num_key_value_heads": 8, "vocab_size": 32000, "num_local_experts": 8,
+          "num_experts_per_tok": 2})",
+      "config.json");
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_NE(mixed.status().message().find(
+                "architectures = LlamaForCausalLM and model_type = mixtral name different "
+                "architectures (allowed: model_type llama with LlamaForCausalLM)"),
+            std::string::npos)
+      << mixed.status().message();
+}
+
 TEST(HfConfig, MixtralMatchesPreset) {
   ExpectSameArchitecture(Must(LoadModel(Fixture("hf/mixtral-8x7b-config.json"))),
                          Must(LoadModel("mixtral-8x7b")));

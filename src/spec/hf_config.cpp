@@ -85,7 +85,19 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   }
   if (family == nullptr) {
     return Status::Invalid(fmt::format("{}: architectures = {} is not supported (allowed: {})",
-                                       origin, arch.empty() ? "(missing)" : Printable(arch, 60), SupportedList()));
+                                       origin, arch.empty() ? "(missing)" : Printable(arch, 60),
+                                       SupportedList()));
+  }
+
+  // The two names of one architecture must agree: a Llama config whose model_type says mixtral
+  // would be read as dense and its expert keys dropped.
+  if (config.contains("model_type") && config["model_type"].is_string() &&
+      config["model_type"].get<std::string>() != family->model_type) {
+    return Status::Invalid(fmt::format(
+        "{}: architectures = {} and model_type = {} name different architectures (allowed: "
+        "model_type {} with {})",
+        origin, family->architecture, Printable(config["model_type"].get<std::string>(), 60),
+        family->model_type, family->architecture));
   }
 
   ModelSpec model;
