@@ -68,6 +68,37 @@ TEST(Memory, Llama8BOnOneNodeByHand) {
   EXPECT_EQ(Verdict(mem), MemoryVerdict::kOutOfMemory);
 }
 
+// The same job as LoRA of rank 32 (workload.lora_rank): every base weight frozen, adapters of
+// r (k + n) parameters beside each linear of a layer (Llama 3 8B, TP 1):
+//   QKV 32 (4096 + 6144) = 327,680;  attention output 32 (4096 + 4096) = 262,144;
+//   fc1 32 (4096 + 28672) = 1,048,576;  fc2 32 (14336 + 4096) = 589,824;
+//   2,228,224 a layer, 71,303,168 over 32 layers: the only trained parameters.
+//   weights (BF16, all) 2 x (8,030,261,248 + 71,303,168) = 16,203,128,832
+//   gradients (FP32, trained only) 4 x 71,303,168 = 285,212,672
+//   Adam (ZeRO 1 over 8) 12 / 8 x 71,303,168 = 106,954,752
+//   activations: each adapter keeps its 8192 x 32 BF16 intermediate, 4 x 524,288 = 2,097,152
+//   more a layer: 36,542,873,600 + 32 x 2,097,152 = 36,609,982,464, plus the head's
+//   4,336,943,104 -> peak 57,542,221,824 bytes, which fits (full training did not).
+TEST(Memory, LoraTrainsOnlyTheAdapters) {
+  spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
+  job.workload.lora_rank = 32;
+  Plan plan = Must(BuildPlan(job));
+  const LayerParamSums sums = ParamSums(plan);
+  EXPECT_DOUBLE_EQ(sums.dense_layer_trainable, 2228224.0);
+  EXPECT_EQ(sums.embedding_trainable, 0.0);
+  EXPECT_EQ(sums.head_trainable, 0.0);
+  MemoryReport mem = ComputeMemory(plan);
+  ASSERT_EQ(mem.stages.size(), 1u);
+  const StageMemory& s = mem.stages[0];
+  EXPECT_DOUBLE_EQ(s.params_per_gpu, 8030261248.0 + 71303168.0);
+  EXPECT_DOUBLE_EQ(s.weights_bytes, 16203128832.0);
+  EXPECT_DOUBLE_EQ(s.gradients_bytes, 285212672.0);
+  EXPECT_DOUBLE_EQ(s.optimizer_bytes, 106954752.0);
+  EXPECT_DOUBLE_EQ(s.activations_bytes, 36609982464.0 + 4336943104.0);
+  EXPECT_DOUBLE_EQ(mem.peak_bytes, 57542221824.0);
+  EXPECT_TRUE(mem.fits);
+}
+
 // The verdict on the same 101,106,776,064-byte peak (above) as the GPU grows, usable 0.95 of it:
 //   capacity 101,106,776,063: one byte short of the peak: out of memory;
 //   capacity 101,106,776,064: the peak exactly, above usable (96,051,437,261): tight;

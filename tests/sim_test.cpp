@@ -113,6 +113,39 @@ TEST(Analytical, PipelineSendersShareAnOversubscribedTier) {
 //   delayed: that all-reduce runs behind the next step's pipeline (here the compute): exposed is
 //     max(0, AR - compute).
 //   bf16: 2P instead of 4P in the reduce-scatter and the all-reduce.
+// LoRA (workload.lora_rank) on the same FSDP job: the data-parallel group reduce-scatters the
+// adapters' gradients and all-gathers their update, nothing of the frozen base; the optimizer
+// updates the adapters' shard only; the base linears' backward drops its weight gradient, so the
+// step is shorter though the adapters add work; and MFU counts 4N, not 6N.
+TEST(Analytical, LoraReducesAndUpdatesOnlyTheAdapters) {
+  spec::JobSpec job = Job("llama3-8b", 4, 1, 1, 1, 4);
+  job.cluster = TwoNodes(2, 4, "1e9", "1e-3");
+  job.plan.zero = spec::ZeroMode::kFsdp;
+  job.plan.dp_overlap = false;
+  const StepResult full = Simulate(job);
+  job.workload.lora_rank = 32;
+  plan::Plan lora_plan = Must(plan::BuildPlan(job));
+  const plan::StageParams params =
+      plan::ParamsOnStage(lora_plan.stages[0], plan::ParamSums(lora_plan));
+  EXPECT_DOUBLE_EQ(params.dense_trainable, 32 * 2228224.0);  // memory_test derives it
+  const spec::ClusterSpec& c = job.cluster;
+  collective::GroupShape all = collective::ConsecutiveGroup(4, c);
+  const double trained = params.dense_trainable;
+  const StepResult lora = Simulate(job);
+  EXPECT_NEAR(lora.breakdown.dp_comm_s,
+              collective::Estimate(c, all, collective::Op::kReduceScatter, 4 * trained).seconds +
+                  collective::Estimate(c, all, collective::Op::kAllGather, 2 * trained).seconds,
+              1e-9);
+  EXPECT_LT(lora.breakdown.optimizer_s, 0.02 * full.breakdown.optimizer_s);
+  // Compute: forward and input gradient remain (more than 2/3 of the GEMMs' time, attention and
+  // the memory-bound ops unchanged). The step: the slow network made the full job's gradient
+  // traffic most of it.
+  EXPECT_LT(lora.breakdown.compute_s, full.breakdown.compute_s);
+  EXPECT_GT(lora.breakdown.compute_s, 0.6 * full.breakdown.compute_s);
+  EXPECT_LT(lora.step_time_s, 0.1 * full.step_time_s);
+  EXPECT_NE(lora.flops_formula.find("4*N"), std::string::npos) << lora.flops_formula;
+}
+
 TEST(Analytical, HybridShardedDelayedAndBf16GradientReduction) {
   spec::JobSpec job = Job("llama3-8b", 4, 1, 1, 1, 4);
   job.cluster = TwoNodes(2, 4, "1e9", "1e-3");

@@ -87,7 +87,10 @@ struct ModelFlops {
   std::string formula;  // printed with every MFU
 };
 
-ModelFlops ModelFlopsPerToken(const spec::ModelSpec& model, int64_t seq_len);
+// `frozen_weights` (LoRA): the weights take no gradient, so the matmul term is 4N (forward and
+// input gradient) rather than 6N; attention, which has no weights, is unchanged.
+ModelFlops ModelFlopsPerToken(const spec::ModelSpec& model, int64_t seq_len,
+                              bool frozen_weights = false);
 
 enum class OpKind { kGemm, kAttention, kNorm, kElementwise, kEmbedding, kLoss };
 std::string_view OpKindName(OpKind kind);
@@ -105,6 +108,9 @@ struct ShardShape {
   // Bytes per element of the casts that FP8 or FP4 linears keep as their inputs for backward
   // (FrameworkSpec::fp8_saves_fp8_inputs: 1 for FP8, 0.5625 for NVFP4); 0: BF16 inputs kept.
   double saved_input_cast_bytes = 0;
+  // LoRA adapters' rank (workload.lora_rank): every weight of the ops frozen, adapters beside the
+  // blocks' linears; 0: every weight trained.
+  int64_t lora_rank = 0;
   // Sequence parallelism is on: asked for, and TP splits the layer.
   bool SequenceParallel() const { return sequence_parallel && tp > 1; }
   auto operator<=>(const ShardShape&) const = default;
@@ -152,6 +158,9 @@ struct Op {
   // Attention: the most keys a query sees, where the kernel's efficiency is read (0: the
   // sequence).
   double key_len = 0;
+  // The op's weights are not trained (LoRA's base): its backward computes the input gradient
+  // only, and its parameters take no gradient, reduction or optimizer state.
+  bool frozen = false;
   // A grouped GEMM of this many equal GEMMs, one per routed expert on the rank (balanced routing):
   // m counts every group's rows, its efficiency is read at m / gemm_groups rows (one launch for
   // the group); fwd_bytes and bwd_bytes count every group's weights (sim/analytical.h).

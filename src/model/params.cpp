@@ -131,7 +131,7 @@ ParamCounts CountParams(const ModelSpec& m) {
   return c;
 }
 
-ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len) {
+ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len, bool frozen_weights) {
   ParamCounts c = CountParams(m);
   double layers = static_cast<double>(m.layers);
   // Query (score) width and output width: 2q + 2o FLOP per query-key pair forward (model.h).
@@ -139,7 +139,7 @@ ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len) {
   double o = static_cast<double>(m.heads * m.EffectiveVHeadDim());
   double s = static_cast<double>(seq_len);
   ModelFlops f;
-  f.matmul_term = 6.0 * c.matmul_active;
+  f.matmul_term = (frozen_weights ? 4.0 : 6.0) * c.matmul_active;
   // Local-attention layers (model.h) count their windowed pairs: 2 WindowPairs(s, W) / s per
   // token causal, min(s, 2W) keys without the mask.
   const double local = static_cast<double>(m.LocalAttentionLayers());
@@ -159,6 +159,12 @@ ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len) {
                "query-key width, o the value width over all heads), forward + backward = 3x "
                "forward, no recomputation";
   if (local > 0) f.formula += "; local-attention layers count the pairs inside their window";
+  if (frozen_weights) {
+    f.formula.replace(0, 3, "4*N");
+    f.formula +=
+        "; LoRA: frozen weights take no weight gradient (4*N: forward and input "
+        "gradient), the adapters' FLOPs not counted";
+  }
   return f;
 }
 

@@ -66,6 +66,11 @@ LayerParamSums ParamSums(const Plan& plan) {
     for (const model::Op& op : ops) total += op.params;
     return total;
   };
+  auto trainable = [](const std::vector<model::Op>& ops) {
+    double total = 0;
+    for (const model::Op& op : ops) total += op.frozen ? 0.0 : op.params;
+    return total;
+  };
   auto saved = [](const std::vector<model::Op>& ops,
                   std::array<double, spec::kRecomputeModules>* freed) {
     double total = 0;
@@ -85,25 +90,33 @@ LayerParamSums ParamSums(const Plan& plan) {
   LayerParamSums s;
   const std::vector<model::Op> dense = model::LayerOps(m, false, shape);
   s.dense_layer = params(dense);
+  s.dense_layer_trainable = trainable(dense);
   s.dense_saved_bytes = saved(dense, &s.dense_module_freed_bytes);
   s.dense_per_op_saved_bytes = per_op(dense);
   if (m.IsMoe()) {
     const std::vector<model::Op> moe = model::LayerOps(m, true, shape);
     s.moe_layer = params(moe);
+    s.moe_layer_trainable = trainable(moe);
     s.moe_saved_bytes = saved(moe, &s.moe_module_freed_bytes);
     s.moe_per_op_saved_bytes = per_op(moe);
     s.routed_experts =
         model::CountLayerParams(m, true).routed_experts / static_cast<double>(plan.ep * plan.etp);
+    s.routed_experts_trainable = shape.lora_rank > 0 ? 0.0 : s.routed_experts;
   }
-  s.embedding = params(model::EmbeddingOps(m, shape));
+  const std::vector<model::Op> embedding = model::EmbeddingOps(m, shape);
+  s.embedding = params(embedding);
+  s.embedding_trainable = trainable(embedding);
   const std::vector<model::Op> head = model::HeadOps(m, shape);
   s.head = params(head);
+  s.head_trainable = trainable(head);
   std::array<double, spec::kRecomputeModules> unused{};
   s.head_saved_bytes = saved(head, &unused);
   // A tied output layer on a different stage than the embedding keeps its own copy.
   if (m.tied_embeddings && plan.pp > 1) {
-    s.head +=
+    const double copy =
         static_cast<double>(m.vocab) * static_cast<double>(m.hidden) / static_cast<double>(plan.tp);
+    s.head += copy;
+    if (shape.lora_rank == 0) s.head_trainable += copy;
   }
   return s;
 }
@@ -114,6 +127,8 @@ StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums) {
     StageParams chunk = ParamsOnChunk(c, sums);
     p.dense += chunk.dense;
     p.expert += chunk.expert;
+    p.dense_trainable += chunk.dense_trainable;
+    p.expert_trainable += chunk.expert_trainable;
   }
   return p;
 }
@@ -216,18 +231,20 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     }
     sm.params_per_gpu = dense_params + expert_params;
     sm.weights_bytes = dense_params * dense_bytes.weights + expert_params * expert_bytes.weights;
+    // Gradients and optimizer state for the trained parameters only (under LoRA, the adapters).
+    const double dense_trained = params.dense_trainable, expert_trained = params.expert_trainable;
     sm.gradients_bytes =
-        dense_params * dense_bytes.gradients + expert_params * expert_bytes.gradients;
+        dense_trained * dense_bytes.gradients + expert_trained * expert_bytes.gradients;
     // A delayed reduction (grad_sync = delayed) keeps the previous step's gradients until it ends:
     // with HSDP the reduced shard, otherwise the whole unreduced buffer.
     if (p.grad_sync == spec::GradSync::kDelayed) {
       double grad_bytes = p.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
-      double dense_kept = p.dp_replicate > 1 ? dense_params / dense_shard : dense_params;
+      double dense_kept = p.dp_replicate > 1 ? dense_trained / dense_shard : dense_trained;
       if (plan.dp * plan.cp > 1) sm.gradients_bytes += grad_bytes * dense_kept;
-      if (expert_shard > 1) sm.gradients_bytes += grad_bytes * expert_params;
+      if (expert_shard > 1) sm.gradients_bytes += grad_bytes * expert_trained;
     }
     sm.optimizer_bytes =
-        dense_params * dense_bytes.optimizer + expert_params * expert_bytes.optimizer;
+        dense_trained * dense_bytes.optimizer + expert_trained * expert_bytes.optimizer;
 
     sm.chunks_in_flight = ForwardsInFlight(plan, stage.index);
     // A V (zb-v) holds its cap in a mix of both chunks that depends on the pass times: each held

@@ -102,6 +102,10 @@ struct LayerParamSums {
   double dense_per_op_saved_bytes = 0;  // what per-op selective checkpointing keeps
   double moe_per_op_saved_bytes = 0;
   double head_saved_bytes = 0;  // output layer and loss, one micro-batch
+  // The parameters above that are trained (all of them but under LoRA, where only the adapters
+  // are: model::Op::frozen).
+  double dense_layer_trainable = 0, moe_layer_trainable = 0, routed_experts_trainable = 0;
+  double embedding_trainable = 0, head_trainable = 0;
 };
 LayerParamSums ParamSums(const Plan& plan);
 
@@ -111,6 +115,8 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& sums);
 struct StageParams {
   double dense = 0;   // sharded over dp*cp by ZeRO/FSDP
   double expert = 0;  // sharded over dp*cp*tp/(ep*etp)
+  // Of them, those trained: they take gradients, their reduction and optimizer state.
+  double dense_trainable = 0, expert_trainable = 0;
   double Total() const { return dense + expert; }
 };
 // The parameters one chunk of a stage holds (inline: the step model asks per chunk, per plan).
@@ -120,8 +126,17 @@ inline StageParams ParamsOnChunk(const Chunk& c, const LayerParamSums& sums) {
   const double moe_layers = static_cast<double>(c.moe_layers);
   p.dense = dense_layers * sums.dense_layer + moe_layers * sums.moe_layer;
   p.expert = moe_layers * sums.routed_experts;
-  if (c.has_embedding) p.dense += sums.embedding;
-  if (c.has_head) p.dense += sums.head;
+  p.dense_trainable =
+      dense_layers * sums.dense_layer_trainable + moe_layers * sums.moe_layer_trainable;
+  p.expert_trainable = moe_layers * sums.routed_experts_trainable;
+  if (c.has_embedding) {
+    p.dense += sums.embedding;
+    p.dense_trainable += sums.embedding_trainable;
+  }
+  if (c.has_head) {
+    p.dense += sums.head;
+    p.dense_trainable += sums.head_trainable;
+  }
   return p;
 }
 StageParams ParamsOnStage(const Stage& stage, const LayerParamSums& sums);

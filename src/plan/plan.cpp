@@ -59,6 +59,7 @@ model::ShardShape Plan::Shape() const {
       spec::LowPrecision(job.plan.precision) && job.framework.fp8_saves_fp8_inputs
           ? spec::LowPrecisionBytes(job.plan.precision)
           : 0.0;
+  s.lora_rank = job.workload.lora_rank;
   return s;
 }
 

@@ -10,7 +10,8 @@
 //               llama3, zb-h1, gpipe; 1f1b is none of them); edge-stage trimming; ring CP; log
 //               HSDP replicas; delayed gradient sync; BF16 gradient reduction; FP8 (an FP4
 //               plan reads 0 here: its speed reaches the learner through the physics features;
-//               a flag of its own would change the feature set and every saved predictor); sequence
+//               a flag of its own would change the feature set and every saved predictor; LoRA,
+//               workload.lora_rank, likewise has none); sequence
 //               parallel; TP overlap; the framework's eager memory-bound ops and torch.compile
 //   derived     log GPUs, tokens per step, tokens per micro-batch per CP rank, parameters, active
 //               parameters, parameters per model-parallel shard (total / (tp pp)), hidden size,

@@ -64,6 +64,13 @@ std::string MegatronArgs(const plan::Plan& p) {
   }
   if (s.grad_sync == spec::GradSync::kDelayed && p.dp * p.cp > 1)
     notes.push_back("# grad_sync = delayed has no Megatron-LM argument: reductions run in-step");
+  if (const int64_t rank = p.job.workload.lora_rank; rank > 0) {
+    notes.push_back(fmt::format(
+        "# lora_rank = {} (LoRA) has no Megatron-LM argument: these arguments train every "
+        "weight; NeMo and Megatron-Bridge run it as PEFT LoRA (dim {}, target modules "
+        "linear_qkv, linear_proj, linear_fc1, linear_fc2)",
+        rank, rank));
+  }
   if (m.sliding_window > 0)
     notes.push_back(fmt::format(
         "# sliding_window = {} (local attention) is not emitted: set the model's window in its "
@@ -225,6 +232,11 @@ std::string TorchtitanToml(const plan::Plan& p) {
     notes.push_back(
         "# precision fp4 (NVFP4) has no torchtitan converter here: this file trains "
         "in BF16");
+  }
+  if (p.job.workload.lora_rank > 0) {
+    notes.push_back(fmt::format(
+        "# lora_rank = {} (LoRA) has no torchtitan setting here: this file trains every weight",
+        p.job.workload.lora_rank));
   }
   if (flavor.empty()) {
     notes.push_back(fmt::format(

@@ -104,7 +104,8 @@ nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
                         const PlanReportOptions& options) {
   const spec::ModelSpec& m = p.model();
   model::ParamCounts params = model::CountParams(m);
-  model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
+  model::ModelFlops flops =
+      model::ModelFlopsPerToken(m, p.job.workload.seq_len, p.job.workload.lora_rank > 0);
   nlohmann::json out;
   out["model"] = spec::ModelSchema().ToJson(m);
   out["gpu"] = spec::GpuSchema().ToJson(p.job.cluster.gpu);
@@ -232,7 +233,8 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
   const spec::PlanSpec& s = p.spec();
   const spec::ClusterSpec& c = p.job.cluster;
   model::ParamCounts params = model::CountParams(m);
-  model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
+  model::ModelFlops flops =
+      model::ModelFlopsPerToken(m, p.job.workload.seq_len, p.job.workload.lora_rank > 0);
   std::string out;
   out += fmt::format("{} on {} x {} ({})\n\n", m.name, p.gpus, c.gpu.name, c.name);
   out += fmt::format("  plan       TP {} . CP {} . PP {} . DP {} . EP {}   schedule {}\n", p.tp,
@@ -273,8 +275,12 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
           : std::string());
   out += fmt::format(
       "  batch      {} sequences x {} tokens = {} tokens per step; {} micro-batches "
-      "of {} per replica\n",
-      p.global_batch, p.job.workload.seq_len, p.TokensPerStep(), p.microbatches, s.micro_batch);
+      "of {} per replica{}\n",
+      p.global_batch, p.job.workload.seq_len, p.TokensPerStep(), p.microbatches, s.micro_batch,
+      p.job.workload.lora_rank > 0
+          ? fmt::format("; LoRA rank {} (adapters trained, base weights frozen)",
+                        p.job.workload.lora_rank)
+          : std::string());
   out += fmt::format("  params     {} total", HumanCount(params.total));
   if (m.IsMoe()) out += fmt::format(", {} active per token", HumanCount(params.active));
   out += fmt::format(" (embedding {}, output layer {}, {} per dense layer",

@@ -88,17 +88,23 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         const double rows = op.m / op.gemm_groups;
         double f = d.GemmSeconds(op.fwd_flops, op.fwd_bytes, rows, op.n, op.k, in_low);
         // Input gradient (m x n by n x k) and weight gradient (k x m by m x n).
-        double b = d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, rows, op.k, op.n, in_low) +
-                   d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, rows, in_low);
+        // A frozen weight (LoRA's base) takes no gradient: the input gradient alone.
+        double b =
+            d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, rows, op.k, op.n, in_low) +
+            (op.frozen ? 0.0
+                       : d.GemmSeconds(op.fwd_flops, op.bwd_bytes / 2, op.k, op.n, rows, in_low));
         double cast_f = 0, cast_b = 0;
         if (in_low) {
           const double weight = weight_cast_share * op.k * op.n;
           cast_f = d.MemoryBoundSeconds(0, cast.cast * (op.m * op.k + weight), cast.fwd_kernels);
-          cast_b = d.MemoryBoundSeconds(0,
-                                        cast.cast * op.m * op.n +
-                                            cast.transpose * (op.m * op.k + op.m * op.n) +
-                                            cast.weight_transpose * weight,
-                                        cast.bwd_kernels);
+          // The weight gradient's operands (X and dY in the other layout) only where the
+          // weight is trained.
+          cast_b = d.MemoryBoundSeconds(
+              0,
+              cast.cast * op.m * op.n +
+                  (op.frozen ? 0.0 : cast.transpose * (op.m * op.k + op.m * op.n)) +
+                  cast.weight_transpose * weight,
+              cast.bwd_kernels);
         }
         t.fwd += f + cast_f;
         t.bwd += b + cast_b;
@@ -401,7 +407,8 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
   c.embedding = Time(model::EmbeddingOps(m, shape), device_, 1, 128, spec::Precision::kBf16);
   c.head = Time(model::HeadOps(m, shape), device_, 1, 128, s.precision, true, weight_cast_share);
   c.params = plan::ParamSums(p);
-  const model::ModelFlops flops = model::ModelFlopsPerToken(m, p.job.workload.seq_len);
+  const model::ModelFlops flops =
+      model::ModelFlopsPerToken(m, p.job.workload.seq_len, p.job.workload.lora_rank > 0);
   c.flops_per_token_causal = flops.per_token_causal;
   c.flops_formula = flops.formula + "; MFU against the dense BF16 peak";
   last_key_ = key;
@@ -704,11 +711,14 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     chunk_heap.resize(nchunks);
     chunk_params = chunk_heap.data();
   }
-  double dense_params = 0, expert_params = 0;
+  double dense_params = 0, expert_params = 0;    // held
+  double dense_trained = 0, expert_trained = 0;  // of them trained (LoRA: the adapters)
   for (size_t i = 0; i < nchunks; ++i) {
     chunk_params[i] = plan::ParamsOnChunk(stage.chunks[i], sums);
     dense_params += chunk_params[i].dense;
     expert_params += chunk_params[i].expert;
+    dense_trained += chunk_params[i].dense_trainable;
+    expert_trained += chunk_params[i].expert_trainable;
   }
   // Micro-batches a chunk runs in a row (interleaved: pp; llama3: pp_microbatch_group; a V runs
   // its chunks' last backwards one micro-batch apart, chunk 1 before chunk 0).
@@ -718,16 +728,20 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
   // runs during the next step (plan.grad_sync = delayed) goes to *delayed instead.
   const bool delayed_sync = s.grad_sync == spec::GradSync::kDelayed;
   const double grad_bytes = s.grad_reduce_dtype == spec::GradReduceDtype::kBf16 ? 2.0 : 4.0;
-  // `expert`: the routed experts' parameters (else the dense ones), for each chunk's share.
-  auto dp_exposed = [&](const GroupShape& dp_group, double params, bool expert, bool hsdp,
-                        double* delayed, std::string* algorithm) {
+  // `expert`: the routed experts' parameters (else the dense ones), for each chunk's share;
+  // `trained` of the `params` held take gradients and are updated (all of them but under LoRA):
+  // their gradients are reduced and, sharded, gathered after the step; ZeRO 3 gathers every held
+  // weight for each pass.
+  auto dp_exposed = [&](const GroupShape& dp_group, double params, double trained, bool expert,
+                        bool hsdp, double* delayed, std::string* algorithm) {
     if (dp_group.size <= 1 || params <= 0) return 0.0;
-    double grads = grad_bytes * params;
-    double weights = kBf16Bytes * params;
-    const double per_param = 1.0 / params;
+    if (trained <= 0 && s.zero != spec::ZeroMode::kZero3) return 0.0;
+    double grads = grad_bytes * trained;
+    double weights = kBf16Bytes * (s.zero == spec::ZeroMode::kZero3 ? params : trained);
+    const double per_param = trained > 0 ? 1.0 / trained : 0.0;
     auto share = [&](size_t chunk) {
       const plan::StageParams& cp = chunk_params[chunk];
-      return (expert ? cp.expert : cp.dense) * per_param;
+      return (expert ? cp.expert_trainable : cp.dense_trainable) * per_param;
     };
     auto after_backward = [&](double total) {
       return s.dp_overlap ? ExposedAfterBackward(sc, group, total, share) : total;
@@ -787,14 +801,16 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     return exposed;
   };
   const bool hsdp = s.dp_replicate > 1;
-  sc.dp_exposed_s = dp_exposed(g.dp, dense_params, false, hsdp, &sc.dp_delayed_s, algorithm_name) +
-                    dp_exposed(g.expert_dp, expert_params, true, false, &sc.dp_delayed_s, nullptr);
+  sc.dp_exposed_s =
+      dp_exposed(g.dp, dense_params, dense_trained, false, hsdp, &sc.dp_delayed_s, algorithm_name) +
+      dp_exposed(g.expert_dp, expert_params, expert_trained, true, false, &sc.dp_delayed_s,
+                 nullptr);
   // Adam runs on this rank's shard: dense over dp*cp, experts over dp*cp*tp/(ep*etp).
   bool sharded = s.zero != spec::ZeroMode::kZero0;
   double dense_shard = sharded ? static_cast<double>(p.dp * p.cp / s.dp_replicate) : 1.0;
   double expert_shard = sharded ? static_cast<double>(expert_dp) : 1.0;
   sc.optimizer_s = d.MemoryBoundSeconds(
-      0, kAdamBytesPerParam * (dense_params / dense_shard + expert_params / expert_shard));
+      0, kAdamBytesPerParam * (dense_trained / dense_shard + expert_trained / expert_shard));
 }
 
 // The pipeline terms of the breakdown (pp > 1): the fill bubble (ZB-H1: its share W cannot fill),

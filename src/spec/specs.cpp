@@ -501,7 +501,13 @@ const Schema<WorkloadSpec>& WorkloadSchema() {
         .Integer("batch_tokens", &W::batch_tokens, 0, kMaxCount, "tokens",
                  "Tokens per global batch (e.g. 16Mi). 0 means global_batch * seq_len.")
         .Integer("global_batch", &W::global_batch, 0, kMaxCount, "sequences",
-                 "Sequences per global batch. 0 means batch_tokens / seq_len.");
+                 "Sequences per global batch. 0 means batch_tokens / seq_len.")
+        .Integer("lora_rank", &W::lora_rank, 0, 65536, "",
+                 "LoRA fine-tuning: adapters of this rank on every linear of the transformer "
+                 "blocks (QKV, attention output, fc1, fc2), the base weights frozen (no weight "
+                 "gradients, gradient reduction or optimizer state for them). 0 means every "
+                 "weight is trained.",
+                 "lora-rank");
     return s;
   }();
   return kSchema;
@@ -799,6 +805,19 @@ Status ValidateSequence(const ModelSpec& m, const WorkloadSpec& w) {
                            w.seq_len, m.max_position_embeddings, m.max_position_embeddings,
                            w.seq_len))
         .WithKey("workload.seq_len");
+  }
+  if (w.lora_rank > 0 && m.IsMoe()) {
+    return Status::Invalid(fmt::format("workload.lora_rank = {}: LoRA on a MoE model (its routed "
+                                       "experts' adapters) is not modeled (allowed: 0 with a MoE "
+                                       "model, or a dense model)",
+                                       w.lora_rank))
+        .WithKey("workload.lora_rank");
+  }
+  if (w.lora_rank > m.hidden) {
+    return Status::Invalid(fmt::format("workload.lora_rank = {} is more than model.hidden = {} "
+                                       "(allowed: a rank of at most {}; LoRA's are 8 to 256)",
+                                       w.lora_rank, m.hidden, m.hidden))
+        .WithKey("workload.lora_rank");
   }
   return Status::Ok();
 }

@@ -298,6 +298,10 @@ struct WorkloadSpec {
   int64_t seq_len = 0;       // tokens per sequence; required
   int64_t batch_tokens = 0;  // tokens per global batch; 0 = global_batch * seq_len
   int64_t global_batch = 0;  // sequences per global batch; 0 = batch_tokens / seq_len
+  // LoRA fine-tuning (Hu et al., arXiv:2106.09685): adapters of this rank beside every linear of
+  // the transformer blocks (NeMo's default targets: QKV, attention output, fc1, fc2), every base
+  // weight frozen; 0: every weight trained.
+  int64_t lora_rank = 0;
 };
 
 // Everything one evaluation needs. `gpus` = 0 means the whole cluster.
@@ -325,7 +329,8 @@ Status ValidateGpu(const GpuSpec& gpu);
 Status ValidateCluster(const ClusterSpec& cluster);
 Status ValidateWorkload(const WorkloadSpec& workload);
 // What a model and its workload need of each other: a learned position table holds a row per
-// position of a sequence (seq_len <= max_position_embeddings).
+// position of a sequence (seq_len <= max_position_embeddings); LoRA needs a dense model and a
+// rank of at most the model's width.
 Status ValidateSequence(const ModelSpec& model, const WorkloadSpec& workload);
 Status ValidateFramework(const FrameworkSpec& framework);
 

@@ -99,6 +99,19 @@ std::string NumberProblem(const char* column, const std::string& cell, bool whol
   return "";
 }
 
+// NeMo's and Megatron-Bridge's LoRA recipes (their tables name the task, not the adapters):
+// rank 32 on QKV, the attention output, fc1 and fc2, every base weight frozen (NeMo 2.0's LoRA
+// defaults, recalled, not in the workspace's fact sheet). Their fine-tuning data is packed short
+// documents, priced here as one sequence: attention across the whole pack, an upper bound.
+constexpr int64_t kRecipeLoraRank = 32;
+void SetRecipeLora(TrainingCase& c) {
+  c.job.workload.lora_rank = kRecipeLoraRank;
+  c.assumptions.push_back(fmt::format(
+      "LoRA rank {} on QKV, attention output, fc1 and fc2, base weights frozen (NeMo's defaults, "
+      "recalled); packed documents priced as one sequence",
+      kRecipeLoraRank));
+}
+
 // A cell as an integer. Values above 2^31 (no real run has one; CheckSizeCells skips such rows
 // for the size columns) read as 2^31 + 1, which the plan's checks then refuse, instead of
 // overflowing the conversion.
@@ -629,13 +642,12 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       skip(bad);
       continue;
     }
-    // Fine-tuning, named by the task column or the model: LoRA trains adapters on frozen
-    // weights (no base gradients or optimizer step), SFT runs packed short documents; the step
-    // model prices neither.
+    // Fine-tuning, named by the task column or the model: LoRA is modeled (LoraRow), SFT (packed
+    // short documents, whose attention the step model would price as one sequence's) is not.
     const std::string task = t.Cell(i, "task") + " " + model_name;
-    if (Contains(task, "SFT") || Contains(task, "LoRA") || Contains(task, "PEFT") ||
-        Contains(task, "fine-tun")) {
-      skip("fine-tuning (SFT/LoRA) is not modeled");
+    const bool lora = Contains(task, "LoRA");
+    if (!lora && (Contains(task, "SFT") || Contains(task, "PEFT") || Contains(task, "fine-tun"))) {
+      skip("supervised fine-tuning (SFT) is not modeled");
       continue;
     }
     if (Contains(model_name, "w/ MTP") || Contains(model_name, "with MTP")) {
@@ -819,6 +831,25 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
     }
     c.assumptions.push_back(framework_note + DescribePlanDefaults(plan));
     c.job.workload.seq_len = seq;
+    // A lora_rank cell states the adapters' rank (and that the run is LoRA); a LoRA task without
+    // one takes the recipes' default.
+    if (const std::string& rank = t.Cell(i, "lora_rank"); !BlankCell(rank)) {
+      if (std::string bad = NumberProblem("lora_rank", rank, /*whole=*/true); !bad.empty()) {
+        skip(bad);
+        continue;
+      }
+      c.job.workload.lora_rank = Integer(rank);
+      if (c.job.workload.lora_rank < 1) {
+        skip(fmt::format("lora_rank = {} (allowed: a rank of at least 1, or blank for no LoRA)",
+                         Printable(rank, 40)));
+        continue;
+      }
+      c.assumptions.push_back(fmt::format(
+          "LoRA rank {} (the row's) on QKV, attention output, fc1 and fc2, base weights frozen",
+          c.job.workload.lora_rank));
+    } else if (lora) {
+      SetRecipeLora(c);
+    }
     c.job.workload.global_batch = Integer(t.Cell(i, "global_batch"));
     if (c.job.workload.global_batch <= 0) {
       int64_t tokens = Integer(t.Cell(i, "tokens_per_batch"));
@@ -894,8 +925,9 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       c.skipped = std::move(reason);
       out.push_back(c);
     };
-    if (Contains(title, "finetuning")) {
-      skip("fine-tuning (SFT/LoRA) is not modeled");
+    const bool lora = Contains(title, "finetuning") && Contains(title, "LORA");
+    if (Contains(title, "finetuning") && !lora) {
+      skip("supervised fine-tuning (SFT) is not modeled");
       continue;
     }
     if (Contains(title, "maxtext") || Contains(title, "paxml")) {
@@ -977,6 +1009,7 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       c.assumptions.push_back(fmt::format("sequence {} (the recipe family's)", seq));
     }
     c.job.workload.seq_len = seq;
+    if (lora) SetRecipeLora(c);
     std::optional<int64_t> model_parallel = BoundedProduct({plan.tp, plan.cp, pp}, gpus);
     if (!model_parallel || *model_parallel < 1) {
       skip(fmt::format("tp {} x cp {} x pp {} is more than the {} GPUs", plan.tp, plan.cp, pp,
