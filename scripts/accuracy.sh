@@ -29,7 +29,7 @@ row "XLA's collective table, GB300 NVL72 (4 to 72 ranks)" "data/calibration/xla-
 row "torchtitan, Llama 3.1 8B on 8 H100 at 500 W (uncalibrated)" "data/validation/torchtitan-8gpu.csv" data/validation/torchtitan-8gpu.csv
 row "llm-foundry MPT, A100 40GB (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type A100" data/validation/llmfoundry.csv --gpu-type A100
 row "llm-foundry MPT, H100 BF16 and FP8 (uncalibrated)" "data/validation/llmfoundry.csv --gpu-type H100" data/validation/llmfoundry.csv --gpu-type H100
-row "MLPerf Training v4.0, GPT-3 175B on 512-11,616 H100, FP8 (held out)" "data/validation/mlperf-llm.csv" data/validation/mlperf-llm.csv
+row "MLPerf Training v4.0, FP8: GPT-3 175B on 512-11,616 H100, Llama 2 70B LoRA on 8-1,024 H100 and H200 (held out)" "data/validation/mlperf-llm.csv" data/validation/mlperf-llm.csv
 row "DGX Cloud recipes, GB200 (the GB200 factor's calibration set)" "data/validation/dgxc.csv --gpu-type GB200" data/validation/dgxc.csv --gpu-type GB200
 row "Megatron-Bridge 25.09-26.08, H100 (held out)" "data/validation/megatron-bridge.csv --gpu-type H100" data/validation/megatron-bridge.csv --gpu-type H100
 row "Megatron-Bridge 25.09-26.08, B200 and GB200 (held out; the filter matches both)" "data/validation/megatron-bridge.csv --gpu-type B200" data/validation/megatron-bridge.csv --gpu-type B200
