@@ -291,6 +291,14 @@ TEST(NcclTests, RejectsAppendedRunsAndRowsWithoutASize) {
   }
 }
 
+// A header of two columns and a row of two tokens: refused or read, never a read past the row
+// (the size check once looked at a third token it did not have).
+TEST(NcclTests, ShortHeaderAndRowDoNotCrash) {
+  Result<NcclTestsRun> run =
+      ParseNcclTests("# all_reduce_perf\n# nThread 1 nGpus 8\n#  size count\nab cd\n", "short");
+  EXPECT_FALSE(run.ok() && !run->points.empty());
+}
+
 TEST(NcclTests, RejectsOtherText) {
   EXPECT_FALSE(ParseNcclTests("hello\n", "x").ok());
   EXPECT_NE(ParseNcclTests("hello\n", "x").status().message().find("not an nccl-tests output"),

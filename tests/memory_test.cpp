@@ -97,6 +97,13 @@ TEST(Memory, LoraTrainsOnlyTheAdapters) {
   EXPECT_DOUBLE_EQ(s.activations_bytes, 36609982464.0 + 4336943104.0);
   EXPECT_DOUBLE_EQ(mem.peak_bytes, 57542221824.0);
   EXPECT_TRUE(mem.fits);
+  // A tied output layer (its weights counted with the embedding) is frozen too: GPT-3 175B.
+  job.model = Must(spec::LoadModel("gpt3-175b"));
+  job.workload.seq_len = 2048;  // its learned position table's length
+  ASSERT_TRUE(job.model.tied_embeddings);
+  for (const model::Op& op : model::HeadOps(job.model, Must(BuildPlan(job)).Shape())) {
+    if (op.kind == model::OpKind::kGemm) EXPECT_TRUE(op.frozen) << op.name;
+  }
 }
 
 // The verdict on the same 101,106,776,064-byte peak (above) as the GPU grows, usable 0.95 of it:

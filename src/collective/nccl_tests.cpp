@@ -104,7 +104,7 @@ Result<NcclTestsRun> ParseNcclTests(std::string_view text, const std::string& or
       static const std::set<std::string> kTypes = {
           "float",  "half",  "bfloat16", "double",   "int8",     "uint8",  "int32",
           "uint32", "int64", "uint64",   "fp8_e4m3", "fp8_e5m2", "f8e4m3", "f8e5m2"};
-      if (header_fields > 0 && t.size() == header_fields && kTypes.count(t[2]) > 0) {
+      if (header_fields > 2 && t.size() == header_fields && kTypes.count(t[2]) > 0) {
         return Status::Parse(fmt::format(
             "{}:{}: size {} is not a byte count (allowed: a whole number of bytes from 1 to 2^50)",
             origin, line_no, Printable(t[0], 30)));

@@ -445,6 +445,17 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
     study.model = *std::move(model);
   }
   study.params = model::CountParams(plan.model()).total;
+  if (const int64_t rank = plan.job.workload.lora_rank; rank > 0) {
+    // The adapters of the whole model: a layer's trained parameters unsharded (dense models only;
+    // spec::ValidateSequence refuses LoRA on MoE).
+    model::ShardShape whole;
+    whole.lora_rank = rank;
+    double adapters = 0;
+    for (const model::Op& op : model::LayerOps(plan.model(), false, whole))
+      adapters += op.frozen ? 0.0 : op.params;
+    study.params = adapters * static_cast<double>(plan.model().layers);
+    study.lora_adapters = true;
+  }
   plan::BytesPerParam state = plan::ParamBytes(spec::ZeroMode::kZero0, 1, spec::Precision::kBf16);
   study.job.gpus = plan.gpus;
   const std::vector<spec::TierSpec>& tiers = plan.job.cluster.tiers;

@@ -176,7 +176,10 @@ struct GoodputStudy {
   FailureModel model;
   GoodputOptions options;
   GoodputJob job;
+  // The parameters a checkpoint saves with their optimizer state: every one, or under LoRA the
+  // adapters alone (the frozen base is saved once, not at each checkpoint).
   double params = 0;
+  bool lora_adapters = false;  // params counts LoRA adapters
   double step_time_s = 0;
   int64_t train_steps = 0;  // ceil(train_tokens / tokens per step); 0 when not asked
   // Whether the plan fits in GPU memory (plan/memory.h); when it does not, every figure is what

@@ -149,7 +149,8 @@ void AddLoraAdapters(std::vector<Op>& ops, int64_t rank) {
   std::vector<Op> out;
   out.reserve(ops.size() * 2);
   for (Op& op : ops) {
-    if (op.params > 0) op.frozen = true;
+    // Every weight, a tied output layer's too (whose parameters the embedding counts).
+    if (op.params > 0 || op.kind == OpKind::kGemm) op.frozen = true;
     if (op.kind == OpKind::kGemm) op.bwd_flops = op.fwd_flops;  // the input gradient only
     out.push_back(op);
     if (op.kind != OpKind::kGemm || !op.fp8_linear || op.gemm_groups > 1) continue;
@@ -465,7 +466,7 @@ std::vector<Op> HeadOps(const ModelSpec& m, const ShardShape& s) {
   loss.eager_bwd_factor = 22.0 / 6.0;
   loss.eager_fwd_kernels = loss.eager_bwd_kernels = 3;
   ops.push_back(loss);
-  AddLoraAdapters(ops, s.lora_rank);  // freezes the final norm and the output layer (no adapter)
+  AddLoraAdapters(ops, s.lora_rank);  // freezes the final norm and the output layer, tied or not
   return ops;
 }
 

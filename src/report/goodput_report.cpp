@@ -210,7 +210,8 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
   out += fmt::format(
       "  checkpoint   {} ({}), {}: write {} at {}/s{}\n", Bytes(s.job.checkpoint_bytes),
       o.checkpoint_bytes > 0 ? std::string("given")
-                             : fmt::format("14 B x {} parameters", HumanCount(s.params)),
+                             : fmt::format("14 B x {} {}parameters", HumanCount(s.params),
+                                           s.lora_adapters ? "LoRA adapter " : ""),
       o.checkpoint, Duration(p.write_s), Bytes(p.storage_bytes_per_s),
       p.durable_after_s > 0
           ? fmt::format("; training waits {} while each GPU copies its {} to host memory",

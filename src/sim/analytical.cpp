@@ -110,9 +110,12 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         t.bwd += b + cast_b;
         t.gemm_fwd += f;
         t.gemm_bwd += b;
-        if (op.column_parallel) {
+        if (op.column_parallel && op.frozen) {
+          (op.attention_side ? t.frozen_bwd_qkv : t.frozen_bwd_mlp_column) += b;
+        } else if (op.column_parallel) {
           (op.attention_side ? t.gemm_bwd_qkv : t.gemm_bwd_mlp_column) += b;
         }
+        if (!op.frozen) t.gemm_bwd_trained += b;
         // Per-op selective checkpointing recomputes every other matmul (and its casts).
         t.per_op_selective += 0.5 * (f + cast_f);
         AddModuleTime(t, op, f + cast_f);
@@ -145,6 +148,8 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         double b = eager ? d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes * op.eager_bwd_factor,
                                                 op.eager_bwd_kernels)
                          : d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes);
+        // A frozen embedding (LoRA) is the first op: nothing before it needs a gradient.
+        if (op.kind == model::OpKind::kEmbedding && op.frozen) b = 0;
         t.fwd += f;
         t.bwd += b;
         // Per-op checkpointing recomputes every memory-bound op (not the embedding lookup).
@@ -282,14 +287,18 @@ LayerCost CostLayer(const plan::Plan& p, const OpTimes& t, const Groups& g, bool
       // The row-parallel linears' output-gradient gathers block their GEMMs; each column-parallel
       // linear re-gathers its input (SP) behind its own data-gradient GEMM and reduces the input
       // gradient behind its own weight-gradient GEMM, about half its backward each. (A schedule
-      // that defers the weight gradients leaves the reduction nothing to hide behind.)
-      auto hidden_behind = [](double regather, double reduction, double gemm_bwd) {
-        return std::max(0.0, regather - gemm_bwd / 2) + std::max(0.0, reduction - gemm_bwd / 2);
+      // that defers the weight gradients leaves the reduction nothing to hide behind; so does a
+      // frozen linear, which has none: its re-gather hides behind its whole backward.)
+      auto hidden_behind = [](double regather, double reduction, double gemm_bwd, double frozen) {
+        return std::max(0.0, regather - gemm_bwd / 2 - frozen) +
+               std::max(0.0, reduction - gemm_bwd / 2);
       };
-      cost.bwd_tp = (mlp_side ? 2.0 : 1.0) * gather +
-                    hidden_behind(column_gather, column_reduce, t.gemm_bwd_qkv) +
-                    (mlp_side ? hidden_behind(gather, reduce, t.gemm_bwd_mlp_column) : 0.0) +
-                    routed;
+      cost.bwd_tp =
+          (mlp_side ? 2.0 : 1.0) * gather +
+          hidden_behind(column_gather, column_reduce, t.gemm_bwd_qkv, t.frozen_bwd_qkv) +
+          (mlp_side ? hidden_behind(gather, reduce, t.gemm_bwd_mlp_column, t.frozen_bwd_mlp_column)
+                    : 0.0) +
+          routed;
     }
     if (rerun_mlp && fwd > 0) cost.bwd_tp += (cost.fwd_tp - routed) * mlp / fwd;
   }
@@ -1059,8 +1068,9 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
         tp_s += nd * ld.tp + nm * le.tp;
         cp_s += nd * ld.cp + nm * le.cp;
         ep_s += nd * ld.ep + nm * le.ep;
-        // The weight-gradient GEMM is one of the two backward GEMMs of every linear layer.
-        cc.weight_s = 0.5 * (nd * cached.dense.gemm_bwd + nm * cached.moe.gemm_bwd);
+        // The weight-gradient GEMM is one of the two backward GEMMs of every trained linear
+        // layer (a frozen one, LoRA's base, has none).
+        cc.weight_s = 0.5 * (nd * cached.dense.gemm_bwd_trained + nm * cached.moe.gemm_bwd_trained);
         cc.attention_fwd_s = nd * cached.dense.attn_fwd + nm * cached.moe.attn_fwd;
         // The backward's attention includes the forward attention it re-runs (full or
         // core-attention recomputation): that scales with packed pairs too.
@@ -1132,7 +1142,7 @@ void Evaluator::Compute(const plan::Plan& p, StepResult& r, bool name_algorithm)
   bd.dp_comm_s = dp_worst - opt_worst;
   // Other: gradient-norm all-reduce over every GPU; tied-embedding gradients between the edges.
   bd.other_s = Estimate(c, g.everyone, Op::kAllReduce, kFp32Bytes).seconds;
-  if (m.tied_embeddings && p.pp > 1) {
+  if (m.tied_embeddings && p.pp > 1 && p.job.workload.lora_rank == 0) {  // LoRA: frozen
     GroupShape edges = g.pp;
     edges.size = 2;
     bd.other_s +=

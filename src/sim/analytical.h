@@ -50,8 +50,9 @@
 //                                              steady state on equal stages
 //            * (F + B - W) / (F + B + W)       zb-h1 (Qi et al. 2023): B the input-gradient pass,
 //                                              W the weight-gradient pass (half the backward
-//                                              GEMMs) that fills the bubble, summed over stages;
-//                                              a third when F = B = W; with M < pp - 1 too
+//                                              GEMMs of the trained linears: under LoRA the
+//                                              adapters') that fills the bubble, summed over
+//                                              stages; a third when F = B = W; with M < pp - 1 too
 //                                              few W passes exist and it is optimistic (a
 //                                              warning says so; the event engine runs it)
 //                                              zb-v (Qi et al. 2024), v = 2: the same share of
@@ -97,14 +98,16 @@
 //   with sends 2-3x a stage's work; the interleaved term is 5-11% high there at pp = 4 and within
 //   about 20% either way at pp = 2 (the engine also shows that Llama 3's interleaved plan with PP
 //   across two regions chokes on the long link).
-// Data parallelism over dp*cp ranks (gradients FP32, parameters BF16):
+// Data parallelism over dp*cp ranks (gradients FP32, parameters BF16), of the trained parameters
+// (all of them but under LoRA, where the frozen base takes no gradient and no update: only ZeRO 3's
+// per-pass gathers move it):
 //   zero 0: all-reduce of gradients; zero 1/2: reduce-scatter of gradients + all-gather of the
 //   updated parameters; fsdp (Llama 3): all-gather of parameters once per step + reduce-scatter of
 //   gradients once; zero 3: parameters all-gathered for every micro-batch's forward and backward.
 //   With plan.dp_overlap (Megatron's overlap_grad_reduce / overlap_param_gather; Megatron-Core
 //   reduces each model chunk's gradients once its last micro-batch's backward has run, and
 //   gathers each chunk's parameters before its first forward) the collectives are split over the
-//   stage's chunks by their parameters and queued: chunks run in groups of N micro-batches
+//   stage's chunks by their trained parameters and queued: chunks run in groups of N micro-batches
 //   (interleaved: N = pp; llama3: pp_microbatch_group; one chunk: N = 1), so the last group's
 //   backward passes through chunk vp-1 N times, then vp-2, ..., then 0. Chunk c's reduction joins
 //   the link's queue at the start of its last pass and cannot end before that pass does; what
@@ -214,6 +217,11 @@ struct OpTimes {
   // Backward GEMMs (data + weight gradient) of the column-parallel linears: QKV, and the MLP's
   // fc1 (a dense layer's, or a MoE layer's shared expert's; 0 for routed experts alone).
   double gemm_bwd_qkv = 0, gemm_bwd_mlp_column = 0;
+  // The same of frozen column-parallel linears (LoRA's base: the data gradient alone), and the
+  // backward GEMMs of the trained linears (all of gemm_bwd unless some are frozen), whose half is
+  // the weight gradient a zero-bubble schedule defers.
+  double frozen_bwd_qkv = 0, frozen_bwd_mlp_column = 0;
+  double gemm_bwd_trained = 0;
   double attn_fwd = 0;  // attention kernel, what ring CP can hide behind
   double attn_bwd = 0;
   double per_op_selective = 0;  // what per-op selective checkpointing re-runs in backward

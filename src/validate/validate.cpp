@@ -291,7 +291,9 @@ double PredictedMetric(const TrainingCase& c, const plan::Plan& p, const sim::St
                                       static_cast<double>(c.job.workload.seq_len));
   } else {
     flops_per_step =
-        model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len).per_token_noncausal * tokens;
+        model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len, c.job.workload.lora_rank > 0)
+            .per_token_noncausal *
+        tokens;
   }
   return flops_per_step / step.step_time_s / static_cast<double>(p.gpus) / 1e12;
 }
