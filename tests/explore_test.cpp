@@ -278,14 +278,23 @@ TEST(Scale, CountsAreCheckedAndAStarvedCountSaysWhy) {
   EXPECT_EQ(ParseCounts(spec::ScalarValue(",", "--counts")).status().key(), "scale.counts");
   EXPECT_EQ(Must(ParseCounts(spec::ScalarValue("8, 16,1024", "--counts"))),
             (std::vector<int64_t>{8, 16, 1024}));
-  // 128 GPUs at TP 1, PP 1, CP 1: DP 128 > 64 sequences, no plan; the row names the rule.
+  // 128 GPUs at TP 1, PP 1, CP 1: DP 128 > 64 sequences, no plan; the row names the rule. 8 GPUs
+  // (DP 8, 8 sequences each) have one, so the study is an answer with one starved count.
   const std::vector<search::Pin> pins = {
       {"tp", "1", "--tp"}, {"pp", "1", "--pp"}, {"cp", "1", "--cp"}};
-  ScaleStudy s = Must(RunScale(job, pins, {128}, options, goodput));
-  ASSERT_EQ(s.rows.size(), 1u);
-  EXPECT_FALSE(s.rows[0].best.has_value());
-  EXPECT_FALSE(s.rows[0].pruned_why.empty());
-  EXPECT_EQ(s.soonest, -1);
+  ScaleStudy s = Must(RunScale(job, pins, {8, 128}, options, goodput));
+  ASSERT_EQ(s.rows.size(), 2u);
+  EXPECT_TRUE(s.rows[0].best.has_value());
+  EXPECT_FALSE(s.rows[1].best.has_value());
+  EXPECT_FALSE(s.rows[1].pruned_why.empty());
+  EXPECT_EQ(s.soonest, 0);
+  // Every count starved: no count has a valid plan, which is bad input; the error names the first
+  // count and the rule.
+  Result<ScaleStudy> starved = RunScale(job, pins, {128, 256}, options, goodput);
+  ASSERT_FALSE(starved.ok());
+  EXPECT_EQ(starved.status().message().rfind("at 128 GPUs: no candidate is a valid plan", 0), 0u)
+      << starved.status().message();
+  EXPECT_EQ(starved.status().key().rfind("plan.", 0), 0u) << starved.status().key();
 }
 
 }  // namespace

@@ -177,6 +177,42 @@ TEST(Search, SplitAcrossRanksGivesOneProcesssAnswer) {
   }
 }
 
+// No valid plan is bad input only when the search proved it: the space walked in full, nothing
+// evaluated, nothing refused for memory. The error cites the rule that pruned the most.
+TEST(Search, NoValidPlanIsAnErrorOnlyWhenProved) {
+  SearchResult r;
+  r.stop_reason = "space exhausted";
+  r.space_size = 100;
+  r.pruned_by = {{"plan.tp", 60}, {"plan.pp", 30}, {"plan.schedule (no effect at pp = 1)", 10}};
+  r.pruned_why = {{"plan.tp", "plan.tp = 3 does not divide model.heads = 32"},
+                  {"plan.pp", "plan.pp = 5 does not divide model.layers = 32"}};
+  Status invalid = CheckSomePlanValid(r);
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_EQ(invalid.key(), "plan.tp");
+  EXPECT_EQ(invalid.message(),
+            "no candidate is a valid plan for this job: plan.tp = 3 does not divide model.heads = "
+            "32; 60 of the 100 candidates broke plan.tp, the rest plan.pp");
+  // One plan refused for memory exists, so the answer is "no plan fits", not an error.
+  SearchResult memory = r;
+  memory.pruned_by["does not fit in memory"] = 1;
+  EXPECT_TRUE(CheckSomePlanValid(memory).ok());
+  // A search that stopped early proves nothing; one that evaluated a plan found one valid.
+  SearchResult budget = r;
+  budget.stop_reason = "evaluation budget";
+  EXPECT_TRUE(CheckSomePlanValid(budget).ok());
+  SearchResult evaluated = r;
+  evaluated.evaluated = 1;
+  EXPECT_TRUE(CheckSomePlanValid(evaluated).ok());
+  // The real search: TP 3 on 32 heads.
+  spec::JobSpec job = SmallJob();
+  SearchSpace space = DefaultSpace(job);
+  space.tp = {3};
+  SearchOptions o;
+  o.rerank_with_events = false;
+  Status real = CheckSomePlanValid(Must(Search(job, space, o)));
+  EXPECT_EQ(real.key(), "plan.tp") << real.message();
+}
+
 TEST(Search, SequentialOptimizersRefuseToSplit) {
   spec::JobSpec job = SmallJob();
   SearchSpace space = SmallSpace(job);

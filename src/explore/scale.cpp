@@ -95,6 +95,8 @@ Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::
   section.sweep_gpus.clear();
   const bool with_goodput = goodput.failures != "none";
 
+  Status first_invalid = Status::Ok();  // the first count's, when no count has a valid plan
+  bool some_valid = false;
   for (int64_t n : sizes) {
     ScaleRow row;
     row.gpus = n;
@@ -104,6 +106,11 @@ Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::
     if (!pinned.ok()) return pinned.status().WithContext(fmt::format("at {} GPUs", n));
     Result<search::SearchResult> found = search::Search(pinned->job, pinned->space, options);
     if (!found.ok()) return found.status().WithContext(fmt::format("at {} GPUs", n));
+    if (Status valid = search::CheckSomePlanValid(*found); valid.ok()) {
+      some_valid = true;
+    } else if (first_invalid.ok()) {
+      first_invalid = valid.WithContext(fmt::format("at {} GPUs", n));
+    }
     if (found->top.empty()) {
       row.pruned_why = found->pruned_why;
     } else {
@@ -119,6 +126,9 @@ Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::
     }
     study.rows.push_back(std::move(row));
   }
+  // A count without a valid plan is an answer (too few or too many GPUs for the job); no count
+  // with one means the pins or the job contradict the model.
+  if (!some_valid) return first_invalid;
 
   // The answer rows. Less is better for both keys; a row without a plan (or, with train_tokens,
   // that never finishes) takes no part.

@@ -1052,6 +1052,40 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   return result;
 }
 
+Status CheckSomePlanValid(const SearchResult& result) {
+  if (!result.top.empty() || result.evaluated > 0 ||
+      result.stop_reason.rfind("space exhausted", 0) != 0) {
+    return Status::Ok();
+  }
+  // A rule with a refusal message is a rule of the plan; the others (memory, plans equivalent to
+  // one kept) say nothing of validity. A single memory refusal means a valid plan exists.
+  std::string top;
+  uint64_t top_count = 0;
+  std::vector<std::string> others;
+  for (const auto& [reason, count] : result.pruned_by) {
+    if (result.pruned_why.count(reason) == 0) {
+      if (reason == "does not fit in memory") return Status::Ok();
+      continue;
+    }
+    if (count > top_count) {
+      if (!top.empty()) others.push_back(top);
+      top = reason;
+      top_count = count;
+    } else {
+      others.push_back(reason);
+    }
+  }
+  if (top.empty()) return Status::Ok();
+  std::sort(others.begin(), others.end());
+  return Status::Invalid(fmt::format("no candidate is a valid plan for this job: {}; {} of the "
+                                     "{:.0f} candidates broke {}{}",
+                                     result.pruned_why.at(top), top_count, result.space_size, top,
+                                     others.empty() ? std::string()
+                                                    : fmt::format(", the rest {}",
+                                                                  Join(others, ", "))))
+      .WithKey(top);
+}
+
 std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start, const sim::Engine* engine) {
   Result<plan::Plan> p = plan::BuildPlan(start);
   if (!p.ok()) return std::nullopt;

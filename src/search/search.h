@@ -172,6 +172,14 @@ struct StartingPoint {
 std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start,
                                            const sim::Engine* engine = nullptr);
 
+// An error when the search proved that no candidate is a valid plan for the job: the whole space
+// walked, nothing evaluated and nothing refused for memory, so every candidate broke a rule of
+// the plan (the pins or the job contradict the model, the GPU count or the batch). That is bad
+// input, not an answer (a space whose plans exist but do not fit is one: "no plan fits"). The
+// message names the rule that pruned the most candidates, one of its refusals (which says what is
+// allowed) and the other rules. Ok otherwise.
+Status CheckSomePlanValid(const SearchResult& result);
+
 // Runs options.optimizer on the space around `base` (its model, cluster, GPU count, workload and
 // the plan fields that are not search dimensions).
 Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
