@@ -23,10 +23,19 @@ constexpr const char* kVersion = "scaleplan 0.1.0";
 // The outputs of the command running on this thread (Run): written together when it succeeds,
 // none of them when it fails (core/file.h); null outside Run.
 thread_local OutputBatch* t_outputs = nullptr;
+// The report for standard output of the command running on this thread (Run): printed after its
+// side files' writes succeed, so that a failed side file leaves no report behind; null outside
+// Run.
+thread_local std::string* t_report = nullptr;
 
-// Writes `text` to `path` (core/file.h: atomically for a file; "-" is `out`).
+// Writes `text` to `path` (core/file.h: atomically for a file; "-" is `out`, or the pending
+// report under Run).
 Status WriteTo(std::ostream& out, const std::string& path, const std::string& text) {
   if (path != "-") return WriteOutput(path, text);
+  if (t_report != nullptr) {
+    *t_report += text;
+    return Status::Ok();
+  }
   out << text;
   out.flush();
   if (!out) return Status::Write("standard output: write failed");
@@ -448,15 +457,25 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
   t_writes_outputs = writes;
   if (writes) {
     OutputBatch outputs;
+    std::string report;
     struct Batch {
       OutputBatch* previous = t_outputs;
-      ~Batch() { t_outputs = previous; }
+      std::string* previous_report = t_report;
+      ~Batch() {
+        t_outputs = previous;
+        t_report = previous_report;
+      }
     } restore_batch;
     t_outputs = &outputs;
+    t_report = &report;
     const int status = RunCommand(argc, argv, out, err, processes);
     t_outputs = restore_batch.previous;
+    t_report = restore_batch.previous_report;
     if (status != kExitOk) return status;  // the batch, destroyed, writes none of its files
-    Status written = outputs.Commit();
+    Status written = outputs.Commit([&]() {
+      if (report.empty()) return Status::Ok();
+      return WriteTo(out, "-", report);
+    });
     return written.ok() ? kExitOk : Fail(err, written);
   }
   Discard discard;

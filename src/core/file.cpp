@@ -438,13 +438,19 @@ Status OutputBatch::Add(const std::string& path, const std::string& content,
   return Status::Ok();
 }
 
-Status OutputBatch::Commit() {
+Status OutputBatch::Commit(const std::function<Status()>& before_replace) {
   // The writes that can fail for want of space or a reader first, while no file is replaced yet.
   for (const Entry& e : entries_) {
     if (!e.in_place) continue;
     Status written = e.fd >= 0 ? WriteToDescriptor(e.fd, e.shown, e.content)
                                : WriteInPlace(e.target, e.shown, e.content);
     if (!written.ok()) {
+      Discard();
+      return written;
+    }
+  }
+  if (before_replace) {
+    if (Status written = before_replace(); !written.ok()) {
       Discard();
       return written;
     }

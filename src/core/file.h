@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ Status WriteOutputFile(const std::string& path, const std::string& content);
 // when all succeed renames the temporary files onto their paths. A failed Commit, or a batch
 // destroyed uncommitted, removes the temporary files. (A rename that fails after another
 // succeeded, which needs the folder changed under the command, leaves the first in place.)
+// `before_replace`, when given, runs after the kept outputs' writes and before any rename (the
+// command's report to standard output: a report is printed only when its side files could be
+// written, and its failure replaces none of them).
 class OutputBatch {
  public:
   OutputBatch();
@@ -59,7 +63,7 @@ class OutputBatch {
   OutputBatch& operator=(const OutputBatch&) = delete;
   // `may_replace_input`: the output may be a file this command read (UpdateFile).
   Status Add(const std::string& path, const std::string& content, bool may_replace_input = false);
-  Status Commit();
+  Status Commit(const std::function<Status()>& before_replace = {});
 
  private:
   struct Entry;
