@@ -83,6 +83,13 @@ Status SetUnsigned(const std::string& section, const FieldInfo& info, const RawV
   auto [at, error] = std::from_chars(value.text.data(), end, out);
   if (error == std::errc() && at == end && !value.text.empty()) return Status::Ok();
   Result<int64_t> parsed = ParseInteger(value.text);
+  if (!parsed.ok() && parsed.status().message() == "is out of range" &&
+      ParseNumber(value.text).ok() && *ParseNumber(value.text) > 0) {
+    // 1e17 is within 2^64 but read as a double, exact only to 2^53: the digits are what to write.
+    return FieldError(section, info, value,
+                      "is above 2^53 in a notation read as a floating-point number; write it in "
+                      "digits");
+  }
   if (!parsed.ok()) return FieldError(section, info, value, parsed.status().message());
   if (*parsed < 0) return FieldError(section, info, value, "is negative");
   out = static_cast<uint64_t>(*parsed);
