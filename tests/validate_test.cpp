@@ -978,6 +978,10 @@ TEST(Validate, CollectiveTableRefusesBadCells) {
       {"sm_90,all-gather,0,1,8,10\n", "t.csv:2: tensor_size_bytes = '0' (allowed: a whole number"},
       {"sm_90,all-gather,1024,1,1,10\n", "devices_per_group = '1' (allowed: a whole number from 2"},
       {"sm_90,all-gather,1024,0,8,10\n", "num_replica_groups = '0' (allowed: a whole number"},
+      // 2^23 groups of 8 = 2^26 devices at once, above the 2^24 one run can hold.
+      {"sm_90,all-gather,1024,8388608,8,10\n",
+       "num_replica_groups x devices_per_group = 8388608 x 8 = 67108864 devices (allowed: at most "
+       "16777216"},
       {"sm_90,all-gather,1024,1,8,nan\n", "implied_time_us = 'nan' (allowed: microseconds"},
       {",all-gather,1024,1,8,10\n", "t.csv:2: device_key is blank"},
       {"sm_90,all-gather,1.5,1,8,10\n", "tensor_size_bytes = '1.5' (allowed: a whole number"},

@@ -102,6 +102,13 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
     if (table.Column("num_replica_groups") >= 0) {
       SP_ASSIGN_OR_RETURN(p.groups, BoundedInteger(table.Cell(r, "num_replica_groups"), where,
                                                    "num_replica_groups", 1, kMaxMeasuredRanks));
+      if (p.groups * p.ranks > kMaxMeasuredRanks) {
+        // The groups ran at once on distinct devices: together no more than one run can hold.
+        return Status::Invalid(fmt::format(
+            "{}: num_replica_groups x devices_per_group = {} x {} = {} devices (allowed: at "
+            "most {} devices in one run)",
+            where, p.groups, p.ranks, p.groups * p.ranks, kMaxMeasuredRanks));
+      }
     }
     const std::string time(Trim(table.Cell(r, "implied_time_us")));
     const std::string throughput(Trim(table.Cell(r, "throughput_GBps")));
