@@ -584,15 +584,33 @@ TEST(Validate, RecipeConfigurationMustRead) {
   const std::string good =
       "Size=8b; GPUs=8; SeqLen=8192; Layers=32; TP=1; PP=1; CP=2; EP=NA; DP=4; VP=NA; MBS=1; "
       "GBS=128; GA=32";
-  std::string bad_tp = good, twice = good;
+  std::string bad_tp = good, twice = good, other_gpus = good, other_dp = good;
   bad_tp.replace(bad_tp.find("TP=1"), 4, "TP=abc");
   twice += "; TP=4";
-  FileReport r = Must(ValidateText(head + row(good) + row(bad_tp) + row(twice), "dgxc.csv", {}));
-  ASSERT_EQ(r.rows.size(), 3u);
+  other_gpus.replace(other_gpus.find("GPUs=8"), 6, "GPUs=1024");
+  other_dp.replace(other_dp.find("DP=4"), 4, "DP=2");
+  const std::string fp8 = good + "; Precision=FP8";
+  FileReport r = Must(ValidateText(head + row(good) + row(bad_tp) + row(twice) + row(other_gpus) +
+                                       row(fp8) + row(other_dp),
+                                   "dgxc.csv", {}));
+  ASSERT_EQ(r.rows.size(), 6u);
   EXPECT_TRUE(r.rows[0].skipped.empty()) << r.rows[0].skipped;
   EXPECT_EQ(r.rows[1].skipped,
             "config_table_row TP = 'abc' (allowed: a whole number from 1 to 2^31)");
   EXPECT_EQ(r.rows[2].skipped, "config_table_row gives TP twice (allowed: each key once)");
+  // A configuration of another GPU count or precision describes another run.
+  EXPECT_EQ(r.rows[3].skipped,
+            "config_table_row GPUs = 1024 contradicts num_gpus = 8 (allowed: the row's own count)");
+  EXPECT_EQ(r.rows[4].skipped,
+            "config_table_row Precision = 'FP8' contradicts precision = 'BF16' (allowed: the "
+            "row's own precision)");
+  // A stated DP the GPUs do not leave (8 / (TP 1 x CP 2 x PP 1) = 4, not 2) is the recipe's at
+  // another count: the plan follows the GPUs, and says so; the prediction is the good row's.
+  EXPECT_TRUE(r.rows[5].skipped.empty()) << r.rows[5].skipped;
+  EXPECT_NE(std::find(r.rows[5].assumptions.begin(), r.rows[5].assumptions.end(),
+                      "dp 4 from the GPUs, not the config_table_row's DP = 2"),
+            r.rows[5].assumptions.end());
+  EXPECT_DOUBLE_EQ(r.rows[5].predicted, r.rows[0].predicted);
 }
 
 // Filters that keep no row are an error, not an empty report.

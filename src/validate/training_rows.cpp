@@ -1017,6 +1017,27 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       continue;
     }
     int64_t dp = gpus / *model_parallel;
+    // The configuration was matched to the row by GPU count, precision and size (the source's
+    // notes): one that names another count or precision describes another run. A data-parallel
+    // size or accumulation that disagrees is the recipe's at its smallest count (the LoRA rows
+    // at 16 and 32 GPUs state DP = 8) or a typo of its batch (GBS 1204 with GA 64): the plan
+    // follows the row's GPUs and batch, and says so.
+    if (int64_t stated = Get(kv, "GPUS", 0); stated > 0 && stated != gpus) {
+      skip(fmt::format("{} GPUs = {} contradicts num_gpus = {} (allowed: the row's own count)",
+                       config_column, stated, gpus));
+      continue;
+    }
+    if (kv.count("PRECISION") && !Contains(kv.at("PRECISION"), precision) &&
+        !Contains(precision, kv.at("PRECISION"))) {
+      skip(fmt::format("{} Precision = '{}' contradicts precision = '{}' (allowed: the row's own "
+                       "precision)",
+                       config_column, Printable(kv.at("PRECISION"), 40), Printable(precision, 40)));
+      continue;
+    }
+    if (int64_t stated = Get(kv, "DP", 0); stated > 0 && stated != dp) {
+      c.assumptions.push_back(fmt::format("dp {} from the GPUs, not the {}'s DP = {}", dp,
+                                          config_column, stated));
+    }
     int64_t gbs = Integer(t.Cell(i, "gbs_override"));
     if (gbs == 0) gbs = Get(kv, "GBS", 0);
     if (gbs == 0 && kv.count("GA")) {
@@ -1029,6 +1050,15 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     if (gbs == 0) {
       skip("global batch not given");
       continue;
+    }
+    if (int64_t ga = Get(kv, "GA", 0); ga > 0 && kv.count("GBS")) {
+      const std::optional<int64_t> implied =
+          BoundedProduct({ga, plan.micro_batch, dp}, spec::kMaxCount);
+      if (implied && *implied != gbs) {
+        c.assumptions.push_back(fmt::format(
+            "global batch {} as stated, not GA x micro-batch x dp = {} x {} x {} = {}", gbs, ga,
+            plan.micro_batch, dp, *implied));
+      }
     }
     c.job.workload.global_batch = gbs;
     if (std::optional<spec::Precision> read = ReadPrecision(precision, c)) {
