@@ -831,30 +831,67 @@ namespace scaleplan::balance {
 namespace {
 
 // A Megatron .idx written byte by byte: 4 sequences of 5, 7, 11, 13 tokens in 3 documents
-// ({5}, {7, 11}, {13}): document lengths 5, 18, 13.
+// ({5}, {7, 11}, {13}): document lengths 5, 18, 13. Tokens of uint16 (dtype 8, 2 bytes): the
+// sequence pointers are 0, 10, 24 and 46.
+struct MegatronIndex {
+  uint8_t dtype = 8;
+  std::vector<int32_t> sizes = {5, 7, 11, 13};
+  std::vector<int64_t> pointers = {0, 10, 24, 46};
+  std::vector<int64_t> documents = {0, 1, 3, 4};
+  std::string trailing;
+  std::string Bytes() const {
+    std::string out("MMIDIDX\0\0", 9);
+    auto put = [&](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+    put(uint64_t{1});
+    put(dtype);
+    put(uint64_t{sizes.size()});
+    put(uint64_t{documents.size()});
+    for (int32_t v : sizes) put(v);
+    for (int64_t v : pointers) put(v);
+    for (int64_t v : documents) put(v);
+    return out + trailing;
+  }
+};
+
 TEST(Lengths, ReadsAMegatronIndex) {
   std::string path = (std::filesystem::temp_directory_path() / "scaleplan-test.idx").string();
-  {
-    std::ofstream out(path, std::ios::binary);
-    out.write("MMIDIDX\0\0", 9);
-    auto u64 = [&](uint64_t v) { out.write(reinterpret_cast<const char*>(&v), 8); };
-    u64(1);
-    uint8_t dtype = 4;
-    out.write(reinterpret_cast<const char*>(&dtype), 1);
-    u64(4);  // sequences
-    u64(4);  // document index entries: 0, 1, 3, 4
-    for (int32_t s : {5, 7, 11, 13}) out.write(reinterpret_cast<const char*>(&s), 4);
-    for (int64_t p : {0, 10, 24, 46}) out.write(reinterpret_cast<const char*>(&p), 8);
-    for (int64_t d : {0, 1, 3, 4}) out.write(reinterpret_cast<const char*>(&d), 8);
+  auto read = [&](const std::string& bytes) {
+    std::ofstream(path, std::ios::binary) << bytes;
+    return ReadLengths(path);
+  };
+  EXPECT_EQ(Must(read(MegatronIndex{}.Bytes())), (std::vector<int64_t>{5, 18, 13}));
+  // A multimodal index ends with one mode byte per sequence.
+  MegatronIndex modes;
+  modes.trailing = std::string(4, '\0');
+  EXPECT_EQ(Must(read(modes.Bytes())), (std::vector<int64_t>{5, 18, 13}));
+  // Int32 tokens (dtype 4) move the pointers to 0, 20, 48, 92.
+  MegatronIndex int32;
+  int32.dtype = 4;
+  int32.pointers = {0, 20, 48, 92};
+  EXPECT_EQ(Must(read(int32.Bytes())), (std::vector<int64_t>{5, 18, 13}));
+  // What Megatron does not write is refused, each with what is allowed.
+  MegatronIndex dtype, pointers, documents, extra;
+  dtype.dtype = 9;
+  pointers.dtype = 4;  // pointers of uint16 under int32 tokens
+  documents.documents = {1, 3, 4};
+  extra.trailing = "x";
+  const std::pair<MegatronIndex, const char*> bad[] = {
+      {dtype, "dtype code 9 (allowed: 1 to 8)"},
+      {pointers, "sequence 1 points at byte 10 (allowed: 20, where the sequences before it end)"},
+      {documents, "document indices run from 1 to 4 (allowed: 0 to the 4 sequences)"},
+      {extra, "1 bytes after the document indices (allowed: none, or one mode byte per "
+              "sequence: 4)"}};
+  for (const auto& [index, message] : bad) {
+    Result<std::vector<int64_t>> r = read(index.Bytes());
+    ASSERT_FALSE(r.ok()) << message;
+    EXPECT_NE(r.status().message().find(std::string("not a valid Megatron .idx file: ") + message),
+              std::string::npos)
+        << r.status().message();
   }
-  EXPECT_EQ(Must(ReadLengths(path)), (std::vector<int64_t>{5, 18, 13}));
-  {
-    std::ofstream out(path, std::ios::binary);
-    out.write("MMIDIDX\0\0", 9);
-    out.write("\x01", 1);  // truncated
-  }
-  EXPECT_NE(ReadLengths(path).status().message().find("not a valid Megatron .idx file"),
-            std::string::npos);
+  Result<std::vector<int64_t>> truncated = read(std::string("MMIDIDX\0\0\x01", 10));
+  EXPECT_NE(truncated.status().message().find("not a valid Megatron .idx file: truncated header"),
+            std::string::npos)
+      << truncated.status().message();
   std::filesystem::remove(path);
 }
 

@@ -33,9 +33,14 @@ WorkloadModel FlopWorkload(const spec::ModelSpec& m) {
 namespace {
 
 // Megatron-LM's tokenized-dataset index (.idx, megatron/core/datasets/indexed_dataset.py): the
-// 9-byte magic "MMIDIDX\0\0", a little-endian u64 version (1), a u8 dtype code, u64 sequence count
-// S, u64 document-index count D, then int32 sequence lengths[S], int64 sequence pointers[S] and
-// int64 document indices[D] (0, ..., S): document i is sequences [indices[i], indices[i+1]).
+// 9-byte magic "MMIDIDX\0\0", a little-endian u64 version (1), a u8 dtype code (DType: 1 uint8,
+// 2 int8, 3 int16, 4 int32, 5 int64, 6 float64, 7 float32, 8 uint16), u64 sequence count S, u64
+// document-index count D, then int32 sequence lengths[S], int64 sequence pointers[S] (byte
+// offsets into the .bin: 0, then each one the last plus its length times the dtype's size) and
+// int64 document indices[D] (0, ..., S): document i is sequences [indices[i], indices[i+1]). A
+// multimodal index ends with one int8 mode per sequence; nothing else may follow. Every one of
+// these is checked: a file that breaks one is not what Megatron wrote, and its lengths would be
+// guesses.
 Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes, const std::string& origin) {
   auto fail = [&](const std::string& what) {
     return Status::Parse(origin + ": not a valid Megatron .idx file: " + what);
@@ -53,6 +58,11 @@ Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes, const st
   if (!read(8, &version) || !read(1, &dtype) || !read(8, &sequences) || !read(8, &documents))
     return fail("truncated header");
   if (version != 1) return fail("version " + std::to_string(version) + " (allowed: 1)");
+  static constexpr int64_t kItemBytes[] = {0, 1, 1, 2, 4, 8, 8, 4, 2};  // by DType code
+  if (dtype < 1 || dtype > 8) {
+    return fail(fmt::format("dtype code {} (allowed: 1 to 8)", static_cast<int>(dtype)));
+  }
+  const int64_t item = kItemBytes[dtype];
   if (documents > static_cast<uint64_t>(kMaxDocuments) + 1) {
     return fail(fmt::format("{} documents (allowed: at most {})", documents - 1, kMaxDocuments));
   }
@@ -60,19 +70,38 @@ Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes, const st
   if (documents < 1 || sequences > left / 12 || documents > (left - sequences * 12) / 8) {
     return fail("truncated arrays");
   }
+  const size_t trailing = left - sequences * 12 - documents * 8;
+  if (trailing != 0 && trailing != sequences) {
+    return fail(fmt::format("{} bytes after the document indices (allowed: none, or one mode "
+                            "byte per sequence: {})",
+                            trailing, sequences));
+  }
   std::vector<int32_t> sizes(sequences);
   read(sequences * 4, sizes.data());
-  at += sequences * 8;  // sequence pointers
+  std::vector<int64_t> pointers(sequences);
+  read(sequences * 8, pointers.data());
   std::vector<int64_t> doc_index(documents);
   read(documents * 8, doc_index.data());
+  int64_t offset = 0;  // at most 2^31 x 8 bytes per sequence, 2^29 sequences: no overflow
+  for (size_t s = 0; s < sequences; ++s) {
+    if (sizes[s] < 0) return fail(fmt::format("sequence {} has length {}", s, sizes[s]));
+    if (pointers[s] != offset) {
+      return fail(fmt::format("sequence {} points at byte {} (allowed: {}, where the sequences "
+                              "before it end)",
+                              s, pointers[s], offset));
+    }
+    offset += int64_t{sizes[s]} * item;
+  }
+  if (doc_index.front() != 0 || doc_index.back() != static_cast<int64_t>(sequences)) {
+    return fail(fmt::format("document indices run from {} to {} (allowed: 0 to the {} sequences)",
+                            doc_index.front(), doc_index.back(), sequences));
+  }
   std::vector<int64_t> out;
   for (size_t i = 0; i + 1 < doc_index.size(); ++i) {
     int64_t lo = doc_index[i], hi = doc_index[i + 1];
-    if (lo < 0 || hi < lo || hi > static_cast<int64_t>(sequences))
-      return fail("document index out of order");
+    if (hi < lo) return fail("document index out of order");
     int64_t tokens = 0;
     for (int64_t s = lo; s < hi; ++s) {
-      if (sizes[static_cast<size_t>(s)] < 0) return fail("negative sequence length");
       tokens += sizes[static_cast<size_t>(s)];  // at most 2^31 per sequence, 2^29 sequences
     }
     if (tokens > kMaxDocumentLength) {
