@@ -37,7 +37,7 @@ spec::JobSpec Job(const char* model, int64_t gpus, int64_t tp, int64_t pp, int64
 }
 
 // On uniform work the engine and the closed form agree within 1% for every schedule that has one
-// (zb-h1's from F, B and W, Qi et al. 2023).
+// (zb-h1's from F, B and W, Qi et al. 2023, and the micro-batches that fill its holes).
 TEST(EventEngine, AgreesWithTheAnalyticalModel) {
   using spec::Schedule;
   struct Case {
@@ -45,6 +45,7 @@ TEST(EventEngine, AgreesWithTheAnalyticalModel) {
     int64_t gpus, tp, pp, vp;
     Schedule schedule;
     int64_t batch;
+    double tolerance = 0.01;
   };
   const Case cases[] = {
       {"llama3-8b", 8, 1, 1, 1, Schedule::k1F1B, 32},
@@ -58,6 +59,13 @@ TEST(EventEngine, AgreesWithTheAnalyticalModel) {
       {"llama3-405b", 1152, 8, 9, 7, Schedule::kInterleaved, 144},
       {"llama3-8b", 16, 2, 4, 1, Schedule::kZbH1, 32},
       {"llama3-70b", 64, 4, 4, 1, Schedule::kZbH1, 128},
+      // Fewer micro-batches than stages (dp 2: M = 1, 2, 3): too few W passes to fill every
+      // hole, (pp-1)(F + B) - (M-1) W (17% apart at M = 1 before the closed form said so). The
+      // last stage's output layer makes the stages unequal, which the fill's sum - max charges
+      // about 1% high at so few micro-batches: 1.5%.
+      {"llama3-8b", 16, 2, 4, 1, Schedule::kZbH1, 2, 0.015},
+      {"llama3-8b", 16, 2, 4, 1, Schedule::kZbH1, 4, 0.015},
+      {"llama3-8b", 16, 2, 4, 1, Schedule::kZbH1, 6, 0.015},
   };
   for (const Case& c : cases) {
     spec::JobSpec job = Job(c.model, c.gpus, c.tp, c.pp, c.vp, c.schedule, c.batch);
@@ -65,8 +73,9 @@ TEST(EventEngine, AgreesWithTheAnalyticalModel) {
     plan::Plan p = Must(plan::BuildPlan(job));
     double analytical = Must(Evaluate(p)).step_time_s;
     EventResult event = Must(SimulateEvents(p, {}));
-    EXPECT_NEAR(event.step.step_time_s / analytical, 1.0, 0.01)
-        << c.model << " pp " << c.pp << " vp " << c.vp << " " << spec::ScheduleName(c.schedule);
+    EXPECT_NEAR(event.step.step_time_s / analytical, 1.0, c.tolerance)
+        << c.model << " pp " << c.pp << " vp " << c.vp << " " << spec::ScheduleName(c.schedule)
+        << " M " << c.batch;
     EXPECT_NEAR(event.step.breakdown.Total(), event.step.step_time_s,
                 1e-12 * event.step.step_time_s);
   }
