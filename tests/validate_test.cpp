@@ -613,6 +613,50 @@ TEST(Validate, RecipeConfigurationMustRead) {
   EXPECT_DOUBLE_EQ(r.rows[5].predicted, r.rows[0].predicted);
 }
 
+// A recipe row states its measurement three ways: tokens/s, step time (with the batch and
+// sequence) and MFU. The good row agrees with itself: 128 x 8192 / 12.27 s / 8 GPUs = 10,682.3
+// tokens/s/GPU, and MFU 62.47% of 989.4 TFLOP/s over this model's 6N + attention FLOPs per token
+// (about 6.1e10) is about 10,100, within the 0.7-1.4 that counts as agreement.
+//   - half the throughput at the same step time and MFU: the throughput cell is wrong, the row
+//     is skipped with the three rates;
+//   - a configuration saying GBS 32 (GA 8) under the good row's measurement: the MFU confirms
+//     the throughput, so the batch is 10,682.4 x 8 x 12.27 / 8192 = 128.0, and the prediction
+//     is the good row's.
+TEST(Validate, RecipeRowsAreReconciledWithTheirStepTimeAndMfu) {
+  const std::string head =
+      "source,table_title,gpu_type,num_gpus,precision,title_config,config_table_row,"
+      "layers_override,gbs_override,tp_override,pp_override,vp_override,cp_override,step_time_s,"
+      "tokens_per_s_total,tokens_per_s_per_gpu_derived,mfu,tflops_per_gpu,notes\n";
+  auto row = [](const std::string& config, const std::string& measured) {
+    return "x,Llama 3.1 8b BF16,H100,8,BF16,,\"" + config + "\",,,,,,," + measured + ",,\n";
+  };
+  const std::string config =
+      "Size=8b; GPUs=8; SeqLen=8192; Layers=32; TP=1; PP=1; CP=2; EP=NA; DP=4; VP=NA; MBS=1; "
+      "GBS=128; GA=32";
+  std::string small_batch = config;
+  small_batch.replace(small_batch.find("GBS=128; GA=32"), 14, "GBS=32; GA=8");
+  FileReport r = Must(ValidateText(head + row(config, "12.27,85459,10682.4,62.47%") +
+                                       row(config, "12.27,42729.5,5341.2,62.47%") +
+                                       row(small_batch, "12.27,85459,10682.4,62.47%"),
+                                   "dgxc.csv", {}));
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_TRUE(r.rows[0].skipped.empty()) << r.rows[0].skipped;
+  EXPECT_EQ(r.rows[1].skipped.rfind(
+                "the row contradicts itself: tokens_per_s_per_gpu_derived 5341.2 against 10682.3 "
+                "from the step time (global batch 128 x sequence 8192 / step_time_s 12.27 / 8 "
+                "GPUs) and ",
+                0),
+            0u)
+      << r.rows[1].skipped;
+  EXPECT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
+  EXPECT_NE(std::find(r.rows[2].assumptions.begin(), r.rows[2].assumptions.end(),
+                      "global batch 128 from the row's throughput and step time (the mfu "
+                      "agrees), not the matched configuration's 32"),
+            r.rows[2].assumptions.end());
+  EXPECT_DOUBLE_EQ(r.rows[2].predicted, r.rows[0].predicted);
+  EXPECT_NE(r.rows[2].label.find("GBS 128"), std::string::npos) << r.rows[2].label;
+}
+
 // Filters that keep no row are an error, not an empty report.
 TEST(Validate, FiltersKeepingNoRowAreAnError) {
   std::string csv =

@@ -1,9 +1,8 @@
 #include "spec/schema.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cmath>
 
 #include "core/text.h"

@@ -12,6 +12,7 @@
 
 #include "core/checked.h"
 #include "core/text.h"
+#include "model/model.h"
 #include "spec/presets.h"
 #include "spec/readers.h"
 
@@ -295,6 +296,11 @@ std::map<std::string, std::string> ConfigPairs(const std::string& text,
   return out;
 }
 
+// How closely a recipe row's throughput must match its step time (rounding of the cells), and the
+// range of its ratio to the MFU's rate that counts as agreement (ReconcileRecipeRow).
+constexpr double kRecipeStepAgreement = 0.03;
+constexpr std::pair<double, double> kRecipeMfuAgreement = {0.7, 1.4};
+
 // A recipe's integer keys read as whole numbers from 1 to 2^31 (NA or None where a recipe has
 // none: EP, ETP, VP); anything else, or a key given twice, leaves the row's plan unknown: the
 // reason, or "" when every key is fine.
@@ -327,6 +333,69 @@ int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& 
   if (it == pairs.end()) return fallback;
   int64_t v = Integer(it->second);
   return v > 0 ? v : fallback;
+}
+
+// A recipe row states one measurement three ways: its throughput (tokens_per_s_total, and the
+// per-GPU value derived from it), its step time (global batch x sequence / step_time_s / GPUs)
+// and its MFU (by the README's own FLOP formula, against the dense peak of the row's precision;
+// this model's per-token FLOPs, 6N and attention without the causal half, put the three within
+// 0.85-1.24 of one another on every row of dgxc.csv that agrees otherwise). Where the step time
+// disagrees with the throughput (by more than 3%: the arithmetic is exact but for rounding):
+//   - the MFU confirms the throughput: the global batch is what is wrong (the configuration was
+//     matched to the row by GPU count, and a strong-scaling run keeps one batch at every count:
+//     Nemotron-4 340B's on GB200 ran 512 sequences where the matched configuration says 32 to
+//     128), so the batch becomes throughput x GPUs x step time / sequence when that is a whole
+//     number (within 1%), and the assumptions say so;
+//   - the MFU confirms the step time: the throughput cell is what is wrong (Grok-1 on 512 GB200,
+//     half the step time's rate at the 128- and 256-GPU rows' MFU), and the row is skipped with
+//     the reason: which of the rates ran is not for the model to choose;
+//   - no MFU, or one that confirms neither: skipped likewise.
+// The reason, or "" when the row is consistent (or the batch was corrected; `gbs` follows).
+std::string ReconcileRecipeRow(const CsvTable& t, size_t row, int64_t gpus, int64_t& gbs,
+                               TrainingCase& c) {
+  const double step_s = Number(t.Cell(row, "step_time_s"));
+  if (step_s <= 0) return "";
+  const double seq = static_cast<double>(c.job.workload.seq_len);
+  const double n = static_cast<double>(gpus);
+  const double by_step = static_cast<double>(gbs) * seq / step_s / n;
+  if (std::fabs(c.measured / by_step - 1) <= kRecipeStepAgreement) return "";
+  std::optional<double> by_mfu;
+  if (const double mfu = Number(t.Cell(row, "mfu")); mfu > 0) {
+    const spec::Precision p = c.job.plan.precision;
+    const double peak = p == spec::Precision::kBf16 ? c.job.cluster.gpu.peak_bf16_flops_per_s
+                                                    : spec::LowPrecisionPeak(c.job.cluster.gpu, p);
+    const double per_token =
+        model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len, c.job.workload.lora_rank > 0)
+            .per_token_noncausal;
+    if (peak > 0 && per_token > 0) by_mfu = mfu / 100 * peak / per_token;
+  }
+  auto agree = [](double a, double b) {
+    return a / b >= kRecipeMfuAgreement.first && a / b <= kRecipeMfuAgreement.second;
+  };
+  const std::string rates = fmt::format(
+      "tokens_per_s_per_gpu_derived {:.1f} against {:.1f} from the step time (global batch {} x "
+      "sequence {} / step_time_s {} / {} GPUs){}",
+      c.measured, by_step, gbs, c.job.workload.seq_len, Printable(t.Cell(row, "step_time_s"), 20),
+      gpus,
+      by_mfu ? fmt::format(" and {:.1f} from mfu {}", *by_mfu, Printable(t.Cell(row, "mfu"), 20))
+             : std::string(" and no mfu"));
+  if (by_mfu && agree(c.measured, *by_mfu)) {
+    const double implied = c.measured * n * step_s / seq;
+    const double whole = std::round(implied);
+    if (whole >= 1 && whole <= static_cast<double>(spec::kMaxCount) &&
+        std::fabs(implied - whole) <= 0.01 * implied) {
+      c.assumptions.push_back(fmt::format(
+          "global batch {:.0f} from the row's throughput and step time (the mfu agrees), not the "
+          "matched configuration's {}",
+          whole, gbs));
+      gbs = static_cast<int64_t>(whole);
+      c.job.workload.global_batch = gbs;
+      return "";
+    }
+  }
+  return "the row contradicts itself: " + rates +
+         " (allowed: a throughput that the step time, or the mfu and a whole global batch, "
+         "confirms)";
 }
 
 // Fills the pipeline fields: schedule from vp, Llama 3-style trimming when the layers only split
@@ -1004,6 +1073,7 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     if (kv.count("LAYERS") && Integer(t.Cell(i, "layers_override")) == 0)
       c.job.model.layers = Get(kv, "LAYERS", c.job.model.layers);
     int64_t seq = Get(kv, "SEQLEN", Get(kv, "SEQ", 0));
+    const bool seq_stated = seq > 0;
     if (seq == 0) {
       seq = Contains(preset, "llama3") ? 8192 : Contains(preset, "nemotron") ? 4096 : 2048;
       c.assumptions.push_back(fmt::format("sequence {} (the recipe family's)", seq));
@@ -1051,15 +1121,6 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       skip("global batch not given");
       continue;
     }
-    if (int64_t ga = Get(kv, "GA", 0); ga > 0 && kv.count("GBS")) {
-      const std::optional<int64_t> implied =
-          BoundedProduct({ga, plan.micro_batch, dp}, spec::kMaxCount);
-      if (implied && *implied != gbs) {
-        c.assumptions.push_back(fmt::format(
-            "global batch {} as stated, not GA x micro-batch x dp = {} x {} x {} = {}", gbs, ga,
-            plan.micro_batch, dp, *implied));
-      }
-    }
     c.job.workload.global_batch = gbs;
     if (std::optional<spec::Precision> read = ReadPrecision(precision, c)) {
       plan.precision = *read;
@@ -1069,16 +1130,10 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     }
     c.assumptions.push_back("framework nemo-perf (NVIDIA's performance recipes)" +
                             DescribePlanDefaults(plan));
-    problem = SetPipeline(c, pp, vp);
-    if (!problem.empty()) {
-      skip(problem);
-      continue;
-    }
-    FixMicrobatchGroup(c, gpus);
-    if (!vp_given) AddVpAlternatives(c, pp, gpus);
     c.metric = "tokens_per_s_per_gpu";
     c.measured = Number(t.Cell(i, "tokens_per_s_per_gpu_derived"));
-    if (std::string bad = CheckMeasuredCells(t, i, {"tokens_per_s_per_gpu_derived"});
+    if (std::string bad = CheckMeasuredCells(
+            t, i, {"tokens_per_s_per_gpu_derived", "step_time_s", "tokens_per_s_total", "mfu"});
         !bad.empty()) {
       skip(bad);
       continue;
@@ -1087,12 +1142,36 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       skip("no measured tokens/s/GPU");
       continue;
     }
-    c.label = fmt::format("{}, {} GPUs (TP {} CP {} PP {} VP {}{}, GBS {})",
-                          title.substr(0, title.find(" (")), gpus, plan.tp, plan.cp, pp, vp,
-                          plan.ep > 1 ? fmt::format(" EP {} ETP {}", plan.ep,
-                                                    plan.etp > 0 ? plan.etp : plan.tp)
-                                      : std::string(),
-                          gbs);
+    const int64_t stated_gbs = gbs;
+    if (seq_stated) {
+      if (std::string contradiction = ReconcileRecipeRow(t, i, gpus, gbs, c);
+          !contradiction.empty()) {
+        skip(contradiction);
+        continue;
+      }
+    }
+    if (int64_t ga = Get(kv, "GA", 0); ga > 0 && kv.count("GBS") && gbs == stated_gbs) {
+      const std::optional<int64_t> implied =
+          BoundedProduct({ga, plan.micro_batch, dp}, spec::kMaxCount);
+      if (implied && *implied != gbs) {
+        c.assumptions.push_back(
+            fmt::format("global batch {} as stated, not GA x micro-batch x dp = {} x {} x {} = {}",
+                        gbs, ga, plan.micro_batch, dp, *implied));
+      }
+    }
+    problem = SetPipeline(c, pp, vp);
+    if (!problem.empty()) {
+      skip(problem);
+      continue;
+    }
+    FixMicrobatchGroup(c, gpus);
+    if (!vp_given) AddVpAlternatives(c, pp, gpus);
+    c.label = fmt::format(
+        "{}, {} GPUs (TP {} CP {} PP {} VP {}{}, GBS {})", title.substr(0, title.find(" (")), gpus,
+        plan.tp, plan.cp, pp, vp,
+        plan.ep > 1 ? fmt::format(" EP {} ETP {}", plan.ep, plan.etp > 0 ? plan.etp : plan.tp)
+                    : std::string(),
+        gbs);
     out.push_back(c);
   }
   return out;
