@@ -153,6 +153,19 @@ TEST(Packers, AdaptiveWlbPacksTheSameIntoAReusedBatch) {
   EXPECT_EQ(a.documents_out, b.documents_out);
 }
 
+// The run's attention length is sum d^2 / sum d over the pieces read, cut at the micro-batch:
+// documents of 2, 4 and 10 tokens under a context of 8 read as pieces 2, 4, 8 and 2:
+// (4 + 16 + 64 + 4) / 16 = 5.5 tokens. Documents of one length give that length.
+TEST(Packers, AttentionLengthIsTheSquaresOverTheTokens) {
+  PackerOptions o;
+  o.microbatches = 2;
+  o.context = 8;
+  std::unique_ptr<Packer> p = Must(MakePacker("original", o, Flops()));
+  EXPECT_DOUBLE_EQ(RunPacker(*p, {2, 4, 10}, o, Flops(), 10, false).attention_length_tokens, 5.5);
+  std::unique_ptr<Packer> q = Must(MakePacker("original", o, Flops()));
+  EXPECT_DOUBLE_EQ(RunPacker(*q, {3, 3, 3, 3}, o, Flops(), 10, false).attention_length_tokens, 3.0);
+}
+
 // Pieces are counted out when their last part leaves, in a window that grows as pieces wait:
 // 4 pieces of 4,096 tokens fill the first iteration (4 micro-batches of 4,096) and leave, so the
 // window's start has moved; 16,384 one-token pieces then fill the second, and the window grows

@@ -191,6 +191,47 @@ TEST(Flops, SlidingWindowsCountThePairsInsideTheWindow) {
   EXPECT_EQ(local.saved_bytes, 0);
 }
 
+// Packed documents (workload.document_tokens): 10 tokens in documents of 4 are two whole ones and
+// a cut one of 2: 2 x 10 + 3 = 23 pairs; under a window of 2, 2 x (3 + 2 x 2) + 3 = 17. A length
+// of 0, or at least the sequence, is one document.
+// Llama 3 8B at s = 8192 in documents of 256: 32 documents of 256 x 257 / 2 = 32,896 pairs,
+// 1,052,672 in all, 2 x 1,052,672 / 8192 = 257 keys a token (d + 1, as s + 1 for one document):
+//   attention 6 x 32 x 4096 x 257 = 202,113,024; with 6N = 45,027,950,592 (Flops.Llama3_8b
+//   below): 45,230,063,616 FLOP per token;
+//   without the causal mask 256 keys a token: 12 x 32 x 4096 x 256 = 402,653,184 ->
+//   45,430,603,776.
+// One layer's attention op on one rank: 2 x 1,052,672 x (4096 + 4096) FLOP forward, read at 256
+// keys; what it keeps for backward does not change (the same tokens).
+TEST(Flops, PackedDocumentsCountThePairsWithinEach) {
+  EXPECT_EQ(PackedPairs(10, 4), 23.0);
+  EXPECT_EQ(PackedPairs(10, 4, [](double d) { return WindowPairs(d, 2); }), 17.0);
+  EXPECT_EQ(PackedPairs(10, 0), CausalPairs(10));
+  EXPECT_EQ(PackedPairs(10, 10), CausalPairs(10));
+  EXPECT_EQ(PackedPairs(10, 12), CausalPairs(10));
+  spec::ModelSpec m = Must(spec::LoadModel("llama3-8b"));
+  ModelFlops f = ModelFlopsPerToken(m, 8192, false, 256);
+  EXPECT_EQ(f.attention_term_causal, 202113024.0);
+  EXPECT_EQ(f.per_token_causal, 45230063616.0);
+  EXPECT_EQ(f.per_token_noncausal, 45430603776.0);
+  EXPECT_NE(f.formula.find("packed documents of 256 tokens"), std::string::npos) << f.formula;
+  spec::WorkloadSpec w;
+  w.seq_len = 8192;
+  w.document_tokens = 256;
+  EXPECT_EQ(ModelFlopsPerToken(m, w).per_token_causal, f.per_token_causal);
+  ShardShape one, packed;
+  one.seq_len = packed.seq_len = 8192;
+  packed.document_tokens = 256;
+  const std::vector<Op> whole_ops = LayerOps(m, false, one);
+  const std::vector<Op> packed_ops = LayerOps(m, false, packed);
+  const Op& whole = Find(whole_ops, "attention");
+  const Op& documents = Find(packed_ops, "attention");
+  EXPECT_EQ(documents.fwd_flops, 2.0 * 1052672 * 8192);
+  EXPECT_EQ(documents.bwd_flops, 2.5 * documents.fwd_flops);
+  EXPECT_EQ(documents.key_len, 256);
+  EXPECT_EQ(whole.key_len, 0);  // the sequence
+  EXPECT_EQ(documents.saved_bytes, whole.saved_bytes);
+}
+
 TEST(Params, MoeLayerPattern) {
   spec::ModelSpec m = Must(spec::LoadModel("mixtral-8x7b"));
   m.moe_first_dense_layers = 3;

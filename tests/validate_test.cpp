@@ -657,6 +657,41 @@ TEST(Validate, RecipeRowsAreReconciledWithTheirStepTimeAndMfu) {
   EXPECT_NE(r.rows[2].label.find("GBS 128"), std::string::npos) << r.rows[2].label;
 }
 
+// Fine-tuning rows run on packed documents: a recipe's SFT and LoRA rows without a
+// document_tokens cell take NVIDIA's data (SQuAD examples, 256 tokens), a cell states the length
+// (0: one document a sequence) and a bad one skips the row. The recipe's SFT row is modeled (it
+// was skipped before documents were priced) and predicts faster than the same run as one
+// document a sequence (the cell 0).
+TEST(Validate, FineTuningRowsRunOnPackedDocuments) {
+  const std::string csv =
+      "model,task,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,document_tokens,source\n"
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,,x\n"
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,0,x\n"
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,512,x\n"
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,5000,x\n"
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,1.5,x\n";
+  FileReport r = Must(ValidateText(csv, "ft.csv", {}));
+  ASSERT_EQ(r.rows.size(), 5u);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(r.rows[i].skipped.empty()) << r.rows[i].skipped;
+  auto has = [](const Row& row, const std::string& text) {
+    return std::any_of(row.assumptions.begin(), row.assumptions.end(),
+                       [&](const std::string& a) { return a.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(has(r.rows[0], "packed documents of 256 tokens")) << r.rows[0].label;
+  EXPECT_FALSE(has(r.rows[1], "packed documents"));
+  EXPECT_TRUE(has(r.rows[2], "packed documents of 512 tokens (the row's)"));
+  EXPECT_GT(r.rows[0].predicted, 1.05 * r.rows[1].predicted);
+  // 256 and 512 tokens predict alike: the kernel's time stops shrinking below 512 keys.
+  EXPECT_NEAR(r.rows[0].predicted, r.rows[2].predicted, 0.01 * r.rows[2].predicted);
+  EXPECT_EQ(r.rows[3].skipped,
+            "document_tokens = 5000 (allowed: 0, one document a sequence, to the sequence's 4096 "
+            "tokens)");
+  EXPECT_NE(r.rows[4].skipped.find("document_tokens = 1.5 is not a whole number"),
+            std::string::npos)
+      << r.rows[4].skipped;
+}
+
 // Filters that keep no row are an error, not an empty report.
 TEST(Validate, FiltersKeepingNoRowAreAnError) {
   std::string csv =

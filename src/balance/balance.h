@@ -222,6 +222,11 @@ struct PackRun {
   int64_t documents_in = 0;    // pieces read from the stream
   int64_t documents_out = 0;   // pieces emitted
   int64_t pending_at_end = 0;  // pieces still waiting when the run ended (0 unless stuck)
+  // The pieces' sum of squared lengths over their sum of lengths, E[d^2] / E[d]: documents all of
+  // this length have the same causal pairs per token (d^2 / 2 a document, d / 2 a token, up to
+  // the diagonal), so it is the length workload.document_tokens takes to price these documents
+  // in the step model (0 when nothing was read).
+  double attention_length_tokens = 0;
   DocumentCut cut;
   IterationStats summary;      // means over iterations; max for the max fields
   // Tokens packed by how many iterations they waited: entry k for k iterations, the last entry

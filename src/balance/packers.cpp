@@ -933,6 +933,7 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
   int64_t lookahead = 0;  // a piece cut but left for the next iteration (0: none)
   bool lookahead_first = false, lookahead_of_cut = false;
   int64_t next = 0;       // the id of the next piece read
+  double read_tokens = 0, read_squares = 0;  // of the pieces read: sum d, sum d^2
   // Tokens still to emit of every piece from the oldest unfinished one on, so that a piece a
   // packer emits in parts (original splits at micro-batch boundaries) counts as out once, at its
   // last part. A window, not an array over the corpus: a long run touches no new memory per
@@ -964,6 +965,8 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
         lookahead = 0;
         ++next;
         tokens += piece;
+        read_tokens += static_cast<double>(piece);
+        read_squares += static_cast<double>(piece) * static_cast<double>(piece);
       }
     }
     if (incoming.empty() && packer.Pending() == 0) break;
@@ -989,6 +992,7 @@ PackRun RunPacker(Packer& packer, const std::vector<int64_t>& lengths, const Pac
     }
   }
   run.documents_in = next;  // pulled from the stream
+  run.attention_length_tokens = read_tokens > 0 ? read_squares / read_tokens : 0.0;
   run.pending_at_end = static_cast<int64_t>(packer.Pending());
   // Summary: means over iterations, maxima for the max fields.
   IterationStats& sum = run.summary;

@@ -30,6 +30,7 @@
 // the attention output's: 2q + 2o FLOP per pair, 4q when they are equal (MLA: q over d + d_r).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,6 +48,19 @@ inline double CausalPairs(double tokens) { return (tokens * tokens + tokens) / 2
 inline double WindowPairs(double tokens, double window) {
   if (window <= 0 || tokens <= window) return CausalPairs(tokens);
   return CausalPairs(window) + (tokens - window) * window;
+}
+// A sequence of `tokens` packed with documents of `document` tokens (workload.document_tokens:
+// floor(tokens / document) whole ones and the rest cut at the sequence's end), attention masked
+// to each document: the sum of each document's pairs, by `pairs` (CausalPairs, or WindowPairs
+// bound to a window). `document` 0, or at least the sequence, is one document.
+template <class Pairs>
+double PackedPairs(double tokens, double document, Pairs pairs) {
+  if (document <= 0 || document >= tokens) return pairs(tokens);
+  const double whole = std::floor(tokens / document);
+  return whole * pairs(document) + pairs(tokens - whole * document);
+}
+inline double PackedPairs(double tokens, double document) {
+  return PackedPairs(tokens, document, CausalPairs);
 }
 
 struct LayerParams {
@@ -88,9 +102,12 @@ struct ModelFlops {
 };
 
 // `frozen_weights` (LoRA): the weights take no gradient, so the matmul term is 4N (forward and
-// input gradient) rather than 6N; attention, which has no weights, is unchanged.
+// input gradient) rather than 6N; attention, which has no weights, is unchanged. Packed documents
+// of `document_tokens` (0: one per sequence) count the pairs within them.
 ModelFlops ModelFlopsPerToken(const spec::ModelSpec& model, int64_t seq_len,
-                              bool frozen_weights = false);
+                              bool frozen_weights = false, int64_t document_tokens = 0);
+// The same for a job's workload: its sequence, LoRA and documents.
+ModelFlops ModelFlopsPerToken(const spec::ModelSpec& model, const spec::WorkloadSpec& workload);
 
 enum class OpKind { kGemm, kAttention, kNorm, kElementwise, kEmbedding, kLoss };
 std::string_view OpKindName(OpKind kind);
@@ -111,6 +128,9 @@ struct ShardShape {
   // LoRA adapters' rank (workload.lora_rank): every weight of the ops frozen, adapters beside the
   // blocks' linears; 0: every weight trained.
   int64_t lora_rank = 0;
+  // Packed documents' length (workload.document_tokens): attention masked to each; 0: one
+  // document per sequence.
+  int64_t document_tokens = 0;
   // Sequence parallelism is on: asked for, and TP splits the layer.
   bool SequenceParallel() const { return sequence_parallel && tp > 1; }
   auto operator<=>(const ShardShape&) const = default;

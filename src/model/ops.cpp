@@ -259,12 +259,18 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
 
   // Causal attention: each CP rank holds 2 of 2*cp chunks (head-tail), so an equal share of the
   // s(s+1)/2 query-key pairs of every sequence. K and V are read for all keys a rank's queries
-  // see: the whole sequence after a CP all-gather.
+  // see: the whole sequence after a CP all-gather. Packed documents (s.document_tokens) are masked
+  // to each document: the pairs within them (PackedPairs; with CP, an equal share of those too,
+  // an assumption: Megatron splits each document head-tail over the ranks), and the kernel's
+  // efficiency read at the document's length.
   Op attn;
   attn.name = "attention";
   attn.kind = OpKind::kAttention;
-  double pairs = static_cast<double>(s.micro_batch) * CausalPairs(static_cast<double>(s.seq_len)) /
+  const double seq = static_cast<double>(s.seq_len);
+  const double document = static_cast<double>(s.document_tokens);
+  double pairs = static_cast<double>(s.micro_batch) * PackedPairs(seq, document) /
                  static_cast<double>(s.cp);
+  if (document > 0 && document < seq) attn.key_len = document;
   // Sliding-window attention (model.h): the share of the model's layers that attend locally; this
   // op carries the global layers' share, "attention_local" below the local ones'. Without a flash
   // kernel the scores are computed in full whatever the window, so there is no local share.
@@ -294,6 +300,9 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   attn.module_freed_bytes = lse;
   attn.per_op_saved_bytes = kBf16 * tokens * o / t + lse;  // the kernel's outputs
   if (!s.flash_attention) {
+    // Unfused attention materializes every score of the sequence, masked or not: documents do
+    // not shrink it.
+    attn.key_len = 0;
     double scores = static_cast<double>(s.micro_batch) * heads / t *
                     static_cast<double>(s.seq_len) * static_cast<double>(s.seq_len) /
                     static_cast<double>(s.cp);
@@ -306,12 +315,13 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   }
   if (local_share > 0) {
     const double window = static_cast<double>(m.sliding_window);
-    const double window_pairs = static_cast<double>(s.micro_batch) *
-                                WindowPairs(static_cast<double>(s.seq_len), window) /
-                                static_cast<double>(s.cp);
+    const double window_pairs =
+        static_cast<double>(s.micro_batch) *
+        PackedPairs(seq, document, [window](double d) { return WindowPairs(d, window); }) /
+        static_cast<double>(s.cp);
     Op windowed = attn;
     windowed.name = "attention_local";
-    windowed.key_len = std::min(window, static_cast<double>(s.seq_len));
+    windowed.key_len = std::min(window, document > 0 ? std::min(seq, document) : seq);
     windowed.fwd_flops = 2.0 * window_pairs * (q + o) / t * local_share;
     windowed.bwd_flops = 2.5 * windowed.fwd_flops;
     windowed.fwd_bytes = kernel_fwd_bytes * local_share;

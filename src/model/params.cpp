@@ -131,7 +131,12 @@ ParamCounts CountParams(const ModelSpec& m) {
   return c;
 }
 
-ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len, bool frozen_weights) {
+ModelFlops ModelFlopsPerToken(const ModelSpec& m, const spec::WorkloadSpec& workload) {
+  return ModelFlopsPerToken(m, workload.seq_len, workload.lora_rank > 0, workload.document_tokens);
+}
+
+ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len, bool frozen_weights,
+                              int64_t document_tokens) {
   ParamCounts c = CountParams(m);
   double layers = static_cast<double>(m.layers);
   // Query (score) width and output width: 2q + 2o FLOP per query-key pair forward (model.h).
@@ -148,8 +153,23 @@ ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len, bool frozen_w
   const double local_causal = local > 0 ? 2.0 * WindowPairs(s, window) / s : 0.0;
   const double local_full = local > 0 ? std::min(s, 2.0 * window) : 0.0;
   f.attention_term_causal = 3.0 * (q + o) * (global * (s + 1.0) + local * local_causal);
-  f.per_token_causal = f.matmul_term + f.attention_term_causal;
   f.per_token_noncausal = f.matmul_term + 6.0 * (q + o) * (global * s + local * local_full);
+  const double d = static_cast<double>(document_tokens);
+  if (d > 0 && d < s) {
+    // Packed documents: 2 PackedPairs / s pairs a token (the formula's s + 1 within one
+    // document), and d keys a token without the mask (the rest of the sequence cut short).
+    const double packed = 2.0 * PackedPairs(s, d) / s;
+    const double packed_local =
+        local > 0 ? 2.0 * PackedPairs(s, d, [window](double x) { return WindowPairs(x, window); }) / s
+                  : 0.0;
+    f.attention_term_causal = 3.0 * (q + o) * (global * packed + local * packed_local);
+    const double whole = std::floor(s / d);
+    const double full_keys = (whole * d * d + (s - whole * d) * (s - whole * d)) / s;
+    f.per_token_noncausal = f.matmul_term + 6.0 * (q + o) *
+                                                (global * full_keys +
+                                                 local * std::min(full_keys, 2.0 * window));
+  }
+  f.per_token_causal = f.matmul_term + f.attention_term_causal;
   f.formula =
       q == o ? "6*N + 6*L*q*(s+1): N = weight matrices a token passes through (LM head in, input "
                "embedding out), causal attention at 4*q FLOP per query-key pair, forward + "
@@ -159,6 +179,11 @@ ModelFlops ModelFlopsPerToken(const ModelSpec& m, int64_t seq_len, bool frozen_w
                "query-key width, o the value width over all heads), forward + backward = 3x "
                "forward, no recomputation";
   if (local > 0) f.formula += "; local-attention layers count the pairs inside their window";
+  if (d > 0 && d < s) {
+    f.formula += fmt::format(
+        "; packed documents of {} tokens: the pairs within each (s+1 becomes 2 x pairs / s)",
+        document_tokens);
+  }
   if (frozen_weights) {
     f.formula.replace(0, 3, "4*N");
     f.formula +=

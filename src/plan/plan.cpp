@@ -60,6 +60,7 @@ model::ShardShape Plan::Shape() const {
           ? spec::LowPrecisionBytes(job.plan.precision)
           : 0.0;
   s.lora_rank = job.workload.lora_rank;
+  s.document_tokens = job.workload.document_tokens;
   return s;
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "core/text.h"
 
 namespace scaleplan::report {
@@ -78,6 +80,7 @@ nlohmann::json PackJson(const balance::PackRun& run, const PackSetup& setup) {
   summary.erase("padding_tokens");
   summary["pack_time_s_per_batch"] = run.summary.pack_time_s;
   summary["documents_in"] = run.documents_in;
+  summary["attention_length_tokens"] = run.attention_length_tokens;
   summary["documents_out"] = run.documents_out;
   summary["pending_at_end"] = run.pending_at_end;
   summary.update(CutJson(run.cut));
@@ -119,6 +122,11 @@ std::string PackText(const balance::PackRun& run, const PackSetup& setup) {
       s.max_delay_iterations, s.padding_tokens, run.documents_out, run.documents_in,
       s.pack_time_s * 1e6);
   text += "  tokens by delay: " + DelayShares(run.tokens_by_delay) + "\n";
+  text += fmt::format(
+      "  attention length: {:.0f} tokens (sum of d^2 over sum of d of the pieces read: documents "
+      "all this long cost the same attention a token; simulate --document-tokens {:.0f} prices "
+      "them in the step)\n",
+      run.attention_length_tokens, std::round(run.attention_length_tokens));
   if (setup.packer == "wlb") {
     text += fmt::format("  last setting: s_max {} tokens, bands {}\n", s.setting.s_max,
                         Bands(s.setting));

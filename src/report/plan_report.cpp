@@ -105,7 +105,7 @@ nlohmann::json PlanJson(const plan::Plan& p, const plan::MemoryReport& mem,
   const spec::ModelSpec& m = p.model();
   model::ParamCounts params = model::CountParams(m);
   model::ModelFlops flops =
-      model::ModelFlopsPerToken(m, p.job.workload.seq_len, p.job.workload.lora_rank > 0);
+      model::ModelFlopsPerToken(m, p.job.workload);
   nlohmann::json out;
   out["model"] = spec::ModelSchema().ToJson(m);
   out["gpu"] = spec::GpuSchema().ToJson(p.job.cluster.gpu);
@@ -234,7 +234,7 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
   const spec::ClusterSpec& c = p.job.cluster;
   model::ParamCounts params = model::CountParams(m);
   model::ModelFlops flops =
-      model::ModelFlopsPerToken(m, p.job.workload.seq_len, p.job.workload.lora_rank > 0);
+      model::ModelFlopsPerToken(m, p.job.workload);
   std::string out;
   out += fmt::format("{} on {} x {} ({})\n\n", m.name, p.gpus, c.gpu.name, c.name);
   out += fmt::format("  plan       TP {} . CP {} . PP {} . DP {} . EP {}   schedule {}\n", p.tp,

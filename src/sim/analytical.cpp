@@ -417,7 +417,7 @@ const Evaluator::CachedLayers& Evaluator::Lookup(const plan::Plan& p) {
   c.head = Time(model::HeadOps(m, shape), device_, 1, 128, s.precision, true, weight_cast_share);
   c.params = plan::ParamSums(p);
   const model::ModelFlops flops =
-      model::ModelFlopsPerToken(m, p.job.workload.seq_len, p.job.workload.lora_rank > 0);
+      model::ModelFlopsPerToken(m, p.job.workload);
   c.flops_per_token_causal = flops.per_token_causal;
   c.flops_formula = flops.formula + "; MFU against the dense BF16 peak";
   last_key_ = key;

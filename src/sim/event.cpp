@@ -314,8 +314,7 @@ void FinishStep(const plan::Plan& p, const EventOptions& options, const StepResu
   }
   r.tokens_per_s_per_gpu = tokens / r.step_time_s / static_cast<double>(p.gpus);
   double flops_per_token =
-      model::ModelFlopsPerToken(p.model(), p.job.workload.seq_len, p.job.workload.lora_rank > 0)
-          .per_token_causal;
+model::ModelFlopsPerToken(p.model(), p.job.workload).per_token_causal;
   r.model_flops_per_s_per_gpu = flops_per_token * r.tokens_per_s_per_gpu;
   r.mfu = r.model_flops_per_s_per_gpu / p.job.cluster.gpu.peak_bf16_flops_per_s;
 }

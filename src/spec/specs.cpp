@@ -507,7 +507,14 @@ const Schema<WorkloadSpec>& WorkloadSchema() {
                  "blocks (QKV, attention output, fc1, fc2), the base weights frozen (no weight "
                  "gradients, gradient reduction or optimizer state for them). 0 means every "
                  "weight is trained.",
-                 "lora-rank");
+                 "lora-rank")
+        .Integer("document_tokens", &W::document_tokens, 0, kMaxCount, "tokens",
+                 "Packed documents (fine-tuning): every sequence holds documents of this many "
+                 "tokens, the last one cut at the sequence's end, and causal attention is masked "
+                 "to each document (Megatron's packed sequences), so attention costs the pairs "
+                 "within documents. For lengths that vary, give E[d^2] / E[d] (`scaleplan pack` "
+                 "prints it). 0 means one document per sequence.",
+                 "document-tokens");
     return s;
   }();
   return kSchema;
@@ -827,6 +834,13 @@ Status ValidateWorkload(const WorkloadSpec& w) {
   if (w.seq_len <= 0) return Missing("workload", "seq_len", "integer >= 1");
   if (w.batch_tokens == 0 && w.global_batch == 0) {
     return Missing("workload", "batch_tokens", "integer >= 1, or set workload.global_batch");
+  }
+  if (w.document_tokens > w.seq_len) {
+    return Status::Invalid(fmt::format("workload.document_tokens = {} is longer than "
+                                       "workload.seq_len = {} (allowed: 0, one document per "
+                                       "sequence, or 1 to {})",
+                                       w.document_tokens, w.seq_len, w.seq_len))
+        .WithKey("workload.document_tokens");
   }
   if (w.batch_tokens > 0 && w.batch_tokens % w.seq_len != 0) {
     return Status::Invalid(fmt::format(

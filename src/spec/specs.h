@@ -302,6 +302,11 @@ struct WorkloadSpec {
   // the transformer blocks (NeMo's default targets: QKV, attention output, fc1, fc2), every base
   // weight frozen; 0: every weight trained.
   int64_t lora_rank = 0;
+  // Packed documents (supervised fine-tuning, Megatron's packed sequences in THD layout): each
+  // sequence holds documents of this many tokens (the last one cut at the sequence's end), and
+  // causal attention is masked to each document (model::PackedPairs); 0: one document per
+  // sequence, attending over all of it (pre-training).
+  int64_t document_tokens = 0;
 };
 
 // Everything one evaluation needs. `gpus` = 0 means the whole cluster.

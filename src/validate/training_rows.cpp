@@ -102,15 +102,32 @@ std::string NumberProblem(const char* column, const std::string& cell, bool whol
 
 // NeMo's and Megatron-Bridge's LoRA recipes (their tables name the task, not the adapters):
 // rank 32 on QKV, the attention output, fc1 and fc2, every base weight frozen (NeMo 2.0's LoRA
-// defaults, recalled, not in the workspace's fact sheet). Their fine-tuning data is packed short
-// documents, priced here as one sequence: attention across the whole pack, an upper bound.
+// defaults, recalled, not in the workspace's fact sheet).
 constexpr int64_t kRecipeLoraRank = 32;
 void SetRecipeLora(TrainingCase& c) {
   c.job.workload.lora_rank = kRecipeLoraRank;
   c.assumptions.push_back(fmt::format(
       "LoRA rank {} on QKV, attention output, fc1 and fc2, base weights frozen (NeMo's defaults, "
-      "recalled); packed documents priced as one sequence",
+      "recalled)",
       kRecipeLoraRank));
+}
+
+// NVIDIA's fine-tuning recipes (SFT and LoRA) train on SQuAD v1.1 examples packed to the
+// sequence, attention masked to each example (NeMo's table says "SQuAD v1.1 packed to 4096"; the
+// DGX Cloud and Megatron-Bridge recipes are taken to use the same data). An example, a context
+// paragraph with its question and answer, runs to some 150-300 tokens (recalled, not in the
+// workspace's fact sheet): 256. The value hardly matters: below 512 keys the attention kernel's
+// time no longer shrinks with the document (hardware/efficiency.h), so any length from 128 to 512
+// gives the same prediction (docs/ACCURACY.md). A row's document_tokens cell overrides it.
+constexpr int64_t kRecipeDocumentTokens = 256;
+void SetRecipeDocuments(TrainingCase& c) {
+  c.job.workload.document_tokens =
+      std::min<int64_t>(kRecipeDocumentTokens, c.job.workload.seq_len);
+  c.assumptions.push_back(fmt::format(
+      "packed documents of {} tokens, attention within each (SQuAD v1.1 examples packed to the "
+      "sequence, NVIDIA's fine-tuning data; the length recalled, and any from 128 to 512 predicts "
+      "alike)",
+      c.job.workload.document_tokens));
 }
 
 // A cell as an integer. Values above 2^31 (no real run has one; CheckSizeCells skips such rows
@@ -711,14 +728,12 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       skip(bad);
       continue;
     }
-    // Fine-tuning, named by the task column or the model: LoRA is modeled (LoraRow), SFT (packed
-    // short documents, whose attention the step model would price as one sequence's) is not.
+    // Fine-tuning, named by the task column or the model: LoRA (adapters, base frozen) and SFT
+    // (every weight trained), both on packed documents unless the row says otherwise.
     const std::string task = t.Cell(i, "task") + " " + model_name;
     const bool lora = Contains(task, "LoRA");
-    if (!lora && (Contains(task, "SFT") || Contains(task, "PEFT") || Contains(task, "fine-tun"))) {
-      skip("supervised fine-tuning (SFT) is not modeled");
-      continue;
-    }
+    const bool fine_tuning =
+        lora || Contains(task, "SFT") || Contains(task, "PEFT") || Contains(task, "fine-tun");
     if (Contains(model_name, "w/ MTP") || Contains(model_name, "with MTP")) {
       skip("multi-token prediction (MTP) layers are not modeled");
       continue;
@@ -919,6 +934,29 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
     } else if (lora) {
       SetRecipeLora(c);
     }
+    // A document_tokens cell states the packed documents' length (0: one a sequence); a
+    // fine-tuning row without one takes the recipes' data.
+    if (const std::string& documents = t.Cell(i, "document_tokens"); !BlankCell(documents)) {
+      if (std::string bad = NumberProblem("document_tokens", documents, /*whole=*/true);
+          !bad.empty()) {
+        skip(bad);
+        continue;
+      }
+      c.job.workload.document_tokens = Integer(documents);
+      if (c.job.workload.document_tokens < 0 || (seq > 0 && c.job.workload.document_tokens > seq)) {
+        skip(fmt::format("document_tokens = {} (allowed: 0, one document a sequence, to the "
+                         "sequence's {} tokens)",
+                         Printable(documents, 40), seq));
+        continue;
+      }
+      if (c.job.workload.document_tokens > 0) {
+        c.assumptions.push_back(fmt::format(
+            "packed documents of {} tokens (the row's), attention within each",
+            c.job.workload.document_tokens));
+      }
+    } else if (fine_tuning) {
+      SetRecipeDocuments(c);
+    }
     c.job.workload.global_batch = Integer(t.Cell(i, "global_batch"));
     if (c.job.workload.global_batch <= 0) {
       int64_t tokens = Integer(t.Cell(i, "tokens_per_batch"));
@@ -994,11 +1032,8 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       c.skipped = std::move(reason);
       out.push_back(c);
     };
-    const bool lora = Contains(title, "finetuning") && Contains(title, "LORA");
-    if (Contains(title, "finetuning") && !lora) {
-      skip("supervised fine-tuning (SFT) is not modeled");
-      continue;
-    }
+    const bool fine_tuning = Contains(title, "finetuning");
+    const bool lora = fine_tuning && Contains(title, "LORA");
     if (Contains(title, "maxtext") || Contains(title, "paxml")) {
       skip("JAX (MaxText/Paxml) FSDP recipes are not modeled");
       continue;
@@ -1080,6 +1115,7 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     }
     c.job.workload.seq_len = seq;
     if (lora) SetRecipeLora(c);
+    if (fine_tuning) SetRecipeDocuments(c);
     std::optional<int64_t> model_parallel = BoundedProduct({plan.tp, plan.cp, pp}, gpus);
     if (!model_parallel || *model_parallel < 1) {
       skip(fmt::format("tp {} x cp {} x pp {} is more than the {} GPUs", plan.tp, plan.cp, pp,
