@@ -60,6 +60,17 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
         fmt::format("packed documents for {} replicas; the plan has dp = {} (allowed: {})",
                     options.replica_documents.size(), dp, dp));
   }
+  // The lengths scale attention from one document a sequence; documents of one length priced
+  // into the ops already (workload.document_tokens) would be counted twice.
+  if ((per_replica || !options.microbatch_documents.empty()) &&
+      p.job.workload.document_tokens > 0) {
+    return Status::Invalid(
+        fmt::format("workload.document_tokens = {} with the documents' own lengths (--lengths or "
+                    "--microbatch-lengths), which say where each ends (allowed: one of the two: "
+                    "document_tokens 0 with lengths)",
+                    p.job.workload.document_tokens))
+        .WithKey("workload.document_tokens");
+  }
   auto scales = [&](const std::vector<std::vector<int64_t>>& docs, std::vector<double>& token_scale,
                     std::vector<double>& pair_scale) -> Status {
     token_scale.assign(static_cast<size_t>(m), 1.0);
