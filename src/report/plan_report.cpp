@@ -273,13 +273,17 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
       spec::PowerClockFraction(gpu) < 1.0
           ? fmt::format(" x {:.3f} at {:.0f} W", spec::PowerClockFraction(gpu), gpu.power_limit_w)
           : std::string());
+  const spec::WorkloadSpec& w = p.job.workload;
   out += fmt::format(
       "  batch      {} sequences x {} tokens = {} tokens per step; {} micro-batches "
-      "of {} per replica{}\n",
-      p.global_batch, p.job.workload.seq_len, p.TokensPerStep(), p.microbatches, s.micro_batch,
-      p.job.workload.lora_rank > 0
-          ? fmt::format("; LoRA rank {} (adapters trained, base weights frozen)",
-                        p.job.workload.lora_rank)
+      "of {} per replica{}{}\n",
+      p.global_batch, w.seq_len, p.TokensPerStep(), p.microbatches, s.micro_batch,
+      w.document_tokens > 0 && w.document_tokens < w.seq_len
+          ? fmt::format("; packed documents of {} tokens (attention within each)",
+                        w.document_tokens)
+          : std::string(),
+      w.lora_rank > 0
+          ? fmt::format("; LoRA rank {} (adapters trained, base weights frozen)", w.lora_rank)
           : std::string());
   out += fmt::format("  params     {} total", HumanCount(params.total));
   if (m.IsMoe()) out += fmt::format(", {} active per token", HumanCount(params.active));
