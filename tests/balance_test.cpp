@@ -901,6 +901,15 @@ TEST(Lengths, ReadsAMegatronIndex) {
               std::string::npos)
         << r.status().message();
   }
+  MegatronIndex no_documents;
+  no_documents.documents = {};
+  Result<std::vector<int64_t>> empty = read(no_documents.Bytes());
+  EXPECT_NE(empty.status().message().find("0 document indices (allowed: at least 1"),
+            std::string::npos)
+      << empty.status().message();
+  Result<std::vector<int64_t>> magic = read(std::string("MMIDIDX\0\1", 9) + "rest");
+  EXPECT_NE(magic.status().message().find("its first 9 bytes are not the magic"), std::string::npos)
+      << magic.status().message();
   Result<std::vector<int64_t>> truncated = read(std::string("MMIDIDX\0\0\x01", 10));
   EXPECT_NE(truncated.status().message().find("not a valid Megatron .idx file: truncated header"),
             std::string::npos)

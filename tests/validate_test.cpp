@@ -655,6 +655,26 @@ TEST(Validate, RecipeRowsAreReconciledWithTheirStepTimeAndMfu) {
             r.rows[2].assumptions.end());
   EXPECT_DOUBLE_EQ(r.rows[2].predicted, r.rows[0].predicted);
   EXPECT_NE(r.rows[2].label.find("GBS 128"), std::string::npos) << r.rows[2].label;
+  // The total must be the per-GPU value times the GPUs (8 x 10,682.4 = 85,459), an MFU is at most
+  // 100%, and the overrides and the GPU count are whole numbers from 1.
+  auto with = [&](const std::string& measured, const std::string& overrides) {
+    return "x,Llama 3.1 8b BF16,H100,8,BF16,,\"" + config + "\"," + overrides + "," + measured +
+           ",,\n";
+  };
+  FileReport bad = Must(ValidateText(head + with("12.27,170918,10682.4,62.47%", ",,,,,") +
+                                         with("12.27,85459,10682.4,200%", ",,,,,") +
+                                         with("12.27,85459,10682.4,62.47%", ",,abc,,,") +
+                                         with("12.27,85459,10682.4,62.47%", ",,,0,,") +
+                                         with("12.27,85459,10682.4,62.47%", ",,,,2.5,"),
+                                     "dgxc.csv", {}));
+  ASSERT_EQ(bad.rows.size(), 5u);
+  EXPECT_EQ(bad.rows[0].skipped,
+            "the row contradicts itself: tokens_per_s_per_gpu_derived 10682.4 against "
+            "tokens_per_s_total 170918 / 8 GPUs = 21364.8 (allowed: the total over the GPUs)");
+  EXPECT_EQ(bad.rows[1].skipped, "mfu = 200% is above the peak (allowed: 0% to 100%, or blank)");
+  EXPECT_EQ(bad.rows[2].skipped, "tp_override = 'abc' is not a number");
+  EXPECT_EQ(bad.rows[3].skipped, "pp_override = 0 is out of range (allowed: 1 to 2^31, or blank)");
+  EXPECT_EQ(bad.rows[4].skipped, "vp_override = 2.5 is not a whole number (allowed: a count)");
 }
 
 // Fine-tuning rows run on packed documents: a recipe's SFT and LoRA rows without a
@@ -670,9 +690,12 @@ TEST(Validate, FineTuningRowsRunOnPackedDocuments) {
       "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,0,x\n"
       "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,512,x\n"
       "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,5000,x\n"
-      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,1.5,x\n";
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,1.5,x\n"
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,abc,x\n";
   FileReport r = Must(ValidateText(csv, "ft.csv", {}));
-  ASSERT_EQ(r.rows.size(), 5u);
+  ASSERT_EQ(r.rows.size(), 6u);
+  // Text is not a length (it read as 0, one document a sequence, before).
+  EXPECT_EQ(r.rows[5].skipped, "document_tokens = 'abc' is not a number");
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(r.rows[i].skipped.empty()) << r.rows[i].skipped;
   auto has = [](const Row& row, const std::string& text) {
     return std::any_of(row.assumptions.begin(), row.assumptions.end(),

@@ -66,8 +66,11 @@ Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes, const st
   if (documents > static_cast<uint64_t>(kMaxDocuments) + 1) {
     return fail(fmt::format("{} documents (allowed: at most {})", documents - 1, kMaxDocuments));
   }
+  if (documents < 1) {
+    return fail("0 document indices (allowed: at least 1, the 0 the first document starts at)");
+  }
   size_t left = bytes.size() - at;
-  if (documents < 1 || sequences > left / 12 || documents > (left - sequences * 12) / 8) {
+  if (sequences > left / 12 || documents > (left - sequences * 12) / 8) {
     return fail("truncated arrays");
   }
   const size_t trailing = left - sequences * 12 - documents * 8;
@@ -119,6 +122,11 @@ Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes, const st
 Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::string& origin) {
   static constexpr std::string_view kMagic("MMIDIDX\0\0", 9);
   if (bytes.substr(0, kMagic.size()) == kMagic) return ParseMegatronIndex(bytes, origin);
+  if (bytes.substr(0, 7) == kMagic.substr(0, 7)) {
+    return Status::Parse(origin +
+                         ": not a valid Megatron .idx file: its first 9 bytes are not the "
+                         "magic \"MMIDIDX\\0\\0\"");
+  }
   SP_RETURN_IF_ERROR(CheckText(bytes, origin));
   const std::string allowed = fmt::format("allowed: integer from 1 to {}", kMaxDocumentLength);
   auto too_many = [&] {

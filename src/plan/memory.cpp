@@ -12,7 +12,8 @@ using spec::Recompute;
 using spec::Schedule;
 using spec::ZeroMode;
 
-BytesPerParam ParamBytes(ZeroMode mode, double n, spec::Precision precision) {
+BytesPerParam ParamBytes(ZeroMode mode, double n, spec::Precision precision,
+                         bool low_precision_only) {
   constexpr double kWeights = kBf16Bytes;
   constexpr double kGrads = kFp32Bytes;
   constexpr double kAdam = 3.0 * kFp32Bytes;  // FP32 master weights, first and second moments
@@ -38,7 +39,9 @@ BytesPerParam ParamBytes(ZeroMode mode, double n, spec::Precision precision) {
   // that is the shard (the gathered layer is cast as it arrives, as torchao's FP8 all-gather does).
   if (spec::LowPrecision(precision)) {
     const double cast = spec::LowPrecisionBytes(precision);
-    b.weights += mode == ZeroMode::kZero3 ? cast / n : cast;
+    // plan.fp8_params: the cast is the only copy of the weights (no BF16 one).
+    const double held = low_precision_only ? cast : kWeights + cast;
+    b.weights = mode == ZeroMode::kZero3 ? held / n : held;
   }
   return b;
 }
@@ -180,8 +183,8 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   // own sharding over the ranks that hold the same expert shard.
   const double dense_shard = static_cast<double>(plan.dp * plan.cp / p.dp_replicate);
   const double expert_shard = static_cast<double>(plan.ExpertDp());
-  BytesPerParam dense_bytes = ParamBytes(p.zero, dense_shard, p.precision);
-  BytesPerParam expert_bytes = ParamBytes(p.zero, expert_shard, p.precision);
+  BytesPerParam dense_bytes = ParamBytes(p.zero, dense_shard, p.precision, p.fp8_params);
+  BytesPerParam expert_bytes = ParamBytes(p.zero, expert_shard, p.precision, p.fp8_params);
   // BF16 gradient reduction keeps the gradient buffer in BF16 (Megatron's --grad-reduce-in-bf16).
   if (p.grad_reduce_dtype == spec::GradReduceDtype::kBf16) {
     dense_bytes.gradients /= 2;

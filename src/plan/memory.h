@@ -44,8 +44,11 @@ struct BytesPerParam {
   double Total() const { return weights + gradients + optimizer; }
 };
 
-// Bytes per parameter for a sharding mode over N ranks (no transient buffers).
-BytesPerParam ParamBytes(spec::ZeroMode mode, double shard_ranks, spec::Precision precision);
+// Bytes per parameter for a sharding mode over N ranks (no transient buffers). An FP8 or FP4
+// precision adds the weights' cast beside their BF16 copy, or, `low_precision_only`
+// (plan.fp8_params), holds the cast alone.
+BytesPerParam ParamBytes(spec::ZeroMode mode, double shard_ranks, spec::Precision precision,
+                         bool low_precision_only = false);
 
 struct StageMemory {
   int64_t stage = 0;

@@ -264,6 +264,11 @@ Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
 Status CheckPrecision(const spec::JobSpec& job) {
   const spec::GpuSpec& gpu = job.cluster.gpu;
   const spec::Precision precision = job.plan.precision;
+  if (job.plan.fp8_params && !spec::LowPrecision(precision)) {
+    return Refuse("plan.fp8_params",
+                  "plan.fp8_params = true holds the weights in FP8 or FP4 only, and plan.precision "
+                  "= bf16 has no such cast (allowed: precision fp8 or fp4, or fp8_params false)");
+  }
   if (!spec::LowPrecision(precision) || spec::LowPrecisionPeak(gpu, precision) > 0) {
     return Status::Ok();
   }

@@ -71,6 +71,13 @@ std::string MegatronArgs(const plan::Plan& p) {
         "linear_qkv, linear_proj, linear_fc1, linear_fc2)",
         rank, rank));
   }
+  if (const int64_t d = p.job.workload.document_tokens; d > 0 && d < p.job.workload.seq_len) {
+    notes.push_back(fmt::format(
+        "# document_tokens = {} (packed documents, attention within each) is the data's, not an "
+        "argument's: feed packed sequences (THD, with each document's boundaries) as Megatron's "
+        "SFT datasets do",
+        d));
+  }
   if (m.sliding_window > 0)
     notes.push_back(fmt::format(
         "# sliding_window = {} (local attention) is not emitted: set the model's window in its "
@@ -142,6 +149,7 @@ std::string MegatronArgs(const plan::Plan& p) {
   if (s.dp_replicate > 1 && distributed)
     add("--num-distributed-optimizer-instances", s.dp_replicate);
   if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16) a.push_back("--grad-reduce-in-bf16");
+  if (s.fp8_params) a.push_back("--fp8-param-gather");
   // Megatron's TP communication overlap needs sequence parallelism.
   if (s.tp_comm_overlap && p.SequenceParallel()) a.push_back("--tp-comm-overlap");
   if (p.cp > 1)
@@ -237,6 +245,12 @@ std::string TorchtitanToml(const plan::Plan& p) {
     notes.push_back(fmt::format(
         "# lora_rank = {} (LoRA) has no torchtitan setting here: this file trains every weight",
         p.job.workload.lora_rank));
+  }
+  if (const int64_t d = p.job.workload.document_tokens; d > 0 && d < p.job.workload.seq_len) {
+    notes.push_back(fmt::format(
+        "# document_tokens = {} (packed documents, attention within each) has no setting here: "
+        "this file attends over whole sequences",
+        d));
   }
   if (flavor.empty()) {
     notes.push_back(fmt::format(
@@ -339,6 +353,11 @@ std::string TorchtitanToml(const plan::Plan& p) {
   out += "mixed_precision_reduce = \"float32\"\n";
   if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16) {
     notes.push_back("# grad_reduce_dtype = bf16: torchtitan reduces gradients in FP32 only");
+  }
+  if (s.fp8_params) {
+    notes.push_back(
+        "# fp8_params: torchtitan keeps BF16 weights (float8's FSDP all-gather casts shards, "
+        "not the weights held)");
   }
   if (s.grad_sync == spec::GradSync::kDelayed && p.dp * p.cp > 1)
     notes.push_back("# grad_sync = delayed has no torchtitan setting: reductions run in-step");
@@ -506,6 +525,8 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
       p.tp_comm_overlap = true;
     else if (t == "--grad-reduce-in-bf16")
       p.grad_reduce_dtype = spec::GradReduceDtype::kBf16;
+    else if (t == "--fp8-param-gather")
+      p.fp8_params = true;
     else if (t == "--use-tp-pp-dp-mapping")
       p.placement = {spec::Dim::kTp, spec::Dim::kCp, spec::Dim::kPp, spec::Dim::kDp};
     else if (t == "--account-for-embedding-in-pipeline-split" ||

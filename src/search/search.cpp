@@ -1052,7 +1052,7 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   return result;
 }
 
-Status CheckSomePlanValid(const SearchResult& result) {
+Status CheckSomePlanValid(const SearchResult& result, const spec::JobSpec* start) {
   if (!result.top.empty() || result.evaluated > 0 ||
       result.stop_reason.rfind("space exhausted", 0) != 0) {
     return Status::Ok();
@@ -1077,6 +1077,16 @@ Status CheckSomePlanValid(const SearchResult& result) {
   }
   if (top.empty()) return Status::Ok();
   std::sort(others.begin(), others.end());
+  if (start != nullptr) {
+    // The user's own plan at the pinned values: its refusal names what the pins contradict, where
+    // the most frequent rule may be about values the user never chose.
+    if (Result<plan::Plan> own = plan::BuildPlan(*start); !own.ok()) {
+      return Status::Invalid(fmt::format("no candidate is a valid plan for this job; the job's "
+                                         "plan at the pinned values: {}",
+                                         own.status().message()))
+          .WithKey(own.status().key());
+    }
+  }
   return Status::Invalid(fmt::format("no candidate is a valid plan for this job: {}; {} of the "
                                      "{:.0f} candidates broke {}{}",
                                      result.pruned_why.at(top), top_count, result.space_size, top,

@@ -746,7 +746,9 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     if (dp_group.size <= 1 || params <= 0) return 0.0;
     if (trained <= 0 && s.zero != spec::ZeroMode::kZero3) return 0.0;
     double grads = grad_bytes * trained;
-    double weights = kBf16Bytes * (s.zero == spec::ZeroMode::kZero3 ? params : trained);
+    // The updated parameters are gathered as held: BF16, or the FP8/FP4 cast (plan.fp8_params).
+    const double gathered_bytes = s.fp8_params ? spec::LowPrecisionBytes(s.precision) : kBf16Bytes;
+    double weights = gathered_bytes * (s.zero == spec::ZeroMode::kZero3 ? params : trained);
     const double per_param = trained > 0 ? 1.0 / trained : 0.0;
     auto share = [&](size_t chunk) {
       const plan::StageParams& cp = chunk_params[chunk];

@@ -487,7 +487,14 @@ const Schema<PlanSpec>& PlanSchema() {
                 std::vector<std::pair<std::string, AttentionKernel>>{
                     {"flash", AttentionKernel::kFlash}, {"unfused", AttentionKernel::kUnfused}},
                 "Attention kernel: flash (FlashAttention/cuDNN, no s^2 tensors) or unfused (scores "
-                "materialized, as Megatron-LM before flash attention).");
+                "materialized, as Megatron-LM before flash attention).")
+        .Boolean(
+            "fp8_params", &P::fp8_params,
+            "Weights held only in the plan's low precision (Megatron-Core's "
+            "--fp8-param-gather, Transformer Engine's fp8_model_init): no BF16 copy beside the "
+            "FP8 or FP4 cast, the FP32 master weights in the optimizer state, and the "
+            "data-parallel all-gather of parameters in the low precision. Needs precision "
+            "fp8 or fp4.");
     return s;
   }();
   return kSchema;

@@ -241,6 +241,11 @@ struct PlanSpec {
   GradSync grad_sync = GradSync::kStep;
   GradReduceDtype grad_reduce_dtype = GradReduceDtype::kFp32;
   AttentionKernel attention_kernel = AttentionKernel::kFlash;
+  // Weights held only in the plan's low precision (Megatron-Core's --fp8-param-gather, Transformer
+  // Engine's fp8_model_init): no BF16 copy beside the cast (the FP32 master weights stay in the
+  // optimizer's state), and the data-parallel all-gather of parameters moves the low-precision
+  // bytes. Needs precision fp8 or fp4.
+  bool fp8_params = false;
   bool operator==(const PlanSpec&) const = default;
 };
 

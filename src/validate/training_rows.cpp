@@ -145,50 +145,52 @@ bool BlankCell(const std::string& cell) {
          lower == "n/a" || lower == "na";
 }
 
-// The common schema's size and parallelism columns: a cell is blank ("", "-", "n/a"), or holds a
-// number from 0 to 2^31 (annotations around it, such as "2560*", are fine). Anything else makes
-// the row unusable: the reason, or "" when every such cell is fine.
-std::string CheckSizeCells(const CsvTable& t, size_t row) {
-  static const char* kColumns[] = {"num_gpus",
-                                   "tp",
-                                   "cp",
-                                   "pp",
-                                   "vp",
-                                   "dp",
-                                   "ep",
-                                   "seq_len",
-                                   "micro_batch",
-                                   "global_batch",
-                                   "tokens_per_batch",
-                                   "layers",
-                                   "hidden",
-                                   "ffn_hidden",
-                                   "heads",
-                                   "kv_heads",
-                                   "vocab"};
+// Size and parallelism columns: a cell is blank ("", "-", "n/a"), or holds a whole number from 0
+// (1 for the `positive` ones) to 2^31 (annotations around it, such as "2560*", are fine).
+// Anything else makes the row unusable: the reason, or "" when every such cell is fine.
+std::string CheckCountCells(const CsvTable& t, size_t row,
+                            std::initializer_list<const char*> columns,
+                            const std::set<std::string>& positive_columns) {
   constexpr double kMax = 2147483648.0;  // 2^31
-  for (const char* column : kColumns) {
+  for (const char* column : columns) {
     std::string cell = t.Cell(row, column);
     if (BlankCell(cell)) continue;
     bool digit = std::any_of(cell.begin(), cell.end(),
                              [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (!digit) return fmt::format("{} = '{}' is not a number", column, cell);
-    // Sizes nothing can have 0 of (blank says "not given"); kv_heads 0 is MHA and ffn_hidden 0
-    // is 4h, as in a job's keys.
-    static const std::set<std::string> kPositive = {"num_gpus", "tp",     "cp",    "pp",
-                                                    "seq_len",  "layers", "hidden", "heads",
-                                                    "vocab"};
-    const bool positive = kPositive.count(column) > 0;
+    const bool positive = positive_columns.count(column) > 0;
     if (std::string problem = NumberProblem(column, cell, /*whole=*/true); !problem.empty()) {
       return problem;
     }
     const double value = Number(cell);
     if (value > kMax || value < 0 || (positive && value == 0)) {
-      return fmt::format("{} = {} is out of range (allowed: {} to 2^31{})", column, cell,
-                         positive ? 1 : 0, positive ? ", or blank" : "");
+      return fmt::format("{} = {} is out of range (allowed: {} to 2^31{})", column,
+                         Printable(cell, 40), positive ? 1 : 0, positive ? ", or blank" : "");
     }
   }
   return "";
+}
+
+// The common schema's size columns. Sizes nothing can have 0 of (blank says "not given");
+// kv_heads 0 is MHA, ffn_hidden 0 is 4h, as in a job's keys, and document_tokens 0 is one
+// document a sequence.
+std::string CheckSizeCells(const CsvTable& t, size_t row) {
+  return CheckCountCells(
+      t, row,
+      {"num_gpus", "tp", "cp", "pp", "vp", "dp", "ep", "seq_len", "micro_batch", "global_batch",
+       "tokens_per_batch", "layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab",
+       "document_tokens"},
+      {"num_gpus", "tp", "cp", "pp", "seq_len", "layers", "hidden", "heads", "vocab"});
+}
+
+// dgxc.csv's GPU count and the source's overrides of the matched configuration: each a whole
+// number from 1 (a blank override is none).
+std::string CheckRecipeCountCells(const CsvTable& t, size_t row) {
+  return CheckCountCells(t, row,
+                         {"num_gpus", "layers_override", "gbs_override", "tp_override",
+                          "pp_override", "vp_override", "cp_override"},
+                         {"num_gpus", "layers_override", "gbs_override", "tp_override",
+                          "pp_override", "vp_override", "cp_override"});
 }
 
 // The measured columns: a cell is blank, or holds a number from kMinMeasured to kMaxMeasured (a
@@ -353,11 +355,12 @@ int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& 
 }
 
 // A recipe row states one measurement three ways: its throughput (tokens_per_s_total, and the
-// per-GPU value derived from it), its step time (global batch x sequence / step_time_s / GPUs)
-// and its MFU (by the README's own FLOP formula, against the dense peak of the row's precision;
-// this model's per-token FLOPs, 6N and attention without the causal half, put the three within
-// 0.85-1.24 of one another on every row of dgxc.csv that agrees otherwise). Where the step time
-// disagrees with the throughput (by more than 3%: the arithmetic is exact but for rounding):
+// per-GPU value derived from it, which must agree; an mfu above 100% is a typo), its step time
+// (global batch x sequence / step_time_s / GPUs) and its MFU (by the README's own FLOP formula,
+// against the dense peak of the row's precision; this model's per-token FLOPs, 6N and attention
+// without the causal half, put the three within 0.85-1.24 of one another on every row of dgxc.csv
+// that agrees otherwise). Where the step time disagrees with the throughput (by more than 3%: the
+// arithmetic is exact but for rounding):
 //   - the MFU confirms the throughput: the global batch is what is wrong (the configuration was
 //     matched to the row by GPU count, and a strong-scaling run keeps one batch at every count:
 //     Nemotron-4 340B's on GB200 ran 512 sequences where the matched configuration says 32 to
@@ -368,10 +371,25 @@ int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& 
 //     the reason: which of the rates ran is not for the model to choose;
 //   - no MFU, or one that confirms neither: skipped likewise.
 // The reason, or "" when the row is consistent (or the batch was corrected; `gbs` follows).
-std::string ReconcileRecipeRow(const CsvTable& t, size_t row, int64_t gpus, int64_t& gbs,
-                               TrainingCase& c) {
+std::string ReconcileRecipeRow(const CsvTable& t, size_t row, int64_t gpus, bool seq_stated,
+                               int64_t& gbs, TrainingCase& c) {
+  // The derived column is the total over the GPUs: the two must agree (to the cells' rounding).
+  if (const double total = Number(t.Cell(row, "tokens_per_s_total")); total > 0) {
+    const double per_gpu = total / static_cast<double>(gpus);
+    if (std::fabs(c.measured / per_gpu - 1) > kRecipeStepAgreement) {
+      return fmt::format(
+          "the row contradicts itself: tokens_per_s_per_gpu_derived {} against tokens_per_s_total "
+          "{} / {} GPUs = {:.1f} (allowed: the total over the GPUs)",
+          Printable(t.Cell(row, "tokens_per_s_per_gpu_derived"), 20),
+          Printable(t.Cell(row, "tokens_per_s_total"), 20), gpus, per_gpu);
+    }
+  }
+  if (const double mfu = Number(t.Cell(row, "mfu")); mfu > 100) {
+    return fmt::format("mfu = {} is above the peak (allowed: 0% to 100%, or blank)",
+                       Printable(t.Cell(row, "mfu"), 20));
+  }
   const double step_s = Number(t.Cell(row, "step_time_s"));
-  if (step_s <= 0) return "";
+  if (step_s <= 0 || !seq_stated) return "";  // a sequence assumed cannot check the step
   const double seq = static_cast<double>(c.job.workload.seq_len);
   const double n = static_cast<double>(gpus);
   const double by_step = static_cast<double>(gbs) * seq / step_s / n;
@@ -1032,6 +1050,10 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       c.skipped = std::move(reason);
       out.push_back(c);
     };
+    if (std::string bad = CheckRecipeCountCells(t, i); !bad.empty()) {
+      skip(bad);
+      continue;
+    }
     const bool fine_tuning = Contains(title, "finetuning");
     const bool lora = fine_tuning && Contains(title, "LORA");
     if (Contains(title, "maxtext") || Contains(title, "paxml")) {
@@ -1179,12 +1201,10 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       continue;
     }
     const int64_t stated_gbs = gbs;
-    if (seq_stated) {
-      if (std::string contradiction = ReconcileRecipeRow(t, i, gpus, gbs, c);
-          !contradiction.empty()) {
-        skip(contradiction);
-        continue;
-      }
+    if (std::string contradiction = ReconcileRecipeRow(t, i, gpus, seq_stated, gbs, c);
+        !contradiction.empty()) {
+      skip(contradiction);
+      continue;
     }
     if (int64_t ga = Get(kv, "GA", 0); ga > 0 && kv.count("GBS") && gbs == stated_gbs) {
       const std::optional<int64_t> implied =
