@@ -145,22 +145,10 @@ Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace&
   search_options.rerank_with_events = false;
   search_options.engine = &engine;
   SP_ASSIGN_OR_RETURN(out.search, search::Search(base, space, search_options));
-  if (out.search.evaluated == 0 && out.search.stop_reason.rfind("space exhausted", 0) == 0 &&
-      out.search.pruned_by.count(kPredictedOomKey) == 0) {
-    // No plan of the space runs this job at all: an input error, not an empty batch. (Plans the
-    // feasibility model refused could run; that batch is empty, not the job wrong.)
-    std::string rule;
-    uint64_t most = 0;
-    for (const auto& [reason, n] : out.search.pruned_by) {
-      if (n > most) std::tie(most, rule) = std::tie(n, reason);
-    }
-    auto why = out.search.pruned_why.find(rule);
-    return Status::Invalid(fmt::format(
-        "no plan of the search space can run this job: every candidate was pruned, {} of them "
-        "by {}{} (allowed: a job some plan can run; `scaleplan search` on the same job lists "
-        "every rule)",
-        most, rule.empty() ? "the plan rules" : rule,
-        why == out.search.pruned_why.end() ? "" : ", e.g. " + Printable(why->second, 300)));
+  // No plan of the space runs this job at all: an input error, not an empty batch. (Plans the
+  // feasibility model refused could run; that batch is empty, not the job wrong.)
+  if (out.search.pruned_by.count(kPredictedOomKey) == 0) {
+    SP_RETURN_IF_ERROR(search::CheckSomePlanValid(out.search, options.start));
   }
 
   // A batch spans layouts: one plan per layout first, then the best of the rest.
