@@ -569,14 +569,17 @@ TEST(Validate, UnknownPrecisionOrRecomputeSkipsTheRow) {
   EXPECT_DOUBLE_EQ(r.rows[2].predicted, r.rows[3].predicted);
 }
 
+// dgxc.csv's header: the DGX Cloud recipes' columns.
+constexpr const char* kDgxcHeader =
+    "source,table_title,gpu_type,num_gpus,precision,title_config,config_table_row,"
+    "layers_override,gbs_override,tp_override,pp_override,vp_override,cp_override,step_time_s,"
+    "tokens_per_s_total,tokens_per_s_per_gpu_derived,mfu,tflops_per_gpu,notes\n";
+
 // A DGX Cloud recipe's parallel configuration must read: a key that is not a whole number (NA
 // only where a recipe has none) or a key given twice skips the row; it is not run as TP 1 or as
 // the last TP.
 TEST(Validate, RecipeConfigurationMustRead) {
-  const std::string head =
-      "source,table_title,gpu_type,num_gpus,precision,title_config,config_table_row,"
-      "layers_override,gbs_override,tp_override,pp_override,vp_override,cp_override,step_time_s,"
-      "tokens_per_s_total,tokens_per_s_per_gpu_derived,mfu,tflops_per_gpu,notes\n";
+  const std::string head = kDgxcHeader;
   auto row = [](const std::string& config) {
     return "x,Llama 3.1 8b BF16,H100,8,BF16,,\"" + config +
            "\",,,,,,,12.27,85459,10682.4,62.47%,,\n";
@@ -623,10 +626,7 @@ TEST(Validate, RecipeConfigurationMustRead) {
 //     the throughput, so the batch is 10,682.4 x 8 x 12.27 / 8192 = 128.0, and the prediction
 //     is the good row's.
 TEST(Validate, RecipeRowsAreReconciledWithTheirStepTimeAndMfu) {
-  const std::string head =
-      "source,table_title,gpu_type,num_gpus,precision,title_config,config_table_row,"
-      "layers_override,gbs_override,tp_override,pp_override,vp_override,cp_override,step_time_s,"
-      "tokens_per_s_total,tokens_per_s_per_gpu_derived,mfu,tflops_per_gpu,notes\n";
+  const std::string head = kDgxcHeader;
   auto row = [](const std::string& config, const std::string& measured) {
     return "x,Llama 3.1 8b BF16,H100,8,BF16,,\"" + config + "\",,,,,,," + measured + ",,\n";
   };
