@@ -64,6 +64,9 @@ Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::
                "train_tokens and a failure model)")
         .WithKey("scale.deadline_s");
   }
+  // What no GPU count changes is said once, without a count ("at 1024 GPUs: workload...").
+  SP_RETURN_IF_ERROR(spec::ValidateWorkload(job.workload));
+  SP_RETURN_IF_ERROR(spec::ValidateSequence(job.model, job.workload));
   const int64_t capacity = job.cluster.CapacityGpus();
   ScaleStudy study;
   study.counts_given = !counts.empty();
