@@ -581,14 +581,22 @@ TEST(Launch, MegatronPrecisionArguments) {
     spec::JobSpec read = Must(spec::LoadJob("llama3-405b-16k"));
     Must(report::ApplyMegatronArgs(args, read));
     EXPECT_EQ(read.plan.precision, precision) << args;
-    // FP8 or FP4 weights held alone: --fp8-param-gather, read back.
+    // FP8 weights held alone: --fp8-param-gather (under the job's sharded optimizer), read back;
+    // FP4 has no such argument here, and says so.
     if (precision == spec::Precision::kBf16) continue;
     job.plan.fp8_params = true;
     args = report::MegatronArgs(Must(plan::BuildPlan(job)));
-    EXPECT_NE(args.find("--fp8-param-gather"), std::string::npos) << args;
     spec::JobSpec held = Must(spec::LoadJob("llama3-405b-16k"));
     Must(report::ApplyMegatronArgs(args, held));
-    EXPECT_TRUE(held.plan.fp8_params) << args;
+    if (precision == spec::Precision::kFp8) {
+      EXPECT_NE(args.find("--fp8-param-gather"), std::string::npos) << args;
+      EXPECT_TRUE(held.plan.fp8_params) << args;
+    } else {
+      EXPECT_NE(args.find("# fp8_params with precision fp4 has no Megatron-LM argument"),
+                std::string::npos)
+          << args;
+      EXPECT_FALSE(held.plan.fp8_params) << args;
+    }
   }
   spec::JobSpec read = Must(spec::LoadJob("llama3-405b-16k"));
   Result<report::LaunchParse> bad = report::ApplyMegatronArgs("--fp4-format e4m3", read);

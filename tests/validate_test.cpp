@@ -677,23 +677,25 @@ TEST(Validate, RecipeRowsAreReconciledWithTheirStepTimeAndMfu) {
   EXPECT_EQ(bad.rows[4].skipped, "vp_override = 2.5 is not a whole number (allowed: a count)");
 }
 
-// Fine-tuning rows run on packed documents: a recipe's SFT and LoRA rows without a
-// document_tokens cell take NVIDIA's data (SQuAD examples, 256 tokens), a cell states the length
-// (0: one document a sequence) and a bad one skips the row. The recipe's SFT row is modeled (it
+// Fine-tuning rows run on packed documents: NVIDIA's SFT and LoRA rows without a
+// document_tokens cell take its recipes' data (SQuAD examples, 256 tokens), a cell states the
+// length (0: one document a sequence), a bad one skips the row, and anyone else's row without one
+// is priced as one document a sequence. The recipe's SFT row is modeled (it
 // was skipped before documents were priced) and predicts faster than the same run as one
 // document a sequence (the cell 0).
 TEST(Validate, FineTuningRowsRunOnPackedDocuments) {
   const std::string csv =
       "model,task,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
       "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,document_tokens,source\n"
-      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,,x\n"
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,,NVIDIA/NeMo\n"
       "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,0,x\n"
       "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,512,x\n"
       "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,5000,x\n"
       "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,1.5,x\n"
-      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,abc,x\n";
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,abc,x\n"
+      "LLAMA3-8B,SFT,32,4096,14336,32,8,128256,H100,8,1,1,1,,4096,1,64,BF16,10000,,x\n";
   FileReport r = Must(ValidateText(csv, "ft.csv", {}));
-  ASSERT_EQ(r.rows.size(), 6u);
+  ASSERT_EQ(r.rows.size(), 7u);
   // Text is not a length (it read as 0, one document a sequence, before).
   EXPECT_EQ(r.rows[5].skipped, "document_tokens = 'abc' is not a number");
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(r.rows[i].skipped.empty()) << r.rows[i].skipped;
@@ -713,6 +715,9 @@ TEST(Validate, FineTuningRowsRunOnPackedDocuments) {
   EXPECT_NE(r.rows[4].skipped.find("document_tokens = 1.5 is not a whole number"),
             std::string::npos)
       << r.rows[4].skipped;
+  // Anyone else's fine-tuning row without the cell: one document a sequence, said so.
+  EXPECT_EQ(r.rows[6].predicted, r.rows[1].predicted);
+  EXPECT_TRUE(has(r.rows[6], "fine-tuning priced as one document a sequence"));
 }
 
 // Filters that keep no row are an error, not an empty report.

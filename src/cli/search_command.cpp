@@ -100,7 +100,7 @@ class SearchCmd final : public Command {
     Result<search::SearchResult> result = search::Search(pinned->job, pinned->space, options);
     if (tty) io.err << "\r" << std::string(48, ' ') << "\r" << std::flush;
     if (!result.ok()) return Fail(io.err, result.status());
-    if (Status valid = search::CheckSomePlanValid(*result, &pinned->start); !valid.ok()) {
+    if (Status valid = search::CheckSomePlanValid(*result, &*pinned); !valid.ok()) {
       return Fail(io.err, valid);
     }
     std::optional<search::StartingPoint> start =

@@ -61,7 +61,7 @@ class SuggestCmd final : public Command {
     Result<std::vector<validate::TrainingCase>> jobs = predict::ReadJobs(logs_);
     if (!jobs.ok()) return Fail(io.err, jobs.status());
     options->processes = io.processes;
-    options->start = &pinned->start;
+    options->pinned = &*pinned;
     Result<predict::Suggestion> s =
         predict::Suggest(pinned->job, pinned->space, std::move(jobs).value(), *options);
     if (!s.ok()) return Fail(io.err, s.status());

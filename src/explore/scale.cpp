@@ -109,7 +109,7 @@ Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::
     if (!pinned.ok()) return pinned.status().WithContext(fmt::format("at {} GPUs", n));
     Result<search::SearchResult> found = search::Search(pinned->job, pinned->space, options);
     if (!found.ok()) return found.status().WithContext(fmt::format("at {} GPUs", n));
-    if (Status valid = search::CheckSomePlanValid(*found, &pinned->start); valid.ok()) {
+    if (Status valid = search::CheckSomePlanValid(*found, &*pinned); valid.ok()) {
       some_valid = true;
     } else if (first_invalid.ok()) {
       first_invalid = valid.WithContext(fmt::format("at {} GPUs", n));

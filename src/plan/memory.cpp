@@ -269,7 +269,10 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     }
 
     if (p.zero == ZeroMode::kZero3) {
-      sm.transient_bytes += 2.0 * largest_layer_params * kBf16Bytes;  // prefetch of two layers
+      // Prefetch of two gathered layers, in the bytes the weights are held in (plan.fp8_params:
+      // the cast alone).
+      const double held = p.fp8_params ? spec::LowPrecisionBytes(p.precision) : kBf16Bytes;
+      sm.transient_bytes += 2.0 * largest_layer_params * held;
     }
     if (plan.cp > 1) {
       // All-gather: K and V of the whole sequence for one layer's attention; ring: the block in

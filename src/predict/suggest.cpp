@@ -31,7 +31,8 @@ std::string Layout(const spec::PlanSpec& p) {
 }
 
 // Whether a logged job ran the job `base` describes (the same model, GPUs, cluster, sequence,
-// batch and precision), so that its plan is one of base's plans already run.
+// batch, precision, LoRA rank and packed documents), so that its plan is one of base's plans
+// already run.
 bool SameJob(const spec::JobSpec& logged, const spec::JobSpec& base) {
   auto tokens = [](const spec::WorkloadSpec& w) {
     return w.batch_tokens > 0 ? w.batch_tokens : w.global_batch * w.seq_len;
@@ -41,7 +42,9 @@ bool SameJob(const spec::JobSpec& logged, const spec::JobSpec& base) {
          logged.cluster.gpu.name == base.cluster.gpu.name &&
          logged.workload.seq_len == base.workload.seq_len &&
          tokens(logged.workload) == tokens(base.workload) &&
-         logged.plan.precision == base.plan.precision;
+         logged.plan.precision == base.plan.precision &&
+         logged.workload.lora_rank == base.workload.lora_rank &&
+         logged.workload.document_tokens == base.workload.document_tokens;
 }
 
 }  // namespace
@@ -148,7 +151,7 @@ Result<Suggestion> Suggest(const spec::JobSpec& base, const search::SearchSpace&
   // No plan of the space runs this job at all: an input error, not an empty batch. (Plans the
   // feasibility model refused could run; that batch is empty, not the job wrong.)
   if (out.search.pruned_by.count(kPredictedOomKey) == 0) {
-    SP_RETURN_IF_ERROR(search::CheckSomePlanValid(out.search, options.start));
+    SP_RETURN_IF_ERROR(search::CheckSomePlanValid(out.search, options.pinned));
   }
 
   // A batch spans layouts: one plan per layout first, then the best of the rest.

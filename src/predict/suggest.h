@@ -47,9 +47,9 @@ struct SuggestOptions {
   // The processes the search is split across (search.h's SearchOptions::processes; the fit
   // runs whole in each process, the same everywhere).
   const Processes* processes = nullptr;
-  // The job's own plan at the pinned values (search.h's PinnedSearch::start): when no plan of the
-  // space can run the job, its refusal is the one the error gives (search::CheckSomePlanValid).
-  const spec::JobSpec* start = nullptr;
+  // The job and its pins (search.h's PinnedSearch): when no plan of the space can run the job, the
+  // refusal of its own plan at the pins is the one the error gives (search::CheckSomePlanValid).
+  const search::PinnedSearch* pinned = nullptr;
 };
 // The options as input keys (section "suggest"; `scaleplan suggest`'s flags).
 const spec::Schema<SuggestOptions>& SuggestOptionsSchema();

@@ -324,6 +324,7 @@ py::object Search(const py::object& job, const py::object& pins, const py::objec
   search::SearchOptions parsed = SearchOptionsFrom(options);
   search::SearchResult result =
       Must(Unlocked([&] { return search::Search(pinned.job, pinned.space, parsed); }));
+  Must(search::CheckSomePlanValid(result, &pinned));  // as the CLI: no valid plan is an error
   std::optional<search::StartingPoint> start = search::EvaluateStart(pinned.start, nullptr);
   report::LaunchText best = report::BestPlanLaunch(pinned.job, result, nullptr);
   return ToPython(report::SearchJson(pinned.job, result, start, best));

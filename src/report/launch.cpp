@@ -78,6 +78,14 @@ std::string MegatronArgs(const plan::Plan& p) {
         "SFT datasets do",
         d));
   }
+  if (s.fp8_params && (s.precision != spec::Precision::kFp8 || s.zero == spec::ZeroMode::kZero0)) {
+    notes.push_back(
+        s.precision != spec::Precision::kFp8
+            ? "# fp8_params with precision fp4 has no Megatron-LM argument here: these arguments "
+              "keep BF16 weights beside the cast"
+            : "# fp8_params with zero 0: Megatron-LM's --fp8-param-gather needs the distributed "
+              "optimizer; these arguments keep BF16 weights beside the cast");
+  }
   if (m.sliding_window > 0)
     notes.push_back(fmt::format(
         "# sliding_window = {} (local attention) is not emitted: set the model's window in its "
@@ -149,7 +157,10 @@ std::string MegatronArgs(const plan::Plan& p) {
   if (s.dp_replicate > 1 && distributed)
     add("--num-distributed-optimizer-instances", s.dp_replicate);
   if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16) a.push_back("--grad-reduce-in-bf16");
-  if (s.fp8_params) a.push_back("--fp8-param-gather");
+  // FP8 weights held alone: Megatron-LM's --fp8-param-gather, which gathers them from a sharded
+  // optimizer (recalled: it needs the distributed optimizer or FSDP); no FP4 flag is known here.
+  if (s.fp8_params && s.precision == spec::Precision::kFp8 && s.zero != spec::ZeroMode::kZero0)
+    a.push_back("--fp8-param-gather");
   // Megatron's TP communication overlap needs sequence parallelism.
   if (s.tp_comm_overlap && p.SequenceParallel()) a.push_back("--tp-comm-overlap");
   if (p.cp > 1)
@@ -687,6 +698,7 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
           "--overlap-param-gather",
           "--tp-comm-overlap",
           "--grad-reduce-in-bf16",
+          "--fp8-param-gather",
           "--use-tp-pp-dp-mapping",
           "--account-for-embedding-in-pipeline-split",
           "--account-for-loss-in-pipeline-split",

@@ -242,7 +242,8 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
   out += fmt::format(
       "             zero {} . sequence parallel {} . recompute {} . {} . placement [{}]\n",
       spec::ZeroModeName(s.zero), s.sequence_parallel ? "on" : "off", spec::RecomputeText(s),
-      spec::PrecisionName(s.precision),
+      std::string(spec::PrecisionName(s.precision)) +
+          (s.fp8_params ? " (weights held as the cast alone)" : ""),
       Join(
           [&] {
             std::vector<std::string> d;

@@ -1052,7 +1052,7 @@ Result<SearchResult> Search(const spec::JobSpec& base, const SearchSpace& space,
   return result;
 }
 
-Status CheckSomePlanValid(const SearchResult& result, const spec::JobSpec* start) {
+Status CheckSomePlanValid(const SearchResult& result, const PinnedSearch* pinned) {
   if (!result.top.empty() || result.evaluated > 0 ||
       result.stop_reason.rfind("space exhausted", 0) != 0) {
     return Status::Ok();
@@ -1077,10 +1077,17 @@ Status CheckSomePlanValid(const SearchResult& result, const spec::JobSpec* start
   }
   if (top.empty()) return Status::Ok();
   std::sort(others.begin(), others.end());
-  if (start != nullptr) {
-    // The user's own plan at the pinned values: its refusal names what the pins contradict, where
-    // the most frequent rule may be about values the user never chose.
-    if (Result<plan::Plan> own = plan::BuildPlan(*start); !own.ok()) {
+  // The user's own plan at the pinned values: its refusal names what the pins contradict, where
+  // the most frequent rule may be about values the user never chose. Only a plan of the space:
+  // an unpinned value of the job file the search never tried says nothing of the candidates.
+  bool in_space = pinned != nullptr;
+  ForEachDimension([&](int, const char*, auto member, auto field) {
+    if (!in_space) return;
+    const auto& values = pinned->space.*member;
+    in_space = std::find(values.begin(), values.end(), pinned->start.plan.*field) != values.end();
+  });
+  if (in_space) {
+    if (Result<plan::Plan> own = plan::BuildPlan(pinned->start); !own.ok()) {
       return Status::Invalid(fmt::format("no candidate is a valid plan for this job; the job's "
                                          "plan at the pinned values: {}",
                                          own.status().message()))

@@ -176,10 +176,11 @@ std::optional<StartingPoint> EvaluateStart(const spec::JobSpec& start,
 // walked, nothing evaluated and nothing refused for memory, so every candidate broke a rule of
 // the plan (the pins or the job contradict the model, the GPU count or the batch). That is bad
 // input, not an answer (a space whose plans exist but do not fit is one: "no plan fits"). The
-// message gives `start`'s refusal when it is given and refused (the job's own plan at the pinned
-// values: what `simulate` would say of it), else the rule that pruned the most candidates, one of
-// its refusals (which says what is allowed); and how many each rule pruned. Ok otherwise.
-Status CheckSomePlanValid(const SearchResult& result, const spec::JobSpec* start = nullptr);
+// message gives the refusal of `pinned`'s start (the job's own plan at the pinned values: what
+// `simulate` would say of it) when it is given, lies in the searched space and is refused; else
+// the rule that pruned the most candidates, one of its refusals (which says what is allowed) and
+// how many candidates that rule pruned. Ok otherwise.
+Status CheckSomePlanValid(const SearchResult& result, const PinnedSearch* pinned = nullptr);
 
 // Runs options.optimizer on the space around `base` (its model, cluster, GPU count, workload and
 // the plan fields that are not search dimensions).

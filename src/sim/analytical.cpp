@@ -746,9 +746,12 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
     if (dp_group.size <= 1 || params <= 0) return 0.0;
     if (trained <= 0 && s.zero != spec::ZeroMode::kZero3) return 0.0;
     double grads = grad_bytes * trained;
-    // The updated parameters are gathered as held: BF16, or the FP8/FP4 cast (plan.fp8_params).
-    const double gathered_bytes = s.fp8_params ? spec::LowPrecisionBytes(s.precision) : kBf16Bytes;
-    double weights = gathered_bytes * (s.zero == spec::ZeroMode::kZero3 ? params : trained);
+    // Parameters are gathered as held: BF16, or the FP8/FP4 cast (plan.fp8_params). Under LoRA
+    // the trained ones are the BF16 adapters; the frozen base is gathered (ZeRO 3) as held.
+    const double held_bytes = s.fp8_params ? spec::LowPrecisionBytes(s.precision) : kBf16Bytes;
+    const double trained_bytes = p.job.workload.lora_rank > 0 ? kBf16Bytes : held_bytes;
+    double weights = trained_bytes * trained +
+                     (s.zero == spec::ZeroMode::kZero3 ? held_bytes * (params - trained) : 0.0);
     const double per_param = trained > 0 ? 1.0 / trained : 0.0;
     auto share = [&](size_t chunk) {
       const plan::StageParams& cp = chunk_params[chunk];

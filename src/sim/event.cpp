@@ -63,7 +63,8 @@ Status WorkScales(const plan::Plan& p, const EventOptions& options,
   // The lengths scale attention from one document a sequence; documents of one length priced
   // into the ops already (workload.document_tokens) would be counted twice.
   if ((per_replica || !options.microbatch_documents.empty()) &&
-      p.job.workload.document_tokens > 0) {
+      p.job.workload.document_tokens > 0 &&
+      p.job.workload.document_tokens < p.job.workload.seq_len) {
     return Status::Invalid(
         fmt::format("workload.document_tokens = {} with the documents' own lengths (--lengths or "
                     "--microbatch-lengths), which say where each ends (allowed: one of the two: "

@@ -82,8 +82,10 @@ Status SetUnsigned(const std::string& section, const FieldInfo& info, const RawV
   auto [at, error] = std::from_chars(value.text.data(), end, out);
   if (error == std::errc() && at == end && !value.text.empty()) return Status::Ok();
   Result<int64_t> parsed = ParseInteger(value.text);
-  if (!parsed.ok() && parsed.status().message() == "is out of range" &&
-      ParseNumber(value.text).ok() && *ParseNumber(value.text) > 0) {
+  const bool notation = value.text.find_first_of(".eE") != std::string::npos;
+  if (!parsed.ok() && parsed.status().message() == "is out of range" && notation &&
+      ParseNumber(value.text).ok() && *ParseNumber(value.text) > 0 &&
+      *ParseNumber(value.text) < 18446744073709551616.0) {
     // 1e17 is within 2^64 but read as a double, exact only to 2^53: the digits are what to write.
     return FieldError(section, info, value,
                       "is above 2^53 in a notation read as a floating-point number; write it in "

@@ -357,10 +357,10 @@ int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& 
 // A recipe row states one measurement three ways: its throughput (tokens_per_s_total, and the
 // per-GPU value derived from it, which must agree; an mfu above 100% is a typo), its step time
 // (global batch x sequence / step_time_s / GPUs) and its MFU (by the README's own FLOP formula,
-// against the dense peak of the row's precision; this model's per-token FLOPs, 6N and attention
-// without the causal half, put the three within 0.85-1.24 of one another on every row of dgxc.csv
-// that agrees otherwise). Where the step time disagrees with the throughput (by more than 3%: the
-// arithmetic is exact but for rounding):
+// against the dense peak of the row's precision; this model's per-token FLOPs, 6N (4N under LoRA)
+// and attention without the causal half, put the three within 0.85-1.24 of one another on every row
+// of dgxc.csv that agrees otherwise). Where the step time disagrees with the throughput (by more
+// than 3%: the arithmetic is exact but for rounding):
 //   - the MFU confirms the throughput: the global batch is what is wrong (the configuration was
 //     matched to the row by GPU count, and a strong-scaling run keeps one batch at every count:
 //     Nemotron-4 340B's on GB200 ran 512 sequences where the matched configuration says 32 to
@@ -371,8 +371,8 @@ int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& 
 //     the reason: which of the rates ran is not for the model to choose;
 //   - no MFU, or one that confirms neither: skipped likewise.
 // The reason, or "" when the row is consistent (or the batch was corrected; `gbs` follows).
-std::string ReconcileRecipeRow(const CsvTable& t, size_t row, int64_t gpus, bool seq_stated,
-                               int64_t& gbs, TrainingCase& c) {
+std::string ReconcileRecipeRow(const CsvTable& t, size_t row, int64_t gpus, int64_t dp,
+                               bool seq_stated, int64_t& gbs, TrainingCase& c) {
   // The derived column is the total over the GPUs: the two must agree (to the cells' rounding).
   if (const double total = Number(t.Cell(row, "tokens_per_s_total")); total > 0) {
     const double per_gpu = total / static_cast<double>(gpus);
@@ -414,11 +414,16 @@ std::string ReconcileRecipeRow(const CsvTable& t, size_t row, int64_t gpus, bool
       gpus,
       by_mfu ? fmt::format(" and {:.1f} from mfu {}", *by_mfu, Printable(t.Cell(row, "mfu"), 20))
              : std::string(" and no mfu"));
-  if (by_mfu && agree(c.measured, *by_mfu)) {
+  // The MFU must side with the throughput (nearer it than the step time's rate, in ratio), and the
+  // batch the two imply must be whole micro-batches on every replica (to 0.5%): a batch is then
+  // what was wrong, and it is replaced.
+  if (by_mfu && agree(c.measured, *by_mfu) &&
+      std::fabs(std::log(c.measured / *by_mfu)) < std::fabs(std::log(by_step / *by_mfu))) {
     const double implied = c.measured * n * step_s / seq;
-    const double whole = std::round(implied);
-    if (whole >= 1 && whole <= static_cast<double>(spec::kMaxCount) &&
-        std::fabs(implied - whole) <= 0.01 * implied) {
+    const double unit = static_cast<double>(dp * c.job.plan.micro_batch);
+    const double whole = std::round(implied / unit) * unit;
+    if (whole >= unit && whole <= static_cast<double>(spec::kMaxCount) &&
+        std::fabs(implied - whole) <= 0.005 * implied) {
       c.assumptions.push_back(fmt::format(
           "global batch {:.0f} from the row's throughput and step time (the mfu agrees), not the "
           "matched configuration's {}",
@@ -953,18 +958,15 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       SetRecipeLora(c);
     }
     // A document_tokens cell states the packed documents' length (0: one a sequence); a
-    // fine-tuning row without one takes the recipes' data.
+    // fine-tuning row of NVIDIA's without one takes its recipes' data, anyone else's is priced as
+    // one document a sequence, and says so.
     if (const std::string& documents = t.Cell(i, "document_tokens"); !BlankCell(documents)) {
-      if (std::string bad = NumberProblem("document_tokens", documents, /*whole=*/true);
-          !bad.empty()) {
-        skip(bad);
-        continue;
-      }
-      c.job.workload.document_tokens = Integer(documents);
-      if (c.job.workload.document_tokens < 0 || (seq > 0 && c.job.workload.document_tokens > seq)) {
-        skip(fmt::format("document_tokens = {} (allowed: 0, one document a sequence, to the "
-                         "sequence's {} tokens)",
-                         Printable(documents, 40), seq));
+      c.job.workload.document_tokens = Integer(documents);  // a count (CheckSizeCells)
+      if (seq > 0 && c.job.workload.document_tokens > seq) {
+        skip(
+            fmt::format("document_tokens = {} (allowed: 0, one document a sequence, to the "
+                        "sequence's {} tokens)",
+                        Printable(documents, 40), seq));
         continue;
       }
       if (c.job.workload.document_tokens > 0) {
@@ -972,8 +974,11 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
             "packed documents of {} tokens (the row's), attention within each",
             c.job.workload.document_tokens));
       }
+    } else if (fine_tuning && Contains(c.source, "NVIDIA")) {
+      SetRecipeDocuments(c);  // NVIDIA's recipes' data
     } else if (fine_tuning) {
-      SetRecipeDocuments(c);
+      c.assumptions.push_back(
+          "fine-tuning priced as one document a sequence (the row gives no document_tokens)");
     }
     c.job.workload.global_batch = Integer(t.Cell(i, "global_batch"));
     if (c.job.workload.global_batch <= 0) {
@@ -1080,12 +1085,8 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     }
     std::string problem = SetCluster(c, gpu_type);
     if (problem.empty()) problem = Take(c.job.model, spec::LoadModel(preset));
-    if (problem.empty() && gpus <= 0) {
-      const std::string& cell = t.Cell(i, "num_gpus");
-      problem = BlankCell(cell) ? std::string("num_gpus not given")
-                                : fmt::format("num_gpus = '{}' (allowed: a GPU count from 1)",
-                                              Printable(cell, 40));
-    }
+    // A cell that is not a count was skipped above (CheckRecipeCountCells): only a blank one here.
+    if (problem.empty() && gpus <= 0) problem = "num_gpus not given";
     if (!problem.empty()) {
       skip(problem);
       continue;
@@ -1201,7 +1202,7 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       continue;
     }
     const int64_t stated_gbs = gbs;
-    if (std::string contradiction = ReconcileRecipeRow(t, i, gpus, seq_stated, gbs, c);
+    if (std::string contradiction = ReconcileRecipeRow(t, i, gpus, dp, seq_stated, gbs, c);
         !contradiction.empty()) {
       skip(contradiction);
       continue;
