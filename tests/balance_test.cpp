@@ -883,17 +883,25 @@ TEST(Lengths, ReadsAMegatronIndex) {
   int32.pointers = {0, 20, 48, 92};
   EXPECT_EQ(Must(read(int32.Bytes())), (std::vector<int64_t>{5, 18, 13}));
   // What Megatron does not write is refused, each with what is allowed.
-  MegatronIndex dtype, pointers, documents, extra;
+  MegatronIndex dtype, pointers, documents, extra, past, backwards;
   dtype.dtype = 9;
   pointers.dtype = 4;  // pointers of uint16 under int32 tokens
   documents.documents = {1, 3, 4};
   extra.trailing = "x";
+  // A middle index past the 4 sequences (it used to read past the sizes) and one going back.
+  past.documents = {0, 100000, 3, 4};
+  backwards.documents = {0, 3, 1, 4};
   const std::pair<MegatronIndex, const char*> bad[] = {
       {dtype, "dtype code 9 (allowed: 1 to 8)"},
       {pointers, "sequence 1 points at byte 10 (allowed: 20, where the sequences before it end)"},
       {documents, "document indices run from 1 to 4 (allowed: 0 to the 4 sequences)"},
-      {extra, "1 bytes after the document indices (allowed: none, or one mode byte per "
-              "sequence: 4)"}};
+      {extra,
+       "1 bytes after the document indices (allowed: none, or one mode byte per "
+       "sequence: 4)"},
+      {past,
+       "document index 1 is 100000 after 0 (allowed: non-decreasing indices from 0 to "
+       "the 4 sequences)"},
+      {backwards, "document index 2 is 1 after 3 (allowed: non-decreasing"}};
   for (const auto& [index, message] : bad) {
     Result<std::vector<int64_t>> r = read(index.Bytes());
     ASSERT_FALSE(r.ok()) << message;

@@ -5,7 +5,7 @@
 //   exit: 2                        expected exit status
 //   stderr: "..."                  exact expected standard error
 //   stderr_contains / stdout_contains: [text, ...]
-//   stdout_not_contains: [text, ...]
+//   stdout_not_contains / stderr_not_contains: [text, ...]
 //   json: {"/pointer": value}      stdout parsed as JSON; numbers compared to 1e-9 relative,
 //                                  null (YAML null) only equals null
 //   output_file: name              --output target (relative to a scratch folder); then
@@ -86,6 +86,10 @@ TEST_P(Scenario, Runs) {
   for (const YAML::Node& text : s["stderr_contains"]) {
     EXPECT_NE(err.str().find(text.as<std::string>()), std::string::npos)
         << "stderr lacks: " << text.as<std::string>() << "\nstderr: " << err.str();
+  }
+  for (const YAML::Node& text : s["stderr_not_contains"]) {
+    EXPECT_EQ(err.str().find(text.as<std::string>()), std::string::npos)
+        << "stderr holds: " << text.as<std::string>() << "\nstderr: " << err.str();
   }
   for (const YAML::Node& text : s["stdout_contains"]) {
     EXPECT_NE(out.str().find(text.as<std::string>()), std::string::npos)

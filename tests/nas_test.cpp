@@ -49,8 +49,9 @@ TEST(NasSpace, EveryChoiceDecodesToAValidArchitecture) {
 TEST(NasSpace, SizesAreTheProductOfTheDimensions) {
   Result<Space> engineer = MakeSpace("engineer");
   ASSERT_TRUE(engineer.ok());
-  // embedding 3 x bottom 4 x interaction 4 x top depth 3 x top width 5 = 720
-  EXPECT_DOUBLE_EQ(engineer->Size(), 720);
+  // embedding 3 x bottom 4 x interaction 4 x cross layers 4 x cross rank 3 x top depth 3 x top
+  // width 5 = 8640
+  EXPECT_DOUBLE_EQ(engineer->Size(), 8640);
   Result<Space> scratch = MakeSpace("scratch");
   ASSERT_TRUE(scratch.ok());
   // 3 x (3 * 3 * 4 * 4 * 5 * 2)^4 = 3 * 1440^4
@@ -310,11 +311,25 @@ TEST(NasSpace, CarriersNameTheBlocksOfTheirOwnStage) {
   const rec::InputShape in{3, {100, 20, 50}};
   Result<Space> engineer = MakeSpace("engineer");
   ASSERT_TRUE(engineer.ok());
-  // The reference (DLRM: bottom 64,32, dot, top 64,32): embeddings, bottom, dots, top, top.
+  // The reference (DLRM: bottom 64,32, dot, no cross layers, top 64,32): embeddings, bottom,
+  // dots, no block for the cross layers or their rank, top, top.
   std::vector<std::string> carriers;
   rec::Arch ref = engineer->Decode(engineer->reference, in, &carriers);
   EXPECT_TRUE(rec::Analyze(ref, in).ok());
-  EXPECT_EQ(carriers, (std::vector<std::string>{"sparse", "bottom", "dots", "top", "top"}));
+  EXPECT_EQ(carriers, (std::vector<std::string>{"sparse", "bottom", "dots", "", "", "top", "top"}));
+  // DCN-v2-s's shape: embeddings 8, no bottom, flatten, 2 cross layers of rank 8, top 64,32.
+  // Both cross dimensions are carried by the cross block, which reads [dense, flattened].
+  rec::Arch dcn = engineer->Decode({0, 0, 2, 2, 1, 1, 2}, in, &carriers);
+  EXPECT_EQ(carriers[3], "cross");
+  EXPECT_EQ(carriers[4], "cross");
+  const rec::Block* cross = nullptr;
+  for (const rec::Block& b : dcn.blocks) {
+    if (b.name == "cross") cross = &b;
+  }
+  ASSERT_NE(cross, nullptr);
+  EXPECT_EQ(cross->layers, 2);
+  EXPECT_EQ(cross->rank, 8);
+  EXPECT_EQ(cross->inputs, (std::vector<std::string>{"top_in"}));
   // Scratch: a dimension of stage k names a block "s<k>_..." or nothing; embedding_dim names
   // the embeddings.
   Result<Space> scratch = MakeSpace("scratch");

@@ -238,6 +238,8 @@ inline constexpr size_t kDelayBuckets = 17;
 // The most iterations one run packs (about 20 s at the adaptive packer's speed; every iteration's
 // micro-batches are kept for the report).
 inline constexpr int64_t kMaxPackIterations = 100000;
+// The most micro-batch shards (iterations x micro-batches x CP ranks) one run packs.
+inline constexpr int64_t kMaxPackShards = int64_t{1} << 28;
 
 // Streams `lengths` through `packer`: each iteration reads documents worth N * min(context, s_max)
 // tokens; then iterations without new documents drain what waits, until nothing does (or nothing

@@ -102,7 +102,13 @@ Result<std::vector<int64_t>> ParseMegatronIndex(std::string_view bytes, const st
   std::vector<int64_t> out;
   for (size_t i = 0; i + 1 < doc_index.size(); ++i) {
     int64_t lo = doc_index[i], hi = doc_index[i + 1];
-    if (hi < lo) return fail("document index out of order");
+    // Checked before the sizes are read: an index past the sequences would read past them.
+    if (hi < lo || hi > static_cast<int64_t>(sequences)) {
+      return fail(fmt::format(
+          "document index {} is {} after {} (allowed: non-decreasing indices from 0 to the {} "
+          "sequences)",
+          i + 1, hi, lo, sequences));
+    }
     int64_t tokens = 0;
     for (int64_t s = lo; s < hi; ++s) {
       tokens += sizes[static_cast<size_t>(s)];  // at most 2^31 per sequence, 2^29 sequences

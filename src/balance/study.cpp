@@ -48,6 +48,17 @@ Status CheckStudy(const PackStudyOptions& o) {
     return Status::Invalid(
         fmt::format("iterations = {} (allowed: 1 to {})", o.iterations, kMaxPackIterations));
   }
+  // Each iteration packs N micro-batches and shards each over the CP ranks: the work grows as
+  // their product (about 13M micro-batch shards a second on one core), which no single bound
+  // above limits.
+  const double work = static_cast<double>(o.iterations) *
+                      static_cast<double>(o.packing.microbatches) * static_cast<double>(o.cp);
+  if (work > static_cast<double>(kMaxPackShards)) {
+    return Status::Invalid(fmt::format(
+        "iterations x micro-batches x CP ranks = {} x {} x {} = {:.4g} micro-batch shards "
+        "(allowed: at most {}, a minute of packing or less)",
+        o.iterations, o.packing.microbatches, o.cp, work, kMaxPackShards));
+  }
   SP_RETURN_IF_ERROR(Shard(o.sharder, {1}, o.cp).status());
   return MakePacker(o.packer, o.packing, WorkloadModel{}).status();
 }

@@ -93,7 +93,14 @@ Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin) {
       SP_RETURN_IF_ERROR(finish_record());
       ++line;
       at_line_start = true;
-    } else if (ch != '\r') {
+    } else if (ch == '\r') {
+      if (i + 1 < text.size() && text[i + 1] != '\n') {
+        return Status::Parse(fmt::format(
+            "{}:{}: a carriage return not followed by a line feed, outside quotes (classic Mac "
+            "line endings; allowed: LF or CRLF line endings)",
+            origin, line));
+      }
+    } else {
       cell += ch;
     }
   }

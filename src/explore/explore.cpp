@@ -281,6 +281,18 @@ Result<ExploreResult> Explore(const spec::JobSpec& start, const ExploreOptions& 
   const bool events = ByEvents(options);
   std::vector<NetworkStack> stacks = Stacks();
   const NetworkStack& base_stack = stacks.front();  // the production baseline
+  // The stacks scale the tiers from the boundary on (less bandwidth, more latency): a tier at the
+  // edge of the allowed range can leave it, and that is the user's tier, not a value of theirs.
+  SP_RETURN_IF_ERROR(spec::ValidateCluster(c));
+  for (const NetworkStack& stack : stacks) {
+    if (Status s = spec::ValidateCluster(Apply(c, boundary, stack)); !s.ok()) {
+      return Status::Invalid(fmt::format(
+          "cluster {}: the network stack {} scales its tiers from {} on out of range, to {}; "
+          "the tiers at and above the boundary need room for every stack's bandwidth factor "
+          "and added latency (docs/EXPLORE.md)",
+          c.name, stack.Name(), c.tiers[boundary].name, s.message()));
+    }
+  }
   ExploreResult result;
   result.boundary_tier = c.tiers[boundary].name;
   result.engine = options.engine;

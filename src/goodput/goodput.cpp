@@ -280,8 +280,12 @@ Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
   if (o.checkpoint_interval_s > 0 && o.checkpoint_interval_s < least) {
     return Status::Invalid(fmt::format(
         "goodput.checkpoint_interval_s = {:g} is shorter than {} (allowed: 0 for the best "
-        "interval, or at least {:g} s)",
-        o.checkpoint_interval_s, p.least_interval_what, std::ceil(least * 1000) / 1000));
+        "interval, or at least {:.6g} s)",
+        o.checkpoint_interval_s,
+        least == job.step_time_s && least != w && least != kMinIntervalS
+            ? fmt::format("one training step of {:.6g} s", least)
+            : p.least_interval_what,
+        least));
   }
   p.interval_chosen = o.checkpoint_interval_s <= 0;
   Timing t = TimeFor(p.restart_total_s, planned_cost, rates.planned, delta, w, m,

@@ -1037,12 +1037,17 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
   SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train));
   {
-    // The candidates' low-fidelity runs score the first proxy_eval valid examples: checked up
-    // front too (one label there fails every candidate, one by one).
+    // The candidates' low-fidelity runs train on the first proxy_examples and score the first
+    // proxy_eval valid examples: checked up front too (one label there fails every candidate,
+    // one by one).
     rec::TrainOptions proxy = train;
+    if (options.method == "sampling") proxy.max_train_examples = options.proxy_examples;
     proxy.max_eval_examples = options.proxy_eval;
     proxy.evaluate_test = false;
-    SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, proxy).WithContext("nas.proxy_eval"));
+    SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, proxy)
+                           .WithContext(options.method == "sampling"
+                                            ? "nas.proxy_examples, nas.proxy_eval"
+                                            : "nas.proxy_eval"));
   }
   // The baselines, retrained after the search; their FLOPs set DNAS's targets (a model of no
   // more FLOPs is what beats one).

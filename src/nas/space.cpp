@@ -131,8 +131,9 @@ Space ScratchSpace() {
   return s;
 }
 
-// Engineer space: [emb, bottom, interaction, top_depth, top_width].
+// Engineer space: [emb, bottom, interaction, cross_layers, cross_rank, top_depth, top_width].
 const std::vector<std::vector<int64_t>> kBottoms = {{}, {32}, {64, 32}, {128, 64}};
+const int64_t kCrossRanks[] = {4, 8, 16};
 
 Arch DecodeEngineer(const Choice& c, const InputShape& in, std::vector<std::string>* carriers) {
   std::vector<std::string> carry(c.size());
@@ -151,7 +152,7 @@ Arch DecodeEngineer(const Choice& c, const InputShape& in, std::vector<std::stri
   if (!dense.empty()) top_in.push_back(dense);
   uint32_t inter = c[2];
   // Dots need 2+ vectors (the embeddings and the projected dense output): fewer, and the
-  // dot-based choices fall back to dcn over the flattened vectors.
+  // dot-based choices fall back to the flattened vectors.
   const size_t count = in.cardinality.size() + (dense.empty() ? 0 : 1);
   if ((inter == 0 || inter == 3) && count < 2) inter = 2;
   std::string vectors = in.cardinality.empty() ? "" : "sparse";
@@ -183,18 +184,20 @@ Arch DecodeEngineer(const Choice& c, const InputShape& in, std::vector<std::stri
   }
   std::string x =
       top_in.size() == 1 ? top_in[0] : Add(a, MakeBlock("top_in", BlockKind::kConcat, top_in));
-  if (inter == 2) {
+  // DCN-v2's cross layers over whatever the top reads (DCN-v2 stacks them before its deep part);
+  // its low-rank form (rank below the input's width) is the paper's cost-saving variant.
+  if (c[3] > 0) {
     Block d = MakeBlock("cross", BlockKind::kDcn, {x});
-    d.layers = 2;
-    d.rank = 16;
+    d.layers = c[3];
+    d.rank = kCrossRanks[c[4]];
     x = Add(a, d);
-    carry[2] = x;
+    carry[3] = carry[4] = x;
   }
   Block top = MakeBlock("top", BlockKind::kMlp, {x});
-  const int64_t width = kWidths[c[4]];
-  for (uint32_t l = 0; l <= c[3]; ++l) top.widths.push_back(std::max<int64_t>(16, width >> l));
+  const int64_t width = kWidths[c[6]];
+  for (uint32_t l = 0; l <= c[5]; ++l) top.widths.push_back(std::max<int64_t>(16, width >> l));
   a.output = Add(a, top);
-  carry[3] = carry[4] = a.output;
+  carry[5] = carry[6] = a.output;
   if (carriers != nullptr) *carriers = std::move(carry);
   return rec::Prune(std::move(a));
 }
@@ -204,11 +207,14 @@ Space EngineerSpace() {
   s.name = "engineer";
   s.dims = {{"embedding_dim", {"8", "16", "32"}},
             {"bottom", {"none", "32", "64,32", "128,64"}},
-            {"interaction", {"dot", "fm", "dcn", "attention+dot"}},
+            {"interaction", {"dot", "fm", "flatten", "attention+dot"}},
+            {"cross_layers", {"0", "1", "2", "3"}},
+            {"cross_rank", {"4", "8", "16"}},
             {"top_depth", {"1", "2", "3"}},
             {"top_width", {"16", "32", "64", "128", "256"}}};
   s.decode = DecodeEngineer;
-  s.reference = {1, 2, 0, 1, 2};  // DLRM: embeddings 16, bottom 64,32, dot, top 64,32
+  // DLRM: embeddings 16, bottom 64,32, dot, no cross layers, top 64,32.
+  s.reference = {1, 2, 0, 0, 0, 1, 2};
   return s;
 }
 

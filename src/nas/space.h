@@ -14,8 +14,10 @@
 //             and the logit reads h_K. A stage that would read nothing 2D (no dense features, no
 //             interaction) takes the flattened v_k instead.
 //   engineer  an engineer's model with choices (Rankitect's "inside an engineer-designed space"):
-//             the DLRM / DCN skeleton with the embedding dim, the bottom MLP, the interaction
-//             (dot, fm, dcn, attention + dot) and the top MLP's depth and width to choose.
+//             the DLRM / DCN-v2 / DeepFM skeleton with the embedding dim, the bottom MLP, the
+//             interaction with the embeddings (dot, fm beside the flattened vectors, flatten,
+//             attention + dot), DCN-v2 cross layers over the top's input (0-3 layers, rank 4, 8
+//             or 16) and the top MLP's depth and width to choose.
 #pragma once
 
 #include <cstdint>

@@ -407,7 +407,10 @@ Result<Arch> ParseArchJson(std::string_view text, const std::string& origin) {
   Arch arch;
   if (root.contains("name")) {
     if (!root["name"].is_string()) {
-      return Status::Invalid(fmt::format("{}: name is not text", origin));
+      return Status::Invalid(
+          fmt::format("{}: arch.name = {} is not text (allowed: a string, "
+                      "e.g. \"my-model\")",
+                      origin, Printable(root["name"].dump(), 64)));
     }
     arch.name = root["name"].get<std::string>();
   }

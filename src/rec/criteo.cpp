@@ -60,6 +60,12 @@ Status ParseLine(std::string_view line, int64_t table_rows, Example* ex) {
     }
     int64_t v = 0;
     auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+    if (ec == std::errc::result_out_of_range) {
+      return Status::Parse(
+          fmt::format("integer field I{} = {} is out of range (allowed: an integer from "
+                      "-2^63 to 2^63 - 1, or empty)",
+                      j + 1, Printable(f, 32)));
+    }
     if (ec != std::errc() || ptr != f.data() + f.size()) {
       return Status::Parse(
           fmt::format("integer field I{} = {} is not an integer (allowed: an "
@@ -132,9 +138,11 @@ Result<CtrData> ReadCriteoStream(std::istream& in, const std::string& path,
   bool too_long = false;
   while (all.n < options.max_examples && ReadLine(in, kMaxLineBytes, &line, &too_long)) {
     ++number;
-    Status ok = too_long ? Status::Parse(fmt::format("is longer than {} bytes (allowed: at most {})", kMaxLineBytes, kMaxLineBytes))
-                         : ParseLine(line, options.table_rows, &ex);
-    if (ok.ok()) ok = CheckText(line, "");
+    Status ok = too_long
+                    ? Status::Parse(fmt::format("is longer than {} bytes (allowed: at most {})",
+                                                kMaxLineBytes, kMaxLineBytes))
+                    : ParseLine(line, options.table_rows, &ex);
+    if (ok.ok()) ok = CheckText(line, "the line");
     if (!ok.ok()) {
       if (options.skip_bad_lines) {
         ++data.skipped_lines;
@@ -149,8 +157,9 @@ Result<CtrData> ReadCriteoStream(std::istream& in, const std::string& path,
   if (in.bad()) return Status::Io(fmt::format("{}: read failed after line {}", path, number));
   if (all.n < 3) {
     return Status::Invalid(fmt::format(
-        "{}: {} good lines (allowed: at least 3, one for each of train, valid and test)", path,
-        all.n));
+        "{}: {} good lines{} (allowed: at least 3, one for each of train, valid and test)", path,
+        all.n,
+        data.skipped_lines > 0 ? fmt::format(", {} bad lines skipped", data.skipped_lines) : ""));
   }
   const auto n = all.n;
   int64_t test = std::max<int64_t>(1, std::llround(static_cast<double>(n) * options.test_fraction));

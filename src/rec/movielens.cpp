@@ -106,7 +106,7 @@ Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& path, i
   bool header_long = false;
   SkipByteOrderMark(in);
   if (!ReadLine(in, kMaxLineBytes, &line, &header_long) ||
-      line.rfind("user,movie,rating,timestamp,year,genres", 0) != 0) {
+      Trim(line) != "user,movie,rating,timestamp,year,genres") {
     return Status::Parse(fmt::format(
         "{}:1: the header is not user,movie,rating,timestamp,year,genres (allowed: the file "
         "scripts/export-movielens.sh writes)",
@@ -120,7 +120,7 @@ Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& path, i
     ++number;
     Rating r;
     Status ok = too_long ? Status::Parse(fmt::format("is longer than {} bytes", kMaxLineBytes))
-                         : CheckText(line, "");
+                         : CheckText(line, "the line");
     if (ok.ok()) ok = ParseRating(line, &r);
     if (!ok.ok()) {
       if (skip_bad_lines) {
@@ -134,7 +134,9 @@ Result<CtrData> ReadMovieLensStream(std::istream& in, const std::string& path, i
   }
   const auto n = static_cast<int64_t>(ratings.size());
   if (n < 3) {
-    return Status::Invalid(fmt::format("{}: {} good ratings (allowed: at least 3)", path, n));
+    return Status::Invalid(
+        fmt::format("{}: {} good ratings{} (allowed: at least 3)", path, n,
+                    skipped > 0 ? fmt::format(", {} bad lines skipped", skipped) : ""));
   }
   std::stable_sort(ratings.begin(), ratings.end(),
                    [](const Rating& a, const Rating& b) { return a.timestamp < b.timestamp; });

@@ -346,7 +346,10 @@ Result<SyntheticSpec> ParseSyntheticSpec(std::string_view text, const std::strin
     return Status::Ok();
   });
   if (!effects_ok.ok()) return effects_ok;
-  SP_RETURN_IF_ERROR(ValidateSyntheticSpec(out).WithContext(origin));
+  // An effect's errors name its file and line already; the spec's own do not.
+  if (Status valid = ValidateSyntheticSpec(out); !valid.ok()) {
+    return valid.message().starts_with(origin + ":") ? valid : valid.WithContext(origin);
+  }
   return out;
 }
 

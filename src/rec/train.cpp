@@ -125,16 +125,28 @@ Status CheckScoredLabels(const CtrData& data, int64_t valid_n, int64_t test_n) {
   return both_labels(data.test, test_n, "test");
 }
 
+// Training examples of one label teach the model only to push its logit one way: the bias starts
+// at the click rate clamped to 1e-4 and every score that follows is an artefact.
+Status CheckTrainingLabels(const CtrData& data, int64_t n) {
+  int64_t clicks = 0;
+  for (int64_t i = 0; i < n; ++i) clicks += data.train.label[static_cast<size_t>(i)] > 0.5f ? 1 : 0;
+  if (clicks > 0 && clicks < n) return Status::Ok();
+  return Status::Invalid(fmt::format(
+      "{}: the {} training examples are all {}: a model learns nothing from one label (allowed: "
+      "more training examples, train.max_train_examples, or a larger train split)",
+      data.name, n, clicks == 0 ? "non-clicks" : "clicks"));
+}
+
 }  // namespace
 
 Status CheckTrainSetup(const CtrData& data, const TrainOptions& options) {
   SP_RETURN_IF_ERROR(CheckOptions(options));
   SP_RETURN_IF_ERROR(CheckData(data));
   auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };
-  SP_RETURN_IF_ERROR(CheckScoredLabels(data, cap(data.valid.n, options.max_eval_examples),
-                                       options.evaluate_test
-                                           ? cap(data.test.n, options.max_eval_examples)
-                                           : 0));
+  SP_RETURN_IF_ERROR(CheckTrainingLabels(data, cap(data.train.n, options.max_train_examples)));
+  SP_RETURN_IF_ERROR(
+      CheckScoredLabels(data, cap(data.valid.n, options.max_eval_examples),
+                        options.evaluate_test ? cap(data.test.n, options.max_eval_examples) : 0));
   TrainFn train = nullptr;
   return LoadTrainer(&train);
 }
@@ -155,6 +167,26 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
         Printable(arch.name, 64), params, info.params, info.embedding_params, params * 16 / 1e9,
         kMaxTrainParameters));
   }
+  // Activations, per example: every block's output, and attention's scores (heads x N^2 a
+  // layer), the one intermediate larger than the outputs; FP32, kept for backward, with their
+  // gradients and a temporary as large: 12 bytes an element, times the batch.
+  double elements = 0;
+  for (size_t b = 0; b < arch.blocks.size(); ++b) {
+    elements += static_cast<double>(info.shapes[b].size());
+    if (arch.blocks[b].kind == BlockKind::kAttention) {
+      const double n = static_cast<double>(info.shapes[b].rows);
+      elements += static_cast<double>(arch.blocks[b].layers * arch.blocks[b].heads) * n * n;
+    }
+  }
+  if (const double bytes = 12.0 * elements * static_cast<double>(options.batch);
+      bytes > kMaxTrainActivationBytes) {
+    return Status::Invalid(fmt::format(
+        "architecture {}: {:.3g} activations an example at batch {} need about {:.3g} GB to "
+        "train (allowed: at most {:.0f} GB on the CPU trainer; fewer vectors before an attention "
+        "block, narrower blocks or a smaller --batch)",
+        Printable(arch.name, 64), elements, options.batch, bytes / 1e9,
+        kMaxTrainActivationBytes / 1e9));
+  }
   TrainFn train = nullptr;
   SP_RETURN_IF_ERROR(LoadTrainer(&train));
   auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };
@@ -171,6 +203,7 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
                     "example (has {} and {})",
                     data.name, request.train_n, request.valid_n));
   }
+  SP_RETURN_IF_ERROR(CheckTrainingLabels(data, request.train_n));
   SP_RETURN_IF_ERROR(CheckScoredLabels(data, request.valid_n, request.test_n));
   PluginResult out;
   std::string error;

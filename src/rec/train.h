@@ -59,6 +59,8 @@ struct TrainResult {
 // The most parameters (dense and embedding) the CPU trainer takes: 16 GB of FP32 weights,
 // gradients and Adam moments.
 inline constexpr double kMaxTrainParameters = 1e9;
+// The activations' memory a training step may take (rec::Train's estimate).
+inline constexpr double kMaxTrainActivationBytes = 16e9;
 
 // Checks `arch` against the data and trains it.
 Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options);

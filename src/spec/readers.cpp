@@ -36,8 +36,9 @@ Result<YAML::Node> ParseYaml(std::string_view text, const std::string& origin) {
     std::erase_if(documents, [](const YAML::Node& d) { return d.IsNull(); });
     if (documents.size() > 1) {
       return Status::Parse(fmt::format(
-          "{}: holds {} YAML documents (allowed: one; a line of --- starts another)", origin,
-          documents.size()));
+          "{}: holds {} YAML documents (allowed: one; a line of --- starts another, as does a "
+          "second top-level {{...}} line of JSON Lines)",
+          origin, documents.size()));
     }
     YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
     if (!root.IsMap()) {

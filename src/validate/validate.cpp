@@ -306,6 +306,13 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
         "job log with a job a line)",
         Printable(origin, 200)));
   }
+  if (text.find("_perf") != std::string::npos && text.find("nThread") != std::string::npos) {
+    return Status::Invalid(fmt::format(
+        "{}: an nccl-tests output holds collective timings, not training runs (allowed: a CSV in "
+        "the common training schema or dgxc.csv's, or a job log; `scaleplan validate` scores the "
+        "collective model on it)",
+        Printable(origin, 200)));
+  }
   if (LooksLikeJobLog(text)) {
     *kind = "job-log";
     return JobLogCases(text, origin, options);
@@ -323,6 +330,14 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
     return Status::Invalid(fmt::format(
         "{}: a header and no data rows (allowed: a CSV with at least one row)", origin));
   }
+  // validate reads these before it asks for training runs; calibrate, fit and suggest do not.
+  if (table.Column("device_key") >= 0 && table.Column("opcode") >= 0) {
+    return Status::Invalid(fmt::format(
+        "{}: XLA's collective table holds collective timings, not training runs (allowed: a CSV "
+        "in the common training schema or dgxc.csv's, or a job log; `scaleplan validate` scores "
+        "the collective model on this table)",
+        origin));
+  }
   if (table.Column("table_title") >= 0 && table.Column("tokens_per_s_per_gpu_derived") >= 0) {
     *kind = "dgxc";
     return DgxcCases(table, options);
@@ -336,8 +351,8 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
   return Status::Invalid(fmt::format(
       "{}: the file matches no known schema: its {} columns lack model/tp/tokens_per_s_per_gpu "
       "(or step_time_s) and table_title/tokens_per_s_per_gpu_derived (allowed: a CSV in the "
-      "common training schema or dgxc.csv's, XLA's collective table (device_key, opcode, ...), "
-      "or an nccl-tests output)",
+      "common training schema or dgxc.csv's; `scaleplan validate` also reads XLA's collective "
+      "table (device_key, opcode, ...) and nccl-tests outputs)",
       origin, table.columns.size()));
 }
 
@@ -552,6 +567,12 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
       if (!options.group_by.empty()) AssignGroups(report, options.group_by, cells);
       return report;
     }
+  }
+  if (options.nccl_cluster != Options().nccl_cluster) {
+    return Status::Invalid(fmt::format(
+        "{}: --cluster {} applies to nccl-tests outputs (allowed: no --cluster with training runs, "
+        "a CSV or a job log, whose rows name the GPUs and cluster they ran on)",
+        origin, Printable(options.nccl_cluster, 60)));
   }
   SP_ASSIGN_OR_RETURN(const sim::Engine* engine,
                       sim::FindEngine(options.engine, "validate.engine"));
