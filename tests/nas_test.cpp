@@ -116,6 +116,15 @@ TEST(NasSearch, SmallSearchRunsIsDeterministicAndComparesWithBaselines) {
   }
   ASSERT_EQ(a->versus.size(), 2u);
   EXPECT_TRUE(a->bayes_test.has_value());
+  // The engineer space's start (the first 4 candidates, the population) holds its reference
+  // model, the engineer's DLRM; the scratch space's holds no fixed model.
+  Result<Space> engineer = MakeSpace("engineer");
+  ASSERT_TRUE(engineer.ok());
+  EXPECT_TRUE(engineer->start_from_reference);
+  EXPECT_FALSE(MakeSpace("scratch")->start_from_reference);
+  bool reference_tried = false;
+  for (size_t i = 0; i < 4; ++i) reference_tried |= a->history[i].choice == engineer->reference;
+  EXPECT_TRUE(reference_tried);
   // The proxy's rank correlation with full training: a Spearman coefficient when the front has
   // 3 models, none below.
   if (a->pareto.size() >= 3) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -315,6 +316,26 @@ class Searcher {
     for (const auto& [f, choice] : pool) flops.push_back(f);
     std::vector<Choice> start;
     for (size_t i : SpreadByLogFlops(flops, n)) start.push_back(pool[i].second);
+    // A space built around an engineer's model starts from it (Rankitect searches around the
+    // production model): it takes the place of the member nearest it in ln FLOPs.
+    if (space_.start_from_reference && !start.empty()) {
+      const rec::Arch arch = space_.Decode(space_.reference, input_);
+      Result<rec::ArchInfo> info = rec::Analyze(arch, input_);
+      if (info.ok() && (options_.flops_max <= 0 || info->flops <= options_.flops_max)) {
+        size_t nearest = 0;
+        double gap = std::numeric_limits<double>::infinity();
+        for (size_t i = 0; i < start.size(); ++i) {
+          const Result<rec::ArchInfo> other = rec::Analyze(space_.Decode(start[i], input_), input_);
+          if (!other.ok()) continue;
+          const double g = std::abs(std::log(other->flops / info->flops));
+          if (g < gap) {
+            gap = g;
+            nearest = i;
+          }
+        }
+        start[nearest] = space_.reference;
+      }
+    }
     return start;
   }
 

@@ -15,7 +15,9 @@
 //               `population` aged first-in first-out, tournaments of `tournament`, a child
 //               mutates one dimension of the winner. The first population is spread over FLOPs:
 //               64 x population random choices costed (not trained), taken at levels evenly
-//               spaced in ln FLOPs (SpreadByLogFlops).
+//               spaced in ln FLOPs (SpreadByLogFlops); in a space built around an engineer's
+//               model (Space::start_from_reference) that model takes the place of the member
+//               nearest it in ln FLOPs.
 //   reinforce   a factorised categorical policy over the dimensions, REINFORCE with a moving
 //               baseline and an entropy bonus (search::PolicyGradient, shared with the plan
 //               search), reward = -score, batches of 4. Its first `population` candidates are
@@ -112,7 +114,7 @@ struct NasOptions {
   std::string method = "sampling";  // sampling | oneshot | dnas
   std::string controller = "auto";  // auto | evolution | reinforce | gumbel-softmax
   std::string space = "scratch";
-  int64_t budget = 60;   // sampling: candidates trained; oneshot, dnas: the answer's draws
+  int64_t budget = 150;  // sampling: candidates trained; oneshot, dnas: the answer's draws
   double flops_max = 0;  // per example, forward; 0 = no limit
   int64_t proxy_examples = 100000;  // training examples per candidate (sampling)
   int64_t proxy_eval = 20000;       // validation examples each candidate is scored on

@@ -215,6 +215,7 @@ Space EngineerSpace() {
   s.decode = DecodeEngineer;
   // DLRM: embeddings 16, bottom 64,32, dot, no cross layers, top 64,32.
   s.reference = {1, 2, 0, 0, 0, 1, 2};
+  s.start_from_reference = true;
   return s;
 }
 

@@ -54,6 +54,9 @@ struct Space {
                    std::vector<std::string>* carriers = nullptr) const;
   // A hand-designed model of the space (DLRM-like): the one-shot family's in-place baseline.
   Choice reference;
+  // The sampling family's start holds the reference (a space built around an engineer's model;
+  // a search from scratch starts without one).
+  bool start_from_reference = false;
   double Size() const;
 };
 

@@ -13,7 +13,7 @@ const spec::Schema<DataOptions>& DataOptionsSchema() {
     using D = DataOptions;
     spec::Schema<D> s("data");
     s.Text("data", &D::data,
-           "synthetic[:NAME|FILE] (embedded specs: default, heldout), criteo:FILE or "
+           "synthetic[:NAME|FILE] (embedded specs: default, heldout, fresh), criteo:FILE or "
            "movielens:FILE")
         .Integer("max_examples", &D::max_examples, 3, kMaxExamples, "",
                  "criteo, movielens: lines kept (the first good ones)")

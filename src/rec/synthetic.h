@@ -96,8 +96,9 @@ const spec::Schema<EffectSpec>& EffectSchema();
 
 // Reads a spec; errors name the origin's line and the key.
 Result<SyntheticSpec> ParseSyntheticSpec(std::string_view text, const std::string& origin);
-// A spec file, or the name of an embedded one (presets/ctr/: `default`, the spec, and
-// `heldout`, a second spec never used to choose any default).
+// A spec file, or the name of an embedded one (presets/ctr/: `default`, the spec,
+// `heldout`, a second spec never used to choose any default, and `fresh`, a third written after
+// searches had seen the second).
 Result<SyntheticSpec> LoadSyntheticSpec(std::string_view ref);
 // Cross-field checks: names unique, effects name existing features of the right type.
 Status ValidateSyntheticSpec(const SyntheticSpec& spec);
