@@ -431,5 +431,28 @@ TEST(Csv, AColumnNamedTwiceIsRefused) {
   EXPECT_EQ(t->Cell(0, "b"), "2");
 }
 
+TEST(Csv, LineEndingsLfCrlfAndCrCrlfReadAlikeABareCrIsRefused) {
+  // LF, CRLF, CR CR LF (Python's csv writer in text mode on Windows) and a last line ending in
+  // CR alone all read as two rows of a = 1, 3 and b = 2, 4.
+  for (const char* text : {"a,b\n1,2\n3,4\n", "a,b\r\n1,2\r\n3,4\r\n",
+                           "a,b\r\r\n1,2\r\r\n3,4\r\r\n", "a,b\n1,2\n3,4\r"}) {
+    Result<CsvTable> t = ParseCsv(text, "ends.csv");
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    ASSERT_EQ(t->rows.size(), 2u);
+    EXPECT_EQ(t->Cell(1, "a"), "3");
+    EXPECT_EQ(t->Cell(1, "b"), "4");
+  }
+  // A CR followed by anything but a line feed: classic Mac line endings, refused by line.
+  Result<CsvTable> mac = ParseCsv("a,b\n1,2\r3,4\n", "mac.csv");
+  ASSERT_FALSE(mac.ok());
+  EXPECT_NE(mac.status().message().find("mac.csv:2: a carriage return not followed by a line feed"),
+            std::string::npos)
+      << mac.status().message();
+  // Inside quotes a CR is the cell's.
+  Result<CsvTable> quoted = ParseCsv("a,b\n\"x\ry\",2\n", "q.csv");
+  ASSERT_TRUE(quoted.ok()) << quoted.status().message();
+  EXPECT_EQ(quoted->Cell(0, "a"), "x\ry");
+}
+
 }  // namespace
 }  // namespace scaleplan

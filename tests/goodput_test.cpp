@@ -144,6 +144,19 @@ TEST(Goodput, IntervalHoldsAtLeastOneStep) {
   EXPECT_EQ(short_interval.status().message(),
             "goodput.checkpoint_interval_s = 999 is shorter than one training step of 1000 s "
             "(allowed: 0 for the best interval, or at least 1000 s)");
+  // A step of 6.1726044 s: the least interval is printed rounded up at 6 digits, 6.17261, and
+  // that value is allowed (6.1726, rounded to nearest, would be refused again).
+  job.step_time_s = 6.1726044;
+  o.checkpoint_interval_s = 1;
+  Result<GoodputPoint> below = Evaluate(m, job, o);
+  ASSERT_FALSE(below.ok());
+  EXPECT_NE(below.status().message().find(
+                "shorter than one training step of 6.1726 s (allowed: 0 for the best interval, "
+                "or at least 6.17261 s)"),
+            std::string::npos)
+      << below.status().message();
+  o.checkpoint_interval_s = 6.17261;
+  EXPECT_TRUE(Evaluate(m, job, o).ok());
   o.checkpoint_interval_s = 0;
   job.step_time_s = 1e7;
   EXPECT_EQ(Must(Evaluate(m, job, o)).effective, 0.0);

@@ -329,6 +329,7 @@ TEST(NasSpace, CarriersNameTheBlocksOfTheirOwnStage) {
   // DCN-v2-s's shape: embeddings 8, no bottom, flatten, 2 cross layers of rank 8, top 64,32.
   // Both cross dimensions are carried by the cross block, which reads [dense, flattened].
   rec::Arch dcn = engineer->Decode({0, 0, 2, 2, 1, 1, 2}, in, &carriers);
+  EXPECT_EQ(carriers[2], "flat");  // the flattened vectors carry the interaction "flatten"
   EXPECT_EQ(carriers[3], "cross");
   EXPECT_EQ(carriers[4], "cross");
   const rec::Block* cross = nullptr;
@@ -561,9 +562,13 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
       const double target = std::min(a->baselines[0].info.flops, 20000.0);
       for (const Candidate& c : a->history) EXPECT_LE(c.flops, target) << c.arch.name;
     }
+    // One-shot's random answers are spread over FLOPs without the space's reference, the
+    // in-place baseline the supernet trains on every step (its score would be flattered).
+    const Choice reference = MakeSpace("engineer")->reference;
     for (const Candidate& c : a->history) {
       EXPECT_LE(c.flops, 20000) << method << " " << c.arch.name;
       EXPECT_TRUE(c.failed || (c.proxy_ne > 0 && c.proxy_ne < 2)) << c.proxy_ne;
+      if (!dnas) EXPECT_NE(c.choice, reference) << c.arch.name;
     }
     EXPECT_FALSE(a->pareto.empty());
     Result<NasResult> b = RunNas(data, t, o);

@@ -90,7 +90,7 @@ TEST(RecSynthetic, MeetsTheBaseRateIsDeterministicAndKeepsSplitsApart) {
 }
 
 TEST(RecSynthetic, EmbeddedSpecsLoad) {
-  for (const char* name : {"default", "heldout"}) {
+  for (const char* name : {"default", "heldout", "fresh"}) {
     Result<SyntheticSpec> s = LoadSyntheticSpec(name);
     ASSERT_TRUE(s.ok()) << s.status().message();
     EXPECT_EQ(s->train, 400000);

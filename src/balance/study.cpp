@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/text.h"
 
@@ -48,24 +49,41 @@ Status CheckStudy(const PackStudyOptions& o) {
     return Status::Invalid(
         fmt::format("iterations = {} (allowed: 1 to {})", o.iterations, kMaxPackIterations));
   }
-  // Each iteration packs N micro-batches and shards each over the CP ranks: the work grows as
-  // their product (about 13M micro-batch shards a second on one core), which no single bound
-  // above limits.
-  const double work = static_cast<double>(o.iterations) *
-                      static_cast<double>(o.packing.microbatches) * static_cast<double>(o.cp);
-  if (work > static_cast<double>(kMaxPackShards)) {
-    return Status::Invalid(fmt::format(
-        "iterations x micro-batches x CP ranks = {} x {} x {} = {:.4g} micro-batch shards "
-        "(allowed: at most {}, a minute of packing or less)",
-        o.iterations, o.packing.microbatches, o.cp, work, kMaxPackShards));
-  }
   SP_RETURN_IF_ERROR(Shard(o.sharder, {1}, o.cp).status());
   return MakePacker(o.packer, o.packing, WorkloadModel{}).status();
 }
 
+namespace {
+
+// Each iteration packs N micro-batches and shards each over the CP ranks (about 13M micro-batch
+// shards a second on one core), and no single bound limits their product. The iterations that
+// read are those the corpus fills (N * min(context, s_max) tokens each, as RunPacker reads), at
+// most the requested ones; as many again are allowed for the drain.
+Status CheckPackWork(const std::vector<int64_t>& lengths, const PackStudyOptions& o) {
+  const PackerOptions& p = o.packing;
+  const double cap = static_cast<double>(
+      std::max<int64_t>(1, p.s_max > 0 ? std::min(p.context, p.s_max) : p.context));
+  double tokens = 0;
+  for (int64_t l : lengths) tokens += static_cast<double>(l);
+  const double reading = std::min(static_cast<double>(o.iterations),
+                                  std::ceil(tokens / (static_cast<double>(p.microbatches) * cap)));
+  const double work =
+      2 * std::max(1.0, reading) * static_cast<double>(p.microbatches) * static_cast<double>(o.cp);
+  if (work <= static_cast<double>(kMaxPackShards)) return Status::Ok();
+  return Status::Invalid(fmt::format(
+      "{:.0f} iterations that read (of {} asked; {:.4g} tokens at {} micro-batches of {:.0f}) "
+      "and as many to drain, x {} micro-batches x {} CP ranks = {:.4g} micro-batch shards "
+      "(allowed: at most {}, a minute of packing or less; fewer micro-batches or CP ranks)",
+      reading, o.iterations, tokens, p.microbatches, cap, p.microbatches, o.cp, work,
+      kMaxPackShards));
+}
+
+}  // namespace
+
 Result<PackStudy> StudyPacking(const std::vector<int64_t>& lengths, const PackStudyOptions& o,
                                const WorkloadModel& workload) {
   SP_RETURN_IF_ERROR(CheckStudy(o));
+  SP_RETURN_IF_ERROR(CheckPackWork(lengths, o));
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Packer> packer, MakePacker(o.packer, o.packing, workload));
   PackStudy study;
   if (o.compare_original && o.packer != "original") {

@@ -94,7 +94,11 @@ Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin) {
       ++line;
       at_line_start = true;
     } else if (ch == '\r') {
-      if (i + 1 < text.size() && text[i + 1] != '\n') {
+      // CRLF, and CR CR LF (a CSV writer in text mode on Windows), end a line; a CR before
+      // anything else is a classic Mac line ending.
+      size_t next = i + 1;
+      while (next < text.size() && text[next] == '\r') ++next;
+      if (next < text.size() && text[next] != '\n') {
         return Status::Parse(fmt::format(
             "{}:{}: a carriage return not followed by a line feed, outside quotes (classic Mac "
             "line endings; allowed: LF or CRLF line endings)",

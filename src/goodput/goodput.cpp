@@ -112,6 +112,13 @@ double Percentile(std::vector<double> v, double q) {
   return v[i] * (1 - f) + v[i + 1] * f;
 }
 
+// x rounded up to `digits` significant digits: the least value that, printed so, is allowed.
+double CeilSignificant(double x, int digits) {
+  if (!(x > 0) || !std::isfinite(x)) return x;
+  const double scale = std::pow(10.0, digits - 1 - static_cast<int>(std::floor(std::log10(x))));
+  return std::ceil(x * scale * (1 - 1e-15)) / scale;
+}
+
 }  // namespace
 
 Result<std::vector<int64_t>> ParseGpuCounts(const spec::RawValue& value) {
@@ -285,7 +292,7 @@ Result<GoodputPoint> Evaluate(const FailureModel& model, const GoodputJob& job,
         least == job.step_time_s && least != w && least != kMinIntervalS
             ? fmt::format("one training step of {:.6g} s", least)
             : p.least_interval_what,
-        least));
+        CeilSignificant(least, 6)));
   }
   p.interval_chosen = o.checkpoint_interval_s <= 0;
   Timing t = TimeFor(p.restart_total_s, planned_cost, rates.planned, delta, w, m,

@@ -295,7 +295,9 @@ class Searcher {
   // large models; a budget of tens of candidates would rarely reach the cheap end of the front
   // otherwise (at evenly spaced ranks of 8 x 12 draws the cheapest start on the default spec
   // cost 13,282 FLOPs, above dlrm-s's 12,696; of 64 x 12 at ln-spaced levels, 4,784).
-  Result<std::vector<Choice>> SpreadStart(int64_t n) {
+  // `with_reference`: the sampling family's start (one-shot's answer pool must not hold the
+  // reference, its in-place baseline, which the supernet trains on every step).
+  Result<std::vector<Choice>> SpreadStart(int64_t n, bool with_reference) {
     const int64_t draws = std::min(kSpreadDraws * n, std::max(n, kMaxSpreadDraws));
     std::vector<std::pair<double, Choice>> pool;
     const int64_t refused = result_->over_flops;  // costing draws are not the search's draws
@@ -318,7 +320,7 @@ class Searcher {
     for (size_t i : SpreadByLogFlops(flops, n)) start.push_back(pool[i].second);
     // A space built around an engineer's model starts from it (Rankitect searches around the
     // production model): it takes the place of the member nearest it in ln FLOPs.
-    if (space_.start_from_reference && !start.empty()) {
+    if (with_reference && space_.start_from_reference && !start.empty()) {
       const rec::Arch arch = space_.Decode(space_.reference, input_);
       Result<rec::ArchInfo> info = rec::Analyze(arch, input_);
       if (info.ok() && (options_.flops_max <= 0 || info->flops <= options_.flops_max)) {
@@ -344,7 +346,7 @@ class Searcher {
     // (At most the budget: a start of more levels than are trained would train only the
     // cheapest.)
     SP_ASSIGN_OR_RETURN(std::vector<Choice> start,
-                        SpreadStart(std::min(options_.population, options_.budget)));
+                        SpreadStart(std::min(options_.population, options_.budget), true));
     size_t next_start = 0;
     while (!Done()) {
       std::vector<Candidate> batch;
@@ -385,7 +387,7 @@ class Searcher {
     // a warm start, deliberately. (Dealt across the batches so that each spans the FLOPs axis,
     // the start beat fewer baselines in the one run that tried it: docs/NAS.md, run 34.)
     SP_ASSIGN_OR_RETURN(const std::vector<Choice> start,
-                        SpreadStart(std::min(options_.population, options_.budget)));
+                        SpreadStart(std::min(options_.population, options_.budget), true));
     size_t next_start = 0;
     while (!Done()) {
       std::vector<Candidate> batch;
@@ -489,7 +491,7 @@ class Searcher {
         return c.status();  // not the limit: a real error
       }
     }
-    SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget));
+    SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget, false));
     pool.insert(pool.end(), spread.begin(), spread.end());
     return ScorePool(net.get(), pool);
   }

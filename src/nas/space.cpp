@@ -180,6 +180,7 @@ Arch DecodeEngineer(const Choice& c, const InputShape& in, std::vector<std::stri
       top_in.push_back(Add(a, MakeBlock("flat", BlockKind::kFlatten, {vectors})));
     } else {
       top_in.push_back(Add(a, MakeBlock("flat", BlockKind::kFlatten, {vectors})));
+      carry[2] = top_in.back();
     }
   }
   std::string x =
@@ -235,7 +236,9 @@ double Space::Size() const {
 const std::vector<SpaceInfo>& Spaces() {
   static const std::vector<SpaceInfo> spaces = {
       {"scratch", "NASRec-like stages of low-level blocks, any-path skips", ScratchSpace},
-      {"engineer", "a DLRM/DCN skeleton with widths and the interaction to choose", EngineerSpace},
+      {"engineer",
+       "a DLRM/DCN-v2/DeepFM skeleton with widths, the interaction and cross layers to choose",
+       EngineerSpace},
   };
   return spaces;
 }

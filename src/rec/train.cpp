@@ -167,15 +167,27 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
         Printable(arch.name, 64), params, info.params, info.embedding_params, params * 16 / 1e9,
         kMaxTrainParameters));
   }
-  // Activations, per example: every block's output, and attention's scores (heads x N^2 a
-  // layer), the one intermediate larger than the outputs; FP32, kept for backward, with their
+  // Activations, per example: every block's output (an MLP's hidden layers, every layer of a
+  // stack), and attention's scores (heads x N^2 a layer), the one intermediate larger than the
+  // outputs; FP32, kept for backward, with their
   // gradients and a temporary as large: 12 bytes an element, times the batch.
   double elements = 0;
   for (size_t b = 0; b < arch.blocks.size(); ++b) {
+    const Block& block = arch.blocks[b];
     elements += static_cast<double>(info.shapes[b].size());
-    if (arch.blocks[b].kind == BlockKind::kAttention) {
+    if (block.kind == BlockKind::kMlp) {  // the hidden layers' outputs
+      for (size_t l = 0; l + 1 < block.widths.size(); ++l) {
+        elements += static_cast<double>(block.widths[l]);
+      }
+    }
+    if (block.kind == BlockKind::kAttention || block.kind == BlockKind::kDcn) {
+      // Every layer's output, not the last alone; attention's scores besides.
+      elements += static_cast<double>(std::max<int64_t>(0, block.layers - 1)) *
+                  static_cast<double>(info.shapes[b].size());
+    }
+    if (block.kind == BlockKind::kAttention) {
       const double n = static_cast<double>(info.shapes[b].rows);
-      elements += static_cast<double>(arch.blocks[b].layers * arch.blocks[b].heads) * n * n;
+      elements += static_cast<double>(block.layers * block.heads) * n * n;
     }
   }
   if (const double bytes = 12.0 * elements * static_cast<double>(options.batch);

@@ -319,11 +319,9 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
   }
   Result<CsvTable> parsed = ParseCsv(text, origin);
   if (!parsed.ok()) {
-    return Status::Invalid(fmt::format(
-        "{}: the file matches no known schema: it is not an nccl-tests output or a job log, and as "
-        "CSV: {} (allowed: a CSV in the common training schema or dgxc.csv's, XLA's collective "
-        "table, a job log (JSON Lines) or an nccl-tests output)",
-        origin, parsed.status().message()));
+    return Status::Invalid(
+        fmt::format("{}: the file matches no known schema: it is not a job log, and as CSV: {}",
+                    origin, parsed.status().message()));
   }
   const CsvTable& table = *parsed;
   if (table.rows.empty()) {
