@@ -107,14 +107,20 @@ const spec::Schema<TrainOptions>& TrainOptionsSchema() {
 
 namespace {
 
+// Clicks among the first n examples of a split.
+int64_t Clicks(const CtrSplit& split, int64_t n) {
+  int64_t clicks = 0;
+  for (int64_t i = 0; i < n; ++i) clicks += split.label[static_cast<size_t>(i)] > 0.5f ? 1 : 0;
+  return clicks;
+}
+
 // NE divides by the entropy of the scored examples' click rate and AUC compares clicks with
 // non-clicks: examples of one label have neither (NE would be the log loss over a clamped entropy
 // of about 1e-6, a number in the millions). The first valid_n valid and test_n test examples are
 // scored.
 Status CheckScoredLabels(const CtrData& data, int64_t valid_n, int64_t test_n) {
   auto both_labels = [&](const CtrSplit& split, int64_t n, const char* which) -> Status {
-    int64_t clicks = 0;
-    for (int64_t i = 0; i < n; ++i) clicks += split.label[static_cast<size_t>(i)] > 0.5f ? 1 : 0;
+    const int64_t clicks = Clicks(split, n);
     if (n == 0 || (clicks > 0 && clicks < n)) return Status::Ok();
     return Status::Invalid(fmt::format(
         "{}: the {} {} examples scored are all {}: NE and AUC need clicks and non-clicks "
@@ -128,8 +134,7 @@ Status CheckScoredLabels(const CtrData& data, int64_t valid_n, int64_t test_n) {
 // Training examples of one label teach the model only to push its logit one way: the bias starts
 // at the click rate clamped to 1e-4 and every score that follows is an artefact.
 Status CheckTrainingLabels(const CtrData& data, int64_t n) {
-  int64_t clicks = 0;
-  for (int64_t i = 0; i < n; ++i) clicks += data.train.label[static_cast<size_t>(i)] > 0.5f ? 1 : 0;
+  const int64_t clicks = Clicks(data.train, n);
   if (clicks > 0 && clicks < n) return Status::Ok();
   return Status::Invalid(fmt::format(
       "{}: the {} training examples are all {}: a model learns nothing from one label (allowed: "
