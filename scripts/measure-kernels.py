@@ -2,7 +2,9 @@
 # Measures the kernel throughput of one NVIDIA GPU for scaleplan's calibration tables.
 #
 # Run on a machine with a CUDA GPU and PyTorch (never by the build or the tests):
-#   OUT=out python3 scripts/measure-kernels.py
+#   OUT=out GPU=h200 python3 scripts/measure-kernels.py
+# GPU names the scaleplan GPU preset the card is (presets/gpus), written in each table's gpu column
+# (`scaleplan validate` prices the rows on it).
 # It writes, under $OUT:
 #   env.txt        the GPU, driver, PyTorch, CUDA, cuBLAS and cuDNN versions, clocks and power limit
 #   gemm.csv       GEMM throughput: a log2 grid of (m, n, k) in BF16, FP8 e4m3 tensorwise and FP8
@@ -33,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 OUT = os.environ.get("OUT", "out")
+GPU = os.environ.get("GPU", "h200")
 os.makedirs(OUT, exist_ok=True)
 DEV = "cuda"
 START = time.time()
@@ -55,11 +58,11 @@ class Table:
     def __init__(self, name, columns):
         self.f = open(os.path.join(OUT, name), "w", newline="")
         self.w = csv.writer(self.f)
-        self.w.writerow(columns)
+        self.w.writerow(["gpu"] + columns)
         self.f.flush()
 
     def row(self, *values):
-        self.w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in values])
+        self.w.writerow([GPU] + [f"{v:.6g}" if isinstance(v, float) else v for v in values])
         self.f.flush()
 
 

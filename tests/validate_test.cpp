@@ -410,7 +410,9 @@ TEST(Validate, RowsMapThroughTheirFramework) {
   // one inside the range measured across torchtitan's FP8 runs (1.16-1.44x, the fidelity issue).
   double compile_gain = tt.rows[1].predicted / tt.rows[0].predicted;
   double fp8_gain = tt.rows[2].predicted / tt.rows[1].predicted;
-  EXPECT_GT(compile_gain, 1.03);
+  // 1.09 while the model read eager RMSNorm's intermediates as BF16; 1.147 with FP32 (model.h).
+  EXPECT_GT(compile_gain, 1.10);
+  EXPECT_LT(compile_gain, 1.25);
   EXPECT_GT(fp8_gain, 1.16);
   EXPECT_LT(fp8_gain, 1.44);
   FileReport lf = Must(ValidateFile(Data("llmfoundry.csv"), {}));
@@ -1134,6 +1136,108 @@ TEST(Validate, CollectiveTableRefusesBadCells) {
   EXPECT_NE(with_cluster.status().message().find("--cluster dgx-h100-ib applies to nccl-tests"),
             std::string::npos)
       << with_cluster.status().message();
+}
+
+// Measured kernel tables (validate/kernel_tables.h; data/calibration/h200-kernels/).
+std::string KernelTable(const std::string& file) {
+  return std::string(SCALEPLAN_TEST_DIR) + "/../data/calibration/h200-kernels/" + file;
+}
+
+const Row* FindRow(const FileReport& r, const std::string& label) {
+  for (const Row& row : r.rows) {
+    if (row.label == label) return &row;
+  }
+  return nullptr;
+}
+
+// Memory-bound rows are priced by the model's own ops on the H200 preset: 4.8 TB/s at the
+// generic framework's 80%, 4 us a kernel.
+//   copy 16384x8192 BF16: 536,870,912 bytes / 3.84e12 + 4 us = 143.81 us
+//   eager RMSNorm (FP32 intermediates, model.h): 36 bytes x 134,217,728 elements / 3.84e12
+//     + 8 kernels x 4 us = 1,258.29 + 32 = 1,290.29 us (measured 1,710 us; 513 us before the
+//     recount)
+// Ops the model prices elsewhere are listed, not modeled.
+TEST(KernelTables, MemoryBoundRowsPricedByTheModelsOps) {
+  FileReport r = Must(ValidateFile(KernelTable("h200_memops.csv"), {}));
+  EXPECT_EQ(r.kind, "kernel-table");
+  const Row* copy = FindRow(r, "copy eager forward 16384x8192 (h200)");
+  ASSERT_NE(copy, nullptr);
+  EXPECT_NEAR(copy->predicted, 536870912.0 / 3.84e12 + 4e-6, 1e-12);
+  EXPECT_NEAR(copy->measured, 138.795e-6, 1e-12);
+  const Row* norm = FindRow(r, "rmsnorm_manual eager forward 16384x8192 (h200)");
+  ASSERT_NE(norm, nullptr);
+  EXPECT_NEAR(norm->predicted, 36.0 * 134217728.0 / 3.84e12 + 8 * 4e-6, 1e-12);
+  const Row* cast = FindRow(r, "fp8_cast_tensorwise eager forward 16384x8192 (h200)");
+  ASSERT_NE(cast, nullptr);
+  EXPECT_NE(cast->skipped.find("with their linear layers"), std::string::npos) << cast->skipped;
+  EXPECT_GT(r.summary.modeled, 20);
+}
+
+// A GEMM row within twice the fastest call of its dtype timed PyTorch's launch, not the kernel:
+// here the fastest BF16 call is 15 us, so it and the 25 us row are skipped and the 200 us one
+// priced; FP8 calls have their own floor (17 us).
+TEST(KernelTables, GemmRowsNearTheHostFloorAreSkipped) {
+  std::string csv =
+      "gpu,set,dtype,layout,m,n,k,seconds,tflops\n"
+      "h200,grid,bf16,fwd,256,256,256,15e-6,1\n"
+      "h200,grid,bf16,fwd,512,256,256,25e-6,1\n"
+      "h200,grid,bf16,fwd,4096,4096,4096,200e-6,1\n"
+      "h200,grid,fp8_tensorwise,fwd,256,256,256,17e-6,1\n"
+      "h200,grid,fp8_tensorwise,fwd,4096,4096,4096,110e-6,1\n";
+  FileReport r = Must(ValidateText(csv, "g.csv", {}));
+  ASSERT_EQ(r.rows.size(), 5u);
+  EXPECT_NE(r.rows[0].skipped.find("PyTorch's per-call overhead"), std::string::npos);
+  EXPECT_NE(r.rows[1].skipped.find("within 2x of the fastest gemm bf16 call (15.0 us)"),
+            std::string::npos)
+      << r.rows[1].skipped;
+  EXPECT_TRUE(r.rows[2].skipped.empty());
+  EXPECT_FALSE(r.rows[3].skipped.empty());
+  EXPECT_TRUE(r.rows[4].skipped.empty());
+  EXPECT_EQ(r.summary.modeled, 2);
+  // The FP8 GEMM is priced faster than the BF16 one of the same shape.
+  EXPECT_LT(r.rows[4].predicted, r.rows[2].predicted);
+}
+
+TEST(KernelTables, BadCellsNameTheFileLineAndValue) {
+  std::string head = "gpu,set,dtype,layout,m,n,k,seconds,tflops\n";
+  Result<FileReport> dtype =
+      ValidateText(head + "h200,grid,fp4,fwd,256,256,256,1e-5,1\n", "g.csv", {});
+  ASSERT_FALSE(dtype.ok());
+  EXPECT_NE(dtype.status().message().find(
+                "g.csv:2: dtype = 'fp4' (allowed: bf16, fp8_tensorwise, fp8_rowwise)"),
+            std::string::npos)
+      << dtype.status().message();
+  Result<FileReport> m = ValidateText(head + "h200,grid,bf16,fwd,0,256,256,1e-5,1\n", "g.csv", {});
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("g.csv:2: m = '0' (allowed: a whole number from 1 to"),
+            std::string::npos)
+      << m.status().message();
+  Result<FileReport> gpu =
+      ValidateText(head + "tpu9,grid,bf16,fwd,256,256,256,1e-5,1\n", "g.csv", {});
+  ASSERT_FALSE(gpu.ok());
+  EXPECT_NE(gpu.status().message().find("g.csv:2: gpu = 'tpu9'"), std::string::npos)
+      << gpu.status().message();
+  Result<FileReport> shape = ValidateText(
+      "gpu,op,mode,direction,shape,bytes_min,seconds,kernels\n"
+      "h200,rope_complex,eager,forward,2x8192x32,1,0.001,3\n",
+      "m.csv", {});
+  ASSERT_FALSE(shape.ok());
+  EXPECT_NE(shape.status().message().find("m.csv:2: shape = '2x8192x32' (allowed: 4 whole numbers"),
+            std::string::npos)
+      << shape.status().message();
+}
+
+// The kernel model on the GEMMs of Llama 3 layers (8B, 70B, 405B at TP 1-8; forward, data- and
+// weight-gradient layouts) measured on one H200: BF16 within 10% on average (5-8% on
+// 2026-12-04; the model prices them about 6% slow).
+TEST(Accuracy, KernelModelOnMeasuredLlamaGemms) {
+  Options o;
+  o.match = "llama3";
+  o.precision_filter = "BF16";
+  FileReport r = Must(ValidateFile(KernelTable("h200_gemm.csv"), o));
+  EXPECT_GE(r.summary.modeled, 130);
+  EXPECT_LT(r.summary.mean_abs_error_pct, 10.0);
+  EXPECT_GT(r.summary.spearman, 0.95);
 }
 
 }  // namespace

@@ -238,9 +238,9 @@ double DeviceModel::GemmSeconds(double flops, double bytes, double m, double n, 
 }
 
 double DeviceModel::AttentionSeconds(double flops, double bytes, double key_len, double head_dim,
-                                     bool backward) const {
-  double eff = backward ? AttentionBackwardEfficiency(key_len, head_dim, true)
-                        : AttentionForwardEfficiency(key_len, head_dim, true);
+                                     bool backward, bool causal) const {
+  double eff = backward ? AttentionBackwardEfficiency(key_len, head_dim, causal)
+                        : AttentionForwardEfficiency(key_len, head_dim, causal);
   double compute = flops / (bf16_peak_ * sustained_ * std::min(eff, 1.0));
   double memory = bytes / (hbm_ * framework_.memory_fraction);
   return std::max(compute, memory) + framework_.kernel_overhead_s;

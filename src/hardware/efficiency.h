@@ -73,8 +73,10 @@ class DeviceModel {
   // BF16).
   double GemmSeconds(double flops, double bytes, double m, double n, double k,
                      bool low = false) const;
+  // Causal unless `causal` is false (the training step's attention is; measured kernel tables
+  // hold both).
   double AttentionSeconds(double flops, double bytes, double key_len, double head_dim,
-                          bool backward) const;
+                          bool backward, bool causal = true) const;
   // `kernels` memory-bound kernels moving `bytes` in all.
   double MemoryBoundSeconds(double flops, double bytes, double kernels = 1) const;
   double memory_bandwidth_bytes_per_s() const { return hbm_; }

@@ -249,8 +249,14 @@ struct Op {
 // fc1 2f (w1, the 5th matmul) and fc2's output 2h (the 7th), each over TP as saved_bytes is. MoE
 // layers' routing and experts keep what they keep without it (not modeled).
 // Eager PyTorch, counted from the primitive ops (fused bytes -> eager bytes per element; kernels):
-//   RMSNorm (pow, mean, add+rsqrt, mul, mul by weight; in-op FP32 math): forward 4 -> 14 bytes,
-//     6 kernels; backward (autograd of those) 6 -> 30 bytes, 10 kernels
+//   RMSNorm (torch's composite rms_norm before its fused kernel, and torchtitan's and Hugging
+//     Face's own: upcast to FP32, pow, mean, add + rsqrt, mul, cast back, mul by weight; FP32
+//     between the kernels): forward 4 -> 36 bytes, 8 kernels; backward (autograd of those: the
+//     weight's product and sum, the cast, the mul's two gradients, mean's expand, pow's
+//     gradient, their sum, the cast back) 6 -> 64 bytes, 17 kernels. Kernel counts as PyTorch's
+//     profiler counted them (data/calibration/h200-kernels/h200_memops.csv, rmsnorm_manual);
+//     until 2026-12-04 the model read the intermediates as BF16 (14 and 30 bytes, 6 and 10
+//     kernels), 70% under that table's measured times
 //   LayerNorm, GeLU, residual add: one native kernel each way, as fused
 //   SwiGLU (silu, mul): forward 6 -> 10 bytes per output, 2 kernels; backward (silu recomputed,
 //     two muls, silu_backward) 8 -> 22, 4 kernels

@@ -67,10 +67,10 @@ Op Norm(std::string name, const ModelSpec& m, double tokens, double width = 0) {
   op.saved_bytes = kBf16 * tokens * h + (layernorm ? 2.0 : 1.0) * kFp32 * tokens;
   op.params = layernorm ? 2.0 * h : h;
   if (!layernorm) {  // eager RMSNorm (model.h)
-    op.eager_fwd_factor = 14.0 / 4.0;
-    op.eager_bwd_factor = 30.0 / 6.0;
-    op.eager_fwd_kernels = 6;
-    op.eager_bwd_kernels = 10;
+    op.eager_fwd_factor = 36.0 / 4.0;
+    op.eager_bwd_factor = 64.0 / 6.0;
+    op.eager_fwd_kernels = 8;
+    op.eager_bwd_kernels = 17;
   }
   return op;
 }

@@ -142,12 +142,8 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         break;
       }
       default: {
-        double f = eager ? d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes * op.eager_fwd_factor,
-                                                op.eager_fwd_kernels)
-                         : d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes);
-        double b = eager ? d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes * op.eager_bwd_factor,
-                                                op.eager_bwd_kernels)
-                         : d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes);
+        PassSeconds pass = MemoryBoundOpSeconds(d, op, eager);
+        double f = pass.fwd, b = pass.bwd;
         // A frozen embedding (LoRA) is the first op: nothing before it needs a gradient.
         if (op.kind == model::OpKind::kEmbedding && op.frozen) b = 0;
         t.fwd += f;
@@ -366,6 +362,15 @@ double OpTimes::SelectiveAttention(const spec::FrameworkSpec& framework,
   const bool attention = framework.selective_recompute != spec::SelectiveRecompute::kPerOp &&
                          (plan.recompute_modules & spec::kRecomputeCoreAttn);
   return attention ? module_fwd[0] : 0.0;
+}
+
+PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op, bool eager) {
+  if (!eager)
+    return {d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes),
+            d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes)};
+  return {
+      d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes * op.eager_fwd_factor, op.eager_fwd_kernels),
+      d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes * op.eager_bwd_factor, op.eager_bwd_kernels)};
 }
 
 Result<StepResult> Evaluate(const plan::Plan& plan) {

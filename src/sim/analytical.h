@@ -281,6 +281,15 @@ class Evaluator {
 };
 
 // One-off evaluation with the kernel model of the plan's GPU and precision.
+// A memory-bound op's (norm, activation, rotary, loss, embedding) forward and backward seconds:
+// one kernel each way, or with `eager` (framework.elementwise = eager without torch.compile) its
+// primitive kernels (model.h, Op's eager factors). `scaleplan validate` prices measured kernels
+// with it too.
+struct PassSeconds {
+  double fwd = 0, bwd = 0;
+};
+PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op, bool eager);
+
 Result<StepResult> Evaluate(const plan::Plan& plan);
 StepResult Evaluate(const plan::Plan& plan, const hardware::DeviceModel& device);
 

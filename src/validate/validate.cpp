@@ -20,6 +20,7 @@
 #include "spec/readers.h"
 #include "validate/calibrate.h"
 #include "validate/job_log.h"
+#include "validate/kernel_tables.h"
 #include "validate/training_rows.h"
 
 namespace scaleplan::validate {
@@ -336,6 +337,13 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
         "the collective model on this table)",
         origin));
   }
+  if (IsKernelTable(table)) {
+    return Status::Invalid(fmt::format(
+        "{}: a measured kernel table holds kernel timings, not training runs (allowed: a CSV in "
+        "the common training schema or dgxc.csv's, or a job log; `scaleplan validate` scores the "
+        "kernel model on this table)",
+        origin));
+  }
   if (table.Column("table_title") >= 0 && table.Column("tokens_per_s_per_gpu_derived") >= 0) {
     *kind = "dgxc";
     return DgxcCases(table, options);
@@ -565,6 +573,21 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
       if (!options.group_by.empty()) AssignGroups(report, options.group_by, cells);
       return report;
     }
+  }
+  if (Result<CsvTable> table = ParseCsv(text, origin); table.ok() && IsKernelTable(*table)) {
+    if (options.nccl_cluster != Options().nccl_cluster) {
+      return Status::Invalid(fmt::format(
+          "{}: --cluster {} applies to nccl-tests outputs (allowed: no --cluster with a measured "
+          "kernel table, whose gpu column names each row's GPU)",
+          origin, Printable(options.nccl_cluster, 60)));
+    }
+    std::map<int, std::string> cells;
+    if (!options.group_by.empty()) {
+      SP_ASSIGN_OR_RETURN(cells, GroupCells(*table, origin, options.group_by));
+    }
+    SP_ASSIGN_OR_RETURN(FileReport report, ValidateKernelTable(*table, origin, options));
+    if (!options.group_by.empty()) AssignGroups(report, options.group_by, cells);
+    return report;
   }
   if (options.nccl_cluster != Options().nccl_cluster) {
     return Status::Invalid(fmt::format(

@@ -15,6 +15,8 @@
 // (H100 and B200: DGX clusters of 8-GPU nodes, where the table's groups of up to 8 stay in a node;
 // GB200 and GB300: NVL72 racks, the NVLink tier widened to the 72 GPUs of the rack where a group
 // needs them), compared on time; collective-permute rows are listed, not priced.
+// Measured kernel tables (GEMM, attention, memory-bound kernels; validate/kernel_tables.h): each
+// kernel priced by the kernel model on the row's GPU, compared on time.
 #pragma once
 
 #include <string>
@@ -71,7 +73,8 @@ struct GroupReport {
 
 struct FileReport {
   std::string path;
-  std::string kind;    // "common", "dgxc", "job-log", "nccl-tests", "collective-table"
+  // "common", "dgxc", "job-log", "nccl-tests", "collective-table", "kernel-table"
+  std::string kind;
   std::string engine;  // what predicted the training rows (empty for nccl-tests files)
   std::vector<Row> rows;
   Summary summary;

@@ -1,0 +1,389 @@
+// Measured kernel tables priced by the kernel model; the rules are in kernel_tables.h.
+#include "validate/kernel_tables.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "core/text.h"
+#include "hardware/efficiency.h"
+#include "model/model.h"
+#include "sim/analytical.h"
+#include "spec/readers.h"
+#include "validate/training_rows.h"
+
+namespace scaleplan::validate {
+
+namespace {
+
+constexpr double kMinKernelSeconds = 1e-9;
+constexpr double kMaxKernelSeconds = 1e4;
+constexpr int64_t kMaxDimension = int64_t{1} << 24;     // a GEMM or tensor dimension
+constexpr double kMaxKernelBytes = 1125899906842624.0;  // 2^50
+// A row within this factor of the fastest call of its kind measured the host's launch overhead.
+constexpr double kHostFloorFactor = 2.0;
+
+enum class Kind { kGemm, kAttention, kMemory };
+
+Kind KindOf(const CsvTable& t) {
+  if (t.Column("dtype") >= 0) return Kind::kGemm;
+  if (t.Column("backend") >= 0) return Kind::kAttention;
+  return Kind::kMemory;
+}
+
+struct Cells {
+  const CsvTable& table;
+  const std::string& origin;
+  size_t row;
+  std::string Where() const { return fmt::format("{}:{}", origin, table.lines[row]); }
+  const std::string& Text(const char* column) const { return table.Cell(row, column); }
+  Result<double> Number(const char* column, double lo, double hi) const {
+    const std::string& cell = Text(column);
+    Result<double> v = ParseNumber(cell);
+    if (!v.ok() || !(*v >= lo && *v <= hi)) {
+      return Status::Invalid(fmt::format("{}: {} = '{}' (allowed: a number from {:g} to {:g})",
+                                         Where(), column, Printable(cell, 40), lo, hi));
+    }
+    return *v;
+  }
+  Result<int64_t> Whole(const char* column, int64_t lo, int64_t hi) const {
+    const std::string& cell = Text(column);
+    Result<int64_t> v = ParseInteger(cell);
+    if (!v.ok() || *v < lo || *v > hi) {
+      return Status::Invalid(fmt::format("{}: {} = '{}' (allowed: a whole number from {} to {})",
+                                         Where(), column, Printable(cell, 40), lo, hi));
+    }
+    return *v;
+  }
+  Result<std::string> OneOf(const char* column, std::initializer_list<const char*> allowed) const {
+    const std::string& cell = Text(column);
+    std::string names;
+    for (const char* a : allowed) {
+      if (cell == a) return cell;
+      names += names.empty() ? a : std::string(", ") + a;
+    }
+    return Status::Invalid(
+        fmt::format("{}: {} = '{}' (allowed: {})", Where(), column, Printable(cell, 40), names));
+  }
+};
+
+// The row's tensor shape "AxBx..." (the memory-bound table's shape column).
+Result<std::vector<int64_t>> Shape(const Cells& c, size_t dims) {
+  const std::string& cell = c.Text("shape");
+  std::vector<int64_t> out;
+  size_t at = 0;
+  while (at <= cell.size()) {
+    size_t x = cell.find('x', at);
+    std::string part = cell.substr(at, x == std::string::npos ? std::string::npos : x - at);
+    Result<int64_t> v = ParseDigits(part);
+    if (!v.ok() || *v < 1 || *v > kMaxDimension) break;
+    out.push_back(*v);
+    if (x == std::string::npos) break;
+    at = x + 1;
+  }
+  if (out.size() != dims || fmt::format("{}", fmt::join(out, "x")) != cell) {
+    return Status::Invalid(fmt::format(
+        "{}: shape = '{}' (allowed: {} whole numbers from 1 to {} joined by 'x', e.g. {})",
+        c.Where(), Printable(cell, 60), dims, kMaxDimension,
+        dims == 2 ? "16384x8192" : "2x8192x32x128"));
+  }
+  return out;
+}
+
+// One device model per (GPU, precision, attention table), built once per file.
+class Devices {
+ public:
+  explicit Devices(const Options& options) : options_(options) {}
+  Result<const hardware::DeviceModel*> Get(const Cells& c, spec::Precision precision,
+                                           spec::AttentionTable table) {
+    const std::string& gpu = c.Text("gpu");
+    std::string key =
+        fmt::format("{}|{}|{}", gpu, static_cast<int>(precision), static_cast<int>(table));
+    auto it = models_.find(key);
+    if (it != models_.end()) return it->second.get();
+    Result<spec::GpuSpec> loaded = spec::LoadGpu(gpu);
+    if (!loaded.ok()) {
+      return Status::Invalid(fmt::format("{}: gpu = '{}': {}", c.Where(), Printable(gpu, 60),
+                                         loaded.status().message()));
+    }
+    spec::GpuSpec g = *loaded;
+    if (options_.sustained_compute_fraction > 0) {
+      g.sustained_compute_fraction = options_.sustained_compute_fraction;
+    }
+    spec::FrameworkSpec framework;
+    framework.attention_table = table;
+    SP_ASSIGN_OR_RETURN(hardware::DeviceModel d,
+                        hardware::DeviceModel::For(g, precision, framework));
+    if (precision != spec::Precision::kBf16 && !d.has_low_precision()) {
+      return Status::Invalid(
+          fmt::format("{}: gpu = '{}' has no FP8 peak (allowed: a GPU with "
+                      "peak_fp8_flops_per_s for the fp8 dtypes)",
+                      c.Where(), Printable(gpu, 60)));
+    }
+    auto made = std::make_unique<hardware::DeviceModel>(std::move(d));
+    const hardware::DeviceModel* out = made.get();
+    models_.emplace(key, std::move(made));
+    return out;
+  }
+
+ private:
+  const Options& options_;
+  std::map<std::string, std::unique_ptr<hardware::DeviceModel>> models_;
+};
+
+// The model's op `name` for a memory-bound row, built from a model of the row's shape.
+Result<model::Op> ModelOp(const std::string& op, const std::vector<int64_t>& shape) {
+  spec::ModelSpec m;
+  m.name = "kernel-table";
+  m.layers = 1;
+  m.heads = 1;
+  m.kv_heads = 1;
+  m.hidden = 128;
+  m.ffn_hidden = 512;
+  m.vocab = 1024;
+  m.norm = spec::Norm::kRmsNorm;
+  m.activation = spec::Activation::kSwiGlu;
+  m.position_embedding = spec::PositionEmbedding::kRope;
+  model::ShardShape s;
+  s.seq_len = shape[0];
+  std::string want;
+  bool head = false;
+  if (op == "rmsnorm_manual" || op == "rmsnorm_torch" || op == "layernorm") {
+    m.hidden = shape[1];
+    m.ffn_hidden = 4 * shape[1];
+    if (op == "layernorm") m.norm = spec::Norm::kLayerNorm;
+    want = "input_norm";
+  } else if (op == "swiglu" || op == "gelu_tanh") {
+    m.ffn_hidden = shape[1];
+    if (op == "gelu_tanh") m.activation = spec::Activation::kGelu;
+    want = op == "swiglu" ? "mlp_swiglu" : "mlp_act";
+  } else if (op == "rope_complex") {
+    // [batch, seq, heads, head_dim]: the model's rotary op covers queries and keys, so half the
+    // heads are read as each.
+    s.seq_len = shape[0] * shape[1];
+    m.heads = m.kv_heads = std::max<int64_t>(1, shape[2] / 2);
+    m.head_dim = shape[3];
+    m.hidden = m.heads * shape[3];
+    m.ffn_hidden = 4 * m.hidden;
+    want = "rope";
+  } else if (op == "cross_entropy_fp32") {
+    m.vocab = shape[1];
+    want = "cross_entropy";
+    head = true;
+  }
+  std::vector<model::Op> ops = head ? model::HeadOps(m, s) : model::LayerOps(m, false, s);
+  for (const model::Op& o : ops) {
+    if (o.name == want) return o;
+  }
+  return Status::NotFound(fmt::format("the model has no op {} for {}", want, op));
+}
+
+// Operations the memory-bound table may hold and how many dimensions their shape has; 0: not
+// priced here (the reason is the row's).
+struct MemoryOp {
+  const char* name;
+  size_t dims;
+  const char* not_priced;
+};
+constexpr MemoryOp kMemoryOps[] = {
+    {"copy", 2, nullptr},
+    {"add", 2, nullptr},
+    {"rmsnorm_manual", 2, nullptr},
+    {"rmsnorm_torch", 2, nullptr},
+    {"layernorm", 2, nullptr},
+    {"swiglu", 2, nullptr},
+    {"gelu_tanh", 2, nullptr},
+    {"rope_complex", 4, nullptr},
+    {"cross_entropy_fp32", 2, nullptr},
+    {"softmax", 0, "the model prices softmax inside attention (unfused: with the scores' GEMMs)"},
+    {"fp8_cast_tensorwise", 0,
+     "the model prices FP8 casts with their linear layers (sim/analytical.cpp, CastWorkOf)"},
+    {"adamw", 0,
+     "the model's optimizer step also updates the BF16 weight copy (30 bytes a parameter); "
+     "this row has none"},
+};
+
+Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& options, Row& row,
+               std::string& floor_key) {
+  row.metric = "time_s";
+  SP_ASSIGN_OR_RETURN(row.measured, c.Number("seconds", kMinKernelSeconds, kMaxKernelSeconds));
+  const std::string& gpu = c.Text("gpu");
+  if (kind == Kind::kGemm) {
+    SP_ASSIGN_OR_RETURN(std::string dtype,
+                        c.OneOf("dtype", {"bf16", "fp8_tensorwise", "fp8_rowwise"}));
+    SP_ASSIGN_OR_RETURN(std::string layout, c.OneOf("layout", {"fwd", "dgrad", "wgrad"}));
+    SP_ASSIGN_OR_RETURN(int64_t m, c.Whole("m", 1, kMaxDimension));
+    SP_ASSIGN_OR_RETURN(int64_t n, c.Whole("n", 1, kMaxDimension));
+    SP_ASSIGN_OR_RETURN(int64_t k, c.Whole("k", 1, kMaxDimension));
+    const bool low = dtype != "bf16";
+    row.label = fmt::format("GEMM {} {} {}x{}x{} ({}, {})", dtype, layout, m, n, k,
+                            Printable(c.Text("set"), 40), Printable(gpu, 40));
+    floor_key = "gemm " + dtype;
+    if (!options.precision_filter.empty() &&
+        !Contains(low ? "FP8" : "BF16", options.precision_filter)) {
+      row.label.clear();
+      return Status::Ok();
+    }
+    SP_ASSIGN_OR_RETURN(const hardware::DeviceModel* d,
+                        devices.Get(c, low ? spec::Precision::kFp8 : spec::Precision::kBf16,
+                                    spec::AttentionTable::kCudnn));
+    const double dm = static_cast<double>(m), dn = static_cast<double>(n),
+                 dk = static_cast<double>(k);
+    const double in_bytes = low ? 1.0 : 2.0;
+    const double bytes = in_bytes * (dm * dk + dk * dn) + 2.0 * dm * dn;
+    row.predicted = d->GemmSeconds(2.0 * dm * dn * dk, bytes, dm, dn, dk, low);
+    return Status::Ok();
+  }
+  if (kind == Kind::kAttention) {
+    SP_ASSIGN_OR_RETURN(std::string backend, c.OneOf("backend", {"flash", "cudnn"}));
+    SP_ASSIGN_OR_RETURN(std::string direction,
+                        c.OneOf("direction", {"forward", "backward", "forward+backward"}));
+    SP_ASSIGN_OR_RETURN(std::string causal_text,
+                        c.OneOf("causal", {"True", "False", "true", "false"}));
+    SP_ASSIGN_OR_RETURN(int64_t head_dim, c.Whole("head_dim", 1, 1024));
+    SP_ASSIGN_OR_RETURN(int64_t seq, c.Whole("seq_len", 1, kMaxDimension));
+    SP_ASSIGN_OR_RETURN(int64_t batch, c.Whole("batch", 1, kMaxDimension));
+    SP_ASSIGN_OR_RETURN(int64_t heads, c.Whole("heads", 1, 65536));
+    const bool causal = causal_text == "True" || causal_text == "true";
+    row.label = fmt::format("attention {} {} {} head dim {}, {} keys, {} x {} heads ({})", backend,
+                            direction, causal ? "causal" : "full", head_dim, seq, batch, heads,
+                            Printable(gpu, 40));
+    if (!options.precision_filter.empty() && !Contains("BF16", options.precision_filter)) {
+      row.label.clear();
+      return Status::Ok();
+    }
+    if (direction == "forward+backward") {
+      row.skipped =
+          "scored by its forward and backward rows (the backward row is their difference)";
+      return Status::Ok();
+    }
+    const auto table =
+        backend == "flash" ? spec::AttentionTable::kFlash2 : spec::AttentionTable::kCudnn;
+    SP_ASSIGN_OR_RETURN(const hardware::DeviceModel* d,
+                        devices.Get(c, spec::Precision::kBf16, table));
+    const double b = static_cast<double>(batch), s = static_cast<double>(seq),
+                 hd = static_cast<double>(head_dim), nh = static_cast<double>(heads);
+    const double fwd_flops = 4.0 * b * s * s * nh * hd / (causal ? 2.0 : 1.0);
+    const double qkvo_bytes = 4.0 * 2.0 * b * s * nh * hd;  // q, k, v, o in BF16
+    const bool backward = direction == "backward";
+    row.predicted =
+        d->AttentionSeconds(backward ? 2.5 * fwd_flops : fwd_flops,
+                            backward ? 2.0 * qkvo_bytes : qkvo_bytes, s, hd, backward, causal);
+    row.assumptions.push_back(backend == "flash" ? "FlashAttention-2's table"
+                                                 : "cuDNN's table (forward), FlashAttention-2's "
+                                                   "implied backward");
+    return Status::Ok();
+  }
+  // Memory-bound kernels.
+  const std::string& op = c.Text("op");
+  SP_ASSIGN_OR_RETURN(std::string mode, c.OneOf("mode", {"eager", "compiled", "fused", "foreach"}));
+  SP_ASSIGN_OR_RETURN(std::string direction,
+                      c.OneOf("direction", {"forward", "forward+backward", "step"}));
+  row.label = fmt::format("{} {} {} {} ({})", Printable(op, 40), mode, direction,
+                          Printable(c.Text("shape"), 40), Printable(gpu, 40));
+  // No precision of its own (BF16 tensors, FP32 statistics): a precision filter keeps none.
+  if (!options.precision_filter.empty()) {
+    row.label.clear();
+    return Status::Ok();
+  }
+  const MemoryOp* known = nullptr;
+  for (const MemoryOp& m : kMemoryOps) {
+    if (op == m.name) known = &m;
+  }
+  if (known == nullptr) {
+    row.skipped = fmt::format("no model op for '{}'", Printable(op, 40));
+    return Status::Ok();
+  }
+  if (known->not_priced != nullptr) {
+    row.skipped = known->not_priced;
+    return Status::Ok();
+  }
+  SP_ASSIGN_OR_RETURN(std::vector<int64_t> shape, Shape(c, known->dims));
+  SP_ASSIGN_OR_RETURN(const hardware::DeviceModel* d,
+                      devices.Get(c, spec::Precision::kBf16, spec::AttentionTable::kCudnn));
+  if (op == "copy" || op == "add") {
+    SP_ASSIGN_OR_RETURN(double bytes, c.Number("bytes_min", 1, kMaxKernelBytes));
+    row.predicted = d->MemoryBoundSeconds(0, bytes);
+    return Status::Ok();
+  }
+  SP_ASSIGN_OR_RETURN(model::Op model_op, ModelOp(op, shape));
+  // torch's own rms_norm is one fused kernel each way (PyTorch 2.11), eager or not.
+  const bool eager = mode == "eager" && op != "rmsnorm_torch";
+  if (op == "rmsnorm_torch" && mode == "eager") {
+    row.assumptions.push_back("F.rms_norm runs fused in eager PyTorch");
+  }
+  if (op == "rope_complex" && mode == "compiled") {
+    row.assumptions.push_back("priced fused, as the model prices torch.compile");
+  }
+  sim::PassSeconds pass = sim::MemoryBoundOpSeconds(*d, model_op, eager);
+  row.predicted = direction == "forward" ? pass.fwd : pass.fwd + pass.bwd;
+  if (direction == "step") row.skipped = "a step is not a memory-bound op of the model";
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool IsKernelTable(const CsvTable& table) {
+  if (table.Column("gpu") < 0 || table.Column("seconds") < 0) return false;
+  const bool gemm = table.Column("dtype") >= 0 && table.Column("layout") >= 0 &&
+                    table.Column("m") >= 0 && table.Column("n") >= 0 && table.Column("k") >= 0;
+  const bool attention = table.Column("backend") >= 0 && table.Column("direction") >= 0 &&
+                         table.Column("causal") >= 0 && table.Column("head_dim") >= 0 &&
+                         table.Column("seq_len") >= 0 && table.Column("batch") >= 0 &&
+                         table.Column("heads") >= 0;
+  const bool memory = table.Column("op") >= 0 && table.Column("mode") >= 0 &&
+                      table.Column("direction") >= 0 && table.Column("shape") >= 0 &&
+                      table.Column("bytes_min") >= 0;
+  return gemm || attention || memory;
+}
+
+Result<FileReport> ValidateKernelTable(const CsvTable& table, const std::string& origin,
+                                       const Options& options) {
+  FileReport report;
+  report.path = origin;
+  report.kind = "kernel-table";
+  const Kind kind = KindOf(table);
+  Devices devices(options);
+  std::vector<std::string> floor_keys;
+  std::map<std::string, double> fastest;  // by kind of call
+  for (size_t i = 0; i < table.rows.size(); ++i) {
+    Cells c{table, origin, i};
+    Row row;
+    row.line = table.lines[i];
+    std::string floor_key;
+    SP_RETURN_IF_ERROR(ReadRow(c, kind, devices, options, row, floor_key));
+    if (row.label.empty()) continue;  // filtered by precision
+    if (!options.match.empty() && !Contains(row.label, options.match)) continue;
+    if (!options.gpu_filter.empty() && !Contains(c.Text("gpu"), options.gpu_filter)) continue;
+    if (!InGpuRange(1, options)) continue;
+    if (!floor_key.empty()) {
+      auto [it, added] = fastest.emplace(floor_key, row.measured);
+      if (!added) it->second = std::min(it->second, row.measured);
+    }
+    floor_keys.push_back(floor_key);
+    report.rows.push_back(std::move(row));
+  }
+  for (size_t i = 0; i < report.rows.size(); ++i) {
+    Row& row = report.rows[i];
+    if (!row.skipped.empty()) continue;
+    const double floor = floor_keys[i].empty() ? 0.0 : fastest[floor_keys[i]];
+    if (row.measured < kHostFloorFactor * floor) {
+      row.skipped = fmt::format(
+          "{:.1f} us is within {:g}x of the fastest {} call ({:.1f} us): PyTorch's per-call "
+          "overhead, not the kernel",
+          row.measured * 1e6, kHostFloorFactor, floor_keys[i], floor * 1e6);
+      continue;
+    }
+    row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
+  }
+  for (Row& row : report.rows) {
+    if (!row.skipped.empty()) row.predicted = 0;
+  }
+  report.summary = Summarize(report.rows);
+  return report;
+}
+
+}  // namespace scaleplan::validate
