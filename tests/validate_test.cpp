@@ -1156,6 +1156,11 @@ const Row* FindRow(const FileReport& r, const std::string& label) {
 //   eager RMSNorm (FP32 intermediates, model.h): 36 bytes x 134,217,728 elements / 3.84e12
 //     + 8 kernels x 4 us = 1,258.29 + 32 = 1,290.29 us (measured 1,710 us; 513 us before the
 //     recount)
+//   eager cross-entropy on FP32 logits: 22 bytes x 4,096 x 128,256 logits / 3.84e12 + 3 kernels
+//     x 4 us = 3,009.74 + 12 = 3,021.74 us (measured 3,525 us; 1,927 us at the old 14 bytes)
+//   complex-multiply RoPE under torch.compile runs eager (Inductor has no complex codegen):
+//     20 bytes x 2 x 8192 x 32 x 128 elements / 3.84e12 + 3 x 4 us = 349.53 + 12 = 361.53 us
+//     (measured 361.9 us; 74 us if priced fused)
 // Ops the model prices elsewhere are listed, not modeled.
 TEST(KernelTables, MemoryBoundRowsPricedByTheModelsOps) {
   FileReport r = Must(ValidateFile(KernelTable("h200_memops.csv"), {}));
@@ -1167,6 +1172,12 @@ TEST(KernelTables, MemoryBoundRowsPricedByTheModelsOps) {
   const Row* norm = FindRow(r, "rmsnorm_manual eager forward 16384x8192 (h200)");
   ASSERT_NE(norm, nullptr);
   EXPECT_NEAR(norm->predicted, 36.0 * 134217728.0 / 3.84e12 + 8 * 4e-6, 1e-12);
+  const Row* loss = FindRow(r, "cross_entropy_fp32 eager forward 4096x128256 (h200)");
+  ASSERT_NE(loss, nullptr);
+  EXPECT_NEAR(loss->predicted, 22.0 * 4096 * 128256 / 3.84e12 + 3 * 4e-6, 1e-12);
+  const Row* rope = FindRow(r, "rope_complex compiled forward 2x8192x32x128 (h200)");
+  ASSERT_NE(rope, nullptr);
+  EXPECT_NEAR(rope->predicted, 20.0 * 2 * 8192 * 32 * 128 / 3.84e12 + 3 * 4e-6, 1e-12);
   const Row* cast = FindRow(r, "fp8_cast_tensorwise eager forward 16384x8192 (h200)");
   ASSERT_NE(cast, nullptr);
   EXPECT_NE(cast->skipped.find("with their linear layers"), std::string::npos) << cast->skipped;

@@ -165,6 +165,9 @@ struct Op {
   // and it launches more kernels (counts in LayerOps' comment). 1 for GEMMs and attention.
   double eager_fwd_factor = 1, eager_bwd_factor = 1;
   double eager_fwd_kernels = 1, eager_bwd_kernels = 1;
+  // torch.compile fuses the op into one kernel each way; false where Inductor leaves it to eager
+  // kernels (complex-number arithmetic: the complex-multiply RoPE).
+  bool compile_fuses = true;
   // A linear layer inside the transformer block, which FP8 recipes convert (the router and the
   // output layer stay BF16 unless the framework says otherwise).
   bool fp8_linear = false;
@@ -261,9 +264,16 @@ struct Op {
 //   SwiGLU (silu, mul): forward 6 -> 10 bytes per output, 2 kernels; backward (silu recomputed,
 //     two muls, silu_backward) 8 -> 22, 4 kernels
 //   RoPE as a complex multiply (float upcast, view_as_complex, mul, type_as): 4 -> 20 bytes per
-//     element, 3 kernels each way
-//   cross-entropy on FP32 logits (cast, log_softmax, nll): forward 6 -> 14 bytes per logit, 3
-//     kernels; backward (nll and log_softmax backward, cast back) 6 -> 22, 3 kernels
+//     element, 3 kernels each way; under torch.compile too, since Inductor generates no code for
+//     complex tensors (PyTorch 2.11 warns so and runs 3 kernels forward, 4 backward:
+//     h200_memops.csv, rope_complex compiled)
+//   cross-entropy on FP32 logits (cast, log_softmax, nll): forward 6 -> 22 bytes per logit (the
+//     cast 2 + 4; log_softmax over a vocabulary too wide for one block's memory reads its row
+//     three times, for the max, the sum and the output, 12 + 4), 3 kernels; backward (nll's
+//     zero-filled gradient and scatter, log_softmax's backward reading the gradient for its sum
+//     and again with the output, cast back) 6 -> 26 (4 + 16 + 6), 4 kernels. Kernel counts as
+//     PyTorch's profiler counted them (h200_memops.csv, cross_entropy_fp32); until 2026-12-04 the
+//     model read log_softmax's row once (14 and 22 bytes), 45% and 28% under that table
 std::vector<Op> LayerOps(const spec::ModelSpec& model, bool moe, const ShardShape& shape);
 
 // Input embedding (first pipeline stage) and output layer + loss (last stage).

@@ -253,6 +253,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     rope.bwd_bytes = rope.fwd_bytes;  // the same rotation, backwards
     rope.eager_fwd_factor = rope.eager_bwd_factor = 20.0 / 4.0;
     rope.eager_fwd_kernels = rope.eager_bwd_kernels = 3;
+    rope.compile_fuses = false;  // complex arithmetic: Inductor falls back to eager (model.h)
     if (m.IsMla()) rope.rerun_by = spec::kRecomputeMlaUpProj;
     ops.push_back(rope);
   }
@@ -472,9 +473,10 @@ std::vector<Op> HeadOps(const ModelSpec& m, const ShardShape& s) {
   loss.fwd_bytes = (kBf16 + kFp32) * tokens * vocab / t;
   loss.bwd_bytes = (kFp32 + kBf16) * tokens * vocab / t;
   loss.saved_bytes = kFp32 * tokens * vocab / t;
-  loss.eager_fwd_factor = 14.0 / 6.0;  // eager cross-entropy (model.h)
-  loss.eager_bwd_factor = 22.0 / 6.0;
-  loss.eager_fwd_kernels = loss.eager_bwd_kernels = 3;
+  loss.eager_fwd_factor = 22.0 / 6.0;  // eager cross-entropy (model.h)
+  loss.eager_bwd_factor = 26.0 / 6.0;
+  loss.eager_fwd_kernels = 3;
+  loss.eager_bwd_kernels = 4;
   ops.push_back(loss);
   AddLoraAdapters(ops, s.lora_rank);  // freezes the final norm and the output layer, tied or not
   return ops;

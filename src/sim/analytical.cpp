@@ -75,7 +75,6 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
              double head_dim, spec::Precision precision, bool flash = true,
              double weight_cast_share = 1) {
   const spec::FrameworkSpec& fw = d.framework();
-  const bool eager = fw.elementwise == spec::Elementwise::kEager && !fw.compile;
   const CastWork cast = CastWorkOf(precision, fw.fp8_recipe);
   OpTimes t;
   for (const model::Op& op : ops) {
@@ -142,7 +141,7 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         break;
       }
       default: {
-        PassSeconds pass = MemoryBoundOpSeconds(d, op, eager);
+        PassSeconds pass = MemoryBoundOpSeconds(d, op, RunsEager(fw, op));
         double f = pass.fwd, b = pass.bwd;
         // A frozen embedding (LoRA) is the first op: nothing before it needs a gradient.
         if (op.kind == model::OpKind::kEmbedding && op.frozen) b = 0;
@@ -362,6 +361,11 @@ double OpTimes::SelectiveAttention(const spec::FrameworkSpec& framework,
   const bool attention = framework.selective_recompute != spec::SelectiveRecompute::kPerOp &&
                          (plan.recompute_modules & spec::kRecomputeCoreAttn);
   return attention ? module_fwd[0] : 0.0;
+}
+
+bool RunsEager(const spec::FrameworkSpec& framework, const model::Op& op) {
+  return framework.elementwise == spec::Elementwise::kEager &&
+         (!framework.compile || !op.compile_fuses);
 }
 
 PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op, bool eager) {

@@ -281,10 +281,12 @@ class Evaluator {
 };
 
 // One-off evaluation with the kernel model of the plan's GPU and precision.
+// Whether a memory-bound op runs as its primitive kernels: the framework's elementwise ops are
+// eager, and torch.compile is off or leaves this op to eager kernels (Op::compile_fuses).
+bool RunsEager(const spec::FrameworkSpec& framework, const model::Op& op);
 // A memory-bound op's (norm, activation, rotary, loss, embedding) forward and backward seconds:
-// one kernel each way, or with `eager` (framework.elementwise = eager without torch.compile) its
-// primitive kernels (model.h, Op's eager factors). `scaleplan validate` prices measured kernels
-// with it too.
+// one kernel each way, or with `eager` (RunsEager) its primitive kernels (model.h, Op's eager
+// factors). `scaleplan validate` prices measured kernels with it too.
 struct PassSeconds {
   double fwd = 0, bwd = 0;
 };

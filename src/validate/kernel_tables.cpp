@@ -310,15 +310,17 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
     return Status::Ok();
   }
   SP_ASSIGN_OR_RETURN(model::Op model_op, ModelOp(op, shape));
-  // torch's own rms_norm is one fused kernel each way (PyTorch 2.11), eager or not.
-  const bool eager = mode == "eager" && op != "rmsnorm_torch";
+  // The row runs as the model's eager or compiled framework would run the op; torch's own
+  // rms_norm is one fused kernel each way (PyTorch 2.11), eager or not.
+  spec::FrameworkSpec framework;
+  framework.elementwise =
+      op == "rmsnorm_torch" ? spec::Elementwise::kFused : spec::Elementwise::kEager;
+  framework.compile = mode == "compiled";
   if (op == "rmsnorm_torch" && mode == "eager") {
     row.assumptions.push_back("F.rms_norm runs fused in eager PyTorch");
   }
-  if (op == "rope_complex" && mode == "compiled") {
-    row.assumptions.push_back("priced fused, as the model prices torch.compile");
-  }
-  sim::PassSeconds pass = sim::MemoryBoundOpSeconds(*d, model_op, eager);
+  sim::PassSeconds pass =
+      sim::MemoryBoundOpSeconds(*d, model_op, sim::RunsEager(framework, model_op));
   row.predicted = direction == "forward" ? pass.fwd : pass.fwd + pass.bwd;
   if (direction == "step") row.skipped = "a step is not a memory-bound op of the model";
   return Status::Ok();
