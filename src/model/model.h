@@ -122,6 +122,13 @@ struct ShardShape {
   int64_t ep = 1;  // expert-parallel ranks: a rank holds experts / ep routed experts
   bool sequence_parallel = true;
   bool flash_attention = true;  // false: scores materialized (Megatron's fused softmax path)
+  // PyTorch-eager attention code (torchtitan's repeat_kv before SDPA, Hugging Face's sdpa path):
+  // K and V are repeated to every query head before the kernel, which keeps them at the query
+  // width, and the output projection keeps its own contiguous copy of the kernel's output
+  // (transposed back from its head-major layout). Eager frameworks without torch.compile
+  // (Plan::Shape); measured on one H200 (h200_layer.csv): a Llama 3 8B layer kept 176,264 bytes
+  // a token in eager PyTorch, 147,592 compiled (Inductor keeps neither copy).
+  bool attention_repeats_kv = false;
   // Bytes per element of the casts that FP8 or FP4 linears keep as their inputs for backward
   // (FrameworkSpec::fp8_saves_fp8_inputs: 1 for FP8, 0.5625 for NVFP4); 0: BF16 inputs kept.
   double saved_input_cast_bytes = 0;

@@ -314,6 +314,9 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     attn.saved_bytes = kBf16 * tokens * (q + k + v) / t + kBf16 * tokens * o / t + 5.0 * scores;
     attn.module_freed_bytes = 5.0 * scores;
   }
+  // K and V repeated to the query heads before the kernel (grouped-query attention in eager
+  // PyTorch code, ShardShape::attention_repeats_kv): kept at the query heads' widths.
+  if (s.attention_repeats_kv) attn.saved_bytes += kBf16 * tokens * ((q - k) + (o - v)) / t;
   if (local_share > 0) {
     const double window = static_cast<double>(m.sliding_window);
     const double window_pairs =
@@ -341,7 +344,11 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   ops.push_back(attn);
 
   // Row-parallel: the weight is split over TP, the bias (added after the reduction) is not.
-  ops.push_back(Gemm("out_proj", tokens, h, o / t, 0.0, o * h / t + (m.linear_bias ? h : 0.0)));
+  // Its input is the kernel's output, which attention keeps; eager PyTorch code transposes that
+  // to a contiguous copy, which the projection keeps beside it (ShardShape).
+  ops.push_back(Gemm("out_proj", tokens, h, o / t,
+                     s.attention_repeats_kv ? kBf16 * tokens * o / t : 0.0,
+                     o * h / t + (m.linear_bias ? h : 0.0)));
   ops.back().per_op_saved_bytes = 0;
   ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
   ops.back().per_op_saved_bytes = 0;

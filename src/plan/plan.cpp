@@ -55,6 +55,8 @@ model::ShardShape Plan::Shape() const {
   s.ep = ep;
   s.sequence_parallel = job.plan.sequence_parallel;
   s.flash_attention = job.plan.attention_kernel == spec::AttentionKernel::kFlash;
+  s.attention_repeats_kv =
+      job.framework.elementwise == spec::Elementwise::kEager && !job.framework.compile;
   s.saved_input_cast_bytes =
       spec::LowPrecision(job.plan.precision) && job.framework.fp8_saves_fp8_inputs
           ? spec::LowPrecisionBytes(job.plan.precision)
