@@ -39,13 +39,14 @@ class ValidateCmd final : public Command {
   std::string_view name() const override { return "validate"; }
   std::string_view summary() const override {
     return "Compare predictions with measured runs (training CSV files, nccl-tests outputs, XLA's "
-           "collective table, MLPerf DLRM tables)";
+           "collective table, measured kernel tables, MLPerf DLRM tables)";
   }
   void Register(CLI::App* app) override {
     app->add_option("files", files_,
                     "CSV files in a calibration schema, nccl-tests outputs, XLA's measured "
-                    "collective table (data/calibration/xla-collectives.csv's columns), or one "
-                    "table of MLPerf DLRM runs")
+                    "collective table (data/calibration/xla-collectives.csv's columns), measured "
+                    "kernel tables (data/calibration/h200-kernels/'s columns), or one table of "
+                    "MLPerf DLRM runs")
         ->required();
     app->add_option("--calibration", calibrations_,
                     "Calibration file from `scaleplan calibrate --out` (may be repeated): applied "
