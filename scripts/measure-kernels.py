@@ -252,8 +252,10 @@ def gemm_grid():
             shapes = [("qkv", tokens, (h + 2 * kv * hd) // tp, h), ("proj", tokens, h, h // tp),
                       ("fc1", tokens, 2 * f // tp, h), ("fc2", tokens, h, f // tp)]
             for op, m, n, k in shapes:
-                # The model's (m, n, k) of each pass: forward m x k by k x n; data gradient
-                # m x n by n x k; weight gradient n x m by m x k (inner dimension the tokens).
+                # Each pass's (m, n, k), output m x n and inner k: forward m x k by k x n; data
+                # gradient m x n by n x k; weight gradient dW = dY^T X, n x m by m x k (output
+                # out x in, as the weight is stored; the step model orders the same GEMM in x out,
+                # and `scaleplan validate` swaps m and n of these rows to price it).
                 passes = [("fwd", m, n, k), ("dgrad", m, k, n), ("wgrad", n, k, m)]
                 for layout, mm, nn, kk in passes:
                     for dtype in ("bf16", "fp8_tensorwise", "fp8_rowwise"):

@@ -271,7 +271,7 @@ struct Op {
 //   SwiGLU (silu, mul): forward 6 -> 10 bytes per output, 2 kernels; backward (silu recomputed,
 //     two muls, silu_backward) 8 -> 22, 4 kernels
 //   RoPE as a complex multiply (float upcast, view_as_complex, mul, type_as): 4 -> 20 bytes per
-//     element, 3 kernels each way; under torch.compile too, since Inductor generates no code for
+//     element, 3 kernels forward and 4 backward; under torch.compile too, since Inductor generates no code for
 //     complex tensors (PyTorch 2.11 warns so and runs 3 kernels forward, 4 backward:
 //     h200_memops.csv, rope_complex compiled)
 //   cross-entropy on FP32 logits (cast, log_softmax, nll): forward 6 -> 22 bytes per logit (the

@@ -252,7 +252,8 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     Op rope = Elementwise("rope", rope_elems, rope_elems, 6.0, 0.0);
     rope.bwd_bytes = rope.fwd_bytes;  // the same rotation, backwards
     rope.eager_fwd_factor = rope.eager_bwd_factor = 20.0 / 4.0;
-    rope.eager_fwd_kernels = rope.eager_bwd_kernels = 3;
+    rope.eager_fwd_kernels = 3;
+    rope.eager_bwd_kernels = 4;
     rope.compile_fuses = false;  // complex arithmetic: Inductor falls back to eager (model.h)
     if (m.IsMla()) rope.rerun_by = spec::kRecomputeMlaUpProj;
     ops.push_back(rope);

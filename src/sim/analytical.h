@@ -280,7 +280,6 @@ class Evaluator {
   StepResult reused_;
 };
 
-// One-off evaluation with the kernel model of the plan's GPU and precision.
 // Whether a memory-bound op runs as its primitive kernels: the framework's elementwise ops are
 // eager, and torch.compile is off or leaves this op to eager kernels (Op::compile_fuses).
 bool RunsEager(const spec::FrameworkSpec& framework, const model::Op& op);
@@ -292,6 +291,7 @@ struct PassSeconds {
 };
 PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op, bool eager);
 
+// One-off evaluation with the kernel model of the plan's GPU and precision.
 Result<StepResult> Evaluate(const plan::Plan& plan);
 StepResult Evaluate(const plan::Plan& plan, const hardware::DeviceModel& device);
 

@@ -2,6 +2,7 @@
 #include "validate/kernel_tables.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -23,15 +24,30 @@ constexpr double kMinKernelSeconds = 1e-9;
 constexpr double kMaxKernelSeconds = 1e4;
 constexpr int64_t kMaxDimension = int64_t{1} << 24;     // a GEMM or tensor dimension
 constexpr double kMaxKernelBytes = 1125899906842624.0;  // 2^50
-// A row within this factor of the fastest call of its kind measured the host's launch overhead.
+// A GEMM row within this factor of the fastest call of its GPU and dtype measured the host's
+// launch overhead, when that fastest call is short enough to be the overhead (PyTorch's is tens
+// of microseconds; a table whose fastest call is longer timed kernels only).
 constexpr double kHostFloorFactor = 2.0;
+constexpr double kMaxHostFloorSeconds = 50e-6;
 
-enum class Kind { kGemm, kAttention, kMemory };
+enum class Kind { kNone, kGemm, kAttention, kMemory, kAmbiguous };
 
+bool Has(const CsvTable& t, std::initializer_list<const char*> columns) {
+  for (const char* c : columns) {
+    if (t.Column(c) < 0) return false;
+  }
+  return true;
+}
+
+// The kind whose columns the table has: exactly one, or kAmbiguous, or kNone.
 Kind KindOf(const CsvTable& t) {
-  if (t.Column("dtype") >= 0) return Kind::kGemm;
-  if (t.Column("backend") >= 0) return Kind::kAttention;
-  return Kind::kMemory;
+  if (!Has(t, {"gpu", "seconds"})) return Kind::kNone;
+  const bool gemm = Has(t, {"dtype", "layout", "m", "n", "k"});
+  const bool attention =
+      Has(t, {"backend", "direction", "causal", "head_dim", "seq_len", "batch", "heads"});
+  const bool memory = Has(t, {"op", "mode", "direction", "shape", "bytes_min"});
+  if (gemm + attention + memory > 1) return Kind::kAmbiguous;
+  return gemm ? Kind::kGemm : attention ? Kind::kAttention : memory ? Kind::kMemory : Kind::kNone;
 }
 
 struct Cells {
@@ -161,12 +177,11 @@ Result<model::Op> ModelOp(const std::string& op, const std::vector<int64_t>& sha
     if (op == "gelu_tanh") m.activation = spec::Activation::kGelu;
     want = op == "swiglu" ? "mlp_swiglu" : "mlp_act";
   } else if (op == "rope_complex") {
-    // [batch, seq, heads, head_dim]: the model's rotary op covers queries and keys, so half the
-    // heads are read as each.
+    // [batch, seq, heads, head_dim]: the model's rotary op rotates the queries' and the keys'
+    // widths, so one query head and one key head of half the row's width each cover it.
     s.seq_len = shape[0] * shape[1];
-    m.heads = m.kv_heads = std::max<int64_t>(1, shape[2] / 2);
-    m.head_dim = shape[3];
-    m.hidden = m.heads * shape[3];
+    m.head_dim = shape[2] * shape[3] / 2;
+    m.hidden = m.head_dim;
     m.ffn_hidden = 4 * m.hidden;
     want = "rope";
   } else if (op == "cross_entropy_fp32") {
@@ -181,36 +196,47 @@ Result<model::Op> ModelOp(const std::string& op, const std::vector<int64_t>& sha
   return Status::NotFound(fmt::format("the model has no op {} for {}", want, op));
 }
 
-// Operations the memory-bound table may hold and how many dimensions their shape has; 0: not
-// priced here (the reason is the row's).
+// Operations the memory-bound table may hold: the dimensions of their shape, the modes and
+// directions they run in (scripts/measure-kernels.py), and why the model does not price them
+// here (nullptr: it does).
 struct MemoryOp {
   const char* name;
   size_t dims;
+  bool backward;  // forward+backward rows too (else forward only)
   const char* not_priced;
 };
 constexpr MemoryOp kMemoryOps[] = {
-    {"copy", 2, nullptr},
-    {"add", 2, nullptr},
-    {"rmsnorm_manual", 2, nullptr},
-    {"rmsnorm_torch", 2, nullptr},
-    {"layernorm", 2, nullptr},
-    {"swiglu", 2, nullptr},
-    {"gelu_tanh", 2, nullptr},
-    {"rope_complex", 4, nullptr},
-    {"cross_entropy_fp32", 2, nullptr},
-    {"softmax", 0, "the model prices softmax inside attention (unfused: with the scores' GEMMs)"},
-    {"fp8_cast_tensorwise", 0,
+    {"copy", 2, false, nullptr},
+    {"add", 2, false, nullptr},
+    {"rmsnorm_manual", 2, true, nullptr},
+    {"rmsnorm_torch", 2, true, nullptr},
+    {"layernorm", 2, true, nullptr},
+    {"swiglu", 2, true, nullptr},
+    {"gelu_tanh", 2, true, nullptr},
+    {"rope_complex", 4, true, nullptr},
+    {"cross_entropy_fp32", 2, true, nullptr},
+    {"softmax", 3, false,
+     "the model prices softmax inside attention (unfused: with the scores' GEMMs)"},
+    {"fp8_cast_tensorwise", 2, false,
      "the model prices FP8 casts with their linear layers (sim/analytical.cpp, CastWorkOf)"},
-    {"adamw", 0,
+    {"adamw", 0, false,
      "the model's optimizer step also updates the BF16 weight copy (30 bytes a parameter); "
      "this row has none"},
 };
+
+std::string MemoryOpNames() {
+  std::string names;
+  for (const MemoryOp& m : kMemoryOps) names += names.empty() ? m.name : std::string(", ") + m.name;
+  return names;
+}
 
 Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& options, Row& row,
                std::string& floor_key) {
   row.metric = "time_s";
   SP_ASSIGN_OR_RETURN(row.measured, c.Number("seconds", kMinKernelSeconds, kMaxKernelSeconds));
   const std::string& gpu = c.Text("gpu");
+  // Every row names a GPU the model has, priced or not.
+  SP_RETURN_IF_ERROR(devices.Get(c, spec::Precision::kBf16, spec::AttentionTable::kCudnn).status());
   if (kind == Kind::kGemm) {
     SP_ASSIGN_OR_RETURN(std::string dtype,
                         c.OneOf("dtype", {"bf16", "fp8_tensorwise", "fp8_rowwise"}));
@@ -221,7 +247,7 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
     const bool low = dtype != "bf16";
     row.label = fmt::format("GEMM {} {} {}x{}x{} ({}, {})", dtype, layout, m, n, k,
                             Printable(c.Text("set"), 40), Printable(gpu, 40));
-    floor_key = "gemm " + dtype;
+    floor_key = Printable(gpu, 40) + " " + dtype;
     if (!options.precision_filter.empty() &&
         !Contains(low ? "FP8" : "BF16", options.precision_filter)) {
       row.label.clear();
@@ -230,10 +256,14 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
     SP_ASSIGN_OR_RETURN(const hardware::DeviceModel* d,
                         devices.Get(c, low ? spec::Precision::kFp8 : spec::Precision::kBf16,
                                     spec::AttentionTable::kCudnn));
-    const double dm = static_cast<double>(m), dn = static_cast<double>(n),
+    // A weight-gradient row gives its output as the weight is stored, out x in (dW = dY^T X);
+    // the step model prices that GEMM as in x out (analytical.cpp: k x m by m x n), so it is
+    // read with m and n swapped.
+    const bool wgrad = layout == "wgrad";
+    const double dm = static_cast<double>(wgrad ? n : m), dn = static_cast<double>(wgrad ? m : n),
                  dk = static_cast<double>(k);
-    const double in_bytes = low ? 1.0 : 2.0;
-    const double bytes = in_bytes * (dm * dk + dk * dn) + 2.0 * dm * dn;
+    // Bytes as the model counts them (model/ops.cpp, Gemm: BF16 operands and output).
+    const double bytes = 2.0 * (dm * dk + dk * dn + dm * dn);
     row.predicted = d->GemmSeconds(2.0 * dm * dn * dk, bytes, dm, dn, dk, low);
     return Status::Ok();
   }
@@ -266,7 +296,9 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
                         devices.Get(c, spec::Precision::kBf16, table));
     const double b = static_cast<double>(batch), s = static_cast<double>(seq),
                  hd = static_cast<double>(head_dim), nh = static_cast<double>(heads);
-    const double fwd_flops = 4.0 * b * s * s * nh * hd / (causal ? 2.0 : 1.0);
+    // 4 d FLOP a query-key pair and head: s^2 pairs, s (s + 1) / 2 causal (model/ops.cpp).
+    const double pairs = causal ? s * (s + 1.0) / 2.0 : s * s;
+    const double fwd_flops = 4.0 * b * pairs * nh * hd;
     const double qkvo_bytes = 4.0 * 2.0 * b * s * nh * hd;  // q, k, v, o in BF16
     const bool backward = direction == "backward";
     row.predicted =
@@ -279,29 +311,47 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
   }
   // Memory-bound kernels.
   const std::string& op = c.Text("op");
-  SP_ASSIGN_OR_RETURN(std::string mode, c.OneOf("mode", {"eager", "compiled", "fused", "foreach"}));
-  SP_ASSIGN_OR_RETURN(std::string direction,
-                      c.OneOf("direction", {"forward", "forward+backward", "step"}));
-  row.label = fmt::format("{} {} {} {} ({})", Printable(op, 40), mode, direction,
-                          Printable(c.Text("shape"), 40), Printable(gpu, 40));
-  // No precision of its own (BF16 tensors, FP32 statistics): a precision filter keeps none.
-  if (!options.precision_filter.empty()) {
-    row.label.clear();
-    return Status::Ok();
-  }
   const MemoryOp* known = nullptr;
   for (const MemoryOp& m : kMemoryOps) {
     if (op == m.name) known = &m;
   }
   if (known == nullptr) {
-    row.skipped = fmt::format("no model op for '{}'", Printable(op, 40));
+    return Status::Invalid(
+        fmt::format("{}: op = '{}' (allowed: {})", c.Where(), Printable(op, 40), MemoryOpNames()));
+  }
+  const bool adamw = known->dims == 0;
+  std::string mode, direction;
+  if (adamw) {
+    SP_ASSIGN_OR_RETURN(mode, c.OneOf("mode", {"fused", "foreach"}));
+    SP_ASSIGN_OR_RETURN(direction, c.OneOf("direction", {"step"}));
+  } else {
+    SP_ASSIGN_OR_RETURN(mode, c.OneOf("mode", {"eager", "compiled"}));
+    if (known->backward) {
+      SP_ASSIGN_OR_RETURN(direction, c.OneOf("direction", {"forward", "forward+backward"}));
+    } else {
+      SP_ASSIGN_OR_RETURN(direction, c.OneOf("direction", {"forward"}));
+    }
+  }
+  row.label = fmt::format("{} {} {} {} ({})", Printable(op, 40), mode, direction,
+                          Printable(c.Text("shape"), 40), Printable(gpu, 40));
+  std::vector<int64_t> shape;
+  if (!adamw) {
+    SP_ASSIGN_OR_RETURN(shape, Shape(c, known->dims));
+    if (op == "rope_complex" && shape[3] % 2 != 0) {
+      return Status::Invalid(fmt::format(
+          "{}: shape = '{}' has an odd head dim {} (allowed: an even one; RoPE rotates pairs)",
+          c.Where(), Printable(c.Text("shape"), 60), shape[3]));
+    }
+  }
+  // No precision of its own (BF16 tensors, FP32 statistics): a precision filter keeps none.
+  if (!options.precision_filter.empty()) {
+    row.label.clear();
     return Status::Ok();
   }
   if (known->not_priced != nullptr) {
     row.skipped = known->not_priced;
     return Status::Ok();
   }
-  SP_ASSIGN_OR_RETURN(std::vector<int64_t> shape, Shape(c, known->dims));
   SP_ASSIGN_OR_RETURN(const hardware::DeviceModel* d,
                       devices.Get(c, spec::Precision::kBf16, spec::AttentionTable::kCudnn));
   if (op == "copy" || op == "add") {
@@ -322,65 +372,76 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
   sim::PassSeconds pass =
       sim::MemoryBoundOpSeconds(*d, model_op, sim::RunsEager(framework, model_op));
   row.predicted = direction == "forward" ? pass.fwd : pass.fwd + pass.bwd;
-  if (direction == "step") row.skipped = "a step is not a memory-bound op of the model";
   return Status::Ok();
 }
 
 }  // namespace
 
-bool IsKernelTable(const CsvTable& table) {
-  if (table.Column("gpu") < 0 || table.Column("seconds") < 0) return false;
-  const bool gemm = table.Column("dtype") >= 0 && table.Column("layout") >= 0 &&
-                    table.Column("m") >= 0 && table.Column("n") >= 0 && table.Column("k") >= 0;
-  const bool attention = table.Column("backend") >= 0 && table.Column("direction") >= 0 &&
-                         table.Column("causal") >= 0 && table.Column("head_dim") >= 0 &&
-                         table.Column("seq_len") >= 0 && table.Column("batch") >= 0 &&
-                         table.Column("heads") >= 0;
-  const bool memory = table.Column("op") >= 0 && table.Column("mode") >= 0 &&
-                      table.Column("direction") >= 0 && table.Column("shape") >= 0 &&
-                      table.Column("bytes_min") >= 0;
-  return gemm || attention || memory;
-}
+bool IsKernelTable(const CsvTable& table) { return KindOf(table) != Kind::kNone; }
 
 Result<FileReport> ValidateKernelTable(const CsvTable& table, const std::string& origin,
                                        const Options& options) {
+  const Kind kind = KindOf(table);
+  if (kind == Kind::kAmbiguous) {
+    return Status::Invalid(fmt::format(
+        "{}: the columns match more than one kind of kernel table (allowed: the columns of one "
+        "of GEMM (dtype, layout, m, n, k), attention (backend, causal, head_dim, seq_len, batch, "
+        "heads) or memory-bound kernels (op, mode, shape, bytes_min))",
+        origin));
+  }
+  if (table.rows.empty()) {
+    return Status::Invalid(fmt::format(
+        "{}: a header and no data rows (allowed: a kernel table with at least one row)", origin));
+  }
+  if (options.engine != Options().engine || options.engine_override != nullptr) {
+    return Status::Invalid(fmt::format(
+        "{}: --engine and --predictor predict training steps (allowed: neither with a measured "
+        "kernel table, which the kernel model prices)",
+        origin));
+  }
   FileReport report;
   report.path = origin;
   report.kind = "kernel-table";
-  const Kind kind = KindOf(table);
   Devices devices(options);
+  // Every row is read first; the host floor is each GPU and dtype's fastest call over the whole
+  // table, whatever the filters keep.
   std::vector<std::string> floor_keys;
-  std::map<std::string, double> fastest;  // by kind of call
+  std::vector<std::string> gpus;
+  std::map<std::string, double> fastest;
   for (size_t i = 0; i < table.rows.size(); ++i) {
     Cells c{table, origin, i};
     Row row;
     row.line = table.lines[i];
     std::string floor_key;
     SP_RETURN_IF_ERROR(ReadRow(c, kind, devices, options, row, floor_key));
-    if (row.label.empty()) continue;  // filtered by precision
-    if (!options.match.empty() && !Contains(row.label, options.match)) continue;
-    if (!options.gpu_filter.empty() && !Contains(c.Text("gpu"), options.gpu_filter)) continue;
-    if (!InGpuRange(1, options)) continue;
     if (!floor_key.empty()) {
       auto [it, added] = fastest.emplace(floor_key, row.measured);
       if (!added) it->second = std::min(it->second, row.measured);
     }
     floor_keys.push_back(floor_key);
+    gpus.push_back(c.Text("gpu"));
     report.rows.push_back(std::move(row));
   }
+  std::vector<Row> kept;
   for (size_t i = 0; i < report.rows.size(); ++i) {
     Row& row = report.rows[i];
-    if (!row.skipped.empty()) continue;
-    const double floor = floor_keys[i].empty() ? 0.0 : fastest[floor_keys[i]];
-    if (row.measured < kHostFloorFactor * floor) {
-      row.skipped = fmt::format(
-          "{:.1f} us is within {:g}x of the fastest {} call ({:.1f} us): PyTorch's per-call "
-          "overhead, not the kernel",
-          row.measured * 1e6, kHostFloorFactor, floor_keys[i], floor * 1e6);
-      continue;
+    if (row.label.empty()) continue;  // filtered by precision
+    if (!options.match.empty() && !Contains(row.label, options.match)) continue;
+    if (!options.gpu_filter.empty() && !Contains(gpus[i], options.gpu_filter)) continue;
+    if (!InGpuRange(1, options)) continue;
+    if (row.skipped.empty() && !floor_keys[i].empty()) {
+      const double floor = fastest[floor_keys[i]];
+      if (floor <= kMaxHostFloorSeconds && row.measured < kHostFloorFactor * floor) {
+        row.skipped = fmt::format(
+            "{:.1f} us is within {:g}x of the fastest {} call ({:.1f} us): PyTorch's per-call "
+            "overhead, not the kernel",
+            row.measured * 1e6, kHostFloorFactor, floor_keys[i], floor * 1e6);
+      }
     }
-    row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
+    if (row.skipped.empty()) row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
+    kept.push_back(std::move(row));
   }
+  report.rows = std::move(kept);
   for (Row& row : report.rows) {
     if (!row.skipped.empty()) row.predicted = 0;
   }

@@ -15,9 +15,12 @@
 // Kernels are priced as inside a training step: tensor-core kernels at the GPU's
 // sustained_compute_fraction of the tables' throughput (the measured loops ran back to back at
 // the card's power cap), every kernel with the framework's launch overhead. GEMM rows whose
-// measured time is within twice the fastest call of their dtype (PyTorch's per-call host
-// overhead, about 14 us in BF16) measured the host, not the kernel, and are skipped with that
-// reason.
+// measured time is within twice the fastest call of their GPU and dtype over the whole table
+// (PyTorch's per-call host overhead, about 13.5 us in BF16), where that call is under 50 us,
+// measured the host, not the kernel, and are skipped with that reason. A weight-gradient GEMM
+// row (out x in) is priced as the step model orders that GEMM (in x out). Bad cells, an unknown
+// op, a mode or direction the op does not run in, and a table whose columns fit two kinds are
+// errors naming the file, line and value.
 #pragma once
 
 #include <string>
