@@ -9,30 +9,6 @@
 
 namespace scaleplan::collective {
 
-namespace {
-
-Result<double> Bounded(const std::string& cell, const std::string& where, const char* column,
-                       double lo, double hi, const char* allowed) {
-  Result<double> v = ParseNumber(cell);
-  if (!v.ok() || !(*v >= lo && *v <= hi)) {
-    return Status::Invalid(
-        fmt::format("{}: {} = '{}' (allowed: {})", where, column, Printable(cell, 40), allowed));
-  }
-  return *v;
-}
-
-Result<int64_t> BoundedInteger(const std::string& cell, const std::string& where,
-                               const char* column, int64_t lo, int64_t hi) {
-  Result<int64_t> v = ParseInteger(cell);
-  if (!v.ok() || *v < lo || *v > hi) {
-    return Status::Invalid(fmt::format("{}: {} = '{}' (allowed: a whole number from {} to {})",
-                                       where, column, Printable(cell, 40), lo, hi));
-  }
-  return *v;
-}
-
-}  // namespace
-
 bool IsCollectiveTable(const CsvTable& table) {
   return table.Column("device_key") >= 0 && table.Column("opcode") >= 0 &&
          table.Column("tensor_size_bytes") >= 0 && table.Column("devices_per_group") >= 0 &&
@@ -93,15 +69,15 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
                       "sm_90 or sm_100_GB200)",
                       where));
     }
-    SP_ASSIGN_OR_RETURN(int64_t bytes, BoundedInteger(table.Cell(r, "tensor_size_bytes"), where,
-                                                      "tensor_size_bytes", 1,
-                                                      static_cast<int64_t>(kMaxMeasuredBytes)));
+    SP_ASSIGN_OR_RETURN(int64_t bytes, BoundedWholeCell(table.Cell(r, "tensor_size_bytes"), where,
+                                                        "tensor_size_bytes", 1,
+                                                        static_cast<int64_t>(kMaxMeasuredBytes)));
     p.bytes = static_cast<double>(bytes);
-    SP_ASSIGN_OR_RETURN(p.ranks, BoundedInteger(table.Cell(r, "devices_per_group"), where,
-                                                "devices_per_group", 2, kMaxMeasuredRanks));
+    SP_ASSIGN_OR_RETURN(p.ranks, BoundedWholeCell(table.Cell(r, "devices_per_group"), where,
+                                                  "devices_per_group", 2, kMaxMeasuredRanks));
     if (table.Column("num_replica_groups") >= 0) {
-      SP_ASSIGN_OR_RETURN(p.groups, BoundedInteger(table.Cell(r, "num_replica_groups"), where,
-                                                   "num_replica_groups", 1, kMaxMeasuredRanks));
+      SP_ASSIGN_OR_RETURN(p.groups, BoundedWholeCell(table.Cell(r, "num_replica_groups"), where,
+                                                     "num_replica_groups", 1, kMaxMeasuredRanks));
       if (p.groups * p.ranks > kMaxMeasuredRanks) {
         // The groups ran at once on distinct devices: together no more than one run can hold.
         return Status::Invalid(fmt::format(
@@ -113,9 +89,9 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
     const std::string time(Trim(table.Cell(r, "implied_time_us")));
     const std::string throughput(Trim(table.Cell(r, "throughput_GBps")));
     if (!time.empty()) {
-      SP_ASSIGN_OR_RETURN(
-          double us, Bounded(time, where, "implied_time_us", kMinMeasuredTimeUs, kMaxMeasuredTimeUs,
-                             "microseconds from 0.001 to 1e10"));
+      SP_ASSIGN_OR_RETURN(double us,
+                          BoundedCell(time, where, "implied_time_us", kMinMeasuredTimeUs,
+                                      kMaxMeasuredTimeUs, "microseconds from 0.001 to 1e10"));
       p.time_s = us * 1e-6;
     } else if (throughput.empty()) {
       return Status::Invalid(
@@ -123,9 +99,9 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
                       "microseconds, or a throughput in GB/s)",
                       where));
     } else {
-      SP_ASSIGN_OR_RETURN(
-          double gbs, Bounded(throughput, where, "throughput_GBps", 1e-9, kMaxMeasuredBandwidthGBs,
-                              "a throughput in GB/s above 0, at most 1e6"));
+      SP_ASSIGN_OR_RETURN(double gbs, BoundedCell(throughput, where, "throughput_GBps", 1e-9,
+                                                  kMaxMeasuredBandwidthGBs,
+                                                  "a throughput in GB/s above 0, at most 1e6"));
       p.time_s = p.bytes / (gbs * 1e9);
       if (!(p.time_s >= kMinMeasuredTimeUs * 1e-6 && p.time_s <= kMaxMeasuredTimeUs * 1e-6)) {
         return Status::Invalid(fmt::format(

@@ -115,4 +115,24 @@ Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin) {
   return table;
 }
 
+Result<double> BoundedCell(std::string_view cell, std::string_view where, std::string_view column,
+                           double lo, double hi, std::string_view allowed) {
+  Result<double> v = ParseNumber(cell);
+  if (!v.ok() || !(*v >= lo && *v <= hi)) {
+    return Status::Invalid(
+        fmt::format("{}: {} = '{}' (allowed: {})", where, column, Printable(cell, 40), allowed));
+  }
+  return *v;
+}
+
+Result<int64_t> BoundedWholeCell(std::string_view cell, std::string_view where,
+                                 std::string_view column, int64_t lo, int64_t hi) {
+  Result<int64_t> v = ParseInteger(cell);
+  if (!v.ok() || *v < lo || *v > hi) {
+    return Status::Invalid(fmt::format("{}: {} = '{}' (allowed: a whole number from {} to {})",
+                                       where, column, Printable(cell, 40), lo, hi));
+  }
+  return *v;
+}
+
 }  // namespace scaleplan

@@ -2,6 +2,7 @@
 // before the header, CRLF line ends. The calibration tables and users' own CSV files use it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,5 +24,13 @@ struct CsvTable {
 // Errors name `origin` and the line: an unterminated quote, a header naming a column twice, or a
 // row whose cell count differs from the header's.
 Result<CsvTable> ParseCsv(std::string_view text, const std::string& origin);
+
+// A cell's number in [lo, hi] (NaN never), or an error "where: column = 'cell' (allowed:
+// allowed)"; `where` names the file and line.
+Result<double> BoundedCell(std::string_view cell, std::string_view where, std::string_view column,
+                           double lo, double hi, std::string_view allowed);
+// A cell's whole number in [lo, hi], or an error naming where, the column, the cell and the range.
+Result<int64_t> BoundedWholeCell(std::string_view cell, std::string_view where,
+                                 std::string_view column, int64_t lo, int64_t hi);
 
 }  // namespace scaleplan

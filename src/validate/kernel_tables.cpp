@@ -57,22 +57,11 @@ struct Cells {
   std::string Where() const { return fmt::format("{}:{}", origin, table.lines[row]); }
   const std::string& Text(const char* column) const { return table.Cell(row, column); }
   Result<double> Number(const char* column, double lo, double hi) const {
-    const std::string& cell = Text(column);
-    Result<double> v = ParseNumber(cell);
-    if (!v.ok() || !(*v >= lo && *v <= hi)) {
-      return Status::Invalid(fmt::format("{}: {} = '{}' (allowed: a number from {:g} to {:g})",
-                                         Where(), column, Printable(cell, 40), lo, hi));
-    }
-    return *v;
+    return BoundedCell(Text(column), Where(), column, lo, hi,
+                       fmt::format("a number from {:g} to {:g}", lo, hi));
   }
   Result<int64_t> Whole(const char* column, int64_t lo, int64_t hi) const {
-    const std::string& cell = Text(column);
-    Result<int64_t> v = ParseInteger(cell);
-    if (!v.ok() || *v < lo || *v > hi) {
-      return Status::Invalid(fmt::format("{}: {} = '{}' (allowed: a whole number from {} to {})",
-                                         Where(), column, Printable(cell, 40), lo, hi));
-    }
-    return *v;
+    return BoundedWholeCell(Text(column), Where(), column, lo, hi);
   }
   Result<std::string> OneOf(const char* column, std::initializer_list<const char*> allowed) const {
     const std::string& cell = Text(column);
