@@ -553,41 +553,39 @@ Result<FileReport> ValidateText(const std::string& text, const std::string& orig
       return NoColumnsToGroupBy(origin, "an nccl-tests output", options.group_by);
     return ValidateNcclTests(text, origin, options);
   }
+  // A measured table whose rows name their own GPU or cluster (`what`): --cluster does not apply,
+  // and --by groups its rows by a column.
+  auto table_report = [&](const CsvTable& table, std::string_view what,
+                          Result<FileReport> (*validate)(const CsvTable&, const std::string&,
+                                                         const Options&)) -> Result<FileReport> {
+    if (options.nccl_cluster != Options().nccl_cluster) {
+      return Status::Invalid(
+          fmt::format("{}: --cluster {} applies to nccl-tests outputs (allowed: no --cluster with "
+                      "{})",
+                      origin, Printable(options.nccl_cluster, 60), what));
+    }
+    std::map<int, std::string> cells;
+    if (!options.group_by.empty()) {
+      SP_ASSIGN_OR_RETURN(cells, GroupCells(table, origin, options.group_by));
+    }
+    SP_ASSIGN_OR_RETURN(FileReport report, validate(table, origin, options));
+    if (!options.group_by.empty()) AssignGroups(report, options.group_by, cells);
+    return report;
+  };
   if (text.find("device_key") != std::string::npos && text.find("opcode") != std::string::npos) {
     // A CSV whose header names device_key and opcode is read as XLA's collective table, and its
     // errors (a ragged row, a missing column) are that table's.
     Result<CsvTable> table = ParseCsv(text, origin);
-    if (!table.ok() || (table->Column("device_key") >= 0 && table->Column("opcode") >= 0)) {
-      if (!table.ok()) return table.status();
-      if (options.nccl_cluster != Options().nccl_cluster) {
-        return Status::Invalid(fmt::format(
-            "{}: --cluster {} applies to nccl-tests outputs (allowed: no --cluster with XLA's "
-            "collective table, whose device_key picks each row's cluster)",
-            origin, Printable(options.nccl_cluster, 60)));
-      }
-      std::map<int, std::string> cells;
-      if (!options.group_by.empty()) {
-        SP_ASSIGN_OR_RETURN(cells, GroupCells(*table, origin, options.group_by));
-      }
-      SP_ASSIGN_OR_RETURN(FileReport report, ValidateCollectiveTable(*table, origin, options));
-      if (!options.group_by.empty()) AssignGroups(report, options.group_by, cells);
-      return report;
+    if (!table.ok()) return table.status();
+    if (table->Column("device_key") >= 0 && table->Column("opcode") >= 0) {
+      return table_report(*table,
+                          "XLA's collective table, whose device_key picks each row's cluster",
+                          ValidateCollectiveTable);
     }
   }
   if (Result<CsvTable> table = ParseCsv(text, origin); table.ok() && IsKernelTable(*table)) {
-    if (options.nccl_cluster != Options().nccl_cluster) {
-      return Status::Invalid(fmt::format(
-          "{}: --cluster {} applies to nccl-tests outputs (allowed: no --cluster with a measured "
-          "kernel table, whose gpu column names each row's GPU)",
-          origin, Printable(options.nccl_cluster, 60)));
-    }
-    std::map<int, std::string> cells;
-    if (!options.group_by.empty()) {
-      SP_ASSIGN_OR_RETURN(cells, GroupCells(*table, origin, options.group_by));
-    }
-    SP_ASSIGN_OR_RETURN(FileReport report, ValidateKernelTable(*table, origin, options));
-    if (!options.group_by.empty()) AssignGroups(report, options.group_by, cells);
-    return report;
+    return table_report(*table, "a measured kernel table, whose gpu column names each row's GPU",
+                        ValidateKernelTable);
   }
   if (options.nccl_cluster != Options().nccl_cluster) {
     return Status::Invalid(fmt::format(
