@@ -358,7 +358,8 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
       "{}: the file matches no known schema: its {} columns lack model/tp/tokens_per_s_per_gpu "
       "(or step_time_s) and table_title/tokens_per_s_per_gpu_derived (allowed: a CSV in the "
       "common training schema or dgxc.csv's; `scaleplan validate` also reads XLA's collective "
-      "table (device_key, opcode, ...) and nccl-tests outputs)",
+      "table (device_key, opcode, ...), measured GEMM, attention and memory-bound kernel tables "
+      "(docs/KERNELS.md) and nccl-tests outputs)",
       origin, table.columns.size()));
 }
 
