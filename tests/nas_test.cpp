@@ -2,6 +2,7 @@
 // architecture, and a small search runs, is deterministic and reports its front.
 #include "nas/nas.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -533,50 +534,86 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
 #endif
   rec::DataOptions data;
   data.data = "synthetic:" + TinySpec();
+  const Choice reference = MakeSpace("engineer")->reference;
   for (const char* method : {"oneshot", "dnas"}) {
-    NasOptions o;
-    o.method = method;
-    o.space = "engineer";
-    o.budget = 4;
-    o.proxy_eval = 500;
-    o.retrain = 2;
-    o.final_seeds = 1;
-    o.baselines = "dlrm-s";
-    rec::TrainOptions t;
-    t.batch = 64;
-    // The FLOPs limit sits between the engineer space's cheapest and dearest choices.
-    o.flops_max = 20000;
-    Result<NasResult> a = RunNas(data, t, o);
-    ASSERT_TRUE(a.ok()) << method << ": " << a.status().message();
-    // Steps: one epoch of the 4000 training examples at batch 64: ceil(4000 / 64) = 63.
-    EXPECT_EQ(a->supernet_steps, 63) << method;
-    EXPECT_FALSE(a->history.empty());
-    // The answer: one-shot 2 x budget draws (8); DNAS one architecture per FLOPs target, and
-    // the one baseline (dlrm-s) makes one target: its FLOPs, or the limit if they are over it.
-    // Every answer is retrained up to --retrain (2); duplicates scored once.
-    const bool dnas = std::string(method) == "dnas";
-    EXPECT_LE(a->history.size(), dnas ? 1u : 8u);
-    if (dnas) {
-      EXPECT_EQ(a->pareto.size(), a->history.size());
+    for (const int64_t screen : {int64_t{0}, int64_t{3}}) {
+      SCOPED_TRACE(fmt::format("{}, screen {}", method, screen));
+      NasOptions o;
+      o.method = method;
+      o.space = "engineer";
+      o.budget = 4;
+      o.proxy_examples = 1000;
+      o.proxy_eval = 500;
+      o.retrain = 2;
+      o.final_seeds = 1;
+      o.screen = screen;
+      o.baselines = "dlrm-s";
+      rec::TrainOptions t;
+      t.batch = 64;
+      // The FLOPs limit sits between the engineer space's cheapest and dearest choices.
+      o.flops_max = 20000;
+      Result<NasResult> a = RunNas(data, t, o);
+      ASSERT_TRUE(a.ok()) << a.status().message();
+      // Steps: one epoch of the 4000 training examples at batch 64: ceil(4000 / 64) = 63.
+      EXPECT_EQ(a->supernet_steps, 63);
+      ASSERT_FALSE(a->history.empty());
+      // The answer: one-shot 2 x budget draws (8); DNAS per FLOPs target (the one baseline,
+      // dlrm-s, makes one: its FLOPs, or the limit if they are over it) its repaired argmax and,
+      // with the screen, max(1, 3 / 1) - 1 = 2 variants. Duplicates are scored once.
+      const bool dnas = std::string(method) == "dnas";
+      EXPECT_LE(a->history.size(), dnas ? (screen > 0 ? 3u : 1u) : 8u);
       ASSERT_EQ(a->baselines.size(), 1u);
       const double target = std::min(a->baselines[0].info.flops, 20000.0);
-      for (const Candidate& c : a->history) EXPECT_LE(c.flops, target) << c.arch.name;
-    }
-    // One-shot's random answers are spread over FLOPs without the space's reference, the
-    // in-place baseline the supernet trains on every step (its score would be flattered).
-    const Choice reference = MakeSpace("engineer")->reference;
-    for (const Candidate& c : a->history) {
-      EXPECT_LE(c.flops, 20000) << method << " " << c.arch.name;
-      EXPECT_TRUE(c.failed || (c.proxy_ne > 0 && c.proxy_ne < 2)) << c.proxy_ne;
-      if (!dnas) EXPECT_NE(c.choice, reference) << c.arch.name;
-    }
-    EXPECT_FALSE(a->pareto.empty());
-    Result<NasResult> b = RunNas(data, t, o);
-    ASSERT_TRUE(b.ok());
-    ASSERT_EQ(a->history.size(), b->history.size()) << method;
-    for (size_t i = 0; i < a->history.size(); ++i) {
-      EXPECT_EQ(a->history[i].choice, b->history[i].choice) << method;
-      EXPECT_EQ(a->history[i].proxy_ne, b->history[i].proxy_ne) << method;
+      int64_t screened = 0;
+      for (const Candidate& c : a->history) {
+        EXPECT_LE(c.flops, 20000) << c.arch.name;
+        // A supernet NE for every answer; the proxy's scores replace it where the screen
+        // trained the candidate.
+        EXPECT_TRUE(c.failed || (c.supernet_ne > 0 && c.supernet_ne < 2)) << c.supernet_ne;
+        EXPECT_TRUE(c.failed || (c.proxy_ne > 0 && c.proxy_ne < 2)) << c.proxy_ne;
+        if (!c.screened) {
+          EXPECT_EQ(c.proxy_ne, c.supernet_ne) << c.arch.name;
+        }
+        screened += c.screened ? 1 : 0;
+        // One-shot's random answers are spread over FLOPs without the space's reference, the
+        // in-place baseline the supernet trains on every step (its score would be flattered).
+        if (dnas) {
+          EXPECT_LE(c.flops, target) << c.arch.name;
+        } else {
+          EXPECT_NE(c.choice, reference) << c.arch.name;
+        }
+      }
+      EXPECT_EQ(screened, a->screened);
+      // The screen trains min(3, the answers) of them; without it nothing trains before the
+      // front.
+      EXPECT_EQ(a->screened, std::min<int64_t>(screen, static_cast<int64_t>(a->history.size())));
+      if (dnas) {
+        // DNAS's variants each change one dimension of the first answer, the repaired argmax.
+        for (size_t i = 1; i < a->history.size(); ++i) {
+          int changed = 0;
+          for (size_t d = 0; d < a->history[i].choice.size(); ++d) {
+            changed += a->history[i].choice[d] != a->history[0].choice[d] ? 1 : 0;
+          }
+          EXPECT_EQ(changed, 1) << a->history[i].arch.name;
+        }
+        if (screen == 0) {
+          EXPECT_EQ(a->pareto.size(), a->history.size());
+        }
+      }
+      // With the screen the front comes from what it trained.
+      ASSERT_FALSE(a->pareto.empty());
+      for (const Scored& p : a->pareto) {
+        bool was_screened = false;
+        for (const Candidate& c : a->history) was_screened |= c.arch.name == p.name && c.screened;
+        EXPECT_EQ(was_screened, screen > 0) << p.name;
+      }
+      Result<NasResult> b = RunNas(data, t, o);
+      ASSERT_TRUE(b.ok());
+      ASSERT_EQ(a->history.size(), b->history.size());
+      for (size_t i = 0; i < a->history.size(); ++i) {
+        EXPECT_EQ(a->history[i].choice, b->history[i].choice);
+        EXPECT_EQ(a->history[i].proxy_ne, b->history[i].proxy_ne);
+      }
     }
   }
 }
@@ -636,6 +673,16 @@ TEST(NasSearch, FrontKeepsTheBestModelUnderEachBaselinesFlops) {
   EXPECT_EQ(names(Front(history, 2, {9000})), "EG");
   // An anchor cheaper than every front model picks nothing.
   EXPECT_EQ(names(Front(history, 2, {10})), "AG");
+  // FrontLayers: the front (6 models), then the front of what is left: C (H failed): 7 in all,
+  // in FLOPs order. Within the front's size it is Front.
+  EXPECT_EQ(names(FrontLayers(history, 8, {})), "ABCDEFG");
+  EXPECT_EQ(names(FrontLayers(history, 3, {})), "AFG");
+  // Two layers over one slot: a cheap best score dominates everything (I: 100 FLOPs, 0.80), so
+  // the front is I alone; the second layer is the old front (A B D E F G), thinned to the two
+  // slots left: the best score G, then the cheapest, A.
+  add("I", 100, 0.80);
+  EXPECT_EQ(names(Front(history, 3, {})), "I");
+  EXPECT_EQ(names(FrontLayers(history, 3, {})), "IAG");
 }
 
 }  // namespace

@@ -240,14 +240,7 @@ class Searcher {
       }
       if (in_batch.count(key) > 0) continue;  // filled below from the first copy
       in_batch[key] = i;
-      rec::TrainOptions o = train_;
-      o.epochs = 1;
-      o.max_train_examples = options_.proxy_examples;
-      o.max_eval_examples = options_.proxy_eval;
-      o.evaluate_test = false;
-      o.threads = 1;
-      o.progress = nullptr;
-      jobs.emplace_back(&c.arch, o);
+      jobs.emplace_back(&c.arch, ProxyTraining());
       fresh.push_back(i);
     }
     SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
@@ -284,6 +277,65 @@ class Searcher {
       }
     }
     return Status::Ok();
+  }
+
+  // A candidate's low-fidelity run: one epoch of the first proxy_examples, scored on the first
+  // proxy_eval valid examples.
+  rec::TrainOptions ProxyTraining() const {
+    rec::TrainOptions o = train_;
+    o.epochs = 1;
+    o.max_train_examples = options_.proxy_examples;
+    o.max_eval_examples = options_.proxy_eval;
+    o.evaluate_test = false;
+    o.threads = 1;
+    o.progress = nullptr;
+    return o;
+  }
+
+  // The screen (nas.h): trains the history's candidates `picks` (indices) at low fidelity; their
+  // supernet NE moves to supernet_ne, the proxy's NE and score take its place.
+  Status Screen(const std::vector<size_t>& picks) {
+    std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
+    for (size_t i : picks) jobs.emplace_back(&result_->history[i].arch, ProxyTraining());
+    if (progress_) {
+      progress_(fmt::format("screen: {} answers trained at low fidelity", picks.size()));
+    }
+    SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
+                        TrainAll(jobs, data_, options_.parallel, options_.processes));
+    for (size_t k = 0; k < picks.size(); ++k) {
+      Candidate& c = result_->history[picks[k]];
+      c.screened = true;
+      if (out[k].ok()) {
+        c.proxy_ne = out[k]->valid.ne;
+        c.proxy_score = ProxyScore(*out[k]);
+      } else {
+        c.failed = true;
+        c.error = out[k].status().message();
+        c.proxy_ne = c.proxy_score = kFailedScore;
+      }
+      if (progress_ && c.failed) {
+        progress_(fmt::format("{:>8}: failed ({})", c.arch.name, c.error));
+      } else if (progress_) {
+        progress_(
+            fmt::format("{:>8}: supernet NE {:.4f}, proxy NE {:.4f} score {:.4f} {:>9.0f} "
+                        "FLOPs  {}",
+                        c.arch.name, c.supernet_ne, c.proxy_ne, c.proxy_score, c.flops,
+                        rec::DescribeArch(c.arch)));
+      }
+    }
+    result_->screened = static_cast<int64_t>(picks.size());
+    return Status::Ok();
+  }
+
+  // One-shot's screen: FrontLayers of the supernet-scored answers (FLOPs, supernet NE).
+  Status ScreenOneShot() {
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < result_->history.size(); ++i) index[result_->history[i].arch.name] = i;
+    std::vector<size_t> picks;
+    for (const Candidate& c : FrontLayers(result_->history, options_.screen, baseline_flops_)) {
+      picks.push_back(index.at(c.arch.name));
+    }
+    return Screen(picks);
   }
 
   int64_t Remaining() const { return options_.budget - trained_; }
@@ -493,7 +545,8 @@ class Searcher {
     }
     SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget, false));
     pool.insert(pool.end(), spread.begin(), spread.end());
-    return ScorePool(net.get(), pool);
+    SP_RETURN_IF_ERROR(ScorePool(net.get(), pool));
+    return options_.screen > 0 ? ScreenOneShot() : Status::Ok();
   }
 
   // DNAS (nas.h): architecture logits per FLOPs target, hard Gumbel-softmax draws, gates on the
@@ -604,11 +657,19 @@ class Searcher {
     // over the FLOPs limit, draws of the logits within it. Scored on the supernet for the record;
     // RunNas retrains them all.
     std::vector<Choice> pool;
+    const size_t variants = options_.screen > 0
+                                ? static_cast<size_t>(std::max<int64_t>(
+                                      1, options_.screen / static_cast<int64_t>(sets)))
+                                : 1;
     for (size_t w = 0; w < sets; ++w) {
       double flops = 0;
       SP_ASSIGN_OR_RETURN(Choice within, LikeliestWithin(alpha[w], targets[w], &flops));
       if (options_.flops_max <= 0 || flops <= options_.flops_max) {
         pool.push_back(within);
+        SP_ASSIGN_OR_RETURN(
+            std::vector<Choice> more,
+            LikeliestVariants(alpha[w], within, std::max(targets[w], flops), variants - 1));
+        pool.insert(pool.end(), more.begin(), more.end());
         continue;
       }
       Result<Candidate> c = Feasible([&] { return Sample(alpha[w]); });
@@ -618,7 +679,46 @@ class Searcher {
         return c.status();  // not the limit: a real error
       }                     // (over the limit 100 times: left out)
     }
-    return ScorePool(net.get(), pool);
+    SP_RETURN_IF_ERROR(ScorePool(net.get(), pool));
+    if (options_.screen <= 0) return Status::Ok();
+    std::vector<size_t> all;  // the pool's distinct architectures, each in the history once
+    for (size_t i = 0; i < result_->history.size(); ++i) {
+      if (!result_->history[i].failed) all.push_back(i);
+    }
+    return Screen(all);
+  }
+
+  // With the screen, DNAS's answer for one target also holds the `n` likeliest variants of its
+  // answer `c` that change one dimension and cost no more than `limit` FLOPs (the target, or
+  // the answer's own FLOPs where it could not meet it), by log-probability lost.
+  Result<std::vector<Choice>> LikeliestVariants(const std::vector<std::vector<double>>& alpha,
+                                                const Choice& c, double limit, size_t n) {
+    std::vector<std::pair<double, Choice>> ranked;
+    for (size_t d = 0; d < c.size() && n > 0; ++d) {
+      const std::vector<double>& a = alpha[d];
+      for (uint32_t j = 0; j < a.size(); ++j) {
+        if (j == c[d]) continue;
+        Choice t = c;
+        t[d] = j;
+        SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(space_.Decode(t, input_), input_));
+        if (info.flops > limit || (options_.flops_max > 0 && info.flops > options_.flops_max)) {
+          continue;
+        }
+        ranked.emplace_back(a[c[d]] - a[j], std::move(t));  // the log-probability lost
+      }
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::vector<Choice> out;
+    std::set<std::string> seen = {rec::ArchToJson(space_.Decode(c, input_)).dump()};
+    for (auto& [lost, t] : ranked) {
+      if (out.size() >= n) break;
+      // Two choices can decode to one architecture (a width of a block the choice removes).
+      if (seen.insert(rec::ArchToJson(space_.Decode(t, input_)).dump()).second) {
+        out.push_back(std::move(t));
+      }
+    }
+    return out;
   }
 
   int64_t Eval() const { return std::min(options_.proxy_eval, data_.valid.n); }
@@ -776,7 +876,7 @@ class Searcher {
       c.arch.name = fmt::format("nas-{}", result_->history.size());
       Result<double> loss = net->Loss(c.arch, c.info, 0, n);
       if (loss.ok()) {
-        c.proxy_ne = c.proxy_score = *loss / entropy;
+        c.supernet_ne = c.proxy_ne = c.proxy_score = *loss / entropy;
       } else {
         c.failed = true;
         c.error = loss.status().message();
@@ -924,6 +1024,23 @@ std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep
   return thin;
 }
 
+std::vector<Candidate> FrontLayers(const std::vector<Candidate>& history, int64_t keep,
+                                   const std::vector<double>& anchors) {
+  std::vector<Candidate> out, rest = history;
+  while (static_cast<int64_t>(out.size()) < keep) {
+    const std::vector<Candidate> layer =
+        Front(rest, keep - static_cast<int64_t>(out.size()), anchors);
+    if (layer.empty()) break;
+    std::set<std::string> taken;
+    for (const Candidate& c : layer) taken.insert(c.arch.name);
+    std::erase_if(rest, [&](const Candidate& c) { return taken.contains(c.arch.name); });
+    out.insert(out.end(), layer.begin(), layer.end());
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
+  return out;
+}
+
 std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
                                       const std::vector<double>& soft, uint32_t chosen,
                                       double gate_grad, double tau, double lambda,
@@ -1028,6 +1145,10 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
         .Integer("tournament", &N::tournament, 1, 10000, "", "evolution: tournament size")
         .Integer("retrain", &N::retrain, 2, 100, "",
                  "front candidates retrained on the whole training split")
+        .Integer("screen", &N::screen, 0, 10000, "",
+                 "oneshot, dnas: answers trained at low fidelity as sampling's candidates are, "
+                 "whose scores pick the front; 0: the supernet's scores (oneshot) or the answer "
+                 "as it is (dnas)")
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
         .Text("baselines", &N::baselines,
@@ -1100,7 +1221,14 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   // DNAS's answer is each FLOPs target's most likely architecture, made to meet the target, all
   // of them (nas.h); the other families' is the proxy front.
   auto front_of = [&](const std::vector<Candidate>& history) {
-    if (options.method != "dnas") return Front(history, options.retrain, baseline_flops);
+    if (result.screened > 0) {  // the screen's scores pick the front (nas.h)
+      std::vector<Candidate> screened;
+      for (const Candidate& c : history) {
+        if (c.screened) screened.push_back(c);
+      }
+      return FrontLayers(screened, options.retrain, baseline_flops);
+    }
+    if (options.method != "dnas") return FrontLayers(history, options.retrain, baseline_flops);
     std::vector<Candidate> all;
     for (const Candidate& c : history) {
       if (!c.failed) all.push_back(c);

@@ -78,19 +78,30 @@
 // make no block. The answer: each target's most likely architecture (one over its target is
 // changed a dimension at a time, each time the FLOPs-lowering change that loses the least
 // log-probability, until it meets it, or, where no change lowers the FLOPs further first, to
-// the cheapest choice reached; one still over the FLOPs limit gives way to draws), at most
-// `retrain` of them evenly
-// spaced in FLOPs, all retrained in full: DNAS's answer is the argmax (so repaired), and a
-// supernet trained
+// the cheapest choice reached; one still over the FLOPs limit gives way to draws) and, with the
+// screen, its likeliest variants within the target. Not the supernet's front: a supernet trained
 // for one epoch scores the subnets it rarely trained near NE 1 (median 1.00 over the 105 the
 // one-shot search scored on the default spec), so its scores would pick the models it saw
-// most, not the best (measured: a front of 5 models under 2,000 FLOPs).
+// most, not the best (measured: a front of 5 models under 2,000 FLOPs). Without the screen the
+// answer, at most `retrain` of them evenly spaced in FLOPs, is retrained in full as it is.
 //
-// After the search, the proxy scores' Pareto front (score against FLOPs; DNAS: its answer) is
-// retrained from scratch on the whole training split with the final training options, as is
-// every baseline, each with final_seeds seeds, and all are scored on the test split by their
-// mean NE. Deterministic for the seeds: candidates train `parallel` at a time in a fixed
-// grouping.
+// The screen (one-shot and DNAS; NasOptions::screen, 0 turns it off): a supernet's scores and a
+// DNAS argmax say which architectures are worth a look, not which is best (a subnet scored on a
+// one-epoch supernet is judged by how often its weights trained as much as by its quality), so
+// `screen` of them are trained as the sampling family's candidates are (proxy_examples, scored
+// by the same low-fidelity score) and the front is taken from those scores. FBNet, whose DNAS
+// this is, samples several architectures from its learnt distribution and trains them; this is
+// that step at low fidelity. Which ones: one-shot, the supernet-scored answers by successive
+// non-dominated layers of (FLOPs, supernet NE), the last layer thinned as Front thins; DNAS,
+// per FLOPs target max(1, screen / targets): the repaired argmax (above) and its most likely
+// variants that change one dimension and stay within the target, by log-probability lost.
+//
+// After the search, the proxy scores' Pareto front (score against FLOPs; FrontLayers: topped up
+// from the next non-dominated layers to `retrain` models; DNAS without the screen: its answer)
+// is retrained from scratch on the whole training split with the final
+// training options, as is every baseline, each with final_seeds seeds, and all are scored on the
+// test split by their mean NE. Deterministic for the seeds: candidates train `parallel` at a time
+// in a fixed grouping.
 #pragma once
 
 #include <cstdint>
@@ -121,6 +132,7 @@ struct NasOptions {
   int64_t population = 12;          // evolution; both controllers: the spread start
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
+  int64_t screen = 24;              // oneshot, dnas: answers trained at low fidelity (nas.h)
   int64_t final_seeds = 3;          // seeds per retrained model and baseline
   std::string baselines = "all";    // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;         // the controller's draws (candidates train with the
@@ -142,6 +154,10 @@ struct Candidate {
   rec::ArchInfo info;  // Analyze's, computed once when the candidate is drawn
   double flops = 0, params = 0;
   double proxy_ne = 0, proxy_score = 0;
+  // One-shot and DNAS: the candidate's NE on the supernet; screened: trained at low fidelity
+  // (the screen, nas.h), which proxy_ne and proxy_score then hold.
+  double supernet_ne = 0;
+  bool screened = false;
   bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
   std::string error;
 };
@@ -165,6 +181,7 @@ struct NasResult {
   std::vector<Candidate> history;  // every candidate scored (trained, or on the supernet)
   int64_t over_flops = 0;          // draws refused by the FLOPs limit
   int64_t supernet_steps = 0;      // one-shot and DNAS
+  int64_t screened = 0;            // one-shot and DNAS: candidates the screen trained
   std::vector<Scored> baselines;
   std::vector<Scored> pareto;  // retrained, sorted by FLOPs
   std::string best;            // the lowest test NE among pareto
@@ -221,6 +238,14 @@ std::vector<double> DnasTargets(std::vector<double> baseline_flops,
 // front models at evenly spaced ranks from the cheapest to the dearest. `keep` in all.
 std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep,
                              std::vector<double> anchors);
+
+// What is retrained (and what one-shot's screen trains): Front's models and, while they are fewer
+// than `keep`, the front of the candidates left (the next non-dominated layer), thinned as Front
+// thins to the slots left, and so on; in FLOPs order. A front of two models (a cheap candidate
+// with the best proxy score dominates every dearer one) would otherwise leave the retraining's
+// other slots empty, and a baseline's comparison to one model.
+std::vector<Candidate> FrontLayers(const std::vector<Candidate>& history, int64_t keep,
+                                   const std::vector<double>& anchors);
 
 // The first population's spread (the sampling family's start, one-shot's random answers): of
 // `flops`, the costs of random draws in ascending order, the indices of n draws at levels evenly

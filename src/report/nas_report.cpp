@@ -114,7 +114,8 @@ json NasJson(const nas::NasResult& r) {
               {"space_size", r.space_size},
               {"examples", {{"train", r.train_examples}, {"test", r.test_examples}}},
               {"candidates_scored", r.history.size()},
-              {"candidates_trained", r.supernet_steps > 0 ? 0 : r.history.size()},
+              {"candidates_trained",
+               r.supernet_steps > 0 ? static_cast<size_t>(r.screened) : r.history.size()},
               {"supernet_steps", r.supernet_steps},
               {"draws_over_flops_max", r.over_flops},
               {"stop_reason", r.stop_reason},
@@ -137,11 +138,16 @@ json NasJson(const nas::NasResult& r) {
   }
   json history = json::array();
   for (const nas::Candidate& c : r.history) {
-    history.push_back({{"name", c.arch.name},
-                       {"proxy_ne", c.proxy_ne},
-                       {"proxy_score", c.proxy_score},
-                       {"failed", c.failed},
-                       {"flops", c.flops}});
+    json item = {{"name", c.arch.name},
+                 {"proxy_ne", c.proxy_ne},
+                 {"proxy_score", c.proxy_score},
+                 {"failed", c.failed},
+                 {"flops", c.flops}};
+    if (r.supernet_steps > 0) {  // the supernet's NE; proxy_* the screen's where it trained one
+      item["supernet_ne"] = c.supernet_ne;
+      item["screened"] = c.screened;
+    }
+    history.push_back(std::move(item));
   }
   out["history"] = history;
   return out;
@@ -154,7 +160,11 @@ std::string NasText(const nas::NasResult& r) {
                      r.test_examples);
   const std::string how =
       r.supernet_steps > 0
-          ? fmt::format("scored on a supernet trained {} steps", r.supernet_steps)
+          ? fmt::format("scored on a supernet trained {} steps{}", r.supernet_steps,
+                        r.screened > 0
+                            ? fmt::format(", {} of them then trained at low fidelity (the screen)",
+                                          r.screened)
+                            : std::string())
           : std::string("trained at low fidelity");
   out += fmt::format(
       "Search   {} candidates {} ({} draws over the FLOPs limit); stopped: {}; {:.1f} CPU s "
