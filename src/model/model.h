@@ -175,6 +175,11 @@ struct Op {
   // torch.compile fuses the op into one kernel each way; false where Inductor leaves it to eager
   // kernels (complex-number arithmetic: the complex-multiply RoPE).
   bool compile_fuses = true;
+  // Norms: the bytes of a second backward pass for the weight gradient (the input and the output
+  // gradient read again, 4 bytes an element in BF16) and its kernel, where the framework's norm
+  // kernels reduce the weight gradient apart (FrameworkSpec::norm_weight_grad_pass; an eager
+  // composite norm's factors already count its own reduction).
+  double weight_grad_pass_bytes = 0;
   // A linear layer inside the transformer block, which FP8 recipes convert (the router and the
   // output layer stay BF16 unless the framework says otherwise).
   bool fp8_linear = false;
@@ -271,8 +276,8 @@ struct Op {
 //   SwiGLU (silu, mul): forward 6 -> 10 bytes per output, 2 kernels; backward (silu recomputed,
 //     two muls, silu_backward) 8 -> 22, 4 kernels
 //   RoPE as a complex multiply (float upcast, view_as_complex, mul, type_as): 4 -> 20 bytes per
-//     element, 3 kernels forward and 4 backward; under torch.compile too, since Inductor generates no code for
-//     complex tensors (PyTorch 2.11 warns so and runs 3 kernels forward, 4 backward:
+//     element, 3 kernels forward and 4 backward; under torch.compile too, since Inductor generates
+//     no code for complex tensors (PyTorch 2.11 warns so and runs 3 kernels forward, 4 backward:
 //     h200_memops.csv, rope_complex compiled)
 //   cross-entropy on FP32 logits (cast, log_softmax, nll): forward 6 -> 22 bytes per logit (the
 //     cast 2 + 4; log_softmax over a vocabulary too wide for one block's memory reads its row

@@ -63,6 +63,7 @@ Op Norm(std::string name, const ModelSpec& m, double tokens, double width = 0) {
   op.bwd_flops = 2.0 * op.fwd_flops;
   op.fwd_bytes = 2.0 * kBf16 * tokens * h;
   op.bwd_bytes = 3.0 * kBf16 * tokens * h;
+  op.weight_grad_pass_bytes = 2.0 * kBf16 * tokens * h;
   // Input plus FP32 statistics (rstd; LayerNorm also the mean).
   op.saved_bytes = kBf16 * tokens * h + (layernorm ? 2.0 : 1.0) * kFp32 * tokens;
   op.params = layernorm ? 2.0 * h : h;

@@ -141,7 +141,7 @@ OpTimes Time(const std::vector<model::Op>& ops, const hardware::DeviceModel& d, 
         break;
       }
       default: {
-        PassSeconds pass = MemoryBoundOpSeconds(d, op, RunsEager(fw, op));
+        PassSeconds pass = MemoryBoundOpSeconds(d, op, fw);
         double f = pass.fwd, b = pass.bwd;
         // A frozen embedding (LoRA) is the first op: nothing before it needs a gradient.
         if (op.kind == model::OpKind::kEmbedding && op.frozen) b = 0;
@@ -368,13 +368,21 @@ bool RunsEager(const spec::FrameworkSpec& framework, const model::Op& op) {
          (!framework.compile || !op.compile_fuses);
 }
 
-PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op, bool eager) {
+PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op,
+                                 const spec::FrameworkSpec& framework) {
+  const bool eager = RunsEager(framework, op);
+  // A norm that runs as one kernel each way (fused, or natively in eager PyTorch) reduces its
+  // weight gradient as its framework's kernels do; an eager composite's factors count its own.
+  const bool one_kernel = !eager || op.eager_bwd_kernels == 1;
+  const double pass = framework.norm_weight_grad_pass && one_kernel ? op.weight_grad_pass_bytes : 0;
+  const double pass_kernels = pass > 0 ? 1 : 0;
   if (!eager)
     return {d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes),
-            d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes)};
+            d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes + pass, 1 + pass_kernels)};
   return {
       d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes * op.eager_fwd_factor, op.eager_fwd_kernels),
-      d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes * op.eager_bwd_factor, op.eager_bwd_kernels)};
+      d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes * op.eager_bwd_factor + pass,
+                           op.eager_bwd_kernels + pass_kernels)};
 }
 
 Result<StepResult> Evaluate(const plan::Plan& plan) {

@@ -283,13 +283,15 @@ class Evaluator {
 // Whether a memory-bound op runs as its primitive kernels: the framework's elementwise ops are
 // eager, and torch.compile is off or leaves this op to eager kernels (Op::compile_fuses).
 bool RunsEager(const spec::FrameworkSpec& framework, const model::Op& op);
-// A memory-bound op's (norm, activation, rotary, loss, embedding) forward and backward seconds:
-// one kernel each way, or with `eager` (RunsEager) its primitive kernels (model.h, Op's eager
-// factors). `scaleplan validate` prices measured kernels with it too.
+// A memory-bound op's (norm, activation, rotary, loss, embedding) forward and backward seconds
+// under `framework`: one kernel each way, or where RunsEager its primitive kernels (model.h, Op's
+// eager factors); a norm run as one kernel adds the framework's weight-gradient pass
+// (FrameworkSpec::norm_weight_grad_pass). `scaleplan validate` prices measured kernels with it too.
 struct PassSeconds {
   double fwd = 0, bwd = 0;
 };
-PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op, bool eager);
+PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op,
+                                 const spec::FrameworkSpec& framework);
 
 // One-off evaluation with the kernel model of the plan's GPU and precision.
 Result<StepResult> Evaluate(const plan::Plan& plan);

@@ -549,6 +549,12 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                  "cuBLAS); memory-bound ops are then priced as fused (FP8 casts keep their "
                  "recipe's passes).",
                  "framework-compile")
+        .Boolean("norm_weight_grad_pass", &F::norm_weight_grad_pass,
+                 "The norms' backward reduces the weight gradient in a second pass over the "
+                 "input and the output gradient (PyTorch's native and torch.compile's norm "
+                 "kernels: 4 more bytes an element and a kernel), not beside the input gradient "
+                 "in one pass (Transformer Engine).",
+                 "framework-norm-weight-grad-pass")
         .Choice("selective_recompute", &F::selective_recompute,
                 std::vector<std::pair<std::string, SelectiveRecompute>>{
                     {"core_attention", SelectiveRecompute::kCoreAttention},

@@ -272,6 +272,11 @@ struct FrameworkSpec {
   // torch.compile) or PyTorch eager, one kernel per primitive op (model.h, LayerOps' comment).
   Elementwise elementwise = Elementwise::kFused;
   bool compile = false;  // torch.compile: memory-bound ops fused whatever `elementwise` says
+  // The norms' backward computes the weight gradient in a second pass over the input and the
+  // output gradient (PyTorch's native LayerNorm and RMSNorm kernels, Inductor's generated ones:
+  // measured on one H200, h200_memops.csv), not beside the input gradient in one pass (Transformer
+  // Engine's kernels, per-block partial sums).
+  bool norm_weight_grad_pass = false;
   // What plan.recompute = selective re-runs: Megatron-Core's modules (plan.recompute_modules, core
   // attention by default), or PyTorch's per-op selective checkpointing (every other matmul and
   // every memory-bound op; torchtitan's "op" SAC).
