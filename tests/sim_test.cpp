@@ -773,7 +773,8 @@ TEST(Analytical, FrameworkKernelsMoveTheStep) {
 // re-reading the input and the output gradient, 4 bytes x 4,096 tokens x 4,096 wide, plus one
 // kernel:
 //   4 x 65 x (67,108,864 / (3.35e12 B/s x 0.80) + 4e-6 s) = 4 x 65 x 2.904062e-5 = 0.00755056 s.
-// Eager, torchtitan's RMSNorm is the composite whose backward kernels already reduce it: no change.
+// Eager, torchtitan's RMSNorm is the composite whose backward kernels already reduce it, and under
+// LoRA the norms' weights are frozen: no change either way.
 TEST(Analytical, NormWeightGradientPassWhereTheFrameworkRunsOne) {
   spec::JobSpec job = Job("llama3-8b", 1, 1, 1, 1, 4);
   job.framework = Must(spec::LoadFramework("torchtitan"));
@@ -788,6 +789,12 @@ TEST(Analytical, NormWeightGradientPassWhereTheFrameworkRunsOne) {
   const double eager_one_pass = Simulate(job).step_time_s;
   job.framework.norm_weight_grad_pass = true;
   EXPECT_EQ(Simulate(job).step_time_s, eager_one_pass);
+  // LoRA freezes the norms' weights: no gradient to reduce, no pass.
+  job.framework.compile = true;
+  job.workload.lora_rank = 16;
+  const double lora_two_pass = Simulate(job).step_time_s;
+  job.framework.norm_weight_grad_pass = false;
+  EXPECT_EQ(Simulate(job).step_time_s, lora_two_pass);
 }
 
 // Transformer Engine casts FP8 weights (and their transposed copies) on a step's first

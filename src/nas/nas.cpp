@@ -654,8 +654,9 @@ class Searcher {
     result_->supernet_steps = steps;
     // The answer: each target's most likely architecture, made to meet the target where it
     // does not (LikeliestWithin; its cheapest reach where it cannot), and, where that is still
-    // over the FLOPs limit, draws of the logits within it. Scored on the supernet for the record;
-    // RunNas retrains them all.
+    // over the FLOPs limit, draws of the logits within it; with the screen, its likeliest
+    // variants too. Scored on the supernet for the record; the screen trains them all and RunNas
+    // retrains the front of its scores (without the screen, the answer itself).
     std::vector<Choice> pool;
     const size_t variants = options_.screen > 0
                                 ? static_cast<size_t>(std::max<int64_t>(
@@ -1147,8 +1148,9 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "front candidates retrained on the whole training split")
         .Integer("screen", &N::screen, 0, 10000, "",
                  "oneshot, dnas: answers trained at low fidelity as sampling's candidates are, "
-                 "whose scores pick the front; 0: the supernet's scores (oneshot) or the answer "
-                 "as it is (dnas)")
+                 "whose scores pick the front (oneshot: this many; dnas: max(1, this / FLOPs "
+                 "targets) per target, duplicates once); 0: the supernet's scores (oneshot) or "
+                 "the answer as it is (dnas)")
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
         .Text("baselines", &N::baselines,
@@ -1184,14 +1186,15 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     // The candidates' low-fidelity runs train on the first proxy_examples and score the first
     // proxy_eval valid examples: checked up front too (one label there fails every candidate,
     // one by one).
+    // (One-shot and DNAS train them only with the screen.)
+    const bool trains = options.method == "sampling" || options.screen > 0;
     rec::TrainOptions proxy = train;
-    if (options.method == "sampling") proxy.max_train_examples = options.proxy_examples;
+    if (trains) proxy.max_train_examples = options.proxy_examples;
     proxy.max_eval_examples = options.proxy_eval;
     proxy.evaluate_test = false;
-    SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, proxy)
-                           .WithContext(options.method == "sampling"
-                                            ? "nas.proxy_examples, nas.proxy_eval"
-                                            : "nas.proxy_eval"));
+    SP_RETURN_IF_ERROR(
+        rec::CheckTrainSetup(data, proxy)
+            .WithContext(trains ? "nas.proxy_examples, nas.proxy_eval" : "nas.proxy_eval"));
   }
   // The baselines, retrained after the search; their FLOPs set DNAS's targets (a model of no
   // more FLOPs is what beats one).
@@ -1218,8 +1221,9 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
                              : "10 x budget draws: the space (or the FLOPs limit) left few new "
                                "architectures";
   }
-  // DNAS's answer is each FLOPs target's most likely architecture, made to meet the target, all
-  // of them (nas.h); the other families' is the proxy front.
+  // With the screen, the front of its scores; without it, DNAS's answer is each FLOPs target's
+  // most likely architecture, made to meet the target, all of them (nas.h); the other families'
+  // is the proxy front.
   auto front_of = [&](const std::vector<Candidate>& history) {
     if (result.screened > 0) {  // the screen's scores pick the front (nas.h)
       std::vector<Candidate> screened;
@@ -1244,9 +1248,15 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     return thin;
   };
   if (front_of(result.history).empty()) {
-    return Status::Invalid(fmt::format(
-        "nas: no candidate trained successfully (the first: {})",
-        result.history.empty() ? std::string("none scored") : result.history.front().error));
+    std::string first = "none scored";  // the first failure's reason
+    for (const Candidate& c : result.history) {
+      if (c.failed) {
+        first = c.error;
+        break;
+      }
+    }
+    return Status::Invalid(
+        fmt::format("nas: no candidate trained successfully (the first: {})", first));
   }
 
   // Retrain the front and the baselines in full; score on test.

@@ -127,16 +127,16 @@ struct NasOptions {
   std::string space = "scratch";
   int64_t budget = 150;  // sampling: candidates trained; oneshot, dnas: the answer's draws
   double flops_max = 0;  // per example, forward; 0 = no limit
-  int64_t proxy_examples = 100000;  // training examples per candidate (sampling)
+  int64_t proxy_examples = 100000;  // training examples per candidate (sampling; the screen)
   int64_t proxy_eval = 20000;       // validation examples each candidate is scored on
   int64_t population = 12;          // evolution; both controllers: the spread start
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
-  int64_t screen = 24;              // oneshot, dnas: answers trained at low fidelity (nas.h)
-  int64_t final_seeds = 3;          // seeds per retrained model and baseline
-  std::string baselines = "all";    // "all", "none" or a comma list of baseline names
-  uint64_t search_seed = 1;         // the controller's draws (candidates train with the
-                                    // train seed)
+  int64_t screen = 24;  // oneshot: answers trained at low fidelity; dnas: per target this / targets
+  int64_t final_seeds = 3;        // seeds per retrained model and baseline
+  std::string baselines = "all";  // "all", "none" or a comma list of baseline names
+  uint64_t search_seed = 1;       // the controller's draws (candidates train with the
+                                  // train seed)
   // Models trained at once, each on one core (the supernet trains on one), in all the processes
   // together. Also sampling's batch: the controller proposes this many before it learns their
   // scores, so it changes the answer.

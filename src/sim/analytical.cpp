@@ -372,9 +372,11 @@ PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op
                                  const spec::FrameworkSpec& framework) {
   const bool eager = RunsEager(framework, op);
   // A norm that runs as one kernel each way (fused, or natively in eager PyTorch) reduces its
-  // weight gradient as its framework's kernels do; an eager composite's factors count its own.
+  // weight gradient as its framework's kernels do; an eager composite's factors count its own,
+  // and a frozen norm (LoRA) computes none.
   const bool one_kernel = !eager || op.eager_bwd_kernels == 1;
-  const double pass = framework.norm_weight_grad_pass && one_kernel ? op.weight_grad_pass_bytes : 0;
+  const double pass =
+      framework.norm_weight_grad_pass && one_kernel && !op.frozen ? op.weight_grad_pass_bytes : 0;
   const double pass_kernels = pass > 0 ? 1 : 0;
   if (!eager)
     return {d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes),
