@@ -398,18 +398,33 @@ std::string NasHtml(const nlohmann::json& nas) {
           ? fmt::format(" The best achievable test NE (the true probabilities) is {}.",
                         Num(Field(nas, "bayes_ne")))
           : std::string()));
-  std::vector<HtmlPoint> candidates;
+  // A supernet family's candidates carry their supernet NE; the ones its screen trained also a
+  // proxy NE from short training (nas.h), drawn apart: the two scales differ.
+  std::vector<HtmlPoint> candidates, screened;
   for (const nlohmann::json& c : Field(nas, "history")) {
     if (Field(c, "failed") == true) continue;
-    candidates.push_back({Get(c, "flops"), Get(c, "proxy_ne"), Num(Field(c, "name")), ""});
+    candidates.push_back({Get(c, "flops"), Get(c, supernet ? "supernet_ne" : "proxy_ne"),
+                          Num(Field(c, "name")), ""});
+    if (Field(c, "screened") == true) {
+      screened.push_back({Get(c, "flops"), Get(c, "proxy_ne"), Num(Field(c, "name")), ""});
+    }
   }
   page.Heading("Candidates");
   if (!candidates.empty()) {
-    page.Scatter("candidates", "Proxy NE of each candidate against its FLOPs",
-                 "forward FLOPs per example",
-                 supernet ? "proxy NE (validation, supernet weights)"
-                          : "proxy NE (validation, short training)",
-                 candidates);
+    page.Scatter(
+        "candidates",
+        supernet ? "Supernet NE of each candidate against its FLOPs"
+                 : "Proxy NE of each candidate against its FLOPs",
+        "forward FLOPs per example",
+        supernet ? "NE (validation, supernet weights)" : "proxy NE (validation, short training)",
+        candidates);
+  }
+  if (!screened.empty()) {
+    page.Scatter("screen",
+                 fmt::format("The screen: {} candidates trained briefly, whose proxy NE picked "
+                             "the front",
+                             screened.size()),
+                 "forward FLOPs per example", "proxy NE (validation, short training)", screened);
   }
   std::vector<HtmlPoint> final_models;
   std::vector<std::vector<std::string>> rows;

@@ -3,7 +3,7 @@
 
 Usage: check_html.py SCALEPLAN WORKDIR
 
-For simulate, search, explore, pack, fit, testbed and nas (nas only in a build with libtorch): runs the command once with --json and --html, loads the
+For simulate, search, explore, pack, fit, testbed and nas, sampling and one-shot (nas only in a build with libtorch): runs the command once with --json and --html, loads the
 page in Chromium (--dump-dom: the document after its script ran), and checks that
   * the page's script ran to its end (body data-rendered="yes") and Chromium logged no script error;
   * every plot the page promises is there (figure[data-plot]);
@@ -305,6 +305,22 @@ def main():
                 c.value(dom, "candidates", cand["name"], cand["proxy_ne"])
         for m in report["pareto"] + report["baselines"]:
             c.value(dom, "front", m["name"], m["ne"])
+
+    # nas --method oneshot: the candidates at their supernet NE, the screen's at their proxy NE.
+    report, dom = page("nas-oneshot", ["nas", "--method", "oneshot", "--data",
+                                       "synthetic:" + os.path.join(fixtures, "ctr-tiny.yaml"),
+                                       "--space", "engineer", "--budget", "4", "--screen", "3",
+                                       "--proxy-examples", "500", "--proxy-eval", "300",
+                                       "--batch", "64", "--baselines", "dlrm-s", "--retrain", "2",
+                                       "--final-seeds", "1"], may_lack="no ranking-model trainer")
+    if report is not None:
+        for plot in ("candidates", "screen", "front"):
+            c.expect(plot in dom.plots, "nas oneshot: no %s plot" % plot)
+        for cand in report["history"]:
+            if not cand["failed"]:
+                c.value(dom, "candidates", cand["name"], cand["supernet_ne"])
+                if cand["screened"]:
+                    c.value(dom, "screen", cand["name"], cand["proxy_ne"])
 
     if c.failures:
         print("\n".join(c.failures[:40]))
