@@ -249,16 +249,7 @@ class Searcher {
       Candidate& c = (*batch)[fresh[k]];
       const std::string key = rec::ArchToJson(c.arch).dump();
       c.arch.name = fmt::format("nas-{}", result_->history.size());
-      if (out[k].ok()) {
-        c.proxy_ne = out[k]->valid.ne;
-        c.proxy_score = ProxyScore(*out[k]);
-      } else {
-        // A candidate that diverges is kept as a failure with the worst score, not the end of
-        // the search.
-        c.failed = true;
-        c.error = out[k].status().message();
-        c.proxy_ne = c.proxy_score = kFailedScore;
-      }
+      SetProxyScores(out[k], &c);
       cache_[key] = c;
       ++trained_;
       result_->history.push_back(c);
@@ -277,6 +268,19 @@ class Searcher {
       }
     }
     return Status::Ok();
+  }
+
+  // A low-fidelity run's scores: its valid NE and the proxy score; a candidate that diverged is
+  // kept as a failure with the worst score, not the end of the search.
+  static void SetProxyScores(const Result<rec::TrainResult>& run, Candidate* c) {
+    if (run.ok()) {
+      c->proxy_ne = run->valid.ne;
+      c->proxy_score = ProxyScore(*run);
+      return;
+    }
+    c->failed = true;
+    c->error = run.status().message();
+    c->proxy_ne = c->proxy_score = kFailedScore;
   }
 
   // A candidate's low-fidelity run: one epoch of the first proxy_examples, scored on the first
@@ -305,14 +309,7 @@ class Searcher {
     for (size_t k = 0; k < picks.size(); ++k) {
       Candidate& c = result_->history[picks[k]];
       c.screened = true;
-      if (out[k].ok()) {
-        c.proxy_ne = out[k]->valid.ne;
-        c.proxy_score = ProxyScore(*out[k]);
-      } else {
-        c.failed = true;
-        c.error = out[k].status().message();
-        c.proxy_ne = c.proxy_score = kFailedScore;
-      }
+      SetProxyScores(out[k], &c);
       if (progress_ && c.failed) {
         progress_(fmt::format("{:>8}: failed ({})", c.arch.name, c.error));
       } else if (progress_) {
