@@ -525,56 +525,77 @@ def memops():
         torch.cuda.empty_cache()
 
 
+LLAMA3_8B = dict(h=4096, f=14336, heads=32, kv=8, hd=128)
+LAYER_SEQ = 8192  # tokens of the layer sections' one sequence
+
+
+class LlamaLayer(torch.nn.Module):
+    """A Llama 3 decoder layer in plain PyTorch, torchtitan's shape of code: torch.nn.RMSNorm,
+    complex-multiply RoPE, KV heads repeated before SDPA, SwiGLU. `mm(x, w)` computes x @ w.T
+    (F.linear by default; the FP8 sections pass their own)."""
+
+    def __init__(self, S, h, f, heads, kv, hd, mm=None, dev=None):
+        super().__init__()
+        kw = dict(device=dev or DEV, dtype=torch.bfloat16)
+
+        def weight(o, i):
+            return torch.nn.Parameter(torch.randn(o, i, **kw) * i**-0.5)
+
+        self.dims = (S, h, f, heads, kv, hd)
+        self.mm = mm or F.linear
+        self.wq, self.wk, self.wv = weight(heads * hd, h), weight(kv * hd, h), weight(kv * hd, h)
+        self.wo = weight(h, heads * hd)
+        self.w1, self.w3, self.w2 = weight(f, h), weight(f, h), weight(h, f)
+        self.n1 = torch.nn.RMSNorm(h, eps=1e-5, **kw)
+        self.n2 = torch.nn.RMSNorm(h, eps=1e-5, **kw)
+        self.register_buffer("freqs", torch.polar(torch.ones(S, hd // 2, device=kw["device"]),
+                                                  torch.randn(S, hd // 2, device=kw["device"])))
+
+    def rope(self, x):
+        S, hd = self.dims[0], self.dims[5]
+        xc = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
+        return torch.view_as_real(xc * self.freqs.view(1, S, 1, hd // 2)).flatten(3).type_as(x)
+
+    def forward(self, x):
+        S, h, f, heads, kv, hd = self.dims
+        B = x.shape[0]
+        mm = self.mm
+        y = self.n1(x)
+        q = self.rope(mm(y, self.wq).view(B, S, heads, hd))
+        k = self.rope(mm(y, self.wk).view(B, S, kv, hd))
+        v = mm(y, self.wv).view(B, S, kv, hd)
+        k = k.repeat_interleave(heads // kv, dim=2)
+        v = v.repeat_interleave(heads // kv, dim=2)
+        o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
+                                           v.transpose(1, 2), is_causal=True)
+        x = x + mm(o.transpose(1, 2).reshape(B, S, heads * hd), self.wo)
+        z = self.n2(x)
+        return x + mm(F.silu(mm(z, self.w1)) * mm(z, self.w3), self.w2)
+
+
+def layer_stack(mode, n, S, mm=None, dims=LLAMA3_8B):
+    """n layers and a function running them; mode is eager or compiled."""
+    layers = torch.nn.ModuleList([LlamaLayer(S, mm=mm, **dims) for _ in range(n)])
+    fns = [torch.compile(l) if mode == "compiled" else l for l in layers]
+
+    def run(x):
+        for fn in fns:
+            x = fn(x)
+        return x
+
+    return layers, run
+
+
 def layer():
     t = Table("layer.csv", ["model", "mode", "seq", "batch", "what", "value", "unit"])
-    h, f, heads, kv, hd = 4096, 14336, 32, 8, 128
-    S, B = 8192, 1
-
-    class Layer(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            kw = dict(device=DEV, dtype=torch.bfloat16)
-            self.wq = torch.nn.Linear(h, heads * hd, bias=False, **kw)
-            self.wk = torch.nn.Linear(h, kv * hd, bias=False, **kw)
-            self.wv = torch.nn.Linear(h, kv * hd, bias=False, **kw)
-            self.wo = torch.nn.Linear(heads * hd, h, bias=False, **kw)
-            self.w1 = torch.nn.Linear(h, f, bias=False, **kw)
-            self.w3 = torch.nn.Linear(h, f, bias=False, **kw)
-            self.w2 = torch.nn.Linear(f, h, bias=False, **kw)
-            self.n1 = torch.nn.RMSNorm(h, eps=1e-5, **kw)
-            self.n2 = torch.nn.RMSNorm(h, eps=1e-5, **kw)
-            self.freqs = torch.polar(torch.ones(S, hd // 2, device=DEV),
-                                     torch.randn(S, hd // 2, device=DEV))
-
-        def rope(self, x):
-            xc = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
-            return torch.view_as_real(xc * self.freqs.view(1, S, 1, hd // 2)).flatten(3).type_as(x)
-
-        def forward(self, x):
-            y = self.n1(x)
-            q = self.rope(self.wq(y).view(B, S, heads, hd))
-            k = self.rope(self.wk(y).view(B, S, kv, hd))
-            v = self.wv(y).view(B, S, kv, hd)
-            k = k.repeat_interleave(heads // kv, dim=2)
-            v = v.repeat_interleave(heads // kv, dim=2)
-            o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
-                                               v.transpose(1, 2), is_causal=True)
-            x = x + self.wo(o.transpose(1, 2).reshape(B, S, heads * hd))
-            z = self.n2(x)
-            return x + self.w2(F.silu(self.w1(z)) * self.w3(z))
+    h = LLAMA3_8B["h"]
+    S, B = LAYER_SEQ, 1
 
     for mode in ("eager", "compiled"):
         if elapsed() > BUDGET_S:
             break
         try:
-            layers = torch.nn.ModuleList([Layer() for _ in range(2)])
-            fns = [torch.compile(l) if mode == "compiled" else l for l in layers]
-
-            def run(x):
-                for fn in fns:
-                    x = fn(x)
-                return x
-
+            layers, run = layer_stack(mode, 2, S)
             x = torch.randn(B, S, h, device=DEV, dtype=torch.bfloat16, requires_grad=True)
             g = torch.randn(B, S, h, device=DEV, dtype=torch.bfloat16)
             c0 = time.time()
@@ -610,7 +631,285 @@ def layer():
                   torch.cuda.max_memory_allocated() - base, "bytes")
             log(f"layer {mode}: fwd {s_f / 2 * 1e3:.2f} ms, fwd+bwd {s_fb / 2 * 1e3:.2f} ms, "
                 f"kept {kept / 2**20:.0f} MiB/layer")
-            del layers, fns, x, g
+            del layers, run, x, g
+        except Exception:
+            log(traceback.format_exc())
+        torch.cuda.empty_cache()
+
+
+def saved_tensors(outputs, exclude):
+    """What the autograd graph behind `outputs` keeps for backward, by the node and field that
+    keep it: [(node, field, shape, dtype, storage_ptr, storage_bytes)]. Tensors whose storage is in
+    `exclude` (parameters, the input) are left out; a storage kept by several nodes is listed
+    under each, and `unique` counts it once."""
+    # `seen` holds the nodes themselves: a Python id is reused once its object is freed.
+    seen, rows, stack = {}, [], [o.grad_fn for o in outputs if o.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen[id(node)] = node
+        for name in dir(node):
+            if not name.startswith("_saved_"):
+                continue
+            try:
+                value = getattr(node, name)
+            except Exception:  # a field already freed, or not a tensor
+                continue
+            for v in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(v, torch.Tensor) and v.numel() > 0:
+                    st = v.untyped_storage()
+                    if st.data_ptr() not in exclude:
+                        rows.append((type(node).__name__, name[len("_saved_"):],
+                                     "x".join(map(str, v.shape)), str(v.dtype).replace("torch.", ""),
+                                     st.data_ptr(), st.nbytes()))
+        stack.extend(fn for fn, _ in node.next_functions if fn is not None)
+    return rows
+
+
+def layer_audit(dims=LLAMA3_8B, mode_list=("eager", "compiled")):
+    """Every tensor one Llama 3 8B layer keeps for backward (eager: the autograd graph's saved
+    fields, by node; compiled: the tensors packed by saved-tensor hooks), so that the activation
+    memory measured in layer.csv can be placed term by term."""
+    t = Table("layer_audit.csv", ["model", "mode", "seq", "node", "field", "shape", "dtype",
+                                  "storage_bytes", "first_holder", "bytes_per_token"])
+    S = LAYER_SEQ
+    for mode in mode_list:
+        try:
+            layers, run = layer_stack(mode, 1, S, dims=dims)
+            x = torch.randn(1, S, dims["h"], device=DEV, dtype=torch.bfloat16, requires_grad=True)
+            run(x).sum().backward()  # compiles, warms up
+            exclude = {p.untyped_storage().data_ptr() for p in layers.parameters()}
+            exclude |= {b.untyped_storage().data_ptr() for b in layers.buffers()}
+            exclude.add(x.untyped_storage().data_ptr())
+            packed = []
+
+            def pack(v):
+                if isinstance(v, torch.Tensor) and v.numel() > 0:
+                    packed.append(v)
+                return v
+
+            before = torch.cuda.memory_allocated() if DEV == "cuda" else 0
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda v: v):
+                out = run(x)
+            after = torch.cuda.memory_allocated() if DEV == "cuda" else 0
+            out_bytes = out.numel() * out.element_size()
+            if mode == "eager":
+                rows = saved_tensors([out], exclude)
+            else:
+                rows = [("packed", str(i), "x".join(map(str, v.shape)),
+                         str(v.dtype).replace("torch.", ""), v.untyped_storage().data_ptr(),
+                         v.untyped_storage().nbytes()) for i, v in enumerate(packed)
+                        if v.untyped_storage().data_ptr() not in exclude]
+            holders = {}
+            for (node, field, shape, dtype, ptr, nbytes) in rows:
+                first = ptr not in holders
+                holders.setdefault(ptr, nbytes)
+                t.row("llama3-8b", mode, S, node, field, shape, dtype, nbytes, first,
+                      nbytes / S if first else 0.0)
+            unique = sum(holders.values())
+            t.row("llama3-8b", mode, S, "total", "unique_storages", len(holders), "", unique, True,
+                  unique / S)
+            t.row("llama3-8b", mode, S, "total", "allocated_delta_less_output", "", "",
+                  after - before - out_bytes, True, (after - before - out_bytes) / S)
+            log(f"audit {mode}: {len(rows)} saved, {len(holders)} storages, "
+                f"{unique / S:.0f} B/token; allocated {(after - before - out_bytes) / S:.0f} B/token")
+            del layers, run, x, out, packed, rows
+        except Exception:
+            log(traceback.format_exc())
+        if DEV == "cuda":
+            torch.cuda.empty_cache()
+
+
+def fp8_cast(t, dtype, dim=None):
+    """t cast to `dtype` with a dynamic scale from its amax: the whole tensor's (tensorwise, dim
+    None) or each slice's along `dim` (rowwise). Returns (t in FP8, the inverse scale in FP32)."""
+    fmax = torch.finfo(dtype).max
+    amax = (t.abs().amax() if dim is None else t.abs().amax(dim=dim, keepdim=True)).float()
+    scale = fmax / amax.clamp(min=1e-12)
+    return (t.float() * scale).clamp(-fmax, fmax).to(dtype), scale.reciprocal()
+
+
+def fp8_matmul(a, b, recipe, a_dtype):
+    """a [M, K] @ b [K, N] through torch._scaled_mm, both cast with dynamic scales: tensorwise or
+    rowwise (a's rows, b's columns). _scaled_mm wants a row-major and b column-major."""
+    if recipe == "tensorwise":
+        aq, sa = fp8_cast(a, a_dtype)
+        bq, sb = fp8_cast(b, torch.float8_e4m3fn)
+    else:
+        aq, sa = fp8_cast(a, a_dtype, dim=1)
+        bq, sb = fp8_cast(b, torch.float8_e4m3fn, dim=0)
+    return torch._scaled_mm(aq.contiguous(), bq.t().contiguous().t(), scale_a=sa, scale_b=sb,
+                            out_dtype=torch.bfloat16)
+
+
+def fp8_linear(recipe, compiled):
+    """x @ w.T with every GEMM of forward and backward in FP8, as torchao's Float8Linear does with
+    dynamic scaling: the high-precision x and w are kept for backward and cast again there
+    (tensorwise: gradients in e5m2; rowwise: all e4m3). Written for this script, not torchao.
+    `compiled` compiles each cast-and-GEMM, so that its amax, scaling, cast and transposes fuse in
+    the backward too (a first run that compiled only the layer left the backward's casts eager)."""
+    grad_dtype = torch.float8_e5m2 if recipe == "tensorwise" else torch.float8_e4m3fn
+    matmul = torch.compile(fp8_matmul, dynamic=False) if compiled else fp8_matmul
+
+    class Fp8Mm(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(x, w)
+            x2 = x.reshape(-1, x.shape[-1])
+            return matmul(x2, w.t(), recipe, torch.float8_e4m3fn).view(*x.shape[:-1], -1)
+
+        @staticmethod
+        def backward(ctx, go):
+            x, w = ctx.saved_tensors
+            x2, g2 = x.reshape(-1, x.shape[-1]), go.reshape(-1, go.shape[-1])
+            dx = matmul(g2, w, recipe, grad_dtype).view(x.shape)
+            dw = matmul(g2.t(), x2, recipe, grad_dtype)
+            return dx, dw
+
+    return Fp8Mm.apply
+
+
+def fp8_layer():
+    """One Llama 3 8B layer's forward+backward with its seven linears in BF16, FP8 tensorwise and
+    FP8 rowwise, eager and compiled: the end-to-end FP8 gain of a layer (casts, amax reductions,
+    BF16 attention and norms included), against the isolated GEMMs' in gemm.csv."""
+    t = Table("fp8_layer.csv", ["model", "mode", "precision", "seq", "batch", "what", "value",
+                                "unit"])
+    h = LLAMA3_8B["h"]
+    S, B = LAYER_SEQ, 1
+    for recipe in ("bf16", "tensorwise", "rowwise"):
+        for mode in ("eager", "compiled"):
+            if elapsed() > BUDGET_S:
+                log(f"fp8_layer {recipe} {mode}: out of time")
+                return
+            try:
+                mm = None if recipe == "bf16" else fp8_linear(recipe, mode == "compiled")
+                layers, run = layer_stack(mode, 2, S, mm=mm)
+                x = torch.randn(B, S, h, device=DEV, dtype=torch.bfloat16, requires_grad=True)
+                g = torch.randn(B, S, h, device=DEV, dtype=torch.bfloat16)
+                c0 = time.time()
+                run(x).backward(g)
+                torch.cuda.synchronize()
+                first = time.time() - c0
+                s_f = timed(lambda: run(x), target_s=0.1)
+                s_fb = timed(lambda: run(x).backward(g), target_s=0.1)
+                fb = lambda: run(x).backward(g)
+                prec = "bf16" if recipe == "bf16" else f"fp8_{recipe}"
+                for what, v, unit in (("first_call_s", first, "s"),
+                                      ("forward_per_layer_s", s_f / 2, "s"),
+                                      ("forward_backward_per_layer_s", s_fb / 2, "s"),
+                                      ("kernels_forward_backward_per_layer", kernels_launched(fb) / 2,
+                                       "kernels")):
+                    t.row("llama3-8b", mode, prec, S, B, what, v, unit)
+                log(f"fp8_layer {prec} {mode}: fwd {s_f / 2 * 1e3:.2f} ms, "
+                    f"fwd+bwd {s_fb / 2 * 1e3:.2f} ms")
+                del layers, run, x, g
+            except Exception:
+                log(traceback.format_exc())
+            torch.cuda.empty_cache()
+
+
+def step_memory():
+    """A training step of a shortened Llama 3 8B (8 of its 32 layers, the real embedding and
+    output layer, FP32 cross-entropy over 128,256 words) on one GPU the way torchtitan runs it:
+    FSDP2's fully_shard on each layer and the model (one rank), FP32 master weights, BF16
+    compute, FP32 gradient reduction, fused AdamW; eager and compiled layers; no activation
+    checkpointing. Memory read at each phase of the second step, as allocated and as reserved
+    by the caching allocator: what the memory model's weights / gradients / optimizer /
+    activations / transient split is checked against."""
+    import torch.distributed as dist
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    t = Table("step_memory.csv", ["model", "layers", "mode", "seq", "batch", "what", "value",
+                                  "unit"])
+    if not dist.is_initialized():
+        dist.init_process_group("nccl", init_method="tcp://127.0.0.1:29533", rank=0,
+                                world_size=1)
+    h, vocab, n_layers, S, B = LLAMA3_8B["h"], 128256, 8, LAYER_SEQ, 1
+
+    class Model(torch.nn.Module):
+        def __init__(self, mode):
+            super().__init__()
+            self.emb = torch.nn.Embedding(vocab, h, device=DEV)
+            self.layers = torch.nn.ModuleList(
+                [LlamaLayer(S, **LLAMA3_8B) for _ in range(n_layers)])
+            self.norm = torch.nn.RMSNorm(h, eps=1e-5, device=DEV)
+            self.out = torch.nn.Linear(h, vocab, bias=False, device=DEV)
+            self.mode = mode
+
+        def forward(self, tokens):
+            x = self.emb(tokens)
+            for l in self.layers:
+                x = l(x)
+            return self.out(self.norm(x))
+
+    for mode in ("eager", "compiled"):
+        if elapsed() > BUDGET_S:
+            log(f"step_memory {mode}: out of time")
+            return
+        try:
+            import gc
+
+            gc.collect()  # FSDP's modules hold reference cycles: free the last mode's model
+            torch._dynamo.reset()  # compile afresh, under FSDP, not from the layer sections' cache
+            torch.cuda.empty_cache()
+            base = torch.cuda.memory_allocated()
+            model = Model(mode).float()  # FP32 master weights, as torchtitan keeps them
+            mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+            for l in model.layers:
+                if mode == "compiled":
+                    l.compile()  # in place, as torchtitan compiles each block before sharding
+                fully_shard(l, mp_policy=mp)
+            fully_shard(model, mp_policy=mp)
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
+            tokens = torch.randint(0, vocab, (B, S), device=DEV)
+            labels = torch.randint(0, vocab, (B, S), device=DEV)
+            n_params = sum(p.numel() for p in model.parameters())
+            t.row("llama3-8b", n_layers, mode, S, B, "parameters", n_params, "count")
+            reads = {}
+
+            def read(phase):
+                torch.cuda.synchronize()
+                reads[phase] = (torch.cuda.memory_allocated() - base,
+                                torch.cuda.memory_reserved(), torch.cuda.max_memory_allocated() - base)
+
+            def step(record):
+                if record:
+                    torch.cuda.reset_peak_memory_stats()
+                    read("start")
+                logits = model(tokens)
+                loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten())
+                if record:
+                    read("after_forward")
+                loss.backward()
+                if record:
+                    read("after_backward")
+                opt.step()
+                if record:
+                    read("after_optimizer")
+                opt.zero_grad(set_to_none=True)
+                if record:
+                    read("after_zero_grad")
+
+            c0 = time.time()
+            step(False)
+            t.row("llama3-8b", n_layers, mode, S, B, "first_step_s", time.time() - c0, "s")
+            step(True)
+            if mode == "compiled":  # whether the layers ran compiled, and whole
+                stats = {k: dict(v) for k, v in torch._dynamo.utils.counters.items()
+                         if k in ("stats", "graph_break")}
+                log(f"step_memory compiled: dynamo {stats}")
+            for phase, (alloc, reserved, peak) in reads.items():
+                t.row("llama3-8b", n_layers, mode, S, B, f"{phase}_allocated_bytes", alloc, "bytes")
+                t.row("llama3-8b", n_layers, mode, S, B, f"{phase}_reserved_bytes", reserved, "bytes")
+                t.row("llama3-8b", n_layers, mode, S, B, f"{phase}_peak_allocated_bytes", peak,
+                      "bytes")
+            s = timed(lambda: step(False), target_s=1.0, loops=3)
+            t.row("llama3-8b", n_layers, mode, S, B, "step_s", s, "s")
+            log(f"step_memory {mode}: peak {reads['after_optimizer'][2] / 2**30:.1f} GiB allocated, "
+                f"{max(r[1] for r in reads.values()) / 2**30:.1f} GiB reserved, step {s:.3f} s")
+            del model, opt, tokens, labels
         except Exception:
             log(traceback.format_exc())
         torch.cuda.empty_cache()
@@ -618,10 +917,15 @@ def layer():
 
 if __name__ == "__main__":
     torch.backends.cuda.matmul.allow_tf32 = True
-    section("environment", environment)
-    section("power", power)
-    section("gemm", gemm_grid)
-    section("attention", attention)
-    section("layer", layer)
-    section("memops", memops)
+    # fp8_matmul compiles once per shape and recipe (more than the default limit of 8)
+    torch._dynamo.config.recompile_limit = 64
+    SECTIONS = {"environment": environment, "power": power, "gemm": gemm_grid,
+                "attention": attention, "layer": layer, "memops": memops, "audit": layer_audit,
+                "fp8_layer": fp8_layer, "step_memory": step_memory}
+    chosen = os.environ.get("SECTIONS", ",".join(SECTIONS)).split(",")
+    unknown = [c for c in chosen if c not in SECTIONS]
+    if unknown:
+        sys.exit(f"SECTIONS: unknown {unknown}; known: {', '.join(SECTIONS)}")
+    for name in chosen:
+        section(name, SECTIONS[name])
     log(f"total {elapsed():.0f} s")
