@@ -122,13 +122,17 @@ struct ShardShape {
   int64_t ep = 1;  // expert-parallel ranks: a rank holds experts / ep routed experts
   bool sequence_parallel = true;
   bool flash_attention = true;  // false: scores materialized (Megatron's fused softmax path)
-  // PyTorch-eager attention code (torchtitan's repeat_kv before SDPA, Hugging Face's sdpa path):
-  // K and V are repeated to every query head before the kernel, which keeps them at the query
-  // width, and the output projection keeps its own contiguous copy of the kernel's output
-  // (transposed back from its head-major layout). Eager frameworks without torch.compile
-  // (Plan::Shape); measured on one H200 (h200_layer.csv): a Llama 3 8B layer kept 176,264 bytes
-  // a token in eager PyTorch, 147,592 compiled (Inductor keeps neither copy).
+  // PyTorch model code (torchtitan's repeat_kv before SDPA, Hugging Face's sdpa path): K and V
+  // are repeated to every query head before the kernel, which keeps them at the query width,
+  // eager or compiled (Plan::Shape). The kernel's output needs no copy: SDPA lays it out
+  // token-major, so the output projection's input is a view of it. Both read off the tensors one
+  // Llama 3 8B layer kept on one H200 (h200_layer_audit.csv).
   bool attention_repeats_kv = false;
+  // Eager PyTorch SwiGLU, w2(silu(w1 z) * w3 z): autograd keeps silu's output for the product's
+  // backward beside silu's input and w3's output, one more tensor of the MLP's width than
+  // Megatron's fused bias-SwiGLU or Inductor (which recomputes it) keep. Eager, uncompiled
+  // PyTorch model code (Plan::Shape; h200_layer_audit.csv).
+  bool swiglu_keeps_gate_output = false;
   // Bytes per element of the casts that FP8 or FP4 linears keep as their inputs for backward
   // (FrameworkSpec::fp8_saves_fp8_inputs: 1 for FP8, 0.5625 for NVFP4); 0: BF16 inputs kept.
   double saved_input_cast_bytes = 0;
@@ -155,8 +159,8 @@ struct Op {
   double bwd_flops = 0;
   double fwd_bytes = 0;  // HBM traffic of the forward kernel(s)
   double bwd_bytes = 0;
-  double saved_bytes = 0;            // activations kept from forward for backward
-  double params = 0;                 // parameters held by this rank for this op
+  double saved_bytes = 0;  // activations kept from forward for backward
+  double params = 0;       // parameters held by this rank for this op
   // Selective recomputation by modules (Megatron-Core's --recompute-modules; spec::RecomputeModule
   // bits): the module whose recomputation re-runs this op's forward in backward, and the module
   // whose recomputation drops `module_freed_bytes` of its saved_bytes (LayerOps' comment).

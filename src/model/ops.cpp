@@ -92,8 +92,9 @@ Op Elementwise(std::string name, double in_elems, double out_elems, double flops
 // The MLP ops for `tokens` rows of inner width f on this rank (already divided by the shard).
 // `input_saved` is what fc1 keeps of its input (0 when another op keeps the same tensor);
 // `param_scale` is 1 when this rank holds the weights (0 when the plan accounts for them).
-void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const std::string& prefix, double tokens,
-               double f, double input_saved, double param_scale) {
+void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const ShardShape& s,
+               const std::string& prefix, double tokens, double f, double input_saved,
+               double param_scale) {
   double h = static_cast<double>(m.hidden);
   if (f <= 0 || tokens <= 0) return;  // no such MLP (an all-MoE model's dense MLP)
   bool swiglu = m.activation == Activation::kSwiGlu;
@@ -104,9 +105,11 @@ void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const std::string& pref
                      (h * fc1_width + bias1) * param_scale));
   // Routed experts are split by the expert dispatcher, not by the layer's TP collectives.
   ops.back().column_parallel = prefix != "expert_";
-  // SwiGLU keeps its two inputs (gate and up); GeLU its one input.
+  // SwiGLU keeps its two inputs (gate and up), eager PyTorch code silu's output too
+  // (ShardShape::swiglu_keeps_gate_output); GeLU its one input.
+  const double kept_width = fc1_width + (swiglu && s.swiglu_keeps_gate_output ? f : 0.0);
   Op act = Elementwise(prefix + (swiglu ? "swiglu" : "act"), tokens * fc1_width, tokens * f,
-                       swiglu ? 6.0 : 8.0, kBf16 * tokens * fc1_width);
+                       swiglu ? 6.0 : 8.0, kBf16 * tokens * kept_width);
   if (swiglu) {  // eager silu and mul (model.h)
     act.eager_fwd_factor = 10.0 / 6.0;
     act.eager_bwd_factor = 22.0 / 8.0;
@@ -271,16 +274,15 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   attn.kind = OpKind::kAttention;
   const double seq = static_cast<double>(s.seq_len);
   const double document = static_cast<double>(s.document_tokens);
-  double pairs = static_cast<double>(s.micro_batch) * PackedPairs(seq, document) /
-                 static_cast<double>(s.cp);
+  double pairs =
+      static_cast<double>(s.micro_batch) * PackedPairs(seq, document) / static_cast<double>(s.cp);
   if (document > 0 && document < seq) attn.key_len = document;
   // Sliding-window attention (model.h): the share of the model's layers that attend locally; this
   // op carries the global layers' share, "attention_local" below the local ones'. Without a flash
   // kernel the scores are computed in full whatever the window, so there is no local share.
   double local_share = 0;
   if (m.sliding_window > 0 && s.flash_attention) {
-    local_share =
-        static_cast<double>(m.LocalAttentionLayers()) / static_cast<double>(m.layers);
+    local_share = static_cast<double>(m.LocalAttentionLayers()) / static_cast<double>(m.layers);
   }
   // Q K^T over the query width and P V over the output width: 2(q + o) FLOP per pair (4q when
   // they are equal).
@@ -346,11 +348,8 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   ops.push_back(attn);
 
   // Row-parallel: the weight is split over TP, the bias (added after the reduction) is not.
-  // Its input is the kernel's output, which attention keeps; eager PyTorch code transposes that
-  // to a contiguous copy, which the projection keeps beside it (ShardShape).
-  ops.push_back(Gemm("out_proj", tokens, h, o / t,
-                     s.attention_repeats_kv ? kBf16 * tokens * o / t : 0.0,
-                     o * h / t + (m.linear_bias ? h : 0.0)));
+  // Its input is the kernel's output, which attention keeps (ShardShape::attention_repeats_kv).
+  ops.push_back(Gemm("out_proj", tokens, h, o / t, 0.0, o * h / t + (m.linear_bias ? h : 0.0)));
   ops.back().per_op_saved_bytes = 0;
   ops.push_back(Elementwise("residual_add", 2.0 * sp_tokens * h, sp_tokens * h, 1.0, 0.0));
   ops.back().per_op_saved_bytes = 0;
@@ -362,7 +361,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   if (!moe) {
     double f = static_cast<double>(m.ffn_hidden) / t;
     const size_t before = ops.size();
-    AppendMlp(ops, m, "mlp_", tokens, f, kBf16 * sp_tokens * h, 1.0);
+    AppendMlp(ops, m, s, "mlp_", tokens, f, kBf16 * sp_tokens * h, 1.0);
     if (ops.size() == before + 3) {  // fc1, act, fc2 (none when the layer has no dense MLP)
       WholeMlp(ops, before, spec::kRecomputeMlp);
       // SwiGLU: w1 (the 5th matmul) and w2 (the 7th) are saved; GeLU: fc1 (5th), not fc2 (6th).
@@ -393,7 +392,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     double f_e = static_cast<double>(m.EffectiveExpertFfn()) / etp;
     // Parameters per rank are filled in by the plan (they depend on EP); none here.
     const size_t first_expert_op = ops.size();
-    AppendMlp(ops, m, "expert_", expert_rows, f_e, kBf16 * expert_rows * h, 0.0);
+    AppendMlp(ops, m, s, "expert_", expert_rows, f_e, kBf16 * expert_rows * h, 0.0);
     if (ops.size() == first_expert_op + 3) {  // moe_act: the activation re-runs, fc2's input goes
       ops[first_expert_op + 1].rerun_by = spec::kRecomputeMoeAct;
       ops[first_expert_op + 2].freed_by = spec::kRecomputeMoeAct;
@@ -414,7 +413,7 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
     if (m.shared_experts > 0) {
       double f_s = static_cast<double>(m.shared_experts * m.EffectiveSharedExpertFfn()) / t;
       const size_t first_shared_op = ops.size();
-      AppendMlp(ops, m, "shared_", tokens, f_s, 0.0, 1.0);
+      AppendMlp(ops, m, s, "shared_", tokens, f_s, 0.0, 1.0);
       if (ops.size() == first_shared_op + 3)
         WholeMlp(ops, first_shared_op, spec::kRecomputeSharedExperts);
     }
@@ -433,8 +432,8 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
       // The FP8 cast is the linear's own: dropping the norm's output frees none of it. What a
       // module that re-runs the linear's producer drops is the cast (moe_act, mlp).
       if (op.freed_by == spec::kRecomputeLayernorm) op.module_freed_bytes = 0;
-      if (op.freed_by & (spec::kRecomputeMoeAct | spec::kRecomputeMlp |
-                         spec::kRecomputeSharedExperts))
+      if (op.freed_by &
+          (spec::kRecomputeMoeAct | spec::kRecomputeMlp | spec::kRecomputeSharedExperts))
         op.module_freed_bytes = op.saved_bytes;
     }
   }

@@ -55,8 +55,9 @@ model::ShardShape Plan::Shape() const {
   s.ep = ep;
   s.sequence_parallel = job.plan.sequence_parallel;
   s.flash_attention = job.plan.attention_kernel == spec::AttentionKernel::kFlash;
-  s.attention_repeats_kv =
-      job.framework.elementwise == spec::Elementwise::kEager && !job.framework.compile;
+  const bool pytorch_code = job.framework.elementwise == spec::Elementwise::kEager;
+  s.attention_repeats_kv = pytorch_code;
+  s.swiglu_keeps_gate_output = pytorch_code && !job.framework.compile;
   s.saved_input_cast_bytes =
       spec::LowPrecision(job.plan.precision) && job.framework.fp8_saves_fp8_inputs
           ? spec::LowPrecisionBytes(job.plan.precision)
@@ -206,10 +207,11 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
 Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
   std::string_view schedule = spec::ScheduleName(p.schedule);
   if (p.vp > 1 && p.pp == 1) {
-    return Refuse("plan.vp",
-                  fmt::format("plan.vp = {} splits a pipeline stage into model chunks, and "
-                              "plan.pp = 1 has no pipeline (allowed: vp = 1 with pp = 1, or pp >= 2)",
-                              p.vp));
+    return Refuse(
+        "plan.vp",
+        fmt::format("plan.vp = {} splits a pipeline stage into model chunks, and "
+                    "plan.pp = 1 has no pipeline (allowed: vp = 1 with pp = 1, or pp >= 2)",
+                    p.vp));
   }
   if (p.vp > 1 && !Interleaved(p.schedule)) {
     return Refuse(
