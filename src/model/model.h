@@ -159,8 +159,8 @@ struct Op {
   double bwd_flops = 0;
   double fwd_bytes = 0;  // HBM traffic of the forward kernel(s)
   double bwd_bytes = 0;
-  double saved_bytes = 0;  // activations kept from forward for backward
-  double params = 0;       // parameters held by this rank for this op
+  double saved_bytes = 0;            // activations kept from forward for backward
+  double params = 0;                 // parameters held by this rank for this op
   // Selective recomputation by modules (Megatron-Core's --recompute-modules; spec::RecomputeModule
   // bits): the module whose recomputation re-runs this op's forward in backward, and the module
   // whose recomputation drops `module_freed_bytes` of its saved_bytes (LayerOps' comment).

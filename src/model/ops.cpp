@@ -274,15 +274,16 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
   attn.kind = OpKind::kAttention;
   const double seq = static_cast<double>(s.seq_len);
   const double document = static_cast<double>(s.document_tokens);
-  double pairs =
-      static_cast<double>(s.micro_batch) * PackedPairs(seq, document) / static_cast<double>(s.cp);
+  double pairs = static_cast<double>(s.micro_batch) * PackedPairs(seq, document) /
+                 static_cast<double>(s.cp);
   if (document > 0 && document < seq) attn.key_len = document;
   // Sliding-window attention (model.h): the share of the model's layers that attend locally; this
   // op carries the global layers' share, "attention_local" below the local ones'. Without a flash
   // kernel the scores are computed in full whatever the window, so there is no local share.
   double local_share = 0;
   if (m.sliding_window > 0 && s.flash_attention) {
-    local_share = static_cast<double>(m.LocalAttentionLayers()) / static_cast<double>(m.layers);
+    local_share =
+        static_cast<double>(m.LocalAttentionLayers()) / static_cast<double>(m.layers);
   }
   // Q K^T over the query width and P V over the output width: 2(q + o) FLOP per pair (4q when
   // they are equal).
@@ -432,8 +433,8 @@ std::vector<Op> LayerOps(const ModelSpec& m, bool moe, const ShardShape& s) {
       // The FP8 cast is the linear's own: dropping the norm's output frees none of it. What a
       // module that re-runs the linear's producer drops is the cast (moe_act, mlp).
       if (op.freed_by == spec::kRecomputeLayernorm) op.module_freed_bytes = 0;
-      if (op.freed_by &
-          (spec::kRecomputeMoeAct | spec::kRecomputeMlp | spec::kRecomputeSharedExperts))
+      if (op.freed_by & (spec::kRecomputeMoeAct | spec::kRecomputeMlp |
+                         spec::kRecomputeSharedExperts))
         op.module_freed_bytes = op.saved_bytes;
     }
   }

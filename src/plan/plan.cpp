@@ -207,11 +207,10 @@ Status LayOutLayers(const spec::ModelSpec& m, const spec::PlanSpec& p, Plan& pla
 Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
   std::string_view schedule = spec::ScheduleName(p.schedule);
   if (p.vp > 1 && p.pp == 1) {
-    return Refuse(
-        "plan.vp",
-        fmt::format("plan.vp = {} splits a pipeline stage into model chunks, and "
-                    "plan.pp = 1 has no pipeline (allowed: vp = 1 with pp = 1, or pp >= 2)",
-                    p.vp));
+    return Refuse("plan.vp",
+                  fmt::format("plan.vp = {} splits a pipeline stage into model chunks, and "
+                              "plan.pp = 1 has no pipeline (allowed: vp = 1 with pp = 1, or pp >= 2)",
+                              p.vp));
   }
   if (p.vp > 1 && !Interleaved(p.schedule)) {
     return Refuse(

@@ -32,7 +32,8 @@
 //     the group (TE's GroupedLinear spreads them over streams; an assumption), every expert's
 //     weights read; FP8 weight casts are charged as for one expert's weight.
 //   FP8 or NVFP4 casts around each converted linear (sim/analytical.cpp, CastWorkOf: bytes by FP8
-//     recipe, or NVFP4's): the
+//     recipe, or NVFP4's; torchao's dynamic recipes without torch.compile as eager PyTorch ops,
+//     every GEMM operand cast on its own): the
 //     input, output gradient and their transposes every micro-batch; the weight and its transposed
 //     copy every micro-batch, or 1/M of that with framework.fp8_weight_cache (Transformer Engine
 //     casts them on a step's first micro-batch and reuses them; not under ZeRO 3), M the
@@ -292,6 +293,11 @@ struct PassSeconds {
 };
 PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op,
                                  const spec::FrameworkSpec& framework);
+// Seconds of one FP8 cast of `elements` BF16 elements (a linear's input, say) as `framework`'s
+// recipe runs it: fused passes, or eager PyTorch ops (CastWorkOf). `scaleplan validate` prices
+// the measured cast with it.
+double Fp8CastSeconds(const hardware::DeviceModel& d, const spec::FrameworkSpec& framework,
+                      double elements);
 
 // One-off evaluation with the kernel model of the plan's GPU and precision.
 Result<StepResult> Evaluate(const plan::Plan& plan);

@@ -546,8 +546,8 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                 "framework-elementwise")
         .Boolean("compile", &F::compile,
                  "torch.compile per block: pointwise ops, norms and RoPE fused (GEMMs stay "
-                 "cuBLAS); memory-bound ops are then priced as fused (FP8 casts keep their "
-                 "recipe's passes).",
+                 "cuBLAS); memory-bound ops are then priced as fused, and so are the dynamic FP8 "
+                 "recipes' casts, which eager PyTorch runs as separate ops.",
                  "framework-compile")
         .Boolean("norm_weight_grad_pass", &F::norm_weight_grad_pass,
                  "The norms' backward reduces the weight gradient in a second pass over the "

@@ -206,8 +206,7 @@ constexpr MemoryOp kMemoryOps[] = {
     {"cross_entropy_fp32", 2, true, nullptr},
     {"softmax", 3, false,
      "the model prices softmax inside attention (unfused: with the scores' GEMMs)"},
-    {"fp8_cast_tensorwise", 2, false,
-     "the model prices FP8 casts with their linear layers (sim/analytical.cpp, CastWorkOf)"},
+    {"fp8_cast_tensorwise", 2, false, nullptr},
     {"adamw", 0, false,
      "the model's optimizer step also updates the BF16 weight copy (30 bytes a parameter); "
      "this row has none"},
@@ -346,6 +345,14 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
   if (op == "copy" || op == "add") {
     SP_ASSIGN_OR_RETURN(double bytes, c.Number("bytes_min", 1, kMaxKernelBytes));
     row.predicted = d->MemoryBoundSeconds(0, bytes);
+    return Status::Ok();
+  }
+  if (op == "fp8_cast_tensorwise") {  // torchao's dynamic cast, eager ops or compiled
+    spec::FrameworkSpec framework;
+    framework.elementwise = spec::Elementwise::kEager;
+    framework.compile = mode == "compiled";
+    framework.fp8_recipe = spec::Fp8Recipe::kTensorwise;
+    row.predicted = sim::Fp8CastSeconds(*d, framework, static_cast<double>(shape[0] * shape[1]));
     return Status::Ok();
   }
   SP_ASSIGN_OR_RETURN(model::Op model_op, ModelOp(op, shape));
