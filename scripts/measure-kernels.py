@@ -811,32 +811,36 @@ def fp8_layer():
 
 
 def step_memory():
-    """A training step of a shortened Llama 3 8B (8 of its 32 layers, the real embedding and
-    output layer, FP32 cross-entropy over 128,256 words) on one GPU the way torchtitan runs it:
-    FSDP2's fully_shard on each layer and the model (one rank), FP32 master weights, BF16
-    compute, FP32 gradient reduction, fused AdamW; eager and compiled layers; no activation
-    checkpointing. Memory read at each phase of the second step, as allocated and as reserved
-    by the caching allocator: what the memory model's weights / gradients / optimizer /
+    """Training steps of a shortened Llama 3 8B (8 of its 32 layers, the real embedding and
+    output layer, FP32 cross-entropy over 128,256 words) on one GPU the way torchtitan runs them:
+    FSDP2's fully_shard on each layer (the last one not resharded after forward) and on the model
+    (one rank), FP32 master weights, BF16 compute, FP32 gradient reduction, fused AdamW, the logits
+    freed before backward; eager and compiled layers; no activation checkpointing; one micro-batch
+    a step, and (eager) two with gradient accumulation. Memory read at each phase of a step after
+    the first, as allocated and as reserved by the caching allocator (PYTORCH_CUDA_ALLOC_CONF as
+    the environment sets it): what the memory model's weights / gradients / optimizer /
     activations / transient split is checked against."""
+    import gc
+
     import torch.distributed as dist
     from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
-    t = Table("step_memory.csv", ["model", "layers", "mode", "seq", "batch", "what", "value",
-                                  "unit"])
+    t = Table("step_memory.csv", ["model", "layers", "mode", "microbatches", "seq", "batch",
+                                  "what", "value", "unit"])
     if not dist.is_initialized():
         dist.init_process_group("nccl", init_method="tcp://127.0.0.1:29533", rank=0,
                                 world_size=1)
     h, vocab, n_layers, S, B = LLAMA3_8B["h"], 128256, 8, LAYER_SEQ, 1
+    log(f"step_memory: PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF', '')!r}")
 
     class Model(torch.nn.Module):
-        def __init__(self, mode):
+        def __init__(self):
             super().__init__()
             self.emb = torch.nn.Embedding(vocab, h, device=DEV)
             self.layers = torch.nn.ModuleList(
                 [LlamaLayer(S, **LLAMA3_8B) for _ in range(n_layers)])
             self.norm = torch.nn.RMSNorm(h, eps=1e-5, device=DEV)
             self.out = torch.nn.Linear(h, vocab, bias=False, device=DEV)
-            self.mode = mode
 
         def forward(self, tokens):
             x = self.emb(tokens)
@@ -844,47 +848,51 @@ def step_memory():
                 x = l(x)
             return self.out(self.norm(x))
 
-    for mode in ("eager", "compiled"):
+    for mode, micro in (("eager", 1), ("eager", 2), ("compiled", 1)):
         if elapsed() > BUDGET_S:
             log(f"step_memory {mode}: out of time")
             return
         try:
-            import gc
-
-            gc.collect()  # FSDP's modules hold reference cycles: free the last mode's model
+            gc.collect()  # FSDP's modules hold reference cycles: free the last run's model
             torch._dynamo.reset()  # compile afresh, under FSDP, not from the layer sections' cache
             torch.cuda.empty_cache()
             base = torch.cuda.memory_allocated()
-            model = Model(mode).float()  # FP32 master weights, as torchtitan keeps them
+            model = Model().float()  # FP32 master weights, as torchtitan keeps them
             mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
-            for l in model.layers:
+            for i, l in enumerate(model.layers):
                 if mode == "compiled":
                     l.compile()  # in place, as torchtitan compiles each block before sharding
-                fully_shard(l, mp_policy=mp)
+                fully_shard(l, mp_policy=mp, reshard_after_forward=i < n_layers - 1)
             fully_shard(model, mp_policy=mp)
             opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
             tokens = torch.randint(0, vocab, (B, S), device=DEV)
             labels = torch.randint(0, vocab, (B, S), device=DEV)
-            n_params = sum(p.numel() for p in model.parameters())
-            t.row("llama3-8b", n_layers, mode, S, B, "parameters", n_params, "count")
+            row = lambda what, v, unit: t.row("llama3-8b", n_layers, mode, micro, S, B, what, v,
+                                              unit)
+            row("parameters", sum(p.numel() for p in model.parameters()), "count")
             reads = {}
 
             def read(phase):
                 torch.cuda.synchronize()
                 reads[phase] = (torch.cuda.memory_allocated() - base,
-                                torch.cuda.memory_reserved(), torch.cuda.max_memory_allocated() - base)
+                                torch.cuda.memory_reserved(),
+                                torch.cuda.max_memory_allocated() - base)
 
             def step(record):
                 if record:
                     torch.cuda.reset_peak_memory_stats()
                     read("start")
-                logits = model(tokens)
-                loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten())
-                if record:
-                    read("after_forward")
-                loss.backward()
-                if record:
-                    read("after_backward")
+                for m in range(micro):
+                    tag = f"mb{m + 1}_" if micro > 1 else ""
+                    logits = model(tokens)
+                    loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten())
+                    del logits  # torchtitan frees the logits before backward
+                    if record:
+                        read(tag + "after_forward")
+                    loss.backward()
+                    del loss
+                    if record:
+                        read(tag + "after_backward")
                 opt.step()
                 if record:
                     read("after_optimizer")
@@ -894,21 +902,21 @@ def step_memory():
 
             c0 = time.time()
             step(False)
-            t.row("llama3-8b", n_layers, mode, S, B, "first_step_s", time.time() - c0, "s")
+            row("first_step_s", time.time() - c0, "s")
             step(True)
             if mode == "compiled":  # whether the layers ran compiled, and whole
                 stats = {k: dict(v) for k, v in torch._dynamo.utils.counters.items()
                          if k in ("stats", "graph_break")}
                 log(f"step_memory compiled: dynamo {stats}")
             for phase, (alloc, reserved, peak) in reads.items():
-                t.row("llama3-8b", n_layers, mode, S, B, f"{phase}_allocated_bytes", alloc, "bytes")
-                t.row("llama3-8b", n_layers, mode, S, B, f"{phase}_reserved_bytes", reserved, "bytes")
-                t.row("llama3-8b", n_layers, mode, S, B, f"{phase}_peak_allocated_bytes", peak,
-                      "bytes")
+                row(f"{phase}_allocated_bytes", alloc, "bytes")
+                row(f"{phase}_reserved_bytes", reserved, "bytes")
+                row(f"{phase}_peak_allocated_bytes", peak, "bytes")
             s = timed(lambda: step(False), target_s=1.0, loops=3)
-            t.row("llama3-8b", n_layers, mode, S, B, "step_s", s, "s")
-            log(f"step_memory {mode}: peak {reads['after_optimizer'][2] / 2**30:.1f} GiB allocated, "
-                f"{max(r[1] for r in reads.values()) / 2**30:.1f} GiB reserved, step {s:.3f} s")
+            row("step_s", s, "s")
+            log(f"step_memory {mode} x{micro}: peak {reads['after_zero_grad'][2] / 2**30:.1f} GiB "
+                f"allocated, {max(r[1] for r in reads.values()) / 2**30:.1f} GiB reserved, "
+                f"step {s:.3f} s")
             del model, opt, tokens, labels
         except Exception:
             log(traceback.format_exc())

@@ -271,14 +271,76 @@ TEST(Memory, Fp8SavedInputsFollowTheFramework) {
   EXPECT_DOUBLE_EQ(ParamSums(Must(BuildPlan(job))).dense_saved_bytes, 151688.0 * 8192);
 }
 
+// A torchtitan step on one H200 as data/calibration/h200-kernels/h200_step_memory.csv measured
+// it: Llama 3 8B cut to 8 layers, one sequence of 8,192 tokens, FSDP2 on one rank, no
+// recomputation, eager. 2,795,573,248 parameters (8 x 218,112,000 in the layers, 525,336,576 in
+// the embedding, 525,340,672 in the final norm and output layer).
+//   weights: none held (framework.fp32_param_shards: the FP32 shards are the parameters);
+//   optimizer: 12 bytes a parameter (FP32 weights, two moments) = 33,546,878,976 (measured before
+//     the step: 33,648 MB with the rotary tables);
+//   gradients: 4 bytes a parameter = 11,182,292,992;
+//   activations: 8 x 180,360 x 8192 = 11,820,072,960, the final norm's and output layer's inputs
+//     (8196 + 8192) x 8192 = 134,250,496, the FP32 log-probabilities 4 x 8192 x 128256 =
+//     4,202,692,608: 16,157,016,064;
+//   transient: two gathered layers 2 x 2 x 218,112,000 = 872,448,000, the gathered root (embedding
+//     and head) 2 x 1,050,677,248 = 2,101,354,496, the eager loss's backward 8 x 8192 x 128256 =
+//     8,405,385,216: 11,379,187,712.
+// With one micro-batch a step (framework.gradients_per_step) the peak is the larger of the
+// backward's start, 16,157,016,064 + 11,379,187,712 = 27,536,203,776, and its end, 11,182,292,992
+// + 180,360 x 8192 = 12,659,802,112: 33,546,878,976 + 27,536,203,776 = 61,083,082,752 (measured
+// 60,748 MB allocated at the peak: +0.55%). With two, the first one's gradients are held beside the
+// second one's activations: + 11,182,292,992 = 72,265,375,744 (measured 71,863 MB: +0.56%).
+TEST(Memory, PytorchFsdpStepMatchesTheMeasuredOne) {
+  spec::JobSpec job;
+  job.model = Must(spec::ParseModelYaml("base: llama3-8b\nlayers: 8\n", "m.yaml"));
+  job.cluster = Must(spec::LoadCluster("h200-node"));
+  job.framework = Must(spec::LoadFramework("torchtitan"));
+  ASSERT_TRUE(job.framework.fp32_param_shards);
+  ASSERT_TRUE(job.framework.gradients_per_step);
+  job.gpus = 1;
+  job.plan = job.framework.plan;
+  job.plan.tp = job.plan.cp = job.plan.pp = job.plan.vp = 1;
+  job.plan.schedule = spec::Schedule::k1F1B;
+  job.plan.zero = spec::ZeroMode::kZero3;
+  job.plan.micro_batch = 1;
+  job.plan.recompute = spec::Recompute::kNone;
+  job.plan.trim_edge_stages = false;
+  job.workload.seq_len = 8192;
+  job.workload.global_batch = 1;
+  MemoryReport one = ComputeMemory(Must(BuildPlan(job)));
+  const StageMemory& s = one.stages[0];
+  EXPECT_DOUBLE_EQ(s.weights_bytes, 0.0);
+  EXPECT_DOUBLE_EQ(s.optimizer_bytes, 33546878976.0);
+  EXPECT_DOUBLE_EQ(s.activations_bytes, 16157016064.0);
+  EXPECT_DOUBLE_EQ(s.transient_bytes, 11379187712.0);
+  EXPECT_DOUBLE_EQ(s.gradients_bytes, 0.0);
+  EXPECT_DOUBLE_EQ(one.peak_bytes, 61083082752.0);
+  EXPECT_NEAR(one.peak_bytes / 60.748e9, 1.0, 0.02);
+  job.workload.global_batch = 2;
+  MemoryReport two = ComputeMemory(Must(BuildPlan(job)));
+  EXPECT_DOUBLE_EQ(two.stages[0].gradients_bytes, 11182292992.0);
+  EXPECT_DOUBLE_EQ(two.peak_bytes, 72265375744.0);
+  EXPECT_NEAR(two.peak_bytes / 71.863e9, 1.0, 0.02);
+  // Megatron's and DeepSpeed's ZeRO 3 hold a BF16 shard beside the FP32 master copy, and their
+  // gradient buffer for the whole step: 2 bytes a parameter more, and the gradients counted.
+  job.framework.fp32_param_shards = false;
+  job.framework.gradients_per_step = false;
+  job.workload.global_batch = 1;
+  MemoryReport held = ComputeMemory(Must(BuildPlan(job)));
+  EXPECT_DOUBLE_EQ(held.stages[0].weights_bytes, 2.0 * 2795573248.0);
+  EXPECT_DOUBLE_EQ(held.stages[0].gradients_bytes, 11182292992.0);
+}
+
 // Per-op selective checkpointing (torchtitan's policy; model.h) keeps, per token of a Llama 3 8B
 // layer on one GPU (h = q = 4096, kv = 1024, f = 14336, 32 heads): input 2h = 8192, Q and V
 // 2(q + kv) = 10240, attention output 2q = 8192 and log-sum-exp 4 * 32 = 128, w1's output
 // 2f = 28672, w2's output 2h = 8192: 63,616 bytes, against 139,400 without recomputation
 // (model.h's list: 2h + 2h + 2(q + 2kv) + 2q + 4 * heads + 2h + 2h + 4f + 2f = 139,392, plus the
 // two RMSNorms' FP32 statistics, 8), 180,360 with what eager PyTorch code keeps (above).
-// PyTorch eager cross-entropy adds 6 bytes per logit while the loss runs (BF16 logits and their
-// FP32 copy), compiled 2: 4 bytes x 8192 tokens x 128256 logits apart.
+// PyTorch eager cross-entropy adds 8 bytes per logit while the loss runs (its backward's FP32
+// gradients of the log-probabilities and of the logits), compiled 2 (the BF16 logits) where the
+// framework compiles the loss (compile_loss): 6 bytes x 8192 tokens x 128256 logits apart; with
+// the blocks compiled and the loss not, nothing.
 TEST(Memory, PerOpCheckpointingAndEagerLoss) {
   spec::JobSpec job = Must(spec::LoadJob(Fixture("small-job.yaml")));
   job.framework = Must(spec::LoadFramework("torchtitan"));
@@ -294,9 +356,12 @@ TEST(Memory, PerOpCheckpointingAndEagerLoss) {
                    32.0 * (180360.0 - 63616.0) * 8192);
   job.plan.recompute = spec::Recompute::kSelective;
   job.framework.compile = true;
+  EXPECT_DOUBLE_EQ(ComputeMemory(Must(BuildPlan(job))).stages[0].transient_bytes,
+                   eager.stages[0].transient_bytes);
+  job.framework.compile_loss = true;
   MemoryReport compiled = ComputeMemory(Must(BuildPlan(job)));
   EXPECT_DOUBLE_EQ(eager.stages[0].transient_bytes - compiled.stages[0].transient_bytes,
-                   4.0 * 8192 * 128256);
+                   6.0 * 8192 * 128256);
 }
 
 // 1F1B holds min(pp - s, M) micro-batches on stage s; GPipe all M.

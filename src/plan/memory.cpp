@@ -185,6 +185,11 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
   const double expert_shard = static_cast<double>(plan.ExpertDp());
   BytesPerParam dense_bytes = ParamBytes(p.zero, dense_shard, p.precision, p.fp8_params);
   BytesPerParam expert_bytes = ParamBytes(p.zero, expert_shard, p.precision, p.fp8_params);
+  // PyTorch FSDP (framework.fp32_param_shards): the FP32 shard, counted with the optimizer state,
+  // is the parameter; BF16 (or FP8) weights exist only gathered, in the transient buffers below.
+  const spec::FrameworkSpec& fw = plan.job.framework;
+  const bool fp32_shards = fw.fp32_param_shards && p.zero == ZeroMode::kZero3;
+  if (fp32_shards) dense_bytes.weights = expert_bytes.weights = 0;
   // BF16 gradient reduction keeps the gradient buffer in BF16 (Megatron's --grad-reduce-in-bf16).
   if (p.grad_reduce_dtype == spec::GradReduceDtype::kBf16) {
     dense_bytes.gradients /= 2;
@@ -273,6 +278,17 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
       // the cast alone).
       const double held = p.fp8_params ? spec::LowPrecisionBytes(p.precision) : kBf16Bytes;
       sm.transient_bytes += 2.0 * largest_layer_params * held;
+      // PyTorch FSDP gathers the root module's weights (embedding, final norm, output layer) in
+      // the forward and keeps them for the backward (FSDP2 does not reshard the root after
+      // forward; measured: 2.10 GB of BF16 for Llama 3 8B's 1.05 billion, h200_step_memory.csv).
+      if (fp32_shards) {
+        double root = 0;
+        for (const Chunk& c : stage.chunks) {
+          if (c.has_embedding) root += param_sums.embedding;
+          if (c.has_head) root += param_sums.head;
+        }
+        sm.transient_bytes += kBf16Bytes * root;
+      }
     }
     if (plan.cp > 1) {
       // All-gather: K and V of the whole sequence for one layer's attention; ring: the block in
@@ -285,14 +301,26 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
       sm.transient_bytes += kBf16Bytes * kv / static_cast<double>(plan.tp) * kv_tokens;
     }
     sm.transient_bytes += largest_layer_full;
-    // PyTorch eager cross-entropy on FP32 logits (torchtitan): the BF16 logits and their FP32
-    // copy live beside the saved softmax while the loss runs, 6 bytes per logit; compiled, the
-    // upcast fuses into the softmax and only the BF16 logits remain, 2 bytes. Fused
-    // vocab-parallel losses (Megatron) keep neither.
-    const spec::FrameworkSpec& fw = plan.job.framework;
+    // PyTorch eager cross-entropy on FP32 logits (torchtitan): beside the saved FP32
+    // log-probabilities, the forward holds the BF16 logits and their FP32 copy (6 bytes a logit)
+    // and the backward the FP32 gradients of the log-probabilities and of the logits (8 bytes;
+    // measured 8.40 GB over 1.05 billion logits, h200_step_memory.csv); compiled (with
+    // framework.compile_loss), the upcast fuses into the softmax and only the BF16 logits remain,
+    // 2 bytes. Fused vocab-parallel losses (Megatron) keep neither.
     if (fw.elementwise == spec::Elementwise::kEager && stage.index == plan.pp - 1) {
       double logits = shape.Tokens() * static_cast<double>(m.vocab) / static_cast<double>(plan.tp);
-      sm.transient_bytes += (fw.compile ? kBf16Bytes : kBf16Bytes + kFp32Bytes) * logits;
+      const bool compiled = fw.compile && fw.compile_loss;
+      sm.transient_bytes += (compiled ? kBf16Bytes : 2.0 * kFp32Bytes) * logits;
+    }
+
+    // Gradients freed after each step (framework.gradients_per_step) with one micro-batch a step
+    // are created as the backward frees the activations: the stage peaks either at the start of
+    // its backward (every activation and transient buffer, no gradient yet) or at its end (every
+    // gradient, one layer's activations). gradients_bytes is what the peak holds.
+    if (fw.gradients_per_step && plan.microbatches == 1) {
+      const double at_start = sm.activations_bytes + sm.transient_bytes;
+      const double at_end = sm.gradients_bytes + dense_act;
+      sm.gradients_bytes = std::max(0.0, at_end - at_start);
     }
 
     sm.total_bytes = sm.weights_bytes + sm.gradients_bytes + sm.optimizer_bytes +

@@ -389,8 +389,8 @@ double OpTimes::SelectiveAttention(const spec::FrameworkSpec& framework,
 }
 
 bool RunsEager(const spec::FrameworkSpec& framework, const model::Op& op) {
-  return framework.elementwise == spec::Elementwise::kEager &&
-         (!framework.compile || !op.compile_fuses);
+  const bool compiled = framework.compile && (op.kind != model::OpKind::kLoss || framework.compile_loss);
+  return framework.elementwise == spec::Elementwise::kEager && (!compiled || !op.compile_fuses);
 }
 
 PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op,

@@ -282,7 +282,8 @@ class Evaluator {
 };
 
 // Whether a memory-bound op runs as its primitive kernels: the framework's elementwise ops are
-// eager, and torch.compile is off or leaves this op to eager kernels (Op::compile_fuses).
+// eager, and torch.compile is off, leaves this op to eager kernels (Op::compile_fuses) or, for
+// the loss, does not compile it (framework.compile_loss).
 bool RunsEager(const spec::FrameworkSpec& framework, const model::Op& op);
 // A memory-bound op's (norm, activation, rotary, loss, embedding) forward and backward seconds
 // under `framework`: one kernel each way, or where RunsEager its primitive kernels (model.h, Op's

@@ -549,6 +549,11 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                  "cuBLAS); memory-bound ops are then priced as fused, and so are the dynamic FP8 "
                  "recipes' casts, which eager PyTorch runs as separate ops.",
                  "framework-compile")
+        .Boolean("compile_loss", &F::compile_loss,
+                 "With compile, the loss is compiled too (torchtitan's compile.components "
+                 "since 2025): the FP32 cross-entropy fused; otherwise it runs eager beside the "
+                 "compiled blocks (December 2024's torchtitan left it uncompiled).",
+                 "framework-compile-loss")
         .Boolean("norm_weight_grad_pass", &F::norm_weight_grad_pass,
                  "The norms' backward reduces the weight gradient in a second pass over the "
                  "input and the output gradient (PyTorch's native and torch.compile's norm "
@@ -598,6 +603,18 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                  "data-gradient GEMM and its input-gradient reduce-scatter or all-reduce behind "
                  "its weight-gradient GEMM (Megatron-LM since 2022, Transformer Engine).",
                  "framework-tp-async-backward")
+        .Boolean("fp32_param_shards", &F::fp32_param_shards,
+                 "Under ZeRO 3 the FP32 parameters are the shards, updated in place by the "
+                 "optimizer: no BF16 copy is held beside them, BF16 weights exist only while "
+                 "gathered (PyTorch FSDP with a mixed-precision policy: torchtitan, Composer). "
+                 "Otherwise a BF16 shard is held beside the FP32 master copy (Megatron, "
+                 "DeepSpeed).",
+                 "framework-fp32-param-shards")
+        .Boolean("gradients_per_step", &F::gradients_per_step,
+                 "zero_grad frees the gradients after each step, so with one micro-batch a step "
+                 "they are created as backward frees the activations and the two do not peak "
+                 "together; otherwise the gradient buffer is allocated once (Megatron).",
+                 "framework-gradients-per-step")
         .Choice("attention_table", &F::attention_table,
                 std::vector<std::pair<std::string, AttentionTable>>{
                     {"cudnn", AttentionTable::kCudnn}, {"flash2", AttentionTable::kFlash2}},

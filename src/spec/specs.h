@@ -272,6 +272,9 @@ struct FrameworkSpec {
   // torch.compile) or PyTorch eager, one kernel per primitive op (model.h, LayerOps' comment).
   Elementwise elementwise = Elementwise::kFused;
   bool compile = false;  // torch.compile: memory-bound ops fused whatever `elementwise` says
+  // torch.compile also compiles the loss (torchtitan's compile.components since 2025); without it
+  // the cross-entropy runs eager even when the blocks are compiled (December 2024's torchtitan).
+  bool compile_loss = false;
   // The norms' backward computes the weight gradient in a second pass over the input and the
   // output gradient (PyTorch's native LayerNorm and RMSNorm kernels, Inductor's generated ones:
   // measured on one H200, h200_memops.csv), not beside the input gradient in one pass (Transformer
@@ -294,6 +297,16 @@ struct FrameworkSpec {
   // re-gather (SP) and input-gradient reduction asynchronously behind their own data- and
   // weight-gradient GEMMs (Megatron-LM's linear layers since 2022, Transformer Engine).
   bool tp_async_backward = false;
+  // ZeRO 3 shards the FP32 parameters themselves, which the optimizer updates in place: no BF16
+  // copy is held beside them, and BF16 weights exist only gathered (PyTorch FSDP's mixed
+  // precision: torchtitan's FSDP2, Composer's FSDP). Megatron's and DeepSpeed's keep BF16 shards
+  // beside an FP32 master copy in the optimizer state.
+  bool fp32_param_shards = false;
+  // The optimizer's zero_grad frees the gradients (set_to_none), so backward creates them anew:
+  // with one micro-batch a step they grow as the activations are freed and the two do not peak
+  // together (measured on one H200, h200_step_memory.csv). Megatron's gradient buffer is
+  // allocated once.
+  bool gradients_per_step = false;
   AttentionTable attention_table = AttentionTable::kCudnn;
   double attention_fraction = 1.0;  // of the attention table's throughput
   double memory_fraction = 0.80;    // of HBM bandwidth reached by memory-bound kernels
