@@ -2,7 +2,10 @@
 # Measures the kernel throughput of one NVIDIA GPU for scaleplan's calibration tables.
 #
 # Run on a machine with a CUDA GPU and PyTorch (never by the build or the tests):
-#   OUT=out GPU=h200 python3 scripts/measure-kernels.py
+#   OUT=out GPU=h200 [SECTIONS=gemm,attention,...] [BUDGET_S=420] python3 scripts/measure-kernels.py
+# SECTIONS runs a subset, in the order given (default: all, in the order below); BUDGET_S skips the
+# sections that would start after that many seconds. step_memory starts a one-rank NCCL group;
+# run it with PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True to read torchtitan's allocator.
 # GPU names the scaleplan GPU preset the card is (presets/gpus), written in each table's gpu column
 # (`scaleplan validate` prices the rows on it).
 # It writes, under $OUT:
@@ -17,6 +20,12 @@
 #   power.csv      15 s of back-to-back 8192^3 BF16 GEMMs: throughput, SM clock and power per window
 #   layer.csv      a Llama 3 8B decoder layer in plain PyTorch (torchtitan's shape of code): forward
 #                  and backward time, and the activation memory it keeps for backward
+#   layer_audit.csv (section audit) every tensor that layer keeps for backward, eager (by autograd
+#                  node and field) and compiled (as saved-tensor hooks receive them)
+#   fp8_layer.csv  the layer with its linears in BF16, FP8 tensorwise and FP8 rowwise (torchao-shaped
+#                  dynamic scaling through torch._scaled_mm), eager and compiled: time and kernels
+#   step_memory.csv training steps of an 8-layer Llama 3 8B under FSDP2 on one rank, torchtitan's
+#                  way: memory allocated, reserved and peak at each phase, one and two micro-batches
 #
 # Timing: CUDA events around a loop of back-to-back calls (launch gaps included, as in a training
 # step), the median of 3 such loops after warm-up; inputs rotate among enough buffers that they do
@@ -675,6 +684,9 @@ def layer_audit(dims=LLAMA3_8B, mode_list=("eager", "compiled")):
                                   "storage_bytes", "first_holder", "bytes_per_token"])
     S = LAYER_SEQ
     for mode in mode_list:
+        if elapsed() > BUDGET_S:
+            log(f"audit {mode}: out of time")
+            return
         try:
             layers, run = layer_stack(mode, 1, S, dims=dims)
             x = torch.randn(1, S, dims["h"], device=DEV, dtype=torch.bfloat16, requires_grad=True)
@@ -825,8 +837,11 @@ def step_memory():
     import torch.distributed as dist
     from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
-    t = Table("step_memory.csv", ["model", "layers", "mode", "microbatches", "seq", "batch",
-                                  "what", "value", "unit"])
+    t = Table("step_memory.csv", ["allocator", "model", "layers", "mode", "microbatches", "seq",
+                                  "batch", "what", "value", "unit"])
+    conf = os.environ.get("PYTORCH_CUDA_ALLOC_CONF", "")
+    allocator = ("expandable_segments" if "expandable_segments:True" in conf
+                 else conf or "default")
     if not dist.is_initialized():
         dist.init_process_group("nccl", init_method="tcp://127.0.0.1:29533", rank=0,
                                 world_size=1)
@@ -853,8 +868,9 @@ def step_memory():
             log(f"step_memory {mode}: out of time")
             return
         try:
-            gc.collect()  # FSDP's modules hold reference cycles: free the last run's model
             torch._dynamo.reset()  # compile afresh, under FSDP, not from the layer sections' cache
+            gc.collect()  # FSDP's modules and compiled frames hold the last run's model in cycles
+            torch.cuda.synchronize()
             torch.cuda.empty_cache()
             base = torch.cuda.memory_allocated()
             model = Model().float()  # FP32 master weights, as torchtitan keeps them
@@ -867,8 +883,8 @@ def step_memory():
             opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
             tokens = torch.randint(0, vocab, (B, S), device=DEV)
             labels = torch.randint(0, vocab, (B, S), device=DEV)
-            row = lambda what, v, unit: t.row("llama3-8b", n_layers, mode, micro, S, B, what, v,
-                                              unit)
+            row = lambda what, v, unit: t.row(allocator, "llama3-8b", n_layers, mode, micro, S,
+                                              B, what, v, unit)
             row("parameters", sum(p.numel() for p in model.parameters()), "count")
             reads = {}
 

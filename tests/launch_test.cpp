@@ -122,11 +122,9 @@ TEST(Torchtitan, EmittedConfigReadsBackToTheSamePlan) {
     read.cluster = job.cluster;
     read.gpus = job.gpus;
     LaunchParse parse = Must(ApplyTorchtitanToml(toml, "emitted.toml", read));
-    // Every plan setting is read (the compile components and the FP8 all-gather are not plan
-    // settings).
+    // Every plan setting is read (the FP8 all-gather is not a plan setting).
     for (const std::string& key : parse.ignored) {
-      EXPECT_TRUE(key == "compile.components" ||
-                  key == "quantize.linear.float8.enable_fsdp_float8_all_gather")
+      EXPECT_TRUE(key == "quantize.linear.float8.enable_fsdp_float8_all_gather")
           << key << "\n"
           << toml;
     }
@@ -237,6 +235,34 @@ TEST(Torchtitan, LocalBatchIsTheMicroBatchWithoutPipelining) {
   EXPECT_NE(toml.find("local_batch_size = 1\n"), std::string::npos) << toml;
   EXPECT_NE(toml.find("global_batch_size = 256\n"), std::string::npos) << toml;
   EXPECT_EQ(toml.find("pipeline_parallel_schedule"), std::string::npos) << toml;
+}
+
+// compile.components names what torchtitan compiles (its default, since 2025: the model and the
+// loss); the older training.compile compiled the blocks only. The emitter writes what the
+// framework says.
+TEST(Torchtitan, CompileComponentsSayWhetherTheLossIsCompiled) {
+  auto read = [](const char* toml) {
+    spec::JobSpec job = Job("llama3-8b", "dgx-h100-ib", 8);
+    Must(ApplyTorchtitanToml(toml, "t.toml", job));
+    return job.framework;
+  };
+  spec::FrameworkSpec whole = read("[compile]\nenable = true\n");
+  EXPECT_TRUE(whole.compile);
+  EXPECT_TRUE(whole.compile_loss);
+  spec::FrameworkSpec blocks = read("[compile]\nenable = true\ncomponents = [\"model\"]\n");
+  EXPECT_TRUE(blocks.compile);
+  EXPECT_FALSE(blocks.compile_loss);
+  spec::FrameworkSpec legacy = read("[training]\ncompile = true\n");
+  EXPECT_TRUE(legacy.compile);
+  EXPECT_FALSE(legacy.compile_loss);
+  spec::JobSpec job = Job("llama3-8b", "dgx-h100-ib", 8);
+  job.framework = Must(spec::LoadFramework("torchtitan"));
+  job.framework.compile = true;
+  EXPECT_NE(TorchtitanToml(Must(plan::BuildPlan(job))).find("components = [\"model\"]\n"),
+            std::string::npos);
+  job.framework.compile_loss = true;
+  EXPECT_NE(TorchtitanToml(Must(plan::BuildPlan(job))).find("components = [\"model\", \"loss\"]"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -277,7 +277,8 @@ TEST(Memory, Fp8SavedInputsFollowTheFramework) {
 // the embedding, 525,340,672 in the final norm and output layer).
 //   weights: none held (framework.fp32_param_shards: the FP32 shards are the parameters);
 //   optimizer: 12 bytes a parameter (FP32 weights, two moments) = 33,546,878,976 (measured before
-//     the step: 33,648 MB with the rotary tables);
+//     a step: 33,581 MB in the two-micro-batch run, with the rotary tables' 34 MB; 33,648 in the
+//     one-micro-batch run);
 //   gradients: 4 bytes a parameter = 11,182,292,992;
 //   activations: 8 x 180,360 x 8192 = 11,820,072,960, the final norm's and output layer's inputs
 //     (8196 + 8192) x 8192 = 134,250,496, the FP32 log-probabilities 4 x 8192 x 128256 =
@@ -321,6 +322,17 @@ TEST(Memory, PytorchFsdpStepMatchesTheMeasuredOne) {
   EXPECT_DOUBLE_EQ(two.stages[0].gradients_bytes, 11182292992.0);
   EXPECT_DOUBLE_EQ(two.peak_bytes, 72265375744.0);
   EXPECT_NEAR(two.peak_bytes / 71.863e9, 1.0, 0.02);
+  // LoRA freezes the base: its FP32 shards have no optimizer state and are counted as weights,
+  // 4 bytes a frozen parameter.
+  spec::JobSpec lora = job;
+  lora.workload.global_batch = 1;
+  lora.workload.lora_rank = 16;
+  Plan lora_plan = Must(BuildPlan(lora));
+  const LayerParamSums lora_sums = ParamSums(lora_plan);
+  const StageParams lora_params = ParamsOnStage(lora_plan.stages[0], lora_sums);
+  EXPECT_GT(lora_params.dense, lora_params.dense_trainable);
+  EXPECT_DOUBLE_EQ(ComputeMemory(lora_plan).stages[0].weights_bytes,
+                   4.0 * (lora_params.dense - lora_params.dense_trainable));
   // Megatron's and DeepSpeed's ZeRO 3 hold a BF16 shard beside the FP32 master copy, and their
   // gradient buffer for the whole step: 2 bytes a parameter more, and the gradients counted.
   job.framework.fp32_param_shards = false;

@@ -670,6 +670,25 @@ TEST(Device, SlowerGpusReadGemmsAtTheShapeThatRunsAsLong) {
               a100.gemm_efficiency_scale * fast.GemmEfficiency(65536, 4096, 4096), 1e-12);
 }
 
+// framework.attention_table = cudnn-9.19 reads cuDNN 9.19's kernels as this project measured them
+// on one H200 (h200_attention.csv): causal, head dim 128, 8,192 keys ran at 613.825 TFLOP/s
+// forward and 520.604 backward, 0.6204 and 0.5262 of the 989.4 TFLOP/s peak; faster than the
+// cuDNN figures of FlashAttention's 2023-24 benchmark that the default table holds.
+TEST(Device, MeasuredCudnn919AttentionTable) {
+  spec::GpuSpec gpu = Must(spec::LoadGpu("h200"));
+  spec::FrameworkSpec fw;
+  fw.attention_table = spec::AttentionTable::kCudnn919;
+  hardware::DeviceModel d = Must(hardware::DeviceModel::For(gpu, spec::Precision::kBf16, fw));
+  EXPECT_NEAR(d.AttentionForwardEfficiency(8192, 128, true), 613.825 / 989.4, 1e-9);
+  EXPECT_NEAR(d.AttentionBackwardEfficiency(8192, 128, true), 520.604 / 989.4, 1e-9);
+  fw.attention_table = spec::AttentionTable::kCudnn;
+  hardware::DeviceModel old = Must(hardware::DeviceModel::For(gpu, spec::Precision::kBf16, fw));
+  EXPECT_LT(old.AttentionForwardEfficiency(8192, 128, true),
+            d.AttentionForwardEfficiency(8192, 128, true));
+  EXPECT_LT(old.AttentionBackwardEfficiency(8192, 128, true),
+            d.AttentionBackwardEfficiency(8192, 128, true));
+}
+
 // Llama 3 reports 41% BF16 MFU for this job (arXiv 2407.21783, Table 4); it was not used to fit
 // anything, so it checks the model out of sample.
 TEST(Analytical, Llama3ProductionJobNearReportedMfu) {
@@ -856,9 +875,10 @@ TEST(Analytical, Nvfp4CastsAndSpeed) {
 // CastWorkOf): 33 bytes an element a cast, 11 kernels, and backward casts dY a second time and X
 // and W again, besides the three FP8 copies to the GEMMs' layouts. Per linear of m x k input, k x n
 // weight and m x n output:
-//   eager:    forward 33 (mk + kn); backward 33 mn + (2 + 33)(mk + mn) + (2 + 33) kn
-//             = 68 (mk + kn + mn) bytes, 22 + 47 = 69 kernels;
-//   compiled: forward 5 (mk + kn); backward 5 mn + 2 (mk + mn) + 2 kn = 7 (mk + kn + mn), 4 + 4.
+//   eager:    forward 33 (mk + kn); backward 33 mn + (2 + 33)(mk + mn) + (2 + 33) kn; both
+//             together 68 (mk + kn + mn) bytes, 22 + 47 = 69 kernels;
+//   compiled: forward 5 (mk + kn); backward 5 mn + 2 (mk + mn) + 2 kn; both together
+//             7 (mk + kn + mn), 4 + 4 kernels.
 // Llama 3 8B, one micro-batch of 4,096 tokens on one H100 (QKV 4096 x 6144, proj 4096 x 4096,
 // fc1 4096 x 28672, fc2 14336 x 4096): mk = 4096 x 26,624 = 109,051,904, kn = 218,103,808,
 // mn = 4096 x 43,008 = 176,160,768; 503,316,480 elements. Over 32 layers the eager casts cost

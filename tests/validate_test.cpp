@@ -1187,6 +1187,11 @@ TEST(KernelTables, MemoryBoundRowsPricedByTheModelsOps) {
   const Row* loss = FindRow(r, "cross_entropy_fp32 eager forward 4096x128256 (h200)");
   ASSERT_NE(loss, nullptr);
   EXPECT_NEAR(loss->predicted, 22.0 * 4096 * 128256 / 3.84e12 + 3 * 4e-6, 1e-12);
+  // Compiled, the row is the compiled loss itself (framework.compile_loss): one fused kernel
+  // reading the BF16 logits and writing FP32, 6 bytes a logit.
+  const Row* compiled_loss = FindRow(r, "cross_entropy_fp32 compiled forward 4096x128256 (h200)");
+  ASSERT_NE(compiled_loss, nullptr);
+  EXPECT_NEAR(compiled_loss->predicted, 6.0 * 4096 * 128256 / 3.84e12 + 4e-6, 1e-12);
   const Row* rope = FindRow(r, "rope_complex compiled forward 2x8192x32x128 (h200)");
   ASSERT_NE(rope, nullptr);
   EXPECT_NEAR(rope->predicted, 20.0 * 2 * 8192 * 32 * 128 / 3.84e12 + 3 * 4e-6, 1e-12);

@@ -37,9 +37,40 @@ struct EfficiencyGrids {
 
 namespace {
 
+// cuDNN 9.19's attention as this project measured it on one H200 (h200_attention.csv, cudnn
+// rows): forward and backward efficiency read directly, as fractions of the H200's dense BF16 peak,
+// which is the H100's (989.4 TFLOP/s; the table's FLOP convention is FlashAttention's).
+Status ReadCudnn919(EfficiencyGrids& grids) {
+  SP_ASSIGN_OR_RETURN(CsvTable attn, EmbeddedTable("h200_attention.csv"));
+  int c_backend = attn.Column("backend"), c_dir = attn.Column("direction"),
+      c_causal = attn.Column("causal"), c_hd = attn.Column("head_dim"),
+      c_seq = attn.Column("seq_len"), c_t = attn.Column("tflops");
+  constexpr double kH200Peak = 989.4e12;
+  for (const auto& row : attn.rows) {
+    if (row[c_backend] != "cudnn") continue;
+    const bool fwd = row[c_dir] == "forward";
+    if (!fwd && row[c_dir] != "backward") continue;
+    int causal = row[c_causal] == "True" ? 1 : 0;
+    int hd = static_cast<int>(std::lround(std::log2(std::stod(row[c_hd])))) - 6;
+    int is = static_cast<int>(std::lround(std::log2(std::stod(row[c_seq])))) - 9;
+    if (hd < 0 || hd >= kHeadDims || is < 0 || is >= kSeqs) continue;
+    size_t at = static_cast<size_t>((causal * kHeadDims + hd) * kSeqs + is);
+    (fwd ? grids.attn_fwd : grids.attn_bwd)[at] = std::stod(row[c_t]) * 1e12 / kH200Peak;
+  }
+  for (size_t at = 0; at < grids.attn_fwd.size(); ++at) {
+    if (grids.attn_fwd[at] <= 0 || grids.attn_bwd[at] <= 0) {
+      return Status::NotFound(
+          "cuDNN 9.19 attention table is incomplete in "
+          "data/calibration/h200-kernels/h200_attention.csv");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<const EfficiencyGrids>> BuildGrids(const std::string& device_key,
                                                           const std::string& dtype, double peak,
-                                                          bool flash2_forward) {
+                                                          spec::AttentionTable table) {
+  const bool flash2_forward = table == spec::AttentionTable::kFlash2;
   auto grids = std::make_shared<EfficiencyGrids>();
   SP_ASSIGN_OR_RETURN(CsvTable gemm, EmbeddedTable("xla_gemm.csv"));
   int c_dev = gemm.Column("device_key"), c_b = gemm.Column("b"), c_m = gemm.Column("m"),
@@ -109,20 +140,21 @@ Result<std::shared_ptr<const EfficiencyGrids>> BuildGrids(const std::string& dev
       }
     }
   }
+  if (table == spec::AttentionTable::kCudnn919) SP_RETURN_IF_ERROR(ReadCudnn919(*grids));
   return std::shared_ptr<const EfficiencyGrids>(std::move(grids));
 }
 
 Result<std::shared_ptr<const EfficiencyGrids>> CachedGrids(const std::string& device_key,
                                                            const std::string& dtype, double peak,
-                                                           bool flash2_forward) {
+                                                           spec::AttentionTable table) {
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<const EfficiencyGrids>> cache;
-  std::string key = device_key + "|" + dtype + (flash2_forward ? "|fa2" : "|cudnn");
+  std::string key = device_key + "|" + dtype + "|" + std::string(spec::AttentionTableName(table));
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   SP_ASSIGN_OR_RETURN(std::shared_ptr<const EfficiencyGrids> grids,
-                      BuildGrids(device_key, dtype, peak, flash2_forward));
+                      BuildGrids(device_key, dtype, peak, table));
   cache[key] = grids;
   return grids;
 }
@@ -154,11 +186,11 @@ Result<DeviceModel> DeviceModel::For(const spec::GpuSpec& gpu, spec::Precision p
   d.sustained_ = gpu.sustained_compute_fraction * spec::PowerClockFraction(gpu);
   bool sm90 = gpu.kernel_tables != spec::KernelTables::kSm100;
   std::string device = sm90 ? "sm_90" : "sm_100_B200";
-  bool flash2 = framework.attention_table == spec::AttentionTable::kFlash2;
+  const spec::AttentionTable table = framework.attention_table;
   // Table efficiencies are fractions of the table GPU's own peak.
   const double bf16_table_peak = sm90 ? 989.4e12 : 2.25e15;
   const double fp8_table_peak = sm90 ? 1978.9e12 : 4.5e15;
-  SP_ASSIGN_OR_RETURN(d.grids_, CachedGrids(device, "bf16xbf16->bf16", bf16_table_peak, flash2));
+  SP_ASSIGN_OR_RETURN(d.grids_, CachedGrids(device, "bf16xbf16->bf16", bf16_table_peak, table));
   // A GEMM's shape is read where it runs as long on the table's GPU (efficiency.h).
   auto rows_scale = [](double table_peak, double peak) {
     return peak > 0 ? std::clamp(table_peak / peak, 1.0 / 16, 16.0) : 1.0;
@@ -167,7 +199,7 @@ Result<DeviceModel> DeviceModel::For(const spec::GpuSpec& gpu, spec::Precision p
   const double low_peak = spec::LowPrecisionPeak(gpu, precision);
   if (low_peak > 0) {
     SP_ASSIGN_OR_RETURN(d.low_grids_,
-                        CachedGrids(device, "f8e4m3fnxf8e4m3fn->bf16", fp8_table_peak, flash2));
+                        CachedGrids(device, "f8e4m3fnxf8e4m3fn->bf16", fp8_table_peak, table));
     d.low_peak_ = low_peak;
     d.low_rows_scale_ = rows_scale(fp8_table_peak, low_peak);
   }

@@ -29,6 +29,9 @@
 //    FlashAttention-2's forward and forward+backward rows, eta_bwd = 2.5 / (3.5/eta_fb - 1/eta_f);
 //    interpolated in log2 key length (512..16384) and head dim (64, 128, 256), linear fall-off
 //    below 512 keys. Other GPUs: the H100 fraction of peak times gpu.attention_efficiency_scale.
+//    framework.attention_table = cudnn-9.19 reads both directions from cuDNN 9.19's rows measured
+//    by this project on one H200 (data/calibration/h200-kernels/h200_attention.csv; H200 and H100
+//    share the dense BF16 peak).
 //  * Tensor-core kernels keep gpu.sustained_compute_fraction of the tables' throughput over a
 //    training step (the tables are short benchmarks; a step runs power-limited, back to back), and
 //    spec::PowerClockFraction(gpu) of that under a power cap below the TDP.

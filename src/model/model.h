@@ -277,8 +277,10 @@ struct Op {
 //     until 2026-12-04 the model read the intermediates as BF16 (14 and 30 bytes, 6 and 10
 //     kernels), 70% under that table's measured times
 //   LayerNorm, GeLU, residual add: one native kernel each way, as fused
-//   SwiGLU (silu, mul): forward 6 -> 10 bytes per output, 2 kernels; backward (silu recomputed,
-//     two muls, silu_backward) 8 -> 22, 4 kernels
+//   SwiGLU (silu, mul): forward 6 -> 10 bytes per output, 2 kernels; backward (two muls and
+//     silu_backward, from silu's output, which autograd keeps: h200_layer_audit.csv) 8 -> 18, 3
+//     kernels (the profiler counted 2 + 3, h200_memops.csv, swiglu eager; until 2026-12-04, second
+//     session, the model recomputed silu: 22 bytes, 4 kernels)
 //   RoPE as a complex multiply (float upcast, view_as_complex, mul, type_as): 4 -> 20 bytes per
 //     element, 3 kernels forward and 4 backward; under torch.compile too, since Inductor generates
 //     no code for complex tensors (PyTorch 2.11 warns so and runs 3 kernels forward, 4 backward:

@@ -112,9 +112,9 @@ void AppendMlp(std::vector<Op>& ops, const ModelSpec& m, const ShardShape& s,
                        swiglu ? 6.0 : 8.0, kBf16 * tokens * kept_width);
   if (swiglu) {  // eager silu and mul (model.h)
     act.eager_fwd_factor = 10.0 / 6.0;
-    act.eager_bwd_factor = 22.0 / 8.0;
+    act.eager_bwd_factor = 18.0 / 8.0;
     act.eager_fwd_kernels = 2;
-    act.eager_bwd_kernels = 4;
+    act.eager_bwd_kernels = 3;
   }
   ops.push_back(act);
   ops.push_back(

@@ -241,6 +241,12 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
     sm.weights_bytes = dense_params * dense_bytes.weights + expert_params * expert_bytes.weights;
     // Gradients and optimizer state for the trained parameters only (under LoRA, the adapters).
     const double dense_trained = params.dense_trainable, expert_trained = params.expert_trainable;
+    // FP32 shards of frozen parameters (LoRA's base) have no optimizer state to be counted with:
+    // they are the weights held.
+    if (fp32_shards) {
+      sm.weights_bytes = kFp32Bytes * ((dense_params - dense_trained) / dense_shard +
+                                       (expert_params - expert_trained) / expert_shard);
+    }
     sm.gradients_bytes =
         dense_trained * dense_bytes.gradients + expert_trained * expert_bytes.gradients;
     // A delayed reduction (grad_sync = delayed) keeps the previous step's gradients until it ends:
@@ -290,6 +296,8 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
         sm.transient_bytes += kBf16Bytes * root;
       }
     }
+    // What the gathering leaves held through the backward, to its end (below).
+    const double gathered = sm.transient_bytes;
     if (plan.cp > 1) {
       // All-gather: K and V of the whole sequence for one layer's attention; ring: the block in
       // flight and the next one.
@@ -313,13 +321,21 @@ MemoryReport ComputeMemory(const Plan& plan, const LayerParamSums& param_sums) {
       sm.transient_bytes += (compiled ? kBf16Bytes : 2.0 * kFp32Bytes) * logits;
     }
 
-    // Gradients freed after each step (framework.gradients_per_step) with one micro-batch a step
-    // are created as the backward frees the activations: the stage peaks either at the start of
-    // its backward (every activation and transient buffer, no gradient yet) or at its end (every
-    // gradient, one layer's activations). gradients_bytes is what the peak holds.
-    if (fw.gradients_per_step && plan.microbatches == 1) {
+    // Gradients freed after each step (framework.gradients_per_step) under ZeRO 3 (FSDP frees its
+    // sharded gradients; DDP's buckets stay) with one micro-batch a step and no delayed reduction
+    // (which keeps the last step's) are created as the backward frees the activations: the stage
+    // peaks either at the start of its backward (every activation and transient buffer, no
+    // gradient yet) or at its end (every gradient, the largest layer's activations, the gathered
+    // weights). gradients_bytes is what the peak holds.
+    if (fw.gradients_per_step && p.zero == ZeroMode::kZero3 && plan.microbatches == 1 &&
+        p.grad_sync != spec::GradSync::kDelayed) {
+      double one_layer = 0;
+      for (const Chunk& c : stage.chunks) {
+        if (c.layers > c.moe_layers) one_layer = std::max(one_layer, dense_act);
+        if (c.moe_layers > 0) one_layer = std::max(one_layer, moe_act);
+      }
       const double at_start = sm.activations_bytes + sm.transient_bytes;
-      const double at_end = sm.gradients_bytes + dense_act;
+      const double at_end = sm.gradients_bytes + one_layer + gathered;
       sm.gradients_bytes = std::max(0.0, at_end - at_start);
     }
 

@@ -394,7 +394,10 @@ std::string TorchtitanToml(const plan::Plan& p) {
           Join(modules, ", ")));
     }
   }
-  if (f.compile) out += "\n[compile]\nenable = true\ncomponents = [\"model\", \"loss\"]\n";
+  if (f.compile) {
+    out += fmt::format("\n[compile]\nenable = true\ncomponents = [{}]\n",
+                       f.compile_loss ? "\"model\", \"loss\"" : "\"model\"");
+  }
   if (fp8) {
     // The FP8 all-gather goes with tensorwise scaling only; rowwise is named.
     out += "\n[quantize.linear.float8]\n";

@@ -268,7 +268,7 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
                                                       : "fp8 rowwise",
       fw.fp8_lm_head ? " (LM head too)" : "",
       fw.fp8_weight_cache ? ", weights cast once a step" : "",
-      fw.attention_table == spec::AttentionTable::kCudnn ? "cudnn" : "flash2",
+      spec::AttentionTableName(fw.attention_table),
       fw.attention_fraction, 100.0 * fw.memory_fraction, 1e6 * fw.kernel_overhead_s,
       100.0 * gpu.sustained_compute_fraction,
       spec::PowerClockFraction(gpu) < 1.0

@@ -325,6 +325,16 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   SP_ASSIGN_OR_RETURN(bool compile, keys.Boolean("compile.enable", false));
   SP_ASSIGN_OR_RETURN(bool legacy_compile, keys.Boolean("training.compile", false));
   framework.compile = compile || legacy_compile;
+  // compile.components (torchtitan since 2025) names what is compiled; its default is the model
+  // and the loss. The older training.compile compiled the blocks only.
+  if (compile) {
+    SP_ASSIGN_OR_RETURN(std::vector<std::string> components, keys.Strings("compile.components"));
+    framework.compile_loss =
+        !keys.Has("compile.components") ||
+        std::find(components.begin(), components.end(), "loss") != components.end();
+  } else {
+    framework.compile_loss = false;
+  }
   const char* recipe_path = keys.Has("quantize.linear.float8.recipe_name")
                                 ? "quantize.linear.float8.recipe_name"
                                 : "float8.recipe_name";

@@ -22,8 +22,9 @@ using collective::Estimate;
 using collective::GroupShape;
 using collective::Op;
 
-// Bytes per local parameter shard that one Adam step reads and writes (see analytical.h).
-constexpr double kAdamBytesPerParam = 30.0;
+// Bytes per local parameter shard that one Adam step reads and writes (see analytical.h): 28 for
+// the FP32 state, 2 more where a BF16 weight is written beside the FP32 one.
+constexpr double kAdamBytesPerParam = 28.0;
 
 // Scaling work around one converted GEMM (X: m x k input, W: k x n weight, dY: m x n output
 // gradient), in bytes per element of each tensor and kernels, by FP8 recipe (sim/analytical.h):
@@ -389,7 +390,8 @@ double OpTimes::SelectiveAttention(const spec::FrameworkSpec& framework,
 }
 
 bool RunsEager(const spec::FrameworkSpec& framework, const model::Op& op) {
-  const bool compiled = framework.compile && (op.kind != model::OpKind::kLoss || framework.compile_loss);
+  const bool compiled =
+      framework.compile && (op.kind != model::OpKind::kLoss || framework.compile_loss);
   return framework.elementwise == spec::Elementwise::kEager && (!compiled || !op.compile_fuses);
 }
 
@@ -875,8 +877,12 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
   bool sharded = s.zero != spec::ZeroMode::kZero0;
   double dense_shard = sharded ? static_cast<double>(p.dp * p.cp / s.dp_replicate) : 1.0;
   double expert_shard = sharded ? static_cast<double>(expert_dp) : 1.0;
+  // PyTorch FSDP's FP32 shards are the weights (framework.fp32_param_shards): no BF16 copy.
+  const bool bf16_copy =
+      !(p.job.framework.fp32_param_shards && s.zero == spec::ZeroMode::kZero3);
   sc.optimizer_s = d.MemoryBoundSeconds(
-      0, kAdamBytesPerParam * (dense_trained / dense_shard + expert_trained / expert_shard));
+      0, (kAdamBytesPerParam + (bf16_copy ? kBf16Bytes : 0.0)) *
+             (dense_trained / dense_shard + expert_trained / expert_shard));
 }
 
 // The pipeline terms of the breakdown (pp > 1): the fill bubble (ZB-H1: its share W cannot fill),

@@ -125,7 +125,8 @@
 //   step's pipeline (compute, TP/CP/EP, bubble and PP). It changes training: one-step-old
 //   gradients. plan.grad_reduce_dtype = bf16 reduces 2-byte gradients instead of 4.
 // Optimizer: Adam reads FP32 gradient, master weight and two moments and writes three of them and
-//   the BF16 weight, 30 bytes per local parameter shard, at HBM speed.
+//   the BF16 weight, 30 bytes per local parameter shard, at HBM speed; 28 where the FP32 shard is
+//   the weight (framework.fp32_param_shards under ZeRO 3).
 // Other: tied-embedding gradient all-reduce between the first and last stage; the gradient-norm
 //   all-reduce.
 // step = pipeline + exposed DP + optimizer + other. The breakdown takes the bottleneck stage's

@@ -55,6 +55,13 @@ const std::vector<std::pair<std::string, Precision>>& PrecisionChoices() {
       {"bf16", Precision::kBf16}, {"fp8", Precision::kFp8}, {"fp4", Precision::kFp4}};
   return kChoices;
 }
+const std::vector<std::pair<std::string, AttentionTable>>& AttentionTableChoices() {
+  static const std::vector<std::pair<std::string, AttentionTable>> kChoices = {
+      {"cudnn", AttentionTable::kCudnn},
+      {"flash2", AttentionTable::kFlash2},
+      {"cudnn-9.19", AttentionTable::kCudnn919}};
+  return kChoices;
+}
 const std::vector<std::pair<std::string, Dim>>& DimChoices() {
   static const std::vector<std::pair<std::string, Dim>> kChoices = {
       {"tp", Dim::kTp}, {"cp", Dim::kCp}, {"pp", Dim::kPp}, {"dp", Dim::kDp}};
@@ -64,6 +71,9 @@ const std::vector<std::pair<std::string, Dim>>& DimChoices() {
 }  // namespace
 
 std::string_view ZeroModeName(ZeroMode mode) { return ChoiceName(ZeroChoices(), mode); }
+std::string_view AttentionTableName(AttentionTable table) {
+  return ChoiceName(AttentionTableChoices(), table);
+}
 std::string_view ScheduleName(Schedule schedule) { return ChoiceName(ScheduleChoices(), schedule); }
 std::string_view PrecisionName(Precision precision) {
   return ChoiceName(PrecisionChoices(), precision);
@@ -546,8 +556,9 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                 "framework-elementwise")
         .Boolean("compile", &F::compile,
                  "torch.compile per block: pointwise ops, norms and RoPE fused (GEMMs stay "
-                 "cuBLAS); memory-bound ops are then priced as fused, and so are the dynamic FP8 "
-                 "recipes' casts, which eager PyTorch runs as separate ops.",
+                 "cuBLAS); memory-bound ops are then priced as fused (the loss only with "
+                 "compile_loss), and so are the dynamic FP8 recipes' casts, which eager PyTorch "
+                 "runs as separate ops.",
                  "framework-compile")
         .Boolean("compile_loss", &F::compile_loss,
                  "With compile, the loss is compiled too (torchtitan's compile.components "
@@ -616,11 +627,12 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                  "together; otherwise the gradient buffer is allocated once (Megatron).",
                  "framework-gradients-per-step")
         .Choice("attention_table", &F::attention_table,
-                std::vector<std::pair<std::string, AttentionTable>>{
-                    {"cudnn", AttentionTable::kCudnn}, {"flash2", AttentionTable::kFlash2}},
+                AttentionTableChoices(),
                 "Measured attention kernel the framework's flash attention follows: cudnn "
-                "(Transformer Engine's fused attention) or flash2 (FlashAttention-2, and "
-                "PyTorch's SDPA flash backend).",
+                "(Transformer Engine's fused attention, as FlashAttention's 2023-24 H100 "
+                "figures show cuDNN), flash2 (FlashAttention-2, and PyTorch's SDPA flash "
+                "backend) or cudnn-9.19 (cuDNN 9.19's, forward and backward, measured by this "
+                "project on one H200: data/calibration/h200-kernels/h200_attention.csv).",
                 "framework-attention-table")
         .Number("attention_fraction", &F::attention_fraction, 0.1, 2.0, "",
                 "Fraction of the attention table's throughput the framework's kernel reaches "

@@ -261,7 +261,11 @@ std::string RecomputeText(const PlanSpec& plan);
 enum class Elementwise { kFused, kEager };
 enum class SelectiveRecompute { kCoreAttention, kPerOp };
 enum class Fp8Recipe { kDelayed, kTensorwise, kRowwise };
-enum class AttentionTable { kCudnn, kFlash2 };
+// The measured attention kernel a framework's flash attention follows (hardware/efficiency.h):
+// cuDNN's fused attention and FlashAttention-2 as FlashAttention's H100 benchmark figures show them
+// (2023-24), or cuDNN 9.19's as this project measured it on one H200 (h200_attention.csv).
+enum class AttentionTable { kCudnn, kFlash2, kCudnn919 };
+std::string_view AttentionTableName(AttentionTable table);
 
 struct FrameworkSpec {
   std::string name = "generic";

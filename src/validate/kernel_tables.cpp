@@ -362,6 +362,7 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
   framework.elementwise =
       op == "rmsnorm_torch" ? spec::Elementwise::kFused : spec::Elementwise::kEager;
   framework.compile = mode == "compiled";
+  framework.compile_loss = framework.compile;  // the loss row is the compiled function itself
   framework.norm_weight_grad_pass = true;  // PyTorch's own norm kernels, native or generated
   if (op == "rmsnorm_torch" && mode == "eager") {
     row.assumptions.push_back("F.rms_norm runs fused in eager PyTorch");

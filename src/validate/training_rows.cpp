@@ -596,11 +596,14 @@ std::string ApplyRunColumns(const CsvTable& t, size_t row, TrainingCase& c) {
     } else if (a == "cudnn" || a == "fused") {
       plan.attention_kernel = spec::AttentionKernel::kFlash;
       c.job.framework.attention_table = spec::AttentionTable::kCudnn;
+    } else if (a == "cudnn-9.19") {  // cuDNN 9.19's kernels as measured on one H200
+      plan.attention_kernel = spec::AttentionKernel::kFlash;
+      c.job.framework.attention_table = spec::AttentionTable::kCudnn919;
     } else if (a == "flash" || a == "flash2" || a == "sdpa" || a == "triton") {
       plan.attention_kernel = spec::AttentionKernel::kFlash;
       c.job.framework.attention_table = spec::AttentionTable::kFlash2;
     } else {
-      return bad("attention", v, "cudnn, flash2, triton, sdpa or unfused");
+      return bad("attention", v, "cudnn, cudnn-9.19, flash2, triton, sdpa or unfused");
     }
   }
   if (const std::string& v = t.Cell(row, "checkpointing"); !v.empty()) {
