@@ -322,6 +322,18 @@ TEST(Memory, PytorchFsdpStepMatchesTheMeasuredOne) {
   EXPECT_DOUBLE_EQ(two.stages[0].gradients_bytes, 11182292992.0);
   EXPECT_DOUBLE_EQ(two.peak_bytes, 72265375744.0);
   EXPECT_NEAR(two.peak_bytes / 71.863e9, 1.0, 0.02);
+  // At 512 tokens the backward's end is the peak: every gradient, 11,182,292,992, one layer's
+  // activations, 180,360 x 512 = 92,344,320, and the gathered weights (two layers and the root),
+  // 872,448,000 + 2,101,354,496 = 2,973,802,496: 14,248,439,808, against the start's activations
+  // and transient buffers (about 4.5 GB). Peak: 33,546,878,976 + 14,248,439,808 = 47,795,318,784.
+  spec::JobSpec short_job = job;
+  short_job.workload.seq_len = 512;
+  short_job.workload.global_batch = 1;
+  MemoryReport late = ComputeMemory(Must(BuildPlan(short_job)));
+  const StageMemory& l = late.stages[0];
+  EXPECT_LT(l.activations_bytes + l.transient_bytes, 14248439808.0);
+  EXPECT_DOUBLE_EQ(l.gradients_bytes + l.activations_bytes + l.transient_bytes, 14248439808.0);
+  EXPECT_DOUBLE_EQ(late.peak_bytes, 47795318784.0);
   // LoRA freezes the base: its FP32 shards have no optimizer state and are counted as weights,
   // 4 bytes a frozen parameter.
   spec::JobSpec lora = job;
