@@ -45,6 +45,13 @@ TEST(Validate, CommonSchemaRowsAreModeledOrExplained) {
   EXPECT_EQ(modeled.metric, "tokens_per_s_per_gpu");
   EXPECT_NEAR(modeled.error_pct, 100.0 * (modeled.predicted - 10000.0) / 10000.0, 1e-9);
   EXPECT_FALSE(modeled.assumptions.empty());
+  // The step the row is explained by: 64 sequences of 8,192 tokens over 8 GPUs in step_time_s
+  // give the predicted tokens/s/GPU, and the breakdown's parts add up to that step.
+  ASSERT_TRUE(modeled.step_modeled);
+  EXPECT_NEAR(modeled.predicted, 64.0 * 8192 / 8 / modeled.step_time_s, 1e-6 * modeled.predicted);
+  EXPECT_NEAR(modeled.breakdown.Total(), modeled.step_time_s, 1e-9 * modeled.step_time_s);
+  EXPECT_GT(modeled.breakdown.compute_s, 0);
+  EXPECT_FALSE(report.rows[1].step_modeled);
   EXPECT_NE(report.rows[1].skipped.find("architecture not given"), std::string::npos);
   EXPECT_EQ(report.summary.modeled, 1);
   EXPECT_EQ(report.summary.skipped, 1);

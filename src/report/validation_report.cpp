@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/text.h"
+#include "report/step_report.h"
 
 namespace scaleplan::report {
 
@@ -40,6 +41,10 @@ nlohmann::json RowJson(const validate::Row& r, const std::string& file) {
     j["peak_memory_bytes"] = r.peak_memory_bytes;
     j["usable_memory_bytes"] = r.usable_memory_bytes;
     j["capacity_memory_bytes"] = r.capacity_memory_bytes;
+  }
+  if (r.step_modeled) {
+    j["step_time_s"] = r.step_time_s;
+    j["breakdown"] = BreakdownJson(r.breakdown);
   }
   return j;
 }

@@ -75,6 +75,9 @@ Row RunCase(TrainingCase c, const Options& options, const sim::Engine& engine) {
   }
   row.predicted = PredictedMetric(c, modeled->plan, modeled->step);
   row.error_pct = 100.0 * (row.predicted - row.measured) / row.measured;
+  row.step_modeled = true;
+  row.step_time_s = modeled->step.step_time_s;
+  row.breakdown = modeled->step.breakdown;
   const plan::MemoryReport memory = plan::ComputeMemory(modeled->plan);
   row.memory_checked = true;
   row.fits = memory.fits;

@@ -49,6 +49,10 @@ struct Row {
   double peak_memory_bytes = 0;
   double usable_memory_bytes = 0;
   double capacity_memory_bytes = 0;
+  // Training rows: the modeled step (its time and where it goes), what `--json` explains a row by.
+  bool step_modeled = false;
+  double step_time_s = 0;
+  sim::Breakdown breakdown;
 };
 
 struct Summary {
