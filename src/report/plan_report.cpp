@@ -254,9 +254,8 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
   const spec::FrameworkSpec& fw = p.job.framework;
   const spec::GpuSpec& gpu = c.gpu;
   out += fmt::format(
-      "  framework  {}: {} kernels . selective = {} . {}{}{} . attention {} x{:.2f} . HBM "
-      "{:.0f}% "
-      ". {:.1f} us per kernel . tensor cores {:.0f}%{}\n",
+      "  framework  {}: {} kernels . selective = {} . {}{}{} . attention {} x{:.2f} . Adam {} . "
+      "HBM {:.0f}% . {:.1f} us per kernel . tensor cores {:.0f}%{}\n",
       fw.name,
       fw.compile                                    ? "compiled"
       : fw.elementwise == spec::Elementwise::kEager ? "eager"
@@ -269,7 +268,9 @@ std::string PlanText(const plan::Plan& p, const plan::MemoryReport& mem,
       fw.fp8_lm_head ? " (LM head too)" : "",
       fw.fp8_weight_cache ? ", weights cast once a step" : "",
       spec::AttentionTableName(fw.attention_table),
-      fw.attention_fraction, 100.0 * fw.memory_fraction, 1e6 * fw.kernel_overhead_s,
+      fw.attention_fraction,
+      fw.optimizer_step == spec::OptimizerStep::kFused ? "fused" : "unfused",
+      100.0 * fw.memory_fraction, 1e6 * fw.kernel_overhead_s,
       100.0 * gpu.sustained_compute_fraction,
       spec::PowerClockFraction(gpu) < 1.0
           ? fmt::format(" x {:.3f} at {:.0f} W", spec::PowerClockFraction(gpu), gpu.power_limit_w)

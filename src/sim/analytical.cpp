@@ -22,9 +22,6 @@ using collective::Estimate;
 using collective::GroupShape;
 using collective::Op;
 
-// Bytes per local parameter shard that one Adam step reads and writes (see analytical.h): 28 for
-// the FP32 state, 2 more where a BF16 weight is written beside the FP32 one.
-constexpr double kAdamBytesPerParam = 28.0;
 
 // Scaling work around one converted GEMM (X: m x k input, W: k x n weight, dY: m x n output
 // gradient), in bytes per element of each tensor and kernels, by FP8 recipe (sim/analytical.h):
@@ -412,6 +409,16 @@ PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op
       d.MemoryBoundSeconds(op.fwd_flops, op.fwd_bytes * op.eager_fwd_factor, op.eager_fwd_kernels),
       d.MemoryBoundSeconds(op.bwd_flops, op.bwd_bytes * op.eager_bwd_factor + pass,
                            op.eager_bwd_kernels + pass_kernels)};
+}
+
+double AdamStepSeconds(const hardware::DeviceModel& d, const spec::FrameworkSpec& framework,
+                       double params, bool bf16_copy) {
+  // FP32 gradient, weight and two moments: fused, read 4 and write 3; unfused, PyTorch's foreach
+  // AdamW (torch/optim/adamw.py, _multi_tensor_adamw): lerp_ of m (read 2, write 1), mul_ and
+  // addcmul_ of v (1 + 1, 2 + 1), sqrt of v (1 + 1), div_ and add_ of that (1 + 1 each),
+  // addcdiv_ of the weight (3 + 1) and the decoupled decay's mul_ (1 + 1): 20 accesses.
+  const double fp32_accesses = framework.optimizer_step == spec::OptimizerStep::kFused ? 7 : 20;
+  return d.MemoryBoundSeconds(0, (4 * fp32_accesses + (bf16_copy ? kBf16Bytes : 0.0)) * params);
 }
 
 double Fp8CastSeconds(const hardware::DeviceModel& d, const spec::FrameworkSpec& framework,
@@ -880,9 +887,9 @@ void PriceStageDp(const plan::Plan& p, const Groups& g, const hardware::DeviceMo
   // PyTorch FSDP's FP32 shards are the weights (framework.fp32_param_shards): no BF16 copy.
   const bool bf16_copy =
       !(p.job.framework.fp32_param_shards && s.zero == spec::ZeroMode::kZero3);
-  sc.optimizer_s = d.MemoryBoundSeconds(
-      0, (kAdamBytesPerParam + (bf16_copy ? kBf16Bytes : 0.0)) *
-             (dense_trained / dense_shard + expert_trained / expert_shard));
+  sc.optimizer_s =
+      AdamStepSeconds(d, p.job.framework, dense_trained / dense_shard + expert_trained / expert_shard,
+                      bf16_copy);
 }
 
 // The pipeline terms of the breakdown (pp > 1): the fill bubble (ZB-H1: its share W cannot fill),

@@ -126,7 +126,8 @@
 //   gradients. plan.grad_reduce_dtype = bf16 reduces 2-byte gradients instead of 4.
 // Optimizer: Adam reads FP32 gradient, master weight and two moments and writes three of them and
 //   the BF16 weight, 30 bytes per local parameter shard, at HBM speed; 28 where the FP32 shard is
-//   the weight (framework.fp32_param_shards under ZeRO 3).
+//   the weight (framework.fp32_param_shards under ZeRO 3); run unfused (framework.optimizer_step),
+//   one elementwise op at a time, 80 bytes (82) instead of 28 (30): AdamStepSeconds.
 // Other: tied-embedding gradient all-reduce between the first and last stage; the gradient-norm
 //   all-reduce.
 // step = pipeline + exposed DP + optimizer + other. The breakdown takes the bottleneck stage's
@@ -295,6 +296,11 @@ struct PassSeconds {
 };
 PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op& op,
                                  const spec::FrameworkSpec& framework);
+// Seconds of one Adam step over `params` local parameters as `framework` runs it
+// (framework.optimizer_step: 28 bytes a parameter fused, 80 unfused), with 2 more where a BF16
+// weight is written beside the FP32 one. `scaleplan validate` prices the measured step with it.
+double AdamStepSeconds(const hardware::DeviceModel& d, const spec::FrameworkSpec& framework,
+                       double params, bool bf16_copy);
 // Seconds of one FP8 cast of `elements` BF16 elements (a linear's input, say) as `framework`'s
 // recipe runs it: fused passes, or eager PyTorch ops (CastWorkOf). `scaleplan validate` prices
 // the measured cast with it.

@@ -626,6 +626,15 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                  "they are created as backward frees the activations and the two do not peak "
                  "together; otherwise the gradient buffer is allocated once (Megatron).",
                  "framework-gradients-per-step")
+        .Choice("optimizer_step", &F::optimizer_step,
+                std::vector<std::pair<std::string, OptimizerStep>>{
+                    {"fused", OptimizerStep::kFused}, {"unfused", OptimizerStep::kUnfused}},
+                "The Adam step: fused (one kernel reads the gradient, weight and moments and "
+                "writes the three, 28 bytes a parameter: Apex's and Transformer Engine's "
+                "FusedAdam, DeepSpeed's, torch.optim's fused=True) or unfused (one elementwise op "
+                "at a time, 80 bytes a parameter as PyTorch's foreach AdamW runs its eight ops: "
+                "torch.optim's default, per-parameter loops such as Composer's DecoupledAdamW).",
+                "framework-optimizer-step")
         .Choice("attention_table", &F::attention_table,
                 AttentionTableChoices(),
                 "Measured attention kernel the framework's flash attention follows: cudnn "

@@ -261,6 +261,9 @@ std::string RecomputeText(const PlanSpec& plan);
 enum class Elementwise { kFused, kEager };
 enum class SelectiveRecompute { kCoreAttention, kPerOp };
 enum class Fp8Recipe { kDelayed, kTensorwise, kRowwise };
+// How the Adam step runs (sim/analytical.h): one fused kernel per group of tensors, or one
+// elementwise op at a time over every tensor.
+enum class OptimizerStep { kFused, kUnfused };
 // The measured attention kernel a framework's flash attention follows (hardware/efficiency.h):
 // cuDNN's fused attention and FlashAttention-2 as FlashAttention's H100 benchmark figures show them
 // (2023-24), or cuDNN 9.19's as this project measured it on one H200 (h200_attention.csv).
@@ -311,6 +314,10 @@ struct FrameworkSpec {
   // together (measured on one H200, h200_step_memory.csv). Megatron's gradient buffer is
   // allocated once.
   bool gradients_per_step = false;
+  // The Adam step: fused (Apex's and Transformer Engine's FusedAdam, DeepSpeed's, torch.optim's
+  // fused=True) or unfused (torch.optim's foreach default, per-parameter loops such as Composer's
+  // DecoupledAdamW).
+  OptimizerStep optimizer_step = OptimizerStep::kFused;
   AttentionTable attention_table = AttentionTable::kCudnn;
   double attention_fraction = 1.0;  // of the attention table's throughput
   double memory_fraction = 0.80;    // of HBM bandwidth reached by memory-bound kernels

@@ -207,9 +207,7 @@ constexpr MemoryOp kMemoryOps[] = {
     {"softmax", 3, false,
      "the model prices softmax inside attention (unfused: with the scores' GEMMs)"},
     {"fp8_cast_tensorwise", 2, false, nullptr},
-    {"adamw", 0, false,
-     "the model's optimizer step also updates the BF16 weight copy (30 bytes a parameter); "
-     "this row has none"},
+    {"adamw", 0, false, nullptr},
 };
 
 std::string MemoryOpNames() {
@@ -345,6 +343,15 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
   if (op == "copy" || op == "add") {
     SP_ASSIGN_OR_RETURN(double bytes, c.Number("bytes_min", 1, kMaxKernelBytes));
     row.predicted = d->MemoryBoundSeconds(0, bytes);
+    return Status::Ok();
+  }
+  if (adamw) {  // torch.optim.AdamW over FP32 parameters: no BF16 copy is written
+    // bytes_min is the fused step's 28 bytes a parameter (scripts/measure-kernels.py).
+    SP_ASSIGN_OR_RETURN(double bytes, c.Number("bytes_min", 28, kMaxKernelBytes));
+    spec::FrameworkSpec framework;
+    framework.optimizer_step =
+        mode == "fused" ? spec::OptimizerStep::kFused : spec::OptimizerStep::kUnfused;
+    row.predicted = sim::AdamStepSeconds(*d, framework, bytes / 28, false);
     return Status::Ok();
   }
   if (op == "fp8_cast_tensorwise") {  // torchao's dynamic cast, eager ops or compiled
