@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <functional>
 #include <limits>
 #include <map>
 #include <random>
@@ -557,6 +558,9 @@ class Searcher {
     const std::vector<double> targets =
         DnasTargets(baseline_flops_, std::move(random_flops), options_.flops_max);
     if (targets.empty()) return Status::Invalid("nas: DNAS found no FLOPs target");  // (nas.h)
+    // Each set's band: above the target before it (the first: any FLOPs), up to its own.
+    std::vector<double> floors(targets.size(), 0.0);
+    for (size_t w = 1; w < targets.size(); ++w) floors[w] = targets[w - 1];
     const std::string label = fmt::format("target {:.0f} FLOPs", targets.front());
     if (progress_) {
       std::vector<std::string> shown;
@@ -629,12 +633,12 @@ class Searcher {
         // however small its weight, into full steps (every lambda above 0 collapsed so).
         const std::vector<double> grad =
             DnasLogitGradient(alpha[w][d], soft[d], a.choice[d], centred, tau, 0, cost[d]);
-        // The constraint: a draw over its target moves the logits down the expected ln FLOPs by
-        // a plain step (zero gate: the cost term alone).
+        // The band: a draw over its target moves the logits down the expected ln FLOPs by a
+        // plain step (zero gate: the cost term alone), one under its floor up it.
+        const double side = a.flops > targets[w] ? 1.0 : a.flops < floors[w] ? -1.0 : 0.0;
         const std::vector<double> over =
-            a.flops > targets[w]
-                ? DnasLogitGradient(alpha[w][d], soft[d], a.choice[d], 0, tau, 1, cost[d])
-                : std::vector<double>(grad.size(), 0.0);
+            side != 0 ? DnasLogitGradient(alpha[w][d], soft[d], a.choice[d], 0, tau, side, cost[d])
+                      : std::vector<double>(grad.size(), 0.0);
         for (size_t j = 0; j < grad.size(); ++j) {
           alpha[w][d][j] -= kTargetRate * over[j];
           const double g = grad[j];
@@ -661,12 +665,12 @@ class Searcher {
                                 : 1;
     for (size_t w = 0; w < sets; ++w) {
       double flops = 0;
-      SP_ASSIGN_OR_RETURN(Choice within, LikeliestWithin(alpha[w], targets[w], &flops));
+      SP_ASSIGN_OR_RETURN(Choice within, LikeliestWithin(alpha[w], floors[w], targets[w], &flops));
       if (options_.flops_max <= 0 || flops <= options_.flops_max) {
         pool.push_back(within);
-        SP_ASSIGN_OR_RETURN(
-            std::vector<Choice> more,
-            LikeliestVariants(alpha[w], within, std::max(targets[w], flops), variants - 1));
+        SP_ASSIGN_OR_RETURN(std::vector<Choice> more,
+                            LikeliestVariants(alpha[w], within, std::min(floors[w], flops),
+                                              std::max(targets[w], flops), variants - 1));
         pool.insert(pool.end(), more.begin(), more.end());
         continue;
       }
@@ -687,10 +691,11 @@ class Searcher {
   }
 
   // With the screen, DNAS's answer for one target also holds the `n` likeliest variants of its
-  // answer `c` that change one dimension and cost no more than `limit` FLOPs (the target, or
-  // the answer's own FLOPs where it could not meet it), by log-probability lost.
+  // answer `c` that change one dimension and cost from `floor` to `limit` FLOPs (the band, each
+  // end widened to the answer's own FLOPs where it could not reach it), by log-probability lost.
   Result<std::vector<Choice>> LikeliestVariants(const std::vector<std::vector<double>>& alpha,
-                                                const Choice& c, double limit, size_t n) {
+                                                const Choice& c, double floor, double limit,
+                                                size_t n) {
     std::vector<std::pair<double, Choice>> ranked;
     for (size_t d = 0; d < c.size() && n > 0; ++d) {
       const std::vector<double>& a = alpha[d];
@@ -699,7 +704,8 @@ class Searcher {
         Choice t = c;
         t[d] = j;
         SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(space_.Decode(t, input_), input_));
-        if (info.flops > limit || (options_.flops_max > 0 && info.flops > options_.flops_max)) {
+        if (info.flops > limit || info.flops < floor ||
+            (options_.flops_max > 0 && info.flops > options_.flops_max)) {
           continue;
         }
         ranked.emplace_back(a[c[d]] - a[j], std::move(t));  // the log-probability lost
@@ -721,53 +727,15 @@ class Searcher {
 
   int64_t Eval() const { return std::min(options_.proxy_eval, data_.valid.n); }
 
-  // DNAS's answer for one target: the logits' argmax, made to meet `target` where it costs more
-  // by changing one dimension at a time: of the changes that lower the FLOPs, the one that loses
-  // the least log-probability, until it meets the target; where no change lowers the FLOPs
-  // further first, the cheapest choice reached (over the target). Into *flops_out its FLOPs.
-  Result<Choice> LikeliestWithin(const std::vector<std::vector<double>>& alpha, double target,
-                                 double* flops_out) {
-    auto flops = [&](const Choice& c) -> Result<double> {
-      SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(space_.Decode(c, input_), input_));
-      return info.flops;
-    };
-    std::vector<std::vector<double>> log_p;  // log softmax, without the softmax's underflow
-    for (const std::vector<double>& a : alpha) {
-      const double top = *std::max_element(a.begin(), a.end());
-      double sum = 0;
-      for (double v : a) sum += std::exp(v - top);
-      log_p.emplace_back();
-      for (double v : a) log_p.back().push_back(v - top - std::log(sum));
-    }
-    Choice c(alpha.size());
-    for (size_t d = 0; d < c.size(); ++d) {
-      c[d] = static_cast<uint32_t>(std::max_element(alpha[d].begin(), alpha[d].end()) -
-                                   alpha[d].begin());
-    }
-    SP_ASSIGN_OR_RETURN(double f, flops(c));
-    while (f > target) {
-      std::optional<std::pair<size_t, uint32_t>> step;
-      double step_loss = 0, step_flops = f;
-      for (size_t d = 0; d < c.size(); ++d) {
-        for (uint32_t j = 0; j < alpha[d].size(); ++j) {
-          if (j == c[d]) continue;
-          Choice t = c;
-          t[d] = j;
-          SP_ASSIGN_OR_RETURN(double tf, flops(t));
-          const double loss = log_p[d][c[d]] - log_p[d][j];
-          if (tf < f && (!step || loss < step_loss)) {
-            step = {d, j};
-            step_loss = loss;
-            step_flops = tf;
-          }
-        }
-      }
-      if (!step) break;
-      c[step->first] = step->second;
-      f = step_flops;
-    }
-    *flops_out = f;
-    return c;
+  Result<Choice> LikeliestWithin(const std::vector<std::vector<double>>& alpha, double floor,
+                                 double target, double* flops_out) {
+    return LikeliestInBand(
+        alpha, floor, target,
+        [&](const Choice& c) -> Result<double> {
+          SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(space_.Decode(c, input_), input_));
+          return info.flops;
+        },
+        flops_out);
   }
 
   // A supernet step's subnet: `drawn`, or, when a policy or a set of logits keeps drawing over
@@ -1037,6 +1005,60 @@ std::vector<Candidate> FrontLayers(const std::vector<Candidate>& history, int64_
   std::stable_sort(out.begin(), out.end(),
                    [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
   return out;
+}
+
+Result<Choice> LikeliestInBand(const std::vector<std::vector<double>>& alpha, double floor,
+                               double target,
+                               const std::function<Result<double>(const Choice&)>& flops,
+                               double* flops_out) {
+  std::vector<std::vector<double>> log_p;  // log softmax, without the softmax's underflow
+  for (const std::vector<double>& a : alpha) {
+    const double top = *std::max_element(a.begin(), a.end());
+    double sum = 0;
+    for (double v : a) sum += std::exp(v - top);
+    log_p.emplace_back();
+    for (double v : a) log_p.back().push_back(v - top - std::log(sum));
+  }
+  Choice c(alpha.size());
+  for (size_t d = 0; d < c.size(); ++d) {
+    c[d] = static_cast<uint32_t>(std::max_element(alpha[d].begin(), alpha[d].end()) -
+                                 alpha[d].begin());
+  }
+  SP_ASSIGN_OR_RETURN(double f, flops(c));
+  // One change of the least log-probability among those `allowed` (by the FLOPs they give);
+  // false when none is.
+  auto move = [&](const std::function<bool(double)>& allowed) -> Result<bool> {
+    std::optional<std::pair<size_t, uint32_t>> step;
+    double step_loss = 0, step_flops = f;
+    for (size_t d = 0; d < c.size(); ++d) {
+      for (uint32_t j = 0; j < alpha[d].size(); ++j) {
+        if (j == c[d]) continue;
+        Choice t = c;
+        t[d] = j;
+        SP_ASSIGN_OR_RETURN(double tf, flops(t));
+        const double loss = log_p[d][c[d]] - log_p[d][j];
+        if (allowed(tf) && (!step || loss < step_loss)) {
+          step = {d, j};
+          step_loss = loss;
+          step_flops = tf;
+        }
+      }
+    }
+    if (!step) return false;
+    c[step->first] = step->second;
+    f = step_flops;
+    return true;
+  };
+  while (f > target) {
+    SP_ASSIGN_OR_RETURN(bool moved, move([&](double tf) { return tf < f; }));
+    if (!moved) break;
+  }
+  while (f < floor) {
+    SP_ASSIGN_OR_RETURN(bool moved, move([&](double tf) { return tf > f && tf <= target; }));
+    if (!moved) break;
+  }
+  *flops_out = f;
+  return c;
 }
 
 std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,

@@ -52,12 +52,18 @@
 // DNAS family (FBNet, arXiv:1812.03443; hard Gumbel-softmax as GDAS, arXiv:1910.04465): the same
 // supernet, step count and in-place reference model (trained on each step's batch beside the
 // drawn subnet); one set of architecture logits alpha per FLOPs target T (DnasTargets: the
-// baselines' FLOPs, thinned), taking turns.
+// baselines' FLOPs, thinned), taking turns, each looking in its band (T', T] of FLOPs, T' the
+// target before it (0 for the first): a model of no more FLOPs than a baseline is what can beat
+// it, and the band keeps each set from settling where the set below it already looks (without
+// it every set's answer sat at the cheap end, where a one-epoch supernet's most trained
+// corners are: on the held-out spec all 19 screened answers were E 8, at most 69,574 FLOPs
+// for a 359,520 target).
 // The first kWarmupShare of the steps train uniform subnets (the weights first, as the
 // one-shot family's); after them, a step draws a choice by hard Gumbel-softmax (per dimension
 // the argmax of alpha + g, g standard Gumbel), trains it on a training batch, then draws again
 // and moves alpha by Adam on the gradient of NE(valid batch) (over the scoring set's entropy)
 // and, when that draw costs more than T, by a plain step of kTargetRate down the gradient of
+// (when it costs less than T', up)
 //   sum_d sum_j p_dj F_dj                                   (p = softmax(alpha))
 // the expected ln FLOPs to first order: F_dj is the mean ln FLOPs of random choices with value
 // j less the mean of all. The constraint is kept out of Adam on purpose: Adam scales each
@@ -78,8 +84,9 @@
 // make no block. The answer: each target's most likely architecture (one over its target is
 // changed a dimension at a time, each time the FLOPs-lowering change that loses the least
 // log-probability, until it meets it, or, where no change lowers the FLOPs further first, to
-// the cheapest choice reached; one still over the FLOPs limit gives way to draws) and, with the
-// screen, its likeliest variants within the target. Not the supernet's front: a supernet trained
+// the cheapest choice reached; one under its band's floor, likewise raised by changes that stay
+// within the target; one still over the FLOPs limit gives way to draws) and, with the screen,
+// its likeliest variants within the band. Not the supernet's front: a supernet trained
 // for one epoch scores the subnets it rarely trained near NE 1 (median 1.00 over the 105 the
 // one-shot search scored on the default spec), so its scores would pick the models it saw
 // most, not the best (measured: a front of 5 models under 2,000 FLOPs). Without the screen the
@@ -94,7 +101,7 @@
 // that step at low fidelity. Which ones: one-shot, the supernet-scored answers by successive
 // non-dominated layers of (FLOPs, supernet NE), the last layer thinned as Front thins; DNAS,
 // per FLOPs target max(1, screen / targets): the repaired argmax (above) and its most likely
-// variants that change one dimension and stay within the target, by log-probability lost.
+// variants that change one dimension and stay within the band, by log-probability lost.
 //
 // After the search, the proxy scores' Pareto front (score against FLOPs; FrontLayers: topped up
 // from the next non-dominated layers to `retrain` models; DNAS without the screen: its answer)
@@ -219,6 +226,18 @@ std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
                                       const std::vector<double>& soft, uint32_t chosen,
                                       double gate_grad, double tau, double lambda,
                                       const std::vector<double>& cost);
+
+// DNAS's answer for one target: the argmax of the logits `alpha` (one vector per dimension),
+// moved into its band (floor, target] of FLOPs (`flops` costs a choice) a dimension at a time,
+// each time by the change that loses the least log-probability: first, while it costs more than
+// `target`, of the changes that lower the FLOPs (where none lowers them further, the cheapest
+// choice reached, over the target); then, while it costs less than `floor`, of the changes that
+// raise them and stay within the target (where none does, the dearest reached, under the
+// floor). Into *flops_out its FLOPs. Errors: those of `flops`.
+Result<Choice> LikeliestInBand(const std::vector<std::vector<double>>& alpha, double floor,
+                               double target,
+                               const std::function<Result<double>(const Choice&)>& flops,
+                               double* flops_out);
 
 // DNAS's FLOPs targets (nas.h's header), in FLOPs: with baselines, their FLOPs in ascending
 // order, each kept when it is at least kTargetSpacing times the last kept (the first always);
