@@ -265,6 +265,27 @@ TEST(Torchtitan, CompileComponentsSayWhetherTheLossIsCompiled) {
             std::string::npos);
 }
 
+// optimizer.implementation: fused by default (torchtitan's), foreach and for-loop unfused; the
+// emitter writes foreach for an unfused step and leaves the default otherwise.
+TEST(Torchtitan, OptimizerImplementationIsTheAdamStep) {
+  auto read = [](const char* toml) {
+    spec::JobSpec job = Job("llama3-8b", "dgx-h100-ib", 8);
+    job.framework.optimizer_step = spec::OptimizerStep::kUnfused;  // the file decides
+    Must(ApplyTorchtitanToml(toml, "t.toml", job));
+    return job.framework.optimizer_step;
+  };
+  EXPECT_EQ(read("[optimizer]\nname = \"AdamW\"\n"), spec::OptimizerStep::kFused);
+  EXPECT_EQ(read("[optimizer]\nimplementation = \"foreach\"\n"), spec::OptimizerStep::kUnfused);
+  EXPECT_EQ(read("[optimizer]\nimplementation = \"for-loop\"\n"),
+            spec::OptimizerStep::kUnfused);
+  spec::JobSpec job = Job("llama3-8b", "dgx-h100-ib", 8);
+  job.framework = Must(spec::LoadFramework("torchtitan"));
+  EXPECT_EQ(TorchtitanToml(Must(plan::BuildPlan(job))).find("implementation"), std::string::npos);
+  job.framework.optimizer_step = spec::OptimizerStep::kUnfused;
+  EXPECT_NE(TorchtitanToml(Must(plan::BuildPlan(job))).find("[optimizer]\nimplementation = \"foreach\""),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace scaleplan::report
 

@@ -497,38 +497,35 @@ TEST(Dnas, LogitGradientIsTheDerivativeOfTheRelaxedLoss) {
   EXPECT_NEAR(g[0] + g[1] + g[2], 0, 1e-12);
 }
 
-// DNAS's targets, by hand. The 12 default baselines' FLOPs (docs/NAS.md), each kept when at
-// least 1.5x the last kept: 12,696; then >= 19,044: 19,348; >= 29,022: 36,912; >= 55,368:
-// 80,718; >= 121,077: 134,192; >= 201,288: 274,820 (>= 412,230: none).
 // A toy space of two dimensions whose FLOPs add up: dimension 0 costs 1, 10 or 100, dimension 1
 // costs 1 or 2. Logits favour the cheapest values: log-probabilities lost by a change, relative
 // to the argmax, are the logit differences: dimension 0 {0, 1, 5}, dimension 1 {0, 0.5}.
-TEST(Dnas, AnswerIsMovedIntoItsBandByTheLeastLikelyLoss) {
+TEST(Dnas, AnswerIsMovedIntoItsBandByTheLeastLogProbabilityLost) {
   const std::vector<std::vector<double>> alpha = {{0, -1, -5}, {0, -0.5}};
   auto flops = [](const Choice& c) -> Result<double> {
     const double d0[] = {1, 10, 100}, d1[] = {1, 2};
     return d0[c[0]] + d1[c[1]];
   };
   double f = 0;
-  // Band (0, 50]: the argmax (0, 0), 2 FLOPs, is in it.
+  // Band [0, 50]: the argmax (0, 0), 2 FLOPs, is in it.
   EXPECT_EQ(Must(LikeliestInBand(alpha, 0, 50, flops, &f)), (Choice{0, 0}));
   EXPECT_EQ(f, 2);
-  // Band (5, 50]: raise. From (0, 0) the changes that raise and stay <= 50 are (1, 0) = 11,
+  // Band [5, 50]: raise. From (0, 0) the changes that raise and stay <= 50 are (1, 0) = 11,
   // losing 1, and (0, 1) = 3, losing 0.5: (0, 1), still under 5. From (0, 1): (1, 1) = 12,
   // losing 1 (of dimension 0), or back to (0, 0), which lowers: (1, 1), 12 FLOPs, in the band.
   EXPECT_EQ(Must(LikeliestInBand(alpha, 5, 50, flops, &f)), (Choice{1, 1}));
   EXPECT_EQ(f, 12);
-  // Band (50, 200]: (0, 1) = 3 first, then (1, 1) = 12 (losing 1, against (2, 1) = 102 losing
+  // Band [50, 200]: (0, 1) = 3 first, then (1, 1) = 12 (losing 1, against (2, 1) = 102 losing
   // 5), then from (1, 1) the raises are (2, 1) = 102, losing 4 (from logit -1 to -5): in.
   EXPECT_EQ(Must(LikeliestInBand(alpha, 50, 200, flops, &f)), (Choice{2, 1}));
   EXPECT_EQ(f, 102);
-  // Band (150, 200]: no choice costs more than 102; the dearest reached, under the floor.
+  // Band [150, 200]: no choice costs more than 102; the dearest reached, under the floor.
   EXPECT_EQ(Must(LikeliestInBand(alpha, 150, 200, flops, &f)), (Choice{2, 1}));
   EXPECT_EQ(f, 102);
   // Over the target: logits favouring the dearest, {-5, -1, 0} and {-0.5, 0}: the argmax (2, 1)
   // costs 102; under a target of 20 the lowering changes are (1, 1) = 12, losing 1, (0, 1) = 3,
   // losing 5, and (2, 0) = 101, losing 0.5: (2, 0), still over; then (1, 0) = 11, losing 1:
-  // in (0, 20].
+  // in [0, 20].
   const std::vector<std::vector<double>> dear = {{-5, -1, 0}, {-0.5, 0}};
   EXPECT_EQ(Must(LikeliestInBand(dear, 0, 20, flops, &f)), (Choice{1, 0}));
   EXPECT_EQ(f, 11);
@@ -537,6 +534,9 @@ TEST(Dnas, AnswerIsMovedIntoItsBandByTheLeastLikelyLoss) {
   EXPECT_EQ(f, 2);
 }
 
+// DNAS's targets, by hand. The 12 default baselines' FLOPs (docs/NAS.md), each kept when at
+// least 1.5x the last kept: 12,696; then >= 19,044: 19,348; >= 29,022: 36,912; >= 55,368:
+// 80,718; >= 121,077: 134,192; >= 201,288: 274,820 (>= 412,230: none).
 TEST(Dnas, TargetsAreTheBaselinesFlopsThinnedOrQuantiles) {
   const std::vector<double> baselines = {285488, 12696, 14328, 19348, 36912, 42280,
                                          53232,  80718, 134192, 155120, 199472, 274820};

@@ -548,7 +548,7 @@ class Searcher {
   }
 
   // DNAS (nas.h): architecture logits per FLOPs target, hard Gumbel-softmax draws, gates on the
-  // blocks each choice made, a constraint step while a draw is over its target.
+  // blocks each choice made, a constraint step while a draw is outside its target's band.
   Status RunDnas() {
     SP_ASSIGN_OR_RETURN(std::unique_ptr<rec::Supernet> net, MakeNet());
     const rec::Arch base = space_.Decode(space_.reference, input_);
@@ -558,7 +558,7 @@ class Searcher {
     const std::vector<double> targets =
         DnasTargets(baseline_flops_, std::move(random_flops), options_.flops_max);
     if (targets.empty()) return Status::Invalid("nas: DNAS found no FLOPs target");  // (nas.h)
-    // Each set's band: above the target before it (the first: any FLOPs), up to its own.
+    // Each set's band: from the target before it (the first: any FLOPs) to its own.
     std::vector<double> floors(targets.size(), 0.0);
     for (size_t w = 1; w < targets.size(); ++w) floors[w] = targets[w - 1];
     const std::string label = fmt::format("target {:.0f} FLOPs", targets.front());
@@ -653,8 +653,8 @@ class Searcher {
       Report(step, steps, &loss_sum, space_, alpha[0], label.c_str());
     }
     result_->supernet_steps = steps;
-    // The answer: each target's most likely architecture, made to meet the target where it
-    // does not (LikeliestWithin; its cheapest reach where it cannot), and, where that is still
+    // The answer: each target's most likely architecture, moved into its band where it is not
+    // (LikeliestInBand; its nearest reach where it cannot), and, where that is still
     // over the FLOPs limit, draws of the logits within it; with the screen, its likeliest
     // variants too. Scored on the supernet for the record; the screen trains them all and RunNas
     // retrains the front of its scores (without the screen, the answer itself).
@@ -1241,7 +1241,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
                                "architectures";
   }
   // With the screen, the front of its scores; without it, DNAS's answer is each FLOPs target's
-  // most likely architecture, made to meet the target, all of them (nas.h); the other families'
+  // most likely architecture in its band, all of them (nas.h); the other families'
   // is the proxy front.
   auto front_of = [&](const std::vector<Candidate>& history) {
     if (result.screened > 0) {  // the screen's scores pick the front (nas.h)

@@ -52,20 +52,19 @@
 // DNAS family (FBNet, arXiv:1812.03443; hard Gumbel-softmax as GDAS, arXiv:1910.04465): the same
 // supernet, step count and in-place reference model (trained on each step's batch beside the
 // drawn subnet); one set of architecture logits alpha per FLOPs target T (DnasTargets: the
-// baselines' FLOPs, thinned), taking turns, each looking in its band (T', T] of FLOPs, T' the
+// baselines' FLOPs, thinned), taking turns, each looking in its band [T', T] of FLOPs, T' the
 // target before it (0 for the first): a model of no more FLOPs than a baseline is what can beat
 // it, and the band keeps each set from settling where the set below it already looks (without
 // it every set's answer sat at the cheap end, where a one-epoch supernet's most trained
-// corners are: on the held-out spec all 19 screened answers were E 8, at most 69,574 FLOPs
-// for a 359,520 target).
+// corners are: on the held-out spec 15 of the 19 screened answers were E 8, none above 69,574
+// FLOPs for targets up to 267,136).
 // The first kWarmupShare of the steps train uniform subnets (the weights first, as the
 // one-shot family's); after them, a step draws a choice by hard Gumbel-softmax (per dimension
 // the argmax of alpha + g, g standard Gumbel), trains it on a training batch, then draws again
 // and moves alpha by Adam on the gradient of NE(valid batch) (over the scoring set's entropy)
 // and, when that draw costs more than T, by a plain step of kTargetRate down the gradient of
-// (when it costs less than T', up)
 //   sum_d sum_j p_dj F_dj                                   (p = softmax(alpha))
-// the expected ln FLOPs to first order: F_dj is the mean ln FLOPs of random choices with value
+// (when it costs less than T', up it), the expected ln FLOPs to first order: F_dj is the mean ln FLOPs of random choices with value
 // j less the mean of all. The constraint is kept out of Adam on purpose: Adam scales each
 // logit's steps by its gradient's own size, so a steady FLOPs term of any weight, beside NE's
 // small and noisy one, makes full steps (a first version with weights lambda in {0.0025 ...
@@ -228,7 +227,7 @@ std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
                                       const std::vector<double>& cost);
 
 // DNAS's answer for one target: the argmax of the logits `alpha` (one vector per dimension),
-// moved into its band (floor, target] of FLOPs (`flops` costs a choice) a dimension at a time,
+// moved into its band [floor, target] of FLOPs (`flops` costs a choice) a dimension at a time,
 // each time by the change that loses the least log-probability: first, while it costs more than
 // `target`, of the changes that lower the FLOPs (where none lowers them further, the cheapest
 // choice reached, over the target); then, while it costs less than `floor`, of the changes that

@@ -355,6 +355,9 @@ std::string TorchtitanToml(const plan::Plan& p) {
     out += fmt::format("expert_parallel_degree = {}\n", p.ep);
     out += fmt::format("expert_tensor_parallel_degree = {}\n", p.etp);
   }
+  if (f.optimizer_step == spec::OptimizerStep::kUnfused) {
+    out += "\n[optimizer]\nimplementation = \"foreach\"\n";
+  }
   out += "\n[training]\n";
   out += fmt::format("seq_len = {}\n", p.job.workload.seq_len);
   out += fmt::format("global_batch_size = {}\n", p.global_batch);

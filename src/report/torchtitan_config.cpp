@@ -335,6 +335,12 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   } else {
     framework.compile_loss = false;
   }
+  // optimizer.implementation: "fused" by default; "foreach" and "for-loop" run the Adam step one
+  // elementwise op at a time.
+  SP_ASSIGN_OR_RETURN(std::string implementation, keys.Choice("optimizer.implementation", "fused",
+                                                              {"fused", "foreach", "for-loop"}));
+  framework.optimizer_step = implementation == "fused" ? spec::OptimizerStep::kFused
+                                                       : spec::OptimizerStep::kUnfused;
   const char* recipe_path = keys.Has("quantize.linear.float8.recipe_name")
                                 ? "quantize.linear.float8.recipe_name"
                                 : "float8.recipe_name";

@@ -43,7 +43,7 @@ nlohmann::json RowJson(const validate::Row& r, const std::string& file) {
     j["capacity_memory_bytes"] = r.capacity_memory_bytes;
   }
   if (r.step_modeled) {
-    j["step_time_s"] = r.step_time_s;
+    j["modeled_step_time_s"] = r.step_time_s;
     j["breakdown"] = BreakdownJson(r.breakdown);
   }
   return j;

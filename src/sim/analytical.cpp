@@ -413,12 +413,16 @@ PassSeconds MemoryBoundOpSeconds(const hardware::DeviceModel& d, const model::Op
 
 double AdamStepSeconds(const hardware::DeviceModel& d, const spec::FrameworkSpec& framework,
                        double params, bool bf16_copy) {
-  // FP32 gradient, weight and two moments: fused, read 4 and write 3; unfused, PyTorch's foreach
-  // AdamW (torch/optim/adamw.py, _multi_tensor_adamw): lerp_ of m (read 2, write 1), mul_ and
-  // addcmul_ of v (1 + 1, 2 + 1), sqrt of v (1 + 1), div_ and add_ of that (1 + 1 each),
-  // addcdiv_ of the weight (3 + 1) and the decoupled decay's mul_ (1 + 1): 20 accesses.
-  const double fp32_accesses = framework.optimizer_step == spec::OptimizerStep::kFused ? 7 : 20;
-  return d.MemoryBoundSeconds(0, (4 * fp32_accesses + (bf16_copy ? kBf16Bytes : 0.0)) * params);
+  // FP32 gradient, weight and two moments: fused, one kernel reads 4 and writes 3; unfused, as
+  // torch.optim's foreach AdamW runs it (its multi-tensor Adam with decoupled weight decay, as
+  // recalled): lerp_ of m (read 2, write 1), mul_ and addcmul_ of v (1 + 1, 2 + 1), sqrt of v
+  // (1 + 1), div_ and add_ of that (1 + 1 each), addcdiv_ of the weight (3 + 1) and the decay's
+  // mul_ (1 + 1): 20 accesses in 8 ops, each at least one kernel (a multi-tensor op over large
+  // tensors launches more: 13 each over 2^28 parameters, h200_memops.csv; not counted).
+  const bool fused = framework.optimizer_step == spec::OptimizerStep::kFused;
+  const double fp32_accesses = fused ? 7 : 20;
+  return d.MemoryBoundSeconds(0, (4 * fp32_accesses + (bf16_copy ? kBf16Bytes : 0.0)) * params,
+                              fused ? 1 : 8);
 }
 
 double Fp8CastSeconds(const hardware::DeviceModel& d, const spec::FrameworkSpec& framework,

@@ -632,8 +632,9 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                 "The Adam step: fused (one kernel reads the gradient, weight and moments and "
                 "writes the three, 28 bytes a parameter: Apex's and Transformer Engine's "
                 "FusedAdam, DeepSpeed's, torch.optim's fused=True) or unfused (one elementwise op "
-                "at a time, 80 bytes a parameter as PyTorch's foreach AdamW runs its eight ops: "
-                "torch.optim's default, per-parameter loops such as Composer's DecoupledAdamW).",
+                "at a time, 80 bytes a parameter in 8 kernels as PyTorch's foreach AdamW runs its "
+                "eight ops: torch.optim's default, per-parameter loops such as Composer's "
+                "DecoupledAdamW, whose loop without weight decay makes the same accesses)",
                 "framework-optimizer-step")
         .Choice("attention_table", &F::attention_table,
                 AttentionTableChoices(),

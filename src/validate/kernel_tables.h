@@ -10,8 +10,10 @@
 //   Memory-bound rows (gpu, op, mode, direction, shape, bytes_min, seconds, kernels): the model's
 //     own op (model.h: the norm, the activation, the rotary embedding, the loss) for the row's
 //     shape, fused or eager as the row ran (sim/analytical.h, MemoryBoundOpSeconds); copy and add
-//     as one kernel moving bytes_min. Ops the model prices elsewhere (the FP8 cast, softmax,
-//     AdamW) are listed with the reason.
+//     as one kernel moving bytes_min; torchao's tensorwise FP8 cast as sim::Fp8CastSeconds runs
+//     it; AdamW as sim::AdamStepSeconds (fused or, for the foreach row, unfused; bytes_min is the
+//     fused step's 28 bytes a parameter). Softmax, which the model prices inside attention, is
+//     listed with the reason.
 // Kernels are priced as inside a training step: tensor-core kernels at the GPU's
 // sustained_compute_fraction of the tables' throughput (the measured loops ran back to back at
 // the card's power cap), every kernel with the framework's launch overhead. GEMM rows whose
