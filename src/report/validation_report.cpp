@@ -2,6 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "core/text.h"
 #include "report/step_report.h"
 
@@ -147,6 +153,22 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
             "the reserve assumed for what the model does not count; not a miss)\n",
             HumanBytes(r.peak_memory_bytes), HumanBytes(r.usable_memory_bytes),
             HumanBytes(r.capacity_memory_bytes));
+      }
+      if (verbose && r.step_modeled && r.step_time_s > 0) {
+        // Where the modeled step goes: the breakdown's parts of 1% or more, largest first.
+        std::vector<std::pair<double, std::string>> parts;
+        const nlohmann::json breakdown = BreakdownJson(r.breakdown);
+        for (const auto& [name, value] : breakdown.items()) {
+          const double share = value.get<double>() / r.step_time_s;
+          if (share >= 0.01) parts.emplace_back(share, name.substr(0, name.size() - 2));
+        }
+        std::sort(parts.begin(), parts.end(), std::greater<>());
+        std::vector<std::string> shown;
+        for (const auto& [share, name] : parts) {
+          shown.push_back(fmt::format("{} {:.0f}%", name, 100 * share));
+        }
+        out +=
+            fmt::format("         modeled step {:.3f} s: {}\n", r.step_time_s, Join(shown, ", "));
       }
       if (verbose && !r.assumptions.empty())
         out += fmt::format("         assumptions: {}\n", Join(r.assumptions, "; "));
