@@ -22,7 +22,6 @@ using collective::Estimate;
 using collective::GroupShape;
 using collective::Op;
 
-
 // Scaling work around one converted GEMM (X: m x k input, W: k x n weight, dY: m x n output
 // gradient), in bytes per element of each tensor and kernels, by FP8 recipe (sim/analytical.h):
 //   delayed (TE): cast reads BF16 and writes FP8 (3 bytes), amax fused; the backward's transposed
