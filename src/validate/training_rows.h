@@ -52,11 +52,16 @@ inline constexpr int64_t kMaxTunedVp = 16;
 // recomputation (it ran): each plan takes the fastest that fits of two kinds, selective
 // recomputation of modules (Megatron-Core's; the model's modules added cheapest per byte freed
 // first) and full recomputation of the first n layers of each chunk (the least n; n = all if need
-// be), and the assumptions say which. Both choices keep the usable memory, as a tuned run is
-// taken to have done: a plan that would be only tight as stated (plan/memory.h) is still filled.
-// Measured on 2026-12-03: filling only plans out of memory (above the GPU's capacity) moved
-// Megatron-Bridge's held-out H100 rows from 22.1% to 23.9% mean error and its Blackwell rows by
-// -0.4 to -1.5 points, which does not show that the runs kept less than the reserve.
+// be), and the assumptions say which. Under FP8 or FP4 a plan that does not fit as stated is also
+// tried with its weights in the low precision alone (plan.fp8_params, which no row states; it
+// costs no step time in the model), checkpointing stated or not, and the fastest that fits wins
+// (2026-12-04, eighth session: NeMo 6.7% -> 5.8%, MLPerf 16.6% -> 12.7%, the DGX Cloud FP8 rows
+// 6.0% -> 5.9%, Megatron-Bridge by -1.5 to +1.7 points a GPU set). Both choices keep the usable
+// memory, as a tuned run is taken to have done: a plan that would be only tight as stated
+// (plan/memory.h) is still filled. Measured on 2026-12-03: filling only plans out of memory (above
+// the GPU's capacity) moved Megatron-Bridge's held-out H100 rows from 22.1% to 23.9% mean error and
+// its Blackwell rows by -0.4 to -1.5 points, which does not show that the runs kept less than the
+// reserve.
 void ChooseTunedPlan(TrainingCase& c);
 
 // A case run after ChooseTunedPlan by `engine` (null: the analytical engine): its plan and step.

@@ -224,7 +224,10 @@ bool Fits(spec::JobSpec job, const spec::PlanSpec& plan) {
 
 void ChooseTunedPlan(TrainingCase& c) {
   const bool fill = !c.checkpointing_given;
-  if ((c.alternatives.empty() && !fill) || !c.skipped.empty()) return;
+  // No row states where its weights lived: under FP8 or FP4 a plan that does not fit as stated
+  // may also have held them in the low precision alone (plan.fp8_params).
+  const bool low_weights = spec::LowPrecision(c.job.plan.precision) && !c.job.plan.fp8_params;
+  if ((c.alternatives.empty() && !fill && !low_weights) || !c.skipped.empty()) return;
   const bool vp_choice = !c.alternatives.empty();
   std::vector<spec::PlanSpec> plans = {c.job.plan};
   plans.insert(plans.end(), c.alternatives.begin(), c.alternatives.end());
@@ -239,25 +242,38 @@ void ChooseTunedPlan(TrainingCase& c) {
     if (device.ok()) evaluator.emplace(std::move(*device));
   }
   for (size_t k = 0; k < plans.size(); ++k) {
-    std::optional<spec::PlanSpec> plan =
-        fill ? (evaluator ? sim::FastestRecomputeThatFits(c.job, plans[k], *evaluator)
-                          : std::nullopt)
-             : (Fits(c.job, plans[k]) ? std::optional(plans[k]) : std::nullopt);
-    if (!plan) continue;
-    spec::JobSpec job = c.job;
-    job.plan = *plan;
-    Result<plan::Plan> p = plan::BuildPlan(job);
-    if (!p.ok()) continue;
-    Result<sim::StepResult> step = sim::Evaluate(*p);
-    if (step.ok() && step->step_time_s < best) {
-      best = step->step_time_s;
-      chosen = k;
-      chosen_plan = plan;
+    std::vector<spec::PlanSpec> tries = {plans[k]};
+    if (low_weights && !Fits(c.job, plans[k])) {
+      tries.push_back(plans[k]);
+      tries.back().fp8_params = true;
+    }
+    for (const spec::PlanSpec& t : tries) {
+      std::optional<spec::PlanSpec> plan =
+          fill ? (evaluator ? sim::FastestRecomputeThatFits(c.job, t, *evaluator) : std::nullopt)
+               : (Fits(c.job, t) ? std::optional(t) : std::nullopt);
+      if (!plan) continue;
+      spec::JobSpec job = c.job;
+      job.plan = *plan;
+      Result<plan::Plan> p = plan::BuildPlan(job);
+      if (!p.ok()) continue;
+      Result<sim::StepResult> step = sim::Evaluate(*p);
+      if (step.ok() && step->step_time_s < best) {
+        best = step->step_time_s;
+        chosen = k;
+        chosen_plan = plan;
+      }
     }
   }
   // Nothing fits: the stated plan, which the report calls tight or out of memory.
   const std::string stated = spec::RecomputeText(c.job.plan);
+  const bool stated_low_weights = c.job.plan.fp8_params;
   if (chosen_plan) c.job.plan = *chosen_plan;
+  if (c.job.plan.fp8_params && !stated_low_weights) {
+    c.assumptions.push_back(fmt::format(
+        "weights held in {} alone, no BF16 copy (the row does not say where its weights lived "
+        "and does not fit as stated: the fastest plan that fits)",
+        spec::PrecisionName(c.job.plan.precision)));
+  }
   if (vp_choice) {
     // The label names the plan that ran.
     if (size_t at = c.label.find(" VP 1,"); at != std::string::npos && chosen > 0) {
