@@ -139,6 +139,14 @@ TEST(Validate, Fp8RowThatDoesNotFitHoldsItsWeightsInFp8Alone) {
   EXPECT_TRUE(said(bf16, "fastest recomputation that fits"));
   EXPECT_GT(fp8.predicted, bf16.predicted);
   EXPECT_LE(fp8.peak_memory_bytes, bf16_none.peak_memory_bytes - 17112760320.0);
+  // A framework that cannot hold FP8 weights alone (torchtitan: torchao's float8 keeps BF16
+  // weights; framework.fp8_param_gather false) gets no such assumption.
+  FileReport tt = Must(
+      ValidateText("framework," + head + "torchtitan," + fmt::format(fmt::runtime(row), "FP8", ""),
+                   "tt.csv", {}));
+  ASSERT_EQ(tt.rows.size(), 1u);
+  ASSERT_TRUE(tt.rows[0].skipped.empty()) << tt.rows[0].skipped;
+  EXPECT_FALSE(said(tt.rows[0], "alone"));
 }
 
 // An H800 row runs on the H800 cluster: the H100's compute with NVLink at 200 GB/s a direction,
@@ -405,9 +413,9 @@ TEST(Accuracy, MegatronBridgeNvfp4RowsWithoutFitting) {
 // pairs, mean 1.409 (the fidelity issue: only the converted GEMMs gain, casts cost). Every
 // predicted ratio lands inside the measured range, and their mean within 4% of the measured mean:
 // 1.378 with FP8 weights cast once a step (framework.fp8_weight_cache), 1.334 (-5.3%) before.
-// Pairs whose plan validate filled (a row that does not fit as stated: recomputation, FP8
-// weights alone) compare two plans, not two precisions, and are left out: Nemotron-4 340B on
-// 128 GPUs recomputes its MLPs in BF16 and holds FP8 weights alone in FP8 (1.73x predicted).
+// Pairs whose FP8 row holds its weights in FP8 alone (validate's fill for a row that does not
+// fit as stated) compare two plans, not two precisions, and are left out: Nemotron-4 340B on
+// 128 GPUs recomputes its MLPs in BF16 and needs no recomputation in FP8 (1.73x predicted).
 TEST(Accuracy, Fp8OverBf16RatiosInsideTheMeasuredRange) {
   Options o;
   o.gpu_filter = "H100";
@@ -420,7 +428,7 @@ TEST(Accuracy, Fp8OverBf16RatiosInsideTheMeasuredRange) {
   };
   auto filled = [](const Row& r) {
     for (const std::string& a : r.assumptions) {
-      if (a.find("does not fit as stated") != std::string::npos) return true;
+      if (a.find("alone, no BF16 copy") != std::string::npos) return true;
     }
     return false;
   };

@@ -608,6 +608,12 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                  "it); otherwise every micro-batch casts again (torchao; Transformer Engine "
                  "called without it). Not under ZeRO 3, which gathers the weights each pass.",
                  "framework-fp8-weight-cache")
+        .Boolean("fp8_param_gather", &F::fp8_param_gather,
+                 "The framework can hold the weights in FP8 alone (plan.fp8_params; Megatron-LM's "
+                 "--fp8-param-gather with Transformer Engine's fp8_model_init, which needs the "
+                 "distributed optimizer): validate may then assume it of an FP8 run that does not "
+                 "fit as stated. No FP4 option is known.",
+                 "framework-fp8-param-gather")
         .Boolean("tp_async_backward", &F::tp_async_backward,
                  "Without plan.tp_comm_overlap, the backward of each column-parallel linear "
                  "(QKV, fc1) still hides its input re-gather (sequence parallelism) behind its "
@@ -636,8 +642,7 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
                 "eight ops: torch.optim's default, per-parameter loops such as Composer's "
                 "DecoupledAdamW, whose loop without weight decay makes the same accesses)",
                 "framework-optimizer-step")
-        .Choice("attention_table", &F::attention_table,
-                AttentionTableChoices(),
+        .Choice("attention_table", &F::attention_table, AttentionTableChoices(),
                 "Measured attention kernel the framework's flash attention follows: cudnn "
                 "(Transformer Engine's fused attention, as FlashAttention's 2023-24 H100 "
                 "figures show cuDNN), flash2 (FlashAttention-2, and PyTorch's SDPA flash "

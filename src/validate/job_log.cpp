@@ -75,6 +75,7 @@ Result<TrainingCase> ParseLine(std::string_view text, const std::string& origin,
   }
   TrainingCase c;
   c.checkpointing_given = true;  // a job states its plan
+  c.weights_given = true;
   std::string status = "ok";
   if (auto it = line.find("status"); it != line.end()) {
     if (!it->is_string() || !KnownStatus(it->get<std::string>())) {

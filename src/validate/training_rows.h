@@ -27,6 +27,8 @@ struct TrainingCase {
   // The row says how activations were checkpointed (a recompute or checkpointing cell, or a
   // source known to use full recomputation); a job log's job states its plan.
   bool checkpointing_given = false;
+  // Where the weights lived is stated (a job log's job states its plan); no row's column says.
+  bool weights_given = false;
   std::string source;           // the row's source column, or a job log line's source
   std::string status = "ok";    // how the job ended (job_log.h); not ok: skipped, no measurement
   // When a recipe row (dgxc.csv) leaves vp out on a pipeline: the interleaved plans a tuned run
@@ -52,11 +54,12 @@ inline constexpr int64_t kMaxTunedVp = 16;
 // recomputation (it ran): each plan takes the fastest that fits of two kinds, selective
 // recomputation of modules (Megatron-Core's; the model's modules added cheapest per byte freed
 // first) and full recomputation of the first n layers of each chunk (the least n; n = all if need
-// be), and the assumptions say which. Under FP8 or FP4 a plan that does not fit as stated is also
-// tried with its weights in the low precision alone (plan.fp8_params, which no row states; it
-// costs no step time in the model), checkpointing stated or not, and the fastest that fits wins
-// (2026-12-04, eighth session: NeMo 6.7% -> 5.8%, MLPerf 16.6% -> 12.7%, the DGX Cloud FP8 rows
-// 6.0% -> 5.9%, Megatron-Bridge by -1.5 to +1.7 points a GPU set). Both choices keep the usable
+// be), and the assumptions say which. Under FP8, on a framework that can hold the weights in FP8
+// alone (framework.fp8_param_gather) with a sharded optimizer (ZeRO 1 or more), a plan that does
+// not fit as stated is also tried so (plan.fp8_params, which no row states: 2 bytes a parameter
+// fewer; its only effect on the step is the data-parallel parameter all-gather's FP8 bytes),
+// checkpointing stated or not, and the fastest that fits wins; a job log's plan is as stated
+// (weights_given). Every choice keeps the usable
 // memory, as a tuned run is taken to have done: a plan that would be only tight as stated
 // (plan/memory.h) is still filled. Measured on 2026-12-03: filling only plans out of memory (above
 // the GPU's capacity) moved Megatron-Bridge's held-out H100 rows from 22.1% to 23.9% mean error and

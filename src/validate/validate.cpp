@@ -224,9 +224,11 @@ bool Fits(spec::JobSpec job, const spec::PlanSpec& plan) {
 
 void ChooseTunedPlan(TrainingCase& c) {
   const bool fill = !c.checkpointing_given;
-  // No row states where its weights lived: under FP8 or FP4 a plan that does not fit as stated
-  // may also have held them in the low precision alone (plan.fp8_params).
-  const bool low_weights = spec::LowPrecision(c.job.plan.precision) && !c.job.plan.fp8_params;
+  // No row states where its weights lived: under FP8, where the framework can, a plan that does
+  // not fit as stated may also have held them in FP8 alone (plan.fp8_params; training_rows.h).
+  const bool low_weights = !c.weights_given && c.job.plan.precision == spec::Precision::kFp8 &&
+                           c.job.framework.fp8_param_gather &&
+                           c.job.plan.zero != spec::ZeroMode::kZero0 && !c.job.plan.fp8_params;
   if ((c.alternatives.empty() && !fill && !low_weights) || !c.skipped.empty()) return;
   const bool vp_choice = !c.alternatives.empty();
   std::vector<spec::PlanSpec> plans = {c.job.plan};
@@ -270,8 +272,9 @@ void ChooseTunedPlan(TrainingCase& c) {
   if (chosen_plan) c.job.plan = *chosen_plan;
   if (c.job.plan.fp8_params && !stated_low_weights) {
     c.assumptions.push_back(fmt::format(
-        "weights held in {} alone, no BF16 copy (the row does not say where its weights lived "
-        "and does not fit as stated: the fastest plan that fits)",
+        "weights held in {} alone, no BF16 copy (the row does not say where its weights lived, "
+        "and its plan does not fit with them in BF16 beside the cast: the fastest plan that "
+        "fits)",
         spec::PrecisionName(c.job.plan.precision)));
   }
   if (vp_choice) {
