@@ -723,6 +723,21 @@ TEST(NasSearch, FrontKeepsTheBestModelUnderEachBaselinesFlops) {
   add("I", 100, 0.80);
   EXPECT_EQ(names(Front(history, 3, {})), "I");
   EXPECT_EQ(names(FrontLayers(history, 3, {})), "IAG");
+  // Anchors at 6,000 and 60,000 FLOPs. The band (0, 6,000] holds I, A, B, C, D: its best is I,
+  // on the front. The band (6,000, 60,000] holds E, F, G, all dominated by I: its best score is
+  // G (0.90), picked off the front. Front (I) and G make 2 of 3: both. FrontLayers then fills
+  // the last slot from the rest's front (A B D E F), thinned to one: its best score, F (the
+  // old code took the rest's front with G in it and its 6,000 anchor, D: "IDG").
+  EXPECT_EQ(names(Front(history, 3, {6000, 60000})), "IG");
+  EXPECT_EQ(names(FrontLayers(history, 3, {6000, 60000})), "IFG");
+  // One slot: the best score alone, I (the band picks come after it).
+  EXPECT_EQ(names(Front(history, 1, {6000, 60000})), "I");
+  // Thinned with dominated picks: anchors 6,000, 20,000 and 60,000 pick I (on the front), F (the
+  // best of E, F in (6,000, 20,000]) and G (alone in (20,000, 60,000]); F and G are off the
+  // front, 1 + 2 > 2 slots: the best score I, then the anchors' picks in ascending order until
+  // the slots are full: F. A repeated anchor adds no band of its own.
+  EXPECT_EQ(names(Front(history, 2, {6000, 20000, 60000})), "IF");
+  EXPECT_EQ(names(Front(history, 2, {60000, 6000, 20000, 20000})), "IF");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -954,39 +955,64 @@ std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep
   std::stable_sort(sorted.begin(), sorted.end(), [](const Candidate& a, const Candidate& b) {
     return a.flops != b.flops ? a.flops < b.flops : a.proxy_score < b.proxy_score;
   });
-  std::vector<Candidate> front;
-  for (const Candidate& c : sorted) {
-    if (!front.empty() && c.proxy_score >= front.back().proxy_score) continue;
-    front.push_back(c);
+  std::vector<size_t> front;  // indices into sorted, in FLOPs order
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (!front.empty() && sorted[i].proxy_score >= sorted[front.back()].proxy_score) continue;
+    front.push_back(i);
   }
-  const auto n = static_cast<int64_t>(front.size());
-  if (n <= keep) return front;
-  std::set<size_t> pick = {front.size() - 1};  // the best score
+  // Each anchor's pick: the best proxy score in its band (the anchor before it, exclusive, to its
+  // own FLOPs). Where the front has a model there, that is the front's last model at no more
+  // FLOPs; where it has none, a model the front dominates (nas.h); an empty band falls back to
+  // the front's last model at no more FLOPs (none under the cheapest).
   std::sort(anchors.begin(), anchors.end());
+  anchors.erase(std::unique(anchors.begin(), anchors.end()), anchors.end());
+  std::vector<size_t> anchored;
+  double below = -std::numeric_limits<double>::infinity();  // the band's exclusive lower end
   for (double a : anchors) {
-    if (static_cast<int64_t>(pick.size()) >= keep) break;
-    // The front is ordered by FLOPs and score alike: its last model at no more than the anchor's
-    // FLOPs is the best proxy score a model as cheap as that baseline reached.
-    auto at = std::upper_bound(front.begin(), front.end(), a,
-                               [](double f, const Candidate& c) { return f < c.flops; });
-    if (at != front.begin()) pick.insert(static_cast<size_t>(at - front.begin()) - 1);
+    std::optional<size_t> best;
+    for (size_t i = 0; i < sorted.size() && sorted[i].flops <= a; ++i) {
+      if (sorted[i].flops > below && (!best || sorted[i].proxy_score < sorted[*best].proxy_score))
+        best = i;
+    }
+    if (!best) {
+      auto at = std::upper_bound(front.begin(), front.end(), a,
+                                 [&](double f, size_t i) { return f < sorted[i].flops; });
+      if (at != front.begin()) best = *(at - 1);
+    }
+    if (best) anchored.push_back(*best);
+    below = a;
   }
-  // The slots left go to the unpicked front models at evenly spaced ranks, cheapest to dearest
-  // (one slot: the cheapest).
-  std::vector<size_t> rest;
-  for (size_t i = 0; i < front.size(); ++i) {
-    if (!pick.contains(i)) rest.push_back(i);
+  std::set<size_t> off_front;  // the anchors' dominated picks
+  for (size_t i : anchored) {
+    if (!std::binary_search(front.begin(), front.end(), i)) off_front.insert(i);
   }
-  const int64_t slots = std::max<int64_t>(0, keep - static_cast<int64_t>(pick.size()));
-  const auto r = static_cast<int64_t>(rest.size());
-  for (int64_t k = 0; k < slots && k < r; ++k) {
-    pick.insert(rest[static_cast<size_t>(
-        slots > 1 ? std::llround(static_cast<double>(k) * static_cast<double>(r - 1) /
-                                 static_cast<double>(slots - 1))
-                  : 0)]);
+  std::set<size_t> pick;
+  if (static_cast<int64_t>(front.size() + off_front.size()) <= keep) {
+    pick.insert(front.begin(), front.end());
+    pick.insert(off_front.begin(), off_front.end());
+  } else if (!front.empty()) {
+    pick.insert(front.back());  // the best score
+    for (size_t i : anchored) {
+      if (static_cast<int64_t>(pick.size()) >= keep) break;
+      pick.insert(i);
+    }
+    // The slots left go to the unpicked front models at evenly spaced ranks, cheapest to dearest
+    // (one slot: the cheapest).
+    std::vector<size_t> rest;
+    for (size_t i : front) {
+      if (!pick.contains(i)) rest.push_back(i);
+    }
+    const int64_t slots = std::max<int64_t>(0, keep - static_cast<int64_t>(pick.size()));
+    const auto r = static_cast<int64_t>(rest.size());
+    for (int64_t k = 0; k < slots && k < r; ++k) {
+      pick.insert(rest[static_cast<size_t>(
+          slots > 1 ? std::llround(static_cast<double>(k) * static_cast<double>(r - 1) /
+                                   static_cast<double>(slots - 1))
+                    : 0)]);
+    }
   }
   std::vector<Candidate> thin;
-  for (size_t i : pick) thin.push_back(front[i]);
+  for (size_t i : pick) thin.push_back(sorted[i]);
   return thin;
 }
 
