@@ -64,32 +64,31 @@
 // and moves alpha by Adam on the gradient of NE(valid batch) (over the scoring set's entropy)
 // and, when that draw costs more than T, by a plain step of kTargetRate down the gradient of
 //   sum_d sum_j p_dj F_dj                                   (p = softmax(alpha))
-// (when it costs less than T', up it), the expected ln FLOPs to first order: F_dj is the mean ln FLOPs of random choices with value
-// j less the mean of all. The constraint is kept out of Adam on purpose: Adam scales each
-// logit's steps by its gradient's own size, so a steady FLOPs term of any weight, beside NE's
-// small and noisy one, makes full steps (a first version with weights lambda in {0.0025 ...
-// 0.02} ended every lambda above 0 at a 464-FLOPs model without one sparse feature), and below
-// its target a set's logits then move by NE alone. NE's gradient: every block that embodies a
-// dimension's choice (Space::decode's
-// carriers) has its output multiplied by a gate of value 1 whose gradient is the soft weight's
-// (straight-through), d y_c / d alpha_j = y_c (1[j = c] - y_j) / tau with y = softmax((alpha +
-// g) / tau), tau falling from kTauStart to kTauEnd after the warm-up. A choice that makes no
-// block of its own (identity, none) has no gate: it moves
-// only through the softmax's coupling with the others. The gate's derivative enters less its
-// moving mean per target and dimension (decay kBaselineDecay, as REINFORCE's baseline; updated
-// on the draws whose choice has a gate): while the supernet trains, scaling down any block's
-// output tends to help, a derivative common to all of a dimension's options that says nothing
-// among them, and uncentred it pushes every gated option down and so raises the options that
-// make no block. The answer: each target's most likely architecture (one over its target is
-// changed a dimension at a time, each time the FLOPs-lowering change that loses the least
-// log-probability, until it meets it, or, where no change lowers the FLOPs further first, to
-// the cheapest choice reached; one under its band's floor, likewise raised by changes that stay
-// within the target; one still over the FLOPs limit gives way to draws) and, with the screen,
-// its likeliest variants within the band. Not the supernet's front: a supernet trained
-// for one epoch scores the subnets it rarely trained near NE 1 (median 1.00 over the 105 the
-// one-shot search scored on the default spec), so its scores would pick the models it saw
-// most, not the best (measured: a front of 5 models under 2,000 FLOPs). Without the screen the
-// answer, at most `retrain` of them evenly spaced in FLOPs, is retrained in full as it is.
+// (when it costs less than T', up it), the expected ln FLOPs to first order: F_dj is the mean ln
+// FLOPs of random choices with value j less the mean of all. The constraint is kept out of Adam on
+// purpose: Adam scales each logit's steps by its gradient's own size, so a steady FLOPs term of any
+// weight, beside NE's small and noisy one, makes full steps (a first version with weights lambda in
+// {0.0025 ... 0.02} ended every lambda above 0 at a 464-FLOPs model without one sparse feature),
+// and below its target a set's logits then move by NE alone. NE's gradient: every block that
+// embodies a dimension's choice (Space::decode's carriers) has its output multiplied by a gate of
+// value 1 whose gradient is the soft weight's (straight-through), d y_c / d alpha_j = y_c (1[j = c]
+// - y_j) / tau with y = softmax((alpha + g) / tau), tau falling from kTauStart to kTauEnd after the
+// warm-up. A choice that makes no block of its own (identity, none) has no gate: it moves only
+// through the softmax's coupling with the others. The gate's derivative enters less its moving mean
+// per target and dimension (decay kBaselineDecay, as REINFORCE's baseline; updated on the draws
+// whose choice has a gate): while the supernet trains, scaling down any block's output tends to
+// help, a derivative common to all of a dimension's options that says nothing among them, and
+// uncentred it pushes every gated option down and so raises the options that make no block. The
+// answer: each target's most likely architecture (one over its target is changed a dimension at a
+// time, each time the FLOPs-lowering change that loses the least log-probability, until it meets
+// it, or, where no change lowers the FLOPs further first, to the cheapest choice reached; one under
+// its band's floor, likewise raised by changes that stay within the target; one still over the
+// FLOPs limit gives way to draws) and, with the screen, its likeliest variants within the band. Not
+// the supernet's front: a supernet trained for one epoch scores the subnets it rarely trained near
+// NE 1 (median 1.00 over the 105 the one-shot search scored on the default spec), so its scores
+// would pick the models it saw most, not the best (measured: a front of 5 models under 2,000
+// FLOPs). Without the screen the answer, at most `retrain` of them evenly spaced in FLOPs, is
+// retrained in full as it is.
 //
 // The screen (one-shot and DNAS; NasOptions::screen, 0 turns it off): a supernet's scores and a
 // DNAS argmax say which architectures are worth a look, not which is best (a subnet scored on a
@@ -102,8 +101,9 @@
 // per FLOPs target max(1, screen / targets): the repaired argmax (above) and its most likely
 // variants that change one dimension and stay within the band, by log-probability lost.
 //
-// After the search, the proxy scores' Pareto front (score against FLOPs; FrontLayers: topped up
-// from the next non-dominated layers to `retrain` models; DNAS without the screen: its answer)
+// After the search, the proxy scores' Pareto front (score against FLOPs) with each baseline's
+// band's best score (Front; FrontLayers: topped up from the next non-dominated layers to
+// `retrain` models; DNAS without the screen: its answer)
 // is retrained from scratch on the whole training split with the final
 // training options, as is every baseline, each with final_seeds seeds, and all are scored on the
 // test split by their mean NE. Deterministic for the seeds: candidates train `parallel` at a time
@@ -253,7 +253,8 @@ std::vector<double> DnasTargets(std::vector<double> baseline_flops,
 // anchor (the baselines' FLOPs) the best proxy score in its band, from the anchor before it
 // (exclusive) to its own FLOPs, as DNAS's targets have bands: a baseline is compared with the
 // retrained models of no more FLOPs, and the proxy, which trains every candidate on the same
-// first examples, favours cheap models (they learn faster), so a front can stop far under the
+// first examples, can favour cheap models (on MovieLens, whose whole training split it sees, the
+// cheap scored as well as the dear), so a front can stop far under the
 // dearer baselines (MovieLens, scratch space: at 1,426 FLOPs, under baselines of 7,832 to
 // 144,136: docs/NAS.md). Where the
 // front has a model in the band, that is the pick; where not, a model the front dominates,

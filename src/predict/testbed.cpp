@@ -599,6 +599,7 @@ class Runner {
     c.status = m.status;
     c.measured = m.measured_tokens_per_s_per_gpu;
     c.source = "testbed";
+    c.weights_given = true;  // the job's plan holds its weights as it says (no FP8-weights fill)
     log_.push_back(std::move(c));
     if (m.status == "oom") ++result_.oom_jobs;
     if (m.status == "failed") ++result_.failed_jobs;
