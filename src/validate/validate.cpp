@@ -268,9 +268,8 @@ void ChooseTunedPlan(TrainingCase& c) {
   }
   // Nothing fits: the stated plan, which the report calls tight or out of memory.
   const std::string stated = spec::RecomputeText(c.job.plan);
-  const bool stated_low_weights = c.job.plan.fp8_params;
   if (chosen_plan) c.job.plan = *chosen_plan;
-  if (c.job.plan.fp8_params && !stated_low_weights) {
+  if (low_weights && c.job.plan.fp8_params) {  // low_weights: the row did not state them
     c.assumptions.push_back(fmt::format(
         "weights held in {} alone, no BF16 copy (the row does not say where its weights lived, "
         "and its plan does not fit with them in BF16 beside the cast: the fastest plan that "
