@@ -9,6 +9,7 @@
 
 #include "core/text.h"
 #include "schedule/schedule.h"
+#include "spec/fp8_weights.h"
 #include "topology/placement.h"
 
 namespace scaleplan::report {
@@ -78,7 +79,7 @@ std::string MegatronArgs(const plan::Plan& p) {
         "SFT datasets do",
         d));
   }
-  if (s.fp8_params && (s.precision != spec::Precision::kFp8 || s.zero == spec::ZeroMode::kZero0)) {
+  if (s.fp8_params && !spec::Fp8ParamGatherApplies(s)) {
     notes.push_back(
         s.precision != spec::Precision::kFp8
             ? "# fp8_params with precision fp4 has no Megatron-LM argument here: these arguments "
@@ -157,10 +158,8 @@ std::string MegatronArgs(const plan::Plan& p) {
   if (s.dp_replicate > 1 && distributed)
     add("--num-distributed-optimizer-instances", s.dp_replicate);
   if (s.grad_reduce_dtype == spec::GradReduceDtype::kBf16) a.push_back("--grad-reduce-in-bf16");
-  // FP8 weights held alone: Megatron-LM's --fp8-param-gather, which gathers them from a sharded
-  // optimizer (recalled: it needs the distributed optimizer or FSDP); no FP4 flag is known here.
-  if (s.fp8_params && s.precision == spec::Precision::kFp8 && s.zero != spec::ZeroMode::kZero0)
-    a.push_back("--fp8-param-gather");
+  // FP8 weights held alone (spec/fp8_weights.h).
+  if (s.fp8_params && spec::Fp8ParamGatherApplies(s)) a.push_back("--fp8-param-gather");
   // Megatron's TP communication overlap needs sequence parallelism.
   if (s.tp_comm_overlap && p.SequenceParallel()) a.push_back("--tp-comm-overlap");
   if (p.cp > 1)

@@ -17,6 +17,7 @@
 #include "plan/plan.h"
 #include "sim/engine.h"
 #include "sim/recompute_fit.h"
+#include "spec/fp8_weights.h"
 #include "spec/readers.h"
 #include "validate/calibrate.h"
 #include "validate/job_log.h"
@@ -226,9 +227,8 @@ void ChooseTunedPlan(TrainingCase& c) {
   const bool fill = !c.checkpointing_given;
   // No row states where its weights lived: under FP8, where the framework can, a plan that does
   // not fit as stated may also have held them in FP8 alone (plan.fp8_params; training_rows.h).
-  const bool low_weights = !c.weights_given && c.job.plan.precision == spec::Precision::kFp8 &&
-                           c.job.framework.fp8_param_gather &&
-                           c.job.plan.zero != spec::ZeroMode::kZero0 && !c.job.plan.fp8_params;
+  const bool low_weights = !c.weights_given && c.job.framework.fp8_param_gather &&
+                           spec::Fp8ParamGatherApplies(c.job.plan) && !c.job.plan.fp8_params;
   if ((c.alternatives.empty() && !fill && !low_weights) || !c.skipped.empty()) return;
   const bool vp_choice = !c.alternatives.empty();
   std::vector<spec::PlanSpec> plans = {c.job.plan};
