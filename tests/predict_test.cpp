@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -5,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <set>
 #include <thread>
@@ -275,6 +277,17 @@ TEST(Predictor, FileRoundTripsAndRefusesOtherFiles) {
   weights["members"][0]["weights"].push_back(1.0);
   EXPECT_NE(error(weights).find("weights"), std::string::npos);
   EXPECT_NE(error(nlohmann::json::array()).find("not a predictor file"), std::string::npos);
+  // The file's own keys: no unknown one, a count of jobs, the target fit writes.
+  nlohmann::json unknown = j;
+  unknown["bogus"] = 1;
+  EXPECT_NE(error(unknown).find("unknown key 'bogus' (allowed: family, features,"),
+            std::string::npos);
+  nlohmann::json jobs = j;
+  jobs["jobs"] = -1;
+  EXPECT_NE(error(jobs).find("jobs = -1 (allowed: the count of jobs"), std::string::npos);
+  nlohmann::json target = j;
+  target["target"] = "log tokens";
+  EXPECT_NE(error(target).find("target = \"log tokens\""), std::string::npos);
   // A corrupt member is refused as it is read, not clamped in silence at every prediction: a
   // negative penalty or scale, a bias or weight that could correct by more than 10 ln 10 (the
   // fitted member here reaches far less: its targets span about 0.3).
@@ -324,6 +337,32 @@ TEST(Gbt, RoundTripsLearnsAndRefusesBrokenTrees) {
   Result<Predictor> r = ParsePredictor(broken.dump(), "p.json");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("tree 0: node 0 has children 0"), std::string::npos);
+  // The counts xgboost indexes by, unchecked (each of these crashed it or threw its internal
+  // text): the tree count, the groups' list, a tree's id, the leaf vector's size; and an offset
+  // past any correction a fit gives.
+  auto refused = [&](const std::function<void(nlohmann::json&)>& edit, const std::string& what) {
+    nlohmann::json b = j;
+    edit(b["members"][0]["xgboost"]["learner"]["gradient_booster"]["model"]);
+    Result<Predictor> e = ParsePredictor(b.dump(), "p.json");
+    ASSERT_FALSE(e.ok()) << what;
+    EXPECT_NE(e.status().message().find(what), std::string::npos) << e.status().message();
+  };
+  const size_t trees =
+      j["members"][0]["xgboost"]["learner"]["gradient_booster"]["model"]["trees"].size();
+  refused(
+      [&](nlohmann::json& m) { m["gbtree_model_param"]["num_trees"] = std::to_string(trees + 1); },
+      fmt::format("allowed: num_trees \"{}\"", trees));
+  refused([](nlohmann::json& m) { m["tree_info"] = nlohmann::json::array(); }, "has tree_info []");
+  refused([](nlohmann::json& m) { m["trees"][0]["id"] = 7; }, "tree 0: id = 7 (allowed: 0");
+  refused([](nlohmann::json& m) { m["trees"][1]["id"] = -1; }, "tree 1: id = -1");
+  refused([](nlohmann::json& m) { m["gbtree_model_param"]["size_leaf_vector"] = "3"; },
+          "leaf vectors of size 0");
+  nlohmann::json offset = j;
+  offset["members"][0]["offset"] = 1e300;
+  Result<Predictor> o = ParsePredictor(offset.dump(), "p.json");
+  ASSERT_FALSE(o.ok());
+  EXPECT_NE(o.status().message().find("offset = 1e+300 (allowed: at most 700"), std::string::npos)
+      << o.status().message();
 }
 
 // gbt-rank (when this build has xgboost): two decisions of 20 jobs, measured log throughput
@@ -413,6 +452,13 @@ TEST(Mlp, AMemberIsReadAndRunWithoutLibtorch) {
     x[0] = x0;
     EXPECT_NEAR(mlp.members[0]->Predict(x), expected, 1e-12) << "x0 = " << x0;
   }
+  // A corrupt output bias (1e300) would give that correction everywhere: refused as read.
+  file["members"][0]["layers"][2]["bias"][0] = 1e300;
+  Result<Predictor> r = ParsePredictor(file.dump(), "p.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("members[0]: the weights give a correction of 1e+300"),
+            std::string::npos)
+      << r.status().message();
 }
 
 // mlp (when this build has libtorch): it learns a curved target a linear model cannot (y = 0.3 x0^2

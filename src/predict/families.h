@@ -34,6 +34,12 @@ Result<std::unique_ptr<Model>> FitMlp(const Dataset& data, uint64_t seed);
 Result<std::unique_ptr<Model>> LoadMlp(const nlohmann::json& json, size_t features,
                                        const std::string& origin);
 
+// The largest correction (ln of the measured over the physics' throughput) a member loaded from a
+// file may reach: e^700 = 10^304, near the largest double. No fit comes near it (a fitted member
+// stays within tens); a corrupt file, whose corrections would otherwise be clamped in silence at
+// every prediction, does.
+inline constexpr double kMaxCorrectionReach = 700;
+
 // A finite number, or a list of `size` finite numbers, at `json[key]`; errors name origin and key.
 Result<double> FiniteNumber(const nlohmann::json& json, const char* key, const std::string& origin);
 Result<std::vector<double>> NumberList(const nlohmann::json& json, const char* key, size_t size,

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <xgboost/c_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -158,10 +159,10 @@ std::optional<int64_t> TextInteger(const nlohmann::json& j, int64_t lo, int64_t 
 // after their parent and within the tree, each child's parent recorded, numerical splits on
 // features below the count, finite thresholds and leaf values.
 Status CheckModel(const nlohmann::json& m, size_t features, const std::string& origin) {
-  auto bad = [&](const std::string& what) {
-    return Status::Invalid(fmt::format(
-        "{}: the gbt member's xgboost model {} (allowed: the model `scaleplan fit` wrote)", origin,
-        what));
+  auto bad = [&](const std::string& what,
+                 const std::string& allowed = "the model `scaleplan fit` wrote") {
+    return Status::Invalid(
+        fmt::format("{}: the gbt member's xgboost model {} (allowed: {})", origin, what, allowed));
   };
   const nlohmann::json* learner = m.is_object() && m.contains("learner") ? &m["learner"] : nullptr;
   if (learner == nullptr || !learner->is_object()) return bad("has no learner");
@@ -187,17 +188,60 @@ Status CheckModel(const nlohmann::json& m, size_t features, const std::string& o
   if (!trees.is_array() || trees.size() > static_cast<size_t>(kMaxTrees)) {
     return bad(fmt::format("has no list of at most {} trees", kMaxTrees));
   }
+  // The counts xgboost sizes its arrays by must agree with the trees (it indexes by them
+  // unchecked): one tree a round, as many as the list holds, scalar leaves, each tree's id its
+  // place, every tree in group 0.
+  const auto count = static_cast<int64_t>(trees.size());
+  const nlohmann::json& gbtree = model.value("gbtree_model_param", nlohmann::json());
+  if (!gbtree.is_object() ||
+      TextInteger(gbtree.value("num_trees", nlohmann::json()), 0, kMaxTrees) != count ||
+      TextInteger(gbtree.value("num_parallel_tree", nlohmann::json("1")), 1, 1) != 1 ||
+      TextInteger(gbtree.value("size_leaf_vector", nlohmann::json("0")), 0, 0) != 0) {
+    return bad(fmt::format("has gbtree_model_param {}", JsonShown(gbtree)),
+               fmt::format("num_trees \"{}\", as many as its trees, one parallel tree, leaf "
+                           "vectors of size 0",
+                           count));
+  }
+  const nlohmann::json& info = model.value("tree_info", nlohmann::json());
+  if (!info.is_array() || info.size() != trees.size() ||
+      !std::all_of(info.begin(), info.end(), [](const nlohmann::json& g) { return g == 0; })) {
+    return bad(fmt::format("has tree_info {}", JsonShown(info)),
+               fmt::format("{} zeros, one per tree", count));
+  }
   for (size_t t = 0; t < trees.size(); ++t) {
     const nlohmann::json& tree = trees[t];
     std::string where = fmt::format("tree {}", t);
     if (!tree.is_object()) return bad(where + " is not an object");
-    std::optional<int64_t> nodes = TextInteger(
-        tree.value("tree_param", nlohmann::json::object()).value("num_nodes", nlohmann::json()), 1,
-        kMaxNodes);
+    if (tree.value("id", nlohmann::json()) != t) {
+      return bad(fmt::format("{}: id = {}", where, JsonShown(tree.value("id", nlohmann::json()))),
+                 fmt::format("{}, its place in the list", t));
+    }
+    const nlohmann::json& tree_param = tree.value("tree_param", nlohmann::json::object());
+    if (!tree_param.is_object()) return bad(where + ": tree_param is not an object");
+    std::optional<int64_t> nodes =
+        TextInteger(tree_param.value("num_nodes", nlohmann::json()), 1, kMaxNodes);
     if (!nodes) return bad(where + " has no node count from 1 to 2^20");
+    if (TextInteger(tree_param.value("num_feature", nlohmann::json()), 0, kMaxNodes) !=
+            static_cast<int64_t>(features) ||
+        TextInteger(tree_param.value("size_leaf_vector", nlohmann::json("0")), 0, 0) != 0 ||
+        TextInteger(tree_param.value("num_deleted", nlohmann::json("0")), 0, 0) != 0) {
+      return bad(
+          fmt::format("{}: tree_param {}", where, JsonShown(tree_param)),
+          fmt::format("num_feature \"{}\", no deleted nodes, leaf vectors of size 0", features));
+    }
+    // Numerical splits only: no categories.
+    for (const char* key :
+         {"categories", "categories_nodes", "categories_segments", "categories_sizes"}) {
+      const nlohmann::json& a = tree.value(key, nlohmann::json::array());
+      if (!a.is_array() || !a.empty()) {
+        return bad(fmt::format("{}: {} = {}", where, key, JsonShown(a)),
+                   "[], numerical splits only");
+      }
+    }
     const size_t n = static_cast<size_t>(*nodes);
-    for (const char* key : {"left_children", "right_children", "parents", "split_indices",
-                            "split_conditions", "default_left", "base_weights", "split_type"}) {
+    for (const char* key :
+         {"left_children", "right_children", "parents", "split_indices", "split_conditions",
+          "default_left", "base_weights", "split_type", "loss_changes", "sum_hessian"}) {
       const nlohmann::json& a = tree.value(key, nlohmann::json());
       if (!a.is_array() || a.size() != n)
         return bad(fmt::format("{}: {} is not {} long", where, key, n));
@@ -342,6 +386,13 @@ Result<std::unique_ptr<Model>> LoadGbt(const nlohmann::json& json, size_t featur
   double offset = 0;
   if (json.contains("offset")) {
     SP_ASSIGN_OR_RETURN(offset, FiniteNumber(json, "offset", origin));
+    if (!(std::fabs(offset) <= kMaxCorrectionReach)) {
+      return Status::Invalid(fmt::format("{}: offset = {:g} (allowed: at most {:g} in size, a "
+                                         "correction in ln of throughput; refit with `scaleplan "
+                                         "fit`)",
+                                         origin, offset, kMaxCorrectionReach))
+          .WithKey("offset");
+    }
   }
   auto model = std::make_unique<Gbt>(std::move(booster), *it, features);
   model->set_offset(offset);

@@ -211,7 +211,31 @@ Result<std::unique_ptr<Model>> LoadMlp(const nlohmann::json& json, size_t p,
     out.push_back(std::move(layer));
     in = want_out;
   }
-  return std::unique_ptr<Model>(new Mlp(std::move(st), std::move(out)));
+  // The corrections it gives inside the features' training range (where Predict clamps them):
+  // at the range's middle and corners and at 8 seeded points between, each at most
+  // kMaxCorrectionReach (families.h) from 0.
+  std::vector<std::vector<double>> probes = {st.mean, st.lo, st.hi};
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int k = 0; k < 8; ++k) {
+    std::vector<double> x(p);
+    for (size_t j = 0; j < p; ++j) x[j] = st.lo[j] + unit(rng) * (st.hi[j] - st.lo[j]);
+    probes.push_back(std::move(x));
+  }
+  auto model = std::make_unique<Mlp>(std::move(st), std::move(out));
+  for (const std::vector<double>& x : probes) {
+    const double y = model->Predict(x);
+    if (!(std::fabs(y) <= kMaxCorrectionReach)) {
+      return Status::Invalid(
+                 fmt::format("{}: the weights give a correction of {:g} (ln of the measured "
+                             "over the physics' throughput) inside the features' [min, max] "
+                             "(allowed: at most {:g} in size; a fitted member stays within "
+                             "tens: refit with `scaleplan fit`)",
+                             origin, y, kMaxCorrectionReach))
+          .WithKey("layers");
+    }
+  }
+  return std::unique_ptr<Model>(std::move(model));
 }
 
 }  // namespace scaleplan::predict

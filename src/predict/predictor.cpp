@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "core/json.h"
 #include "core/text.h"
@@ -192,6 +195,19 @@ Result<Predictor> ParsePredictor(std::string_view text, const std::string& origi
                fmt::format("{}, this build's format; refit with `scaleplan fit`",
                            kPredictorFormatVersion));
   }
+  for (const auto& [key, value] : json.items()) {
+    static const std::set<std::string> kKeys = {"format",   "version", "family",  "target",
+                                                "features", "jobs",    "members", "trained_on"};
+    if (kKeys.count(key) == 0) {
+      return Status::Invalid(
+                 fmt::format("{}: unknown key '{}' (allowed: {})", origin, Printable(key, 64),
+                             Join(std::vector<std::string>(kKeys.begin(), kKeys.end()), ", ")))
+          .WithKey(key);
+    }
+  }
+  if (json.contains("target") && json["target"] != kTarget) {
+    return Bad(origin, "target", json["target"], fmt::format("'{}'", kTarget));
+  }
   Predictor p;
   p.origin = origin;
   const nlohmann::json& features = json.value("features", nlohmann::json());
@@ -209,12 +225,19 @@ Result<Predictor> ParsePredictor(std::string_view text, const std::string& origi
   SP_ASSIGN_OR_RETURN(const FamilyInfo* info,
                       FindFamily(family.get<std::string>(), origin, FamilyUse::kLoad));
   p.family = info->name;
-  if (auto it = json.find("trained_on"); it != json.end() && it->is_array()) {
-    for (const nlohmann::json& t : *it) {
-      if (t.is_string()) p.trained_on.push_back(t.get<std::string>());
+  if (auto it = json.find("trained_on"); it != json.end()) {
+    if (!it->is_array() || !std::all_of(it->begin(), it->end(),
+                                        [](const nlohmann::json& t) { return t.is_string(); })) {
+      return Bad(origin, "trained_on", *it, "a list of the files it was fitted on");
     }
+    for (const nlohmann::json& t : *it) p.trained_on.push_back(t.get<std::string>());
   }
-  if (auto it = json.find("jobs"); it != json.end() && it->is_number_integer()) p.jobs = *it;
+  if (auto it = json.find("jobs"); it != json.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+      return Bad(origin, "jobs", *it, "the count of jobs it was fitted on, an integer >= 0");
+    }
+    p.jobs = *it;
+  }
   const nlohmann::json& members = json.value("members", nlohmann::json());
   if (!members.is_array() || members.empty() || members.size() > static_cast<size_t>(kMaxMembers)) {
     return Bad(origin, "members", members, fmt::format("a list of 1 to {} members", kMaxMembers));

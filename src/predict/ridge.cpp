@@ -150,10 +150,9 @@ Result<std::unique_ptr<Model>> LoadRidge(const nlohmann::json& json, size_t p,
   }
   // The largest correction the member can give, its features clamped to [min, max], each
   // feature's worst case added (correlated features with opposite weights never reach theirs
-  // together, so a fitted member can exceed kMaxCorrection here: 23 is seen). 700 is a ratio of
-  // e^700 = 10^304, near the largest double: no fit gives it; a corrupt file, which would
-  // otherwise be clamped in silence at every prediction, does.
-  constexpr double kMaxReach = 700;
+  // together, so a fitted member can exceed kMaxCorrection here: 23 is seen), at most
+  // kMaxCorrectionReach (families.h).
+  constexpr double kMaxReach = kMaxCorrectionReach;
   double reach = std::fabs(bias);
   for (size_t j = 0; j < p; ++j) {
     reach += std::fabs(weights[j]) * scale[j] *
