@@ -175,12 +175,12 @@ std::string CheckCountCells(const CsvTable& t, size_t row,
 // kv_heads 0 is MHA, ffn_hidden 0 is 4h, as in a job's keys, and document_tokens 0 is one
 // document a sequence.
 std::string CheckSizeCells(const CsvTable& t, size_t row) {
-  return CheckCountCells(
-      t, row,
-      {"num_gpus", "tp", "cp", "pp", "vp", "dp", "ep", "seq_len", "micro_batch", "global_batch",
-       "tokens_per_batch", "layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab",
-       "document_tokens"},
-      {"num_gpus", "tp", "cp", "pp", "seq_len", "layers", "hidden", "heads", "vocab"});
+  return CheckCountCells(t, row,
+                         {"num_gpus", "tp", "cp", "pp", "vp", "dp", "ep", "seq_len", "micro_batch",
+                          "global_batch", "tokens_per_batch", "layers", "hidden", "ffn_hidden",
+                          "heads", "kv_heads", "vocab", "document_tokens"},
+                         {"num_gpus", "tp", "cp", "pp", "vp", "micro_batch", "seq_len", "layers",
+                          "hidden", "heads", "vocab"});
 }
 
 // dgxc.csv's GPU count and the source's overrides of the matched configuration: each a whole
@@ -920,12 +920,26 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
                            [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); }) &&
                Integer(fsdp) > 1) {
       // A sharding degree (Megatron-Bridge's FSDP column): Megatron FSDP, whose default shards
-      // optimizer state, gradients and parameters (ZeRO 3) over the data-parallel ranks.
+      // optimizer state, gradients and parameters (ZeRO 3) over the data-parallel ranks (with
+      // CP's, which shard together); a degree below them shards within replica groups (HSDP).
+      const int64_t degree = Integer(fsdp);
+      const double dp_cp = static_cast<double>(gpus) /
+                           (static_cast<double>(plan.tp) * static_cast<double>(pp)),
+                   replicas = dp_cp / static_cast<double>(degree);
+      if (replicas != std::floor(replicas) || replicas < 1) {
+        skip(
+            fmt::format("fsdp = {} does not divide the {} data- and context-parallel ranks "
+                        "(num_gpus / (tp x pp) = {} / ({} x {})) (allowed: a divisor of them, "
+                        "the ranks a shard group holds)",
+                        degree, dp_cp, gpus, plan.tp, pp));
+        continue;
+      }
       plan.zero = spec::ZeroMode::kZero3;
-      c.assumptions.push_back(
-          fmt::format("fsdp {}: parameters, gradients and optimizer state "
-                      "sharded (ZeRO 3)",
-                      Integer(fsdp)));
+      plan.dp_replicate = static_cast<int64_t>(replicas);
+      c.assumptions.push_back(fmt::format(
+          "fsdp {}: parameters, gradients and optimizer state "
+          "sharded (ZeRO 3){}",
+          degree, replicas > 1 ? fmt::format(" in {} replica groups (HSDP)", replicas) : ""));
     } else if (!BlankCell(fsdp) && Trim(fsdp) != "0" && Trim(fsdp) != "1" &&
                !Contains(fsdp, "NO_SHARD")) {
       skip(

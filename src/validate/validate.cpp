@@ -11,6 +11,7 @@
 #include "collective/nccl_tests.h"
 #include "collective/xla_table.h"
 #include "core/csv.h"
+#include "core/file.h"
 #include "core/text.h"
 #include "model/model.h"
 #include "plan/memory.h"
@@ -535,6 +536,7 @@ Status CheckFilters(const Options& options, std::string_view section) {
 
 Result<std::vector<FileReport>> ValidateFiles(const std::vector<std::string>& paths,
                                               const Options& options) {
+  SP_RETURN_IF_ERROR(DistinctInputs(paths, "validate"));
   std::vector<FileReport> reports;
   for (const std::string& path : paths) {
     SP_ASSIGN_OR_RETURN(FileReport r, ValidateFile(path, options));
@@ -548,6 +550,26 @@ Result<std::vector<FileReport>> ValidateFiles(const std::vector<std::string>& pa
     return Status::Invalid(
         "no row to model: the filters keep none of the files' rows (allowed: filters that keep "
         "at least one; --match, --gpu-type, --precision, --min-gpus and --max-gpus select rows)");
+  }
+  // Rows that were all skipped are bad input as a whole (a file with some rows skipped is a
+  // report, each with its reason): the first reasons, each with its file and line.
+  std::vector<std::string> reasons;
+  size_t modeled = 0, skipped = 0;
+  for (const FileReport& r : reports) {
+    for (const Row& row : r.rows) {
+      if (row.skipped.empty()) {
+        ++modeled;
+        continue;
+      }
+      if (++skipped <= 3)
+        reasons.push_back(fmt::format("{}:{}: {}", r.path, row.line, row.skipped));
+    }
+  }
+  if (modeled == 0) {
+    return Status::Invalid(fmt::format(
+        "no row could be modeled: {} skipped ({}{}) (allowed: rows the model can describe; "
+        "--verbose on a file with other rows lists each)",
+        skipped, Join(reasons, "; "), skipped > reasons.size() ? "; ..." : ""));
   }
   for (const Calibration& cal : options.calibrations) {
     std::string mark = "calibration " + (cal.origin.empty() ? "fitted here" : cal.origin);
