@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/command.h"
 #include "core/status.h"
 #include "spec/schema.h"
 
@@ -76,6 +77,14 @@ class Options {
         text = given.empty() || given.back().empty() ? "true" : given.back();
       }
       SP_RETURN_IF_ERROR(schema_.Set(args, slot->key, spec::ScalarValue(text, slot->flag)));
+    }
+    // The report's file (AddReportOptions' --output) can be written: checked before the work,
+    // not after it.
+    if (const spec::Field<Args>* f = schema_.Find("output"); f != nullptr && f->get) {
+      const nlohmann::json out = f->get(args);
+      if (out.is_string() && !out.get<std::string>().empty()) {
+        SP_RETURN_IF_ERROR(DistinctOutputs({out.get<std::string>()}));
+      }
     }
     return args;
   }
