@@ -467,6 +467,24 @@ TEST(HfConfig, SizesAreJsonNumbers) {
   EXPECT_TRUE(ParseHfConfig(head + R"("num_hidden_layers": 4, "tie_word_embeddings": true})",
                             "config.json")
                   .ok());
+  // hidden_act: a gated MLP's activation by transformers' name (any of them prices alike), not a
+  // number or an unknown name; num_key_value_heads 0 is no config's (transformers divides by it).
+  EXPECT_TRUE(
+      ParseHfConfig(head + R"("num_hidden_layers": 4, "hidden_act": "gelu"})", "config.json").ok());
+  for (const char* act : {"5", "\"swish2\""}) {
+    Result<ModelSpec> r = ParseHfConfig(
+        head + R"("num_hidden_layers": 4, "hidden_act": )" + act + "}", "config.json");
+    ASSERT_FALSE(r.ok()) << act;
+    EXPECT_NE(r.status().message().find(std::string("config.json: hidden_act = ") + act +
+                                        " (allowed: gelu, gelu_fast,"),
+              std::string::npos)
+        << r.status().message();
+  }
+  Result<ModelSpec> kv0 =
+      ParseHfConfig(head + R"("num_hidden_layers": 4, "num_key_value_heads": 0})", "config.json");
+  EXPECT_NE(kv0.status().message().find("config.json: num_key_value_heads = 0 (allowed: 1 or more"),
+            std::string::npos)
+      << kv0.status().message();
 }
 
 TEST(HfConfig, DeepSeekMatchesPresetAndRefusesWhatItCannotRead) {

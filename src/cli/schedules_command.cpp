@@ -58,6 +58,14 @@ class SchedulesCmd final : public Command {
                         schedule::Survey(args.pp, args.vp, args.microbatches));
     for (const schedule::SurveyRow& row : rows) {
       if (row.info.name != args.print) continue;  // (an unknown name is refused by its OneOf)
+      // A schedule of a fixed chunk count prints that count: a --vp given otherwise is refused,
+      // not printed as another.
+      if (options_.Given("vp") && row.vp != args.vp) {
+        return Status::Invalid(fmt::format(
+            "--print = {} runs {} chunk{} a stage, and --vp = {} asks for {} (allowed: --vp {}, "
+            "or leave --vp out)",
+            args.print, row.vp, row.vp == 1 ? "" : "s", args.vp, args.vp, row.vp));
+      }
       if (!row.schedule) return Status::Invalid("--print = " + args.print + ": " + row.verdict);
       return schedule::ScheduleJson(*row.schedule);
     }

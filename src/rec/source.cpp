@@ -33,7 +33,8 @@ Result<LoadedData> LoadData(const DataOptions& options) {
   const std::string rest = colon == std::string::npos ? "" : ref.substr(colon + 1);
   LoadedData out;
   const bool file_data = (kind == "criteo" || kind == "movielens") && !rest.empty();
-  if (kind != "synthetic" && !file_data) {
+  if ((kind != "synthetic" && !file_data) ||
+      (kind == "synthetic" && colon != std::string::npos && rest.empty())) {
     return Status::Invalid(fmt::format(
         "--data = {} (allowed: synthetic, synthetic:NAME or FILE, criteo:FILE, movielens:FILE)",
         Printable(ref, 200)));

@@ -19,6 +19,9 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "core/json.h"
 #include "core/text.h"
@@ -109,6 +112,20 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   }
   if (model.name.empty()) model.name = std::string(family->model_type);
   model.activation = Activation::kSwiGlu;
+  // These families gate their MLP; the activation inside the gate (transformers' ACT2FN name)
+  // changes no shape or FLOP count the model counts, but a name transformers does not know, or a
+  // non-gating one, is a config this reader would misread.
+  if (config.contains("hidden_act") && !config["hidden_act"].is_null()) {
+    static const std::set<std::string> kGated = {"silu",     "swish",     "gelu",
+                                                 "gelu_new", "gelu_fast", "gelu_pytorch_tanh",
+                                                 "relu",     "quick_gelu"};
+    const nlohmann::json& act = config["hidden_act"];
+    if (!act.is_string() || kGated.count(act.get<std::string>()) == 0) {
+      return Status::Invalid(fmt::format(
+          "{}: hidden_act = {} (allowed: {}, the gated MLP's activation)", origin, JsonShown(act),
+          Join(std::vector<std::string>(kGated.begin(), kGated.end()), ", ")));
+    }
+  }
   model.norm = Norm::kRmsNorm;
   model.position_embedding = PositionEmbedding::kRope;
   bool attention_bias = false;
@@ -145,6 +162,13 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   SP_RETURN_IF_ERROR(set("hidden_size", "hidden", true));
   SP_RETURN_IF_ERROR(set("intermediate_size", "ffn_hidden", family->moe != Family::kQwenMoe));
   SP_RETURN_IF_ERROR(set("num_attention_heads", "heads", true));
+  // 0 is the model keys' "one per head", but no config says so: transformers divides by it.
+  if (config.contains("num_key_value_heads") && config["num_key_value_heads"] == 0) {
+    return Status::Invalid(fmt::format(
+        "{}: num_key_value_heads = 0 (allowed: 1 or more, dividing num_attention_heads; absent or "
+        "null for one per head)",
+        origin));
+  }
   SP_RETURN_IF_ERROR(set("num_key_value_heads", "kv_heads", false));
   // DeepSeek's head_dim, where present, is the rotary part; its heads are read below.
   if (family->moe != Family::kDeepSeek) SP_RETURN_IF_ERROR(set("head_dim", "head_dim", false));
