@@ -46,15 +46,17 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file_
   }
   // nlohmann keeps the last of a repeated key; a reader would silently see one of two values.
   std::vector<std::set<std::string>> keys;  // of each object being read, innermost last
-  auto unique_keys = [&keys](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+  std::string last_key;  // the key whose value is being read, for a number out of range
+  auto unique_keys = [&keys, &last_key](int, nlohmann::json::parse_event_t event,
+                                        nlohmann::json& parsed) {
     using Event = nlohmann::json::parse_event_t;
     if (event == Event::object_start) {
       keys.emplace_back();
     } else if (event == Event::object_end && !keys.empty()) {
       keys.pop_back();
-    } else if (event == Event::key && !keys.empty() &&
-               !keys.back().insert(parsed.get<std::string>()).second) {
-      throw DuplicateKey{parsed.get<std::string>()};
+    } else if (event == Event::key && !keys.empty()) {
+      last_key = parsed.get<std::string>();
+      if (!keys.back().insert(last_key).second) throw DuplicateKey{last_key};
     }
     return true;
   };
@@ -65,12 +67,28 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file_
                                      origin, Printable(d.key, 60)));
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is one past the offending character; the library's own text is not shown.
-    auto [line, column] = Position(text, e.byte > 0 ? e.byte - 1 : 0);
-    if (of_line > 0) return Status::Parse(fmt::format("{}:{}: malformed JSON", origin, column));
-    return Status::Parse(fmt::format("{}:{}:{}: malformed JSON", origin, line, column));
+    const size_t at = e.byte > 0 ? e.byte - 1 : 0;
+    auto [line, column] = Position(text, at);
+    // The text where reading stopped: to the next space or delimiter, at most 24 bytes.
+    size_t start = std::min(at, text.size()), end = start;
+    while (end < text.size() && end - start < 24 &&
+           std::string_view(" \t\r\n,:]}").find(text[end]) == std::string_view::npos) {
+      ++end;
+    }
+    if (end == start && start < text.size()) ++end;
+    const std::string token =
+        end > start ? fmt::format("'{}'", Printable(text.substr(start, end - start), 24))
+                    : std::string("the end of the text");
+    const std::string where = of_line > 0 ? fmt::format("{}:{}", origin, column)
+                                          : fmt::format("{}:{}:{}", origin, line, column);
+    return Status::Parse(
+        fmt::format("{}: malformed JSON at {} (allowed: JSON as RFC 8259 has it: no NaN or "
+                    "Infinity, comments or trailing commas)",
+                    where, token));
   } catch (const nlohmann::json::out_of_range&) {
     return Status::Parse(fmt::format(
-        "{}: a number is beyond the range of a double (allowed: at most about 1.8e308)", origin));
+        "{}: {}a number is beyond the range of a double (allowed: at most about 1.8e308)", origin,
+        last_key.empty() ? "" : fmt::format("key \"{}\": ", Printable(last_key, 60))));
   } catch (const nlohmann::json::exception&) {
     return Status::Parse(fmt::format("{}: malformed JSON", origin));
   }
