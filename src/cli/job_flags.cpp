@@ -136,6 +136,8 @@ Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
   }
   if (gpus_opt_->count() > 0) {
     SP_ASSIGN_OR_RETURN(job.gpus, spec::ParseGpuCount(gpus_, "--gpus"));
+  } else if (cluster_opt_->count() > 0 && job_opt_->count() == 0) {
+    job.gpus = 0;  // the whole cluster (--gpus' default), not the default job's count
   }
   for (const auto& key : keys_) {
     if (key->option->count() == 0) continue;
@@ -173,6 +175,26 @@ Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
                       validate::LoadCalibrations(calibration_refs_));
   SP_RETURN_IF_ERROR(validate::ApplyCalibrations(calibrations, job));
   return job;
+}
+
+Status JobFlags::Explain(const Status& status) const {
+  const bool replaced = model_opt_->count() > 0 || cluster_opt_->count() > 0 ||
+                        gpu_opt_->count() > 0 || gpus_opt_->count() > 0;
+  const std::string& key = status.key();
+  if (status.ok() || job_opt_->count() > 0 || !replaced ||
+      (key.rfind("plan.", 0) != 0 && key != "job.gpus") ||
+      (key == "job.gpus" && gpus_opt_->count() > 0)) {
+    return status;
+  }
+  // A key the user gave is theirs to mend.
+  for (const auto& k : keys_) {
+    if (k->option->count() > 0 && k->section == "plan" && key == "plan." + k->key) return status;
+  }
+  return status.WithMessage(fmt::format(
+      "{} (the plan keys not given are the default job's, {}, planned for its own model and "
+      "cluster: give them (--tp, --cp, --pp, --vp, ...) or --plan FILE, or let `scaleplan search` "
+      "choose)",
+      status.message(), default_job_));
 }
 
 }  // namespace scaleplan::cli

@@ -46,6 +46,12 @@ class JobFlags {
   // Whether --gpus was given.
   bool GpusGiven() const { return gpus_opt_ != nullptr && gpus_opt_->count() > 0; }
 
+  // `status` (a plan built from Resolve's job) with, where its key is a plan key or the GPU
+  // count the user did not give and the job is the default one with its model, cluster, GPU or
+  // GPU count replaced, where that key came from: the default job's plan is for its own model and
+  // cluster.
+  Status Explain(const Status& status) const;
+
  private:
   struct KeyFlag {
     std::string section;  // "model", "gpu", "plan", "workload"

@@ -44,7 +44,7 @@ class PlanCmd final : public Command {
     Result<spec::JobSpec> job = job_.Resolve();
     if (!job.ok()) return Fail(io.err, job.status());
     Result<plan::Plan> built = plan::BuildPlan(*job);
-    if (!built.ok()) return Fail(io.err, built.status());
+    if (!built.ok()) return Fail(io.err, job_.Explain(built.status()));
     plan::MemoryReport memory = plan::ComputeMemory(*built);
     report::PlanReportOptions shown;
     shown.include_ops = args->ops;

@@ -120,7 +120,7 @@ class SimulateCmd final : public Command {
     Result<const sim::Engine*> engine = sim::FindEngine(args->engine, "--engine");
     if (!engine.ok()) return Fail(io.err, engine.status());
     Result<plan::Plan> built = plan::BuildPlan(*job);
-    if (!built.ok()) return Fail(io.err, built.status());
+    if (!built.ok()) return Fail(io.err, job_.Explain(built.status()));
     if (!args->packer.empty() || !args->lengths.empty()) {
       return Emit(io, args->output, Packed(*args, **engine, *built));
     }
