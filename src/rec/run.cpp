@@ -1,5 +1,7 @@
 #include "rec/run.h"
 
+#include <utility>
+
 #include "rec/baselines.h"
 
 namespace scaleplan::rec {
@@ -10,7 +12,10 @@ Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
   TrainRun run;
   const InputShape input = InputOf(loaded.data);
   SP_ASSIGN_OR_RETURN(run.arch, ResolveArch(arch_ref, input));
-  SP_ASSIGN_OR_RETURN(run.info, Analyze(run.arch, input));
+  // The analysis names the architecture by its own name: the file it came from goes first.
+  Result<ArchInfo> info = Analyze(run.arch, input);
+  if (!info.ok()) return info.status().WithContext(arch_ref);
+  run.info = std::move(info).value();
   SP_ASSIGN_OR_RETURN(run.result, Train(run.arch, loaded.data, options));
   run.data_name = loaded.data.name;
   run.train_examples = loaded.data.train.n;
