@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/file.h"
+#include "core/text.h"
 #include "plan/memory.h"
 #include "predict/features.h"
 #include "search/space.h"
@@ -158,11 +159,13 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
   SP_RETURN_IF_ERROR(validate::CheckFilters(filters, "fit"));
   FitReport report;
   std::vector<Sample> samples;
+  size_t kept = 0;  // the jobs the row filters keep
   for (const std::string& path : paths) {
     SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
     std::string kind;
     SP_ASSIGN_OR_RETURN(std::vector<validate::TrainingCase> cases,
                         validate::TrainingCases(text, path, filters, &kind));
+    kept += cases.size();
     for (validate::TrainingCase& c : cases) {
       if (c.status != "ok") {
         ++report.failed_jobs;
@@ -188,6 +191,25 @@ Result<FitReport> Fit(const std::vector<std::string>& paths, const FitOptions& o
                                c.metric);
       samples.push_back(std::move(s));
     }
+  }
+  if (samples.empty()) {
+    // Why none: the jobs that did not finish, and the first rows skipped, each with its place.
+    std::vector<std::string> why;
+    if (kept == 0) {
+      why.push_back(
+          "the row filters (--match, --gpu-type, --precision, --min-gpus, --max-gpus) keep none of "
+          "their jobs");
+    }
+    if (report.failed_jobs > 0) {
+      why.push_back(fmt::format("{} job{} did not finish", report.failed_jobs,
+                                report.failed_jobs == 1 ? "" : "s"));
+    }
+    for (size_t k = 0; k < report.skipped.size() && k < 3; ++k) why.push_back(report.skipped[k]);
+    if (report.skipped.size() > 3) why.push_back("...");
+    return Status::Invalid(fmt::format(
+        "fit: no measured job to learn from in {}{} (allowed: at least {} finished jobs of "
+        "distinct configurations)",
+        Join(paths, ", "), why.empty() ? "" : " (" + Join(why, "; ") + ")", kMinTrainingJobs));
   }
   // Configurations: jobs with the same features (one configuration measured again, a row repeated)
   // are one group. A predictor needs kMinTrainingJobs of them, and the k-fold holds each group out
