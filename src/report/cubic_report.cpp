@@ -97,7 +97,10 @@ std::string SuggestText(const spec::JobSpec& job, const predict::Suggestion& s,
                   job.cluster.gpu.name, job.cluster.name, s.proposals.size());
   out += Learned(s, options);
   for (const std::string& skipped : s.skipped) out += "             not modeled: " + skipped + "\n";
-  if (s.proposals.empty()) return out + "\n  nothing left to propose: widen the space\n";
+  if (s.proposals.empty()) {
+    // What pruned the plans not already run (memory, the feasibility model, the rules).
+    return out + PruningLines(s.search) + "\n  nothing left to propose: widen the space\n";
+  }
   size_t width = 4;
   for (const predict::Proposal& p : s.proposals) {
     width = std::max(width, p.evaluation.description.size());

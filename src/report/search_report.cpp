@@ -119,6 +119,22 @@ nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& 
   return out;
 }
 
+std::string PruningLines(const search::SearchResult& r) {
+  std::vector<std::pair<uint64_t, std::string>> reasons;
+  for (const auto& [reason, n] : r.pruned_by) reasons.emplace_back(n, reason);
+  std::sort(reasons.rbegin(), reasons.rend());
+  std::string out;
+  for (size_t i = 0; i < reasons.size() && i < 6; ++i) {
+    out += fmt::format("             pruned {:>10} by {}\n", reasons[i].first, reasons[i].second);
+    // With no plan to show, the rule's own words: "plan.tp" alone does not say why.
+    auto why = r.pruned_why.find(reasons[i].second);
+    if (r.top.empty() && why != r.pruned_why.end()) {
+      out += fmt::format("                        e.g. {}\n", Printable(why->second, 400));
+    }
+  }
+  return out;
+}
+
 std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
                        const std::optional<Baseline>& baseline, const LaunchText& launch) {
   std::string out =
@@ -140,23 +156,13 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
           share.evaluated, share.pruned, share.elapsed_s, share.stop_reason);
     }
   }
-  std::vector<std::pair<uint64_t, std::string>> reasons;
-  for (const auto& [reason, n] : r.pruned_by) reasons.emplace_back(n, reason);
-  std::sort(reasons.rbegin(), reasons.rend());
-  for (size_t i = 0; i < reasons.size() && i < 6; ++i) {
-    out += fmt::format("             pruned {:>10} by {}\n", reasons[i].first, reasons[i].second);
-    // With no plan to show, the rule's own words: "plan.tp" alone does not say why.
-    auto why = r.pruned_why.find(reasons[i].second);
-    if (r.top.empty() && why != r.pruned_why.end()) {
-      out += fmt::format("                        e.g. {}\n", Printable(why->second, 400));
-    }
-  }
+  out += PruningLines(r);
   if (r.top.empty()) {
     // Why nothing came back: the search stopped early, every candidate was pruned by one rule,
     // or what was evaluated does not fit.
     const std::string reason = r.stop_reason.substr(0, r.stop_reason.find(';'));
     if ((reason == "evaluation budget" || reason == "time budget") && r.evaluated == 0 &&
-        !reasons.empty()) {
+        !r.pruned_by.empty()) {
       // Every candidate tried was pruned: more tries may find one, or the space has none.
       return out + fmt::format(
                        "\n  no plan found before the search stopped ({}): every candidate tried "
@@ -170,7 +176,7 @@ std::string SearchText(const spec::JobSpec& job, const search::SearchResult& r,
                        "--budget or --time-limit, or narrow the space\n",
                        reason, r.evaluated);
     }
-    if (r.evaluated == 0 && !reasons.empty()) {
+    if (r.evaluated == 0 && !r.pruned_by.empty()) {
       return out + "\n  no plan fits: every candidate was pruned (the lines above say by which "
                    "rules): widen the space or add GPUs\n";
     }

@@ -30,4 +30,8 @@ nlohmann::json SearchJson(const spec::JobSpec& job, const search::SearchResult& 
 std::string SearchText(const spec::JobSpec& job, const search::SearchResult& result,
                        const std::optional<Baseline>& baseline, const LaunchText& launch = {});
 
+// The search's six largest pruning rules, one line each ("pruned N by RULE"), each with the
+// rule's own words when no plan came back.
+std::string PruningLines(const search::SearchResult& result);
+
 }  // namespace scaleplan::report
