@@ -80,7 +80,10 @@ void JobFlags::Register(CLI::App* command) {
   gpu_opt_ =
       command->add_option("--gpu", gpu_ref_, "GPU preset or YAML file (replaces the cluster's)")
           ->group("Job");
-  gpus_opt_ = command->add_option("--gpus", gpus_, "GPUs the job uses (default: the whole cluster)")
+  gpus_opt_ = command
+                  ->add_option("--gpus", gpus_,
+                               "GPUs the job uses (default: the job's; the whole --cluster where "
+                               "the job's do not fit it)")
                   ->group("Job");
   framework_opt_ = command
                        ->add_option("--framework", framework_ref_,
@@ -136,8 +139,10 @@ Result<spec::JobSpec> JobFlags::Resolve(bool apply_plan_keys) const {
   }
   if (gpus_opt_->count() > 0) {
     SP_ASSIGN_OR_RETURN(job.gpus, spec::ParseGpuCount(gpus_, "--gpus"));
-  } else if (cluster_opt_->count() > 0 && job_opt_->count() == 0) {
-    job.gpus = 0;  // the whole cluster (--gpus' default), not the default job's count
+  } else if (cluster_opt_->count() > 0 && job_opt_->count() == 0 &&
+             job.gpus > job.cluster.CapacityGpus()) {
+    // The default job's GPUs do not fit the cluster given: the whole cluster (--gpus' help).
+    job.gpus = job.cluster.CapacityGpus();
   }
   for (const auto& key : keys_) {
     if (key->option->count() == 0) continue;

@@ -62,9 +62,9 @@ class SchedulesCmd final : public Command {
       // not printed as another.
       if (options_.Given("vp") && row.vp != args.vp) {
         return Status::Invalid(fmt::format(
-            "--print = {} runs {} chunk{} a stage, and --vp = {} asks for {} (allowed: --vp {}, "
-            "or leave --vp out)",
-            args.print, row.vp, row.vp == 1 ? "" : "s", args.vp, args.vp, row.vp));
+            "--vp = {} for --print = {}, which runs {} chunk{} a stage (allowed: --vp {}, or "
+            "leave --vp out)",
+            args.vp, args.print, row.vp, row.vp == 1 ? "" : "s", row.vp));
       }
       if (!row.schedule) return Status::Invalid("--print = " + args.print + ": " + row.verdict);
       return schedule::ScheduleJson(*row.schedule);

@@ -120,7 +120,11 @@ class SimulateCmd final : public Command {
     Result<const sim::Engine*> engine = sim::FindEngine(args->engine, "--engine");
     if (!engine.ok()) return Fail(io.err, engine.status());
     Result<plan::Plan> built = plan::BuildPlan(*job);
-    if (!built.ok()) return Fail(io.err, job_.Explain(built.status()));
+    if (!built.ok()) {
+      // A launch configuration states the plan: its keys are not the default job's.
+      const bool launch_given = !args->megatron_args.empty() || !args->torchtitan_config.empty();
+      return Fail(io.err, launch_given ? built.status() : job_.Explain(built.status()));
+    }
     if (!args->packer.empty() || !args->lengths.empty()) {
       return Emit(io, args->output, Packed(*args, **engine, *built));
     }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <string>
 #include <utility>
@@ -33,6 +34,35 @@ std::pair<int, int> Position(std::string_view text, size_t at) {
   return {line, column};
 }
 
+// The token reading stopped in, whole: nlohmann's last byte read is a string's closing quote, a
+// number's last digit or a bad word's first letter. At most 24 bytes, cut at a UTF-8
+// character's start; "" past the end.
+std::string TokenAt(std::string_view text, size_t at) {
+  if (at >= text.size()) return "";
+  auto word = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' || c == '.' ||
+           c == '_';
+  };
+  size_t start = at, end = at + 1;
+  if (text[at] == '"') {
+    for (size_t k = at; k > 0; --k) {  // back to the opening quote (escaped ones skipped)
+      if (text[k - 1] == '"' && (k < 2 || text[k - 2] != '\\')) {
+        start = k - 1;
+        break;
+      }
+    }
+  } else if (word(text[at])) {
+    while (start > 0 && word(text[start - 1])) --start;
+    while (end < text.size() && word(text[end])) ++end;
+  }
+  if (end - start > 24) end = start + 24;
+  while (end > start + 1 && end < text.size() &&
+         (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  return std::string(text.substr(start, end - start));
+}
+
 }  // namespace
 
 Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file_origin,
@@ -46,17 +76,20 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file_
   }
   // nlohmann keeps the last of a repeated key; a reader would silently see one of two values.
   std::vector<std::set<std::string>> keys;  // of each object being read, innermost last
-  std::string last_key;  // the key whose value is being read, for a number out of range
-  auto unique_keys = [&keys, &last_key](int, nlohmann::json::parse_event_t event,
-                                        nlohmann::json& parsed) {
+  // The key whose value each open object is reading (a number out of range names the innermost).
+  std::vector<std::string> reading;
+  auto unique_keys = [&keys, &reading](int, nlohmann::json::parse_event_t event,
+                                       nlohmann::json& parsed) {
     using Event = nlohmann::json::parse_event_t;
     if (event == Event::object_start) {
       keys.emplace_back();
+      reading.emplace_back();
     } else if (event == Event::object_end && !keys.empty()) {
       keys.pop_back();
+      reading.pop_back();
     } else if (event == Event::key && !keys.empty()) {
-      last_key = parsed.get<std::string>();
-      if (!keys.back().insert(last_key).second) throw DuplicateKey{last_key};
+      reading.back() = parsed.get<std::string>();
+      if (!keys.back().insert(reading.back()).second) throw DuplicateKey{reading.back()};
     }
     return true;
   };
@@ -66,19 +99,12 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file_
     return Status::Parse(fmt::format("{}: key \"{}\" is given twice in one object (allowed: once)",
                                      origin, Printable(d.key, 60)));
   } catch (const nlohmann::json::parse_error& e) {
-    // e.byte is one past the offending character; the library's own text is not shown.
+    // e.byte is one past the last character read; the library's own text is not shown.
     const size_t at = e.byte > 0 ? e.byte - 1 : 0;
     auto [line, column] = Position(text, at);
-    // The text where reading stopped: to the next space or delimiter, at most 24 bytes.
-    size_t start = std::min(at, text.size()), end = start;
-    while (end < text.size() && end - start < 24 &&
-           std::string_view(" \t\r\n,:]}").find(text[end]) == std::string_view::npos) {
-      ++end;
-    }
-    if (end == start && start < text.size()) ++end;
-    const std::string token =
-        end > start ? fmt::format("'{}'", Printable(text.substr(start, end - start), 24))
-                    : std::string("the end of the text");
+    const std::string read = TokenAt(text, at);
+    const std::string token = read.empty() ? std::string("the end of the text")
+                                           : fmt::format("'{}'", Printable(read, 32));
     const std::string where = of_line > 0 ? fmt::format("{}:{}", origin, column)
                                           : fmt::format("{}:{}:{}", origin, line, column);
     return Status::Parse(
@@ -88,7 +114,9 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file_
   } catch (const nlohmann::json::out_of_range&) {
     return Status::Parse(fmt::format(
         "{}: {}a number is beyond the range of a double (allowed: at most about 1.8e308)", origin,
-        last_key.empty() ? "" : fmt::format("key \"{}\": ", Printable(last_key, 60))));
+        reading.empty() || reading.back().empty()
+            ? ""
+            : fmt::format("key \"{}\": ", Printable(reading.back(), 60))));
   } catch (const nlohmann::json::exception&) {
     return Status::Parse(fmt::format("{}: malformed JSON", origin));
   }

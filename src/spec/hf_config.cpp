@@ -113,17 +113,33 @@ Result<ModelSpec> ParseHfConfig(std::string_view text, const std::string& origin
   if (model.name.empty()) model.name = std::string(family->model_type);
   model.activation = Activation::kSwiGlu;
   // These families gate their MLP; the activation inside the gate (transformers' ACT2FN name)
-  // changes no shape or FLOP count the model counts, but a name transformers does not know, or a
-  // non-gating one, is a config this reader would misread.
+  // changes no shape or FLOP count the model counts, but a name transformers does not know (the
+  // names of its activations module, recalled) is a config this reader would misread.
   if (config.contains("hidden_act") && !config["hidden_act"].is_null()) {
-    static const std::set<std::string> kGated = {"silu",     "swish",     "gelu",
-                                                 "gelu_new", "gelu_fast", "gelu_pytorch_tanh",
-                                                 "relu",     "quick_gelu"};
+    static const std::set<std::string> kGated = {"gelu",
+                                                 "gelu_10",
+                                                 "gelu_accurate",
+                                                 "gelu_fast",
+                                                 "gelu_new",
+                                                 "gelu_python",
+                                                 "gelu_pytorch_tanh",
+                                                 "laplace",
+                                                 "leaky_relu",
+                                                 "linear",
+                                                 "mish",
+                                                 "quick_gelu",
+                                                 "relu",
+                                                 "relu2",
+                                                 "relu6",
+                                                 "sigmoid",
+                                                 "silu",
+                                                 "swish",
+                                                 "tanh"};
     const nlohmann::json& act = config["hidden_act"];
     if (!act.is_string() || kGated.count(act.get<std::string>()) == 0) {
       return Status::Invalid(fmt::format(
-          "{}: hidden_act = {} (allowed: {}, the gated MLP's activation)", origin, JsonShown(act),
-          Join(std::vector<std::string>(kGated.begin(), kGated.end()), ", ")));
+          "{}: hidden_act = {} (allowed: {}: transformers' activation names)", origin,
+          JsonShown(act), Join(std::vector<std::string>(kGated.begin(), kGated.end()), ", ")));
     }
   }
   model.norm = Norm::kRmsNorm;

@@ -922,20 +922,25 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       // A sharding degree (Megatron-Bridge's FSDP column): Megatron FSDP, whose default shards
       // optimizer state, gradients and parameters (ZeRO 3) over the data-parallel ranks (with
       // CP's, which shard together); a degree below them shards within replica groups (HSDP).
+      // (Where tp x pp does not divide the GPUs, the plan's own rule says so below.)
       const int64_t degree = Integer(fsdp);
-      const double dp_cp = static_cast<double>(gpus) /
-                           (static_cast<double>(plan.tp) * static_cast<double>(pp)),
-                   replicas = dp_cp / static_cast<double>(degree);
-      if (replicas != std::floor(replicas) || replicas < 1) {
-        skip(
-            fmt::format("fsdp = {} does not divide the {} data- and context-parallel ranks "
-                        "(num_gpus / (tp x pp) = {} / ({} x {})) (allowed: a divisor of them, "
-                        "the ranks a shard group holds)",
-                        degree, dp_cp, gpus, plan.tp, pp));
-        continue;
+      int64_t replicas = 1;
+      if (gpus % (plan.tp * pp) == 0) {
+        const int64_t dp_cp = gpus / (plan.tp * pp);
+        // A shard group holds whole CP groups (plan.dp_replicate splits dp): a multiple of cp
+        // dividing the dp x cp ranks.
+        if (dp_cp % degree != 0 || degree % plan.cp != 0) {
+          skip(
+              fmt::format("fsdp = {} is not a multiple of cp = {} dividing the {} data- and "
+                          "context-parallel ranks (num_gpus / (tp x pp) = {} / ({} x {})) "
+                          "(allowed: such a multiple, the ranks a shard group holds)",
+                          degree, plan.cp, dp_cp, gpus, plan.tp, pp));
+          continue;
+        }
+        replicas = dp_cp / degree;
       }
       plan.zero = spec::ZeroMode::kZero3;
-      plan.dp_replicate = static_cast<int64_t>(replicas);
+      plan.dp_replicate = replicas;
       c.assumptions.push_back(fmt::format(
           "fsdp {}: parameters, gradients and optimizer state "
           "sharded (ZeRO 3){}",

@@ -55,16 +55,15 @@ inline constexpr int64_t kMaxTunedVp = 16;
 // recomputation of modules (Megatron-Core's; the model's modules added cheapest per byte freed
 // first) and full recomputation of the first n layers of each chunk (the least n; n = all if need
 // be), and the assumptions say which. Under FP8, on a framework that can hold the weights in FP8
-// alone (framework.fp8_param_gather) with a sharded optimizer (ZeRO 1 or more), a plan that does
-// not fit as stated is also tried so (plan.fp8_params, which no row states: 2 bytes a parameter
-// fewer; its only effect on the step is the data-parallel parameter all-gather's FP8 bytes),
-// checkpointing stated or not, and the fastest that fits wins; a job log's plan is as stated
-// (weights_given). Every choice keeps the usable
-// memory, as a tuned run is taken to have done: a plan that would be only tight as stated
-// (plan/memory.h) is still filled. Measured on 2026-12-03: filling only plans out of memory (above
-// the GPU's capacity) moved Megatron-Bridge's held-out H100 rows from 22.1% to 23.9% mean error and
-// its Blackwell rows by -0.4 to -1.5 points, which does not show that the runs kept less than the
-// reserve.
+// alone (framework.fp8_param_gather) where the plan allows it (spec/fp8_weights.h), a plan that
+// does not fit as stated is also tried so (plan.fp8_params, which no row states: 2 bytes a
+// parameter fewer; its only effect on the step is the data-parallel parameter all-gather's FP8
+// bytes), checkpointing stated or not, and the fastest that fits wins; a job log's plan is as
+// stated (weights_given). Every choice keeps the usable memory, as a tuned run is taken to have
+// done: a plan that would be only tight as stated (plan/memory.h) is still filled. Measured on
+// 2026-12-03: filling only plans out of memory (above the GPU's capacity) moved Megatron-Bridge's
+// held-out H100 rows from 22.1% to 23.9% mean error and its Blackwell rows by -0.4 to -1.5 points,
+// which does not show that the runs kept less than the reserve.
 void ChooseTunedPlan(TrainingCase& c);
 
 // A case run after ChooseTunedPlan by `engine` (null: the analytical engine): its plan and step.

@@ -543,7 +543,7 @@ Result<std::vector<FileReport>> ValidateFiles(const std::vector<std::string>& pa
     reports.push_back(std::move(r));
   }
   // Filters that keep no row say nothing of the model (a file without data rows is refused as it
-  // is read); rows that were all skipped are a report, each with its reason.
+  // is read).
   size_t rows = 0;
   for (const FileReport& r : reports) rows += r.rows.size();
   if (rows == 0) {
@@ -561,14 +561,14 @@ Result<std::vector<FileReport>> ValidateFiles(const std::vector<std::string>& pa
         ++modeled;
         continue;
       }
-      if (++skipped <= 3)
-        reasons.push_back(fmt::format("{}:{}: {}", r.path, row.line, row.skipped));
+      if (++skipped <= 3) {
+        reasons.push_back(fmt::format("{}:{}: {}", Printable(r.path, 200), row.line, row.skipped));
+      }
     }
   }
   if (modeled == 0) {
     return Status::Invalid(fmt::format(
-        "no row could be modeled: {} skipped ({}{}) (allowed: rows the model can describe; "
-        "--verbose on a file with other rows lists each)",
+        "no row could be modeled: {} skipped ({}{}) (allowed: rows the model can describe)",
         skipped, Join(reasons, "; "), skipped > reasons.size() ? "; ..." : ""));
   }
   for (const Calibration& cal : options.calibrations) {
