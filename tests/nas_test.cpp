@@ -8,7 +8,6 @@
 
 #include <cmath>
 #include <fstream>
-#include <map>
 #include <optional>
 #include <random>
 
@@ -59,39 +58,9 @@ TEST(NasSpace, SizesAreTheProductOfTheDimensions) {
   EXPECT_DOUBLE_EQ(engineer->Size(), 8640);
   Result<Space> scratch = MakeSpace("scratch");
   ASSERT_TRUE(scratch.ok());
-  // 3 x (4 * 3 * 4 * 4 * 5 * 2)^4 = 3 * 1920^4
-  EXPECT_DOUBLE_EQ(scratch->Size(), 3 * std::pow(1920.0, 4));
+  // 3 x (3 * 3 * 4 * 4 * 5 * 2)^4 = 3 * 1440^4
+  EXPECT_DOUBLE_EQ(scratch->Size(), 3 * std::pow(1440.0, 4));
   EXPECT_FALSE(MakeSpace("galaxy").ok());
-}
-
-// merge_dense (a stage's sparse op): the 2D stream before the stage projected to one more vector
-// beside the embeddings, which the stage's dot then reads, as DLRM's dot reads its projected dense
-// features: with 3 sparse features, 4 vectors and 4 * 3 / 2 = 6 dot products. Without dense
-// features stage 1 has no 2D stream to merge: the op is the identity.
-TEST(NasSpace, MergeDenseJoinsTheDenseStreamToTheVectors) {
-  Space scratch = Must(MakeSpace("scratch"));
-  Choice c = scratch.reference;  // stage 1: identity, dot, mlp 64
-  c[1] = 3;                      // s1.sparse_op = merge_dense
-  const rec::InputShape in{13, {100, 20, 50}};
-  std::vector<std::string> carriers;
-  rec::Arch a = scratch.Decode(c, in, &carriers);
-  EXPECT_EQ(carriers[1], "s1_dense3d");
-  std::map<std::string, const rec::Block*> by_name;
-  for (const rec::Block& b : a.blocks) by_name[b.name] = &b;
-  ASSERT_TRUE(by_name.count("s1_dense3d") && by_name.count("s1_vectors") &&
-              by_name.count("s1_dot"));
-  EXPECT_EQ(by_name["s1_dense3d"]->inputs, (std::vector<std::string>{"dense"}));
-  EXPECT_EQ(by_name["s1_dense3d"]->out, 1);
-  EXPECT_EQ(by_name["s1_vectors"]->inputs, (std::vector<std::string>{"sparse", "s1_dense3d"}));
-  EXPECT_EQ(by_name["s1_dot"]->inputs, (std::vector<std::string>{"s1_vectors"}));
-  rec::ArchInfo info = Must(rec::Analyze(a, in));
-  for (size_t i = 0; i < a.blocks.size(); ++i) {
-    if (a.blocks[i].name == "s1_dot") EXPECT_EQ(info.shapes[i].width, 6);
-  }
-  const rec::InputShape no_dense{0, {100, 20, 50}};
-  rec::Arch plain = scratch.Decode(c, no_dense, &carriers);
-  EXPECT_EQ(carriers[1], "");
-  for (const rec::Block& b : plain.blocks) EXPECT_NE(b.name, "s1_dense3d");
 }
 
 TEST(NasSpace, PruneDropsBlocksOffTheOutputsPath) {

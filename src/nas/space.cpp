@@ -54,15 +54,6 @@ Arch DecodeScratch(const Choice& c, const InputShape& in, std::vector<std::strin
         b.heads = 2;
         v = Add(a, b);
         carry[at] = v;
-      } else if (s[0] == 3 && !h.back().empty()) {
-        // The dense stream joins the vectors (NASRec's dense-sparse merger; DLRM's projected
-        // dense vector among those its dot reads): h_{k-1} projected to one embedding-wide vector.
-        Block d = MakeBlock(p + "dense3d", BlockKind::kTo3d, {h.back()});
-        d.out = 1;
-        const std::string d3 = Add(a, d);
-        v = Add(a, MakeBlock(p + "vectors", BlockKind::kConcat, {v, d3}));
-        v_rows += 1;
-        carry[at] = d3;
       }
     }
     std::vector<std::string> x;
@@ -124,7 +115,7 @@ Space ScratchSpace() {
   s.dims.push_back({"embedding_dim", {"8", "16", "32"}});
   for (int k = 1; k <= kStages; ++k) {
     const std::string p = fmt::format("s{}.", k);
-    s.dims.push_back({p + "sparse_op", {"identity", "linear3d", "attention", "merge_dense"}});
+    s.dims.push_back({p + "sparse_op", {"identity", "linear3d", "attention"}});
     s.dims.push_back({p + "sparse_out", {"4", "8", "16"}});
     s.dims.push_back({p + "interaction", {"none", "dot", "fm", "flatten"}});
     s.dims.push_back({p + "dense_op", {"mlp", "dcn", "gating", "none"}});

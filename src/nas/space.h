@@ -6,9 +6,6 @@
 //             Stage k keeps a vector stream v_k (3D; v_0 = the embeddings) and a dense stream
 //             h_k (2D; h_0 = the dense features):
 //               v_k = sparse_op_k(v_{k-1})          identity | linear3d(out) | attention(1, 2)
-//                                                   | merge_dense: [v_{k-1}, to3d(h_{k-1})], the
-//                                                   2D stream projected to one more vector
-//                                                   (NASRec's dense-sparse merger)
 //               i_k = interaction_k(v_k)            none | dot | fm | flatten
 //               x_k = [h_{k-1}, i_k, h_{k-2} if skip_k]
 //               h_k = dense_op_k(x_k)               mlp[width] | dcn(1 layer, rank width/4)
