@@ -12,17 +12,15 @@ namespace scaleplan::sim {
 
 namespace {
 
-// `job` with `plan`: its peak memory, step time and whether it fits; nullopt where it does not
-// build.
+// `job` with `plan`: its peak memory and step time; nullopt where it does not build.
 struct Measured {
   double peak_bytes = 0, step_s = 0;
-  bool fits = false;
 };
 
 class Fitter {
  public:
-  Fitter(const spec::JobSpec& job, Evaluator& evaluator, plan::Checks checks)
-      : job_(job), evaluator_(evaluator), checks_(checks) {}
+  Fitter(const spec::JobSpec& job, Evaluator& evaluator, plan::Checks checks, bool tight_fits)
+      : job_(job), evaluator_(evaluator), checks_(checks), tight_fits_(tight_fits) {}
 
   std::optional<Measured> Measure(const spec::PlanSpec& plan) {
     spec::JobSpec job = job_;
@@ -30,14 +28,18 @@ class Fitter {
     Result<plan::Plan> p = plan::BuildPlan(job, checks_);
     if (!p.ok()) return std::nullopt;
     const plan::MemoryReport memory = evaluator_.Memory(*p);
-    return Measured{memory.peak_bytes, evaluator_.EvaluateReused(*p).step_time_s, memory.fits};
+    return Measured{memory.peak_bytes, evaluator_.EvaluateReused(*p).step_time_s};
+  }
+
+  bool Fits(const plan::MemoryReport& memory) const {
+    return tight_fits_ ? memory.within_capacity : memory.fits;
   }
 
   bool Fits(const spec::PlanSpec& plan) {
     spec::JobSpec job = job_;
     job.plan = plan;
     Result<plan::Plan> p = plan::BuildPlan(job, checks_);
-    return p.ok() && evaluator_.Memory(*p).fits;
+    return p.ok() && Fits(evaluator_.Memory(*p));
   }
 
   std::optional<spec::PlanSpec> Modules(spec::PlanSpec plan) {
@@ -91,7 +93,7 @@ class Fitter {
     spec::JobSpec all = job_;
     all.plan = plan;
     Result<plan::Plan> built = plan::BuildPlan(all, checks_);
-    if (!built.ok() || !evaluator_.Memory(*built).fits) return std::nullopt;
+    if (!built.ok() || !Fits(evaluator_.Memory(*built))) return std::nullopt;
     int64_t most = 0;  // the longest chunk: recompute_layers beyond it recompute everything
     for (const plan::Stage& s : built->stages)
       for (const plan::Chunk& ch : s.chunks) most = std::max(most, ch.layers);
@@ -115,6 +117,7 @@ class Fitter {
   const spec::JobSpec& job_;
   Evaluator& evaluator_;
   plan::Checks checks_;
+  bool tight_fits_;
 };
 
 }  // namespace
@@ -123,7 +126,7 @@ std::optional<spec::PlanSpec> FastestRecomputeThatFits(const spec::JobSpec& job,
                                                        const spec::PlanSpec& plan,
                                                        Evaluator& evaluator, plan::Checks checks,
                                                        RecomputeChoices choices) {
-  Fitter fitter(job, evaluator, checks);
+  Fitter fitter(job, evaluator, checks, choices.tight_fits);
   if (fitter.Fits(plan)) return plan;
   std::optional<spec::PlanSpec> best;
   double best_s = INFINITY;

@@ -16,6 +16,10 @@ namespace scaleplan::sim {
 struct RecomputeChoices {
   bool modules = true;  // selective recomputation (Megatron-Core's modules, or per op)
   bool blocks = true;   // full recomputation of the first n layers of each chunk
+  // What "fits" means: the peak within the usable memory (false; what planners keep to), or
+  // within the GPU's capacity, tight included (true; plan/memory.h's verdicts: what a run that
+  // is known to have run needed at least, validate's reading of a published row).
+  bool tight_fits = false;
 };
 
 // `plan` (for `job`'s model, cluster and framework) as it is if it fits; else the faster, by

@@ -611,8 +611,8 @@ const Schema<FrameworkSpec>& FrameworkSchema() {
         .Boolean("fp8_param_gather", &F::fp8_param_gather,
                  "The framework can hold the weights in FP8 alone (plan.fp8_params; Megatron-LM's "
                  "--fp8-param-gather with Transformer Engine's fp8_model_init, which needs the "
-                 "distributed optimizer): validate may then assume it of an FP8 run that does not "
-                 "fit as stated. No FP4 option is known.",
+                 "distributed optimizer): validate may then assume it of an FP8 run that exceeds "
+                 "the GPU's memory as stated. No FP4 option is known.",
                  "framework-fp8-param-gather")
         .Boolean("tp_async_backward", &F::tp_async_backward,
                  "Without plan.tp_comm_overlap, the backward of each column-parallel linear "

@@ -302,7 +302,7 @@ struct FrameworkSpec {
   bool fp8_weight_cache = false;
   // The framework can hold the weights in FP8 alone (plan.fp8_params: Megatron-LM's
   // --fp8-param-gather with Transformer Engine's fp8_model_init, from a distributed optimizer's
-  // shards): what validate may assume of an FP8 run that does not fit as stated. No FP4 option is
+  // shards): what validate may assume of an FP8 run that cannot run as stated. No FP4 option is
   // known; torchao's float8 keeps BF16 weights (its FSDP all-gather casts shards).
   bool fp8_param_gather = false;
   // Without plan.tp_comm_overlap, the backward still runs the column-parallel linears' input

@@ -48,22 +48,25 @@ using spec::kMinMeasured;
 // The most virtual stages tried for a row that does not give vp.
 inline constexpr int64_t kMaxTunedVp = 16;
 
-// A row with alternatives runs the fastest of its plan and its alternatives that fits in memory
-// (analytical engine, the row's own factors); its assumptions say which vp was chosen. A row
-// that does not say how it checkpointed and whose plan does not fit as stated ran with some
-// recomputation (it ran): each plan takes the fastest that fits of two kinds, selective
-// recomputation of modules (Megatron-Core's; the model's modules added cheapest per byte freed
-// first) and full recomputation of the first n layers of each chunk (the least n; n = all if need
-// be), and the assumptions say which. Under FP8, on a framework that can hold the weights in FP8
-// alone (framework.fp8_param_gather) where the plan allows it (spec/fp8_weights.h), a plan that
-// does not fit as stated is also tried so (plan.fp8_params, which no row states: 2 bytes a
-// parameter fewer; its only effect on the step is the data-parallel parameter all-gather's FP8
-// bytes), checkpointing stated or not, and the fastest that fits wins; a job log's plan is as
-// stated (weights_given). Every choice keeps the usable memory, as a tuned run is taken to have
-// done: a plan that would be only tight as stated (plan/memory.h) is still filled. Measured on
-// 2026-12-03: filling only plans out of memory (above the GPU's capacity) moved Megatron-Bridge's
-// held-out H100 rows from 22.1% to 23.9% mean error and its Blackwell rows by -0.4 to -1.5 points,
-// which does not show that the runs kept less than the reserve.
+// A row with alternatives runs the fastest of its plan and its alternatives that could run (its
+// peak within the GPU's capacity, tight included: plan/memory.h; analytical engine, the row's own
+// factors); its assumptions say which vp was chosen. A row that does not say how it checkpointed
+// and whose plan cannot run as stated (above the capacity) ran with some recomputation (it ran):
+// each plan takes the fastest under which it could run of two kinds, selective recomputation of
+// modules (Megatron-Core's; the model's modules added cheapest per byte freed first) and full
+// recomputation of the first n layers of each chunk (the least n; n = all if need be), and the
+// assumptions say which. Under FP8, on a framework that can hold the weights in FP8 alone
+// (framework.fp8_param_gather) where the plan allows it (spec/fp8_weights.h), a plan that cannot
+// run as stated is also tried so (plan.fp8_params, which no row states: 2 bytes a parameter
+// fewer; its only effect on the step is the data-parallel parameter all-gather's FP8 bytes),
+// checkpointing stated or not, and the fastest wins; a job log's plan is as stated
+// (weights_given). A plan the memory model calls tight as stated is taken as stated: it could
+// have run, and the reserve it dips into is an assumption (usable_memory_fraction), not a
+// measurement; the report calls it tight. Until 2026-12-05 every choice kept the usable memory,
+// and a tight plan was filled: measured on 2026-12-03, before the FP8-weights assumption,
+// filling only plans above the capacity moved Megatron-Bridge's H100 rows from 22.1% to 23.9%;
+// measured on 2026-12-05 with it, the H100 rows stay at 22.8%, the Blackwell ones gain 0.03 to
+// 1.1 points and NeMo's 0.3 (docs/ACCURACY.md).
 void ChooseTunedPlan(TrainingCase& c);
 
 // A case run after ChooseTunedPlan by `engine` (null: the analytical engine): its plan and step.

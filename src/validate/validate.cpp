@@ -215,11 +215,13 @@ Result<FileReport> ValidateCollectiveTable(const CsvTable& table, const std::str
 
 namespace {
 
-// Whether `job` with `plan` builds and fits in memory.
-bool Fits(spec::JobSpec job, const spec::PlanSpec& plan) {
+// Whether `job` with `plan` builds and could run: its peak within the GPU's capacity, tight
+// included (plan/memory.h). A published row ran, so a plan the memory model calls tight is read
+// as the row states it, not as one that needed recomputation or FP8 weights to run.
+bool CouldRun(spec::JobSpec job, const spec::PlanSpec& plan) {
   job.plan = plan;
   Result<plan::Plan> p = plan::BuildPlan(job);
-  return p.ok() && plan::ComputeMemory(*p).fits;
+  return p.ok() && plan::ComputeMemory(*p).within_capacity;
 }
 
 }  // namespace
@@ -246,14 +248,16 @@ void ChooseTunedPlan(TrainingCase& c) {
   }
   for (size_t k = 0; k < plans.size(); ++k) {
     std::vector<spec::PlanSpec> tries = {plans[k]};
-    if (low_weights && !Fits(c.job, plans[k])) {
+    if (low_weights && !CouldRun(c.job, plans[k])) {
       tries.push_back(plans[k]);
       tries.back().fp8_params = true;
     }
     for (const spec::PlanSpec& t : tries) {
       std::optional<spec::PlanSpec> plan =
-          fill ? (evaluator ? sim::FastestRecomputeThatFits(c.job, t, *evaluator) : std::nullopt)
-               : (Fits(c.job, t) ? std::optional(t) : std::nullopt);
+          fill ? (evaluator ? sim::FastestRecomputeThatFits(
+                                  c.job, t, *evaluator, plan::Checks::kAll, {.tight_fits = true})
+                            : std::nullopt)
+               : (CouldRun(c.job, t) ? std::optional(t) : std::nullopt);
       if (!plan) continue;
       spec::JobSpec job = c.job;
       job.plan = *plan;
@@ -267,14 +271,14 @@ void ChooseTunedPlan(TrainingCase& c) {
       }
     }
   }
-  // Nothing fits: the stated plan, which the report calls tight or out of memory.
+  // Nothing could run: the stated plan, which the report calls out of memory.
   const std::string stated = spec::RecomputeText(c.job.plan);
   if (chosen_plan) c.job.plan = *chosen_plan;
   if (low_weights && c.job.plan.fp8_params) {  // low_weights: the row did not state them
     c.assumptions.push_back(fmt::format(
         "weights held in {} alone, no BF16 copy (the row does not say where its weights lived, "
-        "and its plan does not fit with them in BF16 beside the cast: the fastest plan that "
-        "fits)",
+        "and its plan exceeds the GPU's memory with them in BF16 beside the cast: the fastest "
+        "plan that could run)",
         spec::PrecisionName(c.job.plan.precision)));
   }
   if (vp_choice) {
@@ -288,8 +292,8 @@ void ChooseTunedPlan(TrainingCase& c) {
   }
   if (fill && chosen_plan && spec::RecomputeText(c.job.plan) != stated) {
     c.assumptions.push_back(fmt::format(
-        "recompute {} (the row does not say how it checkpointed and does not fit as stated: the "
-        "fastest recomputation that fits)",
+        "recompute {} (the row does not say how it checkpointed and exceeds the GPU's memory as "
+        "stated: the fastest recomputation under which it could run)",
         spec::RecomputeText(c.job.plan)));
   }
 }
