@@ -224,6 +224,39 @@ TEST(Torchtitan, BadFilesNameTheKeyAndWhatIsAllowed) {
   }
 }
 
+// A file that gives every degree states the GPU count: tensor 2 x context 1 x pipeline 2 x
+// data_parallel_replicate 2 x data_parallel_shard 4 = 32 GPUs replaces the job's 16,384 (and
+// says so); where the caller keeps the job's count, 32 against 16,384 is an error; shard -1
+// keeps the job's count.
+TEST(Torchtitan, EveryDegreeGivenStatesTheGpuCount) {
+  const std::string toml =
+      "[parallelism]\ntensor_parallel_degree = 2\npipeline_parallel_degree = 2\n"
+      "data_parallel_replicate_degree = 2\ndata_parallel_shard_degree = 4\n";
+  spec::JobSpec job = Must(spec::LoadJob("llama3-405b-16k"));
+  ASSERT_EQ(job.gpus, 16384);
+  LaunchParse parse = Must(ApplyTorchtitanToml(toml, "t.toml", job));
+  EXPECT_EQ(job.gpus, 32);
+  ASSERT_FALSE(parse.changed.empty());
+  EXPECT_EQ(parse.changed[0],
+            "gpus: 16384 -> 32 (tensor 2 x context 1 x pipeline 2 x data_parallel_replicate 2 x "
+            "data_parallel_shard 4)");
+  plan::Plan p = Must(plan::BuildPlan(job));
+  EXPECT_EQ(p.dp, 8);
+  spec::JobSpec kept = Must(spec::LoadJob("llama3-405b-16k"));
+  Result<LaunchParse> refused = ApplyTorchtitanToml(toml, "t.toml", kept, /*keep_gpus=*/true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("t.toml:5:30: parallelism degrees tensor 2 x context "
+                                            "1 x pipeline 2 x data_parallel_replicate 2 x "
+                                            "data_parallel_shard 4 = 32 GPUs, but the job is "
+                                            "given 16384"),
+            std::string::npos)
+      << refused.status().message();
+  spec::JobSpec rest = Must(spec::LoadJob("llama3-405b-16k"));
+  Must(ApplyTorchtitanToml("[parallelism]\ntensor_parallel_degree = 8\n", "t.toml", rest,
+                           /*keep_gpus=*/true));
+  EXPECT_EQ(rest.gpus, 16384);
+}
+
 // Without pipelining a torchtitan local batch is one micro-batch; the emitter writes the
 // micro-batch there (not the replica's whole batch), and global_batch_size for the accumulation.
 TEST(Torchtitan, LocalBatchIsTheMicroBatchWithoutPipelining) {

@@ -12,7 +12,7 @@
 namespace scaleplan::cli {
 
 Status ApplyLaunchInputs(const std::string& megatron_args, const std::string& torchtitan_config,
-                         spec::JobSpec& job, std::ostream& notes) {
+                         bool gpus_given, spec::JobSpec& job, std::ostream& notes) {
   if (!megatron_args.empty() && !torchtitan_config.empty()) {
     return Status::Invalid(
         "--megatron-args and --torchtitan-config both give the plan (allowed: one of the two)");
@@ -25,7 +25,8 @@ Status ApplyLaunchInputs(const std::string& megatron_args, const std::string& to
     framework = "Megatron-LM";
   } else {
     SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(torchtitan_config));
-    SP_ASSIGN_OR_RETURN(parsed, report::ApplyTorchtitanToml(text, torchtitan_config, job));
+    SP_ASSIGN_OR_RETURN(parsed,
+                        report::ApplyTorchtitanToml(text, torchtitan_config, job, gpus_given));
     framework = "torchtitan";
   }
   if (!parsed.changed.empty()) {

@@ -18,9 +18,10 @@ namespace scaleplan::cli {
 // A job's starting plan from a launch configuration, applied over the resolved job: Megatron-LM
 // arguments (--megatron-args) or a torchtitan job file (--torchtitan-config FILE), one of the two
 // (neither: nothing changes). What the reader changed, ignored or approximated goes to `notes` as
-// "scaleplan: note: ..." lines.
+// "scaleplan: note: ..." lines. `gpus_given`: the user gave --gpus, which a torchtitan file's
+// degrees must then match (otherwise a file that gives every degree sets the GPU count).
 Status ApplyLaunchInputs(const std::string& megatron_args, const std::string& torchtitan_config,
-                         spec::JobSpec& job, std::ostream& notes);
+                         bool gpus_given, spec::JobSpec& job, std::ostream& notes);
 
 class JobFlags {
  public:

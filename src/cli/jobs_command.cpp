@@ -55,7 +55,8 @@ class JobsCmd final : public Command {
     if (!finished.ok()) return Fail(io.err, finished.status());
     Result<spec::JobSpec> job = job_.Resolve();
     if (!job.ok()) return Fail(io.err, job.status());
-    Status launch = ApplyLaunchInputs(args->megatron_args, args->torchtitan_config, *job, io.err);
+    Status launch = ApplyLaunchInputs(args->megatron_args, args->torchtitan_config,
+                                      job_.GpusGiven(), *job, io.err);
     if (!launch.ok()) return Fail(io.err, launch);
     if (Status s = validate::AppendToJobLog(args->log, *job, *finished); !s.ok()) {
       return Fail(io.err, s);

@@ -115,7 +115,8 @@ class SimulateCmd final : public Command {
     if (!args.ok()) return Fail(io.err, args.status());
     Result<spec::JobSpec> job = job_.Resolve();
     if (!job.ok()) return Fail(io.err, job.status());
-    Status launch = ApplyLaunchInputs(args->megatron_args, args->torchtitan_config, *job, io.err);
+    Status launch = ApplyLaunchInputs(args->megatron_args, args->torchtitan_config,
+                                      job_.GpusGiven(), *job, io.err);
     if (!launch.ok()) return Fail(io.err, launch);
     Result<const sim::Engine*> engine = sim::FindEngine(args->engine, "--engine");
     if (!engine.ok()) return Fail(io.err, engine.status());

@@ -68,8 +68,11 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& args, spec::JobSpec& jo
 // or v0.1's training.enable_float8_linear) and compile. What the file leaves out takes
 // torchtitan's default; ranks are ordered tp, cp, dp, pp (its mesh). The job's framework becomes
 // torchtitan's preset with the file's compile and FP8 recipe; [model] llama3 8B/70B/405B replaces
-// the model. Errors name the file, line, key and value.
+// the model. A file that gives every degree (data_parallel_shard_degree not -1) states the GPU
+// count, their product: it replaces job.gpus (in LaunchParse::changed), or, with `keep_gpus`
+// (the user gave the count), a different product is an error. Errors name the file, line, key
+// and value.
 Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string& origin,
-                                        spec::JobSpec& job);
+                                        spec::JobSpec& job, bool keep_gpus = false);
 
 }  // namespace scaleplan::report

@@ -240,7 +240,7 @@ std::string PresetOf(const std::string& name, const std::string& flavor) {
 }  // namespace
 
 Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string& origin,
-                                        spec::JobSpec& job) {
+                                        spec::JobSpec& job, bool keep_gpus) {
   SP_RETURN_IF_ERROR(CheckText(text, origin));
   SP_RETURN_IF_ERROR(CheckNesting(text, origin));
   toml::table root;
@@ -385,9 +385,39 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   SP_ASSIGN_OR_RETURN(p.pp, keys.Integer("parallelism.pipeline_parallel_degree", 1, 1, kMax));
   SP_ASSIGN_OR_RETURN(p.ep, keys.Integer("parallelism.expert_parallel_degree", 1, 1, kMax));
   SP_ASSIGN_OR_RETURN(p.etp, keys.Integer("parallelism.expert_tensor_parallel_degree", 1, 1, kMax));
-  // shard -1 is what the other degrees leave of the job's GPUs.
-  const int64_t gpus = job.gpus > 0 ? job.gpus : job.cluster.CapacityGpus();
+  // shard -1 is what the other degrees leave of the job's GPUs; every degree given states the
+  // GPU count itself (torchtitan checks their product against the world size).
+  int64_t gpus = job.gpus > 0 ? job.gpus : job.cluster.CapacityGpus();
   const int64_t model_ranks = p.tp * p.cp * p.pp;
+  if (shard > 0) {
+    // In doubles: each degree is at most kMax, and the product may pass 2^63.
+    const double stated = static_cast<double>(model_ranks) * static_cast<double>(replicate) *
+                          static_cast<double>(shard);
+    const std::string degrees = fmt::format(
+        "tensor {} x context {} x pipeline {} x data_parallel_replicate {} x "
+        "data_parallel_shard {}",
+        p.tp, p.cp, p.pp, replicate, shard);
+    if (stated > static_cast<double>(kMax)) {
+      return Status::Invalid(
+          fmt::format("{}: parallelism degrees {} = {:.0f} GPUs (allowed: at "
+                      "most {})",
+                      keys.At("parallelism.data_parallel_shard_degree"), degrees, stated, kMax));
+    }
+    const auto product = static_cast<int64_t>(stated);
+    if (product != gpus) {
+      if (keep_gpus) {
+        return Status::Invalid(fmt::format(
+            "{}: parallelism degrees {} = {} GPUs, but the job is given {} (allowed: degrees "
+            "whose product is {}, data_parallel_shard_degree = -1 to take what the others leave, "
+            "or --gpus {})",
+            keys.At("parallelism.data_parallel_shard_degree"), degrees, product, gpus, gpus,
+            product));
+      }
+      parse.changed.push_back(fmt::format("gpus: {} -> {} ({})", gpus, product, degrees));
+      job.gpus = product;
+      gpus = product;
+    }
+  }
   if (shard == -1 && gpus > 0 && gpus % (model_ranks * replicate) != 0) {
     // torchtitan's -1 takes what the other degrees leave: they must divide the job's GPUs.
     return Status::Invalid(fmt::format(
