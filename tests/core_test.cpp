@@ -422,6 +422,27 @@ TEST(DistinctInputs, TheSameFileTwiceIsRefused) {
 
 // A header that names a column twice is refused with both places; empty names (a trailing
 // comma) are not names.
+// Half the last written digit over the value: "0.156" -> 0.0005 / 0.156; "1.94867e-05" ->
+// 0.000005 / 1.94867; "250" -> 0.5 / 250; nothing for text or zero. A derived cell passes within
+// its digits, the derived value's precision and 0.1%: 0.1024 GB/s against 0.1025 is 0.098% off,
+// within 0.049% + 0 + 0.1%; against 0.104, 1.5% off, beyond 0.48% + 0.1%.
+TEST(Csv, WrittenPrecisionAndDerivedCells) {
+  EXPECT_NEAR(WrittenRelativePrecision("0.156"), 0.0005 / 0.156, 1e-15);
+  EXPECT_NEAR(WrittenRelativePrecision(" 1.94867e-05 "), 0.000005 / 1.94867, 1e-12);
+  EXPECT_NEAR(WrittenRelativePrecision("250"), 0.5 / 250, 1e-15);
+  EXPECT_EQ(WrittenRelativePrecision("fast"), 0.0);
+  EXPECT_EQ(WrittenRelativePrecision("0"), 0.0);
+  EXPECT_TRUE(CheckDerivedCell("0.1025", "t.csv:2", "x", 0.1024, 0.0, "a / b").ok());
+  EXPECT_TRUE(CheckDerivedCell("", "t.csv:2", "x", 0.1024, 0.0, "a / b").ok());
+  Status off = CheckDerivedCell("0.104", "t.csv:2", "x", 0.1024, 0.0, "a / b");
+  ASSERT_FALSE(off.ok());
+  EXPECT_NE(off.message().find("t.csv:2: x = '0.104' disagrees with a / b = 0.1024"),
+            std::string::npos)
+      << off.message();
+  EXPECT_FALSE(CheckDerivedCell("nan", "t.csv:2", "x", 0.1024, 0.0, "a / b").ok());
+  EXPECT_FALSE(CheckDerivedCell("-0.1024", "t.csv:2", "x", 0.1024, 0.0, "a / b").ok());
+}
+
 TEST(Csv, AColumnNamedTwiceIsRefused) {
   EXPECT_EQ(ParseCsv("# note\nlayers,gpus,layers\n1,2,3\n", "runs.csv").status().message(),
             "runs.csv:2: column layers is named twice, columns 1 and 3 (allowed: one column per "

@@ -1213,6 +1213,19 @@ TEST(Validate, CollectiveTableRefusesBadCells) {
     ASSERT_FALSE(r.ok()) << c.row;
     EXPECT_NE(r.status().message().find(c.message), std::string::npos) << r.status().message();
   }
+  // A throughput beside the time must agree with it: 1,024 bytes in 10.00 us = 0.1024 GB/s.
+  const std::string both =
+      "device_key,opcode,tensor_size_bytes,num_replica_groups,devices_per_group,throughput_GBps,"
+      "implied_time_us\n";
+  Result<FileReport> contradicted =
+      ValidateText(both + "sm_90,all-gather,1024,1,8,5,10.00\n", "t.csv", {});
+  ASSERT_FALSE(contradicted.ok());
+  EXPECT_NE(contradicted.status().message().find(
+                "t.csv:2: throughput_GBps = '5' disagrees with tensor_size_bytes / implied_time_us "
+                "= 0.1024"),
+            std::string::npos)
+      << contradicted.status().message();
+  EXPECT_TRUE(ValidateText(both + "sm_90,all-gather,1024,1,8,0.1024,10.00\n", "t.csv", {}).ok());
   // A header with device_key and opcode is the table's, and its missing columns are named.
   Result<FileReport> missing =
       ValidateText("device_key,opcode,devices_per_group\nsm_90,all-gather,8\n", "t.csv", {});
@@ -1303,13 +1316,14 @@ TEST(KernelTables, MemoryBoundRowsPricedByTheModelsOps) {
 // here the fastest BF16 call is 15 us, so it and the 25 us row are skipped and the 200 us one
 // priced; FP8 calls have their own floor (17 us).
 TEST(KernelTables, GemmRowsNearTheHostFloorAreSkipped) {
+  // (tflops blank: a derived column, checked against the seconds where given.)
   std::string csv =
       "gpu,set,dtype,layout,m,n,k,seconds,tflops\n"
-      "h200,grid,bf16,fwd,256,256,256,15e-6,1\n"
-      "h200,grid,bf16,fwd,512,256,256,25e-6,1\n"
-      "h200,grid,bf16,fwd,4096,4096,4096,200e-6,1\n"
-      "h200,grid,fp8_tensorwise,fwd,256,256,256,17e-6,1\n"
-      "h200,grid,fp8_tensorwise,fwd,4096,4096,4096,110e-6,1\n";
+      "h200,grid,bf16,fwd,256,256,256,15e-6,\n"
+      "h200,grid,bf16,fwd,512,256,256,25e-6,\n"
+      "h200,grid,bf16,fwd,4096,4096,4096,200e-6,\n"
+      "h200,grid,fp8_tensorwise,fwd,256,256,256,17e-6,\n"
+      "h200,grid,fp8_tensorwise,fwd,4096,4096,4096,110e-6,\n";
   FileReport r = Must(ValidateText(csv, "g.csv", {}));
   ASSERT_EQ(r.rows.size(), 5u);
   EXPECT_NE(r.rows[0].skipped.find("PyTorch's per-call overhead"), std::string::npos);
@@ -1332,8 +1346,8 @@ TEST(KernelTables, GemmRowsNearTheHostFloorAreSkipped) {
   // A table whose fastest call is over 50 us timed kernels only: nothing is skipped.
   FileReport slow =
       Must(ValidateText("gpu,set,dtype,layout,m,n,k,seconds,tflops\n"
-                        "h200,grid,bf16,fwd,4096,4096,4096,200e-6,1\n"
-                        "h200,grid,bf16,fwd,4096,4096,8192,390e-6,1\n",
+                        "h200,grid,bf16,fwd,4096,4096,4096,200e-6,\n"
+                        "h200,grid,bf16,fwd,4096,4096,8192,390e-6,\n",
                         "g.csv", {}));
   EXPECT_EQ(slow.summary.modeled, 2);
 }
@@ -1403,6 +1417,44 @@ TEST(KernelTables, BadCellsNameTheFileLineAndValue) {
   EXPECT_NE(both.status().message().find("match more than one kind of kernel table"),
             std::string::npos)
       << both.status().message();
+  // A derived column that contradicts the seconds is refused; to its written digits it passes.
+  // 2 x 256^3 / 1.0000e-05 s = 3.3554432 TFLOP/s: '1' is off by 70%, '3.355' within 0.1% of the
+  // seconds' 0.0005% and its own 0.015%. FlashAttention's convention: 4 x 1 x 512^2 x 16 x 128 /
+  // 2 (causal) = 1,073,741,824 FLOP in 1.0000e-04 s = 10.7374 TFLOP/s ('5.37' is half of it).
+  // 1,024 bytes / 0.001 s = 1.024e6 bytes/s.
+  Result<FileReport> tflops =
+      ValidateText(head + "h200,grid,bf16,fwd,256,256,256,1.0000e-05,1\n", "g.csv", {});
+  ASSERT_FALSE(tflops.ok());
+  EXPECT_NE(tflops.status().message().find(
+                "g.csv:2: tflops = '1' disagrees with 2 m n k / seconds = 3.35544 (allowed: that "
+                "value to the digits written"),
+            std::string::npos)
+      << tflops.status().message();
+  EXPECT_TRUE(
+      ValidateText(head + "h200,grid,bf16,fwd,256,256,256,1.0000e-05,3.355\n", "g.csv", {}).ok());
+  EXPECT_TRUE(
+      ValidateText(head + "h200,grid,bf16,fwd,256,256,256,1.0000e-05,\n", "g.csv", {}).ok());
+  const std::string attention =
+      "gpu,backend,direction,causal,head_dim,seq_len,batch,heads,seconds,tflops\n"
+      "h200,flash,forward,True,128,512,1,16,1.0000e-04,{}\n";
+  Result<FileReport> attention_flops =
+      ValidateText(fmt::format(fmt::runtime(attention), "5.37"), "a.csv", {});
+  ASSERT_FALSE(attention_flops.ok());
+  EXPECT_NE(attention_flops.status().message().find("a.csv:2: tflops = '5.37' disagrees with 4 b "
+                                                    "s^2 heads d (/2 causal; x2.5 backward, x3.5 "
+                                                    "both) / seconds = 10.7374"),
+            std::string::npos)
+      << attention_flops.status().message();
+  EXPECT_TRUE(ValidateText(fmt::format(fmt::runtime(attention), "10.74"), "a.csv", {}).ok());
+  Result<FileReport> bandwidth = ValidateText(
+      "gpu,op,mode,direction,shape,bytes_min,seconds,bytes_per_s\n"
+      "h200,copy,eager,forward,16x16,1024,0.0010000,2.048e6\n",
+      "m.csv", {});
+  ASSERT_FALSE(bandwidth.ok());
+  EXPECT_NE(bandwidth.status().message().find("m.csv:2: bytes_per_s = '2.048e6' disagrees with "
+                                              "bytes_min / seconds = 1.024e+06"),
+            std::string::npos)
+      << bandwidth.status().message();
   Options event;
   event.engine = "event";
   Result<FileReport> engine =

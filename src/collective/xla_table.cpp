@@ -93,6 +93,10 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
                           BoundedCell(time, where, "implied_time_us", kMinMeasuredTimeUs,
                                       kMaxMeasuredTimeUs, "microseconds from 0.001 to 1e10"));
       p.time_s = us * 1e-6;
+      // The time is what is scored; a throughput beside it must say the same.
+      SP_RETURN_IF_ERROR(CheckDerivedCell(throughput, where, "throughput_GBps",
+                                          p.bytes / p.time_s * 1e-9, WrittenRelativePrecision(time),
+                                          "tensor_size_bytes / implied_time_us"));
     } else if (throughput.empty()) {
       return Status::Invalid(
           fmt::format("{}: implied_time_us and throughput_GBps are both blank (allowed: a time in "

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <string_view>
 #include <unordered_map>
 
@@ -133,6 +134,39 @@ Result<int64_t> BoundedWholeCell(std::string_view cell, std::string_view where,
                                        where, column, Printable(cell, 40), lo, hi));
   }
   return *v;
+}
+
+double WrittenRelativePrecision(std::string_view cell) {
+  const std::string_view text = Trim(cell);
+  Result<double> value = ParseNumber(text);
+  if (!value.ok() || *value == 0.0 || !std::isfinite(*value)) return 0.0;
+  const size_t e = text.find_first_of("eE");
+  const std::string_view mantissa = text.substr(0, e);
+  int exponent = 0;
+  if (e != std::string_view::npos) {
+    Result<int64_t> read = ParseInteger(text.substr(e + 1));
+    if (!read.ok() || *read < -400 || *read > 400) return 0.0;
+    exponent = static_cast<int>(*read);
+  }
+  const size_t dot = mantissa.find('.');
+  const int decimals =
+      dot == std::string_view::npos ? 0 : static_cast<int>(mantissa.size() - dot - 1);
+  return 0.5 * std::pow(10.0, exponent - decimals) / std::fabs(*value);
+}
+
+Status CheckDerivedCell(std::string_view cell, std::string_view where, std::string_view column,
+                        double derived, double derived_precision, std::string_view formula) {
+  if (Trim(cell).empty()) return Status::Ok();
+  Result<double> v = ParseNumber(cell);
+  const double allowed_gap = WrittenRelativePrecision(cell) + derived_precision + 1e-3;
+  if (v.ok() && std::isfinite(*v) && *v > 0 &&
+      std::fabs(*v - derived) <= allowed_gap * std::fabs(*v)) {
+    return Status::Ok();
+  }
+  return Status::Invalid(fmt::format(
+      "{}: {} = '{}' disagrees with {} = {:.6g} (allowed: that value to the digits written, "
+      "within {:.2g}%, or blank)",
+      where, column, Printable(cell, 40), formula, derived, 100.0 * allowed_gap));
 }
 
 }  // namespace scaleplan

@@ -33,4 +33,17 @@ Result<double> BoundedCell(std::string_view cell, std::string_view where, std::s
 Result<int64_t> BoundedWholeCell(std::string_view cell, std::string_view where,
                                  std::string_view column, int64_t lo, int64_t hi);
 
+// Half a unit in the last digit a number is written with, relative to its value ("0.156" ->
+// 0.0005 / 0.156, "1.94867e-05" -> 0.000005e-05 / 1.94867e-05); 0 for text that is not a plain
+// decimal number or for zero.
+double WrittenRelativePrecision(std::string_view cell);
+
+// A column a table gives beside the ones it is read from, derived from them (a throughput beside
+// a time): blank, or within the two values' written digits (and 0.1% for the writer's own
+// rounding) of `derived`, which the row's other cells give with relative precision
+// `derived_precision`. Otherwise an error "where: column = 'cell' disagrees with formula =
+// derived (allowed: ...)", so a row whose columns contradict each other is not scored by one.
+Status CheckDerivedCell(std::string_view cell, std::string_view where, std::string_view column,
+                        double derived, double derived_precision, std::string_view formula);
+
 }  // namespace scaleplan

@@ -63,6 +63,12 @@ struct Cells {
   Result<int64_t> Whole(const char* column, int64_t lo, int64_t hi) const {
     return BoundedWholeCell(Text(column), Where(), column, lo, hi);
   }
+  // A column derived from the seconds and the row's shape (tflops, bytes_per_s): not scored,
+  // but it must agree with them (CheckDerivedCell), or blank, or absent.
+  Status Derived(const char* column, double derived, std::string_view formula) const {
+    return CheckDerivedCell(Text(column), Where(), column, derived,
+                            WrittenRelativePrecision(Text("seconds")), formula);
+  }
   Result<std::string> OneOf(const char* column, std::initializer_list<const char*> allowed) const {
     const std::string& cell = Text(column);
     std::string names;
@@ -230,6 +236,10 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
     SP_ASSIGN_OR_RETURN(int64_t m, c.Whole("m", 1, kMaxDimension));
     SP_ASSIGN_OR_RETURN(int64_t n, c.Whole("n", 1, kMaxDimension));
     SP_ASSIGN_OR_RETURN(int64_t k, c.Whole("k", 1, kMaxDimension));
+    SP_RETURN_IF_ERROR(c.Derived("tflops",
+                                 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                                     static_cast<double>(k) / row.measured * 1e-12,
+                                 "2 m n k / seconds"));
     const bool low = dtype != "bf16";
     row.label = fmt::format("GEMM {} {} {}x{}x{} ({}, {})", dtype, layout, m, n, k,
                             Printable(c.Text("set"), 40), Printable(gpu, 40));
@@ -264,6 +274,19 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
     SP_ASSIGN_OR_RETURN(int64_t batch, c.Whole("batch", 1, kMaxDimension));
     SP_ASSIGN_OR_RETURN(int64_t heads, c.Whole("heads", 1, 65536));
     const bool causal = causal_text == "True" || causal_text == "true";
+    {
+      // The table's FLOP convention (FlashAttention's benchmarks): forward 4 b s^2 heads d,
+      // halved when causal; backward 2.5x; forward+backward 3.5x.
+      const double flops = 4.0 * static_cast<double>(batch) * static_cast<double>(seq) *
+                           static_cast<double>(seq) * static_cast<double>(heads) *
+                           static_cast<double>(head_dim) * (causal ? 0.5 : 1.0) *
+                           (direction == "forward"    ? 1.0
+                            : direction == "backward" ? 2.5
+                                                      : 3.5);
+      SP_RETURN_IF_ERROR(c.Derived("tflops", flops / row.measured * 1e-12,
+                                   "4 b s^2 heads d (/2 causal; x2.5 backward, x3.5 both) / "
+                                   "seconds"));
+    }
     row.label = fmt::format("attention {} {} {} head dim {}, {} keys, {} x {} heads ({})", backend,
                             direction, causal ? "causal" : "full", head_dim, seq, batch, heads,
                             Printable(gpu, 40));
@@ -320,6 +343,10 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
   }
   row.label = fmt::format("{} {} {} {} ({})", Printable(op, 40), mode, direction,
                           Printable(c.Text("shape"), 40), Printable(gpu, 40));
+  if (!Trim(c.Text("bytes_per_s")).empty()) {
+    SP_ASSIGN_OR_RETURN(double bytes, c.Number("bytes_min", 1, kMaxKernelBytes));
+    SP_RETURN_IF_ERROR(c.Derived("bytes_per_s", bytes / row.measured, "bytes_min / seconds"));
+  }
   std::vector<int64_t> shape;
   if (!adamw) {
     SP_ASSIGN_OR_RETURN(shape, Shape(c, known->dims));
