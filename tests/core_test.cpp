@@ -420,8 +420,6 @@ TEST(DistinctInputs, TheSameFileTwiceIsRefused) {
   std::filesystem::remove_all(dir);
 }
 
-// A header that names a column twice is refused with both places; empty names (a trailing
-// comma) are not names.
 // Half the last written digit over the value: "0.156" -> 0.0005 / 0.156; "1.94867e-05" ->
 // 0.000005 / 1.94867; "250" -> 0.5 / 250; nothing for text or zero. A derived cell passes within
 // its digits, the derived value's precision and 0.1%: 0.1024 GB/s against 0.1025 is 0.098% off,
@@ -431,6 +429,9 @@ TEST(Csv, WrittenPrecisionAndDerivedCells) {
   EXPECT_NEAR(WrittenRelativePrecision(" 1.94867e-05 "), 0.000005 / 1.94867, 1e-12);
   EXPECT_NEAR(WrittenRelativePrecision("250"), 0.5 / 250, 1e-15);
   EXPECT_EQ(WrittenRelativePrecision("fast"), 0.0);
+  EXPECT_EQ(WrittenRelativePrecision("10k"), 0.0);  // a suffix: not plain decimal text
+  EXPECT_NEAR(WrittenRelativePrecision("1E+05"), 0.5e5 / 1e5, 1e-15);
+  EXPECT_NEAR(WrittenRelativePrecision("-2.5"), 0.05 / 2.5, 1e-15);
   EXPECT_EQ(WrittenRelativePrecision("0"), 0.0);
   EXPECT_TRUE(CheckDerivedCell("0.1025", "t.csv:2", "x", 0.1024, 0.0, "a / b").ok());
   EXPECT_TRUE(CheckDerivedCell("", "t.csv:2", "x", 0.1024, 0.0, "a / b").ok());
@@ -443,6 +444,8 @@ TEST(Csv, WrittenPrecisionAndDerivedCells) {
   EXPECT_FALSE(CheckDerivedCell("-0.1024", "t.csv:2", "x", 0.1024, 0.0, "a / b").ok());
 }
 
+// A header that names a column twice is refused with both places; empty names (a trailing
+// comma) are not names.
 TEST(Csv, AColumnNamedTwiceIsRefused) {
   EXPECT_EQ(ParseCsv("# note\nlayers,gpus,layers\n1,2,3\n", "runs.csv").status().message(),
             "runs.csv:2: column layers is named twice, columns 1 and 3 (allowed: one column per "

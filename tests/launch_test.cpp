@@ -211,6 +211,11 @@ TEST(Torchtitan, BadFilesNameTheKeyAndWhatIsAllowed) {
       // A llama3 flavour in the wrong case is no torchtitan flavour (it kept the job's model).
       {"[model]\nname = \"llama3\"\nflavor = \"8b\"\n",
        "t.toml:3:10: model.flavor = \"8b\" is no llama3 flavour (allowed: \"8B\""},
+      // Degrees whose product passes 2^63 (and any cluster): refused, not wrapped or divided by
+      // zero (4194304 x 2097152 x 2097152 = 2^64).
+      {"[parallelism]\ntensor_parallel_degree = 4194304\ncontext_parallel_degree = 2097152\n"
+       "pipeline_parallel_degree = 2097152\n",
+       "= 18446744073709551616 GPUs (allowed: at most the cluster's"},
       // A typo of a key the reader asks for is refused (ignored, TP would stay 1).
       {"[parallelism]\ntensor_paralel_degree = 8\n",
        "t.toml:2:25: parallelism.tensor_paralel_degree is one typo away from "

@@ -96,7 +96,7 @@ Result<std::vector<CollectiveTablePoint>> ParseCollectiveTable(const CsvTable& t
       // The time is what is scored; a throughput beside it must say the same.
       SP_RETURN_IF_ERROR(CheckDerivedCell(throughput, where, "throughput_GBps",
                                           p.bytes / p.time_s * 1e-9, WrittenRelativePrecision(time),
-                                          "tensor_size_bytes / implied_time_us"));
+                                          "tensor_size_bytes / implied_time_us / 1000 (GB/s)"));
     } else if (throughput.empty()) {
       return Status::Invalid(
           fmt::format("{}: implied_time_us and throughput_GBps are both blank (allowed: a time in "

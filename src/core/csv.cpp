@@ -138,6 +138,12 @@ Result<int64_t> BoundedWholeCell(std::string_view cell, std::string_view where,
 
 double WrittenRelativePrecision(std::string_view cell) {
   const std::string_view text = Trim(cell);
+  // Plain decimal text only: [+-]digits[.digits][(e|E)[+-]digits] (no suffixes such as k).
+  for (char ch : text) {
+    if (!((ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' ||
+          ch == '-'))
+      return 0.0;
+  }
   Result<double> value = ParseNumber(text);
   if (!value.ok() || *value == 0.0 || !std::isfinite(*value)) return 0.0;
   const size_t e = text.find_first_of("eE");

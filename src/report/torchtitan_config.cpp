@@ -386,23 +386,24 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   SP_ASSIGN_OR_RETURN(p.ep, keys.Integer("parallelism.expert_parallel_degree", 1, 1, kMax));
   SP_ASSIGN_OR_RETURN(p.etp, keys.Integer("parallelism.expert_tensor_parallel_degree", 1, 1, kMax));
   // shard -1 is what the other degrees leave of the job's GPUs; every degree given states the
-  // GPU count itself (torchtitan checks their product against the world size).
+  // GPU count itself (torchtitan checks their product against the world size). The product is
+  // taken in doubles first: each degree is at most kMax, so it may pass 2^63.
   int64_t gpus = job.gpus > 0 ? job.gpus : job.cluster.CapacityGpus();
+  const double stated = static_cast<double>(p.tp) * static_cast<double>(p.cp) *
+                        static_cast<double>(p.pp) * static_cast<double>(replicate) *
+                        static_cast<double>(shard > 0 ? shard : 1);
+  const std::string degrees = fmt::format(
+      "tensor {} x context {} x pipeline {} x data_parallel_replicate {}{}", p.tp, p.cp, p.pp,
+      replicate, shard > 0 ? fmt::format(" x data_parallel_shard {}", shard) : std::string());
+  const double capacity = static_cast<double>(job.cluster.CapacityGpus());
+  if (stated > static_cast<double>(kMax) || (capacity > 0 && stated > capacity)) {
+    return Status::Invalid(fmt::format(
+        "{}: parallelism degrees {} = {:.0f} GPUs (allowed: at most the cluster's {} GPUs)",
+        keys.At("parallelism.tensor_parallel_degree"), degrees, stated,
+        job.cluster.CapacityGpus()));
+  }
   const int64_t model_ranks = p.tp * p.cp * p.pp;
   if (shard > 0) {
-    // In doubles: each degree is at most kMax, and the product may pass 2^63.
-    const double stated = static_cast<double>(model_ranks) * static_cast<double>(replicate) *
-                          static_cast<double>(shard);
-    const std::string degrees = fmt::format(
-        "tensor {} x context {} x pipeline {} x data_parallel_replicate {} x "
-        "data_parallel_shard {}",
-        p.tp, p.cp, p.pp, replicate, shard);
-    if (stated > static_cast<double>(kMax)) {
-      return Status::Invalid(
-          fmt::format("{}: parallelism degrees {} = {:.0f} GPUs (allowed: at "
-                      "most {})",
-                      keys.At("parallelism.data_parallel_shard_degree"), degrees, stated, kMax));
-    }
     const auto product = static_cast<int64_t>(stated);
     if (product != gpus) {
       if (keep_gpus) {

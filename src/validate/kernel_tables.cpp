@@ -239,7 +239,7 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
     SP_RETURN_IF_ERROR(c.Derived("tflops",
                                  2.0 * static_cast<double>(m) * static_cast<double>(n) *
                                      static_cast<double>(k) / row.measured * 1e-12,
-                                 "2 m n k / seconds"));
+                                 "2 m n k / seconds x 1e-12 (TFLOP/s)"));
     const bool low = dtype != "bf16";
     row.label = fmt::format("GEMM {} {} {}x{}x{} ({}, {})", dtype, layout, m, n, k,
                             Printable(c.Text("set"), 40), Printable(gpu, 40));
@@ -285,7 +285,7 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
                                                       : 3.5);
       SP_RETURN_IF_ERROR(c.Derived("tflops", flops / row.measured * 1e-12,
                                    "4 b s^2 heads d (/2 causal; x2.5 backward, x3.5 both) / "
-                                   "seconds"));
+                                   "seconds x 1e-12 (TFLOP/s)"));
     }
     row.label = fmt::format("attention {} {} {} head dim {}, {} keys, {} x {} heads ({})", backend,
                             direction, causal ? "causal" : "full", head_dim, seq, batch, heads,
@@ -345,7 +345,8 @@ Status ReadRow(const Cells& c, Kind kind, Devices& devices, const Options& optio
                           Printable(c.Text("shape"), 40), Printable(gpu, 40));
   if (!Trim(c.Text("bytes_per_s")).empty()) {
     SP_ASSIGN_OR_RETURN(double bytes, c.Number("bytes_min", 1, kMaxKernelBytes));
-    SP_RETURN_IF_ERROR(c.Derived("bytes_per_s", bytes / row.measured, "bytes_min / seconds"));
+    SP_RETURN_IF_ERROR(
+        c.Derived("bytes_per_s", bytes / row.measured, "bytes_min / seconds (bytes/s)"));
   }
   std::vector<int64_t> shape;
   if (!adamw) {

@@ -65,7 +65,7 @@ inline constexpr int64_t kMaxTunedVp = 16;
 // measurement; the report calls it tight. Until 2026-12-05 every choice kept the usable memory,
 // and a tight plan was filled: measured on 2026-12-03, before the FP8-weights assumption,
 // filling only plans above the capacity moved Megatron-Bridge's H100 rows from 22.1% to 23.9%;
-// measured on 2026-12-05 with it, the H100 rows stay at 22.8%, the Blackwell ones gain 0.03 to
+// measured on 2026-12-05 with it, the H100 rows stay at 22.8%, the Blackwell ones gain 0.02 to
 // 1.1 points and NeMo's 0.3 (docs/ACCURACY.md).
 void ChooseTunedPlan(TrainingCase& c);
 

@@ -271,7 +271,8 @@ void ChooseTunedPlan(TrainingCase& c) {
       }
     }
   }
-  // Nothing could run: the stated plan, which the report calls out of memory.
+  // Nothing chosen (nothing could run, or no device model to price the fill): the stated plan,
+  // which the report calls as the memory model finds it.
   const std::string stated = spec::RecomputeText(c.job.plan);
   if (chosen_plan) c.job.plan = *chosen_plan;
   if (low_weights && c.job.plan.fp8_params) {  // low_weights: the row did not state them
@@ -287,7 +288,8 @@ void ChooseTunedPlan(TrainingCase& c) {
       c.label.replace(at, 6, fmt::format(" VP {} (chosen),", c.job.plan.vp));
     }
     c.assumptions.push_back(fmt::format(
-        "vp {} (the row does not give vp: the fastest of vp 1 to {} whose layers split that fits)",
+        "vp {} (the row does not give vp: the fastest of vp 1 to {} whose layers split that could "
+        "run)",
         c.job.plan.vp, kMaxTunedVp));
   }
   if (fill && chosen_plan && spec::RecomputeText(c.job.plan) != stated) {
