@@ -330,13 +330,16 @@ class Searcher {
     return Status::Ok();
   }
 
-  // The confirmation (nas.h): the models `front` would retrain get confirm_seeds more runs and
-  // the mean of their runs, until the front holds only confirmed models or kConfirmRounds pass.
+  // The confirmation (nas.h): the models `front` would retrain get confirm_seeds more runs, and
+  // every confirmed model's scores are its paired means, until the front holds only confirmed
+  // models or kConfirmRounds pass.
   template <class FrontOf>
   Status Confirm(FrontOf&& front) {
     if (options_.confirm_seeds <= 0) return Status::Ok();
+    const auto seeds = static_cast<size_t>(options_.confirm_seeds);
     std::map<std::string, size_t> index;
     for (size_t i = 0; i < result_->history.size(); ++i) index[result_->history[i].arch.name] = i;
+    std::vector<size_t> confirmed;
     for (int round = 0; round < kConfirmRounds; ++round) {
       std::vector<size_t> picks;
       for (const Candidate& c : front(result_->history)) {
@@ -346,44 +349,65 @@ class Searcher {
       if (picks.empty()) break;
       std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
       for (size_t i : picks) {
-        for (int64_t j = 0; j < options_.confirm_seeds; ++j) {
+        for (size_t j = 0; j < seeds; ++j) {
           rec::TrainOptions o = ProxyTraining();
-          o.seed = train_.seed + kConfirmSeedOffset + static_cast<uint64_t>(j);
+          o.seed = train_.seed + kConfirmSeedOffset + j;
           jobs.emplace_back(&result_->history[i].arch, o);
         }
       }
       if (progress_) {
         progress_(fmt::format("confirmation: {} front models trained {} more times at low fidelity",
-                              picks.size(), options_.confirm_seeds));
+                              picks.size(), seeds));
       }
       SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
                           TrainAll(jobs, data_, options_.parallel, options_.processes));
-      const auto seeds = static_cast<size_t>(options_.confirm_seeds);
       for (size_t k = 0; k < picks.size(); ++k) {
         Candidate& c = result_->history[picks[k]];
-        double ne = c.proxy_ne, score = c.proxy_score;
+        c.proxy_runs = 1 + options_.confirm_seeds;
+        c.first_ne = c.proxy_ne;
+        c.first_score = c.proxy_score;
         for (size_t j = 0; j < seeds; ++j) {
           Candidate run;
           SetProxyScores(out[k * seeds + j], &run);
           if (run.failed) {  // a diverged rerun fails the candidate (never retrained)
             c.failed = true;
             c.error = run.error;
+            c.proxy_ne = c.proxy_score = kFailedScore;
             break;
           }
-          ne += run.proxy_ne;
-          score += run.proxy_score;
+          c.confirm_ne.push_back(run.proxy_ne);
+          c.confirm_score.push_back(run.proxy_score);
         }
-        c.proxy_runs = 1 + options_.confirm_seeds;
-        if (c.failed) {
-          c.proxy_ne = c.proxy_score = kFailedScore;
-        } else {
-          c.proxy_ne = ne / static_cast<double>(c.proxy_runs);
-          c.proxy_score = score / static_cast<double>(c.proxy_runs);
+        if (!c.failed) confirmed.push_back(picks[k]);
+      }
+      // Each seed's mean change over every model confirmed so far, then the paired means.
+      std::vector<double> shift_ne(seeds, 0.0), shift_score(seeds, 0.0);
+      for (size_t i : confirmed) {
+        const Candidate& c = result_->history[i];
+        for (size_t j = 0; j < seeds; ++j) {
+          shift_ne[j] += (c.confirm_ne[j] - c.first_ne) / static_cast<double>(confirmed.size());
+          shift_score[j] +=
+              (c.confirm_score[j] - c.first_score) / static_cast<double>(confirmed.size());
         }
-        ++result_->confirmed;
-        if (progress_) {
-          progress_(fmt::format("{:>8}: proxy NE {:.4f} score {:.4f} over {} runs", c.arch.name,
-                                c.proxy_ne, c.proxy_score, c.proxy_runs));
+      }
+      const double runs = static_cast<double>(1 + seeds);
+      for (size_t i : confirmed) {
+        Candidate& c = result_->history[i];
+        double ne = c.first_ne, score = c.first_score;
+        for (size_t j = 0; j < seeds; ++j) {
+          ne += c.confirm_ne[j] - shift_ne[j];
+          score += c.confirm_score[j] - shift_score[j];
+        }
+        c.proxy_ne = ne / runs;
+        c.proxy_score = score / runs;
+      }
+      result_->confirmed += static_cast<int64_t>(picks.size());  // failed reruns too
+      if (progress_) {
+        for (size_t k : picks) {
+          const Candidate& c = result_->history[k];
+          if (c.failed) continue;
+          progress_(fmt::format("{:>8}: proxy score {:.4f} over {} runs (first run {:.4f})",
+                                c.arch.name, c.proxy_score, c.proxy_runs, c.first_score));
         }
       }
     }

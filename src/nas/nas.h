@@ -107,9 +107,18 @@
 // curse; measured: a screen seed's 0.9020 against 0.9113 over the final seeds, docs/NAS.md).
 // Before the front is retrained, each model it would retrain that has one run trains
 // confirm_seeds more times at the same low fidelity, with seeds no final run uses (train.seed +
-// 100 + j), and its scores become the mean of its runs; the front is taken again, and new
-// entrants are confirmed likewise, for at most kConfirmRounds rounds. Every family whose front
-// comes from proxy scores has it (sampling; one-shot and DNAS with the screen).
+// 100 + j); the front is taken again, and new entrants are confirmed likewise, for at most
+// kConfirmRounds rounds. The search's runs all share one seed (one example order), and another
+// seed moves every model's score by about the same amount (the order's last quarter sets the
+// trend term): measured, the mean over two other seeds was 0.014 lower for one model, which as
+// a plain mean made every confirmed model look better than every unconfirmed one and kept the
+// front as it was. So a confirmed model's score is its first run's plus the mean, over the other
+// seeds j, of its change from that run less the mean change of every confirmed model on seed j
+// (paired differences: the scores stay on the search's level, and only how a model moves
+// against the others counts):
+//   score = s_1 + (1 / (1 + R)) sum_j [(s_j - s_1) - mean over confirmed m of (s_j(m) - s_1(m))]
+// (likewise the proxy NE). Every family whose front comes from proxy runs has it (sampling;
+// one-shot and DNAS with the screen).
 //
 // After the search, the proxy scores' Pareto front (score against FLOPs) with each baseline's
 // band's best score (Front; FrontLayers: topped up from the next non-dominated layers to
@@ -179,6 +188,9 @@ struct Candidate {
   double supernet_ne = 0;
   bool screened = false;
   int64_t proxy_runs = 1;  // low-fidelity runs averaged into proxy_ne and proxy_score
+  // The confirmation's runs (nas.h), seed by seed; the first run's NE and score, kept apart.
+  std::vector<double> confirm_ne, confirm_score;
+  double first_ne = 0, first_score = 0;
   bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
   std::string error;
 };
