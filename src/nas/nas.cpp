@@ -24,10 +24,6 @@ namespace scaleplan::nas {
 namespace {
 
 constexpr int kMaxRedraws = 100;
-// The confirmation (nas.h): at most this many rounds, and its runs' seeds start this far above
-// the train seed (the final runs take train.seed + k, k < final_seeds <= 10).
-constexpr int kConfirmRounds = 3;
-constexpr uint64_t kConfirmSeedOffset = 100;
 constexpr int64_t kReinforceBatch = 4;
 constexpr double kPolicyLearningRate = 0.5;
 constexpr double kEntropyBonus = 0.05;
@@ -327,90 +323,6 @@ class Searcher {
       }
     }
     result_->screened = static_cast<int64_t>(picks.size());
-    return Status::Ok();
-  }
-
-  // The confirmation (nas.h): the models `front` would retrain get confirm_seeds more runs, and
-  // every confirmed model's scores are its paired means, until the front holds only confirmed
-  // models or kConfirmRounds pass.
-  template <class FrontOf>
-  Status Confirm(FrontOf&& front) {
-    if (options_.confirm_seeds <= 0) return Status::Ok();
-    const auto seeds = static_cast<size_t>(options_.confirm_seeds);
-    std::map<std::string, size_t> index;
-    for (size_t i = 0; i < result_->history.size(); ++i) index[result_->history[i].arch.name] = i;
-    std::vector<size_t> confirmed;
-    for (int round = 0; round < kConfirmRounds; ++round) {
-      std::vector<size_t> picks;
-      for (const Candidate& c : front(result_->history)) {
-        const size_t i = index.at(c.arch.name);
-        if (!result_->history[i].failed && result_->history[i].proxy_runs == 1) picks.push_back(i);
-      }
-      if (picks.empty()) break;
-      std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
-      for (size_t i : picks) {
-        for (size_t j = 0; j < seeds; ++j) {
-          rec::TrainOptions o = ProxyTraining();
-          o.seed = train_.seed + kConfirmSeedOffset + j;
-          jobs.emplace_back(&result_->history[i].arch, o);
-        }
-      }
-      if (progress_) {
-        progress_(fmt::format("confirmation: {} front models trained {} more times at low fidelity",
-                              picks.size(), seeds));
-      }
-      SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
-                          TrainAll(jobs, data_, options_.parallel, options_.processes));
-      for (size_t k = 0; k < picks.size(); ++k) {
-        Candidate& c = result_->history[picks[k]];
-        c.proxy_runs = 1 + options_.confirm_seeds;
-        c.first_ne = c.proxy_ne;
-        c.first_score = c.proxy_score;
-        for (size_t j = 0; j < seeds; ++j) {
-          Candidate run;
-          SetProxyScores(out[k * seeds + j], &run);
-          if (run.failed) {  // a diverged rerun fails the candidate (never retrained)
-            c.failed = true;
-            c.error = run.error;
-            c.proxy_ne = c.proxy_score = kFailedScore;
-            break;
-          }
-          c.confirm_ne.push_back(run.proxy_ne);
-          c.confirm_score.push_back(run.proxy_score);
-        }
-        if (!c.failed) confirmed.push_back(picks[k]);
-      }
-      // Each seed's mean change over every model confirmed so far, then the paired means.
-      std::vector<double> shift_ne(seeds, 0.0), shift_score(seeds, 0.0);
-      for (size_t i : confirmed) {
-        const Candidate& c = result_->history[i];
-        for (size_t j = 0; j < seeds; ++j) {
-          shift_ne[j] += (c.confirm_ne[j] - c.first_ne) / static_cast<double>(confirmed.size());
-          shift_score[j] +=
-              (c.confirm_score[j] - c.first_score) / static_cast<double>(confirmed.size());
-        }
-      }
-      const double runs = static_cast<double>(1 + seeds);
-      for (size_t i : confirmed) {
-        Candidate& c = result_->history[i];
-        double ne = c.first_ne, score = c.first_score;
-        for (size_t j = 0; j < seeds; ++j) {
-          ne += c.confirm_ne[j] - shift_ne[j];
-          score += c.confirm_score[j] - shift_score[j];
-        }
-        c.proxy_ne = ne / runs;
-        c.proxy_score = score / runs;
-      }
-      result_->confirmed += static_cast<int64_t>(picks.size());  // failed reruns too
-      if (progress_) {
-        for (size_t k : picks) {
-          const Candidate& c = result_->history[k];
-          if (c.failed) continue;
-          progress_(fmt::format("{:>8}: proxy score {:.4f} over {} runs (first run {:.4f})",
-                                c.arch.name, c.proxy_score, c.proxy_runs, c.first_score));
-        }
-      }
-    }
     return Status::Ok();
   }
 
@@ -1284,9 +1196,6 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "whose scores pick the front (oneshot: this many; dnas: max(1, this / FLOPs "
                  "targets) per target, duplicates once); 0: the supernet's scores (oneshot) or "
                  "the answer as it is (dnas)")
-        .Integer("confirm_seeds", &N::confirm_seeds, 0, 10, "",
-                 "more low-fidelity runs, with other seeds, of each model the front would "
-                 "retrain; their mean score picks the front again (0: one run each)")
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
         .Text("baselines", &N::baselines,
@@ -1383,11 +1292,6 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     }
     return thin;
   };
-  // Only proxy runs are confirmed: without the screen, one-shot's front is scored on the
-  // supernet and DNAS retrains its answer as it is.
-  if (options.method == "sampling" || result.screened > 0) {
-    SP_RETURN_IF_ERROR(searcher.Confirm(front_of));
-  }
   if (front_of(result.history).empty()) {
     std::string first = "none scored";  // the first failure's reason
     for (const Candidate& c : result.history) {

@@ -101,25 +101,6 @@
 // per FLOPs target max(1, screen / targets): the repaired argmax (above) and its most likely
 // variants that change one dimension and stay within the band, by log-probability lost.
 //
-// The confirmation (NasOptions::confirm_seeds, 0 turns it off): a candidate's proxy score is one
-// short run, and its seed-to-seed spread is as large as the differences between the good
-// candidates, so the best of many single scores in a band is mostly the luckiest (the winner's
-// curse; measured: a screen seed's 0.9020 against 0.9113 over the final seeds, docs/NAS.md).
-// Before the front is retrained, each model it would retrain that has one run trains
-// confirm_seeds more times at the same low fidelity, with seeds no final run uses (train.seed +
-// 100 + j); the front is taken again, and new entrants are confirmed likewise, for at most
-// kConfirmRounds rounds. The search's runs all share one seed (one example order), and another
-// seed moves every model's score by about the same amount (the order's last quarter sets the
-// trend term): measured, the mean over two other seeds was 0.014 lower for one model, which as
-// a plain mean made every confirmed model look better than every unconfirmed one and kept the
-// front as it was. So a confirmed model's score is its first run's plus the mean, over the other
-// seeds j, of its change from that run less the mean change of every confirmed model on seed j
-// (paired differences: the scores stay on the search's level, and only how a model moves
-// against the others counts):
-//   score = s_1 + (1 / (1 + R)) sum_j [(s_j - s_1) - mean over confirmed m of (s_j(m) - s_1(m))]
-// (likewise the proxy NE). Every family whose front comes from proxy runs has it (sampling;
-// one-shot and DNAS with the screen).
-//
 // After the search, the proxy scores' Pareto front (score against FLOPs) with each baseline's
 // band's best score (Front; FrontLayers: topped up from the next non-dominated layers to
 // `retrain` models; DNAS without the screen: its answer)
@@ -158,10 +139,6 @@ struct NasOptions {
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
   int64_t screen = 24;  // oneshot: answers trained at low fidelity; dnas: per target this / targets
-  // Extra low-fidelity runs, with other seeds, of each model the front would retrain, whose
-  // mean score replaces its single run's before the front is taken again (the confirmation,
-  // above); 0: one run each.
-  int64_t confirm_seeds = 2;
   int64_t final_seeds = 3;        // seeds per retrained model and baseline
   std::string baselines = "all";  // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the
@@ -187,10 +164,6 @@ struct Candidate {
   // (the screen, nas.h), which proxy_ne and proxy_score then hold.
   double supernet_ne = 0;
   bool screened = false;
-  int64_t proxy_runs = 1;  // low-fidelity runs averaged into proxy_ne and proxy_score
-  // The confirmation's runs (nas.h), seed by seed; the first run's NE and score, kept apart.
-  std::vector<double> confirm_ne, confirm_score;
-  double first_ne = 0, first_score = 0;
   bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
   std::string error;
 };
@@ -215,7 +188,6 @@ struct NasResult {
   int64_t over_flops = 0;          // draws refused by the FLOPs limit
   int64_t supernet_steps = 0;      // one-shot and DNAS
   int64_t screened = 0;            // one-shot and DNAS: candidates the screen trained
-  int64_t confirmed = 0;           // candidates the confirmation ran again (nas.h)
   std::vector<Scored> baselines;
   std::vector<Scored> pareto;  // retrained, sorted by FLOPs
   std::string best;            // the lowest test NE among pareto

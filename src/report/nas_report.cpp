@@ -117,7 +117,6 @@ json NasJson(const nas::NasResult& r) {
               {"candidates_trained",
                r.supernet_steps > 0 ? static_cast<size_t>(r.screened) : r.history.size()},
               {"supernet_steps", r.supernet_steps},
-              {"candidates_confirmed", r.confirmed},
               {"draws_over_flops_max", r.over_flops},
               {"stop_reason", r.stop_reason},
               {"best", r.best},
@@ -139,9 +138,11 @@ json NasJson(const nas::NasResult& r) {
   }
   json history = json::array();
   for (const nas::Candidate& c : r.history) {
-    json item = {{"name", c.arch.name},          {"proxy_ne", c.proxy_ne},
-                 {"proxy_score", c.proxy_score}, {"proxy_runs", c.proxy_runs},
-                 {"failed", c.failed},           {"flops", c.flops}};
+    json item = {{"name", c.arch.name},
+                 {"proxy_ne", c.proxy_ne},
+                 {"proxy_score", c.proxy_score},
+                 {"failed", c.failed},
+                 {"flops", c.flops}};
     if (r.supernet_steps > 0) {  // the supernet's NE; proxy_* the screen's where it trained one
       item["supernet_ne"] = c.supernet_ne;
       item["screened"] = c.screened;
@@ -165,16 +166,10 @@ std::string NasText(const nas::NasResult& r) {
                                           r.screened)
                             : std::string())
           : std::string("trained at low fidelity");
-  const std::string confirmed =
-      r.confirmed > 0 ? fmt::format(
-                            "; {} front models scored again over more low-fidelity runs (the "
-                            "confirmation)",
-                            r.confirmed)
-                      : std::string();
   out += fmt::format(
-      "Search   {} candidates {} ({} draws over the FLOPs limit){}; stopped: {}; {:.1f} CPU s "
+      "Search   {} candidates {} ({} draws over the FLOPs limit); stopped: {}; {:.1f} CPU s "
       "in all\n\n",
-      r.history.size(), how, r.over_flops, confirmed, r.stop_reason, r.search_cpu_s);
+      r.history.size(), how, r.over_flops, r.stop_reason, r.search_cpu_s);
   std::vector<const nas::Scored*> rows;
   for (const auto& s : r.baselines) rows.push_back(&s);
   for (const auto& s : r.pareto) rows.push_back(&s);
