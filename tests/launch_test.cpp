@@ -382,6 +382,28 @@ TEST(Torchtitan, ZeroBubbleVRoundTrips) {
             std::string::npos);
 }
 
+// What Megatron-LM cannot express of a model is said, not silently replaced: BLOOM's ALiBi emits
+// no --position-embedding-type, OPT's ReLU MLP is launched as GeLU's (same matrices).
+TEST(Launch, MegatronArgumentsSayWhatTheyCannotExpress) {
+  spec::JobSpec bloom = Job("bloom-176b", "selene", 56);
+  bloom.plan.tp = 8;
+  bloom.plan.pp = 7;  // 70 layers
+  std::string args = MegatronArgs(Must(plan::BuildPlan(bloom)));
+  EXPECT_EQ(args.find("--position-embedding-type rope"), std::string::npos) << args;
+  EXPECT_EQ(args.find("--position-embedding-type learned"), std::string::npos) << args;
+  EXPECT_NE(args.find("# position_embedding = alibi has no Megatron-LM argument"),
+            std::string::npos)
+      << args;
+  spec::JobSpec opt = Job("opt-175b", "selene", 64);
+  opt.plan.tp = 8;
+  opt.plan.pp = 8;
+  opt.workload.seq_len = 2048;  // OPT's learned table has 2,050 rows
+  args = MegatronArgs(Must(plan::BuildPlan(opt)));
+  EXPECT_NE(args.find("--position-embedding-type learned_absolute"), std::string::npos) << args;
+  EXPECT_NE(args.find("# activation = relu has no Megatron-LM argument"), std::string::npos)
+      << args;
+}
+
 // The job's torchtitan framework (its calibrated factors) is kept; another becomes torchtitan's
 // preset, with a note. A pipelined file that accumulates gradients says the bubble is smaller.
 TEST(Torchtitan, KeepsATorchtitanFrameworkAndNotesAccumulation) {

@@ -83,6 +83,87 @@ TEST(Params, MixtralTotalAndActive) {
   EXPECT_EQ(c.dense_layers, 0);
 }
 
+// The presets of widely benchmarked open models, counted by hand from their architectures (each
+// preset's source states the numbers) against the totals their authors publish:
+//   llama3.2-1b: layer = attention 2048*(2048 + 2*512) + 2048*2048 = 10,485,760 + MLP 3*2048*8192
+//     = 50,331,648 + norms 4,096 = 60,821,504; x16 = 973,144,064; tied embedding 128256*2048 =
+//     262,668,288; final 2,048 -> 1,235,814,400 (published 1.23B)
+//   llama3.2-3b: 3072*(3072 + 2*1024) + 3072^2 = 25,165,824 + 3*3072*8192 = 75,497,472 + 6,144
+//     = 100,669,440; x28 = 2,818,744,320 + 128256*3072 = 394,002,432 + 3,072 -> 3,212,749,824
+//   llama1-65b: 4*8192^2 = 268,435,456 + 3*8192*22016 = 541,065,216 + 16,384 = 809,517,056;
+//     x80 = 64,761,364,480 + 2*32000*8192 = 524,288,000 + 8,192 -> 65,285,660,672 (65.2B)
+//   mistral-7b: 4096*(4096 + 2*1024) + 4096^2 = 41,943,040 + 3*4096*14336 = 176,160,768 + 8,192
+//     = 218,112,000; x32 = 6,979,584,000 + 2*32000*4096 = 262,144,000 + 4,096 -> 7,241,732,096
+//   qwen2.5-72b: 8192*(8192 + 2*1024) + 8192^2 + bias 8192 + 2*1024 = 151,005,184
+//     + 3*8192*29568 = 726,663,168 + 16,384 = 877,684,736; x80 = 70,214,778,880
+//     + 2*152064*8192 = 2,491,416,576 + 8,192 -> 72,706,203,648 (published 72.7B)
+//   qwen3-8b: 4096*(4096 + 2*1024) + 4096*4096 = 41,943,040 + 3*4096*12288 = 150,994,944
+//     + norms 8,192 + q/k norms 256 = 192,946,432; x36 = 6,946,071,552 + 2*151936*4096 =
+//     1,244,659,712 + 4,096 -> 8,190,735,360 (published 8.2B)
+//   qwen3-32b: 5120*(8192 + 2*1024) + 8192*5120 = 94,371,840 + 3*5120*25600 = 393,216,000
+//     + 10,240 + 256 = 487,598,336; x64 = 31,206,293,504 + 2*151936*5120 = 1,555,824,640
+//     + 5,120 -> 32,762,123,264 (published 32.8B)
+//   bloom-176b: 12h^2 + 13h with h = 14336 = 2,466,437,120; x70 = 172,650,598,400 + tied
+//     250880*14336 = 3,596,615,680 + final LayerNorm 28,672 -> 176,247,242,752 (published
+//     176,247,271,424, which adds the embedding LayerNorm's 2h = 28,672)
+//   opt-175b: 12h^2 + 13h with h = 12288 = 1,812,099,072; x96 = 173,961,510,912 + tied
+//     50272*12288 = 617,742,336 + positions 2050*12288 = 25,190,400 + 24,576 -> 174,604,468,224
+//   deepseek-v2 (MLA, h = 5120): 5120*1536 + 1536*128*192 + 5120*576 + 512*128*256
+//     + 128*128*5120 = 149,225,472; norms 2*5120 + 1536 + 512 = 12,288; dense layer
+//     + 3*5120*12288 = 188,743,680 -> 337,981,440; MoE layer + router 5120*160 = 819,200
+//     + 162 experts * 3*5120*1536 = 3,822,059,520 -> 3,972,116,480 (59 layers)
+//     + 2*102400*5120 = 1,048,576,000 + 5,120 -> 235,741,434,880 (published 236B);
+//     active: 149,225,472 + 12,288 + 819,200 + 8 * 23,592,960 = 338,800,640 per MoE layer
+//     -> 19,989,237,760 + 337,981,440 + 1,048,581,120 = 21,375,800,320 (published 21B)
+TEST(Params, OpenModelPresetsMatchTheirPublishedTotals) {
+  EXPECT_EQ(Total("llama3.2-1b"), 1235814400.0);
+  EXPECT_EQ(Total("llama3.2-3b"), 3212749824.0);
+  EXPECT_EQ(Total("llama1-65b"), 65285660672.0);
+  EXPECT_EQ(Total("mistral-7b"), 7241732096.0);
+  EXPECT_EQ(Total("qwen2.5-7b"),
+            CountParams(Must(spec::LoadModel(Fixture("hf/qwen2-7b-config.json")))).total);
+  EXPECT_EQ(Total("qwen2.5-72b"), 72706203648.0);
+  EXPECT_EQ(Total("qwen3-8b"), 8190735360.0);
+  EXPECT_EQ(Total("qwen3-32b"), 32762123264.0);
+  EXPECT_EQ(Total("bloom-176b"), 176247242752.0);
+  EXPECT_EQ(Total("opt-175b"), 174604468224.0);
+  ParamCounts v2 = CountParams(Must(spec::LoadModel("deepseek-v2")));
+  EXPECT_EQ(v2.total, 235741434880.0);
+  EXPECT_EQ(v2.active, 21375800320.0);
+  EXPECT_EQ(v2.dense_layers, 1);
+}
+
+// BLOOM's ALiBi biases the scores inside the attention kernel: its layer has no rotary pass, and
+// otherwise the same ops as the same layer under RoPE. OPT's ReLU MLP is two matrices, as GeLU's.
+TEST(Ops, AlibiAddsNoPassAndReluIsUngated) {
+  spec::ModelSpec bloom = Must(spec::LoadModel("bloom-176b"));
+  ShardShape s;
+  s.micro_batch = 1;
+  s.seq_len = 2048;
+  s.tp = 8;
+  std::vector<Op> alibi = LayerOps(bloom, false, s);
+  bloom.position_embedding = spec::PositionEmbedding::kRope;
+  std::vector<Op> rope = LayerOps(bloom, false, s);
+  ASSERT_EQ(rope.size(), alibi.size() + 1);
+  for (const Op& op : alibi) EXPECT_NE(op.name, "rope");
+  EXPECT_EQ(Find(rope, "attention").fwd_flops, Find(alibi, "attention").fwd_flops);
+  spec::ModelSpec opt = Must(spec::LoadModel("opt-175b"));
+  EXPECT_EQ(opt.activation, spec::Activation::kRelu);
+  // fc1: 2048 tokens x 49152 / 8 x 12288 -> 2 x 2048 x 6144 x 12288 FLOP.
+  EXPECT_EQ(Find(LayerOps(opt, false, s), "mlp_fc1").fwd_flops, 2.0 * 2048 * 6144 * 12288);
+}
+
+// Mixtral 8x22B: attention 6144*(6144 + 2*1024) + 6144^2 = 88,080,384 + norms 12,288 + router
+//   6144*8 = 49,152 + 8 experts * 3*6144*16384 (301,989,888) = 2,415,919,104 -> 2,504,060,928;
+//   x56 = 140,227,411,968 + 2*32000*6144 = 393,216,000 + 6,144 -> 140,620,634,112 (141B);
+//   active: 88,080,384 + 12,288 + 49,152 + 2 * 301,989,888 = 692,121,600; x56 = 38,758,809,600
+//   + 393,222,144 -> 39,152,031,744 (published 39B)
+TEST(Params, Mixtral8x22bTotalAndActive) {
+  ParamCounts c = CountParams(Must(spec::LoadModel("mixtral-8x22b")));
+  EXPECT_EQ(c.total, 140620634112.0);
+  EXPECT_EQ(c.active, 39152031744.0);
+}
+
 // Qwen2 7B from config.json: attention 3584*(3584+1024) + 3584^2 + QKV bias 4608 = 29,364,736;
 // MLP 3 * 3584 * 18944 = 203,685,888; norms 7,168 -> layer 233,057,792; 28 layers 6,525,618,176;
 // embeddings 2 * 152064 * 3584 = 1,089,994,752; final 3,584 -> 7,615,616,512 (published 7.6B).

@@ -587,6 +587,33 @@ TEST(Validate, MegatronBridgeColumnsMapToThePlan) {
   EXPECT_TRUE(has(r.rows[5], "NVFP4: the transformer blocks' linears in FP4"));
 }
 
+// A row without architecture columns finds its preset by name, spelled as papers and tables do.
+// Every row is modeled (TP 4 divides each model's heads); the measured value is a placeholder.
+TEST(Validate, ModelNamesFindTheirPresets) {
+  const std::vector<std::pair<std::string, std::string>> names = {
+      {"Llama 3.3 70B", "llama3-70b"},    {"LLaMA-65B", "llama1-65b"},
+      {"LLaMA 7B", "llama2-7b"},          {"Llama-3.2-1B", "llama3.2-1b"},
+      {"Llama 3.2 3B", "llama3.2-3b"},    {"Mistral 7B", "mistral-7b"},
+      {"Mixtral 8x22B", "mixtral-8x22b"}, {"Qwen2.5-72B", "qwen2.5-72b"},
+      {"Qwen2.5 7B", "qwen2.5-7b"},       {"Qwen3-32B", "qwen3-32b"},
+      {"BLOOM-176B", "bloom-176b"},       {"OPT-175B", "opt-175b"},
+      {"MT-NLG 530B", "sc21-gpt-529.6b"}, {"DeepSeek-V2", "deepseek-v2"}};
+  std::string csv =
+      "model,gpu_type,num_gpus,tp,pp,seq_len,micro_batch,global_batch,precision,"
+      "tokens_per_s_per_gpu\n";
+  for (const auto& [name, preset] : names) csv += name + ",H100,64,4,4,2048,1,512,BF16,1000\n";
+  FileReport r = Must(ValidateText(csv, "names.csv", {}));
+  ASSERT_EQ(r.rows.size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_TRUE(r.rows[i].skipped.empty()) << names[i].first << ": " << r.rows[i].skipped;
+    bool found = false;
+    for (const std::string& a : r.rows[i].assumptions) {
+      found = found || a.find("architecture of preset " + names[i].second) != std::string::npos;
+    }
+    EXPECT_TRUE(found) << names[i].first;
+  }
+}
+
 // Each modeled training row carries the memory model's verdict on its plan, and the summary counts
 // the published plans it calls out of memory. Llama 3 8B on 8 GPUs, 2,048-token sequences, ZeRO 1
 // (the generic framework's default): 16 GB of BF16 weights, 32 GB of FP32 gradients, 12 / 8 x 8 =

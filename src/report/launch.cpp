@@ -87,6 +87,14 @@ std::string MegatronArgs(const plan::Plan& p) {
             : "# fp8_params with zero 0: Megatron-LM's --fp8-param-gather needs the distributed "
               "optimizer; these arguments keep BF16 weights beside the cast");
   }
+  if (m.activation == spec::Activation::kRelu)
+    notes.push_back(
+        "# activation = relu has no Megatron-LM argument: these arguments train its default GeLU "
+        "MLP (the same matrices and cost)");
+  if (m.position_embedding == spec::PositionEmbedding::kAlibi)
+    notes.push_back(
+        "# position_embedding = alibi has no Megatron-LM argument (Megatron-DeepSpeed's is "
+        "--position-embedding-type alibi): --position-embedding-type is not emitted");
   if (m.sliding_window > 0)
     notes.push_back(fmt::format(
         "# sliding_window = {} (local attention) is not emitted: set the model's window in its "
@@ -208,8 +216,10 @@ std::string MegatronArgs(const plan::Plan& p) {
   if (m.activation == spec::Activation::kSwiGlu) a.push_back("--swiglu");
   if (m.activation == spec::Activation::kSquaredRelu) a.push_back("--squared-relu");
   if (m.norm == spec::Norm::kRmsNorm) a.push_back("--normalization RMSNorm");
-  add("--position-embedding-type",
-      m.position_embedding == spec::PositionEmbedding::kRope ? "rope" : "learned_absolute");
+  if (m.position_embedding != spec::PositionEmbedding::kAlibi) {
+    add("--position-embedding-type",
+        m.position_embedding == spec::PositionEmbedding::kRope ? "rope" : "learned_absolute");
+  }
   if (!m.tied_embeddings) a.push_back("--untie-embeddings-and-output-weights");
   if (!m.linear_bias) a.push_back("--disable-bias-linear");
   if (m.qkv_bias && !m.linear_bias) a.push_back("--add-qkv-bias");

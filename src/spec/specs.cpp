@@ -141,21 +141,26 @@ const Schema<ModelSpec>& ModelSchema() {
                  "model-head-dim")
         .Integer("vocab", &M::vocab, 1, kMaxVocab, "", "Vocabulary size (rows of the embedding).",
                  "model-vocab")
-        .Choice(
-            "activation", &M::activation,
-            {{"swiglu", Activation::kSwiGlu},
-             {"gelu", Activation::kGelu},
-             {"squared_relu", Activation::kSquaredRelu}},
-            "MLP activation: swiglu (gated, three matrices), gelu or squared_relu (two matrices).",
-            "model-activation")
+        .Choice("activation", &M::activation,
+                {{"swiglu", Activation::kSwiGlu},
+                 {"gelu", Activation::kGelu},
+                 {"relu", Activation::kRelu},
+                 {"squared_relu", Activation::kSquaredRelu}},
+                "MLP activation: swiglu (gated, three matrices), gelu, relu or squared_relu (two "
+                "matrices).",
+                "model-activation")
         .Choice("norm", &M::norm, {{"rmsnorm", Norm::kRmsNorm}, {"layernorm", Norm::kLayerNorm}},
                 "Normalization: rmsnorm (weight only) or layernorm (weight and bias).",
                 "model-norm")
         .Boolean("tied_embeddings", &M::tied_embeddings,
                  "The output layer shares the input embedding matrix.", "model-tied-embeddings")
         .Choice("position_embedding", &M::position_embedding,
-                {{"rope", PositionEmbedding::kRope}, {"learned", PositionEmbedding::kLearned}},
-                "rope (no parameters) or learned (a table of max_position_embeddings rows).",
+                {{"rope", PositionEmbedding::kRope},
+                 {"learned", PositionEmbedding::kLearned},
+                 {"alibi", PositionEmbedding::kAlibi}},
+                "rope (no parameters; one rotation pass over queries and keys), learned (a table "
+                "of max_position_embeddings rows) or alibi (a bias on the attention scores, fused "
+                "in the attention kernel: no parameters, no pass of its own).",
                 "model-position-embedding")
         .Integer("max_position_embeddings", &M::max_position_embeddings, 0, kMaxVocab, "",
                  "Rows of a learned position table; required when position_embedding is learned.",
@@ -725,8 +730,9 @@ Status ValidateModel(const ModelSpec& m) {
     }
     if (m.position_embedding != PositionEmbedding::kRope) {
       return Status::Invalid(fmt::format(
-          "model.position_embedding = learned with multi-head latent attention (model.kv_lora_rank "
+          "model.position_embedding = {} with multi-head latent attention (model.kv_lora_rank "
           "= {}) (allowed: rope)",
+          m.position_embedding == PositionEmbedding::kLearned ? "learned" : "alibi",
           m.kv_lora_rank));
     }
   } else if (m.q_lora_rank != 0 || m.rope_head_dim != 0) {

@@ -25,9 +25,9 @@ inline constexpr int64_t kMaxCount = int64_t{1} << 40;
 inline constexpr double kMinMeasured = 1e-6;
 inline constexpr double kMaxMeasured = 1e12;
 
-enum class Activation { kSwiGlu, kGelu, kSquaredRelu };
+enum class Activation { kSwiGlu, kGelu, kRelu, kSquaredRelu };
 enum class Norm { kRmsNorm, kLayerNorm };
-enum class PositionEmbedding { kRope, kLearned };
+enum class PositionEmbedding { kRope, kLearned, kAlibi };
 
 // A decoder-only transformer, dense or mixture-of-experts.
 struct ModelSpec {

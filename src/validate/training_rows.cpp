@@ -263,14 +263,30 @@ std::string PresetFor(const std::string& name) {
     if (std::isalnum(static_cast<unsigned char>(c))) compact += c;
   }
   static const std::vector<std::pair<std::string, std::string>> kNames = {
-      {"llama31405b", "llama3-405b"},    {"llama3405b", "llama3-405b"},
-      {"llama3170b", "llama3-70b"},      {"llama370b", "llama3-70b"},
-      {"llama318b", "llama3-8b"},        {"llama38b", "llama3-8b"},
-      {"llama270b", "llama2-70b"},       {"llama213b", "llama2-13b"},
-      {"llama27b", "llama2-7b"},         {"nemotron4340b", "nemotron4-340b"},
+      {"llama31405b", "llama3-405b"},
+      {"llama3405b", "llama3-405b"},
+      {"llama3170b", "llama3-70b"},
+      {"llama370b", "llama3-70b"},
+      {"llama318b", "llama3-8b"},
+      {"llama38b", "llama3-8b"},
+      {"llama270b", "llama2-70b"},
+      {"llama213b", "llama2-13b"},
+      {"llama27b", "llama2-7b"},
+      {"nemotron4340b", "nemotron4-340b"},
       {"nemotron340b", "nemotron4-340b"},
-      {"nemotron415b", "nemotron4-15b"}, {"gpt3175b", "gpt3-175b"},
-      {"nemomegatron", "gpt3-175b"}};
+      {"nemotron415b", "nemotron4-15b"},
+      {"gpt3175b", "gpt3-175b"},
+      {"nemomegatron", "gpt3-175b"},
+      // Llama 3.3 70B is Llama 3.1 70B's architecture; LLaMA (2023) 7B and 13B are Llama 2's.
+      {"llama3370b", "llama3-70b"},
+      {"llama65b", "llama1-65b"},
+      {"llama33b", "llama1-33b"},
+      {"llama30b", "llama1-33b"},
+      {"llama13b", "llama2-13b"},
+      {"llama7b", "llama2-7b"},
+      // Megatron-Turing NLG 530B: SC21's 529.6B GPT (105 layers, hidden 20480, 128 heads).
+      {"mtnlg", "sc21-gpt-529.6b"},
+      {"megatronturing", "sc21-gpt-529.6b"}};
   for (const auto& [key, preset] : kNames) {
     if (compact.find(key) != std::string::npos) return preset;
   }
