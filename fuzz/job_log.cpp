@@ -15,13 +15,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::CheckError(cases);
   if (!cases.ok()) return 0;
   for (validate::TrainingCase c : *cases) {
-    // What `jobs add` writes: jobs whose plan builds.
-    if (!plan::BuildPlan(c.job).ok()) continue;
+    // What `jobs add` writes: jobs whose plan builds, measured at most at the GPU's peak (one
+    // above it is refused there, and skipped with the same reason by validate).
+    Result<plan::Plan> built = plan::BuildPlan(c.job);
+    if (!built.ok()) continue;
     validate::FinishedJob finished;
     finished.status = c.status;
     if (c.metric == "tokens_per_s_per_gpu") finished.tokens_per_s_per_gpu = c.measured;
     if (c.metric == "step_time_s") finished.step_time_s = c.measured;
+    const double step_s = c.metric == "tokens_per_s_per_gpu"
+                              ? static_cast<double>(built->TokensPerStep()) /
+                                    static_cast<double>(built->gpus) / c.measured
+                              : c.measured;
     Result<std::string> line = validate::JobLogLine(c.job, finished);
+    if (!c.metric.empty() &&
+        !validate::AbovePeakReason(c.job, *built, c.metric, c.measured, step_s).empty()) {
+      if (line.ok()) fuzz::Fail("a measurement above the peak is written", *line);
+      continue;
+    }
     if (!line.ok()) fuzz::Fail("an accepted job does not write", line.status().message());
     Result<std::vector<validate::TrainingCase>> again =
         validate::JobLogCases(*line, "again.jsonl", validate::Options{});

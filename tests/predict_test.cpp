@@ -112,6 +112,15 @@ TEST(JobLog, StatusesAndBadLines) {
   oom_measured.status = "oom";
   oom_measured.tokens_per_s_per_gpu = 6000;
   EXPECT_FALSE(validate::JobLogLine(SmallJob(2), oom_measured).ok());
+  // 1e12 tokens/s/GPU of Llama 3 8B is some 5e22 FLOP/s a GPU: not logged (fit would skip it).
+  validate::FinishedJob impossible;
+  impossible.tokens_per_s_per_gpu = 1e12;
+  Result<std::string> above = validate::JobLogLine(SmallJob(2), impossible);
+  ASSERT_FALSE(above.ok());
+  EXPECT_EQ(above.status().key(), "tokens_per_s_per_gpu");
+  EXPECT_NE(above.status().message().find("is not a measurement a GPU could make"),
+            std::string::npos)
+      << above.status().message();
   // Positions are the file's: line 2, column 10 (the stray x); a job key's error keeps the line
   // only (the job reader parsed the keys re-written, its column points into that).
   EXPECT_EQ(error(ok + "\n{\"gpus\": x}")
@@ -522,18 +531,19 @@ std::string LogAtSpeedups(const std::vector<std::pair<int64_t, double>>& runs) {
 // the physics' throughput. The physics is off by 1 - 1/1.2 = 16.67% on every job but ranks them
 // right (tau 1, regret 0); ridge learns the constant ln 1.2 (the target has no variance, so every
 // weight is 0 and the bias is ln 1.2, in any fold): in-sample and k-fold errors are 0. A fifth
-// job measured 20 times faster than the physics is a typo or a mapping error, not a correction to
-// learn (it would dominate every mean error): it is skipped with the ratio.
+// job measured 20 times slower than the physics is a typo or a mapping error, not a correction to
+// learn (it would dominate every mean error): it is skipped with the ratio. (One 20 times faster
+// would pass the GPU's peak, refused before fit sees it: JobLog.)
 TEST(Fit, ConstantSpeedupIsLearnedExactly) {
   std::string path = TempFile("scaleplan-fit.jsonl",
-                              LogAtSpeedups({{1, 1.2}, {2, 1.2}, {4, 1.2}, {8, 1.2}, {8, 20.0}}));
+                              LogAtSpeedups({{1, 1.2}, {2, 1.2}, {4, 1.2}, {8, 1.2}, {8, 0.05}}));
   FitOptions options;
   options.members = 1;
   options.folds = 2;
   FitReport r = Must(Fit({path}, options));
   ASSERT_EQ(r.jobs.size(), 4u);
   ASSERT_EQ(r.skipped.size(), 1u);
-  EXPECT_NE(r.skipped[0].find("the job ran 20 times as fast as predicted (allowed: within 10 "
+  EXPECT_NE(r.skipped[0].find("the job ran 0.05 times as fast as predicted (allowed: within 10 "
                               "times either way"),
             std::string::npos)
       << r.skipped[0];

@@ -236,6 +236,12 @@ TEST(Yaml, QuotedNumbersAreText) {
   job = ParseJobYaml(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": "64"})", "j");
   ASSERT_FALSE(job.ok());
   EXPECT_EQ(job.status().key(), "job.gpus");
+  // A one-item list is refused as every other single-valued key refuses it.
+  job = ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\ngpus: [16]\n", "j.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("job.gpus = [16] is a list, not a single value"),
+            std::string::npos)
+      << job.status().message();
   EXPECT_TRUE(ParseJobYaml(R"({"model": "llama3-8b", "cluster": "dgx-h100-ib", "gpus": 64,
                                "workload": {"seq_len": 4096, "global_batch": 256},
                                "plan": {"zero": "1", "pp": 4}})",

@@ -249,7 +249,7 @@ TEST(Validate, AmbiguousCellsAreSkippedWithTheirReason) {
   const std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,8,1,1,,8192,1,64,BF16,{},x\n";
   std::string csv = head;
   for (const char* cells :
-       {",,10,5", ",,2.5,2.5", ",v2 5762,,", ",5.762.1,,", "HYBRID_SHARD,9000,,", ",,,3"}) {
+       {",,10,5", ",,4.5,4.5", ",v2 5762,,", ",5.762.1,,", "HYBRID_SHARD,9000,,", ",,,4"}) {
     csv += fmt::format(fmt::runtime(row), cells);
   }
   FileReport r = Must(ValidateText(csv, "cells.csv", {}));
@@ -258,7 +258,7 @@ TEST(Validate, AmbiguousCellsAreSkippedWithTheirReason) {
             std::string::npos)
       << r.rows[0].skipped;
   ASSERT_TRUE(r.rows[1].skipped.empty()) << r.rows[1].skipped;
-  EXPECT_EQ(r.rows[1].measured, 2.5);
+  EXPECT_EQ(r.rows[1].measured, 4.5);
   EXPECT_NE(r.rows[2].skipped.find("'v2 5762' has text stuck to its number"), std::string::npos)
       << r.rows[2].skipped;
   EXPECT_NE(r.rows[3].skipped.find("'5.762.1' has text stuck to its number"), std::string::npos)
@@ -267,7 +267,7 @@ TEST(Validate, AmbiguousCellsAreSkippedWithTheirReason) {
             std::string::npos)
       << r.rows[4].skipped;
   ASSERT_TRUE(r.rows[5].skipped.empty()) << r.rows[5].skipped;
-  EXPECT_EQ(r.rows[5].measured, 3.0);  // iteration_time_s alone
+  EXPECT_EQ(r.rows[5].measured, 4.0);  // iteration_time_s alone
 }
 
 // Three rows whose measurements all tie have no rank correlation: undefined, not 0. Rows 1 and 2
@@ -588,7 +588,8 @@ TEST(Validate, MegatronBridgeColumnsMapToThePlan) {
 }
 
 // A row without architecture columns finds its preset by name, spelled as papers and tables do.
-// Every row is modeled (TP 4 divides each model's heads); the measured value is a placeholder.
+// Every row is modeled (TP 4 divides each model's heads); the measured value is a placeholder, low
+// enough for the largest (MT-NLG: 3.2e12 FLOP a token, 100 tokens/s/GPU is 32% of an H100).
 TEST(Validate, ModelNamesFindTheirPresets) {
   const std::vector<std::pair<std::string, std::string>> names = {
       {"Llama 3.3 70B", "llama3-70b"},    {"LLaMA-65B", "llama1-65b"},
@@ -601,7 +602,7 @@ TEST(Validate, ModelNamesFindTheirPresets) {
   std::string csv =
       "model,gpu_type,num_gpus,tp,pp,seq_len,micro_batch,global_batch,precision,"
       "tokens_per_s_per_gpu\n";
-  for (const auto& [name, preset] : names) csv += name + ",H100,64,4,4,2048,1,512,BF16,1000\n";
+  for (const auto& [name, preset] : names) csv += name + ",H100,64,4,4,2048,1,512,BF16,100\n";
   FileReport r = Must(ValidateText(csv, "names.csv", {}));
   ASSERT_EQ(r.rows.size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) {
@@ -612,6 +613,36 @@ TEST(Validate, ModelNamesFindTheirPresets) {
     }
     EXPECT_TRUE(found) << names[i].first;
   }
+}
+
+// A measurement above what the GPU could do is skipped with the reason, whichever metric states
+// it. Llama 3 8B at 2,048 tokens: 6 x (8,030,261,248 - the input embedding 128256 x 4096 =
+// 525,336,576) = 45,029,548,032 + 6 x 32 x 4096 x 2049 = 1,611,399,168 (causal attention,
+// ModelFlopsPerToken) = 46,640,947,200 FLOP a token; 1e6 tokens/s/GPU would be 4.66e16 FLOP/s,
+// 4,714% of the H100's 9.894e14. 22,000 tokens/s/GPU (1.026e15 FLOP/s, 103.7%) is refused too;
+// 20,000 (94.3%) is modeled. 1e6 TFLOP/s is 1e18 FLOP/s by any formula.
+TEST(Validate, MeasurementsAboveThePeakAreSkipped) {
+  std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,tokens_per_s_per_gpu,tflops_per_gpu,source\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,BF16,1e6,,x\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,BF16,22000,,x\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,BF16,20000,,x\n"
+      "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,BF16,,1e6,x\n";
+  FileReport r = Must(ValidateText(csv, "peak.csv", {}));
+  ASSERT_EQ(r.rows.size(), 4u);
+  EXPECT_NE(r.rows[0].skipped.find("tokens_per_s_per_gpu = 1e+06 is not a measurement a GPU "
+                                   "could make"),
+            std::string::npos)
+      << r.rows[0].skipped;
+  EXPECT_NE(r.rows[0].skipped.find("(allowed: a measurement of at most 100% of the peak)"),
+            std::string::npos);
+  EXPECT_NE(r.rows[1].skipped.find("104% of the h100-sxm's dense bf16 peak"), std::string::npos)
+      << r.rows[1].skipped;
+  EXPECT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
+  EXPECT_NE(r.rows[3].skipped.find("tflops_per_gpu = 1e+06 is not a measurement"),
+            std::string::npos)
+      << r.rows[3].skipped;
 }
 
 // Each modeled training row carries the memory model's verdict on its plan, and the summary counts

@@ -407,6 +407,12 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
 
   if (root["gpus"]) {
     SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus"));
+    if (raw.is_list) {
+      return Status::Invalid(fmt::format("{}: job.gpus = [{}] is a list, not a single value "
+                                         "(allowed: integer from 1 to {})",
+                                         raw.origin, Printable(raw.text, 60), kMaxRanks))
+          .WithKey("job.gpus");
+    }
     SP_ASSIGN_OR_RETURN(job.gpus, ParseGpuCount(raw.text, raw.origin, raw.quoted));
   }
   if (!framework.empty()) {

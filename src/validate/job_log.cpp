@@ -9,6 +9,7 @@
 #include "core/text.h"
 #include "plan/plan.h"
 #include "spec/readers.h"
+#include "validate/training_rows.h"
 
 namespace scaleplan::validate {
 
@@ -286,6 +287,21 @@ Result<std::string> JobLogLine(const spec::JobSpec& job, const FinishedJob& fini
   }
   SP_RETURN_IF_ERROR(
       CheckMeasurementsAgree(job, finished.tokens_per_s_per_gpu, finished.step_time_s, ""));
+  // A job whose plan does not build is not checked here (its own error comes where it is
+  // simulated); one that does must have measured what its GPUs could do.
+  if (Result<plan::Plan> built = plan::BuildPlan(job); built.ok()) {
+    const bool tokens = finished.tokens_per_s_per_gpu > 0;
+    const double step_s = tokens
+                              ? static_cast<double>(built->TokensPerStep()) /
+                                    static_cast<double>(built->gpus) / finished.tokens_per_s_per_gpu
+                              : finished.step_time_s;
+    if (std::string reason =
+            AbovePeakReason(job, *built, tokens ? "tokens_per_s_per_gpu" : "step_time_s",
+                            tokens ? finished.tokens_per_s_per_gpu : finished.step_time_s, step_s);
+        !reason.empty()) {
+      return Status::Invalid(reason).WithKey(tokens ? "tokens_per_s_per_gpu" : "step_time_s");
+    }
+  }
   nlohmann::json line;
   line["model"] = spec::ModelSchema().ToJson(job.model);
   nlohmann::json cluster = spec::ClusterSchema().ToJson(job.cluster);

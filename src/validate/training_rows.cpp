@@ -738,6 +738,25 @@ std::string PrecisionNotModeled(const std::string& cell) {
 
 }  // namespace
 
+std::string AbovePeakReason(const spec::JobSpec& job, const plan::Plan& p, std::string_view metric,
+                            double measured, double step_s) {
+  const spec::Precision precision = job.plan.precision;
+  const spec::GpuSpec& gpu = job.cluster.gpu;
+  const double peak = precision == spec::Precision::kBf16 ? gpu.peak_bf16_flops_per_s
+                                                          : spec::LowPrecisionPeak(gpu, precision);
+  if (!(peak > 0) || !(step_s > 0)) return "";
+  const double per_token = model::ModelFlopsPerToken(job.model, job.workload).per_token_causal;
+  const double per_gpu =
+      per_token * static_cast<double>(p.TokensPerStep()) / step_s / static_cast<double>(p.gpus);
+  if (per_gpu <= peak) return "";
+  return fmt::format(
+      "{} = {:g} is not a measurement a GPU could make: at it each GPU would do {:.3g} FLOP/s of "
+      "the model's work ({:.4g} FLOP a token, causal), {:.3g}% of the {}'s dense {} peak of {:.4g} "
+      "FLOP/s (allowed: a measurement of at most 100% of the peak)",
+      metric, measured, per_gpu, per_token, 100.0 * per_gpu / peak, gpu.name,
+      spec::PrecisionName(precision), peak);
+}
+
 bool InGpuRange(int64_t gpus, const Options& options) {
   if (options.min_gpus > 0 && gpus < options.min_gpus) return false;
   return options.max_gpus <= 0 || gpus <= options.max_gpus;

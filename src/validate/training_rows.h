@@ -36,6 +36,12 @@ struct TrainingCase {
   std::vector<spec::PlanSpec> alternatives;
 };
 
+// A measurement no GPU could make: at a measured step of `step_s` seconds, the model's FLOPs
+// (causal attention, the least work the step does) per GPU above the GPU's dense peak at the job's
+// precision. The reason, naming `metric` = `measured`, or "" when at most 100% of the peak.
+std::string AbovePeakReason(const spec::JobSpec& job, const plan::Plan& p, std::string_view metric,
+                            double measured, double step_s);
+
 // Whether `text` contains `what`, ignoring case.
 bool Contains(const std::string& text, std::string_view what);
 // Whether a row on `gpus` GPUs passes options' GPU range.

@@ -300,11 +300,34 @@ void ChooseTunedPlan(TrainingCase& c) {
   }
 }
 
+// The measurement's step time, from whichever metric the row gives (the source's FLOP formula for
+// TFLOP/s): what the implied-utilization check divides by.
+double MeasuredStepSeconds(const TrainingCase& c, const plan::Plan& p) {
+  if (c.metric == "step_time_s") return c.measured;
+  const double gpus = static_cast<double>(p.gpus);
+  const double tokens = static_cast<double>(p.TokensPerStep());
+  if (c.metric == "tokens_per_s_per_gpu") return tokens / gpus / c.measured;
+  const double flops_per_step =
+      c.formula == FlopsFormula::kSc21
+          ? Sc21FlopsPerStep(c.job.model, static_cast<double>(p.global_batch),
+                             static_cast<double>(c.job.workload.seq_len))
+          : model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len,
+                                      c.job.workload.lora_rank > 0)
+                    .per_token_noncausal *
+                tokens;
+  return flops_per_step / (c.measured * 1e12 * gpus);
+}
+
 Result<Modeled> ModelCase(TrainingCase& c, const sim::Engine* engine) {
   ChooseTunedPlan(c);
   if (!c.skipped.empty()) return Status::Invalid(c.skipped);
   Result<plan::Plan> p = plan::BuildPlan(c.job);
   if (!p.ok()) return Status::Invalid("plan rejected: " + p.status().message());
+  if (std::string impossible =
+          AbovePeakReason(c.job, *p, c.metric, c.measured, MeasuredStepSeconds(c, *p));
+      !impossible.empty()) {
+    return Status::Invalid(impossible);
+  }
   SP_ASSIGN_OR_RETURN(sim::StepResult step,
                       engine != nullptr ? engine->Step(*p) : sim::Evaluate(*p));
   return Modeled{std::move(p).value(), std::move(step)};
