@@ -50,6 +50,10 @@ TEST(Lengths, ReadsJsonAndLines) {
   EXPECT_EQ(Must(ParseLengths("3\n5\n\n8\n", "x")), (std::vector<int64_t>{3, 5, 8}));
   EXPECT_EQ(ParseLengths("[3, -1]", "x.json").status().message(),
             "x.json: entry 1 = -1 is not a document length (allowed: integer from 1 to 2147483648)");
+  // A nested list is named, not shown cut at its first comma ("[1").
+  EXPECT_EQ(ParseLengths("[[1]]", "x.json").status().message(),
+            "x.json: entry 0 = a nested list is not a document length (allowed: integer from 1 "
+            "to 2147483648)");
   EXPECT_EQ(ParseLengths("3\nabc\n", "x.txt").status().message(),
             "x.txt:2: abc is not a document length (allowed: integer from 1 to 2147483648)");
   // One per line as in a list: digits only, spaces and a CR around them are fine.

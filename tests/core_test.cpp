@@ -101,6 +101,11 @@ TEST(HumanReadable, Formats) {
   EXPECT_EQ(HumanCount(999.5e12), "999.50 T");
   EXPECT_EQ(HumanCount(0.3), "0.3");
   EXPECT_EQ(HumanCount(0), "0");
+  // Whole counts whole, a count below one (a mean of 0.25 tokens printed 0) to three digits.
+  EXPECT_EQ(PlainCount(1234.4), "1234");
+  EXPECT_EQ(PlainCount(0.25), "0.25");
+  EXPECT_EQ(PlainCount(1e-6), "1e-06");
+  EXPECT_EQ(PlainCount(0), "0");
 }
 
 // Input files: a regular file is read whole; a directory, a FIFO and a file over the cap are

@@ -205,6 +205,11 @@ TEST(Torchtitan, BadFilesNameTheKeyAndWhatIsAllowed) {
        "pipeline_parallel_layers_per_stage = 5 does not split 128 layers over 4 pipeline ranks"},
       {"[parallelism]\ntensor_parallel_degree = 8\n[parallelism]\n", "t.toml:3:"},
       {"[training]\nseq_len = 1.5\n", "training.seq_len = 1.5 (allowed: an integer"},
+      // A whole float is shown as written, not as the integer it is not.
+      {"[training]\nseq_len = 8192.0\n", "training.seq_len = 8192.0 (allowed: an integer"},
+      {"[training]\nglobal_batch_size = 0\n",
+       "t.toml:2:21: training.global_batch_size = 0 (allowed: -1, one local batch a data-parallel "
+       "rank, or an integer from 1 to 1099511627776)"},
       {"[activation_checkpoint]\nmode = \"sometimes\"\n",
        "activation_checkpoint.mode = \"sometimes\" (allowed: one of: none, selective, full, "
        "memory_budget)"},

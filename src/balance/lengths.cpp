@@ -169,8 +169,14 @@ Result<std::vector<int64_t>> ParseLengths(std::string_view bytes, const std::str
                                    : bytes.substr(start, last - start + 1);
       std::optional<int64_t> v = length(token);
       if (!v) {
+        // The scan cuts at the first comma or bracket: a nested list or object is named, not
+        // shown cut ("[1" of [[1]]).
+        const std::string shown = token.empty()          ? std::string("nothing")
+                                  : token.front() == '[' ? std::string("a nested list")
+                                  : token.front() == '{' ? std::string("an object")
+                                                         : Printable(token, 40);
         return Status::Invalid(fmt::format("{}: entry {} = {} is not a document length ({})",
-                                           origin, out.size(), Printable(token, 40), allowed));
+                                           origin, out.size(), shown, allowed));
       }
       if (static_cast<int64_t>(out.size()) >= kMaxDocuments) return too_many();
       out.push_back(*v);

@@ -773,7 +773,7 @@ const spec::Schema<PackerOptions>& PackerSchema() {
                                "tokens",
                                "wlb: fixed outlier length bands, e.g. 65536,98304 (none: chosen "
                                "online from the stream)",
-                               "lengths from 1 to 2^40 (in any order)",
+                               "distinct lengths from 1 to 2^40 (in any order)",
                                ""};
     s.Custom(
         thresholds,
@@ -794,9 +794,14 @@ const spec::Schema<PackerOptions>& PackerSchema() {
           if (lengths.empty()) {
             return spec::FieldError("packer", thresholds, value, "names no length");
           }
-          // Bands in any order; a repeated length is one band.
+          // Bands in any order; a repeated length is likely a typo for another band, refused
+          // as every other list of counts refuses one.
           std::sort(lengths.begin(), lengths.end());
-          lengths.erase(std::unique(lengths.begin(), lengths.end()), lengths.end());
+          if (auto twice = std::adjacent_find(lengths.begin(), lengths.end());
+              twice != lengths.end()) {
+            return spec::FieldError("packer", thresholds, value,
+                                    fmt::format("lists {} twice", *twice));
+          }
           o.thresholds = lengths;
           return Status::Ok();
         },

@@ -74,11 +74,12 @@ Status SideFile(const std::string& path, const char* flag) {
     return Status::Invalid(fmt::format(
         "{} = - (allowed: a file path; the report itself goes to standard output)", flag));
   }
-  // Said here, with the flag: the writer's own refusal would offer "-" as an alternative.
+  // Said here, with the flag: the writer's own refusal would offer "-" as an alternative. An
+  // output that cannot be written exits 1, as the writer's own refusal does (README).
   std::error_code error;
   if (!path.empty() && std::filesystem::is_directory(path, error)) {
-    return Status::Invalid(fmt::format("{} = {}: is a directory (allowed: a file path)", flag,
-                                       Printable(path, 200)));
+    return Status::Write(
+        fmt::format("{} = {}: is a directory (allowed: a file path)", flag, Printable(path, 200)));
   }
   return Status::Ok();
 }

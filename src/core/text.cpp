@@ -265,6 +265,11 @@ std::string HumanCount(double count) {
   return unit == 0 ? fmt::format("{:.0f}", value) : fmt::format("{:.2f}{}", value, units[unit]);
 }
 
+std::string PlainCount(double count) {
+  if (count != 0 && std::fabs(count) < 1) return fmt::format("{:.3g}", count);
+  return fmt::format("{:.0f}", count);
+}
+
 std::string HumanFlops(double flops) {
   const char* units[] = {"FLOP", "kFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP"};
   int unit = 0;

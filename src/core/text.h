@@ -36,6 +36,9 @@ std::string ToLower(std::string_view text);
 // Human-readable renderings for reports (never for machine-readable output).
 std::string HumanBytes(double bytes);  // "78.2 GiB"
 std::string HumanCount(double count);  // "405.9 B", "16.8 M"
+// A count written whole ("1234"), but below one with three significant digits ("0.25"), so that a
+// small positive value never reads as 0.
+std::string PlainCount(double count);
 std::string HumanFlops(double flops);  // "2.43 TFLOP"
 
 // Text inputs (YAML, JSON, CSV, nccl-tests output, argument files) must be text: no NUL byte, no

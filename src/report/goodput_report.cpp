@@ -31,7 +31,11 @@ std::string Bytes(double bytes) {
   return fmt::format("{:.2f} {}", bytes, units[i]);
 }
 
-std::string Pct(double fraction) { return fmt::format("{:.1f}%", 100 * fraction); }
+// One decimal; below 0.1%, three significant digits (a small share never reads as 0.0%).
+std::string Pct(double fraction) {
+  if (fraction > 0 && fraction < 0.001) return fmt::format("{:.3g}%", 100 * fraction);
+  return fmt::format("{:.1f}%", 100 * fraction);
+}
 
 nlohmann::json LostJson(const goodput::LostTime& l) {
   return {{"checkpoint_pct", 100 * l.checkpoint}, {"rework_pct", 100 * l.rework},

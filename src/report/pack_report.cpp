@@ -109,9 +109,9 @@ std::string PackText(const balance::PackRun& run, const PackSetup& setup) {
                       "imb. attn", "imb. layer", "max tokens", "mean tokens", "delay", "pack us",
                       "s_max", "bands (tokens)");
   for (const auto& s : run.iterations) {
-    text += fmt::format("  {:>9} {:>10.3f} {:>10.3f} {:>10} {:>11.0f} {:>7.2f} {:>9.1f} {:>9}  {}\n",
+    text += fmt::format("  {:>9} {:>10.3f} {:>10.3f} {:>10} {:>11} {:>7.2f} {:>9.1f} {:>9}  {}\n",
                         s.iteration, s.imbalance_attention, s.imbalance_layer, s.max_tokens,
-                        s.mean_tokens, s.mean_delay_iterations, s.pack_time_s * 1e6,
+                        PlainCount(s.mean_tokens), s.mean_delay_iterations, s.pack_time_s * 1e6,
                         s.setting.s_max, Bands(s.setting));
   }
   const auto& s = run.summary;

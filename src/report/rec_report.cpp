@@ -168,11 +168,11 @@ std::string RecText(const recsys::RecStudy& study) {
   for (const spec::TableSpec& t : model.tables) rows += static_cast<double>(t.rows);
   std::string out = fmt::format(
       "Ranking model {}: {} tables, {:.1f}M rows, {:.2f}B embedding parameters ({:.1f} GB {}), "
-      "{:.0f} ids per sample; {}, {:.1f}M dense parameters, {:.1f} MFLOP per sample "
+      "{} ids per sample; {}, {:.1f}M dense parameters, {:.1f} MFLOP per sample "
       "forward\n",
       Printable(model.name, 64), model.tables.size(), rows / 1e6,
       study.counts.embedding_params / 1e9, study.counts.embedding_params * weight_bytes / 1e9,
-      spec::EmbeddingDtypeName(model.embedding_dtype), study.counts.lookups_per_sample,
+      spec::EmbeddingDtypeName(model.embedding_dtype), PlainCount(study.counts.lookups_per_sample),
       model.arch.empty() ? fmt::format("{} interaction", spec::InteractionName(model.interaction))
                          : fmt::format("dense part {}", Printable(model.arch, 64)),
       study.counts.dense_params / 1e6, study.counts.dense_flops_per_sample / 1e6);

@@ -155,7 +155,9 @@ class TomlKeys {
     } else if (node.is_boolean()) {
       shown = *node.value_exact<bool>() ? "true" : "false";
     } else if (node.is_floating_point()) {
+      // A float as TOML wrote it: 8192.0 is not the integer 8192 (fmt writes both as "8192").
       shown = fmt::format("{}", *node.value_exact<double>());
+      if (shown.find_first_of(".eEn") == std::string::npos) shown += ".0";
     } else {
       shown = node.is_table() ? "a table" : node.is_array() ? "an array" : "a date or time";
     }
@@ -514,6 +516,12 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
                       keys.Integer("training.local_batch_size", local_fallback, 1, kMax));
   SP_ASSIGN_OR_RETURN(int64_t global,
                       keys.Integer("training.global_batch_size", -1, -1, int64_t{1} << 40));
+  if (global == 0) {  // torchtitan's "not set" is -1; 0 sequences a step has no meaning
+    return Status::Invalid(
+        fmt::format("{}: training.global_batch_size = 0 (allowed: -1, one local batch a data-"
+                    "parallel rank, or an integer from 1 to {})",
+                    keys.At("training.global_batch_size"), int64_t{1} << 40));
+  }
   // torchtitan v0.2 reduces gradients in FP32 only.
   SP_ASSIGN_OR_RETURN(std::string reduce,
                       keys.Choice("training.mixed_precision_reduce", "float32", {"float32"}));
