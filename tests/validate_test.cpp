@@ -315,7 +315,7 @@ TEST(Accuracy, DgxcH100Bf16) {
 //   input and statistics 33,570,816, LM head input 33,554,432, FP32 softmax 4 x 4096 x 128256 =
 //   2,101,346,304; ring CP buffers 2 x 2 x 1024 x 8192 = 33,554,432: 70,254,241,792 bytes
 //   (65.4 GiB) against 75.15 GiB usable. With FP32 gradients and BF16 inputs it was 82.6 GiB.
-// Of the 296 modeled rows, 6 exceed the usable memory as stated: Nemotron-4 340B on 128 GPUs
+// Of the 326 modeled rows, 6 exceed the usable memory as stated: Nemotron-4 340B on 128 GPUs
 // (DP 2; 79.4 and 80.3 GiB, above the GPU's 79.1) and DeepSeek-V3 on 512 H100s (86 GiB), which
 // the table does not say how they checkpointed, take the fastest recomputation (or FP8 weights)
 // under which they could run (UnstatedCheckpointingTakesTheFastestThatFits); DeepSeek-V3 on 1,024
@@ -768,6 +768,35 @@ TEST(Validate, RecipeConfigurationMustRead) {
                       "dp 4 from the GPUs, not the config_table_row's DP = 2"),
             r.rows[5].assumptions.end());
   EXPECT_DOUBLE_EQ(r.rows[5].predicted, r.rows[0].predicted);
+}
+
+// A recipe row that states the sequence but not the batch gives it through its own cells: the
+// good row of the test below without GBS and GA has 85,459 tokens/s x 12.27 s / 8,192 = 128.0
+// sequences a step, 32 micro-batches of 1 on each of 4 replicas: modeled as the stated row is,
+// with the assumption named. At 12.37 s the same cells give 129.04: not whole micro-batches on
+// every replica (to 0.5%), so still skipped.
+TEST(Validate, RecipeBatchFollowsFromThroughputAndStepTime) {
+  const std::string head = kDgxcHeader;
+  auto row = [](const std::string& config, const std::string& measured) {
+    return "x,Llama 3.1 8b BF16,H100,8,BF16,,\"" + config + "\",,,,,,," + measured + ",,\n";
+  };
+  const std::string stated =
+      "Size=8b; GPUs=8; SeqLen=8192; Layers=32; TP=1; PP=1; CP=2; EP=NA; DP=4; VP=NA; MBS=1; "
+      "GBS=128; GA=32";
+  const std::string unstated =
+      "Size=8b; GPUs=8; SeqLen=8192; Layers=32; TP=1; PP=1; CP=2; EP=NA; DP=4; VP=NA; MBS=1";
+  FileReport r = Must(ValidateText(head + row(stated, "12.27,85459,10682.4,") +
+                                       row(unstated, "12.27,85459,10682.4,") +
+                                       row(unstated, "12.37,85459,10682.4,"),
+                                   "dgxc.csv", {}));
+  ASSERT_EQ(r.rows.size(), 3u);
+  ASSERT_TRUE(r.rows[1].skipped.empty()) << r.rows[1].skipped;
+  EXPECT_DOUBLE_EQ(r.rows[1].predicted, r.rows[0].predicted);
+  EXPECT_NE(std::find(r.rows[1].assumptions.begin(), r.rows[1].assumptions.end(),
+                      "global batch 128 from the row's throughput and step time (85459 tokens/s "
+                      "x 12.27 s / sequence 8192; the row does not state it)"),
+            r.rows[1].assumptions.end());
+  EXPECT_EQ(r.rows[2].skipped, "global batch not given");
 }
 
 // A recipe row states its measurement three ways: tokens/s, step time (with the batch and

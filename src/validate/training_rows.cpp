@@ -1233,6 +1233,28 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
         continue;
       }
     }
+    if (gbs == 0 && seq_stated) {
+      // Not stated, but the row's own cells give it: the tokens of a step (the total throughput
+      // times the step time) over the sequence, when that is whole micro-batches on every
+      // replica (to 0.5%, ReconcileRecipeRow's rule).
+      const double step_s = Number(t.Cell(i, "step_time_s"));
+      double total = Number(t.Cell(i, "tokens_per_s_total"));
+      if (total <= 0) {
+        total = Number(t.Cell(i, "tokens_per_s_per_gpu_derived")) * static_cast<double>(gpus);
+      }
+      const double implied = total * step_s / static_cast<double>(seq);
+      const double unit = static_cast<double>(dp * plan.micro_batch);
+      const double whole = std::round(implied / unit) * unit;
+      if (step_s > 0 && total > 0 && whole >= unit &&
+          whole <= static_cast<double>(spec::kMaxCount) &&
+          std::fabs(implied - whole) <= 0.005 * implied) {
+        gbs = static_cast<int64_t>(whole);
+        c.assumptions.push_back(fmt::format(
+            "global batch {} from the row's throughput and step time ({:.0f} tokens/s x {} s / "
+            "sequence {}; the row does not state it)",
+            gbs, total, Printable(t.Cell(i, "step_time_s"), 20), seq));
+      }
+    }
     if (gbs == 0) {
       skip("global batch not given");
       continue;
