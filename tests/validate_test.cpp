@@ -615,6 +615,33 @@ TEST(Validate, ModelNamesFindTheirPresets) {
   }
 }
 
+// A file whose only measurement is MFU (as papers report it) is read in the common schema: the
+// MFU is scored as the TFLOP/s it states, mfu x the H100's dense BF16 peak of 989.4 TFLOP/s:
+// 40% -> 395.76, the same row as one stating tflops_per_gpu 395.76 (same prediction, same error).
+// An FP8 row's MFU is of the FP8 peak (1,978.9 TFLOP/s: 20% -> 395.78); above 100% is skipped.
+TEST(Validate, MfuAloneIsScoredAsTheTflopsItStates) {
+  const std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,";
+  const std::string csv =
+      "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
+      "seq_len,micro_batch,global_batch,precision,tflops_per_gpu,mfu\n" +
+      row + "BF16,,40%\n" + row + "BF16,395.76,\n" + row + "FP8,,20\n" + row + "BF16,,140%\n";
+  FileReport r = Must(ValidateText(csv, "mfu.csv", {}));
+  ASSERT_EQ(r.rows.size(), 4u);
+  ASSERT_TRUE(r.rows[0].skipped.empty()) << r.rows[0].skipped;
+  EXPECT_EQ(r.rows[0].metric, "tflops_per_gpu");
+  EXPECT_NEAR(r.rows[0].measured, 0.40 * 989.4, 0.05);
+  EXPECT_DOUBLE_EQ(r.rows[0].predicted, r.rows[1].predicted);
+  EXPECT_NEAR(r.rows[0].error_pct, r.rows[1].error_pct, 0.02);
+  EXPECT_NE(std::find(r.rows[0].assumptions.begin(), r.rows[0].assumptions.end(),
+                      "tflops_per_gpu 395.8 from mfu 40% of the h100-sxm's dense bf16 peak "
+                      "(989.4 TFLOP/s), counted as 6N + 12 L q s a token (full attention, as "
+                      "PaLM's MFU)"),
+            r.rows[0].assumptions.end());
+  ASSERT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
+  EXPECT_NEAR(r.rows[2].measured, 0.20 * 1978.9, 0.1);
+  EXPECT_EQ(r.rows[3].skipped, "mfu = 140% is above the peak (allowed: 0% to 100%, or blank)");
+}
+
 // A measurement above what the GPU could do is skipped with the reason, whichever metric states
 // it. Llama 3 8B at 2,048 tokens: 6 x (8,030,261,248 - the input embedding 128256 x 4096 =
 // 525,336,576) = 45,029,548,032 + 6 x 32 x 4096 x 2049 = 1,611,399,168 (causal attention,

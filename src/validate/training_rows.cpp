@@ -1055,12 +1055,14 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
 
     double tokens_per_s = Number(t.Cell(i, "tokens_per_s_per_gpu"));
     double tflops = Number(t.Cell(i, "tflops_per_gpu"));
-    if (std::string bad = CheckMeasuredCells(t, i, {"tokens_per_s_per_gpu", "tflops_per_gpu",
-                                                     "step_time_s", "iteration_time_s"});
+    if (std::string bad = CheckMeasuredCells(
+            t, i,
+            {"tokens_per_s_per_gpu", "tflops_per_gpu", "step_time_s", "iteration_time_s", "mfu"});
         !bad.empty()) {
       skip(bad);
       continue;
     }
+    const double mfu = Number(t.Cell(i, "mfu"));
     if (tokens_per_s > 0) {
       c.metric = "tokens_per_s_per_gpu";
       c.measured = tokens_per_s;
@@ -1081,8 +1083,29 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       }
       c.metric = "step_time_s";
       c.measured = step > 0 ? step : iteration;
+    } else if (mfu > 0) {
+      // MFU alone, as papers report it: the model FLOP/s over the GPU's dense peak at the row's
+      // precision (the FP8 peak for an FP8 run, as NVIDIA's tables count it), scored as the
+      // TFLOP/s it states under the same formula a tflops_per_gpu cell is read with.
+      if (mfu > 100) {
+        skip(fmt::format("mfu = {} is above the peak (allowed: 0% to 100%, or blank)",
+                         Printable(t.Cell(i, "mfu"), 20)));
+        continue;
+      }
+      const spec::GpuSpec& gpu = c.job.cluster.gpu;
+      const double peak = plan.precision == spec::Precision::kBf16
+                              ? gpu.peak_bf16_flops_per_s
+                              : spec::LowPrecisionPeak(gpu, plan.precision);
+      c.metric = "tflops_per_gpu";
+      c.measured = mfu / 100.0 * peak / 1e12;
+      c.formula = sc21 ? FlopsFormula::kSc21 : FlopsFormula::kMegatron;
+      c.assumptions.push_back(fmt::format(
+          "tflops_per_gpu {:.1f} from mfu {:g}% of the {}'s dense {} peak ({:.1f} TFLOP/s), "
+          "counted {}",
+          c.measured, mfu, gpu.name, spec::PrecisionName(plan.precision), peak / 1e12,
+          sc21 ? "by SC21's formula" : "as 6N + 12 L q s a token (full attention, as PaLM's MFU)"));
     } else {
-      skip("no measured tokens/s/GPU, TFLOP/s/GPU or step time (step_time_s)");
+      skip("no measured tokens/s/GPU, TFLOP/s/GPU, step time (step_time_s) or mfu");
       continue;
     }
     c.label = fmt::format("{} on {} {} (TP {} CP {} PP {} VP {}{})", model_name, gpus, gpu_type,

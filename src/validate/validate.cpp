@@ -401,13 +401,15 @@ Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const s
   }
   if (table.Column("model") >= 0 && table.Column("tp") >= 0 &&
       (table.Column("tokens_per_s_per_gpu") >= 0 || table.Column("step_time_s") >= 0 ||
-       table.Column("iteration_time_s") >= 0)) {
+       table.Column("iteration_time_s") >= 0 || table.Column("tflops_per_gpu") >= 0 ||
+       table.Column("mfu") >= 0)) {
     *kind = "common";
     return CommonSchemaCases(table, options);
   }
   return Status::Invalid(fmt::format(
       "{}: the file matches no known schema: its {} columns lack model/tp/tokens_per_s_per_gpu "
-      "(or step_time_s) and table_title/tokens_per_s_per_gpu_derived (allowed: a CSV in the "
+      "(or step_time_s, tflops_per_gpu, mfu) and table_title/tokens_per_s_per_gpu_derived "
+      "(allowed: a CSV in the "
       "common training schema or dgxc.csv's; `scaleplan validate` also reads XLA's collective "
       "table (device_key, opcode, ...), measured GEMM, attention and memory-bound kernel tables "
       "(docs/KERNELS.md) and nccl-tests outputs)",
