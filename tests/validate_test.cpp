@@ -619,35 +619,52 @@ TEST(Validate, ModelNamesFindTheirPresets) {
 // MFU is scored as the TFLOP/s it states, mfu x the H100's dense BF16 peak of 989.4 TFLOP/s:
 // 40% -> 395.76, the same row as one stating tflops_per_gpu 395.76 (same prediction, same error).
 // An FP8 row's MFU is of the FP8 peak (1,978.9 TFLOP/s: 20% -> 395.78); above 100% is skipped.
+// flops_formula says how the row counted: Llama 3 8B at 2,048 tokens is 6N = 6 x 7,504,658,432
+// (its weight matrices: 8,030,261,248 less the input embedding 525,336,576 and the norms'
+// 266,240) = 45,027,950,592 FLOP a token, + 12 x 32 x 4096 x 2048 = 3,221,225,472 with full
+// attention (Megatron-Core's, the default) or + 6 x 32 x 4096 x 2049 = 1,611,399,168 causal: the
+// causal row's predicted TFLOP/s are 46,639,349,760 / 48,249,176,064 of the default's.
 TEST(Validate, MfuAloneIsScoredAsTheTflopsItStates) {
   const std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,";
   const std::string csv =
       "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
-      "seq_len,micro_batch,global_batch,precision,tflops_per_gpu,mfu\n" +
-      row + "BF16,,40%\n" + row + "BF16,395.76,\n" + row + "FP8,,20\n" + row + "BF16,,140%\n";
+      "seq_len,micro_batch,global_batch,precision,tflops_per_gpu,mfu,flops_formula\n" +
+      row + "BF16,,40%,\n" + row + "BF16,395.76,,\n" + row + "FP8,,20,\n" + row + "BF16,,140%,\n" +
+      row + "BF16,,40%,causal\n" + row + "BF16,,40%,hfu\n";
   FileReport r = Must(ValidateText(csv, "mfu.csv", {}));
-  ASSERT_EQ(r.rows.size(), 4u);
+  ASSERT_EQ(r.rows.size(), 6u);
   ASSERT_TRUE(r.rows[0].skipped.empty()) << r.rows[0].skipped;
   EXPECT_EQ(r.rows[0].metric, "tflops_per_gpu");
   EXPECT_NEAR(r.rows[0].measured, 0.40 * 989.4, 0.05);
   EXPECT_DOUBLE_EQ(r.rows[0].predicted, r.rows[1].predicted);
   EXPECT_NEAR(r.rows[0].error_pct, r.rows[1].error_pct, 0.02);
-  EXPECT_NE(std::find(r.rows[0].assumptions.begin(), r.rows[0].assumptions.end(),
-                      "tflops_per_gpu 395.8 from mfu 40% of the h100-sxm's dense bf16 peak "
-                      "(989.4 TFLOP/s), counted as 6N + 12 L q s a token (full attention, as "
-                      "PaLM's MFU)"),
-            r.rows[0].assumptions.end());
+  auto has = [](const Row& row, const std::string& what) {
+    return std::find(row.assumptions.begin(), row.assumptions.end(), what) != row.assumptions.end();
+  };
+  EXPECT_TRUE(has(r.rows[0],
+                  "tflops_per_gpu 395.8 from mfu 40% of the h100-sxm's dense bf16 peak (989.4 "
+                  "TFLOP/s)"));
+  EXPECT_TRUE(has(r.rows[0],
+                  "model FLOPs 6N + 12 L q s a token (full attention: Megatron-Core's, "
+                  "PaLM's MFU)"));
   ASSERT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
   EXPECT_NEAR(r.rows[2].measured, 0.20 * 1978.9, 0.1);
   EXPECT_EQ(r.rows[3].skipped, "mfu = 140% is above the peak (allowed: 0% to 100%, or blank)");
+  ASSERT_TRUE(r.rows[4].skipped.empty()) << r.rows[4].skipped;
+  EXPECT_TRUE(has(r.rows[4], "model FLOPs 6N + 6 L q (s + 1) a token (causal attention)"));
+  EXPECT_NEAR(r.rows[4].predicted / r.rows[0].predicted, 46639349760.0 / 48249176064.0, 1e-12);
+  EXPECT_EQ(
+      r.rows[5].skipped.rfind("flops_formula = 'hfu' is not understood (allowed: megatron", 0), 0u)
+      << r.rows[5].skipped;
 }
 
 // A measurement above what the GPU could do is skipped with the reason, whichever metric states
-// it. Llama 3 8B at 2,048 tokens: 6 x (8,030,261,248 - the input embedding 128256 x 4096 =
-// 525,336,576) = 45,029,548,032 + 6 x 32 x 4096 x 2049 = 1,611,399,168 (causal attention,
-// ModelFlopsPerToken) = 46,640,947,200 FLOP a token; 1e6 tokens/s/GPU would be 4.66e16 FLOP/s,
-// 4,714% of the H100's 9.894e14. 22,000 tokens/s/GPU (1.026e15 FLOP/s, 103.7%) is refused too;
-// 20,000 (94.3%) is modeled. 1e6 TFLOP/s is 1e18 FLOP/s by any formula.
+// it. Llama 3 8B at 2,048 tokens: 6 x 7,504,658,432 (its weight matrices, as in
+// MfuAloneIsScoredAsTheTflopsItStates above) = 45,027,950,592 + 6 x 32 x 4096 x 2049 =
+// 1,611,399,168 (causal attention, ModelFlopsPerToken) = 46,639,349,760 FLOP a token; 1e6
+// tokens/s/GPU would be 4.66e16 FLOP/s, 4,714% of the H100's 9.894e14. 22,000 tokens/s/GPU
+// (1.026e15 FLOP/s, 103.7%) is refused too; 20,000 (94.3%) is modeled. 1e6 TFLOP/s is 1e18 FLOP/s
+// by any formula.
 TEST(Validate, MeasurementsAboveThePeakAreSkipped) {
   std::string csv =
       "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"

@@ -1063,13 +1063,37 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       continue;
     }
     const double mfu = Number(t.Cell(i, "mfu"));
+    // How the row's TFLOP/s or MFU counts FLOPs: the flops_formula column, else SC21's for the
+    // SC21 paper and Megatron-Core's (full attention) for everyone else.
+    FlopsFormula formula = sc21 ? FlopsFormula::kSc21 : FlopsFormula::kMegatron;
+    if (const std::string f = ToLower(Trim(t.Cell(i, "flops_formula"))); !f.empty()) {
+      if (f == "sc21") {
+        formula = FlopsFormula::kSc21;
+      } else if (f == "megatron" || f == "palm" || f == "noncausal") {
+        formula = FlopsFormula::kMegatron;
+      } else if (f == "causal") {
+        formula = FlopsFormula::kCausal;
+      } else {
+        skip(
+            fmt::format("flops_formula = '{}' is not understood (allowed: megatron, palm or "
+                        "noncausal (6N + 12 L q s a token), causal (6N + 6 L q (s + 1)), sc21)",
+                        Printable(t.Cell(i, "flops_formula"), 40)));
+        continue;
+      }
+    }
+    const char* formula_note =
+        formula == FlopsFormula::kSc21 ? "model FLOPs by SC21's formula (with recomputation)"
+        : formula == FlopsFormula::kCausal
+            ? "model FLOPs 6N + 6 L q (s + 1) a token (causal attention)"
+            : "model FLOPs 6N + 12 L q s a token (full attention: Megatron-Core's, PaLM's MFU)";
     if (tokens_per_s > 0) {
       c.metric = "tokens_per_s_per_gpu";
       c.measured = tokens_per_s;
     } else if (tflops > 0) {
       c.metric = "tflops_per_gpu";
       c.measured = tflops;
-      c.formula = sc21 ? FlopsFormula::kSc21 : FlopsFormula::kMegatron;
+      c.formula = formula;
+      c.assumptions.push_back(formula_note);
     } else if (double step = Number(t.Cell(i, "step_time_s")),
                iteration = Number(t.Cell(i, "iteration_time_s"));
                step > 0 || iteration > 0) {
@@ -1098,12 +1122,11 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
                               : spec::LowPrecisionPeak(gpu, plan.precision);
       c.metric = "tflops_per_gpu";
       c.measured = mfu / 100.0 * peak / 1e12;
-      c.formula = sc21 ? FlopsFormula::kSc21 : FlopsFormula::kMegatron;
+      c.formula = formula;
       c.assumptions.push_back(fmt::format(
-          "tflops_per_gpu {:.1f} from mfu {:g}% of the {}'s dense {} peak ({:.1f} TFLOP/s), "
-          "counted {}",
-          c.measured, mfu, gpu.name, spec::PrecisionName(plan.precision), peak / 1e12,
-          sc21 ? "by SC21's formula" : "as 6N + 12 L q s a token (full attention, as PaLM's MFU)"));
+          "tflops_per_gpu {:.1f} from mfu {:g}% of the {}'s dense {} peak ({:.1f} TFLOP/s)",
+          c.measured, mfu, gpu.name, spec::PrecisionName(plan.precision), peak / 1e12));
+      c.assumptions.push_back(formula_note);
     } else {
       skip("no measured tokens/s/GPU, TFLOP/s/GPU, step time (step_time_s) or mfu");
       continue;

@@ -12,7 +12,10 @@
 
 namespace scaleplan::validate {
 
-enum class FlopsFormula { kNone, kSc21, kMegatron };
+// How a row's TFLOP/s (or MFU) counts a step's model FLOPs: SC21's formula (with recomputation),
+// Megatron-Core's 6N + 12 L q s a token (full attention, as PaLM's MFU), or 6N with causal
+// attention (scaleplan's own MFU).
+enum class FlopsFormula { kNone, kSc21, kMegatron, kCausal };
 
 struct TrainingCase {
   int line = 0;

@@ -300,22 +300,27 @@ void ChooseTunedPlan(TrainingCase& c) {
   }
 }
 
+// The model FLOPs of one step under the row's formula (its tflops_per_gpu or mfu is counted so).
+double FormulaFlopsPerStep(const TrainingCase& c, const plan::Plan& p) {
+  if (c.formula == FlopsFormula::kSc21) {
+    return Sc21FlopsPerStep(c.job.model, static_cast<double>(p.global_batch),
+                            static_cast<double>(c.job.workload.seq_len));
+  }
+  const model::ModelFlops f =
+      model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len, c.job.workload.lora_rank > 0);
+  return (c.formula == FlopsFormula::kCausal ? f.per_token_causal : f.per_token_noncausal) *
+         static_cast<double>(p.TokensPerStep());
+}
+
 // The measurement's step time, from whichever metric the row gives (the source's FLOP formula for
 // TFLOP/s): what the implied-utilization check divides by.
 double MeasuredStepSeconds(const TrainingCase& c, const plan::Plan& p) {
   if (c.metric == "step_time_s") return c.measured;
   const double gpus = static_cast<double>(p.gpus);
-  const double tokens = static_cast<double>(p.TokensPerStep());
-  if (c.metric == "tokens_per_s_per_gpu") return tokens / gpus / c.measured;
-  const double flops_per_step =
-      c.formula == FlopsFormula::kSc21
-          ? Sc21FlopsPerStep(c.job.model, static_cast<double>(p.global_batch),
-                             static_cast<double>(c.job.workload.seq_len))
-          : model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len,
-                                      c.job.workload.lora_rank > 0)
-                    .per_token_noncausal *
-                tokens;
-  return flops_per_step / (c.measured * 1e12 * gpus);
+  if (c.metric == "tokens_per_s_per_gpu") {
+    return static_cast<double>(p.TokensPerStep()) / gpus / c.measured;
+  }
+  return FormulaFlopsPerStep(c, p) / (c.measured * 1e12 * gpus);
 }
 
 Result<Modeled> ModelCase(TrainingCase& c, const sim::Engine* engine) {
@@ -336,18 +341,7 @@ Result<Modeled> ModelCase(TrainingCase& c, const sim::Engine* engine) {
 double PredictedMetric(const TrainingCase& c, const plan::Plan& p, const sim::StepResult& step) {
   if (c.metric == "tokens_per_s_per_gpu") return step.tokens_per_s_per_gpu;
   if (c.metric == "step_time_s") return step.step_time_s;
-  double flops_per_step = 0;
-  double tokens = static_cast<double>(p.TokensPerStep());
-  if (c.formula == FlopsFormula::kSc21) {
-    flops_per_step = Sc21FlopsPerStep(c.job.model, static_cast<double>(p.global_batch),
-                                      static_cast<double>(c.job.workload.seq_len));
-  } else {
-    flops_per_step =
-        model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len, c.job.workload.lora_rank > 0)
-            .per_token_noncausal *
-        tokens;
-  }
-  return flops_per_step / step.step_time_s / static_cast<double>(p.gpus) / 1e12;
+  return FormulaFlopsPerStep(c, p) / step.step_time_s / static_cast<double>(p.gpus) / 1e12;
 }
 
 Result<std::vector<TrainingCase>> TrainingCases(const std::string& text, const std::string& origin,
