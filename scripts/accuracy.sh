@@ -56,6 +56,11 @@ cal "llm-foundry A100 40GB" "data/validation/llmfoundry.csv --gpu-type A100" dat
 cal "llm-foundry A100 40GB, by model" "data/validation/llmfoundry.csv --gpu-type A100 --hold-out model" data/validation/llmfoundry.csv --gpu-type A100 --hold-out model
 cal "llm-foundry H100" "data/validation/llmfoundry.csv --gpu-type H100" data/validation/llmfoundry.csv --gpu-type H100
 cal "llm-foundry H100, by model" "data/validation/llmfoundry.csv --gpu-type H100 --hold-out model" data/validation/llmfoundry.csv --gpu-type H100 --hold-out model
+# NVIDIA's four H100 sources together, each source and each model held out in turn.
+nv="data/validation/dgxc.csv data/validation/nemo.csv data/validation/mlperf-llm.csv data/validation/megatron-bridge.csv"
+cal "NVIDIA's recipes on H100, by source" "$nv --gpu-type H100 --hold-out file" $nv --gpu-type H100 --hold-out file
+cal "the same, the H100 factor alone" "$nv --gpu-type H100 --hold-out file --factors gpu.sustained_compute_fraction" $nv --gpu-type H100 --hold-out file --factors gpu.sustained_compute_fraction
+cal "NVIDIA's recipes on H100, by model" "$nv --gpu-type H100 --hold-out model" $nv --gpu-type H100 --hold-out model
 
 # Calibrated on single-node runs (<= 8 GPUs), predicting the multi-node runs (16-128 GPUs).
 echo
