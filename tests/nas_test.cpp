@@ -163,7 +163,6 @@ TEST(NasSearch, MoreParallelCandidatesThanThePopulationHolds) {
   NasOptions o;
   o.budget = 5;
   o.population = 2;
-  o.tournament = 2;
   o.parallel = 3;  // the first batch draws 3 candidates into a population of 2
   o.proxy_examples = 500;
   o.proxy_eval = 200;
@@ -258,7 +257,6 @@ TEST(NasSearch, SplitAcrossRanksGivesOneProcesssAnswer) {
   NasOptions o;
   o.budget = 5;
   o.population = 3;
-  o.tournament = 3;
   o.parallel = 3;
   o.proxy_examples = 500;
   o.proxy_eval = 200;

@@ -603,8 +603,12 @@ TEST(Validate, ModelNamesFindTheirPresets) {
       "model,gpu_type,num_gpus,tp,pp,seq_len,micro_batch,global_batch,precision,"
       "tokens_per_s_per_gpu\n";
   for (const auto& [name, preset] : names) csv += name + ",H100,64,4,4,2048,1,512,BF16,100\n";
+  // DeepSeek-V2-Lite (16B) is not DeepSeek-V2 (236B): no preset, skipped with the reason.
+  csv += "DeepSeek-V2-Lite,H100,64,4,4,2048,1,512,BF16,100\n";
   FileReport r = Must(ValidateText(csv, "names.csv", {}));
-  ASSERT_EQ(r.rows.size(), names.size());
+  ASSERT_EQ(r.rows.size(), names.size() + 1);
+  EXPECT_EQ(r.rows.back().skipped,
+            "architecture not given and no preset named like DeepSeek-V2-Lite");
   for (size_t i = 0; i < names.size(); ++i) {
     EXPECT_TRUE(r.rows[i].skipped.empty()) << names[i].first << ": " << r.rows[i].skipped;
     bool found = false;
@@ -628,11 +632,12 @@ TEST(Validate, MfuAloneIsScoredAsTheTflopsItStates) {
   const std::string row = "LLAMA3-8B,32,4096,14336,32,8,128256,H100,8,1,1,1,,2048,1,64,";
   const std::string csv =
       "model,layers,hidden,ffn_hidden,heads,kv_heads,vocab,gpu_type,num_gpus,tp,cp,pp,vp,"
-      "seq_len,micro_batch,global_batch,precision,tflops_per_gpu,mfu,flops_formula\n" +
-      row + "BF16,,40%,\n" + row + "BF16,395.76,,\n" + row + "FP8,,20,\n" + row + "BF16,,140%,\n" +
-      row + "BF16,,40%,causal\n" + row + "BF16,,40%,hfu\n";
+      "seq_len,micro_batch,global_batch,precision,tflops_per_gpu,mfu,flops_formula,mfu_peak\n" +
+      row + "BF16,,40%,,\n" + row + "BF16,395.76,,,\n" + row + "FP8,,20,,\n" + row +
+      "BF16,,140%,,\n" + row + "BF16,,40%,causal,\n" + row + "BF16,,40%,hfu,\n" + row +
+      "BF16,,0.4,,\n" + row + "FP8,,40,,bf16\n" + row + "BF16,,60,,fp8\n";
   FileReport r = Must(ValidateText(csv, "mfu.csv", {}));
-  ASSERT_EQ(r.rows.size(), 6u);
+  ASSERT_EQ(r.rows.size(), 9u);
   ASSERT_TRUE(r.rows[0].skipped.empty()) << r.rows[0].skipped;
   EXPECT_EQ(r.rows[0].metric, "tflops_per_gpu");
   EXPECT_NEAR(r.rows[0].measured, 0.40 * 989.4, 0.05);
@@ -656,6 +661,22 @@ TEST(Validate, MfuAloneIsScoredAsTheTflopsItStates) {
   EXPECT_EQ(
       r.rows[5].skipped.rfind("flops_formula = 'hfu' is not understood (allowed: megatron", 0), 0u)
       << r.rows[5].skipped;
+  // A fraction is not read as a percent (0.4 would be 0.4%, some 4 TFLOP/s).
+  EXPECT_EQ(
+      r.rows[6].skipped.rfind("mfu = 0.4 reads as 0.4% (allowed: a percentage from 1 to 100", 0),
+      0u)
+      << r.rows[6].skipped;
+  // An FP8 run's MFU of the BF16 peak (as torchtitan reports it): the BF16 row's TFLOP/s.
+  ASSERT_TRUE(r.rows[7].skipped.empty()) << r.rows[7].skipped;
+  EXPECT_DOUBLE_EQ(r.rows[7].measured, r.rows[0].measured);
+  // A BF16 run said to reach 60% of the FP8 peak: 0.6 x 1,978.9 = 1,187.3 TFLOP/s in full-attention
+  // FLOPs, x 46,639,349,760 / 48,249,176,064 = 1,147.7 in causal ones, 116.0% of the BF16 peak the
+  // run had: skipped, the message naming the column the row wrote.
+  EXPECT_EQ(r.rows[8].skipped.rfind("mfu = 60 is not a measurement a GPU could make", 0), 0u)
+      << r.rows[8].skipped;
+  EXPECT_NE(r.rows[8].skipped.find("116.0% of the h100-sxm's nameplate dense bf16 peak"),
+            std::string::npos)
+      << r.rows[8].skipped;
 }
 
 // A measurement above what the GPU could do is skipped with the reason, whichever metric states
@@ -681,7 +702,8 @@ TEST(Validate, MeasurementsAboveThePeakAreSkipped) {
       << r.rows[0].skipped;
   EXPECT_NE(r.rows[0].skipped.find("(allowed: a measurement of at most 100% of the peak)"),
             std::string::npos);
-  EXPECT_NE(r.rows[1].skipped.find("104% of the h100-sxm's dense bf16 peak"), std::string::npos)
+  EXPECT_NE(r.rows[1].skipped.find("103.7% of the h100-sxm's nameplate dense bf16 peak"),
+            std::string::npos)
       << r.rows[1].skipped;
   EXPECT_TRUE(r.rows[2].skipped.empty()) << r.rows[2].skipped;
   EXPECT_NE(r.rows[3].skipped.find("tflops_per_gpu = 1e+06 is not a measurement"),
@@ -818,7 +840,7 @@ TEST(Validate, RecipeConfigurationMustRead) {
 // good row of the test below without GBS and GA has 85,459 tokens/s x 12.27 s / 8,192 = 128.0
 // sequences a step, 32 micro-batches of 1 on each of 4 replicas: modeled as the stated row is,
 // with the assumption named. At 12.37 s the same cells give 129.04: not whole micro-batches on
-// every replica (to 0.5%), so still skipped.
+// every replica (to 0.5%), so still skipped; so is a row whose mfu contradicts its throughput.
 TEST(Validate, RecipeBatchFollowsFromThroughputAndStepTime) {
   const std::string head = kDgxcHeader;
   auto row = [](const std::string& config, const std::string& measured) {
@@ -829,11 +851,12 @@ TEST(Validate, RecipeBatchFollowsFromThroughputAndStepTime) {
       "GBS=128; GA=32";
   const std::string unstated =
       "Size=8b; GPUs=8; SeqLen=8192; Layers=32; TP=1; PP=1; CP=2; EP=NA; DP=4; VP=NA; MBS=1";
-  FileReport r = Must(ValidateText(head + row(stated, "12.27,85459,10682.4,") +
-                                       row(unstated, "12.27,85459,10682.4,") +
-                                       row(unstated, "12.37,85459,10682.4,"),
-                                   "dgxc.csv", {}));
-  ASSERT_EQ(r.rows.size(), 3u);
+  FileReport r = Must(ValidateText(
+      head + row(stated, "12.27,85459,10682.4,") + row(unstated, "12.27,85459,10682.4,") +
+          row(unstated, "12.37,85459,10682.4,") + row(unstated, "12.27,85459,10682.4,62.47%") +
+          row(unstated, "12.27,85459,10682.4,20%"),
+      "dgxc.csv", {}));
+  ASSERT_EQ(r.rows.size(), 5u);
   ASSERT_TRUE(r.rows[1].skipped.empty()) << r.rows[1].skipped;
   EXPECT_DOUBLE_EQ(r.rows[1].predicted, r.rows[0].predicted);
   EXPECT_NE(std::find(r.rows[1].assumptions.begin(), r.rows[1].assumptions.end(),
@@ -841,6 +864,10 @@ TEST(Validate, RecipeBatchFollowsFromThroughputAndStepTime) {
                       "x 12.27 s / sequence 8192; the row does not state it)"),
             r.rows[1].assumptions.end());
   EXPECT_EQ(r.rows[2].skipped, "global batch not given");
+  // Where the row has an mfu, it must side with the throughput (0.7 to 1.4 of it): 62.47% does
+  // (RecipeRowsAreReconciled... below), 20% says 10,682.4 x 20 / 62.47 = 3,420 tokens/s, a third.
+  EXPECT_TRUE(r.rows[3].skipped.empty()) << r.rows[3].skipped;
+  EXPECT_EQ(r.rows[4].skipped, "global batch not given");
 }
 
 // A recipe row states its measurement three ways: tokens/s, step time (with the batch and

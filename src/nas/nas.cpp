@@ -1189,7 +1189,8 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "evolution: population size; both controllers: the first candidates (at most "
                  "the budget), spread over FLOPs")
         .Integer("tournament", &N::tournament, 1, 10000, "",
-                 "evolution: tournament size, a sample of the population (at most its size)")
+                 "evolution: tournament size, members drawn with replacement (so it may exceed the "
+                 "population: a larger one picks the best more surely)")
         .Integer("retrain", &N::retrain, 2, 100, "",
                  "front candidates retrained on the whole training split")
         .Integer("screen", &N::screen, 0, 10000, "",
@@ -1213,13 +1214,6 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
                          const NasOptions& options, const NasProgress& progress) {
   SP_RETURN_IF_ERROR(NasOptionsSchema().CheckValues(options));
   SP_ASSIGN_OR_RETURN(const std::string controller, FamilyController(options));
-  if (controller == "evolution" && options.tournament > options.population) {
-    // Regularized evolution's tournament is a sample of the population (Real et al.).
-    return Status::Invalid(fmt::format("nas.tournament = {} is larger than nas.population = {} "
-                                       "(allowed: 1 to the population, under evolution)",
-                                       options.tournament, options.population))
-        .WithKey("nas.tournament");
-  }
   SP_ASSIGN_OR_RETURN(Space space, MakeSpace(options.space));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> baseline_names, BaselineList(options.baselines));
   SP_ASSIGN_OR_RETURN(rec::LoadedData loaded, rec::LoadData(data_options));

@@ -94,7 +94,8 @@ std::string MegatronArgs(const plan::Plan& p) {
   if (m.position_embedding == spec::PositionEmbedding::kAlibi)
     notes.push_back(
         "# position_embedding = alibi has no Megatron-LM argument (Megatron-DeepSpeed's is "
-        "--position-embedding-type alibi): --position-embedding-type is not emitted");
+        "--position-embedding-type alibi): these arguments train without position information "
+        "(none: the same cost, no bias on the scores)");
   if (m.sliding_window > 0)
     notes.push_back(fmt::format(
         "# sliding_window = {} (local attention) is not emitted: set the model's window in its "
@@ -216,10 +217,10 @@ std::string MegatronArgs(const plan::Plan& p) {
   if (m.activation == spec::Activation::kSwiGlu) a.push_back("--swiglu");
   if (m.activation == spec::Activation::kSquaredRelu) a.push_back("--squared-relu");
   if (m.norm == spec::Norm::kRmsNorm) a.push_back("--normalization RMSNorm");
-  if (m.position_embedding != spec::PositionEmbedding::kAlibi) {
-    add("--position-embedding-type",
-        m.position_embedding == spec::PositionEmbedding::kRope ? "rope" : "learned_absolute");
-  }
+  add("--position-embedding-type", m.position_embedding == spec::PositionEmbedding::kRope ? "rope"
+                                   : m.position_embedding == spec::PositionEmbedding::kLearned
+                                       ? "learned_absolute"
+                                       : "none");
   if (!m.tied_embeddings) a.push_back("--untie-embeddings-and-output-weights");
   if (!m.linear_bias) a.push_back("--disable-bias-linear");
   if (m.qkv_bias && !m.linear_bias) a.push_back("--add-qkv-bias");
@@ -687,14 +688,15 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
         }
         m.norm = v == "RMSNorm" ? spec::Norm::kRmsNorm : spec::Norm::kLayerNorm;
       } else {
-        if (v != "rope" && v != "learned_absolute") {
+        if (v != "rope" && v != "learned_absolute" && v != "none") {
           return Status::Invalid(fmt::format(
-              "--megatron-args: --position-embedding-type = {} (allowed: rope, learned_absolute; "
-              "Megatron-LM's other kinds are not modeled)",
+              "--megatron-args: --position-embedding-type = {} (allowed: rope, learned_absolute, "
+              "none; Megatron-LM's other kinds are not modeled)",
               Printable(v, 60)));
         }
-        m.position_embedding =
-            v == "rope" ? spec::PositionEmbedding::kRope : spec::PositionEmbedding::kLearned;
+        m.position_embedding = v == "rope"               ? spec::PositionEmbedding::kRope
+                               : v == "learned_absolute" ? spec::PositionEmbedding::kLearned
+                                                         : spec::PositionEmbedding::kNone;
       }
     } else if (t.rfind("--", 0) == 0) {
       // Not about the plan: skip it and the value that follows, if any. One typo away from a size

@@ -157,10 +157,11 @@ const Schema<ModelSpec>& ModelSchema() {
         .Choice("position_embedding", &M::position_embedding,
                 {{"rope", PositionEmbedding::kRope},
                  {"learned", PositionEmbedding::kLearned},
-                 {"alibi", PositionEmbedding::kAlibi}},
+                 {"alibi", PositionEmbedding::kAlibi},
+                 {"none", PositionEmbedding::kNone}},
                 "rope (no parameters; one rotation pass over queries and keys), learned (a table "
-                "of max_position_embeddings rows) or alibi (a bias on the attention scores, fused "
-                "in the attention kernel: no parameters, no pass of its own).",
+                "of max_position_embeddings rows), alibi (a bias on the attention scores, fused "
+                "in the attention kernel: no parameters, no pass of its own) or none (NoPE).",
                 "model-position-embedding")
         .Integer("max_position_embeddings", &M::max_position_embeddings, 0, kMaxVocab, "",
                  "Rows of a learned position table; required when position_embedding is learned.",
@@ -732,7 +733,9 @@ Status ValidateModel(const ModelSpec& m) {
       return Status::Invalid(fmt::format(
           "model.position_embedding = {} with multi-head latent attention (model.kv_lora_rank "
           "= {}) (allowed: rope)",
-          m.position_embedding == PositionEmbedding::kLearned ? "learned" : "alibi",
+          m.position_embedding == PositionEmbedding::kLearned ? "learned"
+          : m.position_embedding == PositionEmbedding::kAlibi ? "alibi"
+                                                              : "none",
           m.kv_lora_rank));
     }
   } else if (m.q_lora_rank != 0 || m.rope_head_dim != 0) {

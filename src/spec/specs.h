@@ -27,7 +27,7 @@ inline constexpr double kMaxMeasured = 1e12;
 
 enum class Activation { kSwiGlu, kGelu, kRelu, kSquaredRelu };
 enum class Norm { kRmsNorm, kLayerNorm };
-enum class PositionEmbedding { kRope, kLearned, kAlibi };
+enum class PositionEmbedding { kRope, kLearned, kAlibi, kNone };
 
 // A decoder-only transformer, dense or mixture-of-experts.
 struct ModelSpec {
@@ -189,6 +189,11 @@ inline double LowPrecisionPeak(const GpuSpec& gpu, Precision p) {
   return p == Precision::kFp8   ? gpu.peak_fp8_flops_per_s
          : p == Precision::kFp4 ? gpu.peak_fp4_flops_per_s
                                 : 0.0;
+}
+// The GPU's nameplate dense peak in a precision (BF16, or LowPrecisionPeak): what an MFU divides
+// by; 0 where the GPU lacks the format.
+inline double DensePeak(const GpuSpec& gpu, Precision p) {
+  return p == Precision::kBf16 ? gpu.peak_bf16_flops_per_s : LowPrecisionPeak(gpu, p);
 }
 enum class Dim { kTp, kCp, kPp, kDp };
 // When the gradient reduction across data-parallel replicas runs: within the step that computed

@@ -290,16 +290,13 @@ Result<std::string> JobLogLine(const spec::JobSpec& job, const FinishedJob& fini
   // A job whose plan does not build is not checked here (its own error comes where it is
   // simulated); one that does must have measured what its GPUs could do.
   if (Result<plan::Plan> built = plan::BuildPlan(job); built.ok()) {
+    TrainingCase measured;
+    measured.job = job;
     const bool tokens = finished.tokens_per_s_per_gpu > 0;
-    const double step_s = tokens
-                              ? static_cast<double>(built->TokensPerStep()) /
-                                    static_cast<double>(built->gpus) / finished.tokens_per_s_per_gpu
-                              : finished.step_time_s;
-    if (std::string reason =
-            AbovePeakReason(job, *built, tokens ? "tokens_per_s_per_gpu" : "step_time_s",
-                            tokens ? finished.tokens_per_s_per_gpu : finished.step_time_s, step_s);
-        !reason.empty()) {
-      return Status::Invalid(reason).WithKey(tokens ? "tokens_per_s_per_gpu" : "step_time_s");
+    measured.metric = tokens ? "tokens_per_s_per_gpu" : "step_time_s";
+    measured.measured = tokens ? finished.tokens_per_s_per_gpu : finished.step_time_s;
+    if (std::string reason = AbovePeakReason(measured, *built); !reason.empty()) {
+      return Status::Invalid(reason).WithKey(measured.metric);
     }
   }
   nlohmann::json line;

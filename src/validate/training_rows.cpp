@@ -286,9 +286,12 @@ std::string PresetFor(const std::string& name) {
       {"llama7b", "llama2-7b"},
       // Megatron-Turing NLG 530B: SC21's 529.6B GPT (105 layers, hidden 20480, 128 heads).
       {"mtnlg", "sc21-gpt-529.6b"},
-      {"megatronturing", "sc21-gpt-529.6b"}};
+      {"megatronturing", "sc21-gpt-529.6b"},
+      // Smaller siblings a name's prefix would mistake for a preset: no preset.
+      {"deepseekv2lite", ""},
+      {"deepseekv3lite", ""}};
   for (const auto& [key, preset] : kNames) {
-    if (compact.find(key) != std::string::npos) return preset;
+    if (compact.find(key) != std::string::npos) return preset;  // "" for a known non-preset
   }
   // Else the embedded model preset whose name, letters and digits only, the row's name contains
   // ("Qwen3_30B_a3B (tokendrop)" -> qwen3-30b-a3b); the longest such name wins.
@@ -370,6 +373,36 @@ int64_t Get(const std::map<std::string, std::string>& pairs, const std::string& 
   return v > 0 ? v : fallback;
 }
 
+// The tokens/s/GPU a recipe row's mfu cell states: its README's formula (Megatron-Core's
+// 6N + 12 L q s a token) at the dense peak of the row's precision; nullopt without an mfu.
+std::optional<double> MfuRate(const CsvTable& t, size_t row, const TrainingCase& c) {
+  const double mfu = Number(t.Cell(row, "mfu"));
+  const double peak = spec::DensePeak(c.job.cluster.gpu, c.job.plan.precision);
+  const double per_token =
+      model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len, c.job.workload.lora_rank > 0)
+          .per_token_noncausal;
+  if (!(mfu > 0) || !(peak > 0) || !(per_token > 0)) return std::nullopt;
+  return mfu / 100 * peak / per_token;
+}
+
+// Whether a throughput and the one an MFU implies agree, given the spread of the READMEs' FLOP
+// formulas (kRecipeMfuAgreement).
+bool MfuAgrees(double rate, double by_mfu) {
+  return rate / by_mfu >= kRecipeMfuAgreement.first && rate / by_mfu <= kRecipeMfuAgreement.second;
+}
+
+// `implied` sequences a step as whole micro-batches on every replica (`unit` sequences each
+// round), to 0.5%; nullopt when no such batch is that near.
+std::optional<int64_t> WholeBatch(double implied, int64_t unit_sequences) {
+  const double unit = static_cast<double>(unit_sequences);
+  const double whole = std::round(implied / unit) * unit;
+  if (!(unit >= 1) || whole < unit || whole > static_cast<double>(spec::kMaxCount) ||
+      std::fabs(implied - whole) > 0.005 * implied) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(whole);
+}
+
 // A recipe row states one measurement three ways: its throughput (tokens_per_s_total, and the
 // per-GPU value derived from it, which must agree; an mfu above 100% is a typo), its step time
 // (global batch x sequence / step_time_s / GPUs) and its MFU (by the README's own FLOP formula,
@@ -410,19 +443,7 @@ std::string ReconcileRecipeRow(const CsvTable& t, size_t row, int64_t gpus, int6
   const double n = static_cast<double>(gpus);
   const double by_step = static_cast<double>(gbs) * seq / step_s / n;
   if (std::fabs(c.measured / by_step - 1) <= kRecipeStepAgreement) return "";
-  std::optional<double> by_mfu;
-  if (const double mfu = Number(t.Cell(row, "mfu")); mfu > 0) {
-    const spec::Precision p = c.job.plan.precision;
-    const double peak = p == spec::Precision::kBf16 ? c.job.cluster.gpu.peak_bf16_flops_per_s
-                                                    : spec::LowPrecisionPeak(c.job.cluster.gpu, p);
-    const double per_token =
-        model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len, c.job.workload.lora_rank > 0)
-            .per_token_noncausal;
-    if (peak > 0 && per_token > 0) by_mfu = mfu / 100 * peak / per_token;
-  }
-  auto agree = [](double a, double b) {
-    return a / b >= kRecipeMfuAgreement.first && a / b <= kRecipeMfuAgreement.second;
-  };
+  const std::optional<double> by_mfu = MfuRate(t, row, c);
   const std::string rates = fmt::format(
       "tokens_per_s_per_gpu_derived {:.1f} against {:.1f} from the step time (global batch {} x "
       "sequence {} / step_time_s {} / {} GPUs){}",
@@ -433,18 +454,15 @@ std::string ReconcileRecipeRow(const CsvTable& t, size_t row, int64_t gpus, int6
   // The MFU must side with the throughput (nearer it than the step time's rate, in ratio), and the
   // batch the two imply must be whole micro-batches on every replica (to 0.5%): a batch is then
   // what was wrong, and it is replaced.
-  if (by_mfu && agree(c.measured, *by_mfu) &&
+  if (by_mfu && MfuAgrees(c.measured, *by_mfu) &&
       std::fabs(std::log(c.measured / *by_mfu)) < std::fabs(std::log(by_step / *by_mfu))) {
-    const double implied = c.measured * n * step_s / seq;
-    const double unit = static_cast<double>(dp * c.job.plan.micro_batch);
-    const double whole = std::round(implied / unit) * unit;
-    if (whole >= unit && whole <= static_cast<double>(spec::kMaxCount) &&
-        std::fabs(implied - whole) <= 0.005 * implied) {
+    if (const std::optional<int64_t> whole =
+            WholeBatch(c.measured * n * step_s / seq, dp * c.job.plan.micro_batch)) {
       c.assumptions.push_back(fmt::format(
-          "global batch {:.0f} from the row's throughput and step time (the mfu agrees), not the "
+          "global batch {} from the row's throughput and step time (the mfu agrees), not the "
           "matched configuration's {}",
-          whole, gbs));
-      gbs = static_cast<int64_t>(whole);
+          *whole, gbs));
+      gbs = *whole;
       c.job.workload.global_batch = gbs;
       return "";
     }
@@ -738,22 +756,57 @@ std::string PrecisionNotModeled(const std::string& cell) {
 
 }  // namespace
 
-std::string AbovePeakReason(const spec::JobSpec& job, const plan::Plan& p, std::string_view metric,
-                            double measured, double step_s) {
-  const spec::Precision precision = job.plan.precision;
-  const spec::GpuSpec& gpu = job.cluster.gpu;
-  const double peak = precision == spec::Precision::kBf16 ? gpu.peak_bf16_flops_per_s
-                                                          : spec::LowPrecisionPeak(gpu, precision);
+// SC21 eq. (3): F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) FLOP per step (with recomputation).
+double Sc21FlopsPerStep(const spec::ModelSpec& m, double batch, double seq) {
+  double l = static_cast<double>(m.layers), h = static_cast<double>(m.hidden),
+         v = static_cast<double>(m.vocab);
+  return 96.0 * batch * seq * l * h * h * (1.0 + seq / (6.0 * h) + v / (16.0 * l * h));
+}
+
+double FormulaFlopsPerStep(const TrainingCase& c, const plan::Plan& p) {
+  if (c.formula == FlopsFormula::kSc21) {
+    return Sc21FlopsPerStep(c.job.model, static_cast<double>(p.global_batch),
+                            static_cast<double>(c.job.workload.seq_len));
+  }
+  // Megatron-Core's formula is a convention of the sequence alone; the causal count is the
+  // model's own, packed documents included.
+  const double per_token =
+      c.formula == FlopsFormula::kCausal
+          ? model::ModelFlopsPerToken(c.job.model, c.job.workload).per_token_causal
+          : model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len,
+                                      c.job.workload.lora_rank > 0)
+                .per_token_noncausal;
+  return per_token * static_cast<double>(p.TokensPerStep());
+}
+
+double MeasuredStepSeconds(const TrainingCase& c, const plan::Plan& p) {
+  if (!(c.measured > 0)) return 0;
+  if (c.metric == "step_time_s") return c.measured;
+  const double gpus = static_cast<double>(p.gpus);
+  if (c.metric == "tokens_per_s_per_gpu") {
+    return static_cast<double>(p.TokensPerStep()) / gpus / c.measured;
+  }
+  if (c.metric == "tflops_per_gpu") return FormulaFlopsPerStep(c, p) / (c.measured * 1e12 * gpus);
+  return 0;
+}
+
+std::string AbovePeakReason(const TrainingCase& c, const plan::Plan& p) {
+  const spec::Precision precision = c.job.plan.precision;
+  const spec::GpuSpec& gpu = c.job.cluster.gpu;
+  const double peak = spec::DensePeak(gpu, precision);
+  const double step_s = MeasuredStepSeconds(c, p);
   if (!(peak > 0) || !(step_s > 0)) return "";
-  const double per_token = model::ModelFlopsPerToken(job.model, job.workload).per_token_causal;
+  const double per_token = model::ModelFlopsPerToken(c.job.model, c.job.workload).per_token_causal;
   const double per_gpu =
       per_token * static_cast<double>(p.TokensPerStep()) / step_s / static_cast<double>(p.gpus);
   if (per_gpu <= peak) return "";
+  const double pct = 100.0 * per_gpu / peak;
   return fmt::format(
-      "{} = {:g} is not a measurement a GPU could make: at it each GPU would do {:.3g} FLOP/s of "
-      "the model's work ({:.4g} FLOP a token, causal), {:.3g}% of the {}'s dense {} peak of {:.4g} "
-      "FLOP/s (allowed: a measurement of at most 100% of the peak)",
-      metric, measured, per_gpu, per_token, 100.0 * per_gpu / peak, gpu.name,
+      "{} is not a measurement a GPU could make: at it each GPU would do {:.3g} FLOP/s of the "
+      "model's work ({:.4g} FLOP a token, causal), {}% of the {}'s nameplate dense {} peak of "
+      "{:.4g} FLOP/s (allowed: a measurement of at most 100% of the peak)",
+      c.stated.empty() ? fmt::format("{} = {:g}", c.metric, c.measured) : c.stated, per_gpu,
+      per_token, pct < 1000 ? fmt::format("{:.1f}", pct) : fmt::format("{:.3g}", pct), gpu.name,
       spec::PrecisionName(precision), peak);
 }
 
@@ -1108,24 +1161,53 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       c.metric = "step_time_s";
       c.measured = step > 0 ? step : iteration;
     } else if (mfu > 0) {
-      // MFU alone, as papers report it: the model FLOP/s over the GPU's dense peak at the row's
-      // precision (the FP8 peak for an FP8 run, as NVIDIA's tables count it), scored as the
-      // TFLOP/s it states under the same formula a tflops_per_gpu cell is read with.
+      // MFU alone, as papers report it: the model FLOP/s over the GPU's nameplate dense peak, by
+      // default at the row's precision (the FP8 peak for an FP8 run, as NVIDIA's tables count
+      // it; torchtitan divides by the BF16 peak: mfu_peak), scored as the TFLOP/s it states
+      // under the row's formula.
+      const std::string& written = t.Cell(i, "mfu");
       if (mfu > 100) {
         skip(fmt::format("mfu = {} is above the peak (allowed: 0% to 100%, or blank)",
-                         Printable(t.Cell(i, "mfu"), 20)));
+                         Printable(written, 20)));
         continue;
       }
+      if (mfu < 1) {
+        skip(
+            fmt::format("mfu = {} reads as {:g}% (allowed: a percentage from 1 to 100, as 45 or "
+                        "45%; a fraction such as 0.45 is written 45)",
+                        Printable(written, 20), mfu));
+        continue;
+      }
+      spec::Precision peak_precision = plan.precision;
+      if (const std::string k = ToLower(Trim(t.Cell(i, "mfu_peak"))); !k.empty()) {
+        if (k == "bf16") {
+          peak_precision = spec::Precision::kBf16;
+        } else if (k == "fp8") {
+          peak_precision = spec::Precision::kFp8;
+        } else if (k == "fp4") {
+          peak_precision = spec::Precision::kFp4;
+        } else {
+          skip(
+              fmt::format("mfu_peak = '{}' is not understood (allowed: bf16, fp8 or fp4, or "
+                          "blank for the row's precision)",
+                          Printable(t.Cell(i, "mfu_peak"), 20)));
+          continue;
+        }
+      }
       const spec::GpuSpec& gpu = c.job.cluster.gpu;
-      const double peak = plan.precision == spec::Precision::kBf16
-                              ? gpu.peak_bf16_flops_per_s
-                              : spec::LowPrecisionPeak(gpu, plan.precision);
+      const double peak = spec::DensePeak(gpu, peak_precision);
+      if (!(peak > 0)) {
+        skip(fmt::format("mfu needs the GPU's {} peak, and the {} has none",
+                         spec::PrecisionName(peak_precision), gpu.name));
+        continue;
+      }
       c.metric = "tflops_per_gpu";
       c.measured = mfu / 100.0 * peak / 1e12;
+      c.stated = fmt::format("mfu = {}", Printable(written, 20));
       c.formula = formula;
       c.assumptions.push_back(fmt::format(
           "tflops_per_gpu {:.1f} from mfu {:g}% of the {}'s dense {} peak ({:.1f} TFLOP/s)",
-          c.measured, mfu, gpu.name, spec::PrecisionName(plan.precision), peak / 1e12));
+          c.measured, mfu, gpu.name, spec::PrecisionName(peak_precision), peak / 1e12));
       c.assumptions.push_back(formula_note);
     } else {
       skip("no measured tokens/s/GPU, TFLOP/s/GPU, step time (step_time_s) or mfu");
@@ -1270,6 +1352,19 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       c.assumptions.push_back(fmt::format("dp {} from the GPUs, not the {}'s DP = {}", dp,
                                           config_column, stated));
     }
+    // The precision first: the mfu that may confirm a derived batch is of its peak.
+    if (std::optional<spec::Precision> read = ReadPrecision(precision, c)) {
+      plan.precision = *read;
+    } else {
+      skip(PrecisionNotModeled(precision));
+      continue;
+    }
+    if (std::string bad = CheckMeasuredCells(
+            t, i, {"tokens_per_s_per_gpu_derived", "step_time_s", "tokens_per_s_total", "mfu"});
+        !bad.empty()) {
+      skip(bad);
+      continue;
+    }
     int64_t gbs = Integer(t.Cell(i, "gbs_override"));
     if (gbs == 0) gbs = Get(kv, "GBS", 0);
     if (gbs == 0 && kv.count("GA")) {
@@ -1282,19 +1377,18 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
     if (gbs == 0 && seq_stated) {
       // Not stated, but the row's own cells give it: the tokens of a step (the total throughput
       // times the step time) over the sequence, when that is whole micro-batches on every
-      // replica (to 0.5%, ReconcileRecipeRow's rule).
+      // replica and the row's mfu, where given, agrees with its throughput.
       const double step_s = Number(t.Cell(i, "step_time_s"));
+      const double per_gpu = Number(t.Cell(i, "tokens_per_s_per_gpu_derived"));
       double total = Number(t.Cell(i, "tokens_per_s_total"));
-      if (total <= 0) {
-        total = Number(t.Cell(i, "tokens_per_s_per_gpu_derived")) * static_cast<double>(gpus);
-      }
-      const double implied = total * step_s / static_cast<double>(seq);
-      const double unit = static_cast<double>(dp * plan.micro_batch);
-      const double whole = std::round(implied / unit) * unit;
-      if (step_s > 0 && total > 0 && whole >= unit &&
-          whole <= static_cast<double>(spec::kMaxCount) &&
-          std::fabs(implied - whole) <= 0.005 * implied) {
-        gbs = static_cast<int64_t>(whole);
+      if (total <= 0) total = per_gpu * static_cast<double>(gpus);
+      const std::optional<double> by_mfu = MfuRate(t, i, c);
+      const std::optional<int64_t> whole =
+          step_s > 0 && total > 0
+              ? WholeBatch(total * step_s / static_cast<double>(seq), dp * plan.micro_batch)
+              : std::nullopt;
+      if (whole && (!by_mfu || MfuAgrees(total / static_cast<double>(gpus), *by_mfu))) {
+        gbs = *whole;
         c.assumptions.push_back(fmt::format(
             "global batch {} from the row's throughput and step time ({:.0f} tokens/s x {} s / "
             "sequence {}; the row does not state it)",
@@ -1306,22 +1400,10 @@ std::vector<TrainingCase> DgxcCases(const CsvTable& t, const Options& options) {
       continue;
     }
     c.job.workload.global_batch = gbs;
-    if (std::optional<spec::Precision> read = ReadPrecision(precision, c)) {
-      plan.precision = *read;
-    } else {
-      skip(PrecisionNotModeled(precision));
-      continue;
-    }
     c.assumptions.push_back("framework nemo-perf (NVIDIA's performance recipes)" +
                             DescribePlanDefaults(plan));
     c.metric = "tokens_per_s_per_gpu";
     c.measured = Number(t.Cell(i, "tokens_per_s_per_gpu_derived"));
-    if (std::string bad = CheckMeasuredCells(
-            t, i, {"tokens_per_s_per_gpu_derived", "step_time_s", "tokens_per_s_total", "mfu"});
-        !bad.empty()) {
-      skip(bad);
-      continue;
-    }
     if (c.measured <= 0) {
       skip("no measured tokens/s/GPU");
       continue;

@@ -24,6 +24,9 @@ struct TrainingCase {
   std::string metric;  // "tokens_per_s_per_gpu", "tflops_per_gpu" or "step_time_s"
   FlopsFormula formula = FlopsFormula::kNone;
   double measured = 0;
+  // The measurement as the row wrote it, where it is scored as another metric ("mfu = 45%",
+  // scored as TFLOP/s): what messages name.
+  std::string stated;
   std::vector<std::string> assumptions;
   std::string skipped;
   bool schedule_given = false;  // the row's schedule column named it
@@ -39,11 +42,17 @@ struct TrainingCase {
   std::vector<spec::PlanSpec> alternatives;
 };
 
-// A measurement no GPU could make: at a measured step of `step_s` seconds, the model's FLOPs
-// (causal attention, the least work the step does) per GPU above the GPU's dense peak at the job's
-// precision. The reason, naming `metric` = `measured`, or "" when at most 100% of the peak.
-std::string AbovePeakReason(const spec::JobSpec& job, const plan::Plan& p, std::string_view metric,
-                            double measured, double step_s);
+// SC21 eq. (3): F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) FLOP per step (with recomputation).
+double Sc21FlopsPerStep(const spec::ModelSpec& m, double batch, double seq);
+// The model FLOPs of one step under the case's formula (how its TFLOP/s or MFU counted).
+double FormulaFlopsPerStep(const TrainingCase& c, const plan::Plan& p);
+// The measurement's step time, from whichever metric the case gives; 0 when it measured nothing.
+double MeasuredStepSeconds(const TrainingCase& c, const plan::Plan& p);
+// A measurement no GPU could make: at the measured step time, the model's FLOPs (causal
+// attention, the least work the step does) per GPU above the GPU's nameplate dense peak at the
+// job's precision. The reason, naming the measurement as the row wrote it, or "" when at most
+// 100% of the peak.
+std::string AbovePeakReason(const TrainingCase& c, const plan::Plan& p);
 
 // Whether `text` contains `what`, ignoring case.
 bool Contains(const std::string& text, std::string_view what);

@@ -44,13 +44,6 @@ std::vector<double> Ranks(const std::vector<double>& v) {
   return ranks;
 }
 
-// SC21 eq. (3): F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) FLOP per step (with recomputation).
-double Sc21FlopsPerStep(const spec::ModelSpec& m, double batch, double seq) {
-  double l = static_cast<double>(m.layers), h = static_cast<double>(m.hidden),
-         v = static_cast<double>(m.vocab);
-  return 96.0 * batch * seq * l * h * h * (1.0 + seq / (6.0 * h) + v / (16.0 * l * h));
-}
-
 Row RunCase(TrainingCase c, const Options& options, const sim::Engine& engine) {
   if (options.sustained_compute_fraction > 0) {
     c.job.cluster.gpu.sustained_compute_fraction = options.sustained_compute_fraction;
@@ -300,37 +293,12 @@ void ChooseTunedPlan(TrainingCase& c) {
   }
 }
 
-// The model FLOPs of one step under the row's formula (its tflops_per_gpu or mfu is counted so).
-double FormulaFlopsPerStep(const TrainingCase& c, const plan::Plan& p) {
-  if (c.formula == FlopsFormula::kSc21) {
-    return Sc21FlopsPerStep(c.job.model, static_cast<double>(p.global_batch),
-                            static_cast<double>(c.job.workload.seq_len));
-  }
-  const model::ModelFlops f =
-      model::ModelFlopsPerToken(c.job.model, c.job.workload.seq_len, c.job.workload.lora_rank > 0);
-  return (c.formula == FlopsFormula::kCausal ? f.per_token_causal : f.per_token_noncausal) *
-         static_cast<double>(p.TokensPerStep());
-}
-
-// The measurement's step time, from whichever metric the row gives (the source's FLOP formula for
-// TFLOP/s): what the implied-utilization check divides by.
-double MeasuredStepSeconds(const TrainingCase& c, const plan::Plan& p) {
-  if (c.metric == "step_time_s") return c.measured;
-  const double gpus = static_cast<double>(p.gpus);
-  if (c.metric == "tokens_per_s_per_gpu") {
-    return static_cast<double>(p.TokensPerStep()) / gpus / c.measured;
-  }
-  return FormulaFlopsPerStep(c, p) / (c.measured * 1e12 * gpus);
-}
-
 Result<Modeled> ModelCase(TrainingCase& c, const sim::Engine* engine) {
   ChooseTunedPlan(c);
   if (!c.skipped.empty()) return Status::Invalid(c.skipped);
   Result<plan::Plan> p = plan::BuildPlan(c.job);
   if (!p.ok()) return Status::Invalid("plan rejected: " + p.status().message());
-  if (std::string impossible =
-          AbovePeakReason(c.job, *p, c.metric, c.measured, MeasuredStepSeconds(c, *p));
-      !impossible.empty()) {
+  if (std::string impossible = AbovePeakReason(c, *p); !impossible.empty()) {
     return Status::Invalid(impossible);
   }
   SP_ASSIGN_OR_RETURN(sim::StepResult step,
