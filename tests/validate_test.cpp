@@ -677,6 +677,14 @@ TEST(Validate, MfuAloneIsScoredAsTheTflopsItStates) {
   EXPECT_NE(r.rows[8].skipped.find("116.0% of the h100-sxm's nameplate dense bf16 peak"),
             std::string::npos)
       << r.rows[8].skipped;
+  // An A100 has no FP8 peak to divide by.
+  std::string a100 = csv.substr(0, csv.find('\n') + 1) + row + "BF16,,40,,fp8\n";
+  a100.replace(a100.find(",H100,"), 6, ",A100 80GB,");
+  FileReport none = Must(ValidateText(a100, "a100.csv", {}));
+  ASSERT_EQ(none.rows.size(), 1u);
+  EXPECT_EQ(none.rows[0].skipped,
+            "mfu of the fp8 peak: the a100-80gb has none (allowed: mfu_peak bf16, or a GPU with "
+            "fp8 tensor cores)");
 }
 
 // A measurement above what the GPU could do is skipped with the reason, whichever metric states

@@ -1197,8 +1197,10 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       const spec::GpuSpec& gpu = c.job.cluster.gpu;
       const double peak = spec::DensePeak(gpu, peak_precision);
       if (!(peak > 0)) {
-        skip(fmt::format("mfu needs the GPU's {} peak, and the {} has none",
-                         spec::PrecisionName(peak_precision), gpu.name));
+        skip(fmt::format(
+            "mfu of the {} peak: the {} has none (allowed: mfu_peak bf16, or a GPU "
+            "with {} tensor cores)",
+            spec::PrecisionName(peak_precision), gpu.name, spec::PrecisionName(peak_precision)));
         continue;
       }
       c.metric = "tflops_per_gpu";
