@@ -1180,19 +1180,16 @@ std::vector<TrainingCase> CommonSchemaCases(const CsvTable& t, const Options& op
       }
       spec::Precision peak_precision = plan.precision;
       if (const std::string k = ToLower(Trim(t.Cell(i, "mfu_peak"))); !k.empty()) {
-        if (k == "bf16") {
-          peak_precision = spec::Precision::kBf16;
-        } else if (k == "fp8") {
-          peak_precision = spec::Precision::kFp8;
-        } else if (k == "fp4") {
-          peak_precision = spec::Precision::kFp4;
-        } else {
+        // The plan's own precision names (bf16, fp8, fp4), read by its schema.
+        spec::PlanSpec named;
+        if (!spec::PlanSchema().Set(named, "precision", spec::ScalarValue(k, "mfu_peak")).ok()) {
           skip(
               fmt::format("mfu_peak = '{}' is not understood (allowed: bf16, fp8 or fp4, or "
                           "blank for the row's precision)",
                           Printable(t.Cell(i, "mfu_peak"), 20)));
           continue;
         }
+        peak_precision = named.precision;
       }
       const spec::GpuSpec& gpu = c.job.cluster.gpu;
       const double peak = spec::DensePeak(gpu, peak_precision);
