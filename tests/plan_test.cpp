@@ -280,6 +280,29 @@ TEST(Reject, EpOnDenseModel) {
             "plan.ep = 2 needs a mixture-of-experts model; llama3-405b is dense (allowed: 1)");
 }
 
+// Expert TP on a dense model splits nothing: any etp but 0 (derive) or tp itself is refused,
+// as ep is. The default job is dense at TP 8.
+TEST(Reject, EtpOnDenseModel) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.etp = 1;
+  EXPECT_EQ(Error(job),
+            "plan.etp = 1 splits experts; llama3-405b is dense (allowed: 0, or tp = 8)");
+  job.plan.etp = 8;
+  EXPECT_TRUE(plan::BuildPlan(job).ok());
+}
+
+// Only the llama3 schedule groups micro-batches: under another a group other than 0 or pp would
+// change nothing. The default job at PP 16, vp 1 under 1F1B with groups of 4.
+TEST(Reject, MicrobatchGroupOutsideLlama3Schedule) {
+  spec::JobSpec job = DefaultJob();
+  job.plan.schedule = spec::Schedule::k1F1B;
+  job.plan.vp = 1;
+  job.plan.pp_microbatch_group = 4;
+  EXPECT_EQ(Error(job),
+            "plan.pp_microbatch_group = 4 applies to the llama3 schedule, not 1f1b (allowed: 0 or "
+            "pp = 16, or schedule llama3)");
+}
+
 TEST(Reject, LayersNotDivisibleOverChunks) {
   spec::JobSpec job = DefaultJob();
   job.plan.vp = 3;
@@ -447,6 +470,7 @@ TEST(Reject, EveryRefusalCarriesItsKey) {
       {"plan.micro_batch", [](spec::JobSpec& j) { j.plan.micro_batch = 3; }},
       {"plan.pp_microbatch_group", [](spec::JobSpec& j) { j.plan.pp_microbatch_group = 3; }},
       {"plan.placement", [](spec::JobSpec& j) { j.plan.placement = {spec::Dim::kTp}; }},
+      {"plan.etp", [](spec::JobSpec& j) { j.plan.etp = 2; }},
       {"plan.cp", [](spec::JobSpec& j) { j.plan.cp = 0; }},
       {"job.gpus", [](spec::JobSpec& j) { j.gpus = 1 << 20; }},
   };

@@ -132,7 +132,12 @@ TEST(RecSynthetic, RejectsBadSpecsByName) {
                   "names no dense feature (allowed: none: the spec has no dense features)");
   ExpectSpecError(head + "effects:\n  - {feature: s0}\n", "has no kind");
   ExpectSpecError(head + "effects:\n  - {kind: dense_nonlinear, features: [d0, d0]}\n",
-                  "names a feature twice");
+                  "dense_nonlinear.features names d0 twice");
+  // A sparse feature paired with itself is a per-id (main) effect in disguise.
+  ExpectSpecError(head + "effects:\n  - {kind: pairwise, features: [s0, s0]}\n",
+                  "pairwise.features names s0 twice (allowed: distinct features)");
+  ExpectSpecError(head + "effects:\n  - {kind: triple, features: [s1, s0, s1]}\n",
+                  "triple.features names s1 twice");
   ExpectSpecError(
       "dense: 9\neffects:\n  - {kind: dense_nonlinear, features: [d0, d1, d2, d3, "
       "d4, d5, d6, d7, d8]}\n",

@@ -205,6 +205,13 @@ TEST(RecSuggest, LogLinesAreCheckedByName) {
            Bad{"{" + job + R"(, "plan": {"planner": "fbgemm"}, "samples_per_s_per_gpu": 1})",
                "plan.planner = \"fbgemm\" (allowed: scaleplan, torchrec, hugectr)"},
            Bad{"{" + job + "}", "samples_per_s_per_gpu = (missing) (allowed: a job with status ok"},
+           // MLPerf's DLRM-DCNv2 is 32.08 MFLOP a sample forward, 96.25 MFLOP in training; an
+           // H100's highest dense peak (FP8) 1.979e15 FLOP/s trains at most 1.979e15 / 9.625e7 =
+           // 2.056e7 samples a second: 1e12 is a wrong number (the 1e6 above passes; MLPerf's
+           // measured rates are near 1.6e6).
+           Bad{"{" + job + R"(, "samples_per_s_per_gpu": 1e12})",
+               "samples_per_s_per_gpu = 1000000000000.0 is faster than one h100-sxm trains this "
+               "model at its dense peak (allowed: at most 2.056e+07: 9.625e+07 FLOP a sample"},
            Bad{"{" + job + R"(, "status": "oom", "samples_per_s_per_gpu": 5})",
                "samples_per_s_per_gpu given for a job with status oom"},
            Bad{"{" + job + R"(, "status": "crashed"})",

@@ -818,6 +818,38 @@ TEST(RecValidation, BadRowsNameTheLineAndColumn) {
   Result<spec::RecJobSpec> job = MlperfJob(tpu);
   ASSERT_FALSE(job.ok());
   EXPECT_NE(job.status().message().find("runs.csv:2: gpu_type = TPU v5"), std::string::npos);
+  // The time to train is not modeled but is read: a negative or NaN time is refused, a blank
+  // one passes.
+  const std::string timed =
+      "round,submitter,system,gpu_type,num_gpus,gpus_per_node,global_batch,"
+      "samples_per_s,time_to_train_min\n";
+  for (const char* minutes : {"-1", "nan", "0", "soon"}) {
+    bad = ReadMlperfRuns(timed + "v1,x,y,H100,8,8,55296,1e7," + minutes + "\n", "runs.csv");
+    ASSERT_FALSE(bad.ok()) << minutes;
+    EXPECT_NE(
+        bad.status().message().find(fmt::format(
+            "runs.csv:2: time_to_train_min = {} (allowed: blank, or minutes above 0", minutes)),
+        std::string::npos)
+        << bad.status().message();
+  }
+  EXPECT_TRUE(ReadMlperfRuns(timed + "v1,x,y,H100,8,8,55296,1e7,\n", "runs.csv").ok());
+  EXPECT_TRUE(ReadMlperfRuns(timed + "v1,x,y,H100,8,8,55296,1e7,4.18\n", "runs.csv").ok());
+}
+
+// A run no placement fits is an error that names the file, the line and the run, not the
+// planner's message alone: 8 GPUs per node of H100s at a global batch of 55,296 fit; 1 GPU (all
+// 26 tables, 104.5 GB of FP32 rows, on one 80 GB GPU) does not.
+TEST(RecValidation, AnUnplaceableRunIsNamed) {
+  const std::string header =
+      "round,submitter,system,gpu_type,num_gpus,gpus_per_node,global_batch,samples_per_s\n";
+  std::vector<MlperfRun> runs = Must(ReadMlperfRuns(
+      header + "v1,a,b,H100,8,8,55296,1.2e7\nv2,a,c,H100,16,8,55296,2e7\nv9,X,One,H100,1,1,"
+               "55296,1.5e6\n",
+      "runs.csv"));
+  Result<RecValidation> v = ValidateMlperf(runs);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("runs.csv:4 (v9 X One)"), std::string::npos)
+      << v.status().message();
 }
 
 }  // namespace

@@ -65,6 +65,11 @@ class NasCmd final : public Command {
     if (!train.ok()) return Fail(io.err, train.status());
     Result<nas::NasOptions> options = nas_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
+    if (Status apply = nas::CheckGivenOptionsApply(
+            *options, [&](std::string_view key) { return nas_.Given(key); });
+        !apply.ok()) {
+      return Fail(io.err, apply);
+    }
     nas::NasProgress progress;
     if (args->progress && Reports(io))
       progress = [&io](const std::string& line) { io.err << line << "\n"; };

@@ -72,18 +72,28 @@ class RecCmd final : public Command {
         }
       }
     }
-    if (source->sharding.empty() && !source->compare) {
-      // Only the chosen planner runs: another planner's option would change nothing.
+    if (source->sharding.empty()) {
+      // Only the chosen planner runs, and with --compare the compared ones: another planner's
+      // option would change nothing.
+      auto runs = [&](std::string_view owner) {
+        if (owner == planner->planner) return true;
+        if (!source->compare) return false;
+        for (const recsys::PlannerInfo& p : recsys::Planners()) {
+          if (p.name == owner) return p.compared;
+        }
+        return false;
+      };
       for (const spec::Field<recsys::PlannerOptions>& f : recsys::PlannerOptionsSchema().fields()) {
         const std::string_view owner = recsys::PlannerOfOption(f.info.key);
-        if (!f.set || !planner_.Given(f.info.key) || owner.empty() || owner == planner->planner)
-          continue;
+        if (!f.set || !planner_.Given(f.info.key) || owner.empty() || runs(owner)) continue;
         return Fail(
             io.err,
             Status::Invalid(fmt::format("{} does not apply to --planner {}: it is the {} "
-                                        "planner's (allowed: --planner {}, or --compare, "
-                                        "which runs every planner)",
-                                        planner_.Flag(f.info.key), planner->planner, owner, owner))
+                                        "planner's (allowed: --planner {}{})",
+                                        planner_.Flag(f.info.key), planner->planner, owner, owner,
+                                        source->compare
+                                            ? "; --compare does not run it"
+                                            : ", or --compare, which runs every planner but exact"))
                 .WithKey("planner." + f.info.key));
       }
     }

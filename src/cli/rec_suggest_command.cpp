@@ -51,6 +51,9 @@ class RecSuggestCmd final : public Command {
     }
     Result<predict::RecSuggestOptions> options = suggest_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
+    if (Status distinct = DistinctInputs(logs_, "rec-suggest --log"); !distinct.ok()) {
+      return Fail(io.err, distinct);
+    }
     std::vector<predict::RecLoggedJob> jobs;
     for (const std::string& path : logs_) {
       Result<std::string> text = ReadInputFile(path, kMaxSpecFileBytes);

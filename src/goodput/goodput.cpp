@@ -169,9 +169,9 @@ const spec::Schema<GoodputOptions>& GoodputOptionsSchema() {
         .Number("checkpoint_interval_s", &O::checkpoint_interval_s, 0, 1e8, "s",
                 "training time between checkpoints; 0 = the interval that maximises effective "
                 "time")
-        .Number("checkpoint_bytes", &O::checkpoint_bytes, 0, 1e18, "bytes",
-                "what one checkpoint writes; 0 = the model's training state (14 bytes per "
-                "parameter)")
+        .NumberOrZero("checkpoint_bytes", &O::checkpoint_bytes, 1, 1e18, "bytes",
+                      "what one checkpoint writes; 0 = the model's training state (14 bytes per "
+                      "parameter)")
         .Number("storage_bytes_per_s", &O::storage_bytes_per_s, 1e6, 1e16, "bytes/s",
                 "the storage system's sustained bandwidth (default: Llama 3's, 2 TB/s)")
         .Number("node_storage_bytes_per_s", &O::node_storage_bytes_per_s, 1e6, 1e14, "bytes/s",
@@ -187,10 +187,11 @@ const spec::Schema<GoodputOptions>& GoodputOptionsSchema() {
                 "Monte Carlo window; 0 = the failure model's window")
         .Integer("trials", &O::trials, 0, 100000, "", "Monte Carlo windows to draw (0: none)")
         .Unsigned("seed", &O::seed, "Monte Carlo seed")
-        .Number("train_tokens", &O::train_tokens, 0, 1e18, "tokens",
-                "tokens to train on (e.g. 15.6e12): the report adds the wall clock, the time in "
-                "steps and the GPU time they take at this job's throughput and effective time; 0 "
-                "= not asked");
+        .NumberOrZero(
+            "train_tokens", &O::train_tokens, 1, 1e18, "tokens",
+            "tokens to train on (e.g. 15.6e12): the report adds the wall clock, the time in "
+            "steps and the GPU time they take at this job's throughput and effective time; 0 "
+            "= not asked");
     s.Custom(SweepInfo(), &SetSweep, [](const O& o) { return nlohmann::json(o.sweep_gpus); });
     return s;
   }();

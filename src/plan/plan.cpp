@@ -235,20 +235,14 @@ Status CheckSchedule(const spec::PlanSpec& p, Plan& plan) {
             "needs (allowed: {}, ...; or schedule llama3)",
             plan.microbatches, p.pp, ListOf(Multiples(p.pp, 4))));
   }
-  if (p.schedule == Schedule::kZbV && p.pp_microbatch_group > 0 && p.pp_microbatch_group != p.pp) {
-    return Refuse("plan.pp_microbatch_group",
-                  fmt::format("plan.pp_microbatch_group = {} applies to the llama3 schedule; zb-v "
-                              "orders its passes by time (allowed: 0 or pp = {}, or schedule "
-                              "llama3)",
-                              p.pp_microbatch_group, p.pp));
-  }
-  if (p.schedule == Schedule::kInterleaved && p.pp_microbatch_group > 0 &&
+  // Only the llama3 schedule groups micro-batches; another (interleaved's groups are pp, zb-v
+  // orders its passes by time, the others run one chunk a rank) would change nothing.
+  if (p.schedule != Schedule::kLlama3 && p.pp_microbatch_group > 0 &&
       p.pp_microbatch_group != p.pp) {
     return Refuse("plan.pp_microbatch_group",
-                  fmt::format("plan.pp_microbatch_group = {} applies to the llama3 schedule; "
-                              "interleaved uses pp = {} "
-                              "(allowed: 0, or schedule llama3)",
-                              p.pp_microbatch_group, p.pp));
+                  fmt::format("plan.pp_microbatch_group = {} applies to the llama3 schedule, not "
+                              "{} (allowed: 0 or pp = {}, or schedule llama3)",
+                              p.pp_microbatch_group, spec::ScheduleName(p.schedule), p.pp));
   }
   if (p.schedule == Schedule::kLlama3 && plan.microbatches % plan.pp_group != 0) {
     std::vector<int64_t> allowed = Divisors(plan.microbatches);
@@ -409,11 +403,16 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
       std::vector<int64_t> allowed;
       for (int64_t d : Divisors(plan.dp))
         if (d < dp_cp) allowed.push_back(d);
-      return Refuse("plan.dp_replicate",
-                    fmt::format("plan.dp_replicate = {} does not split dp = {} (cp = {}) into "
-                                "replica groups of two or "
-                                "more ranks (allowed: {})",
-                                p.dp_replicate, plan.dp, p.cp, ListOf(allowed)));
+      return Refuse(
+          "plan.dp_replicate",
+          fmt::format("plan.dp_replicate = {} does not split dp = {} (cp = {}) into "
+                      "replica groups of two or "
+                      "more ranks (allowed: {})",
+                      p.dp_replicate, plan.dp, p.cp,
+                      allowed.size() > 1 ? ListOf(allowed)
+                                         : fmt::format("only 1 at dp * cp = {}; more data-parallel "
+                                                       "ranks to replicate over",
+                                                       dp_cp)));
     }
     // The shard group is the innermost dp*cp / dp_replicate of the dp*cp ranks; with CP inside
     // DP it holds whole CP groups, as the launchers build it.
@@ -452,6 +451,12 @@ Result<Plan> BuildPlan(const spec::JobSpec& job, Checks checks) {
           "plan.ep",
           fmt::format("plan.ep = {} needs a mixture-of-experts model; {} is dense (allowed: 1)",
                       p.ep, m.name));
+    }
+    if (p.etp > 0 && p.etp != p.tp) {
+      return Refuse("plan.etp",
+                    fmt::format("plan.etp = {} splits experts; {} is dense (allowed: 0, or tp = "
+                                "{})",
+                                p.etp, m.name, p.tp));
     }
     plan.etp = p.tp;
   } else {

@@ -11,6 +11,7 @@
 
 #include "core/json.h"
 #include "core/text.h"
+#include "model/ranking.h"
 #include "recsys/sharding.h"
 #include "spec/readers.h"
 #include "validate/job_log.h"
@@ -87,9 +88,16 @@ Result<RecKnobs> KnobsOf(const nlohmann::json& plan, const spec::RecJobSpec& job
 
 // The base jobs of a log, loaded once each.
 using JobKey = std::tuple<std::string, std::string, int64_t, int64_t>;
+struct LoadedJob {
+  spec::RecJobSpec spec;
+  // A measurement must not exceed what one GPU can train: the dense part's training FLOPs a
+  // sample (3x the forward's) at the GPU's highest dense peak (BF16, FP8 or FP4).
+  double training_flops_per_sample = 0;
+  double peak_flops_per_s = 0;
+};
 
 Result<RecLoggedJob> ParseLine(std::string_view text, const std::string& origin, int number,
-                               std::map<JobKey, spec::RecJobSpec>& loaded) {
+                               std::map<JobKey, LoadedJob>& loaded) {
   const std::string where = fmt::format("{}:{}", origin, number);
   SP_ASSIGN_OR_RETURN(nlohmann::json line, ParseJson(text, origin, number));
   if (!line.is_object()) {
@@ -148,13 +156,20 @@ Result<RecLoggedJob> ParseLine(std::string_view text, const std::string& origin,
           .WithKey("cluster");
     }
     job.cluster = std::move(*c);
-    if (Result<recsys::RecJob> resolved = recsys::ResolveRecJob(job); !resolved.ok()) {
+    Result<recsys::RecJob> resolved = recsys::ResolveRecJob(job);
+    if (!resolved.ok()) {
       return Status::Invalid(fmt::format("{}: {}", where, resolved.status().message()))
           .WithKey("gpus");
     }
-    it = loaded.emplace(key, std::move(job)).first;
+    const spec::GpuSpec& gpu = job.cluster.gpu;
+    const double training_flops =
+        3 * model::CountRanking(job.model, resolved->dense_ops).dense_flops_per_sample;
+    const double peak =
+        std::max({gpu.peak_bf16_flops_per_s, gpu.peak_fp8_flops_per_s, gpu.peak_fp4_flops_per_s});
+    LoadedJob entry{std::move(job), training_flops, peak};
+    it = loaded.emplace(key, std::move(entry)).first;
   }
-  out.job = it->second;
+  out.job = it->second.spec;
   SP_ASSIGN_OR_RETURN(
       out.knobs,
       KnobsOf(line.contains("plan") ? line["plan"] : nlohmann::json::object(), out.job, where));
@@ -179,6 +194,19 @@ Result<RecLoggedJob> ParseLine(std::string_view text, const std::string& origin,
           .WithKey("samples_per_s_per_gpu");
     }
     out.samples_per_s_per_gpu = v.get<double>();
+    const LoadedJob& loaded_job = it->second;
+    if (loaded_job.training_flops_per_sample > 0 &&
+        out.samples_per_s_per_gpu * loaded_job.training_flops_per_sample >
+            loaded_job.peak_flops_per_s) {
+      return Status::Invalid(
+                 fmt::format("{}: samples_per_s_per_gpu = {} is faster than one {} trains this "
+                             "model at its dense peak (allowed: at most {:.4g}: {:.4g} FLOP a "
+                             "sample, 3x the forward's, at {:.4g} FLOP/s)",
+                             where, JsonShown(v), Printable(loaded_job.spec.cluster.gpu.name, 40),
+                             loaded_job.peak_flops_per_s / loaded_job.training_flops_per_sample,
+                             loaded_job.training_flops_per_sample, loaded_job.peak_flops_per_s))
+          .WithKey("samples_per_s_per_gpu");
+    }
   } else if (measured) {
     return Status::Invalid(fmt::format("{}: samples_per_s_per_gpu given for a job with status {} "
                                        "(allowed: a measurement only for status ok)",
@@ -202,7 +230,7 @@ std::string JobOf(const spec::RecJobSpec& job) {
 
 Result<std::vector<RecLoggedJob>> ParseRecJobLog(std::string_view text, const std::string& origin) {
   std::vector<RecLoggedJob> out;
-  std::map<JobKey, spec::RecJobSpec> loaded;
+  std::map<JobKey, LoadedJob> loaded;
   SP_RETURN_IF_ERROR(
       validate::ForEachLogLine(text, origin, [&](std::string_view line, int number) -> Status {
         SP_ASSIGN_OR_RETURN(RecLoggedJob job, ParseLine(line, origin, number, loaded));

@@ -415,6 +415,16 @@ Status ValidateSyntheticSpec(const SyntheticSpec& spec) {
                            : "features, scale"))
                  : Status::Ok();
     };
+    auto distinct = [&] {
+      std::vector<std::string> sorted = e.features;
+      std::sort(sorted.begin(), sorted.end());
+      const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+      return twice == sorted.end()
+                 ? Status::Ok()
+                 : Status::Invalid(fmt::format(
+                       "{}: effect {}.features names {} twice (allowed: distinct features)",
+                       e.origin, kind, Printable(*twice, 64)));
+    };
     const bool takes_rank = e.kind == EffectKind::kPairwise || e.kind == EffectKind::kTriple;
     SP_RETURN_IF_ERROR(unused(!takes_rank && e.rank != 0, "rank"));
     SP_RETURN_IF_ERROR(unused(e.kind != EffectKind::kMain && !e.feature.empty(), "feature"));
@@ -441,13 +451,7 @@ Status ValidateSyntheticSpec(const SyntheticSpec& spec) {
             (!linear && e.features.size() > static_cast<size_t>(kMaxProductFeatures))) {
           return count_error(linear ? "at least 1" : fmt::format("2 to {}", kMaxProductFeatures));
         }
-        std::vector<std::string> sorted = e.features;
-        std::sort(sorted.begin(), sorted.end());
-        if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
-          return Status::Invalid(fmt::format(
-              "{}: effect {}.features names a feature twice (allowed: distinct features)", e.origin,
-              kind));
-        }
+        SP_RETURN_IF_ERROR(distinct());
         for (const std::string& f : e.features) {
           if (!is(f, 1)) return NameError(e, "features", f, "dense", dense_names);
         }
@@ -457,6 +461,7 @@ Status ValidateSyntheticSpec(const SyntheticSpec& spec) {
       case EffectKind::kTriple: {
         const size_t want = e.kind == EffectKind::kPairwise ? 2 : 3;
         if (e.features.size() != want) return count_error(want == 2 ? "2" : "3");
+        SP_RETURN_IF_ERROR(distinct());  // a feature with itself is a main effect in disguise
         const int64_t rank = e.rank > 0 ? e.rank : (want == 2 ? 4 : 1);
         for (const std::string& f : e.features) {
           if (!is(f, 2)) return NameError(e, "features", f, "sparse", sparse_names);

@@ -879,9 +879,12 @@ class ExactSearch {
     if (++visited_ > options_.exact_max_plans) {
       return Status::Invalid(
                  fmt::format("exact: more than {} partial plans for {} tables on {} GPUs "
-                             "(allowed: a smaller instance, a larger planner.exact_max_plans, "
-                             "or the scaleplan planner)",
-                             options_.exact_max_plans, job_.spec.model.tables.size(), job_.world))
+                             "(allowed: a smaller instance, {}or the scaleplan planner)",
+                             options_.exact_max_plans, job_.spec.model.tables.size(), job_.world,
+                             options_.exact_max_plans < kMaxExactPlans
+                                 ? fmt::format("a larger planner.exact_max_plans (up to {}), ",
+                                               kMaxExactPlans)
+                                 : std::string()))
           .WithKey("planner.exact_max_plans");
     }
     RecStep step = cost_.Step(loads);
@@ -972,7 +975,7 @@ const spec::Schema<PlannerOptions>& PlannerOptionsSchema() {
                  "scaleplan: perturbations of the best plan, each followed by local search "
                  "(times 100 / tables beyond 100 tables and 128 / GPUs beyond 128 GPUs)")
         .Unsigned("seed", &O::seed, "scaleplan: seed of the perturbations")
-        .Integer("exact_max_plans", &O::exact_max_plans, 1, 100000000, "",
+        .Integer("exact_max_plans", &O::exact_max_plans, 1, kMaxExactPlans, "",
                  "exact: partial plans visited at most before giving up")
         .Number("hugectr_dp_threshold_bytes", &O::hugectr_dp_threshold_bytes, 0, 1e30, "bytes",
                 "hugectr: tables this small are data-parallel (assumption: 32 MiB)")

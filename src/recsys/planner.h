@@ -49,12 +49,14 @@
 
 namespace scaleplan::recsys {
 
+inline constexpr int64_t kMaxExactPlans = 100000000;  // planner.exact_max_plans' bound
+
 struct PlannerOptions {
   std::string planner = "scaleplan";
   int64_t max_passes = 20;            // scaleplan: local-search passes over the tables
   int64_t kicks = 40;                 // scaleplan: iterated local search's perturbations
   uint64_t seed = 1;                  // scaleplan: their seed
-  int64_t exact_max_plans = 5000000;  // exact: partial plans visited at most
+  int64_t exact_max_plans = 5000000;  // exact: partial plans visited at most (kMaxExactPlans)
   // hugectr: tables at most this large (weights) are data-parallel (assumption: 32 MiB; the
   // MLPerf submission's value is a command-line flag not in the published logs).
   double hugectr_dp_threshold_bytes = 33554432.0;

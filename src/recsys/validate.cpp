@@ -53,10 +53,15 @@ Result<std::vector<Prepared>> Prepare(const std::vector<MlperfRun>& runs) {
           fmt::format("{}:{} ({})", run.origin, run.line, Printable(run.label, 64)));
     }
     p.job = *std::move(job);
-    SP_ASSIGN_OR_RETURN(CostModel cost, CostModel::For(p.job));
+    const std::string where =
+        fmt::format("{}:{} ({})", run.origin, run.line, Printable(run.label, 64));
+    Result<CostModel> cost = CostModel::For(p.job);
+    if (!cost.ok()) return cost.status().WithContext(where);
     PlannerOptions options;
     options.planner = "hugectr";
-    SP_ASSIGN_OR_RETURN(p.plan, RunPlanner(cost, options));
+    Result<ShardingPlan> plan = RunPlanner(*cost, options);
+    if (!plan.ok()) return plan.status().WithContext(where);
+    p.plan = *std::move(plan);
     p.measured = run.samples_per_s;
     out.push_back(std::move(p));
   }
@@ -163,6 +168,16 @@ Result<std::vector<MlperfRun>> ReadMlperfRuns(std::string_view text, const std::
           spec::kMaxMeasured, run.gpus));
     }
     run.samples_per_s = *sps;
+    // Not modeled (the model predicts the rate), but read: a value that is not a time is an
+    // error in the row, not something to pass over.
+    if (const std::string ttt = table.Cell(r, "time_to_train_min"); !ttt.empty()) {
+      Result<double> minutes = ParseNumber(ttt);
+      if (!minutes.ok() || !(*minutes > 0) || !(*minutes <= 1e7)) {
+        return Status::Invalid(fmt::format(
+            "{}:{}: time_to_train_min = {} (allowed: blank, or minutes above 0 and at most 1e7)",
+            origin, run.line, Printable(ttt, 64)));
+      }
+    }
     if (Result<std::string> gpu = GpuPreset(run.gpu_type); !gpu.ok()) {
       return Status::Invalid(fmt::format("{}:{}: {}", origin, run.line, gpu.status().message()));
     }

@@ -387,6 +387,9 @@ Result<LaunchParse> ApplyTorchtitanToml(std::string_view text, const std::string
   SP_ASSIGN_OR_RETURN(p.pp, keys.Integer("parallelism.pipeline_parallel_degree", 1, 1, kMax));
   SP_ASSIGN_OR_RETURN(p.ep, keys.Integer("parallelism.expert_parallel_degree", 1, 1, kMax));
   SP_ASSIGN_OR_RETURN(p.etp, keys.Integer("parallelism.expert_tensor_parallel_degree", 1, 1, kMax));
+  // torchtitan applies it to MoE layers only (its default, 1, is in every file): a dense model
+  // has no expert to split, and the plan takes 0 (tp), as it does.
+  if (!job.model.IsMoe()) p.etp = 0;
   // shard -1 is what the other degrees leave of the job's GPUs; every degree given states the
   // GPU count itself (torchtitan checks their product against the world size). The product is
   // taken in doubles first: each degree is at most kMax, so it may pass 2^63.

@@ -187,6 +187,31 @@ class Schema {
     return *this;
   }
 
+  // 0 (the field's "derive it" or "none"), or a number from `min` (> 0) to `max`: a value between
+  // 0 and `min` (a checkpoint of 1e-300 bytes) is neither.
+  Schema& NumberOrZero(std::string key, double T::*member, double min, double max, std::string unit,
+                       std::string help, std::string flag = "") {
+    FieldInfo info = MakeInfo(std::move(key), ValueKind::kNumber, std::move(unit), std::move(help),
+                              std::move(flag), "0, or a " + RangeText("number", min, max));
+    std::string section = section_;
+    Field<T> field{info, nullptr, nullptr, nullptr};
+    field.set = [section, info, member, min, max](T& object, const RawValue& value) -> Status {
+      double v = 0;
+      SP_RETURN_IF_ERROR(SetNumber(section, info, value, 0, max, v));
+      if (v != 0 && v < min) return FieldError(section, info, value, "is out of range");
+      object.*member = v;
+      return Status::Ok();
+    };
+    field.check = [section, info, member, min, max](const T& object, bool) -> Status {
+      double v = object.*member;
+      if (v == 0 || (v >= min && v <= max)) return Status::Ok();
+      return FieldError(section, info, ScalarValue(fmt::format("{}", v), ""), "is out of range");
+    };
+    field.get = [member](const T& object) { return nlohmann::json(object.*member); };
+    fields_.push_back(std::move(field));
+    return *this;
+  }
+
   // Any integer from 0 to 2^64 - 1, taken exactly as written (seeds); also "1e6" and "16Mi".
   Schema& Unsigned(std::string key, uint64_t T::*member, std::string help, std::string flag = "") {
     FieldInfo info = MakeInfo(std::move(key), ValueKind::kInteger, "", std::move(help),
