@@ -106,6 +106,13 @@ TEST(HumanReadable, Formats) {
   EXPECT_EQ(PlainCount(0.25), "0.25");
   EXPECT_EQ(PlainCount(1e-6), "1e-06");
   EXPECT_EQ(PlainCount(0), "0");
+  // Fixed decimals, but what would round to 0.00 keeps two significant digits: 0.004 failures a
+  // day is not none. 0.005 rounds to 0.01 at two decimals, so it is written as such.
+  EXPECT_EQ(Fixed(3.14159, 2), "3.14");
+  EXPECT_EQ(Fixed(0.0042, 2), "0.0042");
+  EXPECT_EQ(Fixed(0.005, 2), "0.01");
+  EXPECT_EQ(Fixed(-3.1e-7, 1), "-3.1e-07");
+  EXPECT_EQ(Fixed(0, 2), "0.00");
 }
 
 // Input files: a regular file is read whole; a directory, a FIFO and a file over the cap are

@@ -71,6 +71,11 @@ TEST(FailureModel, BadModelsNameTheKeyAndWhatIsAllowed) {
        "f.yaml:5: failures.causes: a cause without count"},
       {"window_s: 86400\ngpus: 16\ngpus_per_node: 8\ncauses:\n  - {name: a, count: 3}\n",
        "a cause without per"},
+      // 10 GPUs on nodes of 3 is no number of nodes: per-node rates would count 4.
+      {"window_s: 86400\ngpus: 10\ngpus_per_node: 3\ncauses:\n  - {name: a, per: node, count: "
+       "1}\n",
+       "failures.gpus = 10 is not whole nodes of failures.gpus_per_node = 3 (allowed: a multiple "
+       "of 3)"},
   };
   for (const Case& c : cases) {
     Result<FailureModel> r = ParseFailureModel(c.yaml, "f.yaml");

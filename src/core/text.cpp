@@ -270,6 +270,12 @@ std::string PlainCount(double count) {
   return fmt::format("{:.0f}", count);
 }
 
+std::string Fixed(double value, int decimals) {
+  const double unit = std::pow(10.0, -decimals);
+  if (value != 0 && std::fabs(value) < 0.5 * unit) return fmt::format("{:.2g}", value);
+  return fmt::format("{:.{}f}", value, decimals);
+}
+
 std::string HumanFlops(double flops) {
   const char* units[] = {"FLOP", "kFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP"};
   int unit = 0;

@@ -39,6 +39,9 @@ std::string HumanCount(double count);  // "405.9 B", "16.8 M"
 // A count written whole ("1234"), but below one with three significant digits ("0.25"), so that a
 // small positive value never reads as 0.
 std::string PlainCount(double count);
+// `value` with `decimals` decimals ("0.42"), but a nonzero value that would read as zero keeps two
+// significant digits ("0.0042", "3.1e-07"), so that a small positive value never reads as 0.
+std::string Fixed(double value, int decimals);
 std::string HumanFlops(double flops);  // "2.43 TFLOP"
 
 // Text inputs (YAML, JSON, CSV, nccl-tests output, argument files) must be text: no NUL byte, no

@@ -115,7 +115,9 @@ Result<ScaleStudy> RunScale(const spec::JobSpec& job, const std::vector<search::
       first_invalid = valid.WithContext(fmt::format("at {} GPUs", n));
     }
     if (found->top.empty()) {
+      row.pruned_by = found->pruned_by;
       row.pruned_why = found->pruned_why;
+      row.stop_reason = found->stop_reason;
     } else {
       row.best = found->top.front();
       if (with_goodput) {

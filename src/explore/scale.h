@@ -30,7 +30,11 @@ namespace scaleplan::explore {
 struct ScaleRow {
   int64_t gpus = 0;
   std::optional<search::Evaluation> best;  // none: no plan of the space fits at this count
-  std::map<std::string, std::string> pruned_why;  // when none: each rule's message
+  // When none: the candidates each rule pruned, a message for the rules that refuse by key
+  // (search::SearchResult's), and why the search stopped (a budget may end it before any fitted).
+  std::map<std::string, uint64_t> pruned_by;
+  std::map<std::string, std::string> pruned_why;
+  std::string stop_reason;
   std::optional<goodput::GoodputStudy> goodput;   // when a plan was found and failures are given
 };
 

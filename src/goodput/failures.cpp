@@ -135,6 +135,12 @@ Status ValidateFailureModel(const FailureModel& model) {
         "of the observed job)",
         model.gpus_per_node, model.gpus));
   }
+  if (model.gpus % model.gpus_per_node != 0) {  // a per-node rate needs whole nodes
+    return Status::Invalid(fmt::format(
+        "failures.gpus = {} is not whole nodes of failures.gpus_per_node = {} (allowed: a "
+        "multiple of {})",
+        model.gpus, model.gpus_per_node, model.gpus_per_node));
+  }
   std::set<std::string> names;
   double unplanned = 0;
   for (const FailureCause& c : model.causes) {

@@ -474,6 +474,31 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
   study.job.gpus_per_node = options.gpus_per_node > 0 ? options.gpus_per_node
                             : tiers.empty()           ? int64_t{1}
                                                       : tiers.front().gpus;
+  // A job is whole nodes (or part of one), and a sweep's sizes whole model-parallel replicas of
+  // this plan on whole nodes: otherwise its node count, and so its per-node failures, are not a
+  // job's.
+  const int64_t replica = plan.job.plan.tp * plan.job.plan.cp * plan.job.plan.pp;
+  auto whole = [&](int64_t gpus, std::string_view what) -> Status {
+    if (gpus > study.job.gpus_per_node && gpus % study.job.gpus_per_node != 0) {
+      return Status::Invalid(fmt::format(
+          "{} = {} is not whole nodes of {} GPUs{} (allowed: part of one node, or a multiple of "
+          "{})",
+          what, gpus, study.job.gpus_per_node,
+          options.gpus_per_node > 0 ? " (goodput.gpus_per_node)" : " (the cluster's first tier)",
+          study.job.gpus_per_node));
+    }
+    return Status::Ok();
+  };
+  SP_RETURN_IF_ERROR(whole(plan.gpus, "job.gpus"));
+  for (int64_t gpus : options.sweep_gpus) {
+    if (gpus % replica != 0) {
+      return Status::Invalid(fmt::format(
+          "goodput.sweep_gpus = {} is not whole replicas of tp * cp * pp = {} GPUs (allowed: "
+          "multiples of {})",
+          gpus, replica, replica));
+    }
+    SP_RETURN_IF_ERROR(whole(gpus, "goodput.sweep_gpus"));
+  }
   // What one GPU stages for an asynchronous checkpoint: its weights and optimizer state (the
   // stage that holds the most).
   const plan::MemoryReport memory = plan::ComputeMemory(plan);

@@ -262,13 +262,14 @@ std::string RecTestbedText(const predict::RecTestbedReport& r) {
   std::string out = fmt::format("{}, truth {}\n", r.job, r.truth_origin);
   out += fmt::format("  space        {} plans, {} fit the memory model, {} run on the truth\n",
                      r.plans, r.fitting_plans, r.runnable_plans);
-  out += fmt::format("  true optimum {}: {:.1f}k samples/s/GPU\n", r.optimum_plan,
-                     r.optimum_samples_per_s_per_gpu / 1e3);
-  out += r.physics_best_status == "ok"
-             ? fmt::format("  physics' best {}: {:.1f}k samples/s/GPU on the truth\n",
-                           r.physics_best_plan, r.physics_best_true_samples_per_s_per_gpu / 1e3)
-             : fmt::format("  physics' best {}: it does not run on the truth ({})\n",
-                           r.physics_best_plan, r.physics_best_status);
+  out += fmt::format("  true optimum {}: {}k samples/s/GPU\n", r.optimum_plan,
+                     Fixed(r.optimum_samples_per_s_per_gpu / 1e3, 1));
+  out +=
+      r.physics_best_status == "ok"
+          ? fmt::format("  physics' best {}: {}k samples/s/GPU on the truth\n", r.physics_best_plan,
+                        Fixed(r.physics_best_true_samples_per_s_per_gpu / 1e3, 1))
+          : fmt::format("  physics' best {}: it does not run on the truth ({})\n",
+                        r.physics_best_plan, r.physics_best_status);
   if (r.planner_failures > 0) {
     out += fmt::format("  {} knob combinations left out: their planner found no sharding\n",
                        r.planner_failures);

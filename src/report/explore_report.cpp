@@ -65,10 +65,10 @@ std::string ExploreText(const spec::JobSpec& job, const explore::ExploreResult& 
                       "step s", "event s", "tokens/s/GPU", "speedup", "network", "crossing",
                       "exposed s", "plan");
   auto line = [&](const explore::Row& row) {
-    text +=
-        fmt::format("  {:<11} {:>9.3f} {:>9.3f} {:>13.1f} {:>7.3f}x {:<22} {:<10} {:>10.3f}  {}\n",
-                    row.name, row.step_time_s, row.event_step_time_s, row.tokens_per_s_per_gpu,
-                    row.speedup, row.network, row.crossing, row.crossing_exposed_s, row.plan);
+    text += fmt::format("  {:<11} {:>9.3f} {:>9.3f} {:>13} {:>7.3f}x {:<22} {:<10} {:>10.3f}  {}\n",
+                        row.name, row.step_time_s, row.event_step_time_s,
+                        Fixed(row.tokens_per_s_per_gpu, 1), row.speedup, row.network, row.crossing,
+                        row.crossing_exposed_s, row.plan);
   };
   line(r.baseline);
   for (const explore::Row& row : r.one_at_a_time) line(row);

@@ -185,12 +185,13 @@ std::string GoodputSectionText(const goodput::GoodputStudy& s) {
   const goodput::GoodputPoint& p = s.point;
   return fmt::format(
       "\n  goodput under failures ({}; `scaleplan goodput` for the details)\n{}"
-      "    {:.1f} interruptions a day (mean time between failures {}); restart {}\n"
+      "    {} interruptions a day (mean time between failures {}); restart {}\n"
       "    checkpoint ({}) {}\n"
       "    effective time {}: {} tokens a day\n{}",
       s.model.name, s.fits ? std::string() : fmt::format("    {}\n", MemoryNote(s)),
-      p.failures_per_day + p.planned_per_day, Duration(p.mtbf_s), Duration(p.restart_total_s),
-      s.options.checkpoint, IntervalText(p), Pct(p.effective), HumanCount(p.tokens_per_day),
+      Fixed(p.failures_per_day + p.planned_per_day, 1), Duration(p.mtbf_s),
+      Duration(p.restart_total_s), s.options.checkpoint, IntervalText(p), Pct(p.effective),
+      HumanCount(p.tokens_per_day),
       p.train_tokens > 0 ? "    training " + TrainingText(p, s.train_steps) + "\n" : "");
 }
 
@@ -207,9 +208,9 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
       "  failure model {}: {}\n", s.model.name,
       s.model.description.empty() ? std::string("(no description)") : s.model.description);
   out += fmt::format(
-      "\n  failures     {:.2f} unplanned + {:.2f} planned a day on this job; mean time between "
+      "\n  failures     {} unplanned + {} planned a day on this job; mean time between "
       "failures {}{}\n",
-      p.failures_per_day, p.planned_per_day, Duration(p.mtbf_s),
+      Fixed(p.failures_per_day, 2), Fixed(p.planned_per_day, 2), Duration(p.mtbf_s),
       o.failure_scale != 1 ? fmt::format(" (rates x {:g})", o.failure_scale) : std::string());
   out += fmt::format(
       "  checkpoint   {} ({}), {}: write {} at {}/s{}\n", Bytes(s.job.checkpoint_bytes),
@@ -259,9 +260,9 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
   }
   out += "\n  causes on this job (a day)\n";
   for (const goodput::CauseShare& c : s.causes) {
-    out += fmt::format("    {:<30} {:<22} per {:<5} {:>8.3f}{}\n", Printable(c.name, 30),
-                       Printable(c.category, 22), goodput::FailureUnitName(c.per), c.per_day,
-                       c.planned ? "  planned" : "");
+    out += fmt::format("    {:<30} {:<22} per {:<5} {:>8}{}\n", Printable(c.name, 30),
+                       Printable(c.category, 22), goodput::FailureUnitName(c.per),
+                       Fixed(c.per_day, 3), c.planned ? "  planned" : "");
   }
   if (!s.sweep.empty()) {
     out +=
@@ -270,10 +271,10 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
     const bool train = o.train_tokens > 0;
     out += train ? "   to train\n" : "\n";
     for (const goodput::GoodputPoint& q : s.sweep) {
-      std::string row = fmt::format("    {:<9} {:>17.1f}   {:<11} {:<11} {:>9}   {:<10}", q.gpus,
-                                    q.failures_per_day + q.planned_per_day, Duration(q.mtbf_s),
-                                    Duration(q.interval_s), Pct(q.effective),
-                                    HumanCount(q.tokens_per_day));
+      std::string row =
+          fmt::format("    {:<9} {:>17}   {:<11} {:<11} {:>9}   {:<10}", q.gpus,
+                      Fixed(q.failures_per_day + q.planned_per_day, 1), Duration(q.mtbf_s),
+                      Duration(q.interval_s), Pct(q.effective), HumanCount(q.tokens_per_day));
       if (train) {
         row += " " + (q.train_finishes ? Duration(q.train_time_s) : std::string("never"));
       } else {

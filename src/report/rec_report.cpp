@@ -167,15 +167,17 @@ std::string RecText(const recsys::RecStudy& study) {
   double rows = 0;
   for (const spec::TableSpec& t : model.tables) rows += static_cast<double>(t.rows);
   std::string out = fmt::format(
-      "Ranking model {}: {} tables, {:.1f}M rows, {:.2f}B embedding parameters ({:.1f} GB {}), "
-      "{} ids per sample; {}, {:.1f}M dense parameters, {:.1f} MFLOP per sample "
+      "Ranking model {}: {} tables, {}M rows, {}B embedding parameters ({} GB {}), "
+      "{} ids per sample; {}, {}M dense parameters, {} MFLOP per sample "
       "forward\n",
-      Printable(model.name, 64), model.tables.size(), rows / 1e6,
-      study.counts.embedding_params / 1e9, study.counts.embedding_params * weight_bytes / 1e9,
+      Printable(model.name, 64), model.tables.size(), Fixed(rows / 1e6, 1),
+      Fixed(study.counts.embedding_params / 1e9, 2),
+      Fixed(study.counts.embedding_params * weight_bytes / 1e9, 1),
       spec::EmbeddingDtypeName(model.embedding_dtype), PlainCount(study.counts.lookups_per_sample),
       model.arch.empty() ? fmt::format("{} interaction", spec::InteractionName(model.interaction))
                          : fmt::format("dense part {}", Printable(model.arch, 64)),
-      study.counts.dense_params / 1e6, study.counts.dense_flops_per_sample / 1e6);
+      Fixed(study.counts.dense_params / 1e6, 1),
+      Fixed(study.counts.dense_flops_per_sample / 1e6, 1));
   out += fmt::format(
       "Job: {} x {} ({} node{} of {}) on {}, global batch {} ({:.0f} per GPU), optimizer {}\n",
       job.world, job.spec.cluster.gpu.name, job.nodes, job.nodes == 1 ? "" : "s", job.local_world,

@@ -35,7 +35,9 @@ nlohmann::json ScaleJson(const spec::JobSpec& job, const explore::ScaleStudy& st
     if (!r.best) {
       row["plan"] = nullptr;
       row["description"] = nullptr;
+      row["pruned_by"] = r.pruned_by;
       row["pruned_why"] = r.pruned_why;
+      row["stop_reason"] = r.stop_reason;
     } else {
       const search::Evaluation& e = *r.best;
       row["plan"] = PlanFields(e.plan);
@@ -85,13 +87,25 @@ std::string ScaleText(const spec::JobSpec& job, const explore::ScaleStudy& study
     if (static_cast<int64_t>(i) == study.cheapest) mark += " <- least GPU time";
     if (static_cast<int64_t>(i) == study.within_deadline) mark += " <- least GPU time in time";
     if (!r.best) {
+      // Every rule that pruned (its message where it refuses by key, else its name; not the
+      // candidates left out as repeats of others, "no effect at ..."); a search a budget stopped
+      // says so first: the space may hold plans it never reached.
       std::string why;
-      for (const auto& [rule, message] : r.pruned_why) {
+      for (const auto& [rule, count] : r.pruned_by) {
+        const auto message = r.pruned_why.find(rule);
+        if (rule.find("(no effect") != std::string::npos) continue;
         if (!why.empty()) why += "; ";
-        why += message;
+        why += fmt::format("{} ({} plans)", message != r.pruned_why.end() ? message->second : rule,
+                           count);
       }
-      out += fmt::format("  {:>7}  no plan fits{}\n", r.gpus,
-                         why.empty() ? std::string() : " (" + Printable(why, 160) + ")");
+      const std::string stop = r.stop_reason.substr(0, r.stop_reason.find(';'));
+      const bool stopped = !stop.empty() && stop != "space exhausted";
+      out += fmt::format("  {:>7}  {}{}\n", r.gpus,
+                         stopped ? fmt::format("no plan found before the search stopped ({}: a "
+                                               "larger --budget or --time-limit)",
+                                               stop)
+                                 : std::string("no plan fits"),
+                         why.empty() ? std::string() : " (" + Printable(why, 200) + ")");
       continue;
     }
     const search::Evaluation& e = *r.best;

@@ -138,9 +138,9 @@ std::string ValidationText(const std::vector<validate::FileReport>& files, bool 
       const std::string_view unit = time ? "us" : MetricUnit(r.metric);
       double scale = time ? 1e6 : 1.0;
       int digits = r.metric == "step_time_s" ? 3 : 1;  // seconds per step need more
-      out +=
-          fmt::format("  {:>5}  {:<70} {:>12.{}f} {:>12.{}f} {:>+7.1f}%  {}\n", r.line, label,
-                      r.predicted * scale, digits, r.measured * scale, digits, r.error_pct, unit);
+      out += fmt::format("  {:>5}  {:<70} {:>12} {:>12} {:>+7.1f}%  {}\n", r.line, label,
+                         Fixed(r.predicted * scale, digits), Fixed(r.measured * scale, digits),
+                         r.error_pct, unit);
       if (r.memory_checked && r.memory_verdict == plan::MemoryVerdict::kOutOfMemory) {
         out += fmt::format(
             "         out of memory in the memory model: peak {} against {} usable, {} on the GPU "
