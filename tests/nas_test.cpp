@@ -214,60 +214,6 @@ TEST(NasSearch, ReinforceStartsFromEvolutionsSpread) {
   for (size_t k = 0; k < 6; ++k) EXPECT_EQ(capped->history[k].choice, evolution->history[k].choice);
 }
 
-// The full screen (nas.h): a front wider than `retrain` trains once in full with its own seed,
-// and what is retrained is the front of those runs' validation NEs. Budget 6, retrain 2: the
-// proxy front taken 6 wide holds more than 2 models (the tiny spec's candidates differ in
-// FLOPs), so the screen runs; the retrained pair is FrontLayers of the screened models scored by
-// their validation NE in full (no anchors without baselines), and each retrained model's
-// validation NE (its final seed, train.seed) differs from the screen's run (train.seed + 1000):
-// the seeds are apart. With full_screen at most retrain nothing trains in full beforehand.
-TEST(NasSearch, FullScreenPicksTheRetrainedByValidationInFull) {
-#ifndef SCALEPLAN_HAVE_TORCH
-  GTEST_SKIP() << "built without libtorch";
-#endif
-  rec::DataOptions data;
-  data.data = "synthetic:" + TinySpec();
-  NasOptions o;
-  o.budget = 6;
-  o.population = 6;
-  o.proxy_examples = 500;
-  o.proxy_eval = 200;
-  o.retrain = 2;
-  o.full_screen = 6;
-  o.final_seeds = 1;
-  o.baselines = "none";
-  Result<NasResult> r = RunNas(data, rec::TrainOptions{}, o);
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_GT(r->full_screened, 2);
-  std::vector<Candidate> in_full;
-  for (const Candidate& c : r->history) {
-    if (c.full_valid_ne > 0) {
-      Candidate scored = c;
-      scored.proxy_score = c.full_valid_ne;
-      in_full.push_back(scored);
-    }
-  }
-  ASSERT_EQ(static_cast<int64_t>(in_full.size()), r->full_screened);
-  std::vector<std::string> expected, got;
-  for (const Candidate& c : FrontLayers(in_full, 2, {})) expected.push_back(c.arch.name);
-  for (const Scored& s : r->pareto) got.push_back(s.name);
-  std::sort(expected.begin(), expected.end());
-  std::sort(got.begin(), got.end());
-  EXPECT_EQ(got, expected);
-  for (const Scored& s : r->pareto) {
-    for (const Candidate& c : in_full) {
-      if (c.arch.name == s.name) {
-        EXPECT_NE(s.valid.ne, c.full_valid_ne) << s.name;
-      }
-    }
-  }
-  o.full_screen = 2;
-  Result<NasResult> off = RunNas(data, rec::TrainOptions{}, o);
-  ASSERT_TRUE(off.ok()) << off.status().message();
-  EXPECT_EQ(off->full_screened, 0);
-  for (const Candidate& c : off->history) EXPECT_EQ(c.full_valid_ne, 0) << c.arch.name;
-}
-
 // Runs `o` alone and split across two ranks (threads standing in for mpirun's processes) and
 // checks that every rank ends with the lone process's answer.
 void SplitGivesOneProcesssAnswer(const rec::DataOptions& data, const NasOptions& o) {

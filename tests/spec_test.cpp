@@ -144,6 +144,15 @@ TEST(Presets, UnknownPresetListsKnownOnes) {
   EXPECT_NE(model.status().message().find("llama3-405b"), std::string::npos);
 }
 
+// "-" names standard input wherever a preset or a file goes (as the data and log inputs take
+// it), never a preset called "-"; a name that only starts with a dash is still a preset's.
+TEST(Presets, DashIsStandardInputNotAPreset) {
+  EXPECT_TRUE(LooksLikePath("-"));
+  EXPECT_FALSE(LooksLikePath("-llama"));
+  EXPECT_FALSE(LooksLikePath("llama3-8b"));
+  EXPECT_TRUE(LooksLikePath("jobs/a.yaml"));
+}
+
 TEST(Presets, BaseInheritsAndOverrides) {
   ModelSpec m = Must(LoadModel(Fixture("custom-model.yaml")));
   EXPECT_EQ(m.name, "llama3-8b-deeper");

@@ -474,30 +474,40 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
   study.job.gpus_per_node = options.gpus_per_node > 0 ? options.gpus_per_node
                             : tiers.empty()           ? int64_t{1}
                                                       : tiers.front().gpus;
-  // A job is whole nodes (or part of one), and a sweep's sizes whole model-parallel replicas of
-  // this plan on whole nodes: otherwise its node count, and so its per-node failures, are not a
-  // job's.
+  // Nodes of goodput.gpus_per_node hold the job whole (or part of one node): otherwise its node
+  // count, and so its per-node failures, are no job's. (On the cluster's own nodes a job of 12
+  // GPUs on nodes of 8 takes two, as it would run.) A sweep's sizes are jobs this plan can run:
+  // whole model-parallel replicas, on whole nodes when gpus_per_node is given. A sweep the user
+  // gave is refused where a size is not; the default sweep leaves such sizes out.
   const int64_t replica = plan.job.plan.tp * plan.job.plan.cp * plan.job.plan.pp;
   auto whole = [&](int64_t gpus, std::string_view what) -> Status {
-    if (gpus > study.job.gpus_per_node && gpus % study.job.gpus_per_node != 0) {
+    if (options.gpus_per_node > 0 && gpus > options.gpus_per_node &&
+        gpus % options.gpus_per_node != 0) {
       return Status::Invalid(fmt::format(
-          "{} = {} is not whole nodes of {} GPUs{} (allowed: part of one node, or a multiple of "
-          "{})",
-          what, gpus, study.job.gpus_per_node,
-          options.gpus_per_node > 0 ? " (goodput.gpus_per_node)" : " (the cluster's first tier)",
-          study.job.gpus_per_node));
+          "{} = {} is not whole nodes of goodput.gpus_per_node = {} (allowed: part of one node, "
+          "or a multiple of {})",
+          what, gpus, options.gpus_per_node, options.gpus_per_node));
     }
-    return Status::Ok();
-  };
-  SP_RETURN_IF_ERROR(whole(plan.gpus, "job.gpus"));
-  for (int64_t gpus : options.sweep_gpus) {
-    if (gpus % replica != 0) {
+    if (what != "job.gpus" && gpus % replica != 0) {
       return Status::Invalid(fmt::format(
           "goodput.sweep_gpus = {} is not whole replicas of tp * cp * pp = {} GPUs (allowed: "
           "multiples of {})",
           gpus, replica, replica));
     }
-    SP_RETURN_IF_ERROR(whole(gpus, "goodput.sweep_gpus"));
+    return Status::Ok();
+  };
+  SP_RETURN_IF_ERROR(whole(plan.gpus, "job.gpus"));
+  const bool default_sweep = options.sweep_gpus == GoodputOptions{}.sweep_gpus;
+  std::vector<int64_t> sweep_sizes;
+  for (int64_t gpus : options.sweep_gpus) {
+    Status runs = whole(gpus, "goodput.sweep_gpus");
+    if (runs.ok()) {
+      sweep_sizes.push_back(gpus);
+    } else if (default_sweep) {
+      study.sweep_left_out.push_back(gpus);
+    } else {
+      return runs;
+    }
   }
   // What one GPU stages for an asynchronous checkpoint: its weights and optimizer state (the
   // stage that holds the most).
@@ -553,7 +563,7 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
   // Each sweep row takes its own best interval (the job's, when given, may not suit another size).
   GoodputOptions sweep_options = options;
   sweep_options.checkpoint_interval_s = 0;
-  for (int64_t gpus : options.sweep_gpus) {
+  for (int64_t gpus : sweep_sizes) {
     GoodputJob scaled = study.job;
     scaled.gpus = gpus;
     SP_ASSIGN_OR_RETURN(GoodputPoint point, Evaluate(study.model, scaled, sweep_options));

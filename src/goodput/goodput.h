@@ -189,7 +189,10 @@ struct GoodputStudy {
   GoodputPoint point;                                               // the job itself
   std::vector<CauseShare> causes;
   MonteCarlo monte_carlo;           // trials == 0: not run
-  std::vector<GoodputPoint> sweep;  // one per sweep_gpus entry
+  std::vector<GoodputPoint> sweep;  // one per sweep_gpus entry kept
+  // The default sweep's sizes this plan cannot run (not whole replicas or nodes), left out; a
+  // sweep the user gave is refused instead.
+  std::vector<int64_t> sweep_left_out;
 };
 
 // E_u(tau) above; M may be large (few failures), never 0.

@@ -944,62 +944,6 @@ Result<std::vector<std::string>> BaselineList(const std::string& text) {
   return names;
 }
 
-// The full screen (nas.h): trains `wide` once in full with the full screen's seed and returns
-// the front of their validation NEs (FrontLayers, `retrain` models, the baselines' FLOPs as
-// anchors), each with its low-fidelity scores as they were; records every run's validation NE in
-// the history. A model that fails in full is left out of the front.
-Result<std::vector<Candidate>> FullScreen(const std::vector<Candidate>& wide,
-                                          const rec::CtrData& data, const rec::TrainOptions& train,
-                                          const NasOptions& options,
-                                          const std::vector<double>& baseline_flops,
-                                          NasResult* result, const NasProgress& progress) {
-  std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
-  for (const Candidate& c : wide) {
-    rec::TrainOptions o = train;
-    o.threads = 1;
-    o.progress = nullptr;
-    o.evaluate_test = false;
-    o.seed = train.seed + kFullScreenSeed;
-    jobs.emplace_back(&c.arch, o);
-  }
-  if (progress) {
-    progress(fmt::format("full screen: {} front models trained once in full", wide.size()));
-  }
-  SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> trained,
-                      TrainAll(jobs, data, options.parallel, options.processes));
-  std::vector<Candidate> scored;  // proxy_score: the validation NE in full
-  for (size_t i = 0; i < wide.size(); ++i) {
-    Candidate c = wide[i];
-    for (Candidate& h : result->history) {
-      if (h.arch.name == c.arch.name && trained[i].ok()) h.full_valid_ne = trained[i]->valid.ne;
-    }
-    if (!trained[i].ok()) {
-      if (progress)
-        progress(
-            fmt::format("{:>8}: failed in full ({})", c.arch.name, trained[i].status().message()));
-      continue;
-    }
-    if (progress) {
-      progress(fmt::format("{:>8}: proxy score {:.4f}, valid NE in full {:.4f} {:>9.0f} FLOPs",
-                           c.arch.name, c.proxy_score, trained[i]->valid.ne, c.flops));
-    }
-    c.proxy_score = trained[i]->valid.ne;
-    scored.push_back(std::move(c));
-  }
-  result->full_screened = static_cast<int64_t>(wide.size());
-  std::vector<Candidate> front;
-  for (const Candidate& c : FrontLayers(scored, options.retrain, baseline_flops)) {
-    for (const Candidate& w : wide) {
-      if (w.arch.name == c.arch.name) front.push_back(w);
-    }
-  }
-  if (front.empty()) {
-    return Status::Invalid(fmt::format("nas: every front model failed in full training ({})",
-                                       trained.front().status().message()));
-  }
-  return front;
-}
-
 }  // namespace
 
 std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep,
@@ -1274,9 +1218,6 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "the answer as it is (dnas)")
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
-        .Integer("full_screen", &N::full_screen, 0, 1000, "",
-                 "front candidates trained once in full (a seed apart from the final ones), "
-                 "whose validation NE picks the retrain models; at most retrain: none")
         .Text("baselines", &N::baselines,
               "hand-designed models trained beside: all, none, or a comma list")
         .Unsigned("search_seed", &N::search_seed, "seed of the controller's draws")
@@ -1348,31 +1289,30 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   // With the screen, the front of its scores; without it, DNAS's answer is each FLOPs target's
   // most likely architecture in its band, all of them (nas.h); the other families'
   // is the proxy front.
-  // `keep` models at most.
-  auto front_of = [&](const std::vector<Candidate>& history, int64_t keep) {
+  auto front_of = [&](const std::vector<Candidate>& history) {
     if (result.screened > 0) {  // the screen's scores pick the front (nas.h)
       std::vector<Candidate> screened;
       for (const Candidate& c : history) {
         if (c.screened) screened.push_back(c);
       }
-      return FrontLayers(screened, keep, baseline_flops);
+      return FrontLayers(screened, options.retrain, baseline_flops);
     }
-    if (options.method != "dnas") return FrontLayers(history, keep, baseline_flops);
+    if (options.method != "dnas") return FrontLayers(history, options.retrain, baseline_flops);
     std::vector<Candidate> all;
     for (const Candidate& c : history) {
       if (!c.failed) all.push_back(c);
     }
     std::stable_sort(all.begin(), all.end(),
                      [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
-    if (static_cast<int64_t>(all.size()) <= keep) return all;
-    std::vector<Candidate> thin;  // at most `keep`, evenly spaced in FLOPs order
-    for (int64_t k = 0; k < keep; ++k) {
-      thin.push_back(
-          all[static_cast<size_t>(k) * (all.size() - 1) / static_cast<size_t>(keep - 1)]);
+    if (static_cast<int64_t>(all.size()) <= options.retrain) return all;
+    std::vector<Candidate> thin;  // at most `retrain`, evenly spaced in FLOPs order
+    for (int64_t k = 0; k < options.retrain; ++k) {
+      thin.push_back(all[static_cast<size_t>(k) * (all.size() - 1) /
+                         static_cast<size_t>(options.retrain - 1)]);
     }
     return thin;
   };
-  if (front_of(result.history, options.retrain).empty()) {
+  if (front_of(result.history).empty()) {
     std::string first = "none scored";  // the first failure's reason
     for (const Candidate& c : result.history) {
       if (c.failed) {
@@ -1384,16 +1324,8 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
         fmt::format("nas: no candidate trained successfully (the first: {})", first));
   }
 
-  // Retrain the front and the baselines in full; score on test. With the full screen, the front
-  // of a wider front's validation NEs after one run in full (nas.h).
-  std::vector<Candidate> front = front_of(result.history, options.retrain);
-  if (options.full_screen > options.retrain) {
-    std::vector<Candidate> wide = front_of(result.history, options.full_screen);
-    if (wide.size() > front.size()) {
-      SP_ASSIGN_OR_RETURN(
-          front, FullScreen(wide, data, train, options, baseline_flops, &result, progress));
-    }
-  }
+  // Retrain the front and the baselines in full; score on test.
+  std::vector<Candidate> front = front_of(result.history);
   std::vector<rec::Arch> archs;
   for (const Candidate& c : front) archs.push_back(c.arch);
   archs.insert(archs.end(), baseline_archs.begin(), baseline_archs.end());

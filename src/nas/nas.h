@@ -101,17 +101,9 @@
 // per FLOPs target max(1, screen / targets): the repaired argmax (above) and its most likely
 // variants that change one dimension and stay within the band, by log-probability lost.
 //
-// The full screen (NasOptions::full_screen; at most `retrain` turns it off): the low-fidelity
-// score is biased, not only noisy: a model's NE after the first proxy_examples ranks the front's
-// models otherwise than their NE after the whole split does (two more low-fidelity seeds per
-// model did not help: docs/NAS.md). So the front is first taken full_screen wide, each of its
-// models trains once on the whole training split with a seed of its own (train.seed +
-// kFullScreenSeed, none of the final runs' seeds: a model picked for a lucky run is not judged
-// on that run), and the front of their validation NEs, `retrain` models, goes on.
-//
 // After the search, the proxy scores' Pareto front (score against FLOPs) with each baseline's
 // band's best score (Front; FrontLayers: topped up from the next non-dominated layers to
-// `retrain` models; DNAS without the screen: its answer), or the full screen's front,
+// `retrain` models; DNAS without the screen: its answer)
 // is retrained from scratch on the whole training split with the final
 // training options, as is every baseline, each with final_seeds seeds, and all are scored on the
 // test split by their mean NE. Deterministic for the seeds: candidates train `parallel` at a time
@@ -134,8 +126,6 @@
 namespace scaleplan::nas {
 
 inline constexpr double kTrendWeight = 1.0;
-// The full screen's seed, past train.seed: none of the final runs' (final_seeds <= 10).
-inline constexpr uint64_t kFullScreenSeed = 1000;
 
 struct NasOptions {
   // Change the answer.
@@ -151,10 +141,6 @@ struct NasOptions {
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
   int64_t screen = 24;  // oneshot: answers trained at low fidelity; dnas: per target this / targets
   int64_t final_seeds = 3;        // seeds per retrained model and baseline
-  // Front candidates trained once in full (one seed, none of the final ones) before the
-  // retraining, whose validation NE picks the `retrain` models (the full screen, above); at most
-  // `retrain`: none.
-  int64_t full_screen = 24;
   std::string baselines = "all";  // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the
                                   // train seed)
@@ -179,8 +165,6 @@ struct Candidate {
   // (the screen, nas.h), which proxy_ne and proxy_score then hold.
   double supernet_ne = 0;
   bool screened = false;
-  // The full screen: the candidate's validation NE after one training in full (0: not trained so).
-  double full_valid_ne = 0;
   bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
   std::string error;
 };
@@ -205,7 +189,6 @@ struct NasResult {
   int64_t over_flops = 0;          // draws refused by the FLOPs limit
   int64_t supernet_steps = 0;      // one-shot and DNAS
   int64_t screened = 0;            // one-shot and DNAS: candidates the screen trained
-  int64_t full_screened = 0;       // candidates the full screen trained (nas.h)
   std::vector<Scored> baselines;
   std::vector<Scored> pareto;  // retrained, sorted by FLOPs
   std::string best;            // the lowest test NE among pareto

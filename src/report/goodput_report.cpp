@@ -157,6 +157,7 @@ nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& 
   nlohmann::json sweep = nlohmann::json::array();
   for (const goodput::GoodputPoint& p : s.sweep) sweep.push_back(GoodputPointJson(p));
   out["sweep"] = sweep;
+  out["sweep_left_out_gpus"] = s.sweep_left_out;
   return out;
 }
 
@@ -263,6 +264,14 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
     out += fmt::format("    {:<30} {:<22} per {:<5} {:>8}{}\n", Printable(c.name, 30),
                        Printable(c.category, 22), goodput::FailureUnitName(c.per),
                        Fixed(c.per_day, 3), c.planned ? "  planned" : "");
+  }
+  if (!s.sweep_left_out.empty()) {
+    std::vector<std::string> sizes;
+    for (int64_t g : s.sweep_left_out) sizes.push_back(std::to_string(g));
+    out += fmt::format(
+        "\n  the default sweep leaves out {} GPUs: not whole tp * cp * pp = {} replicas of this "
+        "plan\n",
+        Join(sizes, ", "), plan.tp * plan.cp * plan.pp);
   }
   if (!s.sweep.empty()) {
     out +=

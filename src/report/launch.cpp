@@ -830,6 +830,10 @@ Result<LaunchParse> ApplyMegatronArgs(const std::string& text, spec::JobSpec& jo
   } else if (p.schedule == spec::Schedule::kInterleaved || p.schedule == spec::Schedule::kLlama3) {
     p.schedule = spec::Schedule::k1F1B;
   }
+  // What Megatron-LM ignores here, the plan takes as unset: the micro-batch group without virtual
+  // stages, expert TP on a dense model.
+  if (p.vp <= 1) p.pp_microbatch_group = 0;
+  if (!m.IsMoe()) p.etp = 0;
   p.dp = 0;
   p.microbatches = 0;
   const nlohmann::json after = spec::PlanSchema().ToJson(job.plan);

@@ -117,7 +117,6 @@ json NasJson(const nas::NasResult& r) {
               {"candidates_trained",
                r.supernet_steps > 0 ? static_cast<size_t>(r.screened) : r.history.size()},
               {"supernet_steps", r.supernet_steps},
-              {"full_screened", r.full_screened},
               {"draws_over_flops_max", r.over_flops},
               {"stop_reason", r.stop_reason},
               {"best", r.best},
@@ -148,7 +147,6 @@ json NasJson(const nas::NasResult& r) {
       item["supernet_ne"] = c.supernet_ne;
       item["screened"] = c.screened;
     }
-    if (c.full_valid_ne > 0) item["full_valid_ne"] = c.full_valid_ne;  // the full screen's run
     history.push_back(std::move(item));
   }
   out["history"] = history;
@@ -170,15 +168,8 @@ std::string NasText(const nas::NasResult& r) {
           : std::string("trained at low fidelity");
   out += fmt::format(
       "Search   {} candidates {} ({} draws over the FLOPs limit); stopped: {}; {:.1f} CPU s "
-      "in all\n",
+      "in all\n\n",
       r.history.size(), how, r.over_flops, r.stop_reason, r.search_cpu_s);
-  if (r.full_screened > 0) {
-    out += fmt::format(
-        "Screen   {} front models trained once in full; their validation NE picked the {} "
-        "retrained\n",
-        r.full_screened, r.pareto.size());
-  }
-  out += "\n";
   std::vector<const nas::Scored*> rows;
   for (const auto& s : r.baselines) rows.push_back(&s);
   for (const auto& s : r.pareto) rows.push_back(&s);

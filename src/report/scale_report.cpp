@@ -99,7 +99,7 @@ std::string ScaleText(const spec::JobSpec& job, const explore::ScaleStudy& study
                            count);
       }
       const std::string stop = r.stop_reason.substr(0, r.stop_reason.find(';'));
-      const bool stopped = !stop.empty() && stop != "space exhausted";
+      const bool stopped = stop == "evaluation budget" || stop == "time budget";
       out += fmt::format("  {:>7}  {}{}\n", r.gpus,
                          stopped ? fmt::format("no plan found before the search stopped ({}: a "
                                                "larger --budget or --time-limit)",

@@ -295,8 +295,8 @@ bool LooksLikePath(std::string_view ref) {
   auto ends_with = [&](std::string_view suffix) {
     return lower.size() >= suffix.size() && lower.substr(lower.size() - suffix.size()) == suffix;
   };
-  return ref.find('/') != std::string_view::npos || ends_with(".yaml") || ends_with(".yml") ||
-         ends_with(".json");
+  return ref == "-" || ref.find('/') != std::string_view::npos || ends_with(".yaml") ||
+         ends_with(".yml") || ends_with(".json");
 }
 
 Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin, bool quoted) {

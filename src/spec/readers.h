@@ -48,7 +48,7 @@ Result<int64_t> ParseGpuCount(std::string_view text, const std::string& origin,
 // absolute path, a path that exists from here, or one inside a preset, as written).
 std::string ResolveRef(std::string_view ref, const std::string& from_origin);
 
-// True when `ref` should be read as a path rather than a preset name.
+// True when `ref` should be read as a path rather than a preset name ("-": standard input).
 bool LooksLikePath(std::string_view ref);
 
 // Reads a whole spec-sized input file (core/file.h: a regular file or "-", at most
