@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <random>
 
 #include "core/text.h"
@@ -497,16 +498,23 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
     return Status::Ok();
   };
   SP_RETURN_IF_ERROR(whole(plan.gpus, "job.gpus"));
+  // The default sweep's sizes a plan cannot run are rounded down to whole replicas (on whole
+  // nodes when gpus_per_node is given): SC21's replicas of 96 GPUs take 960 for 1,024.
   const bool default_sweep = options.sweep_gpus == GoodputOptions{}.sweep_gpus;
+  const int64_t unit =
+      options.gpus_per_node > 0 ? std::lcm(replica, options.gpus_per_node) : replica;
   std::vector<int64_t> sweep_sizes;
   for (int64_t gpus : options.sweep_gpus) {
     Status runs = whole(gpus, "goodput.sweep_gpus");
     if (runs.ok()) {
       sweep_sizes.push_back(gpus);
-    } else if (default_sweep) {
-      study.sweep_left_out.push_back(gpus);
-    } else {
+    } else if (!default_sweep) {
       return runs;
+    } else if (const int64_t down = gpus / unit * unit;
+               down > 0 &&
+               std::find(sweep_sizes.begin(), sweep_sizes.end(), down) == sweep_sizes.end()) {
+      sweep_sizes.push_back(down);
+      study.sweep_rounded_from.emplace_back(down, gpus);
     }
   }
   // What one GPU stages for an asynchronous checkpoint: its weights and optimizer state (the

@@ -190,9 +190,10 @@ struct GoodputStudy {
   std::vector<CauseShare> causes;
   MonteCarlo monte_carlo;           // trials == 0: not run
   std::vector<GoodputPoint> sweep;  // one per sweep_gpus entry kept
-  // The default sweep's sizes this plan cannot run (not whole replicas or nodes), left out; a
-  // sweep the user gave is refused instead.
-  std::vector<int64_t> sweep_left_out;
+  // The default sweep's sizes this plan cannot run (not whole replicas or nodes), rounded down to
+  // ones it can: (rounded, default) pairs; a repeat or 0 is left out. A sweep the user gave is
+  // refused instead.
+  std::vector<std::pair<int64_t, int64_t>> sweep_rounded_from;
 };
 
 // E_u(tau) above; M may be large (few failures), never 0.

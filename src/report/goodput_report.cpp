@@ -157,7 +157,10 @@ nlohmann::json GoodputJson(const plan::Plan& plan, const goodput::GoodputStudy& 
   nlohmann::json sweep = nlohmann::json::array();
   for (const goodput::GoodputPoint& p : s.sweep) sweep.push_back(GoodputPointJson(p));
   out["sweep"] = sweep;
-  out["sweep_left_out_gpus"] = s.sweep_left_out;
+  nlohmann::json rounded = nlohmann::json::array();
+  for (const auto& [to, from] : s.sweep_rounded_from)
+    rounded.push_back({{"gpus", to}, {"from_gpus", from}});
+  out["sweep_rounded"] = rounded;
   return out;
 }
 
@@ -265,13 +268,15 @@ std::string GoodputText(const plan::Plan& plan, const goodput::GoodputStudy& s) 
                        Printable(c.category, 22), goodput::FailureUnitName(c.per),
                        Fixed(c.per_day, 3), c.planned ? "  planned" : "");
   }
-  if (!s.sweep_left_out.empty()) {
+  if (!s.sweep_rounded_from.empty()) {
     std::vector<std::string> sizes;
-    for (int64_t g : s.sweep_left_out) sizes.push_back(std::to_string(g));
+    for (const auto& [to, from] : s.sweep_rounded_from) {
+      sizes.push_back(fmt::format("{} for {}", to, from));
+    }
     out += fmt::format(
-        "\n  the default sweep leaves out {} GPUs: not whole tp * cp * pp = {} replicas of this "
-        "plan\n",
-        Join(sizes, ", "), plan.tp * plan.cp * plan.pp);
+        "\n  the default sweep's sizes, rounded down to whole tp * cp * pp = {} GPU replicas of "
+        "this plan: {}\n",
+        plan.tp * plan.cp * plan.pp, Join(sizes, ", "));
   }
   if (!s.sweep.empty()) {
     out +=
