@@ -53,56 +53,11 @@ class RecCmd final : public Command {
     if (!keys.ok()) return Fail(io.err, keys.status());
     Result<recsys::PlannerOptions> planner = planner_.Parse();
     if (!planner.ok()) return Fail(io.err, planner.status());
-    // Whether the planner that owns an option runs: the chosen one, and under --compare every
-    // compared one (not exact).
-    auto runs = [&](std::string_view owner) {
-      if (owner == planner->planner) return true;
-      if (!source->compare) return false;
-      for (const recsys::PlannerInfo& p : recsys::Planners()) {
-        if (p.name == owner) return p.compared;
-      }
-      return false;
-    };
-    if (!source->sharding.empty()) {
-      // A plan file is rated, not planned: --planner chooses nothing, and without --compare no
-      // planner runs to take the others.
-      for (const spec::Field<recsys::PlannerOptions>& f : recsys::PlannerOptionsSchema().fields()) {
-        if (!f.set || !planner_.Given(f.info.key)) continue;
-        const std::string_view owner = recsys::PlannerOfOption(f.info.key);
-        if (f.info.key == "planner" || !source->compare ||
-            (!owner.empty() && owner != planner->planner && !runs(owner))) {
-          return Fail(
-              io.err,
-              Status::Invalid(fmt::format("{} does not apply to --sharding {}: the plan file is "
-                                          "rated, not planned (allowed: {})",
-                                          planner_.Flag(f.info.key), source->sharding,
-                                          f.info.key == "planner"
-                                              ? "--sharding alone; --compare also runs every "
-                                                "planner"
-                                          : source->compare
-                                              ? "leave it out: --compare does not run the "
-                                                "exact planner"
-                                              : "--compare, which runs the planners beside it"))
-                  .WithKey("planner." + f.info.key));
-        }
-      }
-    }
-    if (source->sharding.empty()) {
-      // Only the chosen planner runs, and with --compare the compared ones: another planner's
-      // option would change nothing.
-      for (const spec::Field<recsys::PlannerOptions>& f : recsys::PlannerOptionsSchema().fields()) {
-        const std::string_view owner = recsys::PlannerOfOption(f.info.key);
-        if (!f.set || !planner_.Given(f.info.key) || owner.empty() || runs(owner)) continue;
-        return Fail(
-            io.err,
-            Status::Invalid(fmt::format("{} does not apply to --planner {}: it is the {} "
-                                        "planner's (allowed: --planner {}{})",
-                                        planner_.Flag(f.info.key), planner->planner, owner, owner,
-                                        source->compare
-                                            ? "; --compare does not run it"
-                                            : ", or --compare, which runs every planner but exact"))
-                .WithKey("planner." + f.info.key));
-      }
+    if (Status apply = recsys::CheckGivenPlannerOptions(
+            *planner, source->compare, source->sharding,
+            [&](std::string_view key) { return planner_.Given(key); });
+        !apply.ok()) {
+      return Fail(io.err, apply);
     }
     if (!args->emit_plan.empty()) {
       Status side = SideFile(args->emit_plan, "--emit-plan");

@@ -3,7 +3,6 @@
 #include "cli/command.h"
 #include "cli/options.h"
 #include "cli/rec_job_args.h"
-#include "core/file.h"
 #include "predict/rec_suggest.h"
 #include "report/cubic_report.h"
 #include "report/output.h"
@@ -51,22 +50,13 @@ class RecSuggestCmd final : public Command {
     }
     Result<predict::RecSuggestOptions> options = suggest_.Parse();
     if (!options.ok()) return Fail(io.err, options.status());
-    if (Status distinct = DistinctInputs(logs_, "rec-suggest --log"); !distinct.ok()) {
-      return Fail(io.err, distinct);
-    }
-    std::vector<predict::RecLoggedJob> jobs;
-    for (const std::string& path : logs_) {
-      Result<std::string> text = ReadInputFile(path, kMaxSpecFileBytes);
-      if (!text.ok()) return Fail(io.err, text.status());
-      Result<std::vector<predict::RecLoggedJob>> logged = predict::ParseRecJobLog(*text, path);
-      if (!logged.ok()) return Fail(io.err, logged.status());
-      jobs.insert(jobs.end(), logged->begin(), logged->end());
-    }
+    Result<std::vector<predict::RecLoggedJob>> jobs = predict::ReadRecJobLogs(logs_);
+    if (!jobs.ok()) return Fail(io.err, jobs.status());
     Result<RecSpaceJobArgs> job_args = job_.Parse();
     if (!job_args.ok()) return Fail(io.err, job_args.status());
     Result<spec::RecJobSpec> base = LoadRecSpaceJob(*job_args);
     if (!base.ok()) return Fail(io.err, base.status());
-    Result<predict::RecSuggestion> s = predict::RecSuggest(*base, jobs, *options);
+    Result<predict::RecSuggestion> s = predict::RecSuggest(*base, *jobs, *options);
     if (!s.ok()) return Fail(io.err, s.status());
     return Emit(io, args->output,
                 args->json ? report::JsonText(report::RecSuggestJson(*s, *options))

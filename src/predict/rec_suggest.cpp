@@ -9,6 +9,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/file.h"
 #include "core/json.h"
 #include "core/text.h"
 #include "model/ranking.h"
@@ -238,6 +239,17 @@ Result<std::vector<RecLoggedJob>> ParseRecJobLog(std::string_view text, const st
         return Status::Ok();
       }));
   return out;
+}
+
+Result<std::vector<RecLoggedJob>> ReadRecJobLogs(const std::vector<std::string>& paths) {
+  SP_RETURN_IF_ERROR(DistinctInputs(paths, "rec-suggest --log"));
+  std::vector<RecLoggedJob> jobs;
+  for (const std::string& path : paths) {
+    SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
+    SP_ASSIGN_OR_RETURN(std::vector<RecLoggedJob> logged, ParseRecJobLog(text, path));
+    jobs.insert(jobs.end(), logged.begin(), logged.end());
+  }
+  return jobs;
 }
 
 const spec::Schema<RecSuggestOptions>& RecSuggestOptionsSchema() {

@@ -60,6 +60,9 @@ struct RecLoggedJob {
 // The jobs of one log. Errors name the file, the line and the key.
 // RecSuggest errors: the base job does not resolve, or no plan of the space fits it.
 Result<std::vector<RecLoggedJob>> ParseRecJobLog(std::string_view text, const std::string& origin);
+// The logs at `paths` (files, or "-"), read and parsed in order; one file named twice is an error
+// (its rows would count twice).
+Result<std::vector<RecLoggedJob>> ReadRecJobLogs(const std::vector<std::string>& paths);
 
 struct RecSuggestOptions {
   std::string family = "ridge";

@@ -1005,6 +1005,45 @@ std::string_view PlannerOfOption(std::string_view key) {
   return "";
 }
 
+Status CheckGivenPlannerOptions(const PlannerOptions& options, bool compare,
+                                const std::string& sharding,
+                                const std::function<bool(std::string_view key)>& given) {
+  auto runs = [&](std::string_view owner) {  // whether the planner that owns an option runs
+    if (owner == options.planner) return true;
+    if (!compare) return false;
+    for (const PlannerInfo& p : Planners()) {
+      if (p.name == owner) return p.compared;
+    }
+    return false;
+  };
+  for (const spec::Field<PlannerOptions>& f : PlannerOptionsSchema().fields()) {
+    if (!f.set || !given(f.info.key)) continue;
+    const std::string flag = "--" + f.info.flag;
+    const std::string_view owner = PlannerOfOption(f.info.key);
+    if (!sharding.empty()) {
+      if (f.info.key != "planner" && compare && (owner.empty() || runs(owner))) continue;
+      return Status::Invalid(
+                 fmt::format("{} does not apply to --sharding {}: the plan file is rated, not "
+                             "planned (allowed: {})",
+                             flag, sharding,
+                             f.info.key == "planner" ? "--sharding alone; --compare also runs "
+                                                       "every planner"
+                             : compare ? "leave it out: --compare does not run the exact planner"
+                                       : "--compare, which runs the planners beside it"))
+          .WithKey("planner." + f.info.key);
+    }
+    if (owner.empty() || runs(owner)) continue;
+    return Status::Invalid(fmt::format("{} does not apply to --planner {}: it is the {} planner's "
+                                       "(allowed: --planner {}{})",
+                                       flag, options.planner, owner, owner,
+                                       compare ? "; --compare does not run it"
+                                               : ", or --compare, which runs every planner but "
+                                                 "exact"))
+        .WithKey("planner." + f.info.key);
+  }
+  return Status::Ok();
+}
+
 std::vector<std::string> PlannerNames() {
   std::vector<std::string> names;
   for (const PlannerInfo& p : Planners()) names.push_back(p.name);

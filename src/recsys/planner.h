@@ -38,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,13 @@ struct PlannerInfo {
 };
 const std::vector<PlannerInfo>& Planners();
 std::vector<std::string> PlannerNames();
+// Planner options given (`given(key)`) that change nothing in this run are an error naming the
+// option's flag and what is allowed: with a plan file (`sharding`, rated, not planned) --planner,
+// and any planner option without `compare`; otherwise an option of a planner that does not run
+// (only the chosen planner runs, and under `compare` every compared one, not exact).
+Status CheckGivenPlannerOptions(const PlannerOptions& options, bool compare,
+                                const std::string& sharding,
+                                const std::function<bool(std::string_view key)>& given);
 // Planning work grows with tables x GPUs (each table tries every rank; below 64 GPUs the
 // per-table work dominates), and faster than that in the tables: on the 2-core development
 // machine (2026-12-03, `build/test`, idle) 32,768 tables on 128 GPUs (4.2 M) took 39 s, and at
