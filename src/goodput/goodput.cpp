@@ -479,7 +479,7 @@ Result<GoodputStudy> RunGoodput(const plan::Plan& plan, const sim::StepResult& s
   // count, and so its per-node failures, are no job's. (On the cluster's own nodes a job of 12
   // GPUs on nodes of 8 takes two, as it would run.) A sweep's sizes are jobs this plan can run:
   // whole model-parallel replicas, on whole nodes when gpus_per_node is given. A sweep the user
-  // gave is refused where a size is not; the default sweep leaves such sizes out.
+  // gave is refused where a size is not; the default sweep rounds such sizes down (below).
   const int64_t replica = plan.job.plan.tp * plan.job.plan.cp * plan.job.plan.pp;
   auto whole = [&](int64_t gpus, std::string_view what) -> Status {
     if (options.gpus_per_node > 0 && gpus > options.gpus_per_node &&
