@@ -142,7 +142,9 @@ json NasJson(const nas::NasResult& r) {
                  {"proxy_ne", c.proxy_ne},
                  {"proxy_score", c.proxy_score},
                  {"failed", c.failed},
-                 {"flops", c.flops}};
+                 {"flops", c.flops},
+                 // the candidate itself, so any of them can be retrained (`rec-train --arch`)
+                 {"arch", rec::ArchToJson(c.arch)}};
     if (r.supernet_steps > 0) {  // the supernet's NE; proxy_* the screen's where it trained one
       item["supernet_ne"] = c.supernet_ne;
       item["screened"] = c.screened;
