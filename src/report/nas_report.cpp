@@ -142,13 +142,15 @@ json NasJson(const nas::NasResult& r) {
                  {"proxy_ne", c.proxy_ne},
                  {"proxy_score", c.proxy_score},
                  {"failed", c.failed},
-                 {"flops", c.flops},
-                 // the candidate itself, so any of them can be retrained (`rec-train --arch`)
-                 {"arch", rec::ArchToJson(c.arch)}};
+                 {"flops", c.flops}};
     if (r.supernet_steps > 0) {  // the supernet's NE; proxy_* the screen's where it trained one
       item["supernet_ne"] = c.supernet_ne;
       item["screened"] = c.screened;
     }
+    // A candidate that trained at low fidelity carries its architecture, so that it can be
+    // retrained (`rec-train --arch`); the supernet's scored draws (up to 2 x budget) do not, or
+    // the report would grow by a few kilobytes per draw.
+    if (r.supernet_steps == 0 || c.screened) item["arch"] = rec::ArchToJson(c.arch);
     history.push_back(std::move(item));
   }
   out["history"] = history;
