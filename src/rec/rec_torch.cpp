@@ -388,13 +388,21 @@ Tensors ToTensors(const CtrData& data, const CtrSplit& split, int64_t n) {
   return t;
 }
 
+// Examples per forward pass when scoring. Small, as a training batch is: an attention block's
+// scores at 8,192 examples ([8192, heads, N, N] and its softmax, tens of MB per tensor) leave the
+// cache and fault in fresh pages each pass; scoring the 150,000 valid and test examples of a
+// synthetic spec took autoint-l 35 s at 8,192 and 9 s at 256 (after 100,000 training examples:
+// `rec-train --data synthetic:fresh --arch autoint-l --max-train-examples 100000`, 53 s against
+// 24 s wall; 128 to 512 within the run-to-run spread). The NE moves in the tenth decimal (the
+// matrix products' blocking follows the row count).
+constexpr int64_t kEvalChunk = 256;
+
 std::vector<double> Predict(RecNet& net, const Tensors& t, int64_t n) {
   torch::NoGradGuard no_grad;
   std::vector<double> p;
   p.reserve(static_cast<size_t>(n));
-  constexpr int64_t kChunk = 8192;
-  for (int64_t from = 0; from < n; from += kChunk) {
-    const int64_t len = std::min(kChunk, n - from);
+  for (int64_t from = 0; from < n; from += kEvalChunk) {
+    const int64_t len = std::min(kEvalChunk, n - from);
     Tensor out =
         torch::sigmoid(net.forward(t.dense.narrow(0, from, len), t.ids.narrow(0, from, len)))
             .to(torch::kFloat64)
@@ -746,9 +754,8 @@ class TorchSupernet : public scaleplan::rec::Supernet {
       if (gates.empty()) {
         torch::NoGradGuard no_grad;
         double sum = 0;
-        constexpr int64_t kChunk = 8192;
-        for (int64_t at = 0; at < n; at += kChunk) {
-          const int64_t len = std::min(kChunk, n - at);
+        for (int64_t at = 0; at < n; at += kEvalChunk) {
+          const int64_t len = std::min(kEvalChunk, n - at);
           Tensor logits = net.forward(dense.narrow(0, at, len), ids.narrow(0, at, len));
           sum += torch::binary_cross_entropy_with_logits(logits, label.narrow(0, at, len),
                                                          {}, {}, at::Reduction::Sum)
