@@ -390,11 +390,10 @@ Tensors ToTensors(const CtrData& data, const CtrSplit& split, int64_t n) {
 
 // Examples per forward pass when scoring. Small, as a training batch is: an attention block's
 // scores at 8,192 examples ([8192, heads, N, N] and its softmax, tens of MB per tensor) leave the
-// cache and fault in fresh pages each pass; scoring the 150,000 valid and test examples of a
-// synthetic spec took autoint-l 35 s at 8,192 and 9 s at 256 (after 100,000 training examples:
-// `rec-train --data synthetic:fresh --arch autoint-l --max-train-examples 100000`, 53 s against
-// 24 s wall; 128 to 512 within the run-to-run spread). The NE moves in the tenth decimal (the
-// matrix products' blocking follows the row count).
+// cache and fault in fresh pages each pass. `rec-train --data synthetic:fresh --arch autoint-l
+// --max-train-examples 100000` took 53 s wall at 8,192 and 24 s at 256, what is not training
+// (mostly scoring the 150,000 valid and test examples) 35 s against 10 s (docs/BENCHMARKS.md).
+// The NE moves in the ninth or tenth decimal (the matrix products' blocking follows the rows).
 constexpr int64_t kEvalChunk = 256;
 
 std::vector<double> Predict(RecNet& net, const Tensors& t, int64_t n) {
