@@ -216,6 +216,19 @@ Status OpenInput(const std::string& path, std::optional<Descriptor>& fd, struct 
 Status CheckStreamedInput(const std::string& path) {
   std::optional<Descriptor> fd;
   struct stat info {};
+  if (path == "-") {
+    // Standard input as it is: a terminal would wait for typing, so only a pipe or a file.
+    if (::fstat(STDIN_FILENO, &info) != 0) {
+      return Status::Io(fmt::format("standard input: cannot be read ({})", Reason(errno)));
+    }
+    if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode)) {
+      return Status::Invalid(
+          "standard input: not a regular file or a pipe (allowed: a pipe, `zcat day_0.gz | "
+          "scaleplan ...`, or a file, `< FILE`)");
+    }
+    if (S_ISREG(info.st_mode)) RememberInput(info);
+    return Status::Ok();
+  }
   SP_RETURN_IF_ERROR(OpenInput(path, fd, info));
   // A pipe streams (zcat day_0.gz into a FIFO); a directory or a device does not.
   if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode)) {
@@ -224,6 +237,14 @@ Status CheckStreamedInput(const std::string& path) {
   }
   if (S_ISREG(info.st_mode)) RememberInput(info);
   return Status::Ok();
+}
+
+std::string StreamedInputName(const std::string& path) {
+  return path == "-" ? "standard input" : Shown(path);
+}
+
+std::string StreamedInputOpenPath(const std::string& path) {
+  return path == "-" ? "/dev/stdin" : path;
 }
 
 void SkipByteOrderMark(std::istream& in) {

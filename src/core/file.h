@@ -35,8 +35,11 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 
 // For an input read as a stream rather than whole (a data set of any size): the same refusals as
 // ReadInputFile's (no such path, cannot be opened, a directory or a device), without the size
-// cap, and a named pipe is fine.
+// cap, and a named pipe is fine. "-" is standard input, refused when it is a terminal.
 Status CheckStreamedInput(const std::string& path);
+// How errors name a streamed input ("standard input" for "-"), and the path to open it by.
+std::string StreamedInputName(const std::string& path);
+std::string StreamedInputOpenPath(const std::string& path);
 
 // Consumes a UTF-8 byte-order mark at the start of a stream read line by line (as ReadInputFile
 // drops it from a whole file), a pipe's too.

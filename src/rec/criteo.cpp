@@ -111,12 +111,15 @@ static Status CheckOptions(const CriteoOptions& options) {
 Result<CtrData> ReadCriteo(const std::string& path, const CriteoOptions& options) {
   SP_RETURN_IF_ERROR(CheckOptions(options));
   SP_RETURN_IF_ERROR(CheckStreamedInput(path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Io(fmt::format("{}: cannot be opened", path));
+  const std::string name = StreamedInputName(path);
+  std::ifstream in(StreamedInputOpenPath(path), std::ios::binary);
+  if (!in) return Status::Io(fmt::format("{}: cannot be opened", name));
   try {
-    return ReadCriteoStream(in, path, options);
+    SP_ASSIGN_OR_RETURN(CtrData data, ReadCriteoStream(in, name, options));
+    data.name = "criteo:" + path;  // as given ("-" for standard input, which errors name in words)
+    return data;
   } catch (const std::ios_base::failure& e) {  // a read error the stream reports by throwing
-    return Status::Io(fmt::format("{}: cannot be read ({})", path, e.what()));
+    return Status::Io(fmt::format("{}: cannot be read ({})", name, e.what()));
   }
 }
 

@@ -87,12 +87,16 @@ Result<CtrData> ReadMovieLens(const std::string& path, int64_t max_examples, boo
         fmt::format("movielens max_examples = {} (allowed: 3 to {})", max_examples, kMaxExamples));
   }
   SP_RETURN_IF_ERROR(CheckStreamedInput(path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Io(fmt::format("{}: cannot be opened", path));
+  const std::string name = StreamedInputName(path);
+  std::ifstream in(StreamedInputOpenPath(path), std::ios::binary);
+  if (!in) return Status::Io(fmt::format("{}: cannot be opened", name));
   try {
-    return ReadMovieLensStream(in, path, max_examples, skip_bad_lines);
+    SP_ASSIGN_OR_RETURN(CtrData data, ReadMovieLensStream(in, name, max_examples, skip_bad_lines));
+    data.name =
+        "movielens:" + path;  // as given ("-" for standard input, which errors name in words)
+    return data;
   } catch (const std::ios_base::failure& e) {  // a read error the stream reports by throwing
-    return Status::Io(fmt::format("{}: cannot be read ({})", path, e.what()));
+    return Status::Io(fmt::format("{}: cannot be read ({})", name, e.what()));
   }
 }
 

@@ -14,7 +14,7 @@ const spec::Schema<DataOptions>& DataOptionsSchema() {
     spec::Schema<D> s("data");
     s.Text("data", &D::data,
            "synthetic[:NAME|FILE] (embedded specs: default, heldout, fresh), criteo:FILE or "
-           "movielens:FILE")
+           "movielens:FILE (FILE - : standard input, a pipe or a redirected file)")
         .Integer("max_examples", &D::max_examples, 3, kMaxExamples, "",
                  "criteo, movielens: lines kept (the first good ones)")
         .Integer("table_rows", &D::table_rows, 1, kMaxTableRows, "",
@@ -36,7 +36,8 @@ Result<LoadedData> LoadData(const DataOptions& options) {
   if ((kind != "synthetic" && !file_data) ||
       (kind == "synthetic" && colon != std::string::npos && rest.empty())) {
     return Status::Invalid(fmt::format(
-        "--data = {} (allowed: synthetic, synthetic:NAME or FILE, criteo:FILE, movielens:FILE)",
+        "--data = {} (allowed: synthetic, synthetic:NAME or FILE, criteo:FILE, movielens:FILE; "
+        "FILE - is standard input)",
         Printable(ref, 200)));
   }
   // An option the data source does not read is refused, not ignored (an option given at its

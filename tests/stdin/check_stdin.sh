@@ -1,0 +1,24 @@
+#!/bin/sh
+# rec-train --data criteo:- and movielens:- read standard input: a pipe (here through cat) or a
+# redirected file; a character device (a terminal would wait for typing; /dev/null stands in
+# for one) is refused by name. Usage: check_stdin.sh SCALEPLAN FIXTURES_DIR
+set -u
+bin=$1
+fixtures=$2
+fail() { echo "FAIL: $*"; exit 1; }
+# criteo-bom.tsv: 20 good lines (16 train, 2 valid, 2 test) after a byte-order mark.
+out=$(cat "$fixtures/criteo-bom.tsv" | "$bin" rec-train --data criteo:- --arch dlrm-s --json) ||
+  fail "criteo:- from a pipe exited $?"
+echo "$out" | grep -q '"data": "criteo:-"' || fail "the data is not named criteo:-: $out"
+echo "$out" | grep -q '"train": 16' || fail "not 16 training examples: $out"
+out=$("$bin" rec-train --data criteo:- --arch dlrm-s --json < "$fixtures/criteo-bom.tsv") ||
+  fail "criteo:- from a redirected file exited $?"
+echo "$out" | grep -q '"train": 16' || fail "redirected: not 16 training examples: $out"
+# A bad line names standard input and the line.
+err=$(printf '1\t2\n' | "$bin" rec-train --data criteo:- --arch dlrm-s 2>&1 >/dev/null)
+[ $? -eq 2 ] || fail "a bad line on standard input did not exit 2"
+echo "$err" | grep -q 'standard input:1: has 2 tab-separated fields' || fail "bad line: $err"
+err=$("$bin" rec-train --data movielens:- --arch dlrm-s 2>&1 >/dev/null < /dev/null)
+[ $? -eq 2 ] || fail "a character device on standard input did not exit 2"
+echo "$err" | grep -q 'standard input: not a regular file or a pipe' || fail "device: $err"
+echo "ok"
