@@ -10,7 +10,10 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <ext/stdio_filebuf.h>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -243,8 +246,21 @@ std::string StreamedInputName(const std::string& path) {
   return path == "-" ? "standard input" : Shown(path);
 }
 
-std::string StreamedInputOpenPath(const std::string& path) {
-  return path == "-" ? "/dev/stdin" : path;
+Result<std::unique_ptr<std::istream>> OpenStreamedInput(const std::string& path) {
+  if (path != "-") {
+    auto in = std::make_unique<std::ifstream>(path, std::ios::binary);
+    if (!*in) return Status::Io(fmt::format("{}: cannot be opened", Shown(path)));
+    return std::unique_ptr<std::istream>(std::move(in));
+  }
+  // Standard input where it stands (a redirected file from its current offset, a pipe whose
+  // writer has finished), through a duplicate of descriptor 0 the buffer owns and closes.
+  const int fd = ::dup(STDIN_FILENO);
+  if (fd < 0) return Status::Io(fmt::format("standard input: cannot be read ({})", Reason(errno)));
+  struct Stdin : std::istream {
+    explicit Stdin(int fd) : std::istream(nullptr), buf(fd, std::ios::in) { rdbuf(&buf); }
+    __gnu_cxx::stdio_filebuf<char> buf;
+  };
+  return std::unique_ptr<std::istream>(std::make_unique<Stdin>(fd));
 }
 
 void SkipByteOrderMark(std::istream& in) {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,9 +38,10 @@ Result<std::string> ReadInputFile(const std::string& path, int64_t max_bytes);
 // ReadInputFile's (no such path, cannot be opened, a directory or a device), without the size
 // cap, and a named pipe is fine. "-" is standard input, refused when it is a terminal.
 Status CheckStreamedInput(const std::string& path);
-// How errors name a streamed input ("standard input" for "-"), and the path to open it by.
+// How errors name a streamed input ("standard input" for "-").
 std::string StreamedInputName(const std::string& path);
-std::string StreamedInputOpenPath(const std::string& path);
+// The stream (after CheckStreamedInput): the file, or standard input read from where it stands.
+Result<std::unique_ptr<std::istream>> OpenStreamedInput(const std::string& path);
 
 // Consumes a UTF-8 byte-order mark at the start of a stream read line by line (as ReadInputFile
 // drops it from a whole file), a pipe's too.

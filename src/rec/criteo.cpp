@@ -112,8 +112,8 @@ Result<CtrData> ReadCriteo(const std::string& path, const CriteoOptions& options
   SP_RETURN_IF_ERROR(CheckOptions(options));
   SP_RETURN_IF_ERROR(CheckStreamedInput(path));
   const std::string name = StreamedInputName(path);
-  std::ifstream in(StreamedInputOpenPath(path), std::ios::binary);
-  if (!in) return Status::Io(fmt::format("{}: cannot be opened", name));
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<std::istream> stream, OpenStreamedInput(path));
+  std::istream& in = *stream;
   try {
     SP_ASSIGN_OR_RETURN(CtrData data, ReadCriteoStream(in, name, options));
     data.name = "criteo:" + path;  // as given ("-" for standard input, which errors name in words)

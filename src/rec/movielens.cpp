@@ -88,8 +88,8 @@ Result<CtrData> ReadMovieLens(const std::string& path, int64_t max_examples, boo
   }
   SP_RETURN_IF_ERROR(CheckStreamedInput(path));
   const std::string name = StreamedInputName(path);
-  std::ifstream in(StreamedInputOpenPath(path), std::ios::binary);
-  if (!in) return Status::Io(fmt::format("{}: cannot be opened", name));
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<std::istream> stream, OpenStreamedInput(path));
+  std::istream& in = *stream;
   try {
     SP_ASSIGN_OR_RETURN(CtrData data, ReadMovieLensStream(in, name, max_examples, skip_bad_lines));
     data.name =

@@ -1,5 +1,7 @@
 #include "rec/run.h"
 
+#include <fmt/format.h>
+
 #include <utility>
 
 #include "rec/baselines.h"
@@ -8,6 +10,10 @@ namespace scaleplan::rec {
 
 Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
                           const TrainOptions& options) {
+  if (arch_ref == "-" && data.data.ends_with(":-")) {
+    return Status::Invalid(fmt::format(
+        "--arch - and --data {} both read standard input (allowed: one of them)", data.data));
+  }
   SP_ASSIGN_OR_RETURN(LoadedData loaded, LoadData(data));
   TrainRun run;
   const InputShape input = InputOf(loaded.data);

@@ -4,6 +4,7 @@
 //   criteo:FILE          a Criteo TSV file (rec/criteo.h)
 //   movielens:FILE       MovieLens ratings exported by scripts/export-movielens.sh
 //                        (rec/movielens.h): rating >= 4 is a click
+// FILE "-" is standard input (a pipe, or a redirected file from where it stands).
 #pragma once
 
 #include <optional>

@@ -14,6 +14,19 @@ echo "$out" | grep -q '"train": 16' || fail "not 16 training examples: $out"
 out=$("$bin" rec-train --data criteo:- --arch dlrm-s --json < "$fixtures/criteo-bom.tsv") ||
   fail "criteo:- from a redirected file exited $?"
 echo "$out" | grep -q '"train": 16' || fail "redirected: not 16 training examples: $out"
+echo "$out" | grep -q '"data": "criteo:-"' || fail "redirected: the data is not named criteo:-: $out"
+# A redirected file is read from where standard input stands: its junk first line, consumed
+# by head (which leaves the offset after the line), is not read again.
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+{ printf 'not a criteo line\n'; cat "$fixtures/criteo-bom.tsv"; } > "$tmp"
+out=$({ head -n 1 > /dev/null; "$bin" rec-train --data criteo:- --arch dlrm-s --json; } < "$tmp") ||
+  fail "criteo:- after head exited $?"
+echo "$out" | grep -q '"train": 16' || fail "after head: not 16 training examples: $out"
+# Two inputs on standard input are refused before either is read.
+err=$(printf '' | "$bin" rec-train --data criteo:- --arch - 2>&1 >/dev/null)
+[ $? -eq 2 ] || fail "--arch - beside --data criteo:- did not exit 2"
+echo "$err" | grep -q 'both read standard input' || fail "two inputs: $err"
 # A bad line names standard input and the line.
 err=$(printf '1\t2\n' | "$bin" rec-train --data criteo:- --arch dlrm-s 2>&1 >/dev/null)
 [ $? -eq 2 ] || fail "a bad line on standard input did not exit 2"
