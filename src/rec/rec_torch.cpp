@@ -6,15 +6,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <map>
-#include <stdexcept>
-#include <cmath>
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 
 #include "core/torch_error.h"
+#include "rec/attention_kernel.h"
 #include "rec/supernet.h"
 #include "rec/train.h"
 
@@ -336,16 +337,9 @@ class RecNet {
         }
         case BlockKind::kAttention: {
           y = x;
-          const int64_t bsz = x.size(0), rows = x.size(1), e = x.size(2), h = b.heads, d = e / h;
           for (int64_t l = 0; l < b.layers; ++l) {
-            auto split = [&](const Tensor& t) {
-              return t.view({bsz, rows, h, d}).transpose(1, 2);  // [B, h, N, d]
-            };
-            Tensor q = split(n.linears[4 * l](y)), k = split(n.linears[4 * l + 1](y)),
-                   v = split(n.linears[4 * l + 2](y));
-            Tensor att = torch::softmax(
-                torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d)), -1);
-            Tensor heads = torch::matmul(att, v).transpose(1, 2).reshape({bsz, rows, e});
+            Tensor heads = scaleplan::rec::AttentionCore(
+                n.linears[4 * l](y), n.linears[4 * l + 1](y), n.linears[4 * l + 2](y), b.heads);
             y = torch::relu(heads + n.linears[4 * l + 3](y));
           }
           break;

@@ -1,0 +1,30 @@
+// The core of a self-attention layer (rec/arch.h's `attention` block) as one autograd operator:
+// for each example b and head h, with Q, K, V the head's columns of the projections,
+//
+//   S = Q K^T / sqrt(d),  P = softmax(S) row by row,  O = P V,
+//
+// and its backward, dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dQ = dS K / sqrt(d),
+// dK = dS^T Q / sqrt(d). Heads are column blocks: head h of a [B, N, E] input is columns
+// h*d .. h*d+d-1, d = E / heads, so the inputs and the output need no transposes.
+//
+// Why not torch::matmul and torch::softmax: libtorch 1.13 on a CPU without MKL (Debian's) runs a
+// batched product of small matrices as one BLAS call per matrix, B x heads calls of a few hundred
+// FLOPs each with their dispatch (at batch 256 and 2 heads: 512 calls per product, 6 products per
+// layer's forward and backward), and its softmax over a last dimension of a few tens is slower
+// than the exponentials it computes. Loops over a handful of rows cost less than the calls
+// (docs/BENCHMARKS.md, "Attention as one operator"). The exponentials are ATen's (vectorised).
+//
+// Contract: q, k, v float32 [B, N, E] of one shape, E divisible by heads; any strides (made
+// contiguous). Deterministic: a fixed order of summation, one thread. The result equals the
+// matmul/softmax formula to float rounding (tests/rec_kernels_test.cpp), not bit for bit.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace scaleplan::rec {
+
+// softmax(Q K^T / sqrt(d)) V per example and head: [B, N, E]; differentiable in q, k and v.
+torch::Tensor AttentionCore(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                            int64_t heads);
+
+}  // namespace scaleplan::rec
