@@ -15,6 +15,13 @@ out=$("$bin" rec-train --data criteo:- --arch dlrm-s --json < "$fixtures/criteo-
   fail "criteo:- from a redirected file exited $?"
 echo "$out" | grep -q '"train": 16' || fail "redirected: not 16 training examples: $out"
 echo "$out" | grep -q '"data": "criteo:-"' || fail "redirected: the data is not named criteo:-: $out"
+# movielens-small.csv: 20 ratings in time order; the last 10% (2) are the test split, the 10%
+# before them (2) validation, the first 16 training.
+out=$(cat "$fixtures/movielens-small.csv" | "$bin" rec-train --data movielens:- --arch dlrm-s --json) ||
+  fail "movielens:- from a pipe exited $?"
+echo "$out" | grep -q '"data": "movielens:-"' || fail "the data is not named movielens:-: $out"
+echo "$out" | grep -q '"train": 16' || fail "movielens: not 16 training examples: $out"
+echo "$out" | grep -q '"test": 2,' || fail "movielens: not 2 test examples: $out"
 # A redirected file is read from where standard input stands: its junk first line, consumed
 # by head (which leaves the offset after the line), is not read again.
 tmp=$(mktemp)
