@@ -53,8 +53,9 @@ TEST_P(AttentionKernelShapes, MatchesLibtorchInValueAndGradient) {
   Tensor got = AttentionCore(q, k, v, s.heads);
   auto got_grads = torch::autograd::grad({(got * w).sum()}, {q, k, v});
 
-  // Float rounding only: the two sum in different orders over at most N x d = 168 terms of
-  // size ~1, so 1e-5 absolute leaves a margin of ~10x.
+  // Float rounding only: the two sum in different orders over at most d = 64 terms (a score) or
+  // N = 21 (a weighted sum) of size ~1; random-signed errors of 6e-8 per term grow to about
+  // sqrt(64) x 6e-8 = 5e-7 per sum, and a gradient chains three such sums: 1e-5 leaves a margin.
   EXPECT_LT((got - ref).abs().max().item<float>(), 1e-5);
   for (int i = 0; i < 3; ++i) {
     EXPECT_LT((got_grads[i] - ref_grads[i]).abs().max().item<float>(), 1e-5) << "input " << i;
@@ -76,16 +77,45 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionKernelShapes,
                                   std::to_string(s.e) + "_heads" + std::to_string(s.heads);
                          });
 
-TEST(AttentionKernel, StridedInputsAsContiguousOnes) {
-  // A transposed view holds the same values as its contiguous copy: the kernel must read it by
-  // its strides.
+TEST(AttentionKernel, StridedInputsMatchLibtorch) {
+  // Transposed views (not contiguous) for q, k and v: values and gradients as libtorch's formula
+  // computes them on the same views.
   torch::manual_seed(3);
-  Tensor base = torch::randn({2, 8, 6});
-  Tensor q = base.transpose(1, 2);  // [2, 6, 8], not contiguous
-  ASSERT_FALSE(q.is_contiguous());
-  Tensor a = AttentionCore(q, q, q, 2);
-  Tensor b = AttentionCore(q.contiguous(), q.contiguous(), q.contiguous(), 2);
-  EXPECT_TRUE(torch::equal(a, b));
+  Tensor base = torch::randn({3, 2, 8, 6}, torch::requires_grad());
+  Tensor q = base[0].transpose(1, 2), k = base[1].transpose(1, 2), v = base[2].transpose(1, 2);
+  ASSERT_FALSE(q.is_contiguous());  // [2, 6, 8]
+  Tensor w = torch::randn({2, 6, 8});
+  Tensor ref = Reference(q, k, v, 2);
+  Tensor ref_grad = torch::autograd::grad({(ref * w).sum()}, {base})[0];
+  Tensor got = AttentionCore(q, k, v, 2);
+  Tensor got_grad = torch::autograd::grad({(got * w).sum()}, {base})[0];
+  EXPECT_LT((got - ref).abs().max().item<float>(), 1e-5);
+  EXPECT_LT((got_grad - ref_grad).abs().max().item<float>(), 1e-5);
+}
+
+TEST(AttentionKernel, SameResultOnOneOrTwoThreads) {
+  // Examples are dealt out to threads whole, each summed in one order: bit for bit the same.
+  torch::manual_seed(5);
+  Tensor q = torch::randn({100, 7, 16}, torch::requires_grad());
+  Tensor w = torch::randn({100, 7, 16});
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  Tensor one = AttentionCore(q, q * 0.5, q * 2, 2);
+  Tensor one_grad = torch::autograd::grad({(one * w).sum()}, {q})[0];
+  torch::set_num_threads(2);
+  Tensor two = AttentionCore(q, q * 0.5, q * 2, 2);
+  Tensor two_grad = torch::autograd::grad({(two * w).sum()}, {q})[0];
+  torch::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one, two));
+  EXPECT_TRUE(torch::equal(one_grad, two_grad));
+}
+
+TEST(AttentionKernel, RejectsOtherTypesAndSecondOrder) {
+  Tensor q = torch::randn({1, 3, 4}, torch::requires_grad());
+  EXPECT_THROW(AttentionCore(q, q, q.to(torch::kDouble), 1), c10::Error);
+  Tensor o = AttentionCore(q, q, q, 2).sum();
+  EXPECT_THROW(torch::autograd::grad({o}, {q}, {}, /*retain_graph=*/true, /*create_graph=*/true),
+               c10::Error);
 }
 
 TEST(AttentionKernel, RejectsWidthNotDivisibleByHeads) {

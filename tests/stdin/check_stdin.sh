@@ -19,9 +19,11 @@ echo "$out" | grep -q '"data": "criteo:-"' || fail "redirected: the data is not 
 # before them (2) validation, the first 16 training.
 out=$(cat "$fixtures/movielens-small.csv" | "$bin" rec-train --data movielens:- --arch dlrm-s --json) ||
   fail "movielens:- from a pipe exited $?"
-echo "$out" | grep -q '"data": "movielens:-"' || fail "the data is not named movielens:-: $out"
-echo "$out" | grep -q '"train": 16' || fail "movielens: not 16 training examples: $out"
-echo "$out" | grep -q '"test": 2,' || fail "movielens: not 2 test examples: $out"
+printf '%s\n' "$out" | grep -q '"data": "movielens:-"' || fail "the data is not named movielens:-: $out"
+# The split's counts, keys in order (test, train, valid), the last without a comma.
+printf '%s\n' "$out" | grep -q '"test": 2,$' || fail "movielens: not 2 test examples: $out"
+printf '%s\n' "$out" | grep -q '"train": 16,$' || fail "movielens: not 16 training examples: $out"
+printf '%s\n' "$out" | grep -q '"valid": 2$' || fail "movielens: not 2 validation examples: $out"
 # A redirected file is read from where standard input stands: its junk first line, consumed
 # by head (which leaves the offset after the line), is not read again.
 tmp=$(mktemp)
