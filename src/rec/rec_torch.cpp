@@ -144,7 +144,24 @@ class RecNet {
     // reaching a tensor a joined stage already holds) is named "<leaf>#2", and so on. (For a
     // layer whose rows also follow its input's layout, DCN's, the rows are named by the parts
     // as well: `grid`.)
-    using Parts = std::vector<std::pair<std::string, int64_t>>;  // name ("": not named), width
+    // A part: its name ("": not named) and the dimensions its columns span, {width}, but a
+    // flattened [N, E] tensor's {N, E}: its weights are stored [.., N, E], so that a model of
+    // fewer vectors or a smaller E takes the corner that reads the same vectors' same leading
+    // dimensions (flattened, column n E + e reads vector n's dimension e: a flat corner of the
+    // N E columns would give E 8's second vector the weights E 16's first learnt).
+    struct Part {
+      std::string name;
+      std::vector<int64_t> dims;
+    };
+    using Parts = std::vector<Part>;
+    auto dims_of = [&](const std::string& name, int64_t width) -> std::vector<int64_t> {
+      auto it = index_.find(name);
+      if (it == index_.end() || arch.blocks[it->second].kind != BlockKind::kFlatten) {
+        return {width};
+      }
+      const Shape from = shape_of(arch.blocks[it->second].inputs[0]);
+      return {from.rows, from.width};
+    };
     auto parts_of = [&](const std::string& input) {
       Parts parts;
       std::map<std::string, int> seen;
@@ -155,20 +172,33 @@ class RecNet {
           return;
         }
         const int n = ++seen[name];
-        parts.emplace_back(n == 1 ? name : name + "#" + std::to_string(n), shape_of(name).width);
+        parts.push_back(
+            {n == 1 ? name : name + "#" + std::to_string(n), dims_of(name, shape_of(name).width)});
       };
       split(input);
       return parts;
     };
+    // The weight `key` over the dimensions `dims` (a part's, or a part's then another's) as a
+    // matrix whose rows span the first `split` dimensions.
+    auto shared = [&](const std::string& key, const std::vector<int64_t>& dims, size_t split,
+                      int64_t fan_in) {
+      Tensor t = params.Get(key, dims, Init::kFanIn, fan_in);
+      if (dims.size() <= 1) return t;
+      int64_t rows = 1;
+      for (size_t d = 0; d < split; ++d) rows *= dims[d];
+      return t.reshape({rows, -1});
+    };
     auto grid = [&](const std::string& key, const Parts& rows, const Parts& cols,
                     int64_t fan_in) {
       std::vector<Tensor> bands;
-      for (const auto& [row, height] : rows) {
+      for (const Part& row : rows) {
         std::vector<Tensor> cells;
-        for (const auto& [col, width] : cols) {
-          const std::string name =
-              key + (row.empty() ? "" : "@" + row) + (col.empty() ? "" : "@" + col);
-          cells.push_back(params.Get(name, {height, width}, Init::kFanIn, fan_in));
+        for (const Part& col : cols) {
+          const std::string name = key + (row.name.empty() ? "" : "@" + row.name) +
+                                   (col.name.empty() ? "" : "@" + col.name);
+          std::vector<int64_t> dims = row.dims;
+          dims.insert(dims.end(), col.dims.begin(), col.dims.end());
+          cells.push_back(shared(name, dims, row.dims.size(), fan_in));
         }
         bands.push_back(cells.size() == 1 ? cells[0] : torch::cat(cells, 1));
       }
@@ -177,7 +207,7 @@ class RecNet {
     auto in_weight = [&](const std::string& key, const std::string& input, int64_t to) {
       const int64_t width = shape_of(input).width;
       if (!params.BySource()) return params.Get(key, {to, width}, Init::kLinear, width);
-      return grid(key, {{"", to}}, parts_of(input), width);
+      return grid(key, {{"", {to}}}, parts_of(input), width);
     };
     nets_.resize(arch.blocks.size());
     for (size_t i : info.order) {
@@ -219,16 +249,18 @@ class RecNet {
             const Parts parts = parts_of(b.inputs[0]);
             const std::string key = b.name + "/" + std::to_string(l);
             std::vector<Tensor> bias;
-            for (const auto& [part, width] : parts) {
-              bias.push_back(params.Get(key + (b.rank == 0 ? ".b@" : ".lb@") + part, {width},
-                                        Init::kFanIn, b.rank == 0 ? in.width : b.rank));
+            for (const Part& part : parts) {
+              bias.push_back(shared(key + (b.rank == 0 ? ".b@" : ".lb@") + part.name, part.dims,
+                                    part.dims.size(), b.rank == 0 ? in.width : b.rank)
+                                 .flatten());
             }
             Tensor c = bias.size() == 1 ? bias[0] : torch::cat(bias, 0);
             if (b.rank == 0) {
               n.linears.push_back(Linear{grid(key + ".m", parts, parts, in.width), c});
             } else {
-              n.linears.push_back(Linear{grid(key + ".v", {{"", b.rank}}, parts, in.width), {}});
-              n.linears.push_back(Linear{grid(key + ".u", parts, {{"", b.rank}}, b.rank), c});
+              const Part rank{"", {b.rank}};
+              n.linears.push_back(Linear{grid(key + ".v", {rank}, parts, in.width), {}});
+              n.linears.push_back(Linear{grid(key + ".u", parts, {rank}, b.rank), c});
             }
           }
           break;
@@ -323,8 +355,19 @@ class RecNet {
           const int64_t rows = x.size(1);
           Tensor gram = torch::bmm(x, x.transpose(1, 2));  // [B, N, N]
           if (triu_flat_.numel() == 0 || triu_rows_ != rows) {
-            Tensor triu = torch::triu_indices(rows, rows, 1);
-            triu_flat_ = triu[0] * rows + triu[1];
+            if (params_.BySource()) {
+              // A supernet's order: pair (i, j), i < j, by j then i, so that the pairs of the
+              // first N vectors come first whatever the count (a corner of the weights that
+              // read them is theirs at every count).
+              std::vector<int64_t> flat;
+              for (int64_t j = 1; j < rows; ++j) {
+                for (int64_t i = 0; i < j; ++i) flat.push_back(i * rows + j);
+              }
+              triu_flat_ = torch::tensor(flat, torch::kInt64);
+            } else {
+              Tensor triu = torch::triu_indices(rows, rows, 1);
+              triu_flat_ = triu[0] * rows + triu[1];
+            }
             triu_rows_ = rows;
           }
           y = gram.flatten(1).index_select(1, triu_flat_);
@@ -539,6 +582,10 @@ class SharedParams : public ParamSource {
       s.m = torch::zeros(shape);
       s.v = torch::zeros(shape);
       s.t = torch::zeros(shape);
+    } else if (shape.size() != static_cast<size_t>(s.w.dim())) {
+      throw std::runtime_error("supernet weight " + key + " asked for with " +
+                               std::to_string(shape.size()) + " dimensions, held with " +
+                               std::to_string(s.w.dim()));
     } else if (Larger(shape, s.w.sizes().vec())) {
       // A view handed out earlier in this step would train the replaced tensor.
       if (s.used) throw std::runtime_error("supernet weight " + key + " grew within one step");
@@ -630,7 +677,6 @@ class SharedParams : public ParamSource {
   };
 
   static bool Larger(const std::vector<int64_t>& want, const std::vector<int64_t>& have) {
-    if (want.size() != have.size()) return true;
     for (size_t d = 0; d < want.size(); ++d) {
       if (want[d] > have[d]) return true;
     }
