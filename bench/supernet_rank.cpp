@@ -77,7 +77,14 @@ int main(int argc, char** argv) {
   if (!data.ok()) return Fail(data.status().message());
   Result<nas::Space> space = nas::MakeSpace(argc > 3 ? argv[3] : "scratch");
   if (!space.ok()) return Fail(space.status().message());
-  const uint64_t seed = argc > 4 ? std::stoull(argv[4]) : 1;
+  uint64_t seed = 1;
+  if (argc > 4) {
+    char* end = nullptr;
+    seed = std::strtoull(argv[4], &end, 10);
+    if (end == argv[4] || *end != '\0' || argv[4][0] == '-') {
+      return Fail(fmt::format("SEED = {}: not an integer (allowed: 0 to 2^64 - 1)", argv[4]));
+    }
+  }
   const rec::InputShape input = rec::InputOf(data->data);
 
   // The architectures and their low-fidelity NEs (candidates that trained; none failed).
