@@ -80,29 +80,33 @@ TEST(NasSpace, PruneDropsBlocksOffTheOutputsPath) {
   EXPECT_TRUE(rec::Analyze(p, rec::InputShape{3, {}}).ok());
 }
 
-std::string TinySpec() {
-  // One file per process: ctest runs the tests that use it in parallel processes, and one
-  // rewriting it while another reads it failed a run ("expected a YAML map").
+// A synthetic spec written to a file of this process's own: ctest runs the tests that use one
+// in parallel processes, and one rewriting it while another read it failed a run ("expected a
+// YAML map").
+std::string SpecFile(const std::string& stem, const std::string& yaml) {
   const std::string path =
-      ::testing::TempDir() + "/tiny-ctr-" + std::to_string(::getpid()) + ".yaml";
-  std::ofstream(path) << "seed: 2\nexamples: {train: 4000, valid: 1000, test: 1000}\n"
-                         "base_ctr: 0.1\ndense: 3\nsparse:\n"
-                         "  - {name: a, cardinality: 100}\n  - {name: b, cardinality: 20}\n"
-                         "effects:\n  - {kind: main, feature: a, scale: 0.8}\n"
-                         "  - {kind: pairwise, features: [a, b], rank: 2, scale: 0.6}\n";
+      ::testing::TempDir() + "/" + stem + "-" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(path) << yaml;
   return path;
+}
+
+std::string TinySpec() {
+  return SpecFile("tiny-ctr",
+                  "seed: 2\nexamples: {train: 4000, valid: 1000, test: 1000}\n"
+                  "base_ctr: 0.1\ndense: 3\nsparse:\n"
+                  "  - {name: a, cardinality: 100}\n  - {name: b, cardinality: 20}\n"
+                  "effects:\n  - {kind: main, feature: a, scale: 0.8}\n"
+                  "  - {kind: pairwise, features: [a, b], rank: 2, scale: 0.6}\n");
 }
 
 // Two features of 20 ids, each with its own strong effect: a model that loses either shows it.
 std::string TwoFeatureSpec() {
-  const std::string path =
-      ::testing::TempDir() + "/two-feature-ctr-" + std::to_string(::getpid()) + ".yaml";
-  std::ofstream(path) << "seed: 5\nexamples: {train: 4000, valid: 1000, test: 1000}\n"
-                         "base_ctr: 0.2\ndense: 2\nsparse:\n"
-                         "  - {name: a, cardinality: 20}\n  - {name: b, cardinality: 20}\n"
-                         "effects:\n  - {kind: main, feature: a, scale: 1.5}\n"
-                         "  - {kind: main, feature: b, scale: 1.5}\n";
-  return path;
+  return SpecFile("two-feature-ctr",
+                  "seed: 5\nexamples: {train: 4000, valid: 1000, test: 1000}\n"
+                  "base_ctr: 0.2\ndense: 2\nsparse:\n"
+                  "  - {name: a, cardinality: 20}\n  - {name: b, cardinality: 20}\n"
+                  "effects:\n  - {kind: main, feature: a, scale: 1.5}\n"
+                  "  - {kind: main, feature: b, scale: 1.5}\n");
 }
 
 TEST(NasSearch, SmallSearchRunsIsDeterministicAndComparesWithBaselines) {
