@@ -1,16 +1,18 @@
 // How well a supernet ranks architectures, apart from any search's path: trains a weight-sharing
-// supernet (rec/supernet.h) as the one-shot and DNAS families' warm-up does (one epoch of the
-// training split, each step a uniform random subnet of the space and the space's reference model
-// on the same batch), then scores every architecture of a sampling run's report (`scaleplan nas
-// --json`, whose history holds each candidate's architecture and low-fidelity NE) on it and
-// prints the Spearman rank correlation of the supernet's NEs with the low-fidelity ones. One
-// search's count of baselines beaten moves by several for a change of its path alone
-// (docs/NAS.md); this fixed set of architectures measures the supernet itself.
+// supernet (rec/supernet.h) on the warm-up's draws of the one-shot and DNAS families (each step a
+// uniform random subnet of the space and the space's reference model on the same batch) for the
+// families' whole budget of steps (one epoch of the training split), then scores every trained
+// candidate of a sampling run's report (`scaleplan nas --json`, whose history holds each
+// candidate's architecture and low-fidelity NE) on it and prints the Spearman rank correlation of
+// the supernet's NEs with the low-fidelity ones. One search's count of baselines beaten moves by
+// several for a change of its path alone (docs/NAS.md); a fixed set of architectures measures the
+// supernet itself.
 //
 //   scaleplan_supernet_rank REPORT.json [DATA] [SPACE] [SEED]
-//   (DATA: as --data, default synthetic; SPACE: default scratch; SEED: the draws', default 1;
-//   the environment's SR_EPOCHS, SR_LR and SR_ELR change the supernet's epochs (1), dense and
-//   embedding learning rates (the trainer's defaults), for experiments)
+//   (DATA, SPACE: as `scaleplan nas --data, --space`, by default the report's own; SEED: the
+//   subnets' draws, default 1; the environment's SR_EPOCHS, SR_LR and SR_ELR, positive numbers,
+//   change the supernet's epochs (1) and its dense and embedding learning rates (the trainer's
+//   defaults), for experiments)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -20,8 +22,8 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
-#include <sstream>
 
+#include "nas/nas.h"
 #include "nas/space.h"
 #include "rec/data.h"
 #include "rec/source.h"
@@ -31,25 +33,31 @@ namespace {
 
 using namespace scaleplan;
 
+// Ranks from 0, tied values given their mean rank.
 std::vector<double> Ranks(const std::vector<double>& x) {
   std::vector<size_t> order(x.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
   std::vector<double> r(x.size());
-  for (size_t k = 0; k < order.size(); ++k) r[order[k]] = static_cast<double>(k);
+  for (size_t k = 0; k < order.size();) {
+    size_t end = k;
+    while (end + 1 < order.size() && x[order[end + 1]] == x[order[k]]) ++end;
+    for (size_t t = k; t <= end; ++t) r[order[t]] = static_cast<double>(k + end) / 2;
+    k = end + 1;
+  }
   return r;
 }
 
 double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
   const std::vector<double> ra = Ranks(a), rb = Ranks(b);
-  const double n = static_cast<double>(a.size()), mean = (n - 1) / 2;
+  const double mean = (static_cast<double>(a.size()) - 1) / 2;
   double num = 0, da = 0, db = 0;
   for (size_t i = 0; i < ra.size(); ++i) {
     num += (ra[i] - mean) * (rb[i] - mean);
     da += (ra[i] - mean) * (ra[i] - mean);
     db += (rb[i] - mean) * (rb[i] - mean);
   }
-  return num / std::sqrt(da * db);
+  return da > 0 && db > 0 ? num / std::sqrt(da * db) : std::nan("");
 }
 
 int Fail(const std::string& message) {
@@ -71,12 +79,15 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return Fail(fmt::format("{}: not JSON ({})", argv[1], e.what()));
   }
+  const auto field = [&](const char* key) -> std::string {
+    return report.contains(key) && report[key].is_string() ? report[key].get<std::string>() : "";
+  };
   rec::DataOptions data_options;
-  data_options.data = argc > 2 ? argv[2] : "synthetic";
-  Result<rec::LoadedData> data = rec::LoadData(data_options);
-  if (!data.ok()) return Fail(data.status().message());
-  Result<nas::Space> space = nas::MakeSpace(argc > 3 ? argv[3] : "scratch");
-  if (!space.ok()) return Fail(space.status().message());
+  data_options.data = argc > 2 ? argv[2] : field("data");
+  const std::string space_name = argc > 3 ? argv[3] : field("space");
+  if (data_options.data.empty() || space_name.empty()) {
+    return Fail(fmt::format("{}: names no data or space (give DATA and SPACE)", argv[1]));
+  }
   uint64_t seed = 1;
   if (argc > 4) {
     char* end = nullptr;
@@ -85,38 +96,55 @@ int main(int argc, char** argv) {
       return Fail(fmt::format("SEED = {}: not an integer (allowed: 0 to 2^64 - 1)", argv[4]));
     }
   }
+  rec::TrainOptions train;
+  train.seed = 1;
+  double epochs = 1;
+  for (auto [name, value] : {std::pair{"SR_EPOCHS", &epochs}, std::pair{"SR_LR", &train.lr},
+                             std::pair{"SR_ELR", &train.embedding_lr}}) {
+    const char* text = std::getenv(name);
+    if (text == nullptr) continue;
+    char* end = nullptr;
+    const double v = std::strtod(text, &end);
+    if (end == text || *end != '\0' || !(v > 0) || !std::isfinite(v) ||
+        (value == &epochs && (v != std::floor(v) || v > 1000))) {
+      return Fail(fmt::format("{} = {}: allowed: a positive number{}", name, text,
+                              value == &epochs ? " (an integer up to 1000)" : ""));
+    }
+    *value = v;
+  }
+  Result<rec::LoadedData> data = rec::LoadData(data_options);
+  if (!data.ok()) return Fail(data.status().message());
+  Result<nas::Space> space = nas::MakeSpace(space_name);
+  if (!space.ok()) return Fail(space.status().message());
   const rec::InputShape input = rec::InputOf(data->data);
 
-  // The architectures and their low-fidelity NEs (candidates that trained; none failed).
+  // The architectures and their low-fidelity NEs: the candidates that trained (failed ones and
+  // those scored on a supernet alone left out).
   std::vector<rec::Arch> archs;
   std::vector<double> proxy;
   if (!report.contains("history") || !report["history"].is_array()) {
     return Fail(fmt::format("{}: no history (a `scaleplan nas --json` report)", argv[1]));
   }
-  for (const auto& c : report["history"]) {
-    if (c.value("failed", false) || !c.contains("arch") || !c.contains("proxy_ne")) continue;
-    if (c.value("supernet_ne", 0.0) != 0.0 && !c.value("screened", false)) continue;
-    Result<rec::Arch> a = rec::ParseArchJson(c["arch"].dump(), argv[1]);
-    if (!a.ok()) return Fail(a.status().message());
-    archs.push_back(*a);
-    proxy.push_back(c["proxy_ne"].get<double>());
+  try {
+    for (const auto& c : report["history"]) {
+      if (c.value("failed", false) || !c.contains("arch") || !c.contains("proxy_ne")) continue;
+      if (c.value("supernet_ne", 0.0) != 0.0 && !c.value("screened", false)) continue;
+      Result<rec::Arch> a = rec::ParseArchJson(c["arch"].dump(), argv[1]);
+      if (!a.ok()) return Fail(a.status().message());
+      archs.push_back(*a);
+      proxy.push_back(c["proxy_ne"].get<double>());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Fail(fmt::format("{}: history: {}", argv[1], e.what()));
   }
   if (archs.size() < 3) return Fail(fmt::format("{}: fewer than 3 trained candidates", argv[1]));
 
-  rec::TrainOptions train;
-  train.seed = 1;
-  const auto knob = [](const char* name, double fallback) {
-    const char* v = std::getenv(name);
-    return v != nullptr ? std::atof(v) : fallback;
-  };
-  train.lr = knob("SR_LR", train.lr);
-  train.embedding_lr = knob("SR_ELR", train.embedding_lr);
-  const auto epochs = static_cast<int64_t>(knob("SR_EPOCHS", 1));
   const rec::Arch reference = space->Decode(space->reference, input);
   Result<rec::ArchInfo> reference_info = rec::Analyze(reference, input);
   if (!reference_info.ok()) return Fail(reference_info.status().message());
   std::mt19937_64 rng(seed);
-  const int64_t steps = epochs * ((data->data.train.n + train.batch - 1) / train.batch);
+  const int64_t steps =
+      static_cast<int64_t>(epochs) * ((data->data.train.n + train.batch - 1) / train.batch);
   Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data->data, train);
   if (!made.ok()) return Fail(made.status().message());
   rec::Supernet& net = **made;
@@ -135,7 +163,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  const int64_t n = std::min<int64_t>(20000, data->data.valid.n);
+  const int64_t n = std::min(nas::NasOptions{}.proxy_eval, data->data.valid.n);  // as a search
   const double entropy = rec::LabelEntropy(data->data.valid, 0, n);
   std::vector<double> supernet;
   for (const rec::Arch& a : archs) {
@@ -152,9 +180,16 @@ int main(int argc, char** argv) {
   }
   std::vector<double> sorted = supernet;
   std::sort(sorted.begin(), sorted.end());
-  std::printf("architectures %zu, supernet steps %lld, supernet NE median %.4f (%.4f to %.4f)\n",
-              archs.size(), static_cast<long long>(steps), sorted[sorted.size() / 2],
-              sorted.front(), sorted.back());
-  std::printf("spearman(supernet NE, low-fidelity NE) %.3f\n", Spearman(supernet, proxy));
+  std::printf(
+      "architectures %zu, supernet steps %lld, supernet NE median %.4f (%.4f to %.4f; "
+      "the upper of two middle values)\n",
+      archs.size(), static_cast<long long>(steps), sorted[sorted.size() / 2], sorted.front(),
+      sorted.back());
+  const double rho = Spearman(supernet, proxy);
+  if (std::isnan(rho)) {
+    std::printf("spearman(supernet NE, low-fidelity NE) undefined: one side's NEs are all equal\n");
+  } else {
+    std::printf("spearman(supernet NE, low-fidelity NE) %.3f\n", rho);
+  }
   return 0;
 }

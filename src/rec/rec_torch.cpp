@@ -162,20 +162,31 @@ class RecNet {
       const Shape from = shape_of(arch.blocks[it->second].inputs[0]);
       return {from.rows, from.width};
     };
+    // A block whose output keeps its first input's layout (DCN's cross layers, a gate) has its
+    // input's parts, each named "<block>><part>": the weights that read a DCN's output over the
+    // flattened embeddings keep their meaning at every E, as the DCN's own do.
     auto parts_of = [&](const std::string& input) {
       Parts parts;
       std::map<std::string, int> seen;
-      std::function<void(const std::string&)> split = [&](const std::string& name) {
-        auto it = index_.find(name);
-        if (it != index_.end() && arch.blocks[it->second].kind == BlockKind::kConcat) {
-          for (const std::string& part : arch.blocks[it->second].inputs) split(part);
-          return;
-        }
-        const int n = ++seen[name];
-        parts.push_back(
-            {n == 1 ? name : name + "#" + std::to_string(n), dims_of(name, shape_of(name).width)});
-      };
-      split(input);
+      std::function<void(const std::string&, const std::string&)> split =
+          [&](const std::string& name, const std::string& prefix) {
+            auto it = index_.find(name);
+            if (it != index_.end()) {
+              const Block& block = arch.blocks[it->second];
+              if (block.kind == BlockKind::kConcat) {
+                for (const std::string& part : block.inputs) split(part, prefix);
+                return;
+              }
+              if (block.kind == BlockKind::kDcn || block.kind == BlockKind::kGating) {
+                split(block.inputs[0], prefix + name + ">");
+                return;
+              }
+            }
+            const int n = ++seen[prefix + name];
+            parts.push_back({prefix + name + (n == 1 ? "" : "#" + std::to_string(n)),
+                             dims_of(name, shape_of(name).width)});
+          };
+      split(input, "");
       return parts;
     };
     // The weight `key` over the dimensions `dims` (a part's, or a part's then another's) as a

@@ -12,11 +12,12 @@
 // the embedding table is one, its first E columns used at embedding dimension E. A request for
 // a larger shape than any before grows the weight (the new part initialised as a fresh layer's)
 // and its optimizer state (zeros). So that a corner reads what it read in the larger model, the
-// columns over a flattened [N, E] tensor are stored [N, E] (a model of fewer vectors or a smaller
-// E takes the same vectors' same leading dimensions; flat, E 8's second vector would meet the
-// weights E 16's first one learnt), and the dot products' pairs (i, j), i < j, come by j then i
-// (the first N vectors' pairs first, whatever the count). Standalone models (train.h) keep
-// PyTorch's layouts: row-major flattening and pairs.
+// weights over a flattened [N, E] tensor (columns; DCN's rows and biases too) are stored [N, E]
+// (a model of fewer vectors or a smaller E takes the same vectors' same leading dimensions; flat,
+// E 8's second vector would meet the weights E 16's first one learnt); a block whose output keeps
+// its input's layout (DCN, a gate) is read by its input's parts; and the dot products' pairs
+// (i, j), i < j, come by j then i (the first N vectors' pairs first, whatever the count).
+// Standalone models (train.h) keep PyTorch's layouts: row-major flattening and pairs.
 //
 // Optimizers as the trainer's (train.h): Adam or Adagrad for the dense weights, sparse Adagrad
 // for the embedding rows. A step moves only the corners the architecture used; Adam counts, per
