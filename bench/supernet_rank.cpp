@@ -16,11 +16,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <random>
 
 #include "nas/nas.h"
@@ -28,37 +28,11 @@
 #include "rec/data.h"
 #include "rec/source.h"
 #include "rec/supernet.h"
+#include "validate/validate.h"
 
 namespace {
 
 using namespace scaleplan;
-
-// Ranks from 0, tied values given their mean rank.
-std::vector<double> Ranks(const std::vector<double>& x) {
-  std::vector<size_t> order(x.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
-  std::vector<double> r(x.size());
-  for (size_t k = 0; k < order.size();) {
-    size_t end = k;
-    while (end + 1 < order.size() && x[order[end + 1]] == x[order[k]]) ++end;
-    for (size_t t = k; t <= end; ++t) r[order[t]] = static_cast<double>(k + end) / 2;
-    k = end + 1;
-  }
-  return r;
-}
-
-double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
-  const std::vector<double> ra = Ranks(a), rb = Ranks(b);
-  const double mean = (static_cast<double>(a.size()) - 1) / 2;
-  double num = 0, da = 0, db = 0;
-  for (size_t i = 0; i < ra.size(); ++i) {
-    num += (ra[i] - mean) * (rb[i] - mean);
-    da += (ra[i] - mean) * (ra[i] - mean);
-    db += (rb[i] - mean) * (rb[i] - mean);
-  }
-  return da > 0 && db > 0 ? num / std::sqrt(da * db) : std::nan("");
-}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "scaleplan_supernet_rank: %s\n", message.c_str());
@@ -185,11 +159,14 @@ int main(int argc, char** argv) {
       "the upper of two middle values)\n",
       archs.size(), static_cast<long long>(steps), sorted[sorted.size() / 2], sorted.front(),
       sorted.back());
-  const double rho = Spearman(supernet, proxy);
-  if (std::isnan(rho)) {
+  const auto constant = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
+  };
+  if (constant(supernet) || constant(proxy)) {
     std::printf("spearman(supernet NE, low-fidelity NE) undefined: one side's NEs are all equal\n");
   } else {
-    std::printf("spearman(supernet NE, low-fidelity NE) %.3f\n", rho);
+    std::printf("spearman(supernet NE, low-fidelity NE) %.3f\n",
+                validate::Spearman(supernet, proxy));
   }
   return 0;
 }
