@@ -109,6 +109,12 @@ std::string TwoFeatureSpec() {
                   "  - {kind: main, feature: b, scale: 1.5}\n");
 }
 
+rec::LoadedData LoadSpec(const std::string& path) {
+  rec::DataOptions d;
+  d.data = "synthetic:" + path;
+  return Must(rec::LoadData(d));
+}
+
 TEST(NasSearch, SmallSearchRunsIsDeterministicAndComparesWithBaselines) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
@@ -404,14 +410,11 @@ TEST(Supernet, SharesCornersGrowsWithoutChangingWhatWasThereAndGatesBlocks) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
 #endif
-  rec::DataOptions d;
-  d.data = "synthetic:" + TinySpec();
-  Result<rec::LoadedData> data = rec::LoadData(d);
-  ASSERT_TRUE(data.ok());
-  const rec::InputShape in = rec::InputOf(data->data);
+  const rec::LoadedData data = LoadSpec(TinySpec());
+  const rec::InputShape in = rec::InputOf(data.data);
   rec::TrainOptions o;
   o.batch = 64;
-  Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data->data, o);
+  Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data.data, o);
   ASSERT_TRUE(made.ok()) << made.status().message();
   rec::Supernet& net = **made;
   const rec::Arch small = Mlp("m", {8}), big = Mlp("m", {16});
@@ -442,7 +445,7 @@ TEST(Supernet, SharesCornersGrowsWithoutChangingWhatWasThereAndGatesBlocks) {
   // One architecture trained alone on a fresh supernet learns as the trainer does: four epochs
   // of the tiny spec (4000 examples, 63 steps each at batch 64) reach about the same valid log
   // loss (the initial draws and the example order differ, so not the same to the bit).
-  Result<std::unique_ptr<rec::Supernet>> fresh = rec::MakeSupernet(data->data, o);
+  Result<std::unique_ptr<rec::Supernet>> fresh = rec::MakeSupernet(data.data, o);
   ASSERT_TRUE(fresh.ok());
   for (int64_t step = 0; step < 4 * 63; ++step) {
     ASSERT_TRUE((*fresh)->TrainStep(small, *small_info, step).ok());
@@ -451,12 +454,12 @@ TEST(Supernet, SharesCornersGrowsWithoutChangingWhatWasThereAndGatesBlocks) {
   rec::TrainOptions alone = o;
   alone.epochs = 4;
   alone.evaluate_test = false;
-  Result<rec::TrainResult> trained_alone = rec::Train(small, data->data, alone);
+  Result<rec::TrainResult> trained_alone = rec::Train(small, data.data, alone);
   ASSERT_TRUE(shared.ok() && trained_alone.ok());
   EXPECT_NEAR(*shared, trained_alone->valid.log_loss, 0.05 * trained_alone->valid.log_loss);
   // ... and has learnt: below the constant predictor's loss (the entropy; on this small spec
   // both reach NE about 0.97).
-  EXPECT_LT(*shared, 0.98 * rec::LabelEntropy(data->data.valid, 0, 1000));
+  EXPECT_LT(*shared, 0.98 * rec::LabelEntropy(data.data.valid, 0, 1000));
   // A concatenation of a concatenation that meets one input twice (dense, then dense again, as
   // a skip would): split to its leaves, the second named apart; it trains and scores.
   rec::Arch nested = Mlp("m2", {8});
@@ -488,14 +491,11 @@ TEST(Supernet, ALargerModelReadsASmallerOnesWeightsWhereItReadsTheSame) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
 #endif
-  rec::DataOptions d;
-  d.data = "synthetic:" + TwoFeatureSpec();
-  Result<rec::LoadedData> data = rec::LoadData(d);
-  ASSERT_TRUE(data.ok()) << data.status().message();
-  const rec::InputShape in = rec::InputOf(data->data);
+  const rec::LoadedData data = LoadSpec(TwoFeatureSpec());
+  const rec::InputShape in = rec::InputOf(data.data);
   rec::TrainOptions o;
   o.batch = 64;
-  const double entropy = rec::LabelEntropy(data->data.valid, 0, 1000);
+  const double entropy = rec::LabelEntropy(data.data.valid, 0, 1000);
   // (small, large): flatten at E 4 and E 8; dot products of 3 and of 4 mixed vectors (linear3d)
   // at E 4. (Three vectors' pairs by rows come (0,1), (0,2), (1,2); four vectors' by rows
   // (0,1), (0,2), (0,3), ...: the third column would read another pair.)
@@ -531,7 +531,7 @@ TEST(Supernet, ALargerModelReadsASmallerOnesWeightsWhereItReadsTheSame) {
   const std::pair<rec::Arch, rec::Arch> cases[] = {
       {flat(4), flat(8)}, {dot(3), dot(4)}, {cross(4), cross(8)}};
   for (const auto& [small, large] : cases) {
-    Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data->data, o);
+    Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data.data, o);
     ASSERT_TRUE(made.ok()) << made.status().message();
     rec::Supernet& net = **made;
     Result<rec::ArchInfo> small_info = rec::Analyze(small, in);
@@ -556,7 +556,7 @@ TEST(Supernet, ALargerModelReadsASmallerOnesWeightsWhereItReadsTheSame) {
   }
   // A weight asked for with another number of dimensions than it is held with is a named error
   // (a block name that is a flatten in one model and an MLP in another).
-  Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data->data, o);
+  Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data.data, o);
   ASSERT_TRUE(made.ok());
   rec::Arch other = flat(4);
   other.blocks[0] = rec::MakeBlock("flat", rec::BlockKind::kMlp, {"dense"});
