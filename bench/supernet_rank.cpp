@@ -3,16 +3,18 @@
 // uniform random subnet of the space and the space's reference model on the same batch) for the
 // families' whole budget of steps (one epoch of the training split), then scores every trained
 // candidate of a sampling run's report (`scaleplan nas --json`, whose history holds each
-// candidate's architecture and low-fidelity NE) on it and prints the Spearman rank correlation of
-// the supernet's NEs with the low-fidelity ones. One search's count of baselines beaten moves by
-// several for a change of its path alone (docs/NAS.md); a fixed set of architectures measures the
-// supernet itself.
+// candidate's architecture and low-fidelity NE) on it as the one-shot family scores its answers
+// (after NasOptions::tune_steps steps of their own, rec::Supernet::TunedLoss) and prints the
+// Spearman rank correlation of the supernet's NEs with the low-fidelity ones. One search's count of
+// baselines beaten moves by several for a change of its path alone (docs/NAS.md); a fixed set of
+// architectures measures the supernet itself.
 //
 //   scaleplan_supernet_rank REPORT.json [DATA] [SPACE] [SEED]
 //   (DATA, SPACE: as `scaleplan nas --data, --space`, by default the report's own; SEED: the
 //   subnets' draws, default 1; the environment's SR_EPOCHS, SR_LR and SR_ELR, positive numbers,
 //   change the supernet's epochs (1) and its dense and embedding learning rates (the trainer's
-//   defaults), for experiments)
+//   defaults), SR_TUNE the steps of its own each architecture takes before its score (0 and up;
+//   one-shot's default), for experiments)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -86,6 +88,16 @@ int main(int argc, char** argv) {
     }
     *value = v;
   }
+  int64_t tune = nas::NasOptions{}.tune_steps;
+  if (const char* text = std::getenv("SR_TUNE"); text != nullptr) {
+    char* end = nullptr;
+    const long long v = std::strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || v < 0 || v > rec::kMaxTuneSteps) {
+      return Fail(
+          fmt::format("SR_TUNE = {}: allowed: an integer from 0 to {}", text, rec::kMaxTuneSteps));
+    }
+    tune = v;
+  }
   Result<rec::LoadedData> data = rec::LoadData(data_options);
   if (!data.ok()) return Fail(data.status().message());
   Result<nas::Space> space = nas::MakeSpace(space_name);
@@ -143,14 +155,15 @@ int main(int argc, char** argv) {
   for (const rec::Arch& a : archs) {
     Result<rec::ArchInfo> info = rec::Analyze(a, input);
     if (!info.ok()) return Fail(info.status().message());
-    Result<double> l = net.Loss(a, *info, 0, n);
+    Result<double> l = net.TunedLoss(a, *info, 0, n, tune, nas::kTuneLrScale);
     if (!l.ok()) return Fail(l.status().message());
     supernet.push_back(*l / entropy);
   }
   {
-    Result<double> l = net.Loss(reference, *reference_info, 0, n);
+    Result<double> l = net.TunedLoss(reference, *reference_info, 0, n, tune, nas::kTuneLrScale);
     if (!l.ok()) return Fail(l.status().message());
-    std::printf("reference NE on the supernet %.4f\n", *l / entropy);
+    std::printf("reference NE on the supernet %.4f (steps of its own before each score: %lld)\n",
+                *l / entropy, static_cast<long long>(tune));
   }
   std::vector<double> sorted = supernet;
   std::sort(sorted.begin(), sorted.end());

@@ -45,6 +45,9 @@ constexpr int64_t kCostingDraws = 2000;         // DNAS: random choices behind t
 constexpr double kTauStart = 5, kTauEnd = 0.5;  // DNAS: Gumbel-softmax temperature
 constexpr double kAlphaRate = 0.1;              // DNAS: Adam's step on the architecture logits
 constexpr double kTargetRate = 0.1;  // DNAS: the constraint step per ln FLOPs over the target
+// DNAS with the screen: the likeliest variants of each target's answer scored on the supernet,
+// per variant the screen trains (nas.h).
+constexpr size_t kDnasVariantsScored = 4;
 
 double Scalarized(const Candidate& c, double lambda) {
   return c.proxy_score + lambda * std::log(std::max(c.flops, 1.0));
@@ -544,7 +547,7 @@ class Searcher {
     }
     SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget, false));
     pool.insert(pool.end(), spread.begin(), spread.end());
-    SP_RETURN_IF_ERROR(ScorePool(net.get(), pool));
+    SP_RETURN_IF_ERROR(ScorePool(net.get(), pool, options_.tune_steps));
     return options_.screen > 0 ? ScreenOneShot() : Status::Ok();
   }
 
@@ -657,9 +660,11 @@ class Searcher {
     // The answer: each target's most likely architecture, moved into its band where it is not
     // (LikeliestInBand; its nearest reach where it cannot), and, where that is still
     // over the FLOPs limit, draws of the logits within it; with the screen, its likeliest
-    // variants too. Scored on the supernet for the record; the screen trains them all and RunNas
-    // retrains the front of its scores (without the screen, the answer itself).
-    std::vector<Choice> pool;
+    // variants too, kDnasVariantsScored times as many as the screen trains. All are scored on
+    // the supernet (after tune_steps of their own, as one-shot's answers); the screen trains,
+    // per target, the answer and its variants of the best supernet NE, and RunNas retrains the
+    // front of the screen's scores (without the screen, the answer itself).
+    std::vector<std::vector<Choice>> per_target(sets);
     const size_t variants = options_.screen > 0
                                 ? static_cast<size_t>(std::max<int64_t>(
                                       1, options_.screen / static_cast<int64_t>(sets)))
@@ -668,27 +673,50 @@ class Searcher {
       double flops = 0;
       SP_ASSIGN_OR_RETURN(Choice within, LikeliestWithin(alpha[w], floors[w], targets[w], &flops));
       if (options_.flops_max <= 0 || flops <= options_.flops_max) {
-        pool.push_back(within);
-        SP_ASSIGN_OR_RETURN(std::vector<Choice> more,
-                            LikeliestVariants(alpha[w], within, std::min(floors[w], flops),
-                                              std::max(targets[w], flops), variants - 1));
-        pool.insert(pool.end(), more.begin(), more.end());
+        per_target[w].push_back(within);
+        SP_ASSIGN_OR_RETURN(
+            std::vector<Choice> more,
+            LikeliestVariants(alpha[w], within, std::min(floors[w], flops),
+                              std::max(targets[w], flops), kDnasVariantsScored * (variants - 1)));
+        per_target[w].insert(per_target[w].end(), more.begin(), more.end());
         continue;
       }
       Result<Candidate> c = Feasible([&] { return Sample(alpha[w]); });
       if (c.ok()) {
-        pool.push_back(c->choice);
+        per_target[w].push_back(c->choice);
       } else if (options_.flops_max <= 0) {
         return c.status();  // not the limit: a real error
       }                     // (over the limit 100 times: left out)
     }
-    SP_RETURN_IF_ERROR(ScorePool(net.get(), pool));
+    std::vector<Choice> pool;
+    for (const auto& p : per_target) pool.insert(pool.end(), p.begin(), p.end());
+    SP_RETURN_IF_ERROR(ScorePool(net.get(), pool, options_.tune_steps));
     if (options_.screen <= 0) return Status::Ok();
-    std::vector<size_t> all;  // the pool's distinct architectures, each in the history once
+    // The history's index of each architecture (a choice met twice is one entry).
+    std::map<std::string, size_t> index;
     for (size_t i = 0; i < result_->history.size(); ++i) {
-      if (!result_->history[i].failed) all.push_back(i);
+      index[rec::ArchToJson(space_.Decode(result_->history[i].choice, input_)).dump()] = i;
     }
-    return Screen(all);
+    std::vector<size_t> picks;
+    std::set<size_t> picked;
+    for (const auto& p : per_target) {
+      std::vector<size_t> at;
+      for (const Choice& c : p)
+        at.push_back(index.at(rec::ArchToJson(space_.Decode(c, input_)).dump()));
+      if (at.empty()) continue;
+      // The answer itself first, then its variants by supernet NE (a failed score is 2).
+      std::stable_sort(at.begin() + 1, at.end(), [&](size_t a, size_t b) {
+        return result_->history[a].supernet_ne < result_->history[b].supernet_ne;
+      });
+      size_t taken = 0;
+      for (size_t i : at) {
+        if (taken >= variants) break;
+        if (result_->history[i].failed) continue;
+        ++taken;
+        if (picked.insert(i).second) picks.push_back(i);
+      }
+    }
+    return Screen(picks);
   }
 
   // With the screen, DNAS's answer for one target also holds the `n` likeliest variants of its
@@ -827,8 +855,8 @@ class Searcher {
   }
 
   // Scores the distinct architectures of `pool` (feasible choices) on the supernet (NE on the
-  // first proxy_eval valid examples) into the history.
-  Status ScorePool(rec::Supernet* net, const std::vector<Choice>& pool) {
+  // first proxy_eval valid examples, after `tune_steps` steps of their own) into the history.
+  Status ScorePool(rec::Supernet* net, const std::vector<Choice>& pool, int64_t tune_steps) {
     const int64_t n = Eval();
     const double entropy = rec::LabelEntropy(data_.valid, 0, n);
     for (const Choice& choice : pool) {
@@ -841,7 +869,7 @@ class Searcher {
       c.flops = c.info.flops;
       c.params = c.info.params;
       c.arch.name = fmt::format("nas-{}", result_->history.size());
-      Result<double> loss = net->Loss(c.arch, c.info, 0, n);
+      Result<double> loss = net->TunedLoss(c.arch, c.info, 0, n, tune_steps, kTuneLrScale);
       if (loss.ok()) {
         c.supernet_ne = c.proxy_ne = c.proxy_score = *loss / entropy;
       } else {
@@ -1182,6 +1210,9 @@ Status CheckGivenOptionsApply(const NasOptions& options,
   if (given("screen") && options.method == "sampling") {
     return refuse("screen", "--method oneshot or dnas, whose answers it trains");
   }
+  if (given("tune_steps") && options.method == "sampling") {
+    return refuse("tune_steps", "--method oneshot or dnas, whose answers it scores");
+  }
   return Status::Ok();
 }
 
@@ -1216,6 +1247,10 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "whose scores pick the front (oneshot: this many; dnas: max(1, this / FLOPs "
                  "targets) per target, duplicates once); 0: the supernet's scores (oneshot) or "
                  "the answer as it is (dnas)")
+        .Integer("tune_steps", &N::tune_steps, 0, rec::kMaxTuneSteps, "",
+                 "oneshot, dnas: steps of its own each answer trains on the supernet (embeddings "
+                 "frozen, at 0.3 of the learning rate) before its supernet score, its weights "
+                 "then put back; 0: scored on the weights as the supernet holds them")
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
         .Text("baselines", &N::baselines,

@@ -98,8 +98,11 @@
 // this is, samples several architectures from its learnt distribution and trains them; this is
 // that step at low fidelity. Which ones: one-shot, the supernet-scored answers by successive
 // non-dominated layers of (FLOPs, supernet NE), the last layer thinned as Front thins; DNAS,
-// per FLOPs target max(1, screen / targets): the repaired argmax (above) and its most likely
-// variants that change one dimension and stay within the band, by log-probability lost.
+// per FLOPs target max(1, screen / targets): the repaired argmax (above) and, of its 4 times as
+// many likeliest variants that change one dimension and stay within the band (by
+// log-probability lost), those of the best supernet NE. Both families score their answers on
+// the supernet after tune_steps steps of their own (rec::Supernet::TunedLoss): as the supernet
+// holds them, the scratch space's subnets rank at about chance.
 //
 // After the search, the proxy scores' Pareto front (score against FLOPs) with each baseline's
 // band's best score (Front; FrontLayers: topped up from the next non-dominated layers to
@@ -126,6 +129,11 @@
 namespace scaleplan::nas {
 
 inline constexpr double kTrendWeight = 1.0;
+// One-shot and DNAS: the dense learning rate's share an answer's own steps take before its
+// supernet score (NasOptions::tune_steps). At the full rate 30 steps of its own leave even the
+// co-trained reference model worse on the supernet (NE 0.894 to 0.929), at 0.1 of it they barely
+// move it; 30 steps at 0.3 and 50 at 0.1 rank alike (docs/NAS.md, "Scored after steps of its own").
+inline constexpr double kTuneLrScale = 0.3;
 
 struct NasOptions {
   // Change the answer.
@@ -143,6 +151,10 @@ struct NasOptions {
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
   int64_t screen = 24;  // oneshot: answers trained at low fidelity; dnas: per target this / targets
+  // One-shot and DNAS: steps of its own each answer trains on the supernet before it is scored,
+  // its weights then put back (rec::Supernet::TunedLoss; docs/NAS.md, "Scored after steps of its
+  // own"); 0: scored on the weights as the supernet holds them.
+  int64_t tune_steps = 30;
   int64_t final_seeds = 3;        // seeds per retrained model and baseline
   std::string baselines = "all";  // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the

@@ -579,6 +579,13 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
 // The supernet's shared weights (rec/supernet.h): each a leaf tensor of the largest shape asked
 // for, with its optimizer state; an architecture gets the corners.
 class SharedParams : public ParamSource {
+ private:
+  struct Slot {
+    Tensor w, m, v, t;  // m, v: Adam's moments (v: Adagrad's sum); t: Adam's steps per element
+    std::vector<int64_t> corner;  // the shape used since the last step
+    bool used = false;
+  };
+
  public:
   SharedParams(const CtrData& data, const scaleplan::rec::TrainOptions& options)
       : cardinality_(data.cardinality), options_(options) {}
@@ -648,15 +655,17 @@ class SharedParams : public ParamSource {
         m.mul_(kBeta1).add_(g, 1 - kBeta1);
         v.mul_(kBeta2).addcmul_(g, g, 1 - kBeta2);
         const Tensor c1 = 1 - torch::pow(kBeta1, t), c2 = 1 - torch::pow(kBeta2, t);
-        w.sub_(m / c1 / ((v / c2).sqrt_().add_(kEps)) * options_.lr);
+        w.sub_(m / c1 / ((v / c2).sqrt_().add_(kEps)) * (options_.lr * lr_scale_));
       } else {
         v.addcmul_(g, g, 1);
-        w.addcdiv_(g, v.sqrt().add_(1e-10), -options_.lr);
+        w.addcdiv_(g, v.sqrt().add_(1e-10), -options_.lr * lr_scale_);
       }
       s->w.mutable_grad().reset();
     }
     used_.clear();
-    if (table_used_ && table_.grad().defined()) {
+    if (table_frozen_ && table_.defined() && table_.grad().defined()) {
+      table_.mutable_grad().reset();
+    } else if (table_used_ && table_.grad().defined()) {
       // Sparse Adagrad on the rows the batch looked up, as torch::optim::Adagrad does.
       const Tensor g = table_.grad().coalesce();
       const Tensor rows = g.indices()[0];
@@ -667,6 +676,38 @@ class SharedParams : public ParamSource {
       table_.mutable_grad().reset();
     }
     table_used_ = false;
+  }
+
+  // Tuning (TunedLoss): steps at `lr_scale` times the dense learning rate that leave the
+  // embedding rows as they are; Tune(1, false) ends it.
+  void Tune(double lr_scale, bool table_frozen) {
+    lr_scale_ = lr_scale;
+    table_frozen_ = table_frozen;
+  }
+
+  // A copy of every weight marked used since the last step (what a forward pass of one
+  // architecture reads) and its optimizer state; Restore puts them back.
+  struct Saved {
+    Slot* slot;
+    Tensor w, m, v, t;
+  };
+  std::vector<Saved> SaveUsed() const {
+    torch::NoGradGuard no_grad;
+    std::vector<Saved> out;
+    for (Slot* s : used_) {
+      out.push_back({s, s->w.detach().clone(), s->m.clone(), s->v.clone(), s->t.clone()});
+    }
+    return out;
+  }
+  static void Restore(const std::vector<Saved>& saved) {
+    torch::NoGradGuard no_grad;
+    for (const Saved& k : saved) {
+      // Tuning trains the architecture the copy was taken for: no weight of it grows.
+      k.slot->w.copy_(k.w);
+      k.slot->m.copy_(k.m);
+      k.slot->v.copy_(k.v);
+      k.slot->t.copy_(k.t);
+    }
   }
 
   // Forgets the weights marked used by a forward pass that is not trained on.
@@ -681,12 +722,6 @@ class SharedParams : public ParamSource {
   }
 
  private:
-  struct Slot {
-    Tensor w, m, v, t;  // m, v: Adam's moments (v: Adagrad's sum); t: Adam's steps per element
-    std::vector<int64_t> corner;  // the shape used since the last step
-    bool used = false;
-  };
-
   static bool Larger(const std::vector<int64_t>& want, const std::vector<int64_t>& have) {
     for (size_t d = 0; d < want.size(); ++d) {
       if (want[d] > have[d]) return true;
@@ -744,6 +779,8 @@ class SharedParams : public ParamSource {
   std::vector<Slot*> used_;
   Tensor table_, table_sum_;
   bool table_used_ = false;
+  double lr_scale_ = 1;
+  bool table_frozen_ = false;
 };
 
 class TorchSupernet : public scaleplan::rec::Supernet {
@@ -791,6 +828,30 @@ class TorchSupernet : public scaleplan::rec::Supernet {
       *error = scaleplan::TorchErrorText(e);
       return false;
     }
+  }
+
+  bool DoTunedLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n, int64_t steps,
+                   double lr_scale, double* loss, std::string* error) override {
+    std::vector<SharedParams::Saved> saved;
+    try {
+      RecNet warm(arch, info, data_, params_);  // grows the weights it reads and marks them
+      saved = params_.SaveUsed();
+      params_.Unmark();
+    } catch (const std::exception& e) {
+      params_.Unmark();
+      *error = scaleplan::TorchErrorText(e);
+      return false;
+    }
+    params_.Tune(lr_scale, true);
+    bool ok = true;
+    double step_loss = 0;
+    for (int64_t step = 0; ok && step < steps; ++step) {
+      ok = DoTrainStep(arch, info, step, &step_loss, error);
+    }
+    params_.Tune(1, false);
+    if (ok) ok = DoLoss(arch, info, from, n, {}, loss, nullptr, error);
+    SharedParams::Restore(saved);
+    return ok;
   }
 
   bool DoLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,

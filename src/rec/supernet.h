@@ -36,6 +36,8 @@
 
 namespace scaleplan::rec {
 
+inline constexpr int64_t kMaxTuneSteps = 100000;  // Supernet::TunedLoss's steps, at most
+
 class Supernet {
  public:
   virtual ~Supernet() = default;
@@ -56,12 +58,24 @@ class Supernet {
                       const std::vector<std::string>& gates = {},
                       std::vector<double>* gate_grads = nullptr);
 
+  // Loss after a few steps of `arch`'s own: `steps` optimizer steps of its dense weights on
+  // training batches [0, steps) (the same batches for every architecture) at `lr_scale` times the
+  // dense learning rate, its embedding rows frozen, then its loss as Loss's (no gates); the
+  // weights and optimizer state it moved are then put back, so the supernet is as it was. A
+  // subnet's shared weights were shaped by every path through them: scored as they are, the
+  // scratch space's subnets rank at about chance against their low-fidelity NEs, after 30 steps
+  // of their own at lr_scale 0.3 at 0.38-0.47 (docs/NAS.md). steps 0: Loss.
+  Result<double> TunedLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
+                           int64_t steps, double lr_scale);
+
   // The plugin's side (internal): errors as text.
   virtual bool DoTrainStep(const Arch& arch, const ArchInfo& info, int64_t step, double* loss,
                            std::string* error) = 0;
   virtual bool DoLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
                       const std::vector<std::string>& gates, double* loss,
                       std::vector<double>* gate_grads, std::string* error) = 0;
+  virtual bool DoTunedLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
+                           int64_t steps, double lr_scale, double* loss, std::string* error) = 0;
 
  private:
   friend Result<std::unique_ptr<Supernet>> MakeSupernet(const CtrData& data,

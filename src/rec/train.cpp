@@ -283,6 +283,16 @@ Result<double> Supernet::TrainStep(const Arch& arch, const ArchInfo& info, int64
   return loss;
 }
 
+// The plugin reads valid examples [from, from + n): checked here, not there.
+static Status CheckValidRange(int64_t from, int64_t n, int64_t valid_n) {
+  if (from < 0 || n < 1 || from > valid_n - n) {
+    return Status::Invalid(fmt::format(
+        "supernet: valid examples [{}, {}) asked for (allowed: within the {} there are)", from,
+        from + n, valid_n));
+  }
+  return Status::Ok();
+}
+
 Result<double> Supernet::Loss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
                               const std::vector<std::string>& gates,
                               std::vector<double>* gate_grads) {
@@ -290,17 +300,38 @@ Result<double> Supernet::Loss(const Arch& arch, const ArchInfo& info, int64_t fr
   if (gate_grads == nullptr) gate_grads = &unused;
   double loss = 0;
   std::string error;
-  // The plugin reads valid examples [from, from + n): checked here, not there.
-  if (from < 0 || n < 1 || from > valid_n_ - n) {
-    return Status::Invalid(fmt::format(
-        "supernet: valid examples [{}, {}) asked for (allowed: within the {} there are)", from,
-        from + n, valid_n_));
-  }
+  SP_RETURN_IF_ERROR(CheckValidRange(from, n, valid_n_));
   if (!DoLoss(arch, info, from, n, gates, &loss, gate_grads, &error)) {
     return Status::Invalid(fmt::format("scoring {} on the supernet: {}", arch.name, error));
   }
   if (!std::isfinite(loss)) {
     return Status::Invalid(fmt::format("scoring {} on the supernet: the loss is not finite", arch.name));
+  }
+  return loss;
+}
+
+Result<double> Supernet::TunedLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
+                                   int64_t steps, double lr_scale) {
+  if (steps < 0 || steps > kMaxTuneSteps) {
+    return Status::Invalid(
+        fmt::format("supernet: tuning steps = {} (allowed: 0 to {})", steps, kMaxTuneSteps));
+  }
+  if (!(lr_scale > 0) || !std::isfinite(lr_scale)) {
+    return Status::Invalid(fmt::format(
+        "supernet: tuning learning-rate scale = {} (allowed: a finite number above 0)", lr_scale));
+  }
+  if (steps == 0) return Loss(arch, info, from, n);
+  SP_RETURN_IF_ERROR(CheckValidRange(from, n, valid_n_));
+  double loss = 0;
+  std::string error;
+  if (!DoTunedLoss(arch, info, from, n, steps, lr_scale, &loss, &error)) {
+    return Status::Invalid(fmt::format("scoring {} on the supernet after {} steps of its own: {}",
+                                       arch.name, steps, error));
+  }
+  if (!std::isfinite(loss)) {
+    return Status::Invalid(
+        fmt::format("scoring {} on the supernet after {} steps of its own: the loss is not finite",
+                    arch.name, steps));
   }
   return loss;
 }
