@@ -598,8 +598,6 @@ TEST(Supernet, TunedLossTrainsTheArchitectureThenPutsTheSupernetBack) {
       const double tuned = Must(net->TunedLoss(small, small_info, 0, 1000, 20, 1.0));
       EXPECT_NE(tuned, before);  // it trained
       EXPECT_EQ(Must(net->Loss(small, small_info, 0, 1000)), before);
-      // 0 steps: Loss itself.
-      EXPECT_EQ(Must(net->TunedLoss(small, small_info, 0, 1000, 0, 0.3)), before);
     }
     for (int64_t step = 10; step < 15; ++step) {
       ASSERT_TRUE(net->TrainStep(big, big_info, step).ok());
@@ -815,7 +813,8 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
           EXPECT_EQ(a->pareto.size(), a->history.size());
         } else {
           // The answer is screened, and no variant left out scored better on the supernet than
-          // one the screen took.
+          // one the screen took (more variants were scored than screened: 9 on this spec).
+          EXPECT_GT(a->history.size(), 3u);
           EXPECT_TRUE(a->history[0].screened);
           double worst_taken = 0, best_left = 2;
           for (size_t i = 1; i < a->history.size(); ++i) {

@@ -704,7 +704,7 @@ class Searcher {
       for (const Choice& c : p)
         at.push_back(index.at(rec::ArchToJson(space_.Decode(c, input_)).dump()));
       if (at.empty()) continue;
-      // The answer itself first, then its variants by supernet NE (a failed score is 2).
+      // The answer itself first, then its variants by supernet NE (failed ones skipped).
       std::stable_sort(at.begin() + 1, at.end(), [&](size_t a, size_t b) {
         return result_->history[a].supernet_ne < result_->history[b].supernet_ne;
       });

@@ -61,10 +61,11 @@ class Supernet {
   // Loss after a few steps of `arch`'s own: `steps` optimizer steps of its dense weights on
   // training batches [0, steps) (the same batches for every architecture) at `lr_scale` times the
   // dense learning rate, its embedding rows frozen, then its loss as Loss's (no gates); the
-  // weights and optimizer state it moved are then put back, so the supernet is as it was. A
-  // subnet's shared weights were shaped by every path through them: scored as they are, the
-  // scratch space's subnets rank at about chance against their low-fidelity NEs, after 30 steps
-  // of their own at lr_scale 0.3 at 0.38-0.47 (docs/NAS.md). steps 0: Loss.
+  // weights and optimizer state it moved are then put back, so the supernet is as it was (but
+  // for a weight the architecture is the first to ask for, made as Loss makes it). A subnet's
+  // shared weights were shaped by every path through them: scored as they are, the scratch
+  // space's spread subnets rank at about chance against their low-fidelity NEs, after 30 steps
+  // of their own at lr_scale 0.3 at 0.27-0.45 (docs/NAS.md). steps 0: Loss.
   Result<double> TunedLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
                            int64_t steps, double lr_scale);
 
