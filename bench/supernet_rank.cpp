@@ -14,7 +14,8 @@
 //   subnets' draws, default 1; the environment's SR_EPOCHS, SR_LR and SR_ELR, positive numbers,
 //   change the supernet's epochs (1) and its dense and embedding learning rates (the trainer's
 //   defaults), SR_TUNE the steps of its own each architecture takes before its score (0 and up;
-//   one-shot's default), for experiments)
+//   one-shot's default), for experiments; with SR_LIST set, a line per architecture: its name,
+//   FLOPs and both NEs)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
     }
     *value = v;
   }
+  const bool list = std::getenv("SR_LIST") != nullptr;  // a line per architecture
   int64_t tune = nas::NasOptions{}.tune_steps;
   if (const char* text = std::getenv("SR_TUNE"); text != nullptr) {
     char* end = nullptr;
@@ -158,6 +160,10 @@ int main(int argc, char** argv) {
     Result<double> l = net.TunedLoss(a, *info, 0, n, tune, nas::kTuneLrScale);
     if (!l.ok()) return Fail(l.status().message());
     supernet.push_back(*l / entropy);
+    if (list) {
+      std::printf("%s %.0f FLOPs: supernet NE %.4f, low-fidelity NE %.4f\n", a.name.c_str(),
+                  info->flops, supernet.back(), proxy[supernet.size() - 1]);
+    }
   }
   {
     Result<double> l = net.TunedLoss(reference, *reference_info, 0, n, tune, nas::kTuneLrScale);

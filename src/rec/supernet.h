@@ -65,7 +65,8 @@ class Supernet {
   // for a weight the architecture is the first to ask for, made as Loss makes it). A subnet's
   // shared weights were shaped by every path through them: scored as they are, the scratch
   // space's spread subnets rank at about chance against their low-fidelity NEs, after 30 steps
-  // of their own at lr_scale 0.3 at 0.27-0.45 (docs/NAS.md). steps 0: Loss.
+  // of their own at lr_scale 0.3 at 0.27-0.45, though almost only by their size (docs/NAS.md).
+  // steps 0: Loss.
   Result<double> TunedLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
                            int64_t steps, double lr_scale);
 
