@@ -1248,9 +1248,11 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "targets) per target, duplicates once); 0: the supernet's scores (oneshot) or "
                  "the answer as it is (dnas)")
         .Integer("tune_steps", &N::tune_steps, 0, rec::kMaxTuneSteps, "",
-                 "oneshot, dnas: steps of its own each answer trains on the supernet (embeddings "
-                 "frozen, at 0.3 of the learning rate) before its supernet score, its weights "
-                 "then put back; 0: scored on the weights as the supernet holds them")
+                 fmt::format("oneshot, dnas: steps of its own each answer trains on the "
+                             "supernet (embeddings frozen, at {} of the learning rate) before its "
+                             "supernet score, its weights then put back; 0: scored on the "
+                             "weights as the supernet holds them",
+                             kTuneLrScale))
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
         .Text("baselines", &N::baselines,
