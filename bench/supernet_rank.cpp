@@ -14,8 +14,9 @@
 //   subnets' draws, default 1; the environment's SR_EPOCHS, SR_LR and SR_ELR, positive numbers,
 //   change the supernet's epochs (1) and its dense and embedding learning rates (the trainer's
 //   defaults), SR_TUNE the steps of its own each architecture takes before its score (0 and up;
-//   one-shot's default), for experiments; with SR_LIST set, a line per architecture: its name,
-//   FLOPs and both NEs)
+//   one-shot's default), SR_DISTILL the weight of the reference model's probabilities in the
+//   other subnets' targets (0 to 1; one-shot's default), for experiments; with SR_LIST set, a line
+//   per architecture: its name, FLOPs and both NEs)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -100,6 +101,14 @@ int main(int argc, char** argv) {
     }
     tune = v;
   }
+  double distill = nas::NasOptions{}.distill;
+  if (const char* text = std::getenv("SR_DISTILL"); text != nullptr) {
+    char* end = nullptr;
+    distill = std::strtod(text, &end);
+    if (end == text || *end != '\0' || !(distill >= 0 && distill <= 1)) {
+      return Fail(fmt::format("SR_DISTILL = {}: allowed: a number from 0 to 1", text));
+    }
+  }
   Result<rec::LoadedData> data = rec::LoadData(data_options);
   if (!data.ok()) return Fail(data.status().message());
   Result<nas::Space> space = nas::MakeSpace(space_name);
@@ -136,6 +145,9 @@ int main(int argc, char** argv) {
   Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data->data, train);
   if (!made.ok()) return Fail(made.status().message());
   rec::Supernet& net = **made;
+  if (Status s = net.SetTeacher(reference, *reference_info, distill); !s.ok()) {
+    return Fail(s.message());
+  }
   for (int64_t step = 0; step < steps; ++step) {
     nas::Choice c(space->dims.size());
     for (size_t d = 0; d < c.size(); ++d) {

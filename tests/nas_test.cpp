@@ -632,6 +632,62 @@ TEST(Supernet, TunedLossTrainsTheArchitectureThenPutsTheSupernetBack) {
       << bad.status().message();
 }
 
+TEST(Supernet, DistillationFitsTheTeachersProbabilities) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  const rec::LoadedData data = LoadSpec(TinySpec());
+  const rec::InputShape in = rec::InputOf(data.data);
+  rec::TrainOptions o;
+  o.batch = 64;
+  const rec::Arch teacher = Mlp("m", {8}), student = Mlp("m", {16});
+  const rec::ArchInfo teacher_info = Must(rec::Analyze(teacher, in));
+  const rec::ArchInfo student_info = Must(rec::Analyze(student, in));
+  // One step of the teacher, then one of the student, on fresh supernets that draw every weight
+  // in the same order: the teacher fits the labels whatever the weight (the same loss to the
+  // bit), and the student's loss is BCE(z, (1 - w) y + w p), linear in w: at w 0.5 the mean of
+  // its losses at 0 and 1 (float32 sums: to 1e-5), and w 1 differs from w 0.
+  std::vector<double> teacher_loss, student_loss;
+  for (double w : {0.0, 0.5, 1.0}) {
+    std::unique_ptr<rec::Supernet> net = Must(rec::MakeSupernet(data.data, o));
+    ASSERT_TRUE(net->SetTeacher(teacher, teacher_info, w).ok());
+    teacher_loss.push_back(Must(net->TrainStep(teacher, teacher_info, 0)));
+    student_loss.push_back(Must(net->TrainStep(student, student_info, 0)));
+  }
+  EXPECT_EQ(teacher_loss[0], teacher_loss[1]);
+  EXPECT_EQ(teacher_loss[0], teacher_loss[2]);
+  EXPECT_NEAR(student_loss[1], (student_loss[0] + student_loss[2]) / 2, 1e-5);
+  EXPECT_GT(std::abs(student_loss[2] - student_loss[0]), 1e-3);
+  // A twin of the teacher (the same blocks, so the same weights; another name) that fits the
+  // teacher's probabilities alone predicts them already: the gradient sigmoid(z) - p is 0, and
+  // Adagrad (no momentum) leaves every weight and embedding row as it was, so the teacher's valid
+  // loss is the same to the bit. Fitting the labels, the same step moves it.
+  rec::Arch twin = teacher;
+  twin.name = "twin";
+  o.optimizer = rec::DenseOptimizer::kAdagrad;
+  for (double w : {1.0, 0.0}) {
+    std::unique_ptr<rec::Supernet> net = Must(rec::MakeSupernet(data.data, o));
+    ASSERT_TRUE(net->SetTeacher(teacher, teacher_info, w).ok());
+    for (int64_t step = 0; step < 5; ++step) {
+      ASSERT_TRUE(net->TrainStep(teacher, teacher_info, step).ok());
+    }
+    const double before = Must(net->Loss(teacher, teacher_info, 0, 1000));
+    ASSERT_TRUE(net->TrainStep(twin, teacher_info, 5).ok());
+    if (w == 1.0) {
+      EXPECT_EQ(Must(net->Loss(teacher, teacher_info, 0, 1000)), before);
+    } else {
+      EXPECT_NE(Must(net->Loss(teacher, teacher_info, 0, 1000)), before);
+    }
+  }
+  // A weight outside [0, 1]: a named error.
+  std::unique_ptr<rec::Supernet> net = Must(rec::MakeSupernet(data.data, o));
+  const Status bad = net->SetTeacher(teacher, teacher_info, 1.5);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("distillation weight = 1.5 (allowed: a number from 0 to 1)"),
+            std::string::npos)
+      << bad.message();
+}
+
 // The DNAS gradient against finite differences of what it differentiates: the chosen soft
 // weight y_c = softmax((alpha + g) / tau)_c times the gate's derivative, plus lambda times the
 // expected cost sum_j softmax(alpha)_j F_j.

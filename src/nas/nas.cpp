@@ -480,6 +480,7 @@ class Searcher {
     const Choice reference = space_.reference;
     const rec::Arch base = space_.Decode(reference, input_);
     SP_ASSIGN_OR_RETURN(rec::ArchInfo base_info, rec::Analyze(base, input_));
+    SP_RETURN_IF_ERROR(net->SetTeacher(base, base_info, options_.distill));
     const int64_t steps = SupernetSteps();
     const auto warmup = static_cast<int64_t>(kWarmupShare * static_cast<double>(steps));
     // One policy per FLOPs weight: one policy for all of them settles on one region of FLOPs, and
@@ -557,6 +558,7 @@ class Searcher {
     SP_ASSIGN_OR_RETURN(std::unique_ptr<rec::Supernet> net, MakeNet());
     const rec::Arch base = space_.Decode(space_.reference, input_);
     SP_ASSIGN_OR_RETURN(rec::ArchInfo base_info, rec::Analyze(base, input_));
+    SP_RETURN_IF_ERROR(net->SetTeacher(base, base_info, options_.distill));
     std::vector<double> random_flops;
     SP_ASSIGN_OR_RETURN(std::vector<std::vector<double>> cost, FlopsTable(&random_flops));
     const std::vector<double> targets =
@@ -1213,6 +1215,9 @@ Status CheckGivenOptionsApply(const NasOptions& options,
   if (given("tune_steps") && options.method == "sampling") {
     return refuse("tune_steps", "--method oneshot or dnas, whose answers it scores");
   }
+  if (given("distill") && options.method == "sampling") {
+    return refuse("distill", "--method oneshot or dnas, whose supernet it trains");
+  }
   return Status::Ok();
 }
 
@@ -1253,6 +1258,10 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                              "supernet score, its weights then put back; 0: scored on the "
                              "weights as the supernet holds them",
                              kTuneLrScale))
+        .Number("distill", &N::distill, 0, 1, "",
+                "oneshot, dnas: the weight of the co-trained reference model's predicted "
+                "probabilities in the targets the other subnets train on (in-place "
+                "distillation); 0: the labels alone")
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
         .Text("baselines", &N::baselines,

@@ -155,6 +155,10 @@ struct NasOptions {
   // its weights then put back (rec::Supernet::TunedLoss; docs/NAS.md, "Scored after steps of its
   // own"); 0: scored on the weights as the supernet holds them.
   int64_t tune_steps = 30;
+  // One-shot and DNAS: the weight of the co-trained reference model's predicted probabilities in
+  // the targets every other subnet trains on (in-place distillation, rec::Supernet::SetTeacher;
+  // docs/NAS.md, "Subnets that fit the reference"); 0: the labels alone.
+  double distill = 1;
   int64_t final_seeds = 3;        // seeds per retrained model and baseline
   std::string baselines = "all";  // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <stdexcept>
 
@@ -811,9 +812,18 @@ class TorchSupernet : public scaleplan::rec::Supernet {
       const int64_t from = (step % per_epoch) * options_.batch;
       const int64_t len = std::min(options_.batch, train_n_ - from);
       Tensor idx = perm_.narrow(0, from, len);
+      const Tensor dense = train_.dense.index_select(0, idx), ids = train_.ids.index_select(0, idx);
+      Tensor target = train_.label.index_select(0, idx);
+      if (teacher_ && !(arch == teacher_->arch)) {
+        torch::NoGradGuard no_grad;
+        RecNet teacher(teacher_->arch, teacher_->info, data_, params_);
+        const Tensor p = torch::sigmoid(teacher.forward(dense, ids));
+        params_.Unmark();  // read, not trained: only the architecture's own weights step
+        target = target * (1 - teacher_->weight) + p * teacher_->weight;
+      }
       RecNet net(arch, info, data_, params_);
-      Tensor logits = net.forward(train_.dense.index_select(0, idx), train_.ids.index_select(0, idx));
-      Tensor l = torch::binary_cross_entropy_with_logits(logits, train_.label.index_select(0, idx));
+      Tensor logits = net.forward(dense, ids);
+      Tensor l = torch::binary_cross_entropy_with_logits(logits, target);
       l.backward();
       *loss = l.item<double>();
       if (!std::isfinite(*loss)) {
@@ -852,6 +862,26 @@ class TorchSupernet : public scaleplan::rec::Supernet {
     if (ok) ok = DoLoss(arch, info, from, n, {}, loss, nullptr, error);
     SharedParams::Restore(saved);
     return ok;
+  }
+
+  bool DoSetTeacher(const Arch& teacher, const ArchInfo& info, double weight,
+                    std::string* error) override {
+    if (weight == 0) {
+      teacher_.reset();
+      return true;
+    }
+    try {
+      // Its weights made now: a teacher's first forward pass inside a TunedLoss must not grow a
+      // weight the tuning saved.
+      RecNet made(teacher, info, data_, params_);
+      params_.Unmark();
+    } catch (const std::exception& e) {
+      params_.Unmark();
+      *error = scaleplan::TorchErrorText(e);
+      return false;
+    }
+    teacher_ = Teacher{teacher, info, weight};
+    return true;
   }
 
   bool DoLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
@@ -916,9 +946,16 @@ class TorchSupernet : public scaleplan::rec::Supernet {
     epoch_ = epoch;
   }
 
+  struct Teacher {
+    Arch arch;
+    ArchInfo info;
+    double weight;  // of its probabilities in the other architectures' targets
+  };
+
   const CtrData& data_;
   scaleplan::rec::TrainOptions options_;
   int64_t train_n_;
+  std::optional<Teacher> teacher_;
   SharedParams params_;
   Tensors train_;
   std::vector<int64_t> order_;

@@ -70,6 +70,17 @@ class Supernet {
   Result<double> TunedLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
                            int64_t steps, double lr_scale);
 
+  // In-place distillation (BigNAS, arXiv:2003.11142): from now on every TrainStep of an
+  // architecture other than `teacher` (operator==), TunedLoss's steps too, fits the target
+  // (1 - weight) label + weight p, p the teacher's predicted click probability for the example
+  // with the shared weights as they are before the step (a forward pass, no update); the
+  // teacher's own steps fit the labels. A click label is a coin flip at the base rate: a subnet
+  // that fits the co-trained reference's probabilities learns in one epoch more of what its
+  // architecture can express and less of the labels' noise (on the scratch space the supernet
+  // then ranks the subnets of one cost better, docs/NAS.md). weight in [0, 1]; 0: the labels, as
+  // with no teacher. Called again, it replaces the teacher.
+  Status SetTeacher(const Arch& teacher, const ArchInfo& info, double weight);
+
   // The plugin's side (internal): errors as text.
   virtual bool DoTrainStep(const Arch& arch, const ArchInfo& info, int64_t step, double* loss,
                            std::string* error) = 0;
@@ -78,6 +89,8 @@ class Supernet {
                       std::vector<double>* gate_grads, std::string* error) = 0;
   virtual bool DoTunedLoss(const Arch& arch, const ArchInfo& info, int64_t from, int64_t n,
                            int64_t steps, double lr_scale, double* loss, std::string* error) = 0;
+  virtual bool DoSetTeacher(const Arch& teacher, const ArchInfo& info, double weight,
+                            std::string* error) = 0;
 
  private:
   friend Result<std::unique_ptr<Supernet>> MakeSupernet(const CtrData& data,

@@ -283,6 +283,18 @@ Result<double> Supernet::TrainStep(const Arch& arch, const ArchInfo& info, int64
   return loss;
 }
 
+Status Supernet::SetTeacher(const Arch& teacher, const ArchInfo& info, double weight) {
+  if (!(weight >= 0 && weight <= 1)) {
+    return Status::Invalid(
+        fmt::format("supernet: distillation weight = {} (allowed: a number from 0 to 1)", weight));
+  }
+  std::string error;
+  if (!DoSetTeacher(teacher, info, weight, &error)) {
+    return Status::Invalid(fmt::format("the supernet's teacher {}: {}", teacher.name, error));
+  }
+  return Status::Ok();
+}
+
 // The plugin reads valid examples [from, from + n): checked here, not there.
 static Status CheckValidRange(int64_t from, int64_t n, int64_t valid_n) {
   if (from < 0 || n < 1 || from > valid_n - n) {
