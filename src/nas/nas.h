@@ -38,31 +38,36 @@
 // million examples, 7.5 epochs of the default spec, scored every subnet above NE 1), two
 // architectures a step on the same batch: a subnet and
 // the space's reference model (Space::reference, DLRM-like), co-trained in place as the
-// baseline. The first kWarmupShare of the steps take uniform subnets, the rest draws of
-// factorised REINFORCE policies, one per FLOPs weight lambda, taking turns; every kPolicyEvery
+// baseline and the subnets' teacher: a subnet fits the reference's predicted click
+// probabilities on the batch (weight NasOptions::distill; the reference itself the labels),
+// in-place distillation as BigNAS's (arXiv:2003.11142): a click label is a coin flip at the base
+// rate, and subnets that fit the labels for the few hundred steps each part of the supernet
+// trains come out alike. The first kWarmupShare of the steps take uniform subnets, the rest draws
+// of factorised REINFORCE policies, one per FLOPs weight lambda, taking turns; every kPolicyEvery
 // steps the next policy draws kReinforceBatch subnets, each scored on kRewardExamples valid
 // examples beside the baseline on the same examples:
 //   reward = -(L_subnet / L_baseline + lambda * ln FLOPs)
 // (log losses on one set of examples: their ratio is the NE ratio). The answer: budget draws
 // of the final policies, taking turns, and budget random choices spread over FLOPs, each scored
-// on the supernet (NE on the first proxy_eval valid examples, no training of its own). A policy
+// on the supernet (NE on the first proxy_eval valid examples, after tune_steps steps of its own
+// on the same targets as the supernet's). A policy
 // (or DNAS's logits) that keeps drawing over the FLOPs limit trains a uniform draw instead and
 // skips its update.
 //
 // DNAS family (FBNet, arXiv:1812.03443; hard Gumbel-softmax as GDAS, arXiv:1910.04465): the same
 // supernet, step count and in-place reference model (trained on each step's batch beside the
-// drawn subnet); one set of architecture logits alpha per FLOPs target T (DnasTargets: the
-// baselines' FLOPs, thinned), taking turns, each looking in its band [T', T] of FLOPs, T' the
-// target before it (0 for the first): a model of no more FLOPs than a baseline is what can beat
-// it, and the band keeps each set from settling where the set below it already looks (without
-// it every set's answer sat at the cheap end, where a one-epoch supernet's most trained
-// corners are: on the held-out spec 15 of the 19 screened answers were E 8, none above 69,574
-// FLOPs for targets up to 267,136).
-// The first kWarmupShare of the steps train uniform subnets (the weights first, as the
-// one-shot family's); after them, a step draws a choice by hard Gumbel-softmax (per dimension
-// the argmax of alpha + g, g standard Gumbel), trains it on a training batch, then draws again
-// and moves alpha by Adam on the gradient of NE(valid batch) (over the scoring set's entropy)
-// and, when that draw costs more than T, by a plain step of kTargetRate down the gradient of
+// drawn subnet, which fits its probabilities as one-shot's do); one set of architecture logits
+// alpha per FLOPs target T (DnasTargets: the baselines' FLOPs, thinned), taking turns, each looking
+// in its band [T', T] of FLOPs, T' the target before it (0 for the first): a model of no more FLOPs
+// than a baseline is what can beat it, and the band keeps each set from settling where the set
+// below it already looks (without it every set's answer sat at the cheap end, where a one-epoch
+// supernet's most trained corners are: on the held-out spec 15 of the 19 screened answers were E 8,
+// none above 69,574 FLOPs for targets up to 267,136). The first kWarmupShare of the steps train
+// uniform subnets (the weights first, as the one-shot family's); after them, a step draws a choice
+// by hard Gumbel-softmax (per dimension the argmax of alpha + g, g standard Gumbel), trains it on a
+// training batch, then draws again and moves alpha by Adam on the gradient of NE(valid batch) (over
+// the scoring set's entropy) and, when that draw costs more than T, by a plain step of kTargetRate
+// down the gradient of
 //   sum_d sum_j p_dj F_dj                                   (p = softmax(alpha))
 // (when it costs less than T', up it), the expected ln FLOPs to first order: F_dj is the mean ln
 // FLOPs of random choices with value j less the mean of all. The constraint is kept out of Adam on
