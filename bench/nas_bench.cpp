@@ -74,8 +74,9 @@ void BM_SupernetOneShotSteps(benchmark::State& state) {
       state.SkipWithError(net.status().message().c_str());
       return;
     }
-    if (!(*net)->SetTeacher(base, base_info, static_cast<double>(state.range(0))).ok()) {
-      state.SkipWithError("the teacher could not be set");
+    if (Status s = (*net)->SetTeacher(base, base_info, static_cast<double>(state.range(0)));
+        !s.ok()) {
+      state.SkipWithError(s.message().c_str());
       return;
     }
     const auto start = std::chrono::steady_clock::now();

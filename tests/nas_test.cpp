@@ -679,8 +679,20 @@ TEST(Supernet, DistillationFitsTheTeachersProbabilities) {
       EXPECT_NE(Must(net->Loss(teacher, teacher_info, 0, 1000)), before);
     }
   }
-  // A weight outside [0, 1]: a named error.
+  // A tuned score with a teacher set puts the supernet back as it was: the teacher's and the
+  // student's losses after it are those before it, to the bit.
   std::unique_ptr<rec::Supernet> net = Must(rec::MakeSupernet(data.data, o));
+  ASSERT_TRUE(net->SetTeacher(teacher, teacher_info, 1).ok());
+  for (int64_t step = 0; step < 5; ++step) {
+    ASSERT_TRUE(net->TrainStep(student, student_info, step).ok());
+    ASSERT_TRUE(net->TrainStep(teacher, teacher_info, step).ok());
+  }
+  const double teacher_before = Must(net->Loss(teacher, teacher_info, 0, 1000));
+  const double student_before = Must(net->Loss(student, student_info, 0, 1000));
+  EXPECT_NE(Must(net->TunedLoss(student, student_info, 0, 1000, 10, 1.0)), student_before);
+  EXPECT_EQ(Must(net->Loss(teacher, teacher_info, 0, 1000)), teacher_before);
+  EXPECT_EQ(Must(net->Loss(student, student_info, 0, 1000)), student_before);
+  // A weight outside [0, 1]: a named error.
   const Status bad = net->SetTeacher(teacher, teacher_info, 1.5);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("distillation weight = 1.5 (allowed: a number from 0 to 1)"),

@@ -871,8 +871,9 @@ class TorchSupernet : public scaleplan::rec::Supernet {
       return true;
     }
     try {
-      // Its weights made now: a teacher's first forward pass inside a TunedLoss must not grow a
-      // weight the tuning saved.
+      // Its dense weights made now: a teacher's first forward pass inside a TunedLoss must not
+      // grow a weight the tuning saved. (The embedding table grows at a forward pass; it is not
+      // saved, and growing it keeps its values.)
       RecNet made(teacher, info, data_, params_);
       params_.Unmark();
     } catch (const std::exception& e) {

@@ -78,7 +78,9 @@ class Supernet {
   // that fits the co-trained reference's probabilities learns in one epoch more of what its
   // architecture can express and less of the labels' noise (on the scratch space the supernet
   // then ranks the subnets of one cost better, docs/NAS.md). weight in [0, 1]; 0: the labels, as
-  // with no teacher. Called again, it replaces the teacher.
+  // with no teacher. Called again, it replaces the teacher. Within TunedLoss the teacher's
+  // probabilities are recomputed each step from the shared weights the tuning moves (the weights
+  // both read), so the target moves a little with the student's own steps.
   Status SetTeacher(const Arch& teacher, const ArchInfo& info, double weight);
 
   // The plugin's side (internal): errors as text.
