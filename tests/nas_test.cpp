@@ -406,37 +406,51 @@ rec::Arch Mlp(const std::string& name, std::vector<int64_t> widths) {
   return a;
 }
 
+// The supernet tests' set-up: the tiny spec's data, batch 64, and two one-layer MLPs over the
+// flattened embeddings and the dense features under one block name, so the wide one's weights
+// grow the narrow one's.
+struct TinySupernet {
+  rec::LoadedData data = LoadSpec(TinySpec());
+  rec::InputShape in = rec::InputOf(data.data);
+  rec::TrainOptions options = [] {
+    rec::TrainOptions o;
+    o.batch = 64;
+    return o;
+  }();
+  rec::Arch narrow = Mlp("m", {8}), wide = Mlp("m", {16});
+  rec::ArchInfo narrow_info = Must(rec::Analyze(narrow, in));
+  rec::ArchInfo wide_info = Must(rec::Analyze(wide, in));
+};
+
 TEST(Supernet, SharesCornersGrowsWithoutChangingWhatWasThereAndGatesBlocks) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
 #endif
-  const rec::LoadedData data = LoadSpec(TinySpec());
-  const rec::InputShape in = rec::InputOf(data.data);
-  rec::TrainOptions o;
-  o.batch = 64;
+  const TinySupernet t;
+  const rec::LoadedData& data = t.data;
+  const rec::TrainOptions& o = t.options;
   Result<std::unique_ptr<rec::Supernet>> made = rec::MakeSupernet(data.data, o);
   ASSERT_TRUE(made.ok()) << made.status().message();
   rec::Supernet& net = **made;
-  const rec::Arch small = Mlp("m", {8}), big = Mlp("m", {16});
-  Result<rec::ArchInfo> small_info = rec::Analyze(small, in), big_info = rec::Analyze(big, in);
-  ASSERT_TRUE(small_info.ok() && big_info.ok());
-  Result<double> before = net.Loss(small, *small_info, 0, 500);
+  const rec::Arch &small = t.narrow, &big = t.wide;
+  const rec::ArchInfo &small_info = t.narrow_info, &big_info = t.wide_info;
+  Result<double> before = net.Loss(small, small_info, 0, 500);
   ASSERT_TRUE(before.ok()) << before.status().message();
   // The wider block grows m's weights (and the head's); the narrow one keeps its corner, so its
   // loss is the same to the bit.
-  ASSERT_TRUE(net.Loss(big, *big_info, 0, 500).ok());
-  Result<double> after = net.Loss(small, *small_info, 0, 500);
+  ASSERT_TRUE(net.Loss(big, big_info, 0, 500).ok());
+  Result<double> after = net.Loss(small, small_info, 0, 500);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*before, *after);
   // Training the wide one moves the shared corner: the narrow one's loss changes.
-  for (int64_t step = 0; step < 20; ++step) ASSERT_TRUE(net.TrainStep(big, *big_info, step).ok());
-  Result<double> trained = net.Loss(small, *small_info, 0, 500);
+  for (int64_t step = 0; step < 20; ++step) ASSERT_TRUE(net.TrainStep(big, big_info, step).ok());
+  Result<double> trained = net.Loss(small, small_info, 0, 500);
   ASSERT_TRUE(trained.ok());
   EXPECT_NE(*trained, *before);
   // Gates: the block's and the embeddings' derivatives are finite and not zero; a name not in
   // the architecture gets 0.
   std::vector<double> grads;
-  ASSERT_TRUE(net.Loss(small, *small_info, 0, 500, {"m", "sparse", "nowhere", "m"}, &grads).ok());
+  ASSERT_TRUE(net.Loss(small, small_info, 0, 500, {"m", "sparse", "nowhere", "m"}, &grads).ok());
   ASSERT_EQ(grads.size(), 4u);
   EXPECT_TRUE(std::isfinite(grads[0]) && grads[0] != 0);
   EXPECT_TRUE(std::isfinite(grads[1]) && grads[1] != 0);
@@ -448,9 +462,9 @@ TEST(Supernet, SharesCornersGrowsWithoutChangingWhatWasThereAndGatesBlocks) {
   Result<std::unique_ptr<rec::Supernet>> fresh = rec::MakeSupernet(data.data, o);
   ASSERT_TRUE(fresh.ok());
   for (int64_t step = 0; step < 4 * 63; ++step) {
-    ASSERT_TRUE((*fresh)->TrainStep(small, *small_info, step).ok());
+    ASSERT_TRUE((*fresh)->TrainStep(small, small_info, step).ok());
   }
-  Result<double> shared = (*fresh)->Loss(small, *small_info, 0, 1000);
+  Result<double> shared = (*fresh)->Loss(small, small_info, 0, 1000);
   rec::TrainOptions alone = o;
   alone.epochs = 4;
   alone.evaluate_test = false;
@@ -466,13 +480,13 @@ TEST(Supernet, SharesCornersGrowsWithoutChangingWhatWasThereAndGatesBlocks) {
   rec::Block again = rec::MakeBlock("in2", rec::BlockKind::kConcat, {"in", "dense"});
   nested.blocks.insert(nested.blocks.begin() + 2, again);
   nested.blocks.back().inputs = {"in2"};
-  Result<rec::ArchInfo> nested_info = rec::Analyze(nested, in);
+  Result<rec::ArchInfo> nested_info = rec::Analyze(nested, t.in);
   ASSERT_TRUE(nested_info.ok()) << nested_info.status().message();
   Result<double> nested_loss = net.TrainStep(nested, *nested_info, 0);
   ASSERT_TRUE(nested_loss.ok()) << nested_loss.status().message();
   EXPECT_TRUE(net.Loss(nested, *nested_info, 0, 500).ok());
   // Outside the valid split: a named error.
-  Result<double> outside = net.Loss(small, *small_info, 900, 500);
+  Result<double> outside = net.Loss(small, small_info, 900, 500);
   ASSERT_FALSE(outside.ok());
   EXPECT_NE(outside.status().message().find("valid examples [900, 1400) asked for"),
             std::string::npos)
@@ -577,13 +591,11 @@ TEST(Supernet, TunedLossTrainsTheArchitectureThenPutsTheSupernetBack) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
 #endif
-  const rec::LoadedData data = LoadSpec(TinySpec());
-  const rec::InputShape in = rec::InputOf(data.data);
-  rec::TrainOptions o;
-  o.batch = 64;
-  const rec::Arch small = Mlp("m", {8}), big = Mlp("m", {16});
-  const rec::ArchInfo small_info = Must(rec::Analyze(small, in));
-  const rec::ArchInfo big_info = Must(rec::Analyze(big, in));
+  const TinySupernet t;
+  const rec::LoadedData& data = t.data;
+  const rec::TrainOptions& o = t.options;
+  const rec::Arch &small = t.narrow, &big = t.wide;
+  const rec::ArchInfo &small_info = t.narrow_info, &big_info = t.wide_info;
   // The same history twice (a supernet seeds its draws when made, and every weight is drawn in
   // the same order), the first with a tuned score of the narrow model in the middle: the wide
   // model's loss after 5 more steps is the same to the bit, so the tuning left no trace in the
@@ -636,13 +648,11 @@ TEST(Supernet, DistillationFitsTheTeachersProbabilities) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
 #endif
-  const rec::LoadedData data = LoadSpec(TinySpec());
-  const rec::InputShape in = rec::InputOf(data.data);
-  rec::TrainOptions o;
-  o.batch = 64;
-  const rec::Arch teacher = Mlp("m", {8}), student = Mlp("m", {16});
-  const rec::ArchInfo teacher_info = Must(rec::Analyze(teacher, in));
-  const rec::ArchInfo student_info = Must(rec::Analyze(student, in));
+  const TinySupernet t;
+  const rec::LoadedData& data = t.data;
+  rec::TrainOptions o = t.options;
+  const rec::Arch &teacher = t.narrow, &student = t.wide;
+  const rec::ArchInfo &teacher_info = t.narrow_info, &student_info = t.wide_info;
   // One step of the teacher, then one of the student, on fresh supernets that draw every weight
   // in the same order: the teacher fits the labels whatever the weight (the same loss to the
   // bit), and the student's loss is BCE(z, (1 - w) y + w p), linear in w: at w 0.5 the mean of
