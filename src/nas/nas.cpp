@@ -1288,6 +1288,11 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   result.method = options.method;
   result.controller = controller;
   result.space = space.name;
+  result.data_options = data_options;
+  result.train = train;
+  result.train.progress = nullptr;
+  result.options = options;
+  result.options.processes = nullptr;  // (callbacks and processes: not the result's to keep)
   result.space_size = space.Size();
   result.train_examples = data.train.n;
   result.test_examples = data.test.n;

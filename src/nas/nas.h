@@ -236,6 +236,11 @@ struct NasResult {
   std::vector<std::string> failed;  // "name: error" of models left out after failing in full
   double search_cpu_s = 0;          // CPU time of the search and the retraining, all processes
   std::string stop_reason;
+  // The options it ran with, as given (the JSON report echoes them: a run is reproduced from
+  // them and the data's file).
+  rec::DataOptions data_options;
+  rec::TrainOptions train;
+  NasOptions options;
 };
 
 using NasProgress = std::function<void(const std::string& line)>;

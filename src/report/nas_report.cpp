@@ -121,6 +121,9 @@ json NasJson(const nas::NasResult& r) {
               {"stop_reason", r.stop_reason},
               {"best", r.best},
               {"search_cpu_s", r.search_cpu_s}};
+  out["options"] = {{"data", rec::DataOptionsSchema().ToJson(r.data_options)},
+                    {"train", rec::TrainOptionsSchema().ToJson(r.train)},
+                    {"nas", nas::NasOptionsSchema().ToJson(r.options)}};
   if (r.bayes_test) out["bayes_ne"] = r.bayes_test->ne;
   out["proxy_spearman"] = r.proxy_spearman ? json(*r.proxy_spearman) : json(nullptr);
   out["failed"] = r.failed;

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""The NAS target over search seeds: `scaleplan nas --json` reports in, a Markdown table out.
+
+    scripts/nas-table.py REPORT.json ... [--runs]
+
+One run of a search is one draw of its search seed: a family's count of baselines beaten moves by
+several from one seed to the next (docs/NAS.md, "Seed noise"). This groups the reports by cell
+(family, space, data), one row per cell: each run's count of baselines beaten of those it was
+compared with (significantly, in parentheses; the search seed after '@'), their mean, the mean
+margin over every comparison (the baseline's mean test NE less the found model's: positive when
+the found model is better), the number of runs that beat every baseline, and, per baseline missed
+in some run, in how many. --runs adds one row per report.
+
+Refused, naming the file: a file that is not a `scaleplan nas --json` report, and a cell whose
+runs were compared with different baselines or whose baselines scored differently (another
+build or other training options: their counts would not compare).
+"""
+import json
+import sys
+
+FAMILIES = {"sampling": "sampling", "oneshot": "one-shot", "dnas": "DNAS"}
+
+
+class ReportError(Exception):
+    pass
+
+
+def load(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            report = json.load(f)
+    except OSError as e:
+        raise ReportError(f"{path}: cannot read: {e.strerror}") from e
+    except json.JSONDecodeError as e:
+        raise ReportError(f"{path}: not JSON ({e.msg}, line {e.lineno})") from e
+    if not isinstance(report, dict):
+        raise ReportError(f"{path}: not a scaleplan nas --json report (a JSON object is expected)")
+    for key in ("method", "space", "data", "versus", "baselines"):
+        if key not in report:
+            raise ReportError(f"{path}: not a scaleplan nas --json report (no '{key}')")
+    for i, v in enumerate(report["versus"]):
+        for key in ("baseline", "beats", "significant", "margin_ne"):
+            if not isinstance(v, dict) or key not in v:
+                raise ReportError(f"{path}: versus[{i}] has no '{key}'")
+    seed = report.get("options", {}).get("nas", {}).get("search_seed")
+    return {
+        "path": path,
+        "cell": (report["method"], report["space"], report["data"]),
+        "seed": seed,
+        "versus": report["versus"],
+        "baselines": {b["name"]: b["ne"] for b in report["baselines"]},
+    }
+
+
+def cell_rows(runs, per_run):
+    cells = {}
+    for run in runs:
+        cells.setdefault(run["cell"], []).append(run)
+    rows = []
+    for (method, space, data), group in sorted(cells.items()):
+        first = group[0]
+        for run in group[1:]:
+            if set(run["baselines"]) != set(first["baselines"]):
+                raise ReportError(
+                    f"{run['path']}: compared with other baselines than {first['path']} "
+                    f"({', '.join(sorted(run['baselines']))} against "
+                    f"{', '.join(sorted(first['baselines']))}): the counts would not compare")
+            for name, ne in run["baselines"].items():
+                if abs(ne - first["baselines"][name]) > 1e-9:
+                    raise ReportError(
+                        f"{run['path']}: baseline {name} scored test NE {ne:.6f}, "
+                        f"{first['path']} {first['baselines'][name]:.6f}: another build or other "
+                        "training options, so the counts would not compare")
+        group.sort(key=lambda r: (r["seed"] is None, r["seed"] or 0, r["path"]))
+        counts, margins, missed = [], [], {}
+        for run in group:
+            beaten = sum(1 for v in run["versus"] if v["beats"])
+            significant = sum(1 for v in run["versus"] if v["significant"])
+            counts.append((beaten, significant, len(run["versus"]), run["seed"]))
+            for v in run["versus"]:
+                # No found model of no more FLOPs: no margin, the baseline not beaten.
+                if v["margin_ne"] is not None:
+                    margins.append(v["margin_ne"])
+                if not v["beats"]:
+                    missed[v["baseline"]] = missed.get(v["baseline"], 0) + 1
+        n = len(group)
+        per = ", ".join(
+            f"{b} ({s}) of {t}" + (f" @{seed}" if seed is not None else "")
+            for b, s, t, seed in counts)
+        mean = sum(c[0] for c in counts) / n
+        mean_sig = sum(c[1] for c in counts) / n
+        margin = sum(margins) / len(margins) if margins else float("nan")
+        every = sum(1 for b, _, t, _ in counts if b == t)
+        misses = ", ".join(f"{name} {k}/{n}"
+                           for name, k in sorted(missed.items(), key=lambda x: (-x[1], x[0])))
+        rows.append([FAMILIES.get(method, method), space, data, per, f"{mean:.1f} ({mean_sig:.1f})",
+                     f"{margin:+.4f}", f"{every} of {n}", misses or "none"])
+        if per_run:
+            for run, (b, s, t, seed) in zip(group, counts):
+                rows.append(["", "", "", f"{run['path']}: {b} ({s}) of {t}", "", "", "", ""])
+    return rows
+
+
+def main(argv):
+    per_run = "--runs" in argv
+    paths = [a for a in argv if a != "--runs"]
+    if not paths or any(p.startswith("-") for p in paths):
+        print("usage: scripts/nas-table.py REPORT.json ... [--runs]", file=sys.stderr)
+        return 2
+    try:
+        rows = cell_rows([load(p) for p in paths], per_run)
+    except ReportError as e:
+        print(f"nas-table: {e}", file=sys.stderr)
+        return 1
+    header = ["family", "space", "data", "baselines beaten per run (significantly)",
+              "mean", "mean margin (NE)", "runs beating all", "baselines missed (runs)"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,86 @@
+"""scripts/nas-table.py on reports written here (tests/CMakeLists.txt runs it with unittest)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "nas-table.py")
+
+
+def report(seed, versus, baselines=None, method="dnas", data="synthetic:fresh"):
+    return {
+        "method": method, "space": "scratch", "data": data,
+        "options": {"nas": {"search_seed": seed}},
+        "baselines": [{"name": n, "ne": ne}
+                      for n, ne in (baselines or {"dlrm-s": 0.90, "dcnv2-s": 0.89}).items()],
+        "versus": [{"baseline": b, "beats": m is not None and m > 0, "significant": s,
+                    "margin_ne": m, "model": "nas-1"} for b, m, s in versus],
+    }
+
+
+class NasTable(unittest.TestCase):
+    def run_script(self, reports, *flags):
+        with tempfile.TemporaryDirectory() as d:
+            paths = []
+            for i, r in enumerate(reports):
+                paths.append(os.path.join(d, f"r{i}.json"))
+                with open(paths[-1], "w", encoding="utf-8") as f:
+                    f.write(r if isinstance(r, str) else json.dumps(r))
+            p = subprocess.run([sys.executable, SCRIPT, *paths, *flags], capture_output=True,
+                               text=True, check=False)
+            return p.returncode, p.stdout, p.stderr.replace(d + os.sep, "")
+
+    def test_a_cells_runs_are_averaged(self):
+        # Seed 2 beats both (one significantly), margins 0.002 and 0.001; seed 1 beats dlrm-s by
+        # 0.001 and misses dcnv2-s by 0.002. Counts 1 (0) and 2 (1): mean 1.5 (0.5); the margins'
+        # mean (0.002 + 0.001 + 0.001 - 0.002) / 4 = 0.0005; one run of two beats both;
+        # dcnv2-s is missed in 1 of 2. The runs come in seed order whatever the files' order.
+        rc, out, err = self.run_script([
+            report(2, [("dlrm-s", 0.002, True), ("dcnv2-s", 0.001, False)]),
+            report(1, [("dlrm-s", 0.001, False), ("dcnv2-s", -0.002, False)]),
+        ])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| DNAS | scratch | synthetic:fresh | 1 (0) of 2 @1, 2 (1) of 2 @2 | "
+                      "1.5 (0.5) | +0.0005 | 1 of 2 | dcnv2-s 1/2 |", out)
+
+    def test_cells_are_kept_apart_and_a_missing_model_is_a_miss(self):
+        # One-shot's run has no model under dlrm-s (margin null): missed, no margin; its mean
+        # margin is dcnv2-s's alone, 0.004.
+        rc, out, err = self.run_script([
+            report(1, [("dlrm-s", 0.002, False), ("dcnv2-s", 0.001, False)]),
+            report(1, [("dlrm-s", None, False), ("dcnv2-s", 0.004, True)], method="oneshot"),
+        ])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| DNAS | scratch | synthetic:fresh | 2 (0) of 2 @1 | 2.0 (0.0) | +0.0015 | "
+                      "1 of 1 | none |", out)
+        self.assertIn("| one-shot | scratch | synthetic:fresh | 1 (1) of 2 @1 | 1.0 (1.0) | "
+                      "+0.0040 | 0 of 1 | dlrm-s 1/1 |", out)
+
+    def test_runs_that_do_not_compare_are_refused(self):
+        # dcnv2-s scored 0.89 in one run and 0.891 in the other: another build or other options.
+        rc, out, err = self.run_script([
+            report(1, [("dlrm-s", 0.002, False)]),
+            report(2, [("dlrm-s", 0.002, False)], baselines={"dlrm-s": 0.90, "dcnv2-s": 0.891}),
+        ])
+        self.assertEqual(rc, 1)
+        self.assertEqual(out, "")
+        self.assertIn("r1.json: baseline dcnv2-s scored test NE 0.891000, r0.json 0.890000", err)
+
+    def test_a_file_that_is_no_report_is_named(self):
+        rc, out, err = self.run_script(["[1, 2]"])
+        self.assertEqual((rc, out), (1, ""))
+        self.assertIn("nas-table: r0.json: not a scaleplan nas --json report", err)
+        rc, _, err = self.run_script(["{\"method\": "])
+        self.assertEqual(rc, 1)
+        self.assertIn("r0.json: not JSON", err)
+        bad = report(1, [("dlrm-s", 0.002, False)])
+        del bad["versus"][0]["beats"]
+        rc, _, err = self.run_script([bad])
+        self.assertEqual(rc, 1)
+        self.assertIn("r0.json: versus[0] has no 'beats'", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
