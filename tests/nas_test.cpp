@@ -15,6 +15,7 @@
 #include "rec/baselines.h"
 #include "rec/source.h"
 #include "rec/supernet.h"
+#include "report/nas_report.h"
 #include "test_util.h"
 #include "thread_ranks.h"
 
@@ -919,6 +920,52 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
       }
     }
   }
+}
+
+TEST(NasSearch, DnasRestartsGoOnFromTheFirstSearch) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.method = "dnas";
+  o.space = "engineer";
+  o.proxy_examples = 1000;
+  o.proxy_eval = 500;
+  o.retrain = 2;
+  o.final_seeds = 1;
+  o.screen = 0;
+  o.baselines = "dlrm-s";
+  rec::TrainOptions t;
+  t.batch = 64;
+  Result<NasResult> one = RunNas(data, t, o);
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  o.restarts = 2;
+  Result<NasResult> two = RunNas(data, t, o);
+  ASSERT_TRUE(two.ok()) << two.status().message();
+  // The first of two searches is the single search (the search seed's draws go on from it):
+  // its answers lead the history, scored alike; the second's follow (an architecture the first
+  // already scored is not listed twice). Each supernet trains ceil(4000 / 64) = 63 steps.
+  EXPECT_EQ(two->supernet_steps, 63);
+  ASSERT_FALSE(one->history.empty());
+  ASSERT_GE(two->history.size(), one->history.size());
+  for (size_t i = 0; i < one->history.size(); ++i) {
+    EXPECT_EQ(two->history[i].choice, one->history[i].choice) << i;
+    EXPECT_EQ(two->history[i].supernet_ne, one->history[i].supernet_ne) << i;
+  }
+  EXPECT_NE(report::NasText(*two).find("scored on 2 supernets (searches one after another) "
+                                       "trained 63 steps each"),
+            std::string::npos);
+  // With the screen the two searches share it: per target (dlrm-s's FLOPs make one) and search
+  // max(1, 4 / (1 x 2)) = 2 answers, the argmax and its best variant, 4 at most in all (fewer
+  // where the two searches pick one architecture twice); the first search's argmax among them.
+  o.screen = 4;
+  Result<NasResult> screened = RunNas(data, t, o);
+  ASSERT_TRUE(screened.ok()) << screened.status().message();
+  EXPECT_GE(screened->screened, 2);
+  EXPECT_LE(screened->screened, 4);
+  EXPECT_TRUE(screened->history[0].screened);
 }
 
 TEST(NasSearch, FirstPopulationIsSpreadInLogFlops) {

@@ -554,7 +554,18 @@ class Searcher {
 
   // DNAS (nas.h): architecture logits per FLOPs target, hard Gumbel-softmax draws, gates on the
   // blocks each choice made, a constraint step while a draw is outside its target's band.
+  // DNAS (nas.h): `restarts` searches one after another, each its own supernet and logits (the
+  // search seed's draws go on from one to the next), their answers screened together.
   Status RunDnas() {
+    std::vector<size_t> picks;  // the screen's, in the history
+    for (int64_t r = 0; r < options_.restarts; ++r) SP_RETURN_IF_ERROR(DnasSearch(r, &picks));
+    if (options_.screen <= 0) return Status::Ok();
+    return Screen(picks);
+  }
+
+  // One DNAS search (restart `restart`): its answers scored on its supernet into the history,
+  // with the screen the ones it would train appended to *picks.
+  Status DnasSearch(int64_t restart, std::vector<size_t>* picks) {
     SP_ASSIGN_OR_RETURN(std::unique_ptr<rec::Supernet> net, MakeNet());
     const rec::Arch base = space_.Decode(space_.reference, input_);
     SP_ASSIGN_OR_RETURN(rec::ArchInfo base_info, rec::Analyze(base, input_));
@@ -571,7 +582,11 @@ class Searcher {
     if (progress_) {
       std::vector<std::string> shown;
       for (double t : targets) shown.push_back(fmt::format("{:.0f}", t));
-      progress_(fmt::format("DNAS: one set of logits per FLOPs target: {}", Join(shown, ", ")));
+      progress_(fmt::format("DNAS{}: one set of logits per FLOPs target: {}",
+                            options_.restarts > 1
+                                ? fmt::format(", search {} of {}", restart + 1, options_.restarts)
+                                : "",
+                            Join(shown, ", ")));
     }
     const int64_t steps = SupernetSteps();
     const size_t sets = targets.size();
@@ -667,10 +682,11 @@ class Searcher {
     // per target, the answer and its variants of the best supernet NE, and RunNas retrains the
     // front of the screen's scores (without the screen, the answer itself).
     std::vector<std::vector<Choice>> per_target(sets);
-    const size_t variants = options_.screen > 0
-                                ? static_cast<size_t>(std::max<int64_t>(
-                                      1, options_.screen / static_cast<int64_t>(sets)))
-                                : 1;
+    const size_t variants =
+        options_.screen > 0
+            ? static_cast<size_t>(std::max<int64_t>(
+                  1, options_.screen / (static_cast<int64_t>(sets) * options_.restarts)))
+            : 1;
     for (size_t w = 0; w < sets; ++w) {
       double flops = 0;
       SP_ASSIGN_OR_RETURN(Choice within, LikeliestWithin(alpha[w], floors[w], targets[w], &flops));
@@ -699,8 +715,6 @@ class Searcher {
     for (size_t i = 0; i < result_->history.size(); ++i) {
       index[rec::ArchToJson(space_.Decode(result_->history[i].choice, input_)).dump()] = i;
     }
-    std::vector<size_t> picks;
-    std::set<size_t> picked;
     for (const auto& p : per_target) {
       std::vector<size_t> at;
       for (const Choice& c : p)
@@ -715,10 +729,10 @@ class Searcher {
         if (taken >= variants) break;
         if (result_->history[i].failed) continue;
         ++taken;
-        if (picked.insert(i).second) picks.push_back(i);
+        if (std::find(picks->begin(), picks->end(), i) == picks->end()) picks->push_back(i);
       }
     }
-    return Screen(picks);
+    return Status::Ok();
   }
 
   // With the screen, DNAS's answer for one target also holds the `n` likeliest variants of its
@@ -1218,6 +1232,9 @@ Status CheckGivenOptionsApply(const NasOptions& options,
   if (given("distill") && options.method == "sampling") {
     return refuse("distill", "--method oneshot or dnas, whose supernet it trains");
   }
+  if (given("restarts") && options.method != "dnas") {
+    return refuse("restarts", "--method dnas, whose searches it repeats");
+  }
   return Status::Ok();
 }
 
@@ -1262,6 +1279,10 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                 "oneshot, dnas: the weight of the co-trained reference model's predicted "
                 "probabilities in the targets the other subnets train on (in-place "
                 "distillation); 0: the labels alone")
+        .Integer("restarts", &N::restarts, 1, 10, "",
+                 "dnas: searches one after another, each its own supernet and logits, their "
+                 "answers screened together (per target and search max(1, screen / (targets x "
+                 "restarts)))")
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
         .Text("baselines", &N::baselines,

@@ -164,6 +164,12 @@ struct NasOptions {
   // the targets every other subnet trains on (in-place distillation, rec::Supernet::SetTeacher;
   // docs/NAS.md, "Subnets that fit the reference"); 0: the labels alone.
   double distill = 1;
+  // DNAS: searches one after another, each its own supernet and logits (the search seed's draws
+  // going on), their answers screened together, the screen's share of each per target
+  // max(1, screen / (targets x restarts)): a DNAS search's answer moves with its seed by more
+  // than any change to it did (docs/NAS.md, "Restarts"), and DARTS (arXiv:1806.09055) keeps the
+  // best of 4 searches by a short training of each.
+  int64_t restarts = 1;
   int64_t final_seeds = 3;        // seeds per retrained model and baseline
   std::string baselines = "all";  // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the

@@ -167,11 +167,16 @@ std::string NasText(const nas::NasResult& r) {
                      r.test_examples);
   const std::string how =
       r.supernet_steps > 0
-          ? fmt::format("scored on a supernet trained {} steps{}", r.supernet_steps,
-                        r.screened > 0
-                            ? fmt::format(", {} of them then trained at low fidelity (the screen)",
-                                          r.screened)
-                            : std::string())
+          ? fmt::format(
+                "scored on {} trained {} steps{}{}",
+                r.options.restarts > 1
+                    ? fmt::format("{} supernets (searches one after another)", r.options.restarts)
+                    : std::string("a supernet"),
+                r.supernet_steps, r.options.restarts > 1 ? " each" : "",
+                r.screened > 0
+                    ? fmt::format(", {} of them then trained at low fidelity (the screen)",
+                                  r.screened)
+                    : std::string())
           : std::string("trained at low fidelity");
   out += fmt::format(
       "Search   {} candidates {} ({} draws over the FLOPs limit); stopped: {}; {:.1f} CPU s "
