@@ -93,7 +93,9 @@
 // NE 1 (median 1.00 over the 105 the one-shot search scored on the default spec), so its scores
 // would pick the models it saw most, not the best (measured: a front of 5 models under 2,000
 // FLOPs). Without the screen the answer, at most `retrain` of them evenly spaced in FLOPs, is
-// retrained in full as it is.
+// retrained in full as it is. With `restarts` above 1 the whole search (supernet, reference and
+// logits) runs that many times one after another, the search seed's draws going on from one to
+// the next (so the first is the single search), and the answers of all of them share the screen.
 //
 // The screen (one-shot and DNAS; NasOptions::screen, 0 turns it off): a supernet's scores and a
 // DNAS argmax say which architectures are worth a look, not which is best (a subnet scored on a
