@@ -819,6 +819,20 @@ TEST(NasSearch, AControllerMustDriveItsFamily) {
       << r.status().message();
 }
 
+// A supernet family's search on the tiny spec (TinySpec) in the engineer space, beside dlrm-s,
+// its front retrained once: a few seconds.
+NasOptions TinySupernetSearch(const char* method) {
+  NasOptions o;
+  o.method = method;
+  o.space = "engineer";
+  o.proxy_examples = 1000;
+  o.proxy_eval = 500;
+  o.retrain = 2;
+  o.final_seeds = 1;
+  o.baselines = "dlrm-s";
+  return o;
+}
+
 TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
@@ -829,16 +843,9 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
   for (const char* method : {"oneshot", "dnas"}) {
     for (const int64_t screen : {int64_t{0}, int64_t{3}}) {
       SCOPED_TRACE(fmt::format("{}, screen {}", method, screen));
-      NasOptions o;
-      o.method = method;
-      o.space = "engineer";
+      NasOptions o = TinySupernetSearch(method);
       o.budget = 4;
-      o.proxy_examples = 1000;
-      o.proxy_eval = 500;
-      o.retrain = 2;
-      o.final_seeds = 1;
       o.screen = screen;
-      o.baselines = "dlrm-s";
       rec::TrainOptions t;
       t.batch = 64;
       // The FLOPs limit sits between the engineer space's cheapest and dearest choices.
@@ -928,15 +935,8 @@ TEST(NasSearch, DnasRestartsGoOnFromTheFirstSearch) {
 #endif
   rec::DataOptions data;
   data.data = "synthetic:" + TinySpec();
-  NasOptions o;
-  o.method = "dnas";
-  o.space = "engineer";
-  o.proxy_examples = 1000;
-  o.proxy_eval = 500;
-  o.retrain = 2;
-  o.final_seeds = 1;
+  NasOptions o = TinySupernetSearch("dnas");
   o.screen = 0;
-  o.baselines = "dlrm-s";
   rec::TrainOptions t;
   t.batch = 64;
   Result<NasResult> one = RunNas(data, t, o);
