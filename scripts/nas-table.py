@@ -8,12 +8,16 @@ several from one seed to the next (docs/NAS.md, "Seed noise"). This groups the r
 (family, space, data), one row per cell: each run's count of baselines beaten of those it was
 compared with (significantly, in parentheses; the search seed after '@'), their mean, the mean
 margin over every comparison (the baseline's mean test NE less the found model's: positive when
-the found model is better), the number of runs that beat every baseline, and, per baseline missed
-in some run, in how many. --runs adds one row per report.
+the found model is better; comparisons with no found model of no more FLOPs have no margin and
+count as missed), the number of runs that beat every baseline, and, per baseline missed in some
+run, in how many. A cell's runs share their search options (the report's options.nas but the
+seed), one run per seed; runs with other options make a cell of their own, labelled by what
+differs. --runs adds one row per report.
 
-Refused, naming the file: a file that is not a `scaleplan nas --json` report, and a cell whose
-runs were compared with different baselines or whose baselines scored differently (another
-build or other training options: their counts would not compare).
+Refused, naming the file: a file that is not a `scaleplan nas --json` report (or one compared
+with no baseline), a seed given twice in a cell, and a cell whose runs were compared with
+different baselines or whose baselines scored differently (another build or other training
+options: their counts would not compare).
 """
 import json
 import sys
@@ -38,18 +42,58 @@ def load(path):
     for key in ("method", "space", "data", "versus", "baselines"):
         if key not in report:
             raise ReportError(f"{path}: not a scaleplan nas --json report (no '{key}')")
+    for key in ("versus", "baselines"):
+        if not isinstance(report[key], list):
+            raise ReportError(f"{path}: '{key}' is {type(report[key]).__name__} (a list expected)")
+    if not report["versus"]:
+        raise ReportError(f"{path}: no baseline compared ('versus' is empty: a run with "
+                          "--baselines none); a run against baselines is expected")
     for i, v in enumerate(report["versus"]):
         for key in ("baseline", "beats", "significant", "margin_ne"):
             if not isinstance(v, dict) or key not in v:
                 raise ReportError(f"{path}: versus[{i}] has no '{key}'")
-    seed = report.get("options", {}).get("nas", {}).get("search_seed")
+        if v["margin_ne"] is not None and not isinstance(v["margin_ne"], (int, float)):
+            raise ReportError(f"{path}: versus[{i}].margin_ne is {v['margin_ne']!r} "
+                              "(a number or null expected)")
+    baselines = {}
+    for i, b in enumerate(report["baselines"]):
+        if not isinstance(b, dict) or not isinstance(b.get("name"), str) or \
+                not isinstance(b.get("ne"), (int, float)) or isinstance(b.get("ne"), bool):
+            raise ReportError(f"{path}: baselines[{i}] is {json.dumps(b)[:80]} (a name and a "
+                              "numeric ne expected)")
+        baselines[b["name"]] = b["ne"]
+    options = report.get("options", {})
+    nas = options.get("nas", {}) if isinstance(options, dict) else None
+    if not isinstance(nas, dict):
+        raise ReportError(f"{path}: 'options' is {json.dumps(options)[:80]} (an object with "
+                          "an object 'nas' expected)")
+    # A cell is one family, space and data with one set of search options: all of options.nas
+    # but the search seed (reports from before the options were echoed have none).
+    rest = tuple(sorted((k, json.dumps(v)) for k, v in nas.items() if k != "search_seed"))
     return {
         "path": path,
-        "cell": (report["method"], report["space"], report["data"]),
-        "seed": seed,
+        "cell": (report["method"], report["space"], report["data"], rest),
+        "seed": nas.get("search_seed"),
         "versus": report["versus"],
-        "baselines": {b["name"]: b["ne"] for b in report["baselines"]},
+        "baselines": baselines,
     }
+
+
+def labels(cells):
+    """Each cell's family label, with the search options that set it apart from the other cells
+    of its family, space and data (e.g. 'DNAS (restarts 2)')."""
+    out = {}
+    for cell in cells:
+        method, space, data, rest = cell
+        kin = [c[3] for c in cells if c[:3] == cell[:3]]
+        differ = []
+        for k, v in rest:
+            if any(dict(other).get(k) != v for other in kin if other and other != rest):
+                differ.append(f"{k} {json.loads(v)}")
+        if not rest and len(kin) > 1:
+            differ.append("options not echoed")
+        out[cell] = FAMILIES.get(method, method) + (f" ({', '.join(differ)})" if differ else "")
+    return out
 
 
 def cell_rows(runs, per_run):
@@ -57,8 +101,16 @@ def cell_rows(runs, per_run):
     for run in runs:
         cells.setdefault(run["cell"], []).append(run)
     rows = []
-    for (method, space, data), group in sorted(cells.items()):
+    named = labels(list(cells))
+    for cell, group in sorted(cells.items()):
+        _, space, data, _ = cell
         first = group[0]
+        seen = {}
+        for run in group:
+            if run["seed"] is not None and run["seed"] in seen:
+                raise ReportError(f"{run['path']}: search seed {run['seed']} again ({seen[run['seed']]} "
+                                  "has it): a cell takes one run per seed")
+            seen[run["seed"]] = run["path"]
         for run in group[1:]:
             if set(run["baselines"]) != set(first["baselines"]):
                 raise ReportError(
@@ -93,7 +145,7 @@ def cell_rows(runs, per_run):
         every = sum(1 for b, _, t, _ in counts if b == t)
         misses = ", ".join(f"{name} {k}/{n}"
                            for name, k in sorted(missed.items(), key=lambda x: (-x[1], x[0])))
-        rows.append([FAMILIES.get(method, method), space, data, per, f"{mean:.1f} ({mean_sig:.1f})",
+        rows.append([named[cell], space, data, per, f"{mean:.1f} ({mean_sig:.1f})",
                      f"{margin:+.4f}", f"{every} of {n}", misses or "none"])
         if per_run:
             for run, (b, s, t, seed) in zip(group, counts):

@@ -942,8 +942,16 @@ TEST(NasSearch, DnasRestartsGoOnFromTheFirstSearch) {
   Result<NasResult> one = RunNas(data, t, o);
   ASSERT_TRUE(one.ok()) << one.status().message();
   o.restarts = 2;
-  Result<NasResult> two = RunNas(data, t, o);
+  std::vector<std::string> said;
+  Result<NasResult> two =
+      RunNas(data, t, o, [&](const std::string& line) { said.push_back(line); });
   ASSERT_TRUE(two.ok()) << two.status().message();
+  // Two searches ran, one after the other.
+  std::vector<std::string> starts;
+  for (const std::string& line : said) {
+    if (line.starts_with("DNAS, search ")) starts.push_back(line.substr(0, 22));
+  }
+  EXPECT_EQ(starts, (std::vector<std::string>{"DNAS, search 1 of 2: o", "DNAS, search 2 of 2: o"}));
   // The first of two searches is the single search (the search seed's draws go on from it):
   // its answers lead the history, scored alike; the second's follow (an architecture the first
   // already scored is not listed twice). Each supernet trains ceil(4000 / 64) = 63 steps.

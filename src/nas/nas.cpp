@@ -1266,8 +1266,9 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "front candidates retrained on the whole training split")
         .Integer("screen", &N::screen, 0, 10000, "",
                  "oneshot, dnas: answers trained at low fidelity as sampling's candidates are, "
-                 "whose scores pick the front (oneshot: this many; dnas: max(1, this / FLOPs "
-                 "targets) per target, duplicates once); 0: the supernet's scores (oneshot) or "
+                 "whose scores pick the front (oneshot: this many; dnas: max(1, this / (FLOPs "
+                 "targets x restarts)) per target and search, duplicates once); 0: the supernet's "
+                 "scores (oneshot) or "
                  "the answer as it is (dnas)")
         .Integer("tune_steps", &N::tune_steps, 0, rec::kMaxTuneSteps, "",
                  fmt::format("oneshot, dnas: steps of its own each answer trains on the "

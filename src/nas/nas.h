@@ -95,7 +95,10 @@
 // FLOPs). Without the screen the answer, at most `retrain` of them evenly spaced in FLOPs, is
 // retrained in full as it is. With `restarts` above 1 the whole search (supernet, reference and
 // logits) runs that many times one after another, the search seed's draws going on from one to
-// the next (so the first is the single search), and the answers of all of them share the screen.
+// the next (without the screen the first is the single search; with it each search scores and
+// screens its share of the variants), and the answers of all of them share the screen. An
+// architecture an earlier search scored keeps that supernet's score (it is listed once), which a
+// later search's choice of variants then compares with its own supernet's.
 //
 // The screen (one-shot and DNAS; NasOptions::screen, 0 turns it off): a supernet's scores and a
 // DNAS argmax say which architectures are worth a look, not which is best (a subnet scored on a
@@ -157,7 +160,9 @@ struct NasOptions {
   int64_t population = 12;          // evolution; both controllers: the spread start
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
-  int64_t screen = 24;  // oneshot: answers trained at low fidelity; dnas: per target this / targets
+  // oneshot: answers trained at low fidelity; dnas: per target and search
+  // max(1, this / (targets x restarts))
+  int64_t screen = 24;
   // One-shot and DNAS: steps of its own each answer trains on the supernet before it is scored,
   // its weights then put back (rec::Supernet::TunedLoss; docs/NAS.md, "Scored after steps of its
   // own"); 0: scored on the weights as the supernet holds them.

@@ -9,10 +9,10 @@ import unittest
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "nas-table.py")
 
 
-def report(seed, versus, baselines=None, method="dnas", data="synthetic:fresh"):
+def report(seed, versus, baselines=None, method="dnas", data="synthetic:fresh", restarts=1):
     return {
         "method": method, "space": "scratch", "data": data,
-        "options": {"nas": {"search_seed": seed}},
+        "options": {"nas": {"search_seed": seed, "restarts": restarts}},
         "baselines": [{"name": n, "ne": ne}
                       for n, ne in (baselines or {"dlrm-s": 0.90, "dcnv2-s": 0.89}).items()],
         "versus": [{"baseline": b, "beats": m is not None and m > 0, "significant": s,
@@ -68,6 +68,24 @@ class NasTable(unittest.TestCase):
         self.assertEqual(out, "")
         self.assertIn("r1.json: baseline dcnv2-s scored test NE 0.891000, r0.json 0.890000", err)
 
+    def test_runs_with_other_search_options_make_a_cell_of_their_own(self):
+        # Two restarts' run, seed 1, beside the single search's seeds 1 and 2: two cells, each
+        # labelled by what sets it apart; the single search's margins (0.002 - 0.001) / 2 =
+        # 0.0005. Seed 1 twice in one cell is refused.
+        rc, out, err = self.run_script([
+            report(1, [("dlrm-s", 0.002, False)]),
+            report(2, [("dlrm-s", -0.001, False)]),
+            report(1, [("dlrm-s", 0.003, True)], restarts=2),
+        ])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| DNAS (restarts 1) | scratch | synthetic:fresh | 1 (0) of 1 @1, 0 (0) of 1 @2 | "
+                      "0.5 (0.0) | +0.0005 | 1 of 2 | dlrm-s 1/2 |", out)
+        self.assertIn("| DNAS (restarts 2) | scratch | synthetic:fresh | 1 (1) of 1 @1 | ", out)
+        rc, out, err = self.run_script([report(1, [("dlrm-s", 0.002, False)]),
+                                        report(1, [("dlrm-s", 0.002, False)])])
+        self.assertEqual((rc, out), (1, ""))
+        self.assertIn("r1.json: search seed 1 again (r0.json has it)", err)
+
     def test_a_file_that_is_no_report_is_named(self):
         rc, out, err = self.run_script(["[1, 2]"])
         self.assertEqual((rc, out), (1, ""))
@@ -80,6 +98,14 @@ class NasTable(unittest.TestCase):
         rc, _, err = self.run_script([bad])
         self.assertEqual(rc, 1)
         self.assertIn("r0.json: versus[0] has no 'beats'", err)
+        rc, _, err = self.run_script([report(1, [])])
+        self.assertEqual(rc, 1)
+        self.assertIn("r0.json: no baseline compared ('versus' is empty", err)
+        rc, _, err = self.run_script([report(1, [("dlrm-s", 0.002, False)],
+                                             baselines={"dlrm-s": None})])
+        self.assertEqual(rc, 1)
+        self.assertIn('r0.json: baselines[0] is {"name": "dlrm-s", "ne": null} (a name and a '
+                      "numeric ne expected)", err)
 
 
 if __name__ == "__main__":
