@@ -552,8 +552,6 @@ class Searcher {
     return options_.screen > 0 ? ScreenOneShot() : Status::Ok();
   }
 
-  // DNAS (nas.h): architecture logits per FLOPs target, hard Gumbel-softmax draws, gates on the
-  // blocks each choice made, a constraint step while a draw is outside its target's band.
   // DNAS (nas.h): `restarts` searches one after another, each its own supernet and logits (the
   // search seed's draws go on from one to the next), their answers screened together.
   Status RunDnas() {
@@ -563,8 +561,10 @@ class Searcher {
     return Screen(picks);
   }
 
-  // One DNAS search (restart `restart`): its answers scored on its supernet into the history,
-  // with the screen the ones it would train appended to *picks.
+  // One DNAS search (restart `restart`): architecture logits per FLOPs target, hard
+  // Gumbel-softmax draws, gates on the blocks each choice made, a constraint step while a draw is
+  // outside its target's band; its answers scored on its supernet into the history, with the
+  // screen the ones it would train appended to *picks.
   Status DnasSearch(int64_t restart, std::vector<size_t>* picks) {
     SP_ASSIGN_OR_RETURN(std::unique_ptr<rec::Supernet> net, MakeNet());
     const rec::Arch base = space_.Decode(space_.reference, input_);
