@@ -1307,9 +1307,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   const rec::CtrData& data = loaded.data;
   NasResult result;
   result.data_name = data.name;
-  result.method = options.method;
   result.controller = controller;
-  result.space = space.name;
   result.data_options = data_options;
   result.train = train;
   result.train.progress = nullptr;

@@ -220,7 +220,7 @@ struct Scored {
 
 struct NasResult {
   std::string data_name;
-  std::string method, controller, space;
+  std::string controller;  // the one that drove the method (options.controller may be auto)
   double space_size = 0;
   int64_t train_examples = 0, test_examples = 0;
   std::optional<rec::Metrics> bayes_test;

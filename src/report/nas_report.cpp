@@ -108,9 +108,9 @@ json ScoredJson(const nas::Scored& s) {
 
 json NasJson(const nas::NasResult& r) {
   json out = {{"data", r.data_name},
-              {"method", r.method},
+              {"method", r.options.method},
               {"controller", r.controller},
-              {"space", r.space},
+              {"space", r.options.space},
               {"space_size", r.space_size},
               {"examples", {{"train", r.train_examples}, {"test", r.test_examples}}},
               {"candidates_scored", r.history.size()},
@@ -161,8 +161,8 @@ json NasJson(const nas::NasResult& r) {
 }
 
 std::string NasText(const nas::NasResult& r) {
-  std::string out = fmt::format("NAS      {} ({}) on the {} space ({} choices)\n", r.method,
-                                r.controller, r.space, HumanCount(r.space_size));
+  std::string out = fmt::format("NAS      {} ({}) on the {} space ({} choices)\n", r.options.method,
+                                r.controller, r.options.space, HumanCount(r.space_size));
   out += fmt::format("Data     {}: {} train, {} test examples\n", r.data_name, r.train_examples,
                      r.test_examples);
   const std::string how =
