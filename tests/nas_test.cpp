@@ -59,8 +59,8 @@ TEST(NasSpace, SizesAreTheProductOfTheDimensions) {
   EXPECT_DOUBLE_EQ(engineer->Size(), 8640);
   Result<Space> scratch = MakeSpace("scratch");
   ASSERT_TRUE(scratch.ok());
-  // 3 x (3 * 3 * 4 * 4 * 5 * 2)^4 = 3 * 1440^4
-  EXPECT_DOUBLE_EQ(scratch->Size(), 3 * std::pow(1440.0, 4));
+  // 3 x (3 * 3 * 4 * 4 * 5 * 2)^4 x depth 4 = 12 * 1440^4
+  EXPECT_DOUBLE_EQ(scratch->Size(), 12 * std::pow(1440.0, 4));
   EXPECT_FALSE(MakeSpace("galaxy").ok());
 }
 
@@ -381,18 +381,58 @@ TEST(NasSpace, CarriersNameTheBlocksOfTheirOwnStage) {
     scratch->Decode(c, in, &carriers);
     ASSERT_EQ(carriers.size(), c.size());
     EXPECT_EQ(carriers[0], "sparse");
-    for (size_t d = 1; d < c.size(); ++d) {
+    const size_t depth_dim = c.size() - 1;
+    ASSERT_EQ(scratch->dims[depth_dim].name, "depth");
+    const size_t depth = c[depth_dim] + 1;
+    for (size_t d = 1; d < depth_dim; ++d) {
+      const size_t stage_index = (d - 1) / 6 + 1;
+      // A stage past the depth makes no block.
+      if (stage_index > depth) EXPECT_EQ(carriers[d], "") << scratch->dims[d].name;
       if (carriers[d].empty()) continue;
-      const std::string stage = "s" + std::to_string((d - 1) / 6 + 1) + "_";
+      const std::string stage = "s" + std::to_string(stage_index) + "_";
       EXPECT_EQ(carriers[d].rfind(stage, 0), 0u) << scratch->dims[d].name << " " << carriers[d];
     }
-    // dense_op "none" makes no block: no carrier.
-    for (int k = 0; k < kStages; ++k) {
-      if (c[1 + 6 * static_cast<size_t>(k) + 3] == 3) {
-        EXPECT_EQ(carriers[1 + 6 * static_cast<size_t>(k) + 3], "");
+    // The depth is carried by the model's output, a block of a stage within the depth.
+    const rec::Arch arch = scratch->Decode(c, in);
+    EXPECT_EQ(carriers[depth_dim], arch.output);
+    ASSERT_EQ(arch.output.size() > 3 && arch.output[0] == 's', true) << arch.output;
+    EXPECT_LE(static_cast<size_t>(arch.output[1] - '0'), depth) << arch.output;
+    // dense_op "none" makes no block: no carrier (but at the last stage, where the logit would
+    // read the dense features themselves: an MLP there).
+    for (size_t k = 0; k < depth; ++k) {
+      if (c[1 + 6 * k + 3] == 3 && carriers[depth_dim] != "s" + std::to_string(k + 1) + "_mlp") {
+        EXPECT_EQ(carriers[1 + 6 * k + 3], "");
       }
     }
   }
+}
+
+TEST(NasSpace, ScratchDepthDropsTheLaterStages) {
+  // Embeddings 8; stage 1: identity, flatten, dcn at width 64 (rank 16); stage 2: identity, no
+  // interaction, mlp 32; stages 3 and 4: attention, dot, mlp 256 with skips. At depth 2 the
+  // logit reads s2_mlp and no block of stages 3 or 4 is made; at depth 4 they are.
+  const rec::InputShape in{13, std::vector<int64_t>(26, 1000)};
+  Result<Space> scratch = MakeSpace("scratch");
+  ASSERT_TRUE(scratch.ok());
+  Choice c = {0, 0, 0, 3, 1, 2, 0, 0, 0, 0, 0, 1, 0};
+  for (int k = 3; k <= kStages; ++k) {
+    for (uint32_t v : {2u, 0u, 1u, 0u, 4u, 1u}) c.push_back(v);
+  }
+  c.push_back(1);  // depth 2
+  rec::Arch shallow = scratch->Decode(c, in);
+  EXPECT_EQ(shallow.output, "s2_mlp");
+  for (const rec::Block& b : shallow.blocks) {
+    EXPECT_TRUE(b.name.rfind("s1_", 0) == 0 || b.name.rfind("s2_", 0) == 0) << b.name;
+  }
+  Result<rec::ArchInfo> info = rec::Analyze(shallow, in);
+  ASSERT_TRUE(info.ok());
+  c.back() = 3;  // depth 4
+  rec::Arch deep = scratch->Decode(c, in);
+  EXPECT_EQ(deep.output, "s4_mlp");
+  Result<rec::ArchInfo> deep_info = rec::Analyze(deep, in);
+  ASSERT_TRUE(deep_info.ok());
+  // Stages 3 and 4 cost FLOPs (attention over 26 vectors, 256-wide MLPs): the deep model dearer.
+  EXPECT_GT(deep_info->flops, 2 * info->flops);
 }
 
 rec::Arch Mlp(const std::string& name, std::vector<int64_t> widths) {

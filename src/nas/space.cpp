@@ -25,8 +25,9 @@ std::string Add(Arch& a, Block b) {
 }
 
 // Scratch space: dims [emb] then per stage [sparse_op, sparse_out, interaction, dense_op, width,
-// skip].
+// skip], then the depth (the stages used, 1 to kStages).
 constexpr int kPerStage = 6;
+constexpr size_t kDepthDim = 1 + kStages * kPerStage;
 
 Arch DecodeScratch(const Choice& c, const InputShape& in, std::vector<std::string>* carriers) {
   std::vector<std::string> carry(c.size());
@@ -37,7 +38,8 @@ Arch DecodeScratch(const Choice& c, const InputShape& in, std::vector<std::strin
   carry[0] = v;
   int64_t v_rows = static_cast<int64_t>(in.cardinality.size());
   std::vector<std::string> h = {in.dense > 0 ? "dense" : ""};  // h_0
-  for (int k = 1; k <= kStages; ++k) {
+  const int depth = static_cast<int>(c[kDepthDim]) + 1;
+  for (int k = 1; k <= depth; ++k) {
     const size_t at = 1 + static_cast<size_t>(k - 1) * kPerStage;
     const uint32_t* s = &c[at];
     const std::string p = fmt::format("s{}_", k);
@@ -80,7 +82,7 @@ Arch DecodeScratch(const Choice& c, const InputShape& in, std::vector<std::strin
     if (skipped && x.size() > 1) carry[at + 5] = input + ":" + x.back();
     const int64_t width = kWidths[s[4]];
     std::string out;
-    if (s[3] == 3 && !(k == kStages && input == "dense")) {
+    if (s[3] == 3 && !(k == depth && input == "dense")) {
       out = input;  // none: the stage passes its joined input on
     } else if (s[3] == 1) {
       Block d = MakeBlock(p + "cross", BlockKind::kDcn, {input});
@@ -105,6 +107,8 @@ Arch DecodeScratch(const Choice& c, const InputShape& in, std::vector<std::strin
     h.push_back(out);
   }
   a.output = h.back();
+  // The depth's choice is carried by what the logit reads: the last stage's output.
+  carry[kDepthDim] = a.output;
   if (carriers != nullptr) *carriers = std::move(carry);
   return rec::Prune(std::move(a));
 }
@@ -122,12 +126,19 @@ Space ScratchSpace() {
     s.dims.push_back({p + "width", {"16", "32", "64", "128", "256"}});
     s.dims.push_back({p + "skip", {"no", "yes"}});
   }
+  // Elastic depth (as Once-for-All's, arXiv:1908.09791): without it a shallow model, such as
+  // DCN-v2's one interaction, cross and MLP over two stages, needs each later stage's interaction
+  // and dense op to be none and its skip off (1 random choice in 32 a stage: 1 in 1,024 for a
+  // two-stage model, 1 in 32,768 for a one-stage one), and removing a stage takes two or three
+  // one-dimension mutations in a row; with it, one value of four, and one mutation.
+  s.dims.push_back({"depth", {"1", "2", "3", "4"}});
   s.decode = DecodeScratch;
   // DLRM-like: embeddings 16, stage 1 dot products into mlp 64, stages 2-4 mlp 64.
   s.reference = {1};
   for (int k = 1; k <= kStages; ++k) {
     for (uint32_t v : {0u, 0u, k == 1 ? 1u : 0u, 0u, 2u, 0u}) s.reference.push_back(v);
   }
+  s.reference.push_back(kStages - 1);
   return s;
 }
 
@@ -235,7 +246,7 @@ double Space::Size() const {
 
 const std::vector<SpaceInfo>& Spaces() {
   static const std::vector<SpaceInfo> spaces = {
-      {"scratch", "NASRec-like stages of low-level blocks, any-path skips", ScratchSpace},
+      {"scratch", "NASRec-like stages (1 to 4) of low-level blocks, any-path skips", ScratchSpace},
       {"engineer",
        "a DLRM/DCN-v2/DeepFM skeleton with widths, the interaction and cross layers to choose",
        EngineerSpace},

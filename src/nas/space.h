@@ -2,7 +2,8 @@
 // dimensions and a decoder from one choice per dimension to an architecture (rec/arch.h). Every
 // search family works on the same space, so their results compare.
 //
-//   scratch   NASRec-like (WWW'23), from low-level blocks: embedding dim, then kStages stages.
+//   scratch   NASRec-like (WWW'23), from low-level blocks: embedding dim, then up to kStages
+//             stages (the depth D, 1 to kStages, is a dimension too).
 //             Stage k keeps a vector stream v_k (3D; v_0 = the embeddings) and a dense stream
 //             h_k (2D; h_0 = the dense features):
 //               v_k = sparse_op_k(v_{k-1})          identity | linear3d(out) | attention(1, 2)
@@ -11,7 +12,7 @@
 //               h_k = dense_op_k(x_k)               mlp[width] | dcn(1 layer, rank width/4)
 //                                                   then mlp[width] | gating(mlp[width](x_k),
 //                                                   h_0 projected) | none (h_k = x_k)
-//             and the logit reads h_K. A stage that would read nothing 2D (no dense features, no
+//             and the logit reads h_D. A stage that would read nothing 2D (no dense features, no
 //             interaction) takes the flattened v_k instead.
 //   engineer  an engineer's model with choices (Rankitect's "inside an engineer-designed space"):
 //             the DLRM / DCN-v2 / DeepFM skeleton with the embedding dim, the bottom MLP, the
