@@ -414,7 +414,7 @@ TEST(NasSpace, ScratchDepthDropsTheLaterStages) {
   const rec::InputShape in{13, std::vector<int64_t>(26, 1000)};
   Result<Space> scratch = MakeSpace("scratch");
   ASSERT_TRUE(scratch.ok());
-  Choice c = {0, 0, 0, 3, 1, 2, 0, 0, 0, 0, 0, 1, 0};
+  Choice c = {0, 0, 0, 3, 1, 2, 0, 0, 0, 0, 1, 0, 0};
   for (int k = 3; k <= kStages; ++k) {
     for (uint32_t v : {2u, 0u, 1u, 0u, 4u, 1u}) c.push_back(v);
   }

@@ -128,9 +128,10 @@ Space ScratchSpace() {
   }
   // Elastic depth (as Once-for-All's, arXiv:1908.09791): without it a shallow model, such as
   // DCN-v2's one interaction, cross and MLP over two stages, needs each later stage's interaction
-  // and dense op to be none and its skip off (1 random choice in 32 a stage: 1 in 1,024 for a
-  // two-stage model, 1 in 32,768 for a one-stage one), and removing a stage takes two or three
-  // one-dimension mutations in a row; with it, one value of four, and one mutation.
+  // and dense op to be none and the first of them its skip off (1 random choice in 32, then 1 in
+  // 16 for each stage after it, whose skip adds nothing: 1 in 512 for a two-stage model, 1 in
+  // 8,192 for a one-stage one), and removing a stage takes up to three one-dimension mutations in
+  // a row; with it, one value of four, and one mutation.
   s.dims.push_back({"depth", {"1", "2", "3", "4"}});
   s.decode = DecodeScratch;
   // DLRM-like: embeddings 16, stage 1 dot products into mlp 64, stages 2-4 mlp 64.
