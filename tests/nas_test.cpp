@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <set>
 
 #include "nas/space.h"
 #include "rec/baselines.h"
@@ -387,7 +388,9 @@ TEST(NasSpace, CarriersNameTheBlocksOfTheirOwnStage) {
     for (size_t d = 1; d < depth_dim; ++d) {
       const size_t stage_index = (d - 1) / 6 + 1;
       // A stage past the depth makes no block.
-      if (stage_index > depth) EXPECT_EQ(carriers[d], "") << scratch->dims[d].name;
+      if (stage_index > depth) {
+        EXPECT_EQ(carriers[d], "") << scratch->dims[d].name;
+      }
       if (carriers[d].empty()) continue;
       const std::string stage = "s" + std::to_string(stage_index) + "_";
       EXPECT_EQ(carriers[d].rfind(stage, 0), 0u) << scratch->dims[d].name << " " << carriers[d];
@@ -433,6 +436,41 @@ TEST(NasSpace, ScratchDepthDropsTheLaterStages) {
   ASSERT_TRUE(deep_info.ok());
   // Stages 3 and 4 cost FLOPs (attention over 26 vectors, 256-wide MLPs): the deep model dearer.
   EXPECT_GT(deep_info->flops, 2 * info->flops);
+}
+
+TEST(NasSearch, MutationChangesTheArchitecture) {
+  // A one-stage parent of the scratch space: the reference (embeddings 16; stage 1 identity, dot,
+  // mlp 64) at depth 1. It uses 6 of the 26 dimensions: the embedding dim, stage 1's sparse op,
+  // interaction, dense op and width, and the depth; stage 1's sparse_out (identity ignores it),
+  // its skip (nothing two stages back) and stages 2-4 (18) it does not. Every other value of a
+  // used dimension changes the model (dot -> none keeps the dense features as the MLP's input;
+  // dense op none passes the concatenation on), so a draw is neutral with probability 20/26 and
+  // a mutation takes 26/6 draws on average: 20/6 = 3.33 neutral draws per mutation.
+  const rec::InputShape in{13, std::vector<int64_t>(26, 1000)};
+  const Space scratch = Must(MakeSpace("scratch"));
+  Choice parent = scratch.reference;
+  parent.back() = 0;  // depth 1
+  const std::string before = rec::ArchToJson(scratch.Decode(parent, in)).dump();
+  std::mt19937_64 rng(7);
+  int64_t neutral = 0;
+  std::set<size_t> changed;
+  const int mutations = 300;
+  for (int i = 0; i < mutations; ++i) {
+    const Choice child = Mutate(scratch, parent, in, &rng, &neutral);
+    EXPECT_NE(rec::ArchToJson(scratch.Decode(child, in)).dump(), before);
+    size_t differ = 0;
+    for (size_t d = 0; d < child.size(); ++d) {
+      if (child[d] != parent[d]) {
+        ++differ;
+        changed.insert(d);
+      }
+    }
+    EXPECT_EQ(differ, 1u);
+  }
+  EXPECT_EQ(changed, (std::set<size_t>{0, 1, 3, 4, 5, scratch.dims.size() - 1}));
+  // 300 mutations: about 1,000 neutral draws (a geometric count's sd per mutation is
+  // sqrt(20/26) / (6/26) = 3.8, so 66 over 300): within 4 sd.
+  EXPECT_NEAR(static_cast<double>(neutral) / mutations, 20.0 / 6, 4 * 3.8 / std::sqrt(300.0));
 }
 
 rec::Arch Mlp(const std::string& name, std::vector<int64_t> widths) {

@@ -202,13 +202,6 @@ class Searcher {
     return c;
   }
 
-  Choice Mutate(Choice c) {
-    const size_t d = Draw(c.size());
-    const auto n = static_cast<uint32_t>(space_.dims[d].values.size());
-    if (n > 1) c[d] = (c[d] + 1 + Draw(n - 1)) % n;
-    return c;
-  }
-
   // A choice within the FLOPs limit, from `propose` (redrawn while over it).
   template <class F>
   Result<Candidate> Feasible(F&& propose) {
@@ -412,7 +405,10 @@ class Searcher {
                     static_cast<int64_t>(population.size() + batch.size()) < options_.population
                 ? Feasible(
                       [&] { return next_start < start.size() ? start[next_start++] : Random(); })
-                : Feasible([&] { return Mutate(Tournament(population).choice); });
+                : Feasible([&] {
+                    return Mutate(space_, Tournament(population).choice, input_, &rng_,
+                                  &result_->neutral_mutations);
+                  });
         if (!c.ok()) return c.status();
         batch.push_back(std::move(*c));
       }
@@ -1075,6 +1071,24 @@ std::vector<Candidate> FrontLayers(const std::vector<Candidate>& history, int64_
   std::stable_sort(out.begin(), out.end(),
                    [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
   return out;
+}
+
+Choice Mutate(const Space& space, const Choice& parent, const rec::InputShape& input,
+              std::mt19937_64* rng, int64_t* neutral) {
+  auto draw = [&](size_t n) {
+    return static_cast<uint32_t>(std::uniform_int_distribution<size_t>(0, n - 1)(*rng));
+  };
+  const std::string before = rec::ArchToJson(space.Decode(parent, input)).dump();
+  Choice c = parent;
+  for (int i = 0; i < kMaxRedraws; ++i) {
+    c = parent;
+    const size_t d = draw(c.size());
+    const auto n = static_cast<uint32_t>(space.dims[d].values.size());
+    if (n > 1) c[d] = (c[d] + 1 + draw(n - 1)) % n;
+    if (rec::ArchToJson(space.Decode(c, input)).dump() != before) break;
+    ++*neutral;
+  }
+  return c;
 }
 
 Result<Choice> LikeliestInBand(const std::vector<std::vector<double>>& alpha, double floor,

@@ -13,7 +13,8 @@
 // the full run). Lower is better. Controllers:
 //   evolution   regularized evolution (Real et al., arXiv:1802.01548): a population of
 //               `population` aged first-in first-out, tournaments of `tournament`, a child
-//               mutates one dimension of the winner. The first population is spread over FLOPs:
+//               mutates one dimension of the winner (redrawn while the change leaves its
+//               architecture as it was: no clones). The first population is spread over FLOPs:
 //               64 x population random choices costed (not trained), taken at levels evenly
 //               spaced in ln FLOPs (SpreadByLogFlops); in a space built around an engineer's
 //               model (Space::start_from_reference) that model takes the place of the member
@@ -126,6 +127,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -226,6 +228,7 @@ struct NasResult {
   std::optional<rec::Metrics> bayes_test;
   std::vector<Candidate> history;  // every candidate scored (trained, or on the supernet)
   int64_t over_flops = 0;          // draws refused by the FLOPs limit
+  int64_t neutral_mutations = 0;   // evolution: mutations redrawn as they left the arch as it was
   int64_t supernet_steps = 0;      // one-shot and DNAS
   int64_t screened = 0;            // one-shot and DNAS: candidates the screen trained
   std::vector<Scored> baselines;
@@ -270,6 +273,15 @@ std::vector<double> DnasLogitGradient(const std::vector<double>& alpha,
                                       const std::vector<double>& soft, uint32_t chosen,
                                       double gate_grad, double tau, double lambda,
                                       const std::vector<double>& cost);
+
+// Evolution's mutation: `parent` with one dimension, drawn with `rng`, changed to another of
+// its values; redrawn (up to 100 times, each counted in *neutral) while the architecture decodes
+// as the parent's. A change to a dimension the parent does not use (a stage past its depth,
+// linear3d's width beside identity) makes a clone, which would join the population with the
+// parent's score and push out a model of its own (about 3 changes in 4 for a one-stage parent
+// of the scratch space).
+Choice Mutate(const Space& space, const Choice& parent, const rec::InputShape& input,
+              std::mt19937_64* rng, int64_t* neutral);
 
 // DNAS's answer for one target: the argmax of the logits `alpha` (one vector per dimension),
 // moved into its band [floor, target] of FLOPs (`flops` costs a choice) a dimension at a time,

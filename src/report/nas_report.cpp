@@ -118,6 +118,7 @@ json NasJson(const nas::NasResult& r) {
                r.supernet_steps > 0 ? static_cast<size_t>(r.screened) : r.history.size()},
               {"supernet_steps", r.supernet_steps},
               {"draws_over_flops_max", r.over_flops},
+              {"neutral_mutations", r.neutral_mutations},
               {"stop_reason", r.stop_reason},
               {"best", r.best},
               {"search_cpu_s", r.search_cpu_s}};
