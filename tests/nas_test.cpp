@@ -471,6 +471,13 @@ TEST(NasSearch, MutationChangesTheArchitecture) {
   // 300 mutations: about 1,000 neutral draws (a geometric count's sd per mutation is
   // sqrt(20/26) / (6/26) = 3.8, so 66 over 300): within 4 sd.
   EXPECT_NEAR(static_cast<double>(neutral) / mutations, 20.0 / 6, 4 * 3.8 / std::sqrt(300.0));
+  // The reports carry the count.
+  NasResult r;
+  r.neutral_mutations = neutral;
+  EXPECT_EQ(report::NasJson(r)["neutral_mutations"], neutral);
+  EXPECT_NE(report::NasText(r).find(
+                fmt::format("{} mutations redrawn as they left the model as it was", neutral)),
+            std::string::npos);
 }
 
 rec::Arch Mlp(const std::string& name, std::vector<int64_t> widths) {

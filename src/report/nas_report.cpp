@@ -179,10 +179,15 @@ std::string NasText(const nas::NasResult& r) {
                                   r.screened)
                     : std::string())
           : std::string("trained at low fidelity");
+  const std::string redrawn =
+      r.neutral_mutations > 0
+          ? fmt::format(", {} mutations redrawn as they left the model as it was",
+                        r.neutral_mutations)
+          : std::string();
   out += fmt::format(
-      "Search   {} candidates {} ({} draws over the FLOPs limit); stopped: {}; {:.1f} CPU s "
+      "Search   {} candidates {} ({} draws over the FLOPs limit{}); stopped: {}; {:.1f} CPU s "
       "in all\n\n",
-      r.history.size(), how, r.over_flops, r.stop_reason, r.search_cpu_s);
+      r.history.size(), how, r.over_flops, redrawn, r.stop_reason, r.search_cpu_s);
   std::vector<const nas::Scored*> rows;
   for (const auto& s : r.baselines) rows.push_back(&s);
   for (const auto& s : r.pareto) rows.push_back(&s);
