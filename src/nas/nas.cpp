@@ -24,6 +24,13 @@ namespace scaleplan::nas {
 namespace {
 
 constexpr int kMaxRedraws = 100;
+// What identifies an architecture (the search's cache, the history's index, a clone's test): its
+// JSON. Two choices that decode to one architecture (a dimension the choice leaves unused) have
+// one key.
+std::string ArchKey(const rec::Arch& arch) { return rec::ArchToJson(arch).dump(); }
+std::string ArchKey(const Space& space, const Choice& choice, const rec::InputShape& input) {
+  return ArchKey(space.Decode(choice, input));
+}
 constexpr int64_t kReinforceBatch = 4;
 constexpr double kPolicyLearningRate = 0.5;
 constexpr double kEntropyBonus = 0.05;
@@ -166,7 +173,7 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
   // The tag names the jobs, so ranks that drew different candidates stop with an error.
   std::string jobs_text = fmt::format("{} {} {}", data.name, data.train.n, data.test.n);
   for (const auto& [arch, options] : jobs) {
-    jobs_text += rec::ArchToJson(*arch).dump() + rec::TrainOptionsSchema().ToJson(options).dump();
+    jobs_text += ArchKey(*arch) + rec::TrainOptionsSchema().ToJson(options).dump();
   }
   const std::string tag =
       fmt::format("nas training of {} models ({:016x})", jobs.size(), Fingerprint(jobs_text));
@@ -229,7 +236,7 @@ class Searcher {
     std::map<std::string, size_t> in_batch;
     for (size_t i = 0; i < batch->size(); ++i) {
       Candidate& c = (*batch)[i];
-      const std::string key = rec::ArchToJson(c.arch).dump();
+      const std::string key = ArchKey(c.arch);
       if (auto it = cache_.find(key); it != cache_.end()) {
         Choice drawn = std::move(c.choice);  // the controller credits what it drew
         c = it->second;
@@ -245,7 +252,7 @@ class Searcher {
                         TrainAll(jobs, data_, options_.parallel, options_.processes));
     for (size_t k = 0; k < fresh.size(); ++k) {
       Candidate& c = (*batch)[fresh[k]];
-      const std::string key = rec::ArchToJson(c.arch).dump();
+      const std::string key = ArchKey(c.arch);
       c.arch.name = fmt::format("nas-{}", result_->history.size());
       SetProxyScores(out[k], &c);
       cache_[key] = c;
@@ -261,7 +268,7 @@ class Searcher {
     for (Candidate& c : *batch) {
       if (c.arch.name.empty()) {  // a second copy in this batch: the first's scores, its choice
         Choice drawn = std::move(c.choice);
-        c = cache_.at(rec::ArchToJson(c.arch).dump());
+        c = cache_.at(ArchKey(c.arch));
         c.choice = std::move(drawn);
       }
     }
@@ -709,12 +716,11 @@ class Searcher {
     // The history's index of each architecture (a choice met twice is one entry).
     std::map<std::string, size_t> index;
     for (size_t i = 0; i < result_->history.size(); ++i) {
-      index[rec::ArchToJson(space_.Decode(result_->history[i].choice, input_)).dump()] = i;
+      index[ArchKey(space_, result_->history[i].choice, input_)] = i;
     }
     for (const auto& p : per_target) {
       std::vector<size_t> at;
-      for (const Choice& c : p)
-        at.push_back(index.at(rec::ArchToJson(space_.Decode(c, input_)).dump()));
+      for (const Choice& c : p) at.push_back(index.at(ArchKey(space_, c, input_)));
       if (at.empty()) continue;
       // The answer itself first, then its variants by supernet NE (failed ones skipped).
       std::stable_sort(at.begin() + 1, at.end(), [&](size_t a, size_t b) {
@@ -755,11 +761,11 @@ class Searcher {
     std::stable_sort(ranked.begin(), ranked.end(),
                      [](const auto& x, const auto& y) { return x.first < y.first; });
     std::vector<Choice> out;
-    std::set<std::string> seen = {rec::ArchToJson(space_.Decode(c, input_)).dump()};
+    std::set<std::string> seen = {ArchKey(space_, c, input_)};
     for (auto& [lost, t] : ranked) {
       if (out.size() >= n) break;
       // Two choices can decode to one architecture (a width of a block the choice removes).
-      if (seen.insert(rec::ArchToJson(space_.Decode(t, input_)).dump()).second) {
+      if (seen.insert(ArchKey(space_, t, input_)).second) {
         out.push_back(std::move(t));
       }
     }
@@ -875,7 +881,7 @@ class Searcher {
       Candidate c;
       c.choice = choice;
       c.arch = space_.Decode(choice, input_);
-      const std::string key = rec::ArchToJson(c.arch).dump();
+      const std::string key = ArchKey(c.arch);
       if (cache_.count(key) > 0) continue;
       SP_ASSIGN_OR_RETURN(c.info, rec::Analyze(c.arch, input_));
       c.flops = c.info.flops;
@@ -1078,14 +1084,14 @@ Choice Mutate(const Space& space, const Choice& parent, const rec::InputShape& i
   auto draw = [&](size_t n) {
     return static_cast<uint32_t>(std::uniform_int_distribution<size_t>(0, n - 1)(*rng));
   };
-  const std::string before = rec::ArchToJson(space.Decode(parent, input)).dump();
+  const std::string before = ArchKey(space, parent, input);
   Choice c = parent;
   for (int i = 0; i < kMaxRedraws; ++i) {
     c = parent;
     const size_t d = draw(c.size());
     const auto n = static_cast<uint32_t>(space.dims[d].values.size());
     if (n > 1) c[d] = (c[d] + 1 + draw(n - 1)) % n;
-    if (rec::ArchToJson(space.Decode(c, input)).dump() != before) break;
+    if (ArchKey(space, c, input) != before) break;
     ++*neutral;
   }
   return c;
