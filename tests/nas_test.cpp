@@ -1014,6 +1014,31 @@ TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
   }
 }
 
+TEST(NasSearch, AnUngivenBudgetIsTheFamilysOwn) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  // Budget 0 (the default) is the family's own: sampling trains 300 candidates, one-shot draws
+  // 150 answers from its policies and spreads 150 random choices; the report gives the budget
+  // that ran. One-shot on the tiny spec, its answers scored on the supernet as it stands (no
+  // steps of their own, no screen): many more distinct answers than a budget of 4 could give
+  // (2 x 4), at most the 300 drawn.
+  EXPECT_EQ(NasOptions{}.budget, 0);
+  EXPECT_EQ(DefaultBudget("sampling"), 300);
+  EXPECT_EQ(DefaultBudget("oneshot"), 150);
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o = TinySupernetSearch("oneshot");
+  o.tune_steps = 0;
+  o.screen = 0;
+  rec::TrainOptions t;
+  t.batch = 64;
+  const NasResult r = Must(RunNas(data, t, o));
+  EXPECT_EQ(r.options.budget, 150);
+  EXPECT_GT(r.history.size(), 8u);
+  EXPECT_LE(r.history.size(), 300u);
+}
+
 TEST(NasSearch, DnasRestartsGoOnFromTheFirstSearch) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";

@@ -1252,6 +1252,10 @@ Status CheckGivenOptionsApply(const NasOptions& options,
   if (given("distill") && options.method == "sampling") {
     return refuse("distill", "--method oneshot or dnas, whose supernet it trains");
   }
+  if (given("budget") && options.method == "dnas") {
+    return refuse("budget",
+                  "--method sampling or oneshot; DNAS's answer is its logits' (--screen)");
+  }
   if (given("restarts") && options.method != "dnas") {
     return refuse("restarts", "--method dnas, whose searches it repeats");
   }
@@ -1268,8 +1272,11 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                "auto: the family's own (sampling: evolution, oneshot: reinforce, dnas: "
                "gumbel-softmax); sampling also takes reinforce")
         .OneOf("space", &N::space, SpaceNames(), "search space (nas/space.h)")
-        .Integer("budget", &N::budget, 1, 100000, "",
-                 "sampling: candidates trained; oneshot, dnas: draws of the answer")
+        .Integer("budget", &N::budget, 0, 100000, "",
+                 fmt::format("sampling: candidates trained; oneshot: draws of the answer "
+                             "(and as many random choices); 0: the family's own (sampling {}, "
+                             "oneshot {})",
+                             DefaultBudget("sampling"), DefaultBudget("oneshot")))
         .Number("flops_max", &N::flops_max, 0, 1e15, "FLOP",
                 "per-example forward FLOPs limit of a candidate; 0 = none")
         .Integer("proxy_examples", &N::proxy_examples, 100, int64_t{1} << 40, "",
@@ -1316,9 +1323,13 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
   return schema;
 }
 
+int64_t DefaultBudget(std::string_view method) { return method == "sampling" ? 300 : 150; }
+
 Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainOptions& train,
-                         const NasOptions& options, const NasProgress& progress) {
-  SP_RETURN_IF_ERROR(NasOptionsSchema().CheckValues(options));
+                         const NasOptions& given, const NasProgress& progress) {
+  SP_RETURN_IF_ERROR(NasOptionsSchema().CheckValues(given));
+  NasOptions options = given;
+  if (options.budget == 0) options.budget = DefaultBudget(options.method);
   SP_ASSIGN_OR_RETURN(const std::string controller, FamilyController(options));
   SP_ASSIGN_OR_RETURN(Space space, MakeSpace(options.space));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> baseline_names, BaselineList(options.baselines));

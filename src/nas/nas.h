@@ -152,7 +152,9 @@ struct NasOptions {
   std::string method = "sampling";  // sampling | oneshot | dnas
   std::string controller = "auto";  // auto | evolution | reinforce | gumbel-softmax
   std::string space = "scratch";
-  int64_t budget = 150;  // sampling: candidates trained; oneshot, dnas: the answer's draws
+  // Sampling: candidates trained; oneshot: the answer's draws (DNAS: none). 0: the family's
+  // own (DefaultBudget).
+  int64_t budget = 0;
   double flops_max = 0;  // per example, forward; 0 = no limit
   // Training examples per candidate (sampling; the screen). 200,000 was tried twice and not kept
   // (docs/NAS.md, "The proxy at 200,000 examples"): ahead on the two specs it was chosen on, behind
@@ -195,6 +197,12 @@ struct NasOptions {
   const Processes* processes = nullptr;
 };
 const spec::Schema<NasOptions>& NasOptionsSchema();
+
+// NasOptions::budget when it is 0. Sampling trains 300 candidates with either controller (150
+// before 2026-12-06, 60 before 2026-12-04: docs/NAS.md, "Twice the candidates", measured with
+// evolution); one-shot draws 150 answers and as many random choices, scored on the supernet
+// (twice as many not measured); DNAS draws none, and its report gives one-shot's 150.
+int64_t DefaultBudget(std::string_view method);
 
 struct Candidate {
   Choice choice;
