@@ -201,7 +201,7 @@ const spec::Schema<NasOptions>& NasOptionsSchema();
 // NasOptions::budget when it is 0. Sampling trains 300 candidates with either controller (150
 // before 2026-12-06, 60 before 2026-12-04: docs/NAS.md, "Twice the candidates", measured with
 // evolution); one-shot draws 150 answers and as many random choices, scored on the supernet
-// (twice as many not measured); DNAS draws none, and its report gives one-shot's 150.
+// (300 measured there and not kept); DNAS draws none, and its report gives one-shot's 150.
 int64_t DefaultBudget(std::string_view method);
 
 struct Candidate {
