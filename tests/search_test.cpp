@@ -306,6 +306,29 @@ TEST(Search, ReinforceStepIsThePolicyGradient) {
   }
 }
 
+// The baseline's advantages, by hand with decay 0.8:
+//   batch 1 {1, 2, 3, 4}: its own mean 2.5 and deviation (2.25 + 0.25 + 0.25 + 2.25) / 4 = 1.25,
+//     sd 1.1180; advantages (-1.5, -0.5, 0.5, 1.5) / 1.1180 = -1.3416, -0.4472, 0.4472, 1.3416;
+//     then deviation 0.8 * 1.25 + 0.2 * 1.25 = 1.25, mean 2.5.
+//   batch 2 {2.5, 2.5, 2.5, 12.5}: 0, 0, 0 and 10 / 1.1180 = 8.94, clipped to 3; then deviation
+//     0.8 * 1.25 + 0.2 * (100 / 4) = 6, mean 0.8 * 2.5 + 0.2 * 5 = 3.
+//   batch 3 {3, 3 + sqrt(6)}: 0 and 1.
+// Rewards 100 times larger and shifted give the same advantages (the step has no units); a first
+// batch of equal rewards gives zeros.
+TEST(Search, RewardBaselineScalesTheAdvantages) {
+  auto expect = [](const std::vector<double>& got, const std::vector<double>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t k = 0; k < want.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-4) << "reward " << k;
+  };
+  RewardBaseline b(0.8), scaled(0.8);
+  expect(b.Advantages({1, 2, 3, 4}), {-1.3416, -0.4472, 0.4472, 1.3416});
+  expect(b.Advantages({2.5, 2.5, 2.5, 12.5}), {0, 0, 0, RewardBaseline::kMaxAdvantage});
+  expect(b.Advantages({3, 3 + std::sqrt(6.0)}), {0, 1});
+  expect(scaled.Advantages({107, 207, 307, 407}), {-1.3416, -0.4472, 0.4472, 1.3416});
+  RewardBaseline flat(0.8);
+  expect(flat.Advantages({0.93, 0.93, 0.93, 0.93}), {0, 0, 0, 0});
+}
+
 // Random sampling draws with replacement and evolution revisits plans: the top K still lists each
 // plan once. Pinned to tp 8, pp 1, cp 1 the space has few distinct plans (schedule and placement
 // do not matter without a pipeline and with one parallel dimension), far fewer than its draws.

@@ -434,9 +434,9 @@ class Searcher {
     std::vector<std::vector<double>> logits;
     for (const Dimension& d : space_.dims) logits.emplace_back(d.values.size(), 0.0);
     // One moving baseline per FLOPs weight: the rewards of different weights differ by
-    // lambda * ln(FLOPs), which is no signal about the choices.
-    std::vector<double> baseline(std::size(kFlopsWeights), 0.0);
-    std::vector<bool> has_baseline(std::size(kFlopsWeights), false);
+    // lambda * ln(FLOPs), which is no signal about the choices, and spread differently.
+    std::vector<search::RewardBaseline> baseline(std::size(kFlopsWeights),
+                                                 search::RewardBaseline(kBaselineDecay));
     // The first `population` candidates (at most the budget) are evolution's spread start
     // (SpreadStart), in its FLOPs order: a uniform policy's draws are mostly large models, and its
     // front reached the cheap end no sooner than its policy learnt to go there. The policy is
@@ -460,17 +460,8 @@ class Searcher {
       const size_t w = batches_++ % std::size(kFlopsWeights);
       const double lambda = kFlopsWeights[w];
       std::vector<double> rewards;
-      double mean = 0;
-      for (const Candidate& c : batch) {
-        rewards.push_back(-Scalarized(c, lambda));
-        mean += rewards.back() / static_cast<double>(batch.size());
-      }
-      if (!has_baseline[w]) {
-        baseline[w] = mean;
-        has_baseline[w] = true;
-      }
-      UpdatePolicy(batch, rewards, baseline[w], &logits);
-      baseline[w] = kBaselineDecay * baseline[w] + (1 - kBaselineDecay) * mean;
+      for (const Candidate& c : batch) rewards.push_back(-Scalarized(c, lambda));
+      UpdatePolicy(batch, baseline[w].Advantages(rewards), &logits);
     }
     return Status::Ok();
   }
@@ -493,8 +484,7 @@ class Searcher {
     for (auto& logits : policy) {
       for (const Dimension& d : space_.dims) logits.emplace_back(d.values.size(), 0.0);
     }
-    std::vector<double> baseline(sets, 0.0);
-    std::vector<bool> has_baseline(sets, false);
+    std::vector<search::RewardBaseline> baseline(sets, search::RewardBaseline(kBaselineDecay));
     int64_t window = 0;
     double loss_sum = 0;
     for (int64_t step = 0; step < steps; ++step) {
@@ -512,7 +502,6 @@ class Searcher {
         std::vector<Candidate> batch;
         std::vector<double> rewards;
         const size_t w = batches_++ % sets;
-        double mean = 0;
         for (int64_t k = 0; k < kReinforceBatch; ++k) {
           Result<Candidate> drawn = Feasible([&] { return Sample(policy[w]); });
           if (!drawn.ok() && options_.flops_max > 0) break;  // stuck over the limit: no update
@@ -521,16 +510,10 @@ class Searcher {
           // The NE ratio to the baseline's on the same examples (the entropies cancel).
           s.proxy_score = l / base_loss;
           rewards.push_back(-Scalarized(s, kFlopsWeights[w]));
-          mean += rewards.back() / static_cast<double>(kReinforceBatch);
           batch.push_back(std::move(s));
         }
         if (static_cast<int64_t>(batch.size()) == kReinforceBatch) {
-          if (!has_baseline[w]) {
-            baseline[w] = mean;
-            has_baseline[w] = true;
-          }
-          UpdatePolicy(batch, rewards, baseline[w], &policy[w]);
-          baseline[w] = kBaselineDecay * baseline[w] + (1 - kBaselineDecay) * mean;
+          UpdatePolicy(batch, baseline[w].Advantages(rewards), &policy[w]);
         }
       }
       Report(step, steps, &loss_sum, space_, policy[0], "lambda 0");
@@ -905,16 +888,14 @@ class Searcher {
     return Status::Ok();
   }
 
-  void UpdatePolicy(const std::vector<Candidate>& batch, const std::vector<double>& rewards,
-                    double baseline, std::vector<std::vector<double>>* logits) {
+  // `advantages`: search::RewardBaseline's, in units of the rewards' moving deviation.
+  void UpdatePolicy(const std::vector<Candidate>& batch, const std::vector<double>& advantages,
+                    std::vector<std::vector<double>>* logits) {
     for (size_t d = 0; d < logits->size(); ++d) {
       std::vector<uint32_t> chosen;
       for (const Candidate& c : batch) chosen.push_back(c.choice[d]);
-      // Rewards are NE differences of ~0.01: scaled by 100 so one batch moves the policy.
-      std::vector<double> scaled;
-      for (double r : rewards) scaled.push_back(100 * r);
       std::vector<double> g =
-          search::PolicyGradient((*logits)[d], chosen, scaled, 100 * baseline, kEntropyBonus);
+          search::PolicyGradient((*logits)[d], chosen, advantages, 0, kEntropyBonus);
       for (size_t v = 0; v < g.size(); ++v) (*logits)[d][v] += kPolicyLearningRate * g[v];
     }
   }

@@ -20,8 +20,10 @@
 //               model (Space::start_from_reference) that model takes the place of the member
 //               nearest it in ln FLOPs.
 //   reinforce   a factorised categorical policy over the dimensions, REINFORCE with a moving
-//               baseline and an entropy bonus (search::PolicyGradient, shared with the plan
-//               search), reward = -score, batches of 4. Its first `population` candidates are
+//               baseline that also scales the step (search::RewardBaseline: advantages in
+//               units of the rewards' moving deviation, one baseline per FLOPs weight) and an
+//               entropy bonus (search::PolicyGradient, shared with the plan search), reward =
+//               -score, batches of 4. Its first `population` candidates are
 //               evolution's spread start, in FLOPs order; the policy is updated on them as on
 //               its own draws (a warm start: no importance weights). Both controllers' start
 //               holds at most `budget` candidates.
@@ -48,7 +50,8 @@
 // steps the next policy draws kReinforceBatch subnets, each scored on kRewardExamples valid
 // examples beside the baseline on the same examples:
 //   reward = -(L_subnet / L_baseline + lambda * ln FLOPs)
-// (log losses on one set of examples: their ratio is the NE ratio). The answer: budget draws
+// (log losses on one set of examples: their ratio is the NE ratio), its advantage scaled as
+// REINFORCE's (search::RewardBaseline, one per policy). The answer: budget draws
 // of the final policies, taking turns, and budget random choices spread over FLOPs, each scored
 // on the supernet (NE on the first proxy_eval valid examples, after tune_steps steps of its own
 // on the same targets as the supernet's). A policy

@@ -923,6 +923,30 @@ std::vector<double> PolicyGradient(const std::vector<double>& logits,
   return grad;
 }
 
+std::vector<double> RewardBaseline::Advantages(const std::vector<double>& rewards) {
+  if (rewards.empty()) return {};
+  const auto n = static_cast<double>(rewards.size());
+  double mean = 0;
+  for (double r : rewards) mean += r / n;
+  if (!started_) {
+    mean_ = mean;
+    variance_ = 0;
+    for (double r : rewards) variance_ += (r - mean) * (r - mean) / n;
+    started_ = true;
+  }
+  const double sd = std::sqrt(variance_);
+  std::vector<double> advantages;
+  double deviation = 0;
+  for (double r : rewards) {
+    const double a = sd > 0 ? (r - mean_) / sd : 0;
+    advantages.push_back(std::clamp(a, -kMaxAdvantage, kMaxAdvantage));
+    deviation += (r - mean_) * (r - mean_) / n;
+  }
+  variance_ = decay_ * variance_ + (1 - decay_) * deviation;
+  mean_ = decay_ * mean_ + (1 - decay_) * mean;
+  return advantages;
+}
+
 const std::vector<OptimizerInfo>& Optimizers() {
   static const std::vector<OptimizerInfo> optimizers = [] {
     std::vector<OptimizerInfo> all;

@@ -139,6 +139,26 @@ std::vector<double> PolicyGradient(const std::vector<double>& logits,
                                    const std::vector<double>& rewards, double baseline,
                                    double entropy_bonus);
 
+// A REINFORCE baseline that also sets the step's scale: moving means (weight `decay` on the old
+// value per batch) of the rewards and of their squared deviation from the mean. Advantages gives a
+// batch's rewards less the mean over the deviation's square root, clipped to
+// [-kMaxAdvantage, kMaxAdvantage], then moves both means to the batch; the first batch is its own
+// mean and deviation. So a policy moves by about the learning rate per batch whatever the rewards'
+// units (an NE of 0.01, a ln(FLOPs) of 2), and an outlier (a failed candidate's score) by no more
+// than a few batches' worth. While the deviation's mean is zero (a first batch of equal rewards)
+// the advantages are zero.
+class RewardBaseline {
+ public:
+  static constexpr double kMaxAdvantage = 3;
+  explicit RewardBaseline(double decay) : decay_(decay) {}
+  std::vector<double> Advantages(const std::vector<double>& rewards);
+
+ private:
+  double decay_;
+  bool started_ = false;
+  double mean_ = 0, variance_ = 0;
+};
+
 // The registry: every optimizer with its factory.
 struct OptimizerInfo {
   std::string name;
