@@ -313,8 +313,10 @@ TEST(Search, ReinforceStepIsThePolicyGradient) {
 //   batch 2 {2.5, 2.5, 2.5, 12.5}: 0, 0, 0 and 10 / 1.1180 = 8.94, clipped to 3; then deviation
 //     0.8 * 1.25 + 0.2 * (100 / 4) = 6, mean 0.8 * 2.5 + 0.2 * 5 = 3.
 //   batch 3 {3, 3 + sqrt(6)}: 0 and 1.
-// Rewards 100 times larger and shifted give the same advantages (the step has no units); a first
-// batch of equal rewards gives zeros.
+// Rewards 100 times larger and shifted give the same advantages (the step has no units), in the
+// second batch too ({257, 257, 257, 1257} is 100 x batch 2 + 7); a first batch of equal rewards
+// gives zeros. A reward that is not finite gets -3 and leaves the means alone: {NaN, 1, 2, 3, 4,
+// -inf} gives -3, batch 1's four and -3, and then batch 2 as above.
 TEST(Search, RewardBaselineScalesTheAdvantages) {
   auto expect = [](const std::vector<double>& got, const std::vector<double>& want) {
     ASSERT_EQ(got.size(), want.size());
@@ -325,8 +327,14 @@ TEST(Search, RewardBaselineScalesTheAdvantages) {
   expect(b.Advantages({2.5, 2.5, 2.5, 12.5}), {0, 0, 0, RewardBaseline::kMaxAdvantage});
   expect(b.Advantages({3, 3 + std::sqrt(6.0)}), {0, 1});
   expect(scaled.Advantages({107, 207, 307, 407}), {-1.3416, -0.4472, 0.4472, 1.3416});
+  expect(scaled.Advantages({257, 257, 257, 1257}), {0, 0, 0, RewardBaseline::kMaxAdvantage});
   RewardBaseline flat(0.8);
   expect(flat.Advantages({0.93, 0.93, 0.93, 0.93}), {0, 0, 0, 0});
+  RewardBaseline broken(0.8);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  expect(broken.Advantages({nan, 1, 2, 3, 4, -inf}), {-3, -1.3416, -0.4472, 0.4472, 1.3416, -3});
+  expect(broken.Advantages({2.5, 2.5, 2.5, 12.5}), {0, 0, 0, 3});
 }
 
 // Random sampling draws with replacement and evolution revisits plans: the top K still lists each

@@ -924,24 +924,28 @@ std::vector<double> PolicyGradient(const std::vector<double>& logits,
 }
 
 std::vector<double> RewardBaseline::Advantages(const std::vector<double>& rewards) {
-  if (rewards.empty()) return {};
-  const auto n = static_cast<double>(rewards.size());
+  std::vector<double> finite;
+  for (double r : rewards) {
+    if (std::isfinite(r)) finite.push_back(r);
+  }
+  if (finite.empty()) return std::vector<double>(rewards.size(), -kMaxAdvantage);
+  const auto n = static_cast<double>(finite.size());
   double mean = 0;
-  for (double r : rewards) mean += r / n;
+  for (double r : finite) mean += r / n;
   if (!started_) {
     mean_ = mean;
     variance_ = 0;
-    for (double r : rewards) variance_ += (r - mean) * (r - mean) / n;
+    for (double r : finite) variance_ += (r - mean) * (r - mean) / n;
     started_ = true;
   }
   const double sd = std::sqrt(variance_);
   std::vector<double> advantages;
-  double deviation = 0;
   for (double r : rewards) {
-    const double a = sd > 0 ? (r - mean_) / sd : 0;
+    const double a = !std::isfinite(r) ? -kMaxAdvantage : sd > 0 ? (r - mean_) / sd : 0;
     advantages.push_back(std::clamp(a, -kMaxAdvantage, kMaxAdvantage));
-    deviation += (r - mean_) * (r - mean_) / n;
   }
+  double deviation = 0;
+  for (double r : finite) deviation += (r - mean_) * (r - mean_) / n;
   variance_ = decay_ * variance_ + (1 - decay_) * deviation;
   mean_ = decay_ * mean_ + (1 - decay_) * mean;
   return advantages;

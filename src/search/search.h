@@ -139,14 +139,16 @@ std::vector<double> PolicyGradient(const std::vector<double>& logits,
                                    const std::vector<double>& rewards, double baseline,
                                    double entropy_bonus);
 
-// A REINFORCE baseline that also sets the step's scale: moving means (weight `decay` on the old
-// value per batch) of the rewards and of their squared deviation from the mean. Advantages gives a
-// batch's rewards less the mean over the deviation's square root, clipped to
+// A REINFORCE baseline that also sets the step's scale: moving means (weight `decay`, in [0, 1),
+// on the old value per batch) of the rewards and of their squared deviation from the mean.
+// Advantages gives a batch's rewards less the mean over the deviation's square root, clipped to
 // [-kMaxAdvantage, kMaxAdvantage], then moves both means to the batch; the first batch is its own
-// mean and deviation. So a policy moves by about the learning rate per batch whatever the rewards'
-// units (an NE of 0.01, a ln(FLOPs) of 2), and an outlier (a failed candidate's score) by no more
-// than a few batches' worth. While the deviation's mean is zero (a first batch of equal rewards)
-// the advantages are zero.
+// mean and deviation. So a policy's step on a logit is at most the learning rate times
+// kMaxAdvantage, typically a fraction of it, whatever the rewards' units (an NE of 0.01, a
+// ln(FLOPs) of 2). An outlier's own advantage is clipped, but its deviation enters the moving
+// mean in full: the next batches' advantages are smaller until it decays (by `decay` a batch).
+// While the deviation's mean is zero (a first batch of equal rewards) the advantages are zero. A
+// reward that is not finite gets -kMaxAdvantage and is left out of both means.
 class RewardBaseline {
  public:
   static constexpr double kMaxAdvantage = 3;
