@@ -226,7 +226,7 @@ Status CheckStreamedInput(const std::string& path) {
     }
     if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode)) {
       return Status::Invalid(
-          "standard input: not a regular file or a pipe (allowed: a pipe, `zcat day_0.gz | "
+          "standard input: not a regular file or a pipe (allowed: a pipe, `cat FILE | "
           "scaleplan ...`, or a file, `< FILE`)");
     }
     if (S_ISREG(info.st_mode)) RememberInput(info);
@@ -287,7 +287,11 @@ Result<std::string> WithoutByteOrderMark(Result<std::string> text) {
 }
 
 Result<std::string> ReadWhole(const std::string& path, int64_t max_bytes) {
-  if (path == "-") return ReadCapped(STDIN_FILENO, "standard input", max_bytes);
+  if (path == "-") {
+    // A terminal would wait for typing: refused as a streamed input's is.
+    SP_RETURN_IF_ERROR(CheckStreamedInput(path));
+    return ReadCapped(STDIN_FILENO, "standard input", max_bytes);
+  }
   std::optional<Descriptor> fd;
   struct stat info {};
   SP_RETURN_IF_ERROR(OpenInput(path, fd, info));

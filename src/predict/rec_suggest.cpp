@@ -246,7 +246,8 @@ Result<std::vector<RecLoggedJob>> ReadRecJobLogs(const std::vector<std::string>&
   std::vector<RecLoggedJob> jobs;
   for (const std::string& path : paths) {
     SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
-    SP_ASSIGN_OR_RETURN(std::vector<RecLoggedJob> logged, ParseRecJobLog(text, path));
+    SP_ASSIGN_OR_RETURN(std::vector<RecLoggedJob> logged,
+                        ParseRecJobLog(text, StreamedInputName(path)));
     jobs.insert(jobs.end(), logged.begin(), logged.end());
   }
   return jobs;

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "core/file.h"
 #include "core/json.h"
 #include "core/text.h"
 #include "spec/readers.h"
@@ -503,7 +504,7 @@ Result<Arch> ParseArchJson(std::string_view text, const std::string& origin) {
 
 Result<Arch> LoadArch(const std::string& path) {
   SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
-  return ParseArchJson(text, path);
+  return ParseArchJson(text, StreamedInputName(path));
 }
 
 json ArchToJson(const Arch& arch) {

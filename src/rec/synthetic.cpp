@@ -357,7 +357,7 @@ Result<SyntheticSpec> LoadSyntheticSpec(std::string_view ref) {
   if (spec::LooksLikePath(ref)) {
     std::string path(ref);
     SP_ASSIGN_OR_RETURN(std::string text, spec::ReadFile(path));
-    return ParseSyntheticSpec(text, path);
+    return ParseSyntheticSpec(text, StreamedInputName(path));
   }
   SP_ASSIGN_OR_RETURN(std::string text, spec::PresetText("ctr", ref));
   return ParseSyntheticSpec(text, fmt::format("preset ctr/{}.yaml", ref));

@@ -1,7 +1,8 @@
 #!/bin/sh
 # rec-train --data criteo:- and movielens:- read standard input: a pipe (here through cat) or a
 # redirected file; a character device (a terminal would wait for typing; /dev/null stands in
-# for one) is refused by name. Usage: check_stdin.sh SCALEPLAN FIXTURES_DIR
+# for one) is refused by name. So are the inputs read whole (a synthetic spec, an architecture,
+# a job log), whose parse errors name standard input, not "-". Usage: check_stdin.sh SCALEPLAN FIXTURES_DIR
 set -u
 bin=$1
 fixtures=$2
@@ -43,4 +44,20 @@ echo "$err" | grep -q 'standard input:1: has 2 tab-separated fields' || fail "ba
 err=$("$bin" rec-train --data movielens:- --arch dlrm-s 2>&1 >/dev/null < /dev/null)
 [ $? -eq 2 ] || fail "a character device on standard input did not exit 2"
 echo "$err" | grep -q 'standard input: not a regular file or a pipe' || fail "device: $err"
+# Read whole: the same refusal of a device, before any parsing.
+for args in "--data synthetic:- --arch dlrm-s" "--arch -"; do
+  err=$("$bin" rec-train $args 2>&1 >/dev/null < /dev/null)
+  [ $? -eq 2 ] || fail "rec-train $args from a character device did not exit 2"
+  echo "$err" | grep -q 'standard input: not a regular file or a pipe' || fail "$args device: $err"
+done
+err=$("$bin" rec-suggest --log - 2>&1 >/dev/null < /dev/null)
+[ $? -eq 2 ] || fail "rec-suggest --log - from a character device did not exit 2"
+echo "$err" | grep -q 'standard input: not a regular file or a pipe' || fail "log device: $err"
+# From a pipe they are read, and a parse error names standard input.
+err=$(printf '{"blocks": [' | "$bin" rec-train --arch - 2>&1 >/dev/null)
+[ $? -eq 2 ] || fail "a truncated architecture on standard input did not exit 2"
+echo "$err" | grep -q 'error: standard input:1:1' || fail "truncated architecture: $err"
+err=$(printf 'dense: x\n' | "$bin" rec-train --data synthetic:- --arch dlrm-s 2>&1 >/dev/null)
+[ $? -eq 2 ] || fail "a bad spec on standard input did not exit 2"
+echo "$err" | grep -q 'standard input:1: synthetic.dense = x' || fail "spec from a pipe: $err"
 echo "ok"
