@@ -115,6 +115,11 @@ TEST(RecSynthetic, RejectsBadSpecsByName) {
                   "synthetic.effects.kind = quadruple is not a known choice");
   ExpectSpecError(head + "effects:\n  - {kind: main, feature: s9}\n",
                   "effect main.feature = s9 names no sparse feature (allowed: s0)");
+  // Left out, the feature is said to be missing, not to be named "".
+  ExpectSpecError(head + "effects:\n  - {kind: main, scale: 1.0}\n",
+                  "effect main.feature is missing (allowed: a sparse feature: s0)");
+  ExpectSpecError(head + "effects:\n  - {kind: gate, sparse: s0}\n",
+                  "effect gate.dense is missing (allowed: a dense feature: d0, d1)");
   ExpectSpecError(head + "effects:\n  - {kind: pairwise, features: [s0, d1]}\n",
                   "pairwise.features = d1 names no sparse feature");
   ExpectSpecError(head + "effects:\n  - {kind: triple, features: [s0, s0]}\n",
@@ -327,6 +332,15 @@ TEST(RecArch, RejectsBadArchitecturesByName) {
   ExpectArchError(R"({"output": "a", "blocks": [
       {"name": "a", "kind": "mlp", "inputs": ["sparse"], "widths": [4]}]})",
                   "block a (mlp) with inputs [2 x 16]: needs one 2D input");
+  // A key of the wrong type names its value and what is allowed.
+  ExpectArchError(R"({"output": "a", "blocks": [
+      {"name": 5, "kind": "mlp", "inputs": ["dense"], "widths": [4]}]})",
+                  "blocks[0].name = 5 (allowed: a unique block name, as text)");
+  ExpectArchError(R"({"output": "a", "blocks": [
+      {"name": "a", "kind": "mlp", "inputs": ["dense"], "widths": "8"}]})",
+                  "blocks[0].widths = \"8\" (allowed: a list of integers from 1 to");
+  ExpectArchError(R"({"output": "a", "blocks": [[1, 2]]})",
+                  "blocks[0] = [1,2] (allowed: an object of a block's keys");
   ExpectArchError("[1, 2]", "a.json: not a JSON object");
   ExpectArchError("{\"output\": \"a\", ", ": malformed JSON");
   ExpectArchError(R"({"output": "a", "output": "b", "blocks": []})",

@@ -438,7 +438,11 @@ Result<Arch> ParseArchJson(std::string_view text, const std::string& origin) {
   for (size_t i = 0; i < blocks.size(); ++i) {
     const json& j = blocks[i];
     const std::string path = fmt::format("{}: blocks[{}]", origin, i);
-    if (!j.is_object()) return Status::Invalid(path + " is not an object");
+    if (!j.is_object()) {
+      return Status::Invalid(fmt::format(
+          "{} = {} (allowed: an object of a block's keys: name, kind, inputs and its kind's own)",
+          path, Printable(j.dump(), 64)));
+    }
     Block b;
     if (!j.contains("kind") || !j["kind"].is_string()) {
       return Status::Invalid(path +
@@ -466,8 +470,12 @@ Result<Arch> ParseArchJson(std::string_view text, const std::string& origin) {
                                            path, Name(key), kind, Join(allowed, ", ")));
       }
     }
-    if (!j.contains("name") || !j["name"].is_string()) {
+    if (!j.contains("name")) {
       return Status::Invalid(path + ".name is missing (allowed: a unique block name)");
+    }
+    if (!j["name"].is_string()) {
+      return Status::Invalid(fmt::format("{}.name = {} (allowed: a unique block name, as text)",
+                                         path, Printable(j["name"].dump(), 64)));
     }
     b.name = j["name"].get<std::string>();
     SP_RETURN_IF_ERROR(ReadNames(j, path, "inputs", &b.inputs));
@@ -478,7 +486,11 @@ Result<Arch> ParseArchJson(std::string_view text, const std::string& origin) {
     }
     if (j.contains("widths")) {
       const json& w = j["widths"];
-      if (!w.is_array()) return Status::Invalid(path + ".widths is not a list of integers");
+      if (!w.is_array()) {
+        return Status::Invalid(
+            fmt::format("{}.widths = {} (allowed: a list of integers from 1 to {})", path,
+                        Printable(w.dump(), 64), kMaxWidth));
+      }
       for (size_t k = 0; k < w.size(); ++k) {
         if (!w[k].is_number_integer() || w[k].get<int64_t>() < 1 ||
             w[k].get<int64_t>() > kMaxWidth) {

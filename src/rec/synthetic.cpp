@@ -190,11 +190,16 @@ void Label(const std::vector<double>& z, double bias, uint64_t seed, CtrSplit* o
 
 Status NameError(const EffectSpec& e, std::string_view key, const std::string& value,
                  std::string_view wanted, const std::vector<std::string>& allowed) {
-  return Status::Invalid(fmt::format(
-      "{}: effect {}.{} = {} names no {} feature (allowed: {})", e.origin, EffectKindName(e.kind),
-      key, Printable(value, 64), wanted,
-      allowed.empty() ? fmt::format("none: the spec has no {} features", wanted)
-                      : Printable(Join(allowed, ", "), 400)));
+  const std::string names = allowed.empty()
+                                ? fmt::format("none: the spec has no {} features", wanted)
+                                : Printable(Join(allowed, ", "), 400);
+  if (value.empty()) {
+    return Status::Invalid(fmt::format("{}: effect {}.{} is missing (allowed: a {} feature: {})",
+                                       e.origin, EffectKindName(e.kind), key, wanted, names));
+  }
+  return Status::Invalid(fmt::format("{}: effect {}.{} = {} names no {} feature (allowed: {})",
+                                     e.origin, EffectKindName(e.kind), key, Printable(value, 64),
+                                     wanted, names));
 }
 
 }  // namespace
