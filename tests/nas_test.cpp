@@ -889,6 +889,77 @@ TEST(Dnas, TargetsAreTheBaselinesFlopsThinnedOrQuantiles) {
   EXPECT_EQ(DnasTargets({}, {5, 5, 5, 5}, 0), (std::vector<double>{5}));
 }
 
+// The candidates' low-fidelity runs start their embedding rows from the space's reference model
+// trained as the final models train, with the seed train.seed + 1000, at the candidate's
+// embedding dimension (NasOptions::proxy_embeddings). Checked by doing it by hand: the engineer
+// space's reference (DLRM) with its embedding_dim set to the candidate's, trained on the whole
+// training split (here 10 epochs of TwoFeatureSpec's 4,000 examples: two features of 20 ids, each
+// with a main effect), its table kept; the candidate trained one epoch of the proxy's examples
+// from that table gives the search's proxy NE to the last bit. The search's start (budget =
+// population: no score steers it) is the same 4 architectures with fresh rows, and with the
+// pretrained rows their proxy NE is lower on average (rows that already carry the ids' effects).
+TEST(NasSearch, ProxiesStartFromPretrainedEmbeddings) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TwoFeatureSpec();
+  NasOptions o;
+  o.budget = 4;
+  o.population = 4;
+  o.proxy_examples = 4000;
+  o.proxy_eval = 1000;
+  o.retrain = 2;
+  o.final_seeds = 1;
+  o.baselines = "none";
+  o.space = "engineer";
+  o.proxy_embeddings = "pretrained";
+  rec::TrainOptions train;
+  train.epochs = 10;
+  Result<NasResult> pretrained = RunNas(data, train, o);
+  ASSERT_TRUE(pretrained.ok()) << pretrained.status().message();
+  ASSERT_EQ(pretrained->history.size(), 4u);
+
+  const rec::LoadedData loaded = LoadSpec(TwoFeatureSpec());
+  const Space space = Must(MakeSpace("engineer"));
+  ASSERT_EQ(space.dims[0].name, "embedding_dim");
+  const Candidate& last = pretrained->history[3];
+  Choice reference = space.reference;
+  reference[0] = last.choice[0];
+  rec::TrainOptions pre = train;
+  pre.max_eval_examples = 1000;
+  pre.evaluate_test = false;
+  pre.seed = train.seed + 1000;
+  pre.keep_embeddings = true;
+  const rec::Arch reference_arch = space.Decode(reference, rec::InputOf(loaded.data));
+  ASSERT_EQ(reference_arch.embedding_dim, last.arch.embedding_dim);
+  rec::TrainResult table = Must(rec::Train(reference_arch, loaded.data, pre));
+  auto start = std::make_shared<rec::EmbeddingStart>();
+  start->tables[last.arch.embedding_dim] = table.embedding_table;
+  rec::TrainOptions proxy;
+  proxy.max_train_examples = 4000;
+  proxy.max_eval_examples = 1000;
+  proxy.evaluate_test = false;
+  proxy.embedding_start = start;
+  EXPECT_EQ(Must(rec::Train(last.arch, loaded.data, proxy)).valid.ne, last.proxy_ne);
+
+  o.proxy_embeddings = "fresh";
+  Result<NasResult> fresh = RunNas(data, train, o);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  ASSERT_EQ(fresh->history.size(), 4u);
+  double sum_pretrained = 0, sum_fresh = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(pretrained->history[i].choice, fresh->history[i].choice);
+    sum_pretrained += pretrained->history[i].proxy_ne;
+    sum_fresh += fresh->history[i].proxy_ne;
+  }
+  EXPECT_LT(sum_pretrained, sum_fresh);
+  // The fresh proxy is the candidate's run from fresh rows.
+  proxy.embedding_start = nullptr;
+  EXPECT_EQ(Must(rec::Train(fresh->history[3].arch, loaded.data, proxy)).valid.ne,
+            fresh->history[3].proxy_ne);
+}
+
 TEST(NasSearch, AControllerMustDriveItsFamily) {
   rec::DataOptions data;
   data.data = "synthetic:" + TinySpec();

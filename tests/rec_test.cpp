@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "rec/arch.h"
@@ -450,6 +451,62 @@ TEST(RecTrain, EveryBaselineTrains) {
     EXPECT_TRUE(std::isfinite(r->test.ne)) << name;
     EXPECT_LT(r->test.ne, 1.2) << name;
   }
+}
+
+// The embedding rows start from a given table (a search's pretrained proxies, nas.h) and the
+// trained table comes back. SmallSpec's three tables hold 200 + 50 + 30 = 280 rows; dlrm-s's
+// dimension is 8, so a table is 280 x 8 = 2,240 values. At the smallest embedding rate, 1e-7, the
+// rows barely move: 3,000 examples are ceil(3000 / 256) = 12 steps of sparse Adagrad, each at
+// most the rate per value (its first step is lr g / |g|), so at most 1.2e-6 in all. So a start of
+// 0.75 everywhere comes back within 1e-5 of 0.75, and fresh rows within DLRM's initial bound,
+// sqrt(1 / 30) = 0.183 for the smallest table, plus 1e-5. A table of another dimension is not
+// used (the run equals the fresh one); a table of the wrong size is refused by name.
+TEST(RecTrain, StartsItsEmbeddingsFromATableAndReturnsThem) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  SyntheticSpec spec = SmallSpec();
+  spec.train = 3000;
+  spec.valid = 500;
+  spec.test = 500;
+  Result<CtrData> data = GenerateSynthetic(spec, "tiny");
+  ASSERT_TRUE(data.ok());
+  Result<Arch> arch = MakeBaseline("dlrm-s", InputOf(*data));
+  ASSERT_TRUE(arch.ok());
+  ASSERT_EQ(arch->embedding_dim, 8);
+  TrainOptions o;
+  o.embedding_lr = 1e-7;
+  o.keep_embeddings = true;
+  Result<TrainResult> fresh = Train(*arch, *data, o);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  ASSERT_EQ(fresh->embedding_table.size(), 2240u);
+  for (float v : fresh->embedding_table) EXPECT_LE(std::abs(v), 0.1826 + 1e-5);
+
+  auto start = std::make_shared<EmbeddingStart>();
+  start->tables[8] = std::vector<float>(2240, 0.75f);
+  o.embedding_start = start;
+  Result<TrainResult> started = Train(*arch, *data, o);
+  ASSERT_TRUE(started.ok()) << started.status().message();
+  ASSERT_EQ(started->embedding_table.size(), 2240u);
+  for (float v : started->embedding_table) EXPECT_NEAR(v, 0.75, 1e-5);
+  EXPECT_NE(started->valid.log_loss, fresh->valid.log_loss);
+
+  auto other = std::make_shared<EmbeddingStart>();
+  other->tables[16] = std::vector<float>(280 * 16, 0.75f);
+  o.embedding_start = other;
+  Result<TrainResult> unused = Train(*arch, *data, o);
+  ASSERT_TRUE(unused.ok()) << unused.status().message();
+  EXPECT_EQ(unused->valid.log_loss, fresh->valid.log_loss);
+
+  auto wrong = std::make_shared<EmbeddingStart>();
+  wrong->tables[8] = std::vector<float>(2239, 0.75f);
+  o.embedding_start = wrong;
+  Result<TrainResult> refused = Train(*arch, *data, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(
+                "the embedding start of dimension 8 holds 2239 values, not 280 rows x 8"),
+            std::string::npos)
+      << refused.status().message();
 }
 
 #ifndef SCALEPLAN_HAVE_TORCH

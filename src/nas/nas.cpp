@@ -188,6 +188,61 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
   return out;
 }
 
+// The embedding tables the candidates' low-fidelity runs start from (NasOptions::proxy_embeddings):
+// the space's reference model at each value of its embedding_dim dimension, trained once as a
+// full training trains it (train.epochs over the whole training split) but with the seed train.seed
+// + kPretrainSeedOffset, scored on the proxy's validation examples (so its rows are no final
+// model's). Every process trains them itself (rec::Train is deterministic for a seed on one core):
+// no table travels. A space without an embedding_dim dimension, or data without sparse features,
+// gets none.
+constexpr uint64_t kPretrainSeedOffset = 1000;
+
+Result<std::shared_ptr<const rec::EmbeddingStart>> PretrainEmbeddings(
+    const Space& space, const rec::CtrData& data, const rec::TrainOptions& train,
+    const NasOptions& options, const NasProgress& progress) {
+  auto start = std::make_shared<rec::EmbeddingStart>();
+  const rec::InputShape input = rec::InputOf(data);
+  size_t dim = 0;
+  while (dim < space.dims.size() && space.dims[dim].name != "embedding_dim") ++dim;
+  if (dim == space.dims.size() || data.cardinality.empty()) {
+    return std::shared_ptr<const rec::EmbeddingStart>(std::move(start));
+  }
+  std::vector<rec::Arch> archs;
+  for (uint32_t v = 0; v < space.dims[dim].values.size(); ++v) {
+    Choice c = space.reference;
+    c[dim] = v;
+    archs.push_back(space.Decode(c, input));
+    archs.back().name = fmt::format("pretrain-e{}", archs.back().embedding_dim);
+  }
+  rec::TrainOptions o = train;  // its epochs, on the whole training split
+  o.max_train_examples = 0;
+  o.max_eval_examples = options.proxy_eval;
+  o.evaluate_test = false;
+  o.threads = 1;
+  o.progress = nullptr;
+  o.seed = train.seed + kPretrainSeedOffset;
+  o.keep_embeddings = true;
+  std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
+  for (const rec::Arch& a : archs) jobs.emplace_back(&a, o);
+  if (progress) {
+    progress(
+        fmt::format("pretraining the candidates' embeddings: {} reference models", archs.size()));
+  }
+  SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
+                      TrainAll(jobs, data, options.parallel, nullptr));
+  for (size_t k = 0; k < archs.size(); ++k) {
+    if (!out[k].ok()) {
+      return out[k].status().WithContext(
+          fmt::format("nas.proxy_embeddings = pretrained: training {}", archs[k].name));
+    }
+    if (progress) {
+      progress(fmt::format("{:>12}: valid NE {:.4f}", archs[k].name, out[k]->valid.ne));
+    }
+    start->tables[archs[k].embedding_dim] = std::move(out[k]->embedding_table);
+  }
+  return std::shared_ptr<const rec::EmbeddingStart>(std::move(start));
+}
+
 class Searcher {
  public:
   Searcher(const Space& space, const rec::CtrData& data, const rec::TrainOptions& train,
@@ -288,10 +343,16 @@ class Searcher {
     c->proxy_ne = c->proxy_score = kFailedScore;
   }
 
+  // The embedding tables the candidates' low-fidelity runs start from (null: fresh rows).
+  void StartProxiesFrom(std::shared_ptr<const rec::EmbeddingStart> start) {
+    proxy_start_ = std::move(start);
+  }
+
   // A candidate's low-fidelity run: one epoch of the first proxy_examples, scored on the first
-  // proxy_eval valid examples.
+  // proxy_eval valid examples, its embedding rows started as NasOptions::proxy_embeddings says.
   rec::TrainOptions ProxyTraining() const {
     rec::TrainOptions o = train_;
+    o.embedding_start = proxy_start_;
     o.epochs = 1;
     o.max_train_examples = options_.proxy_examples;
     o.max_eval_examples = options_.proxy_eval;
@@ -934,6 +995,7 @@ class Searcher {
   const rec::CtrData& data_;
   rec::InputShape input_;
   rec::TrainOptions train_;
+  std::shared_ptr<const rec::EmbeddingStart> proxy_start_;
   NasOptions options_;
   std::vector<double> baseline_flops_;  // DNAS's targets come from them
   NasResult* result_;
@@ -1237,6 +1299,10 @@ Status CheckGivenOptionsApply(const NasOptions& options,
     return refuse("budget",
                   "--method sampling or oneshot; DNAS's answer is its logits' (--screen)");
   }
+  if (given("proxy_embeddings") && options.method != "sampling" && options.screen == 0) {
+    return refuse("proxy_embeddings",
+                  "--method sampling, or a --screen, whose candidates train at low fidelity");
+  }
   if (given("restarts") && options.method != "dnas") {
     return refuse("restarts", "--method dnas, whose searches it repeats");
   }
@@ -1264,6 +1330,10 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "training examples per candidate (low fidelity)")
         .Integer("proxy_eval", &N::proxy_eval, 100, int64_t{1} << 40, "",
                  "validation examples per candidate")
+        .OneOf("proxy_embeddings", &N::proxy_embeddings, {"pretrained", "fresh"},
+               "how a candidate's low-fidelity run starts its embedding rows: pretrained (the "
+               "space's reference model trained on the whole training split, once per embedding "
+               "dimension) or fresh")
         .Integer("population", &N::population, 2, 10000, "",
                  "evolution: population size; both controllers: the first candidates (at most "
                  "the budget), spread over FLOPs")
@@ -1330,12 +1400,12 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   result.test_examples = data.test.n;
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
   SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train));
+  // (One-shot and DNAS train candidates at low fidelity only with the screen.)
+  const bool trains = options.method == "sampling" || options.screen > 0;
   {
     // The candidates' low-fidelity runs train on the first proxy_examples and score the first
     // proxy_eval valid examples: checked up front too (one label there fails every candidate,
     // one by one).
-    // (One-shot and DNAS train them only with the screen.)
-    const bool trains = options.method == "sampling" || options.screen > 0;
     rec::TrainOptions proxy = train;
     if (trains) proxy.max_train_examples = options.proxy_examples;
     proxy.max_eval_examples = options.proxy_eval;
@@ -1355,6 +1425,11 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     baseline_archs.push_back(std::move(a));
   }
   Searcher searcher(space, data, train, options, baseline_flops, &result, progress);
+  if (trains && options.proxy_embeddings == "pretrained") {
+    SP_ASSIGN_OR_RETURN(std::shared_ptr<const rec::EmbeddingStart> start,
+                        PretrainEmbeddings(space, data, train, options, progress));
+    searcher.StartProxiesFrom(std::move(start));
+  }
   if (options.method == "oneshot") {
     SP_RETURN_IF_ERROR(searcher.RunOneShot());
     result.stop_reason = "supernet steps: train.epochs over the training split";

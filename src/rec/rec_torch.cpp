@@ -497,6 +497,14 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
   FreshParams params(data, req.arch->embedding_dim);
   RecNet net(*req.arch, *req.info, data, params);
   init_lock.unlock();
+  if (o.embedding_start && params.table().defined()) {
+    auto start = o.embedding_start->tables.find(req.arch->embedding_dim);
+    if (start != o.embedding_start->tables.end()) {  // its size checked by rec::Train
+      torch::NoGradGuard no_grad;
+      params.table().copy_(torch::from_blob(const_cast<float*>(start->second.data()),
+                                            params.table().sizes(), torch::kFloat32));
+    }
+  }
   {
     // The logit starts at the training click rate's: a model that has learnt nothing yet scores
     // NE 1, not the loss of p = 0.5 (short, low-fidelity runs are judged early).
@@ -573,6 +581,10 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
   result->valid_p = Predict(net, ToTensors(data, data.valid, req.valid_n), req.valid_n);
   if (req.test_n > 0) {
     result->test_p = Predict(net, ToTensors(data, data.test, req.test_n), req.test_n);
+  }
+  if (o.keep_embeddings && params.table().defined()) {
+    const Tensor t = params.table().detach().contiguous();
+    result->embedding_table.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
   }
   return true;
 }

@@ -222,6 +222,17 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
   }
   SP_RETURN_IF_ERROR(CheckTrainingLabels(data, request.train_n));
   SP_RETURN_IF_ERROR(CheckScoredLabels(data, request.valid_n, request.test_n));
+  int64_t rows = 0;
+  for (int64_t c : data.cardinality) rows += c;
+  if (options.embedding_start) {
+    auto table = options.embedding_start->tables.find(arch.embedding_dim);
+    if (table != options.embedding_start->tables.end() &&
+        table->second.size() != static_cast<size_t>(rows * arch.embedding_dim)) {
+      return Status::Invalid(
+          fmt::format("the embedding start of dimension {} holds {} values, not {} rows x {}",
+                      arch.embedding_dim, table->second.size(), rows, arch.embedding_dim));
+    }
+  }
   PluginResult out;
   std::string error;
   if (!train(&request, &out, &error)) {
@@ -250,6 +261,11 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
   result.examples = out.examples;
   result.train_s = out.train_s;
   result.examples_per_s = out.train_s > 0 ? static_cast<double>(out.examples) / out.train_s : 0;
+  if (options.keep_embeddings && rows > 0 &&
+      out.embedding_table.size() != static_cast<size_t>(rows * arch.embedding_dim)) {
+    return Status::Invalid("the trainer returned an embedding table of the wrong size");
+  }
+  result.embedding_table = std::move(out.embedding_table);
   return result;
 }
 

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,14 @@
 namespace scaleplan::rec {
 
 enum class DenseOptimizer { kAdam, kAdagrad };
+
+// Embedding tables a training starts from instead of fresh ones (a search's low-fidelity runs,
+// nas.h), one per embedding dimension: rows x dim floats, row-major, every sparse feature's rows
+// in the trainer's order (feature 0's cardinality rows, then feature 1's, ...). A model whose
+// dimension has no table starts fresh.
+struct EmbeddingStart {
+  std::map<int64_t, std::vector<float>> tables;
+};
 
 struct TrainOptions {
   // Change the answer.
@@ -39,6 +49,10 @@ struct TrainOptions {
   bool evaluate_test = true;   // false: valid only (a search's candidates)
   int64_t curve_points = 20;   // the training curve's points (mean loss per stretch of steps)
   uint64_t seed = 1;
+  // The embedding rows start from these tables (null: fresh rows, the default); they train on.
+  std::shared_ptr<const EmbeddingStart> embedding_start;
+  // Return the trained embedding table (TrainResult::embedding_table).
+  bool keep_embeddings = false;
   // Change only the speed.
   // libtorch intra-op threads (process-wide: a parallel search uses 1). OpenBLAS runs on the
   // calling thread whatever this says (rec_torch.cpp: its own pool spins beside the trainer's).
@@ -54,6 +68,7 @@ struct TrainResult {
   int64_t examples = 0;  // training examples seen, all epochs
   double train_s = 0;    // wall time of the training loop (not of the scoring)
   double examples_per_s = 0;
+  std::vector<float> embedding_table;  // keep_embeddings: rows x dim, as EmbeddingStart's
 };
 
 // The most parameters (dense and embedding) the CPU trainer takes: 16 GB of FP32 weights,
@@ -89,6 +104,7 @@ struct PluginResult {
   std::vector<double> curve;
   int64_t steps = 0, examples = 0;
   double train_s = 0;
+  std::vector<float> embedding_table;  // options->keep_embeddings
 };
 using TrainFn = bool (*)(const PluginRequest* request, PluginResult* result, std::string* error);
 inline constexpr const char* kTrainSymbol = "scaleplan_rec_train";
