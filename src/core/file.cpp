@@ -220,11 +220,12 @@ Status CheckStreamedInput(const std::string& path) {
   std::optional<Descriptor> fd;
   struct stat info {};
   if (path == "-") {
-    // Standard input as it is: a terminal would wait for typing, so only a pipe or a file.
+    // Standard input as it is: a terminal would wait for typing, so only a pipe (or a socket, as
+    // some launchers hand a child) or a file.
     if (::fstat(STDIN_FILENO, &info) != 0) {
       return Status::Io(fmt::format("standard input: cannot be read ({})", Reason(errno)));
     }
-    if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode)) {
+    if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode) && !S_ISSOCK(info.st_mode)) {
       return Status::Invalid(
           "standard input: not a regular file or a pipe (allowed: a pipe, `cat FILE | "
           "scaleplan ...`, or a file, `< FILE`)");

@@ -174,6 +174,9 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
   std::string jobs_text = fmt::format("{} {} {}", data.name, data.train.n, data.test.n);
   for (const auto& [arch, options] : jobs) {
     jobs_text += ArchKey(*arch) + rec::TrainOptionsSchema().ToJson(options).dump();
+    if (options.embedding_start) {
+      jobs_text += fmt::format(" start {:016x}", options.embedding_start->fingerprint);
+    }
   }
   const std::string tag =
       fmt::format("nas training of {} models ({:016x})", jobs.size(), Fingerprint(jobs_text));
@@ -190,16 +193,18 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
 
 // The embedding tables the candidates' low-fidelity runs start from (NasOptions::proxy_embeddings):
 // the space's reference model at each value of its embedding_dim dimension, trained once as a
-// full training trains it (train.epochs over the whole training split) but with the seed train.seed
-// + kPretrainSeedOffset, scored on the proxy's validation examples (so its rows are no final
-// model's). Every process trains them itself (rec::Train is deterministic for a seed on one core):
-// no table travels. A space without an embedding_dim dimension, or data without sparse features,
-// gets none.
+// full training trains it (train.epochs over the training split, capped as train caps it), with
+// the seed train.seed + kPretrainSeedOffset so that its rows are no final model's, scored on the
+// proxy's validation examples. Every process trains them itself (rec::Train is deterministic for
+// a seed on one core): no table travels, and the tables' fingerprint joins the training jobs'
+// tag, so ranks that made different ones stop. A space without an embedding_dim dimension, or
+// data without sparse features, gets none. A reference that fails (too large for the trainer at
+// one dimension, or diverged) leaves that dimension's candidates fresh, named in *failed.
 constexpr uint64_t kPretrainSeedOffset = 1000;
 
 Result<std::shared_ptr<const rec::EmbeddingStart>> PretrainEmbeddings(
     const Space& space, const rec::CtrData& data, const rec::TrainOptions& train,
-    const NasOptions& options, const NasProgress& progress) {
+    const NasOptions& options, const NasProgress& progress, std::vector<std::string>* failed) {
   auto start = std::make_shared<rec::EmbeddingStart>();
   const rec::InputShape input = rec::InputOf(data);
   size_t dim = 0;
@@ -214,13 +219,13 @@ Result<std::shared_ptr<const rec::EmbeddingStart>> PretrainEmbeddings(
     archs.push_back(space.Decode(c, input));
     archs.back().name = fmt::format("pretrain-e{}", archs.back().embedding_dim);
   }
-  rec::TrainOptions o = train;  // its epochs, on the whole training split
-  o.max_train_examples = 0;
+  rec::TrainOptions o = train;
   o.max_eval_examples = options.proxy_eval;
   o.evaluate_test = false;
   o.threads = 1;
   o.progress = nullptr;
   o.seed = train.seed + kPretrainSeedOffset;
+  o.embedding_start = nullptr;
   o.keep_embeddings = true;
   std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
   for (const rec::Arch& a : archs) jobs.emplace_back(&a, o);
@@ -230,16 +235,24 @@ Result<std::shared_ptr<const rec::EmbeddingStart>> PretrainEmbeddings(
   }
   SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
                       TrainAll(jobs, data, options.parallel, nullptr));
+  std::string bytes;
   for (size_t k = 0; k < archs.size(); ++k) {
     if (!out[k].ok()) {
-      return out[k].status().WithContext(
-          fmt::format("nas.proxy_embeddings = pretrained: training {}", archs[k].name));
+      failed->push_back(
+          fmt::format("{}: {} (nas.proxy_embeddings = pretrained: candidates of "
+                      "embedding dimension {} start fresh)",
+                      archs[k].name, out[k].status().message(), archs[k].embedding_dim));
+      if (progress) progress(failed->back());
+      continue;
     }
     if (progress) {
       progress(fmt::format("{:>12}: valid NE {:.4f}", archs[k].name, out[k]->valid.ne));
     }
-    start->tables[archs[k].embedding_dim] = std::move(out[k]->embedding_table);
+    std::vector<float>& table = out[k]->embedding_table;
+    bytes.append(reinterpret_cast<const char*>(table.data()), table.size() * sizeof(float));
+    start->tables[archs[k].embedding_dim] = std::move(table);
   }
+  start->fingerprint = Fingerprint(bytes);
   return std::shared_ptr<const rec::EmbeddingStart>(std::move(start));
 }
 
@@ -1427,7 +1440,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   Searcher searcher(space, data, train, options, baseline_flops, &result, progress);
   if (trains && options.proxy_embeddings == "pretrained") {
     SP_ASSIGN_OR_RETURN(std::shared_ptr<const rec::EmbeddingStart> start,
-                        PretrainEmbeddings(space, data, train, options, progress));
+                        PretrainEmbeddings(space, data, train, options, progress, &result.failed));
     searcher.StartProxiesFrom(std::move(start));
   }
   if (options.method == "oneshot") {
@@ -1482,6 +1495,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
         fmt::format("nas: no candidate trained successfully (the first: {})", first));
   }
 
+  searcher.StartProxiesFrom(nullptr);  // the pretrained tables' memory, before the final models'
   // Retrain the front and the baselines in full; score on test.
   std::vector<Candidate> front = front_of(result.history);
   std::vector<rec::Arch> archs;

@@ -268,7 +268,9 @@ struct NasResult {
     bool beats = false, significant = false;
   };
   std::vector<Versus> versus;
-  std::vector<std::string> failed;  // "name: error" of models left out after failing in full
+  // "name: error" of the models that failed a full training: a front model or baseline (left
+  // out) or a reference pretrained for the proxies (its dimension's candidates start fresh).
+  std::vector<std::string> failed;
   double search_cpu_s = 0;          // CPU time of the search and the retraining, all processes
   std::string stop_reason;
   // The options it ran with, as given (the JSON report echoes them: a run is reproduced from

@@ -33,6 +33,7 @@ enum class DenseOptimizer { kAdam, kAdagrad };
 // dimension has no table starts fresh.
 struct EmbeddingStart {
   std::map<int64_t, std::vector<float>> tables;
+  uint64_t fingerprint = 0;  // of the tables' bytes (the caller's: a multi-process run's tag)
 };
 
 struct TrainOptions {

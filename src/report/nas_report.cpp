@@ -232,7 +232,7 @@ std::string NasText(const nas::NasResult& r) {
                                                      v.beats ? "beats" : "does not beat", v.margin,
                                                      v.significant ? " (significant)" : ""));
   }
-  for (const std::string& f : r.failed) out += fmt::format("Left out (failed in full): {}\n", f);
+  for (const std::string& f : r.failed) out += fmt::format("Failed in full: {}\n", f);
   return out;
 }
 
