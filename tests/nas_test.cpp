@@ -965,6 +965,29 @@ TEST(NasSearch, ProxiesStartFromPretrainedEmbeddings) {
             fresh->history[3].proxy_ne);
 }
 
+// The caller's check once the data is read (the command's: no output overwrites an input) stops
+// the run before anything trains: its error comes back and no progress line was written (every
+// candidate, and the pretraining, writes one).
+TEST(NasSearch, ACheckAfterTheDataIsReadStopsTheRunBeforeTraining) {
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.budget = 4;
+  o.population = 4;
+  std::vector<std::string> lines;
+  int calls = 0;
+  Result<NasResult> r = RunNas(
+      data, rec::TrainOptions{}, o, [&](const std::string& line) { lines.push_back(line); },
+      [&] {
+        ++calls;
+        return Status::Invalid("out.json: is also an input");
+      });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "out.json: is also an input");
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(lines.empty()) << lines.front();
+}
+
 TEST(NasSearch, AControllerMustDriveItsFamily) {
   rec::DataOptions data;
   data.data = "synthetic:" + TinySpec();

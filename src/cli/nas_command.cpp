@@ -74,7 +74,12 @@ class NasCmd final : public Command {
     if (args->progress && Reports(io))
       progress = [&io](const std::string& line) { io.err << line << "\n"; };
     options->processes = io.processes;
-    Result<nas::NasResult> result = nas::RunNas(*data, *train, *options, progress);
+    // Checked again once the data is read: an output that is also an input stops the run now,
+    // not after the search.
+    auto outputs_checked = [&] {
+      return DistinctOutputs({args->output, args->emit_arch, args->html});
+    };
+    Result<nas::NasResult> result = nas::RunNas(*data, *train, *options, progress, outputs_checked);
     if (!result.ok()) return Fail(io.err, result.status());
     const nlohmann::json json = report::NasJson(*result);
     if (!args->emit_arch.empty()) {

@@ -1390,7 +1390,8 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
 int64_t DefaultBudget(std::string_view method) { return method == "sampling" ? 300 : 150; }
 
 Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainOptions& train,
-                         const NasOptions& given, const NasProgress& progress) {
+                         const NasOptions& given, const NasProgress& progress,
+                         const std::function<Status()>& inputs_read) {
   SP_RETURN_IF_ERROR(NasOptionsSchema().CheckValues(given));
   NasOptions options = given;
   if (options.budget == 0) options.budget = DefaultBudget(options.method);
@@ -1398,6 +1399,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   SP_ASSIGN_OR_RETURN(Space space, MakeSpace(options.space));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> baseline_names, BaselineList(options.baselines));
   SP_ASSIGN_OR_RETURN(rec::LoadedData loaded, rec::LoadData(data_options));
+  if (inputs_read) SP_RETURN_IF_ERROR(inputs_read());
   const double cpu0 = CpuSeconds();
   const rec::CtrData& data = loaded.data;
   NasResult result;

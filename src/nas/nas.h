@@ -363,7 +363,11 @@ std::vector<size_t> SpreadByLogFlops(const std::vector<double>& flops, int64_t n
 Status CheckGivenOptionsApply(const NasOptions& options,
                               const std::function<bool(std::string_view key)>& given);
 
+// `inputs_read`, when given, is called once the data's file has been read, before any training:
+// a caller's check that fails there (an output that would overwrite an input, core/file.h)
+// stops the run before the search rather than at its end.
 Result<NasResult> RunNas(const rec::DataOptions& data, const rec::TrainOptions& train,
-                         const NasOptions& options, const NasProgress& progress = nullptr);
+                         const NasOptions& options, const NasProgress& progress = nullptr,
+                         const std::function<Status()>& inputs_read = nullptr);
 
 }  // namespace scaleplan::nas
