@@ -201,8 +201,8 @@ struct NasOptions {
   // scores, so it changes the answer.
   int64_t parallel = 2;
   // Change only the speed: the processes the candidates' and the final models' training is dealt
-  // out to (core/processes.h; nullptr: this one alone). The supernet of oneshot and dnas trains
-  // whole in each process.
+  // out to (core/processes.h; nullptr: this one alone). The supernet of oneshot and dnas, and the
+  // proxies' pretrained embeddings (proxy_embeddings), train whole in each process.
   const Processes* processes = nullptr;
 };
 const spec::Schema<NasOptions>& NasOptionsSchema();
