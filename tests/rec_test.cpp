@@ -233,8 +233,23 @@ TEST(RecMovieLens, ReadsEmptyCellsAndRefusesImpossibleYears) {
   std::istringstream bad(head + "1,10,4,100,1e39,Drama\n2,11,3,200,1995,X\n1,11,5,300,NA,A\n");
   d = ReadMovieLensStream(bad, "ml.csv", 1000, false);
   ASSERT_FALSE(d.ok());
-  EXPECT_NE(d.status().message().find("ml.csv:2: year = 1e+39 (allowed: 1800 to 2200, or NA)"),
+  EXPECT_NE(d.status().message().find(
+                "ml.csv:2: year = 1e39 (allowed: a year of digits, 1800 to 2200, or NA)"),
             std::string::npos)
+      << d.status().message();
+  // A fractional year, or one with a suffix, is no year (it would be another id than 1995).
+  for (const char* year : {"1995.5", "1995.0", "1.995k"}) {
+    std::istringstream odd(head + "1,10,4,100," + year + ",Drama\n");
+    d = ReadMovieLensStream(odd, "ml.csv", 1000, false);
+    ASSERT_FALSE(d.ok()) << year;
+    EXPECT_NE(d.status().message().find(std::string("year = ") + year + " (allowed: a year of"),
+              std::string::npos)
+        << d.status().message();
+  }
+  std::istringstream no_user(head + ",10,4,100,1995,Drama\n");
+  d = ReadMovieLensStream(no_user, "ml.csv", 1000, false);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("ml.csv:2: user is empty (allowed: an id"), std::string::npos)
       << d.status().message();
 }
 

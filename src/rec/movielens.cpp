@@ -51,7 +51,12 @@ Status ParseRating(std::string_view line, Rating* r) {
     *out = *v;
     return Status::Ok();
   };
-  if (cells[0].empty() || cells[1].empty()) return Status::Parse("user or movie is empty");
+  for (size_t i : {0, 1}) {
+    if (cells[i].empty()) {
+      return Status::Parse(fmt::format("{} is empty (allowed: an id, any text but a comma)",
+                                       i == 0 ? "user" : "movie"));
+    }
+  }
   r->user = cells[0];
   r->movie = cells[1];
   SP_RETURN_IF_ERROR(number(2, "rating", "0 to 5", &r->rating));
@@ -66,12 +71,14 @@ Status ParseRating(std::string_view line, Rating* r) {
   r->year = cells[4];
   r->year_value = 0;
   if (cells[4] != "NA" && !cells[4].empty()) {
-    double y = 0;
-    SP_RETURN_IF_ERROR(number(4, "year", "1800 to 2200, or NA", &y));
-    if (y < 1800 || y > 2200) {
-      return Status::Parse(fmt::format("year = {} (allowed: 1800 to 2200, or NA)", y));
+    // Digits only: the year is also a categorical feature, so "1995.0" or "1.995k" would be
+    // another id than "1995".
+    Result<int64_t> y = ParseDigits(cells[4]);
+    if (!y.ok() || *y < 1800 || *y > 2200) {
+      return Status::Parse(fmt::format("year = {} (allowed: a year of digits, 1800 to 2200, or NA)",
+                                       Printable(cells[4], 32)));
     }
-    r->year_value = (y - 1990) / 20;
+    r->year_value = (static_cast<double>(*y) - 1990) / 20;
   }
   const std::vector<std::string> genres = SplitAndTrim(cells[5], '|');
   r->genre = genres.empty() ? "" : genres[0];
