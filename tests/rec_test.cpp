@@ -448,15 +448,20 @@ TEST(RecTrain, LearnsTheSyntheticSignalDeterministically) {
   EXPECT_NE(a->test.log_loss, c->test.log_loss);
 }
 
-TEST(RecTrain, EveryBaselineTrains) {
-#ifndef SCALEPLAN_HAVE_TORCH
-  GTEST_SKIP() << "built without libtorch";
-#endif
+// SmallSpec at 3,000 / 500 / 500 examples: trainings of a fraction of a second.
+SyntheticSpec TinySpec() {
   SyntheticSpec spec = SmallSpec();
   spec.train = 3000;
   spec.valid = 500;
   spec.test = 500;
-  Result<CtrData> data = GenerateSynthetic(spec, "tiny");
+  return spec;
+}
+
+TEST(RecTrain, EveryBaselineTrains) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  Result<CtrData> data = GenerateSynthetic(TinySpec(), "tiny");
   ASSERT_TRUE(data.ok());
   for (const std::string& name : BaselineNames()) {
     Result<Arch> arch = MakeBaseline(name, InputOf(*data));
@@ -480,11 +485,7 @@ TEST(RecTrain, StartsItsEmbeddingsFromATableAndReturnsThem) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
 #endif
-  SyntheticSpec spec = SmallSpec();
-  spec.train = 3000;
-  spec.valid = 500;
-  spec.test = 500;
-  Result<CtrData> data = GenerateSynthetic(spec, "tiny");
+  Result<CtrData> data = GenerateSynthetic(TinySpec(), "tiny");
   ASSERT_TRUE(data.ok());
   Result<Arch> arch = MakeBaseline("dlrm-s", InputOf(*data));
   ASSERT_TRUE(arch.ok());
