@@ -13,6 +13,7 @@
 #include "core/checked.h"
 #include "core/csv.h"
 #include "core/file.h"
+#include "core/memory.h"
 #include "core/processes.h"
 #include "core/text.h"
 #include "thread_ranks.h"
@@ -401,6 +402,39 @@ TEST(NearMiss, NamesTheOneCandidateATypoAway) {
 TEST(Printable, EscapesAndCuts) {
   EXPECT_EQ(Printable("a\nb\tc\x01\xFF \xC3\xA9", 100), "a\\nb\\tc\\x01\\xFF \xC3\xA9");
   EXPECT_EQ(Printable("abcdefgh", 3), "abc... (5 more bytes)");
+  // U+202E (E2 80 AE) would show "gpj.exe" reversed; U+009B (C2 9B) is an 8-bit CSI; U+2028 (E2
+  // 80 A8) a line separator; U+202F (E2 80 AF, a narrow space) and U+00A0 (C2 A0) stay as written.
+  EXPECT_EQ(Printable("a\xE2\x80\xAEgpj.exe", 100), "a\\u202Egpj.exe");
+  EXPECT_EQ(Printable("\xC2\x9B"
+                      "2J|\xE2\x80\xA8|\xE2\x80\xAF|\xC2\xA0",
+                      100),
+            "\\u009B2J|\\u2028|\xE2\x80\xAF|\xC2\xA0");
+}
+
+// /proc/meminfo's MemAvailable in kB (1024 bytes), a cgroup file's bytes or "max".
+TEST(Memory, ReadsMemAvailableAndCgroupFiles) {
+  EXPECT_EQ(MemAvailableBytes("MemTotal:  2048 kB\nMemFree: 10 kB\nMemAvailable:    1000 kB\n"),
+            1024000.0);
+  EXPECT_EQ(MemAvailableBytes("MemTotal:  2048 kB\n"), std::nullopt);
+  EXPECT_EQ(MemAvailableBytes("MemAvailable: 12x kB\n"), std::nullopt);
+  EXPECT_EQ(MemAvailableBytes("MemAvailable: 12 MB\n"), std::nullopt);
+  EXPECT_EQ(CgroupBytes("max\n"), std::nullopt);
+  EXPECT_EQ(CgroupBytes("1073741824\n"), 1073741824.0);
+  EXPECT_EQ(CgroupBytes("-1\n"), std::nullopt);
+  EXPECT_EQ(StatBytes("cache 10\nrss 20\ntotal_cache 30\ntotal_rss 40\n", "total_rss"), 40.0);
+  EXPECT_EQ(StatBytes("cache 10\nrss 20\n", "rs"), std::nullopt);  // a key, not a prefix
+  EXPECT_EQ(StatBytes("anon 4096\nfile 8192\n", "anon"), 4096.0);
+#ifdef __linux__
+  // This machine's: some memory is left, and no more than MemAvailable says.
+  const std::optional<double> room = AvailableMemoryBytes();
+  ASSERT_TRUE(room.has_value());
+  EXPECT_GT(*room, 0);
+  std::ifstream meminfo("/proc/meminfo");
+  std::stringstream text;
+  text << meminfo.rdbuf();
+  ASSERT_TRUE(MemAvailableBytes(text.str()).has_value());
+  EXPECT_LE(*room, *MemAvailableBytes(text.str()) * 1.5);  // (read a moment apart)
+#endif
 }
 
 TEST(Checked, RefusesWhatWouldWrap) {

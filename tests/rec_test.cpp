@@ -525,6 +525,21 @@ TEST(RecTrain, StartsItsEmbeddingsFromATableAndReturnsThem) {
       << refused.status().message();
 }
 
+// A training the memory left cannot hold is refused by name, with both parts of its need: 1e8
+// parameters are 1.6 GB of weights, gradients and moments (16 bytes each), 0.4 GB of activations
+// beside them make 2 GB, against 1.5 GB left; at 2.5 GB left, or unknown, it goes ahead.
+TEST(RecTrain, ATrainingTheMemoryLeftCannotHoldIsRefused) {
+  const Status refused = CheckTrainMemory("big", 1.6e9, 0.4e9, 1.5e9);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.message().find("architecture big: training needs about 2 GB (1.6 GB of "
+                                   "weights, gradients and Adam moments, 0.4 GB of activations) "
+                                   "and this process may take 1.5 GB more (allowed: "),
+            0u)
+      << refused.message();
+  EXPECT_TRUE(CheckTrainMemory("big", 1.6e9, 0.4e9, 2.5e9).ok());
+  EXPECT_TRUE(CheckTrainMemory("big", 1.6e9, 0.4e9, std::nullopt).ok());
+}
+
 #ifndef SCALEPLAN_HAVE_TORCH
 TEST(RecTrain, WithoutLibtorchTrainingIsOneClearError) {
   Result<CtrData> data = GenerateSynthetic(SmallSpec(), "small");

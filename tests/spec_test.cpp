@@ -193,12 +193,12 @@ TEST(Yaml, DeepNestingIsNamed) {
 }
 
 // An empty value is named at its key's line (yaml-cpp places the empty node where the next key
-// starts, or past the last line).
+// starts, or past the last line), with what the key takes (model.layers: 1 to kMaxLayers, 2^16).
 TEST(Yaml, EmptyValueNamesItsKeysLine) {
   EXPECT_EQ(ParseModelYaml("name: x\nlayers:\nhidden: 4096\n", "m.yaml").status().message(),
-            "m.yaml:2: model.layers has no value");
+            "m.yaml:2: model.layers has no value (allowed: integer from 1 to 65536)");
   EXPECT_EQ(ParseModelYaml("name: x\nhidden: 4096\nlayers:\n", "m.yaml").status().message(),
-            "m.yaml:3: model.layers has no value");
+            "m.yaml:3: model.layers has no value (allowed: integer from 1 to 65536)");
 }
 
 TEST(Yaml, UnknownKeyListsAllowedKeys) {

@@ -79,7 +79,8 @@ class NasCmd final : public Command {
     auto outputs_checked = [&] {
       return DistinctOutputs({args->output, args->emit_arch, args->html});
     };
-    Result<nas::NasResult> result = nas::RunNas(*data, *train, *options, progress, outputs_checked);
+    Result<nas::NasResult> result =
+        nas::RunNas(*data, *train, *options, progress, outputs_checked, FlagsOf(train_, nas_));
     if (!result.ok()) return Fail(io.err, result.status());
     const nlohmann::json json = report::NasJson(*result);
     if (!args->emit_arch.empty()) {

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -103,6 +104,18 @@ class Options {
     return f == nullptr ? std::string(key) : "--" + f->info.flag;
   }
 
+  // The flag of a key named with this schema's section ("train.max_eval_examples" under
+  // "train"), or "" when it is not one of this schema's keys.
+  std::string FlagOf(std::string_view qualified) const {
+    const std::string& section = schema_.section();
+    if (!qualified.starts_with(section) || qualified.size() <= section.size() ||
+        qualified[section.size()] != '.') {
+      return "";
+    }
+    const std::string_view key = qualified.substr(section.size() + 1);
+    return schema_.Find(key) == nullptr ? "" : Flag(key);
+  }
+
   const spec::Schema<Args>& schema() const { return schema_; }
 
  private:
@@ -135,6 +148,17 @@ void AddHtmlOption(spec::Schema<Args>& schema) {
   schema.Text("html", &Args::html,
               "also write the report as one self-contained HTML page with plots to FILE "
               "(atomically; no network needed to view it)");
+}
+
+// What a library error calls an option given its key ("train.max_eval_examples"): the flag of
+// the first of `options` whose schema has it, else the key. The options must outlive the result.
+template <class... O>
+std::function<std::string(std::string_view)> FlagsOf(const O&... options) {
+  return [&options...](std::string_view key) {
+    std::string flag;
+    ((flag = flag.empty() ? options.FlagOf(key) : flag), ...);
+    return flag.empty() ? std::string(key) : flag;
+  };
 }
 
 }  // namespace scaleplan::cli

@@ -68,7 +68,7 @@ class RecTrainCmd final : public Command {
     Result<rec::TrainOptions> train = train_.Parse();
     if (!train.ok()) return Fail(io.err, train.status());
     if (args->progress) train->progress = ProgressBar(io.err);
-    Result<rec::TrainRun> run = rec::RunTrain(args->arch, *data, *train);
+    Result<rec::TrainRun> run = rec::RunTrain(args->arch, *data, *train, FlagsOf(train_));
     if (!run.ok()) return Fail(io.err, run.status());
     return Emit(io, args->output,
                 args->json ? report::JsonText(report::RecTrainJson(*run))

@@ -70,6 +70,24 @@ size_t Utf8Length(std::string_view text, size_t i) {
 
 bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7F; }
 
+// The code point of the valid UTF-8 sequence of `length` bytes at text[i].
+uint32_t CodePoint(std::string_view text, size_t i, size_t length) {
+  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(text[k])); };
+  if (length == 1) return byte(i);
+  uint32_t cp = byte(i) & (0xFFu >> (length + 1));
+  for (size_t k = 1; k < length; ++k) cp = (cp << 6) | (byte(i + k) & 0x3F);
+  return cp;
+}
+
+// Valid UTF-8 that changes how a terminal shows the rest of a line: the C1 controls (U+009B
+// starts an escape sequence on some terminals), the line and paragraph separators, and the
+// bidirectional formatting characters (U+202E shows what follows it reversed: "Trojan Source",
+// CVE-2021-42574).
+bool RedrawsTheLine(uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+         (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 }  // namespace
 
 Status CheckText(std::string_view text, const std::string& origin) {
@@ -141,6 +159,8 @@ std::string Printable(std::string_view text, size_t max_bytes) {
     } else if (length == 0 || IsControl(c)) {
       out += fmt::format("\\x{:02X}", c);
       length = 1;
+    } else if (RedrawsTheLine(CodePoint(text, i, length))) {
+      out += fmt::format("\\u{:04X}", CodePoint(text, i, length));
     } else {
       out.append(text.substr(i, length));
     }

@@ -50,8 +50,9 @@ std::string HumanFlops(double flops);  // "2.43 TFLOP"
 Status CheckText(std::string_view text, const std::string& origin);
 
 // `text` as one printable line for a message: a control character or a byte that is not part of
-// valid UTF-8 becomes \xNN (newline \n, tab \t), and past `max_bytes` the rest is cut and
-// counted ("... (1234 more bytes)").
+// valid UTF-8 becomes \xNN (newline \n, tab \t), a character that would redraw the line (a C1
+// control, U+2028/U+2029, a bidirectional override such as U+202E) \uNNNN, and past `max_bytes`
+// the rest is cut and counted ("... (1234 more bytes)").
 std::string Printable(std::string_view text, size_t max_bytes);
 
 // The known name `word` was most likely meant to be, for a "did you mean" in a message: the one

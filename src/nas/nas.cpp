@@ -1391,7 +1391,7 @@ int64_t DefaultBudget(std::string_view method) { return method == "sampling" ? 3
 
 Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainOptions& train,
                          const NasOptions& given, const NasProgress& progress,
-                         const std::function<Status()>& inputs_read) {
+                         const std::function<Status()>& inputs_read, const rec::OptionName& name) {
   SP_RETURN_IF_ERROR(NasOptionsSchema().CheckValues(given));
   NasOptions options = given;
   if (options.budget == 0) options.budget = DefaultBudget(options.method);
@@ -1414,20 +1414,23 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   result.train_examples = data.train.n;
   result.test_examples = data.test.n;
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
-  SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train));
+  SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train, name));
   // (One-shot and DNAS train candidates at low fidelity only with the screen.)
   const bool trains = options.method == "sampling" || options.screen > 0;
   {
     // The candidates' low-fidelity runs train on the first proxy_examples and score the first
     // proxy_eval valid examples: checked up front too (one label there fails every candidate,
-    // one by one).
+    // one by one), their errors naming those two.
     rec::TrainOptions proxy = train;
     if (trains) proxy.max_train_examples = options.proxy_examples;
     proxy.max_eval_examples = options.proxy_eval;
     proxy.evaluate_test = false;
-    SP_RETURN_IF_ERROR(
-        rec::CheckTrainSetup(data, proxy)
-            .WithContext(trains ? "nas.proxy_examples, nas.proxy_eval" : "nas.proxy_eval"));
+    SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, proxy, [&name](std::string_view key) {
+                         return rec::NameOf(name,
+                                            key == "train.max_train_examples" ? "nas.proxy_examples"
+                                            : key == "train.max_eval_examples" ? "nas.proxy_eval"
+                                                                               : key);
+                       }).WithContext("the candidates' low-fidelity runs"));
   }
   // The baselines, retrained after the search; their FLOPs set DNAS's targets (a model of no
   // more FLOPs is what beats one).

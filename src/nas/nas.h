@@ -367,9 +367,11 @@ Status CheckGivenOptionsApply(const NasOptions& options,
 
 // `inputs_read`, when given, is called once the data's file has been read, before any training:
 // a caller's check that fails there (an output that would overwrite an input, core/file.h)
-// stops the run before the search rather than at its end.
+// stops the run before the search rather than at its end. Set-up errors name the train.* and
+// nas.* options as `name` gives them (a command's flags).
 Result<NasResult> RunNas(const rec::DataOptions& data, const rec::TrainOptions& train,
                          const NasOptions& options, const NasProgress& progress = nullptr,
-                         const std::function<Status()>& inputs_read = nullptr);
+                         const std::function<Status()>& inputs_read = nullptr,
+                         const rec::OptionName& name = nullptr);
 
 }  // namespace scaleplan::nas

@@ -9,7 +9,7 @@
 namespace scaleplan::rec {
 
 Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
-                          const TrainOptions& options) {
+                          const TrainOptions& options, const OptionName& name) {
   if (arch_ref == "-" && data.data.ends_with(":-")) {
     return Status::Invalid(fmt::format(
         "--arch - and --data {} both read standard input (allowed: one of them)", data.data));
@@ -22,6 +22,7 @@ Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
   Result<ArchInfo> info = Analyze(run.arch, input);
   if (!info.ok()) return info.status().WithContext(arch_ref);
   run.info = std::move(info).value();
+  SP_RETURN_IF_ERROR(CheckTrainSetup(loaded.data, options, name));
   SP_ASSIGN_OR_RETURN(run.result, Train(run.arch, loaded.data, options));
   run.data_name = loaded.data.name;
   run.train_examples = loaded.data.train.n;

@@ -22,7 +22,9 @@ struct TrainRun {
   TrainResult result;
 };
 
+// The data read, the architecture resolved and checked, the set-up checked (CheckTrainSetup,
+// its errors naming options as `name` gives them), then Train.
 Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
-                          const TrainOptions& options);
+                          const TrainOptions& options, const OptionName& name = nullptr);
 
 }  // namespace scaleplan::rec

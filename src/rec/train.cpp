@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "core/memory.h"
 #include "core/text.h"
 #include "rec/supernet.h"
 
@@ -118,14 +119,16 @@ int64_t Clicks(const CtrSplit& split, int64_t n) {
 // non-clicks: examples of one label have neither (NE would be the log loss over a clamped entropy
 // of about 1e-6, a number in the millions). The first valid_n valid and test_n test examples are
 // scored.
-Status CheckScoredLabels(const CtrData& data, int64_t valid_n, int64_t test_n) {
+Status CheckScoredLabels(const CtrData& data, int64_t valid_n, int64_t test_n,
+                         const OptionName& name) {
   auto both_labels = [&](const CtrSplit& split, int64_t n, const char* which) -> Status {
     const int64_t clicks = Clicks(split, n);
     if (n == 0 || (clicks > 0 && clicks < n)) return Status::Ok();
     return Status::Invalid(fmt::format(
         "{}: the {} {} examples scored are all {}: NE and AUC need clicks and non-clicks "
-        "(allowed: more examples scored, train.max_eval_examples, or a larger {} split)",
-        data.name, n, which, clicks == 0 ? "non-clicks" : "clicks", which));
+        "(allowed: more examples scored, {}, or a larger {} split)",
+        data.name, n, which, clicks == 0 ? "non-clicks" : "clicks",
+        NameOf(name, "train.max_eval_examples"), which));
   };
   SP_RETURN_IF_ERROR(both_labels(data.valid, valid_n, "valid"));
   return both_labels(data.test, test_n, "test");
@@ -133,25 +136,43 @@ Status CheckScoredLabels(const CtrData& data, int64_t valid_n, int64_t test_n) {
 
 // Training examples of one label teach the model only to push its logit one way: the bias starts
 // at the click rate clamped to 1e-4 and every score that follows is an artefact.
-Status CheckTrainingLabels(const CtrData& data, int64_t n) {
+Status CheckTrainingLabels(const CtrData& data, int64_t n, const OptionName& name) {
   const int64_t clicks = Clicks(data.train, n);
   if (clicks > 0 && clicks < n) return Status::Ok();
   return Status::Invalid(fmt::format(
       "{}: the {} training examples are all {}: a model learns nothing from one label (allowed: "
-      "more training examples, train.max_train_examples, or a larger train split)",
-      data.name, n, clicks == 0 ? "non-clicks" : "clicks"));
+      "more training examples, {}, or a larger train split)",
+      data.name, n, clicks == 0 ? "non-clicks" : "clicks",
+      NameOf(name, "train.max_train_examples")));
 }
 
 }  // namespace
 
-Status CheckTrainSetup(const CtrData& data, const TrainOptions& options) {
+Status CheckTrainMemory(const std::string& arch_name, double weight_bytes, double activation_bytes,
+                        std::optional<double> available_bytes) {
+  if (!available_bytes || weight_bytes + activation_bytes <= *available_bytes) return Status::Ok();
+  return Status::Invalid(fmt::format(
+      "architecture {}: training needs about {:.3g} GB ({:.3g} GB of weights, gradients and Adam "
+      "moments, {:.3g} GB of activations) and this process may take {:.3g} GB more (allowed: a "
+      "model that fits: narrower blocks, a smaller embedding_dim or --table-rows, a smaller "
+      "--batch; or a machine with more free memory)",
+      Printable(arch_name, 64), (weight_bytes + activation_bytes) / 1e9, weight_bytes / 1e9,
+      activation_bytes / 1e9, *available_bytes / 1e9));
+}
+
+std::string NameOf(const OptionName& name, std::string_view key) {
+  return name ? name(key) : std::string(key);
+}
+
+Status CheckTrainSetup(const CtrData& data, const TrainOptions& options, const OptionName& name) {
   SP_RETURN_IF_ERROR(CheckOptions(options));
   SP_RETURN_IF_ERROR(CheckData(data));
   auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };
-  SP_RETURN_IF_ERROR(CheckTrainingLabels(data, cap(data.train.n, options.max_train_examples)));
   SP_RETURN_IF_ERROR(
-      CheckScoredLabels(data, cap(data.valid.n, options.max_eval_examples),
-                        options.evaluate_test ? cap(data.test.n, options.max_eval_examples) : 0));
+      CheckTrainingLabels(data, cap(data.train.n, options.max_train_examples), name));
+  SP_RETURN_IF_ERROR(CheckScoredLabels(
+      data, cap(data.valid.n, options.max_eval_examples),
+      options.evaluate_test ? cap(data.test.n, options.max_eval_examples) : 0, name));
   TrainFn train = nullptr;
   return LoadTrainer(&train);
 }
@@ -204,6 +225,9 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
         Printable(arch.name, 64), elements, options.batch, bytes / 1e9,
         kMaxTrainActivationBytes / 1e9));
   }
+  SP_RETURN_IF_ERROR(CheckTrainMemory(arch.name, 16 * (info.params + info.embedding_params),
+                                      12.0 * elements * static_cast<double>(options.batch),
+                                      AvailableMemoryBytes()));
   TrainFn train = nullptr;
   SP_RETURN_IF_ERROR(LoadTrainer(&train));
   auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };
@@ -220,8 +244,8 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
                     "example (has {} and {})",
                     data.name, request.train_n, request.valid_n));
   }
-  SP_RETURN_IF_ERROR(CheckTrainingLabels(data, request.train_n));
-  SP_RETURN_IF_ERROR(CheckScoredLabels(data, request.valid_n, request.test_n));
+  SP_RETURN_IF_ERROR(CheckTrainingLabels(data, request.train_n, nullptr));
+  SP_RETURN_IF_ERROR(CheckScoredLabels(data, request.valid_n, request.test_n, nullptr));
   int64_t rows = 0;
   for (int64_t c : data.cardinality) rows += c;
   if (options.embedding_start) {

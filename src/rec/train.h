@@ -15,7 +15,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -78,13 +80,27 @@ inline constexpr double kMaxTrainParameters = 1e9;
 // The activations' memory a training step may take (rec::Train's estimate).
 inline constexpr double kMaxTrainActivationBytes = 16e9;
 
-// Checks `arch` against the data and trains it.
+// A training that needs more than the memory left (core/memory.h) is refused before it starts,
+// as the kernel's OOM killer would end it without a word: weights, gradients and Adam's two
+// moments (16 bytes a parameter) and the activations' estimate against `available_bytes`
+// (nullopt: unknown, not checked).
+Status CheckTrainMemory(const std::string& arch_name, double weight_bytes, double activation_bytes,
+                        std::optional<double> available_bytes);
+
+// Checks `arch` against the data and trains it (CheckTrainMemory against AvailableMemoryBytes).
 Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options);
+
+// What an error calls an option, given its input key ("train.max_eval_examples"): a command
+// passes one that gives its flags ("--max-eval-examples"); null: the key itself.
+using OptionName = std::function<std::string(std::string_view key)>;
+std::string NameOf(const OptionName& name, std::string_view key);
 
 // What every Train call needs before any architecture: the trainer loads, the options are within
 // their bounds, the data is consistent. A search checks it once, so that a failing candidate
-// afterwards is the candidate's failure (divergence), not the set-up's.
-Status CheckTrainSetup(const CtrData& data, const TrainOptions& options);
+// afterwards is the candidate's failure (divergence), not the set-up's. Where too few examples
+// hold both labels, the error names the example caps as `name` gives them.
+Status CheckTrainSetup(const CtrData& data, const TrainOptions& options,
+                       const OptionName& name = nullptr);
 
 InputShape InputOf(const CtrData& data);
 

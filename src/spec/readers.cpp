@@ -93,7 +93,7 @@ bool IsQuoted(const YAML::Node& node) {
 }
 
 Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::string_view section,
-                       std::string_view key, const std::string& where) {
+                       std::string_view key, const std::string& where, const std::string& allowed) {
   RawValue raw;
   raw.origin = where.empty() ? Where(origin, node) : where;
   if (node.IsScalar()) {
@@ -115,7 +115,8 @@ Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::s
     return raw;
   }
   if (node.IsNull()) {
-    return Status::Parse(fmt::format("{}: {}.{} has no value", raw.origin, section, key));
+    return Status::Parse(fmt::format("{}: {}.{} has no value{}", raw.origin, section, key,
+                                     allowed.empty() ? "" : " (allowed: " + allowed + ")"));
   }
   return Status::Parse(
       fmt::format("{}: {}.{} expected a plain value, found a map", raw.origin, section, key));

@@ -27,8 +27,10 @@ bool IsQuoted(const YAML::Node& node);
 // One YAML value (a scalar, or a sequence of scalars) as a RawValue for a schema's setter; maps
 // and nulls are errors naming `section`.`key`. `where` ("file:line"), when given, is the
 // position messages name: the key's (an empty value has the position of what follows it).
+// `allowed`, when given, is what the key takes, named by the error for a null.
 Result<RawValue> ToRaw(const YAML::Node& node, const std::string& origin, std::string_view section,
-                       std::string_view key, const std::string& where = "");
+                       std::string_view key, const std::string& where = "",
+                       const std::string& allowed = "");
 
 // Applies every key of `map` through `schema`, except those in `handled` (read by the caller).
 template <class T>
@@ -43,8 +45,9 @@ Status ApplyMap(const Schema<T>& schema, T& object, const YAML::Node& map,
     // Unknown before its value is read: a map under a misspelt key is an unknown key, and the
     // allowed keys include those the caller reads.
     if (!schema.Settable(key)) return schema.Unknown(key, Where(origin, entry.first), handled);
-    SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(entry.second, origin, schema.section(), key,
-                                            Where(origin, entry.first)));
+    SP_ASSIGN_OR_RETURN(
+        RawValue raw, ToRaw(entry.second, origin, schema.section(), key, Where(origin, entry.first),
+                            schema.Find(key)->info.allowed));
     SP_RETURN_IF_ERROR(schema.Set(object, key, raw));
   }
   return Status::Ok();
