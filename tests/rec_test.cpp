@@ -270,6 +270,17 @@ TEST(RecArch, DlrmSmallFlopsAndParamsByHand) {
   // = 83650 * 8 = 669200.
   EXPECT_DOUBLE_EQ(info->params, 5777);
   EXPECT_DOUBLE_EQ(info->embedding_params, 669200);
+  // Its training's state: Adam 16 * 5777 + 8 * 669200 = 92432 + 5353600 = 5446032 bytes;
+  // Adagrad 12 * 5777 + 5353600 = 5422924. Activations scale with the batch.
+  TrainOptions adam, adagrad;
+  adagrad.optimizer = DenseOptimizer::kAdagrad;
+  adagrad.batch = 2 * adam.batch;
+  const TrainBytes a_need = TrainMemory(*a, *info, adam), g_need = TrainMemory(*a, *info, adagrad);
+  EXPECT_DOUBLE_EQ(a_need.state, 5446032);
+  EXPECT_DOUBLE_EQ(g_need.state, 5422924);
+  EXPECT_GT(a_need.activation_elements, 0);
+  EXPECT_DOUBLE_EQ(a_need.activations, 12 * a_need.activation_elements * 256);
+  EXPECT_DOUBLE_EQ(g_need.activations, 2 * a_need.activations);
 }
 
 TEST(RecArch, EveryBlockKindsFlopsByHand) {
@@ -525,15 +536,15 @@ TEST(RecTrain, StartsItsEmbeddingsFromATableAndReturnsThem) {
       << refused.status().message();
 }
 
-// A training the memory left cannot hold is refused by name, with both parts of its need: 1e8
-// parameters are 1.6 GB of weights, gradients and moments (16 bytes each), 0.4 GB of activations
-// beside them make 2 GB, against 1.5 GB left; at 2.5 GB left, or unknown, it goes ahead.
+// A training the memory left cannot hold is refused by name, with both parts of its need: 1.6 GB
+// of state and 0.4 GB of activations make 2 GB, against 1.5 GB left; at 2.5 GB left, or unknown,
+// it goes ahead.
 TEST(RecTrain, ATrainingTheMemoryLeftCannotHoldIsRefused) {
   const Status refused = CheckTrainMemory("big", 1.6e9, 0.4e9, 1.5e9);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.message().find("architecture big: training needs about 2 GB (1.6 GB of "
-                                   "weights, gradients and Adam moments, 0.4 GB of activations) "
-                                   "and this process may take 1.5 GB more (allowed: "),
+                                   "weights and optimizer state, 0.4 GB of activations) and this "
+                                   "process may take 1.5 GB more (allowed: "),
             0u)
       << refused.message();
   EXPECT_TRUE(CheckTrainMemory("big", 1.6e9, 0.4e9, 2.5e9).ok());

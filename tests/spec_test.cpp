@@ -199,6 +199,11 @@ TEST(Yaml, EmptyValueNamesItsKeysLine) {
             "m.yaml:2: model.layers has no value (allowed: integer from 1 to 65536)");
   EXPECT_EQ(ParseModelYaml("name: x\nhidden: 4096\nlayers:\n", "m.yaml").status().message(),
             "m.yaml:3: model.layers has no value (allowed: integer from 1 to 65536)");
+  // A job's gpus, read apart from the schema, likewise (kMaxRanks, 2^24).
+  EXPECT_EQ(ParseJobYaml("model: llama3-8b\ncluster: dgx-h100-ib\ngpus:\nplan: {tp: 2}\n", "j.yaml")
+                .status()
+                .message(),
+            "j.yaml:3: job.gpus has no value (allowed: integer from 1 to 16777216)");
 }
 
 TEST(Yaml, UnknownKeyListsAllowedKeys) {

@@ -64,45 +64,58 @@ std::optional<double> StatBytes(std::string_view stat, std::string_view key) {
   return std::nullopt;
 }
 
-std::optional<double> AvailableMemoryBytes() {
+std::optional<double> AvailableMemoryBytes(const FileReader& read_file) {
+  const FileReader read = read_file ? read_file : FileReader(Slurp);
   std::optional<double> room;
-  if (std::optional<std::string> meminfo = Slurp("/proc/meminfo")) {
+  if (std::optional<std::string> meminfo = read("/proc/meminfo")) {
     room = MemAvailableBytes(*meminfo);
   }
-  // The cgroup's limit less what its processes hold that cannot be reclaimed (anonymous memory:
-  // the page cache, which a read of a large data file fills, is given back on demand): v2
-  // ("0::/path": /sys/fs/cgroup/path/memory.max, memory.stat's anon) or v1's memory controller
-  // ("N:memory:/path": /sys/fs/cgroup/memory/path/memory.limit_in_bytes, memory.stat's
-  // total_rss). Inside a container the path may not be mounted as named: the mount's root is the
-  // container's own group then.
-  auto lower_to = [&](const std::string& dir, const char* limit_file, std::string_view held) {
-    const std::optional<std::string> max = Slurp(dir + "/" + limit_file);
-    const std::optional<std::string> stat = Slurp(dir + "/memory.stat");
-    if (!max || !stat) return false;
-    const std::optional<double> limit = CgroupBytes(*max), used = StatBytes(*stat, held);
-    if (limit && used) {
-      const double left = std::max(0.0, *limit - *used);
-      room = room ? std::min(*room, left) : left;
-    }
-    return true;
+  auto lower = [&](double limit, std::optional<double> held) {
+    if (!held) return;
+    const double left = std::max(0.0, limit - *held);
+    room = room ? std::min(*room, left) : left;
   };
-  const std::optional<std::string> groups = Slurp("/proc/self/cgroup");
+  // A group's limit less what its processes hold that cannot be reclaimed (anonymous memory: the
+  // page cache, which a read of a large data file fills, is given back on demand).
+  //   v2 ("0::/path"): every group from /sys/fs/cgroup/path up to the mount's root, memory.max
+  //     less memory.stat's anon (a parent's limit binds its children).
+  //   v1 ("N:memory:/path", the controller possibly co-mounted: "N:cpu,memory:/path"): the
+  //     group's memory.stat, hierarchical_memory_limit (the least limit of it and its parents)
+  //     less total_rss.
+  // Inside a container the path may not be mounted as named (the mount's root is the
+  // container's own group then): the root is read where the path is not there.
+  const std::optional<std::string> groups = read("/proc/self/cgroup");
   for (std::string_view line : SplitAndTrim(groups.value_or(""), '\n')) {
-    const size_t first = line.find(':'), second = line.find(':', first + 1);
-    if (first == std::string_view::npos || second == std::string_view::npos) continue;
+    const size_t first = line.find(':');
+    const size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
+    if (second == std::string_view::npos) continue;
     const std::string_view controllers = line.substr(first + 1, second - first - 1);
     std::string path(line.substr(second + 1));
     if (path.find("..") != std::string::npos || !path.starts_with("/")) continue;
     if (path == "/") path.clear();
     if (controllers.empty() && line.starts_with("0:")) {
-      if (!lower_to("/sys/fs/cgroup" + path, "memory.max", "anon")) {
-        lower_to("/sys/fs/cgroup", "memory.max", "anon");
+      const std::string root = "/sys/fs/cgroup";
+      if (!read(root + path + "/memory.stat")) path.clear();
+      for (;;) {
+        const std::optional<std::string> max = read(root + path + "/memory.max");
+        const std::optional<std::string> stat = read(root + path + "/memory.stat");
+        if (max && stat) {
+          if (const std::optional<double> limit = CgroupBytes(*max)) {
+            lower(*limit, StatBytes(*stat, "anon"));
+          }
+        }
+        if (path.empty()) break;
+        path.resize(path.rfind('/'));
       }
     } else if (const std::vector<std::string> names = SplitAndTrim(controllers, ',');
                std::find(names.begin(), names.end(), "memory") != names.end()) {
       const std::string root = "/sys/fs/cgroup/" + std::string(controllers);
-      if (!lower_to(root + path, "memory.limit_in_bytes", "total_rss")) {
-        lower_to(root, "memory.limit_in_bytes", "total_rss");
+      std::optional<std::string> stat = read(root + path + "/memory.stat");
+      if (!stat) stat = read(root + "/memory.stat");
+      if (stat) {
+        if (const std::optional<double> limit = StatBytes(*stat, "hierarchical_memory_limit")) {
+          lower(*limit, StatBytes(*stat, "total_rss"));
+        }
       }
     }
   }

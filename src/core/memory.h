@@ -2,15 +2,20 @@
 // the kernel's OOM killer ends a process without a word, which a user reads as a crash.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace scaleplan {
 
 // Bytes this process may still allocate: the kernel's MemAvailable (/proc/meminfo), lowered to
-// its cgroup's room where the cgroup sets a limit (the limit less the group's anonymous memory,
-// cgroup v2 or v1). nullopt where neither can be read (not Linux, /proc not mounted).
-std::optional<double> AvailableMemoryBytes();
+// the room its cgroups leave where they set a limit (a limit less the group's anonymous memory;
+// cgroup v2, every group up to the root, or v1's memory controller). nullopt where none of it
+// can be read (not Linux, /proc not mounted). `read` reads a file whole (nullopt: not there);
+// null, the file system (tests pass their own).
+using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
+std::optional<double> AvailableMemoryBytes(const FileReader& read = nullptr);
 
 // The parsers AvailableMemoryBytes reads its files with (exposed for the tests): MemAvailable of
 // a /proc/meminfo text, in bytes; a cgroup memory limit file's bytes ("max": no limit, nullopt);

@@ -159,8 +159,8 @@ std::string Printable(std::string_view text, size_t max_bytes) {
     } else if (length == 0 || IsControl(c)) {
       out += fmt::format("\\x{:02X}", c);
       length = 1;
-    } else if (RedrawsTheLine(CodePoint(text, i, length))) {
-      out += fmt::format("\\u{:04X}", CodePoint(text, i, length));
+    } else if (const uint32_t cp = CodePoint(text, i, length); RedrawsTheLine(cp)) {
+      out += fmt::format("\\u{:04X}", cp);
     } else {
       out.append(text.substr(i, length));
     }

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "core/memory.h"
 #include "core/text.h"
 #include "rec/baselines.h"
 #include "rec/supernet.h"
@@ -148,7 +149,11 @@ Result<Result<rec::TrainResult>> ReadTrained(WireReader& in) {
 // Trains `jobs`, `threads` at a time across all the processes (each job on one core); results in
 // order, in every process. Split across N processes, job i trains in rank i mod N (each process
 // ceil(threads / N) at a time) and the results travel to every process; a job trains the same
-// wherever it runs (rec::Train is deterministic for its seed on one thread).
+// wherever it runs (rec::Train is deterministic for its seed on one thread). The memory is
+// checked for each group of trainings run side by side before any starts (rec::TrainMemory
+// summed against AvailableMemoryBytes), and not by each training: a candidate refused because
+// another held the memory at that moment would make the search depend on timing, so a group that
+// does not fit is the run's error.
 Result<std::vector<Result<rec::TrainResult>>> TrainAll(
     const std::vector<std::pair<const rec::Arch*, rec::TrainOptions>>& jobs,
     const rec::CtrData& data, int64_t threads, const Processes* processes) {
@@ -159,11 +164,36 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
     if (IsMine(processes, i)) mine.push_back(i);
   }
   const size_t width = static_cast<size_t>(std::max<int64_t>(1, (threads + n - 1) / n));
+  const std::optional<double> room = mine.empty() ? std::nullopt : AvailableMemoryBytes();
   for (size_t from = 0; from < mine.size(); from += width) {
+    const size_t to = std::min(mine.size(), from + width);
+    if (room) {
+      double need = 0;
+      for (size_t k = from; k < to; ++k) {
+        const rec::Arch& arch = *jobs[mine[k]].first;
+        // (An architecture that does not analyse fails in its own training, by name.)
+        if (Result<rec::ArchInfo> info = rec::Analyze(arch, rec::InputOf(data)); info.ok()) {
+          const rec::TrainBytes b = rec::TrainMemory(arch, *info, jobs[mine[k]].second);
+          need += b.state + b.activations;
+        }
+      }
+      if (need > *room) {
+        return Status::Invalid(fmt::format(
+            "nas: {} trainings side by side (candidates {} to {}) need about {:.3g} GB and this "
+            "process may take {:.3g} GB more (allowed: fewer at a time, nas.parallel; a smaller "
+            "embedding_dim, --table-rows or --batch; or a machine with more free memory)",
+            to - from, Printable(jobs[mine[from]].first->name, 64),
+            Printable(jobs[mine[to - 1]].first->name, 64), need / 1e9, *room / 1e9));
+      }
+    }
     std::vector<std::thread> pool;
-    for (size_t k = from; k < std::min(mine.size(), from + width); ++k) {
+    for (size_t k = from; k < to; ++k) {
       const size_t i = mine[k];
-      pool.emplace_back([&, i] { out[i] = rec::Train(*jobs[i].first, data, jobs[i].second); });
+      pool.emplace_back([&, i] {
+        rec::TrainOptions o = jobs[i].second;
+        o.check_memory = false;  // checked for the group above
+        out[i] = rec::Train(*jobs[i].first, data, o);
+      });
     }
     for (std::thread& t : pool) t.join();
   }

@@ -139,7 +139,8 @@ Result<TruthEffect> ParseEffect(const YAML::Node& node, const std::string& origi
               section, Printable(plan_key, 40), Join(spec::PlanSchema().Keys(), ", ")));
         }
         SP_ASSIGN_OR_RETURN(spec::RawValue raw,
-                            spec::ToRaw(w.second, origin, section + ".when", plan_key));
+                            spec::ToRaw(w.second, origin, section + ".when", plan_key,
+                                        spec::Where(origin, w.first), field->info.allowed));
         spec::PlanSpec scratch;
         SP_RETURN_IF_ERROR(field->set(scratch, raw));
         if (plan_key == "placement") {

@@ -148,15 +148,15 @@ Status CheckTrainingLabels(const CtrData& data, int64_t n, const OptionName& nam
 
 }  // namespace
 
-Status CheckTrainMemory(const std::string& arch_name, double weight_bytes, double activation_bytes,
+Status CheckTrainMemory(const std::string& arch_name, double state_bytes, double activation_bytes,
                         std::optional<double> available_bytes) {
-  if (!available_bytes || weight_bytes + activation_bytes <= *available_bytes) return Status::Ok();
+  if (!available_bytes || state_bytes + activation_bytes <= *available_bytes) return Status::Ok();
   return Status::Invalid(fmt::format(
-      "architecture {}: training needs about {:.3g} GB ({:.3g} GB of weights, gradients and Adam "
-      "moments, {:.3g} GB of activations) and this process may take {:.3g} GB more (allowed: a "
+      "architecture {}: training needs about {:.3g} GB ({:.3g} GB of weights and optimizer "
+      "state, {:.3g} GB of activations) and this process may take {:.3g} GB more (allowed: a "
       "model that fits: narrower blocks, a smaller embedding_dim or --table-rows, a smaller "
       "--batch; or a machine with more free memory)",
-      Printable(arch_name, 64), (weight_bytes + activation_bytes) / 1e9, weight_bytes / 1e9,
+      Printable(arch_name, 64), (state_bytes + activation_bytes) / 1e9, state_bytes / 1e9,
       activation_bytes / 1e9, *available_bytes / 1e9));
 }
 
@@ -179,26 +179,19 @@ Status CheckTrainSetup(const CtrData& data, const TrainOptions& options, const O
 
 InputShape InputOf(const CtrData& data) { return InputShape{data.dense_count, data.cardinality}; }
 
-Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options) {
-  SP_RETURN_IF_ERROR(CheckOptions(options));
-  SP_RETURN_IF_ERROR(CheckData(data));
-  SP_ASSIGN_OR_RETURN(ArchInfo info, Analyze(arch, InputOf(data)));
-  // The CPU trainer keeps weights, gradients and Adam's two moments in FP32: 16 bytes a
-  // parameter. A model past kMaxTrainParameters is refused here rather than by the allocator.
-  if (const double params = info.params + info.embedding_params; params > kMaxTrainParameters) {
-    return Status::Invalid(fmt::format(
-        "architecture {}: {:.3g} parameters ({:.3g} dense, {:.3g} in embeddings) need {:.3g} GB "
-        "to train (allowed: at most {:.0e} parameters on the CPU trainer; narrower blocks, a "
-        "smaller embedding_dim or --table-rows)",
-        Printable(arch.name, 64), params, info.params, info.embedding_params, params * 16 / 1e9,
-        kMaxTrainParameters));
-  }
+TrainBytes TrainMemory(const Arch& arch, const ArchInfo& info, const TrainOptions& options) {
+  TrainBytes need;
+  // FP32 state. Dense parameters: the weight, its gradient and the optimizer's state (Adam's two
+  // moments, Adagrad's one sum): 16 or 12 bytes. Embedding rows: the weight and sparse
+  // Adagrad's sum, 8 bytes (their gradients are the batch's rows only).
+  const double dense = options.optimizer == DenseOptimizer::kAdam ? 16 : 12;
+  need.state = dense * info.params + 8 * info.embedding_params;
   // Activations, per example: every block's output (an MLP's hidden layers, every layer of a
   // stack), and attention's scores (heads x N^2 a layer), the one intermediate larger than the
-  // outputs; FP32, kept for backward, with their
-  // gradients and a temporary as large: 12 bytes an element, times the batch.
+  // outputs; FP32, kept for backward, with their gradients and a temporary as large: 12 bytes an
+  // element, times the batch.
   double elements = 0;
-  for (size_t b = 0; b < arch.blocks.size(); ++b) {
+  for (size_t b = 0; b < arch.blocks.size() && b < info.shapes.size(); ++b) {
     const Block& block = arch.blocks[b];
     elements += static_cast<double>(info.shapes[b].size());
     if (block.kind == BlockKind::kMlp) {  // the hidden layers' outputs
@@ -216,18 +209,38 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
       elements += static_cast<double>(block.layers * block.heads) * n * n;
     }
   }
-  if (const double bytes = 12.0 * elements * static_cast<double>(options.batch);
-      bytes > kMaxTrainActivationBytes) {
+  need.activation_elements = elements;
+  need.activations = 12.0 * elements * static_cast<double>(options.batch);
+  return need;
+}
+
+Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options) {
+  SP_RETURN_IF_ERROR(CheckOptions(options));
+  SP_RETURN_IF_ERROR(CheckData(data));
+  SP_ASSIGN_OR_RETURN(ArchInfo info, Analyze(arch, InputOf(data)));
+  const TrainBytes need = TrainMemory(arch, info, options);
+  // A model past kMaxTrainParameters or kMaxTrainActivationBytes is refused here rather than by
+  // the allocator.
+  if (const double params = info.params + info.embedding_params; params > kMaxTrainParameters) {
+    return Status::Invalid(fmt::format(
+        "architecture {}: {:.3g} parameters ({:.3g} dense, {:.3g} in embeddings) need {:.3g} GB "
+        "to train (allowed: at most {:.0e} parameters on the CPU trainer; narrower blocks, a "
+        "smaller embedding_dim or --table-rows)",
+        Printable(arch.name, 64), params, info.params, info.embedding_params, need.state / 1e9,
+        kMaxTrainParameters));
+  }
+  if (need.activations > kMaxTrainActivationBytes) {
     return Status::Invalid(fmt::format(
         "architecture {}: {:.3g} activations an example at batch {} need about {:.3g} GB to "
         "train (allowed: at most {:.0f} GB on the CPU trainer; fewer vectors before an attention "
         "block, narrower blocks or a smaller --batch)",
-        Printable(arch.name, 64), elements, options.batch, bytes / 1e9,
+        Printable(arch.name, 64), need.activation_elements, options.batch, need.activations / 1e9,
         kMaxTrainActivationBytes / 1e9));
   }
-  SP_RETURN_IF_ERROR(CheckTrainMemory(arch.name, 16 * (info.params + info.embedding_params),
-                                      12.0 * elements * static_cast<double>(options.batch),
-                                      AvailableMemoryBytes()));
+  if (options.check_memory) {
+    SP_RETURN_IF_ERROR(
+        CheckTrainMemory(arch.name, need.state, need.activations, AvailableMemoryBytes()));
+  }
   TrainFn train = nullptr;
   SP_RETURN_IF_ERROR(LoadTrainer(&train));
   auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };

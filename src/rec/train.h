@@ -56,6 +56,9 @@ struct TrainOptions {
   std::shared_ptr<const EmbeddingStart> embedding_start;
   // Return the trained embedding table (TrainResult::embedding_table).
   bool keep_embeddings = false;
+  // Refuse a training the memory left cannot hold (CheckTrainMemory). false: the caller checked
+  // it for every training it runs side by side (nas's parallel candidates).
+  bool check_memory = true;
   // Change only the speed.
   // libtorch intra-op threads (process-wide: a parallel search uses 1). OpenBLAS runs on the
   // calling thread whatever this says (rec_torch.cpp: its own pool spins beside the trainer's).
@@ -74,20 +77,30 @@ struct TrainResult {
   std::vector<float> embedding_table;  // keep_embeddings: rows x dim, as EmbeddingStart's
 };
 
-// The most parameters (dense and embedding) the CPU trainer takes: 16 GB of FP32 weights,
-// gradients and Adam moments.
+// The most parameters (dense and embedding) the CPU trainer takes: at most 16 GB of state
+// (TrainMemory).
 inline constexpr double kMaxTrainParameters = 1e9;
 // The activations' memory a training step may take (rec::Train's estimate).
 inline constexpr double kMaxTrainActivationBytes = 16e9;
 
+// What a training holds at its peak, in bytes (FP32): `state`, the weights and the optimizers'
+// state (dense parameters 16 bytes with Adam, 12 with Adagrad: weight, gradient, moments or
+// sum; embedding rows 8: weight and sparse Adagrad's sum), and `activations`, every block's
+// output kept for backward with its gradient and a temporary (12 bytes an element; attention's
+// scores besides), `activation_elements` an example, times the batch.
+struct TrainBytes {
+  double state = 0, activations = 0, activation_elements = 0;
+};
+TrainBytes TrainMemory(const Arch& arch, const ArchInfo& info, const TrainOptions& options);
+
 // A training that needs more than the memory left (core/memory.h) is refused before it starts,
-// as the kernel's OOM killer would end it without a word: weights, gradients and Adam's two
-// moments (16 bytes a parameter) and the activations' estimate against `available_bytes`
-// (nullopt: unknown, not checked).
-Status CheckTrainMemory(const std::string& arch_name, double weight_bytes, double activation_bytes,
+// as the kernel's OOM killer would end it without a word: TrainMemory's state and activations
+// against `available_bytes` (nullopt: unknown, not checked).
+Status CheckTrainMemory(const std::string& arch_name, double state_bytes, double activation_bytes,
                         std::optional<double> available_bytes);
 
-// Checks `arch` against the data and trains it (CheckTrainMemory against AvailableMemoryBytes).
+// Checks `arch` against the data and trains it (with TrainOptions::check_memory,
+// CheckTrainMemory against AvailableMemoryBytes).
 Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options);
 
 // What an error calls an option, given its input key ("train.max_eval_examples"): a command

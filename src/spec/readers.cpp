@@ -407,7 +407,14 @@ Result<JobSpec> ParseJobYaml(std::string_view text, const std::string& origin,
   SP_RETURN_IF_ERROR(ValidateCluster(job.cluster).WithContext(origin));
 
   if (root["gpus"]) {
-    SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus"));
+    std::string key_at;  // the key's line: an empty value has the position of what follows it
+    for (const auto& entry : root) {
+      if (entry.first.IsScalar() && entry.first.Scalar() == "gpus") {
+        key_at = Where(origin, entry.first);
+      }
+    }
+    SP_ASSIGN_OR_RETURN(RawValue raw, ToRaw(root["gpus"], origin, "job", "gpus", key_at,
+                                            fmt::format("integer from 1 to {}", kMaxRanks)));
     if (raw.is_list) {
       return Status::Invalid(fmt::format("{}: job.gpus = [{}] is a list, not a single value "
                                          "(allowed: integer from 1 to {})",
