@@ -870,16 +870,18 @@ TEST(Dnas, AnswerIsMovedIntoItsBandByTheLeastLogProbabilityLost) {
   EXPECT_EQ(f, 2);
 }
 
-// DNAS's targets, by hand. The 12 default baselines' FLOPs (docs/NAS.md), each kept when at
-// least 1.5x the last kept: 12,696; then >= 19,044: 19,348; >= 29,022: 36,912; >= 55,368:
-// 80,718; >= 121,077: 134,192; >= 201,288: 274,820 (>= 412,230: none).
-TEST(Dnas, TargetsAreTheBaselinesFlopsThinnedOrQuantiles) {
+// DNAS's targets, by hand. The 12 default baselines' FLOPs (docs/NAS.md), one target each, in
+// ascending order (a FLOPs value given twice is one target).
+TEST(Dnas, TargetsAreTheBaselinesFlopsOrQuantiles) {
   const std::vector<double> baselines = {285488, 12696, 14328, 19348, 36912, 42280,
                                          53232,  80718, 134192, 155120, 199472, 274820};
   EXPECT_EQ(DnasTargets(baselines, {}, 0),
-            (std::vector<double>{12696, 19348, 36912, 80718, 134192, 274820}));
+            (std::vector<double>{12696, 14328, 19348, 36912, 42280, 53232, 80718, 134192, 155120,
+                                 199472, 274820, 285488}));
+  EXPECT_EQ(DnasTargets({300, 100, 300, 200}, {}, 0), (std::vector<double>{100, 200, 300}));
   // A FLOPs limit drops the targets over it; with none left the limit is the target.
-  EXPECT_EQ(DnasTargets(baselines, {}, 50000), (std::vector<double>{12696, 19348, 36912}));
+  EXPECT_EQ(DnasTargets(baselines, {}, 50000),
+            (std::vector<double>{12696, 14328, 19348, 36912, 42280}));
   EXPECT_EQ(DnasTargets(baselines, {}, 10000), (std::vector<double>{10000}));
   // Without baselines: the 10/30/50/70/90% points of the random choices' FLOPs. 11 values
   // 1..11 (shuffled): index q x 10 = 1, 3, 5, 7, 9 -> 2, 4, 6, 8, 10.

@@ -639,7 +639,7 @@ class Searcher {
     SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget, false));
     pool.insert(pool.end(), spread.begin(), spread.end());
     SP_RETURN_IF_ERROR(ScorePool(net.get(), pool, options_.tune_steps));
-    return options_.screen > 0 ? ScreenOneShot() : Status::Ok();
+    return options_.screen != 0 ? ScreenOneShot() : Status::Ok();
   }
 
   // DNAS (nas.h): `restarts` searches one after another, each its own supernet and logits (the
@@ -647,7 +647,7 @@ class Searcher {
   Status RunDnas() {
     std::vector<size_t> picks;  // the screen's, in the history
     for (int64_t r = 0; r < options_.restarts; ++r) SP_RETURN_IF_ERROR(DnasSearch(r, &picks));
-    if (options_.screen <= 0) return Status::Ok();
+    if (options_.screen == 0) return Status::Ok();
     return Screen(picks);
   }
 
@@ -773,10 +773,15 @@ class Searcher {
     // front of the screen's scores (without the screen, the answer itself).
     std::vector<std::vector<Choice>> per_target(sets);
     const size_t variants =
-        options_.screen > 0
+        options_.screen < 0 ? static_cast<size_t>(kDnasScreenPerTarget)
+        : options_.screen > 0
             ? static_cast<size_t>(std::max<int64_t>(
                   1, options_.screen / (static_cast<int64_t>(sets) * options_.restarts)))
             : 1;
+    if (options_.screen < 0) {  // the family's own, as the report states it
+      result_->options.screen =
+          kDnasScreenPerTarget * static_cast<int64_t>(sets) * options_.restarts;
+    }
     for (size_t w = 0; w < sets; ++w) {
       double flops = 0;
       SP_ASSIGN_OR_RETURN(Choice within, LikeliestWithin(alpha[w], floors[w], targets[w], &flops));
@@ -799,7 +804,7 @@ class Searcher {
     std::vector<Choice> pool;
     for (const auto& p : per_target) pool.insert(pool.end(), p.begin(), p.end());
     SP_RETURN_IF_ERROR(ScorePool(net.get(), pool, options_.tune_steps));
-    if (options_.screen <= 0) return Status::Ok();
+    if (options_.screen == 0) return Status::Ok();
     // The history's index of each architecture (a choice met twice is one entry).
     std::map<std::string, size_t> index;
     for (size_t i = 0; i < result_->history.size(); ++i) {
@@ -1277,7 +1282,7 @@ std::vector<double> DnasTargets(std::vector<double> baseline_flops,
   if (!baseline_flops.empty()) {
     std::sort(baseline_flops.begin(), baseline_flops.end());
     for (double f : baseline_flops) {
-      if (targets.empty() || f >= kTargetSpacing * targets.back()) targets.push_back(f);
+      if (targets.empty() || f > targets.back()) targets.push_back(f);
     }
   } else if (!random_flops.empty()) {
     std::sort(random_flops.begin(), random_flops.end());
@@ -1385,12 +1390,14 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "population: a larger one picks the best more surely)")
         .Integer("retrain", &N::retrain, 2, 100, "",
                  "front candidates retrained on the whole training split")
-        .Integer("screen", &N::screen, 0, 10000, "",
-                 "oneshot, dnas: answers trained at low fidelity as sampling's candidates are, "
-                 "whose scores pick the front (oneshot: this many; dnas: max(1, this / (FLOPs "
-                 "targets x restarts)) per target and search, duplicates once); 0: the supernet's "
-                 "scores (oneshot) or "
-                 "the answer as it is (dnas)")
+        .Integer("screen", &N::screen, -1, 10000, "",
+                 fmt::format("oneshot, dnas: answers trained at low fidelity as sampling's "
+                             "candidates are, whose scores pick the front (oneshot: this many; "
+                             "dnas: max(1, this / (FLOPs targets x restarts)) per target and "
+                             "search, duplicates once); -1: the family's own (oneshot {}, dnas {} "
+                             "per target and search); 0: the supernet's scores (oneshot) or the "
+                             "answer as it is (dnas)",
+                             kOneShotScreen, kDnasScreenPerTarget))
         .Integer("tune_steps", &N::tune_steps, 0, rec::kMaxTuneSteps, "",
                  fmt::format("oneshot, dnas: steps of its own each answer trains on the "
                              "supernet (embeddings frozen, at {} of the learning rate) before its "
@@ -1425,6 +1432,9 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   SP_RETURN_IF_ERROR(NasOptionsSchema().CheckValues(given));
   NasOptions options = given;
   if (options.budget == 0) options.budget = DefaultBudget(options.method);
+  // The screen's default: one-shot's here, DNAS's per FLOPs target once it has its targets
+  // (kDnasScreenPerTarget); unused by the sampling family.
+  if (options.screen < 0 && options.method != "dnas") options.screen = kOneShotScreen;
   SP_ASSIGN_OR_RETURN(const std::string controller, FamilyController(options));
   SP_ASSIGN_OR_RETURN(Space space, MakeSpace(options.space));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> baseline_names, BaselineList(options.baselines));
@@ -1446,7 +1456,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
   SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train, name));
   // (One-shot and DNAS train candidates at low fidelity only with the screen.)
-  const bool trains = options.method == "sampling" || options.screen > 0;
+  const bool trains = options.method == "sampling" || options.screen != 0;
   {
     // The candidates' low-fidelity runs train on the first proxy_examples and score the first
     // proxy_eval valid examples: checked up front too (one label there fails every candidate,

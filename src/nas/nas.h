@@ -61,7 +61,7 @@
 // DNAS family (FBNet, arXiv:1812.03443; hard Gumbel-softmax as GDAS, arXiv:1910.04465): the same
 // supernet, step count and in-place reference model (trained on each step's batch beside the
 // drawn subnet, which fits its probabilities as one-shot's do); one set of architecture logits
-// alpha per FLOPs target T (DnasTargets: the baselines' FLOPs, thinned), taking turns, each looking
+// alpha per FLOPs target T (DnasTargets: each baseline's FLOPs), taking turns, each looking
 // in its band [T', T] of FLOPs, T' the target before it (0 for the first): a model of no more FLOPs
 // than a baseline is what can beat it, and the band keeps each set from settling where the set
 // below it already looks (without it every set's answer sat at the cheap end, where a one-epoch
@@ -112,7 +112,8 @@
 // this is, samples several architectures from its learnt distribution and trains them; this is
 // that step at low fidelity. Which ones: one-shot, the supernet-scored answers by successive
 // non-dominated layers of (FLOPs, supernet NE), the last layer thinned as Front thins; DNAS,
-// per FLOPs target max(1, screen / targets): the repaired argmax (above) and, of its 4 times as
+// per FLOPs target kDnasScreenPerTarget (a --screen given: max(1, screen / targets)): the
+// repaired argmax (above) and, of its 4 times as
 // many likeliest variants that change one dimension and stay within the band (by
 // log-probability lost), those of the best supernet NE. Both families score their answers on
 // the supernet after tune_steps steps of their own (rec::Supernet::TunedLoss): as the supernet
@@ -144,6 +145,10 @@
 namespace scaleplan::nas {
 
 inline constexpr double kTrendWeight = 1.0;
+// The screen's default (NasOptions::screen -1): one-shot trains 24 answers; DNAS, per FLOPs
+// target and search, its answer and 3 variants (48 with the 12 default baselines).
+inline constexpr int64_t kOneShotScreen = 24;
+inline constexpr int64_t kDnasScreenPerTarget = 4;
 // One-shot and DNAS: the dense learning rate's share an answer's own steps take before its
 // supernet score (NasOptions::tune_steps). At the full rate 30 steps of its own leave even the
 // co-trained reference model worse on the supernet (NE 0.894 to 0.929), at 0.1 of it they barely
@@ -176,8 +181,9 @@ struct NasOptions {
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
   // oneshot: answers trained at low fidelity; dnas: per target and search
-  // max(1, this / (targets x restarts))
-  int64_t screen = 24;
+  // max(1, this / (targets x restarts)); -1, the default: the family's own (kOneShotScreen;
+  // kDnasScreenPerTarget per target and search); 0: no screen
+  int64_t screen = -1;
   // One-shot and DNAS: steps of its own each answer trains on the supernet before it is scored,
   // its weights then put back (rec::Supernet::TunedLoss; docs/NAS.md, "Scored after steps of its
   // own"); 0: scored on the weights as the supernet holds them.
@@ -316,12 +322,15 @@ Result<Choice> LikeliestInBand(const std::vector<std::vector<double>>& alpha, do
                                const std::function<Result<double>(const Choice&)>& flops,
                                double* flops_out);
 
-// DNAS's FLOPs targets (nas.h's header), in FLOPs: with baselines, their FLOPs in ascending
-// order, each kept when it is at least kTargetSpacing times the last kept (the first always);
+// DNAS's FLOPs targets (nas.h's header), in FLOPs: with baselines, their distinct FLOPs in
+// ascending order, so that each set's band is the band the front gives that baseline (Front);
 // without, the kTargetQuantiles of `random_flops` (costed random choices). Targets over
 // `flops_max` (> 0) are dropped; if none is left, the limit itself is the one target. Empty only
-// with no baselines, no random FLOPs and no limit (RunDnas refuses that).
-inline constexpr double kTargetSpacing = 1.5;
+// with no baselines, no random FLOPs and no limit (RunDnas refuses that). Until 2026-12-07 a
+// baseline was a target only at 1.5x the last (6 targets of the 12 default baselines); one per
+// baseline, with the screen's 4 answers per target, beat 115 baselines of 144 against 108 over
+// the four cells of the target and three search seeds (docs/NAS.md, "A DNAS target per
+// baseline").
 inline constexpr double kTargetQuantiles[] = {0.1, 0.3, 0.5, 0.7, 0.9};
 std::vector<double> DnasTargets(std::vector<double> baseline_flops,
                                 std::vector<double> random_flops, double flops_max);
