@@ -22,7 +22,9 @@ Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
   Result<ArchInfo> info = Analyze(run.arch, input);
   if (!info.ok()) return info.status().WithContext(arch_ref);
   run.info = std::move(info).value();
-  SP_RETURN_IF_ERROR(CheckTrainSetup(loaded.data, options, name));
+  // The labels, named as `name` gives the options (Train checks them too, by their keys, once
+  // its trainer has loaded).
+  SP_RETURN_IF_ERROR(CheckLabels(loaded.data, options, name));
   SP_ASSIGN_OR_RETURN(run.result, Train(run.arch, loaded.data, options));
   run.data_name = loaded.data.name;
   run.train_examples = loaded.data.train.n;

@@ -22,8 +22,8 @@ struct TrainRun {
   TrainResult result;
 };
 
-// The data read, the architecture resolved and checked, the set-up checked (CheckTrainSetup,
-// its errors naming options as `name` gives them), then Train.
+// The data read, the architecture resolved and checked, the labels checked (CheckLabels, its
+// errors naming options as `name` gives them), then Train.
 Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
                           const TrainOptions& options, const OptionName& name = nullptr);
 

@@ -164,15 +164,20 @@ std::string NameOf(const OptionName& name, std::string_view key) {
   return name ? name(key) : std::string(key);
 }
 
-Status CheckTrainSetup(const CtrData& data, const TrainOptions& options, const OptionName& name) {
-  SP_RETURN_IF_ERROR(CheckOptions(options));
-  SP_RETURN_IF_ERROR(CheckData(data));
+Status CheckLabels(const CtrData& data, const TrainOptions& options, const OptionName& name) {
+  SP_RETURN_IF_ERROR(CheckData(data));  // (the labels' array holds every example)
   auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };
   SP_RETURN_IF_ERROR(
       CheckTrainingLabels(data, cap(data.train.n, options.max_train_examples), name));
-  SP_RETURN_IF_ERROR(CheckScoredLabels(
-      data, cap(data.valid.n, options.max_eval_examples),
-      options.evaluate_test ? cap(data.test.n, options.max_eval_examples) : 0, name));
+  return CheckScoredLabels(data, cap(data.valid.n, options.max_eval_examples),
+                           options.evaluate_test ? cap(data.test.n, options.max_eval_examples) : 0,
+                           name);
+}
+
+Status CheckTrainSetup(const CtrData& data, const TrainOptions& options, const OptionName& name) {
+  SP_RETURN_IF_ERROR(CheckOptions(options));
+  SP_RETURN_IF_ERROR(CheckData(data));
+  SP_RETURN_IF_ERROR(CheckLabels(data, options, name));
   TrainFn train = nullptr;
   return LoadTrainer(&train);
 }

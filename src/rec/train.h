@@ -114,6 +114,9 @@ std::string NameOf(const OptionName& name, std::string_view key);
 // hold both labels, the error names the example caps as `name` gives them.
 Status CheckTrainSetup(const CtrData& data, const TrainOptions& options,
                        const OptionName& name = nullptr);
+// Of those, the labels alone: the examples trained on and scored hold clicks and non-clicks.
+Status CheckLabels(const CtrData& data, const TrainOptions& options,
+                   const OptionName& name = nullptr);
 
 InputShape InputOf(const CtrData& data);
 
