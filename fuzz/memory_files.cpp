@@ -1,6 +1,6 @@
-// The system files a training's memory check reads (core/memory.h): /proc/meminfo and a cgroup's
-// memory files (its limit, memory.stat). A value read is finite and not negative; anything else
-// reads as unknown.
+// The system files a training's memory check reads (core/memory.h): /proc/meminfo, a cgroup's
+// memory files (its limit, memory.stat), /proc/self/limits and /proc/self/status. A value read is
+// finite and not negative; anything else reads as unknown.
 #include <string>
 
 #include "core/memory.h"
@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text = fuzz::AsText(data, size);
   for (const std::optional<double> bytes :
        {MemAvailableBytes(text), CgroupBytes(text), StatBytes(text, "anon"),
-        StatBytes(text, "total_rss")}) {
+        StatBytes(text, "total_rss"), AddressSpaceLimitBytes(text), StatusBytes(text, "VmSize")}) {
     if (!bytes) continue;
     fuzz::CheckFinite(*bytes, "bytes");
     if (*bytes < 0) fuzz::Fail("negative bytes", Printable(text, 64));
@@ -27,6 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           return std::string(text);
         }
         if (path.ends_with("/memory.max")) return std::string("4096\n");
+        if (path == "/proc/self/limits" || path == "/proc/self/status") return std::string(text);
         return std::nullopt;
       });
   if (!room) fuzz::Fail("no room read beside a meminfo", Printable(text, 64));

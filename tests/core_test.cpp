@@ -425,6 +425,13 @@ TEST(Memory, ReadsMemAvailableAndCgroupFiles) {
   EXPECT_EQ(StatBytes("cache 10\nrss 20\ntotal_cache 30\ntotal_rss 40\n", "total_rss"), 40.0);
   EXPECT_EQ(StatBytes("cache 10\nrss 20\n", "rs"), std::nullopt);  // a key, not a prefix
   EXPECT_EQ(StatBytes("anon 4096\nfile 8192\n", "anon"), 4096.0);
+  EXPECT_EQ(AddressSpaceLimitBytes("Max address space  1000  2000  bytes\n"), 1000.0);  // soft
+  EXPECT_EQ(AddressSpaceLimitBytes("Max address space  unlimited  unlimited  bytes\n"),
+            std::nullopt);
+  EXPECT_EQ(AddressSpaceLimitBytes("Max stack size  1000  2000  bytes\n"), std::nullopt);
+  EXPECT_EQ(StatusBytes("VmPeak:\t 9 kB\nVmSize:\t 2 kB\n", "VmSize"), 2048.0);
+  EXPECT_EQ(StatusBytes("VmSizeX:\t 2 kB\n", "VmSize"), std::nullopt);  // a key, not a prefix
+  EXPECT_EQ(StatusBytes("VmSize:\t 2 pages\n", "VmSize"), std::nullopt);
 }
 
 // The room AvailableMemoryBytes reads from a file system given as a map (path -> text).
@@ -470,6 +477,21 @@ TEST(Memory, TheRoomIsTheLeastOfMemAvailableAndTheCgroupsLimits) {
                     {"/sys/fs/cgroup/memory.max", "1000\n"},
                     {"/sys/fs/cgroup/memory.stat", "anon 3000\n"}}),
             0.0);
+  // ulimit -v 4 (4,096 bytes) with a virtual size of 1 kB: 4,096 - 1,024 = 3,072, below
+  // MemAvailable's 10,240; unlimited, MemAvailable decides.
+  const std::string limits =
+      "Limit                     Soft Limit           Hard Limit           Units\n"
+      "Max stack size            8388608              unlimited            bytes\n"
+      "Max address space         4096                 8192                 bytes\n";
+  const std::string status = "Name:\tscaleplan\nVmPeak:\t   9 kB\nVmSize:\t   1 kB\n";
+  EXPECT_EQ(RoomIn({{"/proc/meminfo", meminfo},
+                    {"/proc/self/limits", limits},
+                    {"/proc/self/status", status}}),
+            3072.0);
+  EXPECT_EQ(RoomIn({{"/proc/meminfo", meminfo},
+                    {"/proc/self/limits", "Max address space  unlimited  unlimited  bytes\n"},
+                    {"/proc/self/status", status}}),
+            10240.0);
 #ifdef __linux__
   EXPECT_TRUE(AvailableMemoryBytes().has_value());  // this machine's files read
 #endif

@@ -872,6 +872,101 @@ TEST(Dnas, AnswerIsMovedIntoItsBandByTheLeastLogProbabilityLost) {
 
 // DNAS's targets, by hand. The 12 default baselines' FLOPs (docs/NAS.md), one target each, in
 // ascending order (a FLOPs value given twice is one target).
+// A baseline of mean test NE 0.9000 against models of 0.8950 to 0.9050, every sd 0.002 over 3
+// seeds: the standard error sqrt((0.002^2 + 0.002^2) / 3) = 0.001633, times t(4 df) = 2.776:
+// 0.004533 is the noise. Margins 0.005 and -0.005 are past it, 0.003 and -0.003 within.
+TEST(NasReport, AVerdictSaysWhetherAWinOrAMissIsMoreThanTheSeedsNoise) {
+  auto scored = [](const std::string& name, double ne) {
+    Scored s;
+    s.name = name;
+    s.test.ne = ne;
+    s.test_ne_sd = 0.002;
+    return s;
+  };
+  const Scored base = scored("dlrm-s", 0.9000);
+  NasResult r;
+  r.options.final_seeds = 3;
+  for (const auto& [name, ne] : std::vector<std::pair<std::string, double>>{
+           {"nas-1", 0.8950}, {"nas-2", 0.8970}, {"nas-3", 0.9030}, {"nas-4", 0.9050}}) {
+    r.versus.push_back(Judge(base, scored(name, ne), 3));
+  }
+  r.versus.push_back(NasResult::Versus{"dcnv2-s", "", 0, false, false, false});
+  EXPECT_NEAR(r.versus[0].margin, 0.005, 1e-12);
+  EXPECT_EQ(r.versus[0].Verdict(), "beaten_significant");
+  EXPECT_EQ(r.versus[1].Verdict(), "beaten_within_noise");
+  EXPECT_EQ(r.versus[2].Verdict(), "missed_within_noise");
+  EXPECT_EQ(r.versus[3].Verdict(), "missed_significant");
+  EXPECT_EQ(r.versus[4].Verdict(), "no_model");
+  // Just past and just within the noise: margins 0.00454 and 0.00453.
+  EXPECT_TRUE(Judge(base, scored("a", 0.9000 - 0.00454), 3).significant);
+  EXPECT_FALSE(Judge(base, scored("b", 0.9000 - 0.00453), 3).significant);
+  EXPECT_TRUE(Judge(base, scored("c", 0.9000 + 0.00454), 3).worse);
+  // One seed has no spread to test against: every margin is within the noise.
+  EXPECT_EQ(Judge(base, scored("d", 0.8000), 1).Verdict(), "beaten_within_noise");
+  EXPECT_EQ(Judge(base, scored("e", 0.9900), 1).Verdict(), "missed_within_noise");
+  const nlohmann::json j = report::NasJson(r);
+  ASSERT_EQ(j["versus"].size(), 5u);
+  EXPECT_EQ(j["versus"][3]["verdict"], "missed_significant");
+  EXPECT_EQ(j["versus"][3]["significantly_worse"], true);
+  EXPECT_EQ(j["versus"][3]["significant"], false);  // a significant win, as before
+  EXPECT_EQ(j["versus"][0]["significant"], true);
+  const std::string text = report::NasText(r);
+  EXPECT_NE(text.find("2 of 5 baselines beaten on mean test NE by a found model with no more "
+                      "FLOPs (1 significantly: a two-sided 95% t test over the seeds); of the 3 "
+                      "missed, 1 significantly, 2 within the seeds' noise"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("nas-3 does not beat it by -0.0030 NE (within the seeds' noise)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("nas-4 does not beat it by -0.0050 NE (significant)"), std::string::npos);
+  EXPECT_NE(text.find("dcnv2-s      no found model is as cheap"), std::string::npos);
+}
+
+// A space of two dimensions, embedding_dim 4 or 8 and an MLP of 4 or 16 over the flattened
+// embeddings: SupernetMemory's parts by hand.
+TEST(Supernet, MemoryIsTheLargestTableAndTwoArchitecturesState) {
+  Space s;
+  s.name = "two";
+  s.dims = {{"embedding_dim", {"4", "8"}}, {"width", {"4", "16"}}};
+  s.reference = {0, 0};
+  s.decode = [](const Choice& c, const rec::InputShape&, std::vector<std::string>*) {
+    rec::Arch a;
+    a.embedding_dim = c[0] == 0 ? 4 : 8;
+    rec::Block f = rec::MakeBlock("f", rec::BlockKind::kFlatten, {"sparse"});
+    rec::Block m = rec::MakeBlock("m", rec::BlockKind::kMlp, {"f"});
+    m.widths = {c[1] == 0 ? 4 : 16};
+    a.blocks = {f, m};
+    a.output = "m";
+    return a;
+  };
+  const rec::InputShape input{3, {100, 20}};  // 120 embedding rows
+  rec::TrainOptions t;
+  t.batch = 10;
+  t.optimizer = rec::DenseOptimizer::kAdam;
+  const rec::TrainBytes need = Must(SupernetMemory(s, input, t, 256, 1));
+  // 256 draws of 4 choices meet (E 8, MLP 16), the dearest, but for (3/4)^256.
+  // Table: 120 rows x E 8 x 8 bytes (weight, Adagrad's sum) = 7,680.
+  // Dense, Adam's 16 bytes a parameter: the reference's MLP 2 x 4 -> 4 (8 x 4 + 4 = 36) and
+  // logit (4 + 1), 41; the dearest's 2 x 8 -> 16 (16 x 16 + 16 = 272) and logit (17), 289:
+  // 16 x 330 = 5,280. State 12,960.
+  EXPECT_DOUBLE_EQ(need.state, 12960.0);
+  // Activations, every block's output: the reference's 8 + 4 = 12 elements, the dearest's
+  // 16 + 16 = 32; 44 x 12 bytes x batch 10 = 5,280.
+  EXPECT_DOUBLE_EQ(need.activation_elements, 44.0);
+  EXPECT_DOUBLE_EQ(need.activations, 5280.0);
+  // No draws: the reference alone, its table and state and activations once.
+  const rec::TrainBytes alone = Must(SupernetMemory(s, input, t, 0, 1));
+  EXPECT_DOUBLE_EQ(alone.state, 120.0 * 4 * 8 + 16.0 * 41);
+  EXPECT_DOUBLE_EQ(alone.activations, 12.0 * 12 * 10);
+  // The scratch space on the default spec's 26 tables would be refused long before a table of
+  // 10^7 rows a feature: E 32 x 8 bytes x 2.6e8 rows = 66.6 GB.
+  const rec::InputShape criteo{13, std::vector<int64_t>(26, 10000000)};
+  const rec::TrainBytes big = Must(SupernetMemory(Must(MakeSpace("scratch")), criteo, t, 256, 1));
+  EXPECT_GE(big.state, 26e7 * 32 * 8);
+  EXPECT_LT(big.state, 26e7 * 32 * 8 * 1.01);  // the dense part is small beside it
+}
+
 TEST(Dnas, TargetsAreTheBaselinesFlopsOrQuantiles) {
   const std::vector<double> baselines = {285488, 12696, 14328, 19348, 36912, 42280,
                                          53232,  80718, 134192, 155120, 199472, 274820};

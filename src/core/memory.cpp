@@ -64,6 +64,33 @@ std::optional<double> StatBytes(std::string_view stat, std::string_view key) {
   return std::nullopt;
 }
 
+std::optional<double> AddressSpaceLimitBytes(std::string_view limits) {
+  constexpr std::string_view kKey = "Max address space";
+  for (const std::string& line : SplitAndTrim(limits, '\n')) {
+    const std::string_view l = line;
+    if (!l.starts_with(kKey)) continue;
+    // "Max address space  <soft> <hard> bytes": the soft limit binds.
+    std::string_view rest = Trim(l.substr(kKey.size()));
+    const std::string_view soft = rest.substr(0, rest.find_first_of(" \t"));
+    if (soft == "unlimited") return std::nullopt;
+    return Digits(soft);
+  }
+  return std::nullopt;
+}
+
+std::optional<double> StatusBytes(std::string_view status, std::string_view key) {
+  for (const std::string& line : SplitAndTrim(status, '\n')) {
+    std::string_view l = line;
+    if (l.size() <= key.size() || !l.starts_with(key) || l[key.size()] != ':') continue;
+    l = Trim(l.substr(key.size() + 1));
+    if (!l.ends_with("kB")) return std::nullopt;
+    l.remove_suffix(2);
+    const std::optional<double> kib = Digits(l);
+    return kib ? std::optional<double>(*kib * 1024) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::optional<double> AvailableMemoryBytes(const FileReader& read_file) {
   const FileReader read = read_file ? read_file : FileReader(Slurp);
   std::optional<double> room;
@@ -116,6 +143,16 @@ std::optional<double> AvailableMemoryBytes(const FileReader& read_file) {
         if (const std::optional<double> limit = StatBytes(*stat, "hierarchical_memory_limit")) {
           lower(*limit, StatBytes(*stat, "total_rss"));
         }
+      }
+    }
+  }
+  // An address-space limit (ulimit -v, RLIMIT_AS; common under batch schedulers): a larger
+  // allocation fails at once rather than by the OOM killer, but as a crash of the library that
+  // asked. The room is the soft limit less the process's virtual size.
+  if (const std::optional<std::string> limits = read("/proc/self/limits")) {
+    if (const std::optional<double> limit = AddressSpaceLimitBytes(*limits)) {
+      if (const std::optional<std::string> status = read("/proc/self/status")) {
+        lower(*limit, StatusBytes(*status, "VmSize"));
       }
     }
   }

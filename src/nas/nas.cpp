@@ -331,6 +331,7 @@ class Searcher {
   Status Evaluate(std::vector<Candidate>* batch) {
     std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
     std::vector<size_t> fresh;
+    std::vector<std::string> keys;  // the fresh ones', taken unnamed
     std::map<std::string, size_t> in_batch;
     for (size_t i = 0; i < batch->size(); ++i) {
       Candidate& c = (*batch)[i];
@@ -343,15 +344,17 @@ class Searcher {
       }
       if (in_batch.count(key) > 0) continue;  // filled below from the first copy
       in_batch[key] = i;
+      // Named before it trains (the history's next index), so that its errors name it.
+      c.arch.name = fmt::format("nas-{}", result_->history.size() + fresh.size());
       jobs.emplace_back(&c.arch, ProxyTraining());
       fresh.push_back(i);
+      keys.push_back(key);
     }
     SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
                         TrainAll(jobs, data_, options_.parallel, options_.processes));
     for (size_t k = 0; k < fresh.size(); ++k) {
       Candidate& c = (*batch)[fresh[k]];
-      const std::string key = ArchKey(c.arch);
-      c.arch.name = fmt::format("nas-{}", result_->history.size());
+      const std::string& key = keys[k];
       SetProxyScores(out[k], &c);
       cache_[key] = c;
       ++trained_;
@@ -639,6 +642,7 @@ class Searcher {
     SP_ASSIGN_OR_RETURN(std::vector<Choice> spread, SpreadStart(options_.budget, false));
     pool.insert(pool.end(), spread.begin(), spread.end());
     SP_RETURN_IF_ERROR(ScorePool(net.get(), pool, options_.tune_steps));
+    net.reset();  // its memory, before the screen's trainings take theirs
     return options_.screen != 0 ? ScreenOneShot() : Status::Ok();
   }
 
@@ -892,10 +896,25 @@ class Searcher {
     return std::max<int64_t>(1, train_.epochs * ((n + train_.batch - 1) / train_.batch));
   }
 
+  // The supernet, after a check that it fits the memory left (SupernetMemory).
   Result<std::unique_ptr<rec::Supernet>> MakeNet() {
     rec::TrainOptions o = train_;
     o.threads = 1;  // as every candidate's: libtorch's threads could move the low bits
     o.progress = nullptr;
+    SP_ASSIGN_OR_RETURN(
+        rec::TrainBytes need,
+        SupernetMemory(space_, input_, o, kSupernetMemoryDraws, options_.search_seed));
+    if (const std::optional<double> room = AvailableMemoryBytes();
+        room && need.state + need.activations > *room) {
+      return Status::Invalid(fmt::format(
+          "nas: the {} family's supernet needs about {:.3g} GB ({:.3g} GB of weights and "
+          "optimizer state, most of it the embedding table at the space's largest embedding "
+          "dimension; {:.3g} GB of activations) and this process may take {:.3g} GB more "
+          "(allowed: a smaller --table-rows or --batch; --method sampling, which makes no "
+          "supernet; or a machine with more free memory)",
+          options_.method, (need.state + need.activations) / 1e9, need.state / 1e9,
+          need.activations / 1e9, *room / 1e9));
+    }
     return rec::MakeSupernet(data_, o);
   }
 
@@ -1276,6 +1295,64 @@ std::vector<size_t> SpreadByLogFlops(const std::vector<double>& flops, int64_t n
   return out;
 }
 
+NasResult::Versus Judge(const Scored& baseline, const Scored& model, int64_t seeds) {
+  NasResult::Versus v;
+  v.baseline = baseline.name;
+  v.model = model.name;
+  v.margin = baseline.test.ne - model.test.ne;
+  v.beats = v.margin > 0;
+  if (seeds > 1) {
+    const double se = std::sqrt(
+        (baseline.test_ne_sd * baseline.test_ne_sd + model.test_ne_sd * model.test_ne_sd) /
+        static_cast<double>(seeds));
+    const double noise = TCritical(2 * (seeds - 1)) * se;
+    v.significant = v.margin > noise;
+    v.worse = -v.margin > noise;
+  }
+  return v;
+}
+
+std::string NasResult::Versus::Verdict() const {
+  if (model.empty()) return "no_model";
+  if (beats) return significant ? "beaten_significant" : "beaten_within_noise";
+  return worse ? "missed_significant" : "missed_within_noise";
+}
+
+Result<rec::TrainBytes> SupernetMemory(const Space& space, const rec::InputShape& input,
+                                       const rec::TrainOptions& train, int64_t draws,
+                                       uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  double embedding = 0, dense_max = 0, activations_max = 0, elements_max = 0;
+  rec::TrainBytes reference;
+  for (int64_t k = -1; k < draws; ++k) {  // k = -1: the reference
+    Choice c = space.reference;
+    if (k >= 0) {
+      for (size_t d = 0; d < c.size(); ++d) {
+        c[d] = std::uniform_int_distribution<uint32_t>(
+            0, static_cast<uint32_t>(space.dims[d].values.size() - 1))(rng);
+      }
+    }
+    const rec::Arch arch = space.Decode(c, input);
+    SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(arch, input));
+    const rec::TrainBytes b = rec::TrainMemory(arch, info, train);
+    const double table = 8 * info.embedding_params;  // TrainMemory's bytes per embedding element
+    embedding = std::max(embedding, table);
+    if (k < 0) {
+      reference = b;
+      reference.state -= table;
+      continue;
+    }
+    dense_max = std::max(dense_max, b.state - table);
+    activations_max = std::max(activations_max, b.activations);
+    elements_max = std::max(elements_max, b.activation_elements);
+  }
+  rec::TrainBytes need;
+  need.state = embedding + reference.state + dense_max;
+  need.activations = reference.activations + activations_max;
+  need.activation_elements = reference.activation_elements + elements_max;
+  return need;
+}
+
 std::vector<double> DnasTargets(std::vector<double> baseline_flops,
                                 std::vector<double> random_flops, double flops_max) {
   std::vector<double> targets;
@@ -1476,8 +1553,8 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   // more FLOPs is what beats one).
   std::vector<rec::Arch> baseline_archs;
   std::vector<double> baseline_flops;
-  for (const std::string& name : baseline_names) {
-    SP_ASSIGN_OR_RETURN(rec::Arch a, rec::MakeBaseline(name, rec::InputOf(data)));
+  for (const std::string& baseline : baseline_names) {
+    SP_ASSIGN_OR_RETURN(rec::Arch a, rec::MakeBaseline(baseline, rec::InputOf(data)));
     SP_ASSIGN_OR_RETURN(rec::ArchInfo info, rec::Analyze(a, rec::InputOf(data)));
     baseline_flops.push_back(info.flops);
     baseline_archs.push_back(std::move(a));
@@ -1635,16 +1712,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
         pick = &s;
       }
     }
-    if (pick != nullptr) {
-      v.model = pick->name;
-      v.margin = b.test.ne - pick->test.ne;
-      v.beats = v.margin > 0;
-      const double se =
-          std::sqrt((b.test_ne_sd * b.test_ne_sd + pick->test_ne_sd * pick->test_ne_sd) /
-                    static_cast<double>(seeds));
-      v.significant = seeds > 1 && v.margin > TCritical(2 * (options.final_seeds - 1)) * se;
-    }
-    result.versus.push_back(v);
+    result.versus.push_back(pick != nullptr ? Judge(b, *pick, options.final_seeds) : v);
   }
   // CPU time in all: under mpirun every process adds its own (ranks that are threads of one
   // process already share its clock).

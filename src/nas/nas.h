@@ -268,12 +268,17 @@ struct NasResult {
   // none has no more FLOPs) and whether it beats the baseline's test NE.
   // model: among the front models with no more FLOPs, the lowest mean valid NE (chosen on
   // validation, compared on test); margin: the baseline's mean test NE minus the model's;
-  // significant: a two-sided 95% t test on the two means (standard error from the seeds' spread,
-  // 2 (seeds - 1) degrees of freedom).
+  // significant (a win) or worse (a loss): a two-sided 95% t test on the two means calls the
+  // margin more than the seeds' noise (standard error from the seeds' spread, 2 (seeds - 1)
+  // degrees of freedom). A margin within the noise either way is one the training seeds decide:
+  // two models of one quality (docs/NAS.md, "How much of a miss is noise").
   struct Versus {
     std::string baseline, model;
     double margin = 0;
-    bool beats = false, significant = false;
+    bool beats = false, significant = false, worse = false;
+    // "beaten_significant", "beaten_within_noise", "missed_within_noise", "missed_significant"
+    // or, with no model as cheap, "no_model".
+    std::string Verdict() const;
   };
   std::vector<Versus> versus;
   // "name: error" of the models that failed a full training: a front model or baseline (left
@@ -367,6 +372,26 @@ std::vector<Candidate> FrontLayers(const std::vector<Candidate>& history, int64_
 // remain for the levels after it. Ranks would follow the draws' density, thin at the cheap end
 // where the smallest baselines sit. min(n, flops.size()) distinct indices.
 std::vector<size_t> SpreadByLogFlops(const std::vector<double>& flops, int64_t n);
+
+// A baseline against the found model picked for it (NasResult::versus): the margin of their mean
+// test NEs over `seeds` training seeds each, and whether a two-sided 95% t test (Student's t
+// with 2 (seeds - 1) degrees of freedom, the standard error from both seeds' spreads) calls it
+// a win (significant) or a loss (worse); one seed calls neither.
+NasResult::Versus Judge(const Scored& baseline, const Scored& model, int64_t seeds);
+
+// What a supernet on `input` holds at its peak, about (rec/supernet.h; rec::TrainMemory's
+// bytes): its one embedding table at the largest embedding dimension met (the weights and
+// sparse Adagrad's sums), the dense state of the space's reference and of the dearest of `draws`
+// random choices (its own generator, `seed`: the search's draws stay as they were), and the
+// activations of the two architectures a step trains (the reference beside a subnet). A floor
+// rather than a bound: the store keeps every weight any subnet asked for, so its dense part can
+// grow past two architectures' (these spaces' dense weights are megabytes beside the tables'
+// gigabytes, which a large criteo --table-rows brings). One-shot and DNAS check it against the
+// memory left before the supernet is made, as TrainAll checks a group of trainings.
+Result<rec::TrainBytes> SupernetMemory(const Space& space, const rec::InputShape& input,
+                                       const rec::TrainOptions& train, int64_t draws,
+                                       uint64_t seed);
+inline constexpr int64_t kSupernetMemoryDraws = 256;
 
 // Options given (`given(key)`) that the method and controller chosen do not use are an error
 // naming the option: tournament outside the evolution controller, screen under the sampling

@@ -332,11 +332,17 @@ Result<std::unique_ptr<Supernet>> MakeSupernet(const CtrData& data, const TrainO
   return net;
 }
 
+// An architecture in a supernet's error: its name, or, for a search's unnamed draw, what it is.
+static std::string Called(const Arch& arch) {
+  return arch.name.empty() ? fmt::format("the subnet {}", Printable(DescribeArch(arch), 120))
+                           : Printable(arch.name, 64);
+}
+
 Result<double> Supernet::TrainStep(const Arch& arch, const ArchInfo& info, int64_t step) {
   double loss = 0;
   std::string error;
   if (!DoTrainStep(arch, info, step, &loss, &error)) {
-    return Status::Invalid(fmt::format("training {} on the supernet: {}", arch.name, error));
+    return Status::Invalid(fmt::format("training {} on the supernet: {}", Called(arch), error));
   }
   return loss;
 }
@@ -372,10 +378,11 @@ Result<double> Supernet::Loss(const Arch& arch, const ArchInfo& info, int64_t fr
   std::string error;
   SP_RETURN_IF_ERROR(CheckValidRange(from, n, valid_n_));
   if (!DoLoss(arch, info, from, n, gates, &loss, gate_grads, &error)) {
-    return Status::Invalid(fmt::format("scoring {} on the supernet: {}", arch.name, error));
+    return Status::Invalid(fmt::format("scoring {} on the supernet: {}", Called(arch), error));
   }
   if (!std::isfinite(loss)) {
-    return Status::Invalid(fmt::format("scoring {} on the supernet: the loss is not finite", arch.name));
+    return Status::Invalid(
+        fmt::format("scoring {} on the supernet: the loss is not finite", Called(arch)));
   }
   return loss;
 }
@@ -396,12 +403,12 @@ Result<double> Supernet::TunedLoss(const Arch& arch, const ArchInfo& info, int64
   std::string error;
   if (!DoTunedLoss(arch, info, from, n, steps, lr_scale, &loss, &error)) {
     return Status::Invalid(fmt::format("scoring {} on the supernet after {} steps of its own: {}",
-                                       arch.name, steps, error));
+                                       Called(arch), steps, error));
   }
   if (!std::isfinite(loss)) {
     return Status::Invalid(
         fmt::format("scoring {} on the supernet after {} steps of its own: the loss is not finite",
-                    arch.name, steps));
+                    Called(arch), steps));
   }
   return loss;
 }

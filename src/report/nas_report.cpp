@@ -138,7 +138,9 @@ json NasJson(const nas::NasResult& r) {
                              {"model", v.model.empty() ? json(nullptr) : json(v.model)},
                              {"margin_ne", v.model.empty() ? json(nullptr) : json(v.margin)},
                              {"beats", v.beats},
-                             {"significant", v.significant}});
+                             {"significant", v.significant},
+                             {"significantly_worse", v.worse},
+                             {"verdict", v.Verdict()}});
   }
   json history = json::array();
   for (const nas::Candidate& c : r.history) {
@@ -216,21 +218,33 @@ std::string NasText(const nas::NasResult& r) {
         "models (1: ranked as full training ranks them)\n",
         *r.proxy_spearman, r.pareto.size());
   }
-  int beaten = 0, significant = 0;
+  int beaten = 0, significant = 0, worse = 0, missed = 0;
   for (const auto& v : r.versus) {
     beaten += v.beats ? 1 : 0;
     significant += v.significant ? 1 : 0;
+    worse += v.worse ? 1 : 0;
+    missed += v.beats ? 0 : 1;
   }
   out += fmt::format(
       "Versus   {} of {} baselines beaten on mean test NE by a found model with no more FLOPs "
-      "({} significantly: a two-sided 95% t test over the seeds)\n",
+      "({} significantly: a two-sided 95% t test over the seeds)",
       beaten, r.versus.size(), significant);
+  if (missed > 0 && r.options.final_seeds > 1) {
+    // A miss within the seeds' noise is a tie the training seeds decide, not the search's loss.
+    out += fmt::format("; of the {} missed, {} significantly, {} within the seeds' noise", missed,
+                       worse, missed - worse);
+  }
+  out += "\n";
   for (const auto& v : r.versus) {
+    std::string noise;
+    if (!v.model.empty() && r.options.final_seeds > 1) {
+      noise = v.significant || v.worse ? " (significant)" : " (within the seeds' noise)";
+    }
     out += fmt::format("  {:<12} {}\n", v.baseline,
-                       v.model.empty() ? std::string("no found model is as cheap")
-                                       : fmt::format("{} {} it by {:+.4f} NE{}", v.model,
-                                                     v.beats ? "beats" : "does not beat", v.margin,
-                                                     v.significant ? " (significant)" : ""));
+                       v.model.empty()
+                           ? std::string("no found model is as cheap")
+                           : fmt::format("{} {} it by {:+.4f} NE{}", v.model,
+                                         v.beats ? "beats" : "does not beat", v.margin, noise));
   }
   for (const std::string& f : r.failed) out += fmt::format("Failed in full: {}\n", f);
   return out;
