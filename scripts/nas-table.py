@@ -9,8 +9,11 @@ several from one seed to the next (docs/NAS.md, "Seed noise"). This groups the r
 compared with (significantly, in parentheses; the search seed after '@'), their mean, the mean
 margin over every comparison (the baseline's mean test NE less the found model's: positive when
 the found model is better; comparisons with no found model of no more FLOPs have no margin and
-count as missed), the number of runs that beat every baseline, and, per baseline missed in some
-run, in how many. A cell's runs share their search options (the report's options.nas but the
+count as missed), the number of runs that beat every baseline, per baseline missed in some
+run, in how many, and how many of the misses are within the training seeds' noise (ones the
+seeds cannot tell from a win: the report's `verdict`, or, in a report from before it, the same
+two-sided 95% t test on the baseline's and the model's mean test NE and spread; '-' where a
+report has neither). A cell's runs share their search options (the report's options.nas but the
 seed), one run per seed; runs with other options make a cell of their own, labelled by what
 differs. --runs adds one row per report.
 
@@ -20,6 +23,7 @@ different baselines or whose baselines scored differently (another build or othe
 options: their counts would not compare).
 """
 import json
+import math
 import sys
 
 FAMILIES = {"sampling": "sampling", "oneshot": "one-shot", "dnas": "DNAS"}
@@ -27,6 +31,35 @@ FAMILIES = {"sampling": "sampling", "oneshot": "one-shot", "dnas": "DNAS"}
 
 class ReportError(Exception):
     pass
+
+
+# The two-sided 95% point of Student's t by degrees of freedom (nas::Judge's table).
+T95 = [0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+       2.160, 2.145, 2.131, 2.120, 2.110, 2.101]
+
+
+def spread(item):
+    """(mean NE, sd, seeds) of a report's baselines[] or pareto[] item, or None."""
+    ne, sd, per = item.get("ne"), item.get("ne_sd"), item.get("ne_per_seed")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (ne, sd)) or \
+            not isinstance(per, list):
+        return None
+    return ne, sd, len(per)
+
+
+def tie(v, scored):
+    """Whether a missed comparison is within the seeds' noise: True, False, or None (unknown)."""
+    if "verdict" in v:
+        return v["verdict"] == "missed_within_noise"
+    base, model = scored.get(v["baseline"]), scored.get(v.get("model"))
+    if v["margin_ne"] is None:
+        return False  # no model as cheap: a miss, not a tie
+    if base is None or model is None or base[2] != model[2] or base[2] < 2:
+        return None
+    n = base[2]
+    df = 2 * (n - 1)
+    noise = (T95[df] if df < len(T95) else 1.96) * math.sqrt((base[1] ** 2 + model[1] ** 2) / n)
+    return -v["margin_ne"] <= noise
 
 
 def load(path):
@@ -70,12 +103,17 @@ def load(path):
     # A cell is one family, space and data with one set of search options: all of options.nas
     # but the search seed (reports from before the options were echoed have none).
     rest = tuple(sorted((k, json.dumps(v)) for k, v in nas.items() if k != "search_seed"))
+    scored = {}  # name -> (mean NE, sd, seeds), where the report gives them
+    for item in report["baselines"] + (report.get("pareto") or []):
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and spread(item):
+            scored[item["name"]] = spread(item)
     return {
         "path": path,
         "cell": (report["method"], report["space"], report["data"], rest),
         "seed": nas.get("search_seed"),
         "versus": report["versus"],
         "baselines": baselines,
+        "scored": scored,
     }
 
 
@@ -124,7 +162,8 @@ def cell_rows(runs, per_run):
                         f"{first['path']} {first['baselines'][name]:.6f}: another build or other "
                         "training options, so the counts would not compare")
         group.sort(key=lambda r: (r["seed"] is None, r["seed"] or 0, r["path"]))
-        counts, margins, missed = [], [], {}
+        counts, margins, missed, ties = [], [], {}, {}
+        known = True  # every miss's tie or not known
         for run in group:
             beaten = sum(1 for v in run["versus"] if v["beats"])
             significant = sum(1 for v in run["versus"] if v["significant"])
@@ -135,6 +174,9 @@ def cell_rows(runs, per_run):
                     margins.append(v["margin_ne"])
                 if not v["beats"]:
                     missed[v["baseline"]] = missed.get(v["baseline"], 0) + 1
+                    t = tie(v, run["scored"])
+                    known = known and t is not None
+                    ties[v["baseline"]] = ties.get(v["baseline"], 0) + (1 if t else 0)
         n = len(group)
         per = ", ".join(
             f"{b} ({s}) of {t}" + (f" @{seed}" if seed is not None else "")
@@ -145,11 +187,13 @@ def cell_rows(runs, per_run):
         every = sum(1 for b, _, t, _ in counts if b == t)
         misses = ", ".join(f"{name} {k}/{n}"
                            for name, k in sorted(missed.items(), key=lambda x: (-x[1], x[0])))
+        total = sum(missed.values())
+        within = f"{sum(ties.values())} of {total}" if known else "-"
         rows.append([named[cell], space, data, per, f"{mean:.1f} ({mean_sig:.1f})",
-                     f"{margin:+.4f}", f"{every} of {n}", misses or "none"])
+                     f"{margin:+.4f}", f"{every} of {n}", misses or "none", within])
         if per_run:
             for run, (b, s, t, seed) in zip(group, counts):
-                rows.append(["", "", "", f"{run['path']}: {b} ({s}) of {t}", "", "", "", ""])
+                rows.append(["", "", "", f"{run['path']}: {b} ({s}) of {t}", "", "", "", "", ""])
     return rows
 
 
@@ -165,7 +209,8 @@ def main(argv):
         print(f"nas-table: {e}", file=sys.stderr)
         return 1
     header = ["family", "space", "data", "baselines beaten per run (significantly)",
-              "mean", "mean margin (NE)", "runs beating all", "baselines missed (runs)"]
+              "mean", "mean margin (NE)", "runs beating all", "baselines missed (runs)",
+              "misses within the seeds' noise"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:

@@ -270,8 +270,10 @@ struct NasResult {
   // validation, compared on test); margin: the baseline's mean test NE minus the model's;
   // significant (a win) or worse (a loss): a two-sided 95% t test on the two means calls the
   // margin more than the seeds' noise (standard error from the seeds' spread, 2 (seeds - 1)
-  // degrees of freedom). A margin within the noise either way is one the training seeds decide:
-  // two models of one quality (docs/NAS.md, "How much of a miss is noise").
+  // degrees of freedom). A margin within the noise either way is one these seeds cannot tell
+  // from its opposite: two models of one quality, or a difference more seeds would show (three
+  // seeds with spreads of 0.001-0.003 NE see margins past 0.002-0.007; docs/NAS.md, "How much
+  // of a miss is noise").
   struct Versus {
     std::string baseline, model;
     double margin = 0;

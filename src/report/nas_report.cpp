@@ -230,7 +230,7 @@ std::string NasText(const nas::NasResult& r) {
       "({} significantly: a two-sided 95% t test over the seeds)",
       beaten, r.versus.size(), significant);
   if (missed > 0 && r.options.final_seeds > 1) {
-    // A miss within the seeds' noise is a tie the training seeds decide, not the search's loss.
+    // A miss within the seeds' noise is one these seeds cannot tell from a win.
     out += fmt::format("; of the {} missed, {} significantly, {} within the seeds' noise", missed,
                        worse, missed - worse);
   }

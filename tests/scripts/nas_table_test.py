@@ -58,6 +58,30 @@ class NasTable(unittest.TestCase):
         self.assertIn("| one-shot | scratch | synthetic:fresh | 1 (1) of 2 @1 | 1.0 (1.0) | "
                       "+0.0040 | 0 of 1 | dlrm-s 1/1 |", out)
 
+    def test_misses_within_the_seeds_noise_are_counted(self):
+        # Three seeds, every sd 0.002: the noise is 2.776 x sqrt((0.002^2 + 0.002^2) / 3) =
+        # 0.0045. Seed 1 (no verdicts: computed) misses dlrm-s by 0.003 (within) and dcnv2-s by
+        # 0.006 (past it); seed 2 (verdicts given) misses dcnv2-s, its verdict within the noise.
+        # 2 of the 3 misses are within; dcnv2-s missed in both runs, once within.
+        def with_spread(r, verdicts=None):
+            for b in r["baselines"]:
+                b.update({"ne_sd": 0.002, "ne_per_seed": [b["ne"]] * 3})
+            r["pareto"] = [{"name": "nas-1", "ne": 0.9, "ne_sd": 0.002, "ne_per_seed": [0.9] * 3}]
+            for v, verdict in zip(r["versus"], verdicts or []):
+                v["verdict"] = verdict
+            return r
+        rc, out, err = self.run_script([
+            with_spread(report(1, [("dlrm-s", -0.003, False), ("dcnv2-s", -0.006, False)])),
+            with_spread(report(2, [("dlrm-s", 0.001, False), ("dcnv2-s", -0.006, False)]),
+                        ["beaten_within_noise", "missed_within_noise"]),
+        ])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| 0 of 2 | dcnv2-s 2/2, dlrm-s 1/2 | 2 of 3 |", out)
+        # A report without spreads or verdicts: unknown, '-'.
+        rc, out, err = self.run_script([report(1, [("dlrm-s", -0.003, False)])])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| dlrm-s 1/1 | - |", out)
+
     def test_runs_that_do_not_compare_are_refused(self):
         # dcnv2-s scored 0.89 in one run and 0.891 in the other: another build or other options.
         rc, out, err = self.run_script([
