@@ -1114,6 +1114,66 @@ NasOptions TinySupernetSearch(const char* method) {
   return o;
 }
 
+// The refinement goes on from the screen: `refine` more candidates trained at low fidelity,
+// children of the screen's front, counted among the screened; a child the supernet never scored
+// has no supernet NE; the same seeds give the same children.
+TEST(NasSearch, TheRefinementTrainsChildrenOfTheScreensFront) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  for (const char* method : {"oneshot", "dnas"}) {
+    SCOPED_TRACE(method);
+    NasOptions o = TinySupernetSearch(method);
+    if (std::string(method) == "oneshot") o.budget = 4;
+    o.screen = 3;
+    o.refine = 4;
+    rec::TrainOptions t;
+    t.batch = 64;
+    const NasResult a = Must(RunNas(data, t, o));
+    // The engineer space holds 8,640 choices: 4 children of a front of at most 3 are new or
+    // scored on the supernet only, all 4 trained (the draws' cap, 40, is far).
+    EXPECT_EQ(a.refined, 4);
+    int64_t screened = 0, children = 0;
+    for (const Candidate& c : a.history) {
+      screened += c.screened ? 1 : 0;
+      children += std::isnan(c.supernet_ne) ? 1 : 0;
+      if (std::isnan(c.supernet_ne)) {
+        EXPECT_TRUE(c.screened);
+      }
+    }
+    EXPECT_EQ(screened, a.screened);
+    EXPECT_GE(a.screened, 4 + 1);  // the screen's (at least one) and the 4 children
+    EXPECT_LE(children, 4);
+    const NasResult b = Must(RunNas(data, t, o));
+    ASSERT_EQ(a.history.size(), b.history.size());
+    for (size_t i = 0; i < a.history.size(); ++i) {
+      EXPECT_EQ(a.history[i].choice, b.history[i].choice);
+      EXPECT_EQ(a.history[i].proxy_score, b.history[i].proxy_score);
+    }
+    EXPECT_NE(report::NasText(a).find("4 of them its front's children, the refinement"),
+              std::string::npos);
+    EXPECT_EQ(report::NasJson(a)["candidates_refined"], 4);
+  }
+  // Refused: under the sampling family, and without a screen to go on from.
+  auto given = [](std::string_view key) { return key == "refine"; };
+  NasOptions o = TinySupernetSearch("oneshot");
+  o.refine = 4;
+  o.screen = 0;
+  const Status unscreened = CheckGivenOptionsApply(o, given);
+  ASSERT_FALSE(unscreened.ok());
+  EXPECT_NE(unscreened.message().find("a --screen other than 0"), std::string::npos)
+      << unscreened.message();
+  NasOptions s;
+  s.refine = 4;
+  const Status sampling = CheckGivenOptionsApply(s, given);
+  ASSERT_FALSE(sampling.ok());
+  EXPECT_NE(sampling.message().find("--method oneshot or dnas, whose screen it goes on from"),
+            std::string::npos)
+      << sampling.message();
+}
+
 TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";

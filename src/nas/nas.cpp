@@ -410,10 +410,10 @@ class Searcher {
 
   // The screen (nas.h): trains the history's candidates `picks` (indices) at low fidelity; their
   // supernet NE moves to supernet_ne, the proxy's NE and score take its place.
-  Status Screen(const std::vector<size_t>& picks) {
+  Status Screen(const std::vector<size_t>& picks, bool refining = false) {
     std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
     for (size_t i : picks) jobs.emplace_back(&result_->history[i].arch, ProxyTraining());
-    if (progress_) {
+    if (progress_ && !refining) {
       progress_(fmt::format("screen: {} answers trained at low fidelity", picks.size()));
     }
     SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
@@ -425,14 +425,79 @@ class Searcher {
       if (progress_ && c.failed) {
         progress_(fmt::format("{:>8}: failed ({})", c.arch.name, c.error));
       } else if (progress_) {
-        progress_(
-            fmt::format("{:>8}: supernet NE {:.4f}, proxy NE {:.4f} score {:.4f} {:>9.0f} "
-                        "FLOPs  {}",
-                        c.arch.name, c.supernet_ne, c.proxy_ne, c.proxy_score, c.flops,
-                        rec::DescribeArch(c.arch)));
+        const std::string supernet = std::isfinite(c.supernet_ne)
+                                         ? fmt::format("supernet NE {:.4f}", c.supernet_ne)
+                                         : std::string("child of the front");
+        progress_(fmt::format("{:>8}: {}, proxy NE {:.4f} score {:.4f} {:>9.0f} FLOPs  {}",
+                              c.arch.name, supernet, c.proxy_ne, c.proxy_score, c.flops,
+                              rec::DescribeArch(c.arch)));
       }
     }
-    result_->screened = static_cast<int64_t>(picks.size());
+    result_->screened += static_cast<int64_t>(picks.size());
+    return Status::Ok();
+  }
+
+  // The refinement (NasOptions::refine): `refine` more candidates trained at low fidelity, the
+  // children of regularized evolution (tournaments, one-dimension mutations, the oldest dying,
+  // as the sampling family's) whose first population is the screen's front (FrontLayers of the
+  // screened candidates, at most `population`). A child the supernet scored but the screen did
+  // not train is trained in place; one trained before is not trained again, and joins the
+  // population as it is (at most 10 x refine draws in all).
+  Status Refine() {
+    if (options_.refine <= 0) return Status::Ok();
+    std::vector<Candidate> screened;
+    for (const Candidate& c : result_->history) {
+      if (c.screened && !c.failed) screened.push_back(c);
+    }
+    std::vector<Candidate> population = FrontLayers(screened, options_.population, baseline_flops_);
+    if (population.empty()) return Status::Ok();  // nothing screened: the run's error later
+    std::map<std::string, size_t> index;          // ArchKey (unnamed) -> history index
+    for (size_t i = 0; i < result_->history.size(); ++i) {
+      rec::Arch unnamed = result_->history[i].arch;
+      unnamed.name.clear();
+      index.emplace(ArchKey(unnamed), i);
+    }
+    int64_t trained = 0, draws = 0;
+    if (progress_) {
+      progress_(fmt::format("refine: {} children of the screen's front trained at low fidelity",
+                            options_.refine));
+    }
+    while (trained < options_.refine && draws < 10 * options_.refine) {
+      std::vector<size_t> picks;  // history indices to train
+      while (static_cast<int64_t>(picks.size()) <
+                 std::min(options_.parallel, options_.refine - trained) &&
+             draws < 10 * options_.refine) {
+        ++draws;
+        SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] {
+                              return Mutate(space_, Tournament(population).choice, input_, &rng_,
+                                            &result_->neutral_mutations);
+                            }));
+        const std::string key = ArchKey(c.arch);
+        if (auto it = index.find(key); it != index.end()) {
+          const Candidate& known = result_->history[it->second];
+          if (known.screened || std::find(picks.begin(), picks.end(), it->second) != picks.end()) {
+            if (known.screened) population.push_back(known);  // scored already: no training
+            continue;
+          }
+          picks.push_back(it->second);  // scored on the supernet only
+          continue;
+        }
+        c.arch.name = fmt::format("nas-{}", result_->history.size());
+        c.supernet_ne = std::numeric_limits<double>::quiet_NaN();  // never on the supernet
+        cache_[key] = c;
+        index.emplace(key, result_->history.size());
+        picks.push_back(result_->history.size());
+        result_->history.push_back(std::move(c));
+      }
+      if (picks.empty()) break;  // the draws ran out on models trained before
+      SP_RETURN_IF_ERROR(Screen(picks, true));
+      trained += static_cast<int64_t>(picks.size());
+      for (size_t i : picks) population.push_back(result_->history[i]);
+      while (static_cast<int64_t>(population.size()) > options_.population) {
+        population.erase(population.begin());  // the oldest die
+      }
+    }
+    result_->refined = trained;
     return Status::Ok();
   }
 
@@ -643,7 +708,9 @@ class Searcher {
     pool.insert(pool.end(), spread.begin(), spread.end());
     SP_RETURN_IF_ERROR(ScorePool(net.get(), pool, options_.tune_steps));
     net.reset();  // its memory, before the screen's trainings take theirs
-    return options_.screen != 0 ? ScreenOneShot() : Status::Ok();
+    if (options_.screen == 0) return Status::Ok();
+    SP_RETURN_IF_ERROR(ScreenOneShot());
+    return Refine();
   }
 
   // DNAS (nas.h): `restarts` searches one after another, each its own supernet and logits (the
@@ -652,7 +719,8 @@ class Searcher {
     std::vector<size_t> picks;  // the screen's, in the history
     for (int64_t r = 0; r < options_.restarts; ++r) SP_RETURN_IF_ERROR(DnasSearch(r, &picks));
     if (options_.screen == 0) return Status::Ok();
-    return Screen(picks);
+    SP_RETURN_IF_ERROR(Screen(picks));
+    return Refine();
   }
 
   // One DNAS search (restart `restart`): architecture logits per FLOPs target, hard
@@ -1408,8 +1476,16 @@ Status CheckGivenOptionsApply(const NasOptions& options,
                                        key, options.method, controller, owner))
         .WithKey(fmt::format("nas.{}", key));
   };
-  if (given("tournament") && controller != "evolution") {
-    return refuse("tournament", "--method sampling with the evolution controller");
+  if (given("tournament") && controller != "evolution" && options.refine <= 0) {
+    return refuse("tournament",
+                  "--method sampling with the evolution controller, or a --refine, whose "
+                  "children it picks the parents of");
+  }
+  if (given("refine") && options.method == "sampling") {
+    return refuse("refine", "--method oneshot or dnas, whose screen it goes on from");
+  }
+  if (options.refine > 0 && options.screen == 0) {
+    return refuse("refine", "a --screen other than 0: it goes on from the screen's front");
   }
   if (given("screen") && options.method == "sampling") {
     return refuse("screen", "--method oneshot or dnas, whose answers it trains");
@@ -1485,6 +1561,9 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                 "oneshot, dnas: the weight of the co-trained reference model's predicted "
                 "probabilities in the targets the other subnets train on (in-place "
                 "distillation); 0: the labels alone")
+        .Integer("refine", &N::refine, 0, 100000, "",
+                 "oneshot, dnas: candidates trained at low fidelity after the screen, children "
+                 "of regularized evolution from the screen's front (0: none)")
         .Integer("restarts", &N::restarts, 1, 10, "",
                  "dnas: searches one after another, each its own supernet and logits, their "
                  "answers screened together (per target and search max(1, screen / (targets x "

@@ -200,6 +200,13 @@ struct NasOptions {
   // 39 baselines of 72 beaten over three search seeds and two specs against 36, all of the gain
   // one seed's, for a second supernet's training every run; so 1 by default.
   int64_t restarts = 1;
+  // One-shot and DNAS, with the screen: candidates trained at low fidelity after it, children of
+  // regularized evolution (the sampling family's tournaments and mutations) whose first
+  // population is the screen's front, before the front is retrained. The supernet proposes;
+  // the proxy, which judges the screen, searches the screen's neighbourhood, where one-shot's
+  // answer pool holds no cheap model as good as evolution's (docs/NAS.md, "One-shot's whole
+  // answer screened"). 0: none.
+  int64_t refine = 0;
   int64_t final_seeds = 3;        // seeds per retrained model and baseline
   std::string baselines = "all";  // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the
@@ -255,7 +262,9 @@ struct NasResult {
   int64_t over_flops = 0;          // draws refused by the FLOPs limit
   int64_t neutral_mutations = 0;   // evolution: mutations redrawn as they left the arch as it was
   int64_t supernet_steps = 0;      // one-shot and DNAS
-  int64_t screened = 0;            // one-shot and DNAS: candidates the screen trained
+  int64_t screened = 0;            // one-shot and DNAS: candidates the screen trained (and the
+                                   // refinement: `refined` of them)
+  int64_t refined = 0;
   std::vector<Scored> baselines;
   std::vector<Scored> pareto;  // retrained, sorted by FLOPs
   std::string best;            // the lowest test NE among pareto

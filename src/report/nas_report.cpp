@@ -117,6 +117,7 @@ json NasJson(const nas::NasResult& r) {
               {"candidates_trained",
                r.supernet_steps > 0 ? static_cast<size_t>(r.screened) : r.history.size()},
               {"supernet_steps", r.supernet_steps},
+              {"candidates_refined", r.refined},
               {"draws_over_flops_max", r.over_flops},
               {"neutral_mutations", r.neutral_mutations},
               {"stop_reason", r.stop_reason},
@@ -177,8 +178,12 @@ std::string NasText(const nas::NasResult& r) {
                     : std::string("a supernet"),
                 r.supernet_steps, r.options.restarts > 1 ? " each" : "",
                 r.screened > 0
-                    ? fmt::format(", {} of them then trained at low fidelity (the screen)",
-                                  r.screened)
+                    ? fmt::format(
+                          ", {} of them then trained at low fidelity (the screen{})", r.screened,
+                          r.refined > 0 ? fmt::format(", {} of them its front's children, the "
+                                                      "refinement",
+                                                      r.refined)
+                                        : std::string())
                     : std::string())
           : std::string("trained at low fidelity");
   const std::string redrawn =
