@@ -50,6 +50,8 @@ def spread(item):
 def tie(v, scored):
     """Whether a missed comparison is within the seeds' noise: True, False, or None (unknown)."""
     if "verdict" in v:
+        if v["verdict"].endswith("_untested"):
+            return None  # one seed: no spread to test against
         return v["verdict"] == "missed_within_noise"
     base, model = scored.get(v["baseline"]), scored.get(v.get("model"))
     if v["margin_ne"] is None:
@@ -134,7 +136,29 @@ def labels(cells):
     return out
 
 
+def merge_cells(runs):
+    """A report from before a search option existed does not echo it: runs whose echoed search
+    options agree wherever both give one share a cell (the union of their options)."""
+    merged = []  # [(method, space, data), options dict]
+    for run in runs:
+        method, space, data, rest = run["cell"]
+        mine = dict(rest)
+        for kin in merged:
+            if kin[0] == (method, space, data) and \
+                    all(kin[1][k] == v for k, v in mine.items() if k in kin[1]):
+                kin[1].update(mine)
+                run["group"] = kin
+                break
+        else:
+            merged.append([(method, space, data), mine])
+            run["group"] = merged[-1]
+    for run in runs:
+        (method, space, data), options = run.pop("group")
+        run["cell"] = (method, space, data, tuple(sorted(options.items())))
+
+
 def cell_rows(runs, per_run):
+    merge_cells(runs)
     cells = {}
     for run in runs:
         cells.setdefault(run["cell"], []).append(run)

@@ -17,6 +17,7 @@
 #include "rec/source.h"
 #include "rec/supernet.h"
 #include "report/nas_report.h"
+#include "report/output.h"
 #include "test_util.h"
 #include "thread_ranks.h"
 
@@ -901,9 +902,9 @@ TEST(NasReport, AVerdictSaysWhetherAWinOrAMissIsMoreThanTheSeedsNoise) {
   EXPECT_TRUE(Judge(base, scored("a", 0.9000 - 0.00454), 3).significant);
   EXPECT_FALSE(Judge(base, scored("b", 0.9000 - 0.00453), 3).significant);
   EXPECT_TRUE(Judge(base, scored("c", 0.9000 + 0.00454), 3).worse);
-  // One seed has no spread to test against: every margin is within the noise.
-  EXPECT_EQ(Judge(base, scored("d", 0.8000), 1).Verdict(), "beaten_within_noise");
-  EXPECT_EQ(Judge(base, scored("e", 0.9900), 1).Verdict(), "missed_within_noise");
+  // One seed has no spread to test against: no margin is called either way.
+  EXPECT_EQ(Judge(base, scored("d", 0.8000), 1).Verdict(), "beaten_untested");
+  EXPECT_EQ(Judge(base, scored("e", 0.9900), 1).Verdict(), "missed_untested");
   const nlohmann::json j = report::NasJson(r);
   ASSERT_EQ(j["versus"].size(), 5u);
   EXPECT_EQ(j["versus"][3]["verdict"], "missed_significant");
@@ -912,8 +913,9 @@ TEST(NasReport, AVerdictSaysWhetherAWinOrAMissIsMoreThanTheSeedsNoise) {
   EXPECT_EQ(j["versus"][0]["significant"], true);
   const std::string text = report::NasText(r);
   EXPECT_NE(text.find("2 of 5 baselines beaten on mean test NE by a found model with no more "
-                      "FLOPs (1 significantly: a two-sided 95% t test over the seeds); of the 3 "
-                      "missed, 1 significantly, 2 within the seeds' noise"),
+                      "FLOPs (1 significantly: a two-sided 95% t test over the seeds); of the 2 "
+                      "missed by a found model, 1 significantly, 1 within the seeds' noise; 1 "
+                      "with no found model as cheap"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("nas-3 does not beat it by -0.0030 NE (within the seeds' noise)"),
@@ -1138,8 +1140,8 @@ TEST(NasSearch, TheRefinementTrainsChildrenOfTheScreensFront) {
     int64_t screened = 0, children = 0;
     for (const Candidate& c : a.history) {
       screened += c.screened ? 1 : 0;
-      children += std::isnan(c.supernet_ne) ? 1 : 0;
-      if (std::isnan(c.supernet_ne)) {
+      children += c.child ? 1 : 0;
+      if (c.child) {
         EXPECT_TRUE(c.screened);
       }
     }
@@ -1154,7 +1156,16 @@ TEST(NasSearch, TheRefinementTrainsChildrenOfTheScreensFront) {
     }
     EXPECT_NE(report::NasText(a).find("4 of them its front's children, the refinement"),
               std::string::npos);
-    EXPECT_EQ(report::NasJson(a)["candidates_refined"], 4);
+    const nlohmann::json j = report::NasJson(a);
+    EXPECT_EQ(j["candidates_refined"], 4);
+    // The JSON a user writes: a child's supernet NE is null, and the whole report is finite.
+    Result<std::string> written = report::JsonText(j);
+    ASSERT_TRUE(written.ok()) << written.status().message();
+    for (const nlohmann::json& c : j["history"]) {
+      if (c["supernet_ne"].is_null()) {
+        EXPECT_EQ(c["screened"], true);
+      }
+    }
   }
   // Refused: under the sampling family, and without a screen to go on from.
   auto given = [](std::string_view key) { return key == "refine"; };

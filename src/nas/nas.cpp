@@ -425,9 +425,8 @@ class Searcher {
       if (progress_ && c.failed) {
         progress_(fmt::format("{:>8}: failed ({})", c.arch.name, c.error));
       } else if (progress_) {
-        const std::string supernet = std::isfinite(c.supernet_ne)
-                                         ? fmt::format("supernet NE {:.4f}", c.supernet_ne)
-                                         : std::string("child of the front");
+        const std::string supernet = c.child ? std::string("child of the front")
+                                             : fmt::format("supernet NE {:.4f}", c.supernet_ne);
         progress_(fmt::format("{:>8}: {}, proxy NE {:.4f} score {:.4f} {:>9.0f} FLOPs  {}",
                               c.arch.name, supernet, c.proxy_ne, c.proxy_score, c.flops,
                               rec::DescribeArch(c.arch)));
@@ -451,39 +450,45 @@ class Searcher {
     }
     std::vector<Candidate> population = FrontLayers(screened, options_.population, baseline_flops_);
     if (population.empty()) return Status::Ok();  // nothing screened: the run's error later
-    std::map<std::string, size_t> index;          // ArchKey (unnamed) -> history index
+    // FrontLayers gives FLOPs order, and the oldest die first: in that order the cheap end would
+    // go first. One age for all, a shuffle by the search's draws.
+    std::shuffle(population.begin(), population.end(), rng_);
+    std::map<std::string, size_t> index;  // ArchKey (unnamed) -> history index
     for (size_t i = 0; i < result_->history.size(); ++i) {
       rec::Arch unnamed = result_->history[i].arch;
       unnamed.name.clear();
       index.emplace(ArchKey(unnamed), i);
     }
     int64_t trained = 0, draws = 0;
-    if (progress_) {
-      progress_(fmt::format("refine: {} children of the screen's front trained at low fidelity",
-                            options_.refine));
-    }
-    while (trained < options_.refine && draws < 10 * options_.refine) {
+    const int64_t max_draws = 10 * options_.refine;
+    while (trained < options_.refine && draws < max_draws) {
       std::vector<size_t> picks;  // history indices to train
       while (static_cast<int64_t>(picks.size()) <
                  std::min(options_.parallel, options_.refine - trained) &&
-             draws < 10 * options_.refine) {
+             draws < max_draws) {
         ++draws;
-        SP_ASSIGN_OR_RETURN(Candidate c, Feasible([&] {
-                              return Mutate(space_, Tournament(population).choice, input_, &rng_,
-                                            &result_->neutral_mutations);
-                            }));
+        Result<Candidate> drawn = Feasible([&] {
+          return Mutate(space_, Tournament(population).choice, input_, &rng_,
+                        &result_->neutral_mutations);
+        });
+        if (!drawn.ok() && options_.flops_max > 0) {
+          draws = max_draws;  // the children keep over the FLOPs limit: the refinement ends
+          break;
+        }
+        SP_ASSIGN_OR_RETURN(Candidate c, std::move(drawn));
         const std::string key = ArchKey(c.arch);
         if (auto it = index.find(key); it != index.end()) {
           const Candidate& known = result_->history[it->second];
-          if (known.screened || std::find(picks.begin(), picks.end(), it->second) != picks.end()) {
-            if (known.screened) population.push_back(known);  // scored already: no training
+          if (known.screened || known.failed ||
+              std::find(picks.begin(), picks.end(), it->second) != picks.end()) {
+            if (known.screened && !known.failed) population.push_back(known);  // no training
             continue;
           }
           picks.push_back(it->second);  // scored on the supernet only
           continue;
         }
         c.arch.name = fmt::format("nas-{}", result_->history.size());
-        c.supernet_ne = std::numeric_limits<double>::quiet_NaN();  // never on the supernet
+        c.child = true;  // never on the supernet
         cache_[key] = c;
         index.emplace(key, result_->history.size());
         picks.push_back(result_->history.size());
@@ -496,6 +501,12 @@ class Searcher {
       while (static_cast<int64_t>(population.size()) > options_.population) {
         population.erase(population.begin());  // the oldest die
       }
+    }
+    if (progress_) {
+      progress_(
+          fmt::format("refine: {} children of the screen's front trained at low fidelity "
+                      "({} draws)",
+                      trained, draws));
     }
     result_->refined = trained;
     return Status::Ok();
@@ -1369,6 +1380,7 @@ NasResult::Versus Judge(const Scored& baseline, const Scored& model, int64_t see
   v.model = model.name;
   v.margin = baseline.test.ne - model.test.ne;
   v.beats = v.margin > 0;
+  v.tested = seeds > 1;
   if (seeds > 1) {
     const double se = std::sqrt(
         (baseline.test_ne_sd * baseline.test_ne_sd + model.test_ne_sd * model.test_ne_sd) /
@@ -1382,6 +1394,7 @@ NasResult::Versus Judge(const Scored& baseline, const Scored& model, int64_t see
 
 std::string NasResult::Versus::Verdict() const {
   if (model.empty()) return "no_model";
+  if (!tested) return beats ? "beaten_untested" : "missed_untested";
   if (beats) return significant ? "beaten_significant" : "beaten_within_noise";
   return worse ? "missed_significant" : "missed_within_noise";
 }
@@ -1536,11 +1549,11 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                "space's reference model trained on the whole training split, once per embedding "
                "dimension) or fresh")
         .Integer("population", &N::population, 2, 10000, "",
-                 "evolution: population size; both controllers: the first candidates (at most "
-                 "the budget), spread over FLOPs")
+                 "evolution and the refinement: population size; both controllers: the first "
+                 "candidates (at most the budget), spread over FLOPs")
         .Integer("tournament", &N::tournament, 1, 10000, "",
-                 "evolution: tournament size, members drawn with replacement (so it may exceed the "
-                 "population: a larger one picks the best more surely)")
+                 "evolution and the refinement: tournament size, members drawn with replacement "
+                 "(so it may exceed the population: a larger one picks the best more surely)")
         .Integer("retrain", &N::retrain, 2, 100, "",
                  "front candidates retrained on the whole training split")
         .Integer("screen", &N::screen, -1, 10000, "",
@@ -1574,7 +1587,9 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
               "hand-designed models trained beside: all, none, or a comma list")
         .Unsigned("search_seed", &N::search_seed, "seed of the controller's draws")
         .Integer("parallel", &N::parallel, 1, 64, "",
-                 "candidates trained at once (changes only the speed)");
+                 "candidates trained at once; also the batch the sampling family's controller and "
+                 "the refinement propose before they learn its scores, so it changes their "
+                 "answer");
     return s;
   }();
   return schema;

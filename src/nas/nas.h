@@ -212,8 +212,8 @@ struct NasOptions {
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the
                                   // train seed)
   // Models trained at once, each on one core (the supernet trains on one), in all the processes
-  // together. Also sampling's batch: the controller proposes this many before it learns their
-  // scores, so it changes the answer.
+  // together. Also sampling's batch and the refinement's: the controller proposes this many
+  // before it learns their scores, so it changes the answer.
   int64_t parallel = 2;
   // Change only the speed: the processes the candidates' and the final models' training is dealt
   // out to (core/processes.h; nullptr: this one alone). The supernet of oneshot and dnas, and the
@@ -238,6 +238,7 @@ struct Candidate {
   // (the screen, nas.h), which proxy_ne and proxy_score then hold.
   double supernet_ne = 0;
   bool screened = false;
+  bool child = false;   // the refinement's (NasOptions::refine), never on the supernet
   bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
   std::string error;
 };
@@ -287,8 +288,9 @@ struct NasResult {
     std::string baseline, model;
     double margin = 0;
     bool beats = false, significant = false, worse = false;
-    // "beaten_significant", "beaten_within_noise", "missed_within_noise", "missed_significant"
-    // or, with no model as cheap, "no_model".
+    bool tested = false;  // seeds > 1: a spread to test the margin against
+    // "beaten_significant", "beaten_within_noise", "missed_within_noise", "missed_significant";
+    // with one seed "beaten_untested" or "missed_untested"; with no model as cheap, "no_model".
     std::string Verdict() const;
   };
   std::vector<Versus> versus;

@@ -334,7 +334,7 @@ Result<std::unique_ptr<Supernet>> MakeSupernet(const CtrData& data, const TrainO
 
 // An architecture in a supernet's error: its name, or, for a search's unnamed draw, what it is.
 static std::string Called(const Arch& arch) {
-  return arch.name.empty() ? fmt::format("the subnet {}", Printable(DescribeArch(arch), 120))
+  return arch.name.empty() ? fmt::format("architecture {}", Printable(DescribeArch(arch), 120))
                            : Printable(arch.name, 64);
 }
 
@@ -354,7 +354,7 @@ Status Supernet::SetTeacher(const Arch& teacher, const ArchInfo& info, double we
   }
   std::string error;
   if (!DoSetTeacher(teacher, info, weight, &error)) {
-    return Status::Invalid(fmt::format("the supernet's teacher {}: {}", teacher.name, error));
+    return Status::Invalid(fmt::format("the supernet's teacher {}: {}", Called(teacher), error));
   }
   return Status::Ok();
 }

@@ -244,7 +244,7 @@ std::string ExploreHtml(const nlohmann::json& explore) {
 std::string PackHtml(const nlohmann::json& pack, const nlohmann::json* original) {
   HtmlPage page(fmt::format("scaleplan pack: {}", Num(Field(pack, "packer"))));
   auto series = [](const nlohmann::json& j, const char* key, const std::string& name) {
-    HtmlSeries s{name, {}};
+    HtmlSeries s{name, {}, {}};
     for (const nlohmann::json& it : Field(j, "iterations")) s.values.push_back(Get(it, key));
     return s;
   };
@@ -403,8 +403,11 @@ std::string NasHtml(const nlohmann::json& nas) {
   std::vector<HtmlPoint> candidates, screened;
   for (const nlohmann::json& c : Field(nas, "history")) {
     if (Field(c, "failed") == true) continue;
-    candidates.push_back({Get(c, "flops"), Get(c, supernet ? "supernet_ne" : "proxy_ne"),
-                          Num(Field(c, "name")), ""});
+    // (A child of the refinement was never on the supernet: its supernet_ne is null.)
+    if (!supernet || Field(c, "supernet_ne").is_number()) {
+      candidates.push_back({Get(c, "flops"), Get(c, supernet ? "supernet_ne" : "proxy_ne"),
+                            Num(Field(c, "name")), ""});
+    }
     if (Field(c, "screened") == true) {
       screened.push_back({Get(c, "flops"), Get(c, "proxy_ne"), Num(Field(c, "name")), ""});
     }

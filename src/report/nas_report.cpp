@@ -151,7 +151,8 @@ json NasJson(const nas::NasResult& r) {
                  {"failed", c.failed},
                  {"flops", c.flops}};
     if (r.supernet_steps > 0) {  // the supernet's NE; proxy_* the screen's where it trained one
-      item["supernet_ne"] = c.supernet_ne;
+      // (null: a child of the refinement, never on the supernet)
+      item["supernet_ne"] = c.child ? json(nullptr) : json(c.supernet_ne);
       item["screened"] = c.screened;
     }
     // A candidate that trained at low fidelity carries its architecture, so that it can be
@@ -223,12 +224,13 @@ std::string NasText(const nas::NasResult& r) {
         "models (1: ranked as full training ranks them)\n",
         *r.proxy_spearman, r.pareto.size());
   }
-  int beaten = 0, significant = 0, worse = 0, missed = 0;
+  int beaten = 0, significant = 0, worse = 0, missed = 0, none = 0;
   for (const auto& v : r.versus) {
     beaten += v.beats ? 1 : 0;
     significant += v.significant ? 1 : 0;
     worse += v.worse ? 1 : 0;
-    missed += v.beats ? 0 : 1;
+    missed += v.beats || v.model.empty() ? 0 : 1;
+    none += v.model.empty() ? 1 : 0;
   }
   out += fmt::format(
       "Versus   {} of {} baselines beaten on mean test NE by a found model with no more FLOPs "
@@ -236,9 +238,12 @@ std::string NasText(const nas::NasResult& r) {
       beaten, r.versus.size(), significant);
   if (missed > 0 && r.options.final_seeds > 1) {
     // A miss within the seeds' noise is one these seeds cannot tell from a win.
-    out += fmt::format("; of the {} missed, {} significantly, {} within the seeds' noise", missed,
-                       worse, missed - worse);
+    out += fmt::format(
+        "; of the {} missed by a found model, {} significantly, {} within the "
+        "seeds' noise",
+        missed, worse, missed - worse);
   }
+  if (none > 0) out += fmt::format("; {} with no found model as cheap", none);
   out += "\n";
   for (const auto& v : r.versus) {
     std::string noise;

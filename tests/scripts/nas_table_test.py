@@ -82,6 +82,23 @@ class NasTable(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("| dlrm-s 1/1 | - |", out)
 
+    def test_an_option_not_echoed_by_an_older_report_does_not_split_a_cell(self):
+        # Seed 1's report predates "refine" (absent), seed 2's echoes it at 0: one cell. A third
+        # run with refine 96 is a cell of its own, labelled by it. One seed's verdicts are
+        # untested: its miss is not counted within the noise, nor the cell's column known.
+        old = report(1, [("dlrm-s", 0.002, False)])
+        new = report(2, [("dlrm-s", 0.001, False)])
+        new["options"]["nas"]["refine"] = 0
+        refined = report(1, [("dlrm-s", -0.001, False)])
+        refined["options"]["nas"]["refine"] = 96
+        refined["versus"][0]["verdict"] = "missed_untested"
+        rc, out, err = self.run_script([old, new, refined])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| DNAS (refine 0) | scratch | synthetic:fresh | 1 (0) of 1 @1, 1 (0) of 1 @2 | "
+                      "1.0 (0.0) |", out)
+        self.assertIn("| DNAS (refine 96) | scratch | synthetic:fresh | 0 (0) of 1 @1 | ", out)
+        self.assertIn("| dlrm-s 1/1 | - |", out)
+
     def test_runs_that_do_not_compare_are_refused(self):
         # dcnv2-s scored 0.89 in one run and 0.891 in the other: another build or other options.
         rc, out, err = self.run_script([
