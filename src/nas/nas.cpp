@@ -181,7 +181,8 @@ Result<std::vector<Result<rec::TrainResult>>> TrainAll(
         return Status::Invalid(fmt::format(
             "nas: {} trainings side by side (candidates {} to {}) need about {:.3g} GB and this "
             "process may take {:.3g} GB more (allowed: fewer at a time, nas.parallel; a smaller "
-            "embedding_dim, --table-rows or --batch; or a machine with more free memory)",
+            "embedding_dim, --table-rows or --batch; or more free memory: another machine, or a "
+            "higher ulimit -v)",
             to - from, Printable(jobs[mine[from]].first->name, 64),
             Printable(jobs[mine[to - 1]].first->name, 64), need / 1e9, *room / 1e9));
       }
@@ -987,10 +988,10 @@ class Searcher {
         room && need.state + need.activations > *room) {
       return Status::Invalid(fmt::format(
           "nas: the {} family's supernet needs about {:.3g} GB ({:.3g} GB of weights and "
-          "optimizer state, most of it the embedding table at the space's largest embedding "
-          "dimension; {:.3g} GB of activations) and this process may take {:.3g} GB more "
+          "optimizer state, the embedding table at the space's largest embedding dimension "
+          "among them; {:.3g} GB of activations) and this process may take {:.3g} GB more "
           "(allowed: a smaller --table-rows or --batch; --method sampling, which makes no "
-          "supernet; or a machine with more free memory)",
+          "supernet; or more free memory: another machine, or a higher ulimit -v)",
           options_.method, (need.state + need.activations) / 1e9, need.state / 1e9,
           need.activations / 1e9, *room / 1e9));
     }

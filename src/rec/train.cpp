@@ -155,7 +155,7 @@ Status CheckTrainMemory(const std::string& arch_name, double state_bytes, double
       "architecture {}: training needs about {:.3g} GB ({:.3g} GB of weights and optimizer "
       "state, {:.3g} GB of activations) and this process may take {:.3g} GB more (allowed: a "
       "model that fits: narrower blocks, a smaller embedding_dim or --table-rows, a smaller "
-      "--batch; or a machine with more free memory)",
+      "--batch; or more free memory: another machine, or a higher ulimit -v)",
       Printable(arch_name, 64), (state_bytes + activation_bytes) / 1e9, state_bytes / 1e9,
       activation_bytes / 1e9, *available_bytes / 1e9));
 }
