@@ -224,19 +224,20 @@ std::string NasText(const nas::NasResult& r) {
         "models (1: ranked as full training ranks them)\n",
         *r.proxy_spearman, r.pareto.size());
   }
-  int beaten = 0, significant = 0, worse = 0, missed = 0, none = 0;
+  int beaten = 0, significant = 0, worse = 0, missed = 0, none = 0, tested = 0;
   for (const auto& v : r.versus) {
     beaten += v.beats ? 1 : 0;
     significant += v.significant ? 1 : 0;
     worse += v.worse ? 1 : 0;
     missed += v.beats || v.model.empty() ? 0 : 1;
     none += v.model.empty() ? 1 : 0;
+    tested += v.tested ? 1 : 0;
   }
   out += fmt::format(
       "Versus   {} of {} baselines beaten on mean test NE by a found model with no more FLOPs "
       "({} significantly: a two-sided 95% t test over the seeds)",
       beaten, r.versus.size(), significant);
-  if (missed > 0 && r.options.final_seeds > 1) {
+  if (missed > 0 && tested > 0) {
     // A miss within the seeds' noise is one these seeds cannot tell from a win.
     out += fmt::format(
         "; of the {} missed by a found model, {} significantly, {} within the "
@@ -247,7 +248,7 @@ std::string NasText(const nas::NasResult& r) {
   out += "\n";
   for (const auto& v : r.versus) {
     std::string noise;
-    if (!v.model.empty() && r.options.final_seeds > 1) {
+    if (v.tested) {
       noise = v.significant || v.worse ? " (significant)" : " (within the seeds' noise)";
     }
     out += fmt::format("  {:<12} {}\n", v.baseline,
