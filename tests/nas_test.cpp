@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <random>
@@ -85,11 +86,20 @@ TEST(NasSpace, PruneDropsBlocksOffTheOutputsPath) {
 
 // A synthetic spec written to a file of this process's own: ctest runs the tests that use one
 // in parallel processes, and one rewriting it while another read it failed a run ("expected a
-// YAML map").
+// YAML map"). The files are removed when the process ends (each ctest process wrote its own,
+// and they piled up in the temporary directory, one per test run).
 std::string SpecFile(const std::string& stem, const std::string& yaml) {
+  struct Written {
+    std::set<std::string> paths;
+    ~Written() {
+      for (const std::string& path : paths) std::remove(path.c_str());
+    }
+  };
+  static Written written;
   const std::string path =
       ::testing::TempDir() + "/" + stem + "-" + std::to_string(::getpid()) + ".yaml";
   std::ofstream(path) << yaml;
+  written.paths.insert(path);
   return path;
 }
 
