@@ -1113,10 +1113,12 @@ TEST(NasSearch, AControllerMustDriveItsFamily) {
 }
 
 // A supernet family's search on the tiny spec (TinySpec) in the engineer space, beside dlrm-s,
-// its front retrained once: a few seconds.
+// its front retrained once, without the refinement (DNAS's default trains 96 more candidates): a
+// few seconds.
 NasOptions TinySupernetSearch(const char* method) {
   NasOptions o;
   o.method = method;
+  o.refine = 0;
   o.space = "engineer";
   o.proxy_examples = 1000;
   o.proxy_eval = 500;
@@ -1177,6 +1179,18 @@ TEST(NasSearch, TheRefinementTrainsChildrenOfTheScreensFront) {
       }
     }
   }
+  // The family's own by default (-1): DNAS's kDnasRefine with a screen, none without one or
+  // under one-shot.
+  NasOptions d = TinySupernetSearch("dnas");
+  d.refine = -1;
+  EXPECT_EQ(RefineOf(d), kDnasRefine);
+  d.screen = 0;
+  EXPECT_EQ(RefineOf(d), 0);
+  d = TinySupernetSearch("oneshot");
+  d.refine = -1;
+  EXPECT_EQ(RefineOf(d), 0);
+  d.refine = 5;
+  EXPECT_EQ(RefineOf(d), 5);
   // Refused: under the sampling family, and without a screen to go on from.
   auto given = [](std::string_view key) { return key == "refine"; };
   NasOptions o = TinySupernetSearch("oneshot");

@@ -1481,6 +1481,11 @@ Result<std::string> FamilyController(const NasOptions& options) {
 
 }  // namespace
 
+int64_t RefineOf(const NasOptions& options) {
+  if (options.refine >= 0) return options.refine;
+  return options.method == "dnas" && options.screen != 0 ? kDnasRefine : 0;
+}
+
 Status CheckGivenOptionsApply(const NasOptions& options,
                               const std::function<bool(std::string_view key)>& given) {
   SP_ASSIGN_OR_RETURN(std::string controller, FamilyController(options));
@@ -1490,7 +1495,7 @@ Status CheckGivenOptionsApply(const NasOptions& options,
                                        key, options.method, controller, owner))
         .WithKey(fmt::format("nas.{}", key));
   };
-  if (given("tournament") && controller != "evolution" && options.refine <= 0) {
+  if (given("tournament") && controller != "evolution" && RefineOf(options) == 0) {
     return refuse("tournament",
                   "--method sampling with the evolution controller, or a --refine, whose "
                   "children it picks the parents of");
@@ -1575,9 +1580,11 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                 "oneshot, dnas: the weight of the co-trained reference model's predicted "
                 "probabilities in the targets the other subnets train on (in-place "
                 "distillation); 0: the labels alone")
-        .Integer("refine", &N::refine, 0, 100000, "",
-                 "oneshot, dnas: candidates trained at low fidelity after the screen, children "
-                 "of regularized evolution from the screen's front (0: none)")
+        .Integer("refine", &N::refine, -1, 100000, "",
+                 fmt::format("oneshot, dnas: candidates trained at low fidelity after the "
+                             "screen, children of regularized evolution from the screen's front; "
+                             "-1: the family's own (dnas {} with a screen, oneshot 0); 0: none",
+                             kDnasRefine))
         .Integer("restarts", &N::restarts, 1, 10, "",
                  "dnas: searches one after another, each its own supernet and logits, their "
                  "answers screened together (per target and search max(1, screen / (targets x "
@@ -1607,6 +1614,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   // The screen's default: one-shot's here, DNAS's per FLOPs target once it has its targets
   // (kDnasScreenPerTarget); unused by the sampling family.
   if (options.screen < 0 && options.method != "dnas") options.screen = kOneShotScreen;
+  options.refine = RefineOf(options);
   SP_ASSIGN_OR_RETURN(const std::string controller, FamilyController(options));
   SP_ASSIGN_OR_RETURN(Space space, MakeSpace(options.space));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> baseline_names, BaselineList(options.baselines));
