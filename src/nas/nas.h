@@ -152,8 +152,8 @@ inline constexpr int64_t kDnasScreenPerTarget = 4;
 // The refinement's default (NasOptions::refine -1): DNAS with a screen trains 96 children of its
 // screen's front; one-shot none. Measured on the scratch space, inside the engineer space and on
 // a fourth spec (docs/NAS.md, "The refinement"): with it DNAS's retrained fronts beat more
-// baselines beyond the seeds' noise (40 against 25 over eleven paired runs, 2.3 more per run
-// from scratch); one-shot's beat as many as without it.
+// baselines beyond the seeds' noise (40 against 25 over eleven paired runs, 1.4 more a run,
+// paired t 2.3); one-shot's beat as many as without it.
 inline constexpr int64_t kDnasRefine = 96;
 // One-shot and DNAS: the dense learning rate's share an answer's own steps take before its
 // supernet score (NasOptions::tune_steps). At the full rate 30 steps of its own leave even the
