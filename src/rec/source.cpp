@@ -13,7 +13,8 @@ const spec::Schema<DataOptions>& DataOptionsSchema() {
     using D = DataOptions;
     spec::Schema<D> s("data");
     s.Text("data", &D::data,
-           "synthetic[:NAME|FILE] (embedded specs: default, heldout, fresh), criteo:FILE or "
+           "synthetic[:NAME|FILE] (embedded specs: default, heldout, fresh, criteo-shaped), "
+           "criteo:FILE or "
            "movielens:FILE (FILE - : standard input, a pipe or a redirected file)")
         .Integer("max_examples", &D::max_examples, 3, kMaxExamples, "",
                  "criteo, movielens: lines kept (the first good ones)")

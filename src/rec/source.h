@@ -1,6 +1,6 @@
 // Where a ranking model's data comes from, as one reference:
 //   synthetic            the embedded default spec (rec/synthetic.h)
-//   synthetic:NAME|FILE  an embedded spec (default, heldout, fresh) or a spec file
+//   synthetic:NAME|FILE  an embedded spec (default, heldout, fresh, criteo-shaped) or a spec file
 //   criteo:FILE          a Criteo TSV file (rec/criteo.h)
 //   movielens:FILE       MovieLens ratings exported by scripts/export-movielens.sh
 //                        (rec/movielens.h): rating >= 4 is a click
