@@ -413,12 +413,13 @@ Result<rec::TrainBytes> SupernetMemory(const Space& space, const rec::InputShape
                                        uint64_t seed);
 inline constexpr int64_t kSupernetMemoryDraws = 256;
 
-// Options given (`given(key)`) that the method and controller chosen do not use are an error
-// naming the option: tournament outside the evolution controller, screen under the sampling
-// family. An unknown controller is RunNas's error, returned here too.
 // The refinement's size for these options: NasOptions::refine, or the family's own where it is
 // -1 (kDnasRefine under DNAS with a screen, else 0).
 int64_t RefineOf(const NasOptions& options);
+
+// Options given (`given(key)`) that the method and controller chosen do not use are an error
+// naming the option: tournament outside the evolution controller, screen under the sampling
+// family. An unknown controller is RunNas's error, returned here too.
 Status CheckGivenOptionsApply(const NasOptions& options,
                               const std::function<bool(std::string_view key)>& given);
 
