@@ -150,10 +150,11 @@ inline constexpr double kTrendWeight = 1.0;
 inline constexpr int64_t kOneShotScreen = 24;
 inline constexpr int64_t kDnasScreenPerTarget = 4;
 // The refinement's default (NasOptions::refine -1): DNAS with a screen trains 96 children of its
-// screen's front; one-shot none. Measured on the scratch space, inside the engineer space and on
-// a fourth spec (docs/NAS.md, "The refinement"): with it DNAS's retrained fronts beat more
-// baselines beyond the seeds' noise (40 against 25 over eleven paired runs, 1.4 more a run,
-// paired t 2.3); one-shot's beat as many as without it.
+// screen's front; one-shot none. Measured on the scratch space and inside the engineer space,
+// search seeds 1-3 on two specs (docs/NAS.md, "The refinement as DNAS's default"): with it
+// DNAS's retrained fronts beat more baselines beyond the seeds' noise (46 against 31 over twelve
+// paired runs, 1.25 more a run, paired t 2.3) and 122 of 144 baselines in all against 115;
+// one-shot's beat as many as without it (54 of 72 against 53 from scratch).
 inline constexpr int64_t kDnasRefine = 96;
 // One-shot and DNAS: the dense learning rate's share an answer's own steps take before its
 // supernet score (NasOptions::tune_steps). At the full rate 30 steps of its own leave even the
