@@ -9,7 +9,8 @@ the same seed gives the same example order to every model, as a search's final r
 and the table gives each model's FLOPs, its test NE per seed, their mean and, against the first
 model, the mean of the paired per-seed differences (negative: better than the first) with its t
 statistic (mean over standard error, seeds - 1 degrees of freedom). Sorted by mean test NE.
-docs/NAS.md, "How far the cheap end can go", is this on docs/nas/fresh-cheap-models.json.
+docs/NAS.md, "How much of a miss is noise" (the fresh spec's cheap end by hand), is this on
+docs/nas/fresh-cheap-models.json.
 """
 import concurrent.futures
 import json

@@ -19,8 +19,9 @@ differs. --runs adds one row per report.
 
 Refused, naming the file: a file that is not a `scaleplan nas --json` report (or one compared
 with no baseline), a seed given twice in a cell, and a cell whose runs were compared with
-different baselines or whose baselines scored differently (another build or other training
-options: their counts would not compare).
+different baselines or whose baselines scored differently (another build, another machine's
+CPU, whose floating-point kernels differ, or other training options: their counts would not
+compare).
 """
 import json
 import math
@@ -183,8 +184,9 @@ def cell_rows(runs, per_run):
                 if abs(ne - first["baselines"][name]) > 1e-9:
                     raise ReportError(
                         f"{run['path']}: baseline {name} scored test NE {ne:.6f}, "
-                        f"{first['path']} {first['baselines'][name]:.6f}: another build or other "
-                        "training options, so the counts would not compare")
+                        f"{first['path']} {first['baselines'][name]:.6f}: another build, another "
+                        "machine's CPU or other training options, so the counts would not "
+                        "compare")
         group.sort(key=lambda r: (r["seed"] is None, r["seed"] or 0, r["path"]))
         counts, margins, missed, ties = [], [], {}, {}
         known = True  # every miss's tie or not known
