@@ -1209,6 +1209,92 @@ TEST(NasSearch, TheRefinementTrainsChildrenOfTheScreensFront) {
       << sampling.message();
 }
 
+// The time limit (NasOptions::time_limit_s). A limit of a millisecond is passed as soon as it is
+// asked: evolution trains its first population (4, in batches of 2) and stops before its next
+// batch, not at its budget of 10; the refinement, asked before its first batch, trains no child
+// while the supernet and the screen run whole; a limit of 10^6 s stops nothing.
+TEST(NasSearch, ATimeLimitStopsTheSearchAfterItsFirstPopulation) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.budget = 10;
+  o.population = 4;
+  o.tournament = 2;
+  o.proxy_examples = 1000;
+  o.proxy_eval = 300;
+  o.retrain = 2;
+  o.final_seeds = 2;
+  o.baselines = "dlrm-s";
+  o.time_limit_s = 1e-3;
+  const NasResult cut = Must(RunNas(data, rec::TrainOptions{}, o));
+  EXPECT_EQ(cut.history.size(), 4u);
+  EXPECT_TRUE(cut.time_limited);
+  EXPECT_NE(cut.stop_reason.find("4 of 10 candidates trained when nas.time_limit_s = 0.001"),
+            std::string::npos)
+      << cut.stop_reason;
+  ASSERT_EQ(cut.baselines.size(), 1u);  // the baselines and the front still train, whole
+  EXPECT_FALSE(cut.pareto.empty());
+  EXPECT_GT(cut.baselines_s, 0);
+  EXPECT_GT(cut.front_s, 0);
+  EXPECT_GT(cut.front_projected_s, 0);  // every front model trained at low fidelity
+  EXPECT_GE(cut.wall_s, cut.baselines_s + cut.front_s);
+  EXPECT_NE(report::NasText(cut).find("the time limit (0.001 s) stopped the search, so this answer "
+                                      "depends on the machine's speed"),
+            std::string::npos)
+      << report::NasText(cut);
+  EXPECT_EQ(report::NasJson(cut)["time_limited"], true);
+  o.time_limit_s = 1e6;
+  const NasResult whole = Must(RunNas(data, rec::TrainOptions{}, o));
+  EXPECT_EQ(whole.history.size(), 10u);
+  EXPECT_FALSE(whole.time_limited);
+  EXPECT_EQ(whole.stop_reason, "budget of trained candidates");
+  // The refinement.
+  NasOptions d = TinySupernetSearch("oneshot");
+  d.budget = 4;
+  d.screen = 3;
+  d.refine = 4;
+  d.time_limit_s = 1e-3;
+  rec::TrainOptions t;
+  t.batch = 64;
+  const NasResult refined = Must(RunNas(data, t, d));
+  EXPECT_TRUE(refined.time_limited);
+  EXPECT_EQ(refined.refined, 0);
+  EXPECT_GE(refined.screened, 1);
+  EXPECT_GT(refined.supernet_steps, 0);
+  EXPECT_NE(refined.stop_reason.find("the refinement stopped after 0 of 4 children"),
+            std::string::npos)
+      << refined.stop_reason;
+}
+
+// A full training projected from a low-fidelity run: wall 3.0 s of which 2.0 s trained 1,000
+// examples and 0.5 s scored 500, so 0.5 s of set-up, 0.002 s an example trained, 0.001 s one
+// scored; a training of 10,000 scoring 3,000: 0.5 + 20 + 3 = 23.5 s.
+TEST(NasTime, AFullTrainingIsProjectedFromItsLowFidelityRun) {
+  rec::TrainResult low;
+  low.wall_s = 3.0;
+  low.train_s = 2.0;
+  low.score_s = 0.5;
+  low.examples = 1000;
+  EXPECT_NEAR(ProjectedTrainingS(low, 500, 10000, 3000), 23.5, 1e-12);
+  // Nothing trained or scored: the set-up alone.
+  EXPECT_NEAR(ProjectedTrainingS(low, 500, 0, 0), 0.5, 1e-12);
+}
+
+// Jobs of 3, 1, 2, 5 and 4 s. One process, 2 at a time: groups (3, 1), (2, 5), (4): 3 + 5 + 4 =
+// 12 s. Two processes, 2 threads: one at a time each; rank 0 jobs 0, 2, 4 (3 + 2 + 4 = 9), rank 1
+// jobs 1, 3 (1 + 5 = 6): 9 s. Two processes, 4 threads: 2 at a time each; rank 0 (3, 2), (4):
+// 7 s; rank 1 (1, 5): 5 s; 7 s.
+TEST(NasTime, TrainingsAreDealtOutAsTrainAllDealsThem) {
+  const std::vector<double> jobs = {3, 1, 2, 5, 4};
+  EXPECT_DOUBLE_EQ(GroupedWallS(jobs, 2, 1), 12);
+  EXPECT_DOUBLE_EQ(GroupedWallS(jobs, 2, 2), 9);
+  EXPECT_DOUBLE_EQ(GroupedWallS(jobs, 4, 2), 7);
+  EXPECT_DOUBLE_EQ(GroupedWallS({}, 2, 1), 0);
+}
+
 TEST(NasSearch, OneShotAndDnasRunOnTheSameSpaceDeterministically) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <ctime>
 #include <functional>
@@ -114,6 +115,8 @@ void WriteTrained(WireWriter& w, const Result<rec::TrainResult>& r) {
   w.U64(static_cast<uint64_t>(r->steps));
   w.U64(static_cast<uint64_t>(r->examples));
   w.F64(r->train_s);
+  w.F64(r->score_s);
+  w.F64(r->wall_s);
   w.F64(r->examples_per_s);
 }
 
@@ -142,6 +145,8 @@ Result<Result<rec::TrainResult>> ReadTrained(WireReader& in) {
   r.steps = static_cast<int64_t>(steps);
   r.examples = static_cast<int64_t>(examples);
   SP_ASSIGN_OR_RETURN(r.train_s, in.F64());
+  SP_ASSIGN_OR_RETURN(r.score_s, in.F64());
+  SP_ASSIGN_OR_RETURN(r.wall_s, in.F64());
   SP_ASSIGN_OR_RETURN(r.examples_per_s, in.F64());
   return Result<rec::TrainResult>(std::move(r));
 }
@@ -287,11 +292,33 @@ Result<std::shared_ptr<const rec::EmbeddingStart>> PretrainEmbeddings(
   return std::shared_ptr<const rec::EmbeddingStart>(std::move(start));
 }
 
+using Clock = std::chrono::steady_clock;
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The models retrained in full once the search ends (nas.h): with the screen, the front of its
+// scores; without it, DNAS's answer is each FLOPs target's most likely architecture in its band,
+// all of them, thinned to `retrain` evenly in FLOPs; the other families', the proxy front.
+std::vector<Candidate> FinalFront(const std::vector<Candidate>& history, const NasOptions& options,
+                                  int64_t screened, const std::vector<double>& baseline_flops);
+
+// A final training's options: `train` on one core, scored on test too, its seed train.seed +
+// `seed_offset`.
+rec::TrainOptions FinalTraining(const rec::TrainOptions& train, int64_t seed_offset) {
+  rec::TrainOptions o = train;
+  o.threads = 1;
+  o.progress = nullptr;
+  o.evaluate_test = true;
+  o.seed = train.seed + static_cast<uint64_t>(seed_offset);
+  return o;
+}
+
 class Searcher {
  public:
   Searcher(const Space& space, const rec::CtrData& data, const rec::TrainOptions& train,
            const NasOptions& options, std::vector<double> baseline_flops, NasResult* result,
-           const NasProgress& progress)
+           const NasProgress& progress, Clock::time_point started)
       : space_(space),
         data_(data),
         input_(rec::InputOf(data)),
@@ -300,7 +327,71 @@ class Searcher {
         baseline_flops_(std::move(baseline_flops)),
         result_(result),
         progress_(progress),
-        rng_(options.search_seed) {}
+        rng_(options.search_seed),
+        started_(started) {
+    // What one final training trains and scores (RunNas's jobs: FinalTraining).
+    const rec::TrainOptions full = FinalTraining(train, 0);
+    auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };
+    full_trained_ = full.epochs * cap(data.train.n, full.max_train_examples);
+    full_scored_ =
+        cap(data.valid.n, full.max_eval_examples) + cap(data.test.n, full.max_eval_examples);
+  }
+
+  // The front's retraining as projected from its models' low-fidelity runs (GroupedWallS of
+  // final_seeds jobs each of Candidate::full_s); 0 when one of them has none.
+  double FrontProjectedS(const std::vector<Candidate>& front) const {
+    std::vector<double> jobs;
+    for (const Candidate& c : front) {
+      if (c.full_s <= 0) return 0;
+      jobs.insert(jobs.end(), static_cast<size_t>(options_.final_seeds), c.full_s);
+    }
+    return GroupedWallS(jobs, options_.parallel, ProcessCount(options_.processes));
+  }
+
+  // TrainAll's groups of trainings side by side for `jobs` trainings (in each process).
+  int64_t Groups(int64_t jobs) const {
+    const int64_t n = ProcessCount(options_.processes);
+    const int64_t width = std::max<int64_t>(1, (options_.parallel + n - 1) / n);
+    return ((jobs + n - 1) / n + width - 1) / width;
+  }
+
+  // Records the wall of a TrainAll of `jobs` low-fidelity runs, per group side by side.
+  void Timed(Clock::time_point from, int64_t jobs) {
+    if (jobs > 0) group_s_ = SecondsSince(from) / static_cast<double>(Groups(jobs));
+  }
+
+  // NasOptions::time_limit_s (nas.h): would the time so far, a next batch of `batch`
+  // low-fidelity runs (each group of them as long as the last's) and the front's retraining as
+  // projected pass it? Every process asks at the same points; the slowest one's answer is all
+  // of theirs.
+  Result<bool> OutOfTime(int64_t batch) {
+    if (options_.time_limit_s <= 0) return false;
+    const std::vector<Candidate> front =
+        FinalFront(result_->history, options_, result_->screened, baseline_flops_);
+    double need = SecondsSince(started_) + group_s_ * static_cast<double>(Groups(batch)) +
+                  FrontProjectedS(front);
+    if (ProcessCount(options_.processes) > 1 && options_.processes->separate_processes()) {
+      WireWriter w;
+      w.F64(need);
+      SP_ASSIGN_OR_RETURN(std::vector<std::string> shares,
+                          options_.processes->AllGather("nas time limit", w.Take()));
+      for (size_t r = 0; r < shares.size(); ++r) {
+        WireReader in(shares[r], fmt::format("nas time of rank {}", r));
+        SP_ASSIGN_OR_RETURN(double theirs, in.F64());
+        SP_RETURN_IF_ERROR(in.Done());
+        need = std::max(need, theirs);
+      }
+    }
+    if (need <= options_.time_limit_s) return false;
+    result_->time_limited = true;
+    if (progress_) {
+      progress_(fmt::format(
+          "time limit: {:.0f} s so far, the next batch and the front's retraining would take "
+          "{:.0f} s in all, over nas.time_limit_s = {:.0f}: the search stops",
+          SecondsSince(started_), need, options_.time_limit_s));
+    }
+    return true;
+  }
 
   Choice Random() {
     Choice c(space_.dims.size());
@@ -351,8 +442,10 @@ class Searcher {
       fresh.push_back(i);
       keys.push_back(key);
     }
+    const Clock::time_point from = Clock::now();
     SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
                         TrainAll(jobs, data_, options_.parallel, options_.processes));
+    Timed(from, static_cast<int64_t>(jobs.size()));
     for (size_t k = 0; k < fresh.size(); ++k) {
       Candidate& c = (*batch)[fresh[k]];
       const std::string& key = keys[k];
@@ -377,12 +470,15 @@ class Searcher {
     return Status::Ok();
   }
 
-  // A low-fidelity run's scores: its valid NE and the proxy score; a candidate that diverged is
-  // kept as a failure with the worst score, not the end of the search.
-  static void SetProxyScores(const Result<rec::TrainResult>& run, Candidate* c) {
+  // A low-fidelity run's scores: its valid NE and the proxy score, and the full training's
+  // projected wall; a candidate that diverged is kept as a failure with the worst score, not the
+  // end of the search.
+  void SetProxyScores(const Result<rec::TrainResult>& run, Candidate* c) const {
     if (run.ok()) {
       c->proxy_ne = run->valid.ne;
       c->proxy_score = ProxyScore(*run);
+      c->full_s = ProjectedTrainingS(*run, run->valid.examples + run->test.examples, full_trained_,
+                                     full_scored_);
       return;
     }
     c->failed = true;
@@ -417,8 +513,10 @@ class Searcher {
     if (progress_ && !refining) {
       progress_(fmt::format("screen: {} answers trained at low fidelity", picks.size()));
     }
+    const Clock::time_point from = Clock::now();
     SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> out,
                         TrainAll(jobs, data_, options_.parallel, options_.processes));
+    Timed(from, static_cast<int64_t>(jobs.size()));
     for (size_t k = 0; k < picks.size(); ++k) {
       Candidate& c = result_->history[picks[k]];
       c.screened = true;
@@ -463,6 +561,9 @@ class Searcher {
     int64_t trained = 0, draws = 0;
     const int64_t max_draws = 10 * options_.refine;
     while (trained < options_.refine && draws < max_draws) {
+      SP_ASSIGN_OR_RETURN(const bool out_of_time,
+                          OutOfTime(std::min(options_.parallel, options_.refine - trained)));
+      if (out_of_time) break;
       std::vector<size_t> picks;  // history indices to train
       while (static_cast<int64_t>(picks.size()) <
                  std::min(options_.parallel, options_.refine - trained) &&
@@ -525,6 +626,12 @@ class Searcher {
   }
 
   int64_t Remaining() const { return options_.budget - trained_; }
+  // The sampling family's time limit, asked once its first population has trained (so that a
+  // front exists).
+  Result<bool> StartedAndOutOfTime(int64_t batch) {
+    if (trained_ < std::min(options_.population, options_.budget)) return false;
+    return OutOfTime(batch);
+  }
   bool Done() const { return trained_ >= options_.budget || draws_ >= 10 * options_.budget; }
 
   // The first population, spread over the FLOPs axis: kSpreadDraws x population random
@@ -587,6 +694,9 @@ class Searcher {
                         SpreadStart(std::min(options_.population, options_.budget), true));
     size_t next_start = 0;
     while (!Done()) {
+      SP_ASSIGN_OR_RETURN(const bool out_of_time,
+                          StartedAndOutOfTime(std::min(options_.parallel, Remaining())));
+      if (out_of_time) break;
       std::vector<Candidate> batch;
       for (int64_t t = 0; t < std::min(options_.parallel, Remaining()); ++t, ++draws_) {
         // Random until the population is full (and always while it is empty: --parallel may
@@ -631,6 +741,9 @@ class Searcher {
                         SpreadStart(std::min(options_.population, options_.budget), true));
     size_t next_start = 0;
     while (!Done()) {
+      SP_ASSIGN_OR_RETURN(const bool out_of_time,
+                          StartedAndOutOfTime(std::min(kReinforceBatch, Remaining())));
+      if (out_of_time) break;
       std::vector<Candidate> batch;
       for (int64_t t = 0; t < std::min(kReinforceBatch, Remaining()); ++t, ++draws_) {
         Result<Candidate> c = Feasible(
@@ -1151,6 +1264,9 @@ class Searcher {
   std::map<std::string, Candidate> cache_;  // by the unnamed architecture's JSON
   int64_t trained_ = 0, draws_ = 0;
   size_t batches_ = 0;
+  Clock::time_point started_;                   // the run's start (NasOptions::time_limit_s)
+  int64_t full_trained_ = 0, full_scored_ = 0;  // examples of one final training
+  double group_s_ = 0;  // the last low-fidelity runs' wall per group side by side (Timed)
 };
 
 Result<std::vector<std::string>> BaselineList(const std::string& text) {
@@ -1267,6 +1383,64 @@ std::vector<Candidate> FrontLayers(const std::vector<Candidate>& history, int64_
   std::stable_sort(out.begin(), out.end(),
                    [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
   return out;
+}
+
+namespace {
+
+std::vector<Candidate> FinalFront(const std::vector<Candidate>& history, const NasOptions& options,
+                                  int64_t screened, const std::vector<double>& baseline_flops) {
+  if (screened > 0) {  // the screen's scores pick the front (nas.h)
+    std::vector<Candidate> picked;
+    for (const Candidate& c : history) {
+      if (c.screened) picked.push_back(c);
+    }
+    return FrontLayers(picked, options.retrain, baseline_flops);
+  }
+  if (options.method != "dnas") return FrontLayers(history, options.retrain, baseline_flops);
+  std::vector<Candidate> all;
+  for (const Candidate& c : history) {
+    if (!c.failed) all.push_back(c);
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
+  if (static_cast<int64_t>(all.size()) <= options.retrain) return all;
+  std::vector<Candidate> thin;  // at most `retrain`, evenly spaced in FLOPs order
+  for (int64_t k = 0; k < options.retrain; ++k) {
+    thin.push_back(
+        all[static_cast<size_t>(k) * (all.size() - 1) / static_cast<size_t>(options.retrain - 1)]);
+  }
+  return thin;
+}
+
+}  // namespace
+
+double ProjectedTrainingS(const rec::TrainResult& low, int64_t low_scored, int64_t trained,
+                          int64_t scored) {
+  const double setup = std::max(0.0, low.wall_s - low.train_s - low.score_s);
+  const double per_trained = low.examples > 0 ? low.train_s / static_cast<double>(low.examples) : 0;
+  const double per_scored = low_scored > 0 ? low.score_s / static_cast<double>(low_scored) : 0;
+  return setup + per_trained * static_cast<double>(trained) +
+         per_scored * static_cast<double>(scored);
+}
+
+double GroupedWallS(const std::vector<double>& job_s, int64_t threads, int64_t processes) {
+  const int64_t n = std::max<int64_t>(1, processes);
+  const auto width = static_cast<size_t>(std::max<int64_t>(1, (threads + n - 1) / n));
+  double slowest = 0;
+  for (int64_t rank = 0; rank < n; ++rank) {
+    std::vector<double> mine;
+    for (size_t i = static_cast<size_t>(rank); i < job_s.size(); i += static_cast<size_t>(n)) {
+      mine.push_back(job_s[i]);
+    }
+    double wall = 0;
+    for (size_t from = 0; from < mine.size(); from += width) {
+      const size_t to = std::min(mine.size(), from + width);
+      wall += *std::max_element(mine.begin() + static_cast<std::ptrdiff_t>(from),
+                                mine.begin() + static_cast<std::ptrdiff_t>(to));
+    }
+    slowest = std::max(slowest, wall);
+  }
+  return slowest;
 }
 
 Choice Mutate(const Space& space, const Choice& parent, const rec::InputShape& input,
@@ -1591,6 +1765,11 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "restarts)))")
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
+        .Number("time_limit_s", &N::time_limit_s, 0, 1e7, "s",
+                "the whole run's wall-clock limit: the baselines train first, then the sampling "
+                "family and the refinement stop before a batch that, with the front's retraining "
+                "as projected, would pass it (the supernet's steps and the screen are not cut; "
+                "at least the first population trains); 0 = none")
         .Text("baselines", &N::baselines,
               "hand-designed models trained beside: all, none, or a comma list")
         .Unsigned("search_seed", &N::search_seed, "seed of the controller's draws")
@@ -1608,6 +1787,7 @@ int64_t DefaultBudget(std::string_view method) { return method == "sampling" ? 3
 Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainOptions& train,
                          const NasOptions& given, const NasProgress& progress,
                          const std::function<Status()>& inputs_read, const rec::OptionName& name) {
+  const Clock::time_point started = Clock::now();
   SP_RETURN_IF_ERROR(NasOptionsSchema().CheckValues(given));
   NasOptions options = given;
   if (options.budget == 0) options.budget = DefaultBudget(options.method);
@@ -1652,8 +1832,8 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
                                                                                : key);
                        }).WithContext("the candidates' low-fidelity runs"));
   }
-  // The baselines, retrained after the search; their FLOPs set DNAS's targets (a model of no
-  // more FLOPs is what beats one).
+  // The baselines train in full first (their walls are what the time limit then knows); their
+  // FLOPs set DNAS's targets (a model of no more FLOPs is what beats one).
   std::vector<rec::Arch> baseline_archs;
   std::vector<double> baseline_flops;
   for (const std::string& baseline : baseline_names) {
@@ -1662,53 +1842,95 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     baseline_flops.push_back(info.flops);
     baseline_archs.push_back(std::move(a));
   }
-  Searcher searcher(space, data, train, options, baseline_flops, &result, progress);
+  // Trains `archs` in full, final_seeds times each (seeds train.seed, train.seed + 1, ...: one
+  // run's test NE moves by about 0.005 with the seed, as much as the models differ), scored on
+  // test by their mean; a model that diverges is left out and named in `failed`, not fatal.
+  auto train_in_full = [&](const std::vector<rec::Arch>& archs) -> Result<std::vector<Scored>> {
+    std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
+    for (const rec::Arch& a : archs) {
+      for (int64_t k = 0; k < options.final_seeds; ++k) {
+        jobs.emplace_back(&a, FinalTraining(train, k));
+      }
+    }
+    SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> trained,
+                        TrainAll(jobs, data, options.parallel, options.processes));
+    const auto seeds = static_cast<size_t>(options.final_seeds);
+    std::vector<Scored> out;
+    for (size_t i = 0; i < archs.size(); ++i) {
+      Scored s;
+      s.name = archs[i].name;
+      s.arch = archs[i];
+      SP_ASSIGN_OR_RETURN(s.info, rec::Analyze(archs[i], rec::InputOf(data)));
+      const Status failed = [&] {
+        for (size_t k = 0; k < seeds; ++k) {
+          if (!trained[i * seeds + k].ok()) return trained[i * seeds + k].status();
+        }
+        return Status::Ok();
+      }();
+      if (!failed.ok()) {
+        result.failed.push_back(fmt::format("{}: {}", s.name, failed.message()));
+        continue;
+      }
+      for (size_t k = 0; k < seeds; ++k) {
+        const Result<rec::TrainResult>& r = trained[i * seeds + k];
+        s.test_ne.push_back(r->test.ne);
+        const double w = 1.0 / static_cast<double>(seeds);
+        s.valid.ne += w * r->valid.ne;
+        s.valid.auc += w * r->valid.auc;
+        s.valid.log_loss += w * r->valid.log_loss;
+        s.valid.ctr = r->valid.ctr;
+        s.valid.examples = r->valid.examples;
+        s.test.ne += w * r->test.ne;
+        s.test.auc += w * r->test.auc;
+        s.test.log_loss += w * r->test.log_loss;
+        s.test.ctr = r->test.ctr;
+        s.test.examples = r->test.examples;
+        s.train_s += w * r->train_s;
+      }
+      double var = 0;
+      for (double ne : s.test_ne) var += (ne - s.test.ne) * (ne - s.test.ne);
+      s.test_ne_sd = seeds > 1 ? std::sqrt(var / static_cast<double>(seeds - 1)) : 0;
+      out.push_back(std::move(s));
+    }
+    return out;
+  };
+  if (!baseline_archs.empty()) {
+    if (progress) {
+      progress(fmt::format("training {} baselines in full, {} seeds each", baseline_archs.size(),
+                           options.final_seeds));
+    }
+    const Clock::time_point from = Clock::now();
+    SP_ASSIGN_OR_RETURN(result.baselines, train_in_full(baseline_archs));
+    result.baselines_s = SecondsSince(from);
+  }
+  Searcher searcher(space, data, train, options, baseline_flops, &result, progress, started);
   if (trains && options.proxy_embeddings == "pretrained") {
     SP_ASSIGN_OR_RETURN(std::shared_ptr<const rec::EmbeddingStart> start,
                         PretrainEmbeddings(space, data, train, options, progress, &result.failed));
     searcher.StartProxiesFrom(std::move(start));
   }
-  if (options.method == "oneshot") {
-    SP_RETURN_IF_ERROR(searcher.RunOneShot());
+  const std::string time_note = fmt::format(
+      "nas.time_limit_s = {:g} (the answer depends on the machine's speed)", options.time_limit_s);
+  if (options.method == "oneshot" || options.method == "dnas") {
+    SP_RETURN_IF_ERROR(options.method == "oneshot" ? searcher.RunOneShot() : searcher.RunDnas());
     result.stop_reason = "supernet steps: train.epochs over the training split";
-  } else if (options.method == "dnas") {
-    SP_RETURN_IF_ERROR(searcher.RunDnas());
-    result.stop_reason = "supernet steps: train.epochs over the training split";
+    if (result.time_limited) {
+      result.stop_reason += fmt::format("; the refinement stopped after {} of {} children by {}",
+                                        result.refined, options.refine, time_note);
+    }
   } else {
     SP_RETURN_IF_ERROR(controller == "evolution" ? searcher.RunEvolution()
                                                  : searcher.RunReinforce());
-    result.stop_reason = static_cast<int64_t>(result.history.size()) >= options.budget
-                             ? "budget of trained candidates"
-                             : "10 x budget draws: the space (or the FLOPs limit) left few new "
-                               "architectures";
+    result.stop_reason =
+        result.time_limited ? fmt::format("{} of {} candidates trained when {} stopped it",
+                                          result.history.size(), options.budget, time_note)
+        : static_cast<int64_t>(result.history.size()) >= options.budget
+            ? "budget of trained candidates"
+            : "10 x budget draws: the space (or the FLOPs limit) left few new architectures";
   }
-  // With the screen, the front of its scores; without it, DNAS's answer is each FLOPs target's
-  // most likely architecture in its band, all of them (nas.h); the other families'
-  // is the proxy front.
-  auto front_of = [&](const std::vector<Candidate>& history) {
-    if (result.screened > 0) {  // the screen's scores pick the front (nas.h)
-      std::vector<Candidate> screened;
-      for (const Candidate& c : history) {
-        if (c.screened) screened.push_back(c);
-      }
-      return FrontLayers(screened, options.retrain, baseline_flops);
-    }
-    if (options.method != "dnas") return FrontLayers(history, options.retrain, baseline_flops);
-    std::vector<Candidate> all;
-    for (const Candidate& c : history) {
-      if (!c.failed) all.push_back(c);
-    }
-    std::stable_sort(all.begin(), all.end(),
-                     [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
-    if (static_cast<int64_t>(all.size()) <= options.retrain) return all;
-    std::vector<Candidate> thin;  // at most `retrain`, evenly spaced in FLOPs order
-    for (int64_t k = 0; k < options.retrain; ++k) {
-      thin.push_back(all[static_cast<size_t>(k) * (all.size() - 1) /
-                         static_cast<size_t>(options.retrain - 1)]);
-    }
-    return thin;
-  };
-  if (front_of(result.history).empty()) {
+  const std::vector<Candidate> front =
+      FinalFront(result.history, options, result.screened, baseline_flops);
+  if (front.empty()) {
     std::string first = "none scored";  // the first failure's reason
     for (const Candidate& c : result.history) {
       if (c.failed) {
@@ -1721,66 +1943,18 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   }
 
   searcher.StartProxiesFrom(nullptr);  // the pretrained tables' memory, before the final models'
-  // Retrain the front and the baselines in full; score on test.
-  std::vector<Candidate> front = front_of(result.history);
+  // Retrain the front in full; score on test.
   std::vector<rec::Arch> archs;
   for (const Candidate& c : front) archs.push_back(c.arch);
-  archs.insert(archs.end(), baseline_archs.begin(), baseline_archs.end());
-  // Every model trains final_seeds times (seeds train.seed, train.seed + 1, ...): one run's test
-  // NE moves by about 0.005 with the seed, as much as the models differ.
-  std::vector<std::pair<const rec::Arch*, rec::TrainOptions>> jobs;
-  for (const rec::Arch& a : archs) {
-    for (int64_t k = 0; k < options.final_seeds; ++k) {
-      rec::TrainOptions o = train;
-      o.threads = 1;
-      o.progress = nullptr;
-      o.evaluate_test = true;
-      o.seed = train.seed + static_cast<uint64_t>(k);
-      jobs.emplace_back(&a, o);
-    }
-  }
   if (progress) {
-    progress(fmt::format("retraining {} front models and {} baselines in full, {} seeds each",
-                         front.size(), baseline_names.size(), options.final_seeds));
+    progress(fmt::format("retraining {} front models in full, {} seeds each", front.size(),
+                         options.final_seeds));
   }
-  SP_ASSIGN_OR_RETURN(std::vector<Result<rec::TrainResult>> trained,
-                      TrainAll(jobs, data, options.parallel, options.processes));
-  const auto seeds = static_cast<size_t>(options.final_seeds);
-  for (size_t i = 0; i < archs.size(); ++i) {
-    Scored s;
-    s.name = archs[i].name;
-    s.arch = archs[i];
-    SP_ASSIGN_OR_RETURN(s.info, rec::Analyze(archs[i], rec::InputOf(data)));
-    const Status failed = [&] {
-      for (size_t k = 0; k < seeds; ++k) {
-        if (!trained[i * seeds + k].ok()) return trained[i * seeds + k].status();
-      }
-      return Status::Ok();
-    }();
-    if (!failed.ok()) {  // a model that diverges in full is left out and named, not fatal
-      result.failed.push_back(fmt::format("{}: {}", s.name, failed.message()));
-      continue;
-    }
-    for (size_t k = 0; k < seeds; ++k) {
-      const Result<rec::TrainResult>& r = trained[i * seeds + k];
-      s.test_ne.push_back(r->test.ne);
-      const double w = 1.0 / static_cast<double>(seeds);
-      s.valid.ne += w * r->valid.ne;
-      s.valid.auc += w * r->valid.auc;
-      s.valid.log_loss += w * r->valid.log_loss;
-      s.valid.ctr = r->valid.ctr;
-      s.valid.examples = r->valid.examples;
-      s.test.ne += w * r->test.ne;
-      s.test.auc += w * r->test.auc;
-      s.test.log_loss += w * r->test.log_loss;
-      s.test.ctr = r->test.ctr;
-      s.test.examples = r->test.examples;
-      s.train_s += w * r->train_s;
-    }
-    double var = 0;
-    for (double ne : s.test_ne) var += (ne - s.test.ne) * (ne - s.test.ne);
-    s.test_ne_sd = seeds > 1 ? std::sqrt(var / static_cast<double>(seeds - 1)) : 0;
-    (i < front.size() ? result.pareto : result.baselines).push_back(std::move(s));
+  result.front_projected_s = searcher.FrontProjectedS(front);
+  {
+    const Clock::time_point from = Clock::now();
+    SP_ASSIGN_OR_RETURN(result.pareto, train_in_full(archs));
+    result.front_s = SecondsSince(from);
   }
   if (result.pareto.empty()) {
     return Status::Invalid(
@@ -1817,6 +1991,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     }
     result.versus.push_back(pick != nullptr ? Judge(b, *pick, options.final_seeds) : v);
   }
+  result.wall_s = SecondsSince(started);
   // CPU time in all: under mpirun every process adds its own (ranks that are threads of one
   // process already share its clock).
   result.search_cpu_s = CpuSeconds() - cpu0;

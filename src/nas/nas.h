@@ -216,6 +216,15 @@ struct NasOptions {
   // screen, else none; RefineOf).
   int64_t refine = -1;
   int64_t final_seeds = 3;        // seeds per retrained model and baseline
+  // The whole run's wall-clock limit, in seconds (0: none). The baselines train first, their
+  // walls measured; then, before each batch of candidates, the sampling family and the
+  // refinement stop once the time so far, the last batch's wall and the front's retraining as
+  // projected (ProjectedTrainingS, GroupedWallS) would pass it. The supernet's steps and the
+  // screen are not cut, and at least the first population trains. It changes the answer only
+  // where it stops a search (NasResult::time_limited), and then by the machine's speed: 900,
+  // the 15 minutes, leaves every documented run on the project's machines alone
+  // (docs/NAS.md, "A time limit").
+  double time_limit_s = 900;
   std::string baselines = "all";  // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the
                                   // train seed)
@@ -249,6 +258,8 @@ struct Candidate {
   bool child = false;   // the refinement's (NasOptions::refine), never on the supernet
   bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
   std::string error;
+  // Trained at low fidelity: one full training's wall projected from it (ProjectedTrainingS).
+  double full_s = 0;
 };
 
 struct Scored {
@@ -307,6 +318,12 @@ struct NasResult {
   std::vector<std::string> failed;
   double search_cpu_s = 0;          // CPU time of the search and the retraining, all processes
   std::string stop_reason;
+  // NasOptions::time_limit_s stopped the search: the answer depends on the machine's speed.
+  bool time_limited = false;
+  // Wall-clock seconds: the baselines' training, the front's retraining, and the front's
+  // retraining as projected from its models' low-fidelity runs before it started (0: a front
+  // without them: DNAS or one-shot without the screen); the whole run (data loaded to verdicts).
+  double baselines_s = 0, front_s = 0, front_projected_s = 0, wall_s = 0;
   // The options it ran with, as given (the JSON report echoes them: a run is reproduced from
   // them and the data's file).
   rec::DataOptions data_options;
@@ -315,6 +332,18 @@ struct NasResult {
 };
 
 using NasProgress = std::function<void(const std::string& line)>;
+
+// One full training's wall, in seconds, projected from a low-fidelity run of the same model
+// (`low`, which scored `low_scored` examples): its set-up (the run's wall less its training and
+// scoring) as it was, its training loop per example trained, its scoring per example scored,
+// for a training of `trained` examples (all epochs) scoring `scored`.
+double ProjectedTrainingS(const rec::TrainResult& low, int64_t low_scored, int64_t trained,
+                          int64_t scored);
+
+// The wall of trainings of `job_s` seconds each dealt out as nas's TrainAll deals them: job i to
+// process i mod `processes`, each process `ceil(threads / processes)` at a time in the jobs'
+// order, each group as long as its longest; the processes side by side.
+double GroupedWallS(const std::vector<double>& job_s, int64_t threads, int64_t processes);
 
 // DNAS's gradient of one dimension's logits `alpha` (nas.h's header): `soft` the draw's soft
 // weights softmax((alpha + g) / tau), `chosen` its argmax, `gate_grad` the derivative of NE with

@@ -578,10 +578,13 @@ bool Run(const PluginRequest& req, PluginResult* result, std::string* error) {
   for (size_t k = 0; k < sums.size(); ++k) {
     if (counts[k] > 0) result->curve.push_back(sums[k] / static_cast<double>(counts[k]));
   }
+  const auto scoring = std::chrono::steady_clock::now();
   result->valid_p = Predict(net, ToTensors(data, data.valid, req.valid_n), req.valid_n);
   if (req.test_n > 0) {
     result->test_p = Predict(net, ToTensors(data, data.test, req.test_n), req.test_n);
   }
+  result->score_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - scoring).count();
   if (o.keep_embeddings && params.table().defined()) {
     const Tensor t = params.table().detach().contiguous();
     result->embedding_table.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());

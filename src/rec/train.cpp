@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
@@ -220,6 +221,7 @@ TrainBytes TrainMemory(const Arch& arch, const ArchInfo& info, const TrainOption
 }
 
 Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOptions& options) {
+  const auto called = std::chrono::steady_clock::now();
   SP_RETURN_IF_ERROR(CheckOptions(options));
   SP_RETURN_IF_ERROR(CheckData(data));
   SP_ASSIGN_OR_RETURN(ArchInfo info, Analyze(arch, InputOf(data)));
@@ -302,12 +304,14 @@ Result<TrainResult> Train(const Arch& arch, const CtrData& data, const TrainOpti
   result.steps = out.steps;
   result.examples = out.examples;
   result.train_s = out.train_s;
+  result.score_s = out.score_s;
   result.examples_per_s = out.train_s > 0 ? static_cast<double>(out.examples) / out.train_s : 0;
   if (options.keep_embeddings && rows > 0 &&
       out.embedding_table.size() != static_cast<size_t>(rows * arch.embedding_dim)) {
     return Status::Invalid("the trainer returned an embedding table of the wrong size");
   }
   result.embedding_table = std::move(out.embedding_table);
+  result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - called).count();
   return result;
 }
 

@@ -73,6 +73,8 @@ struct TrainResult {
   int64_t steps = 0;
   int64_t examples = 0;  // training examples seen, all epochs
   double train_s = 0;    // wall time of the training loop (not of the scoring)
+  double score_s = 0;    // wall time of scoring the valid and test examples
+  double wall_s = 0;     // wall time of the whole Train call (set-up, training, scoring)
   double examples_per_s = 0;
   std::vector<float> embedding_table;  // keep_embeddings: rows x dim, as EmbeddingStart's
 };
@@ -136,7 +138,7 @@ struct PluginResult {
   std::vector<double> valid_p, test_p;
   std::vector<double> curve;
   int64_t steps = 0, examples = 0;
-  double train_s = 0;
+  double train_s = 0, score_s = 0;
   std::vector<float> embedding_table;  // options->keep_embeddings
 };
 using TrainFn = bool (*)(const PluginRequest* request, PluginResult* result, std::string* error);

@@ -107,22 +107,29 @@ json ScoredJson(const nas::Scored& s) {
 }  // namespace
 
 json NasJson(const nas::NasResult& r) {
-  json out = {{"data", r.data_name},
-              {"method", r.options.method},
-              {"controller", r.controller},
-              {"space", r.options.space},
-              {"space_size", r.space_size},
-              {"examples", {{"train", r.train_examples}, {"test", r.test_examples}}},
-              {"candidates_scored", r.history.size()},
-              {"candidates_trained",
-               r.supernet_steps > 0 ? static_cast<size_t>(r.screened) : r.history.size()},
-              {"supernet_steps", r.supernet_steps},
-              {"candidates_refined", r.refined},
-              {"draws_over_flops_max", r.over_flops},
-              {"neutral_mutations", r.neutral_mutations},
-              {"stop_reason", r.stop_reason},
-              {"best", r.best},
-              {"search_cpu_s", r.search_cpu_s}};
+  json out = {
+      {"data", r.data_name},
+      {"method", r.options.method},
+      {"controller", r.controller},
+      {"space", r.options.space},
+      {"space_size", r.space_size},
+      {"examples", {{"train", r.train_examples}, {"test", r.test_examples}}},
+      {"candidates_scored", r.history.size()},
+      {"candidates_trained",
+       r.supernet_steps > 0 ? static_cast<size_t>(r.screened) : r.history.size()},
+      {"supernet_steps", r.supernet_steps},
+      {"candidates_refined", r.refined},
+      {"draws_over_flops_max", r.over_flops},
+      {"neutral_mutations", r.neutral_mutations},
+      {"stop_reason", r.stop_reason},
+      {"time_limited", r.time_limited},
+      {"best", r.best},
+      {"search_cpu_s", r.search_cpu_s},
+      {"wall_s", r.wall_s},
+      {"baselines_s", r.baselines_s},
+      {"front_s", r.front_s},
+      // null: the front's models had no low-fidelity runs to project from
+      {"front_projected_s", r.front_projected_s > 0 ? json(r.front_projected_s) : json(nullptr)}};
   out["options"] = {{"data", rec::DataOptionsSchema().ToJson(r.data_options)},
                     {"train", rec::TrainOptionsSchema().ToJson(r.train)},
                     {"nas", nas::NasOptionsSchema().ToJson(r.options)}};
@@ -194,8 +201,17 @@ std::string NasText(const nas::NasResult& r) {
           : std::string();
   out += fmt::format(
       "Search   {} candidates {} ({} draws over the FLOPs limit{}); stopped: {}; {:.1f} CPU s "
-      "in all\n\n",
+      "in all\n",
       r.history.size(), how, r.over_flops, redrawn, r.stop_reason, r.search_cpu_s);
+  out += fmt::format(
+      "Time     {:.0f} s in all: the baselines {:.0f} s, the front's retraining {:.0f} s{}{}\n\n",
+      r.wall_s, r.baselines_s, r.front_s,
+      r.front_projected_s > 0 ? fmt::format(" (projected {:.0f} s)", r.front_projected_s)
+                              : std::string(),
+      r.time_limited ? fmt::format("; the time limit ({:g} s) stopped the search, so this "
+                                   "answer depends on the machine's speed",
+                                   r.options.time_limit_s)
+                     : std::string());
   std::vector<const nas::Scored*> rows;
   for (const auto& s : r.baselines) rows.push_back(&s);
   for (const auto& s : r.pareto) rows.push_back(&s);
