@@ -218,12 +218,14 @@ struct NasOptions {
   int64_t final_seeds = 3;        // seeds per retrained model and baseline
   // The whole run's wall-clock limit, in seconds (0: none). The baselines train first, their
   // walls measured; then, before each batch of candidates, the sampling family and the
-  // refinement stop once the time so far, the last batch's wall and the front's retraining as
-  // projected (ProjectedTrainingS, GroupedWallS) would pass it. The supernet's steps and the
-  // screen are not cut, and at least the first population trains. It changes the answer only
-  // where it stops a search (NasResult::time_limited), and then by the machine's speed: 900,
-  // the 15 minutes, leaves every documented run on the project's machines alone
-  // (docs/NAS.md, "A time limit").
+  // refinement stop once the time so far, the next batch's (as long as the last's) and the
+  // front's retraining as projected from its models' low-fidelity runs (ProjectedTrainingS,
+  // GroupedWallS; taken half again as long, nas.cpp's kProjectionMargin) would pass it. The
+  // data's loading, the supernet's steps and the screen are not cut, and at least the first
+  // population trains, so a machine on which they alone pass the limit passes it. It changes
+  // the answer only where it stops a search (NasResult::time_limited), and then by the
+  // machine's speed (docs/NAS.md, "A time limit": criteo-shaped's evolution runs took 22.5
+  // minutes on one machine without it).
   double time_limit_s = 900;
   std::string baselines = "all";  // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the

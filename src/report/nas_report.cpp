@@ -156,7 +156,9 @@ json NasJson(const nas::NasResult& r) {
                  {"proxy_ne", c.proxy_ne},
                  {"proxy_score", c.proxy_score},
                  {"failed", c.failed},
-                 {"flops", c.flops}};
+                 {"flops", c.flops},
+                 // a full training's wall projected from its low-fidelity run (null: none)
+                 {"full_s_projected", c.full_s > 0 ? json(c.full_s) : json(nullptr)}};
     if (r.supernet_steps > 0) {  // the supernet's NE; proxy_* the screen's where it trained one
       // (null: a child of the refinement, never on the supernet)
       item["supernet_ne"] = c.child ? json(nullptr) : json(c.supernet_ne);

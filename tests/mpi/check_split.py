@@ -19,7 +19,7 @@ SKIP = 77
 # Wall-clock figures, which differ from run to run, and how the work was split; every other
 # number (step times, throughputs, NE, counts) must agree to the bit.
 WALL_CLOCK = {"elapsed_s", "train_s", "examples_per_s", "search_cpu_s", "shares", "processes",
-              "wall_s", "baselines_s", "front_s", "front_projected_s",
+              "wall_s", "baselines_s", "front_s", "front_projected_s", "full_s_projected",
               "transport"}
 
 
