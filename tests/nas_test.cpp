@@ -336,11 +336,16 @@ TEST(NasSearch, RejectsAnImpossibleFlopsLimitAndUnknownNames) {
   Result<NasResult> r = Status::Invalid("not run");
 #ifdef SCALEPLAN_HAVE_TORCH  // without a trainer the search stops earlier (the test above)
   o.flops_max = 10;          // every architecture's head alone costs more
-  r = RunNas(data, rec::TrainOptions{}, o);
+  // The search's own error comes before the baselines train (they train when the time limit is
+  // first asked, after the first population).
+  std::vector<std::string> lines;
+  r = RunNas(data, rec::TrainOptions{}, o, [&](const std::string& line) { lines.push_back(line); });
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("nas.flops_max = 10: 100 draws in a row were over it"),
             std::string::npos)
       << r.status().message();
+  for (const std::string& line : lines)
+    EXPECT_EQ(line.find("baselines in full"), std::string::npos);
 #endif
   o = NasOptions{};
   o.baselines = "dlrm-s,wide-and-deep";

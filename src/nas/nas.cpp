@@ -322,7 +322,8 @@ class Searcher {
  public:
   Searcher(const Space& space, const rec::CtrData& data, const rec::TrainOptions& train,
            const NasOptions& options, std::vector<double> baseline_flops, NasResult* result,
-           const NasProgress& progress, Clock::time_point started)
+           const NasProgress& progress, Clock::time_point started,
+           std::function<Status()> before_limit)
       : space_(space),
         data_(data),
         input_(rec::InputOf(data)),
@@ -332,7 +333,8 @@ class Searcher {
         result_(result),
         progress_(progress),
         rng_(options.search_seed),
-        started_(started) {
+        started_(started),
+        before_limit_(std::move(before_limit)) {
     // What one final training trains and scores (RunNas's jobs: FinalTraining).
     const rec::TrainOptions full = FinalTraining(train, 0);
     auto cap = [](int64_t n, int64_t max) { return max > 0 ? std::min(n, max) : n; };
@@ -368,13 +370,16 @@ class Searcher {
   // low-fidelity runs (each group of them as long as the last's) and the front's retraining as
   // projected pass it? Every process asks at the same points; the slowest one's answer is all
   // of theirs.
+  // Not before the front holds a model (a first population that failed whole searches on).
   Result<bool> OutOfTime(int64_t batch) {
     if (options_.time_limit_s <= 0) return false;
     const std::vector<Candidate> front =
         FinalFront(result_->history, options_, result_->screened, baseline_flops_);
+    if (front.empty()) return false;
+    if (before_limit_) SP_RETURN_IF_ERROR(before_limit_());
     double need = SecondsSince(started_) + group_s_ * static_cast<double>(Groups(batch)) +
                   kProjectionMargin * FrontProjectedS(front);
-    if (ProcessCount(options_.processes) > 1 && options_.processes->separate_processes()) {
+    if (ProcessCount(options_.processes) > 1) {  // ranks in processes or threads: each its clock
       WireWriter w;
       w.F64(need);
       SP_ASSIGN_OR_RETURN(std::vector<std::string> shares,
@@ -1269,6 +1274,7 @@ class Searcher {
   int64_t trained_ = 0, draws_ = 0;
   size_t batches_ = 0;
   Clock::time_point started_;                   // the run's start (NasOptions::time_limit_s)
+  std::function<Status()> before_limit_;        // called before the limit is first asked (RunNas)
   int64_t full_trained_ = 0, full_scored_ = 0;  // examples of one final training
   double group_s_ = 0;  // the last low-fidelity runs' wall per group side by side (Timed)
 };
@@ -1770,10 +1776,11 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
         .Integer("final_seeds", &N::final_seeds, 1, 10, "",
                  "seeds each retrained model and baseline trains with (test NE: their mean)")
         .Number("time_limit_s", &N::time_limit_s, 0, 1e7, "s",
-                "the whole run's wall-clock limit: the baselines train first, then the sampling "
-                "family and the refinement stop before a batch that, with the front's retraining "
-                "as projected, would pass it (the supernet's steps and the screen are not cut; "
-                "at least the first population trains); 0 = none")
+                "the whole run's wall-clock limit: the sampling family and the refinement stop "
+                "before a batch that, with the baselines' training and the front's retraining "
+                "as projected, would pass it (the data's loading, the baselines, the supernet's "
+                "steps and the screen are not cut; at least the first population trains); 0 = "
+                "none")
         .Text("baselines", &N::baselines,
               "hand-designed models trained beside: all, none, or a comma list")
         .Unsigned("search_seed", &N::search_seed, "seed of the controller's draws")
@@ -1836,8 +1843,8 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
                                                                                : key);
                        }).WithContext("the candidates' low-fidelity runs"));
   }
-  // The baselines train in full first (their walls are what the time limit then knows); their
-  // FLOPs set DNAS's targets (a model of no more FLOPs is what beats one).
+  // The baselines, trained in full (train_baselines below); their FLOPs set DNAS's targets (a
+  // model of no more FLOPs is what beats one).
   std::vector<rec::Arch> baseline_archs;
   std::vector<double> baseline_flops;
   for (const std::string& baseline : baseline_names) {
@@ -1898,7 +1905,13 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     }
     return out;
   };
-  if (!baseline_archs.empty()) {
+  // The baselines train once: with a time limit, when the search first asks it (after its first
+  // population, or before the refinement: so that a search's own errors come before them, and
+  // the time so far then holds their walls); else, or if it never asks, after the search.
+  bool baselines_trained = false;
+  auto train_baselines = [&]() -> Status {
+    if (baselines_trained || baseline_archs.empty()) return Status::Ok();
+    baselines_trained = true;
     if (progress) {
       progress(fmt::format("training {} baselines in full, {} seeds each", baseline_archs.size(),
                            options.final_seeds));
@@ -1906,8 +1919,10 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     const Clock::time_point from = Clock::now();
     SP_ASSIGN_OR_RETURN(result.baselines, train_in_full(baseline_archs));
     result.baselines_s = SecondsSince(from);
-  }
-  Searcher searcher(space, data, train, options, baseline_flops, &result, progress, started);
+    return Status::Ok();
+  };
+  Searcher searcher(space, data, train, options, baseline_flops, &result, progress, started,
+                    train_baselines);
   if (trains && options.proxy_embeddings == "pretrained") {
     SP_ASSIGN_OR_RETURN(std::shared_ptr<const rec::EmbeddingStart> start,
                         PretrainEmbeddings(space, data, train, options, progress, &result.failed));
@@ -1947,6 +1962,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   }
 
   searcher.StartProxiesFrom(nullptr);  // the pretrained tables' memory, before the final models'
+  SP_RETURN_IF_ERROR(train_baselines());
   // Retrain the front in full; score on test.
   std::vector<rec::Arch> archs;
   for (const Candidate& c : front) archs.push_back(c.arch);
@@ -1955,14 +1971,15 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
                          options.final_seeds));
   }
   result.front_projected_s = searcher.FrontProjectedS(front);
+  const size_t failed_before = result.failed.size();
   {
     const Clock::time_point from = Clock::now();
     SP_ASSIGN_OR_RETURN(result.pareto, train_in_full(archs));
     result.front_s = SecondsSince(from);
   }
   if (result.pareto.empty()) {
-    return Status::Invalid(
-        fmt::format("nas: every front model failed in full training ({})", result.failed.front()));
+    return Status::Invalid(fmt::format("nas: every front model failed in full training ({})",
+                                       result.failed.at(failed_before)));
   }
   {
     // Does the proxy rank the front as full training does?

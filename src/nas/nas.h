@@ -124,8 +124,9 @@
 // `retrain` models; DNAS without the screen: its answer)
 // is retrained from scratch on the whole training split with the final
 // training options, as is every baseline, each with final_seeds seeds, and all are scored on the
-// test split by their mean NE. Deterministic for the seeds: candidates train `parallel` at a time
-// in a fixed grouping.
+// test split by their mean NE. Deterministic for the seeds unless the time limit stops the
+// search (NasOptions::time_limit_s; 0 for none): candidates train `parallel` at a time in a
+// fixed grouping.
 #pragma once
 
 #include <cstdint>
@@ -216,16 +217,17 @@ struct NasOptions {
   // screen, else none; RefineOf).
   int64_t refine = -1;
   int64_t final_seeds = 3;        // seeds per retrained model and baseline
-  // The whole run's wall-clock limit, in seconds (0: none). The baselines train first, their
-  // walls measured; then, before each batch of candidates, the sampling family and the
-  // refinement stop once the time so far, the next batch's (as long as the last's) and the
-  // front's retraining as projected from its models' low-fidelity runs (ProjectedTrainingS,
-  // GroupedWallS; taken half again as long, nas.cpp's kProjectionMargin) would pass it. The
-  // data's loading, the supernet's steps and the screen are not cut, and at least the first
-  // population trains, so a machine on which they alone pass the limit passes it. It changes
-  // the answer only where it stops a search (NasResult::time_limited), and then by the
-  // machine's speed (docs/NAS.md, "A time limit": criteo-shaped's evolution runs took 22.5
-  // minutes on one machine without it).
+  // The whole run's wall-clock limit, in seconds (0: none). Before each batch of candidates,
+  // once the front holds a model, the sampling family and the refinement stop if the time so
+  // far, the next batch's (as long as the last's) and the front's retraining as projected from
+  // its models' low-fidelity runs (ProjectedTrainingS, GroupedWallS; taken half again as long,
+  // nas.cpp's kProjectionMargin) would pass it. The baselines train when it is first asked, so
+  // that the time so far holds them (and a search's own errors come before them); a search
+  // that never asks trains them after. The data's loading, the baselines, the first
+  // population, the supernet's steps and the screen are not cut, so a machine on which they
+  // alone pass the limit passes it. It changes the answer only where it stops a search
+  // (NasResult::time_limited), and then by the machine's speed (docs/NAS.md, "A time limit":
+  // criteo-shaped's evolution runs took 22.5 minutes on one machine without it).
   double time_limit_s = 900;
   std::string baselines = "all";  // "all", "none" or a comma list of baseline names
   uint64_t search_seed = 1;       // the controller's draws (candidates train with the
