@@ -43,8 +43,8 @@ constexpr double kBaselineDecay = 0.8;
 constexpr int64_t kSpreadDraws = 64;
 constexpr int64_t kMaxSpreadDraws = 20000;
 // The time limit's allowance for the front's projected retraining (NasOptions::time_limit_s):
-// on criteo-shaped the retraining took 0.83, 1.00, 1.19 and 1.05 times its projection (docs/NAS.md,
-// "A time limit"), so the projection is taken half again as long.
+// measured, the retraining took up to a fifth longer than its projection (docs/NAS.md, "A time
+// limit"), so the projection is taken half again as long.
 constexpr double kProjectionMargin = 1.5;
 constexpr double kFailedScore = 2.0;  // a failed candidate's NE and score: twice the constant's
 // The FLOPs weights a selection draws from (nas.h): 0 is the score alone; 0.01 trades a 2.7x
