@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/blas.h"
 #include "core/checked.h"
 #include "core/csv.h"
 #include "core/file.h"
@@ -273,6 +274,30 @@ TEST(OutputBatch, WritesAllOutputsOrNoneOfTheFiles) {
 
 // A share reads back bit for bit (a NaN's payload and -0 included); a cut or padded share is an
 // error naming it, never a value.
+// OpenBLAS's own choice stays unless it is its fallback on a CPU that can run better kernels:
+// AVX-512 gets SkylakeX, AVX2 with FMA Haswell, a CPU with neither keeps the fallback; a choice
+// the user forced (OPENBLAS_CORETYPE) stays, the fallback included.
+TEST(BlasCore, ReplacesOnlyTheFallbackOnACpuThatCanDoBetter) {
+  using blas::BetterCore;
+  using blas::CpuIsa;
+  const CpuIsa avx512{true, true}, avx2{false, true}, sse{false, false};
+  EXPECT_EQ(BetterCore("Prescott", avx512, false), "SkylakeX");
+  EXPECT_EQ(BetterCore("Prescott", avx2, false), "Haswell");
+  EXPECT_EQ(BetterCore("Prescott", sse, false), "");
+  EXPECT_EQ(BetterCore("Prescott", avx512, true), "");
+  EXPECT_EQ(BetterCore("Cooperlake", avx512, false), "");
+  EXPECT_EQ(BetterCore("Haswell", avx512, false), "");
+  EXPECT_EQ(BetterCore("Zen", avx2, false), "");
+  EXPECT_EQ(BetterCore("", avx512, false), "");
+}
+
+TEST(BlasCore, DescribesWhatRunsAndWhatOpenBlasChose) {
+  EXPECT_EQ(blas::DescribeBlas({}), "not OpenBLAS");
+  EXPECT_EQ(blas::DescribeBlas({"libopenblas.so.0", "Zen", ""}), "Zen");
+  EXPECT_EQ(blas::DescribeBlas({"libopenblas.so.0", "SkylakeX", "Prescott"}),
+            "SkylakeX (OpenBLAS chose Prescott, its fallback for a CPU missing from its table)");
+}
+
 TEST(Wire, RoundTripsExactlyAndRejectsCutShares) {
   WireWriter w;
   w.U64(0);

@@ -459,6 +459,21 @@ TEST(RecTrain, LearnsTheSyntheticSignalDeterministically) {
   EXPECT_NE(a->test.log_loss, c->test.log_loss);
 }
 
+// The trainer's products run on kernels the CPU can use well: Debian's libtorch calls OpenBLAS,
+// whose fallback kernels (SSE3) on a CPU missing from its table are replaced where the CPU has
+// AVX2 and FMA (core/blas.h); where they were replaced, what OpenBLAS chose was the fallback.
+TEST(RecTrain, RunsOnKernelsTheCpuCanUse) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  Result<blas::BlasState> state = TrainerBlas();
+  ASSERT_TRUE(state.ok()) << state.status().message();
+  ASSERT_FALSE(state->library.empty()) << "Debian's libtorch calls OpenBLAS";
+  EXPECT_FALSE(state->core.empty());
+  if (!state->chose.empty()) EXPECT_EQ(state->chose, blas::kFallbackCore);
+  if (blas::HostIsa().avx2_fma) EXPECT_NE(state->core, blas::kFallbackCore);
+}
+
 // SmallSpec at 3,000 / 500 / 500 examples: trainings of a fraction of a second.
 SyntheticSpec TinySpec() {
   SyntheticSpec spec = SmallSpec();

@@ -1826,6 +1826,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   result.test_examples = data.test.n;
   if (loaded.spec) result.bayes_test = rec::BayesMetrics(data.test, train.max_eval_examples);
   SP_RETURN_IF_ERROR(rec::CheckTrainSetup(data, train, name));
+  SP_ASSIGN_OR_RETURN(result.blas, rec::TrainerBlas());
   // (One-shot and DNAS train candidates at low fidelity only with the screen.)
   const bool trains = options.method == "sampling" || options.screen != 0;
   {

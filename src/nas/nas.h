@@ -278,6 +278,7 @@ struct Scored {
 
 struct NasResult {
   std::string data_name;
+  blas::BlasState blas;    // the trainer's matrix kernels (a model's NE depends on them)
   std::string controller;  // the one that drove the method (options.controller may be auto)
   double space_size = 0;
   int64_t train_examples = 0, test_examples = 0;

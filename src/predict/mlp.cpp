@@ -100,6 +100,12 @@ Status LoadTrainer(mlp::TrainFn* out) {
           path, why != nullptr ? why : "unknown error");
       return;
     }
+    auto prepare = reinterpret_cast<mlp::PrepareFn>(dlsym(handle, mlp::kPrepareSymbol));
+    if (prepare == nullptr) {
+      error = fmt::format("the mlp trainer {} has no {}", path, mlp::kPrepareSymbol);
+      return;
+    }
+    prepare();
     train = reinterpret_cast<mlp::TrainFn>(dlsym(handle, mlp::kTrainSymbol));
     if (train == nullptr)
       error = fmt::format("the mlp trainer {} has no {}", path, mlp::kTrainSymbol);

@@ -1,10 +1,15 @@
-// rec/attention_kernel.h. The products' loops keep their innermost index over contiguous floats
-// (a row of scores, or a head's d columns) with no reduction in it, so the compiler vectorises
-// them (the row max, the row sum and dP's row reduction stay scalar: vectorising a float sum would
-// reorder it); each function is compiled twice, for AVX2 and for the x86-64 baseline, and the CPU
-// picks at load time. This file is compiled at -O3 (src/rec/CMakeLists.txt): -O2 does not
-// vectorise loops of an unknown trip count. Examples are independent: each function runs on the
-// examples [b0, b1), and the caller deals ranges out to ATen's intra-op threads.
+// rec/attention_kernel.h. Per example and head the N x N matrices are kept transposed, rows
+// over the keys j and lanes over the queries i, padded to a multiple of kLanes: every product is
+// then a loop over N padded lanes of one row (y += w x) with no reduction in it, which the
+// compiler vectorises whole, where the heads' d columns (4 for autoint-l) left vectors mostly
+// empty. Each output element is still summed in the order the formulas give (over c, j or i
+// ascending, from zero) with the same two operands per term, so the values are the same bits as
+// with rows over i (commit 390ba3b's loops); the row max does not depend on its order. Each
+// function is compiled twice, for AVX2 and for the x86-64 baseline, and the CPU picks at load
+// time; neither contracts a product and a sum into one rounding (no FMA: -ffp-contract=off,
+// src/rec/CMakeLists.txt, which compiles this file at -O3). Examples are independent: each
+// function runs on the examples [b0, b1), and the caller deals ranges out to ATen's intra-op
+// threads.
 
 #include "rec/attention_kernel.h"
 
@@ -24,112 +29,173 @@ namespace {
 
 using torch::Tensor;
 
-// The sizes of one call: B examples of N rows of E columns, `heads` blocks of d columns.
+// A padded row's lanes come in groups of kLanes floats (one AVX2 register).
+constexpr int64_t kLanes = 8;
+
+// The sizes of one call: B examples of N rows of E columns, `heads` blocks of d columns; np: N
+// padded to a multiple of kLanes.
 struct Dims {
-  int64_t b, n, e, heads, d;
+  int64_t b, n, e, heads, d, np;
   float scale;  // 1 / sqrt(d)
 };
 
-// P <- S - rowmax(S), S = Q K^T * scale, for every example and head; P is [B, heads, N, N].
-// kt: scratch of d * N floats (a head's K, transposed and scaled).
+// y[0, np) += w * x[0, np), np a multiple of kLanes.
+__attribute__((always_inline)) inline void AddScaled(float* __restrict y, float w,
+                                                     const float* __restrict x, int64_t np) {
+  for (int64_t i0 = 0; i0 < np; i0 += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) y[i0 + l] += w * x[i0 + l];
+  }
+}
+
+__attribute__((always_inline)) inline void Zero(float* __restrict y, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) y[i] = 0;
+}
+
+// t[c * np + i] = x[base + i * e + c]: a head's d columns of N rows, transposed (lanes past N
+// stay as they are: zero where the caller zeroed them).
+__attribute__((always_inline)) inline void Transpose(const float* x, int64_t base, const Dims& z,
+                                                     float* __restrict t) {
+  for (int64_t i = 0; i < z.n; ++i) {
+    for (int64_t c = 0; c < z.d; ++c) t[c * z.np + i] = x[base + i * z.e + c];
+  }
+}
+
+// x[base + i * e + c] = t[c * np + i], the way back.
+__attribute__((always_inline)) inline void Untranspose(const float* __restrict t, int64_t base,
+                                                       const Dims& z, float* x) {
+  for (int64_t i = 0; i < z.n; ++i) {
+    for (int64_t c = 0; c < z.d; ++c) x[base + i * z.e + c] = t[c * z.np + i];
+  }
+}
+
+// An N x np matrix's transpose, its padded lanes zero.
+__attribute__((always_inline)) inline void SquareTranspose(const float* __restrict a, const Dims& z,
+                                                           float* __restrict t) {
+  for (int64_t i = 0; i < z.n; ++i) {
+    float* ti = t + i * z.np;
+    for (int64_t j = 0; j < z.n; ++j) ti[j] = a[j * z.np + i];
+    for (int64_t j = z.n; j < z.np; ++j) ti[j] = 0;
+  }
+}
+
+// Scratch of one task (floats): two d x np blocks and two N x np matrices.
+struct Scratch {
+  std::vector<float> a, b, m1, m2, lane;
+  explicit Scratch(const Dims& z)
+      : a(static_cast<size_t>(z.d * z.np)),
+        b(static_cast<size_t>(z.d * z.np)),
+        m1(static_cast<size_t>(z.n * z.np)),
+        m2(static_cast<size_t>(z.n * z.np)),
+        lane(static_cast<size_t>(z.np)) {}
+};
+
+// For every example and head, P^T <- S^T - colmax, S = Q K^T * scale: p is [B, heads, N, np],
+// row j holding S[i][j] in lane i. qt: scratch of d * np floats, m: np.
 SCALEPLAN_CLONES void ShiftedScores(const float* q, const float* k, float* p, const Dims& z,
-                                    int64_t b0, int64_t b1, float* kt) {
-  const int64_t n = z.n, e = z.e, d = z.d;
+                                    int64_t b0, int64_t b1, float* qt, float* m) {
+  const int64_t n = z.n, e = z.e, d = z.d, np = z.np;
+  Zero(qt, d * np);
   for (int64_t b = b0; b < b1; ++b) {
     for (int64_t h = 0; h < z.heads; ++h) {
       const int64_t base = b * n * e + h * d;
+      Transpose(q, base, z, qt);
+      float* ph = p + (b * z.heads + h) * n * np;
       for (int64_t j = 0; j < n; ++j) {
-        for (int64_t c = 0; c < d; ++c) kt[c * n + j] = k[base + j * e + c] * z.scale;
+        float* __restrict pj = ph + j * np;
+        Zero(pj, np);
+        for (int64_t c = 0; c < d; ++c)
+          AddScaled(pj, k[base + j * e + c] * z.scale, qt + c * np, np);
       }
-      float* ph = p + (b * z.heads + h) * n * n;
-      for (int64_t i = 0; i < n; ++i) {
-        const float* qi = q + base + i * e;
-        float* __restrict pi = ph + i * n;
-        for (int64_t j = 0; j < n; ++j) pi[j] = 0;
-        for (int64_t c = 0; c < d; ++c) {
-          const float w = qi[c];
-          const float* __restrict kc = kt + c * n;
-          for (int64_t j = 0; j < n; ++j) pi[j] += w * kc[j];
-        }
-        float m = pi[0];
-        for (int64_t j = 1; j < n; ++j) m = pi[j] > m ? pi[j] : m;
-        for (int64_t j = 0; j < n; ++j) pi[j] -= m;
+      for (int64_t i = 0; i < np; ++i) m[i] = ph[i];
+      for (int64_t j = 1; j < n; ++j) {
+        const float* __restrict pj = ph + j * np;
+        for (int64_t i = 0; i < np; ++i) m[i] = pj[i] > m[i] ? pj[i] : m[i];
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        float* __restrict pj = ph + j * np;
+        for (int64_t i = 0; i < np; ++i) pj[i] -= m[i];
       }
     }
   }
 }
 
-// p holds exp(S - rowmax): normalises each row to P and accumulates O = P V into o (zeroed).
+// p holds exp(S - rowmax), transposed: normalises it to P and writes O = P V into o.
+// ot: scratch of d * np floats, sum: np.
 SCALEPLAN_CLONES void NormaliseAndMix(float* p, const float* v, float* o, const Dims& z, int64_t b0,
-                                      int64_t b1) {
-  const int64_t n = z.n, e = z.e, d = z.d;
+                                      int64_t b1, float* ot, float* sum) {
+  const int64_t n = z.n, e = z.e, d = z.d, np = z.np;
   for (int64_t b = b0; b < b1; ++b) {
     for (int64_t h = 0; h < z.heads; ++h) {
       const int64_t base = b * n * e + h * d;
-      float* ph = p + (b * z.heads + h) * n * n;
-      for (int64_t i = 0; i < n; ++i) {
-        float* __restrict pi = ph + i * n;
-        float sum = 0;
-        for (int64_t j = 0; j < n; ++j) sum += pi[j];
-        const float inv = 1.0f / sum;
-        for (int64_t j = 0; j < n; ++j) pi[j] *= inv;
-        float* __restrict oi = o + base + i * e;
-        for (int64_t j = 0; j < n; ++j) {
-          const float w = pi[j];
-          const float* __restrict vj = v + base + j * e;
-          for (int64_t c = 0; c < d; ++c) oi[c] += w * vj[c];
-        }
+      float* ph = p + (b * z.heads + h) * n * np;
+      Zero(sum, np);
+      for (int64_t j = 0; j < n; ++j) {
+        const float* __restrict pj = ph + j * np;
+        for (int64_t i = 0; i < np; ++i) sum[i] += pj[i];
       }
+      for (int64_t i = 0; i < np; ++i) sum[i] = 1.0f / sum[i];
+      for (int64_t j = 0; j < n; ++j) {
+        float* __restrict pj = ph + j * np;
+        for (int64_t i = 0; i < np; ++i) pj[i] *= sum[i];
+      }
+      Zero(ot, d * np);
+      for (int64_t j = 0; j < n; ++j) {
+        for (int64_t c = 0; c < d; ++c)
+          AddScaled(ot + c * np, v[base + j * e + c], ph + j * np, np);
+      }
+      Untranspose(ot, base, z, o);
     }
   }
 }
 
-// The gradients of q, k and v (zeroed, accumulated into) from dO (g) and the saved P.
-// ds: scratch of N * N floats (one head's dS); vt: d * N (one head's V, transposed).
+// The gradients of q, k and v (written) from dO (g) and the saved P^T. s: the task's scratch.
 SCALEPLAN_CLONES void Backward(const float* q, const float* k, const float* v, const float* p,
                                const float* g, float* gq, float* gk, float* gv, const Dims& z,
-                               int64_t b0, int64_t b1, float* ds, float* vt) {
-  const int64_t n = z.n, e = z.e, d = z.d;
+                               int64_t b0, int64_t b1, float* gt, float* acc, float* dp,
+                               float* rows, float* r) {
+  const int64_t n = z.n, e = z.e, d = z.d, np = z.np;
+  Zero(gt, d * np);
   for (int64_t b = b0; b < b1; ++b) {
     for (int64_t h = 0; h < z.heads; ++h) {
       const int64_t base = b * n * e + h * d;
-      const float* ph = p + (b * z.heads + h) * n * n;
+      const float* ph = p + (b * z.heads + h) * n * np;
+      Transpose(g, base, z, gt);
+      for (int64_t j = 0; j < n; ++j) {  // dP^T: row j holds dO_i . V_j in lane i
+        float* __restrict dpj = dp + j * np;
+        Zero(dpj, np);
+        for (int64_t c = 0; c < d; ++c) AddScaled(dpj, v[base + j * e + c], gt + c * np, np);
+      }
+      Zero(r, np);  // r_i = sum_j dP[i][j] P[i][j]
       for (int64_t j = 0; j < n; ++j) {
-        for (int64_t c = 0; c < d; ++c) vt[c * n + j] = v[base + j * e + c];
+        const float* __restrict dpj = dp + j * np;
+        const float* __restrict pj = ph + j * np;
+        for (int64_t i = 0; i < np; ++i) r[i] += dpj[i] * pj[i];
       }
+      for (int64_t j = 0; j < n; ++j) {  // dS^T = P (dP - r) scale, in place
+        float* __restrict dpj = dp + j * np;
+        const float* __restrict pj = ph + j * np;
+        for (int64_t i = 0; i < np; ++i) dpj[i] = pj[i] * (dpj[i] - r[i]) * z.scale;
+      }
+      Zero(acc, d * np);  // dQ^T = K^T dS^T (the scale is in dS)
+      for (int64_t j = 0; j < n; ++j) {
+        for (int64_t c = 0; c < d; ++c)
+          AddScaled(acc + c * np, k[base + j * e + c], dp + j * np, np);
+      }
+      Untranspose(acc, base, z, gq);
+      SquareTranspose(dp, z, rows);  // dS, row i holding dS[i][j] in lane j
+      Zero(acc, d * np);             // dK^T = Q^T dS
       for (int64_t i = 0; i < n; ++i) {
-        const float* gi = g + base + i * e;
-        const float* __restrict pi = ph + i * n;
-        float* __restrict dsi = ds + i * n;
-        for (int64_t j = 0; j < n; ++j) dsi[j] = 0;  // dP's row: dO_i V^T
-        for (int64_t c = 0; c < d; ++c) {
-          const float w = gi[c];
-          const float* __restrict vc = vt + c * n;
-          for (int64_t j = 0; j < n; ++j) dsi[j] += w * vc[j];
-        }
-        for (int64_t j = 0; j < n; ++j) {  // dV += P^T dO
-          const float w = pi[j];
-          float* __restrict gvj = gv + base + j * e;
-          for (int64_t c = 0; c < d; ++c) gvj[c] += w * gi[c];
-        }
-        float r = 0;
-        for (int64_t j = 0; j < n; ++j) r += dsi[j] * pi[j];
-        for (int64_t j = 0; j < n; ++j) dsi[j] = pi[j] * (dsi[j] - r) * z.scale;
+        for (int64_t c = 0; c < d; ++c)
+          AddScaled(acc + c * np, q[base + i * e + c], rows + i * np, np);
       }
-      for (int64_t i = 0; i < n; ++i) {  // dQ = dS K, dK = dS^T Q (the scale is in dS)
-        const float* __restrict dsi = ds + i * n;
-        const float* __restrict qi = q + base + i * e;
-        float* __restrict gqi = gq + base + i * e;
-        for (int64_t j = 0; j < n; ++j) {
-          const float* __restrict kj = k + base + j * e;
-          float* __restrict gkj = gk + base + j * e;
-          const float w = dsi[j];
-          for (int64_t c = 0; c < d; ++c) {
-            gqi[c] += w * kj[c];
-            gkj[c] += w * qi[c];
-          }
-        }
+      Untranspose(acc, base, z, gk);
+      SquareTranspose(ph, z, rows);  // P, row i holding P[i][j] in lane j
+      Zero(acc, d * np);             // dV^T = dO^T P
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t c = 0; c < d; ++c)
+          AddScaled(acc + c * np, g[base + i * e + c], rows + i * np, np);
       }
+      Untranspose(acc, base, z, gv);
     }
   }
 }
@@ -139,8 +205,14 @@ SCALEPLAN_CLONES void Backward(const float* q, const float* k, const float* v, c
 constexpr int64_t kGrain = 32;
 
 Dims DimsOf(const Tensor& q, int64_t heads) {
-  const int64_t d = q.size(2) / heads;
-  return {q.size(0), q.size(1), q.size(2), heads, d, 1.0f / std::sqrt(static_cast<float>(d))};
+  const int64_t d = q.size(2) / heads, n = q.size(1);
+  return {q.size(0),
+          n,
+          q.size(2),
+          heads,
+          d,
+          (n + kLanes - 1) / kLanes * kLanes,
+          1.0f / std::sqrt(static_cast<float>(d))};
 }
 
 class AttentionFunction : public torch::autograd::Function<AttentionFunction> {
@@ -157,18 +229,20 @@ class AttentionFunction : public torch::autograd::Function<AttentionFunction> {
                 "AttentionCore: heads must divide the width");
     const Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
     const Dims z = DimsOf(q, heads);
-    Tensor p = torch::empty({z.b, z.heads, z.n, z.n}, q.options());
+    Tensor p = torch::empty({z.b, z.heads, z.n, z.np}, q.options());  // P^T, lanes padded
     const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
     float* pp = p.data_ptr<float>();
     at::parallel_for(0, z.b, kGrain, [&](int64_t b0, int64_t b1) {
-      std::vector<float> kt(static_cast<size_t>(z.d * z.n));
-      ShiftedScores(qp, kp, pp, z, b0, b1, kt.data());
+      Scratch s(z);
+      ShiftedScores(qp, kp, pp, z, b0, b1, s.a.data(), s.lane.data());
     });
     p.exp_();
-    Tensor out = torch::zeros_like(q);
+    Tensor out = torch::empty_like(q);
     float* op = out.data_ptr<float>();
-    at::parallel_for(0, z.b, kGrain,
-                     [&](int64_t b0, int64_t b1) { NormaliseAndMix(pp, vp, op, z, b0, b1); });
+    at::parallel_for(0, z.b, kGrain, [&](int64_t b0, int64_t b1) {
+      Scratch s(z);
+      NormaliseAndMix(pp, vp, op, z, b0, b1, s.a.data(), s.lane.data());
+    });
     ctx->save_for_backward({q, k, v, p});
     ctx->saved_data["heads"] = heads;
     return out;
@@ -182,13 +256,14 @@ class AttentionFunction : public torch::autograd::Function<AttentionFunction> {
     const Tensor &q = saved[0], &k = saved[1], &v = saved[2], &p = saved[3];
     const Dims z = DimsOf(q, ctx->saved_data["heads"].toInt());
     const Tensor g = grads[0].contiguous();
-    Tensor gq = torch::zeros_like(q), gk = torch::zeros_like(k), gv = torch::zeros_like(v);
+    Tensor gq = torch::empty_like(q), gk = torch::empty_like(k), gv = torch::empty_like(v);
     const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>(),
                 *pp = p.data_ptr<float>(), *gp = g.data_ptr<float>();
     float *gqp = gq.data_ptr<float>(), *gkp = gk.data_ptr<float>(), *gvp = gv.data_ptr<float>();
     at::parallel_for(0, z.b, kGrain, [&](int64_t b0, int64_t b1) {
-      std::vector<float> ds(static_cast<size_t>(z.n * z.n)), vt(static_cast<size_t>(z.d * z.n));
-      Backward(qp, kp, vp, pp, gp, gqp, gkp, gvp, z, b0, b1, ds.data(), vt.data());
+      Scratch s(z);
+      Backward(qp, kp, vp, pp, gp, gqp, gkp, gvp, z, b0, b1, s.a.data(), s.b.data(), s.m1.data(),
+               s.m2.data(), s.lane.data());
     });
     return {gq, gk, gv, Tensor()};
   }

@@ -1,7 +1,6 @@
 // The ranking-model trainer (rec/train.h): a plugin linked with libtorch, loaded by train.cpp.
 // Builds the network of an analysed architecture (rec/arch.h, whose header gives every block's
 // equations), trains it and predicts the valid and test examples.
-#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "core/blas.h"
 #include "core/torch_error.h"
 #include "rec/attention_kernel.h"
 #include "rec/supernet.h"
@@ -467,16 +467,7 @@ std::vector<double> Predict(RecNet& net, const Tensors& t, int64_t n) {
 // trainer's threads are its parallelism, so OpenBLAS runs on the calling thread only.
 void SingleThreadedBlas() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    for (const char* name : {"libopenblas.so.0", "libopenblas.so", "libblas.so.3"}) {
-      void* handle = dlopen(name, RTLD_NOLOAD | RTLD_LAZY);
-      if (handle == nullptr) continue;
-      using SetThreads = void (*)(int);
-      auto set = reinterpret_cast<SetThreads>(dlsym(handle, "openblas_set_num_threads"));
-      if (set != nullptr) set(1);
-      dlclose(handle);
-    }
-  });
+  std::call_once(once, [] { scaleplan::blas::SetOpenBlasThreads(1); });
 }
 
 std::mutex& InitMutex() {
@@ -980,6 +971,11 @@ class TorchSupernet : public scaleplan::rec::Supernet {
 };
 
 }  // namespace
+
+// The loader calls it once, right after loading the plugin (before any training thread).
+extern "C" const scaleplan::blas::BlasState* scaleplan_rec_prepare_blas() {
+  return &scaleplan::blas::PrepareOpenBlas();
+}
 
 extern "C" scaleplan::rec::Supernet* scaleplan_rec_supernet(const CtrData* data,
                                                             const scaleplan::rec::TrainOptions* options,

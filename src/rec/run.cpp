@@ -26,6 +26,7 @@ Result<TrainRun> RunTrain(const std::string& arch_ref, const DataOptions& data,
   // its trainer has loaded).
   SP_RETURN_IF_ERROR(CheckLabels(loaded.data, options, name));
   SP_ASSIGN_OR_RETURN(run.result, Train(run.arch, loaded.data, options));
+  SP_ASSIGN_OR_RETURN(run.blas, TrainerBlas());
   run.data_name = loaded.data.name;
   run.train_examples = loaded.data.train.n;
   run.valid_examples = loaded.data.valid.n;

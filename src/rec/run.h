@@ -14,6 +14,7 @@ namespace scaleplan::rec {
 
 struct TrainRun {
   std::string data_name;
+  blas::BlasState blas;  // the trainer's matrix kernels
   int64_t train_examples = 0, valid_examples = 0, test_examples = 0;
   int64_t skipped_lines = 0;
   std::optional<Metrics> bayes_valid, bayes_test;

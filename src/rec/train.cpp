@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "core/blas.h"
 #include "core/memory.h"
 #include "core/text.h"
 #include "rec/supernet.h"
@@ -18,11 +19,15 @@ namespace scaleplan::rec {
 namespace {
 
 // The trainer, loaded once: SCALEPLAN_REC_PLUGIN (environment) or the plugin this build made.
-Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr) {
+// Its OpenBLAS is set up as it loads (before any training thread: the set-up changes the
+// environment).
+Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr,
+                   blas::BlasState* blas_out = nullptr) {
   static std::once_flag once;
   static TrainFn train = nullptr;
   static SupernetFn supernet = nullptr;
   static std::string error, supernet_error;
+  static blas::BlasState blas_state;
   std::call_once(once, [] {
     const char* env = std::getenv("SCALEPLAN_REC_PLUGIN");
 #ifdef SCALEPLAN_REC_PLUGIN
@@ -43,6 +48,13 @@ Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr) {
           path, why != nullptr ? why : "unknown error");
       return;
     }
+    auto prepare = reinterpret_cast<PrepareBlasFn>(dlsym(handle, kPrepareBlasSymbol));
+    if (prepare == nullptr) {
+      error = fmt::format("the trainer {} has no {} (allowed: the plugin this build made)", path,
+                          kPrepareBlasSymbol);
+      return;
+    }
+    blas_state = *prepare();
     train = reinterpret_cast<TrainFn>(dlsym(handle, kTrainSymbol));
     if (train == nullptr) error = fmt::format("the trainer {} has no {}", path, kTrainSymbol);
     supernet = reinterpret_cast<SupernetFn>(dlsym(handle, kSupernetSymbol));
@@ -53,6 +65,7 @@ Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr) {
   });
   if (train == nullptr) return Status::Invalid(error);
   *out = train;
+  if (blas_out != nullptr) *blas_out = blas_state;
   if (supernet_out != nullptr) {
     if (supernet == nullptr) return Status::Invalid(supernet_error);
     *supernet_out = supernet;
@@ -181,6 +194,13 @@ Status CheckTrainSetup(const CtrData& data, const TrainOptions& options, const O
   SP_RETURN_IF_ERROR(CheckLabels(data, options, name));
   TrainFn train = nullptr;
   return LoadTrainer(&train);
+}
+
+Result<blas::BlasState> TrainerBlas() {
+  TrainFn train = nullptr;
+  blas::BlasState state;
+  SP_RETURN_IF_ERROR(LoadTrainer(&train, nullptr, &state));
+  return state;
 }
 
 InputShape InputOf(const CtrData& data) { return InputShape{data.dense_count, data.cardinality}; }

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/blas.h"
 #include "core/status.h"
 #include "rec/arch.h"
 #include "rec/data.h"
@@ -122,6 +123,9 @@ Status CheckLabels(const CtrData& data, const TrainOptions& options,
 
 InputShape InputOf(const CtrData& data);
 
+// The matrix kernels the trainer runs on (core/blas.h), selected as it loaded; loads it.
+Result<blas::BlasState> TrainerBlas();
+
 // TrainOptions as input keys (section "train"; the flags of rec-train and nas).
 const spec::Schema<TrainOptions>& TrainOptionsSchema();
 
@@ -143,5 +147,8 @@ struct PluginResult {
 };
 using TrainFn = bool (*)(const PluginRequest* request, PluginResult* result, std::string* error);
 inline constexpr const char* kTrainSymbol = "scaleplan_rec_train";
+// The plugin's OpenBLAS set-up (core/blas.h's PrepareOpenBlas), called once right after loading.
+using PrepareBlasFn = const blas::BlasState* (*)();
+inline constexpr const char* kPrepareBlasSymbol = "scaleplan_rec_prepare_blas";
 
 }  // namespace scaleplan::rec

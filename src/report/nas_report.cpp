@@ -32,6 +32,17 @@ json ArchCostJson(const rec::ArchInfo& info) {
           {"blocks", blocks}};
 }
 
+namespace {
+
+json BlasJson(const blas::BlasState& b) {
+  return {{"library", b.library.empty() ? json(nullptr) : json(b.library)},
+          {"core", b.core.empty() ? json(nullptr) : json(b.core)},
+          // null: the kernels OpenBLAS chose itself run
+          {"openblas_chose", b.chose.empty() ? json(nullptr) : json(b.chose)}};
+}
+
+}  // namespace
+
 json RecTrainJson(const rec::TrainRun& run) {
   json out = {
       {"data", run.data_name},
@@ -45,7 +56,8 @@ json RecTrainJson(const rec::TrainRun& run) {
       {"curve_log_loss", run.result.curve},
       {"steps", run.result.steps},
       {"train_s", run.result.train_s},
-      {"examples_per_s", run.result.examples_per_s}};
+      {"examples_per_s", run.result.examples_per_s},
+      {"blas", BlasJson(run.blas)}};
   if (run.bayes_test) {
     out["bayes_ne"] = run.bayes_test->ne;
     out["ne_gap_to_bayes"] = run.result.test.ne - run.bayes_test->ne;
@@ -81,8 +93,9 @@ std::string RecTrainText(const rec::TrainRun& run) {
         "bayes", run.bayes_test->ne, run.bayes_test->auc, run.bayes_test->log_loss,
         run.result.test.ne - run.bayes_test->ne);
   }
-  out += fmt::format("\nTrained {} steps in {:.2f} s ({:.0f} examples/s)\n", run.result.steps,
-                     run.result.train_s, run.result.examples_per_s);
+  out += fmt::format("\nTrained {} steps in {:.2f} s ({:.0f} examples/s; matrix kernels {})\n",
+                     run.result.steps, run.result.train_s, run.result.examples_per_s,
+                     blas::DescribeBlas(run.blas));
   return out;
 }
 
@@ -125,6 +138,7 @@ json NasJson(const nas::NasResult& r) {
       {"time_limited", r.time_limited},
       {"best", r.best},
       {"search_cpu_s", r.search_cpu_s},
+      {"blas", BlasJson(r.blas)},
       {"wall_s", r.wall_s},
       {"baselines_s", r.baselines_s},
       {"front_s", r.front_s},
@@ -206,7 +220,7 @@ std::string NasText(const nas::NasResult& r) {
       "in all\n",
       r.history.size(), how, r.over_flops, redrawn, r.stop_reason, r.search_cpu_s);
   out += fmt::format(
-      "Time     {:.0f} s in all: the baselines {:.0f} s, the front's retraining {:.0f} s{}{}\n\n",
+      "Time     {:.0f} s in all: the baselines {:.0f} s, the front's retraining {:.0f} s{}{}\n",
       r.wall_s, r.baselines_s, r.front_s,
       r.front_projected_s > 0 ? fmt::format(" (projected {:.0f} s)", r.front_projected_s)
                               : std::string(),
@@ -214,6 +228,8 @@ std::string NasText(const nas::NasResult& r) {
                                    "answer depends on the machine's speed",
                                    r.options.time_limit_s)
                      : std::string());
+  out += fmt::format("Kernels  {} (the NEs' low digits depend on them)\n\n",
+                     blas::DescribeBlas(r.blas));
   std::vector<const nas::Scored*> rows;
   for (const auto& s : r.baselines) rows.push_back(&s);
   for (const auto& s : r.pareto) rows.push_back(&s);
