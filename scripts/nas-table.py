@@ -117,6 +117,8 @@ def load(path):
         "versus": report["versus"],
         "baselines": baselines,
         "scored": scored,
+        # the matrix kernels the models trained on (reports from before 2026-12-07 do not say)
+        "kernels": report["blas"].get("core") if isinstance(report.get("blas"), dict) else None,
     }
 
 
@@ -182,11 +184,15 @@ def cell_rows(runs, per_run):
                     f"{', '.join(sorted(first['baselines']))}): the counts would not compare")
             for name, ne in run["baselines"].items():
                 if abs(ne - first["baselines"][name]) > 1e-9:
+                    kernels = ""
+                    if run["kernels"] and first["kernels"] and run["kernels"] != first["kernels"]:
+                        kernels = (f" (they trained on OpenBLAS's {run['kernels']} and "
+                                   f"{first['kernels']} kernels)")
                     raise ReportError(
                         f"{run['path']}: baseline {name} scored test NE {ne:.6f}, "
-                        f"{first['path']} {first['baselines'][name]:.6f}: another build, another "
-                        "machine's CPU or other training options, so the counts would not "
-                        "compare")
+                        f"{first['path']} {first['baselines'][name]:.6f}{kernels}: another "
+                        "build, another machine's CPU or other training options, so the counts "
+                        "would not compare")
         group.sort(key=lambda r: (r["seed"] is None, r["seed"] or 0, r["path"]))
         counts, margins, missed, ties = [], [], {}, {}
         known = True  # every miss's tie or not known

@@ -272,8 +272,6 @@ TEST(OutputBatch, WritesAllOutputsOrNoneOfTheFiles) {
   std::filesystem::remove_all(dir);
 }
 
-// A share reads back bit for bit (a NaN's payload and -0 included); a cut or padded share is an
-// error naming it, never a value.
 // OpenBLAS's own choice stays unless it is its fallback on a CPU that can run better kernels:
 // AVX-512 gets SkylakeX, AVX2 with FMA Haswell, a CPU with neither keeps the fallback; a choice
 // the user forced (OPENBLAS_CORETYPE) stays, the fallback included.
@@ -298,6 +296,8 @@ TEST(BlasCore, DescribesWhatRunsAndWhatOpenBlasChose) {
             "SkylakeX (OpenBLAS chose Prescott, its fallback for a CPU missing from its table)");
 }
 
+// A share reads back bit for bit (a NaN's payload and -0 included); a cut or padded share is an
+// error naming it, never a value.
 TEST(Wire, RoundTripsExactlyAndRejectsCutShares) {
   WireWriter w;
   w.U64(0);

@@ -938,6 +938,18 @@ TEST(NasReport, AVerdictSaysWhetherAWinOrAMissIsMoreThanTheSeedsNoise) {
       << text;
   EXPECT_NE(text.find("nas-4 does not beat it by -0.0050 NE (significant)"), std::string::npos);
   EXPECT_NE(text.find("dcnv2-s      no found model is as cheap"), std::string::npos);
+  // The matrix kernels: none known (nulls, "not OpenBLAS"), then OpenBLAS's fallback replaced.
+  EXPECT_TRUE(j["blas"]["library"].is_null());
+  EXPECT_TRUE(j["blas"]["core"].is_null());
+  EXPECT_NE(text.find("Kernels  not OpenBLAS; the NEs' low digits depend on them\n"),
+            std::string::npos);
+  r.blas = {"libopenblas.so.0", "SkylakeX", "Prescott"};
+  const nlohmann::json k = report::NasJson(r)["blas"];
+  EXPECT_EQ(k["core"], "SkylakeX");
+  EXPECT_EQ(k["openblas_chose"], "Prescott");
+  EXPECT_NE(report::NasText(r).find("Kernels  SkylakeX (OpenBLAS chose Prescott, its fallback "
+                                    "for a CPU missing from its table)"),
+            std::string::npos);
 }
 
 // A space of two dimensions, embedding_dim 4 or 8 and an MLP of 4 or 16 over the flattened

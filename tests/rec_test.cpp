@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -462,16 +463,22 @@ TEST(RecTrain, LearnsTheSyntheticSignalDeterministically) {
 // The trainer's products run on kernels the CPU can use well: Debian's libtorch calls OpenBLAS,
 // whose fallback kernels (SSE3) on a CPU missing from its table are replaced where the CPU has
 // AVX2 and FMA (core/blas.h); where they were replaced, what OpenBLAS chose was the fallback.
+// Not where the user forces the kernels (OPENBLAS_CORETYPE: the set-up unsets what it set).
 TEST(RecTrain, RunsOnKernelsTheCpuCanUse) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
 #endif
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) GTEST_SKIP() << "OPENBLAS_CORETYPE is set";
   Result<blas::BlasState> state = TrainerBlas();
   ASSERT_TRUE(state.ok()) << state.status().message();
-  ASSERT_FALSE(state->library.empty()) << "Debian's libtorch calls OpenBLAS";
+  if (state->library.empty()) GTEST_SKIP() << "this libtorch does not call OpenBLAS";
   EXPECT_FALSE(state->core.empty());
-  if (!state->chose.empty()) EXPECT_EQ(state->chose, blas::kFallbackCore);
-  if (blas::HostIsa().avx2_fma) EXPECT_NE(state->core, blas::kFallbackCore);
+  if (!state->chose.empty()) {
+    EXPECT_EQ(state->chose, blas::kFallbackCore);
+  }
+  if (blas::HostIsa().avx2_fma) {
+    EXPECT_NE(state->core, blas::kFallbackCore);
+  }
 }
 
 // SmallSpec at 3,000 / 500 / 500 examples: trainings of a fraction of a second.

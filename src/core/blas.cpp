@@ -62,11 +62,12 @@ const BlasState& PrepareOpenBlas() {
           BetterCore(state.core, HostIsa(), std::getenv("OPENBLAS_CORETYPE") != nullptr);
       if (!better.empty() && quit != nullptr && init != nullptr) {
         // gotoblas_dynamic_init returns at once while kernels are selected; quit clears them,
-        // and init then reads OPENBLAS_CORETYPE. The variable stays set, so that a child
-        // process (nas's workers) starts on the same kernels.
+        // and init then reads OPENBLAS_CORETYPE, unset again afterwards (it was unset before:
+        // BetterCore keeps a choice the user forced).
         setenv("OPENBLAS_CORETYPE", better.c_str(), 1);
         quit();
         init();
+        unsetenv("OPENBLAS_CORETYPE");
         const std::string now = corename();
         if (now != state.core) {
           state.chose = state.core;
@@ -94,9 +95,9 @@ void SetOpenBlasThreads(int threads) {
 std::string DescribeBlas(const BlasState& state) {
   if (state.library.empty()) return "not OpenBLAS";
   if (state.chose.empty()) return state.core;
-  const bool fell_back = state.chose == kFallbackCore;
+  // (PrepareOpenBlas replaces OpenBLAS's fallback only.)
   return state.core + " (OpenBLAS chose " + state.chose +
-         (fell_back ? ", its fallback for a CPU missing from its table)" : ")");
+         ", its fallback for a CPU missing from its table)";
 }
 
 }  // namespace scaleplan::blas

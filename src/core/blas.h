@@ -1,10 +1,10 @@
 // The matrix kernels libtorch's CPU products run on. Debian's libtorch calls OpenBLAS, built to
 // pick its kernels at load time from a table of the CPUs it knows; a CPU newer than its table
-// gets its generic "Prescott" kernels (SSE3), whatever the CPU can do. On an Intel Xeon of
-// family 6, model 207 (2026), Debian bookworm's OpenBLAS 0.3.21 did so: a 256 x 464 by 464 x 64
-// product ran 4.2x slower than with its SkylakeX (AVX-512) kernels, and training dlrm-l 1.9x
-// slower (docs/BENCHMARKS.md, "OpenBLAS's kernels"). The torch plugins call
-// PrepareOpenBlas before their first product.
+// gets its generic "Prescott" kernels (SSE3), whatever the CPU can do: Debian bookworm's
+// OpenBLAS 0.3.21 did so on an Intel Xeon of family 6, model 207, where its products then ran
+// several times slower than on its AVX-512 kernels (docs/BENCHMARKS.md, "OpenBLAS's kernels; the
+// attention kernel transposed"). The loaders of the torch plugins (rec/train.cpp,
+// predict/mlp.cpp) call PrepareOpenBlas right after loading one, before its first product.
 #pragma once
 
 #include <string>
@@ -39,18 +39,19 @@ struct BlasState {
 };
 
 // Once per process (later calls return the first's answer): finds the OpenBLAS already loaded
-// (the plugin's dependency) and, where BetterCore says so, selects those kernels again
-// (OpenBLAS's gotoblas_dynamic_quit, OPENBLAS_CORETYPE set, gotoblas_dynamic_init). Call it
-// before the process's first matrix product and before its threads: the environment changes,
-// and the kernels must not change under a running product. Never fails: where OpenBLAS lacks
-// what it needs, its own choice stays.
+// (a plugin's dependency) and, where BetterCore says so, selects those kernels again
+// (OpenBLAS's gotoblas_dynamic_quit, then gotoblas_dynamic_init with OPENBLAS_CORETYPE set for
+// the call). Call it before the process's first matrix product, and while no other thread calls
+// getenv or a BLAS routine: the environment changes for a moment, and the kernels must not
+// change under a running product. Never fails: where OpenBLAS lacks what it needs, its own
+// choice stays.
 const BlasState& PrepareOpenBlas();
 
-// OpenBLAS's thread pool to `threads` (libtorch's set_num_threads does not reach it).
+// OpenBLAS's thread pool to `threads`.
 void SetOpenBlasThreads(int threads);
 
-// One line for a report: "SkylakeX (OpenBLAS chose Prescott, its fallback for a CPU missing
-// from its table)", "Cooperlake", or "not OpenBLAS".
+// For a report: "SkylakeX (OpenBLAS chose Prescott, its fallback for a CPU missing from its
+// table)", "Cooperlake", or "not OpenBLAS".
 std::string DescribeBlas(const BlasState& state);
 
 }  // namespace scaleplan::blas

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <random>
 
+#include "core/blas.h"
 #include "predict/families.h"
 
 namespace scaleplan::predict {
@@ -100,12 +101,7 @@ Status LoadTrainer(mlp::TrainFn* out) {
           path, why != nullptr ? why : "unknown error");
       return;
     }
-    auto prepare = reinterpret_cast<mlp::PrepareFn>(dlsym(handle, mlp::kPrepareSymbol));
-    if (prepare == nullptr) {
-      error = fmt::format("the mlp trainer {} has no {}", path, mlp::kPrepareSymbol);
-      return;
-    }
-    prepare();
+    blas::PrepareOpenBlas();  // the plugin's OpenBLAS has loaded with it (core/blas.h)
     train = reinterpret_cast<mlp::TrainFn>(dlsym(handle, mlp::kTrainSymbol));
     if (train == nullptr)
       error = fmt::format("the mlp trainer {} has no {}", path, mlp::kTrainSymbol);

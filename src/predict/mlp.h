@@ -11,8 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/blas.h"
-
 namespace scaleplan::predict::mlp {
 
 inline constexpr int64_t kHidden = 32;  // units in each of the two hidden layers
@@ -42,8 +40,5 @@ struct TrainInput {
 // kHidden x kHidden, kHidden x 1); false with `error` set when it cannot.
 using TrainFn = bool (*)(const TrainInput* in, std::vector<Layer>* layers, std::string* error);
 inline constexpr const char* kTrainSymbol = "scaleplan_mlp_train";
-// The plugin's OpenBLAS set-up (core/blas.h's PrepareOpenBlas), called once right after loading.
-using PrepareFn = const blas::BlasState* (*)();
-inline constexpr const char* kPrepareSymbol = "scaleplan_mlp_prepare_blas";
 
 }  // namespace scaleplan::predict::mlp

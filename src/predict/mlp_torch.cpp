@@ -11,7 +11,6 @@
 
 #include <cmath>
 
-#include "core/blas.h"
 #include "core/torch_error.h"
 #include "predict/mlp.h"
 
@@ -93,10 +92,6 @@ bool Train(const TrainInput& in, std::vector<Layer>* layers, std::string* error)
 }
 
 }  // namespace
-
-extern "C" const scaleplan::blas::BlasState* scaleplan_mlp_prepare_blas() {
-  return &scaleplan::blas::PrepareOpenBlas();
-}
 
 extern "C" bool scaleplan_mlp_train(const TrainInput* in, std::vector<Layer>* layers,
                                     std::string* error) {

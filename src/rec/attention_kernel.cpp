@@ -4,7 +4,7 @@
 // compiler vectorises whole, where the heads' d columns (4 for autoint-l) left vectors mostly
 // empty. Each output element is still summed in the order the formulas give (over c, j or i
 // ascending, from zero) with the same two operands per term, so the values are the same bits as
-// with rows over i (commit 390ba3b's loops); the row max does not depend on its order. Each
+// with rows over i (commit 390ba3b's loops); the row max too is taken in the same order. Each
 // function is compiled twice, for AVX2 and for the x86-64 baseline, and the CPU picks at load
 // time; neither contracts a product and a sum into one rounding (no FMA: -ffp-contract=off,
 // src/rec/CMakeLists.txt, which compiles this file at -O3). Examples are independent: each
@@ -29,7 +29,8 @@ namespace {
 
 using torch::Tensor;
 
-// A padded row's lanes come in groups of kLanes floats (one AVX2 register).
+// A padded row's lanes come in groups of kLanes floats (one AVX2 register; rec/train.cpp's
+// TrainMemory counts the padding).
 constexpr int64_t kLanes = 8;
 
 // The sizes of one call: B examples of N rows of E columns, `heads` blocks of d columns; np: N
@@ -78,14 +79,15 @@ __attribute__((always_inline)) inline void SquareTranspose(const float* __restri
   }
 }
 
-// Scratch of one task (floats): two d x np blocks and two N x np matrices.
+// Scratch of one task (floats): a d x np block and a row of np lanes; for the backward pass a
+// second block and two N x np matrices besides.
 struct Scratch {
   std::vector<float> a, b, m1, m2, lane;
-  explicit Scratch(const Dims& z)
+  Scratch(const Dims& z, bool backward)
       : a(static_cast<size_t>(z.d * z.np)),
-        b(static_cast<size_t>(z.d * z.np)),
-        m1(static_cast<size_t>(z.n * z.np)),
-        m2(static_cast<size_t>(z.n * z.np)),
+        b(backward ? static_cast<size_t>(z.d * z.np) : 0),
+        m1(backward ? static_cast<size_t>(z.n * z.np) : 0),
+        m2(backward ? static_cast<size_t>(z.n * z.np) : 0),
         lane(static_cast<size_t>(z.np)) {}
 };
 
@@ -148,7 +150,8 @@ SCALEPLAN_CLONES void NormaliseAndMix(float* p, const float* v, float* o, const 
   }
 }
 
-// The gradients of q, k and v (written) from dO (g) and the saved P^T. s: the task's scratch.
+// The gradients of q, k and v (written) from dO (g) and the saved P^T. Scratch: gt and acc d * np
+// floats, dp and rows N * np, r np.
 SCALEPLAN_CLONES void Backward(const float* q, const float* k, const float* v, const float* p,
                                const float* g, float* gq, float* gk, float* gv, const Dims& z,
                                int64_t b0, int64_t b1, float* gt, float* acc, float* dp,
@@ -233,14 +236,14 @@ class AttentionFunction : public torch::autograd::Function<AttentionFunction> {
     const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
     float* pp = p.data_ptr<float>();
     at::parallel_for(0, z.b, kGrain, [&](int64_t b0, int64_t b1) {
-      Scratch s(z);
+      Scratch s(z, false);
       ShiftedScores(qp, kp, pp, z, b0, b1, s.a.data(), s.lane.data());
     });
     p.exp_();
     Tensor out = torch::empty_like(q);
     float* op = out.data_ptr<float>();
     at::parallel_for(0, z.b, kGrain, [&](int64_t b0, int64_t b1) {
-      Scratch s(z);
+      Scratch s(z, false);
       NormaliseAndMix(pp, vp, op, z, b0, b1, s.a.data(), s.lane.data());
     });
     ctx->save_for_backward({q, k, v, p});
@@ -261,7 +264,7 @@ class AttentionFunction : public torch::autograd::Function<AttentionFunction> {
                 *pp = p.data_ptr<float>(), *gp = g.data_ptr<float>();
     float *gqp = gq.data_ptr<float>(), *gkp = gk.data_ptr<float>(), *gvp = gv.data_ptr<float>();
     at::parallel_for(0, z.b, kGrain, [&](int64_t b0, int64_t b1) {
-      Scratch s(z);
+      Scratch s(z, true);
       Backward(qp, kp, vp, pp, gp, gqp, gkp, gvp, z, b0, b1, s.a.data(), s.b.data(), s.m1.data(),
                s.m2.data(), s.lane.data());
     });

@@ -5,7 +5,9 @@
 //
 // and its backward, dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dQ = dS K / sqrt(d),
 // dK = dS^T Q / sqrt(d). Heads are column blocks: head h of a [B, N, E] input is columns
-// h*d .. h*d+d-1, d = E / heads, so the inputs and the output need no transposes.
+// h*d .. h*d+d-1, d = E / heads, so the operator takes and returns the projections as they are
+// (inside, each example's and head's columns and N x N matrices are transposed into scratch, so
+// that the products vectorise over N, not d).
 //
 // Why not torch::matmul and torch::softmax: libtorch 1.13 on a CPU without MKL (Debian's) runs a
 // batched product of small matrices as one BLAS call per matrix, B x heads calls of a few thousand

@@ -972,11 +972,6 @@ class TorchSupernet : public scaleplan::rec::Supernet {
 
 }  // namespace
 
-// The loader calls it once, right after loading the plugin (before any training thread).
-extern "C" const scaleplan::blas::BlasState* scaleplan_rec_prepare_blas() {
-  return &scaleplan::blas::PrepareOpenBlas();
-}
-
 extern "C" scaleplan::rec::Supernet* scaleplan_rec_supernet(const CtrData* data,
                                                             const scaleplan::rec::TrainOptions* options,
                                                             int64_t train_n, std::string* error) {

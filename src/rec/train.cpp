@@ -48,13 +48,7 @@ Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr,
           path, why != nullptr ? why : "unknown error");
       return;
     }
-    auto prepare = reinterpret_cast<PrepareBlasFn>(dlsym(handle, kPrepareBlasSymbol));
-    if (prepare == nullptr) {
-      error = fmt::format("the trainer {} has no {} (allowed: the plugin this build made)", path,
-                          kPrepareBlasSymbol);
-      return;
-    }
-    blas_state = *prepare();
+    blas_state = blas::PrepareOpenBlas();  // the plugin's OpenBLAS has loaded with it
     train = reinterpret_cast<TrainFn>(dlsym(handle, kTrainSymbol));
     if (train == nullptr) error = fmt::format("the trainer {} has no {}", path, kTrainSymbol);
     supernet = reinterpret_cast<SupernetFn>(dlsym(handle, kSupernetSymbol));
@@ -213,9 +207,9 @@ TrainBytes TrainMemory(const Arch& arch, const ArchInfo& info, const TrainOption
   const double dense = options.optimizer == DenseOptimizer::kAdam ? 16 : 12;
   need.state = dense * info.params + 8 * info.embedding_params;
   // Activations, per example: every block's output (an MLP's hidden layers, every layer of a
-  // stack), and attention's scores (heads x N^2 a layer), the one intermediate larger than the
-  // outputs; FP32, kept for backward, with their gradients and a temporary as large: 12 bytes an
-  // element, times the batch.
+  // stack), and attention's scores (heads x N^2 a layer, padded), the one intermediate larger than
+  // the outputs; FP32, kept for backward, with their gradients and a temporary as large: 12 bytes
+  // an element, times the batch.
   double elements = 0;
   for (size_t b = 0; b < arch.blocks.size() && b < info.shapes.size(); ++b) {
     const Block& block = arch.blocks[b];
@@ -231,8 +225,9 @@ TrainBytes TrainMemory(const Arch& arch, const ArchInfo& info, const TrainOption
                   static_cast<double>(info.shapes[b].size());
     }
     if (block.kind == BlockKind::kAttention) {
+      // N x N, its lanes padded to a multiple of 8 (rec/attention_kernel.cpp's kLanes).
       const double n = static_cast<double>(info.shapes[b].rows);
-      elements += static_cast<double>(block.layers * block.heads) * n * n;
+      elements += static_cast<double>(block.layers * block.heads) * n * (std::ceil(n / 8) * 8);
     }
   }
   need.activation_elements = elements;

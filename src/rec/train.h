@@ -147,8 +147,5 @@ struct PluginResult {
 };
 using TrainFn = bool (*)(const PluginRequest* request, PluginResult* result, std::string* error);
 inline constexpr const char* kTrainSymbol = "scaleplan_rec_train";
-// The plugin's OpenBLAS set-up (core/blas.h's PrepareOpenBlas), called once right after loading.
-using PrepareBlasFn = const blas::BlasState* (*)();
-inline constexpr const char* kPrepareBlasSymbol = "scaleplan_rec_prepare_blas";
 
 }  // namespace scaleplan::rec

@@ -41,6 +41,11 @@ json BlasJson(const blas::BlasState& b) {
           {"openblas_chose", b.chose.empty() ? json(nullptr) : json(b.chose)}};
 }
 
+// The matrix kernels a run trained on: a model's NE depends on them in its low digits.
+std::string KernelsLine(const blas::BlasState& b) {
+  return fmt::format("Kernels  {}; the NEs' low digits depend on them\n", blas::DescribeBlas(b));
+}
+
 }  // namespace
 
 json RecTrainJson(const rec::TrainRun& run) {
@@ -93,9 +98,9 @@ std::string RecTrainText(const rec::TrainRun& run) {
         "bayes", run.bayes_test->ne, run.bayes_test->auc, run.bayes_test->log_loss,
         run.result.test.ne - run.bayes_test->ne);
   }
-  out += fmt::format("\nTrained {} steps in {:.2f} s ({:.0f} examples/s; matrix kernels {})\n",
-                     run.result.steps, run.result.train_s, run.result.examples_per_s,
-                     blas::DescribeBlas(run.blas));
+  out += fmt::format("\nTrained {} steps in {:.2f} s ({:.0f} examples/s)\n", run.result.steps,
+                     run.result.train_s, run.result.examples_per_s);
+  out += KernelsLine(run.blas);
   return out;
 }
 
@@ -228,8 +233,7 @@ std::string NasText(const nas::NasResult& r) {
                                    "answer depends on the machine's speed",
                                    r.options.time_limit_s)
                      : std::string());
-  out += fmt::format("Kernels  {} (the NEs' low digits depend on them)\n\n",
-                     blas::DescribeBlas(r.blas));
+  out += KernelsLine(r.blas) + "\n";
   std::vector<const nas::Scored*> rows;
   for (const auto& s : r.baselines) rows.push_back(&s);
   for (const auto& s : r.pareto) rows.push_back(&s);

@@ -108,6 +108,15 @@ class NasTable(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertEqual(out, "")
         self.assertIn("r1.json: baseline dcnv2-s scored test NE 0.891000, r0.json 0.890000", err)
+        self.assertNotIn("kernels", err)
+        # Where the reports name their matrix kernels and they differ, the error says so.
+        a = report(1, [("dlrm-s", 0.002, False)])
+        b = report(2, [("dlrm-s", 0.002, False)], baselines={"dlrm-s": 0.90, "dcnv2-s": 0.891})
+        a["blas"] = {"core": "Prescott"}
+        b["blas"] = {"core": "SkylakeX"}
+        rc, out, err = self.run_script([a, b])
+        self.assertEqual(rc, 1)
+        self.assertIn("0.890000 (they trained on OpenBLAS's SkylakeX and Prescott kernels)", err)
 
     def test_runs_with_other_search_options_make_a_cell_of_their_own(self):
         # Two restarts' run, seed 1, beside the single search's seeds 1 and 2: two cells, each
