@@ -21,13 +21,11 @@ namespace {
 // The trainer, loaded once: SCALEPLAN_REC_PLUGIN (environment) or the plugin this build made.
 // Its OpenBLAS is set up as it loads (before any training thread: the set-up changes the
 // environment).
-Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr,
-                   blas::BlasState* blas_out = nullptr) {
+Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr) {
   static std::once_flag once;
   static TrainFn train = nullptr;
   static SupernetFn supernet = nullptr;
   static std::string error, supernet_error;
-  static blas::BlasState blas_state;
   std::call_once(once, [] {
     const char* env = std::getenv("SCALEPLAN_REC_PLUGIN");
 #ifdef SCALEPLAN_REC_PLUGIN
@@ -48,7 +46,7 @@ Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr,
           path, why != nullptr ? why : "unknown error");
       return;
     }
-    blas_state = blas::PrepareOpenBlas();  // the plugin's OpenBLAS has loaded with it
+    blas::PrepareOpenBlas();  // the plugin's OpenBLAS has loaded with it
     train = reinterpret_cast<TrainFn>(dlsym(handle, kTrainSymbol));
     if (train == nullptr) error = fmt::format("the trainer {} has no {}", path, kTrainSymbol);
     supernet = reinterpret_cast<SupernetFn>(dlsym(handle, kSupernetSymbol));
@@ -59,7 +57,6 @@ Status LoadTrainer(TrainFn* out, SupernetFn* supernet_out = nullptr,
   });
   if (train == nullptr) return Status::Invalid(error);
   *out = train;
-  if (blas_out != nullptr) *blas_out = blas_state;
   if (supernet_out != nullptr) {
     if (supernet == nullptr) return Status::Invalid(supernet_error);
     *supernet_out = supernet;
@@ -192,9 +189,8 @@ Status CheckTrainSetup(const CtrData& data, const TrainOptions& options, const O
 
 Result<blas::BlasState> TrainerBlas() {
   TrainFn train = nullptr;
-  blas::BlasState state;
-  SP_RETURN_IF_ERROR(LoadTrainer(&train, nullptr, &state));
-  return state;
+  SP_RETURN_IF_ERROR(LoadTrainer(&train));
+  return blas::PrepareOpenBlas();  // (the loader's answer)
 }
 
 InputShape InputOf(const CtrData& data) { return InputShape{data.dense_count, data.cardinality}; }
