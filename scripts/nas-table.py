@@ -14,8 +14,9 @@ run, in how many, and how many of the misses are within the training seeds' nois
 seeds cannot tell from a win: the report's `verdict`, or, in a report from before it, the same
 two-sided 95% t test on the baseline's and the model's mean test NE and spread; '-' where a
 report has neither). A cell's runs share their search options (the report's options.nas but the
-seed), one run per seed; runs with other options make a cell of their own, labelled by what
-differs. --runs adds one row per report.
+seed, and but the time limit where it stopped nothing: such a run is the run without it), one run
+per seed; runs with other options, or that a time limit stopped, make a cell of their own,
+labelled by what differs. --runs adds one row per report.
 
 Refused, naming the file: a file that is not a `scaleplan nas --json` report (or one compared
 with no baseline), a seed given twice in a cell, and a cell whose runs were compared with
@@ -104,8 +105,14 @@ def load(path):
         raise ReportError(f"{path}: 'options' is {json.dumps(options)[:80]} (an object with "
                           "an object 'nas' expected)")
     # A cell is one family, space and data with one set of search options: all of options.nas
-    # but the search seed (reports from before the options were echoed have none).
-    rest = tuple(sorted((k, json.dumps(v)) for k, v in nas.items() if k != "search_seed"))
+    # but the search seed (reports from before the options were echoed have none), and but the
+    # time limit where it stopped nothing (the run is then the one without it, to the digit); a
+    # run it stopped makes a cell of its own (its answer depends on the machine's speed).
+    rest = tuple(sorted((k, json.dumps(v)) for k, v in nas.items()
+                        if k not in ("search_seed", "time_limit_s")))
+    if isinstance(report.get("time_limited"), bool):
+        stopped = "stopped" if report["time_limited"] else "not reached"
+        rest = tuple(sorted(rest + (("time limit", json.dumps(stopped)),)))
     scored = {}  # name -> (mean NE, sd, seeds), where the report gives them
     for item in report["baselines"] + (report.get("pareto") or []):
         if isinstance(item, dict) and isinstance(item.get("name"), str) and spread(item):

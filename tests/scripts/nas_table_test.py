@@ -136,6 +136,22 @@ class NasTable(unittest.TestCase):
         self.assertEqual((rc, out), (1, ""))
         self.assertIn("r1.json: search seed 1 again (r0.json has it)", err)
 
+    def test_a_time_limit_that_stopped_nothing_does_not_split_a_cell(self):
+        # Seeds 1 and 2 ran under limits of 900 s and none, neither stopped: one cell of 2 runs.
+        # Seed 3 was stopped by its limit: a cell of its own, labelled so.
+        runs = []
+        for seed, limit, stopped in ((1, 900, False), (2, 0, False), (3, 900, True)):
+            r = report(seed, [("dlrm-s", 0.002, False)])
+            r["options"]["nas"]["time_limit_s"] = limit
+            r["time_limited"] = stopped
+            runs.append(r)
+        rc, out, err = self.run_script(runs)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| DNAS (time limit not reached) | scratch | synthetic:fresh | 1 (0) of 1 @1, "
+                      "1 (0) of 1 @2 |", out)
+        self.assertIn("| DNAS (time limit stopped) | scratch | synthetic:fresh | 1 (0) of 1 @3 |",
+                      out)
+
     def test_a_file_that_is_no_report_is_named(self):
         rc, out, err = self.run_script(["[1, 2]"])
         self.assertEqual((rc, out), (1, ""))
