@@ -79,6 +79,20 @@ __attribute__((always_inline)) inline void SquareTranspose(const float* __restri
   }
 }
 
+// out's head columns (base, rows of e) = X^T M, transposed: column c of row t is the sum over the
+// rows r ascending of x[base + r * e + c] * m[r * np + t], taken in acc (d * np floats) lane by
+// lane. m: N rows of np lanes.
+__attribute__((always_inline)) inline void ProductInto(const float* x, const float* m, int64_t base,
+                                                       const Dims& z, float* __restrict acc,
+                                                       float* out) {
+  Zero(acc, z.d * z.np);
+  for (int64_t r = 0; r < z.n; ++r) {
+    for (int64_t c = 0; c < z.d; ++c)
+      AddScaled(acc + c * z.np, x[base + r * z.e + c], m + r * z.np, z.np);
+  }
+  Untranspose(acc, base, z, out);
+}
+
 // Scratch of one task (floats): a d x np block and a row of np lanes; for the backward pass a
 // second block and two N x np matrices besides.
 struct Scratch {
@@ -140,12 +154,7 @@ SCALEPLAN_CLONES void NormaliseAndMix(float* p, const float* v, float* o, const 
         float* __restrict pj = ph + j * np;
         for (int64_t i = 0; i < np; ++i) pj[i] *= sum[i];
       }
-      Zero(ot, d * np);
-      for (int64_t j = 0; j < n; ++j) {
-        for (int64_t c = 0; c < d; ++c)
-          AddScaled(ot + c * np, v[base + j * e + c], ph + j * np, np);
-      }
-      Untranspose(ot, base, z, o);
+      ProductInto(v, ph, base, z, ot, o);  // O = P V
     }
   }
 }
@@ -179,26 +188,11 @@ SCALEPLAN_CLONES void Backward(const float* q, const float* k, const float* v, c
         const float* __restrict pj = ph + j * np;
         for (int64_t i = 0; i < np; ++i) dpj[i] = pj[i] * (dpj[i] - r[i]) * z.scale;
       }
-      Zero(acc, d * np);  // dQ^T = K^T dS^T (the scale is in dS)
-      for (int64_t j = 0; j < n; ++j) {
-        for (int64_t c = 0; c < d; ++c)
-          AddScaled(acc + c * np, k[base + j * e + c], dp + j * np, np);
-      }
-      Untranspose(acc, base, z, gq);
-      SquareTranspose(dp, z, rows);  // dS, row i holding dS[i][j] in lane j
-      Zero(acc, d * np);             // dK^T = Q^T dS
-      for (int64_t i = 0; i < n; ++i) {
-        for (int64_t c = 0; c < d; ++c)
-          AddScaled(acc + c * np, q[base + i * e + c], rows + i * np, np);
-      }
-      Untranspose(acc, base, z, gk);
-      SquareTranspose(ph, z, rows);  // P, row i holding P[i][j] in lane j
-      Zero(acc, d * np);             // dV^T = dO^T P
-      for (int64_t i = 0; i < n; ++i) {
-        for (int64_t c = 0; c < d; ++c)
-          AddScaled(acc + c * np, g[base + i * e + c], rows + i * np, np);
-      }
-      Untranspose(acc, base, z, gv);
+      ProductInto(k, dp, base, z, acc, gq);    // dQ = dS K (the scale is in dS)
+      SquareTranspose(dp, z, rows);            // dS, row i holding dS[i][j] in lane j
+      ProductInto(q, rows, base, z, acc, gk);  // dK = dS^T Q
+      SquareTranspose(ph, z, rows);            // P, row i holding P[i][j] in lane j
+      ProductInto(g, rows, base, z, acc, gv);  // dV = P^T dO
     }
   }
 }
