@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The NAS target over search seeds: `scaleplan nas --json` reports in, a Markdown table out.
 
-    scripts/nas-table.py REPORT.json ... [--runs]
+    scripts/nas-table.py REPORT.json ... [--runs] [--runners-up K]
 
 One run of a search is one draw of its search seed: a family's count of baselines beaten moves by
 several from one seed to the next (docs/NAS.md, "Seed noise"). This groups the reports by cell
@@ -17,6 +17,13 @@ report has neither). A cell's runs share their search options (the report's opti
 seed, and but the time limit where it stopped nothing: such a run is the run without it), one run
 per seed; runs with other options, or that a time limit stopped, make a cell of their own,
 labelled by what differs. --runs adds one row per report.
+
+--runners-up K judges each run again with the retrained models that are the front's picks or
+their band's runner-up of rank K or less (`scaleplan nas --runners-up`, the report's
+pareto[].runner_up), as `nas` judges (the model of no more FLOPs with the lowest mean valid NE,
+its margin tested as above): runners-up leave the search and the front's models as they were,
+so a run with R of them is, re-judged with K < R, the run with K (tested in tests/nas_test.cpp;
+not where the time limit stopped the search, whose stop the runners-up's retraining moved).
 
 Refused, naming the file: a file that is not a `scaleplan nas --json` report (or one compared
 with no baseline), a seed given twice in a cell, and a cell whose runs were compared with
@@ -66,7 +73,53 @@ def tie(v, scored):
     return -v["margin_ne"] <= noise
 
 
-def load(path):
+def rejudge(path, report, keep):
+    """The report's versus[] from its pareto models of runner_up <= keep (see the docstring)."""
+    def number(item, key, where):
+        x = item.get(key) if isinstance(item, dict) else None
+        if not isinstance(x, (int, float)) or isinstance(x, bool):
+            raise ReportError(f"{path}: {where} has no numeric '{key}' (--runners-up needs the "
+                              "models' flops, valid_ne, ne, ne_sd and ne_per_seed)")
+        return x
+    pareto = report.get("pareto")
+    if not isinstance(pareto, list):
+        raise ReportError(f"{path}: no 'pareto' list to judge again (--runners-up)")
+    models = []
+    for i, p in enumerate(pareto):
+        rank = p.get("runner_up", 0) if isinstance(p, dict) else None
+        if not isinstance(rank, int) or isinstance(rank, bool):
+            raise ReportError(f"{path}: pareto[{i}].runner_up is {rank!r} (an integer expected)")
+        if rank <= keep:
+            models.append(p)
+    versus = []
+    for i, b in enumerate(report["baselines"]):
+        picks = [m for m in models if number(m, "flops", "a pareto item") <=
+                 number(b, "flops", f"baselines[{i}]")]
+        if not picks:
+            versus.append({"baseline": b["name"], "model": None, "beats": False,
+                           "significant": False, "margin_ne": None, "verdict": "no_model"})
+            continue
+        m = min(picks, key=lambda p: number(p, "valid_ne", "a pareto item"))
+        margin = b["ne"] - number(m, "ne", "a pareto item")
+        n = len(m.get("ne_per_seed") or [])
+        if n > 1 and len(b.get("ne_per_seed") or []) == n:
+            df = 2 * (n - 1)
+            noise = (T95[df] if df < len(T95) else 1.96) * math.sqrt(
+                (number(b, "ne_sd", f"baselines[{i}]") ** 2 +
+                 number(m, "ne_sd", "a pareto item") ** 2) / n)
+            significant, worse = margin > noise, -margin > noise
+            verdict = ("beaten_" + ("significant" if significant else "within_noise")
+                       if margin > 0 else
+                       "missed_" + ("significant" if worse else "within_noise"))
+        else:
+            significant = False
+            verdict = "beaten_untested" if margin > 0 else "missed_untested"
+        versus.append({"baseline": b["name"], "model": m.get("name"), "beats": margin > 0,
+                       "significant": significant, "margin_ne": margin, "verdict": verdict})
+    return versus
+
+
+def load(path, runners_up=None):
     try:
         with open(path, encoding="utf-8") as f:
             report = json.load(f)
@@ -108,6 +161,18 @@ def load(path):
     # but the search seed (reports from before the options were echoed have none), and but the
     # time limit where it stopped nothing (the run is then the one without it, to the digit); a
     # run it stopped makes a cell of its own (its answer depends on the machine's speed).
+    if runners_up is not None:
+        had = nas.get("runners_up", 0)
+        if not isinstance(had, int) or isinstance(had, bool):
+            raise ReportError(f"{path}: options.nas.runners_up is {had!r} (an integer expected)")
+        if runners_up < had:
+            if report.get("time_limited") is not False:
+                raise ReportError(
+                    f"{path}: the time limit stopped the search (or the report does not say "
+                    "it did not): its stop counted its runners-up's retraining, so judged "
+                    f"without them it is not the run with --runners-up {runners_up}")
+            nas = dict(nas, runners_up=runners_up)
+            report = dict(report, versus=rejudge(path, report, runners_up))
     rest = tuple(sorted((k, json.dumps(v)) for k, v in nas.items()
                         if k not in ("search_seed", "time_limit_s")))
     if isinstance(report.get("time_limited"), bool):
@@ -237,13 +302,25 @@ def cell_rows(runs, per_run):
 
 
 def main(argv):
+    usage = "usage: scripts/nas-table.py REPORT.json ... [--runs] [--runners-up K]"
     per_run = "--runs" in argv
-    paths = [a for a in argv if a != "--runs"]
+    args = [a for a in argv if a != "--runs"]
+    runners_up = None
+    if "--runners-up" in args:
+        at = args.index("--runners-up")
+        value = args[at + 1] if at + 1 < len(args) else ""
+        if not value.isdigit():
+            print(f"nas-table: --runners-up {value!r} (allowed: an integer 0 or more)\n{usage}",
+                  file=sys.stderr)
+            return 2
+        runners_up = int(value)
+        del args[at:at + 2]
+    paths = args
     if not paths or any(p.startswith("-") for p in paths):
-        print("usage: scripts/nas-table.py REPORT.json ... [--runs]", file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
     try:
-        rows = cell_rows([load(p) for p in paths], per_run)
+        rows = cell_rows([load(p, runners_up) for p in paths], per_run)
     except ReportError as e:
         print(f"nas-table: {e}", file=sys.stderr)
         return 1

@@ -189,6 +189,50 @@ TEST(NasSearch, SmallSearchRunsIsDeterministicAndComparesWithBaselines) {
   EXPECT_TRUE(r->baselines.empty());
 }
 
+// Runners-up (NasOptions::runners_up) are retrained beside the front and leave it as it was:
+// the search is the same, and the front's models train to the same test NEs, so one run with
+// runners-up also says what the run without them would have found.
+TEST(NasSearch, RunnersUpAreRetrainedBesideTheFrontWhichTheyLeaveAsItWas) {
+#ifndef SCALEPLAN_HAVE_TORCH
+  GTEST_SKIP() << "built without libtorch";
+#endif
+  rec::DataOptions data;
+  data.data = "synthetic:" + TinySpec();
+  NasOptions o;
+  o.budget = 8;
+  o.population = 4;
+  o.tournament = 2;
+  o.proxy_examples = 2000;
+  o.proxy_eval = 500;
+  o.retrain = 2;
+  o.final_seeds = 1;
+  o.baselines = "dlrm-s,deepfm-m";
+  o.space = "engineer";
+  Result<NasResult> plain = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  o.runners_up = 1;
+  Result<NasResult> with = RunNas(data, rec::TrainOptions{}, o);
+  ASSERT_TRUE(with.ok()) << with.status().message();
+  ASSERT_EQ(with->history.size(), plain->history.size());
+  std::vector<std::string> front, extra;
+  for (const Scored& s : with->pareto) {
+    EXPECT_LE(s.runner_up, 1) << s.name;
+    (s.runner_up == 0 ? front : extra).push_back(s.name);
+  }
+  ASSERT_EQ(front.size(), plain->pareto.size());
+  for (size_t i = 0; i < front.size(); ++i) {
+    EXPECT_EQ(front[i], plain->pareto[i].name);
+    EXPECT_EQ(plain->pareto[i].runner_up, 0);
+    const auto same = std::find_if(with->pareto.begin(), with->pareto.end(),
+                                   [&](const Scored& s) { return s.name == front[i]; });
+    EXPECT_EQ(same->test.ne, plain->pareto[i].test.ne) << front[i];
+  }
+  // 8 candidates in two bands (up to dlrm-s's FLOPs, then to deepfm-m's): one runner-up in each
+  // band that holds a candidate the front does not; at least one here, at most two.
+  EXPECT_GE(extra.size(), 1u);
+  EXPECT_LE(extra.size(), 2u);
+}
+
 TEST(NasSearch, MoreParallelCandidatesThanThePopulationHolds) {
 #ifndef SCALEPLAN_HAVE_TORCH
   GTEST_SKIP() << "built without libtorch";
@@ -949,7 +993,16 @@ TEST(NasReport, AVerdictSaysWhetherAWinOrAMissIsMoreThanTheSeedsNoise) {
   EXPECT_EQ(k["openblas_chose"], "Prescott");
   EXPECT_NE(report::NasText(r).find("Kernels  SkylakeX (OpenBLAS chose Prescott, its fallback "
                                     "for a CPU missing from its table)"),
-            std::string::npos);
+            std::string::npos);  // A runner-up (NasOptions::runners_up) says so in the JSON and the
+                                 // text; the front's pick 0.
+  r.pareto = {scored("nas-1", 0.8950), scored("nas-2", 0.8970)};
+  r.pareto[1].runner_up = 2;
+  const nlohmann::json p = report::NasJson(r)["pareto"];
+  EXPECT_EQ(p[0]["runner_up"], 0);
+  EXPECT_EQ(p[1]["runner_up"], 2);
+  const std::string with = report::NasText(r);
+  EXPECT_NE(with.find("0.8970       -   0.0000  (runner-up 2) E16"), std::string::npos) << with;
+  EXPECT_EQ(with.find("(runner-up 0)"), std::string::npos) << with;
 }
 
 // A space of two dimensions, embedding_dim 4 or 8 and an MLP of 4 or 16 over the flattened
@@ -1560,6 +1613,67 @@ TEST(NasSearch, FrontKeepsTheBestModelUnderEachBaselinesFlops) {
   // the slots are full: F. A repeated anchor adds no band of its own.
   EXPECT_EQ(names(Front(history, 2, {6000, 20000, 60000})), "IF");
   EXPECT_EQ(names(Front(history, 2, {60000, 6000, 20000, 20000})), "IF");
+}
+
+TEST(NasFront, RunnersUpAreEachBandsNextBestScores) {
+  // (FLOPs, proxy score); each candidate its own model (an MLP of its own width) but E2, which is
+  // E under other block names.
+  std::vector<Candidate> pool;
+  auto add = [&](const char* name, double flops, double score, int64_t width,
+                 const char* block = "s1_mlp", bool failed = false) {
+    Candidate c;
+    c.arch.name = name;
+    c.arch.blocks = {rec::MakeBlock(block, rec::BlockKind::kMlp, {"dense"})};
+    c.arch.blocks[0].widths = {width};
+    c.arch.output = block;
+    c.flops = flops;
+    c.proxy_score = score;
+    c.failed = failed;
+    pool.push_back(c);
+  };
+  add("A", 1000, 0.95, 1);
+  add("B", 2000, 0.94, 2);
+  add("C", 3000, 0.96, 3);
+  add("D", 5000, 0.93, 4);
+  add("E", 4000, 0.97, 5);
+  add("E2", 4000, 0.97, 5, "s2_mlp");
+  add("F", 9000, 0.92, 6);
+  add("G", 20000, 0.91, 7);
+  add("H", 1500, 0.50, 8, "s1_mlp", true);
+  const std::vector<Candidate> picked = {pool[3], pool[7]};  // D and G, as a front might be
+  auto names = [](const std::vector<Candidate>& front) {
+    std::string out;
+    for (const Candidate& c : front) {
+      out += c.arch.name + (c.runner_up > 0 ? std::to_string(c.runner_up) : "") + " ";
+    }
+    return out;
+  };
+  // Anchors 6,000 and 30,000. Band (-inf, 6,000]: A B C D E E2 (H failed), by score D (picked)
+  // B A C E; two runners-up: B (1), A (2). Band (6,000, 30,000]: F G, G picked: F (1). In
+  // FLOPs order.
+  EXPECT_EQ(names(WithRunnersUp(picked, pool, {30000, 6000}, 2)), "A2 B1 D F1 G ");
+  // Five a band: B A C E, then E2 is E's model under another name: not again.
+  EXPECT_EQ(names(WithRunnersUp(picked, pool, {6000, 30000}, 5)), "A2 B1 C3 E4 D F1 G ");
+  // None: the picks as they were; no anchors: no bands.
+  EXPECT_EQ(names(WithRunnersUp(picked, pool, {6000}, 0)), "D G ");
+  EXPECT_EQ(names(WithRunnersUp(picked, pool, {}, 2)), "D G ");
+  // An anchor under every candidate: an empty band; a band's runners-up stop at its anchor's
+  // FLOPs (1,000: A is there, at equal FLOPs).
+  EXPECT_EQ(names(WithRunnersUp(picked, pool, {500, 1000}, 2)), "A1 D G ");
+}
+
+// Refused where there are no proxy scores to rank runners-up by: DNAS without its screen.
+TEST(NasFront, RunnersUpNeedProxyScores) {
+  auto given = [](std::string_view key) { return key == "runners_up"; };
+  NasOptions d = TinySupernetSearch("dnas");
+  d.runners_up = 2;
+  EXPECT_TRUE(CheckGivenOptionsApply(d, given).ok());
+  d.screen = 0;
+  const Status refused = CheckGivenOptionsApply(d, given);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("nas.runners_up"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("a --screen other than 0"), std::string::npos)
+      << refused.message();
 }
 
 }  // namespace

@@ -1397,6 +1397,57 @@ std::vector<Candidate> FrontLayers(const std::vector<Candidate>& history, int64_
 
 namespace {
 
+// An architecture's key without its names: its blocks renamed by position, so that one model met
+// under other block names (a stage's blocks named for stage 1 or stage 2) is one key.
+std::string ModelKey(rec::Arch arch) {
+  std::map<std::string, std::string> to;
+  for (size_t i = 0; i < arch.blocks.size(); ++i) to[arch.blocks[i].name] = fmt::format("b{}", i);
+  auto rename = [&](std::string& n) {
+    if (auto it = to.find(n); it != to.end()) n = it->second;
+  };
+  arch.name.clear();
+  for (rec::Block& b : arch.blocks) {
+    rename(b.name);
+    for (std::string& in : b.inputs) rename(in);
+  }
+  rename(arch.output);
+  return ArchKey(arch);
+}
+
+}  // namespace
+
+std::vector<Candidate> WithRunnersUp(std::vector<Candidate> picked,
+                                     const std::vector<Candidate>& pool,
+                                     std::vector<double> anchors, int64_t per_band) {
+  std::set<std::string> taken;
+  for (const Candidate& c : picked) taken.insert(ModelKey(c.arch));
+  std::vector<const Candidate*> ranked;
+  for (const Candidate& c : pool) {
+    if (!c.failed) ranked.push_back(&c);
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Candidate* a, const Candidate* b) {
+    return a->proxy_score < b->proxy_score;
+  });
+  std::sort(anchors.begin(), anchors.end());
+  anchors.erase(std::unique(anchors.begin(), anchors.end()), anchors.end());
+  double below = -std::numeric_limits<double>::infinity();  // the band's exclusive lower end
+  for (double a : anchors) {
+    int64_t rank = 0;
+    for (const Candidate* c : ranked) {
+      if (rank >= per_band) break;
+      if (c->flops <= below || c->flops > a || !taken.insert(ModelKey(c->arch)).second) continue;
+      picked.push_back(*c);
+      picked.back().runner_up = ++rank;
+    }
+    below = a;
+  }
+  std::stable_sort(picked.begin(), picked.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
+  return picked;
+}
+
+namespace {
+
 std::vector<Candidate> FinalFront(const std::vector<Candidate>& history, const NasOptions& options,
                                   int64_t screened, const std::vector<double>& baseline_flops) {
   if (screened > 0) {  // the screen's scores pick the front (nas.h)
@@ -1404,9 +1455,13 @@ std::vector<Candidate> FinalFront(const std::vector<Candidate>& history, const N
     for (const Candidate& c : history) {
       if (c.screened) picked.push_back(c);
     }
-    return FrontLayers(picked, options.retrain, baseline_flops);
+    return WithRunnersUp(FrontLayers(picked, options.retrain, baseline_flops), picked,
+                         baseline_flops, options.runners_up);
   }
-  if (options.method != "dnas") return FrontLayers(history, options.retrain, baseline_flops);
+  if (options.method != "dnas") {
+    return WithRunnersUp(FrontLayers(history, options.retrain, baseline_flops), history,
+                         baseline_flops, options.runners_up);
+  }
   std::vector<Candidate> all;
   for (const Candidate& c : history) {
     if (!c.failed) all.push_back(c);
@@ -1707,6 +1762,10 @@ Status CheckGivenOptionsApply(const NasOptions& options,
     return refuse("proxy_embeddings",
                   "--method sampling, or a --screen, whose candidates train at low fidelity");
   }
+  if (given("runners_up") && options.method == "dnas" && options.screen == 0) {
+    return refuse("runners_up",
+                  "a --screen other than 0, whose proxy scores rank a band's runners-up");
+  }
   if (given("restarts") && options.method != "dnas") {
     return refuse("restarts", "--method dnas, whose searches it repeats");
   }
@@ -1746,6 +1805,10 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "(so it may exceed the population: a larger one picks the best more surely)")
         .Integer("retrain", &N::retrain, 2, 100, "",
                  "front candidates retrained on the whole training split")
+        .Integer("runners_up", &N::runners_up, 0, 100, "",
+                 "per baseline's FLOPs band, the candidates of the next best proxy scores "
+                 "retrained in full besides the front (the front's pick first; each judged as "
+                 "the front's models are); not under dnas with --screen 0")
         .Integer("screen", &N::screen, -1, 10000, "",
                  fmt::format("oneshot, dnas: answers trained at low fidelity as sampling's "
                              "candidates are, whose scores pick the front (oneshot: this many; "
@@ -1968,8 +2031,12 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
   std::vector<rec::Arch> archs;
   for (const Candidate& c : front) archs.push_back(c.arch);
   if (progress) {
-    progress(fmt::format("retraining {} front models in full, {} seeds each", front.size(),
-                         options.final_seeds));
+    const auto runners_up = std::count_if(front.begin(), front.end(),
+                                          [](const Candidate& c) { return c.runner_up > 0; });
+    progress(fmt::format(
+        "retraining {} front models in full{}, {} seeds each", front.size(),
+        runners_up > 0 ? fmt::format(" ({} of them runners-up)", runners_up) : std::string(),
+        options.final_seeds));
   }
   result.front_projected_s = searcher.FrontProjectedS(front);
   const size_t failed_before = result.failed.size();
@@ -1977,6 +2044,11 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     const Clock::time_point from = Clock::now();
     SP_ASSIGN_OR_RETURN(result.pareto, train_in_full(archs));
     result.front_s = SecondsSince(from);
+  }
+  for (Scored& s : result.pareto) {
+    for (const Candidate& c : front) {
+      if (c.arch.name == s.name) s.runner_up = c.runner_up;
+    }
   }
   if (result.pareto.empty()) {
     return Status::Invalid(fmt::format("nas: every front model failed in full training ({})",

@@ -188,6 +188,10 @@ struct NasOptions {
   int64_t population = 12;          // evolution; both controllers: the spread start
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
+  // Besides those, per baseline's FLOPs band the next best proxy scores retrained in full too
+  // (WithRunnersUp): a second stage at full fidelity, chosen among on validation as the front
+  // is. Not under DNAS without the screen (its answer has no proxy scores).
+  int64_t runners_up = 0;
   // oneshot: answers trained at low fidelity; dnas: per target and search
   // max(1, this / (targets x restarts)); -1, the default: the family's own (kOneShotScreen;
   // kDnasScreenPerTarget per target and search); 0: no screen
@@ -261,6 +265,7 @@ struct Candidate {
   bool screened = false;
   bool child = false;   // the refinement's (NasOptions::refine), never on the supernet
   bool failed = false;  // training failed (diverged): scored kFailedScore, never retrained
+  int64_t runner_up = 0;  // retrained as its band's runner-up of this rank (WithRunnersUp); 0: not
   std::string error;
   // Trained at low fidelity: one full training's wall projected from it (ProjectedTrainingS).
   double full_s = 0;
@@ -274,6 +279,7 @@ struct Scored {
   std::vector<double> test_ne;  // per seed
   double test_ne_sd = 0;        // sample standard deviation over the seeds
   double train_s = 0;
+  int64_t runner_up = 0;  // a found model retrained as its band's runner-up (Candidate's)
 };
 
 struct NasResult {
@@ -419,6 +425,18 @@ std::vector<Candidate> Front(const std::vector<Candidate>& history, int64_t keep
 // other slots empty, and a baseline's comparison to one model.
 std::vector<Candidate> FrontLayers(const std::vector<Candidate>& history, int64_t keep,
                                    const std::vector<double>& anchors);
+
+// What is retrained with NasOptions::runners_up: `picked` (FrontLayers') and, for each anchor's
+// band as Front's (from the anchor before it, exclusive, to its own FLOPs), the `per_band` best
+// proxy scores of `pool` (failed candidates left out) whose architecture `picked` and the bands'
+// runners-up before them do not hold (one model under other block names counts once), each marked
+// with its rank in its band (Candidate::runner_up: 1, the best of them); in FLOPs order. The proxy
+// ranks a band's close candidates little better than chance, and a cheap one trains in full in
+// seconds, so the full training, which judges, also picks among them (on validation NE, as
+// NasResult:: versus does).
+std::vector<Candidate> WithRunnersUp(std::vector<Candidate> picked,
+                                     const std::vector<Candidate>& pool,
+                                     std::vector<double> anchors, int64_t per_band);
 
 // The first population's spread (the sampling family's start, one-shot's random answers): of
 // `flops`, the costs of random draws in ascending order, the indices of n draws at levels evenly

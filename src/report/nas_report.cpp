@@ -158,7 +158,11 @@ json NasJson(const nas::NasResult& r) {
   out["baselines"] = json::array();
   for (const nas::Scored& s : r.baselines) out["baselines"].push_back(ScoredJson(s));
   out["pareto"] = json::array();
-  for (const nas::Scored& s : r.pareto) out["pareto"].push_back(ScoredJson(s));
+  for (const nas::Scored& s : r.pareto) {
+    out["pareto"].push_back(ScoredJson(s));
+    // 0: the front's pick; k: its FLOPs band's k-th runner-up (nas.runners_up).
+    out["pareto"].back()["runner_up"] = s.runner_up;
+  }
   out["versus"] = json::array();
   for (const auto& v : r.versus) {
     out["versus"].push_back({{"baseline", v.baseline},
@@ -244,12 +248,14 @@ std::string NasText(const nas::NasResult& r) {
                      "test NE", "+-sd", "AUC", "architecture");
   for (const nas::Scored* s : rows) {
     const bool found = s->name.rfind("nas-", 0) == 0;
+    const std::string role = !found             ? std::string("(baseline) ")
+                             : s->runner_up > 0 ? fmt::format("(runner-up {}) ", s->runner_up)
+                                                : std::string();
     const std::string sd =
         s->test_ne.size() > 1 ? fmt::format("{:.4f}", s->test_ne_sd) : std::string("-");
-    out +=
-        fmt::format("{:<12} {:>10.0f} {:>9} {:>8.4f} {:>7} {:>8.4f}  {}{}\n",
-                    Printable(s->name, 12), s->info.flops, HumanCount(s->info.params), s->test.ne,
-                    sd, s->test.auc, found ? "" : "(baseline) ", rec::DescribeArch(s->arch));
+    out += fmt::format("{:<12} {:>10.0f} {:>9} {:>8.4f} {:>7} {:>8.4f}  {}{}\n",
+                       Printable(s->name, 12), s->info.flops, HumanCount(s->info.params),
+                       s->test.ne, sd, s->test.auc, role, rec::DescribeArch(s->arch));
   }
   if (r.bayes_test) {
     out += fmt::format("{:<12} {:>10} {:>9} {:>8.4f} {:>7} {:>8.4f}  the true probabilities\n",

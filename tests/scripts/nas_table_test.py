@@ -152,6 +152,54 @@ class NasTable(unittest.TestCase):
         self.assertIn("| DNAS (time limit stopped) | scratch | synthetic:fresh | 1 (0) of 1 @3 |",
                       out)
 
+    def test_runners_up_are_judged_again(self):
+        # A run with 2 runners-up a band. Baselines dlrm-s (100 FLOPs, NE 0.900) and dcnv2-s
+        # (200, 0.890); models nas-1 (the front's, 90 FLOPs, valid 0.905, test 0.902), nas-2
+        # (runner-up 1, 95, valid 0.903, test 0.897), nas-3 (runner-up 2, 150, valid 0.899, test
+        # 0.891); every sd 0.001 over 3 seeds: noise 2.776 x sqrt(2e-6 / 3) = 0.0023.
+        # --runners-up 0: nas-1 for both, margins -0.002 (within the noise) and -0.012 (past it):
+        # 0 of 2, mean -0.0070, 1 of the 2 misses within the noise.
+        # --runners-up 1: dlrm-s gets nas-2 (the lower valid NE), +0.003 past the noise; dcnv2-s
+        # nas-2 too, -0.007: 1 (1) of 2, margins mean -0.0020. --runners-up 2 (the run's own): its
+        # versus as given (dlrm-s beaten by nas-2, dcnv2-s missed by nas-3 by 0.001).
+        def seeds(ne):
+            return {"ne": ne, "ne_sd": 0.001, "ne_per_seed": [ne] * 3}
+        def run(seed, runners_up, limited=False):
+            r = report(seed, [("dlrm-s", 0.003, True), ("dcnv2-s", -0.001, False)])
+            r["options"]["nas"]["runners_up"] = runners_up
+            r["time_limited"] = limited
+            r["baselines"] = [dict(name="dlrm-s", flops=100, **seeds(0.900)),
+                              dict(name="dcnv2-s", flops=200, **seeds(0.890))]
+            r["pareto"] = [
+                dict(name="nas-1", flops=90, valid_ne=0.905, runner_up=0, **seeds(0.902)),
+                dict(name="nas-2", flops=95, valid_ne=0.903, runner_up=1, **seeds(0.897)),
+                dict(name="nas-3", flops=150, valid_ne=0.899, runner_up=2, **seeds(0.891))]
+            return r
+        rc, out, err = self.run_script([run(1, 2)], "--runners-up", "0")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| DNAS | scratch | synthetic:fresh | 0 (0) of 2 @1 | 0.0 (0.0) | -0.0070 | "
+                      "0 of 1 | dcnv2-s 1/1, dlrm-s 1/1 | 1 of 2 |", out)
+        rc, out, err = self.run_script([run(1, 2)], "--runners-up", "1")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| 1 (1) of 2 @1 | 1.0 (1.0) | -0.0020 | 0 of 1 | dcnv2-s 1/1 | 0 of 1 |",
+                      out)
+        rc, out, err = self.run_script([run(1, 2)], "--runners-up", "2")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| 1 (1) of 2 @1 | 1.0 (1.0) | +0.0010 | 0 of 1 | dcnv2-s 1/1 | 1 of 1 |",
+                      out)
+        # Judged with none, the run shares a cell with a run made without runners-up.
+        native = run(2, 0)
+        rc, out, err = self.run_script([run(1, 2), native], "--runners-up", "0")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| DNAS | scratch | synthetic:fresh | 0 (0) of 2 @1, 1 (1) of 2 @2 |", out)
+        # Refused: a run the time limit stopped, and a K that is no count.
+        rc, out, err = self.run_script([run(1, 2, limited=True)], "--runners-up", "1")
+        self.assertEqual((rc, out), (1, ""))
+        self.assertIn("r0.json: the time limit stopped the search", err)
+        rc, out, err = self.run_script([run(1, 2)], "--runners-up", "-1")
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("--runners-up '-1' (allowed: an integer 0 or more)", err)
+
     def test_a_file_that_is_no_report_is_named(self):
         rc, out, err = self.run_script(["[1, 2]"])
         self.assertEqual((rc, out), (1, ""))
