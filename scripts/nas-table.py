@@ -22,8 +22,10 @@ labelled by what differs. --runs adds one row per report.
 their band's runner-up of rank K or less (`scaleplan nas --runners-up`, the report's
 pareto[].runner_up), as `nas` judges (the model of no more FLOPs with the lowest mean valid NE,
 its margin tested as above): runners-up leave the search and the front's models as they were,
-so a run with R of them is, re-judged with K < R, the run with K (tested in tests/nas_test.cpp;
-not where the time limit stopped the search, whose stop the runners-up's retraining moved).
+so a run with R of them is, judged again with K < R, the run with K in its verdicts (tested in
+tests/nas_test.cpp; only the verdicts: its best model and times are the run's with R; not where
+the time limit stopped the search, whose stop the runners-up's retraining moved). Each report
+is first judged again as it ran, and refused where that does not give its own verdicts.
 
 Refused, naming the file: a file that is not a `scaleplan nas --json` report (or one compared
 with no baseline), a seed given twice in a cell, and a cell whose runs were compared with
@@ -161,10 +163,24 @@ def load(path, runners_up=None):
     # but the search seed (reports from before the options were echoed have none), and but the
     # time limit where it stopped nothing (the run is then the one without it, to the digit); a
     # run it stopped makes a cell of its own (its answer depends on the machine's speed).
+    if nas:  # echoed options: a report from before runners-up had none
+        nas = dict(nas, runners_up=nas.get("runners_up", 0))
     if runners_up is not None:
         had = nas.get("runners_up", 0)
         if not isinstance(had, int) or isinstance(had, bool):
             raise ReportError(f"{path}: options.nas.runners_up is {had!r} (an integer expected)")
+        # The rule judged again must be nas's own: on the run as it was, it gives its verdicts.
+        again = rejudge(path, report, had)
+        for i, (mine, theirs) in enumerate(zip(again, report["versus"])):
+            same = mine["model"] == theirs.get("model") and \
+                mine["verdict"] == theirs.get("verdict", mine["verdict"]) and \
+                (mine["margin_ne"] is None) == (theirs["margin_ne"] is None) and \
+                (mine["margin_ne"] is None or abs(mine["margin_ne"] - theirs["margin_ne"]) < 1e-12)
+            if not same or len(again) != len(report["versus"]):
+                raise ReportError(
+                    f"{path}: versus[{i}] judged again from pareto[] gives {mine['model']} "
+                    f"({mine['verdict']}), the report {theirs.get('model')} "
+                    f"({theirs.get('verdict')}): --runners-up cannot judge this report as nas did")
         if runners_up < had:
             if report.get("time_limited") is not False:
                 raise ReportError(
@@ -309,7 +325,7 @@ def main(argv):
     if "--runners-up" in args:
         at = args.index("--runners-up")
         value = args[at + 1] if at + 1 < len(args) else ""
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             print(f"nas-table: --runners-up {value!r} (allowed: an integer 0 or more)\n{usage}",
                   file=sys.stderr)
             return 2

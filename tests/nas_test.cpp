@@ -205,7 +205,7 @@ TEST(NasSearch, RunnersUpAreRetrainedBesideTheFrontWhichTheyLeaveAsItWas) {
   o.proxy_examples = 2000;
   o.proxy_eval = 500;
   o.retrain = 2;
-  o.final_seeds = 1;
+  o.final_seeds = 2;
   o.baselines = "dlrm-s,deepfm-m";
   o.space = "engineer";
   Result<NasResult> plain = RunNas(data, rec::TrainOptions{}, o);
@@ -226,7 +226,31 @@ TEST(NasSearch, RunnersUpAreRetrainedBesideTheFrontWhichTheyLeaveAsItWas) {
     const auto same = std::find_if(with->pareto.begin(), with->pareto.end(),
                                    [&](const Scored& s) { return s.name == front[i]; });
     EXPECT_EQ(same->test.ne, plain->pareto[i].test.ne) << front[i];
+    EXPECT_EQ(same->valid.ne, plain->pareto[i].valid.ne) << front[i];
+    EXPECT_EQ(same->test_ne_sd, plain->pareto[i].test_ne_sd) << front[i];
   }
+  // Judged on the front's models alone, the run with runners-up is the run without them
+  // (scripts/nas-table.py --runners-up 0), as is the proxy's correlation over the front.
+  ASSERT_EQ(with->baselines.size(), plain->versus.size());
+  for (size_t b = 0; b < with->baselines.size(); ++b) {
+    const Scored* pick = nullptr;
+    for (const Scored& s : with->pareto) {
+      if (s.runner_up == 0 && s.info.flops <= with->baselines[b].info.flops &&
+          (pick == nullptr || s.valid.ne < pick->valid.ne)) {
+        pick = &s;
+      }
+    }
+    const NasResult::Versus& was = plain->versus[b];
+    if (pick == nullptr) {
+      EXPECT_TRUE(was.model.empty());
+      continue;
+    }
+    const NasResult::Versus now = Judge(with->baselines[b], *pick, o.final_seeds);
+    EXPECT_EQ(now.model, was.model);
+    EXPECT_EQ(now.margin, was.margin);
+    EXPECT_EQ(now.Verdict(), was.Verdict());
+  }
+  EXPECT_EQ(with->proxy_spearman, plain->proxy_spearman);
   // 8 candidates in two bands (up to dlrm-s's FLOPs, then to deepfm-m's): one runner-up in each
   // band that holds a candidate the front does not; at least one here, at most two.
   EXPECT_GE(extra.size(), 1u);
@@ -1649,17 +1673,17 @@ TEST(NasFront, RunnersUpAreEachBandsNextBestScores) {
     return out;
   };
   // Anchors 6,000 and 30,000. Band (-inf, 6,000]: A B C D E E2 (H failed), by score D (picked)
-  // B A C E; two runners-up: B (1), A (2). Band (6,000, 30,000]: F G, G picked: F (1). In
-  // FLOPs order.
-  EXPECT_EQ(names(WithRunnersUp(picked, pool, {30000, 6000}, 2)), "A2 B1 D F1 G ");
+  // B A C E; two runners-up: B (1), A (2). Band (6,000, 30,000]: F G, G picked: F (1). The
+  // picks as given, then the runners-up band by band, by rank.
+  EXPECT_EQ(names(WithRunnersUp(picked, pool, {30000, 6000}, 2)), "D G B1 A2 F1 ");
   // Five a band: B A C E, then E2 is E's model under another name: not again.
-  EXPECT_EQ(names(WithRunnersUp(picked, pool, {6000, 30000}, 5)), "A2 B1 C3 E4 D F1 G ");
+  EXPECT_EQ(names(WithRunnersUp(picked, pool, {6000, 30000}, 5)), "D G B1 A2 C3 E4 F1 ");
   // None: the picks as they were; no anchors: no bands.
   EXPECT_EQ(names(WithRunnersUp(picked, pool, {6000}, 0)), "D G ");
   EXPECT_EQ(names(WithRunnersUp(picked, pool, {}, 2)), "D G ");
   // An anchor under every candidate: an empty band; a band's runners-up stop at its anchor's
   // FLOPs (1,000: A is there, at equal FLOPs).
-  EXPECT_EQ(names(WithRunnersUp(picked, pool, {500, 1000}, 2)), "A1 D G ");
+  EXPECT_EQ(names(WithRunnersUp(picked, pool, {500, 1000}, 2)), "D G A1 ");
 }
 
 // Refused where there are no proxy scores to rank runners-up by: DNAS without its screen.
@@ -1674,6 +1698,15 @@ TEST(NasFront, RunnersUpNeedProxyScores) {
   EXPECT_NE(refused.message().find("nas.runners_up"), std::string::npos) << refused.message();
   EXPECT_NE(refused.message().find("a --screen other than 0"), std::string::npos)
       << refused.message();
+  // Nor without baselines, whose FLOPs make the bands.
+  NasOptions none;
+  none.runners_up = 1;
+  none.baselines = "none";
+  const Status no_bands = CheckGivenOptionsApply(none, given);
+  ASSERT_FALSE(no_bands.ok());
+  EXPECT_NE(no_bands.message().find("nas.runners_up changes nothing with --baselines none"),
+            std::string::npos)
+      << no_bands.message();
 }
 
 }  // namespace

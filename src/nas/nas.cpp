@@ -1441,8 +1441,6 @@ std::vector<Candidate> WithRunnersUp(std::vector<Candidate> picked,
     }
     below = a;
   }
-  std::stable_sort(picked.begin(), picked.end(),
-                   [](const Candidate& a, const Candidate& b) { return a.flops < b.flops; });
   return picked;
 }
 
@@ -1766,6 +1764,12 @@ Status CheckGivenOptionsApply(const NasOptions& options,
     return refuse("runners_up",
                   "a --screen other than 0, whose proxy scores rank a band's runners-up");
   }
+  if (given("runners_up") && options.baselines == "none") {
+    return Status::Invalid(
+               "nas.runners_up changes nothing with --baselines none (allowed: baselines, whose "
+               "FLOPs make the bands it picks runners-up in; or leave it out)")
+        .WithKey("nas.runners_up");
+  }
   if (given("restarts") && options.method != "dnas") {
     return refuse("restarts", "--method dnas, whose searches it repeats");
   }
@@ -1807,8 +1811,8 @@ const spec::Schema<NasOptions>& NasOptionsSchema() {
                  "front candidates retrained on the whole training split")
         .Integer("runners_up", &N::runners_up, 0, 100, "",
                  "per baseline's FLOPs band, the candidates of the next best proxy scores "
-                 "retrained in full besides the front (the front's pick first; each judged as "
-                 "the front's models are); not under dnas with --screen 0")
+                 "retrained in full beside the front, each judged as the front's models are; "
+                 "not under dnas with --screen 0 or with --baselines none")
         .Integer("screen", &N::screen, -1, 10000, "",
                  fmt::format("oneshot, dnas: answers trained at low fidelity as sampling's "
                              "candidates are, whose scores pick the front (oneshot: this many; "
@@ -2050,6 +2054,8 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
       if (c.arch.name == s.name) s.runner_up = c.runner_up;
     }
   }
+  std::stable_sort(result.pareto.begin(), result.pareto.end(),
+                   [](const Scored& a, const Scored& b) { return a.info.flops < b.info.flops; });
   if (result.pareto.empty()) {
     return Status::Invalid(fmt::format("nas: every front model failed in full training ({})",
                                        result.failed.at(failed_before)));
@@ -2058,6 +2064,7 @@ Result<NasResult> RunNas(const rec::DataOptions& data_options, const rec::TrainO
     // Does the proxy rank the front as full training does?
     std::vector<double> proxy, test;
     for (const Scored& m : result.pareto) {
+      if (m.runner_up > 0) continue;  // the front's own (runners-up are ranked within a band)
       for (const Candidate& c : result.history) {
         if (c.arch.name == m.name) {
           proxy.push_back(c.proxy_score);

@@ -188,9 +188,10 @@ struct NasOptions {
   int64_t population = 12;          // evolution; both controllers: the spread start
   int64_t tournament = 4;           // evolution
   int64_t retrain = 8;              // Pareto candidates retrained in full (at most)
-  // Besides those, per baseline's FLOPs band the next best proxy scores retrained in full too
+  // Beside those, per baseline's FLOPs band the next best proxy scores retrained in full too
   // (WithRunnersUp): a second stage at full fidelity, chosen among on validation as the front
-  // is. Not under DNAS without the screen (its answer has no proxy scores).
+  // is. Not under DNAS without the screen (its answer has no proxy scores), nor without
+  // baselines (no bands). docs/NAS.md, "Runners-up": measured, not made the default.
   int64_t runners_up = 0;
   // oneshot: answers trained at low fidelity; dnas: per target and search
   // max(1, this / (targets x restarts)); -1, the default: the family's own (kOneShotScreen;
@@ -430,10 +431,12 @@ std::vector<Candidate> FrontLayers(const std::vector<Candidate>& history, int64_
 // band as Front's (from the anchor before it, exclusive, to its own FLOPs), the `per_band` best
 // proxy scores of `pool` (failed candidates left out) whose architecture `picked` and the bands'
 // runners-up before them do not hold (one model under other block names counts once), each marked
-// with its rank in its band (Candidate::runner_up: 1, the best of them); in FLOPs order. The proxy
-// ranks a band's close candidates little better than chance, and a cheap one trains in full in
-// seconds, so the full training, which judges, also picks among them (on validation NE, as
-// NasResult:: versus does).
+// with its rank in its band (Candidate::runner_up: 1, the best of them). `picked` as given, then
+// the runners-up band by band from the cheapest, each band's by rank: fewer runners-up are a
+// prefix of more, and the front's trainings keep their places (TrainAll deals trainings out by
+// index). The proxy ranks a band's close candidates little better than chance, and a cheap one
+// trains in full in seconds, so the full training, which judges, may also pick among them (on
+// validation NE, as NasResult::versus does).
 std::vector<Candidate> WithRunnersUp(std::vector<Candidate> picked,
                                      const std::vector<Candidate>& pool,
                                      std::vector<double> anchors, int64_t per_band);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/text.h"
 
 namespace scaleplan::report {
@@ -266,7 +268,9 @@ std::string NasText(const nas::NasResult& r) {
     out += fmt::format(
         "Proxy    Spearman {:.2f} between the proxy score and the mean test NE of the {} front "
         "models (1: ranked as full training ranks them)\n",
-        *r.proxy_spearman, r.pareto.size());
+        *r.proxy_spearman,
+        std::count_if(r.pareto.begin(), r.pareto.end(),
+                      [](const nas::Scored& s) { return s.runner_up == 0; }));
   }
   int beaten = 0, significant = 0, worse = 0, missed = 0, none = 0, tested = 0;
   for (const auto& v : r.versus) {

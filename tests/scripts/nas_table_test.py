@@ -166,6 +166,7 @@ class NasTable(unittest.TestCase):
             return {"ne": ne, "ne_sd": 0.001, "ne_per_seed": [ne] * 3}
         def run(seed, runners_up, limited=False):
             r = report(seed, [("dlrm-s", 0.003, True), ("dcnv2-s", -0.001, False)])
+            r["versus"][0]["model"], r["versus"][1]["model"] = "nas-2", "nas-3"
             r["options"]["nas"]["runners_up"] = runners_up
             r["time_limited"] = limited
             r["baselines"] = [dict(name="dlrm-s", flops=100, **seeds(0.900)),
@@ -188,7 +189,9 @@ class NasTable(unittest.TestCase):
         self.assertIn("| 1 (1) of 2 @1 | 1.0 (1.0) | +0.0010 | 0 of 1 | dcnv2-s 1/1 | 1 of 1 |",
                       out)
         # Judged with none, the run shares a cell with a run made without runners-up.
-        native = run(2, 0)
+        native = run(2, 0)  # its three models the front's own: its versus as given
+        for m in native["pareto"]:
+            m["runner_up"] = 0
         rc, out, err = self.run_script([run(1, 2), native], "--runners-up", "0")
         self.assertEqual(rc, 0, err)
         self.assertIn("| DNAS | scratch | synthetic:fresh | 0 (0) of 2 @1, 1 (1) of 2 @2 |", out)
@@ -199,6 +202,15 @@ class NasTable(unittest.TestCase):
         rc, out, err = self.run_script([run(1, 2)], "--runners-up", "-1")
         self.assertEqual((rc, out), (2, ""))
         self.assertIn("--runners-up '-1' (allowed: an integer 0 or more)", err)
+        rc, out, err = self.run_script([run(1, 2)], "--runners-up", "\u00b2")
+        self.assertEqual((rc, out), (2, ""))
+        # A report whose verdicts its pareto[] does not give (another rule): refused, not judged.
+        odd = run(1, 2)
+        odd["versus"][1]["model"] = "nas-1"
+        rc, out, err = self.run_script([odd], "--runners-up", "1")
+        self.assertEqual((rc, out), (1, ""))
+        self.assertIn("r0.json: versus[1] judged again from pareto[] gives nas-3 (missed_within_noise), "
+                      "the report nas-1", err)
 
     def test_a_file_that_is_no_report_is_named(self):
         rc, out, err = self.run_script(["[1, 2]"])
